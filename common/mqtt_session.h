@@ -1,0 +1,62 @@
+/* An MQTT 5 session over TLS with a client certificate (Paho C async client),
+ * living on a GLib main loop.
+ *
+ * - Connects in the background and keeps reconnecting with backoff (1 s doubling to
+ *   16 s) after a failed first connect or a lost connection; the broker keeps the
+ *   session (clean start off, session expiry 1 day) and every subscription made
+ *   here is renewed after each connect.
+ * - Sets TCP_NODELAY on Paho's socket after every connect: Paho never does, and with
+ *   Nagle a request/reply round trip is a flat 88 ms instead of about 0.5 ms.
+ * - Paho's callbacks run on Paho's threads: they only copy the message and queue it;
+ *   the message and connection callbacks given here run on CTX's main loop, in
+ *   arrival order. */
+#pragma once
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct mqtt_session;
+
+struct mqtt_session_config {
+	const char *uri;       /* "ssl://127.0.0.1:8883" */
+	const char *client_id; /* the certificate's CN */
+	const char *ca_file;
+	const char *cert_file;
+	const char *key_file;
+	const char *will_topic; /* NULL: no last will */
+	const char *will_payload;
+	bool will_retain;
+	int keepalive_s; /* 0: 5 s */
+	bool clean_start;
+};
+
+typedef void (*mqtt_message_fn)(const char *topic, const void *payload, size_t len, void *user);
+typedef void (*mqtt_connection_fn)(bool connected, const char *why, void *user);
+
+/* mqtt_session_new: copies CFG. CTX NULL means the default main context. Nothing is
+ * sent until mqtt_session_start. Returns NULL with *err set on a bad config. */
+struct mqtt_session *mqtt_session_new(const struct mqtt_session_config *cfg, GMainContext *ctx,
+				      mqtt_message_fn on_message, mqtt_connection_fn on_connection,
+				      void *user, GError **err);
+/* mqtt_session_start: begin connecting (asynchronously). Returns 0 or -errno. */
+int mqtt_session_start(struct mqtt_session *s);
+/* mqtt_session_subscribe: subscribe now if connected, and after every connect. */
+int mqtt_session_subscribe(struct mqtt_session *s, const char *filter, int qos);
+/* mqtt_session_publish: queue a message; while disconnected Paho buffers it (bounded)
+ * and sends it after the reconnect. Returns 0, or -ENOTCONN/-ENOBUFS/-EIO. */
+int mqtt_session_publish(struct mqtt_session *s, const char *topic, const void *payload,
+			 size_t len, int qos, bool retain);
+bool mqtt_session_connected(const struct mqtt_session *s);
+/* mqtt_session_stop: disconnect cleanly (the last will is not sent: publish your own
+ * offline status first), waiting at most TIMEOUT_MS for in-flight messages. */
+void mqtt_session_stop(struct mqtt_session *s, int timeout_ms);
+void mqtt_session_free(struct mqtt_session *s);
+
+/* The transport seam: modules publish through an mqtt_ops so tests can hand them a
+ * fake. mqtt_session_ops takes a struct mqtt_session * as ctx. */
+struct mqtt_ops {
+	int (*publish)(void *ctx, const char *topic, const void *payload, size_t len, int qos,
+		       bool retain);
+	int (*subscribe)(void *ctx, const char *filter, int qos);
+};
+extern const struct mqtt_ops mqtt_session_ops;

@@ -1,0 +1,37 @@
+/* evalroomctl: the operator's, security desk's and auditor's command-line tool.
+ * Each subcommand is a function that turns its argv into one or more requests to the
+ * controller (see request.h) and prints the answer: plain sentences and tables by
+ * default, the raw result object with --json. */
+#pragma once
+#include <glib.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+struct ctl;
+
+/* ctl_request: send COMMAND with ARGS (reference stolen; NULL = {}) and wait for the
+ * answer (timeout from --timeout, default 10 s). Returns 0 with *result (a new
+ * reference) when ok; otherwise -errno with *err holding the controller's error
+ * message (domain REQUEST_ERROR, code = its error code) or the transport fault
+ * ("controller unreachable: ..."). */
+int ctl_request(struct ctl *ctl, const char *command, json_t *args, json_t **result,
+		GError **err);
+/* ctl_want_json: the user asked for --json output. */
+bool ctl_want_json(const struct ctl *ctl);
+/* ctl_print_json: print OBJ as indented JSON on stdout. */
+void ctl_print_json(const json_t *obj);
+/* ctl_fail: print "evalroomctl: <what>: <err message>" on stderr (or {"error":..} with
+ * --json on stdout) and return the exit code for ERR (1 refused by the controller,
+ * 2 usage or local input, 3 controller unreachable). */
+int ctl_fail(struct ctl *ctl, const char *what, const GError *err);
+
+/* A subcommand: NAME may have a space ("tender add"); RUN gets argv starting at the
+ * subcommand's own arguments (argv[0] is the subcommand name) and returns the exit
+ * code. USAGE is one line; HELP is the --help text. */
+struct ctl_command {
+	const char *name;
+	const char *usage;
+	const char *help;
+	int (*run)(struct ctl *ctl, int argc, char **argv);
+	bool local; /* runs without connecting (provision) */
+};

@@ -1,0 +1,62 @@
+/* Operator, desk and auditor requests to the controller.
+ *
+ * A request arrives on evalroom/v1/ctl/<cn>/req as
+ *   {"v":1,"kind":"request","seq":..,"ts":..,"id":"<client id>","expires":<UTC us>,
+ *    "command":"tender.add","args":{...}}
+ * and is answered on evalroom/v1/ctl/<cn>/resp with
+ *   {"v":1,"kind":"response","seq":..,"ts":..,"id":"<same>","ok":true,"result":{...}}
+ * or {"ok":false,"error":{"code":"invalid|denied|not_found|conflict|expired|unavailable|internal",
+ *     "message":"..."}}.
+ * The requester's identity is the <cn> of the topic, which the broker's ACL ties to the
+ * client certificate; its role is the CN's prefix. */
+#pragma once
+#include <glib.h>
+#include <jansson.h>
+#include <stdint.h>
+
+enum role {
+	ROLE_NONE = 0,
+	ROLE_OPERATOR = 1 << 0,
+	ROLE_DESK = 1 << 1,
+	ROLE_AUDITOR = 1 << 2,
+};
+
+struct request {
+	char requester[64]; /* certificate CN, e.g. "operator-alice" */
+	enum role role;
+	char id[64];
+	char command[48];
+	int64_t expires; /* UTC us */
+	json_t *args;    /* validated object, borrowed for the handler's call */
+};
+
+/* Error codes of a failed request, sent as error.code. */
+GQuark request_error_quark(void);
+#define REQUEST_ERROR request_error_quark()
+enum request_error_code {
+	REQUEST_ERROR_INVALID = 1,
+	REQUEST_ERROR_DENIED,
+	REQUEST_ERROR_NOT_FOUND,
+	REQUEST_ERROR_CONFLICT,
+	REQUEST_ERROR_EXPIRED,
+	REQUEST_ERROR_UNAVAILABLE,
+	REQUEST_ERROR_INTERNAL,
+};
+const char *request_error_code_name(int code);
+
+struct controller;
+
+/* A handler either answers at once (returns 0 with *result set, a new reference, or
+ * -errno with *err set in REQUEST_ERROR), or, for work that waits on an agent,
+ * returns REQUEST_PENDING after keeping a copy made with request_defer(); it then
+ * answers later with request_finish(). */
+#define REQUEST_PENDING 1
+typedef int (*request_fn)(struct controller *c, const struct request *req, json_t **result,
+			  GError **err);
+
+struct request_handler {
+	const char *command; /* "tender.add" */
+	unsigned roles;      /* bitmask of enum role allowed */
+	request_fn fn;
+	bool audited; /* recorded in the operator audit log (every state-changing command) */
+};
