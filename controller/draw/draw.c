@@ -333,6 +333,8 @@ int draw_replace(struct draw *d, const struct draw_person *p, const char *replac
 	draw_replacement_seed(d->seed, rep.counter, seed);
 	draw_stream_init(&stream, seed);
 	k = draw_stream_uniform(&stream, (uint32_t)n);
+	rep.step.n = (uint32_t)n;
+	rep.step.k = (uint32_t)k;
 	for (r = 0; !room_ok[r] || k >= free_seats[r]; r++)
 		k -= room_ok[r] ? free_seats[r] : 0;
 	for (s = 0;; s++)

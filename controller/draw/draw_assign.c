@@ -71,6 +71,12 @@ int draw_inputs_check_feasible(const struct draw_inputs *in, GString *err)
 int draw_assign(const struct draw_inputs *in, const uint8_t seed[DRAW_HASH_LEN],
                 struct draw_seat *out, GString *err)
 {
+	return draw_assign_traced(in, seed, out, NULL, err);
+}
+
+int draw_assign_traced(const struct draw_inputs *in, const uint8_t seed[DRAW_HASH_LEN],
+                       struct draw_seat *out, struct draw_trace_step *trace, GString *err)
+{
 	struct draw_stream stream;
 	struct draw_flow *fl;
 	gboolean *room_ok, **taken;
@@ -107,6 +113,10 @@ int draw_assign(const struct draw_inputs *in, const uint8_t seed[DRAW_HASH_LEN],
 		/* the flow and the seat counts checked above guarantee a candidate */
 		g_assert(n > 0 && n <= UINT32_MAX);
 		k = draw_stream_uniform(&stream, (uint32_t)n);
+		if (trace) {
+			trace[i].n = (uint32_t)n;
+			trace[i].k = (uint32_t)k;
+		}
 		for (r = 0; !room_ok[r] || k >= free_seats[r]; r++)
 			k -= room_ok[r] ? free_seats[r] : 0;
 		for (s = 0;; s++)

@@ -23,8 +23,20 @@ size_t draw_flow_allowed_rooms(struct draw_flow *fl, size_t tender, gboolean *ro
 /* Records that one expert of `tender` sits in `room` (an allowed room). */
 void draw_flow_place(struct draw_flow *fl, size_t tender, size_t room);
 
+/* One choice of the draw, for the worked example and auditors' debugging:
+ * the number of candidate seats n and the drawn index k in [0, n). */
+struct draw_trace_step {
+	uint32_t n;
+	uint32_t k;
+};
+
+/* draw_assign() that also fills trace[i] for person i when trace is non-NULL. */
+int draw_assign_traced(const struct draw_inputs *in, const uint8_t seed[DRAW_HASH_LEN],
+                       struct draw_seat *out, struct draw_trace_step *trace, GString *err);
+
 /* One replacement (补抽) as recorded. */
 struct draw_replacement {
+	struct draw_trace_step step;
 	uint32_t counter;
 	struct draw_person person;
 	gboolean has_replaces;

@@ -1,6 +1,6 @@
 /* evalroom-draw-tool: runs and verifies seat draws from the command line, as
  * an auditor or a test would, without the controller. */
-#include "draw.h"
+#include "draw_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +58,32 @@ static int parse_replace(const char *arg, struct draw_person *p, char **replaces
 	return rc;
 }
 
+/* Each choice's candidate count n and drawn index k, to stderr (docs/draw.md). */
+static void print_trace(const struct draw *d)
+{
+	const struct draw_inputs *in = draw_get_inputs(d);
+	struct draw_seat *seats = g_new0(struct draw_seat, in->n_persons + 1);
+	struct draw_trace_step *steps = g_new0(struct draw_trace_step, in->n_persons + 1);
+	uint8_t seed[DRAW_HASH_LEN];
+	size_t i;
+
+	draw_get_seed(d, seed);
+	draw_assign_traced(in, seed, seats, steps, NULL);
+	for (i = 0; i < in->n_persons; i++)
+		fprintf(stderr, "%s n=%u k=%u %s %s\n", in->persons[i].id, steps[i].n, steps[i].k,
+		        in->rooms[seats[i].room].id, in->rooms[seats[i].room].seats[seats[i].seat]);
+	for (i = 0; i < d->replacements->len; i++) {
+		const struct draw_replacement *r =
+		    &g_array_index(d->replacements, struct draw_replacement, i);
+
+		fprintf(stderr, "replacement %u %s n=%u k=%u %s %s\n", r->counter, r->person.id,
+		        r->step.n, r->step.k, in->rooms[r->seat.room].id,
+		        in->rooms[r->seat.room].seats[r->seat.seat]);
+	}
+	g_free(seats);
+	g_free(steps);
+}
+
 static int cmd_run(int argc, char **argv, gboolean run)
 {
 	uint8_t secret[DRAW_SECRET_LEN], commitment[DRAW_HASH_LEN];
@@ -67,7 +93,7 @@ static int cmd_run(int argc, char **argv, gboolean run)
 	struct draw *d = NULL;
 	GString *err = g_string_new(NULL);
 	char hex[2 * DRAW_HASH_LEN + 1];
-	gboolean show_usage = TRUE;
+	gboolean show_usage = TRUE, trace = FALSE;
 	int i, code = 2;
 
 	for (i = 2; i < argc; i++) {
@@ -75,6 +101,8 @@ static int cmd_run(int argc, char **argv, gboolean run)
 			secret_hex = argv[++i];
 		else if (strcmp(argv[i], "--entropy") == 0 && i + 1 < argc && run)
 			entropy = argv[++i];
+		else if (strcmp(argv[i], "--trace") == 0 && run)
+			trace = TRUE;
 		else if (strcmp(argv[i], "--replace") == 0 && i + 1 < argc && run)
 			g_ptr_array_add(replace, argv[++i]);
 		else
@@ -124,6 +152,8 @@ static int cmd_run(int argc, char **argv, gboolean run)
 			goto out;
 		}
 	}
+	if (trace)
+		print_trace(d);
 	{
 		json_t *rec = draw_record_export(d);
 
