@@ -1,7 +1,7 @@
 /* Time: UTC microseconds since the Unix epoch everywhere in the protocol and databases. */
 #pragma once
-#include <stdint.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* clock_now_us: wall-clock UTC time in microseconds. */
 int64_t clock_now_us(void);

@@ -18,11 +18,11 @@ const char *config_path(const struct config *c);
 /* config_string: a required (def == NULL) or optional string; returns a newly allocated
  * copy (g_free) or NULL with *err set. */
 char *config_string(struct config *c, const char *group, const char *key, const char *def,
-		    GError **err);
+                    GError **err);
 /* config_int: integer within [min, max]; def used when the key is absent and has_def. */
 int config_int(struct config *c, const char *group, const char *key, bool has_def, int64_t def,
-	       int64_t min, int64_t max, int64_t *out, GError **err);
+               int64_t min, int64_t max, int64_t *out, GError **err);
 int config_bool(struct config *c, const char *group, const char *key, bool def, bool *out,
-		GError **err);
+                GError **err);
 /* config_path_relative: resolve a path value relative to the config file's directory. */
 char *config_resolve(const struct config *c, const char *value);

@@ -36,16 +36,16 @@ typedef void (*mqtt_connection_fn)(bool connected, const char *why, void *user);
 /* mqtt_session_new: copies CFG. CTX NULL means the default main context. Nothing is
  * sent until mqtt_session_start. Returns NULL with *err set on a bad config. */
 struct mqtt_session *mqtt_session_new(const struct mqtt_session_config *cfg, GMainContext *ctx,
-				      mqtt_message_fn on_message, mqtt_connection_fn on_connection,
-				      void *user, GError **err);
+                                      mqtt_message_fn on_message, mqtt_connection_fn on_connection,
+                                      void *user, GError **err);
 /* mqtt_session_start: begin connecting (asynchronously). Returns 0 or -errno. */
 int mqtt_session_start(struct mqtt_session *s);
 /* mqtt_session_subscribe: subscribe now if connected, and after every connect. */
 int mqtt_session_subscribe(struct mqtt_session *s, const char *filter, int qos);
 /* mqtt_session_publish: queue a message; while disconnected Paho buffers it (bounded)
  * and sends it after the reconnect. Returns 0, or -ENOTCONN/-ENOBUFS/-EIO. */
-int mqtt_session_publish(struct mqtt_session *s, const char *topic, const void *payload,
-			 size_t len, int qos, bool retain);
+int mqtt_session_publish(struct mqtt_session *s, const char *topic, const void *payload, size_t len,
+                         int qos, bool retain);
 bool mqtt_session_connected(const struct mqtt_session *s);
 /* mqtt_session_stop: disconnect cleanly (the last will is not sent: publish your own
  * offline status first), waiting at most TIMEOUT_MS for in-flight messages. */
@@ -56,7 +56,7 @@ void mqtt_session_free(struct mqtt_session *s);
  * fake. mqtt_session_ops takes a struct mqtt_session * as ctx. */
 struct mqtt_ops {
 	int (*publish)(void *ctx, const char *topic, const void *payload, size_t len, int qos,
-		       bool retain);
+	               bool retain);
 	int (*subscribe)(void *ctx, const char *filter, int qos);
 };
 extern const struct mqtt_ops mqtt_session_ops;

@@ -10,11 +10,11 @@
 
 #include "seq.h"
 
-#define MSG_VERSION	   1
-#define MSG_MAX_SIZE	   (64 * 1024)
+#define MSG_VERSION        1
+#define MSG_MAX_SIZE       (64 * 1024)
 #define MSG_MAX_CHUNK_SIZE (1024 * 1024 + 64 * 1024)
-#define MSG_KIND_MAX	   48
-#define MSG_ID_MAX	   32 /* identifiers: rooms, seats, persons, tenders, names */
+#define MSG_KIND_MAX       48
+#define MSG_ID_MAX         32 /* identifiers: rooms, seats, persons, tenders, names */
 
 GQuark msg_error_quark(void);
 #define MSG_ERROR msg_error_quark()
@@ -37,7 +37,7 @@ struct msg_envelope {
  * json_decref's it) and returns 0. Otherwise returns -EINVAL, -EMSGSIZE or -EPROTO
  * with *err naming the fault. */
 int msg_parse(const void *payload, size_t len, size_t max_len, struct msg_envelope *env,
-	      json_t **body, GError **err);
+              json_t **body, GError **err);
 
 /* A reader collects the first error and the members it was asked for; finish fails on
  * any error or any member it was not asked for (envelope members are always allowed). */
@@ -56,8 +56,8 @@ const char *msg_read_string(struct msg_reader *r, const char *key, bool required
 const char *msg_read_id(struct msg_reader *r, const char *key, bool required);
 /* One of VALUES (NULL-terminated); returns its index or -1. */
 int msg_read_enum(struct msg_reader *r, const char *key, bool required, const char *const *values);
-int64_t msg_read_int(struct msg_reader *r, const char *key, bool required, int64_t min,
-		     int64_t max, int64_t def);
+int64_t msg_read_int(struct msg_reader *r, const char *key, bool required, int64_t min, int64_t max,
+                     int64_t def);
 bool msg_read_bool(struct msg_reader *r, const char *key, bool required, bool def);
 /* Borrowed references; NULL when absent (and not required) or invalid. */
 json_t *msg_read_object(struct msg_reader *r, const char *key, bool required);

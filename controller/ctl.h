@@ -14,8 +14,7 @@ struct ctl;
  * reference) when ok; otherwise -errno with *err holding the controller's error
  * message (domain REQUEST_ERROR, code = its error code) or the transport fault
  * ("controller unreachable: ..."). */
-int ctl_request(struct ctl *ctl, const char *command, json_t *args, json_t **result,
-		GError **err);
+int ctl_request(struct ctl *ctl, const char *command, json_t *args, json_t **result, GError **err);
 /* ctl_want_json: the user asked for --json output. */
 bool ctl_want_json(const struct ctl *ctl);
 /* ctl_print_json: print OBJ as indented JSON on stdout. */

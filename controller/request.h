@@ -12,6 +12,7 @@
 #pragma once
 #include <glib.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 enum role {
@@ -52,7 +53,7 @@ struct controller;
  * answers later with request_finish(). */
 #define REQUEST_PENDING 1
 typedef int (*request_fn)(struct controller *c, const struct request *req, json_t **result,
-			  GError **err);
+                          GError **err);
 
 struct request_handler {
 	const char *command; /* "tender.add" */
@@ -60,3 +61,12 @@ struct request_handler {
 	request_fn fn;
 	bool audited; /* recorded in the operator audit log (every state-changing command) */
 };
+
+/* request_defer: a heap copy of REQ (args referenced) to answer later with request_finish. */
+struct request *request_defer(const struct request *req);
+/* request_finish: answer a deferred request with RESULT (reference stolen) or ERR, and
+ * free it. */
+void request_finish(struct controller *c, struct request *deferred, json_t *result,
+                    const GError *err);
+/* request_role_of: the role encoded in a certificate CN's prefix. */
+enum role request_role_of(const char *cn);

@@ -1,0 +1,57 @@
+/* evalroom-controller internals shared by its modules (not a public API). */
+#pragma once
+#include <glib.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mqtt_session.h"
+#include "request.h"
+#include "seq.h"
+
+#define TOPIC_PREFIX "evalroom/v1/"
+
+struct controller_config {
+	char *mqtt_uri, *ca, *cert, *key;
+	char *state_dir;
+	char *archive_dir;
+	char *signing_key;
+};
+
+/* What the controller knows of one room agent's presence (from its retained status). */
+struct room_presence {
+	char room[40];
+	bool online;
+	int64_t since_us; /* controller time of the last change */
+	int64_t agent_ts; /* the agent's own timestamp of its last status */
+	char state[16];   /* online | offline | stopped */
+};
+
+struct controller {
+	struct controller_config cfg;
+	GMainLoop *loop;
+	struct mqtt_session *mqtt;
+	const struct mqtt_ops *ops;
+	void *ops_ctx;
+	struct seq_counter seq;
+	bool connected;
+	int64_t started_us;
+	GHashTable *rooms; /* room id -> struct room_presence */
+	uint64_t messages_refused;
+};
+
+/* controller_publish: serialise MSG (reference kept by caller) and publish at QoS 1. */
+int controller_publish(struct controller *c, const char *topic, const json_t *msg, bool retain);
+/* controller_report_error: publish an `error` message on controller/error naming TOPIC,
+ * SENDER and the fault, and log it. Nothing else changes. */
+void controller_report_error(struct controller *c, const char *topic, const char *sender,
+                             const GError *fault);
+
+/* presence.c */
+void presence_init(struct controller *c);
+void presence_handle_status(struct controller *c, const char *room, const void *payload,
+                            size_t len);
+json_t *presence_rooms_json(struct controller *c);
+
+/* requests.c */
+void requests_handle(struct controller *c, const char *requester, const void *payload, size_t len);

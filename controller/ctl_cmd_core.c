@@ -1,0 +1,56 @@
+/* evalroomctl status: is the controller up, and which room agents are online. */
+#include <stdio.h>
+
+#include "clock.h"
+#include "ctl.h"
+#include "ctl_commands.h"
+
+static int cmd_status(struct ctl *ctl, int argc, char **argv)
+{
+	if (argc > 1) {
+		fprintf(stderr, "evalroomctl status: unexpected argument %s\n", argv[1]);
+		return 2;
+	}
+	json_t *res;
+	GError *err = NULL;
+	if (ctl_request(ctl, "status", NULL, &res, &err) != 0) {
+		int rc = ctl_fail(ctl, "status", err);
+		g_error_free(err);
+		return rc;
+	}
+	if (ctl_want_json(ctl)) {
+		ctl_print_json(res);
+	} else {
+		char t[40];
+		json_t *rooms = json_object_get(res, "rooms");
+		printf("controller: online since %s\n",
+		       clock_format_us(json_integer_value(json_object_get(res, "started")), t,
+		                       sizeof(t)));
+		printf("room agents online: %lld of %zu known\n",
+		       (long long)json_integer_value(json_object_get(res, "agents_online")),
+		       json_array_size(rooms));
+		size_t i;
+		json_t *r;
+		json_array_foreach(rooms, i, r)
+		{
+			printf("  %-12s %-8s since %s\n",
+			       json_string_value(json_object_get(r, "room")),
+			       json_string_value(json_object_get(r, "state")),
+			       clock_format_us(json_integer_value(json_object_get(r, "since")), t,
+			                       sizeof(t)));
+		}
+	}
+	json_decref(res);
+	return 0;
+}
+
+const struct ctl_command core_ctl_commands[] = {
+    {"status", "status", "Show whether the controller is up and which room agents are online.",
+     cmd_status, false},
+    {NULL, NULL, NULL, NULL, false},
+};
+
+const struct ctl_command *const ctl_command_tables[] = {
+    core_ctl_commands,
+    NULL,
+};

@@ -1,0 +1,87 @@
+/* Room agents' presence: each agent keeps a retained status on room/<room>/status and the
+ * broker publishes its last will (offline) when the agent vanishes. */
+#include <errno.h>
+#include <string.h>
+
+#include "clock.h"
+#include "controller.h"
+#include "log.h"
+#include "msg.h"
+
+static const char *const status_states[] = {"online", "offline", "stopped", NULL};
+
+void presence_init(struct controller *c)
+{
+	c->rooms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+}
+
+void presence_handle_status(struct controller *c, const char *room, const void *payload, size_t len)
+{
+	char topic[128];
+	snprintf(topic, sizeof(topic), TOPIC_PREFIX "room/%s/status", room);
+	char sender[64];
+	snprintf(sender, sizeof(sender), "agent-%s", room);
+
+	if (len == 0)
+		return; /* a cleared retained message */
+	struct msg_envelope env;
+	json_t *body = NULL;
+	GError *err = NULL;
+	if (msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, &err) != 0)
+		goto refuse;
+	if (strcmp(env.kind, "status") != 0) {
+		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
+		            "kind \"%s\" is not allowed on a status topic", env.kind);
+		goto refuse;
+	}
+	struct msg_reader r;
+	msg_reader_init(&r, body, NULL);
+	int state = msg_read_enum(&r, "state", true, status_states);
+	const char *identity = msg_read_string(&r, "identity", true, 64);
+	msg_read_string(&r, "version", false, 32);
+	msg_read_int(&r, "started", false, 0, INT64_MAX, 0);
+	msg_read_object(&r, "detail", false);
+	if (msg_reader_finish(&r, &err) != 0)
+		goto refuse;
+	if (strcmp(identity, sender) != 0) {
+		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
+		            "member 'identity': \"%s\" does not match the topic's room (%s)",
+		            identity, sender);
+		goto refuse;
+	}
+
+	struct room_presence *p = g_hash_table_lookup(c->rooms, room);
+	if (!p) {
+		p = g_new0(struct room_presence, 1);
+		g_strlcpy(p->room, room, sizeof(p->room));
+		g_hash_table_insert(c->rooms, p->room, p);
+	}
+	bool online = state == 0;
+	if (p->online != online || p->since_us == 0) {
+		p->since_us = clock_now_us();
+		log_info("room %s: agent %s", room, status_states[state]);
+	}
+	p->online = online;
+	p->agent_ts = env.ts;
+	g_strlcpy(p->state, status_states[state], sizeof(p->state));
+	json_decref(body);
+	return;
+refuse:
+	controller_report_error(c, topic, sender, err);
+	g_clear_error(&err);
+	json_decref(body);
+}
+
+json_t *presence_rooms_json(struct controller *c)
+{
+	json_t *arr = json_array();
+	GList *keys = g_list_sort(g_hash_table_get_keys(c->rooms), (GCompareFunc)strcmp);
+	for (GList *l = keys; l; l = l->next) {
+		struct room_presence *p = g_hash_table_lookup(c->rooms, l->data);
+		json_array_append_new(arr, json_pack("{s:s, s:b, s:s, s:I}", "room", p->room,
+		                                     "online", p->online, "state", p->state,
+		                                     "since", (json_int_t)p->since_us));
+	}
+	g_list_free(keys);
+	return arr;
+}

@@ -1,0 +1,228 @@
+/* Dispatch of operator, desk and auditor requests (see request.h): validation at the
+ * edge, role check, replay protection, the operator audit, and the response. */
+#include <errno.h>
+#include <string.h>
+
+#include "clock.h"
+#include "controller.h"
+#include "log.h"
+#include "msg.h"
+
+#define REQUEST_MAX_LIFETIME_US (10 * 60 * G_USEC_PER_SEC)
+
+/* ---- core handlers ---- */
+
+static int handle_status(struct controller *c, const struct request *req, json_t **result,
+                         GError **err)
+{
+	struct msg_reader r;
+	msg_reader_init(&r, req->args, "args");
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	unsigned online = 0;
+	GHashTableIter it;
+	gpointer v;
+	g_hash_table_iter_init(&it, c->rooms);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		online += ((struct room_presence *)v)->online;
+	*result =
+	    json_pack("{s:s, s:I, s:I, s:b, s:o, s:i, s:I}", "controller", "online", "started",
+	              (json_int_t)c->started_us, "now", (json_int_t)clock_now_us(), "connected",
+	              c->connected, "rooms", presence_rooms_json(c), "agents_online", online,
+	              "messages_refused", (json_int_t)c->messages_refused);
+	return 0;
+}
+
+static const struct request_handler core_handlers[] = {
+    {"status", ROLE_OPERATOR | ROLE_DESK | ROLE_AUDITOR, handle_status, false},
+    {NULL, 0, NULL, false},
+};
+
+static const struct request_handler *const handler_tables[] = {
+    core_handlers,
+};
+
+static const struct request_handler *handler_find(const char *command)
+{
+	for (size_t t = 0; t < G_N_ELEMENTS(handler_tables); t++)
+		for (const struct request_handler *h = handler_tables[t]; h->command; h++)
+			if (strcmp(h->command, command) == 0)
+				return h;
+	return NULL;
+}
+
+/* ---- replay protection: a request id answered before gets the same answer again ---- */
+
+struct answered {
+	char *text;
+	int64_t expires;
+};
+
+static GHashTable *answered; /* "cn\nid" -> struct answered */
+
+static void answered_free(gpointer p)
+{
+	struct answered *a = p;
+	g_free(a->text);
+	g_free(a);
+}
+
+static void answered_purge(void)
+{
+	int64_t now = clock_now_us();
+	GHashTableIter it;
+	gpointer v;
+	g_hash_table_iter_init(&it, answered);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		if (((struct answered *)v)->expires < now)
+			g_hash_table_iter_remove(&it);
+}
+
+/* ---- responses ---- */
+
+static void respond(struct controller *c, const char *requester, const char *id, int64_t expires,
+                    json_t *result, const GError *err)
+{
+	json_t *m = msg_new("response", &c->seq);
+	if (id)
+		json_object_set_new(m, "id", json_string(id));
+	json_object_set_new(m, "ok", json_boolean(err == NULL));
+	if (err) {
+		int code = err->domain == REQUEST_ERROR ? err->code : REQUEST_ERROR_INVALID;
+		json_object_set_new(m, "error",
+		                    json_pack("{s:s, s:s}", "code", request_error_code_name(code),
+		                              "message", err->message));
+	} else {
+		json_object_set_new(m, "result", result ? json_incref(result) : json_object());
+	}
+	char topic[128];
+	snprintf(topic, sizeof(topic), TOPIC_PREFIX "ctl/%s/resp", requester);
+	size_t len;
+	char *text = msg_dump(m, &len);
+	c->ops->publish(c->ops_ctx, topic, text, len, 1, false);
+	if (id && expires > 0) {
+		struct answered *a = g_new0(struct answered, 1);
+		a->text = text;
+		a->expires = expires;
+		g_hash_table_replace(answered, g_strdup_printf("%s\n%s", requester, id), a);
+	} else {
+		g_free(text);
+	}
+	json_decref(m);
+}
+
+struct request *request_defer(const struct request *req)
+{
+	struct request *d = g_new(struct request, 1);
+	*d = *req;
+	d->args = json_incref(req->args);
+	return d;
+}
+
+void request_finish(struct controller *c, struct request *d, json_t *result, const GError *err)
+{
+	respond(c, d->requester, d->id, d->expires, result, err);
+	json_decref(result);
+	json_decref(d->args);
+	g_free(d);
+}
+
+void requests_handle(struct controller *c, const char *requester, const void *payload, size_t len)
+{
+	struct msg_envelope env;
+	json_t *body = NULL, *result = NULL;
+	GError *err = NULL;
+	struct request req = {0};
+	char topic[128];
+
+	if (!answered)
+		answered = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, answered_free);
+	answered_purge();
+	snprintf(topic, sizeof(topic), TOPIC_PREFIX "ctl/%s/req", requester);
+
+	if (msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, &err) != 0)
+		goto refuse;
+	if (strcmp(env.kind, "request") != 0) {
+		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
+		            "kind \"%s\" is not allowed on a request topic", env.kind);
+		goto refuse;
+	}
+	struct msg_reader r;
+	msg_reader_init(&r, body, NULL);
+	const char *id = msg_read_string(&r, "id", true, sizeof(req.id) - 1);
+	const char *command = msg_read_string(&r, "command", true, sizeof(req.command) - 1);
+	req.expires = msg_read_int(&r, "expires", true, 0, INT64_MAX, 0);
+	json_t *args = msg_read_object(&r, "args", false);
+	if (id)
+		g_strlcpy(req.id, id, sizeof(req.id));
+	if (msg_reader_finish(&r, &err) != 0)
+		goto refuse;
+	if (!*req.id) {
+		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID, "member 'id': empty");
+		goto refuse;
+	}
+	g_strlcpy(req.requester, requester, sizeof(req.requester));
+	g_strlcpy(req.command, command, sizeof(req.command));
+	req.role = request_role_of(requester);
+	req.args = args ? args : json_object();
+	if (!args)
+		json_object_set_new(body, "args", req.args);
+
+	char *key = g_strdup_printf("%s\n%s", requester, req.id);
+	struct answered *seen = g_hash_table_lookup(answered, key);
+	g_free(key);
+	if (seen) {
+		/* A replay (reconnect, duplicate delivery or a hostile resend) is answered with
+		 * the original answer and never executed twice. */
+		snprintf(topic, sizeof(topic), TOPIC_PREFIX "ctl/%s/resp", requester);
+		c->ops->publish(c->ops_ctx, topic, seen->text, strlen(seen->text), 1, false);
+		json_decref(body);
+		return;
+	}
+	int64_t now = clock_now_us();
+	if (req.expires < now) {
+		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_EXPIRED,
+		            "request %s expired %.1f s ago: not executed", req.id,
+		            (double)(now - req.expires) / 1e6);
+		goto answer;
+	}
+	if (req.expires > now + REQUEST_MAX_LIFETIME_US) {
+		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_INVALID,
+		            "member 'expires': more than 10 minutes ahead");
+		goto answer;
+	}
+	const struct request_handler *h = handler_find(req.command);
+	if (!h) {
+		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_INVALID, "unknown command \"%s\"",
+		            req.command);
+		goto answer;
+	}
+	if (!(h->roles & req.role)) {
+		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_DENIED, "%s may not run \"%s\"",
+		            requester, req.command);
+		goto answer;
+	}
+	int rc = h->fn(c, &req, &result, &err);
+	if (rc == REQUEST_PENDING) {
+		json_decref(body);
+		return;
+	}
+	if (rc != 0 && !err)
+		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_INTERNAL, "%s: %s", req.command,
+		            g_strerror(-rc));
+answer:
+	if (err)
+		log_info("request %s from %s refused: %s", req.command, requester, err->message);
+	respond(c, requester, req.id, req.expires, result, err);
+	g_clear_error(&err);
+	json_decref(result);
+	json_decref(body);
+	return;
+refuse:
+	c->messages_refused++;
+	/* Answer the requester (it may be waiting) and tell the operators. */
+	respond(c, requester, *req.id ? req.id : NULL, 0, NULL, err);
+	controller_report_error(c, topic, requester, err);
+	g_clear_error(&err);
+	json_decref(body);
+}

@@ -1,0 +1,259 @@
+/* evalroom-agent: one per room. Drives the door, records the room and its seats,
+ * supervises the seats' terminals, and keeps working while the controller is away. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent.h"
+#include "clock.h"
+#include "daemon.h"
+#include "log.h"
+#include "msg.h"
+
+#define AGENT_VERSION "0.1"
+
+static char *opt_config = "/etc/evalroom/agent.conf";
+static gboolean opt_verbose;
+
+static const GOptionEntry options[] = {
+    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
+     "Configuration file (default /etc/evalroom/agent.conf)", "FILE"},
+    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL},
+    {NULL},
+};
+
+int agent_publish(struct agent *a, const char *topic, const json_t *msg, bool retain)
+{
+	size_t len;
+	char *text = msg_dump(msg, &len);
+	int rc = a->ops->publish(a->ops_ctx, topic, text, len, 1, retain);
+	g_free(text);
+	return rc;
+}
+
+void agent_report_error(struct agent *a, const char *topic, const char *sender, const GError *fault)
+{
+	log_warnx("refused message on %s from %s: %s", topic, sender, fault->message);
+	json_t *m = msg_new("error", &a->seq);
+	json_object_set_new(m, "topic", json_string(topic));
+	json_object_set_new(m, "sender", json_string(sender));
+	json_object_set_new(m, "fault", json_string(fault->message));
+	agent_publish(a, a->topic_event, m, false);
+	json_decref(m);
+}
+
+static char *status_payload(struct agent *a, const char *state)
+{
+	json_t *m = msg_new("status", &a->seq);
+	json_object_set_new(m, "state", json_string(state));
+	json_object_set_new(m, "identity", json_string(a->identity));
+	json_object_set_new(m, "version", json_string(AGENT_VERSION));
+	json_object_set_new(m, "started", json_integer(a->started_us));
+	char *text = msg_dump(m, NULL);
+	json_decref(m);
+	return text;
+}
+
+static void reply(struct agent *a, const char *id, json_t *result, const GError *err)
+{
+	json_t *m = msg_new("reply", &a->seq);
+	json_object_set_new(m, "id", json_string(id));
+	json_object_set_new(m, "ok", json_boolean(err == NULL));
+	if (err)
+		json_object_set_new(m, "error", json_string(err->message));
+	else
+		json_object_set_new(m, "result", result ? json_incref(result) : json_object());
+	agent_publish(a, a->topic_reply, m, false);
+	json_decref(m);
+}
+
+/* Commands from the controller: {"kind":"cmd", "id", "expires", "command", "args"}. */
+static void handle_cmd(struct agent *a, const void *payload, size_t len)
+{
+	struct msg_envelope env;
+	json_t *body = NULL;
+	GError *err = NULL;
+	if (msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, &err) != 0)
+		goto refuse;
+	if (strcmp(env.kind, "cmd") != 0) {
+		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
+		            "kind \"%s\" is not allowed on a command topic", env.kind);
+		goto refuse;
+	}
+	struct msg_reader r;
+	msg_reader_init(&r, body, NULL);
+	const char *id = msg_read_string(&r, "id", true, 63);
+	const char *command = msg_read_string(&r, "command", true, 47);
+	int64_t expires = msg_read_int(&r, "expires", true, 0, INT64_MAX, 0);
+	json_t *args = msg_read_object(&r, "args", false);
+	if (msg_reader_finish(&r, &err) != 0)
+		goto refuse;
+	if (expires < clock_now_us()) {
+		g_set_error(&err, MSG_ERROR, MSG_ERROR_EXPIRED, "command %s (%s) expired", id,
+		            command);
+		reply(a, id, NULL, err);
+		goto out;
+	}
+	if (strcmp(command, "status") == 0) {
+		json_t *res = json_pack("{s:s, s:I, s:b}", "room", a->room, "started",
+		                        (json_int_t)a->started_us, "connected", a->connected);
+		reply(a, id, res, NULL);
+		json_decref(res);
+	} else {
+		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID, "unknown command \"%s\"", command);
+		reply(a, id, NULL, err);
+	}
+	(void)args;
+	goto out;
+refuse:
+	agent_report_error(a, a->topic_cmd, "controller", err);
+out:
+	g_clear_error(&err);
+	json_decref(body);
+}
+
+static void on_message(const char *topic, const void *payload, size_t len, void *user)
+{
+	struct agent *a = user;
+	if (strcmp(topic, a->topic_cmd) == 0)
+		handle_cmd(a, payload, len);
+}
+
+static void on_connection(bool connected, const char *why, void *user)
+{
+	struct agent *a = user;
+	a->connected = connected;
+	if (connected) {
+		log_info("connected to the broker (%s)", why);
+		char *st = status_payload(a, "online");
+		a->ops->publish(a->ops_ctx, a->topic_status, st, strlen(st), 1, true);
+		g_free(st);
+		daemon_ready("room %s: serving; connected to %s", a->room, a->mqtt_uri);
+	} else {
+		log_warnx("broker: %s", why);
+		daemon_status("room %s: broker unreachable, working locally", a->room);
+	}
+}
+
+static int agent_config_load(struct agent *a, const char *path, GError **err)
+{
+	a->config = config_load(path, err);
+	if (!a->config)
+		return -EINVAL;
+	char *ca = NULL, *cert = NULL, *key = NULL, *spool = NULL;
+	int rc = -EINVAL;
+	if (!(a->room = config_string(a->config, "agent", "room", NULL, err)) ||
+	    !(a->mqtt_uri = config_string(a->config, "mqtt", "uri", NULL, err)) ||
+	    !(ca = config_string(a->config, "mqtt", "ca", NULL, err)) ||
+	    !(cert = config_string(a->config, "mqtt", "cert", NULL, err)) ||
+	    !(key = config_string(a->config, "mqtt", "key", NULL, err)) ||
+	    !(spool =
+	          config_string(a->config, "agent", "spool_dir", "/var/lib/evalroom-agent", err)))
+		goto out;
+	if (!id_valid(a->room)) {
+		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+		            "%s: [agent] room: \"%s\" is not an identifier", path, a->room);
+		goto out;
+	}
+	a->ca = config_resolve(a->config, ca);
+	a->cert = config_resolve(a->config, cert);
+	a->key = config_resolve(a->config, key);
+	a->spool_dir = config_resolve(a->config, spool);
+	a->identity = g_strdup_printf("agent-%s", a->room);
+	snprintf(a->topic_status, sizeof(a->topic_status), TOPIC_PREFIX "room/%s/status", a->room);
+	snprintf(a->topic_event, sizeof(a->topic_event), TOPIC_PREFIX "room/%s/event", a->room);
+	snprintf(a->topic_reply, sizeof(a->topic_reply), TOPIC_PREFIX "room/%s/reply", a->room);
+	snprintf(a->topic_cmd, sizeof(a->topic_cmd), TOPIC_PREFIX "room/%s/cmd", a->room);
+	snprintf(a->topic_media, sizeof(a->topic_media), TOPIC_PREFIX "room/%s/media", a->room);
+	rc = 0;
+out:
+	g_free(ca);
+	g_free(cert);
+	g_free(key);
+	g_free(spool);
+	return rc;
+}
+
+static void agent_free(struct agent *a)
+{
+	config_free(a->config);
+	g_free(a->room);
+	g_free(a->identity);
+	g_free(a->mqtt_uri);
+	g_free(a->ca);
+	g_free(a->cert);
+	g_free(a->key);
+	g_free(a->spool_dir);
+	if (a->loop)
+		g_main_loop_unref(a->loop);
+}
+
+int main(int argc, char **argv)
+{
+	struct agent a = {0};
+	GError *err = NULL;
+	int rc = 1;
+
+	GOptionContext *oc = g_option_context_new("- the evalroom room agent");
+	g_option_context_set_summary(
+	    oc, "One per room board: drives the door (GPIO), records the room's and seats'\n"
+	        "cameras and microphones, supervises the seats' login terminals, and keeps\n"
+	        "deciding admissions and recording while the controller is unreachable.");
+	g_option_context_add_main_entries(oc, options, NULL);
+	if (!g_option_context_parse(oc, &argc, &argv, &err)) {
+		fprintf(stderr, "evalroom-agent: %s (try --help)\n", err->message);
+		g_option_context_free(oc);
+		g_error_free(err);
+		return 2;
+	}
+	g_option_context_free(oc);
+	log_init("evalroom-agent", opt_verbose);
+
+	if (agent_config_load(&a, opt_config, &err) != 0) {
+		fprintf(stderr, "evalroom-agent: %s\n", err->message);
+		rc = 2;
+		goto err_config;
+	}
+	a.started_us = clock_now_us();
+	a.loop = g_main_loop_new(NULL, FALSE);
+
+	char *offline = status_payload(&a, "offline");
+	struct mqtt_session_config mc = {
+	    .uri = a.mqtt_uri,
+	    .client_id = a.identity,
+	    .ca_file = a.ca,
+	    .cert_file = a.cert,
+	    .key_file = a.key,
+	    .will_topic = a.topic_status,
+	    .will_payload = offline,
+	    .will_retain = true,
+	    .keepalive_s = 2,
+	};
+	a.mqtt = mqtt_session_new(&mc, NULL, on_message, on_connection, &a, &err);
+	g_free(offline);
+	if (!a.mqtt) {
+		log_errx("%s", err->message);
+		goto err_config;
+	}
+	a.ops = &mqtt_session_ops;
+	a.ops_ctx = a.mqtt;
+	mqtt_session_subscribe(a.mqtt, a.topic_cmd, 1);
+	mqtt_session_subscribe(a.mqtt, TOPIC_PREFIX "controller/status", 1);
+	daemon_signals_watch(a.loop, NULL, NULL);
+	mqtt_session_start(a.mqtt);
+	log_info("room %s: started; broker %s", a.room, a.mqtt_uri);
+
+	g_main_loop_run(a.loop);
+
+	daemon_stopping();
+	char *stopped = status_payload(&a, "stopped");
+	mqtt_session_publish(a.mqtt, a.topic_status, stopped, strlen(stopped), 1, true);
+	g_free(stopped);
+	mqtt_session_stop(a.mqtt, 2000);
+	mqtt_session_free(a.mqtt);
+	rc = 0;
+err_config:
+	agent_free(&a);
+	g_clear_error(&err);
+	return rc;
+}
