@@ -1,14 +1,15 @@
 /* state.db itself: schema creation and reopening, pragmas, transactions, identity-number
  * HMAC, the audit log. */
-#include <cmocka.h>
 #include <errno.h>
-#include <glib/gstdio.h>
 #include <setjmp.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include <cmocka.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
 
 #include "state.h"
 
