@@ -18,8 +18,11 @@ int draw_cli_verify_draw(int argc, char **argv)
 	/* duplicate keys could show one value to us and another to a different parser */
 	record = json_load_file(argv[1], JSON_REJECT_DUPLICATES, &jerr);
 	if (!record) {
-		fprintf(stderr, "verify-draw %s: UNREADABLE: %s (line %d, column %d)\n", argv[1],
-		        jerr.text, jerr.line, jerr.column);
+		if (jerr.line > 0)
+			fprintf(stderr, "verify-draw %s: UNREADABLE: %s (line %d, column %d)\n",
+			        argv[1], jerr.text, jerr.line, jerr.column);
+		else
+			fprintf(stderr, "verify-draw %s: UNREADABLE: %s\n", argv[1], jerr.text);
 		return 2;
 	}
 	report = g_string_new(NULL);
