@@ -3,6 +3,8 @@
  * audit record written after the operation). Include after cmocka.h. */
 #pragma once
 #include <glib/gstdio.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ops.h"
@@ -46,6 +48,38 @@ static inline void ops_fixture_free(struct ops_fixture *f)
 	g_free(f);
 }
 
+/* ops_dump: with OPS_DUMP_DIR set (tests/integration/test_ops_schemas.py sets it), append
+ * each call and its answer as one JSON line to $OPS_DUMP_DIR/ops.jsonl, so the JSON
+ * Schemas of requests and responses are checked against what the code really does. */
+static inline void ops_dump(const char *command, const json_t *args, const json_t *res,
+                            const GError *err)
+{
+	const char *dir = getenv("OPS_DUMP_DIR");
+	char *path, *line;
+	json_t *o;
+	FILE *fp;
+
+	if (!dir)
+		return;
+	o = json_pack("{s:s, s:O, s:b}", "command", command, "args", args, "ok", res != NULL);
+	if (res)
+		json_object_set(o, "result", (json_t *)res);
+	else
+		json_object_set_new(o, "error",
+		                    json_pack("{s:s, s:s}", "code",
+		                              request_error_code_name(err ? err->code : 0),
+		                              "message", err ? err->message : ""));
+	path = g_build_filename(dir, "ops.jsonl", NULL);
+	fp = fopen(path, "a");
+	assert_non_null(fp);
+	line = json_dumps(o, JSON_COMPACT);
+	fprintf(fp, "%s\n", line);
+	fclose(fp);
+	free(line);
+	g_free(path);
+	json_decref(o);
+}
+
 /* ops_call: run COMMAND with ARGS (JSON text) as operator-test; returns the operation's
  * return value, *res the result (or NULL), *err the error (caller frees either). */
 static inline int ops_call_args(struct state *st, const char *command, json_t *args, json_t **res,
@@ -66,6 +100,7 @@ static inline int ops_call_args(struct state *st, const char *command, json_t *a
 	if (e->audited)
 		assert_int_equal(ops_audit_record(st, &req, g_get_real_time(), err ? *err : NULL),
 		                 0);
+	ops_dump(command, args, *res, err ? *err : NULL);
 	if (rc == 0)
 		assert_non_null(*res);
 	else
