@@ -38,6 +38,7 @@ struct controller {
 	bool connected;
 	int64_t started_us;
 	GHashTable *rooms; /* room id -> struct room_presence */
+	struct state *state; /* state.db */
 	uint64_t messages_refused;
 };
 

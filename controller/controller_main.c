@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "msg.h"
+#include "state.h"
 
 #define CONTROLLER_VERSION "0.1"
 
@@ -183,6 +184,18 @@ int main(int argc, char **argv)
 	c.loop = g_main_loop_new(NULL, FALSE);
 	presence_init(&c);
 
+	if (g_mkdir_with_parents(c.cfg.state_dir, 0700) != 0) {
+		log_warn("state directory %s", c.cfg.state_dir);
+		goto err_state;
+	}
+	char *state_path = g_build_filename(c.cfg.state_dir, "state.db", NULL);
+	c.state = state_open(state_path, &err);
+	g_free(state_path);
+	if (!c.state) {
+		log_errx("%s", err->message);
+		goto err_state;
+	}
+
 	char *offline = status_payload(&c, "offline");
 	struct mqtt_session_config mc = {
 	    .uri = c.cfg.mqtt_uri,
@@ -223,6 +236,8 @@ int main(int argc, char **argv)
 	rc = 0;
 	mqtt_session_free(c.mqtt);
 err_mqtt:
+	state_close(c.state);
+err_state:
 	g_hash_table_destroy(c.rooms);
 	g_main_loop_unref(c.loop);
 err_config:

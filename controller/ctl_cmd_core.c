@@ -3,6 +3,7 @@
 
 #include "clock.h"
 #include "ctl.h"
+#include "ctl_cmd_ops.h"
 #include "ctl_commands.h"
 #include "provision.h"
 
