@@ -353,6 +353,19 @@ static int options_check(const struct provision_options *opt, GError **err)
 		g_set_error(err, PROVISION_ERROR, EINVAL, "--out: an output directory is required");
 		return -EINVAL;
 	}
+	/* mosquitto.conf splits its lines at white space and ends them at a newline. */
+	char *abs = g_canonicalize_filename(opt->out_dir, NULL);
+	gboolean plain = TRUE;
+	for (const char *c = abs; *c; c++)
+		plain = plain && !g_ascii_isspace(*c) && !g_ascii_iscntrl(*c) && *c != '#';
+	g_free(abs);
+	if (!plain) {
+		g_set_error(err, PROVISION_ERROR, EINVAL,
+		            "--out: \"%s\": the broker configuration cannot name a path with "
+		            "white space, control characters or '#'",
+		            opt->out_dir);
+		return -EINVAL;
+	}
 	if (opt->port > 65535) {
 		g_set_error(err, PROVISION_ERROR, EINVAL, "--port: %u is not a TCP port",
 		            opt->port);

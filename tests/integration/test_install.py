@@ -160,3 +160,18 @@ def test_mosquitto_snippet_serves_the_provisioned_site(staged, bin_dir, tmp_path
             assert ctl.wait_message(harness.topic("room", "E1", "event"), "own")
             time.sleep(0.3)
             assert ctl.messages_on(harness.topic("room", "E2", "event")) == []
+
+
+def test_mosquitto_drop_in_verifies(staged, tmp_path):
+    """Debian's mosquitto.service with the installed evalroom drop-in next to it."""
+    debian_unit = "/lib/systemd/system/mosquitto.service"
+    if not os.path.exists(debian_unit):
+        pytest.skip("mosquitto is not installed")
+    shutil.copy(debian_unit, tmp_path / "mosquitto.service")
+    (tmp_path / "mosquitto.service.d").mkdir()
+    shutil.copy(os.path.join(unit_dir(staged), "mosquitto.service.d", "evalroom.conf"),
+                tmp_path / "mosquitto.service.d" / "evalroom.conf")
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no",
+                        str(tmp_path / "mosquitto.service")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and (r.stdout + r.stderr).strip() == "", r.stdout + r.stderr
