@@ -271,6 +271,63 @@ static void test_bad_options_write_nothing(void **state)
 	}
 }
 
+static void test_force_keeps_ca_and_signing_key_unless_renewed(void **state)
+{
+	struct fixture *f = *state;
+	struct provision_options opt = {.out_dir = f->out};
+	GError *err = NULL;
+	assert_int_equal(provision_site(f->site, &opt, &err), 0);
+	char *ca1 = read_text(f->out, "ca.crt");
+	char *sign1 = read_text(f->out, "controller-signing.key");
+	char *agent1 = read_text(f->out, "clients/agent-R1.crt");
+
+	/* A room is added: the CA stays, so certificates already handed out stay valid. */
+	static const char bigger[] = "{\"id\":\"t\",\"rooms\":[{\"id\":\"R1\",\"kind\":"
+	                             "\"expert\",\"door\":\"D1\"},{\"id\":\"R2\",\"kind\":"
+	                             "\"tenderer\",\"door\":\"D2\"}]}";
+	struct site *site2 = NULL;
+	assert_int_equal(site_load_data(bigger, strlen(bigger), &site2, &err), 0);
+	opt.force = TRUE;
+	assert_int_equal(provision_site(site2, &opt, &err), 0);
+	char *ca2 = read_text(f->out, "ca.crt");
+	char *sign2 = read_text(f->out, "controller-signing.key");
+	char *agent2 = read_text(f->out, "clients/agent-R1.crt");
+	assert_string_equal(ca1, ca2);
+	assert_string_equal(sign1, sign2);
+	assert_string_not_equal(agent1, agent2); /* issued anew */
+	X509 *ca = read_cert(f->out, "ca.crt");
+	X509 *r2 = read_cert(f->out, "clients/agent-R2.crt");
+	assert_int_equal(X509_verify(r2, X509_get0_pubkey(ca)), 1);
+	X509_free(r2);
+	X509_free(ca);
+
+	/* Another site's CA in the directory is refused, not silently reused. */
+	static const char other[] = "{\"id\":\"u\",\"rooms\":[{\"id\":\"R1\",\"kind\":"
+	                            "\"expert\",\"door\":\"D1\"}]}";
+	struct site *site3 = NULL;
+	assert_int_equal(site_load_data(other, strlen(other), &site3, &err), 0);
+	assert_int_equal(provision_site(site3, &opt, &err), -EINVAL);
+	assert_non_null(strstr(err->message, "another site's CA"));
+	g_clear_error(&err);
+
+	opt.renew_ca = TRUE;
+	assert_int_equal(provision_site(site2, &opt, &err), 0);
+	char *ca3 = read_text(f->out, "ca.crt");
+	assert_string_not_equal(ca1, ca3);
+	char *sign3 = read_text(f->out, "controller-signing.key");
+	assert_string_equal(sign1, sign3);
+	g_free(sign3);
+	g_free(ca3);
+	site_free(site3);
+	site_free(site2);
+	g_free(agent2);
+	g_free(sign2);
+	g_free(ca2);
+	g_free(agent1);
+	g_free(sign1);
+	g_free(ca1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +339,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refuses_non_empty_dir_unless_forced, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_options_write_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_force_keeps_ca_and_signing_key_unless_renewed,
+	                                    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
