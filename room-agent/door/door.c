@@ -10,6 +10,11 @@
 
 enum input_role { IN_SENSOR, IN_REX, IN_TAMPER, IN_D0, IN_D1, IN_COUNT };
 
+struct wiegand_edge {
+	uint64_t ts_ns;
+	int bit;
+};
+
 struct input {
 	struct door *door;
 	enum input_role role;
@@ -356,13 +361,58 @@ static void wiegand_bit(struct door *d, int bit, uint64_t ts_ns)
 	uint64_t gap_ns = (uint64_t)d->cfg.wiegand_gap_ms * 1000000u;
 
 	/* Frames queued back to back are split by their kernel timestamps. */
-	if (wiegand_pending(d->wg) && ts_ns - d->wg_last_ts > gap_ns) {
+	if (wiegand_pending(d->wg) && ts_ns > d->wg_last_ts + gap_ns) {
 		timer_stop(&d->wg_timer);
 		wiegand_frame_end(d);
 	}
 	wiegand_push_bit(d->wg, bit, ts_ns);
 	d->wg_last_ts = ts_ns;
 	timer_start(d, &d->wg_timer, d->cfg.wiegand_gap_ms, wiegand_gap_end);
+}
+
+static int wiegand_read(struct door *d, struct input *in, GArray *bits)
+{
+	struct gpio_event evs[16];
+	int n, i;
+
+	if (!in->line)
+		return 0;
+	do {
+		n = d->gpio->ops->read_events(in->line, evs, G_N_ELEMENTS(evs));
+		for (i = 0; i < n; i++)
+			if (!evs[i].rising) {
+				struct wiegand_edge e = {evs[i].ts_ns, in->role == IN_D1};
+
+				g_array_append_val(bits, e);
+			}
+	} while (n > 0);
+	return n;
+}
+
+static gint edge_cmp(gconstpointer a, gconstpointer b)
+{
+	const struct wiegand_edge *x = a, *y = b;
+
+	return x->ts_ns < y->ts_ns ? -1 : x->ts_ns > y->ts_ns;
+}
+
+/* D0 and D1 are two fds: drain both and merge by timestamp, or bits come out of order. */
+static int wiegand_drain(struct door *d)
+{
+	GArray *bits = g_array_new(FALSE, FALSE, sizeof(struct wiegand_edge));
+	int rc = wiegand_read(d, &d->in[IN_D0], bits);
+	guint i;
+
+	if (!rc)
+		rc = wiegand_read(d, &d->in[IN_D1], bits);
+	g_array_sort(bits, edge_cmp);
+	for (i = 0; i < bits->len; i++) {
+		struct wiegand_edge *e = &g_array_index(bits, struct wiegand_edge, i);
+
+		wiegand_bit(d, e->bit, e->ts_ns);
+	}
+	g_array_free(bits, TRUE);
+	return rc;
 }
 
 static gboolean input_readable(gint fd, GIOCondition cond, gpointer data)
@@ -372,13 +422,14 @@ static gboolean input_readable(gint fd, GIOCondition cond, gpointer data)
 	struct gpio_event evs[16];
 	int n, i;
 
+	if (in->role == IN_D0 || in->role == IN_D1) {
+		n = wiegand_drain(d);
+		goto out;
+	}
 	do {
 		n = d->gpio->ops->read_events(in->line, evs, G_N_ELEMENTS(evs));
 		for (i = 0; i < n; i++) {
-			if (in->role == IN_D0 || in->role == IN_D1) {
-				if (!evs[i].rising)
-					wiegand_bit(d, in->role == IN_D1, evs[i].ts_ns);
-			} else if (d->cfg.debounce_ms) {
+			if (d->cfg.debounce_ms) {
 				timer_start_for(d->ctx, &in->debounce, d->cfg.debounce_ms,
 						debounce_end, in);
 			} else {
@@ -389,6 +440,7 @@ static gboolean input_readable(gint fd, GIOCondition cond, gpointer data)
 			}
 		}
 	} while (n > 0);
+out:
 	if (n < 0 || (cond & (G_IO_ERR | G_IO_HUP))) {
 		fault_raise(d, n < 0 ? n : -EIO, "input: event read failed");
 		state_update(d);

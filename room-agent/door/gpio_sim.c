@@ -11,7 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define SIM_QUEUE_MAX 16 /* libgpiod v1's per-line kernel queue */
+#define SIM_QUEUE_MAX 1024
 #define SIM_NAME_MAX  63
 #define SIM_LINE_MAX  256
 
@@ -26,6 +26,7 @@ struct gpio_line {
 	struct gpio_event queue[SIM_QUEUE_MAX];
 	size_t head, count;
 	int dropped;
+	size_t queue_max;
 	GArray *history; /* struct gpio_sim_change */
 };
 
@@ -44,6 +45,7 @@ struct gpio_sim {
 	GSource *listen_src;
 	GMainContext *ctx;
 	GList *clients;
+	size_t queue_max;
 };
 
 static uint64_t now_ns(void)
@@ -175,6 +177,7 @@ struct gpio_sim *gpio_sim_new(void)
 	sim->gpio.ctx = sim;
 	sim->lines = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, line_free);
 	sim->listen_fd = -1;
+	sim->queue_max = SIM_QUEUE_MAX;
 	return sim;
 }
 
@@ -230,6 +233,7 @@ int gpio_sim_add_line(struct gpio_sim *sim, const char *name, int level)
 	l->name = g_strdup(name);
 	l->level = level ? 1 : 0;
 	l->efd = -1;
+	l->queue_max = sim->queue_max;
 	l->history = g_array_new(FALSE, FALSE, sizeof(struct gpio_sim_change));
 	line_record(l, l->level);
 	g_hash_table_insert(sim->lines, l->name, l);
@@ -251,7 +255,7 @@ int gpio_sim_set_input_at(struct gpio_sim *sim, const char *name, int level, uin
 	l->level = level;
 	if (l->dir != SIM_INPUT)
 		return 0;
-	if (l->count == SIM_QUEUE_MAX) {
+	if (l->count == l->queue_max) {
 		l->dropped++;
 		return 0;
 	}
@@ -308,6 +312,14 @@ int gpio_sim_history(struct gpio_sim *sim, const char *name, const struct gpio_s
 		return -ENOENT;
 	*out = (const struct gpio_sim_change *)(void *)l->history->data;
 	*n = l->history->len;
+	return 0;
+}
+
+int gpio_sim_set_queue_max(struct gpio_sim *sim, size_t max)
+{
+	if (max < 1 || max > SIM_QUEUE_MAX)
+		return -EINVAL;
+	sim->queue_max = max;
 	return 0;
 }
 

@@ -29,8 +29,8 @@ struct gpio *gpio_sim_gpio(struct gpio_sim *sim);
 int gpio_sim_add_line(struct gpio_sim *sim, const char *name, int level);
 
 /* Drive the input line NAME to LEVEL; an edge event (timestamp now, or TS_NS) is queued if
- * the level changes and the line is requested. At most 16 pending events per line, like
- * libgpiod v1: newer ones are dropped. 0, -ENOENT, -EPERM (line is an output). */
+ * the level changes and the line is requested. Beyond the queue limit newer events are
+ * dropped, as in libgpiod v1. 0, -ENOENT, -EPERM (line is an output). */
 int gpio_sim_set_input(struct gpio_sim *sim, const char *name, int level);
 int gpio_sim_set_input_at(struct gpio_sim *sim, const char *name, int level, uint64_t ts_ns);
 
@@ -45,6 +45,10 @@ int gpio_sim_get(struct gpio_sim *sim, const char *name);
 /* Every level change of line NAME (borrowed, valid until the next change). 0 or -ENOENT. */
 int gpio_sim_history(struct gpio_sim *sim, const char *name, const struct gpio_sim_change **out,
 		     size_t *n);
+
+/* Pending-event limit per line for lines added from now on: 1..1024, default 1024 so a
+ * scripted Wiegand frame fits; 16 reproduces libgpiod v1's kernel queue. 0 or -EINVAL. */
+int gpio_sim_set_queue_max(struct gpio_sim *sim, size_t max);
 
 /* Count of events dropped on line NAME because its queue was full, or -ENOENT. */
 int gpio_sim_dropped(struct gpio_sim *sim, const char *name);
