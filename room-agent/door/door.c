@@ -271,12 +271,12 @@ static void door_opened(struct door *d)
 
 static void door_closed(struct door *d)
 {
-	emit_simple(d, DOOR_EV_CLOSED);
 	d->forced = false;
 	held_clear(d);
-	/* Relock on close: one pulse lets one person through. */
+	/* Relock on close: one pulse lets one person through. Events report done actions. */
 	timer_stop(&d->pulse_timer);
 	lock_apply(d);
+	emit_simple(d, DOOR_EV_CLOSED);
 }
 
 static void input_changed(struct input *in, bool active)
@@ -293,9 +293,9 @@ static void input_changed(struct input *in, bool active)
 		break;
 	case IN_REX:
 		if (active) {
-			emit_simple(d, DOOR_EV_REX);
 			/* Egress stays free in lockdown. */
 			pulse_start(d, true);
+			emit_simple(d, DOOR_EV_REX);
 		}
 		break;
 	case IN_TAMPER:
@@ -603,8 +603,8 @@ enum admission_reason door_present_credential(struct door *d, const char *creden
 	ev.kind = r == ADMISSION_GRANTED ? DOOR_EV_GRANTED : DOOR_EV_DENIED;
 	ev.reason = r;
 	g_strlcpy(ev.credential, credential ? credential : "", sizeof(ev.credential));
-	emit(d, &ev);
 	state_update(d);
+	emit(d, &ev);
 	return r;
 }
 
