@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SIM_QUEUE_MAX 1024
@@ -48,9 +49,13 @@ struct gpio_sim {
 	size_t queue_max;
 };
 
+/* CLOCK_MONOTONIC like the kernel's edge timestamps, in ns (GLib's clock is only µs). */
 static uint64_t now_ns(void)
 {
-	return (uint64_t)g_get_monotonic_time() * 1000u;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void line_free(gpointer p)
