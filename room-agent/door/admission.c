@@ -83,7 +83,7 @@ static int text_valid(const char *s, size_t max)
 }
 
 int admission_replace(struct admission *a, const struct admission_entry *entries, size_t n,
-		      GError **err)
+                      GError **err)
 {
 	GHashTable *t = table_new();
 	size_t i;
@@ -96,26 +96,26 @@ int admission_replace(struct admission *a, const struct admission_entry *entries
 
 		if (!text_valid(e->credential, 128)) {
 			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-				    "admission entry %zu: credential: missing, too long or has "
-				    "spaces/control characters",
-				    i);
+			            "admission entry %zu: credential: missing, too long or has "
+			            "spaces/control characters",
+			            i);
 			goto err_table;
 		}
 		if (!text_valid(e->person, ADMISSION_PERSON_MAX)) {
 			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-				    "admission entry %zu: person: missing, over %d characters or "
-				    "has spaces/control characters",
-				    i, ADMISSION_PERSON_MAX - 1);
+			            "admission entry %zu: person: missing, over %d characters or "
+			            "has spaces/control characters",
+			            i, ADMISSION_PERSON_MAX - 1);
 			goto err_table;
 		}
 		if (e->room && !text_valid(e->room, 64)) {
 			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-				    "admission entry %zu: room: invalid", i);
+			            "admission entry %zu: room: invalid", i);
 			goto err_table;
 		}
 		if (e->valid_until_us <= e->valid_from_us) {
 			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-				    "admission entry %zu: valid_until must be after valid_from", i);
+			            "admission entry %zu: valid_until must be after valid_from", i);
 			goto err_table;
 		}
 		credential_digest(a->room, e->credential, key);
@@ -127,8 +127,8 @@ int admission_replace(struct admission *a, const struct admission_entry *entries
 		}
 		if (here && g->here) {
 			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-				    "admission entry %zu: credential: listed twice for this room",
-				    i);
+			            "admission entry %zu: credential: listed twice for this room",
+			            i);
 			goto err_table;
 		}
 		if (here) {
@@ -151,7 +151,7 @@ err_table:
 }
 
 enum admission_reason admission_decide(const struct admission *a, const char *credential,
-				       int64_t now_us, char *person)
+                                       int64_t now_us, char *person)
 {
 	uint8_t key[DIGEST_LEN];
 	const struct grant *g;

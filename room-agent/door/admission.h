@@ -37,12 +37,12 @@ void admission_free(struct admission *a);
  * stays and -EINVAL is returned with ERR naming the entry index and field. Credentials are
  * kept only as SHA-256 digests (salted with the room name). 0 or -EINVAL. */
 int admission_replace(struct admission *a, const struct admission_entry *entries, size_t n,
-		      GError **err);
+                      GError **err);
 
 /* Decide for CREDENTIAL at NOW_US. PERSON (if not NULL, ADMISSION_PERSON_MAX bytes) gets
  * the person of the matching entry, or "" when none matched. Never fails. */
 enum admission_reason admission_decide(const struct admission *a, const char *credential,
-				       int64_t now_us, char *person);
+                                       int64_t now_us, char *person);
 
 /* Number of entries for this room and for other rooms. */
 size_t admission_count(const struct admission *a);

@@ -50,15 +50,15 @@ struct door {
 };
 
 static const char *const state_names[] = {
-    "locked",      "unlocked",  "open",        "held_open", "held_open_alarm",
-    "forced_open", "lockdown",  "free_access", "fault",     "tamper",
+    "locked",      "unlocked", "open",        "held_open", "held_open_alarm",
+    "forced_open", "lockdown", "free_access", "fault",     "tamper",
 };
 
 static const char *const event_names[] = {
-    "granted",       "denied",     "bad_read",   "opened",         "closed",
-    "rex",           "held_open_prealarm",       "held_open_alarm", "forced_open",
-    "tamper",        "tamper_cleared",           "fault",          "state",
-    "command",
+    "granted",     "denied",  "bad_read",           "opened",
+    "closed",      "rex",     "held_open_prealarm", "held_open_alarm",
+    "forced_open", "tamper",  "tamper_cleared",     "fault",
+    "state",       "command",
 };
 
 static const char *const command_names[] = {
@@ -159,7 +159,7 @@ static void timer_stop(GSource **src)
 }
 
 static void timer_start_for(GMainContext *ctx, GSource **src, unsigned ms, GSourceFunc fn,
-			    void *data)
+                            void *data)
 {
 	timer_stop(src);
 	*src = g_timeout_source_new(ms);
@@ -431,7 +431,7 @@ static gboolean input_readable(gint fd, GIOCondition cond, gpointer data)
 		for (i = 0; i < n; i++) {
 			if (d->cfg.debounce_ms) {
 				timer_start_for(d->ctx, &in->debounce, d->cfg.debounce_ms,
-						debounce_end, in);
+				                debounce_end, in);
 			} else {
 				bool active = (evs[i].rising ? 1 : 0) ^ in->active_low;
 
@@ -452,7 +452,7 @@ out:
 }
 
 static int input_open(struct door *d, enum input_role role, const char *name, bool active_low,
-		      GError **err)
+                      GError **err)
 {
 	struct input *in = &d->in[role];
 	int rc, fd, v;
@@ -466,20 +466,20 @@ static int input_open(struct door *d, enum input_role role, const char *name, bo
 	rc = d->gpio->ops->request_input(d->gpio->ctx, name, &in->line);
 	if (rc) {
 		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc),
-			    "door %s: input line %s: %s", d->cfg.name, name, g_strerror(-rc));
+		            "door %s: input line %s: %s", d->cfg.name, name, g_strerror(-rc));
 		return rc;
 	}
 	v = input_level(in);
 	if (v < 0) {
 		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-v),
-			    "door %s: input line %s: read: %s", d->cfg.name, name, g_strerror(-v));
+		            "door %s: input line %s: read: %s", d->cfg.name, name, g_strerror(-v));
 		return v;
 	}
 	in->stable = v;
 	fd = d->gpio->ops->event_fd(in->line);
 	if (fd < 0) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "door %s: input line %s: no fd",
-			    d->cfg.name, name);
+		            d->cfg.name, name);
 		return fd;
 	}
 	in->watch = g_unix_fd_source_new(fd, G_IO_IN | G_IO_ERR | G_IO_HUP);
@@ -513,8 +513,8 @@ static void config_copy(struct door_config *dst, const struct door_config *src)
 	dst->wiegand_d1 = g_strdup(src->wiegand_d1);
 }
 
-int door_new(const struct door_config *cfg, struct gpio *gpio, GMainContext *ctx,
-	     door_event_cb cb, void *user, unsigned flags, struct door **out, GError **err)
+int door_new(const struct door_config *cfg, struct gpio *gpio, GMainContext *ctx, door_event_cb cb,
+             void *user, unsigned flags, struct door **out, GError **err)
 {
 	struct door *d;
 	int rc;
@@ -535,11 +535,11 @@ int door_new(const struct door_config *cfg, struct gpio *gpio, GMainContext *ctx
 	d->lock_unlocked = lock_wanted_unlocked(d);
 	/* Requested straight at the fail level: the line never passes through another one. */
 	rc = gpio->ops->request_output(gpio->ctx, cfg->lock_line,
-				       d->lock_unlocked ^ cfg->lock_active_low, &d->lock);
+	                               d->lock_unlocked ^ cfg->lock_active_low, &d->lock);
 	if (rc) {
 		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc),
-			    "door %s: lock line %s: %s", d->cfg.name, cfg->lock_line,
-			    g_strerror(-rc));
+		            "door %s: lock line %s: %s", d->cfg.name, cfg->lock_line,
+		            g_strerror(-rc));
 		goto err_free;
 	}
 	d->adm = admission_new(d->cfg.name);

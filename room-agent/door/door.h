@@ -23,17 +23,17 @@ enum door_lost_action {
 struct door_config {
 	char *name; /* door / room id, used in log lines and as admission room */
 	char *lock_line, *sensor_line, *rex_line;
-	char *tamper_line;                 /* NULL: no tamper switch */
-	char *wiegand_d0, *wiegand_d1;     /* both or neither */
-	bool lock_active_low;              /* physical 0 = unlocked */
-	bool sensor_active_low;            /* physical 0 = door open */
+	char *tamper_line;             /* NULL: no tamper switch */
+	char *wiegand_d0, *wiegand_d1; /* both or neither */
+	bool lock_active_low;          /* physical 0 = unlocked */
+	bool sensor_active_low;        /* physical 0 = door open */
 	bool rex_active_low, tamper_active_low;
-	unsigned debounce_ms;              /* 0..1000 */
-	unsigned pulse_ms;                 /* unlock pulse, 100..600000 */
-	unsigned held_prealarm_ms;         /* open longer than this: pre-alarm */
-	unsigned held_alarm_ms;            /* open longer than this: alarm (> pre-alarm) */
-	unsigned wiegand_gap_ms;           /* quiet time that ends a frame, 5..500 */
-	unsigned pin_timeout_ms;           /* keypad digits further apart start over */
+	unsigned debounce_ms;      /* 0..1000 */
+	unsigned pulse_ms;         /* unlock pulse, 100..600000 */
+	unsigned held_prealarm_ms; /* open longer than this: pre-alarm */
+	unsigned held_alarm_ms;    /* open longer than this: alarm (> pre-alarm) */
+	unsigned wiegand_gap_ms;   /* quiet time that ends a frame, 5..500 */
+	unsigned pin_timeout_ms;   /* keypad digits further apart start over */
 	enum door_fail_mode fail_mode;
 	enum door_lost_action on_controller_lost;
 };
@@ -42,7 +42,7 @@ enum door_state {
 	DOOR_STATE_LOCKED,
 	DOOR_STATE_UNLOCKED,
 	DOOR_STATE_OPEN,
-	DOOR_STATE_HELD_OPEN,       /* pre-alarm */
+	DOOR_STATE_HELD_OPEN, /* pre-alarm */
 	DOOR_STATE_HELD_OPEN_ALARM,
 	DOOR_STATE_FORCED_OPEN,
 	DOOR_STATE_LOCKDOWN,
@@ -53,8 +53,8 @@ enum door_state {
 
 enum door_event_kind {
 	DOOR_EV_GRANTED,
-	DOOR_EV_DENIED,       /* reason says why */
-	DOOR_EV_BAD_READ,     /* Wiegand frame with bad parity / length / PIN; never guessed */
+	DOOR_EV_DENIED,   /* reason says why */
+	DOOR_EV_BAD_READ, /* Wiegand frame with bad parity / length / PIN; never guessed */
 	DOOR_EV_OPENED,
 	DOOR_EV_CLOSED,
 	DOOR_EV_REX,
@@ -64,8 +64,8 @@ enum door_event_kind {
 	DOOR_EV_TAMPER,
 	DOOR_EV_TAMPER_CLEARED,
 	DOOR_EV_FAULT,
-	DOOR_EV_STATE,        /* state and prev_state */
-	DOOR_EV_COMMAND,      /* command, command_id and result */
+	DOOR_EV_STATE,   /* state and prev_state */
+	DOOR_EV_COMMAND, /* command, command_id and result */
 };
 
 enum door_command {
@@ -81,14 +81,14 @@ struct door_event {
 	enum door_event_kind kind;
 	int64_t ts_us; /* UTC */
 	enum door_state state, prev_state;
-	enum admission_reason reason;       /* GRANTED / DENIED */
-	enum wiegand_kind read_kind;        /* BAD_READ */
-	char credential[72];                /* GRANTED / DENIED / BAD_READ */
-	char person[ADMISSION_PERSON_MAX];  /* GRANTED / DENIED when known */
-	enum door_command command;          /* COMMAND */
-	const char *command_id;             /* COMMAND; borrowed for the callback only */
-	int result;                         /* COMMAND: 0 or -errno; FAULT: the error */
-	const char *detail;                 /* static text: FAULT / COMMAND refusals */
+	enum admission_reason reason;      /* GRANTED / DENIED */
+	enum wiegand_kind read_kind;       /* BAD_READ */
+	char credential[72];               /* GRANTED / DENIED / BAD_READ */
+	char person[ADMISSION_PERSON_MAX]; /* GRANTED / DENIED when known */
+	enum door_command command;         /* COMMAND */
+	const char *command_id;            /* COMMAND; borrowed for the callback only */
+	int result;                        /* COMMAND: 0 or -errno; FAULT: the error */
+	const char *detail;                /* static text: FAULT / COMMAND refusals */
 };
 
 typedef void (*door_event_cb)(const struct door_event *ev, void *user);
@@ -122,8 +122,8 @@ int door_config_validate(const struct door_config *cfg, GError **err);
  * DOOR_START_LOCKDOWN), inputs are read, sources attach to CTX (NULL = default context).
  * CFG is copied; GPIO and CTX are borrowed and must outlive the door. CB (may be NULL)
  * is called on CTX's thread. 0, -EINVAL (config; ERR set), or the GPIO error (ERR set). */
-int door_new(const struct door_config *cfg, struct gpio *gpio, GMainContext *ctx,
-	     door_event_cb cb, void *user, unsigned flags, struct door **out, GError **err);
+int door_new(const struct door_config *cfg, struct gpio *gpio, GMainContext *ctx, door_event_cb cb,
+             void *user, unsigned flags, struct door **out, GError **err);
 
 /* Release the lines (the lock output keeps its level where the hardware allows) and free. */
 void door_free(struct door *door);

@@ -95,7 +95,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < list; i++) {
 		creds[i] = g_strdup_printf("w26:%zu:%zu", (i / 65536) % 256, i % 65536);
 		e[i] = (struct admission_entry){creds[i], "person", NULL, now - 3600000000ll,
-						now + 3600000000ll};
+		                                now + 3600000000ll};
 	}
 	if (admission_replace(door_admission(door), e, list, &err)) {
 		fprintf(stderr, "admission: %s\n", err->message);
@@ -119,7 +119,7 @@ int main(int argc, char **argv)
 		uint64_t t_first, t_last, t_set;
 
 		card_bits((unsigned)((i * 7919 % list) / 65536 % 256),
-			  (unsigned)(i * 7919 % list % 65536), bits);
+		          (unsigned)(i * 7919 % list % 65536), bits);
 		/* 26 bits 2 ms apart (the sim's pacing), the last one now. */
 		t_last = now_ns();
 		t_first = t_last - 25u * 2000000u;

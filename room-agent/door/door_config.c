@@ -6,11 +6,25 @@
 #include <string.h>
 
 static const char *const known_keys[] = {
-    "name",           "lock_line",         "sensor_line",     "rex_line",
-    "tamper_line",    "wiegand_d0_line",   "wiegand_d1_line", "lock_active_low",
-    "sensor_active_low", "rex_active_low", "tamper_active_low", "debounce_ms",
-    "pulse_ms",       "held_prealarm_ms",  "held_alarm_ms",   "wiegand_gap_ms",
-    "pin_timeout_ms", "fail_mode",         "on_controller_lost",
+    "name",
+    "lock_line",
+    "sensor_line",
+    "rex_line",
+    "tamper_line",
+    "wiegand_d0_line",
+    "wiegand_d1_line",
+    "lock_active_low",
+    "sensor_active_low",
+    "rex_active_low",
+    "tamper_active_low",
+    "debounce_ms",
+    "pulse_ms",
+    "held_prealarm_ms",
+    "held_alarm_ms",
+    "wiegand_gap_ms",
+    "pin_timeout_ms",
+    "fail_mode",
+    "on_controller_lost",
 };
 
 void door_config_defaults(struct door_config *cfg)
@@ -38,8 +52,7 @@ void door_config_clear(struct door_config *cfg)
 	door_config_defaults(cfg);
 }
 
-static int load_string(GKeyFile *kf, const char *group, const char *key, char **out,
-		       GError **err)
+static int load_string(GKeyFile *kf, const char *group, const char *key, char **out, GError **err)
 {
 	char *v;
 
@@ -48,8 +61,8 @@ static int load_string(GKeyFile *kf, const char *group, const char *key, char **
 	v = g_key_file_get_string(kf, group, key, NULL);
 	if (!v || !*v || strlen(v) > 63 || strpbrk(v, " \t")) {
 		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "[%s] %s: a GPIO line name of 1..63 characters without spaces", group,
-			    key);
+		            "[%s] %s: a GPIO line name of 1..63 characters without spaces", group,
+		            key);
 		g_free(v);
 		return -EINVAL;
 	}
@@ -68,7 +81,7 @@ static int load_bool(GKeyFile *kf, const char *group, const char *key, bool *out
 	v = g_key_file_get_boolean(kf, group, key, &e);
 	if (e) {
 		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "[%s] %s: must be true or false", group, key);
+		            "[%s] %s: must be true or false", group, key);
 		g_error_free(e);
 		return -EINVAL;
 	}
@@ -77,7 +90,7 @@ static int load_bool(GKeyFile *kf, const char *group, const char *key, bool *out
 }
 
 static int load_ms(GKeyFile *kf, const char *group, const char *key, unsigned min, unsigned max,
-		   unsigned *out, GError **err)
+                   unsigned *out, GError **err)
 {
 	char *v, *end;
 	unsigned long n;
@@ -89,8 +102,8 @@ static int load_ms(GKeyFile *kf, const char *group, const char *key, unsigned mi
 	n = v && *v >= '0' && *v <= '9' ? strtoul(v, &end, 10) : 0;
 	if (!v || *v < '0' || *v > '9' || *end || errno || n < min || n > max) {
 		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "[%s] %s: must be an integer from %u to %u (milliseconds)", group, key,
-			    min, max);
+		            "[%s] %s: must be an integer from %u to %u (milliseconds)", group, key,
+		            min, max);
 		g_free(v);
 		return -EINVAL;
 	}
@@ -100,7 +113,7 @@ static int load_ms(GKeyFile *kf, const char *group, const char *key, unsigned mi
 }
 
 static int load_choice(GKeyFile *kf, const char *group, const char *key, const char *a,
-		       const char *b, int *out, GError **err)
+                       const char *b, int *out, GError **err)
 {
 	char *v;
 
@@ -113,7 +126,7 @@ static int load_choice(GKeyFile *kf, const char *group, const char *key, const c
 		*out = 1;
 	} else {
 		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "[%s] %s: must be %s or %s", group, key, a, b);
+		            "[%s] %s: must be %s or %s", group, key, a, b);
 		g_free(v);
 		return -EINVAL;
 	}
@@ -129,7 +142,7 @@ static int check_keys(GKeyFile *kf, const char *group, GError **err)
 
 	if (!keys) {
 		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND,
-			    "[%s]: no such group", group);
+		            "[%s]: no such group", group);
 		return -EINVAL;
 	}
 	for (i = 0; keys[i] && !rc; i++) {
@@ -138,7 +151,7 @@ static int check_keys(GKeyFile *kf, const char *group, GError **err)
 				break;
 		if (j == G_N_ELEMENTS(known_keys)) {
 			g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
-				    "[%s] %s: unknown key", group, keys[i]);
+			            "[%s] %s: unknown key", group, keys[i]);
 			rc = -EINVAL;
 		}
 	}
@@ -183,8 +196,8 @@ int door_config_load(GKeyFile *kf, const char *group, struct door_config *cfg, G
 	if (!rc)
 		rc = load_ms(kf, group, "pulse_ms", 1, 600000, &cfg->pulse_ms, err);
 	if (!rc)
-		rc = load_ms(kf, group, "held_prealarm_ms", 1, 3600000, &cfg->held_prealarm_ms,
-			     err);
+		rc =
+		    load_ms(kf, group, "held_prealarm_ms", 1, 3600000, &cfg->held_prealarm_ms, err);
 	if (!rc)
 		rc = load_ms(kf, group, "held_alarm_ms", 1, 3600000, &cfg->held_alarm_ms, err);
 	if (!rc)
@@ -209,8 +222,8 @@ static int require(const char *value, const char *name, const char *key, GError 
 {
 	if (value)
 		return 0;
-	g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
-		    "[%s] %s: required", name, key);
+	g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND, "[%s] %s: required",
+	            name, key);
 	return -EINVAL;
 }
 
@@ -218,7 +231,7 @@ int door_config_validate(const struct door_config *cfg, GError **err)
 {
 	const char *name = cfg->name ? cfg->name : "door";
 	const char *lines[6] = {cfg->lock_line,   cfg->sensor_line, cfg->rex_line,
-				cfg->tamper_line, cfg->wiegand_d0,  cfg->wiegand_d1};
+	                        cfg->tamper_line, cfg->wiegand_d0,  cfg->wiegand_d1};
 	size_t i, j;
 
 	if (require(cfg->lock_line, name, "lock_line", err) ||
@@ -227,29 +240,28 @@ int door_config_validate(const struct door_config *cfg, GError **err)
 		return -EINVAL;
 	if (!cfg->wiegand_d0 != !cfg->wiegand_d1) {
 		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "[%s] wiegand_d0_line/wiegand_d1_line: give both or neither", name);
+		            "[%s] wiegand_d0_line/wiegand_d1_line: give both or neither", name);
 		return -EINVAL;
 	}
 	for (i = 0; i < G_N_ELEMENTS(lines); i++)
 		for (j = i + 1; j < G_N_ELEMENTS(lines); j++)
 			if (lines[i] && lines[j] && !strcmp(lines[i], lines[j])) {
-				g_set_error(err, G_KEY_FILE_ERROR,
-					    G_KEY_FILE_ERROR_INVALID_VALUE,
-					    "[%s] line %s is used twice", name, lines[i]);
+				g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+				            "[%s] line %s is used twice", name, lines[i]);
 				return -EINVAL;
 			}
 	if (cfg->pulse_ms == 0 || cfg->held_prealarm_ms == 0 ||
 	    cfg->held_alarm_ms <= cfg->held_prealarm_ms) {
 		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "[%s] held_alarm_ms: must be greater than held_prealarm_ms (and "
-			    "pulse_ms, held_prealarm_ms above 0)",
-			    name);
+		            "[%s] held_alarm_ms: must be greater than held_prealarm_ms (and "
+		            "pulse_ms, held_prealarm_ms above 0)",
+		            name);
 		return -EINVAL;
 	}
 	if (cfg->debounce_ms > 1000 || cfg->wiegand_gap_ms < 5 || cfg->wiegand_gap_ms > 500) {
 		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "[%s] debounce_ms (0..1000) or wiegand_gap_ms (5..500) out of range",
-			    name);
+		            "[%s] debounce_ms (0..1000) or wiegand_gap_ms (5..500) out of range",
+		            name);
 		return -EINVAL;
 	}
 	return 0;

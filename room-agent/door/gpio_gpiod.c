@@ -3,8 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gpiod.h>
 #include <glib.h>
+#include <gpiod.h>
 #include <stdlib.h>
 
 struct gpiod_ctx {
@@ -124,7 +124,8 @@ static int gpiod_read_events(struct gpio_line *gl, struct gpio_event *evs, size_
 		return errno == EAGAIN ? 0 : gpiod_err();
 	for (i = 0; i < n; i++) {
 		evs[i].rising = raw[i].event_type == GPIOD_LINE_EVENT_RISING_EDGE;
-		evs[i].ts_ns = (uint64_t)raw[i].ts.tv_sec * 1000000000u + (uint64_t)raw[i].ts.tv_nsec;
+		evs[i].ts_ns =
+		    (uint64_t)raw[i].ts.tv_sec * 1000000000u + (uint64_t)raw[i].ts.tv_nsec;
 	}
 	return n;
 }
@@ -139,13 +140,13 @@ static void gpiod_release_line(struct gpio_line *gl)
 }
 
 static const struct gpio_ops gpiod_ops = {
-	.request_output = gpiod_request_output,
-	.request_input = gpiod_request_input,
-	.set = gpiod_set,
-	.get = gpiod_get,
-	.event_fd = gpiod_event_fd,
-	.read_events = gpiod_read_events,
-	.release = gpiod_release_line,
+    .request_output = gpiod_request_output,
+    .request_input = gpiod_request_input,
+    .set = gpiod_set,
+    .get = gpiod_get,
+    .event_fd = gpiod_event_fd,
+    .read_events = gpiod_read_events,
+    .release = gpiod_release_line,
 };
 
 int gpio_gpiod_new(const char *consumer, struct gpio **out)

@@ -165,13 +165,13 @@ static void sim_release(struct gpio_line *l)
 }
 
 static const struct gpio_ops sim_ops = {
-	.request_output = sim_request_output,
-	.request_input = sim_request_input,
-	.set = sim_set,
-	.get = sim_get,
-	.event_fd = sim_event_fd,
-	.read_events = sim_read_events,
-	.release = sim_release,
+    .request_output = sim_request_output,
+    .request_input = sim_request_input,
+    .set = sim_set,
+    .get = sim_get,
+    .event_fd = sim_event_fd,
+    .read_events = sim_read_events,
+    .release = sim_release,
 };
 
 struct gpio_sim *gpio_sim_new(void)
@@ -278,7 +278,7 @@ int gpio_sim_set_input(struct gpio_sim *sim, const char *name, int level)
 }
 
 int gpio_sim_wiegand(struct gpio_sim *sim, const char *d0, const char *d1, const char *bits,
-		     uint64_t ts_ns)
+                     uint64_t ts_ns)
 {
 	const char *p;
 	int rc;
@@ -309,7 +309,7 @@ int gpio_sim_get(struct gpio_sim *sim, const char *name)
 }
 
 int gpio_sim_history(struct gpio_sim *sim, const char *name, const struct gpio_sim_change **out,
-		     size_t *n)
+                     size_t *n)
 {
 	struct gpio_line *l = sim_line(sim, name);
 
@@ -362,7 +362,7 @@ static void control_exec(struct gpio_sim *sim, const char *line, GString *out)
 			g_string_append(out, "err value must be 0 or 1\n");
 		else if ((rc = gpio_sim_set_input(sim, v[1], v[2][0] == '1')))
 			g_string_append_printf(out, "err %s: %s\n", v[1],
-					       rc == -EPERM ? "is an output" : "no such line");
+			                       rc == -EPERM ? "is an output" : "no such line");
 		else
 			g_string_append(out, "ok\n");
 	} else if (!strcmp(v[0], "get") && argc == 2) {
@@ -381,14 +381,14 @@ static void control_exec(struct gpio_sim *sim, const char *line, GString *out)
 			g_string_append_printf(out, "ok %zu", n);
 			for (i = 0; i < n; i++)
 				g_string_append_printf(out, " %" G_GUINT64_FORMAT ":%d", h[i].ts_ns,
-						       h[i].value);
+				                       h[i].value);
 			g_string_append_c(out, '\n');
 		}
 	} else if (!strcmp(v[0], "wiegand") && argc == 4) {
 		rc = gpio_sim_wiegand(sim, v[1], v[2], v[3], 0);
 		if (rc)
 			g_string_append_printf(out, "err %s\n",
-					       rc == -ENOENT ? "no such line" : "bits must be 0/1");
+			                       rc == -ENOENT ? "no such line" : "bits must be 0/1");
 		else
 			g_string_append(out, "ok\n");
 	} else if (!strcmp(v[0], "lines") && argc == 1) {
@@ -401,12 +401,12 @@ static void control_exec(struct gpio_sim *sim, const char *line, GString *out)
 			struct gpio_line *l = val;
 
 			g_string_append_printf(out, " %s=%s:%d", l->name, dir_name(l->dir),
-					       l->level);
+			                       l->level);
 		}
 		g_string_append_c(out, '\n');
 	} else {
 		g_string_append(out, "err usage: set NAME 0|1 | get NAME | history NAME | "
-				     "wiegand D0 D1 BITS | lines\n");
+		                     "wiegand D0 D1 BITS | lines\n");
 	}
 	g_strfreev(argv);
 }

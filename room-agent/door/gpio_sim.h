@@ -37,14 +37,14 @@ int gpio_sim_set_input_at(struct gpio_sim *sim, const char *name, int level, uin
 /* Send a Wiegand frame: for each '0'/'1' in BITS a 50 us low pulse on D0/D1, bits 2 ms
  * apart, starting at TS_NS (0 = now). 0, -ENOENT, -EINVAL (other characters). */
 int gpio_sim_wiegand(struct gpio_sim *sim, const char *d0, const char *d1, const char *bits,
-		     uint64_t ts_ns);
+                     uint64_t ts_ns);
 
 /* Current level of line NAME, or -ENOENT. */
 int gpio_sim_get(struct gpio_sim *sim, const char *name);
 
 /* Every level change of line NAME (borrowed, valid until the next change). 0 or -ENOENT. */
 int gpio_sim_history(struct gpio_sim *sim, const char *name, const struct gpio_sim_change **out,
-		     size_t *n);
+                     size_t *n);
 
 /* Pending-event limit per line for lines added from now on: 1..1024, default 1024 so a
  * scripted Wiegand frame fits; 16 reproduces libgpiod v1's kernel queue. 0 or -EINVAL. */

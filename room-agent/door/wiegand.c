@@ -79,7 +79,7 @@ static void raw_credential(const struct wiegand *w, struct wiegand_result *out)
 }
 
 static int decode_card(const struct wiegand *w, unsigned half, unsigned fac_bits,
-		       struct wiegand_result *out)
+                       struct wiegand_result *out)
 {
 	const uint8_t *b = w->bits;
 	unsigned n = w->n;
@@ -94,7 +94,7 @@ static int decode_card(const struct wiegand *w, unsigned half, unsigned fac_bits
 	out->facility = bits_value(b, 1, fac_bits);
 	out->number = bits_value(b, 1 + fac_bits, n - 2 - fac_bits);
 	snprintf(out->credential, sizeof(out->credential), "w%u:%u:%u", n, out->facility,
-		 out->number);
+	         out->number);
 	return 1;
 }
 

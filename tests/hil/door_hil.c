@@ -20,13 +20,13 @@ static GMainLoop *loop;
 static struct door *door;
 static int failures;
 
-#define CHECK(c)                                                                             \
-	do {                                                                                 \
-		if (!(c)) {                                                                  \
-			printf("FAIL: %s (line %d)\n", #c, __LINE__);                        \
-			failures++;                                                          \
-			return;                                                              \
-		}                                                                            \
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			printf("FAIL: %s (line %d)\n", #c, __LINE__);                              \
+			failures++;                                                                \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
 static int sim_write(unsigned off, const char *attr, const char *val)
@@ -81,9 +81,8 @@ static struct door_event *wait_for(enum door_event_kind kind, unsigned ms)
 	gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
 	struct door_event *ev;
 
-	while ((ev = g_async_queue_timeout_pop(events, end - g_get_monotonic_time() > 0
-							   ? end - g_get_monotonic_time()
-							   : 0))) {
+	while ((ev = g_async_queue_timeout_pop(
+	            events, end - g_get_monotonic_time() > 0 ? end - g_get_monotonic_time() : 0))) {
 		if (ev->kind == kind)
 			return ev;
 		g_free(ev);

@@ -11,7 +11,7 @@
 
 #include <errno.h>
 
-#define NOW 1764100000000000ll /* 2025-11-25, µs */
+#define NOW  1764100000000000ll /* 2025-11-25, µs */
 #define HOUR 3600000000ll
 
 static const struct admission_entry entries[] = {
@@ -40,12 +40,11 @@ static void test_reasons(void **state)
 	assert_int_equal(admission_decide(a, "", NOW, NULL), ADMISSION_UNKNOWN);
 	assert_int_equal(admission_decide(a, NULL, NOW, NULL), ADMISSION_UNKNOWN);
 	/* The window is [from, until). */
-	assert_int_equal(admission_decide(a, "w26:1:100", NOW + HOUR - 1, NULL),
-			 ADMISSION_GRANTED);
+	assert_int_equal(admission_decide(a, "w26:1:100", NOW + HOUR - 1, NULL), ADMISSION_GRANTED);
 	assert_int_equal(admission_decide(a, "w26:1:100", NOW + HOUR, NULL), ADMISSION_EXPIRED);
 	assert_int_equal(admission_decide(a, "w26:1:100", NOW - HOUR, NULL), ADMISSION_GRANTED);
 	assert_int_equal(admission_decide(a, "w26:1:100", NOW - HOUR - 1, NULL),
-			 ADMISSION_NOT_YET_VALID);
+	                 ADMISSION_NOT_YET_VALID);
 	assert_string_equal(admission_reason_name(ADMISSION_NOT_THIS_ROOM), "not_this_room");
 	admission_free(a);
 }
@@ -95,12 +94,12 @@ static void test_many_entries(void **state)
 	for (i = 0; i < N; i++) {
 		creds[i] = g_strdup_printf("w34:%zu:%zu", i / 100, i);
 		e[i] = (struct admission_entry){creds[i], "p", i % 2 ? "R9" : NULL, NOW - HOUR,
-						NOW + HOUR};
+		                                NOW + HOUR};
 	}
 	assert_int_equal(admission_replace(a, e, N, NULL), 0);
 	for (i = 0; i < N; i++)
 		assert_int_equal(admission_decide(a, creds[i], NOW, NULL),
-				 i % 2 ? ADMISSION_NOT_THIS_ROOM : ADMISSION_GRANTED);
+		                 i % 2 ? ADMISSION_NOT_THIS_ROOM : ADMISSION_GRANTED);
 	for (i = 0; i < N; i++)
 		g_free(creds[i]);
 	g_free(creds);

@@ -11,19 +11,19 @@
 #include "door.h"
 
 static const char *const good = "[door.R1]\n"
-				"lock_line=DOOR_LOCK\n"
-				"sensor_line=DOOR_SENSOR\n"
-				"rex_line=DOOR_REX\n"
-				"tamper_line=DOOR_TAMPER\n"
-				"wiegand_d0_line=WIEGAND_D0\n"
-				"wiegand_d1_line=WIEGAND_D1\n"
-				"lock_active_low=true\n"
-				"debounce_ms=15\n"
-				"pulse_ms=4000\n"
-				"held_prealarm_ms=10000\n"
-				"held_alarm_ms=20000\n"
-				"fail_mode=safe\n"
-				"on_controller_lost=fail_state\n";
+                                "lock_line=DOOR_LOCK\n"
+                                "sensor_line=DOOR_SENSOR\n"
+                                "rex_line=DOOR_REX\n"
+                                "tamper_line=DOOR_TAMPER\n"
+                                "wiegand_d0_line=WIEGAND_D0\n"
+                                "wiegand_d1_line=WIEGAND_D1\n"
+                                "lock_active_low=true\n"
+                                "debounce_ms=15\n"
+                                "pulse_ms=4000\n"
+                                "held_prealarm_ms=10000\n"
+                                "held_alarm_ms=20000\n"
+                                "fail_mode=safe\n"
+                                "on_controller_lost=fail_state\n";
 
 static int load(const char *text, const char *group, struct door_config *cfg, char **msg)
 {

@@ -443,13 +443,13 @@ static void test_debounce_one_event(void **state)
 }
 
 static const char *const key4[] = {"0000", "0001", "0010", "0011", "0100", "0101",
-				   "0110", "0111", "1000", "1001", "1010", "1011"};
+                                   "0110", "0111", "1000", "1001", "1010", "1011"};
 
 static void test_wiegand_on_gpio(void **state)
 {
 	struct fx *f = *state;
-	const char *good = "10000000100000000000000010";  /* w26:1:1 */
-	const char *bad = "10000000100000000000000011";   /* odd parity broken */
+	const char *good = "10000000100000000000000010"; /* w26:1:1 */
+	const char *bad = "10000000100000000000000011";  /* odd parity broken */
 	uint64_t ts = (uint64_t)g_get_monotonic_time() * 1000u;
 	int64_t now = g_get_real_time();
 	const struct admission_entry e[] = {
@@ -580,8 +580,7 @@ static void test_offline_decisions(void **state)
 	door_set_controller_lost(f->door, true);
 	assert_int_equal(door_present_credential(f->door, "w26:1:100"), ADMISSION_GRANTED);
 	assert_int_equal(lock_level(f), 1);
-	assert_int_equal(door_present_credential(f->door, "w26:1:102"),
-			 ADMISSION_NOT_THIS_ROOM);
+	assert_int_equal(door_present_credential(f->door, "w26:1:102"), ADMISSION_NOT_THIS_ROOM);
 }
 
 static void test_bad_config_refused_before_any_line(void **state)
@@ -591,7 +590,7 @@ static void test_bad_config_refused_before_any_line(void **state)
 
 	f->cfg.held_alarm_ms = f->cfg.held_prealarm_ms;
 	assert_int_equal(door_new(&f->cfg, &f->gpio, f->ctx, on_event, f, 0, &f->door, &err),
-			 -EINVAL);
+	                 -EINVAL);
 	assert_non_null(strstr(err->message, "held_alarm_ms"));
 	g_clear_error(&err);
 	f->door = NULL;
@@ -599,7 +598,7 @@ static void test_bad_config_refused_before_any_line(void **state)
 	g_free(f->cfg.sensor_line);
 	f->cfg.sensor_line = g_strdup("NO_SUCH_LINE");
 	assert_int_equal(door_new(&f->cfg, &f->gpio, f->ctx, on_event, f, 0, &f->door, &err),
-			 -ENOENT);
+	                 -ENOENT);
 	assert_non_null(strstr(err->message, "NO_SUCH_LINE"));
 	g_clear_error(&err);
 	f->door = NULL;

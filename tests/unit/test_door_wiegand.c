@@ -129,13 +129,13 @@ static void test_wrong_lengths(void **state)
 }
 
 static const char *const key4[] = {"0000", "0001", "0010", "0011", "0100", "0101",
-				   "0110", "0111", "1000", "1001", "1010", "1011"};
+                                   "0110", "0111", "1000", "1001", "1010", "1011"};
 static const char *const key8[] = {"11110000", "11100001", "11010010", "11000011",
-				   "10110100", "10100101", "10010110", "10000111",
-				   "01111000", "01101001", "01011010", "01001011"};
+                                   "10110100", "10100101", "10010110", "10000111",
+                                   "01111000", "01101001", "01011010", "01001011"};
 
 static int keys(struct wiegand *w, const char *const *tab, const char *typed, uint64_t *ts,
-		struct wiegand_result *r)
+                struct wiegand_result *r)
 {
 	int rc = 0;
 
