@@ -18,7 +18,6 @@ struct wiegand_edge {
 struct input {
 	struct door *door;
 	enum input_role role;
-	const char *line_name;
 	struct gpio_line *line;
 	GSource *watch;
 	GSource *debounce;
@@ -459,7 +458,6 @@ static int input_open(struct door *d, enum input_role role, const char *name, bo
 
 	in->door = d;
 	in->role = role;
-	in->line_name = name;
 	in->active_low = active_low;
 	if (!name)
 		return 0;

@@ -91,6 +91,8 @@ struct door_event {
 	const char *detail;                /* static text: FAULT / COMMAND refusals */
 };
 
+/* Called on the door's context for every event; EV is valid for the call only. The
+ * callback may call door_command / door_present_credential but must not free the door. */
 typedef void (*door_event_cb)(const struct door_event *ev, void *user);
 
 struct door_status {
@@ -124,6 +126,13 @@ int door_config_validate(const struct door_config *cfg, GError **err);
  * is called on CTX's thread. 0, -EINVAL (config; ERR set), or the GPIO error (ERR set). */
 int door_new(const struct door_config *cfg, struct gpio *gpio, GMainContext *ctx, door_event_cb cb,
              void *user, unsigned flags, struct door **out, GError **err);
+
+struct gpio_sim;
+
+/* For the demo and tests: add CFG's lines to SIM at their idle levels (lock locked, door
+ * closed, buttons and tamper inactive, Wiegand lines high). 0 or the first error of
+ * gpio_sim_add_line (e.g. -EEXIST). */
+int door_sim_add_lines(const struct door_config *cfg, struct gpio_sim *sim);
 
 /* Release the lines (the lock output keeps its level where the hardware allows) and free. */
 void door_free(struct door *door);

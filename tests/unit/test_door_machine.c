@@ -516,18 +516,19 @@ static void test_restart_active_low_no_glitch(void **state)
 {
 	struct fx *f = *state;
 
-	/* Active-low relay: the line idles high (locked) before the agent starts. */
+	/* Active-low relay and sensor: the lines idle high before the agent starts. */
 	gpio_sim_free(f->sim);
 	f->sim = gpio_sim_new();
 	f->gpio = *gpio_sim_gpio(f->sim);
-	gpio_sim_add_line(f->sim, "LOCK", 1);
-	gpio_sim_add_line(f->sim, "SENSOR", 0);
-	gpio_sim_add_line(f->sim, "REX", 0);
-	gpio_sim_add_line(f->sim, "TAMPER", 0);
-	gpio_sim_add_line(f->sim, "D0", 1);
-	gpio_sim_add_line(f->sim, "D1", 1);
 	f->cfg.lock_active_low = true;
+	f->cfg.sensor_active_low = true;
+	assert_int_equal(door_sim_add_lines(&f->cfg, f->sim), 0);
+	assert_int_equal(door_sim_add_lines(&f->cfg, f->sim), -EEXIST);
+	assert_int_equal(gpio_sim_get(f->sim, "LOCK"), 1);
+	assert_int_equal(gpio_sim_get(f->sim, "SENSOR"), 1);
+	assert_int_equal(gpio_sim_get(f->sim, "D1"), 1);
 	door_start(f, 0);
+	assert_int_equal(state_of(f), DOOR_STATE_LOCKED);
 	door_free(f->door);
 	f->door = NULL;
 	door_start(f, 0);
@@ -535,6 +536,10 @@ static void test_restart_active_low_no_glitch(void **state)
 	assert_int_equal(lock_level(f), 1);
 	assert_int_equal(door_command(f->door, DOOR_CMD_UNLOCK, NULL), 0);
 	assert_int_equal(lock_level(f), 0);
+	/* Sensor low = open for an active-low contact. */
+	gpio_sim_set_input(f->sim, "SENSOR", 0);
+	assert_true(run_until(f, DOOR_EV_OPENED, 1, 1000));
+	assert_int_equal(count(f, DOOR_EV_FORCED_OPEN), 0);
 }
 
 static void test_fail_safe_and_controller_loss(void **state)
