@@ -502,11 +502,11 @@ int archive_verify(struct archive_reader *r, const struct archive_pubkey *key,
 		                         : "the file has no checkpoint");
 	}
 	if (rep->sealed && (c.sealed_event_leaf < 0 || (uint64_t)c.sealed_event_leaf + 1 != n))
-		problem(&c, KEY_UNSIGNED - 1,
+		problem(&c, KEY_UNSIGNED + n,
 		        "events: meta says sealed but the archive.sealed event is not the last "
 		        "record (records after sealing, or the end of the archive was removed)");
 	if (!rep->sealed && c.sealed_event_leaf >= 0)
-		problem(&c, KEY_UNSIGNED - 1,
+		problem(&c, KEY_UNSIGNED + n,
 		        "meta row 1: sealed_us was cleared although the archive.sealed event is "
 		        "present");
 	rc = rep->problem ? -EBADMSG : 0;
