@@ -167,9 +167,8 @@ int cmd_export(int argc, char **argv)
 	struct archive_reader *r = NULL;
 	char a[64], b[64];
 	FILE *ts = NULL;
-	int fd, rc = EXIT_USAGE;
+	int fd, mux_rc, rc = EXIT_USAGE;
 
-	gst_init(NULL, NULL);
 	if (!tool_parse(&argc, &argv, "FILE",
 	                "Writes the segments of one stream that overlap [--from, --to) as one MP4, "
 	                "remuxed without re-encoding (whole segments: the clip starts at the "
@@ -209,7 +208,11 @@ int cmd_export(int argc, char **argv)
 		rc = n == -EBADMSG ? EXIT_TAMPERED : EXIT_FAILED;
 		goto out_tmp;
 	}
-	if (remux(ts_path, out) == 0) {
+	gst_init(NULL, NULL);
+	mux_rc = remux(ts_path, out);
+	/* Releases GStreamer's registry and thread pools so leak checkers see only our memory. */
+	gst_deinit();
+	if (mux_rc == 0) {
 		leaf_format_time(first, a);
 		leaf_format_time(last, b);
 		printf("wrote %s: %lld segments, %s .. %s\n", out, (long long)n, a, b);

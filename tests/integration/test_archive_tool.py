@@ -365,6 +365,7 @@ def test_export_clip_plays_with_the_requested_span(material, tool, tmp_path):
     r = tool("export", material["arc"], "--stream", "R101.seat1.cam",
              "--from", "2026-11-25T09:00:02.5Z", "--to", "2026-11-25T09:00:06Z", "-o", clip)
     assert r.returncode == 0, r.stdout + r.stderr
+    assert "wrote" in r.stdout and "2 segments" in r.stdout, r.stdout
     assert abs(discovered_seconds(clip) - 3.5) <= SEG_S
     whole = tmp_path / "whole.mp4"
     r = tool("export", material["arc"], "--stream", "R101.seat1.cam", "-o", whole)
