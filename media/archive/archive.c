@@ -35,7 +35,7 @@ struct archive {
 	char *path;
 	char *tender;
 	struct archive_signer *signer;
-	GByteArray *leaves; /* leaf hashes in tree order, 32 bytes each */
+	struct merkle_builder tree; /* O(log n) roots at every checkpoint */
 	uint64_t checkpointed;
 	int sealed;
 	int busy; /* a segment writer holds the open transaction */
@@ -90,12 +90,12 @@ const char *archive_errmsg(const struct archive *a)
 
 uint64_t archive_tree_size(const struct archive *a)
 {
-	return a->leaves->len / MERKLE_HASH_LEN;
+	return a->tree.size;
 }
 
 void archive_tree_root(const struct archive *a, uint8_t root[32])
 {
-	merkle_root(a->leaves->data, archive_tree_size(a), root);
+	merkle_builder_root(&a->tree, root);
 }
 
 static int ready(struct archive *a)
@@ -128,7 +128,7 @@ static struct archive *archive_alloc(const char *path, struct archive_signer *si
 
 	a->path = g_strdup(path);
 	a->signer = signer;
-	a->leaves = g_byte_array_new();
+	merkle_builder_init(&a->tree);
 	return a;
 }
 
@@ -141,7 +141,6 @@ void archive_free(struct archive *a)
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(a->stmt[i]);
 	sqlite3_close(a->db);
-	g_byte_array_unref(a->leaves);
 	g_free(a->tender);
 	g_free(a->path);
 	g_free(a);
@@ -219,7 +218,7 @@ int archive_create(const char *path, const struct archive_tender *tender,
 	rc = exec(a, "COMMIT");
 	if (rc)
 		goto err_rollback;
-	g_byte_array_append(a->leaves, hash, 32);
+	merkle_builder_add(&a->tree, hash);
 	rc = prepare_all(a);
 	if (rc)
 		goto err_free;
@@ -256,7 +255,7 @@ static int load_leaves(struct archive *a)
 			sqlite3_finalize(st);
 			return -EBADMSG;
 		}
-		g_byte_array_append(a->leaves, sqlite3_column_blob(st, 1), 32);
+		merkle_builder_add(&a->tree, sqlite3_column_blob(st, 1));
 		expect++;
 	}
 	sqlite3_finalize(st);
@@ -339,7 +338,7 @@ static int insert_leaf_row(struct archive *a, sqlite3_stmt *st, const uint8_t ha
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE)
 		return sql_fail(a, what);
-	g_byte_array_append(a->leaves, hash, 32);
+	merkle_builder_add(&a->tree, hash);
 	return 0;
 }
 
@@ -384,7 +383,7 @@ int archive_store_draw(struct archive *a, const char *record_json, int64_t time_
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return sql_fail(a, "draw");
-	g_byte_array_append(a->leaves, hash, 32);
+	merkle_builder_add(&a->tree, hash);
 	return 0;
 }
 
@@ -615,7 +614,7 @@ int archive_segment_commit(struct archive_segment_writer *w)
 	rc = exec(a, "COMMIT");
 	if (rc)
 		goto err_abort;
-	g_byte_array_append(a->leaves, w->leaf_hash, 32);
+	merkle_builder_add(&a->tree, w->leaf_hash);
 	writer_free(w);
 	return 0;
 
@@ -652,7 +651,7 @@ int archive_checkpoint(struct archive *a, int64_t time_us)
 	rc = ready(a);
 	if (rc)
 		return rc;
-	merkle_root(a->leaves->data, n, root);
+	merkle_builder_root(&a->tree, root);
 	body = checkpoint_body(a->tender, n, root, time_us);
 	rc = archive_signer_sign(a->signer, body, strlen(body), sig);
 	if (rc) {

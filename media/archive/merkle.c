@@ -127,3 +127,47 @@ int merkle_inclusion_verify(const uint8_t leaf_hash[MERKLE_HASH_LEN], uint64_t i
 		return -EBADMSG;
 	return memcmp(r, root, MERKLE_HASH_LEN) == 0 ? 0 : -EBADMSG;
 }
+
+void merkle_builder_init(struct merkle_builder *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void merkle_builder_add(struct merkle_builder *b, const uint8_t leaf_hash[MERKLE_HASH_LEN])
+{
+	uint8_t carry[MERKLE_HASH_LEN];
+	int i = 0;
+
+	memcpy(carry, leaf_hash, MERKLE_HASH_LEN);
+	/* Binary carry: two equal-size perfect subtrees merge into one twice as large. */
+	while (b->size & (UINT64_C(1) << i)) {
+		merkle_node_hash(b->peaks[i], carry, carry);
+		i++;
+	}
+	memcpy(b->peaks[i], carry, MERKLE_HASH_LEN);
+	b->size++;
+}
+
+void merkle_builder_root(const struct merkle_builder *b, uint8_t out[MERKLE_HASH_LEN])
+{
+	uint8_t acc[MERKLE_HASH_LEN];
+	int i, have = 0;
+
+	if (b->size == 0) {
+		merkle_root(NULL, 0, out);
+		return;
+	}
+	/* MTH splits at the largest power of two, so the root folds the peaks from the
+	 * smallest (rightmost) up: node(p_big, node(..., p_small)). */
+	for (i = 0; i < 64; i++) {
+		if (!(b->size & (UINT64_C(1) << i)))
+			continue;
+		if (!have) {
+			memcpy(acc, b->peaks[i], MERKLE_HASH_LEN);
+			have = 1;
+		} else {
+			merkle_node_hash(b->peaks[i], acc, acc);
+		}
+	}
+	memcpy(out, acc, MERKLE_HASH_LEN);
+}

@@ -32,4 +32,20 @@ int merkle_inclusion_verify(const uint8_t leaf_hash[MERKLE_HASH_LEN], uint64_t i
                             const uint8_t path[][MERKLE_HASH_LEN], size_t len,
                             const uint8_t root[MERKLE_HASH_LEN]);
 
+/* Incremental tree (a "compact range"): the roots of the perfect subtrees covering the leaves
+ * added so far, so the root of the first n leaves costs O(log n) instead of O(n). A plain value:
+ * no allocation, copy freely. peaks[i] is meaningful when bit i of size is set. */
+struct merkle_builder {
+	uint64_t size;
+	uint8_t peaks[64][MERKLE_HASH_LEN];
+};
+
+void merkle_builder_init(struct merkle_builder *b);
+
+/* Appends one leaf hash. */
+void merkle_builder_add(struct merkle_builder *b, const uint8_t leaf_hash[MERKLE_HASH_LEN]);
+
+/* The RFC 6962 root of the leaves added so far (equals merkle_root over them). */
+void merkle_builder_root(const struct merkle_builder *b, uint8_t out[MERKLE_HASH_LEN]);
+
 #endif

@@ -135,13 +135,36 @@ static void test_inclusion_all_sizes(void **state)
 	}
 }
 
+/* The incremental builder gives the same root as the recursive definition at every size. */
+static void test_builder_matches_root(void **state)
+{
+	enum { N = 300 };
+	static uint8_t leaves[N][32];
+	struct merkle_builder b;
+	uint8_t want[32], got[32];
+
+	merkle_builder_init(&b);
+	merkle_builder_root(&b, got);
+	merkle_root(NULL, 0, want);
+	assert_memory_equal(got, want, 32);
+	for (int i = 0; i < N; i++) {
+		uint8_t x[2] = {(uint8_t)i, (uint8_t)(i >> 8)};
+
+		merkle_leaf_hash(x, 2, leaves[i]);
+		merkle_builder_add(&b, leaves[i]);
+		merkle_builder_root(&b, got);
+		merkle_root(&leaves[0][0], (uint64_t)i + 1, want);
+		assert_memory_equal(got, want, 32);
+	}
+	assert_int_equal(b.size, N);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_empty_tree),
-	    cmocka_unit_test(test_rfc6962_roots),
-	    cmocka_unit_test(test_rfc6962_paths),
-	    cmocka_unit_test(test_inclusion_all_sizes),
+	    cmocka_unit_test(test_empty_tree),           cmocka_unit_test(test_rfc6962_roots),
+	    cmocka_unit_test(test_rfc6962_paths),        cmocka_unit_test(test_inclusion_all_sizes),
+	    cmocka_unit_test(test_builder_matches_root),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
