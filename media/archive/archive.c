@@ -83,6 +83,22 @@ static int exec(struct archive *a, const char *sql)
 	return 0;
 }
 
+/* A new or re-permissioned file is durable only once its directory entry is. */
+static int fsync_dir(struct archive *a)
+{
+	char *dir = g_path_get_dirname(a->path);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0 || fsync(fd) != 0) {
+		rc = -errno;
+		set_err(a, "archive %s: fsync directory %s: %s", a->path, dir, g_strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	g_free(dir);
+	return rc;
+}
+
 const char *archive_errmsg(const struct archive *a)
 {
 	return a->err;
@@ -219,6 +235,9 @@ int archive_create(const char *path, const struct archive_tender *tender,
 	if (rc)
 		goto err_rollback;
 	merkle_builder_add(&a->tree, hash);
+	rc = fsync_dir(a);
+	if (rc)
+		goto err_free;
 	rc = prepare_all(a);
 	if (rc)
 		goto err_free;
@@ -234,6 +253,8 @@ err_free:
 	unlink(path);
 	return rc;
 }
+
+static int seal_finish(struct archive *a);
 
 static int load_leaves(struct archive *a)
 {
@@ -297,8 +318,12 @@ int archive_open(const char *path, struct archive_signer *signer, struct archive
 		goto err_stmt;
 	}
 	if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+		/* A crash between the sealing commit and the chmod: finish it, then refuse. */
+		sqlite3_finalize(st);
+		st = NULL;
+		rc = seal_finish(a);
 		set_err(a, "archive %s: sealed", path);
-		rc = -EROFS;
+		rc = rc ? rc : -EROFS;
 		goto err_stmt;
 	}
 	pem = archive_signer_public_pem(signer);
@@ -690,30 +715,12 @@ int archive_checkpoint_if_changed(struct archive *a, int64_t time_us)
 	return rc ? rc : 1;
 }
 
-int archive_seal(struct archive *a, int64_t time_us)
+/* Makes a sealed archive one self-contained read-only file: an auditor's copy must not need
+ * the -wal/-shm companions, and the controller must not be able to write it again. */
+static int seal_finish(struct archive *a)
 {
-	struct archive_event ev = {time_us, "archive.sealed", "archive", NULL};
-	char *body;
 	int i, rc;
 
-	rc = ready(a);
-	if (rc)
-		return rc;
-	body = g_strdup_printf("{\"tender\":\"%s\"}", a->tender);
-	ev.body = body;
-	rc = archive_append_event(a, &ev);
-	g_free(body);
-	if (rc)
-		return rc;
-	rc = archive_checkpoint(a, time_us);
-	if (rc)
-		return rc;
-	body = g_strdup_printf("UPDATE meta SET sealed_us = %" G_GINT64_FORMAT, time_us);
-	rc = exec(a, body);
-	g_free(body);
-	if (rc)
-		return rc;
-	/* One self-contained file: an auditor's copy must not need the -wal/-shm companions. */
 	rc = exec(a, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;");
 	if (rc)
 		return rc;
@@ -726,8 +733,44 @@ int archive_seal(struct archive *a, int64_t time_us)
 	a->db = NULL;
 	a->sealed = 1;
 	if (chmod(a->path, 0444) != 0) {
-		set_err(a, "archive %s: chmod 0444: %s", a->path, g_strerror(errno));
-		return -errno;
+		rc = -errno;
+		set_err(a, "archive %s: chmod 0444: %s", a->path, g_strerror(-rc));
+		return rc;
 	}
-	return 0;
+	return fsync_dir(a);
+}
+
+int archive_seal(struct archive *a, int64_t time_us)
+{
+	struct archive_event ev = {time_us, "archive.sealed", "archive", NULL};
+	struct merkle_builder before = a->tree;
+	char *sql;
+	int rc;
+
+	rc = ready(a);
+	if (rc)
+		return rc;
+	/* Seal event, final checkpoint and sealed_us land together or not at all. */
+	rc = exec(a, "BEGIN IMMEDIATE");
+	if (rc)
+		return rc;
+	sql = g_strdup_printf("{\"tender\":\"%s\"}", a->tender);
+	ev.body = sql;
+	rc = archive_append_event(a, &ev);
+	g_free(sql);
+	if (rc == 0)
+		rc = archive_checkpoint(a, time_us);
+	if (rc == 0) {
+		sql = g_strdup_printf("UPDATE meta SET sealed_us = %" G_GINT64_FORMAT, time_us);
+		rc = exec(a, sql);
+		g_free(sql);
+	}
+	if (rc == 0)
+		rc = exec(a, "COMMIT");
+	if (rc) {
+		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+		a->tree = before;
+		return rc;
+	}
+	return seal_finish(a);
 }

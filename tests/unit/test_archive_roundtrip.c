@@ -176,6 +176,7 @@ static void test_write_seal_verify(void **state)
 	archive_free(a);
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0444);
+	assert_int_equal(archive_open(f->path, f->signer, &a), -EROFS);
 	assert_int_equal(verify_file(f->path, f->pub, &problem), 0);
 	assert_null(problem);
 	/* Without --pubkey the embedded key is used. */
