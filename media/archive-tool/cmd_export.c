@@ -23,8 +23,11 @@ static int64_t write_segments(sqlite3 *db, const char *stream, int64_t from, int
 	                       "stream = ? AND end_us > ? AND start_us < ? ORDER BY seq",
 	                       -1, &seg, NULL) != SQLITE_OK)
 		return -EIO;
-	if (sqlite3_prepare_v2(db, "SELECT data FROM segment_chunks WHERE segment = ? ORDER BY idx",
-	                       -1, &chunk, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+	        db,
+	        "SELECT data FROM segment_chunks "
+	        "WHERE id BETWEEN ?1 * 1048576 AND ?1 * 1048576 + 1048575 ORDER BY id",
+	        -1, &chunk, NULL) != SQLITE_OK) {
 		sqlite3_finalize(seg);
 		return -EIO;
 	}

@@ -49,8 +49,11 @@ static GByteArray *segment_bytes(sqlite3 *db, int64_t id)
 	GByteArray *b = g_byte_array_new();
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(db, "SELECT data FROM segment_chunks WHERE segment = ? ORDER BY idx",
-	                       -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+	        db,
+	        "SELECT data FROM segment_chunks "
+	        "WHERE id BETWEEN ?1 * 1048576 AND ?1 * 1048576 + 1048575 ORDER BY id",
+	        -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, id);
 		while (sqlite3_step(st) == SQLITE_ROW)
 			g_byte_array_append(b, sqlite3_column_blob(st, 0),
@@ -116,6 +119,10 @@ static int write_proof(struct archive_reader *r, const struct archive_verify_rep
 	    (json_int_t)sqlite3_column_int64(cp, 0), "checkpoint_body",
 	    (const char *)sqlite3_column_text(cp, 2), "signature",
 	    hex_json(sqlite3_column_blob(cp, 3), (size_t)sqlite3_column_bytes(cp, 3)));
+	if (!proof) {
+		tool_err("segments row %" G_GINT64_FORMAT ": malformed record", id);
+		goto out;
+	}
 	g_mkdir_with_parents(dir, 0755);
 	text = json_dumps(proof, JSON_INDENT(1));
 	bytes = segment_bytes(db, id);

@@ -26,7 +26,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                "VALUES (?, ?, ?, ?, ?, ?)",
     [ST_SEGMENT] = "INSERT INTO segments (leaf, leaf_hash, stream, seq, start_us, end_us, "
                    "size, sha256, container) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    [ST_CHUNK] = "INSERT INTO segment_chunks (segment, idx, data) VALUES (?, ?, ?)",
+    [ST_CHUNK] = "INSERT INTO segment_chunks (id, segment, idx, data) "
+                 "VALUES (?1 * 1048576 + ?2, ?1, ?2, ?3)",
 };
 
 struct archive {

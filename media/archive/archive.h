@@ -22,6 +22,8 @@
 #define ARCHIVE_FORMAT_VERSION 1
 /* Media is stored in BLOB chunks of this size (the last one of a segment may be shorter). */
 #define ARCHIVE_CHUNK_SIZE (1024 * 1024)
+/* segment_chunks.id = segment id * ARCHIVE_CHUNKS_PER_SEGMENT + chunk index. */
+#define ARCHIVE_CHUNKS_PER_SEGMENT 1048576
 
 struct archive;
 struct archive_segment_writer;

@@ -122,10 +122,11 @@ static void check_media(struct ctx *c, int64_t rowid, uint64_t leaf,
 	int64_t expect = 0, size = 0;
 	int rc;
 
-	if (!md || sqlite3_prepare_v2(c->db,
-	                              "SELECT id, idx, data FROM segment_chunks WHERE segment = ? "
-	                              "ORDER BY idx",
-	                              -1, &st, NULL) != SQLITE_OK) {
+	if (!md || sqlite3_prepare_v2(
+	               c->db,
+	               "SELECT id, idx, data, segment FROM segment_chunks "
+	               "WHERE id BETWEEN ?1 * 1048576 AND ?1 * 1048576 + 1048575 ORDER BY id",
+	               -1, &st, NULL) != SQLITE_OK) {
 		EVP_MD_CTX_free(md);
 		problem(c, leaf, "segment_chunks: unreadable: sqlite: %s", sqlite3_errmsg(c->db));
 		return;
@@ -136,7 +137,8 @@ static void check_media(struct ctx *c, int64_t rowid, uint64_t leaf,
 		int64_t idx = sqlite3_column_int64(st, 1);
 		int n = sqlite3_column_bytes(st, 2);
 
-		if (idx != expect || sqlite3_column_type(st, 2) != SQLITE_BLOB) {
+		if (idx != expect || sqlite3_column_int64(st, 3) != rowid ||
+		    sqlite3_column_type(st, 2) != SQLITE_BLOB) {
 			problem(c, leaf,
 			        "segment_chunks of segments row %" G_GINT64_FORMAT
 			        " (stream %s seq %" G_GINT64_FORMAT "): chunk %" G_GINT64_FORMAT
@@ -428,13 +430,15 @@ static void check_orphans(struct ctx *c)
 
 	if (sqlite3_prepare_v2(c->db,
 	                       "SELECT id, segment FROM segment_chunks WHERE segment NOT IN "
-	                       "(SELECT id FROM segments) ORDER BY id LIMIT 1",
+	                       "(SELECT id FROM segments) OR id IS NOT segment * 1048576 + idx "
+	                       "ORDER BY id LIMIT 1",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		problem(c, KEY_CHECKPOINT - 1,
 		        "segment_chunks row %" G_GINT64_FORMAT
-		        ": belongs to segments row %" G_GINT64_FORMAT " which is missing",
+		        ": not part of its segment (segments row %" G_GINT64_FORMAT
+		        " is missing or the chunk id does not match segment and idx)",
 		        (gint64)sqlite3_column_int64(st, 0), (gint64)sqlite3_column_int64(st, 1));
 	sqlite3_finalize(st);
 }

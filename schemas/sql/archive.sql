@@ -3,10 +3,12 @@
 -- journal_mode=WAL, synchronous=FULL (in that order: page size must precede WAL and tables).
 -- Every record that is a Merkle leaf carries its leaf index (`leaf`, 0-based, global append
 -- order across tables) and `leaf_hash` = SHA-256(0x00 || leaf data).
+-- Few indexes on purpose: with 64 KiB pages every index touched by a commit costs a 64 KiB WAL
+-- frame, and the verifier checks leaf uniqueness itself.
 
 CREATE TABLE meta (
 	id             INTEGER PRIMARY KEY CHECK (id = 1),
-	leaf           INTEGER NOT NULL UNIQUE CHECK (leaf = 0),
+	leaf           INTEGER NOT NULL CHECK (leaf = 0),
 	leaf_hash      BLOB    NOT NULL,
 	tender         TEXT    NOT NULL,
 	name           TEXT    NOT NULL,
@@ -18,7 +20,7 @@ CREATE TABLE meta (
 
 CREATE TABLE draw (
 	id        INTEGER PRIMARY KEY CHECK (id = 1),
-	leaf      INTEGER NOT NULL UNIQUE,
+	leaf      INTEGER NOT NULL,
 	leaf_hash BLOB    NOT NULL,
 	time_us   INTEGER NOT NULL,
 	record    TEXT    NOT NULL -- the draw module's export, byte for byte
@@ -26,18 +28,17 @@ CREATE TABLE draw (
 
 CREATE TABLE events (
 	id        INTEGER PRIMARY KEY,
-	leaf      INTEGER NOT NULL UNIQUE,
+	leaf      INTEGER NOT NULL,
 	leaf_hash BLOB    NOT NULL,
 	time_us   INTEGER NOT NULL,
 	kind      TEXT    NOT NULL,
 	source    TEXT    NOT NULL,
 	body      TEXT    NOT NULL
 );
-CREATE INDEX events_time ON events (time_us);
 
 CREATE TABLE segments (
 	id        INTEGER PRIMARY KEY,
-	leaf      INTEGER NOT NULL UNIQUE,
+	leaf      INTEGER NOT NULL,
 	leaf_hash BLOB    NOT NULL,
 	stream    TEXT    NOT NULL,
 	seq       INTEGER NOT NULL,
@@ -48,19 +49,19 @@ CREATE TABLE segments (
 	container TEXT    NOT NULL,
 	UNIQUE (stream, seq)
 );
-CREATE INDEX segments_time ON segments (stream, start_us);
 
+-- id = segment * 1048576 + idx: a segment's chunks are one rowid range, found without an index.
 CREATE TABLE segment_chunks (
 	id      INTEGER PRIMARY KEY,
 	segment INTEGER NOT NULL REFERENCES segments (id),
-	idx     INTEGER NOT NULL, -- 0-based position of this chunk in its segment
+	idx     INTEGER NOT NULL CHECK (idx >= 0 AND idx < 1048576), -- position in its segment
 	data    BLOB    NOT NULL,
-	UNIQUE (segment, idx)
+	CHECK (id = segment * 1048576 + idx)
 );
 
 CREATE TABLE gaps (
 	id        INTEGER PRIMARY KEY,
-	leaf      INTEGER NOT NULL UNIQUE,
+	leaf      INTEGER NOT NULL,
 	leaf_hash BLOB    NOT NULL,
 	stream    TEXT    NOT NULL,
 	from_us   INTEGER NOT NULL,
