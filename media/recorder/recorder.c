@@ -375,14 +375,13 @@ static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer 
 static int add_branch(struct rec_stream *s, GstElement *mux, const char *frag, const char *pad_tmpl,
                       gboolean probe)
 {
-	GError *err = NULL;
-	GstElement *bin = gst_parse_bin_from_description(frag, TRUE, &err);
+	char *why = NULL;
+	GstElement *bin = recorder_fragment_parse(frag, &why);
 	if (!bin) {
-		g_warning("recorder %s: %s", s->cfg->name, err ? err->message : "parse error");
-		g_clear_error(&err);
+		g_warning("recorder %s: %s", s->cfg->name, why);
+		g_free(why);
 		return -EINVAL;
 	}
-	g_clear_error(&err);
 	GstElement *q = gst_element_factory_make("queue", NULL);
 	gst_bin_add_many(GST_BIN(s->pipeline), bin, q, NULL);
 	GstPad *qsrc = gst_element_get_static_pad(q, "src");

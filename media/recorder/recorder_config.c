@@ -40,30 +40,42 @@ static int read_uint(GKeyFile *kf, const char *group, const char *key, int64_t m
 	return ok ? 0 : -EINVAL;
 }
 
-/* Checks that fragment parses and leaves exactly one unlinked source pad. */
-static int check_fragment(const char *group, const char *key, const char *frag, char **errmsg)
+GstElement *recorder_fragment_parse(const char *frag, char **errmsg)
 {
 	GError *err = NULL;
-	GstElement *bin = gst_parse_bin_from_description(frag, TRUE, &err);
+	/* Not ghost_unlinked_pads: that would also ghost the sink pad of an element that
+	 * waits for a demuxer's dynamic pad ("tsdemux ! h264parse") and break the link. */
+	GstElement *bin = gst_parse_bin_from_description(frag, FALSE, &err);
 	if (!bin) {
-		*errmsg = g_strdup_printf("[%s] %s: GStreamer cannot parse it: %s", group, key,
+		*errmsg = g_strdup_printf("GStreamer cannot parse it: %s",
 		                          err ? err->message : "unknown error");
 		g_clear_error(&err);
-		return -EINVAL;
+		return NULL;
 	}
 	g_clear_error(&err);
-	GstPad *pad = gst_element_get_static_pad(bin, "src");
-	int rc = 0;
+	GstPad *pad = gst_bin_find_unlinked_pad(GST_BIN(bin), GST_PAD_SRC);
 	if (!pad) {
-		*errmsg = g_strdup_printf("[%s] %s: the fragment must end in one unlinked "
-		                          "source pad (an encoded stream, e.g. '! h264parse')",
-		                          group, key);
-		rc = -EINVAL;
-	} else {
-		gst_object_unref(pad);
+		*errmsg = g_strdup("the fragment must end in one unlinked source pad (an "
+		                   "encoded stream, e.g. '! h264parse')");
+		gst_object_unref(gst_object_ref_sink(bin));
+		return NULL;
 	}
-	gst_object_unref(bin);
-	return rc;
+	gst_element_add_pad(bin, gst_ghost_pad_new("src", pad));
+	gst_object_unref(pad);
+	return bin;
+}
+
+static int check_fragment(const char *group, const char *key, const char *frag, char **errmsg)
+{
+	char *why = NULL;
+	GstElement *bin = recorder_fragment_parse(frag, &why);
+	if (!bin) {
+		*errmsg = g_strdup_printf("[%s] %s: %s", group, key, why);
+		g_free(why);
+		return -EINVAL;
+	}
+	gst_object_unref(gst_object_ref_sink(bin));
+	return 0;
 }
 
 static int load_stream(GKeyFile *kf, const char *group, struct stream_config *s, char **errmsg)

@@ -4,6 +4,7 @@
 #define EVALROOM_RECORDER_CONFIG_H
 
 #include <glib.h>
+#include <gst/gst.h>
 #include <stdint.h>
 
 enum stream_place { STREAM_PLACE_ROOM, STREAM_PLACE_SEAT };
@@ -36,6 +37,11 @@ int recorder_config_from_keyfile(GKeyFile *kf, struct recorder_config **out, cha
 /* Same from a file; -ENOENT/-EINVAL with *errmsg naming the file. */
 int recorder_config_load(const char *path, struct recorder_config **out, char **errmsg);
 void recorder_config_free(struct recorder_config *cfg);
+
+/* Parses a launch fragment into a bin whose "src" ghost pad is the fragment's one
+ * unlinked source pad (floating reference; the caller adds it to a pipeline). On
+ * error returns NULL with *errmsg (g_free()) quoting GStreamer's message. */
+GstElement *recorder_fragment_parse(const char *frag, char **errmsg);
 
 /* True if s is a valid identifier (^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$). */
 gboolean recorder_config_valid_id(const char *s);
