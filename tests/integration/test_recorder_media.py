@@ -320,3 +320,67 @@ def test_spool_quota_on_small_filesystem(bin_dir, tmp_path, small_fs):
     assert len(segs) > n_before
     for s in segs[n_before:]:
         assert sha256(s["path"]) == s["sha256"]
+
+
+def load_schema(kind):
+    import jsonschema
+    root = os.path.join(os.path.dirname(__file__), "..", "..", "schemas", "json")
+    with open(os.path.join(root, kind + ".json")) as f:
+        return jsonschema.Draft202012Validator(json.load(f))
+
+
+def test_shipping_chunks_window_reconnect_and_acks(bin_dir, tmp_path):
+    import base64
+    cfg = write_config(tmp_path / "rec.conf", tmp_path / "spool", {
+        "cam": {"source": TEST_SRC, "segment_seconds": 1},
+    })
+    drv = Driver(bin_dir, cfg, tmp_path,
+                 ("--ship", "--room", "R101", "--chunk", "65536", "--inflight", "2"))
+    drv.wait_for(lambda e: e["event"] == "segment" and e["seq"] == 4, 15)
+    segs = {s["seq"]: s for s in drv.of("segment")}
+    chunk_schema = load_schema("segment.chunk")
+
+    def shipped(pubs):
+        """seq -> bytes reassembled from its chunks, checking offsets and last flags."""
+        out = {}
+        for p in pubs:
+            msg = {k: v for k, v in p.items()
+                   if k not in ("event", "topic", "payload_bytes", "data_bytes")}
+            chunk_schema.validate(msg)
+            assert p["topic"] == "evalroom/v1/room/R101/media" and p["payload_bytes"] <= 1 << 20
+            data = out.setdefault(p["segment_seq"], bytearray())
+            assert p["offset"] == len(data)
+            data += base64.b64decode(p["data"])
+            assert p["last"] == (len(data) == p["size"])
+        return out
+
+    first = shipped(drv.of("publish"))
+    assert sorted(first) == [1, 2]  # oldest first, at most two unacknowledged
+    for seq, data in first.items():
+        assert len(data) == segs[seq]["size"]
+        assert hashlib.sha256(data).hexdigest() == segs[seq]["sha256"]
+
+    # A reconnect sends the unacknowledged segments again from offset 0.
+    n = len(drv.events)
+    drv.send("reconnect")
+    drv.wait_for(lambda e: e["event"] == "command_done", 5)
+    again = shipped([e for e in drv.events[n:] if e["event"] == "publish"])
+    assert sorted(again) == [1, 2] and again == first
+
+    # A malformed ack is refused and changes nothing; a good one frees the window.
+    drv.send('{"v":1,"kind":"segment.ack","seq":1,"ts":1,"stream":"cam","segment_seq":"1"}')
+    err = drv.wait_for(lambda e: e["event"] == "ack_error", 5)
+    assert "segment_seq" in err["error"]
+    assert os.path.exists(segs[1]["path"])
+    n = len(drv.events)
+    drv.send('{"v":1,"kind":"segment.ack","seq":2,"ts":2,"stream":"cam","segment_seq":1}')
+    done = drv.wait_for(lambda e: e["event"] == "command_done" and '"seq":2' in e["line"], 5)
+    assert done["rc"] == 0
+    assert not os.path.exists(segs[1]["path"])
+    nxt = shipped([e for e in drv.events[n:] if e["event"] == "publish"])
+    assert sorted(nxt) == [3]
+    drv.stop()
+    rows = subprocess.run(["sqlite3", str(tmp_path / "spool" / "spool.db"),
+                           "SELECT min(seq) FROM segment"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    assert rows == "2"
