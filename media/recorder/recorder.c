@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <gio/gio.h>
 #include <gst/gst.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -61,6 +62,9 @@ struct recorder {
 	int64_t space_mono;
 	enum space_level space;
 	int64_t last_report_mono;
+	struct spool *sp_worker; /* the sealing thread's connection */
+	GQueue seal_queue;       /* struct seal_job, sealed one at a time in order */
+	gboolean sealing;
 };
 
 static const char *const state_names[] = {"starting", "recording", "lost", "stopped"};
@@ -130,45 +134,120 @@ static void gap_close(struct rec_stream *s, int64_t to_us)
 	s->gap_id = 0;
 }
 
-/* Seals and spools a closed or partial segment file. Returns -ENODATA for an empty or
- * missing file, which is forgotten (the enclosing gap accounts for its time). */
-static int spool_file(struct rec_stream *s, int64_t seq, int64_t start_us, int64_t end_us,
-                      const char *path, gboolean recovered)
+/* Spool work done off the main loop, in order: recording that a segment was opened
+ * (begin), or sealing and spooling a closed or partial one. */
+struct seal_job {
+	struct rec_stream *s;
+	gboolean begin;
+	struct spool_segment seg;
+	int rc;
+};
+
+/* Seals and spools seg (its end already known). Runs on the sealing thread with the
+ * recorder's second spool connection, or at start-up on the main loop. Returns
+ * -ENODATA for an empty or missing file, which is forgotten (the enclosing gap
+ * accounts for its time). */
+static int seal_and_spool(struct spool *sp, struct spool_segment *seg)
 {
-	struct spool_segment seg = {.seq = seq, .start_us = start_us, .recovered = recovered};
 	struct stat st;
-	if (stat(path, &st) || st.st_size == 0) {
+	if (stat(seg->path, &st) || st.st_size == 0) {
 		g_warning("recorder %s: segment %" G_GINT64_FORMAT " (%s) is empty or missing: "
 		          "declared lost",
-		          s->cfg->name, seq, path);
-		segment_file_remove(path);
-		spool_segment_abandon(s->rec->sp, s->cfg->name, seq);
+		          seg->stream, seg->seq, seg->path);
+		segment_file_remove(seg->path);
+		spool_segment_abandon(sp, seg->stream, seg->seq);
 		return -ENODATA;
 	}
-	int rc = segment_file_seal(path, seg.sha256, &seg.size);
+	int64_t t0 = g_get_monotonic_time();
+	int rc = segment_file_seal(seg->path, seg->sha256, &seg->size);
 	if (rc) {
-		g_warning("recorder %s: seal %s: %s", s->cfg->name, path, g_strerror(-rc));
+		g_warning("recorder %s: seal %s: %s", seg->stream, seg->path, g_strerror(-rc));
 		return rc;
 	}
+	rc = spool_segment_add(sp, seg);
+	if (rc) {
+		g_warning("recorder %s: spool segment %" G_GINT64_FORMAT ": %s", seg->stream,
+		          seg->seq, g_strerror(-rc));
+		return rc;
+	}
+	g_debug("recorder %s: segment %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT
+	        " bytes) sealed and spooled in %" G_GINT64_FORMAT " us",
+	        seg->stream, seg->seq, seg->size, g_get_monotonic_time() - t0);
+	return 0;
+}
+
+static void seal_next(struct recorder *rec);
+
+/* Waits (running the default main context) until every queued segment is spooled. */
+static void seal_drain(struct recorder *rec)
+{
+	while (rec->sealing || !g_queue_is_empty(&rec->seal_queue))
+		g_main_context_iteration(NULL, TRUE);
+}
+
+static void seal_thread(GTask *task, gpointer src, gpointer data, GCancellable *cancel)
+{
+	struct seal_job *job = data;
+	struct spool *sp = job->s->rec->sp_worker;
+	if (job->begin)
+		job->rc = spool_segment_begin(sp, job->seg.stream, job->seg.seq, job->seg.start_us,
+		                              job->seg.path);
+	else
+		job->rc = seal_and_spool(sp, &job->seg);
+	g_task_return_boolean(task, TRUE);
+}
+
+/* Back on the main loop: the segment is durable and spooled, so tell the owner. */
+static void seal_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct seal_job *job = data;
+	struct recorder *rec = job->s->rec;
+	rec->sealing = FALSE;
+	if (job->rc == 0 && !job->begin) {
+		if (rec->ev.segment)
+			rec->ev.segment(rec->ctx, &job->seg);
+		recorder_check_space(rec);
+	}
+	g_free(job);
+	seal_next(rec);
+}
+
+static void seal_next(struct recorder *rec)
+{
+	if (rec->sealing || g_queue_is_empty(&rec->seal_queue))
+		return;
+	struct seal_job *job = g_queue_pop_head(&rec->seal_queue);
+	rec->sealing = TRUE;
+	GTask *task = g_task_new(NULL, NULL, seal_done, job);
+	g_task_set_task_data(task, job, NULL);
+	g_task_run_in_thread(task, seal_thread);
+	g_object_unref(task);
+}
+
+/* Queues a closed (or, with recovered, partial) segment for sealing off the main
+ * loop: hashing and fsync take tens of milliseconds, which the door's decisions
+ * sharing this loop must not wait for. Numbering and the stream's end time advance
+ * now, so a restart or a gap never depends on the queue. */
+static void spool_file(struct rec_stream *s, int64_t seq, int64_t start_us, int64_t end_us,
+                       const char *path, gboolean recovered)
+{
+	struct seal_job *job = g_new0(struct seal_job, 1);
+	job->s = s;
+	struct spool_segment *seg = &job->seg;
+	seg->seq = seq;
+	seg->start_us = start_us;
+	seg->recovered = recovered;
 	if (recovered && segment_file_mtime_us(path, &end_us))
 		end_us = start_us;
-	seg.end_us = end_us < start_us ? start_us : end_us;
-	g_strlcpy(seg.stream, s->cfg->name, sizeof(seg.stream));
-	g_strlcpy(seg.path, path, sizeof(seg.path));
-	rc = spool_segment_add(s->rec->sp, &seg);
-	if (rc) {
-		g_warning("recorder %s: spool segment %" G_GINT64_FORMAT ": %s", s->cfg->name, seq,
-		          g_strerror(-rc));
-		return rc;
-	}
+	seg->end_us = MAX(end_us, start_us);
+	g_strlcpy(seg->stream, s->cfg->name, sizeof(seg->stream));
+	g_strlcpy(seg->path, path, sizeof(seg->path));
 	if (seq >= s->next_seq)
 		s->next_seq = seq + 1;
-	if (seg.end_us > s->last_end_us)
-		s->last_end_us = seg.end_us;
-	if (s->rec->ev.segment)
-		s->rec->ev.segment(s->rec->ctx, &seg);
-	recorder_check_space(s->rec);
-	return 0;
+	if (seg->end_us > s->last_end_us)
+		s->last_end_us = seg->end_us;
+	g_queue_push_tail(&s->rec->seal_queue, job);
+	seal_next(s->rec);
 }
 
 static int64_t seq_from_location(const char *loc)
@@ -215,7 +294,15 @@ static void on_fragment(struct rec_stream *s, const GstStructure *st, gboolean o
 		s->cur_seq = seq;
 		s->cur_start_us = t;
 		g_strlcpy(s->cur_path, loc, sizeof(s->cur_path));
-		spool_segment_begin(s->rec->sp, s->cfg->name, seq, t, loc);
+		struct seal_job *job = g_new0(struct seal_job, 1);
+		job->s = s;
+		job->begin = TRUE;
+		job->seg.seq = seq;
+		job->seg.start_us = t;
+		g_strlcpy(job->seg.stream, s->cfg->name, sizeof(job->seg.stream));
+		g_strlcpy(job->seg.path, loc, sizeof(job->seg.path));
+		g_queue_push_tail(&s->rec->seal_queue, job);
+		seal_next(s->rec);
 		if (s->state != STREAM_RECORDING) {
 			gap_close(s, t);
 			s->backoff_ms = BACKOFF_FIRST_MS;
@@ -543,6 +630,7 @@ static void recover_stream(struct rec_stream *s)
 			g_message("recorder %s: recovering partial segment %" G_GINT64_FORMAT,
 			          s->cfg->name, open[i].seq);
 			spool_file(s, open[i].seq, open[i].start_us, 0, open[i].path, TRUE);
+			seal_drain(s->rec);
 		}
 	}
 	g_free(open);
@@ -567,6 +655,7 @@ static void recover_stream(struct rec_stream *s)
 			start = g_get_real_time();
 		g_message("recorder %s: recovering unrecorded file %s", s->cfg->name, path);
 		spool_file(s, seq, start, 0, path, TRUE);
+		seal_drain(s->rec);
 		g_free(path);
 	}
 	closedir(d);
@@ -582,6 +671,12 @@ int recorder_new(const struct recorder_config *cfg, struct spool *sp,
 		rec->ev = *ev;
 	rec->ctx = ctx;
 	rec->n = cfg->n_streams;
+	g_queue_init(&rec->seal_queue);
+	int rc = spool_clone(sp, &rec->sp_worker);
+	if (rc) {
+		g_free(rec);
+		return rc;
+	}
 	rec->streams = g_new0(struct rec_stream, rec->n);
 	for (size_t i = 0; i < rec->n; i++) {
 		struct rec_stream *s = &rec->streams[i];
@@ -591,7 +686,7 @@ int recorder_new(const struct recorder_config *cfg, struct spool *sp,
 		s->backoff_ms = BACKOFF_FIRST_MS;
 		s->dir = g_build_filename(cfg->spool_dir, s->cfg->name, NULL);
 		if (g_mkdir_with_parents(s->dir, 0750)) {
-			int rc = -errno;
+			rc = -errno;
 			g_warning("recorder: mkdir %s: %s", s->dir, g_strerror(errno));
 			recorder_free(rec);
 			return rc;
@@ -678,6 +773,7 @@ void recorder_stop(struct recorder *rec)
 		}
 		gst_object_unref(bus);
 	}
+	seal_drain(rec);
 }
 
 void recorder_free(struct recorder *rec)
@@ -685,6 +781,8 @@ void recorder_free(struct recorder *rec)
 	if (!rec)
 		return;
 	recorder_stop(rec);
+	seal_drain(rec);
+	spool_free(rec->sp_worker);
 	for (size_t i = 0; i < rec->n; i++)
 		g_free(rec->streams[i].dir);
 	g_free(rec->streams);

@@ -178,6 +178,7 @@ int main(int argc, char **argv)
 	    {"inflight", 0, 0, G_OPTION_ARG_INT, &inflight, "segments in flight", "N"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	GError *err = NULL;
+	g_log_writer_default_set_use_stderr(TRUE); /* stdout carries only JSON lines */
 	GOptionContext *oc = g_option_context_new("- record streams into a spool");
 	g_option_context_add_main_entries(oc, entries, NULL);
 	g_option_context_add_group(oc, gst_init_get_option_group());

@@ -102,6 +102,11 @@ err_db:
 	return -EIO;
 }
 
+int spool_clone(struct spool *sp, struct spool **out)
+{
+	return spool_open(sp->path, out);
+}
+
 void spool_free(struct spool *sp)
 {
 	if (!sp)

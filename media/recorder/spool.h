@@ -49,6 +49,9 @@ int gap_reason_parse(const char *name, enum gap_reason *out);
  * synchronous=FULL. The caller frees *out with spool_free(). Errors: -EIO (logged). */
 int spool_open(const char *db_path, struct spool **out);
 void spool_free(struct spool *sp);
+/* Opens a second connection to the same database, for use by another thread (one
+ * connection must not be shared by two threads' transactions). */
+int spool_clone(struct spool *sp, struct spool **out);
 
 /* Next sequence number for stream (1 for a new stream) and the end of its newest
  * spooled segment (-1 if none ever). */
