@@ -303,6 +303,24 @@ static bool request_tender(struct controller *c, const struct request *req,
 	return false;
 }
 
+/* Every tender a request concerns: its tender (or person's), or, for a request on a
+ * whole session (the draw), each tender of that session. A new array of ids. */
+static json_t *request_tenders(struct controller *c, const struct request *req)
+{
+	char tender[STATE_ID_SIZE];
+	if (request_tender(c, req, tender))
+		return json_pack("[s]", tender);
+	const char *s = json_string_value(json_object_get(req->args, "session"));
+	json_t *list = NULL;
+	GError *err = NULL;
+	if (!s || !id_valid(s) || strcmp(req->command, "session.create") == 0 ||
+	    state_tender_list(c->state, s, &list, &err) != 0) {
+		g_clear_error(&err);
+		return json_array();
+	}
+	return list;
+}
+
 void archives_after_request(struct controller *c, const struct request *req, const json_t *result,
                             const GError *err)
 {
@@ -331,12 +349,11 @@ void archives_after_request(struct controller *c, const struct request *req, con
 		if (s)
 			store_draw_records(c, s, now);
 	}
-	char tender[STATE_ID_SIZE];
-	if (!req->audited || strcmp(req->command, "tender.close") == 0 ||
-	    !request_tender(c, req, tender))
+	if (!req->audited || strcmp(req->command, "tender.close") == 0)
 		return;
 	/* Operator actions that concern the tender, refused ones too (the audit log's view).
 	 * A committee CSV can hold identity numbers: only its size goes in. */
+	json_t *tenders = request_tenders(c, req);
 	json_t *args = json_deep_copy(req->args);
 	const char *csv = json_string_value(json_object_get(args, "csv"));
 	if (csv)
@@ -345,10 +362,25 @@ void archives_after_request(struct controller *c, const struct request *req, con
 	snprintf(kind, sizeof(kind), "operator.%s", req->command);
 	for (char *p = kind; *p; p++)
 		*p = g_ascii_tolower(*p);
-	archives_event(c, tender, now, kind, req->requester,
-	               json_pack("{s:s, s:o, s:s, s:s*}", "identity", req->requester, "args", args,
-	                         "outcome", err ? "refused" : "ok", "message",
-	                         err ? err->message : NULL));
+	size_t i;
+	json_t *t;
+	json_array_foreach(tenders, i, t)
+	{
+		const char *tender = json_string_value(t);
+		struct state_tender st;
+		GError *e = NULL;
+		/* a refused tender.add names a tender that may not exist */
+		if (state_tender_get(c->state, tender, &st, &e) != 0) {
+			g_clear_error(&e);
+			continue;
+		}
+		archives_event(c, tender, now, kind, req->requester,
+		               json_pack("{s:s, s:O, s:s, s:s*}", "identity", req->requester,
+		                         "args", args, "outcome", err ? "refused" : "ok", "message",
+		                         err ? err->message : NULL));
+	}
+	json_decref(args);
+	json_decref(tenders);
 }
 
 void archives_on_agent_event(struct controller *c, const char *room, const char *kind, int64_t ts,
