@@ -66,5 +66,6 @@ const struct ctl_command core_ctl_commands[] = {
 
 const struct ctl_command *const ctl_command_tables[] = {
     core_ctl_commands,
+    ops_ctl_commands,
     NULL,
 };

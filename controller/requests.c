@@ -194,17 +194,20 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 		goto answer;
 	}
 	const struct request_handler *h = handler_find(req.command);
-	if (!h) {
+	/* The operations on state.db (ops.h) take the state rather than the controller. */
+	const struct ops_entry *op = h ? NULL : ops_find(req.command);
+	if (!h && !op) {
 		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_INVALID, "unknown command \"%s\"",
 		            req.command);
 		goto answer;
 	}
-	if (!(h->roles & req.role)) {
+	if (!((h ? h->roles : op->roles) & req.role)) {
 		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_DENIED, "%s may not run \"%s\"",
 		            requester, req.command);
 		goto answer;
 	}
-	int rc = h->fn(c, &req, &result, &err);
+	audited = h ? h->audited : op->audited;
+	int rc = h ? h->fn(c, &req, &result, &err) : op->fn(c->state, &req, &result, &err);
 	if (rc == REQUEST_PENDING) {
 		json_decref(body);
 		return;
