@@ -37,11 +37,15 @@ def test_presence_follows_last_will(site):
     assert json.loads(obs.messages_on(status_topic)[-1])["state"] == "online"
     assert wait_for(lambda: (room_state(site, ROOM) or {}).get("online"), 5)
 
+    killed_at = time.time()
     agent.kill()  # SIGKILL: no goodbye, only the broker's last will
-    t0 = time.monotonic()
-    assert wait_for(lambda: room_state(site, ROOM)["online"] is False, 3.0, 0.1), \
-        "controller did not report the agent offline within 3 s"
-    assert time.monotonic() - t0 <= 3.0
+    # Polling through evalroomctl may be slow on a loaded machine; the controller's own
+    # timestamp of the change is what must fall within 3 s of the kill.
+    state = wait_for(lambda: (lambda r: r if r["online"] is False else None)(
+        room_state(site, ROOM)), 15.0, 0.1)
+    assert state, "controller never reported the agent offline"
+    assert state["since"] / 1e6 - killed_at <= 3.0, \
+        "offline reported %.2f s after the kill" % (state["since"] / 1e6 - killed_at)
 
     site.start_agent(ROOM)
     assert wait_for(lambda: room_state(site, ROOM)["online"], 5)
