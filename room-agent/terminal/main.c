@@ -86,15 +86,15 @@ static int settings_load(const char *path, bool need_mqtt, struct settings *s, G
 		goto out;
 	if (!id_valid(s->room) || !id_valid(s->seat)) {
 		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "%s: [terminal] room and seat must be identifiers "
-			    "([A-Za-z0-9][A-Za-z0-9_-], at most 32 characters)",
-			    path);
+		            "%s: [terminal] room and seat must be identifiers "
+		            "([A-Za-z0-9][A-Za-z0-9_-], at most 32 characters)",
+		            path);
 		goto out;
 	}
 	if (need_mqtt && (!(s->uri = config_string(c, "mqtt", "uri", NULL, err)) ||
-			  !(s->ca = resolved(c, "mqtt", "ca", err)) ||
-			  !(s->cert = resolved(c, "mqtt", "cert", err)) ||
-			  !(s->key = resolved(c, "mqtt", "key", err))))
+	                  !(s->ca = resolved(c, "mqtt", "ca", err)) ||
+	                  !(s->cert = resolved(c, "mqtt", "cert", err)) ||
+	                  !(s->key = resolved(c, "mqtt", "key", err))))
 		goto out;
 	rc = 0;
 out:
@@ -112,7 +112,7 @@ static void on_connection(bool connected, const char *why, void *user)
 {
 	struct app *a = user;
 	log_info("transport %s%s%s", connected ? "connected" : "disconnected", why ? ": " : "",
-		 why ? why : "");
+	         why ? why : "");
 	if (a->terminal)
 		terminal_connection(a->terminal, connected, now_us());
 }
@@ -171,7 +171,7 @@ static gboolean on_signal(gpointer data)
 static int redirect_stderr(const char *log_file)
 {
 	int fd = open(log_file ? log_file : "/dev/null", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-		      0640);
+	              0640);
 	if (fd < 0)
 		return -errno;
 	dup2(fd, STDERR_FILENO);
@@ -180,7 +180,7 @@ static int redirect_stderr(const char *log_file)
 }
 
 static int open_transport(struct app *a, const struct options *o, const struct settings *s,
-			  const struct mqtt_ops **ops, void **ctx, GError **err)
+                          const struct mqtt_ops **ops, void **ctx, GError **err)
 {
 	if (o->transport_socket) {
 		a->socket = socket_transport_new(o->transport_socket, on_message, on_connection, a);
@@ -195,14 +195,14 @@ static int open_transport(struct app *a, const struct options *o, const struct s
 	char *will_payload = msg_dump(will, NULL);
 	json_decref(will);
 	struct mqtt_session_config mc = {
-		.uri = s->uri,
-		.client_id = client_id,
-		.ca_file = s->ca,
-		.cert_file = s->cert,
-		.key_file = s->key,
-		.will_topic = will_topic,
-		.will_payload = will_payload,
-		.will_retain = true,
+	    .uri = s->uri,
+	    .client_id = client_id,
+	    .ca_file = s->ca,
+	    .cert_file = s->cert,
+	    .key_file = s->key,
+	    .will_topic = will_topic,
+	    .will_payload = will_payload,
+	    .will_retain = true,
 	};
 	a->session = mqtt_session_new(&mc, NULL, on_message, on_connection, a, err);
 	g_free(client_id);
@@ -223,7 +223,7 @@ static int transport_start(struct app *a)
 static bool transport_connected(struct app *a)
 {
 	return a->socket ? socket_transport_connected(a->socket)
-			 : mqtt_session_connected(a->session);
+	                 : mqtt_session_connected(a->session);
 }
 
 int main(int argc, char **argv)
@@ -233,20 +233,18 @@ int main(int argc, char **argv)
 	struct app a = {.exit_code = EXIT_FAILURE};
 	GError *err = NULL;
 	GOptionEntry entries[] = {
-		{"config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config,
-		 "Configuration file ([terminal] room, seat; [mqtt] uri, ca, cert, key; "
-		 "[session] program)",
-		 "FILE"},
-		{"batch", 'b', 0, G_OPTION_ARG_NONE, &o.batch,
-		 "Read keystrokes from stdin and print each screen as one line (automation)",
-		 NULL},
-		{"log", 'l', 0, G_OPTION_ARG_FILENAME, &o.log_file,
-		 "Append log messages to FILE while the screen is shown", "FILE"},
-		{"verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose, "Log debug messages", NULL},
-		{"transport-socket", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME,
-		 &o.transport_socket, "Tests only: talk to a fake agent on this Unix socket",
-		 "PATH"},
-		{NULL},
+	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config,
+	     "Configuration file ([terminal] room, seat; [mqtt] uri, ca, cert, key; "
+	     "[session] program)",
+	     "FILE"},
+	    {"batch", 'b', 0, G_OPTION_ARG_NONE, &o.batch,
+	     "Read keystrokes from stdin and print each screen as one line (automation)", NULL},
+	    {"log", 'l', 0, G_OPTION_ARG_FILENAME, &o.log_file,
+	     "Append log messages to FILE while the screen is shown", "FILE"},
+	    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose, "Log debug messages", NULL},
+	    {"transport-socket", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME,
+	     &o.transport_socket, "Tests only: talk to a fake agent on this Unix socket", "PATH"},
+	    {NULL},
 	};
 	setlocale(LC_ALL, "");
 	GOptionContext *oc = g_option_context_new("- the login kiosk of one evaluation seat");
@@ -281,7 +279,7 @@ int main(int argc, char **argv)
 	} else {
 		if (isatty(STDERR_FILENO) && redirect_stderr(o.log_file)) {
 			fprintf(stderr, "evalroom-terminal: --log %s: %s\n", o.log_file,
-				g_strerror(errno));
+			        g_strerror(errno));
 			goto err_screen;
 		}
 		a.screen = terminal_screen_new(&err);
@@ -296,7 +294,7 @@ int main(int argc, char **argv)
 	a.program = terminal_program_new(s.room, s.seat);
 	struct terminal_config tc = {.room = s.room, .seat = s.seat, .program = s.program};
 	a.terminal = terminal_new(&tc, mqtt_ops, mqtt_ctx, view_ops, view_ctx,
-				  &terminal_program_ops, a.program, &err);
+	                          &terminal_program_ops, a.program, &err);
 	if (!a.terminal) {
 		fprintf(stderr, "evalroom-terminal: %s\n", err->message);
 		goto err_terminal;
@@ -308,7 +306,7 @@ int main(int argc, char **argv)
 		goto err_start;
 	}
 	g_unix_fd_add(STDIN_FILENO, G_IO_IN | G_IO_HUP | G_IO_ERR,
-		      o.batch ? on_batch_input : on_screen_input, &a);
+	              o.batch ? on_batch_input : on_screen_input, &a);
 	g_timeout_add(250, on_tick, &a);
 	g_unix_signal_add(SIGINT, on_signal, &a);
 	g_unix_signal_add(SIGTERM, on_signal, &a);

@@ -22,7 +22,7 @@ struct socket_transport {
 };
 
 struct socket_transport *socket_transport_new(const char *path, mqtt_message_fn on_message,
-					      mqtt_connection_fn on_connection, void *user)
+                                              mqtt_connection_fn on_connection, void *user)
 {
 	struct socket_transport *st = g_new0(struct socket_transport, 1);
 	st->path = g_strdup(path);
@@ -88,7 +88,7 @@ static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
 	}
 	if (st->in->len > SOCKET_TRANSPORT_LINE_MAX) {
 		log_warnx("test transport: line longer than %d bytes dropped",
-			  SOCKET_TRANSPORT_LINE_MAX);
+		          SOCKET_TRANSPORT_LINE_MAX);
 		g_string_truncate(st->in, 0);
 	}
 	return G_SOURCE_CONTINUE;
@@ -165,8 +165,8 @@ void socket_transport_free(struct socket_transport *st)
 	g_free(st);
 }
 
-static int transport_publish(void *ctx, const char *topic, const void *payload, size_t len,
-			     int qos, bool retain)
+static int transport_publish(void *ctx, const char *topic, const void *payload, size_t len, int qos,
+                             bool retain)
 {
 	struct socket_transport *st = ctx;
 	if (st->fd < 0)
@@ -190,6 +190,6 @@ static int transport_subscribe(void *ctx, const char *filter, int qos)
 }
 
 const struct mqtt_ops socket_transport_ops = {
-	.publish = transport_publish,
-	.subscribe = transport_subscribe,
+    .publish = transport_publish,
+    .subscribe = transport_subscribe,
 };

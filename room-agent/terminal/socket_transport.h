@@ -15,7 +15,7 @@ struct socket_transport;
 
 /* socket_transport_new: copies PATH; callbacks run on the default main context. */
 struct socket_transport *socket_transport_new(const char *path, mqtt_message_fn on_message,
-					      mqtt_connection_fn on_connection, void *user);
+                                              mqtt_connection_fn on_connection, void *user);
 /* socket_transport_start: try to connect now, and keep trying. Returns 0. */
 int socket_transport_start(struct socket_transport *st);
 bool socket_transport_connected(const struct socket_transport *st);

@@ -16,7 +16,7 @@ struct terminal {
 	char *down_topic;
 	char *status_topic;
 	char *identity; /* "terminal-<room>-<seat>", the certificate CN */
-	char *agent;	/* "agent-<room>", the only sender on our down topic */
+	char *agent;    /* "agent-<room>", the only sender on our down topic */
 
 	const struct mqtt_ops *mqtt;
 	void *mqtt_ctx;
@@ -38,7 +38,7 @@ struct terminal {
 	char lock_reason[TERMINAL_TEXT_MAX + 1];
 	bool program_running;
 
-	uint64_t login_seq;	  /* the login awaiting its verdict, 0: none */
+	uint64_t login_seq;       /* the login awaiting its verdict, 0: none */
 	uint64_t last_change_seq; /* last up message that changed the seat (login, logout, break) */
 	int64_t checking_since_us;
 	int64_t started_us;
@@ -62,21 +62,21 @@ char *terminal_identity(const char *room, const char *seat)
 }
 
 struct terminal *terminal_new(const struct terminal_config *cfg, const struct mqtt_ops *mqtt,
-			      void *mqtt_ctx, const struct terminal_view_ops *view, void *view_ctx,
-			      const struct terminal_program_ops *program, void *program_ctx,
-			      GError **err)
+                              void *mqtt_ctx, const struct terminal_view_ops *view, void *view_ctx,
+                              const struct terminal_program_ops *program, void *program_ctx,
+                              GError **err)
 {
 	if (!cfg->room || !id_valid(cfg->room) || !cfg->seat || !id_valid(cfg->seat)) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			    "terminal: room \"%s\" and seat \"%s\" must be identifiers "
-			    "([A-Za-z0-9][A-Za-z0-9_-], at most 32)",
-			    cfg->room ? cfg->room : "", cfg->seat ? cfg->seat : "");
+		            "terminal: room \"%s\" and seat \"%s\" must be identifiers "
+		            "([A-Za-z0-9][A-Za-z0-9_-], at most 32)",
+		            cfg->room ? cfg->room : "", cfg->seat ? cfg->seat : "");
 		return NULL;
 	}
 	bool has_program = cfg->program && *cfg->program;
 	if (has_program && !program) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
-			    "terminal: a program is configured but no way to start it");
+		            "terminal: a program is configured but no way to start it");
 		return NULL;
 	}
 	struct terminal *t = g_new0(struct terminal, 1);
@@ -126,17 +126,17 @@ static void render(struct terminal *t)
 		return;
 	t->dirty = false;
 	struct terminal_view v = {
-		.state = t->state,
-		.room = t->room,
-		.seat = t->seat,
-		.code_len = t->code_len,
-		.confirm_logout = t->confirm_logout,
-		.agent_unreachable = t->unreachable,
-		.message = t->message,
-		.person_name = t->person_name,
-		.tender_id = t->tender_id,
-		.tender_name = t->tender_name,
-		.lock_reason = t->lock_reason,
+	    .state = t->state,
+	    .room = t->room,
+	    .seat = t->seat,
+	    .code_len = t->code_len,
+	    .confirm_logout = t->confirm_logout,
+	    .agent_unreachable = t->unreachable,
+	    .message = t->message,
+	    .person_name = t->person_name,
+	    .tender_id = t->tender_id,
+	    .tender_name = t->tender_name,
+	    .lock_reason = t->lock_reason,
 	};
 	t->view->render(t->view_ctx, &v);
 }
@@ -155,7 +155,7 @@ static void set_state(struct terminal *t, enum terminal_state s)
 {
 	if (t->state != s)
 		log_info("seat %s/%s: %s -> %s", t->room, t->seat, terminal_state_name(t->state),
-			 terminal_state_name(s));
+		         terminal_state_name(s));
 	t->state = s;
 	t->confirm_logout = false;
 	t->dirty = true;
@@ -170,7 +170,7 @@ static uint64_t send(struct terminal *t, const char *topic, json_t *m, bool reta
 	int rc = t->mqtt->publish(t->mqtt_ctx, topic, text, len, 1, retain);
 	if (rc) {
 		log_warnx("seat %s/%s: publish %s on %s: %s", t->room, t->seat,
-			  json_string_value(json_object_get(m, "kind")), topic, g_strerror(-rc));
+		          json_string_value(json_object_get(m, "kind")), topic, g_strerror(-rc));
 		seq = 0;
 	}
 	g_free(text);
@@ -191,7 +191,7 @@ static void update_reachability(struct terminal *t, int64_t now_us)
 	bool unreachable = !t->connected || now_us - t->last_down_us > TERMINAL_AGENT_SILENCE_US;
 	if (unreachable != t->unreachable) {
 		log_info("seat %s/%s: room agent %s", t->room, t->seat,
-			 unreachable ? "unreachable" : "reachable");
+		         unreachable ? "unreachable" : "reachable");
 		t->unreachable = unreachable;
 		t->dirty = true;
 	}
@@ -211,7 +211,7 @@ int terminal_start(struct terminal *t, bool connected, int64_t now_us)
 	int rc = t->mqtt->subscribe(t->mqtt_ctx, t->down_topic, 1);
 	if (rc) {
 		log_warnx("seat %s/%s: subscribe %s: %s", t->room, t->seat, t->down_topic,
-			  g_strerror(-rc));
+		          g_strerror(-rc));
 		return rc;
 	}
 	t->started = true;
@@ -237,7 +237,7 @@ static void submit_code(struct terminal *t, int64_t now_us)
 		return;
 	if (!terminal_login_code_valid(t->code)) {
 		set_message(t, "A login code has %d to %d letters or digits. Please try again.",
-			    TERMINAL_CODE_MIN, TERMINAL_CODE_MAX);
+		            TERMINAL_CODE_MIN, TERMINAL_CODE_MAX);
 	} else if (t->unreachable) {
 		set_message(t, "The room agent is unreachable. Please wait or call the attendant.");
 	} else {
@@ -310,7 +310,8 @@ static void key_logged_in(struct terminal *t, int key)
 		if (send(t, t->up_topic, terminal_msg_help(&t->seq), false))
 			set_message(t, "Help requested: the attendant has been called.");
 		else
-			set_message(t, "The help request could not be sent. Please raise your hand.");
+			set_message(t,
+			            "The help request could not be sent. Please raise your hand.");
 		break;
 	case 'b': {
 		uint64_t seq = send(t, t->up_topic, terminal_msg_break(&t->seq, true), false);
@@ -386,7 +387,7 @@ static void login_refused(struct terminal *t, const struct terminal_down *d)
 	switch (d->reason) {
 	case TERMINAL_REASON_WRONG_CODE:
 		set_message(t, "Wrong code, %d %s left.", d->tries_left,
-			    d->tries_left == 1 ? "try" : "tries");
+		            d->tries_left == 1 ? "try" : "tries");
 		break;
 	case TERMINAL_REASON_WRONG_SEAT:
 		set_message(t, "This code is not for this seat. Please go to your assigned seat.");
@@ -406,7 +407,7 @@ static void login_refused(struct terminal *t, const struct terminal_down *d)
 	case TERMINAL_REASON_UNAVAILABLE:
 	case TERMINAL_REASON_OK:
 		set_message(t, "The code cannot be checked now%s%s. Please try again later.",
-			    d->message[0] ? ": " : "", d->message);
+		            d->message[0] ? ": " : "", d->message);
 		break;
 	}
 	set_state(t, TERMINAL_STATE_LOCKED);
@@ -417,8 +418,8 @@ static void on_login_result(struct terminal *t, const struct terminal_down *d)
 	bool answer = t->state == TERMINAL_STATE_CHECKING && d->re == t->login_seq;
 	if (!answer && !(d->ok && d->resumed)) {
 		log_info("seat %s/%s: ignoring a login result for seq %" G_GUINT64_FORMAT
-			 " (not awaited)",
-			 t->room, t->seat, d->re);
+		         " (not awaited)",
+		         t->room, t->seat, d->re);
 		return;
 	}
 	t->login_seq = 0;
@@ -438,11 +439,12 @@ static void on_login_result(struct terminal *t, const struct terminal_down *d)
 	set_message(t, "%s", d->resumed ? "Your session has been resumed." : "");
 	if (t->program && !t->program_running) {
 		int rc = t->prog->start(t->prog_ctx, t->program, t->person_id, t->person_name,
-					t->tender_id);
+		                        t->tender_id);
 		if (rc)
-			set_message(t, "The evaluation client could not be started (%s). "
-				       "Please call the attendant.",
-				    g_strerror(-rc));
+			set_message(t,
+			            "The evaluation client could not be started (%s). "
+			            "Please call the attendant.",
+			            g_strerror(-rc));
 		else
 			t->program_running = true;
 	}
@@ -461,7 +463,7 @@ static void on_ack(struct terminal *t, const struct terminal_down *d)
 			set_state(t, TERMINAL_STATE_LOCKED);
 			set_message(t, "Your session was ended by the room agent.");
 		} else if (t->state == TERMINAL_STATE_OPERATOR_LOCKED ||
-			   t->state == TERMINAL_STATE_BLOCKED) {
+		           t->state == TERMINAL_STATE_BLOCKED) {
 			set_state(t, TERMINAL_STATE_LOCKED);
 			set_message(t, "This seat has been unlocked.");
 		}
@@ -487,11 +489,11 @@ static void refuse(struct terminal *t, const char *topic, const char *fault)
 }
 
 void terminal_receive(struct terminal *t, const char *topic, const void *payload, size_t len,
-		      int64_t now_us)
+                      int64_t now_us)
 {
 	if (strcmp(topic, t->down_topic) != 0) {
 		log_warnx("seat %s/%s: message on unexpected topic %s ignored", t->room, t->seat,
-			  topic);
+		          topic);
 		return;
 	}
 	struct terminal_down d;

@@ -16,7 +16,7 @@
 #include "terminal_proto.h"
 #include "terminal_view.h"
 
-#define TERMINAL_HEARTBEAT_US	  (2 * G_USEC_PER_SEC)
+#define TERMINAL_HEARTBEAT_US     (2 * G_USEC_PER_SEC)
 #define TERMINAL_AGENT_SILENCE_US (6 * G_USEC_PER_SEC)
 #define TERMINAL_LOGIN_TIMEOUT_US (5 * G_USEC_PER_SEC)
 
@@ -26,7 +26,7 @@
 #define TERMINAL_KEY_ESCAPE    27
 
 struct terminal_config {
-	const char *room;    /* identifiers (see msg_read_id) */
+	const char *room; /* identifiers (see msg_read_id) */
 	const char *seat;
 	const char *program; /* evaluation client command line; NULL or "": none */
 };
@@ -34,8 +34,8 @@ struct terminal_config {
 /* The evaluation client started for a logged-in expert. */
 struct terminal_program_ops {
 	/* start: run CMDLINE for the expert; returns 0 or -errno (the session goes on). */
-	int (*start)(void *ctx, const char *cmdline, const char *person_id,
-		     const char *person_name, const char *tender_id);
+	int (*start)(void *ctx, const char *cmdline, const char *person_id, const char *person_name,
+	             const char *tender_id);
 	/* stop: end it if it runs (idempotent). */
 	void (*stop)(void *ctx);
 };
@@ -46,9 +46,9 @@ struct terminal;
  * terminal. PROGRAM may be NULL when cfg->program is unset. Returns NULL with *err set
  * when room or seat is not an identifier. Nothing is sent before terminal_start. */
 struct terminal *terminal_new(const struct terminal_config *cfg, const struct mqtt_ops *mqtt,
-			      void *mqtt_ctx, const struct terminal_view_ops *view, void *view_ctx,
-			      const struct terminal_program_ops *program, void *program_ctx,
-			      GError **err);
+                              void *mqtt_ctx, const struct terminal_view_ops *view, void *view_ctx,
+                              const struct terminal_program_ops *program, void *program_ctx,
+                              GError **err);
 void terminal_free(struct terminal *t);
 
 /* terminal_topic: "evalroom/v1/seat/ROOM/SEAT/LEAF" (g_free). */
@@ -68,7 +68,7 @@ void terminal_key(struct terminal *t, int key, int64_t now_us);
  * this seat's down topic is refused (logged, answered with an error on up) and changes
  * nothing. */
 void terminal_receive(struct terminal *t, const char *topic, const void *payload, size_t len,
-		      int64_t now_us);
+                      int64_t now_us);
 /* terminal_connection: the transport went up or down. */
 void terminal_connection(struct terminal *t, bool connected, int64_t now_us);
 /* terminal_tick: call at least twice a second: heartbeats and timeouts. */

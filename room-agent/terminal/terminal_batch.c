@@ -35,5 +35,5 @@ static void batch_render(void *ctx, const struct terminal_view *v)
 }
 
 const struct terminal_view_ops terminal_batch_view_ops = {
-	.render = batch_render,
+    .render = batch_render,
 };

@@ -43,13 +43,13 @@ static void program_exited(GObject *source, GAsyncResult *res, gpointer data)
 		log_info("evaluation client ended by signal %d", g_subprocess_get_term_sig(proc));
 	} else {
 		log_info("evaluation client exited with status %d",
-			 g_subprocess_get_exit_status(proc));
+		         g_subprocess_get_exit_status(proc));
 	}
 	g_object_unref(proc);
 }
 
 static int program_start(void *ctx, const char *cmdline, const char *person_id,
-			 const char *person_name, const char *tender_id)
+                         const char *person_name, const char *tender_id)
 {
 	struct terminal_program *p = ctx;
 	if (p->proc)
@@ -61,9 +61,9 @@ static int program_start(void *ctx, const char *cmdline, const char *person_id,
 		g_error_free(err);
 		return -EINVAL;
 	}
-	GSubprocessLauncher *l = g_subprocess_launcher_new(
-		G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-		G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+	GSubprocessLauncher *l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE |
+	                                                   G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+	                                                   G_SUBPROCESS_FLAGS_STDERR_SILENCE);
 	g_subprocess_launcher_setenv(l, "EVALROOM_ROOM", p->room, TRUE);
 	g_subprocess_launcher_setenv(l, "EVALROOM_SEAT", p->seat, TRUE);
 	g_subprocess_launcher_setenv(l, "EVALROOM_PERSON_ID", person_id, TRUE);
@@ -74,15 +74,14 @@ static int program_start(void *ctx, const char *cmdline, const char *person_id,
 	g_object_unref(l);
 	g_strfreev(argv);
 	if (!proc) {
-		int rc = err->domain == G_SPAWN_ERROR && err->code == G_SPAWN_ERROR_NOENT
-				 ? -ENOENT
-				 : -EIO;
+		int rc = err->domain == G_SPAWN_ERROR && err->code == G_SPAWN_ERROR_NOENT ? -ENOENT
+		                                                                          : -EIO;
 		log_warnx("evaluation client \"%s\": %s", cmdline, err->message);
 		g_error_free(err);
 		return rc;
 	}
 	log_info("evaluation client started (pid %s) for %s", g_subprocess_get_identifier(proc),
-		 person_id);
+	         person_id);
 	p->proc = proc;
 	g_subprocess_wait_async(proc, NULL, program_exited, g_object_ref(proc));
 	return 0;
@@ -107,7 +106,7 @@ static void program_stop(void *ctx)
 	if (pid > 0) {
 		kill(-pid, SIGTERM);
 		g_timeout_add_full(G_PRIORITY_DEFAULT, TERMINAL_PROGRAM_GRACE_MS, kill_late,
-				   g_object_ref(p->proc), g_object_unref);
+		                   g_object_ref(p->proc), g_object_unref);
 	}
 	g_object_unref(p->proc);
 	p->proc = NULL;
@@ -123,7 +122,8 @@ void terminal_program_free(struct terminal_program *p)
 			kill(-pid, SIGTERM);
 			/* GLib reaps the child on its worker thread: the identifier goes away
 			 * once it has exited. */
-			for (int i = 0; i < TERMINAL_PROGRAM_GRACE_MS / 50 && proc_pid(p->proc); i++)
+			for (int i = 0; i < TERMINAL_PROGRAM_GRACE_MS / 50 && proc_pid(p->proc);
+			     i++)
 				g_usleep(50 * 1000);
 			if (proc_pid(p->proc))
 				kill(-pid, SIGKILL);
@@ -136,6 +136,6 @@ void terminal_program_free(struct terminal_program *p)
 }
 
 const struct terminal_program_ops terminal_program_ops = {
-	.start = program_start,
-	.stop = program_stop,
+    .start = program_start,
+    .stop = program_stop,
 };

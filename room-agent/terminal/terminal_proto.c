@@ -4,19 +4,15 @@
 #include <string.h>
 
 static const char *const reason_names[] = {
-	"ok",	       "wrong_code",   "wrong_seat",  "code_used", "code_expired",
-	"seat_blocked", "seat_locked", "unavailable", NULL,
+    "ok",           "wrong_code",  "wrong_seat",  "code_used", "code_expired",
+    "seat_blocked", "seat_locked", "unavailable", NULL,
 };
 static const char *const seat_names[] = {"open", "in_use", "locked", "blocked", NULL};
 static const char *const state_names[] = {
-	"locked", "checking", "logged_in", "break", "operator_locked", "blocked", NULL,
+    "locked", "checking", "logged_in", "break", "operator_locked", "blocked", NULL,
 };
 static const char *const down_kinds[] = {
-	"terminal.login_result",
-	"terminal.lock",
-	"terminal.unlock",
-	"terminal.ack",
-	NULL,
+    "terminal.login_result", "terminal.lock", "terminal.unlock", "terminal.ack", NULL,
 };
 
 const char *terminal_reason_name(enum terminal_reason r)
@@ -48,7 +44,7 @@ bool terminal_login_code_valid(const char *code)
 /* Text shown on the screen must not carry control characters: an escape sequence in a
  * name would drive the seat's terminal. */
 static const char *read_display_text(struct msg_reader *r, const char *key, bool required,
-				     size_t max_len)
+                                     size_t max_len)
 {
 	const char *s = msg_read_string(r, key, required, max_len);
 	if (!s)
@@ -57,8 +53,8 @@ static const char *read_display_text(struct msg_reader *r, const char *key, bool
 		if (*p < 0x20 || *p == 0x7f) {
 			if (!r->error)
 				g_set_error(&r->error, MSG_ERROR, MSG_ERROR_INVALID,
-					    "member '%s%s%s': contains a control character",
-					    r->path ? r->path : "", r->path ? "." : "", key);
+				            "member '%s%s%s': contains a control character",
+				            r->path ? r->path : "", r->path ? "." : "", key);
 			return NULL;
 		}
 	}
@@ -79,7 +75,7 @@ static int parse_login_result(json_t *body, struct terminal_down *d, GError **er
 	int reason = msg_read_enum(&r, "reason", true, reason_names);
 	d->tries_left = (int)msg_read_int(&r, "tries_left", false, 0, 99, -1);
 	copy_text(d->message, sizeof(d->message),
-		  read_display_text(&r, "message", false, TERMINAL_TEXT_MAX));
+	          read_display_text(&r, "message", false, TERMINAL_TEXT_MAX));
 	d->resumed = msg_read_bool(&r, "resumed", false, false);
 	json_t *person = msg_read_object(&r, "person", false);
 	json_t *tender = msg_read_object(&r, "tender", false);
@@ -90,24 +86,24 @@ static int parse_login_result(json_t *body, struct terminal_down *d, GError **er
 
 	if (d->ok != (d->reason == TERMINAL_REASON_OK)) {
 		g_set_error(err, MSG_ERROR, MSG_ERROR_INVALID,
-			    "member 'reason': \"%s\" contradicts ok=%s", terminal_reason_name(d->reason),
-			    d->ok ? "true" : "false");
+		            "member 'reason': \"%s\" contradicts ok=%s",
+		            terminal_reason_name(d->reason), d->ok ? "true" : "false");
 		return -EINVAL;
 	}
 	if (d->ok != (person && tender)) {
 		g_set_error(err, MSG_ERROR, MSG_ERROR_INVALID,
-			    d->ok ? "person and tender are required when ok is true"
-				  : "person and tender are allowed only when ok is true");
+		            d->ok ? "person and tender are required when ok is true"
+		                  : "person and tender are allowed only when ok is true");
 		return -EINVAL;
 	}
 	if (!d->ok && d->resumed) {
 		g_set_error(err, MSG_ERROR, MSG_ERROR_INVALID,
-			    "resumed is allowed only when ok is true");
+		            "resumed is allowed only when ok is true");
 		return -EINVAL;
 	}
 	if ((d->reason == TERMINAL_REASON_WRONG_CODE) != (d->tries_left >= 0)) {
 		g_set_error(err, MSG_ERROR, MSG_ERROR_INVALID,
-			    "tries_left is required with reason wrong_code and allowed only there");
+		            "tries_left is required with reason wrong_code and allowed only there");
 		return -EINVAL;
 	}
 	if (!d->ok)
@@ -116,20 +112,20 @@ static int parse_login_result(json_t *body, struct terminal_down *d, GError **er
 	msg_reader_init(&r, person, "person");
 	copy_text(d->person_id, sizeof(d->person_id), msg_read_id(&r, "id", true));
 	copy_text(d->person_name, sizeof(d->person_name),
-		  read_display_text(&r, "name", true, TERMINAL_NAME_MAX));
+	          read_display_text(&r, "name", true, TERMINAL_NAME_MAX));
 	rc = msg_reader_finish(&r, err);
 	if (rc)
 		return rc;
 	msg_reader_init(&r, tender, "tender");
 	copy_text(d->tender_id, sizeof(d->tender_id), msg_read_id(&r, "id", true));
 	copy_text(d->tender_name, sizeof(d->tender_name),
-		  read_display_text(&r, "name", true, TERMINAL_NAME_MAX));
+	          read_display_text(&r, "name", true, TERMINAL_NAME_MAX));
 	rc = msg_reader_finish(&r, err);
 	if (rc)
 		return rc;
 	if (!d->person_name[0] || !d->tender_name[0]) {
 		g_set_error(err, MSG_ERROR, MSG_ERROR_INVALID, "%s.name: must not be empty",
-			    d->person_name[0] ? "tender" : "person");
+		            d->person_name[0] ? "tender" : "person");
 		return -EINVAL;
 	}
 	return 0;
@@ -140,7 +136,7 @@ static int parse_lock(json_t *body, struct terminal_down *d, GError **err)
 	struct msg_reader r;
 	msg_reader_init(&r, body, NULL);
 	copy_text(d->lock_reason, sizeof(d->lock_reason),
-		  read_display_text(&r, "reason", true, TERMINAL_TEXT_MAX));
+	          read_display_text(&r, "reason", true, TERMINAL_TEXT_MAX));
 	return msg_reader_finish(&r, err);
 }
 
@@ -179,7 +175,7 @@ int terminal_down_parse(const void *payload, size_t len, struct terminal_down *d
 			kind = i;
 	if (kind < 0) {
 		g_set_error(err, MSG_ERROR, MSG_ERROR_INVALID,
-			    "kind: \"%s\" is not a message for a terminal", env.kind);
+		            "kind: \"%s\" is not a message for a terminal", env.kind);
 		rc = -EINVAL;
 		goto out;
 	}
@@ -229,8 +225,7 @@ json_t *terminal_msg_break(struct seq_counter *seq, bool start)
 	return m;
 }
 
-json_t *terminal_msg_heartbeat(struct seq_counter *seq, enum terminal_state state,
-			       int64_t uptime_s)
+json_t *terminal_msg_heartbeat(struct seq_counter *seq, enum terminal_state state, int64_t uptime_s)
 {
 	json_t *m = msg_new("terminal.heartbeat", seq);
 	json_object_set_new(m, "state", json_string(terminal_state_name(state)));
@@ -239,7 +234,7 @@ json_t *terminal_msg_heartbeat(struct seq_counter *seq, enum terminal_state stat
 }
 
 json_t *terminal_msg_status(struct seq_counter *seq, const char *state, const char *identity,
-			    int64_t started_us)
+                            int64_t started_us)
 {
 	json_t *m = msg_new("status", seq);
 	json_object_set_new(m, "state", json_string(state));
@@ -250,7 +245,7 @@ json_t *terminal_msg_status(struct seq_counter *seq, const char *state, const ch
 }
 
 json_t *terminal_msg_error(struct seq_counter *seq, const char *topic, const char *sender,
-			   const char *fault)
+                           const char *fault)
 {
 	json_t *m = msg_new("error", seq);
 	json_object_set_new(m, "topic", json_string(topic));

@@ -36,9 +36,9 @@ const char *terminal_reason_name(enum terminal_reason r);
 /* The seat as the agent sees it (ack.seat). */
 enum terminal_seat {
 	TERMINAL_SEAT_OPEN = 0, /* nobody logged in; codes are accepted */
-	TERMINAL_SEAT_IN_USE,	/* an expert is logged in */
-	TERMINAL_SEAT_LOCKED,	/* locked by an operator */
-	TERMINAL_SEAT_BLOCKED,	/* blocked after too many wrong codes */
+	TERMINAL_SEAT_IN_USE,   /* an expert is logged in */
+	TERMINAL_SEAT_LOCKED,   /* locked by an operator */
+	TERMINAL_SEAT_BLOCKED,  /* blocked after too many wrong codes */
 };
 const char *terminal_seat_name(enum terminal_seat s);
 
@@ -97,13 +97,13 @@ json_t *terminal_msg_logout(struct seq_counter *seq);
 json_t *terminal_msg_help(struct seq_counter *seq);
 json_t *terminal_msg_break(struct seq_counter *seq, bool start);
 json_t *terminal_msg_heartbeat(struct seq_counter *seq, enum terminal_state state,
-			       int64_t uptime_s);
+                               int64_t uptime_s);
 /* terminal_msg_status: the retained seat status (kind "status", as every daemon's):
  * STATE "online", "offline" (the last will) or "stopped" (a clean exit); IDENTITY the
  * certificate CN; STARTED_US the UTC start time. */
 json_t *terminal_msg_status(struct seq_counter *seq, const char *state, const char *identity,
-			    int64_t started_us);
+                            int64_t started_us);
 /* terminal_msg_error: a refused down message (kind "error"): the topic, its sender and
  * what was wrong with it. */
 json_t *terminal_msg_error(struct seq_counter *seq, const char *topic, const char *sender,
-			   const char *fault);
+                           const char *fault);

@@ -21,13 +21,13 @@ struct terminal_screen *terminal_screen_new(GError **err)
 {
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-			    "the screen needs a terminal on stdin and stdout (or use --batch)");
+		            "the screen needs a terminal on stdin and stdout (or use --batch)");
 		return NULL;
 	}
 	if (!newterm(NULL, stdout, stdin)) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-			    "cannot initialise the terminal (TERM=%s)",
-			    g_getenv("TERM") ? g_getenv("TERM") : "");
+		            "cannot initialise the terminal (TERM=%s)",
+		            g_getenv("TERM") ? g_getenv("TERM") : "");
 		return NULL;
 	}
 	struct terminal_screen *s = g_new0(struct terminal_screen, 1);
@@ -122,7 +122,7 @@ static void screen_render(void *ctx, const struct terminal_view *v)
 }
 
 const struct terminal_view_ops terminal_screen_view_ops = {
-	.render = screen_render,
+    .render = screen_render,
 };
 
 int terminal_screen_read_key(struct terminal_screen *s)

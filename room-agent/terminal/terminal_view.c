@@ -31,7 +31,7 @@ void terminal_view_lines(const struct terminal_view *v, struct terminal_view_tex
 	memset(t, 0, sizeof(*t));
 	if (v->agent_unreachable)
 		snprintf(t->banner, sizeof(t->banner),
-			 "ROOM AGENT UNREACHABLE - login is not possible now");
+		         "ROOM AGENT UNREACHABLE - please wait or call the attendant");
 	const char *msg = v->message ? v->message : "";
 
 	switch (v->state) {
@@ -65,7 +65,7 @@ void terminal_view_lines(const struct terminal_view *v, struct terminal_view_tex
 			snprintf(t->keys, sizeof(t->keys), "Y: log out   N: stay");
 		} else {
 			snprintf(t->keys, sizeof(t->keys),
-				 "L: log out   H: call for help   B: take a break");
+			         "L: log out   H: call for help   B: take a break");
 		}
 		break;
 	case TERMINAL_STATE_BREAK:

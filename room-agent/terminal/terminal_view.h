@@ -15,10 +15,10 @@ struct terminal_view {
 	enum terminal_state state;
 	const char *room;
 	const char *seat;
-	size_t code_len;	 /* characters typed so far (shown masked) */
-	bool confirm_logout;	 /* "log out? y/n" is being asked */
-	bool agent_unreachable;	 /* banner */
-	const char *message;	 /* result or notice line, "" when none */
+	size_t code_len;         /* characters typed so far (shown masked) */
+	bool confirm_logout;     /* "log out? y/n" is being asked */
+	bool agent_unreachable;  /* banner */
+	const char *message;     /* result or notice line, "" when none */
 	const char *person_name; /* logged in / break */
 	const char *tender_id;
 	const char *tender_name;

@@ -47,13 +47,13 @@ struct shape {
 	const char *required[6];
 };
 static const struct shape shapes[] = {
-	{"terminal.login", {"code"}, {"code"}},
-	{"terminal.logout", {NULL}, {NULL}},
-	{"terminal.help", {NULL}, {NULL}},
-	{"terminal.break", {"phase"}, {"phase"}},
-	{"terminal.heartbeat", {"state", "uptime_s"}, {"state", "uptime_s"}},
-	{"status", {"state", "identity", "version", "started"}, {"state", "identity"}},
-	{"error", {"topic", "sender", "fault"}, {"topic", "sender", "fault"}},
+    {"terminal.login", {"code"}, {"code"}},
+    {"terminal.logout", {NULL}, {NULL}},
+    {"terminal.help", {NULL}, {NULL}},
+    {"terminal.break", {"phase"}, {"phase"}},
+    {"terminal.heartbeat", {"state", "uptime_s"}, {"state", "uptime_s"}},
+    {"status", {"state", "identity", "version", "started"}, {"state", "identity"}},
+    {"error", {"topic", "sender", "fault"}, {"topic", "sender", "fault"}},
 };
 
 static bool in_list(const char *const *list, const char *key)
@@ -96,7 +96,8 @@ static void assert_shape(struct fixture *f, const char *topic, json_t *m)
 		if (!json_object_get(m, sh->required[i]))
 			fail_msg("%s: missing member %s", kind, sh->required[i]);
 	if (!strcmp(kind, "terminal.login")) {
-		assert_true(terminal_login_code_valid(json_string_value(json_object_get(m, "code"))));
+		assert_true(
+		    terminal_login_code_valid(json_string_value(json_object_get(m, "code"))));
 	} else if (!strcmp(kind, "terminal.break")) {
 		const char *p = json_string_value(json_object_get(m, "phase"));
 		assert_true(p && (!strcmp(p, "start") || !strcmp(p, "end")));
@@ -112,7 +113,7 @@ static void assert_shape(struct fixture *f, const char *topic, json_t *m)
 		const char *s = json_string_value(json_object_get(m, "state"));
 		assert_true(s && (!strcmp(s, "online") || !strcmp(s, "stopped")));
 		assert_string_equal(json_string_value(json_object_get(m, "identity")),
-				    "terminal-R1-S3");
+		                    "terminal-R1-S3");
 	} else if (!strcmp(kind, "error")) {
 		assert_string_equal(json_string_value(json_object_get(m, "sender")), "agent-R1");
 		assert_true(json_is_string(json_object_get(m, "fault")));
@@ -120,7 +121,7 @@ static void assert_shape(struct fixture *f, const char *topic, json_t *m)
 }
 
 static int fake_publish(void *ctx, const char *topic, const void *payload, size_t len, int qos,
-			bool retain)
+                        bool retain)
 {
 	struct fixture *f = ctx;
 	if (f->publish_rc)
@@ -160,7 +161,7 @@ static void fake_render(void *ctx, const struct terminal_view *v)
 static const struct terminal_view_ops fake_view = {.render = fake_render};
 
 static int fake_start(void *ctx, const char *cmdline, const char *person_id,
-		      const char *person_name, const char *tender_id)
+                      const char *person_name, const char *tender_id)
 {
 	struct fixture *f = ctx;
 	assert_false(f->running);
@@ -250,9 +251,8 @@ static void down(struct fixture *f, const char *fmt, ...)
 	char *body = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
 	static uint64_t seq = 1;
-	char *msg = g_strdup_printf("{\"v\":1,\"seq\":%" G_GUINT64_FORMAT
-				    ",\"ts\":1764115200000000,%s}",
-				    seq++, body);
+	char *msg = g_strdup_printf(
+	    "{\"v\":1,\"seq\":%" G_GUINT64_FORMAT ",\"ts\":1764115200000000,%s}", seq++, body);
 	terminal_receive(f->t, DOWN, msg, strlen(msg), f->now);
 	g_free(msg);
 	g_free(body);
@@ -415,10 +415,10 @@ static void test_refusal_reasons(void **state)
 		const char *reason;
 		const char *shown;
 	} cases[] = {
-		{"wrong_seat", "This code is not for this seat."},
-		{"code_used", "This code has already been used."},
-		{"code_expired", "This code has expired."},
-		{"unavailable", "The code cannot be checked now: database busy."},
+	    {"wrong_seat", "This code is not for this seat."},
+	    {"code_used", "This code has already been used."},
+	    {"code_expired", "This code has expired."},
+	    {"unavailable", "The code cannot be checked now: database busy."},
 	};
 	start_reachable(f);
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -450,10 +450,9 @@ static void test_operator_lock_and_unlock(void **state)
 	down(f, "\"kind\":\"terminal.unlock\"");
 	assert_int_equal(terminal_get_state(f->t), TERMINAL_STATE_LOCKED);
 	/* The agent resumes the session it still holds. */
-	down(f,
-	     "\"kind\":\"terminal.login_result\",\"re\":5,\"ok\":true,\"reason\":\"ok\","
-	     "\"resumed\":true,\"person\":{\"id\":\"E042\",\"name\":\"Li Na\"},"
-	     "\"tender\":{\"id\":\"T1\",\"name\":\"Bridge\"}");
+	down(f, "\"kind\":\"terminal.login_result\",\"re\":5,\"ok\":true,\"reason\":\"ok\","
+	        "\"resumed\":true,\"person\":{\"id\":\"E042\",\"name\":\"Li Na\"},"
+	        "\"tender\":{\"id\":\"T1\",\"name\":\"Bridge\"}");
 	assert_int_equal(terminal_get_state(f->t), TERMINAL_STATE_LOGGED_IN);
 	assert_screen_has(f, "Your session has been resumed.");
 	assert_int_equal(f->starts, 2);
@@ -554,23 +553,23 @@ static void test_bad_messages_change_nothing(void **state)
 {
 	struct fixture *f = *state;
 	static const char *const bad[] = {
-		"not json",
-		"{\"v\":2,\"kind\":\"terminal.unlock\",\"seq\":9,\"ts\":1}",
-		"{\"v\":1,\"kind\":\"terminal.unlock\",\"seq\":9,\"ts\":1,\"extra\":true}",
-		"{\"v\":1,\"kind\":\"terminal.login\",\"seq\":9,\"ts\":1,\"code\":\"1234\"}",
-		"{\"v\":1,\"kind\":\"terminal.lock\",\"seq\":9,\"ts\":1}",
-		"{\"v\":1,\"kind\":\"terminal.lock\",\"seq\":9,\"ts\":1,\"reason\":\"\\u001b[2J\"}",
-		"{\"v\":1,\"kind\":\"terminal.ack\",\"seq\":9,\"ts\":1,\"re\":3,\"seat\":\"gone\"}",
-		"{\"v\":1,\"kind\":\"terminal.login_result\",\"seq\":9,\"ts\":1,\"re\":1,"
-		"\"ok\":true,\"reason\":\"ok\"}",
-		"{\"v\":1,\"kind\":\"terminal.login_result\",\"seq\":9,\"ts\":1,\"re\":1,"
-		"\"ok\":false,\"reason\":\"wrong_code\"}",
-		"{\"v\":1,\"kind\":\"terminal.login_result\",\"seq\":9,\"ts\":1,\"re\":1,"
-		"\"ok\":false,\"reason\":\"ok\"}",
-		"{\"v\":1,\"kind\":\"terminal.login_result\",\"seq\":9,\"ts\":1,\"re\":1,"
-		"\"ok\":true,\"reason\":\"ok\",\"person\":{\"id\":\"E 1\",\"name\":\"x\"},"
-		"\"tender\":{\"id\":\"T1\",\"name\":\"y\"}}",
-		"{\"v\":1,\"kind\":\"terminal.unlock\",\"seq\":9,\"ts\":1,\"kind\":\"terminal.lock\"}",
+	    "not json",
+	    "{\"v\":2,\"kind\":\"terminal.unlock\",\"seq\":9,\"ts\":1}",
+	    "{\"v\":1,\"kind\":\"terminal.unlock\",\"seq\":9,\"ts\":1,\"extra\":true}",
+	    "{\"v\":1,\"kind\":\"terminal.login\",\"seq\":9,\"ts\":1,\"code\":\"1234\"}",
+	    "{\"v\":1,\"kind\":\"terminal.lock\",\"seq\":9,\"ts\":1}",
+	    "{\"v\":1,\"kind\":\"terminal.lock\",\"seq\":9,\"ts\":1,\"reason\":\"\\u001b[2J\"}",
+	    "{\"v\":1,\"kind\":\"terminal.ack\",\"seq\":9,\"ts\":1,\"re\":3,\"seat\":\"gone\"}",
+	    "{\"v\":1,\"kind\":\"terminal.login_result\",\"seq\":9,\"ts\":1,\"re\":1,"
+	    "\"ok\":true,\"reason\":\"ok\"}",
+	    "{\"v\":1,\"kind\":\"terminal.login_result\",\"seq\":9,\"ts\":1,\"re\":1,"
+	    "\"ok\":false,\"reason\":\"wrong_code\"}",
+	    "{\"v\":1,\"kind\":\"terminal.login_result\",\"seq\":9,\"ts\":1,\"re\":1,"
+	    "\"ok\":false,\"reason\":\"ok\"}",
+	    "{\"v\":1,\"kind\":\"terminal.login_result\",\"seq\":9,\"ts\":1,\"re\":1,"
+	    "\"ok\":true,\"reason\":\"ok\",\"person\":{\"id\":\"E 1\",\"name\":\"x\"},"
+	    "\"tender\":{\"id\":\"T1\",\"name\":\"y\"}}",
+	    "{\"v\":1,\"kind\":\"terminal.unlock\",\"seq\":9,\"ts\":1,\"kind\":\"terminal.lock\"}",
 	};
 	start_reachable(f);
 	login_as(f, "E042", "Li Na");
@@ -589,7 +588,7 @@ static void test_bad_messages_change_nothing(void **state)
 	/* A message on a foreign topic is ignored without an answer. */
 	unsigned sent = f->sent->len;
 	const char *unlock = "{\"v\":1,\"kind\":\"terminal.lock\",\"seq\":9,\"ts\":1,"
-			     "\"reason\":\"x\"}";
+	                     "\"reason\":\"x\"}";
 	terminal_receive(f->t, "evalroom/v1/seat/R1/S4/down", unlock, strlen(unlock), f->now);
 	assert_int_equal(f->sent->len, sent);
 	assert_int_equal(terminal_get_state(f->t), TERMINAL_STATE_LOGGED_IN);
@@ -650,19 +649,19 @@ static void test_bad_config_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_start_shows_locked_screen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_code_is_masked_and_editable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_login_ok, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_code_then_blocked, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refusal_reasons, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_operator_lock_and_unlock, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_logout_help_break, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_agent_unreachable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_login_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_messages_change_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_agent_corrects_the_screen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_publish_failure_is_reported, setup, teardown),
-		cmocka_unit_test(test_bad_config_refused),
+	    cmocka_unit_test_setup_teardown(test_start_shows_locked_screen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_code_is_masked_and_editable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_login_ok, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wrong_code_then_blocked, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refusal_reasons, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_operator_lock_and_unlock, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_logout_help_break, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_agent_unreachable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_login_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_messages_change_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_agent_corrects_the_screen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_publish_failure_is_reported, setup, teardown),
+	    cmocka_unit_test(test_bad_config_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

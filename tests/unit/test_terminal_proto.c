@@ -62,7 +62,7 @@ static void test_examples_parse(void **state)
 static void test_up_examples_are_not_down_messages(void **state)
 {
 	static const char *const up[] = {"terminal.login", "terminal.logout", "terminal.help",
-					 "terminal.break", "terminal.heartbeat"};
+	                                 "terminal.break", "terminal.heartbeat"};
 	for (size_t i = 0; i < G_N_ELEMENTS(up); i++) {
 		size_t len;
 		char *text = read_example(up[i], &len);
@@ -81,9 +81,9 @@ static int parse_text(const char *text, GError **err)
 	return terminal_down_parse(text, strlen(text), &d, err);
 }
 
-#define RESULT_WITH_NAME                                                                  \
-	"{\"v\":1,\"kind\":\"terminal.login_result\",\"seq\":5,\"ts\":1,\"re\":4,\"ok\":true,"   \
-	"\"reason\":\"ok\",\"person\":{\"id\":\"E1\",\"name\":\"%s\"},\"tender\":{\"id\":\"T1\","   \
+#define RESULT_WITH_NAME                                                                           \
+	"{\"v\":1,\"kind\":\"terminal.login_result\",\"seq\":5,\"ts\":1,\"re\":4,\"ok\":true,"     \
+	"\"reason\":\"ok\",\"person\":{\"id\":\"E1\",\"name\":\"%s\"},\"tender\":{\"id\":\"T1\","  \
 	"\"name\":\"x\"}}"
 
 static void test_limits(void **state)
@@ -109,23 +109,24 @@ static void test_limits(void **state)
 	g_clear_error(&err);
 	g_free(text);
 
-	assert_int_equal(parse_text("{\"v\":1,\"kind\":\"terminal.login_result\",\"seq\":5,\"ts\":1,"
-				    "\"re\":4,\"ok\":false,\"reason\":\"wrong_code\","
-				    "\"tries_left\":100}",
-				    &err),
-			 -EINVAL);
+	assert_int_equal(
+	    parse_text("{\"v\":1,\"kind\":\"terminal.login_result\",\"seq\":5,\"ts\":1,"
+	               "\"re\":4,\"ok\":false,\"reason\":\"wrong_code\","
+	               "\"tries_left\":100}",
+	               &err),
+	    -EINVAL);
 	assert_non_null(strstr(err->message, "tries_left"));
 	g_clear_error(&err);
 
 	assert_int_equal(parse_text("{\"v\":1,\"kind\":\"terminal.ack\",\"seq\":5,\"ts\":1,"
-				    "\"re\":0,\"seat\":\"open\"}",
-				    &err),
-			 -EINVAL);
+	                            "\"re\":0,\"seat\":\"open\"}",
+	                            &err),
+	                 -EINVAL);
 	g_clear_error(&err);
 
 	/* One byte over the message size limit is refused before parsing. */
 	GString *big = g_string_new("{\"v\":1,\"kind\":\"terminal.lock\",\"seq\":5,\"ts\":1,"
-				    "\"reason\":\"x\",\"pad\":\"");
+	                            "\"reason\":\"x\",\"pad\":\"");
 	while (big->len < MSG_MAX_SIZE - 1)
 		g_string_append_c(big, 'p');
 	g_string_append(big, "\"}");
@@ -172,11 +173,11 @@ static void test_builders(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_examples_parse),
-		cmocka_unit_test(test_up_examples_are_not_down_messages),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_login_code_shape),
-		cmocka_unit_test(test_builders),
+	    cmocka_unit_test(test_examples_parse),
+	    cmocka_unit_test(test_up_examples_are_not_down_messages),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_login_code_shape),
+	    cmocka_unit_test(test_builders),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
