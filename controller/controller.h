@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "mqtt_session.h"
+#include "msg.h"
 #include "request.h"
 #include "seq.h"
 
@@ -52,6 +53,15 @@ void presence_init(struct controller *c);
 void presence_handle_status(struct controller *c, const char *room, const void *payload,
                             size_t len);
 json_t *presence_rooms_json(struct controller *c);
+
+/* events.c: an event handler validates BODY completely (msg_reader) before acting and
+ * returns 0, or -EINVAL with *err set and no effect. */
+struct event_handler {
+	const char *kind;
+	int (*fn)(struct controller *c, const char *room, const struct msg_envelope *env,
+	          json_t *body, GError **err);
+};
+void events_handle(struct controller *c, const char *room, const void *payload, size_t len);
 
 /* requests.c */
 void requests_handle(struct controller *c, const char *requester, const void *payload, size_t len);

@@ -69,6 +69,8 @@ static void on_message(const char *topic, const void *payload, size_t len, void 
 		presence_handle_status(c, parts[1], payload, len);
 	} else if (n == 3 && strcmp(parts[0], "ctl") == 0 && strcmp(parts[2], "req") == 0) {
 		requests_handle(c, parts[1], payload, len);
+	} else if (n == 3 && strcmp(parts[0], "room") == 0 && strcmp(parts[2], "event") == 0) {
+		events_handle(c, parts[1], payload, len);
 	} else if (n == 3 && strcmp(parts[0], "room") == 0) {
 		/* Events, replies and media: validated here until their modules take them. */
 		struct msg_envelope env;

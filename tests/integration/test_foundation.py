@@ -91,8 +91,12 @@ def test_bad_payloads_refused_without_effect(site):
     agent_client.publish(harness.topic("room", ROOM, "event"),
                          {"v": 1, "kind": "status", "seq": 5, "ts": 5, "state": "offline",
                           "identity": "agent-" + ROOM, "extra": True})
-    assert wait_for(lambda: "unknown member" in controller_errors(site)[-1]["fault"] or
-                    "kind" in controller_errors(site)[-1]["fault"], 5)
+    assert wait_for(lambda: 'kind "status" is not allowed on an event topic'
+                    in controller_errors(site)[-1]["fault"], 5)
+    agent_client.publish(harness.topic("room", ROOM, "event"),
+                         {"v": 1, "kind": "error", "seq": 6, "ts": 6, "topic": "x",
+                          "sender": "y"})
+    assert wait_for(lambda: "member 'fault': missing" in controller_errors(site)[-1]["fault"], 5)
     agent_client.close()
 
     after = room_state(site, ROOM)
