@@ -151,7 +151,10 @@ class FakeAgent:
             msg.update(body)
             schemas.validate(msg)  # the fake must speak the protocol too
             if self._conn:
-                self._conn.sendall(("M %s %s\n" % (DOWN, json.dumps(msg))).encode())
+                try:
+                    self._conn.sendall(("M %s %s\n" % (DOWN, json.dumps(msg))).encode())
+                except OSError:
+                    pass  # the terminal has gone; what it sent last is still read
 
     def send_raw(self, payload):
         with self._lock:
