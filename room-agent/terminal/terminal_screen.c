@@ -7,10 +7,12 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "big_text.h"
 #include "terminal.h"
 
 struct terminal_screen {
 	struct terminal_view_text text;
+	char big[40]; /* the seat in block letters on the screens without a person, or "" */
 	bool have_text;
 	bool colors;
 };
@@ -103,6 +105,17 @@ static void draw(struct terminal_screen *s)
 	}
 	put_centered(top + 1, t->title, A_BOLD | (s->colors ? COLOR_PAIR(PAIR_TITLE) : 0));
 	int row = top + 3;
+	int big_w = s->big[0] ? big_text_width(s->big) : -1;
+	if (big_w > 0 && big_w <= COLS - 4 && LINES >= 24) {
+		for (int r = 0; r < BIG_TEXT_ROWS; r++) {
+			char pixels[128];
+			big_text_row(s->big, r, pixels, sizeof(pixels));
+			int x = (COLS - big_w) / 2;
+			for (int i = 0; pixels[i]; i++)
+				mvaddch(row + r, x + i, pixels[i] == '#' ? ' ' | A_REVERSE : ' ');
+		}
+		row += BIG_TEXT_ROWS + 1;
+	}
 	for (unsigned i = 0; i < t->nlines && row < LINES - 4; i++, row++)
 		put_centered(row, t->lines[i], i == 0 ? A_BOLD : A_NORMAL);
 	if (t->keys[0]) {
@@ -117,6 +130,10 @@ static void screen_render(void *ctx, const struct terminal_view *v)
 {
 	struct terminal_screen *s = ctx;
 	terminal_view_lines(v, &s->text);
+	bool anonymous = v->state != TERMINAL_STATE_LOGGED_IN && v->state != TERMINAL_STATE_BREAK;
+	g_snprintf(s->big, sizeof(s->big), "SEAT %s", v->seat);
+	if (!anonymous || big_text_width(s->big) > 76)
+		g_snprintf(s->big, sizeof(s->big), "%s", anonymous ? v->seat : "");
 	s->have_text = true;
 	draw(s);
 }

@@ -246,6 +246,9 @@ class Tmux:
     def screen(self):
         return self._tmux("capture-pane", "-p", "-t", "kiosk")
 
+    def screen_with_attributes(self):
+        return self._tmux("capture-pane", "-p", "-e", "-t", "kiosk")
+
     def wait(self, *texts, absent=(), timeout=8.0):
         deadline = time.monotonic() + timeout
         while True:
@@ -280,6 +283,11 @@ def test_screen_login_flow(kiosk):
     status = agent.wait_for("status")
     assert status["state"] == "online" and status["identity"] == "terminal-R1-S3"
     assert len(max(s.splitlines(), key=len)) <= 80
+    # "SEAT S3" in block letters: runs of reverse-video blanks between the title and text.
+    lines = tmux.screen_with_attributes().splitlines()
+    title = next(i for i, line in enumerate(lines) if "Room R1  Seat S3" in line)
+    blocks = [line for line in lines[title + 1:title + 8] if "\x1b[7m" in line]
+    assert len(blocks) == 5, lines[title:title + 8]
 
     # A wrong code: masked while typed, refused with the tries left.
     tmux.type("1357")
