@@ -416,26 +416,32 @@ static void login_refused(struct terminal *t, const struct terminal_down *d)
 static void on_login_result(struct terminal *t, const struct terminal_down *d)
 {
 	bool answer = t->state == TERMINAL_STATE_CHECKING && d->re == t->login_seq;
-	if (!answer && !(d->ok && d->resumed)) {
-		log_info("seat %s/%s: ignoring a login result for seq %" G_GUINT64_FORMAT
-		         " (not awaited)",
-		         t->room, t->seat, d->re);
-		return;
+	bool in_session = t->state == TERMINAL_STATE_LOGGED_IN || t->state == TERMINAL_STATE_BREAK;
+	if (!answer) {
+		/* Unasked, only a session the agent holds may come back, and never over a lock
+		 * (the agent sends terminal.unlock first). */
+		if (!(d->ok && d->resumed) || t->state == TERMINAL_STATE_OPERATOR_LOCKED ||
+		    t->state == TERMINAL_STATE_BLOCKED) {
+			log_info("seat %s/%s: ignoring a login result for seq %" G_GUINT64_FORMAT
+			         " (not awaited)",
+			         t->room, t->seat, d->re);
+			return;
+		}
+		if (in_session && strcmp(t->person_id, d->person_id) == 0)
+			return; /* already shown */
 	}
 	t->login_seq = 0;
 	if (!d->ok) {
 		login_refused(t, d);
 		return;
 	}
-	bool same = t->program_running && strcmp(t->person_id, d->person_id) == 0;
-	if (!same)
-		end_session(t);
+	if (in_session)
+		end_session(t); /* the agent holds another person's session: it wins */
 	g_strlcpy(t->person_id, d->person_id, sizeof(t->person_id));
 	g_strlcpy(t->person_name, d->person_name, sizeof(t->person_name));
 	g_strlcpy(t->tender_id, d->tender_id, sizeof(t->tender_id));
 	g_strlcpy(t->tender_name, d->tender_name, sizeof(t->tender_name));
-	if (t->state != TERMINAL_STATE_BREAK || !same)
-		set_state(t, TERMINAL_STATE_LOGGED_IN);
+	set_state(t, TERMINAL_STATE_LOGGED_IN);
 	set_message(t, "%s", d->resumed ? "Your session has been resumed." : "");
 	if (t->program && !t->program_running) {
 		int rc = t->prog->start(t->prog_ctx, t->program, t->person_id, t->person_name,

@@ -447,6 +447,12 @@ static void test_operator_lock_and_unlock(void **state)
 	assert_screen_lacks(f, "Li Na");
 	type(f, "1234\nlhb");
 	assert_null(last_sent(f, "terminal.help"));
+	/* Not over a lock: the agent unlocks first. */
+	down(f, "\"kind\":\"terminal.login_result\",\"re\":5,\"ok\":true,\"reason\":\"ok\","
+	        "\"resumed\":true,\"person\":{\"id\":\"E042\",\"name\":\"Li Na\"},"
+	        "\"tender\":{\"id\":\"T1\",\"name\":\"Bridge\"}");
+	assert_int_equal(terminal_get_state(f->t), TERMINAL_STATE_OPERATOR_LOCKED);
+	assert_int_equal(f->starts, 1);
 	down(f, "\"kind\":\"terminal.unlock\"");
 	assert_int_equal(terminal_get_state(f->t), TERMINAL_STATE_LOCKED);
 	/* The agent resumes the session it still holds. */
@@ -456,6 +462,14 @@ static void test_operator_lock_and_unlock(void **state)
 	assert_int_equal(terminal_get_state(f->t), TERMINAL_STATE_LOGGED_IN);
 	assert_screen_has(f, "Your session has been resumed.");
 	assert_int_equal(f->starts, 2);
+	/* A repeated resume of the session on screen changes nothing, even on a break. */
+	type(f, "b");
+	down(f, "\"kind\":\"terminal.login_result\",\"re\":6,\"ok\":true,\"reason\":\"ok\","
+	        "\"resumed\":true,\"person\":{\"id\":\"E042\",\"name\":\"Li Na\"},"
+	        "\"tender\":{\"id\":\"T1\",\"name\":\"Bridge\"}");
+	assert_int_equal(terminal_get_state(f->t), TERMINAL_STATE_BREAK);
+	assert_int_equal(f->starts, 2);
+	assert_int_equal(f->stops, 1);
 }
 
 static void test_logout_help_break(void **state)
