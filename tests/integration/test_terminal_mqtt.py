@@ -145,3 +145,59 @@ def test_terminal_over_mqtt(broker, bin_dir, tmp_path):
     finally:
         term.close()
         agent.close()
+
+
+def test_screen_over_mqtt(broker, bin_dir, tmp_path):
+    """The full-screen kiosk in an 80x24 tmux pane, over the real broker."""
+    from test_terminal_kiosk import Tmux
+
+    seat = "S2"
+    up = harness.topic("seat", ROOM, seat, "up")
+    down = harness.topic("seat", ROOM, seat, "down")
+    cert, key = broker.cert("terminal-%s-%s" % (ROOM, seat))
+    config = tmp_path / "terminal.conf"
+    config.write_text("[terminal]\nroom=%s\nseat=%s\n[mqtt]\nuri=ssl://127.0.0.1:%d\n"
+                      "ca=%s\ncert=%s\nkey=%s\n" % (ROOM, seat, broker.port, broker.ca, cert, key))
+    log = tmp_path / "terminal.log"
+    agent = Agent(broker)
+
+    def send(kind, **body):
+        agent.seq += 1
+        msg = {"v": 1, "kind": kind, "seq": agent.seq, "ts": int(time.time() * 1e6)}
+        msg.update(body)
+        schemas.validate(msg)
+        agent.publish(down, msg)
+
+    cmd = "%s --config %s --log %s" % (os.path.join(bin_dir, "evalroom-terminal"), config, log)
+    tmux = Tmux(str(tmp_path), cmd, log)
+    try:
+        tmux.wait("Room E1  Seat S2", "enter your login code", "ROOM AGENT UNREACHABLE")
+        hb = agent.wait_kind(up, "terminal.heartbeat")
+        send("terminal.ack", re=hb["seq"], seat="open")
+        tmux.wait("enter your login code", absent=("UNREACHABLE",))
+
+        mark = len(agent.messages)
+        tmux.type("2468")
+        tmux.keys("Enter")
+        login = agent.wait_kind(up, "terminal.login", after=mark)
+        send("terminal.login_result", re=login["seq"], ok=False, reason="wrong_seat")
+        tmux.wait("This code is not for this seat.")
+
+        mark = len(agent.messages)
+        tmux.type("K7Q2M9")
+        tmux.keys("Enter")
+        login = agent.wait_kind(up, "terminal.login", after=mark)
+        assert login["code"] == "K7Q2M9"
+        send("terminal.login_result", re=login["seq"], ok=True, reason="ok",
+             person={"id": "E042", "name": "Li Na"},
+             tender={"id": "T2026-017", "name": "Road maintenance lot 3"})
+        tmux.wait("Welcome, Li Na", "Tender T2026-017: Road maintenance lot 3")
+
+        send("terminal.lock", reason="lockdown of room E1")
+        tmux.wait("Seat locked by the operator", "Reason: lockdown of room E1",
+                  absent=("Li Na",))
+        problems = schemas.validate_all(agent.messages)
+        assert not problems, problems
+    finally:
+        tmux.close()
+        agent.close()
