@@ -96,6 +96,14 @@ static int write_cert(const char *path, X509 *cert, GError **err)
 	return rc;
 }
 
+static EVP_PKEY *key_read(const char *path)
+{
+	BIO *bio = BIO_new_file(path, "r");
+	EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	return key;
+}
+
 static int add_ext(X509 *cert, X509V3_CTX *ctx, int nid, const char *value)
 {
 	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
@@ -353,6 +361,19 @@ static int options_check(const struct provision_options *opt, GError **err)
 		g_set_error(err, PROVISION_ERROR, EINVAL, "--out: an output directory is required");
 		return -EINVAL;
 	}
+	/* mosquitto.conf splits its lines at white space and ends them at a newline. */
+	char *abs = g_canonicalize_filename(opt->out_dir, NULL);
+	gboolean plain = TRUE;
+	for (const char *c = abs; *c; c++)
+		plain = plain && !g_ascii_isspace(*c) && !g_ascii_iscntrl(*c) && *c != '#';
+	g_free(abs);
+	if (!plain) {
+		g_set_error(err, PROVISION_ERROR, EINVAL,
+		            "--out: \"%s\": the broker configuration cannot name a path with "
+		            "white space, control characters or '#'",
+		            opt->out_dir);
+		return -EINVAL;
+	}
 	if (opt->port > 65535) {
 		g_set_error(err, PROVISION_ERROR, EINVAL, "--port: %u is not a TCP port",
 		            opt->port);
@@ -452,6 +473,21 @@ static int issue_clients(const struct site *site, const char *org, X509 *ca, EVP
 
 static int write_signing_key(const char *dir, GError **err)
 {
+	/* Archives signed with an existing key must stay verifiable with the public key
+	 * auditors already hold: an earlier run's key is kept. */
+	char *existing = g_build_filename(dir, "controller-signing.key", NULL);
+	EVP_PKEY *old = g_file_test(existing, G_FILE_TEST_EXISTS) ? key_read(existing) : NULL;
+	g_free(existing);
+	ERR_clear_error();
+	if (old) {
+		int ed = EVP_PKEY_get_id(old) == EVP_PKEY_ED25519;
+		EVP_PKEY_free(old);
+		if (ed)
+			return 0;
+		g_set_error(err, PROVISION_ERROR, EINVAL,
+		            "%s/controller-signing.key is not an Ed25519 key", dir);
+		return -EINVAL;
+	}
 	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	if (!key)
 		return ssl_fail(err, "controller-signing.key");
@@ -463,6 +499,63 @@ static int write_signing_key(const char *dir, GError **err)
 	g_free(pub);
 	g_free(priv);
 	EVP_PKEY_free(key);
+	return rc;
+}
+
+/* Loads the CA an earlier run left in the output directory, so that re-provisioning
+ * (a room added, a certificate renewed) keeps every certificate already handed out
+ * valid. -ENOENT when there is none; -EINVAL when what is there is not this site's CA. */
+static int ca_load(const char *crt_path, const char *key_path, const char *cn, X509 **ca,
+                   EVP_PKEY **key, GError **err)
+{
+	gboolean have_crt = g_file_test(crt_path, G_FILE_TEST_EXISTS);
+	gboolean have_key = g_file_test(key_path, G_FILE_TEST_EXISTS);
+	if (!have_crt && !have_key)
+		return -ENOENT;
+	BIO *bio = BIO_new_file(crt_path, "r");
+	*ca = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	*key = key_read(key_path);
+	ERR_clear_error();
+	char found[128] = "";
+	if (*ca)
+		X509_NAME_get_text_by_NID(X509_get_subject_name(*ca), NID_commonName, found,
+		                          sizeof(found));
+	const char *why = !*ca                                 ? "cannot read ca.crt"
+	                  : !*key                              ? "cannot read ca.key"
+	                  : X509_check_ca(*ca) != 1            ? "ca.crt is not a CA certificate"
+	                  : !X509_check_private_key(*ca, *key) ? "ca.key does not belong to ca.crt"
+	                  : strcmp(found, cn) != 0             ? "ca.crt is another site's CA"
+	                                                       : NULL;
+	if (!why)
+		return 0;
+	g_set_error(err, PROVISION_ERROR, EINVAL,
+	            "%s: %s (use --renew-ca to replace the CA and every certificate)", crt_path,
+	            why);
+	X509_free(*ca);
+	EVP_PKEY_free(*key);
+	*ca = NULL;
+	*key = NULL;
+	return -EINVAL;
+}
+
+static int ca_create(const char *cn, const char *org, const char *crt_path, const char *key_path,
+                     X509 **ca, EVP_PKEY **key, GError **err)
+{
+	*key = EVP_EC_gen("P-256");
+	if (!*key)
+		return ssl_fail(err, "CA key");
+	struct cert_spec spec = {.cn = cn, .days = PROVISION_CA_DAYS, .ca = TRUE};
+	*ca = cert_issue(&spec, org, *key, NULL, NULL, err);
+	int rc = *ca ? write_key(key_path, *key, err) : -EIO;
+	if (rc == 0)
+		rc = write_cert(crt_path, *ca, err);
+	if (rc != 0) {
+		X509_free(*ca);
+		EVP_PKEY_free(*key);
+		*ca = NULL;
+		*key = NULL;
+	}
 	return rc;
 }
 
@@ -488,22 +581,12 @@ int provision_site(const struct site *site, const struct provision_options *opt,
 	char *san = broker_san(opt->broker_hosts);
 	X509 *ca = NULL;
 
-	EVP_PKEY *ca_key = EVP_EC_gen("P-256");
-	if (!ca_key) {
-		rc = ssl_fail(err, "CA key");
-		goto err_names;
-	}
-	struct cert_spec ca_spec = {.cn = ca_cn, .days = PROVISION_CA_DAYS, .ca = TRUE};
-	ca = cert_issue(&ca_spec, org, ca_key, NULL, NULL, err);
-	if (!ca) {
-		rc = -EIO;
-		goto err_ca_key;
-	}
-	rc = write_key(ca_key_path, ca_key, err);
-	if (rc == 0)
-		rc = write_cert(ca_crt, ca, err);
+	EVP_PKEY *ca_key = NULL;
+	rc = opt->renew_ca ? -ENOENT : ca_load(ca_crt, ca_key_path, ca_cn, &ca, &ca_key, err);
+	if (rc == -ENOENT)
+		rc = ca_create(ca_cn, org, ca_crt, ca_key_path, &ca, &ca_key, err);
 	if (rc != 0)
-		goto err_ca;
+		goto err_names;
 
 	struct cert_spec broker = {
 	    .cn = "broker", .days = PROVISION_CERT_DAYS, .eku = "serverAuth", .san = san};
@@ -521,9 +604,7 @@ int provision_site(const struct site *site, const struct provision_options *opt,
 	if (rc == 0)
 		rc = write_text(dir, "broker/mosquitto.conf", conf_render(site, opt, dir), err);
 
-err_ca:
 	X509_free(ca);
-err_ca_key:
 	EVP_PKEY_free(ca_key);
 err_names:
 	g_free(san);
@@ -548,7 +629,7 @@ int provision_main(int argc, char **argv)
 	char *site_path = NULL, *out = NULL, *bind = NULL, *user = NULL;
 	char **hosts = NULL;
 	int port = PROVISION_DEFAULT_PORT;
-	gboolean force = FALSE;
+	gboolean force = FALSE, renew_ca = FALSE;
 	GOptionEntry entries[] = {
 	    {"site", 's', 0, G_OPTION_ARG_FILENAME, &site_path, "site description (JSON)",
 	     "SITE.json"},
@@ -562,7 +643,11 @@ int provision_main(int argc, char **argv)
 	     "NAME"},
 	    {"broker-user", 'u', 0, G_OPTION_ARG_STRING, &user,
 	     "user mosquitto runs as (written as `user`; default: mosquitto's own)", "USER"},
-	    {"force", 'f', 0, G_OPTION_ARG_NONE, &force, "overwrite files in a non-empty DIR",
+	    {"force", 'f', 0, G_OPTION_ARG_NONE, &force,
+	     "re-provision a non-empty DIR: keeps its CA and signing key, issues the rest anew",
+	     NULL},
+	    {"renew-ca", 0, 0, G_OPTION_ARG_NONE, &renew_ca,
+	     "with --force: also replace the CA (every certificate must then be redistributed)",
 	     NULL},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
@@ -602,6 +687,7 @@ int provision_main(int argc, char **argv)
 	    .broker_hosts = (const char *const *)hosts,
 	    .broker_user = user,
 	    .force = force,
+	    .renew_ca = renew_ca,
 	};
 	if (provision_site(site, &opt, &err) != 0) {
 		fprintf(stderr, "provision: %s\n", err->message);

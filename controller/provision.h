@@ -28,18 +28,22 @@ struct provision_options {
 	const char *const *broker_hosts; /* extra broker names/IPs for the SAN, NULL-terminated */
 	const char *broker_user;         /* mosquitto `user` line; NULL writes none */
 	gboolean force;                  /* overwrite files in a non-empty out_dir */
+	gboolean renew_ca; /* with force: make a new CA even when out_dir holds this site's CA */
 };
 
-/* Writes everything listed above for site into opt->out_dir (created if missing). Refuses
- * a non-empty out_dir unless opt->force (-EEXIST). Options are validated before anything
- * is written (-EINVAL with the option named in *err). Returns 0 or -errno with *err set
- * (OpenSSL failures give -EIO with OpenSSL's reason). Nothing in site is kept. */
+/* Writes everything listed above for site into opt->out_dir (created if missing).
+ * Refuses a non-empty out_dir unless opt->force (-EEXIST). With force, the CA already in
+ * out_dir is reused, so certificates handed out earlier stay valid (-EINVAL if it is not
+ * this site's CA), unless opt->renew_ca; an existing Ed25519 signing key is always kept;
+ * everything else is issued anew. Options are validated before anything is written
+ * (-EINVAL, the option named in *err). Returns 0 or -errno with *err set (OpenSSL
+ * failures give -EIO with OpenSSL's reason). Nothing in site is kept. */
 int provision_site(const struct site *site, const struct provision_options *opt, GError **err);
 
 /* The `provision` command line: provision --site SITE.json --out DIR [--port N]
- * [--bind ADDR] [--broker-host NAME]... [--broker-user USER] [--force]. argv[0] is the
- * command's name. Prints errors to stderr; returns the process exit status (0 ok,
- * 1 failure, 2 usage). */
+ * [--bind ADDR] [--broker-host NAME]... [--broker-user USER] [--force [--renew-ca]].
+ * argv[0] is the command's name. Prints errors to stderr; returns the process exit status
+ * (0 ok, 1 failure, 2 usage). */
 int provision_main(int argc, char **argv);
 
 #endif

@@ -5,8 +5,10 @@
 
 #include "clock.h"
 #include "controller.h"
+#include "doors.h"
 #include "log.h"
 #include "msg.h"
+#include "ops.h"
 
 #define REQUEST_MAX_LIFETIME_US (10 * 60 * G_USEC_PER_SEC)
 
@@ -39,7 +41,8 @@ static const struct request_handler core_handlers[] = {
 };
 
 static const struct request_handler *const handler_tables[] = {
-    core_handlers,
+	core_handlers,
+	door_request_handlers,
 };
 
 static const struct request_handler *handler_find(const char *command)
@@ -121,6 +124,8 @@ struct request *request_defer(const struct request *req)
 
 void request_finish(struct controller *c, struct request *d, json_t *result, const GError *err)
 {
+	if (d->audited)
+		ops_audit_record(c->state, d, clock_now_us(), err);
 	respond(c, d->requester, d->id, d->expires, result, err);
 	json_decref(result);
 	json_decref(d->args);
@@ -134,6 +139,7 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 	GError *err = NULL;
 	struct request req = {0};
 	char topic[128];
+	bool audited = false;
 
 	if (!answered)
 		answered = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, answered_free);
@@ -192,17 +198,19 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 		goto answer;
 	}
 	const struct request_handler *h = handler_find(req.command);
-	if (!h) {
+	const struct ops_entry *op = h ? NULL : ops_find(req.command);
+	if (!h && !op) {
 		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_INVALID, "unknown command \"%s\"",
-		            req.command);
+			    req.command);
 		goto answer;
 	}
-	if (!(h->roles & req.role)) {
+	req.audited = audited = h ? h->audited : op->audited;
+	if (!((h ? h->roles : op->roles) & req.role)) {
 		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_DENIED, "%s may not run \"%s\"",
-		            requester, req.command);
+			    requester, req.command);
 		goto answer;
 	}
-	int rc = h->fn(c, &req, &result, &err);
+	int rc = h ? h->fn(c, &req, &result, &err) : op->fn(c->state, &req, &result, &err);
 	if (rc == REQUEST_PENDING) {
 		json_decref(body);
 		return;
@@ -213,6 +221,12 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 answer:
 	if (err)
 		log_info("request %s from %s refused: %s", req.command, requester, err->message);
+	/* Every state-changing command is recorded with the identity that sent it, refused
+	 * ones too (a denied or expired try is worth knowing). */
+	if (audited || (err && err->domain == REQUEST_ERROR &&
+			(err->code == REQUEST_ERROR_DENIED || err->code == REQUEST_ERROR_EXPIRED))) {
+		ops_audit_record(c->state, &req, clock_now_us(), err);
+	}
 	respond(c, requester, req.id, req.expires, result, err);
 	g_clear_error(&err);
 	json_decref(result);

@@ -234,3 +234,14 @@ def test_operator_cannot_read_or_request_as_another(prov, broker):
         time.sleep(SETTLE)
         assert bob.messages == [] and desk.messages == []
         assert ctl.messages_on(topic("ctl", "operator-alice", "req")) == [b"from alice"]
+
+
+def test_example_site_matches_its_schema():
+    import jsonschema
+    schema = json.load(open(os.path.join(harness.ROOT, "schemas", "site.schema.json")))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    site = json.load(open(harness.EXAMPLE_SITE))
+    jsonschema.Draft202012Validator(schema).validate(site)
+    site["rooms"][0]["kind"] = "lounge"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(schema).validate(site)
