@@ -31,6 +31,14 @@ def broker(bin_dir, tmp_path_factory):
         yield prov
 
 
+def writes_through_loop(c):
+    """paho 1.6 writes a publish directly from the calling thread unless it believes a
+    loop_start() thread runs; harness.Client runs its own loop thread, so a publish from the
+    test thread would use the TLS socket concurrently with it (sporadic SSLEOFError).
+    Pointing paho at the harness's thread makes that thread do every write."""
+    c.client._thread = c._thread
+
+
 class Agent(harness.Client):
     """The room agent's side, by hand."""
 
@@ -38,6 +46,7 @@ class Agent(harness.Client):
         super().__init__(prov, cn)
         self.seq = int(time.time() * 1e6)
         assert self.connect()
+        writes_through_loop(self)
         self.subscribe(harness.topic("seat", ROOM, "+", "up"))
         self.subscribe(harness.topic("seat", ROOM, "+", "status"))
 
@@ -116,6 +125,7 @@ def test_terminal_over_mqtt(broker, bin_dir, tmp_path):
         # Another room's agent cannot command this seat: the broker drops it.
         with harness.Client(broker, "agent-E2") as other:
             assert other.connect()
+            writes_through_loop(other)
             other.publish(DOWN, {"v": 1, "kind": "terminal.lock", "seq": 7,
                                  "ts": int(time.time() * 1e6), "reason": "intruder"})
         mark = len(agent.messages)
