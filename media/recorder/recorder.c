@@ -720,9 +720,11 @@ int recorder_new(const struct recorder_config *cfg, struct spool *sp,
 		s->state = STREAM_STOPPED;
 		s->backoff_ms = BACKOFF_FIRST_MS;
 		s->dir = g_build_filename(cfg->spool_dir, s->cfg->name, NULL);
-		if (g_mkdir_with_parents(s->dir, 0750)) {
+	}
+	for (size_t i = 0; i < rec->n; i++) {
+		if (g_mkdir_with_parents(rec->streams[i].dir, 0750)) {
 			rc = -errno;
-			g_warning("recorder: mkdir %s: %s", s->dir, g_strerror(errno));
+			g_warning("recorder: mkdir %s: %s", rec->streams[i].dir, g_strerror(errno));
 			recorder_free(rec);
 			return rc;
 		}
