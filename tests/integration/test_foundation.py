@@ -84,7 +84,7 @@ def test_bad_payloads_refused_without_effect(site):
     for name, payload in BAD_PAYLOADS.items():
         n = len(controller_errors(site))
         agent_client.publish(harness.topic("room", ROOM, "event"), payload)
-        got = wait_for(lambda: len(controller_errors(site)) > n, 5)
+        got = wait_for(lambda: len(controller_errors(site)) > n, 15)
         assert got, "no error event for %s" % name
         err = controller_errors(site)[-1]
         assert err["sender"] == "agent-" + ROOM
@@ -96,11 +96,11 @@ def test_bad_payloads_refused_without_effect(site):
                          {"v": 1, "kind": "status", "seq": 5, "ts": 5, "state": "offline",
                           "identity": "agent-" + ROOM, "extra": True})
     assert wait_for(lambda: 'kind "status" is not allowed on an event topic'
-                    in controller_errors(site)[-1]["fault"], 5)
+                    in controller_errors(site)[-1]["fault"], 15)
     agent_client.publish(harness.topic("room", ROOM, "event"),
                          {"v": 1, "kind": "error", "seq": 6, "ts": 6, "topic": "x",
                           "sender": "y"})
-    assert wait_for(lambda: "member 'fault': missing" in controller_errors(site)[-1]["fault"], 5)
+    assert wait_for(lambda: "member 'fault': missing" in controller_errors(site)[-1]["fault"], 15)
     agent_client.close()
 
     after = room_state(site, ROOM)
@@ -131,7 +131,7 @@ def test_bad_request_gets_error_response(site):
     ]
     for i, (payload, fault) in enumerate(cases):
         op.publish(req, payload)
-        assert wait_for(lambda: len(op.messages_on(resp)) > i, 5), fault
+        assert wait_for(lambda: len(op.messages_on(resp)) > i, 15), fault
         answer = json.loads(op.messages_on(resp)[i])
         assert answer["ok"] is False
         assert fault in answer["error"]["message"], (fault, answer)
@@ -155,7 +155,7 @@ def test_agent_refuses_bad_command(site):
             if m["kind"] == "error" and "member 'seq'" in m["fault"]:
                 return m
         return None
-    assert wait_for(agent_error, 5), "the agent published no error event"
+    assert wait_for(agent_error, 15), "the agent published no error event"
     hostile.close()
     assert site.daemons["agent-" + ROOM].alive()
     assert wait_for(lambda: (room_state(site, ROOM) or {}).get("online"), 5)
