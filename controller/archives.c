@@ -208,6 +208,13 @@ int archives_event(struct controller *c, const char *tender, int64_t at_us, cons
 	struct archive *a;
 	GError *err = NULL;
 	int rc = archives_get(c, tender, &a, &err);
+	if (rc == -EROFS && archives_sealed_at(c, tender) &&
+	    at_us >= archives_sealed_at(c, tender)) {
+		g_clear_error(&err); /* after the tender's end: not its business */
+		json_decref(body);
+		return 0;
+	}
+
 	if (rc == 0) {
 		char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
 		struct archive_event ev = {at_us, kind, source, text};
@@ -386,7 +393,10 @@ void archives_after_request(struct controller *c, const struct request *req, con
 void archives_on_agent_event(struct controller *c, const char *room, const char *kind, int64_t ts,
                              const char *text)
 {
-	if (!c->archives)
+	/* What happened at the door and the seats concerns the people inside; recording
+	 * health reaches the archives as gaps and (through the alert hook) as alerts. */
+	if (!c->archives || !(g_str_has_prefix(kind, "door.") || g_str_has_prefix(kind, "seat.") ||
+	                      g_str_has_prefix(kind, "terminal.")))
 		return;
 	GPtrArray *tenders = g_ptr_array_new_with_free_func(g_free);
 	GError *err = NULL;
@@ -404,17 +414,47 @@ void archives_on_agent_event(struct controller *c, const char *room, const char 
 	g_ptr_array_free(tenders, TRUE);
 }
 
-/* ---- tender.close ---- */
+/* ---- tender.close ----
+ * Each room agent of the tender is asked media.flush {before_us: close time}; it answers
+ * with how much of what it recorded before then is still unacknowledged, and keeps
+ * shipping. The controller asks again until that is 0 (the room confirms) or the wait
+ * is over (the room is reported as not confirmed), then seals. */
+
+#define FLUSH_POLL_MS    300
+#define FLUSH_ASK_MAX_MS 5000
+
+struct closing;
+
+struct room_flush {
+	struct closing *cl;
+	char room[STATE_ID_SIZE];
+	bool done, confirmed;
+	char why[256];
+};
 
 struct closing {
 	struct controller *c;
 	struct request *req;
 	char tender[STATE_ID_SIZE];
-	int64_t close_us, started_us;
-	unsigned pending;
+	int64_t close_us, started_us, deadline_us;
 	guint64 segments_before;
-	json_t *confirmed, *unconfirmed;
+	GPtrArray *rooms; /* struct room_flush */
+	bool asking;      /* in the first round of questions: not finished before its end */
 };
+
+static json_t *rooms_json(const struct closing *cl, bool confirmed)
+{
+	json_t *a = json_array();
+	for (guint i = 0; i < cl->rooms->len; i++) {
+		const struct room_flush *rf = cl->rooms->pdata[i];
+		if (rf->confirmed && confirmed)
+			json_array_append_new(a, json_string(rf->room));
+		else if (!rf->confirmed && !confirmed)
+			json_array_append_new(
+			    a, json_pack("{s:s, s:s}", "room", rf->room, "why", rf->why));
+	}
+	return a;
+}
 
 static void closing_finish(struct closing *cl)
 {
@@ -423,13 +463,14 @@ static void closing_finish(struct closing *cl)
 	json_t *result = NULL;
 	struct archive *a;
 	int64_t now = clock_now_us();
+	json_t *confirmed = rooms_json(cl, true), *unconfirmed = rooms_json(cl, false);
+	guint64 received = segment_count(c, cl->tender) - cl->segments_before;
 	if (archives_get(c, cl->tender, &a, &err) != 0)
 		goto out;
-	json_t *report = json_pack(
-	    "{s:I, s:O, s:O, s:I}", "close_us", (json_int_t)cl->close_us, "rooms_confirmed",
-	    cl->confirmed, "rooms_unconfirmed", cl->unconfirmed, "segments_received",
-	    (json_int_t)(segment_count(c, cl->tender) - cl->segments_before));
-	archives_event(c, cl->tender, now, "tender.closed", cl->req->requester, report);
+	archives_event(c, cl->tender, now, "tender.closed", cl->req->requester,
+	               json_pack("{s:I, s:O, s:O, s:I}", "close_us", (json_int_t)cl->close_us,
+	                         "rooms_confirmed", confirmed, "rooms_unconfirmed", unconfirmed,
+	                         "segments_received", (json_int_t)received));
 	if (archive_seal(a, now) != 0) {
 		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_INTERNAL, "tender %s: seal: %s",
 		            cl->tender, archive_errmsg(a));
@@ -448,34 +489,91 @@ static void closing_finish(struct closing *cl)
 	char *path = archives_path(c, cl->tender);
 	result = json_pack("{s:s, s:s, s:I, s:s, s:I, s:I, s:O, s:O, s:I}", "tender", cl->tender,
 	                   "path", path, "tree_size", (json_int_t)size, "root", hex, "sealed_us",
-	                   (json_int_t)now, "segments_received",
-	                   (json_int_t)(segment_count(c, cl->tender) - cl->segments_before),
-	                   "rooms_confirmed", cl->confirmed, "rooms_unconfirmed", cl->unconfirmed,
+	                   (json_int_t)now, "segments_received", (json_int_t)received,
+	                   "rooms_confirmed", confirmed, "rooms_unconfirmed", unconfirmed,
 	                   "waited_ms", (json_int_t)((now - cl->started_us) / 1000));
-	log_info("tender %s sealed: %s, %" G_GUINT64_FORMAT " leaves, root %s", cl->tender, path,
-	         size, hex);
+	log_info("tender %s sealed: %s, %" G_GUINT64_FORMAT " leaves, root %s, %" G_GUINT64_FORMAT
+	         " segments while waiting, %zu rooms not confirmed",
+	         cl->tender, path, size, hex, received, json_array_size(unconfirmed));
 	g_free(path);
 out:
 	request_finish(c, cl->req, result, err);
 	g_clear_error(&err);
-	json_decref(cl->confirmed);
-	json_decref(cl->unconfirmed);
+	json_decref(confirmed);
+	json_decref(unconfirmed);
+	g_ptr_array_free(cl->rooms, TRUE);
 	g_free(cl);
+}
+
+static void closing_check(struct closing *cl)
+{
+	if (cl->asking)
+		return;
+	for (guint i = 0; i < cl->rooms->len; i++)
+		if (!((struct room_flush *)cl->rooms->pdata[i])->done)
+			return;
+	closing_finish(cl);
+}
+
+static void flush_ask(struct room_flush *rf);
+
+static gboolean on_flush_retry(gpointer user)
+{
+	flush_ask(user);
+	return G_SOURCE_REMOVE;
+}
+
+static void flush_again_or_give_up(struct room_flush *rf)
+{
+	if (clock_now_us() + FLUSH_POLL_MS * 1000 < rf->cl->deadline_us) {
+		g_timeout_add(FLUSH_POLL_MS, on_flush_retry, rf);
+		return;
+	}
+	rf->done = true;
+	closing_check(rf->cl);
 }
 
 static void on_flush_reply(struct controller *c, const char *room, json_t *result,
                            const GError *err, void *user)
 {
 	(void)c;
-	(void)result;
-	struct closing *cl = user;
-	if (err)
-		json_array_append_new(cl->unconfirmed,
-		                      json_pack("{s:s, s:s}", "room", room, "why", err->message));
-	else
-		json_array_append_new(cl->confirmed, json_string(room));
-	if (--cl->pending == 0)
-		closing_finish(cl);
+	(void)room;
+	struct room_flush *rf = user;
+	json_t *p = result ? json_object_get(result, "pending") : NULL;
+	if (err) {
+		g_strlcpy(rf->why, err->message, sizeof(rf->why));
+	} else if (!json_is_integer(p) || json_integer_value(p) < 0) {
+		g_strlcpy(rf->why, "media.flush answered without a count 'pending'",
+		          sizeof(rf->why));
+	} else if (json_integer_value(p) > 0) {
+		snprintf(rf->why, sizeof(rf->why),
+		         "%" JSON_INTEGER_FORMAT
+		         " segments or gaps recorded before the close still unacknowledged",
+		         json_integer_value(p));
+	} else {
+		rf->confirmed = rf->done = true;
+		closing_check(rf->cl);
+		return;
+	}
+	flush_again_or_give_up(rf);
+}
+
+static void flush_ask(struct room_flush *rf)
+{
+	struct closing *cl = rf->cl;
+	int64_t left_ms = (cl->deadline_us - clock_now_us()) / 1000;
+	if (left_ms <= 0) {
+		rf->done = true;
+		closing_check(cl);
+		return;
+	}
+	int rc = agents_command(cl->c, rf->room, "media.flush",
+	                        json_pack("{s:I}", "before_us", (json_int_t)cl->close_us),
+	                        (unsigned)MIN(left_ms, FLUSH_ASK_MAX_MS), on_flush_reply, rf);
+	if (rc != 0) {
+		snprintf(rf->why, sizeof(rf->why), "media.flush not sent: %s", g_strerror(-rc));
+		flush_again_or_give_up(rf);
+	}
 }
 
 static int handle_tender_close(struct controller *c, const struct request *req, json_t **result,
@@ -496,10 +594,9 @@ static int handle_tender_close(struct controller *c, const struct request *req, 
 	struct archive *a;
 	if ((rc = archives_get(c, tender, &a, err)) != 0)
 		return rc;
-	if ((rc = state_tender_set_state(c->state, tender, "closing", err)) != 0)
-		return rc;
 	GPtrArray *rooms = g_ptr_array_new_with_free_func(g_free);
-	if ((rc = route_tender_rooms(c->state, tender, rooms, err)) != 0) {
+	if ((rc = route_tender_rooms(c->state, tender, rooms, err)) != 0 ||
+	    (rc = state_tender_set_state(c->state, tender, "closing", err)) != 0) {
 		g_ptr_array_free(rooms, TRUE);
 		return rc;
 	}
@@ -507,33 +604,28 @@ static int handle_tender_close(struct controller *c, const struct request *req, 
 	cl->c = c;
 	g_strlcpy(cl->tender, tender, sizeof(cl->tender));
 	cl->started_us = cl->close_us = clock_now_us();
+	cl->deadline_us = cl->started_us + wait_s * G_USEC_PER_SEC;
 	cl->segments_before = segment_count(c, tender);
-	cl->confirmed = json_array();
-	cl->unconfirmed = json_array();
 	cl->req = request_defer(req);
-	cl->pending = 1; /* held until every command is sent */
+	cl->rooms = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < rooms->len; i++) {
-		const char *room = rooms->pdata[i];
-		if (wait_s == 0) {
-			json_array_append_new(
-			    cl->unconfirmed,
-			    json_pack("{s:s, s:s}", "room", room, "why", "not asked (wait_s = 0)"));
-			continue;
-		}
-		cl->pending++;
-		int sent = agents_command(c, room, "media.flush",
-		                          json_pack("{s:s, s:I}", "tender", tender, "before_us",
-		                                    (json_int_t)cl->close_us),
-		                          (unsigned)wait_s * 1000, on_flush_reply, cl);
-		if (sent != 0) {
-			cl->pending--;
-			json_array_append_new(cl->unconfirmed, json_pack("{s:s, s:s}", "room", room,
-			                                                 "why", g_strerror(-sent)));
-		}
+		struct room_flush *rf = g_new0(struct room_flush, 1);
+		rf->cl = cl;
+		g_strlcpy(rf->room, rooms->pdata[i], sizeof(rf->room));
+		g_strlcpy(rf->why, wait_s ? "no answer" : "not asked (wait_s = 0)",
+		          sizeof(rf->why));
+		rf->done = wait_s == 0;
+		g_ptr_array_add(cl->rooms, rf);
 	}
 	g_ptr_array_free(rooms, TRUE);
-	if (--cl->pending == 0)
-		closing_finish(cl);
+	/* Ask every room first: a room answering at once must not seal before the others
+	 * are asked. */
+	cl->asking = true;
+	for (guint i = 0; i < cl->rooms->len; i++)
+		if (!((struct room_flush *)cl->rooms->pdata[i])->done)
+			flush_ask(cl->rooms->pdata[i]);
+	cl->asking = false;
+	closing_check(cl);
 	return REQUEST_PENDING;
 }
 

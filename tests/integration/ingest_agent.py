@@ -36,6 +36,7 @@ class FakeAgent:
         self.acked = []  # (stream, seq) in ack order (repeats included)
         self.acked_gaps = []
         self.flushes = []  # media.flush commands seen
+        self._flush_seen = set()
         self._seq = 0
         self._lock = threading.RLock()
         self._pub_lock = threading.Lock()  # paho's client is not safe for concurrent publishes
@@ -194,26 +195,23 @@ class FakeAgent:
                 threading.Thread(target=self._flush, args=(m,), daemon=True).start()
 
     def _flush(self, cmd):
+        """As the agent does: answer at once with what recorded before the close is
+        still unacknowledged, and keep shipping (a segment half-sent when the first
+        question came is sent again from offset 0)."""
         before = cmd["args"]["before_us"]
-        # Ship what is still unacknowledged from before the close (a segment half-sent
-        # when the command came is sent again from offset 0).
         with self._lock:
-            todo = sorted((s for s in self.unacked.values() if s.end_us <= before),
+            todo = sorted((s for s in self.unacked.values() if s.start_us < before),
                           key=lambda s: s.end_us)
-        for s in todo:
-            for _, m in self.chunks(s):
-                self.publish("media", m)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with self._lock:
-                pending = [s for s in self.unacked.values() if s.end_us <= before]
-            if not pending:
-                break
-            time.sleep(0.05)
-        self.publish("reply", self._msg("reply", id=cmd["id"], ok=not pending,
-                                        **({"result": {"pending": 0}} if not pending else
-                                           {"error": "%d segments unacknowledged"
-                                            % len(pending)})))
+            gaps = [g for g in self.gaps.values() if g["from_us"] < before]
+            first = before not in self._flush_seen
+            self._flush_seen.add(before)
+        self.publish("reply", self._msg("reply", id=cmd["id"], ok=True,
+                                        result={"pending": len(todo) + len(gaps),
+                                                "segments": len(todo), "gaps": len(gaps)}))
+        if first:
+            for s in todo:
+                for _, m in self.chunks(s):
+                    self.publish("media", m)
 
     def wait_acked(self, keys, timeout=20):
         deadline = time.monotonic() + timeout
