@@ -83,6 +83,7 @@ int archives_init(struct controller *c, GError **err)
 	as->counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	as->timer = g_timeout_add_seconds(CHECKPOINT_INTERVAL_S, on_checkpoint_timer, c);
 	c->archives = as;
+	retention_start(c);
 	return 0;
 err_dir:
 	archive_signer_free(as->signer);
@@ -91,11 +92,17 @@ err_signer:
 	return rc;
 }
 
+void archives_close(struct controller *c, const char *name)
+{
+	g_hash_table_remove(c->archives->open, name);
+}
+
 void archives_free(struct controller *c)
 {
 	struct archives *as = c->archives;
 	if (!as)
 		return;
+	retention_stop(c);
 	checkpoint_all(c);
 	g_source_remove(as->timer);
 	g_hash_table_destroy(as->open);
@@ -136,9 +143,8 @@ static int archive_refuse_sealed(const char *tender, GError **err)
 	return -EROFS;
 }
 
-/* Open or create archive NAME at its path with the given metadata. */
-static int archive_obtain(struct controller *c, const char *name, const struct archive_tender *meta,
-                          struct archive **out, GError **err)
+int archives_obtain(struct controller *c, const char *name, const struct archive_tender *meta,
+                    struct archive **out, GError **err)
 {
 	struct archives *as = c->archives;
 	struct archive *a = g_hash_table_lookup(as->open, name);
@@ -180,26 +186,7 @@ int archives_get(struct controller *c, const char *tender, struct archive **out,
 		return rc;
 	struct archive_tender meta = {
 	    .tender = t.id, .name = t.name, .session = t.session, .created_us = clock_now_us()};
-	return archive_obtain(c, tender, &meta, out, err);
-}
-
-int archives_retention(struct controller *c, int64_t at_us, struct archive **out, char name[32],
-                       GError **err)
-{
-	GDateTime *d = g_date_time_new_from_unix_utc(at_us / G_USEC_PER_SEC);
-	if (!d)
-		d = g_date_time_new_now_utc();
-	char *day = g_date_time_format(d, "%Y-%m-%d");
-	g_date_time_unref(d);
-	snprintf(name, 32, "site-%s", day);
-	char *title =
-	    g_strdup_printf("site retention %s: recordings that belong to no tender", day);
-	struct archive_tender meta = {
-	    .tender = name, .name = title, .session = name, .created_us = clock_now_us()};
-	int rc = archive_obtain(c, name, &meta, out, err);
-	g_free(title);
-	g_free(day);
-	return rc;
+	return archives_obtain(c, tender, &meta, out, err);
 }
 
 int archives_event(struct controller *c, const char *tender, int64_t at_us, const char *kind,
@@ -411,6 +398,28 @@ void archives_on_agent_event(struct controller *c, const char *room, const char 
 		if (body)
 			archives_event(c, tenders->pdata[i], ts, kind, source, body);
 	}
+	g_ptr_array_free(tenders, TRUE);
+}
+
+void archives_on_alert(struct controller *c, const char *change, const json_t *alert, void *user)
+{
+	(void)user;
+	if (!c->archives || !change || !json_is_object(alert))
+		return;
+	const char *tender = json_string_value(json_object_get(alert, "tender"));
+	const char *room = json_string_value(json_object_get(alert, "room"));
+	int64_t now = clock_now_us();
+	GPtrArray *tenders = g_ptr_array_new_with_free_func(g_free);
+	GError *err = NULL;
+	if (tender && *tender)
+		g_ptr_array_add(tenders, g_strdup(tender));
+	else if (room && *room && route_room_tenders(c->state, room, now, tenders, &err) != 0)
+		g_clear_error(&err);
+	char kind[64];
+	snprintf(kind, sizeof(kind), "alert.%s", change);
+	for (guint i = 0; i < tenders->len; i++)
+		archives_event(c, tenders->pdata[i], now, kind, "controller",
+		               json_deep_copy(alert));
 	g_ptr_array_free(tenders, TRUE);
 }
 

@@ -25,10 +25,20 @@ char *archives_path(struct controller *c, const char *name);
  * writing), -EIO/-EBADMSG the file cannot be used; *err says which. */
 int archives_get(struct controller *c, const char *tender, struct archive **out, GError **err);
 
-/* archives_retention: the site's retention archive for the UTC day of AT_US (borrowed),
- * created on first use; its name ("site-YYYY-MM-DD") into NAME. */
+/* archives_obtain: archive NAME, open already, reopened, or created with META; -EROFS
+ * when it is sealed. archives_close: close it (if open) without a checkpoint. */
+int archives_obtain(struct controller *c, const char *name, const struct archive_tender *meta,
+                    struct archive **out, GError **err);
+void archives_close(struct controller *c, const char *name);
+
+/* retention.c. archives_retention: the site's retention archive for the UTC day of AT_US
+ * (borrowed), created on first use; its name ("site-YYYY-MM-DD") into NAME. */
 int archives_retention(struct controller *c, int64_t at_us, struct archive **out, char name[32],
                        GError **err);
+/* retention_start / retention_stop: the hourly sweep that deletes retention archives of
+ * days older than [controller] retention_days (0, the default: keep them all). */
+void retention_start(struct controller *c);
+void retention_stop(struct controller *c);
 
 /* archives_event: append an event (BODY stolen, a JSON object) to TENDER's archive.
  * A sealed archive refuses it: logged. Returns 0 or -errno (logged). */
@@ -45,6 +55,13 @@ void archives_after_request(struct controller *c, const struct request *req, con
                             const GError *err);
 void archives_on_agent_event(struct controller *c, const char *room, const char *kind, int64_t ts,
                              const char *text);
+
+/* archives_on_alert: an alert_hook_fn (alerts.h on h/alerts; register it with
+ * alerts_set_hook(c, archives_on_alert, NULL)): every change of an alert ("raised",
+ * "repeated", "acknowledged", "resolved") becomes an "alert.<change>" event in the
+ * archive of its tender, or, for an alert about a room, of every tender with someone
+ * in that room. */
+void archives_on_alert(struct controller *c, const char *change, const json_t *alert, void *user);
 
 /* tender.close {tender, wait_s?} and archives.list {}: see docs/archives.md. */
 extern const struct request_handler archives_request_handlers[];

@@ -17,6 +17,7 @@ struct controller_config {
 	char *state_dir;
 	char *archive_dir;
 	char *signing_key;
+	int retention_days; /* site retention archives older than this are deleted; 0 keeps */
 };
 
 /* What the controller knows of one room agent's presence (from its retained status). */

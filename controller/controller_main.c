@@ -5,10 +5,10 @@
 #include <string.h>
 
 #include "agents.h"
+#include "archives.h"
 #include "clock.h"
 #include "config.h"
 #include "controller.h"
-#include "archives.h"
 #include "daemon.h"
 #include "ingest.h"
 #include "log.h"
@@ -139,6 +139,10 @@ static int controller_config_load(struct controller *c, const char *path, GError
 	                     ? g_strdup(archive_dir)
 	                     : g_build_filename(k->state_dir, archive_dir, NULL);
 	g_free(archive_dir);
+	int64_t days = 0;
+	if (config_int(cf, "controller", "retention_days", true, 0, 0, 36500, &days, err) != 0)
+		goto out;
+	k->retention_days = (int)days;
 	char *sk = config_string(cf, "controller", "signing_key", "controller-signing.key", err);
 	k->signing_key = config_resolve(cf, sk);
 	g_free(sk);
