@@ -309,9 +309,21 @@ def test_tender_close_seals_and_refuses_later_writes(day):
     assert rc != 0 and "sealed" in (out if isinstance(out, str) else json.dumps(out)) + err
 
     # The tender's state and the archive list say so.
-    lst = ok("archives")["archives"]
+    # The results match schemas/json/response.json.
+    import jsonschema
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "schemas", "json",
+                           "response.json")) as f:
+        results = json.load(f)["$defs"]["results"]["properties"]
+    rc, closed, err = site.ctl("tender", "close", "TA", "--wait", "0")
+    assert rc == 0, err
+    jsonschema.Draft202012Validator(results["tender.close"]).validate(closed)
+    assert closed["rooms_unconfirmed"] and closed["rooms_unconfirmed"][0]["why"] == \
+        "not asked (wait_s = 0)"
+    listing = ok("archives")
+    jsonschema.Draft202012Validator(results["archives.list"]).validate(listing)
+    lst = listing["archives"]
     by = {a["name"]: a for a in lst}
-    assert by["TB"]["state"] == "sealed" and by["TA"]["state"] == "open"
+    assert by["TB"]["state"] == "sealed" and by["TA"]["state"] == "sealed"
     assert by[retention_name(day)]["retention"] is True
 
 
