@@ -17,8 +17,9 @@
 
 /* A segment larger than this is refused (an agent's segments are a few MB). */
 #define SEGMENT_MAX_BYTES ((int64_t)1 << 30)
-/* A partial that got no chunk for this long gives back its descriptor (its file stays,
- * so the next chunk resumes it). */
+/* A partial that got no chunk for this long is dropped (the agent sends the segment
+ * again from offset 0 after its next reconnect); a younger one left by a previous run is
+ * resumed by the next chunk that continues it. */
 #define PARTIAL_IDLE_US (120 * G_USEC_PER_SEC)
 #define COPY_BYTES      ARCHIVE_CHUNK_SIZE
 
@@ -72,9 +73,31 @@ static gboolean on_idle_timer(gpointer user)
 	gpointer v;
 	g_hash_table_iter_init(&it, in->partials);
 	while (g_hash_table_iter_next(&it, NULL, &v))
-		if (now - ((struct partial *)v)->touched_us > PARTIAL_IDLE_US)
+		if (now - ((struct partial *)v)->touched_us > PARTIAL_IDLE_US) {
+			unlink(((struct partial *)v)->path);
 			g_hash_table_iter_remove(&it);
+		}
 	return G_SOURCE_CONTINUE;
+}
+
+/* Partial files of earlier runs that nothing resumed: ingest/<room>/<stream>/<seq>.part. */
+static void sweep_stale_partials(const char *dir, int depth)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *name;
+	int64_t now = clock_now_us();
+	while (d && (name = g_dir_read_name(d))) {
+		char *path = g_build_filename(dir, name, NULL);
+		struct stat sb;
+		if (depth < 2 && g_file_test(path, G_FILE_TEST_IS_DIR))
+			sweep_stale_partials(path, depth + 1);
+		else if (depth == 2 && g_str_has_suffix(name, ".part") && stat(path, &sb) == 0 &&
+		         now - (int64_t)sb.st_mtime * G_USEC_PER_SEC > PARTIAL_IDLE_US)
+			unlink(path);
+		g_free(path);
+	}
+	if (d)
+		g_dir_close(d);
 }
 
 int ingest_init(struct controller *c, GError **err)
@@ -99,6 +122,7 @@ int ingest_init(struct controller *c, GError **err)
 		            sqlite3_errmsg(in->ledger));
 		goto err_db;
 	}
+	sweep_stale_partials(in->dir, 0);
 	in->partials = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, partial_free);
 	in->idle_timer = g_timeout_add_seconds(30, on_idle_timer, in);
 	c->ingest = in;
