@@ -219,8 +219,8 @@ answer:
 	json_decref(body);
 	return;
 refuse:
-	c->messages_refused++;
-	/* Answer the requester (it may be waiting) and tell the operators. */
+	/* Answer the requester (it may be waiting) and tell the operators; the report
+	 * also counts the refusal in messages_refused. */
 	respond(c, requester, *req.id ? req.id : NULL, 0, NULL, err);
 	controller_report_error(c, topic, requester, err);
 	g_clear_error(&err);
