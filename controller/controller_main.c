@@ -118,18 +118,25 @@ static int controller_config_load(struct controller *c, const char *path, GError
 	    !(cert = config_string(cf, "mqtt", "cert", NULL, err)) ||
 	    !(key = config_string(cf, "mqtt", "key", NULL, err)))
 		goto out;
+	/* A present but empty optional key is an error too (config_string returns NULL). */
 	char *state_dir = config_string(cf, "controller", "state_dir", "/var/lib/evalroom", err);
+	if (!state_dir)
+		goto out;
 	k->state_dir = config_resolve(cf, state_dir);
 	g_free(state_dir);
 	k->ca = config_resolve(cf, ca);
 	k->cert = config_resolve(cf, cert);
 	k->key = config_resolve(cf, key);
 	char *archive_dir = config_string(cf, "controller", "archive_dir", "archive", err);
+	if (!archive_dir)
+		goto out;
 	k->archive_dir = g_path_is_absolute(archive_dir)
 	                     ? g_strdup(archive_dir)
 	                     : g_build_filename(k->state_dir, archive_dir, NULL);
 	g_free(archive_dir);
 	char *sk = config_string(cf, "controller", "signing_key", "controller-signing.key", err);
+	if (!sk)
+		goto out;
 	k->signing_key = config_resolve(cf, sk);
 	g_free(sk);
 	rc = 0;
