@@ -55,6 +55,8 @@ struct mqtt_session {
 	bool connected;
 
 	GSource *retry_source;
+	gint disconnected;          /* atomic: the clean disconnect completed */
+	MQTTAsync_token last_token; /* of the last publish, awaited by mqtt_session_stop */
 	int retry_s;
 	bool stopping;
 };
@@ -393,6 +395,7 @@ int mqtt_session_publish(struct mqtt_session *s, const char *topic, const void *
 	int rc = MQTTAsync_sendMessage(s->client, topic, &m, &ro);
 	switch (rc) {
 	case MQTTASYNC_SUCCESS:
+		s->last_token = ro.token;
 		return 0;
 	case MQTTASYNC_DISCONNECTED:
 		return -ENOTCONN;
@@ -412,6 +415,18 @@ bool mqtt_session_connected(const struct mqtt_session *s)
 	return c;
 }
 
+static void on_disconnect_done(void *context, MQTTAsync_successData5 *resp)
+{
+	struct mqtt_session *s = context;
+	g_atomic_int_set(&s->disconnected, 1);
+}
+
+static void on_disconnect_failed(void *context, MQTTAsync_failureData5 *resp)
+{
+	struct mqtt_session *s = context;
+	g_atomic_int_set(&s->disconnected, 1);
+}
+
 void mqtt_session_stop(struct mqtt_session *s, int timeout_ms)
 {
 	s->stopping = true;
@@ -422,13 +437,22 @@ void mqtt_session_stop(struct mqtt_session *s, int timeout_ms)
 	}
 	if (!MQTTAsync_isConnected(s->client))
 		return;
+	/* Wait for our last message (typically the final status) to be acknowledged, then
+	 * disconnect at once: Paho's own disconnect timeout waits out the whole interval
+	 * for reasons of its own. */
+	if (s->last_token)
+		MQTTAsync_waitForCompletion(s->client, s->last_token, (unsigned long)timeout_ms);
 	MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer5;
-	d.timeout = timeout_ms;
+	d.timeout = 0;
+	d.onSuccess5 = on_disconnect_done;
+	d.onFailure5 = on_disconnect_failed;
+	d.context = s;
 	if (MQTTAsync_disconnect(s->client, &d) != MQTTASYNC_SUCCESS)
 		return;
-	for (int waited = 0; waited < timeout_ms + 200 && MQTTAsync_isConnected(s->client);
-	     waited += 10)
-		g_usleep(10000);
+	/* Paho flushes in-flight QoS 1 messages (our last status) before it disconnects. */
+	for (int waited = 0; waited < timeout_ms + 200 && !g_atomic_int_get(&s->disconnected);
+	     waited += 5)
+		g_usleep(5000);
 }
 
 void mqtt_session_free(struct mqtt_session *s)

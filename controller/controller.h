@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "mqtt_session.h"
+#include "msg.h"
 #include "request.h"
 #include "seq.h"
 
@@ -37,6 +38,7 @@ struct controller {
 	bool connected;
 	int64_t started_us;
 	GHashTable *rooms; /* room id -> struct room_presence */
+	struct state *state; /* state.db */
 	uint64_t messages_refused;
 };
 
@@ -52,6 +54,15 @@ void presence_init(struct controller *c);
 void presence_handle_status(struct controller *c, const char *room, const void *payload,
                             size_t len);
 json_t *presence_rooms_json(struct controller *c);
+
+/* events.c: an event handler validates BODY completely (msg_reader) before acting and
+ * returns 0, or -EINVAL with *err set and no effect. */
+struct event_handler {
+	const char *kind;
+	int (*fn)(struct controller *c, const char *room, const struct msg_envelope *env,
+	          json_t *body, GError **err);
+};
+void events_handle(struct controller *c, const char *room, const void *payload, size_t len);
 
 /* requests.c */
 void requests_handle(struct controller *c, const char *requester, const void *payload, size_t len);

@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "msg.h"
+#include "state.h"
 
 #define CONTROLLER_VERSION "0.1"
 
@@ -69,6 +70,8 @@ static void on_message(const char *topic, const void *payload, size_t len, void 
 		presence_handle_status(c, parts[1], payload, len);
 	} else if (n == 3 && strcmp(parts[0], "ctl") == 0 && strcmp(parts[2], "req") == 0) {
 		requests_handle(c, parts[1], payload, len);
+	} else if (n == 3 && strcmp(parts[0], "room") == 0 && strcmp(parts[2], "event") == 0) {
+		events_handle(c, parts[1], payload, len);
 	} else if (n == 3 && strcmp(parts[0], "room") == 0) {
 		/* Events, replies and media: validated here until their modules take them. */
 		struct msg_envelope env;
@@ -188,6 +191,18 @@ int main(int argc, char **argv)
 	c.loop = g_main_loop_new(NULL, FALSE);
 	presence_init(&c);
 
+	if (g_mkdir_with_parents(c.cfg.state_dir, 0700) != 0) {
+		log_warn("state directory %s", c.cfg.state_dir);
+		goto err_state;
+	}
+	char *state_path = g_build_filename(c.cfg.state_dir, "state.db", NULL);
+	c.state = state_open(state_path, &err);
+	g_free(state_path);
+	if (!c.state) {
+		log_errx("%s", err->message);
+		goto err_state;
+	}
+
 	char *offline = status_payload(&c, "offline");
 	struct mqtt_session_config mc = {
 	    .uri = c.cfg.mqtt_uri,
@@ -228,6 +243,8 @@ int main(int argc, char **argv)
 	rc = 0;
 	mqtt_session_free(c.mqtt);
 err_mqtt:
+	state_close(c.state);
+err_state:
 	g_hash_table_destroy(c.rooms);
 	g_main_loop_unref(c.loop);
 err_config:

@@ -3,7 +3,9 @@
 
 #include "clock.h"
 #include "ctl.h"
+#include "ctl_cmd_ops.h"
 #include "ctl_commands.h"
+#include "provision.h"
 
 static int cmd_status(struct ctl *ctl, int argc, char **argv)
 {
@@ -44,7 +46,19 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_provision(struct ctl *ctl, int argc, char **argv)
+{
+	return provision_main(argc, argv);
+}
+
 const struct ctl_command core_ctl_commands[] = {
+    {"provision",
+     "provision --site SITE.json --out DIR [--port N] [--bind ADDR] [--broker-host NAME]... "
+     "[--broker-user USER] [--force]",
+     "Write the site's CA, broker and client certificates, the archive-signing key, the\n"
+     "mosquitto configuration and its ACL into DIR (see docs/provisioning.md). Runs locally;\n"
+     "needs no controller.",
+     cmd_provision, true},
     {"status", "status", "Show whether the controller is up and which room agents are online.",
      cmd_status, false},
     {NULL, NULL, NULL, NULL, false},

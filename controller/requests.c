@@ -7,6 +7,7 @@
 #include "controller.h"
 #include "log.h"
 #include "msg.h"
+#include "ops.h"
 
 #define REQUEST_MAX_LIFETIME_US (10 * 60 * G_USEC_PER_SEC)
 
@@ -134,6 +135,7 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 	GError *err = NULL;
 	struct request req = {0};
 	char topic[128];
+	bool audited = false;
 
 	if (!answered)
 		answered = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, answered_free);
@@ -213,6 +215,12 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 answer:
 	if (err)
 		log_info("request %s from %s refused: %s", req.command, requester, err->message);
+	/* Every state-changing command is recorded with the identity that sent it, refused
+	 * ones too (a denied or expired try is worth knowing). */
+	if (audited || (err && err->domain == REQUEST_ERROR &&
+			(err->code == REQUEST_ERROR_DENIED || err->code == REQUEST_ERROR_EXPIRED))) {
+		ops_audit_record(c->state, &req, clock_now_us(), err);
+	}
 	respond(c, requester, req.id, req.expires, result, err);
 	g_clear_error(&err);
 	json_decref(result);

@@ -227,7 +227,7 @@ int main(int argc, char **argv)
 	    .will_topic = a.topic_status,
 	    .will_payload = offline,
 	    .will_retain = true,
-	    .keepalive_s = 2,
+	    .keepalive_s = 5,
 	};
 	a.mqtt = mqtt_session_new(&mc, NULL, on_message, on_connection, &a, &err);
 	g_free(offline);

@@ -1,0 +1,551 @@
+/* Site file parser: JSON -> struct site, validated completely with field-path errors. */
+#include "site.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <string.h>
+
+/* Anything larger is not a site description but a mistake (or an attack). */
+#define SITE_FILE_MAX (16 * 1024 * 1024)
+
+G_DEFINE_QUARK(evalroom_site_error, site_error)
+
+struct parse {
+	GError **err;
+	GHashTable *doors;      /* door id -> path of first use */
+	GHashTable *media;      /* camera/microphone id -> path of first use */
+	GHashTable *identities; /* certificate CN -> path that produced it */
+};
+
+static int G_GNUC_PRINTF(3, 4) fail(struct parse *p, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_set_error(p->err, SITE_ERROR, SITE_ERROR_INVALID, "%s: %s", path[0] ? path : "(top)",
+	            msg);
+	g_free(msg);
+	return -EINVAL;
+}
+
+static char *child(const char *path, const char *key)
+{
+	return path[0] ? g_strdup_printf("%s.%s", path, key) : g_strdup(key);
+}
+
+static char *element(const char *path, size_t i)
+{
+	return g_strdup_printf("%s[%zu]", path, i);
+}
+
+static const char *json_kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	case JSON_NULL:
+		return "null";
+	}
+	return "unknown";
+}
+
+gboolean site_id_valid(const char *s)
+{
+	if (!s || !g_ascii_isalnum(s[0]))
+		return FALSE;
+	size_t n = 1;
+	for (const char *c = s + 1; *c; c++, n++) {
+		if (!g_ascii_isalnum(*c) && *c != '_' && *c != '-')
+			return FALSE;
+	}
+	return n <= SITE_ID_MAX;
+}
+
+static int check_members(struct parse *p, const json_t *obj, const char *path,
+                         const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		gboolean known = FALSE;
+		for (const char *const *a = allowed; *a; a++)
+			known = known || strcmp(*a, key) == 0;
+		if (!known) {
+			char *c = child(path, key);
+			int rc = fail(p, c, "unknown member");
+			g_free(c);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int want_object(struct parse *p, const json_t *v, const char *path)
+{
+	if (!json_is_object(v))
+		return fail(p, path, "expected an object, got %s", json_kind(v));
+	return 0;
+}
+
+/* Validates v (found at path) as an identifier and returns a copy in *out. */
+static int parse_id_value(struct parse *p, const json_t *v, const char *path, char **out)
+{
+	if (!json_is_string(v))
+		return fail(p, path, "expected a string identifier, got %s", json_kind(v));
+	const char *s = json_string_value(v);
+	if (!site_id_valid(s) || strlen(s) != json_string_length(v))
+		return fail(p, path,
+		            "\"%s\" is not a valid identifier (1-32 of A-Z a-z 0-9 _ -, "
+		            "starting with a letter or digit)",
+		            s);
+	*out = g_strdup(s);
+	return 0;
+}
+
+static int parse_id(struct parse *p, const json_t *obj, const char *path, const char *key,
+                    gboolean required, char **out)
+{
+	json_t *v = json_object_get(obj, key);
+	char *c = child(path, key);
+	int rc = 0;
+	if (!v) {
+		if (required)
+			rc = fail(p, c, "missing required member");
+	} else {
+		rc = parse_id_value(p, v, c, out);
+	}
+	g_free(c);
+	return rc;
+}
+
+/* A display name: optional, 1..SITE_NAME_MAX bytes of UTF-8 without control characters;
+ * absent means fallback. */
+static int parse_name(struct parse *p, const json_t *obj, const char *path, const char *fallback,
+                      char **out)
+{
+	json_t *v = json_object_get(obj, "name");
+	if (!v) {
+		*out = g_strdup(fallback);
+		return 0;
+	}
+	char *c = child(path, "name");
+	int rc = 0;
+	if (!json_is_string(v)) {
+		rc = fail(p, c, "expected a string, got %s", json_kind(v));
+		goto out;
+	}
+	const char *s = json_string_value(v);
+	size_t len = json_string_length(v);
+	if (len == 0 || len > SITE_NAME_MAX || strlen(s) != len) {
+		rc = fail(p, c, "must be 1 to %d bytes long", SITE_NAME_MAX);
+		goto out;
+	}
+	for (const char *q = s; *q; q = g_utf8_next_char(q)) {
+		if (g_unichar_iscntrl(g_utf8_get_char(q))) {
+			rc = fail(p, c, "must not contain control characters");
+			goto out;
+		}
+	}
+	*out = g_strdup(s);
+out:
+	g_free(c);
+	return rc;
+}
+
+/* Records id as used at path in table; a second use is an error naming the first. */
+static int claim(struct parse *p, GHashTable *table, const char *what, const char *id,
+                 const char *path)
+{
+	const char *first = g_hash_table_lookup(table, id);
+	if (first)
+		return fail(p, path, "duplicate %s \"%s\" (first at %s)", what, id, first);
+	g_hash_table_insert(table, g_strdup(id), g_strdup(path));
+	return 0;
+}
+
+static int claim_identity(struct parse *p, char *identity, const char *path)
+{
+	int rc = 0;
+	if (strlen(identity) > SITE_IDENTITY_MAX)
+		rc = fail(p, path, "certificate identity \"%s\" is longer than %d characters",
+		          identity, SITE_IDENTITY_MAX);
+	else
+		rc = claim(p, p->identities, "certificate identity", identity, path);
+	g_free(identity);
+	return rc;
+}
+
+/* An optional array of identifiers. Each is claimed in table (when not NULL) as what. */
+static int parse_id_array(struct parse *p, const json_t *obj, const char *path, const char *key,
+                          GHashTable *table, const char *what, char ***out, size_t *n_out)
+{
+	json_t *arr = json_object_get(obj, key);
+	*out = NULL;
+	*n_out = 0;
+	if (!arr)
+		return 0;
+	char *c = child(path, key);
+	int rc = 0;
+	if (!json_is_array(arr)) {
+		rc = fail(p, c, "expected an array, got %s", json_kind(arr));
+		goto out;
+	}
+	size_t n = json_array_size(arr);
+	*out = g_new0(char *, n + 1);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *e = element(c, i);
+		rc = parse_id_value(p, json_array_get(arr, i), e, &(*out)[i]);
+		if (rc == 0) {
+			*n_out = i + 1;
+			rc = claim(p, table, what, (*out)[i], e);
+		}
+		g_free(e);
+	}
+out:
+	g_free(c);
+	return rc;
+}
+
+static int parse_venue(struct parse *p, const json_t *v, const char *path, GHashTable *seen,
+                       struct site_venue *venue)
+{
+	static const char *const members[] = {"id", "name", NULL};
+	int rc = want_object(p, v, path);
+	if (rc == 0)
+		rc = check_members(p, v, path, members);
+	if (rc == 0)
+		rc = parse_id(p, v, path, "id", TRUE, &venue->id);
+	if (rc == 0)
+		rc = parse_name(p, v, path, venue->id, &venue->name);
+	if (rc == 0) {
+		char *c = child(path, "id");
+		rc = claim(p, seen, "venue id", venue->id, c);
+		g_free(c);
+	}
+	return rc;
+}
+
+static int parse_seat(struct parse *p, const json_t *v, const char *path, GHashTable *seen,
+                      const struct site_room *room, struct site_seat *seat)
+{
+	static const char *const members[] = {"id", "camera", "microphone", NULL};
+	int rc = want_object(p, v, path);
+	if (rc == 0)
+		rc = check_members(p, v, path, members);
+	if (rc == 0)
+		rc = parse_id(p, v, path, "id", TRUE, &seat->id);
+	if (rc == 0)
+		rc = parse_id(p, v, path, "camera", FALSE, &seat->camera);
+	if (rc == 0)
+		rc = parse_id(p, v, path, "microphone", FALSE, &seat->microphone);
+	char *c = child(path, "id");
+	if (rc == 0)
+		rc = claim(p, seen, "seat id", seat->id, c);
+	if (rc == 0)
+		rc = claim_identity(p, site_terminal_identity(room, seat), c);
+	g_free(c);
+	if (rc == 0 && seat->camera) {
+		c = child(path, "camera");
+		rc = claim(p, p->media, "camera/microphone id", seat->camera, c);
+		g_free(c);
+	}
+	if (rc == 0 && seat->microphone) {
+		c = child(path, "microphone");
+		rc = claim(p, p->media, "camera/microphone id", seat->microphone, c);
+		g_free(c);
+	}
+	return rc;
+}
+
+static int parse_kind(struct parse *p, const json_t *obj, const char *path,
+                      enum site_room_kind *kind)
+{
+	json_t *v = json_object_get(obj, "kind");
+	char *c = child(path, "kind");
+	int rc = 0;
+	if (!v)
+		rc = fail(p, c, "missing required member");
+	else if (!json_is_string(v))
+		rc = fail(p, c, "expected a string, got %s", json_kind(v));
+	else if (strcmp(json_string_value(v), "expert") == 0)
+		*kind = SITE_ROOM_EXPERT;
+	else if (strcmp(json_string_value(v), "tenderer") == 0)
+		*kind = SITE_ROOM_TENDERER;
+	else
+		rc = fail(p, c, "\"%s\" is not a room kind (expert or tenderer)",
+		          json_string_value(v));
+	g_free(c);
+	return rc;
+}
+
+static int parse_room(struct parse *p, const json_t *v, const char *path, GHashTable *rooms_seen,
+                      const struct site *site, struct site_room *room)
+{
+	static const char *const members[] = {"id",      "name",        "kind",  "venue", "door",
+	                                      "cameras", "microphones", "seats", NULL};
+	int rc = want_object(p, v, path);
+	if (rc == 0)
+		rc = check_members(p, v, path, members);
+	if (rc == 0)
+		rc = parse_id(p, v, path, "id", TRUE, &room->id);
+	if (rc == 0) {
+		char *c = child(path, "id");
+		rc = claim(p, rooms_seen, "room id", room->id, c);
+		if (rc == 0)
+			rc = claim_identity(p, site_agent_identity(room), c);
+		g_free(c);
+	}
+	if (rc == 0)
+		rc = parse_name(p, v, path, room->id, &room->name);
+	if (rc == 0)
+		rc = parse_kind(p, v, path, &room->kind);
+	if (rc == 0)
+		rc = parse_id(p, v, path, "venue", FALSE, &room->venue);
+	if (rc == 0 && room->venue) {
+		gboolean found = FALSE;
+		for (size_t i = 0; i < site->n_venues; i++)
+			found = found || strcmp(site->venues[i].id, room->venue) == 0;
+		if (!found) {
+			char *c = child(path, "venue");
+			rc = fail(p, c, "\"%s\" is not one of the site's venues", room->venue);
+			g_free(c);
+		}
+	}
+	if (rc == 0)
+		rc = parse_id(p, v, path, "door", TRUE, &room->door);
+	if (rc == 0) {
+		char *c = child(path, "door");
+		rc = claim(p, p->doors, "door id", room->door, c);
+		g_free(c);
+	}
+	if (rc == 0)
+		rc = parse_id_array(p, v, path, "cameras", p->media, "camera/microphone id",
+		                    &room->cameras, &room->n_cameras);
+	if (rc == 0)
+		rc = parse_id_array(p, v, path, "microphones", p->media, "camera/microphone id",
+		                    &room->microphones, &room->n_microphones);
+	if (rc != 0)
+		return rc;
+
+	json_t *seats = json_object_get(v, "seats");
+	if (!seats)
+		return 0;
+	char *c = child(path, "seats");
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	if (!json_is_array(seats)) {
+		rc = fail(p, c, "expected an array, got %s", json_kind(seats));
+		goto out;
+	}
+	room->seats = g_new0(struct site_seat, json_array_size(seats));
+	for (size_t i = 0; i < json_array_size(seats) && rc == 0; i++) {
+		char *e = element(c, i);
+		room->n_seats = i + 1;
+		rc = parse_seat(p, json_array_get(seats, i), e, seen, room, &room->seats[i]);
+		g_free(e);
+	}
+out:
+	g_hash_table_unref(seen);
+	g_free(c);
+	return rc;
+}
+
+static int parse_people(struct parse *p, const json_t *root, const char *key, const char *role,
+                        char ***out, size_t *n_out)
+{
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	char *what = g_strdup_printf("%s name", role);
+	int rc = parse_id_array(p, root, "", key, seen, what, out, n_out);
+	for (size_t i = 0; i < *n_out && rc == 0; i++) {
+		char *e = g_strdup_printf("%s[%zu]", key, i);
+		rc = claim_identity(p, site_person_identity(role, (*out)[i]), e);
+		g_free(e);
+	}
+	g_free(what);
+	g_hash_table_unref(seen);
+	return rc;
+}
+
+static int parse_site(struct parse *p, const json_t *root, struct site *site)
+{
+	static const char *const members[] = {"id",        "name",  "venues",   "rooms",
+	                                      "operators", "desks", "auditors", NULL};
+	int rc = want_object(p, root, "");
+	if (rc == 0)
+		rc = check_members(p, root, "", members);
+	if (rc == 0)
+		rc = parse_id(p, root, "", "id", TRUE, &site->id);
+	if (rc == 0)
+		rc = parse_name(p, root, "", site->id, &site->name);
+	if (rc != 0)
+		return rc;
+	g_hash_table_insert(p->identities, g_strdup("controller"), g_strdup("(controller)"));
+
+	json_t *venues = json_object_get(root, "venues");
+	if (venues) {
+		if (!json_is_array(venues))
+			return fail(p, "venues", "expected an array, got %s", json_kind(venues));
+		GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+		site->venues = g_new0(struct site_venue, json_array_size(venues));
+		for (size_t i = 0; i < json_array_size(venues) && rc == 0; i++) {
+			char *e = element("venues", i);
+			site->n_venues = i + 1;
+			rc = parse_venue(p, json_array_get(venues, i), e, seen, &site->venues[i]);
+			g_free(e);
+		}
+		g_hash_table_unref(seen);
+		if (rc != 0)
+			return rc;
+	}
+
+	json_t *rooms = json_object_get(root, "rooms");
+	if (!rooms)
+		return fail(p, "rooms", "missing required member");
+	if (!json_is_array(rooms))
+		return fail(p, "rooms", "expected an array, got %s", json_kind(rooms));
+	if (json_array_size(rooms) == 0)
+		return fail(p, "rooms", "a site needs at least one room");
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	site->rooms = g_new0(struct site_room, json_array_size(rooms));
+	for (size_t i = 0; i < json_array_size(rooms) && rc == 0; i++) {
+		char *e = element("rooms", i);
+		site->n_rooms = i + 1;
+		rc = parse_room(p, json_array_get(rooms, i), e, seen, site, &site->rooms[i]);
+		g_free(e);
+	}
+	g_hash_table_unref(seen);
+
+	if (rc == 0)
+		rc = parse_people(p, root, "operators", "operator", &site->operators,
+		                  &site->n_operators);
+	if (rc == 0)
+		rc = parse_people(p, root, "desks", "desk", &site->desks, &site->n_desks);
+	if (rc == 0)
+		rc = parse_people(p, root, "auditors", "auditor", &site->auditors,
+		                  &site->n_auditors);
+	return rc;
+}
+
+int site_load_data(const char *data, size_t len, struct site **out, GError **err)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		g_set_error(err, SITE_ERROR, SITE_ERROR_SYNTAX, "line %d column %d: %s", jerr.line,
+		            jerr.column, jerr.text);
+		return -EINVAL;
+	}
+	struct parse p = {
+	    .err = err,
+	    .doors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
+	    .media = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
+	    .identities = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
+	};
+	struct site *site = g_new0(struct site, 1);
+	int rc = parse_site(&p, root, site);
+	g_hash_table_unref(p.identities);
+	g_hash_table_unref(p.media);
+	g_hash_table_unref(p.doors);
+	json_decref(root);
+	if (rc != 0) {
+		site_free(site);
+		return rc;
+	}
+	*out = site;
+	return 0;
+}
+
+int site_load(const char *path, struct site **out, GError **err)
+{
+	char *data = NULL;
+	gsize len = 0;
+	GError *local = NULL;
+	if (!g_file_get_contents(path, &data, &len, &local)) {
+		int rc = -EIO;
+		if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+			rc = -ENOENT;
+		else if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_ACCES))
+			rc = -EACCES;
+		g_set_error(err, SITE_ERROR, SITE_ERROR_IO, "%s", local->message);
+		g_error_free(local);
+		return rc;
+	}
+	if (len > SITE_FILE_MAX) {
+		g_set_error(err, SITE_ERROR, SITE_ERROR_INVALID, "%s: larger than %d bytes", path,
+		            SITE_FILE_MAX);
+		g_free(data);
+		return -EFBIG;
+	}
+	int rc = site_load_data(data, len, out, err);
+	g_free(data);
+	if (rc != 0)
+		g_prefix_error(err, "%s: ", path);
+	return rc;
+}
+
+static void free_ids(char **ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		g_free(ids[i]);
+	g_free(ids);
+}
+
+void site_free(struct site *site)
+{
+	if (!site)
+		return;
+	for (size_t i = 0; i < site->n_venues; i++) {
+		g_free(site->venues[i].id);
+		g_free(site->venues[i].name);
+	}
+	g_free(site->venues);
+	for (size_t i = 0; i < site->n_rooms; i++) {
+		struct site_room *r = &site->rooms[i];
+		for (size_t j = 0; j < r->n_seats; j++) {
+			g_free(r->seats[j].id);
+			g_free(r->seats[j].camera);
+			g_free(r->seats[j].microphone);
+		}
+		g_free(r->seats);
+		free_ids(r->cameras, r->n_cameras);
+		free_ids(r->microphones, r->n_microphones);
+		g_free(r->id);
+		g_free(r->name);
+		g_free(r->venue);
+		g_free(r->door);
+	}
+	g_free(site->rooms);
+	free_ids(site->operators, site->n_operators);
+	free_ids(site->desks, site->n_desks);
+	free_ids(site->auditors, site->n_auditors);
+	g_free(site->id);
+	g_free(site->name);
+	g_free(site);
+}
+
+char *site_agent_identity(const struct site_room *room)
+{
+	return g_strdup_printf("agent-%s", room->id);
+}
+
+char *site_terminal_identity(const struct site_room *room, const struct site_seat *seat)
+{
+	return g_strdup_printf("terminal-%s-%s", room->id, seat->id);
+}
+
+char *site_person_identity(const char *role, const char *name)
+{
+	return g_strdup_printf("%s-%s", role, name);
+}

@@ -1,0 +1,98 @@
+/* The site description: rooms, seats, doors, cameras and the people who operate them.
+ *
+ * A site file is one JSON object (schemas/site.schema.json, example in
+ * schemas/examples/site.json). site_load() validates it completely and hands back plain
+ * structs; nothing else in evalroom reads the JSON. Every identifier in a site matches
+ * ^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$ so it is always a single MQTT topic level.
+ */
+#ifndef EVALROOM_SITE_H
+#define EVALROOM_SITE_H
+
+#include <glib.h>
+#include <stddef.h>
+
+#define SITE_ID_MAX   32
+#define SITE_NAME_MAX 128
+/* X.509 caps a commonName at 64 characters (RFC 5280 ub-common-name). */
+#define SITE_IDENTITY_MAX 64
+
+#define SITE_ERROR (site_error_quark())
+enum site_error {
+	SITE_ERROR_IO,      /* the file cannot be read */
+	SITE_ERROR_SYNTAX,  /* not JSON, or a duplicate member name */
+	SITE_ERROR_INVALID, /* JSON, but not a valid site: the message names the field */
+};
+
+enum site_room_kind {
+	SITE_ROOM_EXPERT,
+	SITE_ROOM_TENDERER,
+};
+
+struct site_venue {
+	char *id;
+	char *name; /* never NULL; defaults to the id */
+};
+
+struct site_seat {
+	char *id;
+	char *camera;     /* NULL when the seat has no camera */
+	char *microphone; /* NULL when the seat has no microphone */
+};
+
+struct site_room {
+	char *id;
+	char *name; /* never NULL; defaults to the id */
+	enum site_room_kind kind;
+	char *venue;    /* NULL when absent; else the id of one of site.venues */
+	char *door;     /* the door's id, unique in the site */
+	char **cameras; /* room cameras, n_cameras entries (NULL when none) */
+	size_t n_cameras;
+	char **microphones;
+	size_t n_microphones;
+	struct site_seat *seats;
+	size_t n_seats;
+};
+
+struct site {
+	char *id;
+	char *name; /* never NULL; defaults to the id */
+	struct site_venue *venues;
+	size_t n_venues;
+	struct site_room *rooms; /* at least one */
+	size_t n_rooms;
+	char **operators; /* names (identifiers); the identity is operator-<name> */
+	size_t n_operators;
+	char **desks; /* security desks; identity desk-<name> */
+	size_t n_desks;
+	char **auditors; /* identity auditor-<name> */
+	size_t n_auditors;
+};
+
+GQuark site_error_quark(void);
+
+/* Reads and validates the site file at path. On success *out owns a new site (free it
+ * with site_free) and 0 is returned. On failure returns -errno (-ENOENT etc. when the
+ * file cannot be read, -EINVAL when it is not a valid site), sets *err with a message
+ * naming the field path and the reason (e.g. `rooms[2].seats[0].id: "S 1" is not a valid
+ * identifier`) and leaves *out untouched. Rejects unknown members, wrong types, duplicate
+ * ids (rooms, seats within a room, doors, cameras and microphones site-wide, people
+ * within a role), references to undeclared venues and colliding certificate identities.
+ */
+int site_load(const char *path, struct site **out, GError **err);
+
+/* Same as site_load() on an in-memory JSON text of len bytes (not NUL-terminated). */
+int site_load_data(const char *data, size_t len, struct site **out, GError **err);
+
+/* Frees a site and everything it holds; NULL is allowed. */
+void site_free(struct site *site);
+
+/* True when s is a valid evalroom identifier. */
+gboolean site_id_valid(const char *s);
+
+/* The certificate CN / MQTT identity of a room's agent, a seat's terminal, and a person
+ * in a role ("operator", "desk", "auditor"). Newly allocated; g_free() it. */
+char *site_agent_identity(const struct site_room *room);
+char *site_terminal_identity(const struct site_room *room, const struct site_seat *seat);
+char *site_person_identity(const char *role, const char *name);
+
+#endif

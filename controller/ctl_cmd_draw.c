@@ -1,0 +1,237 @@
+/* evalroomctl draw commit|run|replace|export. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl_cmd_ops.h"
+
+static const char *member_str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+static long long member_int(const json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+static int finish(struct ctl *ctl, json_t *res, void (*print)(const json_t *res))
+{
+	if (ctl_want_json(ctl))
+		ctl_print_json(res);
+	else
+		print(res);
+	json_decref(res);
+	return 0;
+}
+
+/* session_only: the commands that take just --session. */
+static int session_only(struct ctl *ctl, const char *what, int *argc, char ***argv, char **session)
+{
+	const GOptionEntry entries[] = {
+	    {"session", 0, 0, G_OPTION_ARG_STRING, session, "session id", "SESSION"},
+	    G_OPTION_ENTRY_NULL};
+	int rc = ctl_ops_parse(ctl, what, entries, argc, argv, 0);
+
+	if (!rc && !*session)
+		rc = ctl_ops_local_fail(ctl, what, "--session is required");
+	return rc;
+}
+
+static void print_commit(const json_t *res)
+{
+	printf("Draw of session %s committed: %lld people, %lld tenders, %lld rooms.\n"
+	       "Commitment: %s\n"
+	       "Input hash: %s\n"
+	       "Publish the commitment now; then the witness enters entropy with\n"
+	       "  evalroomctl draw run --session %s --witness-entropy TEXT\n",
+	       member_str(res, "session"), member_int(res, "persons"), member_int(res, "tenders"),
+	       member_int(res, "rooms"), member_str(res, "commitment"),
+	       member_str(res, "input_hash"), member_str(res, "session"));
+}
+
+int ctl_cmd_draw_commit(struct ctl *ctl, int argc, char **argv)
+{
+	char *session = NULL;
+	json_t *res;
+	int rc = session_only(ctl, "draw commit", &argc, &argv, &session);
+
+	if (!rc)
+		rc = ctl_ops_call(ctl, "draw commit", "draw.commit",
+		                  json_pack("{s:s}", "session", session), &res);
+	if (!rc)
+		rc = finish(ctl, res, print_commit);
+	g_free(session);
+	return rc;
+}
+
+static void print_run(const json_t *res)
+{
+	json_t *r;
+	size_t i;
+
+	printf("Draw of session %s run: %lld people seated. Seats are revealed at check-in.\n",
+	       member_str(res, "session"), member_int(res, "seated"));
+	printf("  %-12s %-9s %s\n", "room", "kind", "occupied");
+	json_array_foreach(json_object_get(res, "rooms"), i, r)
+	{
+		printf("  %-12s %-9s %lld of %lld\n", member_str(r, "room"), member_str(r, "kind"),
+		       member_int(r, "occupied"), member_int(r, "seats"));
+	}
+}
+
+int ctl_cmd_draw_run(struct ctl *ctl, int argc, char **argv)
+{
+	char *session = NULL, *entropy = NULL;
+	const GOptionEntry entries[] = {
+	    {"session", 0, 0, G_OPTION_ARG_STRING, &session, "session id", "SESSION"},
+	    {"witness-entropy", 0, 0, G_OPTION_ARG_STRING, &entropy, "text the witness chose",
+	     "TEXT"},
+	    G_OPTION_ENTRY_NULL};
+	const char *what = "draw run";
+	json_t *res;
+	int rc;
+
+	rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 0);
+	if (!rc && (!session || !entropy))
+		rc = ctl_ops_local_fail(ctl, what, "--session and --witness-entropy are required");
+	if (!rc)
+		rc = ctl_ops_call(ctl, what, "draw.run",
+		                  json_pack("{s:s, s:s}", "session", session, "entropy", entropy),
+		                  &res);
+	if (!rc)
+		rc = finish(ctl, res, print_run);
+	g_free(session);
+	g_free(entropy);
+	return rc;
+}
+
+static void print_replace(const json_t *res)
+{
+	printf("%s seated for tender %s as replacement %lld%s%s; nobody else moved. The seat is "
+	       "revealed at check-in.\n",
+	       member_str(res, "person"), member_str(res, "tender"), member_int(res, "replacement"),
+	       json_object_get(res, "replaces") ? " of " : "", member_str(res, "replaces"));
+}
+
+int ctl_cmd_draw_replace(struct ctl *ctl, int argc, char **argv)
+{
+	char *tender = NULL, *person = NULL, *replaces = NULL;
+	const GOptionEntry entries[] = {
+	    {"tender", 0, 0, G_OPTION_ARG_STRING, &tender, "tender id", "TENDER"},
+	    {"person", 0, 0, G_OPTION_ARG_STRING, &person, "the person to seat", "PERSON"},
+	    {"replaces", 0, 0, G_OPTION_ARG_STRING, &replaces, "the person who withdraws",
+	     "PERSON"},
+	    G_OPTION_ENTRY_NULL};
+	const char *what = "draw replace";
+	json_t *args, *res;
+	int rc;
+
+	rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 0);
+	if (!rc && (!tender || !person))
+		rc = ctl_ops_local_fail(ctl, what, "--tender and --person are required");
+	if (!rc) {
+		args = json_pack("{s:s, s:s}", "tender", tender, "person", person);
+		if (replaces)
+			json_object_set_new(args, "replaces", json_string(replaces));
+		rc = ctl_ops_call(ctl, what, "draw.replace", args, &res);
+	}
+	if (!rc)
+		rc = finish(ctl, res, print_replace);
+	g_free(tender);
+	g_free(person);
+	g_free(replaces);
+	return rc;
+}
+
+/* write_private: TEXT into a new file PATH readable by its owner only (it holds the
+ * whole seat map). */
+static int write_private(const char *path, const char *text, GError **err)
+{
+	size_t len = strlen(text), done = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		goto err_errno;
+	while (done < len) {
+		ssize_t n = write(fd, text + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto err_close;
+		done += (size_t)n;
+	}
+	if (fsync(fd) < 0)
+		goto err_close;
+	if (close(fd) < 0)
+		goto err_errno;
+	return 0;
+
+err_close : {
+	int saved = errno;
+
+	close(fd);
+	errno = saved;
+}
+err_errno:
+	g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", path,
+	            g_strerror(errno));
+	return -errno;
+}
+
+int ctl_cmd_draw_export(struct ctl *ctl, int argc, char **argv)
+{
+	char *session = NULL, *out = NULL, *text = NULL;
+	const GOptionEntry entries[] = {
+	    {"session", 0, 0, G_OPTION_ARG_STRING, &session, "session id", "SESSION"},
+	    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "write the record to FILE", "FILE"},
+	    G_OPTION_ENTRY_NULL};
+	const char *what = "draw export";
+	GError *err = NULL;
+	json_t *res = NULL;
+	int rc;
+
+	rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 0);
+	if (!rc && !session)
+		rc = ctl_ops_local_fail(ctl, what, "--session is required");
+	if (!rc)
+		rc = ctl_ops_call(ctl, what, "draw.export", json_pack("{s:s}", "session", session),
+		                  &res);
+	if (rc)
+		goto out;
+	if (!out) {
+		ctl_print_json(res);
+		goto out;
+	}
+	text = json_dumps(res, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (!text) {
+		rc = ctl_ops_local_fail(ctl, what, "the record cannot be encoded");
+		goto out;
+	}
+	if (write_private(out, text, &err) < 0) {
+		rc = ctl_fail(ctl, what, err);
+		g_clear_error(&err);
+		goto out;
+	}
+	if (ctl_want_json(ctl)) {
+		json_t *o = json_pack("{s:s, s:s}", "session", session, "file", out);
+
+		ctl_print_json(o);
+		json_decref(o);
+	} else {
+		printf("Draw record of session %s written to %s.\n"
+		       "It holds the whole seat map: keep it sealed until check-in has ended.\n",
+		       session, out);
+	}
+out:
+	free(text);
+	json_decref(res);
+	g_free(session);
+	g_free(out);
+	return rc;
+}

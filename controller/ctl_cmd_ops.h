@@ -1,0 +1,35 @@
+/* evalroomctl subcommands of the operator's day-one operations (ops.h): site import,
+ * session create, tender add, committee import, draw commit|run|replace|export, audit. */
+#pragma once
+#include <glib.h>
+#include <jansson.h>
+
+#include "ctl.h"
+
+/* The subcommands, terminated by a zeroed entry (for ctl_command_tables). */
+extern const struct ctl_command ops_ctl_commands[];
+
+/* Helpers shared by the ctl_cmd_*.c files. */
+
+/* ctl_ops_parse: parse the subcommand's options ENTRIES out of ARGC and ARGV (argv[0] is
+ * the subcommand name); then exactly NPOS positional arguments must remain. Returns 0,
+ * or the exit code after printing the usage fault. */
+int ctl_ops_parse(struct ctl *ctl, const char *what, const GOptionEntry *entries, int *argc,
+                  char ***argv, int npos);
+/* ctl_ops_call: ctl_request COMMAND with ARGS (stolen); 0 with *res (caller decref's),
+ * or the exit code after printing the failure. */
+int ctl_ops_call(struct ctl *ctl, const char *what, const char *command, json_t *args,
+                 json_t **res);
+/* ctl_ops_local_fail: a local fault (file, usage) as exit code 2, printed like ctl_fail. */
+int ctl_ops_local_fail(struct ctl *ctl, const char *what, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+/* The subcommands' run functions (ctl_cmd_day.c, ctl_cmd_draw.c). */
+int ctl_cmd_site_import(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_session_create(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_tender_add(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_committee_import(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_audit(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_draw_commit(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_draw_run(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_draw_replace(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_draw_export(struct ctl *ctl, int argc, char **argv);

@@ -1,0 +1,59 @@
+/* Events from room agents (room/<room>/event): validated per kind, then handed to the
+ * module that owns the kind. An unknown kind or a bad member is refused with an error
+ * message on controller/error and changes nothing. */
+#include <errno.h>
+#include <string.h>
+
+#include "controller.h"
+#include "log.h"
+#include "msg.h"
+
+/* An agent telling us it refused something (e.g. a command it could not parse). */
+static int event_agent_error(struct controller *c, const char *room, const struct msg_envelope *env,
+                             json_t *body, GError **err)
+{
+	struct msg_reader r;
+	msg_reader_init(&r, body, NULL);
+	const char *topic = msg_read_string(&r, "topic", true, 256);
+	const char *sender = msg_read_string(&r, "sender", true, 64);
+	const char *fault = msg_read_string(&r, "fault", true, 1024);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	log_warnx("room %s: agent refused a message on %s from %s: %s", room, topic, sender, fault);
+	return 0;
+}
+
+static const struct event_handler core_event_handlers[] = {
+    {"error", event_agent_error},
+    {NULL, NULL},
+};
+
+static const struct event_handler *const event_tables[] = {
+    core_event_handlers,
+};
+
+void events_handle(struct controller *c, const char *room, const void *payload, size_t len)
+{
+	char topic[128], sender[64];
+	snprintf(topic, sizeof(topic), TOPIC_PREFIX "room/%s/event", room);
+	snprintf(sender, sizeof(sender), "agent-%s", room);
+	struct msg_envelope env;
+	json_t *body = NULL;
+	GError *err = NULL;
+	if (msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, &err) != 0)
+		goto refuse;
+	for (size_t t = 0; t < G_N_ELEMENTS(event_tables); t++)
+		for (const struct event_handler *h = event_tables[t]; h->kind; h++)
+			if (strcmp(h->kind, env.kind) == 0) {
+				if (h->fn(c, room, &env, body, &err) != 0)
+					goto refuse;
+				json_decref(body);
+				return;
+			}
+	g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
+	            "kind \"%s\" is not allowed on an event topic", env.kind);
+refuse:
+	controller_report_error(c, topic, sender, err);
+	g_clear_error(&err);
+	json_decref(body);
+}

@@ -1,0 +1,66 @@
+/* The operator's day-one operations on the controller's state (issue 4): site import,
+ * sessions, tenders, committees, the seat draw, and the audit log.
+ *
+ * Every operation has the shape of a request handler (request.h) over a struct state:
+ * it validates req->args completely (unknown members refused), runs all its changes
+ * in one transaction, and either returns 0 with *result (a new JSON object) or -errno
+ * with *err in the REQUEST_ERROR domain; a refused operation changes nothing.
+ * The arguments and results of each are in schemas/json/request.json and
+ * schemas/json/response.json; docs/operator.md shows them in use. */
+#pragma once
+#include <glib.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "request.h"
+#include "state.h"
+
+typedef int (*ops_fn)(struct state *st, const struct request *req, json_t **result, GError **err);
+
+/* site.import {"site": <site object, schemas/examples/site.json>}: replaces the site.
+ * CONFLICT while an open session has a draw. */
+int ops_site_import(struct state *st, const struct request *req, json_t **result, GError **err);
+/* session.create {"date": "YYYY-MM-DD", "id"?: id (default: the date)}. */
+int ops_session_create(struct state *st, const struct request *req, json_t **result, GError **err);
+/* tender.add {"session", "id", "name"}: NOT_FOUND for an unknown session. */
+int ops_tender_add(struct state *st, const struct request *req, json_t **result, GError **err);
+/* committee.import {"tender", "csv"}: the CSV of docs/operator.md; a bad row is
+ * refused as INVALID "line N: ..." and nothing of the file is imported. Refused while
+ * the session's draw is committed but not run (its inputs are fixed); after the run
+ * the new members wait for draw.replace. */
+int ops_committee_import(struct state *st, const struct request *req, json_t **result,
+                         GError **err);
+/* draw.commit {"session"}: fixes the draw inputs, checks feasibility (CONFLICT with
+ * the reason when infeasible, nothing stored), draws the secret and returns the
+ * commitment and input hash. */
+int ops_draw_commit(struct state *st, const struct request *req, json_t **result, GError **err);
+/* draw.run {"session", "entropy"}: reveals, seeds and seats everyone; the result holds
+ * per-room counts only, never who sits where (nor the secret or seed, which would let
+ * the reader recompute it). */
+int ops_draw_run(struct state *st, const struct request *req, json_t **result, GError **err);
+/* draw.replace {"tender", "person", "replaces"?}: seats PERSON (a member of TENDER's
+ * committee without a seat) on a free seat; REPLACES (seated, same tender and role)
+ * withdraws first. Nobody else moves. The result names no seat. */
+int ops_draw_replace(struct state *st, const struct request *req, json_t **result, GError **err);
+/* draw.export {"session"}: the draw library's full record (schemas/json/draw-record.json),
+ * seat map included. */
+int ops_draw_export(struct state *st, const struct request *req, json_t **result, GError **err);
+/* audit.list {"since"?: UTC us, "limit"?: 1..10000}: {"records": [...]}, oldest first. */
+int ops_audit_list(struct state *st, const struct request *req, json_t **result, GError **err);
+
+/* The operations by command name, for the dispatcher; terminated by a zeroed entry. */
+struct ops_entry {
+	const char *command;
+	unsigned roles; /* enum role bitmask */
+	ops_fn fn;
+	bool audited;
+};
+extern const struct ops_entry ops_table[];
+/* ops_find: the entry for COMMAND or NULL. */
+const struct ops_entry *ops_find(const char *command);
+
+/* ops_audit_record: append REQ and its outcome (ERR NULL = ok) to the audit log, with a
+ * summary of its arguments (long strings such as a CSV shortened). Logs and returns
+ * -errno if the log cannot be written. */
+int ops_audit_record(struct state *st, const struct request *req, int64_t now,
+                     const GError *outcome);

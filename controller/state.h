@@ -1,0 +1,168 @@
+/* The controller's state: state.db (SQLite, WAL, foreign keys on), schema in
+ * schemas/sql/state.sql. One struct state per process, used from the main loop only.
+ *
+ * Errors: functions return 0 or -errno and set *err in the REQUEST_ERROR domain
+ * (request.h), so an operation can hand them to the requester as they are:
+ * -ENOENT = NOT_FOUND, -EEXIST = CONFLICT, -EIO = INTERNAL (SQLite failure, logged
+ * with the statement's context). Strings in the structs below are NUL-terminated
+ * copies; ids are at most 32 bytes (msg.h MSG_ID_MAX). */
+#pragma once
+#include <glib.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define STATE_SCHEMA_VERSION 1
+#define STATE_ID_SIZE        33
+#define STATE_NAME_SIZE      129
+
+struct state;
+struct site;
+
+/* state_open: open (creating it if missing) the database at PATH (":memory:" works),
+ * switch on WAL and foreign keys, and create or migrate the schema to
+ * STATE_SCHEMA_VERSION. Returns NULL with *err set when the file cannot be opened, is
+ * not a state database, or has a newer schema than this program knows. */
+struct state *state_open(const char *path, GError **err);
+/* state_close: close ST (NULL allowed); an open transaction is rolled back. */
+void state_close(struct state *st);
+/* state_schema_version: the schema version of the open database. */
+int state_schema_version(struct state *st);
+
+/* Transactions: every operation runs in one. state_begin takes the write lock at once
+ * (BEGIN IMMEDIATE); state_rollback never fails and is a no-op outside a transaction. */
+int state_begin(struct state *st, GError **err);
+int state_commit(struct state *st, GError **err);
+void state_rollback(struct state *st);
+
+/* --- site --- */
+
+/* state_site_replace: replace the stored site (venues, rooms, seats, devices) by SITE;
+ * SOURCE is its JSON text, kept as imported. -EBUSY (CONFLICT) while a draw of an open
+ * session refers to the present rooms. */
+int state_site_replace(struct state *st, const struct site *site, const char *source, int64_t now,
+                       GError **err);
+/* state_site_summary: a new object {"id","name","rooms","expert_rooms",
+ * "tenderer_rooms","seats"}; -ENOENT when no site was imported. */
+int state_site_summary(struct state *st, json_t **out, GError **err);
+/* state_site_rooms: a new array of rooms in site order, each
+ * {"id","kind","seats":[seat ids in site order]}; empty without a site. */
+int state_site_rooms(struct state *st, json_t **out, GError **err);
+
+/* --- sessions and tenders --- */
+
+struct state_session {
+	char id[STATE_ID_SIZE];
+	char date[11]; /* YYYY-MM-DD */
+	char state[8]; /* open | closed */
+};
+/* state_session_add: a new open session; -EEXIST when the id is taken. */
+int state_session_add(struct state *st, const char *id, const char *date, int64_t now,
+                      GError **err);
+int state_session_get(struct state *st, const char *id, struct state_session *out, GError **err);
+
+struct state_tender {
+	char id[STATE_ID_SIZE];
+	char session[STATE_ID_SIZE];
+	char name[STATE_NAME_SIZE];
+	char state[8]; /* open | closing | sealed */
+};
+/* state_tender_add: a new open tender of an existing session; -EEXIST when the id is
+ * taken (in any session: tender ids name archive files). */
+int state_tender_add(struct state *st, const char *id, const char *session, const char *name,
+                     int64_t now, GError **err);
+int state_tender_get(struct state *st, const char *id, struct state_tender *out, GError **err);
+/* state_tender_list: a new array of the ids of SESSION's tenders, in id order. */
+int state_tender_list(struct state *st, const char *session, json_t **out, GError **err);
+
+/* --- persons and committees --- */
+
+struct state_person {
+	char id[STATE_ID_SIZE];
+	char name[STATE_NAME_SIZE];
+	char id_number_hmac[65];  /* hex */
+	char card[STATE_ID_SIZE]; /* "" when none */
+};
+/* state_id_number_hmac: HMAC-SHA256 (this database's key) of the identity number
+ * normalised (spaces dropped, letters upper-cased), as 64 hex digits into OUT. */
+void state_id_number_hmac(struct state *st, const char *id_number, char out[65]);
+int state_person_get(struct state *st, const char *id, struct state_person *out, GError **err);
+/* state_person_add: -EEXIST when the id is taken. */
+int state_person_add(struct state *st, const struct state_person *p, GError **err);
+/* state_committee_add: PERSON joins TENDER (of SESSION) as ROLE ("expert"|"tenderer");
+ * -EEXIST when the person already sits in a committee of that session. */
+int state_committee_add(struct state *st, const char *tender, const char *session,
+                        const char *person, const char *role, int64_t now, GError **err);
+/* state_committee_tender_of: the tender (into TENDER) in whose committee PERSON sits
+ * in SESSION; -ENOENT when none. */
+int state_committee_tender_of(struct state *st, const char *session, const char *person,
+                              char tender[STATE_ID_SIZE], GError **err);
+/* state_committee_list: a new array of the committee members of SESSION (or of one
+ * TENDER when not NULL), ordered by tender then person:
+ * {"tender","person","name","role","seated":bool}. */
+int state_committee_list(struct state *st, const char *session, const char *tender, json_t **out,
+                         GError **err);
+
+/* --- draws and seat assignments --- */
+
+struct state_draw {
+	char session[STATE_ID_SIZE];
+	int algorithm;
+	char *input; /* canonical JSON, owned */
+	char input_hash[65];
+	char secret[65];
+	char commitment[65];
+	char entropy[4097]; /* "" until run */
+	char seed[65];      /* "" until run */
+	bool run;
+	int64_t committed_at, run_at;
+	char committed_by[64], run_by[64];
+	char *record; /* the draw library's record JSON once run, owned; NULL before */
+};
+/* state_draw_get: fills *OUT (free with state_draw_clear); -ENOENT when the session
+ * has no draw. */
+int state_draw_get(struct state *st, const char *session, struct state_draw *out, GError **err);
+void state_draw_clear(struct state_draw *d);
+/* state_draw_add: store a committed draw; -EEXIST when the session has one. */
+int state_draw_add(struct state *st, const struct state_draw *d, GError **err);
+/* state_draw_mark_run: record the revealed run (entropy, seed, record, who, when);
+ * -EALREADY (CONFLICT) when the draw is not waiting to run. */
+int state_draw_mark_run(struct state *st, const char *session, const char *entropy,
+                        const char *seed, const char *record, const char *by, int64_t now,
+                        GError **err);
+/* state_draw_set_record: replace the stored record (after a replacement). */
+int state_draw_set_record(struct state *st, const char *session, const char *record, GError **err);
+
+struct state_assignment {
+	char session[STATE_ID_SIZE];
+	char person[STATE_ID_SIZE];
+	char tender[STATE_ID_SIZE];
+	char room[STATE_ID_SIZE];
+	char seat[STATE_ID_SIZE];
+	int replacement;
+};
+/* state_assignment_add: -EEXIST when the person or the seat is already taken. */
+int state_assignment_add(struct state *st, const struct state_assignment *a, int64_t now,
+                         GError **err);
+/* state_assignment_withdraw: PERSON gives up the seat in SESSION (replaced). */
+int state_assignment_withdraw(struct state *st, const char *session, const char *person,
+                              GError **err);
+/* state_assignment_list: a new array of SESSION's seated (not withdrawn) persons in
+ * site order of room and seat:
+ * {"person","tender","room","seat","replacement"}. */
+int state_assignment_list(struct state *st, const char *session, json_t **out, GError **err);
+/* state_assignment_max_replacement: highest replacement counter of SESSION (0 if
+ * none). */
+int state_assignment_max_replacement(struct state *st, const char *session, int *out, GError **err);
+
+/* --- operator audit log --- */
+
+/* state_audit_append: record one audited request in its own statement (call it
+ * outside the operation's transaction so refusals are recorded too). ARGS is a short
+ * summary (the dispatcher's choice), OUTCOME "ok" or the error code name, MESSAGE the
+ * error message or NULL. */
+int state_audit_append(struct state *st, int64_t at, const char *identity, const char *command,
+                       const char *args, const char *outcome, const char *message, GError **err);
+/* state_audit_list: a new array of audit rows with at >= SINCE, oldest first, at most
+ * LIMIT: {"seq","at","identity","command","args","outcome","message"?}. */
+int state_audit_list(struct state *st, int64_t since, unsigned limit, json_t **out, GError **err);

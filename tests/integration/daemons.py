@@ -1,0 +1,208 @@
+"""The evalroom daemons, really started, on a provisioned site with a real broker.
+
+- Daemon: one process (controller, agent, terminal) with its own config and log;
+  kill(), stop(), restart(), and wait_log() for what it printed.
+- Site: provision + broker + configs + daemons + evalroomctl, and two observers
+  (as `controller` and as the site's first operator) that record every message they may
+  read, so a test can validate everything the daemons published against schemas/.
+
+Built on harness.py (provisioning, broker, MQTT clients). Nothing here asserts.
+"""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import harness
+import schemas
+
+
+class Daemon:
+    def __init__(self, name, argv, log_path, env=None):
+        self.name = name
+        self.argv = argv
+        self.log_path = log_path
+        self.env = env
+        self.proc = None
+
+    def start(self):
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=self.env)
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.alive():
+            self.proc.send_signal(sig)
+            if sig in (signal.SIGKILL, signal.SIGTERM):
+                self.proc.wait(10)
+
+    def stop(self, timeout=10):
+        if self.alive():
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "_log", None):
+            self._log.close()
+            self._log = None
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def wait_log(self, text, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log():
+                return True
+            time.sleep(0.05)
+        return False
+
+
+def wait_for(predicate, timeout=10.0, interval=0.05):
+    """Poll predicate until it returns a true value (returned) or timeout (None)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = predicate()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(interval)
+
+
+class Site:
+    """A provisioned site with its broker running. Start daemons with start_controller()
+    and start_agent(room); run evalroomctl with ctl(). close() stops everything."""
+
+    def __init__(self, bin_dir, tmp_dir, site=harness.EXAMPLE_SITE, observe=True):
+        self.bin = bin_dir
+        self.tmp = str(tmp_dir)
+        self.prov = harness.provision(bin_dir, os.path.join(self.tmp, "site"), site=site)
+        self.broker = harness.Broker(self.prov).start()
+        self.daemons = {}
+        self.observers = []
+        self.injected = set()  # (topic, payload) the tests themselves published
+        self.operator = "operator-" + self.prov.site["operators"][0]
+        if observe:
+            for cn in ("controller", self.operator):
+                c = harness.Client(self.prov, cn, client_id="test-observer-" + cn)
+                if c.connect():
+                    c.subscribe("evalroom/v1/#")
+                    self.observers.append(c)
+
+    # -- configuration files --
+    def _mqtt_section(self, cn):
+        cert, key = self.prov.cert(cn)
+        return ("[mqtt]\nuri=ssl://127.0.0.1:%d\nca=%s\ncert=%s\nkey=%s\n"
+                % (self.prov.port, self.prov.ca, cert, key))
+
+    def write_config(self, name, cn, extra=""):
+        path = os.path.join(self.tmp, name + ".conf")
+        with open(path, "w") as f:
+            f.write(self._mqtt_section(cn) + extra)
+        return path
+
+    def controller_config(self, extra=""):
+        state = os.path.join(self.tmp, "controller-state")
+        os.makedirs(state, exist_ok=True)
+        return self.write_config("controller", "controller",
+                                 "[controller]\nstate_dir=%s\nsigning_key=%s\n%s"
+                                 % (state, self.prov.signing_key, extra))
+
+    def agent_config(self, room, extra=""):
+        spool = os.path.join(self.tmp, "spool-" + room)
+        os.makedirs(spool, exist_ok=True)
+        return self.write_config("agent-" + room, "agent-" + room,
+                                 "[agent]\nroom=%s\nspool_dir=%s\n%s" % (room, spool, extra))
+
+    def ctl_config(self, cn):
+        return self.write_config("ctl-" + cn, cn)
+
+    # -- daemons --
+    def start_daemon(self, name, argv):
+        d = Daemon(name, argv, os.path.join(self.tmp, name + ".log"))
+        self.daemons[name] = d.start()
+        return d
+
+    def start_controller(self, extra="", wait=True):
+        d = self.start_daemon("controller", [os.path.join(self.bin, "evalroom-controller"),
+                                             "-v", "--config", self.controller_config(extra)])
+        if wait and not d.wait_log("connected to the broker"):
+            raise RuntimeError("controller did not connect:\n" + d.log())
+        return d
+
+    def start_agent(self, room, extra="", wait=True):
+        d = self.start_daemon("agent-" + room, [os.path.join(self.bin, "evalroom-agent"),
+                                                "-v", "--config",
+                                                self.agent_config(room, extra)])
+        if wait and not d.wait_log("connected to the broker"):
+            raise RuntimeError("agent %s did not connect:\n%s" % (room, d.log()))
+        return d
+
+    # -- evalroomctl --
+    def ctl(self, *args, identity=None, json_out=True, timeout=30, check=False, input=None):
+        """Run evalroomctl as identity (default: the first operator). Returns
+        (exit code, parsed JSON or stdout text, stderr)."""
+        cn = identity or self.operator
+        argv = [os.path.join(self.bin, "evalroomctl"), "--config", self.ctl_config(cn)]
+        if json_out:
+            argv.append("--json")
+        argv += list(args)
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input)
+        out = p.stdout
+        if json_out and out.strip():
+            try:
+                out = json.loads(out)
+            except ValueError:
+                pass
+        if check and p.returncode != 0:
+            raise RuntimeError("evalroomctl %s failed (%d): %s" % (" ".join(args),
+                                                                   p.returncode, p.stderr))
+        return p.returncode, out, p.stderr
+
+    def client(self, cn, client_id=None):
+        """A test client as identity cn; what it publishes is left out of
+        schema_problems(), which judges only what the daemons published."""
+        c = harness.Client(self.prov, cn, client_id=client_id or "test-" + cn)
+        if not c.connect():
+            raise RuntimeError("test client %s could not connect" % cn)
+        publish = c.publish
+
+        def recorded_publish(topic, payload, **kw):
+            data = json.dumps(payload) if isinstance(payload, (dict, list)) else payload
+            self.injected.add((topic, data.encode() if isinstance(data, str) else data))
+            return publish(topic, payload, **kw)
+        c.publish = recorded_publish
+        return c
+
+    def observed(self):
+        msgs = []
+        for o in self.observers:
+            msgs += list(o.messages)
+        return msgs
+
+    def schema_problems(self):
+        """Every message a daemon published that does not validate against schemas/."""
+        return schemas.validate_all([m for m in self.observed() if m not in self.injected])
+
+    def close(self):
+        for d in self.daemons.values():
+            d.stop()
+        for o in self.observers:
+            o.close()
+        self.broker.stop()

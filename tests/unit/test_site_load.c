@@ -1,0 +1,256 @@
+/* cmocka tests of the site file parser (common/site.c): the example site, and each kind
+ * of fault with the exact message an installer would see. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "site.h"
+
+/* JSON in these tests is written with ' for " to stay readable. */
+static int load(const char *json, struct site **site, GError **err)
+{
+	char *text = g_strdup(json);
+	for (char *c = text; *c; c++) {
+		if (*c == '\'')
+			*c = '"';
+	}
+	int rc = site_load_data(text, strlen(text), site, err);
+	g_free(text);
+	return rc;
+}
+
+/* Asserts that json is rejected with exactly message. */
+static void expect_error(const char *json, const char *message)
+{
+	struct site *site = NULL;
+	GError *err = NULL;
+	int rc = load(json, &site, &err);
+	if (rc == 0 || !err || strcmp(err->message, message) != 0)
+		print_error("input:    %s\nexpected: %s\ngot:      rc=%d %s\n", json, message, rc,
+		            err ? err->message : "(no error)");
+	assert_int_equal(rc, -EINVAL);
+	assert_null(site);
+	assert_non_null(err);
+	assert_string_equal(err->message, message);
+	g_error_free(err);
+}
+
+static void test_example_site(void **state)
+{
+	struct site *site = NULL;
+	GError *err = NULL;
+	int rc = site_load(EXAMPLE_SITE, &site, &err);
+	if (rc)
+		print_error("%s\n", err->message);
+	assert_int_equal(rc, 0);
+	assert_string_equal(site->id, "hq");
+	assert_int_equal(site->n_venues, 1);
+	assert_string_equal(site->venues[0].id, "main");
+	assert_int_equal(site->n_rooms, 3);
+	const struct site_room *e1 = &site->rooms[0];
+	assert_string_equal(e1->id, "E1");
+	assert_string_equal(e1->name, "Expert room 1");
+	assert_int_equal(e1->kind, SITE_ROOM_EXPERT);
+	assert_string_equal(e1->venue, "main");
+	assert_string_equal(e1->door, "D-E1");
+	assert_int_equal(e1->n_cameras, 1);
+	assert_string_equal(e1->cameras[0], "cam-E1");
+	assert_int_equal(e1->n_microphones, 1);
+	assert_int_equal(e1->n_seats, 2);
+	assert_string_equal(e1->seats[1].id, "S2");
+	assert_string_equal(e1->seats[1].camera, "cam-E1-S2");
+	assert_string_equal(e1->seats[1].microphone, "mic-E1-S2");
+	const struct site_room *e2 = &site->rooms[1];
+	assert_int_equal(e2->n_microphones, 0);
+	assert_null(e2->seats[0].microphone);
+	assert_int_equal(site->rooms[2].kind, SITE_ROOM_TENDERER);
+	assert_int_equal(site->n_operators, 2);
+	assert_string_equal(site->operators[1], "bob");
+	assert_int_equal(site->n_desks, 1);
+	assert_int_equal(site->n_auditors, 1);
+
+	char *id = site_terminal_identity(e2, &e2->seats[1]);
+	assert_string_equal(id, "terminal-E2-S2");
+	g_free(id);
+	id = site_agent_identity(e1);
+	assert_string_equal(id, "agent-E1");
+	g_free(id);
+	site_free(site);
+}
+
+static void test_minimal_site_defaults(void **state)
+{
+	struct site *site = NULL;
+	GError *err = NULL;
+	assert_int_equal(
+	    load("{'id':'s','rooms':[{'id':'r','kind':'tenderer','door':'d'}]}", &site, &err), 0);
+	assert_string_equal(site->name, "s");
+	assert_string_equal(site->rooms[0].name, "r");
+	assert_null(site->rooms[0].venue);
+	assert_int_equal(site->rooms[0].n_seats, 0);
+	assert_int_equal(site->n_venues + site->n_operators + site->n_desks + site->n_auditors, 0);
+	site_free(site);
+}
+
+static void test_same_seat_id_in_two_rooms(void **state)
+{
+	struct site *site = NULL;
+	GError *err = NULL;
+	assert_int_equal(load("{'id':'s','rooms':[{'id':'a','kind':'expert','door':'d1',"
+	                      "'seats':[{'id':'S1'}]},{'id':'b','kind':'expert','door':'d2',"
+	                      "'seats':[{'id':'S1'}]}]}",
+	                      &site, &err),
+	                 0);
+	assert_string_equal(site->rooms[1].seats[0].id, "S1");
+	site_free(site);
+}
+
+static void test_syntax_errors(void **state)
+{
+	struct site *site = NULL;
+	GError *err = NULL;
+	assert_int_equal(load("{'id': 's',", &site, &err), -EINVAL);
+	assert_true(g_error_matches(err, SITE_ERROR, SITE_ERROR_SYNTAX));
+	assert_non_null(strstr(err->message, "line 1"));
+	g_clear_error(&err);
+
+	assert_int_equal(load("{'id':'s','id':'t','rooms':[]}", &site, &err), -EINVAL);
+	assert_true(g_error_matches(err, SITE_ERROR, SITE_ERROR_SYNTAX));
+	assert_non_null(strstr(err->message, "duplicate object key"));
+	g_clear_error(&err);
+	assert_null(site);
+}
+
+#define ROOM(extra) "{'id':'s','rooms':[{'id':'r','kind':'expert','door':'d'" extra "}]}"
+
+static void test_structure_errors(void **state)
+{
+	expect_error("[]", "(top): expected an object, got an array");
+	expect_error("{'rooms':[]}", "id: missing required member");
+	expect_error("{'id':'s'}", "rooms: missing required member");
+	expect_error("{'id':'s','rooms':[]}", "rooms: a site needs at least one room");
+	expect_error("{'id':'s','rooms':{}}", "rooms: expected an array, got an object");
+	expect_error("{'id':'s','colour':'red','rooms':[]}", "colour: unknown member");
+	expect_error("{'id':'s','rooms':[7]}", "rooms[0]: expected an object, got a number");
+	expect_error(ROOM(",'seats':[{'id':'S1','cam':'c'}]"),
+	             "rooms[0].seats[0].cam: unknown member");
+	expect_error(ROOM(",'seats':{'id':'S1'}"),
+	             "rooms[0].seats: expected an array, got an object");
+	expect_error(ROOM(",'cameras':'c1'"), "rooms[0].cameras: expected an array, got a string");
+	expect_error("{'id':'s','rooms':[{'id':'r','kind':'expert'}]}",
+	             "rooms[0].door: missing required member");
+	expect_error("{'id':'s','rooms':[{'id':'r','door':'d'}]}",
+	             "rooms[0].kind: missing required member");
+	expect_error(ROOM(",'operators':['a']"), "rooms[0].operators: unknown member");
+}
+
+static void test_value_errors(void **state)
+{
+	expect_error(ROOM(",'seats':[{'id':'S 1'}]"),
+	             "rooms[0].seats[0].id: \"S 1\" is not a valid identifier (1-32 of A-Z a-z 0-9 "
+	             "_ -, starting with a letter or digit)");
+	expect_error(ROOM(",'seats':[{'id':1}]"),
+	             "rooms[0].seats[0].id: expected a string identifier, got a number");
+	expect_error("{'id':'-s','rooms':[]}",
+	             "id: \"-s\" is not a valid identifier (1-32 of A-Z a-z 0-9 _ -, starting with "
+	             "a letter or digit)");
+	expect_error("{'id':'abcdefghijabcdefghijabcdefghijabc','rooms':[]}",
+	             "id: \"abcdefghijabcdefghijabcdefghijabc\" is not a valid identifier (1-32 of "
+	             "A-Z a-z 0-9 _ -, starting with a letter or digit)");
+	expect_error("{'id':'s','rooms':[{'id':'r','kind':'lounge','door':'d'}]}",
+	             "rooms[0].kind: \"lounge\" is not a room kind (expert or tenderer)");
+	expect_error("{'id':'s','name':'','rooms':[]}", "name: must be 1 to 128 bytes long");
+	expect_error("{'id':'s','name':'a\\nb','rooms':[]}",
+	             "name: must not contain control characters");
+	expect_error("{'id':'s','name':true,'rooms':[]}", "name: expected a string, got a boolean");
+	expect_error(
+	    ROOM(",'seats':[{'id':'S\\u00001'}]"),
+	    "line 1 column 81: \\u0000 is not allowed without JSON_ALLOW_NUL near '\"S\\u00001\"'");
+	expect_error(ROOM(",'venue':'annex'"), "rooms[0].venue: \"annex\" is not one of the site's "
+	                                       "venues");
+}
+
+static void test_duplicates(void **state)
+{
+	expect_error("{'id':'s','rooms':[{'id':'r','kind':'expert','door':'d1'},"
+	             "{'id':'r','kind':'expert','door':'d2'}]}",
+	             "rooms[1].id: duplicate room id \"r\" (first at rooms[0].id)");
+	expect_error("{'id':'s','rooms':[{'id':'r','kind':'expert','door':'d'},"
+	             "{'id':'q','kind':'expert','door':'d'}]}",
+	             "rooms[1].door: duplicate door id \"d\" (first at rooms[0].door)");
+	expect_error(
+	    ROOM(",'seats':[{'id':'S1'},{'id':'S2'},{'id':'S1'}]"),
+	    "rooms[0].seats[2].id: duplicate seat id \"S1\" (first at rooms[0].seats[0].id)");
+	expect_error(ROOM(",'cameras':['c1'],'seats':[{'id':'S1','camera':'c1'}]"),
+	             "rooms[0].seats[0].camera: duplicate camera/microphone id \"c1\" (first at "
+	             "rooms[0].cameras[0])");
+	expect_error("{'id':'s','venues':[{'id':'v'},{'id':'v'}],'rooms':[]}",
+	             "venues[1].id: duplicate venue id \"v\" (first at venues[0].id)");
+	expect_error("{'id':'s','rooms':[{'id':'r','kind':'expert','door':'d'}],"
+	             "'desks':['gate','gate']}",
+	             "desks[1]: duplicate desk name \"gate\" (first at desks[0])");
+}
+
+static void test_identity_collision_and_length(void **state)
+{
+	/* terminal-a-b-c from room "a-b" seat "c" and from room "a" seat "b-c". */
+	expect_error("{'id':'s','rooms':[{'id':'a-b','kind':'expert','door':'d1',"
+	             "'seats':[{'id':'c'}]},{'id':'a','kind':'expert','door':'d2',"
+	             "'seats':[{'id':'b-c'}]}]}",
+	             "rooms[1].seats[0].id: duplicate certificate identity \"terminal-a-b-c\" "
+	             "(first at rooms[0].seats[0].id)");
+	expect_error(
+	    "{'id':'s','rooms':[{'id':'rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr','kind':'expert',"
+	    "'door':'d','seats':[{'id':'ssssssssssssssssssssssss'}]}]}",
+	    "rooms[0].seats[0].id: certificate identity "
+	    "\"terminal-rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr-ssssssssssssssssssssssss\" is longer "
+	    "than 64 characters");
+}
+
+static void test_missing_file(void **state)
+{
+	struct site *site = NULL;
+	GError *err = NULL;
+	assert_int_equal(site_load("/nonexistent/site.json", &site, &err), -ENOENT);
+	assert_true(g_error_matches(err, SITE_ERROR, SITE_ERROR_IO));
+	assert_null(site);
+	g_error_free(err);
+	site_free(NULL);
+}
+
+static void test_id_valid(void **state)
+{
+	assert_true(site_id_valid("A"));
+	assert_true(site_id_valid("0a_b-c"));
+	assert_true(site_id_valid("abcdefghijabcdefghijabcdefghijab"));
+	assert_false(site_id_valid("abcdefghijabcdefghijabcdefghijabc"));
+	assert_false(site_id_valid(""));
+	assert_false(site_id_valid("_a"));
+	assert_false(site_id_valid("a/b"));
+	assert_false(site_id_valid("a+"));
+	assert_false(site_id_valid("a#"));
+	assert_false(site_id_valid("\xc3\xa9"));
+	assert_false(site_id_valid(NULL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_example_site),
+	    cmocka_unit_test(test_minimal_site_defaults),
+	    cmocka_unit_test(test_same_seat_id_in_two_rooms),
+	    cmocka_unit_test(test_syntax_errors),
+	    cmocka_unit_test(test_structure_errors),
+	    cmocka_unit_test(test_value_errors),
+	    cmocka_unit_test(test_duplicates),
+	    cmocka_unit_test(test_identity_collision_and_length),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_id_valid),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
