@@ -4,6 +4,9 @@
  * behind in /tmp). Each key of each group is then read as a string, an integer in two
  * ranges and a boolean, as the daemons' loaders do.
  *
+ * Groups named door* also go through the room agent's door_config_load and
+ * door_config_validate.
+ *
  * Invariants: a refusal names the file (and the group and key for a getter) and returns
  * the documented code; an accepted string is non-empty; an accepted integer lies in the
  * asked range; defaults apply exactly when a key is absent. */
@@ -14,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "door.h"
 #include "fuzz.h"
 
 #define CONFIG_MAX_SIZE (64 * 1024)
@@ -69,6 +73,32 @@ static void read_key(struct config *cf, const char *path, const char *group, con
 	}
 }
 
+/* The door section of an agent's config: the lock relay's lines and timings. */
+static void read_door(GKeyFile *kf, const char *group)
+{
+	struct door_config dc;
+	door_config_defaults(&dc);
+	GError *err = NULL;
+	int rc = door_config_load(kf, group, &dc, &err);
+	if (rc == 0) {
+		FUZZ_CHECK(!err, "[%s] door config loaded with an error set", group);
+		rc = door_config_validate(&dc, &err);
+		if (rc == 0)
+			FUZZ_CHECK(
+			    dc.pulse_ms >= 100 && dc.pulse_ms <= 600000 && dc.debounce_ms <= 1000 &&
+			        dc.held_alarm_ms > dc.held_prealarm_ms &&
+			        !dc.wiegand_d0 == !dc.wiegand_d1,
+			    "[%s] door config validated out of its documented ranges", group);
+	}
+	if (rc != 0) {
+		FUZZ_CHECK(rc == -EINVAL && err && strstr(err->message, group),
+		           "[%s] door config refused (rc %d) without naming the group: %s", group,
+		           rc, err ? err->message : "no error");
+		g_clear_error(&err);
+	}
+	door_config_clear(&dc);
+}
+
 static void read_absent(struct config *cf, const char *path, const char *group)
 {
 	const char *key = "evalroom-fuzz-absent";
@@ -121,6 +151,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			read_key(cf, path, *g, *k);
 		g_strfreev(keys);
 		read_absent(cf, path, *g);
+		if (g_str_has_prefix(*g, "door"))
+			read_door(config_keyfile(cf), *g);
 	}
 	g_strfreev(groups);
 	config_free(cf);

@@ -192,7 +192,107 @@ def config_seeds():
         put("fuzz_config", name, data)
 
 
+def site_seeds():
+    with open(os.path.join(EXAMPLES, "site.json"), "rb") as fh:
+        text = fh.read()
+    put("fuzz_site", "example", text)
+    site = json.loads(text)
+    room = site["rooms"][0]
+
+    def variant(name, fn):
+        s = json.loads(text)
+        fn(s)
+        put("fuzz_site", name, json.dumps(s, ensure_ascii=False))
+
+    variant("dup-room", lambda s: s["rooms"].append(dict(s["rooms"][0])))
+    variant("dup-door", lambda s: s["rooms"][1].__setitem__("door", s["rooms"][0]["door"]))
+    variant("bad-room-id", lambda s: s["rooms"][0].__setitem__("id", "R 1"))
+    variant("long-id", lambda s: s["rooms"][0].__setitem__("id", "R" * 33))
+    variant("no-rooms", lambda s: s.__setitem__("rooms", []))
+    variant("rooms-object", lambda s: s.__setitem__("rooms", {}))
+    variant("unknown-member", lambda s: s.__setitem__("extra", 1))
+    variant("kind-bad", lambda s: s["rooms"][0].__setitem__("kind", "vip"))
+    variant("long-name", lambda s: s.__setitem__("name", "\u8bc4" * 200))
+    variant("identity-64", lambda s: s.__setitem__("operators", ["o" * 32, "p" * 55]))
+    put("fuzz_site", "not-json", "site")
+    put("fuzz_site", "deep", '{"rooms":' + "[" * 3000 + "]" * 3000 + "}")
+    put("fuzz_site", "dup-key", text.replace(b"{", b'{"id":"x",', 1))
+    put("fuzz_site", "nul", text[:10] + b"\0" + text[10:])
+
+
+def committee_seeds():
+    csv = ("person_id,name,id_number,role,card\n"
+           'E-20931,"Wang, Li",11010519491231002X,expert,\n'
+           "E-44120,Zhao Min,110105194912310029,expert,04213377\n"
+           "R-ACME,Acme Construction Ltd,91110000600037341L,tenderer,\n")
+    seeds = {
+        "example": csv,
+        "bom-crlf": "\ufeff" + csv.replace("\n", "\r\n"),
+        "reordered": "role,person_id,id_number,name\nexpert,E-1,1234,A\n",
+        "header-only": "person_id,name,id_number,role\n",
+        "empty": "",
+        "blank-lines": "person_id,name,id_number,role\n\n\nE-1,A,1234,expert\n\n",
+        "bad-role": "person_id,name,id_number,role\nE-1,A,1234,judge\n",
+        "dup-person": "person_id,name,id_number,role\nE-1,A,1234,expert\nE-1,B,5678,expert\n",
+        "dup-column": "person_id,name,name,id_number,role\nE-1,A,A,1234,expert\n",
+        "missing-column": "person_id,name,role\nE-1,A,expert\n",
+        "unknown-column": "person_id,name,id_number,role,phone\nE-1,A,1234,expert,1\n",
+        "quotes": 'person_id,name,id_number,role\nE-1,"A ""B"", C",1234,expert\n',
+        "quote-open": 'person_id,name,id_number,role\nE-1,"A,1234,expert\n',
+        "quote-inside": 'person_id,name,id_number,role\nE-1,A"B,1234,expert\n',
+        "too-many-columns": "a,b,c,d,e,f,g,h,i\n",
+        "short-row": "person_id,name,id_number,role\nE-1,A\n",
+        "id-number-spaces": "person_id,name,id_number,role\nE-1,A,11 01 05 x,expert\n",
+        "id-number-short": "person_id,name,id_number,role\nE-1,A,123,expert\n",
+        "name-long": "person_id,name,id_number,role\nE-1," + "n" * 129 + ",1234,expert\n",
+        "name-utf8": "person_id,name,id_number,role\nE-1,\u738b\u529b,1234,expert\n",
+        "person-bad": "person_id,name,id_number,role\nE 1,A,1234,expert\n",
+        "many": "person_id,name,id_number,role\n" + "".join(
+            "E-%d,Name %d,%08d,%s\n" % (i, i, i, "expert" if i % 3 else "tenderer")
+            for i in range(200)),
+    }
+    for name, data in seeds.items():
+        put("fuzz_committee", name, data)
+
+
+def wiegand_seeds():
+    def frame(bits, gap=1):
+        return bytes((gap << 1) | b for b in bits) + b"\xff"
+
+    def card(nbits, facility, number):
+        half, fac = (12, 8) if nbits == 26 else (16, 16)
+        body = [int(c) for c in format(facility, "0%db" % fac) + format(number, "016b")]
+        lead = sum(body[:half]) % 2          # even parity over the first half
+        trail = 1 - sum(body[half:]) % 2     # odd parity over the second
+        return [lead] + body + [trail]
+
+    def key8(k):
+        return [int(c) for c in format(((~k & 0xF) << 4) | k, "08b")]
+
+    def key4(k):
+        return [int(c) for c in format(k, "04b")]
+
+    c26 = card(26, 123, 45678)
+    put("fuzz_wiegand", "card26", frame(c26))
+    put("fuzz_wiegand", "card34", frame(card(34, 4660, 65535)))
+    put("fuzz_wiegand", "card26-bad-parity", frame(c26[:-1] + [1 - c26[-1]]))
+    put("fuzz_wiegand", "pin8", b"".join(frame(key8(k)) for k in (1, 2, 3, 4, 11)))
+    put("fuzz_wiegand", "pin4-star", b"".join(frame(key4(k)) for k in (5, 10, 6, 7, 11)))
+    put("fuzz_wiegand", "pin-timeout",
+        frame(key4(1)) + frame(key4(2), gap=126) * 2 + frame(key4(11)))
+    put("fuzz_wiegand", "pin-too-long", b"".join(frame(key4(k % 10)) for k in range(14))
+        + frame(key4(11)))
+    put("fuzz_wiegand", "hash-empty", frame(key4(11)))
+    put("fuzz_wiegand", "key-12", frame(key4(12)))
+    put("fuzz_wiegand", "overlong", frame([1, 0] * 40))
+    put("fuzz_wiegand", "len-37", frame([1] * 37))
+    put("fuzz_wiegand", "card-then-pin", frame(c26) + frame(key8(9)) + frame(key8(11)))
+
+
 if __name__ == "__main__":
+    site_seeds()
+    committee_seeds()
+    wiegand_seeds()
     msg_seeds()
     request_seeds()
     status_seeds()

@@ -11,7 +11,7 @@ BUILD=${EVALROOM_FUZZ_BUILD:-$ROOT/build-fuzz}
 SECONDS_EACH=${1:-60}
 shift || true
 HARNESSES=("$@")
-[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(fuzz_msg fuzz_request fuzz_status fuzz_config)
+[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(fuzz_msg fuzz_request fuzz_status fuzz_config fuzz_site fuzz_committee fuzz_wiegand)
 MAX_FILES=200
 MAX_KB=1024
 
@@ -85,7 +85,7 @@ for h in "${HARNESSES[@]}"; do
 	if [ "$crashes" != 0 ]; then
 		status=1
 		echo "  $h: crash report in $log; input(s) copied to $regress/" >&2
-		grep -m3 -E 'ERROR: |runtime error|invariant violated|SUMMARY' "$log" | sed 's/^/  /' >&2 || true
+		grep -a -m3 -E 'ERROR: |runtime error|invariant violated|SUMMARY' "$log" | sed 's/^/  /' >&2 || true
 	fi
 done
 exit $status
