@@ -158,6 +158,20 @@ def status_seeds():
         put("fuzz_status", "env-" + name, b"\0" + data)
 
 
+def event_seeds():
+    err = '"topic":"evalroom/v1/room/R101/cmd","sender":"controller","fault":"expired"'
+    put("fuzz_event", "agent-error", b"\0" + envelope("error", err).encode())
+    put("fuzz_event", "agent-error-missing", b"\0" + envelope("error", '"topic":"t"').encode())
+    put("fuzz_event", "agent-error-extra", b"\1" + envelope("error", err + ',"x":1').encode())
+    put("fuzz_event", "door-event", b"\0" + envelope(
+        "door.event", '"door":"D101","state":"open","credential":"w26:1:2"').encode())
+    put("fuzz_event", "kind-status", b"\2" + envelope(
+        "status", '"state":"online","identity":"agent-A-1"').encode())
+    for name, data in edge_cases("error", err).items():
+        data = data.encode() if isinstance(data, str) else data
+        put("fuzz_event", "env-" + name, b"\0" + data)
+
+
 def config_seeds():
     seeds = {
         "controller.conf": "# evalroom-controller\n[mqtt]\nuri=ssl://127.0.0.1:8883\n"
@@ -291,6 +305,7 @@ def wiegand_seeds():
 
 if __name__ == "__main__":
     site_seeds()
+    event_seeds()
     committee_seeds()
     wiegand_seeds()
     msg_seeds()
