@@ -15,6 +15,7 @@
 
 #include "fuzz.h"
 #include "fuzz_state.h"
+#include "msg.h"
 #include "ops.h"
 
 static int run(struct state *st, const char *command, json_t *args, json_t **result, GError **err)
@@ -85,10 +86,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *after = fuzz_state_snapshot(st, &audit);
 	if (rc != 0) {
 		FUZZ_CHECK(!result, "refused import with a result");
-		FUZZ_CHECK(err && err->domain == REQUEST_ERROR &&
-		               (err->code == REQUEST_ERROR_INVALID ||
-		                err->code == REQUEST_ERROR_CONFLICT ||
-		                err->code == REQUEST_ERROR_NOT_FOUND),
+		/* A bad argument comes back in MSG_ERROR (msg_reader_finish), which the
+		 * dispatcher answers as "invalid" like REQUEST_ERROR_INVALID. */
+		FUZZ_CHECK(err && ((err->domain == REQUEST_ERROR &&
+		                    (err->code == REQUEST_ERROR_INVALID ||
+		                     err->code == REQUEST_ERROR_CONFLICT ||
+		                     err->code == REQUEST_ERROR_NOT_FOUND)) ||
+		                   (err->domain == MSG_ERROR && err->code == MSG_ERROR_INVALID)),
 		           "refused import: rc %d, %s", rc, err ? err->message : "no error");
 		FUZZ_CHECK(*err->message && g_utf8_validate(err->message, -1, NULL),
 		           "refusal message is not UTF-8: %s", err->message);

@@ -13,7 +13,8 @@
  * a request answered once is answered again byte for byte, not executed twice.
  *
  * The controller's state.db is an in-memory database shared by the inputs (opening one
- * costs about 11 ms), reopened every STATE_REUSE inputs to bound the audit log. */
+ * costs about 11 ms), reopened every STATE_REUSE inputs: refused requests grow the audit
+ * log, and counting its rows for each snapshot slowed a 20000-input run to 150 exec/s. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,7 +30,7 @@ static const char *const requesters[] = {
 };
 
 #define NOW_TOKEN   "@NOW"
-#define STATE_REUSE 20000
+#define STATE_REUSE 1000
 
 /* The payload with every NOW_TOKEN replaced (g_free). */
 static char *payload_expand(const uint8_t *data, size_t size, size_t *out_len)
