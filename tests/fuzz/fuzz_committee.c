@@ -47,11 +47,7 @@ static struct state *fixture(void)
 	if (st)
 		return st;
 	st = fuzz_state_get(0);
-	json_error_t je;
-	json_t *site = json_load_file(EXAMPLE_SITE, 0, &je);
-	if (!site)
-		fuzz_fail("%s: %s", EXAMPLE_SITE, je.text);
-	fixture_step(st, "site.import", json_pack("{s:o}", "site", site));
+	fuzz_state_example_site(st);
 	fixture_step(st, "session.create", json_pack("{s:s}", "date", "2026-11-26"));
 	fixture_step(st, "tender.add",
 	             json_pack("{s:s, s:s, s:s}", "session", "2026-11-26", "id", "T1", "name",

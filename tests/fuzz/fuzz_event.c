@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agents.h"
 #include "controller.h"
 #include "fuzz.h"
 #include "fuzz_state.h"
@@ -42,6 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.ops_ctx = &cap;
 	c.state = fuzz_state_get(0);
 	presence_init(&c);
+	agents_init(&c);
 	char topic[128], sender[64];
 	snprintf(topic, sizeof(topic), TOPIC_PREFIX "room/%s/event", room);
 	snprintf(sender, sizeof(sender), "agent-%s", room);
@@ -76,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g_free(after);
 	g_free(state_before);
 	g_free(before);
+	agents_free(&c);
 	g_hash_table_unref(c.rooms);
 	fuzz_capture_free(&cap);
 	return 0;

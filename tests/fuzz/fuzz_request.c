@@ -2,11 +2,14 @@
  * on a controller whose transport is the capturing fake of fuzz_support.c.
  *
  * Input: byte 0 picks the requester (the CN of the topic, which the broker ties to the
- * certificate), the rest is the payload. Every "@NOW" in the payload becomes the
- * current UTC time + 60 s in microseconds, so committed inputs reach the handlers
- * (past the expiry check) on any day they are replayed.
+ * certificate) and, with its top bit, whether room agents refuse the commands the
+ * request sends them (door, lockdown); the rest is the payload. Each such command is
+ * answered at once through agents_handle_reply, as the agent's reply would be. Every "@NOW" in the
+ * payload becomes the current UTC time + 60 s in microseconds, so committed inputs reach the
+ * handlers (past the expiry check) on any day they are replayed.
  *
- * Invariants: exactly one response to the requester, valid per schemas/json; at most one
+ * Invariants: every command sent to an agent is a valid `cmd`; then exactly one response
+ * to the requester, valid per schemas/json; at most one
  * `error` on controller/error, and only for a refused (invalid) payload, counted once in
  * messages_refused; only operator-, desk- and auditor- identities ever get ok:true, and
  * only for a valid request whose id the response repeats; a refusal changes no state;
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agents.h"
 #include "clock.h"
 #include "controller.h"
 #include "fuzz.h"
@@ -31,6 +35,50 @@ static const char *const requesters[] = {
 
 #define NOW_TOKEN   "@NOW"
 #define STATE_REUSE 1000
+
+/* Answer every `cmd` published to a room agent since message FROM as that agent would:
+ * ok with a door status, or (REFUSE) an error. Returns how many were answered. */
+static unsigned agents_answer(struct controller *c, struct fuzz_capture *cap, guint from,
+                              bool refuse)
+{
+	GPtrArray *cmds = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = from; i < cap->msgs->len; i++) {
+		struct fuzz_published *p = cap->msgs->pdata[i];
+		char room[64];
+		if (sscanf(p->topic, TOPIC_PREFIX "room/%63[^/]/cmd", room) != 1 ||
+		    !g_str_has_suffix(p->topic, "/cmd"))
+			continue;
+		struct msg_envelope env;
+		json_t *body = NULL;
+		GError *err = NULL;
+		if (msg_parse(p->payload, p->len, MSG_MAX_SIZE, &env, &body, &err) != 0)
+			fuzz_fail("command to %s: %s", room, err->message);
+		const char *id = json_string_value(json_object_get(body, "id"));
+		FUZZ_CHECK(strcmp(env.kind, "cmd") == 0 && id && *id && p->qos == 1,
+		           "command to %s is not a cmd with an id: %s", room, p->payload);
+		g_ptr_array_add(cmds, g_strdup(room));
+		g_ptr_array_add(cmds, g_strdup(id));
+		json_decref(body);
+	}
+	static struct seq_counter agent_seq;
+	for (guint i = 0; i < cmds->len; i += 2) {
+		json_t *reply = msg_new("reply", &agent_seq);
+		json_object_set_new(reply, "id", json_string(cmds->pdata[i + 1]));
+		json_object_set_new(reply, "ok", json_boolean(!refuse));
+		if (refuse)
+			json_object_set_new(reply, "error", json_string("door fault"));
+		else
+			json_object_set_new(reply, "result", json_pack("{s:s}", "state", "locked"));
+		size_t len;
+		char *text = msg_dump(reply, &len);
+		agents_handle_reply(c, cmds->pdata[i], text, len);
+		g_free(text);
+		json_decref(reply);
+	}
+	unsigned n = cmds->len / 2;
+	g_ptr_array_unref(cmds);
+	return n;
+}
 
 /* The payload with every NOW_TOKEN replaced (g_free). */
 static char *payload_expand(const uint8_t *data, size_t size, size_t *out_len)
@@ -83,7 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_init();
 	if (size < 1)
 		return 0;
-	const char *requester = requesters[data[0] % G_N_ELEMENTS(requesters)];
+	const char *requester = requesters[(data[0] & 0x7f) % G_N_ELEMENTS(requesters)];
 	size_t len;
 	char *payload = payload_expand(data + 1, size - 1, &len);
 
@@ -94,7 +142,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.ops_ctx = &cap;
 	c.started_us = clock_now_us();
 	c.state = fuzz_state_get(STATE_REUSE);
+	fuzz_state_example_site(c.state);
 	presence_init(&c);
+	agents_init(&c);
 	static const char status[] = "{\"v\":1,\"kind\":\"status\",\"seq\":1,\"ts\":1,"
 	                             "\"state\":\"online\",\"identity\":\"agent-R101\"}";
 	presence_handle_status(&c, "R101", status, strlen(status));
@@ -108,18 +158,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *state_before = fuzz_state_snapshot(c.state, &audit_before);
 
 	requests_handle(&c, requester, payload, len);
+	unsigned ncmd = agents_answer(&c, &cap, 0, data[0] & 0x80);
 
 	unsigned nresp = fuzz_capture_count(&cap, resp_topic);
 	unsigned nerr = fuzz_capture_count(&cap, TOPIC_PREFIX "controller/error");
 	FUZZ_CHECK(nresp == 1, "%u responses published, expected exactly 1", nresp);
-	FUZZ_CHECK(nerr <= 1 && nresp + nerr == cap.msgs->len,
-	           "%u messages published (%u errors) besides the response", cap.msgs->len, nerr);
+	FUZZ_CHECK(nerr <= 1 && nresp + nerr + ncmd == cap.msgs->len,
+	           "%u messages published (%u errors, %u commands) besides the response",
+	           cap.msgs->len, nerr, ncmd);
 	struct fuzz_published *resp = NULL;
 	for (guint i = 0; i < cap.msgs->len; i++) {
 		struct fuzz_published *p = cap.msgs->pdata[i];
 		if (strcmp(p->topic, resp_topic) == 0)
 			resp = p;
-		else
+		else if (g_str_has_suffix(p->topic, "/error"))
 			fuzz_check_error_message(p, req_topic, requester);
 	}
 	char id[64], req_id[64];
@@ -168,6 +220,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g_free(state_before);
 	g_free(after);
 	g_free(before);
+	agents_free(&c);
 	g_hash_table_unref(c.rooms);
 	fuzz_capture_free(&cap);
 	g_free(payload);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "ops.h"
 #include "state_db.h"
 
 struct state *fuzz_state_get(unsigned reuse)
@@ -55,4 +56,30 @@ void fuzz_state_exec(struct state *st, const char *sql)
 	char *msg = NULL;
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK)
 		fuzz_fail("%s: %s", sql, msg ? msg : "?");
+}
+
+void fuzz_state_example_site(struct state *st)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM site", -1, &q, NULL) != SQLITE_OK ||
+	    sqlite3_step(q) != SQLITE_ROW)
+		fuzz_fail("site count: %s", sqlite3_errmsg(st->db));
+	int64_t n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (n > 0)
+		return;
+	json_error_t je;
+	json_t *site = json_load_file(EXAMPLE_SITE, 0, &je);
+	if (!site)
+		fuzz_fail("%s: %s", EXAMPLE_SITE, je.text);
+	struct request req = {.role = ROLE_OPERATOR, .expires = INT64_MAX};
+	req.args = json_pack("{s:o}", "site", site);
+	g_strlcpy(req.requester, "operator-fuzz", sizeof(req.requester));
+	g_strlcpy(req.command, "site.import", sizeof(req.command));
+	json_t *result = NULL;
+	GError *err = NULL;
+	if (ops_site_import(st, &req, &result, &err) != 0)
+		fuzz_fail("site.import of %s: %s", EXAMPLE_SITE, err->message);
+	json_decref(result);
+	json_decref(req.args);
 }

@@ -103,7 +103,7 @@ static json_t *published_parse(const struct fuzz_published *p, const char *kind)
 	struct msg_envelope env;
 	json_t *body = NULL;
 	GError *err = NULL;
-	if (msg_parse(p->payload, p->len, MSG_MAX_SIZE, &env, &body, &err) != 0)
+	if (msg_parse(p->payload, p->len, MSG_MAX_REQUEST_SIZE, &env, &body, &err) != 0)
 		fuzz_fail("published on %s: %s: %s", p->topic, err->message, p->payload);
 	FUZZ_CHECK(strcmp(env.kind, kind) == 0, "published on %s: kind %s, expected %s", p->topic,
 	           env.kind, kind);

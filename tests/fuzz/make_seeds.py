@@ -120,6 +120,30 @@ def request_seeds():
     }
     for name, r in variants.items():
         put("fuzz_request", name, b"\0" + envelope("request", r).encode())
+    door = req.replace('"command":"status","args":{}', '"command":"door","args":{"room":"%s","action":"%s"}')
+    # Each with its own id: the controller answers a repeated (requester, id) from its
+    # replay table without running it again.
+    def own_id(r, name):
+        return r.replace("5f1c2a9b00c1d2e3", name)
+
+    put("fuzz_request", "door-unlock",
+        b"\0" + envelope("request", own_id(door % ("E1", "unlock"), "d1")).encode())
+    put("fuzz_request", "door-refused-by-agent",
+        b"\x80" + envelope("request", own_id(door % ("E1", "lock"), "d2")).encode())
+    put("fuzz_request", "door-unknown-room",
+        b"\0" + envelope("request", own_id(door % ("X9", "unlock"), "d3")).encode())
+    put("fuzz_request", "door-desk",
+        b"\1" + envelope("request", own_id(door % ("E1", "unlock"), "d4")).encode())
+    lockdown = req.replace('"command":"status","args":{}', '"command":"lockdown","args":{"all":true}')
+    put("fuzz_request", "lockdown-all",
+        b"\0" + envelope("request", own_id(lockdown, "l1")).encode())
+    put("fuzz_request", "lockdown-release", b"\x80" + envelope(
+        "request", own_id(lockdown.replace('"all":true', '"room":"E1","release":true'),
+                          "l2")).encode())
+    tender = req.replace('"command":"status","args":{}',
+                         '"command":"session.create","args":{"date":"2026-11-26"}')
+    put("fuzz_request", "session-create",
+        b"\0" + envelope("request", own_id(tender, "s1")).encode())
     put("fuzz_request", "kind-response", b"\0" + envelope("response", req).encode())
     for name, data in edge_cases("request", req).items():
         data = data.encode() if isinstance(data, str) else data
