@@ -3,11 +3,13 @@
 #include <errno.h>
 #include <string.h>
 
+#include "alerts.h"
 #include "clock.h"
 #include "controller.h"
 #include "log.h"
 #include "msg.h"
 #include "ops.h"
+#include "view.h"
 
 #define REQUEST_MAX_LIFETIME_US (10 * 60 * G_USEC_PER_SEC)
 
@@ -31,6 +33,9 @@ static int handle_status(struct controller *c, const struct request *req, json_t
 	              (json_int_t)c->started_us, "now", (json_int_t)clock_now_us(), "connected",
 	              c->connected, "rooms", presence_rooms_json(c), "agents_online", online,
 	              "messages_refused", (json_int_t)c->messages_refused);
+	json_t *alerts = alerts_counts_json(c);
+	if (alerts)
+		json_object_set_new(*result, "alerts", alerts);
 	return 0;
 }
 
@@ -41,6 +46,8 @@ static const struct request_handler core_handlers[] = {
 
 static const struct request_handler *const handler_tables[] = {
     core_handlers,
+    alert_request_handlers,
+    view_request_handlers,
 };
 
 static const struct request_handler *handler_find(const char *command)
@@ -199,6 +206,7 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 		            req.command);
 		goto answer;
 	}
+	audited = h->audited;
 	if (!(h->roles & req.role)) {
 		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_DENIED, "%s may not run \"%s\"",
 		            requester, req.command);
