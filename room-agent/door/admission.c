@@ -1,0 +1,203 @@
+/* Admission list: a hash table keyed by the SHA-256 of (room, credential), so a stolen
+ * agent's memory or spool does not list the valid credentials in clear. */
+#include "admission.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define DIGEST_LEN 32
+
+struct grant {
+	uint8_t key[DIGEST_LEN];
+	int here; /* an entry for this room exists */
+	int elsewhere;
+	int64_t from_us, until_us;
+	char person[ADMISSION_PERSON_MAX];
+	char other_person[ADMISSION_PERSON_MAX];
+};
+
+struct admission {
+	char *room;
+	GHashTable *table; /* key digest -> struct grant (key points into the grant) */
+	size_t count;
+};
+
+static guint digest_hash(gconstpointer p)
+{
+	guint h;
+
+	memcpy(&h, p, sizeof(h)); /* already uniformly distributed */
+	return h;
+}
+
+static gboolean digest_equal(gconstpointer a, gconstpointer b)
+{
+	return memcmp(a, b, DIGEST_LEN) == 0;
+}
+
+static void credential_digest(const char *room, const char *credential, uint8_t out[DIGEST_LEN])
+{
+	GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
+	gsize len = DIGEST_LEN;
+
+	g_checksum_update(c, (const guchar *)room, (gssize)strlen(room) + 1);
+	g_checksum_update(c, (const guchar *)credential, -1);
+	g_checksum_get_digest(c, out, &len);
+	g_checksum_free(c);
+}
+
+static GHashTable *table_new(void)
+{
+	return g_hash_table_new_full(digest_hash, digest_equal, NULL, g_free);
+}
+
+struct admission *admission_new(const char *room)
+{
+	struct admission *a = g_new0(struct admission, 1);
+
+	a->room = g_strdup(room ? room : "");
+	a->table = table_new();
+	return a;
+}
+
+void admission_free(struct admission *a)
+{
+	if (!a)
+		return;
+	g_hash_table_destroy(a->table);
+	g_free(a->room);
+	g_free(a);
+}
+
+static int text_valid(const char *s, size_t max)
+{
+	size_t len = s ? strlen(s) : 0;
+	size_t i;
+
+	if (len == 0 || len >= max)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+int admission_replace(struct admission *a, const struct admission_entry *entries, size_t n,
+                      GError **err)
+{
+	GHashTable *t = table_new();
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct admission_entry *e = &entries[i];
+		int here = !e->room || !strcmp(e->room, a->room);
+		uint8_t key[DIGEST_LEN];
+		struct grant *g;
+
+		if (!text_valid(e->credential, 128)) {
+			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			            "admission entry %zu: credential: missing, too long or has "
+			            "spaces/control characters",
+			            i);
+			goto err_table;
+		}
+		if (!text_valid(e->person, ADMISSION_PERSON_MAX)) {
+			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			            "admission entry %zu: person: missing, over %d characters or "
+			            "has spaces/control characters",
+			            i, ADMISSION_PERSON_MAX - 1);
+			goto err_table;
+		}
+		if (e->room && !text_valid(e->room, 64)) {
+			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			            "admission entry %zu: room: invalid", i);
+			goto err_table;
+		}
+		if (e->valid_until_us <= e->valid_from_us) {
+			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			            "admission entry %zu: valid_until must be after valid_from", i);
+			goto err_table;
+		}
+		credential_digest(a->room, e->credential, key);
+		g = g_hash_table_lookup(t, key);
+		if (!g) {
+			g = g_new0(struct grant, 1);
+			memcpy(g->key, key, DIGEST_LEN);
+			g_hash_table_insert(t, g->key, g);
+		}
+		if (here && g->here) {
+			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			            "admission entry %zu: credential: listed twice for this room",
+			            i);
+			goto err_table;
+		}
+		if (here) {
+			g->here = 1;
+			g->from_us = e->valid_from_us;
+			g->until_us = e->valid_until_us;
+			g_strlcpy(g->person, e->person, sizeof(g->person));
+		} else {
+			g->elsewhere = 1;
+			g_strlcpy(g->other_person, e->person, sizeof(g->other_person));
+		}
+	}
+	g_hash_table_destroy(a->table);
+	a->table = t;
+	a->count = n;
+	return 0;
+err_table:
+	g_hash_table_destroy(t);
+	return -EINVAL;
+}
+
+enum admission_reason admission_decide(const struct admission *a, const char *credential,
+                                       int64_t now_us, char *person)
+{
+	uint8_t key[DIGEST_LEN];
+	const struct grant *g;
+
+	if (person)
+		person[0] = '\0';
+	if (!credential || !*credential)
+		return ADMISSION_UNKNOWN;
+	credential_digest(a->room, credential, key);
+	g = g_hash_table_lookup(a->table, key);
+	if (!g)
+		return ADMISSION_UNKNOWN;
+	if (!g->here) {
+		if (person)
+			g_strlcpy(person, g->other_person, ADMISSION_PERSON_MAX);
+		return ADMISSION_NOT_THIS_ROOM;
+	}
+	if (person)
+		g_strlcpy(person, g->person, ADMISSION_PERSON_MAX);
+	if (now_us < g->from_us)
+		return ADMISSION_NOT_YET_VALID;
+	if (now_us >= g->until_us)
+		return ADMISSION_EXPIRED;
+	return ADMISSION_GRANTED;
+}
+
+size_t admission_count(const struct admission *a)
+{
+	return a->count;
+}
+
+const char *admission_reason_name(enum admission_reason r)
+{
+	switch (r) {
+	case ADMISSION_GRANTED:
+		return "granted";
+	case ADMISSION_UNKNOWN:
+		return "unknown";
+	case ADMISSION_EXPIRED:
+		return "expired";
+	case ADMISSION_NOT_YET_VALID:
+		return "not_yet_valid";
+	case ADMISSION_NOT_THIS_ROOM:
+		return "not_this_room";
+	case ADMISSION_LOCKDOWN:
+		return "lockdown";
+	}
+	return "unknown";
+}

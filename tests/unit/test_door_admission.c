@@ -1,0 +1,119 @@
+/* Admission list: every reason, atomic replacement, validation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "admission.h"
+
+#include <errno.h>
+
+#define NOW  1764100000000000ll /* 2025-11-25, µs */
+#define HOUR 3600000000ll
+
+static const struct admission_entry entries[] = {
+    {"w26:1:100", "expert-a", NULL, NOW - HOUR, NOW + HOUR},
+    {"w26:1:101", "expert-b", "R1", NOW - 2 * HOUR, NOW - HOUR},
+    {"pin:4711", "expert-c", "R1", NOW + HOUR, NOW + 2 * HOUR},
+    {"w26:1:102", "expert-d", "R2", NOW - HOUR, NOW + HOUR},
+};
+
+static void test_reasons(void **state)
+{
+	struct admission *a = admission_new("R1");
+	char person[ADMISSION_PERSON_MAX];
+
+	assert_int_equal(admission_replace(a, entries, 4, NULL), 0);
+	assert_int_equal(admission_count(a), 4);
+	assert_int_equal(admission_decide(a, "w26:1:100", NOW, person), ADMISSION_GRANTED);
+	assert_string_equal(person, "expert-a");
+	assert_int_equal(admission_decide(a, "w26:1:101", NOW, person), ADMISSION_EXPIRED);
+	assert_string_equal(person, "expert-b");
+	assert_int_equal(admission_decide(a, "pin:4711", NOW, person), ADMISSION_NOT_YET_VALID);
+	assert_int_equal(admission_decide(a, "w26:1:102", NOW, person), ADMISSION_NOT_THIS_ROOM);
+	assert_string_equal(person, "expert-d");
+	assert_int_equal(admission_decide(a, "w26:1:999", NOW, person), ADMISSION_UNKNOWN);
+	assert_string_equal(person, "");
+	assert_int_equal(admission_decide(a, "", NOW, NULL), ADMISSION_UNKNOWN);
+	assert_int_equal(admission_decide(a, NULL, NOW, NULL), ADMISSION_UNKNOWN);
+	/* The window is [from, until). */
+	assert_int_equal(admission_decide(a, "w26:1:100", NOW + HOUR - 1, NULL), ADMISSION_GRANTED);
+	assert_int_equal(admission_decide(a, "w26:1:100", NOW + HOUR, NULL), ADMISSION_EXPIRED);
+	assert_int_equal(admission_decide(a, "w26:1:100", NOW - HOUR, NULL), ADMISSION_GRANTED);
+	assert_int_equal(admission_decide(a, "w26:1:100", NOW - HOUR - 1, NULL),
+	                 ADMISSION_NOT_YET_VALID);
+	assert_string_equal(admission_reason_name(ADMISSION_NOT_THIS_ROOM), "not_this_room");
+	admission_free(a);
+}
+
+static void test_invalid_list_keeps_old(void **state)
+{
+	struct admission *a = admission_new("R1");
+	struct admission_entry bad[2] = {entries[0], entries[1]};
+	GError *err = NULL;
+
+	assert_int_equal(admission_replace(a, entries, 1, NULL), 0);
+	bad[1].person = "";
+	assert_int_equal(admission_replace(a, bad, 2, &err), -EINVAL);
+	assert_non_null(strstr(err->message, "entry 1: person"));
+	g_clear_error(&err);
+	bad[1] = entries[1];
+	bad[1].valid_until_us = bad[1].valid_from_us;
+	assert_int_equal(admission_replace(a, bad, 2, &err), -EINVAL);
+	assert_non_null(strstr(err->message, "entry 1: valid_until"));
+	g_clear_error(&err);
+	bad[1] = entries[0];
+	assert_int_equal(admission_replace(a, bad, 2, &err), -EINVAL);
+	assert_non_null(strstr(err->message, "listed twice"));
+	g_clear_error(&err);
+	bad[1] = entries[1];
+	bad[1].credential = "has space";
+	assert_int_equal(admission_replace(a, bad, 2, &err), -EINVAL);
+	assert_non_null(strstr(err->message, "entry 1: credential"));
+	g_clear_error(&err);
+	/* The old list is still in force. */
+	assert_int_equal(admission_decide(a, "w26:1:100", NOW, NULL), ADMISSION_GRANTED);
+	assert_int_equal(admission_count(a), 1);
+	/* A valid replacement drops what is no longer listed. */
+	assert_int_equal(admission_replace(a, entries + 1, 1, NULL), 0);
+	assert_int_equal(admission_decide(a, "w26:1:100", NOW, NULL), ADMISSION_UNKNOWN);
+	admission_free(a);
+}
+
+static void test_many_entries(void **state)
+{
+	enum { N = 5000 };
+	struct admission_entry *e = g_new0(struct admission_entry, N);
+	char **creds = g_new0(char *, N);
+	struct admission *a = admission_new("R1");
+	size_t i;
+
+	for (i = 0; i < N; i++) {
+		creds[i] = g_strdup_printf("w34:%zu:%zu", i / 100, i);
+		e[i] = (struct admission_entry){creds[i], "p", i % 2 ? "R9" : NULL, NOW - HOUR,
+		                                NOW + HOUR};
+	}
+	assert_int_equal(admission_replace(a, e, N, NULL), 0);
+	for (i = 0; i < N; i++)
+		assert_int_equal(admission_decide(a, creds[i], NOW, NULL),
+		                 i % 2 ? ADMISSION_NOT_THIS_ROOM : ADMISSION_GRANTED);
+	for (i = 0; i < N; i++)
+		g_free(creds[i]);
+	g_free(creds);
+	g_free(e);
+	admission_free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_reasons),
+	    cmocka_unit_test(test_invalid_list_keeps_old),
+	    cmocka_unit_test(test_many_entries),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
