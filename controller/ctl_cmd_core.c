@@ -3,6 +3,7 @@
 
 #include "clock.h"
 #include "ctl.h"
+#include "ctl_cmd_alerts.h"
 #include "ctl_cmd_ops.h"
 #include "ctl_commands.h"
 #include "provision.h"
@@ -66,5 +67,6 @@ const struct ctl_command core_ctl_commands[] = {
 
 const struct ctl_command *const ctl_command_tables[] = {
     core_ctl_commands,
+    alert_ctl_commands,
     NULL,
 };
