@@ -225,9 +225,8 @@ answer:
 		log_info("request %s from %s refused: %s", req.command, requester, err->message);
 	/* Every state-changing command is recorded with the identity that sent it, refused
 	 * ones too (a denied or expired try is worth knowing). */
-	if (audited ||
-	    (err && err->domain == REQUEST_ERROR &&
-	     (err->code == REQUEST_ERROR_DENIED || err->code == REQUEST_ERROR_EXPIRED))) {
+	if (audited || (err && err->domain == REQUEST_ERROR &&
+			(err->code == REQUEST_ERROR_DENIED || err->code == REQUEST_ERROR_EXPIRED))) {
 		ops_audit_record(c->state, &req, clock_now_us(), err);
 	}
 	respond(c, requester, req.id, req.expires, result, err);
