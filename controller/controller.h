@@ -41,7 +41,9 @@ struct controller {
 	bool connected;
 	int64_t started_us;
 	GHashTable *rooms; /* room id -> struct room_presence */
-	struct state *state; /* state.db */
+	struct state *state;   /* state.db */
+	struct agents *agents; /* commands to agents (agents.c) */
+	struct doors *doors;   /* door requests (doors.c) */
 	uint64_t messages_refused;
 	struct alerts *alerts; /* alerts.c */
 	struct view *view;     /* view.c */

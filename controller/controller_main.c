@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agents.h"
 #include "alerts.h"
 #include "clock.h"
 #include "config.h"
@@ -74,6 +75,8 @@ static void on_message(const char *topic, const void *payload, size_t len, void 
 		requests_handle(c, parts[1], payload, len);
 	} else if (n == 3 && strcmp(parts[0], "room") == 0 && strcmp(parts[2], "event") == 0) {
 		events_handle(c, parts[1], payload, len);
+	} else if (n == 3 && strcmp(parts[0], "room") == 0 && strcmp(parts[2], "reply") == 0) {
+		agents_handle_reply(c, parts[1], payload, len);
 	} else if (n == 3 && strcmp(parts[0], "room") == 0) {
 		/* Events, replies and media: validated here until their modules take them. */
 		struct msg_envelope env;
@@ -190,6 +193,7 @@ int main(int argc, char **argv)
 	c.started_us = clock_now_us();
 	c.loop = g_main_loop_new(NULL, FALSE);
 	presence_init(&c);
+	agents_init(&c);
 
 	if (g_mkdir_with_parents(c.cfg.state_dir, 0700) != 0) {
 		log_warn("state directory %s", c.cfg.state_dir);
@@ -249,6 +253,7 @@ err_mqtt:
 	alerts_free(&c);
 	state_close(c.state);
 err_state:
+	agents_free(&c);
 	g_hash_table_destroy(c.rooms);
 	g_main_loop_unref(c.loop);
 err_config:

@@ -4,7 +4,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include "agents.h"
+#include "clock.h"
 #include "controller.h"
+#include "doors.h"
+#include "state.h"
 #include "log.h"
 #include "msg.h"
 
@@ -29,7 +33,8 @@ static const struct event_handler core_event_handlers[] = {
 };
 
 static const struct event_handler *const event_tables[] = {
-    core_event_handlers,
+	core_event_handlers,
+	door_event_handlers,
 };
 
 void events_handle(struct controller *c, const char *room, const void *payload, size_t len)
@@ -42,16 +47,43 @@ void events_handle(struct controller *c, const char *room, const void *payload, 
 	GError *err = NULL;
 	if (msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, &err) != 0)
 		goto refuse;
+	/* (room, seq) is the event's identity: the agent replays its outbox after every
+	 * reconnect, and a replayed event is acknowledged again but never acted on twice. */
+	bool seen = false;
+	if (state_agent_event_seen(c->state, room, (int64_t)env.seq, &seen, &err) != 0) {
+		log_warnx("room %s: event %" G_GUINT64_FORMAT " not processed now: %s", room,
+			  env.seq, err->message);
+		g_clear_error(&err);
+		json_decref(body);
+		return; /* not acknowledged: the agent sends it again */
+	}
+	if (seen) {
+		agents_ack_event(c, room, env.seq);
+		json_decref(body);
+		return;
+	}
 	for (size_t t = 0; t < G_N_ELEMENTS(event_tables); t++)
 		for (const struct event_handler *h = event_tables[t]; h->kind; h++)
 			if (strcmp(h->kind, env.kind) == 0) {
 				if (h->fn(c, room, &env, body, &err) != 0)
-					goto refuse;
+					goto refuse_ack;
+				char *text = g_strndup(payload, len);
+				if (state_agent_event_add(c->state, room, (int64_t)env.seq,
+							  env.kind, env.ts, clock_now_us(), text,
+							  &err) != 0) {
+					log_warnx("room %s: %s", room, err->message);
+					g_clear_error(&err);
+				}
+				g_free(text);
+				agents_ack_event(c, room, env.seq);
 				json_decref(body);
 				return;
 			}
 	g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
-	            "kind \"%s\" is not allowed on an event topic", env.kind);
+		    "kind \"%s\" is not allowed on an event topic", env.kind);
+refuse_ack:
+	/* A refused event is reported and acknowledged: sending it again cannot help. */
+	agents_ack_event(c, room, env.seq);
 refuse:
 	controller_report_error(c, topic, sender, err);
 	g_clear_error(&err);

@@ -29,6 +29,7 @@ struct request {
 	char command[48];
 	int64_t expires; /* UTC us */
 	json_t *args;    /* validated object, borrowed for the handler's call */
+	bool audited;    /* recorded in the audit log when answered */
 };
 
 /* Error codes of a failed request, sent as error.code. */

@@ -6,6 +6,7 @@
 #include "alerts.h"
 #include "clock.h"
 #include "controller.h"
+#include "doors.h"
 #include "log.h"
 #include "msg.h"
 #include "ops.h"
@@ -45,9 +46,10 @@ static const struct request_handler core_handlers[] = {
 };
 
 static const struct request_handler *const handler_tables[] = {
-    core_handlers,
-    alert_request_handlers,
-    view_request_handlers,
+	core_handlers,
+	door_request_handlers,
+	alert_request_handlers,
+	view_request_handlers,
 };
 
 static const struct request_handler *handler_find(const char *command)
@@ -129,6 +131,8 @@ struct request *request_defer(const struct request *req)
 
 void request_finish(struct controller *c, struct request *d, json_t *result, const GError *err)
 {
+	if (d->audited)
+		ops_audit_record(c->state, d, clock_now_us(), err);
 	respond(c, d->requester, d->id, d->expires, result, err);
 	json_decref(result);
 	json_decref(d->args);
@@ -201,18 +205,19 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 		goto answer;
 	}
 	const struct request_handler *h = handler_find(req.command);
-	if (!h) {
+	const struct ops_entry *op = h ? NULL : ops_find(req.command);
+	if (!h && !op) {
 		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_INVALID, "unknown command \"%s\"",
-		            req.command);
+			    req.command);
 		goto answer;
 	}
-	audited = h->audited;
-	if (!(h->roles & req.role)) {
+	req.audited = audited = h ? h->audited : op->audited;
+	if (!((h ? h->roles : op->roles) & req.role)) {
 		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_DENIED, "%s may not run \"%s\"",
-		            requester, req.command);
+			    requester, req.command);
 		goto answer;
 	}
-	int rc = h->fn(c, &req, &result, &err);
+	int rc = h ? h->fn(c, &req, &result, &err) : op->fn(c->state, &req, &result, &err);
 	if (rc == REQUEST_PENDING) {
 		json_decref(body);
 		return;

@@ -167,6 +167,19 @@ int state_audit_append(struct state *st, int64_t at, const char *identity, const
  * LIMIT: {"seq","at","identity","command","args","outcome","message"?}. */
 int state_audit_list(struct state *st, int64_t since, unsigned limit, json_t **out, GError **err);
 
+/* --- agent events (state_event.c) --- */
+
+/* state_agent_event_seen: *SEEN = the event (ROOM, SEQ) is already recorded. */
+int state_agent_event_seen(struct state *st, const char *room, int64_t seq, bool *seen,
+			   GError **err);
+/* state_agent_event_add: record an agent event once (a repeat is ignored). BODY is the
+ * message's JSON text. */
+int state_agent_event_add(struct state *st, const char *room, int64_t seq, const char *kind,
+			  int64_t at, int64_t received, const char *body, GError **err);
+/* state_agent_event_count: events of ROOM (of KIND, or all when NULL). */
+int state_agent_event_count(struct state *st, const char *room, const char *kind, int64_t *n,
+			    GError **err);
+
 /* --- alerts (issue 8; never deleted) --- */
 
 /* The subject of an alert: room, seat, person, tender, stream; "" (or NULL) when not

@@ -23,6 +23,9 @@ struct agent {
 	void *ops_ctx;
 	struct seq_counter seq;
 	bool connected;
+	bool controller_online;
+	struct outbox *outbox;   /* every event goes through it */
+	struct agent_door *door; /* NULL: the room has no controlled door */
 	int64_t started_us;
 	char topic_status[128], topic_event[128], topic_reply[128], topic_cmd[128],
 	    topic_media[128];

@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "agent.h"
+#include "agent_door.h"
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
 #include "msg.h"
+#include "outbox.h"
 
 #define AGENT_VERSION "0.1"
 
@@ -94,16 +96,31 @@ static void handle_cmd(struct agent *a, const void *payload, size_t len)
 		reply(a, id, NULL, err);
 		goto out;
 	}
-	if (strcmp(command, "status") == 0) {
-		json_t *res = json_pack("{s:s, s:I, s:b}", "room", a->room, "started",
-		                        (json_int_t)a->started_us, "connected", a->connected);
-		reply(a, id, res, NULL);
-		json_decref(res);
-	} else {
-		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID, "unknown command \"%s\"", command);
-		reply(a, id, NULL, err);
+	if (!args) {
+		args = json_object();
+		json_object_set_new(body, "args", args); /* owned by body from here */
 	}
-	(void)args;
+	json_t *res = NULL;
+	int rc;
+	if (strcmp(command, "events.ack") == 0) {
+		/* The controller holds our events up to `upto`: no reply, it would only echo. */
+		struct msg_reader ar;
+		msg_reader_init(&ar, args, "args");
+		int64_t upto = msg_read_int(&ar, "upto", true, 1, INT64_MAX, 0);
+		if (msg_reader_finish(&ar, &err) != 0)
+			goto refuse;
+		outbox_ack(a->outbox, (uint64_t)upto);
+		goto out;
+	} else if (strcmp(command, "status") == 0) {
+		res = json_pack("{s:s, s:I, s:b, s:I}", "room", a->room, "started",
+		                (json_int_t)a->started_us, "connected", a->connected,
+		                "events_pending", (json_int_t)outbox_pending(a->outbox));
+		rc = 0;
+	} else if ((rc = agent_door_command(a->door, command, id, args, &res, &err)) == -ENOENT) {
+		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID, "unknown command \"%s\"", command);
+	}
+	reply(a, id, rc == 0 ? res : NULL, rc == 0 ? NULL : err);
+	json_decref(res);
 	goto out;
 refuse:
 	agent_report_error(a, a->topic_cmd, "controller", err);
@@ -112,11 +129,31 @@ out:
 	json_decref(body);
 }
 
+/* The controller's retained status: while it is offline the door decides alone (and
+ * applies its configured on-controller-lost policy). */
+static void handle_controller_status(struct agent *a, const void *payload, size_t len)
+{
+	struct msg_envelope env;
+	json_t *body = NULL;
+	if (len == 0 || msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, NULL) != 0)
+		return;
+	const char *state = json_string_value(json_object_get(body, "state"));
+	bool online = state && strcmp(state, "online") == 0;
+	if (online != a->controller_online) {
+		a->controller_online = online;
+		log_info("controller %s", online ? "online" : "unreachable");
+		agent_door_controller_lost(a->door, !online);
+	}
+	json_decref(body);
+}
+
 static void on_message(const char *topic, const void *payload, size_t len, void *user)
 {
 	struct agent *a = user;
 	if (strcmp(topic, a->topic_cmd) == 0)
 		handle_cmd(a, payload, len);
+	else if (strcmp(topic, TOPIC_PREFIX "controller/status") == 0)
+		handle_controller_status(a, payload, len);
 }
 
 static void on_connection(bool connected, const char *why, void *user)
@@ -128,8 +165,14 @@ static void on_connection(bool connected, const char *why, void *user)
 		char *st = status_payload(a, "online");
 		a->ops->publish(a->ops_ctx, a->topic_status, st, strlen(st), 1, true);
 		g_free(st);
+		outbox_set_connected(a->outbox, true);
 		daemon_ready("room %s: serving; connected to %s", a->room, a->mqtt_uri);
 	} else {
+		outbox_set_connected(a->outbox, false);
+		if (a->controller_online) {
+			a->controller_online = false;
+			agent_door_controller_lost(a->door, true);
+		}
 		log_warnx("broker: %s", why);
 		daemon_status("room %s: broker unreachable, working locally", a->room);
 	}
@@ -250,6 +293,26 @@ int main(int argc, char **argv)
 	}
 	a.ops = &mqtt_session_ops;
 	a.ops_ctx = a.mqtt;
+
+	if (g_mkdir_with_parents(a.spool_dir, 0700) != 0) {
+		log_warn("spool directory %s", a.spool_dir);
+		goto err_mqtt;
+	}
+	char *outbox_path = g_build_filename(a.spool_dir, "outbox.db", NULL);
+	a.outbox = outbox_open(outbox_path, a.ops, a.ops_ctx, &err);
+	g_free(outbox_path);
+	if (!a.outbox) {
+		log_errx("%s", err->message);
+		goto err_mqtt;
+	}
+	/* The door comes up locked (or in its persisted lockdown) before anything else. */
+	a.door = agent_door_new(&a, &err);
+	if (!a.door && err) {
+		log_errx("%s", err->message);
+		fprintf(stderr, "evalroom-agent: %s\n", err->message);
+		rc = 2;
+		goto err_door;
+	}
 	mqtt_session_subscribe(a.mqtt, a.topic_cmd, 1);
 	mqtt_session_subscribe(a.mqtt, TOPIC_PREFIX "controller/status", 1);
 	daemon_signals_watch(a.loop, NULL, NULL);
@@ -264,8 +327,12 @@ int main(int argc, char **argv)
 	mqtt_session_publish(a.mqtt, a.topic_status, stopped, strlen(stopped), 1, true);
 	g_free(stopped);
 	mqtt_session_stop(a.mqtt, 2000);
-	mqtt_session_free(a.mqtt);
 	rc = 0;
+err_door:
+	agent_door_free(a.door);
+	outbox_close(a.outbox);
+err_mqtt:
+	mqtt_session_free(a.mqtt);
 err_config:
 	agent_free(&a);
 	g_clear_error(&err);

@@ -168,6 +168,13 @@ int door_config_load(GKeyFile *kf, const char *group, struct door_config *cfg, G
 	rc = check_keys(kf, group, err);
 	if (!rc && g_key_file_has_key(kf, group, "name", NULL)) {
 		cfg->name = g_key_file_get_string(kf, group, "name", NULL);
+		if (!cfg->name ||
+		    !g_regex_match_simple("^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", cfg->name, 0, 0)) {
+			g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+			            "[%s] name: an identifier of 1..32 letters, digits, _ or -",
+			            group);
+			rc = -EINVAL;
+		}
 	} else if (!rc) {
 		cfg->name = g_strdup(group);
 	}

@@ -159,6 +159,18 @@ CREATE TABLE audit (
 ) STRICT;
 CREATE INDEX audit_at ON audit (at);
 
+-- Every event a room agent sent, once: (room, seq) is the event's identity, so a replay
+-- from the agent's outbox after a reconnect is recognised and not recorded twice.
+CREATE TABLE agent_event (
+	room TEXT NOT NULL,
+	seq INTEGER NOT NULL,
+	kind TEXT NOT NULL,
+	at INTEGER NOT NULL,
+	received INTEGER NOT NULL,
+	body TEXT NOT NULL,
+	PRIMARY KEY (room, seq)
+) STRICT;
+
 -- Alerts (issue 8): raised from real causes, acknowledged by an operator, resolved by
 -- an operator or automatically when the cause clears. Never deleted (the trigger
 -- refuses it). An alert is open until resolved; while open, a second raise of the same

@@ -28,6 +28,7 @@ class Daemon:
 
     def start(self):
         self._log = open(self.log_path, "ab")
+        self._log_start = self._log.tell()  # wait_log looks at this run's lines only
         self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, env=self.env)
         return self
@@ -57,17 +58,19 @@ class Daemon:
         self.stop()
         return self.start()
 
-    def log(self):
+    def log(self, this_run=False):
         try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
+            with open(self.log_path, "rb") as f:
+                if this_run:
+                    f.seek(getattr(self, "_log_start", 0))
+                return f.read().decode(errors="replace")
         except OSError:
             return ""
 
     def wait_log(self, text, timeout=10.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if text in self.log():
+            if text in self.log(this_run=True):
                 return True
             time.sleep(0.05)
         return False
@@ -146,7 +149,16 @@ class Site:
             raise RuntimeError("controller did not connect:\n" + d.log())
         return d
 
-    def start_agent(self, room, extra="", wait=True):
+    def door_socket(self, room):
+        return os.path.join(self.tmp, "door-%s.sock" % room)
+
+    def door(self, room):
+        """The simulated door of ROOM's agent (started with door=True)."""
+        return DoorSim(self.door_socket(room))
+
+    def start_agent(self, room, extra="", wait=True, door=False, **door_kw):
+        if door:
+            extra = door_config(self.door_socket(room), **door_kw) + extra
         d = self.start_daemon("agent-" + room, [os.path.join(self.bin, "evalroom-agent"),
                                                 "-v", "--config",
                                                 self.agent_config(room, extra)])
@@ -206,3 +218,81 @@ class Site:
         for o in self.observers:
             o.close()
         self.broker.stop()
+
+
+DOOR_CONFIG = """[gpio]
+backend=sim
+sim_socket=%(sock)s
+[door]
+lock_line=DOOR_LOCK
+sensor_line=DOOR_SENSOR
+rex_line=DOOR_REX
+tamper_line=DOOR_TAMPER
+wiegand_d0_line=WIEGAND_D0
+wiegand_d1_line=WIEGAND_D1
+pulse_ms=%(pulse_ms)d
+held_prealarm_ms=%(prealarm_ms)d
+held_alarm_ms=%(alarm_ms)d
+debounce_ms=5
+"""
+
+
+def door_config(sock, pulse_ms=1500, prealarm_ms=2000, alarm_ms=3000):
+    """The [gpio]/[door] sections of a simulated door whose control socket is sock."""
+    return DOOR_CONFIG % dict(sock=sock, pulse_ms=pulse_ms, prealarm_ms=prealarm_ms,
+                              alarm_ms=alarm_ms)
+
+
+def wiegand26(facility, card):
+    """The 26 bits of a standard H10301 card: even parity over the first 12 data bits,
+    odd parity over the last 12."""
+    data = format(facility, "08b") + format(card, "016b")
+    even = "1" if data[:12].count("1") % 2 else "0"
+    odd = "0" if data[12:].count("1") % 2 else "1"
+    return even + data + odd
+
+
+class DoorSim:
+    """Client of an agent's simulated door (the control socket of docs/door.md)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def request(self, line):
+        import socket
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(5)
+            s.connect(self.path)
+            s.sendall((line + "\n").encode())
+            buf = b""
+            while not buf.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+        reply = buf.decode().strip()
+        if not reply.startswith("ok"):
+            raise RuntimeError("door sim: %s -> %s" % (line, reply))
+        return reply[2:].strip()
+
+    def set(self, name, level):
+        self.request("set %s %d" % (name, level))
+
+    def get(self, name):
+        return int(self.request("get " + name))
+
+    def history(self, name):
+        """[(ts_ns, level), ...] of every level change of an output line."""
+        parts = self.request("history " + name).split()
+        return [(int(p.split(":")[0]), int(p.split(":")[1])) for p in parts[1:]]
+
+    def card(self, facility, number):
+        self.request("wiegand WIEGAND_D0 WIEGAND_D1 " + wiegand26(facility, number))
+
+    def pin(self, digits):
+        """Type digits then '#' on a 4-bit Wiegand keypad, one burst per key."""
+        import time
+        for key in list(digits) + ["#"]:
+            code = 11 if key == "#" else 10 if key == "*" else int(key)
+            self.request("wiegand WIEGAND_D0 WIEGAND_D1 " + format(code, "04b"))
+            time.sleep(0.06)  # longer than the frame gap, so each key is its own burst

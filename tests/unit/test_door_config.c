@@ -90,6 +90,7 @@ static void test_errors_name_group_and_key(void **state)
 	expect_error("rex_line=DOOR_REX", "rex_line=DOOR_SENSOR", "DOOR_SENSOR is used twice");
 	expect_error("pulse_ms=4000", "puls_ms=4000", "[door.R1] puls_ms: unknown key");
 	expect_error("sensor_line=DOOR_SENSOR", "sensor_line=DOOR SENSOR", "[door.R1] sensor_line");
+	expect_error("[door.R1]\n", "[door.R1]\nname=R 1\n", "[door.R1] name");
 }
 
 static void test_missing_group(void **state)

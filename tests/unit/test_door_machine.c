@@ -423,6 +423,30 @@ static void test_fault_on_lock_output_error(void **state)
 	assert_int_equal(lock_level(f), 0);
 }
 
+static int failing_read(struct gpio_line *l, struct gpio_event *evs, size_t max)
+{
+	return -EIO;
+}
+
+static void test_fault_on_input_error(void **state)
+{
+	struct fx *f = *state;
+	static struct gpio_ops ops;
+
+	ops = *gpio_sim_gpio(f->sim)->ops;
+	ops.read_events = failing_read;
+	f->gpio.ops = &ops;
+	door_start(f, 0);
+	gpio_sim_set_input(f->sim, "SENSOR", 1);
+	assert_true(run_until(f, DOOR_EV_FAULT, 1, 1000));
+	assert_int_equal(last(f, DOOR_EV_FAULT)->result, -EIO);
+	assert_int_equal(state_of(f), DOOR_STATE_FAULT);
+	/* A broken input never moves the lock. */
+	assert_never_opened_since(f, 0);
+	run_for(f, 20);
+	assert_int_equal(count(f, DOOR_EV_FAULT), 1);
+}
+
 static void test_debounce_one_event(void **state)
 {
 	struct fx *f = *state;
@@ -630,6 +654,7 @@ int main(void)
 	    T(test_status_command),
 	    T(test_tamper),
 	    T(test_fault_on_lock_output_error),
+	    T(test_fault_on_input_error),
 	    T(test_debounce_one_event),
 	    T(test_wiegand_on_gpio),
 	    T(test_restart_locked_and_unlocked_no_glitch),

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "door.h"
 #include "gpio_sim.h"
 
 static void test_seam(void **state)
@@ -184,12 +185,68 @@ static void test_control_socket(void **state)
 	g_main_context_unref(ctx);
 }
 
+static void count_granted(const struct door_event *ev, void *user)
+{
+	if (ev->kind == DOOR_EV_GRANTED)
+		(*(int *)user)++;
+}
+
+/* The demo's path: a running door driven over the socket, its lock read back from it. */
+static void test_socket_drives_door(void **state)
+{
+	GMainContext *ctx = g_main_context_new();
+	struct gpio_sim *sim = gpio_sim_new();
+	char *path = g_strdup_printf("%s/door-sim-d%d.sock", g_get_tmp_dir(), (int)getpid());
+	int64_t now = g_get_real_time();
+	const struct admission_entry e = {"w26:1:1", "p", NULL, now - 1000000, now + 60000000};
+	struct door_config cfg;
+	struct door *door;
+	int granted = 0, i, fd;
+	char *r;
+
+	door_config_defaults(&cfg);
+	cfg.name = g_strdup("R1");
+	cfg.lock_line = g_strdup("DOOR_LOCK");
+	cfg.sensor_line = g_strdup("DOOR_SENSOR");
+	cfg.rex_line = g_strdup("DOOR_REX");
+	cfg.wiegand_d0 = g_strdup("WIEGAND_D0");
+	cfg.wiegand_d1 = g_strdup("WIEGAND_D1");
+	cfg.wiegand_gap_ms = 10;
+	assert_int_equal(door_sim_add_lines(&cfg, sim), 0);
+	assert_int_equal(
+	    door_new(&cfg, gpio_sim_gpio(sim), ctx, count_granted, &granted, 0, &door, NULL), 0);
+	assert_int_equal(admission_replace(door_admission(door), &e, 1, NULL), 0);
+	assert_int_equal(gpio_sim_listen(sim, path, ctx), 0);
+	fd = client_connect(path);
+	r = ask(ctx, fd, "wiegand WIEGAND_D0 WIEGAND_D1 10000000100000000000000010\n");
+	assert_string_equal(r, "ok\n");
+	g_free(r);
+	for (i = 0; i < 200 && !granted; i++) {
+		g_main_context_iteration(ctx, FALSE);
+		g_usleep(1000);
+	}
+	assert_int_equal(granted, 1);
+	r = ask(ctx, fd, "get DOOR_LOCK\n");
+	assert_string_equal(r, "ok 1\n");
+	g_free(r);
+	r = ask(ctx, fd, "history DOOR_LOCK\n");
+	assert_memory_equal(r, "ok 2 ", 5);
+	g_free(r);
+	close(fd);
+	door_free(door);
+	door_config_clear(&cfg);
+	gpio_sim_free(sim);
+	g_free(path);
+	g_main_context_unref(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_seam),
 	    cmocka_unit_test(test_queue_limit_like_v1),
 	    cmocka_unit_test(test_control_socket),
+	    cmocka_unit_test(test_socket_drives_door),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,108 @@
+/* evalroomctl door ROOM unlock|lock|free-access|status, and lockdown ROOM|--all [--release]. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "ctl_commands.h"
+
+static void print_rooms(const json_t *res)
+{
+	const char *room;
+	json_t *v;
+	json_object_foreach((json_t *)json_object_get(res, "rooms"), room, v)
+	{
+		if (json_is_true(json_object_get(v, "ok"))) {
+			json_t *st = json_object_get(v, "status");
+			printf("%-10s door %s%s%s\n", room,
+			       json_string_value(json_object_get(st, "state")),
+			       json_is_true(json_object_get(st, "door_open")) ? ", open" : "",
+			       json_is_true(json_object_get(st, "controller_lost"))
+			           ? ", deciding locally"
+			           : "");
+		} else {
+			printf("%-10s FAILED: %s\n", room,
+			       json_string_value(json_object_get(v, "error")));
+		}
+	}
+}
+
+static int run(struct ctl *ctl, const char *what, const char *command, json_t *args)
+{
+	json_t *res;
+	GError *err = NULL;
+	if (ctl_request(ctl, command, args, &res, &err) != 0) {
+		int rc = ctl_fail(ctl, what, err);
+		g_error_free(err);
+		return rc;
+	}
+	if (ctl_want_json(ctl))
+		ctl_print_json(res);
+	else
+		print_rooms(res);
+	int failed = (int)json_integer_value(json_object_get(res, "failed"));
+	json_decref(res);
+	return failed ? 1 : 0;
+}
+
+static int cmd_door(struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const actions[][2] = {{"unlock", "unlock"},
+	                                         {"lock", "lock"},
+	                                         {"free-access", "free_access"},
+	                                         {"status", "status"}};
+	if (argc != 3) {
+		fprintf(stderr, "usage: evalroomctl door ROOM unlock|lock|free-access|status\n");
+		return 2;
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(actions); i++)
+		if (strcmp(argv[2], actions[i][0]) == 0)
+			return run(
+			    ctl, "door", "door",
+			    json_pack("{s:s, s:s}", "room", argv[1], "action", actions[i][1]));
+	fprintf(stderr,
+	        "evalroomctl door: unknown action \"%s\" (unlock, lock, free-access, status)\n",
+	        argv[2]);
+	return 2;
+}
+
+static int cmd_lockdown(struct ctl *ctl, int argc, char **argv)
+{
+	const char *room = NULL;
+	bool all = false, release = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--all") == 0)
+			all = true;
+		else if (strcmp(argv[i], "--release") == 0)
+			release = true;
+		else if (argv[i][0] != '-' && !room)
+			room = argv[i];
+		else {
+			fprintf(stderr, "evalroomctl lockdown: unexpected argument %s\n", argv[i]);
+			return 2;
+		}
+	}
+	if (!!room == all) {
+		fprintf(stderr, "usage: evalroomctl lockdown ROOM|--all [--release]\n");
+		return 2;
+	}
+	json_t *args = json_pack("{s:b}", "release", release);
+	if (all)
+		json_object_set_new(args, "all", json_true());
+	else
+		json_object_set_new(args, "room", json_string(room));
+	return run(ctl, "lockdown", "lockdown", args);
+}
+
+const struct ctl_command door_ctl_commands[] = {
+    {"door", "door ROOM unlock|lock|free-access|status",
+     "Command a room's door through its agent and show the door's state afterwards.\n"
+     "unlock opens it for one pulse (relocked when it closes); free-access leaves it open\n"
+     "until lock; both are refused while the room is locked down. Operators only.",
+     cmd_door, false},
+    {"lockdown", "lockdown ROOM|--all [--release]",
+     "Lock down one room or every room: no credential opens the door, request-to-exit\n"
+     "still lets people out, and the lockdown survives agent restarts and network loss\n"
+     "until released with --release. Operators only.",
+     cmd_lockdown, false},
+    {NULL, NULL, NULL, NULL, false},
+};

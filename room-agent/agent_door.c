@@ -1,0 +1,307 @@
+#include "agent_door.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent.h"
+#include "clock.h"
+#include "door.h"
+#include "gpio_gpiod.h"
+#include "gpio_sim.h"
+#include "log.h"
+#include "msg.h"
+#include "outbox.h"
+
+#define ADMISSION_MAX_ENTRIES 10000
+
+struct agent_door {
+	struct agent *agent;
+	struct door_config cfg;
+	struct gpio_sim *sim; /* sim backend */
+	struct gpio *gpiod;   /* gpiod backend */
+	struct door *door;
+	char *lockdown_path;  /* exists while a lockdown is in force */
+	char *admission_path; /* the last admission list, for decisions after a restart */
+};
+
+static const char *const actions[] = {"unlock",      "lock",   "lockdown", "release",
+                                      "free_access", "status", NULL};
+
+/* A digest lets the controller match a credential it issued without the agent sending the
+ * credential itself over the bus or into the archives. */
+static void credential_digest(const char *credential, char out[17])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	char *s = g_strconcat("evalroom-credential:", credential, NULL);
+	SHA256((const unsigned char *)s, strlen(s), md);
+	g_free(s);
+	for (int i = 0; i < 8; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static json_t *status_json(struct agent_door *d)
+{
+	struct door_status st;
+	door_get_status(d->door, &st);
+	return json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:I}", "state",
+	                 door_state_name(st.state), "lock_unlocked", st.lock_unlocked, "door_open",
+	                 st.door_open, "lockdown", st.lockdown, "free_access", st.free_access,
+	                 "tamper", st.tamper, "fault", st.fault, "controller_lost",
+	                 st.controller_lost, "admission_entries", (json_int_t)st.admission_entries);
+}
+
+static void persist_lockdown(struct agent_door *d, bool on)
+{
+	if (on) {
+		GError *err = NULL;
+		if (!g_file_set_contents(d->lockdown_path, "lockdown\n", -1, &err)) {
+			log_warnx("door: cannot persist the lockdown: %s", err->message);
+			g_error_free(err);
+		}
+	} else if (g_unlink(d->lockdown_path) != 0 && errno != ENOENT) {
+		log_warn("door: cannot clear %s", d->lockdown_path);
+	}
+}
+
+static void on_door_event(const struct door_event *ev, void *user)
+{
+	struct agent_door *d = user;
+	struct agent *a = d->agent;
+	if (ev->kind == DOOR_EV_STATE) {
+		if (ev->state == DOOR_STATE_LOCKDOWN)
+			persist_lockdown(d, true);
+		else if (ev->prev_state == DOOR_STATE_LOCKDOWN)
+			persist_lockdown(d, false);
+	}
+	json_t *m = msg_new("door.event", &a->seq);
+	json_object_set_new(m, "event", json_string(door_event_name(ev->kind)));
+	json_object_set_new(m, "state", json_string(door_state_name(ev->state)));
+	json_object_set_new(m, "at", json_integer(ev->ts_us));
+	switch (ev->kind) {
+	case DOOR_EV_STATE:
+		json_object_set_new(m, "prev_state", json_string(door_state_name(ev->prev_state)));
+		break;
+	case DOOR_EV_GRANTED:
+	case DOOR_EV_DENIED: {
+		char dig[17];
+		credential_digest(ev->credential, dig);
+		json_object_set_new(m, "reason", json_string(admission_reason_name(ev->reason)));
+		json_object_set_new(m, "credential_digest", json_string(dig));
+		if (ev->person[0])
+			json_object_set_new(m, "person", json_string(ev->person));
+		break;
+	}
+	case DOOR_EV_COMMAND:
+		json_object_set_new(m, "command", json_string(door_command_name(ev->command)));
+		if (ev->command_id)
+			json_object_set_new(m, "command_id", json_string(ev->command_id));
+		json_object_set_new(m, "result", json_integer(ev->result));
+		break;
+	default:
+		break;
+	}
+	if (ev->detail)
+		json_object_set_new(m, "detail", json_string(ev->detail));
+	log_info("door %s: %s (state %s)", a->room, door_event_name(ev->kind),
+	         door_state_name(ev->state));
+	outbox_push(a->outbox, a->topic_event, m);
+	json_decref(m);
+}
+
+/* Decode and install an admission list {"entries":[{credential, person, room?,
+ * valid_from, valid_until}]}. Everything is validated before anything changes. */
+static int admission_install(struct agent_door *d, json_t *args, GError **err)
+{
+	struct msg_reader r;
+	msg_reader_init(&r, args, "args");
+	json_t *entries = msg_read_array(&r, "entries", true, ADMISSION_MAX_ENTRIES);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	size_t n = json_array_size(entries);
+	struct admission_entry *v = g_new0(struct admission_entry, n ? n : 1);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char path[48];
+		snprintf(path, sizeof(path), "args.entries[%zu]", i);
+		struct msg_reader er;
+		msg_reader_init(&er, json_array_get(entries, i), path);
+		v[i].credential = msg_read_string(&er, "credential", true, 64);
+		v[i].person = msg_read_id(&er, "person", true);
+		v[i].room = msg_read_id(&er, "room", false);
+		v[i].valid_from_us = msg_read_int(&er, "valid_from", true, 0, INT64_MAX, 0);
+		v[i].valid_until_us = msg_read_int(&er, "valid_until", true, 0, INT64_MAX, 0);
+		rc = msg_reader_finish(&er, err);
+	}
+	if (rc == 0)
+		rc = admission_replace(door_admission(d->door), v, n, err);
+	g_free(v);
+	return rc;
+}
+
+static void admission_save(struct agent_door *d, json_t *args)
+{
+	char *text = json_dumps(args, JSON_COMPACT);
+	GError *err = NULL;
+	if (!g_file_set_contents(d->admission_path, text, -1, &err)) {
+		log_warnx("door: cannot keep the admission list for a restart: %s", err->message);
+		g_error_free(err);
+	}
+	free(text);
+}
+
+static void admission_restore(struct agent_door *d)
+{
+	json_error_t je;
+	json_t *args = json_load_file(d->admission_path, 0, &je);
+	if (!args)
+		return;
+	GError *err = NULL;
+	if (admission_install(d, args, &err) != 0) {
+		log_warnx("door: the saved admission list %s is unusable: %s", d->admission_path,
+		          err->message);
+		g_error_free(err);
+	} else {
+		log_info("door: restored %zu admission entries",
+		         admission_count(door_admission(d->door)));
+	}
+	json_decref(args);
+}
+
+int agent_door_command(struct agent_door *d, const char *command, const char *id, json_t *args,
+                       json_t **result, GError **err)
+{
+	if (strcmp(command, "admission.set") == 0) {
+		if (!d) {
+			g_set_error(err, MSG_ERROR, MSG_ERROR_INVALID, "this room has no door");
+			return -ENODEV;
+		}
+		int rc = admission_install(d, args, err);
+		if (rc == 0) {
+			admission_save(d, args);
+			*result = json_pack("{s:I}", "entries",
+			                    (json_int_t)admission_count(door_admission(d->door)));
+		}
+		return rc;
+	}
+	if (strcmp(command, "door") != 0)
+		return -ENOENT;
+	if (!d) {
+		g_set_error(err, MSG_ERROR, MSG_ERROR_INVALID, "this room has no door");
+		return -ENODEV;
+	}
+	struct msg_reader r;
+	msg_reader_init(&r, args, "args");
+	int action = msg_read_enum(&r, "action", true, actions);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	enum door_command cmd;
+	if (door_command_parse(actions[action], &cmd) != 0) {
+		g_set_error(err, MSG_ERROR, MSG_ERROR_INVALID, "unknown door action");
+		return -EINVAL;
+	}
+	int rc = door_command(d->door, cmd, id);
+	if (rc == -EPERM) {
+		g_set_error(err, MSG_ERROR, MSG_ERROR_INVALID, "refused: the door is in lockdown");
+		return rc;
+	}
+	if (rc != 0) {
+		g_set_error(err, MSG_ERROR, MSG_ERROR_INVALID, "door %s: %s", actions[action],
+		            g_strerror(-rc));
+		return rc;
+	}
+	*result = status_json(d);
+	return 0;
+}
+
+void agent_door_controller_lost(struct agent_door *d, bool lost)
+{
+	if (d)
+		door_set_controller_lost(d->door, lost);
+}
+
+struct agent_door *agent_door_new(struct agent *a, GError **err)
+{
+	GKeyFile *kf = config_keyfile(a->config);
+	if (!g_key_file_has_group(kf, "door"))
+		return NULL;
+	struct agent_door *d = g_new0(struct agent_door, 1);
+	d->agent = a;
+	if (door_config_load(kf, "door", &d->cfg, err) != 0)
+		goto err_free;
+	if (!d->cfg.name)
+		d->cfg.name = g_strdup(a->room);
+	char *backend = config_string(a->config, "gpio", "backend", "gpiod", err);
+	struct gpio *gpio = NULL;
+	if (!backend)
+		goto err_free;
+	if (strcmp(backend, "sim") == 0) {
+		d->sim = gpio_sim_new();
+		door_sim_add_lines(&d->cfg, d->sim);
+		char *sock = config_string(a->config, "gpio", "sim_socket", "", err);
+		if (sock && *sock) {
+			char *path = config_resolve(a->config, sock);
+			int rc = gpio_sim_listen(d->sim, path, NULL);
+			if (rc != 0)
+				g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(-rc),
+				            "door: sim control socket %s: %s", path,
+				            g_strerror(-rc));
+			g_free(path);
+			if (rc != 0) {
+				g_free(sock);
+				g_free(backend);
+				goto err_free;
+			}
+		}
+		g_free(sock);
+		gpio = gpio_sim_gpio(d->sim);
+	} else if (strcmp(backend, "gpiod") == 0) {
+		int rc = gpio_gpiod_new("evalroom-agent", &d->gpiod);
+		if (rc != 0) {
+			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "gpiod: %s",
+			            g_strerror(-rc));
+			g_free(backend);
+			goto err_free;
+		}
+		gpio = d->gpiod;
+	} else {
+		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+		            "%s: [gpio] backend: \"%s\" is not sim or gpiod",
+		            config_path(a->config), backend);
+		g_free(backend);
+		goto err_free;
+	}
+	g_free(backend);
+	d->lockdown_path = g_build_filename(a->spool_dir, "door-lockdown", NULL);
+	d->admission_path = g_build_filename(a->spool_dir, "admission.json", NULL);
+	/* A lockdown ordered before a restart or a network loss stays in force. */
+	unsigned flags =
+	    g_file_test(d->lockdown_path, G_FILE_TEST_EXISTS) ? DOOR_START_LOCKDOWN : 0;
+	if (door_new(&d->cfg, gpio, NULL, on_door_event, d, flags, &d->door, err) != 0)
+		goto err_free;
+	admission_restore(d);
+	log_info("door %s: ready (%s)%s", a->room, door_state_name(DOOR_STATE_LOCKED),
+	         flags ? ", lockdown restored" : "");
+	return d;
+err_free:
+	agent_door_free(d);
+	return NULL;
+}
+
+void agent_door_free(struct agent_door *d)
+{
+	if (!d)
+		return;
+	if (d->door)
+		door_free(d->door);
+	if (d->sim)
+		gpio_sim_free(d->sim);
+	if (d->gpiod)
+		gpio_gpiod_free(d->gpiod);
+	door_config_clear(&d->cfg);
+	g_free(d->lockdown_path);
+	g_free(d->admission_path);
+	g_free(d);
+}
