@@ -12,6 +12,7 @@
 #include "log.h"
 #include "msg.h"
 #include "state.h"
+#include "view.h"
 
 #define ALERTS_LIST_MAX  10000
 #define ALERT_NOTE_MAX   500
@@ -404,3 +405,64 @@ const struct request_handler alert_request_handlers[] = {
     {"alert.resolve", ROLE_OPERATOR, handle_alert_resolve, true},
     {NULL, 0, NULL, false},
 };
+
+/* ---- the door's causes (events validated by doors.c) ---- */
+
+/* States in which the door is still locked down (docs/door.md: a lockdown holds the lock
+ * through request-to-exit openings until `release`). */
+static bool door_lockdown_after(const char *state, bool before)
+{
+	if (strcmp(state, "lockdown") == 0)
+		return true;
+	if (strcmp(state, "locked") == 0 || strcmp(state, "unlocked") == 0 ||
+	    strcmp(state, "free_access") == 0)
+		return false;
+	return before;
+}
+
+void alerts_door_event(struct controller *c, const char *room, const char *event, const char *state,
+                       const char *reason, const char *person, const char *detail)
+{
+	struct alert_subject s = {.room = room};
+	/* Only a `state` event names the state the door is now in; the others carry the
+	 * state in which they happened (a forced opening: "locked"). */
+	const char *now = strcmp(event, "state") == 0 ? state : "";
+	bool closed = strcmp(event, "closed") == 0 || strcmp(now, "locked") == 0 ||
+	              strcmp(now, "lockdown") == 0 || strcmp(now, "unlocked") == 0 ||
+	              strcmp(now, "free_access") == 0;
+	char text[200];
+
+	if (!c->alerts || !id_valid(room))
+		return;
+	if (*now)
+		view_set_door(c, room, now, door_lockdown_after(now, view_door_lockdown(c, room)));
+	if (strcmp(event, "forced_open") == 0 || strcmp(now, "forced_open") == 0) {
+		snprintf(text, sizeof(text), "door of room %s forced open (opened while locked)",
+		         room);
+		alert_raise(c, ALERT_DOOR_FORCED, &s, text, NULL);
+	} else if (strcmp(event, "held_alarm") == 0 || strcmp(now, "held_open_alarm") == 0) {
+		snprintf(text, sizeof(text), "door of room %s held open too long", room);
+		alert_raise(c, ALERT_DOOR_HELD, &s, text, NULL);
+	} else if (strcmp(event, "tamper") == 0 || strcmp(now, "tamper") == 0) {
+		snprintf(text, sizeof(text), "tamper switch of room %s's door or reader", room);
+		alert_raise(c, ALERT_TAMPER, &s, text, NULL);
+	} else if (strcmp(event, "fault") == 0 || strcmp(now, "fault") == 0) {
+		snprintf(text, sizeof(text), "door of room %s: fault%s%s", room, detail ? ": " : "",
+		         detail ? detail : "");
+		alert_raise(c, ALERT_DOOR_FAULT, &s, text, NULL);
+	} else if (strcmp(event, "denied") == 0 && reason && strcmp(reason, "not_this_room") == 0) {
+		struct alert_subject who = {.room = room, .person = person};
+		snprintf(text, sizeof(text),
+		         "%s%s tried the door of room %s: admitted to another room",
+		         person ? "person " : "a credential", person ? person : "", room);
+		alert_raise(c, ALERT_WRONG_ROOM, &who, text, NULL);
+	}
+	if (closed) {
+		alert_clear(c, ALERT_DOOR_FORCED, &s, "door closed and locked");
+		alert_clear(c, ALERT_DOOR_HELD, &s, "door closed");
+	}
+	if (strcmp(event, "tamper_cleared") == 0 || (*now && strcmp(now, "tamper") != 0))
+		alert_clear(c, ALERT_TAMPER, &s, "tamper input back to normal");
+	if (*now && strcmp(now, "fault") != 0)
+		alert_clear(c, ALERT_DOOR_FAULT, &s, "door out of fault");
+}
