@@ -19,6 +19,7 @@ struct controller_config {
 	char *signing_key;
 	int64_t clock_skew_limit_ms; /* [alerts] clock_skew_limit_ms, default 2000 */
 	int64_t offline_grace_ms;    /* [alerts] offline_grace_ms, default 2000 */
+	int64_t never_connected_ms;  /* [alerts] never_connected_ms, default 15000 */
 };
 
 /* What the controller knows of one room agent's presence (from its retained status). */

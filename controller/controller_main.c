@@ -143,7 +143,9 @@ static int controller_config_load(struct controller *c, const char *path, GError
 	if (config_int(cf, "alerts", "clock_skew_limit_ms", true, 2000, 1, 3600 * 1000,
 	               &k->clock_skew_limit_ms, err) != 0 ||
 	    config_int(cf, "alerts", "offline_grace_ms", true, 2000, 1, 600 * 1000,
-	               &k->offline_grace_ms, err) != 0)
+	               &k->offline_grace_ms, err) != 0 ||
+	    config_int(cf, "alerts", "never_connected_ms", true, 15000, 1, 3600 * 1000,
+	               &k->never_connected_ms, err) != 0)
 		goto out;
 	rc = 0;
 out:

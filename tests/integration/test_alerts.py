@@ -14,7 +14,8 @@ import harness
 from daemons import Site, wait_for
 
 ROOM = "E1"
-ALERTS_CONF = "[alerts]\noffline_grace_ms=1000\nclock_skew_limit_ms=2000\n"
+ALERTS_CONF = ("[alerts]\noffline_grace_ms=1000\nclock_skew_limit_ms=2000\n"
+               "never_connected_ms=3000\n")
 
 
 @pytest.fixture
@@ -210,6 +211,12 @@ def test_resolve_by_hand_with_a_site(site):
                  status_payload("E2", now, now, state="offline"), retain=True)
     alert = wait_for(lambda: find_alert(site, "agent_offline", "E2"), 5, 0.1)
     assert alert
+    # A room of the site whose agent never connected at all raises too, once.
+    never = wait_for(lambda: find_alert(site, "agent_offline", "T1"), 20, 0.2)
+    assert never and "has not connected since the controller started" in never["detail"]
+    assert never["extra"]["state"] == "never_connected"
+    time.sleep(1.5)
+    assert find_alert(site, "agent_offline", "T1")["count"] == 1
     rc, out, err = site.ctl("alert", "resolve", str(alert["id"]), "--note",
                             "board E2 replaced, not in use today")
     assert rc == 0, err
