@@ -9,6 +9,7 @@
 #include "controller.h"
 #include "doors.h"
 #include "state.h"
+#include "streams.h"
 #include "log.h"
 #include "msg.h"
 
@@ -35,6 +36,7 @@ static const struct event_handler core_event_handlers[] = {
 static const struct event_handler *const event_tables[] = {
 	core_event_handlers,
 	door_event_handlers,
+	stream_event_handlers,
 };
 
 void events_handle(struct controller *c, const char *room, const void *payload, size_t len)

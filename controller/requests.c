@@ -153,7 +153,7 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 	answered_purge();
 	snprintf(topic, sizeof(topic), TOPIC_PREFIX "ctl/%s/req", requester);
 
-	if (msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, &err) != 0)
+	if (msg_parse(payload, len, MSG_MAX_REQUEST_SIZE, &env, &body, &err) != 0)
 		goto refuse;
 	if (strcmp(env.kind, "request") != 0) {
 		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
