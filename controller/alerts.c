@@ -521,3 +521,55 @@ void alerts_door_event(struct controller *c, const char *room, const char *event
 	if (*now && strcmp(now, "fault") != 0)
 		alert_clear(c, ALERT_DOOR_FAULT, &s, "door out of fault");
 }
+
+/* ---- recording health (events validated by streams.c) ---- */
+
+void alerts_stream_state(struct controller *c, const char *room, const char *stream,
+                         const char *seat, const char *state, const char *reason)
+{
+	struct alert_subject s = {.room = room, .seat = seat, .stream = stream};
+	char text[240];
+
+	if (!c->alerts || !id_valid(room) || !id_valid(stream))
+		return;
+	view_set_stream(c, room, stream, state);
+	if (strcmp(state, "lost") == 0) {
+		snprintf(text, sizeof(text),
+		         "stream %s of room %s%s%s lost%s%s: the gap is recorded", stream, room,
+		         seat ? " seat " : "", seat ? seat : "", reason ? ": " : "",
+		         reason ? reason : "");
+		alert_raise(c, ALERT_STREAM_LOST, &s, text,
+		            reason ? json_pack("{s:s}", "reason", reason) : NULL);
+	} else if (strcmp(state, "recording") == 0) {
+		alert_clear(c, ALERT_STREAM_LOST, &s, "stream recording again");
+	} else if (strcmp(state, "stopped") == 0) {
+		alert_clear(c, ALERT_STREAM_LOST, &s, "stream stopped");
+	}
+}
+
+void alerts_spool_space(struct controller *c, const char *room, const char *level, int64_t used,
+                        int64_t quota)
+{
+	struct alert_subject s = {.room = room};
+	char text[200];
+
+	if (!c->alerts || !id_valid(room))
+		return;
+	if (strcmp(level, "ok") == 0) {
+		alert_clear(c, ALERT_SPOOL_LOW, &s, "spool space back to normal");
+		alert_clear(c, ALERT_SPOOL_FULL, &s, "spool space back to normal");
+		return;
+	}
+	snprintf(text, sizeof(text),
+	         "room agent %s's spool is %s: %.1f of %.1f MB used; recordings wait there until "
+	         "the controller has them",
+	         room, level, (double)used / 1e6, (double)quota / 1e6);
+	json_t *extra = json_pack("{s:I, s:I}", "used_bytes", (json_int_t)used, "quota_bytes",
+	                          (json_int_t)quota);
+	if (strcmp(level, "full") == 0) {
+		alert_raise(c, ALERT_SPOOL_FULL, &s, text, extra);
+	} else {
+		alert_raise(c, ALERT_SPOOL_LOW, &s, text, extra);
+		alert_clear(c, ALERT_SPOOL_FULL, &s, "spool no longer full");
+	}
+}

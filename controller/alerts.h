@@ -101,3 +101,13 @@ extern const struct request_handler alert_request_handlers[];
  * the room view. */
 void alerts_door_event(struct controller *c, const char *room, const char *event, const char *state,
                        const char *reason, const char *person, const char *detail);
+
+/* alerts_stream_state: STREAM of ROOM (a seat's when SEAT is not NULL) is in STATE
+ * ("starting", "recording", "lost", "stopped"; REASON as reported). lost raises
+ * stream_lost; recording or stopped clears it. Updates the room view. */
+void alerts_stream_state(struct controller *c, const char *room, const char *stream,
+                         const char *seat, const char *state, const char *reason);
+/* alerts_spool_space: ROOM's agent spool is at LEVEL ("ok", "low", "full") with USED of
+ * QUOTA bytes: raises spool_low / spool_full, clears them as space comes back. */
+void alerts_spool_space(struct controller *c, const char *room, const char *level, int64_t used,
+                        int64_t quota);

@@ -13,7 +13,7 @@
 
 #define VIEW_STATE_MAX 24
 
-static const char *const stream_states[] = {"recording", "lost", "stopped", NULL};
+static const char *const stream_states[] = {"starting", "recording", "lost", "stopped", NULL};
 static const char *const seat_states[] = {"free", "expected", "logged_in", "offline", NULL};
 
 struct view_room {
