@@ -38,6 +38,11 @@ struct rec_stream {
 	_Atomic int64_t last_buf_mono;
 	_Atomic int64_t last_buf_wall;
 	_Atomic int64_t bytes;
+	/* Running time (ns) and wall-clock time of a run's first buffer, -1 until then:
+	 * the time base of a source that is not live. */
+	_Atomic int64_t first_rt_ns;
+	_Atomic int64_t first_wall_us;
+	gboolean live;
 	int64_t started_mono;
 	int64_t gap_id; /* open gap, 0 if none */
 	guint restart_src;
@@ -265,16 +270,23 @@ static int64_t fragment_time_us(struct rec_stream *s, const GstStructure *st)
 	gst_structure_get_uint64(st, "running-time", &rt);
 	if (!s->have_offset) {
 		/* Wall-clock time of running time zero, fixed once per pipeline run so that
-		 * consecutive segments of a run abut exactly. */
-		GstClock *clk = gst_element_get_clock(s->pipeline);
-		int64_t rt_now = 0;
-		if (clk) {
-			rt_now = (int64_t)((gst_clock_get_time(clk) -
-			                    gst_element_get_base_time(s->pipeline)) /
-			                   1000);
-			gst_object_unref(clk);
+		 * consecutive segments of a run abut exactly. A live source's running time
+		 * follows the pipeline clock; a source that is not live (e.g. a TCP stream)
+		 * starts its running time at its first buffer, whenever that arrives. */
+		int64_t first_rt = atomic_load(&s->first_rt_ns);
+		if (!s->live && first_rt >= 0) {
+			s->epoch_offset_us = atomic_load(&s->first_wall_us) - first_rt / 1000;
+		} else {
+			GstClock *clk = gst_element_get_clock(s->pipeline);
+			int64_t rt_now = 0;
+			if (clk) {
+				rt_now = (int64_t)((gst_clock_get_time(clk) -
+				                    gst_element_get_base_time(s->pipeline)) /
+				                   1000);
+				gst_object_unref(clk);
+			}
+			s->epoch_offset_us = g_get_real_time() - rt_now;
 		}
-		s->epoch_offset_us = g_get_real_time() - rt_now;
 		s->have_offset = TRUE;
 	}
 	return s->epoch_offset_us + (int64_t)(rt / 1000);
@@ -452,6 +464,25 @@ static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer 
 		n = gst_buffer_get_size(GST_PAD_PROBE_INFO_BUFFER(info));
 	else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
 		n = gst_buffer_list_calculate_size(GST_PAD_PROBE_INFO_BUFFER_LIST(info));
+	if (atomic_load(&s->first_rt_ns) < 0) {
+		GstBuffer *buf = (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+		                     ? GST_PAD_PROBE_INFO_BUFFER(info)
+		                     : gst_buffer_list_get(GST_PAD_PROBE_INFO_BUFFER_LIST(info), 0);
+		GstEvent *ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
+		if (buf && ev) {
+			const GstSegment *seg;
+			gst_event_parse_segment(ev, &seg);
+			GstClockTime ts = GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf)
+			                                               : GST_BUFFER_DTS(buf);
+			guint64 rt = gst_segment_to_running_time(seg, GST_FORMAT_TIME, ts);
+			if (GST_CLOCK_TIME_IS_VALID(rt)) {
+				atomic_store(&s->first_wall_us, g_get_real_time());
+				atomic_store(&s->first_rt_ns, (int64_t)rt);
+			}
+		}
+		if (ev)
+			gst_event_unref(ev);
+	}
 	atomic_fetch_add(&s->bytes, (int64_t)n);
 	atomic_store(&s->last_buf_mono, g_get_monotonic_time());
 	atomic_store(&s->last_buf_wall, g_get_real_time());
@@ -499,6 +530,7 @@ static void stream_start(struct rec_stream *s)
 	s->cur_seq = 0;
 	s->started_mono = g_get_monotonic_time();
 	atomic_store(&s->last_buf_mono, 0);
+	atomic_store(&s->first_rt_ns, -1);
 	s->pipeline = gst_pipeline_new(s->cfg->name);
 	GstElement *mux = gst_element_factory_make("splitmuxsink", NULL);
 	GstElement *ts = gst_element_factory_make("mpegtsmux", NULL);
@@ -514,9 +546,12 @@ static void stream_start(struct rec_stream *s)
 	GstBus *bus = gst_element_get_bus(s->pipeline);
 	s->bus_watch = gst_bus_add_watch(bus, on_bus, s);
 	gst_object_unref(bus);
-	if (!rc &&
-	    gst_element_set_state(s->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
-		rc = -EIO;
+	if (!rc) {
+		GstStateChangeReturn ret = gst_element_set_state(s->pipeline, GST_STATE_PLAYING);
+		s->live = ret == GST_STATE_CHANGE_NO_PREROLL;
+		if (ret == GST_STATE_CHANGE_FAILURE)
+			rc = -EIO;
+	}
 	if (rc) {
 		g_warning("recorder %s: pipeline failed to start", s->cfg->name);
 		s->halt_reason = GAP_CAMERA_LOST;
@@ -685,9 +720,11 @@ int recorder_new(const struct recorder_config *cfg, struct spool *sp,
 		s->state = STREAM_STOPPED;
 		s->backoff_ms = BACKOFF_FIRST_MS;
 		s->dir = g_build_filename(cfg->spool_dir, s->cfg->name, NULL);
-		if (g_mkdir_with_parents(s->dir, 0750)) {
+	}
+	for (size_t i = 0; i < rec->n; i++) {
+		if (g_mkdir_with_parents(rec->streams[i].dir, 0750)) {
 			rc = -errno;
-			g_warning("recorder: mkdir %s: %s", s->dir, g_strerror(errno));
+			g_warning("recorder: mkdir %s: %s", rec->streams[i].dir, g_strerror(errno));
 			recorder_free(rec);
 			return rc;
 		}

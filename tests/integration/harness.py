@@ -127,6 +127,9 @@ class Client:
         self._subacks = {}
         self._thread = None
         self._stop = False
+        # paho 1.6 is not safe to drive from two threads at once (both would write the
+        # TLS socket): the network loop and the test's calls take turns.
+        self._io = threading.Lock()
 
     def _on_connect(self, client, userdata, flags, rc, properties=None):
         with self._cond:
@@ -178,7 +181,9 @@ class Client:
         # recorded as the reason the connection ended.
         while not self._stop:
             try:
-                rc = self.client.loop(0.05)
+                with self._io:
+                    rc = self.client.loop(0.02)
+                time.sleep(0.0005)  # let a waiting publish/subscribe take its turn
             except (ssl.SSLError, OSError) as e:
                 rc = repr(e)
             if rc != mqtt.MQTT_ERR_SUCCESS:
@@ -191,7 +196,8 @@ class Client:
     def subscribe(self, topic, qos=1, timeout=5.0):
         """Subscribes and waits for the SUBACK (which mosquitto grants even when the ACL
         will withhold every message)."""
-        rc, mid = self.client.subscribe(topic, qos)
+        with self._io:
+            rc, mid = self.client.subscribe(topic, qos)
         if rc != mqtt.MQTT_ERR_SUCCESS:
             raise RuntimeError("subscribe %s: %s" % (topic, mqtt.error_string(rc)))
         if not self._wait(lambda: mid in self._subacks, timeout):
@@ -203,7 +209,8 @@ class Client:
         dropped the message)."""
         if isinstance(payload, (dict, list)):
             payload = json.dumps(payload)
-        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        with self._io:
+            info = self.client.publish(topic, payload, qos=qos, retain=retain)
         info.wait_for_publish(timeout)
         return info
 
@@ -221,7 +228,8 @@ class Client:
     def close(self):
         if self._thread and self._thread.is_alive() and self.disconnected is None:
             try:
-                self.client.disconnect()
+                with self._io:
+                    self.client.disconnect()
             except (ssl.SSLError, OSError):
                 pass
             self._wait(lambda: self.disconnected is not None, 2.0)

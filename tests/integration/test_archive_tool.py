@@ -414,3 +414,11 @@ def test_help_and_stub(tool, material):
     assert r.returncode == 2 and "not wired yet" in r.stderr
     assert tool("no-such-command").returncode == 2
     assert tool("verify").returncode == 2
+
+
+def test_moved_media_chunk(material, copy, tool):
+    # Bypassing the schema's CHECK, a chunk is renumbered out of its place.
+    sql(copy, "PRAGMA ignore_check_constraints=1",
+        "UPDATE segment_chunks SET idx = idx + 5 WHERE segment = 1")
+    assert_caught(tool("verify", copy, "--pubkey", material["pub"]),
+                  "segment_chunks of segments row 1", "chunk 0 missing or out of order")
