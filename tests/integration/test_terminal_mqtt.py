@@ -1,0 +1,147 @@
+"""evalroom-terminal over the real mosquitto with the provisioned certificates and ACL:
+a paho client holding the room agent's certificate plays the agent. The terminal says
+online (retained), heartbeats, logs in and out, ignores what another room's agent sends to
+its seat, and the broker publishes its last will when it dies. Every message it sends is
+validated against its JSON Schema."""
+import json
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+import harness
+import schemas
+
+pytestmark = pytest.mark.skipif(not harness.have_tools(), reason="mosquitto/openssl missing")
+
+ROOM, SEAT = "E1", "S1"
+UP = harness.topic("seat", ROOM, SEAT, "up")
+DOWN = harness.topic("seat", ROOM, SEAT, "down")
+STATUS = harness.topic("seat", ROOM, SEAT, "status")
+
+
+@pytest.fixture(scope="module")
+def broker(bin_dir, tmp_path_factory):
+    prov = harness.provision(bin_dir, str(tmp_path_factory.mktemp("site") / "site"))
+    with harness.Broker(prov):
+        yield prov
+
+
+class Agent(harness.Client):
+    """The room agent's side, by hand."""
+
+    def __init__(self, prov, cn="agent-" + ROOM):
+        super().__init__(prov, cn)
+        self.seq = int(time.time() * 1e6)
+        assert self.connect()
+        self.subscribe(harness.topic("seat", ROOM, "+", "up"))
+        self.subscribe(harness.topic("seat", ROOM, "+", "status"))
+
+    def wait_kind(self, topic, kind, after=0, timeout=10.0, **match):
+        """The first message of kind on topic received after index after."""
+        found = []
+
+        def pred():
+            for t, p in self.messages[after:]:
+                if t == topic and p:
+                    m = json.loads(p)
+                    if m.get("kind") == kind and all(m.get(k) == v for k, v in match.items()):
+                        found.append(m)
+                        return True
+            return False
+        assert self._wait(pred, timeout), "no %s %s on %s; got %s" % (
+            kind, match, topic, [json.loads(p).get("kind") for t, p in self.messages if p])
+        return found[0]
+
+    def send(self, kind, **body):
+        self.seq += 1
+        msg = {"v": 1, "kind": kind, "seq": self.seq, "ts": int(time.time() * 1e6)}
+        msg.update(body)
+        schemas.validate(msg)
+        self.publish(DOWN, msg)
+
+
+class Batch:
+    def __init__(self, cmd):
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, bufsize=1)
+        self.lines = queue.Queue()
+        self.seen = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def keys(self, text):
+        self.proc.stdin.write(text)
+        self.proc.stdin.flush()
+
+    def wait(self, text, absent=None, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.seen and text in self.seen[-1] and not (absent and absent in self.seen[-1]):
+                return self.seen[-1]
+            left = deadline - time.monotonic()
+            assert left > 0, "screen never showed %r: %s" % (text, self.seen[-3:])
+            try:
+                self.seen.append(self.lines.get(timeout=left))
+            except queue.Empty:
+                pass
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def test_terminal_over_mqtt(broker, bin_dir, tmp_path):
+    cert, key = broker.cert("terminal-%s-%s" % (ROOM, SEAT))
+    config = tmp_path / "terminal.conf"
+    config.write_text("[terminal]\nroom=%s\nseat=%s\n[mqtt]\nuri=ssl://127.0.0.1:%d\n"
+                      "ca=%s\ncert=%s\nkey=%s\n" % (ROOM, SEAT, broker.port, broker.ca, cert, key))
+    agent = Agent(broker)
+    term = Batch([os.path.join(bin_dir, "evalroom-terminal"), "--batch", "--config", str(config)])
+    try:
+        status = agent.wait_kind(STATUS, "status", state="online")
+        assert status["identity"] == "terminal-E1-S1"
+        hb = agent.wait_kind(UP, "terminal.heartbeat")
+        agent.send("terminal.ack", re=hb["seq"], seat="open")
+        term.wait("screen=locked | Room E1  Seat S1", absent="UNREACHABLE")
+
+        # Another room's agent cannot command this seat: the broker drops it.
+        with harness.Client(broker, "agent-E2") as other:
+            assert other.connect()
+            other.publish(DOWN, {"v": 1, "kind": "terminal.lock", "seq": 7,
+                                 "ts": int(time.time() * 1e6), "reason": "intruder"})
+        mark = len(agent.messages)
+        term.keys("K7Q2M9\n")
+        login = agent.wait_kind(UP, "terminal.login", after=mark)
+        assert login["code"] == "K7Q2M9"
+        agent.send("terminal.login_result", re=login["seq"], ok=True, reason="ok",
+                   person={"id": "E042", "name": "张伟"},
+                   tender={"id": "T2026-017", "name": "Road maintenance lot 3"})
+        line = term.wait("screen=logged_in | Welcome, 张伟")
+        assert "Seat locked by the operator" not in " ".join(term.seen)
+        assert "K7Q2M9" not in " ".join(term.seen)
+        assert "Tender T2026-017: Road maintenance lot 3" in line
+
+        mark = len(agent.messages)
+        term.keys("ly")
+        agent.wait_kind(UP, "terminal.logout", after=mark)
+        term.wait("You have been logged out.")
+
+        # Killed outright: the broker publishes the retained last will.
+        mark = len(agent.messages)
+        term.proc.send_signal(signal.SIGKILL)
+        term.proc.wait()
+        agent.wait_kind(STATUS, "status", after=mark, state="offline")
+        problems = schemas.validate_all(agent.messages)
+        assert not problems, problems
+    finally:
+        term.close()
+        agent.close()
