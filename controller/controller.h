@@ -17,6 +17,8 @@ struct controller_config {
 	char *state_dir;
 	char *archive_dir;
 	char *signing_key;
+	int64_t clock_skew_limit_ms; /* [alerts] clock_skew_limit_ms, default 2000 */
+	int64_t offline_grace_ms;    /* [alerts] offline_grace_ms, default 2000 */
 };
 
 /* What the controller knows of one room agent's presence (from its retained status). */
@@ -25,6 +27,7 @@ struct room_presence {
 	bool online;
 	int64_t since_us; /* controller time of the last change */
 	int64_t agent_ts; /* the agent's own timestamp of its last status */
+	uint64_t seq;     /* the sequence number of its last status */
 	char state[16];   /* online | offline | stopped */
 };
 
@@ -42,6 +45,8 @@ struct controller {
 	struct agents *agents; /* commands to agents (agents.c) */
 	struct doors *doors;   /* door requests (doors.c) */
 	uint64_t messages_refused;
+	struct alerts *alerts; /* alerts.c */
+	struct view *view;     /* view.c */
 };
 
 /* controller_publish: serialise MSG (reference kept by caller) and publish at QoS 1. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agents.h"
+#include "alerts.h"
 #include "clock.h"
 #include "config.h"
 #include "controller.h"
@@ -12,6 +13,7 @@
 #include "log.h"
 #include "msg.h"
 #include "state.h"
+#include "view.h"
 
 #define CONTROLLER_VERSION "0.1"
 
@@ -138,6 +140,11 @@ static int controller_config_load(struct controller *c, const char *path, GError
 	char *sk = config_string(cf, "controller", "signing_key", "controller-signing.key", err);
 	k->signing_key = config_resolve(cf, sk);
 	g_free(sk);
+	if (config_int(cf, "alerts", "clock_skew_limit_ms", true, 2000, 1, 3600 * 1000,
+	               &k->clock_skew_limit_ms, err) != 0 ||
+	    config_int(cf, "alerts", "offline_grace_ms", true, 2000, 1, 600 * 1000,
+	               &k->offline_grace_ms, err) != 0)
+		goto out;
 	rc = 0;
 out:
 	g_free(ca);
@@ -199,6 +206,8 @@ int main(int argc, char **argv)
 		log_errx("%s", err->message);
 		goto err_state;
 	}
+	alerts_init(&c);
+	view_init(&c);
 
 	char *offline = status_payload(&c, "offline");
 	struct mqtt_session_config mc = {
@@ -240,6 +249,8 @@ int main(int argc, char **argv)
 	rc = 0;
 	mqtt_session_free(c.mqtt);
 err_mqtt:
+	view_free(&c);
+	alerts_free(&c);
 	state_close(c.state);
 err_state:
 	agents_free(&c);

@@ -15,6 +15,12 @@ struct ctl;
  * message (domain REQUEST_ERROR, code = its error code) or the transport fault
  * ("controller unreachable: ..."). */
 int ctl_request(struct ctl *ctl, const char *command, json_t *args, json_t **result, GError **err);
+/* ctl_set_timeout: lower the answer timeout to TIMEOUT_S seconds (a long-lived view
+ * must notice an unreachable controller quickly); a shorter --timeout stays. */
+void ctl_set_timeout(struct ctl *ctl, int timeout_s);
+/* ctl_poll: handle what arrived meanwhile (e.g. the controller's status) without
+ * waiting. */
+void ctl_poll(struct ctl *ctl);
 /* ctl_want_json: the user asked for --json output. */
 bool ctl_want_json(const struct ctl *ctl);
 /* ctl_print_json: print OBJ as indented JSON on stdout. */

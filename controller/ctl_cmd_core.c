@@ -3,6 +3,7 @@
 
 #include "clock.h"
 #include "ctl.h"
+#include "ctl_cmd_alerts.h"
 #include "ctl_cmd_ops.h"
 #include "ctl_commands.h"
 #include "provision.h"
@@ -68,5 +69,6 @@ const struct ctl_command *const ctl_command_tables[] = {
 	core_ctl_commands,
 	ops_ctl_commands,
 	door_ctl_commands,
+	alert_ctl_commands,
 	NULL,
 };

@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <string.h>
 
+#include "alerts.h"
 #include "clock.h"
 #include "controller.h"
 #include "doors.h"
 #include "log.h"
 #include "msg.h"
 #include "ops.h"
+#include "view.h"
 
 #define REQUEST_MAX_LIFETIME_US (10 * 60 * G_USEC_PER_SEC)
 
@@ -32,6 +34,9 @@ static int handle_status(struct controller *c, const struct request *req, json_t
 	              (json_int_t)c->started_us, "now", (json_int_t)clock_now_us(), "connected",
 	              c->connected, "rooms", presence_rooms_json(c), "agents_online", online,
 	              "messages_refused", (json_int_t)c->messages_refused);
+	json_t *alerts = alerts_counts_json(c);
+	if (alerts)
+		json_object_set_new(*result, "alerts", alerts);
 	return 0;
 }
 
@@ -43,6 +48,8 @@ static const struct request_handler core_handlers[] = {
 static const struct request_handler *const handler_tables[] = {
 	core_handlers,
 	door_request_handlers,
+	alert_request_handlers,
+	view_request_handlers,
 };
 
 static const struct request_handler *handler_find(const char *command)

@@ -179,3 +179,42 @@ int state_agent_event_add(struct state *st, const char *room, int64_t seq, const
 /* state_agent_event_count: events of ROOM (of KIND, or all when NULL). */
 int state_agent_event_count(struct state *st, const char *room, const char *kind, int64_t *n,
 			    GError **err);
+/* --- alerts (issue 8; never deleted) --- */
+
+/* The subject of an alert: room, seat, person, tender, stream; "" (or NULL) when not
+ * applicable. Strings are borrowed. */
+struct state_alert_subject {
+	const char *room, *seat, *person, *tender, *stream;
+};
+/* state_alert_raise: open an alert of KIND for SUBJECT, or, while one of the same kind
+ * and subject is unresolved, count it again (count + 1, last_at = NOW; its detail is
+ * the latest). EXTRA is JSON text or NULL. *ID gets the alert's id, *IS_NEW whether
+ * it was opened now. */
+int state_alert_raise(struct state *st, const char *kind, const struct state_alert_subject *subject,
+                      const char *detail, const char *extra, int64_t now, int64_t *id,
+                      bool *is_new, GError **err);
+/* state_alert_ack: BY acknowledges open alert ID with NOTE. -ENOENT (NOT_FOUND) for an
+ * unknown id; -EALREADY (CONFLICT) when it is already acknowledged or resolved. */
+int state_alert_ack(struct state *st, int64_t id, const char *by, const char *note, int64_t now,
+                    GError **err);
+/* state_alert_resolve: BY resolves alert ID (open or acknowledged) with NOTE (NULL
+ * allowed). -ENOENT for an unknown id; -EALREADY when it is resolved already. */
+int state_alert_resolve(struct state *st, int64_t id, const char *by, const char *note,
+                        int64_t now, GError **err);
+/* state_alert_find_open: the id of the unresolved alert of KIND for SUBJECT into *ID,
+ * or 0 when there is none. */
+int state_alert_find_open(struct state *st, const char *kind,
+                          const struct state_alert_subject *subject, int64_t *id, GError **err);
+/* state_alert_get: a new object for alert ID (the members of state_alert_list);
+ * -ENOENT when unknown. */
+int state_alert_get(struct state *st, int64_t id, json_t **out, GError **err);
+/* state_alert_list: a new array of alerts, newest first (by last_at, then id), at most
+ * LIMIT; only unresolved ones when OPEN_ONLY; only those with last_at >= SINCE. Each:
+ * {"id","kind","state","room"?,"seat"?,"person"?,"tender"?,"stream"?,"detail",
+ *  "extra"?,"raised_at","last_at","count","acked_at"?,"acked_by"?,"ack_note"?,
+ *  "resolved_at"?,"resolved_by"?,"resolve_note"?} (absent members: not applicable). */
+int state_alert_list(struct state *st, bool open_only, int64_t since, unsigned limit, json_t **out,
+                     GError **err);
+/* state_alert_counts: numbers of alerts by state into *OPEN (not acknowledged) and
+ * *ACKED (acknowledged, not resolved). */
+int state_alert_counts(struct state *st, int64_t *open, int64_t *acked, GError **err);

@@ -178,6 +178,19 @@ static void on_connection(bool connected, const char *why, void *user)
 	}
 }
 
+/* The retained status is republished as a heartbeat: the controller compares its
+ * timestamp with its own clock (clock-skew alert). */
+static gboolean status_heartbeat(gpointer user)
+{
+	struct agent *a = user;
+	if (a->connected) {
+		char *st = status_payload(a, "online");
+		a->ops->publish(a->ops_ctx, a->topic_status, st, strlen(st), 1, true);
+		g_free(st);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
 static int agent_config_load(struct agent *a, const char *path, GError **err)
 {
 	a->config = config_load(path, err);
@@ -303,6 +316,7 @@ int main(int argc, char **argv)
 	mqtt_session_subscribe(a.mqtt, a.topic_cmd, 1);
 	mqtt_session_subscribe(a.mqtt, TOPIC_PREFIX "controller/status", 1);
 	daemon_signals_watch(a.loop, NULL, NULL);
+	g_timeout_add_seconds(10, status_heartbeat, &a);
 	mqtt_session_start(a.mqtt);
 	log_info("room %s: started; broker %s", a.room, a.mqtt_uri);
 
