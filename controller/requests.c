@@ -205,6 +205,7 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 		goto answer;
 	}
 	const struct request_handler *h = handler_find(req.command);
+	/* The operations on state.db (ops.h) take the state rather than the controller. */
 	const struct ops_entry *op = h ? NULL : ops_find(req.command);
 	if (!h && !op) {
 		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_INVALID, "unknown command \"%s\"",
