@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "controller.h"
 #include "doors.h"
+#include "seats.h"
 #include "state.h"
 #include "log.h"
 #include "msg.h"
@@ -35,6 +36,7 @@ static const struct event_handler core_event_handlers[] = {
 static const struct event_handler *const event_tables[] = {
 	core_event_handlers,
 	door_event_handlers,
+	seat_event_handlers,
 };
 
 void events_handle(struct controller *c, const char *room, const void *payload, size_t len)
