@@ -39,4 +39,4 @@ fi
 cleanup
 pids=()
 [ -n "$rec" ] && rm -rf "$out"
-echo "(b) controller command -> agent -> lock output -> reply over TLS: not measured yet (needs the agent's MQTT wiring; the lead adds it)"
+/usr/bin/python3 "$ROOT/bench/door_rtt.py"

@@ -13,6 +13,9 @@
 #define MSG_VERSION        1
 #define MSG_MAX_SIZE       (64 * 1024)
 #define MSG_MAX_CHUNK_SIZE (1024 * 1024 + 64 * 1024)
+/* Requests and responses may carry a whole site or a draw record (about 80 bytes a
+ * person): large enough for thousands of seats, bounded all the same. */
+#define MSG_MAX_REQUEST_SIZE (4 * 1024 * 1024)
 #define MSG_KIND_MAX       48
 #define MSG_ID_MAX         32 /* identifiers: rooms, seats, persons, tenders, names */
 

@@ -156,7 +156,7 @@ static void on_message(const char *topic, const void *payload, size_t len, void 
 	struct ctl *ctl = user;
 	struct msg_envelope env;
 	json_t *body = NULL;
-	if (msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, NULL) != 0)
+	if (msg_parse(payload, len, MSG_MAX_REQUEST_SIZE, &env, &body, NULL) != 0)
 		return;
 	if (g_str_has_suffix(topic, "/controller/status")) {
 		const char *st = json_string_value(json_object_get(body, "state"));

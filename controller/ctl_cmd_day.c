@@ -5,7 +5,7 @@
 #include "clock.h"
 #include "ctl_cmd_ops.h"
 
-#define CSV_FILE_MAX (60 * 1024)
+#define CSV_FILE_MAX (3 * 1024 * 1024)
 
 static json_int_t member_int(const json_t *o, const char *key)
 {

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "ctl_client.h"
@@ -118,5 +119,11 @@ int main(int argc, char **argv)
 	rc = cmd->run(ctl, rargc, rargv);
 	ctl_free(ctl);
 	g_ptr_array_free(rest, TRUE);
-	return rc;
+	/* Leave without the exit handlers: Paho's library threads can still be winding down
+	 * after the client is destroyed, and racing them through libc's exit cleanup has been
+	 * seen to corrupt the heap (once in about 50 runs under ASan). Everything we own is
+	 * freed and our output flushed. */
+	fflush(stdout);
+	fflush(stderr);
+	_exit(rc);
 }

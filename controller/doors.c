@@ -13,7 +13,7 @@
 
 static const char *const door_events[] = {
     "granted",       "denied",     "bad_read",    "opened", "closed",         "rex",
-    "held_prealarm", "held_alarm", "forced_open", "tamper", "tamper_cleared", "fault",
+    "held_open_prealarm", "held_open_alarm", "forced_open", "tamper", "tamper_cleared", "fault",
     "state",         "command",    NULL};
 static const char *const door_states[] = {
     "locked",      "unlocked", "open",   "held_open", "held_open_alarm", "forced_open", "lockdown",

@@ -10,6 +10,7 @@
 #include "doors.h"
 #include "seats.h"
 #include "state.h"
+#include "streams.h"
 #include "log.h"
 #include "msg.h"
 
@@ -37,6 +38,7 @@ static const struct event_handler *const event_tables[] = {
 	core_event_handlers,
 	door_event_handlers,
 	seat_event_handlers,
+	stream_event_handlers,
 };
 
 void events_handle(struct controller *c, const char *room, const void *payload, size_t len)

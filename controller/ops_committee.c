@@ -7,7 +7,7 @@
 
 #include "msg.h"
 
-#define CSV_MAX_BYTES  (60 * 1024)
+#define CSV_MAX_BYTES  (3 * 1024 * 1024)
 #define CSV_MAX_FIELDS 8
 #define ID_NUMBER_MAX  32
 

@@ -157,7 +157,7 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 	answered_purge();
 	snprintf(topic, sizeof(topic), TOPIC_PREFIX "ctl/%s/req", requester);
 
-	if (msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, &err) != 0)
+	if (msg_parse(payload, len, MSG_MAX_REQUEST_SIZE, &env, &body, &err) != 0)
 		goto refuse;
 	if (strcmp(env.kind, "request") != 0) {
 		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
@@ -209,7 +209,6 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 		goto answer;
 	}
 	const struct request_handler *h = handler_find(req.command);
-	/* The operations on state.db (ops.h) take the state rather than the controller. */
 	const struct ops_entry *op = h ? NULL : ops_find(req.command);
 	if (!h && !op) {
 		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_INVALID, "unknown command \"%s\"",

@@ -6,6 +6,7 @@
 
 #include "agent.h"
 #include "agent_door.h"
+#include "agent_media.h"
 #include "agent_seats.h"
 #include "clock.h"
 #include "daemon.h"
@@ -78,6 +79,10 @@ static void handle_cmd(struct agent *a, const void *payload, size_t len)
 	GError *err = NULL;
 	if (msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, &err) != 0)
 		goto refuse;
+	if (strcmp(env.kind, "segment.ack") == 0) {
+		agent_media_handle_ack(a->media, payload, len);
+		goto out;
+	}
 	if (strcmp(env.kind, "cmd") != 0) {
 		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
 		            "kind \"%s\" is not allowed on a command topic", env.kind);
@@ -119,6 +124,8 @@ static void handle_cmd(struct agent *a, const void *payload, size_t len)
 		rc = 0;
 	} else if ((rc = agent_seats_command(a->seats, command, args, &res, &err)) != -ENOENT) {
 		/* a seat command, answered below */
+	} else if ((rc = agent_media_command(a->media, command, args, &res, &err)) != -ENOENT) {
+		/* handled */
 	} else if ((rc = agent_door_command(a->door, command, id, args, &res, &err)) == -ENOENT) {
 		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID, "unknown command \"%s\"", command);
 	}
@@ -171,9 +178,11 @@ static void on_connection(bool connected, const char *why, void *user)
 		a->ops->publish(a->ops_ctx, a->topic_status, st, strlen(st), 1, true);
 		g_free(st);
 		outbox_set_connected(a->outbox, true);
+		agent_media_connected(a->media, true);
 		daemon_ready("room %s: serving; connected to %s", a->room, a->mqtt_uri);
 	} else {
 		outbox_set_connected(a->outbox, false);
+		agent_media_connected(a->media, false);
 		if (a->controller_online) {
 			a->controller_online = false;
 			agent_door_controller_lost(a->door, true);
@@ -318,6 +327,13 @@ int main(int argc, char **argv)
 		rc = 2;
 		goto err_door;
 	}
+	a.media = agent_media_new(&a, &err);
+	if (!a.media && err) {
+		log_errx("%s", err->message);
+		fprintf(stderr, "evalroom-agent: %s\n", err->message);
+		rc = 2;
+		goto err_door;
+	}
 	mqtt_session_subscribe(a.mqtt, a.topic_cmd, 1);
 	mqtt_session_subscribe(a.mqtt, TOPIC_PREFIX "controller/status", 1);
 	a.seats = agent_seats_new(&a, &err);
@@ -330,6 +346,7 @@ int main(int argc, char **argv)
 	g_main_loop_run(a.loop);
 
 	daemon_stopping();
+	agent_media_stop(a.media); /* the current segments are finished and spooled */
 	char *stopped = status_payload(&a, "stopped");
 	mqtt_session_publish(a.mqtt, a.topic_status, stopped, strlen(stopped), 1, true);
 	g_free(stopped);
@@ -337,6 +354,7 @@ int main(int argc, char **argv)
 	rc = 0;
 err_door:
 	agent_seats_free(a.seats);
+	agent_media_free(a.media);
 	agent_door_free(a.door);
 	outbox_close(a.outbox);
 err_mqtt:

@@ -14,9 +14,10 @@ struct outbox;
 /* outbox_open: open or create PATH. OPS/CTX publish (borrowed). NULL with *err. */
 struct outbox *outbox_open(const char *path, const struct mqtt_ops *ops, void *ctx, GError **err);
 void outbox_close(struct outbox *o);
-/* outbox_push: store MSG (an enveloped message; its `seq` is the key) for TOPIC, then
- * publish it if connected. 0, or -EIO if it could not be stored (then it is published
- * anyway and the failure logged: the event is not lost while the connection holds). */
+/* outbox_push: queue MSG (an enveloped message; its `seq` is the key) for TOPIC. From the
+ * main loop, right after the current handler, queued events are stored (one transaction)
+ * and then published if connected; a storage failure is logged and the events are
+ * published anyway (not lost while the connection holds). Returns 0. */
 int outbox_push(struct outbox *o, const char *topic, const json_t *msg);
 /* outbox_set_connected: on a (re)connect, publish everything unacknowledged in order. */
 void outbox_set_connected(struct outbox *o, bool connected);

@@ -2,14 +2,18 @@
 """./dev demo: a whole evaluation day on this machine, told as it happens.
 
 Provisions a demo site in a temporary directory, starts the real broker (TLS, client
-certificates, ACL), the controller and one simulated agent per room, and runs the day
-through evalroomctl as the operators and the security desk would. Everything it started
-is stopped at the end, also on Ctrl-C; --keep leaves the site running for exploring.
+certificates, ACL), the controller and three simulated rooms (simulated doors, test
+cameras), and runs the day through evalroomctl as the operator and the security desk
+would. Everything it started is stopped at the end, also on Ctrl-C; --keep leaves the
+site running for exploring with evalroomctl.
 """
 import argparse
+import datetime
+import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -20,22 +24,197 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 import harness  # noqa: E402
-from daemons import Site, wait_for  # noqa: E402
+from daemons import Site, streams_config, wait_for  # noqa: E402
 
-DEMO_SITE = os.path.join(HERE, "site.json")
 T0 = time.monotonic()
+TENDERS = [("T-ROAD", "Ring road, lot 3", "committee-T-ROAD.csv"),
+           ("T-SCHOOL", "School extension, phase 2", "committee-T-SCHOOL.csv")]
 
 
 def say(text):
     print("[%5.1fs] %s" % (time.monotonic() - T0, text), flush=True)
 
 
+class DemoError(Exception):
+    pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class FakeCamera:
+    """An IP camera stand-in: live H.264 in MPEG-TS over TCP, which can hang (SIGSTOP)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            ["gst-launch-1.0", "-q", "videotestsrc", "is-live=true", "pattern=ball", "!",
+             "video/x-raw,format=I420,width=320,height=240,framerate=10/1", "!", "x264enc",
+             "tune=zerolatency", "speed-preset=ultrafast", "key-int-max=10", "!", "h264parse",
+             "config-interval=-1", "!", "mpegtsmux", "!", "tcpserversink", "host=127.0.0.1",
+             "port=%d" % self.port, "sync-method=latest-keyframe"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+
+    def source(self):
+        return "tcpclientsrc host=127.0.0.1 port=%d ! tsdemux ! h264parse" % self.port
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+            self.proc.terminate()
+            self.proc.wait(5)
+
+
+class Day:
+    def __init__(self, site, args):
+        self.site = site
+        self.args = args
+        self.rooms = [r["id"] for r in site.prov.site["rooms"]]
+        self.session = datetime.date.today().isoformat()
+        self.alerts_seen = set()
+
+    # -- helpers --
+    def ctl(self, *argv, identity=None):
+        rc, out, err = self.site.ctl(*argv, identity=identity)
+        if rc != 0:
+            raise DemoError("evalroomctl %s: %s" % (" ".join(argv), err.strip()))
+        return out
+
+    def events(self, room, kind=None):
+        obs = self.site.observers[0]
+        out = []
+        for p in obs.messages_on(harness.topic("room", room, "event")):
+            m = json.loads(p)
+            if kind is None or m["kind"] == kind:
+                out.append(m)
+        return out
+
+    def wait_event(self, room, kind, timeout=20, **match):
+        def find():
+            for m in self.events(room, kind):
+                if all(m.get(k) == v for k, v in match.items()):
+                    return m
+            return None
+        m = wait_for(find, timeout, 0.1)
+        if not m:
+            raise DemoError("no %s %s in room %s within %d s" % (kind, match, room, timeout))
+        return m
+
+    def shipped(self):
+        """(segments, bytes) the agents have shipped complete, per room."""
+        obs = self.site.observers[0]
+        n = b = 0
+        for r in self.rooms:
+            for p in obs.messages_on(harness.topic("room", r, "media")):
+                m = json.loads(p)
+                if m.get("kind") == "segment.chunk" and m.get("last"):
+                    n += 1
+                    b += m["size"]
+        return n, b
+
+    # -- the day --
+    def prepare(self):
+        site_file = os.path.join(HERE, "site.json")
+        out = self.ctl("site", "import", site_file)
+        say("Operator imported the site: %d rooms, %d seats" % (out["rooms"], out["seats"]))
+        self.ctl("session", "create", "--date", self.session)
+        say("Operator created today's session %s" % self.session)
+        for tid, name, csv in TENDERS:
+            self.ctl("tender", "add", "--session", self.session, "--id", tid, "--name", name)
+            out = self.ctl("committee", "import", "--tender", tid, os.path.join(HERE, csv))
+            say("Tender %s (%s) registered; committee imported: %d experts, %d tenderer "
+                "representative(s)" % (tid, name, out["experts"], out["tenderers"]))
+
+    def draw(self):
+        out = self.ctl("draw", "commit", "--session", self.session)
+        say("Draw committed. Commitment %s… published before the witness speaks"
+            % out["commitment"][:16])
+        entropy = "witness Mr Gao, %s: 31 7 18 44 2" % self.session
+        out = self.ctl("draw", "run", "--session", self.session, "--witness-entropy", entropy)
+        counts = ", ".join("%s %d/%d" % (r["room"], r["occupied"], r["seats"])
+                           for r in out["rooms"])
+        say("Witness entered entropy; %d people seated (occupied/seats per room: %s). Who "
+            "sits where stays sealed in the controller until check-in."
+            % (out["seated"], counts))
+
+    def record(self, seconds):
+        say("Recording every room and seat for %d s" % seconds)
+        end = time.monotonic() + seconds
+        tty = sys.stdout.isatty()
+        last = 0
+        while time.monotonic() < end:
+            n, b = self.shipped()
+            left = end - time.monotonic()
+            line = "recording: %3d s left, %4d segments shipped, %6.1f MB" % (left, n, b / 1e6)
+            if tty:
+                sys.stdout.write("\r         " + line + "   ")
+                sys.stdout.flush()
+            elif time.monotonic() - last >= 10:
+                print("         " + line, flush=True)
+                last = time.monotonic()
+            time.sleep(1)
+        n, b = self.shipped()
+        if tty:
+            sys.stdout.write("\n")
+        say("Recorded: %d segments (%.1f MB) shipped to the controller" % (n, b / 1e6))
+
+    def lost_camera(self, cam):
+        say("Room E1's camera hangs (its stream stops delivering pictures)")
+        cam.proc.send_signal(signal.SIGSTOP)
+        m = self.wait_event("E1", "stream.state", stream="cam-E1", state="lost")
+        say("Agent E1 reports stream cam-E1 LOST (%s); the gap is recorded with its reason"
+            % m.get("reason"))
+        cam.proc.send_signal(signal.SIGCONT)
+        since = time.time() * 1e6
+        wait_for(lambda: [e for e in self.events("E1", "stream.state")
+                          if e["stream"] == "cam-E1" and e["state"] == "recording"
+                          and e["ts"] > since], 30, 0.2)
+        say("Camera back: stream cam-E1 recording again")
+
+    def held_open(self):
+        self.ctl("door", "E2", "unlock")
+        say("Operator unlocked door E2 for a cleaner")
+        door = self.site.door("E2")
+        door.set("DOOR_SENSOR", 1)
+        self.wait_event("E2", "door.event", event="opened")
+        say("Door E2 opened ... and is left standing open")
+        self.wait_event("E2", "door.event", event="held_open_prealarm")
+        say("Door E2 held open: pre-alarm")
+        self.wait_event("E2", "door.event", event="held_open_alarm")
+        say("Door E2 held open: ALARM")
+        door.set("DOOR_SENSOR", 0)
+        self.wait_event("E2", "door.event", event="closed")
+        say("Door E2 closed and relocked")
+
+    def lockdown_drill(self):
+        out = self.ctl("lockdown", "--all")
+        say("Operator locked down all %d rooms (a drill)" % out["done"])
+        out = self.ctl("lockdown", "--all", "--release")
+        say("Lockdown released in %d rooms" % out["done"])
+
+    def summary(self):
+        n, b = self.shipped()
+        status = self.ctl("status")
+        print()
+        print("Summary")
+        print("  rooms online    %d of %d" % (status["agents_online"], len(self.rooms)))
+        print("  segments        %d shipped, %.1f MB" % (n, b / 1e6))
+        print("  tenders         %s" % ", ".join(t for t, _, _ in TENDERS))
+        print("  work directory  %s" % self.site.tmp)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--keep", action="store_true",
-                    help="leave the site running for exploring (evalroomctl watch)")
+                    help="leave the site running for exploring with evalroomctl")
     ap.add_argument("--dir", help="work directory (default: a new temporary directory)")
+    ap.add_argument("--record-seconds", type=int, default=60,
+                    help="length of the recording minute (the test shortens it)")
     args = ap.parse_args()
     bin_dir = os.path.join(os.path.abspath(args.build), "bin")
     work = args.dir or tempfile.mkdtemp(prefix="evalroom-demo-")
@@ -45,40 +224,62 @@ def main():
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, interrupted)
 
-    site = None
+    site = cam = None
+    rc = 1
     try:
         say("Provisioning the demo site in %s (CA, certificates, broker config, ACL)" % work)
-        site = Site(bin_dir, work, site=DEMO_SITE, observe=True)
-        rooms = [r["id"] for r in site.prov.site["rooms"]]
+        site = Site(bin_dir, work, site=os.path.join(HERE, "site.json"), observe=True)
         say("Broker mosquitto is up on 127.0.0.1:%d (TLS, client certificates required)"
             % site.prov.port)
         site.start_controller()
         say("Controller connected with its own certificate")
-        for r in rooms:
-            site.start_agent(r)
-            say("Room agent %s connected as agent-%s" % (r, r))
-        wait_for(lambda: site.ctl("status")[1].get("agents_online") == len(rooms), 10)
-        rc, out, err = site.ctl("status", json_out=False)
-        print(out.rstrip())
+        cam = FakeCamera()
+        for room in site.prov.site["rooms"]:
+            rid = room["id"]
+            seats = [("cam-%s-%s" % (rid, s["id"]), s["id"]) for s in room["seats"]]
+            streams = streams_config([] if rid == "E1" else ["cam-" + rid], seats,
+                                     audio=False)
+            if rid == "E1":
+                streams += ("[stream cam-E1]\nsource=%s\nplace=room\nsegment_seconds=2\n"
+                            "lost_timeout_ms=2000\n" % cam.source())
+            site.start_agent(rid, door=True, extra=streams)
+            say("Room agent %s connected (door locked, %d cameras recording)"
+                % (rid, len(seats) + 1))
+        day = Day(site, args)
+        day.prepare()
+        day.draw()
+        day.held_open()
+        day.record(args.record_seconds)
+        day.lost_camera(cam)
+        day.lockdown_drill()
+        day.summary()
         problems = site.schema_problems()
         say("%d protocol messages observed, %d outside their schema"
             % (len(site.observed()), len(problems)))
+        for p in problems[:5]:
+            print("   ", p)
+        rc = 1 if problems else 0
         if args.keep:
             say("Site left running. Try:  %s/evalroomctl --config %s status"
                 % (bin_dir, site.ctl_config(site.operator)))
             say("Stop it with Ctrl-C.")
             while True:
                 time.sleep(3600)
-        return 1 if problems or rc != 0 else 0
+    except DemoError as e:
+        say("DEMO FAILED: %s" % e)
+        rc = 1
     except KeyboardInterrupt:
         say("Interrupted: stopping everything")
-        return 130
+        rc = 130
     finally:
+        if cam:
+            cam.stop()
         if site:
             site.close()
             say("Stopped the agents, the controller and the broker")
-        if not args.dir and not args.keep:
+        if not args.dir and not args.keep and rc == 0:
             shutil.rmtree(work, ignore_errors=True)
+    return rc
 
 
 if __name__ == "__main__":

@@ -309,6 +309,29 @@ class DoorSim:
             time.sleep(0.06)  # longer than the frame gap, so each key is its own burst
 
 
+TEST_VIDEO = ("videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,"
+              "framerate=10/1 ! x264enc tune=zerolatency speed-preset=ultrafast "
+              "key-int-max=10 bitrate=200 ! h264parse")
+TEST_AUDIO = "audiotestsrc is-live=true wave=sine ! audio/x-raw,rate=48000,channels=1 ! opusenc"
+
+
+def streams_config(room_streams=(), seat_streams=(), segment_s=2, lost_ms=3000,
+                   quota_bytes=0, audio=True):
+    """[stream NAME] groups of test sources. room_streams: names; seat_streams:
+    (name, seat) pairs. Names are the site's camera ids by convention."""
+    out = ["[recorder]", "quota_bytes=%d" % quota_bytes, "state_interval_ms=2000", ""]
+    for name in room_streams:
+        out += ["[stream %s]" % name, "source=" + TEST_VIDEO, "place=room",
+                "segment_seconds=%d" % segment_s, "lost_timeout_ms=%d" % lost_ms]
+        if audio:
+            out.append("audio=" + TEST_AUDIO)
+        out.append("")
+    for name, seat in seat_streams:
+        out += ["[stream %s]" % name, "source=" + TEST_VIDEO, "place=seat", "seat=" + seat,
+                "segment_seconds=%d" % segment_s, "lost_timeout_ms=%d" % lost_ms, ""]
+    return "\n".join(out) + "\n"
+
+
 class TerminalBatch:
     """The real evalroom-terminal of one seat in --batch mode (issue 5): keys() types,
     wait() waits for a screen line; started by Site.start_terminal, stopped by close()."""

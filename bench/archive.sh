@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Archive ingest vs raw disk, side by side on the same disk, alternating (the disk's raw speed
+# swings widely from minute to minute), medians of three; then the library's CPU cost while
+# 50 real-time 2 Mbit/s streams are archived (2 s segments, one archive per stream).
+# Env: BUILD (build dir), ROOT. Optional: ARCHIVE_BENCH_MIB (default 256), STREAMS_SECONDS (20).
+set -euo pipefail
+BUILD=${BUILD:-build}
+BIN=$BUILD/bin/evalroom-archive-bench
+MIB=${ARCHIVE_BENCH_MIB:-256}
+SECS=${STREAMS_SECONDS:-20}
+DIR=$BUILD/bench-archive
+[ -x "$BIN" ] || { echo "bench archive: $BIN missing (build first)" >&2; exit 2; }
+rm -rf "$DIR"
+mkdir -p "$DIR"
+trap 'rm -rf "$DIR"' EXIT
+
+median() { sort -g | sed -n 2p; }
+
+ingest=()
+raw=()
+for round in 1 2 3; do
+	rm -f "$DIR"/ingest.evarc*
+	ingest+=("$("$BIN" ingest "$DIR" "$MIB" 1)")
+	rm -f "$DIR"/ingest.evarc*
+	start=$(date +%s.%N)
+	dd if=/dev/zero of="$DIR/raw.bin" bs=1M count="$MIB" conv=fsync status=none
+	end=$(date +%s.%N)
+	raw+=("$(awk -v s="$start" -v e="$end" -v m="$MIB" 'BEGIN { printf "%.1f", m * 1048576 / 1e6 / (e - s) }')")
+	rm -f "$DIR/raw.bin"
+	echo "round $round: archive ingest ${ingest[-1]} MB/s, dd conv=fsync ${raw[-1]} MB/s"
+done
+mi=$(printf '%s\n' "${ingest[@]}" | median)
+mr=$(printf '%s\n' "${raw[@]}" | median)
+echo "archive ingest (1 MiB segments: SHA-256, insert, durable WAL commit = ack): median $mi MB/s"
+echo "dd conv=fsync, same ${MIB} MiB, same disk:                             median $mr MB/s"
+awk -v a="$mi" -v r="$mr" 'BEGIN { printf "ratio archive/dd: %.2f (target >= 0.70)\n", a / r }'
+
+rm -f "$DIR"/ingest.evarc*
+echo "50 streams x 2 Mbit/s for ${SECS}s through the library:"
+echo "  $("$BIN" streams "$DIR" 50 2 "$SECS" 2)"

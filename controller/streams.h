@@ -1,0 +1,5 @@
+/* Recording health from the agents (stream.state, spool.space events). */
+#pragma once
+#include "controller.h"
+
+extern const struct event_handler stream_event_handlers[];

@@ -1,0 +1,190 @@
+/* evalroom-archive info / checkpoint: what the file holds, and a checkpoint for openssl. */
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "archive.h"
+#include "leaf.h"
+#include "tool.h"
+
+static void print_time(const char *label, sqlite3_stmt *st, int col)
+{
+	char when[64];
+
+	if (sqlite3_column_type(st, col) != SQLITE_INTEGER) {
+		printf("%-14s -\n", label);
+		return;
+	}
+	leaf_format_time(sqlite3_column_int64(st, col), when);
+	printf("%-14s %s\n", label, when);
+}
+
+static int query(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
+		tool_err("sqlite: %s", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	return 0;
+}
+
+static const char *text(sqlite3_stmt *st, int col)
+{
+	const char *s = (const char *)sqlite3_column_text(st, col);
+
+	return s ? s : "";
+}
+
+int cmd_info(int argc, char **argv)
+{
+	struct archive_reader *r;
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int rc = EXIT_FAILED;
+
+	if (!tool_parse(&argc, &argv, "FILE",
+	                "Prints the tender, the format, record counts, streams and checkpoints. "
+	                "Reads only; does not verify (see verify).",
+	                NULL, 1))
+		return EXIT_USAGE;
+	r = tool_open(argv[1]);
+	if (!r)
+		return EXIT_BAD_FILE;
+	db = archive_reader_db(r);
+	if (query(db,
+	          "SELECT tender, name, session, created_us, sealed_us, "
+	          "(SELECT user_version FROM pragma_user_version), "
+	          "(SELECT page_size FROM pragma_page_size), "
+	          "(SELECT count(*) FROM events), (SELECT count(*) FROM gaps), "
+	          "(SELECT count(*) FROM draw), (SELECT count(*) FROM checkpoints) FROM meta",
+	          &st))
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		tool_err("%s: meta row missing: %s", argv[1], sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		goto out;
+	}
+	printf("%-14s %s\n", "file", argv[1]);
+	printf("%-14s %d (application_id 0x%08x, page size %d)\n", "format",
+	       sqlite3_column_int(st, 5), ARCHIVE_APPLICATION_ID, sqlite3_column_int(st, 6));
+	printf("%-14s %s\n", "tender", text(st, 0));
+	printf("%-14s %s\n", "name", text(st, 1));
+	printf("%-14s %s\n", "session", text(st, 2));
+	print_time("created", st, 3);
+	print_time("sealed", st, 4);
+	printf("%-14s %s\n", "draw record", sqlite3_column_int(st, 9) ? "stored" : "absent");
+	printf("%-14s %d\n", "events", sqlite3_column_int(st, 7));
+	printf("%-14s %d\n", "gaps", sqlite3_column_int(st, 8));
+	printf("%-14s %d\n", "checkpoints", sqlite3_column_int(st, 10));
+	sqlite3_finalize(st);
+
+	if (query(db,
+	          "SELECT stream, count(*), min(seq), max(seq), min(start_us), max(end_us), "
+	          "sum(size) FROM segments GROUP BY stream ORDER BY stream",
+	          &st))
+		goto out;
+	printf("streams:\n");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char a[64], b[64];
+
+		leaf_format_time(sqlite3_column_int64(st, 4), a);
+		leaf_format_time(sqlite3_column_int64(st, 5), b);
+		printf("  %-24s %d segments (seq %lld..%lld) %s .. %s, %lld bytes\n", text(st, 0),
+		       sqlite3_column_int(st, 1), sqlite3_column_int64(st, 2),
+		       sqlite3_column_int64(st, 3), a, b, sqlite3_column_int64(st, 6));
+	}
+	sqlite3_finalize(st);
+	if (query(
+	        db,
+	        "SELECT id, tree_size, lower(hex(root)), time_us FROM checkpoints ORDER BY id DESC "
+	        "LIMIT 1",
+	        &st))
+		goto out;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		char when[64];
+
+		leaf_format_time(sqlite3_column_int64(st, 3), when);
+		printf("last checkpoint: row %lld, tree size %lld, root %s, %s\n",
+		       sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), text(st, 2), when);
+	}
+	sqlite3_finalize(st);
+	rc = EXIT_INTACT;
+out:
+	archive_reader_free(r);
+	return rc;
+}
+
+static int write_file(const char *dir, const char *name, const void *data, size_t len)
+{
+	char *path = g_build_filename(dir, name, NULL);
+	GError *err = NULL;
+	int ok = g_file_set_contents(path, data, (gssize)len, &err);
+
+	if (!ok)
+		tool_err("%s", err->message);
+	g_clear_error(&err);
+	g_free(path);
+	return ok ? 0 : -EIO;
+}
+
+int cmd_checkpoint(int argc, char **argv)
+{
+	char *dir = NULL;
+	gint64 row = 0;
+	GOptionEntry opts[] = {
+	    {"export", 'e', 0, G_OPTION_ARG_FILENAME, &dir,
+	     "write checkpoint.txt (the signed body), checkpoint.sig (raw Ed25519 signature) "
+	     "and embedded-signing.pub (the key recorded in the file) into DIR",
+	     "DIR"},
+	    {"row", 0, 0, G_OPTION_ARG_INT64, &row, "checkpoint row id (default: the last)", "ID"},
+	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
+	struct archive_reader *r;
+	sqlite3_stmt *st;
+	int rc = EXIT_FAILED;
+
+	if (!tool_parse(
+	        &argc, &argv, "FILE",
+	        "Prints a checkpoint's signed body; with --export writes it for checking with "
+	        "openssl alone:\n  openssl pkeyutl -verify -pubin -inkey "
+	        "controller-signing.pub -rawin -in DIR/checkpoint.txt -sigfile "
+	        "DIR/checkpoint.sig",
+	        opts, 1))
+		return EXIT_USAGE;
+	r = tool_open(argv[1]);
+	if (!r) {
+		g_free(dir);
+		return EXIT_BAD_FILE;
+	}
+	if (query(archive_reader_db(r),
+	          "SELECT c.id, c.body, c.signature, m.signing_pubkey FROM checkpoints c, meta m "
+	          "WHERE c.id = ?1 OR (?1 = 0 AND c.id = (SELECT max(id) FROM checkpoints))",
+	          &st))
+		goto out;
+	sqlite3_bind_int64(st, 1, row);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		tool_err("%s: no checkpoint%s", argv[1], row ? " with that row id" : "");
+		rc = EXIT_TAMPERED;
+		goto out_stmt;
+	}
+	printf("checkpoints row %lld:\n%s", sqlite3_column_int64(st, 0), text(st, 1));
+	if (dir) {
+		g_mkdir_with_parents(dir, 0755);
+		if (write_file(dir, "checkpoint.txt", text(st, 1), strlen(text(st, 1))) ||
+		    write_file(dir, "checkpoint.sig", sqlite3_column_blob(st, 2),
+		               (size_t)sqlite3_column_bytes(st, 2)) ||
+		    write_file(dir, "embedded-signing.pub", text(st, 3), strlen(text(st, 3))))
+			goto out_stmt;
+		printf("written to %s; check with:\n  openssl pkeyutl -verify -pubin -inkey "
+		       "controller-signing.pub -rawin -in %s/checkpoint.txt -sigfile "
+		       "%s/checkpoint.sig\n",
+		       dir, dir, dir);
+	}
+	rc = EXIT_INTACT;
+out_stmt:
+	sqlite3_finalize(st);
+out:
+	archive_reader_free(r);
+	g_free(dir);
+	return rc;
+}

@@ -1,0 +1,222 @@
+/* evalroom-archive timeline: events, each stream's recorded spans and its gaps, by time. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "leaf.h"
+#include "tool.h"
+
+/* Consecutive segments of a stream form one span when their sequence numbers follow and
+ * the next starts no later than this after the previous ends (muxer rounding). */
+#define SPAN_TOLERANCE_US 500000
+
+struct item {
+	int64_t from_us, to_us;
+	int order; /* tie-break: draw, event, span, gap */
+	json_t *json;
+	char *line;
+};
+
+static gint item_cmp(gconstpointer a, gconstpointer b)
+{
+	const struct item *x = a, *y = b;
+
+	if (x->from_us != y->from_us)
+		return x->from_us < y->from_us ? -1 : 1;
+	return x->order - y->order;
+}
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	return s ? s : "";
+}
+
+static void add(GArray *items, int64_t from, int64_t to, int order, json_t *j, char *line)
+{
+	struct item it = {from, to, order, j, line};
+
+	g_array_append_val(items, it);
+}
+
+static char *span_text(int64_t from, int64_t to)
+{
+	char a[64], b[64];
+
+	leaf_format_time(from, a);
+	leaf_format_time(to, b);
+	return g_strdup_printf("%s .. %s", a, b);
+}
+
+static void flush_span(GArray *items, const char *stream, int64_t from, int64_t to, int64_t seq0,
+                       int64_t seq1, int64_t n, int64_t bytes)
+{
+	char *when = span_text(from, to);
+	char a[64];
+
+	leaf_format_time(from, a);
+	add(items, from, to, 2,
+	    json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "type", "span", "stream", stream,
+	              "from_us", (json_int_t)from, "to_us", (json_int_t)to, "first_seq",
+	              (json_int_t)seq0, "last_seq", (json_int_t)seq1, "segments", (json_int_t)n,
+	              "bytes", (json_int_t)bytes),
+	    g_strdup_printf("%s  recorded %-20s %s (seq %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT
+	                    ", %" G_GINT64_FORMAT " segments)",
+	                    a, stream, when, seq0, seq1, n));
+	g_free(when);
+}
+
+static int load_spans(sqlite3 *db, GArray *items)
+{
+	sqlite3_stmt *st;
+	char *stream = NULL;
+	int64_t from = 0, to = 0, seq0 = 0, seq1 = 0, n = 0, bytes = 0;
+
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT stream, seq, start_us, end_us, size FROM segments "
+	                       "ORDER BY stream, seq",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *s = col(st, 0);
+		int64_t seq = sqlite3_column_int64(st, 1), start = sqlite3_column_int64(st, 2),
+		        end = sqlite3_column_int64(st, 3);
+
+		if (stream &&
+		    (strcmp(stream, s) != 0 || seq != seq1 + 1 || start > to + SPAN_TOLERANCE_US)) {
+			flush_span(items, stream, from, to, seq0, seq1, n, bytes);
+			g_clear_pointer(&stream, g_free);
+		}
+		if (!stream) {
+			stream = g_strdup(s);
+			from = start;
+			seq0 = seq;
+			n = bytes = 0;
+		}
+		to = MAX(to, end);
+		if (n == 0)
+			to = end;
+		seq1 = seq;
+		n++;
+		bytes += sqlite3_column_int64(st, 4);
+	}
+	if (stream)
+		flush_span(items, stream, from, to, seq0, seq1, n, bytes);
+	g_free(stream);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int load_rows(sqlite3 *db, GArray *items)
+{
+	sqlite3_stmt *st;
+	char when[64];
+
+	if (sqlite3_prepare_v2(db, "SELECT id, time_us, kind, source, body FROM events", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return -EIO;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t t = sqlite3_column_int64(st, 1);
+		json_t *body = json_loads(col(st, 4), 0, NULL);
+
+		leaf_format_time(t, when);
+		add(items, t, t, 1,
+		    json_pack("{s:s, s:I, s:I, s:s, s:s, s:o}", "type", "event", "row",
+		              (json_int_t)sqlite3_column_int64(st, 0), "time_us", (json_int_t)t,
+		              "kind", col(st, 2), "source", col(st, 3), "body",
+		              body ? body : json_string(col(st, 4))),
+		    g_strdup_printf("%s  event    %-20s %-16s %s", when, col(st, 2), col(st, 3),
+		                    col(st, 4)));
+	}
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(db, "SELECT id, stream, from_us, to_us, reason FROM gaps", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return -EIO;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t from = sqlite3_column_int64(st, 2), to = sqlite3_column_int64(st, 3);
+		char *span = span_text(from, to);
+
+		leaf_format_time(from, when);
+		add(items, from, to, 3,
+		    json_pack("{s:s, s:I, s:s, s:I, s:I, s:s}", "type", "gap", "row",
+		              (json_int_t)sqlite3_column_int64(st, 0), "stream", col(st, 1),
+		              "from_us", (json_int_t)from, "to_us", (json_int_t)to, "reason",
+		              col(st, 4)),
+		    g_strdup_printf("%s  GAP      %-20s %s: %s", when, col(st, 1), span,
+		                    col(st, 4)));
+		g_free(span);
+	}
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(db, "SELECT time_us, length(record) FROM draw", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -EIO;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t t = sqlite3_column_int64(st, 0);
+
+		leaf_format_time(t, when);
+		add(items, t, t, 0,
+		    json_pack("{s:s, s:I, s:I}", "type", "draw", "time_us", (json_int_t)t, "bytes",
+		              (json_int_t)sqlite3_column_int64(st, 1)),
+		    g_strdup_printf("%s  draw     record stored (%lld bytes; see verify-draw)",
+		                    when, sqlite3_column_int64(st, 1)));
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int cmd_timeline(int argc, char **argv)
+{
+	gboolean as_json = FALSE;
+	GOptionEntry opts[] = {{"json", 'j', 0, G_OPTION_ARG_NONE, &as_json,
+	                        "one JSON array of {type: draw|event|span|gap, ...}", NULL},
+	                       {NULL, 0, 0, 0, NULL, NULL, NULL}};
+	struct archive_reader *r;
+	GArray *items;
+	json_t *arr;
+	guint i;
+	int rc;
+
+	if (!tool_parse(&argc, &argv, "FILE",
+	                "Every event, every stream's recorded spans (runs of consecutive segments) "
+	                "and every gap with its reason, in time order. Reads only; run verify to "
+	                "know the records are genuine.",
+	                opts, 1))
+		return EXIT_USAGE;
+	r = tool_open(argv[1]);
+	if (!r)
+		return EXIT_BAD_FILE;
+	items = g_array_new(FALSE, FALSE, sizeof(struct item));
+	rc = load_rows(archive_reader_db(r), items);
+	if (rc == 0)
+		rc = load_spans(archive_reader_db(r), items);
+	if (rc) {
+		tool_err("%s: sqlite: %s", argv[1], sqlite3_errmsg(archive_reader_db(r)));
+		rc = EXIT_FAILED;
+	} else {
+		g_array_sort(items, item_cmp);
+		arr = json_array();
+		for (i = 0; i < items->len; i++) {
+			struct item *it = &g_array_index(items, struct item, i);
+
+			if (as_json)
+				json_array_append(arr, it->json);
+			else
+				printf("%s\n", it->line);
+		}
+		if (as_json) {
+			json_dumpf(arr, stdout, JSON_INDENT(1));
+			putchar('\n');
+		}
+		json_decref(arr);
+		rc = EXIT_INTACT;
+	}
+	for (i = 0; i < items->len; i++) {
+		json_decref(g_array_index(items, struct item, i).json);
+		g_free(g_array_index(items, struct item, i).line);
+	}
+	g_array_unref(items);
+	archive_reader_free(r);
+	return rc;
+}

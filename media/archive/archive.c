@@ -1,0 +1,777 @@
+#include "archive.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "leaf.h"
+#include "merkle.h"
+
+extern const char archive_schema_sql[];
+
+enum stmt_id { ST_EVENT, ST_GAP, ST_SEGMENT, ST_CHUNK, ST_COUNT };
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_EVENT] = "INSERT INTO events (leaf, leaf_hash, time_us, kind, source, body) "
+                 "VALUES (?, ?, ?, ?, ?, ?)",
+    [ST_GAP] = "INSERT INTO gaps (leaf, leaf_hash, stream, from_us, to_us, reason) "
+               "VALUES (?, ?, ?, ?, ?, ?)",
+    [ST_SEGMENT] = "INSERT INTO segments (leaf, leaf_hash, stream, seq, start_us, end_us, "
+                   "size, sha256, container) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_CHUNK] = "INSERT INTO segment_chunks (id, segment, idx, data) "
+                 "VALUES (?1 * 1048576 + ?2, ?1, ?2, ?3)",
+};
+
+struct archive {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[ST_COUNT];
+	char *path;
+	char *tender;
+	struct archive_signer *signer;
+	struct merkle_builder tree; /* O(log n) roots at every checkpoint */
+	uint64_t checkpointed;
+	int sealed;
+	int busy; /* a segment writer holds the open transaction */
+	char err[512];
+};
+
+struct archive_segment_writer {
+	struct archive *a;
+	struct archive_segment_info info;
+	char *stream;
+	int64_t segment_id;
+	int64_t written;
+	int64_t next_idx;
+	uint8_t leaf_hash[32];
+	EVP_MD_CTX *sha;
+	uint8_t *buf;
+	size_t buf_len;
+};
+
+static void set_err(struct archive *a, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void set_err(struct archive *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(a->err, sizeof(a->err), fmt, ap);
+	va_end(ap);
+}
+
+static int sql_fail(struct archive *a, const char *what)
+{
+	set_err(a, "archive %s: %s: sqlite: %s", a->path, what, sqlite3_errmsg(a->db));
+	return -EIO;
+}
+
+static int exec(struct archive *a, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(a->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		set_err(a, "archive %s: sqlite: %s", a->path, msg ? msg : "?");
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* A new or re-permissioned file is durable only once its directory entry is. */
+static int fsync_dir(struct archive *a)
+{
+	char *dir = g_path_get_dirname(a->path);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0 || fsync(fd) != 0) {
+		rc = -errno;
+		set_err(a, "archive %s: fsync directory %s: %s", a->path, dir, g_strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	g_free(dir);
+	return rc;
+}
+
+const char *archive_errmsg(const struct archive *a)
+{
+	return a->err;
+}
+
+uint64_t archive_tree_size(const struct archive *a)
+{
+	return a->tree.size;
+}
+
+void archive_tree_root(const struct archive *a, uint8_t root[32])
+{
+	merkle_builder_root(&a->tree, root);
+}
+
+static int ready(struct archive *a)
+{
+	if (a->sealed) {
+		set_err(a, "archive %s: sealed, no further writes", a->path);
+		return -EROFS;
+	}
+	if (a->busy) {
+		set_err(a, "archive %s: a segment is being written", a->path);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static int prepare_all(struct archive *a)
+{
+	int i;
+
+	for (i = 0; i < ST_COUNT; i++)
+		if (sqlite3_prepare_v3(a->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		                       &a->stmt[i], NULL) != SQLITE_OK)
+			return sql_fail(a, "prepare");
+	return 0;
+}
+
+static struct archive *archive_alloc(const char *path, struct archive_signer *signer)
+{
+	struct archive *a = g_new0(struct archive, 1);
+
+	a->path = g_strdup(path);
+	a->signer = signer;
+	merkle_builder_init(&a->tree);
+	return a;
+}
+
+void archive_free(struct archive *a)
+{
+	int i;
+
+	if (!a)
+		return;
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(a->stmt[i]);
+	sqlite3_close(a->db);
+	g_free(a->tender);
+	g_free(a->path);
+	g_free(a);
+}
+
+static int open_db(struct archive *a, int flags)
+{
+	if (sqlite3_open_v2(a->path, &a->db, flags, NULL) != SQLITE_OK)
+		return sql_fail(a, "open");
+	sqlite3_extended_result_codes(a->db, 1);
+	/* A controller under load may briefly meet a reader (the auditor tool) holding a lock. */
+	sqlite3_busy_timeout(a->db, 5000);
+	return 0;
+}
+
+int archive_create(const char *path, const struct archive_tender *tender,
+                   struct archive_signer *signer, struct archive **out)
+{
+	static const char *const meta_sql =
+	    "INSERT INTO meta (id, leaf, leaf_hash, tender, name, session, created_us, "
+	    "signing_pubkey) VALUES (1, 0, ?, ?, ?, ?, ?, ?)";
+	const char *bad = leaf_check_tender(tender);
+	struct archive *a;
+	sqlite3_stmt *st = NULL;
+	GByteArray *data;
+	uint8_t hash[32];
+	char *pem, pragmas[256];
+	int fd, rc;
+
+	if (bad)
+		return -EINVAL;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	a = archive_alloc(path, signer);
+	a->tender = g_strdup(tender->tender);
+	rc = open_db(a, SQLITE_OPEN_READWRITE);
+	if (rc)
+		goto err_free;
+	/* Page size first: it only applies before the first table and before WAL. */
+	snprintf(pragmas, sizeof(pragmas),
+	         "PRAGMA page_size=65536; PRAGMA application_id=%d; PRAGMA user_version=%d; "
+	         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+	         ARCHIVE_APPLICATION_ID, ARCHIVE_FORMAT_VERSION);
+	rc = exec(a, pragmas);
+	if (rc)
+		goto err_free;
+	rc = exec(a, "BEGIN IMMEDIATE");
+	if (rc)
+		goto err_free;
+	rc = exec(a, archive_schema_sql);
+	if (rc)
+		goto err_rollback;
+	data = leaf_tender_data(tender);
+	merkle_leaf_hash(data->data, data->len, hash);
+	g_byte_array_unref(data);
+	pem = archive_signer_public_pem(signer);
+	if (!pem || sqlite3_prepare_v2(a->db, meta_sql, -1, &st, NULL) != SQLITE_OK) {
+		g_free(pem);
+		rc = sql_fail(a, "meta");
+		goto err_rollback;
+	}
+	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tender->tender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, tender->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, tender->session, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, tender->created_us);
+	sqlite3_bind_text(st, 6, pem, -1, g_free);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = sql_fail(a, "meta");
+		goto err_stmt;
+	}
+	sqlite3_finalize(st);
+	rc = exec(a, "COMMIT");
+	if (rc)
+		goto err_rollback;
+	merkle_builder_add(&a->tree, hash);
+	rc = fsync_dir(a);
+	if (rc)
+		goto err_free;
+	rc = prepare_all(a);
+	if (rc)
+		goto err_free;
+	*out = a;
+	return 0;
+
+err_stmt:
+	sqlite3_finalize(st);
+err_rollback:
+	sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+err_free:
+	archive_free(a);
+	unlink(path);
+	return rc;
+}
+
+static int seal_finish(struct archive *a);
+
+static int load_leaves(struct archive *a)
+{
+	static const char *const sql =
+	    "SELECT leaf, leaf_hash FROM meta UNION ALL SELECT leaf, leaf_hash FROM draw "
+	    "UNION ALL SELECT leaf, leaf_hash FROM events UNION ALL "
+	    "SELECT leaf, leaf_hash FROM segments UNION ALL SELECT leaf, leaf_hash FROM gaps "
+	    "ORDER BY 1";
+	sqlite3_stmt *st;
+	int64_t expect = 0;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(a->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(a, "load leaves");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_int64(st, 0) != expect || sqlite3_column_bytes(st, 1) != 32) {
+			set_err(a, "archive %s: leaf %" G_GINT64_FORMAT " missing or malformed",
+			        a->path, expect);
+			sqlite3_finalize(st);
+			return -EBADMSG;
+		}
+		merkle_builder_add(&a->tree, sqlite3_column_blob(st, 1));
+		expect++;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sql_fail(a, "load leaves");
+}
+
+int archive_open(const char *path, struct archive_signer *signer, struct archive **out)
+{
+	struct archive *a;
+	sqlite3_stmt *st = NULL;
+	char *pem;
+	int rc;
+
+	if (access(path, F_OK) != 0)
+		return -errno;
+	a = archive_alloc(path, signer);
+	rc = open_db(a, SQLITE_OPEN_READWRITE);
+	if (rc)
+		goto err_free;
+	rc = exec(a, "PRAGMA synchronous=FULL");
+	if (rc)
+		goto err_free;
+	if (sqlite3_prepare_v2(
+	        a->db,
+	        "SELECT (SELECT application_id FROM pragma_application_id), "
+	        "(SELECT user_version FROM pragma_user_version), tender, sealed_us, "
+	        "signing_pubkey, (SELECT coalesce(max(tree_size), 0) FROM checkpoints) "
+	        "FROM meta",
+	        -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		set_err(a, "archive %s: not an evalroom archive (%s)", path, sqlite3_errmsg(a->db));
+		rc = -EBADMSG;
+		goto err_stmt;
+	}
+	if (sqlite3_column_int(st, 0) != ARCHIVE_APPLICATION_ID ||
+	    sqlite3_column_int(st, 1) != ARCHIVE_FORMAT_VERSION) {
+		set_err(a, "archive %s: wrong application id or format version", path);
+		rc = -EBADMSG;
+		goto err_stmt;
+	}
+	if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+		/* A crash between the sealing commit and the chmod: finish it, then refuse. */
+		sqlite3_finalize(st);
+		st = NULL;
+		rc = seal_finish(a);
+		set_err(a, "archive %s: sealed", path);
+		rc = rc ? rc : -EROFS;
+		goto err_stmt;
+	}
+	pem = archive_signer_public_pem(signer);
+	if (!pem || g_strcmp0(pem, (const char *)sqlite3_column_text(st, 4)) != 0) {
+		g_free(pem);
+		set_err(a, "archive %s: signing key differs from the one recorded in meta", path);
+		rc = -EINVAL;
+		goto err_stmt;
+	}
+	g_free(pem);
+	a->tender = g_strdup((const char *)sqlite3_column_text(st, 2));
+	a->checkpointed = (uint64_t)sqlite3_column_int64(st, 5);
+	sqlite3_finalize(st);
+	rc = load_leaves(a);
+	if (rc)
+		goto err_free;
+	rc = prepare_all(a);
+	if (rc)
+		goto err_free;
+	*out = a;
+	return 0;
+
+err_stmt:
+	sqlite3_finalize(st);
+err_free:
+	archive_free(a);
+	return rc;
+}
+
+/* Runs one prepared insert as its own durable transaction and adds its leaf. */
+static int insert_leaf_row(struct archive *a, sqlite3_stmt *st, const uint8_t hash[32],
+                           const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return sql_fail(a, what);
+	merkle_builder_add(&a->tree, hash);
+	return 0;
+}
+
+int archive_store_draw(struct archive *a, const char *record_json, int64_t time_us)
+{
+	sqlite3_stmt *st;
+	json_error_t jerr;
+	json_t *j;
+	GByteArray *data;
+	uint8_t hash[32];
+	int rc;
+
+	rc = ready(a);
+	if (rc)
+		return rc;
+	j = record_json ? json_loads(record_json, 0, &jerr) : NULL;
+	if (!j || time_us < 0) {
+		set_err(a, "archive %s: draw record: %s", a->path,
+		        j ? "negative time" : "not JSON");
+		json_decref(j);
+		return -EINVAL;
+	}
+	json_decref(j);
+	data = leaf_draw_data(record_json, time_us);
+	merkle_leaf_hash(data->data, data->len, hash);
+	g_byte_array_unref(data);
+	if (sqlite3_prepare_v2(a->db,
+	                       "INSERT INTO draw (id, leaf, leaf_hash, time_us, record) "
+	                       "VALUES (1, ?, ?, ?, ?)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(a, "draw");
+	sqlite3_bind_int64(st, 1, (int64_t)archive_tree_size(a));
+	sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, time_us);
+	sqlite3_bind_text(st, 4, record_json, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT) {
+		set_err(a, "archive %s: draw record already stored", a->path);
+		sqlite3_finalize(st);
+		return -EEXIST;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sql_fail(a, "draw");
+	merkle_builder_add(&a->tree, hash);
+	return 0;
+}
+
+int archive_append_event(struct archive *a, const struct archive_event *ev)
+{
+	sqlite3_stmt *st = a->stmt[ST_EVENT];
+	const char *bad;
+	GByteArray *data;
+	uint8_t hash[32];
+	int rc;
+
+	rc = ready(a);
+	if (rc)
+		return rc;
+	bad = leaf_check_event(ev);
+	if (bad) {
+		set_err(a, "archive %s: event %s", a->path, bad);
+		return -EINVAL;
+	}
+	data = leaf_event_data(ev);
+	merkle_leaf_hash(data->data, data->len, hash);
+	g_byte_array_unref(data);
+	sqlite3_bind_int64(st, 1, (int64_t)archive_tree_size(a));
+	sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, ev->time_us);
+	sqlite3_bind_text(st, 4, ev->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, ev->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, ev->body, -1, SQLITE_STATIC);
+	return insert_leaf_row(a, st, hash, "event");
+}
+
+int archive_append_gap(struct archive *a, const struct archive_gap *gap)
+{
+	sqlite3_stmt *st = a->stmt[ST_GAP];
+	const char *bad;
+	GByteArray *data;
+	uint8_t hash[32];
+	int rc;
+
+	rc = ready(a);
+	if (rc)
+		return rc;
+	bad = leaf_check_gap(gap);
+	if (bad) {
+		set_err(a, "archive %s: gap %s", a->path, bad);
+		return -EINVAL;
+	}
+	data = leaf_gap_data(gap);
+	merkle_leaf_hash(data->data, data->len, hash);
+	g_byte_array_unref(data);
+	sqlite3_bind_int64(st, 1, (int64_t)archive_tree_size(a));
+	sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, gap->stream, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, gap->from_us);
+	sqlite3_bind_int64(st, 5, gap->to_us);
+	sqlite3_bind_text(st, 6, gap->reason, -1, SQLITE_STATIC);
+	return insert_leaf_row(a, st, hash, "gap");
+}
+
+int archive_segment_begin(struct archive *a, const struct archive_segment_info *info,
+                          struct archive_segment_writer **out)
+{
+	sqlite3_stmt *st = a->stmt[ST_SEGMENT];
+	struct archive_segment_writer *w;
+	const char *bad;
+	GByteArray *data;
+	int rc;
+
+	rc = ready(a);
+	if (rc)
+		return rc;
+	bad = leaf_check_segment(info);
+	if (bad) {
+		set_err(a, "archive %s: segment %s", a->path, bad);
+		return -EINVAL;
+	}
+	w = g_new0(struct archive_segment_writer, 1);
+	w->a = a;
+	w->info = *info;
+	w->stream = g_strdup(info->stream);
+	w->info.stream = w->stream;
+	w->info.container = "mpegts";
+	data = leaf_segment_data(&w->info);
+	merkle_leaf_hash(data->data, data->len, w->leaf_hash);
+	g_byte_array_unref(data);
+	w->sha = EVP_MD_CTX_new();
+	w->buf = g_malloc(ARCHIVE_CHUNK_SIZE);
+	if (!w->sha || EVP_DigestInit_ex(w->sha, EVP_sha256(), NULL) != 1) {
+		rc = -ENOMEM;
+		goto err_free;
+	}
+	rc = exec(a, "BEGIN IMMEDIATE");
+	if (rc)
+		goto err_free;
+	sqlite3_bind_int64(st, 1, (int64_t)archive_tree_size(a));
+	sqlite3_bind_blob(st, 2, w->leaf_hash, 32, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, info->stream, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, info->seq);
+	sqlite3_bind_int64(st, 5, info->start_us);
+	sqlite3_bind_int64(st, 6, info->end_us);
+	sqlite3_bind_int64(st, 7, info->size);
+	sqlite3_bind_blob(st, 8, info->sha256, 32, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, "mpegts", -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+		set_err(a, "archive %s: segment %s seq %" G_GINT64_FORMAT " already stored",
+		        a->path, info->stream, info->seq);
+		rc = -EEXIST;
+		goto err_rollback;
+	}
+	if (rc != SQLITE_DONE) {
+		rc = sql_fail(a, "segment");
+		goto err_rollback;
+	}
+	w->segment_id = sqlite3_last_insert_rowid(a->db);
+	a->busy = 1;
+	*out = w;
+	return 0;
+
+err_rollback:
+	sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+err_free:
+	EVP_MD_CTX_free(w->sha);
+	g_free(w->buf);
+	g_free(w->stream);
+	g_free(w);
+	return rc;
+}
+
+static int insert_chunk(struct archive_segment_writer *w, const void *data, size_t len)
+{
+	sqlite3_stmt *st = w->a->stmt[ST_CHUNK];
+	int rc;
+
+	sqlite3_bind_int64(st, 1, w->segment_id);
+	sqlite3_bind_int64(st, 2, w->next_idx);
+	sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return sql_fail(w->a, "segment chunk");
+	w->next_idx++;
+	return 0;
+}
+
+int archive_segment_write(struct archive_segment_writer *w, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	size_t take;
+	int rc;
+
+	if ((int64_t)len > w->info.size - w->written) {
+		set_err(w->a,
+		        "archive %s: segment %s seq %" G_GINT64_FORMAT
+		        ": more bytes than the declared size %" G_GINT64_FORMAT,
+		        w->a->path, w->stream, w->info.seq, w->info.size);
+		return -EBADMSG;
+	}
+	EVP_DigestUpdate(w->sha, data, len);
+	w->written += (int64_t)len;
+	while (len > 0) {
+		/* Whole chunks straight from the caller's buffer: no copy on the hot path. */
+		if (w->buf_len == 0 && len >= ARCHIVE_CHUNK_SIZE) {
+			rc = insert_chunk(w, p, ARCHIVE_CHUNK_SIZE);
+			if (rc)
+				return rc;
+			p += ARCHIVE_CHUNK_SIZE;
+			len -= ARCHIVE_CHUNK_SIZE;
+			continue;
+		}
+		take = MIN(len, ARCHIVE_CHUNK_SIZE - w->buf_len);
+		memcpy(w->buf + w->buf_len, p, take);
+		w->buf_len += take;
+		p += take;
+		len -= take;
+		if (w->buf_len == ARCHIVE_CHUNK_SIZE) {
+			rc = insert_chunk(w, w->buf, w->buf_len);
+			if (rc)
+				return rc;
+			w->buf_len = 0;
+		}
+	}
+	return 0;
+}
+
+static void writer_free(struct archive_segment_writer *w)
+{
+	w->a->busy = 0;
+	EVP_MD_CTX_free(w->sha);
+	g_free(w->buf);
+	g_free(w->stream);
+	g_free(w);
+}
+
+void archive_segment_abort(struct archive_segment_writer *w)
+{
+	if (!w)
+		return;
+	sqlite3_exec(w->a->db, "ROLLBACK", NULL, NULL, NULL);
+	writer_free(w);
+}
+
+int archive_segment_commit(struct archive_segment_writer *w)
+{
+	struct archive *a = w->a;
+	uint8_t digest[32];
+	int rc;
+
+	if (w->buf_len > 0) {
+		rc = insert_chunk(w, w->buf, w->buf_len);
+		if (rc)
+			goto err_abort;
+	}
+	EVP_DigestFinal_ex(w->sha, digest, NULL);
+	if (w->written != w->info.size || memcmp(digest, w->info.sha256, 32) != 0) {
+		set_err(a,
+		        "archive %s: segment %s seq %" G_GINT64_FORMAT
+		        ": received %" G_GINT64_FORMAT " bytes, declared %" G_GINT64_FORMAT "%s",
+		        a->path, w->stream, w->info.seq, w->written, w->info.size,
+		        w->written == w->info.size ? "; SHA-256 differs from the declared one"
+		                                   : "");
+		rc = -EBADMSG;
+		goto err_abort;
+	}
+	rc = exec(a, "COMMIT");
+	if (rc)
+		goto err_abort;
+	merkle_builder_add(&a->tree, w->leaf_hash);
+	writer_free(w);
+	return 0;
+
+err_abort:
+	archive_segment_abort(w);
+	return rc;
+}
+
+int archive_append_segment(struct archive *a, const struct archive_segment_info *info,
+                           const void *data)
+{
+	struct archive_segment_writer *w;
+	int rc;
+
+	rc = archive_segment_begin(a, info, &w);
+	if (rc)
+		return rc;
+	rc = archive_segment_write(w, data, (size_t)info->size);
+	if (rc) {
+		archive_segment_abort(w);
+		return rc;
+	}
+	return archive_segment_commit(w);
+}
+
+int archive_checkpoint(struct archive *a, int64_t time_us)
+{
+	uint8_t root[32], sig[ARCHIVE_SIGNATURE_LEN];
+	uint64_t n = archive_tree_size(a);
+	sqlite3_stmt *st;
+	char *body;
+	int rc;
+
+	rc = ready(a);
+	if (rc)
+		return rc;
+	merkle_builder_root(&a->tree, root);
+	body = checkpoint_body(a->tender, n, root, time_us);
+	rc = archive_signer_sign(a->signer, body, strlen(body), sig);
+	if (rc) {
+		set_err(a, "archive %s: signing the checkpoint failed", a->path);
+		goto err_body;
+	}
+	if (sqlite3_prepare_v2(
+	        a->db,
+	        "INSERT INTO checkpoints (tree_size, root, time_us, body, signature) "
+	        "VALUES (?, ?, ?, ?, ?)",
+	        -1, &st, NULL) != SQLITE_OK) {
+		rc = sql_fail(a, "checkpoint");
+		goto err_body;
+	}
+	sqlite3_bind_int64(st, 1, (int64_t)n);
+	sqlite3_bind_blob(st, 2, root, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, time_us);
+	sqlite3_bind_text(st, 4, body, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, sig, sizeof(sig), SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_fail(a, "checkpoint");
+	sqlite3_finalize(st);
+	if (rc == 0)
+		a->checkpointed = n;
+err_body:
+	g_free(body);
+	return rc;
+}
+
+int archive_checkpoint_if_changed(struct archive *a, int64_t time_us)
+{
+	int rc;
+
+	if (archive_tree_size(a) == a->checkpointed)
+		return 0;
+	rc = archive_checkpoint(a, time_us);
+	return rc ? rc : 1;
+}
+
+/* Makes a sealed archive one self-contained read-only file: an auditor's copy must not need
+ * the -wal/-shm companions, and the controller must not be able to write it again. */
+static int seal_finish(struct archive *a)
+{
+	int i, rc;
+
+	rc = exec(a, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;");
+	if (rc)
+		return rc;
+	for (i = 0; i < ST_COUNT; i++) {
+		sqlite3_finalize(a->stmt[i]);
+		a->stmt[i] = NULL;
+	}
+	if (sqlite3_close(a->db) != SQLITE_OK)
+		return sql_fail(a, "close");
+	a->db = NULL;
+	a->sealed = 1;
+	if (chmod(a->path, 0444) != 0) {
+		rc = -errno;
+		set_err(a, "archive %s: chmod 0444: %s", a->path, g_strerror(-rc));
+		return rc;
+	}
+	return fsync_dir(a);
+}
+
+int archive_seal(struct archive *a, int64_t time_us)
+{
+	struct archive_event ev = {time_us, "archive.sealed", "archive", NULL};
+	struct merkle_builder before = a->tree;
+	char *sql;
+	int rc;
+
+	rc = ready(a);
+	if (rc)
+		return rc;
+	/* Seal event, final checkpoint and sealed_us land together or not at all. */
+	rc = exec(a, "BEGIN IMMEDIATE");
+	if (rc)
+		return rc;
+	sql = g_strdup_printf("{\"tender\":\"%s\"}", a->tender);
+	ev.body = sql;
+	rc = archive_append_event(a, &ev);
+	g_free(sql);
+	if (rc == 0)
+		rc = archive_checkpoint(a, time_us);
+	if (rc == 0) {
+		sql = g_strdup_printf("UPDATE meta SET sealed_us = %" G_GINT64_FORMAT, time_us);
+		rc = exec(a, sql);
+		g_free(sql);
+	}
+	if (rc == 0)
+		rc = exec(a, "COMMIT");
+	if (rc) {
+		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+		a->tree = before;
+		return rc;
+	}
+	return seal_finish(a);
+}

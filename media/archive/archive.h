@@ -1,0 +1,121 @@
+/* The tender archive writer: one append-only, signed SQLite file per tender (.evarc).
+ * The format is specified in docs/archive-format.md.
+ *
+ * Durability contract: every append function returns 0 only after its record is
+ * committed to the WAL with synchronous=FULL (fsync'd). Acknowledge a segment to the
+ * agent ONLY after archive_append_segment()/archive_segment_commit() returned 0 for
+ * every archive the segment belongs to. Any non-zero return means nothing was added.
+ *
+ * Not thread-safe: one struct archive is used from one thread (the controller's loop).
+ */
+#ifndef EVALROOM_ARCHIVE_H
+#define EVALROOM_ARCHIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "signing.h"
+
+/* PRAGMA application_id of every .evarc file ("EVAR"). */
+#define ARCHIVE_APPLICATION_ID 0x45564152
+/* PRAGMA user_version: the format version this code writes and reads. */
+#define ARCHIVE_FORMAT_VERSION 1
+/* Media is stored in BLOB chunks of this size (the last one of a segment may be shorter). */
+#define ARCHIVE_CHUNK_SIZE (1024 * 1024)
+/* segment_chunks.id = segment id * ARCHIVE_CHUNKS_PER_SEGMENT + chunk index. */
+#define ARCHIVE_CHUNKS_PER_SEGMENT 1048576
+
+struct archive;
+struct archive_segment_writer;
+
+struct archive_tender {
+	const char *tender;  /* identifier, ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$ */
+	const char *name;    /* free text, no NUL; may be empty */
+	const char *session; /* identifier, same pattern as tender */
+	int64_t created_us;  /* UTC microseconds */
+};
+
+struct archive_event {
+	int64_t time_us;    /* UTC microseconds, >= 0 */
+	const char *kind;   /* e.g. "door.opened": [a-z0-9][a-z0-9._-]{0,63} */
+	const char *source; /* e.g. "agent-R101": identifier, [A-Za-z0-9_.:/-]{1,128} */
+	const char *body;   /* a JSON object, stored byte for byte */
+};
+
+struct archive_segment_info {
+	const char *stream;    /* stream id, [A-Za-z0-9][A-Za-z0-9_.:/-]{0,127} */
+	int64_t seq;           /* per-stream sequence number, >= 0, unique per stream */
+	int64_t start_us;      /* UTC microseconds of the first and last media time */
+	int64_t end_us;        /* >= start_us */
+	int64_t size;          /* bytes, > 0 */
+	uint8_t sha256[32];    /* SHA-256 of the segment bytes as the agent computed it */
+	const char *container; /* "mpegts" */
+};
+
+struct archive_gap {
+	const char *stream;
+	int64_t from_us, to_us; /* to_us >= from_us */
+	const char *reason;     /* free text, non-empty, no NUL */
+};
+
+/* Creates a new archive at `path` (must not exist) for `tender`, signing with `signer`
+ * (borrowed; must outlive the archive). Leaf 0 of the tree records the tender metadata.
+ * On success *out owns the open archive (archive_free). Returns 0, -EEXIST, -EINVAL
+ * (bad metadata), -EIO (SQLite). */
+int archive_create(const char *path, const struct archive_tender *tender,
+                   struct archive_signer *signer, struct archive **out);
+
+/* Reopens an existing, unsealed archive for appending (e.g. after a controller restart),
+ * reloading its tree. Returns 0, -ENOENT, -EROFS (sealed), -EBADMSG (not an archive or
+ * its leaves are inconsistent), -EIO. */
+int archive_open(const char *path, struct archive_signer *signer, struct archive **out);
+
+/* Closes the archive (no implicit checkpoint). NULL is allowed. */
+void archive_free(struct archive *a);
+
+/* The last error's human-readable text (names the field or SQLite's reason). Valid
+ * until the next call on `a`. */
+const char *archive_errmsg(const struct archive *a);
+
+/* Stores the draw record JSON text exactly as given (not interpreted beyond checking it is
+ * JSON) and makes it a leaf. Only once per archive: -EEXIST the second time. */
+int archive_store_draw(struct archive *a, const char *record_json, int64_t time_us);
+
+/* Appends one event as a leaf. -EINVAL names the bad field in archive_errmsg(). */
+int archive_append_event(struct archive *a, const struct archive_event *ev);
+
+/* Appends one gap as a leaf. */
+int archive_append_gap(struct archive *a, const struct archive_gap *gap);
+
+/* Appends a whole segment held in memory (data, info->size bytes). Checks the SHA-256
+ * and size against `info`: -EBADMSG on mismatch, -EEXIST if (stream, seq) is present. */
+int archive_append_segment(struct archive *a, const struct archive_segment_info *info,
+                           const void *data);
+
+/* Streaming form of archive_append_segment: begin, write the bytes in any pieces, then
+ * commit (durable on 0) or abort. While a segment is open every other append returns
+ * -EBUSY. commit and abort always free *w. */
+int archive_segment_begin(struct archive *a, const struct archive_segment_info *info,
+                          struct archive_segment_writer **w);
+int archive_segment_write(struct archive_segment_writer *w, const void *data, size_t len);
+int archive_segment_commit(struct archive_segment_writer *w);
+void archive_segment_abort(struct archive_segment_writer *w);
+
+/* Signs and stores a checkpoint over the whole tree as of now (time_us). */
+int archive_checkpoint(struct archive *a, int64_t time_us);
+
+/* Cheap form for the caller's periodic (1 min) timer: checkpoints only if leaves were
+ * added since the last checkpoint. Returns 1 when one was written, 0 when nothing
+ * changed, or -errno. */
+int archive_checkpoint_if_changed(struct archive *a, int64_t time_us);
+
+/* Seals: appends an "archive.sealed" event, writes the final checkpoint, switches the
+ * file out of WAL into a single self-contained file and makes it read-only (0444).
+ * Every later append returns -EROFS. */
+int archive_seal(struct archive *a, int64_t time_us);
+
+/* Number of leaves in the tree, and the current root (for tests and the controller's log). */
+uint64_t archive_tree_size(const struct archive *a);
+void archive_tree_root(const struct archive *a, uint8_t root[32]);
+
+#endif

@@ -1,0 +1,161 @@
+/* evalroom-archive-bench: drives the archive library for bench/archive.sh.
+ *   ingest DIR MIB SEGMENT_MIB  -> durable segment ingest into one archive; prints MB/s
+ *   streams DIR N MBIT SECONDS SEGMENT_S -> N real-time streams into N archives; prints CPU %
+ */
+#include <errno.h>
+#include <glib.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static struct archive *open_one(const char *dir, const char *name, struct archive_signer *s)
+{
+	struct archive_tender t = {name, "bench", "bench", 0};
+	char *path = g_strdup_printf("%s/%s.evarc", dir, name);
+	struct archive *a = NULL;
+	int rc = archive_create(path, &t, s, &a);
+
+	if (rc) {
+		fprintf(stderr, "bench: create %s: %s\n", path, g_strerror(-rc));
+		exit(1);
+	}
+	g_free(path);
+	return a;
+}
+
+/* The declared SHA-256 is the agent's work, computed once outside the timing; the writer's own
+ * check of it (a full SHA-256 pass) is part of the measured controller work. */
+static int put_segment(struct archive *a, const char *stream, int64_t seq, const uint8_t *data,
+                       size_t len, const uint8_t sha[32])
+{
+	struct archive_segment_info s = {stream,       seq, seq * 2000000, seq * 2000000 + 2000000,
+	                                 (int64_t)len, {0}, "mpegts"};
+	int rc;
+
+	memcpy(s.sha256, sha, 32);
+	rc = archive_append_segment(a, &s, data);
+	if (rc)
+		fprintf(stderr, "bench: %s\n", archive_errmsg(a));
+	return rc;
+}
+
+static int ingest(const char *dir, long mib, long seg_mib, struct archive_signer *s)
+{
+	size_t len = (size_t)seg_mib << 20;
+	uint8_t *data = g_malloc(len);
+	struct archive *a = open_one(dir, "ingest", s);
+	long i, n = mib / seg_mib;
+	uint8_t sha[32];
+	double t0;
+
+	RAND_bytes(data, (int)len);
+	SHA256(data, len, sha);
+	t0 = now_s();
+	for (i = 0; i < n; i++) {
+		if (put_segment(a, "bench.cam", i, data, len, sha))
+			return 1;
+	}
+	printf("%.1f\n", (double)(n * (long)len) / 1e6 / (now_s() - t0));
+	archive_free(a);
+	g_free(data);
+	return 0;
+}
+
+static int streams(const char *dir, int n, double mbit, double seconds, double seg_s,
+                   struct archive_signer *s)
+{
+	size_t len = (size_t)(mbit * 1e6 / 8 * seg_s);
+	uint8_t *data = g_malloc(len);
+	struct archive **a = g_new0(struct archive *, (gsize)n);
+	double t0, c0, start, next;
+	int64_t seq = 0;
+	long written = 0;
+	uint8_t sha[32];
+	int i;
+
+	RAND_bytes(data, (int)len);
+	SHA256(data, len, sha);
+	for (i = 0; i < n; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "stream%02d", i);
+		a[i] = open_one(dir, name, s);
+	}
+	t0 = now_s();
+	c0 = cpu_s();
+	/* Segments of the N streams close staggered over each segment period, as cameras do. */
+	for (start = t0; now_s() - t0 < seconds; seq++, start += seg_s) {
+		for (i = 0; i < n; i++) {
+			next = start + seg_s * i / n;
+			while (now_s() < next)
+				g_usleep((gulong)((next - now_s()) * 1e6) + 1);
+			if (put_segment(a[i], "bench.cam", seq, data, len, sha))
+				return 1;
+			written += (long)len;
+		}
+	}
+	printf("%.1f %% of one core for %d streams at %.1f Mbit/s (%.1f MB/s into %d archives)\n",
+	       100.0 * (cpu_s() - c0) / (now_s() - t0), n, mbit,
+	       (double)written / 1e6 / (now_s() - t0), n);
+	for (i = 0; i < n; i++)
+		archive_free(a[i]);
+	g_free(a);
+	g_free(data);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct archive_signer *s = NULL;
+	char *key, *pub;
+	int rc;
+
+	if (argc < 3) {
+		fprintf(stderr,
+		        "usage: evalroom-archive-bench ingest DIR MIB SEGMENT_MIB\n"
+		        "       evalroom-archive-bench streams DIR N MBIT SECONDS SEGMENT_S\n");
+		return 2;
+	}
+	key = g_strdup_printf("%s/bench.key", argv[2]);
+	pub = g_strdup_printf("%s/bench.pub", argv[2]);
+	if (archive_signer_load(key, &s) &&
+	    (archive_keygen(key, pub) || archive_signer_load(key, &s))) {
+		fprintf(stderr, "bench: cannot make a signing key in %s\n", argv[2]);
+		return 1;
+	}
+	if (g_str_equal(argv[1], "ingest") && argc == 5)
+		rc = ingest(argv[2], atol(argv[3]), atol(argv[4]), s);
+	else if (g_str_equal(argv[1], "streams") && argc == 7)
+		rc =
+		    streams(argv[2], atoi(argv[3]), atof(argv[4]), atof(argv[5]), atof(argv[6]), s);
+	else
+		rc = 2;
+	archive_signer_free(s);
+	g_free(key);
+	g_free(pub);
+	return rc;
+}

@@ -1,0 +1,150 @@
+/* evalroom-archive-fixture: builds archives from real segment files for the tests and the
+ * demo, and generates signing key pairs in the provisioning file format. Not for production:
+ * the controller writes archives through archive.h directly. */
+#include <errno.h>
+#include <glib.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "archive.h"
+#include "leaf.h"
+
+static int usage(void)
+{
+	fprintf(
+	    stderr,
+	    "usage: evalroom-archive-fixture keygen PRIVATE.key PUBLIC.pub\n"
+	    "       evalroom-archive-fixture build OUT.evarc PRIVATE.key [options] SEGMENT.ts...\n"
+	    "options: --tender T --stream S --start ISO|US --segment-ms MS --checkpoint-every K\n"
+	    "         --seal --draw FILE\n"
+	    "Appends a draw record, per segment one event (and a gap after the middle one),\n"
+	    "checkpoints every K segments, and seals if asked.\n");
+	return 2;
+}
+
+static int fail(const char *what, struct archive *a, int rc)
+{
+	fprintf(stderr, "evalroom-archive-fixture: %s: %s (%s)\n", what, a ? archive_errmsg(a) : "",
+	        g_strerror(-rc));
+	return 1;
+}
+
+static int build(int argc, char **argv)
+{
+	char *tender = NULL, *stream = NULL, *start = NULL, *draw_path = NULL;
+	int seg_ms = 2000, every = 2, seal = 0, i, rc;
+	GOptionEntry opts[] = {
+	    {"tender", 0, 0, G_OPTION_ARG_STRING, &tender, "tender id", "T"},
+	    {"stream", 0, 0, G_OPTION_ARG_STRING, &stream, "stream id", "S"},
+	    {"start", 0, 0, G_OPTION_ARG_STRING, &start, "time of the first segment", "T"},
+	    {"segment-ms", 0, 0, G_OPTION_ARG_INT, &seg_ms, "segment duration", "MS"},
+	    {"checkpoint-every", 0, 0, G_OPTION_ARG_INT, &every, "segments per checkpoint", "K"},
+	    {"seal", 0, 0, G_OPTION_ARG_NONE, &seal, "seal at the end", NULL},
+	    {"draw", 0, 0, G_OPTION_ARG_FILENAME, &draw_path, "draw record JSON file", "FILE"},
+	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
+	GOptionContext *octx = g_option_context_new("OUT KEY SEGMENT...");
+	struct archive_signer *signer = NULL;
+	struct archive *a = NULL;
+	GError *err = NULL;
+	int64_t t0 = 1795597200000000; /* 2026-11-25T09:00:00Z */
+	char *draw = NULL;
+
+	g_option_context_add_main_entries(octx, opts, NULL);
+	if (!g_option_context_parse(octx, &argc, &argv, &err) || argc < 4) {
+		fprintf(stderr, "%s\n", err ? err->message : "missing arguments");
+		g_clear_error(&err);
+		g_option_context_free(octx);
+		return usage();
+	}
+	g_option_context_free(octx);
+	if (start && leaf_parse_time(start, &t0)) {
+		fprintf(stderr, "evalroom-archive-fixture: bad --start %s\n", start);
+		return 2;
+	}
+	rc = archive_signer_load(argv[2], &signer);
+	if (rc)
+		return fail("load key", NULL, rc);
+	struct archive_tender t = {tender ? tender : "T-2026-001", "Fixture tender", "S-2026-11-25",
+	                           t0 - 3600000000};
+	rc = archive_create(argv[1], &t, signer, &a);
+	if (rc)
+		return fail("create", a, rc);
+	if (draw_path && !g_file_get_contents(draw_path, &draw, NULL, NULL))
+		return fail("read draw record", NULL, -ENOENT);
+	rc = archive_store_draw(
+	    a, draw ? draw : "{\"v\":1,\"algorithm\":\"evalroom-draw-v1\",\"seats\":[]}",
+	    t0 - 1800000000);
+	if (rc)
+		return fail("draw", a, rc);
+	for (i = 3; i < argc; i++) {
+		int64_t idx = i - 3, when = t0 + idx * seg_ms * 1000;
+		struct archive_segment_info s = {stream ? stream : "R101.seat1.cam",
+		                                 idx,
+		                                 when,
+		                                 when + seg_ms * 1000,
+		                                 0,
+		                                 {0},
+		                                 "mpegts"};
+		char body[128];
+		struct archive_event ev = {when + 1000, "seat.heartbeat", "agent-R101", body};
+		gchar *data;
+		gsize len;
+
+		if (!g_file_get_contents(argv[i], &data, &len, &err)) {
+			fprintf(stderr, "evalroom-archive-fixture: %s\n", err->message);
+			return 1;
+		}
+		s.size = (int64_t)len;
+		SHA256((const unsigned char *)data, len, s.sha256);
+		snprintf(body, sizeof(body), "{\"seat\":\"seat1\",\"n\":%d}", i - 3);
+		rc = archive_append_event(a, &ev);
+		if (rc)
+			return fail("event", a, rc);
+		rc = archive_append_segment(a, &s, data);
+		g_free(data);
+		if (rc)
+			return fail(argv[i], a, rc);
+		if (i - 3 == (argc - 3) / 2) {
+			struct archive_gap g = {"R101.room.mic", when, when + seg_ms * 1000,
+			                        "microphone disconnected"};
+
+			rc = archive_append_gap(a, &g);
+			if (rc)
+				return fail("gap", a, rc);
+		}
+		if (every > 0 && (i - 2) % every == 0) {
+			rc = archive_checkpoint(a, when + seg_ms * 1000);
+			if (rc)
+				return fail("checkpoint", a, rc);
+		}
+	}
+	rc = seal ? archive_seal(a, t0 + (argc - 3) * seg_ms * 1000 + 1000)
+	          : archive_checkpoint_if_changed(a, t0 + (argc - 3) * seg_ms * 1000);
+	if (rc < 0)
+		return fail("seal/checkpoint", a, rc);
+	archive_free(a);
+	archive_signer_free(signer);
+	g_free(draw);
+	g_free(tender);
+	g_free(stream);
+	g_free(start);
+	g_free(draw_path);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	if (argc >= 2 && strcmp(argv[1], "keygen") == 0 && argc == 4) {
+		rc = archive_keygen(argv[2], argv[3]);
+		if (rc)
+			return fail("keygen", NULL, rc);
+		return 0;
+	}
+	if (argc >= 2 && strcmp(argv[1], "build") == 0)
+		return build(argc - 1, argv + 1);
+	return usage();
+}

@@ -1,0 +1,41 @@
+/* The exact bytes of each Merkle leaf and of a checkpoint body (docs/archive-format.md),
+ * shared by the writer and the verifier so both hash the same thing. */
+#ifndef EVALROOM_ARCHIVE_LEAF_H
+#define EVALROOM_ARCHIVE_LEAF_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "archive.h"
+
+/* Each returns the leaf data in a new GByteArray (caller frees with g_byte_array_unref). */
+GByteArray *leaf_tender_data(const struct archive_tender *t);
+GByteArray *leaf_draw_data(const char *record, int64_t time_us);
+GByteArray *leaf_event_data(const struct archive_event *ev);
+GByteArray *leaf_segment_data(const struct archive_segment_info *s);
+GByteArray *leaf_gap_data(const struct archive_gap *g);
+
+/* Field checks: NULL when valid, else a static text naming what is wrong. */
+const char *leaf_check_tender(const struct archive_tender *t);
+const char *leaf_check_event(const struct archive_event *ev);
+const char *leaf_check_segment(const struct archive_segment_info *s);
+const char *leaf_check_gap(const struct archive_gap *g);
+
+/* The checkpoint body text (newly allocated, g_free):
+ * "evalroom-archive checkpoint v1\ntender T\nsize N\nroot HEX\ntime ISO8601Z\n". */
+char *checkpoint_body(const char *tender, uint64_t size, const uint8_t root[32], int64_t time_us);
+
+/* UTC microseconds as "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" into buf (64 bytes). */
+void leaf_format_time(int64_t time_us, char buf[64]);
+
+/* Parses "YYYY-MM-DDTHH:MM:SS[.frac][Z|+hh:mm]" or a plain integer of microseconds.
+ * Returns 0 or -EINVAL. */
+int leaf_parse_time(const char *text, int64_t *out_us);
+
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+void leaf_hex(const uint8_t *bytes, size_t n, char *out);
+
+/* Parses exactly 2n hex digits; returns 0 or -EINVAL. */
+int leaf_unhex(const char *text, uint8_t *out, size_t n);
+
+#endif

@@ -1,0 +1,140 @@
+#include "reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive.h"
+
+struct archive_reader {
+	sqlite3 *db;
+	char *path;
+};
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The 100-byte SQLite header tells us page size, page count, application id and
+ * user_version without trusting SQLite to cope with a foreign or cut file. */
+static int check_header(const char *path, char **err)
+{
+	uint8_t h[100];
+	struct stat st;
+	uint32_t page_size, pages, app, version;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		*err = g_strdup_printf("%s: cannot open: %s", path, g_strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		*err = g_strdup_printf("%s: not a regular file", path);
+		return -EBADMSG;
+	}
+	n = read(fd, h, sizeof(h));
+	close(fd);
+	if (n < (ssize_t)sizeof(h) || memcmp(h, "SQLite format 3", 16) != 0) {
+		*err = g_strdup_printf("%s: not an evalroom archive (%s)", path,
+		                       n < (ssize_t)sizeof(h) ? "shorter than an SQLite header"
+		                                              : "not an SQLite database");
+		return -EBADMSG;
+	}
+	page_size = (uint32_t)h[16] << 8 | h[17];
+	if (page_size == 1)
+		page_size = 65536;
+	app = be32(h + 68);
+	version = be32(h + 60);
+	if (app != ARCHIVE_APPLICATION_ID) {
+		*err = g_strdup_printf("%s: not an evalroom archive (SQLite application_id 0x%08x, "
+		                       "expected 0x%08x)",
+		                       path, app, ARCHIVE_APPLICATION_ID);
+		return -EBADMSG;
+	}
+	if (version > ARCHIVE_FORMAT_VERSION) {
+		*err = g_strdup_printf("%s: archive format version %u is newer than this tool "
+		                       "(reads up to %d); use a newer evalroom-archive",
+		                       path, version, ARCHIVE_FORMAT_VERSION);
+		return -ENOTSUP;
+	}
+	if (version < 1) {
+		*err = g_strdup_printf("%s: archive format version %u is invalid", path, version);
+		return -EBADMSG;
+	}
+	if (page_size < 512 || (page_size & (page_size - 1)) != 0) {
+		*err = g_strdup_printf("%s: corrupt SQLite header (page size %u)", path, page_size);
+		return -EBADMSG;
+	}
+	pages = be32(h + 28);
+	/* The in-header page count is valid only when its change counter matches (offset 92). */
+	if (be32(h + 92) == be32(h + 24) &&
+	    ((uint64_t)st.st_size < (uint64_t)pages * page_size || st.st_size % page_size)) {
+		*err =
+		    g_strdup_printf("%s: truncated: the header declares %u pages of %u bytes "
+		                    "(%llu bytes) but the file has %llu bytes",
+		                    path, pages, page_size, (unsigned long long)pages * page_size,
+		                    (unsigned long long)st.st_size);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int archive_reader_open(const char *path, struct archive_reader **out, char **err)
+{
+	struct archive_reader *r;
+	int rc;
+
+	*err = NULL;
+	rc = check_header(path, err);
+	if (rc)
+		return rc;
+	r = g_new0(struct archive_reader, 1);
+	r->path = g_strdup(path);
+	/* Read-only: the auditor's tool must never change the evidence. */
+	rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		*err = g_strdup_printf("%s: cannot open: sqlite: %s", path,
+		                       r->db ? sqlite3_errmsg(r->db) : "out of memory");
+		archive_reader_free(r);
+		return -EBADMSG;
+	}
+	sqlite3_busy_timeout(r->db, 5000);
+	rc = sqlite3_exec(r->db, "SELECT count(*) FROM meta", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		*err = g_strdup_printf("%s: unreadable archive: sqlite: %s", path,
+		                       sqlite3_errmsg(r->db));
+		archive_reader_free(r);
+		return -EBADMSG;
+	}
+	*out = r;
+	return 0;
+}
+
+void archive_reader_free(struct archive_reader *r)
+{
+	if (!r)
+		return;
+	sqlite3_close(r->db);
+	g_free(r->path);
+	g_free(r);
+}
+
+sqlite3 *archive_reader_db(const struct archive_reader *r)
+{
+	return r->db;
+}
+
+const char *archive_reader_path(const struct archive_reader *r)
+{
+	return r->path;
+}

@@ -1,0 +1,196 @@
+#include "signing.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct archive_signer {
+	EVP_PKEY *key;
+};
+
+struct archive_pubkey {
+	EVP_PKEY *key;
+};
+
+/* Opens a new file exclusively with `mode` so a private key is never briefly world-readable. */
+static FILE *open_new(const char *path, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "w");
+	if (!f)
+		close(fd);
+	return f;
+}
+
+int archive_keygen(const char *priv_path, const char *pub_path)
+{
+	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	FILE *fpriv = NULL, *fpub = NULL;
+	int rc = -EIO;
+
+	if (!key)
+		return -EIO;
+	fpriv = open_new(priv_path, 0600);
+	if (!fpriv) {
+		rc = -errno;
+		goto err_key;
+	}
+	fpub = open_new(pub_path, 0644);
+	if (!fpub) {
+		rc = -errno;
+		goto err_priv;
+	}
+	if (!PEM_write_PrivateKey(fpriv, key, NULL, NULL, 0, NULL, NULL) ||
+	    !PEM_write_PUBKEY(fpub, key))
+		goto err_pub;
+	if (fflush(fpriv) || fsync(fileno(fpriv)) || fflush(fpub) || fsync(fileno(fpub)))
+		goto err_pub;
+	rc = 0;
+err_pub:
+	if (fclose(fpub) && rc == 0)
+		rc = -EIO;
+err_priv:
+	if (fclose(fpriv) && rc == 0)
+		rc = -EIO;
+err_key:
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+int archive_signer_load(const char *priv_path, struct archive_signer **out)
+{
+	FILE *f = fopen(priv_path, "r");
+	EVP_PKEY *key;
+
+	if (!f)
+		return -errno;
+	key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!key)
+		return -EINVAL;
+	if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) {
+		EVP_PKEY_free(key);
+		return -EINVAL;
+	}
+	*out = g_new0(struct archive_signer, 1);
+	(*out)->key = key;
+	return 0;
+}
+
+void archive_signer_free(struct archive_signer *s)
+{
+	if (!s)
+		return;
+	EVP_PKEY_free(s->key);
+	g_free(s);
+}
+
+int archive_signer_sign(const struct archive_signer *s, const void *msg, size_t len,
+                        uint8_t sig[ARCHIVE_SIGNATURE_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t siglen = ARCHIVE_SIGNATURE_LEN;
+	int rc = -EIO;
+
+	if (!ctx)
+		return -ENOMEM;
+	/* Ed25519 is "pure": no digest, the whole message goes to one DigestSign call. */
+	if (EVP_DigestSignInit(ctx, NULL, NULL, NULL, s->key) == 1 &&
+	    EVP_DigestSign(ctx, sig, &siglen, msg, len) == 1 && siglen == ARCHIVE_SIGNATURE_LEN)
+		rc = 0;
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+char *archive_signer_public_pem(const struct archive_signer *s)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data, *pem = NULL;
+	long n;
+
+	if (!b)
+		return NULL;
+	if (PEM_write_bio_PUBKEY(b, s->key)) {
+		n = BIO_get_mem_data(b, &data);
+		if (n > 0)
+			pem = g_strndup(data, (gsize)n);
+	}
+	BIO_free(b);
+	return pem;
+}
+
+static int pubkey_wrap(EVP_PKEY *key, struct archive_pubkey **out)
+{
+	if (!key)
+		return -EINVAL;
+	if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) {
+		EVP_PKEY_free(key);
+		return -EINVAL;
+	}
+	*out = g_new0(struct archive_pubkey, 1);
+	(*out)->key = key;
+	return 0;
+}
+
+int archive_pubkey_load(const char *pub_path, struct archive_pubkey **out)
+{
+	FILE *f = fopen(pub_path, "r");
+	EVP_PKEY *key;
+
+	if (!f)
+		return -errno;
+	key = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	fclose(f);
+	return pubkey_wrap(key, out);
+}
+
+int archive_pubkey_from_pem(const char *pem, struct archive_pubkey **out)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	EVP_PKEY *key;
+
+	if (!b)
+		return -ENOMEM;
+	key = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
+	BIO_free(b);
+	return pubkey_wrap(key, out);
+}
+
+void archive_pubkey_free(struct archive_pubkey *k)
+{
+	if (!k)
+		return;
+	EVP_PKEY_free(k->key);
+	g_free(k);
+}
+
+int archive_pubkey_verify(const struct archive_pubkey *k, const void *msg, size_t len,
+                          const uint8_t *sig, size_t sig_len)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int rc = -EBADMSG;
+
+	if (!ctx)
+		return -ENOMEM;
+	if (sig_len == ARCHIVE_SIGNATURE_LEN &&
+	    EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, k->key) == 1 &&
+	    EVP_DigestVerify(ctx, sig, sig_len, msg, len) == 1)
+		rc = 0;
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+int archive_pubkey_equal(const struct archive_pubkey *a, const struct archive_pubkey *b)
+{
+	return EVP_PKEY_eq(a->key, b->key) == 1;
+}

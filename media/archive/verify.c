@@ -1,0 +1,540 @@
+#include "verify.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "archive.h"
+#include "leaf.h"
+#include "merkle.h"
+
+/* Problem ordering: record problems by leaf index, then checkpoint problems, then unsigned
+ * records, so the report names the earliest damage. */
+#define KEY_CHECKPOINT (UINT64_C(1) << 62)
+#define KEY_UNSIGNED   (UINT64_C(1) << 63)
+
+struct entry {
+	uint64_t leaf;
+	const char *table;
+	int64_t rowid;
+	uint8_t hash[32];
+};
+
+struct ctx {
+	sqlite3 *db;
+	struct archive_verify_report *rep;
+	GArray *entries;
+	uint64_t problem_key;
+	char *tender;
+	int64_t sealed_event_leaf; /* leaf of the archive.sealed event, or -1 */
+};
+
+static void problem(struct ctx *c, uint64_t key, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void problem(struct ctx *c, uint64_t key, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->rep->problem && key >= c->problem_key)
+		return;
+	g_free(c->rep->problem);
+	va_start(ap, fmt);
+	c->rep->problem = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	c->problem_key = key;
+}
+
+/* Column readers: a tampered row may hold any type; `ok` drops to 0 on the wrong one. */
+static const char *col_text(sqlite3_stmt *st, int i, int *ok)
+{
+	if (sqlite3_column_type(st, i) != SQLITE_TEXT) {
+		*ok = 0;
+		return "";
+	}
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static int64_t col_int(sqlite3_stmt *st, int i, int *ok)
+{
+	if (sqlite3_column_type(st, i) != SQLITE_INTEGER)
+		*ok = 0;
+	return sqlite3_column_int64(st, i);
+}
+
+static const uint8_t *col_hash(sqlite3_stmt *st, int i, int *ok)
+{
+	static const uint8_t zero[32];
+
+	if (sqlite3_column_type(st, i) != SQLITE_BLOB || sqlite3_column_bytes(st, i) != 32) {
+		*ok = 0;
+		return zero;
+	}
+	return sqlite3_column_blob(st, i);
+}
+
+typedef GByteArray *(*leaf_builder)(struct ctx *c, sqlite3_stmt *st, int64_t rowid, uint64_t leaf,
+                                    int *ok);
+
+static GByteArray *build_meta(struct ctx *c, sqlite3_stmt *st, int64_t rowid, uint64_t leaf,
+                              int *ok)
+{
+	struct archive_tender t;
+
+	t.tender = col_text(st, 3, ok);
+	t.session = col_text(st, 4, ok);
+	t.created_us = col_int(st, 5, ok);
+	t.name = col_text(st, 6, ok);
+	g_free(c->tender);
+	c->tender = g_strdup(t.tender);
+	return leaf_tender_data(&t);
+}
+
+static GByteArray *build_draw(struct ctx *c, sqlite3_stmt *st, int64_t rowid, uint64_t leaf,
+                              int *ok)
+{
+	int64_t t = col_int(st, 3, ok);
+
+	return leaf_draw_data(col_text(st, 4, ok), t);
+}
+
+static GByteArray *build_event(struct ctx *c, sqlite3_stmt *st, int64_t rowid, uint64_t leaf,
+                               int *ok)
+{
+	struct archive_event ev;
+
+	ev.time_us = col_int(st, 3, ok);
+	ev.kind = col_text(st, 4, ok);
+	ev.source = col_text(st, 5, ok);
+	ev.body = col_text(st, 6, ok);
+	if (strcmp(ev.kind, "archive.sealed") == 0 && g_strcmp0(ev.source, "archive") == 0)
+		c->sealed_event_leaf = (int64_t)leaf;
+	c->rep->events++;
+	return leaf_event_data(&ev);
+}
+
+/* Recomputes a segment's SHA-256 and size from its chunks. */
+static void check_media(struct ctx *c, int64_t rowid, uint64_t leaf,
+                        const struct archive_segment_info *s)
+{
+	sqlite3_stmt *st;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t digest[32];
+	int64_t expect = 0, size = 0;
+	int rc;
+
+	if (!md || sqlite3_prepare_v2(
+	               c->db,
+	               "SELECT id, idx, data, segment FROM segment_chunks "
+	               "WHERE id BETWEEN ?1 * 1048576 AND ?1 * 1048576 + 1048575 ORDER BY id",
+	               -1, &st, NULL) != SQLITE_OK) {
+		EVP_MD_CTX_free(md);
+		problem(c, leaf, "segment_chunks: unreadable: sqlite: %s", sqlite3_errmsg(c->db));
+		return;
+	}
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	sqlite3_bind_int64(st, 1, rowid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t idx = sqlite3_column_int64(st, 1);
+		int n = sqlite3_column_bytes(st, 2);
+
+		if (idx != expect || sqlite3_column_int64(st, 3) != rowid ||
+		    sqlite3_column_type(st, 2) != SQLITE_BLOB) {
+			problem(c, leaf,
+			        "segment_chunks of segments row %" G_GINT64_FORMAT
+			        " (stream %s seq %" G_GINT64_FORMAT "): chunk %" G_GINT64_FORMAT
+			        " %s",
+			        rowid, s->stream, s->seq, expect,
+			        idx != expect ? "missing or out of order" : "is not a BLOB");
+			goto out;
+		}
+		EVP_DigestUpdate(md, sqlite3_column_blob(st, 2), (size_t)n);
+		size += n;
+		expect++;
+	}
+	if (rc != SQLITE_DONE) {
+		problem(c, leaf, "segment_chunks of segments row %" G_GINT64_FORMAT ": sqlite: %s",
+		        rowid, sqlite3_errmsg(c->db));
+		goto out;
+	}
+	EVP_DigestFinal_ex(md, digest, NULL);
+	if (size != s->size)
+		problem(c, leaf,
+		        "segments row %" G_GINT64_FORMAT " (stream %s seq %" G_GINT64_FORMAT
+		        ", leaf %" G_GUINT64_FORMAT "): media is %" G_GINT64_FORMAT
+		        " bytes, the record says %" G_GINT64_FORMAT,
+		        rowid, s->stream, s->seq, leaf, size, s->size);
+	else if (memcmp(digest, s->sha256, 32) != 0)
+		problem(c, leaf,
+		        "segments row %" G_GINT64_FORMAT " (stream %s seq %" G_GINT64_FORMAT
+		        ", leaf %" G_GUINT64_FORMAT
+		        "): media altered: SHA-256 of its segment_chunks does not match",
+		        rowid, s->stream, s->seq, leaf);
+out:
+	sqlite3_finalize(st);
+	EVP_MD_CTX_free(md);
+}
+
+static GByteArray *build_segment(struct ctx *c, sqlite3_stmt *st, int64_t rowid, uint64_t leaf,
+                                 int *ok)
+{
+	struct archive_segment_info s;
+
+	s.stream = col_text(st, 3, ok);
+	s.seq = col_int(st, 4, ok);
+	s.start_us = col_int(st, 5, ok);
+	s.end_us = col_int(st, 6, ok);
+	s.size = col_int(st, 7, ok);
+	memcpy(s.sha256, col_hash(st, 8, ok), 32);
+	s.container = col_text(st, 9, ok);
+	c->rep->segments++;
+	return leaf_segment_data(&s);
+}
+
+static GByteArray *build_gap(struct ctx *c, sqlite3_stmt *st, int64_t rowid, uint64_t leaf, int *ok)
+{
+	struct archive_gap g;
+
+	g.stream = col_text(st, 3, ok);
+	g.from_us = col_int(st, 4, ok);
+	g.to_us = col_int(st, 5, ok);
+	g.reason = col_text(st, 6, ok);
+	c->rep->gaps++;
+	return leaf_gap_data(&g);
+}
+
+static int scan_table(struct ctx *c, const char *table, const char *sql, leaf_builder build)
+{
+	sqlite3_stmt *st;
+	int64_t expect_row = 1, prev_leaf = -1, prev_row = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		problem(c, 0, "%s: unreadable: sqlite: %s", table, sqlite3_errmsg(c->db));
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct entry e = {0};
+		int64_t rowid = sqlite3_column_int64(st, 0);
+		uint64_t key = (uint64_t)(prev_leaf + 1);
+		int ok = 1;
+		int64_t leaf = col_int(st, 1, &ok);
+		const uint8_t *stored = col_hash(st, 2, &ok);
+		GByteArray *data;
+
+		if (rowid > expect_row)
+			problem(c, key,
+			        "%s row %" G_GINT64_FORMAT
+			        " missing (deleted; next present row is %" G_GINT64_FORMAT ")",
+			        table, expect_row, rowid);
+		expect_row = rowid + 1;
+		if (!ok || leaf < 0) {
+			problem(c, key, "%s row %" G_GINT64_FORMAT ": leaf or leaf_hash malformed",
+			        table, rowid);
+			continue;
+		}
+		if (leaf <= prev_leaf)
+			problem(c, (uint64_t)leaf,
+			        "%s row %" G_GINT64_FORMAT " (leaf %" G_GINT64_FORMAT
+			        "): reordered: it follows row %" G_GINT64_FORMAT
+			        " which holds the later leaf %" G_GINT64_FORMAT,
+			        table, rowid, leaf, prev_row, prev_leaf);
+		data = build(c, st, rowid, (uint64_t)leaf, &ok);
+		merkle_leaf_hash(data->data, data->len, e.hash);
+		g_byte_array_unref(data);
+		if (!ok)
+			problem(c, (uint64_t)leaf,
+			        "%s row %" G_GINT64_FORMAT " (leaf %" G_GINT64_FORMAT
+			        "): altered: a column holds the wrong type",
+			        table, rowid, leaf);
+		else if (memcmp(e.hash, stored, 32) != 0)
+			problem(c, (uint64_t)leaf,
+			        "%s row %" G_GINT64_FORMAT " (leaf %" G_GINT64_FORMAT
+			        "): altered: its content does not match its leaf hash",
+			        table, rowid, leaf);
+		else if (build == build_segment) {
+			struct archive_segment_info s = {0};
+
+			s.stream = (const char *)sqlite3_column_text(st, 3);
+			s.seq = sqlite3_column_int64(st, 4);
+			s.size = sqlite3_column_int64(st, 7);
+			memcpy(s.sha256, sqlite3_column_blob(st, 8), 32);
+			check_media(c, rowid, (uint64_t)leaf, &s);
+		}
+		e.leaf = (uint64_t)leaf;
+		e.table = table;
+		e.rowid = rowid;
+		g_array_append_val(c->entries, e);
+		prev_leaf = MAX(prev_leaf, leaf);
+		prev_row = rowid;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		problem(c, 0, "%s: unreadable: sqlite: %s", table, sqlite3_errmsg(c->db));
+		return -EIO;
+	}
+	return 0;
+}
+
+static gint entry_cmp(gconstpointer a, gconstpointer b)
+{
+	const struct entry *x = a, *y = b;
+
+	return x->leaf < y->leaf ? -1 : x->leaf > y->leaf;
+}
+
+/* Walks the leaves in order; returns how many leading leaves are present and contiguous. */
+static uint64_t check_leaf_order(struct ctx *c)
+{
+	uint64_t i, n = c->entries->len;
+	struct entry *e;
+
+	g_array_sort(c->entries, entry_cmp);
+	for (i = 0; i < n; i++) {
+		e = &g_array_index(c->entries, struct entry, i);
+		if (e->leaf == i) {
+			g_byte_array_append(c->rep->leaf_hashes, e->hash, 32);
+			continue;
+		}
+		if (e->leaf < i)
+			problem(c, e->leaf,
+			        "%s row %" G_GINT64_FORMAT ": leaf %" G_GUINT64_FORMAT
+			        " is used twice",
+			        e->table, e->rowid, e->leaf);
+		else
+			problem(c, i,
+			        "leaf %" G_GUINT64_FORMAT " missing (a record was deleted before "
+			        "%s row %" G_GINT64_FORMAT ")",
+			        i, e->table, e->rowid);
+		return i;
+	}
+	return n;
+}
+
+static int check_meta(struct ctx *c, const struct archive_pubkey **key,
+                      struct archive_pubkey **owned)
+{
+	sqlite3_stmt *st;
+	int rc = -EIO;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT signing_pubkey, sealed_us FROM meta", -1, &st,
+	                       NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		problem(c, 0, "meta: missing row: %s", sqlite3_errmsg(c->db));
+		goto out;
+	}
+	c->rep->sealed = sqlite3_column_type(st, 1) != SQLITE_NULL;
+	if (!*key) {
+		if (sqlite3_column_type(st, 0) != SQLITE_TEXT ||
+		    archive_pubkey_from_pem((const char *)sqlite3_column_text(st, 0), owned)) {
+			problem(c, 0, "meta row 1: signing_pubkey is not an Ed25519 public key");
+			goto out;
+		}
+		*key = *owned;
+		c->rep->key_embedded = 1;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, uint64_t n)
+{
+	struct merkle_builder tree;
+	sqlite3_stmt *st;
+	uint64_t prev = 0;
+	int rc;
+
+	merkle_builder_init(&tree);
+	if (sqlite3_prepare_v2(
+	        c->db,
+	        "SELECT id, tree_size, root, time_us, body, signature FROM checkpoints "
+	        "ORDER BY id",
+	        -1, &st, NULL) != SQLITE_OK) {
+		problem(c, KEY_CHECKPOINT, "checkpoints: unreadable: sqlite: %s",
+		        sqlite3_errmsg(c->db));
+		return;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int ok = 1;
+		int64_t id = sqlite3_column_int64(st, 0);
+		int64_t size = col_int(st, 1, &ok);
+		const uint8_t *root = col_hash(st, 2, &ok);
+		int64_t t = col_int(st, 3, &ok);
+		const char *body = col_text(st, 4, &ok);
+		const void *sig = sqlite3_column_blob(st, 5);
+		int sig_len = sqlite3_column_bytes(st, 5);
+		uint64_t k = KEY_CHECKPOINT + (uint64_t)id;
+		uint8_t computed[32];
+		char *expect;
+
+		c->rep->checkpoints++;
+		if (!ok || size < 0) {
+			problem(c, k, "checkpoints row %" G_GINT64_FORMAT ": malformed columns",
+			        id);
+			continue;
+		}
+		if ((uint64_t)size > n) {
+			problem(c, n,
+			        "checkpoints row %" G_GINT64_FORMAT " signs %" G_GINT64_FORMAT
+			        " leaves but only %" G_GUINT64_FORMAT
+			        " are present: leaf %" G_GUINT64_FORMAT " onwards deleted",
+			        id, size, n, n);
+			continue;
+		}
+		if ((uint64_t)size < prev)
+			problem(c, k,
+			        "checkpoints row %" G_GINT64_FORMAT
+			        ": reordered: tree size %" G_GINT64_FORMAT
+			        " is smaller than an earlier checkpoint's",
+			        id, size);
+		/* Sizes only grow, so one pass over the leaves serves every checkpoint. */
+		if ((uint64_t)size >= tree.size) {
+			while (tree.size < (uint64_t)size)
+				merkle_builder_add(&tree,
+				                   c->rep->leaf_hashes->data + tree.size * 32);
+			merkle_builder_root(&tree, computed);
+		} else {
+			merkle_root(c->rep->leaf_hashes->data, (uint64_t)size, computed);
+		}
+		expect = checkpoint_body(c->tender ? c->tender : "", (uint64_t)size, root, t);
+		if (memcmp(computed, root, 32) != 0)
+			problem(c, k,
+			        "checkpoints row %" G_GINT64_FORMAT
+			        ": root does not match the first %" G_GINT64_FORMAT
+			        " records (a signed record was altered)",
+			        id, size);
+		else if (strcmp(expect, body) != 0)
+			problem(c, k,
+			        "checkpoints row %" G_GINT64_FORMAT
+			        ": signed body does not match its columns",
+			        id);
+		else if (!sig ||
+		         archive_pubkey_verify(key, body, strlen(body), sig, (size_t)sig_len) != 0)
+			problem(c, k, "checkpoints row %" G_GINT64_FORMAT ": signature invalid%s",
+			        id, c->rep->key_embedded ? "" : " for the given public key");
+		else if ((uint64_t)size > c->rep->signed_leaves)
+			c->rep->signed_leaves = (uint64_t)size;
+		g_free(expect);
+		prev = MAX(prev, (uint64_t)size);
+	}
+	if (rc != SQLITE_DONE)
+		problem(c, KEY_CHECKPOINT, "checkpoints: unreadable: sqlite: %s",
+		        sqlite3_errmsg(c->db));
+	sqlite3_finalize(st);
+}
+
+static void check_orphans(struct ctx *c)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(c->db,
+	                       "SELECT id, segment FROM segment_chunks WHERE segment NOT IN "
+	                       "(SELECT id FROM segments) OR id IS NOT segment * 1048576 + idx "
+	                       "ORDER BY id LIMIT 1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		problem(c, KEY_CHECKPOINT - 1,
+		        "segment_chunks row %" G_GINT64_FORMAT
+		        ": not part of its segment (segments row %" G_GINT64_FORMAT
+		        " is missing or the chunk id does not match segment and idx)",
+		        (gint64)sqlite3_column_int64(st, 0), (gint64)sqlite3_column_int64(st, 1));
+	sqlite3_finalize(st);
+}
+
+int archive_verify(struct archive_reader *r, const struct archive_pubkey *key,
+                   struct archive_verify_report *rep)
+{
+	struct archive_pubkey *owned = NULL;
+	struct ctx c = {0};
+	sqlite3_stmt *st;
+	uint64_t n;
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->leaf_hashes = g_byte_array_new();
+	c.db = archive_reader_db(r);
+	c.rep = rep;
+	c.entries = g_array_new(FALSE, FALSE, sizeof(struct entry));
+	c.sealed_event_leaf = -1;
+
+	/* Structure first: a damaged b-tree makes every later answer meaningless. */
+	if (sqlite3_prepare_v2(c.db, "PRAGMA quick_check", -1, &st, NULL) == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW || g_strcmp0((const char *)sqlite3_column_text(st, 0), "ok"))
+			problem(&c, 0, "SQLite structure damaged: %s",
+			        rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0)
+			                         : sqlite3_errmsg(c.db));
+		sqlite3_finalize(st);
+	}
+	if (rep->problem) {
+		rc = -EBADMSG;
+		goto out;
+	}
+	if (check_meta(&c, &key, &owned)) {
+		rc = -EIO;
+		goto out;
+	}
+	rc = scan_table(&c, "meta",
+	                "SELECT id, leaf, leaf_hash, tender, session, created_us, name FROM meta "
+	                "ORDER BY id",
+	                build_meta);
+	rc = rc ? rc
+	        : scan_table(&c, "draw",
+	                     "SELECT id, leaf, leaf_hash, time_us, record FROM draw ORDER BY id",
+	                     build_draw);
+	rc = rc ? rc
+	        : scan_table(&c, "events",
+	                     "SELECT id, leaf, leaf_hash, time_us, kind, source, body FROM events "
+	                     "ORDER BY id",
+	                     build_event);
+	rc = rc ? rc
+	        : scan_table(&c, "segments",
+	                     "SELECT id, leaf, leaf_hash, stream, seq, start_us, end_us, size, "
+	                     "sha256, container FROM segments ORDER BY id",
+	                     build_segment);
+	rc = rc ? rc
+	        : scan_table(&c, "gaps",
+	                     "SELECT id, leaf, leaf_hash, stream, from_us, to_us, reason FROM gaps "
+	                     "ORDER BY id",
+	                     build_gap);
+	if (rc)
+		goto out;
+	rep->leaves = c.entries->len;
+	n = check_leaf_order(&c);
+	check_orphans(&c);
+	check_checkpoints(&c, key, n);
+	if (rep->signed_leaves < n) {
+		struct entry *e = &g_array_index(c.entries, struct entry, rep->signed_leaves);
+
+		problem(&c, KEY_UNSIGNED + rep->signed_leaves,
+		        "%s row %" G_GINT64_FORMAT " (leaf %" G_GUINT64_FORMAT
+		        "): unsigned: not covered by any valid checkpoint (%s)",
+		        e->table, e->rowid, e->leaf,
+		        rep->checkpoints ? "the last valid one covers fewer leaves"
+		                         : "the file has no checkpoint");
+	}
+	if (rep->sealed && (c.sealed_event_leaf < 0 || (uint64_t)c.sealed_event_leaf + 1 != n))
+		problem(&c, KEY_UNSIGNED + n,
+		        "events: meta says sealed but the archive.sealed event is not the last "
+		        "record (records after sealing, or the end of the archive was removed)");
+	if (!rep->sealed && c.sealed_event_leaf >= 0)
+		problem(&c, KEY_UNSIGNED + n,
+		        "meta row 1: sealed_us was cleared although the archive.sealed event is "
+		        "present");
+	rc = rep->problem ? -EBADMSG : 0;
+out:
+	archive_pubkey_free(owned);
+	g_array_unref(c.entries);
+	g_free(c.tender);
+	return rc;
+}
+
+void archive_verify_report_clear(struct archive_verify_report *rep)
+{
+	g_free(rep->problem);
+	if (rep->leaf_hashes)
+		g_byte_array_unref(rep->leaf_hashes);
+	memset(rep, 0, sizeof(*rep));
+}

@@ -1,0 +1,30 @@
+/* Full verification of an archive file: every record's leaf hash, every segment's media,
+ * leaf order and completeness, every checkpoint's root and Ed25519 signature. */
+#ifndef EVALROOM_ARCHIVE_VERIFY_H
+#define EVALROOM_ARCHIVE_VERIFY_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "reader.h"
+#include "signing.h"
+
+struct archive_verify_report {
+	uint64_t leaves;        /* records holding a leaf */
+	uint64_t signed_leaves; /* leaves covered by the last valid checkpoint */
+	uint64_t events, segments, gaps, checkpoints;
+	int sealed;
+	int key_embedded; /* 1 when checked against the key recorded in the file itself */
+	char *problem;    /* NULL when intact, else the first problem found (in leaf order) */
+	GByteArray *leaf_hashes; /* recomputed leaf hashes in tree order (32 bytes each) */
+};
+
+/* Verifies the archive behind `r`. `key` is the controller's public key; NULL means the key
+ * recorded in meta (proves integrity, not origin). Fills *rep (release with
+ * archive_verify_report_clear). Returns 0 when intact, -EBADMSG when rep->problem says what is
+ * wrong, -EIO when the file could not be read (rep->problem says why). */
+int archive_verify(struct archive_reader *r, const struct archive_pubkey *key,
+                   struct archive_verify_report *rep);
+void archive_verify_report_clear(struct archive_verify_report *rep);
+
+#endif

@@ -1,0 +1,790 @@
+#include "recorder.h"
+
+#include "segment_file.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <gio/gio.h>
+#include <gst/gst.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#define HEALTH_TICK_MS   200
+#define SPACE_TICK_US    1000000
+#define EOS_WAIT_MS      3000
+#define BACKOFF_FIRST_MS 1000
+#define BACKOFF_MAX_MS   30000
+#define SEGMENT_NAME_FMT "%08" G_GINT64_FORMAT ".ts"
+#define SEGMENT_LOCATION "%08d.ts"
+
+struct rec_stream {
+	struct recorder *rec;
+	const struct stream_config *cfg;
+	char *dir;
+	GstElement *pipeline;
+	guint bus_watch;
+	enum stream_state state;
+	const char *reason;
+	int64_t next_seq;
+	int64_t last_end_us; /* end of the newest spooled segment, -1 if none */
+	int64_t epoch_offset_us;
+	gboolean have_offset;
+	int64_t cur_seq; /* segment being written, 0 if none */
+	int64_t cur_start_us;
+	char cur_path[SPOOL_PATH_MAX];
+	_Atomic int64_t last_buf_mono;
+	_Atomic int64_t last_buf_wall;
+	_Atomic int64_t bytes;
+	int64_t started_mono;
+	int64_t gap_id; /* open gap, 0 if none */
+	guint restart_src;
+	guint eos_src;
+	unsigned backoff_ms;
+	gboolean stopping;
+	gboolean final_stop;
+	enum gap_reason halt_reason;
+	int64_t report_mono;
+	int64_t report_bytes;
+	int64_t bitrate;
+};
+
+struct recorder {
+	const struct recorder_config *cfg;
+	struct spool *sp;
+	struct recorder_events ev;
+	void *ctx;
+	struct rec_stream *streams;
+	size_t n;
+	guint health_src;
+	int64_t space_mono;
+	enum space_level space;
+	int64_t last_report_mono;
+	struct spool *sp_worker; /* the sealing thread's connection */
+	GQueue seal_queue;       /* struct seal_job, sealed one at a time in order */
+	gboolean sealing;
+};
+
+static const char *const state_names[] = {"starting", "recording", "lost", "stopped"};
+static const char *const level_names[] = {"ok", "low", "full"};
+
+const char *stream_state_name(enum stream_state s)
+{
+	return (unsigned)s < G_N_ELEMENTS(state_names) ? state_names[s] : "unknown";
+}
+
+const char *space_level_name(enum space_level l)
+{
+	return (unsigned)l < G_N_ELEMENTS(level_names) ? level_names[l] : "unknown";
+}
+
+static void stream_start(struct rec_stream *s);
+static void stream_halt(struct rec_stream *s, enum gap_reason why);
+
+static void emit_state(struct rec_stream *s)
+{
+	if (!s->rec->ev.state)
+		return;
+	int64_t wall = atomic_load(&s->last_buf_wall);
+	struct stream_status st = {
+	    .stream = s->cfg->name,
+	    .state = s->state,
+	    .last_buffer_us = wall > 0 ? wall : -1,
+	    .bitrate_bps = s->state == STREAM_RECORDING ? s->bitrate : 0,
+	    .reason = s->reason,
+	};
+	s->rec->ev.state(s->rec->ctx, &st);
+}
+
+static void set_state(struct rec_stream *s, enum stream_state st, const char *reason)
+{
+	if (s->state == st && s->reason == reason)
+		return;
+	s->state = st;
+	s->reason = reason;
+	emit_state(s);
+}
+
+static void emit_gap(struct rec_stream *s, int64_t id)
+{
+	struct spool_gap g;
+	if (s->rec->ev.gap && spool_gap_get(s->rec->sp, id, &g) == 0)
+		s->rec->ev.gap(s->rec->ctx, &g);
+}
+
+static void gap_open(struct rec_stream *s, enum gap_reason why, int64_t from_us)
+{
+	if (s->gap_id)
+		return;
+	if (spool_gap_begin(s->rec->sp, s->cfg->name, why, from_us, &s->gap_id)) {
+		g_warning("recorder %s: cannot record %s gap", s->cfg->name, gap_reason_name(why));
+		return;
+	}
+	emit_gap(s, s->gap_id);
+}
+
+static void gap_close(struct rec_stream *s, int64_t to_us)
+{
+	if (!s->gap_id)
+		return;
+	if (spool_gap_end(s->rec->sp, s->gap_id, to_us) == 0)
+		emit_gap(s, s->gap_id);
+	s->gap_id = 0;
+}
+
+/* Spool work done off the main loop, in order: recording that a segment was opened
+ * (begin), or sealing and spooling a closed or partial one. */
+struct seal_job {
+	struct rec_stream *s;
+	gboolean begin;
+	struct spool_segment seg;
+	int rc;
+};
+
+/* Seals and spools seg (its end already known). Runs on the sealing thread with the
+ * recorder's second spool connection, or at start-up on the main loop. Returns
+ * -ENODATA for an empty or missing file, which is forgotten (the enclosing gap
+ * accounts for its time). */
+static int seal_and_spool(struct spool *sp, struct spool_segment *seg)
+{
+	struct stat st;
+	if (stat(seg->path, &st) || st.st_size == 0) {
+		g_warning("recorder %s: segment %" G_GINT64_FORMAT " (%s) is empty or missing: "
+		          "declared lost",
+		          seg->stream, seg->seq, seg->path);
+		segment_file_remove(seg->path);
+		spool_segment_abandon(sp, seg->stream, seg->seq);
+		return -ENODATA;
+	}
+	int64_t t0 = g_get_monotonic_time();
+	int rc = segment_file_seal(seg->path, seg->sha256, &seg->size);
+	if (rc) {
+		g_warning("recorder %s: seal %s: %s", seg->stream, seg->path, g_strerror(-rc));
+		return rc;
+	}
+	rc = spool_segment_add(sp, seg);
+	if (rc) {
+		g_warning("recorder %s: spool segment %" G_GINT64_FORMAT ": %s", seg->stream,
+		          seg->seq, g_strerror(-rc));
+		return rc;
+	}
+	g_debug("recorder %s: segment %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT
+	        " bytes) sealed and spooled in %" G_GINT64_FORMAT " us",
+	        seg->stream, seg->seq, seg->size, g_get_monotonic_time() - t0);
+	return 0;
+}
+
+static void seal_next(struct recorder *rec);
+
+/* Waits (running the default main context) until every queued segment is spooled. */
+static void seal_drain(struct recorder *rec)
+{
+	while (rec->sealing || !g_queue_is_empty(&rec->seal_queue))
+		g_main_context_iteration(NULL, TRUE);
+}
+
+static void seal_thread(GTask *task, gpointer src, gpointer data, GCancellable *cancel)
+{
+	struct seal_job *job = data;
+	struct spool *sp = job->s->rec->sp_worker;
+	if (job->begin)
+		job->rc = spool_segment_begin(sp, job->seg.stream, job->seg.seq, job->seg.start_us,
+		                              job->seg.path);
+	else
+		job->rc = seal_and_spool(sp, &job->seg);
+	g_task_return_boolean(task, TRUE);
+}
+
+/* Back on the main loop: the segment is durable and spooled, so tell the owner. */
+static void seal_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct seal_job *job = data;
+	struct recorder *rec = job->s->rec;
+	rec->sealing = FALSE;
+	if (job->rc == 0 && !job->begin) {
+		if (rec->ev.segment)
+			rec->ev.segment(rec->ctx, &job->seg);
+		recorder_check_space(rec);
+	}
+	g_free(job);
+	seal_next(rec);
+}
+
+static void seal_next(struct recorder *rec)
+{
+	if (rec->sealing || g_queue_is_empty(&rec->seal_queue))
+		return;
+	struct seal_job *job = g_queue_pop_head(&rec->seal_queue);
+	rec->sealing = TRUE;
+	GTask *task = g_task_new(NULL, NULL, seal_done, job);
+	g_task_set_task_data(task, job, NULL);
+	g_task_run_in_thread(task, seal_thread);
+	g_object_unref(task);
+}
+
+/* Queues a closed (or, with recovered, partial) segment for sealing off the main
+ * loop: hashing and fsync take tens of milliseconds, which the door's decisions
+ * sharing this loop must not wait for. Numbering and the stream's end time advance
+ * now, so a restart or a gap never depends on the queue. */
+static void spool_file(struct rec_stream *s, int64_t seq, int64_t start_us, int64_t end_us,
+                       const char *path, gboolean recovered)
+{
+	struct seal_job *job = g_new0(struct seal_job, 1);
+	job->s = s;
+	struct spool_segment *seg = &job->seg;
+	seg->seq = seq;
+	seg->start_us = start_us;
+	seg->recovered = recovered;
+	if (recovered && segment_file_mtime_us(path, &end_us))
+		end_us = start_us;
+	seg->end_us = MAX(end_us, start_us);
+	g_strlcpy(seg->stream, s->cfg->name, sizeof(seg->stream));
+	g_strlcpy(seg->path, path, sizeof(seg->path));
+	if (seq >= s->next_seq)
+		s->next_seq = seq + 1;
+	if (seg->end_us > s->last_end_us)
+		s->last_end_us = seg->end_us;
+	g_queue_push_tail(&s->rec->seal_queue, job);
+	seal_next(s->rec);
+}
+
+static int64_t seq_from_location(const char *loc)
+{
+	const char *base = strrchr(loc, '/');
+	base = base ? base + 1 : loc;
+	char *end = NULL;
+	long long v = strtoll(base, &end, 10);
+	return (end && strcmp(end, ".ts") == 0 && v > 0) ? v : 0;
+}
+
+static int64_t fragment_time_us(struct rec_stream *s, const GstStructure *st)
+{
+	guint64 rt = 0;
+	gst_structure_get_uint64(st, "running-time", &rt);
+	if (!s->have_offset) {
+		/* Wall-clock time of running time zero, fixed once per pipeline run so that
+		 * consecutive segments of a run abut exactly. */
+		GstClock *clk = gst_element_get_clock(s->pipeline);
+		int64_t rt_now = 0;
+		if (clk) {
+			rt_now = (int64_t)((gst_clock_get_time(clk) -
+			                    gst_element_get_base_time(s->pipeline)) /
+			                   1000);
+			gst_object_unref(clk);
+		}
+		s->epoch_offset_us = g_get_real_time() - rt_now;
+		s->have_offset = TRUE;
+	}
+	return s->epoch_offset_us + (int64_t)(rt / 1000);
+}
+
+static void on_fragment(struct rec_stream *s, const GstStructure *st, gboolean opened)
+{
+	const char *loc = gst_structure_get_string(st, "location");
+	int64_t seq = loc ? seq_from_location(loc) : 0;
+	if (!seq) {
+		g_warning("recorder %s: fragment with unexpected location %s", s->cfg->name,
+		          loc ? loc : "(none)");
+		return;
+	}
+	int64_t t = fragment_time_us(s, st);
+	if (opened) {
+		s->cur_seq = seq;
+		s->cur_start_us = t;
+		g_strlcpy(s->cur_path, loc, sizeof(s->cur_path));
+		struct seal_job *job = g_new0(struct seal_job, 1);
+		job->s = s;
+		job->begin = TRUE;
+		job->seg.seq = seq;
+		job->seg.start_us = t;
+		g_strlcpy(job->seg.stream, s->cfg->name, sizeof(job->seg.stream));
+		g_strlcpy(job->seg.path, loc, sizeof(job->seg.path));
+		g_queue_push_tail(&s->rec->seal_queue, job);
+		seal_next(s->rec);
+		if (s->state != STREAM_RECORDING) {
+			gap_close(s, t);
+			s->backoff_ms = BACKOFF_FIRST_MS;
+			set_state(s, STREAM_RECORDING, NULL);
+		}
+		return;
+	}
+	int64_t start = s->cur_seq == seq ? s->cur_start_us : t;
+	if (s->cur_seq == seq)
+		s->cur_seq = 0;
+	spool_file(s, seq, start, t, loc, FALSE);
+}
+
+static gboolean restart_due(gpointer data)
+{
+	struct rec_stream *s = data;
+	s->restart_src = 0;
+	if (s->rec->space == SPACE_FULL) {
+		gap_open(s, GAP_DISK_FULL, g_get_real_time());
+		set_state(s, STREAM_STOPPED, gap_reason_name(GAP_DISK_FULL));
+	} else {
+		stream_start(s);
+	}
+	return G_SOURCE_REMOVE;
+}
+
+static void finish_teardown(struct rec_stream *s)
+{
+	if (s->eos_src)
+		g_source_remove(s->eos_src);
+	s->eos_src = 0;
+	if (s->bus_watch)
+		g_source_remove(s->bus_watch);
+	s->bus_watch = 0;
+	if (s->pipeline) {
+		gst_element_set_state(s->pipeline, GST_STATE_NULL);
+		gst_object_unref(s->pipeline);
+		s->pipeline = NULL;
+	}
+	s->stopping = FALSE;
+	if (s->cur_seq) {
+		/* The muxer never closed it: keep what reached the disk, MPEG-TS plays. */
+		spool_file(s, s->cur_seq, s->cur_start_us, 0, s->cur_path, TRUE);
+		s->cur_seq = 0;
+	}
+	if (s->final_stop) {
+		set_state(s, STREAM_STOPPED, NULL);
+		return;
+	}
+	int64_t from = s->last_end_us > 0 ? s->last_end_us : g_get_real_time();
+	gap_open(s, s->halt_reason, from);
+	if (s->halt_reason == GAP_DISK_FULL) {
+		set_state(s, STREAM_STOPPED, gap_reason_name(GAP_DISK_FULL));
+		return;
+	}
+	g_message("recorder %s: restarting in %u ms", s->cfg->name, s->backoff_ms);
+	s->restart_src = g_timeout_add(s->backoff_ms, restart_due, s);
+	s->backoff_ms = MIN(s->backoff_ms * 2, BACKOFF_MAX_MS);
+}
+
+static gboolean eos_timeout(gpointer data)
+{
+	struct rec_stream *s = data;
+	s->eos_src = 0;
+	g_warning("recorder %s: no EOS within %d ms, tearing down", s->cfg->name, EOS_WAIT_MS);
+	finish_teardown(s);
+	return G_SOURCE_REMOVE;
+}
+
+/* Handles one bus message; returns FALSE once the pipeline has been torn down. */
+static gboolean handle_message(struct rec_stream *s, GstMessage *msg)
+{
+	switch (GST_MESSAGE_TYPE(msg)) {
+	case GST_MESSAGE_ELEMENT: {
+		const GstStructure *st = gst_message_get_structure(msg);
+		if (gst_structure_has_name(st, "splitmuxsink-fragment-opened"))
+			on_fragment(s, st, TRUE);
+		else if (gst_structure_has_name(st, "splitmuxsink-fragment-closed"))
+			on_fragment(s, st, FALSE);
+		return TRUE;
+	}
+	case GST_MESSAGE_EOS:
+		if (s->stopping) {
+			finish_teardown(s);
+			return FALSE;
+		}
+		g_warning("recorder %s: source ended", s->cfg->name);
+		stream_halt(s, GAP_CAMERA_LOST);
+		return TRUE;
+	case GST_MESSAGE_ERROR: {
+		GError *err = NULL;
+		char *dbg = NULL;
+		gst_message_parse_error(msg, &err, &dbg);
+		g_warning("recorder %s: %s: %s", s->cfg->name, GST_OBJECT_NAME(msg->src),
+		          err ? err->message : "error");
+		gboolean nospace = err && g_error_matches(err, GST_RESOURCE_ERROR,
+		                                          GST_RESOURCE_ERROR_NO_SPACE_LEFT);
+		g_clear_error(&err);
+		g_free(dbg);
+		if (s->stopping) {
+			finish_teardown(s);
+			return FALSE;
+		}
+		stream_halt(s, nospace ? GAP_DISK_FULL : GAP_CAMERA_LOST);
+		/* An erroring pipeline may never deliver EOS. */
+		if (s->pipeline)
+			finish_teardown(s);
+		return FALSE;
+	}
+	default:
+		return TRUE;
+	}
+}
+
+static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer data)
+{
+	struct rec_stream *s = data;
+	if (!handle_message(s, msg)) {
+		return G_SOURCE_REMOVE;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/* Stops a running stream because of why: the state callback (the alert) fires now,
+ * the current segment is finished by EOS, then the gap is opened. */
+static void stream_halt(struct rec_stream *s, enum gap_reason why)
+{
+	if (!s->pipeline || s->stopping)
+		return;
+	s->halt_reason = why;
+	s->final_stop = FALSE;
+	if (why == GAP_DISK_FULL)
+		set_state(s, STREAM_STOPPED, gap_reason_name(why));
+	else
+		set_state(s, STREAM_LOST, gap_reason_name(why));
+	s->stopping = TRUE;
+	gst_element_send_event(s->pipeline, gst_event_new_eos());
+	if (s->pipeline && s->stopping)
+		s->eos_src = g_timeout_add(EOS_WAIT_MS, eos_timeout, s);
+}
+
+static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	struct rec_stream *s = data;
+	gsize n = 0;
+	if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+		n = gst_buffer_get_size(GST_PAD_PROBE_INFO_BUFFER(info));
+	else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+		n = gst_buffer_list_calculate_size(GST_PAD_PROBE_INFO_BUFFER_LIST(info));
+	atomic_fetch_add(&s->bytes, (int64_t)n);
+	atomic_store(&s->last_buf_mono, g_get_monotonic_time());
+	atomic_store(&s->last_buf_wall, g_get_real_time());
+	return GST_PAD_PROBE_OK;
+}
+
+/* Adds fragment ! queue to the pipeline and links it to a request pad of mux. */
+static int add_branch(struct rec_stream *s, GstElement *mux, const char *frag, const char *pad_tmpl,
+                      gboolean probe)
+{
+	char *why = NULL;
+	GstElement *bin = recorder_fragment_parse(frag, &why);
+	if (!bin) {
+		g_warning("recorder %s: %s", s->cfg->name, why);
+		g_free(why);
+		return -EINVAL;
+	}
+	GstElement *q = gst_element_factory_make("queue", NULL);
+	gst_bin_add_many(GST_BIN(s->pipeline), bin, q, NULL);
+	GstPad *qsrc = gst_element_get_static_pad(q, "src");
+	GstPad *mpad = gst_element_request_pad_simple(mux, pad_tmpl);
+	int rc = 0;
+	if (!gst_element_link(bin, q) || !mpad || gst_pad_link(qsrc, mpad) != GST_PAD_LINK_OK) {
+		g_warning("recorder %s: cannot link %s branch", s->cfg->name, pad_tmpl);
+		rc = -EINVAL;
+	}
+	if (mpad)
+		gst_object_unref(mpad);
+	gst_object_unref(qsrc);
+	if (!rc && probe) {
+		GstPad *qsink = gst_element_get_static_pad(q, "sink");
+		gst_pad_add_probe(qsink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+		                  on_buffer, s, NULL);
+		gst_object_unref(qsink);
+	}
+	return rc;
+}
+
+static void stream_start(struct rec_stream *s)
+{
+	if (s->pipeline)
+		return;
+	set_state(s, STREAM_STARTING, NULL);
+	s->have_offset = FALSE;
+	s->cur_seq = 0;
+	s->started_mono = g_get_monotonic_time();
+	atomic_store(&s->last_buf_mono, 0);
+	s->pipeline = gst_pipeline_new(s->cfg->name);
+	GstElement *mux = gst_element_factory_make("splitmuxsink", NULL);
+	GstElement *ts = gst_element_factory_make("mpegtsmux", NULL);
+	char *loc = g_build_filename(s->dir, SEGMENT_LOCATION, NULL);
+	g_object_set(mux, "location", loc, "max-size-time", (guint64)s->cfg->segment_ms * 1000000,
+	             "start-index", (gint)s->next_seq, "muxer", ts, "send-keyframe-requests", TRUE,
+	             NULL);
+	g_free(loc);
+	gst_bin_add(GST_BIN(s->pipeline), mux);
+	int rc = add_branch(s, mux, s->cfg->source, "video", TRUE);
+	if (!rc && s->cfg->audio)
+		rc = add_branch(s, mux, s->cfg->audio, "audio_%u", FALSE);
+	GstBus *bus = gst_element_get_bus(s->pipeline);
+	s->bus_watch = gst_bus_add_watch(bus, on_bus, s);
+	gst_object_unref(bus);
+	if (!rc &&
+	    gst_element_set_state(s->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+		rc = -EIO;
+	if (rc) {
+		g_warning("recorder %s: pipeline failed to start", s->cfg->name);
+		s->halt_reason = GAP_CAMERA_LOST;
+		s->final_stop = FALSE;
+		set_state(s, STREAM_LOST, gap_reason_name(GAP_CAMERA_LOST));
+		finish_teardown(s);
+	}
+}
+
+static void report_tick(struct recorder *rec, int64_t now)
+{
+	for (size_t i = 0; i < rec->n; i++) {
+		struct rec_stream *s = &rec->streams[i];
+		int64_t b = atomic_load(&s->bytes);
+		int64_t dt = now - s->report_mono;
+		if (dt > 0)
+			s->bitrate = (b - s->report_bytes) * 8 * 1000000 / dt;
+		s->report_bytes = b;
+		s->report_mono = now;
+		emit_state(s);
+	}
+}
+
+static gboolean health_tick(gpointer data)
+{
+	struct recorder *rec = data;
+	int64_t now = g_get_monotonic_time();
+	for (size_t i = 0; i < rec->n; i++) {
+		struct rec_stream *s = &rec->streams[i];
+		if (!s->pipeline || s->stopping)
+			continue;
+		int64_t last = MAX(atomic_load(&s->last_buf_mono), s->started_mono);
+		if (now - last > (int64_t)s->cfg->lost_ms * 1000) {
+			g_warning("recorder %s: no buffer for %u ms", s->cfg->name,
+			          s->cfg->lost_ms);
+			stream_halt(s, GAP_CAMERA_LOST);
+		}
+	}
+	if (now - rec->space_mono >= SPACE_TICK_US)
+		recorder_check_space(rec);
+	if (now - rec->last_report_mono >= (int64_t)rec->cfg->state_interval_ms * 1000) {
+		rec->last_report_mono = now;
+		report_tick(rec, now);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+void recorder_check_space(struct recorder *rec)
+{
+	rec->space_mono = g_get_monotonic_time();
+	int64_t used = 0, count = 0;
+	if (spool_segment_totals(rec->sp, &used, &count))
+		return;
+	for (size_t i = 0; i < rec->n; i++) {
+		struct stat st;
+		if (rec->streams[i].cur_seq && stat(rec->streams[i].cur_path, &st) == 0)
+			used += st.st_size;
+	}
+	struct statvfs vfs;
+	int64_t fs_free = INT64_MAX;
+	if (statvfs(rec->cfg->spool_dir, &vfs) == 0)
+		fs_free = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
+	const struct recorder_config *c = rec->cfg;
+	gboolean full = (c->quota_bytes && used >= c->quota_bytes) || fs_free < c->min_free_bytes;
+	gboolean low = (c->quota_bytes && used * 100 >= c->quota_bytes * c->low_space_percent) ||
+	               fs_free < 2 * c->min_free_bytes;
+	enum space_level lvl = full ? SPACE_FULL : low ? SPACE_LOW : SPACE_OK;
+	/* Once full, stay full until below the low mark, so recording does not flap. */
+	if (rec->space == SPACE_FULL && lvl == SPACE_LOW)
+		lvl = SPACE_FULL;
+	if (lvl == rec->space)
+		return;
+	enum space_level old = rec->space;
+	rec->space = lvl;
+	struct space_report rep = {lvl, used, c->quota_bytes, fs_free};
+	if (lvl == SPACE_FULL)
+		g_warning("recorder: spool at quota (%" G_GINT64_FORMAT
+		          " bytes used, %" G_GINT64_FORMAT
+		          " free): stopping recording until space returns",
+		          used, fs_free);
+	if (rec->ev.space)
+		rec->ev.space(rec->ctx, &rep);
+	for (size_t i = 0; i < rec->n; i++) {
+		struct rec_stream *s = &rec->streams[i];
+		if (lvl == SPACE_FULL) {
+			if (s->pipeline) {
+				stream_halt(s, GAP_DISK_FULL);
+			} else if (s->state != STREAM_STOPPED || s->restart_src) {
+				if (s->restart_src)
+					g_source_remove(s->restart_src);
+				s->restart_src = 0;
+				gap_open(s, GAP_DISK_FULL, g_get_real_time());
+				set_state(s, STREAM_STOPPED, gap_reason_name(GAP_DISK_FULL));
+			}
+		} else if (old == SPACE_FULL && !s->pipeline && !s->restart_src &&
+		           s->state == STREAM_STOPPED) {
+			stream_start(s);
+		}
+	}
+}
+
+/* Spools what a crash left behind in the stream's directory: segments begun but never
+ * closed, and files the spool never heard of. */
+static void recover_stream(struct rec_stream *s)
+{
+	struct spool_open_segment *open = NULL;
+	size_t n = 0;
+	int64_t first_unspooled = s->next_seq;
+	if (spool_open_segments(s->rec->sp, s->cfg->name, &open, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			g_message("recorder %s: recovering partial segment %" G_GINT64_FORMAT,
+			          s->cfg->name, open[i].seq);
+			spool_file(s, open[i].seq, open[i].start_us, 0, open[i].path, TRUE);
+			seal_drain(s->rec);
+		}
+	}
+	g_free(open);
+	DIR *d = opendir(s->dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		int64_t seq = seq_from_location(e->d_name);
+		struct spool_segment seg;
+		if (!seq || spool_segment_get(s->rec->sp, s->cfg->name, seq, &seg) != -ENOENT)
+			continue;
+		char *path = g_build_filename(s->dir, e->d_name, NULL);
+		if (seq < first_unspooled) {
+			/* Acknowledged: its row went first, then a crash kept the unlink. */
+			segment_file_remove(path);
+			g_free(path);
+			continue;
+		}
+		int64_t start = s->last_end_us;
+		if (start < 0 && segment_file_mtime_us(path, &start))
+			start = g_get_real_time();
+		g_message("recorder %s: recovering unrecorded file %s", s->cfg->name, path);
+		spool_file(s, seq, start, 0, path, TRUE);
+		seal_drain(s->rec);
+		g_free(path);
+	}
+	closedir(d);
+}
+
+int recorder_new(const struct recorder_config *cfg, struct spool *sp,
+                 const struct recorder_events *ev, void *ctx, struct recorder **out)
+{
+	struct recorder *rec = g_new0(struct recorder, 1);
+	rec->cfg = cfg;
+	rec->sp = sp;
+	if (ev)
+		rec->ev = *ev;
+	rec->ctx = ctx;
+	rec->n = cfg->n_streams;
+	g_queue_init(&rec->seal_queue);
+	int rc = spool_clone(sp, &rec->sp_worker);
+	if (rc) {
+		g_free(rec);
+		return rc;
+	}
+	rec->streams = g_new0(struct rec_stream, rec->n);
+	for (size_t i = 0; i < rec->n; i++) {
+		struct rec_stream *s = &rec->streams[i];
+		s->rec = rec;
+		s->cfg = &cfg->streams[i];
+		s->state = STREAM_STOPPED;
+		s->backoff_ms = BACKOFF_FIRST_MS;
+		s->dir = g_build_filename(cfg->spool_dir, s->cfg->name, NULL);
+		if (g_mkdir_with_parents(s->dir, 0750)) {
+			rc = -errno;
+			g_warning("recorder: mkdir %s: %s", s->dir, g_strerror(errno));
+			recorder_free(rec);
+			return rc;
+		}
+	}
+	*out = rec;
+	return 0;
+}
+
+int recorder_start(struct recorder *rec)
+{
+	int64_t now = g_get_real_time();
+	for (size_t i = 0; i < rec->n; i++) {
+		struct rec_stream *s = &rec->streams[i];
+		int rc =
+		    spool_stream_position(rec->sp, s->cfg->name, &s->next_seq, &s->last_end_us);
+		if (rc)
+			return rc;
+		recover_stream(s);
+		struct spool_gap g;
+		if (spool_gap_find_open(rec->sp, s->cfg->name, &g) == 0) {
+			s->gap_id = g.id; /* still explained by its original reason */
+		} else if (s->last_end_us > 0) {
+			gap_open(s, GAP_AGENT_RESTART, MIN(s->last_end_us, now));
+		}
+	}
+	recorder_check_space(rec);
+	rec->last_report_mono = g_get_monotonic_time();
+	for (size_t i = 0; i < rec->n; i++) {
+		struct rec_stream *s = &rec->streams[i];
+		s->report_mono = rec->last_report_mono;
+		if (rec->space == SPACE_FULL) {
+			gap_open(s, GAP_DISK_FULL, now);
+			s->state = STREAM_STARTING; /* so that the stopped state is reported */
+			set_state(s, STREAM_STOPPED, gap_reason_name(GAP_DISK_FULL));
+		} else {
+			stream_start(s);
+		}
+	}
+	if (!rec->health_src)
+		rec->health_src = g_timeout_add(HEALTH_TICK_MS, health_tick, rec);
+	return 0;
+}
+
+void recorder_stop(struct recorder *rec)
+{
+	if (rec->health_src)
+		g_source_remove(rec->health_src);
+	rec->health_src = 0;
+	for (size_t i = 0; i < rec->n; i++) {
+		struct rec_stream *s = &rec->streams[i];
+		if (s->restart_src)
+			g_source_remove(s->restart_src);
+		s->restart_src = 0;
+		if (!s->pipeline) {
+			set_state(s, STREAM_STOPPED, s->reason);
+			continue;
+		}
+		s->final_stop = TRUE;
+		s->stopping = TRUE;
+		if (s->bus_watch)
+			g_source_remove(s->bus_watch);
+		s->bus_watch = 0;
+		if (s->eos_src)
+			g_source_remove(s->eos_src);
+		s->eos_src = 0;
+		gst_element_send_event(s->pipeline, gst_event_new_eos());
+		GstBus *bus = gst_element_get_bus(s->pipeline);
+		int64_t deadline = g_get_monotonic_time() + EOS_WAIT_MS * 1000;
+		while (s->pipeline) {
+			int64_t left = deadline - g_get_monotonic_time();
+			GstMessage *m =
+			    left > 0
+			        ? gst_bus_timed_pop_filtered(bus, (GstClockTime)left * 1000,
+			                                     GST_MESSAGE_ELEMENT | GST_MESSAGE_EOS |
+			                                         GST_MESSAGE_ERROR)
+			        : NULL;
+			if (!m) {
+				finish_teardown(s);
+				break;
+			}
+			handle_message(s, m);
+			gst_message_unref(m);
+		}
+		gst_object_unref(bus);
+	}
+	seal_drain(rec);
+}
+
+void recorder_free(struct recorder *rec)
+{
+	if (!rec)
+		return;
+	recorder_stop(rec);
+	seal_drain(rec);
+	spool_free(rec->sp_worker);
+	for (size_t i = 0; i < rec->n; i++)
+		g_free(rec->streams[i].dir);
+	g_free(rec->streams);
+	g_free(rec);
+}

@@ -1,0 +1,350 @@
+#include "shipper.h"
+
+#include "recorder_config.h"
+#include "segment_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <jansson.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CHUNK_DEFAULT (256 * 1024)
+/* Base64 grows data by 4/3; leave room for the other members under 1 MiB. */
+#define CHUNK_MAX (720 * 1024)
+
+struct inflight {
+	gboolean is_gap;
+	char stream[SPOOL_NAME_MAX];
+	int64_t seq; /* segment seq or gap id */
+	int64_t offset;
+	gboolean done; /* every chunk (or the gap) published */
+};
+
+struct shipper {
+	struct spool *sp;
+	struct shipper_ops ops;
+	void *ctx;
+	char *room;
+	size_t chunk;
+	unsigned max_inflight;
+	GArray *inflight; /* struct inflight */
+	int64_t msg_seq;
+	char *media_topic;
+	char *event_topic;
+};
+
+int shipper_new(struct spool *sp, const struct shipper_ops *ops, void *ctx,
+                const struct shipper_options *opt, struct shipper **out)
+{
+	if (!opt || !recorder_config_valid_id(opt->room) || !ops || !ops->publish ||
+	    opt->chunk_bytes > CHUNK_MAX)
+		return -EINVAL;
+	struct shipper *sh = g_new0(struct shipper, 1);
+	sh->sp = sp;
+	sh->ops = *ops;
+	sh->ctx = ctx;
+	sh->room = g_strdup(opt->room);
+	sh->chunk = opt->chunk_bytes ? opt->chunk_bytes : CHUNK_DEFAULT;
+	sh->max_inflight = opt->max_inflight ? opt->max_inflight : 4;
+	sh->inflight = g_array_new(FALSE, TRUE, sizeof(struct inflight));
+	sh->media_topic = g_strdup_printf("evalroom/v1/room/%s/media", sh->room);
+	sh->event_topic = g_strdup_printf("evalroom/v1/room/%s/event", sh->room);
+	*out = sh;
+	return 0;
+}
+
+void shipper_free(struct shipper *sh)
+{
+	if (!sh)
+		return;
+	g_array_free(sh->inflight, TRUE);
+	g_free(sh->room);
+	g_free(sh->media_topic);
+	g_free(sh->event_topic);
+	g_free(sh);
+}
+
+/* Envelope seq: strictly increasing across restarts without persisting a counter. */
+static json_t *envelope(struct shipper *sh, const char *kind)
+{
+	int64_t now = g_get_real_time();
+	sh->msg_seq = MAX(sh->msg_seq + 1, now);
+	return json_pack("{s:i, s:s, s:I, s:I, s:s}", "v", 1, "kind", kind, "seq",
+	                 (json_int_t)sh->msg_seq, "ts", (json_int_t)now, "room", sh->room);
+}
+
+static int publish_json(struct shipper *sh, const char *topic, json_t *msg)
+{
+	char *text = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (!text)
+		return -ENOMEM;
+	int rc = sh->ops.publish(sh->ctx, topic, text, strlen(text));
+	free(text);
+	return rc;
+}
+
+static struct inflight *find_inflight(struct shipper *sh, gboolean is_gap, const char *stream,
+                                      int64_t seq, guint *idx)
+{
+	for (guint i = 0; i < sh->inflight->len; i++) {
+		struct inflight *f = &g_array_index(sh->inflight, struct inflight, i);
+		if (f->is_gap == is_gap && f->seq == seq &&
+		    (is_gap || strcmp(f->stream, stream) == 0)) {
+			if (idx)
+				*idx = i;
+			return f;
+		}
+	}
+	return NULL;
+}
+
+unsigned shipper_inflight(const struct shipper *sh)
+{
+	unsigned n = 0;
+	for (guint i = 0; i < sh->inflight->len; i++)
+		n += !g_array_index(sh->inflight, struct inflight, i).is_gap;
+	return n;
+}
+
+static int ship_gap(struct shipper *sh, const struct spool_gap *g)
+{
+	json_t *m = envelope(sh, "stream.gap");
+	json_object_set_new(m, "stream", json_string(g->stream));
+	json_object_set_new(m, "gap_id", json_integer(g->id));
+	json_object_set_new(m, "reason", json_string(gap_reason_name(g->reason)));
+	json_object_set_new(m, "from_us", json_integer(g->from_us));
+	json_object_set_new(m, "to_us", json_integer(g->to_us));
+	return publish_json(sh, sh->event_topic, m);
+}
+
+/* Publishes the remaining chunks of f's segment. */
+static int ship_segment(struct shipper *sh, struct inflight *f)
+{
+	struct spool_segment seg;
+	int rc = spool_segment_get(sh->sp, f->stream, f->seq, &seg);
+	if (rc) {
+		f->done = TRUE; /* acknowledged meanwhile */
+		return 0;
+	}
+	int fd = open(seg.path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		g_warning("shipper: segment %s/%" G_GINT64_FORMAT ": open %s: %s", seg.stream,
+		          seg.seq, seg.path, g_strerror(errno));
+		f->done = TRUE;
+		return 0;
+	}
+	guchar *buf = g_malloc(sh->chunk);
+	while (f->offset < seg.size) {
+		size_t want = (size_t)MIN((int64_t)sh->chunk, seg.size - f->offset);
+		ssize_t n = pread(fd, buf, want, f->offset);
+		if (n <= 0) {
+			g_warning("shipper: segment %s/%" G_GINT64_FORMAT
+			          ": short read at %" G_GINT64_FORMAT,
+			          seg.stream, seg.seq, f->offset);
+			f->done = TRUE;
+			break;
+		}
+		char *b64 = g_base64_encode(buf, (gsize)n);
+		gboolean last = f->offset + n >= seg.size;
+		json_t *m = envelope(sh, "segment.chunk");
+		json_object_set_new(m, "stream", json_string(seg.stream));
+		json_object_set_new(m, "segment_seq", json_integer(seg.seq));
+		json_object_set_new(m, "start_us", json_integer(seg.start_us));
+		json_object_set_new(m, "end_us", json_integer(seg.end_us));
+		json_object_set_new(m, "size", json_integer(seg.size));
+		json_object_set_new(m, "sha256", json_string(seg.sha256));
+		json_object_set_new(m, "recovered", json_boolean(seg.recovered));
+		json_object_set_new(m, "offset", json_integer(f->offset));
+		json_object_set_new(m, "data", json_string(b64));
+		json_object_set_new(m, "last", json_boolean(last));
+		g_free(b64);
+		rc = publish_json(sh, sh->media_topic, m);
+		if (rc)
+			break;
+		f->offset += n;
+	}
+	if (!rc && f->offset >= seg.size)
+		f->done = TRUE;
+	g_free(buf);
+	close(fd);
+	return rc;
+}
+
+int shipper_kick(struct shipper *sh)
+{
+	int rc = 0;
+	struct spool_gap *gaps = NULL;
+	size_t ng = 0;
+	if ((rc = spool_gap_list_closed(sh->sp, 64, &gaps, &ng)))
+		return rc;
+	for (size_t i = 0; i < ng && !rc; i++) {
+		if (find_inflight(sh, TRUE, NULL, gaps[i].id, NULL))
+			continue;
+		rc = ship_gap(sh, &gaps[i]);
+		if (!rc) {
+			struct inflight f = {.is_gap = TRUE, .seq = gaps[i].id, .done = TRUE};
+			g_strlcpy(f.stream, gaps[i].stream, sizeof(f.stream));
+			g_array_append_val(sh->inflight, f);
+		}
+	}
+	g_free(gaps);
+	if (rc)
+		return rc;
+	for (guint i = 0; i < sh->inflight->len && !rc; i++) {
+		struct inflight *f = &g_array_index(sh->inflight, struct inflight, i);
+		if (!f->is_gap && !f->done)
+			rc = ship_segment(sh, f);
+	}
+	while (!rc && shipper_inflight(sh) < sh->max_inflight) {
+		struct spool_segment *segs = NULL;
+		size_t n = 0;
+		if ((rc = spool_segment_list(sh->sp, sh->inflight->len + 1, &segs, &n)))
+			break;
+		struct inflight f = {0};
+		for (size_t i = 0; i < n && !f.seq; i++) {
+			if (!find_inflight(sh, FALSE, segs[i].stream, segs[i].seq, NULL)) {
+				g_strlcpy(f.stream, segs[i].stream, sizeof(f.stream));
+				f.seq = segs[i].seq;
+			}
+		}
+		g_free(segs);
+		if (!f.seq)
+			break;
+		g_array_append_val(sh->inflight, f);
+		rc = ship_segment(
+		    sh, &g_array_index(sh->inflight, struct inflight, sh->inflight->len - 1));
+	}
+	return rc;
+}
+
+void shipper_reset_inflight(struct shipper *sh)
+{
+	for (guint i = sh->inflight->len; i-- > 0;) {
+		struct inflight *f = &g_array_index(sh->inflight, struct inflight, i);
+		if (f->is_gap) {
+			g_array_remove_index(sh->inflight, i);
+		} else {
+			f->offset = 0;
+			f->done = FALSE;
+		}
+	}
+}
+
+int shipper_ack_segment(struct shipper *sh, const char *stream, int64_t seq)
+{
+	guint idx;
+	if (find_inflight(sh, FALSE, stream, seq, &idx))
+		g_array_remove_index(sh->inflight, idx);
+	struct spool_segment seg;
+	int rc = spool_segment_get(sh->sp, stream, seq, &seg);
+	if (rc)
+		return rc;
+	if ((rc = spool_segment_delete(sh->sp, stream, seq)))
+		return rc;
+	rc = segment_file_remove(seg.path);
+	if (rc)
+		g_warning("shipper: remove %s: %s", seg.path, g_strerror(-rc));
+	return 0;
+}
+
+int shipper_ack_gap(struct shipper *sh, int64_t gap_id)
+{
+	guint idx;
+	if (find_inflight(sh, TRUE, NULL, gap_id, &idx))
+		g_array_remove_index(sh->inflight, idx);
+	return spool_gap_delete(sh->sp, gap_id);
+}
+
+static int ack_fail(char **errmsg, const char *what, const char *detail)
+{
+	*errmsg = g_strdup_printf("segment.ack: %s%s", what, detail ? detail : "");
+	return -EINVAL;
+}
+
+static gboolean positive_int(json_t *v)
+{
+	return json_is_integer(v) && json_integer_value(v) >= 1;
+}
+
+int shipper_handle_ack(struct shipper *sh, const char *payload, size_t len, char **errmsg)
+{
+	*errmsg = NULL;
+	if (len > 64 * 1024)
+		return ack_fail(errmsg, "payload larger than 64 KiB", NULL);
+	json_error_t jerr;
+	json_t *m = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!m)
+		return ack_fail(errmsg, "not JSON: ", jerr.text);
+	int rc = -EINVAL;
+	const char *key;
+	json_t *val;
+	if (!json_is_object(m)) {
+		rc = ack_fail(errmsg, "not a JSON object", NULL);
+		goto out;
+	}
+	json_object_foreach(m, key, val)
+	{
+		static const char *const known[] = {"v",      "kind",        "seq",   "ts",
+		                                    "stream", "segment_seq", "gap_id"};
+		gboolean ok = FALSE;
+		for (size_t i = 0; i < G_N_ELEMENTS(known); i++)
+			ok = ok || strcmp(key, known[i]) == 0;
+		if (!ok) {
+			rc = ack_fail(errmsg, "unknown member ", key);
+			goto out;
+		}
+	}
+	json_t *v = json_object_get(m, "v");
+	if (!json_is_integer(v) || json_integer_value(v) != 1) {
+		rc = ack_fail(errmsg, "'v' must be 1", NULL);
+		goto out;
+	}
+	json_t *kind = json_object_get(m, "kind");
+	if (!json_is_string(kind) || strcmp(json_string_value(kind), "segment.ack") != 0) {
+		rc = ack_fail(errmsg, "'kind' must be \"segment.ack\"", NULL);
+		goto out;
+	}
+	if (!positive_int(json_object_get(m, "seq"))) {
+		rc = ack_fail(errmsg, "'seq' must be an integer >= 1", NULL);
+		goto out;
+	}
+	if (!json_is_integer(json_object_get(m, "ts"))) {
+		rc = ack_fail(errmsg, "'ts' must be an integer", NULL);
+		goto out;
+	}
+	json_t *stream = json_object_get(m, "stream");
+	if (!json_is_string(stream) || !recorder_config_valid_id(json_string_value(stream))) {
+		rc = ack_fail(errmsg, "'stream' must be an identifier", NULL);
+		goto out;
+	}
+	json_t *sseq = json_object_get(m, "segment_seq");
+	json_t *gid = json_object_get(m, "gap_id");
+	if ((sseq != NULL) == (gid != NULL)) {
+		rc =
+		    ack_fail(errmsg, "exactly one of 'segment_seq' and 'gap_id' is required", NULL);
+		goto out;
+	}
+	if ((sseq && !positive_int(sseq)) || (gid && !positive_int(gid))) {
+		rc = ack_fail(errmsg,
+		              sseq ? "'segment_seq' must be an integer >= 1"
+		                   : "'gap_id' must be an integer >= 1",
+		              NULL);
+		goto out;
+	}
+	if (sseq) {
+		rc = shipper_ack_segment(sh, json_string_value(stream), json_integer_value(sseq));
+	} else {
+		struct spool_gap g;
+		rc = spool_gap_get(sh->sp, json_integer_value(gid), &g);
+		if (!rc && strcmp(g.stream, json_string_value(stream)) != 0)
+			rc = ack_fail(errmsg, "'gap_id' belongs to another stream", NULL);
+		else if (!rc)
+			rc = shipper_ack_gap(sh, json_integer_value(gid));
+	}
+out:
+	json_decref(m);
+	return rc;
+}

@@ -1,0 +1,26 @@
+/* The agent's recording: the [recorder] and [stream NAME] groups of agent.conf, the media
+ * spool, and shipping of segments and gaps to the controller (see docs/recording.md). */
+#pragma once
+#include <glib.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+struct agent;
+struct agent_media;
+
+/* agent_media_new: NULL with *err unset when the config has no streams; NULL with *err
+ * set on a bad config. Recording starts at once (it does not wait for the broker). */
+struct agent_media *agent_media_new(struct agent *a, GError **err);
+/* agent_media_stop: finish every stream's current segment (spooled before it returns). */
+void agent_media_stop(struct agent_media *m);
+void agent_media_free(struct agent_media *m);
+/* agent_media_connected: (re)connected or lost: resend unacknowledged segments. */
+void agent_media_connected(struct agent_media *m, bool connected);
+/* agent_media_handle_ack: a segment.ack from the controller (whole payload). */
+void agent_media_handle_ack(struct agent_media *m, const void *payload, size_t len);
+/* agent_media_command: "media.status" (spool and shipping figures) and "media.flush"
+ * {before_us} -> {pending, segments, gaps}: what was recorded before BEFORE_US and is not
+ * yet acknowledged (the controller polls it to 0 before sealing). -ENOENT for other
+ * commands. */
+int agent_media_command(struct agent_media *m, const char *command, json_t *args, json_t **result,
+                        GError **err);

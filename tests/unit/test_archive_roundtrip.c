@@ -1,0 +1,291 @@
+/* Writer -> file -> reader/verifier round trip, the writer's refusals, and the reader's
+ * handling of files that are not (current) archives. */
+#include <errno.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <openssl/sha.h>
+#include <setjmp.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "archive.h"
+#include "reader.h"
+#include "verify.h"
+
+struct fx {
+	char *dir, *key, *pub, *path;
+	struct archive_signer *signer;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = g_new0(struct fx, 1);
+
+	f->dir = g_dir_make_tmp("archive-test-XXXXXX", NULL);
+	f->key = g_build_filename(f->dir, "controller-signing.key", NULL);
+	f->pub = g_build_filename(f->dir, "controller-signing.pub", NULL);
+	f->path = g_build_filename(f->dir, "T1.evarc", NULL);
+	assert_int_equal(archive_keygen(f->key, f->pub), 0);
+	assert_int_equal(archive_signer_load(f->key, &f->signer), 0);
+	*state = f;
+	return 0;
+}
+
+static void rm_rf(const char *dir)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *n;
+
+	while (d && (n = g_dir_read_name(d))) {
+		char *p = g_build_filename(dir, n, NULL);
+
+		g_chmod(p, 0600);
+		g_unlink(p);
+		g_free(p);
+	}
+	if (d)
+		g_dir_close(d);
+	g_rmdir(dir);
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	archive_signer_free(f->signer);
+	rm_rf(f->dir);
+	g_free(f->dir);
+	g_free(f->key);
+	g_free(f->pub);
+	g_free(f->path);
+	g_free(f);
+	return 0;
+}
+
+static const struct archive_tender tender = {"T1", "Road works lot 3", "S1", 1000000};
+
+static void make_segment(struct archive_segment_info *s, uint8_t *data, size_t len, int64_t seq)
+{
+	for (size_t i = 0; i < len; i++)
+		data[i] = (uint8_t)(i * 7 + (size_t)seq);
+	memset(s, 0, sizeof(*s));
+	s->stream = "R1.seat1.cam";
+	s->seq = seq;
+	s->start_us = 2000000 + seq * 2000000;
+	s->end_us = s->start_us + 2000000;
+	s->size = (int64_t)len;
+	s->container = "mpegts";
+	SHA256(data, len, s->sha256);
+}
+
+static int verify_file(const char *path, const char *pub, char **problem)
+{
+	struct archive_verify_report rep;
+	struct archive_pubkey *key = NULL;
+	struct archive_reader *r;
+	char *err = NULL;
+	int rc;
+
+	rc = archive_reader_open(path, &r, &err);
+	if (rc) {
+		*problem = err;
+		return rc;
+	}
+	if (pub)
+		assert_int_equal(archive_pubkey_load(pub, &key), 0);
+	rc = archive_verify(r, key, &rep);
+	*problem = g_strdup(rep.problem);
+	archive_verify_report_clear(&rep);
+	archive_pubkey_free(key);
+	archive_reader_free(r);
+	return rc;
+}
+
+static void test_write_seal_verify(void **state)
+{
+	struct fx *f = *state;
+	struct archive *a;
+	struct archive_segment_writer *w;
+	struct archive_segment_info s;
+	struct archive_event ev = {1500000, "door.opened", "agent-R1", "{\"door\":\"R1\"}"};
+	struct archive_gap g = {"R1.room.mic", 3000000, 4000000, "microphone unplugged"};
+	size_t len = ARCHIVE_CHUNK_SIZE * 2 + 12345;
+	uint8_t *data = g_malloc(len);
+	char *problem = NULL;
+	struct stat st;
+
+	assert_int_equal(archive_create(f->path, &tender, f->signer, &a), 0);
+	assert_int_equal(archive_create(f->path, &tender, f->signer, &a), -EEXIST);
+	assert_int_equal(archive_store_draw(a, "{\"seed\":\"ab\"}", 1200000), 0);
+	assert_int_equal(archive_store_draw(a, "{\"seed\":\"ab\"}", 1200000), -EEXIST);
+	assert_int_equal(archive_append_event(a, &ev), 0);
+
+	/* Streamed in uneven pieces across chunk boundaries. */
+	make_segment(&s, data, len, 0);
+	assert_int_equal(archive_segment_begin(a, &s, &w), 0);
+	assert_int_equal(archive_append_event(a, &ev), -EBUSY);
+	assert_int_equal(archive_segment_write(w, data, 1000), 0);
+	assert_int_equal(archive_segment_write(w, data + 1000, ARCHIVE_CHUNK_SIZE), 0);
+	assert_int_equal(archive_segment_write(w, data + 1000 + ARCHIVE_CHUNK_SIZE,
+	                                       len - 1000 - ARCHIVE_CHUNK_SIZE),
+	                 0);
+	assert_int_equal(archive_segment_commit(w), 0);
+	assert_int_equal(archive_tree_size(a), 4);
+
+	/* Refusals leave the tree as it was. */
+	assert_int_equal(archive_append_segment(a, &s, data), -EEXIST);
+	make_segment(&s, data, 5000, 1);
+	s.sha256[3] ^= 1;
+	assert_int_equal(archive_append_segment(a, &s, data), -EBADMSG);
+	assert_non_null(strstr(archive_errmsg(a), "SHA-256"));
+	ev.kind = "Bad Kind";
+	assert_int_equal(archive_append_event(a, &ev), -EINVAL);
+	assert_non_null(strstr(archive_errmsg(a), "kind"));
+	ev.kind = "door.opened";
+	ev.body = "[1,2";
+	assert_int_equal(archive_append_event(a, &ev), -EINVAL);
+	assert_non_null(strstr(archive_errmsg(a), "body"));
+	ev.body = "{\"door\":\"R1\"}";
+	assert_int_equal(archive_tree_size(a), 4);
+
+	assert_int_equal(archive_checkpoint_if_changed(a, 5000000), 1);
+	assert_int_equal(archive_checkpoint_if_changed(a, 6000000), 0);
+	archive_free(a);
+
+	/* Open but fully checkpointed: intact. Then reopen, append, and an unsigned tail. */
+	assert_int_equal(verify_file(f->path, f->pub, &problem), 0);
+	g_free(problem);
+	assert_int_equal(archive_open(f->path, f->signer, &a), 0);
+	assert_int_equal(archive_tree_size(a), 4);
+	make_segment(&s, data, 5000, 1);
+	assert_int_equal(archive_append_segment(a, &s, data), 0);
+	assert_int_equal(archive_append_gap(a, &g), 0);
+	assert_int_equal(verify_file(f->path, f->pub, &problem), -EBADMSG);
+	assert_non_null(strstr(problem, "segments row 2 (leaf 4): unsigned"));
+	g_free(problem);
+
+	assert_int_equal(archive_seal(a, 9000000), 0);
+	assert_int_equal(archive_append_event(a, &ev), -EROFS);
+	assert_int_equal(archive_checkpoint(a, 9000001), -EROFS);
+	archive_free(a);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0444);
+	assert_int_equal(archive_open(f->path, f->signer, &a), -EROFS);
+	assert_int_equal(verify_file(f->path, f->pub, &problem), 0);
+	assert_null(problem);
+	/* Without --pubkey the embedded key is used. */
+	assert_int_equal(verify_file(f->path, NULL, &problem), 0);
+	g_free(data);
+}
+
+static void test_tamper_named(void **state)
+{
+	struct fx *f = *state;
+	struct archive *a;
+	struct archive_event ev = {1500000, "door.opened", "agent-R1", "{\"n\":1}"};
+	char *problem = NULL, *other_key, *other_pub;
+	sqlite3 *db;
+
+	assert_int_equal(archive_create(f->path, &tender, f->signer, &a), 0);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(archive_append_event(a, &ev), 0);
+	assert_int_equal(archive_seal(a, 9000000), 0);
+	archive_free(a);
+	g_chmod(f->path, 0600);
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, "UPDATE events SET body='{\"n\":2}' WHERE id=3", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(verify_file(f->path, f->pub, &problem), -EBADMSG);
+	assert_non_null(strstr(problem, "events row 3 (leaf 3): altered"));
+	g_free(problem);
+
+	/* A key that is not the controller's. */
+	other_key = g_build_filename(f->dir, "other.key", NULL);
+	other_pub = g_build_filename(f->dir, "other.pub", NULL);
+	assert_int_equal(archive_keygen(other_key, other_pub), 0);
+	assert_int_equal(archive_keygen(other_key, other_pub), -EEXIST);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, "UPDATE events SET body='{\"n\":1}' WHERE id=3", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(verify_file(f->path, f->pub, &problem), 0);
+	assert_int_equal(verify_file(f->path, other_pub, &problem), -EBADMSG);
+	assert_non_null(strstr(problem, "checkpoints row 1: signature invalid"));
+	g_free(problem);
+	g_free(other_key);
+	g_free(other_pub);
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	g_chmod(path, 0600);
+	assert_true(g_file_set_contents(path, data, (gssize)len, NULL));
+}
+
+static void test_bad_files(void **state)
+{
+	struct fx *f = *state;
+	struct archive_reader *r;
+	struct archive *a;
+	char *err = NULL, *contents;
+	gsize len;
+	sqlite3 *db;
+
+	assert_int_equal(archive_reader_open("/nonexistent/x.evarc", &r, &err), -ENOENT);
+	g_free(err);
+	write_file(f->path, "hello", 5);
+	assert_int_equal(archive_reader_open(f->path, &r, &err), -EBADMSG);
+	assert_non_null(strstr(err, "not an evalroom archive"));
+	g_free(err);
+
+	g_unlink(f->path);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE x(y)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(archive_reader_open(f->path, &r, &err), -EBADMSG);
+	assert_non_null(strstr(err, "application_id"));
+	g_free(err);
+
+	g_unlink(f->path);
+	assert_int_equal(archive_create(f->path, &tender, f->signer, &a), 0);
+	assert_int_equal(archive_seal(a, 2000000), 0);
+	archive_free(a);
+	g_chmod(f->path, 0600);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=7", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(archive_reader_open(f->path, &r, &err), -ENOTSUP);
+	assert_non_null(strstr(err, "version 7"));
+	g_free(err);
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=1", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_true(g_file_get_contents(f->path, &contents, &len, NULL));
+	write_file(f->path, contents, len / 2);
+	assert_int_equal(archive_reader_open(f->path, &r, &err), -EBADMSG);
+	assert_non_null(strstr(err, "truncated"));
+	g_free(err);
+	g_free(contents);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_write_seal_verify, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tamper_named, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,309 @@
+/* Shipper against a fake publish: chunking, reassembly, window, resume, acks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "segment_file.h"
+#include "shipper.h"
+#include "spool.h"
+
+#define CHUNK 65536
+
+static char *tmpdir;
+static struct spool *sp;
+
+/* What the fake publish saw. */
+struct sent {
+	GPtrArray *msgs; /* json_t *, with "topic" added */
+	int fail_after;  /* publish fails with -ENOTCONN once this many succeeded; -1 never */
+};
+
+static int fake_publish(void *ctx, const char *topic, const char *payload, size_t len)
+{
+	struct sent *s = ctx;
+	if (s->fail_after >= 0 && (int)s->msgs->len >= s->fail_after)
+		return -ENOTCONN;
+	assert_true(len <= 1024 * 1024);
+	json_error_t err;
+	json_t *m = json_loadb(payload, len, 0, &err);
+	assert_non_null(m);
+	json_object_set_new(m, "topic", json_string(topic));
+	g_ptr_array_add(s->msgs, m);
+	return 0;
+}
+
+static void sent_clear(struct sent *s)
+{
+	g_ptr_array_set_size(s->msgs, 0);
+}
+
+static json_t *msg(struct sent *s, guint i)
+{
+	assert_true(i < s->msgs->len);
+	return g_ptr_array_index(s->msgs, i);
+}
+
+static int64_t ival(json_t *m, const char *k)
+{
+	json_t *v = json_object_get(m, k);
+	assert_true(json_is_integer(v));
+	return json_integer_value(v);
+}
+
+/* Writes a segment file of size pseudo-random bytes and spools it. */
+static void add_segment(const char *stream, int64_t seq, int64_t end_us, size_t size)
+{
+	char *dir = g_build_filename(tmpdir, stream, NULL);
+	g_mkdir_with_parents(dir, 0700);
+	struct spool_segment g = {.seq = seq, .start_us = end_us - 1000000, .end_us = end_us};
+	g_strlcpy(g.stream, stream, sizeof(g.stream));
+	g_snprintf(g.path, sizeof(g.path), "%s/%08d.ts", dir, (int)seq);
+	guchar *data = g_malloc(size);
+	GRand *r = g_rand_new_with_seed((guint32)(seq * 7919 + size));
+	for (size_t i = 0; i < size; i++)
+		data[i] = (guchar)g_rand_int(r);
+	g_rand_free(r);
+	assert_true(g_file_set_contents(g.path, (const char *)data, (gssize)size, NULL));
+	g_free(data);
+	assert_int_equal(segment_file_seal(g.path, g.sha256, &g.size), 0);
+	assert_int_equal(g.size, (int64_t)size);
+	assert_int_equal(spool_segment_add(sp, &g), 0);
+	g_free(dir);
+}
+
+static struct shipper *new_shipper(struct sent *s, unsigned inflight)
+{
+	s->msgs = g_ptr_array_new_with_free_func((GDestroyNotify)json_decref);
+	s->fail_after = -1;
+	struct shipper_ops ops = {.publish = fake_publish};
+	struct shipper_options o = {.room = "r1", .chunk_bytes = CHUNK, .max_inflight = inflight};
+	struct shipper *sh = NULL;
+	assert_int_equal(shipper_new(sp, &ops, s, &o, &sh), 0);
+	return sh;
+}
+
+static void test_chunks_reassemble(void **state)
+{
+	add_segment("cam", 1, 2000000, 2 * CHUNK + 100);
+	struct sent s;
+	struct shipper *sh = new_shipper(&s, 4);
+	assert_int_equal(shipper_kick(sh), 0);
+	assert_int_equal(s.msgs->len, 3);
+	GByteArray *whole = g_byte_array_new();
+	int64_t last_seq = 0;
+	for (guint i = 0; i < 3; i++) {
+		json_t *m = msg(&s, i);
+		assert_string_equal(json_string_value(json_object_get(m, "topic")),
+		                    "evalroom/v1/room/r1/media");
+		assert_string_equal(json_string_value(json_object_get(m, "kind")), "segment.chunk");
+		assert_int_equal(ival(m, "v"), 1);
+		assert_true(ival(m, "seq") > last_seq);
+		last_seq = ival(m, "seq");
+		assert_int_equal(ival(m, "segment_seq"), 1);
+		assert_int_equal(ival(m, "offset"), (int64_t)whole->len);
+		assert_int_equal(ival(m, "size"), 2 * CHUNK + 100);
+		assert_true(json_is_true(json_object_get(m, "last")) == (i == 2));
+		gsize n;
+		guchar *d = g_base64_decode(json_string_value(json_object_get(m, "data")), &n);
+		g_byte_array_append(whole, d, (guint)n);
+		g_free(d);
+	}
+	/* The receiver's view: the reassembled bytes hash to the announced sha256. */
+	unsigned char dig[32];
+	unsigned int dl;
+	EVP_Digest(whole->data, whole->len, dig, &dl, EVP_sha256(), NULL);
+	char hex[65];
+	for (int i = 0; i < 32; i++)
+		g_snprintf(hex + 2 * i, 3, "%02x", dig[i]);
+	assert_string_equal(hex, json_string_value(json_object_get(msg(&s, 0), "sha256")));
+	g_byte_array_free(whole, TRUE);
+
+	/* Nothing more to send until acknowledged; the ack deletes row and file. */
+	sent_clear(&s);
+	assert_int_equal(shipper_kick(sh), 0);
+	assert_int_equal(s.msgs->len, 0);
+	struct spool_segment g;
+	assert_int_equal(spool_segment_get(sp, "cam", 1, &g), 0);
+	char *err = NULL;
+	const char *ack = "{\"v\":1,\"kind\":\"segment.ack\",\"seq\":5,\"ts\":1,\"stream\":\"cam\","
+	                  "\"segment_seq\":1}";
+	assert_int_equal(shipper_handle_ack(sh, ack, strlen(ack), &err), 0);
+	assert_int_equal(spool_segment_get(sp, "cam", 1, &g), -ENOENT);
+	assert_false(g_file_test(g.path, G_FILE_TEST_EXISTS));
+	/* A duplicate ack is harmless. */
+	assert_int_equal(shipper_handle_ack(sh, ack, strlen(ack), &err), -ENOENT);
+	assert_null(err);
+	shipper_free(sh);
+	g_ptr_array_free(s.msgs, TRUE);
+}
+
+static void test_window_order_and_resume(void **state)
+{
+	add_segment("b", 1, 3000000, 100);
+	add_segment("a", 1, 1000000, 100);
+	add_segment("a", 2, 2000000, 100);
+	add_segment("a", 3, 4000000, 100);
+	struct sent s;
+	struct shipper *sh = new_shipper(&s, 2);
+	assert_int_equal(shipper_kick(sh), 0);
+	/* Oldest first, at most two unacknowledged. */
+	assert_int_equal(s.msgs->len, 2);
+	assert_string_equal(json_string_value(json_object_get(msg(&s, 0), "stream")), "a");
+	assert_int_equal(ival(msg(&s, 0), "segment_seq"), 1);
+	assert_int_equal(ival(msg(&s, 1), "segment_seq"), 2);
+	assert_int_equal(shipper_inflight(sh), 2);
+
+	/* Reconnect: both unacknowledged segments go again, from offset 0. */
+	sent_clear(&s);
+	shipper_reset_inflight(sh);
+	assert_int_equal(shipper_kick(sh), 0);
+	assert_int_equal(s.msgs->len, 2);
+	assert_int_equal(ival(msg(&s, 0), "offset"), 0);
+	assert_int_equal(ival(msg(&s, 1), "segment_seq"), 2);
+
+	/* An ack opens the window for the next oldest: stream b. */
+	sent_clear(&s);
+	assert_int_equal(shipper_ack_segment(sh, "a", 1), 0);
+	assert_int_equal(shipper_kick(sh), 0);
+	assert_int_equal(s.msgs->len, 1);
+	assert_string_equal(json_string_value(json_object_get(msg(&s, 0), "stream")), "b");
+
+	/* A failing publish stops and resumes at the same place. */
+	sent_clear(&s);
+	assert_int_equal(shipper_ack_segment(sh, "a", 2), 0);
+	s.fail_after = 0;
+	assert_int_equal(shipper_kick(sh), -ENOTCONN);
+	assert_int_equal(s.msgs->len, 0);
+	s.fail_after = -1;
+	assert_int_equal(shipper_kick(sh), 0);
+	assert_int_equal(s.msgs->len, 1);
+	assert_int_equal(ival(msg(&s, 0), "segment_seq"), 3);
+	shipper_free(sh);
+	g_ptr_array_free(s.msgs, TRUE);
+}
+
+static void test_gaps_shipped_and_acked(void **state)
+{
+	int64_t id, open_id;
+	assert_int_equal(spool_gap_begin(sp, "cam", GAP_CAMERA_LOST, 100, &id), 0);
+	assert_int_equal(spool_gap_end(sp, id, 900), 0);
+	assert_int_equal(spool_gap_begin(sp, "cam", GAP_DISK_FULL, 1000, &open_id), 0);
+	struct sent s;
+	struct shipper *sh = new_shipper(&s, 2);
+	assert_int_equal(shipper_kick(sh), 0);
+	assert_int_equal(s.msgs->len, 1); /* the open gap waits until it is closed */
+	json_t *m = msg(&s, 0);
+	assert_string_equal(json_string_value(json_object_get(m, "kind")), "stream.gap");
+	assert_string_equal(json_string_value(json_object_get(m, "topic")),
+	                    "evalroom/v1/room/r1/event");
+	assert_string_equal(json_string_value(json_object_get(m, "reason")), "camera_lost");
+	assert_int_equal(ival(m, "gap_id"), id);
+	assert_int_equal(ival(m, "from_us"), 100);
+	assert_int_equal(ival(m, "to_us"), 900);
+	char *err = NULL;
+	char *wrong = g_strdup_printf("{\"v\":1,\"kind\":\"segment.ack\",\"seq\":1,\"ts\":1,"
+	                              "\"stream\":\"mic\",\"gap_id\":%" G_GINT64_FORMAT "}",
+	                              id);
+	assert_int_equal(shipper_handle_ack(sh, wrong, strlen(wrong), &err), -EINVAL);
+	assert_non_null(strstr(err, "another stream"));
+	g_free(err);
+	g_free(wrong);
+	char *ack = g_strdup_printf("{\"v\":1,\"kind\":\"segment.ack\",\"seq\":1,\"ts\":1,"
+	                            "\"stream\":\"cam\",\"gap_id\":%" G_GINT64_FORMAT "}",
+	                            id);
+	assert_int_equal(shipper_handle_ack(sh, ack, strlen(ack), &err), 0);
+	g_free(ack);
+	struct spool_gap g;
+	assert_int_equal(spool_gap_get(sp, id, &g), -ENOENT);
+	shipper_free(sh);
+	g_ptr_array_free(s.msgs, TRUE);
+}
+
+static void test_bad_acks_change_nothing(void **state)
+{
+	add_segment("cam", 1, 2000000, 10);
+	struct sent s;
+	struct shipper *sh = new_shipper(&s, 2);
+	static const struct {
+		const char *json, *want;
+	} bad[] = {
+	    {"not json", "not JSON"},
+	    {"[1]", "not a JSON object"},
+	    {"{\"v\":2,\"kind\":\"segment.ack\",\"seq\":1,\"ts\":1,\"stream\":\"cam\",\"segment_"
+	     "seq\":1}",
+	     "'v' must be 1"},
+	    {"{\"v\":1,\"kind\":\"door.open\",\"seq\":1,\"ts\":1,\"stream\":\"cam\",\"segment_"
+	     "seq\":1}",
+	     "'kind'"},
+	    {"{\"v\":1,\"kind\":\"segment.ack\",\"seq\":0,\"ts\":1,\"stream\":\"cam\",\"segment_"
+	     "seq\":1}",
+	     "'seq'"},
+	    {"{\"v\":1,\"kind\":\"segment.ack\",\"seq\":1,\"stream\":\"cam\",\"segment_seq\":1}",
+	     "'ts'"},
+	    {"{\"v\":1,\"kind\":\"segment.ack\",\"seq\":1,\"ts\":1,\"stream\":\"c/"
+	     "m\",\"segment_seq\":1}",
+	     "'stream'"},
+	    {"{\"v\":1,\"kind\":\"segment.ack\",\"seq\":1,\"ts\":1,\"stream\":\"cam\"}",
+	     "exactly one"},
+	    {"{\"v\":1,\"kind\":\"segment.ack\",\"seq\":1,\"ts\":1,\"stream\":\"cam\",\"segment_"
+	     "seq\":"
+	     "\"1\"}",
+	     "'segment_seq'"},
+	    {"{\"v\":1,\"kind\":\"segment.ack\",\"seq\":1,\"ts\":1,\"stream\":\"cam\",\"segment_"
+	     "seq\":1,"
+	     "\"extra\":true}",
+	     "unknown member extra"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		char *err = NULL;
+		assert_int_equal(shipper_handle_ack(sh, bad[i].json, strlen(bad[i].json), &err),
+		                 -EINVAL);
+		if (!err || !strstr(err, bad[i].want))
+			fail_msg("ack %zu: error '%s' lacks '%s'", i, err ? err : "(none)",
+			         bad[i].want);
+		g_free(err);
+	}
+	struct spool_segment g;
+	assert_int_equal(spool_segment_get(sp, "cam", 1, &g), 0);
+	assert_true(g_file_test(g.path, G_FILE_TEST_EXISTS));
+	shipper_free(sh);
+	g_ptr_array_free(s.msgs, TRUE);
+}
+
+static int setup(void **state)
+{
+	tmpdir = g_dir_make_tmp("shipper-XXXXXX", NULL);
+	char *db = g_build_filename(tmpdir, "spool.db", NULL);
+	int rc = spool_open(db, &sp);
+	g_free(db);
+	return rc;
+}
+
+static int teardown(void **state)
+{
+	spool_free(sp);
+	char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
+	int rc = system(cmd);
+	g_free(cmd);
+	g_free(tmpdir);
+	return rc;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_chunks_reassemble, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_window_order_and_resume, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gaps_shipped_and_acked, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_acks_change_nothing, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
