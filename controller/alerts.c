@@ -12,10 +12,15 @@
 #include "log.h"
 #include "msg.h"
 #include "state.h"
+#include "view.h"
 
 #define ALERTS_LIST_MAX  10000
 #define ALERT_NOTE_MAX   500
 #define ALERT_DETAIL_MAX 500
+/* A site room whose agent has sent no status at all this long after the controller
+ * reached the broker is offline too (a board that never came up). */
+#define ALERT_NEVER_CHECK_S  5
+#define ALERT_NEVER_GRACE_US (15 * G_USEC_PER_SEC)
 
 static const char *const kind_names[ALERT_KIND_COUNT] = {
     [ALERT_DOOR_FORCED] = "door_forced",
@@ -51,6 +56,8 @@ struct alerts {
 	GArray *hooks;           /* struct alert_hook */
 	GHashTable *offline;     /* room -> GSource id of its grace timer */
 	GHashTable *seen_online; /* rooms whose agent was online since the start */
+	guint never_timer;       /* the check for site rooms whose agent never connected */
+	int64_t connected_at;    /* monotonic us when the check first saw the broker */
 };
 
 const char *alert_kind_name(enum alert_kind kind)
@@ -68,6 +75,8 @@ bool alert_kind_parse(const char *name, enum alert_kind *kind)
 	return false;
 }
 
+static gboolean never_connected_check(gpointer user);
+
 int alerts_init(struct controller *c)
 {
 	struct alerts *a = g_new0(struct alerts, 1);
@@ -79,6 +88,9 @@ int alerts_init(struct controller *c)
 		c->cfg.clock_skew_limit_ms = 2000;
 	if (c->cfg.offline_grace_ms <= 0)
 		c->cfg.offline_grace_ms = 2000;
+	if (c->cfg.never_connected_ms <= 0)
+		c->cfg.never_connected_ms = 15000;
+	a->never_timer = g_timeout_add_seconds(ALERT_NEVER_CHECK_S, never_connected_check, c);
 	c->alerts = a;
 	return 0;
 }
@@ -94,6 +106,7 @@ void alerts_free(struct controller *c)
 	g_hash_table_iter_init(&it, a->offline);
 	while (g_hash_table_iter_next(&it, NULL, &v))
 		g_source_remove(GPOINTER_TO_UINT(v));
+	g_source_remove(a->never_timer);
 	g_hash_table_destroy(a->offline);
 	g_hash_table_destroy(a->seen_online);
 	g_array_free(a->hooks, TRUE);
@@ -278,6 +291,49 @@ static gboolean offline_grace_over(gpointer user)
 	return G_SOURCE_REMOVE;
 }
 
+static gboolean never_connected_check(gpointer user)
+{
+	struct controller *c = user;
+	struct alerts *a = c->alerts;
+	json_t *rooms = NULL, *r;
+	GError *err = NULL;
+	char detail[160];
+	size_t i;
+
+	if (!c->connected) {
+		a->connected_at = 0;
+		return G_SOURCE_CONTINUE;
+	}
+	if (!a->connected_at)
+		a->connected_at = clock_mono_us();
+	if (clock_mono_us() - a->connected_at < c->cfg.never_connected_ms * 1000)
+		return G_SOURCE_CONTINUE;
+	if (state_site_rooms(c->state, &rooms, &err) != 0) {
+		log_warnx("%s", err->message);
+		g_error_free(err);
+		return G_SOURCE_CONTINUE;
+	}
+	json_array_foreach(rooms, i, r)
+	{
+		const char *room = json_string_value(json_object_get(r, "id"));
+		struct state_alert_subject s = {.room = room};
+		int64_t open = 0;
+		if (!room || g_hash_table_contains(c->rooms, room))
+			continue;
+		/* Raised once, not counted again on every check. */
+		if (state_alert_find_open(c->state, kind_names[ALERT_AGENT_OFFLINE], &s, &open,
+		                          NULL) != 0 ||
+		    open)
+			continue;
+		snprintf(detail, sizeof(detail),
+		         "room agent %s has not connected since the controller started", room);
+		alert_raise(c, ALERT_AGENT_OFFLINE, &(struct alert_subject){.room = room}, detail,
+		            json_pack("{s:s}", "state", "never_connected"));
+	}
+	json_decref(rooms);
+	return G_SOURCE_CONTINUE;
+}
+
 void alerts_agent_presence(struct controller *c, const char *room, bool online)
 {
 	struct alerts *a = c->alerts;
@@ -404,3 +460,64 @@ const struct request_handler alert_request_handlers[] = {
     {"alert.resolve", ROLE_OPERATOR, handle_alert_resolve, true},
     {NULL, 0, NULL, false},
 };
+
+/* ---- the door's causes (events validated by doors.c) ---- */
+
+/* States in which the door is still locked down (docs/door.md: a lockdown holds the lock
+ * through request-to-exit openings until `release`). */
+static bool door_lockdown_after(const char *state, bool before)
+{
+	if (strcmp(state, "lockdown") == 0)
+		return true;
+	if (strcmp(state, "locked") == 0 || strcmp(state, "unlocked") == 0 ||
+	    strcmp(state, "free_access") == 0)
+		return false;
+	return before;
+}
+
+void alerts_door_event(struct controller *c, const char *room, const char *event, const char *state,
+                       const char *reason, const char *person, const char *detail)
+{
+	struct alert_subject s = {.room = room};
+	/* Only a `state` event names the state the door is now in; the others carry the
+	 * state in which they happened (a forced opening: "locked"). */
+	const char *now = strcmp(event, "state") == 0 ? state : "";
+	bool closed = strcmp(event, "closed") == 0 || strcmp(now, "locked") == 0 ||
+	              strcmp(now, "lockdown") == 0 || strcmp(now, "unlocked") == 0 ||
+	              strcmp(now, "free_access") == 0;
+	char text[200];
+
+	if (!c->alerts || !id_valid(room))
+		return;
+	if (*now)
+		view_set_door(c, room, now, door_lockdown_after(now, view_door_lockdown(c, room)));
+	if (strcmp(event, "forced_open") == 0 || strcmp(now, "forced_open") == 0) {
+		snprintf(text, sizeof(text), "door of room %s forced open (opened while locked)",
+		         room);
+		alert_raise(c, ALERT_DOOR_FORCED, &s, text, NULL);
+	} else if (strcmp(event, "held_alarm") == 0 || strcmp(now, "held_open_alarm") == 0) {
+		snprintf(text, sizeof(text), "door of room %s held open too long", room);
+		alert_raise(c, ALERT_DOOR_HELD, &s, text, NULL);
+	} else if (strcmp(event, "tamper") == 0 || strcmp(now, "tamper") == 0) {
+		snprintf(text, sizeof(text), "tamper switch of room %s's door or reader", room);
+		alert_raise(c, ALERT_TAMPER, &s, text, NULL);
+	} else if (strcmp(event, "fault") == 0 || strcmp(now, "fault") == 0) {
+		snprintf(text, sizeof(text), "door of room %s: fault%s%s", room, detail ? ": " : "",
+		         detail ? detail : "");
+		alert_raise(c, ALERT_DOOR_FAULT, &s, text, NULL);
+	} else if (strcmp(event, "denied") == 0 && reason && strcmp(reason, "not_this_room") == 0) {
+		struct alert_subject who = {.room = room, .person = person};
+		snprintf(text, sizeof(text),
+		         "%s%s tried the door of room %s: admitted to another room",
+		         person ? "person " : "a credential", person ? person : "", room);
+		alert_raise(c, ALERT_WRONG_ROOM, &who, text, NULL);
+	}
+	if (closed) {
+		alert_clear(c, ALERT_DOOR_FORCED, &s, "door closed and locked");
+		alert_clear(c, ALERT_DOOR_HELD, &s, "door closed");
+	}
+	if (strcmp(event, "tamper_cleared") == 0 || (*now && strcmp(now, "tamper") != 0))
+		alert_clear(c, ALERT_TAMPER, &s, "tamper input back to normal");
+	if (*now && strcmp(now, "fault") != 0)
+		alert_clear(c, ALERT_DOOR_FAULT, &s, "door out of fault");
+}

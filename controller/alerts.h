@@ -93,3 +93,11 @@ json_t *alerts_counts_json(struct controller *c);
 
 /* The requests of this module (request.h): alerts.list, alert.ack, alert.resolve. */
 extern const struct request_handler alert_request_handlers[];
+
+/* alerts_door_event: ROOM's door reported EVENT (docs/door.md: "forced_open",
+ * "held_alarm", "tamper", "denied", "closed", "state", ...) leaving it in STATE; REASON,
+ * PERSON and DETAIL as the event gave them (NULL when absent). Raises and clears the
+ * door's alerts (door_forced, door_held, tamper, door_fault, wrong_room) and updates
+ * the room view. */
+void alerts_door_event(struct controller *c, const char *room, const char *event, const char *state,
+                       const char *reason, const char *person, const char *detail);

@@ -171,6 +171,7 @@ void checkin_free(struct controller *c)
 void checkin_door_event(struct controller *c, const char *room, const char *event,
                         const char *reason, const char *person, int64_t at)
 {
+	(void)reason;
 	GError *err = NULL;
 	if (!person || !*person)
 		return;
@@ -198,25 +199,6 @@ void checkin_door_event(struct controller *c, const char *room, const char *even
 		alert_clear(c, ALERT_NOT_ENTERED,
 		            &(struct alert_subject){.room = room, .person = person}, "entered");
 		checkin_push_admissions(c);
-	} else if (strcmp(event, "denied") == 0 && reason && strcmp(reason, "not_this_room") == 0) {
-		json_t *active = NULL;
-		const char *to = "another room";
-		if (state_admission_active(c->state, &active, NULL) == 0) {
-			size_t i;
-			json_t *e;
-			json_array_foreach(active, i, e)
-			{
-				if (strcmp(json_string_value(json_object_get(e, "person")),
-				           person) == 0)
-					to = json_string_value(json_object_get(e, "room"));
-			}
-		}
-		char *detail = g_strdup_printf(
-		    "%s tried the door of room %s but is admitted to room %s", person, room, to);
-		alert_raise(c, ALERT_WRONG_ROOM,
-		            &(struct alert_subject){.room = room, .person = person}, detail, NULL);
-		g_free(detail);
-		json_decref(active);
 	}
 }
 

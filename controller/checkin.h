@@ -23,8 +23,8 @@ void checkin_push_admissions(struct controller *c);
 void checkin_push_room(struct controller *c, const char *room);
 
 /* checkin_door_event: a door event of ROOM (from doors.c, validated): "granted" for
- * PERSON uses that person's credential for ROOM; "denied" with REASON "not_this_room"
- * raises wrong_room naming PERSON. Other events are ignored here. */
+ * PERSON uses that person's credential for ROOM. Other events are ignored here (a
+ * wrong-room try is alerted by alerts_door_event, which the door events also reach). */
 void checkin_door_event(struct controller *c, const char *room, const char *event,
                         const char *reason, const char *person, int64_t at);
 

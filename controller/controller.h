@@ -21,6 +21,7 @@ struct controller_config {
 	int64_t offline_grace_ms;    /* [alerts] offline_grace_ms, default 2000 */
 	int64_t admission_window_s;  /* [controller] admission_window_s, default 300 */
 	int64_t login_code_valid_s;  /* [controller] login_code_valid_s, default 43200 */
+	int64_t never_connected_ms;  /* [alerts] never_connected_ms, default 15000 */
 };
 
 /* What the controller knows of one room agent's presence (from its retained status). */

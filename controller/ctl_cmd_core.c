@@ -29,6 +29,11 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
 		printf("controller: online since %s\n",
 		       clock_format_us(json_integer_value(json_object_get(res, "started")), t,
 		                       sizeof(t)));
+		json_t *alerts = json_object_get(res, "alerts");
+		if (alerts)
+			printf("alerts: %lld open, %lld acknowledged (evalroomctl alerts --open)\n",
+			       (long long)json_integer_value(json_object_get(alerts, "open")),
+			       (long long)json_integer_value(json_object_get(alerts, "acknowledged")));
 		printf("room agents online: %lld of %zu known\n",
 		       (long long)json_integer_value(json_object_get(res, "agents_online")),
 		       json_array_size(rooms));

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "agents.h"
+#include "alerts.h"
 #include "checkin.h"
 #include "log.h"
 #include "msg.h"
@@ -43,7 +44,7 @@ static int event_door(struct controller *c, const char *room, const struct msg_e
 	log_info("room %s: door %s (%s)%s%s%s%s", room, door_events[ev], door_states[state],
 	         reason ? " reason " : "", reason ? reason : "", person ? " person " : "",
 	         person ? person : "");
-	(void)detail;
+	alerts_door_event(c, room, door_events[ev], door_states[state], reason, person, detail);
 	checkin_door_event(c, room, door_events[ev], reason, person, at);
 	return 0;
 }

@@ -95,6 +95,13 @@ void view_set_door(struct controller *c, const char *room, const char *state, bo
 	r->lockdown = lockdown;
 }
 
+bool view_door_lockdown(struct controller *c, const char *room)
+{
+	struct view_room *r = c->view && room ? g_hash_table_lookup(c->view->rooms, room) : NULL;
+
+	return r && r->lockdown;
+}
+
 void view_set_stream(struct controller *c, const char *room, const char *stream, const char *state)
 {
 	struct view_room *r = view_room(c, room, "stream");

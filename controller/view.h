@@ -24,6 +24,8 @@ void view_free(struct controller *c);
 /* view_set_door: ROOM's door is in STATE (the door library's state name, e.g. "locked",
  * "open", "held_open", "forced_open", "fault"), LOCKDOWN whether it is locked down. */
 void view_set_door(struct controller *c, const char *room, const char *state, bool lockdown);
+/* view_door_lockdown: whether ROOM's door was last reported locked down. */
+bool view_door_lockdown(struct controller *c, const char *room);
 /* view_set_stream: STREAM of ROOM is "recording", "lost" or "stopped". */
 void view_set_stream(struct controller *c, const char *room, const char *stream, const char *state);
 /* view_set_seat: SEAT of ROOM is "free", "expected", "logged_in" or "offline". */

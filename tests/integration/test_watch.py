@@ -109,3 +109,43 @@ def test_watch_alert_ack_and_unreachable(site, tmp_path):
         tmux.close()
         fake.publish(topic, b"", retain=True)
         fake.close()
+
+
+def test_watch_forced_door_and_lockdown_keys(site, tmp_path):
+    site.start_controller()
+    site.start_agent(ROOM, door=True)
+    argv = [os.path.join(site.bin, "evalroomctl"), "--config", site.ctl_config(site.operator),
+            "watch"]
+    tmux = Tmux(tmp_path, argv)
+    try:
+        assert tmux.wait_screen("controller: reachable", 10), tmux.screen()
+        door = site.door(ROOM)
+        door.set("DOOR_SENSOR", 1)  # forced open
+        assert tmux.wait_screen("door_forced", 2.0), tmux.screen()
+        assert tmux.wait_screen("forced_open", 2.0), tmux.screen()  # the room's door column
+        door.set("DOOR_SENSOR", 0)
+
+        # l: lock down the selected alert's room (Enter accepts it).
+        tmux.keys("l")
+        assert tmux.wait_screen("Lock down room [E1]", 3), tmux.screen()
+        tmux.keys("Enter")
+        assert tmux.wait_screen("room E1: lockdown requested", 5), tmux.screen()
+        assert tmux.wait_screen("LOCKDOWN", 3), tmux.screen()
+        rooms = {r["room"]: r for r in site.ctl("rooms")[1]["rooms"]}
+        assert rooms[ROOM]["lockdown"] is True
+
+        # r: release, typing the room.
+        tmux.keys("r")
+        assert tmux.wait_screen("Release room", 3), tmux.screen()
+        tmux.keys("E1", "Enter")
+        assert tmux.wait_screen("room E1: release requested", 5), tmux.screen()
+        assert wait_for(lambda: not {r["room"]: r for r in site.ctl("rooms")[1]["rooms"]}
+                        [ROOM]["lockdown"], 5)
+        rc, out, err = site.ctl("audit")
+        assert rc == 0, err
+        cmds = [(r["identity"], r["command"]) for r in out["records"]]
+        assert cmds.count((site.operator, "lockdown")) == 2
+        tmux.keys("q")
+        assert wait_for(lambda: not tmux.alive(), 5)
+    finally:
+        tmux.close()
