@@ -161,8 +161,8 @@ static void set_state(struct terminal *t, enum terminal_state s)
 	t->dirty = true;
 }
 
-/* send: publish M (consumed) on TOPIC; returns its seq, 0 when it could not be queued. */
-static uint64_t send(struct terminal *t, const char *topic, json_t *m, bool retain)
+/* publish_msg: publish M (consumed) on TOPIC; returns its seq, 0 when it could not be queued. */
+static uint64_t publish_msg(struct terminal *t, const char *topic, json_t *m, bool retain)
 {
 	uint64_t seq = (uint64_t)json_integer_value(json_object_get(m, "seq"));
 	size_t len;
@@ -181,9 +181,10 @@ static uint64_t send(struct terminal *t, const char *topic, json_t *m, bool reta
 static void send_heartbeat(struct terminal *t, int64_t now_us)
 {
 	t->last_heartbeat_us = now_us;
-	send(t, t->up_topic,
-	     terminal_msg_heartbeat(&t->seq, t->state, (now_us - t->started_us) / G_USEC_PER_SEC),
-	     false);
+	publish_msg(
+	    t, t->up_topic,
+	    terminal_msg_heartbeat(&t->seq, t->state, (now_us - t->started_us) / G_USEC_PER_SEC),
+	    false);
 }
 
 static void update_reachability(struct terminal *t, int64_t now_us)
@@ -227,8 +228,8 @@ int terminal_start(struct terminal *t, bool connected, int64_t now_us)
 void terminal_stop(struct terminal *t)
 {
 	end_session(t);
-	send(t, t->status_topic,
-	     terminal_msg_status(&t->seq, "stopped", t->identity, t->started_utc_us), true);
+	publish_msg(t, t->status_topic,
+	            terminal_msg_status(&t->seq, "stopped", t->identity, t->started_utc_us), true);
 }
 
 static void submit_code(struct terminal *t, int64_t now_us)
@@ -241,7 +242,8 @@ static void submit_code(struct terminal *t, int64_t now_us)
 	} else if (t->unreachable) {
 		set_message(t, "The room agent is unreachable. Please wait or call the attendant.");
 	} else {
-		uint64_t seq = send(t, t->up_topic, terminal_msg_login(&t->seq, t->code), false);
+		uint64_t seq =
+		    publish_msg(t, t->up_topic, terminal_msg_login(&t->seq, t->code), false);
 		if (seq) {
 			t->login_seq = seq;
 			t->last_change_seq = seq;
@@ -280,7 +282,7 @@ static void key_locked(struct terminal *t, int key, int64_t now_us)
 
 static void logout(struct terminal *t)
 {
-	uint64_t seq = send(t, t->up_topic, terminal_msg_logout(&t->seq), false);
+	uint64_t seq = publish_msg(t, t->up_topic, terminal_msg_logout(&t->seq), false);
 	if (seq)
 		t->last_change_seq = seq;
 	/* The session ends here whatever the agent says: the next person must not find it. */
@@ -307,14 +309,15 @@ static void key_logged_in(struct terminal *t, int key)
 		t->dirty = true;
 		break;
 	case 'h':
-		if (send(t, t->up_topic, terminal_msg_help(&t->seq), false))
+		if (publish_msg(t, t->up_topic, terminal_msg_help(&t->seq), false))
 			set_message(t, "Help requested: the attendant has been called.");
 		else
 			set_message(t,
 			            "The help request could not be sent. Please raise your hand.");
 		break;
 	case 'b': {
-		uint64_t seq = send(t, t->up_topic, terminal_msg_break(&t->seq, true), false);
+		uint64_t seq =
+		    publish_msg(t, t->up_topic, terminal_msg_break(&t->seq, true), false);
 		if (!seq) {
 			set_message(t, "The break could not be recorded. Please try again.");
 			break;
@@ -333,7 +336,7 @@ static void key_break(struct terminal *t, int key)
 {
 	if (key != 'r' && key != 'R')
 		return;
-	uint64_t seq = send(t, t->up_topic, terminal_msg_break(&t->seq, false), false);
+	uint64_t seq = publish_msg(t, t->up_topic, terminal_msg_break(&t->seq, false), false);
 	if (!seq) {
 		set_message(t, "The return could not be recorded. Please try again.");
 		return;
@@ -491,7 +494,7 @@ static void on_ack(struct terminal *t, const struct terminal_down *d)
 static void refuse(struct terminal *t, const char *topic, const char *fault)
 {
 	log_warnx("seat %s/%s: refused message on %s: %s", t->room, t->seat, topic, fault);
-	send(t, t->up_topic, terminal_msg_error(&t->seq, topic, t->agent, fault), false);
+	publish_msg(t, t->up_topic, terminal_msg_error(&t->seq, topic, t->agent, fault), false);
 }
 
 void terminal_receive(struct terminal *t, const char *topic, const void *payload, size_t len,
@@ -539,8 +542,9 @@ void terminal_connection(struct terminal *t, bool connected, int64_t now_us)
 	if (connected && t->started) {
 		/* The broker published our last will when the link dropped: say online again,
 		 * and tell the agent at once what we show so it can correct us. */
-		send(t, t->status_topic,
-		     terminal_msg_status(&t->seq, "online", t->identity, t->started_utc_us), true);
+		publish_msg(t, t->status_topic,
+		            terminal_msg_status(&t->seq, "online", t->identity, t->started_utc_us),
+		            true);
 		send_heartbeat(t, now_us);
 	}
 	update_reachability(t, now_us);

@@ -201,6 +201,128 @@ out:
 	return rc;
 }
 
+static const char *const up_kinds[] = {
+    "terminal.login",
+    "terminal.logout",
+    "terminal.help",
+    "terminal.break",
+    "terminal.heartbeat",
+    "error",
+    NULL,
+};
+
+static int parse_up_body(json_t *body, struct terminal_up *u, GError **err)
+{
+	static const char *const phases[] = {"start", "end", NULL};
+	struct msg_reader r;
+	msg_reader_init(&r, body, NULL);
+	switch (u->kind) {
+	case TERMINAL_UP_LOGIN: {
+		const char *code = msg_read_string(&r, "code", true, TERMINAL_CODE_MAX);
+		if (code && !terminal_login_code_valid(code) && !r.error)
+			g_set_error(&r.error, MSG_ERROR, MSG_ERROR_INVALID,
+			            "member 'code': not 4 to 16 letters or digits");
+		copy_text(u->code, sizeof(u->code), code);
+		break;
+	}
+	case TERMINAL_UP_LOGOUT:
+	case TERMINAL_UP_HELP:
+		break;
+	case TERMINAL_UP_BREAK:
+		u->break_start = msg_read_enum(&r, "phase", true, phases) == 0;
+		break;
+	case TERMINAL_UP_HEARTBEAT: {
+		int state = msg_read_enum(&r, "state", true, state_names);
+		u->state = state < 0 ? TERMINAL_STATE_LOCKED : (enum terminal_state)state;
+		u->uptime_s = msg_read_int(&r, "uptime_s", true, 0, INT64_MAX, 0);
+		break;
+	}
+	case TERMINAL_UP_ERROR:
+		msg_read_string(&r, "topic", true, 256);
+		msg_read_string(&r, "sender", true, 64);
+		copy_text(u->fault, sizeof(u->fault), msg_read_string(&r, "fault", true, 4096));
+		break;
+	}
+	return msg_reader_finish(&r, err);
+}
+
+int terminal_up_parse(const void *payload, size_t len, struct terminal_up *u, GError **err)
+{
+	struct msg_envelope env;
+	json_t *body = NULL;
+	memset(u, 0, sizeof(*u));
+	int rc = msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, err);
+	if (rc)
+		return rc;
+	int kind = -1;
+	for (int i = 0; up_kinds[i]; i++)
+		if (strcmp(up_kinds[i], env.kind) == 0)
+			kind = i;
+	if (kind < 0) {
+		g_set_error(err, MSG_ERROR, MSG_ERROR_INVALID,
+		            "kind: \"%s\" is not a message from a terminal", env.kind);
+		rc = -EINVAL;
+	} else {
+		u->kind = (enum terminal_up_kind)kind;
+		u->seq = env.seq;
+		u->ts = env.ts;
+		rc = parse_up_body(body, u, err);
+	}
+	json_decref(body);
+	return rc;
+}
+
+json_t *terminal_msg_login_ok(struct seq_counter *seq, uint64_t re, bool resumed,
+                              const char *person_id, const char *person_name, const char *tender_id,
+                              const char *tender_name)
+{
+	json_t *m = msg_new("terminal.login_result", seq);
+	json_object_set_new(m, "re", json_integer((json_int_t)re));
+	json_object_set_new(m, "ok", json_true());
+	json_object_set_new(m, "reason", json_string("ok"));
+	if (resumed)
+		json_object_set_new(m, "resumed", json_true());
+	json_object_set_new(m, "person",
+	                    json_pack("{s:s, s:s}", "id", person_id, "name", person_name));
+	json_object_set_new(m, "tender",
+	                    json_pack("{s:s, s:s}", "id", tender_id, "name", tender_name));
+	return m;
+}
+
+json_t *terminal_msg_login_refused(struct seq_counter *seq, uint64_t re,
+                                   enum terminal_reason reason, int tries_left, const char *message)
+{
+	json_t *m = msg_new("terminal.login_result", seq);
+	json_object_set_new(m, "re", json_integer((json_int_t)re));
+	json_object_set_new(m, "ok", json_false());
+	json_object_set_new(m, "reason", json_string(terminal_reason_name(reason)));
+	if (reason == TERMINAL_REASON_WRONG_CODE)
+		json_object_set_new(m, "tries_left", json_integer(tries_left));
+	if (message && *message)
+		json_object_set_new(m, "message", json_string(message));
+	return m;
+}
+
+json_t *terminal_msg_lock(struct seq_counter *seq, const char *reason)
+{
+	json_t *m = msg_new("terminal.lock", seq);
+	json_object_set_new(m, "reason", json_string(reason));
+	return m;
+}
+
+json_t *terminal_msg_unlock(struct seq_counter *seq)
+{
+	return msg_new("terminal.unlock", seq);
+}
+
+json_t *terminal_msg_ack(struct seq_counter *seq, uint64_t re, enum terminal_seat seat)
+{
+	json_t *m = msg_new("terminal.ack", seq);
+	json_object_set_new(m, "re", json_integer((json_int_t)re));
+	json_object_set_new(m, "seat", json_string(terminal_seat_name(seat)));
+	return m;
+}
+
 json_t *terminal_msg_login(struct seq_counter *seq, const char *code)
 {
 	json_t *m = msg_new("terminal.login", seq);

@@ -87,6 +87,32 @@ struct terminal_down {
  * reads beyond LEN. */
 int terminal_down_parse(const void *payload, size_t len, struct terminal_down *d, GError **err);
 
+/* For the agent's side: a validated up message. */
+enum terminal_up_kind {
+	TERMINAL_UP_LOGIN = 0,
+	TERMINAL_UP_LOGOUT,
+	TERMINAL_UP_HELP,
+	TERMINAL_UP_BREAK,
+	TERMINAL_UP_HEARTBEAT,
+	TERMINAL_UP_ERROR, /* the terminal refused one of our down messages */
+};
+
+struct terminal_up {
+	enum terminal_up_kind kind;
+	uint64_t seq;
+	int64_t ts;
+	char code[TERMINAL_CODE_MAX + 1];  /* login */
+	bool break_start;                  /* break: phase start (true) or end */
+	enum terminal_state state;         /* heartbeat */
+	int64_t uptime_s;                  /* heartbeat */
+	char fault[TERMINAL_TEXT_MAX + 1]; /* error, truncated */
+};
+
+/* terminal_up_parse: validate PAYLOAD (LEN bytes) completely as one of the up kinds into
+ * *u (the seat's status is the common "status" kind, not parsed here). Returns 0, or
+ * -EINVAL/-EMSGSIZE/-EPROTO with *err naming the fault. */
+int terminal_up_parse(const void *payload, size_t len, struct terminal_up *u, GError **err);
+
 /* terminal_login_code_valid: CODE is 4 to 16 ASCII letters or digits. */
 bool terminal_login_code_valid(const char *code);
 
@@ -98,6 +124,18 @@ json_t *terminal_msg_help(struct seq_counter *seq);
 json_t *terminal_msg_break(struct seq_counter *seq, bool start);
 json_t *terminal_msg_heartbeat(struct seq_counter *seq, enum terminal_state state,
                                int64_t uptime_s);
+/* Builders of the down messages (the agent's side); strings are copied. */
+json_t *terminal_msg_login_ok(struct seq_counter *seq, uint64_t re, bool resumed,
+                              const char *person_id, const char *person_name, const char *tender_id,
+                              const char *tender_name);
+/* TRIES_LEFT is sent with TERMINAL_REASON_WRONG_CODE only; MESSAGE may be NULL. */
+json_t *terminal_msg_login_refused(struct seq_counter *seq, uint64_t re,
+                                   enum terminal_reason reason, int tries_left,
+                                   const char *message);
+json_t *terminal_msg_lock(struct seq_counter *seq, const char *reason);
+json_t *terminal_msg_unlock(struct seq_counter *seq);
+json_t *terminal_msg_ack(struct seq_counter *seq, uint64_t re, enum terminal_seat seat);
+
 /* terminal_msg_status: the retained seat status (kind "status", as every daemon's):
  * STATE "online", "offline" (the last will) or "stopped" (a clean exit); IDENTITY the
  * certificate CN; STARTED_US the UTC start time. */

@@ -160,7 +160,7 @@ class FakeAgent:
         with self._lock:
             self._conn.sendall(("M %s %s\n" % (DOWN, payload)).encode())
 
-    def wait_for(self, kind, count=1, timeout=5.0):
+    def wait_for(self, kind, count=1, timeout=10.0):
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -203,7 +203,7 @@ def seat(tmp_path):
     assert not agent.problems, agent.problems
 
 
-def client_pid(marker, timeout=5.0):
+def client_pid(marker, timeout=10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if marker.exists() and marker.read_text().strip():
@@ -228,7 +228,8 @@ def process_gone(pid, timeout=6.0):
 class Tmux:
     """One 80x24 tmux pane running the kiosk, on a private tmux server."""
 
-    def __init__(self, directory, command):
+    def __init__(self, directory, command, log=None):
+        self.log = log
         self.sock = os.path.join(directory, "tmux.sock")
         self._tmux("new-session", "-d", "-x", "80", "-y", "24", "-s", "kiosk",
                    "-e", "LANG=C.UTF-8", command)
@@ -249,14 +250,16 @@ class Tmux:
     def screen_with_attributes(self):
         return self._tmux("capture-pane", "-p", "-e", "-t", "kiosk")
 
-    def wait(self, *texts, absent=(), timeout=8.0):
+    def wait(self, *texts, absent=(), timeout=15.0):
         deadline = time.monotonic() + timeout
         while True:
             s = self.screen()
             if all(t in s for t in texts) and not any(t in s for t in absent):
                 return s
             if time.monotonic() > deadline:
-                raise AssertionError("screen lacks %r or shows %r:\n%s" % (texts, absent, s))
+                log = self.log.read_text()[-2000:] if self.log and self.log.exists() else ""
+                raise AssertionError("screen lacks %r or shows %r:\n%s\nlog:\n%s"
+                                     % (texts, absent, s, log))
             time.sleep(0.1)
 
     def close(self):
@@ -270,7 +273,7 @@ def kiosk(terminal_bin, seat):
     cmd = " ".join(shlex.quote(a) for a in [
         terminal_bin, "--config", seat["config"], "--log", str(log),
         "--transport-socket", seat["agent"].path])
-    tmux = Tmux(str(seat["dir"]), cmd)
+    tmux = Tmux(str(seat["dir"]), cmd, log)
     yield tmux, seat
     tmux.close()
 
@@ -410,7 +413,7 @@ def run_batch(terminal_bin, seat, steps):
             if keys:
                 proc.stdin.write(keys)
                 proc.stdin.flush()
-            deadline = time.monotonic() + 8
+            deadline = time.monotonic() + 15
             while not any(expect in line for line in lines[-3:]):
                 assert time.monotonic() < deadline, "no %r in %s" % (expect, lines[-5:])
                 line = proc.stdout.readline()

@@ -31,6 +31,14 @@ def broker(bin_dir, tmp_path_factory):
         yield prov
 
 
+def writes_through_loop(c):
+    """paho 1.6 writes a publish directly from the calling thread unless it believes a
+    loop_start() thread runs; harness.Client runs its own loop thread, so a publish from the
+    test thread would use the TLS socket concurrently with it (sporadic SSLEOFError).
+    Pointing paho at the harness's thread makes that thread do every write."""
+    c.client._thread = c._thread
+
+
 class Agent(harness.Client):
     """The room agent's side, by hand."""
 
@@ -38,6 +46,7 @@ class Agent(harness.Client):
         super().__init__(prov, cn)
         self.seq = int(time.time() * 1e6)
         assert self.connect()
+        writes_through_loop(self)
         self.subscribe(harness.topic("seat", ROOM, "+", "up"))
         self.subscribe(harness.topic("seat", ROOM, "+", "status"))
 
@@ -116,6 +125,7 @@ def test_terminal_over_mqtt(broker, bin_dir, tmp_path):
         # Another room's agent cannot command this seat: the broker drops it.
         with harness.Client(broker, "agent-E2") as other:
             assert other.connect()
+            writes_through_loop(other)
             other.publish(DOWN, {"v": 1, "kind": "terminal.lock", "seq": 7,
                                  "ts": int(time.time() * 1e6), "reason": "intruder"})
         mark = len(agent.messages)
@@ -144,4 +154,60 @@ def test_terminal_over_mqtt(broker, bin_dir, tmp_path):
         assert not problems, problems
     finally:
         term.close()
+        agent.close()
+
+
+def test_screen_over_mqtt(broker, bin_dir, tmp_path):
+    """The full-screen kiosk in an 80x24 tmux pane, over the real broker."""
+    from test_terminal_kiosk import Tmux
+
+    seat = "S2"
+    up = harness.topic("seat", ROOM, seat, "up")
+    down = harness.topic("seat", ROOM, seat, "down")
+    cert, key = broker.cert("terminal-%s-%s" % (ROOM, seat))
+    config = tmp_path / "terminal.conf"
+    config.write_text("[terminal]\nroom=%s\nseat=%s\n[mqtt]\nuri=ssl://127.0.0.1:%d\n"
+                      "ca=%s\ncert=%s\nkey=%s\n" % (ROOM, seat, broker.port, broker.ca, cert, key))
+    log = tmp_path / "terminal.log"
+    agent = Agent(broker)
+
+    def send(kind, **body):
+        agent.seq += 1
+        msg = {"v": 1, "kind": kind, "seq": agent.seq, "ts": int(time.time() * 1e6)}
+        msg.update(body)
+        schemas.validate(msg)
+        agent.publish(down, msg)
+
+    cmd = "%s --config %s --log %s" % (os.path.join(bin_dir, "evalroom-terminal"), config, log)
+    tmux = Tmux(str(tmp_path), cmd, log)
+    try:
+        tmux.wait("Room E1  Seat S2", "enter your login code", "ROOM AGENT UNREACHABLE")
+        hb = agent.wait_kind(up, "terminal.heartbeat")
+        send("terminal.ack", re=hb["seq"], seat="open")
+        tmux.wait("enter your login code", absent=("UNREACHABLE",))
+
+        mark = len(agent.messages)
+        tmux.type("2468")
+        tmux.keys("Enter")
+        login = agent.wait_kind(up, "terminal.login", after=mark)
+        send("terminal.login_result", re=login["seq"], ok=False, reason="wrong_seat")
+        tmux.wait("This code is not for this seat.")
+
+        mark = len(agent.messages)
+        tmux.type("K7Q2M9")
+        tmux.keys("Enter")
+        login = agent.wait_kind(up, "terminal.login", after=mark)
+        assert login["code"] == "K7Q2M9"
+        send("terminal.login_result", re=login["seq"], ok=True, reason="ok",
+             person={"id": "E042", "name": "Li Na"},
+             tender={"id": "T2026-017", "name": "Road maintenance lot 3"})
+        tmux.wait("Welcome, Li Na", "Tender T2026-017: Road maintenance lot 3")
+
+        send("terminal.lock", reason="lockdown of room E1")
+        tmux.wait("Seat locked by the operator", "Reason: lockdown of room E1",
+                  absent=("Li Na",))
+        problems = schemas.validate_all(agent.messages)
+        assert not problems, problems
+    finally:
+        tmux.close()
         agent.close()

@@ -170,6 +170,113 @@ static void test_builders(void **state)
 	json_decref(m);
 }
 
+/* Parse OBJ (consumed) as a down message. */
+static int down_of(json_t *obj, struct terminal_down *d)
+{
+	size_t len;
+	char *text = msg_dump(obj, &len);
+	json_decref(obj);
+	GError *err = NULL;
+	int rc = terminal_down_parse(text, len, d, &err);
+	if (rc)
+		fail_msg("%s: %s", text, err->message);
+	g_free(text);
+	return rc;
+}
+
+static int up_of(json_t *obj, struct terminal_up *u, GError **err)
+{
+	size_t len;
+	char *text = msg_dump(obj, &len);
+	json_decref(obj);
+	int rc = terminal_up_parse(text, len, u, err);
+	g_free(text);
+	return rc;
+}
+
+static void test_down_round_trip(void **state)
+{
+	struct seq_counter seq = {0};
+	struct terminal_down d;
+	down_of(terminal_msg_login_ok(&seq, 77, true, "E9", "王芳", "T3", "Lot 3"), &d);
+	assert_true(d.ok && d.resumed);
+	assert_int_equal(d.re, 77);
+	assert_string_equal(d.person_name, "王芳");
+	assert_string_equal(d.tender_name, "Lot 3");
+	down_of(terminal_msg_login_refused(&seq, 78, TERMINAL_REASON_WRONG_CODE, 2, NULL), &d);
+	assert_false(d.ok);
+	assert_int_equal(d.reason, TERMINAL_REASON_WRONG_CODE);
+	assert_int_equal(d.tries_left, 2);
+	down_of(terminal_msg_login_refused(&seq, 79, TERMINAL_REASON_SEAT_LOCKED, 3, "fire drill"),
+	        &d);
+	assert_int_equal(d.reason, TERMINAL_REASON_SEAT_LOCKED);
+	assert_int_equal(d.tries_left, -1);
+	assert_string_equal(d.message, "fire drill");
+	down_of(terminal_msg_lock(&seq, "operator"), &d);
+	assert_string_equal(d.lock_reason, "operator");
+	down_of(terminal_msg_unlock(&seq), &d);
+	assert_int_equal(d.kind, TERMINAL_DOWN_UNLOCK);
+	down_of(terminal_msg_ack(&seq, 80, TERMINAL_SEAT_BLOCKED), &d);
+	assert_int_equal(d.seat, TERMINAL_SEAT_BLOCKED);
+	assert_int_equal(d.re, 80);
+}
+
+static void test_up_round_trip(void **state)
+{
+	struct seq_counter seq = {0};
+	struct terminal_up u;
+	GError *err = NULL;
+	assert_int_equal(up_of(terminal_msg_login(&seq, "AB12"), &u, &err), 0);
+	assert_int_equal(u.kind, TERMINAL_UP_LOGIN);
+	assert_string_equal(u.code, "AB12");
+	assert_int_equal(up_of(terminal_msg_break(&seq, true), &u, &err), 0);
+	assert_true(u.break_start);
+	assert_int_equal(up_of(terminal_msg_heartbeat(&seq, TERMINAL_STATE_BREAK, 9), &u, &err), 0);
+	assert_int_equal(u.state, TERMINAL_STATE_BREAK);
+	assert_int_equal(u.uptime_s, 9);
+	assert_int_equal(up_of(terminal_msg_logout(&seq), &u, &err), 0);
+	assert_int_equal(u.kind, TERMINAL_UP_LOGOUT);
+	assert_int_equal(up_of(terminal_msg_help(&seq), &u, &err), 0);
+	assert_int_equal(u.kind, TERMINAL_UP_HELP);
+	assert_int_equal(up_of(terminal_msg_error(&seq, "t/down", "agent-R1", "bad"), &u, &err), 0);
+	assert_string_equal(u.fault, "bad");
+	/* The up examples parse too. */
+	static const char *const kinds[] = {"terminal.login", "terminal.logout", "terminal.help",
+	                                    "terminal.break", "terminal.heartbeat"};
+	for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
+		size_t len;
+		char *text = read_example(kinds[i], &len);
+		if (terminal_up_parse(text, len, &u, &err))
+			fail_msg("%s: %s", kinds[i], err->message);
+		assert_int_equal(u.kind, (enum terminal_up_kind)i);
+		g_free(text);
+	}
+}
+
+static void test_up_refused(void **state)
+{
+	static const char *const bad[] = {
+	    "{\"v\":1,\"kind\":\"terminal.login\",\"seq\":1,\"ts\":1,\"code\":\"12 4\"}",
+	    "{\"v\":1,\"kind\":\"terminal.login\",\"seq\":1,\"ts\":1,\"code\":"
+	    "\"1234567890abcdefg\"}",
+	    "{\"v\":1,\"kind\":\"terminal.login\",\"seq\":1,\"ts\":1}",
+	    "{\"v\":1,\"kind\":\"terminal.break\",\"seq\":1,\"ts\":1,\"phase\":\"lunch\"}",
+	    "{\"v\":1,\"kind\":\"terminal.heartbeat\",\"seq\":1,\"ts\":1,\"state\":\"x\","
+	    "\"uptime_s\":1}",
+	    "{\"v\":1,\"kind\":\"terminal.heartbeat\",\"seq\":1,\"ts\":1,\"state\":\"locked\","
+	    "\"uptime_s\":-1}",
+	    "{\"v\":1,\"kind\":\"terminal.help\",\"seq\":1,\"ts\":1,\"urgent\":true}",
+	    "{\"v\":1,\"kind\":\"terminal.ack\",\"seq\":1,\"ts\":1,\"re\":1,\"seat\":\"open\"}",
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		struct terminal_up u;
+		GError *err = NULL;
+		if (terminal_up_parse(bad[i], strlen(bad[i]), &u, &err) != -EINVAL)
+			fail_msg("accepted: %s", bad[i]);
+		g_error_free(err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +285,9 @@ int main(void)
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_login_code_shape),
 	    cmocka_unit_test(test_builders),
+	    cmocka_unit_test(test_down_round_trip),
+	    cmocka_unit_test(test_up_round_trip),
+	    cmocka_unit_test(test_up_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
