@@ -10,6 +10,7 @@
 #include "mqtt_session.h"
 #include "msg.h"
 #include "outbox.h"
+#include "terminal_proto.h"
 
 #define NAME_MAX_BYTES 128
 
@@ -66,9 +67,12 @@ static struct seat *seat_get(struct agent_seats *s, const char *id)
 	return st;
 }
 
-static const char *seat_state(const struct seat *st)
+static enum terminal_seat seat_state(const struct seat *st)
 {
-	return st->locked ? "locked" : st->blocked ? "blocked" : st->in_session ? "in_use" : "open";
+	return st->locked       ? TERMINAL_SEAT_LOCKED
+	       : st->blocked    ? TERMINAL_SEAT_BLOCKED
+	       : st->in_session ? TERMINAL_SEAT_IN_USE
+	                        : TERMINAL_SEAT_OPEN;
 }
 
 /* ---- persistence: what must survive a restart (the counter, locks, sessions) ---- */
@@ -232,32 +236,19 @@ static void down(struct agent_seats *s, const struct seat *st, json_t *m)
 
 static void send_ack(struct agent_seats *s, const struct seat *st, uint64_t re)
 {
-	json_t *m = msg_new("terminal.ack", &s->a->seq);
-	json_object_set_new(m, "re", json_integer((json_int_t)re));
-	json_object_set_new(m, "seat", json_string(seat_state(st)));
-	down(s, st, m);
+	down(s, st, terminal_msg_ack(&s->a->seq, re, seat_state(st)));
 }
 
-static json_t *verdict(struct agent_seats *s, uint64_t re, const char *reason)
+static json_t *verdict(struct agent_seats *s, uint64_t re, enum terminal_reason reason)
 {
-	json_t *m = msg_new("terminal.login_result", &s->a->seq);
-	json_object_set_new(m, "re", json_integer((json_int_t)re));
-	json_object_set_new(m, "ok", json_boolean(strcmp(reason, "ok") == 0));
-	json_object_set_new(m, "reason", json_string(reason));
-	return m;
+	return terminal_msg_login_refused(&s->a->seq, re, reason, 0, NULL);
 }
 
 static json_t *verdict_session(struct agent_seats *s, const struct seat *st, uint64_t re,
                                bool resumed)
 {
-	json_t *m = verdict(s, re, "ok");
-	json_object_set_new(m, "person",
-	                    json_pack("{s:s, s:s}", "id", st->s_person, "name", st->s_name));
-	json_object_set_new(m, "tender",
-	                    json_pack("{s:s, s:s}", "id", st->s_tender, "name", st->s_tender_name));
-	if (resumed)
-		json_object_set_new(m, "resumed", json_true());
-	return m;
+	return terminal_msg_login_ok(&s->a->seq, re, resumed, st->s_person, st->s_name,
+	                             st->s_tender, st->s_tender_name);
 }
 
 /* ---- login ---- */
@@ -265,12 +256,11 @@ static json_t *verdict_session(struct agent_seats *s, const struct seat *st, uin
 static json_t *login_decide(struct agent_seats *s, struct seat *st, uint64_t seq, const char *code)
 {
 	if (st->locked) {
-		json_t *m = verdict(s, seq, "seat_locked");
-		json_object_set_new(m, "message", json_string(st->lock_reason));
-		return m;
+		return terminal_msg_login_refused(&s->a->seq, seq, TERMINAL_REASON_SEAT_LOCKED, 0,
+		                                  st->lock_reason);
 	}
 	if (st->blocked)
-		return verdict(s, seq, "seat_blocked");
+		return verdict(s, seq, TERMINAL_REASON_SEAT_BLOCKED);
 	if (st->in_session)
 		return verdict_session(s, st, seq, true);
 
@@ -281,10 +271,10 @@ static json_t *login_decide(struct agent_seats *s, struct seat *st, uint64_t seq
 	if (st->assigned && checkin_digest_equal(digest, st->code_digest)) {
 		if (st->code_used) {
 			seat_event(s, st, "code_used", json_pack("{s:s}", "person", st->person));
-			res = verdict(s, seq, "code_used");
+			res = verdict(s, seq, TERMINAL_REASON_CODE_USED);
 		} else if (now >= st->code_valid_until) {
 			seat_event(s, st, "code_expired", json_pack("{s:s}", "person", st->person));
-			res = verdict(s, seq, "code_expired");
+			res = verdict(s, seq, TERMINAL_REASON_CODE_EXPIRED);
 		} else {
 			st->in_session = true;
 			st->code_used = true;
@@ -317,7 +307,7 @@ static json_t *login_decide(struct agent_seats *s, struct seat *st, uint64_t seq
 			log_info("seat %s: the code of seat %s (%s) was entered here", st->id,
 			         other->id, other->person);
 			OPENSSL_cleanse(digest, sizeof(digest));
-			return verdict(s, seq, "wrong_seat");
+			return verdict(s, seq, TERMINAL_REASON_WRONG_SEAT);
 		}
 	}
 	OPENSSL_cleanse(digest, sizeof(digest));
@@ -326,13 +316,12 @@ static json_t *login_decide(struct agent_seats *s, struct seat *st, uint64_t seq
 		st->blocked = true;
 		seat_event(s, st, "blocked", json_pack("{s:i}", "tries_left", 0));
 		log_info("seat %s: blocked after %d wrong codes", st->id, st->wrong);
-		return verdict(s, seq, "seat_blocked");
+		return verdict(s, seq, TERMINAL_REASON_SEAT_BLOCKED);
 	}
 	seat_event(s, st, "wrong_code",
 	           json_pack("{s:i}", "tries_left", SEATS_MAX_WRONG - st->wrong));
-	res = verdict(s, seq, "wrong_code");
-	json_object_set_new(res, "tries_left", json_integer(SEATS_MAX_WRONG - st->wrong));
-	return res;
+	return terminal_msg_login_refused(&s->a->seq, seq, TERMINAL_REASON_WRONG_CODE,
+	                                  SEATS_MAX_WRONG - st->wrong, NULL);
 }
 
 /* ---- in: the terminal's messages ---- */
@@ -350,91 +339,61 @@ static void presence_seen(struct agent_seats *s, struct seat *st)
 static void handle_up(struct agent_seats *s, struct seat *st, const char *topic,
                       const void *payload, size_t len)
 {
-	char sender[96];
-	snprintf(sender, sizeof(sender), "terminal-%s-%s", s->a->room, st->id);
-	struct msg_envelope env;
-	json_t *body = NULL;
+	struct terminal_up u;
 	GError *err = NULL;
-	static const char *const phases[] = {"start", "end", NULL};
-	static const char *const screens[] = {"locked",          "checking", "logged_in", "break",
-	                                      "operator_locked", "blocked",  NULL};
-	if (msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, &err) != 0)
-		goto refuse;
-	struct msg_reader r;
-	msg_reader_init(&r, body, NULL);
-	const char *code = NULL;
-	int phase = -1, screen = -1;
-	if (strcmp(env.kind, "terminal.login") == 0) {
-		code = msg_read_string(&r, "code", true, 16);
-	} else if (strcmp(env.kind, "terminal.break") == 0) {
-		phase = msg_read_enum(&r, "phase", true, phases);
-	} else if (strcmp(env.kind, "terminal.heartbeat") == 0) {
-		screen = msg_read_enum(&r, "state", true, screens);
-		msg_read_int(&r, "uptime_s", true, 0, INT64_MAX, 0);
-	} else if (strcmp(env.kind, "terminal.logout") != 0 &&
-	           strcmp(env.kind, "terminal.help") != 0 && strcmp(env.kind, "error") != 0) {
-		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
-		            "kind \"%s\" is not allowed on a seat's up topic", env.kind);
-		goto refuse;
-	}
-	if (strcmp(env.kind, "error") == 0) {
-		/* The terminal refused one of ours: logged, nothing to answer. */
-		json_decref(body);
-		log_warnx("seat %s: the terminal refused a message", st->id);
+	if (terminal_up_parse(payload, len, &u, &err) != 0) {
+		char sender[96];
+		snprintf(sender, sizeof(sender), "terminal-%s-%s", s->a->room, st->id);
+		agent_report_error(s->a, topic, sender, err);
+		g_clear_error(&err);
 		return;
 	}
-	if (msg_reader_finish(&r, &err) != 0)
-		goto refuse;
-	if (code && !checkin_code_valid(code)) {
-		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
-		            "member 'code': 4 to 16 ASCII letters or digits");
-		goto refuse;
+	if (u.kind == TERMINAL_UP_ERROR) {
+		/* The terminal refused one of ours: nothing to answer. */
+		log_warnx("seat %s: the terminal refused a message: %s", st->id, u.fault);
+		return;
 	}
 	presence_seen(s, st);
-	if (code) {
+	bool fresh = u.seq > st->last_seq;
+	if (u.kind == TERMINAL_UP_LOGIN) {
 		/* (terminal, seq) is the login's identity: a replay gets the same verdict. */
-		if (env.seq == st->last_login_seq && st->last_verdict) {
+		if (u.seq == st->last_login_seq && st->last_verdict) {
 			agent_publish(s->a, st->topic_down, st->last_verdict, false);
-		} else if (env.seq > st->last_seq) {
-			json_t *v = login_decide(s, st, env.seq, code);
+		} else if (fresh) {
+			json_t *v = login_decide(s, st, u.seq, u.code);
 			json_decref(st->last_verdict);
 			st->last_verdict = json_incref(v);
-			st->last_login_seq = env.seq;
+			st->last_login_seq = u.seq;
 			seats_save(s);
 			down(s, st, v);
 		}
+		OPENSSL_cleanse(u.code, sizeof(u.code));
 	} else {
-		bool fresh = env.seq > st->last_seq;
-		if (fresh && strcmp(env.kind, "terminal.logout") == 0 && st->in_session) {
+		if (fresh && u.kind == TERMINAL_UP_LOGOUT && st->in_session) {
 			st->in_session = false;
 			seat_event(s, st, "logout",
 			           json_pack("{s:s, s:s}", "person", st->s_person, "tender",
 			                     st->s_tender));
 			log_info("seat %s: %s logged out", st->id, st->s_person);
 			seats_save(s);
-		} else if (fresh && strcmp(env.kind, "terminal.help") == 0) {
+		} else if (fresh && u.kind == TERMINAL_UP_HELP) {
 			seat_event(s, st, "help",
 			           st->in_session ? json_pack("{s:s, s:s}", "person", st->s_person,
 			                                      "tender", st->s_tender)
 			                          : NULL);
-		} else if (fresh && phase >= 0 && st->in_session) {
-			seat_event(s, st, phase == 0 ? "break_start" : "break_end",
+		} else if (fresh && u.kind == TERMINAL_UP_BREAK && st->in_session) {
+			seat_event(s, st, u.break_start ? "break_start" : "break_end",
 			           json_pack("{s:s, s:s}", "person", st->s_person, "tender",
 			                     st->s_tender));
 		}
-		send_ack(s, st, env.seq);
+		send_ack(s, st, u.seq);
 		/* A terminal that restarted shows the locked screen over a held session. */
-		if (screen == 0 && st->in_session && !st->locked && !st->blocked)
-			down(s, st, verdict_session(s, st, env.seq, true));
+		if (u.kind == TERMINAL_UP_HEARTBEAT && u.state == TERMINAL_STATE_LOCKED &&
+		    st->in_session && !st->locked && !st->blocked)
+			down(s, st, verdict_session(s, st, u.seq, true));
 	}
-	if (env.seq > st->last_seq)
-		st->last_seq = env.seq;
-	json_decref(body);
-	return;
-refuse:
-	agent_report_error(s->a, topic, sender, err);
-	g_clear_error(&err);
-	json_decref(body);
+	if (fresh)
+		st->last_seq = u.seq;
 }
 
 static void handle_status(struct agent_seats *s, struct seat *st, const void *payload, size_t len)
@@ -560,9 +519,7 @@ int agent_seats_command(struct agent_seats *s, const char *command, json_t *args
 		st->locked = true;
 		g_strlcpy(st->lock_reason, reason, sizeof(st->lock_reason));
 		seat_event(s, st, "locked", json_pack("{s:s}", "reason", reason));
-		json_t *m = msg_new("terminal.lock", &s->a->seq);
-		json_object_set_new(m, "reason", json_string(reason));
-		down(s, st, m);
+		down(s, st, terminal_msg_lock(&s->a->seq, reason));
 	} else {
 		bool was_blocked = st->blocked, was_locked = st->locked;
 		st->locked = false;
@@ -573,13 +530,13 @@ int agent_seats_command(struct agent_seats *s, const char *command, json_t *args
 			seat_event(s, st, "released", NULL);
 		if (was_locked)
 			seat_event(s, st, "unlocked", NULL);
-		down(s, st, msg_new("terminal.unlock", &s->a->seq));
+		down(s, st, terminal_msg_unlock(&s->a->seq));
 		if (st->in_session && st->last_seq > 0)
 			down(s, st, verdict_session(s, st, st->last_seq, true));
 	}
 	seats_save(s);
-	*result = json_pack("{s:s, s:s, s:i}", "seat", st->id, "state", seat_state(st),
-	                    "wrong_codes", st->wrong);
+	*result = json_pack("{s:s, s:s, s:i}", "seat", st->id, "state",
+	                    terminal_seat_name(seat_state(st)), "wrong_codes", st->wrong);
 	return 0;
 }
 
