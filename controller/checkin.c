@@ -93,6 +93,27 @@ void checkin_push_admissions(struct controller *c)
 void checkin_push_room(struct controller *c, const char *room)
 {
 	push_rooms(c, room);
+	/* The seats' assignments too: an agent that was away may have missed one. The agent
+	 * keeps a spent code spent when the same digest comes again. */
+	json_t *seats = NULL;
+	GError *err = NULL;
+	if (state_admission_seats(c->state, room, clock_now_us(), &seats, &err) != 0) {
+		log_warnx("room %s: seat assignments not resent: %s", room, err->message);
+		g_clear_error(&err);
+		return;
+	}
+	size_t i;
+	json_t *a;
+	json_array_foreach(seats, i, a)
+	{
+		json_t *args = json_deep_copy(a);
+		json_object_set(args, "valid_until", json_object_get(a, "code_valid_until"));
+		json_object_del(args, "code_valid_until");
+		if (agents_command(c, room, "seat.assign", args, CHECKIN_CMD_TIMEOUT_MS, push_reply,
+		                   (void *)"seat assignment") != 0)
+			log_warnx("room %s: seat assignment not sent (broker unreachable)", room);
+	}
+	json_decref(seats);
 }
 
 static void push_seat_assign(struct controller *c, const struct state_admission *a,

@@ -19,7 +19,8 @@ void checkin_free(struct controller *c);
 
 /* checkin_push_admissions: send every room of the site its admission list now. */
 void checkin_push_admissions(struct controller *c);
-/* checkin_push_room: send ROOM its admission list (e.g. when its agent comes online). */
+/* checkin_push_room: send ROOM its admission list and its seats' current assignments
+ * (when its agent comes online). */
 void checkin_push_room(struct controller *c, const char *room);
 
 /* checkin_door_event: a door event of ROOM (from doors.c, validated): "granted" for

@@ -282,6 +282,12 @@ int state_binding_at(struct state *st, const char *room, const char *seat, int64
  * at time T, in id order. */
 int state_tenders_in_room_at(struct state *st, const char *room, int64_t t, json_t **out,
                              GError **err);
+/* state_admission_seats: a new array of ROOM's current seat assignments of open
+ * sessions: the latest admission of each person (active or used, its login code still
+ * valid at NOW), as {"person","name","tender","tender_name","seat","code_digest",
+ * "code_valid_until"}. */
+int state_admission_seats(struct state *st, const char *room, int64_t now, json_t **out,
+                          GError **err);
 /* state_session_open_on: the open session dated DATE (YYYY-MM-DD) into ID; -ENOENT
  * (NOT_FOUND) when there is none, -EEXIST (CONFLICT) when there are several (then the
  * session must be named). */

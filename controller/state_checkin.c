@@ -435,3 +435,40 @@ int state_checkin_list(struct state *st, const char *session, json_t **out, GErr
 	*out = list;
 	return 0;
 }
+
+int state_admission_seats(struct state *st, const char *room, int64_t now, json_t **out,
+                          GError **err)
+{
+	sqlite3_stmt *stmt = state_prepare(
+	    st,
+	    "SELECT a.person, p.name, a.tender, t.name, a.seat, a.code_digest, a.code_valid_until "
+	    "FROM admission a JOIN person p ON p.id = a.person JOIN tender t ON t.id = a.tender "
+	    "JOIN session s ON s.id = a.session "
+	    "WHERE a.room = ? AND s.state = 'open' AND a.state IN ('active', 'used') "
+	    "AND a.code_valid_until > ? AND a.id = (SELECT max(id) FROM admission x WHERE "
+	    "x.session = a.session AND x.person = a.person) ORDER BY a.id",
+	    err);
+	if (!stmt)
+		return -EIO;
+	sqlite3_bind_text(stmt, 1, room, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(stmt, 2, now);
+	json_t *list = json_array();
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		json_array_append_new(
+		    list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "person",
+		                    (const char *)sqlite3_column_text(stmt, 0), "name",
+		                    (const char *)sqlite3_column_text(stmt, 1), "tender",
+		                    (const char *)sqlite3_column_text(stmt, 2), "tender_name",
+		                    (const char *)sqlite3_column_text(stmt, 3), "seat",
+		                    (const char *)sqlite3_column_text(stmt, 4), "code_digest",
+		                    (const char *)sqlite3_column_text(stmt, 5), "code_valid_until",
+		                    (json_int_t)sqlite3_column_int64(stmt, 6)));
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		json_decref(list);
+		return state_fail(st, err, "list seat assignments of a room");
+	}
+	*out = list;
+	return 0;
+}

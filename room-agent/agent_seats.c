@@ -504,8 +504,11 @@ int agent_seats_command(struct agent_seats *s, const char *command, json_t *args
 	}
 	struct seat *st = seat_get(s, id);
 	if (assign) {
-		/* A new check-in or readmission: a fresh, unused code. The session held (if
-		 * any), locks and the counter stay. */
+		/* A new check-in or readmission brings a fresh, unused code; the same code
+		 * again (resent after this agent was away) stays as used as it was. The
+		 * session held (if any), locks and the counter stay. */
+		bool same =
+		    st->assigned && checkin_digest_equal(st->code_digest, scratch.code_digest);
 		st->assigned = true;
 		g_strlcpy(st->person, scratch.person, sizeof(st->person));
 		g_strlcpy(st->name, scratch.name, sizeof(st->name));
@@ -513,7 +516,8 @@ int agent_seats_command(struct agent_seats *s, const char *command, json_t *args
 		g_strlcpy(st->tender_name, scratch.tender_name, sizeof(st->tender_name));
 		g_strlcpy(st->code_digest, scratch.code_digest, sizeof(st->code_digest));
 		st->code_valid_until = scratch.code_valid_until;
-		st->code_used = false;
+		if (!same)
+			st->code_used = false;
 		log_info("seat %s: assigned to %s (tender %s)", st->id, st->person, st->tender);
 	} else if (lock) {
 		st->locked = true;

@@ -241,6 +241,16 @@ def test_checkin_admission_and_seat_login(site, tmp_path):
     mine.keys(again["login_code"] + "\n")
     mine.wait("screen=logged_in")
 
+    # --- the agent restarts: the session and the seat's state are still there ---
+    agent = site.daemons["agent-" + room]
+    agent.restart()
+    assert agent.wait_log("seats: restored the state", timeout=10)
+    assert agent.wait_log("connected to the broker", timeout=10)
+    assert ok(site, "seat", "lock", room, seat, "--reason", "restart check")["state"] == "locked"
+    mine.wait("screen=operator_locked")
+    assert ok(site, "seat", "unlock", room, seat)["state"] == "in_use"
+    mine.wait("screen=logged_in")
+
     # --- a terminal that dies is reported offline ---
     theirs.kill()
     assert wait_for(lambda: any(a["seat"] == mate_seat for a in alerts(site, "terminal_offline")), 10)

@@ -168,6 +168,33 @@ static void test_admissions_and_presence(void **ctx)
 	assert_string_equal(got.state, "used");
 	assert_string_equal(got.credential, "");
 
+	/* What a returning agent is sent again: each person's latest admission with a
+	 * login code still valid (used ones too: the agent keeps them spent). */
+	json_t *seats;
+	assert_int_equal(state_admission_seats(f->st, a.room, 2600, &seats, NULL), 0);
+	bool wang = false;
+	json_array_foreach(seats, i, e)
+	{
+		const char *p = json_string_value(json_object_get(e, "person"));
+		assert_string_not_equal(p, "xp-sun");
+		if (strcmp(p, "xp-wang") == 0) {
+			wang = true;
+			assert_string_equal(json_string_value(json_object_get(e, "seat")), a.seat);
+			assert_string_equal(json_string_value(json_object_get(e, "tender_name")),
+			                    "Ring road");
+			assert_int_equal(json_integer_value(json_object_get(e, "code_valid_until")),
+			                 a.code_valid_until);
+		}
+	}
+	assert_true(wang);
+	json_decref(seats);
+	assert_int_equal(state_admission_seats(f->st, a.room, a.code_valid_until, &seats, NULL), 0);
+	json_array_foreach(seats, i, e)
+	{
+		assert_string_not_equal(json_string_value(json_object_get(e, "person")), "xp-wang");
+	}
+	json_decref(seats);
+
 	/* The desk list: room and seat only for those checked in. */
 	assert_int_equal(state_presence_set(f->st, DAY, "xp-wang", "inside", 2500, NULL), 0);
 	json_t *list;
