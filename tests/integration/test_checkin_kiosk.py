@@ -33,11 +33,13 @@ class Pane:
     def enter(self):
         self._tmux("send-keys", "-t", "seat", "Enter")
 
-    def wait(self, *texts, timeout=15.0):
+    def wait(self, *texts, reachable=True, timeout=20.0):
+        """The screen showing every one of texts (and, unless reachable is False, no
+        banner saying the room agent is unreachable: codes are not sent then)."""
         deadline = time.monotonic() + timeout
         while True:
             s = self._tmux("capture-pane", "-p", "-t", "seat")
-            if all(t in s for t in texts):
+            if all(t in s for t in texts) and not (reachable and "unreachable" in s.lower()):
                 return s
             if time.monotonic() > deadline:
                 raise AssertionError("screen lacks %r:\n%s" % (texts, s))
