@@ -264,6 +264,10 @@ def test_checkin_admission_and_seat_login(site, tmp_path):
     desk_rows = [r for r in audit["records"] if r["identity"] == DESK]
     assert any(r["command"] == "desk.checkin" and r["outcome"] == "ok" for r in desk_rows)
     assert any(r["command"] == "desk.checkin" and r["outcome"] != "ok" for r in desk_rows)
+    # Identity numbers never reach the log (state.db keeps only their HMAC).
+    text = json.dumps(audit)
+    assert not any(number in text or number.lower() in text for number in ID.values())
+    assert any('"id_number":"withheld"' in r["args"] for r in desk_rows)
 
     problems = site.schema_problems()
     for c in seat_watch.values():
