@@ -74,6 +74,21 @@ static int cmd_checkin(struct ctl *ctl, int argc, char **argv)
 		                        "--person, --id-number and --screening are required");
 		goto out;
 	}
+	if (strcmp(id_number, "-") == 0) {
+		/* Read from stdin (a card reader or the keyboard), so the number appears in
+		 * neither the process list nor the shell's history. */
+		char line[80];
+		g_free(id_number);
+		id_number = NULL;
+		if (!fgets(line, sizeof(line), stdin)) {
+			rc = ctl_ops_local_fail(ctl, "desk checkin",
+			                        "--id-number -: nothing on stdin");
+			goto out;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		id_number = g_strdup(line);
+		memset(line, 0, sizeof(line));
+	}
 	json_t *args = json_pack("{s:s, s:s, s:s}", "person", person, "id_number", id_number,
 	                         "screening", screening);
 	if (note)
@@ -219,7 +234,8 @@ const struct ctl_command desk_ctl_commands[] = {
      "desk checkin --person P --id-number N --screening passed|failed [--note TEXT] "
      "[--card FAC:NUM] [--session S]",
      "Check an expert in at the entrance: the identity number must match the committee's\n"
-     "record and the screening (no phone or other device) must have passed. Prints the\n"
+     "record (--id-number - reads it from stdin, keeping it out of the process list);\n"
+     "the screening (no phone or other device) must have passed. Prints the\n"
      "room and seat (revealed only now), a one-time door PIN (or, with --card, the\n"
      "expert's Wiegand card FAC:NUM), a one-time login code for that seat, and the\n"
      "deadline to enter the room. A failed screening is recorded, alerted and refused.\n"
