@@ -75,6 +75,10 @@ static void push_rooms(struct controller *c, const char *only)
 		const char *room = json_string_value(json_object_get(r, "id"));
 		if (only && strcmp(only, room) != 0)
 			continue;
+		/* An agent that is away gets its list when it comes back (presence.c). */
+		const struct room_presence *p = g_hash_table_lookup(c->rooms, room);
+		if (!only && (!p || !p->online))
+			continue;
 		json_t *args = json_pack("{s:o}", "entries", room_entries(active, room));
 		if (agents_command(c, room, "admission.set", args, CHECKIN_CMD_TIMEOUT_MS,
 		                   push_reply, (void *)"admission list") != 0)
