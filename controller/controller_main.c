@@ -6,6 +6,7 @@
 
 #include "agents.h"
 #include "alerts.h"
+#include "checkin.h"
 #include "clock.h"
 #include "config.h"
 #include "controller.h"
@@ -152,7 +153,11 @@ static int controller_config_load(struct controller *c, const char *path, GError
 	    config_int(cf, "alerts", "offline_grace_ms", true, 2000, 1, 600 * 1000,
 	               &k->offline_grace_ms, err) != 0 ||
 	    config_int(cf, "alerts", "never_connected_ms", true, 15000, 1, 3600 * 1000,
-	               &k->never_connected_ms, err) != 0)
+	               &k->never_connected_ms, err) != 0 ||
+	    config_int(cf, "controller", "admission_window_s", true, 300, 10, 24 * 3600,
+	               &k->admission_window_s, err) != 0 ||
+	    config_int(cf, "controller", "login_code_valid_s", true, 12 * 3600, 60, 7 * 24 * 3600,
+	               &k->login_code_valid_s, err) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -217,6 +222,7 @@ int main(int argc, char **argv)
 	}
 	alerts_init(&c);
 	view_init(&c);
+	checkin_init(&c);
 
 	char *offline = status_payload(&c, "offline");
 	struct mqtt_session_config mc = {
@@ -258,6 +264,7 @@ int main(int argc, char **argv)
 	rc = 0;
 	mqtt_session_free(c.mqtt);
 err_mqtt:
+	checkin_free(&c);
 	view_free(&c);
 	alerts_free(&c);
 	state_close(c.state);
