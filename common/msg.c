@@ -35,8 +35,12 @@ int msg_parse(const void *payload, size_t len, size_t max_len, struct msg_envelo
 	/* JSON_REJECT_DUPLICATES: a repeated member could make two readers see two values. */
 	json_t *o = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &je);
 	if (!o) {
+		/* jansson quotes the bytes near the fault, which may cut a UTF-8 sequence or be
+		 * invalid UTF-8; the fault is published as a JSON string, so make it valid. */
+		char *text = g_utf8_make_valid(je.text, -1);
 		g_set_error(err, MSG_ERROR, MSG_ERROR_INVALID, "not valid JSON: %s (at byte %d)",
-		            je.text, je.position);
+		            text, je.position);
+		g_free(text);
 		return -EINVAL;
 	}
 	if (!json_is_object(o)) {

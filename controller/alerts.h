@@ -3,9 +3,12 @@
  * Persisted in state.db; an alert that concerns a tender is also an event in that
  * tender's archive (through the archive router's hook). */
 #pragma once
+#include <glib.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "request.h"
 
 struct controller;
 
@@ -15,8 +18,8 @@ enum alert_kind {
 	ALERT_TAMPER,
 	ALERT_WRONG_ROOM,
 	ALERT_WRONG_SEAT,
-	ALERT_SEAT_LOCKED,	   /* failed logins locked the seat */
-	ALERT_NOT_ENTERED,	   /* admission window passed without entry */
+	ALERT_SEAT_LOCKED, /* failed logins locked the seat */
+	ALERT_NOT_ENTERED, /* admission window passed without entry */
 	ALERT_SCREENING_FAILED,
 	ALERT_AGENT_OFFLINE,
 	ALERT_TERMINAL_OFFLINE,
@@ -43,9 +46,68 @@ struct alert_subject {
  * subject is open it is not raised twice (its count and last time are updated).
  * Returns the alert id (> 0) or -errno (logged). */
 int64_t alert_raise(struct controller *c, enum alert_kind kind, const struct alert_subject *subject,
-		    const char *detail, json_t *extra);
+                    const char *detail, json_t *extra);
 /* alert_clear: the cause of KIND for SUBJECT has gone: resolve its open alert (if any)
  * automatically, recording BY ("auto: <why>"). */
 void alert_clear(struct controller *c, enum alert_kind kind, const struct alert_subject *subject,
-		 const char *why);
+                 const char *why);
 const char *alert_kind_name(enum alert_kind kind);
+
+/* alert_kind_parse: the kind named NAME (as alert_kind_name gives it) into *KIND;
+ * false when NAME is no kind. */
+bool alert_kind_parse(const char *name, enum alert_kind *kind);
+
+/* alerts_init: the alert module of C (hooks, timers, limits from c->cfg); call once
+ * after c->state is open. alerts_free undoes it (NULL-safe on a zeroed controller). */
+int alerts_init(struct controller *c);
+void alerts_free(struct controller *c);
+
+/* A hook sees every change of every alert: CHANGE is "raised", "repeated",
+ * "acknowledged" or "resolved"; ALERT the alert as alerts.list shows it (borrowed for
+ * the call). The archive router copies those with a "tender" into its archive. */
+typedef void (*alert_hook_fn)(struct controller *c, const char *change, const json_t *alert,
+                              void *user);
+/* alerts_set_hook: add FN (called in the order added, from the main loop). */
+void alerts_set_hook(struct controller *c, alert_hook_fn fn, void *user);
+
+/* alert_ack / alert_resolve: BY (a certificate CN) acknowledges or resolves alert ID
+ * with NOTE. 0, or -errno with *err in the REQUEST_ERROR domain: NOT_FOUND (unknown
+ * id), CONFLICT (already acknowledged / resolved). */
+int alert_ack(struct controller *c, int64_t id, const char *by, const char *note, GError **err);
+int alert_resolve(struct controller *c, int64_t id, const char *by, const char *note, GError **err);
+
+/* Causes the controller sees itself (fed by presence.c). */
+
+/* alerts_agent_presence: ROOM's agent went ONLINE or not. Offline for longer than the
+ * grace period (c->cfg.offline_grace_ms) raises agent_offline, but only for rooms of
+ * the imported site or seen online before; online clears it. */
+void alerts_agent_presence(struct controller *c, const char *room, bool online);
+/* alerts_agent_clock: ROOM's agent stamped a status AGENT_TS when the controller's clock
+ * read NOW: beyond c->cfg.clock_skew_limit_ms either way raises clock_skew, within it
+ * clears it. */
+void alerts_agent_clock(struct controller *c, const char *room, int64_t agent_ts, int64_t now);
+
+/* alerts_counts_json: a new object {"open": n, "acknowledged": n} (unresolved alerts
+ * by state), or NULL when state.db cannot be read (logged). */
+json_t *alerts_counts_json(struct controller *c);
+
+/* The requests of this module (request.h): alerts.list, alert.ack, alert.resolve. */
+extern const struct request_handler alert_request_handlers[];
+
+/* alerts_door_event: ROOM's door reported EVENT (docs/door.md: "forced_open",
+ * "held_alarm", "tamper", "denied", "closed", "state", ...) leaving it in STATE; REASON,
+ * PERSON and DETAIL as the event gave them (NULL when absent). Raises and clears the
+ * door's alerts (door_forced, door_held, tamper, door_fault, wrong_room) and updates
+ * the room view. */
+void alerts_door_event(struct controller *c, const char *room, const char *event, const char *state,
+                       const char *reason, const char *person, const char *detail);
+
+/* alerts_stream_state: STREAM of ROOM (a seat's when SEAT is not NULL) is in STATE
+ * ("starting", "recording", "lost", "stopped"; REASON as reported). lost raises
+ * stream_lost; recording or stopped clears it. Updates the room view. */
+void alerts_stream_state(struct controller *c, const char *room, const char *stream,
+                         const char *seat, const char *state, const char *reason);
+/* alerts_spool_space: ROOM's agent spool is at LEVEL ("ok", "low", "full") with USED of
+ * QUOTA bytes: raises spool_low / spool_full, clears them as space comes back. */
+void alerts_spool_space(struct controller *c, const char *room, const char *level, int64_t used,
+                        int64_t quota);

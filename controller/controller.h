@@ -18,6 +18,11 @@ struct controller_config {
 	char *archive_dir;
 	char *signing_key;
 	int retention_days; /* site retention archives older than this are deleted; 0 keeps */
+	int64_t clock_skew_limit_ms; /* [alerts] clock_skew_limit_ms, default 2000 */
+	int64_t offline_grace_ms;    /* [alerts] offline_grace_ms, default 2000 */
+	int64_t admission_window_s;  /* [controller] admission_window_s, default 300 */
+	int64_t login_code_valid_s;  /* [controller] login_code_valid_s, default 43200 */
+	int64_t never_connected_ms;  /* [alerts] never_connected_ms, default 15000 */
 };
 
 /* What the controller knows of one room agent's presence (from its retained status). */
@@ -26,6 +31,7 @@ struct room_presence {
 	bool online;
 	int64_t since_us; /* controller time of the last change */
 	int64_t agent_ts; /* the agent's own timestamp of its last status */
+	uint64_t seq;     /* the sequence number of its last status */
 	char state[16];   /* online | offline | stopped */
 };
 
@@ -45,6 +51,9 @@ struct controller {
 	struct archives *archives; /* tender and retention archives (archives.c) */
 	struct ingest *ingest;     /* media ingest (ingest.c) */
 	uint64_t messages_refused;
+	struct alerts *alerts; /* alerts.c */
+	struct view *view;     /* view.c */
+	struct checkin *checkin; /* checkin.c */
 };
 
 /* controller_publish: serialise MSG (reference kept by caller) and publish at QoS 1. */

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "agents.h"
+#include "alerts.h"
 #include "archives.h"
+#include "checkin.h"
 #include "clock.h"
 #include "config.h"
 #include "controller.h"
@@ -14,6 +16,7 @@
 #include "log.h"
 #include "msg.h"
 #include "state.h"
+#include "view.h"
 
 #define CONTROLLER_VERSION "0.1"
 
@@ -128,13 +131,18 @@ static int controller_config_load(struct controller *c, const char *path, GError
 	    !(cert = config_string(cf, "mqtt", "cert", NULL, err)) ||
 	    !(key = config_string(cf, "mqtt", "key", NULL, err)))
 		goto out;
+	/* A present but empty optional key is an error too (config_string returns NULL). */
 	char *state_dir = config_string(cf, "controller", "state_dir", "/var/lib/evalroom", err);
+	if (!state_dir)
+		goto out;
 	k->state_dir = config_resolve(cf, state_dir);
 	g_free(state_dir);
 	k->ca = config_resolve(cf, ca);
 	k->cert = config_resolve(cf, cert);
 	k->key = config_resolve(cf, key);
 	char *archive_dir = config_string(cf, "controller", "archive_dir", "archive", err);
+	if (!archive_dir)
+		goto out;
 	k->archive_dir = g_path_is_absolute(archive_dir)
 	                     ? g_strdup(archive_dir)
 	                     : g_build_filename(k->state_dir, archive_dir, NULL);
@@ -144,8 +152,21 @@ static int controller_config_load(struct controller *c, const char *path, GError
 		goto out;
 	k->retention_days = (int)days;
 	char *sk = config_string(cf, "controller", "signing_key", "controller-signing.key", err);
+	if (!sk)
+		goto out;
 	k->signing_key = config_resolve(cf, sk);
 	g_free(sk);
+	if (config_int(cf, "alerts", "clock_skew_limit_ms", true, 2000, 1, 3600 * 1000,
+	               &k->clock_skew_limit_ms, err) != 0 ||
+	    config_int(cf, "alerts", "offline_grace_ms", true, 2000, 1, 600 * 1000,
+	               &k->offline_grace_ms, err) != 0 ||
+	    config_int(cf, "alerts", "never_connected_ms", true, 15000, 1, 3600 * 1000,
+	               &k->never_connected_ms, err) != 0 ||
+	    config_int(cf, "controller", "admission_window_s", true, 300, 10, 24 * 3600,
+	               &k->admission_window_s, err) != 0 ||
+	    config_int(cf, "controller", "login_code_valid_s", true, 12 * 3600, 60, 7 * 24 * 3600,
+	               &k->login_code_valid_s, err) != 0)
+		goto out;
 	rc = 0;
 out:
 	g_free(ca);
@@ -207,10 +228,14 @@ int main(int argc, char **argv)
 		log_errx("%s", err->message);
 		goto err_state;
 	}
+	alerts_init(&c);
+	view_init(&c);
+	checkin_init(&c);
 	if (archives_init(&c, &err) != 0 || ingest_init(&c, &err) != 0) {
 		log_errx("%s", err->message);
 		goto err_archives;
 	}
+	alerts_set_hook(&c, archives_on_alert, NULL);
 
 	char *offline = status_payload(&c, "offline");
 	struct mqtt_session_config mc = {
@@ -255,6 +280,9 @@ err_mqtt:
 err_archives:
 	ingest_free(&c);
 	archives_free(&c);
+	checkin_free(&c);
+	view_free(&c);
+	alerts_free(&c);
 	state_close(c.state);
 err_state:
 	agents_free(&c);

@@ -18,6 +18,12 @@ int ctl_request(struct ctl *ctl, const char *command, json_t *args, json_t **res
 /* ctl_timeout_at_least: wait at least S seconds for answers (a command that makes the
  * controller wait, e.g. tender close --wait). */
 void ctl_timeout_at_least(struct ctl *ctl, int s);
+/* ctl_set_timeout: lower the answer timeout to TIMEOUT_S seconds (a long-lived view
+ * must notice an unreachable controller quickly); a shorter --timeout stays. */
+void ctl_set_timeout(struct ctl *ctl, int timeout_s);
+/* ctl_poll: handle what arrived meanwhile (e.g. the controller's status) without
+ * waiting. */
+void ctl_poll(struct ctl *ctl);
 /* ctl_want_json: the user asked for --json output. */
 bool ctl_want_json(const struct ctl *ctl);
 /* ctl_print_json: print OBJ as indented JSON on stdout. */

@@ -139,6 +139,19 @@ void ctl_timeout_at_least(struct ctl *ctl, int s)
 		ctl->opt.timeout_s = s;
 }
 
+void ctl_set_timeout(struct ctl *ctl, int timeout_s)
+{
+	if (timeout_s > 0 && timeout_s < ctl->opt.timeout_s)
+		ctl->opt.timeout_s = timeout_s;
+}
+
+void ctl_poll(struct ctl *ctl)
+{
+	if (ctl->loop)
+		while (g_main_context_iteration(g_main_loop_get_context(ctl->loop), FALSE))
+			;
+}
+
 bool ctl_want_json(const struct ctl *ctl)
 {
 	return ctl->opt.json;
@@ -249,6 +262,14 @@ int ctl_request(struct ctl *ctl, const char *command, json_t *args, json_t **res
 		json_decref(args);
 		return rc;
 	}
+	/* A long-lived client (watch) learns from the retained status that the controller
+	 * went away; asking it then would only wait out the timeout. */
+	if (ctl->controller_state == 0) {
+		json_decref(args);
+		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_UNAVAILABLE,
+		            "controller unreachable: the controller is offline");
+		return -EHOSTDOWN;
+	}
 	snprintf(ctl->want_id, sizeof(ctl->want_id), "%08x%08x", g_random_int(), g_random_int());
 	json_decref(ctl->answer);
 	ctl->answer = NULL;
@@ -271,8 +292,13 @@ int ctl_request(struct ctl *ctl, const char *command, json_t *args, json_t **res
 		            "controller unreachable: publish failed: %s", g_strerror(-rc));
 		return rc;
 	}
-	while (!ctl->answer && ctl_wait(ctl, deadline))
+	while (!ctl->answer && ctl->controller_state != 0 && ctl_wait(ctl, deadline))
 		;
+	if (!ctl->answer && ctl->controller_state == 0) {
+		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_UNAVAILABLE,
+		            "controller unreachable: the controller went offline");
+		return -EHOSTDOWN;
+	}
 	if (!ctl->answer) {
 		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_UNAVAILABLE,
 		            "controller unreachable: no answer within %d s", ctl->opt.timeout_s);

@@ -3,6 +3,7 @@
 
 #include "clock.h"
 #include "ctl.h"
+#include "ctl_cmd_alerts.h"
 #include "ctl_cmd_ops.h"
 #include "ctl_commands.h"
 #include "provision.h"
@@ -28,6 +29,11 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
 		printf("controller: online since %s\n",
 		       clock_format_us(json_integer_value(json_object_get(res, "started")), t,
 		                       sizeof(t)));
+		json_t *alerts = json_object_get(res, "alerts");
+		if (alerts)
+			printf("alerts: %lld open, %lld acknowledged (evalroomctl alerts --open)\n",
+			       (long long)json_integer_value(json_object_get(alerts, "open")),
+			       (long long)json_integer_value(json_object_get(alerts, "acknowledged")));
 		printf("room agents online: %lld of %zu known\n",
 		       (long long)json_integer_value(json_object_get(res, "agents_online")),
 		       json_array_size(rooms));
@@ -69,5 +75,7 @@ const struct ctl_command *const ctl_command_tables[] = {
 	ops_ctl_commands,
 	tender_ctl_commands,
 	door_ctl_commands,
+	alert_ctl_commands,
+	desk_ctl_commands,
 	NULL,
 };

@@ -3,13 +3,17 @@
 #include <errno.h>
 #include <string.h>
 
+#include "alerts.h"
 #include "archives.h"
+#include "checkin.h"
 #include "clock.h"
 #include "controller.h"
 #include "doors.h"
 #include "log.h"
 #include "msg.h"
 #include "ops.h"
+#include "seats.h"
+#include "view.h"
 
 #define REQUEST_MAX_LIFETIME_US (10 * 60 * G_USEC_PER_SEC)
 
@@ -33,6 +37,9 @@ static int handle_status(struct controller *c, const struct request *req, json_t
 	              (json_int_t)c->started_us, "now", (json_int_t)clock_now_us(), "connected",
 	              c->connected, "rooms", presence_rooms_json(c), "agents_online", online,
 	              "messages_refused", (json_int_t)c->messages_refused);
+	json_t *alerts = alerts_counts_json(c);
+	if (alerts)
+		json_object_set_new(*result, "alerts", alerts);
 	return 0;
 }
 
@@ -45,6 +52,10 @@ static const struct request_handler *const handler_tables[] = {
 	core_handlers,
 	door_request_handlers,
 	archives_request_handlers,
+	alert_request_handlers,
+	view_request_handlers,
+	checkin_request_handlers,
+	seat_request_handlers,
 };
 
 static const struct request_handler *handler_find(const char *command)
@@ -239,8 +250,8 @@ answer:
 	json_decref(body);
 	return;
 refuse:
-	c->messages_refused++;
-	/* Answer the requester (it may be waiting) and tell the operators. */
+	/* Answer the requester (it may be waiting) and tell the operators; the report
+	 * also counts the refusal in messages_refused. */
 	respond(c, requester, *req.id ? req.id : NULL, 0, NULL, err);
 	controller_report_error(c, topic, requester, err);
 	g_clear_error(&err);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "alerts.h"
 #include "controller.h"
 #include "log.h"
 #include "msg.h"
@@ -18,7 +19,7 @@ static int event_stream_state(struct controller *c, const char *room,
 	const char *from = msg_read_id(&r, "room", true);
 	const char *stream = msg_read_id(&r, "stream", true);
 	msg_read_string(&r, "place", false, 8);
-	msg_read_id(&r, "seat", false);
+	const char *seat = msg_read_id(&r, "seat", false);
 	int state = msg_read_enum(&r, "state", true, stream_states);
 	msg_read_int(&r, "last_buffer_us", true, -1, INT64_MAX, 0);
 	msg_read_int(&r, "bitrate_bps", true, 0, INT64_MAX, 0);
@@ -33,6 +34,7 @@ static int event_stream_state(struct controller *c, const char *room,
 	if (state != 1)
 		log_info("room %s: stream %s %s%s%s", room, stream, stream_states[state],
 		         reason ? ": " : "", reason ? reason : "");
+	alerts_stream_state(c, room, stream, seat, stream_states[state], reason);
 	return 0;
 }
 
@@ -49,6 +51,7 @@ static int event_spool_space(struct controller *c, const char *room, const struc
 		return -EINVAL;
 	log_info("room %s: spool space %s (%" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " bytes)",
 	         room, space_levels[level], used, quota);
+	alerts_spool_space(c, room, space_levels[level], used, quota);
 	return 0;
 }
 

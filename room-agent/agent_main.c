@@ -7,6 +7,7 @@
 #include "agent.h"
 #include "agent_door.h"
 #include "agent_media.h"
+#include "agent_seats.h"
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
@@ -121,6 +122,8 @@ static void handle_cmd(struct agent *a, const void *payload, size_t len)
 		                (json_int_t)a->started_us, "connected", a->connected,
 		                "events_pending", (json_int_t)outbox_pending(a->outbox));
 		rc = 0;
+	} else if ((rc = agent_seats_command(a->seats, command, args, &res, &err)) != -ENOENT) {
+		/* a seat command, answered below */
 	} else if ((rc = agent_media_command(a->media, command, args, &res, &err)) != -ENOENT) {
 		/* handled */
 	} else if ((rc = agent_door_command(a->door, command, id, args, &res, &err)) == -ENOENT) {
@@ -165,6 +168,8 @@ static void on_message(const char *topic, const void *payload, size_t len, void 
 		handle_cmd(a, payload, len);
 	else if (strcmp(topic, TOPIC_PREFIX "controller/status") == 0)
 		handle_controller_status(a, payload, len);
+	else
+		agent_seats_message(a->seats, topic, payload, len);
 }
 
 static void on_connection(bool connected, const char *why, void *user)
@@ -189,6 +194,19 @@ static void on_connection(bool connected, const char *why, void *user)
 		log_warnx("broker: %s", why);
 		daemon_status("room %s: broker unreachable, working locally", a->room);
 	}
+}
+
+/* The retained status is republished as a heartbeat: the controller compares its
+ * timestamp with its own clock (clock-skew alert). */
+static gboolean status_heartbeat(gpointer user)
+{
+	struct agent *a = user;
+	if (a->connected) {
+		char *st = status_payload(a, "online");
+		a->ops->publish(a->ops_ctx, a->topic_status, st, strlen(st), 1, true);
+		g_free(st);
+	}
+	return G_SOURCE_CONTINUE;
 }
 
 static int agent_config_load(struct agent *a, const char *path, GError **err)
@@ -322,7 +340,10 @@ int main(int argc, char **argv)
 	}
 	mqtt_session_subscribe(a.mqtt, a.topic_cmd, 1);
 	mqtt_session_subscribe(a.mqtt, TOPIC_PREFIX "controller/status", 1);
+	a.seats = agent_seats_new(&a, &err);
+	agent_seats_subscribe(a.seats);
 	daemon_signals_watch(a.loop, NULL, NULL);
+	g_timeout_add_seconds(10, status_heartbeat, &a);
 	mqtt_session_start(a.mqtt);
 	log_info("room %s: started; broker %s", a.room, a.mqtt_uri);
 
@@ -336,6 +357,7 @@ int main(int argc, char **argv)
 	mqtt_session_stop(a.mqtt, 2000);
 	rc = 0;
 err_door:
+	agent_seats_free(a.seats);
 	agent_media_free(a.media);
 	agent_door_free(a.door);
 	outbox_close(a.outbox);

@@ -170,3 +170,74 @@ CREATE TABLE agent_event (
 	body TEXT NOT NULL,
 	PRIMARY KEY (room, seq)
 ) STRICT;
+-- Alerts (issue 8): raised from real causes, acknowledged by an operator, resolved by
+-- an operator or automatically when the cause clears. Never deleted (the trigger
+-- refuses it). An alert is open until resolved; while open, a second raise of the same
+-- kind and subject only counts (count, last_at), which the partial unique index makes
+-- impossible to get wrong. Subject members are '' when not applicable.
+CREATE TABLE alert (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	kind TEXT NOT NULL,
+	room TEXT NOT NULL DEFAULT '',
+	seat TEXT NOT NULL DEFAULT '',
+	person TEXT NOT NULL DEFAULT '',
+	tender TEXT NOT NULL DEFAULT '',
+	stream TEXT NOT NULL DEFAULT '',
+	detail TEXT NOT NULL,
+	extra TEXT,
+	raised_at INTEGER NOT NULL,
+	last_at INTEGER NOT NULL,
+	count INTEGER NOT NULL DEFAULT 1 CHECK (count >= 1),
+	state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'acknowledged', 'resolved')),
+	acked_at INTEGER,
+	acked_by TEXT,
+	ack_note TEXT,
+	resolved_at INTEGER,
+	resolved_by TEXT,
+	resolve_note TEXT,
+	CHECK ((state = 'resolved') = (resolved_at IS NOT NULL))
+) STRICT;
+CREATE UNIQUE INDEX alert_unresolved ON alert (kind, room, seat, person, tender, stream)
+	WHERE state != 'resolved';
+CREATE INDEX alert_last ON alert (last_at);
+CREATE TRIGGER alert_never_deleted BEFORE DELETE ON alert
+BEGIN
+	SELECT RAISE(ABORT, 'alerts are never deleted');
+END;
+
+-- Door credentials and workstation login codes issued at the desk (issue 5). The
+-- credential itself is kept only while it is active (the room's admission list is
+-- pushed again after every change) and wiped when used, expired or replaced; the login
+-- code is never stored, only its digest (controller/checkin_codes.h).
+CREATE TABLE admission (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	session TEXT NOT NULL,
+	person TEXT NOT NULL,
+	tender TEXT NOT NULL,
+	room TEXT NOT NULL,
+	seat TEXT NOT NULL,
+	credential TEXT NOT NULL,
+	code_digest TEXT NOT NULL,
+	issued_at INTEGER NOT NULL,
+	valid_until INTEGER NOT NULL,
+	code_valid_until INTEGER NOT NULL,
+	desk TEXT NOT NULL,
+	reason TEXT,
+	state TEXT NOT NULL CHECK (state IN ('active', 'used', 'expired', 'replaced')),
+	ended_at INTEGER,
+	FOREIGN KEY (session, person) REFERENCES assignment (session, person)
+) STRICT;
+CREATE INDEX admission_active ON admission (state, room);
+
+-- Which expert's tender a seat's camera and microphone belong to: from a login to the
+-- logout (to_us NULL while logged in). The archive router reads it.
+CREATE TABLE seat_binding (
+	room TEXT NOT NULL,
+	seat TEXT NOT NULL,
+	person TEXT NOT NULL,
+	tender TEXT NOT NULL,
+	from_us INTEGER NOT NULL,
+	to_us INTEGER,
+	CHECK (to_us IS NULL OR to_us >= from_us)
+) STRICT;
+CREATE INDEX seat_binding_at ON seat_binding (room, seat, from_us);

@@ -1,0 +1,575 @@
+/* Alerts: the store (state.db, state_alert.c) seen from the controller: raising,
+ * clearing, operators' acknowledgements and resolutions, the hooks, the causes the
+ * controller sees itself (agent offline, clock skew), and the alert requests. */
+#include "alerts.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "controller.h"
+#include "log.h"
+#include "msg.h"
+#include "state.h"
+#include "view.h"
+
+#define ALERTS_LIST_MAX  10000
+#define ALERT_NOTE_MAX   500
+#define ALERT_DETAIL_MAX 500
+/* A site room whose agent has sent no status at all this long after the controller
+ * reached the broker is offline too (a board that never came up). */
+#define ALERT_NEVER_CHECK_S  5
+#define ALERT_NEVER_GRACE_US (15 * G_USEC_PER_SEC)
+
+static const char *const kind_names[ALERT_KIND_COUNT] = {
+    [ALERT_DOOR_FORCED] = "door_forced",
+    [ALERT_DOOR_HELD] = "door_held",
+    [ALERT_TAMPER] = "tamper",
+    [ALERT_WRONG_ROOM] = "wrong_room",
+    [ALERT_WRONG_SEAT] = "wrong_seat",
+    [ALERT_SEAT_LOCKED] = "seat_locked",
+    [ALERT_NOT_ENTERED] = "not_entered",
+    [ALERT_SCREENING_FAILED] = "screening_failed",
+    [ALERT_AGENT_OFFLINE] = "agent_offline",
+    [ALERT_TERMINAL_OFFLINE] = "terminal_offline",
+    [ALERT_STREAM_LOST] = "stream_lost",
+    [ALERT_SPOOL_LOW] = "spool_low",
+    [ALERT_SPOOL_FULL] = "spool_full",
+    [ALERT_CLOCK_SKEW] = "clock_skew",
+    [ALERT_DOOR_FAULT] = "door_fault",
+    [ALERT_HELP_REQUESTED] = "help_requested",
+};
+
+struct alert_hook {
+	alert_hook_fn fn;
+	void *user;
+};
+
+/* An agent whose offline status waits out the grace period. */
+struct offline_wait {
+	struct controller *c;
+	char room[MSG_ID_MAX + 1];
+};
+
+struct alerts {
+	GArray *hooks;           /* struct alert_hook */
+	GHashTable *offline;     /* room -> GSource id of its grace timer */
+	GHashTable *seen_online; /* rooms whose agent was online since the start */
+	guint never_timer;       /* the check for site rooms whose agent never connected */
+	int64_t connected_at;    /* monotonic us when the check first saw the broker */
+};
+
+const char *alert_kind_name(enum alert_kind kind)
+{
+	return (unsigned)kind < ALERT_KIND_COUNT ? kind_names[kind] : "unknown";
+}
+
+bool alert_kind_parse(const char *name, enum alert_kind *kind)
+{
+	for (int k = 0; k < ALERT_KIND_COUNT; k++)
+		if (name && strcmp(kind_names[k], name) == 0) {
+			*kind = (enum alert_kind)k;
+			return true;
+		}
+	return false;
+}
+
+static gboolean never_connected_check(gpointer user);
+
+int alerts_init(struct controller *c)
+{
+	struct alerts *a = g_new0(struct alerts, 1);
+
+	a->hooks = g_array_new(FALSE, FALSE, sizeof(struct alert_hook));
+	a->offline = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	a->seen_online = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	if (c->cfg.clock_skew_limit_ms <= 0)
+		c->cfg.clock_skew_limit_ms = 2000;
+	if (c->cfg.offline_grace_ms <= 0)
+		c->cfg.offline_grace_ms = 2000;
+	if (c->cfg.never_connected_ms <= 0)
+		c->cfg.never_connected_ms = 15000;
+	a->never_timer = g_timeout_add_seconds(ALERT_NEVER_CHECK_S, never_connected_check, c);
+	c->alerts = a;
+	return 0;
+}
+
+void alerts_free(struct controller *c)
+{
+	struct alerts *a = c->alerts;
+	GHashTableIter it;
+	gpointer v;
+
+	if (!a)
+		return;
+	g_hash_table_iter_init(&it, a->offline);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		g_source_remove(GPOINTER_TO_UINT(v));
+	g_source_remove(a->never_timer);
+	g_hash_table_destroy(a->offline);
+	g_hash_table_destroy(a->seen_online);
+	g_array_free(a->hooks, TRUE);
+	g_free(a);
+	c->alerts = NULL;
+}
+
+void alerts_set_hook(struct controller *c, alert_hook_fn fn, void *user)
+{
+	struct alert_hook h = {fn, user};
+
+	g_array_append_val(c->alerts->hooks, h);
+}
+
+static void alerts_notify(struct controller *c, const char *change, int64_t id)
+{
+	GError *err = NULL;
+	json_t *alert;
+
+	if (!c->alerts || c->alerts->hooks->len == 0)
+		return;
+	if (state_alert_get(c->state, id, &alert, &err) != 0) {
+		log_warnx("alert %" G_GINT64_FORMAT ": %s", id, err->message);
+		g_error_free(err);
+		return;
+	}
+	for (guint i = 0; i < c->alerts->hooks->len; i++) {
+		struct alert_hook *h = &g_array_index(c->alerts->hooks, struct alert_hook, i);
+		h->fn(c, change, alert, h->user);
+	}
+	json_decref(alert);
+}
+
+/* The subject checked: each member empty/NULL or an identifier. */
+static bool subject_valid(const struct alert_subject *s, struct state_alert_subject *out)
+{
+	const char *v[5] = {s ? s->room : NULL, s ? s->seat : NULL, s ? s->person : NULL,
+	                    s ? s->tender : NULL, s ? s->stream : NULL};
+
+	for (int i = 0; i < 5; i++)
+		if (v[i] && *v[i] && !id_valid(v[i]))
+			return false;
+	*out = (struct state_alert_subject){v[0], v[1], v[2], v[3], v[4]};
+	return true;
+}
+
+int64_t alert_raise(struct controller *c, enum alert_kind kind, const struct alert_subject *subject,
+                    const char *detail, json_t *extra)
+{
+	struct state_alert_subject s;
+	GError *err = NULL;
+	char *extra_text = NULL;
+	int64_t id = 0;
+	bool is_new = false;
+	int rc;
+
+	if ((unsigned)kind >= ALERT_KIND_COUNT || !subject_valid(subject, &s) || !detail ||
+	    !*detail || strlen(detail) > ALERT_DETAIL_MAX || (extra && !json_is_object(extra))) {
+		log_warnx("alert %s: refused to raise: bad kind, subject, detail or extra",
+		          alert_kind_name(kind));
+		json_decref(extra);
+		return -EINVAL;
+	}
+	if (extra)
+		extra_text = json_dumps(extra, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(extra);
+	rc = state_alert_raise(c->state, kind_names[kind], &s, detail, extra_text, clock_now_us(),
+	                       &id, &is_new, &err);
+	free(extra_text);
+	if (rc) {
+		log_warnx("alert %s: %s", kind_names[kind], err->message);
+		g_error_free(err);
+		return rc;
+	}
+	if (is_new)
+		log_warnx("ALERT %" G_GINT64_FORMAT " %s%s%s: %s", id, kind_names[kind],
+		          s.room && *s.room ? " room " : "", s.room ? s.room : "", detail);
+	alerts_notify(c, is_new ? "raised" : "repeated", id);
+	return id;
+}
+
+void alert_clear(struct controller *c, enum alert_kind kind, const struct alert_subject *subject,
+                 const char *why)
+{
+	struct state_alert_subject s;
+	GError *err = NULL;
+	int64_t id = 0;
+	char *by;
+
+	if ((unsigned)kind >= ALERT_KIND_COUNT || !subject_valid(subject, &s))
+		return;
+	if (state_alert_find_open(c->state, kind_names[kind], &s, &id, &err) != 0 || id == 0)
+		goto out;
+	by = g_strdup_printf("auto: %s", why && *why ? why : "the cause cleared");
+	if (state_alert_resolve(c->state, id, by, NULL, clock_now_us(), &err) == 0) {
+		log_info("alert %" G_GINT64_FORMAT " %s resolved (%s)", id, kind_names[kind], by);
+		alerts_notify(c, "resolved", id);
+	}
+	g_free(by);
+out:
+	if (err) {
+		log_warnx("alert %s: clear: %s", kind_names[kind], err->message);
+		g_error_free(err);
+	}
+}
+
+int alert_ack(struct controller *c, int64_t id, const char *by, const char *note, GError **err)
+{
+	int rc = state_alert_ack(c->state, id, by, note, clock_now_us(), err);
+
+	if (rc == 0) {
+		log_info("alert %" G_GINT64_FORMAT " acknowledged by %s", id, by);
+		alerts_notify(c, "acknowledged", id);
+	}
+	return rc;
+}
+
+int alert_resolve(struct controller *c, int64_t id, const char *by, const char *note, GError **err)
+{
+	int rc = state_alert_resolve(c->state, id, by, note, clock_now_us(), err);
+
+	if (rc == 0) {
+		log_info("alert %" G_GINT64_FORMAT " resolved by %s", id, by);
+		alerts_notify(c, "resolved", id);
+	}
+	return rc;
+}
+
+json_t *alerts_counts_json(struct controller *c)
+{
+	int64_t open = 0, acked = 0;
+	GError *err = NULL;
+
+	if (state_alert_counts(c->state, &open, &acked, &err) != 0) {
+		log_warnx("%s", err->message);
+		g_error_free(err);
+		return NULL;
+	}
+	return json_pack("{s:I, s:I}", "open", (json_int_t)open, "acknowledged", (json_int_t)acked);
+}
+
+/* ---- agent offline, after a grace period so that a restart pages nobody ---- */
+
+static bool room_in_site(struct controller *c, const char *room)
+{
+	json_t *rooms = NULL, *r;
+	GError *err = NULL;
+	bool found = false;
+	size_t i;
+
+	if (state_site_rooms(c->state, &rooms, &err) != 0) {
+		log_warnx("%s", err->message);
+		g_error_free(err);
+		return false;
+	}
+	json_array_foreach(rooms, i, r)
+	{
+		if (strcmp(json_string_value(json_object_get(r, "id")), room) == 0)
+			found = true;
+	}
+	json_decref(rooms);
+	return found;
+}
+
+static gboolean offline_grace_over(gpointer user)
+{
+	struct offline_wait *w = user;
+	struct controller *c = w->c;
+	struct room_presence *p = g_hash_table_lookup(c->rooms, w->room);
+	char detail[160];
+
+	if (p && !p->online) {
+		snprintf(detail, sizeof(detail),
+		         "room agent %s is %s: its door works locally, but "
+		         "nothing it sees reaches the controller",
+		         w->room, p->state);
+		alert_raise(
+		    c, ALERT_AGENT_OFFLINE, &(struct alert_subject){.room = w->room}, detail,
+		    json_pack("{s:s, s:I}", "state", p->state, "since", (json_int_t)p->since_us));
+	}
+	g_hash_table_remove(c->alerts->offline, w->room);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean never_connected_check(gpointer user)
+{
+	struct controller *c = user;
+	struct alerts *a = c->alerts;
+	json_t *rooms = NULL, *r;
+	GError *err = NULL;
+	char detail[160];
+	size_t i;
+
+	if (!c->connected) {
+		a->connected_at = 0;
+		return G_SOURCE_CONTINUE;
+	}
+	if (!a->connected_at)
+		a->connected_at = clock_mono_us();
+	if (clock_mono_us() - a->connected_at < c->cfg.never_connected_ms * 1000)
+		return G_SOURCE_CONTINUE;
+	if (state_site_rooms(c->state, &rooms, &err) != 0) {
+		log_warnx("%s", err->message);
+		g_error_free(err);
+		return G_SOURCE_CONTINUE;
+	}
+	json_array_foreach(rooms, i, r)
+	{
+		const char *room = json_string_value(json_object_get(r, "id"));
+		struct state_alert_subject s = {.room = room};
+		int64_t open = 0;
+		if (!room || g_hash_table_contains(c->rooms, room))
+			continue;
+		/* Raised once, not counted again on every check. */
+		if (state_alert_find_open(c->state, kind_names[ALERT_AGENT_OFFLINE], &s, &open,
+		                          NULL) != 0 ||
+		    open)
+			continue;
+		snprintf(detail, sizeof(detail),
+		         "room agent %s has not connected since the controller started", room);
+		alert_raise(c, ALERT_AGENT_OFFLINE, &(struct alert_subject){.room = room}, detail,
+		            json_pack("{s:s}", "state", "never_connected"));
+	}
+	json_decref(rooms);
+	return G_SOURCE_CONTINUE;
+}
+
+void alerts_agent_presence(struct controller *c, const char *room, bool online)
+{
+	struct alerts *a = c->alerts;
+
+	if (!a || !id_valid(room))
+		return;
+	if (online) {
+		gpointer timer = g_hash_table_lookup(a->offline, room);
+		if (timer) {
+			g_source_remove(GPOINTER_TO_UINT(timer));
+			g_hash_table_remove(a->offline, room);
+		}
+		g_hash_table_add(a->seen_online, g_strdup(room));
+		alert_clear(c, ALERT_AGENT_OFFLINE, &(struct alert_subject){.room = room},
+		            "agent back online");
+		return;
+	}
+	if (g_hash_table_contains(a->offline, room))
+		return;
+	if (!g_hash_table_contains(a->seen_online, room) && !room_in_site(c, room))
+		return;
+	struct offline_wait *w = g_new0(struct offline_wait, 1);
+	w->c = c;
+	g_strlcpy(w->room, room, sizeof(w->room));
+	guint id = g_timeout_add_full(G_PRIORITY_DEFAULT, (guint)c->cfg.offline_grace_ms,
+	                              offline_grace_over, w, g_free);
+	g_hash_table_insert(a->offline, g_strdup(room), GUINT_TO_POINTER(id));
+}
+
+void alerts_agent_clock(struct controller *c, const char *room, int64_t agent_ts, int64_t now)
+{
+	int64_t skew = agent_ts - now, limit = c->cfg.clock_skew_limit_ms * 1000;
+	struct alert_subject s = {.room = room};
+	char detail[160];
+
+	if (!c->alerts || !id_valid(room))
+		return;
+	if (skew > limit || skew < -limit) {
+		snprintf(detail, sizeof(detail),
+		         "room agent %s's clock is %.1f s %s the controller's (limit %.1f s)", room,
+		         (double)(skew < 0 ? -skew : skew) / 1e6, skew < 0 ? "behind" : "ahead of",
+		         (double)limit / 1e6);
+		alert_raise(c, ALERT_CLOCK_SKEW, &s, detail,
+		            json_pack("{s:I, s:I}", "skew_us", (json_int_t)skew, "limit_us",
+		                      (json_int_t)limit));
+	} else {
+		alert_clear(c, ALERT_CLOCK_SKEW, &s, "clock back within the limit");
+	}
+}
+
+/* ---- requests ---- */
+
+static int handle_alerts_list(struct controller *c, const struct request *req, json_t **result,
+                              GError **err)
+{
+	struct msg_reader r;
+	json_t *list = NULL, *counts;
+	int rc;
+
+	msg_reader_init(&r, req->args, "args");
+	bool open_only = msg_read_bool(&r, "open", false, false);
+	int64_t since = msg_read_int(&r, "since", false, 0, INT64_MAX, 0);
+	int64_t limit = msg_read_int(&r, "limit", false, 1, ALERTS_LIST_MAX, 1000);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	rc = state_alert_list(c->state, open_only, since, (unsigned)limit, &list, err);
+	if (rc)
+		return rc;
+	counts = alerts_counts_json(c);
+	*result =
+	    json_pack("{s:o, s:o}", "alerts", list, "counts", counts ? counts : json_object());
+	return 0;
+}
+
+/* alert.ack and alert.resolve: {"id": n, "note": text}. */
+static int read_id_note(const struct request *req, int64_t *id, const char **note, GError **err)
+{
+	struct msg_reader r;
+
+	msg_reader_init(&r, req->args, "args");
+	*id = msg_read_int(&r, "id", true, 1, INT64_MAX, 0);
+	*note = msg_read_string(&r, "note", true, ALERT_NOTE_MAX);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	for (const char *p = *note; *p; p++)
+		if (!g_ascii_isspace(*p))
+			return 0;
+	g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_INVALID,
+	            "member 'args.note': empty; say what was done or seen");
+	return -EINVAL;
+}
+
+static int handle_alert_change(struct controller *c, const struct request *req, json_t **result,
+                               GError **err, bool resolve)
+{
+	int64_t id;
+	const char *note;
+	int rc = read_id_note(req, &id, &note, err);
+
+	if (rc)
+		return rc;
+	rc = resolve ? alert_resolve(c, id, req->requester, note, err)
+	             : alert_ack(c, id, req->requester, note, err);
+	if (rc)
+		return rc;
+	return state_alert_get(c->state, id, result, err);
+}
+
+static int handle_alert_ack(struct controller *c, const struct request *req, json_t **result,
+                            GError **err)
+{
+	return handle_alert_change(c, req, result, err, false);
+}
+
+static int handle_alert_resolve(struct controller *c, const struct request *req, json_t **result,
+                                GError **err)
+{
+	return handle_alert_change(c, req, result, err, true);
+}
+
+const struct request_handler alert_request_handlers[] = {
+    {"alerts.list", ROLE_OPERATOR | ROLE_DESK | ROLE_AUDITOR, handle_alerts_list, false},
+    {"alert.ack", ROLE_OPERATOR, handle_alert_ack, true},
+    {"alert.resolve", ROLE_OPERATOR, handle_alert_resolve, true},
+    {NULL, 0, NULL, false},
+};
+
+/* ---- the door's causes (events validated by doors.c) ---- */
+
+/* States in which the door is still locked down (docs/door.md: a lockdown holds the lock
+ * through request-to-exit openings until `release`). */
+static bool door_lockdown_after(const char *state, bool before)
+{
+	if (strcmp(state, "lockdown") == 0)
+		return true;
+	if (strcmp(state, "locked") == 0 || strcmp(state, "unlocked") == 0 ||
+	    strcmp(state, "free_access") == 0)
+		return false;
+	return before;
+}
+
+void alerts_door_event(struct controller *c, const char *room, const char *event, const char *state,
+                       const char *reason, const char *person, const char *detail)
+{
+	struct alert_subject s = {.room = room};
+	/* Only a `state` event names the state the door is now in; the others carry the
+	 * state in which they happened (a forced opening: "locked"). */
+	const char *now = strcmp(event, "state") == 0 ? state : "";
+	bool closed = strcmp(event, "closed") == 0 || strcmp(now, "locked") == 0 ||
+	              strcmp(now, "lockdown") == 0 || strcmp(now, "unlocked") == 0 ||
+	              strcmp(now, "free_access") == 0;
+	char text[200];
+
+	if (!c->alerts || !id_valid(room))
+		return;
+	if (*now)
+		view_set_door(c, room, now, door_lockdown_after(now, view_door_lockdown(c, room)));
+	if (strcmp(event, "forced_open") == 0 || strcmp(now, "forced_open") == 0) {
+		snprintf(text, sizeof(text), "door of room %s forced open (opened while locked)",
+		         room);
+		alert_raise(c, ALERT_DOOR_FORCED, &s, text, NULL);
+	} else if (strcmp(event, "held_alarm") == 0 || strcmp(now, "held_open_alarm") == 0) {
+		snprintf(text, sizeof(text), "door of room %s held open too long", room);
+		alert_raise(c, ALERT_DOOR_HELD, &s, text, NULL);
+	} else if (strcmp(event, "tamper") == 0 || strcmp(now, "tamper") == 0) {
+		snprintf(text, sizeof(text), "tamper switch of room %s's door or reader", room);
+		alert_raise(c, ALERT_TAMPER, &s, text, NULL);
+	} else if (strcmp(event, "fault") == 0 || strcmp(now, "fault") == 0) {
+		snprintf(text, sizeof(text), "door of room %s: fault%s%s", room, detail ? ": " : "",
+		         detail ? detail : "");
+		alert_raise(c, ALERT_DOOR_FAULT, &s, text, NULL);
+	} else if (strcmp(event, "denied") == 0 && reason && strcmp(reason, "not_this_room") == 0) {
+		struct alert_subject who = {.room = room, .person = person};
+		snprintf(text, sizeof(text),
+		         "%s%s tried the door of room %s: admitted to another room",
+		         person ? "person " : "a credential", person ? person : "", room);
+		alert_raise(c, ALERT_WRONG_ROOM, &who, text, NULL);
+	}
+	if (closed) {
+		alert_clear(c, ALERT_DOOR_FORCED, &s, "door closed and locked");
+		alert_clear(c, ALERT_DOOR_HELD, &s, "door closed");
+	}
+	if (strcmp(event, "tamper_cleared") == 0 || (*now && strcmp(now, "tamper") != 0))
+		alert_clear(c, ALERT_TAMPER, &s, "tamper input back to normal");
+	if (*now && strcmp(now, "fault") != 0)
+		alert_clear(c, ALERT_DOOR_FAULT, &s, "door out of fault");
+}
+
+/* ---- recording health (events validated by streams.c) ---- */
+
+void alerts_stream_state(struct controller *c, const char *room, const char *stream,
+                         const char *seat, const char *state, const char *reason)
+{
+	struct alert_subject s = {.room = room, .seat = seat, .stream = stream};
+	char text[240];
+
+	if (!c->alerts || !id_valid(room) || !id_valid(stream))
+		return;
+	view_set_stream(c, room, stream, state);
+	if (strcmp(state, "lost") == 0) {
+		snprintf(text, sizeof(text),
+		         "stream %s of room %s%s%s lost%s%s: the gap is recorded", stream, room,
+		         seat ? " seat " : "", seat ? seat : "", reason ? ": " : "",
+		         reason ? reason : "");
+		alert_raise(c, ALERT_STREAM_LOST, &s, text,
+		            reason ? json_pack("{s:s}", "reason", reason) : NULL);
+	} else if (strcmp(state, "recording") == 0) {
+		alert_clear(c, ALERT_STREAM_LOST, &s, "stream recording again");
+	} else if (strcmp(state, "stopped") == 0) {
+		alert_clear(c, ALERT_STREAM_LOST, &s, "stream stopped");
+	}
+}
+
+void alerts_spool_space(struct controller *c, const char *room, const char *level, int64_t used,
+                        int64_t quota)
+{
+	struct alert_subject s = {.room = room};
+	char text[200];
+
+	if (!c->alerts || !id_valid(room))
+		return;
+	if (strcmp(level, "ok") == 0) {
+		alert_clear(c, ALERT_SPOOL_LOW, &s, "spool space back to normal");
+		alert_clear(c, ALERT_SPOOL_FULL, &s, "spool space back to normal");
+		return;
+	}
+	snprintf(text, sizeof(text),
+	         "room agent %s's spool is %s: %.1f of %.1f MB used; recordings wait there until "
+	         "the controller has them",
+	         room, level, (double)used / 1e6, (double)quota / 1e6);
+	json_t *extra = json_pack("{s:I, s:I}", "used_bytes", (json_int_t)used, "quota_bytes",
+	                          (json_int_t)quota);
+	if (strcmp(level, "full") == 0) {
+		alert_raise(c, ALERT_SPOOL_FULL, &s, text, extra);
+	} else {
+		alert_raise(c, ALERT_SPOOL_LOW, &s, text, extra);
+		alert_clear(c, ALERT_SPOOL_FULL, &s, "spool no longer full");
+	}
+}

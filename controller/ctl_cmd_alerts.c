@@ -1,0 +1,258 @@
+/* evalroomctl alerts, alert ack, alert resolve, rooms (and the table entry of watch). */
+#include "ctl_cmd_alerts.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "ctl_cmd_ops.h"
+
+static const char *member_str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+static json_int_t member_int(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+char *ctl_alert_subject(const json_t *alert, char *buf, size_t size)
+{
+	static const char *const keys[] = {"room", "seat", "person", "tender", "stream", NULL};
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; keys[i]; i++) {
+		const char *v = json_string_value(json_object_get(alert, keys[i]));
+		if (v && used < size)
+			used += (size_t)snprintf(buf + used, size - used, "%s%s %s",
+			                         used ? " " : "", keys[i], v);
+	}
+	if (!buf[0])
+		g_strlcpy(buf, "-", size);
+	return buf;
+}
+
+char *ctl_seat_summary(const json_t *room, char *buf, size_t size)
+{
+	const json_t *n = json_object_get(room, "seat_counts");
+
+	snprintf(buf, size, "%lld in/%lld exp, %lld free, %lld off",
+	         (long long)member_int(n, "logged_in"), (long long)member_int(n, "expected"),
+	         (long long)member_int(n, "free"), (long long)member_int(n, "offline"));
+	return buf;
+}
+
+char *ctl_streams_summary(const json_t *room, char *buf, size_t size)
+{
+	long long rec = 0, lost = 0, stopped = 0;
+	size_t i;
+	json_t *s;
+
+	json_array_foreach(json_object_get(room, "streams"), i, s)
+	{
+		const char *st = member_str(s, "state");
+		rec += strcmp(st, "recording") == 0;
+		lost += strcmp(st, "lost") == 0;
+		stopped += strcmp(st, "stopped") == 0;
+	}
+	if (rec + lost + stopped == 0)
+		g_strlcpy(buf, "-", size);
+	else if (lost)
+		snprintf(buf, size, "%lld rec, %lld LOST", rec, lost);
+	else
+		snprintf(buf, size, "%lld rec%s", rec, stopped ? ", some stopped" : "");
+	return buf;
+}
+
+static void print_alert_line(const json_t *a)
+{
+	char when[40], subject[160];
+
+	printf("%6lld  %-12s  %-16s  %-20s  %s  x%lld\n        %s\n",
+	       (long long)member_int(a, "id"), member_str(a, "state"), member_str(a, "kind"),
+	       ctl_alert_subject(a, subject, sizeof(subject)),
+	       clock_format_us(member_int(a, "last_at"), when, sizeof(when)),
+	       (long long)member_int(a, "count"), member_str(a, "detail"));
+	if (json_object_get(a, "acked_by"))
+		printf("        acknowledged by %s at %s: %s\n", member_str(a, "acked_by"),
+		       clock_format_us(member_int(a, "acked_at"), when, sizeof(when)),
+		       member_str(a, "ack_note"));
+	if (json_object_get(a, "resolved_by")) {
+		printf("        resolved by %s at %s", member_str(a, "resolved_by"),
+		       clock_format_us(member_int(a, "resolved_at"), when, sizeof(when)));
+		if (json_object_get(a, "resolve_note"))
+			printf(": %s", member_str(a, "resolve_note"));
+		putchar('\n');
+	}
+}
+
+static int cmd_alerts(struct ctl *ctl, int argc, char **argv)
+{
+	gboolean open_only = FALSE;
+	char *since = NULL;
+	int limit = 1000;
+	const GOptionEntry entries[] = {
+	    {"open", 0, 0, G_OPTION_ARG_NONE, &open_only, "only unresolved alerts", NULL},
+	    {"since", 0, 0, G_OPTION_ARG_STRING, &since, "last seen at or after TIME", "TIME"},
+	    {"limit", 0, 0, G_OPTION_ARG_INT, &limit, "at most N alerts (1..10000)", "N"},
+	    G_OPTION_ENTRY_NULL};
+	const char *what = "alerts";
+	int64_t since_us = 0;
+	json_t *res = NULL;
+	int rc;
+
+	rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 0);
+	if (!rc && since && clock_parse(since, &since_us))
+		rc = ctl_ops_local_fail(
+		    ctl, what, "--since: \"%s\" is neither an ISO 8601 time nor a date", since);
+	if (!rc && (limit < 1 || limit > 10000))
+		rc = ctl_ops_local_fail(ctl, what, "--limit: expected 1..10000, got %d", limit);
+	if (!rc)
+		rc = ctl_ops_call(ctl, what, "alerts.list",
+		                  json_pack("{s:b, s:I, s:i}", "open", open_only, "since",
+		                            (json_int_t)since_us, "limit", limit),
+		                  &res);
+	g_free(since);
+	if (rc)
+		return rc;
+	if (ctl_want_json(ctl)) {
+		ctl_print_json(res);
+	} else {
+		json_t *list = json_object_get(res, "alerts"), *a;
+		const json_t *counts = json_object_get(res, "counts");
+		size_t i;
+
+		printf("%lld open, %lld acknowledged (unresolved); %zu listed, newest first\n",
+		       (long long)member_int(counts, "open"),
+		       (long long)member_int(counts, "acknowledged"), json_array_size(list));
+		if (json_array_size(list))
+			printf("%6s  %-12s  %-16s  %-20s  %s\n", "ID", "STATE", "KIND", "SUBJECT",
+			       "LAST SEEN");
+		json_array_foreach(list, i, a)
+		{
+			print_alert_line(a);
+		}
+	}
+	json_decref(res);
+	return 0;
+}
+
+/* alert ack|resolve ID --note TEXT */
+static int cmd_alert_change(struct ctl *ctl, int argc, char **argv, bool resolve)
+{
+	char *note = NULL, *end = NULL;
+	const GOptionEntry entries[] = {
+	    {"note", 0, 0, G_OPTION_ARG_STRING, &note, "what was done or seen", "TEXT"},
+	    G_OPTION_ENTRY_NULL};
+	const char *what = resolve ? "alert resolve" : "alert ack";
+	long long id = 0;
+	json_t *res = NULL;
+	int rc;
+
+	rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 1);
+	if (!rc) {
+		errno = 0;
+		id = strtoll(argv[1], &end, 10);
+		if (errno || !*argv[1] || *end || id < 1)
+			rc = ctl_ops_local_fail(ctl, what, "ID: \"%s\" is not an alert number",
+			                        argv[1]);
+	}
+	if (!rc && (!note || !*g_strstrip(note)))
+		rc = ctl_ops_local_fail(ctl, what,
+		                        "--note TEXT is required: say what was done or seen");
+	if (!rc)
+		rc =
+		    ctl_ops_call(ctl, what, resolve ? "alert.resolve" : "alert.ack",
+		                 json_pack("{s:I, s:s}", "id", (json_int_t)id, "note", note), &res);
+	g_free(note);
+	if (rc)
+		return rc;
+	if (ctl_want_json(ctl)) {
+		ctl_print_json(res);
+	} else {
+		printf("Alert %lld %s.\n", id, resolve ? "resolved" : "acknowledged");
+		print_alert_line(res);
+	}
+	json_decref(res);
+	return 0;
+}
+
+static int cmd_alert_ack(struct ctl *ctl, int argc, char **argv)
+{
+	return cmd_alert_change(ctl, argc, argv, false);
+}
+
+static int cmd_alert_resolve(struct ctl *ctl, int argc, char **argv)
+{
+	return cmd_alert_change(ctl, argc, argv, true);
+}
+
+static int cmd_rooms(struct ctl *ctl, int argc, char **argv)
+{
+	const GOptionEntry entries[] = {G_OPTION_ENTRY_NULL};
+	const char *what = "rooms";
+	json_t *res = NULL, *r;
+	size_t i;
+	int rc;
+
+	rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 0);
+	if (!rc)
+		rc = ctl_ops_call(ctl, what, "rooms", NULL, &res);
+	if (rc)
+		return rc;
+	if (ctl_want_json(ctl)) {
+		ctl_print_json(res);
+		json_decref(res);
+		return 0;
+	}
+	printf("%-10s %-9s %-8s %-12s %-8s %-16s %-34s %-7s %s\n", "ROOM", "KIND", "AGENT", "DOOR",
+	       "LOCKDOWN", "STREAMS", "SEATS", "TENDERS", "ALERTS");
+	json_array_foreach(json_object_get(res, "rooms"), i, r)
+	{
+		char seats[64], streams[40];
+		printf("%-10s %-9s %-8s %-12s %-8s %-16s %-34s %-7lld %lld\n",
+		       member_str(r, "room"), *member_str(r, "kind") ? member_str(r, "kind") : "-",
+		       member_str(r, "agent"), member_str(r, "door"),
+		       json_is_true(json_object_get(r, "lockdown")) ? "LOCKDOWN" : "-",
+		       ctl_streams_summary(r, streams, sizeof(streams)),
+		       ctl_seat_summary(r, seats, sizeof(seats)),
+		       (long long)member_int(r, "tenders_present"),
+		       (long long)member_int(r, "open_alerts"));
+	}
+	json_decref(res);
+	return 0;
+}
+
+const struct ctl_command alert_ctl_commands[] = {
+    {"alerts", "alerts [--open] [--since TIME] [--limit N]",
+     "List alerts, newest first: kind, subject (room, seat, person, tender, stream), when\n"
+     "last seen and how often, and who acknowledged or resolved them. --open shows the\n"
+     "unresolved ones only. TIME is an ISO 8601 time or a date (UTC). See docs/console.md.",
+     cmd_alerts, false},
+    {"alert ack", "alert ack ID --note TEXT",
+     "Acknowledge alert ID: you have seen it and say what you are doing about it. Your\n"
+     "identity (your certificate) and the note are recorded with the alert and in the\n"
+     "audit log. Operators only.",
+     cmd_alert_ack, false},
+    {"alert resolve", "alert resolve ID --note TEXT",
+     "Resolve alert ID by hand (most alerts resolve themselves when their cause clears).\n"
+     "Your identity and the note are recorded. Operators only.",
+     cmd_alert_resolve, false},
+    {"rooms", "rooms",
+     "The live view of every room: agent online, door state and lockdown, streams\n"
+     "recording or lost, seats (logged in, expected, free, offline), how many tenders have\n"
+     "someone present (never who sits where) and open alerts.",
+     cmd_rooms, false},
+    {"watch", "watch",
+     "Full-screen live view (refreshes every 0.5 s): rooms, then open alerts newest first.\n"
+     "Keys: up/down select an alert, a acknowledge it (type a note), l lock down its room\n"
+     "(or a room you type), r release a room, q quit. See docs/console.md.",
+     ctl_cmd_watch, false},
+    {NULL, NULL, NULL, NULL, false},
+};

@@ -1,0 +1,21 @@
+/* evalroomctl subcommands of the operator's console (issue 8): alerts, alert ack,
+ * alert resolve, rooms and the full-screen watch. */
+#pragma once
+#include <jansson.h>
+
+#include "ctl.h"
+
+/* The subcommands, terminated by a zeroed entry (for ctl_command_tables). */
+extern const struct ctl_command alert_ctl_commands[];
+
+/* ctl_cmd_watch: the full-screen view (ctl_watch.c). */
+int ctl_cmd_watch(struct ctl *ctl, int argc, char **argv);
+
+/* ctl_alert_subject: "room R seat S tender T ..." of ALERT into BUF (members present
+ * only); "-" when it has none. Returns BUF. */
+char *ctl_alert_subject(const json_t *alert, char *buf, size_t size);
+/* ctl_seat_summary: "<logged in>/<expected> in, <free> free, <offline> off" of a room of
+ * the `rooms` result into BUF. Returns BUF. */
+char *ctl_seat_summary(const json_t *room, char *buf, size_t size);
+/* ctl_streams_summary: "n rec, m LOST" of a room's streams into BUF ("-" when none). */
+char *ctl_streams_summary(const json_t *room, char *buf, size_t size);

@@ -1,0 +1,391 @@
+/* evalroomctl watch: the operator's full-screen live view (ncurses). It asks the
+ * controller for `rooms` and the open alerts every half second over the same TLS MQTT
+ * identity as every other command, keeps showing the last answer with a banner when the
+ * controller cannot be reached, and sends acknowledgements, lockdowns and releases. */
+#include <curses.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "ctl_client.h"
+#include "ctl_cmd_alerts.h"
+#include "request.h"
+
+#define WATCH_REFRESH_US 500000
+#define WATCH_TIMEOUT_S  2
+#define WATCH_ALERTS_MAX 200
+#define WATCH_INPUT_MAX  200
+/* The lead's door commands (evalroomctl lockdown ROOM [--release]). */
+#define WATCH_CMD_LOCKDOWN "lockdown"
+
+struct watch {
+	struct ctl *ctl;
+	json_t *rooms;  /* last `rooms` result, or NULL */
+	json_t *alerts; /* last open alerts (array), or NULL */
+	json_t *counts;
+	bool reachable;
+	int64_t unreachable_since; /* UTC us, 0 while reachable */
+	char fault[200];
+	int64_t updated; /* UTC us of the last good answer */
+	int selected;    /* index into alerts */
+	int64_t selected_id;
+	char message[240]; /* outcome of the last key command */
+};
+
+static const char *member_str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+static json_int_t member_int(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+/* HH:MM:SS (UTC) of US into BUF (at least 40 bytes). */
+static const char *time_of_day(int64_t us, char *buf, size_t size)
+{
+	clock_format_us(us, buf, size);
+	if (strlen(buf) >= 19) {
+		memmove(buf, buf + 11, 8);
+		buf[8] = '\0';
+	}
+	return buf;
+}
+
+static void watch_unreachable(struct watch *w, const GError *err)
+{
+	if (w->reachable || !w->unreachable_since)
+		w->unreachable_since = clock_now_us();
+	w->reachable = false;
+	g_strlcpy(w->fault, err->message, sizeof(w->fault));
+}
+
+/* Ask for the rooms and the open alerts; keep the last good answer otherwise. */
+static void watch_refresh(struct watch *w)
+{
+	json_t *rooms = NULL, *alerts = NULL;
+	GError *err = NULL;
+
+	ctl_poll(w->ctl);
+	if (ctl_request(w->ctl, "rooms", NULL, &rooms, &err) != 0 ||
+	    ctl_request(w->ctl, "alerts.list",
+	                json_pack("{s:b, s:i}", "open", 1, "limit", WATCH_ALERTS_MAX), &alerts,
+	                &err) != 0) {
+		json_decref(rooms);
+		if (err->domain == REQUEST_ERROR && err->code == REQUEST_ERROR_UNAVAILABLE)
+			watch_unreachable(w, err);
+		else
+			g_strlcpy(w->message, err->message, sizeof(w->message));
+		g_error_free(err);
+		return;
+	}
+	w->reachable = true;
+	w->unreachable_since = 0;
+	w->updated = clock_now_us();
+	json_decref(w->rooms);
+	json_decref(w->alerts);
+	json_decref(w->counts);
+	w->rooms = rooms;
+	w->alerts = json_incref(json_object_get(alerts, "alerts"));
+	w->counts = json_incref(json_object_get(alerts, "counts"));
+	json_decref(alerts);
+
+	/* Keep the selection on the same alert while the list moves. */
+	size_t i, n = json_array_size(w->alerts);
+	json_t *a;
+	w->selected = n ? MIN(w->selected, (int)n - 1) : 0;
+	json_array_foreach(w->alerts, i, a)
+	{
+		if (member_int(a, "id") == w->selected_id)
+			w->selected = (int)i;
+	}
+	w->selected_id = n ? member_int(json_array_get(w->alerts, (size_t)w->selected), "id") : 0;
+}
+
+static void draw_rooms(struct watch *w, int *y)
+{
+	int width = COLS;
+	json_t *r;
+	size_t i;
+
+	attron(A_BOLD);
+	mvprintw((*y)++, 0, "%-10s %-8s %-8s %-12s %-8s %-16s %-34s %-7s %s", "ROOM", "KIND",
+	         "AGENT", "DOOR", "LOCKDOWN", "STREAMS", "SEATS", "TENDERS", "ALERTS");
+	attroff(A_BOLD);
+	json_array_foreach(json_object_get(w->rooms, "rooms"), i, r)
+	{
+		char seats[64], streams[40];
+		bool bad = strcmp(member_str(r, "agent"), "online") != 0 ||
+		           json_is_true(json_object_get(r, "lockdown")) ||
+		           member_int(r, "open_alerts") > 0;
+		if (*y >= LINES - 6)
+			break;
+		if (bad)
+			attron(A_BOLD);
+		mvprintw(
+		    (*y)++, 0, "%-10.10s %-8.8s %-8.8s %-12.12s %-8s %-16.16s %-34.34s %-7lld %lld",
+		    member_str(r, "room"), *member_str(r, "kind") ? member_str(r, "kind") : "-",
+		    member_str(r, "agent"), member_str(r, "door"),
+		    json_is_true(json_object_get(r, "lockdown")) ? "LOCKDOWN" : "-",
+		    ctl_streams_summary(r, streams, sizeof(streams)),
+		    ctl_seat_summary(r, seats, sizeof(seats)),
+		    (long long)member_int(r, "tenders_present"),
+		    (long long)member_int(r, "open_alerts"));
+		if (bad)
+			attroff(A_BOLD);
+	}
+	(void)width;
+}
+
+static void draw_alerts(struct watch *w, int *y)
+{
+	json_t *a;
+	size_t i;
+
+	(*y)++;
+	attron(A_BOLD);
+	mvprintw((*y)++, 0, "OPEN ALERTS (newest first): %lld open, %lld acknowledged",
+	         (long long)member_int(w->counts, "open"),
+	         (long long)member_int(w->counts, "acknowledged"));
+	attroff(A_BOLD);
+	if (!json_array_size(w->alerts))
+		mvprintw((*y)++, 2, "none");
+	json_array_foreach(w->alerts, i, a)
+	{
+		char t[40], subject[120], line[512];
+		bool acked = strcmp(member_str(a, "state"), "acknowledged") == 0;
+		if (*y >= LINES - 3)
+			break;
+		snprintf(line, sizeof(line), "%c %5lld %-12s %-16s %-22s %s x%lld  %s%s%s",
+		         (int)i == w->selected ? '>' : ' ', (long long)member_int(a, "id"),
+		         acked ? "ACKED" : "OPEN", member_str(a, "kind"),
+		         ctl_alert_subject(a, subject, sizeof(subject)),
+		         time_of_day(member_int(a, "last_at"), t, sizeof(t)),
+		         (long long)member_int(a, "count"), member_str(a, "detail"),
+		         acked ? "  [ack " : "", acked ? member_str(a, "acked_by") : "");
+		if (acked)
+			g_strlcat(line, "]", sizeof(line));
+		if ((int)i == w->selected)
+			attron(A_REVERSE);
+		else if (!acked)
+			attron(A_BOLD);
+		mvaddnstr((*y)++, 0, line, COLS);
+		attroff(A_REVERSE | A_BOLD);
+	}
+}
+
+static void watch_draw(struct watch *w)
+{
+	char now[40], t[40];
+	int y = 0;
+
+	erase();
+	clock_format_us(clock_now_us(), now, sizeof(now));
+	mvprintw(y++, 0, "evalroom watch  %s  %s", ctl_identity(w->ctl), now);
+	if (w->reachable) {
+		mvprintw(y++, 0, "controller: reachable (answered at %s)",
+		         time_of_day(w->updated, t, sizeof(t)));
+	} else {
+		attron(A_REVERSE | A_BOLD);
+		mvprintw(y++, 0, " CONTROLLER UNREACHABLE since %s: %s ",
+		         clock_format_us(w->unreachable_since, t, sizeof(t)), w->fault);
+		attroff(A_REVERSE | A_BOLD);
+		if (w->updated)
+			mvprintw(y++, 0, "(showing what it said at %s)",
+			         time_of_day(w->updated, t, sizeof(t)));
+	}
+	y++;
+	if (w->rooms)
+		draw_rooms(w, &y);
+	if (w->alerts)
+		draw_alerts(w, &y);
+	mvaddnstr(LINES - 2, 0, w->message, COLS);
+	attron(A_BOLD);
+	mvaddnstr(LINES - 1, 0,
+	          "up/down select  a acknowledge  l lock down room  r release room  q quit", COLS);
+	attroff(A_BOLD);
+	refresh();
+}
+
+/* Ask on the prompt line; the answer is stripped ("" = cancelled). */
+static void watch_prompt(const char *question, char *out, size_t size)
+{
+	move(LINES - 2, 0);
+	clrtoeol();
+	attron(A_BOLD);
+	addnstr(question, COLS);
+	attroff(A_BOLD);
+	echo();
+	curs_set(1);
+	timeout(-1);
+	out[0] = '\0';
+	getnstr(out, (int)size - 1);
+	noecho();
+	curs_set(0);
+	timeout(100);
+	g_strstrip(out);
+}
+
+static const json_t *selected_alert(struct watch *w)
+{
+	return json_array_get(w->alerts, (size_t)w->selected);
+}
+
+static void watch_ack(struct watch *w)
+{
+	const json_t *a = selected_alert(w);
+	char question[96], note[WATCH_INPUT_MAX];
+	json_t *res = NULL;
+	GError *err = NULL;
+	json_int_t id;
+
+	if (!a) {
+		g_strlcpy(w->message, "no alert selected", sizeof(w->message));
+		return;
+	}
+	id = member_int(a, "id");
+	snprintf(question, sizeof(question),
+	         "Note for alert %lld (empty: cancel): ", (long long)id);
+	watch_prompt(question, note, sizeof(note));
+	if (!*note) {
+		g_strlcpy(w->message, "acknowledgement cancelled", sizeof(w->message));
+		return;
+	}
+	if (ctl_request(w->ctl, "alert.ack", json_pack("{s:I, s:s}", "id", id, "note", note), &res,
+	                &err) != 0) {
+		snprintf(w->message, sizeof(w->message), "alert %lld NOT acknowledged: %s",
+		         (long long)id, err->message);
+		g_error_free(err);
+		return;
+	}
+	snprintf(w->message, sizeof(w->message), "alert %lld acknowledged by %s", (long long)id,
+	         member_str(res, "acked_by"));
+	json_decref(res);
+}
+
+static void watch_lockdown(struct watch *w, bool release)
+{
+	const char *room = member_str(selected_alert(w), "room");
+	char question[120], answer[64];
+	json_t *res = NULL;
+	GError *err = NULL;
+
+	if (*room)
+		snprintf(question, sizeof(question),
+		         "%s room [%s] (Enter: %s, other id, or -: cancel): ",
+		         release ? "Release" : "Lock down", room, room);
+	else
+		snprintf(question, sizeof(question),
+		         "%s room (empty: cancel): ", release ? "Release" : "Lock down");
+	watch_prompt(question, answer, sizeof(answer));
+	if (!*answer && *room)
+		g_strlcpy(answer, room, sizeof(answer));
+	if (!*answer || strcmp(answer, "-") == 0) {
+		g_strlcpy(w->message, release ? "release cancelled" : "lockdown cancelled",
+		          sizeof(w->message));
+		return;
+	}
+	json_t *args = json_pack("{s:s}", "room", answer);
+	if (release)
+		json_object_set_new(args, "release", json_true());
+	if (ctl_request(w->ctl, WATCH_CMD_LOCKDOWN, args, &res, &err) != 0) {
+		snprintf(w->message, sizeof(w->message), "room %s NOT %s: %s", answer,
+		         release ? "released" : "locked down", err->message);
+		g_error_free(err);
+		return;
+	}
+	snprintf(w->message, sizeof(w->message), "room %s: %s requested", answer,
+	         release ? "release" : "lockdown");
+	json_decref(res);
+}
+
+static void watch_select(struct watch *w, int step)
+{
+	int n = (int)json_array_size(w->alerts);
+
+	if (!n)
+		return;
+	w->selected = CLAMP(w->selected + step, 0, n - 1);
+	w->selected_id = member_int(json_array_get(w->alerts, (size_t)w->selected), "id");
+}
+
+int ctl_cmd_watch(struct ctl *ctl, int argc, char **argv)
+{
+	struct watch w = {.ctl = ctl, .reachable = true};
+	int64_t next = 0;
+	bool quit = false;
+
+	if (argc > 1) {
+		fprintf(stderr, "evalroomctl watch: unexpected argument %s\n", argv[1]);
+		return 2;
+	}
+	if (ctl_want_json(ctl)) {
+		fprintf(stderr, "evalroomctl watch: a screen, not JSON: use rooms --json and "
+		                "alerts --open --json\n");
+		return 2;
+	}
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "evalroomctl watch: needs a terminal\n");
+		return 2;
+	}
+	ctl_set_timeout(ctl, WATCH_TIMEOUT_S);
+	if (!initscr()) {
+		fprintf(stderr, "evalroomctl watch: cannot start the screen (TERM?)\n");
+		return 2;
+	}
+	cbreak();
+	noecho();
+	keypad(stdscr, TRUE);
+	curs_set(0);
+	timeout(100);
+	while (!quit) {
+		if (clock_mono_us() >= next) {
+			watch_refresh(&w);
+			watch_draw(&w);
+			next = clock_mono_us() + WATCH_REFRESH_US;
+		}
+		int ch = getch();
+		switch (ch) {
+		case ERR:
+			continue;
+		case 'q':
+		case 'Q':
+			quit = true;
+			continue;
+		case KEY_UP:
+		case 'k':
+			watch_select(&w, -1);
+			break;
+		case KEY_DOWN:
+		case 'j':
+			watch_select(&w, 1);
+			break;
+		case 'a':
+			watch_ack(&w);
+			next = 0;
+			break;
+		case 'l':
+			watch_lockdown(&w, false);
+			next = 0;
+			break;
+		case 'r':
+			watch_lockdown(&w, true);
+			next = 0;
+			break;
+		case KEY_RESIZE:
+			break;
+		default:
+			continue;
+		}
+		watch_draw(&w);
+	}
+	endwin();
+	json_decref(w.rooms);
+	json_decref(w.alerts);
+	json_decref(w.counts);
+	return 0;
+}

@@ -1,0 +1,339 @@
+#!/usr/bin/python3
+"""Writes the hand-made seed inputs of tests/fuzz/corpus/ (run once; libFuzzer's merge
+adds the inputs it finds interesting next to them). Seeds are named seed-*, so a
+re-run replaces them and leaves the merged inputs alone."""
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+EXAMPLES = os.path.join(ROOT, "..", "..", "schemas", "examples")
+
+
+def put(harness, name, data):
+    d = os.path.join(ROOT, "corpus", harness)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+ENV = '"v":1,"kind":"%s","seq":1795650930000004,"ts":1795650930000004'
+
+
+def envelope(kind, rest=""):
+    return "{" + (ENV % kind) + ("," + rest if rest else "") + "}"
+
+
+# Envelope edge cases, shared by the message, request and status harnesses.
+def edge_cases(kind, rest):
+    ok = envelope(kind, rest)
+    return {
+        "not-json": "hello",
+        "empty": "",
+        "null": "null",
+        "array": "[" + ok + "]",
+        "truncated": ok[: len(ok) // 2],
+        "trailing-garbage": ok + "x",
+        "two-objects": ok + ok,
+        "bom": "\ufeff" + ok,
+        "v2": ok.replace('"v":1', '"v":2', 1),
+        "v0": ok.replace('"v":1', '"v":0', 1),
+        "v-string": ok.replace('"v":1', '"v":"1"', 1),
+        "v-real": ok.replace('"v":1', '"v":1.0', 1),
+        "v-missing": ok.replace('"v":1,', "", 1),
+        "kind-number": ok.replace('"kind":"%s"' % kind, '"kind":7', 1),
+        "kind-empty": ok.replace('"kind":"%s"' % kind, '"kind":""', 1),
+        "kind-47": ok.replace('"kind":"%s"' % kind, '"kind":"%s"' % ("k" * 47), 1),
+        "kind-48": ok.replace('"kind":"%s"' % kind, '"kind":"%s"' % ("k" * 48), 1),
+        "kind-nul": ok.replace('"kind":"%s"' % kind, '"kind":"%s\\u0000x"' % kind, 1),
+        "seq-0": ok.replace('"seq":1795650930000004', '"seq":0', 1),
+        "seq-negative": ok.replace('"seq":1795650930000004', '"seq":-1', 1),
+        "seq-huge": ok.replace('"seq":1795650930000004', '"seq":99999999999999999999999', 1),
+        "seq-max": ok.replace('"seq":1795650930000004', '"seq":9223372036854775807', 1),
+        "seq-real": ok.replace('"seq":1795650930000004', '"seq":1e400', 1),
+        "ts-negative": ok.replace('"ts":1795650930000004', '"ts":-9223372036854775808', 1),
+        "ts-float": ok.replace('"ts":1795650930000004', '"ts":1.5', 1),
+        "dup-v": ok.replace('"v":1', '"v":1,"v":2', 1),
+        "dup-kind": ok.replace('"kind":"%s"' % kind, '"kind":"%s","kind":"x"' % kind, 1),
+        "nul-raw": ok[:5] + "\0" + ok[5:],
+        "nul-escaped-member": ok[:-1] + ',"a\\u0000b":1}',
+        "utf8-invalid": ok[:-1].encode() + b',"x":"\xc3\x28"}',
+        "utf8-overlong": ok[:-1].encode() + b',"x":"\xc0\xaf"}',
+        "utf8-surrogate": ok[:-1] + ',"x":"\\ud800"}',
+        "utf8-valid": ok[:-1] + ',"x":"\u8bc4\u6807\U0001f600"}',
+        "control-char": ok[:-1] + ',"x":"a\x01b"}',
+        "unknown-member": ok[:-1] + ',"extra":true}',
+        "deep-100": ok[:-1] + ',"d":' + "[" * 100 + "]" * 100 + "}",
+        "deep-3000": ok[:-1] + ',"d":' + "[" * 3000 + "]" * 3000 + "}",
+        "deep-objects": ok[:-1] + ',"d":' + '{"a":' * 200 + "1" + "}" * 200 + "}",
+        "long-string": ok[:-1] + ',"x":"' + "\u00e9" * 3000 + '"}',
+        "many-members": ok[:-1] + "".join(',"m%d":%d' % (i, i) for i in range(60)) + "}",
+    }
+
+
+def msg_seeds():
+    for f in sorted(os.listdir(EXAMPLES)):
+        with open(os.path.join(EXAMPLES, f), "rb") as fh:
+            put("fuzz_msg", "example-" + f, fh.read())
+    for name, data in edge_cases("status", '"state":"online","identity":"agent-R101"').items():
+        put("fuzz_msg", name, data)
+    put("fuzz_msg", "oversized", envelope("status", '"pad":"' + "x" * 65536 + '"'))
+    put("fuzz_msg", "exact-limit", envelope("x", '"pad":"' + "x" * (65536 - 80) + '"'))
+    put("fuzz_msg", "event-nested", envelope(
+        "door.event", '"room":"R101","door":{"state":"open","since":1,"ok":true,'
+        '"tags":["a","b"],"inner":{"x":null,"y":1.5}}'))
+    put("fuzz_msg", "cmd-args", envelope(
+        "cmd", '"id":"c-1","expires":1,"command":"door.pulse",'
+        '"args":{"room":"R101","seconds":5,"force":false,"items":[{"name":"a"},{"name":"-bad"}]}'))
+    put("fuzz_msg", "error-sender-bad", envelope(
+        "error", '"topic":"t","sender":"agent/R101","fault":"x"'))
+    put("fuzz_msg", "response-error", envelope(
+        "response", '"ok":false,"error":{"code":"nope","message":""}'))
+
+
+def request_seeds():
+    req = ('"id":"5f1c2a9b00c1d2e3","expires":@NOW,"command":"status","args":{}')
+    for role, b in (("operator", 0), ("desk", 1), ("auditor", 2), ("agent", 3),
+                    ("terminal", 4), ("controller", 5)):
+        put("fuzz_request", "status-" + role, bytes([b]) + envelope("request", req).encode())
+    variants = {
+        "no-args": req.replace(',"args":{}', ""),
+        "args-member": req.replace('"args":{}', '"args":{"room":"R101"}'),
+        "args-array": req.replace('"args":{}', '"args":[]'),
+        "expired": req.replace("@NOW", "1"),
+        "expires-far": req.replace("@NOW", "9223372036854775807"),
+        "expires-negative": req.replace("@NOW", "-1"),
+        "expires-string": req.replace("@NOW", '"@NOW"'),
+        "id-missing": req.replace('"id":"5f1c2a9b00c1d2e3",', ""),
+        "id-empty": req.replace('"5f1c2a9b00c1d2e3"', '""'),
+        "id-63": req.replace('"5f1c2a9b00c1d2e3"', '"%s"' % ("i" * 63)),
+        "id-64": req.replace('"5f1c2a9b00c1d2e3"', '"%s"' % ("i" * 64)),
+        "id-number": req.replace('"5f1c2a9b00c1d2e3"', "42"),
+        "id-utf8": req.replace('"5f1c2a9b00c1d2e3"', '"\u8bc4\u6807-1"'),
+        "command-unknown": req.replace('"status"', '"tender.add"'),
+        "command-empty": req.replace('"status"', '""'),
+        "command-47": req.replace('"status"', '"%s"' % ("c" * 47)),
+        "command-48": req.replace('"status"', '"%s"' % ("c" * 48)),
+        "command-missing": req.replace('"command":"status",', ""),
+    }
+    for name, r in variants.items():
+        put("fuzz_request", name, b"\0" + envelope("request", r).encode())
+    door = req.replace('"command":"status","args":{}', '"command":"door","args":{"room":"%s","action":"%s"}')
+    # Each with its own id: the controller answers a repeated (requester, id) from its
+    # replay table without running it again.
+    def own_id(r, name):
+        return r.replace("5f1c2a9b00c1d2e3", name)
+
+    put("fuzz_request", "door-unlock",
+        b"\0" + envelope("request", own_id(door % ("E1", "unlock"), "d1")).encode())
+    put("fuzz_request", "door-refused-by-agent",
+        b"\x80" + envelope("request", own_id(door % ("E1", "lock"), "d2")).encode())
+    put("fuzz_request", "door-unknown-room",
+        b"\0" + envelope("request", own_id(door % ("X9", "unlock"), "d3")).encode())
+    put("fuzz_request", "door-desk",
+        b"\1" + envelope("request", own_id(door % ("E1", "unlock"), "d4")).encode())
+    lockdown = req.replace('"command":"status","args":{}', '"command":"lockdown","args":{"all":true}')
+    put("fuzz_request", "lockdown-all",
+        b"\0" + envelope("request", own_id(lockdown, "l1")).encode())
+    put("fuzz_request", "lockdown-release", b"\x80" + envelope(
+        "request", own_id(lockdown.replace('"all":true', '"room":"E1","release":true'),
+                          "l2")).encode())
+    tender = req.replace('"command":"status","args":{}',
+                         '"command":"session.create","args":{"date":"2026-11-26"}')
+    put("fuzz_request", "session-create",
+        b"\0" + envelope("request", own_id(tender, "s1")).encode())
+    put("fuzz_request", "kind-response", b"\0" + envelope("response", req).encode())
+    for name, data in edge_cases("request", req).items():
+        data = data.encode() if isinstance(data, str) else data
+        put("fuzz_request", "env-" + name, b"\0" + data)
+    put("fuzz_request", "oversized",
+        b"\0" + envelope("request", req + ',"pad":"' + "x" * 65536 + '"').encode())
+
+
+def status_seeds():
+    st = '"state":"online","identity":"agent-R101","version":"0.1","started":1795650926000000'
+    with open(os.path.join(EXAMPLES, "status.json"), "rb") as fh:
+        put("fuzz_status", "example", b"\0" + fh.read())
+    variants = {
+        "offline": st.replace('"online"', '"offline"'),
+        "stopped": st.replace('"online"', '"stopped"'),
+        "state-bad": st.replace('"online"', '"lost"'),
+        "state-number": st.replace('"online"', "1"),
+        "identity-other": st.replace("agent-R101", "agent-R102"),
+        "identity-missing": st.replace(',"identity":"agent-R101"', ""),
+        "identity-65": st.replace("agent-R101", "a" * 65),
+        "started-negative": st.replace("1795650926000000", "-1"),
+        "detail": st + ',"detail":{"door":"locked","streams":3}',
+        "detail-array": st + ',"detail":[]',
+        "version-33": st.replace('"0.1"', '"%s"' % ("1" * 33)),
+    }
+    for name, s in variants.items():
+        put("fuzz_status", name, b"\0" + envelope("status", s).encode())
+    put("fuzz_status", "room-R102", b"\1" + envelope(
+        "status", st.replace("agent-R101", "agent-R102")).encode())
+    put("fuzz_status", "room-A-1", b"\2" + envelope(
+        "status", st.replace("agent-R101", "agent-A-1").replace("online", "offline")).encode())
+    put("fuzz_status", "cleared", b"\0")
+    put("fuzz_status", "kind-event", b"\0" + envelope("door.event", st).encode())
+    for name, data in edge_cases("status", st).items():
+        data = data.encode() if isinstance(data, str) else data
+        put("fuzz_status", "env-" + name, b"\0" + data)
+
+
+def event_seeds():
+    err = '"topic":"evalroom/v1/room/R101/cmd","sender":"controller","fault":"expired"'
+    put("fuzz_event", "agent-error", b"\0" + envelope("error", err).encode())
+    put("fuzz_event", "agent-error-missing", b"\0" + envelope("error", '"topic":"t"').encode())
+    put("fuzz_event", "agent-error-extra", b"\1" + envelope("error", err + ',"x":1').encode())
+    put("fuzz_event", "door-event", b"\0" + envelope(
+        "door.event", '"door":"D101","state":"open","credential":"w26:1:2"').encode())
+    put("fuzz_event", "kind-status", b"\2" + envelope(
+        "status", '"state":"online","identity":"agent-A-1"').encode())
+    for name, data in edge_cases("error", err).items():
+        data = data.encode() if isinstance(data, str) else data
+        put("fuzz_event", "env-" + name, b"\0" + data)
+
+
+def config_seeds():
+    seeds = {
+        "controller.conf": "# evalroom-controller\n[mqtt]\nuri=ssl://127.0.0.1:8883\n"
+        "ca=ca.pem\ncert=controller.pem\nkey=controller.key\n\n[controller]\n"
+        "state_dir=/var/lib/evalroom\narchive_dir=archive\nsigning_key=signing.key\n",
+        "agent.conf": "[mqtt]\nuri=ssl://broker:8883\nca=/etc/evalroom/ca.pem\n"
+        "[agent]\nroom=R101\nheartbeat_s=5\nfail_secure=true\n[door]\nbackend=sim\n"
+        "pulse_ms=5000\nheld_open_s=30\n[camera.room]\n"
+        "source=videotestsrc is-live=true ! x264enc key-int-max=50\n",
+        "empty": "",
+        "comments-only": "# x\n\n# y\n",
+        "no-group": "key=value\n",
+        "empty-value": "[g]\nk=\n",
+        "dup-group": "[g]\na=1\n[g]\na=2\nb=true\n",
+        "dup-key": "[g]\na=1\na=2\n",
+        "ints": "[g]\nzero=0\nneg=-5\nmax=9223372036854775807\nover=9223372036854775808\n"
+        "hex=0x10\nplus=+7\nspace= 8 \nfloat=1.5\nport=65536\n",
+        "bools": "[g]\na=true\nb=false\nc=1\nd=0\ne=yes\nf=TRUE\ng=true \n",
+        "escapes": "[g]\na=\\s\\n\\t\\r\\\\\nb=\\x\nc=trailing\\\n",
+        "locale": "[g]\nname=a\nname[de]=b\nname[zh_CN]=\u8bc4\u6807\n",
+        "lists": "[g]\nl=a;b;c;\nm=1;2\n",
+        "utf8-invalid": b"[g]\na=\xc3\x28\n[\xff]\nb=1\n",
+        "nul": b"[g]\na=1\0b\n",
+        "crlf": "[g]\r\na=1\r\n",
+        "bad-group": "[g\na=1\n",
+        "bad-line": "[g]\njust text\n",
+        "long-line": "[g]\na=" + "x" * 20000 + "\n",
+        "many-keys": "[g]\n" + "".join("k%d=%d\n" % (i, i) for i in range(300)),
+        "relative": "[g]\npath=../x/y\nabs=/etc/x\n",
+    }
+    for name, data in seeds.items():
+        put("fuzz_config", name, data)
+
+
+def site_seeds():
+    with open(os.path.join(EXAMPLES, "site.json"), "rb") as fh:
+        text = fh.read()
+    put("fuzz_site", "example", text)
+    site = json.loads(text)
+    room = site["rooms"][0]
+
+    def variant(name, fn):
+        s = json.loads(text)
+        fn(s)
+        put("fuzz_site", name, json.dumps(s, ensure_ascii=False))
+
+    variant("dup-room", lambda s: s["rooms"].append(dict(s["rooms"][0])))
+    variant("dup-door", lambda s: s["rooms"][1].__setitem__("door", s["rooms"][0]["door"]))
+    variant("bad-room-id", lambda s: s["rooms"][0].__setitem__("id", "R 1"))
+    variant("long-id", lambda s: s["rooms"][0].__setitem__("id", "R" * 33))
+    variant("no-rooms", lambda s: s.__setitem__("rooms", []))
+    variant("rooms-object", lambda s: s.__setitem__("rooms", {}))
+    variant("unknown-member", lambda s: s.__setitem__("extra", 1))
+    variant("kind-bad", lambda s: s["rooms"][0].__setitem__("kind", "vip"))
+    variant("long-name", lambda s: s.__setitem__("name", "\u8bc4" * 200))
+    variant("identity-64", lambda s: s.__setitem__("operators", ["o" * 32, "p" * 55]))
+    put("fuzz_site", "not-json", "site")
+    put("fuzz_site", "deep", '{"rooms":' + "[" * 3000 + "]" * 3000 + "}")
+    put("fuzz_site", "dup-key", text.replace(b"{", b'{"id":"x",', 1))
+    put("fuzz_site", "nul", text[:10] + b"\0" + text[10:])
+
+
+def committee_seeds():
+    csv = ("person_id,name,id_number,role,card\n"
+           'E-20931,"Wang, Li",11010519491231002X,expert,\n'
+           "E-44120,Zhao Min,110105194912310029,expert,04213377\n"
+           "R-ACME,Acme Construction Ltd,91110000600037341L,tenderer,\n")
+    seeds = {
+        "example": csv,
+        "bom-crlf": "\ufeff" + csv.replace("\n", "\r\n"),
+        "reordered": "role,person_id,id_number,name\nexpert,E-1,1234,A\n",
+        "header-only": "person_id,name,id_number,role\n",
+        "empty": "",
+        "blank-lines": "person_id,name,id_number,role\n\n\nE-1,A,1234,expert\n\n",
+        "bad-role": "person_id,name,id_number,role\nE-1,A,1234,judge\n",
+        "dup-person": "person_id,name,id_number,role\nE-1,A,1234,expert\nE-1,B,5678,expert\n",
+        "dup-column": "person_id,name,name,id_number,role\nE-1,A,A,1234,expert\n",
+        "missing-column": "person_id,name,role\nE-1,A,expert\n",
+        "unknown-column": "person_id,name,id_number,role,phone\nE-1,A,1234,expert,1\n",
+        "quotes": 'person_id,name,id_number,role\nE-1,"A ""B"", C",1234,expert\n',
+        "quote-open": 'person_id,name,id_number,role\nE-1,"A,1234,expert\n',
+        "quote-inside": 'person_id,name,id_number,role\nE-1,A"B,1234,expert\n',
+        "too-many-columns": "a,b,c,d,e,f,g,h,i\n",
+        "short-row": "person_id,name,id_number,role\nE-1,A\n",
+        "id-number-spaces": "person_id,name,id_number,role\nE-1,A,11 01 05 x,expert\n",
+        "id-number-short": "person_id,name,id_number,role\nE-1,A,123,expert\n",
+        "name-long": "person_id,name,id_number,role\nE-1," + "n" * 129 + ",1234,expert\n",
+        "name-utf8": "person_id,name,id_number,role\nE-1,\u738b\u529b,1234,expert\n",
+        "person-bad": "person_id,name,id_number,role\nE 1,A,1234,expert\n",
+        "many": "person_id,name,id_number,role\n" + "".join(
+            "E-%d,Name %d,%08d,%s\n" % (i, i, i, "expert" if i % 3 else "tenderer")
+            for i in range(200)),
+    }
+    for name, data in seeds.items():
+        put("fuzz_committee", name, data)
+
+
+def wiegand_seeds():
+    def frame(bits, gap=1):
+        return bytes((gap << 1) | b for b in bits) + b"\xff"
+
+    def card(nbits, facility, number):
+        half, fac = (12, 8) if nbits == 26 else (16, 16)
+        body = [int(c) for c in format(facility, "0%db" % fac) + format(number, "016b")]
+        lead = sum(body[:half]) % 2          # even parity over the first half
+        trail = 1 - sum(body[half:]) % 2     # odd parity over the second
+        return [lead] + body + [trail]
+
+    def key8(k):
+        return [int(c) for c in format(((~k & 0xF) << 4) | k, "08b")]
+
+    def key4(k):
+        return [int(c) for c in format(k, "04b")]
+
+    c26 = card(26, 123, 45678)
+    put("fuzz_wiegand", "card26", frame(c26))
+    put("fuzz_wiegand", "card34", frame(card(34, 4660, 65535)))
+    put("fuzz_wiegand", "card26-bad-parity", frame(c26[:-1] + [1 - c26[-1]]))
+    put("fuzz_wiegand", "pin8", b"".join(frame(key8(k)) for k in (1, 2, 3, 4, 11)))
+    put("fuzz_wiegand", "pin4-star", b"".join(frame(key4(k)) for k in (5, 10, 6, 7, 11)))
+    put("fuzz_wiegand", "pin-timeout",
+        frame(key4(1)) + frame(key4(2), gap=126) * 2 + frame(key4(11)))
+    put("fuzz_wiegand", "pin-too-long", b"".join(frame(key4(k % 10)) for k in range(14))
+        + frame(key4(11)))
+    put("fuzz_wiegand", "hash-empty", frame(key4(11)))
+    put("fuzz_wiegand", "key-12", frame(key4(12)))
+    put("fuzz_wiegand", "overlong", frame([1, 0] * 40))
+    put("fuzz_wiegand", "len-37", frame([1] * 37))
+    put("fuzz_wiegand", "card-then-pin", frame(c26) + frame(key8(9)) + frame(key8(11)))
+
+
+if __name__ == "__main__":
+    site_seeds()
+    event_seeds()
+    committee_seeds()
+    wiegand_seeds()
+    msg_seeds()
+    request_seeds()
+    status_seeds()
+    config_seeds()
+    sys.exit(0)

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# tests/fuzz/run.sh SECONDS [HARNESS...]: build the fuzz harnesses with clang's libFuzzer
+# (ASan + UBSan) in build-fuzz/ and run each for SECONDS over its committed corpus.
+# New inputs that add coverage are merged back into tests/fuzz/corpus/<harness>/ (kept
+# under ~200 files / 1 MB); a crashing input is copied to tests/fuzz/regressions/<harness>/
+# so that ./dev test replays it until the bug is fixed. Called by ./dev fuzz SECONDS.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BUILD=${EVALROOM_FUZZ_BUILD:-$ROOT/build-fuzz}
+SECONDS_EACH=${1:-60}
+shift || true
+HARNESSES=("$@")
+[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(fuzz_msg fuzz_request fuzz_status fuzz_event fuzz_config fuzz_site fuzz_committee fuzz_wiegand)
+MAX_FILES=200
+MAX_KB=1024
+
+command -v clang >/dev/null || { echo "fuzz: clang is missing (./dev deps)" >&2; exit 2; }
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_C_COMPILER=clang -DEVALROOM_FUZZ=ON \
+	-DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	-DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link $SAN" \
+	-DCMAKE_EXE_LINKER_FLAGS="$SAN" >/dev/null
+cmake --build "$BUILD" --target fuzz -j2 -- --no-print-directory -s
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# Corpus files other than the hand-made seeds.
+merged_files() { find "$1" -maxdepth 1 -type f ! -name 'seed-*' | sort; }
+
+# corpus_trim DIR BIN: when DIR grows past the limits, keep the seeds and only those
+# merged inputs that add coverage beyond them (libFuzzer -merge=1 minimises).
+corpus_trim() {
+	local dir=$1 bin=$2
+	local n kb
+	n=$(find "$dir" -maxdepth 1 -type f | wc -l)
+	kb=$(du -sk "$dir" | cut -f1)
+	[ "$n" -le $MAX_FILES ] && [ "$kb" -le $MAX_KB ] && return 0
+	mkdir -p "$TMP/trim"
+	merged_files "$dir" | xargs -r mv -t "$TMP/trim"
+	"$bin" -merge=1 -max_len=8192 "$dir" "$TMP/trim" >/dev/null 2>&1 || true
+	rm -rf "$TMP/trim"
+}
+
+status=0
+printf '%-14s %9s %8s %7s %7s %7s %s\n' harness seconds execs cov ft corpus crashes
+for h in "${HARNESSES[@]}"; do
+	bin=$BUILD/fuzz/$h
+	corpus=$HERE/corpus/$h
+	regress=$HERE/regressions/$h
+	[ -x "$bin" ] || { echo "fuzz: no harness $h" >&2; exit 2; }
+	mkdir -p "$corpus" "$TMP/$h/new" "$TMP/$h/artifacts"
+	dirs=("$TMP/$h/new" "$corpus")
+	[ -d "$regress" ] && dirs+=("$regress")
+	log=$BUILD/fuzz/$h.log
+	# -max_len bounds the mutated inputs (larger committed inputs are still replayed by
+	# ctest in full); -timeout and -rss_limit_mb turn hangs and blow-ups into findings.
+	set +e
+	"$bin" -max_total_time="$SECONDS_EACH" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+		-print_final_stats=1 -artifact_prefix="$TMP/$h/artifacts/" "${dirs[@]}" >"$log" 2>&1
+	rc=$?
+	set -e
+	crashes=0
+	for a in "$TMP/$h/artifacts"/*; do
+		[ -f "$a" ] || continue
+		mkdir -p "$regress"
+		cp "$a" "$regress/"
+		crashes=$((crashes + 1))
+	done
+	if [ $rc -ne 0 ] && [ $crashes -eq 0 ]; then
+		crashes="rc=$rc"
+	fi
+	"$bin" -merge=1 -max_len=8192 "$corpus" "$TMP/$h/new" >>"$log" 2>&1 || true
+	corpus_trim "$corpus" "$bin"
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+	last=$(grep -E '^#[0-9]+' "$log" | grep -v -- '-merge' | tail -1 || true)
+	cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
+	ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
+	n=$(find "$corpus" -maxdepth 1 -type f | wc -l)
+	printf '%-14s %9s %8s %7s %7s %7s %s\n' "$h" "$SECONDS_EACH" "${execs:-?}" "${cov:-?}" \
+		"${ft:-?}" "$n" "$crashes"
+	if [ "$crashes" != 0 ]; then
+		status=1
+		echo "  $h: crash report in $log; input(s) copied to $regress/" >&2
+		grep -a -m3 -E 'ERROR: |runtime error|invariant violated|SUMMARY' "$log" | sed 's/^/  /' >&2 || true
+	fi
+done
+exit $status

@@ -1,0 +1,393 @@
+/* Alerts (controller/alerts.c over state.db): raise, dedupe, acknowledge, resolve, auto
+ * clear, never deleted, hooks, and the causes the controller sees itself (agent offline
+ * after the grace period, clock skew). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "alerts.h"
+#include "clock.h"
+#include "controller.h"
+#include "state_db.h"
+#include "test_ops_helpers.h"
+
+struct fixture {
+	struct ops_fixture *db;
+	struct controller c;
+	GString *changes; /* "raised:1 repeated:1 ..." as the hook saw them */
+};
+
+static void record_change(struct controller *c, const char *change, const json_t *alert, void *user)
+{
+	struct fixture *f = user;
+
+	assert_ptr_equal(c, &f->c);
+	g_string_append_printf(f->changes, "%s:%lld ", change,
+	                       (long long)json_integer_value(json_object_get(alert, "id")));
+}
+
+static int setup(void **ctx)
+{
+	struct fixture *f = g_new0(struct fixture, 1);
+
+	f->db = ops_fixture_new();
+	f->c.state = f->db->st;
+	f->c.rooms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+	f->c.cfg.offline_grace_ms = 100;
+	assert_int_equal(alerts_init(&f->c), 0);
+	f->changes = g_string_new("");
+	alerts_set_hook(&f->c, record_change, f);
+	*ctx = f;
+	return 0;
+}
+
+static int teardown(void **ctx)
+{
+	struct fixture *f = *ctx;
+
+	alerts_free(&f->c);
+	g_hash_table_destroy(f->c.rooms);
+	ops_fixture_free(f->db);
+	g_string_free(f->changes, TRUE);
+	g_free(f);
+	return 0;
+}
+
+static json_t *alert_get(struct fixture *f, int64_t id)
+{
+	json_t *a = NULL;
+
+	assert_int_equal(state_alert_get(f->c.state, id, &a, NULL), 0);
+	return a;
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "(absent)";
+}
+
+static json_int_t num(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static size_t list_size(struct fixture *f, bool open_only)
+{
+	json_t *list = NULL;
+	size_t n;
+
+	assert_int_equal(state_alert_list(f->c.state, open_only, 0, 1000, &list, NULL), 0);
+	n = json_array_size(list);
+	json_decref(list);
+	return n;
+}
+
+static void test_raise_and_dedupe(void **ctx)
+{
+	struct fixture *f = *ctx;
+	struct alert_subject door = {.room = "E1"};
+	struct alert_subject other = {.room = "E2"};
+	int64_t a, b, c;
+	json_t *o;
+
+	a = alert_raise(&f->c, ALERT_DOOR_FORCED, &door, "door of E1 forced open",
+	                json_pack("{s:s}", "state", "forced_open"));
+	assert_true(a > 0);
+	b = alert_raise(&f->c, ALERT_DOOR_FORCED, &door, "door of E1 forced open again", NULL);
+	assert_int_equal(b, a);
+	c = alert_raise(&f->c, ALERT_DOOR_FORCED, &other, "door of E2 forced open", NULL);
+	assert_true(c > 0 && c != a);
+	/* Same room, another kind: another alert. */
+	assert_true(alert_raise(&f->c, ALERT_DOOR_HELD, &door, "held open", NULL) > c);
+
+	o = alert_get(f, a);
+	assert_string_equal(str(o, "kind"), "door_forced");
+	assert_string_equal(str(o, "state"), "open");
+	assert_string_equal(str(o, "room"), "E1");
+	assert_null(json_object_get(o, "seat")); /* not applicable: absent */
+	assert_int_equal(num(o, "count"), 2);
+	assert_string_equal(str(o, "detail"), "door of E1 forced open again");
+	assert_string_equal(str(json_object_get(o, "extra"), "state"), "forced_open");
+	assert_true(num(o, "last_at") >= num(o, "raised_at"));
+	json_decref(o);
+	assert_int_equal(list_size(f, true), 3);
+	char *want = g_strdup_printf("raised:%lld repeated:%lld raised:%lld raised:%lld ",
+	                             (long long)a, (long long)a, (long long)c, (long long)c + 1);
+	assert_string_equal(f->changes->str, want);
+	g_free(want);
+}
+
+static void test_ack_then_resolve(void **ctx)
+{
+	struct fixture *f = *ctx;
+	struct alert_subject seat = {.room = "E1", .seat = "S2", .tender = "T-001"};
+	GError *err = NULL;
+	int64_t id, again;
+	json_t *o;
+
+	id = alert_raise(&f->c, ALERT_WRONG_SEAT, &seat, "login at the wrong seat", NULL);
+	assert_true(id > 0);
+	assert_int_equal(alert_ack(&f->c, id, "operator-alice", "calling the room", &err), 0);
+	o = alert_get(f, id);
+	assert_string_equal(str(o, "state"), "acknowledged");
+	assert_string_equal(str(o, "acked_by"), "operator-alice");
+	assert_string_equal(str(o, "ack_note"), "calling the room");
+	assert_string_equal(str(o, "tender"), "T-001");
+	json_decref(o);
+
+	/* A second acknowledgement is refused and changes nothing. */
+	assert_int_equal(alert_ack(&f->c, id, "operator-bob", "me too", &err), -EALREADY);
+	assert_int_equal(err->code, REQUEST_ERROR_CONFLICT);
+	assert_non_null(strstr(err->message, "already acknowledged"));
+	g_clear_error(&err);
+	o = alert_get(f, id);
+	assert_string_equal(str(o, "acked_by"), "operator-alice");
+	json_decref(o);
+
+	/* While acknowledged it is still open: the same cause counts on it. */
+	again = alert_raise(&f->c, ALERT_WRONG_SEAT, &seat, "login at the wrong seat", NULL);
+	assert_int_equal(again, id);
+	assert_int_equal(list_size(f, true), 1);
+
+	assert_int_equal(alert_resolve(&f->c, id, "operator-bob", "expert reseated", &err), 0);
+	o = alert_get(f, id);
+	assert_string_equal(str(o, "state"), "resolved");
+	assert_string_equal(str(o, "resolved_by"), "operator-bob");
+	assert_string_equal(str(o, "resolve_note"), "expert reseated");
+	assert_string_equal(str(o, "acked_by"), "operator-alice"); /* history kept */
+	json_decref(o);
+	assert_int_equal(alert_resolve(&f->c, id, "operator-bob", "again", &err), -EALREADY);
+	g_clear_error(&err);
+	assert_int_equal(alert_ack(&f->c, id, "operator-bob", "late", &err), -EALREADY);
+	g_clear_error(&err);
+	assert_int_equal(list_size(f, true), 0);
+	assert_int_equal(list_size(f, false), 1);
+
+	/* The cause again after resolution: a new alert. */
+	again = alert_raise(&f->c, ALERT_WRONG_SEAT, &seat, "login at the wrong seat", NULL);
+	assert_true(again > id);
+}
+
+static void test_unknown_id_refused(void **ctx)
+{
+	struct fixture *f = *ctx;
+	GError *err = NULL;
+
+	assert_int_equal(alert_ack(&f->c, 4242, "operator-alice", "x", &err), -ENOENT);
+	assert_int_equal(err->code, REQUEST_ERROR_NOT_FOUND);
+	assert_string_equal(err->message, "no alert 4242");
+	g_clear_error(&err);
+	assert_int_equal(alert_resolve(&f->c, 4242, "operator-alice", "x", &err), -ENOENT);
+	g_clear_error(&err);
+	assert_int_equal(list_size(f, false), 0);
+	assert_string_equal(f->changes->str, "");
+}
+
+static void test_auto_clear(void **ctx)
+{
+	struct fixture *f = *ctx;
+	struct alert_subject s = {.room = "E2", .stream = "cam1"};
+	struct alert_subject other = {.room = "E2", .stream = "cam2"};
+	int64_t id, id2;
+	json_t *o;
+
+	id = alert_raise(&f->c, ALERT_STREAM_LOST, &s, "camera cam1 lost", NULL);
+	id2 = alert_raise(&f->c, ALERT_STREAM_LOST, &other, "camera cam2 lost", NULL);
+	alert_clear(&f->c, ALERT_STREAM_LOST, &s, "camera recording again");
+	o = alert_get(f, id);
+	assert_string_equal(str(o, "state"), "resolved");
+	assert_string_equal(str(o, "resolved_by"), "auto: camera recording again");
+	json_decref(o);
+	o = alert_get(f, id2);
+	assert_string_equal(str(o, "state"), "open");
+	json_decref(o);
+	/* Clearing what is not open changes nothing. */
+	alert_clear(&f->c, ALERT_STREAM_LOST, &s, "again");
+	alert_clear(&f->c, ALERT_TAMPER, &s, "nothing");
+	o = alert_get(f, id);
+	assert_string_equal(str(o, "resolved_by"), "auto: camera recording again");
+	json_decref(o);
+	assert_int_equal(list_size(f, false), 2);
+}
+
+static void test_never_deleted(void **ctx)
+{
+	struct fixture *f = *ctx;
+	struct alert_subject s = {.room = "E1"};
+	int64_t id = alert_raise(&f->c, ALERT_TAMPER, &s, "reader cover opened", NULL);
+	char *msg = NULL;
+
+	assert_true(id > 0);
+	assert_int_not_equal(sqlite3_exec(f->c.state->db, "DELETE FROM alert", NULL, NULL, &msg),
+	                     SQLITE_OK);
+	assert_non_null(strstr(msg, "never deleted"));
+	sqlite3_free(msg);
+	assert_int_equal(list_size(f, false), 1);
+}
+
+static void test_bad_input_refused(void **ctx)
+{
+	struct fixture *f = *ctx;
+	struct alert_subject bad = {.room = "E1/../x"};
+	struct alert_subject good = {.room = "E1"};
+
+	assert_int_equal(alert_raise(&f->c, ALERT_TAMPER, &bad, "x", NULL), -EINVAL);
+	assert_int_equal(alert_raise(&f->c, ALERT_KIND_COUNT, &good, "x", NULL), -EINVAL);
+	assert_int_equal(alert_raise(&f->c, ALERT_TAMPER, &good, "", NULL), -EINVAL);
+	assert_int_equal(alert_raise(&f->c, ALERT_TAMPER, &good, "x", json_string("not an object")),
+	                 -EINVAL);
+	assert_int_equal(list_size(f, false), 0);
+}
+
+static void test_kind_names(void **ctx)
+{
+	enum alert_kind k;
+
+	(void)ctx;
+	for (int i = 0; i < ALERT_KIND_COUNT; i++) {
+		assert_true(alert_kind_parse(alert_kind_name((enum alert_kind)i), &k));
+		assert_int_equal(k, i);
+	}
+	assert_false(alert_kind_parse("door_exploded", &k));
+	assert_string_equal(alert_kind_name(ALERT_AGENT_OFFLINE), "agent_offline");
+}
+
+/* Run the default main context for MS milliseconds. */
+static void run_loop_ms(int ms)
+{
+	int64_t end = clock_mono_us() + ms * 1000;
+
+	while (clock_mono_us() < end)
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(2000);
+}
+
+static void presence_set(struct fixture *f, const char *room, bool online)
+{
+	struct room_presence *p = g_hash_table_lookup(f->c.rooms, room);
+
+	if (!p) {
+		p = g_new0(struct room_presence, 1);
+		g_strlcpy(p->room, room, sizeof(p->room));
+		g_hash_table_insert(f->c.rooms, p->room, p);
+	}
+	p->online = online;
+	p->since_us = clock_now_us();
+	g_strlcpy(p->state, online ? "online" : "offline", sizeof(p->state));
+	alerts_agent_presence(&f->c, room, online);
+}
+
+static void test_agent_offline_after_grace(void **ctx)
+{
+	struct fixture *f = *ctx;
+	json_t *list = NULL;
+
+	presence_set(f, "E1", true);
+	presence_set(f, "E1", false);
+	run_loop_ms(40);
+	assert_int_equal(list_size(f, true), 0); /* still within the grace period */
+	run_loop_ms(150);
+	assert_int_equal(state_alert_list(f->c.state, true, 0, 10, &list, NULL), 0);
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(str(json_array_get(list, 0), "kind"), "agent_offline");
+	assert_string_equal(str(json_array_get(list, 0), "room"), "E1");
+	json_decref(list);
+
+	presence_set(f, "E1", true);
+	assert_int_equal(list_size(f, true), 0);
+	assert_int_equal(state_alert_list(f->c.state, false, 0, 10, &list, NULL), 0);
+	assert_string_equal(str(json_array_get(list, 0), "resolved_by"), "auto: agent back online");
+	json_decref(list);
+}
+
+static void test_agent_restart_within_grace_pages_nobody(void **ctx)
+{
+	struct fixture *f = *ctx;
+
+	presence_set(f, "E1", true);
+	presence_set(f, "E1", false);
+	run_loop_ms(30);
+	presence_set(f, "E1", true);
+	run_loop_ms(200);
+	assert_int_equal(list_size(f, false), 0);
+}
+
+static void test_agent_offline_only_for_known_rooms(void **ctx)
+{
+	struct fixture *f = *ctx;
+
+	/* Never seen online and not in the (absent) site: no alert. */
+	presence_set(f, "Z9", false);
+	run_loop_ms(200);
+	assert_int_equal(list_size(f, false), 0);
+
+	/* A room of the imported site is known even if it never came online. */
+	ops_import_site(f->c.state, EXAMPLE_SITE);
+	presence_set(f, "E2", false);
+	run_loop_ms(200);
+	assert_int_equal(list_size(f, true), 1);
+}
+
+static void test_clock_skew(void **ctx)
+{
+	struct fixture *f = *ctx;
+	int64_t now = clock_now_us();
+	json_t *list = NULL, *a;
+
+	alerts_agent_clock(&f->c, "E1", now + 1500000, now); /* within the 2 s default */
+	assert_int_equal(list_size(f, false), 0);
+	alerts_agent_clock(&f->c, "E1", now - 5000000, now);
+	assert_int_equal(state_alert_list(f->c.state, true, 0, 10, &list, NULL), 0);
+	a = json_array_get(list, 0);
+	assert_string_equal(str(a, "kind"), "clock_skew");
+	assert_non_null(strstr(str(a, "detail"), "5.0 s behind"));
+	assert_int_equal(num(json_object_get(a, "extra"), "skew_us"), -5000000);
+	json_decref(list);
+	alerts_agent_clock(&f->c, "E1", now + 100, now);
+	assert_int_equal(list_size(f, true), 0);
+	assert_int_equal(list_size(f, false), 1);
+}
+
+static void test_counts(void **ctx)
+{
+	struct fixture *f = *ctx;
+	struct alert_subject s = {.room = "E1"};
+	int64_t a = alert_raise(&f->c, ALERT_DOOR_FORCED, &s, "forced", NULL);
+	json_t *counts;
+
+	alert_raise(&f->c, ALERT_DOOR_HELD, &s, "held", NULL);
+	assert_int_equal(alert_ack(&f->c, a, "operator-alice", "on my way", NULL), 0);
+	counts = alerts_counts_json(&f->c);
+	assert_int_equal(num(counts, "open"), 1);
+	assert_int_equal(num(counts, "acknowledged"), 1);
+	json_decref(counts);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_raise_and_dedupe, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ack_then_resolve, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_id_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_auto_clear, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_never_deleted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_input_refused, setup, teardown),
+	    cmocka_unit_test(test_kind_names),
+	    cmocka_unit_test_setup_teardown(test_agent_offline_after_grace, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_agent_restart_within_grace_pages_nobody, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_agent_offline_only_for_known_rooms, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_clock_skew, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
