@@ -41,6 +41,8 @@ struct controller {
 	struct state *state;   /* state.db */
 	struct agents *agents; /* commands to agents (agents.c) */
 	struct doors *doors;   /* door requests (doors.c) */
+	struct archives *archives; /* tender and retention archives (archives.c) */
+	struct ingest *ingest;     /* media ingest (ingest.c) */
 	uint64_t messages_refused;
 };
 

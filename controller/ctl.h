@@ -15,6 +15,9 @@ struct ctl;
  * message (domain REQUEST_ERROR, code = its error code) or the transport fault
  * ("controller unreachable: ..."). */
 int ctl_request(struct ctl *ctl, const char *command, json_t *args, json_t **result, GError **err);
+/* ctl_timeout_at_least: wait at least S seconds for answers (a command that makes the
+ * controller wait, e.g. tender close --wait). */
+void ctl_timeout_at_least(struct ctl *ctl, int s);
 /* ctl_want_json: the user asked for --json output. */
 bool ctl_want_json(const struct ctl *ctl);
 /* ctl_print_json: print OBJ as indented JSON on stdout. */

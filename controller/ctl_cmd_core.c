@@ -67,6 +67,7 @@ const struct ctl_command core_ctl_commands[] = {
 const struct ctl_command *const ctl_command_tables[] = {
 	core_ctl_commands,
 	ops_ctl_commands,
+	tender_ctl_commands,
 	door_ctl_commands,
 	NULL,
 };
