@@ -150,6 +150,10 @@ static void handle_controller_status(struct agent *a, const void *payload, size_
 		a->controller_online = online;
 		log_info("controller %s", online ? "online" : "unreachable");
 		agent_door_controller_lost(a->door, !online);
+		/* Chunks sent while the controller was away (or before it subscribed again after
+		 * a broker restart) reached no one: send the unacknowledged ones again. */
+		if (online)
+			agent_media_connected(a->media, true);
 	}
 	json_decref(body);
 }
