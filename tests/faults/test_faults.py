@@ -298,14 +298,15 @@ class FaultRun:
         finally:
             db.close()
 
-    def bus_segments(self):
-        """(room, stream, seq) -> sha256 of every segment whose last chunk was seen."""
+    def bus_segments(self, before_us):
+        """(room, stream, seq) -> sha256 of every segment ended by BEFORE_US whose last
+        chunk was seen on the bus."""
         out = {}
         for t, p in self.observed():
             if not t.endswith("/media") or not p:
                 continue
             m = json.loads(p)
-            if m.get("kind") == "segment.chunk" and m.get("last"):
+            if m.get("kind") == "segment.chunk" and m.get("last") and m["end_us"] <= before_us:
                 out[(m["room"], m["stream"], m["segment_seq"])] = m["sha256"]
         return out
 
@@ -367,7 +368,7 @@ class FaultRun:
                     self.problem("%s/%s/%d: %d copies in archive %s (hashes %s, ledger %s)"
                                  % (room, stream, seq, len(copies), name, copies, sha))
         ledger_keys = {(r[0], r[1], r[2]): r[3] for r in segs}
-        bus = self.bus_segments()
+        bus = self.bus_segments(end_us)
         self.counts["bus_segments"] = len(bus)
         for key, sha in bus.items():
             if ledger_keys.get(key) is None:
