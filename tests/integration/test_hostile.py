@@ -192,7 +192,7 @@ def test_replays_and_expired_commands_change_nothing(site):
     def answers(cid):  # evalroomctl's own answers arrive on this topic too
         return [p for p in op.messages_on(resp) if json.loads(p).get("id") == cid]
 
-    # 1. A request, then the same request again (same id): one answer, one unlock.
+    # 1. An operator's unlock request: one answer, one unlock.
     first = json.dumps(request("hostile-replay-1", "door", {"room": ROOM, "action": "unlock"}))
     op.publish(req, first)
     assert wait_for(lambda: len(answers("hostile-replay-1")) == 1, 10)
@@ -200,6 +200,29 @@ def test_replays_and_expired_commands_change_nothing(site):
     assert answer["ok"] is True, answer
     assert wait_for(lambda: rising_edges(site) == 1, 5)
     assert wait_for(lambda: site.door(ROOM).get("DOOR_LOCK") == 0, 5)  # pulse over
+
+    # 2. The controller's unlock command to the agent, captured on the wire.
+    cmds = [json.loads(p) for p in wire.messages_on(harness.topic("room", ROOM, "cmd"))]
+    unlocks = [c for c in cmds if c.get("kind") == "cmd" and c.get("command") != "events.ack"
+               and "unlock" in json.dumps(c)]
+    assert unlocks, cmds
+    captured = unlocks[0]
+    ctl = site.client("controller", client_id="test-replayer")
+    obs = site.observers[0]
+    reply_topic = harness.topic("room", ROOM, "reply")
+
+    def replies(cid):
+        return [p for p in obs.messages_on(reply_topic) if json.loads(p).get("id") == cid]
+
+    # Replayed while still valid (a duplicate delivery): the first reply again, no run.
+    assert captured["expires"] / 1e6 - time.time() > 0.5, "too slow to replay in time"
+    ctl.publish(harness.topic("room", ROOM, "cmd"), json.dumps(captured))
+    assert wait_for(lambda: len(replies(captured["id"])) == 2, 5)
+    assert replies(captured["id"])[1] == replies(captured["id"])[0]
+    time.sleep(0.5)
+    assert rising_edges(site) == 1, "a command delivered twice ran twice"
+
+    # 3. The request replayed with its id: the first answer again, not executed.
     doors_audited = audit_count(site, "door")
     op.publish(req, first)
     assert wait_for(lambda: len(answers("hostile-replay-1")) == 2, 10)
@@ -208,7 +231,7 @@ def test_replays_and_expired_commands_change_nothing(site):
     assert rising_edges(site) == 1, "a replayed request was executed again"
     assert audit_count(site, "door") == doors_audited
 
-    # 2. A request past its expiry: refused, nothing done, nothing audited as done.
+    # 4. A request past its expiry: refused, nothing done, nothing audited as done.
     op.publish(req, json.dumps(request("hostile-old-1", "door", {"room": ROOM,
                                                                   "action": "unlock"},
                                        expires_in=-5)))
@@ -218,18 +241,10 @@ def test_replays_and_expired_commands_change_nothing(site):
     time.sleep(1.0)
     assert rising_edges(site) == 1
 
-    # 3. The controller's unlock command, captured on the wire and replayed later.
-    cmds = [json.loads(p) for p in wire.messages_on(harness.topic("room", ROOM, "cmd"))]
-    unlocks = [c for c in cmds if c.get("kind") == "cmd" and c.get("command") != "events.ack"
-               and "unlock" in json.dumps(c)]
-    assert unlocks, cmds
-    captured = unlocks[0]
+    # 5. The captured command replayed after its expiry.
     left = captured["expires"] / 1e6 - time.time()
     if left > 0:
         time.sleep(left + 0.2)
-    ctl = site.client("controller", client_id="test-replayer")
-    obs = site.observers[0]
-    reply_topic = harness.topic("room", ROOM, "reply")
 
     def reply_to(cid):
         for p in obs.messages_on(reply_topic):
@@ -237,16 +252,13 @@ def test_replays_and_expired_commands_change_nothing(site):
             if m.get("id") == cid and m.get("ok") is False:
                 return m
         return None
-    n_before = len([m for m in obs.messages_on(reply_topic)
-                    if json.loads(m).get("id") == captured["id"]])
+    n_before = len(replies(captured["id"]))
     ctl.publish(harness.topic("room", ROOM, "cmd"), json.dumps(captured))
-    assert wait_for(lambda: len([m for m in obs.messages_on(reply_topic)
-                                 if json.loads(m).get("id") == captured["id"]]) > n_before, 10)
-    refused = [json.loads(m) for m in obs.messages_on(reply_topic)
-               if json.loads(m).get("id") == captured["id"]][-1]
+    assert wait_for(lambda: len(replies(captured["id"])) > n_before, 10)
+    refused = json.loads(replies(captured["id"])[-1])
     assert refused["ok"] is False and "expired" in json.dumps(refused), refused
 
-    # 4. A forged command whose expiry has passed (a fresh id).
+    # 6. A forged command whose expiry has passed (a fresh id).
     now = int(time.time() * 1e6)
     ctl.publish(harness.topic("room", ROOM, "cmd"),
                 {"v": 1, "kind": "cmd", "seq": now, "ts": now, "id": "hostile-expired",
