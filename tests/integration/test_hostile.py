@@ -319,4 +319,7 @@ def test_flood_keeps_daemons_serving(site):
     print("\nhostile flood: %d messages in %.1f s; status answered in %.2f s; controller RSS "
           "%d -> %d KiB" % (n, sent_s, status_s, rss0, rss1))
     assert site.daemons["controller"].alive() and site.daemons["agent-" + ROOM].alive()
-    assert rss1 < rss0 + 64 * 1024, (rss0, rss1)
+    # AddressSanitizer keeps up to 256 MiB of freed memory in quarantine.
+    with open("/proc/%d/maps" % ctrl) as f:
+        asan = "libasan" in f.read()
+    assert rss1 < rss0 + (320 if asan else 64) * 1024, (rss0, rss1)
