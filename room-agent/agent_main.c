@@ -2,6 +2,7 @@
  * supervises the seats' terminals, and keeps working while the controller is away. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
@@ -58,7 +59,33 @@ static char *status_payload(struct agent *a, const char *state)
 	return text;
 }
 
-static void reply(struct agent *a, const char *id, json_t *result, const GError *err)
+/* A command that ran, remembered until it expires: a duplicate delivery (QoS 1 after a
+ * lost PUBACK) or a replay gets the first reply again and never runs twice. */
+struct agent_cmd_done {
+	int64_t expires;
+	char *reply; /* the serialised first reply (jansson: free()) */
+};
+
+static void cmd_done_free(gpointer p)
+{
+	struct agent_cmd_done *d = p;
+	free(d->reply);
+	g_free(d);
+}
+
+static void commands_done_purge(struct agent *a, int64_t now)
+{
+	GHashTableIter it;
+	gpointer v;
+	g_hash_table_iter_init(&it, a->commands_done);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		if (((struct agent_cmd_done *)v)->expires < now)
+			g_hash_table_iter_remove(&it);
+}
+
+/* reply: publish the reply to command ID; with REMEMBER_UNTIL > 0 keep it for replays. */
+static void reply(struct agent *a, const char *id, int64_t remember_until, json_t *result,
+                  const GError *err)
 {
 	json_t *m = msg_new("reply", &a->seq);
 	json_object_set_new(m, "id", json_string(id));
@@ -68,6 +95,13 @@ static void reply(struct agent *a, const char *id, json_t *result, const GError 
 	else
 		json_object_set_new(m, "result", result ? json_incref(result) : json_object());
 	agent_publish(a, a->topic_reply, m, false);
+	char *text = remember_until > 0 ? json_dumps(m, JSON_COMPACT) : NULL;
+	if (text) {
+		struct agent_cmd_done *d = g_new0(struct agent_cmd_done, 1);
+		d->expires = remember_until;
+		d->reply = text;
+		g_hash_table_replace(a->commands_done, g_strdup(id), d);
+	}
 	json_decref(m);
 }
 
@@ -99,7 +133,15 @@ static void handle_cmd(struct agent *a, const void *payload, size_t len)
 	if (expires < clock_now_us()) {
 		g_set_error(&err, MSG_ERROR, MSG_ERROR_EXPIRED, "command %s (%s) expired", id,
 		            command);
-		reply(a, id, NULL, err);
+		reply(a, id, 0, NULL, err);
+		goto out;
+	}
+	commands_done_purge(a, clock_now_us());
+	struct agent_cmd_done *done = g_hash_table_lookup(a->commands_done, id);
+	if (done) {
+		log_info("command %s (%s) was already executed: not run again", id, command);
+		a->ops->publish(a->ops_ctx, a->topic_reply, done->reply, strlen(done->reply), 1,
+		                false);
 		goto out;
 	}
 	if (!args) {
@@ -129,7 +171,7 @@ static void handle_cmd(struct agent *a, const void *payload, size_t len)
 	} else if ((rc = agent_door_command(a->door, command, id, args, &res, &err)) == -ENOENT) {
 		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID, "unknown command \"%s\"", command);
 	}
-	reply(a, id, rc == 0 ? res : NULL, rc == 0 ? NULL : err);
+	reply(a, id, expires, rc == 0 ? res : NULL, rc == 0 ? NULL : err);
 	json_decref(res);
 	goto out;
 refuse:
@@ -153,8 +195,8 @@ static void handle_controller_status(struct agent *a, const void *payload, size_
 		a->controller_online = online;
 		log_info("controller %s", online ? "online" : "unreachable");
 		agent_door_controller_lost(a->door, !online);
-		/* A controller that restarted lost the chunks it had received but not yet
-		 * stored: send every unacknowledged segment again (it dedupes). */
+		/* Chunks sent while the controller was away (or before it subscribed again after
+		 * a broker restart) reached no one: send the unacknowledged ones again. */
 		if (online)
 			agent_media_connected(a->media, true);
 	}
@@ -260,6 +302,8 @@ static void agent_free(struct agent *a)
 	g_free(a->spool_dir);
 	if (a->loop)
 		g_main_loop_unref(a->loop);
+	if (a->commands_done)
+		g_hash_table_destroy(a->commands_done);
 }
 
 int main(int argc, char **argv)
@@ -267,6 +311,7 @@ int main(int argc, char **argv)
 	struct agent a = {0};
 	GError *err = NULL;
 	int rc = 1;
+	a.commands_done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, cmd_done_free);
 
 	GOptionContext *oc = g_option_context_new("- the evalroom room agent");
 	g_option_context_set_summary(
