@@ -225,6 +225,16 @@ def config_seeds():
         "long-line": "[g]\na=" + "x" * 20000 + "\n",
         "many-keys": "[g]\n" + "".join("k%d=%d\n" % (i, i) for i in range(300)),
         "relative": "[g]\npath=../x/y\nabs=/etc/x\n",
+        # controller_config_load: the minimum, the alert limits, and each refusal.
+        "controller-minimal.conf": "[mqtt]\nuri=ssl://h:8883\nca=a\ncert=b\nkey=c\n",
+        "controller-alerts.conf": "[mqtt]\nuri=ssl://h:8883\nca=/a\ncert=/b\nkey=/c\n"
+        "[controller]\nstate_dir=st\narchive_dir=/arc\n[alerts]\nclock_skew_limit_ms=1\n"
+        "offline_grace_ms=600000\nnever_connected_ms=3600000\n",
+        "controller-alert-zero.conf": "[mqtt]\nuri=u\nca=a\ncert=b\nkey=c\n[alerts]\n"
+        "offline_grace_ms=0\n",
+        "controller-empty-state.conf": "[mqtt]\nuri=u\nca=a\ncert=b\nkey=c\n[controller]\n"
+        "state_dir=\n",
+        "controller-no-key.conf": "[mqtt]\nuri=u\nca=a\ncert=b\n",
     }
     for name, data in seeds.items():
         put("fuzz_config", name, data)
