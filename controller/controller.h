@@ -19,6 +19,8 @@ struct controller_config {
 	char *signing_key;
 	int64_t clock_skew_limit_ms; /* [alerts] clock_skew_limit_ms, default 2000 */
 	int64_t offline_grace_ms;    /* [alerts] offline_grace_ms, default 2000 */
+	int64_t admission_window_s;  /* [controller] admission_window_s, default 300 */
+	int64_t login_code_valid_s;  /* [controller] login_code_valid_s, default 43200 */
 	int64_t never_connected_ms;  /* [alerts] never_connected_ms, default 15000 */
 };
 
@@ -48,6 +50,7 @@ struct controller {
 	uint64_t messages_refused;
 	struct alerts *alerts; /* alerts.c */
 	struct view *view;     /* view.c */
+	struct checkin *checkin; /* checkin.c */
 };
 
 /* controller_publish: serialise MSG (reference kept by caller) and publish at QoS 1. */

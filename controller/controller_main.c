@@ -6,6 +6,7 @@
 
 #include "agents.h"
 #include "alerts.h"
+#include "checkin.h"
 #include "clock.h"
 #include "config.h"
 #include "controller.h"
@@ -157,6 +158,7 @@ int main(int argc, char **argv)
 	}
 	alerts_init(&c);
 	view_init(&c);
+	checkin_init(&c);
 
 	char *offline = status_payload(&c, "offline");
 	struct mqtt_session_config mc = {
@@ -198,6 +200,7 @@ int main(int argc, char **argv)
 	rc = 0;
 	mqtt_session_free(c.mqtt);
 err_mqtt:
+	checkin_free(&c);
 	view_free(&c);
 	alerts_free(&c);
 	state_close(c.state);

@@ -75,5 +75,6 @@ const struct ctl_command *const ctl_command_tables[] = {
 	ops_ctl_commands,
 	door_ctl_commands,
 	alert_ctl_commands,
+	desk_ctl_commands,
 	NULL,
 };

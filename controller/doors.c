@@ -5,6 +5,7 @@
 
 #include "agents.h"
 #include "alerts.h"
+#include "checkin.h"
 #include "log.h"
 #include "msg.h"
 #include "state.h"
@@ -29,7 +30,7 @@ static int event_door(struct controller *c, const char *room, const struct msg_e
 	msg_reader_init(&r, body, NULL);
 	int ev = msg_read_enum(&r, "event", true, door_events);
 	int state = msg_read_enum(&r, "state", true, door_states);
-	msg_read_int(&r, "at", true, 0, INT64_MAX, 0);
+	int64_t at = msg_read_int(&r, "at", true, 0, INT64_MAX, 0);
 	msg_read_enum(&r, "prev_state", false, door_states);
 	const char *reason = msg_read_string(&r, "reason", false, 32);
 	msg_read_string(&r, "credential_digest", false, 64);
@@ -44,6 +45,7 @@ static int event_door(struct controller *c, const char *room, const struct msg_e
 	         reason ? " reason " : "", reason ? reason : "", person ? " person " : "",
 	         person ? person : "");
 	alerts_door_event(c, room, door_events[ev], door_states[state], reason, person, detail);
+	checkin_door_event(c, room, door_events[ev], reason, person, at);
 	return 0;
 }
 

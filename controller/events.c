@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "controller.h"
 #include "doors.h"
+#include "seats.h"
 #include "state.h"
 #include "streams.h"
 #include "log.h"
@@ -36,6 +37,7 @@ static const struct event_handler core_event_handlers[] = {
 static const struct event_handler *const event_tables[] = {
 	core_event_handlers,
 	door_event_handlers,
+	seat_event_handlers,
 	stream_event_handlers,
 };
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alerts.h"
+#include "checkin.h"
 #include "clock.h"
 #include "controller.h"
 #include "log.h"
@@ -61,6 +62,7 @@ void presence_handle_status(struct controller *c, const char *room, const void *
 	/* A status no newer than the last one (or the first, from the past) may be the
 	 * broker's retained copy, whose age says nothing of the agent's clock. */
 	bool fresh = p->since_us != 0 ? env.seq > p->seq : env.ts > clock_now_us();
+	bool came_online = online && (!p->online || p->since_us == 0);
 	if (p->online != online || p->since_us == 0) {
 		p->since_us = clock_now_us();
 		log_info("room %s: agent %s", room, status_states[state]);
@@ -72,6 +74,9 @@ void presence_handle_status(struct controller *c, const char *room, const void *
 	alerts_agent_presence(c, room, online);
 	if (online && fresh)
 		alerts_agent_clock(c, room, env.ts, clock_now_us());
+	/* An agent that was away may hold a stale admission list. */
+	if (came_online && fresh)
+		checkin_push_room(c, room);
 	json_decref(body);
 	return;
 refuse:

@@ -4,12 +4,14 @@
 #include <string.h>
 
 #include "alerts.h"
+#include "checkin.h"
 #include "clock.h"
 #include "controller.h"
 #include "doors.h"
 #include "log.h"
 #include "msg.h"
 #include "ops.h"
+#include "seats.h"
 #include "view.h"
 
 #define REQUEST_MAX_LIFETIME_US (10 * 60 * G_USEC_PER_SEC)
@@ -50,6 +52,8 @@ static const struct request_handler *const handler_tables[] = {
 	door_request_handlers,
 	alert_request_handlers,
 	view_request_handlers,
+	checkin_request_handlers,
+	seat_request_handlers,
 };
 
 static const struct request_handler *handler_find(const char *command)

@@ -179,7 +179,6 @@ int state_agent_event_add(struct state *st, const char *room, int64_t seq, const
 /* state_agent_event_count: events of ROOM (of KIND, or all when NULL). */
 int state_agent_event_count(struct state *st, const char *room, const char *kind, int64_t *n,
 			    GError **err);
-
 /* --- alerts (issue 8; never deleted) --- */
 
 /* The subject of an alert: room, seat, person, tender, stream; "" (or NULL) when not
@@ -219,3 +218,83 @@ int state_alert_list(struct state *st, bool open_only, int64_t since, unsigned l
 /* state_alert_counts: numbers of alerts by state into *OPEN (not acknowledged) and
  * *ACKED (acknowledged, not resolved). */
 int state_alert_counts(struct state *st, int64_t *open, int64_t *acked, GError **err);
+
+/* --- check-in, admissions, presence and seat bindings (state_checkin.c, issue 5) --- */
+
+/* state_seating_find: PERSON's seat in SESSION (or, when SESSION is NULL or "", in the
+ * open session dated DATE) into *OUT. -ENOENT (NOT_FOUND) with a reason naming what is
+ * missing: not in that session's committees, or not seated (the draw has not run). */
+int state_seating_find(struct state *st, const char *session, const char *date,
+                       const char *person, struct state_assignment *out, GError **err);
+/* state_checkin_add: record an identity check and screening ("passed"|"failed"). */
+int state_checkin_add(struct state *st, const char *session, const char *person, int64_t at,
+                      const char *desk, const char *screening, const char *note, GError **err);
+/* state_presence_get: PERSON's presence in SESSION into STATE ("expected" without a
+ * row: "expected", "admitted", "inside", "out") and *SINCE (0 without a row). */
+int state_presence_get(struct state *st, const char *session, const char *person,
+                       char state[16], int64_t *since, GError **err);
+int state_presence_set(struct state *st, const char *session, const char *person,
+                       const char *state, int64_t now, GError **err);
+
+struct state_admission {
+	int64_t id;
+	char session[STATE_ID_SIZE], person[STATE_ID_SIZE], tender[STATE_ID_SIZE];
+	char room[STATE_ID_SIZE], seat[STATE_ID_SIZE];
+	char credential[48];
+	char code_digest[65];
+	int64_t issued_at, valid_until, code_valid_until;
+	char state[12]; /* active | used | expired | replaced */
+};
+/* state_admission_add: store A (state active) issued by DESK for REASON (NULL at the
+ * first check-in); any earlier active admission of the person in the session is
+ * "replaced" (its credential wiped). *ID gets the new id. */
+int state_admission_add(struct state *st, const struct state_admission *a, const char *desk,
+                        const char *reason, int64_t *id, GError **err);
+/* state_admission_end: admission ID is no longer active: STATE "used", "expired" or
+ * "replaced"; its credential is wiped. -ENOENT when it is not active. */
+int state_admission_end(struct state *st, int64_t id, const char *state, int64_t now,
+                        GError **err);
+/* state_admission_latest: the latest admission of PERSON in SESSION (any state);
+ * -ENOENT when none. */
+int state_admission_latest(struct state *st, const char *session, const char *person,
+                           struct state_admission *out, GError **err);
+/* state_admission_active: a new array of every active admission of open sessions:
+ * {"id","session","person","tender","room","seat","credential","issued_at",
+ * "valid_until"}. */
+int state_admission_active(struct state *st, json_t **out, GError **err);
+/* state_admission_active_of: the active admission of PERSON to ROOM (open sessions);
+ * -ENOENT when none. */
+int state_admission_active_of(struct state *st, const char *person, const char *room,
+                              struct state_admission *out, GError **err);
+
+/* state_binding_open: SEAT of ROOM now records for PERSON's TENDER from FROM_US (a
+ * binding still open there is closed at FROM_US first). */
+int state_binding_open(struct state *st, const char *room, const char *seat, const char *person,
+                       const char *tender, int64_t from_us, GError **err);
+/* state_binding_close: the open binding of SEAT of ROOM ends at TO_US (none: no-op). */
+int state_binding_close(struct state *st, const char *room, const char *seat, int64_t to_us,
+                        GError **err);
+/* state_binding_at: the binding of SEAT of ROOM at time T (from <= T < to, or open):
+ * PERSON and TENDER; -ENOENT (no error set) when the seat was bound to nobody. */
+int state_binding_at(struct state *st, const char *room, const char *seat, int64_t t,
+                     char person[STATE_ID_SIZE], char tender[STATE_ID_SIZE], GError **err);
+/* state_tenders_in_room_at: a new array of the distinct tenders bound to a seat of ROOM
+ * at time T, in id order. */
+int state_tenders_in_room_at(struct state *st, const char *room, int64_t t, json_t **out,
+                             GError **err);
+/* state_admission_seats: a new array of ROOM's current seat assignments of open
+ * sessions: the latest admission of each person (active or used, its login code still
+ * valid at NOW), as {"person","name","tender","tender_name","seat","code_digest",
+ * "code_valid_until"}. */
+int state_admission_seats(struct state *st, const char *room, int64_t now, json_t **out,
+                          GError **err);
+/* state_session_open_on: the open session dated DATE (YYYY-MM-DD) into ID; -ENOENT
+ * (NOT_FOUND) when there is none, -EEXIST (CONFLICT) when there are several (then the
+ * session must be named). */
+int state_session_open_on(struct state *st, const char *date, char id[STATE_ID_SIZE],
+                          GError **err);
+/* state_checkin_list: a new array of SESSION's seated persons in person order:
+ * {"person","name","tender","state","since","room"?,"seat"?,"credential"?,
+ *  "valid_until"?}; room, seat and the admission's state ("credential": active, used,
+ * expired, replaced) only once the person has checked in. */
+int state_checkin_list(struct state *st, const char *session, json_t **out, GError **err);

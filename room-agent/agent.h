@@ -25,8 +25,9 @@ struct agent {
 	bool connected;
 	bool controller_online;
 	struct outbox *outbox;   /* every event goes through it */
-	struct agent_door *door;  /* NULL: the room has no controlled door */
+	struct agent_door *door;   /* NULL: the room has no controlled door */
 	struct agent_media *media; /* NULL: the room records nothing */
+	struct agent_seats *seats; /* the login terminals (agent_seats.c) */
 	int64_t started_us;
 	char topic_status[128], topic_event[128], topic_reply[128], topic_cmd[128],
 	    topic_media[128];

@@ -7,6 +7,7 @@
 
 #include "agent_door.h"
 #include "agent_media.h"
+#include "agent_seats.h"
 #include "clock.h"
 #include "msg.h"
 #include "outbox.h"
@@ -74,6 +75,8 @@ void agent_cmd_handle(struct agent *a, const void *payload, size_t len)
 		                (json_int_t)a->started_us, "connected", a->connected,
 		                "events_pending", (json_int_t)outbox_pending(a->outbox));
 		rc = 0;
+	} else if ((rc = agent_seats_command(a->seats, command, args, &res, &err)) != -ENOENT) {
+		/* a seat command, answered below */
 	} else if ((rc = agent_media_command(a->media, command, args, &res, &err)) != -ENOENT) {
 		/* handled */
 	} else if ((rc = agent_door_command(a->door, command, id, args, &res, &err)) == -ENOENT) {

@@ -8,6 +8,7 @@
 #include "agent_cmd.h"
 #include "agent_door.h"
 #include "agent_media.h"
+#include "agent_seats.h"
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
@@ -83,6 +84,8 @@ static void on_message(const char *topic, const void *payload, size_t len, void 
 		agent_cmd_handle(a, payload, len);
 	else if (strcmp(topic, TOPIC_PREFIX "controller/status") == 0)
 		handle_controller_status(a, payload, len);
+	else
+		agent_seats_message(a->seats, topic, payload, len);
 }
 
 static void on_connection(bool connected, const char *why, void *user)
@@ -253,6 +256,8 @@ int main(int argc, char **argv)
 	}
 	mqtt_session_subscribe(a.mqtt, a.topic_cmd, 1);
 	mqtt_session_subscribe(a.mqtt, TOPIC_PREFIX "controller/status", 1);
+	a.seats = agent_seats_new(&a, &err);
+	agent_seats_subscribe(a.seats);
 	daemon_signals_watch(a.loop, NULL, NULL);
 	g_timeout_add_seconds(10, status_heartbeat, &a);
 	mqtt_session_start(a.mqtt);
@@ -268,6 +273,7 @@ int main(int argc, char **argv)
 	mqtt_session_stop(a.mqtt, 2000);
 	rc = 0;
 err_door:
+	agent_seats_free(a.seats);
 	agent_media_free(a.media);
 	agent_door_free(a.door);
 	outbox_close(a.outbox);

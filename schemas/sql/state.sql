@@ -170,7 +170,6 @@ CREATE TABLE agent_event (
 	body TEXT NOT NULL,
 	PRIMARY KEY (room, seq)
 ) STRICT;
-
 -- Alerts (issue 8): raised from real causes, acknowledged by an operator, resolved by
 -- an operator or automatically when the cause clears. Never deleted (the trigger
 -- refuses it). An alert is open until resolved; while open, a second raise of the same
@@ -205,3 +204,40 @@ CREATE TRIGGER alert_never_deleted BEFORE DELETE ON alert
 BEGIN
 	SELECT RAISE(ABORT, 'alerts are never deleted');
 END;
+
+-- Door credentials and workstation login codes issued at the desk (issue 5). The
+-- credential itself is kept only while it is active (the room's admission list is
+-- pushed again after every change) and wiped when used, expired or replaced; the login
+-- code is never stored, only its digest (controller/checkin_codes.h).
+CREATE TABLE admission (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	session TEXT NOT NULL,
+	person TEXT NOT NULL,
+	tender TEXT NOT NULL,
+	room TEXT NOT NULL,
+	seat TEXT NOT NULL,
+	credential TEXT NOT NULL,
+	code_digest TEXT NOT NULL,
+	issued_at INTEGER NOT NULL,
+	valid_until INTEGER NOT NULL,
+	code_valid_until INTEGER NOT NULL,
+	desk TEXT NOT NULL,
+	reason TEXT,
+	state TEXT NOT NULL CHECK (state IN ('active', 'used', 'expired', 'replaced')),
+	ended_at INTEGER,
+	FOREIGN KEY (session, person) REFERENCES assignment (session, person)
+) STRICT;
+CREATE INDEX admission_active ON admission (state, room);
+
+-- Which expert's tender a seat's camera and microphone belong to: from a login to the
+-- logout (to_us NULL while logged in). The archive router reads it.
+CREATE TABLE seat_binding (
+	room TEXT NOT NULL,
+	seat TEXT NOT NULL,
+	person TEXT NOT NULL,
+	tender TEXT NOT NULL,
+	from_us INTEGER NOT NULL,
+	to_us INTEGER,
+	CHECK (to_us IS NULL OR to_us >= from_us)
+) STRICT;
+CREATE INDEX seat_binding_at ON seat_binding (room, seat, from_us);

@@ -8,6 +8,7 @@ would. Everything it started is stopped at the end, also on Ctrl-C; --keep leave
 site running for exploring with evalroomctl.
 """
 import argparse
+import csv
 import datetime
 import json
 import os
@@ -75,7 +76,8 @@ class Day:
         self.args = args
         self.rooms = [r["id"] for r in site.prov.site["rooms"]]
         self.session = datetime.date.today().isoformat()
-        self.alerts_seen = set()
+        self.people = []  # dicts from the committee files, with what the desk issued
+        self.terminals = {}
 
     # -- helpers --
     def ctl(self, *argv, identity=None):
@@ -168,12 +170,16 @@ class Day:
         m = self.wait_event("E1", "stream.state", stream="cam-E1", state="lost")
         say("Agent E1 reports stream cam-E1 LOST (%s); the gap is recorded with its reason"
             % m.get("reason"))
+        a = self.wait_alert("stream_lost", room="E1")
+        say("ALERT stream_lost for cam-E1 (alert #%d)" % a["id"])
         cam.proc.send_signal(signal.SIGCONT)
         since = time.time() * 1e6
         wait_for(lambda: [e for e in self.events("E1", "stream.state")
                           if e["stream"] == "cam-E1" and e["state"] == "recording"
                           and e["ts"] > since], 30, 0.2)
         say("Camera back: stream cam-E1 recording again")
+        if wait_for(lambda: not [x for x in self.alerts() if x["kind"] == "stream_lost"], 20):
+            say("Alert #%d resolved automatically when the camera came back" % a["id"])
 
     def held_open(self):
         self.ctl("door", "E2", "unlock")
@@ -185,7 +191,9 @@ class Day:
         self.wait_event("E2", "door.event", event="held_open_prealarm")
         say("Door E2 held open: pre-alarm")
         self.wait_event("E2", "door.event", event="held_open_alarm")
-        say("Door E2 held open: ALARM")
+        a = self.wait_alert("door_held", room="E2")
+        say("Door E2 held open: ALARM raised to the operators")
+        self.ack(a, "cleaner asked to close the door")
         door.set("DOOR_SENSOR", 0)
         self.wait_event("E2", "door.event", event="closed")
         say("Door E2 closed and relocked")
@@ -195,6 +203,83 @@ class Day:
         say("Operator locked down all %d rooms (a drill)" % out["done"])
         out = self.ctl("lockdown", "--all", "--release")
         say("Lockdown released in %d rooms" % out["done"])
+
+    def alerts(self, open_only=True):
+        out = self.ctl("alerts", *(["--open"] if open_only else []))
+        return out["alerts"] if isinstance(out, dict) else out
+
+    def wait_alert(self, kind, timeout=20, **subject):
+        def find():
+            for a in self.alerts():
+                if a["kind"] == kind and all(a.get(k) == v for k, v in subject.items()):
+                    return a
+            return None
+        a = wait_for(find, timeout, 0.3)
+        if not a:
+            raise DemoError("no open %s alert %s within %d s" % (kind, subject, timeout))
+        return a
+
+    def ack(self, alert, note):
+        self.ctl("alert", "ack", str(alert["id"]), "--note", note)
+        say("Operator acknowledged alert #%d (%s): \"%s\"" % (alert["id"], alert["kind"], note))
+
+    def start_terminals(self):
+        for room in self.site.prov.site["rooms"]:
+            for seat in room["seats"]:
+                t = self.site.start_terminal(room["id"], seat["id"])
+                t.wait("screen=locked", absent="UNREACHABLE", timeout=30)
+                self.terminals[(room["id"], seat["id"])] = t
+        say("%d workstation kiosks show their locked screens" % len(self.terminals))
+
+    def check_in(self):
+        for tid, _, name in TENDERS:
+            with open(os.path.join(HERE, name)) as f:
+                for row in csv.DictReader(f):
+                    row["tender"] = tid
+                    self.people.append(row)
+        for p in self.people:
+            out = self.ctl("desk", "checkin", "--person", p["person_id"], "--id-number",
+                           p["id_number"], "--screening", "passed",
+                           identity="desk-entrance")
+            p.update(room=out["room"], seat=out["seat"], credential=out["credential"],
+                     code=out["login_code"])
+            say("Desk checked in %s (%s): room %s seat %s, door PIN %s, login code %s"
+                % (p["name"], p["tender"], p["room"], p["seat"],
+                   p["credential"].split(":", 1)[1], p["code"]))
+
+    def wrong_room(self):
+        p = self.people[0]
+        other = next(r for r in self.rooms if r != p["room"])
+        say("%s types the PIN at the door of room %s (not theirs)" % (p["name"], other))
+        self.site.door(other).pin(p["credential"].split(":", 1)[1])
+        self.wait_event(other, "door.event", event="denied", reason="not_this_room")
+        a = self.wait_alert("wrong_room", person=p["person_id"])
+        say("Door %s stays locked; ALERT wrong_room: %s" % (other, a.get("detail", "")))
+        self.ack(a, "escorted to the right room")
+
+    def enter_and_log_in(self):
+        for p in self.people:
+            door = self.site.door(p["room"])
+            door.pin(p["credential"].split(":", 1)[1])
+            self.wait_event(p["room"], "door.event", event="granted", person=p["person_id"])
+            door.set("DOOR_SENSOR", 1)
+            time.sleep(0.3)
+            door.set("DOOR_SENSOR", 0)
+            say("%s opened the door of room %s with their PIN and went in" % (p["name"], p["room"]))
+            t = self.terminals[(p["room"], p["seat"])]
+            t.keys(p["code"] + "\n")
+            t.wait("screen=logged_in", timeout=20)
+            say("%s logged in at seat %s: the seat's camera now records for tender %s"
+                % (p["name"], p["seat"], p["tender"]))
+
+    def log_out(self):
+        for p in self.people:
+            t = self.terminals[(p["room"], p["seat"])]
+            t.keys("L")
+            time.sleep(0.2)
+            t.keys("Y")
+            t.wait("logged out", timeout=20)
+        say("All %d people logged out" % len(self.people))
 
     def summary(self):
         n, b = self.shipped()
@@ -248,10 +333,14 @@ def main():
         day = Day(site, args)
         day.prepare()
         day.draw()
+        day.start_terminals()
+        day.check_in()
+        day.wrong_room()
+        day.enter_and_log_in()
         day.held_open()
         day.record(args.record_seconds)
         day.lost_camera(cam)
-        day.lockdown_drill()
+        day.log_out()
         day.summary()
         problems = site.schema_problems()
         say("%d protocol messages observed, %d outside their schema"

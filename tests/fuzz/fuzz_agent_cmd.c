@@ -1,6 +1,7 @@
 /* fuzz_agent_cmd: the room agent's command topic (agent_cmd_handle, room-agent/agent_cmd.c)
- * and what it dispatches to: the door (agent_door.c on the simulated GPIO chip), the event
- * outbox and the media commands, with a capturing fake transport.
+ * and what it dispatches to: the door (agent_door.c on the simulated GPIO chip), the seats
+ * (agent_seats.c), the event outbox and the media commands, with a capturing fake
+ * transport.
  *
  * Input: byte 0 sets the scene: bit 0 a lockdown persisted before a restart, bit 1 the
  * controller unreachable, bit 2 a room without a door. The rest is up to 16 messages
@@ -25,6 +26,7 @@
 #include "agent_cmd.h"
 #include "agent_door.h"
 #include "agent_media.h"
+#include "agent_seats.h"
 #include "clock.h"
 #include "fuzz.h"
 #include "gpio_sim.h"
@@ -90,7 +92,7 @@ struct snapshot {
 	size_t lock_changes;
 	int lock_level;
 	bool lockdown_file;
-	char *admission;
+	char *admission, *seats;
 	unsigned door_events;
 };
 
@@ -129,6 +131,7 @@ static void snapshot_take(struct agent *a, struct fuzz_capture *cap, struct snap
 	s->lockdown_file = ld != NULL;
 	g_free(ld);
 	s->admission = spool_file("admission.json");
+	s->seats = spool_file("seats.json");
 	s->door_events = count_kind(cap, 0, a->topic_event, "door.event");
 }
 
@@ -259,9 +262,13 @@ static void handle_one(struct agent *a, struct fuzz_capture *cap, const char *pa
 		           "a refused message changed the persisted lockdown");
 		FUZZ_CHECK(g_strcmp0(after.admission, before.admission) == 0,
 		           "a refused message changed the persisted admission list");
+		FUZZ_CHECK(g_strcmp0(after.seats, before.seats) == 0,
+		           "a refused message changed the persisted seats");
 	}
 	g_free(before.admission);
 	g_free(after.admission);
+	g_free(before.seats);
+	g_free(after.seats);
 }
 
 /* Replace @NOW and @PAST (a message is at most a few KiB: the agent refuses more). */
@@ -322,6 +329,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(!a.door == !!(scene & 4), "door present %d in scene %u", !!a.door, scene);
 	a.media = agent_media_new(&a, &err);
 	FUZZ_CHECK(!a.media && !err, "media in a config without streams");
+	a.seats = agent_seats_new(&a, &err);
+	FUZZ_CHECK(a.seats && !err, "seats: %s", err ? err->message : "?");
 	agent_door_controller_lost(a.door, !a.controller_online);
 	for (int i = 0; i < 64 && g_main_context_iteration(NULL, FALSE); i++)
 		;
@@ -341,6 +350,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		at += mlen + 1;
 	}
 
+	agent_seats_free(a.seats);
 	agent_media_free(a.media);
 	agent_door_free(a.door);
 	outbox_close(a.outbox);

@@ -14,7 +14,7 @@
  * asked range; defaults apply exactly when a key is absent. The controller's loader
  * refuses with -EINVAL and an error naming the file (and the group and key when the file
  * itself loaded), or fills every path as a non-empty absolute path (archive_dir under
- * state_dir when relative) and every [alerts] limit within its range, the default
+ * state_dir when relative) and every [alerts] and [controller] limit within its range, the default
  * exactly when the key is absent. */
 #include <errno.h>
 #include <stdio.h>
@@ -127,13 +127,15 @@ static void read_absent(struct config *cf, const char *path, const char *group)
 	FUZZ_CHECK(config_bool(cf, group, key, true, &b, &err) == 0 && b, "absent bool");
 }
 
-static void check_alert_limit(GKeyFile *kf, const char *key, int64_t v, int64_t dflt, int64_t max)
+static void check_limit(GKeyFile *kf, const char *group, const char *key, int64_t v, int64_t dflt,
+                        int64_t min, int64_t max)
 {
-	if (!kf || !g_key_file_has_key(kf, "alerts", key, NULL))
-		FUZZ_CHECK(v == dflt, "[alerts] %s absent but %" G_GINT64_FORMAT, key, (gint64)v);
-	else
-		FUZZ_CHECK(v >= 1 && v <= max, "[alerts] %s = %" G_GINT64_FORMAT " accepted", key,
+	if (!kf || !g_key_file_has_key(kf, group, key, NULL))
+		FUZZ_CHECK(v == dflt, "[%s] %s absent but %" G_GINT64_FORMAT, group, key,
 		           (gint64)v);
+	else
+		FUZZ_CHECK(v >= min && v <= max, "[%s] %s = %" G_GINT64_FORMAT " accepted", group,
+		           key, (gint64)v);
 }
 
 static void check_path(const char *what, const char *p)
@@ -177,9 +179,15 @@ static void check_controller(struct config *cf, const char *path)
 		FUZZ_CHECK(!strcmp(k.archive_dir, dflt), "default archive_dir %s", k.archive_dir);
 		g_free(dflt);
 	}
-	check_alert_limit(kf, "clock_skew_limit_ms", k.clock_skew_limit_ms, 2000, 3600 * 1000);
-	check_alert_limit(kf, "offline_grace_ms", k.offline_grace_ms, 2000, 600 * 1000);
-	check_alert_limit(kf, "never_connected_ms", k.never_connected_ms, 15000, 3600 * 1000);
+	check_limit(kf, "alerts", "clock_skew_limit_ms", k.clock_skew_limit_ms, 2000, 1,
+	            3600 * 1000);
+	check_limit(kf, "alerts", "offline_grace_ms", k.offline_grace_ms, 2000, 1, 600 * 1000);
+	check_limit(kf, "alerts", "never_connected_ms", k.never_connected_ms, 15000, 1,
+	            3600 * 1000);
+	check_limit(kf, "controller", "admission_window_s", k.admission_window_s, 300, 10,
+	            24 * 3600);
+	check_limit(kf, "controller", "login_code_valid_s", k.login_code_valid_s, 12 * 3600, 60,
+	            7 * 24 * 3600);
 	controller_config_free(&k);
 }
 

@@ -235,6 +235,8 @@ def config_seeds():
         "controller-empty-state.conf": "[mqtt]\nuri=u\nca=a\ncert=b\nkey=c\n[controller]\n"
         "state_dir=\n",
         "controller-no-key.conf": "[mqtt]\nuri=u\nca=a\ncert=b\n",
+        "controller-checkin.conf": "[mqtt]\nuri=u\nca=a\ncert=b\nkey=c\n[controller]\n"
+        "admission_window_s=10\nlogin_code_valid_s=604801\n",
     }
     for name, data in seeds.items():
         put("fuzz_config", name, data)
@@ -382,6 +384,13 @@ def agent_cmd_seeds():
         "dup-action": (0, [envelope("cmd", '"id":"c1","expires":@NOW,"command":"door",'
                                     '"args":{"action":"lock","action":"unlock"}')]),
         "long-id": (0, [door("c" * 80, "unlock")]),
+        "seats": (0, [cmd("c1", "seat.assign", '{"seat":"S1","person":"P1","name":"Ann",'
+                          '"tender":"T1","tender_name":"Roads","code_digest":"' + "ab" * 32
+                          + '","valid_until":@NOW}'),
+                      cmd("c2", "seat.lock", '{"seat":"S1","reason":"break"}'),
+                      cmd("c3", "seat.unlock", '{"seat":"S1"}'),
+                      cmd("c4", "seat.lock", '{"seat":"S1","reason":"\\u0007"}'),
+                      cmd("c5", "seat.assign", '{"seat":"S 1"}')]),
     }
     for name, (scene, msgs) in seqs.items():
         put("fuzz_agent_cmd", name, bytes([scene]) + b"\0".join(m.encode() for m in msgs))

@@ -166,6 +166,17 @@ class Site:
             raise RuntimeError("agent %s did not connect:\n%s" % (room, d.log()))
         return d
 
+    def start_terminal(self, room, seat):
+        """Start the real kiosk of SEAT in ROOM in --batch mode with its own certificate
+        (a TerminalBatch; stopped by close())."""
+        cn = "terminal-%s-%s" % (room, seat)
+        conf = self.write_config(cn, cn, "[terminal]\nroom=%s\nseat=%s\n" % (room, seat))
+        t = TerminalBatch([os.path.join(self.bin, "evalroom-terminal"), "--batch", "--config",
+                           conf, "--log", os.path.join(self.tmp, cn + ".log")],
+                          os.path.join(self.tmp, cn + ".stderr"))
+        self.daemons[cn] = t
+        return t
+
     # -- evalroomctl --
     def ctl(self, *args, identity=None, json_out=True, timeout=30, check=False, input=None):
         """Run evalroomctl as identity (default: the first operator). Returns
@@ -319,3 +330,62 @@ def streams_config(room_streams=(), seat_streams=(), segment_s=2, lost_ms=3000,
         out += ["[stream %s]" % name, "source=" + TEST_VIDEO, "place=seat", "seat=" + seat,
                 "segment_seconds=%d" % segment_s, "lost_timeout_ms=%d" % lost_ms, ""]
     return "\n".join(out) + "\n"
+
+
+class TerminalBatch:
+    """The real evalroom-terminal of one seat in --batch mode (issue 5): keys() types,
+    wait() waits for a screen line; started by Site.start_terminal, stopped by close()."""
+
+    def __init__(self, argv, log_path):
+        import queue
+        import threading
+        self._queue = queue
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=open(log_path, "ab"), text=True, bufsize=1)
+        self.lines = queue.Queue()
+        self.seen = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def keys(self, text):
+        self.proc.stdin.write(text)
+        self.proc.stdin.flush()
+
+    def wait(self, text, absent=None, timeout=10.0):
+        """The first screen from now on (or the current one) showing text."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.seen and text in self.seen[-1] and not (absent and absent in self.seen[-1]):
+                return self.seen[-1]
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("screen never showed %r: %s" % (text, self.seen[-3:]))
+            try:
+                self.seen.append(self.lines.get(timeout=left))
+            except self._queue.Empty:
+                pass
+
+    def screen(self):
+        while True:
+            try:
+                self.seen.append(self.lines.get_nowait())
+            except self._queue.Empty:
+                return self.seen[-1] if self.seen else ""
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        self.proc.wait()
+
+    def stop(self, timeout=10):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+

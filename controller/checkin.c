@@ -1,0 +1,538 @@
+#include "checkin.h"
+
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <string.h>
+
+#include "agents.h"
+#include "alerts.h"
+#include "checkin_codes.h"
+#include "clock.h"
+#include "log.h"
+#include "msg.h"
+#include "state.h"
+#include "view.h"
+
+#define CHECKIN_CMD_TIMEOUT_MS 10000
+#define CHECKIN_TICK_S         1
+
+struct checkin {
+	guint tick;
+};
+
+static const char *const screenings[] = {"passed", "failed", NULL};
+
+/* ---- pushing admission lists and seat assignments ---- */
+
+static void push_reply(struct controller *c, const char *room, json_t *result, const GError *err,
+                       void *user)
+{
+	(void)c;
+	(void)result;
+	const char *what = user;
+	if (err)
+		log_warnx("room %s: %s not taken: %s", room, what, err->message);
+	else
+		log_debug("room %s: %s taken", room, what);
+}
+
+/* The list for ROOM out of every active admission: this room's entries plain, the
+ * others with their room so the door names a wrong-room try. */
+static json_t *room_entries(const json_t *active, const char *room)
+{
+	json_t *entries = json_array();
+	size_t i;
+	json_t *a;
+	json_array_foreach(active, i, a)
+	{
+		const char *to = json_string_value(json_object_get(a, "room"));
+		json_t *e = json_pack("{s:O, s:O, s:O, s:O}", "credential",
+		                      json_object_get(a, "credential"), "person",
+		                      json_object_get(a, "person"), "valid_from",
+		                      json_object_get(a, "issued_at"), "valid_until",
+		                      json_object_get(a, "valid_until"));
+		if (strcmp(to, room) != 0)
+			json_object_set_new(e, "room", json_string(to));
+		json_array_append_new(entries, e);
+	}
+	return entries;
+}
+
+static void push_rooms(struct controller *c, const char *only)
+{
+	json_t *active = NULL, *rooms = NULL;
+	GError *err = NULL;
+	if (state_admission_active(c->state, &active, &err) != 0 ||
+	    state_site_rooms(c->state, &rooms, &err) != 0) {
+		log_warnx("admission lists not pushed: %s", err->message);
+		g_clear_error(&err);
+		goto out;
+	}
+	size_t i;
+	json_t *r;
+	json_array_foreach(rooms, i, r)
+	{
+		const char *room = json_string_value(json_object_get(r, "id"));
+		if (only && strcmp(only, room) != 0)
+			continue;
+		/* An agent that is away gets its list when it comes back (presence.c). */
+		const struct room_presence *p = g_hash_table_lookup(c->rooms, room);
+		if (!only && (!p || !p->online))
+			continue;
+		json_t *args = json_pack("{s:o}", "entries", room_entries(active, room));
+		if (agents_command(c, room, "admission.set", args, CHECKIN_CMD_TIMEOUT_MS,
+		                   push_reply, (void *)"admission list") != 0)
+			log_warnx("room %s: admission list not sent (broker unreachable)", room);
+	}
+out:
+	json_decref(active);
+	json_decref(rooms);
+}
+
+void checkin_push_admissions(struct controller *c)
+{
+	push_rooms(c, NULL);
+}
+
+void checkin_push_room(struct controller *c, const char *room)
+{
+	push_rooms(c, room);
+	/* The seats' assignments too: an agent that was away may have missed one. The agent
+	 * keeps a spent code spent when the same digest comes again. */
+	json_t *seats = NULL;
+	GError *err = NULL;
+	if (state_admission_seats(c->state, room, clock_now_us(), &seats, &err) != 0) {
+		log_warnx("room %s: seat assignments not resent: %s", room, err->message);
+		g_clear_error(&err);
+		return;
+	}
+	size_t i;
+	json_t *a;
+	json_array_foreach(seats, i, a)
+	{
+		json_t *args = json_deep_copy(a);
+		json_object_set(args, "valid_until", json_object_get(a, "code_valid_until"));
+		json_object_del(args, "code_valid_until");
+		if (agents_command(c, room, "seat.assign", args, CHECKIN_CMD_TIMEOUT_MS, push_reply,
+		                   (void *)"seat assignment") != 0)
+			log_warnx("room %s: seat assignment not sent (broker unreachable)", room);
+	}
+	json_decref(seats);
+}
+
+static void push_seat_assign(struct controller *c, const struct state_admission *a,
+                             const char *name, const char *tender_name)
+{
+	json_t *args =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "seat", a->seat, "person", a->person,
+	              "name", name, "tender", a->tender, "tender_name", tender_name, "code_digest",
+	              a->code_digest, "valid_until", (json_int_t)a->code_valid_until);
+	if (agents_command(c, a->room, "seat.assign", args, CHECKIN_CMD_TIMEOUT_MS, push_reply,
+	                   (void *)"seat assignment") != 0)
+		log_warnx("room %s: seat assignment not sent (broker unreachable)", a->room);
+}
+
+/* ---- the admission window ---- */
+
+static gboolean checkin_tick(gpointer user)
+{
+	struct controller *c = user;
+	json_t *active = NULL;
+	GError *err = NULL;
+	int64_t now = clock_now_us();
+	if (state_admission_active(c->state, &active, &err) != 0) {
+		log_warnx("admission window check: %s", err->message);
+		g_clear_error(&err);
+		return G_SOURCE_CONTINUE;
+	}
+	bool changed = false;
+	size_t i;
+	json_t *a;
+	json_array_foreach(active, i, a)
+	{
+		int64_t until = json_integer_value(json_object_get(a, "valid_until"));
+		if (checkin_window_open(until, now))
+			continue;
+		const char *person = json_string_value(json_object_get(a, "person"));
+		const char *room = json_string_value(json_object_get(a, "room"));
+		if (state_admission_end(c->state, json_integer_value(json_object_get(a, "id")),
+		                        "expired", now, &err) != 0) {
+			log_warnx("admission of %s: %s", person, err->message);
+			g_clear_error(&err);
+			continue;
+		}
+		changed = true;
+		char *detail = g_strdup_printf(
+		    "%s did not enter room %s within the admission window", person, room);
+		alert_raise(c, ALERT_NOT_ENTERED,
+		            &(struct alert_subject){.room = room, .person = person}, detail, NULL);
+		g_free(detail);
+		view_set_seat(c, room, json_string_value(json_object_get(a, "seat")), "free");
+	}
+	json_decref(active);
+	if (changed)
+		checkin_push_admissions(c);
+	return G_SOURCE_CONTINUE;
+}
+
+void checkin_init(struct controller *c)
+{
+	c->checkin = g_new0(struct checkin, 1);
+	c->checkin->tick = g_timeout_add_seconds(CHECKIN_TICK_S, checkin_tick, c);
+}
+
+void checkin_free(struct controller *c)
+{
+	if (!c->checkin)
+		return;
+	if (c->checkin->tick)
+		g_source_remove(c->checkin->tick);
+	g_free(c->checkin);
+	c->checkin = NULL;
+}
+
+/* ---- door events and presence ---- */
+
+void checkin_door_event(struct controller *c, const char *room, const char *event,
+                        const char *reason, const char *person, int64_t at)
+{
+	(void)reason;
+	GError *err = NULL;
+	if (!person || !*person)
+		return;
+	if (strcmp(event, "granted") == 0) {
+		struct state_admission a;
+		if (state_admission_active_of(c->state, person, room, &a, &err) != 0) {
+			g_clear_error(&err);
+			return; /* an operator's own entry, or already used */
+		}
+		int rc = state_begin(c->state, &err);
+		if (rc == 0)
+			rc = state_admission_end(c->state, a.id, "used", at, &err);
+		if (rc == 0)
+			rc = state_presence_set(c->state, a.session, person, "inside", at, &err);
+		if (rc == 0)
+			rc = state_commit(c->state, &err);
+		if (rc != 0) {
+			state_rollback(c->state);
+			log_warnx("room %s: entry of %s not recorded: %s", room, person,
+			          err->message);
+			g_clear_error(&err);
+			return;
+		}
+		log_info("room %s: %s entered; credential used", room, person);
+		alert_clear(c, ALERT_NOT_ENTERED,
+		            &(struct alert_subject){.room = room, .person = person}, "entered");
+		checkin_push_admissions(c);
+	}
+}
+
+static void presence_by_tender(struct controller *c, const char *person, const char *tender,
+                               const char *state, int64_t at)
+{
+	struct state_tender t;
+	GError *err = NULL;
+	if (state_tender_get(c->state, tender, &t, &err) != 0 ||
+	    state_presence_set(c->state, t.session, person, state, at, &err) != 0) {
+		log_warnx("presence of %s not recorded: %s", person, err->message);
+		g_clear_error(&err);
+	}
+}
+
+void checkin_person_left(struct controller *c, const char *person, const char *tender, int64_t at)
+{
+	presence_by_tender(c, person, tender, "out", at);
+}
+
+void checkin_person_seated(struct controller *c, const char *person, const char *tender, int64_t at)
+{
+	presence_by_tender(c, person, tender, "inside", at);
+}
+
+/* ---- desk requests ---- */
+
+static int fail(GError **err, int code, int errnum, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+static int fail(GError **err, int code, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_set_error_literal(err, REQUEST_ERROR, code, msg);
+	g_free(msg);
+	return -errnum;
+}
+
+static void today(char out[11])
+{
+	GDateTime *now = g_date_time_new_now_local();
+	char *s = g_date_time_format(now, "%Y-%m-%d");
+	g_strlcpy(out, s, 11);
+	g_free(s);
+	g_date_time_unref(now);
+}
+
+/* A credential no other active admission holds (a PIN collision would make the door
+ * ambiguous; a card given twice is a desk mistake). */
+static int credential_pick(struct controller *c, const char *card, char *out, size_t size,
+                           GError **err)
+{
+	json_t *active = NULL;
+	int rc = state_admission_active(c->state, &active, err);
+	if (rc != 0)
+		return rc;
+	for (int attempt = 0; attempt < 20; attempt++) {
+		if (card) {
+			if (checkin_card_credential(card, out, size) != 0) {
+				rc = fail(err, REQUEST_ERROR_INVALID, EINVAL,
+				          "args.card: \"%s\" is not FAC:NUM (facility 0-255, card "
+				          "number 0-65535)",
+				          card);
+				break;
+			}
+		} else if (checkin_pin_new(out, size) != 0) {
+			rc = fail(err, REQUEST_ERROR_INTERNAL, EIO, "no random numbers for a PIN");
+			break;
+		}
+		bool taken = false;
+		size_t i;
+		json_t *a;
+		json_array_foreach(active, i, a)
+		{
+			taken = taken || strcmp(json_string_value(json_object_get(a, "credential")),
+			                        out) == 0;
+		}
+		if (!taken) {
+			rc = 0;
+			break;
+		}
+		if (card) {
+			rc = fail(err, REQUEST_ERROR_CONFLICT, EEXIST,
+			          "card %s is already the credential of another admitted person",
+			          card);
+			break;
+		}
+		rc = -EAGAIN;
+	}
+	json_decref(active);
+	if (rc == -EAGAIN)
+		rc = fail(err, REQUEST_ERROR_INTERNAL, EIO, "no free PIN found");
+	return rc;
+}
+
+/* Issue a credential and a login code to S (seated person P) and make them known. */
+static int admission_issue(struct controller *c, const struct request *req,
+                           const struct state_assignment *s, const struct state_person *p,
+                           const char *card, const char *screening, const char *note,
+                           const char *reason, json_t **result, GError **err)
+{
+	struct state_admission a = {0};
+	struct state_tender t;
+	char code[CHECKIN_CODE_LEN + 1];
+	int64_t now = clock_now_us();
+	int rc = state_tender_get(c->state, s->tender, &t, err);
+	if (rc != 0)
+		return rc;
+	g_strlcpy(a.session, s->session, sizeof(a.session));
+	g_strlcpy(a.person, s->person, sizeof(a.person));
+	g_strlcpy(a.tender, s->tender, sizeof(a.tender));
+	g_strlcpy(a.room, s->room, sizeof(a.room));
+	g_strlcpy(a.seat, s->seat, sizeof(a.seat));
+	a.issued_at = now;
+	a.valid_until = checkin_window_end(now, c->cfg.admission_window_s);
+	a.code_valid_until = checkin_window_end(now, c->cfg.login_code_valid_s);
+	if ((rc = credential_pick(c, card, a.credential, sizeof(a.credential), err)) != 0)
+		return rc;
+	if (checkin_code_new(code, sizeof(code)) != 0)
+		return fail(err, REQUEST_ERROR_INTERNAL, EIO, "no random numbers for a login code");
+	checkin_code_digest(a.room, code, a.code_digest);
+
+	if ((rc = state_begin(c->state, err)) != 0)
+		goto out;
+	if (screening)
+		rc = state_checkin_add(c->state, a.session, a.person, now, req->requester,
+		                       screening, note, err);
+	if (rc == 0)
+		rc = state_admission_add(c->state, &a, req->requester, reason, NULL, err);
+	if (rc == 0)
+		rc = state_presence_set(c->state, a.session, a.person, "admitted", now, err);
+	if (rc == 0)
+		rc = state_commit(c->state, err);
+	if (rc != 0) {
+		state_rollback(c->state);
+		goto out;
+	}
+	log_info("desk %s: %s %s, admitted to room %s until %" G_GINT64_FORMAT, req->requester,
+	         reason ? "readmitted" : "checked in", a.person, a.room, a.valid_until);
+	checkin_push_admissions(c);
+	push_seat_assign(c, &a, p->name, t.name);
+	view_set_seat(c, a.room, a.seat, "expected");
+	*result = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}",
+	                    "person", a.person, "name", p->name, "session", a.session, "tender",
+	                    a.tender, "tender_name", t.name, "room", a.room, "seat", a.seat,
+	                    "credential", a.credential, "login_code", code, "admission_deadline",
+	                    (json_int_t)a.valid_until, "admission_window_s",
+	                    (json_int_t)c->cfg.admission_window_s, "login_code_valid_until",
+	                    (json_int_t)a.code_valid_until);
+out:
+	OPENSSL_cleanse(code, sizeof(code));
+	return rc;
+}
+
+/* The person, their seat, and (for checkin) the identity number, or a refusal. */
+static int desk_identify(struct controller *c, const char *person, const char *session,
+                         struct state_person *p, struct state_assignment *s, GError **err)
+{
+	char date[11];
+	if (state_person_get(c->state, person, p, err) != 0)
+		return -ENOENT;
+	today(date);
+	return state_seating_find(c->state, session, date, person, s, err);
+}
+
+/* desk.checkin {person, id_number, screening, note?, card?, session?} */
+static int handle_checkin(struct controller *c, const struct request *req, json_t **result,
+                          GError **err)
+{
+	struct msg_reader r;
+	msg_reader_init(&r, req->args, "args");
+	const char *person = msg_read_id(&r, "person", true);
+	const char *id_number = msg_read_string(&r, "id_number", true, 64);
+	int screening = msg_read_enum(&r, "screening", true, screenings);
+	const char *note = msg_read_string(&r, "note", false, 500);
+	const char *card = msg_read_string(&r, "card", false, 16);
+	const char *session = msg_read_id(&r, "session", false);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	if (!*id_number)
+		return fail(err, REQUEST_ERROR_INVALID, EINVAL, "args.id_number: empty");
+	char scratch[48];
+	if (card && checkin_card_credential(card, scratch, sizeof(scratch)) != 0)
+		return fail(
+		    err, REQUEST_ERROR_INVALID, EINVAL,
+		    "args.card: \"%s\" is not FAC:NUM (facility 0-255, card number 0-65535)", card);
+
+	struct state_person p;
+	struct state_assignment s;
+	int rc = desk_identify(c, person, session, &p, &s, err);
+	if (rc != 0)
+		return rc;
+	char hmac[65];
+	state_id_number_hmac(c->state, id_number, hmac);
+	bool match =
+	    strlen(p.id_number_hmac) == 64 && CRYPTO_memcmp(hmac, p.id_number_hmac, 64) == 0;
+	OPENSSL_cleanse(hmac, sizeof(hmac));
+	if (!match)
+		return fail(err, REQUEST_ERROR_DENIED, EACCES,
+		            "identity number does not match the record of %s: not checked in",
+		            person);
+	char presence[16];
+	int64_t since;
+	if ((rc = state_presence_get(c->state, s.session, person, presence, &since, err)) != 0)
+		return rc;
+	if (strcmp(presence, "inside") == 0)
+		return fail(err, REQUEST_ERROR_CONFLICT, EEXIST,
+		            "%s is already inside: checked in and entered before", person);
+	if (strcmp(presence, "expected") != 0)
+		return fail(err, REQUEST_ERROR_CONFLICT, EEXIST,
+		            "%s has already checked in (%s): use desk readmit for a new credential",
+		            person,
+		            strcmp(presence, "out") == 0 ? "and left" : "credential issued");
+	if (screening == 1) {
+		/* Recorded and alerted, but nobody is admitted. */
+		if (state_checkin_add(c->state, s.session, person, clock_now_us(), req->requester,
+		                      "failed", note, err) != 0)
+			return -EIO;
+		char *detail = g_strdup_printf("%s failed the security screening at %s%s%s", person,
+		                               req->requester, note ? ": " : "", note ? note : "");
+		alert_raise(c, ALERT_SCREENING_FAILED,
+		            &(struct alert_subject){.person = person, .tender = s.tender}, detail,
+		            NULL);
+		g_free(detail);
+		return fail(err, REQUEST_ERROR_DENIED, EACCES,
+		            "screening failed: %s is not admitted (recorded, operators alerted)",
+		            person);
+	}
+	return admission_issue(c, req, &s, &p, card, "passed", note, NULL, result, err);
+}
+
+/* desk.readmit {person, reason, card?, session?} */
+static int handle_readmit(struct controller *c, const struct request *req, json_t **result,
+                          GError **err)
+{
+	struct msg_reader r;
+	msg_reader_init(&r, req->args, "args");
+	const char *person = msg_read_id(&r, "person", true);
+	const char *reason = msg_read_string(&r, "reason", true, 500);
+	const char *card = msg_read_string(&r, "card", false, 16);
+	const char *session = msg_read_id(&r, "session", false);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	if (!*reason)
+		return fail(err, REQUEST_ERROR_INVALID, EINVAL, "args.reason: give the reason");
+	struct state_person p;
+	struct state_assignment s;
+	int rc = desk_identify(c, person, session, &p, &s, err);
+	if (rc != 0)
+		return rc;
+	char presence[16];
+	int64_t since;
+	if ((rc = state_presence_get(c->state, s.session, person, presence, &since, err)) != 0)
+		return rc;
+	if (strcmp(presence, "expected") == 0)
+		return fail(err, REQUEST_ERROR_CONFLICT, EALREADY,
+		            "%s has not checked in yet: use desk checkin", person);
+	if (strcmp(presence, "inside") == 0)
+		return fail(
+		    err, REQUEST_ERROR_CONFLICT, EALREADY,
+		    "%s is inside (logged in or entered and not logged out): a readmission is "
+		    "for someone who has left",
+		    person);
+	return admission_issue(c, req, &s, &p, card, NULL, NULL, reason, result, err);
+}
+
+/* desk.list {session?} */
+static int handle_list(struct controller *c, const struct request *req, json_t **result,
+                       GError **err)
+{
+	struct msg_reader r;
+	msg_reader_init(&r, req->args, "args");
+	const char *session = msg_read_id(&r, "session", false);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	char id[STATE_ID_SIZE];
+	if (session) {
+		struct state_session s;
+		if (state_session_get(c->state, session, &s, err) != 0)
+			return -ENOENT;
+		g_strlcpy(id, session, sizeof(id));
+	} else {
+		char date[11];
+		today(date);
+		if (state_session_open_on(c->state, date, id, err) != 0)
+			return -ENOENT;
+	}
+	json_t *list;
+	int rc = state_checkin_list(c->state, id, &list, err);
+	if (rc != 0)
+		return rc;
+	json_t *counts =
+	    json_pack("{s:i, s:i, s:i, s:i}", "expected", 0, "admitted", 0, "inside", 0, "out", 0);
+	size_t i;
+	json_t *row;
+	json_array_foreach(list, i, row)
+	{
+		const char *st = json_string_value(json_object_get(row, "state"));
+		json_object_set_new(
+		    counts, st, json_integer(json_integer_value(json_object_get(counts, st)) + 1));
+	}
+	*result = json_pack("{s:s, s:o, s:o}", "session", id, "persons", list, "counts", counts);
+	return 0;
+}
+
+const struct request_handler checkin_request_handlers[] = {
+    {"desk.checkin", ROLE_DESK | ROLE_OPERATOR, handle_checkin, true},
+    {"desk.readmit", ROLE_DESK | ROLE_OPERATOR, handle_readmit, true},
+    {"desk.list", ROLE_DESK | ROLE_OPERATOR, handle_list, false},
+    {NULL, 0, NULL, false},
+};
