@@ -17,6 +17,7 @@ struct controller_config {
 	char *state_dir;
 	char *archive_dir;
 	char *signing_key;
+	int retention_days; /* site retention archives older than this are deleted; 0 keeps */
 	int64_t clock_skew_limit_ms; /* [alerts] clock_skew_limit_ms, default 2000 */
 	int64_t offline_grace_ms;    /* [alerts] offline_grace_ms, default 2000 */
 	int64_t admission_window_s;  /* [controller] admission_window_s, default 300 */
@@ -47,6 +48,8 @@ struct controller {
 	struct state *state;   /* state.db */
 	struct agents *agents; /* commands to agents (agents.c) */
 	struct doors *doors;   /* door requests (doors.c) */
+	struct archives *archives; /* tender and retention archives (archives.c) */
+	struct ingest *ingest;     /* media ingest (ingest.c) */
 	uint64_t messages_refused;
 	struct alerts *alerts; /* alerts.c */
 	struct view *view;     /* view.c */

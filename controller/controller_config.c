@@ -33,6 +33,10 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 	                     ? g_strdup(archive_dir)
 	                     : g_build_filename(k->state_dir, archive_dir, NULL);
 	g_free(archive_dir);
+	int64_t days = 0;
+	if (config_int(cf, "controller", "retention_days", true, 0, 0, 36500, &days, err) != 0)
+		goto out;
+	k->retention_days = (int)days;
 	char *sk = config_string(cf, "controller", "signing_key", "controller-signing.key", err);
 	if (!sk)
 		goto out;

@@ -6,12 +6,14 @@
 
 #include "agents.h"
 #include "alerts.h"
+#include "archives.h"
 #include "checkin.h"
 #include "clock.h"
 #include "config.h"
 #include "controller.h"
 #include "controller_config.h"
 #include "daemon.h"
+#include "ingest.h"
 #include "log.h"
 #include "msg.h"
 #include "state.h"
@@ -79,8 +81,10 @@ static void on_message(const char *topic, const void *payload, size_t len, void 
 		events_handle(c, parts[1], payload, len);
 	} else if (n == 3 && strcmp(parts[0], "room") == 0 && strcmp(parts[2], "reply") == 0) {
 		agents_handle_reply(c, parts[1], payload, len);
+	} else if (n == 3 && strcmp(parts[0], "room") == 0 && strcmp(parts[2], "media") == 0) {
+		ingest_handle_chunk(c, parts[1], payload, len);
 	} else if (n == 3 && strcmp(parts[0], "room") == 0) {
-		/* Events, replies and media: validated here until their modules take them. */
+		/* Other room topics: validated here until their modules take them. */
 		struct msg_envelope env;
 		json_t *body = NULL;
 		GError *err = NULL;
@@ -159,6 +163,11 @@ int main(int argc, char **argv)
 	alerts_init(&c);
 	view_init(&c);
 	checkin_init(&c);
+	if (archives_init(&c, &err) != 0 || ingest_init(&c, &err) != 0) {
+		log_errx("%s", err->message);
+		goto err_archives;
+	}
+	alerts_set_hook(&c, archives_on_alert, NULL);
 
 	char *offline = status_payload(&c, "offline");
 	struct mqtt_session_config mc = {
@@ -200,6 +209,9 @@ int main(int argc, char **argv)
 	rc = 0;
 	mqtt_session_free(c.mqtt);
 err_mqtt:
+err_archives:
+	ingest_free(&c);
+	archives_free(&c);
 	checkin_free(&c);
 	view_free(&c);
 	alerts_free(&c);

@@ -15,6 +15,9 @@ struct ctl;
  * message (domain REQUEST_ERROR, code = its error code) or the transport fault
  * ("controller unreachable: ..."). */
 int ctl_request(struct ctl *ctl, const char *command, json_t *args, json_t **result, GError **err);
+/* ctl_timeout_at_least: wait at least S seconds for answers (a command that makes the
+ * controller wait, e.g. tender close --wait). */
+void ctl_timeout_at_least(struct ctl *ctl, int s);
 /* ctl_set_timeout: lower the answer timeout to TIMEOUT_S seconds (a long-lived view
  * must notice an unreachable controller quickly); a shorter --timeout stays. */
 void ctl_set_timeout(struct ctl *ctl, int timeout_s);

@@ -133,6 +133,12 @@ const char *ctl_identity(const struct ctl *ctl)
 	return ctl->cn;
 }
 
+void ctl_timeout_at_least(struct ctl *ctl, int s)
+{
+	if (ctl->opt.timeout_s < s)
+		ctl->opt.timeout_s = s;
+}
+
 void ctl_set_timeout(struct ctl *ctl, int timeout_s)
 {
 	if (timeout_s > 0 && timeout_s < ctl->opt.timeout_s)

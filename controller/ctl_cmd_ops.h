@@ -8,6 +8,8 @@
 
 /* The subcommands, terminated by a zeroed entry (for ctl_command_tables). */
 extern const struct ctl_command ops_ctl_commands[];
+/* tender close, archives (ctl_cmd_tender.c). */
+extern const struct ctl_command tender_ctl_commands[];
 
 /* Helpers shared by the ctl_cmd_*.c files. */
 

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "agents.h"
+#include "archives.h"
+#include "ingest.h"
 #include "clock.h"
 #include "controller.h"
 #include "doors.h"
@@ -51,6 +53,13 @@ void events_handle(struct controller *c, const char *room, const void *payload, 
 	GError *err = NULL;
 	if (msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, &err) != 0)
 		goto refuse;
+	if (strcmp(env.kind, "stream.gap") == 0) {
+		/* Not an outbox event: the shipper's gaps are acknowledged by segment.ack
+		 * {gap_id} once archived (ingest.c), never by the outbox's cumulative ack. */
+		ingest_handle_gap(c, room, &env, body);
+		json_decref(body);
+		return;
+	}
 	/* (room, seq) is the event's identity: the agent replays its outbox after every
 	 * reconnect, and a replayed event is acknowledged again but never acted on twice. */
 	bool seen = false;
@@ -78,6 +87,7 @@ void events_handle(struct controller *c, const char *room, const void *payload, 
 					log_warnx("room %s: %s", room, err->message);
 					g_clear_error(&err);
 				}
+				archives_on_agent_event(c, room, env.kind, env.ts, text);
 				g_free(text);
 				agents_ack_event(c, room, env.seq);
 				json_decref(body);

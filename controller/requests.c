@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alerts.h"
+#include "archives.h"
 #include "checkin.h"
 #include "clock.h"
 #include "controller.h"
@@ -50,6 +51,7 @@ static const struct request_handler core_handlers[] = {
 static const struct request_handler *const handler_tables[] = {
 	core_handlers,
 	door_request_handlers,
+	archives_request_handlers,
 	alert_request_handlers,
 	view_request_handlers,
 	checkin_request_handlers,
@@ -137,6 +139,7 @@ void request_finish(struct controller *c, struct request *d, json_t *result, con
 {
 	if (d->audited)
 		ops_audit_record(c->state, d, clock_now_us(), err);
+	archives_after_request(c, d, result, err);
 	respond(c, d->requester, d->id, d->expires, result, err);
 	json_decref(result);
 	json_decref(d->args);
@@ -150,7 +153,7 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 	GError *err = NULL;
 	struct request req = {0};
 	char topic[128];
-	bool audited = false;
+	bool audited = false, rc_ran = false;
 
 	if (!answered)
 		answered = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, answered_free);
@@ -222,6 +225,7 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 		goto answer;
 	}
 	int rc = h ? h->fn(c, &req, &result, &err) : op->fn(c->state, &req, &result, &err);
+	rc_ran = true;
 	if (rc == REQUEST_PENDING) {
 		json_decref(body);
 		return;
@@ -238,6 +242,8 @@ answer:
 			(err->code == REQUEST_ERROR_DENIED || err->code == REQUEST_ERROR_EXPIRED))) {
 		ops_audit_record(c->state, &req, clock_now_us(), err);
 	}
+	if (rc_ran)
+		archives_after_request(c, &req, result, err);
 	respond(c, requester, req.id, req.expires, result, err);
 	g_clear_error(&err);
 	json_decref(result);

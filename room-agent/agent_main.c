@@ -73,6 +73,10 @@ static void handle_controller_status(struct agent *a, const void *payload, size_
 		a->controller_online = online;
 		log_info("controller %s", online ? "online" : "unreachable");
 		agent_door_controller_lost(a->door, !online);
+		/* A controller that restarted lost the chunks it had received but not yet
+		 * stored: send every unacknowledged segment again (it dedupes). */
+		if (online)
+			agent_media_connected(a->media, true);
 	}
 	json_decref(body);
 }

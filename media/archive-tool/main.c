@@ -19,7 +19,7 @@ static const char usage_text[] =
     "  verify-proof DIR/proof.json --pubkey PUB\n"
     "                                  check such a proof with the public key alone\n"
     "  checkpoint FILE --export DIR    write a checkpoint's body and signature for openssl\n"
-    "  verify-draw FILE                re-run the seat draw (not wired yet)\n"
+    "  verify-draw FILE                re-run the seat draw (archive or draw.json)\n"
     "\n"
     "Times (T) are ISO 8601 (2026-11-25T09:00:00Z) or UTC microseconds.\n"
     "Exit codes: 0 success/intact, 1 verification failed (the first problem is named),\n"
@@ -86,17 +86,6 @@ struct archive_reader *tool_open(const char *path)
 		return NULL;
 	}
 	return r;
-}
-
-static int cmd_verify_draw(int argc, char **argv)
-{
-	if (!tool_parse(&argc, &argv, "FILE",
-	                "Re-runs the seat draw from the archive's draw record and compares the "
-	                "result.",
-	                NULL, 1))
-		return EXIT_USAGE;
-	fprintf(stderr, "evalroom-archive verify-draw: not wired yet\n");
-	return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)

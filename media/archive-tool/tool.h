@@ -10,7 +10,7 @@
 enum tool_exit {
 	EXIT_INTACT = 0,   /* success; for verify: the archive is intact and fully signed */
 	EXIT_TAMPERED = 1, /* verify / verify-proof found a problem (named on stderr) */
-	EXIT_USAGE = 2,    /* bad command line (and verify-draw until it is wired) */
+	EXIT_USAGE = 2,    /* bad command line */
 	EXIT_BAD_FILE = 3, /* not an archive, truncated, unreadable, future format */
 	EXIT_FAILED = 4,   /* an operation failed (I/O, export pipeline, ...) */
 };
@@ -22,6 +22,7 @@ int cmd_timeline(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_proof(int argc, char **argv);
 int cmd_verify_proof(int argc, char **argv);
+int cmd_verify_draw(int argc, char **argv);
 
 /* Parses options for a subcommand; prints the error and returns 0 on failure. `nargs` is the
  * number of positional arguments required after the subcommand name. */

@@ -186,6 +186,7 @@ static void check_controller(struct config *cf, const char *path)
 	            3600 * 1000);
 	check_limit(kf, "controller", "admission_window_s", k.admission_window_s, 300, 10,
 	            24 * 3600);
+	check_limit(kf, "controller", "retention_days", k.retention_days, 0, 0, 36500);
 	check_limit(kf, "controller", "login_code_valid_s", k.login_code_valid_s, 12 * 3600, 60,
 	            7 * 24 * 3600);
 	controller_config_free(&k);

@@ -1,0 +1,693 @@
+/* Tender archives on the controller: open per tender, the draw record, events that
+ * concern a tender, periodic checkpoints, tender.close (flush, wait, seal). */
+#include "archives.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "agents.h"
+#include "clock.h"
+#include "log.h"
+#include "msg.h"
+#include "route.h"
+#include "state.h"
+
+#define CHECKPOINT_INTERVAL_S 60
+#define CLOSE_WAIT_DEFAULT_S  30
+#define CLOSE_WAIT_MAX_S      600
+
+struct archives {
+	struct archive_signer *signer;
+	GHashTable *open;   /* name -> struct archive * */
+	GHashTable *sealed; /* tender -> int64_t * sealed_us (as far as known) */
+	GHashTable *counts; /* tender -> guint64 * segments stored since start */
+	guint timer;
+};
+
+static void archive_close(gpointer p)
+{
+	archive_free(p);
+}
+
+char *archives_path(struct controller *c, const char *name)
+{
+	char *file = g_strconcat(name, ".evarc", NULL);
+	char *path = g_build_filename(c->cfg.archive_dir, file, NULL);
+	g_free(file);
+	return path;
+}
+
+static void checkpoint_all(struct controller *c)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	int64_t now = clock_now_us();
+	g_hash_table_iter_init(&it, c->archives->open);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		int rc = archive_checkpoint_if_changed(v, now);
+		if (rc < 0)
+			log_warnx("archive %s: checkpoint failed: %s", (const char *)k,
+			          archive_errmsg(v));
+		else if (rc == 1)
+			log_debug("archive %s: checkpoint at %" G_GUINT64_FORMAT " leaves",
+			          (const char *)k, archive_tree_size(v));
+	}
+}
+
+static gboolean on_checkpoint_timer(gpointer user)
+{
+	checkpoint_all(user);
+	return G_SOURCE_CONTINUE;
+}
+
+int archives_init(struct controller *c, GError **err)
+{
+	struct archives *as = g_new0(struct archives, 1);
+	int rc = archive_signer_load(c->cfg.signing_key, &as->signer);
+	if (rc != 0) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+		            "[controller] signing_key %s: %s", c->cfg.signing_key,
+		            rc == -ENOENT ? "no such file" : "not an Ed25519 private key (PEM)");
+		goto err_signer;
+	}
+	if (g_mkdir_with_parents(c->cfg.archive_dir, 0700) != 0) {
+		rc = -errno;
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "archive_dir %s: %s",
+		            c->cfg.archive_dir, g_strerror(-rc));
+		goto err_dir;
+	}
+	as->open = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, archive_close);
+	as->sealed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	as->counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	as->timer = g_timeout_add_seconds(CHECKPOINT_INTERVAL_S, on_checkpoint_timer, c);
+	c->archives = as;
+	retention_start(c);
+	return 0;
+err_dir:
+	archive_signer_free(as->signer);
+err_signer:
+	g_free(as);
+	return rc;
+}
+
+void archives_close(struct controller *c, const char *name)
+{
+	g_hash_table_remove(c->archives->open, name);
+}
+
+void archives_free(struct controller *c)
+{
+	struct archives *as = c->archives;
+	if (!as)
+		return;
+	retention_stop(c);
+	checkpoint_all(c);
+	g_source_remove(as->timer);
+	g_hash_table_destroy(as->open);
+	g_hash_table_destroy(as->sealed);
+	g_hash_table_destroy(as->counts);
+	archive_signer_free(as->signer);
+	g_free(as);
+	c->archives = NULL;
+}
+
+/* The seal time written in a sealed file (its meta row), read without the writer. */
+static int64_t sealed_time_of(const char *path)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int64_t t = 0;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT sealed_us FROM meta", -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW)
+		t = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return t;
+}
+
+static void mark_sealed(struct controller *c, const char *tender, int64_t at_us)
+{
+	int64_t *t = g_new(int64_t, 1);
+	*t = at_us;
+	g_hash_table_replace(c->archives->sealed, g_strdup(tender), t);
+}
+
+static int archive_refuse_sealed(const char *tender, GError **err)
+{
+	g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_CONFLICT,
+	            "the archive of tender %s is sealed: nothing more can be written to it",
+	            tender);
+	return -EROFS;
+}
+
+int archives_obtain(struct controller *c, const char *name, const struct archive_tender *meta,
+                    struct archive **out, GError **err)
+{
+	struct archives *as = c->archives;
+	struct archive *a = g_hash_table_lookup(as->open, name);
+	if (a) {
+		*out = a;
+		return 0;
+	}
+	if (g_hash_table_contains(as->sealed, name))
+		return archive_refuse_sealed(name, err);
+	char *path = archives_path(c, name);
+	int rc = g_file_test(path, G_FILE_TEST_EXISTS) ? archive_open(path, as->signer, &a)
+	                                               : archive_create(path, meta, as->signer, &a);
+	if (rc == -EROFS) {
+		mark_sealed(c, name, sealed_time_of(path));
+		rc = archive_refuse_sealed(name, err);
+	} else if (rc != 0) {
+		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_INTERNAL, "archive %s: %s", path,
+		            a ? archive_errmsg(a) : g_strerror(-rc));
+		archive_free(a);
+		log_warnx("archive %s: cannot open or create it: %s", path, g_strerror(-rc));
+	} else {
+		g_hash_table_insert(as->open, g_strdup(name), a);
+		*out = a;
+	}
+	g_free(path);
+	return rc;
+}
+
+int archives_get(struct controller *c, const char *tender, struct archive **out, GError **err)
+{
+	struct archive *a = g_hash_table_lookup(c->archives->open, tender);
+	if (a) {
+		*out = a;
+		return 0;
+	}
+	struct state_tender t;
+	int rc = state_tender_get(c->state, tender, &t, err);
+	if (rc != 0)
+		return rc;
+	struct archive_tender meta = {
+	    .tender = t.id, .name = t.name, .session = t.session, .created_us = clock_now_us()};
+	return archives_obtain(c, tender, &meta, out, err);
+}
+
+int archives_event(struct controller *c, const char *tender, int64_t at_us, const char *kind,
+                   const char *source, json_t *body)
+{
+	struct archive *a;
+	GError *err = NULL;
+	int rc = archives_get(c, tender, &a, &err);
+	if (rc == -EROFS && archives_sealed_at(c, tender) &&
+	    at_us >= archives_sealed_at(c, tender)) {
+		g_clear_error(&err); /* after the tender's end: not its business */
+		json_decref(body);
+		return 0;
+	}
+
+	if (rc == 0) {
+		char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+		struct archive_event ev = {at_us, kind, source, text};
+		rc = archive_append_event(a, &ev);
+		if (rc != 0)
+			log_warnx("archive %s: event %s not recorded: %s", tender, kind,
+			          archive_errmsg(a));
+		free(text);
+	} else {
+		log_warnx("tender %s: event %s from %s refused: %s", tender, kind, source,
+		          err->message);
+		g_clear_error(&err);
+	}
+	json_decref(body);
+	return rc;
+}
+
+int64_t archives_sealed_at(struct controller *c, const char *tender)
+{
+	int64_t *t = g_hash_table_lookup(c->archives->sealed, tender);
+	return t ? *t : 0;
+}
+
+void archives_count_segment(struct controller *c, const char *tender)
+{
+	guint64 *n = g_hash_table_lookup(c->archives->counts, tender);
+	if (!n) {
+		n = g_new0(guint64, 1);
+		g_hash_table_insert(c->archives->counts, g_strdup(tender), n);
+	}
+	(*n)++;
+}
+
+static guint64 segment_count(struct controller *c, const char *tender)
+{
+	guint64 *n = g_hash_table_lookup(c->archives->counts, tender);
+	return n ? *n : 0;
+}
+
+/* ---- hooks ---- */
+
+static void store_draw_records(struct controller *c, const char *session, int64_t now)
+{
+	struct state_draw d;
+	json_t *tenders = NULL;
+	GError *err = NULL;
+	if (state_draw_get(c->state, session, &d, &err) != 0 ||
+	    state_tender_list(c->state, session, &tenders, &err) != 0) {
+		log_warnx("session %s: draw record not archived: %s", session, err->message);
+		g_clear_error(&err);
+		if (!tenders)
+			return;
+		state_draw_clear(&d);
+		json_decref(tenders);
+		return;
+	}
+	size_t i;
+	json_t *v;
+	json_array_foreach(tenders, i, v)
+	{
+		const char *t = json_string_value(v);
+		struct archive *a;
+		if (archives_get(c, t, &a, &err) != 0) {
+			log_warnx("tender %s: draw record not archived: %s", t, err->message);
+			g_clear_error(&err);
+			continue;
+		}
+		int rc = archive_store_draw(a, d.record, now);
+		if (rc == -EEXIST) /* a replacement after the run: the new record as an event */
+			archives_event(c, t, now, "draw.replaced", "controller",
+			               json_pack("{s:o}", "record", json_loads(d.record, 0, NULL)));
+		else if (rc != 0)
+			log_warnx("tender %s: draw record not archived: %s", t, archive_errmsg(a));
+	}
+	json_decref(tenders);
+	state_draw_clear(&d);
+}
+
+/* The tender an operator request concerns: args.tender, or the tender of args.person. */
+static bool request_tender(struct controller *c, const struct request *req,
+                           char tender[STATE_ID_SIZE])
+{
+	const char *t = json_string_value(json_object_get(req->args, "tender"));
+	if (t && id_valid(t)) {
+		g_strlcpy(tender, t, STATE_ID_SIZE);
+		return true;
+	}
+	const char *p = json_string_value(json_object_get(req->args, "person"));
+	GError *err = NULL;
+	if (p && id_valid(p) && route_person_tender(c->state, p, tender, &err) == 0)
+		return true;
+	g_clear_error(&err);
+	return false;
+}
+
+/* Every tender a request concerns: its tender (or person's), or, for a request on a
+ * whole session (the draw), each tender of that session. A new array of ids. */
+static json_t *request_tenders(struct controller *c, const struct request *req)
+{
+	char tender[STATE_ID_SIZE];
+	if (request_tender(c, req, tender))
+		return json_pack("[s]", tender);
+	const char *s = json_string_value(json_object_get(req->args, "session"));
+	json_t *list = NULL;
+	GError *err = NULL;
+	if (!s || !id_valid(s) || strcmp(req->command, "session.create") == 0 ||
+	    state_tender_list(c->state, s, &list, &err) != 0) {
+		g_clear_error(&err);
+		return json_array();
+	}
+	return list;
+}
+
+void archives_after_request(struct controller *c, const struct request *req, const json_t *result,
+                            const GError *err)
+{
+	(void)result;
+	if (!c->archives)
+		return;
+	int64_t now = clock_now_us();
+	if (!err && strcmp(req->command, "tender.add") == 0) {
+		struct archive *a;
+		GError *e = NULL;
+		const char *t = json_string_value(json_object_get(req->args, "id"));
+		if (t && archives_get(c, t, &a, &e) != 0) {
+			log_warnx("tender %s: archive not created: %s", t, e->message);
+			g_clear_error(&e);
+		}
+	}
+	if (!err &&
+	    (strcmp(req->command, "draw.run") == 0 || strcmp(req->command, "draw.replace") == 0)) {
+		const char *s = json_string_value(json_object_get(req->args, "session"));
+		struct state_tender t;
+		GError *e = NULL;
+		if (!s && request_tender(c, req, t.id) &&
+		    state_tender_get(c->state, t.id, &t, &e) == 0)
+			s = t.session;
+		g_clear_error(&e);
+		if (s)
+			store_draw_records(c, s, now);
+	}
+	if (!req->audited || strcmp(req->command, "tender.close") == 0)
+		return;
+	/* Operator actions that concern the tender, refused ones too (the audit log's view).
+	 * A committee CSV can hold identity numbers: only its size goes in. */
+	json_t *tenders = request_tenders(c, req);
+	json_t *args = json_deep_copy(req->args);
+	const char *csv = json_string_value(json_object_get(args, "csv"));
+	if (csv)
+		json_object_set_new(args, "csv", json_sprintf("(%zu bytes)", strlen(csv)));
+	char kind[64];
+	snprintf(kind, sizeof(kind), "operator.%s", req->command);
+	for (char *p = kind; *p; p++)
+		*p = g_ascii_tolower(*p);
+	size_t i;
+	json_t *t;
+	json_array_foreach(tenders, i, t)
+	{
+		const char *tender = json_string_value(t);
+		struct state_tender st;
+		GError *e = NULL;
+		/* a refused tender.add names a tender that may not exist */
+		if (state_tender_get(c->state, tender, &st, &e) != 0) {
+			g_clear_error(&e);
+			continue;
+		}
+		archives_event(c, tender, now, kind, req->requester,
+		               json_pack("{s:s, s:O, s:s, s:s*}", "identity", req->requester,
+		                         "args", args, "outcome", err ? "refused" : "ok", "message",
+		                         err ? err->message : NULL));
+	}
+	json_decref(args);
+	json_decref(tenders);
+}
+
+void archives_on_agent_event(struct controller *c, const char *room, const char *kind, int64_t ts,
+                             const char *text)
+{
+	/* What happened at the door and the seats concerns the people inside; recording
+	 * health reaches the archives as gaps and (through the alert hook) as alerts. */
+	if (!c->archives || !(g_str_has_prefix(kind, "door.") || g_str_has_prefix(kind, "seat.") ||
+	                      g_str_has_prefix(kind, "terminal.")))
+		return;
+	GPtrArray *tenders = g_ptr_array_new_with_free_func(g_free);
+	GError *err = NULL;
+	if (route_room_tenders(c->state, room, ts, tenders, &err) != 0) {
+		log_warnx("room %s: event %s not archived: %s", room, kind, err->message);
+		g_clear_error(&err);
+	}
+	char source[64];
+	snprintf(source, sizeof(source), "agent-%s", room);
+	for (guint i = 0; i < tenders->len; i++) {
+		json_t *body = json_loads(text, 0, NULL);
+		if (body)
+			archives_event(c, tenders->pdata[i], ts, kind, source, body);
+	}
+	g_ptr_array_free(tenders, TRUE);
+}
+
+void archives_on_alert(struct controller *c, const char *change, const json_t *alert, void *user)
+{
+	(void)user;
+	if (!c->archives || !change || !json_is_object(alert))
+		return;
+	const char *tender = json_string_value(json_object_get(alert, "tender"));
+	const char *room = json_string_value(json_object_get(alert, "room"));
+	int64_t now = clock_now_us();
+	GPtrArray *tenders = g_ptr_array_new_with_free_func(g_free);
+	GError *err = NULL;
+	if (tender && *tender)
+		g_ptr_array_add(tenders, g_strdup(tender));
+	else if (room && *room && route_room_tenders(c->state, room, now, tenders, &err) != 0)
+		g_clear_error(&err);
+	char kind[64];
+	snprintf(kind, sizeof(kind), "alert.%s", change);
+	for (guint i = 0; i < tenders->len; i++)
+		archives_event(c, tenders->pdata[i], now, kind, "controller",
+		               json_deep_copy(alert));
+	g_ptr_array_free(tenders, TRUE);
+}
+
+/* ---- tender.close ----
+ * Each room agent of the tender is asked media.flush {before_us: close time}; it answers
+ * with how much of what it recorded before then is still unacknowledged, and keeps
+ * shipping. The controller asks again until that is 0 (the room confirms) or the wait
+ * is over (the room is reported as not confirmed), then seals. */
+
+#define FLUSH_POLL_MS    300
+#define FLUSH_ASK_MAX_MS 5000
+
+struct closing;
+
+struct room_flush {
+	struct closing *cl;
+	char room[STATE_ID_SIZE];
+	bool done, confirmed;
+	char why[256];
+};
+
+struct closing {
+	struct controller *c;
+	struct request *req;
+	char tender[STATE_ID_SIZE];
+	int64_t close_us, started_us, deadline_us;
+	guint64 segments_before;
+	GPtrArray *rooms; /* struct room_flush */
+	bool asking;      /* in the first round of questions: not finished before its end */
+};
+
+static json_t *rooms_json(const struct closing *cl, bool confirmed)
+{
+	json_t *a = json_array();
+	for (guint i = 0; i < cl->rooms->len; i++) {
+		const struct room_flush *rf = cl->rooms->pdata[i];
+		if (rf->confirmed && confirmed)
+			json_array_append_new(a, json_string(rf->room));
+		else if (!rf->confirmed && !confirmed)
+			json_array_append_new(
+			    a, json_pack("{s:s, s:s}", "room", rf->room, "why", rf->why));
+	}
+	return a;
+}
+
+static void closing_finish(struct closing *cl)
+{
+	struct controller *c = cl->c;
+	GError *err = NULL;
+	json_t *result = NULL;
+	struct archive *a;
+	int64_t now = clock_now_us();
+	json_t *confirmed = rooms_json(cl, true), *unconfirmed = rooms_json(cl, false);
+	guint64 received = segment_count(c, cl->tender) - cl->segments_before;
+	if (archives_get(c, cl->tender, &a, &err) != 0)
+		goto out;
+	archives_event(c, cl->tender, now, "tender.closed", cl->req->requester,
+	               json_pack("{s:I, s:O, s:O, s:I}", "close_us", (json_int_t)cl->close_us,
+	                         "rooms_confirmed", confirmed, "rooms_unconfirmed", unconfirmed,
+	                         "segments_received", (json_int_t)received));
+	if (archive_seal(a, now) != 0) {
+		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_INTERNAL, "tender %s: seal: %s",
+		            cl->tender, archive_errmsg(a));
+		goto out;
+	}
+	uint8_t root[32];
+	archive_tree_root(a, root);
+	char hex[65];
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", root[i]);
+	uint64_t size = archive_tree_size(a);
+	g_hash_table_remove(c->archives->open, cl->tender);
+	mark_sealed(c, cl->tender, now);
+	if (state_tender_set_state(c->state, cl->tender, "sealed", &err) != 0)
+		goto out;
+	char *path = archives_path(c, cl->tender);
+	result = json_pack("{s:s, s:s, s:I, s:s, s:I, s:I, s:O, s:O, s:I}", "tender", cl->tender,
+	                   "path", path, "tree_size", (json_int_t)size, "root", hex, "sealed_us",
+	                   (json_int_t)now, "segments_received", (json_int_t)received,
+	                   "rooms_confirmed", confirmed, "rooms_unconfirmed", unconfirmed,
+	                   "waited_ms", (json_int_t)((now - cl->started_us) / 1000));
+	log_info("tender %s sealed: %s, %" G_GUINT64_FORMAT " leaves, root %s, %" G_GUINT64_FORMAT
+	         " segments while waiting, %zu rooms not confirmed",
+	         cl->tender, path, size, hex, received, json_array_size(unconfirmed));
+	g_free(path);
+out:
+	request_finish(c, cl->req, result, err);
+	g_clear_error(&err);
+	json_decref(confirmed);
+	json_decref(unconfirmed);
+	g_ptr_array_free(cl->rooms, TRUE);
+	g_free(cl);
+}
+
+static void closing_check(struct closing *cl)
+{
+	if (cl->asking)
+		return;
+	for (guint i = 0; i < cl->rooms->len; i++)
+		if (!((struct room_flush *)cl->rooms->pdata[i])->done)
+			return;
+	closing_finish(cl);
+}
+
+static void flush_ask(struct room_flush *rf);
+
+static gboolean on_flush_retry(gpointer user)
+{
+	flush_ask(user);
+	return G_SOURCE_REMOVE;
+}
+
+static void flush_again_or_give_up(struct room_flush *rf)
+{
+	if (clock_now_us() + FLUSH_POLL_MS * 1000 < rf->cl->deadline_us) {
+		g_timeout_add(FLUSH_POLL_MS, on_flush_retry, rf);
+		return;
+	}
+	rf->done = true;
+	closing_check(rf->cl);
+}
+
+static void on_flush_reply(struct controller *c, const char *room, json_t *result,
+                           const GError *err, void *user)
+{
+	(void)c;
+	(void)room;
+	struct room_flush *rf = user;
+	json_t *p = result ? json_object_get(result, "pending") : NULL;
+	if (err) {
+		g_strlcpy(rf->why, err->message, sizeof(rf->why));
+	} else if (!json_is_integer(p) || json_integer_value(p) < 0) {
+		g_strlcpy(rf->why, "media.flush answered without a count 'pending'",
+		          sizeof(rf->why));
+	} else if (json_integer_value(p) > 0) {
+		snprintf(rf->why, sizeof(rf->why),
+		         "%" JSON_INTEGER_FORMAT
+		         " segments or gaps recorded before the close still unacknowledged",
+		         json_integer_value(p));
+	} else {
+		rf->confirmed = rf->done = true;
+		closing_check(rf->cl);
+		return;
+	}
+	flush_again_or_give_up(rf);
+}
+
+static void flush_ask(struct room_flush *rf)
+{
+	struct closing *cl = rf->cl;
+	int64_t left_ms = (cl->deadline_us - clock_now_us()) / 1000;
+	if (left_ms <= 0) {
+		rf->done = true;
+		closing_check(cl);
+		return;
+	}
+	int rc = agents_command(cl->c, rf->room, "media.flush",
+	                        json_pack("{s:I}", "before_us", (json_int_t)cl->close_us),
+	                        (unsigned)MIN(left_ms, FLUSH_ASK_MAX_MS), on_flush_reply, rf);
+	if (rc != 0) {
+		snprintf(rf->why, sizeof(rf->why), "media.flush not sent: %s", g_strerror(-rc));
+		flush_again_or_give_up(rf);
+	}
+}
+
+static int handle_tender_close(struct controller *c, const struct request *req, json_t **result,
+                               GError **err)
+{
+	(void)result;
+	struct msg_reader r;
+	msg_reader_init(&r, req->args, "args");
+	const char *tender = msg_read_id(&r, "tender", true);
+	int64_t wait_s =
+	    msg_read_int(&r, "wait_s", false, 0, CLOSE_WAIT_MAX_S, CLOSE_WAIT_DEFAULT_S);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	struct state_tender t;
+	int rc = state_tender_get(c->state, tender, &t, err);
+	if (rc != 0)
+		return rc;
+	struct archive *a;
+	if ((rc = archives_get(c, tender, &a, err)) != 0)
+		return rc;
+	GPtrArray *rooms = g_ptr_array_new_with_free_func(g_free);
+	if ((rc = route_tender_rooms(c->state, tender, rooms, err)) != 0 ||
+	    (rc = state_tender_set_state(c->state, tender, "closing", err)) != 0) {
+		g_ptr_array_free(rooms, TRUE);
+		return rc;
+	}
+	struct closing *cl = g_new0(struct closing, 1);
+	cl->c = c;
+	g_strlcpy(cl->tender, tender, sizeof(cl->tender));
+	cl->started_us = cl->close_us = clock_now_us();
+	cl->deadline_us = cl->started_us + wait_s * G_USEC_PER_SEC;
+	cl->segments_before = segment_count(c, tender);
+	cl->req = request_defer(req);
+	cl->rooms = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < rooms->len; i++) {
+		struct room_flush *rf = g_new0(struct room_flush, 1);
+		rf->cl = cl;
+		g_strlcpy(rf->room, rooms->pdata[i], sizeof(rf->room));
+		g_strlcpy(rf->why, wait_s ? "no answer" : "not asked (wait_s = 0)",
+		          sizeof(rf->why));
+		rf->done = wait_s == 0;
+		g_ptr_array_add(cl->rooms, rf);
+	}
+	g_ptr_array_free(rooms, TRUE);
+	/* Ask every room first: a room answering at once must not seal before the others
+	 * are asked. */
+	cl->asking = true;
+	for (guint i = 0; i < cl->rooms->len; i++)
+		if (!((struct room_flush *)cl->rooms->pdata[i])->done)
+			flush_ask(cl->rooms->pdata[i]);
+	cl->asking = false;
+	closing_check(cl);
+	return REQUEST_PENDING;
+}
+
+/* g_ptr_array_sort hands the comparison pointers to the elements. */
+static gint name_cmp(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int handle_archives_list(struct controller *c, const struct request *req, json_t **result,
+                                GError **err)
+{
+	struct msg_reader r;
+	msg_reader_init(&r, req->args, "args");
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	json_t *list = json_array();
+	GDir *dir = g_dir_open(c->cfg.archive_dir, 0, NULL);
+	const char *name;
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	while (dir && (name = g_dir_read_name(dir)))
+		if (g_str_has_suffix(name, ".evarc"))
+			g_ptr_array_add(names, g_strndup(name, strlen(name) - 6));
+	if (dir)
+		g_dir_close(dir);
+	g_ptr_array_sort(names, name_cmp);
+	for (guint i = 0; i < names->len; i++) {
+		const char *n = names->pdata[i];
+		char *path = archives_path(c, n);
+		struct stat sb;
+		json_t *e = json_pack("{s:s, s:s}", "name", n, "path", path);
+		if (stat(path, &sb) == 0)
+			json_object_set_new(e, "bytes", json_integer((json_int_t)sb.st_size));
+		struct archive *a = g_hash_table_lookup(c->archives->open, n);
+		int64_t *sealed = g_hash_table_lookup(c->archives->sealed, n);
+		bool ro = stat(path, &sb) == 0 && !(sb.st_mode & 0222);
+		json_object_set_new(e, "state", json_string(a ? "open" : ro ? "sealed" : "closed"));
+		json_object_set_new(e, "retention", json_boolean(g_str_has_prefix(n, "site-")));
+		if (a)
+			json_object_set_new(e, "tree_size",
+			                    json_integer((json_int_t)archive_tree_size(a)));
+		if (sealed && *sealed)
+			json_object_set_new(e, "sealed_us", json_integer(*sealed));
+		json_array_append_new(list, e);
+		g_free(path);
+	}
+	g_ptr_array_free(names, TRUE);
+	*result = json_pack("{s:s, s:o}", "dir", c->cfg.archive_dir, "archives", list);
+	return 0;
+}
+
+const struct request_handler archives_request_handlers[] = {
+    {"tender.close", ROLE_OPERATOR, handle_tender_close, true},
+    {"archives.list", ROLE_OPERATOR | ROLE_AUDITOR, handle_archives_list, false},
+    {NULL, 0, NULL, false},
+};

@@ -1,0 +1,99 @@
+/* evalroomctl tender close TENDER [--wait S], and archives. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "ctl_cmd_ops.h"
+
+static const char *str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+static long long num(const json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+static void print_close(const json_t *res)
+{
+	const json_t *unconf = json_object_get(res, "rooms_unconfirmed");
+	printf("Tender %s sealed.\n", str(res, "tender"));
+	printf("archive    %s\n", str(res, "path"));
+	printf("tree size  %lld\n", num(res, "tree_size"));
+	printf("root       %s\n", str(res, "root"));
+	printf("segments   %lld arrived while waiting %.1f s for the agents\n",
+	       num(res, "segments_received"), (double)num(res, "waited_ms") / 1000.0);
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(res, "rooms_confirmed"), i, v)
+	    printf("room %-8s flushed\n", json_string_value(v));
+	json_array_foreach(unconf, i, v)
+	    printf("room %-8s DID NOT CONFIRM: %s\n", str(v, "room"), str(v, "why"));
+}
+
+static int cmd_tender_close(struct ctl *ctl, int argc, char **argv)
+{
+	int wait_s = 30;
+	const GOptionEntry entries[] = {
+	    {"wait", 0, 0, G_OPTION_ARG_INT, &wait_s,
+	     "seconds to wait for the agents to flush (0..600, default 30)", "S"},
+	    G_OPTION_ENTRY_NULL};
+	const char *what = "tender close";
+	json_t *res;
+	int rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 1);
+	if (rc)
+		return rc;
+	if (wait_s < 0 || wait_s > 600)
+		return ctl_ops_local_fail(ctl, what, "--wait must be 0..600 seconds");
+	ctl_timeout_at_least(ctl, wait_s + 15);
+	rc = ctl_ops_call(ctl, what, "tender.close",
+	                  json_pack("{s:s, s:i}", "tender", argv[1], "wait_s", wait_s), &res);
+	if (rc)
+		return rc;
+	if (ctl_want_json(ctl))
+		ctl_print_json(res);
+	else
+		print_close(res);
+	json_decref(res);
+	return 0;
+}
+
+static int cmd_archives(struct ctl *ctl, int argc, char **argv)
+{
+	const GOptionEntry entries[] = {G_OPTION_ENTRY_NULL};
+	json_t *res;
+	int rc = ctl_ops_parse(ctl, "archives", entries, &argc, &argv, 0);
+	if (!rc)
+		rc = ctl_ops_call(ctl, "archives", "archives.list", json_object(), &res);
+	if (rc)
+		return rc;
+	if (ctl_want_json(ctl)) {
+		ctl_print_json(res);
+	} else {
+		size_t i;
+		json_t *v;
+		printf("%-24s %-7s %12s  %s\n", "ARCHIVE", "STATE", "BYTES", "PATH");
+		json_array_foreach(json_object_get(res, "archives"), i, v)
+		    printf("%-24s %-7s %12lld  %s\n", str(v, "name"), str(v, "state"),
+		           num(v, "bytes"), str(v, "path"));
+	}
+	json_decref(res);
+	return 0;
+}
+
+const struct ctl_command tender_ctl_commands[] = {
+    {"tender close", "tender close TENDER [--wait S]",
+     "Close a tender: ask the agents of its rooms to flush what they recorded before now,\n"
+     "wait for them (at most S seconds, default 30), then write the final signed\n"
+     "checkpoint and seal the archive read-only. Prints the archive's path, its final tree\n"
+     "size and root, how many segments arrived and which rooms did not confirm.",
+     cmd_tender_close, false},
+    {"archives", "archives",
+     "List the archive files on the controller: tenders' (open, sealed) and the site's\n"
+     "retention archives (site-YYYY-MM-DD: recordings that belong to no tender).",
+     cmd_archives, false},
+    {NULL, NULL, NULL, NULL, false},
+};

@@ -1,0 +1,26 @@
+/* Media ingest on the controller (docs/archives.md): segment.chunk messages on
+ * room/<room>/media are reassembled per (room, stream, segment_seq) in a file under
+ * state_dir/ingest/ (bounded memory; a resend from offset 0 replaces a partial, and a
+ * partial survives a controller restart), checked against the announced size and
+ * SHA-256, routed (route.h) and written into every archive the segment belongs to (or
+ * the site's retention archive), and only then acknowledged with segment.ack.
+ * stream.gap events go the same way. A ledger (state_dir/ingest.db) remembers what was
+ * stored, so a resent segment or gap is acknowledged again and never stored twice. */
+#pragma once
+#include <glib.h>
+#include <jansson.h>
+#include <stddef.h>
+
+#include "controller.h"
+
+/* ingest_init: open the ledger and the reassembly directory. 0 or -errno with *err. */
+int ingest_init(struct controller *c, GError **err);
+void ingest_free(struct controller *c);
+
+/* ingest_handle_chunk: one message on room/<room>/media. A bad message is refused with
+ * an error on controller/error and changes nothing. */
+void ingest_handle_chunk(struct controller *c, const char *room, const void *payload, size_t len);
+
+/* ingest_handle_gap: a validated-envelope stream.gap event of ROOM (BODY borrowed). */
+void ingest_handle_gap(struct controller *c, const char *room, const struct msg_envelope *env,
+                       json_t *body);

@@ -1,0 +1,33 @@
+/* Which tenders a recording or an event belongs to, from state.db.
+ *
+ * Provisional rule until check-in and seat logins land (h/checkin's bindings_at /
+ * tenders_in_room_at replace the queries, not the callers): a person counts as
+ * "at the seat" / "in the room" from the moment the session's draw seated them
+ * (assignment.assigned_at) until they are withdrawn. Sealed tenders are returned too:
+ * the caller refuses to write to them (and says so). */
+#pragma once
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "state.h"
+
+/* route_segment_tenders: append (g_strdup'd ids) to TENDERS every tender that a
+ * recording of STREAM published by ROOM's agent over [FROM_US, TO_US] belongs to.
+ * A seat device (seat.camera / seat.microphone of a seat of ROOM) belongs to the tender
+ * of the person seated there; any other stream of the room (a room device, or a name
+ * the site does not know) to every tender with someone seated in the room. *SEAT_STREAM
+ * tells which rule applied; *KNOWN whether the site lists the device for ROOM. */
+int route_segment_tenders(struct state *st, const char *room, const char *stream, int64_t from_us,
+                          int64_t to_us, GPtrArray *tenders, bool *seat_stream, bool *known,
+                          GError **err);
+/* route_room_tenders: every tender with someone seated in ROOM at AT_US. */
+int route_room_tenders(struct state *st, const char *room, int64_t at_us, GPtrArray *tenders,
+                       GError **err);
+/* route_tender_rooms: every room where someone of TENDER is seated (g_strdup'd ids). */
+int route_tender_rooms(struct state *st, const char *tender, GPtrArray *rooms, GError **err);
+/* route_person_tender: the tender of PERSON in any open session ("" -> -ENOENT). */
+int route_person_tender(struct state *st, const char *person, char tender[STATE_ID_SIZE],
+                        GError **err);
+/* state_tender_set_state: TENDER's state becomes STATE (open|closing|sealed). */
+int state_tender_set_state(struct state *st, const char *tender, const char *state, GError **err);
