@@ -29,7 +29,7 @@ def cpu_ticks(pid):
 
 
 def main():
-    bin_dir, work = sys.argv[1], sys.argv[2]
+    bin_dir, work = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 50
     mbit = float(sys.argv[4]) if len(sys.argv) > 4 else 2.0
     secs = float(sys.argv[5]) if len(sys.argv) > 5 else 20.0
@@ -148,7 +148,7 @@ def run(site, n, mbit, secs, seg_s, work):
     stored = sum(os.path.getsize(os.path.join(dp, f))
                  for dp, _, fs in os.walk(os.path.join(site.tmp, "controller-state", "archive"))
                  for f in fs)
-    offered = n * mbit / 8 * (w1 - w0 if False else secs)
+    offered = n * mbit / 8 * secs
     cpu = (c1 - c0) / hz / (w1 - w0) * 100
     print("controller CPU while ingesting %d x %.1f Mbit/s (%.0f s, %.1f MB/s offered, "
           "%d-s segments): %.1f %% of one core"

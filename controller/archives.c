@@ -346,12 +346,18 @@ void archives_after_request(struct controller *c, const struct request *req, con
 	if (!req->audited || strcmp(req->command, "tender.close") == 0)
 		return;
 	/* Operator actions that concern the tender, refused ones too (the audit log's view).
-	 * A committee CSV can hold identity numbers: only its size goes in. */
+	 * A committee CSV holds identity numbers: only its size goes in. */
 	json_t *tenders = request_tenders(c, req);
 	json_t *args = json_deep_copy(req->args);
 	const char *csv = json_string_value(json_object_get(args, "csv"));
 	if (csv)
 		json_object_set_new(args, "csv", json_sprintf("(%zu bytes)", strlen(csv)));
+	/* Identity numbers and credentials stay out of the archive (the desk's check is
+	 * recorded by its outcome). */
+	static const char *const withheld[] = {"id_number", "card", "code", NULL};
+	for (const char *const *k = withheld; *k; k++)
+		if (json_object_get(args, *k))
+			json_object_set_new(args, *k, json_string("(withheld)"));
 	char kind[64];
 	snprintf(kind, sizeof(kind), "operator.%s", req->command);
 	for (char *p = kind; *p; p++)

@@ -1,10 +1,13 @@
 /* Which tenders a recording or an event belongs to, from state.db.
  *
- * Provisional rule until check-in and seat logins land (h/checkin's bindings_at /
- * tenders_in_room_at replace the queries, not the callers): a person counts as
- * "at the seat" / "in the room" from the moment the session's draw seated them
- * (assignment.assigned_at) until they are withdrawn. Sealed tenders are returned too:
- * the caller refuses to write to them (and says so). */
+ * A person counts as "at the seat" / "in the room" from the moment the session's draw
+ * seated them (assignment.assigned_at) until they are withdrawn, not only between login
+ * and logout: the draw reserves the seat for that tender for the whole session, so the
+ * tender's archive also shows the seat before the expert arrives and after they leave
+ * (proof that nobody else used it). That is a superset of the login-to-logout binding
+ * the design names; the logins themselves (seat.event) are events in the archive, and
+ * controller/seats.h keeps them (bindings_at). Sealed tenders are returned too: the
+ * caller refuses to write to them (and says so). */
 #pragma once
 #include <glib.h>
 #include <stdbool.h>

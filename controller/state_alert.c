@@ -125,6 +125,28 @@ int state_alert_ack(struct state *st, int64_t id, const char *by, const char *no
 	rc = alert_state_of(st, id, state, err);
 	if (rc)
 		return rc;
+	if (strcmp(state, "resolved") == 0) {
+		/* An alert whose cause cleared before anyone saw it still wants an operator's
+		 * acknowledgement (ISA-18.2's "returned to normal, unacknowledged"); it stays
+		 * resolved. Acknowledged once only. */
+		stmt = state_prepare(st,
+				     "UPDATE alert SET acked_at = ?2, acked_by = ?3, ack_note = ?4 "
+				     "WHERE id = ?1 AND acked_at IS NULL",
+				     err);
+		if (!stmt)
+			return -EIO;
+		sqlite3_bind_int64(stmt, 1, id);
+		sqlite3_bind_int64(stmt, 2, now);
+		state_bind_texts(stmt, 3, 2, (const char *[]){by, note});
+		rc = state_step_done(st, stmt, "acknowledge alert", err);
+		sqlite3_finalize(stmt);
+		if (rc == 0 && sqlite3_changes(st->db) == 0) {
+			g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_CONFLICT,
+				    "alert %" G_GINT64_FORMAT " is already acknowledged", id);
+			return -EALREADY;
+		}
+		return rc;
+	}
 	if (strcmp(state, "open") != 0) {
 		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_CONFLICT,
 		            "alert %" G_GINT64_FORMAT " is already %s", id, state);

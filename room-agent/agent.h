@@ -24,11 +24,12 @@ struct agent {
 	struct seq_counter seq;
 	bool connected;
 	bool controller_online;
-	struct outbox *outbox;   /* every event goes through it */
+	struct outbox *outbox;     /* every event goes through it */
 	struct agent_door *door;   /* NULL: the room has no controlled door */
 	struct agent_media *media; /* NULL: the room records nothing */
 	struct agent_seats *seats; /* the login terminals (agent_seats.c) */
 	int64_t started_us;
+	GHashTable *commands_done; /* command id -> struct agent_cmd_done, until it expires */
 	char topic_status[128], topic_event[128], topic_reply[128], topic_cmd[128],
 	    topic_media[128];
 };

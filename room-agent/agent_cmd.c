@@ -3,16 +3,44 @@
 #include "agent_cmd.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent_door.h"
 #include "agent_media.h"
 #include "agent_seats.h"
 #include "clock.h"
+#include "log.h"
 #include "msg.h"
 #include "outbox.h"
 
-static void reply(struct agent *a, const char *id, json_t *result, const GError *err)
+/* A command that ran, remembered until it expires: a duplicate delivery (QoS 1 after a
+ * lost PUBACK) or a replay gets the first reply again and never runs twice. */
+struct agent_cmd_done {
+	int64_t expires;
+	char *reply; /* the serialised first reply (jansson: free()) */
+};
+
+void agent_cmd_done_free(gpointer p)
+{
+	struct agent_cmd_done *d = p;
+	free(d->reply);
+	g_free(d);
+}
+
+static void commands_done_purge(struct agent *a, int64_t now)
+{
+	GHashTableIter it;
+	gpointer v;
+	g_hash_table_iter_init(&it, a->commands_done);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		if (((struct agent_cmd_done *)v)->expires < now)
+			g_hash_table_iter_remove(&it);
+}
+
+/* reply: publish the reply to command ID; with REMEMBER_UNTIL > 0 keep it for replays. */
+static void reply(struct agent *a, const char *id, int64_t remember_until, json_t *result,
+                  const GError *err)
 {
 	json_t *m = msg_new("reply", &a->seq);
 	json_object_set_new(m, "id", json_string(id));
@@ -22,6 +50,13 @@ static void reply(struct agent *a, const char *id, json_t *result, const GError 
 	else
 		json_object_set_new(m, "result", result ? json_incref(result) : json_object());
 	agent_publish(a, a->topic_reply, m, false);
+	char *text = remember_until > 0 ? json_dumps(m, JSON_COMPACT) : NULL;
+	if (text) {
+		struct agent_cmd_done *d = g_new0(struct agent_cmd_done, 1);
+		d->expires = remember_until;
+		d->reply = text;
+		g_hash_table_replace(a->commands_done, g_strdup(id), d);
+	}
 	json_decref(m);
 }
 
@@ -52,7 +87,15 @@ void agent_cmd_handle(struct agent *a, const void *payload, size_t len)
 	if (expires < clock_now_us()) {
 		g_set_error(&err, MSG_ERROR, MSG_ERROR_EXPIRED, "command %s (%s) expired", id,
 		            command);
-		reply(a, id, NULL, err);
+		reply(a, id, 0, NULL, err);
+		goto out;
+	}
+	commands_done_purge(a, clock_now_us());
+	struct agent_cmd_done *done = g_hash_table_lookup(a->commands_done, id);
+	if (done) {
+		log_info("command %s (%s) was already executed: not run again", id, command);
+		a->ops->publish(a->ops_ctx, a->topic_reply, done->reply, strlen(done->reply), 1,
+		                false);
 		goto out;
 	}
 	if (!args) {
@@ -82,7 +125,7 @@ void agent_cmd_handle(struct agent *a, const void *payload, size_t len)
 	} else if ((rc = agent_door_command(a->door, command, id, args, &res, &err)) == -ENOENT) {
 		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID, "unknown command \"%s\"", command);
 	}
-	reply(a, id, rc == 0 ? res : NULL, rc == 0 ? NULL : err);
+	reply(a, id, expires, rc == 0 ? res : NULL, rc == 0 ? NULL : err);
 	json_decref(res);
 	goto out;
 refuse:

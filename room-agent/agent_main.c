@@ -2,6 +2,7 @@
  * supervises the seats' terminals, and keeps working while the controller is away. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
@@ -73,8 +74,8 @@ static void handle_controller_status(struct agent *a, const void *payload, size_
 		a->controller_online = online;
 		log_info("controller %s", online ? "online" : "unreachable");
 		agent_door_controller_lost(a->door, !online);
-		/* A controller that restarted lost the chunks it had received but not yet
-		 * stored: send every unacknowledged segment again (it dedupes). */
+		/* Chunks sent while the controller was away (or before it subscribed again after
+		 * a broker restart) reached no one: send the unacknowledged ones again. */
 		if (online)
 			agent_media_connected(a->media, true);
 	}
@@ -180,6 +181,8 @@ static void agent_free(struct agent *a)
 	g_free(a->spool_dir);
 	if (a->loop)
 		g_main_loop_unref(a->loop);
+	if (a->commands_done)
+		g_hash_table_destroy(a->commands_done);
 }
 
 int main(int argc, char **argv)
@@ -187,6 +190,8 @@ int main(int argc, char **argv)
 	struct agent a = {0};
 	GError *err = NULL;
 	int rc = 1;
+	a.commands_done =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, agent_cmd_done_free);
 
 	GOptionContext *oc = g_option_context_new("- the evalroom room agent");
 	g_option_context_set_summary(

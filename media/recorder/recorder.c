@@ -249,7 +249,11 @@ static void spool_file(struct rec_stream *s, int64_t seq, int64_t start_us, int6
 	g_strlcpy(seg->path, path, sizeof(seg->path));
 	if (seq >= s->next_seq)
 		s->next_seq = seq + 1;
-	if (seg->end_us > s->last_end_us)
+	/* An empty or missing partial is forgotten by the sealer: its time belongs to the
+	 * restart gap that follows, which starts at the stream's end, so it must not move it. */
+	struct stat st;
+	gboolean forgotten = recovered && (stat(path, &st) != 0 || st.st_size == 0);
+	if (!forgotten && seg->end_us > s->last_end_us)
 		s->last_end_us = seg->end_us;
 	g_queue_push_tail(&s->rec->seal_queue, job);
 	seal_next(s->rec);

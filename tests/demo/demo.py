@@ -12,9 +12,9 @@ import csv
 import datetime
 import json
 import os
-import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -281,15 +281,65 @@ class Day:
             t.wait("logged out", timeout=20)
         say("All %d people logged out" % len(self.people))
 
+    def close_and_seal(self):
+        self.archives = {}
+        for tid, _, _ in TENDERS:
+            out = self.ctl("tender", "close", tid, "--wait", "30")
+            self.archives[tid] = out["path"]
+            say("Operator closed tender %s: %d segments arrived while the agents flushed; "
+                "sealed read-only with a final signed checkpoint (tree size %d, root %s…)"
+                % (tid, out["segments_received"], out["tree_size"], out["root"][:16]))
+
+    def audit(self, bin_dir):
+        tool = os.path.join(bin_dir, "evalroom-archive")
+        pub = self.site.prov.signing_pub
+        self.verdicts = {}
+        for tid, path in self.archives.items():
+            v = subprocess.run([tool, "verify", path, "--pubkey", pub], capture_output=True,
+                               text=True)
+            d = subprocess.run([tool, "verify-draw", path], capture_output=True, text=True)
+            self.verdicts[tid] = (v.returncode, d.returncode)
+            say("Auditor: %s verify -> %s; verify-draw -> %s" % (
+                os.path.basename(path), "intact" if v.returncode == 0 else "FAILED (%s)"
+                % v.stdout.strip().splitlines()[-1:],
+                "the draw re-runs to the same seats" if d.returncode == 0 else "FAILED"))
+            if v.returncode != 0 or d.returncode != 0:
+                raise DemoError("archive %s does not verify:\n%s%s" % (path, v.stdout, d.stdout))
+        # a clip of one expert's seat camera, remuxed (never re-encoded)
+        p = next(p for p in self.people if p["role"] == "expert")
+        stream = "cam-%s-%s" % (p["room"], p["seat"])
+        self.clip = os.path.join(self.site.tmp, "clip-%s.mp4" % stream)
+        e = subprocess.run([tool, "export", self.archives[p["tender"]], "--stream", stream,
+                            "-o", self.clip], capture_output=True, text=True)
+        if e.returncode != 0:
+            raise DemoError("export failed: %s" % e.stderr)
+        say("Auditor exported seat camera %s of tender %s as %s (%.1f MB)" % (
+            stream, p["tender"], self.clip, os.path.getsize(self.clip) / 1e6))
+
     def summary(self):
-        n, b = self.shipped()
-        status = self.ctl("status")
         print()
         print("Summary")
-        print("  rooms online    %d of %d" % (status["agents_online"], len(self.rooms)))
-        print("  segments        %d shipped, %.1f MB" % (n, b / 1e6))
-        print("  tenders         %s" % ", ".join(t for t, _, _ in TENDERS))
-        print("  work directory  %s" % self.site.tmp)
+        print("  %-10s %7s %9s %9s %7s  %s" % ("tender", "people", "segments", "MB", "alerts",
+                                             "verify"))
+        for tid, path in self.archives.items():
+            db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+            segs, size = db.execute("SELECT count(*), coalesce(sum(size), 0) FROM segments"
+                                    ).fetchone()
+            alerts = db.execute("SELECT count(*) FROM events WHERE kind = 'alert.raised'"
+                                ).fetchone()[0]
+            db.close()
+            people = sum(1 for p in self.people if p["tender"] == tid)
+            v, d = self.verdicts[tid]
+            print("  %-10s %7d %9d %9.1f %7d  %s" % (tid, people, segs, size / 1e6, alerts,
+                                                  "intact, draw ok" if v == 0 and d == 0
+                                                  else "FAILED"))
+        print()
+        for tid, path in self.archives.items():
+            print("  archive %-9s %s" % (tid, path))
+        print("  clip             %s" % self.clip)
+        print("  signing key      %s" % self.site.prov.signing_pub)
+        print("  try: %s/evalroom-archive timeline %s | head" % (
+            os.path.dirname(self.site.bin + "/"), list(self.archives.values())[0]))
 
 
 def main():
@@ -341,6 +391,8 @@ def main():
         day.record(args.record_seconds)
         day.lost_camera(cam)
         day.log_out()
+        day.close_and_seal()
+        day.audit(bin_dir)
         day.summary()
         problems = site.schema_problems()
         say("%d protocol messages observed, %d outside their schema"
@@ -366,8 +418,8 @@ def main():
         if site:
             site.close()
             say("Stopped the agents, the controller and the broker")
-        if not args.dir and not args.keep and rc == 0:
-            shutil.rmtree(work, ignore_errors=True)
+        if rc != 0 and not args.dir:
+            say("Everything it wrote is kept for inspection in %s" % work)
     return rc
 
 

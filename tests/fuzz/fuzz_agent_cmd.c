@@ -314,6 +314,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a.connected = true;
 	a.controller_online = !(scene & 2);
 	a.started_us = clock_now_us();
+	a.commands_done =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, agent_cmd_done_free);
 	snprintf(a.topic_status, sizeof(a.topic_status), TOPIC_PREFIX "room/R101/status");
 	snprintf(a.topic_event, sizeof(a.topic_event), TOPIC_PREFIX "room/R101/event");
 	snprintf(a.topic_reply, sizeof(a.topic_reply), TOPIC_PREFIX "room/R101/reply");
@@ -356,6 +358,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	outbox_close(a.outbox);
 	for (int i = 0; i < 64 && g_main_context_iteration(NULL, FALSE); i++)
 		;
+	g_hash_table_destroy(a.commands_done);
 	config_free(a.config);
 	g_free(a.room);
 	g_free(a.identity);

@@ -384,6 +384,8 @@ def agent_cmd_seeds():
         "dup-action": (0, [envelope("cmd", '"id":"c1","expires":@NOW,"command":"door",'
                                     '"args":{"action":"lock","action":"unlock"}')]),
         "long-id": (0, [door("c" * 80, "unlock")]),
+        "replayed-id": (0, [door("c1", "unlock"), door("c1", "lock"), door("c1", "unlock"),
+                            door("c2", "lockdown"), door("c1", "unlock")]),
         "seats": (0, [cmd("c1", "seat.assign", '{"seat":"S1","person":"P1","name":"Ann",'
                           '"tender":"T1","tender_name":"Roads","code_digest":"' + "ab" * 32
                           + '","valid_until":@NOW}'),

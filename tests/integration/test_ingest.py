@@ -140,6 +140,8 @@ def test_archives_created_with_the_tenders_and_the_draw(day):
         assert rows(day, t, "SELECT count(*) FROM draw")[0][0] == 1
         events = [k for (k,) in rows(day, t, "SELECT kind FROM events")]
         assert "operator.committee.import" in events and "operator.draw.run" in events
+        bodies = " ".join(b for (b,) in rows(day, t, "SELECT body FROM events"))
+        assert "11010519491231002X" not in bodies and "31010119800101001X" not in bodies
 
 
 def test_segments_routed_acknowledged_and_stored_once(day):
