@@ -216,6 +216,11 @@ int agent_door_command(struct agent_door *d, const char *command, const char *id
 	return 0;
 }
 
+struct gpio_sim *agent_door_sim(const struct agent_door *d)
+{
+	return d ? d->sim : NULL;
+}
+
 void agent_door_controller_lost(struct agent_door *d, bool lost)
 {
 	if (d)

@@ -8,6 +8,7 @@
 
 struct agent;
 struct agent_door;
+struct gpio_sim;
 
 /* agent_door_new: NULL with *err unset when the config has no [door] group (a room
  * without a controlled door), NULL with *err set on a bad config or GPIO failure. */
@@ -18,5 +19,8 @@ void agent_door_free(struct agent_door *d);
  * *err (the reply carries the message). */
 int agent_door_command(struct agent_door *d, const char *command, const char *id, json_t *args,
                        json_t **result, GError **err);
+/* agent_door_sim: the simulated GPIO chip when [gpio] backend=sim (borrowed), else NULL;
+ * lets tests and fuzz harnesses read the lock line's history. */
+struct gpio_sim *agent_door_sim(const struct agent_door *d);
 /* agent_door_controller_lost: the controller is (un)reachable. */
 void agent_door_controller_lost(struct agent_door *d, bool lost);

@@ -103,16 +103,19 @@ int archive_reader_open(const char *path, struct archive_reader **out, char **er
 	/* Read-only: the auditor's tool must never change the evidence. */
 	rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL);
 	if (rc != SQLITE_OK) {
-		*err = g_strdup_printf("%s: cannot open: sqlite: %s", path,
-		                       r->db ? sqlite3_errmsg(r->db) : "out of memory");
+		char *why = g_utf8_make_valid(r->db ? sqlite3_errmsg(r->db) : "out of memory", -1);
+		*err = g_strdup_printf("%s: cannot open: sqlite: %s", path, why);
+		g_free(why);
 		archive_reader_free(r);
 		return -EBADMSG;
 	}
 	sqlite3_busy_timeout(r->db, 5000);
 	rc = sqlite3_exec(r->db, "SELECT count(*) FROM meta", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
-		*err = g_strdup_printf("%s: unreadable archive: sqlite: %s", path,
-		                       sqlite3_errmsg(r->db));
+		/* SQLite quotes the damaged schema text, which may be any bytes. */
+		char *why = g_utf8_make_valid(sqlite3_errmsg(r->db), -1);
+		*err = g_strdup_printf("%s: unreadable archive: sqlite: %s", path, why);
+		g_free(why);
 		archive_reader_free(r);
 		return -EBADMSG;
 	}

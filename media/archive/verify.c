@@ -314,12 +314,15 @@ static int check_meta(struct ctx *c, const struct archive_pubkey **key,
                       struct archive_pubkey **owned)
 {
 	sqlite3_stmt *st;
-	int rc = -EIO;
+	int rc = -EIO, step = 0;
 
 	if (sqlite3_prepare_v2(c->db, "SELECT signing_pubkey, sealed_us FROM meta", -1, &st,
 	                       NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
+	    (step = sqlite3_step(st)) != SQLITE_ROW) {
 		problem(c, 0, "meta: missing row: %s", sqlite3_errmsg(c->db));
+		/* A readable table without its row was tampered with, not unreadable. */
+		if (st && step == SQLITE_DONE)
+			rc = -EBADMSG;
 		goto out;
 	}
 	c->rep->sealed = sqlite3_column_type(st, 1) != SQLITE_NULL;
@@ -327,6 +330,7 @@ static int check_meta(struct ctx *c, const struct archive_pubkey **key,
 		if (sqlite3_column_type(st, 0) != SQLITE_TEXT ||
 		    archive_pubkey_from_pem((const char *)sqlite3_column_text(st, 0), owned)) {
 			problem(c, 0, "meta row 1: signing_pubkey is not an Ed25519 public key");
+			rc = -EBADMSG;
 			goto out;
 		}
 		*key = *owned;
@@ -472,10 +476,9 @@ int archive_verify(struct archive_reader *r, const struct archive_pubkey *key,
 		rc = -EBADMSG;
 		goto out;
 	}
-	if (check_meta(&c, &key, &owned)) {
-		rc = -EIO;
+	rc = check_meta(&c, &key, &owned);
+	if (rc)
 		goto out;
-	}
 	rc = scan_table(&c, "meta",
 	                "SELECT id, leaf, leaf_hash, tender, session, created_us, name FROM meta "
 	                "ORDER BY id",

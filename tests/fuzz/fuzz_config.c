@@ -7,9 +7,15 @@
  * Groups named door* also go through the room agent's door_config_load and
  * door_config_validate.
  *
+ * Every input also goes through the controller's controller_config_load.
+ *
  * Invariants: a refusal names the file (and the group and key for a getter) and returns
  * the documented code; an accepted string is non-empty; an accepted integer lies in the
- * asked range; defaults apply exactly when a key is absent. */
+ * asked range; defaults apply exactly when a key is absent. The controller's loader
+ * refuses with -EINVAL and an error naming the file (and the group and key when the file
+ * itself loaded), or fills every path as a non-empty absolute path (archive_dir under
+ * state_dir when relative) and every [alerts] and [controller] limit within its range, the default
+ * exactly when the key is absent. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +23,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "controller_config.h"
 #include "door.h"
 #include "fuzz.h"
 
@@ -120,6 +127,71 @@ static void read_absent(struct config *cf, const char *path, const char *group)
 	FUZZ_CHECK(config_bool(cf, group, key, true, &b, &err) == 0 && b, "absent bool");
 }
 
+static void check_limit(GKeyFile *kf, const char *group, const char *key, int64_t v, int64_t dflt,
+                        int64_t min, int64_t max)
+{
+	if (!kf || !g_key_file_has_key(kf, group, key, NULL))
+		FUZZ_CHECK(v == dflt, "[%s] %s absent but %" G_GINT64_FORMAT, group, key,
+		           (gint64)v);
+	else
+		FUZZ_CHECK(v >= min && v <= max, "[%s] %s = %" G_GINT64_FORMAT " accepted", group,
+		           key, (gint64)v);
+}
+
+static void check_path(const char *what, const char *p)
+{
+	FUZZ_CHECK(p && *p && g_path_is_absolute(p), "controller %s '%s' is not an absolute path",
+	           what, p ? p : "(null)");
+}
+
+/* The controller's own loader on the same file; CF is NULL when config_load refused it. */
+static void check_controller(struct config *cf, const char *path)
+{
+	struct controller_config k = {0};
+	GError *err = NULL;
+	int rc = controller_config_load(&k, path, &err);
+	if (rc != 0) {
+		FUZZ_CHECK(rc == -EINVAL && err && g_str_has_prefix(err->message, path),
+		           "controller_config_load rc %d without an error naming the file: %s", rc,
+		           err ? err->message : "(none)");
+		if (cf)
+			FUZZ_CHECK(strstr(err->message, "] ") && strchr(err->message, '['),
+			           "controller refusal does not name the group and key: %s",
+			           err->message);
+		g_error_free(err);
+		controller_config_free(&k);
+		return;
+	}
+	FUZZ_CHECK(cf && !err, "controller config accepted a file config_load refuses");
+	GKeyFile *kf = config_keyfile(cf);
+	FUZZ_CHECK(k.mqtt_uri && *k.mqtt_uri, "controller config without an MQTT URI");
+	check_path("ca", k.ca);
+	check_path("cert", k.cert);
+	check_path("key", k.key);
+	check_path("state_dir", k.state_dir);
+	check_path("archive_dir", k.archive_dir);
+	check_path("signing_key", k.signing_key);
+	if (!g_key_file_has_key(kf, "controller", "state_dir", NULL))
+		FUZZ_CHECK(!strcmp(k.state_dir, "/var/lib/evalroom"), "default state_dir %s",
+		           k.state_dir);
+	if (!g_key_file_has_key(kf, "controller", "archive_dir", NULL)) {
+		char *dflt = g_build_filename(k.state_dir, "archive", NULL);
+		FUZZ_CHECK(!strcmp(k.archive_dir, dflt), "default archive_dir %s", k.archive_dir);
+		g_free(dflt);
+	}
+	check_limit(kf, "alerts", "clock_skew_limit_ms", k.clock_skew_limit_ms, 2000, 1,
+	            3600 * 1000);
+	check_limit(kf, "alerts", "offline_grace_ms", k.offline_grace_ms, 2000, 1, 600 * 1000);
+	check_limit(kf, "alerts", "never_connected_ms", k.never_connected_ms, 15000, 1,
+	            3600 * 1000);
+	check_limit(kf, "controller", "admission_window_s", k.admission_window_s, 300, 10,
+	            24 * 3600);
+	check_limit(kf, "controller", "retention_days", k.retention_days, 0, 0, 36500);
+	check_limit(kf, "controller", "login_code_valid_s", k.login_code_valid_s, 12 * 3600, 60,
+	            7 * 24 * 3600);
+	controller_config_free(&k);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int fd = -1;
@@ -141,8 +213,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(err && g_str_has_prefix(err->message, path),
 		           "config_load refusal does not name the file");
 		g_error_free(err);
+		check_controller(NULL, path);
 		return 0;
 	}
+	check_controller(cf, path);
 	FUZZ_CHECK(!err && strcmp(config_path(cf), path) == 0, "config_load: path or error");
 	char **groups = g_key_file_get_groups(config_keyfile(cf), NULL);
 	for (char **g = groups; *g; g++) {

@@ -225,6 +225,18 @@ def config_seeds():
         "long-line": "[g]\na=" + "x" * 20000 + "\n",
         "many-keys": "[g]\n" + "".join("k%d=%d\n" % (i, i) for i in range(300)),
         "relative": "[g]\npath=../x/y\nabs=/etc/x\n",
+        # controller_config_load: the minimum, the alert limits, and each refusal.
+        "controller-minimal.conf": "[mqtt]\nuri=ssl://h:8883\nca=a\ncert=b\nkey=c\n",
+        "controller-alerts.conf": "[mqtt]\nuri=ssl://h:8883\nca=/a\ncert=/b\nkey=/c\n"
+        "[controller]\nstate_dir=st\narchive_dir=/arc\n[alerts]\nclock_skew_limit_ms=1\n"
+        "offline_grace_ms=600000\nnever_connected_ms=3600000\n",
+        "controller-alert-zero.conf": "[mqtt]\nuri=u\nca=a\ncert=b\nkey=c\n[alerts]\n"
+        "offline_grace_ms=0\n",
+        "controller-empty-state.conf": "[mqtt]\nuri=u\nca=a\ncert=b\nkey=c\n[controller]\n"
+        "state_dir=\n",
+        "controller-no-key.conf": "[mqtt]\nuri=u\nca=a\ncert=b\n",
+        "controller-checkin.conf": "[mqtt]\nuri=u\nca=a\ncert=b\nkey=c\n[controller]\n"
+        "admission_window_s=10\nlogin_code_valid_s=604801\n",
     }
     for name, data in seeds.items():
         put("fuzz_config", name, data)
@@ -327,7 +339,67 @@ def wiegand_seeds():
     put("fuzz_wiegand", "card-then-pin", frame(c26) + frame(key8(9)) + frame(key8(11)))
 
 
+def agent_cmd_seeds():
+    """fuzz_agent_cmd: byte 0 is the scene (1 lockdown persisted, 2 controller away,
+    4 no door), then NUL-separated messages on the agent's cmd topic."""
+    def cmd(cid, command, args="{}", expires="@NOW"):
+        return envelope("cmd", '"id":"%s","expires":%s,"command":"%s","args":%s'
+                        % (cid, expires, command, args))
+
+    def door(cid, action, expires="@NOW"):
+        return cmd(cid, "door", '{"action":"%s"}' % action, expires)
+
+    adm = ('{"entries":[{"credential":"26:12:345","person":"P1","room":"R101",'
+           '"valid_from":0,"valid_until":@NOW},{"credential":"1234","person":"P2",'
+           '"valid_from":0,"valid_until":@NOW}]}')
+    seqs = {
+        "unlock": (0, [door("c1", "unlock")]),
+        "free-access-release": (0, [door("c1", "free_access"), door("c2", "release")]),
+        "unlock-expired": (0, [door("c1", "unlock", "@PAST")]),
+        "lockdown-then-unlock": (0, [door("c1", "lockdown"), door("c2", "unlock"),
+                                     door("c3", "release"), door("c4", "unlock")]),
+        "restart-in-lockdown": (1, [door("c1", "unlock"), door("c2", "free_access"),
+                                    door("c3", "status")]),
+        "controller-away": (2, [door("c1", "unlock"), door("c2", "lock")]),
+        "no-door": (4, [door("c1", "unlock"), cmd("c2", "admission.set", adm)]),
+        "admission": (0, [cmd("c1", "admission.set", adm), door("c2", "status")]),
+        "admission-bad": (0, [cmd("c1", "admission.set", '{"entries":[{"credential":"x"}]}'),
+                              cmd("c2", "admission.set", '{"entries":7}')]),
+        "status": (0, [cmd("c1", "status"), cmd("c2", "media.status"),
+                       cmd("c3", "media.flush", '{"stream":"seat-3"}')]),
+        "events-ack": (0, [door("c1", "lock"), cmd("c2", "events.ack", '{"upto":1}'),
+                           cmd("c3", "events.ack", '{"upto":0}')]),
+        "segment-ack": (0, [envelope("segment.ack", '"stream":"seat-3","segment_seq":42')]),
+        "wrong-kind": (0, [envelope("status", '"state":"online"'),
+                           envelope("reply", '"id":"c1","ok":true,"result":{}')]),
+        "bad-members": (0, [door("c1", "open"), cmd("c2", "door", '{}'),
+                            cmd("c3", "door", '{"action":"unlock","x":1}'),
+                            envelope("cmd", '"id":"c4","command":"door",'
+                                     '"args":{"action":"unlock"}'),
+                            envelope("cmd", '"id":"c5","expires":"@NOW","command":"door",'
+                                     '"args":{"action":"unlock"}'),
+                            cmd("c6", "reboot")]),
+        "not-json": (0, ["hello", "", "null", "[" + door("c1", "unlock") + "]",
+                         door("c2", "unlock")[:40]]),
+        "dup-action": (0, [envelope("cmd", '"id":"c1","expires":@NOW,"command":"door",'
+                                    '"args":{"action":"lock","action":"unlock"}')]),
+        "long-id": (0, [door("c" * 80, "unlock")]),
+        "replayed-id": (0, [door("c1", "unlock"), door("c1", "lock"), door("c1", "unlock"),
+                            door("c2", "lockdown"), door("c1", "unlock")]),
+        "seats": (0, [cmd("c1", "seat.assign", '{"seat":"S1","person":"P1","name":"Ann",'
+                          '"tender":"T1","tender_name":"Roads","code_digest":"' + "ab" * 32
+                          + '","valid_until":@NOW}'),
+                      cmd("c2", "seat.lock", '{"seat":"S1","reason":"break"}'),
+                      cmd("c3", "seat.unlock", '{"seat":"S1"}'),
+                      cmd("c4", "seat.lock", '{"seat":"S1","reason":"\\u0007"}'),
+                      cmd("c5", "seat.assign", '{"seat":"S 1"}')]),
+    }
+    for name, (scene, msgs) in seqs.items():
+        put("fuzz_agent_cmd", name, bytes([scene]) + b"\0".join(m.encode() for m in msgs))
+
+
 if __name__ == "__main__":
+    agent_cmd_seeds()
     site_seeds()
     event_seeds()
     committee_seeds()

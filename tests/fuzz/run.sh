@@ -11,7 +11,7 @@ BUILD=${EVALROOM_FUZZ_BUILD:-$ROOT/build-fuzz}
 SECONDS_EACH=${1:-60}
 shift || true
 HARNESSES=("$@")
-[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(fuzz_msg fuzz_request fuzz_status fuzz_event fuzz_config fuzz_site fuzz_committee fuzz_wiegand)
+[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(fuzz_archive fuzz_agent_cmd fuzz_msg fuzz_request fuzz_status fuzz_event fuzz_config fuzz_site fuzz_committee fuzz_wiegand)
 MAX_FILES=200
 MAX_KB=1024
 
@@ -34,14 +34,14 @@ merged_files() { find "$1" -maxdepth 1 -type f ! -name 'seed-*' | sort; }
 # corpus_trim DIR BIN: when DIR grows past the limits, keep the seeds and only those
 # merged inputs that add coverage beyond them (libFuzzer -merge=1 minimises).
 corpus_trim() {
-	local dir=$1 bin=$2
+	local dir=$1 bin=$2 maxlen=$3
 	local n kb
 	n=$(find "$dir" -maxdepth 1 -type f | wc -l)
 	kb=$(du -sk "$dir" | cut -f1)
 	[ "$n" -le $MAX_FILES ] && [ "$kb" -le $MAX_KB ] && return 0
 	mkdir -p "$TMP/trim"
 	merged_files "$dir" | xargs -r mv -t "$TMP/trim"
-	"$bin" -merge=1 -max_len=8192 "$dir" "$TMP/trim" >/dev/null 2>&1 || true
+	"$bin" -merge=1 -max_len="$maxlen" "$dir" "$TMP/trim" >/dev/null 2>&1 || true
 	rm -rf "$TMP/trim"
 }
 
@@ -56,10 +56,13 @@ for h in "${HARNESSES[@]}"; do
 	dirs=("$TMP/$h/new" "$corpus")
 	[ -d "$regress" ] && dirs+=("$regress")
 	log=$BUILD/fuzz/$h.log
+	# Archives are files of 512-byte pages: the smallest seed is 8 KiB.
+	maxlen=8192
+	[ "$h" = fuzz_archive ] && maxlen=32768
 	# -max_len bounds the mutated inputs (larger committed inputs are still replayed by
 	# ctest in full); -timeout and -rss_limit_mb turn hangs and blow-ups into findings.
 	set +e
-	"$bin" -max_total_time="$SECONDS_EACH" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+	"$bin" -max_total_time="$SECONDS_EACH" -max_len=$maxlen -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$TMP/$h/artifacts/" "${dirs[@]}" >"$log" 2>&1
 	rc=$?
 	set -e
@@ -73,8 +76,8 @@ for h in "${HARNESSES[@]}"; do
 	if [ $rc -ne 0 ] && [ $crashes -eq 0 ]; then
 		crashes="rc=$rc"
 	fi
-	"$bin" -merge=1 -max_len=8192 "$corpus" "$TMP/$h/new" >>"$log" 2>&1 || true
-	corpus_trim "$corpus" "$bin"
+	"$bin" -merge=1 -max_len=$maxlen "$corpus" "$TMP/$h/new" >>"$log" 2>&1 || true
+	corpus_trim "$corpus" "$bin" "$maxlen"
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	last=$(grep -E '^#[0-9]+' "$log" | grep -v -- '-merge' | tail -1 || true)
 	cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")

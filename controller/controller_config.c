@@ -1,0 +1,74 @@
+/* The controller's configuration file (controller.conf): [mqtt], [controller], [alerts]. */
+#include "controller_config.h"
+
+#include <errno.h>
+
+#include "config.h"
+
+int controller_config_load(struct controller_config *k, const char *path, GError **err)
+{
+	struct config *cf = config_load(path, err);
+	if (!cf)
+		return -EINVAL;
+	char *ca = NULL, *cert = NULL, *key = NULL;
+	int rc = -EINVAL;
+	if (!(k->mqtt_uri = config_string(cf, "mqtt", "uri", NULL, err)) ||
+	    !(ca = config_string(cf, "mqtt", "ca", NULL, err)) ||
+	    !(cert = config_string(cf, "mqtt", "cert", NULL, err)) ||
+	    !(key = config_string(cf, "mqtt", "key", NULL, err)))
+		goto out;
+	/* A present but empty optional key is an error too (config_string returns NULL). */
+	char *state_dir = config_string(cf, "controller", "state_dir", "/var/lib/evalroom", err);
+	if (!state_dir)
+		goto out;
+	k->state_dir = config_resolve(cf, state_dir);
+	g_free(state_dir);
+	k->ca = config_resolve(cf, ca);
+	k->cert = config_resolve(cf, cert);
+	k->key = config_resolve(cf, key);
+	char *archive_dir = config_string(cf, "controller", "archive_dir", "archive", err);
+	if (!archive_dir)
+		goto out;
+	k->archive_dir = g_path_is_absolute(archive_dir)
+	                     ? g_strdup(archive_dir)
+	                     : g_build_filename(k->state_dir, archive_dir, NULL);
+	g_free(archive_dir);
+	int64_t days = 0;
+	if (config_int(cf, "controller", "retention_days", true, 0, 0, 36500, &days, err) != 0)
+		goto out;
+	k->retention_days = (int)days;
+	char *sk = config_string(cf, "controller", "signing_key", "controller-signing.key", err);
+	if (!sk)
+		goto out;
+	k->signing_key = config_resolve(cf, sk);
+	g_free(sk);
+	if (config_int(cf, "alerts", "clock_skew_limit_ms", true, 2000, 1, 3600 * 1000,
+	               &k->clock_skew_limit_ms, err) != 0 ||
+	    config_int(cf, "alerts", "offline_grace_ms", true, 2000, 1, 600 * 1000,
+	               &k->offline_grace_ms, err) != 0 ||
+	    config_int(cf, "alerts", "never_connected_ms", true, 15000, 1, 3600 * 1000,
+	               &k->never_connected_ms, err) != 0 ||
+	    config_int(cf, "controller", "admission_window_s", true, 300, 10, 24 * 3600,
+	               &k->admission_window_s, err) != 0 ||
+	    config_int(cf, "controller", "login_code_valid_s", true, 12 * 3600, 60, 7 * 24 * 3600,
+	               &k->login_code_valid_s, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	g_free(ca);
+	g_free(cert);
+	g_free(key);
+	config_free(cf);
+	return rc;
+}
+
+void controller_config_free(struct controller_config *k)
+{
+	g_free(k->mqtt_uri);
+	g_free(k->ca);
+	g_free(k->cert);
+	g_free(k->key);
+	g_free(k->state_dir);
+	g_free(k->archive_dir);
+	g_free(k->signing_key);
+}
