@@ -1,12 +1,14 @@
 /* evalroom-bench-rtt: request/reply round trips over the broker, as the controller.
  *
- *   evalroom-bench-rtt URI CA CERT KEY MODE TOPIC_OUT TOPIC_IN N
+ *   evalroom-bench-rtt URI CA CERT KEY MODE TOPIC_OUT TOPIC_IN N [GAP_MS]
  *
  * MODE "door": publish cmd `door {action: unlock|lock}` to TOPIC_OUT (a room agent's cmd
  * topic) and wait for its reply on TOPIC_IN: the agent moves the lock output before it
  * answers. MODE "echo": publish a small message to TOPIC_OUT and wait for the echo from
  * evalroom-bench-rtt in MODE "serve" (which subscribes to TOPIC_OUT and answers on
  * TOPIC_IN), i.e. a plain pair of Paho clients through the same broker and settings.
+ * GAP_MS (default 0) is a pause between one reply and the next request: door commands are
+ * sparse in real use, so each one meets an idle agent; 0 measures back-to-back load.
  * Prints one line: "MODE n=N p50_us=.. p90_us=.. p99_us=.. max_us=..". */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,11 +62,13 @@ static int cmp_i64(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	if (argc != 9) {
-		fprintf(stderr, "usage: %s URI CA CERT KEY door|echo|serve TOPIC_OUT TOPIC_IN N\n",
+	if (argc != 9 && argc != 10) {
+		fprintf(stderr,
+		        "usage: %s URI CA CERT KEY door|echo|serve TOPIC_OUT TOPIC_IN N [GAP_MS]\n",
 		        argv[0]);
 		return 2;
 	}
+	int gap_ms = argc == 10 ? atoi(argv[9]) : 0;
 	struct bench b = {.mode = argv[5], .out = argv[6], .in = argv[7]};
 	int n = atoi(argv[8]);
 	b.loop = g_main_loop_new(NULL, FALSE);
@@ -96,6 +100,8 @@ int main(int argc, char **argv)
 	int64_t *rtt = g_new(int64_t, n);
 	int done = 0;
 	for (int i = 0; i < n; i++) {
+		if (gap_ms > 0)
+			g_usleep((gulong)gap_ms * 1000);
 		snprintf(b.want, sizeof(b.want), "\"bench-%d\"", i);
 		json_t *m;
 		if (strcmp(b.mode, "door") == 0) {
