@@ -91,6 +91,23 @@ err_invalid:
 	return -EINVAL;
 }
 
+int msg_parse_kind(const void *payload, size_t len, size_t max_len, const char *kind,
+                   const char *topic_name, struct msg_envelope *env, json_t **body, GError **err)
+{
+	int rc = msg_parse(payload, len, max_len, env, body, err);
+	if (rc != 0)
+		return rc;
+	if (strcmp(env->kind, kind) != 0) {
+		g_set_error(err, MSG_ERROR, MSG_ERROR_INVALID,
+		            "kind \"%s\" is not allowed on a%s %s topic", env->kind,
+		            strchr("aeiou", topic_name[0]) ? "n" : "", topic_name);
+		json_decref(*body);
+		*body = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
 void msg_reader_init(struct msg_reader *r, json_t *obj, const char *path)
 {
 	memset(r, 0, sizeof(*r));

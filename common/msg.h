@@ -16,8 +16,8 @@
 /* Requests and responses may carry a whole site or a draw record (about 80 bytes a
  * person): large enough for thousands of seats, bounded all the same. */
 #define MSG_MAX_REQUEST_SIZE (4 * 1024 * 1024)
-#define MSG_KIND_MAX       48
-#define MSG_ID_MAX         32 /* identifiers: rooms, seats, persons, tenders, names */
+#define MSG_KIND_MAX         48
+#define MSG_ID_MAX           32 /* identifiers: rooms, seats, persons, tenders, names */
 
 GQuark msg_error_quark(void);
 #define MSG_ERROR msg_error_quark()
@@ -41,6 +41,12 @@ struct msg_envelope {
  * with *err naming the fault. */
 int msg_parse(const void *payload, size_t len, size_t max_len, struct msg_envelope *env,
               json_t **body, GError **err);
+
+/* msg_parse_kind: msg_parse, and then the message must be of kind KIND, the only one
+ * allowed on its topic (TOPIC_NAME, e.g. "status", names it in the error). Same returns;
+ * on a wrong kind -EINVAL with *body NULL. */
+int msg_parse_kind(const void *payload, size_t len, size_t max_len, const char *kind,
+                   const char *topic_name, struct msg_envelope *env, json_t **body, GError **err);
 
 /* A reader collects the first error and the members it was asked for; finish fails on
  * any error or any member it was not asked for (envelope members are always allowed). */

@@ -121,13 +121,8 @@ void agents_handle_reply(struct controller *c, const char *room, const void *pay
 	struct msg_envelope env;
 	json_t *body = NULL;
 	GError *err = NULL;
-	if (msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, &err) != 0)
+	if (msg_parse_kind(payload, len, MSG_MAX_SIZE, "reply", "reply", &env, &body, &err) != 0)
 		goto refuse;
-	if (strcmp(env.kind, "reply") != 0) {
-		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
-		            "kind \"%s\" is not allowed on a reply topic", env.kind);
-		goto refuse;
-	}
 	struct msg_reader r;
 	msg_reader_init(&r, body, NULL);
 	const char *id = msg_read_string(&r, "id", true, 63);

@@ -29,13 +29,8 @@ void presence_handle_status(struct controller *c, const char *room, const void *
 	struct msg_envelope env;
 	json_t *body = NULL;
 	GError *err = NULL;
-	if (msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, &err) != 0)
+	if (msg_parse_kind(payload, len, MSG_MAX_SIZE, "status", "status", &env, &body, &err) != 0)
 		goto refuse;
-	if (strcmp(env.kind, "status") != 0) {
-		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
-		            "kind \"%s\" is not allowed on a status topic", env.kind);
-		goto refuse;
-	}
 	struct msg_reader r;
 	msg_reader_init(&r, body, NULL);
 	int state = msg_read_enum(&r, "state", true, status_states);

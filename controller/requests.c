@@ -160,13 +160,9 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 	answered_purge();
 	snprintf(topic, sizeof(topic), TOPIC_PREFIX "ctl/%s/req", requester);
 
-	if (msg_parse(payload, len, MSG_MAX_REQUEST_SIZE, &env, &body, &err) != 0)
+	if (msg_parse_kind(payload, len, MSG_MAX_REQUEST_SIZE, "request", "request", &env, &body,
+			   &err) != 0)
 		goto refuse;
-	if (strcmp(env.kind, "request") != 0) {
-		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
-		            "kind \"%s\" is not allowed on a request topic", env.kind);
-		goto refuse;
-	}
 	struct msg_reader r;
 	msg_reader_init(&r, body, NULL);
 	const char *id = msg_read_string(&r, "id", true, sizeof(req.id) - 1);
