@@ -20,18 +20,19 @@ ingest=()
 raw=()
 for round in 1 2 3; do
 	rm -f "$DIR"/ingest.evarc*
-	ingest+=("$("$BIN" ingest "$DIR" "$MIB" 1)")
+	read -r rate ack50 ackmax commits < <("$BIN" ingest "$DIR" "$MIB" 1)
+	ingest+=("$rate")
 	rm -f "$DIR"/ingest.evarc*
 	start=$(date +%s.%N)
 	dd if=/dev/zero of="$DIR/raw.bin" bs=1M count="$MIB" conv=fsync status=none
 	end=$(date +%s.%N)
 	raw+=("$(awk -v s="$start" -v e="$end" -v m="$MIB" 'BEGIN { printf "%.1f", m * 1048576 / 1e6 / (e - s) }')")
 	rm -f "$DIR/raw.bin"
-	echo "round $round: archive ingest ${ingest[-1]} MB/s, dd conv=fsync ${raw[-1]} MB/s"
+	echo "round $round: archive ingest ${ingest[-1]} MB/s ($commits group commits, ack ${ack50} ms median, ${ackmax} ms max after arrival), dd conv=fsync ${raw[-1]} MB/s"
 done
 mi=$(printf '%s\n' "${ingest[@]}" | median)
 mr=$(printf '%s\n' "${raw[@]}" | median)
-echo "archive ingest (1 MiB segments: SHA-256, insert, durable WAL commit = ack): median $mi MB/s"
+echo "archive ingest (1 MiB segments: SHA-256, insert, durable group commit = ack): median $mi MB/s"
 echo "dd conv=fsync, same ${MIB} MiB, same disk:                             median $mr MB/s"
 awk -v a="$mi" -v r="$mr" 'BEGIN { printf "ratio archive/dd: %.2f (target >= 0.70)\n", a / r }'
 

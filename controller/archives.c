@@ -9,6 +9,7 @@
 
 #include "agents.h"
 #include "clock.h"
+#include "ingest.h"
 #include "log.h"
 #include "msg.h"
 #include "route.h"
@@ -94,6 +95,7 @@ err_signer:
 
 void archives_close(struct controller *c, const char *name)
 {
+	ingest_archive_closing(c, name);
 	g_hash_table_remove(c->archives->open, name);
 }
 
@@ -482,6 +484,7 @@ static void closing_finish(struct closing *cl)
 	guint64 received = segment_count(c, cl->tender) - cl->segments_before;
 	if (archives_get(c, cl->tender, &a, &err) != 0)
 		goto out;
+	ingest_archive_closing(c, cl->tender); /* its last segments acknowledged before the seal */
 	archives_event(c, cl->tender, now, "tender.closed", cl->req->requester,
 	               json_pack("{s:I, s:O, s:O, s:I}", "close_us", (json_int_t)cl->close_us,
 	                         "rooms_confirmed", confirmed, "rooms_unconfirmed", unconfirmed,

@@ -11,6 +11,7 @@
 
 #include "archives.h"
 #include "clock.h"
+#include "ingest_internal.h"
 #include "log.h"
 #include "msg.h"
 #include "route.h"
@@ -33,27 +34,12 @@ static const char ledger_sql[] =
     " to_us INTEGER NOT NULL, archives TEXT NOT NULL, stored_us INTEGER NOT NULL,"
     " PRIMARY KEY (room, gap_id)) STRICT;";
 
-struct segment_meta {
-	char room[MSG_ID_MAX + 1];
-	char stream[MSG_ID_MAX + 1];
-	int64_t seq, start_us, end_us, size;
-	char sha256[65];
-	bool recovered;
-};
-
 struct partial {
 	struct segment_meta m;
 	char *path;
 	int fd;
 	int64_t len; /* bytes present from offset 0 */
 	int64_t touched_us;
-};
-
-struct ingest {
-	sqlite3 *ledger;
-	char *dir;            /* state_dir/ingest */
-	GHashTable *partials; /* "room/stream/seq" -> struct partial */
-	guint idle_timer;
 };
 
 static void partial_free(gpointer p)
@@ -125,6 +111,7 @@ int ingest_init(struct controller *c, GError **err)
 	sweep_stale_partials(in->dir, 0);
 	in->partials = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, partial_free);
 	in->idle_timer = g_timeout_add_seconds(30, on_idle_timer, in);
+	in->group = ingest_group_new();
 	c->ingest = in;
 	g_free(path);
 	return 0;
@@ -142,6 +129,8 @@ void ingest_free(struct controller *c)
 	struct ingest *in = c->ingest;
 	if (!in)
 		return;
+	ingest_commit(c); /* what is durable is acknowledged before the connection goes */
+	ingest_group_free(in->group);
 	g_source_remove(in->idle_timer);
 	g_hash_table_destroy(in->partials);
 	sqlite3_close(in->ledger);
@@ -172,7 +161,7 @@ static int ledger_segment(struct ingest *in, const struct segment_meta *m)
 	return rc;
 }
 
-static int ledger_add_segment(struct ingest *in, const struct segment_meta *m, const char *where)
+int ingest_ledger_add_segment(struct ingest *in, const struct segment_meta *m, const char *where)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(in->ledger,
@@ -195,7 +184,7 @@ static int ledger_add_segment(struct ingest *in, const struct segment_meta *m, c
 
 /* ---- acknowledgements and refusals ---- */
 
-static void send_ack(struct controller *c, const char *room, const char *stream, const char *what,
+void ingest_send_ack(struct controller *c, const char *room, const char *stream, const char *what,
                      int64_t id)
 {
 	char topic[128];
@@ -412,24 +401,21 @@ static void segment_complete(struct controller *c, struct partial *p, const char
 	                                    .container = "mpegts"};
 	hex_bytes(m->sha256, info.sha256);
 	for (guint i = 0; i < t.archives->len; i++) {
-		rc = archive_put_segment(t.archives->pdata[i], &info, p->fd);
+		struct archive *a = t.archives->pdata[i];
+		rc = archive_batch_begin(a);
+		if (rc == 0) {
+			ingest_group_track(c, t.names->pdata[i], a);
+			rc = archive_put_segment(a, &info, p->fd);
+		}
 		if (rc != 0) {
 			log_warnx("segment %s not stored in archive %s (not acknowledged): %s", key,
-			          (const char *)t.names->pdata[i],
-			          archive_errmsg(t.archives->pdata[i]));
+			          (const char *)t.names->pdata[i], archive_errmsg(a));
 			targets_clear(&t);
 			goto drop;
 		}
 	}
-	char *where = targets_text(&t);
-	if (ledger_add_segment(c->ingest, m, where) != 0)
-		log_warnx("segment %s: ledger: %s", key, sqlite3_errmsg(c->ingest->ledger));
-	for (guint i = 0; i < t.tenders->len; i++)
-		archives_count_segment(c, t.tenders->pdata[i]);
-	log_debug("segment %s (%" G_GINT64_FORMAT " bytes) stored in %s", key, m->size, where);
-	g_free(where);
+	ingest_group_add(c, m, t.names, t.tenders);
 	targets_clear(&t);
-	send_ack(c, m->room, m->stream, "segment_seq", m->seq);
 drop:
 	unlink(p->path);
 	g_hash_table_remove(c->ingest->partials, key);
@@ -579,7 +565,7 @@ void ingest_handle_chunk(struct controller *c, const char *room, const void *pay
 	}
 	if (known == 1) {
 		if (last) /* a resend of a stored segment: acknowledged again, not stored */
-			send_ack(c, m.room, m.stream, "segment_seq", m.seq);
+			ingest_send_ack(c, m.room, m.stream, "segment_seq", m.seq);
 		goto out;
 	}
 	if (known < 0) {
@@ -704,7 +690,7 @@ void ingest_handle_gap(struct controller *c, const char *room, const struct msg_
 		g_free(where);
 		targets_clear(&t);
 	}
-	send_ack(c, room, stream, "gap_id", gap_id);
+	ingest_send_ack(c, room, stream, "gap_id", gap_id);
 	return;
 refuse:
 	refuse(c, room, "event", err);

@@ -3,7 +3,8 @@
  * state_dir/ingest/ (bounded memory; a resend from offset 0 replaces a partial, and a
  * partial survives a controller restart), checked against the announced size and
  * SHA-256, routed (route.h) and written into every archive the segment belongs to (or
- * the site's retention archive), and only then acknowledged with segment.ack.
+ * the site's retention archive), and only once durable there (group commit, ingest_group.c)
+ * acknowledged with segment.ack.
  * stream.gap events go the same way. A ledger (state_dir/ingest.db) remembers what was
  * stored, so a resent segment or gap is acknowledged again and never stored twice. */
 #pragma once
@@ -24,3 +25,11 @@ void ingest_handle_chunk(struct controller *c, const char *room, const void *pay
 /* ingest_handle_gap: a validated-envelope stream.gap event of ROOM (BODY borrowed). */
 void ingest_handle_gap(struct controller *c, const char *room, const struct msg_envelope *env,
                        json_t *body);
+
+/* ingest_commit: commits the segments waiting in open archive batches now and acknowledges
+ * those that became durable (normally done when the loop is idle). */
+void ingest_commit(struct controller *c);
+
+/* ingest_archive_closing: archive NAME is about to be closed: commit what waits for it;
+ * what cannot commit is rolled back and not acknowledged (the agents send it again). */
+void ingest_archive_closing(struct controller *c, const char *name);

@@ -55,17 +55,18 @@ static gboolean sweep(gpointer user)
 		if (strcmp(name, oldest) < 0) {
 			archives_close(c, name);
 			char *path = archives_path(c, name);
-			char *wal = g_strconcat(path, "-wal", NULL),
-			     *shm = g_strconcat(path, "-shm", NULL);
 			if (unlink(path) == 0)
 				log_info("retention: %s deleted (older than %d days)", path,
 				         c->cfg.retention_days);
 			else
 				log_warn("retention: %s", path);
-			unlink(wal);
-			unlink(shm);
-			g_free(wal);
-			g_free(shm);
+			/* its rollback journal, and the WAL files of archives of older versions */
+			static const char *const companions[] = {"-journal", "-wal", "-shm"};
+			for (size_t i = 0; i < G_N_ELEMENTS(companions); i++) {
+				char *side = g_strconcat(path, companions[i], NULL);
+				unlink(side);
+				g_free(side);
+			}
 			g_free(path);
 		}
 		g_free(name);

@@ -17,6 +17,9 @@
 
 extern const char archive_schema_sql[];
 
+/* How long a write waits for a reader (the auditor tool) to let go of the file. */
+#define BUSY_TIMEOUT_MS 5000
+
 enum stmt_id { ST_EVENT, ST_GAP, ST_SEGMENT, ST_CHUNK, ST_COUNT };
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -39,7 +42,11 @@ struct archive {
 	struct merkle_builder tree; /* O(log n) roots at every checkpoint */
 	uint64_t checkpointed;
 	int sealed;
-	int busy; /* a segment writer holds the open transaction */
+	int busy;                        /* a segment writer holds the open transaction */
+	int batch;                       /* a group commit is open (archive_batch_begin) */
+	struct merkle_builder pre_batch; /* the tree as it was when the batch began */
+	int batch_lost;                  /* a batch rolled back by an implicit commit, or 0 */
+	int wb_fd; /* the file, for writeback hints only; closed after the database (see below) */
 	char err[512];
 };
 
@@ -128,6 +135,61 @@ static int ready(struct archive *a)
 	return 0;
 }
 
+/* Rolls the open batch back: its records and leaves are gone, as if never appended. */
+static void batch_rollback(struct archive *a)
+{
+	sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+	a->tree = a->pre_batch;
+	a->batch = 0;
+}
+
+/* Anything but a segment commits the open batch first: it must be durable when its own call
+ * returns, and it must not depend on a batch that could still fail. A batch that cannot commit
+ * is rolled back and reported by the next archive_batch_commit(). */
+static void settle(struct archive *a)
+{
+	if (!a->batch)
+		return;
+	if (exec(a, "COMMIT") == 0) {
+		a->batch = 0;
+		return;
+	}
+	batch_rollback(a);
+	a->batch_lost = -EIO;
+}
+
+/* ready() for a record that is committed on its own (not a segment): settles the batch. */
+static int ready_alone(struct archive *a)
+{
+	int rc = ready(a);
+
+	if (rc == 0)
+		settle(a);
+	return rc;
+}
+
+/* Inside a batch SQLite's page cache spills the segment into the file as it goes; asking the
+ * kernel to start writing those pages now lets the disk work while the next segment is hashed,
+ * so the batch's fsync finds little left to do. A hint only: durability is still the commit's. */
+static void start_writeback(struct archive *a)
+{
+	if (a->wb_fd < 0)
+		a->wb_fd = open(a->path, O_RDONLY | O_CLOEXEC);
+	if (a->wb_fd >= 0)
+		sync_file_range(a->wb_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
+/* Closing any descriptor of a file drops every POSIX lock this process holds on it, SQLite's
+ * included, so the hint descriptor is closed only once the database is. */
+static void close_db(struct archive *a)
+{
+	sqlite3_close(a->db);
+	a->db = NULL;
+	if (a->wb_fd >= 0)
+		close(a->wb_fd);
+	a->wb_fd = -1;
+}
+
 static int prepare_all(struct archive *a)
 {
 	int i;
@@ -145,6 +207,7 @@ static struct archive *archive_alloc(const char *path, struct archive_signer *si
 
 	a->path = g_strdup(path);
 	a->signer = signer;
+	a->wb_fd = -1;
 	merkle_builder_init(&a->tree);
 	return a;
 }
@@ -157,7 +220,7 @@ void archive_free(struct archive *a)
 		return;
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(a->stmt[i]);
-	sqlite3_close(a->db);
+	close_db(a);
 	g_free(a->tender);
 	g_free(a->path);
 	g_free(a);
@@ -169,7 +232,7 @@ static int open_db(struct archive *a, int flags)
 		return sql_fail(a, "open");
 	sqlite3_extended_result_codes(a->db, 1);
 	/* A controller under load may briefly meet a reader (the auditor tool) holding a lock. */
-	sqlite3_busy_timeout(a->db, 5000);
+	sqlite3_busy_timeout(a->db, BUSY_TIMEOUT_MS);
 	return 0;
 }
 
@@ -198,10 +261,13 @@ int archive_create(const char *path, const struct archive_tender *tender,
 	rc = open_db(a, SQLITE_OPEN_READWRITE);
 	if (rc)
 		goto err_free;
-	/* Page size first: it only applies before the first table and before WAL. */
+	/* Page size first: it only applies before the first table. A rollback journal, not WAL:
+	 * pages appended past the end of the file (all media) are not journaled, so each byte of a
+	 * segment is written once; WAL would write it twice (log, then checkpoint). */
 	snprintf(pragmas, sizeof(pragmas),
 	         "PRAGMA page_size=65536; PRAGMA application_id=%d; PRAGMA user_version=%d; "
-	         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+	         "PRAGMA journal_mode=PERSIST; PRAGMA journal_size_limit=4194304; "
+	         "PRAGMA synchronous=FULL;",
 	         ARCHIVE_APPLICATION_ID, ARCHIVE_FORMAT_VERSION);
 	rc = exec(a, pragmas);
 	if (rc)
@@ -297,7 +363,8 @@ int archive_open(const char *path, struct archive_signer *signer, struct archive
 	rc = open_db(a, SQLITE_OPEN_READWRITE);
 	if (rc)
 		goto err_free;
-	rc = exec(a, "PRAGMA synchronous=FULL");
+	rc = exec(a, "PRAGMA journal_mode=PERSIST; PRAGMA journal_size_limit=4194304; "
+	             "PRAGMA synchronous=FULL");
 	if (rc)
 		goto err_free;
 	if (sqlite3_prepare_v2(
@@ -377,7 +444,7 @@ int archive_store_draw(struct archive *a, const char *record_json, int64_t time_
 	uint8_t hash[32];
 	int rc;
 
-	rc = ready(a);
+	rc = ready_alone(a);
 	if (rc)
 		return rc;
 	j = record_json ? json_loads(record_json, 0, &jerr) : NULL;
@@ -421,7 +488,7 @@ int archive_append_event(struct archive *a, const struct archive_event *ev)
 	uint8_t hash[32];
 	int rc;
 
-	rc = ready(a);
+	rc = ready_alone(a);
 	if (rc)
 		return rc;
 	bad = leaf_check_event(ev);
@@ -449,7 +516,7 @@ int archive_append_gap(struct archive *a, const struct archive_gap *gap)
 	uint8_t hash[32];
 	int rc;
 
-	rc = ready(a);
+	rc = ready_alone(a);
 	if (rc)
 		return rc;
 	bad = leaf_check_gap(gap);
@@ -467,6 +534,15 @@ int archive_append_gap(struct archive *a, const struct archive_gap *gap)
 	sqlite3_bind_int64(st, 5, gap->to_us);
 	sqlite3_bind_text(st, 6, gap->reason, -1, SQLITE_STATIC);
 	return insert_leaf_row(a, st, hash, "gap");
+}
+
+/* Undoes the segment being written: its own transaction, or its savepoint in a batch. */
+static void segment_rollback(struct archive *a)
+{
+	if (a->batch)
+		sqlite3_exec(a->db, "ROLLBACK TO segment; RELEASE segment", NULL, NULL, NULL);
+	else
+		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 int archive_segment_begin(struct archive *a, const struct archive_segment_info *info,
@@ -501,7 +577,7 @@ int archive_segment_begin(struct archive *a, const struct archive_segment_info *
 		rc = -ENOMEM;
 		goto err_free;
 	}
-	rc = exec(a, "BEGIN IMMEDIATE");
+	rc = exec(a, a->batch ? "SAVEPOINT segment" : "BEGIN IMMEDIATE");
 	if (rc)
 		goto err_free;
 	sqlite3_bind_int64(st, 1, (int64_t)archive_tree_size(a));
@@ -532,7 +608,7 @@ int archive_segment_begin(struct archive *a, const struct archive_segment_info *
 	return 0;
 
 err_rollback:
-	sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+	segment_rollback(a);
 err_free:
 	EVP_MD_CTX_free(w->sha);
 	g_free(w->buf);
@@ -611,7 +687,7 @@ void archive_segment_abort(struct archive_segment_writer *w)
 {
 	if (!w)
 		return;
-	sqlite3_exec(w->a->db, "ROLLBACK", NULL, NULL, NULL);
+	segment_rollback(w->a);
 	writer_free(w);
 }
 
@@ -637,9 +713,11 @@ int archive_segment_commit(struct archive_segment_writer *w)
 		rc = -EBADMSG;
 		goto err_abort;
 	}
-	rc = exec(a, "COMMIT");
+	rc = exec(a, a->batch ? "RELEASE segment" : "COMMIT");
 	if (rc)
 		goto err_abort;
+	if (a->batch)
+		start_writeback(a);
 	merkle_builder_add(&a->tree, w->leaf_hash);
 	writer_free(w);
 	return 0;
@@ -666,6 +744,64 @@ int archive_append_segment(struct archive *a, const struct archive_segment_info 
 	return archive_segment_commit(w);
 }
 
+int archive_batch_begin(struct archive *a)
+{
+	int rc = ready(a);
+
+	if (rc || a->batch)
+		return rc;
+	rc = exec(a, "BEGIN IMMEDIATE");
+	if (rc)
+		return rc;
+	a->pre_batch = a->tree;
+	a->batch = 1;
+	return 0;
+}
+
+int archive_batch_open(const struct archive *a)
+{
+	return a->batch;
+}
+
+int archive_batch_commit(struct archive *a)
+{
+	int rc, lost = a->batch_lost;
+
+	if (a->busy) {
+		set_err(a, "archive %s: a segment is being written", a->path);
+		return -EBUSY;
+	}
+	if (a->batch) {
+		/* No waiting on the caller's loop: a reader holding the file gets its turn and
+		 * the batch stays open for the next try. */
+		sqlite3_busy_timeout(a->db, 0);
+		rc = sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL);
+		sqlite3_busy_timeout(a->db, BUSY_TIMEOUT_MS);
+		if ((rc & 0xff) == SQLITE_BUSY) {
+			set_err(a, "archive %s: a reader holds the file; batch kept, commit again",
+			        a->path);
+			return -EAGAIN;
+		}
+		if (rc != SQLITE_OK) {
+			sql_fail(a, "batch commit");
+			batch_rollback(a);
+			return -EIO;
+		}
+		a->batch = 0;
+	}
+	a->batch_lost = 0;
+	if (lost)
+		set_err(a, "archive %s: an earlier batch could not be committed and was dropped",
+		        a->path);
+	return lost;
+}
+
+void archive_batch_abort(struct archive *a)
+{
+	if (a->batch && !a->busy)
+		batch_rollback(a);
+}
+
 int archive_checkpoint(struct archive *a, int64_t time_us)
 {
 	uint8_t root[32], sig[ARCHIVE_SIGNATURE_LEN];
@@ -674,7 +810,7 @@ int archive_checkpoint(struct archive *a, int64_t time_us)
 	char *body;
 	int rc;
 
-	rc = ready(a);
+	rc = ready_alone(a);
 	if (rc)
 		return rc;
 	merkle_builder_root(&a->tree, root);
@@ -717,7 +853,8 @@ int archive_checkpoint_if_changed(struct archive *a, int64_t time_us)
 }
 
 /* Makes a sealed archive one self-contained read-only file: an auditor's copy must not need
- * the -wal/-shm companions, and the controller must not be able to write it again. */
+ * a -journal (or, for files of earlier builds, -wal/-shm) companion, and the controller must
+ * not be able to write it again. */
 static int seal_finish(struct archive *a)
 {
 	int i, rc;
@@ -732,6 +869,7 @@ static int seal_finish(struct archive *a)
 	if (sqlite3_close(a->db) != SQLITE_OK)
 		return sql_fail(a, "close");
 	a->db = NULL;
+	close_db(a);
 	a->sealed = 1;
 	if (chmod(a->path, 0444) != 0) {
 		rc = -errno;
@@ -744,13 +882,14 @@ static int seal_finish(struct archive *a)
 int archive_seal(struct archive *a, int64_t time_us)
 {
 	struct archive_event ev = {time_us, "archive.sealed", "archive", NULL};
-	struct merkle_builder before = a->tree;
+	struct merkle_builder before;
 	char *sql;
 	int rc;
 
-	rc = ready(a);
+	rc = ready_alone(a);
 	if (rc)
 		return rc;
+	before = a->tree;
 	/* Seal event, final checkpoint and sealed_us land together or not at all. */
 	rc = exec(a, "BEGIN IMMEDIATE");
 	if (rc)

@@ -2,9 +2,10 @@
  * The format is specified in docs/archive-format.md.
  *
  * Durability contract: every append function returns 0 only after its record is
- * committed to the WAL with synchronous=FULL (fsync'd). Acknowledge a segment to the
- * agent ONLY after archive_append_segment()/archive_segment_commit() returned 0 for
- * every archive the segment belongs to. Any non-zero return means nothing was added.
+ * committed with synchronous=FULL (fsync'd), except segments written inside a batch
+ * (group commit, below), which are durable only once archive_batch_commit() returned 0.
+ * Acknowledge a segment to the agent ONLY after it is durable in every archive it belongs
+ * to. Any non-zero return means nothing was added.
  *
  * Not thread-safe: one struct archive is used from one thread (the controller's loop).
  */
@@ -101,6 +102,32 @@ int archive_segment_write(struct archive_segment_writer *w, const void *data, si
 int archive_segment_commit(struct archive_segment_writer *w);
 void archive_segment_abort(struct archive_segment_writer *w);
 
+/* Group commit. Between archive_batch_begin() and archive_batch_commit() the segments
+ * appended (archive_append_segment or the streaming form) share one transaction: one set of
+ * fsyncs for all of them instead of one per segment. Inside a batch a segment's call returns
+ * 0 once it is staged, NOT durable; a failed segment undoes only itself.
+ * Any other append (event, gap, draw, checkpoint, seal) first commits the open batch, so it
+ * is durable on its own return; if that implicit commit fails the batch is rolled back and
+ * the next archive_batch_commit() reports it.
+ *
+ * archive_batch_begin: opens a batch (0 if one is already open). -EROFS, -EBUSY, -EIO.
+ * archive_batch_commit: makes the batch durable. 0 = every segment staged since the last
+ *   archive_batch_commit() that returned non-zero is durable (acknowledge them); -EAGAIN = a
+ *   reader (the auditor tool) holds the file: nothing lost, the batch stays open, call again
+ *   later (it never waits); -EIO = the batch was rolled back (or an implicit commit failed):
+ *   acknowledge none of them. With no batch open it returns 0, or the implicit failure.
+ * archive_batch_abort: rolls the open batch back.
+ * archive_free() with a batch open rolls it back. */
+int archive_batch_begin(struct archive *a);
+int archive_batch_commit(struct archive *a);
+void archive_batch_abort(struct archive *a);
+int archive_batch_open(const struct archive *a);
+
+/* The controller commits a batch when its loop has nothing else to do, when the batch holds
+ * this many bytes, or ARCHIVE_BATCH_MAX_MS after its first segment, whichever comes first. */
+#define ARCHIVE_BATCH_MAX_BYTES (32 * 1024 * 1024)
+#define ARCHIVE_BATCH_MAX_MS    250
+
 /* Signs and stores a checkpoint over the whole tree as of now (time_us). */
 int archive_checkpoint(struct archive *a, int64_t time_us);
 
@@ -109,8 +136,8 @@ int archive_checkpoint(struct archive *a, int64_t time_us);
  * changed, or -errno. */
 int archive_checkpoint_if_changed(struct archive *a, int64_t time_us);
 
-/* Seals: appends an "archive.sealed" event, writes the final checkpoint, switches the
- * file out of WAL into a single self-contained file and makes it read-only (0444).
+/* Seals: appends an "archive.sealed" event, writes the final checkpoint, removes the
+ * rollback journal beside it (a single self-contained file) and makes it read-only (0444).
  * Every later append returns -EROFS. */
 int archive_seal(struct archive *a, int64_t time_us);
 

@@ -173,6 +173,31 @@ def test_segments_routed_acknowledged_and_stored_once(day):
         assert stored(day, name, room_cam) == [1, 2]
 
 
+def test_reader_on_an_open_archive_delays_the_ack_and_loses_nothing(day):
+    """Group commit: while a reader (the auditor's tool) holds a tender's open archive, the
+    controller keeps serving and the segment for that archive waits, unacknowledged; once
+    the reader lets go it commits and is acknowledged."""
+    agent, site = day["agent"], day["site"]
+    stream = next(iter(day["streams"]))
+    held = expected_archives(day, stream)[0]
+    db = sqlite3.connect("file:%s?mode=ro" % archive_path(day, held), uri=True,
+                         isolation_level=None)
+    db.execute("BEGIN")
+    before = db.execute("SELECT count(*) FROM segments").fetchone()[0]
+    s = segment(day, stream)
+    agent.send(s)
+    time.sleep(1.5)
+    assert (stream, s.seq) not in agent.acked
+    rc, out, err = site.ctl("status")
+    assert rc == 0, err
+    assert db.execute("SELECT count(*) FROM segments").fetchone()[0] == before
+    db.execute("COMMIT")
+    db.close()
+    assert agent.wait_acked([(stream, s.seq)]), agent.acked
+    for name in expected_archives(day, stream):
+        assert s.seq in stored(day, name, stream), name
+
+
 def test_wrong_hash_refused_not_acknowledged(day):
     agent, site = day["agent"], day["site"]
     stream = next(iter(day["streams"]))

@@ -232,6 +232,125 @@ static void write_file(const char *path, const void *data, size_t len)
 	assert_true(g_file_set_contents(path, data, (gssize)len, NULL));
 }
 
+/* Count of segment rows in the file, read through a connection of its own (a reader). */
+static int count_segments(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM segments", -1, &st, NULL),
+	                 SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static void stage(struct archive *a, uint8_t *data, size_t len, int64_t seq)
+{
+	struct archive_segment_info s;
+
+	make_segment(&s, data, len, seq);
+	assert_int_equal(archive_batch_begin(a), 0);
+	assert_int_equal(archive_append_segment(a, &s, data), 0);
+}
+
+/* Group commit: staged segments are invisible to a reader and lost with the process until
+ * the batch commits; a bad segment undoes only itself; an abort restores the tree. */
+static void test_batch_commit_abort(void **state)
+{
+	struct fx *f = *state;
+	struct archive *a;
+	struct archive_segment_info s;
+	size_t len = 5000; /* small: a batch that spills to the file locks readers out */
+	uint8_t *data = g_malloc(len), *big;
+	char *problem = NULL;
+
+	assert_int_equal(archive_create(f->path, &tender, f->signer, &a), 0);
+	stage(a, data, len, 0);
+	stage(a, data, len, 1);
+	make_segment(&s, data, 4000, 2);
+	s.sha256[0] ^= 1;
+	assert_int_equal(archive_append_segment(a, &s, data), -EBADMSG);
+	assert_true(archive_batch_open(a));
+	stage(a, data, len, 3);
+	assert_int_equal(archive_tree_size(a), 4);
+	assert_int_equal(count_segments(f->path), 0);
+	assert_int_equal(archive_batch_commit(a), 0);
+	assert_false(archive_batch_open(a));
+	assert_int_equal(count_segments(f->path), 3);
+	assert_int_equal(archive_batch_commit(a), 0);
+
+	stage(a, data, len, 4);
+	archive_batch_abort(a);
+	assert_int_equal(archive_tree_size(a), 4);
+	stage(a, data, len, 5);
+	archive_free(a); /* closing with a batch open rolls it back */
+
+	assert_int_equal(archive_open(f->path, f->signer, &a), 0);
+	assert_int_equal(archive_tree_size(a), 4);
+	assert_int_equal(count_segments(f->path), 3);
+
+	/* Batches larger than SQLite's page cache spill into the file before the commit. */
+	big = g_malloc(ARCHIVE_CHUNK_SIZE * 2 + 777);
+	for (int64_t seq = 6; seq < 9; seq++)
+		stage(a, big, ARCHIVE_CHUNK_SIZE * 2 + 777, seq);
+	archive_batch_abort(a);
+	assert_int_equal(archive_tree_size(a), 4);
+	for (int64_t seq = 6; seq < 8; seq++)
+		stage(a, big, ARCHIVE_CHUNK_SIZE * 2 + 777, seq);
+	assert_int_equal(archive_batch_commit(a), 0);
+	assert_int_equal(count_segments(f->path), 5);
+	g_free(big);
+	assert_int_equal(archive_seal(a, 9000000), 0);
+	archive_free(a);
+	assert_int_equal(verify_file(f->path, f->pub, &problem), 0);
+	assert_null(problem);
+	g_free(data);
+}
+
+/* Any other record commits the batch first; a reader holding the file makes the commit
+ * report -EAGAIN without waiting and without losing the batch. */
+static void test_batch_settle_and_reader(void **state)
+{
+	struct fx *f = *state;
+	struct archive_event ev = {1500000, "door.opened", "agent-R1", "{\"door\":\"R1\"}"};
+	struct archive *a;
+	size_t len = 3000;
+	uint8_t *data = g_malloc(len);
+	sqlite3 *reader;
+	char *problem = NULL;
+
+	assert_int_equal(archive_create(f->path, &tender, f->signer, &a), 0);
+	stage(a, data, len, 0);
+	assert_int_equal(archive_append_event(a, &ev), 0);
+	assert_false(archive_batch_open(a));
+	assert_int_equal(count_segments(f->path), 1);
+	assert_int_equal(archive_batch_commit(a), 0);
+
+	stage(a, data, len, 1);
+	assert_int_equal(sqlite3_open_v2(f->path, &reader, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM segments;", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(archive_batch_commit(a), -EAGAIN);
+	assert_non_null(strstr(archive_errmsg(a), "reader"));
+	assert_true(archive_batch_open(a));
+	stage(a, data, len, 2); /* the open batch takes more meanwhile */
+	sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(reader);
+	assert_int_equal(archive_batch_commit(a), 0);
+	assert_int_equal(count_segments(f->path), 3);
+	assert_int_equal(archive_checkpoint(a, 8000000), 0);
+	archive_free(a);
+	assert_int_equal(verify_file(f->path, f->pub, &problem), 0);
+	g_free(problem);
+	g_free(data);
+}
+
 static void test_bad_files(void **state)
 {
 	struct fx *f = *state;
@@ -285,6 +404,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_write_seal_verify, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tamper_named, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_batch_commit_abort, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_batch_settle_and_reader, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
