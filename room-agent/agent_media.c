@@ -171,10 +171,11 @@ void agent_media_connected(struct agent_media *m, bool connected)
 	if (!m)
 		return;
 	m->connected = connected;
-	if (connected) {
-		shipper_reset_inflight(m->ship);
+	/* Offline, everything unacknowledged waits for the reconnect's resend, not for its
+	 * ack timeout (which would count and log resends that cannot be published). */
+	shipper_reset_inflight(m->ship);
+	if (connected)
 		shipper_kick(m->ship);
-	}
 }
 
 void agent_media_handle_ack(struct agent_media *m, const void *payload, size_t len)
