@@ -104,6 +104,12 @@ static struct shipper *new_shipper(struct sent *s, unsigned inflight)
 	return new_shipper_timed(s, inflight, 0);
 }
 
+static void shipper_done(struct shipper *sh, struct sent *s)
+{
+	shipper_free(sh);
+	g_ptr_array_free(s->msgs, TRUE);
+}
+
 static void test_chunks_reassemble(void **state)
 {
 	add_segment("cam", 1, 2000000, 2 * CHUNK + 100);
@@ -155,8 +161,7 @@ static void test_chunks_reassemble(void **state)
 	/* A duplicate ack is harmless. */
 	assert_int_equal(shipper_handle_ack(sh, ack, strlen(ack), &err), -ENOENT);
 	assert_null(err);
-	shipper_free(sh);
-	g_ptr_array_free(s.msgs, TRUE);
+	shipper_done(sh, &s);
 }
 
 static void test_window_order_and_resume(void **state)
@@ -200,8 +205,7 @@ static void test_window_order_and_resume(void **state)
 	assert_int_equal(shipper_kick(sh), 0);
 	assert_int_equal(s.msgs->len, 1);
 	assert_int_equal(ival(msg(&s, 0), "segment_seq"), 3);
-	shipper_free(sh);
-	g_ptr_array_free(s.msgs, TRUE);
+	shipper_done(sh, &s);
 }
 
 static void test_gaps_shipped_and_acked(void **state)
@@ -237,8 +241,7 @@ static void test_gaps_shipped_and_acked(void **state)
 	g_free(ack);
 	struct spool_gap g;
 	assert_int_equal(spool_gap_get(sp, id, &g), -ENOENT);
-	shipper_free(sh);
-	g_ptr_array_free(s.msgs, TRUE);
+	shipper_done(sh, &s);
 }
 
 static void test_bad_acks_change_nothing(void **state)
@@ -288,8 +291,7 @@ static void test_bad_acks_change_nothing(void **state)
 	struct spool_segment g;
 	assert_int_equal(spool_segment_get(sp, "cam", 1, &g), 0);
 	assert_true(g_file_test(g.path, G_FILE_TEST_EXISTS));
-	shipper_free(sh);
-	g_ptr_array_free(s.msgs, TRUE);
+	shipper_done(sh, &s);
 }
 
 /* What one publish round sent, as "stream/seq@offset" for chunks and "gap:ID" for gaps,
@@ -322,18 +324,34 @@ static void assert_sent(struct sent *s, const char *want)
 
 #define SEC ((int64_t)1000000)
 
-static void test_resend_after_ack_timeout(void **state)
+/* Spools a closed gap of stream and returns its id. */
+static int64_t add_closed_gap(const char *stream)
+{
+	int64_t id;
+	assert_int_equal(spool_gap_begin(sp, stream, GAP_CAMERA_LOST, 100, &id), 0);
+	assert_int_equal(spool_gap_end(sp, id, 900), 0);
+	return id;
+}
+
+/* A closed gap and a two-chunk segment cam/1, shipped once at the fake time 1000 s with
+ * an ack timeout of ack_ms. *want (g_free()) is what that first kick sent. */
+static struct shipper *shipped_gap_and_segment(struct sent *s, unsigned ack_ms, char **want)
 {
 	add_segment("cam", 1, 2000000, CHUNK + 10);
-	int64_t gap;
-	assert_int_equal(spool_gap_begin(sp, "cam", GAP_CAMERA_LOST, 100, &gap), 0);
-	assert_int_equal(spool_gap_end(sp, gap, 900), 0);
-	struct sent s;
+	int64_t gap = add_closed_gap("cam");
 	fake_now = 1000 * SEC;
-	struct shipper *sh = new_shipper_timed(&s, 4, 10000);
+	struct shipper *sh = new_shipper_timed(s, 4, ack_ms);
 	assert_int_equal(shipper_kick(sh), 0);
-	char *want = g_strdup_printf("gap:%" G_GINT64_FORMAT " cam/1@0 cam/1@%d", gap, CHUNK);
-	assert_sent(&s, want);
+	*want = g_strdup_printf("gap:%" G_GINT64_FORMAT " cam/1@0 cam/1@%d", gap, CHUNK);
+	assert_sent(s, *want);
+	return sh;
+}
+
+static void test_resend_after_ack_timeout(void **state)
+{
+	struct sent s;
+	char *want;
+	struct shipper *sh = shipped_gap_and_segment(&s, 10000, &want);
 
 	/* Not yet: nothing is sent again and nothing is counted. */
 	fake_now += 10 * SEC - 1;
@@ -352,8 +370,7 @@ static void test_resend_after_ack_timeout(void **state)
 	assert_int_equal(shipper_kick(sh), 0);
 	assert_sent(&s, "");
 	g_free(want);
-	shipper_free(sh);
-	g_ptr_array_free(s.msgs, TRUE);
+	shipper_done(sh, &s);
 }
 
 static void test_resend_backoff_doubles_to_cap(void **state)
@@ -385,17 +402,14 @@ static void test_resend_backoff_doubles_to_cap(void **state)
 	fake_now += 100 * SEC;
 	assert_int_equal(shipper_resend_overdue(sh), 0);
 	assert_sent(&s, "cam/2@0");
-	shipper_free(sh);
-	g_ptr_array_free(s.msgs, TRUE);
+	shipper_done(sh, &s);
 }
 
 static void test_ack_cancels_resend(void **state)
 {
 	add_segment("a", 1, 1000000, 100);
 	add_segment("b", 1, 2000000, 100);
-	int64_t gap;
-	assert_int_equal(spool_gap_begin(sp, "a", GAP_CAMERA_LOST, 100, &gap), 0);
-	assert_int_equal(spool_gap_end(sp, gap, 900), 0);
+	int64_t gap = add_closed_gap("a");
 	struct sent s;
 	fake_now = 1000 * SEC;
 	struct shipper *sh = new_shipper_timed(&s, 4, 5000);
@@ -418,22 +432,14 @@ static void test_ack_cancels_resend(void **state)
 	assert_sent(&s, "");
 	assert_int_equal(shipper_resends(sh), 1);
 	assert_int_equal(shipper_inflight(sh), 0);
-	shipper_free(sh);
-	g_ptr_array_free(s.msgs, TRUE);
+	shipper_done(sh, &s);
 }
 
 static void test_reconnect_resends_at_once(void **state)
 {
-	add_segment("cam", 1, 2000000, CHUNK + 10);
-	int64_t gap;
-	assert_int_equal(spool_gap_begin(sp, "cam", GAP_AGENT_RESTART, 100, &gap), 0);
-	assert_int_equal(spool_gap_end(sp, gap, 900), 0);
 	struct sent s;
-	fake_now = 1000 * SEC;
-	struct shipper *sh = new_shipper_timed(&s, 4, 30000);
-	assert_int_equal(shipper_kick(sh), 0);
-	char *want = g_strdup_printf("gap:%" G_GINT64_FORMAT " cam/1@0 cam/1@%d", gap, CHUNK);
-	assert_sent(&s, want);
+	char *want;
+	struct shipper *sh = shipped_gap_and_segment(&s, 30000, &want);
 
 	/* Disconnected (the agent rewinds then too): nothing becomes due while publishing
 	 * fails, however long it lasts, and nothing is counted. */
@@ -459,8 +465,7 @@ static void test_reconnect_resends_at_once(void **state)
 	assert_sent(&s, want);
 	assert_int_equal(shipper_resends(sh), 2);
 	g_free(want);
-	shipper_free(sh);
-	g_ptr_array_free(s.msgs, TRUE);
+	shipper_done(sh, &s);
 }
 
 static void test_resend_while_offline_and_deleted(void **state)
@@ -489,8 +494,7 @@ static void test_resend_while_offline_and_deleted(void **state)
 	assert_int_equal(shipper_resend_overdue(sh), 0);
 	assert_sent(&s, "b/1@0 c/1@0");
 	assert_int_equal(shipper_inflight(sh), 2);
-	shipper_free(sh);
-	g_ptr_array_free(s.msgs, TRUE);
+	shipper_done(sh, &s);
 }
 
 /* The shipper's own GLib timer does the resend: with the fake clock already past the
@@ -514,8 +518,7 @@ static void test_timer_source_resends(void **state)
 		g_main_context_iteration(NULL, FALSE);
 	assert_sent(&s, "b/1@0");
 	assert_int_equal(shipper_resends(sh), 1);
-	shipper_free(sh);
-	g_ptr_array_free(s.msgs, TRUE);
+	shipper_done(sh, &s);
 }
 
 static int setup(void **state)
