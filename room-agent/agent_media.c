@@ -128,7 +128,7 @@ struct agent_media *agent_media_new(struct agent *a, GError **err)
 		goto err_free;
 	}
 	g_free(db);
-	struct shipper_options so = {.room = a->room};
+	struct shipper_options so = {.room = a->room, .ack_timeout_ms = m->cfg->ack_timeout_ms};
 	if ((rc = shipper_new(m->spool, &ship_ops, m, &so, &m->ship)) != 0 ||
 	    (rc = recorder_new(m->cfg, m->spool, &rec_events, m, &m->rec)) != 0 ||
 	    (rc = recorder_start(m->rec)) != 0) {
@@ -171,10 +171,11 @@ void agent_media_connected(struct agent_media *m, bool connected)
 	if (!m)
 		return;
 	m->connected = connected;
-	if (connected) {
-		shipper_reset_inflight(m->ship);
+	/* Offline, everything unacknowledged waits for the reconnect's resend, not for its
+	 * ack timeout (which would count and log resends that cannot be published). */
+	shipper_reset_inflight(m->ship);
+	if (connected)
 		shipper_kick(m->ship);
-	}
 }
 
 void agent_media_handle_ack(struct agent_media *m, const void *payload, size_t len)
@@ -231,13 +232,14 @@ int agent_media_command(struct agent_media *m, const char *command, json_t *args
 	if (strcmp(command, "media.status") != 0)
 		return -ENOENT;
 	if (!m) {
-		*result = json_pack("{s:i, s:i}", "streams", 0, "inflight", 0);
+		*result = json_pack("{s:i, s:i, s:i}", "streams", 0, "inflight", 0, "resends", 0);
 		return 0;
 	}
 	int64_t bytes = 0, count = 0;
 	spool_segment_totals(m->spool, &bytes, &count);
-	*result = json_pack("{s:I, s:I, s:I, s:I}", "streams", (json_int_t)m->cfg->n_streams,
-	                    "inflight", (json_int_t)shipper_inflight(m->ship), "spooled_segments",
+	*result = json_pack("{s:I, s:I, s:I, s:I, s:I}", "streams", (json_int_t)m->cfg->n_streams,
+	                    "inflight", (json_int_t)shipper_inflight(m->ship), "resends",
+	                    (json_int_t)shipper_resends(m->ship), "spooled_segments",
 	                    (json_int_t)count, "spooled_bytes", (json_int_t)bytes);
 	return 0;
 }

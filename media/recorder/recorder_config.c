@@ -1,5 +1,7 @@
 #include "recorder_config.h"
 
+#include "shipper.h"
+
 #include <errno.h>
 #include <gst/gst.h>
 #include <string.h>
@@ -166,15 +168,19 @@ int recorder_config_from_keyfile(GKeyFile *kf, struct recorder_config **out, cha
 		goto err_cfg;
 	}
 	int64_t quota = 0, low = 80, min_free = 64 << 20, interval = 5000;
+	int64_t ack_timeout = SHIPPER_ACK_TIMEOUT_DEFAULT_MS;
 	if ((rc = read_uint(kf, g, "quota_bytes", 0, INT64_MAX, &quota, errmsg)) ||
 	    (rc = read_uint(kf, g, "low_space_percent", 1, 99, &low, errmsg)) ||
 	    (rc = read_uint(kf, g, "min_free_bytes", 0, INT64_MAX, &min_free, errmsg)) ||
-	    (rc = read_uint(kf, g, "state_interval_ms", 100, 3600000, &interval, errmsg)))
+	    (rc = read_uint(kf, g, "state_interval_ms", 100, 3600000, &interval, errmsg)) ||
+	    (rc = read_uint(kf, g, "ack_timeout_ms", 1000, SHIPPER_ACK_TIMEOUT_CAP_MS, &ack_timeout,
+	                    errmsg)))
 		goto err_cfg;
 	cfg->quota_bytes = quota;
 	cfg->low_space_percent = (unsigned)low;
 	cfg->min_free_bytes = min_free;
 	cfg->state_interval_ms = (unsigned)interval;
+	cfg->ack_timeout_ms = (unsigned)ack_timeout;
 
 	gchar **groups = g_key_file_get_groups(kf, NULL);
 	GArray *streams = g_array_new(FALSE, TRUE, sizeof(struct stream_config));

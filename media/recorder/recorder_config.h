@@ -25,6 +25,7 @@ struct recorder_config {
 	unsigned low_space_percent; /* low-space report at this share of the quota */
 	int64_t min_free_bytes;     /* filesystem free space kept in reserve */
 	unsigned state_interval_ms; /* periodic state reports */
+	unsigned ack_timeout_ms;    /* shipper: resend what is unacknowledged this long */
 	struct stream_config *streams;
 	size_t n_streams;
 };

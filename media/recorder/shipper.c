@@ -13,13 +13,17 @@
 #define CHUNK_DEFAULT (256 * 1024)
 /* Base64 grows data by 4/3; leave room for the other members under 1 MiB. */
 #define CHUNK_MAX (720 * 1024)
+#define MS_US     ((int64_t)1000)
 
 struct inflight {
 	gboolean is_gap;
 	char stream[SPOOL_NAME_MAX];
 	int64_t seq; /* segment seq or gap id */
 	int64_t offset;
-	gboolean done; /* every chunk (or the gap) published */
+	gboolean done;      /* every chunk (or the gap) published */
+	int64_t timeout_us; /* the ack timeout: the base, doubled per resend up to the cap */
+	int64_t due_us;     /* once done: sent again if still unacknowledged at this time */
+	unsigned resends;   /* after an ack timeout */
 };
 
 struct shipper {
@@ -29,7 +33,11 @@ struct shipper {
 	char *room;
 	size_t chunk;
 	unsigned max_inflight;
-	GArray *inflight; /* struct inflight */
+	int64_t ack_timeout_us;
+	GArray *inflight;     /* struct inflight */
+	guint timer;          /* GLib source for the earliest due_us; 0 = none */
+	int64_t timer_due_us; /* what it is set for; 0 exactly when timer is 0 */
+	uint64_t resends;
 	int64_t msg_seq;
 	char *media_topic;
 	char *event_topic;
@@ -39,7 +47,7 @@ int shipper_new(struct spool *sp, const struct shipper_ops *ops, void *ctx,
                 const struct shipper_options *opt, struct shipper **out)
 {
 	if (!opt || !recorder_config_valid_id(opt->room) || !ops || !ops->publish ||
-	    opt->chunk_bytes > CHUNK_MAX)
+	    opt->chunk_bytes > CHUNK_MAX || opt->ack_timeout_ms > SHIPPER_ACK_TIMEOUT_CAP_MS)
 		return -EINVAL;
 	struct shipper *sh = g_new0(struct shipper, 1);
 	sh->sp = sp;
@@ -48,6 +56,8 @@ int shipper_new(struct spool *sp, const struct shipper_ops *ops, void *ctx,
 	sh->room = g_strdup(opt->room);
 	sh->chunk = opt->chunk_bytes ? opt->chunk_bytes : CHUNK_DEFAULT;
 	sh->max_inflight = opt->max_inflight ? opt->max_inflight : 4;
+	sh->ack_timeout_us =
+	    (opt->ack_timeout_ms ? opt->ack_timeout_ms : SHIPPER_ACK_TIMEOUT_DEFAULT_MS) * MS_US;
 	sh->inflight = g_array_new(FALSE, TRUE, sizeof(struct inflight));
 	sh->media_topic = g_strdup_printf("evalroom/v1/room/%s/media", sh->room);
 	sh->event_topic = g_strdup_printf("evalroom/v1/room/%s/event", sh->room);
@@ -59,11 +69,65 @@ void shipper_free(struct shipper *sh)
 {
 	if (!sh)
 		return;
+	if (sh->timer)
+		g_source_remove(sh->timer);
 	g_array_free(sh->inflight, TRUE);
 	g_free(sh->room);
 	g_free(sh->media_topic);
 	g_free(sh->event_topic);
 	g_free(sh);
+}
+
+static int64_t now_us(struct shipper *sh)
+{
+	return sh->ops.now_us ? sh->ops.now_us(sh->ctx) : g_get_monotonic_time();
+}
+
+static struct inflight inflight_new(struct shipper *sh, gboolean is_gap, const char *stream,
+                                    int64_t seq)
+{
+	struct inflight f = {.is_gap = is_gap, .seq = seq, .timeout_us = sh->ack_timeout_us};
+	g_strlcpy(f.stream, stream, sizeof(f.stream));
+	return f;
+}
+
+/* f is published in full: its ack timeout runs from now. */
+static void inflight_sent(struct shipper *sh, struct inflight *f)
+{
+	f->done = TRUE;
+	f->due_us = now_us(sh) + f->timeout_us;
+}
+
+static gboolean on_ack_timer(gpointer user);
+
+/* Keeps the one timer set for the earliest due_us, or removes it when nothing waits. */
+static void timer_arm(struct shipper *sh)
+{
+	int64_t due = 0;
+	for (guint i = 0; i < sh->inflight->len; i++) {
+		const struct inflight *f = &g_array_index(sh->inflight, struct inflight, i);
+		if (f->done && (!due || f->due_us < due))
+			due = f->due_us;
+	}
+	if (due == sh->timer_due_us)
+		return;
+	if (sh->timer)
+		g_source_remove(sh->timer);
+	sh->timer = 0;
+	sh->timer_due_us = due;
+	if (!due)
+		return;
+	int64_t wait_ms = (MAX(due - now_us(sh), 0) + MS_US - 1) / MS_US;
+	sh->timer = g_timeout_add((guint)MIN(wait_ms, (int64_t)G_MAXUINT), on_ack_timer, sh);
+}
+
+static gboolean on_ack_timer(gpointer user)
+{
+	struct shipper *sh = user;
+	sh->timer = 0;
+	sh->timer_due_us = 0;
+	shipper_resend_overdue(sh); /* a publish error is retried by the next kick */
+	return G_SOURCE_REMOVE;
 }
 
 /* Envelope seq: strictly increasing across restarts without persisting a counter. */
@@ -126,14 +190,14 @@ static int ship_segment(struct shipper *sh, struct inflight *f)
 	struct spool_segment seg;
 	int rc = spool_segment_get(sh->sp, f->stream, f->seq, &seg);
 	if (rc) {
-		f->done = TRUE; /* acknowledged meanwhile */
+		inflight_sent(sh, f); /* acknowledged meanwhile: dropped at its timeout */
 		return 0;
 	}
 	int fd = open(seg.path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		g_warning("shipper: segment %s/%" G_GINT64_FORMAT ": open %s: %s", seg.stream,
 		          seg.seq, seg.path, g_strerror(errno));
-		f->done = TRUE;
+		inflight_sent(sh, f); /* tried again at its timeout */
 		return 0;
 	}
 	guchar *buf = g_malloc(sh->chunk);
@@ -144,7 +208,7 @@ static int ship_segment(struct shipper *sh, struct inflight *f)
 			g_warning("shipper: segment %s/%" G_GINT64_FORMAT
 			          ": short read at %" G_GINT64_FORMAT,
 			          seg.stream, seg.seq, f->offset);
-			f->done = TRUE;
+			inflight_sent(sh, f);
 			break;
 		}
 		char *b64 = g_base64_encode(buf, (gsize)n);
@@ -166,33 +230,40 @@ static int ship_segment(struct shipper *sh, struct inflight *f)
 			break;
 		f->offset += n;
 	}
-	if (!rc && f->offset >= seg.size)
-		f->done = TRUE;
+	if (!rc && !f->done && f->offset >= seg.size)
+		inflight_sent(sh, f);
 	g_free(buf);
 	close(fd);
 	return rc;
 }
 
-int shipper_kick(struct shipper *sh)
+/* Publishes the closed gaps not in flight, or in flight but due to be sent again. */
+static int kick_gaps(struct shipper *sh)
 {
-	int rc = 0;
 	struct spool_gap *gaps = NULL;
 	size_t ng = 0;
-	if ((rc = spool_gap_list_closed(sh->sp, 64, &gaps, &ng)))
-		return rc;
+	int rc = spool_gap_list_closed(sh->sp, 64, &gaps, &ng);
 	for (size_t i = 0; i < ng && !rc; i++) {
-		if (find_inflight(sh, TRUE, NULL, gaps[i].id, NULL))
+		struct inflight *f = find_inflight(sh, TRUE, NULL, gaps[i].id, NULL);
+		if (f && f->done)
 			continue;
-		rc = ship_gap(sh, &gaps[i]);
-		if (!rc) {
-			struct inflight f = {.is_gap = TRUE, .seq = gaps[i].id, .done = TRUE};
-			g_strlcpy(f.stream, gaps[i].stream, sizeof(f.stream));
-			g_array_append_val(sh->inflight, f);
+		if ((rc = ship_gap(sh, &gaps[i])))
+			break;
+		if (!f) {
+			struct inflight n = inflight_new(sh, TRUE, gaps[i].stream, gaps[i].id);
+			g_array_append_val(sh->inflight, n);
+			f = &g_array_index(sh->inflight, struct inflight, sh->inflight->len - 1);
 		}
+		inflight_sent(sh, f);
 	}
 	g_free(gaps);
-	if (rc)
-		return rc;
+	return rc;
+}
+
+/* Continues the segments in flight, then starts new ones while the window allows. */
+static int kick_segments(struct shipper *sh)
+{
+	int rc = 0;
 	for (guint i = 0; i < sh->inflight->len && !rc; i++) {
 		struct inflight *f = &g_array_index(sh->inflight, struct inflight, i);
 		if (!f->is_gap && !f->done)
@@ -204,12 +275,9 @@ int shipper_kick(struct shipper *sh)
 		if ((rc = spool_segment_list(sh->sp, sh->inflight->len + 1, &segs, &n)))
 			break;
 		struct inflight f = {0};
-		for (size_t i = 0; i < n && !f.seq; i++) {
-			if (!find_inflight(sh, FALSE, segs[i].stream, segs[i].seq, NULL)) {
-				g_strlcpy(f.stream, segs[i].stream, sizeof(f.stream));
-				f.seq = segs[i].seq;
-			}
-		}
+		for (size_t i = 0; i < n && !f.seq; i++)
+			if (!find_inflight(sh, FALSE, segs[i].stream, segs[i].seq, NULL))
+				f = inflight_new(sh, FALSE, segs[i].stream, segs[i].seq);
 		g_free(segs);
 		if (!f.seq)
 			break;
@@ -220,24 +288,80 @@ int shipper_kick(struct shipper *sh)
 	return rc;
 }
 
+int shipper_kick(struct shipper *sh)
+{
+	int rc = kick_gaps(sh);
+	if (!rc)
+		rc = kick_segments(sh);
+	timer_arm(sh);
+	return rc;
+}
+
+/* Back to unsent: the next kick publishes f again from its start. */
+static void inflight_rewind(struct inflight *f)
+{
+	f->offset = 0;
+	f->done = FALSE;
+	f->due_us = 0;
+}
+
 void shipper_reset_inflight(struct shipper *sh)
 {
-	for (guint i = sh->inflight->len; i-- > 0;) {
+	for (guint i = 0; i < sh->inflight->len; i++)
+		inflight_rewind(&g_array_index(sh->inflight, struct inflight, i));
+	timer_arm(sh);
+}
+
+static gboolean inflight_spooled(struct shipper *sh, const struct inflight *f)
+{
+	struct spool_segment seg;
+	struct spool_gap gap;
+	return f->is_gap ? spool_gap_get(sh->sp, f->seq, &gap) == 0
+	                 : spool_segment_get(sh->sp, f->stream, f->seq, &seg) == 0;
+}
+
+static void inflight_resend(struct shipper *sh, struct inflight *f)
+{
+	f->resends++;
+	sh->resends++;
+	g_warning("shipper: stream %s %s %" G_GINT64_FORMAT " unacknowledged after %.1f s: "
+	          "sending it again%s (resend %u)",
+	          f->stream, f->is_gap ? "gap" : "segment", f->seq,
+	          (double)f->timeout_us / (double)G_USEC_PER_SEC, f->is_gap ? "" : " from offset 0",
+	          f->resends);
+	f->timeout_us = MIN(f->timeout_us * 2, SHIPPER_ACK_TIMEOUT_CAP_MS * MS_US);
+	inflight_rewind(f);
+}
+
+int shipper_resend_overdue(struct shipper *sh)
+{
+	int64_t now = now_us(sh);
+	for (guint i = 0; i < sh->inflight->len;) {
 		struct inflight *f = &g_array_index(sh->inflight, struct inflight, i);
-		if (f->is_gap) {
-			g_array_remove_index(sh->inflight, i);
+		if (!f->done || f->due_us > now) {
+			i++;
+		} else if (!inflight_spooled(sh, f)) {
+			g_array_remove_index(sh->inflight, i); /* deleted meanwhile */
 		} else {
-			f->offset = 0;
-			f->done = FALSE;
+			inflight_resend(sh, f);
+			i++;
 		}
 	}
+	return shipper_kick(sh);
+}
+
+uint64_t shipper_resends(const struct shipper *sh)
+{
+	return sh->resends;
 }
 
 int shipper_ack_segment(struct shipper *sh, const char *stream, int64_t seq)
 {
 	guint idx;
-	if (find_inflight(sh, FALSE, stream, seq, &idx))
+	if (find_inflight(sh, FALSE, stream, seq, &idx)) {
 		g_array_remove_index(sh->inflight, idx);
+		timer_arm(sh);
+	}
 	struct spool_segment seg;
 	int rc = spool_segment_get(sh->sp, stream, seq, &seg);
 	if (rc)
@@ -253,8 +377,10 @@ int shipper_ack_segment(struct shipper *sh, const char *stream, int64_t seq)
 int shipper_ack_gap(struct shipper *sh, int64_t gap_id)
 {
 	guint idx;
-	if (find_inflight(sh, TRUE, NULL, gap_id, &idx))
+	if (find_inflight(sh, TRUE, NULL, gap_id, &idx)) {
 		g_array_remove_index(sh->inflight, idx);
+		timer_arm(sh);
+	}
 	return spool_gap_delete(sh->sp, gap_id);
 }
 

@@ -1,4 +1,5 @@
-/* Shipper against a fake publish: chunking, reassembly, window, resume, acks. */
+/* Shipper against a fake publish and a fake clock: chunking, reassembly, window, resume,
+ * acks, and resends after the ack timeout. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,13 @@
 
 static char *tmpdir;
 static struct spool *sp;
+static int64_t fake_now; /* the shipper's monotonic clock, µs */
+
+static int64_t fake_now_us(void *ctx)
+{
+	(void)ctx;
+	return fake_now;
+}
 
 /* What the fake publish saw. */
 struct sent {
@@ -79,15 +87,27 @@ static void add_segment(const char *stream, int64_t seq, int64_t end_us, size_t 
 	g_free(dir);
 }
 
-static struct shipper *new_shipper(struct sent *s, unsigned inflight)
+static struct shipper *new_shipper_timed(struct sent *s, unsigned inflight, unsigned ack_ms)
 {
 	s->msgs = g_ptr_array_new_with_free_func((GDestroyNotify)json_decref);
 	s->fail_after = -1;
-	struct shipper_ops ops = {.publish = fake_publish};
-	struct shipper_options o = {.room = "r1", .chunk_bytes = CHUNK, .max_inflight = inflight};
+	struct shipper_ops ops = {.publish = fake_publish, .now_us = fake_now_us};
+	struct shipper_options o = {
+	    .room = "r1", .chunk_bytes = CHUNK, .max_inflight = inflight, .ack_timeout_ms = ack_ms};
 	struct shipper *sh = NULL;
 	assert_int_equal(shipper_new(sp, &ops, s, &o, &sh), 0);
 	return sh;
+}
+
+static struct shipper *new_shipper(struct sent *s, unsigned inflight)
+{
+	return new_shipper_timed(s, inflight, 0);
+}
+
+static void shipper_done(struct shipper *sh, struct sent *s)
+{
+	shipper_free(sh);
+	g_ptr_array_free(s->msgs, TRUE);
 }
 
 static void test_chunks_reassemble(void **state)
@@ -141,8 +161,7 @@ static void test_chunks_reassemble(void **state)
 	/* A duplicate ack is harmless. */
 	assert_int_equal(shipper_handle_ack(sh, ack, strlen(ack), &err), -ENOENT);
 	assert_null(err);
-	shipper_free(sh);
-	g_ptr_array_free(s.msgs, TRUE);
+	shipper_done(sh, &s);
 }
 
 static void test_window_order_and_resume(void **state)
@@ -186,8 +205,7 @@ static void test_window_order_and_resume(void **state)
 	assert_int_equal(shipper_kick(sh), 0);
 	assert_int_equal(s.msgs->len, 1);
 	assert_int_equal(ival(msg(&s, 0), "segment_seq"), 3);
-	shipper_free(sh);
-	g_ptr_array_free(s.msgs, TRUE);
+	shipper_done(sh, &s);
 }
 
 static void test_gaps_shipped_and_acked(void **state)
@@ -223,8 +241,7 @@ static void test_gaps_shipped_and_acked(void **state)
 	g_free(ack);
 	struct spool_gap g;
 	assert_int_equal(spool_gap_get(sp, id, &g), -ENOENT);
-	shipper_free(sh);
-	g_ptr_array_free(s.msgs, TRUE);
+	shipper_done(sh, &s);
 }
 
 static void test_bad_acks_change_nothing(void **state)
@@ -274,8 +291,234 @@ static void test_bad_acks_change_nothing(void **state)
 	struct spool_segment g;
 	assert_int_equal(spool_segment_get(sp, "cam", 1, &g), 0);
 	assert_true(g_file_test(g.path, G_FILE_TEST_EXISTS));
-	shipper_free(sh);
-	g_ptr_array_free(s.msgs, TRUE);
+	shipper_done(sh, &s);
+}
+
+/* What one publish round sent, as "stream/seq@offset" for chunks and "gap:ID" for gaps,
+ * space-separated; the messages are then cleared. */
+static char *sent_take(struct sent *s)
+{
+	GString *out = g_string_new(NULL);
+	for (guint i = 0; i < s->msgs->len; i++) {
+		json_t *m = msg(s, i);
+		const char *stream = json_string_value(json_object_get(m, "stream"));
+		if (out->len)
+			g_string_append_c(out, ' ');
+		if (json_object_get(m, "gap_id"))
+			g_string_append_printf(out, "gap:%" G_GINT64_FORMAT, ival(m, "gap_id"));
+		else
+			g_string_append_printf(out, "%s/%" G_GINT64_FORMAT "@%" G_GINT64_FORMAT,
+			                       stream, ival(m, "segment_seq"), ival(m, "offset"));
+	}
+	sent_clear(s);
+	return g_string_free(out, FALSE);
+}
+
+static void assert_sent(struct sent *s, const char *want)
+{
+	char *got = sent_take(s);
+	if (strcmp(got, want) != 0)
+		fail_msg("sent '%s', expected '%s'", got, want);
+	g_free(got);
+}
+
+#define SEC ((int64_t)1000000)
+
+/* Spools a closed gap of stream and returns its id. */
+static int64_t add_closed_gap(const char *stream)
+{
+	int64_t id;
+	assert_int_equal(spool_gap_begin(sp, stream, GAP_CAMERA_LOST, 100, &id), 0);
+	assert_int_equal(spool_gap_end(sp, id, 900), 0);
+	return id;
+}
+
+/* A closed gap and a two-chunk segment cam/1, shipped once at the fake time 1000 s with
+ * an ack timeout of ack_ms. *want (g_free()) is what that first kick sent. */
+static struct shipper *shipped_gap_and_segment(struct sent *s, unsigned ack_ms, char **want)
+{
+	add_segment("cam", 1, 2000000, CHUNK + 10);
+	int64_t gap = add_closed_gap("cam");
+	fake_now = 1000 * SEC;
+	struct shipper *sh = new_shipper_timed(s, 4, ack_ms);
+	assert_int_equal(shipper_kick(sh), 0);
+	*want = g_strdup_printf("gap:%" G_GINT64_FORMAT " cam/1@0 cam/1@%d", gap, CHUNK);
+	assert_sent(s, *want);
+	return sh;
+}
+
+static void test_resend_after_ack_timeout(void **state)
+{
+	struct sent s;
+	char *want;
+	struct shipper *sh = shipped_gap_and_segment(&s, 10000, &want);
+
+	/* Not yet: nothing is sent again and nothing is counted. */
+	fake_now += 10 * SEC - 1;
+	assert_int_equal(shipper_resend_overdue(sh), 0);
+	assert_sent(&s, "");
+	assert_int_equal(shipper_resends(sh), 0);
+
+	/* At the timeout, the gap and the whole segment from offset 0 go again; the window
+	 * still holds the one segment. */
+	fake_now += 1;
+	assert_int_equal(shipper_resend_overdue(sh), 0);
+	assert_sent(&s, want);
+	assert_int_equal(shipper_resends(sh), 2);
+	assert_int_equal(shipper_inflight(sh), 1);
+	/* A kick in between sends nothing more. */
+	assert_int_equal(shipper_kick(sh), 0);
+	assert_sent(&s, "");
+	g_free(want);
+	shipper_done(sh, &s);
+}
+
+static void test_resend_backoff_doubles_to_cap(void **state)
+{
+	add_segment("cam", 1, 2000000, 100);
+	struct sent s;
+	fake_now = 1000 * SEC;
+	struct shipper *sh = new_shipper_timed(&s, 1, 100000); /* 100 s; the cap is 300 s */
+	assert_int_equal(shipper_kick(sh), 0);
+	assert_sent(&s, "cam/1@0");
+	/* Waits before each resend: 100 s, 200 s, then the cap, 300 s, and 300 s again. */
+	static const int64_t waits[] = {100, 200, 300, 300};
+	for (size_t i = 0; i < G_N_ELEMENTS(waits); i++) {
+		fake_now += waits[i] * SEC - 1;
+		assert_int_equal(shipper_resend_overdue(sh), 0);
+		assert_sent(&s, "");
+		fake_now += 1;
+		assert_int_equal(shipper_resend_overdue(sh), 0);
+		assert_sent(&s, "cam/1@0");
+		assert_int_equal(shipper_resends(sh), i + 1);
+	}
+	assert_int_equal(SHIPPER_ACK_TIMEOUT_CAP_MS, 300000);
+
+	/* A segment that enters the window later starts from the base timeout. */
+	assert_int_equal(shipper_ack_segment(sh, "cam", 1), 0);
+	add_segment("cam", 2, 3000000, 100);
+	assert_int_equal(shipper_kick(sh), 0);
+	assert_sent(&s, "cam/2@0");
+	fake_now += 100 * SEC;
+	assert_int_equal(shipper_resend_overdue(sh), 0);
+	assert_sent(&s, "cam/2@0");
+	shipper_done(sh, &s);
+}
+
+static void test_ack_cancels_resend(void **state)
+{
+	add_segment("a", 1, 1000000, 100);
+	add_segment("b", 1, 2000000, 100);
+	int64_t gap = add_closed_gap("a");
+	struct sent s;
+	fake_now = 1000 * SEC;
+	struct shipper *sh = new_shipper_timed(&s, 4, 5000);
+	assert_int_equal(shipper_kick(sh), 0);
+	char *want = g_strdup_printf("gap:%" G_GINT64_FORMAT " a/1@0 b/1@0", gap);
+	assert_sent(&s, want);
+	g_free(want);
+
+	/* Acknowledged before their timeout: a/1 and the gap are never sent again. */
+	assert_int_equal(shipper_ack_segment(sh, "a", 1), 0);
+	assert_int_equal(shipper_ack_gap(sh, gap), 0);
+	fake_now += 5 * SEC;
+	assert_int_equal(shipper_resend_overdue(sh), 0);
+	assert_sent(&s, "b/1@0");
+
+	/* Acknowledged after a resend: nothing is due any more, however long we wait. */
+	assert_int_equal(shipper_ack_segment(sh, "b", 1), 0);
+	fake_now += 3600 * SEC;
+	assert_int_equal(shipper_resend_overdue(sh), 0);
+	assert_sent(&s, "");
+	assert_int_equal(shipper_resends(sh), 1);
+	assert_int_equal(shipper_inflight(sh), 0);
+	shipper_done(sh, &s);
+}
+
+static void test_reconnect_resends_at_once(void **state)
+{
+	struct sent s;
+	char *want;
+	struct shipper *sh = shipped_gap_and_segment(&s, 30000, &want);
+
+	/* Disconnected (the agent rewinds then too): nothing becomes due while publishing
+	 * fails, however long it lasts, and nothing is counted. */
+	shipper_reset_inflight(sh);
+	s.fail_after = 0;
+	fake_now += 3600 * SEC;
+	assert_int_equal(shipper_resend_overdue(sh), -ENOTCONN);
+	assert_int_equal(shipper_resends(sh), 0);
+
+	/* The reconnect: everything again at once, not counted. */
+	s.fail_after = -1;
+	shipper_reset_inflight(sh);
+	assert_int_equal(shipper_kick(sh), 0);
+	assert_sent(&s, want);
+	assert_int_equal(shipper_resends(sh), 0);
+
+	/* The timeout runs from that publish. */
+	fake_now += 30 * SEC - 1;
+	assert_int_equal(shipper_resend_overdue(sh), 0);
+	assert_sent(&s, "");
+	fake_now += 1;
+	assert_int_equal(shipper_resend_overdue(sh), 0);
+	assert_sent(&s, want);
+	assert_int_equal(shipper_resends(sh), 2);
+	g_free(want);
+	shipper_done(sh, &s);
+}
+
+static void test_resend_while_offline_and_deleted(void **state)
+{
+	add_segment("a", 1, 1000000, 100);
+	add_segment("b", 1, 2000000, 100);
+	struct sent s;
+	fake_now = 1000 * SEC;
+	struct shipper *sh = new_shipper_timed(&s, 2, 5000);
+	assert_int_equal(shipper_kick(sh), 0);
+	assert_sent(&s, "a/1@0 b/1@0");
+
+	/* Due while the publish fails: sent by the next kick that can publish. */
+	s.fail_after = 0;
+	fake_now += 5 * SEC;
+	assert_int_equal(shipper_resend_overdue(sh), -ENOTCONN);
+	s.fail_after = -1;
+	assert_int_equal(shipper_kick(sh), 0);
+	assert_sent(&s, "a/1@0 b/1@0");
+
+	/* A segment deleted from the spool behind the shipper's back leaves the window at
+	 * its timeout instead of being sent again, and the next one takes its place. */
+	assert_int_equal(spool_segment_delete(sp, "a", 1), 0);
+	add_segment("c", 1, 3000000, 100);
+	fake_now += 10 * SEC;
+	assert_int_equal(shipper_resend_overdue(sh), 0);
+	assert_sent(&s, "b/1@0 c/1@0");
+	assert_int_equal(shipper_inflight(sh), 2);
+	shipper_done(sh, &s);
+}
+
+/* The shipper's own GLib timer does the resend: with the fake clock already past the
+ * earliest due time, the timer is set to fire at once and one main-context iteration
+ * (which does not block) dispatches it. */
+static void test_timer_source_resends(void **state)
+{
+	add_segment("a", 1, 1000000, 100);
+	struct sent s;
+	fake_now = 1000 * SEC;
+	struct shipper *sh = new_shipper_timed(&s, 4, 5000);
+	assert_int_equal(shipper_kick(sh), 0);
+	fake_now += 1 * SEC;
+	add_segment("b", 1, 2000000, 100);
+	assert_int_equal(shipper_kick(sh), 0);
+	assert_sent(&s, "a/1@0 b/1@0");
+	/* Acknowledging a/1 moves the timer to b/1's due time, already passed. */
+	fake_now += 60 * SEC;
+	assert_int_equal(shipper_ack_segment(sh, "a", 1), 0);
+	for (int i = 0; i < 10 && s.msgs->len == 0; i++)
+		g_main_context_iteration(NULL, FALSE);
+	assert_sent(&s, "b/1@0");
+	assert_int_equal(shipper_resends(sh), 1);
+	shipper_done(sh, &s);
 }
 
 static int setup(void **state)
@@ -304,6 +547,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_window_order_and_resume, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gaps_shipped_and_acked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_acks_change_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resend_after_ack_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resend_backoff_doubles_to_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ack_cancels_resend, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reconnect_resends_at_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resend_while_offline_and_deleted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timer_source_resends, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
