@@ -19,8 +19,8 @@
 /* A segment larger than this is refused (an agent's segments are a few MB). */
 #define SEGMENT_MAX_BYTES ((int64_t)1 << 30)
 /* A partial that got no chunk for this long is dropped (the agent sends the segment
- * again from offset 0 after its next reconnect); a younger one left by a previous run is
- * resumed by the next chunk that continues it. */
+ * again from offset 0 on its ack timeout or next reconnect); a younger one left by a previous run
+ * is resumed by the next chunk that continues it. */
 #define PARTIAL_IDLE_US (120 * G_USEC_PER_SEC)
 #define COPY_BYTES      ARCHIVE_CHUNK_SIZE
 
