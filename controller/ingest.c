@@ -518,7 +518,7 @@ void ingest_handle_chunk(struct controller *c, const char *room, const void *pay
 	guchar *bytes = NULL;
 	gsize nbytes = 0;
 
-	if (msg_parse(payload, len, MSG_MAX_CHUNK_SIZE, &env, &body, &err) != 0)
+	if (msg_parse_lifting(payload, len, MSG_MAX_CHUNK_SIZE, "data", &env, &body, &err) != 0)
 		goto refuse;
 	if (strcmp(env.kind, "segment.chunk") != 0) {
 		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
