@@ -39,14 +39,6 @@ int state_not_found(GError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
  * with the message FMT; -EEXIST. */
 int state_conflict(GError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
-/* state_prepare: a prepared statement or NULL with *err set. */
-sqlite3_stmt *state_prepare(struct state *st, const char *sql, GError **err);
-/* state_bind_texts: bind N strings (NULL binds NULL) from parameter FIRST on. */
-void state_bind_texts(sqlite3_stmt *stmt, int first, int n, const char *const *v);
-/* state_step_done: step a statement that returns no row; a constraint violation is a
- * CONFLICT (-EEXIST), anything else INTERNAL (-EIO). Does not finalize. */
-int state_step_done(struct state *st, sqlite3_stmt *stmt, const char *what, GError **err);
-
 /* state_stmt: SQL prepared with ARGS bound, or NULL with *err set. The caller finalizes
  * it. For statements the functions below do not fit. */
 sqlite3_stmt *state_stmt(struct state *st, const char *sql, const struct state_arg *args,

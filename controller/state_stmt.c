@@ -57,24 +57,9 @@ sqlite3_stmt *state_stmt(struct state *st, const char *sql, const struct state_a
 	return stmt;
 }
 
-sqlite3_stmt *state_prepare(struct state *st, const char *sql, GError **err)
-{
-	return state_stmt(st, sql, NULL, err);
-}
-
-void state_bind_texts(sqlite3_stmt *stmt, int first, int n, const char *const *v)
-{
-	for (int i = 0; i < n; i++) {
-		if (v[i])
-			sqlite3_bind_text(stmt, first + i, v[i], -1, SQLITE_TRANSIENT);
-		else
-			sqlite3_bind_null(stmt, first + i);
-	}
-}
-
 /* Step a statement that returns no row; the error is read before the statement is
  * finalized. */
-int state_step_done(struct state *st, sqlite3_stmt *stmt, const char *what, GError **err)
+static int state_step_done(struct state *st, sqlite3_stmt *stmt, const char *what, GError **err)
 {
 	int rc = sqlite3_step(stmt);
 
