@@ -17,83 +17,18 @@ static const char *const state_migrations[] = {
     NULL, /* 0 -> 1: state_schema_sql */
 };
 
-int state_fail(struct state *st, GError **err, const char *what)
-{
-	g_warning("state %s: %s: sqlite: %s", st->path, what, sqlite3_errmsg(st->db));
-	g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_INTERNAL, "state database: %s failed: %s",
-	            what, sqlite3_errmsg(st->db));
-	return -EIO;
-}
-
-sqlite3_stmt *state_prepare(struct state *st, const char *sql, GError **err)
-{
-	sqlite3_stmt *stmt = NULL;
-
-	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-		state_fail(st, err, "prepare");
-		return NULL;
-	}
-	return stmt;
-}
-
-void state_bind_texts(sqlite3_stmt *stmt, int first, int n, const char *const *v)
-{
-	for (int i = 0; i < n; i++) {
-		if (v[i])
-			sqlite3_bind_text(stmt, first + i, v[i], -1, SQLITE_TRANSIENT);
-		else
-			sqlite3_bind_null(stmt, first + i);
-	}
-}
-
-int state_step_done(struct state *st, sqlite3_stmt *stmt, const char *what, GError **err)
-{
-	int rc = sqlite3_step(stmt);
-
-	if (rc == SQLITE_DONE)
-		return 0;
-	if (rc == SQLITE_CONSTRAINT) {
-		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_CONFLICT, "%s: %s", what,
-		            sqlite3_errmsg(st->db));
-		return -EEXIST;
-	}
-	return state_fail(st, err, what);
-}
-
-int state_exec(struct state *st, const char *sql, const char *what, GError **err)
-{
-	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return state_fail(st, err, what);
-	return 0;
-}
-
-void state_copy_column(sqlite3_stmt *stmt, int col, char *dst, size_t size)
-{
-	const unsigned char *s = sqlite3_column_text(stmt, col);
-
-	g_strlcpy(dst, s ? (const char *)s : "", size);
-}
-
 static int state_get_version(struct state *st, int *version, GError **err)
 {
-	sqlite3_stmt *stmt = state_prepare(st, "PRAGMA user_version", err);
+	int rc = state_get_row(st, "PRAGMA user_version", NULL, state_read_int, version,
+	                       "read schema version", err);
 
-	if (!stmt)
-		return -EIO;
-	if (sqlite3_step(stmt) != SQLITE_ROW) {
-		sqlite3_finalize(stmt);
-		return state_fail(st, err, "read schema version");
-	}
-	*version = sqlite3_column_int(stmt, 0);
-	sqlite3_finalize(stmt);
-	return 0;
+	return rc == -ENOENT ? state_fail(st, err, "read schema version") : rc;
 }
 
 static int state_make_key(struct state *st, GError **err)
 {
 	unsigned char key[32];
 	char *hex;
-	sqlite3_stmt *stmt;
 	int rc;
 
 	if (RAND_bytes(key, sizeof(key)) != 1) {
@@ -102,14 +37,8 @@ static int state_make_key(struct state *st, GError **err)
 		return -EIO;
 	}
 	hex = state_hex(key, sizeof(key));
-	stmt = state_prepare(st, "INSERT INTO meta(key, value) VALUES ('id_number_key', ?)", err);
-	if (!stmt) {
-		g_free(hex);
-		return -EIO;
-	}
-	sqlite3_bind_text(stmt, 1, hex, -1, SQLITE_TRANSIENT);
-	rc = state_step_done(st, stmt, "store identity-number key", err);
-	sqlite3_finalize(stmt);
+	rc = state_run(st, "INSERT INTO meta(key, value) VALUES ('id_number_key', ?)",
+	               STATE_ARGS(STATE_TEXT(hex)), "store identity-number key", err);
 	g_free(hex);
 	return rc;
 }
@@ -117,7 +46,7 @@ static int state_make_key(struct state *st, GError **err)
 static int state_load_key(struct state *st, GError **err)
 {
 	sqlite3_stmt *stmt =
-	    state_prepare(st, "SELECT value FROM meta WHERE key = 'id_number_key'", err);
+	    state_stmt(st, "SELECT value FROM meta WHERE key = 'id_number_key'", NULL, err);
 	const char *hex;
 
 	if (!stmt)

@@ -7,56 +7,32 @@
 int state_audit_append(struct state *st, int64_t at, const char *identity, const char *command,
                        const char *args, const char *outcome, const char *message, GError **err)
 {
-	sqlite3_stmt *stmt =
-	    state_prepare(st,
-	                  "INSERT INTO audit(at, identity, command, args, outcome, "
-	                  "message) VALUES (?, ?, ?, ?, ?, ?)",
-	                  err);
-	int rc;
+	return state_run(st,
+	                 "INSERT INTO audit(at, identity, command, args, outcome, message) "
+	                 "VALUES (?, ?, ?, ?, ?, ?)",
+	                 STATE_ARGS(STATE_INT(at), STATE_TEXT(identity), STATE_TEXT(command),
+	                            STATE_TEXT(args), STATE_TEXT(outcome), STATE_TEXT(message)),
+	                 "append audit record", err);
+}
 
-	if (!stmt)
-		return -EIO;
-	sqlite3_bind_int64(stmt, 1, at);
-	state_bind_texts(stmt, 2, 5, (const char *[]){identity, command, args, outcome, message});
-	rc = state_step_done(st, stmt, "append audit record", err);
-	sqlite3_finalize(stmt);
-	return rc;
+static json_t *audit_row_json(sqlite3_stmt *stmt)
+{
+	json_t *row = json_pack(
+	    "{s:I, s:I, s:s, s:s, s:s, s:s}", "seq", (json_int_t)sqlite3_column_int64(stmt, 0),
+	    "at", (json_int_t)sqlite3_column_int64(stmt, 1), "identity", state_column_text(stmt, 2),
+	    "command", state_column_text(stmt, 3), "args", state_column_text(stmt, 4), "outcome",
+	    state_column_text(stmt, 5));
+
+	if (sqlite3_column_type(stmt, 6) != SQLITE_NULL)
+		json_object_set_new(row, "message", json_string(state_column_text(stmt, 6)));
+	return row;
 }
 
 int state_audit_list(struct state *st, int64_t since, unsigned limit, json_t **out, GError **err)
 {
-	sqlite3_stmt *stmt = state_prepare(st,
-	                                   "SELECT seq, at, identity, command, args, outcome, "
-	                                   "message FROM audit WHERE at >= ? ORDER BY seq LIMIT ?",
-	                                   err);
-	json_t *list;
-	int rc;
-
-	if (!stmt)
-		return -EIO;
-	sqlite3_bind_int64(stmt, 1, since);
-	sqlite3_bind_int64(stmt, 2, limit);
-	list = json_array();
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		json_t *row = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s}", "seq",
-		                        (json_int_t)sqlite3_column_int64(stmt, 0), "at",
-		                        (json_int_t)sqlite3_column_int64(stmt, 1), "identity",
-		                        (const char *)sqlite3_column_text(stmt, 2), "command",
-		                        (const char *)sqlite3_column_text(stmt, 3), "args",
-		                        (const char *)sqlite3_column_text(stmt, 4), "outcome",
-		                        (const char *)sqlite3_column_text(stmt, 5));
-
-		if (sqlite3_column_type(stmt, 6) != SQLITE_NULL)
-			json_object_set_new(
-			    row, "message",
-			    json_string((const char *)sqlite3_column_text(stmt, 6)));
-		json_array_append_new(list, row);
-	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE) {
-		json_decref(list);
-		return state_fail(st, err, "list audit records");
-	}
-	*out = list;
-	return 0;
+	return state_list(st,
+	                  "SELECT seq, at, identity, command, args, outcome, message FROM audit "
+	                  "WHERE at >= ? ORDER BY seq LIMIT ?",
+	                  STATE_ARGS(STATE_INT(since), STATE_INT(limit)), audit_row_json, out,
+	                  "list audit records", err);
 }

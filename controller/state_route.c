@@ -5,22 +5,16 @@
 #include <errno.h>
 #include <string.h>
 
-#include "request.h"
-
-static int collect(struct state *st, sqlite3_stmt *stmt, GPtrArray *out, const char *what,
-                   GError **err)
+/* Append column 0 to the GPtrArray OUT (a g_strdup'd copy) unless NULL or already in. */
+static void add_distinct(sqlite3_stmt *stmt, void *out)
 {
-	int s;
-	while ((s = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *v = (const char *)sqlite3_column_text(stmt, 0);
-		bool dup = false;
-		for (guint i = 0; v && i < out->len && !dup; i++)
-			dup = strcmp(out->pdata[i], v) == 0;
-		if (v && !dup)
-			g_ptr_array_add(out, g_strdup(v));
-	}
-	sqlite3_finalize(stmt);
-	return s == SQLITE_DONE ? 0 : state_fail(st, err, what);
+	GPtrArray *ids = out;
+	const char *v = state_column_text(stmt, 0);
+	bool dup = false;
+	for (guint i = 0; v && i < ids->len && !dup; i++)
+		dup = strcmp(ids->pdata[i], v) == 0;
+	if (v && !dup)
+		g_ptr_array_add(ids, g_strdup(v));
 }
 
 #define SEATED_IN_OPEN_SESSION                                                                     \
@@ -30,13 +24,24 @@ static int collect(struct state *st, sqlite3_stmt *stmt, GPtrArray *out, const c
 int route_room_tenders(struct state *st, const char *room, int64_t at_us, GPtrArray *tenders,
                        GError **err)
 {
-	sqlite3_stmt *stmt = state_prepare(
-	    st, "SELECT DISTINCT a.tender " SEATED_IN_OPEN_SESSION "ORDER BY a.tender", err);
-	if (!stmt)
-		return -EIO;
-	sqlite3_bind_text(stmt, 1, room, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 2, at_us);
-	return collect(st, stmt, tenders, "room tenders", err);
+	return state_each(st,
+	                  "SELECT DISTINCT a.tender " SEATED_IN_OPEN_SESSION "ORDER BY a.tender",
+	                  STATE_ARGS(STATE_TEXT(room), STATE_INT(at_us)), add_distinct, tenders,
+	                  "room tenders", err);
+}
+
+/* Where a stream is: at a seat (SEAT its id) or not, when the site knows it at all. */
+struct stream_place {
+	bool seat_stream;
+	char seat[STATE_ID_SIZE];
+};
+
+static void stream_place_read(sqlite3_stmt *stmt, void *data)
+{
+	struct stream_place *p = data;
+
+	p->seat_stream = sqlite3_column_int(stmt, 1) == 1;
+	state_copy_column(stmt, 0, p->seat, sizeof(p->seat));
 }
 
 int route_segment_tenders(struct state *st, const char *room, const char *stream, int64_t from_us,
@@ -45,85 +50,49 @@ int route_segment_tenders(struct state *st, const char *room, const char *stream
 {
 	(void)from_us;
 	*seat_stream = *known = false;
-	sqlite3_stmt *stmt = state_prepare(
+	struct stream_place place = {false, ""};
+	int rc = state_get_row(
 	    st,
 	    "SELECT id, 1 FROM seat WHERE room = ?1 AND (camera = ?2 OR microphone = ?2) "
 	    "UNION ALL SELECT '', 0 FROM room_device WHERE room = ?1 AND id = ?2",
-	    err);
-	if (!stmt)
-		return -EIO;
-	state_bind_texts(stmt, 1, 2, (const char *[]){room, stream});
-	char seat[STATE_ID_SIZE] = "";
-	int s = sqlite3_step(stmt);
-	if (s == SQLITE_ROW) {
-		*known = true;
-		*seat_stream = sqlite3_column_int(stmt, 1) == 1;
-		state_copy_column(stmt, 0, seat, sizeof(seat));
-	}
-	sqlite3_finalize(stmt);
-	if (s != SQLITE_ROW && s != SQLITE_DONE)
-		return state_fail(st, err, "stream place");
+	    STATE_ARGS(STATE_TEXT(room), STATE_TEXT(stream)), stream_place_read, &place,
+	    "stream place", err);
+	if (rc && rc != -ENOENT)
+		return rc;
+	*known = rc == 0;
+	*seat_stream = place.seat_stream;
 	if (!*seat_stream)
 		return route_room_tenders(st, room, to_us, tenders, err);
-	stmt = state_prepare(st,
-	                     "SELECT DISTINCT a.tender " SEATED_IN_OPEN_SESSION
-	                     "AND a.seat = ?3 ORDER BY a.tender",
-	                     err);
-	if (!stmt)
-		return -EIO;
-	sqlite3_bind_text(stmt, 1, room, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 2, to_us);
-	sqlite3_bind_text(stmt, 3, seat, -1, SQLITE_TRANSIENT);
-	return collect(st, stmt, tenders, "seat tender", err);
+	return state_each(st,
+	                  "SELECT DISTINCT a.tender " SEATED_IN_OPEN_SESSION
+	                  "AND a.seat = ?3 ORDER BY a.tender",
+	                  STATE_ARGS(STATE_TEXT(room), STATE_INT(to_us), STATE_TEXT(place.seat)),
+	                  add_distinct, tenders, "seat tender", err);
 }
 
 int route_tender_rooms(struct state *st, const char *tender, GPtrArray *rooms, GError **err)
 {
-	sqlite3_stmt *stmt = state_prepare(st,
-	                                   "SELECT DISTINCT room FROM assignment WHERE tender = ? "
-	                                   "AND withdrawn = 0 ORDER BY room",
-	                                   err);
-	if (!stmt)
-		return -EIO;
-	sqlite3_bind_text(stmt, 1, tender, -1, SQLITE_TRANSIENT);
-	return collect(st, stmt, rooms, "tender rooms", err);
+	return state_each(st,
+	                  "SELECT DISTINCT room FROM assignment WHERE tender = ? AND withdrawn = 0 "
+	                  "ORDER BY room",
+	                  STATE_ARGS(STATE_TEXT(tender)), add_distinct, rooms, "tender rooms", err);
 }
 
 int route_person_tender(struct state *st, const char *person, char tender[STATE_ID_SIZE],
                         GError **err)
 {
-	sqlite3_stmt *stmt =
-	    state_prepare(st,
-	                  "SELECT c.tender FROM committee c JOIN session s ON s.id = c.session "
-	                  "WHERE c.person = ? AND s.state = 'open' LIMIT 1",
-	                  err);
-	if (!stmt)
-		return -EIO;
-	sqlite3_bind_text(stmt, 1, person, -1, SQLITE_TRANSIENT);
-	int s = sqlite3_step(stmt);
-	int rc = 0;
-	if (s == SQLITE_ROW)
-		state_copy_column(stmt, 0, tender, STATE_ID_SIZE);
-	else if (s == SQLITE_DONE)
-		rc = -ENOENT;
-	else
-		rc = state_fail(st, err, "person tender");
-	sqlite3_finalize(stmt);
-	return rc;
+	return state_get_row(st,
+	                     "SELECT c.tender FROM committee c JOIN session s ON s.id = c.session "
+	                     "WHERE c.person = ? AND s.state = 'open' LIMIT 1",
+	                     STATE_ARGS(STATE_TEXT(person)), state_read_id, tender, "person tender",
+	                     err);
 }
 
 int state_tender_set_state(struct state *st, const char *tender, const char *state, GError **err)
 {
-	sqlite3_stmt *stmt = state_prepare(st, "UPDATE tender SET state = ? WHERE id = ?", err);
-	if (!stmt)
-		return -EIO;
-	state_bind_texts(stmt, 1, 2, (const char *[]){state, tender});
-	int rc = state_step_done(st, stmt, "tender state", err);
-	if (rc == 0 && sqlite3_changes(st->db) == 0) {
-		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_NOT_FOUND, "no tender \"%s\"",
-		            tender);
-		rc = -ENOENT;
-	}
-	sqlite3_finalize(stmt);
+	int rc = state_run(st, "UPDATE tender SET state = ? WHERE id = ?",
+	                   STATE_ARGS(STATE_TEXT(state), STATE_TEXT(tender)), "tender state", err);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = state_not_found(err, "no tender \"%s\"", tender);
 	return rc;
 }

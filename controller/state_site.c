@@ -7,44 +7,27 @@
 #include "request.h"
 #include "site.h"
 
-static int state_site_in_use(struct state *st, GError **err)
+static void text_dup_read(sqlite3_stmt *stmt, void *text)
 {
-	sqlite3_stmt *stmt = state_prepare(st,
-	                                   "SELECT d.session FROM draw d JOIN session s "
-	                                   "ON s.id = d.session WHERE s.state = 'open' LIMIT 1",
-	                                   err);
-	int rc;
-
-	if (!stmt)
-		return -EIO;
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_CONFLICT,
-		            "the site cannot change while session \"%s\" has a seat draw",
-		            (const char *)sqlite3_column_text(stmt, 0));
-		rc = -EBUSY;
-	} else if (rc == SQLITE_DONE) {
-		rc = 0;
-	} else {
-		rc = state_fail(st, err, "check draws");
-	}
-	sqlite3_finalize(stmt);
-	return rc;
+	*(char **)text = g_strdup(state_column_text(stmt, 0));
 }
 
-static int state_insert(struct state *st, const char *sql, int n, const char *const *v, int64_t num,
-                        const char *what, GError **err)
+static int state_site_in_use(struct state *st, GError **err)
 {
-	sqlite3_stmt *stmt = state_prepare(st, sql, err);
-	int rc;
+	char *session = NULL;
+	int rc = state_get_row(st,
+	                       "SELECT d.session FROM draw d JOIN session s "
+	                       "ON s.id = d.session WHERE s.state = 'open' LIMIT 1",
+	                       NULL, text_dup_read, &session, "check draws", err);
 
-	if (!stmt)
-		return -EIO;
-	state_bind_texts(stmt, 1, n, v);
-	if (sqlite3_bind_parameter_count(stmt) > n)
-		sqlite3_bind_int64(stmt, n + 1, num);
-	rc = state_step_done(st, stmt, what, err);
-	sqlite3_finalize(stmt);
+	if (rc == 0) {
+		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_CONFLICT,
+		            "the site cannot change while session \"%s\" has a seat draw", session);
+		rc = -EBUSY;
+	} else if (rc == -ENOENT) {
+		rc = 0;
+	}
+	g_free(session);
 	return rc;
 }
 
@@ -53,30 +36,31 @@ static int state_room_insert(struct state *st, const struct site_room *r, size_t
 	const char *kind = r->kind == SITE_ROOM_EXPERT ? "expert" : "tenderer";
 	int rc;
 
-	rc = state_insert(st,
-	                  "INSERT INTO room(id, name, kind, venue, door, ord) "
-	                  "VALUES (?, ?, ?, ?, ?, ?)",
-	                  5, (const char *[]){r->id, r->name, kind, r->venue, r->door},
-	                  (int64_t)ord, "store room", err);
+	rc = state_run(
+	    st, "INSERT INTO room(id, name, kind, venue, door, ord) VALUES (?, ?, ?, ?, ?, ?)",
+	    STATE_ARGS(STATE_TEXT(r->id), STATE_TEXT(r->name), STATE_TEXT(kind),
+	               STATE_TEXT(r->venue), STATE_TEXT(r->door), STATE_INT((int64_t)ord)),
+	    "store room", err);
 	for (size_t i = 0; !rc && i < r->n_seats; i++) {
 		const struct site_seat *s = &r->seats[i];
 
-		rc = state_insert(st,
-		                  "INSERT INTO seat(room, id, camera, microphone, ord) "
-		                  "VALUES (?, ?, ?, ?, ?)",
-		                  4, (const char *[]){r->id, s->id, s->camera, s->microphone},
-		                  (int64_t)i, "store seat", err);
+		rc = state_run(st,
+		               "INSERT INTO seat(room, id, camera, microphone, ord) "
+		               "VALUES (?, ?, ?, ?, ?)",
+		               STATE_ARGS(STATE_TEXT(r->id), STATE_TEXT(s->id),
+		                          STATE_TEXT(s->camera), STATE_TEXT(s->microphone),
+		                          STATE_INT((int64_t)i)),
+		               "store seat", err);
 	}
 	for (size_t i = 0; !rc && i < r->n_cameras; i++)
-		rc = state_insert(
-		    st, "INSERT INTO room_device(room, kind, id) VALUES (?, 'camera', ?)", 2,
-		    (const char *[]){r->id, r->cameras[i]}, 0, "store camera", err);
+		rc = state_run(
+		    st, "INSERT INTO room_device(room, kind, id) VALUES (?, 'camera', ?)",
+		    STATE_ARGS(STATE_TEXT(r->id), STATE_TEXT(r->cameras[i])), "store camera", err);
 	for (size_t i = 0; !rc && i < r->n_microphones; i++)
-		rc = state_insert(st,
-		                  "INSERT INTO room_device(room, kind, id) "
-		                  "VALUES (?, 'microphone', ?)",
-		                  2, (const char *[]){r->id, r->microphones[i]}, 0,
-		                  "store microphone", err);
+		rc = state_run(
+		    st, "INSERT INTO room_device(room, kind, id) VALUES (?, 'microphone', ?)",
+		    STATE_ARGS(STATE_TEXT(r->id), STATE_TEXT(r->microphones[i])),
+		    "store microphone", err);
 	return rc;
 }
 
@@ -97,83 +81,79 @@ int state_site_replace(struct state *st, const struct site *site, const char *so
 	                "clear the old site", err);
 	if (rc)
 		return rc;
-	rc =
-	    state_insert(st,
-	                 "INSERT INTO site(one, id, name, source, imported_at) "
-	                 "VALUES (1, ?, ?, ?, ?)",
-	                 3, (const char *[]){site->id, site->name, source}, now, "store site", err);
+	rc = state_run(
+	    st, "INSERT INTO site(one, id, name, source, imported_at) VALUES (1, ?, ?, ?, ?)",
+	    STATE_ARGS(STATE_TEXT(site->id), STATE_TEXT(site->name), STATE_TEXT(source),
+	               STATE_INT(now)),
+	    "store site", err);
 	for (size_t i = 0; !rc && i < site->n_venues; i++)
-		rc = state_insert(st, "INSERT INTO venue(id, name) VALUES (?, ?)", 2,
-		                  (const char *[]){site->venues[i].id, site->venues[i].name}, 0,
-		                  "store venue", err);
+		rc = state_run(
+		    st, "INSERT INTO venue(id, name) VALUES (?, ?)",
+		    STATE_ARGS(STATE_TEXT(site->venues[i].id), STATE_TEXT(site->venues[i].name)),
+		    "store venue", err);
 	for (size_t i = 0; !rc && i < site->n_rooms; i++)
 		rc = state_room_insert(st, &site->rooms[i], i, err);
 	return rc;
 }
 
+static void site_summary_read(sqlite3_stmt *stmt, void *out)
+{
+	*(json_t **)out = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "id",
+	                            state_column_text(stmt, 0), "name", state_column_text(stmt, 1),
+	                            "rooms", (json_int_t)sqlite3_column_int64(stmt, 2),
+	                            "expert_rooms", (json_int_t)sqlite3_column_int64(stmt, 3),
+	                            "tenderer_rooms", (json_int_t)sqlite3_column_int64(stmt, 4),
+	                            "seats", (json_int_t)sqlite3_column_int64(stmt, 5));
+}
+
 int state_site_summary(struct state *st, json_t **out, GError **err)
 {
-	sqlite3_stmt *stmt = state_prepare(st,
-	                                   "SELECT id, name, (SELECT count(*) FROM room), "
-	                                   "(SELECT count(*) FROM room WHERE kind = 'expert'), "
-	                                   "(SELECT count(*) FROM room WHERE kind = 'tenderer'), "
-	                                   "(SELECT count(*) FROM seat) FROM site",
-	                                   err);
-	int rc;
+	int rc = state_get_row(st,
+	                       "SELECT id, name, (SELECT count(*) FROM room), "
+	                       "(SELECT count(*) FROM room WHERE kind = 'expert'), "
+	                       "(SELECT count(*) FROM room WHERE kind = 'tenderer'), "
+	                       "(SELECT count(*) FROM seat) FROM site",
+	                       NULL, site_summary_read, out, "read site", err);
 
-	if (!stmt)
-		return -EIO;
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		*out = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "id",
-		                 (const char *)sqlite3_column_text(stmt, 0), "name",
-		                 (const char *)sqlite3_column_text(stmt, 1), "rooms",
-		                 (json_int_t)sqlite3_column_int64(stmt, 2), "expert_rooms",
-		                 (json_int_t)sqlite3_column_int64(stmt, 3), "tenderer_rooms",
-		                 (json_int_t)sqlite3_column_int64(stmt, 4), "seats",
-		                 (json_int_t)sqlite3_column_int64(stmt, 5));
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_NOT_FOUND,
-		            "no site imported yet (evalroomctl site import FILE)");
-		rc = -ENOENT;
-	} else {
-		rc = state_fail(st, err, "read site");
-	}
-	sqlite3_finalize(stmt);
+	if (rc == -ENOENT)
+		rc = state_not_found(err, "no site imported yet (evalroomctl site import FILE)");
 	return rc;
+}
+
+/* The rooms list being filled: rows of one room follow each other. */
+struct rooms_fill {
+	json_t *rooms;
+	json_t *room; /* the room the last row was added to */
+};
+
+/* One row of the rooms query: a room, with one of its seats or none. */
+static void site_room_row(sqlite3_stmt *stmt, void *data)
+{
+	struct rooms_fill *f = data;
+	const char *id = state_column_text(stmt, 0);
+
+	if (!f->room || g_strcmp0(json_string_value(json_object_get(f->room, "id")), id)) {
+		f->room = json_pack("{s:s, s:s, s:[]}", "id", id, "kind",
+		                    state_column_text(stmt, 1), "seats");
+		json_array_append_new(f->rooms, f->room);
+	}
+	if (sqlite3_column_type(stmt, 2) != SQLITE_NULL)
+		json_array_append_new(json_object_get(f->room, "seats"),
+		                      json_string(state_column_text(stmt, 2)));
 }
 
 int state_site_rooms(struct state *st, json_t **out, GError **err)
 {
-	sqlite3_stmt *stmt = state_prepare(st,
-	                                   "SELECT r.id, r.kind, s.id FROM room r LEFT JOIN seat s "
-	                                   "ON s.room = r.id ORDER BY r.ord, s.ord",
-	                                   err);
-	json_t *rooms, *room = NULL;
-	int rc;
+	struct rooms_fill f = {json_array(), NULL};
+	int rc = state_each(st,
+	                    "SELECT r.id, r.kind, s.id FROM room r LEFT JOIN seat s "
+	                    "ON s.room = r.id ORDER BY r.ord, s.ord",
+	                    NULL, site_room_row, &f, "list rooms", err);
 
-	if (!stmt)
-		return -EIO;
-	rooms = json_array();
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(stmt, 0);
-
-		if (!room || g_strcmp0(json_string_value(json_object_get(room, "id")), id)) {
-			room = json_pack("{s:s, s:s, s:[]}", "id", id, "kind",
-			                 (const char *)sqlite3_column_text(stmt, 1), "seats");
-			json_array_append_new(rooms, room);
-		}
-		if (sqlite3_column_type(stmt, 2) != SQLITE_NULL)
-			json_array_append_new(
-			    json_object_get(room, "seats"),
-			    json_string((const char *)sqlite3_column_text(stmt, 2)));
+	if (rc) {
+		json_decref(f.rooms);
+		return rc;
 	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE) {
-		json_decref(rooms);
-		return state_fail(st, err, "list rooms");
-	}
-	*out = rooms;
+	*out = f.rooms;
 	return 0;
 }
