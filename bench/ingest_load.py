@@ -105,7 +105,7 @@ def run(site, n, mbit, secs, seg_s, work):
             for i, stream in mine:
                 due = t0 + k * seg_s + (i / n) * seg_s
                 while time.monotonic() < due:
-                    time.sleep(min(0.01, due - time.monotonic()))
+                    time.sleep(max(0.0, min(0.01, due - time.monotonic())))
                 data, sha, parts = pool[(k + i) % len(pool)]
                 now_us = int(time.time() * 1e6)
                 off = 0
