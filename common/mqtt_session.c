@@ -15,6 +15,7 @@
 
 #include <gio/gio.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define SESSION_EXPIRY_S  86400
@@ -29,6 +30,7 @@ struct queued {
 	char *topic;
 	void *payload;
 	size_t len;
+	int64_t received_us; /* UTC, taken on Paho's thread as the message arrived */
 	char *why;
 	bool retry; /* a connect attempt failed: schedule the next one */
 };
@@ -45,6 +47,7 @@ struct mqtt_session {
 	mqtt_message_fn on_message;
 	mqtt_connection_fn on_connection;
 	void *user;
+	int64_t received_us; /* of the message on_message is handling; main thread only */
 
 	GPtrArray *filters; /* char *, main thread only */
 	GArray *qos;        /* int, parallel to filters */
@@ -112,8 +115,10 @@ static gboolean session_dispatch(gpointer data)
 		}
 		g_mutex_unlock(&s->lock);
 		if (q->is_message) {
+			s->received_us = q->received_us;
 			if (s->on_message)
 				s->on_message(q->topic, q->payload, q->len, s->user);
+			s->received_us = 0;
 		} else {
 			if (q->connected) {
 				s->retry_s = RETRY_MIN_S;
@@ -194,6 +199,7 @@ static int on_message_arrived(void *context, char *topic, int topic_len, MQTTAsy
 	struct mqtt_session *s = context;
 	struct queued *q = g_new0(struct queued, 1);
 	q->is_message = true;
+	q->received_us = clock_now_us();
 	q->topic = topic_len > 0 ? g_strndup(topic, (gsize)topic_len) : g_strdup(topic);
 	q->len = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
 	q->payload = g_malloc(q->len + 1);
@@ -407,6 +413,11 @@ int mqtt_session_publish(struct mqtt_session *s, const char *topic, const void *
 	}
 }
 
+int64_t mqtt_session_received_us(const struct mqtt_session *s)
+{
+	return s->received_us;
+}
+
 bool mqtt_session_connected(const struct mqtt_session *s)
 {
 	g_mutex_lock((GMutex *)&s->lock);
@@ -502,7 +513,13 @@ static int ops_subscribe(void *ctx, const char *filter, int qos)
 	return mqtt_session_subscribe(ctx, filter, qos);
 }
 
+static int64_t ops_received_us(void *ctx)
+{
+	return mqtt_session_received_us(ctx);
+}
+
 const struct mqtt_ops mqtt_session_ops = {
     .publish = ops_publish,
     .subscribe = ops_subscribe,
+    .received_us = ops_received_us,
 };

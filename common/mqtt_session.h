@@ -7,13 +7,14 @@
  *   here is renewed after each connect.
  * - Sets TCP_NODELAY on Paho's socket after every connect: Paho never does, and with
  *   Nagle a request/reply round trip is a flat 88 ms instead of about 0.5 ms.
- * - Paho's callbacks run on Paho's threads: they only copy the message and queue it;
- *   the message and connection callbacks given here run on CTX's main loop, in
- *   arrival order. */
+ * - Paho's callbacks run on Paho's threads: they only copy the message, note when it
+ *   arrived, and queue it; the message and connection callbacks given here run on
+ *   CTX's main loop, in arrival order. */
 #pragma once
 #include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct mqtt_session;
 
@@ -47,16 +48,24 @@ int mqtt_session_subscribe(struct mqtt_session *s, const char *filter, int qos);
 int mqtt_session_publish(struct mqtt_session *s, const char *topic, const void *payload, size_t len,
                          int qos, bool retain);
 bool mqtt_session_connected(const struct mqtt_session *s);
+/* mqtt_session_received_us: while the message callback runs, the UTC time (us) at which
+ * its message arrived from the broker, taken on Paho's thread before it was queued, so
+ * without the wait for a busy main loop; 0 outside the message callback. */
+int64_t mqtt_session_received_us(const struct mqtt_session *s);
 /* mqtt_session_stop: disconnect cleanly (the last will is not sent: publish your own
  * offline status first), waiting at most TIMEOUT_MS for in-flight messages. */
 void mqtt_session_stop(struct mqtt_session *s, int timeout_ms);
 void mqtt_session_free(struct mqtt_session *s);
 
 /* The transport seam: modules publish through an mqtt_ops so tests can hand them a
- * fake. mqtt_session_ops takes a struct mqtt_session * as ctx. */
+ * fake. mqtt_session_ops takes a struct mqtt_session * as ctx. received_us, optional
+ * (NULL, or returning 0, in a backend that cannot tell), is when the message now being
+ * delivered to the message callback arrived (as mqtt_session_received_us); a caller
+ * falls back on its own clock. */
 struct mqtt_ops {
 	int (*publish)(void *ctx, const char *topic, const void *payload, size_t len, int qos,
 	               bool retain);
 	int (*subscribe)(void *ctx, const char *filter, int qos);
+	int64_t (*received_us)(void *ctx);
 };
 extern const struct mqtt_ops mqtt_session_ops;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
@@ -56,6 +57,7 @@ struct alerts {
 	GArray *hooks;           /* struct alert_hook */
 	GHashTable *offline;     /* room -> GSource id of its grace timer */
 	GHashTable *seen_online; /* rooms whose agent was online since the start */
+	GHashTable *clock_off;   /* room -> int64_t: skew of its last status, if beyond the limit */
 	guint never_timer;       /* the check for site rooms whose agent never connected */
 	int64_t connected_at;    /* monotonic us when the check first saw the broker */
 };
@@ -84,6 +86,7 @@ int alerts_init(struct controller *c)
 	a->hooks = g_array_new(FALSE, FALSE, sizeof(struct alert_hook));
 	a->offline = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	a->seen_online = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	a->clock_off = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	if (c->cfg.clock_skew_limit_ms <= 0)
 		c->cfg.clock_skew_limit_ms = 2000;
 	if (c->cfg.offline_grace_ms <= 0)
@@ -109,6 +112,7 @@ void alerts_free(struct controller *c)
 	g_source_remove(a->never_timer);
 	g_hash_table_destroy(a->offline);
 	g_hash_table_destroy(a->seen_online);
+	g_hash_table_destroy(a->clock_off);
 	g_array_free(a->hooks, TRUE);
 	g_free(a);
 	c->alerts = NULL;
@@ -363,25 +367,61 @@ void alerts_agent_presence(struct controller *c, const char *room, bool online)
 	g_hash_table_insert(a->offline, g_strdup(room), GUINT_TO_POINTER(id));
 }
 
-void alerts_agent_clock(struct controller *c, const char *room, int64_t agent_ts, int64_t now)
+static bool clock_alert_open(struct controller *c, const char *room)
 {
-	int64_t skew = agent_ts - now, limit = c->cfg.clock_skew_limit_ms * 1000;
+	struct state_alert_subject s = {.room = room};
+	GError *err = NULL;
+	int64_t id = 0;
+
+	if (state_alert_find_open(c->state, kind_names[ALERT_CLOCK_SKEW], &s, &id, &err) != 0) {
+		log_warnx("alert clock_skew: %s", err->message);
+		g_error_free(err);
+	}
+	return id != 0;
+}
+
+/* A wrong clock is wrong by about the same amount on every status; a delay (a stalled
+ * controller, the broker's backlog after a reconnect) differs from one status to the
+ * next. So SKEW, beyond the limit, confirms a skew when ROOM's previous status was
+ * beyond the limit too and agreed with it within a quarter of the limit, or when the
+ * room's clock_skew alert is open already. SKEW is the reading the next one meets. */
+static bool clock_skew_confirmed(struct controller *c, const char *room, int64_t skew)
+{
+	int64_t *last = g_hash_table_lookup(c->alerts->clock_off, room);
+	int64_t agree = c->cfg.clock_skew_limit_ms * 1000 / 4;
+	bool confirmed = last && llabs(skew - *last) <= agree;
+
+	if (!last) {
+		last = g_new(int64_t, 1);
+		g_hash_table_insert(c->alerts->clock_off, g_strdup(room), last);
+	}
+	*last = skew;
+	return confirmed || clock_alert_open(c, room);
+}
+
+void alerts_agent_clock(struct controller *c, const char *room, int64_t agent_ts, int64_t received)
+{
+	int64_t skew = agent_ts - received, limit = c->cfg.clock_skew_limit_ms * 1000;
 	struct alert_subject s = {.room = room};
 	char detail[160];
 
 	if (!c->alerts || !id_valid(room))
 		return;
-	if (skew > limit || skew < -limit) {
-		snprintf(detail, sizeof(detail),
-		         "room agent %s's clock is %.1f s %s the controller's (limit %.1f s)", room,
-		         (double)(skew < 0 ? -skew : skew) / 1e6, skew < 0 ? "behind" : "ahead of",
-		         (double)limit / 1e6);
-		alert_raise(c, ALERT_CLOCK_SKEW, &s, detail,
-		            json_pack("{s:I, s:I}", "skew_us", (json_int_t)skew, "limit_us",
-		                      (json_int_t)limit));
-	} else {
+	if (skew <= limit && skew >= -limit) {
+		g_hash_table_remove(c->alerts->clock_off, room);
 		alert_clear(c, ALERT_CLOCK_SKEW, &s, "clock back within the limit");
+		return;
 	}
+	snprintf(detail, sizeof(detail),
+	         "room agent %s's clock is %.1f s %s the controller's (limit %.1f s)", room,
+	         (double)llabs(skew) / 1e6, skew < 0 ? "behind" : "ahead of", (double)limit / 1e6);
+	if (!clock_skew_confirmed(c, room, skew)) {
+		log_info("room %s: %s; not raised unless the next status agrees", room, detail);
+		return;
+	}
+	alert_raise(
+	    c, ALERT_CLOCK_SKEW, &s, detail,
+	    json_pack("{s:I, s:I}", "skew_us", (json_int_t)skew, "limit_us", (json_int_t)limit));
 }
 
 /* ---- requests ---- */

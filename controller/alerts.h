@@ -82,10 +82,11 @@ int alert_resolve(struct controller *c, int64_t id, const char *by, const char *
  * grace period (c->cfg.offline_grace_ms) raises agent_offline, but only for rooms of
  * the imported site or seen online before; online clears it. */
 void alerts_agent_presence(struct controller *c, const char *room, bool online);
-/* alerts_agent_clock: ROOM's agent stamped a status AGENT_TS when the controller's clock
- * read NOW: beyond c->cfg.clock_skew_limit_ms either way raises clock_skew, within it
- * clears it. */
-void alerts_agent_clock(struct controller *c, const char *room, int64_t agent_ts, int64_t now);
+/* alerts_agent_clock: ROOM's agent stamped a status AGENT_TS that reached the controller
+ * at RECEIVED (its clock when the message arrived): beyond c->cfg.clock_skew_limit_ms
+ * either way on two consecutive statuses that agree (within a quarter of the limit)
+ * raises clock_skew, and counts on it while it is open; within the limit clears it. */
+void alerts_agent_clock(struct controller *c, const char *room, int64_t agent_ts, int64_t received);
 
 /* alerts_counts_json: a new object {"open": n, "acknowledged": n} (unresolved alerts
  * by state), or NULL when state.db cannot be read (logged). */

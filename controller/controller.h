@@ -23,6 +23,10 @@ struct controller_config {
 	int64_t admission_window_s;  /* [controller] admission_window_s, default 300 */
 	int64_t login_code_valid_s;  /* [controller] login_code_valid_s, default 43200 */
 	int64_t never_connected_ms;  /* [alerts] never_connected_ms, default 15000 */
+
+	/* [requests]: a token bucket per requester identity (requests.c); 0 in either: none */
+	int64_t request_burst;        /* burst, default 50 */
+	int64_t request_refill_per_s; /* refill_per_s (requests a second), default 20 */
 };
 
 /* What the controller knows of one room agent's presence (from its retained status). */

@@ -1,4 +1,5 @@
-/* The controller's configuration file (controller.conf): [mqtt], [controller], [alerts]. */
+/* The controller's configuration file (controller.conf): [mqtt], [controller], [alerts],
+ * [requests]. */
 #include "controller_config.h"
 
 #include <errno.h>
@@ -51,7 +52,10 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 	    config_int(cf, "controller", "admission_window_s", true, 300, 10, 24 * 3600,
 	               &k->admission_window_s, err) != 0 ||
 	    config_int(cf, "controller", "login_code_valid_s", true, 12 * 3600, 60, 7 * 24 * 3600,
-	               &k->login_code_valid_s, err) != 0)
+	               &k->login_code_valid_s, err) != 0 ||
+	    config_int(cf, "requests", "burst", true, 50, 1, 100000, &k->request_burst, err) != 0 ||
+	    config_int(cf, "requests", "refill_per_s", true, 20, 0, 100000,
+	               &k->request_refill_per_s, err) != 0)
 		goto out;
 	rc = 0;
 out:

@@ -6,9 +6,10 @@
 
 /* controller_config_load: reads PATH into *K (zeroed by the caller): [mqtt] uri, ca, cert
  * and key (required), [controller] state_dir, archive_dir and signing_key (relative paths
- * resolved against the file's directory, archive_dir against state_dir) and the [alerts]
- * limits. Returns 0, or -EINVAL with *ERR naming the file, group and key; on failure *K
- * may hold some fields, so the caller releases it with controller_config_free either way. */
+ * resolved against the file's directory, archive_dir against state_dir), the [alerts]
+ * limits and the [requests] rate per identity (refill_per_s 0: no limit). Returns 0, or
+ * -EINVAL with *ERR naming the file, group and key; on failure *K may hold some fields,
+ * so the caller releases it with controller_config_free either way. */
 int controller_config_load(struct controller_config *k, const char *path, GError **err);
 /* controller_config_free: releases the strings of *K (not K itself). */
 void controller_config_free(struct controller_config *k);

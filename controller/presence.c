@@ -17,6 +17,14 @@ void presence_init(struct controller *c)
 	c->rooms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
 }
 
+/* When the message being handled arrived from the broker: the transport's receive time,
+ * which a busy main loop does not delay (the clock now if the transport cannot tell). */
+static int64_t message_received_us(struct controller *c)
+{
+	int64_t t = c->ops && c->ops->received_us ? c->ops->received_us(c->ops_ctx) : 0;
+	return t > 0 ? t : clock_now_us();
+}
+
 void presence_handle_status(struct controller *c, const char *room, const void *payload, size_t len)
 {
 	char topic[128];
@@ -54,9 +62,10 @@ void presence_handle_status(struct controller *c, const char *room, const void *
 		g_hash_table_insert(c->rooms, p->room, p);
 	}
 	bool online = state == 0;
+	int64_t received = message_received_us(c);
 	/* A status no newer than the last one (or the first, from the past) may be the
 	 * broker's retained copy, whose age says nothing of the agent's clock. */
-	bool fresh = p->since_us != 0 ? env.seq > p->seq : env.ts > clock_now_us();
+	bool fresh = p->since_us != 0 ? env.seq > p->seq : env.ts > received;
 	bool came_online = online && (!p->online || p->since_us == 0);
 	if (p->online != online || p->since_us == 0) {
 		p->since_us = clock_now_us();
@@ -68,7 +77,7 @@ void presence_handle_status(struct controller *c, const char *room, const void *
 	g_strlcpy(p->state, status_states[state], sizeof(p->state));
 	alerts_agent_presence(c, room, online);
 	if (online && fresh)
-		alerts_agent_clock(c, room, env.ts, clock_now_us());
+		alerts_agent_clock(c, room, env.ts, received);
 	/* An agent that was away may hold a stale admission list. */
 	if (came_online && fresh)
 		checkin_push_room(c, room);

@@ -6,10 +6,10 @@
 G_DEFINE_QUARK(evalroom_request_error, request_error)
 
 static const char *const error_names[] = {
-    [REQUEST_ERROR_INVALID] = "invalid",     [REQUEST_ERROR_DENIED] = "denied",
-    [REQUEST_ERROR_NOT_FOUND] = "not_found", [REQUEST_ERROR_CONFLICT] = "conflict",
-    [REQUEST_ERROR_EXPIRED] = "expired",     [REQUEST_ERROR_UNAVAILABLE] = "unavailable",
-    [REQUEST_ERROR_INTERNAL] = "internal",
+    [REQUEST_ERROR_INVALID] = "invalid",           [REQUEST_ERROR_DENIED] = "denied",
+    [REQUEST_ERROR_NOT_FOUND] = "not_found",       [REQUEST_ERROR_CONFLICT] = "conflict",
+    [REQUEST_ERROR_EXPIRED] = "expired",           [REQUEST_ERROR_UNAVAILABLE] = "unavailable",
+    [REQUEST_ERROR_RATE_LIMITED] = "rate_limited", [REQUEST_ERROR_INTERNAL] = "internal",
 };
 
 const char *request_error_code_name(int code)

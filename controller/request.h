@@ -5,8 +5,8 @@
  *    "command":"tender.add","args":{...}}
  * and is answered on evalroom/v1/ctl/<cn>/resp with
  *   {"v":1,"kind":"response","seq":..,"ts":..,"id":"<same>","ok":true,"result":{...}}
- * or {"ok":false,"error":{"code":"invalid|denied|not_found|conflict|expired|unavailable|internal",
- *     "message":"..."}}.
+ * or {"ok":false,"error":{"code":"invalid|denied|not_found|conflict|expired|unavailable|
+ *     rate_limited|internal","message":"..."}}.
  * The requester's identity is the <cn> of the topic, which the broker's ACL ties to the
  * client certificate; its role is the CN's prefix. */
 #pragma once
@@ -42,6 +42,7 @@ enum request_error_code {
 	REQUEST_ERROR_CONFLICT,
 	REQUEST_ERROR_EXPIRED,
 	REQUEST_ERROR_UNAVAILABLE,
+	REQUEST_ERROR_RATE_LIMITED, /* over its sender's request rate: not executed, retry later */
 	REQUEST_ERROR_INTERNAL,
 };
 const char *request_error_code_name(int code);

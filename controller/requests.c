@@ -1,5 +1,6 @@
-/* Dispatch of operator, desk and auditor requests (see request.h): validation at the
- * edge, role check, replay protection, the operator audit, and the response. */
+/* Dispatch of operator, desk and auditor requests (see request.h): a rate limit per
+ * requester, validation at the edge, role check, replay protection, the operator audit,
+ * and the response. */
 #include <errno.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include "view.h"
 
 #define REQUEST_MAX_LIFETIME_US (10 * 60 * G_USEC_PER_SEC)
+#define RATE_WARN_INTERVAL_US   (10 * G_USEC_PER_SEC)
 
 /* ---- core handlers ---- */
 
@@ -49,13 +51,9 @@ static const struct request_handler core_handlers[] = {
 };
 
 static const struct request_handler *const handler_tables[] = {
-	core_handlers,
-	door_request_handlers,
-	archives_request_handlers,
-	alert_request_handlers,
-	view_request_handlers,
-	checkin_request_handlers,
-	seat_request_handlers,
+    core_handlers,          door_request_handlers, archives_request_handlers,
+    alert_request_handlers, view_request_handlers, checkin_request_handlers,
+    seat_request_handlers,
 };
 
 static const struct request_handler *handler_find(const char *command)
@@ -115,7 +113,11 @@ static void respond(struct controller *c, const char *requester, const char *id,
 	snprintf(topic, sizeof(topic), TOPIC_PREFIX "ctl/%s/resp", requester);
 	size_t len;
 	char *text = msg_dump(m, &len);
-	c->ops->publish(c->ops_ctx, topic, text, len, 1, false);
+	/* A rate-limited answer goes at QoS 0: thousands of them must not fill the session's
+	 * window of unacknowledged messages ahead of the other requesters' answers. */
+	bool limited =
+	    err && err->domain == REQUEST_ERROR && err->code == REQUEST_ERROR_RATE_LIMITED;
+	c->ops->publish(c->ops_ctx, topic, text, len, limited ? 0 : 1, false);
 	if (id && expires > 0) {
 		struct answered *a = g_new0(struct answered, 1);
 		a->text = text;
@@ -125,6 +127,113 @@ static void respond(struct controller *c, const char *requester, const char *id,
 		g_free(text);
 	}
 	json_decref(m);
+}
+
+/* ---- fairness: a token bucket per requester (certificate CN) ----
+ *
+ * Requests are handled one at a time on the main loop, many with a durable write; one
+ * identity sending thousands would hold up everyone else's. Each identity may send a
+ * burst of cfg.request_burst, then cfg.request_refill_per_s a second; beyond that a
+ * request is answered at once (rate_limited, with the time to wait) and nothing else
+ * happens: no audit, no state, no error report. Tokens are counted in millionths, so
+ * the refill is exact in integers. */
+
+struct rate_bucket {
+	int64_t micro_tokens;
+	int64_t refilled_us; /* monotonic */
+	int64_t warned_us;   /* monotonic time of the last warning; 0: none yet */
+	uint64_t refused;    /* since the last warning */
+};
+
+static GHashTable *buckets; /* certificate CN -> struct rate_bucket; bounded by the CA */
+
+static bool rate_limit_on(const struct controller_config *cfg)
+{
+	return cfg->request_burst > 0 && cfg->request_refill_per_s > 0;
+}
+
+/* rate_take: take one token of REQUESTER's bucket at monotonic time NOW. Returns 0, or
+ * the microseconds until the next token (nothing taken). */
+static int64_t rate_take(const struct controller_config *cfg, const char *requester, int64_t now)
+{
+	int64_t full = cfg->request_burst * G_USEC_PER_SEC, rate = cfg->request_refill_per_s;
+	struct rate_bucket *b = g_hash_table_lookup(buckets, requester);
+
+	if (!b) {
+		b = g_new0(struct rate_bucket, 1);
+		b->micro_tokens = full;
+		b->refilled_us = now;
+		g_hash_table_insert(buckets, g_strdup(requester), b);
+	}
+	/* Capped first: after FULL microseconds any bucket is full (rate >= 1), and the
+	 * product stays far from overflow. */
+	int64_t elapsed = MIN(now - b->refilled_us, full);
+	b->micro_tokens = MIN(full, b->micro_tokens + elapsed * rate);
+	b->refilled_us = now;
+	if (b->micro_tokens >= G_USEC_PER_SEC) {
+		b->micro_tokens -= G_USEC_PER_SEC;
+		return 0;
+	}
+	return (G_USEC_PER_SEC - b->micro_tokens + rate - 1) / rate;
+}
+
+/* One warning per identity per RATE_WARN_INTERVAL_US, counting the refusals between. */
+static void rate_warn(const struct controller_config *cfg, const char *requester, int64_t now)
+{
+	struct rate_bucket *b = g_hash_table_lookup(buckets, requester);
+
+	b->refused++;
+	if (b->warned_us && now - b->warned_us < RATE_WARN_INTERVAL_US)
+		return;
+	log_warnx("requests from %s rate limited: more than %" G_GINT64_FORMAT
+	          " requests/s (burst %" G_GINT64_FORMAT "); %" G_GUINT64_FORMAT " refused%s",
+	          requester, cfg->request_refill_per_s, cfg->request_burst, b->refused,
+	          b->warned_us ? " since the last warning" : "");
+	b->warned_us = now;
+	b->refused = 0;
+}
+
+/* The id of PAYLOAD if it is a request that has one, into ID (empty otherwise). */
+static void request_peek_id(const void *payload, size_t len, char *id, size_t size)
+{
+	struct msg_envelope env;
+	json_t *body = NULL;
+
+	*id = '\0';
+	if (msg_parse_kind(payload, len, MSG_MAX_REQUEST_SIZE, "request", "request", &env, &body,
+	                   NULL) == 0) {
+		const char *s = json_string_value(json_object_get(body, "id"));
+		if (s && strlen(s) < size)
+			g_strlcpy(id, s, size);
+	}
+	json_decref(body);
+}
+
+/* requests_admit: whether REQUESTER may have this request handled now; if not, it has
+ * been answered (rate_limited, not remembered as an answer: a retry with the same id
+ * runs) and logged at most once per RATE_WARN_INTERVAL_US. */
+static bool requests_admit(struct controller *c, const char *requester, const void *payload,
+                           size_t len)
+{
+	int64_t now = clock_mono_us(), wait_us;
+	char id[64];
+
+	if (!rate_limit_on(&c->cfg))
+		return true;
+	if (!buckets)
+		buckets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	wait_us = rate_take(&c->cfg, requester, now);
+	if (wait_us == 0)
+		return true;
+	rate_warn(&c->cfg, requester, now);
+	request_peek_id(payload, len, id, sizeof(id));
+	GError *err = g_error_new(REQUEST_ERROR, REQUEST_ERROR_RATE_LIMITED,
+	                          "rate limited: more than %" G_GINT64_FORMAT
+	                          " requests/s from %s; retry after %" G_GINT64_FORMAT " ms",
+	                          c->cfg.request_refill_per_s, requester, (wait_us + 999) / 1000);
+	respond(c, requester, *id ? id : NULL, 0, NULL, err);
+	g_error_free(err);
+	return false;
 }
 
 struct request *request_defer(const struct request *req)
@@ -155,13 +264,15 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 	char topic[128];
 	bool audited = false, rc_ran = false;
 
+	if (!requests_admit(c, requester, payload, len))
+		return;
 	if (!answered)
 		answered = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, answered_free);
 	answered_purge();
 	snprintf(topic, sizeof(topic), TOPIC_PREFIX "ctl/%s/req", requester);
 
 	if (msg_parse_kind(payload, len, MSG_MAX_REQUEST_SIZE, "request", "request", &env, &body,
-			   &err) != 0)
+	                   &err) != 0)
 		goto refuse;
 	struct msg_reader r;
 	msg_reader_init(&r, body, NULL);
@@ -211,13 +322,13 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 	const struct ops_entry *op = h ? NULL : ops_find(req.command);
 	if (!h && !op) {
 		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_INVALID, "unknown command \"%s\"",
-			    req.command);
+		            req.command);
 		goto answer;
 	}
 	req.audited = audited = h ? h->audited : op->audited;
 	if (!((h ? h->roles : op->roles) & req.role)) {
 		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_DENIED, "%s may not run \"%s\"",
-			    requester, req.command);
+		            requester, req.command);
 		goto answer;
 	}
 	int rc = h ? h->fn(c, &req, &result, &err) : op->fn(c->state, &req, &result, &err);
@@ -234,8 +345,9 @@ answer:
 		log_info("request %s from %s refused: %s", req.command, requester, err->message);
 	/* Every state-changing command is recorded with the identity that sent it, refused
 	 * ones too (a denied or expired try is worth knowing). */
-	if (audited || (err && err->domain == REQUEST_ERROR &&
-			(err->code == REQUEST_ERROR_DENIED || err->code == REQUEST_ERROR_EXPIRED))) {
+	if (audited ||
+	    (err && err->domain == REQUEST_ERROR &&
+	     (err->code == REQUEST_ERROR_DENIED || err->code == REQUEST_ERROR_EXPIRED))) {
 		ops_audit_record(c->state, &req, clock_now_us(), err);
 	}
 	if (rc_ran)

@@ -39,9 +39,12 @@ struct fuzz_published {
 	bool retain;
 };
 
-/* The fake transport: fuzz_capture_ops publishes into a struct fuzz_capture. */
+/* The fake transport: fuzz_capture_ops publishes into a struct fuzz_capture and reports
+ * received_us as the arrival time of the message being handled (0 after
+ * fuzz_capture_init: "cannot tell", so the code under test reads its own clock). */
 struct fuzz_capture {
 	GPtrArray *msgs; /* struct fuzz_published * */
+	int64_t received_us;
 };
 extern const struct mqtt_ops fuzz_capture_ops;
 void fuzz_capture_init(struct fuzz_capture *cap);

@@ -189,6 +189,8 @@ static void check_controller(struct config *cf, const char *path)
 	check_limit(kf, "controller", "retention_days", k.retention_days, 0, 0, 36500);
 	check_limit(kf, "controller", "login_code_valid_s", k.login_code_valid_s, 12 * 3600, 60,
 	            7 * 24 * 3600);
+	check_limit(kf, "requests", "burst", k.request_burst, 50, 1, 100000);
+	check_limit(kf, "requests", "refill_per_s", k.request_refill_per_s, 20, 0, 100000);
 	controller_config_free(&k);
 }
 

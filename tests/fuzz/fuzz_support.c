@@ -67,14 +67,22 @@ static int capture_subscribe(void *ctx, const char *filter, int qos)
 	return 0;
 }
 
+static int64_t capture_received_us(void *ctx)
+{
+	struct fuzz_capture *cap = ctx;
+	return cap->received_us;
+}
+
 const struct mqtt_ops fuzz_capture_ops = {
     .publish = capture_publish,
     .subscribe = capture_subscribe,
+    .received_us = capture_received_us,
 };
 
 void fuzz_capture_init(struct fuzz_capture *cap)
 {
 	cap->msgs = g_ptr_array_new_with_free_func(published_free);
+	cap->received_us = 0;
 }
 
 void fuzz_capture_clear(struct fuzz_capture *cap)

@@ -227,13 +227,15 @@ def run_day(site, tmp_path, cam, port):
         acknowledge(site, full)
         resolved(site, full, 60)
 
-    # clock_skew: a status stamped 30 s in the future from agent E2's identity (its clock)
+    # clock_skew: statuses stamped 30 s in the future from agent E2's identity (its clock).
+    # It takes two consecutive ones; three in a row hold a consecutive pair even if the
+    # real agent's heartbeat comes in between.
     skewed = site.client("agent-E2", client_id="test-skewed-clock")
-    seq = int(time.time() * 1e6)
-    ts = seq + 30 * 10**6
-    skewed.publish(harness.topic("room", "E2", "status"),
-                   {"v": 1, "kind": "status", "seq": seq, "ts": ts, "state": "online",
-                    "identity": "agent-E2"}, retain=True)
+    for _ in range(3):
+        seq = int(time.time() * 1e6)
+        skewed.publish(harness.topic("room", "E2", "status"),
+                       {"v": 1, "kind": "status", "seq": seq, "ts": seq + 30 * 10**6,
+                        "state": "online", "identity": "agent-E2"}, retain=True)
     skewed.close()
     a = arrives(site, "clock_skew", room="E2")
     acknowledge(site, a)

@@ -73,9 +73,11 @@ def test_watch_alert_ack_and_unreachable(site, tmp_path):
         assert tmux.wait_screen(ROOM, 5), tmux.screen()
         assert "OPEN ALERTS" in tmux.screen()
 
-        # The cause: the agent's clock 6 s behind. The alert is on screen within 2 s.
-        fake.publish(topic, status_payload(int(time.time() * 1e6) - 6000000, now + 1),
-                     retain=True)
+        # The cause: the agent's clock 6 s behind, on two consecutive statuses. The alert
+        # is on screen within 2 s.
+        for seq in (now + 1, now + 2):
+            fake.publish(topic, status_payload(int(time.time() * 1e6) - 6000000, seq),
+                         retain=True)
         assert tmux.wait_screen("clock_skew", 2.0), tmux.screen()
         screen = tmux.screen()
         line = [ln for ln in screen.splitlines() if "clock_skew" in ln][0]

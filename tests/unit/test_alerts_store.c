@@ -1,6 +1,6 @@
 /* Alerts (controller/alerts.c over state.db): raise, dedupe, acknowledge, resolve, auto
  * clear, never deleted, hooks, and the causes the controller sees itself (agent offline
- * after the grace period, clock skew). */
+ * after the grace period, clock skew on two consecutive statuses that agree). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -344,15 +344,76 @@ static void test_clock_skew(void **ctx)
 	alerts_agent_clock(&f->c, "E1", now + 1500000, now); /* within the 2 s default */
 	assert_int_equal(list_size(f, false), 0);
 	alerts_agent_clock(&f->c, "E1", now - 5000000, now);
+	assert_int_equal(list_size(f, false), 0); /* one status off is not yet a wrong clock */
+	alerts_agent_clock(&f->c, "E1", now + 10000000 - 5010000, now + 10000000);
 	assert_int_equal(state_alert_list(f->c.state, true, 0, 10, &list, NULL), 0);
+	assert_int_equal(json_array_size(list), 1);
 	a = json_array_get(list, 0);
 	assert_string_equal(str(a, "kind"), "clock_skew");
 	assert_non_null(strstr(str(a, "detail"), "5.0 s behind"));
-	assert_int_equal(num(json_object_get(a, "extra"), "skew_us"), -5000000);
+	assert_int_equal(num(json_object_get(a, "extra"), "skew_us"), -5010000);
 	json_decref(list);
 	alerts_agent_clock(&f->c, "E1", now + 100, now);
 	assert_int_equal(list_size(f, true), 0);
 	assert_int_equal(list_size(f, false), 1);
+}
+
+/* Two consecutive statuses: one within the limit in between starts the count again. */
+static void test_clock_skew_needs_two_consecutive(void **ctx)
+{
+	struct fixture *f = *ctx;
+	int64_t t = clock_now_us();
+
+	alerts_agent_clock(&f->c, "E1", t - 3000000, t);
+	alerts_agent_clock(&f->c, "E1", t + 10000000, t + 10000000);
+	alerts_agent_clock(&f->c, "E1", t + 20000000 - 3000000, t + 20000000);
+	assert_int_equal(list_size(f, false), 0);
+	/* Another room's reading does not count for E1. */
+	alerts_agent_clock(&f->c, "E2", t + 30000000 - 3000000, t + 30000000);
+	assert_int_equal(list_size(f, false), 0);
+	alerts_agent_clock(&f->c, "E1", t + 30000000 - 3100000, t + 30000000);
+	assert_int_equal(list_size(f, true), 1);
+	assert_string_equal(f->changes->str, "raised:1 ");
+}
+
+/* A backlog (a stalled controller, a reconnect): statuses sent 1 s apart arrive at once,
+ * each one less late than the one before. Their readings disagree: nothing is raised. */
+static void test_clock_skew_backlog_raises_nothing(void **ctx)
+{
+	struct fixture *f = *ctx;
+	int64_t sent = clock_now_us(), arrived = sent + 4000000;
+
+	for (int i = 0; i < 4; i++)
+		alerts_agent_clock(&f->c, "E1", sent + i * 1000000, arrived + i * 1000);
+	assert_int_equal(list_size(f, false), 0);
+	/* The real next heartbeat, on time. */
+	alerts_agent_clock(&f->c, "E1", sent + 10000000, sent + 10001000);
+	assert_int_equal(list_size(f, false), 0);
+}
+
+/* While the alert is open, every status off counts on it (either way); after it was
+ * resolved by hand, a new alert needs two consecutive readings again. */
+static void test_clock_skew_repeats_while_open(void **ctx)
+{
+	struct fixture *f = *ctx;
+	int64_t t = clock_now_us();
+	json_t *list = NULL;
+	int64_t id;
+
+	alerts_agent_clock(&f->c, "E1", t - 5000000, t);
+	alerts_agent_clock(&f->c, "E1", t + 1000000 - 5000000, t + 1000000);
+	alerts_agent_clock(&f->c, "E1", t + 2000000 + 4000000, t + 2000000);
+	assert_int_equal(state_alert_list(f->c.state, true, 0, 10, &list, NULL), 0);
+	assert_int_equal(json_array_size(list), 1);
+	id = num(json_array_get(list, 0), "id");
+	assert_int_equal(num(json_array_get(list, 0), "count"), 2);
+	json_decref(list);
+
+	assert_int_equal(alert_resolve(&f->c, id, "operator-alice", "clock fixed", NULL), 0);
+	alerts_agent_clock(&f->c, "E1", t + 3000000 - 5000000, t + 3000000);
+	assert_int_equal(list_size(f, true), 0);
+	alerts_agent_clock(&f->c, "E1", t + 4000000 - 5000000, t + 4000000);
+	assert_int_equal(list_size(f, true), 1);
 }
 
 static void test_counts(void **ctx)
@@ -386,6 +447,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_agent_offline_only_for_known_rooms, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_clock_skew, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_clock_skew_needs_two_consecutive, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_clock_skew_backlog_raises_nothing, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_clock_skew_repeats_while_open, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
 	};
 
