@@ -114,17 +114,33 @@ static enum outcome staged_outcome(const struct staged *s, GHashTable *outcomes)
 	return worst;
 }
 
+/* The ledger rows of the committed segments, in one durable transaction. A failure is
+ * logged: the segments are durable in their archives all the same (a resend is then
+ * recognised there and acknowledged again). */
+static void record(struct controller *c, GPtrArray *done)
+{
+	sqlite3 *ledger = c->ingest->ledger;
+	bool in_txn = sqlite3_exec(ledger, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+	for (guint i = 0; i < done->len; i++) {
+		const struct staged *s = done->pdata[i];
+		char *where = g_strjoinv(",", s->names);
+		if (ingest_ledger_add_segment(c->ingest, &s->m, where) != 0)
+			log_warnx("segment %s/%s #%" G_GINT64_FORMAT ": ledger: %s", s->m.room,
+			          s->m.stream, s->m.seq, sqlite3_errmsg(ledger));
+		g_free(where);
+	}
+	if (in_txn && sqlite3_exec(ledger, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		log_warnx("ingest ledger: commit: %s", sqlite3_errmsg(ledger));
+		sqlite3_exec(ledger, "ROLLBACK", NULL, NULL, NULL);
+	}
+}
+
 static void acknowledge(struct controller *c, const struct staged *s)
 {
-	char *where = g_strjoinv(",", s->names);
-	if (ingest_ledger_add_segment(c->ingest, &s->m, where) != 0)
-		log_warnx("segment %s/%s #%" G_GINT64_FORMAT ": ledger: %s", s->m.room, s->m.stream,
-		          s->m.seq, sqlite3_errmsg(c->ingest->ledger));
 	for (char **t = s->tenders; *t; t++)
 		archives_count_segment(c, *t);
-	log_debug("segment %s/%s #%" G_GINT64_FORMAT " (%" G_GINT64_FORMAT " bytes) stored in %s",
-	          s->m.room, s->m.stream, s->m.seq, s->m.size, where);
-	g_free(where);
+	log_debug("segment %s/%s #%" G_GINT64_FORMAT " (%" G_GINT64_FORMAT " bytes) stored",
+	          s->m.room, s->m.stream, s->m.seq, s->m.size);
 	ingest_send_ack(c, s->m.room, s->m.stream, "segment_seq", s->m.seq);
 }
 
@@ -138,15 +154,14 @@ void ingest_commit(struct controller *c)
 	int64_t now = clock_now_us();
 	GHashTable *outcomes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	GPtrArray *waiting = g_ptr_array_new_with_free_func(staged_free);
+	GPtrArray *done = g_ptr_array_new();
 	commit_batches(g, outcomes, now);
-	sqlite3 *ledger = c->ingest->ledger;
-	bool in_txn = sqlite3_exec(ledger, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
 	g->bytes = 0;
 	for (guint i = 0; i < g->staged->len; i++) {
 		struct staged *s = g->staged->pdata[i];
 		switch (staged_outcome(s, outcomes)) {
 		case COMMITTED:
-			acknowledge(c, s);
+			g_ptr_array_add(done, s);
 			break;
 		case DEFERRED:
 			g->bytes += s->m.size;
@@ -161,10 +176,10 @@ void ingest_commit(struct controller *c)
 			break;
 		}
 	}
-	if (in_txn && sqlite3_exec(ledger, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		log_warnx("ingest ledger: commit: %s", sqlite3_errmsg(ledger));
-		sqlite3_exec(ledger, "ROLLBACK", NULL, NULL, NULL);
-	}
+	record(c, done);
+	for (guint i = 0; i < done->len; i++)
+		acknowledge(c, done->pdata[i]);
+	g_ptr_array_free(done, TRUE);
 	g_ptr_array_set_size(g->staged, 0);
 	g_ptr_array_extend_and_steal(g->staged, waiting);
 	g_hash_table_destroy(outcomes);
