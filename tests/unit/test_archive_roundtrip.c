@@ -351,6 +351,38 @@ static void test_batch_settle_and_reader(void **state)
 	g_free(data);
 }
 
+/* A file an earlier build left in WAL mode reopens, takes appends and seals into one file. */
+static void test_reopen_wal_file(void **state)
+{
+	struct fx *f = *state;
+	struct archive *a;
+	sqlite3 *db;
+	size_t len = 3000;
+	uint8_t *data = g_malloc(len);
+	char *problem = NULL, *wal = g_strconcat(f->path, "-wal", NULL);
+
+	assert_int_equal(archive_create(f->path, &tender, f->signer, &a), 0);
+	stage(a, data, len, 0);
+	assert_int_equal(archive_batch_commit(a), 0);
+	archive_free(a);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(archive_open(f->path, f->signer, &a), 0);
+	assert_int_equal(archive_tree_size(a), 2);
+	stage(a, data, len, 1);
+	assert_int_equal(archive_batch_commit(a), 0);
+	assert_int_equal(archive_seal(a, 9000000), 0);
+	archive_free(a);
+	assert_false(g_file_test(wal, G_FILE_TEST_EXISTS));
+	assert_int_equal(count_segments(f->path), 2);
+	assert_int_equal(verify_file(f->path, f->pub, &problem), 0);
+	g_free(problem);
+	g_free(wal);
+	g_free(data);
+}
+
 static void test_bad_files(void **state)
 {
 	struct fx *f = *state;
@@ -406,6 +438,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_commit_abort, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_settle_and_reader, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reopen_wal_file, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
