@@ -16,16 +16,41 @@
 #include "state.h"
 
 #define CHECKPOINT_INTERVAL_S 60
-#define CLOSE_WAIT_DEFAULT_S  30
-#define CLOSE_WAIT_MAX_S      600
+/* Events an archive could not take because a reader holds it wait in memory, in order, and
+ * are tried again this often; a tender close waits this long past its flush wait for them. */
+#define HELD_RETRY_MS        200
+#define HELD_GRACE_US        (10 * G_USEC_PER_SEC)
+#define CLOSE_WAIT_DEFAULT_S 30
+#define CLOSE_WAIT_MAX_S     600
 
 struct archives {
 	struct archive_signer *signer;
 	GHashTable *open;   /* name -> struct archive * */
 	GHashTable *sealed; /* tender -> int64_t * sealed_us (as far as known) */
 	GHashTable *counts; /* tender -> guint64 * segments stored since start */
-	guint timer;
+	GHashTable *held;   /* name -> GQueue of struct held_event: waiting for a reader */
+	guint timer, held_timer;
+	int64_t held_warned_us;
 };
+
+struct held_event {
+	int64_t at_us;
+	char *kind, *source, *body;
+};
+
+static void held_event_free(gpointer p)
+{
+	struct held_event *e = p;
+	g_free(e->kind);
+	g_free(e->source);
+	g_free(e->body);
+	g_free(e);
+}
+
+static void held_queue_free(gpointer p)
+{
+	g_queue_free_full(p, held_event_free);
+}
 
 static void archive_close(gpointer p)
 {
@@ -82,6 +107,7 @@ int archives_init(struct controller *c, GError **err)
 	as->open = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, archive_close);
 	as->sealed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	as->counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	as->held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, held_queue_free);
 	as->timer = g_timeout_add_seconds(CHECKPOINT_INTERVAL_S, on_checkpoint_timer, c);
 	c->archives = as;
 	retention_start(c);
@@ -93,8 +119,15 @@ err_signer:
 	return rc;
 }
 
+static void held_drain(struct controller *c, const char *name);
+
 void archives_close(struct controller *c, const char *name)
 {
+	held_drain(c, name);
+	if (g_hash_table_remove(c->archives->held, name))
+		log_warnx("archive %s closed while a reader held it: its waiting events are not "
+		          "recorded",
+		          name);
 	ingest_archive_closing(c, name);
 	g_hash_table_remove(c->archives->open, name);
 }
@@ -110,6 +143,13 @@ void archives_free(struct controller *c)
 	g_hash_table_destroy(as->open);
 	g_hash_table_destroy(as->sealed);
 	g_hash_table_destroy(as->counts);
+	if (as->held_timer)
+		g_source_remove(as->held_timer);
+	if (g_hash_table_size(as->held) > 0)
+		log_warnx("%u archives still held by a reader at exit: their waiting events are "
+		          "not recorded",
+		          g_hash_table_size(as->held));
+	g_hash_table_destroy(as->held);
 	archive_signer_free(as->signer);
 	g_free(as);
 	c->archives = NULL;
@@ -191,6 +231,84 @@ int archives_get(struct controller *c, const char *tender, struct archive **out,
 	return archives_obtain(c, tender, &meta, out, err);
 }
 
+/* Appends E to archive NAME (A): at once, or, while a reader holds the file (or earlier
+ * events still wait), after the ones waiting, when the reader lets go. */
+static void held_schedule(struct controller *c);
+
+static int append_or_hold(struct controller *c, const char *name, struct archive *a,
+                          const struct held_event *e)
+{
+	GQueue *q = g_hash_table_lookup(c->archives->held, name);
+	int rc = 0;
+	if (!q) {
+		struct archive_event ev = {e->at_us, e->kind, e->source, e->body};
+		rc = archive_append_event(a, &ev);
+		if (rc != -EAGAIN) {
+			if (rc != 0)
+				log_warnx("archive %s: event %s not recorded: %s", name, e->kind,
+				          archive_errmsg(a));
+			return rc;
+		}
+		log_info("archive %s: a reader holds the file; event %s waits for it", name,
+		         e->kind);
+		q = g_queue_new();
+		g_hash_table_insert(c->archives->held, g_strdup(name), q);
+	}
+	struct held_event *copy = g_new(struct held_event, 1);
+	*copy = (struct held_event){e->at_us, g_strdup(e->kind), g_strdup(e->source),
+	                            g_strdup(e->body)};
+	g_queue_push_tail(q, copy);
+	held_schedule(c);
+	return 0;
+}
+
+/* Appends NAME's waiting events in order, up to the first the reader still holds back. */
+static void held_drain(struct controller *c, const char *name)
+{
+	GQueue *q = g_hash_table_lookup(c->archives->held, name);
+	struct archive *a = g_hash_table_lookup(c->archives->open, name);
+	while (q && a && !g_queue_is_empty(q)) {
+		struct held_event *e = g_queue_peek_head(q);
+		struct archive_event ev = {e->at_us, e->kind, e->source, e->body};
+		int rc = archive_append_event(a, &ev);
+		if (rc == -EAGAIN)
+			return;
+		if (rc != 0)
+			log_warnx("archive %s: event %s not recorded: %s", name, e->kind,
+			          archive_errmsg(a));
+		held_event_free(g_queue_pop_head(q));
+	}
+	if (q)
+		g_hash_table_remove(c->archives->held, name);
+}
+
+static gboolean on_held_timer(gpointer user)
+{
+	struct controller *c = user;
+	struct archives *as = c->archives;
+	GList *names = g_hash_table_get_keys(as->held);
+	for (GList *n = names; n; n = n->next)
+		held_drain(c, n->data);
+	g_list_free(names);
+	if (g_hash_table_size(as->held) == 0) {
+		as->held_timer = 0;
+		return G_SOURCE_REMOVE;
+	}
+	int64_t now = clock_now_us();
+	if (now - as->held_warned_us > 30 * G_USEC_PER_SEC) {
+		as->held_warned_us = now;
+		log_warnx("%u archives held by a reader for a while: their events wait in memory",
+		          g_hash_table_size(as->held));
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static void held_schedule(struct controller *c)
+{
+	if (!c->archives->held_timer)
+		c->archives->held_timer = g_timeout_add(HELD_RETRY_MS, on_held_timer, c);
+}
+
 int archives_event(struct controller *c, const char *tender, int64_t at_us, const char *kind,
                    const char *source, json_t *body)
 {
@@ -205,13 +323,10 @@ int archives_event(struct controller *c, const char *tender, int64_t at_us, cons
 	}
 
 	if (rc == 0) {
-		char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
-		struct archive_event ev = {at_us, kind, source, text};
-		rc = archive_append_event(a, &ev);
-		if (rc != 0)
-			log_warnx("archive %s: event %s not recorded: %s", tender, kind,
-			          archive_errmsg(a));
-		free(text);
+		struct held_event e = {at_us, (char *)kind, (char *)source,
+		                       json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS)};
+		rc = append_or_hold(c, tender, a, &e);
+		free(e.body);
 	} else {
 		log_warnx("tender %s: event %s from %s refused: %s", tender, kind, source,
 		          err->message);
@@ -455,8 +570,9 @@ struct closing {
 	char tender[STATE_ID_SIZE];
 	int64_t close_us, started_us, deadline_us;
 	guint64 segments_before;
-	GPtrArray *rooms; /* struct room_flush */
-	bool asking;      /* in the first round of questions: not finished before its end */
+	GPtrArray *rooms;   /* struct room_flush */
+	bool asking;        /* in the first round of questions: not finished before its end */
+	bool closed_logged; /* the tender.closed event is appended (or waits for a reader) */
 };
 
 static json_t *rooms_json(const struct closing *cl, bool confirmed)
@@ -473,8 +589,33 @@ static json_t *rooms_json(const struct closing *cl, bool confirmed)
 	return a;
 }
 
+static void closing_finish(struct closing *cl);
+
+static gboolean on_closing_retry(gpointer user)
+{
+	closing_finish(user);
+	return G_SOURCE_REMOVE;
+}
+
+/* Whether the tender's archive still has segments or events waiting for a reader to let go
+ * of it (then the close is tried again shortly, for at most HELD_GRACE_US past its wait). */
+static bool closing_held(struct closing *cl)
+{
+	struct controller *c = cl->c;
+	ingest_commit(c);
+	held_drain(c, cl->tender);
+	bool held = ingest_archive_waiting(c, cl->tender) ||
+	            g_hash_table_contains(c->archives->held, cl->tender);
+	if (!held || clock_now_us() > cl->deadline_us + HELD_GRACE_US)
+		return false;
+	g_timeout_add(HELD_RETRY_MS, on_closing_retry, cl);
+	return true;
+}
+
 static void closing_finish(struct closing *cl)
 {
+	if (closing_held(cl))
+		return;
 	struct controller *c = cl->c;
 	GError *err = NULL;
 	json_t *result = NULL;
@@ -485,11 +626,30 @@ static void closing_finish(struct closing *cl)
 	if (archives_get(c, cl->tender, &a, &err) != 0)
 		goto out;
 	ingest_archive_closing(c, cl->tender); /* its last segments acknowledged before the seal */
-	archives_event(c, cl->tender, now, "tender.closed", cl->req->requester,
-	               json_pack("{s:I, s:O, s:O, s:I}", "close_us", (json_int_t)cl->close_us,
-	                         "rooms_confirmed", confirmed, "rooms_unconfirmed", unconfirmed,
-	                         "segments_received", (json_int_t)received));
-	if (archive_seal(a, now) != 0) {
+	if (!cl->closed_logged)
+		archives_event(c, cl->tender, now, "tender.closed", cl->req->requester,
+		               json_pack("{s:I, s:O, s:O, s:I}", "close_us",
+		                         (json_int_t)cl->close_us, "rooms_confirmed", confirmed,
+		                         "rooms_unconfirmed", unconfirmed, "segments_received",
+		                         (json_int_t)received));
+	cl->closed_logged = true;
+	held_drain(c, cl->tender);
+	int rc =
+	    g_hash_table_contains(c->archives->held, cl->tender) ? -EAGAIN : archive_seal(a, now);
+	if (rc == -EAGAIN && clock_now_us() <= cl->deadline_us + HELD_GRACE_US) {
+		json_decref(confirmed);
+		json_decref(unconfirmed);
+		g_timeout_add(HELD_RETRY_MS, on_closing_retry, cl);
+		return;
+	}
+	if (rc == -EAGAIN) {
+		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_CONFLICT,
+		            "tender %s: not sealed: a reader (evalroom-archive or sqlite3 on the "
+		            "open file) still holds its archive; close it again once that is done",
+		            cl->tender);
+		goto out;
+	}
+	if (rc != 0) {
 		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_INTERNAL, "tender %s: seal: %s",
 		            cl->tender, archive_errmsg(a));
 		goto out;

@@ -33,3 +33,6 @@ void ingest_commit(struct controller *c);
 /* ingest_archive_closing: archive NAME is about to be closed: commit what waits for it;
  * what cannot commit is rolled back and not acknowledged (the agents send it again). */
 void ingest_archive_closing(struct controller *c, const char *name);
+
+/* ingest_archive_waiting: whether segments for archive NAME wait for a reader to let go. */
+bool ingest_archive_waiting(struct controller *c, const char *name);

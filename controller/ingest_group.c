@@ -259,3 +259,9 @@ void ingest_archive_closing(struct controller *c, const char *name)
 		g_ptr_array_remove_index(g->staged, i);
 	}
 }
+
+bool ingest_archive_waiting(struct controller *c, const char *name)
+{
+	struct ingest_group *g = c->ingest ? c->ingest->group : NULL;
+	return g && g_hash_table_contains(g->batches, name);
+}

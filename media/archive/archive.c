@@ -17,8 +17,9 @@
 
 extern const char archive_schema_sql[];
 
-/* How long a write waits for a reader (the auditor tool) to let go of the file. */
-#define BUSY_TIMEOUT_MS 5000
+/* How long a write waits for a reader (the auditor tool) to let go of the file before it
+ * returns -EAGAIN: short, since the writer is the controller's main loop. */
+#define BUSY_TIMEOUT_MS 200
 
 enum stmt_id { ST_EVENT, ST_GAP, ST_SEGMENT, ST_CHUNK, ST_COUNT };
 
@@ -73,10 +74,18 @@ static void set_err(struct archive *a, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* -EAGAIN when a reader holds the file (nothing is wrong: try again later), else -EIO. */
+static int failure(struct archive *a)
+{
+	int code = sqlite3_errcode(a->db) & 0xff;
+
+	return code == SQLITE_BUSY || code == SQLITE_LOCKED ? -EAGAIN : -EIO;
+}
+
 static int sql_fail(struct archive *a, const char *what)
 {
 	set_err(a, "archive %s: %s: sqlite: %s", a->path, what, sqlite3_errmsg(a->db));
-	return -EIO;
+	return failure(a);
 }
 
 static int exec(struct archive *a, const char *sql)
@@ -86,7 +95,7 @@ static int exec(struct archive *a, const char *sql)
 	if (sqlite3_exec(a->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		set_err(a, "archive %s: sqlite: %s", a->path, msg ? msg : "?");
 		sqlite3_free(msg);
-		return -EIO;
+		return failure(a);
 	}
 	return 0;
 }
@@ -146,16 +155,22 @@ static void batch_rollback(struct archive *a)
 /* Anything but a segment commits the open batch first: it must be durable when its own call
  * returns, and it must not depend on a batch that could still fail. A batch that cannot commit
  * is rolled back and reported by the next archive_batch_commit(). */
-static void settle(struct archive *a)
+static int settle(struct archive *a)
 {
+	int rc;
+
 	if (!a->batch)
-		return;
-	if (exec(a, "COMMIT") == 0) {
+		return 0;
+	rc = exec(a, "COMMIT");
+	if (rc == 0)
 		a->batch = 0;
-		return;
+	if (rc == -EAGAIN)
+		return rc; /* a reader: the batch stays, and this record waits too */
+	if (rc) {
+		batch_rollback(a);
+		a->batch_lost = rc;
 	}
-	batch_rollback(a);
-	a->batch_lost = -EIO;
+	return 0;
 }
 
 /* ready() for a record that is committed on its own (not a segment): settles the batch. */
@@ -164,7 +179,7 @@ static int ready_alone(struct archive *a)
 	int rc = ready(a);
 
 	if (rc == 0)
-		settle(a);
+		rc = settle(a);
 	return rc;
 }
 

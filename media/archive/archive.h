@@ -5,7 +5,9 @@
  * committed with synchronous=FULL (fsync'd), except segments written inside a batch
  * (group commit, below), which are durable only once archive_batch_commit() returned 0.
  * Acknowledge a segment to the agent ONLY after it is durable in every archive it belongs
- * to. Any non-zero return means nothing was added.
+ * to. Any non-zero return means nothing was added; -EAGAIN in particular means a reader
+ * (the auditor tool on an open file) holds the file: nothing is wrong, try again later. A
+ * write waits at most 200 ms for a reader, so the caller's loop is never held up long.
  *
  * Not thread-safe: one struct archive is used from one thread (the controller's loop).
  */

@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 import stat
 import subprocess
+import threading
 import time
 
 import pytest
@@ -309,8 +310,20 @@ def test_tender_close_seals_and_refuses_later_writes(day):
     day["next"][seat_cam] += 1
     agent.send(late, stop_after=1)  # in flight when the close starts: flushed before seal
     flush_seen = len(agent.flushes)
+    # An auditor's tool holds the open archive meanwhile: the close waits until it lets go
+    # (the last segment and the tender.closed event wait for it), then seals.
+    reader = sqlite3.connect("file:%s?mode=ro" % archive_path(day, "TB"), uri=True,
+                             isolation_level=None, check_same_thread=False)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM events").fetchone()
+    let_go = threading.Timer(2.0, lambda: (reader.execute("COMMIT"), reader.close()))
+    let_go.start()
+    started = time.monotonic()
     rc, out, err = site.ctl("tender", "close", "TB", "--wait", "10", json_out=False)
+    let_go.join()
     assert rc == 0, out + err
+    assert time.monotonic() - started >= 2.0
+    assert [k for (k,) in rows(day, "TB", "SELECT kind FROM events")].count("tender.closed") == 1
     assert len(agent.flushes) > flush_seen
     assert "Tender TB sealed." in out and archive_path(day, "TB") in out
     size = int(re.search(r"tree size\s+(\d+)", out).group(1))
@@ -341,8 +354,19 @@ def test_tender_close_seals_and_refuses_later_writes(day):
     with open(os.path.join(os.path.dirname(__file__), "..", "..", "schemas", "json",
                            "response.json")) as f:
         results = json.load(f)["$defs"]["results"]["properties"]
+    # Nothing in flight for TA, but a reader holds its archive: the tender.closed event waits
+    # in the controller's memory for it, then the seal follows.
+    reader = sqlite3.connect("file:%s?mode=ro" % archive_path(day, "TA"), uri=True,
+                             isolation_level=None, check_same_thread=False)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM events").fetchone()
+    let_go = threading.Timer(1.5, lambda: (reader.execute("COMMIT"), reader.close()))
+    let_go.start()
     rc, closed, err = site.ctl("tender", "close", "TA", "--wait", "0")
+    let_go.join()
     assert rc == 0, err
+    assert "event tender.closed waits for it" in ctl.log()
+    assert [k for (k,) in rows(day, "TA", "SELECT kind FROM events")].count("tender.closed") == 1
     jsonschema.Draft202012Validator(results["tender.close"]).validate(closed)
     assert closed["rooms_unconfirmed"] and closed["rooms_unconfirmed"][0]["why"] == \
         "not asked (wait_s = 0)"
