@@ -4,6 +4,7 @@
 #include "alerts.h"
 
 #include <errno.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -515,8 +516,79 @@ static bool door_lockdown_after(const char *state, bool before)
 	return before;
 }
 
+/* The digest a room agent puts in a door event for CREDENTIAL (room-agent/agent_door.c):
+ * hex of the first 8 bytes of SHA-256("evalroom-credential:" credential). */
+static void door_credential_digest(const char *credential, char out[17])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	char *s = g_strconcat("evalroom-credential:", credential, NULL);
+
+	SHA256((const unsigned char *)s, strlen(s), md);
+	g_free(s);
+	for (int i = 0; i < 8; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The active admission to a room other than ROOM whose credential has DIGEST: its person
+ * and room into PERSON and ADMITTED_TO (STATE_ID_SIZE bytes each). The room agents are
+ * told only that such a credential is admitted elsewhere, so the controller, which keeps
+ * the credentials of active admissions, is the one to say whose it is. false when none
+ * matches (used or expired since, or not issued by this controller). */
+static bool wrong_room_admission(struct controller *c, const char *room, const char *digest,
+                                 char *person, char *admitted_to)
+{
+	json_t *active = NULL, *a;
+	GError *err = NULL;
+	bool found = false;
+	size_t i;
+
+	if (!digest || strlen(digest) != 16)
+		return false;
+	if (state_admission_active(c->state, &active, &err) != 0) {
+		log_warnx("alert wrong_room: admissions not read: %s", err->message);
+		g_error_free(err);
+		return false;
+	}
+	json_array_foreach(active, i, a)
+	{
+		const char *credential = json_string_value(json_object_get(a, "credential"));
+		const char *to = json_string_value(json_object_get(a, "room"));
+		char d[17];
+
+		if (!credential || !*credential || !to || strcmp(to, room) == 0)
+			continue;
+		door_credential_digest(credential, d);
+		if (strcmp(d, digest) == 0) {
+			g_strlcpy(person, json_string_value(json_object_get(a, "person")),
+			          STATE_ID_SIZE);
+			g_strlcpy(admitted_to, to, STATE_ID_SIZE);
+			found = true;
+			break;
+		}
+	}
+	json_decref(active);
+	return found;
+}
+
+static void alert_wrong_room(struct controller *c, const char *room, const char *digest)
+{
+	char person[STATE_ID_SIZE], admitted_to[STATE_ID_SIZE], text[200];
+
+	if (!wrong_room_admission(c, room, digest, person, admitted_to)) {
+		snprintf(text, sizeof(text),
+		         "the door of room %s was tried with a credential admitted to another room",
+		         room);
+		alert_raise(c, ALERT_WRONG_ROOM, &(struct alert_subject){.room = room}, text, NULL);
+		return;
+	}
+	snprintf(text, sizeof(text), "person %s tried the door of room %s: admitted to room %s",
+	         person, room, admitted_to);
+	alert_raise(c, ALERT_WRONG_ROOM, &(struct alert_subject){.room = room, .person = person},
+	            text, json_pack("{s:s}", "admitted_room", admitted_to));
+}
+
 void alerts_door_event(struct controller *c, const char *room, const char *event, const char *state,
-                       const char *reason, const char *person, const char *detail)
+                       const char *reason, const char *credential_digest, const char *detail)
 {
 	struct alert_subject s = {.room = room};
 	/* Only a `state` event names the state the door is now in; the others carry the
@@ -546,11 +618,7 @@ void alerts_door_event(struct controller *c, const char *room, const char *event
 		         detail ? detail : "");
 		alert_raise(c, ALERT_DOOR_FAULT, &s, text, NULL);
 	} else if (strcmp(event, "denied") == 0 && reason && strcmp(reason, "not_this_room") == 0) {
-		struct alert_subject who = {.room = room, .person = person};
-		snprintf(text, sizeof(text),
-		         "%s%s tried the door of room %s: admitted to another room",
-		         person ? "person " : "a credential", person ? person : "", room);
-		alert_raise(c, ALERT_WRONG_ROOM, &who, text, NULL);
+		alert_wrong_room(c, room, credential_digest);
 	}
 	if (closed) {
 		alert_clear(c, ALERT_DOOR_FORCED, &s, "door closed and locked");

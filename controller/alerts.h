@@ -97,11 +97,12 @@ extern const struct request_handler alert_request_handlers[];
 
 /* alerts_door_event: ROOM's door reported EVENT (docs/door.md: "forced_open",
  * "held_alarm", "tamper", "denied", "closed", "state", ...) leaving it in STATE; REASON,
- * PERSON and DETAIL as the event gave them (NULL when absent). Raises and clears the
- * door's alerts (door_forced, door_held, tamper, door_fault, wrong_room) and updates
- * the room view. */
+ * CREDENTIAL_DIGEST and DETAIL as the event gave them (NULL when absent). Raises and
+ * clears the door's alerts (door_forced, door_held, tamper, door_fault, wrong_room: the
+ * person and the room they are admitted to are found from the digest) and updates the
+ * room view. */
 void alerts_door_event(struct controller *c, const char *room, const char *event, const char *state,
-                       const char *reason, const char *person, const char *detail);
+                       const char *reason, const char *credential_digest, const char *detail);
 
 /* alerts_stream_state: STREAM of ROOM (a seat's when SEAT is not NULL) is in STATE
  * ("starting", "recording", "lost", "stopped"; REASON as reported). lost raises

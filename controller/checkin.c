@@ -36,8 +36,11 @@ static void push_reply(struct controller *c, const char *room, json_t *result, c
 		log_debug("room %s: %s taken", room, what);
 }
 
-/* The list for ROOM out of every active admission: this room's entries plain, the
- * others with their room so the door names a wrong-room try. */
+/* The list for ROOM out of every active admission: this room's entries with their
+ * person; another room's only as "admitted elsewhere", without the person and the room,
+ * so an agent (the least protected part of the system) never holds the day's seat map.
+ * The door still says not_this_room; the controller names the person in the wrong_room
+ * alert from the credential digest of the door's event (alerts.c). */
 static json_t *room_entries(const json_t *active, const char *room)
 {
 	json_t *entries = json_array();
@@ -46,13 +49,14 @@ static json_t *room_entries(const json_t *active, const char *room)
 	json_array_foreach(active, i, a)
 	{
 		const char *to = json_string_value(json_object_get(a, "room"));
-		json_t *e = json_pack("{s:O, s:O, s:O, s:O}", "credential",
-		                      json_object_get(a, "credential"), "person",
-		                      json_object_get(a, "person"), "valid_from",
-		                      json_object_get(a, "issued_at"), "valid_until",
-		                      json_object_get(a, "valid_until"));
-		if (strcmp(to, room) != 0)
-			json_object_set_new(e, "room", json_string(to));
+		json_t *e =
+		    json_pack("{s:O, s:O, s:O}", "credential", json_object_get(a, "credential"),
+		              "valid_from", json_object_get(a, "issued_at"), "valid_until",
+		              json_object_get(a, "valid_until"));
+		if (strcmp(to, room) == 0)
+			json_object_set(e, "person", json_object_get(a, "person"));
+		else
+			json_object_set_new(e, "elsewhere", json_true());
 		json_array_append_new(entries, e);
 	}
 	return entries;

@@ -33,7 +33,7 @@ static int event_door(struct controller *c, const char *room, const struct msg_e
 	int64_t at = msg_read_int(&r, "at", true, 0, INT64_MAX, 0);
 	msg_read_enum(&r, "prev_state", false, door_states);
 	const char *reason = msg_read_string(&r, "reason", false, 32);
-	msg_read_string(&r, "credential_digest", false, 64);
+	const char *digest = msg_read_string(&r, "credential_digest", false, 64);
 	const char *person = msg_read_id(&r, "person", false);
 	msg_read_string(&r, "command", false, 32);
 	msg_read_string(&r, "command_id", false, 63);
@@ -44,7 +44,7 @@ static int event_door(struct controller *c, const char *room, const struct msg_e
 	log_info("room %s: door %s (%s)%s%s%s%s", room, door_events[ev], door_states[state],
 	         reason ? " reason " : "", reason ? reason : "", person ? " person " : "",
 	         person ? person : "");
-	alerts_door_event(c, room, door_events[ev], door_states[state], reason, person, detail);
+	alerts_door_event(c, room, door_events[ev], door_states[state], reason, digest, detail);
 	checkin_door_event(c, room, door_events[ev], reason, person, at);
 	return 0;
 }

@@ -111,8 +111,10 @@ static void on_door_event(const struct door_event *ev, void *user)
 	json_decref(m);
 }
 
-/* Decode and install an admission list {"entries":[{credential, person, room?,
- * valid_from, valid_until}]}. Everything is validated before anything changes. */
+/* Decode and install an admission list {"entries":[...]}: this room's entries are
+ * {credential, person, valid_from, valid_until}, another room's {credential, elsewhere:
+ * true, valid_from, valid_until} (no person, no room: docs/door.md). Everything is
+ * validated before anything changes. */
 static int admission_install(struct agent_door *d, json_t *args, GError **err)
 {
 	struct msg_reader r;
@@ -129,8 +131,8 @@ static int admission_install(struct agent_door *d, json_t *args, GError **err)
 		struct msg_reader er;
 		msg_reader_init(&er, json_array_get(entries, i), path);
 		v[i].credential = msg_read_string(&er, "credential", true, 64);
-		v[i].person = msg_read_id(&er, "person", true);
-		v[i].room = msg_read_id(&er, "room", false);
+		v[i].elsewhere = msg_read_bool(&er, "elsewhere", false, false);
+		v[i].person = msg_read_id(&er, "person", !v[i].elsewhere);
 		v[i].valid_from_us = msg_read_int(&er, "valid_from", true, 0, INT64_MAX, 0);
 		v[i].valid_until_us = msg_read_int(&er, "valid_until", true, 0, INT64_MAX, 0);
 		rc = msg_reader_finish(&er, err);
@@ -152,12 +154,36 @@ static void admission_save(struct agent_door *d, json_t *args)
 	free(text);
 }
 
+/* A list saved before rooms stopped being told about each other's people names, for
+ * another room's entry, the person and that room. Turn such entries into elsewhere
+ * entries in ARGS, as the controller sends them now; returns how many were changed. */
+static size_t admission_forget_other_rooms(json_t *args, const char *room)
+{
+	json_t *entries = json_object_get(args, "entries");
+	size_t i, changed = 0;
+	json_t *e;
+	json_array_foreach(entries, i, e)
+	{
+		const char *to = json_string_value(json_object_get(e, "room"));
+		if (!json_is_object(e) || !json_object_get(e, "room"))
+			continue;
+		if (!to || strcmp(to, room) != 0) {
+			json_object_del(e, "person");
+			json_object_set_new(e, "elsewhere", json_true());
+		}
+		json_object_del(e, "room");
+		changed++;
+	}
+	return changed;
+}
+
 static void admission_restore(struct agent_door *d)
 {
 	json_error_t je;
 	json_t *args = json_load_file(d->admission_path, 0, &je);
 	if (!args)
 		return;
+	size_t old_entries = admission_forget_other_rooms(args, d->cfg.name);
 	GError *err = NULL;
 	if (admission_install(d, args, &err) != 0) {
 		log_warnx("door: the saved admission list %s is unusable: %s", d->admission_path,
@@ -166,6 +192,12 @@ static void admission_restore(struct agent_door *d)
 	} else {
 		log_info("door: restored %zu admission entries",
 		         admission_count(door_admission(d->door)));
+		if (old_entries > 0) {
+			log_info("door: %zu saved entries named another room and its person: "
+			         "kept as admitted elsewhere, the file rewritten without them",
+			         old_entries);
+			admission_save(d, args);
+		}
 	}
 	json_decref(args);
 }

@@ -9,11 +9,10 @@
 
 struct grant {
 	uint8_t key[DIGEST_LEN];
-	int here; /* an entry for this room exists */
-	int elsewhere;
+	int here;      /* an entry for this room exists */
+	int elsewhere; /* admitted to another room (which one and who is not known here) */
 	int64_t from_us, until_us;
-	char person[ADMISSION_PERSON_MAX];
-	char other_person[ADMISSION_PERSON_MAX];
+	char person[ADMISSION_PERSON_MAX]; /* of this room's entry */
 };
 
 struct admission {
@@ -90,7 +89,7 @@ int admission_replace(struct admission *a, const struct admission_entry *entries
 
 	for (i = 0; i < n; i++) {
 		const struct admission_entry *e = &entries[i];
-		int here = !e->room || !strcmp(e->room, a->room);
+		int here = !e->elsewhere;
 		uint8_t key[DIGEST_LEN];
 		struct grant *g;
 
@@ -101,16 +100,18 @@ int admission_replace(struct admission *a, const struct admission_entry *entries
 			            i);
 			goto err_table;
 		}
-		if (!text_valid(e->person, ADMISSION_PERSON_MAX)) {
+		if (here && !text_valid(e->person, ADMISSION_PERSON_MAX)) {
 			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
 			            "admission entry %zu: person: missing, over %d characters or "
 			            "has spaces/control characters",
 			            i, ADMISSION_PERSON_MAX - 1);
 			goto err_table;
 		}
-		if (e->room && !text_valid(e->room, 64)) {
+		if (!here && e->person) {
 			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-			            "admission entry %zu: room: invalid", i);
+			            "admission entry %zu: person: an entry of another room names "
+			            "nobody",
+			            i);
 			goto err_table;
 		}
 		if (e->valid_until_us <= e->valid_from_us) {
@@ -138,7 +139,6 @@ int admission_replace(struct admission *a, const struct admission_entry *entries
 			g_strlcpy(g->person, e->person, sizeof(g->person));
 		} else {
 			g->elsewhere = 1;
-			g_strlcpy(g->other_person, e->person, sizeof(g->other_person));
 		}
 	}
 	g_hash_table_destroy(a->table);
@@ -164,11 +164,8 @@ enum admission_reason admission_decide(const struct admission *a, const char *cr
 	g = g_hash_table_lookup(a->table, key);
 	if (!g)
 		return ADMISSION_UNKNOWN;
-	if (!g->here) {
-		if (person)
-			g_strlcpy(person, g->other_person, ADMISSION_PERSON_MAX);
+	if (!g->here)
 		return ADMISSION_NOT_THIS_ROOM;
-	}
 	if (person)
 		g_strlcpy(person, g->person, ADMISSION_PERSON_MAX);
 	if (now_us < g->from_us)

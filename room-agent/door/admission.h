@@ -3,6 +3,7 @@
 #define EVALROOM_ADMISSION_H
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,11 +19,14 @@ enum admission_reason {
 };
 
 /* One entry as the controller sends it (the agent's message decoder fills these). Times
- * are UTC microseconds; the window is [valid_from, valid_until). */
+ * are UTC microseconds; the window is [valid_from, valid_until). An entry of another room
+ * says only that the credential is admitted somewhere else: the room is never told who
+ * that is nor where, so a compromised agent holds no seat map of the day. */
 struct admission_entry {
 	const char *credential; /* e.g. "w26:12:3456" or "pin:4711" */
-	const char *person;     /* person id, 1..63 characters */
-	const char *room;       /* room the entry admits to; NULL = this room */
+	const char *person;     /* this room's entries: person id, 1..63 characters;
+	                         * elsewhere entries: NULL (a person is refused) */
+	bool elsewhere;         /* admitted to another room: a try here is not_this_room */
 	int64_t valid_from_us;
 	int64_t valid_until_us;
 };
@@ -40,11 +44,12 @@ int admission_replace(struct admission *a, const struct admission_entry *entries
                       GError **err);
 
 /* Decide for CREDENTIAL at NOW_US. PERSON (if not NULL, ADMISSION_PERSON_MAX bytes) gets
- * the person of the matching entry, or "" when none matched. Never fails. */
+ * the person of the matching entry of this room, or "" when none matched (an elsewhere
+ * entry has none: not_this_room comes with ""). Never fails. */
 enum admission_reason admission_decide(const struct admission *a, const char *credential,
                                        int64_t now_us, char *person);
 
-/* Number of entries for this room and for other rooms. */
+/* Number of entries, this room's and elsewhere ones. */
 size_t admission_count(const struct admission *a);
 
 /* "granted", "unknown", "expired", "not_yet_valid", "not_this_room", "lockdown". */

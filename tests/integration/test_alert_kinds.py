@@ -141,6 +141,8 @@ def run_day(site, tmp_path, cam, port):
     # wrong_room: A's PIN at B's door
     site.door(B["room"]).pin(pin_a)
     a = arrives(site, "wrong_room", person="xp-a")
+    # B's room was told only "admitted elsewhere"; the controller names A and A's room.
+    assert a["room"] == B["room"] and a["extra"] == {"admitted_room": A["room"]}, a
     acknowledge(site, a)
     resolve_by_hand(site, a)
 

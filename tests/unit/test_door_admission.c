@@ -1,4 +1,5 @@
-/* Admission list: every reason, atomic replacement, validation. */
+/* Admission list: every reason, atomic replacement, validation, and entries of other
+ * rooms that name neither the person nor the room. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,10 +16,10 @@
 #define HOUR 3600000000ll
 
 static const struct admission_entry entries[] = {
-    {"w26:1:100", "expert-a", NULL, NOW - HOUR, NOW + HOUR},
-    {"w26:1:101", "expert-b", "R1", NOW - 2 * HOUR, NOW - HOUR},
-    {"pin:4711", "expert-c", "R1", NOW + HOUR, NOW + 2 * HOUR},
-    {"w26:1:102", "expert-d", "R2", NOW - HOUR, NOW + HOUR},
+    {"w26:1:100", "expert-a", false, NOW - HOUR, NOW + HOUR},
+    {"w26:1:101", "expert-b", false, NOW - 2 * HOUR, NOW - HOUR},
+    {"pin:4711", "expert-c", false, NOW + HOUR, NOW + 2 * HOUR},
+    {"w26:1:102", NULL, true, NOW - HOUR, NOW + HOUR},
 };
 
 static void test_reasons(void **state)
@@ -34,7 +35,7 @@ static void test_reasons(void **state)
 	assert_string_equal(person, "expert-b");
 	assert_int_equal(admission_decide(a, "pin:4711", NOW, person), ADMISSION_NOT_YET_VALID);
 	assert_int_equal(admission_decide(a, "w26:1:102", NOW, person), ADMISSION_NOT_THIS_ROOM);
-	assert_string_equal(person, "expert-d");
+	assert_string_equal(person, ""); /* the room is never told whose it is */
 	assert_int_equal(admission_decide(a, "w26:1:999", NOW, person), ADMISSION_UNKNOWN);
 	assert_string_equal(person, "");
 	assert_int_equal(admission_decide(a, "", NOW, NULL), ADMISSION_UNKNOWN);
@@ -83,6 +84,47 @@ static void test_invalid_list_keeps_old(void **state)
 	admission_free(a);
 }
 
+/* Another room's credential is not_this_room whatever the time (as when the list named
+ * the room), a person on such an entry is refused, and this room's own entry for the
+ * same credential wins. */
+static void test_elsewhere_entries(void **state)
+{
+	struct admission *a = admission_new("R1");
+	struct admission_entry e[2] = {
+	    {"pin:2222", NULL, true, NOW - HOUR, NOW + HOUR},
+	    {"w26:1:7", NULL, true, NOW + HOUR, NOW + 2 * HOUR},
+	};
+	char person[ADMISSION_PERSON_MAX] = "x";
+	GError *err = NULL;
+
+	assert_int_equal(admission_replace(a, e, 2, NULL), 0);
+	assert_int_equal(admission_count(a), 2);
+	assert_int_equal(admission_decide(a, "pin:2222", NOW, person), ADMISSION_NOT_THIS_ROOM);
+	assert_string_equal(person, "");
+	assert_int_equal(admission_decide(a, "pin:2222", NOW + 3 * HOUR, NULL),
+	                 ADMISSION_NOT_THIS_ROOM);
+	assert_int_equal(admission_decide(a, "w26:1:7", NOW, NULL), ADMISSION_NOT_THIS_ROOM);
+	assert_int_equal(admission_decide(a, "pin:2223", NOW, NULL), ADMISSION_UNKNOWN);
+
+	e[1].person = "expert-z";
+	assert_int_equal(admission_replace(a, e, 2, &err), -EINVAL);
+	assert_non_null(strstr(err->message, "entry 1: person"));
+	g_clear_error(&err);
+	e[1].person = NULL;
+	e[1].valid_until_us = e[1].valid_from_us;
+	assert_int_equal(admission_replace(a, e, 2, &err), -EINVAL);
+	assert_non_null(strstr(err->message, "entry 1: valid_until"));
+	g_clear_error(&err);
+	assert_int_equal(admission_decide(a, "w26:1:7", NOW, NULL), ADMISSION_NOT_THIS_ROOM);
+
+	/* Here and elsewhere at once (a stale list during a move): this room decides. */
+	e[1] = (struct admission_entry){"pin:2222", "expert-y", false, NOW - HOUR, NOW + HOUR};
+	assert_int_equal(admission_replace(a, e, 2, NULL), 0);
+	assert_int_equal(admission_decide(a, "pin:2222", NOW, person), ADMISSION_GRANTED);
+	assert_string_equal(person, "expert-y");
+	admission_free(a);
+}
+
 static void test_many_entries(void **state)
 {
 	enum { N = 5000 };
@@ -93,8 +135,8 @@ static void test_many_entries(void **state)
 
 	for (i = 0; i < N; i++) {
 		creds[i] = g_strdup_printf("w34:%zu:%zu", i / 100, i);
-		e[i] = (struct admission_entry){creds[i], "p", i % 2 ? "R9" : NULL, NOW - HOUR,
-		                                NOW + HOUR};
+		e[i] = (struct admission_entry){creds[i], i % 2 ? NULL : "p", i % 2 == 1,
+		                                NOW - HOUR, NOW + HOUR};
 	}
 	assert_int_equal(admission_replace(a, e, N, NULL), 0);
 	for (i = 0; i < N; i++)
@@ -112,6 +154,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_invalid_list_keeps_old),
+	    cmocka_unit_test(test_elsewhere_entries),
 	    cmocka_unit_test(test_many_entries),
 	};
 
