@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "controller.h"
+#include "credential.h"
 #include "log.h"
 #include "msg.h"
 #include "state.h"
@@ -516,19 +517,6 @@ static bool door_lockdown_after(const char *state, bool before)
 	return before;
 }
 
-/* The digest a room agent puts in a door event for CREDENTIAL (room-agent/agent_door.c):
- * hex of the first 8 bytes of SHA-256("evalroom-credential:" credential). */
-static void door_credential_digest(const char *credential, char out[17])
-{
-	unsigned char md[SHA256_DIGEST_LENGTH];
-	char *s = g_strconcat("evalroom-credential:", credential, NULL);
-
-	SHA256((const unsigned char *)s, strlen(s), md);
-	g_free(s);
-	for (int i = 0; i < 8; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 /* The active admission to a room other than ROOM whose credential has DIGEST: its person
  * and room into PERSON and ADMITTED_TO (STATE_ID_SIZE bytes each). The room agents are
  * told only that such a credential is admitted elsewhere, so the controller, which keeps
@@ -553,11 +541,11 @@ static bool wrong_room_admission(struct controller *c, const char *room, const c
 	{
 		const char *credential = json_string_value(json_object_get(a, "credential"));
 		const char *to = json_string_value(json_object_get(a, "room"));
-		char d[17];
+		char d[CREDENTIAL_DIGEST_HEX];
 
 		if (!credential || !*credential || !to || strcmp(to, room) == 0)
 			continue;
-		door_credential_digest(credential, d);
+		credential_digest(credential, d);
 		if (strcmp(d, digest) == 0) {
 			g_strlcpy(person, json_string_value(json_object_get(a, "person")),
 			          STATE_ID_SIZE);

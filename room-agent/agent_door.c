@@ -8,6 +8,7 @@
 
 #include "agent.h"
 #include "clock.h"
+#include "credential.h"
 #include "door.h"
 #include "gpio_gpiod.h"
 #include "gpio_sim.h"
@@ -29,18 +30,6 @@ struct agent_door {
 
 static const char *const actions[] = {"unlock",      "lock",   "lockdown", "release",
                                       "free_access", "status", NULL};
-
-/* A digest lets the controller match a credential it issued without the agent sending the
- * credential itself over the bus or into the archives. */
-static void credential_digest(const char *credential, char out[17])
-{
-	unsigned char md[SHA256_DIGEST_LENGTH];
-	char *s = g_strconcat("evalroom-credential:", credential, NULL);
-	SHA256((const unsigned char *)s, strlen(s), md);
-	g_free(s);
-	for (int i = 0; i < 8; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
 
 static json_t *status_json(struct agent_door *d)
 {
@@ -86,7 +75,7 @@ static void on_door_event(const struct door_event *ev, void *user)
 		break;
 	case DOOR_EV_GRANTED:
 	case DOOR_EV_DENIED: {
-		char dig[17];
+		char dig[CREDENTIAL_DIGEST_HEX];
 		credential_digest(ev->credential, dig);
 		json_object_set_new(m, "reason", json_string(admission_reason_name(ev->reason)));
 		json_object_set_new(m, "credential_digest", json_string(dig));
