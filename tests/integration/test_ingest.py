@@ -195,6 +195,8 @@ def test_reader_on_an_open_archive_delays_the_ack_and_loses_nothing(day):
     db.execute("COMMIT")
     db.close()
     assert agent.wait_acked([(stream, s.seq)]), agent.acked
+    info = run([os.path.join(day["bin"], "evalroom-archive"), "info", archive_path(day, held)])
+    assert info.returncode == 0 and "open, still being written" in info.stdout, info
     for name in expected_archives(day, stream):
         assert s.seq in stored(day, name, stream), name
 
