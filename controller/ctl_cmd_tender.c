@@ -48,7 +48,8 @@ static int cmd_tender_close(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	if (wait_s < 0 || wait_s > 600)
 		return ctl_ops_local_fail(ctl, what, "--wait must be 0..600 seconds");
-	ctl_timeout_at_least(ctl, wait_s + 15);
+	/* the flush wait, up to 10 s more for a reader of the open archive, and a margin */
+	ctl_timeout_at_least(ctl, wait_s + 30);
 	rc = ctl_ops_call(ctl, what, "tender.close",
 	                  json_pack("{s:s, s:i}", "tender", argv[1], "wait_s", wait_s), &res);
 	if (rc)
@@ -88,7 +89,8 @@ const struct ctl_command tender_ctl_commands[] = {
     {"tender close", "tender close TENDER [--wait S]",
      "Close a tender: ask the agents of its rooms to flush what they recorded before now,\n"
      "wait for them (at most S seconds, default 30), then write the final signed\n"
-     "checkpoint and seal the archive read-only. Prints the archive's path, its final tree\n"
+     "checkpoint and seal the archive read-only (waiting up to 10 s more if someone is\n"
+     "reading the open archive file). Prints the archive's path, its final tree\n"
      "size and root, how many segments arrived and which rooms did not confirm.",
      cmd_tender_close, false},
     {"archives", "archives",
