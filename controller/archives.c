@@ -235,20 +235,25 @@ int archives_get(struct controller *c, const char *tender, struct archive **out,
  * events still wait), after the ones waiting, when the reader lets go. */
 static void held_schedule(struct controller *c);
 
+/* Appends E to A now; a failure other than a reader holding the file is logged. */
+static int append_now(struct archive *a, const char *name, const struct held_event *e)
+{
+	struct archive_event ev = {e->at_us, e->kind, e->source, e->body};
+	int rc = archive_append_event(a, &ev);
+	if (rc != 0 && rc != -EAGAIN)
+		log_warnx("archive %s: event %s not recorded: %s", name, e->kind,
+		          archive_errmsg(a));
+	return rc;
+}
+
 static int append_or_hold(struct controller *c, const char *name, struct archive *a,
                           const struct held_event *e)
 {
 	GQueue *q = g_hash_table_lookup(c->archives->held, name);
-	int rc = 0;
 	if (!q) {
-		struct archive_event ev = {e->at_us, e->kind, e->source, e->body};
-		rc = archive_append_event(a, &ev);
-		if (rc != -EAGAIN) {
-			if (rc != 0)
-				log_warnx("archive %s: event %s not recorded: %s", name, e->kind,
-				          archive_errmsg(a));
+		int rc = append_now(a, name, e);
+		if (rc != -EAGAIN)
 			return rc;
-		}
 		log_info("archive %s: a reader holds the file; event %s waits for it", name,
 		         e->kind);
 		q = g_queue_new();
@@ -268,14 +273,8 @@ static void held_drain(struct controller *c, const char *name)
 	GQueue *q = g_hash_table_lookup(c->archives->held, name);
 	struct archive *a = g_hash_table_lookup(c->archives->open, name);
 	while (q && a && !g_queue_is_empty(q)) {
-		struct held_event *e = g_queue_peek_head(q);
-		struct archive_event ev = {e->at_us, e->kind, e->source, e->body};
-		int rc = archive_append_event(a, &ev);
-		if (rc == -EAGAIN)
+		if (append_now(a, name, g_queue_peek_head(q)) == -EAGAIN)
 			return;
-		if (rc != 0)
-			log_warnx("archive %s: event %s not recorded: %s", name, e->kind,
-			          archive_errmsg(a));
 		held_event_free(g_queue_pop_head(q));
 	}
 	if (q)

@@ -438,6 +438,31 @@ err_free:
 }
 
 /* Runs one prepared insert as its own durable transaction and adds its leaf. */
+/* The archive takes a record of its own (ready_alone) and the record is well-formed: BAD is
+ * its check's complaint, or NULL. */
+static int record_checked(struct archive *a, const char *what, const char *bad)
+{
+	int rc = ready_alone(a);
+
+	if (rc)
+		return rc;
+	if (bad) {
+		set_err(a, "archive %s: %s %s", a->path, what, bad);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The leaf hash of DATA (consumed) into HASH, bound with the next leaf index as the first
+ * two parameters of ST. */
+static void bind_leaf(struct archive *a, sqlite3_stmt *st, GByteArray *data, uint8_t hash[32])
+{
+	merkle_leaf_hash(data->data, data->len, hash);
+	g_byte_array_unref(data);
+	sqlite3_bind_int64(st, 1, (int64_t)archive_tree_size(a));
+	sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
+}
+
 static int insert_leaf_row(struct archive *a, sqlite3_stmt *st, const uint8_t hash[32],
                            const char *what)
 {
@@ -456,7 +481,6 @@ int archive_store_draw(struct archive *a, const char *record_json, int64_t time_
 	sqlite3_stmt *st;
 	json_error_t jerr;
 	json_t *j;
-	GByteArray *data;
 	uint8_t hash[32];
 	int rc;
 
@@ -471,16 +495,12 @@ int archive_store_draw(struct archive *a, const char *record_json, int64_t time_
 		return -EINVAL;
 	}
 	json_decref(j);
-	data = leaf_draw_data(record_json, time_us);
-	merkle_leaf_hash(data->data, data->len, hash);
-	g_byte_array_unref(data);
 	if (sqlite3_prepare_v2(a->db,
 	                       "INSERT INTO draw (id, leaf, leaf_hash, time_us, record) "
 	                       "VALUES (1, ?, ?, ?, ?)",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return sql_fail(a, "draw");
-	sqlite3_bind_int64(st, 1, (int64_t)archive_tree_size(a));
-	sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
+	bind_leaf(a, st, leaf_draw_data(record_json, time_us), hash);
 	sqlite3_bind_int64(st, 3, time_us);
 	sqlite3_bind_text(st, 4, record_json, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -499,24 +519,12 @@ int archive_store_draw(struct archive *a, const char *record_json, int64_t time_
 int archive_append_event(struct archive *a, const struct archive_event *ev)
 {
 	sqlite3_stmt *st = a->stmt[ST_EVENT];
-	const char *bad;
-	GByteArray *data;
 	uint8_t hash[32];
-	int rc;
+	int rc = record_checked(a, "event", leaf_check_event(ev));
 
-	rc = ready_alone(a);
 	if (rc)
 		return rc;
-	bad = leaf_check_event(ev);
-	if (bad) {
-		set_err(a, "archive %s: event %s", a->path, bad);
-		return -EINVAL;
-	}
-	data = leaf_event_data(ev);
-	merkle_leaf_hash(data->data, data->len, hash);
-	g_byte_array_unref(data);
-	sqlite3_bind_int64(st, 1, (int64_t)archive_tree_size(a));
-	sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
+	bind_leaf(a, st, leaf_event_data(ev), hash);
 	sqlite3_bind_int64(st, 3, ev->time_us);
 	sqlite3_bind_text(st, 4, ev->kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, ev->source, -1, SQLITE_STATIC);
@@ -527,24 +535,12 @@ int archive_append_event(struct archive *a, const struct archive_event *ev)
 int archive_append_gap(struct archive *a, const struct archive_gap *gap)
 {
 	sqlite3_stmt *st = a->stmt[ST_GAP];
-	const char *bad;
-	GByteArray *data;
 	uint8_t hash[32];
-	int rc;
+	int rc = record_checked(a, "gap", leaf_check_gap(gap));
 
-	rc = ready_alone(a);
 	if (rc)
 		return rc;
-	bad = leaf_check_gap(gap);
-	if (bad) {
-		set_err(a, "archive %s: gap %s", a->path, bad);
-		return -EINVAL;
-	}
-	data = leaf_gap_data(gap);
-	merkle_leaf_hash(data->data, data->len, hash);
-	g_byte_array_unref(data);
-	sqlite3_bind_int64(st, 1, (int64_t)archive_tree_size(a));
-	sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
+	bind_leaf(a, st, leaf_gap_data(gap), hash);
 	sqlite3_bind_text(st, 3, gap->stream, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, gap->from_us);
 	sqlite3_bind_int64(st, 5, gap->to_us);

@@ -159,6 +159,38 @@ static void copy_text(char *dst, size_t cap, const unsigned char *src)
 	g_strlcpy(dst, src ? (const char *)src : "", cap);
 }
 
+/* Every row of the bound statement ST as an array of ELEM-byte structs filled by FROM_ROW
+ * (*out, *n: the rows read, even after a failure); ST is finalized. */
+static int collect_rows(struct spool *sp, sqlite3_stmt *st, size_t elem,
+                        void (*from_row)(sqlite3_stmt *, void *), const char *what, void **out,
+                        size_t *n)
+{
+	GArray *a = g_array_new(FALSE, TRUE, (guint)elem);
+	void *row = g_malloc0(elem);
+	int s, rc = 0;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(row, 0, elem);
+		from_row(st, row);
+		g_array_append_vals(a, row, 1);
+	}
+	if (s != SQLITE_DONE)
+		rc = spool_fail(sp, what);
+	sqlite3_finalize(st);
+	g_free(row);
+	*n = a->len;
+	*out = g_array_free(a, FALSE);
+	return rc;
+}
+
+static void open_segment_from_row(sqlite3_stmt *st, void *row)
+{
+	struct spool_open_segment *o = row;
+	copy_text(o->stream, sizeof(o->stream), sqlite3_column_text(st, 0));
+	o->seq = sqlite3_column_int64(st, 1);
+	o->start_us = sqlite3_column_int64(st, 2);
+	copy_text(o->path, sizeof(o->path), sqlite3_column_text(st, 3));
+}
+
 int spool_open_segments(struct spool *sp, const char *stream, struct spool_open_segment **out,
                         size_t *n)
 {
@@ -171,22 +203,8 @@ int spool_open_segments(struct spool *sp, const char *stream, struct spool_open_
 		return rc;
 	if (stream)
 		sqlite3_bind_text(st, 1, stream, -1, SQLITE_TRANSIENT);
-	GArray *a = g_array_new(FALSE, TRUE, sizeof(struct spool_open_segment));
-	int s;
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		struct spool_open_segment o = {0};
-		copy_text(o.stream, sizeof(o.stream), sqlite3_column_text(st, 0));
-		o.seq = sqlite3_column_int64(st, 1);
-		o.start_us = sqlite3_column_int64(st, 2);
-		copy_text(o.path, sizeof(o.path), sqlite3_column_text(st, 3));
-		g_array_append_val(a, o);
-	}
-	if (s != SQLITE_DONE)
-		rc = spool_fail(sp, "open segments");
-	sqlite3_finalize(st);
-	*n = a->len;
-	*out = (struct spool_open_segment *)g_array_free(a, FALSE);
-	return rc;
+	return collect_rows(sp, st, sizeof(**out), open_segment_from_row, "open segments",
+	                    (void **)out, n);
 }
 
 int spool_segment_add(struct spool *sp, const struct spool_segment *g)
@@ -233,6 +251,11 @@ static void segment_from_row(sqlite3_stmt *st, struct spool_segment *g)
 
 #define SEGMENT_COLUMNS "stream, seq, start_us, end_us, size, sha256, path, recovered"
 
+static void segment_row(sqlite3_stmt *st, void *row)
+{
+	segment_from_row(st, row);
+}
+
 int spool_segment_get(struct spool *sp, const char *stream, int64_t seq, struct spool_segment *out)
 {
 	sqlite3_stmt *st;
@@ -271,19 +294,7 @@ int spool_segment_list(struct spool *sp, size_t max, struct spool_segment **out,
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, (int64_t)max);
-	GArray *a = g_array_new(FALSE, TRUE, sizeof(struct spool_segment));
-	int s;
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		struct spool_segment g;
-		segment_from_row(st, &g);
-		g_array_append_val(a, g);
-	}
-	if (s != SQLITE_DONE)
-		rc = spool_fail(sp, "segment list");
-	sqlite3_finalize(st);
-	*n = a->len;
-	*out = (struct spool_segment *)g_array_free(a, FALSE);
-	return rc;
+	return collect_rows(sp, st, sizeof(**out), segment_row, "segment list", (void **)out, n);
 }
 
 int spool_segment_totals(struct spool *sp, int64_t *bytes, int64_t *count)
@@ -327,6 +338,11 @@ static void gap_from_row(sqlite3_stmt *st, struct spool_gap *g)
 		g->reason = GAP_CAMERA_LOST;
 	g->from_us = sqlite3_column_int64(st, 3);
 	g->to_us = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 4);
+}
+
+static void gap_row(sqlite3_stmt *st, void *row)
+{
+	gap_from_row(st, row);
 }
 
 int spool_gap_get(struct spool *sp, int64_t id, struct spool_gap *out)
@@ -387,17 +403,5 @@ int spool_gap_list_closed(struct spool *sp, size_t max, struct spool_gap **out, 
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, (int64_t)max);
-	GArray *a = g_array_new(FALSE, TRUE, sizeof(struct spool_gap));
-	int s;
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		struct spool_gap g;
-		gap_from_row(st, &g);
-		g_array_append_val(a, g);
-	}
-	if (s != SQLITE_DONE)
-		rc = spool_fail(sp, "gap list");
-	sqlite3_finalize(st);
-	*n = a->len;
-	*out = (struct spool_gap *)g_array_free(a, FALSE);
-	return rc;
+	return collect_rows(sp, st, sizeof(**out), gap_row, "gap list", (void **)out, n);
 }

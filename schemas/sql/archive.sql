@@ -1,10 +1,10 @@
 -- evalroom tender archive (.evarc), format version 1. See docs/archive-format.md.
 -- Before this runs the writer sets: page_size=65536, application_id, user_version,
--- journal_mode=WAL, synchronous=FULL (in that order: page size must precede WAL and tables).
--- Every record that is a Merkle leaf carries its leaf index (`leaf`, 0-based, global append
--- order across tables) and `leaf_hash` = SHA-256(0x00 || leaf data).
--- Few indexes on purpose: with 64 KiB pages every index touched by a commit costs a 64 KiB WAL
--- frame, and the verifier checks leaf uniqueness itself.
+-- journal_mode=PERSIST, journal_size_limit, synchronous=FULL (page size must precede the
+-- tables). Every record that is a Merkle leaf carries its leaf index (`leaf`, 0-based, global
+-- append order across tables) and `leaf_hash` = SHA-256(0x00 || leaf data).
+-- Few indexes on purpose: with 64 KiB pages every index page a commit touches costs a 64 KiB
+-- journal write, and the verifier checks leaf uniqueness itself.
 
 CREATE TABLE meta (
 	id             INTEGER PRIMARY KEY CHECK (id = 1),

@@ -5,15 +5,13 @@ its seat, and the broker publishes its last will when it dies. Every message it 
 validated against its JSON Schema."""
 import json
 import os
-import queue
 import signal
-import subprocess
-import threading
 import time
 
 import pytest
 
 import harness
+from daemons import TerminalBatch
 import schemas
 
 pytestmark = pytest.mark.skipif(not harness.have_tools(), reason="mosquitto/openssl missing")
@@ -74,47 +72,14 @@ class Agent(harness.Client):
         self.publish(DOWN, msg)
 
 
-class Batch:
-    def __init__(self, cmd):
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, bufsize=1)
-        self.lines = queue.Queue()
-        self.seen = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-
-    def keys(self, text):
-        self.proc.stdin.write(text)
-        self.proc.stdin.flush()
-
-    def wait(self, text, absent=None, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.seen and text in self.seen[-1] and not (absent and absent in self.seen[-1]):
-                return self.seen[-1]
-            left = deadline - time.monotonic()
-            assert left > 0, "screen never showed %r: %s" % (text, self.seen[-3:])
-            try:
-                self.seen.append(self.lines.get(timeout=left))
-            except queue.Empty:
-                pass
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-
-
 def test_terminal_over_mqtt(broker, bin_dir, tmp_path):
     cert, key = broker.cert("terminal-%s-%s" % (ROOM, SEAT))
     config = tmp_path / "terminal.conf"
     config.write_text("[terminal]\nroom=%s\nseat=%s\n[mqtt]\nuri=ssl://127.0.0.1:%d\n"
                       "ca=%s\ncert=%s\nkey=%s\n" % (ROOM, SEAT, broker.port, broker.ca, cert, key))
     agent = Agent(broker)
-    term = Batch([os.path.join(bin_dir, "evalroom-terminal"), "--batch", "--config", str(config)])
+    term = TerminalBatch([os.path.join(bin_dir, "evalroom-terminal"), "--batch", "--config",
+                          str(config)], tmp_path / "terminal.log")
     try:
         status = agent.wait_kind(STATUS, "status", state="online")
         assert status["identity"] == "terminal-E1-S1"
@@ -153,7 +118,7 @@ def test_terminal_over_mqtt(broker, bin_dir, tmp_path):
         problems = schemas.validate_all(agent.messages)
         assert not problems, problems
     finally:
-        term.close()
+        term.kill()
         agent.close()
 
 

@@ -19,24 +19,7 @@ static int setup(void **ctx)
 {
 	struct ops_fixture *f = ops_fixture_new();
 
-	ops_import_site(f->st, EXAMPLE_SITE);
-	json_decref(ops_ok(f->st, "session.create", "{\"date\":\"" SESSION "\"}"));
-	json_decref(ops_ok(f->st, "tender.add",
-	                   "{\"session\":\"" SESSION "\",\"id\":\"TA\",\"name\":\"Roads\"}"));
-	json_decref(ops_ok(f->st, "tender.add",
-	                   "{\"session\":\"" SESSION "\",\"id\":\"TB\",\"name\":\"Schools\"}"));
-	assert_int_equal(ops_import_committee(f->st, "TA",
-	                                      "person_id,name,id_number,role\n"
-	                                      "xpwang,Wang,11111111,expert\n"
-	                                      "xpzhou,Zhou,22222222,expert\n"
-	                                      "rpfirm,Firm Ltd,33333333,tenderer\n",
-	                                      NULL),
-	                 0);
-	assert_int_equal(ops_import_committee(f->st, "TB",
-	                                      "person_id,name,id_number,role\n"
-	                                      "xpsun,Sun,44444444,expert\n",
-	                                      NULL),
-	                 0);
+	ops_two_tenders(f->st, EXAMPLE_SITE, SESSION);
 	*ctx = f;
 	return 0;
 }

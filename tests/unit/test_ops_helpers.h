@@ -171,3 +171,33 @@ static inline int ops_import_committee(struct state *st, const char *tender, con
 	json_decref(res);
 	return rc;
 }
+
+/* ops_two_tenders: the site at SITE_PATH and a day DATE with two tenders: TA ("Roads";
+ * experts xpwang and xpzhou, tenderer rpfirm) and TB ("Schools"; expert xpsun). */
+static inline void ops_two_tenders(struct state *st, const char *site_path, const char *date)
+{
+	char *args;
+
+	ops_import_site(st, site_path);
+	args = g_strdup_printf("{\"date\":\"%s\"}", date);
+	json_decref(ops_ok(st, "session.create", args));
+	g_free(args);
+	args = g_strdup_printf("{\"session\":\"%s\",\"id\":\"TA\",\"name\":\"Roads\"}", date);
+	json_decref(ops_ok(st, "tender.add", args));
+	g_free(args);
+	args = g_strdup_printf("{\"session\":\"%s\",\"id\":\"TB\",\"name\":\"Schools\"}", date);
+	json_decref(ops_ok(st, "tender.add", args));
+	g_free(args);
+	assert_int_equal(ops_import_committee(st, "TA",
+	                                      "person_id,name,id_number,role\n"
+	                                      "xpwang,Wang,11111111,expert\n"
+	                                      "xpzhou,Zhou,22222222,expert\n"
+	                                      "rpfirm,Firm Ltd,33333333,tenderer\n",
+	                                      NULL),
+	                 0);
+	assert_int_equal(ops_import_committee(st, "TB",
+	                                      "person_id,name,id_number,role\n"
+	                                      "xpsun,Sun,44444444,expert\n",
+	                                      NULL),
+	                 0);
+}
