@@ -1,5 +1,5 @@
 /* fuzz_event: room agents' events (room/<room>/event) through events_handle, the
- * dispatcher to the per-kind event handlers of controller/events.c.
+ * dispatcher to the per-kind event handlers of controller/daemon/events.c.
  *
  * Input: byte 0 picks the room of the topic, the rest is the payload.
  *

@@ -29,7 +29,7 @@ TOPIC_ROOT = "evalroom/v1"
 
 def provision_command(bin_dir):
     """The provisioning command line: evalroom-provision while it is built, else
-    `evalroomctl provision` (the same code, controller/provision.c)."""
+    `evalroomctl provision` (the same code, controller/provision/provision.c)."""
     tool = os.path.join(bin_dir, "evalroom-provision")
     if os.path.exists(tool):
         return [tool]

@@ -1,4 +1,4 @@
-/* Alerts (controller/alerts.c over state.db): raise, dedupe, acknowledge, resolve, auto
+/* Alerts (controller/daemon/alerts.c over state.db): raise, dedupe, acknowledge, resolve, auto
  * clear, never deleted, hooks, and the causes the controller sees itself (agent offline
  * after the grace period, clock skew on two consecutive statuses that agree). */
 #include <errno.h>

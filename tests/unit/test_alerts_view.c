@@ -1,4 +1,4 @@
-/* The live room view (controller/view.c): site rooms with their seats, what the modules
+/* The live room view (controller/daemon/view.c): site rooms with their seats, what the modules
  * report, the agents' presence and open alerts per room; bad input ignored. */
 #include <errno.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* state.db's check-in side (controller/state_checkin.c) on a real database prepared by
+/* state.db's check-in side (controller/state/state_checkin.c) on a real database prepared by
  * the operator's operations: seating lookup and its refusals, admissions (one active per
  * person, wiped credentials), presence, the desk list, and the seat bindings the
  * archive router asks about. */

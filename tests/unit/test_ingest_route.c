@@ -1,4 +1,4 @@
-/* Routing queries of the ingest (controller/route.h) over a real state.db with the
+/* Routing queries of the ingest (controller/state/route.h) over a real state.db with the
  * example site (E1, E2: two seats each with cameras cam-<room>-<seat>; T1: one seat)
  * and a run draw: which tenders a segment of a stream belongs to, and when. */
 #include <errno.h>

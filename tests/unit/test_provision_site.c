@@ -1,4 +1,4 @@
-/* cmocka tests of provision_site() (controller/provision.c) on a tiny site: the exact
+/* cmocka tests of provision_site() (controller/provision/provision.c) on a tiny site: the exact
  * ACL, certificates that chain to the CA with the right CN and key, key modes, and the
  * refusals (non-empty directory, bad options) that must leave nothing behind. */
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* The state.db statement helper (controller/state_stmt.c): typed arguments, and how
+/* The state.db statement helper (controller/state/state_stmt.c): typed arguments, and how
  * SQLite's outcomes become return codes and REQUEST_ERROR errors. */
 #include <errno.h>
 #include <setjmp.h>

@@ -12,7 +12,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "request.h"
+#include "request_handler.h"
 
 struct controller;
 

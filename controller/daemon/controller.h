@@ -7,7 +7,7 @@
 
 #include "mqtt_session.h"
 #include "msg.h"
-#include "request.h"
+#include "request_handler.h"
 #include "seq.h"
 
 #define TOPIC_PREFIX "evalroom/v1/"

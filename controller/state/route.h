@@ -6,7 +6,7 @@
  * tender's archive also shows the seat before the expert arrives and after they leave
  * (proof that nobody else used it). That is a superset of the login-to-logout binding
  * the design names; the logins themselves (seat.event) are events in the archive, and
- * controller/seats.h keeps them (bindings_at). Sealed tenders are returned too: the
+ * controller/daemon/seats.h keeps them (bindings_at). Sealed tenders are returned too: the
  * caller refuses to write to them (and says so). */
 #pragma once
 #include <glib.h>

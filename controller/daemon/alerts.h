@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "request.h"
+#include "request_handler.h"
 
 struct controller;
 

@@ -9,7 +9,7 @@
 
 #include "archive.h"
 #include "controller.h"
-#include "request.h"
+#include "request_handler.h"
 
 /* archives_init: load the signing key ([controller] signing_key), create archive_dir
  * and start the one-minute checkpoint timer. Returns 0 or -errno with *err. */

@@ -1,5 +1,5 @@
 /* draw.commit, draw.run, draw.replace, draw.export: the seat draw of a session, kept in
- * state.db and computed by the draw library (controller/draw, docs/draw.md). */
+ * state.db and computed by the draw library (common/draw, docs/draw.md). */
 #include "ops.h"
 #include "ops_internal.h"
 

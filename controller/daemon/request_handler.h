@@ -1,0 +1,31 @@
+/* The controller's request handlers: how a command of the request protocol
+ * (common/request.h) is answered inside evalroom-controller. */
+#pragma once
+#include <glib.h>
+#include <jansson.h>
+
+#include "request.h"
+
+struct controller;
+
+/* A handler either answers at once (returns 0 with *result set, a new reference, or
+ * -errno with *err set in REQUEST_ERROR), or, for work that waits on an agent,
+ * returns REQUEST_PENDING after keeping a copy made with request_defer(); it then
+ * answers later with request_finish(). */
+#define REQUEST_PENDING 1
+typedef int (*request_fn)(struct controller *c, const struct request *req, json_t **result,
+                          GError **err);
+
+struct request_handler {
+	const char *command; /* "tender.add" */
+	unsigned roles;      /* bitmask of enum role allowed */
+	request_fn fn;
+	bool audited; /* recorded in the operator audit log (every state-changing command) */
+};
+
+/* request_defer: a heap copy of REQ (args referenced) to answer later with request_finish. */
+struct request *request_defer(const struct request *req);
+/* request_finish: answer a deferred request with RESULT (reference stolen) or ERR, and
+ * free it. */
+void request_finish(struct controller *c, struct request *deferred, json_t *result,
+                    const GError *err);
