@@ -42,6 +42,9 @@ static const char *const kind_names[ALERT_KIND_COUNT] = {
     [ALERT_CLOCK_SKEW] = "clock_skew",
     [ALERT_DOOR_FAULT] = "door_fault",
     [ALERT_HELP_REQUESTED] = "help_requested",
+    [ALERT_ARCHIVE_DISK_LOW] = "archive_disk_low",
+    [ALERT_ARCHIVE_DISK_FULL] = "archive_disk_full",
+    [ALERT_ARCHIVE_WRITE_FAILED] = "archive_write_failed",
 };
 
 struct alert_hook {

@@ -29,6 +29,9 @@ enum alert_kind {
 	ALERT_CLOCK_SKEW,
 	ALERT_DOOR_FAULT,
 	ALERT_HELP_REQUESTED, /* an expert pressed "help" at a seat */
+	ALERT_ARCHIVE_DISK_LOW,     /* archive disk below its free-space or days-left threshold */
+	ALERT_ARCHIVE_DISK_FULL,    /* archive disk about to refuse writes */
+	ALERT_ARCHIVE_WRITE_FAILED, /* a write into a tender or site archive failed */
 	ALERT_KIND_COUNT,
 };
 

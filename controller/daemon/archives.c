@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "agents.h"
+#include "archive_disk.h"
 #include "clock.h"
 #include "ingest.h"
 #include "log.h"
@@ -207,6 +208,8 @@ int archives_obtain(struct controller *c, const char *name, const struct archive
 		            a ? archive_errmsg(a) : g_strerror(-rc));
 		archive_free(a);
 		log_warnx("archive %s: cannot open or create it: %s", path, g_strerror(-rc));
+		archive_write_failed(c, name, "the archive file (cannot open or create it)",
+		                     g_strerror(-rc));
 	} else {
 		g_hash_table_insert(as->open, g_strdup(name), a);
 		*out = a;
@@ -236,13 +239,20 @@ int archives_get(struct controller *c, const char *tender, struct archive **out,
 static void held_schedule(struct controller *c);
 
 /* Appends E to A now; a failure other than a reader holding the file is logged. */
-static int append_now(struct archive *a, const char *name, const struct held_event *e)
+static int append_now(struct controller *c, struct archive *a, const char *name,
+                      const struct held_event *e)
 {
 	struct archive_event ev = {e->at_us, e->kind, e->source, e->body};
 	int rc = archive_append_event(a, &ev);
-	if (rc != 0 && rc != -EAGAIN)
+	if (rc != 0 && rc != -EAGAIN) {
 		log_warnx("archive %s: event %s not recorded: %s", name, e->kind,
 		          archive_errmsg(a));
+		char *what = g_strdup_printf("event %s", e->kind);
+		archive_write_failed(c, name, what, archive_errmsg(a));
+		g_free(what);
+	} else if (rc == 0) {
+		archive_write_ok(c, name);
+	}
 	return rc;
 }
 
@@ -251,7 +261,7 @@ static int append_or_hold(struct controller *c, const char *name, struct archive
 {
 	GQueue *q = g_hash_table_lookup(c->archives->held, name);
 	if (!q) {
-		int rc = append_now(a, name, e);
+		int rc = append_now(c, a, name, e);
 		if (rc != -EAGAIN)
 			return rc;
 		log_info("archive %s: a reader holds the file; event %s waits for it", name,
@@ -273,7 +283,7 @@ static void held_drain(struct controller *c, const char *name)
 	GQueue *q = g_hash_table_lookup(c->archives->held, name);
 	struct archive *a = g_hash_table_lookup(c->archives->open, name);
 	while (q && a && !g_queue_is_empty(q)) {
-		if (append_now(a, name, g_queue_peek_head(q)) == -EAGAIN)
+		if (append_now(c, a, name, g_queue_peek_head(q)) == -EAGAIN)
 			return;
 		held_event_free(g_queue_pop_head(q));
 	}

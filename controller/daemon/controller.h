@@ -23,6 +23,11 @@ struct controller_config {
 	int64_t admission_window_s;  /* [controller] admission_window_s, default 300 */
 	int64_t login_code_valid_s;  /* [controller] login_code_valid_s, default 43200 */
 	int64_t never_connected_ms;  /* [alerts] never_connected_ms, default 15000 */
+	/* [archive_disk]: when the archive disk's alerts are raised (archive_disk.c) */
+	int64_t disk_check_s;          /* check_s, default 10 */
+	int64_t disk_low_free_percent; /* low_free_percent, default 10 */
+	int64_t disk_low_days;         /* low_days (at the current write rate), default 7 */
+	int64_t disk_full_free_mb;     /* full_free_mb, default 256 */
 
 	/* [requests]: a token bucket per requester identity (requests.c); 0 in either: none */
 	int64_t request_burst;        /* burst, default 50 */
@@ -58,6 +63,7 @@ struct controller {
 	struct alerts *alerts; /* alerts.c */
 	struct view *view;     /* view.c */
 	struct checkin *checkin; /* checkin.c */
+	struct archive_disk *archive_disk; /* archive_disk.c */
 };
 
 /* controller_publish: serialise MSG (reference kept by caller) and publish at QoS 1. */

@@ -1,5 +1,5 @@
 /* The controller's configuration file (controller.conf): [mqtt], [controller], [alerts],
- * [requests]. */
+ * [requests], [archive_disk]. */
 #include "controller_config.h"
 
 #include <errno.h>
@@ -55,7 +55,13 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 	               &k->login_code_valid_s, err) != 0 ||
 	    config_int(cf, "requests", "burst", true, 50, 1, 100000, &k->request_burst, err) != 0 ||
 	    config_int(cf, "requests", "refill_per_s", true, 20, 0, 100000,
-	               &k->request_refill_per_s, err) != 0)
+	               &k->request_refill_per_s, err) != 0 ||
+	    config_int(cf, "archive_disk", "check_s", true, 10, 1, 3600, &k->disk_check_s, err) != 0 ||
+	    config_int(cf, "archive_disk", "low_free_percent", true, 10, 0, 99,
+	               &k->disk_low_free_percent, err) != 0 ||
+	    config_int(cf, "archive_disk", "low_days", true, 7, 0, 3650, &k->disk_low_days, err) != 0 ||
+	    config_int(cf, "archive_disk", "full_free_mb", true, 256, 0, 1024 * 1024,
+	               &k->disk_full_free_mb, err) != 0)
 		goto out;
 	rc = 0;
 out:

@@ -6,6 +6,7 @@
 
 #include "agents.h"
 #include "alerts.h"
+#include "archive_disk.h"
 #include "archives.h"
 #include "checkin.h"
 #include "clock.h"
@@ -168,6 +169,7 @@ int main(int argc, char **argv)
 		goto err_archives;
 	}
 	alerts_set_hook(&c, archives_on_alert, NULL);
+	archive_disk_init(&c);
 
 	char *offline = status_payload(&c, "offline");
 	struct mqtt_session_config mc = {
@@ -210,6 +212,7 @@ int main(int argc, char **argv)
 	mqtt_session_free(c.mqtt);
 err_mqtt:
 err_archives:
+	archive_disk_free(&c);
 	ingest_free(&c);
 	archives_free(&c);
 	checkin_free(&c);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archive_disk.h"
 #include "archives.h"
 #include "clock.h"
 #include "ingest_internal.h"
@@ -410,6 +411,9 @@ static void segment_complete(struct controller *c, struct partial *p, const char
 		if (rc != 0) {
 			log_warnx("segment %s not stored in archive %s (not acknowledged): %s", key,
 			          (const char *)t.names->pdata[i], archive_errmsg(a));
+			char *what = g_strdup_printf("segment %s", key);
+			archive_write_failed(c, t.names->pdata[i], what, archive_errmsg(a));
+			g_free(what);
 			targets_clear(&t);
 			goto drop;
 		}

@@ -6,6 +6,7 @@
  * a backlog drains at nearly the disk's speed while a lone segment still commits at once. */
 #include <errno.h>
 
+#include "archive_disk.h"
 #include "archives.h"
 #include "clock.h"
 #include "ingest.h"
@@ -74,8 +75,9 @@ static char **strv_of(GPtrArray *names)
 }
 
 /* Commits every open batch; OUT maps each archive name to its outcome. */
-static void commit_batches(struct ingest_group *g, GHashTable *out, int64_t now)
+static void commit_batches(struct controller *c, GHashTable *out, int64_t now)
 {
+	struct ingest_group *g = c->ingest->group;
 	GHashTableIter it;
 	gpointer k, v;
 	g_hash_table_iter_init(&it, g->batches);
@@ -95,6 +97,9 @@ static void commit_batches(struct ingest_group *g, GHashTable *out, int64_t now)
 		} else if (o == FAILED) {
 			log_warnx("archive %s: group commit failed: %s", (const char *)k,
 			          archive_errmsg(a));
+			archive_write_failed(c, k, "a group commit of segments", archive_errmsg(a));
+		} else if (o == COMMITTED) {
+			archive_write_ok(c, k);
 		}
 		g_hash_table_insert(out, g_strdup(k), GINT_TO_POINTER(o));
 		if (o != DEFERRED)
@@ -155,7 +160,7 @@ void ingest_commit(struct controller *c)
 	GHashTable *outcomes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	GPtrArray *waiting = g_ptr_array_new_with_free_func(staged_free);
 	GPtrArray *done = g_ptr_array_new();
-	commit_batches(g, outcomes, now);
+	commit_batches(c, outcomes, now);
 	g->bytes = 0;
 	for (guint i = 0; i < g->staged->len; i++) {
 		struct staged *s = g->staged->pdata[i];

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alerts.h"
+#include "archive_disk.h"
 #include "archives.h"
 #include "checkin.h"
 #include "clock.h"
@@ -42,6 +43,9 @@ static int handle_status(struct controller *c, const struct request *req, json_t
 	json_t *alerts = alerts_counts_json(c);
 	if (alerts)
 		json_object_set_new(*result, "alerts", alerts);
+	json_t *disk = archive_disk_json(c);
+	if (disk)
+		json_object_set_new(*result, "archive_disk", disk);
 	return 0;
 }
 
