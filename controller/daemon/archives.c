@@ -8,15 +8,16 @@
 #include <sys/stat.h>
 
 #include "agents.h"
+#include "leaf.h"
 #include "archive_disk.h"
 #include "clock.h"
 #include "ingest.h"
 #include "log.h"
 #include "msg.h"
+#include "rootlog.h"
 #include "route.h"
 #include "state.h"
 
-#define CHECKPOINT_INTERVAL_S 60
 /* Events an archive could not take because a reader holds it wait in memory, in order, and
  * are tried again this often; a tender close waits this long past its flush wait for them. */
 #define HELD_RETRY_MS        200
@@ -26,10 +27,12 @@
 
 struct archives {
 	struct archive_signer *signer;
+	struct rootlog *roots; /* the site's root log (state_dir/roots.log) */
 	GHashTable *open;   /* name -> struct archive * */
 	GHashTable *sealed; /* tender -> int64_t * sealed_us (as far as known) */
 	GHashTable *counts; /* tender -> guint64 * segments stored since start */
 	GHashTable *held;   /* name -> GQueue of struct held_event: waiting for a reader */
+	bool closing;       /* archives_free has begun: roots go to the log only */
 	guint timer, held_timer;
 	int64_t held_warned_us;
 };
@@ -105,11 +108,16 @@ int archives_init(struct controller *c, GError **err)
 		            c->cfg.archive_dir, g_strerror(-rc));
 		goto err_dir;
 	}
+	char *roots = g_build_filename(c->cfg.state_dir, "roots.log", NULL);
+	rc = rootlog_open(roots, as->signer, &as->roots, err);
+	g_free(roots);
+	if (rc != 0)
+		goto err_dir;
 	as->open = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, archive_close);
 	as->sealed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	as->counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	as->held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, held_queue_free);
-	as->timer = g_timeout_add_seconds(CHECKPOINT_INTERVAL_S, on_checkpoint_timer, c);
+	as->timer = g_timeout_add_seconds((guint)c->cfg.checkpoint_interval_s, on_checkpoint_timer, c);
 	c->archives = as;
 	retention_start(c);
 	return 0;
@@ -139,6 +147,7 @@ void archives_free(struct controller *c)
 	if (!as)
 		return;
 	retention_stop(c);
+	as->closing = true;
 	checkpoint_all(c);
 	g_source_remove(as->timer);
 	g_hash_table_destroy(as->open);
@@ -151,6 +160,7 @@ void archives_free(struct controller *c)
 		          "not recorded",
 		          g_hash_table_size(as->held));
 	g_hash_table_destroy(as->held);
+	rootlog_free(as->roots);
 	archive_signer_free(as->signer);
 	g_free(as);
 	c->archives = NULL;
@@ -186,6 +196,38 @@ static int archive_refuse_sealed(const char *tender, GError **err)
 	return -EROFS;
 }
 
+/* An archive's checkpoint, durable: into the site's root log, then retained on
+ * controller/roots for whoever records the published roots. */
+static void publish_root(void *user, const char *name, uint64_t size, const uint8_t root[32],
+                         int64_t time_us)
+{
+	struct controller *c = user;
+	struct rootlog_entry e;
+	GError *err = NULL;
+	if (rootlog_append(c->archives->roots, name, size, root, time_us, &e, &err) != 0) {
+		log_warnx("%s (the checkpoint of %s at size %" G_GUINT64_FORMAT " is not published)",
+		          err->message, name, size);
+		archive_write_failed(c, name, "its checkpoint's root in the site's root log",
+		                     err->message);
+		g_error_free(err);
+		return;
+	}
+	if (c->archives->closing) /* the final checkpoints at exit: MQTT is gone already */
+		return;
+	char root_hex[65], hash_hex[65];
+	leaf_hex(root, 32, root_hex);
+	leaf_hex(e.hash, 32, hash_hex);
+	char *line = rootlog_line(&e);
+	json_t *m = msg_new("roots.checkpoint", &c->seq);
+	json_object_update_new(m, json_pack("{s:s, s:I, s:s, s:I, s:I, s:s, s:s}", "tender", name,
+	                                    "size", (json_int_t)size, "root", root_hex, "time_us",
+	                                    (json_int_t)time_us, "log_index", (json_int_t)e.index,
+	                                    "log_hash", hash_hex, "line", line));
+	g_free(line);
+	controller_publish(c, TOPIC_PREFIX "controller/roots", m, true);
+	json_decref(m);
+}
+
 int archives_obtain(struct controller *c, const char *name, const struct archive_tender *meta,
                     struct archive **out, GError **err)
 {
@@ -211,6 +253,7 @@ int archives_obtain(struct controller *c, const char *name, const struct archive
 		archive_write_failed(c, name, "the archive file (cannot open or create it)",
 		                     g_strerror(-rc));
 	} else {
+		archive_on_checkpoint(a, publish_root, c);
 		g_hash_table_insert(as->open, g_strdup(name), a);
 		*out = a;
 	}

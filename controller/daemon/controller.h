@@ -18,6 +18,7 @@ struct controller_config {
 	char *archive_dir;
 	char *signing_key;
 	int retention_days; /* site retention archives older than this are deleted; 0 keeps */
+	int64_t checkpoint_interval_s; /* [controller] checkpoint_interval_s, default 60 */
 	int64_t clock_skew_limit_ms; /* [alerts] clock_skew_limit_ms, default 2000 */
 	int64_t offline_grace_ms;    /* [alerts] offline_grace_ms, default 2000 */
 	int64_t admission_window_s;  /* [controller] admission_window_s, default 300 */

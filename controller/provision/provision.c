@@ -266,6 +266,8 @@ static void acl_person(GString *acl, const char *role, const char *name)
 	acl_line(acl, "read", "controller/status");
 	if (strcmp(role, "operator") == 0)
 		acl_line(acl, "read", "controller/error");
+	if (strcmp(role, "operator") == 0 || strcmp(role, "auditor") == 0)
+		acl_line(acl, "read", "controller/roots");
 	g_free(cn);
 }
 
@@ -283,6 +285,7 @@ static char *acl_render(const struct site *site)
 	g_string_append(acl, "\nuser controller\n");
 	acl_line(acl, "write", "controller/status");
 	acl_line(acl, "write", "controller/error");
+	acl_line(acl, "write", "controller/roots");
 	acl_line(acl, "read", "room/+/status");
 	acl_line(acl, "read", "room/+/event");
 	acl_line(acl, "read", "room/+/reply");

@@ -49,6 +49,14 @@ struct archive {
 	struct merkle_builder pre_batch; /* the tree as it was when the batch began */
 	int batch_lost;                  /* a batch rolled back by an implicit commit, or 0 */
 	int wb_fd; /* the file, for writeback hints only; closed after the database (see below) */
+	archive_checkpoint_fn on_checkpoint;
+	void *on_checkpoint_user;
+	struct { /* a checkpoint made inside a transaction, announced after its commit */
+		int pending;
+		uint64_t size;
+		uint8_t root[32];
+		int64_t time_us;
+	} announce;
 	char err[512];
 };
 
@@ -878,6 +886,20 @@ void archive_batch_abort(struct archive *a)
 		batch_rollback(a);
 }
 
+void archive_on_checkpoint(struct archive *a, archive_checkpoint_fn fn, void *user)
+{
+	a->on_checkpoint = fn;
+	a->on_checkpoint_user = user;
+}
+
+static void announce_checkpoint(struct archive *a)
+{
+	if (a->announce.pending && a->on_checkpoint)
+		a->on_checkpoint(a->on_checkpoint_user, a->tender, a->announce.size, a->announce.root,
+		                 a->announce.time_us);
+	a->announce.pending = 0;
+}
+
 int archive_checkpoint(struct archive *a, int64_t time_us)
 {
 	uint8_t root[32], sig[ARCHIVE_SIGNATURE_LEN];
@@ -911,8 +933,15 @@ int archive_checkpoint(struct archive *a, int64_t time_us)
 	sqlite3_bind_blob(st, 5, sig, sizeof(sig), SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_fail(a, "checkpoint");
 	sqlite3_finalize(st);
-	if (rc == 0)
+	if (rc == 0) {
 		a->checkpointed = n;
+		a->announce.pending = 1;
+		a->announce.size = n;
+		memcpy(a->announce.root, root, 32);
+		a->announce.time_us = time_us;
+		if (sqlite3_get_autocommit(a->db))
+			announce_checkpoint(a);
+	}
 err_body:
 	g_free(body);
 	return rc;
@@ -986,7 +1015,9 @@ int archive_seal(struct archive *a, int64_t time_us)
 	if (rc) {
 		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
 		a->tree = before;
+		a->announce.pending = 0;
 		return rc;
 	}
+	announce_checkpoint(a);
 	return seal_finish(a);
 }

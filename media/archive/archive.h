@@ -138,6 +138,12 @@ int archive_checkpoint(struct archive *a, int64_t time_us);
  * changed, or -errno. */
 int archive_checkpoint_if_changed(struct archive *a, int64_t time_us);
 
+/* archive_on_checkpoint: FN(USER, tender, size, root, time_us) is called after each
+ * checkpoint of A is durable (the final one of archive_seal too, after its commit), so the
+ * caller can publish the root outside the file (the site's root log, rootlog.h). */
+typedef void (*archive_checkpoint_fn)(void *user, const char *tender, uint64_t size,
+                                      const uint8_t root[32], int64_t time_us);
+void archive_on_checkpoint(struct archive *a, archive_checkpoint_fn fn, void *user);
 /* Seals: appends an "archive.sealed" event, writes the final checkpoint, removes the
  * rollback journal beside it (a single self-contained file) and makes it read-only (0444).
  * Every later append returns -EROFS. */

@@ -530,13 +530,14 @@ int archive_verify(struct archive_reader *r, const struct archive_pubkey *key,
 out:
 	archive_pubkey_free(owned);
 	g_array_unref(c.entries);
-	g_free(c.tender);
+	rep->tender = c.tender; /* taken */
 	return rc;
 }
 
 void archive_verify_report_clear(struct archive_verify_report *rep)
 {
 	g_free(rep->problem);
+	g_free(rep->tender);
 	if (rep->leaf_hashes)
 		g_byte_array_unref(rep->leaf_hashes);
 	memset(rep, 0, sizeof(*rep));

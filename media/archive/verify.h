@@ -16,6 +16,7 @@ struct archive_verify_report {
 	int sealed;
 	int key_embedded; /* 1 when checked against the key recorded in the file itself */
 	char *problem;    /* NULL when intact, else the first problem found (in leaf order) */
+	char *tender;     /* the tender the file names (NULL when its meta is unreadable) */
 	GByteArray *leaf_hashes; /* recomputed leaf hashes in tree order (32 bytes each) */
 };
 

@@ -29,7 +29,7 @@ ATTACKERS = ["agent-E1", "terminal-E1-S1", "operator-alice", "desk-entrance",
 
 
 def topics():
-    out = ["controller/status", "controller/error"]
+    out = ["controller/status", "controller/error", "controller/roots"]
     for r, seats in ROOMS.items():
         out += ["room/%s/%s" % (r, k) for k in ("status", "event", "reply", "media", "cmd")]
         for s in seats:
@@ -42,7 +42,7 @@ def topics():
 def may_write(cn, t):
     p = t.split("/")
     if cn == "controller":
-        return (t in ("controller/status", "controller/error")
+        return (t in ("controller/status", "controller/error", "controller/roots")
                 or (p[0] == "room" and p[2] == "cmd") or (p[0] == "ctl" and p[2] == "resp"))
     if cn.startswith("agent-"):
         room = cn[len("agent-"):]
@@ -66,7 +66,8 @@ def may_read(cn, t):
         _, room, seat = cn.split("-")
         return t == "seat/%s/%s/down" % (room, seat)
     return (t == "controller/status" or t == "ctl/%s/resp" % cn
-            or (cn.startswith("operator-") and t == "controller/error"))
+            or (cn.startswith("operator-") and t == "controller/error")
+            or (cn.startswith(("operator-", "auditor-")) and t == "controller/roots"))
 
 
 def reader_of(t):
