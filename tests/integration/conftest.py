@@ -2,6 +2,12 @@
 import os
 import pytest
 
+# The programs speak the person's language (docs/i18n.md); the tests read their English
+# unless a test asks for another language in the environment it passes.
+for _name in ("LANGUAGE", "LC_MESSAGES", "LANG"):
+    os.environ.pop(_name, None)
+os.environ["LC_ALL"] = "C.UTF-8"
+
 
 def pytest_addoption(parser):
     parser.addoption("--build", default=os.environ.get("EVALROOM_BUILD",
