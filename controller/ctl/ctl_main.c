@@ -1,4 +1,5 @@
 /* evalroomctl: the operator's, security desk's and auditor's command-line tool. */
+#include <glib/gi18n.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,26 +8,29 @@
 #include "ctl.h"
 #include "ctl_client.h"
 #include "ctl_commands.h"
+#include "i18n.h"
 #include "log.h"
+#include "text_width.h"
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: evalroomctl [--config FILE] [--json] [--timeout S] COMMAND [ARGS]\n\n"
-	        "Global options:\n"
-	        "  -c, --config FILE  client configuration ([mqtt] uri, ca, cert, key); default\n"
-	        "                     $EVALROOM_CTL_CONFIG, ~/.config/evalroom/ctl.conf or\n"
-	        "                     /etc/evalroom/ctl.conf. The certificate's CN is your\n"
-	        "                     identity (operator-*, desk-*, auditor-*).\n"
-	        "  --json             print results as JSON (for scripts)\n"
-	        "  --timeout S        seconds to wait for the controller (default 10)\n"
-	        "  -h, --help         this text; COMMAND --help for a command's own\n\n"
-	        "Commands:\n");
+	fprintf(out, "%s",
+	        _("usage: evalroomctl [--config FILE] [--json] [--timeout S] COMMAND [ARGS]\n\n"
+	          "Global options:\n"
+	          "  -c, --config FILE  client configuration ([mqtt] uri, ca, cert, key); default\n"
+	          "                     $EVALROOM_CTL_CONFIG, ~/.config/evalroom/ctl.conf or\n"
+	          "                     /etc/evalroom/ctl.conf. The certificate's CN is your\n"
+	          "                     identity (operator-*, desk-*, auditor-*).\n"
+	          "  --json             print results as JSON (for scripts)\n"
+	          "  --timeout S        seconds to wait for the controller (default 10)\n"
+	          "  -h, --help         this text; COMMAND --help for a command's own\n\n"
+	          "Commands:\n"));
 	for (const struct ctl_command *const *t = ctl_command_tables; *t; t++)
 		for (const struct ctl_command *c = *t; c->name; c++)
 			fprintf(out, "  %s\n", c->usage);
-	fprintf(out, "\nExit status: 0 done, 1 refused by the controller, 2 usage or local input "
-	             "error,\n3 controller unreachable.\n");
+	fprintf(out, "\n%s",
+	        _("Exit status: 0 done, 1 refused by the controller, 2 usage or local input "
+	          "error,\n3 controller unreachable.\n"));
 }
 
 /* Find the longest command name matching the leading words of ARGV. */
@@ -52,10 +56,54 @@ static const struct ctl_command *command_find(int argc, char **argv, int *words)
 	return best;
 }
 
+/* The first sentence of HELP (English or Chinese), newly allocated. */
+static char *help_summary(const char *help)
+{
+	const char *end = help + strlen(help);
+	for (const char *p = help; *p; p++) {
+		if (p[0] == '.' && (p[1] == ' ' || p[1] == '\n' || p[1] == '\0')) {
+			end = p + 1;
+			break;
+		}
+		if (g_str_has_prefix(p, "\xe3\x80\x82")) { /* U+3002, the full stop of CJK text */
+			end = p + 3;
+			break;
+		}
+	}
+	return g_strndup(help, (gsize)(end - help));
+}
+
+/* group_help: if GROUP is the first word of multi-word commands ("draw" for draw commit,
+ * draw run, ...), print their synopses with a line each on OUT and return how many;
+ * 0 when GROUP is no group. */
+static int group_help(FILE *out, const char *group)
+{
+	size_t glen = strlen(group);
+	int n = 0;
+	for (const struct ctl_command *const *t = ctl_command_tables; *t; t++) {
+		for (const struct ctl_command *c = *t; c->name; c++) {
+			if (strncmp(c->name, group, glen) != 0 || c->name[glen] != ' ')
+				continue;
+			if (n++ == 0)
+				fprintf(out, _("usage: evalroomctl %s COMMAND [ARGS]\n\nCommands:\n"),
+				        group);
+			char *summary = help_summary(_(c->help));
+			char *wrapped = text_wrap(summary, "      ", 79);
+			fprintf(out, "  %s\n%s", c->usage, wrapped);
+			g_free(wrapped);
+			g_free(summary);
+		}
+	}
+	if (n)
+		fprintf(out, _("\n\"evalroomctl %s COMMAND --help\" explains one command.\n"), group);
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	struct ctl_options opt = {0};
 	int i = 1;
+	i18n_init();
 	log_init("evalroomctl", 0);
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
@@ -66,14 +114,14 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
 			opt.timeout_s = atoi(argv[++i]);
 			if (opt.timeout_s <= 0 || opt.timeout_s > 3600) {
-				fprintf(stderr, "evalroomctl: --timeout: expected 1..3600 s\n");
+				fprintf(stderr, _("evalroomctl: --timeout: expected 1..3600 s\n"));
 				return 2;
 			}
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
 			return 0;
 		} else {
-			fprintf(stderr, "evalroomctl: unknown option %s (try --help)\n", argv[i]);
+			fprintf(stderr, _("evalroomctl: unknown option %s (try --help)\n"), argv[i]);
 			return 2;
 		}
 	}
@@ -84,7 +132,19 @@ int main(int argc, char **argv)
 	int words = 0;
 	const struct ctl_command *cmd = command_find(argc - i, argv + i, &words);
 	if (!cmd) {
-		fprintf(stderr, "evalroomctl: unknown command \"%s\" (try --help)\n", argv[i]);
+		/* A group's name alone or with --help lists the group's commands. */
+		bool asked = i + 1 < argc && (strcmp(argv[i + 1], "--help") == 0 ||
+		                              strcmp(argv[i + 1], "-h") == 0);
+		if (asked && group_help(stdout, argv[i]))
+			return 0;
+		if (i + 1 < argc && !asked)
+			fprintf(stderr, _("evalroomctl: unknown command \"%s %s\" (try --help)\n"),
+			        argv[i], argv[i + 1]);
+		if (group_help(stderr, argv[i]))
+			return 2;
+		if (i + 1 >= argc || asked)
+			fprintf(stderr, _("evalroomctl: unknown command \"%s\" (try --help)\n"),
+			        argv[i]);
 		return 2;
 	}
 	/* Options may also follow the command: pull out the global ones. */
@@ -94,7 +154,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[k], "--json") == 0)
 			opt.json = true;
 		else if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0) {
-			printf("usage: evalroomctl %s\n\n%s\n", cmd->usage, cmd->help);
+			printf(_("usage: evalroomctl %s\n\n%s\n"), cmd->usage, _(cmd->help));
 			g_ptr_array_free(rest, TRUE);
 			return 0;
 		} else
