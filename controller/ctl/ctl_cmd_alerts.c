@@ -1,6 +1,7 @@
 /* evalroomctl alerts, alert ack, alert resolve, rooms (and the table entry of watch). */
 #include "ctl_cmd_alerts.h"
 
+#include <glib/gi18n.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,28 +232,28 @@ static int cmd_rooms(struct ctl *ctl, int argc, char **argv)
 
 const struct ctl_command alert_ctl_commands[] = {
     {"alerts", "alerts [--open] [--since TIME] [--limit N]",
-     "List alerts, newest first: kind, subject (room, seat, person, tender, stream), when\n"
-     "last seen and how often, and who acknowledged or resolved them. --open shows the\n"
-     "unresolved ones only. TIME is an ISO 8601 time or a date (UTC). See docs/console.md.",
+     N_("List alerts, newest first: kind, subject (room, seat, person, tender, stream), when\n"
+        "last seen and how often, and who acknowledged or resolved them. --open shows the\n"
+        "unresolved ones only. TIME is an ISO 8601 time or a date (UTC). See docs/console.md."),
      cmd_alerts, false},
     {"alert ack", "alert ack ID --note TEXT",
-     "Acknowledge alert ID: you have seen it and say what you are doing about it. Your\n"
-     "identity (your certificate) and the note are recorded with the alert and in the\n"
-     "audit log. Operators only.",
+     N_("Acknowledge alert ID: you have seen it and say what you are doing about it. Your\n"
+        "identity (your certificate) and the note are recorded with the alert and in the\n"
+        "audit log. Operators only."),
      cmd_alert_ack, false},
     {"alert resolve", "alert resolve ID --note TEXT",
-     "Resolve alert ID by hand (most alerts resolve themselves when their cause clears).\n"
-     "Your identity and the note are recorded. Operators only.",
+     N_("Resolve alert ID by hand (most alerts resolve themselves when their cause clears).\n"
+        "Your identity and the note are recorded. Operators only."),
      cmd_alert_resolve, false},
     {"rooms", "rooms",
-     "The live view of every room: agent online, door state and lockdown, streams\n"
-     "recording or lost, seats (logged in, expected, free, offline), how many tenders have\n"
-     "someone present (never who sits where) and open alerts.",
+     N_("The live view of every room: agent online, door state and lockdown, streams\n"
+        "recording or lost, seats (logged in, expected, free, offline), how many tenders have\n"
+        "someone present (never who sits where) and open alerts."),
      cmd_rooms, false},
     {"watch", "watch",
-     "Full-screen live view (refreshes every 0.5 s): rooms, then open alerts newest first.\n"
-     "Keys: up/down select an alert, a acknowledge it (type a note), l lock down its room\n"
-     "(or a room you type), r release a room, q quit. See docs/console.md.",
+     N_("Full-screen live view (refreshes every 0.5 s): rooms, then open alerts newest first.\n"
+        "Keys: up/down select an alert, a acknowledge it (type a note), l lock down its room\n"
+        "(or a room you type), r release a room, q quit. See docs/console.md."),
      ctl_cmd_watch, false},
     {NULL, NULL, NULL, NULL, false},
 };

@@ -1,4 +1,5 @@
 /* evalroomctl status: is the controller up, and which room agents are online. */
+#include <glib/gi18n.h>
 #include <stdio.h>
 
 #include "clock.h"
@@ -61,11 +62,11 @@ const struct ctl_command core_ctl_commands[] = {
     {"provision",
      "provision --site SITE.json --out DIR [--port N] [--bind ADDR] [--broker-host NAME]... "
      "[--broker-user USER] [--force]",
-     "Write the site's CA, broker and client certificates, the archive-signing key, the\n"
-     "mosquitto configuration and its ACL into DIR (see docs/provisioning.md). Runs locally;\n"
-     "needs no controller.",
+     N_("Write the site's CA, broker and client certificates, the archive-signing key, the\n"
+        "mosquitto configuration and its ACL into DIR (see docs/provisioning.md). Runs locally;\n"
+        "needs no controller."),
      cmd_provision, true},
-    {"status", "status", "Show whether the controller is up and which room agents are online.",
+    {"status", "status", N_("Show whether the controller is up and which room agents are online."),
      cmd_status, false},
     {NULL, NULL, NULL, NULL, false},
 };

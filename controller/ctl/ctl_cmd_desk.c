@@ -1,5 +1,6 @@
 /* evalroomctl desk checkin|readmit|list (the security desk) and seat lock|unlock
  * (operators). */
+#include <glib/gi18n.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -233,29 +234,29 @@ const struct ctl_command desk_ctl_commands[] = {
     {"desk checkin",
      "desk checkin --person P --id-number N --screening passed|failed [--note TEXT] "
      "[--card FAC:NUM] [--session S]",
-     "Check an expert in at the entrance: the identity number must match the committee's\n"
-     "record (--id-number - reads it from stdin, keeping it out of the process list);\n"
-     "the screening (no phone or other device) must have passed. Prints the\n"
-     "room and seat (revealed only now), a one-time door PIN (or, with --card, the\n"
-     "expert's Wiegand card FAC:NUM), a one-time login code for that seat, and the\n"
-     "deadline to enter the room. A failed screening is recorded, alerted and refused.\n"
-     "The session is today's open one unless --session names it. Desk and operators.",
+     N_("Check an expert in at the entrance: the identity number must match the committee's\n"
+        "record (--id-number - reads it from stdin, keeping it out of the process list);\n"
+        "the screening (no phone or other device) must have passed. Prints the\n"
+        "room and seat (revealed only now), a one-time door PIN (or, with --card, the\n"
+        "expert's Wiegand card FAC:NUM), a one-time login code for that seat, and the\n"
+        "deadline to enter the room. A failed screening is recorded, alerted and refused.\n"
+        "The session is today's open one unless --session names it. Desk and operators."),
      cmd_checkin, false},
     {"desk readmit", "desk readmit --person P --reason TEXT [--card FAC:NUM] [--session S]",
-     "Let an expert who has left (logged out) or missed the admission window back in:\n"
-     "a new one-time credential and login code; the old ones stop working.",
+     N_("Let an expert who has left (logged out) or missed the admission window back in:\n"
+        "a new one-time credential and login code; the old ones stop working."),
      cmd_readmit, false},
     {"desk list", "desk list [--session S]",
-     "Who of today's session is expected, admitted (credential issued), inside or out;\n"
-     "room and seat only for those checked in.",
+     N_("Who of today's session is expected, admitted (credential issued), inside or out;\n"
+        "room and seat only for those checked in."),
      cmd_list, false},
     {"seat lock", "seat lock ROOM SEAT [--reason TEXT]",
-     "Lock a seat's terminal remotely: the session (and its recording binding) is kept\n"
-     "underneath, the screen shows the operator lock. Operators only.",
+     N_("Lock a seat's terminal remotely: the session (and its recording binding) is kept\n"
+        "underneath, the screen shows the operator lock. Operators only."),
      cmd_seat_lock, false},
     {"seat unlock", "seat unlock ROOM SEAT",
-     "Unlock a seat locked by an operator or blocked after five wrong login codes.\n"
-     "Operators only.",
+     N_("Unlock a seat locked by an operator or blocked after five wrong login codes.\n"
+        "Operators only."),
      cmd_seat_unlock, false},
     {NULL, NULL, NULL, NULL, false},
 };

@@ -1,4 +1,5 @@
 /* evalroomctl door ROOM unlock|lock|free-access|status, and lockdown ROOM|--all [--release]. */
+#include <glib/gi18n.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -95,14 +96,14 @@ static int cmd_lockdown(struct ctl *ctl, int argc, char **argv)
 
 const struct ctl_command door_ctl_commands[] = {
     {"door", "door ROOM unlock|lock|free-access|status",
-     "Command a room's door through its agent and show the door's state afterwards.\n"
-     "unlock opens it for one pulse (relocked when it closes); free-access leaves it open\n"
-     "until lock; both are refused while the room is locked down. Operators only.",
+     N_("Command a room's door through its agent and show the door's state afterwards.\n"
+        "unlock opens it for one pulse (relocked when it closes); free-access leaves it open\n"
+        "until lock; both are refused while the room is locked down. Operators only."),
      cmd_door, false},
     {"lockdown", "lockdown ROOM|--all [--release]",
-     "Lock down one room or every room: no credential opens the door, request-to-exit\n"
-     "still lets people out, and the lockdown survives agent restarts and network loss\n"
-     "until released with --release. Operators only.",
+     N_("Lock down one room or every room: no credential opens the door, request-to-exit\n"
+        "still lets people out, and the lockdown survives agent restarts and network loss\n"
+        "until released with --release. Operators only."),
      cmd_lockdown, false},
     {NULL, NULL, NULL, NULL, false},
 };

@@ -1,52 +1,53 @@
 /* The table of the operations' evalroomctl subcommands and their shared helpers. */
 #include "ctl_cmd_ops.h"
 
+#include <glib/gi18n.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 
 const struct ctl_command ops_ctl_commands[] = {
     {"site import", "site import FILE",
-     "Import the site description FILE (JSON: venues, rooms with their kind, door,\n"
-     "cameras and seats; see schemas/examples/site.json), replacing the one the\n"
-     "controller holds. Refused while an open session has a seat draw.",
+     N_("Import the site description FILE (JSON: venues, rooms with their kind, door,\n"
+        "cameras and seats; see schemas/examples/site.json), replacing the one the\n"
+        "controller holds. Refused while an open session has a seat draw."),
      ctl_cmd_site_import, false},
     {"session create", "session create --date YYYY-MM-DD [--id SESSION]",
-     "Create the evaluation session of a day. Its id is the date unless --id names\n"
-     "another (for a second session on the same day).",
+     N_("Create the evaluation session of a day. Its id is the date unless --id names\n"
+        "another (for a second session on the same day)."),
      ctl_cmd_session_create, false},
     {"tender add", "tender add --session SESSION --id TENDER --name NAME",
-     "Register a tender in a session. TENDER is an identifier (letters, digits, - and _)\n"
-     "that also names the tender's archive file.",
+     N_("Register a tender in a session. TENDER is an identifier (letters, digits, - and _)\n"
+        "that also names the tender's archive file."),
      ctl_cmd_tender_add, false},
     {"committee import", "committee import --tender TENDER FILE.csv",
-     "Import a tender's committee from CSV: a header line with the columns\n"
-     "person_id,name,id_number,role and optionally card, then one line per person;\n"
-     "role is expert or tenderer. A bad line is reported with its number and nothing of\n"
-     "the file is imported. See docs/operator.md.",
+     N_("Import a tender's committee from CSV: a header line with the columns\n"
+        "person_id,name,id_number,role and optionally card, then one line per person;\n"
+        "role is expert or tenderer. A bad line is reported with its number and nothing of\n"
+        "the file is imported. See docs/operator.md."),
      ctl_cmd_committee_import, false},
     {"draw commit", "draw commit --session SESSION",
-     "Fix the seat draw's inputs (rooms, seats, tenders, committees), check that everyone\n"
-     "can be seated under the rules, and print the commitment to publish before the\n"
-     "witness enters entropy.",
+     N_("Fix the seat draw's inputs (rooms, seats, tenders, committees), check that everyone\n"
+        "can be seated under the rules, and print the commitment to publish before the\n"
+        "witness enters entropy."),
      ctl_cmd_draw_commit, false},
     {"draw run", "draw run --session SESSION --witness-entropy TEXT",
-     "Run the committed draw with the witness's entropy and seat everyone. Prints how\n"
-     "many people each room holds, never who sits where: seats are revealed at check-in.",
+     N_("Run the committed draw with the witness's entropy and seat everyone. Prints how\n"
+        "many people each room holds, never who sits where: seats are revealed at check-in."),
      ctl_cmd_draw_run, false},
     {"draw replace", "draw replace --tender TENDER --person PERSON [--replaces PERSON]",
-     "Seat a replacement (补抽): PERSON, already imported into TENDER's committee after\n"
-     "the draw, takes a free seat under the same rules; nobody else moves. With\n"
-     "--replaces the named member of the same tender and role gives up their seat first.",
+     N_("Seat a replacement (补抽): PERSON, already imported into TENDER's committee after\n"
+        "the draw, takes a free seat under the same rules; nobody else moves. With\n"
+        "--replaces the named member of the same tender and role gives up their seat first."),
      ctl_cmd_draw_replace, false},
     {"draw export", "draw export --session SESSION [-o FILE]",
-     "Write the draw's full record (inputs, commitment, secret, entropy, seed, seat map,\n"
-     "replacements) to FILE (mode 0600) or stdout, for auditors and archives;\n"
-     "`evalroom-archive verify-draw FILE` re-runs it. It holds the whole seat map.",
+     N_("Write the draw's full record (inputs, commitment, secret, entropy, seed, seat map,\n"
+        "replacements) to FILE (mode 0600) or stdout, for auditors and archives;\n"
+        "`evalroom-archive verify-draw FILE` re-runs it. It holds the whole seat map."),
      ctl_cmd_draw_export, false},
     {"audit", "audit [--since TIME] [--limit N]",
-     "List the operator audit log (who did what, when, and the outcome), oldest first.\n"
-     "TIME is an ISO 8601 time or a date (UTC).",
+     N_("List the operator audit log (who did what, when, and the outcome), oldest first.\n"
+        "TIME is an ISO 8601 time or a date (UTC)."),
      ctl_cmd_audit, false},
     {NULL, NULL, NULL, NULL, false},
 };

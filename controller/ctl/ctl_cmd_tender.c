@@ -1,4 +1,5 @@
 /* evalroomctl tender close TENDER [--wait S], and archives. */
+#include <glib/gi18n.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,15 +88,15 @@ static int cmd_archives(struct ctl *ctl, int argc, char **argv)
 
 const struct ctl_command tender_ctl_commands[] = {
     {"tender close", "tender close TENDER [--wait S]",
-     "Close a tender: ask the agents of its rooms to flush what they recorded before now,\n"
-     "wait for them (at most S seconds, default 30), then write the final signed\n"
-     "checkpoint and seal the archive read-only (waiting up to 10 s more if someone is\n"
-     "reading the open archive file). Prints the archive's path, its final tree\n"
-     "size and root, how many segments arrived and which rooms did not confirm.",
+     N_("Close a tender: ask the agents of its rooms to flush what they recorded before now,\n"
+        "wait for them (at most S seconds, default 30), then write the final signed\n"
+        "checkpoint and seal the archive read-only (waiting up to 10 s more if someone is\n"
+        "reading the open archive file). Prints the archive's path, its final tree\n"
+        "size and root, how many segments arrived and which rooms did not confirm."),
      cmd_tender_close, false},
     {"archives", "archives",
-     "List the archive files on the controller: tenders' (open, sealed) and the site's\n"
-     "retention archives (site-YYYY-MM-DD: recordings that belong to no tender).",
+     N_("List the archive files on the controller: tenders' (open, sealed) and the site's\n"
+        "retention archives (site-YYYY-MM-DD: recordings that belong to no tender)."),
      cmd_archives, false},
     {NULL, NULL, NULL, NULL, false},
 };
