@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
-#include <locale.h>
+#include <glib/gi18n.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "i18n.h"
 #include "log.h"
 #include "mqtt_session.h"
 #include "socket_transport.h"
@@ -234,27 +235,28 @@ int main(int argc, char **argv)
 	GError *err = NULL;
 	GOptionEntry entries[] = {
 	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config,
-	     "Configuration file ([terminal] room, seat; [mqtt] uri, ca, cert, key; "
-	     "[session] program)",
+	     N_("Configuration file ([terminal] room, seat; [mqtt] uri, ca, cert, key; "
+	        "[session] program)"),
 	     "FILE"},
 	    {"batch", 'b', 0, G_OPTION_ARG_NONE, &o.batch,
-	     "Read keystrokes from stdin and print each screen as one line (automation)", NULL},
+	     N_("Read keystrokes from stdin and print each screen as one line (automation)"), NULL},
 	    {"log", 'l', 0, G_OPTION_ARG_FILENAME, &o.log_file,
-	     "Append log messages to FILE while the screen is shown", "FILE"},
-	    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose, "Log debug messages", NULL},
+	     N_("Append log messages to FILE while the screen is shown"), "FILE"},
+	    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose, N_("Log debug messages"), NULL},
 	    {"transport-socket", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME,
 	     &o.transport_socket, "Tests only: talk to a fake agent on this Unix socket", "PATH"},
 	    {NULL},
 	};
-	setlocale(LC_ALL, "");
-	GOptionContext *oc = g_option_context_new("- the login kiosk of one evaluation seat");
+	i18n_init();
+	GOptionContext *oc = g_option_context_new(_("- the login kiosk of one evaluation seat"));
+	g_option_context_set_translation_domain(oc, I18N_DOMAIN);
 	g_option_context_add_main_entries(oc, entries, NULL);
 	if (!g_option_context_parse(oc, &argc, &argv, &err)) {
-		fprintf(stderr, "evalroom-terminal: %s (see --help)\n", err->message);
+		fprintf(stderr, _("evalroom-terminal: %s (see --help)\n"), err->message);
 		goto err_options;
 	}
 	if (!o.config) {
-		fprintf(stderr, "evalroom-terminal: --config FILE is required (see --help)\n");
+		fprintf(stderr, _("evalroom-terminal: --config FILE is required (see --help)\n"));
 		goto err_options;
 	}
 	log_init("evalroom-terminal", o.verbose ? 1 : 0);

@@ -1,5 +1,7 @@
 #include "terminal.h"
 
+#include <glib/gi18n.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -237,10 +239,10 @@ static void submit_code(struct terminal *t, int64_t now_us)
 	if (t->code_len == 0)
 		return;
 	if (!terminal_login_code_valid(t->code)) {
-		set_message(t, "A login code has %d to %d letters or digits. Please try again.",
+		set_message(t, _("A login code has %d to %d letters or digits. Please try again."),
 		            TERMINAL_CODE_MIN, TERMINAL_CODE_MAX);
 	} else if (t->unreachable) {
-		set_message(t, "The room agent is unreachable. Please wait or call the attendant.");
+		set_message(t, _("The room agent is unreachable. Please wait or call the attendant."));
 	} else {
 		uint64_t seq =
 		    publish_msg(t, t->up_topic, terminal_msg_login(&t->seq, t->code), false);
@@ -251,7 +253,7 @@ static void submit_code(struct terminal *t, int64_t now_us)
 			set_message(t, "%s", "");
 			set_state(t, TERMINAL_STATE_CHECKING);
 		} else {
-			set_message(t, "The login could not be sent. Please try again.");
+			set_message(t, _("The login could not be sent. Please try again."));
 		}
 	}
 	clear_code(t);
@@ -288,7 +290,7 @@ static void logout(struct terminal *t)
 	/* The session ends here whatever the agent says: the next person must not find it. */
 	end_session(t);
 	set_state(t, TERMINAL_STATE_LOCKED);
-	set_message(t, "You have been logged out. Thank you.");
+	set_message(t, _("You have been logged out. Thank you."));
 }
 
 static void key_logged_in(struct terminal *t, int key)
@@ -310,16 +312,16 @@ static void key_logged_in(struct terminal *t, int key)
 		break;
 	case 'h':
 		if (publish_msg(t, t->up_topic, terminal_msg_help(&t->seq), false))
-			set_message(t, "Help requested: the attendant has been called.");
+			set_message(t, _("Help requested: the attendant has been called."));
 		else
 			set_message(t,
-			            "The help request could not be sent. Please raise your hand.");
+			            _("The help request could not be sent. Please raise your hand."));
 		break;
 	case 'b': {
 		uint64_t seq =
 		    publish_msg(t, t->up_topic, terminal_msg_break(&t->seq, true), false);
 		if (!seq) {
-			set_message(t, "The break could not be recorded. Please try again.");
+			set_message(t, _("The break could not be recorded. Please try again."));
 			break;
 		}
 		t->last_change_seq = seq;
@@ -338,12 +340,12 @@ static void key_break(struct terminal *t, int key)
 		return;
 	uint64_t seq = publish_msg(t, t->up_topic, terminal_msg_break(&t->seq, false), false);
 	if (!seq) {
-		set_message(t, "The return could not be recorded. Please try again.");
+		set_message(t, _("The return could not be recorded. Please try again."));
 		return;
 	}
 	t->last_change_seq = seq;
 	set_state(t, TERMINAL_STATE_LOGGED_IN);
-	set_message(t, "Welcome back.");
+	set_message(t, _("Welcome back."));
 }
 
 void terminal_key(struct terminal *t, int key, int64_t now_us)
@@ -389,28 +391,33 @@ static void login_refused(struct terminal *t, const struct terminal_down *d)
 {
 	switch (d->reason) {
 	case TERMINAL_REASON_WRONG_CODE:
-		set_message(t, "Wrong code, %d %s left.", d->tries_left,
-		            d->tries_left == 1 ? "try" : "tries");
+		set_message(t,
+		            ngettext("Wrong code, %d try left.", "Wrong code, %d tries left.",
+		                     (unsigned long)d->tries_left),
+		            d->tries_left);
 		break;
 	case TERMINAL_REASON_WRONG_SEAT:
-		set_message(t, "This code is not for this seat. Please go to your assigned seat.");
+		set_message(t, _("This code is not for this seat. Please go to your assigned seat."));
 		break;
 	case TERMINAL_REASON_CODE_USED:
-		set_message(t, "This code has already been used. Please call the attendant.");
+		set_message(t, _("This code has already been used. Please call the attendant."));
 		break;
 	case TERMINAL_REASON_CODE_EXPIRED:
-		set_message(t, "This code has expired. Please call the attendant.");
+		set_message(t, _("This code has expired. Please call the attendant."));
 		break;
 	case TERMINAL_REASON_SEAT_BLOCKED:
 		block_seat(t);
 		return;
 	case TERMINAL_REASON_SEAT_LOCKED:
-		lock_by_operator(t, d->message[0] ? d->message : "locked by the operator");
+		lock_by_operator(t, d->message[0] ? d->message : _("locked by the operator"));
 		return;
 	case TERMINAL_REASON_UNAVAILABLE:
 	case TERMINAL_REASON_OK:
-		set_message(t, "The code cannot be checked now%s%s. Please try again later.",
-		            d->message[0] ? ": " : "", d->message);
+		if (d->message[0])
+			set_message(t, _("The code cannot be checked now: %s. Please try again later."),
+			            d->message);
+		else
+			set_message(t, _("The code cannot be checked now. Please try again later."));
 		break;
 	}
 	set_state(t, TERMINAL_STATE_LOCKED);
@@ -445,14 +452,14 @@ static void on_login_result(struct terminal *t, const struct terminal_down *d)
 	g_strlcpy(t->tender_id, d->tender_id, sizeof(t->tender_id));
 	g_strlcpy(t->tender_name, d->tender_name, sizeof(t->tender_name));
 	set_state(t, TERMINAL_STATE_LOGGED_IN);
-	set_message(t, "%s", d->resumed ? "Your session has been resumed." : "");
+	set_message(t, "%s", d->resumed ? _("Your session has been resumed.") : "");
 	if (t->program && !t->program_running) {
 		int rc = t->prog->start(t->prog_ctx, t->program, t->person_id, t->person_name,
 		                        t->tender_id);
 		if (rc)
 			set_message(t,
-			            "The evaluation client could not be started (%s). "
-			            "Please call the attendant.",
+			            _("The evaluation client could not be started (%s). "
+			            "Please call the attendant."),
 			            g_strerror(-rc));
 		else
 			t->program_running = true;
@@ -470,11 +477,11 @@ static void on_ack(struct terminal *t, const struct terminal_down *d)
 		if (t->state == TERMINAL_STATE_LOGGED_IN || t->state == TERMINAL_STATE_BREAK) {
 			end_session(t);
 			set_state(t, TERMINAL_STATE_LOCKED);
-			set_message(t, "Your session was ended by the room agent.");
+			set_message(t, _("Your session was ended by the room agent."));
 		} else if (t->state == TERMINAL_STATE_OPERATOR_LOCKED ||
 		           t->state == TERMINAL_STATE_BLOCKED) {
 			set_state(t, TERMINAL_STATE_LOCKED);
-			set_message(t, "This seat has been unlocked.");
+			set_message(t, _("This seat has been unlocked."));
 		}
 		break;
 	case TERMINAL_SEAT_IN_USE:
@@ -482,7 +489,7 @@ static void on_ack(struct terminal *t, const struct terminal_down *d)
 		break;
 	case TERMINAL_SEAT_LOCKED:
 		if (t->state != TERMINAL_STATE_OPERATOR_LOCKED)
-			lock_by_operator(t, "locked by the operator");
+			lock_by_operator(t, _("locked by the operator"));
 		break;
 	case TERMINAL_SEAT_BLOCKED:
 		if (t->state != TERMINAL_STATE_BLOCKED)
@@ -526,7 +533,7 @@ void terminal_receive(struct terminal *t, const char *topic, const void *payload
 		    t->state == TERMINAL_STATE_BLOCKED) {
 			t->lock_reason[0] = '\0';
 			set_state(t, TERMINAL_STATE_LOCKED);
-			set_message(t, "This seat has been unlocked.");
+			set_message(t, _("This seat has been unlocked."));
 		}
 		break;
 	case TERMINAL_DOWN_ACK:
@@ -561,7 +568,7 @@ void terminal_tick(struct terminal *t, int64_t now_us)
 	    now_us - t->checking_since_us > TERMINAL_LOGIN_TIMEOUT_US) {
 		t->login_seq = 0;
 		set_state(t, TERMINAL_STATE_LOCKED);
-		set_message(t, "No answer from the room agent. Please try again.");
+		set_message(t, _("No answer from the room agent. Please try again."));
 	}
 	update_reachability(t, now_us);
 	render(t);

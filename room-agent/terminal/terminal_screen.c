@@ -2,6 +2,7 @@
 
 #include <curses.h>
 #include <gio/gio.h>
+#include <glib/gi18n.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,12 +24,12 @@ struct terminal_screen *terminal_screen_new(GError **err)
 {
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-		            "the screen needs a terminal on stdin and stdout (or use --batch)");
+		            _("the screen needs a terminal on stdin and stdout (or use --batch)"));
 		return NULL;
 	}
 	if (!newterm(NULL, stdout, stdin)) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-		            "cannot initialise the terminal (TERM=%s)",
+		            _("cannot initialise the terminal (TERM=%s)"),
 		            g_getenv("TERM") ? g_getenv("TERM") : "");
 		return NULL;
 	}
@@ -97,7 +98,7 @@ static void draw(struct terminal_screen *s)
 		fill_row(0, a);
 		put_centered(0, t->banner, a);
 	}
-	put_centered(1, "evalroom - bid evaluation workstation", A_DIM);
+	put_centered(1, _("evalroom - bid evaluation workstation"), A_DIM);
 	int top = LINES >= 24 ? 4 : 2;
 	if (COLS > 4 && LINES > top + 4) {
 		mvhline(top - 1, 2, ACS_HLINE, COLS - 4);
