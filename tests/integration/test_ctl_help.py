@@ -74,3 +74,32 @@ def test_every_group_lists_its_commands(ctl, commands):
     assert rc == 2 and 'unknown command "draw shuffle"' in err and "draw commit" in err
     rc, out, err = ctl("nonsense", "--help")
     assert rc == 2 and 'unknown command "nonsense"' in err
+
+
+def test_locale_installed():
+    out = subprocess.run(["locale", "-a"], capture_output=True, text=True).stdout
+    assert re.search(r"^zh_CN\.utf-?8$", out, re.M | re.I), \
+        "the zh_CN.UTF-8 locale is missing: run ./dev deps (it generates it)"
+
+
+def test_help_in_chinese(ctl, commands):
+    rc, out, err = ctl("--help", env=zh_env())
+    assert rc == 0 and out.startswith("用法：evalroomctl"), out
+    assert "全局选项" in out and "退出状态" in out
+    for c in commands:
+        rc, out, err = ctl(*c.split(), "--help", env=zh_env())
+        assert rc == 0, (c, err)
+        assert out.startswith("用法：evalroomctl " + c), out
+        body = out.split("\n\n", 1)[1]
+        assert CJK.search(body), "%s --help has no Chinese:\n%s" % (c, out)
+    for g in groups(commands):
+        rc, out, err = ctl(g, "--help", env=zh_env())
+        assert rc == 0 and out.startswith("用法：evalroomctl %s 命令" % g), out
+        for line in out.splitlines():
+            if line.startswith("      "):
+                assert CJK.search(line), "untranslated summary in %s --help: %s" % (g, line)
+    # English stays the default.
+    rc, out, err = ctl("--help")
+    assert not CJK.search(out.replace("补抽", ""))
+    rc, out, err = ctl("frobnicate", env=zh_env())
+    assert rc == 2 and err == "evalroomctl：未知命令“frobnicate”（请参阅 --help）\n"
