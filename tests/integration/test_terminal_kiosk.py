@@ -34,6 +34,8 @@ class FakeAgent:
         self.seat = "open"
         self.tries = 5
         self.answer = True
+        self.person = {"id": "E042", "name": "Li Na"}
+        self.tender = {"id": "T2026-017", "name": "Road maintenance lot 3"}
         self._seq = int(time.time() * 1e6)
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -126,8 +128,7 @@ class FakeAgent:
         elif code == GOOD_CODE:
             self.seat = "in_use"
             self.send("terminal.login_result", re=msg["seq"], ok=True, reason="ok",
-                      person={"id": "E042", "name": "Li Na"},
-                      tender={"id": "T2026-017", "name": "Road maintenance lot 3"})
+                      person=self.person, tender=self.tender)
         elif code == OTHER_SEAT_CODE:
             self.send("terminal.login_result", re=msg["seq"], ok=False, reason="wrong_seat",
                       message="code of seat S4")
@@ -228,11 +229,11 @@ def process_gone(pid, timeout=6.0):
 class Tmux:
     """One 80x24 tmux pane running the kiosk, on a private tmux server."""
 
-    def __init__(self, directory, command, log=None):
+    def __init__(self, directory, command, log=None, lang="C.UTF-8"):
         self.log = log
         self.sock = os.path.join(directory, "tmux.sock")
         self._tmux("new-session", "-d", "-x", "80", "-y", "24", "-s", "kiosk",
-                   "-e", "LANG=C.UTF-8", command)
+                   "-e", "LANG=" + lang, "-e", "LC_ALL=" + lang, command)
 
     def _tmux(self, *args):
         return subprocess.run(["tmux", "-S", self.sock, "-f", "/dev/null"] + list(args),
