@@ -7,6 +7,7 @@
 #include "ctl.h"
 #include "ctl_cmd_ops.h"
 #include "ctl_commands.h"
+#include "resident_id.h"
 
 static char *local_time(json_int_t us)
 {
@@ -89,6 +90,12 @@ static int cmd_checkin(struct ctl *ctl, int argc, char **argv)
 		line[strcspn(line, "\r\n")] = '\0';
 		id_number = g_strdup(line);
 		memset(line, 0, sizeof(line));
+	}
+	/* A mistyped resident ID number is caught here, before anything is sent or recorded. */
+	const char *why = resident_id_problem(id_number, resident_id_today());
+	if (why) {
+		rc = ctl_ops_local_fail(ctl, "desk checkin", "--id-number: %s", why);
+		goto out;
 	}
 	json_t *args = json_pack("{s:s, s:s, s:s}", "person", person, "id_number", id_number,
 	                         "screening", screening);

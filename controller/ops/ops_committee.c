@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "msg.h"
+#include "resident_id.h"
 
 #define CSV_MAX_BYTES  (3 * 1024 * 1024)
 #define CSV_MAX_FIELDS 8
@@ -167,6 +168,10 @@ static int committee_parse_row(struct state *st, char **fields, int n, const int
 		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
 		                "line %u: id_number must be 4 to %d letters or digits", line,
 		                ID_NUMBER_MAX);
+	const char *why = resident_id_problem(v[COL_ID_NUMBER], resident_id_today());
+	if (why)
+		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL, "line %u: id_number: %s", line,
+		                why);
 	if (strcmp(v[COL_ROLE], "expert") && strcmp(v[COL_ROLE], "tenderer"))
 		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
 		                "line %u: role \"%.40s\" is neither expert nor tenderer", line,

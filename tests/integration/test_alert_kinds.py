@@ -14,7 +14,7 @@ from daemons import Site, streams_config, wait_for
 
 TODAY = time.strftime("%Y-%m-%d")
 DESK = "desk-entrance"
-IDS = {"xp-a": "11010519491231002X", "xp-b": "110105194912310029", "rep-c": "320102198001010012"}
+IDS = {"xp-a": "11010519491231002X", "xp-b": "110105194912310038", "rep-c": "320102198001010016"}
 
 
 @pytest.fixture

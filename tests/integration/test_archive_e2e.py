@@ -21,9 +21,9 @@ DAY = "2026-11-26"
 ROOM = "E1"
 COMMITTEE_TA = ("person_id,name,id_number,role\n"
                 "xp-wang,Wang Li,11010519491231002X,expert\n"
-                "xp-zhou,Zhou Min,110105194912310029,expert\n")
-COMMITTEE_TB = ("person_id,name,id_number,role\nxp-sun,Sun Yu,31010119800101001X,expert\n"
-                "xp-lin,Lin Hao,310101198001010028,expert\n")
+                "xp-zhou,Zhou Min,110105194912310038,expert\n")
+COMMITTEE_TB = ("person_id,name,id_number,role\nxp-sun,Sun Yu,310101198001010018,expert\n"
+                "xp-lin,Lin Hao,310101198001010026,expert\n")
 TENDER_OF = {"xp-wang": "TA", "xp-zhou": "TA", "xp-sun": "TB", "xp-lin": "TB"}
 STREAMS = {"cam-E1": None, "cam-E1-S1": "S1", "cam-E1-S2": "S2"}
 

@@ -25,9 +25,9 @@ from ingest_agent import FakeAgent, Segment
 DAY = "2026-11-26"
 COMMITTEE_TA = ("person_id,name,id_number,role\n"
                 "xp-wang,Wang Li,11010519491231002X,expert\n"
-                "xp-zhou,Zhou Min,110105194912310029,expert\n"
+                "xp-zhou,Zhou Min,110105194912310038,expert\n"
                 "rp-firm,Firm Ltd,91110000600037341L,tenderer\n")
-COMMITTEE_TB = "person_id,name,id_number,role\nxp-sun,Sun Yu,31010119800101001X,expert\n"
+COMMITTEE_TB = "person_id,name,id_number,role\nxp-sun,Sun Yu,310101198001010018,expert\n"
 SEG_US = 1_000_000
 N_SEGS = 10
 
@@ -142,7 +142,7 @@ def test_archives_created_with_the_tenders_and_the_draw(day):
         events = [k for (k,) in rows(day, t, "SELECT kind FROM events")]
         assert "operator.committee.import" in events and "operator.draw.run" in events
         bodies = " ".join(b for (b,) in rows(day, t, "SELECT body FROM events"))
-        assert "11010519491231002X" not in bodies and "31010119800101001X" not in bodies
+        assert "11010519491231002X" not in bodies and "310101198001010018" not in bodies
 
 
 def test_segments_routed_acknowledged_and_stored_once(day):

@@ -16,9 +16,9 @@ DAY = "2026-11-26"
 # Person ids use letters outside a-f, so they cannot turn up inside a hex digest.
 COMMITTEE_TA = ("person_id,name,id_number,role,card\n"
                 "xp-wang,\"Wang, Li\",11010519491231002X,expert,\n"
-                "xp-zhou,Zhou Min,110105194912310029,expert,C77\n"
+                "xp-zhou,Zhou Min,110105194912310038,expert,C77\n"
                 "rp-firm,Firm Ltd,91110000600037341L,tenderer,\n")
-COMMITTEE_TB = "person_id,name,id_number,role\nxp-sun,Sun Yu,31010119800101001X,expert\n"
+COMMITTEE_TB = "person_id,name,id_number,role\nxp-sun,Sun Yu,310101198001010018,expert\n"
 
 
 @pytest.fixture

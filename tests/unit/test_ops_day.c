@@ -159,7 +159,7 @@ static void test_committee_import(void **ctx)
 	                  json_pack("{s:s, s:s}", "tender", "TA", "csv",
 	                            "\xEF\xBB\xBFperson_id,name,id_number,role,card\r\n"
 	                            "p-wang,\"Wang, Li\",11010519491231002X,expert,\r\n"
-	                            "p-zhao,Zhao Min,110105194912310029,expert,C1234\r\n"
+	                            "p-zhao,Zhao Min,110105194912310038,expert,C1234\r\n"
 	                            "\r\n"
 	                            "p-firm,\"Acme \"\"Build\"\" Ltd\",91110000,tenderer,\r\n"),
 	                  &res, &err),
