@@ -1,9 +1,11 @@
 /* evalroomctl site import, session create, tender add, committee import, audit. */
+#include <glib/gi18n.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "clock.h"
 #include "ctl_cmd_ops.h"
+#include "text_encoding.h"
 
 #define CSV_FILE_MAX (3 * 1024 * 1024)
 
@@ -49,7 +51,25 @@ int ctl_cmd_site_import(struct ctl *ctl, int argc, char **argv)
 	rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 1);
 	if (rc)
 		return rc;
-	site = json_load_file(argv[1], JSON_REJECT_DUPLICATES, &jerr);
+	char *raw = NULL, *text;
+	gsize len = 0;
+	GError *err = NULL;
+	bool from_gb18030;
+	if (!g_file_get_contents(argv[1], &raw, &len, &err)) {
+		rc = ctl_fail(ctl, what, err);
+		g_error_free(err);
+		return rc;
+	}
+	/* Names in the site file may be Chinese, saved as UTF-8 or GB18030. */
+	text = text_to_utf8(raw, len, &from_gb18030, &err);
+	g_free(raw);
+	if (!text) {
+		rc = ctl_ops_local_fail(ctl, what, "%s: %s", argv[1], err->message);
+		g_error_free(err);
+		return rc;
+	}
+	site = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	g_free(text);
 	if (!site)
 		return ctl_ops_local_fail(ctl, what, "%s: line %d: %s", argv[1], jerr.line,
 		                          jerr.text);
@@ -154,12 +174,25 @@ int ctl_cmd_committee_import(struct ctl *ctl, int argc, char **argv)
 		g_error_free(err);
 		goto out;
 	}
-	if (len > CSV_FILE_MAX || strlen(text) != len || !g_utf8_validate(text, -1, NULL)) {
-		rc = ctl_ops_local_fail(
-		    ctl, what, "%s: must be UTF-8 text of at most %d KiB without NUL bytes",
-		    argv[1], CSV_FILE_MAX / 1024);
+	if (len > CSV_FILE_MAX) {
+		rc = ctl_ops_local_fail(ctl, what, "%s: must be text of at most %d KiB", argv[1],
+		                        CSV_FILE_MAX / 1024);
 		goto out;
 	}
+	/* A list saved by a spreadsheet on Chinese Windows is GB18030: read it as such. */
+	bool from_gb18030;
+	char *utf8 = text_to_utf8(text, len, &from_gb18030, &err);
+	g_free(text);
+	text = utf8;
+	if (!text) {
+		rc = ctl_ops_local_fail(ctl, what, "%s: %s", argv[1], err->message);
+		g_error_free(err);
+		goto out;
+	}
+	if (from_gb18030 && !ctl_want_json(ctl))
+		fprintf(stderr, _("evalroomctl: %s: %s is GB18030 text (Chinese Windows); read as "
+		                  "such\n"),
+		        what, argv[1]);
 	rc = ctl_ops_call(ctl, what, "committee.import",
 	                  json_pack("{s:s, s:s}", "tender", tender, "csv", text), &res);
 	if (!rc)
