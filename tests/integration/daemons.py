@@ -178,15 +178,17 @@ class Site:
         return t
 
     # -- evalroomctl --
-    def ctl(self, *args, identity=None, json_out=True, timeout=30, check=False, input=None):
-        """Run evalroomctl as identity (default: the first operator). Returns
-        (exit code, parsed JSON or stdout text, stderr)."""
+    def ctl(self, *args, identity=None, json_out=True, timeout=30, check=False, input=None,
+            env=None):
+        """Run evalroomctl as identity (default: the first operator), in ENV if given.
+        Returns (exit code, parsed JSON or stdout text, stderr)."""
         cn = identity or self.operator
         argv = [os.path.join(self.bin, "evalroomctl"), "--config", self.ctl_config(cn)]
         if json_out:
             argv.append("--json")
         argv += list(args)
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input)
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input,
+                           env=env)
         out = p.stdout
         if json_out and out.strip():
             try:
