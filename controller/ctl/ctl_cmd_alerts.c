@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "ctl_cmd_ops.h"
+#include "ctl_table.h"
 
 static const char *member_str(const json_t *o, const char *key)
 {
@@ -212,20 +213,29 @@ static int cmd_rooms(struct ctl *ctl, int argc, char **argv)
 		json_decref(res);
 		return 0;
 	}
-	printf("%-10s %-9s %-8s %-12s %-8s %-16s %-34s %-7s %s\n", "ROOM", "KIND", "AGENT", "DOOR",
-	       "LOCKDOWN", "STREAMS", "SEATS", "TENDERS", "ALERTS");
+	const char *head[] = {_("ROOM"),    _("KIND"),  _("AGENT"),   _("DOOR"),  _("LOCKDOWN"),
+	                      _("STREAMS"), _("SEATS"), _("TENDERS"), _("ALERTS")};
+	struct ctl_table *tab = ctl_table_new(G_N_ELEMENTS(head), head);
+	ctl_table_align_right(tab, 7);
+	ctl_table_align_right(tab, 8);
 	json_array_foreach(json_object_get(res, "rooms"), i, r)
 	{
-		char seats[64], streams[40];
-		printf("%-10s %-9s %-8s %-12s %-8s %-16s %-34s %-7lld %lld\n",
-		       member_str(r, "room"), *member_str(r, "kind") ? member_str(r, "kind") : "-",
-		       member_str(r, "agent"), member_str(r, "door"),
-		       json_is_true(json_object_get(r, "lockdown")) ? "LOCKDOWN" : "-",
-		       ctl_streams_summary(r, streams, sizeof(streams)),
-		       ctl_seat_summary(r, seats, sizeof(seats)),
-		       (long long)member_int(r, "tenders_present"),
-		       (long long)member_int(r, "open_alerts"));
+		char seats[64], streams[40], tenders[24], open[24];
+		g_snprintf(tenders, sizeof(tenders), "%lld", (long long)member_int(r, "tenders_present"));
+		g_snprintf(open, sizeof(open), "%lld", (long long)member_int(r, "open_alerts"));
+		const char *row[] = {member_str(r, "room"),
+		                     *member_str(r, "kind") ? member_str(r, "kind") : "-",
+		                     member_str(r, "agent"),
+		                     member_str(r, "door"),
+		                     json_is_true(json_object_get(r, "lockdown")) ? "LOCKDOWN" : "-",
+		                     ctl_streams_summary(r, streams, sizeof(streams)),
+		                     ctl_seat_summary(r, seats, sizeof(seats)),
+		                     tenders,
+		                     open};
+		ctl_table_add(tab, row);
 	}
+	ctl_table_print(tab, stdout);
+	ctl_table_free(tab);
 	json_decref(res);
 	return 0;
 }

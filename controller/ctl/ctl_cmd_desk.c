@@ -7,6 +7,7 @@
 #include "ctl.h"
 #include "ctl_cmd_ops.h"
 #include "ctl_commands.h"
+#include "ctl_table.h"
 #include "resident_id.h"
 
 static char *local_time(json_int_t us)
@@ -179,19 +180,22 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 		       (long long)json_integer_value(json_object_get(n, "admitted")),
 		       (long long)json_integer_value(json_object_get(n, "inside")),
 		       (long long)json_integer_value(json_object_get(n, "out")));
-		printf("%-12s %-20s %-12s %-9s %-6s %-6s %s\n", "PERSON", "NAME", "TENDER", "STATE",
-		       "ROOM", "SEAT", "SINCE");
+		const char *head[] = {_("PERSON"), _("NAME"),  _("TENDER"), _("STATE"),
+		                      _("ROOM"),   _("SEAT"), _("SINCE")};
+		struct ctl_table *tab = ctl_table_new(G_N_ELEMENTS(head), head);
 		size_t i;
 		json_t *p;
 		json_array_foreach(json_object_get(res, "persons"), i, p)
 		{
 			json_int_t since = json_integer_value(json_object_get(p, "since"));
 			char *t = since ? local_time(since) : g_strdup("-");
-			printf("%-12s %-20s %-12s %-9s %-6s %-6s %s\n", str(p, "person"),
-			       str(p, "name"), str(p, "tender"), str(p, "state"), str(p, "room"),
-			       str(p, "seat"), t);
+			const char *row[] = {str(p, "person"), str(p, "name"), str(p, "tender"),
+			                     str(p, "state"),  str(p, "room"), str(p, "seat"), t};
+			ctl_table_add(tab, row);
 			g_free(t);
 		}
+		ctl_table_print(tab, stdout);
+		ctl_table_free(tab);
 	}
 	json_decref(res);
 out:

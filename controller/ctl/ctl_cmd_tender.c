@@ -6,6 +6,7 @@
 
 #include "ctl.h"
 #include "ctl_cmd_ops.h"
+#include "ctl_table.h"
 
 static const char *str(const json_t *o, const char *key)
 {
@@ -77,10 +78,18 @@ static int cmd_archives(struct ctl *ctl, int argc, char **argv)
 	} else {
 		size_t i;
 		json_t *v;
-		printf("%-24s %-7s %12s  %s\n", "ARCHIVE", "STATE", "BYTES", "PATH");
+		const char *head[] = {_("ARCHIVE"), _("STATE"), _("BYTES"), _("PATH")};
+		struct ctl_table *tab = ctl_table_new(G_N_ELEMENTS(head), head);
+		ctl_table_align_right(tab, 2);
 		json_array_foreach(json_object_get(res, "archives"), i, v)
-		    printf("%-24s %-7s %12lld  %s\n", str(v, "name"), str(v, "state"),
-		           num(v, "bytes"), str(v, "path"));
+		{
+			char bytes[24];
+			g_snprintf(bytes, sizeof(bytes), "%lld", num(v, "bytes"));
+			const char *row[] = {str(v, "name"), str(v, "state"), bytes, str(v, "path")};
+			ctl_table_add(tab, row);
+		}
+		ctl_table_print(tab, stdout);
+		ctl_table_free(tab);
 	}
 	json_decref(res);
 	return 0;

@@ -5,6 +5,7 @@ with a message saying how to save it as UTF-8, and a mistyped resident ID number
 recorded. Real broker and controller, the real evalroomctl."""
 import os
 import time
+import unicodedata
 
 import pytest
 
@@ -82,6 +83,23 @@ def test_gb18030_committee_is_read_as_chinese(site, tmp_path):
     want = {p: n for p, (n, _) in NAMES.items()}
     want["xp-li"] = "李娜"
     assert desk_names(site) == want
+
+    # The desk's table lines up with Chinese names, in English and in Chinese.
+    for env, tender_header in ((None, "TENDER"), (zh(), "标段")):
+        rc, text, err = site.ctl("desk", "list", identity=DESK, json_out=False, env=env)
+        assert rc == 0, err
+        header, *rows = text.splitlines()[1:]
+        column = width(header[:header.index(tender_header)])
+        assert len(rows) == 4
+        for row in rows:
+            person = row.split()[0]
+            tender = "TB" if person == "xp-li" else "TA"
+            name_end = row.index(want[person]) + len(want[person])
+            assert width(row[:row.index(tender, name_end)]) == column, (row, text)
+
+
+def width(text):
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _is_utf8(data):
