@@ -27,6 +27,22 @@ int text_width(const char *s)
 	return w;
 }
 
+size_t text_fit(const char *s, int width)
+{
+	const char *p = s, *end = s + strlen(s);
+	int w = 0;
+	while (p < end) {
+		gunichar c = g_utf8_get_char_validated(p, end - p);
+		const char *next = c == (gunichar)-1 || c == (gunichar)-2 ? p + 1 : g_utf8_next_char(p);
+		int cw = next == p + 1 && c >= 0x80 ? 1 : char_width(c);
+		if (w + cw > width)
+			break;
+		w += cw;
+		p = next;
+	}
+	return (size_t)(p - s);
+}
+
 void text_pad(GString *out, const char *s, int width)
 {
 	g_string_append(out, s);

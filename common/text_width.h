@@ -7,6 +7,9 @@
  * column a byte). */
 int text_width(const char *s);
 
+/* text_fit: how many bytes of S fit in WIDTH columns, never cutting a character. */
+size_t text_fit(const char *s, int width);
+
 /* text_pad: append S to OUT, then spaces up to WIDTH columns (none if S is wider). */
 void text_pad(GString *out, const char *s, int width);
 

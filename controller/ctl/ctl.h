@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct ctl;
 
@@ -26,6 +27,13 @@ void ctl_set_timeout(struct ctl *ctl, int timeout_s);
 void ctl_poll(struct ctl *ctl);
 /* ctl_want_json: the user asked for --json output. */
 bool ctl_want_json(const struct ctl *ctl);
+/* ctl_time: UTC_US (microseconds) as people read it, in the zone of the client
+ * configuration's [display] time_zone ($EVALROOM_TIME_ZONE, default Asia/Shanghai) with
+ * the zone shown: "2026-12-07 19:20:05 +08:00" into BUF (at least 40 bytes). --json
+ * output keeps the UTC numbers. Returns BUF. */
+char *ctl_time(const struct ctl *ctl, int64_t utc_us, char *buf, size_t len);
+/* ctl_time_of_day: the same without the date ("19:20:05 +08:00"). */
+char *ctl_time_of_day(const struct ctl *ctl, int64_t utc_us, char *buf, size_t len);
 /* ctl_print_json: print OBJ as indented JSON on stdout. */
 void ctl_print_json(const json_t *obj);
 /* ctl_fail: print "evalroomctl: <what>: <err message>" on stderr (or {"error":..} with

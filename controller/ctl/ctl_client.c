@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "local_time.h"
 #include "log.h"
 #include "mqtt_session.h"
 #include "msg.h"
@@ -29,6 +30,7 @@ struct ctl {
 	char want_id[40];
 	json_t *answer;
 	char *conn_error;
+	GTimeZone *tz; /* the zone people read times in */
 };
 
 static char *cert_common_name(const char *path, GError **err)
@@ -81,7 +83,18 @@ struct ctl *ctl_new(const struct ctl_options *opt, GError **err)
 	g_free(path);
 	if (!cf)
 		goto err_free;
-	char *ca = NULL, *cert = NULL, *key = NULL;
+	char *ca = NULL, *cert = NULL, *key = NULL, *zone;
+	if (!(zone = config_string(cf, "display", "time_zone", "", err))) {
+		config_free(cf);
+		goto err_free;
+	}
+	ctl->tz = local_time_zone_new(zone, err);
+	g_free(zone);
+	if (!ctl->tz) {
+		g_prefix_error(err, "%s: [display] time_zone: ", config_path(cf));
+		config_free(cf);
+		goto err_free;
+	}
 	if (!(ctl->uri = config_string(cf, "mqtt", "uri", NULL, err)) ||
 	    !(ca = config_string(cf, "mqtt", "ca", NULL, err)) ||
 	    !(cert = config_string(cf, "mqtt", "cert", NULL, err)) ||
@@ -125,7 +138,19 @@ void ctl_free(struct ctl *ctl)
 	g_free(ctl->ca);
 	g_free(ctl->cert);
 	g_free(ctl->key);
+	if (ctl->tz)
+		g_time_zone_unref(ctl->tz);
 	g_free(ctl);
+}
+
+char *ctl_time(const struct ctl *ctl, int64_t utc_us, char *buf, size_t len)
+{
+	return local_time_format(ctl->tz, utc_us, 0, buf, len);
+}
+
+char *ctl_time_of_day(const struct ctl *ctl, int64_t utc_us, char *buf, size_t len)
+{
+	return local_time_format(ctl->tz, utc_us, 1, buf, len);
 }
 
 const char *ctl_identity(const struct ctl *ctl)

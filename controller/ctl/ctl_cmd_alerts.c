@@ -72,22 +72,22 @@ char *ctl_streams_summary(const json_t *room, char *buf, size_t size)
 	return buf;
 }
 
-static void print_alert_line(const json_t *a)
+static void print_alert_line(const struct ctl *ctl, const json_t *a)
 {
 	char when[40], subject[160];
 
 	printf("%6lld  %-12s  %-16s  %-20s  %s  x%lld\n        %s\n",
 	       (long long)member_int(a, "id"), member_str(a, "state"), member_str(a, "kind"),
 	       ctl_alert_subject(a, subject, sizeof(subject)),
-	       clock_format_us(member_int(a, "last_at"), when, sizeof(when)),
+	       ctl_time(ctl, member_int(a, "last_at"), when, sizeof(when)),
 	       (long long)member_int(a, "count"), member_str(a, "detail"));
 	if (json_object_get(a, "acked_by"))
 		printf("        acknowledged by %s at %s: %s\n", member_str(a, "acked_by"),
-		       clock_format_us(member_int(a, "acked_at"), when, sizeof(when)),
+		       ctl_time(ctl, member_int(a, "acked_at"), when, sizeof(when)),
 		       member_str(a, "ack_note"));
 	if (json_object_get(a, "resolved_by")) {
 		printf("        resolved by %s at %s", member_str(a, "resolved_by"),
-		       clock_format_us(member_int(a, "resolved_at"), when, sizeof(when)));
+		       ctl_time(ctl, member_int(a, "resolved_at"), when, sizeof(when)));
 		if (json_object_get(a, "resolve_note"))
 			printf(": %s", member_str(a, "resolve_note"));
 		putchar('\n');
@@ -138,7 +138,7 @@ static int cmd_alerts(struct ctl *ctl, int argc, char **argv)
 			       "LAST SEEN");
 		json_array_foreach(list, i, a)
 		{
-			print_alert_line(a);
+			print_alert_line(ctl, a);
 		}
 	}
 	json_decref(res);
@@ -179,7 +179,7 @@ static int cmd_alert_change(struct ctl *ctl, int argc, char **argv, bool resolve
 		ctl_print_json(res);
 	} else {
 		printf("Alert %lld %s.\n", id, resolve ? "resolved" : "acknowledged");
-		print_alert_line(res);
+		print_alert_line(ctl, res);
 	}
 	json_decref(res);
 	return 0;

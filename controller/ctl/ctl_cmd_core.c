@@ -28,7 +28,7 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
 		char t[40];
 		json_t *rooms = json_object_get(res, "rooms");
 		printf("controller: online since %s\n",
-		       clock_format_us(json_integer_value(json_object_get(res, "started")), t,
+		       ctl_time(ctl, json_integer_value(json_object_get(res, "started")), t,
 		                       sizeof(t)));
 		json_t *alerts = json_object_get(res, "alerts");
 		if (alerts)
@@ -45,7 +45,7 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
 			printf("  %-12s %-8s since %s\n",
 			       json_string_value(json_object_get(r, "room")),
 			       json_string_value(json_object_get(r, "state")),
-			       clock_format_us(json_integer_value(json_object_get(r, "since")), t,
+			       ctl_time(ctl, json_integer_value(json_object_get(r, "since")), t,
 			                       sizeof(t)));
 		}
 	}

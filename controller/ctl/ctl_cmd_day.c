@@ -203,7 +203,7 @@ out:
 	return rc;
 }
 
-static void print_audit(const json_t *res)
+static void print_audit(const struct ctl *ctl, const json_t *res)
 {
 	json_t *records = json_object_get(res, "records"), *r;
 	size_t i;
@@ -213,12 +213,12 @@ static void print_audit(const json_t *res)
 		printf("No audit records.\n");
 		return;
 	}
-	printf("%-27s  %-20s  %-17s  %-10s  %s\n", "time (UTC)", "identity", "command", "outcome",
+	printf("%-27s  %-20s  %-17s  %-10s  %s\n", "time", "identity", "command", "outcome",
 	       "arguments");
 	json_array_foreach(records, i, r)
 	{
 		printf("%-27s  %-20s  %-17s  %-10s  %s\n",
-		       clock_format_us(member_int(r, "at"), t, sizeof(t)),
+		       ctl_time(ctl, member_int(r, "at"), t, sizeof(t)),
 		       member_str(r, "identity"), member_str(r, "command"),
 		       member_str(r, "outcome"), member_str(r, "args"));
 		if (json_object_get(r, "message"))
@@ -247,8 +247,12 @@ int ctl_cmd_audit(struct ctl *ctl, int argc, char **argv)
 		rc = ctl_ops_call(
 		    ctl, what, "audit.list",
 		    json_pack("{s:I, s:i}", "since", (json_int_t)since_us, "limit", limit), &res);
+	if (!rc && ctl_want_json(ctl))
+		ctl_print_json(res);
+	else if (!rc)
+		print_audit(ctl, res);
 	if (!rc)
-		rc = finish(ctl, res, print_audit);
+		json_decref(res);
 	g_free(since);
 	return rc;
 }

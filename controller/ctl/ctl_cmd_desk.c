@@ -10,15 +10,6 @@
 #include "ctl_table.h"
 #include "resident_id.h"
 
-static char *local_time(json_int_t us)
-{
-	GDateTime *t = g_date_time_new_from_unix_local(us / G_USEC_PER_SEC);
-	char *s = t ? g_date_time_format(t, "%H:%M:%S") : g_strdup("?");
-	if (t)
-		g_date_time_unref(t);
-	return s;
-}
-
 static const char *str(const json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
@@ -27,9 +18,11 @@ static const char *str(const json_t *o, const char *key)
 
 /* What the desk reads out and hands over: the room and seat (revealed only now), the
  * credential, the login code and the deadline. */
-static void print_admission(const json_t *r, const char *verb)
+static void print_admission(const struct ctl *ctl, const json_t *r, const char *verb)
 {
-	char *until = local_time(json_integer_value(json_object_get(r, "admission_deadline")));
+	char until[40];
+	ctl_time_of_day(ctl, json_integer_value(json_object_get(r, "admission_deadline")), until,
+	                sizeof(until));
 	const char *cred = str(r, "credential");
 	printf("%s %s (%s), tender %s: %s\n", verb, str(r, "person"), str(r, "name"),
 	       str(r, "tender"), str(r, "tender_name"));
@@ -43,7 +36,6 @@ static void print_admission(const json_t *r, const char *verb)
 	       str(r, "seat"));
 	printf("  enter room %s before %s (%lld min)\n", str(r, "room"), until,
 	       (long long)json_integer_value(json_object_get(r, "admission_window_s")) / 60);
-	g_free(until);
 }
 
 static int finish(struct ctl *ctl, json_t *res, const char *verb)
@@ -51,7 +43,7 @@ static int finish(struct ctl *ctl, json_t *res, const char *verb)
 	if (ctl_want_json(ctl))
 		ctl_print_json(res);
 	else
-		print_admission(res, verb);
+		print_admission(ctl, res, verb);
 	json_decref(res);
 	return 0;
 }
@@ -188,11 +180,12 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 		json_array_foreach(json_object_get(res, "persons"), i, p)
 		{
 			json_int_t since = json_integer_value(json_object_get(p, "since"));
-			char *t = since ? local_time(since) : g_strdup("-");
+			char t[40] = "-";
+			if (since)
+				ctl_time_of_day(ctl, since, t, sizeof(t));
 			const char *row[] = {str(p, "person"), str(p, "name"), str(p, "tender"),
 			                     str(p, "state"),  str(p, "room"), str(p, "seat"), t};
 			ctl_table_add(tab, row);
-			g_free(t);
 		}
 		ctl_table_print(tab, stdout);
 		ctl_table_free(tab);

@@ -11,6 +11,7 @@
 #include "ctl_client.h"
 #include "ctl_cmd_alerts.h"
 #include "request.h"
+#include "text_width.h"
 
 #define WATCH_REFRESH_US 500000
 #define WATCH_TIMEOUT_S  2
@@ -43,17 +44,6 @@ static const char *member_str(const json_t *o, const char *key)
 static json_int_t member_int(const json_t *o, const char *key)
 {
 	return json_integer_value(json_object_get(o, key));
-}
-
-/* HH:MM:SS (UTC) of US into BUF (at least 40 bytes). */
-static const char *time_of_day(int64_t us, char *buf, size_t size)
-{
-	clock_format_us(us, buf, size);
-	if (strlen(buf) >= 19) {
-		memmove(buf, buf + 11, 8);
-		buf[8] = '\0';
-	}
-	return buf;
 }
 
 static void watch_unreachable(struct watch *w, const GError *err)
@@ -164,7 +154,7 @@ static void draw_alerts(struct watch *w, int *y)
 		         (int)i == w->selected ? '>' : ' ', (long long)member_int(a, "id"),
 		         acked ? "ACKED" : "OPEN", member_str(a, "kind"),
 		         ctl_alert_subject(a, subject, sizeof(subject)),
-		         time_of_day(member_int(a, "last_at"), t, sizeof(t)),
+		         ctl_time_of_day(w->ctl, member_int(a, "last_at"), t, sizeof(t)),
 		         (long long)member_int(a, "count"), member_str(a, "detail"),
 		         acked ? "  [ack " : "", acked ? member_str(a, "acked_by") : "");
 		if (acked)
@@ -173,7 +163,7 @@ static void draw_alerts(struct watch *w, int *y)
 			attron(A_REVERSE);
 		else if (!acked)
 			attron(A_BOLD);
-		mvaddnstr((*y)++, 0, line, COLS);
+		mvaddnstr((*y)++, 0, line, (int)text_fit(line, COLS));
 		attroff(A_REVERSE | A_BOLD);
 	}
 }
@@ -184,26 +174,26 @@ static void watch_draw(struct watch *w)
 	int y = 0;
 
 	erase();
-	clock_format_us(clock_now_us(), now, sizeof(now));
+	ctl_time(w->ctl, clock_now_us(), now, sizeof(now));
 	mvprintw(y++, 0, "evalroom watch  %s  %s", ctl_identity(w->ctl), now);
 	if (w->reachable) {
 		mvprintw(y++, 0, "controller: reachable (answered at %s)",
-		         time_of_day(w->updated, t, sizeof(t)));
+		         ctl_time_of_day(w->ctl, w->updated, t, sizeof(t)));
 	} else {
 		attron(A_REVERSE | A_BOLD);
 		mvprintw(y++, 0, " CONTROLLER UNREACHABLE since %s: %s ",
-		         clock_format_us(w->unreachable_since, t, sizeof(t)), w->fault);
+		         ctl_time(w->ctl, w->unreachable_since, t, sizeof(t)), w->fault);
 		attroff(A_REVERSE | A_BOLD);
 		if (w->updated)
 			mvprintw(y++, 0, "(showing what it said at %s)",
-			         time_of_day(w->updated, t, sizeof(t)));
+			         ctl_time_of_day(w->ctl, w->updated, t, sizeof(t)));
 	}
 	y++;
 	if (w->rooms)
 		draw_rooms(w, &y);
 	if (w->alerts)
 		draw_alerts(w, &y);
-	mvaddnstr(LINES - 2, 0, w->message, COLS);
+	mvaddnstr(LINES - 2, 0, w->message, (int)text_fit(w->message, COLS));
 	attron(A_BOLD);
 	mvaddnstr(LINES - 1, 0,
 	          "up/down select  a acknowledge  l lock down room  r release room  q quit", COLS);

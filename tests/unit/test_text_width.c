@@ -22,6 +22,15 @@ static void test_width(void **state)
 	assert_int_equal(text_width("a\xff"), 2);       /* invalid UTF-8: a column a byte */
 }
 
+static void test_fit(void **state)
+{
+	assert_int_equal(text_fit("abc", 2), 2);
+	assert_int_equal(text_fit("李娜", 3), 3);  /* one character (3 bytes) in 2 columns */
+	assert_int_equal(text_fit("李娜", 4), 6);
+	assert_int_equal(text_fit("李娜", 1), 0);  /* never half a character */
+	assert_int_equal(text_fit("a李", 80), 4);
+}
+
 static void test_pad_lines_up(void **state)
 {
 	const char *names[] = {"Li Na", "李娜", "欧阳明月", "Zhang"};
@@ -94,6 +103,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_width),
+	    cmocka_unit_test(test_fit),
 	    cmocka_unit_test(test_pad_lines_up),
 	    cmocka_unit_test(test_wrap),
 	};
