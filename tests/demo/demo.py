@@ -10,7 +10,9 @@ site running for exploring with evalroomctl.
 import argparse
 import csv
 import datetime
+import gettext
 import json
+import locale
 import os
 import signal
 import socket
@@ -19,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -28,8 +31,42 @@ import harness  # noqa: E402
 from daemons import Site, streams_config, wait_for  # noqa: E402
 
 T0 = time.monotonic()
-TENDERS = [("T-ROAD", "Ring road, lot 3", "committee-T-ROAD.csv"),
-           ("T-SCHOOL", "School extension, phase 2", "committee-T-SCHOOL.csv")]
+# The day in the person's language (LANG): narration from the evalroom catalogue in the
+# build tree; in Chinese also Chinese people, their committee lists saved by a
+# spreadsheet in GB18030 (evalroomctl converts them).
+_ = gettext.gettext
+
+
+def N_(text):
+    """Marks TEXT for translation where it is defined; _() translates it where used."""
+    return text
+
+
+TENDERS = [("T-ROAD", N_("Ring road, lot 3"), "committee-T-ROAD.csv", "utf-8"),
+           ("T-SCHOOL", N_("School extension, phase 2"), "committee-T-SCHOOL.csv", "utf-8")]
+TENDERS_ZH = [("T-ROAD", N_("Ring road, lot 3"), "committee-T-ROAD.zh_CN.csv", "gb18030"),
+              ("T-SCHOOL", N_("School extension, phase 2"), "committee-T-SCHOOL.zh_CN.csv",
+               "gb18030")]
+
+
+def speak_the_language(build):
+    """Translate the narration as the locale says; the Chinese day when it is Chinese."""
+    global _, TENDERS
+    try:
+        locale.setlocale(locale.LC_ALL, "")
+    except locale.Error:
+        pass
+    t = gettext.translation("evalroom", os.path.join(build, "share", "locale"),
+                            fallback=True)
+    _ = t.gettext
+    if t.info().get("language", "").startswith("zh"):
+        TENDERS = TENDERS_ZH
+
+
+def pad(text, width):
+    """TEXT padded to WIDTH terminal columns (a Chinese character takes two)."""
+    w = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - w)
 
 
 def say(text):
@@ -122,36 +159,38 @@ class Day:
     def prepare(self):
         site_file = os.path.join(HERE, "site.json")
         out = self.ctl("site", "import", site_file)
-        say("Operator imported the site: %d rooms, %d seats" % (out["rooms"], out["seats"]))
+        say(_("Operator imported the site: %d rooms, %d seats") % (out["rooms"], out["seats"]))
         self.ctl("session", "create", "--date", self.session)
-        say("Operator created today's session %s" % self.session)
-        for tid, name, csv in TENDERS:
+        say(_("Operator created today's session %s") % self.session)
+        for tid, name, csv_file, _enc in TENDERS:
+            name = _(name)
             self.ctl("tender", "add", "--session", self.session, "--id", tid, "--name", name)
-            out = self.ctl("committee", "import", "--tender", tid, os.path.join(HERE, csv))
-            say("Tender %s (%s) registered; committee imported: %d experts, %d tenderer "
-                "representative(s)" % (tid, name, out["experts"], out["tenderers"]))
+            out = self.ctl("committee", "import", "--tender", tid, os.path.join(HERE, csv_file))
+            say(_("Tender %s (%s) registered; committee imported: %d experts, %d tenderer "
+                "representative(s)") % (tid, name, out["experts"], out["tenderers"]))
 
     def draw(self):
         out = self.ctl("draw", "commit", "--session", self.session)
-        say("Draw committed. Commitment %s… published before the witness speaks"
+        say(_("Draw committed. Commitment %s… published before the witness speaks")
             % out["commitment"][:16])
-        entropy = "witness Mr Gao, %s: 31 7 18 44 2" % self.session
+        entropy = _("witness Mr Gao, %s: 31 7 18 44 2") % self.session
         out = self.ctl("draw", "run", "--session", self.session, "--witness-entropy", entropy)
         counts = ", ".join("%s %d/%d" % (r["room"], r["occupied"], r["seats"])
                            for r in out["rooms"])
-        say("Witness entered entropy; %d people seated (occupied/seats per room: %s). Who "
-            "sits where stays sealed in the controller until check-in."
+        say(_("Witness entered entropy; %d people seated (occupied/seats per room: %s). Who "
+            "sits where stays sealed in the controller until check-in.")
             % (out["seated"], counts))
 
     def record(self, seconds):
-        say("Recording every room and seat for %d s" % seconds)
+        say(_("Recording every room and seat for %d s") % seconds)
         end = time.monotonic() + seconds
         tty = sys.stdout.isatty()
         last = 0
         while time.monotonic() < end:
             n, b = self.shipped()
             left = end - time.monotonic()
-            line = "recording: %3d s left, %4d segments shipped, %6.1f MB" % (left, n, b / 1e6)
+            line = _("recording: %3d s left, %4d segments shipped, %6.1f MB") % (left, n,
+                                                                               b / 1e6)
             if tty:
                 sys.stdout.write("\r         " + line + "   ")
                 sys.stdout.flush()
@@ -162,47 +201,47 @@ class Day:
         n, b = self.shipped()
         if tty:
             sys.stdout.write("\n")
-        say("Recorded: %d segments (%.1f MB) shipped to the controller" % (n, b / 1e6))
+        say(_("Recorded: %d segments (%.1f MB) shipped to the controller") % (n, b / 1e6))
 
     def lost_camera(self, cam):
-        say("Room E1's camera hangs (its stream stops delivering pictures)")
+        say(_("Room E1's camera hangs (its stream stops delivering pictures)"))
         cam.proc.send_signal(signal.SIGSTOP)
         m = self.wait_event("E1", "stream.state", stream="cam-E1", state="lost")
-        say("Agent E1 reports stream cam-E1 LOST (%s); the gap is recorded with its reason"
+        say(_("Agent E1 reports stream cam-E1 LOST (%s); the gap is recorded with its reason")
             % m.get("reason"))
         a = self.wait_alert("stream_lost", room="E1")
-        say("ALERT stream_lost for cam-E1 (alert #%d)" % a["id"])
+        say(_("ALERT stream_lost for cam-E1 (alert #%d)") % a["id"])
         cam.proc.send_signal(signal.SIGCONT)
         since = time.time() * 1e6
         wait_for(lambda: [e for e in self.events("E1", "stream.state")
                           if e["stream"] == "cam-E1" and e["state"] == "recording"
                           and e["ts"] > since], 30, 0.2)
-        say("Camera back: stream cam-E1 recording again")
+        say(_("Camera back: stream cam-E1 recording again"))
         if wait_for(lambda: not [x for x in self.alerts() if x["kind"] == "stream_lost"], 20):
-            say("Alert #%d resolved automatically when the camera came back" % a["id"])
+            say(_("Alert #%d resolved automatically when the camera came back") % a["id"])
 
     def held_open(self):
         self.ctl("door", "E2", "unlock")
-        say("Operator unlocked door E2 for a cleaner")
+        say(_("Operator unlocked door E2 for a cleaner"))
         door = self.site.door("E2")
         door.set("DOOR_SENSOR", 1)
         self.wait_event("E2", "door.event", event="opened")
-        say("Door E2 opened ... and is left standing open")
+        say(_("Door E2 opened ... and is left standing open"))
         self.wait_event("E2", "door.event", event="held_open_prealarm")
-        say("Door E2 held open: pre-alarm")
+        say(_("Door E2 held open: pre-alarm"))
         self.wait_event("E2", "door.event", event="held_open_alarm")
         a = self.wait_alert("door_held", room="E2")
-        say("Door E2 held open: ALARM raised to the operators")
-        self.ack(a, "cleaner asked to close the door")
+        say(_("Door E2 held open: ALARM raised to the operators"))
+        self.ack(a, _("cleaner asked to close the door"))
         door.set("DOOR_SENSOR", 0)
         self.wait_event("E2", "door.event", event="closed")
-        say("Door E2 closed and relocked")
+        say(_("Door E2 closed and relocked"))
 
     def lockdown_drill(self):
         out = self.ctl("lockdown", "--all")
-        say("Operator locked down all %d rooms (a drill)" % out["done"])
+        say(_("Operator locked down all %d rooms (a drill)") % out["done"])
         out = self.ctl("lockdown", "--all", "--release")
-        say("Lockdown released in %d rooms" % out["done"])
+        say(_("Lockdown released in %d rooms") % out["done"])
 
     def alerts(self, open_only=True):
         out = self.ctl("alerts", *(["--open"] if open_only else []))
@@ -221,7 +260,8 @@ class Day:
 
     def ack(self, alert, note):
         self.ctl("alert", "ack", str(alert["id"]), "--note", note)
-        say("Operator acknowledged alert #%d (%s): \"%s\"" % (alert["id"], alert["kind"], note))
+        say(_("Operator acknowledged alert #%d (%s): \"%s\"") % (alert["id"], alert["kind"],
+                                                                note))
 
     def start_terminals(self):
         for room in self.site.prov.site["rooms"]:
@@ -229,11 +269,11 @@ class Day:
                 t = self.site.start_terminal(room["id"], seat["id"])
                 t.wait("screen=locked", absent="UNREACHABLE", timeout=30)
                 self.terminals[(room["id"], seat["id"])] = t
-        say("%d workstation kiosks show their locked screens" % len(self.terminals))
+        say(_("%d workstation kiosks show their locked screens") % len(self.terminals))
 
     def check_in(self):
-        for tid, _, name in TENDERS:
-            with open(os.path.join(HERE, name)) as f:
+        for tid, _name, csv_file, encoding in TENDERS:
+            with open(os.path.join(HERE, csv_file), encoding=encoding) as f:
                 for row in csv.DictReader(f):
                     row["tender"] = tid
                     self.people.append(row)
@@ -243,19 +283,19 @@ class Day:
                            identity="desk-entrance")
             p.update(room=out["room"], seat=out["seat"], credential=out["credential"],
                      code=out["login_code"])
-            say("Desk checked in %s (%s): room %s seat %s, door PIN %s, login code %s"
+            say(_("Desk checked in %s (%s): room %s seat %s, door PIN %s, login code %s")
                 % (p["name"], p["tender"], p["room"], p["seat"],
                    p["credential"].split(":", 1)[1], p["code"]))
 
     def wrong_room(self):
         p = self.people[0]
         other = next(r for r in self.rooms if r != p["room"])
-        say("%s types the PIN at the door of room %s (not theirs)" % (p["name"], other))
+        say(_("%s types the PIN at the door of room %s (not theirs)") % (p["name"], other))
         self.site.door(other).pin(p["credential"].split(":", 1)[1])
         self.wait_event(other, "door.event", event="denied", reason="not_this_room")
         a = self.wait_alert("wrong_room", person=p["person_id"])
-        say("Door %s stays locked; ALERT wrong_room: %s" % (other, a.get("detail", "")))
-        self.ack(a, "escorted to the right room")
+        say(_("Door %s stays locked; ALERT wrong_room: %s") % (other, a.get("detail", "")))
+        self.ack(a, _("escorted to the right room"))
 
     def enter_and_log_in(self):
         for p in self.people:
@@ -265,11 +305,12 @@ class Day:
             door.set("DOOR_SENSOR", 1)
             time.sleep(0.3)
             door.set("DOOR_SENSOR", 0)
-            say("%s opened the door of room %s with their PIN and went in" % (p["name"], p["room"]))
+            say(_("%s opened the door of room %s with their PIN and went in")
+                % (p["name"], p["room"]))
             t = self.terminals[(p["room"], p["seat"])]
             t.keys(p["code"] + "\n")
             t.wait("screen=logged_in", timeout=20)
-            say("%s logged in at seat %s: the seat's camera now records for tender %s"
+            say(_("%s logged in at seat %s: the seat's camera now records for tender %s")
                 % (p["name"], p["seat"], p["tender"]))
 
     def log_out(self):
@@ -278,16 +319,17 @@ class Day:
             t.keys("L")
             time.sleep(0.2)
             t.keys("Y")
-            t.wait("logged out", timeout=20)
-        say("All %d people logged out" % len(self.people))
+            # the kiosk speaks the same language as this narration
+            t.wait(_("You have been logged out. Thank you."), timeout=20)
+        say(_("All %d people logged out") % len(self.people))
 
     def close_and_seal(self):
         self.archives = {}
-        for tid, _, _ in TENDERS:
+        for tid, _name, _csv, _enc in TENDERS:
             out = self.ctl("tender", "close", tid, "--wait", "30")
             self.archives[tid] = out["path"]
-            say("Operator closed tender %s: %d segments arrived while the agents flushed; "
-                "sealed read-only with a final signed checkpoint (tree size %d, root %s…)"
+            say(_("Operator closed tender %s: %d segments arrived while the agents flushed; "
+                "sealed read-only with a final signed checkpoint (tree size %d, root %s…)")
                 % (tid, out["segments_received"], out["tree_size"], out["root"][:16]))
 
     def audit(self, bin_dir):
@@ -299,10 +341,10 @@ class Day:
                                text=True)
             d = subprocess.run([tool, "verify-draw", path], capture_output=True, text=True)
             self.verdicts[tid] = (v.returncode, d.returncode)
-            say("Auditor: %s verify -> %s; verify-draw -> %s" % (
-                os.path.basename(path), "intact" if v.returncode == 0 else "FAILED (%s)"
+            say(_("Auditor: %s verify -> %s; verify-draw -> %s") % (
+                os.path.basename(path), _("intact") if v.returncode == 0 else _("FAILED (%s)")
                 % v.stdout.strip().splitlines()[-1:],
-                "the draw re-runs to the same seats" if d.returncode == 0 else "FAILED"))
+                _("the draw re-runs to the same seats") if d.returncode == 0 else _("FAILED")))
             if v.returncode != 0 or d.returncode != 0:
                 raise DemoError("archive %s does not verify:\n%s%s" % (path, v.stdout, d.stdout))
         # a clip of one expert's seat camera, remuxed (never re-encoded)
@@ -313,14 +355,15 @@ class Day:
                             "-o", self.clip], capture_output=True, text=True)
         if e.returncode != 0:
             raise DemoError("export failed: %s" % e.stderr)
-        say("Auditor exported seat camera %s of tender %s as %s (%.1f MB)" % (
+        say(_("Auditor exported seat camera %s of tender %s as %s (%.1f MB)") % (
             stream, p["tender"], self.clip, os.path.getsize(self.clip) / 1e6))
 
     def summary(self):
         print()
-        print("Summary")
-        print("  %-10s %7s %9s %9s %7s  %s" % ("tender", "people", "segments", "MB", "alerts",
-                                             "verify"))
+        print(_("Summary"))
+        print("  " + "".join(pad(h, w) for h, w in ((_("tender"), 11), (_("people"), 8),
+                                                     (_("segments"), 10), (_("MB"), 10),
+                                                     (_("alerts"), 8))) + _("verify"))
         for tid, path in self.archives.items():
             db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
             segs, size = db.execute("SELECT count(*), coalesce(sum(size), 0) FROM segments"
@@ -330,15 +373,15 @@ class Day:
             db.close()
             people = sum(1 for p in self.people if p["tender"] == tid)
             v, d = self.verdicts[tid]
-            print("  %-10s %7d %9d %9.1f %7d  %s" % (tid, people, segs, size / 1e6, alerts,
-                                                  "intact, draw ok" if v == 0 and d == 0
-                                                  else "FAILED"))
+            print("  %-10s %-7d %-9d %-9.1f %-7d %s" % (tid, people, segs, size / 1e6, alerts,
+                                                      _("intact, draw ok") if v == 0 and d == 0
+                                                      else _("FAILED")))
         print()
         for tid, path in self.archives.items():
-            print("  archive %-9s %s" % (tid, path))
-        print("  clip             %s" % self.clip)
-        print("  signing key      %s" % self.site.prov.signing_pub)
-        print("  try: %s/evalroom-archive timeline %s | head" % (
+            print("  " + pad(_("archive %s") % tid, 17) + path)
+        print("  " + pad(_("clip"), 17) + self.clip)
+        print("  " + pad(_("signing key"), 17) + self.site.prov.signing_pub)
+        print("  " + _("try: %s/evalroom-archive timeline %s | head") % (
             os.path.dirname(self.site.bin + "/"), list(self.archives.values())[0]))
 
 
@@ -351,6 +394,7 @@ def main():
     ap.add_argument("--record-seconds", type=int, default=60,
                     help="length of the recording minute (the test shortens it)")
     args = ap.parse_args()
+    speak_the_language(os.path.abspath(args.build))
     bin_dir = os.path.join(os.path.abspath(args.build), "bin")
     work = args.dir or tempfile.mkdtemp(prefix="evalroom-demo-")
     os.makedirs(work, exist_ok=True)
@@ -362,12 +406,12 @@ def main():
     site = cam = None
     rc = 1
     try:
-        say("Provisioning the demo site in %s (CA, certificates, broker config, ACL)" % work)
+        say(_("Provisioning the demo site in %s (CA, certificates, broker config, ACL)") % work)
         site = Site(bin_dir, work, site=os.path.join(HERE, "site.json"), observe=True)
-        say("Broker mosquitto is up on 127.0.0.1:%d (TLS, client certificates required)"
+        say(_("Broker mosquitto is up on 127.0.0.1:%d (TLS, client certificates required)")
             % site.prov.port)
         site.start_controller()
-        say("Controller connected with its own certificate")
+        say(_("Controller connected with its own certificate"))
         cam = FakeCamera()
         for room in site.prov.site["rooms"]:
             rid = room["id"]
@@ -378,7 +422,7 @@ def main():
                 streams += ("[stream cam-E1]\nsource=%s\nplace=room\nsegment_seconds=2\n"
                             "lost_timeout_ms=2000\n" % cam.source())
             site.start_agent(rid, door=True, extra=streams)
-            say("Room agent %s connected (door locked, %d cameras recording)"
+            say(_("Room agent %s connected (door locked, %d cameras recording)")
                 % (rid, len(seats) + 1))
         day = Day(site, args)
         day.prepare()
@@ -395,31 +439,31 @@ def main():
         day.audit(bin_dir)
         day.summary()
         problems = site.schema_problems()
-        say("%d protocol messages observed, %d outside their schema"
+        say(_("%d protocol messages observed, %d outside their schema")
             % (len(site.observed()), len(problems)))
         for p in problems[:5]:
             print("   ", p)
         rc = 1 if problems else 0
         if args.keep:
-            say("Site left running. Try:  %s/evalroomctl --config %s status"
+            say(_("Site left running. Try:  %s/evalroomctl --config %s status")
                 % (bin_dir, site.ctl_config(site.operator)))
-            say("Stop it with Ctrl-C.")
+            say(_("Stop it with Ctrl-C."))
             while True:
                 time.sleep(3600)
     except DemoError as e:
-        say("DEMO FAILED: %s" % e)
+        say(_("DEMO FAILED: %s") % e)
         rc = 1
     except KeyboardInterrupt:
-        say("Interrupted: stopping everything")
+        say(_("Interrupted: stopping everything"))
         rc = 130
     finally:
         if cam:
             cam.stop()
         if site:
             site.close()
-            say("Stopped the agents, the controller and the broker")
+            say(_("Stopped the agents, the controller and the broker"))
         if rc != 0 and not args.dir:
-            say("Everything it wrote is kept for inspection in %s" % work)
+            say(_("Everything it wrote is kept for inspection in %s") % work)
     return rc
 
 

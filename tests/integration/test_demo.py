@@ -20,3 +20,22 @@ def test_demo_day_runs(build_dir, tmp_path):
                  "intact, draw ok", "0 outside their schema",
                  "Stopped the agents, the controller and the broker"):
         assert line in out, "missing from the demo's narration: %r\n%s" % (line, out)
+
+
+def test_demo_day_in_chinese(build_dir, tmp_path):
+    """LANG=zh_CN.UTF-8 ./dev demo: the day told in Chinese, with Chinese people whose
+    committee lists were saved in GB18030."""
+    env = dict(os.environ, LANG="zh_CN.UTF-8", LC_ALL="zh_CN.UTF-8")
+    env.pop("LANGUAGE", None)
+    p = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tests", "demo", "demo.py"),
+                        "--build", build_dir, "--dir", str(tmp_path / "demo"),
+                        "--record-seconds", "6"],
+                       capture_output=True, text=True, timeout=400, env=env)
+    out = p.stdout
+    assert p.returncode == 0, out + p.stderr
+    for line in ("控制器已使用自己的证书连接", "标段 T-ROAD（环城路改造工程三标段）已登记",
+                 "见证人已输入随机数", "安检台为 欧阳明月（T-SCHOOL）签到", "王丽 在座位",
+                 "告警 wrong_room", "全部 7 人已退出登录", "验证 -> 完好",
+                 "重新抽签得到相同座位", "完好，抽签无误", "已停止房间代理、控制器和消息代理"):
+        assert line in out, "missing from the Chinese narration: %r\n%s" % (line, out)
+    assert "Operator" not in out and "Desk checked in" not in out
