@@ -18,32 +18,33 @@ static const char *str(const json_t *o, const char *key)
 
 /* What the desk reads out and hands over: the room and seat (revealed only now), the
  * credential, the login code and the deadline. */
-static void print_admission(const struct ctl *ctl, const json_t *r, const char *verb)
+static void print_admission(const struct ctl *ctl, const json_t *r, bool readmitted)
 {
 	char until[40];
 	ctl_time_of_day(ctl, json_integer_value(json_object_get(r, "admission_deadline")), until,
 	                sizeof(until));
 	const char *cred = str(r, "credential");
-	printf("%s %s (%s), tender %s: %s\n", verb, str(r, "person"), str(r, "name"),
-	       str(r, "tender"), str(r, "tender_name"));
-	printf("  room:        %s\n", str(r, "room"));
-	printf("  seat:        %s\n", str(r, "seat"));
+	printf(readmitted ? _("Readmitted %s (%s), tender %s: %s\n")
+	                  : _("Checked in %s (%s), tender %s: %s\n"),
+	       str(r, "person"), str(r, "name"), str(r, "tender"), str(r, "tender_name"));
+	printf(_("  room:        %s\n"), str(r, "room"));
+	printf(_("  seat:        %s\n"), str(r, "seat"));
 	if (strncmp(cred, "pin:", 4) == 0)
-		printf("  door PIN:    %s (one use)\n", cred + 4);
+		printf(_("  door PIN:    %s (one use)\n"), cred + 4);
 	else
-		printf("  door card:   %s (one use)\n", cred);
-	printf("  login code:  %s (one use, at seat %s only)\n", str(r, "login_code"),
+		printf(_("  door card:   %s (one use)\n"), cred);
+	printf(_("  login code:  %s (one use, at seat %s only)\n"), str(r, "login_code"),
 	       str(r, "seat"));
-	printf("  enter room %s before %s (%lld min)\n", str(r, "room"), until,
+	printf(_("  enter room %s before %s (%lld min)\n"), str(r, "room"), until,
 	       (long long)json_integer_value(json_object_get(r, "admission_window_s")) / 60);
 }
 
-static int finish(struct ctl *ctl, json_t *res, const char *verb)
+static int finish(struct ctl *ctl, json_t *res, bool readmitted)
 {
 	if (ctl_want_json(ctl))
 		ctl_print_json(res);
 	else
-		print_admission(ctl, res, verb);
+		print_admission(ctl, res, readmitted);
 	json_decref(res);
 	return 0;
 }
@@ -100,7 +101,7 @@ static int cmd_checkin(struct ctl *ctl, int argc, char **argv)
 		json_object_set_new(args, "session", json_string(session));
 	rc = ctl_ops_call(ctl, "desk checkin", "desk.checkin", args, &res);
 	if (rc == 0)
-		rc = finish(ctl, res, "Checked in");
+		rc = finish(ctl, res, false);
 out:
 	if (id_number)
 		memset(id_number, 0, strlen(id_number));
@@ -137,7 +138,7 @@ static int cmd_readmit(struct ctl *ctl, int argc, char **argv)
 		json_object_set_new(args, "session", json_string(session));
 	rc = ctl_ops_call(ctl, "desk readmit", "desk.readmit", args, &res);
 	if (rc == 0)
-		rc = finish(ctl, res, "Readmitted");
+		rc = finish(ctl, res, true);
 out:
 	g_free(person);
 	g_free(reason);
@@ -166,7 +167,7 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 		ctl_print_json(res);
 	} else {
 		json_t *n = json_object_get(res, "counts");
-		printf("session %s: %lld expected, %lld admitted, %lld inside, %lld out\n",
+		printf(_("session %s: %lld expected, %lld admitted, %lld inside, %lld out\n"),
 		       str(res, "session"),
 		       (long long)json_integer_value(json_object_get(n, "expected")),
 		       (long long)json_integer_value(json_object_get(n, "admitted")),
@@ -217,7 +218,7 @@ static int cmd_seat(struct ctl *ctl, int argc, char **argv, bool lock)
 	if (ctl_want_json(ctl))
 		ctl_print_json(res);
 	else
-		printf("room %s seat %s: %s\n", argv[1], str(res, "seat"), str(res, "state"));
+		printf(_("room %s seat %s: %s\n"), argv[1], str(res, "seat"), str(res, "state"));
 	json_decref(res);
 out:
 	g_free(reason);
