@@ -82,11 +82,11 @@ static void print_alert_line(const struct ctl *ctl, const json_t *a)
 	       ctl_time(ctl, member_int(a, "last_at"), when, sizeof(when)),
 	       (long long)member_int(a, "count"), member_str(a, "detail"));
 	if (json_object_get(a, "acked_by"))
-		printf("        acknowledged by %s at %s: %s\n", member_str(a, "acked_by"),
+		printf(_("        acknowledged by %s at %s: %s\n"), member_str(a, "acked_by"),
 		       ctl_time(ctl, member_int(a, "acked_at"), when, sizeof(when)),
 		       member_str(a, "ack_note"));
 	if (json_object_get(a, "resolved_by")) {
-		printf("        resolved by %s at %s", member_str(a, "resolved_by"),
+		printf(_("        resolved by %s at %s"), member_str(a, "resolved_by"),
 		       ctl_time(ctl, member_int(a, "resolved_at"), when, sizeof(when)));
 		if (json_object_get(a, "resolve_note"))
 			printf(": %s", member_str(a, "resolve_note"));
@@ -130,7 +130,7 @@ static int cmd_alerts(struct ctl *ctl, int argc, char **argv)
 		const json_t *counts = json_object_get(res, "counts");
 		size_t i;
 
-		printf("%lld open, %lld acknowledged (unresolved); %zu listed, newest first\n",
+		printf(_("%lld open, %lld acknowledged (unresolved); %zu listed, newest first\n"),
 		       (long long)member_int(counts, "open"),
 		       (long long)member_int(counts, "acknowledged"), json_array_size(list));
 		if (json_array_size(list))
@@ -178,7 +178,7 @@ static int cmd_alert_change(struct ctl *ctl, int argc, char **argv, bool resolve
 	if (ctl_want_json(ctl)) {
 		ctl_print_json(res);
 	} else {
-		printf("Alert %lld %s.\n", id, resolve ? "resolved" : "acknowledged");
+		printf(resolve ? _("Alert %lld resolved.\n") : _("Alert %lld acknowledged.\n"), id);
 		print_alert_line(ctl, res);
 	}
 	json_decref(res);

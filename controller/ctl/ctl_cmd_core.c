@@ -12,7 +12,7 @@
 static int cmd_status(struct ctl *ctl, int argc, char **argv)
 {
 	if (argc > 1) {
-		fprintf(stderr, "evalroomctl status: unexpected argument %s\n", argv[1]);
+		fprintf(stderr, _("evalroomctl status: unexpected argument %s\n"), argv[1]);
 		return 2;
 	}
 	json_t *res;
@@ -27,22 +27,22 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
 	} else {
 		char t[40];
 		json_t *rooms = json_object_get(res, "rooms");
-		printf("controller: online since %s\n",
+		printf(_("controller: online since %s\n"),
 		       ctl_time(ctl, json_integer_value(json_object_get(res, "started")), t,
 		                       sizeof(t)));
 		json_t *alerts = json_object_get(res, "alerts");
 		if (alerts)
-			printf("alerts: %lld open, %lld acknowledged (evalroomctl alerts --open)\n",
+			printf(_("alerts: %lld open, %lld acknowledged (evalroomctl alerts --open)\n"),
 			       (long long)json_integer_value(json_object_get(alerts, "open")),
 			       (long long)json_integer_value(json_object_get(alerts, "acknowledged")));
-		printf("room agents online: %lld of %zu known\n",
+		printf(_("room agents online: %lld of %zu known\n"),
 		       (long long)json_integer_value(json_object_get(res, "agents_online")),
 		       json_array_size(rooms));
 		size_t i;
 		json_t *r;
 		json_array_foreach(rooms, i, r)
 		{
-			printf("  %-12s %-8s since %s\n",
+			printf(_("  %-12s %-8s since %s\n"),
 			       json_string_value(json_object_get(r, "room")),
 			       json_string_value(json_object_get(r, "state")),
 			       ctl_time(ctl, json_integer_value(json_object_get(r, "since")), t,

@@ -5,6 +5,7 @@
 
 #include "clock.h"
 #include "ctl_cmd_ops.h"
+#include "ctl_table.h"
 #include "text_encoding.h"
 
 #define CSV_FILE_MAX (3 * 1024 * 1024)
@@ -34,7 +35,7 @@ static int finish(struct ctl *ctl, json_t *res, void (*print)(const json_t *res)
 
 static void print_site(const json_t *res)
 {
-	printf("Site %s imported: %lld rooms (%lld expert, %lld tenderer), %lld seats.\n",
+	printf(_("Site %s imported: %lld rooms (%lld expert, %lld tenderer), %lld seats.\n"),
 	       member_str(res, "id"), (long long)member_int(res, "rooms"),
 	       (long long)member_int(res, "expert_rooms"),
 	       (long long)member_int(res, "tenderer_rooms"), (long long)member_int(res, "seats"));
@@ -79,7 +80,8 @@ int ctl_cmd_site_import(struct ctl *ctl, int argc, char **argv)
 
 static void print_session(const json_t *res)
 {
-	printf("Session %s created for %s.\n", member_str(res, "session"), member_str(res, "date"));
+	printf(_("Session %s created for %s.\n"), member_str(res, "session"),
+	       member_str(res, "date"));
 }
 
 int ctl_cmd_session_create(struct ctl *ctl, int argc, char **argv)
@@ -112,7 +114,7 @@ out:
 
 static void print_tender(const json_t *res)
 {
-	printf("Tender %s (%s) added to session %s.\n", member_str(res, "tender"),
+	printf(_("Tender %s (%s) added to session %s.\n"), member_str(res, "tender"),
 	       member_str(res, "name"), member_str(res, "session"));
 }
 
@@ -147,9 +149,14 @@ static void print_committee(const json_t *res)
 {
 	long long e = member_int(res, "experts"), t = member_int(res, "tenderers");
 
-	printf("Committee of tender %s imported: %lld expert%s, %lld tenderer "
-	       "representative%s.\n",
-	       member_str(res, "tender"), e, e == 1 ? "" : "s", t, t == 1 ? "" : "s");
+	char *experts = g_strdup_printf(ngettext("%lld expert", "%lld experts", (unsigned long)e), e);
+	char *reps = g_strdup_printf(ngettext("%lld tenderer representative",
+	                                      "%lld tenderer representatives", (unsigned long)t),
+	                             t);
+	printf(_("Committee of tender %s imported: %s, %s.\n"), member_str(res, "tender"), experts,
+	       reps);
+	g_free(experts);
+	g_free(reps);
 }
 
 int ctl_cmd_committee_import(struct ctl *ctl, int argc, char **argv)
@@ -210,20 +217,25 @@ static void print_audit(const struct ctl *ctl, const json_t *res)
 	char t[40];
 
 	if (json_array_size(records) == 0) {
-		printf("No audit records.\n");
+		printf("%s", _("No audit records.\n"));
 		return;
 	}
-	printf("%-27s  %-20s  %-17s  %-10s  %s\n", "time", "identity", "command", "outcome",
-	       "arguments");
+	const char *head[] = {_("time"), _("identity"), _("command"), _("outcome"),
+	                      _("arguments")};
+	struct ctl_table *tab = ctl_table_new(G_N_ELEMENTS(head), head);
 	json_array_foreach(records, i, r)
 	{
-		printf("%-27s  %-20s  %-17s  %-10s  %s\n",
-		       ctl_time(ctl, member_int(r, "at"), t, sizeof(t)),
-		       member_str(r, "identity"), member_str(r, "command"),
-		       member_str(r, "outcome"), member_str(r, "args"));
-		if (json_object_get(r, "message"))
-			printf("%-27s  %s\n", "", member_str(r, "message"));
+		const char *row[] = {ctl_time(ctl, member_int(r, "at"), t, sizeof(t)),
+		                     member_str(r, "identity"), member_str(r, "command"),
+		                     member_str(r, "outcome"), member_str(r, "args")};
+		ctl_table_add(tab, row);
+		if (json_object_get(r, "message")) {
+			const char *why[] = {"", "", "", "", member_str(r, "message")};
+			ctl_table_add(tab, why);
+		}
 	}
+	ctl_table_print(tab, stdout);
+	ctl_table_free(tab);
 }
 
 int ctl_cmd_audit(struct ctl *ctl, int argc, char **argv)

@@ -14,14 +14,14 @@ static void print_rooms(const json_t *res)
 	{
 		if (json_is_true(json_object_get(v, "ok"))) {
 			json_t *st = json_object_get(v, "status");
-			printf("%-10s door %s%s%s\n", room,
+			printf(_("%-10s door %s%s%s\n"), room,
 			       json_string_value(json_object_get(st, "state")),
-			       json_is_true(json_object_get(st, "door_open")) ? ", open" : "",
+			       json_is_true(json_object_get(st, "door_open")) ? _(", open") : "",
 			       json_is_true(json_object_get(st, "controller_lost"))
-			           ? ", deciding locally"
+			           ? _(", deciding locally")
 			           : "");
 		} else {
-			printf("%-10s FAILED: %s\n", room,
+			printf(_("%-10s FAILED: %s\n"), room,
 			       json_string_value(json_object_get(v, "error")));
 		}
 	}
@@ -52,7 +52,7 @@ static int cmd_door(struct ctl *ctl, int argc, char **argv)
 	                                         {"free-access", "free_access"},
 	                                         {"status", "status"}};
 	if (argc != 3) {
-		fprintf(stderr, "usage: evalroomctl door ROOM unlock|lock|free-access|status\n");
+		fprintf(stderr, _("usage: evalroomctl door ROOM unlock|lock|free-access|status\n"));
 		return 2;
 	}
 	for (size_t i = 0; i < G_N_ELEMENTS(actions); i++)
@@ -61,7 +61,7 @@ static int cmd_door(struct ctl *ctl, int argc, char **argv)
 			    ctl, "door", "door",
 			    json_pack("{s:s, s:s}", "room", argv[1], "action", actions[i][1]));
 	fprintf(stderr,
-	        "evalroomctl door: unknown action \"%s\" (unlock, lock, free-access, status)\n",
+	        _("evalroomctl door: unknown action \"%s\" (unlock, lock, free-access, status)\n"),
 	        argv[2]);
 	return 2;
 }
@@ -78,12 +78,12 @@ static int cmd_lockdown(struct ctl *ctl, int argc, char **argv)
 		else if (argv[i][0] != '-' && !room)
 			room = argv[i];
 		else {
-			fprintf(stderr, "evalroomctl lockdown: unexpected argument %s\n", argv[i]);
+			fprintf(stderr, _("evalroomctl lockdown: unexpected argument %s\n"), argv[i]);
 			return 2;
 		}
 	}
 	if (!!room == all) {
-		fprintf(stderr, "usage: evalroomctl lockdown ROOM|--all [--release]\n");
+		fprintf(stderr, _("usage: evalroomctl lockdown ROOM|--all [--release]\n"));
 		return 2;
 	}
 	json_t *args = json_pack("{s:b}", "release", release);

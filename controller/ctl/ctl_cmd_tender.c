@@ -22,18 +22,18 @@ static long long num(const json_t *o, const char *key)
 static void print_close(const json_t *res)
 {
 	const json_t *unconf = json_object_get(res, "rooms_unconfirmed");
-	printf("Tender %s sealed.\n", str(res, "tender"));
-	printf("archive    %s\n", str(res, "path"));
-	printf("tree size  %lld\n", num(res, "tree_size"));
-	printf("root       %s\n", str(res, "root"));
-	printf("segments   %lld arrived while waiting %.1f s for the agents\n",
+	printf(_("Tender %s sealed.\n"), str(res, "tender"));
+	printf(_("archive    %s\n"), str(res, "path"));
+	printf(_("tree size  %lld\n"), num(res, "tree_size"));
+	printf(_("root       %s\n"), str(res, "root"));
+	printf(_("segments   %lld arrived while waiting %.1f s for the agents\n"),
 	       num(res, "segments_received"), (double)num(res, "waited_ms") / 1000.0);
 	size_t i;
 	json_t *v;
 	json_array_foreach(json_object_get(res, "rooms_confirmed"), i, v)
-	    printf("room %-8s flushed\n", json_string_value(v));
+	    printf(_("room %-8s flushed\n"), json_string_value(v));
 	json_array_foreach(unconf, i, v)
-	    printf("room %-8s DID NOT CONFIRM: %s\n", str(v, "room"), str(v, "why"));
+	    printf(_("room %-8s DID NOT CONFIRM: %s\n"), str(v, "room"), str(v, "why"));
 }
 
 static int cmd_tender_close(struct ctl *ctl, int argc, char **argv)
