@@ -3,6 +3,7 @@
  * identity as every other command, keeps showing the last answer with a banner when the
  * controller cannot be reached, and sends acknowledgements, lockdowns and releases. */
 #include <curses.h>
+#include <glib/gi18n.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -138,12 +139,12 @@ static void draw_alerts(struct watch *w, int *y)
 
 	(*y)++;
 	attron(A_BOLD);
-	mvprintw((*y)++, 0, "OPEN ALERTS (newest first): %lld open, %lld acknowledged",
+	mvprintw((*y)++, 0, _("OPEN ALERTS (newest first): %lld open, %lld acknowledged"),
 	         (long long)member_int(w->counts, "open"),
 	         (long long)member_int(w->counts, "acknowledged"));
 	attroff(A_BOLD);
 	if (!json_array_size(w->alerts))
-		mvprintw((*y)++, 2, "none");
+		mvprintw((*y)++, 2, _("none"));
 	json_array_foreach(w->alerts, i, a)
 	{
 		char t[40], subject[120], line[512];
@@ -175,17 +176,17 @@ static void watch_draw(struct watch *w)
 
 	erase();
 	ctl_time(w->ctl, clock_now_us(), now, sizeof(now));
-	mvprintw(y++, 0, "evalroom watch  %s  %s", ctl_identity(w->ctl), now);
+	mvprintw(y++, 0, _("evalroom watch  %s  %s"), ctl_identity(w->ctl), now);
 	if (w->reachable) {
-		mvprintw(y++, 0, "controller: reachable (answered at %s)",
+		mvprintw(y++, 0, _("controller: reachable (answered at %s)"),
 		         ctl_time_of_day(w->ctl, w->updated, t, sizeof(t)));
 	} else {
 		attron(A_REVERSE | A_BOLD);
-		mvprintw(y++, 0, " CONTROLLER UNREACHABLE since %s: %s ",
+		mvprintw(y++, 0, _(" CONTROLLER UNREACHABLE since %s: %s "),
 		         ctl_time(w->ctl, w->unreachable_since, t, sizeof(t)), w->fault);
 		attroff(A_REVERSE | A_BOLD);
 		if (w->updated)
-			mvprintw(y++, 0, "(showing what it said at %s)",
+			mvprintw(y++, 0, _("(showing what it said at %s)"),
 			         ctl_time_of_day(w->ctl, w->updated, t, sizeof(t)));
 	}
 	y++;
@@ -194,9 +195,9 @@ static void watch_draw(struct watch *w)
 	if (w->alerts)
 		draw_alerts(w, &y);
 	mvaddnstr(LINES - 2, 0, w->message, (int)text_fit(w->message, COLS));
+	const char *keys = _("up/down select  a acknowledge  l lock down room  r release room  q quit");
 	attron(A_BOLD);
-	mvaddnstr(LINES - 1, 0,
-	          "up/down select  a acknowledge  l lock down room  r release room  q quit", COLS);
+	mvaddnstr(LINES - 1, 0, keys, (int)text_fit(keys, COLS));
 	attroff(A_BOLD);
 	refresh();
 }
@@ -239,7 +240,7 @@ static void watch_ack(struct watch *w)
 	}
 	id = member_int(a, "id");
 	snprintf(question, sizeof(question),
-	         "Note for alert %lld (empty: cancel): ", (long long)id);
+	         _("Note for alert %lld (empty: cancel): "), (long long)id);
 	watch_prompt(question, note, sizeof(note));
 	if (!*note) {
 		g_strlcpy(w->message, "acknowledgement cancelled", sizeof(w->message));
@@ -247,12 +248,12 @@ static void watch_ack(struct watch *w)
 	}
 	if (ctl_request(w->ctl, "alert.ack", json_pack("{s:I, s:s}", "id", id, "note", note), &res,
 	                &err) != 0) {
-		snprintf(w->message, sizeof(w->message), "alert %lld NOT acknowledged: %s",
+		snprintf(w->message, sizeof(w->message), _("alert %lld NOT acknowledged: %s"),
 		         (long long)id, err->message);
 		g_error_free(err);
 		return;
 	}
-	snprintf(w->message, sizeof(w->message), "alert %lld acknowledged by %s", (long long)id,
+	snprintf(w->message, sizeof(w->message), _("alert %lld acknowledged by %s"), (long long)id,
 	         member_str(res, "acked_by"));
 	json_decref(res);
 }
@@ -266,16 +267,19 @@ static void watch_lockdown(struct watch *w, bool release)
 
 	if (*room)
 		snprintf(question, sizeof(question),
-		         "%s room [%s] (Enter: %s, other id, or -: cancel): ",
-		         release ? "Release" : "Lock down", room, room);
+		         release ? _("Release room [%s] (Enter: %s, other id, or -: cancel): ")
+		                 : _("Lock down room [%s] (Enter: %s, other id, or -: cancel): "),
+		         room, room);
 	else
-		snprintf(question, sizeof(question),
-		         "%s room (empty: cancel): ", release ? "Release" : "Lock down");
+		g_strlcpy(question,
+		          release ? _("Release room (empty: cancel): ")
+		                  : _("Lock down room (empty: cancel): "),
+		          sizeof(question));
 	watch_prompt(question, answer, sizeof(answer));
 	if (!*answer && *room)
 		g_strlcpy(answer, room, sizeof(answer));
 	if (!*answer || strcmp(answer, "-") == 0) {
-		g_strlcpy(w->message, release ? "release cancelled" : "lockdown cancelled",
+		g_strlcpy(w->message, release ? _("release cancelled") : _("lockdown cancelled"),
 		          sizeof(w->message));
 		return;
 	}
@@ -283,13 +287,15 @@ static void watch_lockdown(struct watch *w, bool release)
 	if (release)
 		json_object_set_new(args, "release", json_true());
 	if (ctl_request(w->ctl, WATCH_CMD_LOCKDOWN, args, &res, &err) != 0) {
-		snprintf(w->message, sizeof(w->message), "room %s NOT %s: %s", answer,
-		         release ? "released" : "locked down", err->message);
+		snprintf(w->message, sizeof(w->message),
+		         release ? _("room %s NOT released: %s") : _("room %s NOT locked down: %s"),
+		         answer, err->message);
 		g_error_free(err);
 		return;
 	}
-	snprintf(w->message, sizeof(w->message), "room %s: %s requested", answer,
-	         release ? "release" : "lockdown");
+	snprintf(w->message, sizeof(w->message),
+	         release ? _("room %s: release requested") : _("room %s: lockdown requested"),
+	         answer);
 	json_decref(res);
 }
 
@@ -310,21 +316,21 @@ int ctl_cmd_watch(struct ctl *ctl, int argc, char **argv)
 	bool quit = false;
 
 	if (argc > 1) {
-		fprintf(stderr, "evalroomctl watch: unexpected argument %s\n", argv[1]);
+		fprintf(stderr, _("evalroomctl watch: unexpected argument %s\n"), argv[1]);
 		return 2;
 	}
 	if (ctl_want_json(ctl)) {
-		fprintf(stderr, "evalroomctl watch: a screen, not JSON: use rooms --json and "
-		                "alerts --open --json\n");
+		fprintf(stderr, _("evalroomctl watch: a screen, not JSON: use rooms --json and "
+		                "alerts --open --json\n"));
 		return 2;
 	}
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "evalroomctl watch: needs a terminal\n");
+		fprintf(stderr, _("evalroomctl watch: needs a terminal\n"));
 		return 2;
 	}
 	ctl_set_timeout(ctl, WATCH_TIMEOUT_S);
 	if (!initscr()) {
-		fprintf(stderr, "evalroomctl watch: cannot start the screen (TERM?)\n");
+		fprintf(stderr, _("evalroomctl watch: cannot start the screen (TERM?)\n"));
 		return 2;
 	}
 	cbreak();
