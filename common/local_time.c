@@ -25,8 +25,8 @@ char *local_time_format(GTimeZone *tz, int64_t utc_us, int time_only, char *buf,
 {
 	GDateTime *utc = g_date_time_new_from_unix_utc(utc_us / G_USEC_PER_SEC);
 	GDateTime *t = utc ? g_date_time_to_timezone(utc, tz) : NULL;
-	char *s = t ? g_date_time_format(t, time_only ? "%H:%M:%S %:z" : "%Y-%m-%d %H:%M:%S %:z")
-	            : NULL;
+	char *s =
+	    t ? g_date_time_format(t, time_only ? "%H:%M:%S %:z" : "%Y-%m-%d %H:%M:%S %:z") : NULL;
 	g_strlcpy(buf, s ? s : "?", len);
 	g_free(s);
 	if (t)

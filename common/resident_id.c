@@ -8,9 +8,9 @@
 unsigned resident_id_today(void)
 {
 	GDateTime *now = g_date_time_new_now_local();
-	unsigned d = (unsigned)(g_date_time_get_year(now) * 10000 +
-	                        g_date_time_get_month(now) * 100 +
-	                        g_date_time_get_day_of_month(now));
+	unsigned d =
+	    (unsigned)(g_date_time_get_year(now) * 10000 + g_date_time_get_month(now) * 100 +
+	               g_date_time_get_day_of_month(now));
 	g_date_time_unref(now);
 	return d;
 }

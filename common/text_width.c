@@ -33,7 +33,8 @@ size_t text_fit(const char *s, int width)
 	int w = 0;
 	while (p < end) {
 		gunichar c = g_utf8_get_char_validated(p, end - p);
-		const char *next = c == (gunichar)-1 || c == (gunichar)-2 ? p + 1 : g_utf8_next_char(p);
+		const char *next =
+		    c == (gunichar)-1 || c == (gunichar)-2 ? p + 1 : g_utf8_next_char(p);
 		int cw = next == p + 1 && c >= 0x80 ? 1 : char_width(c);
 		if (w + cw > width)
 			break;
@@ -62,7 +63,8 @@ static size_t next_unit(const char *s, bool *space, bool *wide)
 		 * and none ends with "（". */
 		const char *p = g_utf8_next_char(s);
 		while (*p) {
-			gunichar prev = g_utf8_get_char(g_utf8_prev_char(p)), d = g_utf8_get_char(p);
+			gunichar prev = g_utf8_get_char(g_utf8_prev_char(p)),
+			         d = g_utf8_get_char(p);
 			GUnicodeType t = g_unichar_type(d);
 			if (!g_unichar_iswide(d) ||
 			    (g_unichar_type(prev) != G_UNICODE_OPEN_PUNCTUATION &&

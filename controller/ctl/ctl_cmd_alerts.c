@@ -1,8 +1,8 @@
 /* evalroomctl alerts, alert ack, alert resolve, rooms (and the table entry of watch). */
 #include "ctl_cmd_alerts.h"
 
-#include <glib/gi18n.h>
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,13 +221,15 @@ static int cmd_rooms(struct ctl *ctl, int argc, char **argv)
 	json_array_foreach(json_object_get(res, "rooms"), i, r)
 	{
 		char seats[64], streams[40], tenders[24], open[24];
-		g_snprintf(tenders, sizeof(tenders), "%lld", (long long)member_int(r, "tenders_present"));
+		g_snprintf(tenders, sizeof(tenders), "%lld",
+		           (long long)member_int(r, "tenders_present"));
 		g_snprintf(open, sizeof(open), "%lld", (long long)member_int(r, "open_alerts"));
 		const char *row[] = {member_str(r, "room"),
 		                     *member_str(r, "kind") ? member_str(r, "kind") : "-",
 		                     member_str(r, "agent"),
 		                     member_str(r, "door"),
-		                     json_is_true(json_object_get(r, "lockdown")) ? "LOCKDOWN" : "-",
+		                     json_is_true(json_object_get(r, "lockdown")) ? "LOCKDOWN"
+		                                                                  : "-",
 		                     ctl_streams_summary(r, streams, sizeof(streams)),
 		                     ctl_seat_summary(r, seats, sizeof(seats)),
 		                     tenders,

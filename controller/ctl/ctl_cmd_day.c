@@ -149,7 +149,8 @@ static void print_committee(const json_t *res)
 {
 	long long e = member_int(res, "experts"), t = member_int(res, "tenderers");
 
-	char *experts = g_strdup_printf(ngettext("%lld expert", "%lld experts", (unsigned long)e), e);
+	char *experts =
+	    g_strdup_printf(ngettext("%lld expert", "%lld experts", (unsigned long)e), e);
 	char *reps = g_strdup_printf(ngettext("%lld tenderer representative",
 	                                      "%lld tenderer representatives", (unsigned long)t),
 	                             t);
@@ -197,8 +198,9 @@ int ctl_cmd_committee_import(struct ctl *ctl, int argc, char **argv)
 		goto out;
 	}
 	if (from_gb18030 && !ctl_want_json(ctl))
-		fprintf(stderr, _("evalroomctl: %s: %s is GB18030 text (Chinese Windows); read as "
-		                  "such\n"),
+		fprintf(stderr,
+		        _("evalroomctl: %s: %s is GB18030 text (Chinese Windows); read as "
+		          "such\n"),
 		        what, argv[1]);
 	rc = ctl_ops_call(ctl, what, "committee.import",
 	                  json_pack("{s:s, s:s}", "tender", tender, "csv", text), &res);
@@ -220,8 +222,7 @@ static void print_audit(const struct ctl *ctl, const json_t *res)
 		printf("%s", _("No audit records.\n"));
 		return;
 	}
-	const char *head[] = {_("time"), _("identity"), _("command"), _("outcome"),
-	                      _("arguments")};
+	const char *head[] = {_("time"), _("identity"), _("command"), _("outcome"), _("arguments")};
 	struct ctl_table *tab = ctl_table_new(G_N_ELEMENTS(head), head);
 	json_array_foreach(records, i, r)
 	{

@@ -173,7 +173,7 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 		       (long long)json_integer_value(json_object_get(n, "admitted")),
 		       (long long)json_integer_value(json_object_get(n, "inside")),
 		       (long long)json_integer_value(json_object_get(n, "out")));
-		const char *head[] = {_("PERSON"), _("NAME"),  _("TENDER"), _("STATE"),
+		const char *head[] = {_("PERSON"), _("NAME"), _("TENDER"), _("STATE"),
 		                      _("ROOM"),   _("SEAT"), _("SINCE")};
 		struct ctl_table *tab = ctl_table_new(G_N_ELEMENTS(head), head);
 		size_t i;
@@ -184,8 +184,13 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 			char t[40] = "-";
 			if (since)
 				ctl_time_of_day(ctl, since, t, sizeof(t));
-			const char *row[] = {str(p, "person"), str(p, "name"), str(p, "tender"),
-			                     str(p, "state"),  str(p, "room"), str(p, "seat"), t};
+			const char *row[] = {str(p, "person"),
+			                     str(p, "name"),
+			                     str(p, "tender"),
+			                     str(p, "state"),
+			                     str(p, "room"),
+			                     str(p, "seat"),
+			                     t};
 			ctl_table_add(tab, row);
 		}
 		ctl_table_print(tab, stdout);

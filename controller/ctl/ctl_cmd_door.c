@@ -78,7 +78,8 @@ static int cmd_lockdown(struct ctl *ctl, int argc, char **argv)
 		else if (argv[i][0] != '-' && !room)
 			room = argv[i];
 		else {
-			fprintf(stderr, _("evalroomctl lockdown: unexpected argument %s\n"), argv[i]);
+			fprintf(stderr, _("evalroomctl lockdown: unexpected argument %s\n"),
+			        argv[i]);
 			return 2;
 		}
 	}

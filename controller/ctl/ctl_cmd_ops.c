@@ -1,8 +1,8 @@
 /* The table of the operations' evalroomctl subcommands and their shared helpers. */
 #include "ctl_cmd_ops.h"
 
-#include <glib/gi18n.h>
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <stdarg.h>
 #include <stdio.h>
 

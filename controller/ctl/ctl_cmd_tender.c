@@ -85,7 +85,8 @@ static int cmd_archives(struct ctl *ctl, int argc, char **argv)
 		{
 			char bytes[24];
 			g_snprintf(bytes, sizeof(bytes), "%lld", num(v, "bytes"));
-			const char *row[] = {str(v, "name"), str(v, "state"), bytes, str(v, "path")};
+			const char *row[] = {str(v, "name"), str(v, "state"), bytes,
+			                     str(v, "path")};
 			ctl_table_add(tab, row);
 		}
 		ctl_table_print(tab, stdout);

@@ -85,7 +85,8 @@ static int group_help(FILE *out, const char *group)
 			if (strncmp(c->name, group, glen) != 0 || c->name[glen] != ' ')
 				continue;
 			if (n++ == 0)
-				fprintf(out, _("usage: evalroomctl %s COMMAND [ARGS]\n\nCommands:\n"),
+				fprintf(out,
+				        _("usage: evalroomctl %s COMMAND [ARGS]\n\nCommands:\n"),
 				        group);
 			char *summary = help_summary(_(c->help));
 			char *wrapped = text_wrap(summary, "      ", 79);
@@ -95,7 +96,8 @@ static int group_help(FILE *out, const char *group)
 		}
 	}
 	if (n)
-		fprintf(out, _("\n\"evalroomctl %s COMMAND --help\" explains one command.\n"), group);
+		fprintf(out, _("\n\"evalroomctl %s COMMAND --help\" explains one command.\n"),
+		        group);
 	return n;
 }
 
@@ -121,7 +123,8 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else {
-			fprintf(stderr, _("evalroomctl: unknown option %s (try --help)\n"), argv[i]);
+			fprintf(stderr, _("evalroomctl: unknown option %s (try --help)\n"),
+			        argv[i]);
 			return 2;
 		}
 	}
@@ -133,8 +136,8 @@ int main(int argc, char **argv)
 	const struct ctl_command *cmd = command_find(argc - i, argv + i, &words);
 	if (!cmd) {
 		/* A group's name alone or with --help lists the group's commands. */
-		bool asked = i + 1 < argc && (strcmp(argv[i + 1], "--help") == 0 ||
-		                              strcmp(argv[i + 1], "-h") == 0);
+		bool asked = i + 1 < argc &&
+		             (strcmp(argv[i + 1], "--help") == 0 || strcmp(argv[i + 1], "-h") == 0);
 		if (asked && group_help(stdout, argv[i]))
 			return 0;
 		if (i + 1 < argc && !asked)

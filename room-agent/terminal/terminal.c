@@ -242,7 +242,8 @@ static void submit_code(struct terminal *t, int64_t now_us)
 		set_message(t, _("A login code has %d to %d letters or digits. Please try again."),
 		            TERMINAL_CODE_MIN, TERMINAL_CODE_MAX);
 	} else if (t->unreachable) {
-		set_message(t, _("The room agent is unreachable. Please wait or call the attendant."));
+		set_message(t,
+		            _("The room agent is unreachable. Please wait or call the attendant."));
 	} else {
 		uint64_t seq =
 		    publish_msg(t, t->up_topic, terminal_msg_login(&t->seq, t->code), false);
@@ -314,8 +315,8 @@ static void key_logged_in(struct terminal *t, int key)
 		if (publish_msg(t, t->up_topic, terminal_msg_help(&t->seq), false))
 			set_message(t, _("Help requested: the attendant has been called."));
 		else
-			set_message(t,
-			            _("The help request could not be sent. Please raise your hand."));
+			set_message(
+			    t, _("The help request could not be sent. Please raise your hand."));
 		break;
 	case 'b': {
 		uint64_t seq =
@@ -397,7 +398,8 @@ static void login_refused(struct terminal *t, const struct terminal_down *d)
 		            d->tries_left);
 		break;
 	case TERMINAL_REASON_WRONG_SEAT:
-		set_message(t, _("This code is not for this seat. Please go to your assigned seat."));
+		set_message(t,
+		            _("This code is not for this seat. Please go to your assigned seat."));
 		break;
 	case TERMINAL_REASON_CODE_USED:
 		set_message(t, _("This code has already been used. Please call the attendant."));
@@ -414,10 +416,12 @@ static void login_refused(struct terminal *t, const struct terminal_down *d)
 	case TERMINAL_REASON_UNAVAILABLE:
 	case TERMINAL_REASON_OK:
 		if (d->message[0])
-			set_message(t, _("The code cannot be checked now: %s. Please try again later."),
-			            d->message);
+			set_message(
+			    t, _("The code cannot be checked now: %s. Please try again later."),
+			    d->message);
 		else
-			set_message(t, _("The code cannot be checked now. Please try again later."));
+			set_message(t,
+			            _("The code cannot be checked now. Please try again later."));
 		break;
 	}
 	set_state(t, TERMINAL_STATE_LOCKED);
@@ -459,7 +463,7 @@ static void on_login_result(struct terminal *t, const struct terminal_down *d)
 		if (rc)
 			set_message(t,
 			            _("The evaluation client could not be started (%s). "
-			            "Please call the attendant."),
+			              "Please call the attendant."),
 			            g_strerror(-rc));
 		else
 			t->program_running = true;

@@ -81,7 +81,8 @@ void terminal_view_lines(const struct terminal_view *v, struct terminal_view_tex
 	case TERMINAL_STATE_OPERATOR_LOCKED:
 		snprintf(t->title, sizeof(t->title), _("Seat locked by the operator"));
 		add_line(t, _("Room %s  Seat %s"), v->room, v->seat);
-		add_line(t, _("Reason: %s"), v->lock_reason && *v->lock_reason ? v->lock_reason : "-");
+		add_line(t, _("Reason: %s"),
+		         v->lock_reason && *v->lock_reason ? v->lock_reason : "-");
 		add_line(t, _("Please wait for the operator or call the attendant."));
 		break;
 	case TERMINAL_STATE_BLOCKED:

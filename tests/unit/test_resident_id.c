@@ -21,7 +21,7 @@ static void test_right_numbers(void **state)
 	assert_null(resident_id_problem("110105194912310038", TODAY));
 	assert_null(resident_id_problem("320102198001010016", TODAY));
 	assert_null(resident_id_problem("110105 19491231 002X", TODAY)); /* spaces ignored */
-	assert_null(resident_id_problem("110105202612070017", TODAY));  /* born today */
+	assert_null(resident_id_problem("110105202612070017", TODAY));   /* born today */
 }
 
 static void test_not_resident_ids(void **state)

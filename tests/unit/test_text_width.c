@@ -17,17 +17,17 @@ static void test_width(void **state)
 	assert_int_equal(text_width("R1"), 2);
 	assert_int_equal(text_width("李娜"), 4);
 	assert_int_equal(text_width("评标室 E1"), 9);
-	assert_int_equal(text_width("（）：。"), 8); /* full-width punctuation */
+	assert_int_equal(text_width("（）：。"), 8);  /* full-width punctuation */
 	assert_int_equal(text_width("e\xcc\x81"), 1); /* e + combining acute */
-	assert_int_equal(text_width("a\xff"), 2);       /* invalid UTF-8: a column a byte */
+	assert_int_equal(text_width("a\xff"), 2);     /* invalid UTF-8: a column a byte */
 }
 
 static void test_fit(void **state)
 {
 	assert_int_equal(text_fit("abc", 2), 2);
-	assert_int_equal(text_fit("李娜", 3), 3);  /* one character (3 bytes) in 2 columns */
+	assert_int_equal(text_fit("李娜", 3), 3); /* one character (3 bytes) in 2 columns */
 	assert_int_equal(text_fit("李娜", 4), 6);
-	assert_int_equal(text_fit("李娜", 1), 0);  /* never half a character */
+	assert_int_equal(text_fit("李娜", 1), 0); /* never half a character */
 	assert_int_equal(text_fit("a李", 80), 4);
 }
 
@@ -78,18 +78,19 @@ static void test_wrap(void **state)
 	check_lines(en, "    ", 30);
 	g_free(en);
 
-	char *zh = text_wrap("固定座位抽签的输入（评标室、座位、标段、评标委员会），检查所有人都能按规则\n"
-	                     "安排座位。",
-	                     "  ", 20);
+	char *zh =
+	    text_wrap("固定座位抽签的输入（评标室、座位、标段、评标委员会），检查所有人都能按规则\n"
+	              "安排座位。",
+	              "  ", 20);
 	/* A CJK line break joins without a space; lines break between any two characters. */
 	check_lines(zh, "  ", 20);
 	char **parts = g_strsplit(zh, "\n", -1);
 	GString *again = g_string_new(NULL);
 	for (char **l = parts; *l; l++)
 		g_string_append(again, *l + (**l ? 2 : 0));
-	assert_string_equal(again->str,
-	                    "固定座位抽签的输入（评标室、座位、标段、评标委员会），检查所有人都能按规则"
-	                    "安排座位。");
+	assert_string_equal(
+	    again->str, "固定座位抽签的输入（评标室、座位、标段、评标委员会），检查所有人都能按规则"
+	                "安排座位。");
 	g_string_free(again, TRUE);
 	g_strfreev(parts);
 	g_free(zh);
