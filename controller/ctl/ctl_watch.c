@@ -103,10 +103,20 @@ static void draw_rooms(struct watch *w, int *y)
 	json_t *r;
 	size_t i;
 
+	/* The headers padded by display width to the columns of the rows below. */
+	const char *head[] = {_("ROOM"),    _("KIND"),  _("AGENT"),   _("DOOR"),  _("LOCKDOWN"),
+	                      _("STREAMS"), _("SEATS"), _("TENDERS"), _("ALERTS")};
+	static const int cols[] = {10, 8, 8, 12, 8, 16, 34, 7, 0};
+	GString *line = g_string_new(NULL);
+	for (size_t k = 0; k < G_N_ELEMENTS(head); k++) {
+		text_pad(line, head[k], cols[k]);
+		if (cols[k])
+			g_string_append_c(line, ' ');
+	}
 	attron(A_BOLD);
-	mvprintw((*y)++, 0, "%-10s %-8s %-8s %-12s %-8s %-16s %-34s %-7s %s", "ROOM", "KIND",
-	         "AGENT", "DOOR", "LOCKDOWN", "STREAMS", "SEATS", "TENDERS", "ALERTS");
+	mvaddnstr((*y)++, 0, line->str, (int)text_fit(line->str, COLS));
 	attroff(A_BOLD);
+	g_string_free(line, TRUE);
 	json_array_foreach(json_object_get(w->rooms, "rooms"), i, r)
 	{
 		char seats[64], streams[40];
@@ -195,7 +205,8 @@ static void watch_draw(struct watch *w)
 	if (w->alerts)
 		draw_alerts(w, &y);
 	mvaddnstr(LINES - 2, 0, w->message, (int)text_fit(w->message, COLS));
-	const char *keys = _("up/down select  a acknowledge  l lock down room  r release room  q quit");
+	const char *keys =
+	    _("up/down select  a acknowledge  l lock down room  r release room  q quit");
 	attron(A_BOLD);
 	mvaddnstr(LINES - 1, 0, keys, (int)text_fit(keys, COLS));
 	attroff(A_BOLD);
@@ -239,8 +250,8 @@ static void watch_ack(struct watch *w)
 		return;
 	}
 	id = member_int(a, "id");
-	snprintf(question, sizeof(question),
-	         _("Note for alert %lld (empty: cancel): "), (long long)id);
+	snprintf(question, sizeof(question), _("Note for alert %lld (empty: cancel): "),
+	         (long long)id);
 	watch_prompt(question, note, sizeof(note));
 	if (!*note) {
 		g_strlcpy(w->message, "acknowledgement cancelled", sizeof(w->message));
@@ -321,7 +332,7 @@ int ctl_cmd_watch(struct ctl *ctl, int argc, char **argv)
 	}
 	if (ctl_want_json(ctl)) {
 		fprintf(stderr, _("evalroomctl watch: a screen, not JSON: use rooms --json and "
-		                "alerts --open --json\n"));
+		                  "alerts --open --json\n"));
 		return 2;
 	}
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
