@@ -1,6 +1,7 @@
 /* evalroom-archive export: a stream's segments in a time range, remuxed (never re-encoded)
  * from the stored MPEG-TS into one MP4: TS bytes -> tsdemux -> parsers -> mp4mux. */
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <gst/gst.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -55,9 +56,10 @@ static int64_t write_segments(sqlite3 *db, const char *stream, int64_t from, int
 		bad = sqlite3_column_bytes(seg, 4) != 32 ||
 		      memcmp(digest, sqlite3_column_blob(seg, 4), 32) != 0;
 		if (bad) {
-			tool_err("segments row %lld (seq %lld): media does not match its SHA-256; "
-			         "run verify",
-			         sqlite3_column_int64(seg, 0), sqlite3_column_int64(seg, 1));
+			tool_err(
+			    _("segments row %lld (seq %lld): media does not match its SHA-256; "
+			      "run verify"),
+			    sqlite3_column_int64(seg, 0), sqlite3_column_int64(seg, 1));
 			n = -EBADMSG;
 		}
 		if (n < 0)
@@ -65,7 +67,7 @@ static int64_t write_segments(sqlite3 *db, const char *stream, int64_t from, int
 		if (n == 0)
 			*first_us = sqlite3_column_int64(seg, 2);
 		*last_us = sqlite3_column_int64(seg, 3);
-		printf("  segments row %lld  seq %lld\n", sqlite3_column_int64(seg, 0),
+		printf(_("  segments row %lld  seq %lld\n"), sqlite3_column_int64(seg, 0),
 		       sqlite3_column_int64(seg, 1));
 		n++;
 	}
@@ -103,7 +105,7 @@ static void on_pad(GstElement *demux, GstPad *pad, gpointer data)
 	gst_bin_add_many(GST_BIN(pipe), queue, parse, NULL);
 	gst_element_link(queue, parse);
 	if (parser && !gst_element_link_pads(parse, "src", mux, tmpl))
-		fprintf(stderr, "evalroom-archive: cannot mux %s into MP4\n", name);
+		fprintf(stderr, _("evalroom-archive: cannot mux %s into MP4\n"), name);
 	gst_element_sync_state_with_parent(parse);
 	gst_element_sync_state_with_parent(queue);
 	sink = gst_element_get_static_pad(queue, "sink");
@@ -127,8 +129,8 @@ static int remux(const char *ts_path, const char *out_path)
 	mux = gst_element_factory_make("mp4mux", "mux");
 	sink = gst_element_factory_make("filesink", NULL);
 	if (!pipe || !src || !demux || !mux || !sink) {
-		tool_err("GStreamer elements filesrc/tsdemux/mp4mux/filesink missing "
-		         "(gstreamer1.0-plugins-good/-bad)");
+		tool_err(_("GStreamer elements filesrc/tsdemux/mp4mux/filesink missing "
+		           "(gstreamer1.0-plugins-good/-bad)"));
 		return -ENOENT;
 	}
 	g_object_set(src, "location", ts_path, NULL);
@@ -145,7 +147,7 @@ static int remux(const char *ts_path, const char *out_path)
 		GError *err = NULL;
 
 		gst_message_parse_error(msg, &err, NULL);
-		tool_err("export pipeline: %s", err->message);
+		tool_err(_("export pipeline: %s"), err->message);
 		g_clear_error(&err);
 		rc = -EIO;
 	}
@@ -172,19 +174,21 @@ int cmd_export(int argc, char **argv)
 	FILE *ts = NULL;
 	int fd, mux_rc, rc = EXIT_USAGE;
 
-	if (!tool_parse(&argc, &argv, "FILE",
-	                "Writes the segments of one stream that overlap [--from, --to) as one MP4, "
-	                "remuxed without re-encoding (whole segments: the clip starts at the "
-	                "segment key frame at or before --from). Each segment's SHA-256 is checked "
-	                "first. Lists the segment rows used (for proof).",
-	                opts, 1))
+	if (!tool_parse(
+	        &argc, &argv, "FILE",
+	        N_("Writes the segments of one stream that overlap [--from, --to) as one MP4, "
+	           "remuxed without re-encoding (whole segments: the clip starts at the "
+	           "segment key frame at or before --from). Each segment's SHA-256 is checked "
+	           "first. Lists the segment rows used (for proof)."),
+	        opts, 1))
 		goto out;
 	if (!stream || !out) {
-		tool_err("export needs --stream and -o");
+		tool_err(_("export needs --stream and -o"));
 		goto out;
 	}
 	if ((from_s && leaf_parse_time(from_s, &from)) || (to_s && leaf_parse_time(to_s, &to))) {
-		tool_err("--from/--to: expected ISO 8601 (2026-11-25T09:00:00Z) or microseconds");
+		tool_err(
+		    _("--from/--to: expected ISO 8601 (2026-11-25T09:00:00Z) or microseconds"));
 		goto out;
 	}
 	rc = EXIT_BAD_FILE;
@@ -198,12 +202,12 @@ int cmd_export(int argc, char **argv)
 		tool_err("%s: %s", ts_path, g_strerror(errno));
 		goto out;
 	}
-	printf("export %s stream %s:\n", argv[1], stream);
+	printf(_("export %s stream %s:\n"), argv[1], stream);
 	n = write_segments(archive_reader_db(r), stream, from, to, ts, &first, &last);
 	if (fclose(ts) != 0 && n >= 0)
 		n = -EIO;
 	if (n == 0) {
-		tool_err("stream %s has no segments in that range", stream);
+		tool_err(_("stream %s has no segments in that range"), stream);
 		rc = EXIT_FAILED;
 		goto out_tmp;
 	}
@@ -218,7 +222,7 @@ int cmd_export(int argc, char **argv)
 	if (mux_rc == 0) {
 		leaf_format_time(first, a);
 		leaf_format_time(last, b);
-		printf("wrote %s: %lld segments, %s .. %s\n", out, (long long)n, a, b);
+		printf(_("wrote %s: %lld segments, %s .. %s\n"), out, (long long)n, a, b);
 		rc = EXIT_INTACT;
 	}
 out_tmp:

@@ -1,5 +1,6 @@
 /* evalroom-archive info / checkpoint: what the file holds, and a checkpoint for openssl. */
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,7 +24,7 @@ static void print_time(const char *label, sqlite3_stmt *st, int col)
 static int query(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 {
 	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
-		tool_err("sqlite: %s", sqlite3_errmsg(db));
+		tool_err(_("sqlite: %s"), sqlite3_errmsg(db));
 		return -EIO;
 	}
 	return 0;
@@ -44,8 +45,8 @@ int cmd_info(int argc, char **argv)
 	int rc = EXIT_FAILED;
 
 	if (!tool_parse(&argc, &argv, "FILE",
-	                "Prints the tender, the format, record counts, streams and checkpoints. "
-	                "Reads only; does not verify (see verify).",
+	                N_("Prints the tender, the format, record counts, streams and checkpoints. "
+	                   "Reads only; does not verify (see verify)."),
 	                NULL, 1))
 		return EXIT_USAGE;
 	r = tool_open(argv[1]);
@@ -61,7 +62,7 @@ int cmd_info(int argc, char **argv)
 	          &st))
 		goto out;
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		tool_err("%s: meta row missing: %s", argv[1], sqlite3_errmsg(db));
+		tool_err(_("%s: meta row missing: %s"), argv[1], sqlite3_errmsg(db));
 		sqlite3_finalize(st);
 		goto out;
 	}
@@ -149,10 +150,10 @@ int cmd_checkpoint(int argc, char **argv)
 
 	if (!tool_parse(
 	        &argc, &argv, "FILE",
-	        "Prints a checkpoint's signed body; with --export writes it for checking with "
-	        "openssl alone:\n  openssl pkeyutl -verify -pubin -inkey "
-	        "controller-signing.pub -rawin -in DIR/checkpoint.txt -sigfile "
-	        "DIR/checkpoint.sig",
+	        N_("Prints a checkpoint's signed body; with --export writes it for checking with "
+	           "openssl alone:\n  openssl pkeyutl -verify -pubin -inkey "
+	           "controller-signing.pub -rawin -in DIR/checkpoint.txt -sigfile "
+	           "DIR/checkpoint.sig"),
 	        opts, 1))
 		return EXIT_USAGE;
 	r = tool_open(argv[1]);
@@ -167,7 +168,7 @@ int cmd_checkpoint(int argc, char **argv)
 		goto out;
 	sqlite3_bind_int64(st, 1, row);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		tool_err("%s: no checkpoint%s", argv[1], row ? " with that row id" : "");
+		tool_err(_("%s: no checkpoint%s"), argv[1], row ? " with that row id" : "");
 		rc = EXIT_TAMPERED;
 		goto out_stmt;
 	}

@@ -1,6 +1,7 @@
 /* evalroom-archive proof / verify-proof: an RFC 6962 inclusion proof that one segment is a
  * leaf of the tree whose root the controller signed, checkable without the archive. */
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <jansson.h>
 #include <openssl/sha.h>
@@ -38,7 +39,7 @@ static int save(const char *dir, const char *name, const void *data, size_t len)
 	int ok = g_file_set_contents(path, data, (gssize)len, NULL);
 
 	if (!ok)
-		tool_err("cannot write %s", path);
+		tool_err(_("cannot write %s"), path);
 	g_free(path);
 	return ok ? 0 : -EIO;
 }
@@ -166,18 +167,18 @@ int cmd_proof(int argc, char **argv)
 
 	if (!tool_parse(
 	        &argc, &argv, "FILE",
-	        "Verifies the archive, then writes DIR/proof.json (segment record, leaf index, "
-	        "RFC 6962 audit path, root, signed checkpoint body and signature), "
-	        "DIR/segment.ts (the segment's exact bytes) and DIR/checkpoint.{txt,sig}.",
+	        N_("Verifies the archive, then writes DIR/proof.json (segment record, leaf index, "
+	           "RFC 6962 audit path, root, signed checkpoint body and signature), "
+	           "DIR/segment.ts (the segment's exact bytes) and DIR/checkpoint.{txt,sig}."),
 	        opts, 1))
 		return EXIT_USAGE;
 	if (id < 0 || !dir) {
-		tool_err("proof needs --segment ID and -o DIR");
+		tool_err(_("proof needs --segment ID and -o DIR"));
 		rc = EXIT_USAGE;
 		goto out;
 	}
 	if (pub && archive_pubkey_load(pub, &key)) {
-		tool_err("%s: not a readable Ed25519 public key", pub);
+		tool_err(_("%s: not a readable Ed25519 public key"), pub);
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -187,7 +188,7 @@ int cmd_proof(int argc, char **argv)
 		goto out;
 	}
 	if (archive_verify(r, key, &rep) != 0) {
-		tool_err("%s does not verify, no proof made: %s", argv[1],
+		tool_err(_("%s does not verify, no proof made: %s"), argv[1],
 		         rep.problem ? rep.problem : "?");
 		rc = EXIT_TAMPERED;
 	} else {
@@ -312,19 +313,19 @@ int cmd_verify_proof(int argc, char **argv)
 
 	if (!tool_parse(
 	        &argc, &argv, "PROOF.json",
-	        "Checks a proof made by `proof` without the archive: the segment's leaf hash, "
-	        "the RFC 6962 audit path to the root, that the signed checkpoint body names "
-	        "that root and tree size, its Ed25519 signature with --pubkey, and the SHA-256 "
-	        "of the segment file.",
+	        N_("Checks a proof made by `proof` without the archive: the segment's leaf hash, "
+	           "the RFC 6962 audit path to the root, that the signed checkpoint body names "
+	           "that root and tree size, its Ed25519 signature with --pubkey, and the SHA-256 "
+	           "of the segment file."),
 	        opts, 1))
 		goto out;
 	if (!pub || archive_pubkey_load(pub, &key)) {
-		tool_err("verify-proof needs --pubkey with a readable Ed25519 public key");
+		tool_err(_("verify-proof needs --pubkey with a readable Ed25519 public key"));
 		goto out;
 	}
 	p = json_load_file(argv[1], JSON_REJECT_DUPLICATES, &jerr);
 	if (!p || !json_is_object(p)) {
-		tool_err("%s: not a proof: %s", argv[1], p ? "not a JSON object" : jerr.text);
+		tool_err(_("%s: not a proof: %s"), argv[1], p ? "not a JSON object" : jerr.text);
 		rc = EXIT_BAD_FILE;
 		goto out;
 	}
@@ -337,11 +338,11 @@ int cmd_verify_proof(int argc, char **argv)
 	}
 	why = check_proof(p, key, seg);
 	if (why) {
-		printf("FAILED %s: %s\n", argv[1], why);
+		printf(_("FAILED %s: %s\n"), argv[1], why);
 		rc = EXIT_TAMPERED;
 	} else {
-		printf("OK %s: the segment is leaf %lld of the tree of %lld leaves signed in the "
-		       "checkpoint%s\n",
+		printf(_("OK %s: the segment is leaf %lld of the tree of %lld leaves signed in the "
+		         "checkpoint%s\n"),
 		       argv[1], (long long)json_integer_value(json_object_get(p, "leaf_index")),
 		       (long long)json_integer_value(json_object_get(p, "tree_size")),
 		       seg ? "; segment file matches" : " (no segment file checked)");

@@ -1,5 +1,6 @@
 /* evalroom-archive timeline: events, each stream's recorded spans and its gaps, by time. */
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -178,11 +179,12 @@ int cmd_timeline(int argc, char **argv)
 	guint i;
 	int rc;
 
-	if (!tool_parse(&argc, &argv, "FILE",
-	                "Every event, every stream's recorded spans (runs of consecutive segments) "
-	                "and every gap with its reason, in time order. Reads only; run verify to "
-	                "know the records are genuine.",
-	                opts, 1))
+	if (!tool_parse(
+	        &argc, &argv, "FILE",
+	        N_("Every event, every stream's recorded spans (runs of consecutive segments) "
+	           "and every gap with its reason, in time order. Reads only; run verify to "
+	           "know the records are genuine."),
+	        opts, 1))
 		return EXIT_USAGE;
 	r = tool_open(argv[1]);
 	if (!r)
@@ -192,7 +194,7 @@ int cmd_timeline(int argc, char **argv)
 	if (rc == 0)
 		rc = load_spans(archive_reader_db(r), items);
 	if (rc) {
-		tool_err("%s: sqlite: %s", argv[1], sqlite3_errmsg(archive_reader_db(r)));
+		tool_err(_("%s: sqlite: %s"), argv[1], sqlite3_errmsg(archive_reader_db(r)));
 		rc = EXIT_FAILED;
 	} else {
 		g_array_sort(items, item_cmp);

@@ -1,5 +1,6 @@
 /* evalroom-archive verify: the whole file against its signed checkpoints. */
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -92,14 +93,14 @@ int cmd_verify(int argc, char **argv)
 
 	if (!tool_parse(
 	        &argc, &argv, "FILE",
-	        "Recomputes every record's leaf hash and every segment's SHA-256 from its "
-	        "chunks, checks the leaves are complete and in order, recomputes the Merkle "
-	        "root of every checkpoint and checks its Ed25519 signature. Names the first "
-	        "missing, altered, reordered or unsigned record (table, row, what is wrong).",
+	        N_("Recomputes every record's leaf hash and every segment's SHA-256 from its "
+	           "chunks, checks the leaves are complete and in order, recomputes the Merkle "
+	           "root of every checkpoint and checks its Ed25519 signature. Names the first "
+	           "missing, altered, reordered or unsigned record (table, row, what is wrong)."),
 	        opts, 1))
 		return EXIT_USAGE;
 	if (pub && archive_pubkey_load(pub, &key) != 0) {
-		tool_err("%s: not a readable Ed25519 public key (PEM)", pub);
+		tool_err(_("%s: not a readable Ed25519 public key (PEM)"), pub);
 		g_free(pub);
 		return EXIT_USAGE;
 	}
@@ -118,12 +119,12 @@ int cmd_verify(int argc, char **argv)
 		       rep.sealed ? "sealed" : "NOT sealed (tender still open)");
 		if (rep.key_embedded)
 			printf(
-			    "note: signatures checked against the key recorded in the file; pass "
-			    "--pubkey controller-signing.pub to prove who signed\n");
+			    _("note: signatures checked against the key recorded in the file; pass "
+			      "--pubkey controller-signing.pub to prove who signed\n"));
 		if (roots)
 			rc = check_roots(roots, key, &rep, argv[1]);
 	} else {
-		printf("FAILED %s: %s\n", argv[1], rep.problem ? rep.problem : "unreadable");
+		printf(_("FAILED %s: %s\n"), argv[1], rep.problem ? rep.problem : "unreadable");
 	}
 	archive_verify_report_clear(&rep);
 	archive_reader_free(r);

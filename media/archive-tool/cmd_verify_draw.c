@@ -1,6 +1,7 @@
 /* evalroom-archive verify-draw: re-run the seat draw from an archive's draw record (and
  * from each later replacement's record), or from an exported draw.json. */
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,12 +28,12 @@ static int verify_text(const char *where, const char *text)
 	/* duplicate keys could show one value to us and another to a different parser */
 	json_t *rec = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
 	if (!rec) {
-		printf("verify-draw %s: MALFORMED: %s\n", where, jerr.text);
+		printf(_("verify-draw %s: MALFORMED: %s\n"), where, jerr.text);
 		return 1;
 	}
 	GString *report = g_string_new(NULL);
 	int rc = draw_record_verify(rec, report);
-	printf("verify-draw %s: %s: %s\n", where,
+	printf(_("verify-draw %s: %s: %s\n"), where,
 	       rc == 0         ? "VERIFIED"
 	       : rc == -EINVAL ? "MISMATCH"
 	                       : "MALFORMED",
@@ -74,7 +75,7 @@ static int verify_archive(const char *path)
 			if (text) {
 				failed |= verify_text(where, text);
 			} else {
-				printf("verify-draw %s: MALFORMED: no member 'record'\n", where);
+				printf(_("verify-draw %s: MALFORMED: no member 'record'\n"), where);
 				failed = 1;
 			}
 			free(text);
@@ -86,12 +87,12 @@ static int verify_archive(const char *path)
 	sqlite3_finalize(st);
 	archive_reader_free(r);
 	if (n == 0) {
-		printf("verify-draw %s: NO DRAW RECORD: the archive holds none\n", path);
+		printf(_("verify-draw %s: NO DRAW RECORD: the archive holds none\n"), path);
 		return EXIT_TAMPERED;
 	}
 	if (!failed)
-		printf("verify-draw %s: the draw record is part of the signed tree: run "
-		       "`evalroom-archive verify` to prove the file intact\n",
+		printf(_("verify-draw %s: the draw record is part of the signed tree: run "
+		         "`evalroom-archive verify` to prove the file intact\n"),
 		       path);
 	return failed ? EXIT_TAMPERED : EXIT_INTACT;
 }
@@ -99,9 +100,9 @@ static int verify_archive(const char *path)
 int cmd_verify_draw(int argc, char **argv)
 {
 	if (!tool_parse(&argc, &argv, "FILE",
-	                "Re-runs the seat draw from the draw record of FILE (an .evarc archive, "
-	                "including every later replacement, or an exported draw.json) and "
-	                "compares commitment, seed and every seat.",
+	                N_("Re-runs the seat draw from the draw record of FILE (an .evarc archive, "
+	                   "including every later replacement, or an exported draw.json) and "
+	                   "compares commitment, seed and every seat."),
 	                NULL, 1))
 		return EXIT_USAGE;
 	if (looks_like_sqlite(argv[1]))

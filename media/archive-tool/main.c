@@ -1,30 +1,32 @@
 /* evalroom-archive: verify, read and export a tender archive (.evarc) with nothing but the
  * file (and, to prove origin, the controller's public key). */
 #include <glib.h>
+#include <glib/gi18n.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "i18n.h"
 #include "tool.h"
 
 static const char usage_text[] =
-    "usage: evalroom-archive COMMAND [OPTIONS] ARGS   (COMMAND --help for details)\n"
-    "\n"
-    "  info FILE                       tender, counts, streams, checkpoints\n"
-    "  verify FILE [--pubkey PUB]      recompute every hash, the tree and every signature\n"
-    "  timeline FILE [--json]          events, recorded spans and gaps in time order\n"
-    "  export FILE --stream S [--from T] [--to T] -o CLIP.mp4\n"
-    "                                  remux a stream's segments to MP4 (no re-encoding)\n"
-    "  proof FILE --segment ID -o DIR  inclusion proof of one segment in the signed tree\n"
-    "  verify-proof DIR/proof.json --pubkey PUB\n"
-    "                                  check such a proof with the public key alone\n"
-    "  checkpoint FILE --export DIR    write a checkpoint's body and signature for openssl\n"
-    "  verify-draw FILE                re-run the seat draw (archive or draw.json)\n"
-    "\n"
-    "Times (T) are ISO 8601 (2026-11-25T09:00:00Z) or UTC microseconds.\n"
-    "Exit codes: 0 success/intact, 1 verification failed (the first problem is named),\n"
-    "            2 usage error, 3 not a readable archive (truncated, foreign, future\n"
-    "            version), 4 operation failed (I/O, export).\n";
+    N_("usage: evalroom-archive COMMAND [OPTIONS] ARGS   (COMMAND --help for details)\n"
+       "\n"
+       "  info FILE                       tender, counts, streams, checkpoints\n"
+       "  verify FILE [--pubkey PUB]      recompute every hash, the tree and every signature\n"
+       "  timeline FILE [--json]          events, recorded spans and gaps in time order\n"
+       "  export FILE --stream S [--from T] [--to T] -o CLIP.mp4\n"
+       "                                  remux a stream's segments to MP4 (no re-encoding)\n"
+       "  proof FILE --segment ID -o DIR  inclusion proof of one segment in the signed tree\n"
+       "  verify-proof DIR/proof.json --pubkey PUB\n"
+       "                                  check such a proof with the public key alone\n"
+       "  checkpoint FILE --export DIR    write a checkpoint's body and signature for openssl\n"
+       "  verify-draw FILE                re-run the seat draw (archive or draw.json)\n"
+       "\n"
+       "Times (T) are ISO 8601 (2026-11-25T09:00:00Z) or UTC microseconds.\n"
+       "Exit codes: 0 success/intact, 1 verification failed (the first problem is named),\n"
+       "            2 usage error, 3 not a readable archive (truncated, foreign, future\n"
+       "            version), 4 operation failed (I/O, export).\n");
 
 #if defined(__SANITIZE_ADDRESS__)
 /* GLib deliberately drops its old quark table when it grows (lock-free lookups), and
@@ -54,10 +56,11 @@ int tool_parse(int *argc, char ***argv, const char *params, const char *summary,
 	GError *err = NULL;
 	int ok;
 
-	g_option_context_set_summary(ctx, summary);
+	g_option_context_set_summary(ctx, _(summary));
 	g_option_context_set_description(
-	    ctx, "Exit codes: 0 success, 1 verification failed, 2 usage, 3 not a readable "
-	         "archive, 4 operation failed.");
+	    ctx, _("Exit codes: 0 success, 1 verification failed, 2 usage, 3 not a readable "
+	           "archive, 4 operation failed."));
+	g_option_context_set_translation_domain(ctx, I18N_DOMAIN);
 	if (entries)
 		g_option_context_add_main_entries(ctx, entries, NULL);
 	ok = g_option_context_parse(ctx, argc, argv, &err);
@@ -105,9 +108,10 @@ int main(int argc, char **argv)
 	};
 	size_t i;
 
+	i18n_init();
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
-		fputs(usage_text, argc < 2 ? stderr : stdout);
+		fputs(_(usage_text), argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_INTACT;
 	}
 	for (i = 0; i < G_N_ELEMENTS(cmds); i++)
@@ -120,7 +124,7 @@ int main(int argc, char **argv)
 			g_free(prg);
 			return rc;
 		}
-	tool_err("unknown command '%s'", argv[1]);
-	fputs(usage_text, stderr);
+	tool_err(_("unknown command '%s'"), argv[1]);
+	fputs(_(usage_text), stderr);
 	return EXIT_USAGE;
 }
