@@ -103,3 +103,19 @@ def test_help_in_chinese(ctl, commands):
     assert not CJK.search(out.replace("补抽", ""))
     rc, out, err = ctl("frobnicate", env=zh_env())
     assert rc == 2 and err == "evalroomctl：未知命令“frobnicate”（请参阅 --help）\n"
+
+
+def test_archive_tool_help_in_chinese(bin_dir):
+    """The auditor's evalroom-archive explains itself in Chinese too."""
+    tool = os.path.join(bin_dir, "evalroom-archive")
+    p = subprocess.run([tool, "--help"], capture_output=True, text=True, env=zh_env())
+    assert p.returncode == 0 and p.stdout.startswith("用法：evalroom-archive"), p.stdout
+    for cmd in ("info", "verify", "timeline", "export", "proof", "verify-proof", "checkpoint",
+                "verify-draw"):
+        p = subprocess.run([tool, cmd, "--help"], capture_output=True, text=True,
+                           env=zh_env())
+        assert p.returncode == 0, (cmd, p.stderr)
+        summary = p.stdout.split("\n\n")[1]
+        assert CJK.search(summary), "%s --help has no Chinese:\n%s" % (cmd, p.stdout)
+    p = subprocess.run([tool, "frobnicate"], capture_output=True, text=True, env=zh_env())
+    assert p.returncode == 2 and "未知命令“frobnicate”" in p.stderr
