@@ -35,7 +35,6 @@ def test_watch_in_chinese(site, tmp_path):  # noqa: F811
         door = site.door(ROOM)
         door.set("DOOR_SENSOR", 1)  # forced open: the room's row and an alert change
         assert tmux.wait_screen("forced_open", 3.0), tmux.screen()
-        door.set("DOOR_SENSOR", 0)
         screen = tmux.screen()
         lines = screen.splitlines()
         assert all(width(ln) <= 120 for ln in lines), screen
@@ -46,10 +45,12 @@ def test_watch_in_chinese(site, tmp_path):  # noqa: F811
         assert column_of(row, "forced_open") == COLUMNS[3], (header, row)
         assert column_of(row, "online") == COLUMNS[2], (header, row)
 
-        # l: lock down the selected alert's room, in Chinese.
+        # l: lock down the selected alert's room, in Chinese (the door still open, so the
+        # alert stays selected).
         tmux.keys("l")
         assert tmux.wait_screen("封闭评标室 [E1]", 3), tmux.screen()
         tmux.keys("Enter")
+        door.set("DOOR_SENSOR", 0)
         assert tmux.wait_screen("评标室 E1：已请求封闭", 5), tmux.screen()
         assert tmux.wait_screen("LOCKDOWN", 3), tmux.screen()
         tmux.keys("r")
