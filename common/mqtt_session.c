@@ -31,6 +31,9 @@ struct queued {
 	void *payload;
 	size_t len;
 	int64_t received_us; /* UTC, taken on Paho's thread as the message arrived */
+	struct mqtt_user_prop *props; /* its user properties; strings live in prop_text */
+	size_t nprops;
+	char *prop_text;
 	char *why;
 	bool retry; /* a connect attempt failed: schedule the next one */
 };
@@ -48,6 +51,8 @@ struct mqtt_session {
 	mqtt_connection_fn on_connection;
 	void *user;
 	int64_t received_us; /* of the message on_message is handling; main thread only */
+	const struct mqtt_user_prop *props; /* its user properties, likewise */
+	size_t nprops;
 
 	GPtrArray *filters; /* char *, main thread only */
 	GArray *qos;        /* int, parallel to filters */
@@ -68,6 +73,8 @@ static void queued_free(struct queued *q)
 {
 	g_free(q->topic);
 	g_free(q->payload);
+	g_free(q->props);
+	g_free(q->prop_text);
 	g_free(q->why);
 	g_free(q);
 }
@@ -116,9 +123,13 @@ static gboolean session_dispatch(gpointer data)
 		g_mutex_unlock(&s->lock);
 		if (q->is_message) {
 			s->received_us = q->received_us;
+			s->props = q->props;
+			s->nprops = q->nprops;
 			if (s->on_message)
 				s->on_message(q->topic, q->payload, q->len, s->user);
 			s->received_us = 0;
+			s->props = NULL;
+			s->nprops = 0;
 		} else {
 			if (q->connected) {
 				s->retry_s = RETRY_MIN_S;
@@ -194,6 +205,41 @@ static void on_connection_lost(void *context, char *cause)
 	session_enqueue(s, q);
 }
 
+/* Copies M's user properties into Q: one array, and one buffer of NUL-terminated strings
+ * (Paho's are length-counted, not terminated). */
+static void copy_user_props(struct queued *q, const MQTTProperties *props)
+{
+	size_t n = 0, bytes = 0;
+	for (int i = 0; i < props->count; i++) {
+		const MQTTProperty *p = &props->array[i];
+		if (p->identifier != MQTTPROPERTY_CODE_USER_PROPERTY)
+			continue;
+		n++;
+		bytes += (size_t)p->value.data.len + (size_t)p->value.value.len + 2;
+	}
+	if (n == 0)
+		return;
+	q->props = g_new0(struct mqtt_user_prop, n);
+	q->prop_text = g_malloc(bytes);
+	char *t = q->prop_text;
+	for (int i = 0; i < props->count; i++) {
+		const MQTTProperty *p = &props->array[i];
+		if (p->identifier != MQTTPROPERTY_CODE_USER_PROPERTY)
+			continue;
+		struct mqtt_user_prop *u = &q->props[q->nprops++];
+		u->name = t;
+		u->name_len = (size_t)p->value.data.len;
+		memcpy(t, p->value.data.data, u->name_len);
+		t[u->name_len] = '\0';
+		t += u->name_len + 1;
+		u->value = t;
+		u->value_len = (size_t)p->value.value.len;
+		memcpy(t, p->value.value.data, u->value_len);
+		t[u->value_len] = '\0';
+		t += u->value_len + 1;
+	}
+}
+
 static int on_message_arrived(void *context, char *topic, int topic_len, MQTTAsync_message *m)
 {
 	struct mqtt_session *s = context;
@@ -205,6 +251,7 @@ static int on_message_arrived(void *context, char *topic, int topic_len, MQTTAsy
 	q->payload = g_malloc(q->len + 1);
 	memcpy(q->payload, m->payload, q->len);
 	((char *)q->payload)[q->len] = '\0';
+	copy_user_props(q, &m->properties);
 	MQTTAsync_freeMessage(&m);
 	MQTTAsync_free(topic);
 	session_enqueue(s, q);
@@ -390,6 +437,13 @@ int mqtt_session_subscribe(struct mqtt_session *s, const char *filter, int qos)
 int mqtt_session_publish(struct mqtt_session *s, const char *topic, const void *payload, size_t len,
                          int qos, bool retain)
 {
+	return mqtt_session_publish_props(s, topic, payload, len, qos, retain, NULL, 0);
+}
+
+int mqtt_session_publish_props(struct mqtt_session *s, const char *topic, const void *payload,
+                               size_t len, int qos, bool retain,
+                               const struct mqtt_user_prop *props, size_t n)
+{
 	if (len > INT32_MAX)
 		return -EMSGSIZE;
 	MQTTAsync_message m = MQTTAsync_message_initializer;
@@ -398,7 +452,23 @@ int mqtt_session_publish(struct mqtt_session *s, const char *topic, const void *
 	m.payloadlen = (int)len;
 	m.qos = qos;
 	m.retained = retain;
+	for (size_t i = 0; i < n; i++) {
+		if (props[i].name_len > UINT16_MAX || props[i].value_len > UINT16_MAX) {
+			MQTTProperties_free(&m.properties);
+			return -EMSGSIZE;
+		}
+		MQTTProperty p = {.identifier = MQTTPROPERTY_CODE_USER_PROPERTY};
+		p.value.data.data = (char *)props[i].name;
+		p.value.data.len = (int)props[i].name_len;
+		p.value.value.data = (char *)props[i].value;
+		p.value.value.len = (int)props[i].value_len;
+		if (MQTTProperties_add(&m.properties, &p) != 0) { /* copies the strings */
+			MQTTProperties_free(&m.properties);
+			return -ENOMEM;
+		}
+	}
 	int rc = MQTTAsync_sendMessage(s->client, topic, &m, &ro);
+	MQTTProperties_free(&m.properties); /* Paho keeps its own copy */
 	switch (rc) {
 	case MQTTASYNC_SUCCESS:
 		s->last_token = ro.token;
@@ -416,6 +486,12 @@ int mqtt_session_publish(struct mqtt_session *s, const char *topic, const void *
 int64_t mqtt_session_received_us(const struct mqtt_session *s)
 {
 	return s->received_us;
+}
+
+const struct mqtt_user_prop *mqtt_session_user_props(const struct mqtt_session *s, size_t *n)
+{
+	*n = s->nprops;
+	return s->props;
 }
 
 bool mqtt_session_connected(const struct mqtt_session *s)
@@ -518,8 +594,21 @@ static int64_t ops_received_us(void *ctx)
 	return mqtt_session_received_us(ctx);
 }
 
+static int ops_publish_props(void *ctx, const char *topic, const void *payload, size_t len,
+                             int qos, bool retain, const struct mqtt_user_prop *props, size_t n)
+{
+	return mqtt_session_publish_props(ctx, topic, payload, len, qos, retain, props, n);
+}
+
+static const struct mqtt_user_prop *ops_user_props(void *ctx, size_t *n)
+{
+	return mqtt_session_user_props(ctx, n);
+}
+
 const struct mqtt_ops mqtt_session_ops = {
     .publish = ops_publish,
     .subscribe = ops_subscribe,
     .received_us = ops_received_us,
+    .publish_props = ops_publish_props,
+    .user_props = ops_user_props,
 };

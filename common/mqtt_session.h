@@ -31,6 +31,15 @@ struct mqtt_session_config {
 	bool clean_start;
 };
 
+/* An MQTT 5 user property (a name/value pair of UTF-8 strings). As received, NAME and
+ * VALUE are NUL-terminated copies of NAME_LEN/VALUE_LEN bytes (which may themselves hold
+ * a NUL a receiver must refuse); to publish, the lengths are taken as given. */
+struct mqtt_user_prop {
+	const char *name;
+	const char *value;
+	size_t name_len, value_len;
+};
+
 typedef void (*mqtt_message_fn)(const char *topic, const void *payload, size_t len, void *user);
 typedef void (*mqtt_connection_fn)(bool connected, const char *why, void *user);
 
@@ -47,11 +56,20 @@ int mqtt_session_subscribe(struct mqtt_session *s, const char *filter, int qos);
  * and sends it after the reconnect. Returns 0, or -ENOTCONN/-ENOBUFS/-EIO. */
 int mqtt_session_publish(struct mqtt_session *s, const char *topic, const void *payload, size_t len,
                          int qos, bool retain);
+/* mqtt_session_publish_props: the same with the MQTT 5 user properties PROPS[0..N) (copied
+ * before it returns, as the payload). */
+int mqtt_session_publish_props(struct mqtt_session *s, const char *topic, const void *payload,
+                               size_t len, int qos, bool retain,
+                               const struct mqtt_user_prop *props, size_t n);
 bool mqtt_session_connected(const struct mqtt_session *s);
 /* mqtt_session_received_us: while the message callback runs, the UTC time (us) at which
  * its message arrived from the broker, taken on Paho's thread before it was queued, so
  * without the wait for a busy main loop; 0 outside the message callback. */
 int64_t mqtt_session_received_us(const struct mqtt_session *s);
+/* mqtt_session_user_props: while the message callback runs, the user properties of its
+ * message in the order they came (*N of them; NULL and 0 when it had none), owned by the
+ * session and valid until the callback returns; NULL and 0 outside the callback. */
+const struct mqtt_user_prop *mqtt_session_user_props(const struct mqtt_session *s, size_t *n);
 /* mqtt_session_stop: disconnect cleanly (the last will is not sent: publish your own
  * offline status first), waiting at most TIMEOUT_MS for in-flight messages. */
 void mqtt_session_stop(struct mqtt_session *s, int timeout_ms);
@@ -67,5 +85,11 @@ struct mqtt_ops {
 	               bool retain);
 	int (*subscribe)(void *ctx, const char *filter, int qos);
 	int64_t (*received_us)(void *ctx);
+	/* Optional: publish with MQTT 5 user properties (media chunks); NULL in a backend
+	 * that cannot. user_props, optional, is mqtt_session_user_props for the message
+	 * being delivered (NULL, or returning NULL, when there are none). */
+	int (*publish_props)(void *ctx, const char *topic, const void *payload, size_t len,
+	                     int qos, bool retain, const struct mqtt_user_prop *props, size_t n);
+	const struct mqtt_user_prop *(*user_props)(void *ctx, size_t *n);
 };
 extern const struct mqtt_ops mqtt_session_ops;

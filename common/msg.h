@@ -12,7 +12,6 @@
 
 #define MSG_VERSION        1
 #define MSG_MAX_SIZE       (64 * 1024)
-#define MSG_MAX_CHUNK_SIZE (1024 * 1024 + 64 * 1024)
 /* Requests and responses may carry a whole site or a draw record (about 80 bytes a
  * person): large enough for thousands of seats, bounded all the same. */
 #define MSG_MAX_REQUEST_SIZE (4 * 1024 * 1024)
@@ -41,15 +40,6 @@ struct msg_envelope {
  * with *err naming the fault. */
 int msg_parse(const void *payload, size_t len, size_t max_len, struct msg_envelope *env,
               json_t **body, GError **err);
-
-/* msg_parse_lifting: msg_parse, faster for a message that is mostly one top-level string
- * MEMBER of plain ASCII (a media chunk's base64 "data"): same result, same errors. */
-int msg_parse_lifting(const void *payload, size_t len, size_t max_len, const char *member,
-                      struct msg_envelope *env, json_t **body, GError **err);
-/* The scan behind it: true when MEMBER is a top-level member of the object in PAYLOAD whose
- * string value is all plain ASCII (no escapes); its content is bytes [*from, *to). */
-bool msg_plain_member(const void *payload, size_t len, const char *member, size_t *from,
-                      size_t *to);
 
 /* msg_parse_kind: msg_parse, and then the message must be of kind KIND, the only one
  * allowed on its topic (TOPIC_NAME, e.g. "status", names it in the error). Same returns;

@@ -68,7 +68,8 @@ void agent_cmd_handle(struct agent *a, const void *payload, size_t len)
 	if (msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, &err) != 0)
 		goto refuse;
 	if (strcmp(env.kind, "segment.ack") == 0) {
-		agent_media_handle_ack(a->media, payload, len);
+		if (agent_media_handle_ack(a->media, body, &err) != 0)
+			goto refuse;
 		goto out;
 	}
 	if (strcmp(env.kind, "cmd") != 0) {

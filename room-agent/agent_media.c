@@ -20,12 +20,18 @@ struct agent_media {
 	bool connected;
 };
 
-static int ship_publish(void *ctx, const char *topic, const char *payload, size_t len)
+static int ship_publish(void *ctx, const char *topic, const void *payload, size_t len,
+                        const struct mqtt_user_prop *props, size_t n)
 {
 	struct agent_media *m = ctx;
+	const struct mqtt_ops *ops = m->agent->ops;
 	if (!m->connected)
 		return -ENOTCONN;
-	return m->agent->ops->publish(m->agent->ops_ctx, topic, payload, len, 1, false);
+	if (n == 0)
+		return ops->publish(m->agent->ops_ctx, topic, payload, len, 1, false);
+	if (!ops->publish_props)
+		return -ENOTSUP;
+	return ops->publish_props(m->agent->ops_ctx, topic, payload, len, 1, false, props, n);
 }
 
 static const struct shipper_ops ship_ops = {.publish = ship_publish};
@@ -128,7 +134,8 @@ struct agent_media *agent_media_new(struct agent *a, GError **err)
 		goto err_free;
 	}
 	g_free(db);
-	struct shipper_options so = {.room = a->room, .ack_timeout_ms = m->cfg->ack_timeout_ms};
+	struct shipper_options so = {
+	    .room = a->room, .seq = &a->seq, .ack_timeout_ms = m->cfg->ack_timeout_ms};
 	if ((rc = shipper_new(m->spool, &ship_ops, m, &so, &m->ship)) != 0 ||
 	    (rc = recorder_new(m->cfg, m->spool, &rec_events, m, &m->rec)) != 0 ||
 	    (rc = recorder_start(m->rec)) != 0) {
@@ -178,20 +185,28 @@ void agent_media_connected(struct agent_media *m, bool connected)
 		shipper_kick(m->ship);
 }
 
-void agent_media_handle_ack(struct agent_media *m, const void *payload, size_t len)
+int agent_media_handle_ack(struct agent_media *m, json_t *body, GError **err)
 {
+	struct msg_reader r;
+	msg_reader_init(&r, body, NULL);
+	const char *stream = msg_read_id(&r, "stream", true);
+	bool is_gap = json_object_get(body, "gap_id") != NULL;
+	int64_t id = msg_read_int(&r, is_gap ? "gap_id" : "segment_seq", true, 1, INT64_MAX, 0);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
 	if (!m)
-		return;
-	char *fault = NULL;
-	int rc = shipper_handle_ack(m->ship, payload, len, &fault);
+		return 0; /* nothing recorded here: nothing to delete */
+	int rc = is_gap ? shipper_ack_gap(m->ship, stream, id)
+	                : shipper_ack_segment(m->ship, stream, id);
 	if (rc == -EINVAL) {
-		GError *err = g_error_new(MSG_ERROR, MSG_ERROR_INVALID, "%s", fault);
-		agent_report_error(m->agent, m->agent->topic_cmd, "controller", err);
-		g_error_free(err);
+		g_set_error(err, MSG_ERROR, MSG_ERROR_INVALID,
+		            "member 'gap_id': gap %" G_GINT64_FORMAT " is not of stream %s", id,
+		            stream);
+		return -EINVAL;
 	}
-	g_free(fault);
 	recorder_check_space(m->rec);
 	shipper_kick(m->ship);
+	return 0;
 }
 
 /* media.flush {before_us}: what recorded before BEFORE_US is not yet acknowledged by the

@@ -16,8 +16,11 @@ void agent_media_stop(struct agent_media *m);
 void agent_media_free(struct agent_media *m);
 /* agent_media_connected: (re)connected or lost: resend unacknowledged segments. */
 void agent_media_connected(struct agent_media *m, bool connected);
-/* agent_media_handle_ack: a segment.ack from the controller (whole payload). */
-void agent_media_handle_ack(struct agent_media *m, const void *payload, size_t len);
+/* agent_media_handle_ack: a segment.ack from the controller whose envelope msg_parse has
+ * validated (BODY borrowed): reads {stream, segment_seq | gap_id} and deletes what it
+ * acknowledges. -EINVAL with *err (nothing changes) for a malformed ack or a gap of another
+ * stream; 0 otherwise, an ack for something no longer spooled included. */
+int agent_media_handle_ack(struct agent_media *m, json_t *body, GError **err);
 /* agent_media_command: "media.status" (spool and shipping figures) and "media.flush"
  * {before_us} -> {pending, segments, gaps}: what was recorded before BEFORE_US and is not
  * yet acknowledged (the controller polls it to 0 before sealing). -ENOENT for other

@@ -91,8 +91,7 @@ static void on_message(const char *topic, const void *payload, size_t len, void 
 		GError *err = NULL;
 		char sender[64];
 		snprintf(sender, sizeof(sender), "agent-%s", parts[1]);
-		size_t max = strcmp(parts[2], "media") == 0 ? MSG_MAX_CHUNK_SIZE : MSG_MAX_SIZE;
-		if (msg_parse(payload, len, max, &env, &body, &err) != 0) {
+		if (msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, &err) != 0) {
 			controller_report_error(c, topic, sender, err);
 			g_clear_error(&err);
 		} else {

@@ -11,14 +11,13 @@
 
 #include "archive_disk.h"
 #include "archives.h"
+#include "chunk_meta.h"
 #include "clock.h"
 #include "ingest_internal.h"
 #include "log.h"
 #include "msg.h"
 #include "route.h"
 
-/* A segment larger than this is refused (an agent's segments are a few MB). */
-#define SEGMENT_MAX_BYTES ((int64_t)1 << 30)
 /* A partial that got no chunk for this long is dropped (the agent sends the segment
  * again from offset 0 on its ack timeout or next reconnect); a younger one left by a previous run
  * is resumed by the next chunk that continues it. */
@@ -468,96 +467,35 @@ static struct partial *partial_get(struct controller *c, const struct segment_me
 	return p;
 }
 
-static int read_chunk(struct msg_reader *r, const char *room, struct segment_meta *m,
-                      int64_t *offset, const char **data, bool *last)
+/* The user properties of the message being delivered (none from a backend without them). */
+static const struct mqtt_user_prop *delivered_props(struct controller *c, size_t *n)
 {
-	const char *rm = msg_read_id(r, "room", true);
-	const char *stream = msg_read_id(r, "stream", true);
-	m->seq = msg_read_int(r, "segment_seq", true, 1, INT64_MAX, 0);
-	m->start_us = msg_read_int(r, "start_us", true, 0, INT64_MAX, 0);
-	m->end_us = msg_read_int(r, "end_us", true, 0, INT64_MAX, 0);
-	m->size = msg_read_int(r, "size", true, 1, SEGMENT_MAX_BYTES, 1);
-	const char *sha = msg_read_string(r, "sha256", true, 64);
-	m->recovered = msg_read_bool(r, "recovered", true, false);
-	*offset = msg_read_int(r, "offset", true, 0, SEGMENT_MAX_BYTES, 0);
-	*data = msg_read_string(r, "data", true, MSG_MAX_CHUNK_SIZE);
-	*last = msg_read_bool(r, "last", true, false);
-	if (rm)
-		g_strlcpy(m->room, rm, sizeof(m->room));
-	if (stream)
-		g_strlcpy(m->stream, stream, sizeof(m->stream));
-	if (sha)
-		g_strlcpy(m->sha256, sha, sizeof(m->sha256));
-	(void)room;
-	return 0;
-}
-
-static bool base64_valid(const char *s)
-{
-	size_t n = strlen(s), pad = 0;
-	if (n == 0 || n % 4)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (ch == '=') {
-			if (i < n - 2)
-				return false;
-			pad++;
-		} else if (pad || !(g_ascii_isalnum(ch) || ch == '+' || ch == '/')) {
-			return false;
-		}
-	}
-	return true;
+	*n = 0;
+	const struct mqtt_user_prop *p =
+	    c->ops->user_props ? c->ops->user_props(c->ops_ctx, n) : NULL;
+	if (!p)
+		*n = 0;
+	return p;
 }
 
 void ingest_handle_chunk(struct controller *c, const char *room, const void *payload, size_t len)
 {
-	struct msg_envelope env;
-	json_t *body = NULL;
 	GError *err = NULL;
-	struct segment_meta m = {0};
-	int64_t offset;
-	const char *data;
-	bool last;
-	guchar *bytes = NULL;
-	gsize nbytes = 0;
+	struct chunk_meta cm;
+	size_t nprops;
+	const struct mqtt_user_prop *props = delivered_props(c, &nprops);
 
-	if (msg_parse_lifting(payload, len, MSG_MAX_CHUNK_SIZE, "data", &env, &body, &err) != 0)
+	if (chunk_meta_parse(props, nprops, payload, len, &cm, &err) != 0)
 		goto refuse;
-	if (strcmp(env.kind, "segment.chunk") != 0) {
-		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
-		            "kind \"%s\" is not allowed on a media topic", env.kind);
-		goto refuse;
-	}
-	struct msg_reader r;
-	msg_reader_init(&r, body, NULL);
-	read_chunk(&r, room, &m, &offset, &data, &last);
-	if (msg_reader_finish(&r, &err) != 0)
-		goto refuse;
-	const char *fault = NULL;
-	uint8_t sha[32];
-	if (strcmp(m.room, room) != 0)
-		fault = "member 'room': not the room of the topic";
-	else if (strlen(m.sha256) != 64 || hex_bytes(m.sha256, sha) != 0 ||
-	         strcspn(m.sha256, "ABCDEF") != 64)
-		fault = "member 'sha256': not 64 lower-case hex digits";
-	else if (m.end_us < m.start_us)
-		fault = "member 'end_us': before start_us";
-	else if (!base64_valid(data))
-		fault = "member 'data': not base64";
-	if (!fault) {
-		bytes = g_base64_decode(data, &nbytes);
-		if (nbytes == 0)
-			fault = "member 'data': empty";
-		else if (offset + (int64_t)nbytes > m.size)
-			fault = "members 'offset' + data: beyond 'size'";
-		else if (last && offset + (int64_t)nbytes != m.size)
-			fault = "member 'last': the data does not end at 'size'";
-	}
-	if (fault) {
-		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID, "%s", fault);
-		goto refuse;
-	}
+	struct segment_meta m = {.seq = cm.segment_seq,
+	                         .start_us = cm.start_us,
+	                         .end_us = cm.end_us,
+	                         .size = cm.size,
+	                         .recovered = cm.recovered};
+	g_strlcpy(m.room, room, sizeof(m.room));
+	g_strlcpy(m.stream, cm.stream, sizeof(m.stream));
+	memcpy(m.sha256, cm.sha256, sizeof(m.sha256));
+	int64_t offset = cm.offset, nbytes = (int64_t)len;
 
 	char key[128];
 	snprintf(key, sizeof(key), "%s/%s/%" G_GINT64_FORMAT, m.room, m.stream, m.seq);
@@ -568,20 +506,20 @@ void ingest_handle_chunk(struct controller *c, const char *room, const void *pay
 		goto refuse;
 	}
 	if (known == 1) {
-		if (last) /* a resend of a stored segment: acknowledged again, not stored */
+		if (cm.last) /* a resend of a stored segment: acknowledged again, not stored */
 			ingest_send_ack(c, m.room, m.stream, "segment_seq", m.seq);
-		goto out;
+		return;
 	}
 	if (known < 0) {
 		log_warnx("segment %s: ledger: %s (not acknowledged)", key,
 		          sqlite3_errmsg(c->ingest->ledger));
-		goto out;
+		return;
 	}
 	struct partial *p = partial_get(c, &m, key, offset, &err);
 	if (!p) {
 		log_warnx("segment %s: %s", key, err->message);
 		g_clear_error(&err);
-		goto out;
+		return;
 	}
 	p->touched_us = clock_now_us();
 	if (offset > p->len) {
@@ -590,28 +528,20 @@ void ingest_handle_chunk(struct controller *c, const char *room, const void *pay
 		log_debug("segment %s: chunk at %" G_GINT64_FORMAT " but only %" G_GINT64_FORMAT
 		          " bytes held: waiting for a resend",
 		          key, offset, p->len);
-		goto out;
+		return;
 	}
 	if (offset == 0 && ftruncate(p->fd, 0) != 0)
 		log_warn("segment %s: truncate", key);
-	if (pwrite(p->fd, bytes, nbytes, offset) != (ssize_t)nbytes) {
+	if (pwrite(p->fd, payload, len, offset) != (ssize_t)len) {
 		log_warn("segment %s: write %s", key, p->path);
-		goto out;
+		return;
 	}
-	p->len = MAX(p->len, offset + (int64_t)nbytes);
-	if (offset == 0)
-		p->len = (int64_t)nbytes;
-	if (last || p->len == m.size) {
-		if (p->len == m.size)
-			segment_complete(c, p, key);
-	}
-	goto out;
+	p->len = offset == 0 ? nbytes : MAX(p->len, offset + nbytes);
+	if (p->len == m.size)
+		segment_complete(c, p, key);
+	return;
 refuse:
 	refuse(c, room, "media", err);
-	err = NULL;
-out:
-	g_free(bytes);
-	json_decref(body);
 }
 
 /* ---- gaps ---- */

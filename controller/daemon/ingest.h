@@ -1,5 +1,6 @@
-/* Media ingest on the controller (docs/archives.md): segment.chunk messages on
- * room/<room>/media are reassembled per (room, stream, segment_seq) in a file under
+/* Media ingest on the controller (docs/archives.md): chunks on room/<room>/media (the
+ * media bytes as payload, the metadata in MQTT 5 user properties: chunk_meta.h) are
+ * validated at the edge, reassembled per (room, stream, segment_seq) in a file under
  * state_dir/ingest/ (bounded memory; a resend from offset 0 replaces a partial, and a
  * partial survives a controller restart), checked against the announced size and
  * SHA-256, routed (route.h) and written into every archive the segment belongs to (or
@@ -18,8 +19,9 @@
 int ingest_init(struct controller *c, GError **err);
 void ingest_free(struct controller *c);
 
-/* ingest_handle_chunk: one message on room/<room>/media. A bad message is refused with
- * an error on controller/error and changes nothing. */
+/* ingest_handle_chunk: one message on room/<room>/media; its user properties are read
+ * through c->ops->user_props. A bad message (an old agent's base64 JSON chunk included) is
+ * refused with an error on controller/error and changes nothing. */
 void ingest_handle_chunk(struct controller *c, const char *room, const void *payload, size_t len);
 
 /* ingest_handle_gap: a validated-envelope stream.gap event of ROOM (BODY borrowed). */

@@ -1,8 +1,9 @@
 /* evalroom-recorder-test: records a configuration into its spool and prints every
  * event as one JSON line on stdout, for tests and benchmarks. Commands on stdin:
- * "ack STREAM SEQ", "ackgap ID", "ackall", "reconnect", "quit", or a raw segment.ack
- * JSON object. With --ship, the shipper runs against a fake publish that prints each
- * message (plus "event":"publish", its topic and sizes). */
+ * "ack STREAM SEQ", "ackgap STREAM ID", "ackall", "reconnect", "quit". With --ship, the
+ * shipper runs against a fake publish that prints each message with "event":"publish",
+ * its topic and payload size: a JSON message's members, or a chunk's user properties as
+ * "meta" and its media bytes in base64 as "data" (for the test reading this output only). */
 #include "recorder.h"
 #include "shipper.h"
 
@@ -77,19 +78,23 @@ static void on_space(void *ctx, const struct space_report *r)
 	                     (json_int_t)r->fs_free_bytes));
 }
 
-/* Prints what was published, with the topic and the decoded data length added. */
-static int fake_publish(void *ctx, const char *topic, const char *payload, size_t len)
+/* Prints what was published (see the top of the file). */
+static int fake_publish(void *ctx, const char *topic, const void *payload, size_t len,
+                        const struct mqtt_user_prop *props, size_t n)
 {
-	json_error_t err;
-	json_t *m = json_loadb(payload, len, 0, &err);
-	if (!m)
-		return -EINVAL;
-	json_t *data = json_object_get(m, "data");
-	if (json_is_string(data)) {
-		gsize n = 0;
-		guchar *raw = g_base64_decode(json_string_value(data), &n);
-		g_free(raw);
-		json_object_set_new(m, "data_bytes", json_integer((json_int_t)n));
+	json_t *m;
+	if (n == 0) {
+		json_error_t err;
+		if (!(m = json_loadb(payload, len, 0, &err)))
+			return -EINVAL;
+	} else {
+		json_t *meta = json_object();
+		for (size_t i = 0; i < n; i++)
+			json_object_set_new(meta, props[i].name,
+			                    json_stringn(props[i].value, props[i].value_len));
+		char *b64 = g_base64_encode(payload, len);
+		m = json_pack("{s:o, s:s}", "meta", meta, "data", b64);
+		g_free(b64);
 	}
 	json_object_set_new(m, "event", json_string("publish"));
 	json_object_set_new(m, "topic", json_string(topic));
@@ -109,7 +114,7 @@ static void ack_all(struct driver *d)
 	struct spool_gap *gaps = NULL;
 	if (spool_gap_list_closed(d->sp, 100000, &gaps, &n) == 0)
 		for (size_t i = 0; i < n; i++)
-			shipper_ack_gap(d->sh, gaps[i].id);
+			shipper_ack_gap(d->sh, gaps[i].stream, gaps[i].id);
 	g_free(gaps);
 }
 
@@ -119,16 +124,10 @@ static void run_command(struct driver *d, char *line)
 	char stream[65];
 	long long v = 0;
 	int rc = 0;
-	if (line[0] == '{') {
-		char *err = NULL;
-		rc = shipper_handle_ack(d->sh, line, strlen(line), &err);
-		if (rc == -EINVAL)
-			print_json(json_pack("{s:s, s:s}", "event", "ack_error", "error", err));
-		g_free(err);
-	} else if (sscanf(line, "ack %64s %lld", stream, &v) == 2) {
+	if (sscanf(line, "ack %64s %lld", stream, &v) == 2) {
 		rc = shipper_ack_segment(d->sh, stream, v);
-	} else if (sscanf(line, "ackgap %lld", &v) == 1) {
-		rc = shipper_ack_gap(d->sh, v);
+	} else if (sscanf(line, "ackgap %64s %lld", stream, &v) == 2) {
+		rc = shipper_ack_gap(d->sh, stream, v);
 	} else if (strcmp(line, "ackall") == 0) {
 		ack_all(d);
 	} else if (strcmp(line, "reconnect") == 0) {

@@ -1,5 +1,7 @@
 #include "shipper.h"
 
+#include "chunk_meta.h"
+#include "msg.h"
 #include "recorder_config.h"
 #include "segment_file.h"
 
@@ -11,9 +13,7 @@
 #include <unistd.h>
 
 #define CHUNK_DEFAULT (256 * 1024)
-/* Base64 grows data by 4/3; leave room for the other members under 1 MiB. */
-#define CHUNK_MAX (720 * 1024)
-#define MS_US     ((int64_t)1000)
+#define MS_US         ((int64_t)1000)
 
 struct inflight {
 	gboolean is_gap;
@@ -38,7 +38,8 @@ struct shipper {
 	guint timer;          /* GLib source for the earliest due_us; 0 = none */
 	int64_t timer_due_us; /* what it is set for; 0 exactly when timer is 0 */
 	uint64_t resends;
-	int64_t msg_seq;
+	struct seq_counter own_seq; /* when the caller gave none */
+	struct seq_counter *seq;
 	char *media_topic;
 	char *event_topic;
 };
@@ -47,13 +48,14 @@ int shipper_new(struct spool *sp, const struct shipper_ops *ops, void *ctx,
                 const struct shipper_options *opt, struct shipper **out)
 {
 	if (!opt || !recorder_config_valid_id(opt->room) || !ops || !ops->publish ||
-	    opt->chunk_bytes > CHUNK_MAX || opt->ack_timeout_ms > SHIPPER_ACK_TIMEOUT_CAP_MS)
+	    opt->chunk_bytes > CHUNK_MAX_BYTES || opt->ack_timeout_ms > SHIPPER_ACK_TIMEOUT_CAP_MS)
 		return -EINVAL;
 	struct shipper *sh = g_new0(struct shipper, 1);
 	sh->sp = sp;
 	sh->ops = *ops;
 	sh->ctx = ctx;
 	sh->room = g_strdup(opt->room);
+	sh->seq = opt->seq ? opt->seq : &sh->own_seq;
 	sh->chunk = opt->chunk_bytes ? opt->chunk_bytes : CHUNK_DEFAULT;
 	sh->max_inflight = opt->max_inflight ? opt->max_inflight : 4;
 	sh->ack_timeout_us =
@@ -130,23 +132,13 @@ static gboolean on_ack_timer(gpointer user)
 	return G_SOURCE_REMOVE;
 }
 
-/* Envelope seq: strictly increasing across restarts without persisting a counter. */
-static json_t *envelope(struct shipper *sh, const char *kind)
-{
-	int64_t now = g_get_real_time();
-	sh->msg_seq = MAX(sh->msg_seq + 1, now);
-	return json_pack("{s:i, s:s, s:I, s:I, s:s}", "v", 1, "kind", kind, "seq",
-	                 (json_int_t)sh->msg_seq, "ts", (json_int_t)now, "room", sh->room);
-}
-
 static int publish_json(struct shipper *sh, const char *topic, json_t *msg)
 {
-	char *text = json_dumps(msg, JSON_COMPACT);
+	size_t len;
+	char *text = msg_dump(msg, &len);
 	json_decref(msg);
-	if (!text)
-		return -ENOMEM;
-	int rc = sh->ops.publish(sh->ctx, topic, text, strlen(text));
-	free(text);
+	int rc = sh->ops.publish(sh->ctx, topic, text, len, NULL, 0);
+	g_free(text);
 	return rc;
 }
 
@@ -175,7 +167,8 @@ unsigned shipper_inflight(const struct shipper *sh)
 
 static int ship_gap(struct shipper *sh, const struct spool_gap *g)
 {
-	json_t *m = envelope(sh, "stream.gap");
+	json_t *m = msg_new("stream.gap", sh->seq);
+	json_object_set_new(m, "room", json_string(sh->room));
 	json_object_set_new(m, "stream", json_string(g->stream));
 	json_object_set_new(m, "gap_id", json_integer(g->id));
 	json_object_set_new(m, "reason", json_string(gap_reason_name(g->reason)));
@@ -201,6 +194,14 @@ static int ship_segment(struct shipper *sh, struct inflight *f)
 		return 0;
 	}
 	guchar *buf = g_malloc(sh->chunk);
+	struct chunk_meta cm = {.segment_seq = seg.seq,
+	                        .start_us = seg.start_us,
+	                        .end_us = seg.end_us,
+	                        .size = seg.size,
+	                        .recovered = seg.recovered};
+	g_strlcpy(cm.stream, seg.stream, sizeof(cm.stream));
+	g_strlcpy(cm.sha256, seg.sha256, sizeof(cm.sha256));
+	struct chunk_props props;
 	while (f->offset < seg.size) {
 		size_t want = (size_t)MIN((int64_t)sh->chunk, seg.size - f->offset);
 		ssize_t n = pread(fd, buf, want, f->offset);
@@ -211,21 +212,12 @@ static int ship_segment(struct shipper *sh, struct inflight *f)
 			inflight_sent(sh, f);
 			break;
 		}
-		char *b64 = g_base64_encode(buf, (gsize)n);
-		gboolean last = f->offset + n >= seg.size;
-		json_t *m = envelope(sh, "segment.chunk");
-		json_object_set_new(m, "stream", json_string(seg.stream));
-		json_object_set_new(m, "segment_seq", json_integer(seg.seq));
-		json_object_set_new(m, "start_us", json_integer(seg.start_us));
-		json_object_set_new(m, "end_us", json_integer(seg.end_us));
-		json_object_set_new(m, "size", json_integer(seg.size));
-		json_object_set_new(m, "sha256", json_string(seg.sha256));
-		json_object_set_new(m, "recovered", json_boolean(seg.recovered));
-		json_object_set_new(m, "offset", json_integer(f->offset));
-		json_object_set_new(m, "data", json_string(b64));
-		json_object_set_new(m, "last", json_boolean(last));
-		g_free(b64);
-		rc = publish_json(sh, sh->media_topic, m);
+		cm.seq = seq_next(sh->seq);
+		cm.ts = g_get_real_time();
+		cm.offset = f->offset;
+		cm.last = f->offset + n >= seg.size;
+		chunk_meta_props(&cm, &props);
+		rc = sh->ops.publish(sh->ctx, sh->media_topic, buf, (size_t)n, props.p, CHUNK_PROPS);
 		if (rc)
 			break;
 		f->offset += n;
@@ -374,103 +366,16 @@ int shipper_ack_segment(struct shipper *sh, const char *stream, int64_t seq)
 	return 0;
 }
 
-int shipper_ack_gap(struct shipper *sh, int64_t gap_id)
+int shipper_ack_gap(struct shipper *sh, const char *stream, int64_t gap_id)
 {
+	struct spool_gap g;
+	int rc = spool_gap_get(sh->sp, gap_id, &g);
+	if (rc == 0 && strcmp(g.stream, stream) != 0)
+		return -EINVAL;
 	guint idx;
 	if (find_inflight(sh, TRUE, NULL, gap_id, &idx)) {
 		g_array_remove_index(sh->inflight, idx);
 		timer_arm(sh);
 	}
-	return spool_gap_delete(sh->sp, gap_id);
-}
-
-static int ack_fail(char **errmsg, const char *what, const char *detail)
-{
-	*errmsg = g_strdup_printf("segment.ack: %s%s", what, detail ? detail : "");
-	return -EINVAL;
-}
-
-static gboolean positive_int(json_t *v)
-{
-	return json_is_integer(v) && json_integer_value(v) >= 1;
-}
-
-int shipper_handle_ack(struct shipper *sh, const char *payload, size_t len, char **errmsg)
-{
-	*errmsg = NULL;
-	if (len > 64 * 1024)
-		return ack_fail(errmsg, "payload larger than 64 KiB", NULL);
-	json_error_t jerr;
-	json_t *m = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!m)
-		return ack_fail(errmsg, "not JSON: ", jerr.text);
-	int rc = -EINVAL;
-	const char *key;
-	json_t *val;
-	if (!json_is_object(m)) {
-		rc = ack_fail(errmsg, "not a JSON object", NULL);
-		goto out;
-	}
-	json_object_foreach(m, key, val)
-	{
-		static const char *const known[] = {"v",      "kind",        "seq",   "ts",
-		                                    "stream", "segment_seq", "gap_id"};
-		gboolean ok = FALSE;
-		for (size_t i = 0; i < G_N_ELEMENTS(known); i++)
-			ok = ok || strcmp(key, known[i]) == 0;
-		if (!ok) {
-			rc = ack_fail(errmsg, "unknown member ", key);
-			goto out;
-		}
-	}
-	json_t *v = json_object_get(m, "v");
-	if (!json_is_integer(v) || json_integer_value(v) != 1) {
-		rc = ack_fail(errmsg, "'v' must be 1", NULL);
-		goto out;
-	}
-	json_t *kind = json_object_get(m, "kind");
-	if (!json_is_string(kind) || strcmp(json_string_value(kind), "segment.ack") != 0) {
-		rc = ack_fail(errmsg, "'kind' must be \"segment.ack\"", NULL);
-		goto out;
-	}
-	if (!positive_int(json_object_get(m, "seq"))) {
-		rc = ack_fail(errmsg, "'seq' must be an integer >= 1", NULL);
-		goto out;
-	}
-	if (!json_is_integer(json_object_get(m, "ts"))) {
-		rc = ack_fail(errmsg, "'ts' must be an integer", NULL);
-		goto out;
-	}
-	json_t *stream = json_object_get(m, "stream");
-	if (!json_is_string(stream) || !recorder_config_valid_id(json_string_value(stream))) {
-		rc = ack_fail(errmsg, "'stream' must be an identifier", NULL);
-		goto out;
-	}
-	json_t *sseq = json_object_get(m, "segment_seq");
-	json_t *gid = json_object_get(m, "gap_id");
-	if ((sseq != NULL) == (gid != NULL)) {
-		rc =
-		    ack_fail(errmsg, "exactly one of 'segment_seq' and 'gap_id' is required", NULL);
-		goto out;
-	}
-	if ((sseq && !positive_int(sseq)) || (gid && !positive_int(gid))) {
-		rc = ack_fail(errmsg,
-		              sseq ? "'segment_seq' must be an integer >= 1"
-		                   : "'gap_id' must be an integer >= 1",
-		              NULL);
-		goto out;
-	}
-	if (sseq) {
-		rc = shipper_ack_segment(sh, json_string_value(stream), json_integer_value(sseq));
-	} else {
-		struct spool_gap g;
-		rc = spool_gap_get(sh->sp, json_integer_value(gid), &g);
-		if (!rc && strcmp(g.stream, json_string_value(stream)) != 0)
-			rc = ack_fail(errmsg, "'gap_id' belongs to another stream", NULL);
-		else if (!rc)
-			rc = shipper_ack_gap(sh, json_integer_value(gid));
-	}
-out:
-	json_decref(m);
-	return rc;
+	return rc ? rc : spool_gap_delete(sh->sp, gap_id);
 }

@@ -1,5 +1,7 @@
-/* Ships spooled segments and gaps to the controller, oldest first, as segment.chunk
- * and stream.gap messages through a publish seam, and deletes them on segment.ack. What
+/* Ships spooled segments and gaps to the controller, oldest first, through a publish seam:
+ * a segment as chunks (the media bytes as payload, the metadata as MQTT 5 user properties:
+ * chunk_meta.h), a gap as a stream.gap message; deletes them on the controller's
+ * acknowledgement (a segment.ack the agent has validated). What
  * stays unacknowledged for the ack timeout is sent again (a GLib timer on the default
  * main context), the timeout doubling on each resend up to a cap. */
 #ifndef EVALROOM_SHIPPER_H
@@ -10,21 +12,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mqtt_session.h"
+#include "seq.h"
+
 struct shipper;
 
 struct shipper_ops {
-	/* Queues payload (QoS 1) on topic. Returns 0 once queued, or -errno (e.g.
-	 * -ENOTCONN) if it cannot: the shipper then resumes at the same chunk on the next
-	 * shipper_kick(). The payload is only borrowed for the call. */
-	int (*publish)(void *ctx, const char *topic, const char *payload, size_t len);
+	/* Queues payload (QoS 1) on topic with the user properties PROPS[0..N) (none for a
+	 * JSON message). Returns 0 once queued, or -errno (e.g. -ENOTCONN) if it cannot: the
+	 * shipper then resumes at the same chunk on the next shipper_kick(). Payload and
+	 * properties are only borrowed for the call. */
+	int (*publish)(void *ctx, const char *topic, const void *payload, size_t len,
+	               const struct mqtt_user_prop *props, size_t n);
 	/* Monotonic time in microseconds for the ack timeout; NULL: g_get_monotonic_time().
 	 * A test sets its own clock and calls shipper_resend_overdue() itself. */
 	int64_t (*now_us)(void *ctx);
 };
 
 struct shipper_options {
-	const char *room;      /* identifier; copied */
-	size_t chunk_bytes;    /* data bytes per chunk; 0 = 256 KiB */
+	const char *room;         /* identifier; copied */
+	struct seq_counter *seq;  /* the sender's sequence numbers (borrowed); NULL: its own */
+	size_t chunk_bytes;       /* media bytes per chunk; 0 = 256 KiB, at most 1 MiB */
 	unsigned max_inflight; /* segments published but unacknowledged; 0 = 4 */
 	/* A segment or gap fully published but unacknowledged this long is sent again; the
 	 * wait doubles after each resend, up to SHIPPER_ACK_TIMEOUT_CAP_MS. 0 = 30 s. */
@@ -35,7 +43,7 @@ struct shipper_options {
 #define SHIPPER_ACK_TIMEOUT_CAP_MS     300000u
 
 /* sp and ops are borrowed and must outlive the shipper. -EINVAL for a bad room, a
- * chunk size whose message would exceed 1 MiB or an ack timeout above the cap. */
+ * chunk size above CHUNK_MAX_BYTES or an ack timeout above the cap. */
 int shipper_new(struct spool *sp, const struct shipper_ops *ops, void *ctx,
                 const struct shipper_options *opt, struct shipper **out);
 void shipper_free(struct shipper *sh);
@@ -57,15 +65,13 @@ void shipper_reset_inflight(struct shipper *sh);
  * shipper_kick(). */
 int shipper_resend_overdue(struct shipper *sh);
 
-/* Validates a segment.ack payload completely, then deletes the acknowledged segment
- * (row first, then file) or gap. An ack for something no longer spooled is harmless
- * (returns -ENOENT). Returns -EINVAL with *errmsg (g_free()) naming the fault for a
- * malformed ack, which changes nothing. */
-int shipper_handle_ack(struct shipper *sh, const char *payload, size_t len, char **errmsg);
-
-/* The same for already-validated values. */
+/* An acknowledged segment of STREAM: deletes it (row first, then file). An ack for
+ * something no longer spooled is harmless (returns -ENOENT). The caller has validated the
+ * segment.ack it came in. */
 int shipper_ack_segment(struct shipper *sh, const char *stream, int64_t seq);
-int shipper_ack_gap(struct shipper *sh, int64_t gap_id);
+/* An acknowledged gap of STREAM: deletes it; -ENOENT when no longer spooled, -EINVAL
+ * (nothing changes) when the gap belongs to another stream. */
+int shipper_ack_gap(struct shipper *sh, const char *stream, int64_t gap_id);
 
 /* Segments currently published but unacknowledged. */
 unsigned shipper_inflight(const struct shipper *sh);
