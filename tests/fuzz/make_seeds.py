@@ -398,7 +398,52 @@ def agent_cmd_seeds():
         put("fuzz_agent_cmd", name, bytes([scene]) + b"\0".join(m.encode() for m in msgs))
 
 
+def chunk_seeds():
+    """fuzz_chunk: "name=value" lines, an empty line, the payload (see fuzz_chunk.c)."""
+    payload = bytes(range(256)) * 2
+    good = [("v", "2"), ("kind", "segment.chunk"), ("seq", "1795650930000004"),
+            ("ts", "1795650930000004"), ("stream", "cam-1"), ("segment_seq", "7"),
+            ("start_us", "1795650928000000"), ("end_us", "1795650930000000"),
+            ("size", "1000"), ("sha256", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822c"
+                                         "d15d6c15b0f00a08"),
+            ("recovered", "false"), ("offset", "488"), ("last", "true")]
+
+    def chunk(props, data=payload):
+        return "".join("%s=%s\n" % p for p in props).encode() + b"\n" + data
+
+    def edit(name, value):
+        return [(k, value if k == name else v) for k, v in good]
+
+    put("fuzz_chunk", "valid-last", chunk(good))
+    put("fuzz_chunk", "valid-first", chunk(edit("offset", "0")[:-1] + [("last", "false")]))
+    put("fuzz_chunk", "valid-reordered", chunk(list(reversed(good))))
+    put("fuzz_chunk", "old-agent-json", b"\n" + json.dumps({
+        "v": 1, "kind": "segment.chunk", "seq": 1, "ts": 1, "room": "E1", "stream": "cam",
+        "segment_seq": 1, "start_us": 0, "end_us": 1, "size": 3, "sha256": "0" * 64,
+        "recovered": False, "offset": 0, "data": "AAAA", "last": True}).encode())
+    put("fuzz_chunk", "no-props-binary", b"\n\x00\x01\x02")
+    put("fuzz_chunk", "v1", chunk(edit("v", "1")))
+    put("fuzz_chunk", "v3", chunk(edit("v", "3")))
+    put("fuzz_chunk", "v-text", chunk(edit("v", "two\x01")))
+    put("fuzz_chunk", "missing-sha256", chunk([p for p in good if p[0] != "sha256"]))
+    put("fuzz_chunk", "unknown-data", chunk(good + [("data", "AAAA")]))
+    put("fuzz_chunk", "twice-stream", chunk(good + [("stream", "cam-2")]))
+    put("fuzz_chunk", "no-equals", chunk(good[:-1] + [("last", None)]).replace(b"last=None", b"last"))
+    put("fuzz_chunk", "nul-in-stream", chunk(edit("stream", "cam\x00x")))
+    put("fuzz_chunk", "sha-upper", chunk(edit("sha256", good[9][1].upper())))
+    put("fuzz_chunk", "seq-leading-zero", chunk(edit("seq", "01")))
+    put("fuzz_chunk", "seq-overflow", chunk(edit("seq", "99999999999999999999")))
+    put("fuzz_chunk", "size-over", chunk(edit("size", str((1 << 30) + 1))))
+    put("fuzz_chunk", "end-before-start", chunk(edit("end_us", "1")))
+    put("fuzz_chunk", "beyond-size", chunk(edit("offset", "900")))
+    put("fuzz_chunk", "last-false-at-end", chunk(edit("last", "false")))
+    put("fuzz_chunk", "empty-payload", chunk(edit("offset", "1000"), b""))
+    put("fuzz_chunk", "many-props", chunk(good + [("x%d" % i, "y") for i in range(40)]))
+    put("fuzz_chunk", "empty", b"")
+
+
 if __name__ == "__main__":
+    chunk_seeds()
     agent_cmd_seeds()
     site_seeds()
     event_seeds()

@@ -11,7 +11,7 @@ BUILD=${EVALROOM_FUZZ_BUILD:-$ROOT/build-fuzz}
 SECONDS_EACH=${1:-60}
 shift || true
 HARNESSES=("$@")
-[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(fuzz_archive fuzz_agent_cmd fuzz_msg fuzz_request fuzz_status fuzz_event fuzz_config fuzz_site fuzz_committee fuzz_wiegand)
+[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(fuzz_archive fuzz_agent_cmd fuzz_msg fuzz_chunk fuzz_request fuzz_status fuzz_event fuzz_config fuzz_site fuzz_committee fuzz_wiegand)
 MAX_FILES=200
 MAX_KB=1024
 
