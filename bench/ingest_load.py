@@ -1,15 +1,22 @@
 """Load generator for bench/archive.sh: N concurrent real-time streams of R Mbit/s published
-as segment.chunk messages by the room agents' identities (E1, E2, T1 of the example site)
-through the real broker into the real controller, which routes them (the example day's
-two tenders are seated, so room streams are copied into both tender archives), stores
-them durably and acknowledges them. Prints the controller's CPU (from /proc/PID/stat),
-the ingest rate, and the acknowledgement delay after each segment's last chunk.
+as media chunks (chunk version 2: the media bytes as payload, the metadata in MQTT 5 user
+properties, schemas/topics.md) by the room agents' identities (E1, E2, T1 of the example
+site) through the real broker into the real controller, which routes them (the example
+day's two tenders are seated, so room streams are copied into both tender archives),
+stores them durably and acknowledges them. Prints, each on a line of its own:
+
+  controller cpu: N % of one core          (utime + stime from /proc/PID/stat, wall time)
+  ack after the last chunk: median N ms, p99 N ms
+  wire bytes per media byte: X.XX          (TCP bytes the agents' connections delivered to
+                                            the broker: TLS, MQTT and properties, over the
+                                            media bytes offered; 1.00 is the floor)
 
 usage: ingest_load.py BIN_DIR WORK_DIR [streams] [mbit] [seconds] [segment_s]"""
-import base64
 import hashlib
 import json
 import os
+import socket
+import struct
 import sys
 import threading
 import time
@@ -20,6 +27,13 @@ import harness  # noqa: E402
 from daemons import Site  # noqa: E402
 
 CHUNK = 256 * 1024
+TCP_INFO_BYTES_ACKED = 120  # offset of tcpi_bytes_acked in struct tcp_info (linux/tcp.h)
+
+
+def bytes_acked(sock):
+    """Bytes this TCP connection has sent and had acknowledged by the peer."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    return struct.unpack_from("=Q", info, TCP_INFO_BYTES_ACKED)[0]
 
 
 def cpu_ticks(pid):
@@ -68,7 +82,7 @@ def run(site, n, mbit, secs, seg_s, work):
     seg_bytes = int(mbit * 1e6 / 8 * seg_s)
     pool = [os.urandom(seg_bytes) for _ in range(4)]
     pool = [(d, hashlib.sha256(d).hexdigest(),
-             [base64.b64encode(d[o:o + CHUNK]).decode() for o in range(0, len(d), CHUNK)])
+             [d[o:o + CHUNK] for o in range(0, len(d), CHUNK)])
             for d in pool]
     clients, lock = {}, threading.Lock()
     sent_at, ack_delay = {}, []
@@ -93,6 +107,7 @@ def run(site, n, mbit, secs, seg_s, work):
 
     streams = [(rooms[i % len(rooms)], "load-%02d" % i) for i in range(n)]
     seq = [0]
+    media = [0]  # media bytes published
 
     def publisher(room):
         hc = clients[room]
@@ -109,25 +124,30 @@ def run(site, n, mbit, secs, seg_s, work):
                 data, sha, parts = pool[(k + i) % len(pool)]
                 now_us = int(time.time() * 1e6)
                 off = 0
-                for j, b64 in enumerate(parts):
+                for j, piece in enumerate(parts):
                     seq[0] = max(seq[0] + 1, int(time.time() * 1e6))
-                    size = min(CHUNK, len(data) - off)
-                    m = {"v": 1, "kind": "segment.chunk", "seq": seq[0], "ts": now_us,
-                         "room": room, "stream": stream, "segment_seq": k + 1,
-                         "start_us": now_us - int(seg_s * 1e6), "end_us": now_us,
-                         "size": len(data), "sha256": sha, "recovered": False, "offset": off,
-                         "data": b64, "last": j == len(parts) - 1}
-                    if m["last"]:
+                    last = j == len(parts) - 1
+                    props = harness.user_props([
+                        ("v", 2), ("kind", "segment.chunk"), ("seq", seq[0]), ("ts", now_us),
+                        ("stream", stream), ("segment_seq", k + 1),
+                        ("start_us", now_us - int(seg_s * 1e6)), ("end_us", now_us),
+                        ("size", len(data)), ("sha256", sha), ("recovered", "false"),
+                        ("offset", off), ("last", "true" if last else "false")])
+                    if last:
                         with lock:
                             sent_at[(room, stream, k + 1)] = time.monotonic()
-                    payload = json.dumps(m)
                     with hc._io:  # the harness's network loop shares the TLS socket
-                        c.publish("evalroom/v1/room/%s/media" % room, payload, qos=1)
-                    off += size
+                        c.publish("evalroom/v1/room/%s/media" % room, piece, qos=1,
+                                  properties=props)
+                    with lock:
+                        media[0] += len(piece)
+                    off += len(piece)
             k += 1
 
     pid = ctl.proc.pid
     threads = [threading.Thread(target=publisher, args=(r,)) for r in rooms]
+    socks = [c.client.socket() for c in clients.values()]
+    wire0 = sum(bytes_acked(s) for s in socks)
     w0, c0 = time.monotonic(), cpu_ticks(pid)
     for t in threads:
         t.start()
@@ -141,6 +161,7 @@ def run(site, n, mbit, secs, seg_s, work):
                 break
         time.sleep(0.1)
     w1, c1 = time.monotonic(), cpu_ticks(pid)
+    wire = sum(bytes_acked(s) for s in socks) - wire0
     hz = os.sysconf("SC_CLK_TCK")
     with lock:
         delays = sorted(ack_delay)
@@ -150,16 +171,17 @@ def run(site, n, mbit, secs, seg_s, work):
                  for f in fs)
     offered = n * mbit / 8 * secs
     cpu = (c1 - c0) / hz / (w1 - w0) * 100
-    print("controller CPU while ingesting %d x %.1f Mbit/s (%.0f s, %.1f MB/s offered, "
-          "%d-s segments): %.1f %% of one core"
-          % (n, mbit, secs, offered / secs, seg_s, cpu))
+    print("%d streams x %.1f Mbit/s for %.0f s (%.1f MB/s offered, %d-s segments), "
+          "through broker and controller:" % (n, mbit, secs, offered / secs, seg_s))
+    print("controller cpu: %.1f %% of one core" % cpu)
     if delays:
-        print("  segments acknowledged: %d (%d unacknowledged at the end); ack after the last "
-              "chunk: median %.0f ms, p99 %.0f ms"
-              % (len(delays), missing, delays[len(delays) // 2] * 1e3,
+        print("ack after the last chunk: median %.0f ms, p99 %.0f ms"
+              % (delays[len(delays) // 2] * 1e3,
                  delays[min(len(delays) - 1, int(len(delays) * 0.99))] * 1e3))
-    print("  archive files on disk: %.0f MB (room streams are copied into both tenders' "
-          "archives)" % (stored / 1e6))
+    print("wire bytes per media byte: %.2f" % (wire / media[0] if media[0] else 0.0))
+    print("segments acknowledged: %d (%d unacknowledged at the end); archive files on "
+          "disk: %.0f MB (room streams are copied into both tenders' archives)"
+          % (len(delays), missing, stored / 1e6))
     for c in clients.values():
         c.close()
 

@@ -221,9 +221,19 @@ class Site:
             msgs += list(o.messages)
         return msgs
 
+    def observed_chunks(self):
+        """(topic, metadata, payload) of every media chunk the observers saw."""
+        out = []
+        for o in self.observers:
+            out += list(o.chunks)
+        return out
+
     def schema_problems(self):
-        """Every message a daemon published that does not validate against schemas/."""
-        return schemas.validate_all([m for m in self.observed() if m not in self.injected])
+        """Every message a daemon published that does not validate against schemas/ (a
+        chunk's metadata included); what the tests injected on purpose is left out."""
+        return (schemas.validate_all([m for m in self.observed() if m not in self.injected])
+                + schemas.validate_chunks([c for c in self.observed_chunks()
+                                           if (c[0], c[2]) not in self.injected]))
 
     def close(self):
         for d in self.daemons.values():

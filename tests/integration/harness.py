@@ -104,12 +104,15 @@ class Client:
     """A paho MQTT v5 client over TLS as identity cn (None: no client certificate).
 
     Received messages are kept in .messages as (topic, payload bytes); wait_message() and
-    messages_on() read them. Use connect() then close() (or a with block)."""
+    messages_on() read them. A message with MQTT 5 user properties (a media chunk) is kept
+    in .chunks instead, as (topic, {name: value}, payload bytes); chunks_on() reads them.
+    Use connect() then close() (or a with block)."""
 
     def __init__(self, prov, cn, client_id=None, ca=None, cert=None, key=None):
         self.prov = prov
         self.cn = cn
         self.messages = []
+        self.chunks = []
         self.connack = None  # reason code of the CONNACK, once it arrived
         self.disconnected = None  # reason of a disconnect / failed connection
         self._cond = threading.Condition()
@@ -142,8 +145,12 @@ class Client:
             self._cond.notify_all()
 
     def _on_message(self, client, userdata, msg):
+        props = getattr(msg.properties, "UserProperty", None) if msg.properties else None
         with self._cond:
-            self.messages.append((msg.topic, bytes(msg.payload)))
+            if props:
+                self.chunks.append((msg.topic, dict(props), bytes(msg.payload)))
+            else:
+                self.messages.append((msg.topic, bytes(msg.payload)))
             self._cond.notify_all()
 
     def _on_subscribe(self, client, userdata, mid, rcs, properties=None):
@@ -204,19 +211,26 @@ class Client:
             raise TimeoutError("no SUBACK for " + topic)
         return self._subacks[mid]
 
-    def publish(self, topic, payload, qos=1, retain=False, timeout=5.0):
+    def publish(self, topic, payload, qos=1, retain=False, timeout=5.0, user_properties=None):
         """Publishes and waits for the PUBACK (which mosquitto sends even when the ACL
-        dropped the message)."""
+        dropped the message). USER_PROPERTIES: [(name, value)] as MQTT 5 user properties."""
         if isinstance(payload, (dict, list)):
             payload = json.dumps(payload)
+        props = user_props(user_properties) if user_properties else None
         with self._io:
-            info = self.client.publish(topic, payload, qos=qos, retain=retain)
+            info = self.client.publish(topic, payload, qos=qos, retain=retain,
+                                       properties=props)
         info.wait_for_publish(timeout)
         return info
 
     def messages_on(self, topic):
         with self._cond:
             return [p for t, p in self.messages if t == topic]
+
+    def chunks_on(self, topic):
+        """[(metadata dict, payload bytes)] of the chunks received on topic."""
+        with self._cond:
+            return [(m, p) for t, m, p in self.chunks if t == topic]
 
     def wait_message(self, topic, payload=None, timeout=5.0):
         """True once a message on topic (with that payload, if given) has arrived."""
@@ -243,6 +257,15 @@ class Client:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def user_props(pairs):
+    """MQTT 5 PUBLISH properties holding PAIRS [(name, value)] as user properties."""
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+    props = Properties(PacketTypes.PUBLISH)
+    props.UserProperty = [(str(k), str(v)) for k, v in pairs]
+    return props
 
 
 def try_connect(prov, cn=None, timeout=5.0, **kw):

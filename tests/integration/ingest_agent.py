@@ -1,5 +1,7 @@
 """A stand-in for a room agent's shipper (docs/recording.md, chunk protocol), publishing
-real MPEG-TS segments as the agent's identity, for tests and the ingest benchmark.
+real MPEG-TS segments as the agent's identity, for tests and the ingest benchmark. A chunk
+is the media bytes as payload with its metadata in MQTT 5 user properties
+(schemas/topics.md, chunk version 2).
 
 It keeps what the real shipper keeps: segments and gaps not yet acknowledged. It resends
 every unacknowledged one from offset 0 after (re)connecting and whenever the controller's
@@ -14,6 +16,31 @@ import time
 import harness
 
 PREFIX = "evalroom/v1/"
+CHUNK_VERSION = 2
+
+
+def prop_text(v):
+    return ("true" if v else "false") if isinstance(v, bool) else str(v)
+
+
+class Chunk:
+    """One chunk: META (property name -> value; values are sent as their text, booleans
+    as true/false) and DATA (the media bytes). Indexing reads and edits META."""
+
+    def __init__(self, meta, data):
+        self.meta, self.data = meta, data
+
+    def __getitem__(self, k):
+        return self.meta[k]
+
+    def __setitem__(self, k, v):
+        self.meta[k] = v
+
+    def __delitem__(self, k):
+        del self.meta[k]
+
+    def properties(self):
+        return [(k, prop_text(v)) for k, v in self.meta.items()]
 
 
 class Segment:
@@ -102,27 +129,52 @@ class FakeAgent:
         return m
 
     def publish(self, topic_tail, msg):
+        """Publishes MSG (a dict as JSON, a Chunk as bytes with user properties, bytes as
+        they are). False when the connection is gone."""
         c = self.client
         if not c:
             return False
+        topic = PREFIX + "room/%s/%s" % (self.room, topic_tail)
+        props = None
+        if isinstance(msg, Chunk):
+            payload, props = msg.data, msg.properties()
+        elif isinstance(msg, (bytes, bytearray)):
+            payload = bytes(msg)
+        else:
+            payload = json.dumps(msg)
         try:
             with self._pub_lock:
-                info = c.publish(PREFIX + "room/%s/%s" % (self.room, topic_tail), json.dumps(msg))
+                info = c.publish(topic, payload, user_properties=props)
         except (OSError, ValueError, RuntimeError):
             return False  # connection gone: resent after the next connect
         return info.rc == 0
 
     # -- shipping --
     def chunks(self, seg, sha256=None):
+        """(offset, Chunk) for each chunk of SEG, in order."""
         off = 0
         while off < len(seg.data):
             piece = seg.data[off:off + self.chunk_bytes]
             last = off + len(piece) == len(seg.data)
+            meta = {"v": CHUNK_VERSION, "kind": "segment.chunk", "seq": self._next_seq(),
+                    "ts": int(time.time() * 1e6), "stream": seg.stream,
+                    "segment_seq": seg.seq, "start_us": seg.start_us, "end_us": seg.end_us,
+                    "size": len(seg.data), "sha256": sha256 or seg.sha256,
+                    "recovered": seg.recovered, "offset": off, "last": last}
+            yield off, Chunk(meta, piece)
+            off += len(piece)
+
+    def old_chunks(self, seg):
+        """SEG's chunks as an agent of chunk version 1 sent them: JSON with base64 data."""
+        off = 0
+        while off < len(seg.data):
+            piece = seg.data[off:off + self.chunk_bytes]
             yield off, self._msg("segment.chunk", room=self.room, stream=seg.stream,
                                  segment_seq=seg.seq, start_us=seg.start_us,
-                                 end_us=seg.end_us, size=len(seg.data),
-                                 sha256=sha256 or seg.sha256, recovered=seg.recovered,
-                                 offset=off, data=base64.b64encode(piece).decode(), last=last)
+                                 end_us=seg.end_us, size=len(seg.data), sha256=seg.sha256,
+                                 recovered=seg.recovered, offset=off,
+                                 data=base64.b64encode(piece).decode(),
+                                 last=off + len(piece) == len(seg.data))
             off += len(piece)
 
     def send(self, seg, stop_after=None):

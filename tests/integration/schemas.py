@@ -32,6 +32,12 @@ def validate(payload):
     return msg
 
 
+def validate_chunk_meta(meta):
+    """Raises unless META (a media chunk's user properties as {name: value}) validates
+    against schemas/json/segment.chunk.json."""
+    schema_for("segment.chunk").validate(meta)
+
+
 def validate_all(messages):
     """Validate every (topic, payload) pair; empty payloads (cleared retained messages)
     are skipped. Returns a list of 'topic: error' strings, empty when all are valid."""
@@ -43,4 +49,15 @@ def validate_all(messages):
             validate(payload)
         except Exception as e:  # noqa: BLE001 - every kind of failure is reported
             problems.append("%s: %s: %s" % (topic, type(e).__name__, str(e)[:300]))
+    return problems
+
+
+def validate_chunks(chunks):
+    """The same for (topic, metadata, payload) chunks."""
+    problems = []
+    for topic, meta, _ in chunks:
+        try:
+            validate_chunk_meta(meta)
+        except Exception as e:  # noqa: BLE001
+            problems.append("%s: chunk: %s: %s" % (topic, type(e).__name__, str(e)[:300]))
     return problems

@@ -96,10 +96,10 @@ def test_unacknowledged_segments_are_resent_without_reconnect(site):
     assert wait_for(lambda: len(spooled()) >= 6 and "(resend 2)" in agent.log(), 30), \
         agent.log()
     assert "not stored now" in ctl_daemon.log()
-    chunks = [json.loads(p) for p in
-              site.observers[0].messages_on(harness.topic("room", ROOM, "media"))]
-    assert {c["segment_seq"] for c in chunks} <= {1, 2, 3, 4}, "window exceeded"
-    assert sum(1 for c in chunks if c["segment_seq"] == 1 and c["last"]) >= 3
+    chunks = [meta for meta, _ in
+              site.observers[0].chunks_on(harness.topic("room", ROOM, "media"))]
+    assert {int(c["segment_seq"]) for c in chunks} <= {1, 2, 3, 4}, "window exceeded"
+    assert sum(1 for c in chunks if c["segment_seq"] == "1" and c["last"] == "true") >= 3
     ctl = site.client("controller", client_id="test-media-status")
     status = media_status(site, ctl, 1)
     assert status["inflight"] == 4 and status["resends"] >= 2, status

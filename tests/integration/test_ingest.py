@@ -219,9 +219,80 @@ def test_wrong_hash_refused_not_acknowledged(day):
     # Malformed chunks are refused with the field named, and change nothing.
     m = next(agent.chunks(segment(day, stream, seq=901)))[1]
     m["offset"] = 10**12
+    site.injected.add(("evalroom/v1/room/%s/media" % day["room"], m.data))
     agent.publish("media", m)
     assert wait_for(lambda: any(b"offset" in p for p in
                                 watcher.messages_on("evalroom/v1/controller/error")))
+
+
+def partial_files(day, stream, seq):
+    d = os.path.join(day["tmp"], "controller-state", "ingest", day["room"], stream)
+    return [f for f in (os.listdir(d) if os.path.isdir(d) else []) if f == "%d.part" % seq]
+
+
+def errors_after(watcher, n):
+    return [json.loads(p) for p in watcher.messages_on("evalroom/v1/controller/error")[n:]]
+
+
+def test_old_agent_base64_chunk_refused_with_the_version(day):
+    """An agent still speaking chunk version 1 (base64 inside JSON) is told which version
+    to speak, on controller/error, and nothing of its segment is stored or acknowledged."""
+    agent, site = day["agent"], day["site"]
+    stream = next(iter(day["streams"]))
+    old = segment(day, stream, seq=910)
+    watcher = site.observers[-1]
+    n_err = len(watcher.messages_on("evalroom/v1/controller/error"))
+    chunks = [m for _, m in agent.old_chunks(old)]
+    topic = "evalroom/v1/room/%s/media" % day["room"]
+    for m in chunks:
+        site.injected.add((topic, json.dumps(m).encode()))  # refused on purpose
+        agent.publish("media", m)
+    assert wait_for(lambda: len(errors_after(watcher, n_err)) >= len(chunks))
+    for e in errors_after(watcher, n_err):
+        assert e["topic"] == "evalroom/v1/room/%s/media" % day["room"], e
+        assert e["sender"] == "agent-" + day["room"], e
+        assert "chunk version 1" in e["fault"] and "chunk version 2" in e["fault"], e
+    time.sleep(0.5)
+    assert (stream, 910) not in agent.acked
+    for name in ("TA", "TB", retention_name(day)):
+        assert 910 not in stored(day, name, stream)
+    assert partial_files(day, stream, 910) == []
+
+
+@pytest.mark.parametrize("edit, fault", [
+    (("drop", "sha256"), "user property 'sha256': missing"),
+    (("drop", "offset"), "user property 'offset': missing"),
+    (("set", "colour", "blue"), "user property 'colour': unknown"),
+    (("set", "size", "-5"), "user property 'size'"),
+    (("set", "segment_seq", "07"), "user property 'segment_seq'"),
+    (("set", "sha256", "AB" * 32), "user property 'sha256'"),
+    (("set", "stream", "cam/../x"), "user property 'stream'"),
+    (("set", "last", "yes"), "user property 'last'"),
+    (("set", "v", "3"), "chunk version 2"),
+])
+def test_chunk_with_a_bad_user_property_refused(day, edit, fault):
+    agent, site = day["agent"], day["site"]
+    stream = next(iter(day["streams"]))
+    seq = 920 + sum(map(ord, fault)) % 50
+    watcher = site.observers[-1]
+    n_err = len(watcher.messages_on("evalroom/v1/controller/error"))
+    s = segment(day, stream, seq=seq)
+    chunks = [m for _, m in agent.chunks(s)]
+    for m in chunks:  # every chunk of the segment carries the fault
+        if edit[0] == "drop":
+            del m[edit[1]]
+        else:
+            m[edit[1]] = edit[2]
+        site.injected.add(("evalroom/v1/room/%s/media" % day["room"], m.data))
+        agent.publish("media", m)
+    assert wait_for(lambda: len(errors_after(watcher, n_err)) >= len(chunks))
+    for e in errors_after(watcher, n_err):
+        assert fault in e["fault"], e
+    time.sleep(0.3)
+    assert (stream, seq) not in agent.acked
+    for name in ("TA", "TB", retention_name(day)):
+        assert seq not in stored(day, name, stream)
+    assert partial_files(day, stream, seq) == []
 
 
 def test_gap_stored_with_its_reason(day):

@@ -1,7 +1,6 @@
 """Issue 6 on the agent: configured streams record into the spool and are shipped to the
 controller's media topic in chunks; a segment acknowledged by the controller leaves the
 spool; stream health goes out as events. (Ingest into archives: test_ingest*.py.)"""
-import base64
 import hashlib
 import json
 import time
@@ -22,8 +21,15 @@ def site(bin_dir, tmp_path):
 
 
 def chunks(site):
-    obs = site.observers[0]
-    return [json.loads(p) for p in obs.messages_on(harness.topic("room", ROOM, "media"))]
+    """The chunks seen on the room's media topic: each its metadata (the MQTT 5 user
+    properties, integers and booleans decoded) with "data", the payload's media bytes."""
+    out = []
+    for meta, payload in site.observers[0].chunks_on(harness.topic("room", ROOM, "media")):
+        c = {k: (v == "true" if v in ("true", "false") else int(v) if v.isdigit() else v)
+             for k, v in meta.items()}
+        c["data"] = payload
+        out.append(c)
+    return out
 
 
 def test_records_ships_and_reports(site):
@@ -42,8 +48,7 @@ def test_records_ships_and_reports(site):
             if c["kind"] != "segment.chunk":
                 continue
             key = (c["stream"], c["segment_seq"])
-            by.setdefault(key, {"meta": c, "data": {}})["data"][c["offset"]] = \
-                base64.b64decode(c["data"])
+            by.setdefault(key, {"meta": c, "data": {}})["data"][c["offset"]] = c["data"]
         done = []
         for key, v in by.items():
             blob = b"".join(v["data"][o] for o in sorted(v["data"]))
@@ -55,18 +60,33 @@ def test_records_ships_and_reports(site):
     for (stream, seq), meta, blob in segs:
         assert hashlib.sha256(blob).hexdigest() == meta["sha256"]
         assert blob[:1] == b"\x47"  # MPEG-TS sync byte
-        assert meta["room"] == ROOM
+        assert meta["v"] == 2 and "room" not in meta  # the topic names the room
 
-    # The controller acknowledges one: it leaves the agent's spool and is not sent again.
+    # A malformed acknowledgement is refused by the agent (an error event naming the
+    # member) and deletes nothing.
     (stream, seq), meta, _ = segs[0]
     ctl = site.client("controller", client_id="test-acker")
     now = int(time.time() * 1e6)
+    spool = site.tmp + "/spool-%s/media/%s" % (ROOM, stream)
+    import os
+    before = sorted(os.listdir(spool))
+    ctl.publish(harness.topic("room", ROOM, "cmd"),
+                {"v": 1, "kind": "segment.ack", "seq": now, "ts": now, "stream": stream,
+                 "segment_seq": str(seq)})
+    now += 1
+
+    def ack_errors():
+        return [m for m in (json.loads(p) for p in
+                            obs.messages_on(harness.topic("room", ROOM, "event")))
+                if m["kind"] == "error" and "segment_seq" in m["fault"]]
+    assert wait_for(ack_errors, 5), "no error for a malformed segment.ack"
+    assert set(before) <= set(os.listdir(spool))
+
+    # The controller acknowledges one: it leaves the agent's spool and is not sent again.
     ctl.publish(harness.topic("room", ROOM, "cmd"),
                 {"v": 1, "kind": "segment.ack", "seq": now, "ts": now, "stream": stream,
                  "segment_seq": seq})
     ctl.close()
-    spool = site.tmp + "/spool-%s/media/%s" % (ROOM, stream)
-    import os
     assert wait_for(lambda: not any(f.startswith("%05d" % seq) or f == "%d.ts" % seq
                                     for f in os.listdir(spool)), 5), os.listdir(spool)
     assert site.schema_problems() == []
