@@ -148,11 +148,10 @@ class Day:
         obs = self.site.observers[0]
         n = b = 0
         for r in self.rooms:
-            for p in obs.messages_on(harness.topic("room", r, "media")):
-                m = json.loads(p)
-                if m.get("kind") == "segment.chunk" and m.get("last"):
+            for meta, _ in obs.chunks_on(harness.topic("room", r, "media")):
+                if meta.get("last") == "true":
                     n += 1
-                    b += m["size"]
+                    b += int(meta["size"])
         return n, b
 
     # -- the day --
@@ -440,7 +439,7 @@ def main():
         day.summary()
         problems = site.schema_problems()
         say(_("%d protocol messages observed, %d outside their schema")
-            % (len(site.observed()), len(problems)))
+            % (len(site.observed()) + len(site.observed_chunks()), len(problems)))
         for p in problems[:5]:
             print("   ", p)
         rc = 1 if problems else 0

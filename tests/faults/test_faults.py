@@ -139,6 +139,12 @@ class FaultRun:
             msgs += list(o.messages)
         return msgs
 
+    def observed_chunks(self):
+        out = []
+        for o in self.retired + self.site.observers:
+            out += list(o.chunks)
+        return out
+
     def all_online(self, after_us=0):
         st = self.status()
         if not st or st.get("controller") != "online":
@@ -304,12 +310,11 @@ class FaultRun:
         """(room, stream, seq) -> sha256 of every segment ended by BEFORE_US whose last
         chunk was seen on the bus."""
         out = {}
-        for t, p in self.observed():
-            if not t.endswith("/media") or not p:
-                continue
-            m = json.loads(p)
-            if m.get("kind") == "segment.chunk" and m.get("last") and m["end_us"] <= before_us:
-                out[(m["room"], m["stream"], m["segment_seq"])] = m["sha256"]
+        for t, m, _ in self.observed_chunks():
+            if (t.endswith("/media") and m.get("last") == "true"
+                    and int(m["end_us"]) <= before_us):
+                room = t.split("/")[-2]
+                out[(room, m["stream"], int(m["segment_seq"]))] = m["sha256"]
         return out
 
     def check_segments(self):
@@ -405,7 +410,8 @@ def test_faults_during_recording(bin_dir, tmp_path, rounds, seed):
         run.busy(3)
         run.check_doors()
         run.check_segments()
-        problems = schemas.validate_all(run.observed())
+        problems = (schemas.validate_all(run.observed())
+                    + schemas.validate_chunks(run.observed_chunks()))
         if problems:
             run.problem("messages failing their schema: %s" % problems[:5])
         failed = bool(run.problems)
