@@ -270,50 +270,30 @@ int chunk_meta_parse(const struct mqtt_user_prop *props, size_t n, const void *p
 
 void chunk_meta_props(const struct chunk_meta *m, struct chunk_props *out)
 {
+	/* The numbers, as the receiver reads them (a negative one would be refused there). */
+	const uint64_t num[CHUNK_PROPS] = {
+	    [P_V] = CHUNK_VERSION,
+	    [P_SEQ] = m->seq,
+	    [P_TS] = (uint64_t)m->ts,
+	    [P_SEGMENT_SEQ] = (uint64_t)m->segment_seq,
+	    [P_START_US] = (uint64_t)m->start_us,
+	    [P_END_US] = (uint64_t)m->end_us,
+	    [P_SIZE] = (uint64_t)m->size,
+	    [P_OFFSET] = (uint64_t)m->offset,
+	};
+	const char *const text[CHUNK_PROPS] = {
+	    [P_KIND] = "segment.chunk",
+	    [P_STREAM] = m->stream,
+	    [P_SHA256] = m->sha256,
+	    [P_RECOVERED] = m->recovered ? "true" : "false",
+	    [P_LAST] = m->last ? "true" : "false",
+	};
 	for (int i = 0; i < CHUNK_PROPS; i++) {
 		char *t = out->text[i];
-		size_t cap = sizeof(out->text[i]);
-		switch ((enum prop)i) {
-		case P_V:
-			snprintf(t, cap, "%d", CHUNK_VERSION);
-			break;
-		case P_KIND:
-			g_strlcpy(t, "segment.chunk", cap);
-			break;
-		case P_SEQ:
-			snprintf(t, cap, "%" PRIu64, m->seq);
-			break;
-		case P_TS:
-			snprintf(t, cap, "%" PRId64, m->ts);
-			break;
-		case P_STREAM:
-			g_strlcpy(t, m->stream, cap);
-			break;
-		case P_SEGMENT_SEQ:
-			snprintf(t, cap, "%" PRId64, m->segment_seq);
-			break;
-		case P_START_US:
-			snprintf(t, cap, "%" PRId64, m->start_us);
-			break;
-		case P_END_US:
-			snprintf(t, cap, "%" PRId64, m->end_us);
-			break;
-		case P_SIZE:
-			snprintf(t, cap, "%" PRId64, m->size);
-			break;
-		case P_SHA256:
-			g_strlcpy(t, m->sha256, cap);
-			break;
-		case P_RECOVERED:
-			g_strlcpy(t, m->recovered ? "true" : "false", cap);
-			break;
-		case P_OFFSET:
-			snprintf(t, cap, "%" PRId64, m->offset);
-			break;
-		case P_LAST:
-			g_strlcpy(t, m->last ? "true" : "false", cap);
-			break;
-		}
+		if (text[i])
+			g_strlcpy(t, text[i], sizeof(out->text[i]));
+		else
+			snprintf(t, sizeof(out->text[i]), "%" PRIu64, num[i]);
 		out->p[i] = (struct mqtt_user_prop){.name = prop_names[i],
 		                                    .value = t,
 		                                    .name_len = strlen(prop_names[i]),
