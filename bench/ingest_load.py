@@ -179,6 +179,10 @@ def run(site, n, mbit, secs, seg_s, work):
               % (delays[len(delays) // 2] * 1e3,
                  delays[min(len(delays) - 1, int(len(delays) * 0.99))] * 1e3))
     print("wire bytes per media byte: %.2f" % (wire / media[0] if media[0] else 0.0))
+    acked_mb = len(delays) * seg_bytes / 1e6
+    if acked_mb:
+        print("controller cpu time: %.2f s over %.0f s for %.0f MB acknowledged (%.1f ms per MB)"
+              % ((c1 - c0) / hz, w1 - w0, acked_mb, (c1 - c0) / hz * 1e3 / acked_mb))
     print("segments acknowledged: %d (%d unacknowledged at the end); archive files on "
           "disk: %.0f MB (room streams are copied into both tenders' archives)"
           % (len(delays), missing, stored / 1e6))
