@@ -1,6 +1,7 @@
 #include "shipper.h"
 
 #include "chunk_meta.h"
+#include "clock.h"
 #include "msg.h"
 #include "recorder_config.h"
 #include "segment_file.h"
@@ -213,7 +214,7 @@ static int ship_segment(struct shipper *sh, struct inflight *f)
 			break;
 		}
 		cm.seq = seq_next(sh->seq);
-		cm.ts = g_get_real_time();
+		cm.ts = clock_now_us();
 		cm.offset = f->offset;
 		cm.last = f->offset + n >= seg.size;
 		chunk_meta_props(&cm, &props);
