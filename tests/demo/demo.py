@@ -148,7 +148,7 @@ class Day:
         obs = self.site.observers[0]
         n = b = 0
         for r in self.rooms:
-            for meta, _ in obs.chunks_on(harness.topic("room", r, "media")):
+            for meta, _payload in obs.chunks_on(harness.topic("room", r, "media")):
                 if meta.get("last") == "true":
                     n += 1
                     b += int(meta["size"])
