@@ -15,6 +15,15 @@ extern const char state_schema_sql[];
  * ones, so any older database can be brought forward in one transaction. */
 static const char *const state_migrations[] = {
     NULL, /* 0 -> 1: state_schema_sql */
+    /* 1 -> 2: answered request ids survive a restart (replay protection) */
+    "CREATE TABLE answered_request ("
+    "  requester TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  expires INTEGER NOT NULL,"
+    "  response TEXT NOT NULL,"
+    "  PRIMARY KEY (requester, id)"
+    ") STRICT;"
+    "CREATE INDEX answered_request_expires ON answered_request(expires);",
 };
 
 static int state_get_version(struct state *st, int *version, GError **err)
