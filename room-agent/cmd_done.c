@@ -82,8 +82,9 @@ char *cmd_done_get(struct cmd_done *d, const char *id, int64_t now)
 	sqlite3_stmt *q = NULL;
 	char *reply = NULL;
 
-	if (sqlite3_prepare_v2(d->db, "SELECT reply FROM command_done WHERE id = ? AND expires >= ?",
-	                       -1, &q, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(d->db,
+	                       "SELECT reply FROM command_done WHERE id = ? AND expires >= ?", -1,
+	                       &q, NULL) != SQLITE_OK) {
 		log_warnx("commands done %s: %s", d->path, sqlite3_errmsg(d->db));
 		return NULL;
 	}

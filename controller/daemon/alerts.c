@@ -523,7 +523,8 @@ static bool door_lockdown_after(const char *state, bool before)
 /* The active admission to a room other than ROOM whose credential has DIGEST: its person
  * and room into PERSON and ADMITTED_TO (STATE_ID_SIZE bytes each). The room agents are
  * told only that such a credential is admitted elsewhere, so the controller, which keeps
- * the credentials of active admissions, is the one to say whose it is. false when none
+ * the admission digests of active admissions (credential.h), is the one to say whose it
+ * is. false when none
  * matches (used or expired since, or not issued by this controller). */
 static bool wrong_room_admission(struct controller *c, const char *room, const char *digest,
                                  char *person, char *admitted_to)
@@ -548,7 +549,7 @@ static bool wrong_room_admission(struct controller *c, const char *room, const c
 
 		if (!credential || !*credential || !to || strcmp(to, room) == 0)
 			continue;
-		credential_digest(credential, d);
+		credential_digest_of_mac(credential, d);
 		if (strcmp(d, digest) == 0) {
 			g_strlcpy(person, json_string_value(json_object_get(a, "person")),
 			          STATE_ID_SIZE);

@@ -13,12 +13,13 @@ int state_answered_put(struct state *st, const char *requester, const char *id, 
 
 	if (rc)
 		return rc;
-	return state_run(st,
-	                 "INSERT OR REPLACE INTO answered_request(requester, id, expires, response) "
-	                 "VALUES (?, ?, ?, ?)",
-	                 STATE_ARGS(STATE_TEXT(requester), STATE_TEXT(id), STATE_INT(expires),
-	                            STATE_TEXT(response)),
-	                 "remember answered request", err);
+	return state_run(
+	    st,
+	    "INSERT OR REPLACE INTO answered_request(requester, id, expires, response) "
+	    "VALUES (?, ?, ?, ?)",
+	    STATE_ARGS(STATE_TEXT(requester), STATE_TEXT(id), STATE_INT(expires),
+	               STATE_TEXT(response)),
+	    "remember answered request", err);
 }
 
 static void read_text(sqlite3_stmt *stmt, void *data)
