@@ -15,6 +15,7 @@
 #include "log.h"
 #include "msg.h"
 #include "state.h"
+#include "text_safe.h"
 #include "view.h"
 
 #define ALERTS_LIST_MAX  10000
@@ -463,6 +464,12 @@ static int read_id_note(const struct request *req, int64_t *id, const char **not
 	*note = msg_read_string(&r, "note", true, ALERT_NOTE_MAX);
 	if (msg_reader_finish(&r, err) != 0)
 		return -EINVAL;
+	if (!text_clean(*note)) {
+		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_INVALID,
+		            "member 'args.note': control characters, newlines or bidirectional "
+		            "overrides are not allowed; write the note on one line");
+		return -EINVAL;
+	}
 	for (const char *p = *note; *p; p++)
 		if (!g_ascii_isspace(*p))
 			return 0;
