@@ -46,6 +46,7 @@ static const char *const kind_names[ALERT_KIND_COUNT] = {
     [ALERT_ARCHIVE_DISK_LOW] = "archive_disk_low",
     [ALERT_ARCHIVE_DISK_FULL] = "archive_disk_full",
     [ALERT_ARCHIVE_WRITE_FAILED] = "archive_write_failed",
+    [ALERT_ID_GUESSING] = "id_guessing",
 };
 
 struct alert_hook {

@@ -20,8 +20,21 @@
  * message limit (docs/door.md). */
 #define ADMISSION_PAGE_ENTRIES 200
 
+/* Wrong identity numbers a desk may give in DESK_GUESS_WINDOW_US before its check-ins
+ * are refused for the rest of the window and an id_guessing alert is raised: an
+ * identity number has few unknown digits once region and birth date are known. */
+#define DESK_GUESS_LIMIT     5
+#define DESK_GUESS_WINDOW_US (10 * 60 * G_USEC_PER_SEC)
+
+struct desk_guesses {
+	int64_t window_start; /* monotonic */
+	unsigned wrong;
+	bool alerted;
+};
+
 struct checkin {
 	guint tick;
+	GHashTable *guesses;       /* desk identity -> struct desk_guesses */
 	struct credential_key key; /* the site credential key */
 	uint64_t lists_sent;       /* for the ids of paged admission lists */
 };
@@ -220,6 +233,7 @@ static gboolean checkin_tick(gpointer user)
 int checkin_init(struct controller *c, GError **err)
 {
 	c->checkin = g_new0(struct checkin, 1);
+	c->checkin->guesses = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	int rc = credential_key_load(c->cfg.credential_key, &c->checkin->key, err);
 	if (rc != 0)
 		return rc;
@@ -234,6 +248,8 @@ void checkin_free(struct controller *c)
 	if (c->checkin->tick)
 		g_source_remove(c->checkin->tick);
 	OPENSSL_cleanse(&c->checkin->key, sizeof(c->checkin->key));
+	if (c->checkin->guesses)
+		g_hash_table_destroy(c->checkin->guesses);
 	g_free(c->checkin);
 	c->checkin = NULL;
 }
@@ -428,6 +444,42 @@ out:
 	return rc;
 }
 
+/* DESK's wrong identity numbers in the current window (created on first use). */
+static struct desk_guesses *desk_guesses(struct controller *c, const char *desk)
+{
+	struct desk_guesses *g = g_hash_table_lookup(c->checkin->guesses, desk);
+	int64_t now = clock_mono_us();
+
+	if (!g) {
+		g = g_new0(struct desk_guesses, 1);
+		g_hash_table_insert(c->checkin->guesses, g_strdup(desk), g);
+	}
+	if (g->wrong == 0 || now - g->window_start >= DESK_GUESS_WINDOW_US) {
+		g->window_start = now;
+		g->wrong = 0;
+		g->alerted = false;
+	}
+	return g;
+}
+
+/* A wrong identity number from DESK for PERSON: counted; at the limit an alert. */
+static void desk_guess_wrong(struct controller *c, const char *desk, const char *person)
+{
+	struct desk_guesses *g = desk_guesses(c, desk);
+
+	g->wrong++;
+	if (g->wrong >= DESK_GUESS_LIMIT && !g->alerted) {
+		char *detail = g_strdup_printf(
+		    "desk %s gave %u wrong identity numbers within %d minutes (last for %s): its "
+		    "check-ins are refused until the window ends",
+		    desk, g->wrong, (int)(DESK_GUESS_WINDOW_US / 60 / G_USEC_PER_SEC), person);
+		alert_raise(c, ALERT_ID_GUESSING, &(struct alert_subject){.person = person}, detail,
+		            NULL);
+		g_free(detail);
+		g->alerted = true;
+	}
+}
+
 /* The person, their seat, and (for checkin) the identity number, or a refusal. */
 static int desk_identify(struct controller *c, const char *person, const char *session,
                          struct state_person *p, struct state_assignment *s, GError **err)
@@ -465,11 +517,18 @@ static int handle_checkin(struct controller *c, const struct request *req, json_
 	int rc = desk_identify(c, person, session, &p, &s, err);
 	if (rc != 0)
 		return rc;
+	if (desk_guesses(c, req->requester)->wrong >= DESK_GUESS_LIMIT)
+		return fail(err, REQUEST_ERROR_DENIED, EACCES,
+		            "too many wrong identity numbers from %s within %d minutes: check-ins "
+		            "from this desk are refused for now (an operator was alerted)",
+		            req->requester, (int)(DESK_GUESS_WINDOW_US / 60 / G_USEC_PER_SEC));
 	char hmac[65];
 	state_id_number_hmac(c->state, id_number, hmac);
 	bool match =
 	    strlen(p.id_number_hmac) == 64 && CRYPTO_memcmp(hmac, p.id_number_hmac, 64) == 0;
 	OPENSSL_cleanse(hmac, sizeof(hmac));
+	if (!match)
+		desk_guess_wrong(c, req->requester, person);
 	if (!match)
 		return fail(err, REQUEST_ERROR_DENIED, EACCES,
 		            "identity number does not match the record of %s: not checked in",

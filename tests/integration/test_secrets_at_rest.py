@@ -85,3 +85,22 @@ def test_credentials_rest_as_keyed_digests_only(site, tmp_path):
     assert b"12:3456" not in at_rest, "the card number is readable in state.db"
     audit = json.dumps(ok(site, "audit"))
     assert "12:3456" not in audit and "3456" not in audit, audit
+
+
+def test_desk_guesses_limited_and_alerted(site, tmp_path):
+    """Five wrong identity numbers from one desk within ten minutes: its next check-in
+    is refused, even with the right number, and an id_guessing alert is raised."""
+    prepare(site, tmp_path)
+    for i in range(5):
+        rc, out, err = site.ctl("desk", "checkin", "--person", "xp-wang", "--id-number",
+                                "11010519491231%04d" % i, "--screening", "passed",
+                                identity=DESK, json_out=False)
+        assert rc == 1 and "does not match" in err, (rc, err)
+    rc, out, err = site.ctl("desk", "checkin", "--person", "xp-wang", "--id-number",
+                            ID["xp-wang"], "--screening", "passed", identity=DESK,
+                            json_out=False)
+    assert rc == 1 and "too many wrong identity numbers" in err, (rc, out, err)
+    alerts = ok(site, "alerts")["alerts"]
+    guess = [a for a in alerts if a["kind"] == "id_guessing"]
+    assert guess and DESK in guess[0]["detail"], alerts
+    assert desk_list(site)["xp-wang"]["state"] == "expected"
