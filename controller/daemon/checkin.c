@@ -235,6 +235,8 @@ int checkin_init(struct controller *c, GError **err)
 	c->checkin = g_new0(struct checkin, 1);
 	c->checkin->guesses = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	int rc = credential_key_load(c->cfg.credential_key, &c->checkin->key, err);
+	if (rc == 0)
+		rc = state_id_number_key(c->state, c->cfg.id_number_key, err);
 	if (rc != 0)
 		return rc;
 	c->checkin->tick = g_timeout_add_seconds(CHECKIN_TICK_S, checkin_tick, c);

@@ -24,6 +24,13 @@ struct site;
  * STATE_SCHEMA_VERSION. Returns NULL with *err set when the file cannot be opened, is
  * not a state database, or has a newer schema than this program knows. */
 struct state *state_open(const char *path, GError **err);
+/* state_id_number_key: take the identity-number HMAC key from the file PATH (64 hex
+ * digits, mode 0600: readable by the controller only, never inside state.db, so a
+ * copied state.db does not give identity numbers back). A new file is made when there
+ * is none; a key an older state.db held is written to PATH and deleted from the
+ * database and its WAL. -errno with *err when the file cannot be made or read, or
+ * differs from the database's key. Until called the key is all zeros. */
+int state_id_number_key(struct state *st, const char *path, GError **err);
 /* state_close: close ST (NULL allowed); an open transaction is rolled back. */
 void state_close(struct state *st);
 /* state_schema_version: the schema version of the open database. */

@@ -104,3 +104,42 @@ def test_desk_guesses_limited_and_alerted(site, tmp_path):
     guess = [a for a in alerts if a["kind"] == "id_guessing"]
     assert guess and DESK in guess[0]["detail"], alerts
     assert desk_list(site)["xp-wang"]["state"] == "expected"
+
+
+def test_id_number_key_kept_out_of_state_db(site, tmp_path):
+    """The identity-number HMAC key is a file of its own (mode 0600), never in state.db;
+    an older state.db's key moves out to it, and is gone from the database and WAL."""
+    import sqlite3
+    import stat
+    prepare(site, tmp_path)
+    state_dir = os.path.join(site.tmp, "controller-state")
+    key_path = os.path.join(state_dir, "id-number.key")
+    assert stat.S_IMODE(os.stat(key_path).st_mode) == 0o600
+    with open(key_path) as f:
+        key_hex = f.read().strip()
+    db_path = os.path.join(state_dir, "state.db")
+
+    def meta_key():
+        db = sqlite3.connect(db_path)
+        row = db.execute("SELECT value FROM meta WHERE key = 'id_number_key'").fetchone()
+        db.close()
+        return row
+    assert meta_key() is None
+    # An older database: the key inside, no file.
+    ctrl = site.daemons["controller"]
+    ctrl.stop()
+    os.unlink(key_path)
+    db = sqlite3.connect(db_path)
+    db.execute("INSERT INTO meta(key, value) VALUES ('id_number_key', ?)", (key_hex,))
+    db.commit()
+    db.close()
+    ctrl.start()
+    assert ctrl.wait_log("connected to the broker", 15), ctrl.log(this_run=True)
+    with open(key_path) as f:
+        assert f.read().strip() == key_hex
+    assert meta_key() is None
+    at_rest = files_text(glob.glob(db_path + "*"))
+    assert key_hex.encode() not in at_rest, "the identity-number key is still in state.db"
+    rc, out, err = site.ctl("desk", "checkin", "--person", "xp-wang", "--id-number",
+                            ID["xp-wang"], "--screening", "passed", identity=DESK)
+    assert rc == 0, err  # the stored HMACs still match
