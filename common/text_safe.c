@@ -34,6 +34,18 @@ char *text_display(const char *s)
 	return g_string_free(out, FALSE);
 }
 
+/* A string member in place, anything else recursively. */
+static void display_value(json_t *m)
+{
+	if (json_is_string(m)) {
+		char *safe = text_display(json_string_value(m));
+		json_string_set(m, safe);
+		g_free(safe);
+	} else {
+		text_display_json(m);
+	}
+}
+
 void text_display_json(json_t *v)
 {
 	const char *key;
@@ -41,27 +53,9 @@ void text_display_json(json_t *v)
 	size_t i;
 
 	if (json_is_object(v)) {
-		json_object_foreach(v, key, m)
-		{
-			if (json_is_string(m)) {
-				char *safe = text_display(json_string_value(m));
-				json_string_set(m, safe);
-				g_free(safe);
-			} else {
-				text_display_json(m);
-			}
-		}
+		json_object_foreach(v, key, m) display_value(m);
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, m)
-		{
-			if (json_is_string(m)) {
-				char *safe = text_display(json_string_value(m));
-				json_string_set(m, safe);
-				g_free(safe);
-			} else {
-				text_display_json(m);
-			}
-		}
+		json_array_foreach(v, i, m) display_value(m);
 	}
 }
 
