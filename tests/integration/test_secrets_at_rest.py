@@ -87,13 +87,20 @@ def test_credentials_rest_as_keyed_digests_only(site, tmp_path):
     assert "12:3456" not in audit and "3456" not in audit, audit
 
 
+def resident_id(first17):
+    """FIRST17 with its GB 11643 check character (evalroomctl checks it locally)."""
+    w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return first17 + "10X98765432"[sum(int(d) * k for d, k in zip(first17, w)) % 11]
+
+
 def test_desk_guesses_limited_and_alerted(site, tmp_path):
     """Five wrong identity numbers from one desk within ten minutes: its next check-in
     is refused, even with the right number, and an id_guessing alert is raised."""
     prepare(site, tmp_path)
     for i in range(5):
         rc, out, err = site.ctl("desk", "checkin", "--person", "xp-wang", "--id-number",
-                                "11010519491231%04d" % i, "--screening", "passed",
+                                resident_id("1101051949123110%d" % i), "--screening",
+                                "passed",
                                 identity=DESK, json_out=False)
         assert rc == 1 and "does not match" in err, (rc, err)
     rc, out, err = site.ctl("desk", "checkin", "--person", "xp-wang", "--id-number",
