@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "text_safe.h"
+
 /* Anything larger is not a site description but a mistake (or an attack). */
 #define SITE_FILE_MAX (16 * 1024 * 1024)
 
@@ -153,11 +155,11 @@ static int parse_name(struct parse *p, const json_t *obj, const char *path, cons
 		rc = fail(p, c, "must be 1 to %d bytes long", SITE_NAME_MAX);
 		goto out;
 	}
-	for (const char *q = s; *q; q = g_utf8_next_char(q)) {
-		if (g_unichar_iscntrl(g_utf8_get_char(q))) {
-			rc = fail(p, c, "must not contain control characters");
-			goto out;
-		}
+	if (!text_clean(s)) {
+		rc = fail(p, c,
+		          "must not contain control characters, newlines or bidirectional "
+		          "overrides");
+		goto out;
 	}
 	*out = g_strdup(s);
 out:

@@ -30,6 +30,7 @@ struct agent {
 	struct agent_seats *seats; /* the login terminals (agent_seats.c) */
 	int64_t started_us;
 	GHashTable *commands_done; /* command id -> struct agent_cmd_done, until it expires */
+	struct cmd_done *cmd_done; /* the same, durable in the spool (cmd_done.c); lazily */
 	char topic_status[128], topic_event[128], topic_reply[128], topic_cmd[128],
 	    topic_media[128];
 };

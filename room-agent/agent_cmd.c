@@ -10,6 +10,7 @@
 #include "agent_media.h"
 #include "agent_seats.h"
 #include "clock.h"
+#include "cmd_done.h"
 #include "log.h"
 #include "msg.h"
 #include "outbox.h"
@@ -38,7 +39,28 @@ static void commands_done_purge(struct agent *a, int64_t now)
 			g_hash_table_iter_remove(&it);
 }
 
-/* reply: publish the reply to command ID; with REMEMBER_UNTIL > 0 keep it for replays. */
+/* A command may not claim to live longer than this (the controller gives seconds). */
+#define CMD_MAX_LIFETIME_US (10 * 60 * G_USEC_PER_SEC)
+
+/* The durable store of commands run (cmd_done.c), opened on first use in the spool. */
+static struct cmd_done *store(struct agent *a)
+{
+	if (!a->cmd_done) {
+		GError *err = NULL;
+		char *path = g_build_filename(a->spool_dir, "outbox.db", NULL);
+		a->cmd_done = cmd_done_open(path, &err);
+		if (!a->cmd_done) {
+			log_warnx("%s: commands run are remembered in memory only", err->message);
+			g_error_free(err);
+		}
+		g_free(path);
+	}
+	return a->cmd_done;
+}
+
+/* reply: publish the reply to command ID; with REMEMBER_UNTIL > 0 keep it for replays,
+ * in memory and in the spool (committed before the reply leaves: a restart between two
+ * deliveries of the command cannot run it twice). */
 static void reply(struct agent *a, const char *id, int64_t remember_until, json_t *result,
                   const GError *err)
 {
@@ -49,8 +71,10 @@ static void reply(struct agent *a, const char *id, int64_t remember_until, json_
 		json_object_set_new(m, "error", json_string(err->message));
 	else
 		json_object_set_new(m, "result", result ? json_incref(result) : json_object());
-	agent_publish(a, a->topic_reply, m, false);
 	char *text = remember_until > 0 ? json_dumps(m, JSON_COMPACT) : NULL;
+	if (text && store(a))
+		cmd_done_put(a->cmd_done, id, remember_until, text, clock_now_us());
+	agent_publish(a, a->topic_reply, m, false);
 	if (text) {
 		struct agent_cmd_done *d = g_new0(struct agent_cmd_done, 1);
 		d->expires = remember_until;
@@ -85,6 +109,18 @@ void agent_cmd_handle(struct agent *a, const void *payload, size_t len)
 	json_t *args = msg_read_object(&r, "args", false);
 	if (msg_reader_finish(&r, &err) != 0)
 		goto refuse;
+	if (!*id) {
+		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID, "member 'id': empty");
+		goto refuse;
+	}
+	if (expires > clock_now_us() + CMD_MAX_LIFETIME_US) {
+		/* A command that claims to live for ever could be replayed for ever. */
+		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
+		            "command %s (%s): member 'expires': more than 10 minutes ahead", id,
+		            command);
+		reply(a, id, 0, NULL, err);
+		goto out;
+	}
 	if (expires < clock_now_us()) {
 		g_set_error(&err, MSG_ERROR, MSG_ERROR_EXPIRED, "command %s (%s) expired", id,
 		            command);
@@ -93,10 +129,12 @@ void agent_cmd_handle(struct agent *a, const void *payload, size_t len)
 	}
 	commands_done_purge(a, clock_now_us());
 	struct agent_cmd_done *done = g_hash_table_lookup(a->commands_done, id);
-	if (done) {
+	char *stored = done || !store(a) ? NULL : cmd_done_get(a->cmd_done, id, clock_now_us());
+	if (done || stored) {
+		const char *text = done ? done->reply : stored;
 		log_info("command %s (%s) was already executed: not run again", id, command);
-		a->ops->publish(a->ops_ctx, a->topic_reply, done->reply, strlen(done->reply), 1,
-		                false);
+		a->ops->publish(a->ops_ctx, a->topic_reply, text, strlen(text), 1, false);
+		g_free(stored);
 		goto out;
 	}
 	if (!args) {

@@ -2,7 +2,7 @@
 
 #include <errno.h>
 #include <glib/gstdio.h>
-#include <openssl/sha.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,7 +16,12 @@
 #include "msg.h"
 #include "outbox.h"
 
-#define ADMISSION_MAX_ENTRIES 10000
+/* One admission.set message carries at most this many entries (a page: about 150 bytes
+ * an entry keeps it far under the 64 KiB message limit); a list is at most
+ * ADMISSION_MAX_PAGES pages and ADMISSION_MAX_TOTAL entries (docs/door.md). */
+#define ADMISSION_MAX_ENTRIES 400
+#define ADMISSION_MAX_PAGES   200
+#define ADMISSION_MAX_TOTAL   20000
 
 struct agent_door {
 	struct agent *agent;
@@ -24,8 +29,14 @@ struct agent_door {
 	struct gpio_sim *sim; /* sim backend */
 	struct gpio *gpiod;   /* gpiod backend */
 	struct door *door;
-	char *lockdown_path;  /* exists while a lockdown is in force */
-	char *admission_path; /* the last admission list, for decisions after a restart */
+	char *lockdown_path;       /* exists while a lockdown is in force */
+	char *admission_path;      /* the last admission list, for decisions after a restart */
+	struct credential_key key; /* the site credential key (credential.h) */
+	/* A paged list being received: its id, page count and the pages so far. */
+	char list_id[64];
+	int64_t list_pages;
+	json_t *list_parts; /* array of LIST_PAGES slots: an entries array or null */
+	int64_t list_received;
 };
 
 static const char *const actions[] = {"unlock",      "lock",   "lockdown", "release",
@@ -76,7 +87,7 @@ static void on_door_event(const struct door_event *ev, void *user)
 	case DOOR_EV_GRANTED:
 	case DOOR_EV_DENIED: {
 		char dig[CREDENTIAL_DIGEST_HEX];
-		credential_digest(ev->credential, dig);
+		credential_digest(&d->key, ev->credential, dig);
 		json_object_set_new(m, "reason", json_string(admission_reason_name(ev->reason)));
 		json_object_set_new(m, "credential_digest", json_string(dig));
 		if (ev->person[0])
@@ -101,14 +112,16 @@ static void on_door_event(const struct door_event *ev, void *user)
 }
 
 /* Decode and install an admission list {"entries":[...]}: this room's entries are
- * {credential, person, valid_from, valid_until}, another room's {credential, elsewhere:
- * true, valid_from, valid_until} (no person, no room: docs/door.md). Everything is
- * validated before anything changes. */
-static int admission_install(struct agent_door *d, json_t *args, GError **err)
+ * {digest, person, valid_from, valid_until}, another room's {digest, elsewhere: true,
+ * valid_from, valid_until} (no person, no room: docs/door.md); DIGEST is the admission
+ * digest of credential.h. With ALLOW_CLEAR (an older admission.json being converted) an
+ * entry may have a "credential" in clear instead. Everything is validated before
+ * anything changes. */
+static int admission_install(struct agent_door *d, json_t *args, bool allow_clear, GError **err)
 {
 	struct msg_reader r;
 	msg_reader_init(&r, args, "args");
-	json_t *entries = msg_read_array(&r, "entries", true, ADMISSION_MAX_ENTRIES);
+	json_t *entries = msg_read_array(&r, "entries", true, ADMISSION_MAX_TOTAL);
 	if (msg_reader_finish(&r, err) != 0)
 		return -EINVAL;
 	size_t n = json_array_size(entries);
@@ -119,7 +132,12 @@ static int admission_install(struct agent_door *d, json_t *args, GError **err)
 		snprintf(path, sizeof(path), "args.entries[%zu]", i);
 		struct msg_reader er;
 		msg_reader_init(&er, json_array_get(entries, i), path);
-		v[i].credential = msg_read_string(&er, "credential", true, 64);
+		bool clear =
+		    allow_clear && json_object_get(json_array_get(entries, i), "credential");
+		if (clear)
+			v[i].credential = msg_read_string(&er, "credential", true, 64);
+		else
+			v[i].digest = msg_read_string(&er, "digest", true, CREDENTIAL_MAC_HEX - 1);
 		v[i].elsewhere = msg_read_bool(&er, "elsewhere", false, false);
 		v[i].person = msg_read_id(&er, "person", !v[i].elsewhere);
 		v[i].valid_from_us = msg_read_int(&er, "valid_from", true, 0, INT64_MAX, 0);
@@ -130,6 +148,35 @@ static int admission_install(struct agent_door *d, json_t *args, GError **err)
 		rc = admission_replace(door_admission(d->door), v, n, err);
 	g_free(v);
 	return rc;
+}
+
+/* An older admission.json held the credentials in clear: replace each by its admission
+ * digest in ARGS; returns how many were converted. */
+static size_t admission_digest_clear(struct agent_door *d, json_t *args)
+{
+	json_t *entries = json_object_get(args, "entries");
+	size_t i, changed = 0;
+	json_t *e;
+	json_array_foreach(entries, i, e)
+	{
+		const char *cred = json_string_value(json_object_get(e, "credential"));
+		if (!cred)
+			continue;
+		char mac[CREDENTIAL_MAC_HEX];
+		credential_mac_hex(&d->key, cred, mac);
+		json_object_set_new(e, "digest", json_string(mac));
+		json_object_del(e, "credential");
+		changed++;
+	}
+	return changed;
+}
+
+static void list_forget(struct agent_door *d)
+{
+	json_decref(d->list_parts);
+	d->list_parts = NULL;
+	d->list_id[0] = '\0';
+	d->list_pages = d->list_received = 0;
 }
 
 static void admission_save(struct agent_door *d, json_t *args)
@@ -173,8 +220,9 @@ static void admission_restore(struct agent_door *d)
 	if (!args)
 		return;
 	size_t old_entries = admission_forget_other_rooms(args, d->cfg.name);
+	size_t clear_entries = admission_digest_clear(d, args);
 	GError *err = NULL;
-	if (admission_install(d, args, &err) != 0) {
+	if (admission_install(d, args, false, &err) != 0) {
 		log_warnx("door: the saved admission list %s is unusable: %s", d->admission_path,
 		          err->message);
 		g_error_free(err);
@@ -187,8 +235,84 @@ static void admission_restore(struct agent_door *d)
 			         old_entries);
 			admission_save(d, args);
 		}
+		if (clear_entries > 0) {
+			log_info("door: %zu saved entries held a credential in clear: the file "
+			         "rewritten with their keyed digests only",
+			         clear_entries);
+			admission_save(d, args);
+		}
 	}
 	json_decref(args);
+}
+
+/* admission.set: a whole list {"entries"}, or one page of a paged list {"entries",
+ * "list", "page", "pages"} (pages 0..pages-1 of one list id, in any order; a new list
+ * id drops an unfinished one). The list is installed, all at once, when its last
+ * missing page arrives; until then the old list stays in force. */
+static int admission_set(struct agent_door *d, json_t *args, json_t **result, GError **err)
+{
+	struct msg_reader r;
+	msg_reader_init(&r, args, "args");
+	json_t *entries = msg_read_array(&r, "entries", true, ADMISSION_MAX_ENTRIES);
+	const char *list = msg_read_string(&r, "list", false, sizeof(d->list_id) - 1);
+	int64_t page = msg_read_int(&r, "page", list != NULL, 0, ADMISSION_MAX_PAGES - 1, 0);
+	int64_t pages = msg_read_int(&r, "pages", list != NULL, 1, ADMISSION_MAX_PAGES, 1);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	if (!list) {
+		int rc = admission_install(d, args, false, err);
+		if (rc == 0) {
+			admission_save(d, args);
+			*result = json_pack("{s:I}", "entries",
+			                    (json_int_t)admission_count(door_admission(d->door)));
+		}
+		return rc;
+	}
+	if (!*list || page >= pages) {
+		g_set_error(err, MSG_ERROR, MSG_ERROR_INVALID,
+		            "args: list id empty or page %" G_GINT64_FORMAT
+		            " not below pages %" G_GINT64_FORMAT,
+		            page, pages);
+		return -EINVAL;
+	}
+	if (strcmp(list, d->list_id) != 0 || pages != d->list_pages) {
+		list_forget(d);
+		g_strlcpy(d->list_id, list, sizeof(d->list_id));
+		d->list_pages = pages;
+		d->list_parts = json_array();
+		for (int64_t i = 0; i < pages; i++)
+			json_array_append_new(d->list_parts, json_null());
+	}
+	if (json_is_null(json_array_get(d->list_parts, (size_t)page))) {
+		json_array_set(d->list_parts, (size_t)page, entries);
+		d->list_received++;
+	}
+	if (d->list_received < d->list_pages) {
+		*result = json_pack("{s:s, s:I, s:I}", "list", list, "pages_received",
+		                    (json_int_t)d->list_received, "pages", (json_int_t)pages);
+		return 0;
+	}
+	json_t *all = json_array();
+	size_t i;
+	json_t *part;
+	json_array_foreach(d->list_parts, i, part) json_array_extend(all, part);
+	json_t *whole = json_pack("{s:o}", "entries", all);
+	int rc = json_array_size(all) > ADMISSION_MAX_TOTAL ? -EINVAL : 0;
+	if (rc)
+		g_set_error(err, MSG_ERROR, MSG_ERROR_INVALID,
+		            "admission list %s: more than %d entries", list, ADMISSION_MAX_TOTAL);
+	else
+		rc = admission_install(d, whole, false, err);
+	if (rc == 0) {
+		admission_save(d, whole);
+		*result =
+		    json_pack("{s:s, s:I, s:I, s:I}", "list", list, "pages_received",
+		              (json_int_t)d->list_received, "pages", (json_int_t)pages, "entries",
+		              (json_int_t)admission_count(door_admission(d->door)));
+	}
+	json_decref(whole);
+	list_forget(d);
+	return rc;
 }
 
 int agent_door_command(struct agent_door *d, const char *command, const char *id, json_t *args,
@@ -199,13 +323,7 @@ int agent_door_command(struct agent_door *d, const char *command, const char *id
 			g_set_error(err, MSG_ERROR, MSG_ERROR_INVALID, "this room has no door");
 			return -ENODEV;
 		}
-		int rc = admission_install(d, args, err);
-		if (rc == 0) {
-			admission_save(d, args);
-			*result = json_pack("{s:I}", "entries",
-			                    (json_int_t)admission_count(door_admission(d->door)));
-		}
-		return rc;
+		return admission_set(d, args, result, err);
 	}
 	if (strcmp(command, "door") != 0)
 		return -ENOENT;
@@ -300,6 +418,15 @@ struct agent_door *agent_door_new(struct agent *a, GError **err)
 		goto err_free;
 	}
 	g_free(backend);
+	char *kp = config_string(a->config, "agent", "credential_key", "site-credential.key", err);
+	if (!kp)
+		goto err_free;
+	char *key_path = config_resolve(a->config, kp);
+	g_free(kp);
+	int krc = credential_key_load(key_path, &d->key, err);
+	g_free(key_path);
+	if (krc != 0)
+		goto err_free;
 	d->lockdown_path = g_build_filename(a->spool_dir, "door-lockdown", NULL);
 	d->admission_path = g_build_filename(a->spool_dir, "admission.json", NULL);
 	/* A lockdown ordered before a restart or a network loss stays in force. */
@@ -307,6 +434,7 @@ struct agent_door *agent_door_new(struct agent *a, GError **err)
 	    g_file_test(d->lockdown_path, G_FILE_TEST_EXISTS) ? DOOR_START_LOCKDOWN : 0;
 	if (door_new(&d->cfg, gpio, NULL, on_door_event, d, flags, &d->door, err) != 0)
 		goto err_free;
+	admission_set_key(door_admission(d->door), &d->key);
 	admission_restore(d);
 	log_info("door %s: ready (%s)%s", a->room, door_state_name(DOOR_STATE_LOCKED),
 	         flags ? ", lockdown restored" : "");
@@ -327,6 +455,8 @@ void agent_door_free(struct agent_door *d)
 	if (d->gpiod)
 		gpio_gpiod_free(d->gpiod);
 	door_config_clear(&d->cfg);
+	list_forget(d);
+	OPENSSL_cleanse(&d->key, sizeof(d->key));
 	g_free(d->lockdown_path);
 	g_free(d->admission_path);
 	g_free(d);

@@ -10,6 +10,7 @@
 #include "agent_door.h"
 #include "agent_media.h"
 #include "agent_seats.h"
+#include "cmd_done.h"
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
@@ -183,6 +184,7 @@ static void agent_free(struct agent *a)
 		g_main_loop_unref(a->loop);
 	if (a->commands_done)
 		g_hash_table_destroy(a->commands_done);
+	cmd_done_close(a->cmd_done);
 }
 
 int main(int argc, char **argv)

@@ -14,6 +14,7 @@
 #include "mqtt_session.h"
 #include "msg.h"
 #include "request.h"
+#include "text_safe.h"
 
 #define TOPIC_PREFIX "evalroom/v1/"
 
@@ -329,6 +330,10 @@ int ctl_request(struct ctl *ctl, const char *command, json_t *args, json_t **res
 		            "controller unreachable: no answer within %d s", ctl->opt.timeout_s);
 		return -ETIMEDOUT;
 	}
+	/* Shown to a person: names, notes and messages made safe for the terminal
+	 * (text_safe.h); --json gives them exactly as sent, JSON-escaped. */
+	if (!ctl_want_json(ctl))
+		text_display_json(ctl->answer);
 	if (json_is_true(json_object_get(ctl->answer, "ok"))) {
 		json_t *r = json_object_get(ctl->answer, "result");
 		*result = r ? json_incref(r) : json_object();

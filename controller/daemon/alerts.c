@@ -15,6 +15,7 @@
 #include "log.h"
 #include "msg.h"
 #include "state.h"
+#include "text_safe.h"
 #include "view.h"
 
 #define ALERTS_LIST_MAX  10000
@@ -45,6 +46,7 @@ static const char *const kind_names[ALERT_KIND_COUNT] = {
     [ALERT_ARCHIVE_DISK_LOW] = "archive_disk_low",
     [ALERT_ARCHIVE_DISK_FULL] = "archive_disk_full",
     [ALERT_ARCHIVE_WRITE_FAILED] = "archive_write_failed",
+    [ALERT_ID_GUESSING] = "id_guessing",
 };
 
 struct alert_hook {
@@ -463,6 +465,12 @@ static int read_id_note(const struct request *req, int64_t *id, const char **not
 	*note = msg_read_string(&r, "note", true, ALERT_NOTE_MAX);
 	if (msg_reader_finish(&r, err) != 0)
 		return -EINVAL;
+	if (!text_clean(*note)) {
+		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_INVALID,
+		            "member 'args.note': control characters, newlines or bidirectional "
+		            "overrides are not allowed; write the note on one line");
+		return -EINVAL;
+	}
 	for (const char *p = *note; *p; p++)
 		if (!g_ascii_isspace(*p))
 			return 0;
@@ -523,7 +531,8 @@ static bool door_lockdown_after(const char *state, bool before)
 /* The active admission to a room other than ROOM whose credential has DIGEST: its person
  * and room into PERSON and ADMITTED_TO (STATE_ID_SIZE bytes each). The room agents are
  * told only that such a credential is admitted elsewhere, so the controller, which keeps
- * the credentials of active admissions, is the one to say whose it is. false when none
+ * the admission digests of active admissions (credential.h), is the one to say whose it
+ * is. false when none
  * matches (used or expired since, or not issued by this controller). */
 static bool wrong_room_admission(struct controller *c, const char *room, const char *digest,
                                  char *person, char *admitted_to)
@@ -548,7 +557,7 @@ static bool wrong_room_admission(struct controller *c, const char *room, const c
 
 		if (!credential || !*credential || !to || strcmp(to, room) == 0)
 			continue;
-		credential_digest(credential, d);
+		credential_digest_of_mac(credential, d);
 		if (strcmp(d, digest) == 0) {
 			g_strlcpy(person, json_string_value(json_object_get(a, "person")),
 			          STATE_ID_SIZE);

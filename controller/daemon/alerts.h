@@ -28,10 +28,11 @@ enum alert_kind {
 	ALERT_SPOOL_FULL,
 	ALERT_CLOCK_SKEW,
 	ALERT_DOOR_FAULT,
-	ALERT_HELP_REQUESTED, /* an expert pressed "help" at a seat */
+	ALERT_HELP_REQUESTED,       /* an expert pressed "help" at a seat */
 	ALERT_ARCHIVE_DISK_LOW,     /* archive disk below its free-space or days-left threshold */
 	ALERT_ARCHIVE_DISK_FULL,    /* archive disk about to refuse writes */
 	ALERT_ARCHIVE_WRITE_FAILED, /* a write into a tender or site archive failed */
+	ALERT_ID_GUESSING,          /* a desk gave too many wrong identity numbers */
 	ALERT_KIND_COUNT,
 };
 

@@ -8,6 +8,7 @@
 #include "alerts.h"
 #include "checkin_codes.h"
 #include "clock.h"
+#include "credential.h"
 #include "log.h"
 #include "msg.h"
 #include "state.h"
@@ -15,9 +16,27 @@
 
 #define CHECKIN_CMD_TIMEOUT_MS 10000
 #define CHECKIN_TICK_S         1
+/* Entries per admission.set page: about 150 bytes each, well under the agents' 64 KiB
+ * message limit (docs/door.md). */
+#define ADMISSION_PAGE_ENTRIES 200
+
+/* Wrong identity numbers a desk may give in DESK_GUESS_WINDOW_US before its check-ins
+ * are refused for the rest of the window and an id_guessing alert is raised: an
+ * identity number has few unknown digits once region and birth date are known. */
+#define DESK_GUESS_LIMIT     5
+#define DESK_GUESS_WINDOW_US (10 * 60 * G_USEC_PER_SEC)
+
+struct desk_guesses {
+	int64_t window_start; /* monotonic */
+	unsigned wrong;
+	bool alerted;
+};
 
 struct checkin {
 	guint tick;
+	GHashTable *guesses;       /* desk identity -> struct desk_guesses */
+	struct credential_key key; /* the site credential key */
+	uint64_t lists_sent;       /* for the ids of paged admission lists */
 };
 
 static const char *const screenings[] = {"passed", "failed", NULL};
@@ -49,10 +68,9 @@ static json_t *room_entries(const json_t *active, const char *room)
 	json_array_foreach(active, i, a)
 	{
 		const char *to = json_string_value(json_object_get(a, "room"));
-		json_t *e =
-		    json_pack("{s:O, s:O, s:O}", "credential", json_object_get(a, "credential"),
-		              "valid_from", json_object_get(a, "issued_at"), "valid_until",
-		              json_object_get(a, "valid_until"));
+		json_t *e = json_pack("{s:O, s:O, s:O}", "digest", json_object_get(a, "credential"),
+		                      "valid_from", json_object_get(a, "issued_at"), "valid_until",
+		                      json_object_get(a, "valid_until"));
 		if (strcmp(to, room) == 0)
 			json_object_set(e, "person", json_object_get(a, "person"));
 		else
@@ -60,6 +78,42 @@ static json_t *room_entries(const json_t *active, const char *room)
 		json_array_append_new(entries, e);
 	}
 	return entries;
+}
+
+/* Send ENTRIES (taken) to ROOM: one admission.set when they fit one page, else pages of
+ * ADMISSION_PAGE_ENTRIES under one list id, which the agent installs all at once when
+ * it holds every page. */
+static void push_room_pages(struct controller *c, const char *room, json_t *entries)
+{
+	size_t n = json_array_size(entries);
+	size_t pages = n <= ADMISSION_PAGE_ENTRIES
+	                   ? 1
+	                   : (n + ADMISSION_PAGE_ENTRIES - 1) / ADMISSION_PAGE_ENTRIES;
+	char list[64];
+
+	if (pages == 1) {
+		if (agents_command(c, room, "admission.set", json_pack("{s:o}", "entries", entries),
+		                   CHECKIN_CMD_TIMEOUT_MS, push_reply,
+		                   (void *)"admission list") != 0)
+			log_warnx("room %s: admission list not sent (broker unreachable)", room);
+		return;
+	}
+	snprintf(list, sizeof(list), "L%" G_GINT64_FORMAT "-%" G_GUINT64_FORMAT, c->started_us,
+	         ++c->checkin->lists_sent);
+	for (size_t p = 0; p < pages; p++) {
+		json_t *part = json_array();
+		for (size_t i = p * ADMISSION_PAGE_ENTRIES;
+		     i < n && i < (p + 1) * ADMISSION_PAGE_ENTRIES; i++)
+			json_array_append(part, json_array_get(entries, i));
+		json_t *args = json_pack("{s:o, s:s, s:I, s:I}", "entries", part, "list", list,
+		                         "page", (json_int_t)p, "pages", (json_int_t)pages);
+		if (agents_command(c, room, "admission.set", args, CHECKIN_CMD_TIMEOUT_MS,
+		                   push_reply, (void *)"admission list page") != 0) {
+			log_warnx("room %s: admission list not sent (broker unreachable)", room);
+			break;
+		}
+	}
+	json_decref(entries);
 }
 
 static void push_rooms(struct controller *c, const char *only)
@@ -83,10 +137,7 @@ static void push_rooms(struct controller *c, const char *only)
 		const struct room_presence *p = g_hash_table_lookup(c->rooms, room);
 		if (!only && (!p || !p->online))
 			continue;
-		json_t *args = json_pack("{s:o}", "entries", room_entries(active, room));
-		if (agents_command(c, room, "admission.set", args, CHECKIN_CMD_TIMEOUT_MS,
-		                   push_reply, (void *)"admission list") != 0)
-			log_warnx("room %s: admission list not sent (broker unreachable)", room);
+		push_room_pages(c, room, room_entries(active, room));
 	}
 out:
 	json_decref(active);
@@ -179,10 +230,17 @@ static gboolean checkin_tick(gpointer user)
 	return G_SOURCE_CONTINUE;
 }
 
-void checkin_init(struct controller *c)
+int checkin_init(struct controller *c, GError **err)
 {
 	c->checkin = g_new0(struct checkin, 1);
+	c->checkin->guesses = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	int rc = credential_key_load(c->cfg.credential_key, &c->checkin->key, err);
+	if (rc == 0)
+		rc = state_id_number_key(c->state, c->cfg.id_number_key, err);
+	if (rc != 0)
+		return rc;
 	c->checkin->tick = g_timeout_add_seconds(CHECKIN_TICK_S, checkin_tick, c);
+	return 0;
 }
 
 void checkin_free(struct controller *c)
@@ -191,6 +249,9 @@ void checkin_free(struct controller *c)
 		return;
 	if (c->checkin->tick)
 		g_source_remove(c->checkin->tick);
+	OPENSSL_cleanse(&c->checkin->key, sizeof(c->checkin->key));
+	if (c->checkin->guesses)
+		g_hash_table_destroy(c->checkin->guesses);
 	g_free(c->checkin);
 	c->checkin = NULL;
 }
@@ -277,9 +338,10 @@ static void today(char out[11])
 }
 
 /* A credential no other active admission holds (a PIN collision would make the door
- * ambiguous; a card given twice is a desk mistake). */
+ * ambiguous; a card given twice is a desk mistake) into OUT, and its admission digest
+ * into MAC (state.db and the doors keep only that). */
 static int credential_pick(struct controller *c, const char *card, char *out, size_t size,
-                           GError **err)
+                           char mac[CREDENTIAL_MAC_HEX], GError **err)
 {
 	json_t *active = NULL;
 	int rc = state_admission_active(c->state, &active, err);
@@ -289,9 +351,8 @@ static int credential_pick(struct controller *c, const char *card, char *out, si
 		if (card) {
 			if (checkin_card_credential(card, out, size) != 0) {
 				rc = fail(err, REQUEST_ERROR_INVALID, EINVAL,
-				          "args.card: \"%s\" is not FAC:NUM (facility 0-255, card "
-				          "number 0-65535)",
-				          card);
+				          "args.card: not FAC:NUM (facility 0-255, card "
+				          "number 0-65535)");
 				break;
 			}
 		} else if (checkin_pin_new(out, size) != 0) {
@@ -301,10 +362,11 @@ static int credential_pick(struct controller *c, const char *card, char *out, si
 		bool taken = false;
 		size_t i;
 		json_t *a;
+		credential_mac_hex(&c->checkin->key, out, mac);
 		json_array_foreach(active, i, a)
 		{
 			taken = taken || strcmp(json_string_value(json_object_get(a, "credential")),
-			                        out) == 0;
+			                        mac) == 0;
 		}
 		if (!taken) {
 			rc = 0;
@@ -312,8 +374,7 @@ static int credential_pick(struct controller *c, const char *card, char *out, si
 		}
 		if (card) {
 			rc = fail(err, REQUEST_ERROR_CONFLICT, EEXIST,
-			          "card %s is already the credential of another admitted person",
-			          card);
+			          "this card is already the credential of another admitted person");
 			break;
 		}
 		rc = -EAGAIN;
@@ -333,6 +394,7 @@ static int admission_issue(struct controller *c, const struct request *req,
 	struct state_admission a = {0};
 	struct state_tender t;
 	char code[CHECKIN_CODE_LEN + 1];
+	char credential[48];
 	int64_t now = clock_now_us();
 	int rc = state_tender_get(c->state, s->tender, &t, err);
 	if (rc != 0)
@@ -345,7 +407,7 @@ static int admission_issue(struct controller *c, const struct request *req,
 	a.issued_at = now;
 	a.valid_until = checkin_window_end(now, c->cfg.admission_window_s);
 	a.code_valid_until = checkin_window_end(now, c->cfg.login_code_valid_s);
-	if ((rc = credential_pick(c, card, a.credential, sizeof(a.credential), err)) != 0)
+	if ((rc = credential_pick(c, card, credential, sizeof(credential), a.credential, err)) != 0)
 		return rc;
 	if (checkin_code_new(code, sizeof(code)) != 0)
 		return fail(err, REQUEST_ERROR_INTERNAL, EIO, "no random numbers for a login code");
@@ -374,13 +436,50 @@ static int admission_issue(struct controller *c, const struct request *req,
 	*result = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}",
 	                    "person", a.person, "name", p->name, "session", a.session, "tender",
 	                    a.tender, "tender_name", t.name, "room", a.room, "seat", a.seat,
-	                    "credential", a.credential, "login_code", code, "admission_deadline",
+	                    "credential", credential, "login_code", code, "admission_deadline",
 	                    (json_int_t)a.valid_until, "admission_window_s",
 	                    (json_int_t)c->cfg.admission_window_s, "login_code_valid_until",
 	                    (json_int_t)a.code_valid_until);
 out:
 	OPENSSL_cleanse(code, sizeof(code));
+	OPENSSL_cleanse(credential, sizeof(credential));
 	return rc;
+}
+
+/* DESK's wrong identity numbers in the current window (created on first use). */
+static struct desk_guesses *desk_guesses(struct controller *c, const char *desk)
+{
+	struct desk_guesses *g = g_hash_table_lookup(c->checkin->guesses, desk);
+	int64_t now = clock_mono_us();
+
+	if (!g) {
+		g = g_new0(struct desk_guesses, 1);
+		g_hash_table_insert(c->checkin->guesses, g_strdup(desk), g);
+	}
+	if (g->wrong == 0 || now - g->window_start >= DESK_GUESS_WINDOW_US) {
+		g->window_start = now;
+		g->wrong = 0;
+		g->alerted = false;
+	}
+	return g;
+}
+
+/* A wrong identity number from DESK for PERSON: counted; at the limit an alert. */
+static void desk_guess_wrong(struct controller *c, const char *desk, const char *person)
+{
+	struct desk_guesses *g = desk_guesses(c, desk);
+
+	g->wrong++;
+	if (g->wrong >= DESK_GUESS_LIMIT && !g->alerted) {
+		char *detail = g_strdup_printf(
+		    "desk %s gave %u wrong identity numbers within %d minutes (last for %s): its "
+		    "check-ins are refused until the window ends",
+		    desk, g->wrong, (int)(DESK_GUESS_WINDOW_US / 60 / G_USEC_PER_SEC), person);
+		alert_raise(c, ALERT_ID_GUESSING, &(struct alert_subject){.person = person}, detail,
+		            NULL);
+		g_free(detail);
+		g->alerted = true;
+	}
 }
 
 /* The person, their seat, and (for checkin) the identity number, or a refusal. */
@@ -412,20 +511,26 @@ static int handle_checkin(struct controller *c, const struct request *req, json_
 		return fail(err, REQUEST_ERROR_INVALID, EINVAL, "args.id_number: empty");
 	char scratch[48];
 	if (card && checkin_card_credential(card, scratch, sizeof(scratch)) != 0)
-		return fail(
-		    err, REQUEST_ERROR_INVALID, EINVAL,
-		    "args.card: \"%s\" is not FAC:NUM (facility 0-255, card number 0-65535)", card);
+		return fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		            "args.card: not FAC:NUM (facility 0-255, card number 0-65535)");
 
 	struct state_person p;
 	struct state_assignment s;
 	int rc = desk_identify(c, person, session, &p, &s, err);
 	if (rc != 0)
 		return rc;
+	if (desk_guesses(c, req->requester)->wrong >= DESK_GUESS_LIMIT)
+		return fail(err, REQUEST_ERROR_DENIED, EACCES,
+		            "too many wrong identity numbers from %s within %d minutes: check-ins "
+		            "from this desk are refused for now (an operator was alerted)",
+		            req->requester, (int)(DESK_GUESS_WINDOW_US / 60 / G_USEC_PER_SEC));
 	char hmac[65];
 	state_id_number_hmac(c->state, id_number, hmac);
 	bool match =
 	    strlen(p.id_number_hmac) == 64 && CRYPTO_memcmp(hmac, p.id_number_hmac, 64) == 0;
 	OPENSSL_cleanse(hmac, sizeof(hmac));
+	if (!match)
+		desk_guess_wrong(c, req->requester, person);
 	if (!match)
 		return fail(err, REQUEST_ERROR_DENIED, EACCES,
 		            "identity number does not match the record of %s: not checked in",

@@ -12,9 +12,10 @@
 
 #include "controller.h"
 
-/* checkin_init: the admission-window timer of C (after c->state is open);
- * checkin_free undoes it (safe on a zeroed controller). */
-void checkin_init(struct controller *c);
+/* checkin_init: load the site credential key (cfg.credential_key; 0 or -errno with
+ * *err naming the file) and start the admission-window timer of C (after c->state is
+ * open); checkin_free undoes it (safe on a zeroed controller, and after a failure). */
+int checkin_init(struct controller *c, GError **err);
 void checkin_free(struct controller *c);
 
 /* checkin_push_admissions: send every room of the site its admission list now. */

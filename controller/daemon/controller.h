@@ -17,6 +17,8 @@ struct controller_config {
 	char *state_dir;
 	char *archive_dir;
 	char *signing_key;
+	char *credential_key; /* [controller] credential_key: the site credential key file */
+	char *id_number_key;  /* [controller] id_number_key: default state_dir/id-number.key */
 	int retention_days; /* site retention archives older than this are deleted; 0 keeps */
 	int64_t checkpoint_interval_s; /* [controller] checkpoint_interval_s, default 60 */
 	int64_t clock_skew_limit_ms; /* [alerts] clock_skew_limit_ms, default 2000 */

@@ -43,6 +43,17 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 		goto out;
 	k->signing_key = config_resolve(cf, sk);
 	g_free(sk);
+	char *ck = config_string(cf, "controller", "credential_key", "site-credential.key", err);
+	if (!ck)
+		goto out;
+	k->credential_key = config_resolve(cf, ck);
+	g_free(ck);
+	char *ik = config_string(cf, "controller", "id_number_key", "", err);
+	if (!ik && err && *err)
+		goto out;
+	k->id_number_key = ik && *ik ? config_resolve(cf, ik)
+	                             : g_build_filename(k->state_dir, "id-number.key", NULL);
+	g_free(ik);
 	if (config_int(cf, "alerts", "clock_skew_limit_ms", true, 2000, 1, 3600 * 1000,
 	               &k->clock_skew_limit_ms, err) != 0 ||
 	    config_int(cf, "alerts", "offline_grace_ms", true, 2000, 1, 600 * 1000,
@@ -83,4 +94,6 @@ void controller_config_free(struct controller_config *k)
 	g_free(k->state_dir);
 	g_free(k->archive_dir);
 	g_free(k->signing_key);
+	g_free(k->credential_key);
+	g_free(k->id_number_key);
 }

@@ -162,8 +162,8 @@ int main(int argc, char **argv)
 	}
 	alerts_init(&c);
 	view_init(&c);
-	checkin_init(&c);
-	if (archives_init(&c, &err) != 0 || ingest_init(&c, &err) != 0) {
+	if (checkin_init(&c, &err) != 0 || archives_init(&c, &err) != 0 ||
+	    ingest_init(&c, &err) != 0) {
 		log_errx("%s", err->message);
 		goto err_archives;
 	}

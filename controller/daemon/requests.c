@@ -2,6 +2,7 @@
  * requester, validation at the edge, role check, replay protection, the operator audit,
  * and the response. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alerts.h"
@@ -14,6 +15,7 @@
 #include "log.h"
 #include "msg.h"
 #include "ops.h"
+#include "state.h"
 #include "seats.h"
 #include "view.h"
 
@@ -98,8 +100,28 @@ static void answered_purge(void)
 
 /* ---- responses ---- */
 
+/* The answer M as kept in state.db: a door credential or login code it hands out (desk
+ * checkin, readmit) is withheld, so no secret rests on disk; a resend after a restart
+ * gets the answer without them (the desk readmits if the first answer was lost). */
+static char *answer_at_rest(const json_t *m)
+{
+	static const char *const secrets[] = {"credential", "login_code"};
+	json_t *copy = json_deep_copy(m), *result = json_object_get(copy, "result");
+
+	for (size_t i = 0; i < G_N_ELEMENTS(secrets); i++)
+		if (json_is_object(result) && json_object_get(result, secrets[i]))
+			json_object_set_new(result, secrets[i], json_string("withheld"));
+	char *text = json_dumps(copy, JSON_COMPACT);
+	json_decref(copy);
+	return text;
+}
+
+/* respond: publish the answer to request ID of REQUESTER. With EXPIRES > 0 it is
+ * remembered for replays until then: in memory, and with DURABLE (a state-changing
+ * request) also in state.db, so a resend after a restart of the controller or a broker
+ * redelivery gets this answer and does not run again. */
 static void respond(struct controller *c, const char *requester, const char *id, int64_t expires,
-                    json_t *result, const GError *err)
+                    bool durable, json_t *result, const GError *err)
 {
 	json_t *m = msg_new("response", &c->seq);
 	if (id)
@@ -123,6 +145,15 @@ static void respond(struct controller *c, const char *requester, const char *id,
 	    err && err->domain == REQUEST_ERROR && err->code == REQUEST_ERROR_RATE_LIMITED;
 	c->ops->publish(c->ops_ctx, topic, text, len, limited ? 0 : 1, false);
 	if (id && expires > 0) {
+		GError *serr = NULL;
+		char *kept = durable ? answer_at_rest(m) : NULL;
+		if (kept && state_answered_put(c->state, requester, id, expires, kept,
+		                               clock_now_us(), &serr) != 0) {
+			log_warnx("request %s from %s: answer not remembered across restarts: %s",
+			          id, requester, serr->message);
+			g_clear_error(&serr);
+		}
+		free(kept);
 		struct answered *a = g_new0(struct answered, 1);
 		a->text = text;
 		a->expires = expires;
@@ -235,7 +266,7 @@ static bool requests_admit(struct controller *c, const char *requester, const vo
 	                          "rate limited: more than %" G_GINT64_FORMAT
 	                          " requests/s from %s; retry after %" G_GINT64_FORMAT " ms",
 	                          c->cfg.request_refill_per_s, requester, (wait_us + 999) / 1000);
-	respond(c, requester, *id ? id : NULL, 0, NULL, err);
+	respond(c, requester, *id ? id : NULL, 0, false, NULL, err);
 	g_error_free(err);
 	return false;
 }
@@ -253,7 +284,7 @@ void request_finish(struct controller *c, struct request *d, json_t *result, con
 	if (d->audited)
 		ops_audit_record(c->state, d, clock_now_us(), err);
 	archives_after_request(c, d, result, err);
-	respond(c, d->requester, d->id, d->expires, result, err);
+	respond(c, d->requester, d->id, d->expires, d->audited, result, err);
 	json_decref(result);
 	json_decref(d->args);
 	g_free(d);
@@ -302,11 +333,19 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 	char *key = g_strdup_printf("%s\n%s", requester, req.id);
 	struct answered *seen = g_hash_table_lookup(answered, key);
 	g_free(key);
-	if (seen) {
-		/* A replay (reconnect, duplicate delivery or a hostile resend) is answered with
-		 * the original answer and never executed twice. */
+	char *stored = NULL;
+	if (!seen)
+		state_answered_get(c->state, requester, req.id, clock_now_us(), &stored, NULL);
+	if (seen || stored) {
+		/* A replay (reconnect, duplicate delivery, a broker redelivery after a restart
+		 * or a hostile resend) is answered with the original answer and never executed
+		 * twice. */
+		const char *text = seen ? seen->text : stored;
 		snprintf(topic, sizeof(topic), TOPIC_PREFIX "ctl/%s/resp", requester);
-		c->ops->publish(c->ops_ctx, topic, seen->text, strlen(seen->text), 1, false);
+		log_info("request %s from %s was answered before: not run again", req.id,
+		         requester);
+		c->ops->publish(c->ops_ctx, topic, text, strlen(text), 1, false);
+		g_free(stored);
 		json_decref(body);
 		return;
 	}
@@ -356,7 +395,7 @@ answer:
 	}
 	if (rc_ran)
 		archives_after_request(c, &req, result, err);
-	respond(c, requester, req.id, req.expires, result, err);
+	respond(c, requester, req.id, req.expires, audited, result, err);
 	g_clear_error(&err);
 	json_decref(result);
 	json_decref(body);
@@ -364,7 +403,7 @@ answer:
 refuse:
 	/* Answer the requester (it may be waiting) and tell the operators; the report
 	 * also counts the refusal in messages_refused. */
-	respond(c, requester, *req.id ? req.id : NULL, 0, NULL, err);
+	respond(c, requester, *req.id ? req.id : NULL, 0, false, NULL, err);
 	controller_report_error(c, topic, requester, err);
 	g_clear_error(&err);
 	json_decref(body);

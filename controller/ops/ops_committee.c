@@ -7,6 +7,7 @@
 
 #include "msg.h"
 #include "resident_id.h"
+#include "text_safe.h"
 
 #define CSV_MAX_BYTES  (3 * 1024 * 1024)
 #define CSV_MAX_FIELDS 8
@@ -120,13 +121,7 @@ static int committee_parse_header(char **fields, int n, int map[CSV_MAX_FIELDS],
 
 static bool name_valid(const char *s)
 {
-	if (!*s || strlen(s) >= STATE_NAME_SIZE || !g_utf8_validate(s, -1, NULL))
-		return false;
-	for (const char *p = s; *p; p = g_utf8_next_char(p)) {
-		if (g_unichar_iscntrl(g_utf8_get_char(p)))
-			return false;
-	}
-	return true;
+	return *s && strlen(s) < STATE_NAME_SIZE && text_clean(s);
 }
 
 static bool id_number_valid(const char *s)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "msg.h"
+#include "text_safe.h"
 
 static bool ops_date_valid(const char *s)
 {
@@ -67,6 +68,10 @@ int ops_tender_add(struct state *st, const struct request *req, json_t **result,
 		return rc;
 	if (!*name)
 		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL, "args.name: must not be empty");
+	if (!text_clean(name))
+		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		                "args.name: control characters, newlines or bidirectional "
+		                "overrides are not allowed in a name");
 	rc = state_begin(st, err);
 	if (rc)
 		return rc;

@@ -53,8 +53,8 @@ int ops_fail(GError **err, int code, int errnum, const char *fmt, ...)
 
 /* Long members (a committee CSV, a whole site) would swamp the log and the CSV holds
  * identity numbers; the log keeps their size and a digest instead. An identity number
- * presented at the desk is withheld entirely (state.db keeps only HMACs of them, and a
- * plain digest of one is easily reversed). */
+ * presented at the desk, and a card number, are withheld entirely (state.db keeps only
+ * HMACs of identity numbers, and a plain digest of either is easily reversed). */
 static json_t *ops_audit_summary(const json_t *args)
 {
 	json_t *sum = json_object();
@@ -65,7 +65,7 @@ static json_t *ops_audit_summary(const json_t *args)
 		return sum;
 	json_object_foreach((json_t *)args, key, v)
 	{
-		if (strcmp(key, "id_number") == 0) {
+		if (strcmp(key, "id_number") == 0 || strcmp(key, "card") == 0) {
 			json_object_set_new(sum, key, json_string("withheld"));
 		} else if (json_is_string(v) && json_string_length(v) <= 64 && strcmp(key, "csv")) {
 			json_object_set(sum, key, v);

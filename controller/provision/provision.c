@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "credential.h"
+
 #define TOPIC_ROOT "evalroom/v1"
 
 static GQuark provision_error_quark(void);
@@ -602,6 +604,12 @@ int provision_site(const struct site *site, const struct provision_options *opt,
 		rc = issue_clients(site, org, ca, ca_key, dir, err);
 	if (rc == 0)
 		rc = write_signing_key(dir, err);
+	if (rc == 0) {
+		/* The door credentials' digest key; kept when it exists (credential.h). */
+		char *ck = g_build_filename(dir, "site-credential.key", NULL);
+		rc = credential_key_write(ck, err);
+		g_free(ck);
+	}
 	if (rc == 0)
 		rc = write_text(dir, "broker/acl", acl_render(site), err);
 	if (rc == 0)
@@ -660,7 +668,9 @@ int provision_main(int argc, char **argv)
 	    "Writes into DIR: ca.crt ca.key, broker/{broker.crt,broker.key,mosquitto.conf,acl},\n"
 	    "clients/<identity>.{crt,key} for every identity of the site (controller,\n"
 	    "agent-<room>, terminal-<room>-<seat>, operator-/desk-/auditor-<name>) and the\n"
-	    "archive signing key pair controller-signing.{key,pub}. See docs/provisioning.md.");
+	    "archive signing key pair controller-signing.{key,pub}, and the site credential\n"
+	    "key site-credential.key (for the controller and every room agent with a door;\n"
+	    "never for an archive). See docs/provisioning.md.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	GError *err = NULL;
 	int status = 1;

@@ -3,8 +3,12 @@
 #include "state_db.h"
 
 #include <errno.h>
-#include <openssl/rand.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "credential.h"
 
 #include "request.h"
 
@@ -15,6 +19,15 @@ extern const char state_schema_sql[];
  * ones, so any older database can be brought forward in one transaction. */
 static const char *const state_migrations[] = {
     NULL, /* 0 -> 1: state_schema_sql */
+    /* 1 -> 2: answered request ids survive a restart (replay protection) */
+    "CREATE TABLE answered_request ("
+    "  requester TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  expires INTEGER NOT NULL,"
+    "  response TEXT NOT NULL,"
+    "  PRIMARY KEY (requester, id)"
+    ") STRICT;"
+    "CREATE INDEX answered_request_expires ON answered_request(expires);",
 };
 
 static int state_get_version(struct state *st, int *version, GError **err)
@@ -23,24 +36,6 @@ static int state_get_version(struct state *st, int *version, GError **err)
 	                       "read schema version", err);
 
 	return rc == -ENOENT ? state_fail(st, err, "read schema version") : rc;
-}
-
-static int state_make_key(struct state *st, GError **err)
-{
-	unsigned char key[32];
-	char *hex;
-	int rc;
-
-	if (RAND_bytes(key, sizeof(key)) != 1) {
-		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_INTERNAL,
-		            "state database: no randomness for the identity-number key");
-		return -EIO;
-	}
-	hex = state_hex(key, sizeof(key));
-	rc = state_run(st, "INSERT INTO meta(key, value) VALUES ('id_number_key', ?)",
-	               STATE_ARGS(STATE_TEXT(hex)), "store identity-number key", err);
-	g_free(hex);
-	return rc;
 }
 
 static int state_load_key(struct state *st, GError **err)
@@ -53,9 +48,7 @@ static int state_load_key(struct state *st, GError **err)
 		return -EIO;
 	if (sqlite3_step(stmt) != SQLITE_ROW) {
 		sqlite3_finalize(stmt);
-		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_INTERNAL,
-		            "state database %s: identity-number key missing", st->path);
-		return -EIO;
+		return -ENOENT; /* kept in its own file (state_id_number_key) */
 	}
 	hex = (const char *)sqlite3_column_text(stmt, 0);
 	st->key_len = strlen(hex) / 2;
@@ -83,7 +76,7 @@ static int state_migrate(struct state *st, GError **err)
 		return -EPROTO;
 	}
 	if (version == STATE_SCHEMA_VERSION)
-		return state_load_key(st, err);
+		return 0;
 
 	rc = state_begin(st, err);
 	if (rc)
@@ -94,11 +87,6 @@ static int state_migrate(struct state *st, GError **err)
 		rc = state_exec(st, sql, "schema migration", err);
 		if (rc)
 			goto err_rollback;
-		if (version == 0) {
-			rc = state_make_key(st, err);
-			if (rc)
-				goto err_rollback;
-		}
 	}
 	g_snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", STATE_SCHEMA_VERSION);
 	rc = state_exec(st, pragma, "set schema version", err);
@@ -107,7 +95,7 @@ static int state_migrate(struct state *st, GError **err)
 	rc = state_commit(st, err);
 	if (rc)
 		goto err_rollback;
-	return state_load_key(st, err);
+	return 0;
 
 err_rollback:
 	state_rollback(st);
@@ -129,7 +117,8 @@ struct state *state_open(const char *path, GError **err)
 	sqlite3_busy_timeout(st->db, 5000);
 	if (state_exec(st, "PRAGMA foreign_keys = ON", "enable foreign keys", err) ||
 	    state_exec(st, "PRAGMA journal_mode = WAL", "enable WAL", err) ||
-	    state_exec(st, "PRAGMA synchronous = FULL", "set synchronous", err))
+	    state_exec(st, "PRAGMA synchronous = FULL", "set synchronous", err) ||
+	    state_exec(st, "PRAGMA secure_delete = ON", "set secure_delete", err))
 		goto err_close;
 	if (state_migrate(st, err))
 		goto err_close;
@@ -138,6 +127,79 @@ struct state *state_open(const char *path, GError **err)
 err_close:
 	state_close(st);
 	return NULL;
+}
+
+/* Write HEX (the key, 64 hex digits) to PATH, a new file of mode 0600. */
+static int key_file_create(const char *path, const char *hex, GError **err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600), rc = 0;
+
+	if (fd < 0) {
+		rc = -errno;
+		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_INTERNAL,
+		            "identity-number key %s: cannot create: %s", path, g_strerror(errno));
+		return rc;
+	}
+	if (write(fd, hex, strlen(hex)) != (ssize_t)strlen(hex) || write(fd, "\n", 1) != 1 ||
+	    fsync(fd) != 0) {
+		rc = -EIO;
+		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_INTERNAL,
+		            "identity-number key %s: cannot write", path);
+	}
+	close(fd);
+	return rc;
+}
+
+int state_id_number_key(struct state *st, const char *path, GError **err)
+{
+	struct credential_key file_key;
+	GError *lerr = NULL;
+	int rc, in_db = state_load_key(st, err);
+
+	if (in_db != 0 && in_db != -ENOENT)
+		return in_db;
+	if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+		if (in_db == 0) { /* an older state.db: the key moves out */
+			char *hex = state_hex(st->key, st->key_len);
+			rc = key_file_create(path, hex, err);
+			OPENSSL_cleanse(hex, strlen(hex));
+			g_free(hex);
+		} else {
+			rc = credential_key_write(path, err);
+		}
+		if (rc)
+			return rc;
+	}
+	rc = credential_key_load(path, &file_key, &lerr);
+	if (rc) {
+		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_INTERNAL, "identity-number %s",
+		            lerr->message);
+		g_error_free(lerr);
+		return rc;
+	}
+	if (in_db == 0 && (st->key_len != sizeof(file_key.k) ||
+	                   CRYPTO_memcmp(st->key, file_key.k, sizeof(file_key.k)) != 0)) {
+		OPENSSL_cleanse(&file_key, sizeof(file_key));
+		g_set_error(
+		    err, REQUEST_ERROR, REQUEST_ERROR_INTERNAL,
+		    "identity-number key: %s differs from the key in %s: which one made the "
+		    "stored HMACs? move one away",
+		    path, st->path);
+		return -EINVAL;
+	}
+	memcpy(st->key, file_key.k, sizeof(file_key.k));
+	st->key_len = sizeof(file_key.k);
+	OPENSSL_cleanse(&file_key, sizeof(file_key));
+	if (in_db == 0) {
+		/* Out of the database and its WAL (secure_delete zeroes the freed bytes). */
+		rc = state_exec(st, "DELETE FROM meta WHERE key = 'id_number_key'",
+		                "remove identity-number key", err);
+		if (rc == 0)
+			rc = state_exec(st, "PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint", err);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 void state_close(struct state *st)

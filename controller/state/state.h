@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2
 #define STATE_ID_SIZE        33
 #define STATE_NAME_SIZE      129
 
@@ -24,6 +24,13 @@ struct site;
  * STATE_SCHEMA_VERSION. Returns NULL with *err set when the file cannot be opened, is
  * not a state database, or has a newer schema than this program knows. */
 struct state *state_open(const char *path, GError **err);
+/* state_id_number_key: take the identity-number HMAC key from the file PATH (64 hex
+ * digits, mode 0600: readable by the controller only, never inside state.db, so a
+ * copied state.db does not give identity numbers back). A new file is made when there
+ * is none; a key an older state.db held is written to PATH and deleted from the
+ * database and its WAL. -errno with *err when the file cannot be made or read, or
+ * differs from the database's key. Until called the key is all zeros. */
+int state_id_number_key(struct state *st, const char *path, GError **err);
 /* state_close: close ST (NULL allowed); an open transaction is rolled back. */
 void state_close(struct state *st);
 /* state_schema_version: the schema version of the open database. */
@@ -155,6 +162,17 @@ int state_assignment_list(struct state *st, const char *session, json_t **out, G
  * none). */
 int state_assignment_max_replacement(struct state *st, const char *session, int *out, GError **err);
 
+/* --- answered requests (replay protection across restarts) --- */
+
+/* state_answered_put: remember RESPONSE (the serialised first answer) to request ID of
+ * REQUESTER until EXPIRES (UTC us), in its own statement; rows expired at NOW go. */
+int state_answered_put(struct state *st, const char *requester, const char *id, int64_t expires,
+                       const char *response, int64_t now, GError **err);
+/* state_answered_get: the remembered answer to REQUESTER's request ID (a new string in
+ * *RESPONSE, the caller's) if it has not expired at NOW; -ENOENT (no error set) if none. */
+int state_answered_get(struct state *st, const char *requester, const char *id, int64_t now,
+                       char **response, GError **err);
+
 /* --- operator audit log --- */
 
 /* state_audit_append: record one audited request in its own statement (call it
@@ -240,7 +258,7 @@ struct state_admission {
 	int64_t id;
 	char session[STATE_ID_SIZE], person[STATE_ID_SIZE], tender[STATE_ID_SIZE];
 	char room[STATE_ID_SIZE], seat[STATE_ID_SIZE];
-	char credential[48];
+	char credential[65]; /* its admission digest (credential.h), never the credential */
 	char code_digest[65];
 	int64_t issued_at, valid_until, code_valid_until;
 	char state[12]; /* active | used | expired | replaced */

@@ -7,6 +7,7 @@
 
 #include "archive.h"
 #include "leaf.h"
+#include "text_safe.h"
 #include "tool.h"
 
 static void print_time(const char *label, sqlite3_stmt *st, int col)
@@ -30,11 +31,38 @@ static int query(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 	return 0;
 }
 
+/* Column COL as text safe to print (text_safe.h: a file's names must not drive the
+ * auditor's terminal); valid until eight more calls. */
 static const char *text(sqlite3_stmt *st, int col)
+{
+	static char *ring[8];
+	static unsigned next;
+	unsigned i = next++ % G_N_ELEMENTS(ring);
+
+	g_free(ring[i]);
+	ring[i] = text_display((const char *)sqlite3_column_text(st, col));
+	return ring[i];
+}
+
+/* Column COL exactly as stored ("" for NULL): for files an auditor checks bytes of. */
+static const char *raw(sqlite3_stmt *st, int col)
 {
 	const char *s = (const char *)sqlite3_column_text(st, col);
 
 	return s ? s : "";
+}
+
+/* Multi-line TEXT shown with each line made safe (text_safe.h), the line breaks kept. */
+static void print_lines(const char *text)
+{
+	gchar **lines = g_strsplit(text, "\n", -1);
+
+	for (gchar **l = lines; *l; l++) {
+		char *safe = text_display(*l);
+		printf("%s%s", safe, l[1] ? "\n" : "");
+		g_free(safe);
+	}
+	g_strfreev(lines);
 }
 
 int cmd_info(int argc, char **argv)
@@ -172,13 +200,14 @@ int cmd_checkpoint(int argc, char **argv)
 		rc = EXIT_TAMPERED;
 		goto out_stmt;
 	}
-	printf("checkpoints row %lld:\n%s", sqlite3_column_int64(st, 0), text(st, 1));
+	printf("checkpoints row %lld:\n", sqlite3_column_int64(st, 0));
+	print_lines(raw(st, 1));
 	if (dir) {
 		g_mkdir_with_parents(dir, 0755);
-		if (write_file(dir, "checkpoint.txt", text(st, 1), strlen(text(st, 1))) ||
+		if (write_file(dir, "checkpoint.txt", raw(st, 1), strlen(raw(st, 1))) ||
 		    write_file(dir, "checkpoint.sig", sqlite3_column_blob(st, 2),
 		               (size_t)sqlite3_column_bytes(st, 2)) ||
-		    write_file(dir, "embedded-signing.pub", text(st, 3), strlen(text(st, 3))))
+		    write_file(dir, "embedded-signing.pub", raw(st, 3), strlen(raw(st, 3))))
 			goto out_stmt;
 		printf("written to %s; check with:\n  openssl pkeyutl -verify -pubin -inkey "
 		       "controller-signing.pub -rawin -in %s/checkpoint.txt -sigfile "

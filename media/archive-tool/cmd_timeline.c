@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "leaf.h"
+#include "text_safe.h"
 #include "tool.h"
 
 /* Consecutive segments of a stream form one span when their sequence numbers follow and
@@ -26,6 +27,15 @@ static gint item_cmp(gconstpointer a, gconstpointer b)
 	if (x->from_us != y->from_us)
 		return x->from_us < y->from_us ? -1 : 1;
 	return x->order - y->order;
+}
+
+/* One line of the human timeline: names and notes in the file are shown escaped (a
+ * tampered or hostile file must not drive the auditor's terminal: text_safe.h). */
+static void print_safe(const char *line)
+{
+	char *safe = text_display(line);
+	printf("%s\n", safe);
+	g_free(safe);
 }
 
 static const char *col(sqlite3_stmt *st, int i)
@@ -205,7 +215,7 @@ int cmd_timeline(int argc, char **argv)
 			if (as_json)
 				json_array_append(arr, it->json);
 			else
-				printf("%s\n", it->line);
+				print_safe(it->line);
 		}
 		if (as_json) {
 			json_dumpf(arr, stdout, JSON_INDENT(1));

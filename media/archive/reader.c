@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,7 +14,86 @@
 struct archive_reader {
 	sqlite3 *db;
 	char *path;
+	uint64_t budget; /* SQLite progress calls left before a query is stopped */
 };
+
+/* The tables of the archive format (schemas/sql/archive.sql, every version). */
+static const char *const known_tables[] = {"meta",           "draw", "events",      "segments",
+                                           "segment_chunks", "gaps", "checkpoints", NULL};
+
+/* SQLite calls this every PROGRESS_OPS virtual-machine steps; a query is stopped when the
+ * reader's budget is spent. The budget grows with the file (every legitimate query is
+ * linear in it), so a crafted file cannot keep the auditor's tool busy for ever. */
+#define PROGRESS_OPS 10000
+
+static int progress(void *data)
+{
+	struct archive_reader *r = data;
+
+	if (r->budget == 0)
+		return 1;
+	r->budget--;
+	return 0;
+}
+
+static bool known_table(const char *name)
+{
+	for (size_t i = 0; known_tables[i]; i++)
+		if (strcmp(name, known_tables[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Refuse any schema object the format does not have before any query of the file runs:
+ * a view in place of a table (a recursive query could hang every command), a trigger,
+ * a virtual table, an unknown table. Indexes on the format's tables are allowed. */
+static int check_schema(struct archive_reader *r, char **err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(r->db, "SELECT type, name, tbl_name, sql FROM sqlite_schema",
+	                            -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		char *why = g_utf8_make_valid(sqlite3_errmsg(r->db), -1);
+		*err = g_strdup_printf("%s: unreadable archive: sqlite: %s", r->path, why);
+		g_free(why);
+		return -EBADMSG;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(st, 0);
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		const char *tbl = (const char *)sqlite3_column_text(st, 2);
+		const char *sql = (const char *)sqlite3_column_text(st, 3);
+		bool ok = false;
+
+		if (!type || !name)
+			ok = false;
+		else if (strcmp(type, "table") == 0)
+			ok = known_table(name) &&
+			     !(sql && g_ascii_strncasecmp(sql, "CREATE VIRTUAL", 14) == 0);
+		else if (strcmp(type, "index") == 0)
+			ok = tbl && known_table(tbl);
+		if (!ok) {
+			char *t = g_utf8_make_valid(type ? type : "?", -1);
+			char *n = g_utf8_make_valid(name ? name : "?", -1);
+			*err =
+			    g_strdup_printf("%s: tampered: the file holds a %s \"%s\", which the "
+			                    "archive format has not; nothing in it was read",
+			                    r->path, t, n);
+			g_free(t);
+			g_free(n);
+			sqlite3_finalize(st);
+			return -EBADMSG;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		char *why = g_utf8_make_valid(sqlite3_errmsg(r->db), -1);
+		*err = g_strdup_printf("%s: unreadable archive: sqlite: %s", r->path, why);
+		g_free(why);
+		return -EBADMSG;
+	}
+	return 0;
+}
 
 static uint32_t be32(const uint8_t *p)
 {
@@ -110,6 +190,18 @@ int archive_reader_open(const char *path, struct archive_reader **out, char **er
 		return -EBADMSG;
 	}
 	sqlite3_busy_timeout(r->db, 5000);
+	rc = check_schema(r, err);
+	if (rc) {
+		archive_reader_free(r);
+		return rc;
+	}
+	{
+		struct stat st;
+		uint64_t size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+		/* About 10^8 VM steps for a small file, and 6,400 per byte beyond. */
+		r->budget = 10000 + size * 64 / 100;
+	}
+	sqlite3_progress_handler(r->db, PROGRESS_OPS, progress, r);
 	rc = sqlite3_exec(r->db, "SELECT count(*) FROM meta", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		/* SQLite quotes the damaged schema text, which may be any bytes. */

@@ -1,11 +1,13 @@
-/* Admission list: a hash table keyed by the SHA-256 of (room, credential), so a stolen
- * agent's memory or spool does not list the valid credentials in clear. */
+/* Admission list: a hash table keyed by the keyed digest (HMAC-SHA256 under the site
+ * credential key, credential.h) of each credential, so a stolen agent's memory or spool
+ * does not list the valid credentials, nor lets them be found by trying every PIN. */
 #include "admission.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <string.h>
 
-#define DIGEST_LEN 32
+#define DIGEST_LEN CREDENTIAL_MAC_LEN
 
 struct grant {
 	uint8_t key[DIGEST_LEN];
@@ -17,6 +19,7 @@ struct grant {
 
 struct admission {
 	char *room;
+	struct credential_key key;
 	GHashTable *table; /* key digest -> struct grant (key points into the grant) */
 	size_t count;
 };
@@ -34,15 +37,20 @@ static gboolean digest_equal(gconstpointer a, gconstpointer b)
 	return memcmp(a, b, DIGEST_LEN) == 0;
 }
 
-static void credential_digest(const char *room, const char *credential, uint8_t out[DIGEST_LEN])
+static void hex_bytes(const char *hex, uint8_t out[DIGEST_LEN])
 {
-	GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
-	gsize len = DIGEST_LEN;
+	for (size_t i = 0; i < DIGEST_LEN; i++)
+		out[i] = (uint8_t)(g_ascii_xdigit_value(hex[2 * i]) * 16 +
+		                   g_ascii_xdigit_value(hex[2 * i + 1]));
+}
 
-	g_checksum_update(c, (const guchar *)room, (gssize)strlen(room) + 1);
-	g_checksum_update(c, (const guchar *)credential, -1);
-	g_checksum_get_digest(c, out, &len);
-	g_checksum_free(c);
+static void key_of(const struct admission *a, const char *credential, uint8_t out[DIGEST_LEN])
+{
+	char hex[CREDENTIAL_MAC_HEX];
+
+	credential_mac_hex(&a->key, credential, hex);
+	hex_bytes(hex, out);
+	OPENSSL_cleanse(hex, sizeof(hex));
 }
 
 static GHashTable *table_new(void)
@@ -59,12 +67,18 @@ struct admission *admission_new(const char *room)
 	return a;
 }
 
+void admission_set_key(struct admission *a, const struct credential_key *key)
+{
+	a->key = *key;
+}
+
 void admission_free(struct admission *a)
 {
 	if (!a)
 		return;
 	g_hash_table_destroy(a->table);
 	g_free(a->room);
+	OPENSSL_cleanse(&a->key, sizeof(a->key));
 	g_free(a);
 }
 
@@ -93,10 +107,12 @@ int admission_replace(struct admission *a, const struct admission_entry *entries
 		uint8_t key[DIGEST_LEN];
 		struct grant *g;
 
-		if (!text_valid(e->credential, 128)) {
+		if (e->digest ? e->credential != NULL || !credential_mac_hex_valid(e->digest)
+		              : !text_valid(e->credential, 128)) {
 			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
 			            "admission entry %zu: credential: missing, too long or has "
-			            "spaces/control characters",
+			            "spaces/control characters (or digest: not 64 lowercase hex "
+			            "digits)",
 			            i);
 			goto err_table;
 		}
@@ -119,7 +135,10 @@ int admission_replace(struct admission *a, const struct admission_entry *entries
 			            "admission entry %zu: valid_until must be after valid_from", i);
 			goto err_table;
 		}
-		credential_digest(a->room, e->credential, key);
+		if (e->digest)
+			hex_bytes(e->digest, key);
+		else
+			key_of(a, e->credential, key);
 		g = g_hash_table_lookup(t, key);
 		if (!g) {
 			g = g_new0(struct grant, 1);
@@ -160,7 +179,7 @@ enum admission_reason admission_decide(const struct admission *a, const char *cr
 		person[0] = '\0';
 	if (!credential || !*credential)
 		return ADMISSION_UNKNOWN;
-	credential_digest(a->room, credential, key);
+	key_of(a, credential, key);
 	g = g_hash_table_lookup(a->table, key);
 	if (!g)
 		return ADMISSION_UNKNOWN;

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "credential.h"
+
 #define ADMISSION_PERSON_MAX 64
 
 enum admission_reason {
@@ -23,12 +25,16 @@ enum admission_reason {
  * says only that the credential is admitted somewhere else: the room is never told who
  * that is nor where, so a compromised agent holds no seat map of the day. */
 struct admission_entry {
-	const char *credential; /* e.g. "w26:12:3456" or "pin:4711" */
+	const char *credential; /* in clear, e.g. "w26:12:3456" or "pin:4711": only from an
+	                         * older admission.json being converted, and in tests;
+	                         * NULL when DIGEST is given */
 	const char *person;     /* this room's entries: person id, 1..63 characters;
 	                         * elsewhere entries: NULL (a person is refused) */
 	bool elsewhere;         /* admitted to another room: a try here is not_this_room */
 	int64_t valid_from_us;
 	int64_t valid_until_us;
+	const char *digest; /* the admission digest (credential.h, 64 hex digits) the
+	                     * controller sends; exactly one of CREDENTIAL and DIGEST */
 };
 
 struct admission;
@@ -37,15 +43,20 @@ struct admission;
 struct admission *admission_new(const char *room);
 void admission_free(struct admission *a);
 
+/* admission_set_key: the site credential key (credential.h) the list's digests are made
+ * with; a new list has an all-zero key (tests only). Set it before the first list. */
+void admission_set_key(struct admission *a, const struct credential_key *key);
+
 /* Replace the whole list with ENTRIES[0..N) atomically: on any invalid entry the old list
  * stays and -EINVAL is returned with ERR naming the entry index and field. Credentials are
- * kept only as SHA-256 digests (salted with the room name). 0 or -EINVAL. */
+ * kept only as keyed digests (HMAC-SHA256 under the site credential key): a stolen
+ * agent's memory, spool or admission.json lists no credential. 0 or -EINVAL. */
 int admission_replace(struct admission *a, const struct admission_entry *entries, size_t n,
                       GError **err);
 
-/* Decide for CREDENTIAL at NOW_US. PERSON (if not NULL, ADMISSION_PERSON_MAX bytes) gets
- * the person of the matching entry of this room, or "" when none matched (an elsewhere
- * entry has none: not_this_room comes with ""). Never fails. */
+/* Decide for CREDENTIAL (in clear, as presented; its keyed digest is looked up) at NOW_US. PERSON
+ * (if not NULL, ADMISSION_PERSON_MAX bytes) gets the person of the matching entry of this room, or
+ * "" when none matched (an elsewhere entry has none: not_this_room comes with ""). Never fails. */
 enum admission_reason admission_decide(const struct admission *a, const char *credential,
                                        int64_t now_us, char *person);
 

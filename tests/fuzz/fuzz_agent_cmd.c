@@ -28,6 +28,7 @@
 #include "agent_media.h"
 #include "agent_seats.h"
 #include "clock.h"
+#include "credential.h"
 #include "fuzz.h"
 #include "gpio_sim.h"
 #include "msg.h"
@@ -63,6 +64,10 @@ static void setup(void)
 	FUZZ_CHECK(g_file_set_contents(conf_path[0], agent_conf, -1, NULL) &&
 	               g_file_set_contents(conf_path[1], agent_conf_nodoor, -1, NULL),
 	           "cannot write the agent configs");
+	/* The site credential key the door's config defaults to (beside the config). */
+	char *key = g_build_filename(spool, "site-credential.key", NULL);
+	FUZZ_CHECK(credential_key_write(key, NULL) == 0, "cannot write the credential key");
+	g_free(key);
 }
 
 static char *spool_file(const char *name)

@@ -229,7 +229,7 @@ int main(void)
 	GThread *t;
 	int64_t now = g_get_real_time();
 	const struct admission_entry e[] = {
-	    {"w26:1:1", "expert-hil", NULL, now - 3600000000ll, now + 3600000000ll},
+	    {"w26:1:1", "expert-hil", NULL, now - 3600000000ll, now + 3600000000ll, NULL},
 	};
 
 	sysfs = getenv("GPIOSIM_SYSFS");

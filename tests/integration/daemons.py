@@ -124,14 +124,17 @@ class Site:
         state = os.path.join(self.tmp, "controller-state")
         os.makedirs(state, exist_ok=True)
         return self.write_config("controller", "controller",
-                                 "[controller]\nstate_dir=%s\nsigning_key=%s\n%s"
-                                 % (state, self.prov.signing_key, extra))
+                                 "[controller]\nstate_dir=%s\nsigning_key=%s\n"
+                                 "credential_key=%s\n%s"
+                                 % (state, self.prov.signing_key, self.prov.credential_key,
+                                    extra))
 
     def agent_config(self, room, extra=""):
         spool = os.path.join(self.tmp, "spool-" + room)
         os.makedirs(spool, exist_ok=True)
         return self.write_config("agent-" + room, "agent-" + room,
-                                 "[agent]\nroom=%s\nspool_dir=%s\n%s" % (room, spool, extra))
+                                 "[agent]\nroom=%s\nspool_dir=%s\ncredential_key=%s\n%s"
+                                 % (room, spool, self.prov.credential_key, extra))
 
     def ctl_config(self, cn):
         return self.write_config("ctl-" + cn, cn)

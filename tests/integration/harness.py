@@ -56,6 +56,18 @@ class Provisioned:
         self.acl = os.path.join(self.dir, "broker", "acl")
         self.signing_key = os.path.join(self.dir, "controller-signing.key")
         self.signing_pub = os.path.join(self.dir, "controller-signing.pub")
+        self.credential_key = os.path.join(self.dir, "site-credential.key")
+
+    def credential_digest(self, credential, full=False):
+        """The keyed digest of a door credential (common/credential.h): 64 hex digits
+        (admission lists) or, by default, the first 16 (door events, archives)."""
+        import hashlib
+        import hmac
+        with open(self.credential_key) as f:
+            key = bytes.fromhex(f.read().strip())
+        mac = hmac.new(key, b"evalroom-credential:" + credential.encode(),
+                       hashlib.sha256).hexdigest()
+        return mac if full else mac[:16]
 
     def cert(self, cn):
         """(certificate, key) paths of identity cn."""

@@ -423,3 +423,40 @@ def test_moved_media_chunk(material, copy, tool):
         "UPDATE segment_chunks SET idx = idx + 5 WHERE segment = 1")
     assert_caught(tool("verify", copy, "--pubkey", material["pub"]),
                   "segment_chunks of segments row 1", "chunk 0 missing or out of order")
+
+
+RECURSIVE = ("CREATE VIEW events AS WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL "
+             "SELECT n + 1 FROM c) SELECT n AS id, n AS leaf, x'00' AS leaf_hash, n AS time_us, "
+             "'door.event' AS kind, 'E1' AS source, '{}' AS body FROM c")
+
+
+@pytest.mark.parametrize("statements,what", [
+    (["DROP TABLE events", RECURSIVE], 'view "events"'),
+    (["CREATE TRIGGER t AFTER INSERT ON gaps BEGIN SELECT 1; END"], 'trigger "t"'),
+    (["CREATE TABLE extra (x)"], 'table "extra"'),
+])
+def test_unexpected_schema_object_named_tampered(material, copy, bin_dir, statements, what):
+    """Issue 15 finding 5: a table replaced by a view with a recursive query hung every
+    command; any schema object the format has not is refused before a query runs."""
+    sql(copy, *statements)
+    for cmd in (["verify", copy, "--pubkey", material["pub"]], ["timeline", copy],
+                ["info", copy]):
+        try:
+            r = subprocess.run([f"{bin_dir}/evalroom-archive"] + cmd, capture_output=True,
+                               text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail("evalroom-archive %s did not finish in 30 s" % cmd[0])
+        assert r.returncode != 0, (cmd, r.stdout)
+        assert "tampered" in r.stderr and what in r.stderr, (cmd, r.stderr)
+
+
+def test_timeline_shows_escape_sequences_escaped(material, copy, tool):
+    """Text in the file reaches the auditor's terminal escaped (common/text_safe.h)."""
+    row = sqlite3.connect(copy).execute(
+        "SELECT id FROM events ORDER BY id LIMIT 1").fetchone()
+    # Rewritten in place: verify would catch it; timeline must still not obey it.
+    sql(copy, "UPDATE events SET source = 'E1' || char(27) || ']0;owned' || char(7) || "
+              "char(10) || 'FAKE ALERT' || char(8238) WHERE id = %d" % row[0])
+    r = tool("timeline", copy)
+    assert "\x1b" not in r.stdout and "\x07" not in r.stdout and "\u202e" not in r.stdout
+    assert "\\x1b]0;owned\\x07\\x0aFAKE ALERT\\u{202E}" in r.stdout, r.stdout

@@ -121,7 +121,7 @@ def assert_no_seat_map(wire, room, seated):
                 assert their_room not in strings, (room, m)
         for e in m["args"]["entries"]:
             if e.get("elsewhere"):
-                assert set(e) == {"credential", "elsewhere", "valid_from", "valid_until"}, e
+                assert set(e) == {"digest", "elsewhere", "valid_from", "valid_until"}, e
                 elsewhere += 1
             else:
                 assert seated[e["person"]] == room and "room" not in e, e

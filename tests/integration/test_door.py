@@ -47,8 +47,25 @@ def lock_history(site, room=ROOM):
     return [level for _, level in site.door(room).history("DOOR_LOCK")]
 
 
+def as_sent(site, entries):
+    """ENTRIES with each credential replaced by its keyed admission digest, as the
+    controller sends them (common/credential.h). A build whose provisioning writes no
+    site credential key (before issue 15) gets them in clear, as it expects."""
+    if not os.path.exists(site.prov.credential_key):
+        return entries
+    out = []
+    for e in entries:
+        e = dict(e)
+        if "credential" in e:
+            e["digest"] = site.prov.credential_digest(e.pop("credential"), full=True)
+        out.append(e)
+    return out
+
+
 def push_admission(site, room, entries):
-    """What the check-in desk does through the controller, sent here as the controller."""
+    """What the check-in desk does through the controller, sent here as the controller
+    (credentials in ENTRIES are sent as their keyed digests)."""
+    entries = as_sent(site, entries)
     c = site.client("controller", client_id="test-admission-" + room)
     now = int(time.time() * 1e6)
     c.publish(harness.topic("room", room, "cmd"),
@@ -190,13 +207,17 @@ def test_saved_list_of_an_older_version_forgets_other_rooms(site):
         json.dump(old, f)
     agent = site.start_agent(ROOM, door=True, wait=False)
     assert agent.wait_log("restored 2 admission entries"), agent.log(this_run=True)
-    forgotten = dict(credential="w26:5:200", elsewhere=True, **valid)
+    forgotten = as_sent(site, [dict(credential="w26:5:200", elsewhere=True, **valid)])[0]
 
     def saved_entries():
         with open(saved) as f:
             return json.load(f)["entries"]
     assert wait_for(lambda: saved_entries()[1] == forgotten, 5), saved_entries()
-    assert saved_entries()[0] == old["entries"][0]
+    # Converted too: the file holds keyed digests, never a credential in clear.
+    assert saved_entries()[0] == as_sent(site, old["entries"][:1])[0]
+    with open(saved) as f:
+        text = f.read()
+    assert "w26:" not in text and "credential" not in text, text
     door = site.door(ROOM)
     door.card(5, 200)
     time.sleep(0.3)
@@ -219,5 +240,54 @@ def test_saved_list_of_an_older_version_forgets_other_rooms(site):
     assert granted["person"] == "EXP-101"
     # The next list replaces it as sent.
     push_admission(site, ROOM, [dict(credential="w26:5:300", elsewhere=True, **valid)])
-    assert wait_for(lambda: saved_entries() == [dict(credential="w26:5:300", elsewhere=True,
-                                                     **valid)], 10), saved_entries()
+    assert wait_for(lambda: saved_entries() == as_sent(site, [dict(
+        credential="w26:5:300", elsewhere=True, **valid)]), 10), saved_entries()
+
+
+def test_admission_list_of_10000_in_pages(site):
+    """10,000 active credentials reach a door in pages under the 64 KiB message limit
+    (issue 15 finding 4); the door decides on the last one. Until the last page is in,
+    the old list stays in force."""
+    now = int(time.time() * 1e6)
+    valid = {"valid_from": now - 10**6, "valid_until": now + 600 * 10**6}
+    entries = as_sent(site, [dict(credential="w26:%d:%d" % (i // 65536, i % 65536),
+                                  person="P%05d" % i, **valid) for i in range(10000)])
+    whole = json.dumps({"entries": entries})
+    assert len(whole) > 64 * 1024  # one message could never carry it
+    push_admission(site, ROOM, [dict(credential="w26:200:1", person="EXP-OLD", **valid)])
+    c = site.client("controller", client_id="test-admission-pages")
+    obs = site.observers[0]
+    reply_topic = harness.topic("room", ROOM, "reply")
+    per_page, pages, sizes = 200, 50, []
+    for p in range(pages):
+        now = int(time.time() * 1e6)
+        m = {"v": 1, "kind": "cmd", "seq": now, "ts": now, "id": "page-%d" % p,
+             "expires": now + 30 * 10**6, "command": "admission.set",
+             "args": {"entries": entries[p * per_page:(p + 1) * per_page], "list": "big-1",
+                      "page": p, "pages": pages}}
+        text = json.dumps(m, separators=(",", ":"))
+        sizes.append(len(text))
+        c.publish(harness.topic("room", ROOM, "cmd"), text)
+        if p == pages - 2:  # every page but the last: the old list still decides
+            assert wait_for(lambda: any(json.loads(x).get("id") == "page-%d" % p
+                                        for x in obs.messages_on(reply_topic)), 10)
+            site.door(ROOM).card(200, 1)
+            assert wait_event(site, "granted", person="EXP-OLD")
+            assert wait_for(lambda: site.door(ROOM).get("DOOR_LOCK") == 0, 10)
+    c.close()
+
+    def last_reply():
+        for x in obs.messages_on(reply_topic):
+            m = json.loads(x)
+            if m.get("id") == "page-%d" % (pages - 1):
+                return m
+        return None
+    reply = wait_for(last_reply, 20)
+    assert reply and reply["ok"] is True and reply["result"]["entries"] == 10000, reply
+    assert max(sizes) < 64 * 1024, max(sizes)
+    before = len(lock_history(site))
+    site.door(ROOM).card(9999 // 65536, 9999 % 65536)
+    assert wait_event(site, "granted", person="P09999")
+    assert wait_for(lambda: 1 in lock_history(site)[before:], 5)
+    print("\nadmission list: 10000 entries in %d pages of %d..%d bytes (one message: %d)"
+          % (pages, min(sizes), max(sizes), len(whole)))

@@ -16,10 +16,10 @@
 #define HOUR 3600000000ll
 
 static const struct admission_entry entries[] = {
-    {"w26:1:100", "expert-a", false, NOW - HOUR, NOW + HOUR},
-    {"w26:1:101", "expert-b", false, NOW - 2 * HOUR, NOW - HOUR},
-    {"pin:4711", "expert-c", false, NOW + HOUR, NOW + 2 * HOUR},
-    {"w26:1:102", NULL, true, NOW - HOUR, NOW + HOUR},
+    {"w26:1:100", "expert-a", false, NOW - HOUR, NOW + HOUR, NULL},
+    {"w26:1:101", "expert-b", false, NOW - 2 * HOUR, NOW - HOUR, NULL},
+    {"pin:4711", "expert-c", false, NOW + HOUR, NOW + 2 * HOUR, NULL},
+    {"w26:1:102", NULL, true, NOW - HOUR, NOW + HOUR, NULL},
 };
 
 static void test_reasons(void **state)
@@ -91,8 +91,8 @@ static void test_elsewhere_entries(void **state)
 {
 	struct admission *a = admission_new("R1");
 	struct admission_entry e[2] = {
-	    {"pin:2222", NULL, true, NOW - HOUR, NOW + HOUR},
-	    {"w26:1:7", NULL, true, NOW + HOUR, NOW + 2 * HOUR},
+	    {"pin:2222", NULL, true, NOW - HOUR, NOW + HOUR, NULL},
+	    {"w26:1:7", NULL, true, NOW + HOUR, NOW + 2 * HOUR, NULL},
 	};
 	char person[ADMISSION_PERSON_MAX] = "x";
 	GError *err = NULL;
@@ -118,7 +118,8 @@ static void test_elsewhere_entries(void **state)
 	assert_int_equal(admission_decide(a, "w26:1:7", NOW, NULL), ADMISSION_NOT_THIS_ROOM);
 
 	/* Here and elsewhere at once (a stale list during a move): this room decides. */
-	e[1] = (struct admission_entry){"pin:2222", "expert-y", false, NOW - HOUR, NOW + HOUR};
+	e[1] =
+	    (struct admission_entry){"pin:2222", "expert-y", false, NOW - HOUR, NOW + HOUR, NULL};
 	assert_int_equal(admission_replace(a, e, 2, NULL), 0);
 	assert_int_equal(admission_decide(a, "pin:2222", NOW, person), ADMISSION_GRANTED);
 	assert_string_equal(person, "expert-y");
@@ -135,8 +136,8 @@ static void test_many_entries(void **state)
 
 	for (i = 0; i < N; i++) {
 		creds[i] = g_strdup_printf("w34:%zu:%zu", i / 100, i);
-		e[i] = (struct admission_entry){creds[i], i % 2 ? NULL : "p", i % 2 == 1,
-		                                NOW - HOUR, NOW + HOUR};
+		e[i] = (struct admission_entry){creds[i],   i % 2 ? NULL : "p", i % 2 == 1,
+		                                NOW - HOUR, NOW + HOUR,         NULL};
 	}
 	assert_int_equal(admission_replace(a, e, N, NULL), 0);
 	for (i = 0; i < N; i++)

@@ -166,7 +166,11 @@ static void test_value_errors(void **state)
 	             "rooms[0].kind: \"lounge\" is not a room kind (expert or tenderer)");
 	expect_error("{'id':'s','name':'','rooms':[]}", "name: must be 1 to 128 bytes long");
 	expect_error("{'id':'s','name':'a\\nb','rooms':[]}",
-	             "name: must not contain control characters");
+	             "name: must not contain control characters, newlines or bidirectional "
+	             "overrides");
+	expect_error("{'id':'s','name':'a\\u202eb','rooms':[]}",
+	             "name: must not contain control characters, newlines or bidirectional "
+	             "overrides");
 	expect_error("{'id':'s','name':true,'rooms':[]}", "name: expected a string, got a boolean");
 	expect_error(
 	    ROOM(",'seats':[{'id':'S\\u00001'}]"),

@@ -80,9 +80,9 @@ static void test_schema_created_in_wal(void **ctx)
 
 	assert_int_equal(state_schema_version(f->st), STATE_SCHEMA_VERSION);
 	assert_string_equal(mode, "wal");
-	assert_string_equal(tables, "admission,agent_event,alert,assignment,audit,checkin,committee,"
-	                            "draw,meta,person,presence,room,room_device,seat,seat_binding,"
-	                            "session,site,tender,venue");
+	assert_string_equal(tables, "admission,agent_event,alert,answered_request,assignment,audit,"
+	                            "checkin,committee,draw,meta,person,presence,room,room_device,"
+	                            "seat,seat_binding,session,site,tender,venue");
 	g_free(mode);
 	g_free(tables);
 }
