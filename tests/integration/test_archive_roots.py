@@ -172,5 +172,5 @@ def leaves(path):
 
 def write_committee(tmp_path):
     p = tmp_path / "committee.csv"
-    p.write_text("person_id,name,id_number,role\nxp-li,Li Na,110105194912310029,expert\n")
+    p.write_text("person_id,name,id_number,role\nxp-li,Li Na,110105198001010024,expert\n")
     return p
