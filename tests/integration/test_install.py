@@ -49,6 +49,7 @@ def test_layout(staged):
             prefix + "/lib/sysusers.d/evalroom.conf",
             prefix + "/lib/tmpfiles.d/evalroom.conf",
             prefix + "/lib/udev/rules.d/60-evalroom-gpio.rules",
+            prefix + "/lib/evalroom/mosquitto-evalroom-auth.so",
             etc + "/mosquitto/conf.d/evalroom.conf"] + [
             etc + "/evalroom/%s.conf%s" % (c, x) for c in ("controller", "agent", "terminal")
             for x in ("", ".example")]:
@@ -142,6 +143,10 @@ def test_mosquitto_snippet_serves_the_provisioned_site(staged, bin_dir, tmp_path
         shutil.copy(os.path.join(prov.dir, "broker", f), conf_root / "broker" / f)
     snippet = open(stage + etc + "/mosquitto/conf.d/evalroom.conf").read()
     snippet = snippet.replace(etc + "/evalroom/", str(conf_root) + "/")
+    plugin = prefix + "/lib/evalroom/mosquitto-evalroom-auth.so"
+    assert "\nplugin %s\n" % plugin in snippet
+    assert os.path.isfile(stage + plugin)
+    snippet = snippet.replace(plugin, stage + plugin)
     snippet = snippet.replace("listener 8883", "listener %d 127.0.0.1" % prov.port)
     assert not [l for l in snippet.splitlines()
                 if etc + "/evalroom" in l and not l.startswith("#")]
@@ -151,6 +156,8 @@ def test_mosquitto_snippet_serves_the_provisioned_site(staged, bin_dir, tmp_path
     with harness.Broker(prov):
         assert harness.try_connect(prov, "agent-E1")
         assert not harness.try_connect(prov, None)
+        assert not harness.try_connect(prov, "terminal-E1-S1", client_id="agent-E1",
+                                       exact_id=True)
         with harness.Client(prov, "controller") as ctl, \
                 harness.Client(prov, "agent-E1") as e1:
             assert ctl.connect() and e1.connect()
