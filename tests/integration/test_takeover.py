@@ -169,3 +169,38 @@ def test_fail_safe_door_opens_after_the_grace_only(bin_dir, tmp_path):
         assert wait_for(lambda: s.door(DOOR).get("DOOR_LOCK") == 0, 20)
     finally:
         s.close()
+
+
+def test_reconnect_storms_raise_alerts(bin_dir, tmp_path):
+    """An agent whose session is lost 3 times within 60 s (here: restarted 3 times, as
+    when its certificate runs on two boards that throw each other off) raises
+    agent_flapping; the controller's own session lost 3 times (the broker restarted)
+    raises controller_flapping and logs every loss. One restart raises neither."""
+    s = Site(bin_dir, tmp_path)
+    try:
+        ctl = s.start_controller()
+        agent = s.start_agent(OTHER)
+        assert wait_for(lambda: (s.ctl("status")[1] or {}).get("agents_online") == 1, 15)
+        agent.restart()
+        assert wait_for(lambda: (s.ctl("status")[1] or {}).get("agents_online") == 1, 15)
+        time.sleep(1.0)
+        assert agent_alerts(s, "agent_flapping", OTHER) == []
+        for _ in range(2):
+            agent.restart()
+            assert wait_for(lambda: (s.ctl("status")[1] or {}).get("agents_online") == 1, 15)
+        flapping = wait_for(lambda: agent_alerts(s, "agent_flapping", OTHER), 10, 0.2)
+        assert flapping and flapping[0]["state"] == "open", flapping
+        assert "3 times" in flapping[0]["detail"]
+
+        for _ in range(3):
+            s.broker.stop()
+            s.broker.start()
+            assert wait_for(lambda: s.ctl("status")[0] == 0, 30, 0.5)
+        rc, out, err = s.ctl("alerts")
+        own = [a for a in out["alerts"] if a["kind"] == "controller_flapping"]
+        print("\nreconnect storms: %s; %s" % (flapping[0]["detail"],
+                                             own[0]["detail"] if own else "none"))
+        assert own and own[0]["state"] == "open", out
+        assert ctl.log(this_run=True).count("broker session lost") >= 3
+    finally:
+        s.close()
