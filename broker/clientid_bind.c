@@ -75,7 +75,8 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 		mosquitto_log_printf(MOSQ_LOG_WARNING,
 		                     "evalroom: refused %s: certificate %s may not use client id "
 		                     "\"%s\" (only \"%s\" or \"%s%c...\")",
-		                     addr ? addr : "?", cn, id ? id : "", cn, cn, CLIENTID_SEPARATOR);
+		                     addr ? addr : "?", cn, id ? id : "", cn, cn,
+		                     CLIENTID_SEPARATOR);
 		return MOSQ_ERR_AUTH;
 	}
 	if (mosquitto_set_username(ed->client, cn) != MOSQ_ERR_SUCCESS)

@@ -200,9 +200,9 @@ static int on_message_arrived(void *context, char *topic, int topic_len, MQTTAsy
 {
 	struct mqtt_session *s = context;
 	if (m->payloadlen > 0 && (size_t)m->payloadlen > s->max_payload) {
-		log_warnx("mqtt %s: dropped a message of %d bytes on %.*s (limit %zu)", s->client_id,
-		          m->payloadlen, topic_len > 0 ? topic_len : (int)strlen(topic), topic,
-		          s->max_payload);
+		log_warnx("mqtt %s: dropped a message of %d bytes on %.*s (limit %zu)",
+		          s->client_id, m->payloadlen,
+		          topic_len > 0 ? topic_len : (int)strlen(topic), topic, s->max_payload);
 		MQTTAsync_freeMessage(&m);
 		MQTTAsync_free(topic);
 		return 1;

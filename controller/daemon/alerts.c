@@ -390,9 +390,9 @@ static void agent_flaps_note(struct controller *c, const char *room, bool online
 	         "room agent %s lost its broker session %u times within %d s: a network fault, "
 	         "or its certificate in use on another machine",
 	         room, k, ALERT_FLAP_WINDOW_MS / 1000);
-	alert_raise(c, ALERT_AGENT_FLAPPING, &(struct alert_subject){.room = room}, detail,
-	            json_pack("{s:i, s:i}", "losses", (int)k, "window_s",
-	                      ALERT_FLAP_WINDOW_MS / 1000));
+	alert_raise(
+	    c, ALERT_AGENT_FLAPPING, &(struct alert_subject){.room = room}, detail,
+	    json_pack("{s:i, s:i}", "losses", (int)k, "window_s", ALERT_FLAP_WINDOW_MS / 1000));
 }
 
 void alerts_broker_connection(struct controller *c, bool connected, const char *why)
@@ -417,9 +417,9 @@ void alerts_broker_connection(struct controller *c, bool connected, const char *
 	         "the controller lost its broker session %u times within %d s (last: %.80s): a "
 	         "network or broker fault, or its certificate in use on another machine",
 	         k, ALERT_FLAP_WINDOW_MS / 1000, why ? why : "?");
-	alert_raise(c, ALERT_CONTROLLER_FLAPPING, &(struct alert_subject){0}, detail,
-	            json_pack("{s:i, s:i}", "losses", (int)k, "window_s",
-	                      ALERT_FLAP_WINDOW_MS / 1000));
+	alert_raise(
+	    c, ALERT_CONTROLLER_FLAPPING, &(struct alert_subject){0}, detail,
+	    json_pack("{s:i, s:i}", "losses", (int)k, "window_s", ALERT_FLAP_WINDOW_MS / 1000));
 }
 
 void alerts_agent_presence(struct controller *c, const char *room, bool online)

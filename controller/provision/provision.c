@@ -358,16 +358,17 @@ static char *conf_render(const struct site *site, const struct provision_options
 	    BROKER_MAX_PACKET_SIZE, dir);
 	if (opt->broker_user)
 		g_string_append_printf(c, "user %s\n", opt->broker_user);
-	g_string_append_printf(c,
-	                       "\nlistener %u %s\n"
-	                       "cafile %s/ca.crt\n"
-	                       "certfile %s/broker/broker.crt\n"
-	                       "keyfile %s/broker/broker.key\n"
-	                       "require_certificate true\n"
-	                       "# No use_identity_as_username: with it mosquitto skips the plugin;\n"
-	                       "# the plugin makes the CN the username itself.\n",
-	                       opt->port ? opt->port : PROVISION_DEFAULT_PORT,
-	                       opt->bind ? opt->bind : PROVISION_DEFAULT_BIND, dir, dir, dir);
+	g_string_append_printf(
+	    c,
+	    "\nlistener %u %s\n"
+	    "cafile %s/ca.crt\n"
+	    "certfile %s/broker/broker.crt\n"
+	    "keyfile %s/broker/broker.key\n"
+	    "require_certificate true\n"
+	    "# No use_identity_as_username: with it mosquitto skips the plugin;\n"
+	    "# the plugin makes the CN the username itself.\n",
+	    opt->port ? opt->port : PROVISION_DEFAULT_PORT,
+	    opt->bind ? opt->bind : PROVISION_DEFAULT_BIND, dir, dir, dir);
 	return g_string_free(c, FALSE);
 }
 
@@ -734,10 +735,11 @@ int provision_main(int argc, char **argv)
 		plugin = abs;
 	}
 	if (!plugin || !g_file_test(plugin, G_FILE_TEST_IS_REGULAR)) {
-		fprintf(stderr,
-		        "provision: the broker plugin %s is missing (it is built and installed with "
-		        "evalroomctl; name it with --broker-plugin PATH)\n",
-		        plugin ? plugin : PROVISION_BROKER_PLUGIN);
+		fprintf(
+		    stderr,
+		    "provision: the broker plugin %s is missing (it is built and installed with "
+		    "evalroomctl; name it with --broker-plugin PATH)\n",
+		    plugin ? plugin : PROVISION_BROKER_PLUGIN);
 		goto out;
 	}
 	struct provision_options opt = {

@@ -43,7 +43,7 @@ struct door {
 
 	GSource *pulse_timer, *prealarm_timer, *alarm_timer;
 	GSource *lost_timer; /* controller lost: runs out after cfg.lost_grace_ms */
-	bool pulse_egress; /* the running pulse is a request-to-exit: lockdown lets it pass */
+	bool pulse_egress;   /* the running pulse is a request-to-exit: lockdown lets it pass */
 	bool lockdown, free_access, controller_lost, fail_active, fault;
 	bool held_prealarm, held_alarm, forced;
 	enum door_state state;

@@ -319,6 +319,15 @@ class Broker:
         self.stop()
 
 
+def rss_kib(pid):
+    """Resident memory (VmRSS) of process pid in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def topic(*levels):
     """evalroom/v1/<levels...>"""
     return "/".join((TOPIC_ROOT,) + levels)

@@ -109,10 +109,9 @@ def test_security_exposure(staged, tmp_path, unit):
     assert float(m.group(1)) <= MAX_EXPOSURE
 
 
-def test_mosquitto_drop_in_exposure(staged, tmp_path):
-    """Debian's mosquitto.service with the evalroom drop-in beside it (systemd-analyze
-    reads drop-ins next to a unit file given by path): exposure at most 2.5 (Debian's unit
-    alone: 9.6; with the earlier drop-in: 6.2)."""
+def debian_mosquitto_with_drop_in(staged, tmp_path):
+    """Debian's mosquitto.service in tmp_path with the installed evalroom drop-in beside
+    it (systemd-analyze reads drop-ins next to a unit file given by path)."""
     debian_unit = "/lib/systemd/system/mosquitto.service"
     if not os.path.exists(debian_unit):
         pytest.skip("mosquitto is not installed")
@@ -120,6 +119,13 @@ def test_mosquitto_drop_in_exposure(staged, tmp_path):
     (tmp_path / "mosquitto.service.d").mkdir()
     shutil.copy(os.path.join(unit_dir(staged), "mosquitto.service.d", "evalroom.conf"),
                 tmp_path / "mosquitto.service.d" / "evalroom.conf")
+
+
+def test_mosquitto_drop_in_exposure(staged, tmp_path):
+    """Debian's mosquitto.service with the evalroom drop-in beside it (systemd-analyze
+    reads drop-ins next to a unit file given by path): exposure at most 2.5 (Debian's unit
+    alone: 9.6; with the earlier drop-in: 6.2)."""
+    debian_mosquitto_with_drop_in(staged, tmp_path)
     r = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--no-pager",
                         str(tmp_path / "mosquitto.service")],
                        capture_output=True, text=True, timeout=60)
@@ -194,13 +200,7 @@ def test_mosquitto_snippet_serves_the_provisioned_site(staged, bin_dir, tmp_path
 
 def test_mosquitto_drop_in_verifies(staged, tmp_path):
     """Debian's mosquitto.service with the installed evalroom drop-in next to it."""
-    debian_unit = "/lib/systemd/system/mosquitto.service"
-    if not os.path.exists(debian_unit):
-        pytest.skip("mosquitto is not installed")
-    shutil.copy(debian_unit, tmp_path / "mosquitto.service")
-    (tmp_path / "mosquitto.service.d").mkdir()
-    shutil.copy(os.path.join(unit_dir(staged), "mosquitto.service.d", "evalroom.conf"),
-                tmp_path / "mosquitto.service.d" / "evalroom.conf")
+    debian_mosquitto_with_drop_in(staged, tmp_path)
     r = subprocess.run(["systemd-analyze", "verify", "--man=no",
                         str(tmp_path / "mosquitto.service")],
                        capture_output=True, text=True, timeout=60)

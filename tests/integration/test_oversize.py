@@ -18,14 +18,6 @@ BIG = 64 * 1024 * 1024
 GROWTH_LIMIT_KIB = 8 * 1024
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def asan(pid):
     with open("/proc/%d/maps" % pid) as f:
         return "libasan" in f.read()
@@ -61,7 +53,7 @@ def test_64_mib_message_refused_and_memory_flat(bin_dir, tmp_path):
                 "controller": s.daemons["controller"].proc.pid,
                 "broker": s.broker.proc.pid}
         time.sleep(1.0)
-        before = {k: rss_kib(p) for k, p in pids.items()}
+        before = {k: harness.rss_kib(p) for k, p in pids.items()}
         seat_up = harness.topic("seat", ROOM, "S1", "up")
         req = harness.topic("ctl", s.operator, "req")
         watch = s.client("agent-" + ROOM, client_id="test-seat-watch")
@@ -69,7 +61,7 @@ def test_64_mib_message_refused_and_memory_flat(bin_dir, tmp_path):
         kept = {"kiosk": send_big(s, "terminal-%s-S1" % ROOM, seat_up),
                 "operator": send_big(s, s.operator, req)}
         time.sleep(2.0)
-        after = {k: rss_kib(p) for k, p in pids.items()}
+        after = {k: harness.rss_kib(p) for k, p in pids.items()}
         delivered = [len(p) for p in watch.messages_on(seat_up) if len(p) >= BIG]
         watch.close()
         print("\n64 MiB messages: connection kept %s; delivered %d; RSS KiB before %s "

@@ -274,8 +274,8 @@ static void test_bad_options_write_nothing(void **state)
 	    {.out_dir = f->out, .broker_plugin = "/x.so\nlistener 1883"},
 	};
 	static const char *const fields[] = {
-	    "--bind", "--port", "--broker-host", "--broker-user", "--out", "--out", "--out",
-	    "--broker-plugin", "--broker-plugin", "--broker-plugin"};
+	    "--bind", "--port", "--broker-host",   "--broker-user",   "--out",
+	    "--out",  "--out",  "--broker-plugin", "--broker-plugin", "--broker-plugin"};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		GError *err = NULL;
 		assert_int_equal(provision_site(f->site, &cases[i], &err), -EINVAL);
