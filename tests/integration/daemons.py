@@ -263,10 +263,12 @@ debounce_ms=5
 """
 
 
-def door_config(sock, pulse_ms=1500, prealarm_ms=2000, alarm_ms=3000):
-    """The [gpio]/[door] sections of a simulated door whose control socket is sock."""
+def door_config(sock, pulse_ms=1500, prealarm_ms=2000, alarm_ms=3000, **door_keys):
+    """The [gpio]/[door] sections of a simulated door whose control socket is sock; further
+    [door] keys (fail_mode="safe", on_controller_lost="fail_state", ...) as keywords."""
     return DOOR_CONFIG % dict(sock=sock, pulse_ms=pulse_ms, prealarm_ms=prealarm_ms,
-                              alarm_ms=alarm_ms)
+                              alarm_ms=alarm_ms) + "".join(
+        "%s=%s\n" % kv for kv in sorted(door_keys.items()))
 
 
 def wiegand26(facility, card):

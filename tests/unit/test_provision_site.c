@@ -18,6 +18,8 @@
 
 #include "provision.h"
 
+#define PLUGIN "/usr/lib/evalroom/" PROVISION_BROKER_PLUGIN
+
 static const char tiny_site[] = "{\"id\":\"t\",\"rooms\":[{\"id\":\"R1\",\"kind\":\"expert\","
                                 "\"door\":\"D1\",\"seats\":[{\"id\":\"S1\"}]}],"
                                 "\"operators\":[\"op\"],\"desks\":[\"gate\"],"
@@ -154,7 +156,7 @@ static void assert_cn(X509 *x, const char *cn)
 static void test_acl_is_exactly_the_topic_map(void **state)
 {
 	struct fixture *f = *state;
-	struct provision_options opt = {.out_dir = f->out};
+	struct provision_options opt = {.out_dir = f->out, .broker_plugin = PLUGIN};
 	GError *err = NULL;
 	assert_int_equal(provision_site(f->site, &opt, &err), 0);
 	char *acl = read_text(f->out, "broker/acl");
@@ -166,7 +168,7 @@ static void test_acl_is_exactly_the_topic_map(void **state)
 static void test_certificates_chain_and_match_keys(void **state)
 {
 	struct fixture *f = *state;
-	struct provision_options opt = {.out_dir = f->out};
+	struct provision_options opt = {.out_dir = f->out, .broker_plugin = PLUGIN};
 	GError *err = NULL;
 	assert_int_equal(provision_site(f->site, &opt, &err), 0);
 	X509 *ca = read_cert(f->out, "ca.crt");
@@ -212,6 +214,7 @@ static void test_broker_hosts_in_san_and_conf_options(void **state)
 	struct fixture *f = *state;
 	const char *hosts[] = {"broker.site.lan", "10.1.2.3", NULL};
 	struct provision_options opt = {.out_dir = f->out,
+	                                .broker_plugin = PLUGIN,
 	                                .port = 18883,
 	                                .bind = "127.0.0.1",
 	                                .broker_hosts = hosts,
@@ -226,7 +229,11 @@ static void test_broker_hosts_in_san_and_conf_options(void **state)
 	assert_non_null(strstr(conf, "\nlistener 18883 127.0.0.1\n"));
 	assert_non_null(strstr(conf, "\nuser mosquitto\n"));
 	assert_non_null(strstr(conf, "\nrequire_certificate true\n"));
-	assert_non_null(strstr(conf, "\nuse_identity_as_username true\n"));
+	/* mosquitto skips plugins under use_identity_as_username: the plugin sets the CN. */
+	assert_null(strstr(conf, "\nuse_identity_as_username"));
+	assert_non_null(strstr(conf, "\nplugin " PLUGIN "\n"));
+	assert_non_null(strstr(conf, "\nmax_packet_size 4259840\n"));
+	assert_non_null(strstr(conf, "\nmessage_size_limit 4194304\n"));
 	g_free(conf);
 }
 
@@ -236,7 +243,7 @@ static void test_refuses_non_empty_dir_unless_forced(void **state)
 	assert_int_equal(g_mkdir_with_parents(f->out, 0755), 0);
 	char *keep = g_build_filename(f->out, "keep", NULL);
 	assert_true(g_file_set_contents(keep, "x", 1, NULL));
-	struct provision_options opt = {.out_dir = f->out};
+	struct provision_options opt = {.out_dir = f->out, .broker_plugin = PLUGIN};
 	GError *err = NULL;
 	assert_int_equal(provision_site(f->site, &opt, &err), -EEXIST);
 	assert_non_null(strstr(err->message, "--force"));
@@ -255,16 +262,20 @@ static void test_bad_options_write_nothing(void **state)
 	struct fixture *f = *state;
 	const char *bad_hosts[] = {"bad host", NULL};
 	struct provision_options cases[] = {
-	    {.out_dir = f->out, .bind = "localhost"},
-	    {.out_dir = f->out, .port = 70000},
-	    {.out_dir = f->out, .broker_hosts = bad_hosts},
-	    {.out_dir = f->out, .broker_user = "root\nlistener 1883"},
-	    {.out_dir = NULL},
-	    {.out_dir = "/tmp/evalroom provision test"},
-	    {.out_dir = "/tmp/evalroom\nlistener 1883"},
+	    {.out_dir = f->out, .broker_plugin = PLUGIN, .bind = "localhost"},
+	    {.out_dir = f->out, .broker_plugin = PLUGIN, .port = 70000},
+	    {.out_dir = f->out, .broker_plugin = PLUGIN, .broker_hosts = bad_hosts},
+	    {.out_dir = f->out, .broker_plugin = PLUGIN, .broker_user = "root\nlistener 1883"},
+	    {.out_dir = NULL, .broker_plugin = PLUGIN},
+	    {.out_dir = "/tmp/evalroom provision test", .broker_plugin = PLUGIN},
+	    {.out_dir = "/tmp/evalroom\nlistener 1883", .broker_plugin = PLUGIN},
+	    {.out_dir = f->out},
+	    {.out_dir = f->out, .broker_plugin = "mosquitto-evalroom-auth.so"},
+	    {.out_dir = f->out, .broker_plugin = "/x.so\nlistener 1883"},
 	};
-	static const char *const fields[] = {"--bind", "--port", "--broker-host", "--broker-user",
-	                                     "--out",  "--out",  "--out"};
+	static const char *const fields[] = {
+	    "--bind", "--port", "--broker-host",   "--broker-user",   "--out",
+	    "--out",  "--out",  "--broker-plugin", "--broker-plugin", "--broker-plugin"};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		GError *err = NULL;
 		assert_int_equal(provision_site(f->site, &cases[i], &err), -EINVAL);
@@ -277,7 +288,7 @@ static void test_bad_options_write_nothing(void **state)
 static void test_force_keeps_ca_and_signing_key_unless_renewed(void **state)
 {
 	struct fixture *f = *state;
-	struct provision_options opt = {.out_dir = f->out};
+	struct provision_options opt = {.out_dir = f->out, .broker_plugin = PLUGIN};
 	GError *err = NULL;
 	assert_int_equal(provision_site(f->site, &opt, &err), 0);
 	char *ca1 = read_text(f->out, "ca.crt");
