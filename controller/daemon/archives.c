@@ -449,6 +449,93 @@ static void store_draw_records(struct controller *c, const char *session, int64_
 	state_draw_clear(&d);
 }
 
+/* The draw's commitment, published and archived as soon as it is made (docs/draw.md
+ * section 1): KIND ("draw.commit", "draw.commitment_ended", "draw.run") with BODY
+ * (borrowed) goes to every tender archive of SESSION, and each archive takes a signed
+ * checkpoint at once, so its time proves the commitment came before the entropy. */
+static void archive_draw_step(struct controller *c, const char *session, const char *kind,
+                              const char *source, const json_t *body, int64_t now)
+{
+	json_t *tenders = NULL, *v;
+	GError *err = NULL;
+	size_t i;
+	if (!c->archives)
+		return;
+	if (state_tender_list(c->state, session, &tenders, &err) != 0) {
+		log_warnx("session %s: %s not archived: %s", session, kind, err->message);
+		g_clear_error(&err);
+		return;
+	}
+	json_array_foreach(tenders, i, v)
+	{
+		const char *t = json_string_value(v);
+		struct archive *a;
+		if (archives_event(c, t, now, kind, source, json_deep_copy(body)) != 0)
+			continue;
+		if (archives_get(c, t, &a, &err) != 0) {
+			g_clear_error(&err);
+			continue;
+		}
+		if (archive_checkpoint_if_changed(a, clock_now_us()) < 0)
+			log_warnx("archive %s: checkpoint after %s failed: %s", t, kind,
+			          archive_errmsg(a));
+	}
+	json_decref(tenders);
+}
+
+/* The retained evalroom/v1/draw/<session>/commitment: the session's current
+ * commitment and its state, for the witness room (never a seat). */
+static void publish_commitment(struct controller *c, const char *session, const json_t *body,
+                               const char *state)
+{
+	json_t *m = msg_new("draw.commitment", &c->seq);
+	static const char *const keep[] = {"session",      "algorithm", "commitment", "input_hash",
+	                                   "committed_by", "committed_at", "witness", "run_at",
+	                                   "reason",       "ended_at",     NULL};
+	for (const char *const *k = keep; *k; k++)
+		if (json_object_get(body, *k))
+			json_object_set(m, *k, json_object_get(body, *k));
+	json_object_set_new(m, "state", json_string(state));
+	char *topic = g_strdup_printf(TOPIC_PREFIX "draw/%s/commitment", session);
+	controller_publish(c, topic, m, true);
+	g_free(topic);
+	json_decref(m);
+}
+
+static void after_draw_request(struct controller *c, const struct request *req,
+                               const json_t *result, int64_t now)
+{
+	const char *s = json_string_value(json_object_get(result, "session"));
+	if (!s)
+		return;
+	if (strcmp(req->command, "draw.commit") == 0) {
+		const json_t *ended = json_object_get(result, "abandoned");
+		if (ended)
+			archive_draw_step(c, s, "draw.commitment_ended", "controller", ended, now);
+		json_t *body = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O}", "session", s, "algorithm",
+		                         json_object_get(result, "algorithm"), "commitment",
+		                         json_object_get(result, "commitment"), "input_hash",
+		                         json_object_get(result, "input_hash"), "committed_by",
+		                         json_object_get(result, "committed_by"), "committed_at",
+		                         json_object_get(result, "committed_at"));
+		if (body) {
+			archive_draw_step(c, s, "draw.commit", req->requester, body, now);
+			publish_commitment(c, s, body, "committed");
+		}
+		json_decref(body);
+	} else if (strcmp(req->command, "draw.abandon") == 0) {
+		archive_draw_step(c, s, "draw.commitment_ended", req->requester, result, now);
+		publish_commitment(c, s, result, "abandoned");
+	} else if (strcmp(req->command, "draw.run") == 0) {
+		json_t *body = json_deep_copy(result);
+		json_object_del(body, "rooms"); /* per-room counts: not evidence of the draw */
+		json_object_del(body, "seated");
+		archive_draw_step(c, s, "draw.run", req->requester, body, now);
+		publish_commitment(c, s, body, "run");
+		json_decref(body);
+	}
+}
+
 /* The tender an operator request concerns: args.tender, or the tender of args.person. */
 static bool request_tender(struct controller *c, const struct request *req,
                            char tender[STATE_ID_SIZE])
@@ -487,10 +574,11 @@ static json_t *request_tenders(struct controller *c, const struct request *req)
 void archives_after_request(struct controller *c, const struct request *req, const json_t *result,
                             const GError *err)
 {
-	(void)result;
+	int64_t now = clock_now_us();
+	if (!err && g_str_has_prefix(req->command, "draw.") && result)
+		after_draw_request(c, req, result, now);
 	if (!c->archives)
 		return;
-	int64_t now = clock_now_us();
 	if (!err && strcmp(req->command, "tender.add") == 0) {
 		struct archive *a;
 		GError *e = NULL;

@@ -84,6 +84,19 @@ int state_draw_mark_run(struct state *st, const char *session, const char *entro
 	return rc;
 }
 
+int state_draw_delete_committed(struct state *st, const char *session, GError **err)
+{
+	int rc = state_run(st, "DELETE FROM draw WHERE session = ?1 AND state = 'committed'",
+	                   STATE_ARGS(STATE_TEXT(session)), "abandon draw commitment", err);
+
+	if (!rc && sqlite3_changes(st->db) != 1) {
+		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_CONFLICT,
+		            "session \"%s\" has no commitment waiting to run", session);
+		rc = -EALREADY;
+	}
+	return rc;
+}
+
 int state_draw_set_record(struct state *st, const char *session, const char *record, GError **err)
 {
 	return state_run(st, "UPDATE draw SET record = ?2 WHERE session = ?1",

@@ -101,6 +101,7 @@ class Site:
         self.observers = []
         self.injected = set()  # (topic, payload) the tests themselves published
         self.operator = "operator-" + self.prov.site["operators"][0]
+        self.witness = "witness-" + (self.prov.site.get("witnesses") or ["none"])[0]
         if observe:
             for cn in ("controller", self.operator):
                 c = harness.Client(self.prov, cn, client_id="test-observer-" + cn)
@@ -181,6 +182,12 @@ class Site:
         return t
 
     # -- evalroomctl --
+    def witness_run(self, session, entropy, commitment):
+        """The witness's `draw run`, confirming COMMITMENT (as published); returns
+        (exit code, parsed JSON, stderr)."""
+        return self.ctl("draw", "run", "--session", session, "--witness-entropy", entropy,
+                        "--confirm-commitment", commitment, identity=self.witness)
+
     def ctl(self, *args, identity=None, json_out=True, timeout=30, check=False, input=None,
             env=None):
         """Run evalroomctl as identity (default: the first operator), in ENV if given.

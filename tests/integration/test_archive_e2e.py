@@ -65,8 +65,8 @@ def test_real_agent_recording_survives_restarts_and_seals(site, tmp_path, bin_di
         p = tmp_path / ("%s.csv" % t)
         p.write_text(text)
         ok(site, "committee", "import", "--tender", t, str(p))
-    ok(site, "draw", "commit", "--session", DAY)
-    ok(site, "draw", "run", "--session", DAY, "--witness-entropy", "kestrel 5512")
+    c = ok(site, "draw", "commit", "--session", DAY)["commitment"]
+    assert site.witness_run(DAY, "kestrel 5512", c)[0] == 0
     record = ok(site, "draw", "export", "--session", DAY)
     # Four experts in two expert rooms of two seats: each room seats one of each tender.
     seat_tender = {a["seat"]: TENDER_OF[a["person"]] for a in record["assignments"]

@@ -72,8 +72,8 @@ def day(bin_dir, tmp_path_factory, segs):
         p = tmp / ("%s.csv" % t)
         p.write_text(text)
         ok("committee", "import", "--tender", t, str(p))
-    ok("draw", "commit", "--session", DAY)
-    ok("draw", "run", "--session", DAY, "--witness-entropy", "blue heron 7731")
+    c = ok("draw", "commit", "--session", DAY)["commitment"]
+    assert site.witness_run(DAY, "blue heron 7731", c)[0] == 0
     record = ok("draw", "export", "--session", DAY)
     tender_of = {"xp-wang": "TA", "xp-zhou": "TA", "rp-firm": "TA", "xp-sun": "TB"}
     seated = {(a["room"], a["seat"]): tender_of[a["person"]] for a in record["assignments"]}
