@@ -412,7 +412,13 @@ static guint64 segment_count(struct controller *c, const char *tender)
 
 /* ---- hooks ---- */
 
-static void store_draw_records(struct controller *c, const char *session, int64_t now)
+/* The session's full draw record into each of its tender archives that can still take
+ * it. REPLACEMENT: a replacement changed an already released record (then archives
+ * holding the first one get the new one as an event). An archive receiving the record
+ * for the first time also gets a draw.released event with what proves it was fixed
+ * before the entropy (commitment, input hash, seed). */
+static void store_draw_records(struct controller *c, const char *session, int64_t now,
+                               bool replacement)
 {
 	struct state_draw d;
 	json_t *tenders = NULL;
@@ -439,11 +445,25 @@ static void store_draw_records(struct controller *c, const char *session, int64_
 			continue;
 		}
 		int rc = archive_store_draw(a, d.record, now);
-		if (rc == -EEXIST) /* a replacement after the run: the new record as an event */
+		if (rc == -EEXIST && replacement) /* the new record as an event */
 			archives_event(c, t, now, "draw.replaced", "controller",
 			               json_pack("{s:o}", "record", json_loads(d.record, 0, NULL)));
-		else if (rc != 0)
-			log_warnx("tender %s: draw record not archived: %s", t, archive_errmsg(a));
+		else if (rc != -EEXIST) {
+			/* The release: the proof it was fixed before (commitment, input hash,
+			 * seed) and the record itself, as an event too, which waits for a busy
+			 * archive where the draw row could not (a reader holding it) */
+			if (rc != 0)
+				log_warnx("tender %s: draw record not stored (%s): kept in the "
+				          "draw.released event",
+				          t, archive_errmsg(a));
+			archives_event(c, t, now, "draw.released", "controller",
+			               json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:o}", "session",
+			                         session, "commitment", d.commitment, "input_hash",
+			                         d.input_hash, "seed", d.seed, "committed_at",
+			                         (json_int_t)d.committed_at, "run_at",
+			                         (json_int_t)d.run_at, "record",
+			                         json_loads(d.record, 0, NULL)));
+		}
 	}
 	json_decref(tenders);
 	state_draw_clear(&d);
@@ -536,6 +556,30 @@ static void after_draw_request(struct controller *c, const struct request *req,
 	}
 }
 
+/* The seat map's seal (docs/draw.md section 8): once everyone SESSION's draw seated has
+ * checked in, or no tender of it is open any more, its tender archives get the full
+ * record. */
+static int release_if_due(struct controller *c, const char *session, int64_t now,
+                          bool replacement)
+{
+	struct state_draw d;
+	GError *err = NULL;
+	int pending = 0, open = 0;
+	if (state_draw_get(c->state, session, &d, &err) != 0) {
+		g_clear_error(&err);
+		return 0;
+	}
+	bool run = d.run;
+	state_draw_clear(&d);
+	if (!run || state_draw_seal(c->state, session, &pending, &open, &err) != 0) {
+		g_clear_error(&err);
+		return 0;
+	}
+	if (pending == 0 || open == 0)
+		store_draw_records(c, session, now, replacement);
+	return pending && open ? pending : 0;
+}
+
 /* The tender an operator request concerns: args.tender, or the tender of args.person. */
 static bool request_tender(struct controller *c, const struct request *req,
                            char tender[STATE_ID_SIZE])
@@ -588,17 +632,14 @@ void archives_after_request(struct controller *c, const struct request *req, con
 			g_clear_error(&e);
 		}
 	}
+	/* The record waits for the seal to open: a check-in or a replacement may open it. */
 	if (!err &&
-	    (strcmp(req->command, "draw.run") == 0 || strcmp(req->command, "draw.replace") == 0)) {
-		const char *s = json_string_value(json_object_get(req->args, "session"));
+	    (strcmp(req->command, "desk.checkin") == 0 || strcmp(req->command, "draw.replace") == 0)) {
 		struct state_tender t;
 		GError *e = NULL;
-		if (!s && request_tender(c, req, t.id) &&
-		    state_tender_get(c->state, t.id, &t, &e) == 0)
-			s = t.session;
+		if (request_tender(c, req, t.id) && state_tender_get(c->state, t.id, &t, &e) == 0)
+			release_if_due(c, t.session, now, strcmp(req->command, "draw.replace") == 0);
 		g_clear_error(&e);
-		if (s)
-			store_draw_records(c, s, now);
 	}
 	if (!req->audited || strcmp(req->command, "tender.close") == 0)
 		return;
@@ -918,6 +959,17 @@ static int handle_tender_close(struct controller *c, const struct request *req, 
 		g_ptr_array_free(rooms, TRUE);
 		return rc;
 	}
+	/* the session's last open tender closing opens the seat map's seal; a tender
+	 * closing while it is still shut says so in its archive (the record reaches the
+	 * archives of the tenders closing later) */
+	int sealed = release_if_due(c, t.session, clock_now_us(), false);
+	if (sealed)
+		archives_event(c, tender, clock_now_us(), "draw.withheld", "controller",
+		               json_pack("{s:s, s:i, s:s}", "session", t.session, "not_checked_in",
+		                         sealed, "reason",
+		                         "the seat map is sealed until check-in: the full draw "
+		                         "record goes to the archives of the session's tenders "
+		                         "still open when it is released"));
 	struct closing *cl = g_new0(struct closing, 1);
 	cl->c = c;
 	g_strlcpy(cl->tender, tender, sizeof(cl->tender));

@@ -53,7 +53,8 @@ int ops_draw_abandon(struct state *st, const struct request *req, json_t **resul
  * withdraws first. Nobody else moves. The result names no seat. */
 int ops_draw_replace(struct state *st, const struct request *req, json_t **result, GError **err);
 /* draw.export {"session"}: the draw library's full record (schemas/json/draw-record.json),
- * seat map included. */
+ * seat map included; CONFLICT while the seat map is sealed (someone seated has not
+ * checked in and a tender of the session is still open, docs/draw.md section 8). */
 int ops_draw_export(struct state *st, const struct request *req, json_t **result, GError **err);
 /* audit.list {"since"?: UTC us, "limit"?: 1..10000}: {"records": [...]}, oldest first. */
 int ops_audit_list(struct state *st, const struct request *req, json_t **result, GError **err);

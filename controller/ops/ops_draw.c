@@ -535,7 +535,7 @@ int ops_draw_export(struct state *st, const struct request *req, json_t **result
 	struct msg_reader r;
 	struct state_draw sd = {0};
 	const char *sid;
-	int rc;
+	int rc, pending = 0, open = 0;
 
 	msg_reader_init(&r, req->args, "args");
 	sid = msg_read_id(&r, "session", true);
@@ -548,6 +548,15 @@ int ops_draw_export(struct state *st, const struct request *req, json_t **result
 	if (!sd.run || !sd.record) {
 		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EPERM,
 		              "the draw of session \"%s\" has not run yet", sid);
+	} else if ((rc = state_draw_seal(st, sid, &pending, &open, err)) != 0) {
+		/* err set */
+	} else if (pending > 0 && open > 0) {
+		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EPERM,
+		              "the seat map of session \"%s\" is sealed until check-in: %d "
+		              "seated people have not checked in yet (the record is released "
+		              "when everyone has, or when the session's last open tender closes; "
+		              "draw show gives the commitment now)",
+		              sid, pending);
 	} else {
 		*result = json_loads(sd.record, 0, NULL);
 		if (!*result)

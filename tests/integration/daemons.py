@@ -182,6 +182,19 @@ class Site:
         return t
 
     # -- evalroomctl --
+    def seat_map(self, session):
+        """The draw's seat map as the controller holds it in state.db, for the tests that
+        must place simulated agents (no identity can read it before check-in):
+        [{"person", "room", "seat"}]."""
+        import sqlite3
+        db = sqlite3.connect(os.path.join(self.tmp, "controller-state", "state.db"))
+        try:
+            rows = db.execute("SELECT person, room, seat FROM assignment WHERE session = ? "
+                              "AND withdrawn = 0", (session,)).fetchall()
+        finally:
+            db.close()
+        return [{"person": p, "room": r, "seat": s} for p, r, s in rows]
+
     def witness_run(self, session, entropy, commitment):
         """The witness's `draw run`, confirming COMMITMENT (as published); returns
         (exit code, parsed JSON, stderr)."""

@@ -89,7 +89,16 @@ def test_operator_day(site, tmp_path, bin_dir):
     rep = ok(site, "draw", "replace", "--tender", "TB", "--person", "xp-new")
     assert rep["replacement"] == 1 and "room" not in rep and "seat" not in rep
 
+    # The seat map is sealed until check-in: nobody has checked in and the tenders are
+    # open, so not even an operator or an auditor can export it.
     path = str(tmp_path / "draw.json")
+    auditor = "auditor-" + site.prov.site["auditors"][0]
+    for who in (site.operator, auditor):
+        rc, out, err = site.ctl("draw", "export", "--session", DAY, identity=who)
+        assert rc == 1 and "sealed until check-in" in out["error"]["message"], out
+    # The session's tenders close (the last one releases the record).
+    for t in ("TA", "TB"):
+        ok(site, "tender", "close", t, "--wait", "0")
     rc, out, err = site.ctl("draw", "export", "--session", DAY, "-o", path, json_out=False)
     assert rc == 0, err
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
@@ -119,12 +128,15 @@ def test_operator_day(site, tmp_path, bin_dir):
     assert commands == ["site.import", "session.create", "tender.add", "tender.add",
                         "committee.import", "committee.import", "draw.commit", "draw.run",
                         "draw.run", "committee.import", "draw.replace", "draw.export",
+                        "draw.export", "tender.close", "tender.close", "draw.export",
                         "draw.export"]
+    assert [r["outcome"] for r in audit if r["command"] == "draw.export"] == [
+        "conflict", "conflict", "ok", "ok"]
     # the operator's own attempt at the run was denied; the witness's run is in their name
     assert [(r["identity"], r["outcome"]) for r in audit if r["command"] == "draw.run"] == [
         (site.operator, "denied"), (site.witness, "ok")]
     assert all(r["identity"] == site.operator and r["outcome"] == "ok" for r in audit
-               if r["command"] != "draw.run")
+               if r["command"] not in ("draw.run", "draw.export"))
     assert "11010519491231002X" not in json.dumps(audit)
 
 

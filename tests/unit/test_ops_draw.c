@@ -13,6 +13,7 @@
 
 #include "draw.h"
 #include "ops_internal.h"
+#include "route.h"
 #include "test_ops_helpers.h"
 
 #define SESSION "2026-11-26"
@@ -82,6 +83,13 @@ static json_t *run_ok(struct state *st, const char *commitment, const char *entr
 
 	g_free(args);
 	return res;
+}
+
+/* open_the_seal: the session's tenders close, which releases the seat map. */
+static void open_the_seal(struct state *st)
+{
+	assert_int_equal(state_tender_set_state(st, "TA", "closing", NULL), 0);
+	assert_int_equal(state_tender_set_state(st, "TB", "closing", NULL), 0);
 }
 
 static void run_draw(struct state *st)
@@ -260,6 +268,10 @@ static void test_export_verifies(void **ctx)
 	ops_refused(f->st, "draw.export", "{\"session\":\"nosuch\"}", REQUEST_ERROR_NOT_FOUND,
 	            "no committed draw");
 	run_draw(f->st);
+	/* sealed until check-in: nobody has checked in and both tenders are open */
+	ops_refused(f->st, "draw.export", "{\"session\":\"" SESSION "\"}", REQUEST_ERROR_CONFLICT,
+	            "sealed until check-in: 4 seated people have not checked in");
+	open_the_seal(f->st);
 	rec = ops_ok(f->st, "draw.export", "{\"session\":\"" SESSION "\"}");
 	assert_string_equal(str(rec, "entropy"), "witness 4711");
 	assert_int_equal(strlen(str(rec, "secret")), 64);
@@ -323,6 +335,7 @@ static void test_replacement_moves_nobody(void **ctx)
 	    json_integer_value(json_object_get(seat_of(after, "xpnew"), "replacement")), 1);
 	json_decref(before);
 	json_decref(after);
+	open_the_seal(f->st);
 	rec = ops_ok(f->st, "draw.export", "{\"session\":\"" SESSION "\"}");
 	assert_int_equal(json_array_size(json_object_get(rec, "replacements")), 1);
 	assert_int_equal(draw_record_verify(rec, NULL), 0);
