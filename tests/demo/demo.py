@@ -376,7 +376,7 @@ class Day:
                 "SELECT leaf, time_us, kind, body FROM events WHERE kind IN "
                 "('draw.commit', 'draw.run') ORDER BY leaf")
                 if json.loads(b).get("commitment") == rec["commitment"]}
-            lc, tc, _ = ev["draw.commit"]
+            lc = ev["draw.commit"][0]
             lr, tr, run = ev["draw.run"]
             cp = db.execute("SELECT tree_size, time_us FROM checkpoints WHERE tree_size > ? "
                             "ORDER BY time_us LIMIT 1", (lc,)).fetchone()

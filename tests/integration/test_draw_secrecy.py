@@ -17,8 +17,8 @@ from daemons import Site, wait_for
 
 TODAY = time.strftime("%Y-%m-%d")
 DESK = "desk-entrance"
-ID = {"xp-wang": "11010519491231002X", "xp-zhou": "110105194912310029",
-      "xp-sun": "31010119800101001X", "xp-lin": "320102198001010012"}
+ID = {"xp-wang": "11010519491231002X", "xp-zhou": "110105194912310038",
+      "xp-sun": "310101198001010018", "xp-lin": "320102198001010016"}
 TENDERS = ("TA", "TB")
 
 
