@@ -275,6 +275,10 @@ static void acl_person(GString *acl, const char *role, const char *name)
 		acl_line(acl, "read", "controller/error");
 	if (strcmp(role, "operator") == 0 || strcmp(role, "auditor") == 0)
 		acl_line(acl, "read", "controller/roots");
+	/* the published draw commitments (docs/draw.md section 1): what a witness checks
+	 * before entering entropy, and what operators and auditors may see; never a seat */
+	if (strcmp(role, "desk") != 0)
+		acl_line(acl, "read", "draw/+/commitment");
 	g_free(cn);
 }
 
@@ -300,6 +304,7 @@ static char *acl_render(const struct site *site)
 	acl_line(acl, "write", "room/+/cmd");
 	acl_line(acl, "read", "ctl/+/req");
 	acl_line(acl, "write", "ctl/+/resp");
+	acl_line(acl, "write", "draw/+/commitment");
 
 	for (size_t i = 0; i < site->n_rooms; i++) {
 		const struct site_room *r = &site->rooms[i];
@@ -332,6 +337,8 @@ static char *acl_render(const struct site *site)
 		acl_person(acl, "desk", site->desks[i]);
 	for (size_t i = 0; i < site->n_auditors; i++)
 		acl_person(acl, "auditor", site->auditors[i]);
+	for (size_t i = 0; i < site->n_witnesses; i++)
+		acl_person(acl, "witness", site->witnesses[i]);
 	return g_string_free(acl, FALSE);
 }
 
@@ -489,6 +496,7 @@ static int issue_clients(const struct site *site, const char *org, X509 *ca, EVP
 	    {"operator", site->operators, site->n_operators},
 	    {"desk", site->desks, site->n_desks},
 	    {"auditor", site->auditors, site->n_auditors},
+	    {"witness", site->witnesses, site->n_witnesses},
 	};
 	for (size_t k = 0; k < G_N_ELEMENTS(people) && rc == 0; k++) {
 		for (size_t i = 0; i < people[k].n && rc == 0; i++) {
@@ -653,7 +661,8 @@ err_names:
 
 static size_t site_identity_count(const struct site *site)
 {
-	size_t n = 1 + site->n_rooms + site->n_operators + site->n_desks + site->n_auditors;
+	size_t n = 1 + site->n_rooms + site->n_operators + site->n_desks + site->n_auditors +
+	           site->n_witnesses;
 	for (size_t i = 0; i < site->n_rooms; i++)
 		n += site->rooms[i].n_seats;
 	return n;

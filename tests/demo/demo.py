@@ -170,15 +170,24 @@ class Day:
 
     def draw(self):
         out = self.ctl("draw", "commit", "--session", self.session)
-        say(_("Draw committed. Commitment %s… published before the witness speaks")
-            % out["commitment"][:16])
+        self.commitment = out["commitment"]
+        say(_("Operator committed the draw (algorithm %d). Commitment %s… archived in every "
+              "tender archive with a signed checkpoint, and published retained on "
+              "evalroom/v1/draw/%s/commitment") % (out["algorithm"], out["commitment"][:16],
+                                                   self.session))
+        witness = self.site.witness
+        shown = self.ctl("draw", "show", "--session", self.session, identity=witness)
+        say(_("Witness %s reads the published commitment %s… (state %s) and confirms it "
+              "matches what the controller holds") % (witness, shown["commitment"][:16],
+                                                      shown["state"]))
         entropy = _("witness Mr Gao, %s: 31 7 18 44 2") % self.session
-        out = self.ctl("draw", "run", "--session", self.session, "--witness-entropy", entropy)
+        out = self.ctl("draw", "run", "--session", self.session, "--witness-entropy", entropy,
+                       "--confirm-commitment", shown["commitment"][:16], identity=witness)
         counts = ", ".join("%s %d/%d" % (r["room"], r["occupied"], r["seats"])
                            for r in out["rooms"])
-        say(_("Witness entered entropy; %d people seated (occupied/seats per room: %s). Who "
-            "sits where stays sealed in the controller until check-in.")
-            % (out["seated"], counts))
+        say(_("Witness %s confirmed commitment %s… and entered entropy; %d people seated "
+              "(occupied/seats per room: %s). Who sits where stays sealed in the controller "
+              "until check-in.") % (out["witness"], out["confirmed"], out["seated"], counts))
 
     def record(self, seconds):
         say(_("Recording every room and seat for %d s") % seconds)
@@ -357,6 +366,29 @@ class Day:
         say(_("Auditor exported seat camera %s of tender %s as %s (%.1f MB)") % (
             stream, p["tender"], self.clip, os.path.getsize(self.clip) / 1e6))
 
+    def commitment_precedes_entropy(self):
+        """The auditor's check of docs/draw.md section 1 on each sealed archive."""
+        for tid, path in self.archives.items():
+            db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+            (rec,) = db.execute("SELECT record FROM draw").fetchone()
+            rec = json.loads(rec)
+            ev = {k: (leaf, t, json.loads(b)) for leaf, t, k, b in db.execute(
+                "SELECT leaf, time_us, kind, body FROM events WHERE kind IN "
+                "('draw.commit', 'draw.run') ORDER BY leaf")
+                if json.loads(b).get("commitment") == rec["commitment"]}
+            lc = ev["draw.commit"][0]
+            lr, tr, run = ev["draw.run"]
+            cp = db.execute("SELECT tree_size, time_us FROM checkpoints WHERE tree_size > ? "
+                            "ORDER BY time_us LIMIT 1", (lc,)).fetchone()
+            db.close()
+            if not (lc < lr and cp and cp[1] < tr and run["entropy"] == rec["entropy"]):
+                raise DemoError(_("archive %s: the commitment does not precede the entropy")
+                                % path)
+            say(_("Archive %s: commitment %s… is leaf %d, signed by a checkpoint (tree size "
+                  "%d) %.3f s before the witness's entropy (leaf %d): the commitment "
+                  "precedes the entropy") % (tid, rec["commitment"][:16], lc, cp[0],
+                                             (tr - cp[1]) / 1e6, lr))
+
     def summary(self):
         print()
         print(_("Summary"))
@@ -437,6 +469,7 @@ def main():
         day.close_and_seal()
         day.audit(bin_dir)
         day.summary()
+        day.commitment_precedes_entropy()
         problems = site.schema_problems()
         say(_("%d protocol messages observed, %d outside their schema")
             % (len(site.observed()) + len(site.observed_chunks()), len(problems)))

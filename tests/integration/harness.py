@@ -81,7 +81,8 @@ class Provisioned:
         for r in s["rooms"]:
             ids.append("agent-" + r["id"])
             ids += ["terminal-%s-%s" % (r["id"], seat["id"]) for seat in r.get("seats", [])]
-        for role, key in (("operator", "operators"), ("desk", "desks"), ("auditor", "auditors")):
+        for role, key in (("operator", "operators"), ("desk", "desks"), ("auditor", "auditors"),
+                          ("witness", "witnesses")):
             ids += ["%s-%s" % (role, n) for n in s.get(key, [])]
         return ids
 

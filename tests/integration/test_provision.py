@@ -37,7 +37,7 @@ def openssl(*args, data=None):
 
 def test_layout_modes_and_certificates(prov):
     ids = prov.identities()
-    assert len(ids) == 13
+    assert len(ids) == 14
     assert sorted(os.listdir(os.path.join(prov.dir, "clients"))) == sorted(
         [i + ".crt" for i in ids] + [i + ".key" for i in ids])
     keys = [prov.ca_key, prov.signing_key, os.path.join(prov.dir, "broker", "broker.key")]
