@@ -1,5 +1,6 @@
 #include "recorder.h"
 
+#include "camera_source.h"
 #include "segment_file.h"
 
 #include <dirent.h>
@@ -17,6 +18,9 @@
 #define EOS_WAIT_MS      3000
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS   30000
+/* A camera that refuses the password is asked again less often: many lock the account
+ * after a few failures in a row. */
+#define BACKOFF_AUTH_MAX_MS 60000
 #define SEGMENT_NAME_FMT "%08" G_GINT64_FORMAT ".ts"
 #define SEGMENT_LOCATION "%08d.ts"
 
@@ -43,6 +47,15 @@ struct rec_stream {
 	_Atomic int64_t first_rt_ns;
 	_Atomic int64_t first_wall_us;
 	gboolean live;
+	/* An RTSP camera's run: rtspsrc (borrowed from the pipeline), whether it has
+	 * reached the camera (a progress step after "connect"), and whether the video
+	 * changed format (set on the streaming thread; what follows is dropped). */
+	GstElement *camera_src;
+	gboolean connecting;
+	gboolean connected;
+	_Atomic int format_changed;
+	GMutex format_lock;
+	char *run_format; /* first video format of this run, under format_lock */
 	int64_t started_mono;
 	int64_t gap_id; /* open gap, 0 if none */
 	guint restart_src;
@@ -345,6 +358,18 @@ static gboolean restart_due(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* The longest wait between two attempts. A camera is asked again within half a
+ * segment, so that recording resumes within two segment lengths of its return; a
+ * refused password waits longer. Other sources keep the 30 s cap. */
+static unsigned backoff_max_ms(const struct rec_stream *s)
+{
+	if (!s->cfg->camera)
+		return BACKOFF_MAX_MS;
+	if (s->halt_reason == GAP_CAMERA_UNAUTHORIZED)
+		return BACKOFF_AUTH_MAX_MS;
+	return CLAMP(s->cfg->segment_ms / 2, BACKOFF_FIRST_MS, BACKOFF_MAX_MS);
+}
+
 static void finish_teardown(struct rec_stream *s)
 {
 	if (s->eos_src)
@@ -358,6 +383,7 @@ static void finish_teardown(struct rec_stream *s)
 		gst_object_unref(s->pipeline);
 		s->pipeline = NULL;
 	}
+	s->camera_src = NULL;
 	s->stopping = FALSE;
 	if (s->cur_seq) {
 		/* The muxer never closed it: keep what reached the disk, MPEG-TS plays. */
@@ -374,9 +400,12 @@ static void finish_teardown(struct rec_stream *s)
 		set_state(s, STREAM_STOPPED, gap_reason_name(GAP_DISK_FULL));
 		return;
 	}
-	g_message("recorder %s: restarting in %u ms", s->cfg->name, s->backoff_ms);
-	s->restart_src = g_timeout_add(s->backoff_ms, restart_due, s);
-	s->backoff_ms = MIN(s->backoff_ms * 2, BACKOFF_MAX_MS);
+	/* A format change is not a fault: the next run starts at once in the new format. */
+	unsigned wait = s->halt_reason == GAP_STREAM_CHANGED ? 0 : s->backoff_ms;
+	g_message("recorder %s: restarting in %u ms", s->cfg->name, wait);
+	s->restart_src = g_timeout_add(wait, restart_due, s);
+	if (wait)
+		s->backoff_ms = MIN(s->backoff_ms * 2, backoff_max_ms(s));
 }
 
 static gboolean eos_timeout(gpointer data)
@@ -386,6 +415,30 @@ static gboolean eos_timeout(gpointer data)
 	g_warning("recorder %s: no EOS within %d ms, tearing down", s->cfg->name, EOS_WAIT_MS);
 	finish_teardown(s);
 	return G_SOURCE_REMOVE;
+}
+
+/* Why an error message stops the stream. rtspsrc says why the camera refused:
+ * 401 arrives as NOT_AUTHORIZED, 404 as NOT_FOUND. */
+static enum gap_reason error_reason(const struct rec_stream *s, GstMessage *msg,
+                                    const GError *err)
+{
+	if (!err)
+		return GAP_CAMERA_LOST;
+	if (g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NO_SPACE_LEFT))
+		return GAP_DISK_FULL;
+	gboolean from_camera =
+	    s->camera_src && (GST_MESSAGE_SRC(msg) == GST_OBJECT(s->camera_src) ||
+	                      gst_object_has_as_ancestor(GST_MESSAGE_SRC(msg),
+	                                                 GST_OBJECT(s->camera_src)));
+	if (from_camera &&
+	    g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED))
+		return GAP_CAMERA_UNAUTHORIZED;
+	if (from_camera && g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND))
+		return GAP_CAMERA_NOT_FOUND;
+	/* rtspsrc's own read timeout on a camera that answered and then said nothing. */
+	if (from_camera && s->connected && atomic_load(&s->last_buf_mono) == 0)
+		return GAP_CAMERA_SILENT;
+	return GAP_CAMERA_LOST;
 }
 
 /* Handles one bus message; returns FALSE once the pipeline has been torn down. */
@@ -400,6 +453,33 @@ static gboolean handle_message(struct rec_stream *s, GstMessage *msg)
 			on_fragment(s, st, FALSE);
 		return TRUE;
 	}
+	case GST_MESSAGE_PROGRESS:
+		if (s->camera_src && GST_MESSAGE_SRC(msg) == GST_OBJECT(s->camera_src)) {
+			GstProgressType type;
+			gchar *code = NULL, *text = NULL;
+			gst_message_parse_progress(msg, &type, &code, &text);
+			/* rtspsrc announces "connect" before it connects; any step after it
+			 * means the camera answered. */
+			if (code && strcmp(code, "connect") == 0)
+				s->connecting = TRUE;
+			else if (s->connecting && type != GST_PROGRESS_TYPE_ERROR &&
+			         type != GST_PROGRESS_TYPE_CANCELED)
+				s->connected = TRUE;
+			g_free(code);
+			g_free(text);
+		}
+		return TRUE;
+	case GST_MESSAGE_APPLICATION: {
+		const GstStructure *st = gst_message_get_structure(msg);
+		if (gst_structure_has_name(st, "evalroom-format-changed")) {
+			g_warning("recorder %s: the camera changed its video from %s to %s "
+			          "mid-stream: finishing the segment and starting anew",
+			          s->cfg->name, gst_structure_get_string(st, "from"),
+			          gst_structure_get_string(st, "to"));
+			stream_halt(s, GAP_STREAM_CHANGED);
+		}
+		return TRUE;
+	}
 	case GST_MESSAGE_EOS:
 		if (s->stopping) {
 			finish_teardown(s);
@@ -412,17 +492,21 @@ static gboolean handle_message(struct rec_stream *s, GstMessage *msg)
 		GError *err = NULL;
 		char *dbg = NULL;
 		gst_message_parse_error(msg, &err, &dbg);
-		g_warning("recorder %s: %s: %s", s->cfg->name, GST_OBJECT_NAME(msg->src),
-		          err ? err->message : "error");
-		gboolean nospace = err && g_error_matches(err, GST_RESOURCE_ERROR,
-		                                          GST_RESOURCE_ERROR_NO_SPACE_LEFT);
+		enum gap_reason why = error_reason(s, msg, err);
+		if (s->cfg->camera)
+			g_warning("recorder %s: camera %s: %s: %s (%s)", s->cfg->name,
+			          s->cfg->camera->url, GST_OBJECT_NAME(msg->src),
+			          err ? err->message : "error", gap_reason_name(why));
+		else
+			g_warning("recorder %s: %s: %s", s->cfg->name, GST_OBJECT_NAME(msg->src),
+			          err ? err->message : "error");
 		g_clear_error(&err);
 		g_free(dbg);
 		if (s->stopping) {
 			finish_teardown(s);
 			return FALSE;
 		}
-		stream_halt(s, nospace ? GAP_DISK_FULL : GAP_CAMERA_LOST);
+		stream_halt(s, why);
 		/* An erroring pipeline may never deliver EOS. */
 		if (s->pipeline)
 			finish_teardown(s);
@@ -463,6 +547,8 @@ static void stream_halt(struct rec_stream *s, enum gap_reason why)
 static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
 	struct rec_stream *s = data;
+	if (atomic_load(&s->format_changed))
+		return GST_PAD_PROBE_DROP; /* the segment ends in the format it began with */
 	gsize n = 0;
 	if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
 		n = gst_buffer_get_size(GST_PAD_PROBE_INFO_BUFFER(info));
@@ -493,6 +579,50 @@ static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer 
 	return GST_PAD_PROBE_OK;
 }
 
+/* Watches the video's caps: the first format of a run is the segment's format; a
+ * different codec or resolution later is dropped here (with everything after it) and
+ * reported to the main loop, which finishes the segment and starts a new run. */
+static GstPadProbeReturn on_caps(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	struct rec_stream *s = data;
+	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+	if (GST_EVENT_TYPE(ev) != GST_EVENT_CAPS)
+		return GST_PAD_PROBE_OK;
+	if (atomic_load(&s->format_changed))
+		return GST_PAD_PROBE_DROP;
+	GstCaps *caps;
+	gst_event_parse_caps(ev, &caps);
+	const GstStructure *st = gst_caps_get_structure(caps, 0);
+	int w = 0;
+	if (!gst_structure_get_int(st, "width", &w) || w <= 0)
+		return GST_PAD_PROBE_OK; /* no parsed format yet */
+	char *fmt = camera_video_format(caps);
+	GstPadProbeReturn ret = GST_PAD_PROBE_OK;
+	g_mutex_lock(&s->format_lock);
+	if (!s->run_format) {
+		s->run_format = fmt;
+		fmt = NULL;
+	} else if (strcmp(s->run_format, fmt) != 0) {
+		atomic_store(&s->format_changed, 1);
+		GstStructure *m = gst_structure_new("evalroom-format-changed", "from", G_TYPE_STRING,
+		                                    s->run_format, "to", G_TYPE_STRING, fmt, NULL);
+		gst_element_post_message(s->pipeline,
+		                         gst_message_new_application(GST_OBJECT(pad), m));
+		ret = GST_PAD_PROBE_DROP;
+	}
+	g_mutex_unlock(&s->format_lock);
+	g_free(fmt);
+	return ret;
+}
+
+/* Adds the buffer and caps probes to the video queue's sink pad. */
+static void watch_video(GstPad *qsink, void *data)
+{
+	gst_pad_add_probe(qsink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+	                  on_buffer, data, NULL);
+	gst_pad_add_probe(qsink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_caps, data, NULL);
+}
+
 /* Adds fragment ! queue to the pipeline and links it to a request pad of mux. */
 static int add_branch(struct rec_stream *s, GstElement *mux, const char *frag, const char *pad_tmpl,
                       gboolean probe)
@@ -518,8 +648,7 @@ static int add_branch(struct rec_stream *s, GstElement *mux, const char *frag, c
 	gst_object_unref(qsrc);
 	if (!rc && probe) {
 		GstPad *qsink = gst_element_get_static_pad(q, "sink");
-		gst_pad_add_probe(qsink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-		                  on_buffer, s, NULL);
+		watch_video(qsink, s);
 		gst_object_unref(qsink);
 	}
 	return rc;
@@ -535,6 +664,11 @@ static void stream_start(struct rec_stream *s)
 	s->started_mono = g_get_monotonic_time();
 	atomic_store(&s->last_buf_mono, 0);
 	atomic_store(&s->first_rt_ns, -1);
+	atomic_store(&s->format_changed, 0);
+	g_mutex_lock(&s->format_lock);
+	g_clear_pointer(&s->run_format, g_free);
+	g_mutex_unlock(&s->format_lock);
+	s->connecting = s->connected = FALSE;
 	s->pipeline = gst_pipeline_new(s->cfg->name);
 	GstElement *mux = gst_element_factory_make("splitmuxsink", NULL);
 	GstElement *ts = gst_element_factory_make("mpegtsmux", NULL);
@@ -544,7 +678,18 @@ static void stream_start(struct rec_stream *s)
 	             NULL);
 	g_free(loc);
 	gst_bin_add(GST_BIN(s->pipeline), mux);
-	int rc = add_branch(s, mux, s->cfg->source, "video", TRUE);
+	int rc = 0;
+	if (s->cfg->camera) {
+		s->camera_src = camera_source_add(s->pipeline, mux, s->cfg->camera, s->cfg->lost_ms,
+		                                  s->cfg->audio == NULL, watch_video, s);
+		if (!s->camera_src) {
+			g_warning("recorder %s: no rtspsrc element (gstreamer1.0-plugins-good)",
+			          s->cfg->name);
+			rc = -ENOENT;
+		}
+	} else {
+		rc = add_branch(s, mux, s->cfg->source, "video", TRUE);
+	}
 	if (!rc && s->cfg->audio)
 		rc = add_branch(s, mux, s->cfg->audio, "audio_%u", FALSE);
 	GstBus *bus = gst_element_get_bus(s->pipeline);
@@ -589,9 +734,14 @@ static gboolean health_tick(gpointer data)
 			continue;
 		int64_t last = MAX(atomic_load(&s->last_buf_mono), s->started_mono);
 		if (now - last > (int64_t)s->cfg->lost_ms * 1000) {
-			g_warning("recorder %s: no buffer for %u ms", s->cfg->name,
-			          s->cfg->lost_ms);
-			stream_halt(s, GAP_CAMERA_LOST);
+			/* A camera that answered but has sent nothing since is silent; one
+			 * that never answered, or stopped sending, is lost. */
+			gboolean silent = s->camera_src && s->connected &&
+			                  atomic_load(&s->last_buf_mono) == 0;
+			g_warning("recorder %s: no buffer for %u ms%s", s->cfg->name,
+			          s->cfg->lost_ms,
+			          silent ? " although the camera answered" : "");
+			stream_halt(s, silent ? GAP_CAMERA_SILENT : GAP_CAMERA_LOST);
 		}
 	}
 	if (now - rec->space_mono >= SPACE_TICK_US)
@@ -723,6 +873,7 @@ int recorder_new(const struct recorder_config *cfg, struct spool *sp,
 		s->cfg = &cfg->streams[i];
 		s->state = STREAM_STOPPED;
 		s->backoff_ms = BACKOFF_FIRST_MS;
+		g_mutex_init(&s->format_lock);
 		s->dir = g_build_filename(cfg->spool_dir, s->cfg->name, NULL);
 	}
 	for (size_t i = 0; i < rec->n; i++) {
@@ -824,8 +975,11 @@ void recorder_free(struct recorder *rec)
 	recorder_stop(rec);
 	seal_drain(rec);
 	spool_free(rec->sp_worker);
-	for (size_t i = 0; i < rec->n; i++)
+	for (size_t i = 0; i < rec->n; i++) {
 		g_free(rec->streams[i].dir);
+		g_free(rec->streams[i].run_format);
+		g_mutex_clear(&rec->streams[i].format_lock);
+	}
 	g_free(rec->streams);
 	g_free(rec);
 }
