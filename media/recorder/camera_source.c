@@ -10,7 +10,50 @@ struct camera_link {
 	gboolean have_audio;
 	camera_video_linked_fn on_video;
 	void *ctx;
+	/* mpegtsmux writes its program table when data first arrives and cannot add a
+	 * stream afterwards, so each linked pad is held until rtspsrc has them all. */
+	GMutex lock;
+	gboolean all_pads;
+	GPtrArray *held; /* struct held_pad */
 };
+
+struct held_pad {
+	GstPad *pad;
+	gulong probe;
+};
+
+static GstPadProbeReturn hold(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	return GST_PAD_PROBE_OK; /* blocking: released by on_no_more_pads() */
+}
+
+static void on_no_more_pads(GstElement *src, gpointer data)
+{
+	struct camera_link *l = data;
+	g_mutex_lock(&l->lock);
+	l->all_pads = TRUE;
+	for (guint i = 0; i < l->held->len; i++) {
+		struct held_pad *h = g_ptr_array_index(l->held, i);
+		gst_pad_remove_probe(h->pad, h->probe);
+	}
+	g_ptr_array_set_size(l->held, 0);
+	g_mutex_unlock(&l->lock);
+}
+
+static void held_pad_free(gpointer p)
+{
+	struct held_pad *h = p;
+	gst_object_unref(h->pad);
+	g_free(h);
+}
+
+static void camera_link_free(gpointer data, GClosure *closure)
+{
+	struct camera_link *l = data;
+	g_ptr_array_free(l->held, TRUE);
+	g_mutex_clear(&l->lock);
+	g_free(l);
+}
 
 /* RTP encoding (SDP rtpmap name) -> chain ending in what MPEG-TS carries. */
 static const struct {
@@ -66,6 +109,15 @@ static void on_pad_added(GstElement *src, GstPad *pad, gpointer data)
 		return;
 	}
 	gst_caps_unref(caps);
+	g_mutex_lock(&l->lock);
+	if (!l->all_pads) {
+		struct held_pad *h = g_new0(struct held_pad, 1);
+		h->pad = gst_object_ref(pad);
+		h->probe = gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, hold, NULL,
+		                             NULL);
+		g_ptr_array_add(l->held, h);
+	}
+	g_mutex_unlock(&l->lock);
 	char *why = NULL;
 	GstElement *bin = recorder_fragment_parse(chain, &why);
 	if (!bin) {
@@ -127,8 +179,10 @@ GstElement *camera_source_add(GstElement *pipeline, GstElement *mux,
 	l->own_audio = own_audio;
 	l->on_video = on_video;
 	l->ctx = ctx;
-	g_signal_connect_data(src, "pad-added", G_CALLBACK(on_pad_added), l,
-	                      (GClosureNotify)(void (*)(void))g_free, 0);
+	g_mutex_init(&l->lock);
+	l->held = g_ptr_array_new_with_free_func(held_pad_free);
+	g_signal_connect(src, "no-more-pads", G_CALLBACK(on_no_more_pads), l);
+	g_signal_connect_data(src, "pad-added", G_CALLBACK(on_pad_added), l, camera_link_free, 0);
 	gst_bin_add(GST_BIN(pipeline), src);
 	return src;
 }

@@ -47,12 +47,12 @@ struct rec_stream {
 	_Atomic int64_t first_rt_ns;
 	_Atomic int64_t first_wall_us;
 	gboolean live;
-	/* An RTSP camera's run: rtspsrc (borrowed from the pipeline), whether it has
-	 * reached the camera (a progress step after "connect"), and whether the video
-	 * changed format (set on the streaming thread; what follows is dropped). */
+	/* An RTSP camera's run: rtspsrc (borrowed from the pipeline), how many of its
+	 * progress steps followed "connect" (2 once the camera has answered), and whether
+	 * the video changed format (set on the streaming thread; what follows is dropped). */
 	GstElement *camera_src;
 	gboolean connecting;
-	gboolean connected;
+	unsigned steps_after_connect;
 	_Atomic int format_changed;
 	GMutex format_lock;
 	char *run_format; /* first video format of this run, under format_lock */
@@ -417,6 +417,11 @@ static gboolean eos_timeout(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+static gboolean camera_answered(const struct rec_stream *s)
+{
+	return s->camera_src && s->steps_after_connect >= 2;
+}
+
 /* Why an error message stops the stream. rtspsrc says why the camera refused:
  * 401 arrives as NOT_AUTHORIZED, 404 as NOT_FOUND. */
 static enum gap_reason error_reason(const struct rec_stream *s, GstMessage *msg,
@@ -436,7 +441,7 @@ static enum gap_reason error_reason(const struct rec_stream *s, GstMessage *msg,
 	if (from_camera && g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND))
 		return GAP_CAMERA_NOT_FOUND;
 	/* rtspsrc's own read timeout on a camera that answered and then said nothing. */
-	if (from_camera && s->connected && atomic_load(&s->last_buf_mono) == 0)
+	if (from_camera && camera_answered(s) && atomic_load(&s->last_buf_mono) == 0)
 		return GAP_CAMERA_SILENT;
 	return GAP_CAMERA_LOST;
 }
@@ -458,13 +463,13 @@ static gboolean handle_message(struct rec_stream *s, GstMessage *msg)
 			GstProgressType type;
 			gchar *code = NULL, *text = NULL;
 			gst_message_parse_progress(msg, &type, &code, &text);
-			/* rtspsrc announces "connect" before it connects; any step after it
-			 * means the camera answered. */
+			/* rtspsrc announces "connect", then "Retrieving server options" (also
+			 * when the connection is still pending), and its next step only once
+			 * the camera has answered that request. */
 			if (code && strcmp(code, "connect") == 0)
 				s->connecting = TRUE;
-			else if (s->connecting && type != GST_PROGRESS_TYPE_ERROR &&
-			         type != GST_PROGRESS_TYPE_CANCELED)
-				s->connected = TRUE;
+			else if (s->connecting && type == GST_PROGRESS_TYPE_CONTINUE)
+				s->steps_after_connect++;
 			g_free(code);
 			g_free(text);
 		}
@@ -668,7 +673,8 @@ static void stream_start(struct rec_stream *s)
 	g_mutex_lock(&s->format_lock);
 	g_clear_pointer(&s->run_format, g_free);
 	g_mutex_unlock(&s->format_lock);
-	s->connecting = s->connected = FALSE;
+	s->connecting = FALSE;
+	s->steps_after_connect = 0;
 	s->pipeline = gst_pipeline_new(s->cfg->name);
 	GstElement *mux = gst_element_factory_make("splitmuxsink", NULL);
 	GstElement *ts = gst_element_factory_make("mpegtsmux", NULL);
@@ -736,8 +742,7 @@ static gboolean health_tick(gpointer data)
 		if (now - last > (int64_t)s->cfg->lost_ms * 1000) {
 			/* A camera that answered but has sent nothing since is silent; one
 			 * that never answered, or stopped sending, is lost. */
-			gboolean silent = s->camera_src && s->connected &&
-			                  atomic_load(&s->last_buf_mono) == 0;
+			gboolean silent = camera_answered(s) && atomic_load(&s->last_buf_mono) == 0;
 			g_warning("recorder %s: no buffer for %u ms%s", s->cfg->name,
 			          s->cfg->lost_ms,
 			          silent ? " although the camera answered" : "");

@@ -40,18 +40,32 @@ def clip(cache_dir, codec, width, height, fps, seconds, kbps=300, audio=True):
     return path
 
 
-def launch(codec, *paths, audio=None):
-    """A mount's launch description serving the clips at paths one after the other (a
-    camera changing its resolution), and the first clip's audio as audio ("aac": RTP
-    MPEG4-GENERIC, "pcma": G.711 A-law as many cameras send it) or none."""
+def joined_clip(cache_dir, codec, first, second):
+    """The video of two clips one after the other in one MPEG-TS file (a camera that
+    changes its resolution mid-stream), made once. Returns its path."""
+    name = os.path.basename(first)[:-4] + "+" + os.path.basename(second)[:-4] + ".ts"
+    path = os.path.join(cache_dir, name)
+    if os.path.exists(path):
+        return path
+    parse = PARSERS[codec]
+    pipe = (f"concat name=c ! {parse} ! mpegtsmux ! filesink location={path}.part "
+            f"filesrc location={first} ! matroskademux ! queue ! {parse} ! c. "
+            f"filesrc location={second} ! matroskademux ! queue ! {parse} ! c.")
+    subprocess.run(["nice", "-n", "10", "gst-launch-1.0", "-q", *pipe.split()], check=True,
+                   timeout=600)
+    os.rename(path + ".part", path)
+    return path
+
+
+def launch(codec, path, audio=None):
+    """A mount's launch description serving the clip at path (Matroska, or MPEG-TS
+    video only), and its audio as audio ("aac": RTP MPEG4-GENERIC, "pcma": G.711
+    A-law as many cameras send it) or none."""
     parse, pay = PARSERS[codec], PAYLOADERS[codec]
-    if len(paths) == 1:
-        desc = (f"filesrc location={paths[0]} ! matroskademux name=d "
-                f"d.video_0 ! queue ! {parse} ! {pay} name=pay0 pt=96 config-interval=-1")
-    else:
-        desc = f"concat name=c ! {parse} ! {pay} name=pay0 pt=96 config-interval=-1"
-        for i, p in enumerate(paths):
-            desc += f" filesrc location={p} ! matroskademux ! queue ! {parse} ! c."
+    ts = path.endswith(".ts")
+    demux, vpad = ("tsdemux", "d.") if ts else ("matroskademux", "d.video_0")
+    desc = (f"filesrc location={path} ! {demux} name=d "
+            f"{vpad} ! queue ! {parse} ! {pay} name=pay0 pt=96 config-interval=-1")
     if audio == "aac":
         desc += " d.audio_0 ! queue ! aacparse ! rtpmp4gpay name=pay1 pt=97"
     elif audio == "pcma":
@@ -91,34 +105,11 @@ class Camera:
         self.p = None
 
 
-class Silent:
-    """A camera that accepts the connection and never says anything."""
-
-    def __init__(self, port):
-        import socket
-        import threading
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen(8)
-        self.conns = []
-        self.stopped = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while not self.stopped:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(c)
-
-    def stop(self):
-        self.stopped = True
-        self.sock.close()
-        for c in self.conns:
-            c.close()
-        time.sleep(0.1)
+# A camera that takes the connection and answers OPTIONS, then never sends anything:
+# its encoder gets no picture, so DESCRIBE waits forever.
+SILENT = ("( videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=10/1 ! "
+          "valve drop=true ! x264enc ! video/x-h264,stream-format=byte-stream,"
+          "profile=constrained-baseline ! rtph264pay name=pay0 pt=96 )")
 
 
 def credentials(path, user, password):

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from rtsp_media import Camera, Silent, clip, credentials, launch
+from rtsp_media import SILENT, Camera, clip, credentials, joined_clip, launch
 from test_recorder_media import Driver, check_contiguous, free_port, write_config
 
 PASSWORD = "Cam-s3cret=42"
@@ -26,8 +26,9 @@ def clips(build_dir):
     return {
         "h265": clip(cache, "h265", 320, 240, 10, 60),
         "h264": clip(cache, "h264", 320, 240, 10, 60),
-        "h264-small": clip(cache, "h264", 320, 240, 10, 4, audio=False),
-        "h264-large": clip(cache, "h264", 640, 360, 10, 60, audio=False),
+        "h264-changing": joined_clip(cache, "h264",
+                                     clip(cache, "h264", 320, 240, 10, 4, audio=False),
+                                     clip(cache, "h264", 640, 360, 10, 60, audio=False)),
     }
 
 
@@ -113,7 +114,8 @@ def test_h264_h265_with_audio_recorded_as_sent(bin_dir, clips, tmp_path):
 
 
 def test_refusals_and_silence_then_recovery(bin_dir, clips, tmp_path):
-    """A wrong password, a wrong path and a silent camera: each is reported at once
+    """A wrong password, a wrong path and a camera that answers but sends nothing
+    (silent): each is reported (at once, or after lost_timeout_ms when silent)
     with its reason, retried with backoff, and its gap closes with that reason once
     the camera is put right."""
     p_auth, p_path, p_silent = free_port(), free_port(), free_port()
@@ -121,7 +123,7 @@ def test_refusals_and_silence_then_recovery(bin_dir, clips, tmp_path):
     main = launch("h264", clips["h264"], audio="aac")
     auth_cam = Camera(p_auth, {"/main": main}, user="operator", password="other", log=log)
     path_cam = Camera(p_path, {"/main": main}, log=log)
-    silent = Silent(p_silent)
+    silent = Camera(p_silent, {"/main": SILENT}, log=log)
     cred = credentials(tmp_path / "cam.cred", "operator", PASSWORD)
     cfg = write_config(tmp_path / "rec.conf", tmp_path / "spool", {
         "badpw": {"url": f"rtsp://127.0.0.1:{p_auth}/main", "credentials": cred,
@@ -178,7 +180,7 @@ def test_reboot_and_resolution_change(bin_dir, clips, tmp_path):
     port = free_port()
     log = open(tmp_path / "camera.log", "w")
     cam = Camera(port, {"/main": launch("h265", clips["h265"], audio="aac"),
-                        "/changing": launch("h264", clips["h264-small"], clips["h264-large"])},
+                        "/changing": launch("h264", clips["h264-changing"])},
                  log=log)
     # A second viewer keeps the shared media playing across the recorder's reconnect.
     holder = subprocess.Popen(["gst-launch-1.0", "-q", "rtspsrc",
@@ -233,15 +235,21 @@ NETNS = f"evr-cam-{os.getpid()}"
 
 @pytest.fixture
 def netns():
-    """A network namespace holding the camera, joined to this one by a veth pair; the
-    camera's side carries a netem qdisc the test changes."""
+    """A network namespace holding the camera, joined to this one by a veth pair. The
+    camera's link is impaired with tc netem where the kernel has it (delay and loss);
+    otherwise loss and cuts are made with an nftables rule in the namespace (a kernel
+    without sch_netem cannot delay)."""
     if os.geteuid() != 0:
-        pytest.skip("needs root for ip netns and tc")
+        pytest.skip("needs root for ip netns")
     host, peer = f"vh{os.getpid() % 100000}", f"vc{os.getpid() % 100000}"
     sub = 77 + os.getpid() % 100
 
     def ip(*a):
         subprocess.run(["ip", *a], check=True, capture_output=True)
+
+    def ns(*a, check=True):
+        return subprocess.run(["ip", "netns", "exec", NETNS, *a], check=check,
+                              capture_output=True)
     try:
         ip("netns", "add", NETNS)
     except subprocess.CalledProcessError as e:
@@ -254,55 +262,71 @@ def netns():
         ip("-n", NETNS, "addr", "add", f"10.{sub}.0.2/24", "dev", peer)
         ip("-n", NETNS, "link", "set", peer, "up")
         ip("-n", NETNS, "link", "set", "lo", "up")
-        ip("netns", "exec", NETNS, "tc", "qdisc", "add", "dev", peer, "root", "netem",
-           "delay", "0ms")
+        has_netem = ns("tc", "qdisc", "add", "dev", peer, "root", "netem", "delay", "0ms",
+                       check=False).returncode == 0
+        if not has_netem:
+            ns("nft", "add table inet impair; add chain inet impair out "
+               "{ type filter hook output priority 0; }")
 
-        def netem(*spec):
-            ip("netns", "exec", NETNS, "tc", "qdisc", "change", "dev", peer, "root", "netem",
-               *spec)
-        yield {"ns": NETNS, "camera": f"10.{sub}.0.2", "netem": netem}
+        def impair(loss=0, delay_ms=0):
+            """loss in percent (100: the cable is cut), delay in ms (netem only)."""
+            if has_netem:
+                ns("tc", "qdisc", "change", "dev", peer, "root", "netem", "delay",
+                   f"{delay_ms}ms", "loss", f"{loss}%")
+                return
+            ns("nft", "flush chain inet impair out")
+            if loss >= 100:
+                ns("nft", "add rule inet impair out drop")
+            elif loss > 0:
+                ns("nft", f"add rule inet impair out numgen random mod 100 < {loss} drop")
+        yield {"ns": NETNS, "camera": f"10.{sub}.0.2", "impair": impair, "netem": has_netem}
     finally:
         subprocess.run(["ip", "link", "del", host], capture_output=True)
         subprocess.run(["ip", "netns", "del", NETNS], capture_output=True)
 
 
-def test_loss_delay_and_cut_behind_netem(bin_dir, clips, tmp_path, netns):
-    """Behind 80 ms of delay with 2 % loss the camera keeps recording (over TCP and over
-    UDP); a cut (100 % loss) is camera_lost; when the link returns, recording resumes
-    and the gap closes."""
+def test_loss_delay_and_cut(bin_dir, clips, tmp_path, netns):
+    """With 2 % of the camera's packets lost (and 80 ms of delay where netem exists) the
+    camera keeps recording, over TCP and over UDP; a cut (everything lost) is
+    camera_lost; when the link returns, recording resumes and the gap closes."""
     log = open(tmp_path / "camera.log", "w")
-    cam = Camera(8554, {"/main": launch("h265", clips["h265"], audio="aac")},
+    # One mount per stream: a shared media would make one client's TCP backlog the
+    # other's stall.
+    media = launch("h265", clips["h265"], audio="aac")
+    cam = Camera(8554, {"/tcp": media, "/udp": media},
                  user="operator", password=PASSWORD, address=netns["camera"],
                  netns=netns["ns"], log=log)
     cred = credentials(tmp_path / "cam.cred", "operator", PASSWORD)
-    url = f"rtsp://{netns['camera']}:8554/main"
+    url = f"rtsp://{netns['camera']}:8554"
     cfg = write_config(tmp_path / "rec.conf", tmp_path / "spool", {
-        "tcp-cam": {"url": url, "credentials": cred, "segment_seconds": 1,
-                    "lost_timeout_ms": 2000},
-        "udp-cam": {"url": url, "credentials": cred, "segment_seconds": 1,
-                    "transport": "udp", "lost_timeout_ms": 2000},
+        "tcp-cam": {"url": url + "/tcp", "credentials": cred, "segment_seconds": 1},
+        "udp-cam": {"url": url + "/udp", "credentials": cred, "segment_seconds": 1,
+                    "transport": "udp"},
     })
     drv = Driver(bin_dir, cfg, tmp_path)
+    streams = ("tcp-cam", "udp-cam")
+    # lost_timeout_ms stays at its 3 s default: under a loaded build machine a 2 s
+    # starvation of the test itself has been seen.
     try:
-        for stream in ("tcp-cam", "udp-cam"):
+        for stream in streams:
             drv.wait_for(lambda e: e["event"] == "segment" and e["stream"] == stream, 20)
             drv.pos = 0
-        netns["netem"]("delay", "80ms", "20ms", "loss", "2%")
+        netns["impair"](loss=2, delay_ms=80)
         time.sleep(5)
         drv.drain()
         assert not drv.of("gap"), drv.of("gap")
-        counts = {s: len(drv.of("segment", stream=s)) for s in ("tcp-cam", "udp-cam")}
-        for stream in counts:
+        counts = {s: len(drv.of("segment", stream=s)) for s in streams}
+        for stream in streams:
             drv.wait_for(lambda e: e["event"] == "segment" and e["stream"] == stream
                          and e["seq"] > counts[stream] + 1, 15)
             drv.pos = 0
-        netns["netem"]("loss", "100%")  # the cable is cut
-        for stream in counts:
+        netns["impair"](loss=100)  # the cable is cut
+        for stream in streams:
             drv.wait_for(lambda e: e["event"] == "gap" and e["stream"] == stream, 20)
             drv.pos = 0
         time.sleep(3)
-        netns["netem"]("delay", "0ms")
-        for stream in counts:
+        netns["impair"]()
+        for stream in streams:
             drv.wait_for(lambda e: e["event"] == "gap" and e["stream"] == stream
                          and e["to_us"] is not None, 40)
             drv.pos = 0
@@ -311,7 +335,7 @@ def test_loss_delay_and_cut_behind_netem(bin_dir, clips, tmp_path, netns):
     finally:
         drv.stop()
         cam.stop()
-    for stream in ("tcp-cam", "udp-cam"):
+    for stream in streams:
         assert ("lost", "camera_lost") in states(drv, stream), states(drv, stream)
         closed = [g for g in drv.of("gap", stream=stream) if g["to_us"] is not None]
         assert [g["reason"] for g in closed] == ["camera_lost"], closed
