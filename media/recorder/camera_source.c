@@ -27,9 +27,8 @@ static GstPadProbeReturn hold(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 	return GST_PAD_PROBE_OK; /* blocking: released by on_no_more_pads() */
 }
 
-static void on_no_more_pads(GstElement *src, gpointer data)
+static void release_held(struct camera_link *l)
 {
-	struct camera_link *l = data;
 	g_mutex_lock(&l->lock);
 	l->all_pads = TRUE;
 	for (guint i = 0; i < l->held->len; i++) {
@@ -38,6 +37,18 @@ static void on_no_more_pads(GstElement *src, gpointer data)
 	}
 	g_ptr_array_set_size(l->held, 0);
 	g_mutex_unlock(&l->lock);
+}
+
+static void on_no_more_pads(GstElement *src, gpointer data)
+{
+	release_held(data);
+}
+
+void camera_source_release(GstElement *src)
+{
+	struct camera_link *l = g_object_get_data(G_OBJECT(src), "evalroom-camera-link");
+	if (l)
+		release_held(l);
 }
 
 static void held_pad_free(gpointer p)
@@ -97,7 +108,11 @@ static void on_pad_added(GstElement *src, GstPad *pad, gpointer data)
 		    g_ascii_strcasecmp(enc, chains[i].encoding) == 0)
 			chain = chains[i].chain;
 	gboolean video = media && strcmp(media, "video") == 0;
-	gboolean wanted = chain && (video ? !l->have_video : l->own_audio && !l->have_audio);
+	g_mutex_lock(&l->lock);
+	gboolean late = l->all_pads; /* after a release: the muxer has started */
+	g_mutex_unlock(&l->lock);
+	gboolean wanted =
+	    !late && chain && (video ? !l->have_video : l->own_audio && !l->have_audio);
 	if (!wanted) {
 		if (!chain || video || l->own_audio)
 			g_warning("recorder %s: camera stream %s/%s not recorded (%s)",
@@ -167,8 +182,11 @@ GstElement *camera_source_add(GstElement *pipeline, GstElement *mux,
 	GstElement *src = gst_element_factory_make("rtspsrc", NULL);
 	if (!src)
 		return NULL;
+	/* timeout=0: rtspsrc must not rebuild its session by itself after a UDP silence
+	 * (it tears down its RTP bin on its own thread, which can deadlock against the
+	 * recorder stopping the pipeline); the recorder's health check does the reconnect. */
 	g_object_set(src, "location", cam->url, "latency", (guint)cam->latency_ms, "tcp-timeout",
-	             (guint64)connect_timeout_ms * 1000, NULL);
+	             (guint64)connect_timeout_ms * 1000, "timeout", (guint64)0, NULL);
 	gst_util_set_object_arg(G_OBJECT(src), "protocols",
 	                        cam->transport == CAMERA_TRANSPORT_UDP ? "udp" : "tcp");
 	if (cam->user)
@@ -181,6 +199,7 @@ GstElement *camera_source_add(GstElement *pipeline, GstElement *mux,
 	l->ctx = ctx;
 	g_mutex_init(&l->lock);
 	l->held = g_ptr_array_new_with_free_func(held_pad_free);
+	g_object_set_data(G_OBJECT(src), "evalroom-camera-link", l);
 	g_signal_connect(src, "no-more-pads", G_CALLBACK(on_no_more_pads), l);
 	g_signal_connect_data(src, "pad-added", G_CALLBACK(on_pad_added), l, camera_link_free, 0);
 	gst_bin_add(GST_BIN(pipeline), src);

@@ -22,6 +22,10 @@ GstElement *camera_source_add(GstElement *pipeline, GstElement *mux,
                               const struct camera_config *cam, unsigned connect_timeout_ms,
                               gboolean own_audio, camera_video_linked_fn on_video, void *ctx);
 
+/* Lets every track held for the others go, so that an EOS reaches the muxer and the
+ * pipeline can stop; a track announced later is not recorded. Any thread. */
+void camera_source_release(GstElement *src);
+
 /* The media description recorded for an encoded video caps: "H.264 1920x1080", used to
  * notice a codec or resolution change. Returns a new string (g_free()). */
 char *camera_video_format(const GstCaps *caps);

@@ -379,6 +379,8 @@ static void finish_teardown(struct rec_stream *s)
 		g_source_remove(s->bus_watch);
 	s->bus_watch = 0;
 	if (s->pipeline) {
+		if (s->camera_src)
+			camera_source_release(s->camera_src);
 		gst_element_set_state(s->pipeline, GST_STATE_NULL);
 		gst_object_unref(s->pipeline);
 		s->pipeline = NULL;
@@ -544,6 +546,8 @@ static void stream_halt(struct rec_stream *s, enum gap_reason why)
 	else
 		set_state(s, STREAM_LOST, gap_reason_name(why));
 	s->stopping = TRUE;
+	if (s->camera_src)
+		camera_source_release(s->camera_src);
 	gst_element_send_event(s->pipeline, gst_event_new_eos());
 	if (s->pipeline && s->stopping)
 		s->eos_src = g_timeout_add(EOS_WAIT_MS, eos_timeout, s);
@@ -950,6 +954,8 @@ void recorder_stop(struct recorder *rec)
 		if (s->eos_src)
 			g_source_remove(s->eos_src);
 		s->eos_src = 0;
+		if (s->camera_src)
+			camera_source_release(s->camera_src);
 		gst_element_send_event(s->pipeline, gst_event_new_eos());
 		GstBus *bus = gst_element_get_bus(s->pipeline);
 		int64_t deadline = g_get_monotonic_time() + EOS_WAIT_MS * 1000;
