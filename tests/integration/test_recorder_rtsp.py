@@ -71,10 +71,13 @@ def test_h264_h265_with_audio_recorded_as_sent(bin_dir, clips, tmp_path):
                  user="operator", password=PASSWORD, log=log)
     cred = credentials(tmp_path / "cam.cred", "operator", PASSWORD)
     cfg = write_config(tmp_path / "rec.conf", tmp_path / "spool", {
+        # A loaded machine can take seconds to start the camera's media the first time.
         "room-cam": {"url": f"rtsp://127.0.0.1:{port}/main", "credentials": cred,
-                     "substream": f"rtsp://127.0.0.1:{port}/h264", "segment_seconds": 1},
+                     "substream": f"rtsp://127.0.0.1:{port}/h264", "segment_seconds": 1,
+                     "lost_timeout_ms": 8000},
         "seat-cam": {"url": f"rtsp://127.0.0.1:{port}/h264", "credentials": cred,
-                     "place": "seat", "seat": "S1", "segment_seconds": 1},
+                     "place": "seat", "seat": "S1", "segment_seconds": 1,
+                     "lost_timeout_ms": 8000},
     })
     drv = Driver(bin_dir, cfg, tmp_path)
     try:
