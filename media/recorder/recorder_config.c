@@ -263,7 +263,11 @@ static int load_stream(GKeyFile *kf, const char *group, struct stream_config *s,
 	int rc;
 	gboolean has_url = g_key_file_has_key(kf, group, "url", NULL);
 	gboolean has_source = g_key_file_has_key(kf, group, "source", NULL);
-	if (has_url == has_source) {
+	if (!has_url && !has_source) {
+		*errmsg = g_strdup_printf("[%s] source: missing (or url= for an RTSP camera)", group);
+		return -EINVAL;
+	}
+	if (has_url && has_source) {
 		*errmsg = g_strdup_printf("[%s]: needs exactly one of url= (an RTSP camera) or "
 		                          "source= (a GStreamer fragment)",
 		                          group);

@@ -371,3 +371,43 @@ def test_config_refuses_unsafe_camera_entries(bin_dir, tmp_path):
         assert r.returncode != 0, keys
         assert want in r.stderr, (keys, r.stderr)
         assert PASSWORD not in r.stderr + r.stdout, r.stderr
+
+
+OLD_GAP_TABLE = """
+CREATE TABLE gap (
+	id      INTEGER PRIMARY KEY AUTOINCREMENT,
+	stream  TEXT NOT NULL,
+	reason  TEXT NOT NULL CHECK (reason IN ('camera_lost', 'agent_restart', 'disk_full')),
+	from_us INTEGER NOT NULL,
+	to_us   INTEGER CHECK (to_us IS NULL OR to_us >= from_us)
+);
+INSERT INTO gap VALUES (6, 'cam', 'camera_lost', 1, 2);
+INSERT INTO gap VALUES (7, 'cam', 'disk_full', 3, 4);
+DELETE FROM gap WHERE id = 7;
+"""
+
+
+def test_spool_from_before_the_camera_reasons(bin_dir, clips, tmp_path):
+    """A spool.db whose gap table knows only the first three reasons takes the new ones
+    after start-up, keeps its rows and never reuses an acknowledged gap's id."""
+    import sqlite3
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    db = sqlite3.connect(spool / "spool.db")
+    db.executescript(OLD_GAP_TABLE)
+    db.close()
+    port = free_port()
+    cam = Camera(port, {"/main": launch("h264", clips["h264"])})
+    cfg = write_config(tmp_path / "rec.conf", spool, {
+        "cam": {"url": f"rtsp://127.0.0.1:{port}/nope", "segment_seconds": 1}})
+    drv = Driver(bin_dir, cfg, tmp_path)
+    try:
+        gap = drv.wait_for(lambda e: e["event"] == "gap", 20)
+    finally:
+        drv.stop()
+        cam.stop()
+    assert gap["reason"] == "camera_not_found" and gap["id"] == 8, gap
+    db = sqlite3.connect(spool / "spool.db")
+    rows = db.execute("SELECT id, reason FROM gap ORDER BY id").fetchall()
+    db.close()
+    assert rows == [(6, "camera_lost"), (8, "camera_not_found")], rows
