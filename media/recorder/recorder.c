@@ -83,6 +83,8 @@ struct recorder {
 	struct spool *sp_worker; /* the sealing thread's connection */
 	GQueue seal_queue;       /* struct seal_job, sealed one at a time in order */
 	gboolean sealing;
+	unsigned cameras_stopping; /* camera pipelines still going to NULL on a thread */
+	gboolean abandoned;        /* freed while one was: its report must not run */
 };
 
 static const char *const state_names[] = {"starting", "recording", "lost", "stopped"};
@@ -370,6 +372,57 @@ static unsigned backoff_max_ms(const struct rec_stream *s)
 	return CLAMP(s->cfg->segment_ms / 2, BACKOFF_FIRST_MS, BACKOFF_MAX_MS);
 }
 
+/* A camera pipeline going to NULL on its own thread: rtspsrc can block there (a
+ * connection that neither answers nor fails, its RTP bin's own teardown), and the
+ * agent's main loop, which also decides the door, must not wait for it. */
+struct camera_stop {
+	struct rec_stream *s;
+	GstElement *pipeline;
+	int64_t seq; /* the segment the muxer never closed, 0 if none */
+	int64_t start_us;
+	char path[SPOOL_PATH_MAX];
+};
+
+static gboolean camera_stopped(gpointer data)
+{
+	struct camera_stop *cs = data;
+	struct recorder *rec = cs->s->rec;
+	if (!rec->abandoned) {
+		rec->cameras_stopping--;
+		/* Keep what reached the disk, MPEG-TS plays; its time lies in the gap. */
+		if (cs->seq)
+			spool_file(cs->s, cs->seq, cs->start_us, 0, cs->path, TRUE);
+	}
+	g_free(cs);
+	return G_SOURCE_REMOVE;
+}
+
+static gpointer camera_stop_thread(gpointer data)
+{
+	struct camera_stop *cs = data;
+	gst_element_set_state(cs->pipeline, GST_STATE_NULL);
+	gst_object_unref(cs->pipeline);
+	g_idle_add(camera_stopped, cs);
+	return NULL;
+}
+
+static void camera_stop_async(struct rec_stream *s)
+{
+	struct camera_stop *cs = g_new0(struct camera_stop, 1);
+	cs->s = s;
+	cs->pipeline = s->pipeline;
+	cs->seq = s->cur_seq;
+	cs->start_us = s->cur_start_us;
+	g_strlcpy(cs->path, s->cur_path, sizeof(cs->path));
+	if (s->cur_seq >= s->next_seq)
+		s->next_seq = s->cur_seq + 1; /* the next run must not write over it */
+	s->cur_seq = 0;
+	s->pipeline = NULL;
+	s->rec->cameras_stopping++;
+	camera_source_release(s->camera_src);
+	g_thread_unref(g_thread_new("camera-stop", camera_stop_thread, cs));
+}
+
 static void finish_teardown(struct rec_stream *s)
 {
 	if (s->eos_src)
@@ -378,9 +431,9 @@ static void finish_teardown(struct rec_stream *s)
 	if (s->bus_watch)
 		g_source_remove(s->bus_watch);
 	s->bus_watch = 0;
-	if (s->pipeline) {
-		if (s->camera_src)
-			camera_source_release(s->camera_src);
+	if (s->pipeline && s->camera_src) {
+		camera_stop_async(s);
+	} else if (s->pipeline) {
 		gst_element_set_state(s->pipeline, GST_STATE_NULL);
 		gst_object_unref(s->pipeline);
 		s->pipeline = NULL;
@@ -976,6 +1029,11 @@ void recorder_stop(struct recorder *rec)
 		}
 		gst_object_unref(bus);
 	}
+	int64_t deadline = g_get_monotonic_time() + EOS_WAIT_MS * 1000;
+	while (rec->cameras_stopping && g_get_monotonic_time() < deadline) {
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(10000);
+	}
 	seal_drain(rec);
 }
 
@@ -985,6 +1043,14 @@ void recorder_free(struct recorder *rec)
 		return;
 	recorder_stop(rec);
 	seal_drain(rec);
+	if (rec->cameras_stopping) {
+		/* A camera pipeline is stuck going to NULL: its thread still refers to this
+		 * recorder, so it is left allocated (the process is ending). */
+		g_warning("recorder: %u camera pipeline(s) did not stop; leaving them",
+		          rec->cameras_stopping);
+		rec->abandoned = TRUE;
+		return;
+	}
 	spool_free(rec->sp_worker);
 	for (size_t i = 0; i < rec->n; i++) {
 		g_free(rec->streams[i].dir);
