@@ -16,6 +16,7 @@ import pytest
 import harness
 from daemons import Site, wait_for
 from rtsp_media import SILENT, Camera, clip, credentials, launch
+from test_door import push_admission
 
 ROOM = "E1"
 PASSWORD = "Door-and-camera-7"
@@ -86,14 +87,9 @@ def test_failing_cameras_alert_archive_and_the_door_keeps_deciding(site, bin_dir
         site.start_controller()
         site.start_agent(ROOM, door=True, extra=streams)
         now = int(time.time() * 1e6)
-        c = site.client("controller", client_id="test-admission")
-        c.publish(harness.topic("room", ROOM, "cmd"),
-                  {"v": 1, "kind": "cmd", "seq": now, "ts": now, "id": "adm-%d" % now,
-                   "expires": now + 10**7, "command": "admission.set",
-                   "args": {"entries": [{"credential": "w26:1:42", "person": "EXP-009",
-                                         "valid_from": now - 10**6,
-                                         "valid_until": now + 600 * 10**6}]}})
-        c.close()
+        push_admission(site, ROOM, [{"credential": "w26:1:42", "person": "EXP-009",
+                                     "valid_from": now - 10**6,
+                                     "valid_until": now + 600 * 10**6}])
         for stream in ("cam-E1-pw", "cam-E1-path", "cam-E1-silent"):
             a = wait_for(lambda: alerts_of(site, stream), 20, 0.2)
             assert a, f"no stream_lost for {stream}"
