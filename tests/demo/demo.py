@@ -3,7 +3,7 @@
 
 Provisions a demo site in a temporary directory, starts the real broker (TLS, client
 certificates, ACL), the controller and three simulated rooms (simulated doors, test
-cameras), and runs the day through evalroomctl as the operator and the security desk
+cameras; room E1's is an RTSP camera behind a password), and runs the day through evalroomctl as the operator and the security desk
 would. Everything it started is stopped at the end, also on Ctrl-C; --keep leaves the
 site running for exploring with evalroomctl.
 """
@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 import harness  # noqa: E402
 from daemons import Site, streams_config, wait_for  # noqa: E402
+from rtsp_media import Camera, credentials  # noqa: E402
 
 T0 = time.monotonic()
 # The day in the person's language (LANG): narration from the evalroom catalogue in the
@@ -83,28 +84,33 @@ def free_port():
         return s.getsockname()[1]
 
 
-class FakeCamera:
-    """An IP camera stand-in: live H.264 in MPEG-TS over TCP, which can hang (SIGSTOP)."""
+class DemoCamera:
+    """Room E1's IP camera: GStreamer's RTSP server with digest authentication, a main
+    stream (H.264, 4:2:0, as browsers play it) and a substream for live view. It can
+    hang (SIGSTOP)."""
 
-    def __init__(self):
+    LIVE = ("( videotestsrc is-live=true pattern=ball ! "
+            "video/x-raw,format=I420,width={w},height={h},framerate=10/1 ! "
+            "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=10 ! "
+            "video/x-h264,profile=constrained-baseline ! "
+            "rtph264pay name=pay0 pt=96 config-interval=-1 )")
+
+    def __init__(self, work):
         self.port = free_port()
-        self.proc = subprocess.Popen(
-            ["gst-launch-1.0", "-q", "videotestsrc", "is-live=true", "pattern=ball", "!",
-             "video/x-raw,format=I420,width=320,height=240,framerate=10/1", "!", "x264enc",
-             "tune=zerolatency", "speed-preset=ultrafast", "key-int-max=10", "!", "h264parse",
-             "config-interval=-1", "!", "mpegtsmux", "!", "tcpserversink", "host=127.0.0.1",
-             "port=%d" % self.port, "sync-method=latest-keyframe"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.5)
+        self.cam = Camera(self.port, {"/main": self.LIVE.format(w=320, h=240),
+                                      "/sub": self.LIVE.format(w=160, h=120)},
+                          user="demo", password="demo-camera-pw")
+        self.proc = self.cam.p
+        self.cred = credentials(os.path.join(work, "cam-E1.cred"), "demo", "demo-camera-pw")
 
-    def source(self):
-        return "tcpclientsrc host=127.0.0.1 port=%d ! tsdemux ! h264parse" % self.port
+    def stream_config(self):
+        return ("url=rtsp://127.0.0.1:%d/main\nsubstream=rtsp://127.0.0.1:%d/sub\n"
+                "credentials=%s\n" % (self.port, self.port, self.cred))
 
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGCONT)
-            self.proc.terminate()
-            self.proc.wait(5)
+        self.cam.stop()
 
 
 class Day:
@@ -132,10 +138,10 @@ class Day:
                 out.append(m)
         return out
 
-    def wait_event(self, room, kind, timeout=20, **match):
+    def wait_event(self, room, kind, timeout=20, since=0, **match):
         def find():
             for m in self.events(room, kind):
-                if all(m.get(k) == v for k, v in match.items()):
+                if m["ts"] > since and all(m.get(k) == v for k, v in match.items()):
                     return m
             return None
         m = wait_for(find, timeout, 0.1)
@@ -213,8 +219,9 @@ class Day:
 
     def lost_camera(self, cam):
         say(_("Room E1's camera hangs (its stream stops delivering pictures)"))
+        hung = time.time() * 1e6
         cam.proc.send_signal(signal.SIGSTOP)
-        m = self.wait_event("E1", "stream.state", stream="cam-E1", state="lost")
+        m = self.wait_event("E1", "stream.state", since=hung, stream="cam-E1", state="lost")
         say(_("Agent E1 reports stream cam-E1 LOST (%s); the gap is recorded with its reason")
             % m.get("reason"))
         a = self.wait_alert("stream_lost", room="E1")
@@ -443,15 +450,15 @@ def main():
             % site.prov.port)
         site.start_controller()
         say(_("Controller connected with its own certificate"))
-        cam = FakeCamera()
+        cam = DemoCamera(work)
         for room in site.prov.site["rooms"]:
             rid = room["id"]
             seats = [("cam-%s-%s" % (rid, s["id"]), s["id"]) for s in room["seats"]]
             streams = streams_config([] if rid == "E1" else ["cam-" + rid], seats,
                                      audio=False)
             if rid == "E1":
-                streams += ("[stream cam-E1]\nsource=%s\nplace=room\nsegment_seconds=2\n"
-                            "lost_timeout_ms=2000\n" % cam.source())
+                streams += ("[stream cam-E1]\n%splace=room\nsegment_seconds=2\n"
+                            "lost_timeout_ms=2000\n" % cam.stream_config())
             site.start_agent(rid, door=True, extra=streams)
             say(_("Room agent %s connected (door locked, %d cameras recording)")
                 % (rid, len(seats) + 1))
