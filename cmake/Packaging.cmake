@@ -19,7 +19,9 @@ set(pkgconf ${CMAKE_INSTALL_FULL_SYSCONFDIR}/evalroom)
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME evalroom)
 set(CPACK_PACKAGE_VENDOR "evalroom")
-set(CPACK_PACKAGE_CONTACT "evalroom maintainers <evalroom@localhost>")
+set(EVALROOM_DEB_MAINTAINER "evalroom maintainers <evalroom@example.org>" CACHE STRING
+    "Maintainer field of the Debian packages (the site's or the vendor's address)")
+set(CPACK_PACKAGE_CONTACT "${EVALROOM_DEB_MAINTAINER}")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_DEBIAN_PACKAGE_RELEASE 1 CACHE STRING "Debian revision of the packages")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "isolated bid-evaluation area")
@@ -55,7 +57,7 @@ set(d_common "users, directories and documentation
  evalroom-terminal, the /etc/evalroom directories with the private keys' modes,
  and the deployment guide. Needed by every evalroom machine.")
 set(d_controller "site controller
- The site's truth: seat draw, admissions, alerts and the signed tender archives.
+ The site's truth: seat draw, admissions, alerts, signed tender archives.
  Installs evalroom-controller.service, enabled; it starts once the site's
  certificates are in /etc/evalroom/tls.")
 set(d_agent "room agent for the board by the room's door
@@ -108,7 +110,7 @@ foreach(c ${EVALROOM_PKG_COMPONENTS})
 Upstream-Name: evalroom
 
 Files: *
-Copyright: evalroom authors
+Copyright: 2026 evalroom authors
 License: evalroom
  Internal product of the trading centre; no licence for redistribution is granted.
 ")

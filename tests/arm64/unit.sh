@@ -24,4 +24,11 @@ file -L "$dir/bin/evalroom-agent" 2>/dev/null | grep -q "ARM aarch64" ||
 	od -An -tx1 -j18 -N2 "$dir/bin/evalroom-agent" | grep -q "b7 00" ||
 	{ echo "arm64: $dir/bin/evalroom-agent is not an arm64 program" >&2; exit 1; }
 cd "$dir"
-ctest -L unit -j2 --output-on-failure --timeout 600 "$@"
+# ctest puts the emulator only before a test whose command is one of the build's programs;
+# a test that starts them from a script needs binfmt_misc to run arm64 programs.
+exclude=()
+if [ "$binfmt" = no ]; then
+	echo "arm64: not run here (it starts the arm64 evalroom-draw-tool from Python, which needs binfmt_misc): draw_reference_reimplementation"
+	exclude=(-E '^draw_reference_reimplementation$')
+fi
+ctest -L unit "${exclude[@]}" -j2 --output-on-failure --timeout 600 "$@"
