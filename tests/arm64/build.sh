@@ -7,7 +7,8 @@ set -euo pipefail
 src=$1 dir=$2
 mkdir -p "$dir"
 sysroot=$(bash "$src/tests/arm64/sysroot.sh")
-if [ ! -f "$dir/CMakeCache.txt" ] || ! grep -q "^EVALROOM_ARM64_SYSROOT:.*=$sysroot\$" "$dir/CMakeCache.txt"; then
+configured=$(sed -n 's/^EVALROOM_ARM64_SYSROOT:[A-Z]*=//p' "$dir/CMakeCache.txt" 2>/dev/null || true)
+if [ -z "$configured" ] || [ "$(realpath -m "$configured")" != "$(realpath "$sysroot")" ]; then
 	rm -f "$dir/CMakeCache.txt"
 	cmake -S "$src" -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$src/cmake/toolchain-arm64.cmake" \
 		-DEVALROOM_ARM64_SYSROOT="$sysroot" \

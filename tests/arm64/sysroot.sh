@@ -9,28 +9,50 @@
 set -euo pipefail
 PKGS="libc6-dev libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
  libgpiod-dev libpaho-mqtt-dev libsqlite3-dev libssl-dev libjansson-dev libsystemd-dev
- libncurses-dev libcmocka-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good"
+ libncurses-dev libcmocka-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+ gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly"
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/evalroom
-key=$(echo "$PKGS" | sha256sum | cut -c1-12)
-root=$cache/sysroot-bookworm-arm64-$key
-if [ -f "$root/.evalroom-complete" ]; then
-	echo "$root"
-	exit 0
-fi
+root=$cache/sysroot-bookworm-arm64
+manifest=$root/.evalroom-packages
 mirror=$(sed -n 's/^URIs:[[:space:]]*\(\S*\/debian\)[[:space:]]*$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
 [ -n "$mirror" ] || mirror=$(sed -n 's/^deb[[:space:]]\+\(http\S*\/debian\)[[:space:]]\+bookworm[[:space:]].*/\1/p' \
 	/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -1)
-[ -n "$mirror" ] || { echo "arm64 sysroot: no bookworm mirror in /etc/apt/sources*" >&2; exit 1; }
+
+# unpack DIR PACKAGES...: debootstrap --foreign into DIR with PACKAGES, then every
+# downloaded package extracted into DIR.
+unpack() {
+	local dir=$1
+	shift
+	[ -n "$mirror" ] || { echo "arm64 sysroot: no bookworm mirror in /etc/apt/sources*" >&2; exit 1; }
+	debootstrap --arch=arm64 --foreign --variant=minbase --include="$(echo "$@" | tr ' ' ,)" \
+		bookworm "$dir" "$mirror" >"$cache/sysroot.log" 2>&1 ||
+		{ tail -20 "$cache/sysroot.log" >&2; echo "arm64 sysroot: debootstrap failed" >&2; exit 1; }
+	for deb in "$dir"/var/cache/apt/archives/*.deb; do
+		dpkg-deb --fsys-tarfile "$deb" | tar -x --keep-directory-symlink -C "$dir"
+	done
+	rm -f "$dir"/var/cache/apt/archives/*.deb
+}
+
 mkdir -p "$cache"
-rm -rf "$root.tmp"
-echo "arm64 sysroot: making $root from $mirror (once)" >&2
-debootstrap --arch=arm64 --foreign --variant=minbase --include="$(echo $PKGS | tr ' ' ,)" \
-	bookworm "$root.tmp" "$mirror" >"$cache/sysroot.log" 2>&1 ||
-	{ tail -20 "$cache/sysroot.log" >&2; echo "arm64 sysroot: debootstrap failed" >&2; exit 1; }
-for deb in "$root.tmp"/var/cache/apt/archives/*.deb; do
-	dpkg-deb --fsys-tarfile "$deb" | tar -x --keep-directory-symlink -C "$root.tmp"
-done
-rm -f "$root.tmp"/var/cache/apt/archives/*.deb
-touch "$root.tmp/.evalroom-complete"
-mv "$root.tmp" "$root"
+if [ ! -f "$manifest" ]; then
+	echo "arm64 sysroot: making $root from $mirror (once)" >&2
+	rm -rf "$root.tmp"
+	# shellcheck disable=SC2086
+	unpack "$root.tmp" $PKGS
+	echo $PKGS | tr ' ' '\n' >"$root.tmp/.evalroom-packages"
+	mv "$root.tmp" "$root"
+fi
+# Packages added to PKGS later go into the same sysroot (its path, and so the builds
+# made against it, stay).
+missing=$(echo $PKGS | tr ' ' '\n' | grep -vxF -f "$manifest" || true)
+if [ -n "$missing" ]; then
+	echo "arm64 sysroot: adding" $missing >&2
+	rm -rf "$root.add"
+	# shellcheck disable=SC2086
+	unpack "$root.add" $missing
+	(cd "$root.add" && tar -c --exclude=./dev --exclude=./proc --exclude=./sys .) |
+		tar -x --keep-directory-symlink -C "$root"
+	rm -rf "$root.add"
+	echo $PKGS | tr ' ' '\n' >"$manifest"
+fi
 echo "$root"
