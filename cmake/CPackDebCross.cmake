@@ -2,7 +2,8 @@
 # cannot resolve the sysroot's libraries (they are not in this machine's dpkg database),
 # so each arm64 package takes the Depends that dpkg-shlibdeps computed for the amd64
 # package of the same sources from the same Debian release: ./dev package builds those
-# first, checks that the arm64 programs need the same shared libraries (readelf NEEDED),
+# first, checks that no arm64 program needs a shared library its amd64 build does not
+# (readelf NEEDED, the dynamic loader aside),
 # and names their directory in EVALROOM_DEPENDS_FROM. evalroom-broker (Architecture: all)
 # comes from the amd64 build only.
 if(CPACK_DEBIAN_PACKAGE_ARCHITECTURE STREQUAL "arm64")

@@ -52,7 +52,15 @@ if [ -n "$missing" ]; then
 	unpack "$root.add" $missing
 	(cd "$root.add" && tar -c --exclude=./dev --exclude=./proc --exclude=./sys .) |
 		tar -x --keep-directory-symlink -C "$root"
-	rm -rf "$root.add"
+	rm -rf "$root.add" "$root/.evalroom-relative-links"
 	echo $PKGS | tr ' ' '\n' >"$manifest"
+fi
+# Absolute symbolic links (libtinfo.so -> /lib/...) would point out of the sysroot, and
+# the linker would then take a static library instead: make them relative.
+if [ ! -f "$root/.evalroom-relative-links" ]; then
+	find "$root" -type l -lname '/*' -print0 | while IFS= read -r -d '' l; do
+		ln -sfn "$(realpath -m --relative-to="$(dirname "$l")" "$root$(readlink "$l")")" "$l"
+	done
+	touch "$root/.evalroom-relative-links"
 fi
 echo "$root"
