@@ -25,30 +25,42 @@ def cache_value(build_dir, key):
     raise KeyError(key)
 
 
+def systemd_libdir(build_dir, prefix):
+    """Where units, sysusers, tmpfiles and udev files go: EVALROOM_SYSTEMD_LIBDIR, under
+    the prefix when relative (./dev build: /lib, as the Debian packages)."""
+    try:
+        d = cache_value(build_dir, "EVALROOM_SYSTEMD_LIBDIR")
+    except KeyError:
+        d = "lib"
+    return d if d.startswith("/") else prefix + "/" + d
+
+
 @pytest.fixture(scope="module")
 def staged(build_dir, tmp_path_factory):
-    """(staging root, install prefix) after cmake --install with DESTDIR."""
+    """(staging root, systemd/udev lib dir, install prefix) after cmake --install with
+    DESTDIR."""
     stage = str(tmp_path_factory.mktemp("stage"))
     env = dict(os.environ, DESTDIR=stage)
     r = subprocess.run(["cmake", "--install", build_dir], env=env, capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
-    return stage, cache_value(build_dir, "CMAKE_INSTALL_PREFIX")
+    prefix = cache_value(build_dir, "CMAKE_INSTALL_PREFIX")
+    return stage, systemd_libdir(build_dir, prefix), prefix
 
 
 def unit_dir(staged):
-    stage, prefix = staged
-    return stage + prefix + "/lib/systemd/system"
+    stage, lib, _ = staged
+    return stage + lib + "/systemd/system"
 
 
 def test_layout(staged):
-    stage, prefix = staged
+    stage, lib, prefix = staged
     etc = "/etc" if prefix == "/usr" else prefix + "/etc"
-    for p in [prefix + "/lib/systemd/system/" + u for u in UNITS] + [
-            prefix + "/lib/systemd/system/mosquitto.service.d/evalroom.conf",
-            prefix + "/lib/sysusers.d/evalroom.conf",
-            prefix + "/lib/tmpfiles.d/evalroom.conf",
-            prefix + "/lib/udev/rules.d/60-evalroom-gpio.rules",
+    for p in [lib + "/systemd/system/" + u for u in UNITS] + [
+            lib + "/systemd/system/mosquitto.service.d/evalroom.conf",
+            lib + "/sysusers.d/evalroom.conf",
+            lib + "/tmpfiles.d/evalroom.conf",
+            lib + "/udev/rules.d/60-evalroom-gpio.rules",
             prefix + "/lib/evalroom/mosquitto-evalroom-auth.so",
             etc + "/mosquitto/conf.d/evalroom.conf"] + [
             etc + "/evalroom/%s.conf%s" % (c, x) for c in ("controller", "agent", "terminal")
@@ -70,7 +82,7 @@ def exec_paths(text):
 def test_systemd_analyze_verify(staged, build_dir, tmp_path, unit):
     """The installed unit, with its program paths pointed into the staging root (all
     else unchanged), passes systemd-analyze verify on this machine."""
-    stage, _ = staged
+    stage, _, _ = staged
     text = open(os.path.join(unit_dir(staged), unit)).read()
     missing = []
     for p in exec_paths(text):
@@ -139,13 +151,13 @@ def test_mosquitto_drop_in_exposure(staged, tmp_path):
 
 
 def test_sysusers_creates_the_users(staged, tmp_path):
-    stage, prefix = staged
+    stage, lib, prefix = staged
     root = tmp_path / "root"
     (root / "etc").mkdir(parents=True)
     for f in ("passwd", "group", "shadow", "gshadow"):
         if os.path.exists("/etc/" + f):
             shutil.copy("/etc/" + f, root / "etc" / f)
-    conf = stage + prefix + "/lib/sysusers.d/evalroom.conf"
+    conf = stage + lib + "/sysusers.d/evalroom.conf"
     r = subprocess.run(["systemd-sysusers", "--root", str(root), conf], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 0, r.stderr
@@ -161,7 +173,7 @@ def test_sysusers_creates_the_users(staged, tmp_path):
 def test_mosquitto_snippet_serves_the_provisioned_site(staged, bin_dir, tmp_path):
     """The conf.d snippet, with its /etc/evalroom paths moved under a temporary root and
     the files placed as docs/deploy.md says, runs the broker with TLS and the ACL."""
-    stage, prefix = staged
+    stage, _, prefix = staged
     etc = "/etc" if prefix == "/usr" else prefix + "/etc"
     prov = harness.provision(bin_dir, str(tmp_path / "prov"))
     conf_root = tmp_path / "etc-evalroom"
