@@ -188,6 +188,12 @@ def test_provision_and_configure(st):
            "evalroom:evalroom", "0600"),
           ("clients/agent-E1.crt", "/etc/evalroom/tls/agent-E1.crt", "root:root", "0644"),
           ("clients/agent-E1.key", "/etc/evalroom/tls/agent-E1.key",
+           "evalroom-agent:evalroom-agent", "0600"),
+          ("site-credential.key", "/etc/evalroom/tls/site-credential.key",
+           "evalroom:evalroom", "0600"),
+          # The board's own copy (docs/deploy.md); here the controller shares the machine,
+          # and each daemon's copy belongs to its own user.
+          ("site-credential.key", "/etc/evalroom/tls/agent-credential.key",
            "evalroom-agent:evalroom-agent", "0600")]
     s.root.run("install", "-d", "-m", "0755", "/etc/evalroom/broker")
     for src, dst, owner, mode in cp:
@@ -204,6 +210,9 @@ def test_provision_and_configure(st):
         path = s.root.p("/etc/evalroom/%s.conf" % conf)
         text = re.sub(r"^uri=.*$", "uri=" + uri, open(path).read(), flags=re.M)
         if conf == "agent":
+            text = re.sub(r"^credential_key=.*$",
+                          "credential_key=/etc/evalroom/tls/agent-credential.key", text,
+                          flags=re.M)
             text += door_config("/run/evalroom-agent/door.sock")
             text += ("[recorder]\nstate_interval_ms=2000\n[stream cam-E1]\nsource=%s\n"
                      "place=room\nsegment_seconds=2\n" % VIDEO)
