@@ -4,15 +4,14 @@
 # package of the same sources from the same Debian release: ./dev package builds those
 # first, checks that no arm64 program needs a shared library its amd64 build does not
 # (readelf NEEDED, the dynamic loader aside),
-# and names their directory in EVALROOM_DEPENDS_FROM. evalroom-broker (Architecture: all)
-# comes from the amd64 build only.
+# and names their directory in EVALROOM_DEPENDS_FROM. evalroom-broker carries the
+# client-id plugin (a shared object), so it is built per architecture too.
 if(CPACK_DEBIAN_PACKAGE_ARCHITECTURE STREQUAL "arm64")
   if(NOT DEFINED ENV{EVALROOM_DEPENDS_FROM})
     message(FATAL_ERROR "arm64 packages: set EVALROOM_DEPENDS_FROM to the amd64 packages' "
                         "directory (./dev package does)")
   endif()
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS OFF)
-  list(REMOVE_ITEM CPACK_COMPONENTS_ALL broker)
   foreach(c ${CPACK_COMPONENTS_ALL})
     string(TOUPPER ${c} C)
     file(GLOB deb "$ENV{EVALROOM_DEPENDS_FROM}/evalroom-${c}_*_amd64.deb")
