@@ -1,4 +1,5 @@
-/* evalroom-agent internals shared by its modules (not a public API). */
+/* evalroom-agent internals shared by its modules (not a public API). Modules publish,
+ * report refused messages and read the sequence numbers through a->node (node.h). */
 #pragma once
 #include <glib.h>
 #include <jansson.h>
@@ -7,9 +8,7 @@
 
 #include "config.h"
 #include "mqtt_session.h"
-#include "seq.h"
-
-#define TOPIC_PREFIX "evalroom/v1/"
+#include "node.h"
 
 struct agent {
 	struct config *config;
@@ -19,9 +18,7 @@ struct agent {
 	char *spool_dir;
 	GMainLoop *loop;
 	struct mqtt_session *mqtt;
-	const struct mqtt_ops *ops;
-	void *ops_ctx;
-	struct seq_counter seq;
+	struct node *node; /* publish, error events, status, replay cache, topic routes */
 	bool connected;
 	bool controller_online;
 	struct outbox *outbox;     /* every event goes through it */
@@ -29,13 +26,6 @@ struct agent {
 	struct agent_media *media; /* NULL: the room records nothing */
 	struct agent_seats *seats; /* the login terminals (agent_seats.c) */
 	int64_t started_us;
-	GHashTable *commands_done; /* command id -> struct agent_cmd_done, until it expires */
 	char topic_status[128], topic_event[128], topic_reply[128], topic_cmd[128],
 	    topic_media[128];
 };
-
-/* agent_publish: serialise MSG (caller keeps its reference), publish at QoS 1. */
-int agent_publish(struct agent *a, const char *topic, const json_t *msg, bool retain);
-/* agent_report_error: publish an `error` event naming TOPIC, SENDER and the fault. */
-void agent_report_error(struct agent *a, const char *topic, const char *sender,
-                        const GError *fault);

@@ -14,48 +14,26 @@
 #include "msg.h"
 #include "outbox.h"
 
-/* A command that ran, remembered until it expires: a duplicate delivery (QoS 1 after a
- * lost PUBACK) or a replay gets the first reply again and never runs twice. */
-struct agent_cmd_done {
-	int64_t expires;
-	char *reply; /* the serialised first reply (jansson: free()) */
-};
-
-void agent_cmd_done_free(gpointer p)
-{
-	struct agent_cmd_done *d = p;
-	free(d->reply);
-	g_free(d);
-}
-
-static void commands_done_purge(struct agent *a, int64_t now)
-{
-	GHashTableIter it;
-	gpointer v;
-	g_hash_table_iter_init(&it, a->commands_done);
-	while (g_hash_table_iter_next(&it, NULL, &v))
-		if (((struct agent_cmd_done *)v)->expires < now)
-			g_hash_table_iter_remove(&it);
-}
+/* A command that ran is remembered in the node's replay cache until it expires: a
+ * duplicate delivery (QoS 1 after a lost PUBACK) or a replay gets the first reply again
+ * and never runs twice. */
 
 /* reply: publish the reply to command ID; with REMEMBER_UNTIL > 0 keep it for replays. */
 static void reply(struct agent *a, const char *id, int64_t remember_until, json_t *result,
                   const GError *err)
 {
-	json_t *m = msg_new("reply", &a->seq);
+	json_t *m = node_msg_new(a->node, "reply");
 	json_object_set_new(m, "id", json_string(id));
 	json_object_set_new(m, "ok", json_boolean(err == NULL));
 	if (err)
 		json_object_set_new(m, "error", json_string(err->message));
 	else
 		json_object_set_new(m, "result", result ? json_incref(result) : json_object());
-	agent_publish(a, a->topic_reply, m, false);
-	char *text = remember_until > 0 ? json_dumps(m, JSON_COMPACT) : NULL;
-	if (text) {
-		struct agent_cmd_done *d = g_new0(struct agent_cmd_done, 1);
-		d->expires = remember_until;
-		d->reply = text;
-		g_hash_table_replace(a->commands_done, g_strdup(id), d);
+	node_publish(a->node, a->topic_reply, m, false);
+	if (remember_until > 0) {
+		char *text = msg_dump(m, NULL);
+		node_replay_keep(a->node, id, text, remember_until);
+		g_free(text);
 	}
 	json_decref(m);
 }
@@ -90,12 +68,10 @@ void agent_cmd_handle(struct agent *a, const void *payload, size_t len)
 		reply(a, id, 0, NULL, err);
 		goto out;
 	}
-	commands_done_purge(a, clock_now_us());
-	struct agent_cmd_done *done = g_hash_table_lookup(a->commands_done, id);
+	const char *done = node_replay_find(a->node, id, clock_now_us());
 	if (done) {
 		log_info("command %s (%s) was already executed: not run again", id, command);
-		a->ops->publish(a->ops_ctx, a->topic_reply, done->reply, strlen(done->reply), 1,
-		                false);
+		node_publish_raw(a->node, a->topic_reply, done, strlen(done), 1, false);
 		goto out;
 	}
 	if (!args) {
@@ -129,7 +105,7 @@ void agent_cmd_handle(struct agent *a, const void *payload, size_t len)
 	json_decref(res);
 	goto out;
 refuse:
-	agent_report_error(a, a->topic_cmd, "controller", err);
+	node_report_error(a->node, a->topic_cmd, "controller", err);
 out:
 	g_clear_error(&err);
 	json_decref(body);

@@ -65,7 +65,7 @@ static void on_door_event(const struct door_event *ev, void *user)
 		else if (ev->prev_state == DOOR_STATE_LOCKDOWN)
 			persist_lockdown(d, false);
 	}
-	json_t *m = msg_new("door.event", &a->seq);
+	json_t *m = node_msg_new(a->node, "door.event");
 	json_object_set_new(m, "event", json_string(door_event_name(ev->kind)));
 	json_object_set_new(m, "state", json_string(door_state_name(ev->state)));
 	json_object_set_new(m, "at", json_integer(ev->ts_us));

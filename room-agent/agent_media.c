@@ -25,7 +25,7 @@ static int ship_publish(void *ctx, const char *topic, const char *payload, size_
 	struct agent_media *m = ctx;
 	if (!m->connected)
 		return -ENOTCONN;
-	return m->agent->ops->publish(m->agent->ops_ctx, topic, payload, len, 1, false);
+	return node_publish_raw(m->agent->node, topic, payload, len, 1, false);
 }
 
 static const struct shipper_ops ship_ops = {.publish = ship_publish};
@@ -42,7 +42,7 @@ static void on_state(void *ctx, const struct stream_status *st)
 {
 	struct agent_media *m = ctx;
 	struct agent *a = m->agent;
-	json_t *msg = msg_new("stream.state", &a->seq);
+	json_t *msg = node_msg_new(a->node, "stream.state");
 	json_object_set_new(msg, "room", json_string(a->room));
 	json_object_set_new(msg, "stream", json_string(st->stream));
 	json_object_set_new(msg, "state", json_string(stream_state_name(st->state)));
@@ -69,7 +69,7 @@ static void on_space(void *ctx, const struct space_report *r)
 {
 	struct agent_media *m = ctx;
 	struct agent *a = m->agent;
-	json_t *msg = msg_new("spool.space", &a->seq);
+	json_t *msg = node_msg_new(a->node, "spool.space");
 	json_object_set_new(msg, "level", json_string(space_level_name(r->level)));
 	json_object_set_new(msg, "used_bytes", json_integer(r->used_bytes));
 	json_object_set_new(msg, "quota_bytes", json_integer(r->quota_bytes));
@@ -186,7 +186,7 @@ void agent_media_handle_ack(struct agent_media *m, const void *payload, size_t l
 	int rc = shipper_handle_ack(m->ship, payload, len, &fault);
 	if (rc == -EINVAL) {
 		GError *err = g_error_new(MSG_ERROR, MSG_ERROR_INVALID, "%s", fault);
-		agent_report_error(m->agent, m->agent->topic_cmd, "controller", err);
+		node_report_error(m->agent->node, m->agent->topic_cmd, "controller", err);
 		g_error_free(err);
 	}
 	g_free(fault);

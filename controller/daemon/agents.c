@@ -77,7 +77,7 @@ static gboolean on_cmd_timeout(gpointer data)
 static int send_cmd(struct controller *c, const char *room, const char *id, const char *command,
                     json_t *args, unsigned timeout_ms)
 {
-	json_t *m = msg_new("cmd", &c->seq);
+	json_t *m = node_msg_new(c->node, "cmd");
 	json_object_set_new(m, "id", json_string(id));
 	json_object_set_new(m, "expires",
 	                    json_integer(clock_now_us() + (int64_t)timeout_ms * 1000));
@@ -85,7 +85,7 @@ static int send_cmd(struct controller *c, const char *room, const char *id, cons
 	json_object_set_new(m, "args", args ? args : json_object());
 	char topic[128];
 	snprintf(topic, sizeof(topic), TOPIC_PREFIX "room/%s/cmd", room);
-	int rc = controller_publish(c, topic, m, false);
+	int rc = node_publish(c->node, topic, m, false);
 	json_decref(m);
 	return rc;
 }
@@ -151,7 +151,7 @@ void agents_handle_reply(struct controller *c, const char *room, const void *pay
 	json_decref(body);
 	return;
 refuse:
-	controller_report_error(c, topic, sender, err);
+	node_report_error(c->node, topic, sender, err);
 	g_clear_error(&err);
 	json_decref(body);
 }

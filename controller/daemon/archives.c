@@ -14,6 +14,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "msg.h"
+#include "request_reply.h"
 #include "rootlog.h"
 #include "route.h"
 #include "state.h"
@@ -218,13 +219,13 @@ static void publish_root(void *user, const char *name, uint64_t size, const uint
 	leaf_hex(root, 32, root_hex);
 	leaf_hex(e.hash, 32, hash_hex);
 	char *line = rootlog_line(&e);
-	json_t *m = msg_new("roots.checkpoint", &c->seq);
+	json_t *m = node_msg_new(c->node, "roots.checkpoint");
 	json_object_update_new(m, json_pack("{s:s, s:I, s:s, s:I, s:I, s:s, s:s}", "tender", name,
 	                                    "size", (json_int_t)size, "root", root_hex, "time_us",
 	                                    (json_int_t)time_us, "log_index", (json_int_t)e.index,
 	                                    "log_hash", hash_hex, "line", line));
 	g_free(line);
-	controller_publish(c, TOPIC_PREFIX "controller/roots", m, true);
+	node_publish(c->node, TOPIC_PREFIX "controller/roots", m, true);
 	json_decref(m);
 }
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "controller.h"
+#include "request_handler.h"
 
 /* checkin_init: the admission-window timer of C (after c->state is open);
  * checkin_free undoes it (safe on a zeroed controller). */

@@ -1,4 +1,6 @@
-/* evalroom-controller internals shared by its modules (not a public API). */
+/* evalroom-controller internals shared by its modules (not a public API): the daemon's
+ * configuration and the struct every module is handed. Modules publish, report refused
+ * messages and read the sequence numbers through c->node (common/node.h). */
 #pragma once
 #include <glib.h>
 #include <jansson.h>
@@ -7,10 +9,8 @@
 
 #include "mqtt_session.h"
 #include "msg.h"
-#include "request_handler.h"
-#include "seq.h"
-
-#define TOPIC_PREFIX "evalroom/v1/"
+#include "node.h"
+#include "request.h"
 
 struct controller_config {
 	char *mqtt_uri, *ca, *cert, *key;
@@ -49,45 +49,17 @@ struct controller {
 	struct controller_config cfg;
 	GMainLoop *loop;
 	struct mqtt_session *mqtt;
-	const struct mqtt_ops *ops;
-	void *ops_ctx;
-	struct seq_counter seq;
+	struct node *node; /* publish, error replies, status, replay cache, topic routes */
 	bool connected;
 	int64_t started_us;
-	GHashTable *rooms; /* room id -> struct room_presence */
-	struct state *state;   /* state.db */
-	struct agents *agents; /* commands to agents (agents.c) */
-	struct doors *doors;   /* door requests (doors.c) */
+	GHashTable *rooms;         /* room id -> struct room_presence */
+	struct state *state;       /* state.db */
+	struct agents *agents;     /* commands to agents (agents.c) */
+	struct doors *doors;       /* door requests (doors.c) */
 	struct archives *archives; /* tender and retention archives (archives.c) */
 	struct ingest *ingest;     /* media ingest (ingest.c) */
-	uint64_t messages_refused;
-	struct alerts *alerts; /* alerts.c */
-	struct view *view;     /* view.c */
-	struct checkin *checkin; /* checkin.c */
+	struct alerts *alerts;     /* alerts.c */
+	struct view *view;         /* view.c */
+	struct checkin *checkin;   /* checkin.c */
 	struct archive_disk *archive_disk; /* archive_disk.c */
 };
-
-/* controller_publish: serialise MSG (reference kept by caller) and publish at QoS 1. */
-int controller_publish(struct controller *c, const char *topic, const json_t *msg, bool retain);
-/* controller_report_error: publish an `error` message on controller/error naming TOPIC,
- * SENDER and the fault, and log it. Nothing else changes. */
-void controller_report_error(struct controller *c, const char *topic, const char *sender,
-                             const GError *fault);
-
-/* presence.c */
-void presence_init(struct controller *c);
-void presence_handle_status(struct controller *c, const char *room, const void *payload,
-                            size_t len);
-json_t *presence_rooms_json(struct controller *c);
-
-/* events.c: an event handler validates BODY completely (msg_reader) before acting and
- * returns 0, or -EINVAL with *err set and no effect. */
-struct event_handler {
-	const char *kind;
-	int (*fn)(struct controller *c, const char *room, const struct msg_envelope *env,
-	          json_t *body, GError **err);
-};
-void events_handle(struct controller *c, const char *room, const void *payload, size_t len);
-
-/* requests.c */
-void requests_handle(struct controller *c, const char *requester, const void *payload, size_t len);

@@ -9,6 +9,7 @@
 #include "ingest.h"
 #include "clock.h"
 #include "controller.h"
+#include "events.h"
 #include "doors.h"
 #include "seats.h"
 #include "state.h"
@@ -99,7 +100,7 @@ refuse_ack:
 	/* A refused event is reported and acknowledged: sending it again cannot help. */
 	agents_ack_event(c, room, env.seq);
 refuse:
-	controller_report_error(c, topic, sender, err);
+	node_report_error(c->node, topic, sender, err);
 	g_clear_error(&err);
 	json_decref(body);
 }

@@ -190,10 +190,10 @@ void ingest_send_ack(struct controller *c, const char *room, const char *stream,
 {
 	char topic[128];
 	snprintf(topic, sizeof(topic), TOPIC_PREFIX "room/%s/cmd", room);
-	json_t *m = msg_new("segment.ack", &c->seq);
+	json_t *m = node_msg_new(c->node, "segment.ack");
 	json_object_set_new(m, "stream", json_string(stream));
 	json_object_set_new(m, what, json_integer(id));
-	controller_publish(c, topic, m, false);
+	node_publish(c->node, topic, m, false);
 	json_decref(m);
 }
 
@@ -202,7 +202,7 @@ static void refuse(struct controller *c, const char *room, const char *what, GEr
 	char topic[128], sender[64];
 	snprintf(topic, sizeof(topic), TOPIC_PREFIX "room/%s/%s", room, what);
 	snprintf(sender, sizeof(sender), "agent-%s", room);
-	controller_report_error(c, topic, sender, err);
+	node_report_error(c->node, topic, sender, err);
 	g_error_free(err);
 }
 

@@ -9,6 +9,7 @@
 #include "controller.h"
 #include "log.h"
 #include "msg.h"
+#include "presence.h"
 
 static const char *const status_states[] = {"online", "offline", "stopped", NULL};
 
@@ -21,7 +22,7 @@ void presence_init(struct controller *c)
  * which a busy main loop does not delay (the clock now if the transport cannot tell). */
 static int64_t message_received_us(struct controller *c)
 {
-	int64_t t = c->ops && c->ops->received_us ? c->ops->received_us(c->ops_ctx) : 0;
+	int64_t t = node_received_us(c->node);
 	return t > 0 ? t : clock_now_us();
 }
 
@@ -84,7 +85,7 @@ void presence_handle_status(struct controller *c, const char *room, const void *
 	json_decref(body);
 	return;
 refuse:
-	controller_report_error(c, topic, sender, err);
+	node_report_error(c->node, topic, sender, err);
 	g_clear_error(&err);
 	json_decref(body);
 }

@@ -14,6 +14,10 @@
 #include "log.h"
 #include "msg.h"
 #include "ops.h"
+#include "presence.h"
+#include "request_handler.h"
+#include "request_reply.h"
+#include "requests.h"
 #include "seats.h"
 #include "view.h"
 
@@ -39,7 +43,7 @@ static int handle_status(struct controller *c, const struct request *req, json_t
 	    json_pack("{s:s, s:I, s:I, s:b, s:o, s:i, s:I}", "controller", "online", "started",
 	              (json_int_t)c->started_us, "now", (json_int_t)clock_now_us(), "connected",
 	              c->connected, "rooms", presence_rooms_json(c), "agents_online", online,
-	              "messages_refused", (json_int_t)c->messages_refused);
+	              "messages_refused", (json_int_t)node_refused(c->node));
 	json_t *alerts = alerts_counts_json(c);
 	if (alerts)
 		json_object_set_new(*result, "alerts", alerts);
@@ -67,70 +71,6 @@ static const struct request_handler *handler_find(const char *command)
 			if (strcmp(h->command, command) == 0)
 				return h;
 	return NULL;
-}
-
-/* ---- replay protection: a request id answered before gets the same answer again ---- */
-
-struct answered {
-	char *text;
-	int64_t expires;
-};
-
-static GHashTable *answered; /* "cn\nid" -> struct answered */
-
-static void answered_free(gpointer p)
-{
-	struct answered *a = p;
-	g_free(a->text);
-	g_free(a);
-}
-
-static void answered_purge(void)
-{
-	int64_t now = clock_now_us();
-	GHashTableIter it;
-	gpointer v;
-	g_hash_table_iter_init(&it, answered);
-	while (g_hash_table_iter_next(&it, NULL, &v))
-		if (((struct answered *)v)->expires < now)
-			g_hash_table_iter_remove(&it);
-}
-
-/* ---- responses ---- */
-
-static void respond(struct controller *c, const char *requester, const char *id, int64_t expires,
-                    json_t *result, const GError *err)
-{
-	json_t *m = msg_new("response", &c->seq);
-	if (id)
-		json_object_set_new(m, "id", json_string(id));
-	json_object_set_new(m, "ok", json_boolean(err == NULL));
-	if (err) {
-		int code = err->domain == REQUEST_ERROR ? err->code : REQUEST_ERROR_INVALID;
-		json_object_set_new(m, "error",
-		                    json_pack("{s:s, s:s}", "code", request_error_code_name(code),
-		                              "message", err->message));
-	} else {
-		json_object_set_new(m, "result", result ? json_incref(result) : json_object());
-	}
-	char topic[128];
-	snprintf(topic, sizeof(topic), TOPIC_PREFIX "ctl/%s/resp", requester);
-	size_t len;
-	char *text = msg_dump(m, &len);
-	/* A rate-limited answer goes at QoS 0: thousands of them must not fill the session's
-	 * window of unacknowledged messages ahead of the other requesters' answers. */
-	bool limited =
-	    err && err->domain == REQUEST_ERROR && err->code == REQUEST_ERROR_RATE_LIMITED;
-	c->ops->publish(c->ops_ctx, topic, text, len, limited ? 0 : 1, false);
-	if (id && expires > 0) {
-		struct answered *a = g_new0(struct answered, 1);
-		a->text = text;
-		a->expires = expires;
-		g_hash_table_replace(answered, g_strdup_printf("%s\n%s", requester, id), a);
-	} else {
-		g_free(text);
-	}
-	json_decref(m);
 }
 
 /* ---- fairness: a token bucket per requester (certificate CN) ----
@@ -235,28 +175,9 @@ static bool requests_admit(struct controller *c, const char *requester, const vo
 	                          "rate limited: more than %" G_GINT64_FORMAT
 	                          " requests/s from %s; retry after %" G_GINT64_FORMAT " ms",
 	                          c->cfg.request_refill_per_s, requester, (wait_us + 999) / 1000);
-	respond(c, requester, *id ? id : NULL, 0, NULL, err);
+	request_reply_send(c, requester, *id ? id : NULL, 0, NULL, err);
 	g_error_free(err);
 	return false;
-}
-
-struct request *request_defer(const struct request *req)
-{
-	struct request *d = g_new(struct request, 1);
-	*d = *req;
-	d->args = json_incref(req->args);
-	return d;
-}
-
-void request_finish(struct controller *c, struct request *d, json_t *result, const GError *err)
-{
-	if (d->audited)
-		ops_audit_record(c->state, d, clock_now_us(), err);
-	archives_after_request(c, d, result, err);
-	respond(c, d->requester, d->id, d->expires, result, err);
-	json_decref(result);
-	json_decref(d->args);
-	g_free(d);
 }
 
 void requests_handle(struct controller *c, const char *requester, const void *payload, size_t len)
@@ -270,9 +191,6 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 
 	if (!requests_admit(c, requester, payload, len))
 		return;
-	if (!answered)
-		answered = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, answered_free);
-	answered_purge();
 	snprintf(topic, sizeof(topic), TOPIC_PREFIX "ctl/%s/req", requester);
 
 	if (msg_parse_kind(payload, len, MSG_MAX_REQUEST_SIZE, "request", "request", &env, &body,
@@ -300,13 +218,13 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 		json_object_set_new(body, "args", req.args);
 
 	char *key = g_strdup_printf("%s\n%s", requester, req.id);
-	struct answered *seen = g_hash_table_lookup(answered, key);
+	const char *seen = node_replay_find(c->node, key, clock_now_us());
 	g_free(key);
 	if (seen) {
 		/* A replay (reconnect, duplicate delivery or a hostile resend) is answered with
 		 * the original answer and never executed twice. */
 		snprintf(topic, sizeof(topic), TOPIC_PREFIX "ctl/%s/resp", requester);
-		c->ops->publish(c->ops_ctx, topic, seen->text, strlen(seen->text), 1, false);
+		node_publish_raw(c->node, topic, seen, strlen(seen), 1, false);
 		json_decref(body);
 		return;
 	}
@@ -356,7 +274,7 @@ answer:
 	}
 	if (rc_ran)
 		archives_after_request(c, &req, result, err);
-	respond(c, requester, req.id, req.expires, result, err);
+	request_reply_send(c, requester, req.id, req.expires, result, err);
 	g_clear_error(&err);
 	json_decref(result);
 	json_decref(body);
@@ -364,8 +282,8 @@ answer:
 refuse:
 	/* Answer the requester (it may be waiting) and tell the operators; the report
 	 * also counts the refusal in messages_refused. */
-	respond(c, requester, *req.id ? req.id : NULL, 0, NULL, err);
-	controller_report_error(c, topic, requester, err);
+	request_reply_send(c, requester, *req.id ? req.id : NULL, 0, NULL, err);
+	node_report_error(c->node, topic, requester, err);
 	g_clear_error(&err);
 	json_decref(body);
 }
