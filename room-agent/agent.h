@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "config.h"
 #include "mqtt_session.h"
 #include "node.h"
@@ -17,6 +18,9 @@ struct agent {
 	char *mqtt_uri, *ca, *cert, *key;
 	char *spool_dir;
 	GMainLoop *loop;
+	/* Time for command expiry and the door's timers: NULL is the system clock; tests
+	 * hand a clock_fake (clock.h). */
+	const struct clock_source *clock;
 	struct mqtt_session *mqtt;
 	struct node *node; /* publish, error events, status, replay cache, topic routes */
 	bool connected;

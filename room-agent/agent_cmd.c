@@ -62,13 +62,13 @@ void agent_cmd_handle(struct agent *a, const void *payload, size_t len)
 	json_t *args = msg_read_object(&r, "args", false);
 	if (msg_reader_finish(&r, &err) != 0)
 		goto refuse;
-	if (expires < clock_now_us()) {
+	if (expires < clock_source_now_us(a->clock)) {
 		g_set_error(&err, MSG_ERROR, MSG_ERROR_EXPIRED, "command %s (%s) expired", id,
 		            command);
 		reply(a, id, 0, NULL, err);
 		goto out;
 	}
-	const char *done = node_replay_find(a->node, id, clock_now_us());
+	const char *done = node_replay_find(a->node, id, clock_source_now_us(a->clock));
 	if (done) {
 		log_info("command %s (%s) was already executed: not run again", id, command);
 		node_publish_raw(a->node, a->topic_reply, done, strlen(done), 1, false);

@@ -305,7 +305,7 @@ struct agent_door *agent_door_new(struct agent *a, GError **err)
 	/* A lockdown ordered before a restart or a network loss stays in force. */
 	unsigned flags =
 	    g_file_test(d->lockdown_path, G_FILE_TEST_EXISTS) ? DOOR_START_LOCKDOWN : 0;
-	if (door_new(&d->cfg, gpio, NULL, on_door_event, d, flags, &d->door, err) != 0)
+	if (door_new(&d->cfg, gpio, NULL, a->clock, on_door_event, d, flags, &d->door, err) != 0)
 		goto err_free;
 	admission_restore(d);
 	log_info("door %s: ready (%s)%s", a->room, door_state_name(DOOR_STATE_LOCKED),

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "mqtt_session.h"
 #include "msg.h"
 #include "node.h"
@@ -48,6 +49,9 @@ struct room_presence {
 struct controller {
 	struct controller_config cfg;
 	GMainLoop *loop;
+	/* Time for command expiry, alerts' grace periods and agent command timeouts: NULL
+	 * is the system clock; tests hand a clock_fake (common/clock.h). */
+	const struct clock_source *clock;
 	struct mqtt_session *mqtt;
 	struct node *node; /* publish, error replies, status, replay cache, topic routes */
 	bool connected;

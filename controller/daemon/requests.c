@@ -218,7 +218,7 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 		json_object_set_new(body, "args", req.args);
 
 	char *key = g_strdup_printf("%s\n%s", requester, req.id);
-	const char *seen = node_replay_find(c->node, key, clock_now_us());
+	const char *seen = node_replay_find(c->node, key, clock_source_now_us(c->clock));
 	g_free(key);
 	if (seen) {
 		/* A replay (reconnect, duplicate delivery or a hostile resend) is answered with
@@ -228,7 +228,7 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 		json_decref(body);
 		return;
 	}
-	int64_t now = clock_now_us();
+	int64_t now = clock_source_now_us(c->clock);
 	if (req.expires < now) {
 		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_EXPIRED,
 		            "request %s expired %.1f s ago: not executed", req.id,
