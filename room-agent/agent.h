@@ -25,6 +25,7 @@ struct agent {
 	struct node *node; /* publish, error events, status, replay cache, topic routes */
 	bool connected;
 	bool controller_online;
+	bool log_debug;            /* [log] debug, the one setting a reload (SIGHUP) changes */
 	struct outbox *outbox;     /* every event goes through it */
 	struct agent_door *door;   /* NULL: the room has no controlled door */
 	struct agent_media *media; /* NULL: the room records nothing */

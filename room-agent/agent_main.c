@@ -97,6 +97,45 @@ static gboolean status_heartbeat(gpointer user)
 	return G_SOURCE_CONTINUE;
 }
 
+/* SIGHUP (systemctl reload): the agent has one setting that may change while it runs,
+ * [log] debug. Everything else (the room, the broker, the spool, the door's lines and
+ * timings, the streams) waits for a restart: a door never changes behaviour because of a
+ * reload. Each such key that changed is named in a warning. */
+static void on_reload(void *user)
+{
+	struct agent *a = user;
+	GError *err = NULL;
+	bool debug = false;
+
+	log_info("reload: reading %s", opt_config);
+	struct config *fresh = config_load(opt_config, &err);
+	if (!fresh || config_bool(fresh, "log", "debug", false, &debug, &err) != 0) {
+		log_warnx("reload refused, the running configuration stays: %s", err->message);
+		g_error_free(err);
+		config_free(fresh);
+		return;
+	}
+	/* Compared with the file as loaded at start: what waits for a restart is named again
+	 * on every reload until the daemon restarts. */
+	GPtrArray *changed = config_changes(a->config, fresh);
+	for (guint i = 0; i < changed->len; i++)
+		if (strcmp(changed->pdata[i], "[log] debug") != 0)
+			log_warnx("reload: %s changed in %s: it takes effect only after a restart "
+			          "(systemctl restart evalroom-agent); the running value stays",
+			          (const char *)changed->pdata[i], opt_config);
+	g_ptr_array_unref(changed);
+	int applied = 0;
+	if (debug != a->log_debug) {
+		log_info("reload: [log] debug %s -> %s", a->log_debug ? "true" : "false",
+		         debug ? "true" : "false");
+		a->log_debug = debug;
+		applied++;
+	}
+	config_free(fresh);
+	log_set_verbose(opt_verbose || a->log_debug);
+	log_info("reload: %d setting(s) applied", applied);
+}
+
 static int agent_config_load(struct agent *a, const char *path, GError **err)
 {
 	a->config = config_load(path, err);
@@ -110,7 +149,8 @@ static int agent_config_load(struct agent *a, const char *path, GError **err)
 	    !(cert = config_string(a->config, "mqtt", "cert", NULL, err)) ||
 	    !(key = config_string(a->config, "mqtt", "key", NULL, err)) ||
 	    !(spool =
-	          config_string(a->config, "agent", "spool_dir", "/var/lib/evalroom-agent", err)))
+	          config_string(a->config, "agent", "spool_dir", "/var/lib/evalroom-agent", err)) ||
+	    config_bool(a->config, "log", "debug", false, &a->log_debug, err) != 0)
 		goto out;
 	if (!id_valid(a->room)) {
 		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
@@ -177,6 +217,7 @@ int main(int argc, char **argv)
 		rc = 2;
 		goto err_config;
 	}
+	log_set_verbose(opt_verbose || a.log_debug);
 	a.started_us = clock_now_us();
 	a.loop = g_main_loop_new(NULL, FALSE);
 	a.node = node_new(&(struct node_config){
@@ -237,7 +278,7 @@ int main(int argc, char **argv)
 	node_route(a.node, TOPIC_PREFIX "controller/status", true, on_controller_status, &a);
 	a.seats = agent_seats_new(&a, &err);
 	agent_seats_subscribe(a.seats);
-	daemon_signals_watch(a.loop, NULL, NULL);
+	daemon_signals_watch(a.loop, on_reload, &a);
 	g_timeout_add_seconds(10, status_heartbeat, &a);
 	mqtt_session_start(a.mqtt);
 	log_info("room %s: started; broker %s", a.room, a.mqtt_uri);

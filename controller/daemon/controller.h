@@ -34,6 +34,9 @@ struct controller_config {
 	/* [requests]: a token bucket per requester identity (requests.c); 0 in either: none */
 	int64_t request_burst;        /* burst, default 50 */
 	int64_t request_refill_per_s; /* refill_per_s (requests a second), default 20 */
+
+	bool log_debug;     /* [log] debug: debug messages (as -v), default false */
+	struct config *file; /* the file as loaded at start: what a reload compares with */
 };
 
 /* What the controller knows of one room agent's presence (from its retained status). */

@@ -102,6 +102,24 @@ static void on_message(const char *topic, const void *payload, size_t len, void 
 	node_dispatch(c->node, topic, payload, len);
 }
 
+/* SIGHUP (systemctl reload): re-read the file; what may change is applied, the rest is
+ * named in a warning and waits for a restart. A file that does not load changes nothing. */
+static void on_reload(void *user)
+{
+	struct controller *c = user;
+	GError *err = NULL;
+
+	log_info("reload: reading %s", opt_config);
+	int n = controller_config_reload(&c->cfg, opt_config, &err);
+	if (n < 0) {
+		log_warnx("reload refused, the running configuration stays: %s", err->message);
+		g_error_free(err);
+		return;
+	}
+	log_set_verbose(opt_verbose || c->cfg.log_debug);
+	log_info("reload: %d setting(s) applied", n);
+}
+
 static void on_connection(bool connected, const char *why, void *user)
 {
 	struct controller *c = user;
@@ -141,6 +159,7 @@ int main(int argc, char **argv)
 		rc = 2;
 		goto err_config;
 	}
+	log_set_verbose(opt_verbose || c.cfg.log_debug);
 	c.started_us = clock_now_us();
 	c.node = node_new(&(struct node_config){
 	    .identity = "controller",
@@ -194,7 +213,7 @@ int main(int argc, char **argv)
 	}
 	node_set_transport(c.node, &mqtt_session_ops, c.mqtt);
 	controller_routes(&c);
-	daemon_signals_watch(c.loop, NULL, NULL);
+	daemon_signals_watch(c.loop, on_reload, &c);
 	mqtt_session_start(c.mqtt);
 	log_info("started; broker %s", c.cfg.mqtt_uri);
 
