@@ -11,6 +11,7 @@
 #include "leaf.h"
 #include "archive_disk.h"
 #include "clock.h"
+#include "hex.h"
 #include "ingest.h"
 #include "log.h"
 #include "msg.h"
@@ -216,8 +217,8 @@ static void publish_root(void *user, const char *name, uint64_t size, const uint
 	if (c->archives->closing) /* the final checkpoints at exit: MQTT is gone already */
 		return;
 	char root_hex[65], hash_hex[65];
-	leaf_hex(root, 32, root_hex);
-	leaf_hex(e.hash, 32, hash_hex);
+	hex_encode(root, 32, root_hex);
+	hex_encode(e.hash, 32, hash_hex);
 	char *line = rootlog_line(&e);
 	json_t *m = node_msg_new(c->node, "roots.checkpoint");
 	json_object_update_new(m, json_pack("{s:s, s:I, s:s, s:I, s:I, s:s, s:s}", "tender", name,
@@ -710,8 +711,7 @@ static void closing_finish(struct closing *cl)
 	uint8_t root[32];
 	archive_tree_root(a, root);
 	char hex[65];
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", root[i]);
+	hex_encode(root, 32, hex);
 	uint64_t size = archive_tree_size(a);
 	g_hash_table_remove(c->archives->open, cl->tender);
 	mark_sealed(c, cl->tender, now);

@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 #include <string.h>
 
+#include "hex.h"
 #include "request.h"
 
 extern const char state_schema_sql[];
@@ -36,7 +37,7 @@ static int state_make_key(struct state *st, GError **err)
 		            "state database: no randomness for the identity-number key");
 		return -EIO;
 	}
-	hex = state_hex(key, sizeof(key));
+	hex = hex_encode_dup(key, sizeof(key));
 	rc = state_run(st, "INSERT INTO meta(key, value) VALUES ('id_number_key', ?)",
 	               STATE_ARGS(STATE_TEXT(hex)), "store identity-number key", err);
 	g_free(hex);
@@ -173,19 +174,6 @@ void state_rollback(struct state *st)
 {
 	if (st->db && !sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-char *state_hex(const unsigned char *data, size_t len)
-{
-	static const char digits[] = "0123456789abcdef";
-	char *hex = g_malloc(2 * len + 1);
-
-	for (size_t i = 0; i < len; i++) {
-		hex[2 * i] = digits[data[i] >> 4];
-		hex[2 * i + 1] = digits[data[i] & 15];
-	}
-	hex[2 * len] = '\0';
-	return hex;
 }
 
 void state_id_number_hmac(struct state *st, const char *id_number, char out[65])

@@ -1,5 +1,6 @@
 #include "shipper.h"
 
+#include "msg.h"
 #include "recorder_config.h"
 #include "segment_file.h"
 
@@ -46,8 +47,8 @@ struct shipper {
 int shipper_new(struct spool *sp, const struct shipper_ops *ops, void *ctx,
                 const struct shipper_options *opt, struct shipper **out)
 {
-	if (!opt || !recorder_config_valid_id(opt->room) || !ops || !ops->publish ||
-	    opt->chunk_bytes > CHUNK_MAX || opt->ack_timeout_ms > SHIPPER_ACK_TIMEOUT_CAP_MS)
+	if (!opt || !id_valid(opt->room) || !ops || !ops->publish || opt->chunk_bytes > CHUNK_MAX ||
+	    opt->ack_timeout_ms > SHIPPER_ACK_TIMEOUT_CAP_MS)
 		return -EINVAL;
 	struct shipper *sh = g_new0(struct shipper, 1);
 	sh->sp = sp;
@@ -442,7 +443,7 @@ int shipper_handle_ack(struct shipper *sh, const char *payload, size_t len, char
 		goto out;
 	}
 	json_t *stream = json_object_get(m, "stream");
-	if (!json_is_string(stream) || !recorder_config_valid_id(json_string_value(stream))) {
+	if (!json_is_string(stream) || !id_valid(json_string_value(stream))) {
 		rc = ack_fail(errmsg, "'stream' must be an identifier", NULL);
 		goto out;
 	}
