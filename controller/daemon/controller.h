@@ -69,4 +69,8 @@ struct controller {
 	struct view *view;         /* view.c */
 	struct checkin *checkin;   /* checkin.c */
 	struct archive_disk *archive_disk; /* archive_disk.c */
+	/* After every answered operator request, at once or deferred (requests.c,
+	 * request_reply.c): main sets it to archives_after_request; NULL: nothing. */
+	void (*after_request)(struct controller *c, const struct request *req,
+	                      const json_t *result, const GError *err);
 };

@@ -192,6 +192,7 @@ int main(int argc, char **argv)
 	}
 	alerts_set_hook(&c, archives_on_alert, NULL);
 	archive_disk_init(&c);
+	c.after_request = archives_after_request;
 
 	char *offline = node_status_text(c.node, "offline");
 	struct mqtt_session_config mc = {

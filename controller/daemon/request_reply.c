@@ -4,7 +4,6 @@
 
 #include <string.h>
 
-#include "archives.h"
 #include "clock.h"
 #include "msg.h"
 #include "ops.h"
@@ -56,7 +55,8 @@ void request_finish(struct controller *c, struct request *d, json_t *result, con
 {
 	if (d->audited)
 		ops_audit_record(c->state, d, clock_now_us(), err);
-	archives_after_request(c, d, result, err);
+	if (c->after_request)
+		c->after_request(c, d, result, err);
 	request_reply_send(c, d->requester, d->id, d->expires, result, err);
 	json_decref(result);
 	json_decref(d->args);

@@ -16,6 +16,6 @@ void request_reply_send(struct controller *c, const char *requester, const char 
 /* request_defer: a heap copy of REQ (args referenced) to answer later with request_finish. */
 struct request *request_defer(const struct request *req);
 /* request_finish: answer a deferred request with RESULT (reference stolen) or ERR: the
- * audit record when the command is audited, the archives' hook, the response; and free it. */
+ * audit record when the command is audited, c->after_request, the response; and free it. */
 void request_finish(struct controller *c, struct request *deferred, json_t *result,
                     const GError *err);

@@ -272,8 +272,8 @@ answer:
 	     (err->code == REQUEST_ERROR_DENIED || err->code == REQUEST_ERROR_EXPIRED))) {
 		ops_audit_record(c->state, &req, clock_now_us(), err);
 	}
-	if (rc_ran)
-		archives_after_request(c, &req, result, err);
+	if (rc_ran && c->after_request)
+		c->after_request(c, &req, result, err);
 	request_reply_send(c, requester, req.id, req.expires, result, err);
 	g_clear_error(&err);
 	json_decref(result);

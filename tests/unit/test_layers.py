@@ -151,7 +151,8 @@ def check(build, src):
 
 
 def module_of(rel_path):
-    return os.path.splitext(rel_path)[0]
+    stem = os.path.splitext(rel_path)[0]
+    return stem[:-len("_internal")] if stem.endswith("_internal") else stem
 
 
 def include_graph(build, src):
@@ -251,21 +252,23 @@ def functions(text, defined):
 
 
 def home_modules(edges, read):
-    """File -> its module: the same-named stem, except that a .c defining a function that
-    a header of another stem declares belongs to that header's module."""
+    """File -> its module: the same-named stem (a private `X_internal.h` belongs to X),
+    except that a .c without a header of its own that defines a function a header of
+    another stem declares belongs to that header's module (the first by name when
+    several do)."""
     declared_in = {}
     for f in edges:
         if f.endswith(".h"):
             for name in functions(read(f), False):
                 declared_in.setdefault(name, set()).add(f)
     home = {}
-    for f in edges:
+    for f in sorted(edges):
         home[f] = module_of(f)
-        if f.endswith(".c"):
-            for name in functions(read(f), True):
-                for h in declared_in.get(name, ()):
-                    if module_of(h) != module_of(f):
-                        home[f] = module_of(h)
+        if f.endswith(".c") and os.path.splitext(f)[0] + ".h" not in edges:
+            owners = sorted(module_of(h) for name in functions(read(f), True)
+                            for h in declared_in.get(name, ()) if module_of(h) != module_of(f))
+            if owners:
+                home[f] = owners[0]
     return home
 
 
@@ -276,15 +279,15 @@ def circles(edges, read=None):
     files_of = {}
     graph = {}
 
-    def module_of(f):
-        return home.get(f) or os.path.splitext(f)[0]
+    def module_of_file(f):
+        return home.get(f) or module_of(f)
 
     for f, targets in edges.items():
-        m = module_of(f)
+        m = module_of_file(f)
         files_of.setdefault(m, set()).add(f)
         graph.setdefault(m, set())
         for t in targets:
-            mt = module_of(t)
+            mt = module_of_file(t)
             files_of.setdefault(mt, set()).add(t)
             graph.setdefault(mt, set())
             if mt != m:
