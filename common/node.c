@@ -153,6 +153,37 @@ int node_publish_status(struct node *n, const char *state)
 	return rc;
 }
 
+static const char *const state_names[] = {"online", "offline", "stopped", NULL};
+
+const char *node_state_name(enum node_state state)
+{
+	return state_names[state];
+}
+
+int node_status_read(const void *payload, size_t len, struct node_status *st, GError **err)
+{
+	json_t *body = NULL;
+	int rc =
+	    msg_parse_kind(payload, len, MSG_MAX_SIZE, "status", "status", &st->env, &body, err);
+	if (rc != 0)
+		return rc;
+	struct msg_reader r;
+	msg_reader_init(&r, body, NULL);
+	int state = msg_read_enum(&r, "state", true, state_names);
+	const char *identity = msg_read_string(&r, "identity", true, sizeof(st->identity) - 1);
+	const char *version = msg_read_string(&r, "version", false, sizeof(st->version) - 1);
+	st->started = msg_read_int(&r, "started", false, 0, INT64_MAX, 0);
+	msg_read_object(&r, "detail", false);
+	rc = msg_reader_finish(&r, err);
+	if (rc == 0) {
+		st->state = (enum node_state)state;
+		g_strlcpy(st->identity, identity, sizeof(st->identity));
+		g_strlcpy(st->version, version ? version : "", sizeof(st->version));
+	}
+	json_decref(body);
+	return rc;
+}
+
 int64_t node_received_us(struct node *n)
 {
 	return n->ops && n->ops->received_us ? n->ops->received_us(n->ops_ctx) : 0;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "mqtt_session.h"
+#include "msg.h"
 #include "seq.h"
 
 /* Every topic lives under this prefix (schemas/topics.md). */
@@ -70,6 +71,22 @@ uint64_t node_refused(const struct node *n);
 char *node_status_text(struct node *n, const char *state);
 /* node_publish_status: publish node_status_text(STATE), retained, on the status topic. */
 int node_publish_status(struct node *n, const char *state);
+
+/* A `status` message, validated (schemas/json/status.json). */
+enum node_state { NODE_ONLINE, NODE_OFFLINE, NODE_STOPPED };
+struct node_status {
+	struct msg_envelope env;
+	enum node_state state;
+	char identity[65];
+	char version[33]; /* empty when absent */
+	int64_t started;  /* 0 when absent */
+};
+/* node_status_read: PAYLOAD (LEN bytes) must be one complete `status` message; fills *ST
+ * and returns 0, or -EINVAL/-EMSGSIZE/-EPROTO with *ERR naming the fault. Every daemon
+ * reads the statuses it follows (agents', the controller's, terminals') with it. */
+int node_status_read(const void *payload, size_t len, struct node_status *st, GError **err);
+/* node_state_name: "online", "offline" or "stopped". */
+const char *node_state_name(enum node_state state);
 
 /* node_received_us: while a handler runs, when its message arrived (the transport's
  * received_us), else 0: the caller falls back on its own clock. */

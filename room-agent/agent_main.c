@@ -35,12 +35,11 @@ static void on_controller_status(void *user, const char *topic, const char *cons
                                  unsigned nwild, const void *payload, size_t len)
 {
 	struct agent *a = user;
-	struct msg_envelope env;
-	json_t *body = NULL;
-	if (len == 0 || msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, NULL) != 0)
+	struct node_status st;
+	/* A cleared or unreadable status tells nothing: the controller's state stays. */
+	if (len == 0 || node_status_read(payload, len, &st, NULL) != 0)
 		return;
-	const char *state = json_string_value(json_object_get(body, "state"));
-	bool online = state && strcmp(state, "online") == 0;
+	bool online = st.state == NODE_ONLINE;
 	if (online != a->controller_online) {
 		a->controller_online = online;
 		log_info("controller %s", online ? "online" : "unreachable");
@@ -50,7 +49,6 @@ static void on_controller_status(void *user, const char *topic, const char *cons
 		if (online)
 			agent_media_connected(a->media, true);
 	}
-	json_decref(body);
 }
 
 static void on_command(void *user, const char *topic, const char *const *wild, unsigned nwild,

@@ -400,27 +400,23 @@ static void handle_status(struct agent_seats *s, struct seat *st, const void *pa
 {
 	if (len == 0)
 		return; /* a cleared retained status */
-	struct msg_envelope env;
-	json_t *body = NULL;
+	struct node_status status;
 	GError *err = NULL;
-	if (msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, &err) != 0 ||
-	    strcmp(env.kind, "status") != 0) {
-		log_warnx("seat %s: unusable status: %s", st->id, err ? err->message : env.kind);
+	if (node_status_read(payload, len, &status, &err) != 0) {
+		log_warnx("seat %s: unusable status: %s", st->id, err->message);
 		g_clear_error(&err);
-		json_decref(body);
 		return;
 	}
-	const char *state = json_string_value(json_object_get(body, "state"));
-	if (state && strcmp(state, "online") == 0) {
+	if (status.state == NODE_ONLINE) {
 		presence_seen(s, st);
-	} else if (state) {
+	} else {
 		st->online = false;
 		if (!st->reported_offline) {
 			st->reported_offline = true;
-			seat_event(s, st, "terminal_offline", json_pack("{s:s}", "reason", state));
+			seat_event(s, st, "terminal_offline",
+			           json_pack("{s:s}", "reason", node_state_name(status.state)));
 		}
 	}
-	json_decref(body);
 }
 
 bool agent_seats_message(struct agent_seats *s, const char *topic, const void *payload, size_t len)

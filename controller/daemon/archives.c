@@ -555,7 +555,7 @@ void archives_after_request(struct controller *c, const struct request *req, con
 }
 
 void archives_on_agent_event(struct controller *c, const char *room, const char *kind, int64_t ts,
-                             const char *text)
+                             json_t *body)
 {
 	/* What happened at the door and the seats concerns the people inside; recording
 	 * health reaches the archives as gaps and (through the alert hook) as alerts. */
@@ -570,11 +570,8 @@ void archives_on_agent_event(struct controller *c, const char *room, const char 
 	}
 	char source[64];
 	snprintf(source, sizeof(source), "agent-%s", room);
-	for (guint i = 0; i < tenders->len; i++) {
-		json_t *body = json_loads(text, 0, NULL);
-		if (body)
-			archives_event(c, tenders->pdata[i], ts, kind, source, body);
-	}
+	for (guint i = 0; i < tenders->len; i++)
+		archives_event(c, tenders->pdata[i], ts, kind, source, json_incref(body));
 	g_ptr_array_free(tenders, TRUE);
 }
 

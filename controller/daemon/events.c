@@ -88,7 +88,7 @@ void events_handle(struct controller *c, const char *room, const void *payload, 
 					log_warnx("room %s: %s", room, err->message);
 					g_clear_error(&err);
 				}
-				archives_on_agent_event(c, room, env.kind, env.ts, text);
+				archives_on_agent_event(c, room, env.kind, env.ts, body);
 				g_free(text);
 				agents_ack_event(c, room, env.seq);
 				json_decref(body);
