@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "draw.h"
+#include "hex.h"
 #include "msg.h"
 
 /* ops_draw_error: a draw library failure RC (reason in WHY) as a request error. */
@@ -124,11 +125,11 @@ int ops_draw_commit(struct state *st, const struct request *req, json_t **result
 	sd.algorithm = in->algorithm;
 	sd.input = draw_inputs_canonical(in);
 	draw_get_input_hash(d, hash);
-	draw_hex(hash, DRAW_HASH_LEN, sd.input_hash);
+	hex_encode(hash, DRAW_HASH_LEN, sd.input_hash);
 	draw_get_secret(d, secret);
-	draw_hex(secret, DRAW_SECRET_LEN, sd.secret);
+	hex_encode(secret, DRAW_SECRET_LEN, sd.secret);
 	draw_get_commitment(d, hash);
-	draw_hex(hash, DRAW_HASH_LEN, sd.commitment);
+	hex_encode(hash, DRAW_HASH_LEN, sd.commitment);
 	sd.committed_at = g_get_real_time();
 	g_strlcpy(sd.committed_by, req->requester, sizeof(sd.committed_by));
 	rc = state_draw_add(st, &sd, err);
@@ -179,12 +180,12 @@ static int ops_draw_load(struct state *st, const struct state_draw *sd, struct d
 	rc = j ? draw_inputs_parse(j, &in, why) : -EBADMSG;
 	json_decref(j);
 	if (!rc)
-		rc = draw_unhex(sd->secret, secret, DRAW_SECRET_LEN);
+		rc = hex_decode_lower(sd->secret, secret, DRAW_SECRET_LEN);
 	if (!rc)
 		rc = draw_commit(in, secret, out, why);
 	if (!rc) {
 		draw_get_commitment(*out, commitment);
-		draw_hex(commitment, DRAW_HASH_LEN, hex);
+		hex_encode(commitment, DRAW_HASH_LEN, hex);
 		if (strcmp(hex, sd->commitment)) {
 			draw_free(*out);
 			*out = NULL;
@@ -305,7 +306,7 @@ int ops_draw_run(struct state *st, const struct request *req, json_t **result, G
 		rc = ops_draw_seat_all(st, d, sid, now, err);
 	if (!rc) {
 		draw_get_seed(d, seed);
-		draw_hex(seed, DRAW_HASH_LEN, seed_hex);
+		hex_encode(seed, DRAW_HASH_LEN, seed_hex);
 		record = ops_draw_record_text(d);
 		rc = state_draw_mark_run(st, sid, entropy, seed_hex, record, req->requester, now,
 		                         err);

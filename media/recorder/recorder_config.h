@@ -44,7 +44,4 @@ void recorder_config_free(struct recorder_config *cfg);
  * error returns NULL with *errmsg (g_free()) quoting GStreamer's message. */
 GstElement *recorder_fragment_parse(const char *frag, char **errmsg);
 
-/* True if s is a valid identifier (^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$). */
-gboolean recorder_config_valid_id(const char *s);
-
 #endif

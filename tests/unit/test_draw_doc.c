@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "draw_internal.h"
+#include "hex.h"
 
 static char *doc_text;
 
@@ -63,7 +64,7 @@ static char *block(const char *tag)
 
 static void hex_of(const uint8_t *b, char *out)
 {
-	draw_hex(b, DRAW_HASH_LEN, out);
+	hex_encode(b, DRAW_HASH_LEN, out);
 }
 
 static void test_worked_example(void **state)
@@ -100,7 +101,7 @@ static void test_worked_example(void **state)
 	hex_of(h, hex);
 	assert_string_equal(hex, input_hash);
 
-	assert_int_equal(draw_unhex(secret_hex, secret, sizeof(secret)), 0);
+	assert_int_equal(hex_decode_lower(secret_hex, secret, sizeof(secret)), 0);
 	assert_int_equal(draw_commit(in, secret, &d, err), 0);
 	draw_get_commitment(d, h);
 	hex_of(h, hex);
@@ -114,7 +115,7 @@ static void test_worked_example(void **state)
 	assert_string_equal(hex, seed_hex);
 
 	/* the stream's first block, word by word */
-	assert_int_equal(draw_unhex(block0, h, sizeof(h)), 0);
+	assert_int_equal(hex_decode_lower(block0, h, sizeof(h)), 0);
 	draw_stream_init(&stream, seed);
 	for (w = 0; w < 8; w++)
 		assert_int_equal(draw_stream_u32(&stream),

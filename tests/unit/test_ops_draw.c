@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "draw.h"
+#include "hex.h"
 #include "test_ops_helpers.h"
 
 #define SESSION "2026-11-26"
@@ -124,10 +125,10 @@ static void test_commit(void **ctx)
 	assert_false(sd.run);
 	assert_string_equal(sd.commitment, str(res, "commitment"));
 	assert_string_equal(sd.input_hash, str(res, "input_hash"));
-	assert_int_equal(draw_unhex(sd.secret, secret, DRAW_SECRET_LEN), 0);
-	assert_int_equal(draw_unhex(sd.input_hash, hash, DRAW_HASH_LEN), 0);
+	assert_int_equal(hex_decode_lower(sd.secret, secret, DRAW_SECRET_LEN), 0);
+	assert_int_equal(hex_decode_lower(sd.input_hash, hash, DRAW_HASH_LEN), 0);
 	draw_commitment_compute(secret, hash, commitment);
-	draw_hex(commitment, DRAW_HASH_LEN, hex);
+	hex_encode(commitment, DRAW_HASH_LEN, hex);
 	assert_string_equal(hex, str(res, "commitment"));
 	/* ...and the input hash is SHA-256 of the stored canonical input. */
 	gchar *sha = g_compute_checksum_for_string(G_CHECKSUM_SHA256, sd.input, -1);
