@@ -107,8 +107,8 @@ int node_publish_raw(struct node *n, const char *topic, const void *payload, siz
 	return n->ops->publish(n->ops_ctx, topic, payload, len, qos, retain);
 }
 
-int node_publish_props(struct node *n, const char *topic, const void *payload, size_t len,
-                       int qos, bool retain, const struct mqtt_user_prop *props, size_t nprops)
+int node_publish_props(struct node *n, const char *topic, const void *payload, size_t len, int qos,
+                       bool retain, const struct mqtt_user_prop *props, size_t nprops)
 {
 	if (nprops == 0)
 		return node_publish_raw(n, topic, payload, len, qos, retain);

@@ -61,8 +61,8 @@ int node_publish_raw(struct node *n, const char *topic, const void *payload, siz
 /* node_publish_props: node_publish_raw with the MQTT 5 user properties PROPS[0..NPROPS)
  * (a media chunk's metadata, chunk_meta.h). Returns 0, -ENOTSUP when the transport has no
  * user properties, or -errno. */
-int node_publish_props(struct node *n, const char *topic, const void *payload, size_t len,
-                       int qos, bool retain, const struct mqtt_user_prop *props, size_t nprops);
+int node_publish_props(struct node *n, const char *topic, const void *payload, size_t len, int qos,
+                       bool retain, const struct mqtt_user_prop *props, size_t nprops);
 
 /* node_report_error: a message on TOPIC from SENDER was refused for FAULT: log it, count
  * it (node_refused) and publish an `error` message {topic, sender, fault} on the node's

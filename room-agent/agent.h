@@ -31,7 +31,9 @@ struct agent {
 	struct agent_media *media; /* NULL: the room records nothing */
 	struct agent_seats *seats; /* the login terminals (agent_seats.c) */
 	int64_t started_us;
-	struct cmd_done *cmd_done; /* answered command ids, durable in the spool (cmd_done.c); lazily */
+	/* Answered command ids, durable in the spool (cmd_done.c), opened lazily; the node's
+	 * replay cache is the fast path. */
+	struct cmd_done *cmd_done;
 	char topic_status[128], topic_event[128], topic_reply[128], topic_cmd[128],
 	    topic_media[128];
 };

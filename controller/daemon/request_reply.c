@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "clock.h"
-#include "msg.h"
 #include "log.h"
+#include "msg.h"
 #include "ops.h"
 #include "state.h"
 

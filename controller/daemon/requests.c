@@ -19,8 +19,8 @@
 #include "request_handler.h"
 #include "request_reply.h"
 #include "requests.h"
-#include "state.h"
 #include "seats.h"
+#include "state.h"
 #include "view.h"
 
 #define REQUEST_MAX_LIFETIME_US (10 * 60 * G_USEC_PER_SEC)
