@@ -25,7 +25,7 @@ class Operator:
         self.topic = harness.topic("ctl", self.cn, "resp")
         self.answers = {}
         self.cond = threading.Condition()
-        self.c = mqtt.Client(client_id="bench-" + self.cn, protocol=mqtt.MQTTv5)
+        self.c = mqtt.Client(client_id=self.cn + ":bench", protocol=mqtt.MQTTv5)
         cert, key = site.prov.cert(self.cn)
         self.c.tls_set(ca_certs=site.prov.ca, certfile=cert, keyfile=key,
                        cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)

@@ -2,7 +2,10 @@
 # Recording cost on this machine, measured through evalroom-recorder-test (the real
 # evalroom_recorder library): CPU per stream for a pass-through H.264 1080p stream fed
 # in real time, for an x264-encoded 720p test stream, and resident memory with one
-# room and six seat streams. Env: BUILD (build dir), ROOT; SECONDS_PER_RUN (default 15).
+# room and six seat streams; an RTSP H.265 4 MP camera passed through, and how soon a
+# rebooted camera records again; then the real evalroom-agent's resident memory with the
+# same streams and the installed size of a room board's packages (bench/agent_footprint.py).
+# Env: BUILD (build dir), ROOT; SECONDS_PER_RUN (default 15).
 set -euo pipefail
 ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 BUILD=${BUILD:-$ROOT/build}
@@ -73,3 +76,11 @@ echo "media: ${RUN_S}s per run after ${WARM_S}s warm-up; $(nproc) cores; $(uname
 run pass1080 "pass-through H.264 1080p25 4Mb/s" 1 "$PASS"
 run enc720 "x264 ultrafast 720p25 test source" 1 "$ENC720"
 run room7 "room + 6 seats, pass-through 1080p" 7 "$PASS"
+
+# RTSP camera: H.265 4 MP pass-through CPU, and the time from a camera's return to
+# recording (bench/media_rtsp.py; needs python3-gi and gir1.2-gst-rtsp-server-1.0).
+/usr/bin/python3 "$ROOT/bench/media_rtsp.py" "$BUILD" "$RUN_S"
+
+# The real agent (MQTT, door, recorder, spool) with the same room: its resident memory,
+# and the installed size of a room board's packages.
+/usr/bin/python3 "$ROOT/bench/agent_footprint.py" "$BUILD" "$PASS" "$((RUN_S + WARM_S))"

@@ -9,6 +9,7 @@
  * TOPIC_IN), i.e. a plain pair of Paho clients through the same broker and settings.
  * GAP_MS (default 0) is a pause between one reply and the next request: door commands are
  * sparse in real use, so each one meets an idle agent; 0 measures back-to-back load.
+ * CERT is a provisioned clients/<CN>.crt: the client id is "<CN>:bench-...".
  * Prints one line: "MODE n=N p50_us=.. p90_us=.. p99_us=.. max_us=..". */
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,8 +73,14 @@ int main(int argc, char **argv)
 	struct bench b = {.mode = argv[5], .out = argv[6], .in = argv[7]};
 	int n = atoi(argv[8]);
 	b.loop = g_main_loop_new(NULL, FALSE);
-	char cid[64];
-	snprintf(cid, sizeof(cid), "bench-%s-%d", b.mode, (int)getpid());
+	/* The broker accepts the CN, or CN:suffix (broker/clientid_bind.c); a provisioned
+	 * certificate is clients/<CN>.crt. */
+	char *cn = g_path_get_basename(argv[3]);
+	if (g_str_has_suffix(cn, ".crt"))
+		cn[strlen(cn) - 4] = '\0';
+	char cid[160];
+	snprintf(cid, sizeof(cid), "%s:bench-%s-%d", cn, b.mode, (int)getpid());
+	g_free(cn);
 	struct mqtt_session_config mc = {.uri = argv[1],
 	                                 .client_id = cid,
 	                                 .ca_file = argv[2],

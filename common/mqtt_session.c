@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "msg.h"
 
 #define SESSION_EXPIRY_S  86400
 #define RETRY_MIN_S       1
@@ -44,6 +45,7 @@ struct mqtt_session {
 	char *uri, *client_id, *ca, *cert, *key, *will_topic, *will_payload;
 	bool will_retain, clean_start;
 	int keepalive_s;
+	size_t max_payload;
 	char *host;
 	int port;
 
@@ -243,6 +245,14 @@ static void copy_user_props(struct queued *q, const MQTTProperties *props)
 static int on_message_arrived(void *context, char *topic, int topic_len, MQTTAsync_message *m)
 {
 	struct mqtt_session *s = context;
+	if (m->payloadlen > 0 && (size_t)m->payloadlen > s->max_payload) {
+		log_warnx("mqtt %s: dropped a message of %d bytes on %.*s (limit %zu)",
+		          s->client_id, m->payloadlen,
+		          topic_len > 0 ? topic_len : (int)strlen(topic), topic, s->max_payload);
+		MQTTAsync_freeMessage(&m);
+		MQTTAsync_free(topic);
+		return 1;
+	}
 	struct queued *q = g_new0(struct queued, 1);
 	q->is_message = true;
 	q->received_us = clock_now_us();
@@ -382,6 +392,7 @@ struct mqtt_session *mqtt_session_new(const struct mqtt_session_config *cfg, GMa
 	s->ctx = ctx ? g_main_context_ref(ctx) : g_main_context_ref(g_main_context_default());
 	s->uri = g_strdup(cfg->uri);
 	s->client_id = g_strdup(cfg->client_id);
+	s->max_payload = cfg->max_payload ? cfg->max_payload : MSG_MAX_REQUEST_SIZE;
 	s->ca = g_strdup(cfg->ca_file);
 	s->cert = g_strdup(cfg->cert_file);
 	s->key = g_strdup(cfg->key_file);

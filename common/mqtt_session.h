@@ -29,6 +29,10 @@ struct mqtt_session_config {
 	bool will_retain;
 	int keepalive_s; /* 0: 5 s */
 	bool clean_start;
+	/* Larger messages are dropped (and logged) in Paho's callback, before they are copied
+	 * or queued for the loop. 0: MSG_MAX_REQUEST_SIZE, the largest legitimate message;
+	 * the broker's max_packet_size refuses bigger ones before they reach anyone. */
+	size_t max_payload;
 };
 
 /* An MQTT 5 user property (a name/value pair of UTF-8 strings). As received, NAME and

@@ -27,5 +27,7 @@ enum role request_role_of(const char *cn)
 		return ROLE_DESK;
 	if (g_str_has_prefix(cn, "auditor-"))
 		return ROLE_AUDITOR;
+	if (g_str_has_prefix(cn, "witness-"))
+		return ROLE_WITNESS;
 	return ROLE_NONE;
 }

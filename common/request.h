@@ -1,4 +1,4 @@
-/* Operator, desk and auditor requests to the controller.
+/* Operator, desk, auditor and witness requests to the controller.
  *
  * A request arrives on evalroom/v1/ctl/<cn>/req as
  *   {"v":1,"kind":"request","seq":..,"ts":..,"id":"<client id>","expires":<UTC us>,
@@ -20,6 +20,7 @@ enum role {
 	ROLE_OPERATOR = 1 << 0,
 	ROLE_DESK = 1 << 1,
 	ROLE_AUDITOR = 1 << 2,
+	ROLE_WITNESS = 1 << 3, /* enters the draw's entropy (docs/draw.md) */
 };
 
 struct request {

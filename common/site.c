@@ -382,8 +382,8 @@ static int parse_people(struct parse *p, const json_t *root, const char *key, co
 
 static int parse_site(struct parse *p, const json_t *root, struct site *site)
 {
-	static const char *const members[] = {"id",        "name",  "venues",   "rooms",
-	                                      "operators", "desks", "auditors", NULL};
+	static const char *const members[] = {"id",    "name",     "venues",    "rooms", "operators",
+	                                      "desks", "auditors", "witnesses", NULL};
 	int rc = want_object(p, root, "");
 	if (rc == 0)
 		rc = check_members(p, root, "", members);
@@ -437,6 +437,9 @@ static int parse_site(struct parse *p, const json_t *root, struct site *site)
 	if (rc == 0)
 		rc = parse_people(p, root, "auditors", "auditor", &site->auditors,
 		                  &site->n_auditors);
+	if (rc == 0 && json_object_get(root, "witnesses"))
+		rc = parse_people(p, root, "witnesses", "witness", &site->witnesses,
+		                  &site->n_witnesses);
 	return rc;
 }
 
@@ -532,6 +535,7 @@ void site_free(struct site *site)
 	free_ids(site->operators, site->n_operators);
 	free_ids(site->desks, site->n_desks);
 	free_ids(site->auditors, site->n_auditors);
+	free_ids(site->witnesses, site->n_witnesses);
 	g_free(site->id);
 	g_free(site->name);
 	g_free(site);

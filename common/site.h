@@ -66,6 +66,8 @@ struct site {
 	size_t n_desks;
 	char **auditors; /* identity auditor-<name> */
 	size_t n_auditors;
+	char **witnesses; /* identity witness-<name>: enters the draw's entropy; optional */
+	size_t n_witnesses;
 };
 
 GQuark site_error_quark(void);

@@ -239,6 +239,7 @@ int main(int argc, char **argv)
 	    .will_payload = offline,
 	    .will_retain = true,
 	    .keepalive_s = 5,
+	    .max_payload = MSG_MAX_SIZE, /* commands, statuses, seats: nothing larger */
 	};
 	a.mqtt = mqtt_session_new(&mc, NULL, on_message, on_connection, &a, &err);
 	g_free(offline);

@@ -13,15 +13,18 @@ int draw_commit(const struct draw_inputs *in, const uint8_t *secret, struct draw
 	int rc;
 
 	*out = NULL;
-	rc = draw_inputs_check_feasible(in, err);
-	if (rc)
-		return rc;
 	d = g_new0(struct draw, 1);
+	rc = draw_rules(in, &d->lower, NULL, err);
+	if (rc) {
+		g_free(d);
+		return rc;
+	}
 	if (secret) {
 		memcpy(d->secret, secret, DRAW_SECRET_LEN);
 	} else if (RAND_bytes(d->secret, DRAW_SECRET_LEN) != 1) {
 		if (err)
 			g_string_append(err, "OpenSSL RAND_bytes failed");
+		g_free(d->lower);
 		g_free(d);
 		return -EIO;
 	}
@@ -56,6 +59,7 @@ void draw_free(struct draw *d)
 	/* the secret must not linger in freed memory */
 	OPENSSL_cleanse(d->secret, sizeof(d->secret));
 	g_free(d->entropy);
+	g_free(d->lower);
 	draw_inputs_free(d->in);
 	g_free(d);
 }

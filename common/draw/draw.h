@@ -1,4 +1,4 @@
-/* The publicly verifiable seat draw (issue 4), algorithm version 1.
+/* The publicly verifiable seat draw (issue 4), algorithm versions 1 and 2.
  *
  * docs/draw.md is the normative specification; this header is the C interface.
  * Everything here is pure computation except draw_commit() with a NULL secret,
@@ -21,7 +21,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DRAW_ALGORITHM_VERSION 1
+/* The version new draws use; records and inputs of every version from
+ * DRAW_ALGORITHM_MIN up to it are accepted and re-run under their own version. */
+#define DRAW_ALGORITHM_VERSION 2
+#define DRAW_ALGORITHM_MIN     1
 #define DRAW_HASH_LEN          32
 #define DRAW_SECRET_LEN        32
 #define DRAW_ID_MAX            32
@@ -55,7 +58,7 @@ struct draw_person {
  * canonical order), ids are unique (seat ids within their room). Read-only for
  * callers; made by draw_inputs_parse(), freed by draw_inputs_free(). */
 struct draw_inputs {
-	int algorithm;
+	int algorithm; /* DRAW_ALGORITHM_MIN..DRAW_ALGORITHM_VERSION */
 	size_t n_rooms;
 	struct draw_room *rooms;
 	size_t n_tenders;

@@ -2,6 +2,7 @@
 #include "draw_internal.h"
 
 #include <errno.h>
+#include <string.h>
 
 static int check_counts(const struct draw_inputs *in, GString *err)
 {
@@ -55,16 +56,73 @@ err_expert_seats:
 	return -ENOSPC;
 }
 
-int draw_inputs_check_feasible(const struct draw_inputs *in, GString *err)
+/* try_lower: whether a full flow exists under LOWER; keeps it in *fl if so. */
+static gboolean try_lower(const struct draw_inputs *in, const int *lower, struct draw_flow **fl)
 {
-	struct draw_flow *fl;
+	struct draw_flow *f = NULL;
+
+	if (draw_flow_new(in, lower, &f, NULL))
+		return FALSE;
+	draw_flow_free(*fl);
+	*fl = f;
+	return TRUE;
+}
+
+int draw_rules(const struct draw_inputs *in, int **lower, struct draw_flow **fl, GString *err)
+{
+	struct draw_flow *f = NULL;
+	int *want, *low, rooms = 0;
+	size_t i, t;
 	int rc;
 
+	*lower = NULL;
+	if (fl)
+		*fl = NULL;
 	rc = check_counts(in, err);
 	if (rc)
 		return rc;
-	rc = draw_flow_new(in, &fl, err);
-	draw_flow_free(fl);
+	want = g_new0(int, in->n_tenders + 1);
+	low = g_new0(int, in->n_tenders + 1);
+	for (i = 0; i < in->n_rooms; i++)
+		rooms += in->rooms[i].kind == DRAW_ROOM_EXPERT ? 1 : 0;
+	for (i = 0; i < in->n_persons; i++)
+		if (in->persons[i].role == DRAW_ROLE_EXPERT)
+			want[draw_inputs_find_tender(in, in->persons[i].tender)]++;
+	for (t = 0; t < in->n_tenders; t++)
+		want[t] = rooms && in->algorithm >= 2 ? want[t] / rooms : 0;
+	/* Version 2: the even spread for every tender when the seats allow it (the
+	 * usual case, one flow); else the upper bounds alone must fit (or the inputs
+	 * are refused), and the tenders keep their lower bound greedily in tender
+	 * order, each only if it fits with the ones kept before it. */
+	if (!try_lower(in, want, &f)) {
+		rc = draw_flow_new(in, NULL, &f, err);
+		if (rc)
+			goto out;
+		for (t = 0; t < in->n_tenders; t++) {
+			if (!want[t])
+				continue;
+			low[t] = want[t];
+			if (!try_lower(in, low, &f))
+				low[t] = 0;
+		}
+		memcpy(want, low, sizeof(int) * in->n_tenders);
+	}
+	*lower = g_steal_pointer(&want);
+	if (fl)
+		*fl = g_steal_pointer(&f);
+out:
+	draw_flow_free(f);
+	g_free(want);
+	g_free(low);
+	return rc;
+}
+
+int draw_inputs_check_feasible(const struct draw_inputs *in, GString *err)
+{
+	int *lower = NULL;
+	int rc = draw_rules(in, &lower, NULL, err);
+
+	g_free(lower);
 	return rc;
 }
 
@@ -81,12 +139,10 @@ int draw_assign_traced(const struct draw_inputs *in, const uint8_t seed[DRAW_HAS
 	struct draw_flow *fl;
 	gboolean *room_ok, **taken;
 	size_t *free_seats, i, r;
-	int rc;
+	int *lower = NULL, rc;
 
-	rc = check_counts(in, err);
-	if (rc)
-		return rc;
-	rc = draw_flow_new(in, &fl, err);
+	rc = draw_rules(in, &lower, &fl, err);
+	g_free(lower);
 	if (rc)
 		return rc;
 	room_ok = g_new0(gboolean, in->n_rooms + 1);

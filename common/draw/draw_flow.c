@@ -22,6 +22,8 @@ struct draw_flow {
 	int *load;         /* flow from room r into the sink */
 	int *limit;        /* per-room limit m_t of tender t */
 	int *allow;        /* [t * nr + r]: how many more of t room r may take */
+	int *need;         /* [t * nr + r]: how many more of t room r must still get
+	                    * (version 2's lower bound, already taken out of the flow) */
 	int *f;            /* [t * nr + r]: flow tender t -> room r */
 	long *mark;        /* BFS: predecessor (forward) or next hop (reverse) */
 	size_t *queue;
@@ -176,7 +178,8 @@ static void explain_shortfall(struct draw_flow *fl, GString *err)
 	                       need, got);
 }
 
-int draw_flow_new(const struct draw_inputs *in, struct draw_flow **out, GString *err)
+int draw_flow_new(const struct draw_inputs *in, const int *lower, struct draw_flow **out,
+                  GString *err)
 {
 	struct draw_flow *fl;
 	size_t i, t, r, total = 0;
@@ -208,6 +211,7 @@ int draw_flow_new(const struct draw_inputs *in, struct draw_flow **out, GString 
 	fl->load = g_new0(int, fl->nr + 1);
 	fl->allow = g_new0(int, fl->nt * fl->nr + 1);
 	fl->f = g_new0(int, fl->nt * fl->nr + 1);
+	fl->need = g_new0(int, fl->nt * fl->nr + 1);
 	fl->mark = g_new(long, fl->nt + fl->nr + 1);
 	fl->queue = g_new(size_t, fl->nt + fl->nr + 1);
 
@@ -224,6 +228,33 @@ int draw_flow_new(const struct draw_inputs *in, struct draw_flow **out, GString 
 		for (r = 0; r < fl->nr; r++)
 			fl->allow[t * fl->nr + r] = fl->limit[t];
 	}
+	/* Lower bounds (version 2): x = need + y with 0 <= y <= allow - need turns the
+	 * bounded problem into a plain flow on y with the demands and free seats less
+	 * what the lower bounds already take (docs/draw.md section 5.4). */
+	for (t = 0; lower && t < fl->nt; t++) {
+		int l = lower[t];
+
+		if (l <= 0)
+			continue;
+		g_assert(l <= fl->limit[t] && (size_t)l * fl->nr <= (size_t)fl->k[t]);
+		fl->k[t] -= l * (int)fl->nr;
+		total -= (size_t)l * fl->nr;
+		for (r = 0; r < fl->nr; r++) {
+			fl->need[t * fl->nr + r] = l;
+			fl->allow[t * fl->nr + r] -= l;
+			fl->cap[r] -= l;
+		}
+	}
+	for (r = 0; r < fl->nr; r++)
+		if (fl->cap[r] < 0) {
+			if (err)
+				g_string_append_printf(
+				    err, "expert room %s: %d seats are too few for the lower bounds",
+				    in->rooms[fl->room_of[r]].id,
+				    (int)in->rooms[fl->room_of[r]].n_seats);
+			draw_flow_free(fl);
+			return -ENOSPC;
+		}
 	for (i = 0; i < total; i++) {
 		if (!bfs_augmenting(fl)) {
 			explain_shortfall(fl, err);
@@ -249,6 +280,7 @@ void draw_flow_free(struct draw_flow *fl)
 	g_free(fl->load);
 	g_free(fl->allow);
 	g_free(fl->f);
+	g_free(fl->need);
 	g_free(fl->mark);
 	g_free(fl->queue);
 	g_free(fl);
@@ -267,9 +299,10 @@ size_t draw_flow_allowed_rooms(struct draw_flow *fl, size_t tender, gboolean *ro
 		if (r < 0)
 			continue;
 		e = tender * fl->nr + (size_t)r;
-		/* Either the current flow already sends one of this tender there, or a
-		 * residual cycle through tender -> room reroutes the flow so it does. */
-		if (fl->f[e] > 0 ||
+		/* The room still owes this tender a lower-bound seat, or the current
+		 * flow already sends one of this tender there, or a residual cycle
+		 * through tender -> room reroutes the flow so it does. */
+		if (fl->need[e] > 0 || fl->f[e] > 0 ||
 		    (fl->f[e] < fl->allow[e] && fl->mark[fl->nt + (size_t)r] != NONE))
 			room_ok[i] = TRUE;
 		n += room_ok[i] ? 1 : 0;
@@ -283,6 +316,11 @@ void draw_flow_place(struct draw_flow *fl, size_t tender, size_t room)
 	size_t e = tender * fl->nr + r;
 
 	g_assert(fl->expert_room[room] >= 0);
+	if (fl->need[e] > 0) {
+		/* the seat was reserved outside the flow: the flow problem is unchanged */
+		fl->need[e]--;
+		return;
+	}
 	if (fl->f[e] == 0) {
 		size_t u = fl->nt + r;
 

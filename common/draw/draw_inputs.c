@@ -218,11 +218,12 @@ int draw_inputs_parse(const json_t *json, struct draw_inputs **out, GString *err
 	alg = json_object_get(json, "algorithm");
 	if (!json_is_integer(alg))
 		return fail(err, "inputs.algorithm: must be an integer");
-	if (json_integer_value(alg) != DRAW_ALGORITHM_VERSION)
+	if (json_integer_value(alg) < DRAW_ALGORITHM_MIN ||
+	    json_integer_value(alg) > DRAW_ALGORITHM_VERSION)
 		return fail(err,
 		            "inputs.algorithm: version %" JSON_INTEGER_FORMAT
-		            " is not supported (this build implements %d)",
-		            json_integer_value(alg), DRAW_ALGORITHM_VERSION);
+		            " is not supported (this build implements %d to %d)",
+		            json_integer_value(alg), DRAW_ALGORITHM_MIN, DRAW_ALGORITHM_VERSION);
 	rooms = get_array(json, "rooms", "", err);
 	tenders = rooms ? get_array(json, "tenders", "", err) : NULL;
 	persons = tenders ? get_array(json, "persons", "", err) : NULL;
@@ -230,7 +231,7 @@ int draw_inputs_parse(const json_t *json, struct draw_inputs **out, GString *err
 		return -EINVAL;
 
 	in = g_new0(struct draw_inputs, 1);
-	in->algorithm = DRAW_ALGORITHM_VERSION;
+	in->algorithm = (int)json_integer_value(alg);
 	in->n_rooms = json_array_size(rooms);
 	in->rooms = g_new0(struct draw_room, in->n_rooms ? in->n_rooms : 1);
 	for (i = 0; i < in->n_rooms; i++) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hex.h"
@@ -21,6 +22,38 @@ static json_t *hex_json(const uint8_t *bytes, size_t len)
 static const char *role_name(enum draw_role r)
 {
 	return r == DRAW_ROLE_EXPERT ? "expert" : "tenderer";
+}
+
+json_t *draw_relaxed_json(const struct draw_inputs *in, const int *lower)
+{
+	json_t *list = json_array();
+	int *count = g_new0(int, in->n_tenders + 1), rooms = 0;
+	size_t i, t;
+
+	for (i = 0; i < in->n_rooms; i++)
+		rooms += in->rooms[i].kind == DRAW_ROOM_EXPERT ? 1 : 0;
+	for (i = 0; i < in->n_persons; i++)
+		if (in->persons[i].role == DRAW_ROLE_EXPERT)
+			count[draw_inputs_find_tender(in, in->persons[i].tender)]++;
+	for (t = 0; t < in->n_tenders && rooms; t++) {
+		int experts = count[t], at_most = (experts + rooms - 1) / rooms;
+		int at_least = in->algorithm >= 2 ? experts / rooms : 0;
+		char *reason;
+
+		if (at_least == lower[t])
+			continue;
+		reason = g_strdup_printf("the expert rooms' seats cannot also hold at least %d of "
+		                         "its experts in every expert room once the tenders "
+		                         "before it in tender order keep theirs",
+		                         at_least);
+		json_array_append_new(list, json_pack("{s:s, s:i, s:i, s:i, s:i, s:s}", "tender",
+		                                      in->tenders[t].id, "experts", experts,
+		                                      "expert_rooms", rooms, "at_most", at_most,
+		                                      "at_least", lower[t], "reason", reason));
+		g_free(reason);
+	}
+	g_free(count);
+	return list;
 }
 
 json_t *draw_record_export(const struct draw *d)
@@ -62,6 +95,8 @@ json_t *draw_record_export(const struct draw *d)
 	json_object_set_new(rec, "secret", hex_json(d->secret, DRAW_SECRET_LEN));
 	json_object_set_new(rec, "entropy", json_string(d->entropy));
 	json_object_set_new(rec, "seed", hex_json(d->seed, DRAW_HASH_LEN));
+	if (d->in->algorithm >= 2)
+		json_object_set_new(rec, "relaxed", draw_relaxed_json(d->in, d->lower));
 	json_object_set_new(rec, "assignments", assignments);
 	json_object_set_new(rec, "replacements", replacements);
 	return rec;
@@ -104,8 +139,9 @@ static int check_record_members(const json_t *rec, GString *err)
 {
 	static const char *const names[] = {"format",      "algorithm",    "inputs",  "input_hash",
 	                                    "commitment",  "secret",       "entropy", "seed",
-	                                    "assignments", "replacements", NULL};
+	                                    "assignments", "replacements", "relaxed", NULL};
 	const char *key, *format;
+	const json_t *alg, *inputs_alg;
 	json_t *val;
 	size_t i;
 
@@ -121,15 +157,27 @@ static int check_record_members(const json_t *rec, GString *err)
 			return bad(err, "unknown member \"%s\"", key);
 	}
 	for (i = 0; names[i]; i++)
-		if (!json_object_get(rec, names[i]))
+		if (!json_object_get(rec, names[i]) && strcmp(names[i], "relaxed") != 0)
 			return bad(err, "missing member \"%s\"", names[i]);
 	format = get_str(rec, "format");
 	if (!format || strcmp(format, RECORD_FORMAT) != 0)
 		return bad(err, "format: must be \"%s\"", RECORD_FORMAT);
-	if (!json_is_integer(json_object_get(rec, "algorithm")) ||
-	    json_integer_value(json_object_get(rec, "algorithm")) != DRAW_ALGORITHM_VERSION)
-		return bad(err, "algorithm: version not supported (this build implements %d)",
-		           DRAW_ALGORITHM_VERSION);
+	alg = json_object_get(rec, "algorithm");
+	if (!json_is_integer(alg) || json_integer_value(alg) < DRAW_ALGORITHM_MIN ||
+	    json_integer_value(alg) > DRAW_ALGORITHM_VERSION)
+		return bad(err, "algorithm: version not supported (this build implements %d to %d)",
+		           DRAW_ALGORITHM_MIN, DRAW_ALGORITHM_VERSION);
+	inputs_alg = json_object_get(json_object_get(rec, "inputs"), "algorithm");
+	if (!json_is_integer(inputs_alg) ||
+	    json_integer_value(inputs_alg) != json_integer_value(alg))
+		return bad(err, "algorithm: must equal inputs.algorithm");
+	/* version 2 records say which tenders got a weaker rule; version 1 has none */
+	if ((json_integer_value(alg) >= 2) != (json_object_get(rec, "relaxed") != NULL))
+		return bad(err, "relaxed: %s", json_integer_value(alg) >= 2
+		                                    ? "missing member \"relaxed\" (version 2)"
+		                                    : "not a member of a version 1 record");
+	if (json_object_get(rec, "relaxed") && !json_is_array(json_object_get(rec, "relaxed")))
+		return bad(err, "relaxed: must be an array");
 	if (!get_str(rec, "entropy"))
 		return bad(err, "entropy: must be a string");
 	if (!json_is_array(json_object_get(rec, "assignments")))
@@ -359,6 +407,20 @@ int draw_record_verify(const json_t *record, GString *report)
 	if (memcmp(seed, d->seed, DRAW_HASH_LEN) != 0) {
 		rc = mismatch(report, "seed does not match secret, entropy and inputs");
 		goto out;
+	}
+	if (d->in->algorithm >= 2) {
+		json_t *relaxed = draw_relaxed_json(d->in, d->lower);
+
+		if (!json_equal(relaxed, json_object_get(record, "relaxed"))) {
+			char *want = json_dumps(relaxed, JSON_COMPACT);
+
+			rc = mismatch(report, "relaxed: does not match the inputs (re-run gives %s)",
+			              want);
+			free(want);
+		}
+		json_decref(relaxed);
+		if (rc)
+			goto out;
 	}
 	rc = compare_assignments(d, record, report);
 	if (!rc)

@@ -11,7 +11,7 @@
 static int usage(void)
 {
 	fprintf(stderr, "usage: evalroom-draw-tool run INPUT.json [--secret HEX] --entropy TEXT\n"
-	                "                          [--replace ID:TENDER:ROLE[:REPLACES]]...\n"
+	                "                          [--replace ID:TENDER:ROLE[:REPLACES]]... [--trace]\n"
 	                "       evalroom-draw-tool commit INPUT.json [--secret HEX]\n"
 	                "       evalroom-draw-tool verify-draw RECORD.json\n");
 	return 2;
@@ -60,7 +60,9 @@ static int parse_replace(const char *arg, struct draw_person *p, char **replaces
 	return rc;
 }
 
-/* Each choice's candidate count n and drawn index k, to stderr (docs/draw.md). */
+/* Each choice's candidate count n and drawn index k, to stderr, one line each in
+ * the format of docs/draw.md section 9: "PERSON N K ROOM SEAT", then per
+ * replacement "COUNTER PERSON TENDER ROLE REPLACED|- N K ROOM SEAT". */
 static void print_trace(const struct draw *d)
 {
 	const struct draw_inputs *in = draw_get_inputs(d);
@@ -72,14 +74,17 @@ static void print_trace(const struct draw *d)
 	draw_get_seed(d, seed);
 	draw_assign_traced(in, seed, seats, steps, NULL);
 	for (i = 0; i < in->n_persons; i++)
-		fprintf(stderr, "%s n=%u k=%u %s %s\n", in->persons[i].id, steps[i].n, steps[i].k,
+		fprintf(stderr, "%s %u %u %s %s\n", in->persons[i].id, steps[i].n, steps[i].k,
 		        in->rooms[seats[i].room].id, in->rooms[seats[i].room].seats[seats[i].seat]);
 	for (i = 0; i < d->replacements->len; i++) {
 		const struct draw_replacement *r =
 		    &g_array_index(d->replacements, struct draw_replacement, i);
 
-		fprintf(stderr, "replacement %u %s n=%u k=%u %s %s\n", r->counter, r->person.id,
-		        r->step.n, r->step.k, in->rooms[r->seat.room].id,
+		fprintf(stderr, "%u %s %s %s %s %u %u %s %s\n", r->counter, r->person.id,
+		        r->person.tender,
+		        r->person.role == DRAW_ROLE_EXPERT ? "expert" : "tenderer",
+		        r->has_replaces ? r->replaces : "-", r->step.n, r->step.k,
+		        in->rooms[r->seat.room].id,
 		        in->rooms[r->seat.room].seats[r->seat.seat]);
 	}
 	g_free(seats);

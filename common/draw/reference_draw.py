@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""An independent re-implementation of docs/draw.md (algorithm 1), written from the
-page, as an auditor would. It computes the allowed rooms by a fresh max-flow per
-candidate room (the definition), not by the C code's incremental residual search.
+"""An independent re-implementation of docs/draw.md (algorithms 1 and 2), written
+from the page, as an auditor would. It computes the allowed rooms by a fresh
+max-flow per candidate room (the definition), with version 2's lower bounds taken
+out of the flow as the page says, not by the C code's incremental residual search.
 
   reference_draw.py RECORD.json...          re-run records, print OK or the first difference
   reference_draw.py --tool TOOL --random N  draw N random sites with the C tool and compare
@@ -98,8 +99,47 @@ def max_flow(demand, cap, allow):
         total += 1
 
 
-def feasible(k, c, limit_left):
-    return max_flow(k, c, limit_left) == sum(k.values())
+def feasible(k, c, limit_left, need=None):
+    """Is there x with sum_r x[t,r] = k[t], sum_t x[t,r] <= c[r] and
+    need[t,r] <= x[t,r] <= limit_left[t,r]?  Shift x = need + y (section 5.2)."""
+    need = need or {}
+    k2 = {t: k[t] - sum(need.get((t, r), 0) for r in c) for t in k}
+    c2 = {r: c[r] - sum(need.get((t, r), 0) for t in k) for r in c}
+    allow = {(t, r): limit_left[(t, r)] - need.get((t, r), 0) for t in k for r in c}
+    if min(list(k2.values()) + list(c2.values()) + list(allow.values()) + [0]) < 0:
+        return False
+    return max_flow(k2, c2, allow) == sum(k2.values())
+
+
+def lower_bounds(inputs, K, expert_rooms, seats):
+    """Section 5.2: each tender's lower bound; the even one when all fit, else greedy
+    in tender order. Returns (lower, relaxed list as in the record)."""
+    R = len(expert_rooms)
+    m = {t: -(-K[t] // R) for t in K}
+    want = {t: (K[t] // R if inputs["algorithm"] >= 2 else 0) for t in K}
+    c = {r: len(seats[r]) for r in expert_rooms}
+    left = {(t, r): m[t] for t in K for r in expert_rooms}
+
+    def fits(low):
+        return feasible(dict(K), c, left, {(t, r): low[t] for t in K for r in expert_rooms})
+
+    if fits(want):
+        return want, []
+    if not feasible(dict(K), c, left):
+        raise ValueError("infeasible")
+    low = {t: 0 for t in K}
+    for t in sorted(K, key=str.encode):
+        if want[t]:
+            low[t] = want[t]
+            if not fits(low):
+                low[t] = 0
+    relaxed = [{"tender": t, "experts": K[t], "expert_rooms": R, "at_most": m[t],
+                "at_least": low[t],
+                "reason": "the expert rooms' seats cannot also hold at least %d of its experts "
+                          "in every expert room once the tenders before it in tender order "
+                          "keep theirs" % want[t]}
+               for t in sorted(K, key=str.encode) if low[t] != want[t]]
+    return low, relaxed
 
 
 def draw(inputs, seed):
@@ -112,14 +152,20 @@ def draw(inputs, seed):
     for p in persons:
         if p["role"] == "expert":
             K[p["tender"]] = K.get(p["tender"], 0) + 1
+    n_rep = sum(1 for p in persons if p["role"] == "tenderer")
+    if n_rep > sum(len(seats[r["id"]]) for r in rooms if r["kind"] == "tenderer"):
+        raise ValueError("infeasible")
+    if K and sum(K.values()) > sum(len(seats[r]) for r in expert_rooms):
+        raise ValueError("infeasible")
     R = len(expert_rooms)
     m = {t: -(-K[t] // R) for t in K}
+    low, relaxed = lower_bounds(inputs, K, expert_rooms, seats) if K else ({}, [])
     k = dict(K)
     taken = set()
     c = {r: len(seats[r]) for r in expert_rooms}
     left = {(t, r): m[t] for t in K for r in expert_rooms}
-    if K and not feasible(k, c, left):
-        raise ValueError("infeasible")
+    # need[t, r]: how many more of t room r must still get (the lower bound)
+    need = {(t, r): low[t] for t in K for r in expert_rooms}
     stream = Stream(seed)
     result, trace = {}, []
     for p in persons:
@@ -134,8 +180,11 @@ def draw(inputs, seed):
                 k[t] -= 1
                 c[r] -= 1
                 left[(t, r)] -= 1
-                if feasible(k, c, left):
+                had = need[(t, r)]
+                need[(t, r)] = max(0, had - 1)
+                if feasible(k, c, left, need):
                     allowed.append(r)
+                need[(t, r)] = had
                 k[t] += 1
                 c[r] += 1
                 left[(t, r)] += 1
@@ -149,7 +198,8 @@ def draw(inputs, seed):
             k[t] -= 1
             c[room] -= 1
             left[(t, room)] -= 1
-    return result, trace, seats, kind, rooms
+            need[(t, room)] = max(0, need[(t, room)] - 1)
+    return result, trace, seats, kind, rooms, relaxed
 
 
 def replace(state, seed, counter, person, replaces):
@@ -187,7 +237,11 @@ def check_record(rec):
     seed = hashlib.sha256(tag("evalroom-draw-v1 seed") + secret + eh + ih).digest()
     if seed.hex() != rec["seed"]:
         return "seed does not match"
-    result, _, seats, kind, rooms = draw(inputs, seed)
+    if rec["algorithm"] != inputs["algorithm"]:
+        return "algorithm differs from inputs.algorithm"
+    result, _, seats, kind, rooms, relaxed = draw(inputs, seed)
+    if inputs["algorithm"] >= 2 and rec.get("relaxed") != relaxed:
+        return "relaxed: record says %s, re-run gives %s" % (rec.get("relaxed"), relaxed)
     recorded = {a["person"]: (a["room"], a["seat"]) for a in rec["assignments"]}
     if len(recorded) != len(rec["assignments"]) or set(recorded) != set(result):
         return "assignments name other persons than the inputs"
@@ -206,26 +260,26 @@ def check_record(rec):
 
 
 def random_site(rng):
-    n_expert = rng.randint(1, 6)
+    n_expert = rng.randint(1, 5)
     rooms = [{"id": "E%d" % i, "kind": "expert",
-              "seats": ["S%d" % s for s in rng.sample(range(12), rng.randint(1, 4))]}
+              "seats": ["S%d" % s for s in rng.sample(range(12), rng.randint(1, 5))]}
              for i in range(n_expert)]
     rooms.append({"id": "W", "kind": "tenderer", "seats": ["S1", "S2", "S3", "S4"]})
     rng.shuffle(rooms)
     tenders = [{"id": "T%d" % i} for i in range(rng.randint(1, 4))]
     persons = []
     for t in tenders:
-        for j in range(rng.randint(0, 5)):
+        for j in range(rng.randint(0, 7)):
             persons.append({"id": "%s-x%d" % (t["id"], j), "tender": t["id"], "role": "expert"})
         if rng.random() < 0.5:
             persons.append({"id": "%s-r" % t["id"], "tender": t["id"], "role": "tenderer"})
     rng.shuffle(persons)
-    return {"algorithm": 1, "rooms": rooms, "tenders": tenders, "persons": persons}
+    return {"algorithm": rng.choice([1, 2]), "rooms": rooms, "tenders": tenders, "persons": persons}
 
 
 def random_check(tool, count):
     rng = random.Random(20261125)
-    drawn = refused = 0
+    drawn = refused = v2 = relaxed = 0
     for n in range(count):
         site = random_site(rng)
         with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
@@ -255,12 +309,16 @@ def random_check(tool, count):
             return "site %d: tool failed: %s" % (n, proc.stderr)
         if not ref_ok:
             return "site %d: the tool drew an infeasible site" % n
-        why = check_record(json.loads(proc.stdout))
+        rec = json.loads(proc.stdout)
+        why = check_record(rec)
         if why:
             return "site %d: %s" % (n, why)
         drawn += 1
-    print("reference: %d random sites drawn identically, %d refused by both" % (drawn, refused))
-    if drawn < count // 4 or refused == 0:
+        v2 += rec["algorithm"] == 2
+        relaxed += bool(rec.get("relaxed"))
+    print("reference: %d random sites drawn identically (%d of version 2, %d of them with "
+          "relaxed tenders), %d refused by both" % (drawn, v2, relaxed, refused))
+    if drawn < count // 4 or refused == 0 or v2 == 0 or relaxed == 0:
         return "the random sites did not exercise both outcomes"
     return None
 

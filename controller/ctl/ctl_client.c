@@ -240,7 +240,9 @@ static int ctl_connect(struct ctl *ctl, int64_t deadline, GError **err)
 		return 0;
 	ctl->loop = g_main_loop_new(NULL, FALSE);
 	char client_id[96];
-	snprintf(client_id, sizeof(client_id), "%s-%d-%08x", ctl->cn, (int)getpid(),
+	/* The broker accepts only the CN, or the CN, ':' and anything (broker/): several
+	 * evalroomctl of one identity (a watch and a command) may run side by side. */
+	snprintf(client_id, sizeof(client_id), "%s:%d-%08x", ctl->cn, (int)getpid(),
 	         g_random_int());
 	struct mqtt_session_config mc = {
 	    .uri = ctl->uri,

@@ -1,4 +1,4 @@
-/* evalroomctl draw commit|run|replace|export. */
+/* evalroomctl draw commit|show|abandon|run|replace|export. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -44,14 +44,85 @@ static int session_only(struct ctl *ctl, const char *what, int *argc, char ***ar
 
 static void print_commit(const json_t *res)
 {
-	printf("Draw of session %s committed: %lld people, %lld tenders, %lld rooms.\n"
+	const json_t *old = json_object_get(res, "abandoned");
+
+	if (old)
+		printf("The earlier commitment %s was abandoned: %s.\n", member_str(old, "commitment"),
+		       member_str(old, "reason"));
+	printf("Draw of session %s committed by %s: %lld people, %lld tenders, %lld rooms.\n"
 	       "Commitment: %s\n"
 	       "Input hash: %s\n"
-	       "Publish the commitment now; then the witness enters entropy with\n"
+	       "It is archived in every tender archive of the session and published on\n"
+	       "evalroom/v1/draw/%s/commitment. The witness now checks it and enters entropy with\n"
 	       "  evalroomctl draw run --session %s --witness-entropy TEXT\n",
-	       member_str(res, "session"), member_int(res, "persons"), member_int(res, "tenders"),
-	       member_int(res, "rooms"), member_str(res, "commitment"),
-	       member_str(res, "input_hash"), member_str(res, "session"));
+	       member_str(res, "session"), member_str(res, "committed_by"),
+	       member_int(res, "persons"), member_int(res, "tenders"), member_int(res, "rooms"),
+	       member_str(res, "commitment"), member_str(res, "input_hash"),
+	       member_str(res, "session"), member_str(res, "session"));
+}
+
+static void print_show(const json_t *res)
+{
+	printf("Draw of session %s (algorithm %lld): %s\n"
+	       "Commitment:   %s\n"
+	       "Input hash:   %s\n"
+	       "Committed by: %s\n",
+	       member_str(res, "session"), member_int(res, "algorithm"),
+	       strcmp(member_str(res, "state"), "run") == 0
+	           ? "run"
+	           : (json_is_true(json_object_get(res, "runnable"))
+	                  ? "committed, waiting for the witness"
+	                  : "committed, but its secret was lost in a controller restart: "
+	                    "draw commit again"),
+	       member_str(res, "commitment"), member_str(res, "input_hash"),
+	       member_str(res, "committed_by"));
+	if (json_object_get(res, "witness"))
+		printf("Witness:      %s\n", member_str(res, "witness"));
+}
+
+int ctl_cmd_draw_show(struct ctl *ctl, int argc, char **argv)
+{
+	char *session = NULL;
+	json_t *res;
+	int rc = session_only(ctl, "draw show", &argc, &argv, &session);
+
+	if (!rc)
+		rc = ctl_ops_call(ctl, "draw show", "draw.show",
+		                  json_pack("{s:s}", "session", session), &res);
+	if (!rc)
+		rc = finish(ctl, res, print_show);
+	g_free(session);
+	return rc;
+}
+
+static void print_abandon(const json_t *res)
+{
+	printf("Commitment %s of session %s abandoned (%s). The tender archives keep it;\n"
+	       "make a new one with draw commit.\n",
+	       member_str(res, "commitment"), member_str(res, "session"), member_str(res, "reason"));
+}
+
+int ctl_cmd_draw_abandon(struct ctl *ctl, int argc, char **argv)
+{
+	char *session = NULL, *reason = NULL;
+	const GOptionEntry entries[] = {
+	    {"session", 0, 0, G_OPTION_ARG_STRING, &session, "session id", "SESSION"},
+	    {"reason", 0, 0, G_OPTION_ARG_STRING, &reason, "why", "TEXT"},
+	    G_OPTION_ENTRY_NULL};
+	const char *what = "draw abandon";
+	json_t *res;
+	int rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 0);
+
+	if (!rc && (!session || !reason))
+		rc = ctl_ops_local_fail(ctl, what, "--session and --reason are required");
+	if (!rc)
+		rc = ctl_ops_call(ctl, what, "draw.abandon",
+		                  json_pack("{s:s, s:s}", "session", session, "reason", reason), &res);
+	if (!rc)
+		rc = finish(ctl, res, print_abandon);
+	g_free(session);
+	g_free(reason);
+	return rc;
 }
 
 int ctl_cmd_draw_commit(struct ctl *ctl, int argc, char **argv)
@@ -74,8 +145,10 @@ static void print_run(const json_t *res)
 	json_t *r;
 	size_t i;
 
-	printf("Draw of session %s run: %lld people seated. Seats are revealed at check-in.\n",
-	       member_str(res, "session"), member_int(res, "seated"));
+	printf("Draw of session %s run by witness %s on commitment %s: %lld people seated.\n"
+	       "Seats are revealed at check-in.\n",
+	       member_str(res, "session"), member_str(res, "witness"),
+	       member_str(res, "commitment"), member_int(res, "seated"));
 	printf("  %-12s %-9s %s\n", "room", "kind", "occupied");
 	json_array_foreach(json_object_get(res, "rooms"), i, r)
 	{
@@ -84,29 +157,63 @@ static void print_run(const json_t *res)
 	}
 }
 
+/* ask_confirmation: the witness retypes the commitment they saw published; its
+ * first 16 or more hex digits go into *CONFIRM (g_free). */
+static int ask_confirmation(struct ctl *ctl, const char *what, char **confirm)
+{
+	char line[160];
+
+	if (!isatty(STDIN_FILENO))
+		return ctl_ops_local_fail(ctl, what,
+		                          "--confirm-commitment HEX is required when standard "
+		                          "input is not a terminal");
+	fprintf(stderr, "Compare it with the commitment published before you chose the entropy.\n"
+	                "Type the published commitment (at least its first 16 hex digits): ");
+	if (!fgets(line, sizeof(line), stdin))
+		return ctl_ops_local_fail(ctl, what, "no confirmation typed");
+	*confirm = g_strstrip(g_ascii_strdown(line, -1));
+	return 0;
+}
+
 int ctl_cmd_draw_run(struct ctl *ctl, int argc, char **argv)
 {
-	char *session = NULL, *entropy = NULL;
+	char *session = NULL, *entropy = NULL, *confirm = NULL;
 	const GOptionEntry entries[] = {
 	    {"session", 0, 0, G_OPTION_ARG_STRING, &session, "session id", "SESSION"},
 	    {"witness-entropy", 0, 0, G_OPTION_ARG_STRING, &entropy, "text the witness chose",
 	     "TEXT"},
+	    {"confirm-commitment", 0, 0, G_OPTION_ARG_STRING, &confirm,
+	     "the commitment as published (at least its first 16 hex digits)", "HEX"},
 	    G_OPTION_ENTRY_NULL};
 	const char *what = "draw run";
-	json_t *res;
+	json_t *res = NULL;
 	int rc;
 
 	rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 0);
 	if (!rc && (!session || !entropy))
 		rc = ctl_ops_local_fail(ctl, what, "--session and --witness-entropy are required");
+	/* first the commitment the controller holds, for the witness to compare */
+	if (!rc)
+		rc = ctl_ops_call(ctl, what, "draw.show", json_pack("{s:s}", "session", session),
+		                  &res);
+	if (!rc) {
+		if (!ctl_want_json(ctl))
+			print_show(res);
+		json_decref(res);
+		res = NULL;
+		if (!confirm)
+			rc = ask_confirmation(ctl, what, &confirm);
+	}
 	if (!rc)
 		rc = ctl_ops_call(ctl, what, "draw.run",
-		                  json_pack("{s:s, s:s}", "session", session, "entropy", entropy),
+		                  json_pack("{s:s, s:s, s:s}", "session", session, "entropy",
+		                            entropy, "confirm", confirm),
 		                  &res);
 	if (!rc)
 		rc = finish(ctl, res, print_run);
 	g_free(session);
 	g_free(entropy);
+	g_free(confirm);
 	return rc;
 }
 

@@ -31,9 +31,21 @@ const struct ctl_command ops_ctl_commands[] = {
         "can be seated under the rules, and print the commitment to publish before the\n"
         "witness enters entropy."),
      ctl_cmd_draw_commit, false},
-    {"draw run", "draw run --session SESSION --witness-entropy TEXT",
-     N_("Run the committed draw with the witness's entropy and seat everyone. Prints how\n"
-        "many people each room holds, never who sits where: seats are revealed at check-in."),
+    {"draw show", "draw show --session SESSION",
+     N_("Show the session's draw commitment: commitment, input hash, who committed it and\n"
+        "when, and whether it has run (and by which witness). Never a seat. Operators,\n"
+        "auditors and witnesses."),
+     ctl_cmd_draw_show, false},
+    {"draw abandon", "draw abandon --session SESSION --reason TEXT",
+     N_("Abandon a commitment that has not run (e.g. wrong inputs), so draw commit can make\n"
+        "a new one. The tender archives keep the abandoned commitment and the reason."),
+     ctl_cmd_draw_abandon, false},
+    {"draw run", "draw run --session SESSION --witness-entropy TEXT [--confirm-commitment HEX]",
+     N_("The witness's step (a witness-<name> identity only): shows the session's commitment,\n"
+        "takes the witness's confirmation that it is the one published (HEX: at least its\n"
+        "first 16 hex digits; asked on the terminal when not given), then runs the draw with\n"
+        "the entropy and seats everyone. Prints how many people each room holds, never who\n"
+        "sits where: seats are revealed at check-in."),
      ctl_cmd_draw_run, false},
     {"draw replace", "draw replace --tender TENDER --person PERSON [--replaces PERSON]",
      N_("Seat a replacement (补抽): PERSON, already imported into TENDER's committee after\n"

@@ -1,5 +1,5 @@
 /* evalroomctl subcommands of the operator's day-one operations (ops.h): site import,
- * session create, tender add, committee import, draw commit|run|replace|export, audit. */
+ * session create, tender add, committee import, draw commit|show|abandon|run|replace|export, audit. */
 #pragma once
 #include <glib.h>
 #include <jansson.h>
@@ -33,5 +33,7 @@ int ctl_cmd_committee_import(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_audit(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_draw_commit(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_draw_run(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_draw_show(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_draw_abandon(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_draw_replace(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_draw_export(struct ctl *ctl, int argc, char **argv);

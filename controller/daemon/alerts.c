@@ -47,6 +47,8 @@ static const char *const kind_names[ALERT_KIND_COUNT] = {
     [ALERT_ARCHIVE_DISK_FULL] = "archive_disk_full",
     [ALERT_ARCHIVE_WRITE_FAILED] = "archive_write_failed",
     [ALERT_ID_GUESSING] = "id_guessing",
+    [ALERT_AGENT_FLAPPING] = "agent_flapping",
+    [ALERT_CONTROLLER_FLAPPING] = "controller_flapping",
 };
 
 struct alert_hook {
@@ -61,6 +63,26 @@ struct offline_wait {
 	struct clock_timer *timer; /* on c->clock */
 };
 
+/* The times of the last ALERT_FLAP_COUNT losses of one session (a ring). */
+struct flaps {
+	int64_t at[ALERT_FLAP_COUNT]; /* monotonic us */
+	unsigned n;                   /* losses so far */
+	bool online;                  /* as last reported */
+};
+
+/* flaps_lost: note a loss at NOW; true when ALERT_FLAP_COUNT of them fall within the
+ * window. *IN_WINDOW: how many of the remembered losses do. */
+static bool flaps_lost(struct flaps *f, int64_t now, unsigned *in_window)
+{
+	f->at[f->n % ALERT_FLAP_COUNT] = now;
+	f->n++;
+	unsigned k = 0;
+	for (unsigned i = 0; i < MIN(f->n, (unsigned)ALERT_FLAP_COUNT); i++)
+		k += now - f->at[i] <= (int64_t)ALERT_FLAP_WINDOW_MS * 1000;
+	*in_window = k;
+	return k >= ALERT_FLAP_COUNT;
+}
+
 struct alerts {
 	GArray *hooks;           /* struct alert_hook */
 	GHashTable *offline;     /* room -> struct offline_wait (its grace timer) */
@@ -68,6 +90,8 @@ struct alerts {
 	GHashTable *clock_off;   /* room -> int64_t: skew of its last status, if beyond the limit */
 	struct clock_timer *never_timer; /* the check for rooms whose agent never connected */
 	int64_t connected_at;            /* monotonic us when the check first saw the broker */
+	GHashTable *flaps;       /* room -> struct flaps of its agent's session */
+	struct flaps *own;       /* the controller's own session */
 };
 
 const char *alert_kind_name(enum alert_kind kind)
@@ -95,6 +119,8 @@ int alerts_init(struct controller *c)
 	a->offline = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	a->seen_online = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	a->clock_off = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	a->flaps = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	a->own = g_new0(struct flaps, 1);
 	if (c->cfg.clock_skew_limit_ms <= 0)
 		c->cfg.clock_skew_limit_ms = 2000;
 	if (c->cfg.offline_grace_ms <= 0)
@@ -122,6 +148,8 @@ void alerts_free(struct controller *c)
 	g_hash_table_destroy(a->offline);
 	g_hash_table_destroy(a->seen_online);
 	g_hash_table_destroy(a->clock_off);
+	g_hash_table_destroy(a->flaps);
+	g_free(a->own);
 	g_array_free(a->hooks, TRUE);
 	g_free(a);
 	c->alerts = NULL;
@@ -355,12 +383,64 @@ static void never_connected_check(void *user)
 	    clock_timer_start(c->clock, NULL, ALERT_NEVER_CHECK_S * 1000, never_connected_check, c);
 }
 
+/* Statuses come as heartbeats too: only a change from online to not online is a loss. */
+static void agent_flaps_note(struct controller *c, const char *room, bool online)
+{
+	struct flaps *f = g_hash_table_lookup(c->alerts->flaps, room);
+	unsigned k;
+	char detail[200];
+
+	if (!f) {
+		f = g_new0(struct flaps, 1);
+		g_hash_table_insert(c->alerts->flaps, g_strdup(room), f);
+	}
+	bool lost = f->online && !online;
+	f->online = online;
+	if (!lost || !flaps_lost(f, g_get_monotonic_time(), &k))
+		return;
+	snprintf(detail, sizeof(detail),
+	         "room agent %s lost its broker session %u times within %d s: a network fault, "
+	         "or its certificate in use on another machine",
+	         room, k, ALERT_FLAP_WINDOW_MS / 1000);
+	alert_raise(
+	    c, ALERT_AGENT_FLAPPING, &(struct alert_subject){.room = room}, detail,
+	    json_pack("{s:i, s:i}", "losses", (int)k, "window_s", ALERT_FLAP_WINDOW_MS / 1000));
+}
+
+void alerts_broker_connection(struct controller *c, bool connected, const char *why)
+{
+	struct alerts *a = c->alerts;
+	unsigned k;
+	char detail[240];
+
+	if (!a)
+		return;
+	bool lost = a->own->online && !connected;
+	a->own->online = connected;
+	if (!lost)
+		return;
+	bool storm = flaps_lost(a->own, g_get_monotonic_time(), &k);
+	log_warnx("broker session lost (%s): %u time(s) within %d s", why ? why : "?", k,
+	          ALERT_FLAP_WINDOW_MS / 1000);
+	if (!storm)
+		return;
+	/* Written to state.db now; operators see it once the controller is reachable. */
+	snprintf(detail, sizeof(detail),
+	         "the controller lost its broker session %u times within %d s (last: %.80s): a "
+	         "network or broker fault, or its certificate in use on another machine",
+	         k, ALERT_FLAP_WINDOW_MS / 1000, why ? why : "?");
+	alert_raise(
+	    c, ALERT_CONTROLLER_FLAPPING, &(struct alert_subject){0}, detail,
+	    json_pack("{s:i, s:i}", "losses", (int)k, "window_s", ALERT_FLAP_WINDOW_MS / 1000));
+}
+
 void alerts_agent_presence(struct controller *c, const char *room, bool online)
 {
 	struct alerts *a = c->alerts;
 
 	if (!a || !id_valid(room))
 		return;
+	agent_flaps_note(c, room, online);
 	if (online) {
 		struct offline_wait *w = g_hash_table_lookup(a->offline, room);
 		if (w) {

@@ -33,6 +33,8 @@ enum alert_kind {
 	ALERT_ARCHIVE_DISK_FULL,    /* archive disk about to refuse writes */
 	ALERT_ARCHIVE_WRITE_FAILED, /* a write into a tender or site archive failed */
 	ALERT_ID_GUESSING,          /* a desk gave too many wrong identity numbers */
+	ALERT_AGENT_FLAPPING,       /* a room agent's broker session lost again and again */
+	ALERT_CONTROLLER_FLAPPING,  /* the controller's own broker session lost again and again */
 	ALERT_KIND_COUNT,
 };
 
@@ -86,6 +88,15 @@ int alert_resolve(struct controller *c, int64_t id, const char *by, const char *
  * grace period (c->cfg.offline_grace_ms) raises agent_offline, but only for rooms of
  * the imported site or seen online before; online clears it. */
 void alerts_agent_presence(struct controller *c, const char *room, bool online);
+/* Reconnect storms: ALERT_FLAP_COUNT losses of one session within ALERT_FLAP_WINDOW_MS
+ * raise agent_flapping (that room) or controller_flapping (the controller's own session):
+ * a network fault, or one certificate in use on two machines (each one throws the other
+ * off). A restart is one loss and raises nothing. Resolved by an operator. */
+#define ALERT_FLAP_COUNT     3
+#define ALERT_FLAP_WINDOW_MS 60000
+/* alerts_broker_connection: the controller's own session to the broker came up
+ * (CONNECTED) or was lost, for WHY; every loss is logged with the count in the window. */
+void alerts_broker_connection(struct controller *c, bool connected, const char *why);
 /* alerts_agent_clock: ROOM's agent stamped a status AGENT_TS that reached the controller
  * at RECEIVED (its clock when the message arrived): beyond c->cfg.clock_skew_limit_ms
  * either way on two consecutive statuses that agree (within a quarter of the limit)

@@ -414,7 +414,13 @@ static guint64 segment_count(struct controller *c, const char *tender)
 
 /* ---- hooks ---- */
 
-static void store_draw_records(struct controller *c, const char *session, int64_t now)
+/* The session's full draw record into each of its tender archives that can still take
+ * it. REPLACEMENT: a replacement changed an already released record (then archives
+ * holding the first one get the new one as an event). An archive receiving the record
+ * for the first time also gets a draw.released event with what proves it was fixed
+ * before the entropy (commitment, input hash, seed). */
+static void store_draw_records(struct controller *c, const char *session, int64_t now,
+                               bool replacement)
 {
 	struct state_draw d;
 	json_t *tenders = NULL;
@@ -441,14 +447,139 @@ static void store_draw_records(struct controller *c, const char *session, int64_
 			continue;
 		}
 		int rc = archive_store_draw(a, d.record, now);
-		if (rc == -EEXIST) /* a replacement after the run: the new record as an event */
+		if (rc == -EEXIST && replacement) /* the new record as an event */
 			archives_event(c, t, now, "draw.replaced", "controller",
 			               json_pack("{s:o}", "record", json_loads(d.record, 0, NULL)));
-		else if (rc != 0)
-			log_warnx("tender %s: draw record not archived: %s", t, archive_errmsg(a));
+		else if (rc != -EEXIST) {
+			/* The release: the proof it was fixed before (commitment, input hash,
+			 * seed) and the record itself, as an event too, which waits for a busy
+			 * archive where the draw row could not (a reader holding it) */
+			if (rc != 0)
+				log_warnx("tender %s: draw record not stored (%s): kept in the "
+				          "draw.released event",
+				          t, archive_errmsg(a));
+			archives_event(c, t, now, "draw.released", "controller",
+			               json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:o}", "session",
+			                         session, "commitment", d.commitment, "input_hash",
+			                         d.input_hash, "seed", d.seed, "committed_at",
+			                         (json_int_t)d.committed_at, "run_at",
+			                         (json_int_t)d.run_at, "record",
+			                         json_loads(d.record, 0, NULL)));
+		}
 	}
 	json_decref(tenders);
 	state_draw_clear(&d);
+}
+
+/* The draw's commitment, published and archived as soon as it is made (docs/draw.md
+ * section 1): KIND ("draw.commit", "draw.commitment_ended", "draw.run") with BODY
+ * (borrowed) goes to every tender archive of SESSION, and each archive takes a signed
+ * checkpoint at once, so its time proves the commitment came before the entropy. */
+static void archive_draw_step(struct controller *c, const char *session, const char *kind,
+                              const char *source, const json_t *body, int64_t now)
+{
+	json_t *tenders = NULL, *v;
+	GError *err = NULL;
+	size_t i;
+	if (!c->archives)
+		return;
+	if (state_tender_list(c->state, session, &tenders, &err) != 0) {
+		log_warnx("session %s: %s not archived: %s", session, kind, err->message);
+		g_clear_error(&err);
+		return;
+	}
+	json_array_foreach(tenders, i, v)
+	{
+		const char *t = json_string_value(v);
+		struct archive *a;
+		if (archives_event(c, t, now, kind, source, json_deep_copy(body)) != 0)
+			continue;
+		if (archives_get(c, t, &a, &err) != 0) {
+			g_clear_error(&err);
+			continue;
+		}
+		if (archive_checkpoint_if_changed(a, clock_now_us()) < 0)
+			log_warnx("archive %s: checkpoint after %s failed: %s", t, kind,
+			          archive_errmsg(a));
+	}
+	json_decref(tenders);
+}
+
+/* The retained evalroom/v1/draw/<session>/commitment: the session's current
+ * commitment and its state, for the witness room (never a seat). */
+static void publish_commitment(struct controller *c, const char *session, const json_t *body,
+                               const char *state)
+{
+	json_t *m = node_msg_new(c->node, "draw.commitment");
+	static const char *const keep[] = {"session",      "algorithm", "commitment", "input_hash",
+	                                   "committed_by", "committed_at", "witness", "run_at",
+	                                   "reason",       "ended_at",     NULL};
+	for (const char *const *k = keep; *k; k++)
+		if (json_object_get(body, *k))
+			json_object_set(m, *k, json_object_get(body, *k));
+	json_object_set_new(m, "state", json_string(state));
+	char *topic = g_strdup_printf(TOPIC_PREFIX "draw/%s/commitment", session);
+	node_publish(c->node, topic, m, true);
+	g_free(topic);
+	json_decref(m);
+}
+
+static void after_draw_request(struct controller *c, const struct request *req,
+                               const json_t *result, int64_t now)
+{
+	const char *s = json_string_value(json_object_get(result, "session"));
+	if (!s)
+		return;
+	if (strcmp(req->command, "draw.commit") == 0) {
+		const json_t *ended = json_object_get(result, "abandoned");
+		if (ended)
+			archive_draw_step(c, s, "draw.commitment_ended", "controller", ended, now);
+		json_t *body = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O}", "session", s, "algorithm",
+		                         json_object_get(result, "algorithm"), "commitment",
+		                         json_object_get(result, "commitment"), "input_hash",
+		                         json_object_get(result, "input_hash"), "committed_by",
+		                         json_object_get(result, "committed_by"), "committed_at",
+		                         json_object_get(result, "committed_at"));
+		if (body) {
+			archive_draw_step(c, s, "draw.commit", req->requester, body, now);
+			publish_commitment(c, s, body, "committed");
+		}
+		json_decref(body);
+	} else if (strcmp(req->command, "draw.abandon") == 0) {
+		archive_draw_step(c, s, "draw.commitment_ended", req->requester, result, now);
+		publish_commitment(c, s, result, "abandoned");
+	} else if (strcmp(req->command, "draw.run") == 0) {
+		json_t *body = json_deep_copy(result);
+		json_object_del(body, "rooms"); /* per-room counts: not evidence of the draw */
+		json_object_del(body, "seated");
+		archive_draw_step(c, s, "draw.run", req->requester, body, now);
+		publish_commitment(c, s, body, "run");
+		json_decref(body);
+	}
+}
+
+/* The seat map's seal (docs/draw.md section 8): once everyone SESSION's draw seated has
+ * checked in, or no tender of it is open any more, its tender archives get the full
+ * record. */
+static int release_if_due(struct controller *c, const char *session, int64_t now,
+                          bool replacement)
+{
+	struct state_draw d;
+	GError *err = NULL;
+	int pending = 0, open = 0;
+	if (state_draw_get(c->state, session, &d, &err) != 0) {
+		g_clear_error(&err);
+		return 0;
+	}
+	bool run = d.run;
+	state_draw_clear(&d);
+	if (!run || state_draw_seal(c->state, session, &pending, &open, &err) != 0) {
+		g_clear_error(&err);
+		return 0;
+	}
+	if (pending == 0 || open == 0)
+		store_draw_records(c, session, now, replacement);
+	return pending && open ? pending : 0;
 }
 
 /* The tender an operator request concerns: args.tender, or the tender of args.person. */
@@ -489,10 +620,11 @@ static json_t *request_tenders(struct controller *c, const struct request *req)
 void archives_after_request(struct controller *c, const struct request *req, const json_t *result,
                             const GError *err)
 {
-	(void)result;
+	int64_t now = clock_now_us();
+	if (!err && g_str_has_prefix(req->command, "draw.") && result)
+		after_draw_request(c, req, result, now);
 	if (!c->archives)
 		return;
-	int64_t now = clock_now_us();
 	if (!err && strcmp(req->command, "tender.add") == 0) {
 		struct archive *a;
 		GError *e = NULL;
@@ -502,17 +634,14 @@ void archives_after_request(struct controller *c, const struct request *req, con
 			g_clear_error(&e);
 		}
 	}
+	/* The record waits for the seal to open: a check-in or a replacement may open it. */
 	if (!err &&
-	    (strcmp(req->command, "draw.run") == 0 || strcmp(req->command, "draw.replace") == 0)) {
-		const char *s = json_string_value(json_object_get(req->args, "session"));
+	    (strcmp(req->command, "desk.checkin") == 0 || strcmp(req->command, "draw.replace") == 0)) {
 		struct state_tender t;
 		GError *e = NULL;
-		if (!s && request_tender(c, req, t.id) &&
-		    state_tender_get(c->state, t.id, &t, &e) == 0)
-			s = t.session;
+		if (request_tender(c, req, t.id) && state_tender_get(c->state, t.id, &t, &e) == 0)
+			release_if_due(c, t.session, now, strcmp(req->command, "draw.replace") == 0);
 		g_clear_error(&e);
-		if (s)
-			store_draw_records(c, s, now);
 	}
 	if (!req->audited || strcmp(req->command, "tender.close") == 0)
 		return;
@@ -828,6 +957,17 @@ static int handle_tender_close(struct controller *c, const struct request *req, 
 		g_ptr_array_free(rooms, TRUE);
 		return rc;
 	}
+	/* the session's last open tender closing opens the seat map's seal; a tender
+	 * closing while it is still shut says so in its archive (the record reaches the
+	 * archives of the tenders closing later) */
+	int sealed = release_if_due(c, t.session, clock_now_us(), false);
+	if (sealed)
+		archives_event(c, tender, clock_now_us(), "draw.withheld", "controller",
+		               json_pack("{s:s, s:i, s:s}", "session", t.session, "not_checked_in",
+		                         sealed, "reason",
+		                         "the seat map is sealed until check-in: the full draw "
+		                         "record goes to the archives of the session's tenders "
+		                         "still open when it is released"));
 	struct closing *cl = g_new0(struct closing, 1);
 	cl->c = c;
 	g_strlcpy(cl->tender, tender, sizeof(cl->tender));

@@ -124,6 +124,7 @@ static void on_connection(bool connected, const char *why, void *user)
 {
 	struct controller *c = user;
 	c->connected = connected;
+	alerts_broker_connection(c, connected, why);
 	if (connected) {
 		log_info("connected to the broker (%s)", why);
 		node_publish_status(c->node, "online");

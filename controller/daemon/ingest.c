@@ -562,7 +562,10 @@ refuse:
 
 /* ---- gaps ---- */
 
-static const char *const gap_reasons[] = {"camera_lost", "agent_restart", "disk_full", NULL};
+static const char *const gap_reasons[] = {
+    "camera_lost",      "agent_restart", "disk_full",      "camera_unauthorized",
+    "camera_not_found", "camera_silent", "stream_changed", NULL,
+};
 
 void ingest_handle_gap(struct controller *c, const char *room, const struct msg_envelope *env,
                        json_t *body)

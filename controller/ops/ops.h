@@ -31,19 +31,30 @@ int ops_tender_add(struct state *st, const struct request *req, json_t **result,
 int ops_committee_import(struct state *st, const struct request *req, json_t **result,
                          GError **err);
 /* draw.commit {"session"}: fixes the draw inputs, checks feasibility (CONFLICT with
- * the reason when infeasible, nothing stored), draws the secret and returns the
- * commitment and input hash. */
+ * the reason when infeasible, nothing stored), draws the secret (kept in memory only,
+ * never in state.db) and returns the commitment, input hash and committing identity.
+ * A commitment left from before a controller restart (its secret is gone) is dropped
+ * and returned as "abandoned" with the reason, for the archives. */
 int ops_draw_commit(struct state *st, const struct request *req, json_t **result, GError **err);
-/* draw.run {"session", "entropy"}: reveals, seeds and seats everyone; the result holds
- * per-room counts only, never who sits where (nor the secret or seed, which would let
- * the reader recompute it). */
+/* draw.run {"session", "entropy", "confirm"}: the witness's run. CONFIRM is the
+ * commitment as the witness saw it published (at least its first 16 hex digits);
+ * CONFLICT when it differs or the secret was lost to a restart. Reveals, seeds and
+ * seats everyone; the result names the witness and holds per-room counts only, never
+ * who sits where (nor the secret or seed, which would let the reader recompute it). */
 int ops_draw_run(struct state *st, const struct request *req, json_t **result, GError **err);
+/* draw.show {"session"}: the commitment (commitment, input hash, who and when,
+ * state, whether it can still run, the witness once run); never a seat. */
+int ops_draw_show(struct state *st, const struct request *req, json_t **result, GError **err);
+/* draw.abandon {"session", "reason"}: drops a commitment that has not run, so a new
+ * one can be made; the result is what the archives keep of it. */
+int ops_draw_abandon(struct state *st, const struct request *req, json_t **result, GError **err);
 /* draw.replace {"tender", "person", "replaces"?}: seats PERSON (a member of TENDER's
  * committee without a seat) on a free seat; REPLACES (seated, same tender and role)
  * withdraws first. Nobody else moves. The result names no seat. */
 int ops_draw_replace(struct state *st, const struct request *req, json_t **result, GError **err);
 /* draw.export {"session"}: the draw library's full record (schemas/json/draw-record.json),
- * seat map included. */
+ * seat map included; CONFLICT while the seat map is sealed (someone seated has not
+ * checked in and a tender of the session is still open, docs/draw.md section 8). */
 int ops_draw_export(struct state *st, const struct request *req, json_t **result, GError **err);
 /* audit.list {"since"?: UTC us, "limit"?: 1..10000}: {"records": [...]}, oldest first. */
 int ops_audit_list(struct state *st, const struct request *req, json_t **result, GError **err);

@@ -1,16 +1,21 @@
-/* draw.commit, draw.run, draw.replace, draw.export: the seat draw of a session, kept in
- * state.db and computed by the draw library (common/draw, docs/draw.md). */
+/* draw.commit, draw.show, draw.abandon, draw.run, draw.replace, draw.export: the seat
+ * draw of a session, kept in state.db (the secret only in memory, ops_draw_vault.c)
+ * and computed by the draw library (common/draw, docs/draw.md). */
 #include "ops.h"
 #include "ops_internal.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "draw.h"
 #include "hex.h"
 #include "msg.h"
+
+/* draw.run's confirmation: at least this many leading hex digits of the commitment. */
+#define DRAW_CONFIRM_MIN 16
 
 /* ops_draw_error: a draw library failure RC (reason in WHY) as a request error. */
 static int ops_draw_error(GError **err, int rc, const char *what, const GString *why)
@@ -86,8 +91,46 @@ static int ops_session_open(struct state *st, const char *sid, GError **err)
 	return rc;
 }
 
+/* ops_draw_secret_known: whether the secret of SD's commitment is available: in the
+ * memory of this controller, or (a database from before secrets left it) in state. */
+static bool ops_draw_secret_known(const struct state_draw *sd)
+{
+	uint8_t secret[DRAW_SECRET_LEN];
+	bool known = ops_draw_vault_get(sd->commitment, secret) || sd->secret[0];
+
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return known;
+}
+
+/* ops_draw_ended: what the archives keep of a commitment that ended without a run. */
+static json_t *ops_draw_ended(const struct state_draw *sd, const char *by, const char *reason,
+                              int64_t now)
+{
+	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:s, s:s, s:I}", "session", sd->session,
+	                 "algorithm", sd->algorithm, "commitment", sd->commitment, "input_hash",
+	                 sd->input_hash, "committed_by", sd->committed_by, "committed_at",
+	                 (json_int_t)sd->committed_at, "ended_by", by, "reason", reason,
+	                 "ended_at", (json_int_t)now);
+}
+
+/* ops_draw_abandon_lost: drop SD, a commitment whose secret this controller no longer
+ * holds (it restarted since the commit), into *ENDED for the archives. */
+static int ops_draw_abandon_lost(struct state *st, const struct state_draw *sd, json_t **ended,
+                                 GError **err)
+{
+	int rc = state_draw_delete_committed(st, sd->session, err);
+
+	if (!rc)
+		*ended = ops_draw_ended(sd, "controller",
+		                        "the controller restarted after this commitment; its secret "
+		                        "was held only in memory and is gone, so it can never run",
+		                        g_get_real_time());
+	return rc;
+}
+
 int ops_draw_commit(struct state *st, const struct request *req, json_t **result, GError **err)
 {
+	json_t *abandoned = NULL;
 	struct msg_reader r;
 	struct state_draw sd = {0};
 	struct draw_inputs *in = NULL;
@@ -106,10 +149,17 @@ int ops_draw_commit(struct state *st, const struct request *req, json_t **result
 	if (rc)
 		goto out;
 	rc = ops_session_open(st, sid, err);
-	if (!rc && state_draw_get(st, sid, &sd, NULL) == 0)
-		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EEXIST,
-		              "session \"%s\" already has a draw (%s)", sid,
-		              sd.run ? "it has run" : "committed, waiting for its run");
+	if (!rc && state_draw_get(st, sid, &sd, NULL) == 0) {
+		if (sd.run || ops_draw_secret_known(&sd))
+			rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EEXIST,
+			              "session \"%s\" already has a draw (%s)", sid,
+			              sd.run ? "it has run"
+			                     : "committed, waiting for its run; to start over, "
+			                       "draw abandon it with a reason");
+		else
+			/* the controller restarted since that commit: its secret is gone */
+			rc = ops_draw_abandon_lost(st, &sd, &abandoned, err);
+	}
 	if (!rc)
 		rc = ops_draw_inputs(st, sid, &in, err);
 	if (!rc) {
@@ -127,25 +177,32 @@ int ops_draw_commit(struct state *st, const struct request *req, json_t **result
 	draw_get_input_hash(d, hash);
 	hex_encode(hash, DRAW_HASH_LEN, sd.input_hash);
 	draw_get_secret(d, secret);
-	hex_encode(secret, DRAW_SECRET_LEN, sd.secret);
+	sd.secret[0] = '\0'; /* never at rest: the secret stays in memory */
 	draw_get_commitment(d, hash);
 	hex_encode(hash, DRAW_HASH_LEN, sd.commitment);
 	sd.committed_at = g_get_real_time();
 	g_strlcpy(sd.committed_by, req->requester, sizeof(sd.committed_by));
 	rc = state_draw_add(st, &sd, err);
-	if (!rc)
-		*result =
-		    json_pack("{s:s, s:i, s:s, s:s, s:I, s:I, s:I}", "session", sid, "algorithm",
-		              sd.algorithm, "input_hash", sd.input_hash, "commitment",
-		              sd.commitment, "persons", (json_int_t)in->n_persons, "tenders",
-		              (json_int_t)in->n_tenders, "rooms", (json_int_t)in->n_rooms);
-	OPENSSL_cleanse(secret, sizeof(secret));
+	if (!rc) {
+		*result = json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "session", sid,
+		                    "algorithm", sd.algorithm, "input_hash", sd.input_hash,
+		                    "commitment", sd.commitment, "committed_by", sd.committed_by,
+		                    "committed_at", (json_int_t)sd.committed_at, "persons",
+		                    (json_int_t)in->n_persons, "tenders", (json_int_t)in->n_tenders,
+		                    "rooms", (json_int_t)in->n_rooms);
+		if (abandoned)
+			json_object_set_new(*result, "abandoned", g_steal_pointer(&abandoned));
+	}
 
 out_end:
 	rc = ops_end(st, rc, err);
 	if (rc && *result)
 		g_clear_pointer(result, json_decref);
+	if (!rc)
+		ops_draw_vault_put(sd.commitment, secret);
+	OPENSSL_cleanse(secret, sizeof(secret));
 out:
+	json_decref(abandoned);
 	state_draw_clear(&sd);
 	draw_free(d);
 	draw_inputs_free(in);
@@ -179,7 +236,7 @@ static int ops_draw_load(struct state *st, const struct state_draw *sd, struct d
 	j = json_loads(sd->input, 0, NULL);
 	rc = j ? draw_inputs_parse(j, &in, why) : -EBADMSG;
 	json_decref(j);
-	if (!rc)
+	if (!rc && !ops_draw_vault_get(sd->commitment, secret))
 		rc = hex_decode_lower(sd->secret, secret, DRAW_SECRET_LEN);
 	if (!rc)
 		rc = draw_commit(in, secret, out, why);
@@ -263,19 +320,28 @@ int ops_draw_run(struct state *st, const struct request *req, json_t **result, G
 	GString *why = g_string_new(NULL);
 	uint8_t seed[DRAW_HASH_LEN];
 	char seed_hex[2 * DRAW_HASH_LEN + 1], *record = NULL;
-	const char *sid, *entropy;
+	const char *sid, *entropy, *confirm;
 	int64_t now = g_get_real_time();
 	int rc;
 
 	msg_reader_init(&r, req->args, "args");
 	sid = msg_read_id(&r, "session", true);
 	entropy = msg_read_string(&r, "entropy", true, DRAW_MAX_ENTROPY);
+	confirm = msg_read_string(&r, "confirm", true, 2 * DRAW_HASH_LEN);
 	rc = msg_reader_finish(&r, err);
 	if (rc)
 		goto out;
 	if (!*entropy || !g_utf8_validate(entropy, -1, NULL)) {
 		rc = ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
 		              "args.entropy: must be non-empty UTF-8 text");
+		goto out;
+	}
+	if (strlen(confirm) < DRAW_CONFIRM_MIN || strspn(confirm, "0123456789abcdef") !=
+	                                              strlen(confirm)) {
+		rc = ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		              "args.confirm: the commitment as published, at least its first %d "
+		              "lower-case hex digits",
+		              DRAW_CONFIRM_MIN);
 		goto out;
 	}
 	rc = state_begin(st, err);
@@ -294,6 +360,18 @@ int ops_draw_run(struct state *st, const struct request *req, json_t **result, G
 		else if (sd.run)
 			rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EALREADY,
 			              "the draw of session \"%s\" has already run", sid);
+		else if (!g_str_has_prefix(sd.commitment, confirm))
+			rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EPERM,
+			              "the commitment you confirmed (%s) is not the commitment of "
+			              "session \"%s\" (%s): do not enter entropy; report it",
+			              confirm, sid, sd.commitment);
+		else if (!ops_draw_secret_known(&sd))
+			rc = ops_fail(err, REQUEST_ERROR_CONFLICT, ENOKEY,
+			              "the commitment %s of session \"%s\" can no longer run: the "
+			              "controller restarted since it was made and its secret, held "
+			              "only in memory, is gone. An operator runs draw commit again "
+			              "(the archives record this one as abandoned)",
+			              sd.commitment, sid);
 	}
 	if (!rc)
 		rc = ops_draw_load(st, &sd, &d, err);
@@ -312,11 +390,23 @@ int ops_draw_run(struct state *st, const struct request *req, json_t **result, G
 		                         err);
 	}
 	rc = ops_end(st, rc, err);
-	if (!rc)
-		*result = json_pack("{s:s, s:s, s:s, s:I, s:o}", "session", sid, "commitment",
-		                    sd.commitment, "input_hash", sd.input_hash, "seated",
+	if (!rc) {
+		uint8_t eh[DRAW_HASH_LEN];
+		char eh_hex[2 * DRAW_HASH_LEN + 1];
+
+		SHA256((const unsigned char *)entropy, strlen(entropy), eh);
+		hex_encode(eh, DRAW_HASH_LEN, eh_hex);
+		ops_draw_vault_forget(sd.commitment); /* revealed in the record from now on */
+		*result = json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:o}",
+		                    "session", sid, "algorithm", sd.algorithm, "commitment",
+		                    sd.commitment, "input_hash", sd.input_hash, "committed_by",
+		                    sd.committed_by, "committed_at", (json_int_t)sd.committed_at,
+		                    "witness",
+		                    req->requester, "confirmed", confirm, "entropy", entropy,
+		                    "entropy_hash", eh_hex, "run_at", (json_int_t)now, "seated",
 		                    (json_int_t)draw_get_inputs(d)->n_persons, "rooms",
 		                    ops_draw_room_counts(d));
+	}
 out:
 	free(record);
 	state_draw_clear(&sd);
@@ -446,7 +536,7 @@ int ops_draw_export(struct state *st, const struct request *req, json_t **result
 	struct msg_reader r;
 	struct state_draw sd = {0};
 	const char *sid;
-	int rc;
+	int rc, pending = 0, open = 0;
 
 	msg_reader_init(&r, req->args, "args");
 	sid = msg_read_id(&r, "session", true);
@@ -459,12 +549,98 @@ int ops_draw_export(struct state *st, const struct request *req, json_t **result
 	if (!sd.run || !sd.record) {
 		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EPERM,
 		              "the draw of session \"%s\" has not run yet", sid);
+	} else if ((rc = state_draw_seal(st, sid, &pending, &open, err)) != 0) {
+		/* err set */
+	} else if (pending > 0 && open > 0) {
+		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EPERM,
+		              "the seat map of session \"%s\" is sealed until check-in: %d "
+		              "seated people have not checked in yet (the record is released "
+		              "when everyone has, or when the session's last open tender closes; "
+		              "draw show gives the commitment now)",
+		              sid, pending);
 	} else {
 		*result = json_loads(sd.record, 0, NULL);
 		if (!*result)
 			rc = ops_fail(err, REQUEST_ERROR_INTERNAL, EBADMSG,
 			              "state database: the draw record of session %s is damaged",
 			              sid);
+	}
+	state_draw_clear(&sd);
+	return rc;
+}
+
+/* ops_draw_current: SESSION's draw into *SD, with the request errors of draw.show and
+ * draw.abandon. */
+static int ops_draw_current(struct state *st, const char *sid, struct state_draw *sd, GError **err)
+{
+	int rc = state_draw_get(st, sid, sd, NULL);
+
+	if (rc == -ENOENT)
+		return ops_fail(err, REQUEST_ERROR_NOT_FOUND, ENOENT,
+		                "session \"%s\" has no committed draw", sid);
+	if (rc)
+		return ops_fail(err, REQUEST_ERROR_INTERNAL, EIO, "cannot read the draw");
+	return 0;
+}
+
+int ops_draw_show(struct state *st, const struct request *req, json_t **result, GError **err)
+{
+	struct msg_reader r;
+	struct state_draw sd = {0};
+	const char *sid;
+	int rc;
+
+	msg_reader_init(&r, req->args, "args");
+	sid = msg_read_id(&r, "session", true);
+	rc = msg_reader_finish(&r, err);
+	if (rc)
+		return rc;
+	rc = ops_draw_current(st, sid, &sd, err);
+	if (rc)
+		return rc;
+	*result = json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:s, s:b}", "session", sid,
+	                    "algorithm", sd.algorithm, "commitment", sd.commitment, "input_hash",
+	                    sd.input_hash, "committed_by", sd.committed_by, "committed_at",
+	                    (json_int_t)sd.committed_at, "state", sd.run ? "run" : "committed",
+	                    "runnable", !sd.run && ops_draw_secret_known(&sd));
+	if (sd.run) {
+		json_object_set_new(*result, "witness", json_string(sd.run_by));
+		json_object_set_new(*result, "run_at", json_integer(sd.run_at));
+	}
+	state_draw_clear(&sd);
+	return 0;
+}
+
+int ops_draw_abandon(struct state *st, const struct request *req, json_t **result, GError **err)
+{
+	struct msg_reader r;
+	struct state_draw sd = {0};
+	const char *sid, *reason;
+	int rc;
+
+	msg_reader_init(&r, req->args, "args");
+	sid = msg_read_id(&r, "session", true);
+	reason = msg_read_string(&r, "reason", true, 500);
+	rc = msg_reader_finish(&r, err);
+	if (rc)
+		return rc;
+	if (!*reason || !g_utf8_validate(reason, -1, NULL))
+		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		                "args.reason: say why the commitment is abandoned (UTF-8 text)");
+	rc = state_begin(st, err);
+	if (rc)
+		return rc;
+	rc = ops_draw_current(st, sid, &sd, err);
+	if (!rc && sd.run)
+		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EALREADY,
+		              "the draw of session \"%s\" has run: a run draw cannot be abandoned",
+		              sid);
+	if (!rc)
+		rc = state_draw_delete_committed(st, sid, err);
+	rc = ops_end(st, rc, err);
+	if (!rc) {
+		ops_draw_vault_forget(sd.commitment);
+		*result = ops_draw_ended(&sd, req->requester, reason, g_get_real_time());
 	}
 	state_draw_clear(&sd);
 	return rc;

@@ -6,3 +6,10 @@
 int ops_end(struct state *st, int rc, GError **err);
 /* ops_fail: set *err (REQUEST_ERROR, CODE) and return -ERRNUM. */
 int ops_fail(GError **err, int code, int errnum, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+
+/* The draw secrets between commit and run, in memory only (ops_draw_vault.c),
+ * by commitment hex. */
+#include <stdint.h>
+void ops_draw_vault_put(const char *commitment, const uint8_t secret[32]);
+bool ops_draw_vault_get(const char *commitment, uint8_t secret[32]);
+void ops_draw_vault_forget(const char *commitment);

@@ -1,6 +1,8 @@
 /* Provisioning: CA, broker and client certificates, signing key, mosquitto config and ACL. */
 #include "provision.h"
 
+#include "msg.h"
+
 #include <errno.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "credential.h"
 
@@ -21,6 +24,8 @@
 static GQuark provision_error_quark(void);
 G_DEFINE_QUARK(evalroom_provision_error, provision_error)
 #define PROVISION_ERROR (provision_error_quark())
+/* A request or response at its limit, plus the MQTT header, topic and properties. */
+#define BROKER_MAX_PACKET_SIZE (MSG_MAX_REQUEST_SIZE + 64 * 1024)
 
 /* Sets *err from OpenSSL's error queue (emptying it); returns -EIO. */
 static int ssl_fail(GError **err, const char *what)
@@ -270,6 +275,10 @@ static void acl_person(GString *acl, const char *role, const char *name)
 		acl_line(acl, "read", "controller/error");
 	if (strcmp(role, "operator") == 0 || strcmp(role, "auditor") == 0)
 		acl_line(acl, "read", "controller/roots");
+	/* the published draw commitments (docs/draw.md section 1): what a witness checks
+	 * before entering entropy, and what operators and auditors may see; never a seat */
+	if (strcmp(role, "desk") != 0)
+		acl_line(acl, "read", "draw/+/commitment");
 	g_free(cn);
 }
 
@@ -295,6 +304,7 @@ static char *acl_render(const struct site *site)
 	acl_line(acl, "write", "room/+/cmd");
 	acl_line(acl, "read", "ctl/+/req");
 	acl_line(acl, "write", "ctl/+/resp");
+	acl_line(acl, "write", "draw/+/commitment");
 
 	for (size_t i = 0; i < site->n_rooms; i++) {
 		const struct site_room *r = &site->rooms[i];
@@ -327,6 +337,8 @@ static char *acl_render(const struct site *site)
 		acl_person(acl, "desk", site->desks[i]);
 	for (size_t i = 0; i < site->n_auditors; i++)
 		acl_person(acl, "auditor", site->auditors[i]);
+	for (size_t i = 0; i < site->n_witnesses; i++)
+		acl_person(acl, "witness", site->witnesses[i]);
 	return g_string_free(acl, FALSE);
 }
 
@@ -342,21 +354,30 @@ static char *conf_render(const struct site *site, const struct provision_options
 	    "allow_anonymous false\n"
 	    "acl_file %s/broker/acl\n"
 	    "set_tcp_nodelay true\n"
+	    "# Client ids bound to certificate identities (a CN, or CN:anything):\n"
+	    "plugin %s\n"
+	    "# The largest legitimate message is a request or response of %d bytes;\n"
+	    "# a larger packet is refused from its header, before the broker allocates it.\n"
+	    "message_size_limit %d\n"
+	    "max_packet_size %d\n"
 	    "persistence true\n"
 	    "persistence_location %s/broker/data/\n"
 	    "log_dest stderr\n",
-	    site->id, dir, dir, dir);
+	    site->id, dir, dir, opt->broker_plugin, MSG_MAX_REQUEST_SIZE, MSG_MAX_REQUEST_SIZE,
+	    BROKER_MAX_PACKET_SIZE, dir);
 	if (opt->broker_user)
 		g_string_append_printf(c, "user %s\n", opt->broker_user);
-	g_string_append_printf(c,
-	                       "\nlistener %u %s\n"
-	                       "cafile %s/ca.crt\n"
-	                       "certfile %s/broker/broker.crt\n"
-	                       "keyfile %s/broker/broker.key\n"
-	                       "require_certificate true\n"
-	                       "use_identity_as_username true\n",
-	                       opt->port ? opt->port : PROVISION_DEFAULT_PORT,
-	                       opt->bind ? opt->bind : PROVISION_DEFAULT_BIND, dir, dir, dir);
+	g_string_append_printf(
+	    c,
+	    "\nlistener %u %s\n"
+	    "cafile %s/ca.crt\n"
+	    "certfile %s/broker/broker.crt\n"
+	    "keyfile %s/broker/broker.key\n"
+	    "require_certificate true\n"
+	    "# No use_identity_as_username: with it mosquitto skips the plugin;\n"
+	    "# the plugin makes the CN the username itself.\n",
+	    opt->port ? opt->port : PROVISION_DEFAULT_PORT,
+	    opt->bind ? opt->bind : PROVISION_DEFAULT_BIND, dir, dir, dir);
 	return g_string_free(c, FALSE);
 }
 
@@ -377,6 +398,16 @@ static int options_check(const struct provision_options *opt, GError **err)
 		            "--out: \"%s\": the broker configuration cannot name a path with "
 		            "white space, control characters or '#'",
 		            opt->out_dir);
+		return -EINVAL;
+	}
+	plain = opt->broker_plugin && g_path_is_absolute(opt->broker_plugin);
+	for (const char *c = opt->broker_plugin; plain && *c; c++)
+		plain = !g_ascii_isspace(*c) && !g_ascii_iscntrl(*c) && *c != '#';
+	if (!plain) {
+		g_set_error(err, PROVISION_ERROR, EINVAL,
+		            "--broker-plugin: \"%s\" must be an absolute path without white space, "
+		            "control characters or '#'",
+		            opt->broker_plugin ? opt->broker_plugin : "");
 		return -EINVAL;
 	}
 	if (opt->port > 65535) {
@@ -465,6 +496,7 @@ static int issue_clients(const struct site *site, const char *org, X509 *ca, EVP
 	    {"operator", site->operators, site->n_operators},
 	    {"desk", site->desks, site->n_desks},
 	    {"auditor", site->auditors, site->n_auditors},
+	    {"witness", site->witnesses, site->n_witnesses},
 	};
 	for (size_t k = 0; k < G_N_ELEMENTS(people) && rc == 0; k++) {
 		for (size_t i = 0; i < people[k].n && rc == 0; i++) {
@@ -629,15 +661,32 @@ err_names:
 
 static size_t site_identity_count(const struct site *site)
 {
-	size_t n = 1 + site->n_rooms + site->n_operators + site->n_desks + site->n_auditors;
+	size_t n = 1 + site->n_rooms + site->n_operators + site->n_desks + site->n_auditors +
+	           site->n_witnesses;
 	for (size_t i = 0; i < site->n_rooms; i++)
 		n += site->rooms[i].n_seats;
 	return n;
 }
 
+/* lib/evalroom/<plugin> beside the bin/ this program runs from: the build tree's layout
+ * and the installed one alike. Returns a new string, or NULL if /proc/self/exe is unreadable. */
+static char *provision_default_plugin(void)
+{
+	char *exe = g_file_read_link("/proc/self/exe", NULL);
+	if (!exe)
+		return NULL;
+	char *bin = g_path_get_dirname(exe);
+	char *prefix = g_path_get_dirname(bin);
+	char *path = g_build_filename(prefix, "lib", "evalroom", PROVISION_BROKER_PLUGIN, NULL);
+	g_free(prefix);
+	g_free(bin);
+	g_free(exe);
+	return path;
+}
+
 int provision_main(int argc, char **argv)
 {
-	char *site_path = NULL, *out = NULL, *bind = NULL, *user = NULL;
+	char *site_path = NULL, *out = NULL, *bind = NULL, *user = NULL, *plugin = NULL;
 	char **hosts = NULL;
 	int port = PROVISION_DEFAULT_PORT;
 	gboolean force = FALSE, renew_ca = FALSE;
@@ -654,6 +703,10 @@ int provision_main(int argc, char **argv)
 	     "NAME"},
 	    {"broker-user", 'u', 0, G_OPTION_ARG_STRING, &user,
 	     "user mosquitto runs as (written as `user`; default: mosquitto's own)", "USER"},
+	    {"broker-plugin", 0, 0, G_OPTION_ARG_FILENAME, &plugin,
+	     "the broker plugin that binds client ids to certificates (default: "
+	     "lib/evalroom/" PROVISION_BROKER_PLUGIN " beside this program's bin/)",
+	     "PATH"},
 	    {"force", 'f', 0, G_OPTION_ARG_NONE, &force,
 	     "re-provision a non-empty DIR: keeps its CA and signing key, issues the rest anew",
 	     NULL},
@@ -693,12 +746,28 @@ int provision_main(int argc, char **argv)
 		fprintf(stderr, "provision: %s\n", err->message);
 		goto out;
 	}
+	if (!plugin) {
+		plugin = provision_default_plugin();
+	} else {
+		char *abs = g_canonicalize_filename(plugin, NULL);
+		g_free(plugin);
+		plugin = abs;
+	}
+	if (!plugin || !g_file_test(plugin, G_FILE_TEST_IS_REGULAR)) {
+		fprintf(
+		    stderr,
+		    "provision: the broker plugin %s is missing (it is built and installed with "
+		    "evalroomctl; name it with --broker-plugin PATH)\n",
+		    plugin ? plugin : PROVISION_BROKER_PLUGIN);
+		goto out;
+	}
 	struct provision_options opt = {
 	    .out_dir = out,
 	    .port = (unsigned)port,
 	    .bind = bind,
 	    .broker_hosts = (const char *const *)hosts,
 	    .broker_user = user,
+	    .broker_plugin = plugin,
 	    .force = force,
 	    .renew_ca = renew_ca,
 	};
@@ -718,5 +787,6 @@ out:
 	g_free(out);
 	g_free(bind);
 	g_free(user);
+	g_free(plugin);
 	return status;
 }

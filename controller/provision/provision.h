@@ -20,6 +20,8 @@
 #define PROVISION_DEFAULT_BIND "0.0.0.0"
 #define PROVISION_CA_DAYS      3650
 #define PROVISION_CERT_DAYS    825
+/* The mosquitto plugin that binds client ids to certificate identities (broker/). */
+#define PROVISION_BROKER_PLUGIN "mosquitto-evalroom-auth.so"
 
 struct provision_options {
 	const char *out_dir;             /* required */
@@ -27,6 +29,7 @@ struct provision_options {
 	const char *bind;                /* listener IP address; NULL means 0.0.0.0 */
 	const char *const *broker_hosts; /* extra broker names/IPs for the SAN, NULL-terminated */
 	const char *broker_user;         /* mosquitto `user` line; NULL writes none */
+	const char *broker_plugin;       /* required: absolute path of PROVISION_BROKER_PLUGIN */
 	gboolean force;                  /* overwrite files in a non-empty out_dir */
 	gboolean renew_ca; /* with force: make a new CA even when out_dir holds this site's CA */
 };
@@ -41,7 +44,8 @@ struct provision_options {
 int provision_site(const struct site *site, const struct provision_options *opt, GError **err);
 
 /* The `provision` command line: provision --site SITE.json --out DIR [--port N]
- * [--bind ADDR] [--broker-host NAME]... [--broker-user USER] [--force [--renew-ca]].
+ * [--bind ADDR] [--broker-host NAME]... [--broker-user USER] [--broker-plugin PATH]
+ * [--force [--renew-ca]].
  * argv[0] is the command's name. Prints errors to stderr; returns the process exit status
  * (0 ok, 1 failure, 2 usage). */
 int provision_main(int argc, char **argv);

@@ -130,7 +130,17 @@ struct state_draw {
  * has no draw. */
 int state_draw_get(struct state *st, const char *session, struct state_draw *out, GError **err);
 void state_draw_clear(struct state_draw *d);
-/* state_draw_add: store a committed draw; -EEXIST when the session has one. */
+/* state_draw_seal: the seat map's seal (docs/draw.md section 8): how many people the
+ * session's draw seated (not withdrawn) have not checked in (no admission issued), and
+ * how many of its tenders are still open. The full record may be read once either is
+ * 0 (see state_draw_released). */
+int state_draw_seal(struct state *st, const char *session, int *not_checked_in,
+                    int *open_tenders, GError **err);
+/* state_draw_delete_committed: forget SESSION's commitment that has not run (it was
+ * abandoned; the tender archives keep it); -EALREADY (CONFLICT) when there is none. */
+int state_draw_delete_committed(struct state *st, const char *session, GError **err);
+/* state_draw_add: store a committed draw; -EEXIST when the session has one. The
+ * secret column holds "" for draws whose secret is kept only in memory. */
 int state_draw_add(struct state *st, const struct state_draw *d, GError **err);
 /* state_draw_mark_run: record the revealed run (entropy, seed, record, who, when);
  * -EALREADY (CONFLICT) when the draw is not waiting to run. */

@@ -84,6 +84,44 @@ int state_draw_mark_run(struct state *st, const char *session, const char *entro
 	return rc;
 }
 
+static void read_two_ints(sqlite3_stmt *stmt, void *data)
+{
+	int *out = data;
+
+	out[0] = sqlite3_column_int(stmt, 0);
+	out[1] = sqlite3_column_int(stmt, 1);
+}
+
+int state_draw_seal(struct state *st, const char *session, int *not_checked_in,
+                    int *open_tenders, GError **err)
+{
+	int v[2] = {0, 0};
+	int rc = state_get_row(
+	    st,
+	    "SELECT (SELECT count(*) FROM assignment a WHERE a.session = ?1 AND a.withdrawn = 0 "
+	    "AND NOT EXISTS (SELECT 1 FROM admission x WHERE x.session = a.session AND "
+	    "x.person = a.person)), (SELECT count(*) FROM tender t WHERE t.session = ?1 AND "
+	    "t.state = 'open')",
+	    STATE_ARGS(STATE_TEXT(session)), read_two_ints, v, "read the seat map's seal", err);
+
+	*not_checked_in = v[0];
+	*open_tenders = v[1];
+	return rc;
+}
+
+int state_draw_delete_committed(struct state *st, const char *session, GError **err)
+{
+	int rc = state_run(st, "DELETE FROM draw WHERE session = ?1 AND state = 'committed'",
+	                   STATE_ARGS(STATE_TEXT(session)), "abandon draw commitment", err);
+
+	if (!rc && sqlite3_changes(st->db) != 1) {
+		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_CONFLICT,
+		            "session \"%s\" has no commitment waiting to run", session);
+		rc = -EALREADY;
+	}
+	return rc;
+}
+
 int state_draw_set_record(struct state *st, const char *session, const char *record, GError **err)
 {
 	return state_run(st, "UPDATE draw SET record = ?2 WHERE session = ?1",

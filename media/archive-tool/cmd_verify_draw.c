@@ -61,13 +61,16 @@ static int verify_archive(const char *path)
 	}
 	sqlite3_finalize(st);
 	/* A replacement after the run is archived as a draw.replaced event holding the whole
-	 * new record: each must re-run to the same seats too. */
-	if (sqlite3_prepare_v2(
-	        db, "SELECT id, body FROM events WHERE kind = 'draw.replaced' ORDER BY leaf", -1,
-	        &st, NULL) == SQLITE_OK) {
+	 * new record, and the release of the sealed seat map as a draw.released event holding
+	 * it (docs/draw.md 7.1): each must re-run to the same seats too. */
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT id, body, kind FROM events WHERE kind IN ('draw.replaced', "
+	                       "'draw.released') ORDER BY leaf",
+	                       -1, &st, NULL) == SQLITE_OK) {
 		while (sqlite3_step(st) == SQLITE_ROW) {
-			char *where = g_strdup_printf("%s (events row %lld, draw.replaced)", path,
-			                              (long long)sqlite3_column_int64(st, 0));
+			char *where = g_strdup_printf("%s (events row %lld, %s)", path,
+			                              (long long)sqlite3_column_int64(st, 0),
+			                              (const char *)sqlite3_column_text(st, 2));
 			json_t *body =
 			    json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
 			json_t *rec = json_object_get(body, "record");

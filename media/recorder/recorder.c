@@ -1,5 +1,6 @@
 #include "recorder.h"
 
+#include "camera_source.h"
 #include "segment_file.h"
 
 #include <dirent.h>
@@ -17,6 +18,9 @@
 #define EOS_WAIT_MS      3000
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS   30000
+/* A camera that refuses the password is asked again less often: many lock the account
+ * after a few failures in a row. */
+#define BACKOFF_AUTH_MAX_MS 60000
 #define SEGMENT_NAME_FMT "%08" G_GINT64_FORMAT ".ts"
 #define SEGMENT_LOCATION "%08d.ts"
 
@@ -43,6 +47,15 @@ struct rec_stream {
 	_Atomic int64_t first_rt_ns;
 	_Atomic int64_t first_wall_us;
 	gboolean live;
+	/* An RTSP camera's run: rtspsrc (borrowed from the pipeline), how many of its
+	 * progress steps followed "connect" (2 once the camera has answered), and whether
+	 * the video changed format (set on the streaming thread; what follows is dropped). */
+	GstElement *camera_src;
+	gboolean connecting;
+	unsigned steps_after_connect;
+	_Atomic int format_changed;
+	GMutex format_lock;
+	char *run_format; /* first video format of this run, under format_lock */
 	int64_t started_mono;
 	int64_t gap_id; /* open gap, 0 if none */
 	guint restart_src;
@@ -70,6 +83,8 @@ struct recorder {
 	struct spool *sp_worker; /* the sealing thread's connection */
 	GQueue seal_queue;       /* struct seal_job, sealed one at a time in order */
 	gboolean sealing;
+	unsigned cameras_stopping; /* camera pipelines still going to NULL on a thread */
+	gboolean abandoned;        /* freed while one was: its report must not run */
 };
 
 static const char *const state_names[] = {"starting", "recording", "lost", "stopped"};
@@ -345,6 +360,69 @@ static gboolean restart_due(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* The longest wait between two attempts. A camera is asked again within half a
+ * segment, so that recording resumes within two segment lengths of its return; a
+ * refused password waits longer. Other sources keep the 30 s cap. */
+static unsigned backoff_max_ms(const struct rec_stream *s)
+{
+	if (!s->cfg->camera)
+		return BACKOFF_MAX_MS;
+	if (s->halt_reason == GAP_CAMERA_UNAUTHORIZED)
+		return BACKOFF_AUTH_MAX_MS;
+	return CLAMP(s->cfg->segment_ms / 2, BACKOFF_FIRST_MS, BACKOFF_MAX_MS);
+}
+
+/* A camera pipeline going to NULL on its own thread: rtspsrc can block there (a
+ * connection that neither answers nor fails, its RTP bin's own teardown), and the
+ * agent's main loop, which also decides the door, must not wait for it. */
+struct camera_stop {
+	struct rec_stream *s;
+	GstElement *pipeline;
+	int64_t seq; /* the segment the muxer never closed, 0 if none */
+	int64_t start_us;
+	char path[SPOOL_PATH_MAX];
+};
+
+static gboolean camera_stopped(gpointer data)
+{
+	struct camera_stop *cs = data;
+	struct recorder *rec = cs->s->rec;
+	if (!rec->abandoned) {
+		rec->cameras_stopping--;
+		/* Keep what reached the disk, MPEG-TS plays; its time lies in the gap. */
+		if (cs->seq)
+			spool_file(cs->s, cs->seq, cs->start_us, 0, cs->path, TRUE);
+	}
+	g_free(cs);
+	return G_SOURCE_REMOVE;
+}
+
+static gpointer camera_stop_thread(gpointer data)
+{
+	struct camera_stop *cs = data;
+	gst_element_set_state(cs->pipeline, GST_STATE_NULL);
+	gst_object_unref(cs->pipeline);
+	g_idle_add(camera_stopped, cs);
+	return NULL;
+}
+
+static void camera_stop_async(struct rec_stream *s)
+{
+	struct camera_stop *cs = g_new0(struct camera_stop, 1);
+	cs->s = s;
+	cs->pipeline = s->pipeline;
+	cs->seq = s->cur_seq;
+	cs->start_us = s->cur_start_us;
+	g_strlcpy(cs->path, s->cur_path, sizeof(cs->path));
+	if (s->cur_seq >= s->next_seq)
+		s->next_seq = s->cur_seq + 1; /* the next run must not write over it */
+	s->cur_seq = 0;
+	s->pipeline = NULL;
+	s->rec->cameras_stopping++;
+	camera_source_release(s->camera_src);
+	g_thread_unref(g_thread_new("camera-stop", camera_stop_thread, cs));
+}
+
 static void finish_teardown(struct rec_stream *s)
 {
 	if (s->eos_src)
@@ -353,11 +431,14 @@ static void finish_teardown(struct rec_stream *s)
 	if (s->bus_watch)
 		g_source_remove(s->bus_watch);
 	s->bus_watch = 0;
-	if (s->pipeline) {
+	if (s->pipeline && s->camera_src) {
+		camera_stop_async(s);
+	} else if (s->pipeline) {
 		gst_element_set_state(s->pipeline, GST_STATE_NULL);
 		gst_object_unref(s->pipeline);
 		s->pipeline = NULL;
 	}
+	s->camera_src = NULL;
 	s->stopping = FALSE;
 	if (s->cur_seq) {
 		/* The muxer never closed it: keep what reached the disk, MPEG-TS plays. */
@@ -374,9 +455,12 @@ static void finish_teardown(struct rec_stream *s)
 		set_state(s, STREAM_STOPPED, gap_reason_name(GAP_DISK_FULL));
 		return;
 	}
-	g_message("recorder %s: restarting in %u ms", s->cfg->name, s->backoff_ms);
-	s->restart_src = g_timeout_add(s->backoff_ms, restart_due, s);
-	s->backoff_ms = MIN(s->backoff_ms * 2, BACKOFF_MAX_MS);
+	/* A format change is not a fault: the next run starts at once in the new format. */
+	unsigned wait = s->halt_reason == GAP_STREAM_CHANGED ? 0 : s->backoff_ms;
+	g_message("recorder %s: restarting in %u ms", s->cfg->name, wait);
+	s->restart_src = g_timeout_add(wait, restart_due, s);
+	if (wait)
+		s->backoff_ms = MIN(s->backoff_ms * 2, backoff_max_ms(s));
 }
 
 static gboolean eos_timeout(gpointer data)
@@ -386,6 +470,35 @@ static gboolean eos_timeout(gpointer data)
 	g_warning("recorder %s: no EOS within %d ms, tearing down", s->cfg->name, EOS_WAIT_MS);
 	finish_teardown(s);
 	return G_SOURCE_REMOVE;
+}
+
+static gboolean camera_answered(const struct rec_stream *s)
+{
+	return s->camera_src && s->steps_after_connect >= 2;
+}
+
+/* Why an error message stops the stream. rtspsrc says why the camera refused:
+ * 401 arrives as NOT_AUTHORIZED, 404 as NOT_FOUND. */
+static enum gap_reason error_reason(const struct rec_stream *s, GstMessage *msg,
+                                    const GError *err)
+{
+	if (!err)
+		return GAP_CAMERA_LOST;
+	if (g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NO_SPACE_LEFT))
+		return GAP_DISK_FULL;
+	gboolean from_camera =
+	    s->camera_src && (GST_MESSAGE_SRC(msg) == GST_OBJECT(s->camera_src) ||
+	                      gst_object_has_as_ancestor(GST_MESSAGE_SRC(msg),
+	                                                 GST_OBJECT(s->camera_src)));
+	if (from_camera &&
+	    g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED))
+		return GAP_CAMERA_UNAUTHORIZED;
+	if (from_camera && g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND))
+		return GAP_CAMERA_NOT_FOUND;
+	/* rtspsrc's own read timeout on a camera that answered and then said nothing. */
+	if (from_camera && camera_answered(s) && atomic_load(&s->last_buf_mono) == 0)
+		return GAP_CAMERA_SILENT;
+	return GAP_CAMERA_LOST;
 }
 
 /* Handles one bus message; returns FALSE once the pipeline has been torn down. */
@@ -400,6 +513,33 @@ static gboolean handle_message(struct rec_stream *s, GstMessage *msg)
 			on_fragment(s, st, FALSE);
 		return TRUE;
 	}
+	case GST_MESSAGE_PROGRESS:
+		if (s->camera_src && GST_MESSAGE_SRC(msg) == GST_OBJECT(s->camera_src)) {
+			GstProgressType type;
+			gchar *code = NULL, *text = NULL;
+			gst_message_parse_progress(msg, &type, &code, &text);
+			/* rtspsrc announces "connect", then "Retrieving server options" (also
+			 * when the connection is still pending), and its next step only once
+			 * the camera has answered that request. */
+			if (code && strcmp(code, "connect") == 0)
+				s->connecting = TRUE;
+			else if (s->connecting && type == GST_PROGRESS_TYPE_CONTINUE)
+				s->steps_after_connect++;
+			g_free(code);
+			g_free(text);
+		}
+		return TRUE;
+	case GST_MESSAGE_APPLICATION: {
+		const GstStructure *st = gst_message_get_structure(msg);
+		if (gst_structure_has_name(st, "evalroom-format-changed")) {
+			g_warning("recorder %s: the camera changed its video from %s to %s "
+			          "mid-stream: finishing the segment and starting anew",
+			          s->cfg->name, gst_structure_get_string(st, "from"),
+			          gst_structure_get_string(st, "to"));
+			stream_halt(s, GAP_STREAM_CHANGED);
+		}
+		return TRUE;
+	}
 	case GST_MESSAGE_EOS:
 		if (s->stopping) {
 			finish_teardown(s);
@@ -412,17 +552,21 @@ static gboolean handle_message(struct rec_stream *s, GstMessage *msg)
 		GError *err = NULL;
 		char *dbg = NULL;
 		gst_message_parse_error(msg, &err, &dbg);
-		g_warning("recorder %s: %s: %s", s->cfg->name, GST_OBJECT_NAME(msg->src),
-		          err ? err->message : "error");
-		gboolean nospace = err && g_error_matches(err, GST_RESOURCE_ERROR,
-		                                          GST_RESOURCE_ERROR_NO_SPACE_LEFT);
+		enum gap_reason why = error_reason(s, msg, err);
+		if (s->cfg->camera)
+			g_warning("recorder %s: camera %s: %s: %s (%s)", s->cfg->name,
+			          s->cfg->camera->url, GST_OBJECT_NAME(msg->src),
+			          err ? err->message : "error", gap_reason_name(why));
+		else
+			g_warning("recorder %s: %s: %s", s->cfg->name, GST_OBJECT_NAME(msg->src),
+			          err ? err->message : "error");
 		g_clear_error(&err);
 		g_free(dbg);
 		if (s->stopping) {
 			finish_teardown(s);
 			return FALSE;
 		}
-		stream_halt(s, nospace ? GAP_DISK_FULL : GAP_CAMERA_LOST);
+		stream_halt(s, why);
 		/* An erroring pipeline may never deliver EOS. */
 		if (s->pipeline)
 			finish_teardown(s);
@@ -455,6 +599,8 @@ static void stream_halt(struct rec_stream *s, enum gap_reason why)
 	else
 		set_state(s, STREAM_LOST, gap_reason_name(why));
 	s->stopping = TRUE;
+	if (s->camera_src)
+		camera_source_release(s->camera_src);
 	gst_element_send_event(s->pipeline, gst_event_new_eos());
 	if (s->pipeline && s->stopping)
 		s->eos_src = g_timeout_add(EOS_WAIT_MS, eos_timeout, s);
@@ -463,6 +609,8 @@ static void stream_halt(struct rec_stream *s, enum gap_reason why)
 static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
 	struct rec_stream *s = data;
+	if (atomic_load(&s->format_changed))
+		return GST_PAD_PROBE_DROP; /* the segment ends in the format it began with */
 	gsize n = 0;
 	if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
 		n = gst_buffer_get_size(GST_PAD_PROBE_INFO_BUFFER(info));
@@ -493,6 +641,50 @@ static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer 
 	return GST_PAD_PROBE_OK;
 }
 
+/* Watches the video's caps: the first format of a run is the segment's format; a
+ * different codec or resolution later is dropped here (with everything after it) and
+ * reported to the main loop, which finishes the segment and starts a new run. */
+static GstPadProbeReturn on_caps(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	struct rec_stream *s = data;
+	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+	if (GST_EVENT_TYPE(ev) != GST_EVENT_CAPS)
+		return GST_PAD_PROBE_OK;
+	if (atomic_load(&s->format_changed))
+		return GST_PAD_PROBE_DROP;
+	GstCaps *caps;
+	gst_event_parse_caps(ev, &caps);
+	const GstStructure *st = gst_caps_get_structure(caps, 0);
+	int w = 0;
+	if (!gst_structure_get_int(st, "width", &w) || w <= 0)
+		return GST_PAD_PROBE_OK; /* no parsed format yet */
+	char *fmt = camera_video_format(caps);
+	GstPadProbeReturn ret = GST_PAD_PROBE_OK;
+	g_mutex_lock(&s->format_lock);
+	if (!s->run_format) {
+		s->run_format = fmt;
+		fmt = NULL;
+	} else if (strcmp(s->run_format, fmt) != 0) {
+		atomic_store(&s->format_changed, 1);
+		GstStructure *m = gst_structure_new("evalroom-format-changed", "from", G_TYPE_STRING,
+		                                    s->run_format, "to", G_TYPE_STRING, fmt, NULL);
+		gst_element_post_message(s->pipeline,
+		                         gst_message_new_application(GST_OBJECT(pad), m));
+		ret = GST_PAD_PROBE_DROP;
+	}
+	g_mutex_unlock(&s->format_lock);
+	g_free(fmt);
+	return ret;
+}
+
+/* Adds the buffer and caps probes to the video queue's sink pad. */
+static void watch_video(GstPad *qsink, void *data)
+{
+	gst_pad_add_probe(qsink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+	                  on_buffer, data, NULL);
+	gst_pad_add_probe(qsink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_caps, data, NULL);
+}
+
 /* Adds fragment ! queue to the pipeline and links it to a request pad of mux. */
 static int add_branch(struct rec_stream *s, GstElement *mux, const char *frag, const char *pad_tmpl,
                       gboolean probe)
@@ -518,8 +710,7 @@ static int add_branch(struct rec_stream *s, GstElement *mux, const char *frag, c
 	gst_object_unref(qsrc);
 	if (!rc && probe) {
 		GstPad *qsink = gst_element_get_static_pad(q, "sink");
-		gst_pad_add_probe(qsink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-		                  on_buffer, s, NULL);
+		watch_video(qsink, s);
 		gst_object_unref(qsink);
 	}
 	return rc;
@@ -535,6 +726,12 @@ static void stream_start(struct rec_stream *s)
 	s->started_mono = g_get_monotonic_time();
 	atomic_store(&s->last_buf_mono, 0);
 	atomic_store(&s->first_rt_ns, -1);
+	atomic_store(&s->format_changed, 0);
+	g_mutex_lock(&s->format_lock);
+	g_clear_pointer(&s->run_format, g_free);
+	g_mutex_unlock(&s->format_lock);
+	s->connecting = FALSE;
+	s->steps_after_connect = 0;
 	s->pipeline = gst_pipeline_new(s->cfg->name);
 	GstElement *mux = gst_element_factory_make("splitmuxsink", NULL);
 	GstElement *ts = gst_element_factory_make("mpegtsmux", NULL);
@@ -544,7 +741,18 @@ static void stream_start(struct rec_stream *s)
 	             NULL);
 	g_free(loc);
 	gst_bin_add(GST_BIN(s->pipeline), mux);
-	int rc = add_branch(s, mux, s->cfg->source, "video", TRUE);
+	int rc = 0;
+	if (s->cfg->camera) {
+		s->camera_src = camera_source_add(s->pipeline, mux, s->cfg->camera, s->cfg->lost_ms,
+		                                  s->cfg->audio == NULL, watch_video, s);
+		if (!s->camera_src) {
+			g_warning("recorder %s: no rtspsrc element (gstreamer1.0-plugins-good)",
+			          s->cfg->name);
+			rc = -ENOENT;
+		}
+	} else {
+		rc = add_branch(s, mux, s->cfg->source, "video", TRUE);
+	}
 	if (!rc && s->cfg->audio)
 		rc = add_branch(s, mux, s->cfg->audio, "audio_%u", FALSE);
 	GstBus *bus = gst_element_get_bus(s->pipeline);
@@ -589,9 +797,13 @@ static gboolean health_tick(gpointer data)
 			continue;
 		int64_t last = MAX(atomic_load(&s->last_buf_mono), s->started_mono);
 		if (now - last > (int64_t)s->cfg->lost_ms * 1000) {
-			g_warning("recorder %s: no buffer for %u ms", s->cfg->name,
-			          s->cfg->lost_ms);
-			stream_halt(s, GAP_CAMERA_LOST);
+			/* A camera that answered but has sent nothing since is silent; one
+			 * that never answered, or stopped sending, is lost. */
+			gboolean silent = camera_answered(s) && atomic_load(&s->last_buf_mono) == 0;
+			g_warning("recorder %s: no buffer for %u ms%s", s->cfg->name,
+			          s->cfg->lost_ms,
+			          silent ? " although the camera answered" : "");
+			stream_halt(s, silent ? GAP_CAMERA_SILENT : GAP_CAMERA_LOST);
 		}
 	}
 	if (now - rec->space_mono >= SPACE_TICK_US)
@@ -723,6 +935,7 @@ int recorder_new(const struct recorder_config *cfg, struct spool *sp,
 		s->cfg = &cfg->streams[i];
 		s->state = STREAM_STOPPED;
 		s->backoff_ms = BACKOFF_FIRST_MS;
+		g_mutex_init(&s->format_lock);
 		s->dir = g_build_filename(cfg->spool_dir, s->cfg->name, NULL);
 	}
 	for (size_t i = 0; i < rec->n; i++) {
@@ -794,6 +1007,8 @@ void recorder_stop(struct recorder *rec)
 		if (s->eos_src)
 			g_source_remove(s->eos_src);
 		s->eos_src = 0;
+		if (s->camera_src)
+			camera_source_release(s->camera_src);
 		gst_element_send_event(s->pipeline, gst_event_new_eos());
 		GstBus *bus = gst_element_get_bus(s->pipeline);
 		int64_t deadline = g_get_monotonic_time() + EOS_WAIT_MS * 1000;
@@ -814,6 +1029,11 @@ void recorder_stop(struct recorder *rec)
 		}
 		gst_object_unref(bus);
 	}
+	int64_t deadline = g_get_monotonic_time() + EOS_WAIT_MS * 1000;
+	while (rec->cameras_stopping && g_get_monotonic_time() < deadline) {
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(10000);
+	}
 	seal_drain(rec);
 }
 
@@ -823,9 +1043,20 @@ void recorder_free(struct recorder *rec)
 		return;
 	recorder_stop(rec);
 	seal_drain(rec);
+	if (rec->cameras_stopping) {
+		/* A camera pipeline is stuck going to NULL: its thread still refers to this
+		 * recorder, so it is left allocated (the process is ending). */
+		g_warning("recorder: %u camera pipeline(s) did not stop; leaving them",
+		          rec->cameras_stopping);
+		rec->abandoned = TRUE;
+		return;
+	}
 	spool_free(rec->sp_worker);
-	for (size_t i = 0; i < rec->n; i++)
+	for (size_t i = 0; i < rec->n; i++) {
 		g_free(rec->streams[i].dir);
+		g_free(rec->streams[i].run_format);
+		g_mutex_clear(&rec->streams[i].format_lock);
+	}
 	g_free(rec->streams);
 	g_free(rec);
 }

@@ -4,8 +4,11 @@
 #include "shipper.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <gst/gst.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define STREAM_PREFIX "stream "
 
@@ -68,6 +71,154 @@ static int check_fragment(const char *group, const char *key, const char *frag, 
 	return 0;
 }
 
+int recorder_camera_url_check(const char *url, char **errmsg)
+{
+	GUri *uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
+	const char *scheme = uri ? g_uri_get_scheme(uri) : NULL;
+	int rc = 0;
+	if (!uri || !scheme ||
+	    (g_ascii_strcasecmp(scheme, "rtsp") != 0 && g_ascii_strcasecmp(scheme, "rtsps") != 0) ||
+	    !g_uri_get_host(uri) || !*g_uri_get_host(uri)) {
+		/* Not quoted: a malformed URL may still hold a password. */
+		*errmsg = g_strdup("not an rtsp://host/path URL");
+		rc = -EINVAL;
+	} else if (g_uri_get_userinfo(uri)) {
+		*errmsg = g_strdup_printf("rtsp://%s/...: a user name or password does not belong "
+		                          "in the URL; put them in the credentials file",
+		                          g_uri_get_host(uri));
+		rc = -EINVAL;
+	}
+	if (uri)
+		g_uri_unref(uri);
+	return rc;
+}
+
+int recorder_credentials_load(const char *path, char **user, char **password, char **errmsg)
+{
+	*user = *password = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		int e = errno;
+		*errmsg = g_strdup_printf("%s: %s", path, g_strerror(e));
+		return e == ENOENT ? -ENOENT : -EACCES;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		*errmsg = g_strdup_printf("%s: not a regular file", path);
+		close(fd);
+		return -EINVAL;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 077)) {
+		*errmsg = g_strdup_printf("%s: must be owned by the agent's user and readable by no "
+		                          "one else (mode %04o; chmod 600)",
+		                          path, (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -EACCES;
+	}
+	char buf[4096];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0 || n == (ssize_t)sizeof(buf) - 1) {
+		*errmsg = g_strdup_printf("%s: unreadable or longer than 4 KiB", path);
+		return -EINVAL;
+	}
+	buf[n] = '\0';
+	int rc = 0;
+	gchar **lines = g_strsplit(buf, "\n", -1);
+	for (gchar **l = lines; *l && !rc; l++) {
+		g_strchomp(*l); /* trailing blanks and \r; a password has none at its end */
+		if (!**l || **l == '#')
+			continue;
+		char *eq = strchr(*l, '=');
+		char **dst = NULL;
+		if (eq && g_str_has_prefix(*l, "user=") )
+			dst = user;
+		else if (eq && g_str_has_prefix(*l, "password="))
+			dst = password;
+		if (!dst || *dst || !eq[1]) {
+			*errmsg = g_strdup_printf("%s: line %d: expected user=NAME or password=SECRET, "
+			                          "once each",
+			                          path, (int)(l - lines) + 1);
+			rc = -EINVAL;
+			break;
+		}
+		*dst = g_strdup(eq + 1);
+	}
+	for (gchar **l = lines; *l; l++)
+		memset(*l, 0, strlen(*l));
+	g_strfreev(lines);
+	memset(buf, 0, sizeof(buf));
+	if (!rc && (!*user || !*password)) {
+		*errmsg = g_strdup_printf("%s: needs both user= and password=", path);
+		rc = -EINVAL;
+	}
+	if (rc) {
+		if (*password)
+			memset(*password, 0, strlen(*password));
+		g_clear_pointer(user, g_free);
+		g_clear_pointer(password, g_free);
+	}
+	return rc;
+}
+
+static void camera_config_free(struct camera_config *cam)
+{
+	if (!cam)
+		return;
+	if (cam->password)
+		memset(cam->password, 0, strlen(cam->password));
+	g_free(cam->password);
+	g_free(cam->user);
+	g_free(cam->url);
+	g_free(cam->substream);
+	g_free(cam);
+}
+
+/* Reads the url= group of keys of a camera stream into s->camera. */
+static int load_camera(GKeyFile *kf, const char *group, struct stream_config *s, char **errmsg)
+{
+	struct camera_config *cam = g_new0(struct camera_config, 1);
+	s->camera = cam;
+	char *why = NULL;
+	cam->url = g_key_file_get_string(kf, group, "url", NULL);
+	if (!cam->url || recorder_camera_url_check(g_strstrip(cam->url), &why)) {
+		*errmsg = g_strdup_printf("[%s] url: %s", group, why ? why : "unreadable");
+		g_free(why);
+		return -EINVAL;
+	}
+	cam->substream = g_key_file_get_string(kf, group, "substream", NULL);
+	if (cam->substream && recorder_camera_url_check(g_strstrip(cam->substream), &why)) {
+		*errmsg = g_strdup_printf("[%s] substream: %s", group, why);
+		g_free(why);
+		return -EINVAL;
+	}
+	char *cred = g_key_file_get_string(kf, group, "credentials", NULL);
+	if (cred) {
+		int rc = recorder_credentials_load(g_strstrip(cred), &cam->user, &cam->password, &why);
+		g_free(cred);
+		if (rc) {
+			*errmsg = g_strdup_printf("[%s] credentials: %s", group, why);
+			g_free(why);
+			return rc == -ENOENT ? -EINVAL : rc;
+		}
+	}
+	char *tr = g_key_file_get_string(kf, group, "transport", NULL);
+	if (!tr || strcmp(g_strstrip(tr), "tcp") == 0) {
+		cam->transport = CAMERA_TRANSPORT_TCP;
+	} else if (strcmp(tr, "udp") == 0) {
+		cam->transport = CAMERA_TRANSPORT_UDP;
+	} else {
+		*errmsg = g_strdup_printf("[%s] transport: '%s' is neither 'tcp' nor 'udp'", group, tr);
+		g_free(tr);
+		return -EINVAL;
+	}
+	g_free(tr);
+	int64_t latency = 200;
+	int rc = read_uint(kf, group, "latency_ms", 0, 10000, &latency, errmsg);
+	cam->latency_ms = (unsigned)latency;
+	return rc;
+}
+
 static int load_stream(GKeyFile *kf, const char *group, struct stream_config *s, char **errmsg)
 {
 	const char *name = group + strlen(STREAM_PREFIX);
@@ -78,8 +229,12 @@ static int load_stream(GKeyFile *kf, const char *group, struct stream_config *s,
 		return -EINVAL;
 	}
 	s->name = g_strdup(name);
-	static const char *const known[] = {"source", "audio",           "place",
-	                                    "seat",   "segment_seconds", "lost_timeout_ms"};
+	static const char *const known[] = {
+	    "source", "audio", "place", "seat", "segment_seconds", "lost_timeout_ms",
+	    /* an RTSP camera */
+	    "url", "substream", "credentials", "transport", "latency_ms"};
+	static const char *const camera_only[] = {"substream", "credentials", "transport",
+	                                          "latency_ms"};
 	gchar **keys = g_key_file_get_keys(kf, group, NULL, NULL);
 	for (gchar **k = keys; k && *k; k++) {
 		gboolean ok = FALSE;
@@ -93,14 +248,38 @@ static int load_stream(GKeyFile *kf, const char *group, struct stream_config *s,
 	}
 	g_strfreev(keys);
 
-	s->source = g_key_file_get_string(kf, group, "source", NULL);
-	if (!s->source || !*g_strstrip(s->source)) {
-		*errmsg = g_strdup_printf("[%s] source: missing", group);
+	int rc;
+	gboolean has_url = g_key_file_has_key(kf, group, "url", NULL);
+	gboolean has_source = g_key_file_has_key(kf, group, "source", NULL);
+	if (!has_url && !has_source) {
+		*errmsg = g_strdup_printf("[%s] source: missing (or url= for an RTSP camera)", group);
 		return -EINVAL;
 	}
-	int rc = check_fragment(group, "source", s->source, errmsg);
-	if (rc)
-		return rc;
+	if (has_url && has_source) {
+		*errmsg = g_strdup_printf("[%s]: needs exactly one of url= (an RTSP camera) or "
+		                          "source= (a GStreamer fragment)",
+		                          group);
+		return -EINVAL;
+	}
+	if (has_url) {
+		if ((rc = load_camera(kf, group, s, errmsg)))
+			return rc;
+	} else {
+		for (size_t i = 0; i < G_N_ELEMENTS(camera_only); i++) {
+			if (g_key_file_has_key(kf, group, camera_only[i], NULL)) {
+				*errmsg = g_strdup_printf("[%s] %s: only a camera (url=) has it",
+				                          group, camera_only[i]);
+				return -EINVAL;
+			}
+		}
+		s->source = g_key_file_get_string(kf, group, "source", NULL);
+		if (!s->source || !*g_strstrip(s->source)) {
+			*errmsg = g_strdup_printf("[%s] source: missing", group);
+			return -EINVAL;
+		}
+		if ((rc = check_fragment(group, "source", s->source, errmsg)))
+			return rc;
+	}
 	s->audio = g_key_file_get_string(kf, group, "audio", NULL);
 	if (s->audio && !*g_strstrip(s->audio))
 		g_clear_pointer(&s->audio, g_free);
@@ -236,6 +415,7 @@ void recorder_config_free(struct recorder_config *cfg)
 	for (size_t i = 0; i < cfg->n_streams; i++) {
 		g_free(cfg->streams[i].name);
 		g_free(cfg->streams[i].source);
+		camera_config_free(cfg->streams[i].camera);
 		g_free(cfg->streams[i].audio);
 		g_free(cfg->streams[i].seat);
 	}

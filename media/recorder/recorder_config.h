@@ -9,10 +9,29 @@
 
 enum stream_place { STREAM_PLACE_ROOM, STREAM_PLACE_SEAT };
 
+/* How an RTSP camera's media travels: interleaved in the RTSP connection (the default,
+ * nothing lost to a congested switch) or as RTP over UDP. */
+enum camera_transport { CAMERA_TRANSPORT_TCP, CAMERA_TRANSPORT_UDP };
+
+/* An IP camera reached over RTSP (url=). The recorder builds the source itself, so the
+ * credentials go to rtspsrc as properties and never appear in a URL, a log line, an
+ * event or an archive. */
+struct camera_config {
+	char *url;       /* main stream, recorded: rtsp://host[:port]/path, no user info */
+	char *substream; /* smaller stream for live view, never recorded, or NULL */
+	char *user;      /* from the credentials file, or NULL */
+	char *password;  /* from the credentials file, or NULL; wiped when freed */
+	enum camera_transport transport;
+	unsigned latency_ms; /* rtspsrc jitter buffer */
+};
+
 struct stream_config {
 	char *name;   /* identifier, also the directory name in the spool */
-	char *source; /* launch fragment ending in an encoded video elementary stream */
-	char *audio;  /* optional launch fragment ending in encoded audio, or NULL */
+	char *source; /* launch fragment ending in an encoded video elementary stream, or NULL
+	               * for a camera */
+	struct camera_config *camera; /* an RTSP camera (url=), or NULL with source */
+	char *audio; /* optional launch fragment ending in encoded audio, or NULL; for a
+	              * camera it replaces the camera's own audio track */
 	enum stream_place place;
 	char *seat;          /* seat id when place is seat, else NULL */
 	unsigned segment_ms; /* segment length */
@@ -43,5 +62,15 @@ void recorder_config_free(struct recorder_config *cfg);
  * unlinked source pad (floating reference; the caller adds it to a pipeline). On
  * error returns NULL with *errmsg (g_free()) quoting GStreamer's message. */
 GstElement *recorder_fragment_parse(const char *frag, char **errmsg);
+
+/* Checks that url is an rtsp:// or rtsps:// URL with a host and without user info
+ * (credentials belong in the credentials file). On error returns -EINVAL with
+ * *errmsg (g_free()) that never repeats a password. */
+int recorder_camera_url_check(const char *url, char **errmsg);
+
+/* Reads a credentials file (user=NAME and password=SECRET lines, owned by this user
+ * and readable by no one else). Errors: -ENOENT, -EACCES (others may read it), -EINVAL;
+ * *errmsg names the file and never quotes its content. */
+int recorder_credentials_load(const char *path, char **user, char **password, char **errmsg);
 
 #endif

@@ -12,7 +12,10 @@ struct spool {
 	char *path;
 };
 
-static const char *const reason_names[] = {"camera_lost", "agent_restart", "disk_full"};
+static const char *const reason_names[] = {
+    "camera_lost",      "agent_restart", "disk_full",      "camera_unauthorized",
+    "camera_not_found", "camera_silent", "stream_changed",
+};
 
 const char *gap_reason_name(enum gap_reason r)
 {
@@ -72,6 +75,44 @@ static int spool_exec(struct spool *sp, const char *sql, const char *fmt, ...)
 	return rc;
 }
 
+/* A spool created before the camera gap reasons existed has a gap table whose CHECK
+ * refuses them. SQLite cannot alter a CHECK, so the table is rebuilt in one
+ * transaction, keeping its rows and its AUTOINCREMENT counter: gap ids are the
+ * controller's dedupe key and must never be reused. */
+static int spool_migrate_gap_reasons(sqlite3 *db, char **msg)
+{
+	sqlite3_stmt *st;
+	gboolean old = FALSE;
+	if (sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_master WHERE name = 'gap'", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return SQLITE_ERROR;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *sql = (const char *)sqlite3_column_text(st, 0);
+		old = sql && !strstr(sql, "stream_changed");
+	}
+	sqlite3_finalize(st);
+	if (!old)
+		return SQLITE_OK;
+	return sqlite3_exec(
+	    db,
+	    "BEGIN IMMEDIATE;"
+	    "CREATE TEMP TABLE gap_seq AS SELECT seq FROM sqlite_sequence WHERE name = 'gap';"
+	    "ALTER TABLE gap RENAME TO gap_before_camera_reasons;"
+	    "CREATE TABLE gap ("
+	    " id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL,"
+	    " reason TEXT NOT NULL CHECK (reason IN ('camera_lost', 'agent_restart', 'disk_full',"
+	    "  'camera_unauthorized', 'camera_not_found', 'camera_silent', 'stream_changed')),"
+	    " from_us INTEGER NOT NULL,"
+	    " to_us INTEGER CHECK (to_us IS NULL OR to_us >= from_us));"
+	    "INSERT INTO gap SELECT * FROM gap_before_camera_reasons;"
+	    "DROP TABLE gap_before_camera_reasons;"
+	    "DELETE FROM sqlite_sequence WHERE name = 'gap';"
+	    "INSERT INTO sqlite_sequence(name, seq) SELECT 'gap', seq FROM gap_seq;"
+	    "DROP TABLE gap_seq;"
+	    "COMMIT;",
+	    NULL, NULL, msg);
+}
+
 int spool_open(const char *db_path, struct spool **out)
 {
 	char *msg = NULL;
@@ -84,6 +125,7 @@ int spool_open(const char *db_path, struct spool **out)
 	if (sqlite3_exec(
 	        sp->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
 	        NULL, NULL, &msg) != SQLITE_OK ||
+	    spool_migrate_gap_reasons(sp->db, &msg) != SQLITE_OK ||
 	    sqlite3_exec(sp->db, spool_schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
 		g_warning("spool %s: schema: %s", db_path, msg ? msg : "?");
 		sqlite3_free(msg);

@@ -30,7 +30,15 @@ struct spool_open_segment {
 	char path[SPOOL_PATH_MAX];
 };
 
-enum gap_reason { GAP_CAMERA_LOST, GAP_AGENT_RESTART, GAP_DISK_FULL };
+enum gap_reason {
+	GAP_CAMERA_LOST,         /* the camera went away, or its stream ended or stalled */
+	GAP_AGENT_RESTART,       /* the agent was not running */
+	GAP_DISK_FULL,           /* the spool quota stopped recording */
+	GAP_CAMERA_UNAUTHORIZED, /* the camera refused the credentials (RTSP 401) */
+	GAP_CAMERA_NOT_FOUND,    /* the camera has no such stream (RTSP 404) */
+	GAP_CAMERA_SILENT,       /* the camera answered but sent no media */
+	GAP_STREAM_CHANGED,      /* the camera changed its codec or resolution mid-stream */
+};
 
 struct spool_gap {
 	int64_t id;

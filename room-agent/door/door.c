@@ -45,6 +45,7 @@ struct door {
 	uint64_t wg_last_ts;
 
 	struct clock_timer *pulse_timer, *prealarm_timer, *alarm_timer;
+	struct clock_timer *lost_timer; /* controller lost: runs out after cfg.lost_grace_ms */
 	bool pulse_egress; /* the running pulse is a request-to-exit: lockdown lets it pass */
 	bool lockdown, free_access, controller_lost, fail_active, fault;
 	bool held_prealarm, held_alarm, forced;
@@ -491,6 +492,26 @@ static void input_close(struct door *d, struct input *in)
 	in->line = NULL;
 }
 
+/* The controller has been lost for the whole grace: only now does on_controller_lost
+ * apply. A loss shorter than the grace (a reconnect, a broker restart, a restart of the
+ * agent itself, a storm of either) never moves the lock. */
+static void lost_grace_end(void *data)
+{
+	struct door *d = data;
+	timer_fired(&d->lost_timer);
+	if (d->controller_lost && d->cfg.on_controller_lost == DOOR_LOST_FAIL) {
+		d->fail_active = true;
+		lock_apply(d);
+		state_update(d);
+	}
+}
+
+static void lost_grace_start(struct door *d)
+{
+	if (d->cfg.on_controller_lost == DOOR_LOST_FAIL && !d->fail_active)
+		timer_start(d, &d->lost_timer, d->cfg.lost_grace_ms, lost_grace_end);
+}
+
 static void config_copy(struct door_config *dst, const struct door_config *src)
 {
 	*dst = *src;
@@ -521,9 +542,10 @@ int door_new(const struct door_config *cfg, struct gpio *gpio, GMainContext *ctx
 	d->cb = cb;
 	d->user = user;
 	d->lockdown = (flags & DOOR_START_LOCKDOWN) != 0;
-	/* Until the controller is heard from the door is in its fail state. */
+	/* Until the controller is heard from, it counts as lost; but the fail state comes only
+	 * after the grace, like any other loss: a restart never opens a fail-safe door. */
 	d->controller_lost = true;
-	d->fail_active = true;
+	d->fail_active = false;
 	d->lock_unlocked = lock_wanted_unlocked(d);
 	/* Requested straight at the fail level: the line never passes through another one. */
 	rc = gpio->ops->request_output(gpio->ctx, cfg->lock_line,
@@ -547,6 +569,7 @@ int door_new(const struct door_config *cfg, struct gpio *gpio, GMainContext *ctx
 		rc = input_open(d, IN_D1, d->cfg.wiegand_d1, false, err);
 	if (rc)
 		goto err_inputs;
+	lost_grace_start(d);
 	/* A door found open at start gets the held-open alarms, never a forced-open. */
 	if (d->in[IN_SENSOR].stable && !d->lock_unlocked)
 		held_timers_start(d);
@@ -574,6 +597,7 @@ void door_free(struct door *d)
 	timer_stop(d, &d->pulse_timer);
 	timer_stop(d, &d->prealarm_timer);
 	timer_stop(d, &d->alarm_timer);
+	timer_stop(d, &d->lost_timer);
 	/* Released without a last write: the output keeps its level. */
 	d->gpio->ops->release(d->lock);
 	wiegand_free(d->wg);
@@ -630,7 +654,9 @@ int door_command(struct door *d, enum door_command cmd, const char *id)
 	case DOOR_CMD_RELEASE:
 		d->lockdown = false;
 		d->free_access = false;
-		d->fail_active = d->controller_lost && d->cfg.on_controller_lost == DOOR_LOST_FAIL;
+		/* Back to the fail state only if the loss had already outlasted its grace. */
+		d->fail_active = d->controller_lost && !d->lost_timer &&
+		                 d->cfg.on_controller_lost == DOOR_LOST_FAIL;
 		rc = lock_apply(d);
 		break;
 	case DOOR_CMD_FREE_ACCESS:
@@ -663,8 +689,15 @@ struct admission *door_admission(struct door *d)
 
 void door_set_controller_lost(struct door *d, bool lost)
 {
+	if (lost && d->controller_lost)
+		return; /* still lost: the grace runs from the first loss */
 	d->controller_lost = lost;
-	d->fail_active = lost && d->cfg.on_controller_lost == DOOR_LOST_FAIL;
+	if (lost) {
+		lost_grace_start(d);
+	} else {
+		timer_stop(d, &d->lost_timer);
+		d->fail_active = false;
+	}
 	lock_apply(d);
 	state_update(d);
 }

@@ -36,6 +36,9 @@ struct door_config {
 	unsigned pin_timeout_ms;   /* keypad digits further apart start over */
 	enum door_fail_mode fail_mode;
 	enum door_lost_action on_controller_lost;
+	/* fail_state acts only once the controller has been lost this long without a break
+	 * (1..3600000; the file's minimum is 1000): a restart or a reconnect never does. */
+	unsigned lost_grace_ms;
 };
 
 enum door_state {

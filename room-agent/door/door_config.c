@@ -25,6 +25,7 @@ static const char *const known_keys[] = {
     "pin_timeout_ms",
     "fail_mode",
     "on_controller_lost",
+    "controller_lost_grace_ms",
 };
 
 void door_config_defaults(struct door_config *cfg)
@@ -38,6 +39,7 @@ void door_config_defaults(struct door_config *cfg)
 	cfg->pin_timeout_ms = 10000;
 	cfg->fail_mode = DOOR_FAIL_SECURE;
 	cfg->on_controller_lost = DOOR_LOST_KEEP;
+	cfg->lost_grace_ms = 30000;
 }
 
 void door_config_clear(struct door_config *cfg)
@@ -212,6 +214,9 @@ int door_config_load(GKeyFile *kf, const char *group, struct door_config *cfg, G
 	if (!rc)
 		rc = load_ms(kf, group, "pin_timeout_ms", 1000, 120000, &cfg->pin_timeout_ms, err);
 	if (!rc)
+		rc = load_ms(kf, group, "controller_lost_grace_ms", 1000, 3600000,
+		             &cfg->lost_grace_ms, err);
+	if (!rc)
 		rc = load_choice(kf, group, "fail_mode", "secure", "safe", &fail, err);
 	if (!rc)
 		rc = load_choice(kf, group, "on_controller_lost", "keep", "fail_state", &lost, err);
@@ -269,6 +274,11 @@ int door_config_validate(const struct door_config *cfg, GError **err)
 		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
 		            "[%s] debounce_ms (0..1000) or wiegand_gap_ms (5..500) out of range",
 		            name);
+		return -EINVAL;
+	}
+	if (cfg->lost_grace_ms == 0 || cfg->lost_grace_ms > 3600000) {
+		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+		            "[%s] controller_lost_grace_ms: out of range (1000..3600000)", name);
 		return -EINVAL;
 	}
 	return 0;

@@ -204,6 +204,7 @@ static int open_transport(struct app *a, const struct options *o, const struct s
 	    .will_topic = will_topic,
 	    .will_payload = will_payload,
 	    .will_retain = true,
+	    .max_payload = MSG_MAX_SIZE, /* its seat's down topic: nothing larger */
 	};
 	a->session = mqtt_session_new(&mc, NULL, on_message, on_connection, a, err);
 	g_free(client_id);

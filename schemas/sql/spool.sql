@@ -41,7 +41,9 @@ CREATE TABLE IF NOT EXISTS open_segment (
 CREATE TABLE IF NOT EXISTS gap (
 	id      INTEGER PRIMARY KEY AUTOINCREMENT,
 	stream  TEXT NOT NULL,
-	reason  TEXT NOT NULL CHECK (reason IN ('camera_lost', 'agent_restart', 'disk_full')),
+	reason  TEXT NOT NULL CHECK (reason IN ('camera_lost', 'agent_restart', 'disk_full',
+	                                   'camera_unauthorized', 'camera_not_found',
+	                                   'camera_silent', 'stream_changed')),
 	from_us INTEGER NOT NULL,
 	to_us   INTEGER CHECK (to_us IS NULL OR to_us >= from_us)
 );

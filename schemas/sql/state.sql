@@ -87,8 +87,9 @@ CREATE TABLE committee (
 	UNIQUE (session, person)
 ) STRICT;
 
--- The seat draw of a session (controller/draw/draw.h, docs/draw.md). 'secret' (hex)
--- stays inside the controller until run reveals it; 'input' is the canonical JSON the
+-- The seat draw of a session (common/draw/draw.h, docs/draw.md). 'secret' is '' : the
+-- secret is held only in the controller's memory until run reveals it (then it is in
+-- 'record'); a database written before that rule may hold it in hex. 'input' is the canonical JSON the
 -- commitment covers; 'record' is the draw library's full record once run (updated by
 -- every replacement), from which the draw is rebuilt.
 CREATE TABLE draw (

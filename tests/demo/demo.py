@@ -3,7 +3,7 @@
 
 Provisions a demo site in a temporary directory, starts the real broker (TLS, client
 certificates, ACL), the controller and three simulated rooms (simulated doors, test
-cameras), and runs the day through evalroomctl as the operator and the security desk
+cameras; room E1's is an RTSP camera behind a password), and runs the day through evalroomctl as the operator and the security desk
 would. Everything it started is stopped at the end, also on Ctrl-C; --keep leaves the
 site running for exploring with evalroomctl.
 """
@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 import harness  # noqa: E402
 from daemons import Site, streams_config, wait_for  # noqa: E402
+from rtsp_media import Camera, credentials  # noqa: E402
 
 T0 = time.monotonic()
 # The day in the person's language (LANG): narration from the evalroom catalogue in the
@@ -83,28 +84,33 @@ def free_port():
         return s.getsockname()[1]
 
 
-class FakeCamera:
-    """An IP camera stand-in: live H.264 in MPEG-TS over TCP, which can hang (SIGSTOP)."""
+class DemoCamera:
+    """Room E1's IP camera: GStreamer's RTSP server with digest authentication, a main
+    stream (H.264, 4:2:0, as browsers play it) and a substream for live view. It can
+    hang (SIGSTOP)."""
 
-    def __init__(self):
+    LIVE = ("( videotestsrc is-live=true pattern=ball ! "
+            "video/x-raw,format=I420,width={w},height={h},framerate=10/1 ! "
+            "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=10 ! "
+            "video/x-h264,profile=constrained-baseline ! "
+            "rtph264pay name=pay0 pt=96 config-interval=-1 )")
+
+    def __init__(self, work):
         self.port = free_port()
-        self.proc = subprocess.Popen(
-            ["gst-launch-1.0", "-q", "videotestsrc", "is-live=true", "pattern=ball", "!",
-             "video/x-raw,format=I420,width=320,height=240,framerate=10/1", "!", "x264enc",
-             "tune=zerolatency", "speed-preset=ultrafast", "key-int-max=10", "!", "h264parse",
-             "config-interval=-1", "!", "mpegtsmux", "!", "tcpserversink", "host=127.0.0.1",
-             "port=%d" % self.port, "sync-method=latest-keyframe"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.5)
+        self.cam = Camera(self.port, {"/main": self.LIVE.format(w=320, h=240),
+                                      "/sub": self.LIVE.format(w=160, h=120)},
+                          user="demo", password="demo-camera-pw")
+        self.proc = self.cam.p
+        self.cred = credentials(os.path.join(work, "cam-E1.cred"), "demo", "demo-camera-pw")
 
-    def source(self):
-        return "tcpclientsrc host=127.0.0.1 port=%d ! tsdemux ! h264parse" % self.port
+    def stream_config(self):
+        return ("url=rtsp://127.0.0.1:%d/main\nsubstream=rtsp://127.0.0.1:%d/sub\n"
+                "credentials=%s\n" % (self.port, self.port, self.cred))
 
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGCONT)
-            self.proc.terminate()
-            self.proc.wait(5)
+        self.cam.stop()
 
 
 class Day:
@@ -132,10 +138,10 @@ class Day:
                 out.append(m)
         return out
 
-    def wait_event(self, room, kind, timeout=20, **match):
+    def wait_event(self, room, kind, timeout=20, since=0, **match):
         def find():
             for m in self.events(room, kind):
-                if all(m.get(k) == v for k, v in match.items()):
+                if m["ts"] > since and all(m.get(k) == v for k, v in match.items()):
                     return m
             return None
         m = wait_for(find, timeout, 0.1)
@@ -170,15 +176,24 @@ class Day:
 
     def draw(self):
         out = self.ctl("draw", "commit", "--session", self.session)
-        say(_("Draw committed. Commitment %s… published before the witness speaks")
-            % out["commitment"][:16])
+        self.commitment = out["commitment"]
+        say(_("Operator committed the draw (algorithm %d). Commitment %s… archived in every "
+              "tender archive with a signed checkpoint, and published retained on "
+              "evalroom/v1/draw/%s/commitment") % (out["algorithm"], out["commitment"][:16],
+                                                   self.session))
+        witness = self.site.witness
+        shown = self.ctl("draw", "show", "--session", self.session, identity=witness)
+        say(_("Witness %s reads the published commitment %s… (state %s) and confirms it "
+              "matches what the controller holds") % (witness, shown["commitment"][:16],
+                                                      shown["state"]))
         entropy = _("witness Mr Gao, %s: 31 7 18 44 2") % self.session
-        out = self.ctl("draw", "run", "--session", self.session, "--witness-entropy", entropy)
+        out = self.ctl("draw", "run", "--session", self.session, "--witness-entropy", entropy,
+                       "--confirm-commitment", shown["commitment"][:16], identity=witness)
         counts = ", ".join("%s %d/%d" % (r["room"], r["occupied"], r["seats"])
                            for r in out["rooms"])
-        say(_("Witness entered entropy; %d people seated (occupied/seats per room: %s). Who "
-            "sits where stays sealed in the controller until check-in.")
-            % (out["seated"], counts))
+        say(_("Witness %s confirmed commitment %s… and entered entropy; %d people seated "
+              "(occupied/seats per room: %s). Who sits where stays sealed in the controller "
+              "until check-in.") % (out["witness"], out["confirmed"], out["seated"], counts))
 
     def record(self, seconds):
         say(_("Recording every room and seat for %d s") % seconds)
@@ -204,8 +219,9 @@ class Day:
 
     def lost_camera(self, cam):
         say(_("Room E1's camera hangs (its stream stops delivering pictures)"))
+        hung = time.time() * 1e6
         cam.proc.send_signal(signal.SIGSTOP)
-        m = self.wait_event("E1", "stream.state", stream="cam-E1", state="lost")
+        m = self.wait_event("E1", "stream.state", since=hung, stream="cam-E1", state="lost")
         say(_("Agent E1 reports stream cam-E1 LOST (%s); the gap is recorded with its reason")
             % m.get("reason"))
         a = self.wait_alert("stream_lost", room="E1")
@@ -357,6 +373,29 @@ class Day:
         say(_("Auditor exported seat camera %s of tender %s as %s (%.1f MB)") % (
             stream, p["tender"], self.clip, os.path.getsize(self.clip) / 1e6))
 
+    def commitment_precedes_entropy(self):
+        """The auditor's check of docs/draw.md section 1 on each sealed archive."""
+        for tid, path in self.archives.items():
+            db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+            (rec,) = db.execute("SELECT record FROM draw").fetchone()
+            rec = json.loads(rec)
+            ev = {k: (leaf, t, json.loads(b)) for leaf, t, k, b in db.execute(
+                "SELECT leaf, time_us, kind, body FROM events WHERE kind IN "
+                "('draw.commit', 'draw.run') ORDER BY leaf")
+                if json.loads(b).get("commitment") == rec["commitment"]}
+            lc = ev["draw.commit"][0]
+            lr, tr, run = ev["draw.run"]
+            cp = db.execute("SELECT tree_size, time_us FROM checkpoints WHERE tree_size > ? "
+                            "ORDER BY time_us LIMIT 1", (lc,)).fetchone()
+            db.close()
+            if not (lc < lr and cp and cp[1] < tr and run["entropy"] == rec["entropy"]):
+                raise DemoError(_("archive %s: the commitment does not precede the entropy")
+                                % path)
+            say(_("Archive %s: commitment %s… is leaf %d, signed by a checkpoint (tree size "
+                  "%d) %.3f s before the witness's entropy (leaf %d): the commitment "
+                  "precedes the entropy") % (tid, rec["commitment"][:16], lc, cp[0],
+                                             (tr - cp[1]) / 1e6, lr))
+
     def summary(self):
         print()
         print(_("Summary"))
@@ -411,15 +450,15 @@ def main():
             % site.prov.port)
         site.start_controller()
         say(_("Controller connected with its own certificate"))
-        cam = FakeCamera()
+        cam = DemoCamera(work)
         for room in site.prov.site["rooms"]:
             rid = room["id"]
             seats = [("cam-%s-%s" % (rid, s["id"]), s["id"]) for s in room["seats"]]
             streams = streams_config([] if rid == "E1" else ["cam-" + rid], seats,
                                      audio=False)
             if rid == "E1":
-                streams += ("[stream cam-E1]\nsource=%s\nplace=room\nsegment_seconds=2\n"
-                            "lost_timeout_ms=2000\n" % cam.source())
+                streams += ("[stream cam-E1]\n%splace=room\nsegment_seconds=2\n"
+                            "lost_timeout_ms=2000\n" % cam.stream_config())
             site.start_agent(rid, door=True, extra=streams)
             say(_("Room agent %s connected (door locked, %d cameras recording)")
                 % (rid, len(seats) + 1))
@@ -437,6 +476,7 @@ def main():
         day.close_and_seal()
         day.audit(bin_dir)
         day.summary()
+        day.commitment_precedes_entropy()
         problems = site.schema_problems()
         say(_("%d protocol messages observed, %d outside their schema")
             % (len(site.observed()) + len(site.observed_chunks()), len(problems)))

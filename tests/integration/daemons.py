@@ -101,6 +101,7 @@ class Site:
         self.observers = []
         self.injected = set()  # (topic, payload) the tests themselves published
         self.operator = "operator-" + self.prov.site["operators"][0]
+        self.witness = "witness-" + (self.prov.site.get("witnesses") or ["none"])[0]
         if observe:
             for cn in ("controller", self.operator):
                 c = harness.Client(self.prov, cn, client_id="test-observer-" + cn)
@@ -181,6 +182,25 @@ class Site:
         return t
 
     # -- evalroomctl --
+    def seat_map(self, session):
+        """The draw's seat map as the controller holds it in state.db, for the tests that
+        must place simulated agents (no identity can read it before check-in):
+        [{"person", "room", "seat"}]."""
+        import sqlite3
+        db = sqlite3.connect(os.path.join(self.tmp, "controller-state", "state.db"))
+        try:
+            rows = db.execute("SELECT person, room, seat FROM assignment WHERE session = ? "
+                              "AND withdrawn = 0", (session,)).fetchall()
+        finally:
+            db.close()
+        return [{"person": p, "room": r, "seat": s} for p, r, s in rows]
+
+    def witness_run(self, session, entropy, commitment):
+        """The witness's `draw run`, confirming COMMITMENT (as published); returns
+        (exit code, parsed JSON, stderr)."""
+        return self.ctl("draw", "run", "--session", session, "--witness-entropy", entropy,
+                        "--confirm-commitment", commitment, identity=self.witness)
+
     def ctl(self, *args, identity=None, json_out=True, timeout=30, check=False, input=None,
             env=None):
         """Run evalroomctl as identity (default: the first operator), in ENV if given.
@@ -263,10 +283,12 @@ debounce_ms=5
 """
 
 
-def door_config(sock, pulse_ms=1500, prealarm_ms=2000, alarm_ms=3000):
-    """The [gpio]/[door] sections of a simulated door whose control socket is sock."""
+def door_config(sock, pulse_ms=1500, prealarm_ms=2000, alarm_ms=3000, **door_keys):
+    """The [gpio]/[door] sections of a simulated door whose control socket is sock; further
+    [door] keys (fail_mode="safe", on_controller_lost="fail_state", ...) as keywords."""
     return DOOR_CONFIG % dict(sock=sock, pulse_ms=pulse_ms, prealarm_ms=prealarm_ms,
-                              alarm_ms=alarm_ms)
+                              alarm_ms=alarm_ms) + "".join(
+        "%s=%s\n" % kv for kv in sorted(door_keys.items()))
 
 
 def wiegand26(facility, card):

@@ -81,7 +81,8 @@ class Provisioned:
         for r in s["rooms"]:
             ids.append("agent-" + r["id"])
             ids += ["terminal-%s-%s" % (r["id"], seat["id"]) for seat in r.get("seats", [])]
-        for role, key in (("operator", "operators"), ("desk", "desks"), ("auditor", "auditors")):
+        for role, key in (("operator", "operators"), ("desk", "desks"), ("auditor", "auditors"),
+                          ("witness", "witnesses")):
             ids += ["%s-%s" % (role, n) for n in s.get(key, [])]
         return ids
 
@@ -120,16 +121,23 @@ class Client:
     in .chunks instead, as (topic, {name: value}, payload bytes); chunks_on() reads them.
     Use connect() then close() (or a with block)."""
 
-    def __init__(self, prov, cn, client_id=None, ca=None, cert=None, key=None):
+    def __init__(self, prov, cn, client_id=None, ca=None, cert=None, key=None,
+                 exact_id=False):
+        """client_id: the broker accepts only the CN, or the CN, ':' and a suffix
+        (broker/clientid_bind.c), so a given id becomes "<cn>:<client_id>"; exact_id sends
+        it unchanged (a hostile client naming another identity's session)."""
         self.prov = prov
         self.cn = cn
+        if client_id and cn and not exact_id and client_id != cn \
+                and not client_id.startswith(cn + ":"):
+            client_id = cn + ":" + client_id
+        self.client_id = client_id or cn or "anonymous"
         self.messages = []
         self.chunks = []
         self.connack = None  # reason code of the CONNACK, once it arrived
         self.disconnected = None  # reason of a disconnect / failed connection
         self._cond = threading.Condition()
-        self.client = mqtt.Client(client_id=client_id or cn or "anonymous",
-                                  protocol=mqtt.MQTTv5)
+        self.client = mqtt.Client(client_id=self.client_id, protocol=mqtt.MQTTv5)
         if cn and not cert:
             cert, key = prov.cert(cn)
         self.client.tls_set(ca_certs=ca or prov.ca, certfile=cert, keyfile=key,
@@ -345,6 +353,15 @@ class Broker:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def rss_kib(pid):
+    """Resident memory (VmRSS) of process pid in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
 
 
 def topic(*levels):

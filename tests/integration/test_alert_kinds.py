@@ -120,8 +120,8 @@ def run_day(site, tmp_path, cam, port):
                    "xp-b,Expert B,%s,expert\nrep-c,Rep C,%s,tenderer\n"
                    % (IDS["xp-a"], IDS["xp-b"], IDS["rep-c"]))
     ok(site, "committee", "import", "--tender", "TA", str(csv))
-    ok(site, "draw", "commit", "--session", TODAY)
-    ok(site, "draw", "run", "--session", TODAY, "--witness-entropy", "kinds")
+    c = ok(site, "draw", "commit", "--session", TODAY)["commitment"]
+    assert site.witness_run(TODAY, "kinds", c)[0] == 0
 
     # screening_failed: the desk finds a phone
     rc, _, err = site.ctl("desk", "checkin", "--person", "xp-a", "--id-number", IDS["xp-a"],

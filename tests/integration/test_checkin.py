@@ -60,8 +60,8 @@ def prepare(site, tmp_path):
     ok(site, "committee", "import", "--tender", "TB", write(tmp_path, "tb.csv",
        "person_id,name,id_number,role\nxp-sun,Sun Yu,%s,expert\nxp-lin,Lin Tao,%s,expert\n"
        % (ID["xp-sun"], ID["xp-lin"])))
-    ok(site, "draw", "commit", "--session", TODAY)
-    ok(site, "draw", "run", "--session", TODAY, "--witness-entropy", "grey crane 4410")
+    c = ok(site, "draw", "commit", "--session", TODAY)["commitment"]
+    assert site.witness_run(TODAY, "grey crane 4410", c)[0] == 0
     # Someone of tomorrow's session, who is not expected today.
     ok(site, "session", "create", "--date", TOMORROW, "--id", "next")
     ok(site, "tender", "add", "--session", "next", "--id", "TC", "--name", "Bridge")

@@ -12,12 +12,14 @@ def test_demo_day_runs(build_dir, tmp_path):
                        capture_output=True, text=True, timeout=400)
     out = p.stdout
     assert p.returncode == 0, out + p.stderr
-    for line in ("Controller connected", "Witness entered entropy", "Desk checked in",
+    for line in ("Controller connected", "reads the published commitment",
+                 "and entered entropy", "Desk checked in",
                  "ALERT wrong_room", "logged in at seat", "held open: ALARM",
                  "Operator acknowledged alert", "LOST (camera_lost)", "recording again",
                  "All 7 people logged out", "sealed read-only", "verify -> intact",
                  "the draw re-runs to the same seats", "Auditor exported seat camera",
-                 "intact, draw ok", "0 outside their schema",
+                 "intact, draw ok", "the commitment precedes the entropy",
+                 "0 outside their schema",
                  "Stopped the agents, the controller and the broker"):
         assert line in out, "missing from the demo's narration: %r\n%s" % (line, out)
 

@@ -274,18 +274,10 @@ def test_replays_and_expired_commands_change_nothing(site):
     assert site.schema_problems() == []
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def test_flood_keeps_daemons_serving(site):
     ctrl = site.daemons["controller"].proc.pid
     assert wait_for(lambda: (site.ctl("status")[1] or {}).get("agents_online") == 1, 10)
-    rss0 = rss_kib(ctrl)
+    rss0 = harness.rss_kib(ctrl)
     flooder = site.client("operator-bob", client_id="test-flooder")
     req = harness.topic("ctl", "operator-bob", "req")
     n = 5000
@@ -315,7 +307,7 @@ def test_flood_keeps_daemons_serving(site):
     assert rc == 0, err
     assert wait_for(lambda: rising_edges(site) == before + 1, 10)
     time.sleep(2.0)
-    rss1 = rss_kib(ctrl)
+    rss1 = harness.rss_kib(ctrl)
     flooder.close()
     print("\nhostile flood: %d messages in %.1f s; status answered in %.2f s; controller RSS "
           "%d -> %d KiB" % (n, sent_s, status_s, rss0, rss1))

@@ -72,11 +72,11 @@ def day(bin_dir, tmp_path_factory, segs):
         p = tmp / ("%s.csv" % t)
         p.write_text(text)
         ok("committee", "import", "--tender", t, str(p))
-    ok("draw", "commit", "--session", DAY)
-    ok("draw", "run", "--session", DAY, "--witness-entropy", "blue heron 7731")
-    record = ok("draw", "export", "--session", DAY)
+    c = ok("draw", "commit", "--session", DAY)["commitment"]
+    assert site.witness_run(DAY, "blue heron 7731", c)[0] == 0
+    # sealed until check-in (draw export refuses): what the controller holds
     tender_of = {"xp-wang": "TA", "xp-zhou": "TA", "rp-firm": "TA", "xp-sun": "TB"}
-    seated = {(a["room"], a["seat"]): tender_of[a["person"]] for a in record["assignments"]}
+    seated = {(a["room"], a["seat"]): tender_of[a["person"]] for a in site.seat_map(DAY)}
     with open(harness.EXAMPLE_SITE) as f:
         site_doc = json.load(f)
     # The expert room where TB's expert sits (TA has an expert there or in the other one).
@@ -138,9 +138,12 @@ def test_archives_created_with_the_tenders_and_the_draw(day):
     for t in ("TA", "TB"):
         meta = rows(day, t, "SELECT tender, session, name FROM meta")
         assert meta and meta[0][0] == t and meta[0][1] == DAY
-        assert rows(day, t, "SELECT count(*) FROM draw")[0][0] == 1
+        # the seat map is sealed until check-in: the commitment and the run are there,
+        # the record (seats) is not
+        assert rows(day, t, "SELECT count(*) FROM draw")[0][0] == 0
         events = [k for (k,) in rows(day, t, "SELECT kind FROM events")]
         assert "operator.committee.import" in events and "operator.draw.run" in events
+        assert events.index("draw.commit") < events.index("draw.run")
         bodies = " ".join(b for (b,) in rows(day, t, "SELECT body FROM events"))
         assert "11010519491231002X" not in bodies and "310101198001010018" not in bodies
 
@@ -438,7 +441,10 @@ def test_tender_close_seals_and_refuses_later_writes(day):
     rc, closed, err = site.ctl("tender", "close", "TA", "--wait", "0")
     let_go.join()
     assert rc == 0, err
-    assert "event tender.closed waits for it" in ctl.log()
+    # (TA is the session's last open tender: the seat map's release comes first; storing
+    # the record waits for the reader, after which tender.closed may no longer need to)
+    assert ("waits for it" in ctl.log() or
+            "draw.released" in [k for (k,) in rows(day, "TA", "SELECT kind FROM events")])
     assert [k for (k,) in rows(day, "TA", "SELECT kind FROM events")].count("tender.closed") == 1
     jsonschema.Draft202012Validator(results["tender.close"]).validate(closed)
     assert closed["rooms_unconfirmed"] and closed["rooms_unconfirmed"][0]["why"] == \
@@ -479,19 +485,29 @@ def test_sealed_archive_passes_the_auditors_checks(day, tmp_path):
     secs = int(h) * 3600 + int(m) * 60 + float(s)
     assert abs(secs - (spans[-1][2] - spans[0][1]) / 1e6) <= SEG_US / 1e6, d.stdout
 
-    # verify-draw accepts the archive's draw record and rejects a changed one.
+    # verify-draw accepts the archive's draw record and rejects a changed one. TB closed
+    # while nobody had checked in: its archive says the record was withheld; TA, the
+    # session's last tender, received it at its close.
+    kinds = [k for (k,) in rows(day, "TB", "SELECT kind FROM events")]
+    assert "draw.withheld" in kinds and "draw.released" not in kinds
+    assert rows(day, "TB", "SELECT count(*) FROM draw")[0][0] == 0
+    path = archive_path(day, "TA")
+    assert "draw.released" in [k for (k,) in rows(day, "TA", "SELECT kind FROM events")]
     r = run([tool, "verify-draw", path])
     assert r.returncode == 0 and "VERIFIED" in r.stdout, r.stdout + r.stderr
     copy = tmp_path / "changed.evarc"
     shutil.copyfile(path, copy)
     os.chmod(copy, 0o644)
     db = sqlite3.connect(copy)
-    (rec,) = db.execute("SELECT record FROM draw").fetchone()
-    j = json.loads(rec)
-    a = j["assignments"]
+    # the record is in the draw row, or (a reader held TA at its close) only in the
+    # draw.released event, which holds it in any case
+    (eid, body) = db.execute("SELECT id, body FROM events WHERE kind = 'draw.released'"
+                             ).fetchone()
+    ev = json.loads(body)
+    a = ev["record"]["assignments"]
     a[0]["seat"], a[1]["seat"] = a[1]["seat"], a[0]["seat"]
     a[0]["room"], a[1]["room"] = a[1]["room"], a[0]["room"]
-    db.execute("UPDATE draw SET record = ?", (json.dumps(j),))
+    db.execute("UPDATE events SET body = ? WHERE id = ?", (json.dumps(ev), eid))
     db.commit()
     db.close()
     r = run([tool, "verify-draw", copy])

@@ -69,9 +69,15 @@ def test_operator_day(site, tmp_path, bin_dir):
     commit = ok(site, "draw", "commit", "--session", DAY)
     assert len(commit["commitment"]) == 64 and commit["persons"] == 4
 
+    # An operator cannot run the draw alone: the witness does, with their own identity.
+    rc, out, err = site.ctl("draw", "run", "--session", DAY, "--witness-entropy", "mine",
+                            "--confirm-commitment", commit["commitment"])
+    assert rc == 1 and out["error"]["code"] == "denied"
     rc, out, err = site.ctl("draw", "run", "--session", DAY, "--witness-entropy",
-                            "blue heron 7731", json_out=False)
+                            "blue heron 7731", "--confirm-commitment", commit["commitment"][:16],
+                            json_out=False, identity=site.witness)
     assert rc == 0, err
+    assert commit["commitment"] in out and "run by witness %s" % site.witness in out
     assert "4 people seated" in out
     assert "T1" in out and "1 of 1" in out
     for person in ("xp-wang", "xp-zhou", "xp-sun", "rp-firm"):
@@ -83,7 +89,16 @@ def test_operator_day(site, tmp_path, bin_dir):
     rep = ok(site, "draw", "replace", "--tender", "TB", "--person", "xp-new")
     assert rep["replacement"] == 1 and "room" not in rep and "seat" not in rep
 
+    # The seat map is sealed until check-in: nobody has checked in and the tenders are
+    # open, so not even an operator or an auditor can export it.
     path = str(tmp_path / "draw.json")
+    auditor = "auditor-" + site.prov.site["auditors"][0]
+    for who in (site.operator, auditor):
+        rc, out, err = site.ctl("draw", "export", "--session", DAY, identity=who)
+        assert rc == 1 and "sealed until check-in" in out["error"]["message"], out
+    # The session's tenders close (the last one releases the record).
+    for t in ("TA", "TB"):
+        ok(site, "tender", "close", t, "--wait", "0")
     rc, out, err = site.ctl("draw", "export", "--session", DAY, "-o", path, json_out=False)
     assert rc == 0, err
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
@@ -112,8 +127,16 @@ def test_operator_day(site, tmp_path, bin_dir):
     commands = [r["command"] for r in audit]
     assert commands == ["site.import", "session.create", "tender.add", "tender.add",
                         "committee.import", "committee.import", "draw.commit", "draw.run",
-                        "committee.import", "draw.replace", "draw.export", "draw.export"]
-    assert all(r["identity"] == site.operator and r["outcome"] == "ok" for r in audit)
+                        "draw.run", "committee.import", "draw.replace", "draw.export",
+                        "draw.export", "tender.close", "tender.close", "draw.export",
+                        "draw.export"]
+    assert [r["outcome"] for r in audit if r["command"] == "draw.export"] == [
+        "conflict", "conflict", "ok", "ok"]
+    # the operator's own attempt at the run was denied; the witness's run is in their name
+    assert [(r["identity"], r["outcome"]) for r in audit if r["command"] == "draw.run"] == [
+        (site.operator, "denied"), (site.witness, "ok")]
+    assert all(r["identity"] == site.operator and r["outcome"] == "ok" for r in audit
+               if r["command"] not in ("draw.run", "draw.export"))
     assert "11010519491231002X" not in json.dumps(audit)
 
 
@@ -132,8 +155,8 @@ def test_refusals_say_why_and_change_nothing(site, tmp_path):
                             "--name", "x")
     assert rc == 1 and out["error"]["code"] == "not_found"
 
-    rc, out, err = site.ctl("draw", "run", "--session", DAY, "--witness-entropy", "x")
-    assert rc == 1 and "run draw commit first" in out["error"]["message"]
+    rc, out, err = site.witness_run(DAY, "x", "0123456789abcdef")
+    assert rc == 1 and "no committed draw" in out["error"]["message"]
 
     # Usage faults are caught before anything is sent.
     rc, out, err = site.ctl("session", "create", json_out=False)
@@ -156,7 +179,6 @@ def test_refusals_say_why_and_change_nothing(site, tmp_path):
     refused = [(r["command"], r["outcome"]) for r in records if r["outcome"] != "ok"]
     assert ("committee.import", "invalid") in refused
     assert ("tender.add", "not_found") in refused
-    assert ("draw.run", "conflict") in refused
     assert ("draw.commit", "denied") in refused
 
 
@@ -168,5 +190,5 @@ def test_infeasible_draw_is_refused_before_commit(site, tmp_path):
              "tenderer\n"))
     rc, out, err = site.ctl("draw", "commit", "--session", DAY, json_out=False)
     assert rc == 1 and "infeasible" in err
-    rc, out, err = site.ctl("draw", "run", "--session", DAY, "--witness-entropy", "x")
+    rc, out, err = site.witness_run(DAY, "x", "0123456789abcdef")
     assert rc == 1 and "no committed draw" in out["error"]["message"]

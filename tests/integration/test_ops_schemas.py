@@ -38,7 +38,8 @@ def test_every_command_was_exercised(calls):
     ok = {c["command"] for c in calls if c["ok"]}
     refused = {c["command"] for c in calls if not c["ok"]}
     every = {"site.import", "session.create", "tender.add", "committee.import",
-             "draw.commit", "draw.run", "draw.replace", "draw.export", "audit.list"}
+             "draw.commit", "draw.show", "draw.abandon", "draw.run", "draw.replace",
+             "draw.export", "audit.list"}
     assert ok == every
     assert refused == every
 
@@ -79,7 +80,7 @@ def test_results_match_the_response_schema(calls):
         if c["ok"] and c["command"] != "draw.export":
             results[c["command"]].validate(c["result"])
             seen.add(c["command"])
-    assert len(seen) == 8
+    assert len(seen) == 10
 
 
 def test_draw_export_matches_the_draw_record_schema(calls):

@@ -78,8 +78,9 @@ def test_gb18030_committee_is_read_as_chinese(site, tmp_path):
     ok(site, "committee", "import", "--tender", "TB", str(bom))
 
     # Seated by the draw, the desk lists everyone with the name as written.
-    ok(site, "draw", "commit", "--session", TODAY)
-    ok(site, "draw", "run", "--session", TODAY, "--witness-entropy", "grey crane 4410")
+    commit = ok(site, "draw", "commit", "--session", TODAY)
+    rc, out, err = site.witness_run(TODAY, "grey crane 4410", commit["commitment"])
+    assert rc == 0, (out, err)
     want = {p: n for p, (n, _) in NAMES.items()}
     want["xp-li"] = "李娜"
     assert desk_names(site) == want
@@ -152,8 +153,9 @@ def test_resident_id_checked(site, tmp_path):
     assert desk_names(site) == {}
     ok(site, "committee", "import", "--tender", "TA",
        str(_write(tmp_path, "good.csv", csv(NAMES).encode())))
-    ok(site, "draw", "commit", "--session", TODAY)
-    ok(site, "draw", "run", "--session", TODAY, "--witness-entropy", "grey crane 4410")
+    commit = ok(site, "draw", "commit", "--session", TODAY)
+    rc, out, err = site.witness_run(TODAY, "grey crane 4410", commit["commitment"])
+    assert rc == 0, (out, err)
 
     # At the desk: a mistyped number is refused before anything is sent or recorded.
     audit = audit_rows(site)

@@ -37,7 +37,7 @@ def openssl(*args, data=None):
 
 def test_layout_modes_and_certificates(prov):
     ids = prov.identities()
-    assert len(ids) == 13
+    assert len(ids) == 14
     assert sorted(os.listdir(os.path.join(prov.dir, "clients"))) == sorted(
         [i + ".crt" for i in ids] + [i + ".key" for i in ids])
     keys = [prov.ca_key, prov.signing_key, os.path.join(prov.dir, "broker", "broker.key")]
@@ -87,10 +87,16 @@ def test_signing_key_pair_signs_and_verifies(prov, tmp_path):
 def test_broker_config_and_acl_shape(prov):
     conf = open(prov.conf).read().splitlines()
     for line in ("per_listener_settings false", "allow_anonymous false",
-                 "require_certificate true", "use_identity_as_username true",
-                 "set_tcp_nodelay true", "listener %d 127.0.0.1" % prov.port,
+                 "require_certificate true", "set_tcp_nodelay true",
+                 "max_packet_size 4259840", "message_size_limit 4194304", "listener %d 127.0.0.1" % prov.port,
                  "cafile " + prov.ca, "acl_file " + prov.acl, "persistence true"):
         assert line in conf
+    # mosquitto 2.0 never calls a plugin under use_identity_as_username: the client id
+    # binding (broker/clientid_bind.c) sets the username from the certificate itself.
+    assert not [l for l in conf if l.startswith("use_identity_as_username")]
+    plugins = [l.split(" ", 1)[1] for l in conf if l.startswith("plugin ")]
+    assert len(plugins) == 1 and plugins[0].endswith("/lib/evalroom/mosquitto-evalroom-auth.so")
+    assert os.path.isfile(plugins[0])
     acl = open(prov.acl).read().splitlines()
     first_user = next(i for i, l in enumerate(acl) if l.startswith("user "))
     # Lines before the first `user` would apply to anonymous clients: only comments there.

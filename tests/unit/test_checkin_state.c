@@ -48,8 +48,7 @@ static int teardown(void **ctx)
 
 static void run_draw(struct state *st)
 {
-	json_decref(ops_ok(st, "draw.commit", "{\"session\":\"" DAY "\"}"));
-	json_decref(ops_ok(st, "draw.run", "{\"session\":\"" DAY "\",\"entropy\":\"w 1\"}"));
+	ops_draw_commit_run(st, DAY, "w 1");
 }
 
 static void test_seating_refusals_then_found(void **ctx)

@@ -577,21 +577,49 @@ static void test_fail_safe_and_controller_loss(void **state)
 
 	f->cfg.fail_mode = DOOR_FAIL_SAFE;
 	f->cfg.on_controller_lost = DOOR_LOST_FAIL;
-	/* Until the controller is heard from, a fail-safe door stays in its fail state. */
-	assert_int_equal(
-	    door_new(&f->cfg, &f->gpio, f->ctx, f->clk, on_event, f, 0, &f->door, &err), 0);
+	f->cfg.lost_grace_ms = 1000; /* far above the short losses below, even under load */
+	/* A (re)start never opens a fail-safe door: the line is requested locked. */
+	assert_int_equal(door_new(&f->cfg, &f->gpio, f->ctx, f->clk, on_event, f, 0, &f->door, &err), 0);
+	assert_int_equal(lock_level(f), 0);
+	assert_int_equal(lock_changes(f), 1);
+	/* The controller heard within the grace: the lock never moved. */
+	run_for(f, 20);
+	door_set_controller_lost(f->door, false);
+	run_for(f, 1300);
+	assert_int_equal(lock_changes(f), 1);
+	/* Losses shorter than the grace, again and again (a reconnect storm): nothing. */
+	for (int i = 0; i < 5; i++) {
+		door_set_controller_lost(f->door, true);
+		run_for(f, 20);
+		door_set_controller_lost(f->door, false);
+	}
+	run_for(f, 1300);
+	assert_int_equal(lock_changes(f), 1);
+	/* Lost for the whole grace: the configured fail state. */
+	door_set_controller_lost(f->door, true);
+	door_set_controller_lost(f->door, true); /* a second report does not restart the grace */
+	assert_int_equal(lock_level(f), 0);
+	run_for(f, 1300);
 	assert_int_equal(lock_level(f), 1);
-	assert_int_equal(lock_changes(f), 2);
 	door_set_controller_lost(f->door, false);
 	assert_int_equal(lock_level(f), 0);
-	door_set_controller_lost(f->door, true);
+	/* Started with no controller at all: fail state once the grace has passed. */
+	door_free(f->door);
+	f->door = NULL;
+	assert_int_equal(door_new(&f->cfg, &f->gpio, f->ctx, f->clk, on_event, f, 0, &f->door, &err), 0);
+	assert_int_equal(lock_level(f), 0);
+	run_for(f, 1300);
 	assert_int_equal(lock_level(f), 1);
 	door_set_controller_lost(f->door, false);
 	/* A lockdown ordered before the loss stays in force through it. */
 	door_command(f->door, DOOR_CMD_LOCKDOWN, NULL);
 	door_set_controller_lost(f->door, true);
+	run_for(f, 1300);
 	assert_int_equal(lock_level(f), 0);
 	assert_int_equal(state_of(f), DOOR_STATE_LOCKDOWN);
+	/* Released while still lost past the grace: back to the fail state. */
+	door_command(f->door, DOOR_CMD_RELEASE, NULL);
+	assert_int_equal(lock_level(f), 1);
 	/* Keep mode (the default): losing the controller moves nothing. */
 	door_free(f->door);
 	f->door = NULL;

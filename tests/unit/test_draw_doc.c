@@ -1,4 +1,5 @@
-/* The worked example of docs/draw.md, read from the page itself, re-run here:
+/* The worked examples of docs/draw.md (section 9, version 1; section 10,
+ * version 2), read from the page itself, re-run here:
  * canonical text, every hash, the stream, each choice's n and k, the seats and
  * the replacements. The page cannot drift from the code. */
 #include <setjmp.h>
@@ -62,23 +63,33 @@ static char *block(const char *tag)
 	return g_strndup(start, (gsize)(end - start));
 }
 
+/* block() of "<prefix>-<name>". */
+static char *block_p(const char *prefix, const char *name)
+{
+	char *tag = g_strdup_printf("%s-%s", prefix, name);
+	char *b = block(tag);
+
+	g_free(tag);
+	return b;
+}
+
 static void hex_of(const uint8_t *b, char *out)
 {
 	hex_encode(b, DRAW_HASH_LEN, out);
 }
 
-static void test_worked_example(void **state)
+static void run_example(const char *prefix, size_t n_replacements, gboolean check_shipped)
 {
-	char *input = block("draw-example-input"), *canonical = block("draw-example-canonical");
-	char *input_hash = block("draw-example-input-hash"),
-	     *secret_hex = block("draw-example-secret");
-	char *commitment = block("draw-example-commitment"),
-	     *entropy = block("draw-example-entropy");
-	char *entropy_hash = block("draw-example-entropy-hash"),
-	     *seed_hex = block("draw-example-seed");
-	char *block0 = block("draw-example-stream-block0"), *result = block("draw-example-result");
-	char *replacements = block("draw-example-replacements");
-	char *rep_seed1 = block("draw-example-replacement-seed-1");
+	char *input = block_p(prefix, "input"), *canonical = block_p(prefix, "canonical");
+	char *input_hash = block_p(prefix, "input-hash"),
+	     *secret_hex = block_p(prefix, "secret");
+	char *commitment = block_p(prefix, "commitment"),
+	     *entropy = block_p(prefix, "entropy");
+	char *entropy_hash = block_p(prefix, "entropy-hash"),
+	     *seed_hex = block_p(prefix, "seed");
+	char *block0 = block_p(prefix, "stream-block0"), *result = block_p(prefix, "result");
+	char *replacements = block_p(prefix, "replacements");
+	char *rep_seed1 = block_p(prefix, "replacement-seed-1");
 	uint8_t secret[DRAW_SECRET_LEN], h[DRAW_HASH_LEN], seed[DRAW_HASH_LEN];
 	char hex[2 * DRAW_HASH_LEN + 1], *text;
 	struct draw_inputs *in;
@@ -166,11 +177,27 @@ static void test_worked_example(void **state)
 		g_free(got);
 		g_strfreev(f);
 	}
-	assert_int_equal(i, 3);
+	assert_int_equal(i, n_replacements);
 	g_strfreev(lines);
 
+	/* version 2: the record's "relaxed" member is the page's */
+	if (in->algorithm >= 2) {
+		char *relaxed_text = block_p(prefix, "relaxed");
+		json_t *want = json_loads(relaxed_text, 0, NULL), *rec = draw_record_export(d);
+		GString *report = g_string_new(NULL);
+
+		assert_non_null(want);
+		assert_true(json_equal(want, json_object_get(rec, "relaxed")));
+		if (draw_record_verify(rec, report))
+			fail_msg("%s: %s", prefix, report->str);
+		g_string_free(report, TRUE);
+		json_decref(want);
+		json_decref(rec);
+		g_free(relaxed_text);
+	}
+
 	/* the shipped example record is this example's record */
-	{
+	if (check_shipped) {
 		json_t *shipped =
 		    json_load_file(DRAW_SOURCE_DIR "/schemas/examples/draw-record.json", 0, NULL);
 		json_t *mine = draw_record_export(d);
@@ -202,10 +229,21 @@ static void test_worked_example(void **state)
 	g_free(rep_seed1);
 }
 
+static void test_worked_example(void **state)
+{
+	run_example("draw-example", 3, TRUE);
+}
+
+static void test_worked_example_v2(void **state)
+{
+	run_example("draw-v2-example", 1, FALSE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_worked_example),
+	    cmocka_unit_test(test_worked_example_v2),
 	};
 	return cmocka_run_group_tests(tests, load_doc, free_doc);
 }

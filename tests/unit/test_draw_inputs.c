@@ -47,8 +47,8 @@ static void test_validation_errors(void **state)
 	expect_error("{\"algorithm\":1," ROOMS_OK "," TENDERS_OK "}", "missing member \"persons\"");
 	expect_error("{\"algorithm\":1,\"x\":1," ROOMS_OK "," TENDERS_OK ",\"persons\":[]}",
 	             "unknown member \"x\"");
-	expect_error("{\"algorithm\":2," ROOMS_OK "," TENDERS_OK ",\"persons\":[]}",
-	             "inputs.algorithm: version 2 is not supported");
+	expect_error("{\"algorithm\":3," ROOMS_OK "," TENDERS_OK ",\"persons\":[]}",
+	             "inputs.algorithm: version 3 is not supported");
 	expect_error("{\"algorithm\":1.0," ROOMS_OK "," TENDERS_OK ",\"persons\":[]}",
 	             "inputs.algorithm: must be an integer");
 	expect_error("{\"algorithm\":1,\"rooms\":{}," TENDERS_OK ",\"persons\":[]}",

@@ -157,7 +157,18 @@ static void test_rejects_malformed(void **state)
 
 	rec = make_record();
 	json_object_set_new(json_object_get(rec, "inputs"), "algorithm", json_integer(2));
-	expect_verdict(rec, -EBADMSG, "inputs.algorithm: version 2 is not supported");
+	expect_verdict(rec, -EBADMSG, "algorithm: must equal inputs.algorithm");
+	json_decref(rec);
+
+	rec = make_record();
+	json_object_set_new(json_object_get(rec, "inputs"), "algorithm", json_integer(3));
+	json_object_set_new(rec, "algorithm", json_integer(3));
+	expect_verdict(rec, -EBADMSG, "algorithm: version not supported");
+	json_decref(rec);
+
+	rec = make_record();
+	json_object_set_new(rec, "entropy", json_stringn("a\0b", 3));
+	expect_verdict(rec, -EBADMSG, "entropy: must be a string");
 	json_decref(rec);
 
 	rec = make_record();

@@ -32,9 +32,7 @@ static int teardown(void **ctx)
 
 static void run_draw(struct state *st)
 {
-	json_decref(ops_ok(st, "draw.commit", "{\"session\":\"" SESSION "\"}"));
-	json_decref(
-	    ops_ok(st, "draw.run", "{\"session\":\"" SESSION "\",\"entropy\":\"witness 4711\"}"));
+	ops_draw_commit_run(st, SESSION, "witness 4711");
 }
 
 /* The tenders of a segment as "TA,TB" ("" for none). */

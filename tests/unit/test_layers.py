@@ -4,6 +4,7 @@
 For every C file the build compiles, this resolves each `#include "..."` the way the
 compiler would (the file's own folder, then its -I paths) and checks who may use whom:
 
+    broker/           the mosquitto plugin: includes nothing outside broker/
     common/           the base: includes nothing outside common/
     media/            uses common/ only (never room-agent/ or controller/)
     room-agent/       uses common/ and media/ (never controller/)
@@ -36,6 +37,7 @@ INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 # Who may use what, by folder prefix (relative to the source root). Longest prefix wins.
 ALLOWED = {
+    "broker/": ["broker/"],
     "common/": ["common/"],
     "media/": ["common/", "media/"],
     "room-agent/": ["common/", "media/", "room-agent/"],
@@ -48,6 +50,7 @@ ALLOWED = {
 }
 # Targets (object directories) that must never compile anything under these folders.
 TARGET_FORBIDS = {
+    "broker/": ["common/", "controller/", "room-agent/", "media/"],
     "room-agent/": ["controller/"],
     "media/": ["controller/", "room-agent/"],
     "common/": ["controller/", "room-agent/", "media/"],

@@ -13,6 +13,8 @@
 
 #include "draw.h"
 #include "hex.h"
+#include "ops_internal.h"
+#include "route.h"
 #include "test_ops_helpers.h"
 
 #define SESSION "2026-11-26"
@@ -58,11 +60,45 @@ static const json_t *seat_of(const json_t *list, const char *person)
 	return NULL;
 }
 
+/* commit: draw.commit of SESSION; the commitment (g_free). */
+static char *commit(struct state *st)
+{
+	json_t *res = ops_ok(st, "draw.commit", "{\"session\":\"" SESSION "\"}");
+	char *c = g_strdup(str(res, "commitment"));
+
+	json_decref(res);
+	return c;
+}
+
+/* run_args: draw.run's arguments with ENTROPY and CONFIRM (g_free). */
+static char *run_args(const char *entropy, const char *confirm)
+{
+	return g_strdup_printf("{\"session\":\"" SESSION "\",\"entropy\":\"%s\",\"confirm\":\"%s\"}",
+	                       entropy, confirm);
+}
+
+static json_t *run_ok(struct state *st, const char *commitment, const char *entropy)
+{
+	char *args = run_args(entropy, commitment);
+	json_t *res = ops_ok(st, "draw.run", args);
+
+	g_free(args);
+	return res;
+}
+
+/* open_the_seal: the session's tenders close, which releases the seat map. */
+static void open_the_seal(struct state *st)
+{
+	assert_int_equal(state_tender_set_state(st, "TA", "closing", NULL), 0);
+	assert_int_equal(state_tender_set_state(st, "TB", "closing", NULL), 0);
+}
+
 static void run_draw(struct state *st)
 {
-	json_decref(ops_ok(st, "draw.commit", "{\"session\":\"" SESSION "\"}"));
-	json_decref(
-	    ops_ok(st, "draw.run", "{\"session\":\"" SESSION "\",\"entropy\":\"witness 4711\"}"));
+	char *c = commit(st);
+
+	json_decref(run_ok(st, c, "witness 4711"));
+	g_free(c);
 }
 
 static void test_run_before_commit_refused(void **ctx)
@@ -70,8 +106,13 @@ static void test_run_before_commit_refused(void **ctx)
 	struct ops_fixture *f = *ctx;
 	json_t *list;
 
-	ops_refused(f->st, "draw.run", "{\"session\":\"" SESSION "\",\"entropy\":\"x\"}",
+	ops_refused(f->st, "draw.run",
+	            "{\"session\":\"" SESSION "\",\"entropy\":\"x\",\"confirm\":\"0123456789abcdef\"}",
 	            REQUEST_ERROR_CONFLICT, "no committed draw: run draw commit first");
+	ops_refused(f->st, "draw.show", "{\"session\":\"" SESSION "\"}", REQUEST_ERROR_NOT_FOUND,
+	            "no committed draw");
+	ops_refused(f->st, "draw.abandon", "{\"session\":\"" SESSION "\",\"reason\":\"x\"}",
+	            REQUEST_ERROR_NOT_FOUND, "no committed draw");
 	list = assignments(f->st);
 	assert_int_equal(json_array_size(list), 0);
 	json_decref(list);
@@ -120,12 +161,15 @@ static void test_commit(void **ctx)
 	assert_int_equal(json_integer_value(json_object_get(res, "persons")), 4);
 	assert_int_equal(json_integer_value(json_object_get(res, "rooms")), 3);
 	assert_null(json_object_get(res, "secret"));
-	/* The published commitment is hash(secret, input hash) of what state.db holds. */
+	assert_string_equal(str(res, "committed_by"), "operator-test");
+	/* state.db never holds the secret: only the controller's memory does, and the
+	 * published commitment is hash(that secret, the stored input hash). */
 	assert_int_equal(state_draw_get(f->st, SESSION, &sd, NULL), 0);
 	assert_false(sd.run);
 	assert_string_equal(sd.commitment, str(res, "commitment"));
 	assert_string_equal(sd.input_hash, str(res, "input_hash"));
-	assert_int_equal(hex_decode_lower(sd.secret, secret, DRAW_SECRET_LEN), 0);
+	assert_string_equal(sd.secret, "");
+	assert_true(ops_draw_vault_get(sd.commitment, secret));
 	assert_int_equal(hex_decode_lower(sd.input_hash, hash, DRAW_HASH_LEN), 0);
 	draw_commitment_compute(secret, hash, commitment);
 	hex_encode(commitment, DRAW_HASH_LEN, hex);
@@ -157,9 +201,23 @@ static void test_run_seats_everyone_and_tells_counts_only(void **ctx)
 	size_t i, total = 0;
 	char *text;
 
-	json_decref(ops_ok(f->st, "draw.commit", "{\"session\":\"" SESSION "\"}"));
-	res =
-	    ops_ok(f->st, "draw.run", "{\"session\":\"" SESSION "\",\"entropy\":\"witness 4711\"}");
+	char *c = commit(f->st), *args;
+
+	/* the witness confirms the published commitment; another one is refused */
+	args = run_args("witness 4711", "0000000000000000");
+	ops_refused(f->st, "draw.run", args, REQUEST_ERROR_CONFLICT,
+	            "is not the commitment of session");
+	g_free(args);
+	args = run_args("witness 4711", "abc");
+	ops_refused(f->st, "draw.run", args, REQUEST_ERROR_INVALID, "args.confirm");
+	g_free(args);
+	args = g_strndup(c, 16);
+	res = run_ok(f->st, args, "witness 4711");
+	g_free(args);
+	assert_string_equal(str(res, "witness"), "operator-test");
+	assert_string_equal(str(res, "commitment"), c);
+	assert_string_equal(str(res, "entropy"), "witness 4711");
+	g_free(c);
 	text = json_dumps(res, JSON_COMPACT);
 	/* Nobody's seat leaks: no person id, nor the secret or seed that would let a
 	 * reader recompute the map. */
@@ -192,10 +250,14 @@ static void test_run_seats_everyone_and_tells_counts_only(void **ctx)
 	assert_string_equal(str(seat_of(list, "xpsun"), "tender"), "TB");
 	json_decref(list);
 
-	ops_refused(f->st, "draw.run", "{\"session\":\"" SESSION "\",\"entropy\":\"again\"}",
-	            REQUEST_ERROR_CONFLICT, "already run");
-	ops_refused(f->st, "draw.run", "{\"session\":\"" SESSION "\",\"entropy\":\"\"}",
-	            REQUEST_ERROR_INVALID, "entropy");
+	args = run_args("again", "0123456789abcdef");
+	ops_refused(f->st, "draw.run", args, REQUEST_ERROR_CONFLICT, "already run");
+	g_free(args);
+	args = run_args("", "0123456789abcdef");
+	ops_refused(f->st, "draw.run", args, REQUEST_ERROR_INVALID, "entropy");
+	g_free(args);
+	ops_refused(f->st, "draw.abandon", "{\"session\":\"" SESSION "\",\"reason\":\"late\"}",
+	            REQUEST_ERROR_CONFLICT, "cannot be abandoned");
 }
 
 static void test_export_verifies(void **ctx)
@@ -207,6 +269,10 @@ static void test_export_verifies(void **ctx)
 	ops_refused(f->st, "draw.export", "{\"session\":\"nosuch\"}", REQUEST_ERROR_NOT_FOUND,
 	            "no committed draw");
 	run_draw(f->st);
+	/* sealed until check-in: nobody has checked in and both tenders are open */
+	ops_refused(f->st, "draw.export", "{\"session\":\"" SESSION "\"}", REQUEST_ERROR_CONFLICT,
+	            "sealed until check-in: 4 seated people have not checked in");
+	open_the_seal(f->st);
 	rec = ops_ok(f->st, "draw.export", "{\"session\":\"" SESSION "\"}");
 	assert_string_equal(str(rec, "entropy"), "witness 4711");
 	assert_int_equal(strlen(str(rec, "secret")), 64);
@@ -270,6 +336,7 @@ static void test_replacement_moves_nobody(void **ctx)
 	    json_integer_value(json_object_get(seat_of(after, "xpnew"), "replacement")), 1);
 	json_decref(before);
 	json_decref(after);
+	open_the_seal(f->st);
 	rec = ops_ok(f->st, "draw.export", "{\"session\":\"" SESSION "\"}");
 	assert_int_equal(json_array_size(json_object_get(rec, "replacements")), 1);
 	assert_int_equal(draw_record_verify(rec, NULL), 0);
@@ -309,9 +376,63 @@ static void test_replacement_of_a_withdrawn_expert(void **ctx)
 	json_decref(after);
 }
 
+/* A controller restart loses the secret (it is only in memory): the commitment can no
+ * longer run; the next commit drops it and says so, for the archives. */
+static void test_restart_forces_a_new_commitment(void **ctx)
+{
+	struct ops_fixture *f = *ctx;
+	char *c = commit(f->st), *c2, *args;
+	json_t *res;
+
+	res = ops_ok(f->st, "draw.show", "{\"session\":\"" SESSION "\"}");
+	assert_string_equal(str(res, "state"), "committed");
+	assert_true(json_is_true(json_object_get(res, "runnable")));
+	json_decref(res);
+	ops_draw_vault_forget(c); /* what a restart does */
+	res = ops_ok(f->st, "draw.show", "{\"session\":\"" SESSION "\"}");
+	assert_false(json_is_true(json_object_get(res, "runnable")));
+	json_decref(res);
+	args = run_args("witness", c);
+	ops_refused(f->st, "draw.run", args, REQUEST_ERROR_CONFLICT, "can no longer run");
+	g_free(args);
+
+	res = ops_ok(f->st, "draw.commit", "{\"session\":\"" SESSION "\"}");
+	c2 = g_strdup(str(res, "commitment"));
+	assert_string_not_equal(c, c2);
+	assert_string_equal(str(json_object_get(res, "abandoned"), "commitment"), c);
+	assert_non_null(strstr(str(json_object_get(res, "abandoned"), "reason"), "restarted"));
+	json_decref(res);
+	json_decref(run_ok(f->st, c2, "witness"));
+	g_free(c);
+	g_free(c2);
+}
+
+/* An operator abandons a commitment with a reason; a new one can then be made. */
+static void test_abandon(void **ctx)
+{
+	struct ops_fixture *f = *ctx;
+	char *c = commit(f->st);
+	json_t *res;
+
+	ops_refused(f->st, "draw.abandon", "{\"session\":\"" SESSION "\",\"reason\":\"\"}",
+	            REQUEST_ERROR_INVALID, "args.reason");
+	res = ops_ok(f->st, "draw.abandon",
+	             "{\"session\":\"" SESSION "\",\"reason\":\"wrong committee list\"}");
+	assert_string_equal(str(res, "commitment"), c);
+	assert_string_equal(str(res, "reason"), "wrong committee list");
+	assert_string_equal(str(res, "ended_by"), "operator-test");
+	json_decref(res);
+	ops_refused(f->st, "draw.show", "{\"session\":\"" SESSION "\"}", REQUEST_ERROR_NOT_FOUND,
+	            "no committed draw");
+	g_free(c);
+	run_draw(f->st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_restart_forces_a_new_commitment, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_abandon, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_run_before_commit_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_infeasible_refused_before_commit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_commit, setup, teardown),

@@ -131,6 +131,22 @@ static inline json_t *ops_ok(struct state *st, const char *command, const char *
 	return res;
 }
 
+/* ops_draw_commit_run: draw.commit of SESSION, then draw.run with ENTROPY confirming
+ * the commitment (as the witness does); both must succeed. */
+static inline void ops_draw_commit_run(struct state *st, const char *session, const char *entropy)
+{
+	char *args = g_strdup_printf("{\"session\":\"%s\"}", session);
+	json_t *res = ops_ok(st, "draw.commit", args);
+
+	g_free(args);
+	args = g_strdup_printf("{\"session\":\"%s\",\"entropy\":\"%s\",\"confirm\":\"%s\"}",
+	                       session, entropy,
+	                       json_string_value(json_object_get(res, "commitment")));
+	json_decref(res);
+	json_decref(ops_ok(st, "draw.run", args));
+	g_free(args);
+}
+
 /* ops_refused: COMMAND must fail with CODE and a message containing TEXT. */
 static inline void ops_refused(struct state *st, const char *command, const char *args_json,
                                int code, const char *text)

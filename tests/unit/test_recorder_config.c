@@ -73,6 +73,19 @@ static void test_errors(void **state)
 	expect_error("[recorder]\nspool_dir=/s\n", "no [stream NAME] group");
 	expect_error("[recorder]\nspool_dir=/s\n[stream a]\nplace=room\n",
 	             "[stream a] source: missing");
+	expect_error("[recorder]\nspool_dir=/s\n[stream a]\nurl=rtsp://u:pw@10.0.0.21/1\n",
+	             "[stream a] url: rtsp://10.0.0.21/...: a user name or password does not "
+	             "belong in the URL");
+	expect_error("[recorder]\nspool_dir=/s\n[stream a]\nurl=rtsp:///1\n",
+	             "[stream a] url: not an rtsp://host/path URL");
+	expect_error("[recorder]\nspool_dir=/s\n[stream a]\nurl=rtsp://h/1\nsubstream=ftp://h/2\n",
+	             "[stream a] substream: not an rtsp://host/path URL");
+	expect_error("[recorder]\nspool_dir=/s\n[stream a]\nurl=rtsp://h/1\ntransport=quic\n",
+	             "[stream a] transport: 'quic' is neither 'tcp' nor 'udp'");
+	expect_error("[recorder]\nspool_dir=/s\n[stream a]\nurl=rtsp://h/1\nsource=" GOOD_SRC "\n",
+	             "[stream a]: needs exactly one of url=");
+	expect_error("[recorder]\nspool_dir=/s\n[stream a]\nsource=" GOOD_SRC "\nlatency_ms=9\n",
+	             "[stream a] latency_ms: only a camera (url=) has it");
 	expect_error("[recorder]\nspool_dir=/s\n[stream a]\nsource=nosuchelement ! h264parse\n",
 	             "[stream a] source: GStreamer cannot parse it: no element \"nosuchelement\"");
 	expect_error("[recorder]\nspool_dir=/s\n[stream a]\nsource=" GOOD_SRC " ! fakesink\n",
