@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hex.h"
+
 /* A uniformly random integer in [0, n) from the CSPRNG: bytes at or above the largest
  * multiple of n are drawn again so no value is favoured. */
 static int random_below(unsigned n, unsigned *out)
@@ -114,8 +116,7 @@ void checkin_code_digest(const char *room, const char *code, char out[CHECKIN_DI
 	EVP_DigestFinal_ex(ctx, md, &mdlen);
 	EVP_MD_CTX_free(ctx);
 	OPENSSL_cleanse(folded, sizeof(folded));
-	for (unsigned i = 0; i < mdlen && i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	hex_encode(md, mdlen < 32 ? mdlen : 32, out);
 }
 
 bool checkin_digest_equal(const char *a, const char *b)

@@ -118,3 +118,35 @@ char *config_resolve(const struct config *c, const char *value)
 	g_free(dir);
 	return p;
 }
+
+/* changes_from: keys of A whose value in B differs or is absent, into OUT (once each). */
+static void changes_from(GKeyFile *a, GKeyFile *b, GPtrArray *out, GHashTable *seen)
+{
+	gchar **groups = g_key_file_get_groups(a, NULL);
+	for (gchar **g = groups; *g; g++) {
+		gchar **keys = g_key_file_get_keys(a, *g, NULL, NULL);
+		for (gchar **k = keys; keys && *k; k++) {
+			gchar *va = g_key_file_get_value(a, *g, *k, NULL);
+			gchar *vb = g_key_file_get_value(b, *g, *k, NULL);
+			if (g_strcmp0(va, vb) != 0) {
+				gchar *name = g_strdup_printf("[%s] %s", *g, *k);
+				if (g_hash_table_add(seen, name))
+					g_ptr_array_add(out, g_strdup(name));
+			}
+			g_free(va);
+			g_free(vb);
+		}
+		g_strfreev(keys);
+	}
+	g_strfreev(groups);
+}
+
+GPtrArray *config_changes(struct config *old, struct config *new)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	changes_from(old->kf, new->kf, out, seen);
+	changes_from(new->kf, old->kf, out, seen);
+	g_hash_table_destroy(seen);
+	return out;
+}

@@ -24,5 +24,9 @@ int config_int(struct config *c, const char *group, const char *key, bool has_de
                int64_t min, int64_t max, int64_t *out, GError **err);
 int config_bool(struct config *c, const char *group, const char *key, bool def, bool *out,
                 GError **err);
+/* config_changes: the keys whose value differs between OLD and NEW, present in one only
+ * included, as "[group] key" strings in file order (OLD's first), for a reload to tell
+ * what it applied and what needs a restart. Free with g_ptr_array_unref. */
+GPtrArray *config_changes(struct config *old, struct config *new);
 /* config_path_relative: resolve a path value relative to the config file's directory. */
 char *config_resolve(const struct config *c, const char *value);

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hex.h"
+
 #define PREFIX "evalroom-credential:"
 
 static int key_fail(GError **err, int rc, const char *path, const char *what)
@@ -71,8 +73,7 @@ int credential_key_write(const char *path, GError **err)
 		return 0;
 	if (RAND_bytes(k, sizeof(k)) != 1)
 		return key_fail(err, -EIO, path, "no random numbers");
-	for (size_t i = 0; i < sizeof(k); i++)
-		snprintf(hex + 2 * i, 3, "%02x", k[i]);
+	hex_encode(k, sizeof(k), hex);
 	hex[2 * CREDENTIAL_KEY_LEN] = '\n';
 	hex[2 * CREDENTIAL_KEY_LEN + 1] = '\0';
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -114,8 +115,7 @@ void credential_mac_hex(const struct credential_key *key, const char *credential
 	unsigned char md[CREDENTIAL_MAC_LEN];
 
 	mac(key, credential, md);
-	for (int i = 0; i < CREDENTIAL_MAC_LEN; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	hex_encode(md, CREDENTIAL_MAC_LEN, out);
 }
 
 void credential_digest(const struct credential_key *key, const char *credential,

@@ -32,3 +32,8 @@ void log_init(const char *ident, int verbose)
 	log_verbose = verbose;
 	g_log_set_writer_func(log_write, NULL, NULL);
 }
+
+void log_set_verbose(int verbose)
+{
+	log_verbose = verbose;
+}

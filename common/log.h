@@ -8,6 +8,8 @@
 /* log_init: set the program identity and verbosity (0 = info, 1 = debug).
  * Call once from main before anything logs. */
 void log_init(const char *ident, int verbose);
+/* log_set_verbose: debug messages on (1) or off (0) from now on (a reload). */
+void log_set_verbose(int verbose);
 
 #define log_debug(...) g_debug(__VA_ARGS__)
 #define log_info(...)  g_info(__VA_ARGS__)

@@ -1,15 +1,15 @@
-/* evalroom-agent internals shared by its modules (not a public API). */
+/* evalroom-agent internals shared by its modules (not a public API). Modules publish,
+ * report refused messages and read the sequence numbers through a->node (node.h). */
 #pragma once
 #include <glib.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "config.h"
 #include "mqtt_session.h"
-#include "seq.h"
-
-#define TOPIC_PREFIX "evalroom/v1/"
+#include "node.h"
 
 struct agent {
 	struct config *config;
@@ -18,25 +18,22 @@ struct agent {
 	char *mqtt_uri, *ca, *cert, *key;
 	char *spool_dir;
 	GMainLoop *loop;
+	/* Time for command expiry and the door's timers: NULL is the system clock; tests
+	 * hand a clock_fake (clock.h). */
+	const struct clock_source *clock;
 	struct mqtt_session *mqtt;
-	const struct mqtt_ops *ops;
-	void *ops_ctx;
-	struct seq_counter seq;
+	struct node *node; /* publish, error events, status, replay cache, topic routes */
 	bool connected;
 	bool controller_online;
+	bool log_debug;            /* [log] debug, the one setting a reload (SIGHUP) changes */
 	struct outbox *outbox;     /* every event goes through it */
 	struct agent_door *door;   /* NULL: the room has no controlled door */
 	struct agent_media *media; /* NULL: the room records nothing */
 	struct agent_seats *seats; /* the login terminals (agent_seats.c) */
 	int64_t started_us;
-	GHashTable *commands_done; /* command id -> struct agent_cmd_done, until it expires */
-	struct cmd_done *cmd_done; /* the same, durable in the spool (cmd_done.c); lazily */
+	/* Answered command ids, durable in the spool (cmd_done.c), opened lazily; the node's
+	 * replay cache is the fast path. */
+	struct cmd_done *cmd_done;
 	char topic_status[128], topic_event[128], topic_reply[128], topic_cmd[128],
 	    topic_media[128];
 };
-
-/* agent_publish: serialise MSG (caller keeps its reference), publish at QoS 1. */
-int agent_publish(struct agent *a, const char *topic, const json_t *msg, bool retain);
-/* agent_report_error: publish an `error` event naming TOPIC, SENDER and the fault. */
-void agent_report_error(struct agent *a, const char *topic, const char *sender,
-                        const GError *fault);

@@ -15,29 +15,9 @@
 #include "msg.h"
 #include "outbox.h"
 
-/* A command that ran, remembered until it expires: a duplicate delivery (QoS 1 after a
+/* A command that ran is remembered until it expires, in the node's replay cache and in
+ * the spool (cmd_done.c, which survives a restart): a duplicate delivery (QoS 1 after a
  * lost PUBACK) or a replay gets the first reply again and never runs twice. */
-struct agent_cmd_done {
-	int64_t expires;
-	char *reply; /* the serialised first reply (jansson: free()) */
-};
-
-void agent_cmd_done_free(gpointer p)
-{
-	struct agent_cmd_done *d = p;
-	free(d->reply);
-	g_free(d);
-}
-
-static void commands_done_purge(struct agent *a, int64_t now)
-{
-	GHashTableIter it;
-	gpointer v;
-	g_hash_table_iter_init(&it, a->commands_done);
-	while (g_hash_table_iter_next(&it, NULL, &v))
-		if (((struct agent_cmd_done *)v)->expires < now)
-			g_hash_table_iter_remove(&it);
-}
 
 /* A command may not claim to live longer than this (the controller gives seconds). */
 #define CMD_MAX_LIFETIME_US (10 * 60 * G_USEC_PER_SEC)
@@ -64,22 +44,20 @@ static struct cmd_done *store(struct agent *a)
 static void reply(struct agent *a, const char *id, int64_t remember_until, json_t *result,
                   const GError *err)
 {
-	json_t *m = msg_new("reply", &a->seq);
+	json_t *m = node_msg_new(a->node, "reply");
 	json_object_set_new(m, "id", json_string(id));
 	json_object_set_new(m, "ok", json_boolean(err == NULL));
 	if (err)
 		json_object_set_new(m, "error", json_string(err->message));
 	else
 		json_object_set_new(m, "result", result ? json_incref(result) : json_object());
-	char *text = remember_until > 0 ? json_dumps(m, JSON_COMPACT) : NULL;
+	char *text = remember_until > 0 ? msg_dump(m, NULL) : NULL;
 	if (text && store(a))
-		cmd_done_put(a->cmd_done, id, remember_until, text, clock_now_us());
-	agent_publish(a, a->topic_reply, m, false);
+		cmd_done_put(a->cmd_done, id, remember_until, text, clock_source_now_us(a->clock));
+	node_publish(a->node, a->topic_reply, m, false);
 	if (text) {
-		struct agent_cmd_done *d = g_new0(struct agent_cmd_done, 1);
-		d->expires = remember_until;
-		d->reply = text;
-		g_hash_table_replace(a->commands_done, g_strdup(id), d);
+		node_replay_keep(a->node, id, text, remember_until);
+		g_free(text);
 	}
 	json_decref(m);
 }
@@ -109,11 +87,12 @@ void agent_cmd_handle(struct agent *a, const void *payload, size_t len)
 	json_t *args = msg_read_object(&r, "args", false);
 	if (msg_reader_finish(&r, &err) != 0)
 		goto refuse;
+	int64_t now = clock_source_now_us(a->clock);
 	if (!*id) {
 		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID, "member 'id': empty");
 		goto refuse;
 	}
-	if (expires > clock_now_us() + CMD_MAX_LIFETIME_US) {
+	if (expires > now + CMD_MAX_LIFETIME_US) {
 		/* A command that claims to live for ever could be replayed for ever. */
 		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
 		            "command %s (%s): member 'expires': more than 10 minutes ahead", id,
@@ -121,19 +100,20 @@ void agent_cmd_handle(struct agent *a, const void *payload, size_t len)
 		reply(a, id, 0, NULL, err);
 		goto out;
 	}
-	if (expires < clock_now_us()) {
+	if (expires < now) {
 		g_set_error(&err, MSG_ERROR, MSG_ERROR_EXPIRED, "command %s (%s) expired", id,
 		            command);
 		reply(a, id, 0, NULL, err);
 		goto out;
 	}
-	commands_done_purge(a, clock_now_us());
-	struct agent_cmd_done *done = g_hash_table_lookup(a->commands_done, id);
-	char *stored = done || !store(a) ? NULL : cmd_done_get(a->cmd_done, id, clock_now_us());
+	/* The node's replay cache is the fast path; the spool's store answers for commands
+	 * run before a restart. */
+	const char *done = node_replay_find(a->node, id, now);
+	char *stored = done || !store(a) ? NULL : cmd_done_get(a->cmd_done, id, now);
 	if (done || stored) {
-		const char *text = done ? done->reply : stored;
+		const char *text = done ? done : stored;
 		log_info("command %s (%s) was already executed: not run again", id, command);
-		a->ops->publish(a->ops_ctx, a->topic_reply, text, strlen(text), 1, false);
+		node_publish_raw(a->node, a->topic_reply, text, strlen(text), 1, false);
 		g_free(stored);
 		goto out;
 	}
@@ -168,7 +148,7 @@ void agent_cmd_handle(struct agent *a, const void *payload, size_t len)
 	json_decref(res);
 	goto out;
 refuse:
-	agent_report_error(a, a->topic_cmd, "controller", err);
+	node_report_error(a->node, a->topic_cmd, "controller", err);
 out:
 	g_clear_error(&err);
 	json_decref(body);

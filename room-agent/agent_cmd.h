@@ -11,7 +11,5 @@
  * goes to the media module; anything else (unparsable, another kind, a bad member) is
  * refused with one `error` event naming the topic and fault, and changes nothing. A
  * command id already executed and not yet expired gets its first reply again and does
- * not run twice (a->commands_done). */
+ * not run twice (the node's replay cache). */
 void agent_cmd_handle(struct agent *a, const void *payload, size_t len);
-/* agent_cmd_done_free: value destructor of a->commands_done (GDestroyNotify). */
-void agent_cmd_done_free(gpointer p);

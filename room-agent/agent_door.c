@@ -76,7 +76,7 @@ static void on_door_event(const struct door_event *ev, void *user)
 		else if (ev->prev_state == DOOR_STATE_LOCKDOWN)
 			persist_lockdown(d, false);
 	}
-	json_t *m = msg_new("door.event", &a->seq);
+	json_t *m = node_msg_new(a->node, "door.event");
 	json_object_set_new(m, "event", json_string(door_event_name(ev->kind)));
 	json_object_set_new(m, "state", json_string(door_state_name(ev->state)));
 	json_object_set_new(m, "at", json_integer(ev->ts_us));
@@ -432,7 +432,7 @@ struct agent_door *agent_door_new(struct agent *a, GError **err)
 	/* A lockdown ordered before a restart or a network loss stays in force. */
 	unsigned flags =
 	    g_file_test(d->lockdown_path, G_FILE_TEST_EXISTS) ? DOOR_START_LOCKDOWN : 0;
-	if (door_new(&d->cfg, gpio, NULL, on_door_event, d, flags, &d->door, err) != 0)
+	if (door_new(&d->cfg, gpio, NULL, a->clock, on_door_event, d, flags, &d->door, err) != 0)
 		goto err_free;
 	admission_set_key(door_admission(d->door), &d->key);
 	admission_restore(d);

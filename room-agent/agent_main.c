@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "msg.h"
+#include "node.h"
 #include "outbox.h"
 
 #define AGENT_VERSION "0.1"
@@ -29,48 +30,17 @@ static const GOptionEntry options[] = {
     {NULL},
 };
 
-int agent_publish(struct agent *a, const char *topic, const json_t *msg, bool retain)
-{
-	size_t len;
-	char *text = msg_dump(msg, &len);
-	int rc = a->ops->publish(a->ops_ctx, topic, text, len, 1, retain);
-	g_free(text);
-	return rc;
-}
-
-void agent_report_error(struct agent *a, const char *topic, const char *sender, const GError *fault)
-{
-	log_warnx("refused message on %s from %s: %s", topic, sender, fault->message);
-	json_t *m = msg_new("error", &a->seq);
-	json_object_set_new(m, "topic", json_string(topic));
-	json_object_set_new(m, "sender", json_string(sender));
-	json_object_set_new(m, "fault", json_string(fault->message));
-	agent_publish(a, a->topic_event, m, false);
-	json_decref(m);
-}
-
-static char *status_payload(struct agent *a, const char *state)
-{
-	json_t *m = msg_new("status", &a->seq);
-	json_object_set_new(m, "state", json_string(state));
-	json_object_set_new(m, "identity", json_string(a->identity));
-	json_object_set_new(m, "version", json_string(AGENT_VERSION));
-	json_object_set_new(m, "started", json_integer(a->started_us));
-	char *text = msg_dump(m, NULL);
-	json_decref(m);
-	return text;
-}
-
 /* The controller's retained status: while it is offline the door decides alone (and
  * applies its configured on-controller-lost policy). */
-static void handle_controller_status(struct agent *a, const void *payload, size_t len)
+static void on_controller_status(void *user, const char *topic, const char *const *wild,
+                                 unsigned nwild, const void *payload, size_t len)
 {
-	struct msg_envelope env;
-	json_t *body = NULL;
-	if (len == 0 || msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, NULL) != 0)
+	struct agent *a = user;
+	struct node_status st;
+	/* A cleared or unreadable status tells nothing: the controller's state stays. */
+	if (len == 0 || node_status_read(payload, len, &st, NULL) != 0)
 		return;
-	const char *state = json_string_value(json_object_get(body, "state"));
-	bool online = state && strcmp(state, "online") == 0;
+	bool online = st.state == NODE_ONLINE;
 	if (online != a->controller_online) {
 		a->controller_online = online;
 		log_info("controller %s", online ? "online" : "unreachable");
@@ -80,18 +50,18 @@ static void handle_controller_status(struct agent *a, const void *payload, size_
 		if (online)
 			agent_media_connected(a->media, true);
 	}
-	json_decref(body);
+}
+
+static void on_command(void *user, const char *topic, const char *const *wild, unsigned nwild,
+                       const void *payload, size_t len)
+{
+	agent_cmd_handle(user, payload, len);
 }
 
 static void on_message(const char *topic, const void *payload, size_t len, void *user)
 {
 	struct agent *a = user;
-	if (strcmp(topic, a->topic_cmd) == 0)
-		agent_cmd_handle(a, payload, len);
-	else if (strcmp(topic, TOPIC_PREFIX "controller/status") == 0)
-		handle_controller_status(a, payload, len);
-	else
-		agent_seats_message(a->seats, topic, payload, len);
+	node_dispatch(a->node, topic, payload, len);
 }
 
 static void on_connection(bool connected, const char *why, void *user)
@@ -100,9 +70,7 @@ static void on_connection(bool connected, const char *why, void *user)
 	a->connected = connected;
 	if (connected) {
 		log_info("connected to the broker (%s)", why);
-		char *st = status_payload(a, "online");
-		a->ops->publish(a->ops_ctx, a->topic_status, st, strlen(st), 1, true);
-		g_free(st);
+		node_publish_status(a->node, "online");
 		outbox_set_connected(a->outbox, true);
 		agent_media_connected(a->media, true);
 		daemon_ready("room %s: serving; connected to %s", a->room, a->mqtt_uri);
@@ -123,12 +91,48 @@ static void on_connection(bool connected, const char *why, void *user)
 static gboolean status_heartbeat(gpointer user)
 {
 	struct agent *a = user;
-	if (a->connected) {
-		char *st = status_payload(a, "online");
-		a->ops->publish(a->ops_ctx, a->topic_status, st, strlen(st), 1, true);
-		g_free(st);
-	}
+	if (a->connected)
+		node_publish_status(a->node, "online");
 	return G_SOURCE_CONTINUE;
+}
+
+/* SIGHUP (systemctl reload): the agent has one setting that may change while it runs,
+ * [log] debug. Everything else (the room, the broker, the spool, the door's lines and
+ * timings, the streams) waits for a restart: a door never changes behaviour because of a
+ * reload. Each such key that changed is named in a warning. */
+static void on_reload(void *user)
+{
+	struct agent *a = user;
+	GError *err = NULL;
+	bool debug = false;
+
+	log_info("reload: reading %s", opt_config);
+	struct config *fresh = config_load(opt_config, &err);
+	if (!fresh || config_bool(fresh, "log", "debug", false, &debug, &err) != 0) {
+		log_warnx("reload refused, the running configuration stays: %s", err->message);
+		g_error_free(err);
+		config_free(fresh);
+		return;
+	}
+	/* Compared with the file as loaded at start: what waits for a restart is named again
+	 * on every reload until the daemon restarts. */
+	GPtrArray *changed = config_changes(a->config, fresh);
+	for (guint i = 0; i < changed->len; i++)
+		if (strcmp(changed->pdata[i], "[log] debug") != 0)
+			log_warnx("reload: %s changed in %s: it takes effect only after a restart "
+			          "(systemctl restart evalroom-agent); the running value stays",
+			          (const char *)changed->pdata[i], opt_config);
+	g_ptr_array_unref(changed);
+	int applied = 0;
+	if (debug != a->log_debug) {
+		log_info("reload: [log] debug %s -> %s", a->log_debug ? "true" : "false",
+		         debug ? "true" : "false");
+		a->log_debug = debug;
+		applied++;
+	}
+	config_free(fresh);
+	log_set_verbose(opt_verbose || a->log_debug);
+	log_info("reload: %d setting(s) applied", applied);
 }
 
 static int agent_config_load(struct agent *a, const char *path, GError **err)
@@ -144,7 +148,8 @@ static int agent_config_load(struct agent *a, const char *path, GError **err)
 	    !(cert = config_string(a->config, "mqtt", "cert", NULL, err)) ||
 	    !(key = config_string(a->config, "mqtt", "key", NULL, err)) ||
 	    !(spool =
-	          config_string(a->config, "agent", "spool_dir", "/var/lib/evalroom-agent", err)))
+	          config_string(a->config, "agent", "spool_dir", "/var/lib/evalroom-agent", err)) ||
+	    config_bool(a->config, "log", "debug", false, &a->log_debug, err) != 0)
 		goto out;
 	if (!id_valid(a->room)) {
 		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
@@ -182,9 +187,8 @@ static void agent_free(struct agent *a)
 	g_free(a->spool_dir);
 	if (a->loop)
 		g_main_loop_unref(a->loop);
-	if (a->commands_done)
-		g_hash_table_destroy(a->commands_done);
 	cmd_done_close(a->cmd_done);
+	node_free(a->node);
 }
 
 int main(int argc, char **argv)
@@ -192,8 +196,6 @@ int main(int argc, char **argv)
 	struct agent a = {0};
 	GError *err = NULL;
 	int rc = 1;
-	a.commands_done =
-	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, agent_cmd_done_free);
 
 	GOptionContext *oc = g_option_context_new("- the evalroom room agent");
 	g_option_context_set_summary(
@@ -215,10 +217,18 @@ int main(int argc, char **argv)
 		rc = 2;
 		goto err_config;
 	}
+	log_set_verbose(opt_verbose || a.log_debug);
 	a.started_us = clock_now_us();
 	a.loop = g_main_loop_new(NULL, FALSE);
+	a.node = node_new(&(struct node_config){
+	    .identity = a.identity,
+	    .version = AGENT_VERSION,
+	    .status_topic = a.topic_status,
+	    .error_topic = a.topic_event,
+	    .started_us = a.started_us,
+	});
 
-	char *offline = status_payload(&a, "offline");
+	char *offline = node_status_text(a.node, "offline");
 	struct mqtt_session_config mc = {
 	    .uri = a.mqtt_uri,
 	    .client_id = a.identity,
@@ -237,15 +247,14 @@ int main(int argc, char **argv)
 		log_errx("%s", err->message);
 		goto err_config;
 	}
-	a.ops = &mqtt_session_ops;
-	a.ops_ctx = a.mqtt;
+	node_set_transport(a.node, &mqtt_session_ops, a.mqtt);
 
 	if (g_mkdir_with_parents(a.spool_dir, 0700) != 0) {
 		log_warn("spool directory %s", a.spool_dir);
 		goto err_mqtt;
 	}
 	char *outbox_path = g_build_filename(a.spool_dir, "outbox.db", NULL);
-	a.outbox = outbox_open(outbox_path, a.ops, a.ops_ctx, &err);
+	a.outbox = outbox_open(outbox_path, &mqtt_session_ops, a.mqtt, &err);
 	g_free(outbox_path);
 	if (!a.outbox) {
 		log_errx("%s", err->message);
@@ -266,11 +275,11 @@ int main(int argc, char **argv)
 		rc = 2;
 		goto err_door;
 	}
-	mqtt_session_subscribe(a.mqtt, a.topic_cmd, 1);
-	mqtt_session_subscribe(a.mqtt, TOPIC_PREFIX "controller/status", 1);
+	node_route(a.node, a.topic_cmd, true, on_command, &a);
+	node_route(a.node, TOPIC_PREFIX "controller/status", true, on_controller_status, &a);
 	a.seats = agent_seats_new(&a, &err);
 	agent_seats_subscribe(a.seats);
-	daemon_signals_watch(a.loop, NULL, NULL);
+	daemon_signals_watch(a.loop, on_reload, &a);
 	g_timeout_add_seconds(10, status_heartbeat, &a);
 	mqtt_session_start(a.mqtt);
 	log_info("room %s: started; broker %s", a.room, a.mqtt_uri);
@@ -279,9 +288,7 @@ int main(int argc, char **argv)
 
 	daemon_stopping();
 	agent_media_stop(a.media); /* the current segments are finished and spooled */
-	char *stopped = status_payload(&a, "stopped");
-	mqtt_session_publish(a.mqtt, a.topic_status, stopped, strlen(stopped), 1, true);
-	g_free(stopped);
+	node_publish_status(a.node, "stopped");
 	mqtt_session_stop(a.mqtt, 2000);
 	rc = 0;
 err_door:

@@ -24,14 +24,9 @@ static int ship_publish(void *ctx, const char *topic, const void *payload, size_
                         const struct mqtt_user_prop *props, size_t n)
 {
 	struct agent_media *m = ctx;
-	const struct mqtt_ops *ops = m->agent->ops;
 	if (!m->connected)
 		return -ENOTCONN;
-	if (n == 0)
-		return ops->publish(m->agent->ops_ctx, topic, payload, len, 1, false);
-	if (!ops->publish_props)
-		return -ENOTSUP;
-	return ops->publish_props(m->agent->ops_ctx, topic, payload, len, 1, false, props, n);
+	return node_publish_props(m->agent->node, topic, payload, len, 1, false, props, n);
 }
 
 static const struct shipper_ops ship_ops = {.publish = ship_publish};
@@ -48,7 +43,7 @@ static void on_state(void *ctx, const struct stream_status *st)
 {
 	struct agent_media *m = ctx;
 	struct agent *a = m->agent;
-	json_t *msg = msg_new("stream.state", &a->seq);
+	json_t *msg = node_msg_new(a->node, "stream.state");
 	json_object_set_new(msg, "room", json_string(a->room));
 	json_object_set_new(msg, "stream", json_string(st->stream));
 	json_object_set_new(msg, "state", json_string(stream_state_name(st->state)));
@@ -75,7 +70,7 @@ static void on_space(void *ctx, const struct space_report *r)
 {
 	struct agent_media *m = ctx;
 	struct agent *a = m->agent;
-	json_t *msg = msg_new("spool.space", &a->seq);
+	json_t *msg = node_msg_new(a->node, "spool.space");
 	json_object_set_new(msg, "level", json_string(space_level_name(r->level)));
 	json_object_set_new(msg, "used_bytes", json_integer(r->used_bytes));
 	json_object_set_new(msg, "quota_bytes", json_integer(r->quota_bytes));
@@ -135,7 +130,7 @@ struct agent_media *agent_media_new(struct agent *a, GError **err)
 	}
 	g_free(db);
 	struct shipper_options so = {
-	    .room = a->room, .seq = &a->seq, .ack_timeout_ms = m->cfg->ack_timeout_ms};
+	    .room = a->room, .seq = node_seq(a->node), .ack_timeout_ms = m->cfg->ack_timeout_ms};
 	if ((rc = shipper_new(m->spool, &ship_ops, m, &so, &m->ship)) != 0 ||
 	    (rc = recorder_new(m->cfg, m->spool, &rec_events, m, &m->rec)) != 0 ||
 	    (rc = recorder_start(m->rec)) != 0) {

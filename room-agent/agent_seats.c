@@ -216,7 +216,7 @@ static void seats_restore(struct agent_seats *s)
 static void seat_event(struct agent_seats *s, const struct seat *st, const char *event,
                        json_t *extra)
 {
-	json_t *m = msg_new("seat.event", &s->a->seq);
+	json_t *m = node_msg_new(s->a->node, "seat.event");
 	json_object_set_new(m, "event", json_string(event));
 	json_object_set_new(m, "seat", json_string(st->id));
 	json_object_set_new(m, "at", json_integer(clock_now_us()));
@@ -230,24 +230,24 @@ static void seat_event(struct agent_seats *s, const struct seat *st, const char 
 
 static void down(struct agent_seats *s, const struct seat *st, json_t *m)
 {
-	agent_publish(s->a, st->topic_down, m, false);
+	node_publish(s->a->node, st->topic_down, m, false);
 	json_decref(m);
 }
 
 static void send_ack(struct agent_seats *s, const struct seat *st, uint64_t re)
 {
-	down(s, st, terminal_msg_ack(&s->a->seq, re, seat_state(st)));
+	down(s, st, terminal_msg_ack(node_seq(s->a->node), re, seat_state(st)));
 }
 
 static json_t *verdict(struct agent_seats *s, uint64_t re, enum terminal_reason reason)
 {
-	return terminal_msg_login_refused(&s->a->seq, re, reason, 0, NULL);
+	return terminal_msg_login_refused(node_seq(s->a->node), re, reason, 0, NULL);
 }
 
 static json_t *verdict_session(struct agent_seats *s, const struct seat *st, uint64_t re,
                                bool resumed)
 {
-	return terminal_msg_login_ok(&s->a->seq, re, resumed, st->s_person, st->s_name,
+	return terminal_msg_login_ok(node_seq(s->a->node), re, resumed, st->s_person, st->s_name,
 	                             st->s_tender, st->s_tender_name);
 }
 
@@ -256,8 +256,8 @@ static json_t *verdict_session(struct agent_seats *s, const struct seat *st, uin
 static json_t *login_decide(struct agent_seats *s, struct seat *st, uint64_t seq, const char *code)
 {
 	if (st->locked) {
-		return terminal_msg_login_refused(&s->a->seq, seq, TERMINAL_REASON_SEAT_LOCKED, 0,
-		                                  st->lock_reason);
+		return terminal_msg_login_refused(node_seq(s->a->node), seq,
+		                                  TERMINAL_REASON_SEAT_LOCKED, 0, st->lock_reason);
 	}
 	if (st->blocked)
 		return verdict(s, seq, TERMINAL_REASON_SEAT_BLOCKED);
@@ -320,7 +320,7 @@ static json_t *login_decide(struct agent_seats *s, struct seat *st, uint64_t seq
 	}
 	seat_event(s, st, "wrong_code",
 	           json_pack("{s:i}", "tries_left", SEATS_MAX_WRONG - st->wrong));
-	return terminal_msg_login_refused(&s->a->seq, seq, TERMINAL_REASON_WRONG_CODE,
+	return terminal_msg_login_refused(node_seq(s->a->node), seq, TERMINAL_REASON_WRONG_CODE,
 	                                  SEATS_MAX_WRONG - st->wrong, NULL);
 }
 
@@ -344,7 +344,7 @@ static void handle_up(struct agent_seats *s, struct seat *st, const char *topic,
 	if (terminal_up_parse(payload, len, &u, &err) != 0) {
 		char sender[96];
 		snprintf(sender, sizeof(sender), "terminal-%s-%s", s->a->room, st->id);
-		agent_report_error(s->a, topic, sender, err);
+		node_report_error(s->a->node, topic, sender, err);
 		g_clear_error(&err);
 		return;
 	}
@@ -358,7 +358,7 @@ static void handle_up(struct agent_seats *s, struct seat *st, const char *topic,
 	if (u.kind == TERMINAL_UP_LOGIN) {
 		/* (terminal, seq) is the login's identity: a replay gets the same verdict. */
 		if (u.seq == st->last_login_seq && st->last_verdict) {
-			agent_publish(s->a, st->topic_down, st->last_verdict, false);
+			node_publish(s->a->node, st->topic_down, st->last_verdict, false);
 		} else if (fresh) {
 			json_t *v = login_decide(s, st, u.seq, u.code);
 			json_decref(st->last_verdict);
@@ -400,27 +400,23 @@ static void handle_status(struct agent_seats *s, struct seat *st, const void *pa
 {
 	if (len == 0)
 		return; /* a cleared retained status */
-	struct msg_envelope env;
-	json_t *body = NULL;
+	struct node_status status;
 	GError *err = NULL;
-	if (msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, &err) != 0 ||
-	    strcmp(env.kind, "status") != 0) {
-		log_warnx("seat %s: unusable status: %s", st->id, err ? err->message : env.kind);
+	if (node_status_read(payload, len, &status, &err) != 0) {
+		log_warnx("seat %s: unusable status: %s", st->id, err->message);
 		g_clear_error(&err);
-		json_decref(body);
 		return;
 	}
-	const char *state = json_string_value(json_object_get(body, "state"));
-	if (state && strcmp(state, "online") == 0) {
+	if (status.state == NODE_ONLINE) {
 		presence_seen(s, st);
-	} else if (state) {
+	} else {
 		st->online = false;
 		if (!st->reported_offline) {
 			st->reported_offline = true;
-			seat_event(s, st, "terminal_offline", json_pack("{s:s}", "reason", state));
+			seat_event(s, st, "terminal_offline",
+			           json_pack("{s:s}", "reason", node_state_name(status.state)));
 		}
 	}
-	json_decref(body);
 }
 
 bool agent_seats_message(struct agent_seats *s, const char *topic, const void *payload, size_t len)
@@ -523,7 +519,7 @@ int agent_seats_command(struct agent_seats *s, const char *command, json_t *args
 		st->locked = true;
 		g_strlcpy(st->lock_reason, reason, sizeof(st->lock_reason));
 		seat_event(s, st, "locked", json_pack("{s:s}", "reason", reason));
-		down(s, st, terminal_msg_lock(&s->a->seq, reason));
+		down(s, st, terminal_msg_lock(node_seq(s->a->node), reason));
 	} else {
 		bool was_blocked = st->blocked, was_locked = st->locked;
 		st->locked = false;
@@ -534,7 +530,7 @@ int agent_seats_command(struct agent_seats *s, const char *command, json_t *args
 			seat_event(s, st, "released", NULL);
 		if (was_locked)
 			seat_event(s, st, "unlocked", NULL);
-		down(s, st, terminal_msg_unlock(&s->a->seq));
+		down(s, st, terminal_msg_unlock(node_seq(s->a->node)));
 		if (st->in_session && st->last_seq > 0)
 			down(s, st, verdict_session(s, st, st->last_seq, true));
 	}
@@ -569,11 +565,17 @@ void agent_seats_free(struct agent_seats *s)
 	g_free(s);
 }
 
+static void on_seat_topic(void *user, const char *topic, const char *const *wild, unsigned nwild,
+                          const void *payload, size_t len)
+{
+	agent_seats_message(user, topic, payload, len);
+}
+
 void agent_seats_subscribe(struct agent_seats *s)
 {
-	char topic[128];
+	char topic[NODE_TOPIC_MAX];
 	snprintf(topic, sizeof(topic), TOPIC_PREFIX "seat/%s/+/up", s->a->room);
-	mqtt_session_subscribe(s->a->mqtt, topic, 1);
+	node_route(s->a->node, topic, true, on_seat_topic, s);
 	snprintf(topic, sizeof(topic), TOPIC_PREFIX "seat/%s/+/status", s->a->room);
-	mqtt_session_subscribe(s->a->mqtt, topic, 1);
+	node_route(s->a->node, topic, true, on_seat_topic, s);
 }

@@ -23,7 +23,8 @@ struct agent_seats;
  * the saved state is unreadable (a missing file is a fresh start). */
 struct agent_seats *agent_seats_new(struct agent *a, GError **err);
 void agent_seats_free(struct agent_seats *s);
-/* agent_seats_subscribe: subscribe the seats' up and status topics (after connect). */
+/* agent_seats_subscribe: route (and subscribe) the seats' up and status topics to
+ * agent_seats_message through the agent's node. */
 void agent_seats_subscribe(struct agent_seats *s);
 /* agent_seats_message: a message on TOPIC; true when it was a seat topic (handled). */
 bool agent_seats_message(struct agent_seats *s, const char *topic, const void *payload, size_t len);

@@ -194,9 +194,4 @@ int draw_record_verify(const json_t *record, GString *report);
  * or malformed input or bad usage. */
 int draw_cli_verify_draw(int argc, char **argv);
 
-/* Lower-case hex of len bytes into out (2*len+1 bytes). */
-void draw_hex(const uint8_t *bytes, size_t len, char *out);
-/* Parses exactly 2*len lower-case hex digits; -EINVAL otherwise. */
-int draw_unhex(const char *hex, uint8_t *out, size_t len);
-
 #endif

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
+
 #define RECORD_FORMAT "evalroom-draw-record"
 
 static json_t *hex_json(const uint8_t *bytes, size_t len)
@@ -13,7 +15,7 @@ static json_t *hex_json(const uint8_t *bytes, size_t len)
 	char hex[2 * DRAW_HASH_LEN + 1];
 
 	g_assert(len <= DRAW_HASH_LEN);
-	draw_hex(bytes, len, hex);
+	hex_encode(bytes, len, hex);
 	return json_string(hex);
 }
 
@@ -119,7 +121,7 @@ static int get_hex(const json_t *rec, const char *member, uint8_t *out, size_t l
 {
 	const json_t *v = json_object_get(rec, member);
 
-	if (!json_is_string(v) || draw_unhex(json_string_value(v), out, len))
+	if (!json_is_string(v) || hex_decode_lower(json_string_value(v), out, len))
 		return bad(err, "%s: must be %zu lower-case hex digits", member, 2 * len);
 	return 0;
 }
@@ -393,7 +395,7 @@ int draw_record_verify(const json_t *record, GString *report)
 	if (rc)
 		goto out;
 	if (memcmp(commitment, d->commitment, DRAW_HASH_LEN) != 0) {
-		draw_hex(d->commitment, DRAW_HASH_LEN, hex);
+		hex_encode(d->commitment, DRAW_HASH_LEN, hex);
 		rc = mismatch(report,
 		              "commitment does not match secret and inputs (re-computed %s)", hex);
 		goto out;
@@ -424,7 +426,7 @@ int draw_record_verify(const json_t *record, GString *report)
 	if (!rc)
 		rc = compare_replacements(d, record, report);
 	if (!rc && report) {
-		draw_hex(d->commitment, DRAW_HASH_LEN, hex);
+		hex_encode(d->commitment, DRAW_HASH_LEN, hex);
 		g_string_append_printf(report,
 		                       "commitment %s matches secret and inputs; seed matches; "
 		                       "%zu seats and %u replacements re-run identically",

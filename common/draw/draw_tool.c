@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: evalroom-draw-tool run INPUT.json [--secret HEX] --entropy TEXT\n"
@@ -116,7 +118,7 @@ static int cmd_run(int argc, char **argv, gboolean run)
 	if (argc < 2 || (run && !entropy))
 		goto out;
 	show_usage = FALSE;
-	if (secret_hex && draw_unhex(secret_hex, secret, sizeof(secret))) {
+	if (secret_hex && hex_decode_lower(secret_hex, secret, sizeof(secret))) {
 		fprintf(stderr, "--secret: must be 64 lower-case hex digits\n");
 		goto out;
 	}
@@ -128,10 +130,10 @@ static int cmd_run(int argc, char **argv, gboolean run)
 	}
 	if (!run) {
 		draw_get_commitment(d, commitment);
-		draw_hex(commitment, DRAW_HASH_LEN, hex);
+		hex_encode(commitment, DRAW_HASH_LEN, hex);
 		printf("commitment %s\n", hex);
 		draw_get_input_hash(d, commitment);
-		draw_hex(commitment, DRAW_HASH_LEN, hex);
+		hex_encode(commitment, DRAW_HASH_LEN, hex);
 		printf("input_hash %s\n", hex);
 		code = 0;
 		goto out;

@@ -16,7 +16,7 @@ struct pending_cmd {
 	char room[40];
 	agent_reply_fn fn;
 	void *user;
-	guint timeout;
+	struct clock_timer *timeout; /* on c->clock */
 	unsigned timeout_ms;
 };
 
@@ -51,18 +51,18 @@ void agents_free(struct controller *c)
 	gpointer v;
 	g_hash_table_iter_init(&it, g->pending);
 	while (g_hash_table_iter_next(&it, NULL, &v))
-		g_source_remove(((struct pending_cmd *)v)->timeout);
+		clock_timer_stop(c->clock, ((struct pending_cmd *)v)->timeout);
 	g_hash_table_destroy(g->pending);
 	g_hash_table_destroy(g->acks);
 	g_free(g);
 	c->agents = NULL;
 }
 
-static gboolean on_cmd_timeout(gpointer data)
+static void on_cmd_timeout(void *data)
 {
 	struct pending_cmd *p = data;
 	struct agents *g = agents_of(p->c);
-	p->timeout = 0;
+	p->timeout = NULL;
 	g_hash_table_steal(g->pending, p->id);
 	GError *err = g_error_new(REQUEST_ERROR, REQUEST_ERROR_UNAVAILABLE,
 	                          "room agent %s did not answer within %.1f s", p->room,
@@ -71,21 +71,20 @@ static gboolean on_cmd_timeout(gpointer data)
 		p->fn(p->c, p->room, NULL, err, p->user);
 	g_error_free(err);
 	g_free(p);
-	return G_SOURCE_REMOVE;
 }
 
 static int send_cmd(struct controller *c, const char *room, const char *id, const char *command,
                     json_t *args, unsigned timeout_ms)
 {
-	json_t *m = msg_new("cmd", &c->seq);
+	json_t *m = node_msg_new(c->node, "cmd");
 	json_object_set_new(m, "id", json_string(id));
-	json_object_set_new(m, "expires",
-	                    json_integer(clock_now_us() + (int64_t)timeout_ms * 1000));
+	json_object_set_new(
+	    m, "expires", json_integer(clock_source_now_us(c->clock) + (int64_t)timeout_ms * 1000));
 	json_object_set_new(m, "command", json_string(command));
 	json_object_set_new(m, "args", args ? args : json_object());
 	char topic[128];
 	snprintf(topic, sizeof(topic), TOPIC_PREFIX "room/%s/cmd", room);
-	int rc = controller_publish(c, topic, m, false);
+	int rc = node_publish(c->node, topic, m, false);
 	json_decref(m);
 	return rc;
 }
@@ -107,7 +106,7 @@ int agents_command(struct controller *c, const char *room, const char *command, 
 		g_free(p);
 		return rc;
 	}
-	p->timeout = g_timeout_add(timeout_ms, on_cmd_timeout, p);
+	p->timeout = clock_timer_start(c->clock, NULL, timeout_ms, on_cmd_timeout, p);
 	g_hash_table_insert(g->pending, p->id, p);
 	return 0;
 }
@@ -139,7 +138,7 @@ void agents_handle_reply(struct controller *c, const char *room, const void *pay
 		return;
 	}
 	g_hash_table_steal(g->pending, id);
-	g_source_remove(p->timeout);
+	clock_timer_stop(c->clock, p->timeout);
 	GError *refusal = NULL;
 	if (!ok)
 		refusal = g_error_new(REQUEST_ERROR, REQUEST_ERROR_CONFLICT, "room %s: %s", room,
@@ -151,7 +150,7 @@ void agents_handle_reply(struct controller *c, const char *room, const void *pay
 	json_decref(body);
 	return;
 refuse:
-	controller_report_error(c, topic, sender, err);
+	node_report_error(c->node, topic, sender, err);
 	g_clear_error(&err);
 	json_decref(body);
 }

@@ -60,6 +60,7 @@ struct alert_hook {
 struct offline_wait {
 	struct controller *c;
 	char room[MSG_ID_MAX + 1];
+	struct clock_timer *timer; /* on c->clock */
 };
 
 /* The times of the last ALERT_FLAP_COUNT losses of one session (a ring). */
@@ -84,11 +85,11 @@ static bool flaps_lost(struct flaps *f, int64_t now, unsigned *in_window)
 
 struct alerts {
 	GArray *hooks;           /* struct alert_hook */
-	GHashTable *offline;     /* room -> GSource id of its grace timer */
+	GHashTable *offline;     /* room -> struct offline_wait (its grace timer) */
 	GHashTable *seen_online; /* rooms whose agent was online since the start */
 	GHashTable *clock_off;   /* room -> int64_t: skew of its last status, if beyond the limit */
-	guint never_timer;       /* the check for site rooms whose agent never connected */
-	int64_t connected_at;    /* monotonic us when the check first saw the broker */
+	struct clock_timer *never_timer; /* the check for rooms whose agent never connected */
+	int64_t connected_at;            /* monotonic us when the check first saw the broker */
 	GHashTable *flaps;       /* room -> struct flaps of its agent's session */
 	struct flaps *own;       /* the controller's own session */
 };
@@ -108,14 +109,14 @@ bool alert_kind_parse(const char *name, enum alert_kind *kind)
 	return false;
 }
 
-static gboolean never_connected_check(gpointer user);
+static void never_connected_check(void *user);
 
 int alerts_init(struct controller *c)
 {
 	struct alerts *a = g_new0(struct alerts, 1);
 
 	a->hooks = g_array_new(FALSE, FALSE, sizeof(struct alert_hook));
-	a->offline = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	a->offline = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	a->seen_online = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	a->clock_off = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	a->flaps = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -126,8 +127,9 @@ int alerts_init(struct controller *c)
 		c->cfg.offline_grace_ms = 2000;
 	if (c->cfg.never_connected_ms <= 0)
 		c->cfg.never_connected_ms = 15000;
-	a->never_timer = g_timeout_add_seconds(ALERT_NEVER_CHECK_S, never_connected_check, c);
 	c->alerts = a;
+	a->never_timer =
+	    clock_timer_start(c->clock, NULL, ALERT_NEVER_CHECK_S * 1000, never_connected_check, c);
 	return 0;
 }
 
@@ -141,8 +143,8 @@ void alerts_free(struct controller *c)
 		return;
 	g_hash_table_iter_init(&it, a->offline);
 	while (g_hash_table_iter_next(&it, NULL, &v))
-		g_source_remove(GPOINTER_TO_UINT(v));
-	g_source_remove(a->never_timer);
+		clock_timer_stop(c->clock, ((struct offline_wait *)v)->timer);
+	clock_timer_stop(c->clock, a->never_timer);
 	g_hash_table_destroy(a->offline);
 	g_hash_table_destroy(a->seen_online);
 	g_hash_table_destroy(a->clock_off);
@@ -212,8 +214,8 @@ int64_t alert_raise(struct controller *c, enum alert_kind kind, const struct ale
 	if (extra)
 		extra_text = json_dumps(extra, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(extra);
-	rc = state_alert_raise(c->state, kind_names[kind], &s, detail, extra_text, clock_now_us(),
-	                       &id, &is_new, &err);
+	rc = state_alert_raise(c->state, kind_names[kind], &s, detail, extra_text,
+	                       clock_source_now_us(c->clock), &id, &is_new, &err);
 	free(extra_text);
 	if (rc) {
 		log_warnx("alert %s: %s", kind_names[kind], err->message);
@@ -240,7 +242,7 @@ void alert_clear(struct controller *c, enum alert_kind kind, const struct alert_
 	if (state_alert_find_open(c->state, kind_names[kind], &s, &id, &err) != 0 || id == 0)
 		goto out;
 	by = g_strdup_printf("auto: %s", why && *why ? why : "the cause cleared");
-	if (state_alert_resolve(c->state, id, by, NULL, clock_now_us(), &err) == 0) {
+	if (state_alert_resolve(c->state, id, by, NULL, clock_source_now_us(c->clock), &err) == 0) {
 		log_info("alert %" G_GINT64_FORMAT " %s resolved (%s)", id, kind_names[kind], by);
 		alerts_notify(c, "resolved", id);
 	}
@@ -254,7 +256,7 @@ out:
 
 int alert_ack(struct controller *c, int64_t id, const char *by, const char *note, GError **err)
 {
-	int rc = state_alert_ack(c->state, id, by, note, clock_now_us(), err);
+	int rc = state_alert_ack(c->state, id, by, note, clock_source_now_us(c->clock), err);
 
 	if (rc == 0) {
 		log_info("alert %" G_GINT64_FORMAT " acknowledged by %s", id, by);
@@ -265,7 +267,7 @@ int alert_ack(struct controller *c, int64_t id, const char *by, const char *note
 
 int alert_resolve(struct controller *c, int64_t id, const char *by, const char *note, GError **err)
 {
-	int rc = state_alert_resolve(c->state, id, by, note, clock_now_us(), err);
+	int rc = state_alert_resolve(c->state, id, by, note, clock_source_now_us(c->clock), err);
 
 	if (rc == 0) {
 		log_info("alert %" G_GINT64_FORMAT " resolved by %s", id, by);
@@ -310,7 +312,7 @@ static bool room_in_site(struct controller *c, const char *room)
 	return found;
 }
 
-static gboolean offline_grace_over(gpointer user)
+static void offline_grace_over(void *user)
 {
 	struct offline_wait *w = user;
 	struct controller *c = w->c;
@@ -326,13 +328,13 @@ static gboolean offline_grace_over(gpointer user)
 		    c, ALERT_AGENT_OFFLINE, &(struct alert_subject){.room = w->room}, detail,
 		    json_pack("{s:s, s:I}", "state", p->state, "since", (json_int_t)p->since_us));
 	}
-	g_hash_table_remove(c->alerts->offline, w->room);
-	return G_SOURCE_REMOVE;
+	w->timer = NULL;                                  /* fired */
+	g_hash_table_remove(c->alerts->offline, w->room); /* frees W */
 }
 
-static gboolean never_connected_check(gpointer user)
+/* never_connected_check_once: the check itself (never_connected_check re-arms it). */
+static void never_connected_check_once(struct controller *c)
 {
-	struct controller *c = user;
 	struct alerts *a = c->alerts;
 	json_t *rooms = NULL, *r;
 	GError *err = NULL;
@@ -341,16 +343,16 @@ static gboolean never_connected_check(gpointer user)
 
 	if (!c->connected) {
 		a->connected_at = 0;
-		return G_SOURCE_CONTINUE;
+		return;
 	}
 	if (!a->connected_at)
-		a->connected_at = clock_mono_us();
-	if (clock_mono_us() - a->connected_at < c->cfg.never_connected_ms * 1000)
-		return G_SOURCE_CONTINUE;
+		a->connected_at = clock_source_mono_us(c->clock);
+	if (clock_source_mono_us(c->clock) - a->connected_at < c->cfg.never_connected_ms * 1000)
+		return;
 	if (state_site_rooms(c->state, &rooms, &err) != 0) {
 		log_warnx("%s", err->message);
 		g_error_free(err);
-		return G_SOURCE_CONTINUE;
+		return;
 	}
 	json_array_foreach(rooms, i, r)
 	{
@@ -370,7 +372,15 @@ static gboolean never_connected_check(gpointer user)
 		            json_pack("{s:s}", "state", "never_connected"));
 	}
 	json_decref(rooms);
-	return G_SOURCE_CONTINUE;
+}
+
+static void never_connected_check(void *user)
+{
+	struct controller *c = user;
+
+	never_connected_check_once(c);
+	c->alerts->never_timer =
+	    clock_timer_start(c->clock, NULL, ALERT_NEVER_CHECK_S * 1000, never_connected_check, c);
 }
 
 /* Statuses come as heartbeats too: only a change from online to not online is a loss. */
@@ -432,9 +442,9 @@ void alerts_agent_presence(struct controller *c, const char *room, bool online)
 		return;
 	agent_flaps_note(c, room, online);
 	if (online) {
-		gpointer timer = g_hash_table_lookup(a->offline, room);
-		if (timer) {
-			g_source_remove(GPOINTER_TO_UINT(timer));
+		struct offline_wait *w = g_hash_table_lookup(a->offline, room);
+		if (w) {
+			clock_timer_stop(c->clock, w->timer);
 			g_hash_table_remove(a->offline, room);
 		}
 		g_hash_table_add(a->seen_online, g_strdup(room));
@@ -449,9 +459,9 @@ void alerts_agent_presence(struct controller *c, const char *room, bool online)
 	struct offline_wait *w = g_new0(struct offline_wait, 1);
 	w->c = c;
 	g_strlcpy(w->room, room, sizeof(w->room));
-	guint id = g_timeout_add_full(G_PRIORITY_DEFAULT, (guint)c->cfg.offline_grace_ms,
-	                              offline_grace_over, w, g_free);
-	g_hash_table_insert(a->offline, g_strdup(room), GUINT_TO_POINTER(id));
+	w->timer = clock_timer_start(c->clock, NULL, (unsigned)c->cfg.offline_grace_ms,
+	                             offline_grace_over, w);
+	g_hash_table_insert(a->offline, g_strdup(room), w);
 }
 
 static bool clock_alert_open(struct controller *c, const char *room)

@@ -11,9 +11,11 @@
 #include "leaf.h"
 #include "archive_disk.h"
 #include "clock.h"
+#include "hex.h"
 #include "ingest.h"
 #include "log.h"
 #include "msg.h"
+#include "request_reply.h"
 #include "rootlog.h"
 #include "route.h"
 #include "state.h"
@@ -215,16 +217,16 @@ static void publish_root(void *user, const char *name, uint64_t size, const uint
 	if (c->archives->closing) /* the final checkpoints at exit: MQTT is gone already */
 		return;
 	char root_hex[65], hash_hex[65];
-	leaf_hex(root, 32, root_hex);
-	leaf_hex(e.hash, 32, hash_hex);
+	hex_encode(root, 32, root_hex);
+	hex_encode(e.hash, 32, hash_hex);
 	char *line = rootlog_line(&e);
-	json_t *m = msg_new("roots.checkpoint", &c->seq);
+	json_t *m = node_msg_new(c->node, "roots.checkpoint");
 	json_object_update_new(m, json_pack("{s:s, s:I, s:s, s:I, s:I, s:s, s:s}", "tender", name,
 	                                    "size", (json_int_t)size, "root", root_hex, "time_us",
 	                                    (json_int_t)time_us, "log_index", (json_int_t)e.index,
 	                                    "log_hash", hash_hex, "line", line));
 	g_free(line);
-	controller_publish(c, TOPIC_PREFIX "controller/roots", m, true);
+	node_publish(c->node, TOPIC_PREFIX "controller/roots", m, true);
 	json_decref(m);
 }
 
@@ -508,7 +510,7 @@ static void archive_draw_step(struct controller *c, const char *session, const c
 static void publish_commitment(struct controller *c, const char *session, const json_t *body,
                                const char *state)
 {
-	json_t *m = msg_new("draw.commitment", &c->seq);
+	json_t *m = node_msg_new(c->node, "draw.commitment");
 	static const char *const keep[] = {"session",      "algorithm", "commitment", "input_hash",
 	                                   "committed_by", "committed_at", "witness", "run_at",
 	                                   "reason",       "ended_at",     NULL};
@@ -517,7 +519,7 @@ static void publish_commitment(struct controller *c, const char *session, const 
 			json_object_set(m, *k, json_object_get(body, *k));
 	json_object_set_new(m, "state", json_string(state));
 	char *topic = g_strdup_printf(TOPIC_PREFIX "draw/%s/commitment", session);
-	controller_publish(c, topic, m, true);
+	node_publish(c->node, topic, m, true);
 	g_free(topic);
 	json_decref(m);
 }
@@ -682,7 +684,7 @@ void archives_after_request(struct controller *c, const struct request *req, con
 }
 
 void archives_on_agent_event(struct controller *c, const char *room, const char *kind, int64_t ts,
-                             const char *text)
+                             json_t *body)
 {
 	/* What happened at the door and the seats concerns the people inside; recording
 	 * health reaches the archives as gaps and (through the alert hook) as alerts. */
@@ -697,11 +699,8 @@ void archives_on_agent_event(struct controller *c, const char *room, const char 
 	}
 	char source[64];
 	snprintf(source, sizeof(source), "agent-%s", room);
-	for (guint i = 0; i < tenders->len; i++) {
-		json_t *body = json_loads(text, 0, NULL);
-		if (body)
-			archives_event(c, tenders->pdata[i], ts, kind, source, body);
-	}
+	for (guint i = 0; i < tenders->len; i++)
+		archives_event(c, tenders->pdata[i], ts, kind, source, json_incref(body));
 	g_ptr_array_free(tenders, TRUE);
 }
 
@@ -838,8 +837,7 @@ static void closing_finish(struct closing *cl)
 	uint8_t root[32];
 	archive_tree_root(a, root);
 	char hex[65];
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", root[i]);
+	hex_encode(root, 32, hex);
 	uint64_t size = archive_tree_size(a);
 	g_hash_table_remove(c->archives->open, cl->tender);
 	mark_sealed(c, cl->tender, now);

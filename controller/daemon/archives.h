@@ -49,12 +49,13 @@ int archives_event(struct controller *c, const char *tender, int64_t at_us, cons
  * tender.add creates the archive, draw.run stores the draw record in each tender's
  * archive of the session, and every audited request that names a tender (or a
  * person of one) becomes an "operator.<command>" event there.
- * archives_on_agent_event: a recorded agent event of ROOM (door.*, seat.*) becomes an
- * event in the archive of every tender with someone in the room. */
+ * archives_on_agent_event: a recorded agent event of ROOM (door.*, seat.*), BODY the
+ * validated message (borrowed, not changed), becomes an event in the archive of every
+ * tender with someone in the room. */
 void archives_after_request(struct controller *c, const struct request *req, const json_t *result,
                             const GError *err);
 void archives_on_agent_event(struct controller *c, const char *room, const char *kind, int64_t ts,
-                             const char *text);
+                             json_t *body);
 
 /* archives_on_alert: an alert_hook_fn (alerts.h on h/alerts; register it with
  * alerts_set_hook(c, archives_on_alert, NULL)): every change of an alert ("raised",

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "controller.h"
+#include "request_handler.h"
 
 /* checkin_init: load the site credential key (cfg.credential_key; 0 or -errno with
  * *err naming the file) and start the admission-window timer of C (after c->state is

@@ -1,16 +1,17 @@
-/* evalroom-controller internals shared by its modules (not a public API). */
+/* evalroom-controller internals shared by its modules (not a public API): the daemon's
+ * configuration and the struct every module is handed. Modules publish, report refused
+ * messages and read the sequence numbers through c->node (common/node.h). */
 #pragma once
 #include <glib.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "mqtt_session.h"
 #include "msg.h"
-#include "request_handler.h"
-#include "seq.h"
-
-#define TOPIC_PREFIX "evalroom/v1/"
+#include "node.h"
+#include "request.h"
 
 struct controller_config {
 	char *mqtt_uri, *ca, *cert, *key;
@@ -35,6 +36,9 @@ struct controller_config {
 	/* [requests]: a token bucket per requester identity (requests.c); 0 in either: none */
 	int64_t request_burst;        /* burst, default 50 */
 	int64_t request_refill_per_s; /* refill_per_s (requests a second), default 20 */
+
+	bool log_debug;     /* [log] debug: debug messages (as -v), default false */
+	struct config *file; /* the file as loaded at start: what a reload compares with */
 };
 
 /* What the controller knows of one room agent's presence (from its retained status). */
@@ -50,46 +54,25 @@ struct room_presence {
 struct controller {
 	struct controller_config cfg;
 	GMainLoop *loop;
+	/* Time for command expiry, alerts' grace periods and agent command timeouts: NULL
+	 * is the system clock; tests hand a clock_fake (common/clock.h). */
+	const struct clock_source *clock;
 	struct mqtt_session *mqtt;
-	const struct mqtt_ops *ops;
-	void *ops_ctx;
-	struct seq_counter seq;
+	struct node *node; /* publish, error replies, status, replay cache, topic routes */
 	bool connected;
 	int64_t started_us;
-	GHashTable *rooms; /* room id -> struct room_presence */
-	struct state *state;   /* state.db */
-	struct agents *agents; /* commands to agents (agents.c) */
-	struct doors *doors;   /* door requests (doors.c) */
+	GHashTable *rooms;         /* room id -> struct room_presence */
+	struct state *state;       /* state.db */
+	struct agents *agents;     /* commands to agents (agents.c) */
+	struct doors *doors;       /* door requests (doors.c) */
 	struct archives *archives; /* tender and retention archives (archives.c) */
 	struct ingest *ingest;     /* media ingest (ingest.c) */
-	uint64_t messages_refused;
-	struct alerts *alerts; /* alerts.c */
-	struct view *view;     /* view.c */
-	struct checkin *checkin; /* checkin.c */
+	struct alerts *alerts;     /* alerts.c */
+	struct view *view;         /* view.c */
+	struct checkin *checkin;   /* checkin.c */
 	struct archive_disk *archive_disk; /* archive_disk.c */
+	/* After every answered operator request, at once or deferred (requests.c,
+	 * request_reply.c): main sets it to archives_after_request; NULL: nothing. */
+	void (*after_request)(struct controller *c, const struct request *req,
+	                      const json_t *result, const GError *err);
 };
-
-/* controller_publish: serialise MSG (reference kept by caller) and publish at QoS 1. */
-int controller_publish(struct controller *c, const char *topic, const json_t *msg, bool retain);
-/* controller_report_error: publish an `error` message on controller/error naming TOPIC,
- * SENDER and the fault, and log it. Nothing else changes. */
-void controller_report_error(struct controller *c, const char *topic, const char *sender,
-                             const GError *fault);
-
-/* presence.c */
-void presence_init(struct controller *c);
-void presence_handle_status(struct controller *c, const char *room, const void *payload,
-                            size_t len);
-json_t *presence_rooms_json(struct controller *c);
-
-/* events.c: an event handler validates BODY completely (msg_reader) before acting and
- * returns 0, or -EINVAL with *err set and no effect. */
-struct event_handler {
-	const char *kind;
-	int (*fn)(struct controller *c, const char *room, const struct msg_envelope *env,
-	          json_t *body, GError **err);
-};
-void events_handle(struct controller *c, const char *room, const void *payload, size_t len);
-
-/* requests.c */
-void requests_handle(struct controller *c, const char *requester, const void *payload, size_t len);

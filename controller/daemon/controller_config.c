@@ -3,8 +3,11 @@
 #include "controller_config.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <string.h>
 
 #include "config.h"
+#include "log.h"
 
 int controller_config_load(struct controller_config *k, const char *path, GError **err)
 {
@@ -74,15 +77,87 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 	               &k->disk_low_free_percent, err) != 0 ||
 	    config_int(cf, "archive_disk", "low_days", true, 7, 0, 3650, &k->disk_low_days, err) != 0 ||
 	    config_int(cf, "archive_disk", "full_free_mb", true, 256, 0, 1024 * 1024,
-	               &k->disk_full_free_mb, err) != 0)
+	               &k->disk_full_free_mb, err) != 0 ||
+	    config_bool(cf, "log", "debug", false, &k->log_debug, err) != 0)
 		goto out;
 	rc = 0;
 out:
 	g_free(ca);
 	g_free(cert);
 	g_free(key);
-	config_free(cf);
+	if (rc == 0)
+		k->file = cf;
+	else
+		config_free(cf);
 	return rc;
+}
+
+/* What a reload may change: read at each use, none of them opens a door or moves data. */
+static const struct {
+	const char *name;
+	size_t offset; /* of an int64_t in struct controller_config */
+} reloadable[] = {
+    {"[alerts] clock_skew_limit_ms", offsetof(struct controller_config, clock_skew_limit_ms)},
+    {"[alerts] offline_grace_ms", offsetof(struct controller_config, offline_grace_ms)},
+    {"[alerts] never_connected_ms", offsetof(struct controller_config, never_connected_ms)},
+    {"[controller] admission_window_s", offsetof(struct controller_config, admission_window_s)},
+    {"[controller] login_code_valid_s", offsetof(struct controller_config, login_code_valid_s)},
+    {"[requests] burst", offsetof(struct controller_config, request_burst)},
+    {"[requests] refill_per_s", offsetof(struct controller_config, request_refill_per_s)},
+    {"[archive_disk] low_free_percent",
+     offsetof(struct controller_config, disk_low_free_percent)},
+    {"[archive_disk] low_days", offsetof(struct controller_config, disk_low_days)},
+    {"[archive_disk] full_free_mb", offsetof(struct controller_config, disk_full_free_mb)},
+};
+
+static bool is_reloadable(const char *name)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(reloadable); i++)
+		if (strcmp(reloadable[i].name, name) == 0)
+			return true;
+	return strcmp(name, "[controller] retention_days") == 0 || strcmp(name, "[log] debug") == 0;
+}
+
+int controller_config_reload(struct controller_config *k, const char *path, GError **err)
+{
+	struct controller_config fresh = {0};
+	int applied = 0;
+
+	if (controller_config_load(&fresh, path, err) != 0) {
+		controller_config_free(&fresh);
+		return -EINVAL;
+	}
+	GPtrArray *changed = config_changes(k->file, fresh.file);
+	for (guint i = 0; i < changed->len; i++)
+		if (!is_reloadable(changed->pdata[i]))
+			log_warnx("reload: %s changed in %s: it takes effect only after a restart "
+			          "(systemctl restart evalroom-controller); the running value stays",
+			          (const char *)changed->pdata[i], path);
+	g_ptr_array_unref(changed);
+	for (size_t i = 0; i < G_N_ELEMENTS(reloadable); i++) {
+		int64_t *now = (int64_t *)((char *)k + reloadable[i].offset);
+		int64_t then = *(int64_t *)((char *)&fresh + reloadable[i].offset);
+		if (*now == then)
+			continue;
+		log_info("reload: %s %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT, reloadable[i].name,
+		         *now, then);
+		*now = then;
+		applied++;
+	}
+	if (k->retention_days != fresh.retention_days) {
+		log_info("reload: [controller] retention_days %d -> %d", k->retention_days,
+		         fresh.retention_days);
+		k->retention_days = fresh.retention_days;
+		applied++;
+	}
+	if (k->log_debug != fresh.log_debug) {
+		log_info("reload: [log] debug %s -> %s", k->log_debug ? "true" : "false",
+		         fresh.log_debug ? "true" : "false");
+		k->log_debug = fresh.log_debug;
+		applied++;
+	}
+	controller_config_free(&fresh);
+	return applied;
 }
 
 void controller_config_free(struct controller_config *k)
@@ -96,4 +171,5 @@ void controller_config_free(struct controller_config *k)
 	g_free(k->signing_key);
 	g_free(k->credential_key);
 	g_free(k->id_number_key);
+	config_free(k->file);
 }

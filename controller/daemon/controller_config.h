@@ -13,3 +13,12 @@
 int controller_config_load(struct controller_config *k, const char *path, GError **err);
 /* controller_config_free: releases the strings of *K (not K itself). */
 void controller_config_free(struct controller_config *k);
+/* controller_config_reload: re-read PATH and apply to the running *K what can change
+ * while the controller serves: the [alerts] limits, [controller] admission_window_s,
+ * login_code_valid_s and retention_days, the [requests] rate, the [archive_disk] thresholds
+ * (low_free_percent, low_days, full_free_mb) and [log] debug; each change
+ * is logged with its old and new value. Any other key that changed ([mqtt], the
+ * directories, the signing key) is not applied: one warning per key says it needs a
+ * restart. Returns the number of settings applied, or -EINVAL with *ERR set when the file
+ * does not load or a value is invalid (then nothing changes). */
+int controller_config_reload(struct controller_config *k, const char *path, GError **err);

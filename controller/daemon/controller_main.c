@@ -14,9 +14,13 @@
 #include "controller.h"
 #include "controller_config.h"
 #include "daemon.h"
+#include "events.h"
 #include "ingest.h"
 #include "log.h"
 #include "msg.h"
+#include "node.h"
+#include "presence.h"
+#include "requests.h"
 #include "state.h"
 #include "view.h"
 
@@ -32,74 +36,88 @@ static const GOptionEntry options[] = {
     {NULL},
 };
 
-int controller_publish(struct controller *c, const char *topic, const json_t *msg, bool retain)
+/* The topic table: evalroom/v1/room/<room>/<what> and evalroom/v1/ctl/<cn>/req. */
+static void on_room_status(void *user, const char *topic, const char *const *wild, unsigned nwild,
+                           const void *payload, size_t len)
 {
-	size_t len;
-	char *text = msg_dump(msg, &len);
-	int rc = c->ops->publish(c->ops_ctx, topic, text, len, 1, retain);
-	g_free(text);
-	return rc;
+	presence_handle_status(user, wild[0], payload, len);
 }
 
-void controller_report_error(struct controller *c, const char *topic, const char *sender,
-                             const GError *fault)
+static void on_room_event(void *user, const char *topic, const char *const *wild, unsigned nwild,
+                          const void *payload, size_t len)
 {
-	log_warnx("refused message on %s from %s: %s", topic, sender, fault->message);
-	c->messages_refused++;
-	json_t *m = msg_new("error", &c->seq);
-	json_object_set_new(m, "topic", json_string(topic));
-	json_object_set_new(m, "sender", json_string(sender));
-	json_object_set_new(m, "fault", json_string(fault->message));
-	controller_publish(c, TOPIC_PREFIX "controller/error", m, false);
-	json_decref(m);
+	events_handle(user, wild[0], payload, len);
 }
 
-static char *status_payload(struct controller *c, const char *state)
+static void on_room_reply(void *user, const char *topic, const char *const *wild, unsigned nwild,
+                          const void *payload, size_t len)
 {
-	json_t *m = msg_new("status", &c->seq);
-	json_object_set_new(m, "state", json_string(state));
-	json_object_set_new(m, "identity", json_string("controller"));
-	json_object_set_new(m, "version", json_string(CONTROLLER_VERSION));
-	json_object_set_new(m, "started", json_integer(c->started_us));
-	char *text = msg_dump(m, NULL);
-	json_decref(m);
-	return text;
+	agents_handle_reply(user, wild[0], payload, len);
 }
 
-/* Topic routing: evalroom/v1/room/<room>/<what> and evalroom/v1/ctl/<cn>/req. */
+static void on_room_media(void *user, const char *topic, const char *const *wild, unsigned nwild,
+                          const void *payload, size_t len)
+{
+	ingest_handle_chunk(user, wild[0], payload, len);
+}
+
+static void on_ctl_request(void *user, const char *topic, const char *const *wild, unsigned nwild,
+                           const void *payload, size_t len)
+{
+	requests_handle(user, wild[0], payload, len);
+}
+
+/* Other room topics: validated here until their modules take them. */
+static void on_room_other(void *user, const char *topic, const char *const *wild, unsigned nwild,
+                          const void *payload, size_t len)
+{
+	struct controller *c = user;
+	struct msg_envelope env;
+	json_t *body = NULL;
+	GError *err = NULL;
+	char sender[64];
+	snprintf(sender, sizeof(sender), "agent-%s", wild[0]);
+	if (msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, &err) != 0) {
+		node_report_error(c->node, topic, sender, err);
+		g_clear_error(&err);
+	} else {
+		log_debug("%s: %s seq %" G_GUINT64_FORMAT, topic, env.kind, env.seq);
+	}
+	json_decref(body);
+}
+
+static void controller_routes(struct controller *c)
+{
+	node_route(c->node, TOPIC_PREFIX "room/+/status", true, on_room_status, c);
+	node_route(c->node, TOPIC_PREFIX "room/+/event", true, on_room_event, c);
+	node_route(c->node, TOPIC_PREFIX "room/+/reply", true, on_room_reply, c);
+	node_route(c->node, TOPIC_PREFIX "room/+/media", true, on_room_media, c);
+	node_route(c->node, TOPIC_PREFIX "ctl/+/req", true, on_ctl_request, c);
+	node_route(c->node, TOPIC_PREFIX "room/+/+", false, on_room_other, c);
+}
+
 static void on_message(const char *topic, const void *payload, size_t len, void *user)
 {
 	struct controller *c = user;
-	if (!g_str_has_prefix(topic, TOPIC_PREFIX))
+	node_dispatch(c->node, topic, payload, len);
+}
+
+/* SIGHUP (systemctl reload): re-read the file; what may change is applied, the rest is
+ * named in a warning and waits for a restart. A file that does not load changes nothing. */
+static void on_reload(void *user)
+{
+	struct controller *c = user;
+	GError *err = NULL;
+
+	log_info("reload: reading %s", opt_config);
+	int n = controller_config_reload(&c->cfg, opt_config, &err);
+	if (n < 0) {
+		log_warnx("reload refused, the running configuration stays: %s", err->message);
+		g_error_free(err);
 		return;
-	char **parts = g_strsplit(topic + strlen(TOPIC_PREFIX), "/", 0);
-	guint n = g_strv_length(parts);
-	if (n == 3 && strcmp(parts[0], "room") == 0 && strcmp(parts[2], "status") == 0) {
-		presence_handle_status(c, parts[1], payload, len);
-	} else if (n == 3 && strcmp(parts[0], "ctl") == 0 && strcmp(parts[2], "req") == 0) {
-		requests_handle(c, parts[1], payload, len);
-	} else if (n == 3 && strcmp(parts[0], "room") == 0 && strcmp(parts[2], "event") == 0) {
-		events_handle(c, parts[1], payload, len);
-	} else if (n == 3 && strcmp(parts[0], "room") == 0 && strcmp(parts[2], "reply") == 0) {
-		agents_handle_reply(c, parts[1], payload, len);
-	} else if (n == 3 && strcmp(parts[0], "room") == 0 && strcmp(parts[2], "media") == 0) {
-		ingest_handle_chunk(c, parts[1], payload, len);
-	} else if (n == 3 && strcmp(parts[0], "room") == 0) {
-		/* Other room topics: validated here until their modules take them. */
-		struct msg_envelope env;
-		json_t *body = NULL;
-		GError *err = NULL;
-		char sender[64];
-		snprintf(sender, sizeof(sender), "agent-%s", parts[1]);
-		if (msg_parse(payload, len, MSG_MAX_SIZE, &env, &body, &err) != 0) {
-			controller_report_error(c, topic, sender, err);
-			g_clear_error(&err);
-		} else {
-			log_debug("%s: %s seq %" G_GUINT64_FORMAT, topic, env.kind, env.seq);
-		}
-		json_decref(body);
 	}
-	g_strfreev(parts);
+	log_set_verbose(opt_verbose || c->cfg.log_debug);
+	log_info("reload: %d setting(s) applied", n);
 }
 
 static void on_connection(bool connected, const char *why, void *user)
@@ -109,10 +127,7 @@ static void on_connection(bool connected, const char *why, void *user)
 	alerts_broker_connection(c, connected, why);
 	if (connected) {
 		log_info("connected to the broker (%s)", why);
-		char *st = status_payload(c, "online");
-		c->ops->publish(c->ops_ctx, TOPIC_PREFIX "controller/status", st, strlen(st), 1,
-		                true);
-		g_free(st);
+		node_publish_status(c->node, "online");
 		daemon_ready("serving; connected to %s", c->cfg.mqtt_uri);
 	} else {
 		log_warnx("broker: %s", why);
@@ -145,7 +160,15 @@ int main(int argc, char **argv)
 		rc = 2;
 		goto err_config;
 	}
+	log_set_verbose(opt_verbose || c.cfg.log_debug);
 	c.started_us = clock_now_us();
+	c.node = node_new(&(struct node_config){
+	    .identity = "controller",
+	    .version = CONTROLLER_VERSION,
+	    .status_topic = TOPIC_PREFIX "controller/status",
+	    .error_topic = TOPIC_PREFIX "controller/error",
+	    .started_us = c.started_us,
+	});
 	c.loop = g_main_loop_new(NULL, FALSE);
 	presence_init(&c);
 	agents_init(&c);
@@ -170,8 +193,9 @@ int main(int argc, char **argv)
 	}
 	alerts_set_hook(&c, archives_on_alert, NULL);
 	archive_disk_init(&c);
+	c.after_request = archives_after_request;
 
-	char *offline = status_payload(&c, "offline");
+	char *offline = node_status_text(c.node, "offline");
 	struct mqtt_session_config mc = {
 	    .uri = c.cfg.mqtt_uri,
 	    .client_id = "controller",
@@ -189,24 +213,16 @@ int main(int argc, char **argv)
 		log_errx("%s", err->message);
 		goto err_mqtt;
 	}
-	c.ops = &mqtt_session_ops;
-	c.ops_ctx = c.mqtt;
-	mqtt_session_subscribe(c.mqtt, TOPIC_PREFIX "room/+/status", 1);
-	mqtt_session_subscribe(c.mqtt, TOPIC_PREFIX "room/+/event", 1);
-	mqtt_session_subscribe(c.mqtt, TOPIC_PREFIX "room/+/reply", 1);
-	mqtt_session_subscribe(c.mqtt, TOPIC_PREFIX "room/+/media", 1);
-	mqtt_session_subscribe(c.mqtt, TOPIC_PREFIX "ctl/+/req", 1);
-	daemon_signals_watch(c.loop, NULL, NULL);
+	node_set_transport(c.node, &mqtt_session_ops, c.mqtt);
+	controller_routes(&c);
+	daemon_signals_watch(c.loop, on_reload, &c);
 	mqtt_session_start(c.mqtt);
 	log_info("started; broker %s", c.cfg.mqtt_uri);
 
 	g_main_loop_run(c.loop);
 
 	daemon_stopping();
-	char *stopped = status_payload(&c, "stopped");
-	mqtt_session_publish(c.mqtt, TOPIC_PREFIX "controller/status", stopped, strlen(stopped), 1,
-	                     true);
-	g_free(stopped);
+	node_publish_status(c.node, "stopped");
 	mqtt_session_stop(c.mqtt, 2000);
 	rc = 0;
 	mqtt_session_free(c.mqtt);
@@ -223,6 +239,7 @@ err_state:
 	agents_free(&c);
 	g_hash_table_destroy(c.rooms);
 	g_main_loop_unref(c.loop);
+	node_free(c.node);
 err_config:
 	controller_config_free(&c.cfg);
 	g_clear_error(&err);

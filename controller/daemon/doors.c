@@ -8,6 +8,7 @@
 #include "checkin.h"
 #include "log.h"
 #include "msg.h"
+#include "request_reply.h"
 #include "state.h"
 
 #define DOOR_CMD_TIMEOUT_MS 5000

@@ -9,6 +9,7 @@
 #include "ingest.h"
 #include "clock.h"
 #include "controller.h"
+#include "events.h"
 #include "doors.h"
 #include "seats.h"
 #include "state.h"
@@ -87,7 +88,7 @@ void events_handle(struct controller *c, const char *room, const void *payload, 
 					log_warnx("room %s: %s", room, err->message);
 					g_clear_error(&err);
 				}
-				archives_on_agent_event(c, room, env.kind, env.ts, text);
+				archives_on_agent_event(c, room, env.kind, env.ts, body);
 				g_free(text);
 				agents_ack_event(c, room, env.seq);
 				json_decref(body);
@@ -99,7 +100,7 @@ refuse_ack:
 	/* A refused event is reported and acknowledged: sending it again cannot help. */
 	agents_ack_event(c, room, env.seq);
 refuse:
-	controller_report_error(c, topic, sender, err);
+	node_report_error(c->node, topic, sender, err);
 	g_clear_error(&err);
 	json_decref(body);
 }

@@ -195,10 +195,10 @@ void ingest_send_ack(struct controller *c, const char *room, const char *stream,
 {
 	char topic[128];
 	snprintf(topic, sizeof(topic), TOPIC_PREFIX "room/%s/cmd", room);
-	json_t *m = msg_new("segment.ack", &c->seq);
+	json_t *m = node_msg_new(c->node, "segment.ack");
 	json_object_set_new(m, "stream", json_string(stream));
 	json_object_set_new(m, what, json_integer(id));
-	controller_publish(c, topic, m, false);
+	node_publish(c->node, topic, m, false);
 	json_decref(m);
 }
 
@@ -207,7 +207,7 @@ static void refuse(struct controller *c, const char *room, const char *what, GEr
 	char topic[128], sender[64];
 	snprintf(topic, sizeof(topic), TOPIC_PREFIX "room/%s/%s", room, what);
 	snprintf(sender, sizeof(sender), "agent-%s", room);
-	controller_report_error(c, topic, sender, err);
+	node_report_error(c->node, topic, sender, err);
 	g_error_free(err);
 }
 
@@ -485,12 +485,7 @@ static struct partial *partial_get(struct controller *c, const struct segment_me
 /* The user properties of the message being delivered (none from a backend without them). */
 static const struct mqtt_user_prop *delivered_props(struct controller *c, size_t *n)
 {
-	*n = 0;
-	const struct mqtt_user_prop *p =
-	    c->ops->user_props ? c->ops->user_props(c->ops_ctx, n) : NULL;
-	if (!p)
-		*n = 0;
-	return p;
+	return node_user_props(c->node, n);
 }
 
 void ingest_handle_chunk(struct controller *c, const char *room, const void *payload, size_t len)

@@ -20,7 +20,7 @@ int ingest_init(struct controller *c, GError **err);
 void ingest_free(struct controller *c);
 
 /* ingest_handle_chunk: one message on room/<room>/media; its user properties are read
- * through c->ops->user_props. A bad message (an old agent's base64 JSON chunk included) is
+ * through node_user_props. A bad message (an old agent's base64 JSON chunk included) is
  * refused with an error on controller/error and changes nothing. */
 void ingest_handle_chunk(struct controller *c, const char *room, const void *payload, size_t len);
 

@@ -9,8 +9,7 @@
 #include "controller.h"
 #include "log.h"
 #include "msg.h"
-
-static const char *const status_states[] = {"online", "offline", "stopped", NULL};
+#include "presence.h"
 
 void presence_init(struct controller *c)
 {
@@ -21,7 +20,7 @@ void presence_init(struct controller *c)
  * which a busy main loop does not delay (the clock now if the transport cannot tell). */
 static int64_t message_received_us(struct controller *c)
 {
-	int64_t t = c->ops && c->ops->received_us ? c->ops->received_us(c->ops_ctx) : 0;
+	int64_t t = node_received_us(c->node);
 	return t > 0 ? t : clock_now_us();
 }
 
@@ -34,26 +33,18 @@ void presence_handle_status(struct controller *c, const char *room, const void *
 
 	if (len == 0)
 		return; /* a cleared retained message */
-	struct msg_envelope env;
-	json_t *body = NULL;
+	struct node_status st;
 	GError *err = NULL;
-	if (msg_parse_kind(payload, len, MSG_MAX_SIZE, "status", "status", &env, &body, &err) != 0)
+	if (node_status_read(payload, len, &st, &err) != 0)
 		goto refuse;
-	struct msg_reader r;
-	msg_reader_init(&r, body, NULL);
-	int state = msg_read_enum(&r, "state", true, status_states);
-	const char *identity = msg_read_string(&r, "identity", true, 64);
-	msg_read_string(&r, "version", false, 32);
-	msg_read_int(&r, "started", false, 0, INT64_MAX, 0);
-	msg_read_object(&r, "detail", false);
-	if (msg_reader_finish(&r, &err) != 0)
-		goto refuse;
-	if (strcmp(identity, sender) != 0) {
+	if (strcmp(st.identity, sender) != 0) {
 		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
 		            "member 'identity': \"%s\" does not match the topic's room (%s)",
-		            identity, sender);
+		            st.identity, sender);
 		goto refuse;
 	}
+	const struct msg_envelope env = st.env;
+	const char *state_name = node_state_name(st.state);
 
 	struct room_presence *p = g_hash_table_lookup(c->rooms, room);
 	if (!p) {
@@ -61,7 +52,7 @@ void presence_handle_status(struct controller *c, const char *room, const void *
 		g_strlcpy(p->room, room, sizeof(p->room));
 		g_hash_table_insert(c->rooms, p->room, p);
 	}
-	bool online = state == 0;
+	bool online = st.state == NODE_ONLINE;
 	int64_t received = message_received_us(c);
 	/* A status no newer than the last one (or the first, from the past) may be the
 	 * broker's retained copy, whose age says nothing of the agent's clock. */
@@ -69,24 +60,22 @@ void presence_handle_status(struct controller *c, const char *room, const void *
 	bool came_online = online && (!p->online || p->since_us == 0);
 	if (p->online != online || p->since_us == 0) {
 		p->since_us = clock_now_us();
-		log_info("room %s: agent %s", room, status_states[state]);
+		log_info("room %s: agent %s", room, state_name);
 	}
 	p->online = online;
 	p->agent_ts = env.ts;
 	p->seq = MAX(p->seq, env.seq);
-	g_strlcpy(p->state, status_states[state], sizeof(p->state));
+	g_strlcpy(p->state, state_name, sizeof(p->state));
 	alerts_agent_presence(c, room, online);
 	if (online && fresh)
 		alerts_agent_clock(c, room, env.ts, received);
 	/* An agent that was away may hold a stale admission list. */
 	if (came_online && fresh)
 		checkin_push_room(c, room);
-	json_decref(body);
 	return;
 refuse:
-	controller_report_error(c, topic, sender, err);
+	node_report_error(c->node, topic, sender, err);
 	g_clear_error(&err);
-	json_decref(body);
 }
 
 json_t *presence_rooms_json(struct controller *c)

@@ -11,7 +11,7 @@ struct controller;
 /* A handler either answers at once (returns 0 with *result set, a new reference, or
  * -errno with *err set in REQUEST_ERROR), or, for work that waits on an agent,
  * returns REQUEST_PENDING after keeping a copy made with request_defer(); it then
- * answers later with request_finish(). */
+ * answers later with request_finish() (both in request_reply.h). */
 #define REQUEST_PENDING 1
 typedef int (*request_fn)(struct controller *c, const struct request *req, json_t **result,
                           GError **err);
@@ -22,10 +22,3 @@ struct request_handler {
 	request_fn fn;
 	bool audited; /* recorded in the operator audit log (every state-changing command) */
 };
-
-/* request_defer: a heap copy of REQ (args referenced) to answer later with request_finish. */
-struct request *request_defer(const struct request *req);
-/* request_finish: answer a deferred request with RESULT (reference stolen) or ERR, and
- * free it. */
-void request_finish(struct controller *c, struct request *deferred, json_t *result,
-                    const GError *err);

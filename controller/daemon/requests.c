@@ -15,8 +15,12 @@
 #include "log.h"
 #include "msg.h"
 #include "ops.h"
-#include "state.h"
+#include "presence.h"
+#include "request_handler.h"
+#include "request_reply.h"
+#include "requests.h"
 #include "seats.h"
+#include "state.h"
 #include "view.h"
 
 #define REQUEST_MAX_LIFETIME_US (10 * 60 * G_USEC_PER_SEC)
@@ -41,7 +45,7 @@ static int handle_status(struct controller *c, const struct request *req, json_t
 	    json_pack("{s:s, s:I, s:I, s:b, s:o, s:i, s:I}", "controller", "online", "started",
 	              (json_int_t)c->started_us, "now", (json_int_t)clock_now_us(), "connected",
 	              c->connected, "rooms", presence_rooms_json(c), "agents_online", online,
-	              "messages_refused", (json_int_t)c->messages_refused);
+	              "messages_refused", (json_int_t)node_refused(c->node));
 	json_t *alerts = alerts_counts_json(c);
 	if (alerts)
 		json_object_set_new(*result, "alerts", alerts);
@@ -69,99 +73,6 @@ static const struct request_handler *handler_find(const char *command)
 			if (strcmp(h->command, command) == 0)
 				return h;
 	return NULL;
-}
-
-/* ---- replay protection: a request id answered before gets the same answer again ---- */
-
-struct answered {
-	char *text;
-	int64_t expires;
-};
-
-static GHashTable *answered; /* "cn\nid" -> struct answered */
-
-static void answered_free(gpointer p)
-{
-	struct answered *a = p;
-	g_free(a->text);
-	g_free(a);
-}
-
-static void answered_purge(void)
-{
-	int64_t now = clock_now_us();
-	GHashTableIter it;
-	gpointer v;
-	g_hash_table_iter_init(&it, answered);
-	while (g_hash_table_iter_next(&it, NULL, &v))
-		if (((struct answered *)v)->expires < now)
-			g_hash_table_iter_remove(&it);
-}
-
-/* ---- responses ---- */
-
-/* The answer M as kept in state.db: a door credential or login code it hands out (desk
- * checkin, readmit) is withheld, so no secret rests on disk; a resend after a restart
- * gets the answer without them (the desk readmits if the first answer was lost). */
-static char *answer_at_rest(const json_t *m)
-{
-	static const char *const secrets[] = {"credential", "login_code"};
-	json_t *copy = json_deep_copy(m), *result = json_object_get(copy, "result");
-
-	for (size_t i = 0; i < G_N_ELEMENTS(secrets); i++)
-		if (json_is_object(result) && json_object_get(result, secrets[i]))
-			json_object_set_new(result, secrets[i], json_string("withheld"));
-	char *text = json_dumps(copy, JSON_COMPACT);
-	json_decref(copy);
-	return text;
-}
-
-/* respond: publish the answer to request ID of REQUESTER. With EXPIRES > 0 it is
- * remembered for replays until then: in memory, and with DURABLE (a state-changing
- * request) also in state.db, so a resend after a restart of the controller or a broker
- * redelivery gets this answer and does not run again. */
-static void respond(struct controller *c, const char *requester, const char *id, int64_t expires,
-                    bool durable, json_t *result, const GError *err)
-{
-	json_t *m = msg_new("response", &c->seq);
-	if (id)
-		json_object_set_new(m, "id", json_string(id));
-	json_object_set_new(m, "ok", json_boolean(err == NULL));
-	if (err) {
-		int code = err->domain == REQUEST_ERROR ? err->code : REQUEST_ERROR_INVALID;
-		json_object_set_new(m, "error",
-		                    json_pack("{s:s, s:s}", "code", request_error_code_name(code),
-		                              "message", err->message));
-	} else {
-		json_object_set_new(m, "result", result ? json_incref(result) : json_object());
-	}
-	char topic[128];
-	snprintf(topic, sizeof(topic), TOPIC_PREFIX "ctl/%s/resp", requester);
-	size_t len;
-	char *text = msg_dump(m, &len);
-	/* A rate-limited answer goes at QoS 0: thousands of them must not fill the session's
-	 * window of unacknowledged messages ahead of the other requesters' answers. */
-	bool limited =
-	    err && err->domain == REQUEST_ERROR && err->code == REQUEST_ERROR_RATE_LIMITED;
-	c->ops->publish(c->ops_ctx, topic, text, len, limited ? 0 : 1, false);
-	if (id && expires > 0) {
-		GError *serr = NULL;
-		char *kept = durable ? answer_at_rest(m) : NULL;
-		if (kept && state_answered_put(c->state, requester, id, expires, kept,
-		                               clock_now_us(), &serr) != 0) {
-			log_warnx("request %s from %s: answer not remembered across restarts: %s",
-			          id, requester, serr->message);
-			g_clear_error(&serr);
-		}
-		free(kept);
-		struct answered *a = g_new0(struct answered, 1);
-		a->text = text;
-		a->expires = expires;
-		g_hash_table_replace(answered, g_strdup_printf("%s\n%s", requester, id), a);
-	} else {
-		g_free(text);
-	}
-	json_decref(m);
 }
 
 /* ---- fairness: a token bucket per requester (certificate CN) ----
@@ -266,28 +177,9 @@ static bool requests_admit(struct controller *c, const char *requester, const vo
 	                          "rate limited: more than %" G_GINT64_FORMAT
 	                          " requests/s from %s; retry after %" G_GINT64_FORMAT " ms",
 	                          c->cfg.request_refill_per_s, requester, (wait_us + 999) / 1000);
-	respond(c, requester, *id ? id : NULL, 0, false, NULL, err);
+	request_reply_send(c, requester, *id ? id : NULL, 0, false, NULL, err);
 	g_error_free(err);
 	return false;
-}
-
-struct request *request_defer(const struct request *req)
-{
-	struct request *d = g_new(struct request, 1);
-	*d = *req;
-	d->args = json_incref(req->args);
-	return d;
-}
-
-void request_finish(struct controller *c, struct request *d, json_t *result, const GError *err)
-{
-	if (d->audited)
-		ops_audit_record(c->state, d, clock_now_us(), err);
-	archives_after_request(c, d, result, err);
-	respond(c, d->requester, d->id, d->expires, d->audited, result, err);
-	json_decref(result);
-	json_decref(d->args);
-	g_free(d);
 }
 
 void requests_handle(struct controller *c, const char *requester, const void *payload, size_t len)
@@ -301,9 +193,6 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 
 	if (!requests_admit(c, requester, payload, len))
 		return;
-	if (!answered)
-		answered = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, answered_free);
-	answered_purge();
 	snprintf(topic, sizeof(topic), TOPIC_PREFIX "ctl/%s/req", requester);
 
 	if (msg_parse_kind(payload, len, MSG_MAX_REQUEST_SIZE, "request", "request", &env, &body,
@@ -331,25 +220,26 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 		json_object_set_new(body, "args", req.args);
 
 	char *key = g_strdup_printf("%s\n%s", requester, req.id);
-	struct answered *seen = g_hash_table_lookup(answered, key);
+	const char *seen = node_replay_find(c->node, key, clock_source_now_us(c->clock));
 	g_free(key);
 	char *stored = NULL;
 	if (!seen)
-		state_answered_get(c->state, requester, req.id, clock_now_us(), &stored, NULL);
+		state_answered_get(c->state, requester, req.id, clock_source_now_us(c->clock),
+		                   &stored, NULL);
 	if (seen || stored) {
 		/* A replay (reconnect, duplicate delivery, a broker redelivery after a restart
 		 * or a hostile resend) is answered with the original answer and never executed
 		 * twice. */
-		const char *text = seen ? seen->text : stored;
+		const char *text = seen ? seen : stored;
 		snprintf(topic, sizeof(topic), TOPIC_PREFIX "ctl/%s/resp", requester);
 		log_info("request %s from %s was answered before: not run again", req.id,
 		         requester);
-		c->ops->publish(c->ops_ctx, topic, text, strlen(text), 1, false);
+		node_publish_raw(c->node, topic, text, strlen(text), 1, false);
 		g_free(stored);
 		json_decref(body);
 		return;
 	}
-	int64_t now = clock_now_us();
+	int64_t now = clock_source_now_us(c->clock);
 	if (req.expires < now) {
 		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_EXPIRED,
 		            "request %s expired %.1f s ago: not executed", req.id,
@@ -393,9 +283,9 @@ answer:
 	     (err->code == REQUEST_ERROR_DENIED || err->code == REQUEST_ERROR_EXPIRED))) {
 		ops_audit_record(c->state, &req, clock_now_us(), err);
 	}
-	if (rc_ran)
-		archives_after_request(c, &req, result, err);
-	respond(c, requester, req.id, req.expires, audited, result, err);
+	if (rc_ran && c->after_request)
+		c->after_request(c, &req, result, err);
+	request_reply_send(c, requester, req.id, req.expires, audited, result, err);
 	g_clear_error(&err);
 	json_decref(result);
 	json_decref(body);
@@ -403,8 +293,8 @@ answer:
 refuse:
 	/* Answer the requester (it may be waiting) and tell the operators; the report
 	 * also counts the refusal in messages_refused. */
-	respond(c, requester, *req.id ? req.id : NULL, 0, false, NULL, err);
-	controller_report_error(c, topic, requester, err);
+	request_reply_send(c, requester, *req.id ? req.id : NULL, 0, false, NULL, err);
+	node_report_error(c->node, topic, requester, err);
 	g_clear_error(&err);
 	json_decref(body);
 }

@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #include "controller.h"
+#include "event_handler.h"
+#include "request_handler.h"
 
 /* bindings_at: the person and tender SEAT of ROOM recorded for at time T (UTC us) into
  * PERSON and TENDER (33 bytes each). 0; -ENOENT when nobody was logged in there then;

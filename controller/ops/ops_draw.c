@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "draw.h"
+#include "hex.h"
 #include "msg.h"
 
 /* draw.run's confirmation: at least this many leading hex digits of the commitment. */
@@ -174,11 +175,11 @@ int ops_draw_commit(struct state *st, const struct request *req, json_t **result
 	sd.algorithm = in->algorithm;
 	sd.input = draw_inputs_canonical(in);
 	draw_get_input_hash(d, hash);
-	draw_hex(hash, DRAW_HASH_LEN, sd.input_hash);
+	hex_encode(hash, DRAW_HASH_LEN, sd.input_hash);
 	draw_get_secret(d, secret);
 	sd.secret[0] = '\0'; /* never at rest: the secret stays in memory */
 	draw_get_commitment(d, hash);
-	draw_hex(hash, DRAW_HASH_LEN, sd.commitment);
+	hex_encode(hash, DRAW_HASH_LEN, sd.commitment);
 	sd.committed_at = g_get_real_time();
 	g_strlcpy(sd.committed_by, req->requester, sizeof(sd.committed_by));
 	rc = state_draw_add(st, &sd, err);
@@ -236,12 +237,12 @@ static int ops_draw_load(struct state *st, const struct state_draw *sd, struct d
 	rc = j ? draw_inputs_parse(j, &in, why) : -EBADMSG;
 	json_decref(j);
 	if (!rc && !ops_draw_vault_get(sd->commitment, secret))
-		rc = draw_unhex(sd->secret, secret, DRAW_SECRET_LEN);
+		rc = hex_decode_lower(sd->secret, secret, DRAW_SECRET_LEN);
 	if (!rc)
 		rc = draw_commit(in, secret, out, why);
 	if (!rc) {
 		draw_get_commitment(*out, commitment);
-		draw_hex(commitment, DRAW_HASH_LEN, hex);
+		hex_encode(commitment, DRAW_HASH_LEN, hex);
 		if (strcmp(hex, sd->commitment)) {
 			draw_free(*out);
 			*out = NULL;
@@ -383,7 +384,7 @@ int ops_draw_run(struct state *st, const struct request *req, json_t **result, G
 		rc = ops_draw_seat_all(st, d, sid, now, err);
 	if (!rc) {
 		draw_get_seed(d, seed);
-		draw_hex(seed, DRAW_HASH_LEN, seed_hex);
+		hex_encode(seed, DRAW_HASH_LEN, seed_hex);
 		record = ops_draw_record_text(d);
 		rc = state_draw_mark_run(st, sid, entropy, seed_hex, record, req->requester, now,
 		                         err);
@@ -394,7 +395,7 @@ int ops_draw_run(struct state *st, const struct request *req, json_t **result, G
 		char eh_hex[2 * DRAW_HASH_LEN + 1];
 
 		SHA256((const unsigned char *)entropy, strlen(entropy), eh);
-		draw_hex(eh, DRAW_HASH_LEN, eh_hex);
+		hex_encode(eh, DRAW_HASH_LEN, eh_hex);
 		ops_draw_vault_forget(sd.commitment); /* revealed in the record from now on */
 		*result = json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:o}",
 		                    "session", sid, "algorithm", sd.algorithm, "commitment",

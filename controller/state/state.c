@@ -10,6 +10,7 @@
 
 #include "credential.h"
 
+#include "hex.h"
 #include "request.h"
 
 extern const char state_schema_sql[];
@@ -160,7 +161,7 @@ int state_id_number_key(struct state *st, const char *path, GError **err)
 		return in_db;
 	if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
 		if (in_db == 0) { /* an older state.db: the key moves out */
-			char *hex = state_hex(st->key, st->key_len);
+			char *hex = hex_encode_dup(st->key, st->key_len);
 			rc = key_file_create(path, hex, err);
 			OPENSSL_cleanse(hex, strlen(hex));
 			g_free(hex);
@@ -235,19 +236,6 @@ void state_rollback(struct state *st)
 {
 	if (st->db && !sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-char *state_hex(const unsigned char *data, size_t len)
-{
-	static const char digits[] = "0123456789abcdef";
-	char *hex = g_malloc(2 * len + 1);
-
-	for (size_t i = 0; i < len; i++) {
-		hex[2 * i] = digits[data[i] >> 4];
-		hex[2 * i + 1] = digits[data[i] & 15];
-	}
-	hex[2 * len] = '\0';
-	return hex;
 }
 
 void state_id_number_hmac(struct state *st, const char *id_number, char out[65])

@@ -80,6 +80,3 @@ void state_copy_column(sqlite3_stmt *stmt, int col, char *dst, size_t size);
 /* state_column_text: a text column as a C string (NULL for NULL), valid until the next
  * step. */
 const char *state_column_text(sqlite3_stmt *stmt, int col);
-
-/* state_hex: lower-case hex of DATA (g_free). */
-char *state_hex(const unsigned char *data, size_t len);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "leaf.h"
 #include "tool.h"
 
@@ -220,8 +221,8 @@ int cmd_export(int argc, char **argv)
 	/* Releases GStreamer's registry and thread pools so leak checkers see only our memory. */
 	gst_deinit();
 	if (mux_rc == 0) {
-		leaf_format_time(first, a);
-		leaf_format_time(last, b);
+		clock_format_us(first, a, sizeof(a));
+		clock_format_us(last, b, sizeof(b));
 		printf(_("wrote %s: %lld segments, %s .. %s\n"), out, (long long)n, a, b);
 		rc = EXIT_INTACT;
 	}

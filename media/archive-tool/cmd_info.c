@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "archive.h"
+#include "clock.h"
 #include "leaf.h"
 #include "text_safe.h"
 #include "tool.h"
@@ -18,7 +19,7 @@ static void print_time(const char *label, sqlite3_stmt *st, int col)
 		printf("%-14s -\n", label);
 		return;
 	}
-	leaf_format_time(sqlite3_column_int64(st, col), when);
+	clock_format_us(sqlite3_column_int64(st, col), when, sizeof(when));
 	printf("%-14s %s\n", label, when);
 }
 
@@ -121,8 +122,8 @@ int cmd_info(int argc, char **argv)
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char a[64], b[64];
 
-		leaf_format_time(sqlite3_column_int64(st, 4), a);
-		leaf_format_time(sqlite3_column_int64(st, 5), b);
+		clock_format_us(sqlite3_column_int64(st, 4), a, sizeof(a));
+		clock_format_us(sqlite3_column_int64(st, 5), b, sizeof(b));
 		printf("  %-24s %d segments (seq %lld..%lld) %s .. %s, %lld bytes\n", text(st, 0),
 		       sqlite3_column_int(st, 1), sqlite3_column_int64(st, 2),
 		       sqlite3_column_int64(st, 3), a, b, sqlite3_column_int64(st, 6));
@@ -137,7 +138,7 @@ int cmd_info(int argc, char **argv)
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		char when[64];
 
-		leaf_format_time(sqlite3_column_int64(st, 3), when);
+		clock_format_us(sqlite3_column_int64(st, 3), when, sizeof(when));
 		printf("last checkpoint: row %lld, tree size %lld, root %s, %s\n",
 		       sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), text(st, 2), when);
 	}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "archive.h"
+#include "hex.h"
 #include "leaf.h"
 #include "merkle.h"
 #include "tool.h"
@@ -20,7 +21,7 @@ static char *hex_of(const void *p, size_t n)
 {
 	char *s = g_malloc(2 * n + 1);
 
-	leaf_hex(p, n, s);
+	hex_encode(p, n, s);
 	return s;
 }
 
@@ -243,7 +244,7 @@ static const char *check_proof(json_t *p, const struct archive_pubkey *key, cons
 	s.container = jstr(seg, "container");
 	if (jint(seg, "seq", &s.seq) || jint(seg, "start_us", &s.start_us) ||
 	    jint(seg, "end_us", &s.end_us) || jint(seg, "size", &s.size) ||
-	    leaf_unhex(jstr(seg, "sha256"), s.sha256, 32) || !s.stream || !s.container)
+	    hex_decode(jstr(seg, "sha256"), s.sha256, 32) || !s.stream || !s.container)
 		return "segment: a field is missing or malformed";
 	if (leaf_check_segment(&s))
 		return leaf_check_segment(&s);
@@ -253,9 +254,9 @@ static const char *check_proof(json_t *p, const struct archive_pubkey *key, cons
 	if (n > MERKLE_MAX_PATH)
 		return "path: too long";
 	for (i = 0; i < n; i++)
-		if (leaf_unhex(json_string_value(json_array_get(jpath, i)), path[i], 32))
+		if (hex_decode(json_string_value(json_array_get(jpath, i)), path[i], 32))
 			return "path: an entry is not 64 hex digits";
-	if (leaf_unhex(jstr(p, "root"), root, 32))
+	if (hex_decode(jstr(p, "root"), root, 32))
 		return "root: not 64 hex digits";
 	data = leaf_segment_data(&s);
 	merkle_leaf_hash(data->data, data->len, leaf_hash);
@@ -274,7 +275,7 @@ static const char *check_proof(json_t *p, const struct archive_pubkey *key, cons
 	g_free(expect_line);
 	if (!found)
 		return "checkpoint_body does not name this tender, tree size and root";
-	if (leaf_unhex(jstr(p, "signature"), sig, 64))
+	if (hex_decode(jstr(p, "signature"), sig, 64))
 		return "signature: not 128 hex digits";
 	if (archive_pubkey_verify(key, body, strlen(body), sig, 64) != 0)
 		return "checkpoint signature invalid for the given public key";

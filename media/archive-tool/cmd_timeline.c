@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "leaf.h"
 #include "text_safe.h"
 #include "tool.h"
@@ -56,8 +57,8 @@ static char *span_text(int64_t from, int64_t to)
 {
 	char a[64], b[64];
 
-	leaf_format_time(from, a);
-	leaf_format_time(to, b);
+	clock_format_us(from, a, sizeof(a));
+	clock_format_us(to, b, sizeof(b));
 	return g_strdup_printf("%s .. %s", a, b);
 }
 
@@ -67,7 +68,7 @@ static void flush_span(GArray *items, const char *stream, int64_t from, int64_t 
 	char *when = span_text(from, to);
 	char a[64];
 
-	leaf_format_time(from, a);
+	clock_format_us(from, a, sizeof(a));
 	add(items, from, to, 2,
 	    json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "type", "span", "stream", stream,
 	              "from_us", (json_int_t)from, "to_us", (json_int_t)to, "first_seq",
@@ -132,7 +133,7 @@ static int load_rows(sqlite3 *db, GArray *items)
 		int64_t t = sqlite3_column_int64(st, 1);
 		json_t *body = json_loads(col(st, 4), 0, NULL);
 
-		leaf_format_time(t, when);
+		clock_format_us(t, when, sizeof(when));
 		add(items, t, t, 1,
 		    json_pack("{s:s, s:I, s:I, s:s, s:s, s:o}", "type", "event", "row",
 		              (json_int_t)sqlite3_column_int64(st, 0), "time_us", (json_int_t)t,
@@ -149,7 +150,7 @@ static int load_rows(sqlite3 *db, GArray *items)
 		int64_t from = sqlite3_column_int64(st, 2), to = sqlite3_column_int64(st, 3);
 		char *span = span_text(from, to);
 
-		leaf_format_time(from, when);
+		clock_format_us(from, when, sizeof(when));
 		add(items, from, to, 3,
 		    json_pack("{s:s, s:I, s:s, s:I, s:I, s:s}", "type", "gap", "row",
 		              (json_int_t)sqlite3_column_int64(st, 0), "stream", col(st, 1),
@@ -166,7 +167,7 @@ static int load_rows(sqlite3 *db, GArray *items)
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int64_t t = sqlite3_column_int64(st, 0);
 
-		leaf_format_time(t, when);
+		clock_format_us(t, when, sizeof(when));
 		add(items, t, t, 0,
 		    json_pack("{s:s, s:I, s:I}", "type", "draw", "time_us", (json_int_t)t, "bytes",
 		              (json_int_t)sqlite3_column_int64(st, 1)),

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+#include "hex.h"
+
 #define LEAF_MAGIC "evalroom-leaf v1 "
 
 static void put_line(GByteArray *b, const char *key, const char *value)
@@ -80,7 +83,7 @@ GByteArray *leaf_segment_data(const struct archive_segment_info *s)
 	GByteArray *b = start("segment");
 	char hex[65];
 
-	leaf_hex(s->sha256, 32, hex);
+	hex_encode(s->sha256, 32, hex);
 	put_line(b, "stream", s->stream);
 	put_int(b, "seq", s->seq);
 	put_int(b, "start", s->start_us);
@@ -194,16 +197,6 @@ const char *leaf_check_gap(const struct archive_gap *g)
 	return NULL;
 }
 
-void leaf_format_time(int64_t time_us, char buf[64])
-{
-	time_t secs = (time_t)(time_us / 1000000);
-	struct tm tm;
-
-	gmtime_r(&secs, &tm);
-	snprintf(buf, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(time_us % 1000000));
-}
-
 int leaf_parse_time(const char *text, int64_t *out_us)
 {
 	GTimeZone *utc;
@@ -235,38 +228,9 @@ char *checkpoint_body(const char *tender, uint64_t size, const uint8_t root[32],
 {
 	char hex[65], when[64];
 
-	leaf_hex(root, 32, hex);
-	leaf_format_time(time_us, when);
+	hex_encode(root, 32, hex);
+	clock_format_us(time_us, when, sizeof(when));
 	return g_strdup_printf("evalroom-archive checkpoint v1\ntender %s\nsize %" G_GUINT64_FORMAT
 	                       "\nroot %s\ntime %s\n",
 	                       tender, size, hex, when);
-}
-
-void leaf_hex(const uint8_t *bytes, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[bytes[i] >> 4];
-		out[2 * i + 1] = digits[bytes[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
-int leaf_unhex(const char *text, uint8_t *out, size_t n)
-{
-	size_t i;
-
-	if (!text || strlen(text) != 2 * n)
-		return -EINVAL;
-	for (i = 0; i < n; i++) {
-		int hi = g_ascii_xdigit_value(text[2 * i]);
-		int lo = g_ascii_xdigit_value(text[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
 }

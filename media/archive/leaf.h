@@ -25,17 +25,8 @@ const char *leaf_check_gap(const struct archive_gap *g);
  * "evalroom-archive checkpoint v1\ntender T\nsize N\nroot HEX\ntime ISO8601Z\n". */
 char *checkpoint_body(const char *tender, uint64_t size, const uint8_t root[32], int64_t time_us);
 
-/* UTC microseconds as "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" into buf (64 bytes). */
-void leaf_format_time(int64_t time_us, char buf[64]);
-
 /* Parses "YYYY-MM-DDTHH:MM:SS[.frac][Z|+hh:mm]" or a plain integer of microseconds.
  * Returns 0 or -EINVAL. */
 int leaf_parse_time(const char *text, int64_t *out_us);
-
-/* Lower-case hex of n bytes into out (2n+1 bytes). */
-void leaf_hex(const uint8_t *bytes, size_t n, char *out);
-
-/* Parses exactly 2n hex digits; returns 0 or -EINVAL. */
-int leaf_unhex(const char *text, uint8_t *out, size_t n);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "leaf.h"
 
 #define ROOTLOG_HEADER "evalroom-roots v1\n"
@@ -29,8 +30,8 @@ static char *signed_message(uint64_t index, int64_t time_us, const char *tender,
                             const uint8_t root[32], const uint8_t prev[32])
 {
 	char root_hex[65], prev_hex[65];
-	leaf_hex(root, 32, root_hex);
-	leaf_hex(prev, 32, prev_hex);
+	hex_encode(root, 32, root_hex);
+	hex_encode(prev, 32, prev_hex);
 	return g_strdup_printf(ROOTLOG_HEADER "%" PRIu64 " %" PRId64 " %s %" PRIu64 " %s %s\n",
 	                       index, time_us, tender, size, root_hex, prev_hex);
 }
@@ -76,8 +77,8 @@ static int parse_line(const char *line, uint64_t expect_index, const uint8_t pre
 		return -EBADMSG;
 	}
 	if (!tender_valid(tender) || time_us < 0 || strlen(root_hex) != 64 ||
-	    strlen(prev_hex) != 64 || leaf_unhex(root_hex, e->root, 32) != 0 ||
-	    leaf_unhex(prev_hex, e->prev, 32) != 0) {
+	    strlen(prev_hex) != 64 || hex_decode(root_hex, e->root, 32) != 0 ||
+	    hex_decode(prev_hex, e->prev, 32) != 0) {
 		*why = g_strdup("a malformed field");
 		return -EBADMSG;
 	}

@@ -1,5 +1,6 @@
 #include "recorder_config.h"
 
+#include "msg.h"
 #include "shipper.h"
 
 #include <errno.h>
@@ -10,19 +11,6 @@
 #include <unistd.h>
 
 #define STREAM_PREFIX "stream "
-
-gboolean recorder_config_valid_id(const char *s)
-{
-	if (!s || !g_ascii_isalnum(s[0]))
-		return FALSE;
-	size_t n = strlen(s);
-	if (n > 32)
-		return FALSE;
-	for (size_t i = 1; i < n; i++)
-		if (!g_ascii_isalnum(s[i]) && s[i] != '_' && s[i] != '-')
-			return FALSE;
-	return TRUE;
-}
 
 /* Reads an optional unsigned integer key within [min, max]. */
 static int read_uint(GKeyFile *kf, const char *group, const char *key, int64_t min, int64_t max,
@@ -234,7 +222,7 @@ static int load_camera(GKeyFile *kf, const char *group, struct stream_config *s,
 static int load_stream(GKeyFile *kf, const char *group, struct stream_config *s, char **errmsg)
 {
 	const char *name = group + strlen(STREAM_PREFIX);
-	if (!recorder_config_valid_id(name)) {
+	if (!id_valid(name)) {
 		*errmsg = g_strdup_printf("[%s]: stream name must match "
 		                          "^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
 		                          group);
@@ -311,7 +299,7 @@ static int load_stream(GKeyFile *kf, const char *group, struct stream_config *s,
 	}
 	g_free(place);
 	s->seat = g_key_file_get_string(kf, group, "seat", NULL);
-	if (s->place == STREAM_PLACE_SEAT && !recorder_config_valid_id(s->seat)) {
+	if (s->place == STREAM_PLACE_SEAT && !id_valid(s->seat)) {
 		*errmsg = g_strdup_printf("[%s] seat: a seat stream needs a valid seat id", group);
 		return -EINVAL;
 	}

@@ -73,7 +73,4 @@ int recorder_camera_url_check(const char *url, char **errmsg);
  * *errmsg names the file and never quotes its content. */
 int recorder_credentials_load(const char *path, char **user, char **password, char **errmsg);
 
-/* True if s is a valid identifier (^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$). */
-gboolean recorder_config_valid_id(const char *s);
-
 #endif

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hex.h"
+
 static int fsync_parent_dir(const char *path)
 {
 	char *dir = g_path_get_dirname(path);
@@ -48,9 +50,7 @@ int segment_file_seal(const char *path, char hex[65], int64_t *size)
 	unsigned char digest[32];
 	unsigned int dlen = 0;
 	EVP_DigestFinal_ex(md, digest, &dlen);
-	for (unsigned int i = 0; i < dlen; i++)
-		g_snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-	hex[64] = '\0';
+	hex_encode(digest, MIN(dlen, 32u), hex);
 	*size = total;
 	/* fsync through a read-only descriptor still flushes the inode's data. */
 	if (fsync(fd)) {

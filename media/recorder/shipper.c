@@ -48,7 +48,7 @@ struct shipper {
 int shipper_new(struct spool *sp, const struct shipper_ops *ops, void *ctx,
                 const struct shipper_options *opt, struct shipper **out)
 {
-	if (!opt || !recorder_config_valid_id(opt->room) || !ops || !ops->publish ||
+	if (!opt || !id_valid(opt->room) || !ops || !ops->publish ||
 	    opt->chunk_bytes > CHUNK_MAX_BYTES || opt->ack_timeout_ms > SHIPPER_ACK_TIMEOUT_CAP_MS)
 		return -EINVAL;
 	struct shipper *sh = g_new0(struct shipper, 1);

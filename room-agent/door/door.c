@@ -3,6 +3,8 @@
  * it; the reported state is derived from all facts in state_update(). */
 #include "door.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <gio/gio.h>
 #include <glib-unix.h>
@@ -20,7 +22,7 @@ struct input {
 	enum input_role role;
 	struct gpio_line *line;
 	GSource *watch;
-	GSource *debounce;
+	struct clock_timer *debounce;
 	bool active_low;
 	bool stable; /* debounced logical level: true = open / pressed / tampered */
 };
@@ -29,6 +31,7 @@ struct door {
 	struct door_config cfg;
 	struct gpio *gpio;
 	GMainContext *ctx;
+	const struct clock_source *clk; /* NULL: the system clock */
 	door_event_cb cb;
 	void *user;
 
@@ -38,12 +41,12 @@ struct door {
 
 	struct admission *adm;
 	struct wiegand *wg;
-	GSource *wg_timer;
+	struct clock_timer *wg_timer;
 	uint64_t wg_last_ts;
 
-	GSource *pulse_timer, *prealarm_timer, *alarm_timer;
-	GSource *lost_timer; /* controller lost: runs out after cfg.lost_grace_ms */
-	bool pulse_egress;   /* the running pulse is a request-to-exit: lockdown lets it pass */
+	struct clock_timer *pulse_timer, *prealarm_timer, *alarm_timer;
+	struct clock_timer *lost_timer; /* controller lost: runs out after cfg.lost_grace_ms */
+	bool pulse_egress; /* the running pulse is a request-to-exit: lockdown lets it pass */
 	bool lockdown, free_access, controller_lost, fail_active, fault;
 	bool held_prealarm, held_alarm, forced;
 	enum door_state state;
@@ -94,7 +97,7 @@ int door_command_parse(const char *s, enum door_command *out)
 
 static void emit(struct door *d, struct door_event *ev)
 {
-	ev->ts_us = g_get_real_time();
+	ev->ts_us = clock_source_now_us(d->clk);
 	ev->state = d->state;
 	if (d->cb)
 		d->cb(ev, d->user);
@@ -149,34 +152,29 @@ static void fault_raise(struct door *d, int err, const char *detail)
 	emit(d, &ev);
 }
 
-static void timer_stop(GSource **src)
+/* Every timer of the door runs on its clock (d->clk), so tests can drive time. */
+static void timer_stop(struct door *d, struct clock_timer **t)
 {
-	if (!*src)
-		return;
-	g_source_destroy(*src);
-	g_source_unref(*src);
-	*src = NULL;
+	clock_timer_stop(d->clk, *t);
+	*t = NULL;
 }
 
-static void timer_start_for(GMainContext *ctx, GSource **src, unsigned ms, GSourceFunc fn,
+static void timer_start_for(struct door *d, struct clock_timer **t, unsigned ms, clock_timer_fn fn,
                             void *data)
 {
-	timer_stop(src);
-	*src = g_timeout_source_new(ms);
-	g_source_set_callback(*src, fn, data, NULL);
-	g_source_attach(*src, ctx);
+	timer_stop(d, t);
+	*t = clock_timer_start(d->clk, d->ctx, ms, fn, data);
 }
 
-static void timer_start(struct door *d, GSource **src, unsigned ms, GSourceFunc fn)
+static void timer_start(struct door *d, struct clock_timer **t, unsigned ms, clock_timer_fn fn)
 {
-	timer_start_for(d->ctx, src, ms, fn, d);
+	timer_start_for(d, t, ms, fn, d);
 }
 
-/* A timer callback's source is finished: drop our reference without destroying it twice. */
-static void timer_fired(GSource **src)
+/* A timer that fired is gone: forget it. */
+static void timer_fired(struct clock_timer **t)
 {
-	g_source_unref(*src);
-	*src = NULL;
+	*t = NULL;
 }
 
 static bool lock_wanted_unlocked(const struct door *d)
@@ -204,14 +202,13 @@ static int lock_apply(struct door *d)
 	return 0;
 }
 
-static gboolean pulse_end(gpointer data)
+static void pulse_end(void *data)
 {
 	struct door *d = data;
 
 	timer_fired(&d->pulse_timer);
 	lock_apply(d);
 	state_update(d);
-	return G_SOURCE_REMOVE;
 }
 
 static int pulse_start(struct door *d, bool egress)
@@ -223,7 +220,7 @@ static int pulse_start(struct door *d, bool egress)
 	return lock_apply(d);
 }
 
-static gboolean held_prealarm_fire(gpointer data)
+static void held_prealarm_fire(void *data)
 {
 	struct door *d = data;
 
@@ -231,10 +228,9 @@ static gboolean held_prealarm_fire(gpointer data)
 	d->held_prealarm = true;
 	emit_simple(d, DOOR_EV_HELD_PREALARM);
 	state_update(d);
-	return G_SOURCE_REMOVE;
 }
 
-static gboolean held_alarm_fire(gpointer data)
+static void held_alarm_fire(void *data)
 {
 	struct door *d = data;
 
@@ -242,7 +238,6 @@ static gboolean held_alarm_fire(gpointer data)
 	d->held_alarm = true;
 	emit_simple(d, DOOR_EV_HELD_ALARM);
 	state_update(d);
-	return G_SOURCE_REMOVE;
 }
 
 static void held_timers_start(struct door *d)
@@ -253,8 +248,8 @@ static void held_timers_start(struct door *d)
 
 static void held_clear(struct door *d)
 {
-	timer_stop(&d->prealarm_timer);
-	timer_stop(&d->alarm_timer);
+	timer_stop(d, &d->prealarm_timer);
+	timer_stop(d, &d->alarm_timer);
 	d->held_prealarm = d->held_alarm = false;
 }
 
@@ -274,7 +269,7 @@ static void door_closed(struct door *d)
 	d->forced = false;
 	held_clear(d);
 	/* Relock on close: one pulse lets one person through. Events report done actions. */
-	timer_stop(&d->pulse_timer);
+	timer_stop(d, &d->pulse_timer);
 	lock_apply(d);
 	emit_simple(d, DOOR_EV_CLOSED);
 }
@@ -314,13 +309,12 @@ static int input_level(struct input *in)
 	return v < 0 ? v : (v ? 1 : 0) ^ in->active_low;
 }
 
-static gboolean debounce_end(gpointer data)
+static void debounce_end(void *data)
 {
 	struct input *in = data;
 	int v;
 
-	g_source_unref(in->debounce);
-	in->debounce = NULL;
+	in->debounce = NULL; /* fired */
 	v = input_level(in);
 	if (v < 0) {
 		fault_raise(in->door, v, "input: read failed");
@@ -328,7 +322,6 @@ static gboolean debounce_end(gpointer data)
 	} else if ((bool)v != in->stable) {
 		input_changed(in, v);
 	}
-	return G_SOURCE_REMOVE;
 }
 
 static void wiegand_frame_end(struct door *d)
@@ -347,13 +340,12 @@ static void wiegand_frame_end(struct door *d)
 	}
 }
 
-static gboolean wiegand_gap_end(gpointer data)
+static void wiegand_gap_end(void *data)
 {
 	struct door *d = data;
 
 	timer_fired(&d->wg_timer);
 	wiegand_frame_end(d);
-	return G_SOURCE_REMOVE;
 }
 
 static void wiegand_bit(struct door *d, int bit, uint64_t ts_ns)
@@ -362,7 +354,7 @@ static void wiegand_bit(struct door *d, int bit, uint64_t ts_ns)
 
 	/* Frames queued back to back are split by their kernel timestamps. */
 	if (wiegand_pending(d->wg) && ts_ns > d->wg_last_ts + gap_ns) {
-		timer_stop(&d->wg_timer);
+		timer_stop(d, &d->wg_timer);
 		wiegand_frame_end(d);
 	}
 	wiegand_push_bit(d->wg, bit, ts_ns);
@@ -430,8 +422,8 @@ static gboolean input_readable(gint fd, GIOCondition cond, gpointer data)
 		n = d->gpio->ops->read_events(in->line, evs, G_N_ELEMENTS(evs));
 		for (i = 0; i < n; i++) {
 			if (d->cfg.debounce_ms) {
-				timer_start_for(d->ctx, &in->debounce, d->cfg.debounce_ms,
-				                debounce_end, in);
+				timer_start_for(d, &in->debounce, d->cfg.debounce_ms, debounce_end,
+				                in);
 			} else {
 				bool active = (evs[i].rising ? 1 : 0) ^ in->active_low;
 
@@ -494,7 +486,7 @@ static void input_close(struct door *d, struct input *in)
 		g_source_unref(in->watch);
 		in->watch = NULL;
 	}
-	timer_stop(&in->debounce);
+	timer_stop(d, &in->debounce);
 	if (in->line)
 		d->gpio->ops->release(in->line);
 	in->line = NULL;
@@ -503,7 +495,7 @@ static void input_close(struct door *d, struct input *in)
 /* The controller has been lost for the whole grace: only now does on_controller_lost
  * apply. A loss shorter than the grace (a reconnect, a broker restart, a restart of the
  * agent itself, a storm of either) never moves the lock. */
-static gboolean lost_grace_end(gpointer data)
+static void lost_grace_end(void *data)
 {
 	struct door *d = data;
 	timer_fired(&d->lost_timer);
@@ -512,7 +504,6 @@ static gboolean lost_grace_end(gpointer data)
 		lock_apply(d);
 		state_update(d);
 	}
-	return G_SOURCE_REMOVE;
 }
 
 static void lost_grace_start(struct door *d)
@@ -533,8 +524,9 @@ static void config_copy(struct door_config *dst, const struct door_config *src)
 	dst->wiegand_d1 = g_strdup(src->wiegand_d1);
 }
 
-int door_new(const struct door_config *cfg, struct gpio *gpio, GMainContext *ctx, door_event_cb cb,
-             void *user, unsigned flags, struct door **out, GError **err)
+int door_new(const struct door_config *cfg, struct gpio *gpio, GMainContext *ctx,
+             const struct clock_source *clk, door_event_cb cb, void *user, unsigned flags,
+             struct door **out, GError **err)
 {
 	struct door *d;
 	int rc;
@@ -546,6 +538,7 @@ int door_new(const struct door_config *cfg, struct gpio *gpio, GMainContext *ctx
 	config_copy(&d->cfg, cfg);
 	d->gpio = gpio;
 	d->ctx = ctx;
+	d->clk = clk;
 	d->cb = cb;
 	d->user = user;
 	d->lockdown = (flags & DOOR_START_LOCKDOWN) != 0;
@@ -600,11 +593,11 @@ void door_free(struct door *d)
 		return;
 	for (i = IN_COUNT - 1; i >= 0; i--)
 		input_close(d, &d->in[i]);
-	timer_stop(&d->wg_timer);
-	timer_stop(&d->pulse_timer);
-	timer_stop(&d->prealarm_timer);
-	timer_stop(&d->alarm_timer);
-	timer_stop(&d->lost_timer);
+	timer_stop(d, &d->wg_timer);
+	timer_stop(d, &d->pulse_timer);
+	timer_stop(d, &d->prealarm_timer);
+	timer_stop(d, &d->alarm_timer);
+	timer_stop(d, &d->lost_timer);
 	/* Released without a last write: the output keeps its level. */
 	d->gpio->ops->release(d->lock);
 	wiegand_free(d->wg);
@@ -618,7 +611,7 @@ enum admission_reason door_present_credential(struct door *d, const char *creden
 	struct door_event ev = {0};
 	enum admission_reason r;
 
-	r = admission_decide(d->adm, credential, g_get_real_time(), ev.person);
+	r = admission_decide(d->adm, credential, clock_source_now_us(d->clk), ev.person);
 	if (r == ADMISSION_GRANTED && d->lockdown)
 		r = ADMISSION_LOCKDOWN;
 	if (r == ADMISSION_GRANTED)
@@ -649,13 +642,13 @@ int door_command(struct door *d, enum door_command cmd, const char *id)
 	case DOOR_CMD_LOCK:
 		d->free_access = false;
 		d->fail_active = false;
-		timer_stop(&d->pulse_timer);
+		timer_stop(d, &d->pulse_timer);
 		rc = lock_apply(d);
 		break;
 	case DOOR_CMD_LOCKDOWN:
 		d->lockdown = true;
 		d->free_access = false;
-		timer_stop(&d->pulse_timer);
+		timer_stop(d, &d->pulse_timer);
 		rc = lock_apply(d);
 		break;
 	case DOOR_CMD_RELEASE:
@@ -673,7 +666,7 @@ int door_command(struct door *d, enum door_command cmd, const char *id)
 			break;
 		}
 		d->free_access = true;
-		timer_stop(&d->pulse_timer);
+		timer_stop(d, &d->pulse_timer);
 		held_clear(d);
 		rc = lock_apply(d);
 		break;
@@ -702,7 +695,7 @@ void door_set_controller_lost(struct door *d, bool lost)
 	if (lost) {
 		lost_grace_start(d);
 	} else {
-		timer_stop(&d->lost_timer);
+		timer_stop(d, &d->lost_timer);
 		d->fail_active = false;
 	}
 	lock_apply(d);

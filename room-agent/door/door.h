@@ -111,6 +111,7 @@ struct door_status {
 #define DOOR_START_LOCKDOWN 0x1u /* the agent persisted a lockdown: start in it */
 
 struct door;
+struct clock_source;
 
 /* Fill CFG with defaults (no line names). Free its strings with door_config_clear. */
 void door_config_defaults(struct door_config *cfg);
@@ -125,10 +126,13 @@ int door_config_validate(const struct door_config *cfg, GError **err);
 
 /* Create the door: the lock output is requested directly at the fail state (locked for
  * DOOR_START_LOCKDOWN), inputs are read, sources attach to CTX (NULL = default context).
- * CFG is copied; GPIO and CTX are borrowed and must outlive the door. CB (may be NULL)
- * is called on CTX's thread. 0, -EINVAL (config; ERR set), or the GPIO error (ERR set). */
-int door_new(const struct door_config *cfg, struct gpio *gpio, GMainContext *ctx, door_event_cb cb,
-             void *user, unsigned flags, struct door **out, GError **err);
+ * Every timer (pulse, held-open, debounce, Wiegand gap) and every timestamp comes from
+ * CLK (NULL = the system clock; tests hand a clock_fake). CFG is copied; GPIO, CTX and
+ * CLK are borrowed and must outlive the door. CB (may be NULL) is called on CTX's
+ * thread. 0, -EINVAL (config; ERR set), or the GPIO error (ERR set). */
+int door_new(const struct door_config *cfg, struct gpio *gpio, GMainContext *ctx,
+             const struct clock_source *clk, door_event_cb cb, void *user, unsigned flags,
+             struct door **out, GError **err);
 
 struct gpio_sim;
 

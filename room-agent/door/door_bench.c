@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 	cfg.wiegand_d0 = g_strdup("D0");
 	cfg.wiegand_d1 = g_strdup("D1");
 	cfg.wiegand_gap_ms = 25;
-	if (door_new(&cfg, gpio_sim_gpio(sim), NULL, NULL, NULL, 0, &door, &err)) {
+	if (door_new(&cfg, gpio_sim_gpio(sim), NULL, NULL, NULL, NULL, 0, &door, &err)) {
 		fprintf(stderr, "door_new: %s\n", err->message);
 		return 1;
 	}

@@ -314,20 +314,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a.room = g_strdup("R101");
 	a.identity = g_strdup("agent-R101");
 	a.spool_dir = g_strdup(spool);
-	a.ops = &fuzz_capture_ops;
-	a.ops_ctx = &cap;
 	a.connected = true;
 	a.controller_online = !(scene & 2);
 	a.started_us = clock_now_us();
-	a.commands_done =
-	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, agent_cmd_done_free);
 	snprintf(a.topic_status, sizeof(a.topic_status), TOPIC_PREFIX "room/R101/status");
 	snprintf(a.topic_event, sizeof(a.topic_event), TOPIC_PREFIX "room/R101/event");
+	a.node = node_new(&(struct node_config){.identity = a.identity,
+	                                        .version = "fuzz",
+	                                        .status_topic = a.topic_status,
+	                                        .error_topic = a.topic_event,
+	                                        .started_us = a.started_us});
+	node_set_transport(a.node, &fuzz_capture_ops, &cap);
 	snprintf(a.topic_reply, sizeof(a.topic_reply), TOPIC_PREFIX "room/R101/reply");
 	snprintf(a.topic_cmd, sizeof(a.topic_cmd), TOPIC_PREFIX "room/R101/cmd");
 	snprintf(a.topic_media, sizeof(a.topic_media), TOPIC_PREFIX "room/R101/media");
 	char *ob = g_build_filename(spool, "outbox.db", NULL);
-	a.outbox = outbox_open(ob, a.ops, a.ops_ctx, &err);
+	a.outbox = outbox_open(ob, &fuzz_capture_ops, &cap, &err);
 	g_free(ob);
 	FUZZ_CHECK(a.outbox, "outbox: %s", err ? err->message : "?");
 	outbox_set_connected(a.outbox, true);
@@ -363,7 +365,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	outbox_close(a.outbox);
 	for (int i = 0; i < 64 && g_main_context_iteration(NULL, FALSE); i++)
 		;
-	g_hash_table_destroy(a.commands_done);
+	node_free(a.node);
 	config_free(a.config);
 	g_free(a.room);
 	g_free(a.identity);

@@ -13,9 +13,11 @@
 
 #include "agents.h"
 #include "controller.h"
+#include "events.h"
 #include "fuzz.h"
 #include "fuzz_state.h"
 #include "msg.h"
+#include "presence.h"
 
 static const char *const rooms[] = {"R101", "R102", "A-1"};
 
@@ -39,8 +41,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_capture cap;
 	fuzz_capture_init(&cap);
 	struct controller c = {0};
-	c.ops = &fuzz_capture_ops;
-	c.ops_ctx = &cap;
+	c.node = node_new(&(struct node_config){.identity = "controller",
+	                                        .version = "fuzz",
+	                                        .status_topic = TOPIC_PREFIX "controller/status",
+	                                        .error_topic = TOPIC_PREFIX "controller/error"});
+	node_set_transport(c.node, &fuzz_capture_ops, &cap);
 	c.state = fuzz_state_get(0);
 	presence_init(&c);
 	agents_init(&c);
@@ -60,13 +65,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(strcmp(p->topic, TOPIC_PREFIX "controller/error") == 0,
 		           "refusal published on %s", p->topic);
 		fuzz_check_error_message(p, topic, sender);
-		FUZZ_CHECK(c.messages_refused == 1, "messages_refused is %" G_GUINT64_FORMAT,
-		           c.messages_refused);
+		FUZZ_CHECK(node_refused(c.node) == 1, "messages_refused is %" G_GUINT64_FORMAT,
+		           node_refused(c.node));
 		FUZZ_CHECK(strcmp(before, after) == 0 && strcmp(state_before, state_after) == 0 &&
 		               audit_before == audit_after,
 		           "a refused event changed state: %s -> %s", state_before, state_after);
 	} else {
-		FUZZ_CHECK(c.messages_refused == 0, "counted as refused but nothing published");
+		FUZZ_CHECK(node_refused(c.node) == 0, "counted as refused but nothing published");
 		struct msg_envelope env;
 		json_t *body = NULL;
 		GError *err = NULL;
@@ -80,6 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g_free(before);
 	agents_free(&c);
 	g_hash_table_unref(c.rooms);
+	node_free(c.node);
 	fuzz_capture_free(&cap);
 	return 0;
 }

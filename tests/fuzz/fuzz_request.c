@@ -28,6 +28,8 @@
 #include "fuzz.h"
 #include "fuzz_state.h"
 #include "msg.h"
+#include "presence.h"
+#include "requests.h"
 
 static const char *const requesters[] = {
     "operator-alice", "desk-1", "auditor-bob", "agent-R101", "terminal-R101-S1", "controller",
@@ -138,8 +140,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_capture cap;
 	fuzz_capture_init(&cap);
 	struct controller c = {0};
-	c.ops = &fuzz_capture_ops;
-	c.ops_ctx = &cap;
+	c.node = node_new(&(struct node_config){.identity = "controller",
+	                                        .version = "fuzz",
+	                                        .status_topic = TOPIC_PREFIX "controller/status",
+	                                        .error_topic = TOPIC_PREFIX "controller/error"});
+	node_set_transport(c.node, &fuzz_capture_ops, &cap);
 	c.started_us = clock_now_us();
 	c.state = fuzz_state_get(STATE_REUSE);
 	fuzz_state_example_site(c.state);
@@ -153,7 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char req_topic[128], resp_topic[128], *before = rooms_snapshot(&c);
 	snprintf(req_topic, sizeof(req_topic), TOPIC_PREFIX "ctl/%s/req", requester);
 	snprintf(resp_topic, sizeof(resp_topic), TOPIC_PREFIX "ctl/%s/resp", requester);
-	uint64_t refused = c.messages_refused;
+	uint64_t refused = node_refused(c.node);
 	int64_t audit_before = 0, audit_after = 0;
 	char *state_before = fuzz_state_snapshot(c.state, &audit_before);
 
@@ -176,9 +181,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	char id[64], req_id[64];
 	bool ok = fuzz_check_response(resp, id, sizeof(id));
-	FUZZ_CHECK(c.messages_refused - refused == nerr,
+	FUZZ_CHECK(node_refused(c.node) - refused == nerr,
 	           "messages_refused went up by %" G_GUINT64_FORMAT " for %u error messages",
-	           c.messages_refused - refused, nerr);
+	           node_refused(c.node) - refused, nerr);
 	if (nerr)
 		FUZZ_CHECK(!ok && strstr(resp->payload, "\"code\":\"invalid\""),
 		           "an error event for a request that was not refused as invalid: %s",
@@ -222,6 +227,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g_free(before);
 	agents_free(&c);
 	g_hash_table_unref(c.rooms);
+	node_free(c.node);
 	fuzz_capture_free(&cap);
 	g_free(payload);
 	return 0;

@@ -15,6 +15,7 @@
 #include "controller.h"
 #include "fuzz.h"
 #include "msg.h"
+#include "presence.h"
 
 static const char *const rooms[] = {"R101", "R102", "A-1"};
 
@@ -62,8 +63,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_capture cap;
 	fuzz_capture_init(&cap);
 	struct controller c = {0};
-	c.ops = &fuzz_capture_ops;
-	c.ops_ctx = &cap;
+	c.node = node_new(&(struct node_config){.identity = "controller",
+	                                        .version = "fuzz",
+	                                        .status_topic = TOPIC_PREFIX "controller/status",
+	                                        .error_topic = TOPIC_PREFIX "controller/error"});
+	node_set_transport(c.node, &fuzz_capture_ops, &cap);
 	presence_init(&c);
 	static const char known[] = "{\"v\":1,\"kind\":\"status\",\"seq\":1,\"ts\":1,"
 	                            "\"state\":\"online\",\"identity\":\"agent-R101\"}";
@@ -83,20 +87,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(strcmp(((struct fuzz_published *)cap.msgs->pdata[0])->topic,
 		                  TOPIC_PREFIX "controller/error") == 0,
 		           "refusal published elsewhere than controller/error");
-		FUZZ_CHECK(c.messages_refused == 1, "messages_refused is %" G_GUINT64_FORMAT,
-		           c.messages_refused);
+		FUZZ_CHECK(node_refused(c.node) == 1, "messages_refused is %" G_GUINT64_FORMAT,
+		           node_refused(c.node));
 		FUZZ_CHECK(strcmp(before, after) == 0,
 		           "a refused status changed the rooms: %s -> %s", before, after);
 	} else if (len == 0) {
 		FUZZ_CHECK(strcmp(before, after) == 0, "a cleared retained status changed rooms");
 	} else {
-		FUZZ_CHECK(c.messages_refused == 0, "counted as refused but nothing published");
+		FUZZ_CHECK(node_refused(c.node) == 0, "counted as refused but nothing published");
 		expect_recorded(&c, room, payload, len);
 	}
 
 	g_free(after);
 	g_free(before);
 	g_hash_table_unref(c.rooms);
+	node_free(c.node);
 	fuzz_capture_free(&cap);
 	return 0;
 }

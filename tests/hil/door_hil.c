@@ -260,7 +260,7 @@ int main(void)
 	gpio_gpiod_new("door-hil", &gpio);
 	events = g_async_queue_new_full(g_free);
 	loop = g_main_loop_new(NULL, FALSE);
-	if (door_new(&cfg, gpio, NULL, on_event, NULL, 0, &door, &err)) {
+	if (door_new(&cfg, gpio, NULL, NULL, on_event, NULL, 0, &door, &err)) {
 		printf("FAIL: door_new: %s\n", err->message);
 		return 1;
 	}

@@ -19,7 +19,8 @@
 struct fixture {
 	struct ops_fixture *db;
 	struct controller c;
-	GString *changes; /* "raised:1 repeated:1 ..." as the hook saw them */
+	struct clock_fake *clock; /* the alerts' grace periods run on it: no sleeping */
+	GString *changes;         /* "raised:1 repeated:1 ..." as the hook saw them */
 };
 
 static void record_change(struct controller *c, const char *change, const json_t *alert, void *user)
@@ -39,6 +40,8 @@ static int setup(void **ctx)
 	f->c.state = f->db->st;
 	f->c.rooms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
 	f->c.cfg.offline_grace_ms = 100;
+	f->clock = clock_fake_new(clock_now_us());
+	f->c.clock = clock_fake_source(f->clock);
 	assert_int_equal(alerts_init(&f->c), 0);
 	f->changes = g_string_new("");
 	alerts_set_hook(&f->c, record_change, f);
@@ -51,6 +54,7 @@ static int teardown(void **ctx)
 	struct fixture *f = *ctx;
 
 	alerts_free(&f->c);
+	clock_fake_free(f->clock);
 	g_hash_table_destroy(f->c.rooms);
 	ops_fixture_free(f->db);
 	g_string_free(f->changes, TRUE);
@@ -259,14 +263,10 @@ static void test_kind_names(void **ctx)
 	assert_string_equal(alert_kind_name(ALERT_AGENT_OFFLINE), "agent_offline");
 }
 
-/* Run the default main context for MS milliseconds. */
-static void run_loop_ms(int ms)
+/* Let MS milliseconds pass on the alerts' fake clock (their timers fire, in order). */
+static void run_clock_ms(struct fixture *f, int ms)
 {
-	int64_t end = clock_mono_us() + ms * 1000;
-
-	while (clock_mono_us() < end)
-		if (!g_main_context_iteration(NULL, FALSE))
-			g_usleep(2000);
+	clock_fake_advance(f->clock, (int64_t)ms * 1000);
 }
 
 static void presence_set(struct fixture *f, const char *room, bool online)
@@ -291,9 +291,9 @@ static void test_agent_offline_after_grace(void **ctx)
 
 	presence_set(f, "E1", true);
 	presence_set(f, "E1", false);
-	run_loop_ms(40);
+	run_clock_ms(f, 99);
 	assert_int_equal(list_size(f, true), 0); /* still within the grace period */
-	run_loop_ms(150);
+	run_clock_ms(f, 1);
 	assert_int_equal(state_alert_list(f->c.state, true, 0, 10, &list, NULL), 0);
 	assert_int_equal(json_array_size(list), 1);
 	assert_string_equal(str(json_array_get(list, 0), "kind"), "agent_offline");
@@ -313,9 +313,9 @@ static void test_agent_restart_within_grace_pages_nobody(void **ctx)
 
 	presence_set(f, "E1", true);
 	presence_set(f, "E1", false);
-	run_loop_ms(30);
+	run_clock_ms(f, 30);
 	presence_set(f, "E1", true);
-	run_loop_ms(200);
+	run_clock_ms(f, 200);
 	assert_int_equal(list_size(f, false), 0);
 }
 
@@ -325,13 +325,13 @@ static void test_agent_offline_only_for_known_rooms(void **ctx)
 
 	/* Never seen online and not in the (absent) site: no alert. */
 	presence_set(f, "Z9", false);
-	run_loop_ms(200);
+	run_clock_ms(f, 200);
 	assert_int_equal(list_size(f, false), 0);
 
 	/* A room of the imported site is known even if it never came online. */
 	ops_import_site(f->c.state, EXAMPLE_SITE);
 	presence_set(f, "E2", false);
-	run_loop_ms(200);
+	run_clock_ms(f, 200);
 	assert_int_equal(list_size(f, true), 1);
 }
 

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "hex.h"
 #include "leaf.h"
 #include "merkle.h"
 
@@ -50,7 +51,7 @@ static void test_empty_tree(void **state)
 	char hex[65];
 
 	assert_int_equal(merkle_root(NULL, 0, root), 0);
-	leaf_hex(root, 32, hex);
+	hex_encode(root, 32, hex);
 	assert_string_equal(hex,
 	                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
@@ -63,7 +64,7 @@ static void test_rfc6962_roots(void **state)
 	hash_inputs(leaves);
 	for (int n = 1; n <= 8; n++) {
 		assert_int_equal(merkle_root(&leaves[0][0], (uint64_t)n, root), 0);
-		leaf_hex(root, 32, hex);
+		hex_encode(root, 32, hex);
 		assert_string_equal(hex, roots[n - 1]);
 	}
 }
@@ -88,13 +89,13 @@ static void test_rfc6962_paths(void **state)
 	assert_int_equal(merkle_inclusion_path(&leaves[0][0], 8, 0, path, &len), 0);
 	assert_int_equal(len, 3);
 	for (size_t i = 0; i < len; i++) {
-		leaf_hex(path[i], 32, hex);
+		hex_encode(path[i], 32, hex);
 		assert_string_equal(hex, leaf0_of8[i]);
 	}
 	assert_int_equal(merkle_inclusion_path(&leaves[0][0], 8, 5, path, &len), 0);
 	assert_int_equal(len, 3);
 	for (size_t i = 0; i < len; i++) {
-		leaf_hex(path[i], 32, hex);
+		hex_encode(path[i], 32, hex);
 		assert_string_equal(hex, leaf5_of8[i]);
 	}
 	assert_int_equal(merkle_inclusion_path(&leaves[0][0], 8, 8, path, &len), -EINVAL);

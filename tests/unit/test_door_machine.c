@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <errno.h>
 
+#include "clock.h"
 #include "door.h"
 #include "gpio_sim.h"
 
@@ -19,7 +20,9 @@ struct fx {
 	struct gpio gpio; /* the sim's seam, or the failing wrapper below */
 	struct door_config cfg;
 	struct door *door;
-	GArray *ev; /* struct door_event */
+	const struct clock_source *clk; /* NULL: the system clock */
+	struct clock_fake *fake;        /* the fake-clock tests */
+	GArray *ev;                     /* struct door_event */
 	int fail_set;
 };
 
@@ -42,7 +45,7 @@ static int failing_set(struct gpio_line *l, int v)
 static void door_start(struct fx *f, unsigned flags)
 {
 	GError *err = NULL;
-	int rc = door_new(&f->cfg, &f->gpio, f->ctx, on_event, f, flags, &f->door, &err);
+	int rc = door_new(&f->cfg, &f->gpio, f->ctx, f->clk, on_event, f, flags, &f->door, &err);
 
 	if (rc)
 		fail_msg("door_new: %s", err ? err->message : "?");
@@ -85,6 +88,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	door_free(f->door);
+	clock_fake_free(f->fake);
 	door_config_clear(&f->cfg);
 	gpio_sim_free(f->sim);
 	g_array_free(f->ev, TRUE);
@@ -575,7 +579,7 @@ static void test_fail_safe_and_controller_loss(void **state)
 	f->cfg.on_controller_lost = DOOR_LOST_FAIL;
 	f->cfg.lost_grace_ms = 1000; /* far above the short losses below, even under load */
 	/* A (re)start never opens a fail-safe door: the line is requested locked. */
-	assert_int_equal(door_new(&f->cfg, &f->gpio, f->ctx, on_event, f, 0, &f->door, &err), 0);
+	assert_int_equal(door_new(&f->cfg, &f->gpio, f->ctx, f->clk, on_event, f, 0, &f->door, &err), 0);
 	assert_int_equal(lock_level(f), 0);
 	assert_int_equal(lock_changes(f), 1);
 	/* The controller heard within the grace: the lock never moved. */
@@ -602,7 +606,7 @@ static void test_fail_safe_and_controller_loss(void **state)
 	/* Started with no controller at all: fail state once the grace has passed. */
 	door_free(f->door);
 	f->door = NULL;
-	assert_int_equal(door_new(&f->cfg, &f->gpio, f->ctx, on_event, f, 0, &f->door, &err), 0);
+	assert_int_equal(door_new(&f->cfg, &f->gpio, f->ctx, f->clk, on_event, f, 0, &f->door, &err), 0);
 	assert_int_equal(lock_level(f), 0);
 	run_for(f, 1300);
 	assert_int_equal(lock_level(f), 1);
@@ -647,16 +651,16 @@ static void test_bad_config_refused_before_any_line(void **state)
 	GError *err = NULL;
 
 	f->cfg.held_alarm_ms = f->cfg.held_prealarm_ms;
-	assert_int_equal(door_new(&f->cfg, &f->gpio, f->ctx, on_event, f, 0, &f->door, &err),
-	                 -EINVAL);
+	assert_int_equal(
+	    door_new(&f->cfg, &f->gpio, f->ctx, f->clk, on_event, f, 0, &f->door, &err), -EINVAL);
 	assert_non_null(strstr(err->message, "held_alarm_ms"));
 	g_clear_error(&err);
 	f->door = NULL;
 	f->cfg.held_alarm_ms = 500;
 	g_free(f->cfg.sensor_line);
 	f->cfg.sensor_line = g_strdup("NO_SUCH_LINE");
-	assert_int_equal(door_new(&f->cfg, &f->gpio, f->ctx, on_event, f, 0, &f->door, &err),
-	                 -ENOENT);
+	assert_int_equal(
+	    door_new(&f->cfg, &f->gpio, f->ctx, f->clk, on_event, f, 0, &f->door, &err), -ENOENT);
 	assert_non_null(strstr(err->message, "NO_SUCH_LINE"));
 	g_clear_error(&err);
 	f->door = NULL;
@@ -665,6 +669,76 @@ static void test_bad_config_refused_before_any_line(void **state)
 	g_free(f->cfg.sensor_line);
 	f->cfg.sensor_line = g_strdup("SENSOR");
 	door_start(f, 0);
+}
+
+/* ---- the same timing driven by a fake clock: no sleeping, exact to the millisecond ---- */
+
+static void fake_clock_start(struct fx *f)
+{
+	f->fake = clock_fake_new(g_get_real_time());
+	f->clk = clock_fake_source(f->fake);
+	door_start(f, 0);
+	admit(f);
+}
+
+/* Hand queued GPIO edges to the door without waiting (the sim's fds are ready at once). */
+static void drain(struct fx *f)
+{
+	while (g_main_context_iteration(f->ctx, FALSE))
+		;
+}
+
+static void test_fake_clock_pulse_ends_exactly(void **state)
+{
+	struct fx *f = *state;
+
+	fake_clock_start(f);
+	assert_int_equal(door_present_credential(f->door, "w26:1:100"), ADMISSION_GRANTED);
+	assert_int_equal(lock_level(f), 1);
+	clock_fake_advance(f->fake, (int64_t)(f->cfg.pulse_ms - 1) * 1000);
+	assert_int_equal(lock_level(f), 1);
+	assert_int_equal(state_of(f), DOOR_STATE_UNLOCKED);
+	clock_fake_advance(f->fake, 1000);
+	assert_int_equal(lock_level(f), 0);
+	assert_int_equal(state_of(f), DOOR_STATE_LOCKED);
+	assert_int_equal(clock_fake_pending(f->fake), 0);
+	/* An hour later by the fake clock the grant has expired: the admission list reads
+	 * the door's clock too. */
+	clock_fake_advance(f->fake, HOUR + 1);
+	assert_int_equal(door_present_credential(f->door, "w26:1:100"), ADMISSION_EXPIRED);
+	assert_int_equal(lock_level(f), 0);
+}
+
+static void test_fake_clock_held_open_timing(void **state)
+{
+	struct fx *f = *state;
+
+	fake_clock_start(f);
+	door_present_credential(f->door, "pin:4711");
+	gpio_sim_set_input(f->sim, "SENSOR", 1);
+	drain(f);
+	assert_int_equal(count(f, DOOR_EV_OPENED), 0); /* still debouncing */
+	clock_fake_advance(f->fake, (int64_t)f->cfg.debounce_ms * 1000);
+	assert_int_equal(count(f, DOOR_EV_OPENED), 1);
+	assert_int_equal(state_of(f), DOOR_STATE_OPEN);
+	clock_fake_advance(f->fake, (int64_t)f->cfg.held_prealarm_ms * 1000 - 1);
+	assert_int_equal(count(f, DOOR_EV_HELD_PREALARM), 0);
+	clock_fake_advance(f->fake, 1);
+	assert_int_equal(count(f, DOOR_EV_HELD_PREALARM), 1);
+	assert_int_equal(state_of(f), DOOR_STATE_HELD_OPEN);
+	clock_fake_advance(f->fake,
+	                   (int64_t)(f->cfg.held_alarm_ms - f->cfg.held_prealarm_ms) * 1000);
+	assert_int_equal(count(f, DOOR_EV_HELD_ALARM), 1);
+	assert_int_equal(state_of(f), DOOR_STATE_HELD_OPEN_ALARM);
+	/* Events carry the door clock's time. */
+	assert_int_equal(last(f, DOOR_EV_HELD_ALARM)->ts_us,
+	                 clock_source_now_us(clock_fake_source(f->fake)));
+	gpio_sim_set_input(f->sim, "SENSOR", 0);
+	drain(f);
+	clock_fake_advance(f->fake, (int64_t)f->cfg.debounce_ms * 1000);
+	assert_int_equal(count(f, DOOR_EV_CLOSED), 1);
+	assert_int_equal(state_of(f), DOOR_STATE_LOCKED);
+	assert_int_equal(lock_level(f), 0);
 }
 
 int main(void)
@@ -691,6 +765,8 @@ int main(void)
 	    T(test_fail_safe_and_controller_loss),
 	    T(test_offline_decisions),
 	    T(test_bad_config_refused_before_any_line),
+	    T(test_fake_clock_pulse_ends_exactly),
+	    T(test_fake_clock_held_open_timing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

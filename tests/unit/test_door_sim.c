@@ -215,7 +215,8 @@ static void test_socket_drives_door(void **state)
 	cfg.wiegand_gap_ms = 10;
 	assert_int_equal(door_sim_add_lines(&cfg, sim), 0);
 	assert_int_equal(
-	    door_new(&cfg, gpio_sim_gpio(sim), ctx, count_granted, &granted, 0, &door, NULL), 0);
+	    door_new(&cfg, gpio_sim_gpio(sim), ctx, NULL, count_granted, &granted, 0, &door, NULL),
+	    0);
 	assert_int_equal(admission_replace(door_admission(door), &e, 1, NULL), 0);
 	assert_int_equal(gpio_sim_listen(sim, path, ctx), 0);
 	fd = client_connect(path);

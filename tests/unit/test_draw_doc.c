@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "draw_internal.h"
+#include "hex.h"
 
 static char *doc_text;
 
@@ -74,7 +75,7 @@ static char *block_p(const char *prefix, const char *name)
 
 static void hex_of(const uint8_t *b, char *out)
 {
-	draw_hex(b, DRAW_HASH_LEN, out);
+	hex_encode(b, DRAW_HASH_LEN, out);
 }
 
 static void run_example(const char *prefix, size_t n_replacements, gboolean check_shipped)
@@ -111,7 +112,7 @@ static void run_example(const char *prefix, size_t n_replacements, gboolean chec
 	hex_of(h, hex);
 	assert_string_equal(hex, input_hash);
 
-	assert_int_equal(draw_unhex(secret_hex, secret, sizeof(secret)), 0);
+	assert_int_equal(hex_decode_lower(secret_hex, secret, sizeof(secret)), 0);
 	assert_int_equal(draw_commit(in, secret, &d, err), 0);
 	draw_get_commitment(d, h);
 	hex_of(h, hex);
@@ -125,7 +126,7 @@ static void run_example(const char *prefix, size_t n_replacements, gboolean chec
 	assert_string_equal(hex, seed_hex);
 
 	/* the stream's first block, word by word */
-	assert_int_equal(draw_unhex(block0, h, sizeof(h)), 0);
+	assert_int_equal(hex_decode_lower(block0, h, sizeof(h)), 0);
 	draw_stream_init(&stream, seed);
 	for (w = 0; w < 8; w++)
 		assert_int_equal(draw_stream_u32(&stream),

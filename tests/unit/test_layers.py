@@ -17,6 +17,14 @@ A source file compiled into a target of another program (the target's object dir
 names it) counts as used by that program: room-agent and media targets never compile a
 file under controller/. A broken rule names the file, the include and the rule.
 
+No import circle bigger than two files: a module is a .c file and its same-named .h (in
+one folder), and also every .c that defines a function the header declares (a header
+whose functions live in `main`'s file makes main part of that module: that is how
+modules calling back into main closed a circle); module A depends on module B when any
+file of A includes B's header. Any strongly connected component of more than two modules
+is reported with its files (two modules that include each other, e.g. a table and its
+entries, are tolerated).
+
 Usage: test_layers.py BUILD_DIR SOURCE_DIR
 """
 import json
@@ -145,6 +153,156 @@ def check(build, src):
     return sorted(set(problems))
 
 
+def module_of(rel_path):
+    stem = os.path.splitext(rel_path)[0]
+    return stem[:-len("_internal")] if stem.endswith("_internal") else stem
+
+
+def include_graph(build, src):
+    """Project file -> set of project files it includes, for every file the build compiles
+    outside tests/ and bench/ and every header they reach (resolved as the compiler does)."""
+    src = os.path.realpath(src)
+    with open(os.path.join(build, "compile_commands.json")) as f:
+        entries = json.load(f)
+    edges = {}
+
+    def rel(p):
+        return os.path.relpath(os.path.realpath(p), src)
+
+    def ours(r):
+        return not (r.startswith("..") or r.startswith("build") or r.startswith("tests/")
+                    or r.startswith("bench/"))
+
+    def visit(path, dirs):
+        r = rel(path)
+        if r in edges:
+            return
+        edges[r] = set()
+        with open(path, errors="replace") as f:
+            text = f.read()
+        for name in INCLUDE.findall(text):
+            target = resolve(name, os.path.dirname(path), dirs)
+            if target is None or not ours(rel(target)):
+                continue
+            edges[r].add(rel(target))
+            visit(target, dirs)
+
+    for e in entries:
+        f = os.path.normpath(os.path.join(e["directory"], e["file"]))
+        if ours(rel(f)):
+            visit(f, include_dirs(e))
+    return edges
+
+
+def strongly_connected(graph):
+    """Tarjan's algorithm, iterative: the list of components (sets of nodes)."""
+    index, low, on_stack, stack, out = {}, {}, set(), [], []
+    counter = [0]
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter[0]
+        counter[0] += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, it = work[-1]
+            advanced = False
+            for nxt in it:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter[0]
+                    counter[0] += 1
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(graph.get(nxt, ())))))
+                    advanced = True
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                comp = set()
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.add(w)
+                    if w == node:
+                        break
+                out.append(comp)
+    return out
+
+
+COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+TOP_CALLABLE = re.compile(r"^(?!static\b|typedef\b|extern\b)[A-Za-z_][\w \t\*]*?\b(\w+)\s*\(", re.M)
+
+
+def functions(text, defined):
+    """Names of the top-level functions TEXT declares (DEFINED False) or defines (True)."""
+    text = COMMENT.sub("", text)
+    names = set()
+    for m in TOP_CALLABLE.finditer(text):
+        rest = text[m.end():]
+        semi, brace = rest.find(";"), rest.find("{")
+        is_def = brace != -1 and (semi == -1 or brace < semi)
+        if is_def == defined:
+            names.add(m.group(1))
+    return names
+
+
+def home_modules(edges, read):
+    """File -> its module: the same-named stem (a private `X_internal.h` belongs to X),
+    except that a .c without a header of its own that defines a function a header of
+    another stem declares belongs to that header's module (the first by name when
+    several do)."""
+    declared_in = {}
+    for f in edges:
+        if f.endswith(".h"):
+            for name in functions(read(f), False):
+                declared_in.setdefault(name, set()).add(f)
+    home = {}
+    for f in sorted(edges):
+        home[f] = module_of(f)
+        if f.endswith(".c") and os.path.splitext(f)[0] + ".h" not in edges:
+            owners = sorted(module_of(h) for name in functions(read(f), True)
+                            for h in declared_in.get(name, ()) if module_of(h) != module_of(f))
+            if owners:
+                home[f] = owners[0]
+    return home
+
+
+def circles(edges, read=None):
+    """Import circles of more than two modules, each named by its files. READ(file) gives
+    a file's text (None: modules by name only)."""
+    home = home_modules(edges, read) if read else {}
+    files_of = {}
+    graph = {}
+
+    def module_of_file(f):
+        return home.get(f) or module_of(f)
+
+    for f, targets in edges.items():
+        m = module_of_file(f)
+        files_of.setdefault(m, set()).add(f)
+        graph.setdefault(m, set())
+        for t in targets:
+            mt = module_of_file(t)
+            files_of.setdefault(mt, set()).add(t)
+            graph.setdefault(mt, set())
+            if mt != m:
+                graph[m].add(mt)
+    problems = []
+    for comp in strongly_connected(graph):
+        if len(comp) > 2:
+            files = sorted(f for m in comp for f in files_of[m])
+            problems.append(f"import circle of {len(comp)} modules: {' '.join(files)}")
+    return problems
+
+
 def self_test():
     """The checker itself catches a broken rule: a tiny tree where common/ includes a
     controller header and room-agent compiles a controller source."""
@@ -167,6 +325,16 @@ def self_test():
         assert any(p.startswith("common/base.c: #include \"state.h\"") for p in found), found
         assert any(p.startswith("controller/state/state.c: compiled into a target of "
                                 "room-agent/") for p in found), found
+    # A circle of three modules is named; a pair that includes each other is not.
+    found = circles({"a.c": {"b.h"}, "b.c": {"c.h"}, "c.c": {"a.h"}, "a.h": set(),
+                     "b.h": set(), "c.h": set(), "d.c": {"e.h"}, "e.c": {"d.h"}})
+    assert found == ["import circle of 3 modules: a.c a.h b.c b.h c.c c.h"], found
+    # A header whose function main's file defines: main joins that module (the callback).
+    texts = {"app.h": "int app_publish(int x);\n", "app_main.c": "int app_publish(int x)\n{\n}\n",
+             "x.h": "", "x.c": "", "y.h": "", "y.c": ""}
+    found = circles({"app_main.c": {"app.h", "x.h", "y.h"}, "app.h": set(), "x.h": set(),
+                     "y.h": set(), "x.c": {"app.h"}, "y.c": {"app.h"}}, texts.get)
+    assert found == ["import circle of 3 modules: app.h app_main.c x.c x.h y.c y.h"], found
 
 
 def main():
@@ -175,9 +343,15 @@ def main():
     problems = check(build, src)
     for p in problems:
         print("layer rule broken:", p)
-    if problems:
+    root = os.path.realpath(src)
+    loops = circles(include_graph(build, src),
+                    lambda f: open(os.path.join(root, f), errors="replace").read())
+    for p in loops:
+        print("layer rule broken:", p)
+    if problems or loops:
         return 1
-    print("layers: every include and every compiled source keeps the one-way rules")
+    print("layers: every include and every compiled source keeps the one-way rules, "
+          "and no import circle is larger than two modules")
     return 0
 
 

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "draw.h"
+#include "hex.h"
 #include "ops_internal.h"
 #include "route.h"
 #include "test_ops_helpers.h"
@@ -169,9 +170,9 @@ static void test_commit(void **ctx)
 	assert_string_equal(sd.input_hash, str(res, "input_hash"));
 	assert_string_equal(sd.secret, "");
 	assert_true(ops_draw_vault_get(sd.commitment, secret));
-	assert_int_equal(draw_unhex(sd.input_hash, hash, DRAW_HASH_LEN), 0);
+	assert_int_equal(hex_decode_lower(sd.input_hash, hash, DRAW_HASH_LEN), 0);
 	draw_commitment_compute(secret, hash, commitment);
-	draw_hex(commitment, DRAW_HASH_LEN, hex);
+	hex_encode(commitment, DRAW_HASH_LEN, hex);
 	assert_string_equal(hex, str(res, "commitment"));
 	/* ...and the input hash is SHA-256 of the stored canonical input. */
 	gchar *sha = g_compute_checksum_for_string(G_CHECKSUM_SHA256, sd.input, -1);
