@@ -84,7 +84,11 @@ def test_credentials_rest_as_keyed_digests_only(site, tmp_path):
     assert pin.encode() not in at_rest, "the used PIN is readable in state.db or its WAL"
     assert b"12:3456" not in at_rest, "the card number is readable in state.db"
     audit = json.dumps(ok(site, "audit"))
-    assert "12:3456" not in audit and "3456" not in audit, audit
+    assert "12:3456" not in audit, audit
+    # The bare number only where a person's details are: timestamps and hashes elsewhere in
+    # the audit may hold the digits 3456 by chance.
+    checkins = [r["args"] for r in ok(site, "audit")["records"] if r["command"] == "desk.checkin"]
+    assert checkins and not any("3456" in a for a in checkins), checkins
 
 
 def resident_id(first17):
