@@ -136,6 +136,11 @@ static int is_kind(const char *s)
 	return 1;
 }
 
+int leaf_tender_id_valid(const char *s)
+{
+	return is_ident(s, "_.-", 64);
+}
+
 const char *leaf_check_tender(const struct archive_tender *t)
 {
 	if (!is_ident(t->tender, "_.-", 64))

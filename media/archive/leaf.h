@@ -17,6 +17,9 @@ GByteArray *leaf_gap_data(const struct archive_gap *g);
 
 /* Field checks: NULL when valid, else a static text naming what is wrong. */
 const char *leaf_check_tender(const struct archive_tender *t);
+/* leaf_tender_id_valid: 1 when S is a tender (or session) identifier of the format,
+ * [A-Za-z0-9][A-Za-z0-9_.-]{0,63}, else 0. */
+int leaf_tender_id_valid(const char *s);
 const char *leaf_check_event(const struct archive_event *ev);
 const char *leaf_check_segment(const struct archive_segment_info *s);
 const char *leaf_check_gap(const struct archive_gap *g);

@@ -4,8 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdbool.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,17 +42,6 @@ static void sha256(const char *msg, uint8_t out[32])
 	g_checksum_get_digest(cs, out, &len);
 }
 
-static bool tender_valid(const char *t)
-{
-	size_t n = strlen(t);
-	if (n == 0 || n > 64 || !g_ascii_isalnum(t[0]))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!g_ascii_isalnum(t[i]) && !strchr("_.-", t[i]))
-			return false;
-	return true;
-}
-
 /* Parses LINE (no newline) as entry EXPECT_INDEX following PREV; checks its signature when
  * KEY. 0 or -EBADMSG with *why. */
 static int parse_line(const char *line, uint64_t expect_index, const uint8_t prev[32],
@@ -76,7 +63,7 @@ static int parse_line(const char *line, uint64_t expect_index, const uint8_t pre
 		                       index, expect_index);
 		return -EBADMSG;
 	}
-	if (!tender_valid(tender) || time_us < 0 || strlen(root_hex) != 64 ||
+	if (!leaf_tender_id_valid(tender) || time_us < 0 || strlen(root_hex) != 64 ||
 	    strlen(prev_hex) != 64 || hex_decode(root_hex, e->root, 32) != 0 ||
 	    hex_decode(prev_hex, e->prev, 32) != 0) {
 		*why = g_strdup("a malformed field");
@@ -215,7 +202,7 @@ void rootlog_free(struct rootlog *l)
 int rootlog_append(struct rootlog *l, const char *tender, uint64_t size, const uint8_t root[32],
                    int64_t time_us, struct rootlog_entry *out, GError **err)
 {
-	if (!tender_valid(tender) || time_us < 0) {
+	if (!leaf_tender_id_valid(tender) || time_us < 0) {
 		g_set_error(err, rootlog_error_quark(), EINVAL, "root log %s: bad tender or time",
 		            l->path);
 		return -EINVAL;
