@@ -33,8 +33,10 @@ def clips(build_dir):
 
 
 def media_info(path):
-    out = subprocess.run(["gst-discoverer-1.0", path], capture_output=True, text=True,
-                         timeout=30).stdout
+    # gst-discoverer gives up after 10 s by default, which a loaded machine can need:
+    # give it as long as the call itself.
+    out = subprocess.run(["gst-discoverer-1.0", "-t", "30", path], capture_output=True,
+                         text=True, timeout=40).stdout
     video = re.findall(r"video #\d+: (H\.26[45])", out)
     audio = re.findall(r"audio #\d+: ([^\n]+)", out)
     size = re.search(r"Width: (\d+)\s+Height: (\d+)", out)
