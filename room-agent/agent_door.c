@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admission_used.h"
 #include "agent.h"
 #include "clock.h"
 #include "credential.h"
@@ -29,9 +30,10 @@ struct agent_door {
 	struct gpio_sim *sim; /* sim backend */
 	struct gpio *gpiod;   /* gpiod backend */
 	struct door *door;
-	char *lockdown_path;       /* exists while a lockdown is in force */
-	char *admission_path;      /* the last admission list, for decisions after a restart */
-	struct credential_key key; /* the site credential key (credential.h) */
+	char *lockdown_path;         /* exists while a lockdown is in force */
+	char *admission_path;        /* the last admission list, for decisions after a restart */
+	struct credential_key key;   /* the site credential key (credential.h) */
+	struct admission_used *used; /* admissions used up, durable (admission_used.h) */
 	/* A paged list being received: its id, page count and the pages so far. */
 	char list_id[64];
 	int64_t list_pages;
@@ -355,6 +357,19 @@ int agent_door_command(struct agent_door *d, const char *command, const char *id
 	return 0;
 }
 
+/* The door's use store: a granted admission is written down before the lock moves. */
+static int use_store(const struct admission_use *use, void *user)
+{
+	struct agent_door *d = user;
+	return admission_used_put(d->used, use, clock_source_now_us(d->agent->clock));
+}
+
+static void use_restore(const struct admission_use *use, void *user)
+{
+	struct agent_door *d = user;
+	admission_mark_used(door_admission(d->door), use, clock_source_now_us(d->agent->clock));
+}
+
 struct gpio_sim *agent_door_sim(const struct agent_door *d)
 {
 	return d ? d->sim : NULL;
@@ -436,6 +451,17 @@ struct agent_door *agent_door_new(struct agent *a, GError **err)
 		goto err_free;
 	admission_set_key(door_admission(d->door), &d->key);
 	admission_restore(d);
+	char *used_path = g_build_filename(a->spool_dir, "outbox.db", NULL);
+	d->used = admission_used_open(used_path, err);
+	g_free(used_path);
+	if (!d->used ||
+	    admission_used_each(d->used, clock_source_now_us(a->clock), use_restore, d) != 0) {
+		if (err && !*err)
+			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+			            "door: the admissions used cannot be read back");
+		goto err_free;
+	}
+	door_set_use_store(d->door, use_store, d);
 	log_info("door %s: ready (%s)%s", a->room, door_state_name(DOOR_STATE_LOCKED),
 	         flags ? ", lockdown restored" : "");
 	return d;
@@ -450,6 +476,7 @@ void agent_door_free(struct agent_door *d)
 		return;
 	if (d->door)
 		door_free(d->door);
+	admission_used_close(d->used);
 	if (d->sim)
 		gpio_sim_free(d->sim);
 	if (d->gpiod)

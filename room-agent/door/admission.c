@@ -3,6 +3,8 @@
  * does not list the valid credentials, nor lets them be found by trying every PIN. */
 #include "admission.h"
 
+#include "hex.h"
+
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <string.h>
@@ -17,11 +19,19 @@ struct grant {
 	char person[ADMISSION_PERSON_MAX]; /* of this room's entry */
 };
 
+/* A used admission: digest and window start (a readmission has a new window). */
+struct used {
+	uint8_t key[DIGEST_LEN];
+	int64_t from_us;
+	int64_t until_us;
+};
+
 struct admission {
 	char *room;
 	struct credential_key key;
 	GHashTable *table; /* key digest -> struct grant (key points into the grant) */
 	size_t count;
+	GHashTable *used; /* struct used (itself the key) -> the same; kept across lists */
 };
 
 static guint digest_hash(gconstpointer p)
@@ -53,6 +63,20 @@ static void key_of(const struct admission *a, const char *credential, uint8_t ou
 	OPENSSL_cleanse(hex, sizeof(hex));
 }
 
+static guint used_hash(gconstpointer p)
+{
+	const struct used *u = p;
+
+	return digest_hash(u->key) ^ (guint)u->from_us ^ (guint)(u->from_us >> 32);
+}
+
+static gboolean used_equal(gconstpointer a, gconstpointer b)
+{
+	const struct used *x = a, *y = b;
+
+	return x->from_us == y->from_us && memcmp(x->key, y->key, DIGEST_LEN) == 0;
+}
+
 static GHashTable *table_new(void)
 {
 	return g_hash_table_new_full(digest_hash, digest_equal, NULL, g_free);
@@ -64,6 +88,7 @@ struct admission *admission_new(const char *room)
 
 	a->room = g_strdup(room ? room : "");
 	a->table = table_new();
+	a->used = g_hash_table_new_full(used_hash, used_equal, g_free, NULL);
 	return a;
 }
 
@@ -77,6 +102,7 @@ void admission_free(struct admission *a)
 	if (!a)
 		return;
 	g_hash_table_destroy(a->table);
+	g_hash_table_destroy(a->used);
 	g_free(a->room);
 	OPENSSL_cleanse(&a->key, sizeof(a->key));
 	g_free(a);
@@ -191,7 +217,52 @@ enum admission_reason admission_decide(const struct admission *a, const char *cr
 		return ADMISSION_NOT_YET_VALID;
 	if (now_us >= g->until_us)
 		return ADMISSION_EXPIRED;
+	struct used probe = {.from_us = g->from_us};
+	memcpy(probe.key, key, DIGEST_LEN);
+	if (g_hash_table_contains(a->used, &probe))
+		return ADMISSION_USED;
 	return ADMISSION_GRANTED;
+}
+
+int admission_use_of(const struct admission *a, const char *credential, struct admission_use *use)
+{
+	uint8_t key[DIGEST_LEN];
+	const struct grant *g;
+
+	if (!credential || !*credential)
+		return -ENOENT;
+	key_of(a, credential, key);
+	g = g_hash_table_lookup(a->table, key);
+	if (!g || !g->here)
+		return -ENOENT;
+	hex_encode(key, DIGEST_LEN, use->digest);
+	use->valid_from_us = g->from_us;
+	use->valid_until_us = g->until_us;
+	return 0;
+}
+
+static gboolean used_ended(gpointer key, gpointer value, gpointer data)
+{
+	const struct used *u = key;
+	(void)value;
+	return u->until_us <= *(const int64_t *)data;
+}
+
+int admission_mark_used(struct admission *a, const struct admission_use *use, int64_t now_us)
+{
+	struct used *u;
+
+	if (!credential_mac_hex_valid(use->digest))
+		return -EINVAL;
+	g_hash_table_foreach_remove(a->used, used_ended, &now_us);
+	if (use->valid_until_us <= now_us)
+		return 0;
+	u = g_new0(struct used, 1);
+	hex_bytes(use->digest, u->key);
+	u->from_us = use->valid_from_us;
+	u->until_us = use->valid_until_us;
+	g_hash_table_add(a->used, u);
+	return 0;
 }
 
 size_t admission_count(const struct admission *a)
@@ -214,6 +285,8 @@ const char *admission_reason_name(enum admission_reason r)
 		return "not_this_room";
 	case ADMISSION_LOCKDOWN:
 		return "lockdown";
+	case ADMISSION_USED:
+		return "used";
 	}
 	return "unknown";
 }

@@ -18,6 +18,7 @@ enum admission_reason {
 	ADMISSION_NOT_YET_VALID,
 	ADMISSION_NOT_THIS_ROOM,
 	ADMISSION_LOCKDOWN,
+	ADMISSION_USED, /* this admission already let its person in once (single use) */
 };
 
 /* One entry as the controller sends it (the agent's message decoder fills these). Times
@@ -38,6 +39,14 @@ struct admission_entry {
 };
 
 struct admission;
+
+/* What identifies one admission for single use: the admission digest of its credential
+ * and its window. A readmission of the same card comes with a new window, so it is a new
+ * admission and is not used up. */
+struct admission_use {
+	char digest[CREDENTIAL_MAC_HEX]; /* 64 lowercase hex digits */
+	int64_t valid_from_us, valid_until_us;
+};
 
 /* An empty list for room ROOM (copied). Free with admission_free. */
 struct admission *admission_new(const char *room);
@@ -60,10 +69,20 @@ int admission_replace(struct admission *a, const struct admission_entry *entries
 enum admission_reason admission_decide(const struct admission *a, const char *credential,
                                        int64_t now_us, char *person);
 
+/* admission_use_of: for CREDENTIAL (in clear) whose decision was ADMISSION_GRANTED, fill USE
+ * with the admission it matched. 0, or -ENOENT when this room lists no such credential. */
+int admission_use_of(const struct admission *a, const char *credential, struct admission_use *use);
+
+/* admission_mark_used: USE has let its person in: from now on admission_decide answers
+ * ADMISSION_USED for it (after the window checks), also across admission_replace while
+ * a new list holds the same admission. USE->digest must be 64 lowercase hex digits
+ * (-EINVAL otherwise); 0. Uses whose window has ended at NOW_US are forgotten. */
+int admission_mark_used(struct admission *a, const struct admission_use *use, int64_t now_us);
+
 /* Number of entries, this room's and elsewhere ones. */
 size_t admission_count(const struct admission *a);
 
-/* "granted", "unknown", "expired", "not_yet_valid", "not_this_room", "lockdown". */
+/* "granted", "unknown", "expired", "not_yet_valid", "not_this_room", "lockdown", "used". */
 const char *admission_reason_name(enum admission_reason r);
 
 #endif

@@ -40,6 +40,8 @@ struct door {
 	struct input in[IN_COUNT];
 
 	struct admission *adm;
+	door_use_store_fn use_store; /* NULL: uses are remembered in memory only */
+	void *use_user;
 	struct wiegand *wg;
 	struct clock_timer *wg_timer;
 	uint64_t wg_last_ts;
@@ -611,9 +613,26 @@ enum admission_reason door_present_credential(struct door *d, const char *creden
 	struct door_event ev = {0};
 	enum admission_reason r;
 
-	r = admission_decide(d->adm, credential, clock_source_now_us(d->clk), ev.person);
+	int64_t now = clock_source_now_us(d->clk);
+	r = admission_decide(d->adm, credential, now, ev.person);
 	if (r == ADMISSION_GRANTED && d->lockdown)
 		r = ADMISSION_LOCKDOWN;
+	if (r == ADMISSION_GRANTED) {
+		/* Single use: the admission is written down as used before the lock moves, so
+		 * neither a second try nor a restart or power cut right after lets it in again.
+		 * A door that cannot write it down does not open on it. */
+		struct admission_use use;
+		int rc = admission_use_of(d->adm, credential, &use);
+		if (rc == 0 && d->use_store)
+			rc = d->use_store(&use, d->use_user);
+		if (rc == 0)
+			rc = admission_mark_used(d->adm, &use, now);
+		if (rc != 0) {
+			r = ADMISSION_UNKNOWN;
+			ev.detail = "the admission could not be recorded as used";
+			g_warning("door %s: %s: %s", d->cfg.name, ev.detail, g_strerror(-rc));
+		}
+	}
 	if (r == ADMISSION_GRANTED)
 		pulse_start(d, false);
 	ev.kind = r == ADMISSION_GRANTED ? DOOR_EV_GRANTED : DOOR_EV_DENIED;
@@ -680,6 +699,12 @@ int door_command(struct door *d, enum door_command cmd, const char *id)
 	ev.result = rc;
 	emit(d, &ev);
 	return rc;
+}
+
+void door_set_use_store(struct door *d, door_use_store_fn fn, void *user)
+{
+	d->use_store = fn;
+	d->use_user = user;
 }
 
 struct admission *door_admission(struct door *d)

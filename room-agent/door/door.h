@@ -144,8 +144,18 @@ int door_sim_add_lines(const struct door_config *cfg, struct gpio_sim *sim);
 /* Release the lines (the lock output keeps its level where the hardware allows) and free. */
 void door_free(struct door *door);
 
+/* Writes USE down durably (committed before it returns) as used: 0 or -errno. */
+typedef int (*door_use_store_fn)(const struct admission_use *use, void *user);
+
+/* door_set_use_store: every granted admission is handed to FN (with USER) before the lock
+ * moves; when FN fails the door does not open (DENIED, reason unknown, with that
+ * said in the event's detail). Without a store (NULL) uses are remembered in memory only. */
+void door_set_use_store(struct door *door, door_use_store_fn fn, void *user);
+
 /* Present a credential from any reader (Wiegand ones arrive by themselves). Decides
- * locally, pulses the lock when granted, emits GRANTED or DENIED; returns the reason. */
+ * locally; an admission granted once is used up (ADMISSION_USED afterwards, see
+ * door_set_use_store); pulses the lock when granted, emits GRANTED or DENIED; returns the
+ * reason. */
 enum admission_reason door_present_credential(struct door *door, const char *credential);
 
 /* Run an operator command; ID (may be NULL) is echoed in the COMMAND event. Returns 0,

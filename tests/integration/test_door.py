@@ -192,6 +192,58 @@ def test_offline_decisions_replayed_once(site):
     assert [d["event"] for d in decisions] == ["granted", "denied"]
 
 
+def test_admission_used_up_on_the_door_across_a_power_cut(site):
+    """Issue 17 item 6: the first entry uses an admission up on the door itself, written
+    down before the lock moves; with the controller and the broker down and the agent
+    killed (a power cut) between two presentations of the same card, the second is denied
+    as used and the lock never moves again. A readmission (a new window for the same
+    card) opens it once more."""
+    now = int(time.time() * 1e6)
+    push_admission(site, ROOM, [{"credential": "w26:3:303", "person": "EXP-303",
+                                 "valid_from": now - 10**6,
+                                 "valid_until": now + 600 * 10**6}])
+    time.sleep(0.5)
+    site.daemons["controller"].stop()
+    site.broker.stop()
+    door = site.door(ROOM)
+    door.card(3, 303)
+    assert wait_for(lambda: 1 in lock_history(site), 3), "the admission did not open the door"
+    site.daemons["agent-" + ROOM].kill()  # SIGKILL: nothing is flushed on the way out
+    agent = site.start_agent(ROOM, door=True, wait=False)
+    assert agent.wait_log("restored 1 admission entries"), agent.log(this_run=True)
+    door = site.door(ROOM)
+    door.card(3, 303)
+    time.sleep(0.5)
+    door.card(3, 303)
+    time.sleep(0.5)
+    assert set(lock_history(site)) == {0}, lock_history(site)
+
+    # Back online: the controller records the grant and both refusals, as the door said.
+    site.broker.start()
+    site.start_controller()
+    for o in site.observers:
+        o.close()
+    site.observers = []
+
+    def decisions():
+        bodies = [json.loads(b) for _, b in recorded_events(site, ROOM)]
+        return [(b["event"], b.get("reason"), b.get("person")) for b in bodies
+                if b.get("event") in ("granted", "denied") and b["at"] >= now]
+    assert wait_for(lambda: len(decisions()) == 3, 20), recorded_events(site, ROOM)
+    assert decisions() == [("granted", "granted", "EXP-303"), ("denied", "used", "EXP-303"),
+                           ("denied", "used", "EXP-303")], decisions()
+
+    # The desk's readmission sends the same card with a new window: one entry more.
+    later = int(time.time() * 1e6)
+    push_admission(site, ROOM, [{"credential": "w26:3:303", "person": "EXP-303",
+                                 "valid_from": later - 10**6,
+                                 "valid_until": later + 600 * 10**6}])
+    time.sleep(0.5)
+    site.door(ROOM).card(3, 303)
+    assert wait_for(lambda: 1 in lock_history(site), 3), "the readmission did not open"
+    assert site.schema_problems() == []
+
+
 def test_saved_list_of_an_older_version_forgets_other_rooms(site):
     """An admission.json saved when the lists named another room's person and room still
     decides after a restart (here with the network down, so nothing replaces it), is

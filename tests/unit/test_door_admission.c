@@ -150,13 +150,45 @@ static void test_many_entries(void **state)
 	admission_free(a);
 }
 
+static void test_single_use(void **state)
+{
+	struct admission *a = admission_new("R1");
+	struct admission_use use, renewed;
+	struct admission_entry again[1] = {entries[0]};
+
+	assert_int_equal(admission_replace(a, entries, 4, NULL), 0);
+	assert_int_equal(admission_use_of(a, "w26:1:102", &use), -ENOENT); /* elsewhere */
+	assert_int_equal(admission_use_of(a, "w26:1:999", &use), -ENOENT);
+	assert_int_equal(admission_use_of(a, "w26:1:100", &use), 0);
+	assert_int_equal(strlen(use.digest), 64);
+	assert_int_equal(use.valid_from_us, NOW - HOUR);
+	assert_int_equal(use.valid_until_us, NOW + HOUR);
+	assert_int_equal(admission_mark_used(a, &use, NOW), 0);
+	assert_int_equal(admission_decide(a, "w26:1:100", NOW, NULL), ADMISSION_USED);
+	/* The window's end still says expired. */
+	assert_int_equal(admission_decide(a, "w26:1:100", NOW + HOUR, NULL), ADMISSION_EXPIRED);
+	/* A new list with the same admission keeps it used ... */
+	assert_int_equal(admission_replace(a, entries, 4, NULL), 0);
+	assert_int_equal(admission_decide(a, "w26:1:100", NOW, NULL), ADMISSION_USED);
+	/* ... a readmission (a new window for the same card) is a new admission. */
+	again[0].valid_from_us = NOW - 60;
+	assert_int_equal(admission_replace(a, again, 1, NULL), 0);
+	assert_int_equal(admission_decide(a, "w26:1:100", NOW, NULL), ADMISSION_GRANTED);
+	assert_int_equal(admission_use_of(a, "w26:1:100", &renewed), 0);
+	assert_string_equal(renewed.digest, use.digest);
+	/* A use whose window has ended is forgotten; a bad digest is refused. */
+	assert_int_equal(admission_mark_used(a, &use, NOW + HOUR), 0);
+	strcpy(use.digest, "zz");
+	assert_int_equal(admission_mark_used(a, &use, NOW), -EINVAL);
+	admission_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_reasons),
-	    cmocka_unit_test(test_invalid_list_keeps_old),
-	    cmocka_unit_test(test_elsewhere_entries),
-	    cmocka_unit_test(test_many_entries),
+	    cmocka_unit_test(test_reasons),           cmocka_unit_test(test_invalid_list_keeps_old),
+	    cmocka_unit_test(test_elsewhere_entries), cmocka_unit_test(test_many_entries),
+	    cmocka_unit_test(test_single_use),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

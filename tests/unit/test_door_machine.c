@@ -579,7 +579,8 @@ static void test_fail_safe_and_controller_loss(void **state)
 	f->cfg.on_controller_lost = DOOR_LOST_FAIL;
 	f->cfg.lost_grace_ms = 1000; /* far above the short losses below, even under load */
 	/* A (re)start never opens a fail-safe door: the line is requested locked. */
-	assert_int_equal(door_new(&f->cfg, &f->gpio, f->ctx, f->clk, on_event, f, 0, &f->door, &err), 0);
+	assert_int_equal(
+	    door_new(&f->cfg, &f->gpio, f->ctx, f->clk, on_event, f, 0, &f->door, &err), 0);
 	assert_int_equal(lock_level(f), 0);
 	assert_int_equal(lock_changes(f), 1);
 	/* The controller heard within the grace: the lock never moved. */
@@ -606,7 +607,8 @@ static void test_fail_safe_and_controller_loss(void **state)
 	/* Started with no controller at all: fail state once the grace has passed. */
 	door_free(f->door);
 	f->door = NULL;
-	assert_int_equal(door_new(&f->cfg, &f->gpio, f->ctx, f->clk, on_event, f, 0, &f->door, &err), 0);
+	assert_int_equal(
+	    door_new(&f->cfg, &f->gpio, f->ctx, f->clk, on_event, f, 0, &f->door, &err), 0);
 	assert_int_equal(lock_level(f), 0);
 	run_for(f, 1300);
 	assert_int_equal(lock_level(f), 1);
@@ -643,6 +645,47 @@ static void test_offline_decisions(void **state)
 	assert_int_equal(door_present_credential(f->door, "w26:1:100"), ADMISSION_GRANTED);
 	assert_int_equal(lock_level(f), 1);
 	assert_int_equal(door_present_credential(f->door, "w26:1:102"), ADMISSION_NOT_THIS_ROOM);
+}
+
+/* The use store of the agent, here in memory: what was stored and the lock level then. */
+static int stored_lock_level = -1;
+static int store_fails;
+static int store_use(const struct admission_use *use, void *user)
+{
+	struct fx *f = user;
+
+	(void)use;
+	if (store_fails)
+		return -EIO;
+	stored_lock_level = lock_level(f);
+	return 0;
+}
+
+static void test_single_use(void **state)
+{
+	struct fx *f = *state;
+
+	door_start(f, 0);
+	admit(f);
+	door_set_use_store(f->door, store_use, f);
+	stored_lock_level = -1;
+	store_fails = 0;
+	assert_int_equal(door_present_credential(f->door, "w26:1:100"), ADMISSION_GRANTED);
+	assert_int_equal(stored_lock_level, 0); /* written down before the lock moved */
+	assert_int_equal(lock_level(f), 1);
+	assert_true(run_until(f, DOOR_EV_STATE, 2, 1000));
+	size_t changes = lock_changes(f);
+	assert_int_equal(door_present_credential(f->door, "w26:1:100"), ADMISSION_USED);
+	assert_int_equal(last(f, DOOR_EV_DENIED)->reason, ADMISSION_USED);
+	assert_string_equal(last(f, DOOR_EV_DENIED)->person, "expert-a");
+	/* A door that cannot write the use down does not open on it. */
+	store_fails = 1;
+	assert_int_equal(door_present_credential(f->door, "pin:4711"), ADMISSION_UNKNOWN);
+	assert_non_null(last(f, DOOR_EV_DENIED)->detail);
+	assert_int_equal(lock_changes(f), changes);
+	store_fails = 0;
+	assert_int_equal(door_present_credential(f->door, "pin:4711"), ADMISSION_GRANTED);
+	assert_string_equal(admission_reason_name(ADMISSION_USED), "used");
 }
 
 static void test_bad_config_refused_before_any_line(void **state)
@@ -764,6 +807,7 @@ int main(void)
 	    T(test_restart_active_low_no_glitch),
 	    T(test_fail_safe_and_controller_loss),
 	    T(test_offline_decisions),
+	    T(test_single_use),
 	    T(test_bad_config_refused_before_any_line),
 	    T(test_fake_clock_pulse_ends_exactly),
 	    T(test_fake_clock_held_open_timing),
