@@ -1,10 +1,14 @@
 /* Which tenders a recording or an event belongs to, from state.db.
  *
- * A person counts as "at the seat" / "in the room" from the moment the session's draw
- * seated them (assignment.assigned_at) until they are withdrawn, not only between login
- * and logout: the draw reserves the seat for that tender for the whole session, so the
- * tender's archive also shows the seat before the expert arrives and after they leave
- * (proof that nobody else used it). That is a superset of the login-to-logout binding
+ * For recordings a person counts as "at the seat" / "in the room" from the moment the
+ * session's draw seated them (assignment.assigned_at) until they are withdrawn, not only
+ * between login and logout: the draw reserves the seat for that tender for the whole
+ * session, so the tender's archive also shows the seat before the expert arrives and
+ * after they leave (proof that nobody else used it). For events (route_room_tenders:
+ * door and seat events, operators' door and seat commands, alerts about a room) only from
+ * the person's check-in (a passed screening): before it, an event of their room in their
+ * tender's archive would tell the archive's reader where the draw put them while the
+ * seat map is sealed. That is a superset of the login-to-logout binding
  * the design names; the logins themselves (seat.event) are events in the archive, and
  * controller/daemon/seats.h keeps them (bindings_at). Sealed tenders are returned too: the
  * caller refuses to write to them (and says so). */
@@ -24,7 +28,7 @@
 int route_segment_tenders(struct state *st, const char *room, const char *stream, int64_t from_us,
                           int64_t to_us, GPtrArray *tenders, bool *seat_stream, bool *known,
                           GError **err);
-/* route_room_tenders: every tender with someone seated in ROOM at AT_US. */
+/* route_room_tenders: every tender with someone seated in ROOM and checked in at AT_US. */
 int route_room_tenders(struct state *st, const char *room, int64_t at_us, GPtrArray *tenders,
                        GError **err);
 /* route_tender_rooms: every room where someone of TENDER is seated (g_strdup'd ids). */

@@ -17,12 +17,29 @@ static void add_distinct(sqlite3_stmt *stmt, void *out)
 		g_ptr_array_add(ids, g_strdup(v));
 }
 
+/* Seated in ROOM (?1) at ?2 by the draw (the seat reservation). */
 #define SEATED_IN_OPEN_SESSION                                                                     \
 	"FROM assignment a JOIN session s ON s.id = a.session "                                    \
 	"WHERE a.withdrawn = 0 AND s.state = 'open' AND a.assigned_at <= ?2 AND a.room = ?1 "
+/* ... and checked in by then (a passed screening at the desk). */
+#define CHECKED_IN                                                                                 \
+	"AND EXISTS (SELECT 1 FROM checkin k WHERE k.session = a.session AND "                     \
+	"k.person = a.person AND k.screening = 'passed' AND k.at <= ?2) "
 
+/* Before a person's check-in nothing that happens in their room goes to their tender's
+ * archive: it would tell an archive's reader where the draw put them while the seat map
+ * is sealed (docs/draw.md). */
 int route_room_tenders(struct state *st, const char *room, int64_t at_us, GPtrArray *tenders,
                        GError **err)
+{
+	return state_each(
+	    st, "SELECT DISTINCT a.tender " SEATED_IN_OPEN_SESSION CHECKED_IN "ORDER BY a.tender",
+	    STATE_ARGS(STATE_TEXT(room), STATE_INT(at_us)), add_distinct, tenders, "room tenders",
+	    err);
+}
+
+static int room_reserved_tenders(struct state *st, const char *room, int64_t at_us,
+                                 GPtrArray *tenders, GError **err)
 {
 	return state_each(st,
 	                  "SELECT DISTINCT a.tender " SEATED_IN_OPEN_SESSION "ORDER BY a.tender",
@@ -62,7 +79,7 @@ int route_segment_tenders(struct state *st, const char *room, const char *stream
 	*known = rc == 0;
 	*seat_stream = place.seat_stream;
 	if (!*seat_stream)
-		return route_room_tenders(st, room, to_us, tenders, err);
+		return room_reserved_tenders(st, room, to_us, tenders, err);
 	return state_each(st,
 	                  "SELECT DISTINCT a.tender " SEATED_IN_OPEN_SESSION
 	                  "AND a.seat = ?3 ORDER BY a.tender",

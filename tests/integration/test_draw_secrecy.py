@@ -62,6 +62,20 @@ def rows(site, tender, sql, *args):
         db.close()
 
 
+def door_moves(site, room):
+    """The door of ROOM opened by hand and closed again (a forced-open event)."""
+    door = site.door(room)
+    door.set("DOOR_SENSOR", 1)
+    time.sleep(0.2)
+    door.set("DOOR_SENSOR", 0)
+
+
+def room_events(site, tender):
+    """The (source, kind) of TENDER's archived events that came from a room."""
+    return [(src, k) for src, k in rows(site, tender, "SELECT source, kind FROM events")
+            if src.startswith("agent-") or k.startswith(("door.", "seat."))]
+
+
 def identities(site):
     s = site.prov.site
     return ([site.operator, "auditor-" + s["auditors"][0], DESK, site.witness])
@@ -209,10 +223,27 @@ def test_commitment_witness_and_sealed_seat_map(site, tmp_path):
         rc, out, err = site.ctl("draw", "export", "--session", TODAY, identity=cn)
         assert rc == 1 and out["error"]["code"] in ("conflict", "denied"), (cn, out)
 
+    # Nor which rooms a tender's people were drawn to: what happens at a room's door
+    # before anyone there has checked in reaches no tender's archive.
+    for room in ("E1", "E2"):
+        door_moves(site, room)
+    time.sleep(1)
+    for t in TENDERS:
+        assert room_events(site, t) == [], (t, room_events(site, t))
+
     # After xp-wang's check-in only xp-wang's place shows (to the desk, at least).
     ok(site, "desk", "checkin", "--person", "xp-wang", "--id-number", ID["xp-wang"],
        "--screening", "passed", identity=DESK)
     assert sweep(site, seat_of, allowed=("xp-wang",)) == []
+    # From now on xp-wang's room reaches TA's archive, and only that room, and only TA's.
+    here = seat_of["xp-wang"][0]
+    for room in ("E1", "E2"):
+        door_moves(site, room)
+    assert wait_for(lambda: room_events(site, "TA"), 5)
+    time.sleep(1)
+    assert {src for src, _ in room_events(site, "TA")} == {"agent-" + here}, \
+        room_events(site, "TA")
+    assert room_events(site, "TB") == []
     listed = ok(site, "desk", "list", identity=DESK)
     assert leaks(listed, {"xp-wang": seat_of["xp-wang"]}) != []
 
