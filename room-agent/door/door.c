@@ -615,7 +615,9 @@ enum admission_reason door_present_credential(struct door *d, const char *creden
 
 	int64_t now = clock_source_now_us(d->clk);
 	r = admission_decide(d->adm, credential, now, ev.person);
-	if (r == ADMISSION_GRANTED && d->lockdown)
+	/* In lockdown every listed credential is refused as such, a used one too: the guard
+	 * reads why the door stays shut, not the state of one person's admission. */
+	if ((r == ADMISSION_GRANTED || r == ADMISSION_USED) && d->lockdown)
 		r = ADMISSION_LOCKDOWN;
 	if (r == ADMISSION_GRANTED) {
 		/* Single use: the admission is written down as used before the lock moves, so
