@@ -41,9 +41,10 @@ if(CMAKE_CROSSCOMPILING AND EVALROOM_DEB_ARCH)
   set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${EVALROOM_DEB_ARCH})
 endif()
 
-# What no shared library says: the GStreamer elements loaded at run time, the broker,
-# systemd's sysusers and tmpfiles.
+# What no shared library says: the GStreamer elements loaded at run time, GIO's TLS
+# backend (the web console's HTTPS), the broker, systemd's sysusers and tmpfiles.
 set(CPACK_DEBIAN_COMMON_PACKAGE_DEPENDS "systemd")
+set(CPACK_DEBIAN_CONTROLLER_PACKAGE_DEPENDS "glib-networking")
 set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS
     "gstreamer1.0-plugins-base, gstreamer1.0-plugins-good, gstreamer1.0-plugins-bad")
 set(CPACK_DEBIAN_AGENT_PACKAGE_RECOMMENDS "gstreamer1.0-plugins-ugly, udev")

@@ -598,7 +598,8 @@ static int handle_alert_resolve(struct controller *c, const struct request *req,
 }
 
 const struct request_handler alert_request_handlers[] = {
-    {"alerts.list", ROLE_OPERATOR | ROLE_DESK | ROLE_AUDITOR, handle_alerts_list, false},
+    {"alerts.list", ROLE_OPERATOR | ROLE_DESK | ROLE_AUDITOR | ROLE_WITNESS, handle_alerts_list,
+     false},
     {"alert.ack", ROLE_OPERATOR, handle_alert_ack, true},
     {"alert.resolve", ROLE_OPERATOR, handle_alert_resolve, true},
     {NULL, 0, NULL, false},

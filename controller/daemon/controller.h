@@ -37,6 +37,11 @@ struct controller_config {
 	int64_t request_burst;        /* burst, default 50 */
 	int64_t request_refill_per_s; /* refill_per_s (requests a second), default 20 */
 
+	/* [console]: the web console (console_link.c); console_on when the group exists */
+	bool console_on;
+	unsigned console_port;
+	char *console_bind, *console_cert, *console_key, *console_ca;
+
 	bool log_debug;     /* [log] debug: debug messages (as -v), default false */
 	struct config *file; /* the file as loaded at start: what a reload compares with */
 };
@@ -71,6 +76,7 @@ struct controller {
 	struct view *view;         /* view.c */
 	struct checkin *checkin;   /* checkin.c */
 	struct archive_disk *archive_disk; /* archive_disk.c */
+	struct console *console;           /* the web console (console_link.c); NULL: off */
 	/* After every answered operator request, at once or deferred (requests.c,
 	 * request_reply.c): main sets it to archives_after_request; NULL: nothing. */
 	void (*after_request)(struct controller *c, const struct request *req,

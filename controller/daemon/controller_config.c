@@ -9,6 +9,43 @@
 #include "config.h"
 #include "log.h"
 
+/* [console]: the web console, on when the group is there (docs/console.md). port is
+ * required then; bind defaults to 127.0.0.1, ca to [mqtt] ca; cert and key are the
+ * console's server certificate (provisioning writes console/console.{crt,key}). */
+static int console_config_load(struct controller_config *k, struct config *cf, GError **err)
+{
+	int64_t port = 0;
+	char *v;
+
+	if (!g_key_file_has_group(config_keyfile(cf), "console"))
+		return 0;
+	if (config_int(cf, "console", "port", false, 0, 0, 65535, &port, err) != 0)
+		return -EINVAL;
+	k->console_port = (unsigned)port;
+	if (!(k->console_bind = config_string(cf, "console", "bind", "127.0.0.1", err)))
+		return -EINVAL;
+	if (!g_hostname_is_ip_address(k->console_bind)) {
+		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+		            "%s: [console] bind: \"%s\" is not an IP address", config_path(cf),
+		            k->console_bind);
+		return -EINVAL;
+	}
+	if (!(v = config_string(cf, "console", "cert", NULL, err)))
+		return -EINVAL;
+	k->console_cert = config_resolve(cf, v);
+	g_free(v);
+	if (!(v = config_string(cf, "console", "key", NULL, err)))
+		return -EINVAL;
+	k->console_key = config_resolve(cf, v);
+	g_free(v);
+	if (!(v = config_string(cf, "console", "ca", k->ca, err)))
+		return -EINVAL;
+	k->console_ca = config_resolve(cf, v);
+	g_free(v);
+	k->console_on = true;
+	return 0;
+}
+
 int controller_config_load(struct controller_config *k, const char *path, GError **err)
 {
 	struct config *cf = config_load(path, err);
@@ -79,6 +116,8 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 	    config_int(cf, "archive_disk", "full_free_mb", true, 256, 0, 1024 * 1024,
 	               &k->disk_full_free_mb, err) != 0 ||
 	    config_bool(cf, "log", "debug", false, &k->log_debug, err) != 0)
+		goto out;
+	if (console_config_load(k, cf, err) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -171,5 +210,9 @@ void controller_config_free(struct controller_config *k)
 	g_free(k->signing_key);
 	g_free(k->credential_key);
 	g_free(k->id_number_key);
+	g_free(k->console_bind);
+	g_free(k->console_cert);
+	g_free(k->console_key);
+	g_free(k->console_ca);
 	config_free(k->file);
 }

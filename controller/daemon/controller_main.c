@@ -11,6 +11,7 @@
 #include "checkin.h"
 #include "clock.h"
 #include "config.h"
+#include "console_link.h"
 #include "controller.h"
 #include "controller_config.h"
 #include "daemon.h"
@@ -125,6 +126,7 @@ static void on_connection(bool connected, const char *why, void *user)
 	struct controller *c = user;
 	c->connected = connected;
 	alerts_broker_connection(c, connected, why);
+	view_changed(c);
 	if (connected) {
 		log_info("connected to the broker (%s)", why);
 		node_publish_status(c->node, "online");
@@ -194,6 +196,10 @@ int main(int argc, char **argv)
 	alerts_set_hook(&c, archives_on_alert, NULL);
 	archive_disk_init(&c);
 	c.after_request = archives_after_request;
+	if (console_link_start(&c, &err) != 0) {
+		log_errx("%s", err->message);
+		goto err_console;
+	}
 
 	char *offline = node_status_text(c.node, "offline");
 	struct mqtt_session_config mc = {
@@ -227,6 +233,8 @@ int main(int argc, char **argv)
 	rc = 0;
 	mqtt_session_free(c.mqtt);
 err_mqtt:
+err_console:
+	console_link_stop(&c);
 err_archives:
 	archive_disk_free(&c);
 	ingest_free(&c);

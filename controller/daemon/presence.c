@@ -10,6 +10,7 @@
 #include "log.h"
 #include "msg.h"
 #include "presence.h"
+#include "view.h"
 
 void presence_init(struct controller *c)
 {
@@ -67,6 +68,7 @@ void presence_handle_status(struct controller *c, const char *room, const void *
 	p->seq = MAX(p->seq, env.seq);
 	g_strlcpy(p->state, state_name, sizeof(p->state));
 	alerts_agent_presence(c, room, online);
+	view_changed(c);
 	if (online && fresh)
 		alerts_agent_clock(c, room, env.ts, received);
 	/* An agent that was away may hold a stale admission list. */

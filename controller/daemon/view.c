@@ -26,7 +26,23 @@ struct view_room {
 
 struct view {
 	GHashTable *rooms; /* room id -> struct view_room */
+	void (*changed)(void *user);
+	void *changed_user;
 };
+
+void view_set_changed_hook(struct controller *c, void (*fn)(void *user), void *user)
+{
+	if (!c->view)
+		return;
+	c->view->changed = fn;
+	c->view->changed_user = user;
+}
+
+void view_changed(struct controller *c)
+{
+	if (c->view && c->view->changed)
+		c->view->changed(c->view->changed_user);
+}
 
 static void view_room_free(gpointer p)
 {
@@ -93,6 +109,7 @@ void view_set_door(struct controller *c, const char *room, const char *state, bo
 	}
 	g_strlcpy(r->door, state, sizeof(r->door));
 	r->lockdown = lockdown;
+	view_changed(c);
 }
 
 bool view_door_lockdown(struct controller *c, const char *room)
@@ -114,6 +131,7 @@ void view_set_stream(struct controller *c, const char *room, const char *stream,
 		return;
 	}
 	g_hash_table_replace(r->streams, g_strdup(stream), (gpointer)known);
+	view_changed(c);
 }
 
 void view_set_seat(struct controller *c, const char *room, const char *seat, const char *state)
@@ -128,14 +146,17 @@ void view_set_seat(struct controller *c, const char *room, const char *seat, con
 		return;
 	}
 	g_hash_table_replace(r->seats, g_strdup(seat), (gpointer)known);
+	view_changed(c);
 }
 
 void view_set_tenders_present(struct controller *c, const char *room, unsigned n)
 {
 	struct view_room *r = view_room(c, room, "tenders present");
 
-	if (r)
+	if (r) {
 		r->tenders_present = n;
+		view_changed(c);
+	}
 }
 
 static json_t *sorted_states(GHashTable *table, const char *key)
@@ -296,6 +317,6 @@ static int handle_rooms(struct controller *c, const struct request *req, json_t 
 }
 
 const struct request_handler view_request_handlers[] = {
-    {"rooms", ROLE_OPERATOR | ROLE_DESK | ROLE_AUDITOR, handle_rooms, false},
+    {"rooms", ROLE_OPERATOR | ROLE_DESK | ROLE_AUDITOR | ROLE_WITNESS, handle_rooms, false},
     {NULL, 0, NULL, false},
 };

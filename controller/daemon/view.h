@@ -33,6 +33,13 @@ void view_set_seat(struct controller *c, const char *room, const char *seat, con
 /* view_set_tenders_present: N tenders have someone present in ROOM. */
 void view_set_tenders_present(struct controller *c, const char *room, unsigned n);
 
+/* view_set_changed_hook: FN(USER) is called (from the main loop) after anything the view
+ * shows may have changed: a view_set_* call or view_changed. One hook; NULL removes it. */
+void view_set_changed_hook(struct controller *c, void (*fn)(void *user), void *user);
+/* view_changed: tell the hook that a fact the view shows (an agent's presence, an alert)
+ * changed outside the view_set_* calls. */
+void view_changed(struct controller *c);
+
 /* view_rooms_json: a new array, one object per room in site order (then others by id):
  * {"room","kind"?,"agent":"online|offline|stopped|unknown","agent_since"?,
  *  "door":"<state>|unknown","lockdown":bool,"streams":[{"stream","state"}],

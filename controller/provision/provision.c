@@ -226,6 +226,25 @@ static int issue_client(const char *cn, const char *org, X509 *ca, EVP_PKEY *ca_
 	return rc;
 }
 
+static char *broker_san(const char *const *hosts);
+
+/* The web console's server certificate (CN console, serverAuth): its subjectAltName holds
+ * localhost, 127.0.0.1 and every --console-host. */
+static int issue_console(const struct provision_options *opt, const char *org, X509 *ca,
+                         EVP_PKEY *ca_key, const char *dir, GError **err)
+{
+	char *san = broker_san(opt->console_hosts);
+	struct cert_spec spec = {
+	    .cn = "console", .days = PROVISION_CERT_DAYS, .eku = "serverAuth", .san = san};
+	char *crt = g_build_filename(dir, "console", "console.crt", NULL);
+	char *key = g_build_filename(dir, "console", "console.key", NULL);
+	int rc = issue_and_write(&spec, org, ca, ca_key, crt, key, err);
+	g_free(key);
+	g_free(crt);
+	g_free(san);
+	return rc;
+}
+
 /* A broker host is an IP address or a DNS name (letters, digits, '-', '.'). */
 static gboolean broker_host_valid(const char *h)
 {
@@ -428,6 +447,14 @@ static int options_check(const struct provision_options *opt, GError **err)
 			return -EINVAL;
 		}
 	}
+	for (const char *const *h = opt->console_hosts; h && *h; h++) {
+		if (!broker_host_valid(*h)) {
+			g_set_error(
+			    err, PROVISION_ERROR, EINVAL,
+			    "--console-host: \"%s\" is neither an IP address nor a DNS name", *h);
+			return -EINVAL;
+		}
+	}
 	if (opt->broker_user && !site_id_valid(opt->broker_user)) {
 		g_set_error(err, PROVISION_ERROR, EINVAL,
 		            "--broker-user: \"%s\" is not a valid user name", opt->broker_user);
@@ -449,7 +476,8 @@ static int out_dir_prepare(const char *dir, gboolean force, GError **err)
 			return -EEXIST;
 		}
 	}
-	static const char *const subdirs[] = {"", "/broker", "/broker/data", "/clients"};
+	static const char *const subdirs[] = {"", "/broker", "/broker/data", "/clients",
+	                                      "/console"};
 	for (size_t i = 0; i < G_N_ELEMENTS(subdirs); i++) {
 		char *p = g_strconcat(dir, subdirs[i], NULL);
 		int rc = g_mkdir_with_parents(p, 0755);
@@ -633,6 +661,8 @@ int provision_site(const struct site *site, const struct provision_options *opt,
 	g_free(broker_key);
 	g_free(broker_crt);
 	if (rc == 0)
+		rc = issue_console(opt, org, ca, ca_key, dir, err);
+	if (rc == 0)
 		rc = issue_clients(site, org, ca, ca_key, dir, err);
 	if (rc == 0)
 		rc = write_signing_key(dir, err);
@@ -687,7 +717,7 @@ static char *provision_default_plugin(void)
 int provision_main(int argc, char **argv)
 {
 	char *site_path = NULL, *out = NULL, *bind = NULL, *user = NULL, *plugin = NULL;
-	char **hosts = NULL;
+	char **hosts = NULL, **console_hosts = NULL;
 	int port = PROVISION_DEFAULT_PORT;
 	gboolean force = FALSE, renew_ca = FALSE;
 	GOptionEntry entries[] = {
@@ -699,6 +729,10 @@ int provision_main(int argc, char **argv)
 	     "ADDR"},
 	    {"broker-host", 'H', 0, G_OPTION_ARG_STRING_ARRAY, &hosts,
 	     "a name or IP address clients use for the broker (repeatable; localhost and "
+	     "127.0.0.1 are always included)",
+	     "NAME"},
+	    {"console-host", 0, 0, G_OPTION_ARG_STRING_ARRAY, &console_hosts,
+	     "a name or IP address browsers use for the web console (repeatable; localhost and "
 	     "127.0.0.1 are always included)",
 	     "NAME"},
 	    {"broker-user", 'u', 0, G_OPTION_ARG_STRING, &user,
@@ -719,6 +753,7 @@ int provision_main(int argc, char **argv)
 	g_option_context_set_summary(
 	    ctx,
 	    "Writes into DIR: ca.crt ca.key, broker/{broker.crt,broker.key,mosquitto.conf,acl},\n"
+	    "console/{console.crt,console.key} (the web console's HTTPS certificate),\n"
 	    "clients/<identity>.{crt,key} for every identity of the site (controller,\n"
 	    "agent-<room>, terminal-<room>-<seat>, operator-/desk-/auditor-<name>) and the\n"
 	    "archive signing key pair controller-signing.{key,pub}, and the site credential\n"
@@ -766,6 +801,7 @@ int provision_main(int argc, char **argv)
 	    .port = (unsigned)port,
 	    .bind = bind,
 	    .broker_hosts = (const char *const *)hosts,
+	    .console_hosts = (const char *const *)console_hosts,
 	    .broker_user = user,
 	    .broker_plugin = plugin,
 	    .force = force,
@@ -783,6 +819,7 @@ out:
 	site_free(site);
 	g_option_context_free(ctx);
 	g_strfreev(hosts);
+	g_strfreev(console_hosts);
 	g_free(site_path);
 	g_free(out);
 	g_free(bind);

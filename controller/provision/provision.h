@@ -5,6 +5,7 @@
  *   broker/broker.crt broker/broker.key the broker's TLS server certificate
  *   broker/mosquitto.conf broker/acl   mosquitto 2.0 configuration and ACL
  *   broker/data/                       mosquitto's persistence directory
+ *   console/console.crt console.key    the web console's HTTPS server certificate
  *   clients/<cn>.crt clients/<cn>.key  one client certificate per identity (CN = identity)
  *   controller-signing.key/.pub        Ed25519 archive-signing key pair (PKCS#8 / SPKI)
  * Private keys are written with mode 0600, every file atomically (write + rename).
@@ -28,6 +29,7 @@ struct provision_options {
 	unsigned port;                   /* listener port; 0 means PROVISION_DEFAULT_PORT */
 	const char *bind;                /* listener IP address; NULL means 0.0.0.0 */
 	const char *const *broker_hosts; /* extra broker names/IPs for the SAN, NULL-terminated */
+	const char *const *console_hosts; /* web console names/IPs for its SAN, NULL-terminated */
 	const char *broker_user;         /* mosquitto `user` line; NULL writes none */
 	const char *broker_plugin;       /* required: absolute path of PROVISION_BROKER_PLUGIN */
 	gboolean force;                  /* overwrite files in a non-empty out_dir */
@@ -44,8 +46,8 @@ struct provision_options {
 int provision_site(const struct site *site, const struct provision_options *opt, GError **err);
 
 /* The `provision` command line: provision --site SITE.json --out DIR [--port N]
- * [--bind ADDR] [--broker-host NAME]... [--broker-user USER] [--broker-plugin PATH]
- * [--force [--renew-ca]].
+ * [--bind ADDR] [--broker-host NAME]... [--console-host NAME]... [--broker-user USER]
+ * [--broker-plugin PATH] [--force [--renew-ca]].
  * argv[0] is the command's name. Prints errors to stderr; returns the process exit status
  * (0 ok, 1 failure, 2 usage). */
 int provision_main(int argc, char **argv);

@@ -1,0 +1,552 @@
+/* The web console's HTTPS server (console.h): TLS with required client certificates,
+ * the pages from the compiled-in resources, the JSON API and the wall's WebSocket. */
+#include "console.h"
+
+#include <errno.h>
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "console_identity.h"
+#include "console_resources.h"
+#include "log.h"
+
+#define RESOURCE_ROOT   "/org/evalroom/console/"
+#define ACK_BODY_MAX    4096
+#define WALL_ROLES      (ROLE_OPERATOR | ROLE_DESK | ROLE_AUDITOR | ROLE_WITNESS)
+#define WS_CLOSE_POLICY 1008 /* RFC 6455: policy violation */
+
+struct console {
+	struct console_config cfg; /* strings owned */
+	const struct console_ops *ops;
+	void *user;
+	SoupServer *server;
+	unsigned port;
+	GPtrArray *walls; /* struct wall_client *, the open WebSockets */
+	guint push_source;
+};
+
+struct wall_client {
+	struct console *con;
+	SoupWebsocketConnection *ws; /* a reference */
+	char identity[CONSOLE_IDENTITY_MAX];
+	gulong closed_handler;
+};
+
+/* What the console serves under which path, and to whom. */
+struct page {
+	const char *path;
+	const char *resource;
+	const char *content_type;
+	unsigned roles;
+};
+
+static const struct page pages[] = {
+    {"/", "wall.html", "text/html; charset=utf-8", WALL_ROLES},
+    {"/witness", "witness.html", "text/html; charset=utf-8", ROLE_WITNESS},
+    {"/console.css", "console.css", "text/css; charset=utf-8", WALL_ROLES},
+    {"/wall.js", "wall.js", "text/javascript; charset=utf-8", WALL_ROLES},
+};
+
+/* ---- answers ---- */
+
+static void security_headers(SoupServerMessage *msg)
+{
+	SoupMessageHeaders *h = soup_server_message_get_response_headers(msg);
+
+	/* Only the console's own scripts and its own WebSocket; no frames, no caching of
+	 * what an identity was shown. */
+	soup_message_headers_replace(h, "Content-Security-Policy",
+	                             "default-src 'self'; connect-src 'self'; "
+	                             "frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+	soup_message_headers_replace(h, "X-Content-Type-Options", "nosniff");
+	soup_message_headers_replace(h, "Referrer-Policy", "no-referrer");
+	soup_message_headers_replace(h, "Cache-Control", "no-store");
+	soup_message_headers_replace(h, "Strict-Transport-Security", "max-age=31536000");
+}
+
+static void answer_text(SoupServerMessage *msg, unsigned status, const char *text)
+{
+	security_headers(msg);
+	soup_server_message_set_status(msg, status, NULL);
+	soup_server_message_set_response(msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, text,
+	                                 strlen(text));
+}
+
+/* answer_json: JSON (reference stolen) with STATUS. */
+static void answer_json(SoupServerMessage *msg, unsigned status, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+
+	json_decref(body);
+	security_headers(msg);
+	soup_server_message_set_status(msg, status, NULL);
+	soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_TAKE, text,
+	                                 text ? strlen(text) : 0);
+}
+
+static unsigned http_status_of(const GError *err)
+{
+	if (!err || err->domain != REQUEST_ERROR)
+		return SOUP_STATUS_INTERNAL_SERVER_ERROR;
+	switch (err->code) {
+	case REQUEST_ERROR_INVALID:
+		return SOUP_STATUS_BAD_REQUEST;
+	case REQUEST_ERROR_DENIED:
+		return SOUP_STATUS_FORBIDDEN;
+	case REQUEST_ERROR_NOT_FOUND:
+		return SOUP_STATUS_NOT_FOUND;
+	case REQUEST_ERROR_CONFLICT:
+		return SOUP_STATUS_CONFLICT;
+	case REQUEST_ERROR_RATE_LIMITED:
+		return 429; /* Too Many Requests (RFC 6585); libsoup 3.2 has no name for it */
+	case REQUEST_ERROR_UNAVAILABLE:
+		return SOUP_STATUS_SERVICE_UNAVAILABLE;
+	default:
+		return SOUP_STATUS_INTERNAL_SERVER_ERROR;
+	}
+}
+
+static void answer_error(SoupServerMessage *msg, const GError *err)
+{
+	answer_json(msg, http_status_of(err),
+	            json_pack("{s:{s:s, s:s}}", "error", "code",
+	                      err && err->domain == REQUEST_ERROR
+	                          ? request_error_code_name(err->code)
+	                          : "internal",
+	                      "message", err ? err->message : "internal error"));
+}
+
+/* ---- who ---- */
+
+/* message_peer: the verified client certificate of MSG's connection and its flags.
+ * libsoup 3.2 gives the certificate to the first message of a connection only (it
+ * copies it when the handshake announces it), so the first message's is kept on the
+ * connection's socket and later messages of that connection take it from there. */
+#define PEER_KEY   "evalroom-console-peer"
+#define ERRORS_KEY "evalroom-console-peer-errors"
+static GTlsCertificate *message_peer(SoupServerMessage *msg, GTlsCertificateFlags *errors)
+{
+	GTlsCertificate *peer = soup_server_message_get_tls_peer_certificate(msg);
+	GSocket *sock = soup_server_message_get_socket(msg);
+
+	*errors = soup_server_message_get_tls_peer_certificate_errors(msg);
+	if (peer) {
+		if (sock && !g_object_get_data(G_OBJECT(sock), PEER_KEY)) {
+			g_object_set_data_full(G_OBJECT(sock), PEER_KEY, g_object_ref(peer),
+			                       g_object_unref);
+			g_object_set_data(G_OBJECT(sock), ERRORS_KEY, GUINT_TO_POINTER(*errors));
+		}
+		return peer;
+	}
+	if (!sock)
+		return NULL;
+	*errors = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(sock), ERRORS_KEY));
+	return g_object_get_data(G_OBJECT(sock), PEER_KEY);
+}
+
+/* request_identity: the identity of MSG into ID, and its role; false (answered 403)
+ * when its certificate gives no role. The handshake already refused certificates that
+ * do not chain to the site CA; this looks again, so that nothing is served on a
+ * connection whose verification failed for any reason. */
+static bool request_identity(SoupServerMessage *msg, char *id, enum role *role)
+{
+	GTlsCertificateFlags errors;
+	GTlsCertificate *peer = message_peer(msg, &errors);
+
+	if (console_identity_of(peer, errors, id, role) != 0) {
+		answer_text(msg, SOUP_STATUS_FORBIDDEN,
+		            "No valid client certificate of this site: the console needs your "
+		            "personal certificate.\n");
+		return false;
+	}
+	if (*role == ROLE_NONE) {
+		log_info("console: %s refused: a device certificate, not a person's", id);
+		answer_text(msg, SOUP_STATUS_FORBIDDEN,
+		            "This certificate belongs to a device, not to a person: the console "
+		            "is for operators, desks, auditors and witnesses.\n");
+		return false;
+	}
+	return true;
+}
+
+/* same_origin: the browser says MSG comes from a page of this console (Origin equals
+ * https://<Host>). A page elsewhere cannot make a logged-in browser change anything. */
+static bool same_origin(SoupServerMessage *msg)
+{
+	SoupMessageHeaders *h = soup_server_message_get_request_headers(msg);
+	const char *origin = soup_message_headers_get_one(h, "Origin");
+	const char *host = soup_message_headers_get_one(h, "Host");
+
+	if (!origin || !host)
+		return false;
+	char *want = g_strconcat("https://", host, NULL);
+	bool same = g_ascii_strcasecmp(origin, want) == 0;
+	g_free(want);
+	return same;
+}
+
+/* ---- pages ---- */
+
+static void on_page(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+                    gpointer data)
+{
+	char id[CONSOLE_IDENTITY_MAX];
+	enum role role;
+	const struct page *page = NULL;
+
+	if (!request_identity(msg, id, &role))
+		return;
+	if (strcmp(path, "/favicon.ico") == 0) { /* browsers ask; there is none */
+		soup_server_message_set_status(msg, SOUP_STATUS_NO_CONTENT, NULL);
+		return;
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(pages); i++)
+		if (strcmp(pages[i].path, path) == 0)
+			page = &pages[i];
+	if (!page) {
+		answer_text(msg, SOUP_STATUS_NOT_FOUND, "No such page.\n");
+		return;
+	}
+	if (strcmp(soup_server_message_get_method(msg), "GET") != 0 &&
+	    strcmp(soup_server_message_get_method(msg), "HEAD") != 0) {
+		answer_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Pages are read with GET.\n");
+		return;
+	}
+	if (!(page->roles & role)) {
+		log_info("console: %s refused page %s (role %s)", id, path,
+		         console_role_name(role));
+		char *text = g_strdup_printf("%s may not open %s: this page is for other roles.\n",
+		                             id, path);
+		answer_text(msg, SOUP_STATUS_FORBIDDEN, text);
+		g_free(text);
+		return;
+	}
+	char *res = g_strconcat(RESOURCE_ROOT, page->resource, NULL);
+	GBytes *bytes =
+	    g_resource_lookup_data(console_get_resource(), res, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+	g_free(res);
+	if (!bytes) {
+		answer_text(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR,
+		            "Page missing from the build.\n");
+		return;
+	}
+	gsize len;
+	const char *data_ = g_bytes_get_data(bytes, &len);
+	security_headers(msg);
+	soup_server_message_set_status(msg, SOUP_STATUS_OK, NULL);
+	soup_server_message_set_response(msg, page->content_type, SOUP_MEMORY_COPY, data_, len);
+	g_bytes_unref(bytes);
+}
+
+/* ---- the API ---- */
+
+/* The wall as IDENTITY may see it: {"identity","role","may_ack","rooms","alerts",
+ * "counts","connected"}; NULL with *err when the identity may not see it. */
+static json_t *wall_json(struct console *con, const char *identity, GError **err)
+{
+	json_t *rooms = NULL, *alerts = NULL, *args;
+	int rc;
+
+	args = json_object();
+	rc = con->ops->request(con->user, identity, "rooms", args, &rooms, err);
+	json_decref(args);
+	if (rc)
+		return NULL;
+	args = json_pack("{s:b}", "open", 1);
+	rc = con->ops->request(con->user, identity, "alerts.list", args, &alerts, err);
+	json_decref(args);
+	if (rc) {
+		json_decref(rooms);
+		return NULL;
+	}
+	enum role role = request_role_of(identity);
+	json_t *out = json_pack("{s:s, s:s, s:s, s:b, s:O, s:O, s:O, s:O}", "type", "wall",
+	                        "identity", identity, "role", console_role_name(role), "may_ack",
+	                        role == ROLE_OPERATOR, "rooms", json_object_get(rooms, "rooms"),
+	                        "connected", json_object_get(rooms, "connected"), "alerts",
+	                        json_object_get(alerts, "alerts"), "counts",
+	                        json_object_get(alerts, "counts"));
+	json_decref(rooms);
+	json_decref(alerts);
+	return out;
+}
+
+static void on_api_wall(SoupServer *server, SoupServerMessage *msg, const char *path,
+                        GHashTable *query, gpointer data)
+{
+	struct console *con = data;
+	char id[CONSOLE_IDENTITY_MAX];
+	enum role role;
+	GError *err = NULL;
+
+	if (!request_identity(msg, id, &role))
+		return;
+	json_t *wall = wall_json(con, id, &err);
+	if (!wall) {
+		answer_error(msg, err);
+		g_error_free(err);
+		return;
+	}
+	answer_json(msg, SOUP_STATUS_OK, wall);
+}
+
+/* POST /api/alert/ack and /api/alert/resolve with {"id": n, "note": "..."}: the request
+ * of the same name, as the certificate's identity (audited as evalroomctl's is). */
+static void on_api_alert(SoupServer *server, SoupServerMessage *msg, const char *path,
+                         GHashTable *query, gpointer data)
+{
+	struct console *con = data;
+	char id[CONSOLE_IDENTITY_MAX];
+	enum role role;
+	GError *err = NULL;
+	json_t *args = NULL, *result = NULL;
+	const char *command;
+
+	if (!request_identity(msg, id, &role))
+		return;
+	if (strcmp(path, "/api/alert/ack") == 0)
+		command = "alert.ack";
+	else if (strcmp(path, "/api/alert/resolve") == 0)
+		command = "alert.resolve";
+	else {
+		answer_text(msg, SOUP_STATUS_NOT_FOUND, "No such call.\n");
+		return;
+	}
+	if (strcmp(soup_server_message_get_method(msg), "POST") != 0) {
+		answer_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Use POST.\n");
+		return;
+	}
+	if (!same_origin(msg)) {
+		log_warnx("console: %s %s refused: not sent from a console page", id, command);
+		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_DENIED,
+		            "not sent from a page of this console");
+		goto fail;
+	}
+	SoupMessageBody *body = soup_server_message_get_request_body(msg);
+	json_error_t jerr;
+	if (!body || body->length == 0 || body->length > ACK_BODY_MAX ||
+	    !(args = json_loadb(body->data, (size_t)body->length, JSON_REJECT_DUPLICATES, &jerr)) ||
+	    !json_is_object(args)) {
+		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_INVALID,
+		            "the body must be one JSON object {\"id\": n, \"note\": \"...\"} of "
+		            "at most %d bytes",
+		            ACK_BODY_MAX);
+		goto fail;
+	}
+	if (con->ops->request(con->user, id, command, args, &result, &err) != 0)
+		goto fail;
+	json_decref(args);
+	answer_json(msg, SOUP_STATUS_OK, result);
+	return;
+fail:
+	json_decref(args);
+	answer_error(msg, err);
+	g_clear_error(&err);
+}
+
+/* ---- the wall's WebSocket: the new state whenever it changes ---- */
+
+static void wall_send(struct wall_client *w, json_t *wall)
+{
+	if (soup_websocket_connection_get_state(w->ws) != SOUP_WEBSOCKET_STATE_OPEN)
+		return;
+	char *text = json_dumps(wall, JSON_COMPACT);
+	if (text)
+		soup_websocket_connection_send_text(w->ws, text);
+	free(text);
+}
+
+static void wall_client_free(gpointer p)
+{
+	struct wall_client *w = p;
+
+	g_signal_handler_disconnect(w->ws, w->closed_handler);
+	if (soup_websocket_connection_get_state(w->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+		soup_websocket_connection_close(w->ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+	g_object_unref(w->ws);
+	g_free(w);
+}
+
+static void on_ws_closed(SoupWebsocketConnection *ws, gpointer data)
+{
+	struct wall_client *w = data;
+
+	log_debug("console: wall of %s closed", w->identity);
+	g_ptr_array_remove_fast(w->con->walls, w);
+}
+
+/* Send every open wall its identity's view (computed once per identity). */
+static gboolean push_walls(gpointer data)
+{
+	struct console *con = data;
+	GHashTable *done =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)json_decref);
+
+	con->push_source = 0;
+	for (guint i = 0; i < con->walls->len; i++) {
+		struct wall_client *w = con->walls->pdata[i];
+		json_t *wall = g_hash_table_lookup(done, w->identity);
+		if (!wall) {
+			GError *err = NULL;
+			wall = wall_json(con, w->identity, &err);
+			if (!wall) {
+				log_warnx("console: wall of %s: %s", w->identity, err->message);
+				g_error_free(err);
+				continue;
+			}
+			g_hash_table_insert(done, w->identity, wall);
+		}
+		wall_send(w, wall);
+	}
+	g_hash_table_destroy(done);
+	return G_SOURCE_REMOVE;
+}
+
+void console_changed(struct console *con)
+{
+	if (!con || con->push_source || con->walls->len == 0)
+		return;
+	con->push_source = g_timeout_add(CONSOLE_PUSH_DELAY_MS, push_walls, con);
+}
+
+static void on_ws(SoupServer *server, SoupServerMessage *msg, const char *path,
+                  SoupWebsocketConnection *ws, gpointer data)
+{
+	struct console *con = data;
+	char id[CONSOLE_IDENTITY_MAX];
+	enum role role;
+	GError *err = NULL;
+
+	GTlsCertificateFlags errors;
+	GTlsCertificate *peer = message_peer(msg, &errors);
+	if (console_identity_of(peer, errors, id, &role) != 0 || !(role & WALL_ROLES) ||
+	    !same_origin(msg)) {
+		soup_websocket_connection_close(ws, WS_CLOSE_POLICY, "not allowed");
+		return;
+	}
+	json_t *wall = wall_json(con, id, &err);
+	if (!wall) {
+		log_info("console: wall of %s refused: %s", id, err->message);
+		soup_websocket_connection_close(ws, WS_CLOSE_POLICY, "not allowed");
+		g_error_free(err);
+		return;
+	}
+	struct wall_client *w = g_new0(struct wall_client, 1);
+	w->con = con;
+	w->ws = g_object_ref(ws);
+	g_strlcpy(w->identity, id, sizeof(w->identity));
+	w->closed_handler = g_signal_connect(ws, "closed", G_CALLBACK(on_ws_closed), w);
+	g_ptr_array_add(con->walls, w);
+	log_info("console: %s opened the wall", id);
+	wall_send(w, wall);
+	json_decref(wall);
+}
+
+/* ---- life ---- */
+
+/* The TLS layer asks the server about every client certificate (GIO emits
+ * accept-certificate on a server connection even when the certificate verified): only
+ * one that chains to the site CA and is within its dates (no error flag) is taken. */
+static gboolean on_accept_certificate(SoupServerMessage *msg, GTlsCertificate *cert,
+                                      GTlsCertificateFlags errors, gpointer data)
+{
+	if (errors != 0)
+		log_info("console: a client certificate refused (verification flags 0x%x)",
+		         (unsigned)errors);
+	return errors == 0;
+}
+
+static void on_request_started(SoupServer *server, SoupServerMessage *msg, gpointer data)
+{
+	g_signal_connect(msg, "accept-certificate", G_CALLBACK(on_accept_certificate), data);
+}
+
+struct console *console_new(const struct console_config *cfg, const struct console_ops *ops,
+                            void *user, GError **err)
+{
+	struct console *con = g_new0(struct console, 1);
+	GTlsCertificate *cert = NULL;
+	GTlsDatabase *db = NULL;
+	GInetAddress *ia = NULL;
+	GSocketAddress *sa = NULL;
+
+	con->cfg.bind = g_strdup(cfg->bind);
+	con->cfg.port = cfg->port;
+	con->cfg.ca = g_strdup(cfg->ca);
+	con->cfg.cert = g_strdup(cfg->cert);
+	con->cfg.key = g_strdup(cfg->key);
+	con->ops = ops;
+	con->user = user;
+	con->walls = g_ptr_array_new_with_free_func(wall_client_free);
+
+	cert = g_tls_certificate_new_from_files(cfg->cert, cfg->key, err);
+	if (!cert) {
+		g_prefix_error(err, "console certificate %s / key %s: ", cfg->cert, cfg->key);
+		goto err_free;
+	}
+	db = g_tls_file_database_new(cfg->ca, err);
+	if (!db) {
+		g_prefix_error(err, "console CA %s: ", cfg->ca);
+		goto err_free;
+	}
+	ia = g_inet_address_new_from_string(cfg->bind);
+	if (!ia) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+		            "console bind address \"%s\" is not an IP address", cfg->bind);
+		goto err_free;
+	}
+	con->server = soup_server_new("tls-certificate", cert, "tls-database", db, "tls-auth-mode",
+	                              G_TLS_AUTHENTICATION_REQUIRED, "server-header",
+	                              "evalroom-console", NULL);
+	g_signal_connect(con->server, "request-started", G_CALLBACK(on_request_started), con);
+	soup_server_add_websocket_handler(con->server, "/api/ws", NULL, NULL, on_ws, con, NULL);
+	soup_server_add_handler(con->server, "/api/wall", on_api_wall, con, NULL);
+	soup_server_add_handler(con->server, "/api/alert", on_api_alert, con, NULL);
+	soup_server_add_handler(con->server, "/", on_page, con, NULL);
+
+	sa = g_inet_socket_address_new(ia, (guint16)cfg->port);
+	if (!soup_server_listen(con->server, sa, SOUP_SERVER_LISTEN_HTTPS, err)) {
+		g_prefix_error(err, "console %s port %u: ", cfg->bind, cfg->port);
+		goto err_free;
+	}
+	GSList *uris = soup_server_get_uris(con->server);
+	con->port = uris ? (unsigned)g_uri_get_port(uris->data) : cfg->port;
+	g_slist_free_full(uris, (GDestroyNotify)g_uri_unref);
+	log_info("console: https://%s:%u/", cfg->bind, con->port);
+	g_object_unref(sa);
+	g_object_unref(ia);
+	g_object_unref(db);
+	g_object_unref(cert);
+	return con;
+
+err_free:
+	g_clear_object(&sa);
+	g_clear_object(&ia);
+	g_clear_object(&db);
+	g_clear_object(&cert);
+	console_free(con);
+	return NULL;
+}
+
+unsigned console_port(const struct console *con)
+{
+	return con->port;
+}
+
+void console_free(struct console *con)
+{
+	if (!con)
+		return;
+	if (con->push_source)
+		g_source_remove(con->push_source);
+	g_ptr_array_free(con->walls, TRUE);
+	if (con->server) {
+		soup_server_disconnect(con->server);
+		g_object_unref(con->server);
+	}
+	g_free((char *)con->cfg.bind);
+	g_free((char *)con->cfg.ca);
+	g_free((char *)con->cfg.cert);
+	g_free((char *)con->cfg.key);
+	g_free(con);
+}
