@@ -130,6 +130,13 @@ class Site:
                                  % (state, self.prov.signing_key, self.prov.credential_key,
                                     extra))
 
+    def console_section(self, port):
+        """The controller.conf [console] group: the web console on 127.0.0.1:PORT with the
+        certificate provisioning wrote (docs/console.md)."""
+        return ("[console]\nport=%d\ncert=%s\nkey=%s\n"
+                % (port, os.path.join(self.prov.dir, "console", "console.crt"),
+                   os.path.join(self.prov.dir, "console", "console.key")))
+
     def agent_config(self, room, extra=""):
         spool = os.path.join(self.tmp, "spool-" + room)
         os.makedirs(spool, exist_ok=True)
