@@ -147,7 +147,9 @@ int main(int argc, char **argv)
 	g_option_context_set_summary(
 	    oc, "Owns the state of the evaluation area: sites, sessions, tenders, the seat\n"
 	        "draw, check-ins and admissions, alerts, and the tender archives. Talks to\n"
-	        "room agents and evalroomctl over MQTT/TLS (see schemas/topics.md).");
+	        "room agents and evalroomctl over MQTT/TLS (see schemas/topics.md), and\n"
+	        "serves the web console over HTTPS when the file has a [console] group\n"
+	        "(docs/console.md).");
 	g_option_context_add_main_entries(oc, options, NULL);
 	if (!g_option_context_parse(oc, &argc, &argv, &err)) {
 		fprintf(stderr, "evalroom-controller: %s (try --help)\n", err->message);

@@ -5,7 +5,8 @@ Provisions a demo site in a temporary directory, starts the real broker (TLS, cl
 certificates, ACL), the controller and three simulated rooms (simulated doors, test
 cameras; room E1's is an RTSP camera behind a password), and runs the day through evalroomctl as the operator and the security desk
 would. Everything it started is stopped at the end, also on Ctrl-C; --keep leaves the
-site running for exploring with evalroomctl.
+site running for exploring with evalroomctl and the web console (README: "The web
+console").
 """
 import argparse
 import csv
@@ -423,6 +424,21 @@ class Day:
             os.path.dirname(self.site.bin + "/"), list(self.archives.values())[0]))
 
 
+P12_PASSWORD = "evalroom"
+
+
+def operator_p12(site, work):
+    """The operator's certificate and key as one PKCS#12 file, the form a browser imports
+    (README, "The web console"). Returns its path."""
+    cert, key = site.prov.cert(site.operator)
+    path = os.path.join(work, site.operator + ".p12")
+    subprocess.run(["openssl", "pkcs12", "-export", "-in", cert, "-inkey", key,
+                    "-name", site.operator, "-out", path, "-passout", "pass:" + P12_PASSWORD],
+                   check=True, capture_output=True, timeout=30)
+    os.chmod(path, 0o600)
+    return path
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -448,8 +464,12 @@ def main():
         site = Site(bin_dir, work, site=os.path.join(HERE, "site.json"), observe=True)
         say(_("Broker mosquitto is up on 127.0.0.1:%d (TLS, client certificates required)")
             % site.prov.port)
-        site.start_controller()
+        console_port = free_port()
+        site.start_controller(site.console_section(console_port))
         say(_("Controller connected with its own certificate"))
+        p12 = operator_p12(site, work)
+        say(_("Web console: https://127.0.0.1:%d/ (the operator's certificate: %s, "
+              "password %s)") % (console_port, p12, P12_PASSWORD))
         cam = DemoCamera(work)
         for room in site.prov.site["rooms"]:
             rid = room["id"]
@@ -486,6 +506,8 @@ def main():
         if args.keep:
             say(_("Site left running. Try:  %s/evalroomctl --config %s status")
                 % (bin_dir, site.ctl_config(site.operator)))
+            say(_("Web console: https://127.0.0.1:%d/ (site CA %s, operator's certificate "
+                  "%s, password %s)") % (console_port, site.prov.ca, p12, P12_PASSWORD))
             say(_("Stop it with Ctrl-C."))
             while True:
                 time.sleep(3600)
