@@ -14,6 +14,7 @@
 #define ACK_BODY_MAX    4096
 #define WALL_ROLES      (ROLE_OPERATOR | ROLE_DESK | ROLE_AUDITOR | ROLE_WITNESS)
 #define WS_CLOSE_POLICY 1008 /* RFC 6455: policy violation */
+#define WS_KEEPALIVE_S  30
 
 struct console {
 	struct console_config cfg; /* strings owned */
@@ -259,6 +260,15 @@ static json_t *wall_json(struct console *con, const char *identity, GError **err
 		json_decref(rooms);
 		return NULL;
 	}
+	/* The wall says where, not who (as the room view): no person, nor the details that
+	 * may name one's room. */
+	size_t i;
+	json_t *a;
+	json_array_foreach(json_object_get(alerts, "alerts"), i, a)
+	{
+		json_object_del(a, "person");
+		json_object_del(a, "extra");
+	}
 	enum role role = request_role_of(identity);
 	json_t *out = json_pack("{s:s, s:s, s:s, s:b, s:O, s:O, s:O, s:O}", "type", "wall",
 	                        "identity", identity, "role", console_role_name(role), "may_ack",
@@ -436,6 +446,8 @@ static void on_ws(SoupServer *server, SoupServerMessage *msg, const char *path,
 	w->ws = g_object_ref(ws);
 	g_strlcpy(w->identity, id, sizeof(w->identity));
 	w->closed_handler = g_signal_connect(ws, "closed", G_CALLBACK(on_ws_closed), w);
+	/* A browser that vanished without closing is found by its missing pong. */
+	soup_websocket_connection_set_keepalive_interval(ws, WS_KEEPALIVE_S);
 	g_ptr_array_add(con->walls, w);
 	log_info("console: %s opened the wall", id);
 	wall_send(w, wall);

@@ -116,6 +116,12 @@ def test_wall_follows_the_door_and_acknowledges(site, operator_browser, build_di
     assert a["state"] == "acknowledged"
     assert a["acked_by"] == site.operator and a["ack_note"] == "guard sent to E1"
     assert (site.operator, "alert.ack", "ok") in audit_rows(site, "alert.ack")
+    # The same wall as JSON for scripts; it names no person.
+    status, text = https(site, "/api/wall", site.operator)
+    assert status == 200
+    wall = json.loads(text)
+    assert [a["id"] for a in wall["alerts"] if a["id"] == int(row)]
+    assert all("person" not in a and "extra" not in a for a in wall["alerts"])
 
     # The door closes and relocks: back to locked, and the alert resolves.
     door.set("DOOR_SENSOR", 0)
