@@ -9,6 +9,7 @@ import http.client
 import json
 import os
 import ssl
+import subprocess
 import time
 
 import pytest
@@ -40,12 +41,13 @@ def url(site, path="/"):
     return "https://127.0.0.1:%d%s" % (site.console_port, path)
 
 
-def https(site, path, identity=None, method="GET", body=None, headers=None):
-    """One request with Python's TLS client as IDENTITY (no certificate when None).
-    Returns (status, body text), or raises ssl.SSLError / OSError when refused."""
+def https(site, path, identity=None, method="GET", body=None, headers=None, cert=None):
+    """One request with Python's TLS client as IDENTITY (no certificate when None; CERT a
+    (certificate, key) pair instead). Returns (status, body text), or raises
+    ssl.SSLError / OSError when refused."""
     ctx = ssl.create_default_context(cafile=site.prov.ca)
-    if identity:
-        ctx.load_cert_chain(*site.prov.cert(identity))
+    if identity or cert:
+        ctx.load_cert_chain(*(cert or site.prov.cert(identity)))
     conn = http.client.HTTPSConnection("127.0.0.1", site.console_port, context=ctx, timeout=10)
     try:
         conn.request(method, path, body=body, headers=headers or {})
@@ -207,3 +209,39 @@ def test_device_certificate_and_foreign_pages_refused(site):
                          json.dumps({"id": 999999, "note": "x"}),
                          {"Origin": "https://127.0.0.1:%d" % site.console_port})
     assert status == 404, text
+
+
+def make_cert(tmp, subject, ca=None):
+    """A client certificate for SUBJECT (an openssl -subj string), signed by CA (a
+    (certificate, key) pair) or self-signed. Returns (certificate, key) paths."""
+    name = str(abs(hash(subject)))
+    key, crt, csr = (os.path.join(tmp, name + ext) for ext in (".key", ".crt", ".csr"))
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True, timeout=30)
+    run("openssl", "ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", key)
+    if ca is None:
+        run("openssl", "req", "-new", "-x509", "-key", key, "-subj", subject, "-days", "2",
+            "-out", crt)
+    else:
+        run("openssl", "req", "-new", "-key", key, "-subj", subject, "-out", csr)
+        ext = os.path.join(tmp, name + ".ext")
+        with open(ext, "w") as f:
+            f.write("extendedKeyUsage=clientAuth\n")
+        run("openssl", "x509", "-req", "-in", csr, "-CA", ca[0], "-CAkey", ca[1],
+            "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", crt)
+    return crt, key
+
+
+def test_odd_certificates_refused(site, tmp_path):
+    ca = (site.prov.ca, site.prov.ca_key)
+    # Of another CA, with an operator's name: the handshake refuses it.
+    foreign = make_cert(str(tmp_path), "/CN=%s" % site.operator)
+    with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+        https(site, "/api/wall", cert=foreign)
+    # Of the site CA but with a CN that is no identity, or two CNs: no role, nothing shown.
+    for subject in ("/CN=operator-alice x", "/CN=operator-alice/CN=desk-entrance"):
+        status, text = https(site, "/api/wall", cert=make_cert(str(tmp_path), subject, ca))
+        assert status == 403 and "No valid client certificate" in text, (subject, text)
+    # A well-formed one of the site CA is the person it names.
+    status, text = https(site, "/api/wall",
+                         cert=make_cert(str(tmp_path), "/O=x/CN=auditor-audit1", ca))
+    assert status == 200 and json.loads(text)["identity"] == "auditor-audit1"
