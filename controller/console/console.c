@@ -446,7 +446,8 @@ static void on_ws(SoupServer *server, SoupServerMessage *msg, const char *path,
 	w->ws = g_object_ref(ws);
 	g_strlcpy(w->identity, id, sizeof(w->identity));
 	w->closed_handler = g_signal_connect(ws, "closed", G_CALLBACK(on_ws_closed), w);
-	/* A browser that vanished without closing is found by its missing pong. */
+	/* Pings keep an idle connection probed: a browser that vanished without closing is
+	 * found when a write to it fails (libsoup 3.2 does not time out a missing pong). */
 	soup_websocket_connection_set_keepalive_interval(ws, WS_KEEPALIVE_S);
 	g_ptr_array_add(con->walls, w);
 	log_info("console: %s opened the wall", id);
