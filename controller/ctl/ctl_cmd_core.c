@@ -61,10 +61,10 @@ static int cmd_provision(struct ctl *ctl, int argc, char **argv)
 const struct ctl_command core_ctl_commands[] = {
     {"provision",
      "provision --site SITE.json --out DIR [--port N] [--bind ADDR] [--broker-host NAME]... "
-     "[--broker-user USER] [--force]",
-     N_("Write the site's CA, broker and client certificates, the archive-signing key, the\n"
-        "mosquitto configuration and its ACL into DIR (see docs/provisioning.md). Runs locally;\n"
-        "needs no controller."),
+     "[--console-host NAME]... [--broker-user USER] [--force]",
+     N_("Write the site's CA, broker, web console and client certificates, the archive-signing\n"
+        "key, the mosquitto configuration and its ACL into DIR (see docs/provisioning.md). Runs\n"
+        "locally; needs no controller."),
      cmd_provision, true},
     {"status", "status", N_("Show whether the controller is up and which room agents are online."),
      cmd_status, false},
