@@ -46,6 +46,10 @@ struct mqtt_session {
 	bool will_retain, clean_start;
 	int keepalive_s;
 	size_t max_payload;
+	/* Per-topic limits: written before Paho's threads start, read-only afterwards. */
+	char *limit_filter[MQTT_TOPIC_LIMITS_MAX];
+	size_t limit_max[MQTT_TOPIC_LIMITS_MAX];
+	size_t n_limits;
 	char *host;
 	int port;
 
@@ -242,13 +246,45 @@ static void copy_user_props(struct queued *q, const MQTTProperties *props)
 	}
 }
 
+/* Whether TOPIC[0..LEN) matches the MQTT topic filter F (+ one level, # the rest). */
+static bool filter_matches(const char *f, const char *t, size_t len)
+{
+	const char *end = t + len;
+	for (;;) {
+		if (strcmp(f, "#") == 0)
+			return true;
+		const char *fe = strchr(f, '/');
+		const char *te = memchr(t, '/', (size_t)(end - t));
+		size_t fl = fe ? (size_t)(fe - f) : strlen(f);
+		size_t tl = te ? (size_t)(te - t) : (size_t)(end - t);
+		if (!(fl == 1 && f[0] == '+') && (fl != tl || memcmp(f, t, fl) != 0))
+			return false;
+		if (!fe)
+			return !te;
+		if (!te)
+			return strcmp(fe + 1, "#") == 0;
+		f = fe + 1;
+		t = te + 1;
+	}
+}
+
+/* The largest message S takes on TOPIC[0..LEN). Called on Paho's thread. */
+static size_t topic_limit(const struct mqtt_session *s, const char *topic, size_t len)
+{
+	for (size_t i = 0; i < s->n_limits; i++)
+		if (filter_matches(s->limit_filter[i], topic, len))
+			return s->limit_max[i];
+	return s->max_payload;
+}
+
 static int on_message_arrived(void *context, char *topic, int topic_len, MQTTAsync_message *m)
 {
 	struct mqtt_session *s = context;
-	if (m->payloadlen > 0 && (size_t)m->payloadlen > s->max_payload) {
+	size_t tlen = topic_len > 0 ? (size_t)topic_len : strlen(topic);
+	size_t limit = topic_limit(s, topic, tlen);
+	if (m->payloadlen > 0 && (size_t)m->payloadlen > limit) {
 		log_warnx("mqtt %s: dropped a message of %d bytes on %.*s (limit %zu)",
-		          s->client_id, m->payloadlen,
-		          topic_len > 0 ? topic_len : (int)strlen(topic), topic, s->max_payload);
+		          s->client_id, m->payloadlen, (int)tlen, topic, limit);
 		MQTTAsync_freeMessage(&m);
 		MQTTAsync_free(topic);
 		return 1;
@@ -393,6 +429,12 @@ struct mqtt_session *mqtt_session_new(const struct mqtt_session_config *cfg, GMa
 	s->uri = g_strdup(cfg->uri);
 	s->client_id = g_strdup(cfg->client_id);
 	s->max_payload = cfg->max_payload ? cfg->max_payload : MSG_MAX_REQUEST_SIZE;
+	for (size_t i = 0; i < cfg->n_topic_limits && cfg->topic_limits[i].filter &&
+	                   s->n_limits < MQTT_TOPIC_LIMITS_MAX;
+	     i++) {
+		s->limit_filter[s->n_limits] = g_strdup(cfg->topic_limits[i].filter);
+		s->limit_max[s->n_limits++] = cfg->topic_limits[i].max;
+	}
 	s->ca = g_strdup(cfg->ca_file);
 	s->cert = g_strdup(cfg->cert_file);
 	s->key = g_strdup(cfg->key_file);
@@ -580,6 +622,8 @@ void mqtt_session_free(struct mqtt_session *s)
 	g_main_context_unref(s->ctx);
 	g_free(s->uri);
 	g_free(s->client_id);
+	for (size_t i = 0; i < s->n_limits; i++)
+		g_free(s->limit_filter[i]);
 	g_free(s->ca);
 	g_free(s->cert);
 	g_free(s->key);

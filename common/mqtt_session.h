@@ -18,6 +18,14 @@
 
 struct mqtt_session;
 
+#define MQTT_TOPIC_LIMITS_MAX 16
+
+/* The largest message a receiver takes on the topics of one filter (mqtt_session_config). */
+struct mqtt_topic_limit {
+	const char *filter;
+	size_t max;
+};
+
 struct mqtt_session_config {
 	const char *uri;       /* "ssl://127.0.0.1:8883" */
 	const char *client_id; /* the certificate's CN */
@@ -33,6 +41,12 @@ struct mqtt_session_config {
 	 * or queued for the loop. 0: MSG_MAX_REQUEST_SIZE, the largest legitimate message;
 	 * the broker's max_packet_size refuses bigger ones before they reach anyone. */
 	size_t max_payload;
+	/* Per topic: a message on a topic matching FILTER (MQTT wildcards + and #) may be at
+	 * most MAX bytes, checked like max_payload in Paho's callback (the first matching
+	 * filter decides; a topic matching none has max_payload). Copied; up to
+	 * MQTT_TOPIC_LIMITS_MAX entries, NULL-filter terminated or N_TOPIC_LIMITS long. */
+	const struct mqtt_topic_limit *topic_limits;
+	size_t n_topic_limits;
 };
 
 /* An MQTT 5 user property (a name/value pair of UTF-8 strings). As received, NAME and

@@ -229,7 +229,14 @@ int main(int argc, char **argv)
 	});
 
 	char *offline = node_status_text(a.node, "offline");
+	/* Each topic's own limit, checked before a message is copied: a seat's terminal sends
+	 * a few hundred bytes at most (terminal_proto.h), the controller up to 64 KiB. */
+	static const struct mqtt_topic_limit limits[] = {
+	    {TOPIC_PREFIX "seat/+/+/+", 8 * 1024},
+	};
 	struct mqtt_session_config mc = {
+	    .topic_limits = limits,
+	    .n_topic_limits = G_N_ELEMENTS(limits),
 	    .uri = a.mqtt_uri,
 	    .client_id = a.identity,
 	    .ca_file = a.ca,

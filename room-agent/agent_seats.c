@@ -498,6 +498,15 @@ int agent_seats_command(struct agent_seats *s, const char *command, json_t *args
 			return -EINVAL;
 		}
 	}
+	/* A seat this room has never heard of (no terminal reported from it, nobody was
+	 * assigned to it) cannot be locked or unlocked: refused, not kept as a new seat. */
+	if (!assign && !g_hash_table_lookup(s->seats, id)) {
+		g_set_error(err, MSG_ERROR, MSG_ERROR_INVALID,
+		            "no seat %s in room %s (no terminal has reported from it and nobody "
+		            "is assigned to it)",
+		            id, s->a->room);
+		return -EINVAL;
+	}
 	struct seat *st = seat_get(s, id);
 	if (assign) {
 		/* A new check-in or readmission brings a fresh, unused code; the same code

@@ -209,8 +209,7 @@ static int cmd_seat(struct ctl *ctl, int argc, char **argv, bool lock)
 	const GOptionEntry lock_entries[] = {
 	    {"reason", 0, 0, G_OPTION_ARG_STRING, &reason, NULL, NULL},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
-	const GOptionEntry none[] = {{NULL, 0, 0, 0, NULL, NULL, NULL}};
-	int rc = ctl_ops_parse(ctl, what, lock ? lock_entries : none, &argc, &argv, 2);
+	int rc = ctl_ops_parse(ctl, what, lock_entries, &argc, &argv, 2);
 	json_t *res = NULL;
 	if (rc)
 		goto out;
@@ -264,7 +263,7 @@ const struct ctl_command desk_ctl_commands[] = {
      N_("Lock a seat's terminal remotely: the session (and its recording binding) is kept\n"
         "underneath, the screen shows the operator lock. Operators only."),
      cmd_seat_lock, false},
-    {"seat unlock", "seat unlock ROOM SEAT",
+    {"seat unlock", "seat unlock ROOM SEAT [--reason TEXT]",
      N_("Unlock a seat locked by an operator or blocked after five wrong login codes.\n"
         "Operators only."),
      cmd_seat_unlock, false},

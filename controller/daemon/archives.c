@@ -599,10 +599,74 @@ static bool request_tender(struct controller *c, const struct request *req,
 	return false;
 }
 
+/* Whether REQ commands a door or a seat (docs/operator.md): evidence for the tenders of
+ * the people in that room or at that seat. */
+static bool room_command(const struct request *req)
+{
+	return strcmp(req->command, "door") == 0 || strcmp(req->command, "lockdown") == 0 ||
+	       strcmp(req->command, "seat.lock") == 0 || strcmp(req->command, "seat.unlock") == 0;
+}
+
+/* The tenders with someone checked in at NOW in the room(s) or at the seat a door or
+ * seat command names (every room of the site for lockdown --all). A new array of ids. */
+static json_t *room_command_tenders(struct controller *c, const struct request *req, int64_t now)
+{
+	GPtrArray *rooms = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *tenders = g_ptr_array_new_with_free_func(g_free);
+	json_t *out = json_array();
+	GError *err = NULL;
+	const char *room = json_string_value(json_object_get(req->args, "room"));
+	const char *seat = json_string_value(json_object_get(req->args, "seat"));
+	if (room && id_valid(room)) {
+		g_ptr_array_add(rooms, g_strdup(room));
+	} else if (json_is_true(json_object_get(req->args, "all"))) {
+		json_t *site = NULL;
+		size_t i;
+		json_t *r;
+		if (state_site_rooms(c->state, &site, &err) != 0)
+			g_clear_error(&err);
+		json_array_foreach(site, i, r)
+		{
+			const char *id = json_string_value(json_object_get(r, "id"));
+			if (id)
+				g_ptr_array_add(rooms, g_strdup(id));
+		}
+		json_decref(site);
+	}
+	for (guint i = 0; i < rooms->len; i++) {
+		int rc =
+		    g_str_has_prefix(req->command, "seat.")
+		        ? (seat && id_valid(seat) ? route_seat_tenders(c->state, rooms->pdata[i],
+		                                                       seat, now, tenders, &err)
+		                                  : 0)
+		        : route_room_tenders(c->state, rooms->pdata[i], now, tenders, &err);
+		if (rc != 0) {
+			log_warnx("%s: tenders of room %s: %s", req->command,
+			          (const char *)rooms->pdata[i], err->message);
+			g_clear_error(&err);
+		}
+	}
+	for (guint i = 0; i < tenders->len; i++) {
+		bool dup = false;
+		size_t j;
+		json_t *t;
+		json_array_foreach(out, j, t) dup =
+		    dup || strcmp(json_string_value(t), tenders->pdata[i]) == 0;
+		if (!dup)
+			json_array_append_new(out, json_string(tenders->pdata[i]));
+	}
+	g_ptr_array_free(rooms, TRUE);
+	g_ptr_array_free(tenders, TRUE);
+	return out;
+}
+
 /* Every tender a request concerns: its tender (or person's), or, for a request on a
- * whole session (the draw), each tender of that session. A new array of ids. */
+ * whole session (the draw), each tender of that session, or, for a door or seat command,
+ * the tenders of the people in that room or at that seat. A new array of ids. */
 static json_t *request_tenders(struct controller *c, const struct request *req)
 {
+	if (room_command(req))
+		return room_command_tenders(c, req, clock_now_us());
 	char tender[STATE_ID_SIZE];
 	if (request_tender(c, req, tender))
 		return json_pack("[s]", tender);
@@ -674,10 +738,13 @@ void archives_after_request(struct controller *c, const struct request *req, con
 			g_clear_error(&e);
 			continue;
 		}
-		archives_event(c, tender, now, kind, req->requester,
-		               json_pack("{s:s, s:O, s:s, s:s*}", "identity", req->requester,
-		                         "args", args, "outcome", err ? "refused" : "ok", "message",
-		                         err ? err->message : NULL));
+		json_t *body = json_pack("{s:s, s:O, s:s, s:s*}", "identity", req->requester, "args",
+		                         args, "outcome", err ? "refused" : "ok", "message",
+		                         err ? err->message : NULL);
+		/* A door or seat command's evidence holds what the door or seat answered. */
+		if (room_command(req) && result)
+			json_object_set_new(body, "result", json_deep_copy(result));
+		archives_event(c, tender, now, kind, req->requester, body);
 	}
 	json_decref(args);
 	json_decref(tenders);

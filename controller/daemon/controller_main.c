@@ -9,6 +9,7 @@
 #include "archive_disk.h"
 #include "archives.h"
 #include "checkin.h"
+#include "chunk_meta.h"
 #include "clock.h"
 #include "config.h"
 #include "console_link.h"
@@ -204,7 +205,16 @@ int main(int argc, char **argv)
 	}
 
 	char *offline = node_status_text(c.node, "offline");
+	/* Each topic's own limit, checked before a message is copied: only requests may be
+	 * 4 MiB (a site or a draw record), media chunks 1 MiB, everything else 64 KiB. */
+	static const struct mqtt_topic_limit limits[] = {
+	    {TOPIC_PREFIX "ctl/+/req", MSG_MAX_REQUEST_SIZE},
+	    {TOPIC_PREFIX "room/+/media", CHUNK_MAX_BYTES},
+	    {"#", MSG_MAX_SIZE},
+	};
 	struct mqtt_session_config mc = {
+	    .topic_limits = limits,
+	    .n_topic_limits = G_N_ELEMENTS(limits),
 	    .uri = c.cfg.mqtt_uri,
 	    .client_id = "controller",
 	    .ca_file = c.cfg.ca,

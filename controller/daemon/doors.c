@@ -160,7 +160,7 @@ static bool room_known(struct controller *c, const char *room)
 	return found;
 }
 
-/* door {room, action: unlock|lock|free_access|status} */
+/* door {room, action: unlock|lock|free_access|status, reason?} */
 static int handle_door(struct controller *c, const struct request *req, json_t **result,
                        GError **err)
 {
@@ -168,6 +168,7 @@ static int handle_door(struct controller *c, const struct request *req, json_t *
 	msg_reader_init(&r, req->args, "args");
 	const char *room = msg_read_id(&r, "room", true);
 	int action = msg_read_enum(&r, "action", true, door_actions);
+	msg_read_string(&r, "reason", false, 200); /* for the audit and the archives */
 	if (msg_reader_finish(&r, err) != 0)
 		return -EINVAL;
 	if (!room_known(c, room)) {
@@ -182,7 +183,7 @@ static int handle_door(struct controller *c, const struct request *req, json_t *
 	return rc;
 }
 
-/* lockdown {room | all: true, release?: bool} */
+/* lockdown {room | all: true, release?: bool, reason?} */
 static int handle_lockdown(struct controller *c, const struct request *req, json_t **result,
                            GError **err)
 {
@@ -191,6 +192,7 @@ static int handle_lockdown(struct controller *c, const struct request *req, json
 	const char *room = msg_read_id(&r, "room", false);
 	bool all = msg_read_bool(&r, "all", false, false);
 	bool release = msg_read_bool(&r, "release", false, false);
+	msg_read_string(&r, "reason", false, 200); /* for the audit and the archives */
 	if (msg_reader_finish(&r, err) != 0)
 		return -EINVAL;
 	if (!!room == all) {

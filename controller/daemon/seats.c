@@ -208,7 +208,8 @@ static int seat_forward(struct controller *c, const struct request *req, bool lo
 	msg_reader_init(&r, req->args, "args");
 	const char *room = msg_read_id(&r, "room", true);
 	const char *seat = msg_read_id(&r, "seat", true);
-	const char *reason = lock ? msg_read_string(&r, "reason", false, 200) : NULL;
+	/* an unlock's reason is for the audit and the archives only */
+	const char *reason = msg_read_string(&r, "reason", false, 200);
 	if (msg_reader_finish(&r, err) != 0)
 		return -EINVAL;
 	if (!seat_known(c, room, seat)) {

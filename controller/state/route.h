@@ -31,6 +31,10 @@ int route_segment_tenders(struct state *st, const char *room, const char *stream
 /* route_room_tenders: every tender with someone seated in ROOM and checked in at AT_US. */
 int route_room_tenders(struct state *st, const char *room, int64_t at_us, GPtrArray *tenders,
                        GError **err);
+/* route_seat_tenders: the tender of whoever is seated at SEAT of ROOM and checked in at
+ * AT_US (none, or one). */
+int route_seat_tenders(struct state *st, const char *room, const char *seat, int64_t at_us,
+                       GPtrArray *tenders, GError **err);
 /* route_tender_rooms: every room where someone of TENDER is seated (g_strdup'd ids). */
 int route_tender_rooms(struct state *st, const char *tender, GPtrArray *rooms, GError **err);
 /* route_person_tender: the tender of PERSON in any open session ("" -> -ENOENT). */

@@ -38,6 +38,16 @@ int route_room_tenders(struct state *st, const char *room, int64_t at_us, GPtrAr
 	    err);
 }
 
+int route_seat_tenders(struct state *st, const char *room, const char *seat, int64_t at_us,
+                       GPtrArray *tenders, GError **err)
+{
+	return state_each(st,
+	                  "SELECT DISTINCT a.tender " SEATED_IN_OPEN_SESSION CHECKED_IN
+	                  "AND a.seat = ?3 ORDER BY a.tender",
+	                  STATE_ARGS(STATE_TEXT(room), STATE_INT(at_us), STATE_TEXT(seat)),
+	                  add_distinct, tenders, "seat tenders", err);
+}
+
 static int room_reserved_tenders(struct state *st, const char *room, int64_t at_us,
                                  GPtrArray *tenders, GError **err)
 {

@@ -77,6 +77,25 @@ static int64_t write_segments(sqlite3 *db, const char *stream, int64_t from, int
 	return n;
 }
 
+/* A camera's stream may carry an access unit whose PES had no PTS (a key frame that
+ * arrived in its own RTP packets with its parameter sets, seen with G.711 cameras
+ * recorded through rtph264depay): mp4mux refuses a buffer without PTS ("Could not
+ * multiplex stream"). Such a frame is shown at its decoding time, which for the
+ * cameras' streams without B-frames is its presentation time. */
+static GstPadProbeReturn pts_from_dts(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+
+	(void)pad;
+	(void)data;
+	if (b && !GST_BUFFER_PTS_IS_VALID(b) && GST_BUFFER_DTS_IS_VALID(b)) {
+		b = gst_buffer_make_writable(b);
+		GST_BUFFER_PTS(b) = GST_BUFFER_DTS(b);
+		GST_PAD_PROBE_INFO_DATA(info) = b;
+	}
+	return GST_PAD_PROBE_OK;
+}
+
 /* tsdemux pads appear once the PMT is parsed: give each a queue and the right parser into
  * mp4mux; anything mp4 cannot carry goes to a fakesink so the demuxer is never unlinked. */
 static void on_pad(GstElement *demux, GstPad *pad, gpointer data)
@@ -102,11 +121,21 @@ static void on_pad(GstElement *demux, GstPad *pad, gpointer data)
 		tmpl = "audio_%u";
 	}
 	queue = gst_element_factory_make("queue", NULL);
+	/* Room for the camera's own interleave (audio and video PES can be seconds apart):
+	 * with the default 1 s a full queue blocks the demuxer while mp4mux waits on the
+	 * other track. */
+	g_object_set(queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
+	             (guint64)30 * GST_SECOND, NULL);
 	parse = gst_element_factory_make(parser ? parser : "fakesink", NULL);
 	gst_bin_add_many(GST_BIN(pipe), queue, parse, NULL);
 	gst_element_link(queue, parse);
 	if (parser && !gst_element_link_pads(parse, "src", mux, tmpl))
 		fprintf(stderr, _("evalroom-archive: cannot mux %s into MP4\n"), name);
+	if (parser) {
+		GstPad *out = gst_element_get_static_pad(parse, "src");
+		gst_pad_add_probe(out, GST_PAD_PROBE_TYPE_BUFFER, pts_from_dts, NULL, NULL);
+		gst_object_unref(out);
+	}
 	gst_element_sync_state_with_parent(parse);
 	gst_element_sync_state_with_parent(queue);
 	sink = gst_element_get_static_pad(queue, "sink");

@@ -76,6 +76,13 @@ def room_events(site, tender):
             if src.startswith("agent-") or k.startswith(("door.", "seat."))]
 
 
+def operator_room_commands(site, tender):
+    """The operators' door and seat commands in TENDER's archive: (kind, body)."""
+    return [(k, json.loads(b)) for k, b in rows(
+        site, tender, "SELECT kind, body FROM events WHERE kind IN ('operator.door', "
+        "'operator.lockdown', 'operator.seat.lock', 'operator.seat.unlock') ORDER BY leaf")]
+
+
 def identities(site):
     s = site.prov.site
     return ([site.operator, "auditor-" + s["auditors"][0], DESK, site.witness])
@@ -227,9 +234,11 @@ def test_commitment_witness_and_sealed_seat_map(site, tmp_path):
     # before anyone there has checked in reaches no tender's archive.
     for room in ("E1", "E2"):
         door_moves(site, room)
+        ok(site, "door", room, "status", "--reason", "round before check-in")
     time.sleep(1)
     for t in TENDERS:
         assert room_events(site, t) == [], (t, room_events(site, t))
+        assert operator_room_commands(site, t) == [], t
 
     # After xp-wang's check-in only xp-wang's place shows (to the desk, at least).
     ok(site, "desk", "checkin", "--person", "xp-wang", "--id-number", ID["xp-wang"],
@@ -244,6 +253,33 @@ def test_commitment_witness_and_sealed_seat_map(site, tmp_path):
     assert {src for src, _ in room_events(site, "TA")} == {"agent-" + here}, \
         room_events(site, "TA")
     assert room_events(site, "TB") == []
+
+    # Door and seat commands are evidence (issue 17 item 7): each, with who gave it, the
+    # reason and the answer, in the archive of every tender with someone checked in in
+    # that room or at that seat; nothing in TB's (nobody of TB is checked in yet).
+    seat = seat_of["xp-wang"][1]
+    other = "E2" if here == "E1" else "E1"
+    ok(site, "door", here, "unlock", "--reason", "fire door test")
+    ok(site, "door", other, "unlock", "--reason", "not TA's room yet")
+    rc, out, err = site.ctl("seat", "lock", here, seat, "--reason", "screen shared")
+    ok(site, "seat", "unlock", here, seat, "--reason", "checked")
+    # (room T1 has no agent here: --all answers for E1 and E2, and says T1 failed)
+    site.ctl("lockdown", "--all", "--reason", "drill")
+    site.ctl("lockdown", "--all", "--release", "--reason", "drill over")
+    rc, out, err = site.ctl("door", here, "free-access", "--reason", "during lockdown?")
+    cmds = operator_room_commands(site, "TA")
+    assert [(k, b["args"].get("reason")) for k, b in cmds] == [
+        ("operator.door", "fire door test"), ("operator.seat.lock", "screen shared"),
+        ("operator.seat.unlock", "checked"), ("operator.lockdown", "drill"),
+        ("operator.lockdown", "drill over"), ("operator.door", "during lockdown?")], cmds
+    for k, b in cmds:
+        assert b["identity"] == site.operator and b["outcome"] == "ok", b
+        assert "result" in b, b
+    unlock = cmds[0][1]
+    assert unlock["args"]["room"] == here and unlock["result"]["rooms"][here]["ok"] is True
+    assert cmds[1][1]["result"]["state"] == "locked", cmds[1][1]
+    assert cmds[3][1]["result"]["rooms"][here]["status"]["lockdown"] is True
+    assert operator_room_commands(site, "TB") == []
     listed = ok(site, "desk", "list", identity=DESK)
     assert leaks(listed, {"xp-wang": seat_of["xp-wang"]}) != []
 

@@ -116,6 +116,27 @@ def test_h264_h265_with_audio_recorded_as_sent(bin_dir, clips, tmp_path):
             with open(path, "rb") as fh:
                 assert secret not in fh.read(), f"password found in {path}"
     assert PASSWORD not in repr(drv.events)
+    # Issue 26: the camera's clips in a tender archive export to one MP4 that keeps the
+    # H.265 video and the AAC audio (the mux's tracks exist before the pipeline plays).
+    for stream, segs, video in (("room-cam", room, "H.265"), ("seat-cam", seat, "H.264")):
+        key, pub = str(tmp_path / "k.key"), str(tmp_path / "k.pub")
+        if not os.path.exists(key):
+            r = subprocess.run([f"{bin_dir}/evalroom-archive-fixture", "keygen", key, pub],
+                               capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, r.stderr
+        arc = str(tmp_path / f"{stream}.evarc")
+        r = subprocess.run([f"{bin_dir}/evalroom-archive-fixture", "build", arc, key,
+                            "--stream", stream, "--segment-ms", "1000"]
+                           + [s["path"] for s in segs], capture_output=True, text=True,
+                           timeout=120)
+        assert r.returncode == 0, r.stderr
+        clip_path = str(tmp_path / f"{stream}.mp4")
+        r = subprocess.run([f"{bin_dir}/evalroom-archive", "export", arc, "--stream", stream,
+                            "-o", clip_path], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        info = media_info(clip_path)
+        assert info["video"] == [video], info
+        assert len(info["audio"]) == 1 and "AAC" in info["audio"][0], info
 
 
 def test_refusals_and_silence_then_recovery(bin_dir, clips, tmp_path):
