@@ -36,12 +36,12 @@ static void subject_for(const char *name, struct alert_subject *s)
 		s->tender = name;
 }
 
-static void raise_or_clear(struct controller *c, enum alert_kind kind, bool on,
-                           const char *detail, json_t *extra, const char *why_clear)
+static void raise_or_clear(struct controller *c, enum alert_kind kind, bool on, const char *text_id,
+                           const char *const *args, json_t *extra, const char *why_clear)
 {
 	struct alert_subject s = {"", "", "", "", ""};
 	if (on)
-		alert_raise(c, kind, &s, detail, extra);
+		alert_raise_text(c, kind, &s, text_id, args, extra);
 	else {
 		json_decref(extra);
 		alert_clear(c, kind, &s, why_clear);
@@ -82,20 +82,23 @@ void archive_disk_check(struct controller *c)
 	bool armed = now - d->first_us >= (int64_t)(RATE_WINDOW_S * 1e6);
 	bool low = full || free_pct < (double)k->disk_low_free_percent ||
 	           (armed && days_left >= 0 && days_left < (double)k->disk_low_days);
-	char detail[256];
-	g_snprintf(detail, sizeof detail,
-	           "archive disk %s: %.0f MiB free of %.0f MiB (%.1f %%)%s", k->archive_dir,
-	           (double)free_b / 1048576.0, (double)total_b / 1048576.0, free_pct,
-	           full ? ": archive writes will fail; free space or add a disk now" : "");
-	if (days_left >= 0 && !full) {
-		size_t n = strlen(detail);
-		g_snprintf(detail + n, sizeof detail - n, ", %.1f days left at the current rate",
-		           days_left);
-	}
+	/* Numbers printed in the C locale: the alert record is language-neutral. */
+	char free_mib[32], total_mib[32], pct[32], days[32];
+	g_snprintf(free_mib, sizeof free_mib, "%.0f", (double)free_b / 1048576.0);
+	g_snprintf(total_mib, sizeof total_mib, "%.0f", (double)total_b / 1048576.0);
+	g_snprintf(pct, sizeof pct, "%.1f", free_pct);
+	g_snprintf(days, sizeof days, "%.1f", days_left);
+	const char *args[] = {k->archive_dir, free_mib, total_mib, pct, days, NULL};
+	const char *low_text = "archive_disk";
+	if (days_left >= 0)
+		low_text = "archive_disk_days";
+	else
+		args[4] = NULL;
 	json_t *extra = archive_disk_json(c);
-	raise_or_clear(c, ALERT_ARCHIVE_DISK_FULL, full, detail, json_deep_copy(extra),
-	               "auto: archive disk above the full threshold again");
-	raise_or_clear(c, ALERT_ARCHIVE_DISK_LOW, low && !full, detail, extra,
+	raise_or_clear(c, ALERT_ARCHIVE_DISK_FULL, full, "archive_disk_full",
+	               (const char *const[]){args[0], args[1], args[2], args[3], NULL},
+	               json_deep_copy(extra), "auto: archive disk above the full threshold again");
+	raise_or_clear(c, ALERT_ARCHIVE_DISK_LOW, low && !full, low_text, args, extra,
 	               "auto: archive disk above the low thresholds again");
 }
 
@@ -151,11 +154,10 @@ void archive_write_failed(struct controller *c, const char *name, const char *wh
 	g_hash_table_add(d->failing, g_strdup(name));
 	struct alert_subject s;
 	subject_for(name, &s);
-	char *detail = g_strdup_printf("archive %s: %s not stored: %s", name, what ? what : "a write",
-	                               why ? why : "unknown error");
-	alert_raise(c, ALERT_ARCHIVE_WRITE_FAILED, &s, detail,
-	            json_pack("{s:s}", "archive", name));
-	g_free(detail);
+	alert_raise_text(
+	    c, ALERT_ARCHIVE_WRITE_FAILED, &s, "archive_write_failed",
+	    (const char *[]){name, what ? what : "a write", why ? why : "unknown error", NULL},
+	    json_pack("{s:s}", "archive", name));
 	archive_disk_check(c);
 }
 
