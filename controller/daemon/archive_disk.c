@@ -11,7 +11,7 @@
 #include "log.h"
 
 struct archive_disk {
-	guint timer;
+	struct clock_timer *timer; /* the next reading, on c->clock */
 	bool have;           /* a reading exists */
 	uint64_t free_bytes; /* for an unprivileged writer (f_bavail) */
 	uint64_t total_bytes;
@@ -60,7 +60,7 @@ void archive_disk_check(struct controller *c)
 	}
 	uint64_t free_b = (uint64_t)st.f_bavail * st.f_frsize;
 	uint64_t total_b = (uint64_t)st.f_blocks * st.f_frsize;
-	int64_t now = clock_mono_us();
+	int64_t now = clock_source_mono_us(c->clock);
 	if (d->have && now > d->at_us) {
 		double dt = (double)(now - d->at_us) / 1e6;
 		double used = (double)d->free_bytes - (double)free_b; /* negative when space freed */
@@ -102,10 +102,14 @@ void archive_disk_check(struct controller *c)
 	               "auto: archive disk above the low thresholds again");
 }
 
-static gboolean on_timer(gpointer user)
+static void on_timer(void *user)
 {
-	archive_disk_check(user);
-	return G_SOURCE_CONTINUE;
+	struct controller *c = user;
+
+	c->archive_disk->timer = NULL; /* fired */
+	archive_disk_check(c);
+	c->archive_disk->timer =
+	    clock_timer_start(c->clock, NULL, (unsigned)c->cfg.disk_check_s * 1000, on_timer, c);
 }
 
 void archive_disk_init(struct controller *c)
@@ -114,7 +118,8 @@ void archive_disk_init(struct controller *c)
 	d->failing = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	c->archive_disk = d;
 	archive_disk_check(c);
-	d->timer = g_timeout_add_seconds((guint)c->cfg.disk_check_s, on_timer, c);
+	d->timer =
+	    clock_timer_start(c->clock, NULL, (unsigned)c->cfg.disk_check_s * 1000, on_timer, c);
 }
 
 void archive_disk_free(struct controller *c)
@@ -122,8 +127,7 @@ void archive_disk_free(struct controller *c)
 	struct archive_disk *d = c->archive_disk;
 	if (!d)
 		return;
-	if (d->timer)
-		g_source_remove(d->timer);
+	clock_timer_stop(c->clock, d->timer);
 	g_hash_table_destroy(d->failing);
 	g_free(d);
 	c->archive_disk = NULL;
