@@ -34,14 +34,6 @@ static void print_time(const char *label, sqlite3_stmt *st, int col)
 	print_field(label, when);
 }
 
-/* A count printed into BUF, so sentences hold only %s (xgettext cannot read the
- * G_GINT64_FORMAT of a format string). */
-static const char *num(char *buf, size_t len, int64_t v)
-{
-	g_snprintf(buf, len, "%" G_GINT64_FORMAT, v);
-	return buf;
-}
-
 static int query(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 {
 	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
@@ -115,10 +107,10 @@ int cmd_info(int argc, char **argv)
 		goto out;
 	}
 	char n1[24], n2[24], n3[24], n4[24];
-	char *format =
-	    g_strdup_printf(_("%s (application_id 0x%08x, page size %s)"),
-	                    num(n1, sizeof(n1), sqlite3_column_int(st, 5)), ARCHIVE_APPLICATION_ID,
-	                    num(n2, sizeof(n2), sqlite3_column_int(st, 6)));
+	char *format = g_strdup_printf(_("%s (application_id 0x%08x, page size %s)"),
+	                               tool_num(n1, sizeof(n1), sqlite3_column_int(st, 5)),
+	                               ARCHIVE_APPLICATION_ID,
+	                               tool_num(n2, sizeof(n2), sqlite3_column_int(st, 6)));
 	print_field(_("file"), argv[1]);
 	print_field(_("format"), format);
 	g_free(format);
@@ -132,9 +124,9 @@ int cmd_info(int argc, char **argv)
 		print_field(_("sealed"),
 		            _("no: open, still being written (read a copy for anything long)"));
 	print_field(_("draw record"), sqlite3_column_int(st, 9) ? _("stored") : _("absent"));
-	print_field(_("events"), num(n1, sizeof(n1), sqlite3_column_int(st, 7)));
-	print_field(_("gaps"), num(n1, sizeof(n1), sqlite3_column_int(st, 8)));
-	print_field(_("checkpoints"), num(n1, sizeof(n1), sqlite3_column_int(st, 10)));
+	print_field(_("events"), tool_num(n1, sizeof(n1), sqlite3_column_int(st, 7)));
+	print_field(_("gaps"), tool_num(n1, sizeof(n1), sqlite3_column_int(st, 8)));
+	print_field(_("checkpoints"), tool_num(n1, sizeof(n1), sqlite3_column_int(st, 10)));
 	sqlite3_finalize(st);
 
 	if (query(db,
@@ -151,10 +143,10 @@ int cmd_info(int argc, char **argv)
 		printf("  %-24s ", text(st, 0));
 		/* TRANSLATORS: segments, first and last sequence number, from, to, bytes. */
 		printf(_("%s segments (seq %s..%s) %s .. %s, %s bytes\n"),
-		       num(n1, sizeof(n1), sqlite3_column_int(st, 1)),
-		       num(n2, sizeof(n2), sqlite3_column_int64(st, 2)),
-		       num(n3, sizeof(n3), sqlite3_column_int64(st, 3)), a, b,
-		       num(n4, sizeof(n4), sqlite3_column_int64(st, 6)));
+		       tool_num(n1, sizeof(n1), sqlite3_column_int(st, 1)),
+		       tool_num(n2, sizeof(n2), sqlite3_column_int64(st, 2)),
+		       tool_num(n3, sizeof(n3), sqlite3_column_int64(st, 3)), a, b,
+		       tool_num(n4, sizeof(n4), sqlite3_column_int64(st, 6)));
 	}
 	sqlite3_finalize(st);
 	if (query(
@@ -168,8 +160,8 @@ int cmd_info(int argc, char **argv)
 
 		clock_format_us(sqlite3_column_int64(st, 3), when, sizeof(when));
 		printf(_("last checkpoint: row %s, tree size %s, root %s, %s\n"),
-		       num(n1, sizeof(n1), sqlite3_column_int64(st, 0)),
-		       num(n2, sizeof(n2), sqlite3_column_int64(st, 1)), text(st, 2), when);
+		       tool_num(n1, sizeof(n1), sqlite3_column_int64(st, 0)),
+		       tool_num(n2, sizeof(n2), sqlite3_column_int64(st, 1)), text(st, 2), when);
 	}
 	sqlite3_finalize(st);
 	rc = EXIT_INTACT;
@@ -235,7 +227,7 @@ int cmd_checkpoint(int argc, char **argv)
 		goto out_stmt;
 	}
 	char n1[24];
-	printf(_("checkpoints row %s:\n"), num(n1, sizeof(n1), sqlite3_column_int64(st, 0)));
+	printf(_("checkpoints row %s:\n"), tool_num(n1, sizeof(n1), sqlite3_column_int64(st, 0)));
 	print_lines(raw(st, 1));
 	if (dir) {
 		g_mkdir_with_parents(dir, 0755);

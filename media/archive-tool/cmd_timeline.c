@@ -53,14 +53,6 @@ static void add(GArray *items, int64_t from, int64_t to, int order, json_t *j, c
 	g_array_append_val(items, it);
 }
 
-/* A number printed into BUF, so sentences hold only %s (xgettext cannot read the
- * G_GINT64_FORMAT of a format string). */
-static const char *num(char *buf, size_t len, int64_t v)
-{
-	g_snprintf(buf, len, "%" G_GINT64_FORMAT, v);
-	return buf;
-}
-
 static char *span_text(int64_t from, int64_t to)
 {
 	char a[64], b[64];
@@ -87,7 +79,8 @@ static void flush_span(GArray *items, const char *stream, int64_t from, int64_t 
 	           event, GAP and draw; then the stream, the span, the first and last sequence
 	           numbers and the number of segments. */
 	        _("%s  recorded %-20s %s (seq %s..%s, %s segments)"), a, stream, when,
-	        num(s0, sizeof(s0), seq0), num(s1, sizeof(s1), seq1), num(sn, sizeof(sn), n)));
+	        tool_num(s0, sizeof(s0), seq0), tool_num(s1, sizeof(s1), seq1),
+	        tool_num(sn, sizeof(sn), n)));
 	g_free(when);
 }
 
@@ -183,7 +176,7 @@ static int load_rows(sqlite3 *db, GArray *items)
 		    json_pack("{s:s, s:I, s:I}", "type", "draw", "time_us", (json_int_t)t, "bytes",
 		              (json_int_t)sqlite3_column_int64(st, 1)),
 		    g_strdup_printf(_("%s  draw     record stored (%s bytes; see verify-draw)"),
-		                    when, num(n, sizeof(n), sqlite3_column_int64(st, 1))));
+		                    when, tool_num(n, sizeof(n), sqlite3_column_int64(st, 1))));
 	}
 	sqlite3_finalize(st);
 	return 0;
