@@ -1,7 +1,9 @@
 #include "local_time.h"
 
+#include <errno.h>
 #include <gio/gio.h>
 #include <glib/gi18n.h>
+#include <stdio.h>
 #include <string.h>
 
 GTimeZone *local_time_zone_new(const char *zone, GError **err)
@@ -34,4 +36,27 @@ char *local_time_format(GTimeZone *tz, int64_t utc_us, int time_only, char *buf,
 	if (utc)
 		g_date_time_unref(utc);
 	return buf;
+}
+
+int local_time_parse(GTimeZone *tz, const char *text, int64_t *us)
+{
+	char buf[64];
+	GDateTime *dt = NULL;
+	int y, m, d;
+	char tail;
+
+	if (!text || strlen(text) >= sizeof(buf))
+		return -EINVAL;
+	g_strlcpy(buf, text, sizeof(buf));
+	if (strlen(buf) > 10 && buf[10] == ' ')
+		buf[10] = 'T';
+	if (sscanf(buf, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && strlen(buf) == 10)
+		dt = g_date_time_new(tz, y, m, d, 0, 0, 0);
+	else
+		dt = g_date_time_new_from_iso8601(buf, tz);
+	if (!dt)
+		return -EINVAL;
+	*us = g_date_time_to_unix(dt) * G_USEC_PER_SEC + g_date_time_get_microsecond(dt);
+	g_date_time_unref(dt);
+	return 0;
 }

@@ -18,3 +18,9 @@ GTimeZone *local_time_zone_new(const char *zone, GError **err);
  * "2026-12-07 19:20:05 +08:00" into BUF (LEN bytes, at least 32); TIME_ONLY leaves the
  * date out ("19:20:05 +08:00"). Returns BUF. */
 char *local_time_format(GTimeZone *tz, int64_t utc_us, int time_only, char *buf, size_t len);
+
+/* local_time_parse: a time a person typed, TEXT, into UTC microseconds *US: an ISO 8601
+ * date-time ("2026-12-07T19:20", a space instead of the T too) read in TZ unless it names
+ * its own zone ("Z", "+08:00"), or a date ("2026-12-07": midnight in TZ). Returns 0, or
+ * -EINVAL when TEXT is neither. */
+int local_time_parse(GTimeZone *tz, const char *text, int64_t *us);

@@ -1,6 +1,8 @@
 /* evalroom-agent: one per room. Drives the door, records the room and its seats,
  * supervises the seats' terminals, and keeps working while the controller is away. */
 #include <errno.h>
+#include <glib/gi18n.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +12,10 @@
 #include "agent_door.h"
 #include "agent_media.h"
 #include "agent_seats.h"
-#include "cmd_done.h"
 #include "clock.h"
+#include "cmd_done.h"
 #include "daemon.h"
+#include "i18n.h"
 #include "log.h"
 #include "msg.h"
 #include "node.h"
@@ -25,8 +28,8 @@ static gboolean opt_verbose;
 
 static const GOptionEntry options[] = {
     {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
-     "Configuration file (default /etc/evalroom/agent.conf)", "FILE"},
-    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL},
+     N_("Configuration file (default /etc/evalroom/agent.conf)"), "FILE"},
+    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, N_("Log debug messages"), NULL},
     {NULL},
 };
 
@@ -197,19 +200,24 @@ int main(int argc, char **argv)
 	GError *err = NULL;
 	int rc = 1;
 
-	GOptionContext *oc = g_option_context_new("- the evalroom room agent");
+	/* --help and usage faults in the person's language; the daemon itself then runs in
+	 * the C locale, so its journal stays English. */
+	i18n_init();
+	GOptionContext *oc = g_option_context_new(N_("- the evalroom room agent"));
+	g_option_context_set_translation_domain(oc, I18N_DOMAIN);
 	g_option_context_set_summary(
-	    oc, "One per room board: drives the door (GPIO), records the room's and seats'\n"
-	        "cameras and microphones, supervises the seats' login terminals, and keeps\n"
-	        "deciding admissions and recording while the controller is unreachable.");
+	    oc, N_("One per room board: drives the door (GPIO), records the room's and seats'\n"
+	           "cameras and microphones, supervises the seats' login terminals, and keeps\n"
+	           "deciding admissions and recording while the controller is unreachable."));
 	g_option_context_add_main_entries(oc, options, NULL);
 	if (!g_option_context_parse(oc, &argc, &argv, &err)) {
-		fprintf(stderr, "evalroom-agent: %s (try --help)\n", err->message);
+		fprintf(stderr, _("evalroom-agent: %s (try --help)\n"), err->message);
 		g_option_context_free(oc);
 		g_error_free(err);
 		return 2;
 	}
 	g_option_context_free(oc);
+	setlocale(LC_ALL, "C");
 	log_init("evalroom-agent", opt_verbose);
 
 	if (agent_config_load(&a, opt_config, &err) != 0) {

@@ -107,12 +107,9 @@ struct agent_media *agent_media_new(struct agent *a, GError **err)
 		media_dir = g_build_filename(a->spool_dir, "media", NULL);
 		g_key_file_set_string(kf, "recorder", "spool_dir", media_dir);
 	}
-	char *msg = NULL;
-	int rc = recorder_config_from_keyfile(kf, &m->cfg, &msg);
+	int rc = recorder_config_from_keyfile(kf, &m->cfg, err);
 	if (rc != 0) {
-		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE, "%s: %s",
-		            config_path(a->config), msg);
-		g_free(msg);
+		g_prefix_error(err, "%s: ", config_path(a->config));
 		goto err_free;
 	}
 	if (g_mkdir_with_parents(m->cfg->spool_dir, 0700) != 0) {
@@ -129,18 +126,21 @@ struct agent_media *agent_media_new(struct agent *a, GError **err)
 		goto err_free;
 	}
 	g_free(db);
-	struct shipper_options so = {
-	    .room = a->room, .seq = node_seq(a->node), .ack_timeout_ms = m->cfg->ack_timeout_ms};
+	struct shipper_options so = {.room = a->room,
+	                             .seq = node_seq(a->node),
+	                             .ack_timeout_ms = m->cfg->ack_timeout_ms,
+	                             .clock = a->clock};
 	if ((rc = shipper_new(m->spool, &ship_ops, m, &so, &m->ship)) != 0 ||
-	    (rc = recorder_new(m->cfg, m->spool, &rec_events, m, &m->rec)) != 0 ||
-	    (rc = recorder_start(m->rec)) != 0) {
-		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "recording: %s",
-		            g_strerror(-rc));
-		goto err_free;
-	}
+	    (rc = recorder_new(m->cfg, m->spool, &rec_events, m, &m->rec)) != 0)
+		goto err_recording;
+	recorder_set_clock(m->rec, a->clock);
+	if ((rc = recorder_start(m->rec)) != 0)
+		goto err_recording;
 	log_info("media: recording %zu stream(s) into %s", m->cfg->n_streams, m->cfg->spool_dir);
 	g_free(media_dir);
 	return m;
+err_recording:
+	g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "recording: %s", g_strerror(-rc));
 err_free:
 	g_free(media_dir);
 	agent_media_free(m);

@@ -34,6 +34,9 @@ bool ctl_want_json(const struct ctl *ctl);
 char *ctl_time(const struct ctl *ctl, int64_t utc_us, char *buf, size_t len);
 /* ctl_time_of_day: the same without the date ("19:20:05 +08:00"). */
 char *ctl_time_of_day(const struct ctl *ctl, int64_t utc_us, char *buf, size_t len);
+/* ctl_parse_time: a time the user typed (--since): ISO 8601 or a date, read in the same
+ * zone as ctl_time unless TEXT names its own, into UTC microseconds *US. 0 or -EINVAL. */
+int ctl_parse_time(const struct ctl *ctl, const char *text, int64_t *us);
 /* ctl_print_json: print OBJ as indented JSON on stdout. */
 void ctl_print_json(const json_t *obj);
 /* ctl_fail: print "evalroomctl: <what>: <err message>" on stderr (or {"error":..} with

@@ -154,6 +154,11 @@ char *ctl_time_of_day(const struct ctl *ctl, int64_t utc_us, char *buf, size_t l
 	return local_time_format(ctl->tz, utc_us, 1, buf, len);
 }
 
+int ctl_parse_time(const struct ctl *ctl, const char *text, int64_t *us)
+{
+	return local_time_parse(ctl->tz, text, us);
+}
+
 const char *ctl_identity(const struct ctl *ctl)
 {
 	return ctl->cn;

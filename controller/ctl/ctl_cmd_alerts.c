@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert_text.h"
 #include "clock.h"
 #include "ctl_cmd_ops.h"
 #include "ctl_table.h"
+#include "text_width.h"
 
 static const char *member_str(const json_t *o, const char *key)
 {
@@ -21,6 +23,29 @@ static const char *member_str(const json_t *o, const char *key)
 static json_int_t member_int(const json_t *o, const char *key)
 {
 	return json_integer_value(json_object_get(o, key));
+}
+
+char *ctl_alert_detail(const json_t *alert)
+{
+	const json_t *text = json_object_get(json_object_get(alert, "extra"), "text");
+	const json_t *args = json_object_get(text, "args");
+	const char *v[ALERT_TEXT_ARGS_MAX];
+	size_t n = json_array_size(args), i;
+	const json_t *arg;
+	char *s = NULL;
+
+	if (json_is_array(args) && n <= ALERT_TEXT_ARGS_MAX) {
+		bool strings = true;
+		json_array_foreach(args, i, arg)
+		{
+			v[i] = json_string_value(arg);
+			strings = strings && v[i];
+		}
+		if (strings)
+			s = alert_text_render(json_string_value(json_object_get(text, "id")), v, n,
+			                      true);
+	}
+	return s ? s : g_strdup(member_str(alert, "detail"));
 }
 
 char *ctl_alert_subject(const json_t *alert, char *buf, size_t size)
@@ -75,12 +100,14 @@ char *ctl_streams_summary(const json_t *room, char *buf, size_t size)
 static void print_alert_line(const struct ctl *ctl, const json_t *a)
 {
 	char when[40], subject[160];
+	char *detail = ctl_alert_detail(a);
 
 	printf("%6lld  %-12s  %-16s  %-20s  %s  x%lld\n        %s\n",
 	       (long long)member_int(a, "id"), member_str(a, "state"), member_str(a, "kind"),
 	       ctl_alert_subject(a, subject, sizeof(subject)),
 	       ctl_time(ctl, member_int(a, "last_at"), when, sizeof(when)),
-	       (long long)member_int(a, "count"), member_str(a, "detail"));
+	       (long long)member_int(a, "count"), detail);
+	g_free(detail);
 	if (json_object_get(a, "acked_by"))
 		printf(_("        acknowledged by %s at %s: %s\n"), member_str(a, "acked_by"),
 		       ctl_time(ctl, member_int(a, "acked_at"), when, sizeof(when)),
@@ -110,11 +137,11 @@ static int cmd_alerts(struct ctl *ctl, int argc, char **argv)
 	int rc;
 
 	rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 0);
-	if (!rc && since && clock_parse(since, &since_us))
+	if (!rc && since && ctl_parse_time(ctl, since, &since_us))
 		rc = ctl_ops_local_fail(
-		    ctl, what, "--since: \"%s\" is neither an ISO 8601 time nor a date", since);
+		    ctl, what, _("--since: \"%s\" is neither an ISO 8601 time nor a date"), since);
 	if (!rc && (limit < 1 || limit > 10000))
-		rc = ctl_ops_local_fail(ctl, what, "--limit: expected 1..10000, got %d", limit);
+		rc = ctl_ops_local_fail(ctl, what, _("--limit: expected 1..10000, got %d"), limit);
 	if (!rc)
 		rc = ctl_ops_call(ctl, what, "alerts.list",
 		                  json_pack("{s:b, s:I, s:i}", "open", open_only, "since",
@@ -133,9 +160,22 @@ static int cmd_alerts(struct ctl *ctl, int argc, char **argv)
 		printf(_("%lld open, %lld acknowledged (unresolved); %zu listed, newest first\n"),
 		       (long long)member_int(counts, "open"),
 		       (long long)member_int(counts, "acknowledged"), json_array_size(list));
-		if (json_array_size(list))
-			printf("%6s  %-12s  %-16s  %-20s  %s\n", "ID", "STATE", "KIND", "SUBJECT",
-			       "LAST SEEN");
+		if (json_array_size(list)) {
+			/* The headers over print_alert_line's columns, padded by display width. */
+			GString *h = g_string_new(NULL);
+			const char *id = _("ID");
+			for (int w = text_width(id); w < 6; w++)
+				g_string_append_c(h, ' ');
+			g_string_append(h, id);
+			g_string_append(h, "  ");
+			text_pad(h, _("STATE"), 12);
+			g_string_append(h, "  ");
+			text_pad(h, _("KIND"), 16);
+			g_string_append(h, "  ");
+			text_pad(h, _("SUBJECT"), 20);
+			printf("%s  %s\n", h->str, _("LAST SEEN"));
+			g_string_free(h, TRUE);
+		}
 		json_array_foreach(list, i, a)
 		{
 			print_alert_line(ctl, a);
@@ -162,12 +202,12 @@ static int cmd_alert_change(struct ctl *ctl, int argc, char **argv, bool resolve
 		errno = 0;
 		id = strtoll(argv[1], &end, 10);
 		if (errno || !*argv[1] || *end || id < 1)
-			rc = ctl_ops_local_fail(ctl, what, "ID: \"%s\" is not an alert number",
+			rc = ctl_ops_local_fail(ctl, what, _("ID: \"%s\" is not an alert number"),
 			                        argv[1]);
 	}
 	if (!rc && (!note || !*g_strstrip(note)))
 		rc = ctl_ops_local_fail(ctl, what,
-		                        "--note TEXT is required: say what was done or seen");
+		                        _("--note TEXT is required: say what was done or seen"));
 	if (!rc)
 		rc =
 		    ctl_ops_call(ctl, what, resolve ? "alert.resolve" : "alert.ack",
@@ -246,7 +286,8 @@ const struct ctl_command alert_ctl_commands[] = {
     {"alerts", "alerts [--open] [--since TIME] [--limit N]",
      N_("List alerts, newest first: kind, subject (room, seat, person, tender, stream), when\n"
         "last seen and how often, and who acknowledged or resolved them. --open shows the\n"
-        "unresolved ones only. TIME is an ISO 8601 time or a date (UTC). See docs/console.md."),
+        "unresolved ones only. TIME is an ISO 8601 time or a date, read in the site's time\n"
+        "zone unless it names its own (Z, +08:00). See docs/console.md."),
      cmd_alerts, false},
     {"alert ack", "alert ack ID --note TEXT",
      N_("Acknowledge alert ID: you have seen it and say what you are doing about it. Your\n"

@@ -19,3 +19,7 @@ char *ctl_alert_subject(const json_t *alert, char *buf, size_t size);
 char *ctl_seat_summary(const json_t *room, char *buf, size_t size);
 /* ctl_streams_summary: "n rec, m LOST" of a room's streams into BUF ("-" when none). */
 char *ctl_streams_summary(const json_t *room, char *buf, size_t size);
+/* ctl_alert_detail: ALERT's detail sentence in the reader's language (from its
+ * extra.text: an alert text id and arguments, alert_text.h), else the English detail the
+ * controller stored. A new string (g_free). */
+char *ctl_alert_detail(const json_t *alert);

@@ -72,7 +72,7 @@ int ctl_cmd_site_import(struct ctl *ctl, int argc, char **argv)
 	site = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
 	g_free(text);
 	if (!site)
-		return ctl_ops_local_fail(ctl, what, "%s: line %d: %s", argv[1], jerr.line,
+		return ctl_ops_local_fail(ctl, what, _("%s: line %d: %s"), argv[1], jerr.line,
 		                          jerr.text);
 	rc = ctl_ops_call(ctl, what, "site.import", json_pack("{s:o}", "site", site), &res);
 	return rc ? rc : finish(ctl, res, print_site);
@@ -97,7 +97,7 @@ int ctl_cmd_session_create(struct ctl *ctl, int argc, char **argv)
 
 	rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 0);
 	if (!rc && !date)
-		rc = ctl_ops_local_fail(ctl, what, "--date is required");
+		rc = ctl_ops_local_fail(ctl, what, _("--date is required"));
 	if (rc)
 		goto out;
 	args = json_pack("{s:s}", "date", date);
@@ -132,7 +132,7 @@ int ctl_cmd_tender_add(struct ctl *ctl, int argc, char **argv)
 
 	rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 0);
 	if (!rc && (!session || !id || !name))
-		rc = ctl_ops_local_fail(ctl, what, "--session, --id and --name are required");
+		rc = ctl_ops_local_fail(ctl, what, _("--session, --id and --name are required"));
 	if (!rc)
 		rc = ctl_ops_call(
 		    ctl, what, "tender.add",
@@ -174,7 +174,7 @@ int ctl_cmd_committee_import(struct ctl *ctl, int argc, char **argv)
 
 	rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 1);
 	if (!rc && !tender)
-		rc = ctl_ops_local_fail(ctl, what, "--tender is required");
+		rc = ctl_ops_local_fail(ctl, what, _("--tender is required"));
 	if (rc)
 		goto out;
 	if (!g_file_get_contents(argv[1], &text, &len, &err)) {
@@ -183,7 +183,7 @@ int ctl_cmd_committee_import(struct ctl *ctl, int argc, char **argv)
 		goto out;
 	}
 	if (len > CSV_FILE_MAX) {
-		rc = ctl_ops_local_fail(ctl, what, "%s: must be text of at most %d KiB", argv[1],
+		rc = ctl_ops_local_fail(ctl, what, _("%s: must be text of at most %d KiB"), argv[1],
 		                        CSV_FILE_MAX / 1024);
 		goto out;
 	}
@@ -253,9 +253,9 @@ int ctl_cmd_audit(struct ctl *ctl, int argc, char **argv)
 	int rc;
 
 	rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 0);
-	if (!rc && since && clock_parse(since, &since_us))
+	if (!rc && since && ctl_parse_time(ctl, since, &since_us))
 		rc = ctl_ops_local_fail(
-		    ctl, what, "--since: \"%s\" is neither an ISO 8601 time nor a date", since);
+		    ctl, what, _("--since: \"%s\" is neither an ISO 8601 time nor a date"), since);
 	if (!rc)
 		rc = ctl_ops_call(
 		    ctl, what, "audit.list",

@@ -67,7 +67,7 @@ static int cmd_checkin(struct ctl *ctl, int argc, char **argv)
 		goto out;
 	if (!person || !id_number || !screening) {
 		rc = ctl_ops_local_fail(ctl, "desk checkin",
-		                        "--person, --id-number and --screening are required");
+		                        _("--person, --id-number and --screening are required"));
 		goto out;
 	}
 	if (strcmp(id_number, "-") == 0) {
@@ -78,7 +78,7 @@ static int cmd_checkin(struct ctl *ctl, int argc, char **argv)
 		id_number = NULL;
 		if (!fgets(line, sizeof(line), stdin)) {
 			rc = ctl_ops_local_fail(ctl, "desk checkin",
-			                        "--id-number -: nothing on stdin");
+			                        _("--id-number -: nothing on stdin"));
 			goto out;
 		}
 		line[strcspn(line, "\r\n")] = '\0';
@@ -88,7 +88,7 @@ static int cmd_checkin(struct ctl *ctl, int argc, char **argv)
 	/* A mistyped resident ID number is caught here, before anything is sent or recorded. */
 	const char *why = resident_id_problem(id_number, resident_id_today());
 	if (why) {
-		rc = ctl_ops_local_fail(ctl, "desk checkin", "--id-number: %s", why);
+		rc = ctl_ops_local_fail(ctl, "desk checkin", _("--id-number: %s"), why);
 		goto out;
 	}
 	json_t *args = json_pack("{s:s, s:s, s:s}", "person", person, "id_number", id_number,
@@ -128,7 +128,8 @@ static int cmd_readmit(struct ctl *ctl, int argc, char **argv)
 	if (rc)
 		goto out;
 	if (!person || !reason) {
-		rc = ctl_ops_local_fail(ctl, "desk readmit", "--person and --reason are required");
+		rc = ctl_ops_local_fail(ctl, "desk readmit",
+		                        _("--person and --reason are required"));
 		goto out;
 	}
 	json_t *args = json_pack("{s:s, s:s}", "person", person, "reason", reason);

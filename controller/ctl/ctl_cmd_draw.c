@@ -1,11 +1,13 @@
 /* evalroomctl draw commit|show|abandon|run|replace|export. */
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "ctl_cmd_ops.h"
+#include "text_width.h"
 
 static const char *member_str(const json_t *o, const char *key)
 {
@@ -38,7 +40,7 @@ static int session_only(struct ctl *ctl, const char *what, int *argc, char ***ar
 	int rc = ctl_ops_parse(ctl, what, entries, argc, argv, 0);
 
 	if (!rc && !*session)
-		rc = ctl_ops_local_fail(ctl, what, "--session is required");
+		rc = ctl_ops_local_fail(ctl, what, _("--session is required"));
 	return rc;
 }
 
@@ -47,14 +49,15 @@ static void print_commit(const json_t *res)
 	const json_t *old = json_object_get(res, "abandoned");
 
 	if (old)
-		printf("The earlier commitment %s was abandoned: %s.\n", member_str(old, "commitment"),
-		       member_str(old, "reason"));
-	printf("Draw of session %s committed by %s: %lld people, %lld tenders, %lld rooms.\n"
-	       "Commitment: %s\n"
-	       "Input hash: %s\n"
-	       "It is archived in every tender archive of the session and published on\n"
-	       "evalroom/v1/draw/%s/commitment. The witness now checks it and enters entropy with\n"
-	       "  evalroomctl draw run --session %s --witness-entropy TEXT\n",
+		printf(_("The earlier commitment %s was abandoned: %s.\n"),
+		       member_str(old, "commitment"), member_str(old, "reason"));
+	printf(_("Draw of session %s committed by %s: %lld people, %lld tenders, %lld rooms.\n"
+	         "Commitment: %s\n"
+	         "Input hash: %s\n"
+	         "It is archived in every tender archive of the session and published on\n"
+	         "evalroom/v1/draw/%s/commitment. The witness now checks it and enters entropy "
+	         "with\n"
+	         "  evalroomctl draw run --session %s --witness-entropy TEXT\n"),
 	       member_str(res, "session"), member_str(res, "committed_by"),
 	       member_int(res, "persons"), member_int(res, "tenders"), member_int(res, "rooms"),
 	       member_str(res, "commitment"), member_str(res, "input_hash"),
@@ -63,21 +66,21 @@ static void print_commit(const json_t *res)
 
 static void print_show(const json_t *res)
 {
-	printf("Draw of session %s (algorithm %lld): %s\n"
-	       "Commitment:   %s\n"
-	       "Input hash:   %s\n"
-	       "Committed by: %s\n",
+	printf(_("Draw of session %s (algorithm %lld): %s\n"
+	         "Commitment:   %s\n"
+	         "Input hash:   %s\n"
+	         "Committed by: %s\n"),
 	       member_str(res, "session"), member_int(res, "algorithm"),
 	       strcmp(member_str(res, "state"), "run") == 0
-	           ? "run"
+	           ? _("run")
 	           : (json_is_true(json_object_get(res, "runnable"))
-	                  ? "committed, waiting for the witness"
-	                  : "committed, but its secret was lost in a controller restart: "
-	                    "draw commit again"),
+	                  ? _("committed, waiting for the witness")
+	                  : _("committed, but its secret was lost in a controller restart: "
+	                      "draw commit again")),
 	       member_str(res, "commitment"), member_str(res, "input_hash"),
 	       member_str(res, "committed_by"));
 	if (json_object_get(res, "witness"))
-		printf("Witness:      %s\n", member_str(res, "witness"));
+		printf(_("Witness:      %s\n"), member_str(res, "witness"));
 }
 
 int ctl_cmd_draw_show(struct ctl *ctl, int argc, char **argv)
@@ -97,9 +100,10 @@ int ctl_cmd_draw_show(struct ctl *ctl, int argc, char **argv)
 
 static void print_abandon(const json_t *res)
 {
-	printf("Commitment %s of session %s abandoned (%s). The tender archives keep it;\n"
-	       "make a new one with draw commit.\n",
-	       member_str(res, "commitment"), member_str(res, "session"), member_str(res, "reason"));
+	printf(_("Commitment %s of session %s abandoned (%s). The tender archives keep it;\n"
+	         "make a new one with draw commit.\n"),
+	       member_str(res, "commitment"), member_str(res, "session"),
+	       member_str(res, "reason"));
 }
 
 int ctl_cmd_draw_abandon(struct ctl *ctl, int argc, char **argv)
@@ -114,7 +118,7 @@ int ctl_cmd_draw_abandon(struct ctl *ctl, int argc, char **argv)
 	int rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 0);
 
 	if (!rc && (!session || !reason))
-		rc = ctl_ops_local_fail(ctl, what, "--session and --reason are required");
+		rc = ctl_ops_local_fail(ctl, what, _("--session and --reason are required"));
 	if (!rc)
 		rc = ctl_ops_call(ctl, what, "draw.abandon",
 		                  json_pack("{s:s, s:s}", "session", session, "reason", reason), &res);
@@ -142,19 +146,30 @@ int ctl_cmd_draw_commit(struct ctl *ctl, int argc, char **argv)
 
 static void print_run(const json_t *res)
 {
+	GString *line = g_string_new(NULL);
 	json_t *r;
 	size_t i;
 
-	printf("Draw of session %s run by witness %s on commitment %s: %lld people seated.\n"
-	       "Seats are revealed at check-in.\n",
+	printf(_("Draw of session %s run by witness %s on commitment %s: %lld people seated.\n"
+	         "Seats are revealed at check-in.\n"),
 	       member_str(res, "session"), member_str(res, "witness"),
 	       member_str(res, "commitment"), member_int(res, "seated"));
-	printf("  %-12s %-9s %s\n", "room", "kind", "occupied");
+	g_string_append(line, "  ");
+	text_pad(line, _("room"), 12);
+	g_string_append_c(line, ' ');
+	text_pad(line, _("kind"), 9);
+	printf("%s %s\n", line->str, _("occupied"));
 	json_array_foreach(json_object_get(res, "rooms"), i, r)
 	{
-		printf("  %-12s %-9s %lld of %lld\n", member_str(r, "room"), member_str(r, "kind"),
-		       member_int(r, "occupied"), member_int(r, "seats"));
+		g_string_assign(line, "  ");
+		text_pad(line, member_str(r, "room"), 12);
+		g_string_append_c(line, ' ');
+		text_pad(line, member_str(r, "kind"), 9);
+		printf("%s ", line->str);
+		/* TRANSLATORS: seats occupied of the room's seats. */
+		printf(_("%lld of %lld\n"), member_int(r, "occupied"), member_int(r, "seats"));
 	}
+	g_string_free(line, TRUE);
 }
 
 /* ask_confirmation: the witness retypes the commitment they saw published; its
@@ -165,12 +180,13 @@ static int ask_confirmation(struct ctl *ctl, const char *what, char **confirm)
 
 	if (!isatty(STDIN_FILENO))
 		return ctl_ops_local_fail(ctl, what,
-		                          "--confirm-commitment HEX is required when standard "
-		                          "input is not a terminal");
-	fprintf(stderr, "Compare it with the commitment published before you chose the entropy.\n"
-	                "Type the published commitment (at least its first 16 hex digits): ");
+		                          _("--confirm-commitment HEX is required when standard "
+		                            "input is not a terminal"));
+	fputs(_("Compare it with the commitment published before you chose the entropy.\n"
+	        "Type the published commitment (at least its first 16 hex digits): "),
+	      stderr);
 	if (!fgets(line, sizeof(line), stdin))
-		return ctl_ops_local_fail(ctl, what, "no confirmation typed");
+		return ctl_ops_local_fail(ctl, what, _("no confirmation typed"));
 	*confirm = g_strstrip(g_ascii_strdown(line, -1));
 	return 0;
 }
@@ -191,7 +207,8 @@ int ctl_cmd_draw_run(struct ctl *ctl, int argc, char **argv)
 
 	rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 0);
 	if (!rc && (!session || !entropy))
-		rc = ctl_ops_local_fail(ctl, what, "--session and --witness-entropy are required");
+		rc = ctl_ops_local_fail(ctl, what,
+		                        _("--session and --witness-entropy are required"));
 	/* first the commitment the controller holds, for the witness to compare */
 	if (!rc)
 		rc = ctl_ops_call(ctl, what, "draw.show", json_pack("{s:s}", "session", session),
@@ -219,10 +236,17 @@ int ctl_cmd_draw_run(struct ctl *ctl, int argc, char **argv)
 
 static void print_replace(const json_t *res)
 {
-	printf("%s seated for tender %s as replacement %lld%s%s; nobody else moved. The seat is "
-	       "revealed at check-in.\n",
-	       member_str(res, "person"), member_str(res, "tender"), member_int(res, "replacement"),
-	       json_object_get(res, "replaces") ? " of " : "", member_str(res, "replaces"));
+	if (json_object_get(res, "replaces"))
+		printf(
+		    _("%s seated for tender %s as replacement %lld of %s; nobody else moved. The "
+		      "seat is revealed at check-in.\n"),
+		    member_str(res, "person"), member_str(res, "tender"),
+		    member_int(res, "replacement"), member_str(res, "replaces"));
+	else
+		printf(_("%s seated for tender %s as replacement %lld; nobody else moved. The seat "
+		         "is revealed at check-in.\n"),
+		       member_str(res, "person"), member_str(res, "tender"),
+		       member_int(res, "replacement"));
 }
 
 int ctl_cmd_draw_replace(struct ctl *ctl, int argc, char **argv)
@@ -240,7 +264,7 @@ int ctl_cmd_draw_replace(struct ctl *ctl, int argc, char **argv)
 
 	rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 0);
 	if (!rc && (!tender || !person))
-		rc = ctl_ops_local_fail(ctl, what, "--tender and --person are required");
+		rc = ctl_ops_local_fail(ctl, what, _("--tender and --person are required"));
 	if (!rc) {
 		args = json_pack("{s:s, s:s}", "tender", tender, "person", person);
 		if (replaces)
@@ -305,7 +329,7 @@ int ctl_cmd_draw_export(struct ctl *ctl, int argc, char **argv)
 
 	rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 0);
 	if (!rc && !session)
-		rc = ctl_ops_local_fail(ctl, what, "--session is required");
+		rc = ctl_ops_local_fail(ctl, what, _("--session is required"));
 	if (!rc)
 		rc = ctl_ops_call(ctl, what, "draw.export", json_pack("{s:s}", "session", session),
 		                  &res);
@@ -317,7 +341,7 @@ int ctl_cmd_draw_export(struct ctl *ctl, int argc, char **argv)
 	}
 	text = json_dumps(res, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (!text) {
-		rc = ctl_ops_local_fail(ctl, what, "the record cannot be encoded");
+		rc = ctl_ops_local_fail(ctl, what, _("the record cannot be encoded"));
 		goto out;
 	}
 	if (write_private(out, text, &err) < 0) {
@@ -331,8 +355,8 @@ int ctl_cmd_draw_export(struct ctl *ctl, int argc, char **argv)
 		ctl_print_json(o);
 		json_decref(o);
 	} else {
-		printf("Draw record of session %s written to %s.\n"
-		       "It holds the whole seat map: keep it sealed until check-in has ended.\n",
+		printf(_("Draw record of session %s written to %s.\n"
+		         "It holds the whole seat map: keep it sealed until check-in has ended.\n"),
 		       session, out);
 	}
 out:

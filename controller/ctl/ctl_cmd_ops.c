@@ -59,7 +59,8 @@ const struct ctl_command ops_ctl_commands[] = {
      ctl_cmd_draw_export, false},
     {"audit", "audit [--since TIME] [--limit N]",
      N_("List the operator audit log (who did what, when, and the outcome), oldest first.\n"
-        "TIME is an ISO 8601 time or a date (UTC)."),
+        "TIME is an ISO 8601 time or a date, read in the site's time zone unless it names\n"
+        "its own (Z, +08:00)."),
      ctl_cmd_audit, false},
     {NULL, NULL, NULL, NULL, false},
 };
@@ -92,10 +93,10 @@ int ctl_ops_parse(struct ctl *ctl, const char *what, const GOptionEntry *entries
 		rc = ctl_fail(ctl, what, err);
 		g_error_free(err);
 	} else if (*argc - 1 != npos) {
-		rc =
-		    *argc - 1 > npos
-		        ? ctl_ops_local_fail(ctl, what, "unexpected argument %s", (*argv)[npos + 1])
-		        : ctl_ops_local_fail(ctl, what, "missing argument (try --help)");
+		rc = *argc - 1 > npos
+		         ? ctl_ops_local_fail(ctl, what, _("unexpected argument %s"),
+		                              (*argv)[npos + 1])
+		         : ctl_ops_local_fail(ctl, what, _("missing argument (try --help)"));
 	}
 	g_option_context_free(oc);
 	return rc;

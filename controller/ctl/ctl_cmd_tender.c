@@ -49,7 +49,7 @@ static int cmd_tender_close(struct ctl *ctl, int argc, char **argv)
 	if (rc)
 		return rc;
 	if (wait_s < 0 || wait_s > 600)
-		return ctl_ops_local_fail(ctl, what, "--wait must be 0..600 seconds");
+		return ctl_ops_local_fail(ctl, what, _("--wait must be 0..600 seconds"));
 	/* the flush wait, up to 10 s more for a reader of the open archive, and a margin */
 	ctl_timeout_at_least(ctl, wait_s + 30);
 	rc = ctl_ops_call(ctl, what, "tender.close",

@@ -161,13 +161,15 @@ static void draw_alerts(struct watch *w, int *y)
 		bool acked = strcmp(member_str(a, "state"), "acknowledged") == 0;
 		if (*y >= LINES - 3)
 			break;
+		char *detail = ctl_alert_detail(a);
 		snprintf(line, sizeof(line), "%c %5lld %-12s %-16s %-22s %s x%lld  %s%s%s",
 		         (int)i == w->selected ? '>' : ' ', (long long)member_int(a, "id"),
 		         acked ? "ACKED" : "OPEN", member_str(a, "kind"),
 		         ctl_alert_subject(a, subject, sizeof(subject)),
 		         ctl_time_of_day(w->ctl, member_int(a, "last_at"), t, sizeof(t)),
-		         (long long)member_int(a, "count"), member_str(a, "detail"),
-		         acked ? "  [ack " : "", acked ? member_str(a, "acked_by") : "");
+		         (long long)member_int(a, "count"), detail, acked ? "  [ack " : "",
+		         acked ? member_str(a, "acked_by") : "");
+		g_free(detail);
 		if (acked)
 			g_strlcat(line, "]", sizeof(line));
 		if ((int)i == w->selected)

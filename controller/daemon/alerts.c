@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert_text.h"
 #include "clock.h"
 #include "controller.h"
 #include "credential.h"
@@ -229,6 +230,40 @@ int64_t alert_raise(struct controller *c, enum alert_kind kind, const struct ale
 	return id;
 }
 
+int64_t alert_raise_text(struct controller *c, enum alert_kind kind,
+                         const struct alert_subject *subject, const char *text_id,
+                         const char *const *args, json_t *extra)
+{
+	size_t n = 0;
+
+	while (args && args[n] && n <= ALERT_TEXT_ARGS_MAX)
+		n++;
+	char *detail = alert_text_render(text_id, args, n, false);
+	if (!detail) {
+		log_warnx("alert %s: refused to raise: text %s does not take %zu arguments",
+		          alert_kind_name(kind), text_id, n);
+		json_decref(extra);
+		return -EINVAL;
+	}
+	/* Arguments that come from an agent may be long: the detail is cut, on a character. */
+	if (strlen(detail) > ALERT_DETAIL_MAX) {
+		const char *end = detail + ALERT_DETAIL_MAX;
+		while (end > detail && (*end & 0xC0) == 0x80)
+			end--;
+		detail[end - detail] = '\0';
+	}
+	json_t *text_args = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(text_args, json_string(args[i]));
+	if (!extra)
+		extra = json_object();
+	json_object_set_new(extra, "text",
+	                    json_pack("{s:s, s:o}", "id", text_id, "args", text_args));
+	int64_t id = alert_raise(c, kind, subject, detail, extra);
+	g_free(detail);
+	return id;
+}
+
 void alert_clear(struct controller *c, enum alert_kind kind, const struct alert_subject *subject,
                  const char *why)
 {
@@ -317,15 +352,11 @@ static void offline_grace_over(void *user)
 	struct offline_wait *w = user;
 	struct controller *c = w->c;
 	struct room_presence *p = g_hash_table_lookup(c->rooms, w->room);
-	char detail[160];
 
 	if (p && !p->online) {
-		snprintf(detail, sizeof(detail),
-		         "room agent %s is %s: its door works locally, but "
-		         "nothing it sees reaches the controller",
-		         w->room, p->state);
-		alert_raise(
-		    c, ALERT_AGENT_OFFLINE, &(struct alert_subject){.room = w->room}, detail,
+		alert_raise_text(
+		    c, ALERT_AGENT_OFFLINE, &(struct alert_subject){.room = w->room},
+		    "agent_offline", (const char *[]){w->room, p->state, NULL},
 		    json_pack("{s:s, s:I}", "state", p->state, "since", (json_int_t)p->since_us));
 	}
 	w->timer = NULL;                                  /* fired */
@@ -338,7 +369,6 @@ static void never_connected_check_once(struct controller *c)
 	struct alerts *a = c->alerts;
 	json_t *rooms = NULL, *r;
 	GError *err = NULL;
-	char detail[160];
 	size_t i;
 
 	if (!c->connected) {
@@ -366,10 +396,9 @@ static void never_connected_check_once(struct controller *c)
 		                          NULL) != 0 ||
 		    open)
 			continue;
-		snprintf(detail, sizeof(detail),
-		         "room agent %s has not connected since the controller started", room);
-		alert_raise(c, ALERT_AGENT_OFFLINE, &(struct alert_subject){.room = room}, detail,
-		            json_pack("{s:s}", "state", "never_connected"));
+		alert_raise_text(c, ALERT_AGENT_OFFLINE, &(struct alert_subject){.room = room},
+		                 "agent_never_connected", (const char *[]){room, NULL},
+		                 json_pack("{s:s}", "state", "never_connected"));
 	}
 	json_decref(rooms);
 }
@@ -388,7 +417,7 @@ static void agent_flaps_note(struct controller *c, const char *room, bool online
 {
 	struct flaps *f = g_hash_table_lookup(c->alerts->flaps, room);
 	unsigned k;
-	char detail[200];
+	char losses[16], window[16];
 
 	if (!f) {
 		f = g_new0(struct flaps, 1);
@@ -398,12 +427,11 @@ static void agent_flaps_note(struct controller *c, const char *room, bool online
 	f->online = online;
 	if (!lost || !flaps_lost(f, g_get_monotonic_time(), &k))
 		return;
-	snprintf(detail, sizeof(detail),
-	         "room agent %s lost its broker session %u times within %d s: a network fault, "
-	         "or its certificate in use on another machine",
-	         room, k, ALERT_FLAP_WINDOW_MS / 1000);
-	alert_raise(
-	    c, ALERT_AGENT_FLAPPING, &(struct alert_subject){.room = room}, detail,
+	snprintf(losses, sizeof(losses), "%u", k);
+	snprintf(window, sizeof(window), "%d", ALERT_FLAP_WINDOW_MS / 1000);
+	alert_raise_text(
+	    c, ALERT_AGENT_FLAPPING, &(struct alert_subject){.room = room}, "agent_flapping",
+	    (const char *[]){room, losses, window, NULL},
 	    json_pack("{s:i, s:i}", "losses", (int)k, "window_s", ALERT_FLAP_WINDOW_MS / 1000));
 }
 
@@ -411,7 +439,7 @@ void alerts_broker_connection(struct controller *c, bool connected, const char *
 {
 	struct alerts *a = c->alerts;
 	unsigned k;
-	char detail[240];
+	char losses[16], window[16], last[81];
 
 	if (!a)
 		return;
@@ -425,12 +453,12 @@ void alerts_broker_connection(struct controller *c, bool connected, const char *
 	if (!storm)
 		return;
 	/* Written to state.db now; operators see it once the controller is reachable. */
-	snprintf(detail, sizeof(detail),
-	         "the controller lost its broker session %u times within %d s (last: %.80s): a "
-	         "network or broker fault, or its certificate in use on another machine",
-	         k, ALERT_FLAP_WINDOW_MS / 1000, why ? why : "?");
-	alert_raise(
-	    c, ALERT_CONTROLLER_FLAPPING, &(struct alert_subject){0}, detail,
+	snprintf(losses, sizeof(losses), "%u", k);
+	snprintf(window, sizeof(window), "%d", ALERT_FLAP_WINDOW_MS / 1000);
+	snprintf(last, sizeof(last), "%.80s", why ? why : "?");
+	alert_raise_text(
+	    c, ALERT_CONTROLLER_FLAPPING, &(struct alert_subject){0}, "controller_flapping",
+	    (const char *[]){losses, window, last, NULL},
 	    json_pack("{s:i, s:i}", "losses", (int)k, "window_s", ALERT_FLAP_WINDOW_MS / 1000));
 }
 
@@ -500,7 +528,7 @@ void alerts_agent_clock(struct controller *c, const char *room, int64_t agent_ts
 {
 	int64_t skew = agent_ts - received, limit = c->cfg.clock_skew_limit_ms * 1000;
 	struct alert_subject s = {.room = room};
-	char detail[160];
+	char off[32], lim[32];
 
 	if (!c->alerts || !id_valid(room))
 		return;
@@ -509,15 +537,17 @@ void alerts_agent_clock(struct controller *c, const char *room, int64_t agent_ts
 		alert_clear(c, ALERT_CLOCK_SKEW, &s, "clock back within the limit");
 		return;
 	}
-	snprintf(detail, sizeof(detail),
-	         "room agent %s's clock is %.1f s %s the controller's (limit %.1f s)", room,
-	         (double)llabs(skew) / 1e6, skew < 0 ? "behind" : "ahead of", (double)limit / 1e6);
+	snprintf(off, sizeof(off), "%.1f", (double)llabs(skew) / 1e6);
+	snprintf(lim, sizeof(lim), "%.1f", (double)limit / 1e6);
 	if (!clock_skew_confirmed(c, room, skew)) {
-		log_info("room %s: %s; not raised unless the next status agrees", room, detail);
+		log_info("room %s: clock %s s %s the controller's (limit %s s); not raised unless "
+		         "the next status agrees",
+		         room, off, skew < 0 ? "behind" : "ahead of", lim);
 		return;
 	}
-	alert_raise(
-	    c, ALERT_CLOCK_SKEW, &s, detail,
+	alert_raise_text(
+	    c, ALERT_CLOCK_SKEW, &s, skew < 0 ? "clock_behind" : "clock_ahead",
+	    (const char *[]){room, off, lim, NULL},
 	    json_pack("{s:I, s:I}", "skew_us", (json_int_t)skew, "limit_us", (json_int_t)limit));
 }
 
@@ -663,19 +693,17 @@ static bool wrong_room_admission(struct controller *c, const char *room, const c
 
 static void alert_wrong_room(struct controller *c, const char *room, const char *digest)
 {
-	char person[STATE_ID_SIZE], admitted_to[STATE_ID_SIZE], text[200];
+	char person[STATE_ID_SIZE], admitted_to[STATE_ID_SIZE];
 
 	if (!wrong_room_admission(c, room, digest, person, admitted_to)) {
-		snprintf(text, sizeof(text),
-		         "the door of room %s was tried with a credential admitted to another room",
-		         room);
-		alert_raise(c, ALERT_WRONG_ROOM, &(struct alert_subject){.room = room}, text, NULL);
+		alert_raise_text(c, ALERT_WRONG_ROOM, &(struct alert_subject){.room = room},
+		                 "wrong_room_unknown", (const char *[]){room, NULL}, NULL);
 		return;
 	}
-	snprintf(text, sizeof(text), "person %s tried the door of room %s: admitted to room %s",
-	         person, room, admitted_to);
-	alert_raise(c, ALERT_WRONG_ROOM, &(struct alert_subject){.room = room, .person = person},
-	            text, json_pack("{s:s}", "admitted_room", admitted_to));
+	alert_raise_text(c, ALERT_WRONG_ROOM,
+	                 &(struct alert_subject){.room = room, .person = person}, "wrong_room",
+	                 (const char *[]){person, room, admitted_to, NULL},
+	                 json_pack("{s:s}", "admitted_room", admitted_to));
 }
 
 void alerts_door_event(struct controller *c, const char *room, const char *event, const char *state,
@@ -688,26 +716,22 @@ void alerts_door_event(struct controller *c, const char *room, const char *event
 	bool closed = strcmp(event, "closed") == 0 || strcmp(now, "locked") == 0 ||
 	              strcmp(now, "lockdown") == 0 || strcmp(now, "unlocked") == 0 ||
 	              strcmp(now, "free_access") == 0;
-	char text[200];
+	const char *just_room[] = {room, NULL};
 
 	if (!c->alerts || !id_valid(room))
 		return;
 	if (*now)
 		view_set_door(c, room, now, door_lockdown_after(now, view_door_lockdown(c, room)));
 	if (strcmp(event, "forced_open") == 0 || strcmp(now, "forced_open") == 0) {
-		snprintf(text, sizeof(text), "door of room %s forced open (opened while locked)",
-		         room);
-		alert_raise(c, ALERT_DOOR_FORCED, &s, text, NULL);
+		alert_raise_text(c, ALERT_DOOR_FORCED, &s, "door_forced", just_room, NULL);
 	} else if (strcmp(event, "held_alarm") == 0 || strcmp(now, "held_open_alarm") == 0) {
-		snprintf(text, sizeof(text), "door of room %s held open too long", room);
-		alert_raise(c, ALERT_DOOR_HELD, &s, text, NULL);
+		alert_raise_text(c, ALERT_DOOR_HELD, &s, "door_held", just_room, NULL);
 	} else if (strcmp(event, "tamper") == 0 || strcmp(now, "tamper") == 0) {
-		snprintf(text, sizeof(text), "tamper switch of room %s's door or reader", room);
-		alert_raise(c, ALERT_TAMPER, &s, text, NULL);
+		alert_raise_text(c, ALERT_TAMPER, &s, "tamper", just_room, NULL);
 	} else if (strcmp(event, "fault") == 0 || strcmp(now, "fault") == 0) {
-		snprintf(text, sizeof(text), "door of room %s: fault%s%s", room, detail ? ": " : "",
-		         detail ? detail : "");
-		alert_raise(c, ALERT_DOOR_FAULT, &s, text, NULL);
+		alert_raise_text(c, ALERT_DOOR_FAULT, &s,
+		                 detail ? "door_fault_detail" : "door_fault",
+		                 (const char *[]){room, detail, NULL}, NULL);
 	} else if (strcmp(event, "denied") == 0 && reason && strcmp(reason, "not_this_room") == 0) {
 		alert_wrong_room(c, room, credential_digest);
 	}
@@ -727,18 +751,17 @@ void alerts_stream_state(struct controller *c, const char *room, const char *str
                          const char *seat, const char *state, const char *reason)
 {
 	struct alert_subject s = {.room = room, .seat = seat, .stream = stream};
-	char text[240];
 
 	if (!c->alerts || !id_valid(room) || !id_valid(stream))
 		return;
 	view_set_stream(c, room, stream, state);
 	if (strcmp(state, "lost") == 0) {
-		snprintf(text, sizeof(text),
-		         "stream %s of room %s%s%s lost%s%s: the gap is recorded", stream, room,
-		         seat ? " seat " : "", seat ? seat : "", reason ? ": " : "",
-		         reason ? reason : "");
-		alert_raise(c, ALERT_STREAM_LOST, &s, text,
-		            reason ? json_pack("{s:s}", "reason", reason) : NULL);
+		const char *id = seat ? (reason ? "seat_stream_lost_reason" : "seat_stream_lost")
+		                      : (reason ? "stream_lost_reason" : "stream_lost");
+		const char *with_seat[] = {stream, room, seat, reason, NULL};
+		const char *without[] = {stream, room, reason, NULL};
+		alert_raise_text(c, ALERT_STREAM_LOST, &s, id, seat ? with_seat : without,
+		                 reason ? json_pack("{s:s}", "reason", reason) : NULL);
 	} else if (strcmp(state, "recording") == 0) {
 		alert_clear(c, ALERT_STREAM_LOST, &s, "stream recording again");
 	} else if (strcmp(state, "stopped") == 0) {
@@ -750,7 +773,7 @@ void alerts_spool_space(struct controller *c, const char *room, const char *leve
                         int64_t quota)
 {
 	struct alert_subject s = {.room = room};
-	char text[200];
+	char used_mb[32], quota_mb[32];
 
 	if (!c->alerts || !id_valid(room))
 		return;
@@ -759,16 +782,15 @@ void alerts_spool_space(struct controller *c, const char *room, const char *leve
 		alert_clear(c, ALERT_SPOOL_FULL, &s, "spool space back to normal");
 		return;
 	}
-	snprintf(text, sizeof(text),
-	         "room agent %s's spool is %s: %.1f of %.1f MB used; recordings wait there until "
-	         "the controller has them",
-	         room, level, (double)used / 1e6, (double)quota / 1e6);
+	snprintf(used_mb, sizeof(used_mb), "%.1f", (double)used / 1e6);
+	snprintf(quota_mb, sizeof(quota_mb), "%.1f", (double)quota / 1e6);
+	const char *args[] = {room, used_mb, quota_mb, NULL};
 	json_t *extra = json_pack("{s:I, s:I}", "used_bytes", (json_int_t)used, "quota_bytes",
 	                          (json_int_t)quota);
 	if (strcmp(level, "full") == 0) {
-		alert_raise(c, ALERT_SPOOL_FULL, &s, text, extra);
+		alert_raise_text(c, ALERT_SPOOL_FULL, &s, "spool_full", args, extra);
 	} else {
-		alert_raise(c, ALERT_SPOOL_LOW, &s, text, extra);
+		alert_raise_text(c, ALERT_SPOOL_LOW, &s, "spool_low", args, extra);
 		alert_clear(c, ALERT_SPOOL_FULL, &s, "spool no longer full");
 	}
 }

@@ -53,6 +53,14 @@ struct alert_subject {
  * Returns the alert id (> 0) or -errno (logged). */
 int64_t alert_raise(struct controller *c, enum alert_kind kind, const struct alert_subject *subject,
                     const char *detail, json_t *extra);
+/* alert_raise_text: alert_raise with the detail given as alert text TEXT_ID (alert_text.h)
+ * and ARGS (NULL-terminated strings, numbers printed in the C locale): the record keeps
+ * the English rendering as its detail and {"id", "args"} as EXTRA's member "text", so each
+ * reader sees the sentence in their own language. EXTRA as for alert_raise (may be NULL).
+ * Returns the alert id (> 0) or -errno (logged). */
+int64_t alert_raise_text(struct controller *c, enum alert_kind kind,
+                         const struct alert_subject *subject, const char *text_id,
+                         const char *const *args, json_t *extra);
 /* alert_clear: the cause of KIND for SUBJECT has gone: resolve its open alert (if any)
  * automatically, recording BY ("auto: <why>"). */
 void alert_clear(struct controller *c, enum alert_kind kind, const struct alert_subject *subject,

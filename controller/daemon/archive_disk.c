@@ -11,7 +11,7 @@
 #include "log.h"
 
 struct archive_disk {
-	guint timer;
+	struct clock_timer *timer; /* the next reading, on c->clock */
 	bool have;           /* a reading exists */
 	uint64_t free_bytes; /* for an unprivileged writer (f_bavail) */
 	uint64_t total_bytes;
@@ -36,12 +36,12 @@ static void subject_for(const char *name, struct alert_subject *s)
 		s->tender = name;
 }
 
-static void raise_or_clear(struct controller *c, enum alert_kind kind, bool on,
-                           const char *detail, json_t *extra, const char *why_clear)
+static void raise_or_clear(struct controller *c, enum alert_kind kind, bool on, const char *text_id,
+                           const char *const *args, json_t *extra, const char *why_clear)
 {
 	struct alert_subject s = {"", "", "", "", ""};
 	if (on)
-		alert_raise(c, kind, &s, detail, extra);
+		alert_raise_text(c, kind, &s, text_id, args, extra);
 	else {
 		json_decref(extra);
 		alert_clear(c, kind, &s, why_clear);
@@ -60,7 +60,7 @@ void archive_disk_check(struct controller *c)
 	}
 	uint64_t free_b = (uint64_t)st.f_bavail * st.f_frsize;
 	uint64_t total_b = (uint64_t)st.f_blocks * st.f_frsize;
-	int64_t now = clock_mono_us();
+	int64_t now = clock_source_mono_us(c->clock);
 	if (d->have && now > d->at_us) {
 		double dt = (double)(now - d->at_us) / 1e6;
 		double used = (double)d->free_bytes - (double)free_b; /* negative when space freed */
@@ -82,27 +82,34 @@ void archive_disk_check(struct controller *c)
 	bool armed = now - d->first_us >= (int64_t)(RATE_WINDOW_S * 1e6);
 	bool low = full || free_pct < (double)k->disk_low_free_percent ||
 	           (armed && days_left >= 0 && days_left < (double)k->disk_low_days);
-	char detail[256];
-	g_snprintf(detail, sizeof detail,
-	           "archive disk %s: %.0f MiB free of %.0f MiB (%.1f %%)%s", k->archive_dir,
-	           (double)free_b / 1048576.0, (double)total_b / 1048576.0, free_pct,
-	           full ? ": archive writes will fail; free space or add a disk now" : "");
-	if (days_left >= 0 && !full) {
-		size_t n = strlen(detail);
-		g_snprintf(detail + n, sizeof detail - n, ", %.1f days left at the current rate",
-		           days_left);
-	}
+	/* Numbers printed in the C locale: the alert record is language-neutral. */
+	char free_mib[32], total_mib[32], pct[32], days[32];
+	g_snprintf(free_mib, sizeof free_mib, "%.0f", (double)free_b / 1048576.0);
+	g_snprintf(total_mib, sizeof total_mib, "%.0f", (double)total_b / 1048576.0);
+	g_snprintf(pct, sizeof pct, "%.1f", free_pct);
+	g_snprintf(days, sizeof days, "%.1f", days_left);
+	const char *args[] = {k->archive_dir, free_mib, total_mib, pct, days, NULL};
+	const char *low_text = "archive_disk";
+	if (days_left >= 0)
+		low_text = "archive_disk_days";
+	else
+		args[4] = NULL;
 	json_t *extra = archive_disk_json(c);
-	raise_or_clear(c, ALERT_ARCHIVE_DISK_FULL, full, detail, json_deep_copy(extra),
-	               "auto: archive disk above the full threshold again");
-	raise_or_clear(c, ALERT_ARCHIVE_DISK_LOW, low && !full, detail, extra,
+	raise_or_clear(c, ALERT_ARCHIVE_DISK_FULL, full, "archive_disk_full",
+	               (const char *const[]){args[0], args[1], args[2], args[3], NULL},
+	               json_deep_copy(extra), "auto: archive disk above the full threshold again");
+	raise_or_clear(c, ALERT_ARCHIVE_DISK_LOW, low && !full, low_text, args, extra,
 	               "auto: archive disk above the low thresholds again");
 }
 
-static gboolean on_timer(gpointer user)
+static void on_timer(void *user)
 {
-	archive_disk_check(user);
-	return G_SOURCE_CONTINUE;
+	struct controller *c = user;
+
+	c->archive_disk->timer = NULL; /* fired */
+	archive_disk_check(c);
+	c->archive_disk->timer =
+	    clock_timer_start(c->clock, NULL, (unsigned)c->cfg.disk_check_s * 1000, on_timer, c);
 }
 
 void archive_disk_init(struct controller *c)
@@ -111,7 +118,8 @@ void archive_disk_init(struct controller *c)
 	d->failing = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	c->archive_disk = d;
 	archive_disk_check(c);
-	d->timer = g_timeout_add_seconds((guint)c->cfg.disk_check_s, on_timer, c);
+	d->timer =
+	    clock_timer_start(c->clock, NULL, (unsigned)c->cfg.disk_check_s * 1000, on_timer, c);
 }
 
 void archive_disk_free(struct controller *c)
@@ -119,8 +127,7 @@ void archive_disk_free(struct controller *c)
 	struct archive_disk *d = c->archive_disk;
 	if (!d)
 		return;
-	if (d->timer)
-		g_source_remove(d->timer);
+	clock_timer_stop(c->clock, d->timer);
 	g_hash_table_destroy(d->failing);
 	g_free(d);
 	c->archive_disk = NULL;
@@ -151,11 +158,10 @@ void archive_write_failed(struct controller *c, const char *name, const char *wh
 	g_hash_table_add(d->failing, g_strdup(name));
 	struct alert_subject s;
 	subject_for(name, &s);
-	char *detail = g_strdup_printf("archive %s: %s not stored: %s", name, what ? what : "a write",
-	                               why ? why : "unknown error");
-	alert_raise(c, ALERT_ARCHIVE_WRITE_FAILED, &s, detail,
-	            json_pack("{s:s}", "archive", name));
-	g_free(detail);
+	alert_raise_text(
+	    c, ALERT_ARCHIVE_WRITE_FAILED, &s, "archive_write_failed",
+	    (const char *[]){name, what ? what : "a write", why ? why : "unknown error", NULL},
+	    json_pack("{s:s}", "archive", name));
 	archive_disk_check(c);
 }
 

@@ -217,11 +217,9 @@ static gboolean checkin_tick(gpointer user)
 			continue;
 		}
 		changed = true;
-		char *detail = g_strdup_printf(
-		    "%s did not enter room %s within the admission window", person, room);
-		alert_raise(c, ALERT_NOT_ENTERED,
-		            &(struct alert_subject){.room = room, .person = person}, detail, NULL);
-		g_free(detail);
+		alert_raise_text(c, ALERT_NOT_ENTERED,
+		                 &(struct alert_subject){.room = room, .person = person},
+		                 "not_entered", (const char *[]){person, room, NULL}, NULL);
 		view_set_seat(c, room, json_string_value(json_object_get(a, "seat")), "free");
 	}
 	json_decref(active);
@@ -471,13 +469,13 @@ static void desk_guess_wrong(struct controller *c, const char *desk, const char 
 
 	g->wrong++;
 	if (g->wrong >= DESK_GUESS_LIMIT && !g->alerted) {
-		char *detail = g_strdup_printf(
-		    "desk %s gave %u wrong identity numbers within %d minutes (last for %s): its "
-		    "check-ins are refused until the window ends",
-		    desk, g->wrong, (int)(DESK_GUESS_WINDOW_US / 60 / G_USEC_PER_SEC), person);
-		alert_raise(c, ALERT_ID_GUESSING, &(struct alert_subject){.person = person}, detail,
-		            NULL);
-		g_free(detail);
+		char wrong[16], minutes[16];
+		snprintf(wrong, sizeof(wrong), "%u", g->wrong);
+		snprintf(minutes, sizeof(minutes), "%d",
+		         (int)(DESK_GUESS_WINDOW_US / 60 / G_USEC_PER_SEC));
+		alert_raise_text(c, ALERT_ID_GUESSING, &(struct alert_subject){.person = person},
+		                 "id_guessing",
+		                 (const char *[]){desk, wrong, minutes, person, NULL}, NULL);
 		g->alerted = true;
 	}
 }
@@ -552,12 +550,10 @@ static int handle_checkin(struct controller *c, const struct request *req, json_
 		if (state_checkin_add(c->state, s.session, person, clock_now_us(), req->requester,
 		                      "failed", note, err) != 0)
 			return -EIO;
-		char *detail = g_strdup_printf("%s failed the security screening at %s%s%s", person,
-		                               req->requester, note ? ": " : "", note ? note : "");
-		alert_raise(c, ALERT_SCREENING_FAILED,
-		            &(struct alert_subject){.person = person, .tender = s.tender}, detail,
-		            NULL);
-		g_free(detail);
+		alert_raise_text(c, ALERT_SCREENING_FAILED,
+		                 &(struct alert_subject){.person = person, .tender = s.tender},
+		                 note ? "screening_failed_note" : "screening_failed",
+		                 (const char *[]){person, req->requester, note, NULL}, NULL);
 		return fail(err, REQUEST_ERROR_DENIED, EACCES,
 		            "screening failed: %s is not admitted (recorded, operators alerted)",
 		            person);

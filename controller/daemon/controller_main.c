@@ -1,5 +1,7 @@
 /* evalroom-controller: owns the truth of the evaluation area. */
 #include <errno.h>
+#include <glib/gi18n.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "controller_config.h"
 #include "daemon.h"
 #include "events.h"
+#include "i18n.h"
 #include "ingest.h"
 #include "log.h"
 #include "msg.h"
@@ -33,8 +36,8 @@ static gboolean opt_verbose;
 
 static const GOptionEntry options[] = {
     {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
-     "Configuration file (default /etc/evalroom/controller.conf)", "FILE"},
-    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL},
+     N_("Configuration file (default /etc/evalroom/controller.conf)"), "FILE"},
+    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, N_("Log debug messages"), NULL},
     {NULL},
 };
 
@@ -144,20 +147,25 @@ int main(int argc, char **argv)
 	GError *err = NULL;
 	int rc = 1;
 
-	GOptionContext *oc = g_option_context_new("- the evalroom controller daemon");
+	/* --help and usage faults in the person's language; the daemon itself then runs in
+	 * the C locale, so its journal stays English. */
+	i18n_init();
+	GOptionContext *oc = g_option_context_new(N_("- the evalroom controller daemon"));
+	g_option_context_set_translation_domain(oc, I18N_DOMAIN);
 	g_option_context_set_summary(
-	    oc, "Owns the state of the evaluation area: sites, sessions, tenders, the seat\n"
-	        "draw, check-ins and admissions, alerts, and the tender archives. Talks to\n"
-	        "room agents and evalroomctl over MQTT/TLS (see schemas/topics.md), and\n"
-	        "serves the web console over HTTPS when the file has a [console] group\n"
-	        "(docs/console.md).");
+	    oc, N_("Owns the state of the evaluation area: sites, sessions, tenders, the seat\n"
+	           "draw, check-ins and admissions, alerts, and the tender archives. Talks to\n"
+	           "room agents and evalroomctl over MQTT/TLS (see schemas/topics.md), and\n"
+	           "serves the web console over HTTPS when the file has a [console] group\n"
+	           "(docs/console.md)."));
 	g_option_context_add_main_entries(oc, options, NULL);
 	if (!g_option_context_parse(oc, &argc, &argv, &err)) {
-		fprintf(stderr, "evalroom-controller: %s (try --help)\n", err->message);
+		fprintf(stderr, _("evalroom-controller: %s (try --help)\n"), err->message);
 		g_option_context_free(oc);
 		return 2;
 	}
 	g_option_context_free(oc);
+	setlocale(LC_ALL, "C");
 	log_init("evalroom-controller", opt_verbose);
 
 	if (controller_config_load(&c.cfg, opt_config, &err) != 0) {

@@ -91,7 +91,6 @@ static int event_seat(struct controller *c, const char *room, const struct msg_e
 	}
 	struct alert_subject here = {.room = room, .seat = seat};
 	GError *e = NULL;
-	char *detail = NULL;
 	log_info("room %s seat %s: %s%s%s", room, seat, seat_events[ev], person ? " " : "",
 	         person ? person : "");
 	switch ((enum seat_event)ev) {
@@ -114,35 +113,30 @@ static int event_seat(struct controller *c, const char *room, const struct msg_e
 		view_set_seat(c, room, seat, "free");
 		break;
 	case SEAT_WRONG_SEAT:
-		detail =
-		    g_strdup_printf("%s entered the login code of seat %s at seat %s of room %s",
-		                    person, code_seat, seat, room);
-		alert_raise(c, ALERT_WRONG_SEAT,
-		            &(struct alert_subject){.room = room, .seat = seat, .person = person},
-		            detail, NULL);
+		alert_raise_text(
+		    c, ALERT_WRONG_SEAT,
+		    &(struct alert_subject){.room = room, .seat = seat, .person = person},
+		    "wrong_seat", (const char *[]){person, code_seat, seat, room, NULL}, NULL);
 		break;
 	case SEAT_BLOCKED:
-		detail = g_strdup_printf("seat %s of room %s is blocked after too many wrong login "
-		                         "codes; an operator must unlock it",
-		                         seat, room);
-		alert_raise(c, ALERT_SEAT_LOCKED, &here, detail, NULL);
+		alert_raise_text(c, ALERT_SEAT_LOCKED, &here, "seat_locked",
+		                 (const char *[]){seat, room, NULL}, NULL);
 		break;
 	case SEAT_RELEASED:
 		alert_clear(c, ALERT_SEAT_LOCKED, &here, "seat unlocked");
 		break;
 	case SEAT_HELP:
-		detail = g_strdup_printf("help requested at seat %s of room %s", seat, room);
-		alert_raise(c, ALERT_HELP_REQUESTED,
-		            &(struct alert_subject){.room = room,
-		                                    .seat = seat,
-		                                    .person = person ? person : "",
-		                                    .tender = tender ? tender : ""},
-		            detail, NULL);
+		alert_raise_text(c, ALERT_HELP_REQUESTED,
+		                 &(struct alert_subject){.room = room,
+		                                         .seat = seat,
+		                                         .person = person ? person : "",
+		                                         .tender = tender ? tender : ""},
+		                 "help_requested", (const char *[]){seat, room, NULL}, NULL);
 		break;
 	case SEAT_TERMINAL_OFFLINE:
-		detail = g_strdup_printf("the terminal of seat %s of room %s is silent%s%s", seat,
-		                         room, reason ? ": " : "", reason ? reason : "");
-		alert_raise(c, ALERT_TERMINAL_OFFLINE, &here, detail, NULL);
+		alert_raise_text(c, ALERT_TERMINAL_OFFLINE, &here,
+		                 reason ? "terminal_offline_reason" : "terminal_offline",
+		                 (const char *[]){seat, room, reason, NULL}, NULL);
 		view_set_seat(c, room, seat, "offline");
 		break;
 	case SEAT_TERMINAL_ONLINE:
@@ -157,7 +151,6 @@ static int event_seat(struct controller *c, const char *room, const struct msg_e
 	case SEAT_BREAK_END:
 		break; /* recorded (agent_event) and logged */
 	}
-	g_free(detail);
 	return 0;
 }
 

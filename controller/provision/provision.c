@@ -4,6 +4,7 @@
 #include "msg.h"
 
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "credential.h"
+#include "i18n.h"
 
 #define TOPIC_ROOT "evalroom/v1"
 
@@ -403,7 +405,8 @@ static char *conf_render(const struct site *site, const struct provision_options
 static int options_check(const struct provision_options *opt, GError **err)
 {
 	if (!opt->out_dir || !opt->out_dir[0]) {
-		g_set_error(err, PROVISION_ERROR, EINVAL, "--out: an output directory is required");
+		g_set_error(err, PROVISION_ERROR, EINVAL,
+		            _("--out: an output directory is required"));
 		return -EINVAL;
 	}
 	/* mosquitto.conf splits its lines at white space and ends them at a newline. */
@@ -414,8 +417,8 @@ static int options_check(const struct provision_options *opt, GError **err)
 	g_free(abs);
 	if (!plain) {
 		g_set_error(err, PROVISION_ERROR, EINVAL,
-		            "--out: \"%s\": the broker configuration cannot name a path with "
-		            "white space, control characters or '#'",
+		            _("--out: \"%s\": the broker configuration cannot name a path with "
+		              "white space, control characters or '#'"),
 		            opt->out_dir);
 		return -EINVAL;
 	}
@@ -423,27 +426,28 @@ static int options_check(const struct provision_options *opt, GError **err)
 	for (const char *c = opt->broker_plugin; plain && *c; c++)
 		plain = !g_ascii_isspace(*c) && !g_ascii_iscntrl(*c) && *c != '#';
 	if (!plain) {
-		g_set_error(err, PROVISION_ERROR, EINVAL,
-		            "--broker-plugin: \"%s\" must be an absolute path without white space, "
-		            "control characters or '#'",
-		            opt->broker_plugin ? opt->broker_plugin : "");
+		g_set_error(
+		    err, PROVISION_ERROR, EINVAL,
+		    _("--broker-plugin: \"%s\" must be an absolute path without white space, "
+		      "control characters or '#'"),
+		    opt->broker_plugin ? opt->broker_plugin : "");
 		return -EINVAL;
 	}
 	if (opt->port > 65535) {
-		g_set_error(err, PROVISION_ERROR, EINVAL, "--port: %u is not a TCP port",
+		g_set_error(err, PROVISION_ERROR, EINVAL, _("--port: %u is not a TCP port"),
 		            opt->port);
 		return -EINVAL;
 	}
 	if (opt->bind && !g_hostname_is_ip_address(opt->bind)) {
-		g_set_error(err, PROVISION_ERROR, EINVAL, "--bind: \"%s\" is not an IP address",
+		g_set_error(err, PROVISION_ERROR, EINVAL, _("--bind: \"%s\" is not an IP address"),
 		            opt->bind);
 		return -EINVAL;
 	}
 	for (const char *const *h = opt->broker_hosts; h && *h; h++) {
 		if (!broker_host_valid(*h)) {
-			g_set_error(err, PROVISION_ERROR, EINVAL,
-			            "--broker-host: \"%s\" is neither an IP address nor a DNS name",
-			            *h);
+			g_set_error(
+			    err, PROVISION_ERROR, EINVAL,
+			    _("--broker-host: \"%s\" is neither an IP address nor a DNS name"), *h);
 			return -EINVAL;
 		}
 	}
@@ -451,13 +455,13 @@ static int options_check(const struct provision_options *opt, GError **err)
 		if (!broker_host_valid(*h)) {
 			g_set_error(
 			    err, PROVISION_ERROR, EINVAL,
-			    "--console-host: \"%s\" is neither an IP address nor a DNS name", *h);
+			    _("--console-host: \"%s\" is neither an IP address nor a DNS name"), *h);
 			return -EINVAL;
 		}
 	}
 	if (opt->broker_user && !site_id_valid(opt->broker_user)) {
 		g_set_error(err, PROVISION_ERROR, EINVAL,
-		            "--broker-user: \"%s\" is not a valid user name", opt->broker_user);
+		            _("--broker-user: \"%s\" is not a valid user name"), opt->broker_user);
 		return -EINVAL;
 	}
 	return 0;
@@ -472,7 +476,8 @@ static int out_dir_prepare(const char *dir, gboolean force, GError **err)
 		g_dir_close(d);
 		if (!empty && !force) {
 			g_set_error(err, PROVISION_ERROR, EEXIST,
-			            "%s exists and is not empty (use --force to overwrite)", dir);
+			            _("%s exists and is not empty (use --force to overwrite)"),
+			            dir);
 			return -EEXIST;
 		}
 	}
@@ -550,7 +555,7 @@ static int write_signing_key(const char *dir, GError **err)
 		if (ed)
 			return 0;
 		g_set_error(err, PROVISION_ERROR, EINVAL,
-		            "%s/controller-signing.key is not an Ed25519 key", dir);
+		            _("%s/controller-signing.key is not an Ed25519 key"), dir);
 		return -EINVAL;
 	}
 	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
@@ -595,7 +600,7 @@ static int ca_load(const char *crt_path, const char *key_path, const char *cn, X
 	if (!why)
 		return 0;
 	g_set_error(err, PROVISION_ERROR, EINVAL,
-	            "%s: %s (use --renew-ca to replace the CA and every certificate)", crt_path,
+	            _("%s: %s (use --renew-ca to replace the CA and every certificate)"), crt_path,
 	            why);
 	X509_free(*ca);
 	EVP_PKEY_free(*key);
@@ -721,64 +726,67 @@ int provision_main(int argc, char **argv)
 	int port = PROVISION_DEFAULT_PORT;
 	gboolean force = FALSE, renew_ca = FALSE;
 	GOptionEntry entries[] = {
-	    {"site", 's', 0, G_OPTION_ARG_FILENAME, &site_path, "site description (JSON)",
+	    {"site", 's', 0, G_OPTION_ARG_FILENAME, &site_path, N_("site description (JSON)"),
 	     "SITE.json"},
-	    {"out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "output directory", "DIR"},
-	    {"port", 'p', 0, G_OPTION_ARG_INT, &port, "broker TLS port (default 8883)", "N"},
-	    {"bind", 'b', 0, G_OPTION_ARG_STRING, &bind, "broker listen address (default 0.0.0.0)",
-	     "ADDR"},
+	    {"out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("output directory"), "DIR"},
+	    {"port", 'p', 0, G_OPTION_ARG_INT, &port, N_("broker TLS port (default 8883)"), "N"},
+	    {"bind", 'b', 0, G_OPTION_ARG_STRING, &bind,
+	     N_("broker listen address (default 0.0.0.0)"), "ADDR"},
 	    {"broker-host", 'H', 0, G_OPTION_ARG_STRING_ARRAY, &hosts,
-	     "a name or IP address clients use for the broker (repeatable; localhost and "
-	     "127.0.0.1 are always included)",
+	     N_("a name or IP address clients use for the broker (repeatable; localhost and "
+	        "127.0.0.1 are always included)"),
 	     "NAME"},
 	    {"console-host", 0, 0, G_OPTION_ARG_STRING_ARRAY, &console_hosts,
-	     "a name or IP address browsers use for the web console (repeatable; localhost and "
-	     "127.0.0.1 are always included)",
+	     N_("a name or IP address browsers use for the web console (repeatable; localhost "
+	        "and 127.0.0.1 are always included)"),
 	     "NAME"},
 	    {"broker-user", 'u', 0, G_OPTION_ARG_STRING, &user,
-	     "user mosquitto runs as (written as `user`; default: mosquitto's own)", "USER"},
+	     N_("user mosquitto runs as (written as `user`; default: mosquitto's own)"), "USER"},
 	    {"broker-plugin", 0, 0, G_OPTION_ARG_FILENAME, &plugin,
-	     "the broker plugin that binds client ids to certificates (default: "
-	     "lib/evalroom/" PROVISION_BROKER_PLUGIN " beside this program's bin/)",
+	     N_("the broker plugin that binds client ids to certificates (default: the one in "
+	        "lib/evalroom/ beside this program's bin/)"),
 	     "PATH"},
 	    {"force", 'f', 0, G_OPTION_ARG_NONE, &force,
-	     "re-provision a non-empty DIR: keeps its CA and signing key, issues the rest anew",
+	     N_("re-provision a non-empty DIR: keeps its CA and signing key, issues the rest anew"),
 	     NULL},
 	    {"renew-ca", 0, 0, G_OPTION_ARG_NONE, &renew_ca,
-	     "with --force: also replace the CA (every certificate must then be redistributed)",
+	     N_("with --force: also replace the CA (every certificate must then be redistributed)"),
 	     NULL},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
-	GOptionContext *ctx = g_option_context_new("- provision a site's certificates and broker");
+	GOptionContext *ctx =
+	    g_option_context_new(N_("- provision a site's certificates and broker"));
+	g_option_context_set_translation_domain(ctx, I18N_DOMAIN);
 	g_option_context_set_summary(
 	    ctx,
-	    "Writes into DIR: ca.crt ca.key, broker/{broker.crt,broker.key,mosquitto.conf,acl},\n"
-	    "console/{console.crt,console.key} (the web console's HTTPS certificate),\n"
-	    "clients/<identity>.{crt,key} for every identity of the site (controller,\n"
-	    "agent-<room>, terminal-<room>-<seat>, operator-/desk-/auditor-<name>) and the\n"
-	    "archive signing key pair controller-signing.{key,pub}, and the site credential\n"
-	    "key site-credential.key (for the controller and every room agent with a door;\n"
-	    "never for an archive). See docs/provisioning.md.");
+	    N_("Writes into DIR: ca.crt ca.key, "
+	       "broker/{broker.crt,broker.key,mosquitto.conf,acl},\n"
+	       "console/{console.crt,console.key} (the web console's HTTPS certificate),\n"
+	       "clients/<identity>.{crt,key} for every identity of the site (controller,\n"
+	       "agent-<room>, terminal-<room>-<seat>, operator-/desk-/auditor-<name>) and the\n"
+	       "archive signing key pair controller-signing.{key,pub}, and the site credential\n"
+	       "key site-credential.key (for the controller and every room agent with a door;\n"
+	       "never for an archive). See docs/provisioning.md."));
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	GError *err = NULL;
 	int status = 1;
 	struct site *site = NULL;
 	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
-		fprintf(stderr, "provision: %s (try --help)\n", err->message);
+		fprintf(stderr, _("provision: %s (try --help)\n"), err->message);
 		status = 2;
 		goto out;
 	}
 	if (argc > 1 || !site_path || !out || port < 1 || port > 65535) {
-		fprintf(stderr, "provision: %s (try --help)\n",
-		        argc > 1     ? "unexpected argument"
-		        : !site_path ? "--site is required"
-		        : !out       ? "--out is required"
-		                     : "--port must be 1 to 65535");
+		fprintf(stderr, _("provision: %s (try --help)\n"),
+		        argc > 1     ? _("unexpected argument")
+		        : !site_path ? _("--site is required")
+		        : !out       ? _("--out is required")
+		                     : _("--port must be 1 to 65535"));
 		status = 2;
 		goto out;
 	}
 	if (site_load(site_path, &site, &err) != 0) {
-		fprintf(stderr, "provision: %s\n", err->message);
+		fprintf(stderr, _("provision: %s\n"), err->message);
 		goto out;
 	}
 	if (!plugin) {
@@ -791,8 +799,8 @@ int provision_main(int argc, char **argv)
 	if (!plugin || !g_file_test(plugin, G_FILE_TEST_IS_REGULAR)) {
 		fprintf(
 		    stderr,
-		    "provision: the broker plugin %s is missing (it is built and installed with "
-		    "evalroomctl; name it with --broker-plugin PATH)\n",
+		    _("provision: the broker plugin %s is missing (it is built and installed with "
+		      "evalroomctl; name it with --broker-plugin PATH)\n"),
 		    plugin ? plugin : PROVISION_BROKER_PLUGIN);
 		goto out;
 	}
@@ -808,11 +816,11 @@ int provision_main(int argc, char **argv)
 	    .renew_ca = renew_ca,
 	};
 	if (provision_site(site, &opt, &err) != 0) {
-		fprintf(stderr, "provision: %s\n", err->message);
+		fprintf(stderr, _("provision: %s\n"), err->message);
 		goto out;
 	}
-	printf("provisioned site %s: %zu identities in %s\n", site->id, site_identity_count(site),
-	       out);
+	printf(_("provisioned site %s: %zu identities in %s\n"), site->id,
+	       site_identity_count(site), out);
 	status = 0;
 out:
 	g_clear_error(&err);

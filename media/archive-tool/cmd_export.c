@@ -193,10 +193,11 @@ int cmd_export(int argc, char **argv)
 {
 	char *stream = NULL, *from_s = NULL, *to_s = NULL, *out = NULL, *ts_path = NULL;
 	GOptionEntry opts[] = {
-	    {"stream", 's', 0, G_OPTION_ARG_STRING, &stream, "stream id (see info)", "S"},
-	    {"from", 'f', 0, G_OPTION_ARG_STRING, &from_s, "start (default: the beginning)", "T"},
-	    {"to", 't', 0, G_OPTION_ARG_STRING, &to_s, "end (default: the end)", "T"},
-	    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "the MP4 to write", "CLIP.mp4"},
+	    {"stream", 's', 0, G_OPTION_ARG_STRING, &stream, N_("stream id (see info)"), "S"},
+	    {"from", 'f', 0, G_OPTION_ARG_STRING, &from_s, N_("start (default: the beginning)"),
+	     "T"},
+	    {"to", 't', 0, G_OPTION_ARG_STRING, &to_s, N_("end (default: the end)"), "T"},
+	    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("the MP4 to write"), "CLIP.mp4"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	int64_t from = 0, to = INT64_MAX, first = 0, last = 0, n;
 	struct archive_reader *r = NULL;

@@ -9,18 +9,29 @@
 #include "clock.h"
 #include "leaf.h"
 #include "text_safe.h"
+#include "text_width.h"
 #include "tool.h"
+
+/* print_field: "LABEL  VALUE" with LABEL (translated) padded to 14 columns on screen. */
+static void print_field(const char *label, const char *value)
+{
+	GString *line = g_string_new(NULL);
+
+	text_pad(line, label, 14);
+	printf("%s %s\n", line->str, value);
+	g_string_free(line, TRUE);
+}
 
 static void print_time(const char *label, sqlite3_stmt *st, int col)
 {
 	char when[64];
 
 	if (sqlite3_column_type(st, col) != SQLITE_INTEGER) {
-		printf("%-14s -\n", label);
+		print_field(label, "-");
 		return;
 	}
 	clock_format_us(sqlite3_column_int64(st, col), when, sizeof(when));
-	printf("%-14s %s\n", label, when);
+	print_field(label, when);
 }
 
 static int query(sqlite3 *db, const char *sql, sqlite3_stmt **st)
@@ -95,22 +106,27 @@ int cmd_info(int argc, char **argv)
 		sqlite3_finalize(st);
 		goto out;
 	}
-	printf("%-14s %s\n", "file", argv[1]);
-	printf("%-14s %d (application_id 0x%08x, page size %d)\n", "format",
-	       sqlite3_column_int(st, 5), ARCHIVE_APPLICATION_ID, sqlite3_column_int(st, 6));
-	printf("%-14s %s\n", "tender", text(st, 0));
-	printf("%-14s %s\n", "name", text(st, 1));
-	printf("%-14s %s\n", "session", text(st, 2));
-	print_time("created", st, 3);
+	char n1[24], n2[24], n3[24], n4[24];
+	char *format = g_strdup_printf(_("%s (application_id 0x%08x, page size %s)"),
+	                               tool_num(n1, sizeof(n1), sqlite3_column_int(st, 5)),
+	                               ARCHIVE_APPLICATION_ID,
+	                               tool_num(n2, sizeof(n2), sqlite3_column_int(st, 6)));
+	print_field(_("file"), argv[1]);
+	print_field(_("format"), format);
+	g_free(format);
+	print_field(_("tender"), text(st, 0));
+	print_field(_("name"), text(st, 1));
+	print_field(_("session"), text(st, 2));
+	print_time(_("created"), st, 3);
 	if (sqlite3_column_type(st, 4) == SQLITE_INTEGER)
-		print_time("sealed", st, 4);
+		print_time(_("sealed"), st, 4);
 	else /* docs/archives.md: a long read of the live file holds back the controller */
-		printf("%-14s %s\n", "sealed",
-		       "no: open, still being written (read a copy for anything long)");
-	printf("%-14s %s\n", "draw record", sqlite3_column_int(st, 9) ? "stored" : "absent");
-	printf("%-14s %d\n", "events", sqlite3_column_int(st, 7));
-	printf("%-14s %d\n", "gaps", sqlite3_column_int(st, 8));
-	printf("%-14s %d\n", "checkpoints", sqlite3_column_int(st, 10));
+		print_field(_("sealed"),
+		            _("no: open, still being written (read a copy for anything long)"));
+	print_field(_("draw record"), sqlite3_column_int(st, 9) ? _("stored") : _("absent"));
+	print_field(_("events"), tool_num(n1, sizeof(n1), sqlite3_column_int(st, 7)));
+	print_field(_("gaps"), tool_num(n1, sizeof(n1), sqlite3_column_int(st, 8)));
+	print_field(_("checkpoints"), tool_num(n1, sizeof(n1), sqlite3_column_int(st, 10)));
 	sqlite3_finalize(st);
 
 	if (query(db,
@@ -118,15 +134,19 @@ int cmd_info(int argc, char **argv)
 	          "sum(size) FROM segments GROUP BY stream ORDER BY stream",
 	          &st))
 		goto out;
-	printf("streams:\n");
+	printf("%s\n", _("streams:"));
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char a[64], b[64];
 
 		clock_format_us(sqlite3_column_int64(st, 4), a, sizeof(a));
 		clock_format_us(sqlite3_column_int64(st, 5), b, sizeof(b));
-		printf("  %-24s %d segments (seq %lld..%lld) %s .. %s, %lld bytes\n", text(st, 0),
-		       sqlite3_column_int(st, 1), sqlite3_column_int64(st, 2),
-		       sqlite3_column_int64(st, 3), a, b, sqlite3_column_int64(st, 6));
+		printf("  %-24s ", text(st, 0));
+		/* TRANSLATORS: segments, first and last sequence number, from, to, bytes. */
+		printf(_("%s segments (seq %s..%s) %s .. %s, %s bytes\n"),
+		       tool_num(n1, sizeof(n1), sqlite3_column_int(st, 1)),
+		       tool_num(n2, sizeof(n2), sqlite3_column_int64(st, 2)),
+		       tool_num(n3, sizeof(n3), sqlite3_column_int64(st, 3)), a, b,
+		       tool_num(n4, sizeof(n4), sqlite3_column_int64(st, 6)));
 	}
 	sqlite3_finalize(st);
 	if (query(
@@ -139,8 +159,9 @@ int cmd_info(int argc, char **argv)
 		char when[64];
 
 		clock_format_us(sqlite3_column_int64(st, 3), when, sizeof(when));
-		printf("last checkpoint: row %lld, tree size %lld, root %s, %s\n",
-		       sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), text(st, 2), when);
+		printf(_("last checkpoint: row %s, tree size %s, root %s, %s\n"),
+		       tool_num(n1, sizeof(n1), sqlite3_column_int64(st, 0)),
+		       tool_num(n2, sizeof(n2), sqlite3_column_int64(st, 1)), text(st, 2), when);
 	}
 	sqlite3_finalize(st);
 	rc = EXIT_INTACT;
@@ -168,10 +189,11 @@ int cmd_checkpoint(int argc, char **argv)
 	gint64 row = 0;
 	GOptionEntry opts[] = {
 	    {"export", 'e', 0, G_OPTION_ARG_FILENAME, &dir,
-	     "write checkpoint.txt (the signed body), checkpoint.sig (raw Ed25519 signature) "
-	     "and embedded-signing.pub (the key recorded in the file) into DIR",
+	     N_("write checkpoint.txt (the signed body), checkpoint.sig (raw Ed25519 signature) "
+	        "and embedded-signing.pub (the key recorded in the file) into DIR"),
 	     "DIR"},
-	    {"row", 0, 0, G_OPTION_ARG_INT64, &row, "checkpoint row id (default: the last)", "ID"},
+	    {"row", 0, 0, G_OPTION_ARG_INT64, &row, N_("checkpoint row id (default: the last)"),
+	     "ID"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	struct archive_reader *r;
 	sqlite3_stmt *st;
@@ -197,11 +219,15 @@ int cmd_checkpoint(int argc, char **argv)
 		goto out;
 	sqlite3_bind_int64(st, 1, row);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		tool_err(_("%s: no checkpoint%s"), argv[1], row ? " with that row id" : "");
+		if (row)
+			tool_err(_("%s: no checkpoint with that row id"), argv[1]);
+		else
+			tool_err(_("%s: no checkpoint"), argv[1]);
 		rc = EXIT_TAMPERED;
 		goto out_stmt;
 	}
-	printf("checkpoints row %lld:\n", sqlite3_column_int64(st, 0));
+	char n1[24];
+	printf(_("checkpoints row %s:\n"), tool_num(n1, sizeof(n1), sqlite3_column_int64(st, 0)));
 	print_lines(raw(st, 1));
 	if (dir) {
 		g_mkdir_with_parents(dir, 0755);
@@ -210,9 +236,9 @@ int cmd_checkpoint(int argc, char **argv)
 		               (size_t)sqlite3_column_bytes(st, 2)) ||
 		    write_file(dir, "embedded-signing.pub", raw(st, 3), strlen(raw(st, 3))))
 			goto out_stmt;
-		printf("written to %s; check with:\n  openssl pkeyutl -verify -pubin -inkey "
-		       "controller-signing.pub -rawin -in %s/checkpoint.txt -sigfile "
-		       "%s/checkpoint.sig\n",
+		printf(_("written to %s; check with:\n  openssl pkeyutl -verify -pubin -inkey "
+		         "controller-signing.pub -rawin -in %s/checkpoint.txt -sigfile "
+		         "%s/checkpoint.sig\n"),
 		       dir, dir, dir);
 	}
 	rc = EXIT_INTACT;

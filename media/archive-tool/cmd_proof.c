@@ -90,7 +90,7 @@ static int write_proof(struct archive_reader *r, const struct archive_verify_rep
 		goto out;
 	sqlite3_bind_int64(seg, 1, id);
 	if (sqlite3_step(seg) != SQLITE_ROW) {
-		tool_err("no segments row %" G_GINT64_FORMAT, id);
+		tool_err(_("no segments row %lld"), (long long)id);
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -122,7 +122,7 @@ static int write_proof(struct archive_reader *r, const struct archive_verify_rep
 	    (const char *)sqlite3_column_text(cp, 2), "signature",
 	    hex_json(sqlite3_column_blob(cp, 3), (size_t)sqlite3_column_bytes(cp, 3)));
 	if (!proof) {
-		tool_err("segments row %" G_GINT64_FORMAT ": malformed record", id);
+		tool_err(_("segments row %lld: malformed record"), (long long)id);
 		goto out;
 	}
 	g_mkdir_with_parents(dir, 0755);
@@ -135,11 +135,10 @@ static int write_proof(struct archive_reader *r, const struct archive_verify_rep
 	    save(dir, "checkpoint.sig", sqlite3_column_blob(cp, 3),
 	         (size_t)sqlite3_column_bytes(cp, 3)))
 		goto out;
-	printf("proof for segments row %" G_GINT64_FORMAT
-	       " (leaf %lld of %lld) written to %s/{proof.json,segment.ts,checkpoint.txt,"
-	       "checkpoint.sig}\ncheck with: evalroom-archive verify-proof %s/proof.json --pubkey "
-	       "controller-signing.pub\n",
-	       id, (long long)leaf, (long long)size, dir, dir);
+	printf(_("proof for segments row %lld (leaf %lld of %lld) written to "
+	         "%s/{proof.json,segment.ts,checkpoint.txt,checkpoint.sig}\ncheck with: "
+	         "evalroom-archive verify-proof %s/proof.json --pubkey controller-signing.pub\n"),
+	       (long long)id, (long long)leaf, (long long)size, dir, dir);
 	rc = EXIT_INTACT;
 out:
 	if (bytes)
@@ -156,10 +155,10 @@ int cmd_proof(int argc, char **argv)
 	char *dir = NULL, *pub = NULL;
 	gint64 id = -1;
 	GOptionEntry opts[] = {
-	    {"segment", 's', 0, G_OPTION_ARG_INT64, &id, "segments row id (see export)", "ID"},
-	    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &dir, "directory to write into", "DIR"},
+	    {"segment", 's', 0, G_OPTION_ARG_INT64, &id, N_("segments row id (see export)"), "ID"},
+	    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &dir, N_("directory to write into"), "DIR"},
 	    {"pubkey", 'k', 0, G_OPTION_ARG_FILENAME, &pub,
-	     "check the archive against this key first", "PUB"},
+	     N_("check the archive against this key first"), "PUB"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	struct archive_verify_report rep;
 	struct archive_pubkey *key = NULL;
@@ -301,10 +300,10 @@ int cmd_verify_proof(int argc, char **argv)
 {
 	char *pub = NULL, *seg = NULL, *dir;
 	GOptionEntry opts[] = {
-	    {"pubkey", 'k', 0, G_OPTION_ARG_FILENAME, &pub, "controller's public key (required)",
-	     "controller-signing.pub"},
+	    {"pubkey", 'k', 0, G_OPTION_ARG_FILENAME, &pub,
+	     N_("controller's public key (required)"), "controller-signing.pub"},
 	    {"segment-file", 0, 0, G_OPTION_ARG_FILENAME, &seg,
-	     "the segment bytes to check (default: segment.ts next to the proof)", "FILE"},
+	     N_("the segment bytes to check (default: segment.ts next to the proof)"), "FILE"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	struct archive_pubkey *key = NULL;
 	json_error_t jerr;

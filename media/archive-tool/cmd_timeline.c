@@ -66,7 +66,7 @@ static void flush_span(GArray *items, const char *stream, int64_t from, int64_t 
                        int64_t seq1, int64_t n, int64_t bytes)
 {
 	char *when = span_text(from, to);
-	char a[64];
+	char a[64], s0[24], s1[24], sn[24];
 
 	clock_format_us(from, a, sizeof(a));
 	add(items, from, to, 2,
@@ -74,9 +74,13 @@ static void flush_span(GArray *items, const char *stream, int64_t from, int64_t 
 	              "from_us", (json_int_t)from, "to_us", (json_int_t)to, "first_seq",
 	              (json_int_t)seq0, "last_seq", (json_int_t)seq1, "segments", (json_int_t)n,
 	              "bytes", (json_int_t)bytes),
-	    g_strdup_printf("%s  recorded %-20s %s (seq %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT
-	                    ", %" G_GINT64_FORMAT " segments)",
-	                    a, stream, when, seq0, seq1, n));
+	    g_strdup_printf(
+	        /* TRANSLATORS: "recorded" is the line's type keyword, kept in English like
+	           event, GAP and draw; then the stream, the span, the first and last sequence
+	           numbers and the number of segments. */
+	        _("%s  recorded %-20s %s (seq %s..%s, %s segments)"), a, stream, when,
+	        tool_num(s0, sizeof(s0), seq0), tool_num(s1, sizeof(s1), seq1),
+	        tool_num(sn, sizeof(sn), n)));
 	g_free(when);
 }
 
@@ -124,7 +128,7 @@ static int load_spans(sqlite3 *db, GArray *items)
 static int load_rows(sqlite3 *db, GArray *items)
 {
 	sqlite3_stmt *st;
-	char when[64];
+	char when[64], n[24];
 
 	if (sqlite3_prepare_v2(db, "SELECT id, time_us, kind, source, body FROM events", -1, &st,
 	                       NULL) != SQLITE_OK)
@@ -171,8 +175,8 @@ static int load_rows(sqlite3 *db, GArray *items)
 		add(items, t, t, 0,
 		    json_pack("{s:s, s:I, s:I}", "type", "draw", "time_us", (json_int_t)t, "bytes",
 		              (json_int_t)sqlite3_column_int64(st, 1)),
-		    g_strdup_printf("%s  draw     record stored (%lld bytes; see verify-draw)",
-		                    when, sqlite3_column_int64(st, 1)));
+		    g_strdup_printf(_("%s  draw     record stored (%s bytes; see verify-draw)"),
+		                    when, tool_num(n, sizeof(n), sqlite3_column_int64(st, 1))));
 	}
 	sqlite3_finalize(st);
 	return 0;
@@ -182,7 +186,7 @@ int cmd_timeline(int argc, char **argv)
 {
 	gboolean as_json = FALSE;
 	GOptionEntry opts[] = {{"json", 'j', 0, G_OPTION_ARG_NONE, &as_json,
-	                        "one JSON array of {type: draw|event|span|gap, ...}", NULL},
+	                        N_("one JSON array of {type: draw|event|span|gap, ...}"), NULL},
 	                       {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	struct archive_reader *r;
 	GArray *items;

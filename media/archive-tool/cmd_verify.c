@@ -62,14 +62,20 @@ static int check_roots(const char *log, const struct archive_pubkey *key,
 		g_free(k.problem);
 		return -EBADMSG;
 	}
+	char published[24], latest[24];
+	g_snprintf(published, sizeof(published), "%" G_GUINT64_FORMAT, k.published);
+	g_snprintf(latest, sizeof(latest), "%" G_GUINT64_FORMAT, k.latest_size);
 	if (k.published == 0)
-		printf("roots: %s publishes no checkpoint of tender %s (nothing to compare)\n", log,
-		       k.tender);
+		printf(_("roots: %s publishes no checkpoint of tender %s (nothing to compare)\n"),
+		       log, k.tender);
+	else if (key)
+		printf(_("roots: consistent with the %s checkpoints of tender %s published in %s "
+		         "(latest size %s)\n"),
+		       published, k.tender, log, latest);
 	else
-		printf("roots: consistent with the %" G_GUINT64_FORMAT " checkpoints of tender %s "
-		       "published in %s (latest size %" G_GUINT64_FORMAT ")%s\n",
-		       k.published, k.tender, log, k.latest_size,
-		       key ? "" : "; log signatures not checked without --pubkey");
+		printf(_("roots: consistent with the %s checkpoints of tender %s published in %s "
+		         "(latest size %s); log signatures not checked without --pubkey\n"),
+		       published, k.tender, log, latest);
 	return 0;
 }
 
@@ -78,12 +84,12 @@ int cmd_verify(int argc, char **argv)
 	char *pub = NULL, *roots = NULL;
 	GOptionEntry opts[] = {
 	    {"roots", 'r', 0, G_OPTION_ARG_FILENAME, &roots,
-	     "the site's root log (roots.log, or a recorded copy): also check that this file is "
-	     "not behind, or forked from, any checkpoint published for its tender",
+	     N_("the site's root log (roots.log, or a recorded copy): also check that this file is "
+	        "not behind, or forked from, any checkpoint published for its tender"),
 	     "LOG"},
 	    {"pubkey", 'k', 0, G_OPTION_ARG_FILENAME, &pub,
-	     "controller's public key (PEM); without it the key recorded in the file is "
-	     "used, which proves integrity but not origin",
+	     N_("controller's public key (PEM); without it the key recorded in the file is "
+	        "used, which proves integrity but not origin"),
 	     "controller-signing.pub"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	struct archive_verify_report rep;
@@ -112,11 +118,18 @@ int cmd_verify(int argc, char **argv)
 	}
 	rc = archive_verify(r, key, &rep);
 	if (rc == 0) {
-		printf("OK %s: %" G_GUINT64_FORMAT " records (%" G_GUINT64_FORMAT
-		       " events, %" G_GUINT64_FORMAT " segments, %" G_GUINT64_FORMAT
-		       " gaps), %" G_GUINT64_FORMAT " checkpoints, all records signed; %s\n",
-		       argv[1], rep.leaves, rep.events, rep.segments, rep.gaps, rep.checkpoints,
-		       rep.sealed ? "sealed" : "NOT sealed (tender still open)");
+		char n[5][24];
+		const uint64_t v[5] = {rep.leaves, rep.events, rep.segments, rep.gaps,
+		                       rep.checkpoints};
+		for (int i = 0; i < 5; i++)
+			g_snprintf(n[i], sizeof(n[i]), "%" G_GUINT64_FORMAT, v[i]);
+		/* The verdict keyword stays OK in every language; the sentence is translated. */
+		printf("OK %s: ", argv[1]);
+		printf(
+		    _("%s records (%s events, %s segments, %s gaps), %s checkpoints, all records "
+		      "signed; %s\n"),
+		    n[0], n[1], n[2], n[3], n[4],
+		    rep.sealed ? _("sealed") : _("NOT sealed (tender still open)"));
 		if (rep.key_embedded)
 			printf(
 			    _("note: signatures checked against the key recorded in the file; pass "

@@ -49,6 +49,12 @@ void tool_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+const char *tool_num(char *buf, size_t len, int64_t v)
+{
+	g_snprintf(buf, len, "%" G_GINT64_FORMAT, v);
+	return buf;
+}
+
 int tool_parse(int *argc, char ***argv, const char *params, const char *summary,
                const GOptionEntry *entries, int nargs)
 {

@@ -3,6 +3,8 @@
 #define EVALROOM_ARCHIVE_TOOL_H
 
 #include <glib.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "reader.h"
 
@@ -34,5 +36,9 @@ struct archive_reader *tool_open(const char *path);
 
 /* "evalroom-archive: " + message on stderr. */
 void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* tool_num: V printed into BUF (LEN bytes), for messages that take numbers as %s
+ * (xgettext cannot read a G_GINT64_FORMAT inside a message). Returns BUF. */
+const char *tool_num(char *buf, size_t len, int64_t v);
 
 #endif

@@ -133,11 +133,11 @@ static void on_pad_added(GstElement *src, GstPad *pad, gpointer data)
 		g_ptr_array_add(l->held, h);
 	}
 	g_mutex_unlock(&l->lock);
-	char *why = NULL;
+	GError *why = NULL;
 	GstElement *bin = recorder_fragment_parse(chain, &why);
 	if (!bin) {
-		g_warning("recorder %s: %s", GST_OBJECT_NAME(l->pipeline), why);
-		g_free(why);
+		g_warning("recorder %s: %s", GST_OBJECT_NAME(l->pipeline), why->message);
+		g_error_free(why);
 		discard(l, pad);
 		return;
 	}

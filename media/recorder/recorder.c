@@ -58,8 +58,8 @@ struct rec_stream {
 	char *run_format; /* first video format of this run, under format_lock */
 	int64_t started_mono;
 	int64_t gap_id; /* open gap, 0 if none */
-	guint restart_src;
-	guint eos_src;
+	struct clock_timer *restart_timer; /* on rec->clock; NULL = none */
+	struct clock_timer *eos_timer;
 	unsigned backoff_ms;
 	gboolean stopping;
 	gboolean final_stop;
@@ -76,7 +76,8 @@ struct recorder {
 	void *ctx;
 	struct rec_stream *streams;
 	size_t n;
-	guint health_src;
+	const struct clock_source *clock; /* the timeouts' clock; NULL: the system's */
+	struct clock_timer *health_timer;
 	int64_t space_mono;
 	enum space_level space;
 	int64_t last_report_mono;
@@ -347,17 +348,16 @@ static void on_fragment(struct rec_stream *s, const GstStructure *st, gboolean o
 	spool_file(s, seq, start, t, loc, FALSE);
 }
 
-static gboolean restart_due(gpointer data)
+static void restart_due(void *data)
 {
 	struct rec_stream *s = data;
-	s->restart_src = 0;
+	s->restart_timer = NULL; /* fired */
 	if (s->rec->space == SPACE_FULL) {
 		gap_open(s, GAP_DISK_FULL, g_get_real_time());
 		set_state(s, STREAM_STOPPED, gap_reason_name(GAP_DISK_FULL));
 	} else {
 		stream_start(s);
 	}
-	return G_SOURCE_REMOVE;
 }
 
 /* The longest wait between two attempts. A camera is asked again within half a
@@ -425,9 +425,8 @@ static void camera_stop_async(struct rec_stream *s)
 
 static void finish_teardown(struct rec_stream *s)
 {
-	if (s->eos_src)
-		g_source_remove(s->eos_src);
-	s->eos_src = 0;
+	clock_timer_stop(s->rec->clock, s->eos_timer);
+	s->eos_timer = NULL;
 	if (s->bus_watch)
 		g_source_remove(s->bus_watch);
 	s->bus_watch = 0;
@@ -458,18 +457,17 @@ static void finish_teardown(struct rec_stream *s)
 	/* A format change is not a fault: the next run starts at once in the new format. */
 	unsigned wait = s->halt_reason == GAP_STREAM_CHANGED ? 0 : s->backoff_ms;
 	g_message("recorder %s: restarting in %u ms", s->cfg->name, wait);
-	s->restart_src = g_timeout_add(wait, restart_due, s);
+	s->restart_timer = clock_timer_start(s->rec->clock, NULL, wait, restart_due, s);
 	if (wait)
 		s->backoff_ms = MIN(s->backoff_ms * 2, backoff_max_ms(s));
 }
 
-static gboolean eos_timeout(gpointer data)
+static void eos_timeout(void *data)
 {
 	struct rec_stream *s = data;
-	s->eos_src = 0;
+	s->eos_timer = NULL; /* fired */
 	g_warning("recorder %s: no EOS within %d ms, tearing down", s->cfg->name, EOS_WAIT_MS);
 	finish_teardown(s);
-	return G_SOURCE_REMOVE;
 }
 
 static gboolean camera_answered(const struct rec_stream *s)
@@ -603,7 +601,7 @@ static void stream_halt(struct rec_stream *s, enum gap_reason why)
 		camera_source_release(s->camera_src);
 	gst_element_send_event(s->pipeline, gst_event_new_eos());
 	if (s->pipeline && s->stopping)
-		s->eos_src = g_timeout_add(EOS_WAIT_MS, eos_timeout, s);
+		s->eos_timer = clock_timer_start(s->rec->clock, NULL, EOS_WAIT_MS, eos_timeout, s);
 }
 
 static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer data)
@@ -636,7 +634,7 @@ static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer 
 			gst_event_unref(ev);
 	}
 	atomic_fetch_add(&s->bytes, (int64_t)n);
-	atomic_store(&s->last_buf_mono, g_get_monotonic_time());
+	atomic_store(&s->last_buf_mono, clock_source_mono_us(s->rec->clock));
 	atomic_store(&s->last_buf_wall, g_get_real_time());
 	return GST_PAD_PROBE_OK;
 }
@@ -689,11 +687,11 @@ static void watch_video(GstPad *qsink, void *data)
 static int add_branch(struct rec_stream *s, GstElement *mux, const char *frag, const char *pad_tmpl,
                       gboolean probe)
 {
-	char *why = NULL;
+	GError *why = NULL;
 	GstElement *bin = recorder_fragment_parse(frag, &why);
 	if (!bin) {
-		g_warning("recorder %s: %s", s->cfg->name, why);
-		g_free(why);
+		g_warning("recorder %s: %s", s->cfg->name, why->message);
+		g_error_free(why);
 		return -EINVAL;
 	}
 	GstElement *q = gst_element_factory_make("queue", NULL);
@@ -723,7 +721,7 @@ static void stream_start(struct rec_stream *s)
 	set_state(s, STREAM_STARTING, NULL);
 	s->have_offset = FALSE;
 	s->cur_seq = 0;
-	s->started_mono = g_get_monotonic_time();
+	s->started_mono = clock_source_mono_us(s->rec->clock);
 	atomic_store(&s->last_buf_mono, 0);
 	atomic_store(&s->first_rt_ns, -1);
 	atomic_store(&s->format_changed, 0);
@@ -787,10 +785,10 @@ static void report_tick(struct recorder *rec, int64_t now)
 	}
 }
 
-static gboolean health_tick(gpointer data)
+static void health_tick(void *data)
 {
 	struct recorder *rec = data;
-	int64_t now = g_get_monotonic_time();
+	int64_t now = clock_source_mono_us(rec->clock);
 	for (size_t i = 0; i < rec->n; i++) {
 		struct rec_stream *s = &rec->streams[i];
 		if (!s->pipeline || s->stopping)
@@ -812,12 +810,12 @@ static gboolean health_tick(gpointer data)
 		rec->last_report_mono = now;
 		report_tick(rec, now);
 	}
-	return G_SOURCE_CONTINUE;
+	rec->health_timer = clock_timer_start(rec->clock, NULL, HEALTH_TICK_MS, health_tick, rec);
 }
 
 void recorder_check_space(struct recorder *rec)
 {
-	rec->space_mono = g_get_monotonic_time();
+	rec->space_mono = clock_source_mono_us(rec->clock);
 	int64_t used = 0, count = 0;
 	if (spool_segment_totals(rec->sp, &used, &count))
 		return;
@@ -855,14 +853,13 @@ void recorder_check_space(struct recorder *rec)
 		if (lvl == SPACE_FULL) {
 			if (s->pipeline) {
 				stream_halt(s, GAP_DISK_FULL);
-			} else if (s->state != STREAM_STOPPED || s->restart_src) {
-				if (s->restart_src)
-					g_source_remove(s->restart_src);
-				s->restart_src = 0;
+			} else if (s->state != STREAM_STOPPED || s->restart_timer) {
+				clock_timer_stop(rec->clock, s->restart_timer);
+				s->restart_timer = NULL;
 				gap_open(s, GAP_DISK_FULL, g_get_real_time());
 				set_state(s, STREAM_STOPPED, gap_reason_name(GAP_DISK_FULL));
 			}
-		} else if (old == SPACE_FULL && !s->pipeline && !s->restart_src &&
+		} else if (old == SPACE_FULL && !s->pipeline && !s->restart_timer &&
 		           s->state == STREAM_STOPPED) {
 			stream_start(s);
 		}
@@ -950,6 +947,11 @@ int recorder_new(const struct recorder_config *cfg, struct spool *sp,
 	return 0;
 }
 
+void recorder_set_clock(struct recorder *rec, const struct clock_source *clk)
+{
+	rec->clock = clk;
+}
+
 int recorder_start(struct recorder *rec)
 {
 	int64_t now = g_get_real_time();
@@ -968,7 +970,7 @@ int recorder_start(struct recorder *rec)
 		}
 	}
 	recorder_check_space(rec);
-	rec->last_report_mono = g_get_monotonic_time();
+	rec->last_report_mono = clock_source_mono_us(rec->clock);
 	for (size_t i = 0; i < rec->n; i++) {
 		struct rec_stream *s = &rec->streams[i];
 		s->report_mono = rec->last_report_mono;
@@ -980,21 +982,20 @@ int recorder_start(struct recorder *rec)
 			stream_start(s);
 		}
 	}
-	if (!rec->health_src)
-		rec->health_src = g_timeout_add(HEALTH_TICK_MS, health_tick, rec);
+	if (!rec->health_timer)
+		rec->health_timer =
+		    clock_timer_start(rec->clock, NULL, HEALTH_TICK_MS, health_tick, rec);
 	return 0;
 }
 
 void recorder_stop(struct recorder *rec)
 {
-	if (rec->health_src)
-		g_source_remove(rec->health_src);
-	rec->health_src = 0;
+	clock_timer_stop(rec->clock, rec->health_timer);
+	rec->health_timer = NULL;
 	for (size_t i = 0; i < rec->n; i++) {
 		struct rec_stream *s = &rec->streams[i];
-		if (s->restart_src)
-			g_source_remove(s->restart_src);
-		s->restart_src = 0;
+		clock_timer_stop(rec->clock, s->restart_timer);
+		s->restart_timer = NULL;
 		if (!s->pipeline) {
 			set_state(s, STREAM_STOPPED, s->reason);
 			continue;
@@ -1004,9 +1005,8 @@ void recorder_stop(struct recorder *rec)
 		if (s->bus_watch)
 			g_source_remove(s->bus_watch);
 		s->bus_watch = 0;
-		if (s->eos_src)
-			g_source_remove(s->eos_src);
-		s->eos_src = 0;
+		clock_timer_stop(rec->clock, s->eos_timer);
+		s->eos_timer = NULL;
 		if (s->camera_src)
 			camera_source_release(s->camera_src);
 		gst_element_send_event(s->pipeline, gst_event_new_eos());

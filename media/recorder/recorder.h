@@ -4,6 +4,7 @@
 #ifndef EVALROOM_RECORDER_H
 #define EVALROOM_RECORDER_H
 
+#include "clock.h"
 #include "recorder_config.h"
 #include "spool.h"
 
@@ -45,6 +46,12 @@ struct recorder_events {
  * Creates the stream directories. Errors: -errno. Free with recorder_free(). */
 int recorder_new(const struct recorder_config *cfg, struct spool *sp,
                  const struct recorder_events *ev, void *ctx, struct recorder **out);
+
+/* recorder_set_clock: the clock of the recorder's timeouts (a stream's lost timeout, its
+ * restart back-off, the EOS wait, the health and space checks): CLK (borrowed, must
+ * outlive the recorder; NULL: the system's, timers on the default main context). Call
+ * before recorder_start(); a test hands it clock_fake and moves time without sleeping. */
+void recorder_set_clock(struct recorder *rec, const struct clock_source *clk);
 
 /* Recovers partial segments left by a crash, records agent_restart gaps, and starts
  * every stream's pipeline. */

@@ -12,9 +12,11 @@
 
 #define STREAM_PREFIX "stream "
 
+G_DEFINE_QUARK(evalroom_recorder_config_error, recorder_config_error)
+
 /* Reads an optional unsigned integer key within [min, max]. */
 static int read_uint(GKeyFile *kf, const char *group, const char *key, int64_t min, int64_t max,
-                     int64_t *val, char **errmsg)
+                     int64_t *val, GError **err)
 {
 	if (!g_key_file_has_key(kf, group, key, NULL))
 		return 0;
@@ -24,32 +26,34 @@ static int read_uint(GKeyFile *kf, const char *group, const char *key, int64_t m
 	long long v = raw ? strtoll(g_strstrip(raw), &end, 10) : 0;
 	gboolean ok = raw && *raw && end && *end == '\0' && errno == 0 && v >= min && v <= max;
 	if (!ok)
-		*errmsg = g_strdup_printf("[%s] %s: '%s' is not an integer in %" G_GINT64_FORMAT
-		                          "..%" G_GINT64_FORMAT,
-		                          group, key, raw ? raw : "", min, max);
+		g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL,
+		            "[%s] %s: '%s' is not an integer in %" G_GINT64_FORMAT
+		            "..%" G_GINT64_FORMAT,
+		            group, key, raw ? raw : "", min, max);
 	else
 		*val = v;
 	g_free(raw);
 	return ok ? 0 : -EINVAL;
 }
 
-GstElement *recorder_fragment_parse(const char *frag, char **errmsg)
+GstElement *recorder_fragment_parse(const char *frag, GError **err)
 {
-	GError *err = NULL;
+	GError *gerr = NULL;
 	/* Not ghost_unlinked_pads: that would also ghost the sink pad of an element that
 	 * waits for a demuxer's dynamic pad ("tsdemux ! h264parse") and break the link. */
-	GstElement *bin = gst_parse_bin_from_description(frag, FALSE, &err);
+	GstElement *bin = gst_parse_bin_from_description(frag, FALSE, &gerr);
 	if (!bin) {
-		*errmsg = g_strdup_printf("GStreamer cannot parse it: %s",
-		                          err ? err->message : "unknown error");
-		g_clear_error(&err);
+		g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL, "GStreamer cannot parse it: %s",
+		            gerr ? gerr->message : "unknown error");
+		g_clear_error(&gerr);
 		return NULL;
 	}
-	g_clear_error(&err);
+	g_clear_error(&gerr);
 	GstPad *pad = gst_bin_find_unlinked_pad(GST_BIN(bin), GST_PAD_SRC);
 	if (!pad) {
-		*errmsg = g_strdup("the fragment must end in one unlinked source pad (an "
-		                   "encoded stream, e.g. '! h264parse')");
+		g_set_error_literal(err, RECORDER_CONFIG_ERROR, EINVAL,
+		                    "the fragment must end in one unlinked source pad (an "
+		                    "encoded stream, e.g. '! h264parse')");
 		gst_object_unref(gst_object_ref_sink(bin));
 		return NULL;
 	}
@@ -58,20 +62,19 @@ GstElement *recorder_fragment_parse(const char *frag, char **errmsg)
 	return bin;
 }
 
-static int check_fragment(const char *group, const char *key, const char *frag, char **errmsg)
+static int check_fragment(const char *group, const char *key, const char *frag, GError **err)
 {
-	char *why = NULL;
+	GError *why = NULL;
 	GstElement *bin = recorder_fragment_parse(frag, &why);
 	if (!bin) {
-		*errmsg = g_strdup_printf("[%s] %s: %s", group, key, why);
-		g_free(why);
+		g_propagate_prefixed_error(err, why, "[%s] %s: ", group, key);
 		return -EINVAL;
 	}
 	gst_object_unref(gst_object_ref_sink(bin));
 	return 0;
 }
 
-int recorder_camera_url_check(const char *url, char **errmsg)
+int recorder_camera_url_check(const char *url, GError **err)
 {
 	GUri *uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
 	const char *scheme = uri ? g_uri_get_scheme(uri) : NULL;
@@ -80,12 +83,14 @@ int recorder_camera_url_check(const char *url, char **errmsg)
 	    (g_ascii_strcasecmp(scheme, "rtsp") != 0 && g_ascii_strcasecmp(scheme, "rtsps") != 0) ||
 	    !g_uri_get_host(uri) || !*g_uri_get_host(uri)) {
 		/* Not quoted: a malformed URL may still hold a password. */
-		*errmsg = g_strdup("not an rtsp://host/path URL");
+		g_set_error_literal(err, RECORDER_CONFIG_ERROR, EINVAL,
+		                    "not an rtsp://host/path URL");
 		rc = -EINVAL;
 	} else if (g_uri_get_userinfo(uri)) {
-		*errmsg = g_strdup_printf("rtsp://%s/...: a user name or password does not belong "
-		                          "in the URL; put them in the credentials file",
-		                          g_uri_get_host(uri));
+		g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL,
+		            "rtsp://%s/...: a user name or password does not belong "
+		            "in the URL; put them in the credentials file",
+		            g_uri_get_host(uri));
 		rc = -EINVAL;
 	}
 	if (uri)
@@ -93,25 +98,28 @@ int recorder_camera_url_check(const char *url, char **errmsg)
 	return rc;
 }
 
-int recorder_credentials_load(const char *path, char **user, char **password, char **errmsg)
+int recorder_credentials_load(const char *path, char **user, char **password, GError **err)
 {
 	*user = *password = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		int e = errno;
-		*errmsg = g_strdup_printf("%s: %s", path, g_strerror(e));
+		g_set_error(err, RECORDER_CONFIG_ERROR, e == ENOENT ? ENOENT : EACCES, "%s: %s",
+		            path, g_strerror(e));
 		return e == ENOENT ? -ENOENT : -EACCES;
 	}
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		*errmsg = g_strdup_printf("%s: not a regular file", path);
+		g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL, "%s: not a regular file", path);
 		close(fd);
 		return -EINVAL;
 	}
 	if (st.st_uid != geteuid() || (st.st_mode & 077)) {
-		*errmsg = g_strdup_printf("%s: must be owned by the agent's user and readable by no "
-		                          "one else (mode %04o; chmod 600)",
-		                          path, (unsigned)(st.st_mode & 07777));
+		g_set_error(
+		    err, RECORDER_CONFIG_ERROR, EACCES,
+		    "%s: must be owned by the agent's user and readable by no one else (mode "
+		    "%04o; chmod 600)",
+		    path, (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return -EACCES;
 	}
@@ -119,7 +127,8 @@ int recorder_credentials_load(const char *path, char **user, char **password, ch
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0 || n == (ssize_t)sizeof(buf) - 1) {
-		*errmsg = g_strdup_printf("%s: unreadable or longer than 4 KiB", path);
+		g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL,
+		            "%s: unreadable or longer than 4 KiB", path);
 		return -EINVAL;
 	}
 	buf[n] = '\0';
@@ -136,9 +145,10 @@ int recorder_credentials_load(const char *path, char **user, char **password, ch
 		else if (eq && g_str_has_prefix(*l, "password="))
 			dst = password;
 		if (!dst || *dst || !eq[1]) {
-			*errmsg = g_strdup_printf("%s: line %d: expected user=NAME or password=SECRET, "
-			                          "once each",
-			                          path, (int)(l - lines) + 1);
+			g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL,
+			            "%s: line %d: expected user=NAME or password=SECRET, "
+			            "once each",
+			            path, (int)(l - lines) + 1);
 			rc = -EINVAL;
 			break;
 		}
@@ -149,7 +159,8 @@ int recorder_credentials_load(const char *path, char **user, char **password, ch
 	g_strfreev(lines);
 	memset(buf, 0, sizeof(buf));
 	if (!rc && (!*user || !*password)) {
-		*errmsg = g_strdup_printf("%s: needs both user= and password=", path);
+		g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL,
+		            "%s: needs both user= and password=", path);
 		rc = -EINVAL;
 	}
 	if (rc) {
@@ -175,21 +186,23 @@ static void camera_config_free(struct camera_config *cam)
 }
 
 /* Reads the url= group of keys of a camera stream into s->camera. */
-static int load_camera(GKeyFile *kf, const char *group, struct stream_config *s, char **errmsg)
+static int load_camera(GKeyFile *kf, const char *group, struct stream_config *s, GError **err)
 {
 	struct camera_config *cam = g_new0(struct camera_config, 1);
 	s->camera = cam;
-	char *why = NULL;
+	GError *why = NULL;
 	cam->url = g_key_file_get_string(kf, group, "url", NULL);
-	if (!cam->url || recorder_camera_url_check(g_strstrip(cam->url), &why)) {
-		*errmsg = g_strdup_printf("[%s] url: %s", group, why ? why : "unreadable");
-		g_free(why);
+	if (!cam->url) {
+		g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL, "[%s] url: unreadable", group);
+		return -EINVAL;
+	}
+	if (recorder_camera_url_check(g_strstrip(cam->url), &why)) {
+		g_propagate_prefixed_error(err, why, "[%s] url: ", group);
 		return -EINVAL;
 	}
 	cam->substream = g_key_file_get_string(kf, group, "substream", NULL);
 	if (cam->substream && recorder_camera_url_check(g_strstrip(cam->substream), &why)) {
-		*errmsg = g_strdup_printf("[%s] substream: %s", group, why);
-		g_free(why);
+		g_propagate_prefixed_error(err, why, "[%s] substream: ", group);
 		return -EINVAL;
 	}
 	char *cred = g_key_file_get_string(kf, group, "credentials", NULL);
@@ -197,8 +210,10 @@ static int load_camera(GKeyFile *kf, const char *group, struct stream_config *s,
 		int rc = recorder_credentials_load(g_strstrip(cred), &cam->user, &cam->password, &why);
 		g_free(cred);
 		if (rc) {
-			*errmsg = g_strdup_printf("[%s] credentials: %s", group, why);
-			g_free(why);
+			/* A missing credentials file is a configuration fault here. */
+			if (rc == -ENOENT)
+				why->code = EINVAL;
+			g_propagate_prefixed_error(err, why, "[%s] credentials: ", group);
 			return rc == -ENOENT ? -EINVAL : rc;
 		}
 	}
@@ -208,24 +223,26 @@ static int load_camera(GKeyFile *kf, const char *group, struct stream_config *s,
 	} else if (strcmp(tr, "udp") == 0) {
 		cam->transport = CAMERA_TRANSPORT_UDP;
 	} else {
-		*errmsg = g_strdup_printf("[%s] transport: '%s' is neither 'tcp' nor 'udp'", group, tr);
+		g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL,
+		            "[%s] transport: '%s' is neither 'tcp' nor 'udp'", group, tr);
 		g_free(tr);
 		return -EINVAL;
 	}
 	g_free(tr);
 	int64_t latency = 200;
-	int rc = read_uint(kf, group, "latency_ms", 0, 10000, &latency, errmsg);
+	int rc = read_uint(kf, group, "latency_ms", 0, 10000, &latency, err);
 	cam->latency_ms = (unsigned)latency;
 	return rc;
 }
 
-static int load_stream(GKeyFile *kf, const char *group, struct stream_config *s, char **errmsg)
+static int load_stream(GKeyFile *kf, const char *group, struct stream_config *s, GError **err)
 {
 	const char *name = group + strlen(STREAM_PREFIX);
 	if (!id_valid(name)) {
-		*errmsg = g_strdup_printf("[%s]: stream name must match "
-		                          "^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
-		                          group);
+		g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL,
+		            "[%s]: stream name must match "
+		            "^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
+		            group);
 		return -EINVAL;
 	}
 	s->name = g_strdup(name);
@@ -241,7 +258,8 @@ static int load_stream(GKeyFile *kf, const char *group, struct stream_config *s,
 		for (size_t i = 0; i < G_N_ELEMENTS(known); i++)
 			ok = ok || strcmp(*k, known[i]) == 0;
 		if (!ok) {
-			*errmsg = g_strdup_printf("[%s] %s: unknown key", group, *k);
+			g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL, "[%s] %s: unknown key",
+			            group, *k);
 			g_strfreev(keys);
 			return -EINVAL;
 		}
@@ -252,38 +270,42 @@ static int load_stream(GKeyFile *kf, const char *group, struct stream_config *s,
 	gboolean has_url = g_key_file_has_key(kf, group, "url", NULL);
 	gboolean has_source = g_key_file_has_key(kf, group, "source", NULL);
 	if (!has_url && !has_source) {
-		*errmsg = g_strdup_printf("[%s] source: missing (or url= for an RTSP camera)", group);
+		g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL,
+		            "[%s] source: missing (or url= for an RTSP camera)", group);
 		return -EINVAL;
 	}
 	if (has_url && has_source) {
-		*errmsg = g_strdup_printf("[%s]: needs exactly one of url= (an RTSP camera) or "
-		                          "source= (a GStreamer fragment)",
-		                          group);
+		g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL,
+		            "[%s]: needs exactly one of url= (an RTSP camera) or "
+		            "source= (a GStreamer fragment)",
+		            group);
 		return -EINVAL;
 	}
 	if (has_url) {
-		if ((rc = load_camera(kf, group, s, errmsg)))
+		if ((rc = load_camera(kf, group, s, err)))
 			return rc;
 	} else {
 		for (size_t i = 0; i < G_N_ELEMENTS(camera_only); i++) {
 			if (g_key_file_has_key(kf, group, camera_only[i], NULL)) {
-				*errmsg = g_strdup_printf("[%s] %s: only a camera (url=) has it",
-				                          group, camera_only[i]);
+				g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL,
+				            "[%s] %s: only a camera (url=) has it", group,
+				            camera_only[i]);
 				return -EINVAL;
 			}
 		}
 		s->source = g_key_file_get_string(kf, group, "source", NULL);
 		if (!s->source || !*g_strstrip(s->source)) {
-			*errmsg = g_strdup_printf("[%s] source: missing", group);
+			g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL, "[%s] source: missing",
+			            group);
 			return -EINVAL;
 		}
-		if ((rc = check_fragment(group, "source", s->source, errmsg)))
+		if ((rc = check_fragment(group, "source", s->source, err)))
 			return rc;
 	}
 	s->audio = g_key_file_get_string(kf, group, "audio", NULL);
 	if (s->audio && !*g_strstrip(s->audio))
 		g_clear_pointer(&s->audio, g_free);
-	if (s->audio && (rc = check_fragment(group, "audio", s->audio, errmsg)))
+	if (s->audio && (rc = check_fragment(group, "audio", s->audio, err)))
 		return rc;
 
 	char *place = g_key_file_get_string(kf, group, "place", NULL);
@@ -292,56 +314,59 @@ static int load_stream(GKeyFile *kf, const char *group, struct stream_config *s,
 	} else if (strcmp(place, "seat") == 0) {
 		s->place = STREAM_PLACE_SEAT;
 	} else {
-		*errmsg =
-		    g_strdup_printf("[%s] place: '%s' is neither 'room' nor 'seat'", group, place);
+		g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL,
+		            "[%s] place: '%s' is neither 'room' nor 'seat'", group, place);
 		g_free(place);
 		return -EINVAL;
 	}
 	g_free(place);
 	s->seat = g_key_file_get_string(kf, group, "seat", NULL);
 	if (s->place == STREAM_PLACE_SEAT && !id_valid(s->seat)) {
-		*errmsg = g_strdup_printf("[%s] seat: a seat stream needs a valid seat id", group);
+		g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL,
+		            "[%s] seat: a seat stream needs a valid seat id", group);
 		return -EINVAL;
 	}
 	if (s->place == STREAM_PLACE_ROOM && s->seat) {
-		*errmsg = g_strdup_printf("[%s] seat: only a seat stream has a seat", group);
+		g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL,
+		            "[%s] seat: only a seat stream has a seat", group);
 		return -EINVAL;
 	}
 
 	int64_t seg_s = 4, lost = 3000;
-	if ((rc = read_uint(kf, group, "segment_seconds", 1, 600, &seg_s, errmsg)) ||
-	    (rc = read_uint(kf, group, "lost_timeout_ms", 200, 600000, &lost, errmsg)))
+	if ((rc = read_uint(kf, group, "segment_seconds", 1, 600, &seg_s, err)) ||
+	    (rc = read_uint(kf, group, "lost_timeout_ms", 200, 600000, &lost, err)))
 		return rc;
 	s->segment_ms = (unsigned)seg_s * 1000;
 	s->lost_ms = (unsigned)lost;
 	return 0;
 }
 
-int recorder_config_from_keyfile(GKeyFile *kf, struct recorder_config **out, char **errmsg)
+int recorder_config_from_keyfile(GKeyFile *kf, struct recorder_config **out, GError **err)
 {
 	int rc;
 	struct recorder_config *cfg = g_new0(struct recorder_config, 1);
-	*errmsg = NULL;
 	const char *g = "recorder";
 	if (!g_key_file_has_group(kf, g)) {
-		*errmsg = g_strdup("[recorder]: missing group");
+		g_set_error_literal(err, RECORDER_CONFIG_ERROR, EINVAL,
+		                    "[recorder]: missing group");
 		rc = -EINVAL;
 		goto err_cfg;
 	}
 	cfg->spool_dir = g_key_file_get_string(kf, g, "spool_dir", NULL);
 	if (!cfg->spool_dir || !g_path_is_absolute(cfg->spool_dir)) {
-		*errmsg = g_strdup("[recorder] spool_dir: missing or not an absolute path");
+		g_set_error_literal(err, RECORDER_CONFIG_ERROR, EINVAL,
+		                    "[recorder] spool_dir: missing or not an absolute path");
 		rc = -EINVAL;
 		goto err_cfg;
 	}
 	int64_t quota = 0, low = 80, min_free = 64 << 20, interval = 5000;
 	int64_t ack_timeout = SHIPPER_ACK_TIMEOUT_DEFAULT_MS;
-	if ((rc = read_uint(kf, g, "quota_bytes", 0, INT64_MAX, &quota, errmsg)) ||
-	    (rc = read_uint(kf, g, "low_space_percent", 1, 99, &low, errmsg)) ||
-	    (rc = read_uint(kf, g, "min_free_bytes", 0, INT64_MAX, &min_free, errmsg)) ||
-	    (rc = read_uint(kf, g, "state_interval_ms", 100, 3600000, &interval, errmsg)) ||
+	if ((rc = read_uint(kf, g, "quota_bytes", 0, INT64_MAX, &quota, err)) ||
+	    (rc = read_uint(kf, g, "low_space_percent", 1, 99, &low, err)) ||
+	    (rc = read_uint(kf, g, "min_free_bytes", 0, INT64_MAX, &min_free, err)) ||
+	    (rc = read_uint(kf, g, "state_interval_ms", 100, 3600000, &interval, err)) ||
 	    (rc = read_uint(kf, g, "ack_timeout_ms", 1000, SHIPPER_ACK_TIMEOUT_CAP_MS, &ack_timeout,
-	                    errmsg)))
+	                    err)))
 		goto err_cfg;
 	cfg->quota_bytes = quota;
 	cfg->low_space_percent = (unsigned)low;
@@ -355,14 +380,15 @@ int recorder_config_from_keyfile(GKeyFile *kf, struct recorder_config **out, cha
 		if (strcmp(*gr, "recorder") == 0 || !g_str_has_prefix(*gr, STREAM_PREFIX))
 			continue;
 		struct stream_config s = {0};
-		rc = load_stream(kf, *gr, &s, errmsg);
+		rc = load_stream(kf, *gr, &s, err);
 		g_array_append_val(streams, s); /* appended even on error so it is freed */
 		if (rc)
 			break;
 		for (guint i = 0; i + 1 < streams->len; i++) {
 			if (strcmp(g_array_index(streams, struct stream_config, i).name, s.name) ==
 			    0) {
-				*errmsg = g_strdup_printf("[%s]: duplicate stream name", *gr);
+				g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL,
+				            "[%s]: duplicate stream name", *gr);
 				rc = -EINVAL;
 			}
 		}
@@ -373,7 +399,7 @@ int recorder_config_from_keyfile(GKeyFile *kf, struct recorder_config **out, cha
 	cfg->n_streams = streams->len;
 	cfg->streams = (struct stream_config *)g_array_free(streams, FALSE);
 	if (!rc && cfg->n_streams == 0) {
-		*errmsg = g_strdup("no [stream NAME] group");
+		g_set_error_literal(err, RECORDER_CONFIG_ERROR, EINVAL, "no [stream NAME] group");
 		rc = -EINVAL;
 	}
 	if (rc)
@@ -386,23 +412,20 @@ err_cfg:
 	return rc;
 }
 
-int recorder_config_load(const char *path, struct recorder_config **out, char **errmsg)
+int recorder_config_load(const char *path, struct recorder_config **out, GError **err)
 {
 	GKeyFile *kf = g_key_file_new();
-	GError *err = NULL;
+	GError *e = NULL;
 	int rc;
-	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err)) {
-		*errmsg = g_strdup_printf("%s: %s", path, err->message);
-		rc = err->domain == G_FILE_ERROR ? -ENOENT : -EINVAL;
-		g_error_free(err);
+	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &e)) {
+		rc = e->domain == G_FILE_ERROR ? -ENOENT : -EINVAL;
+		g_set_error(err, RECORDER_CONFIG_ERROR, -rc, "%s: %s", path, e->message);
+		g_error_free(e);
 		goto out;
 	}
-	char *inner = NULL;
-	rc = recorder_config_from_keyfile(kf, out, &inner);
-	if (rc) {
-		*errmsg = g_strdup_printf("%s: %s", path, inner);
-		g_free(inner);
-	}
+	rc = recorder_config_from_keyfile(kf, out, &e);
+	if (rc)
+		g_propagate_prefixed_error(err, e, "%s: ", path);
 out:
 	g_key_file_free(kf);
 	return rc;

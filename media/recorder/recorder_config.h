@@ -49,28 +49,33 @@ struct recorder_config {
 	size_t n_streams;
 };
 
+/* The error domain of this module; the codes are errno values (EINVAL, ENOENT, EACCES),
+ * the negated return value. */
+#define RECORDER_CONFIG_ERROR (recorder_config_error_quark())
+GQuark recorder_config_error_quark(void);
+
 /* Builds a configuration from kf. Every stream's fragments are parsed with GStreamer
  * (gst_init() must have run) so a typo is reported at load time. On error returns
- * -EINVAL and sets *errmsg (g_free()) naming the group and key; *out is freed with
+ * -EINVAL with *err naming the group and key; *out is freed with
  * recorder_config_free(). */
-int recorder_config_from_keyfile(GKeyFile *kf, struct recorder_config **out, char **errmsg);
-/* Same from a file; -ENOENT/-EINVAL with *errmsg naming the file. */
-int recorder_config_load(const char *path, struct recorder_config **out, char **errmsg);
+int recorder_config_from_keyfile(GKeyFile *kf, struct recorder_config **out, GError **err);
+/* Same from a file; -ENOENT/-EINVAL with *err naming the file. */
+int recorder_config_load(const char *path, struct recorder_config **out, GError **err);
 void recorder_config_free(struct recorder_config *cfg);
 
 /* Parses a launch fragment into a bin whose "src" ghost pad is the fragment's one
  * unlinked source pad (floating reference; the caller adds it to a pipeline). On
- * error returns NULL with *errmsg (g_free()) quoting GStreamer's message. */
-GstElement *recorder_fragment_parse(const char *frag, char **errmsg);
+ * error returns NULL with *err quoting GStreamer's message. */
+GstElement *recorder_fragment_parse(const char *frag, GError **err);
 
 /* Checks that url is an rtsp:// or rtsps:// URL with a host and without user info
  * (credentials belong in the credentials file). On error returns -EINVAL with
- * *errmsg (g_free()) that never repeats a password. */
-int recorder_camera_url_check(const char *url, char **errmsg);
+ * *err, which never repeats a password. */
+int recorder_camera_url_check(const char *url, GError **err);
 
 /* Reads a credentials file (user=NAME and password=SECRET lines, owned by this user
  * and readable by no one else). Errors: -ENOENT, -EACCES (others may read it), -EINVAL;
- * *errmsg names the file and never quotes its content. */
-int recorder_credentials_load(const char *path, char **user, char **password, char **errmsg);
+ * *err names the file and never quotes its content. */
+int recorder_credentials_load(const char *path, char **user, char **password, GError **err);
 
 #endif

@@ -191,10 +191,10 @@ int main(int argc, char **argv)
 	}
 	d.ship = ship;
 	gst_init(&argc, &argv);
-	char *msg = NULL;
-	if (recorder_config_load(config, &d.cfg, &msg)) {
-		fprintf(stderr, "evalroom-recorder-test: %s\n", msg);
-		g_free(msg);
+	GError *cfg_err = NULL;
+	if (recorder_config_load(config, &d.cfg, &cfg_err)) {
+		fprintf(stderr, "evalroom-recorder-test: %s\n", cfg_err->message);
+		g_error_free(cfg_err);
 		goto out_opts;
 	}
 	ret = 1;

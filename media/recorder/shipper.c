@@ -36,7 +36,8 @@ struct shipper {
 	unsigned max_inflight;
 	int64_t ack_timeout_us;
 	GArray *inflight;     /* struct inflight */
-	guint timer;          /* GLib source for the earliest due_us; 0 = none */
+	const struct clock_source *clock; /* NULL: the system's */
+	struct clock_timer *timer;        /* on clock, for the earliest due_us; NULL = none */
 	int64_t timer_due_us; /* what it is set for; 0 exactly when timer is 0 */
 	uint64_t resends;
 	struct seq_counter own_seq; /* when the caller gave none */
@@ -59,6 +60,7 @@ int shipper_new(struct spool *sp, const struct shipper_ops *ops, void *ctx,
 	sh->seq = opt->seq ? opt->seq : &sh->own_seq;
 	sh->chunk = opt->chunk_bytes ? opt->chunk_bytes : CHUNK_DEFAULT;
 	sh->max_inflight = opt->max_inflight ? opt->max_inflight : 4;
+	sh->clock = opt->clock;
 	sh->ack_timeout_us =
 	    (opt->ack_timeout_ms ? opt->ack_timeout_ms : SHIPPER_ACK_TIMEOUT_DEFAULT_MS) * MS_US;
 	sh->inflight = g_array_new(FALSE, TRUE, sizeof(struct inflight));
@@ -72,8 +74,7 @@ void shipper_free(struct shipper *sh)
 {
 	if (!sh)
 		return;
-	if (sh->timer)
-		g_source_remove(sh->timer);
+	clock_timer_stop(sh->clock, sh->timer);
 	g_array_free(sh->inflight, TRUE);
 	g_free(sh->room);
 	g_free(sh->media_topic);
@@ -83,7 +84,7 @@ void shipper_free(struct shipper *sh)
 
 static int64_t now_us(struct shipper *sh)
 {
-	return sh->ops.now_us ? sh->ops.now_us(sh->ctx) : g_get_monotonic_time();
+	return clock_source_mono_us(sh->clock);
 }
 
 static struct inflight inflight_new(struct shipper *sh, gboolean is_gap, const char *stream,
@@ -101,7 +102,7 @@ static void inflight_sent(struct shipper *sh, struct inflight *f)
 	f->due_us = now_us(sh) + f->timeout_us;
 }
 
-static gboolean on_ack_timer(gpointer user);
+static void on_ack_timer(void *user);
 
 /* Keeps the one timer set for the earliest due_us, or removes it when nothing waits. */
 static void timer_arm(struct shipper *sh)
@@ -114,23 +115,22 @@ static void timer_arm(struct shipper *sh)
 	}
 	if (due == sh->timer_due_us)
 		return;
-	if (sh->timer)
-		g_source_remove(sh->timer);
-	sh->timer = 0;
+	clock_timer_stop(sh->clock, sh->timer);
+	sh->timer = NULL;
 	sh->timer_due_us = due;
 	if (!due)
 		return;
 	int64_t wait_ms = (MAX(due - now_us(sh), 0) + MS_US - 1) / MS_US;
-	sh->timer = g_timeout_add((guint)MIN(wait_ms, (int64_t)G_MAXUINT), on_ack_timer, sh);
+	sh->timer = clock_timer_start(sh->clock, NULL, (unsigned)MIN(wait_ms, (int64_t)G_MAXUINT),
+	                              on_ack_timer, sh);
 }
 
-static gboolean on_ack_timer(gpointer user)
+static void on_ack_timer(void *user)
 {
 	struct shipper *sh = user;
-	sh->timer = 0;
+	sh->timer = NULL; /* fired */
 	sh->timer_due_us = 0;
 	shipper_resend_overdue(sh); /* a publish error is retried by the next kick */
-	return G_SOURCE_REMOVE;
 }
 
 static int publish_json(struct shipper *sh, const char *topic, json_t *msg)
@@ -214,7 +214,7 @@ static int ship_segment(struct shipper *sh, struct inflight *f)
 			break;
 		}
 		cm.seq = seq_next(sh->seq);
-		cm.ts = clock_now_us();
+		cm.ts = clock_source_now_us(sh->clock);
 		cm.offset = f->offset;
 		cm.last = f->offset + n >= seg.size;
 		chunk_meta_props(&cm, &props);

@@ -2,8 +2,9 @@
  * a segment as chunks (the media bytes as payload, the metadata as MQTT 5 user properties:
  * chunk_meta.h), a gap as a stream.gap message; deletes them on the controller's
  * acknowledgement (a segment.ack the agent has validated). What
- * stays unacknowledged for the ack timeout is sent again (a GLib timer on the default
- * main context), the timeout doubling on each resend up to a cap. */
+ * stays unacknowledged for the ack timeout is sent again (a timer on the shipper's clock,
+ * clock.h: the system's runs on the default main context), the timeout doubling on each
+ * resend up to a cap. */
 #ifndef EVALROOM_SHIPPER_H
 #define EVALROOM_SHIPPER_H
 
@@ -12,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "mqtt_session.h"
 #include "seq.h"
 
@@ -24,9 +26,6 @@ struct shipper_ops {
 	 * properties are only borrowed for the call. */
 	int (*publish)(void *ctx, const char *topic, const void *payload, size_t len,
 	               const struct mqtt_user_prop *props, size_t n);
-	/* Monotonic time in microseconds for the ack timeout; NULL: g_get_monotonic_time().
-	 * A test sets its own clock and calls shipper_resend_overdue() itself. */
-	int64_t (*now_us)(void *ctx);
 };
 
 struct shipper_options {
@@ -37,6 +36,9 @@ struct shipper_options {
 	/* A segment or gap fully published but unacknowledged this long is sent again; the
 	 * wait doubles after each resend, up to SHIPPER_ACK_TIMEOUT_CAP_MS. 0 = 30 s. */
 	unsigned ack_timeout_ms;
+	/* The clock of the ack timeouts (borrowed, must outlive the shipper); NULL: the
+	 * system's. A test hands it clock_fake and moves time without sleeping. */
+	const struct clock_source *clock;
 };
 
 #define SHIPPER_ACK_TIMEOUT_DEFAULT_MS 30000u
@@ -61,7 +63,7 @@ void shipper_reset_inflight(struct shipper *sh);
 /* Sends again, from offset 0, every segment or gap whose ack timeout has passed (one
  * warning each, naming it and its resend count), doubles its timeout up to the cap, then
  * kicks. A segment no longer spooled is dropped from the window instead. The shipper's
- * timer calls it; a test with its own now_us calls it directly. Returns as
+ * timer calls it (a publish error is then retried by the next kick). Returns as
  * shipper_kick(). */
 int shipper_resend_overdue(struct shipper *sh);
 

@@ -245,7 +245,8 @@ int main(int argc, char **argv)
 	     N_("Append log messages to FILE while the screen is shown"), "FILE"},
 	    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose, N_("Log debug messages"), NULL},
 	    {"transport-socket", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME,
-	     &o.transport_socket, "Tests only: talk to a fake agent on this Unix socket", "PATH"},
+	     &o.transport_socket, N_("Tests only: talk to a fake agent on this Unix socket"),
+	     "PATH"},
 	    {NULL},
 	};
 	i18n_init();
@@ -305,7 +306,7 @@ int main(int argc, char **argv)
 
 	a.loop = g_main_loop_new(NULL, FALSE);
 	if (transport_start(&a) || terminal_start(a.terminal, transport_connected(&a), now_us())) {
-		fprintf(stderr, "evalroom-terminal: cannot start the transport\n");
+		fprintf(stderr, _("evalroom-terminal: cannot start the transport\n"));
 		goto err_start;
 	}
 	g_unix_fd_add(STDIN_FILENO, G_IO_IN | G_IO_HUP | G_IO_ERR,

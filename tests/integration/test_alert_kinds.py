@@ -3,6 +3,7 @@ real daemons, arrives at the operators, is acknowledged by an operator (the iden
 from the certificate is recorded), and resolves: automatically when its cause clears,
 or by an operator's resolution for causes that are events rather than states."""
 import json
+import os
 import signal
 import subprocess
 import time
@@ -142,7 +143,17 @@ def run_day(site, tmp_path, cam, port):
     site.door(B["room"]).pin(pin_a)
     a = arrives(site, "wrong_room", person="xp-a")
     # B's room was told only "admitted elsewhere"; the controller names A and A's room.
+    text = a["extra"].pop("text")
     assert a["room"] == B["room"] and a["extra"] == {"admitted_room": A["room"]}, a
+    # The record keeps the sentence language-neutral (id and arguments); evalroomctl
+    # renders it in the reader's language, the English detail stays for --json readers.
+    assert text == {"id": "wrong_room", "args": ["xp-a", B["room"], A["room"]]}, text
+    assert a["detail"] == "person xp-a tried the door of room %s: admitted to room %s" % (
+        B["room"], A["room"])
+    zh = dict(os.environ, LANG="zh_CN.UTF-8", LC_ALL="zh_CN.UTF-8")
+    rc, out, _ = site.ctl("alerts", "--open", json_out=False, env=zh)
+    assert rc == 0 and "人员 xp-a 试图进入评标室 %s：其准入的是评标室 %s" % (
+        B["room"], A["room"]) in out, out
     acknowledge(site, a)
     resolve_by_hand(site, a)
 

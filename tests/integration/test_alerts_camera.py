@@ -94,6 +94,8 @@ def test_failing_cameras_alert_archive_and_the_door_keeps_deciding(site, bin_dir
             a = wait_for(lambda: alerts_of(site, stream), 20, 0.2)
             assert a, f"no stream_lost for {stream}"
             assert expect[stream] in a[0]["detail"], a
+            assert a[0]["extra"].pop("text") == {
+                "id": "stream_lost_reason", "args": [stream, ROOM, expect[stream]]}, a
             assert a[0]["extra"] == {"reason": expect[stream]}
         assert wait_for(lambda: archive_rows(site, "SELECT stream FROM segments"), 20), \
             "cam-E1 recorded nothing"

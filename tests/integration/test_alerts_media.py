@@ -96,6 +96,7 @@ def test_spool_low_and_full(site):
     report("low", 900000000)
     low = wait_for(lambda: find_alert(site, "spool_low", ROOM), 5, 0.1)
     assert low and "spool is low" in low["detail"]
+    assert low["extra"].pop("text") == {"id": "spool_low", "args": [ROOM, "900.0", "1000.0"]}
     assert low["extra"] == {"used_bytes": 900000000, "quota_bytes": 1000000000}
     report("full", 1000000000)
     assert wait_for(lambda: find_alert(site, "spool_full", ROOM), 5, 0.1)

@@ -207,6 +207,7 @@ def test_checkin_admission_and_seat_login(site, tmp_path):
                                    if a.get("person") == "xp-wang" and a["room"] == other_room),
                                   None), 5)
     assert wrong, alerts(site, "wrong_room")
+    assert wrong["extra"].pop("text")["id"] == "wrong_room"
     assert wrong["extra"] == {"admitted_room": room}
     assert "admitted to room %s" % room in wrong["detail"]
     seated = dict({"xp-wang": room}, **{p: r["room"] for p, r in persons.items()})

@@ -109,14 +109,27 @@ def test_alerts_shown_escaped_and_hostile_notes_refused(bin_dir, tmp_path):
         assert m and m["ok"] is False and "note" in m["error"]["message"], m
         # Hostile text already in the state (an older database, a hand edit).
         db = sqlite3.connect(os.path.join(s.tmp, "controller-state", "state.db"))
-        db.execute("UPDATE alert SET detail = ? WHERE id = ?",
+        # An older alert has no text id: its detail is shown, escaped.
+        db.execute("UPDATE alert SET detail = ?, extra = NULL WHERE id = ?",
                    (ESC_TITLE + CLEAR + FAKE_LINE + RLO, aid))
+        db.commit()
+        rc, text, err = s.ctl("alerts", json_out=False)
+        assert rc == 0, err
+        for bad in ("\x1b", "\x07", "\u202e", "\n     9  open"):
+            assert bad not in text, (bad, text)
+        assert "\\x1b]0;owned\\x07" in text and "\\u{202E}" in text, text
+        # The arguments of an alert text are escaped the same way when it is rendered.
+        hostile = ESC_TITLE + CLEAR + FAKE_LINE + RLO
+        db.execute("UPDATE alert SET extra = ? WHERE id = ?",
+                   (json.dumps({"text": {"id": "agent_never_connected",
+                                         "args": [hostile]}}), aid))
         db.commit()
         db.close()
         rc, text, err = s.ctl("alerts", json_out=False)
         assert rc == 0, err
         for bad in ("\x1b", "\x07", "\u202e", "\n     9  open"):
             assert bad not in text, (bad, text)
+        assert "has not connected since the controller started" in text, text
         assert "\\x1b]0;owned\\x07" in text and "\\u{202E}" in text, text
         # --json gives the text exactly as stored, JSON-escaped.
         rc, out, err = s.ctl("alerts")

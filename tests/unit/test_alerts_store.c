@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "alerts.h"
+#include "archive_disk.h"
 #include "clock.h"
 #include "controller.h"
 #include "state_db.h"
@@ -431,6 +432,71 @@ static void test_counts(void **ctx)
 	json_decref(counts);
 }
 
+/* The open alert of KIND (its id), 0 when none. */
+static int64_t open_alert(struct fixture *f, const char *kind)
+{
+	json_t *list = NULL, *a;
+	int64_t id = 0;
+	size_t i;
+
+	assert_int_equal(state_alert_list(f->c.state, true, 0, 1000, &list, NULL), 0);
+	json_array_foreach(list, i, a)
+	{
+		if (strcmp(str(a, "kind"), kind) == 0)
+			id = num(a, "id");
+	}
+	json_decref(list);
+	return id;
+}
+
+/* The archive disk is read on the controller's clock: a fake clock drives its check
+ * without sleeping, and its alert carries a language-neutral text (id and arguments). */
+static void test_archive_disk_on_clock(void **ctx)
+{
+	struct fixture *f = *ctx;
+	char *dir = g_dir_make_tmp("evalroom-disk-XXXXXX", NULL);
+
+	assert_non_null(dir);
+	f->c.cfg.archive_dir = dir;
+	f->c.cfg.disk_check_s = 60;
+	f->c.cfg.disk_low_free_percent = 0;
+	f->c.cfg.disk_low_days = 0;
+	f->c.cfg.disk_full_free_mb = 0;
+	unsigned timers = clock_fake_pending(f->clock);
+	archive_disk_init(&f->c);
+	assert_int_equal(clock_fake_pending(f->clock), timers + 1);
+	assert_int_equal(open_alert(f, "archive_disk_low"), 0);
+
+	/* Any free space is now too little, but nothing is read before the next check. */
+	f->c.cfg.disk_low_free_percent = 101;
+	run_clock_ms(f, 59999);
+	assert_int_equal(open_alert(f, "archive_disk_low"), 0);
+	run_clock_ms(f, 1);
+	int64_t id = open_alert(f, "archive_disk_low");
+	assert_true(id > 0);
+	json_t *a = alert_get(f, id);
+	const json_t *text = json_object_get(json_object_get(a, "extra"), "text");
+	/* With the days left when others filled the shared disk meanwhile. */
+	bool days = strcmp(str(text, "id"), "archive_disk_days") == 0;
+	assert_true(days || strcmp(str(text, "id"), "archive_disk") == 0);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(text, "args"), 0)),
+	                    dir);
+	assert_int_equal(json_array_size(json_object_get(text, "args")), days ? 5 : 4);
+	assert_true(g_str_has_prefix(str(a, "detail"), "archive disk "));
+	json_decref(a);
+	assert_int_equal(clock_fake_pending(f->clock), timers + 1); /* re-armed */
+
+	/* The cause goes: the next check resolves it. */
+	f->c.cfg.disk_low_free_percent = 0;
+	run_clock_ms(f, 60000);
+	assert_int_equal(open_alert(f, "archive_disk_low"), 0);
+
+	archive_disk_free(&f->c);
+	assert_int_equal(clock_fake_pending(f->clock), timers);
+	g_rmdir(dir);
+	g_free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +518,7 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_clock_skew_repeats_while_open, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_archive_disk_on_clock, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,6 @@
 /* local_time: people read times in the site's zone (Asia/Shanghai unless configured),
  * the zone written out; an unknown zone is an error that names it. */
+#include <errno.h>
 #include <gio/gio.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -54,10 +55,38 @@ static void test_unknown(void **state)
 	g_error_free(err);
 }
 
+/* Times people type are read in the site's zone unless they name their own. */
+static void test_parse(void **state)
+{
+	GTimeZone *tz = local_time_zone_new("Asia/Shanghai", NULL);
+	int64_t us = 0;
+
+	assert_int_equal(local_time_parse(tz, "2026-12-07T19:20:05.123456", &us), 0);
+	assert_int_equal(us, T_US);
+	assert_int_equal(local_time_parse(tz, "2026-12-07 19:20:05.123456", &us), 0);
+	assert_int_equal(us, T_US);
+	assert_int_equal(local_time_parse(tz, "2026-12-07T11:20:05.123456Z", &us), 0);
+	assert_int_equal(us, T_US);
+	assert_int_equal(local_time_parse(tz, "2026-12-07T21:20:05.123456+10:00", &us), 0);
+	assert_int_equal(us, T_US);
+	/* A date is its midnight in Beijing: 16:00 UTC the day before. */
+	assert_int_equal(local_time_parse(tz, "2026-12-08", &us), 0);
+	assert_int_equal(us, 1796659200LL * 1000000);
+	assert_int_equal(local_time_parse(tz, "yesterday", &us), -EINVAL);
+	assert_int_equal(local_time_parse(tz, "2026-13-01", &us), -EINVAL);
+	assert_int_equal(local_time_parse(tz, "", &us), -EINVAL);
+	g_time_zone_unref(tz);
+	tz = local_time_zone_new("UTC", NULL);
+	assert_int_equal(local_time_parse(tz, "2026-12-07T11:20:05.123456", &us), 0);
+	assert_int_equal(us, T_US);
+	g_time_zone_unref(tz);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_default_shanghai),
+	    cmocka_unit_test(test_parse),
 	    cmocka_unit_test(test_configured),
 	    cmocka_unit_test(test_unknown),
 	};

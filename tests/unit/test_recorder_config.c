@@ -13,12 +13,11 @@
 	"videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=10/1 ! "           \
 	"x264enc key-int-max=10 ! h264parse"
 
-static int load(const char *text, struct recorder_config **cfg, char **err)
+static int load(const char *text, struct recorder_config **cfg, GError **err)
 {
 	GKeyFile *kf = g_key_file_new();
 	assert_true(g_key_file_load_from_data(kf, text, strlen(text), G_KEY_FILE_NONE, NULL));
 	*cfg = NULL;
-	*err = NULL;
 	int rc = recorder_config_from_keyfile(kf, cfg, err);
 	g_key_file_free(kf);
 	return rc;
@@ -28,19 +27,20 @@ static int load(const char *text, struct recorder_config **cfg, char **err)
 static void expect_error(const char *text, const char *want)
 {
 	struct recorder_config *cfg;
-	char *err;
+	GError *err = NULL;
 	assert_int_equal(load(text, &cfg, &err), -EINVAL);
 	assert_null(cfg);
 	assert_non_null(err);
-	if (!strstr(err, want))
-		fail_msg("error '%s' does not contain '%s'", err, want);
-	g_free(err);
+	assert_true(g_error_matches(err, RECORDER_CONFIG_ERROR, EINVAL));
+	if (!strstr(err->message, want))
+		fail_msg("error '%s' does not contain '%s'", err->message, want);
+	g_error_free(err);
 }
 
 static void test_valid(void **state)
 {
 	struct recorder_config *cfg;
-	char *err;
+	GError *err = NULL;
 	const char *text = "[recorder]\nspool_dir=/var/spool/x\nquota_bytes=1000000\n"
 	                   "[stream room]\nsource=" GOOD_SRC "\naudio=audiotestsrc ! opusenc\n"
 	                   "[stream seat-1]\nsource=" GOOD_SRC "\nplace=seat\nseat=s1\n"
@@ -110,10 +110,11 @@ static void test_errors(void **state)
 static void test_load_file_missing(void **state)
 {
 	struct recorder_config *cfg = NULL;
-	char *err = NULL;
+	GError *err = NULL;
 	assert_int_equal(recorder_config_load("/nonexistent/rec.conf", &cfg, &err), -ENOENT);
-	assert_non_null(strstr(err, "/nonexistent/rec.conf"));
-	g_free(err);
+	assert_true(g_error_matches(err, RECORDER_CONFIG_ERROR, ENOENT));
+	assert_non_null(strstr(err->message, "/nonexistent/rec.conf"));
+	g_error_free(err);
 }
 
 int main(void)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "chunk_meta.h"
+#include "clock.h"
 #include "segment_file.h"
 #include "shipper.h"
 #include "spool.h"
@@ -21,12 +22,22 @@
 
 static char *tmpdir;
 static struct spool *sp;
-static int64_t fake_now; /* the shipper's monotonic clock, µs */
+/* The shipper's clock: time moves only when a test says so, and the shipper's ack timer
+ * fires as it passes (clock_fake_advance), without sleeping. */
+static struct clock_fake *fake;
 
-static int64_t fake_now_us(void *ctx)
+/* clock_at: move the fake monotonic clock forward to T (µs). */
+static void clock_at(int64_t t)
 {
-	(void)ctx;
-	return fake_now;
+	int64_t now = clock_source_mono_us(clock_fake_source(fake));
+	assert_true(t >= now);
+	clock_fake_advance(fake, t - now);
+}
+
+/* clock_pass: let US microseconds pass (timers falling due fire). */
+static void clock_pass(int64_t us)
+{
+	clock_fake_advance(fake, us);
 }
 
 /* What the fake publish saw. */
@@ -113,9 +124,12 @@ static struct shipper *new_shipper_timed(struct sent *s, unsigned inflight, unsi
 {
 	s->msgs = g_ptr_array_new_with_free_func((GDestroyNotify)json_decref);
 	s->fail_after = -1;
-	struct shipper_ops ops = {.publish = fake_publish, .now_us = fake_now_us};
-	struct shipper_options o = {
-	    .room = "r1", .chunk_bytes = CHUNK, .max_inflight = inflight, .ack_timeout_ms = ack_ms};
+	struct shipper_ops ops = {.publish = fake_publish};
+	struct shipper_options o = {.room = "r1",
+	                            .chunk_bytes = CHUNK,
+	                            .max_inflight = inflight,
+	                            .ack_timeout_ms = ack_ms,
+	                            .clock = clock_fake_source(fake)};
 	struct shipper *sh = NULL;
 	assert_int_equal(shipper_new(sp, &ops, s, &o, &sh), 0);
 	return sh;
@@ -298,7 +312,7 @@ static struct shipper *shipped_gap_and_segment(struct sent *s, unsigned ack_ms, 
 {
 	add_segment("cam", 1, 2000000, CHUNK + 10);
 	int64_t gap = add_closed_gap("cam");
-	fake_now = 1000 * SEC;
+	clock_at(1000 * SEC);
 	struct shipper *sh = new_shipper_timed(s, 4, ack_ms);
 	assert_int_equal(shipper_kick(sh), 0);
 	*want = g_strdup_printf("gap:%" G_GINT64_FORMAT " cam/1@0 cam/1@%d", gap, CHUNK);
@@ -313,14 +327,14 @@ static void test_resend_after_ack_timeout(void **state)
 	struct shipper *sh = shipped_gap_and_segment(&s, 10000, &want);
 
 	/* Not yet: nothing is sent again and nothing is counted. */
-	fake_now += 10 * SEC - 1;
+	clock_pass(10 * SEC - 1);
 	assert_int_equal(shipper_resend_overdue(sh), 0);
 	assert_sent(&s, "");
 	assert_int_equal(shipper_resends(sh), 0);
 
 	/* At the timeout, the gap and the whole segment from offset 0 go again; the window
 	 * still holds the one segment. */
-	fake_now += 1;
+	clock_pass(1);
 	assert_int_equal(shipper_resend_overdue(sh), 0);
 	assert_sent(&s, want);
 	assert_int_equal(shipper_resends(sh), 2);
@@ -336,17 +350,17 @@ static void test_resend_backoff_doubles_to_cap(void **state)
 {
 	add_segment("cam", 1, 2000000, 100);
 	struct sent s;
-	fake_now = 1000 * SEC;
+	clock_at(1000 * SEC);
 	struct shipper *sh = new_shipper_timed(&s, 1, 100000); /* 100 s; the cap is 300 s */
 	assert_int_equal(shipper_kick(sh), 0);
 	assert_sent(&s, "cam/1@0");
 	/* Waits before each resend: 100 s, 200 s, then the cap, 300 s, and 300 s again. */
 	static const int64_t waits[] = {100, 200, 300, 300};
 	for (size_t i = 0; i < G_N_ELEMENTS(waits); i++) {
-		fake_now += waits[i] * SEC - 1;
+		clock_pass(waits[i] * SEC - 1);
 		assert_int_equal(shipper_resend_overdue(sh), 0);
 		assert_sent(&s, "");
-		fake_now += 1;
+		clock_pass(1);
 		assert_int_equal(shipper_resend_overdue(sh), 0);
 		assert_sent(&s, "cam/1@0");
 		assert_int_equal(shipper_resends(sh), i + 1);
@@ -358,7 +372,7 @@ static void test_resend_backoff_doubles_to_cap(void **state)
 	add_segment("cam", 2, 3000000, 100);
 	assert_int_equal(shipper_kick(sh), 0);
 	assert_sent(&s, "cam/2@0");
-	fake_now += 100 * SEC;
+	clock_pass(100 * SEC);
 	assert_int_equal(shipper_resend_overdue(sh), 0);
 	assert_sent(&s, "cam/2@0");
 	shipper_done(sh, &s);
@@ -370,7 +384,7 @@ static void test_ack_cancels_resend(void **state)
 	add_segment("b", 1, 2000000, 100);
 	int64_t gap = add_closed_gap("a");
 	struct sent s;
-	fake_now = 1000 * SEC;
+	clock_at(1000 * SEC);
 	struct shipper *sh = new_shipper_timed(&s, 4, 5000);
 	assert_int_equal(shipper_kick(sh), 0);
 	char *want = g_strdup_printf("gap:%" G_GINT64_FORMAT " a/1@0 b/1@0", gap);
@@ -380,13 +394,13 @@ static void test_ack_cancels_resend(void **state)
 	/* Acknowledged before their timeout: a/1 and the gap are never sent again. */
 	assert_int_equal(shipper_ack_segment(sh, "a", 1), 0);
 	assert_int_equal(shipper_ack_gap(sh, "a", gap), 0);
-	fake_now += 5 * SEC;
+	clock_pass(5 * SEC);
 	assert_int_equal(shipper_resend_overdue(sh), 0);
 	assert_sent(&s, "b/1@0");
 
 	/* Acknowledged after a resend: nothing is due any more, however long we wait. */
 	assert_int_equal(shipper_ack_segment(sh, "b", 1), 0);
-	fake_now += 3600 * SEC;
+	clock_pass(3600 * SEC);
 	assert_int_equal(shipper_resend_overdue(sh), 0);
 	assert_sent(&s, "");
 	assert_int_equal(shipper_resends(sh), 1);
@@ -404,7 +418,7 @@ static void test_reconnect_resends_at_once(void **state)
 	 * fails, however long it lasts, and nothing is counted. */
 	shipper_reset_inflight(sh);
 	s.fail_after = 0;
-	fake_now += 3600 * SEC;
+	clock_pass(3600 * SEC);
 	assert_int_equal(shipper_resend_overdue(sh), -ENOTCONN);
 	assert_int_equal(shipper_resends(sh), 0);
 
@@ -416,10 +430,10 @@ static void test_reconnect_resends_at_once(void **state)
 	assert_int_equal(shipper_resends(sh), 0);
 
 	/* The timeout runs from that publish. */
-	fake_now += 30 * SEC - 1;
+	clock_pass(30 * SEC - 1);
 	assert_int_equal(shipper_resend_overdue(sh), 0);
 	assert_sent(&s, "");
-	fake_now += 1;
+	clock_pass(1);
 	assert_int_equal(shipper_resend_overdue(sh), 0);
 	assert_sent(&s, want);
 	assert_int_equal(shipper_resends(sh), 2);
@@ -432,14 +446,14 @@ static void test_resend_while_offline_and_deleted(void **state)
 	add_segment("a", 1, 1000000, 100);
 	add_segment("b", 1, 2000000, 100);
 	struct sent s;
-	fake_now = 1000 * SEC;
+	clock_at(1000 * SEC);
 	struct shipper *sh = new_shipper_timed(&s, 2, 5000);
 	assert_int_equal(shipper_kick(sh), 0);
 	assert_sent(&s, "a/1@0 b/1@0");
 
 	/* Due while the publish fails: sent by the next kick that can publish. */
 	s.fail_after = 0;
-	fake_now += 5 * SEC;
+	clock_pass(5 * SEC);
 	assert_int_equal(shipper_resend_overdue(sh), -ENOTCONN);
 	s.fail_after = -1;
 	assert_int_equal(shipper_kick(sh), 0);
@@ -449,39 +463,51 @@ static void test_resend_while_offline_and_deleted(void **state)
 	 * its timeout instead of being sent again, and the next one takes its place. */
 	assert_int_equal(spool_segment_delete(sp, "a", 1), 0);
 	add_segment("c", 1, 3000000, 100);
-	fake_now += 10 * SEC;
+	clock_pass(10 * SEC);
 	assert_int_equal(shipper_resend_overdue(sh), 0);
 	assert_sent(&s, "b/1@0 c/1@0");
 	assert_int_equal(shipper_inflight(sh), 2);
 	shipper_done(sh, &s);
 }
 
-/* The shipper's own GLib timer does the resend: with the fake clock already past the
- * earliest due time, the timer is set to fire at once and one main-context iteration
- * (which does not block) dispatches it. */
-static void test_timer_source_resends(void **state)
+/* The shipper's own timer does the resend, on its clock: it is set for the earliest due
+ * time and moves when that one is acknowledged; nothing else calls
+ * shipper_resend_overdue(). */
+static void test_timer_resends_on_clock(void **state)
 {
 	add_segment("a", 1, 1000000, 100);
 	struct sent s;
-	fake_now = 1000 * SEC;
+	clock_at(1000 * SEC);
 	struct shipper *sh = new_shipper_timed(&s, 4, 5000);
 	assert_int_equal(shipper_kick(sh), 0);
-	fake_now += 1 * SEC;
+	assert_int_equal(clock_fake_pending(fake), 1);
+	clock_pass(1 * SEC);
 	add_segment("b", 1, 2000000, 100);
 	assert_int_equal(shipper_kick(sh), 0);
 	assert_sent(&s, "a/1@0 b/1@0");
-	/* Acknowledging a/1 moves the timer to b/1's due time, already passed. */
-	fake_now += 60 * SEC;
+	/* Acknowledging a/1 moves the timer to b/1's due time, 1006 s. */
+	clock_pass(1 * SEC);
 	assert_int_equal(shipper_ack_segment(sh, "a", 1), 0);
-	for (int i = 0; i < 10 && s.msgs->len == 0; i++)
-		g_main_context_iteration(NULL, FALSE);
+	assert_int_equal(clock_fake_pending(fake), 1);
+	clock_pass(4 * SEC - 1);
+	assert_sent(&s, "");
+	assert_int_equal(shipper_resends(sh), 0);
+	clock_pass(1);
 	assert_sent(&s, "b/1@0");
 	assert_int_equal(shipper_resends(sh), 1);
+	/* Then again after the doubled timeout, 10 s. */
+	clock_pass(10 * SEC);
+	assert_sent(&s, "b/1@0");
+	assert_int_equal(shipper_resends(sh), 2);
+	/* Acknowledged: no timer is left. */
+	assert_int_equal(shipper_ack_segment(sh, "b", 1), 0);
+	assert_int_equal(clock_fake_pending(fake), 0);
 	shipper_done(sh, &s);
 }
 
 static int setup(void **state)
 {
+	fake = clock_fake_new(clock_now_us());
 	tmpdir = g_dir_make_tmp("shipper-XXXXXX", NULL);
 	char *db = g_build_filename(tmpdir, "spool.db", NULL);
 	int rc = spool_open(db, &sp);
@@ -492,6 +518,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	spool_free(sp);
+	clock_fake_free(fake);
 	char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
 	int rc = system(cmd);
 	g_free(cmd);
@@ -510,7 +537,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ack_cancels_resend, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reconnect_resends_at_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resend_while_offline_and_deleted, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_timer_source_resends, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timer_resends_on_clock, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
