@@ -3,9 +3,12 @@
 #include "archives.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "agents.h"
 #include "leaf.h"
@@ -230,6 +233,48 @@ static void publish_root(void *user, const char *name, uint64_t size, const uint
 	json_decref(m);
 }
 
+/* A new archive is made whole under a hidden name beside its place (schema, metadata, leaf
+ * 0), readable by the controller's user only, and then renamed into place without
+ * replacing anything: a reader never sees a file at PATH without its tables. A leftover of
+ * a crash while creating is never published, so it is simply made again. */
+static int create_in_place(const char *path, const struct archive_tender *meta,
+                           struct archive_signer *signer, struct archive **out)
+{
+	char *dir = g_path_get_dirname(path), *base = g_path_get_basename(path);
+	char *hidden = g_strdup_printf(".%s.creating", base);
+	char *tmp = g_build_filename(dir, hidden, NULL);
+	char *tmp_journal = g_strconcat(tmp, "-journal", NULL);
+	struct archive *a = NULL;
+	unlink(tmp);
+	unlink(tmp_journal);
+	int rc = archive_create(tmp, meta, signer, &a);
+	archive_free(a); /* committed: its persisted journal is not hot and can go */
+	*out = NULL;
+	if (rc != 0)
+		goto out;
+	unlink(tmp_journal);
+	if (chmod(tmp, 0600) != 0 ||
+	    renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) != 0) {
+		rc = -errno;
+		unlink(tmp);
+		goto out;
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0)
+		rc = archive_open(path, signer, out);
+out:
+	g_free(tmp_journal);
+	g_free(tmp);
+	g_free(hidden);
+	g_free(base);
+	g_free(dir);
+	return rc;
+}
+
 int archives_obtain(struct controller *c, const char *name, const struct archive_tender *meta,
                     struct archive **out, GError **err)
 {
@@ -243,7 +288,7 @@ int archives_obtain(struct controller *c, const char *name, const struct archive
 		return archive_refuse_sealed(name, err);
 	char *path = archives_path(c, name);
 	int rc = g_file_test(path, G_FILE_TEST_EXISTS) ? archive_open(path, as->signer, &a)
-	                                               : archive_create(path, meta, as->signer, &a);
+	                                               : create_in_place(path, meta, as->signer, &a);
 	if (rc == -EROFS) {
 		mark_sealed(c, name, sealed_time_of(path));
 		rc = archive_refuse_sealed(name, err);
