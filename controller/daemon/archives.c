@@ -66,6 +66,11 @@ static void archive_close(gpointer p)
 	archive_free(p);
 }
 
+char *archives_public_pem(struct controller *c)
+{
+	return archive_signer_public_pem(c->archives->signer);
+}
+
 char *archives_path(struct controller *c, const char *name)
 {
 	char *file = g_strconcat(name, ".evarc", NULL);
@@ -171,8 +176,7 @@ void archives_free(struct controller *c)
 	c->archives = NULL;
 }
 
-/* The seal time written in a sealed file (its meta row), read without the writer. */
-static int64_t sealed_time_of(const char *path)
+int64_t archives_file_sealed_us(const char *path)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *stmt = NULL;
@@ -290,7 +294,7 @@ int archives_obtain(struct controller *c, const char *name, const struct archive
 	int rc = g_file_test(path, G_FILE_TEST_EXISTS) ? archive_open(path, as->signer, &a)
 	                                               : create_in_place(path, meta, as->signer, &a);
 	if (rc == -EROFS) {
-		mark_sealed(c, name, sealed_time_of(path));
+		mark_sealed(c, name, archives_file_sealed_us(path));
 		rc = archive_refuse_sealed(name, err);
 	} else if (rc != 0) {
 		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_INTERNAL, "archive %s: %s", path,
@@ -886,6 +890,8 @@ static void closing_finish(struct closing *cl)
 	uint64_t size = archive_tree_size(a);
 	g_hash_table_remove(c->archives->open, cl->tender);
 	mark_sealed(c, cl->tender, now);
+	if (c->archive_sealed)
+		c->archive_sealed(c, cl->tender, now);
 	if (state_tender_set_state(c->state, cl->tender, "sealed", &err) != 0)
 		goto out;
 	char *path = archives_path(c, cl->tender);
@@ -1077,6 +1083,8 @@ static int handle_archives_list(struct controller *c, const struct request *req,
 		bool ro = stat(path, &sb) == 0 && !(sb.st_mode & 0222);
 		json_object_set_new(e, "state", json_string(a ? "open" : ro ? "sealed" : "closed"));
 		json_object_set_new(e, "retention", json_boolean(g_str_has_prefix(n, "site-")));
+		if (c->archive_describe)
+			c->archive_describe(c, n, e);
 		if (a)
 			json_object_set_new(e, "tree_size",
 			                    json_integer((json_int_t)archive_tree_size(a)));

@@ -1,5 +1,5 @@
 /* The controller's configuration file (controller.conf): [mqtt], [controller], [alerts],
- * [requests], [archive_disk]. */
+ * [requests], [archive_disk], [custody]. */
 #include "controller_config.h"
 
 #include <errno.h>
@@ -115,6 +115,8 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 	    config_int(cf, "archive_disk", "low_days", true, 7, 0, 3650, &k->disk_low_days, err) != 0 ||
 	    config_int(cf, "archive_disk", "full_free_mb", true, 256, 0, 1024 * 1024,
 	               &k->disk_full_free_mb, err) != 0 ||
+	    config_int(cf, "custody", "retention_days", true, 5479, 0, 36525,
+	               &k->custody_retention_days, err) != 0 ||
 	    config_bool(cf, "log", "debug", false, &k->log_debug, err) != 0)
 		goto out;
 	if (console_config_load(k, cf, err) != 0)

@@ -7,7 +7,9 @@
 #include "agents.h"
 #include "alerts.h"
 #include "archive_disk.h"
+#include "archive_fetch.h"
 #include "archives.h"
+#include "custody.h"
 #include "checkin.h"
 #include "clock.h"
 #include "config.h"
@@ -191,13 +193,15 @@ int main(int argc, char **argv)
 	alerts_init(&c);
 	view_init(&c);
 	if (checkin_init(&c, &err) != 0 || archives_init(&c, &err) != 0 ||
-	    ingest_init(&c, &err) != 0) {
+	    custody_init(&c, &err) != 0 || ingest_init(&c, &err) != 0) {
 		log_errx("%s", err->message);
 		goto err_archives;
 	}
 	alerts_set_hook(&c, archives_on_alert, NULL);
 	archive_disk_init(&c);
 	c.after_request = archives_after_request;
+	c.archive_sealed = custody_on_sealed;
+	c.archive_describe = custody_archive_json;
 	if (console_link_start(&c, &err) != 0) {
 		log_errx("%s", err->message);
 		goto err_console;
@@ -239,7 +243,9 @@ err_console:
 	console_link_stop(&c);
 err_archives:
 	archive_disk_free(&c);
+	fetches_free(&c);
 	ingest_free(&c);
+	custody_free(&c);
 	archives_free(&c);
 	checkin_free(&c);
 	view_free(&c);
