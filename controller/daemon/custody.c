@@ -197,6 +197,11 @@ void custody_on_sealed(struct controller *c, const char *tender, int64_t sealed_
 	}
 }
 
+const json_t *custody_records(struct controller *c)
+{
+	return custody_log_records(c->custody->log);
+}
+
 int64_t custody_deleted_at(struct controller *c, const char *name)
 {
 	struct custody_archive *a =
@@ -466,8 +471,8 @@ out:
 static int handle_custody_log(struct controller *c, const struct request *req, json_t **result,
                               GError **err)
 {
-	static const char *const kinds[] = {"fetch",   "retention", "hold",
-	                                    "release", "deletion",  NULL};
+	static const char *const kinds[] = {"fetch",    "retention", "hold",     "release",
+	                                    "deletion", "copy",      "copy_bad", NULL};
 	struct msg_reader r;
 	msg_reader_init(&r, req->args, "args");
 	const char *tender = msg_read_id(&r, "tender", false);

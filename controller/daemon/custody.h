@@ -34,6 +34,9 @@ int custody_record(struct controller *c, json_t *record, GError **err);
  * retention_days from the seal). */
 void custody_on_sealed(struct controller *c, const char *tender, int64_t sealed_us);
 
+/* custody_records: every line of the custody log in order (borrowed array). */
+const json_t *custody_records(struct controller *c);
+
 /* custody_deleted_at: the custody log's line that recorded NAME's deletion, or -1. */
 int64_t custody_deleted_at(struct controller *c, const char *name);
 
