@@ -98,4 +98,7 @@ struct controller {
 	 * added to ENTRY); NULL: nothing. */
 	void (*archive_sealed)(struct controller *c, const char *tender, int64_t sealed_us);
 	void (*archive_describe)(struct controller *c, const char *name, json_t *entry);
+	/* TENDER's archive was deleted after its retention (custody.c): main sets it to
+	 * copies_on_deleted; NULL: nothing. */
+	void (*archive_deleted)(struct controller *c, const char *tender);
 };

@@ -217,6 +217,7 @@ int main(int argc, char **argv)
 	c.after_request = archives_after_request;
 	c.archive_sealed = on_archive_sealed;
 	c.archive_describe = describe_archive;
+	c.archive_deleted = copies_on_deleted;
 	if (console_link_start(&c, &err) != 0) {
 		log_errx("%s", err->message);
 		goto err_console;

@@ -26,7 +26,7 @@ struct archive_copies {
 	char why[MAX_STORES][200]; /* the last failure */
 };
 
-enum job_kind { JOB_COPY, JOB_VERIFY };
+enum job_kind { JOB_COPY, JOB_VERIFY, JOB_REMOVE };
 
 struct job {
 	struct controller *c;
@@ -120,6 +120,10 @@ static void job_run(gpointer data, gpointer user)
 	GError *err = NULL;
 	struct hashing h;
 	char src_sha[65] = "";
+	if (j->kind == JOB_REMOVE) {
+		j->rc = s->ops->remove(s->ctx, name, &err);
+		goto done;
+	}
 	if (j->kind == JOB_COPY) {
 		hash_begin(&h, 0);
 		j->rc = file_sink(j->src, &h, &err);
@@ -139,6 +143,7 @@ static void job_run(gpointer data, gpointer user)
 			                         s->label, name, j->got, j->expect);
 		}
 	}
+done:
 	if (j->rc != 0 && !j->why)
 		j->why = g_strdup(err ? err->message : g_strerror(-j->rc));
 	g_clear_error(&err);
@@ -213,6 +218,26 @@ static bool any_state(const struct copies *cs, const struct archive_copies *a, e
 	return false;
 }
 
+/* A copy of a deleted archive removed from its store (or not: alerted). */
+static void removed(struct controller *c, const struct job *j, const char *label,
+                    const struct alert_subject *s)
+{
+	if (j->rc == 0) {
+		record(c, json_pack("{s:s, s:s, s:s}", "kind", "copy_removed", "tender", j->tender,
+		                    "store", label));
+		log_info("archive %s: its copy in %s removed after the archive's deletion",
+		         j->tender, label);
+		return;
+	}
+	char *detail = g_strdup_printf("archive %s was deleted, but its copy in backup store %s "
+	                               "could not be removed: %s",
+	                               j->tender, label, j->why);
+	log_warnx("%s", detail);
+	alert_raise(c, ALERT_ARCHIVE_COPY_FAILED, s, detail,
+	            json_pack("{s:s, s:s}", "archive", j->tender, "store", label));
+	g_free(detail);
+}
+
 static gboolean job_done(gpointer data)
 {
 	struct job *j = data;
@@ -222,10 +247,15 @@ static gboolean job_done(gpointer data)
 		job_free(j);
 		return G_SOURCE_REMOVE;
 	}
-	struct archive_copies *a = copies_of(cs, j->tender);
 	const char *label = cs->stores[j->store]->label;
 	struct alert_subject s;
 	subject_of(j->tender, &s);
+	if (j->kind == JOB_REMOVE) {
+		removed(c, j, label, &s);
+		job_free(j);
+		return G_SOURCE_REMOVE;
+	}
+	struct archive_copies *a = copies_of(cs, j->tender);
 	a->queued[j->store] = false;
 	if (j->rc == 0) {
 		if (j->kind == JOB_COPY) {
@@ -452,6 +482,22 @@ void copies_on_sealed(struct controller *c, const char *tender, int64_t sealed_u
 	copies_of(cs, tender)->sealed_us = sealed_us;
 	for (unsigned i = 0; i < cs->n; i++)
 		enqueue(c, JOB_COPY, tender, i);
+}
+
+void copies_on_deleted(struct controller *c, const char *tender)
+{
+	struct copies *cs = c->copies;
+	if (!cs || cs->n == 0)
+		return;
+	g_hash_table_remove(cs->archives, tender);
+	for (unsigned i = 0; i < cs->n; i++) {
+		struct job *j = g_new0(struct job, 1);
+		j->c = c;
+		j->kind = JOB_REMOVE;
+		j->store = i;
+		g_strlcpy(j->tender, tender, sizeof j->tender);
+		g_thread_pool_push(cs->pool, j, NULL);
+	}
 }
 
 void copies_archive_json(struct controller *c, const char *name, json_t *entry)

@@ -22,6 +22,11 @@ void copies_free(struct controller *c);
 /* copies_on_sealed: TENDER's archive was sealed at SEALED_US: copy it now. */
 void copies_on_sealed(struct controller *c, const char *tender, int64_t sealed_us);
 
+/* copies_on_deleted: TENDER's archive was deleted (custody.c, after its retention): its
+ * copy is removed from every store, each removal a `copy_removed` custody line (a failure
+ * raises archive_copy_failed). */
+void copies_on_deleted(struct controller *c, const char *tender);
+
 /* copies_archive_json: "copies" (verified) and "copies_wanted" (stores) of NAME, added to
  * ENTRY, for a sealed archive when stores are configured. */
 void copies_archive_json(struct controller *c, const char *name, json_t *entry);

@@ -25,6 +25,9 @@ struct copy_store_ops {
 	 * handing the bytes to SINK. A directory drops the file's page cache first
 	 * (posix_fadvise DONTNEED) so the bytes come from the device; S3 would GET it. */
 	int (*read)(void *ctx, const char *name, copy_store_sink sink, void *user, GError **err);
+	/* remove: delete object NAME (0 when it is not there). S3: DELETE; under object lock
+	 * the store refuses until its own retention ends, which is reported like any error. */
+	int (*remove)(void *ctx, const char *name, GError **err);
 	void (*free)(void *ctx);
 };
 

@@ -108,9 +108,21 @@ static int dir_read(void *ctx, const char *name, copy_store_sink sink, void *use
 	return rc;
 }
 
+static int dir_remove(void *ctx, const char *name, GError **err)
+{
+	const char *dir = ctx;
+	char *path = g_build_filename(dir, name, NULL);
+	int rc = unlink(path) != 0 && errno != ENOENT ? fail(err, dir, name, errno) : 0;
+	g_free(path);
+	if (rc == 0 && (rc = dir_fsync(dir)) != 0)
+		fail(err, dir, "fsync", -rc);
+	return rc;
+}
+
 static const struct copy_store_ops dir_ops = {
     .put = dir_put,
     .read = dir_read,
+    .remove = dir_remove,
     .free = g_free,
 };
 

@@ -459,6 +459,8 @@ static int handle_delete(struct controller *c, const struct request *req, json_t
 		(void)fsync(fd);
 		close(fd);
 	}
+	if (c->archive_deleted)
+		c->archive_deleted(c, tender);
 	*result = json_pack("{s:s, s:s, s:I, s:I}", "tender", tender, "path", path, "bytes",
 	                    (json_int_t)sb.st_size, "custody_line",
 	                    (json_int_t)custody_deleted_at(c, tender));
@@ -471,8 +473,9 @@ out:
 static int handle_custody_log(struct controller *c, const struct request *req, json_t **result,
                               GError **err)
 {
-	static const char *const kinds[] = {"fetch",    "retention", "hold",     "release",
-	                                    "deletion", "copy",      "copy_bad", NULL};
+	static const char *const kinds[] = {"fetch",    "retention",    "hold",
+	                                    "release",  "deletion",     "copy",
+	                                    "copy_bad", "copy_removed", NULL};
 	struct msg_reader r;
 	msg_reader_init(&r, req->args, "args");
 	const char *tender = msg_read_id(&r, "tender", false);

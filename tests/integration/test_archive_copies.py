@@ -8,7 +8,8 @@ before it counts;
   archive_copy_bad at the next re-verification; the copy is made again and the alert
   resolves;
 - `evalroomctl archives` shows the verified copies of each sealed archive, and the custody
-  log has a line for each verified copy and each bad one."""
+  log has a line for each verified copy and each bad one;
+- deleting the archive after its retention removes its copies from the stores."""
 import hashlib
 import json
 import os
@@ -64,7 +65,7 @@ def test_copies_verified_and_alerted(site, small_store, tmp_path):
     good = str(tmp_path / "store-good")
     site.start_controller(extra="checkpoint_interval_s=1\n\n[copies]\nstores=%s;%s\n"
                                 "due_s=2\ncheck_s=1\nreverify_s=3\nverify_mb_per_s=0\n"
-                                % (good, small_store))
+                                "\n[custody]\nretention_days=0\n" % (good, small_store))
     ok(site, "site", "import", harness.EXAMPLE_SITE)
     ok(site, "session", "create", "--date", DAY)
     ok(site, "tender", "add", "--session", DAY, "--id", "TR", "--name", "Copies")
@@ -115,6 +116,14 @@ def test_copies_verified_and_alerted(site, small_store, tmp_path):
     copies = [l for l in custody(site) if l["kind"] == "copy"]
     assert {l["store"] for l in copies} == {good, small_store}
     assert all(l["sha256"] == sha256(archive) for l in copies)
+
+    # Deleted after its retention (0 days on this site): its copies go from both stores.
+    auditor = "auditor-" + site.prov.site["auditors"][0]
+    ok(site, "archive", "delete", "TR", "--reason", "retention over", identity=auditor)
+    assert wait_for(lambda: not os.path.exists(copy) and
+                    not os.path.exists(os.path.join(small_store, "TR.evarc")), 20)
+    assert wait_for(lambda: {l["store"] for l in custody(site)
+                             if l["kind"] == "copy_removed"} == {good, small_store}, 10)
     assert site.schema_problems() == []
 
 
