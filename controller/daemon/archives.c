@@ -323,6 +323,15 @@ int archives_get(struct controller *c, const char *tender, struct archive **out,
 	int rc = state_tender_get(c->state, tender, &t, err);
 	if (rc != 0)
 		return rc;
+	/* A sealed tender whose file is gone was deleted after its retention (custody.c): it
+	 * is never made again. */
+	char *path = archives_path(c, tender);
+	bool gone = strcmp(t.state, "sealed") == 0 && !g_file_test(path, G_FILE_TEST_EXISTS);
+	g_free(path);
+	if (gone) {
+		mark_sealed(c, tender, 0);
+		return archive_refuse_sealed(tender, err);
+	}
 	struct archive_tender meta = {
 	    .tender = t.id, .name = t.name, .session = t.session, .created_us = clock_now_us()};
 	return archives_obtain(c, tender, &meta, out, err);

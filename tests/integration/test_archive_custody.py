@@ -216,6 +216,10 @@ def test_archive_custody(site, bin_dir, tmp_path):
     assert e["code"] == "conflict" and "forked from what was published" in e["message"], e
     assert not (tmp_path / "TR-forked.evarc").exists()
     assert len(ok(site, "archive", "access-log", "--tender", "TR")["records"]) == 4
+    # After a restart, a request naming the deleted tender does not make its archive again.
+    e = refused(site, "archive", "hold", "TS", "--reason", "too late", identity=auditor(site))
+    assert e["code"] == "not_found" and "deleted" in e["message"], e
+    assert not os.path.exists(ts)
     assert site.schema_problems() == []
 
 
