@@ -10,6 +10,8 @@
 extern const struct ctl_command ops_ctl_commands[];
 /* tender close, archives (ctl_cmd_tender.c). */
 extern const struct ctl_command tender_ctl_commands[];
+/* archive fetch|access-log|custody-log|hold|release|delete (ctl_cmd_archive.c). */
+extern const struct ctl_command archive_ctl_commands[];
 
 /* Helpers shared by the ctl_cmd_*.c files. */
 

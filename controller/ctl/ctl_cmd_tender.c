@@ -78,15 +78,20 @@ static int cmd_archives(struct ctl *ctl, int argc, char **argv)
 	} else {
 		size_t i;
 		json_t *v;
-		const char *head[] = {_("ARCHIVE"), _("STATE"), _("BYTES"), _("PATH")};
+		const char *head[] = {_("ARCHIVE"), _("STATE"), _("BYTES"), _("COPIES"), _("HOLDS"),
+		                      _("PATH")};
 		struct ctl_table *tab = ctl_table_new(G_N_ELEMENTS(head), head);
 		ctl_table_align_right(tab, 2);
 		json_array_foreach(json_object_get(res, "archives"), i, v)
 		{
-			char bytes[24];
+			char bytes[24], copies[24] = "-", holds[24];
 			g_snprintf(bytes, sizeof(bytes), "%lld", num(v, "bytes"));
+			if (json_object_get(v, "copies_wanted"))
+				g_snprintf(copies, sizeof(copies), "%lld/%lld", num(v, "copies"),
+				           num(v, "copies_wanted"));
+			g_snprintf(holds, sizeof(holds), "%lld", num(v, "holds"));
 			const char *row[] = {str(v, "name"), str(v, "state"), bytes,
-			                     str(v, "path")};
+			                     copies,         holds,           str(v, "path")};
 			ctl_table_add(tab, row);
 		}
 		ctl_table_print(tab, stdout);
@@ -106,7 +111,9 @@ const struct ctl_command tender_ctl_commands[] = {
      cmd_tender_close, false},
     {"archives", "archives",
      N_("List the archive files on the controller: tenders' (open, sealed) and the site's\n"
-        "retention archives (site-YYYY-MM-DD: recordings that belong to no tender)."),
+        "retention archives (site-YYYY-MM-DD: recordings that belong to no tender), with\n"
+        "each sealed archive's verified copies in the backup stores (COPIES, verified of\n"
+        "wanted) and its active evidence holds."),
      cmd_archives, false},
     {NULL, NULL, NULL, NULL, false},
 };

@@ -50,6 +50,9 @@ static const char *const kind_names[ALERT_KIND_COUNT] = {
     [ALERT_ID_GUESSING] = "id_guessing",
     [ALERT_AGENT_FLAPPING] = "agent_flapping",
     [ALERT_CONTROLLER_FLAPPING] = "controller_flapping",
+    [ALERT_ARCHIVE_COPY_FAILED] = "archive_copy_failed",
+    [ALERT_ARCHIVE_COPIES_MISSING] = "archive_copies_missing",
+    [ALERT_ARCHIVE_COPY_BAD] = "archive_copy_bad",
 };
 
 struct alert_hook {

@@ -35,6 +35,9 @@ enum alert_kind {
 	ALERT_ID_GUESSING,          /* a desk gave too many wrong identity numbers */
 	ALERT_AGENT_FLAPPING,       /* a room agent's broker session lost again and again */
 	ALERT_CONTROLLER_FLAPPING,  /* the controller's own broker session lost again and again */
+	ALERT_ARCHIVE_COPY_FAILED,    /* a sealed archive's copy to a backup store failed */
+	ALERT_ARCHIVE_COPIES_MISSING, /* fewer verified copies than stores after [copies] due_s */
+	ALERT_ARCHIVE_COPY_BAD,       /* a copy no longer reads back intact (re-verification) */
 	ALERT_KIND_COUNT,
 };
 

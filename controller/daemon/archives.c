@@ -3,9 +3,12 @@
 #include "archives.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "agents.h"
 #include "leaf.h"
@@ -61,6 +64,11 @@ static void held_queue_free(gpointer p)
 static void archive_close(gpointer p)
 {
 	archive_free(p);
+}
+
+char *archives_public_pem(struct controller *c)
+{
+	return archive_signer_public_pem(c->archives->signer);
 }
 
 char *archives_path(struct controller *c, const char *name)
@@ -168,8 +176,7 @@ void archives_free(struct controller *c)
 	c->archives = NULL;
 }
 
-/* The seal time written in a sealed file (its meta row), read without the writer. */
-static int64_t sealed_time_of(const char *path)
+int64_t archives_file_sealed_us(const char *path)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *stmt = NULL;
@@ -230,6 +237,48 @@ static void publish_root(void *user, const char *name, uint64_t size, const uint
 	json_decref(m);
 }
 
+/* A new archive is made whole under a hidden name beside its place (schema, metadata, leaf
+ * 0), readable by the controller's user only, and then renamed into place without
+ * replacing anything: a reader never sees a file at PATH without its tables. A leftover of
+ * a crash while creating is never published, so it is simply made again. */
+static int create_in_place(const char *path, const struct archive_tender *meta,
+                           struct archive_signer *signer, struct archive **out)
+{
+	char *dir = g_path_get_dirname(path), *base = g_path_get_basename(path);
+	char *hidden = g_strdup_printf(".%s.creating", base);
+	char *tmp = g_build_filename(dir, hidden, NULL);
+	char *tmp_journal = g_strconcat(tmp, "-journal", NULL);
+	struct archive *a = NULL;
+	unlink(tmp);
+	unlink(tmp_journal);
+	int rc = archive_create(tmp, meta, signer, &a);
+	archive_free(a); /* committed: its persisted journal is not hot and can go */
+	*out = NULL;
+	if (rc != 0)
+		goto out;
+	unlink(tmp_journal);
+	if (chmod(tmp, 0600) != 0 ||
+	    renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) != 0) {
+		rc = -errno;
+		unlink(tmp);
+		goto out;
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0)
+		rc = archive_open(path, signer, out);
+out:
+	g_free(tmp_journal);
+	g_free(tmp);
+	g_free(hidden);
+	g_free(base);
+	g_free(dir);
+	return rc;
+}
+
 int archives_obtain(struct controller *c, const char *name, const struct archive_tender *meta,
                     struct archive **out, GError **err)
 {
@@ -243,9 +292,9 @@ int archives_obtain(struct controller *c, const char *name, const struct archive
 		return archive_refuse_sealed(name, err);
 	char *path = archives_path(c, name);
 	int rc = g_file_test(path, G_FILE_TEST_EXISTS) ? archive_open(path, as->signer, &a)
-	                                               : archive_create(path, meta, as->signer, &a);
+	                                               : create_in_place(path, meta, as->signer, &a);
 	if (rc == -EROFS) {
-		mark_sealed(c, name, sealed_time_of(path));
+		mark_sealed(c, name, archives_file_sealed_us(path));
 		rc = archive_refuse_sealed(name, err);
 	} else if (rc != 0) {
 		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_INTERNAL, "archive %s: %s", path,
@@ -274,6 +323,15 @@ int archives_get(struct controller *c, const char *tender, struct archive **out,
 	int rc = state_tender_get(c->state, tender, &t, err);
 	if (rc != 0)
 		return rc;
+	/* A sealed tender whose file is gone was deleted after its retention (custody.c): it
+	 * is never made again. */
+	char *path = archives_path(c, tender);
+	bool gone = strcmp(t.state, "sealed") == 0 && !g_file_test(path, G_FILE_TEST_EXISTS);
+	g_free(path);
+	if (gone) {
+		mark_sealed(c, tender, 0);
+		return archive_refuse_sealed(tender, err);
+	}
 	struct archive_tender meta = {
 	    .tender = t.id, .name = t.name, .session = t.session, .created_us = clock_now_us()};
 	return archives_obtain(c, tender, &meta, out, err);
@@ -908,6 +966,8 @@ static void closing_finish(struct closing *cl)
 	uint64_t size = archive_tree_size(a);
 	g_hash_table_remove(c->archives->open, cl->tender);
 	mark_sealed(c, cl->tender, now);
+	if (c->archive_sealed)
+		c->archive_sealed(c, cl->tender, now);
 	if (state_tender_set_state(c->state, cl->tender, "sealed", &err) != 0)
 		goto out;
 	char *path = archives_path(c, cl->tender);
@@ -1099,6 +1159,8 @@ static int handle_archives_list(struct controller *c, const struct request *req,
 		bool ro = stat(path, &sb) == 0 && !(sb.st_mode & 0222);
 		json_object_set_new(e, "state", json_string(a ? "open" : ro ? "sealed" : "closed"));
 		json_object_set_new(e, "retention", json_boolean(g_str_has_prefix(n, "site-")));
+		if (c->archive_describe)
+			c->archive_describe(c, n, e);
 		if (a)
 			json_object_set_new(e, "tree_size",
 			                    json_integer((json_int_t)archive_tree_size(a)));

@@ -20,6 +20,9 @@ void archives_free(struct controller *c);
 /* archives_path: the file of archive NAME (a tender id or "site-YYYY-MM-DD"); g_free. */
 char *archives_path(struct controller *c, const char *name);
 
+/* archives_public_pem: the public half of the archives' signing key, as PEM; g_free. */
+char *archives_public_pem(struct controller *c);
+
 /* archives_get: the open archive of TENDER (borrowed), created (metadata from state.db)
  * or reopened on first use. -ENOENT no such tender, -EROFS sealed (never reopened for
  * writing), -EIO/-EBADMSG the file cannot be used; *err says which. */
@@ -69,6 +72,10 @@ extern const struct request_handler archives_request_handlers[];
 
 /* archives_sealed_at: when TENDER's archive was sealed (UTC us), 0 when not known to be. */
 int64_t archives_sealed_at(struct controller *c, const char *tender);
+
+/* archives_file_sealed_us: the seal time written in the sealed file at PATH (its meta row),
+ * read without the writer; 0 when not sealed or unreadable. */
+int64_t archives_file_sealed_us(const char *path);
 
 /* archives_count_segment: one segment was stored in TENDER's archive (tender.close
  * reports how many arrived while it waited for the agents). */

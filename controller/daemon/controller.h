@@ -32,6 +32,14 @@ struct controller_config {
 	int64_t disk_low_free_percent; /* low_free_percent, default 10 */
 	int64_t disk_low_days;         /* low_days (at the current write rate), default 7 */
 	int64_t disk_full_free_mb;     /* full_free_mb, default 256 */
+	/* [custody]: the sealed archives' custody (custody.c, archive_fetch.c) */
+	int64_t custody_retention_days; /* retention_days from the seal, default 5479 (15 y) */
+	/* [copies]: backup stores of the sealed archives (copies.c) */
+	char *copy_stores;              /* stores: absolute directories, ';'-separated */
+	int64_t copies_due_s;           /* due_s: verified copies expected this long after the seal */
+	int64_t copies_check_s;         /* check_s: how often missing copies are (re)made */
+	int64_t copies_reverify_s;      /* reverify_s: every copy read back, default daily */
+	int64_t copies_verify_mb_per_s; /* verify_mb_per_s: the re-verification's read rate */
 
 	/* [requests]: a token bucket per requester identity (requests.c); 0 in either: none */
 	int64_t request_burst;        /* burst, default 50 */
@@ -77,8 +85,20 @@ struct controller {
 	struct checkin *checkin;   /* checkin.c */
 	struct archive_disk *archive_disk; /* archive_disk.c */
 	struct console *console;           /* the web console (console_link.c); NULL: off */
+	struct custody *custody;           /* custody.c: the custody log, holds, retention */
+	struct fetches *fetches;           /* archive_fetch.c: retrievals under way */
+	struct copies *copies;             /* copies.c: verified copies in the backup stores */
 	/* After every answered operator request, at once or deferred (requests.c,
 	 * request_reply.c): main sets it to archives_after_request; NULL: nothing. */
 	void (*after_request)(struct controller *c, const struct request *req,
 	                      const json_t *result, const GError *err);
+	/* The custody of sealed archives (custody.c), told by archives.c without depending
+	 * on it: main sets them to custody_on_sealed (TENDER's archive was sealed at
+	 * SEALED_US) and custody_archive_json (what archives.list shows of NAME's custody,
+	 * added to ENTRY); NULL: nothing. */
+	void (*archive_sealed)(struct controller *c, const char *tender, int64_t sealed_us);
+	void (*archive_describe)(struct controller *c, const char *name, json_t *entry);
+	/* TENDER's archive was deleted after its retention (custody.c): main sets it to
+	 * copies_on_deleted; NULL: nothing. */
+	void (*archive_deleted)(struct controller *c, const char *tender);
 };

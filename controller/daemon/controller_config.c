@@ -1,5 +1,5 @@
 /* The controller's configuration file (controller.conf): [mqtt], [controller], [alerts],
- * [requests], [archive_disk]. */
+ * [requests], [archive_disk], [custody], [copies]. */
 #include "controller_config.h"
 
 #include <errno.h>
@@ -88,6 +88,9 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 		goto out;
 	k->credential_key = config_resolve(cf, ck);
 	g_free(ck);
+	k->copy_stores = config_string(cf, "copies", "stores", "", err);
+	if (!k->copy_stores && err && *err)
+		goto out;
 	char *ik = config_string(cf, "controller", "id_number_key", "", err);
 	if (!ik && err && *err)
 		goto out;
@@ -115,6 +118,14 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 	    config_int(cf, "archive_disk", "low_days", true, 7, 0, 3650, &k->disk_low_days, err) != 0 ||
 	    config_int(cf, "archive_disk", "full_free_mb", true, 256, 0, 1024 * 1024,
 	               &k->disk_full_free_mb, err) != 0 ||
+	    config_int(cf, "custody", "retention_days", true, 5479, 0, 36525,
+	               &k->custody_retention_days, err) != 0 ||
+	    config_int(cf, "copies", "due_s", true, 3600, 1, 30 * 86400, &k->copies_due_s, err) != 0 ||
+	    config_int(cf, "copies", "check_s", true, 300, 1, 86400, &k->copies_check_s, err) != 0 ||
+	    config_int(cf, "copies", "reverify_s", true, 86400, 1, 30 * 86400, &k->copies_reverify_s,
+	               err) != 0 ||
+	    config_int(cf, "copies", "verify_mb_per_s", true, 64, 0, 100000,
+	               &k->copies_verify_mb_per_s, err) != 0 ||
 	    config_bool(cf, "log", "debug", false, &k->log_debug, err) != 0)
 		goto out;
 	if (console_config_load(k, cf, err) != 0)
@@ -209,6 +220,7 @@ void controller_config_free(struct controller_config *k)
 	g_free(k->archive_dir);
 	g_free(k->signing_key);
 	g_free(k->credential_key);
+	g_free(k->copy_stores);
 	g_free(k->id_number_key);
 	g_free(k->console_bind);
 	g_free(k->console_cert);

@@ -9,7 +9,10 @@
 #include "agents.h"
 #include "alerts.h"
 #include "archive_disk.h"
+#include "archive_fetch.h"
 #include "archives.h"
+#include "copies.h"
+#include "custody.h"
 #include "checkin.h"
 #include "chunk_meta.h"
 #include "clock.h"
@@ -89,6 +92,19 @@ static void on_room_other(void *user, const char *topic, const char *const *wild
 		log_debug("%s: %s seq %" G_GUINT64_FORMAT, topic, env.kind, env.seq);
 	}
 	json_decref(body);
+}
+
+/* A sealed archive: its custody (mode, retention) first, then its copies. */
+static void on_archive_sealed(struct controller *c, const char *tender, int64_t sealed_us)
+{
+	custody_on_sealed(c, tender, sealed_us);
+	copies_on_sealed(c, tender, sealed_us);
+}
+
+static void describe_archive(struct controller *c, const char *name, json_t *entry)
+{
+	custody_archive_json(c, name, entry);
+	copies_archive_json(c, name, entry);
 }
 
 static void controller_routes(struct controller *c)
@@ -200,6 +216,7 @@ int main(int argc, char **argv)
 	alerts_init(&c);
 	view_init(&c);
 	if (checkin_init(&c, &err) != 0 || archives_init(&c, &err) != 0 ||
+	    custody_init(&c, &err) != 0 || copies_init(&c, &err) != 0 ||
 	    ingest_init(&c, &err) != 0) {
 		log_errx("%s", err->message);
 		goto err_archives;
@@ -207,6 +224,9 @@ int main(int argc, char **argv)
 	alerts_set_hook(&c, archives_on_alert, NULL);
 	archive_disk_init(&c);
 	c.after_request = archives_after_request;
+	c.archive_sealed = on_archive_sealed;
+	c.archive_describe = describe_archive;
+	c.archive_deleted = copies_on_deleted;
 	if (console_link_start(&c, &err) != 0) {
 		log_errx("%s", err->message);
 		goto err_console;
@@ -257,7 +277,10 @@ err_console:
 	console_link_stop(&c);
 err_archives:
 	archive_disk_free(&c);
+	fetches_free(&c);
+	copies_free(&c);
 	ingest_free(&c);
+	custody_free(&c);
 	archives_free(&c);
 	checkin_free(&c);
 	view_free(&c);

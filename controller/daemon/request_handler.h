@@ -22,3 +22,8 @@ struct request_handler {
 	request_fn fn;
 	bool audited; /* recorded in the operator audit log (every state-changing command) */
 };
+
+/* A flag beside the roles in request_handler.roles (no role has this bit): the answers are
+ * large and harmless to compute again (an archive's bytes), so they are not kept in the
+ * replay cache and a long retrieval does not hold its chunks in memory. */
+#define REQUEST_BULK (1u << 31)

@@ -11,6 +11,8 @@
 #include "checkin.h"
 #include "clock.h"
 #include "controller.h"
+#include "custody.h"
+#include "archive_fetch.h"
 #include "doors.h"
 #include "log.h"
 #include "msg.h"
@@ -63,7 +65,7 @@ static const struct request_handler core_handlers[] = {
 static const struct request_handler *const handler_tables[] = {
     core_handlers,          door_request_handlers, archives_request_handlers,
     alert_request_handlers, view_request_handlers, checkin_request_handlers,
-    seat_request_handlers,
+    seat_request_handlers,  custody_request_handlers, fetch_request_handlers,
 };
 
 static const struct request_handler *handler_find(const char *command)
@@ -189,7 +191,7 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 	GError *err = NULL;
 	struct request req = {0};
 	char topic[128];
-	bool audited = false, rc_ran = false;
+	bool audited = false, rc_ran = false, bulk = false;
 
 	if (!requests_admit(c, requester, payload, len))
 		return;
@@ -259,6 +261,7 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 		goto answer;
 	}
 	req.audited = audited = h ? h->audited : op->audited;
+	bulk = h && (h->roles & REQUEST_BULK);
 	if (!((h ? h->roles : op->roles) & req.role)) {
 		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_DENIED, "%s may not run \"%s\"",
 		            requester, req.command);
@@ -285,7 +288,7 @@ answer:
 	}
 	if (rc_ran && c->after_request)
 		c->after_request(c, &req, result, err);
-	request_reply_send(c, requester, req.id, req.expires, audited, result, err);
+	request_reply_send(c, requester, req.id, bulk ? 0 : req.expires, audited, result, err);
 	g_clear_error(&err);
 	json_decref(result);
 	json_decref(body);

@@ -4,57 +4,21 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "merkle.h"
-#include "rootlog.h"
+#include "roots_check.h"
 #include "tool.h"
 #include "verify.h"
-
-/* What the root log published of one tender, checked against the file's leaves. */
-struct roots_check {
-	const char *tender;
-	const struct archive_verify_report *rep;
-	uint64_t published, latest_size;
-	char *problem; /* the first inconsistency */
-};
-
-static void check_root(const struct rootlog_entry *e, void *user)
-{
-	struct roots_check *k = user;
-	if (strcmp(e->tender, k->tender) != 0 || k->problem)
-		return;
-	k->published++;
-	if (e->size > k->latest_size)
-		k->latest_size = e->size;
-	uint64_t have = k->rep->leaves;
-	if (e->size > have) {
-		k->problem = g_strdup_printf(
-		    "behind what was published: root log line %" G_GUINT64_FORMAT " published a "
-		    "checkpoint of size %" G_GUINT64_FORMAT " but the file has only %" G_GUINT64_FORMAT
-		    " records (truncated, or its newest records removed with their checkpoints)",
-		    e->index, e->size, have);
-		return;
-	}
-	uint8_t root[MERKLE_HASH_LEN];
-	if (merkle_root(k->rep->leaf_hashes->data, e->size, root) != 0 ||
-	    memcmp(root, e->root, sizeof root) != 0)
-		k->problem = g_strdup_printf(
-		    "forked from what was published: root log line %" G_GUINT64_FORMAT " published "
-		    "another root for the first %" G_GUINT64_FORMAT " records than this file has "
-		    "(records altered, inserted or removed, then re-signed)",
-		    e->index, e->size);
-}
 
 /* verify --roots: 0 consistent, -EBADMSG with the problem printed, -EIO log unreadable. */
 static int check_roots(const char *log, const struct archive_pubkey *key,
                        const struct archive_verify_report *rep, const char *file)
 {
-	struct roots_check k = {.tender = rep->tender ? rep->tender : "", .rep = rep};
+	struct roots_check k;
+	const char *tender = rep->tender ? rep->tender : "";
 	GError *err = NULL;
-	int rc = rootlog_read(log, key, check_root, &k, &err);
+	int rc = roots_check_archive(log, key, tender, rep->leaf_hashes, &k, &err);
 	if (rc != 0) {
 		printf("FAILED %s: %s\n", file, err->message);
 		g_error_free(err);
-		g_free(k.problem);
 		return rc == -EBADMSG ? -EBADMSG : -EIO;
 	}
 	if (k.problem) {
@@ -67,15 +31,15 @@ static int check_roots(const char *log, const struct archive_pubkey *key,
 	g_snprintf(latest, sizeof(latest), "%" G_GUINT64_FORMAT, k.latest_size);
 	if (k.published == 0)
 		printf(_("roots: %s publishes no checkpoint of tender %s (nothing to compare)\n"),
-		       log, k.tender);
+		       log, tender);
 	else if (key)
 		printf(_("roots: consistent with the %s checkpoints of tender %s published in %s "
 		         "(latest size %s)\n"),
-		       published, k.tender, log, latest);
+		       published, tender, log, latest);
 	else
 		printf(_("roots: consistent with the %s checkpoints of tender %s published in %s "
 		         "(latest size %s); log signatures not checked without --pubkey\n"),
-		       published, k.tender, log, latest);
+		       published, tender, log, latest);
 	return 0;
 }
 

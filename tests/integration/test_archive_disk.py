@@ -10,7 +10,6 @@ controller and an agent recording into a small tmpfs that stands in for the arch
 import glob
 import os
 import sqlite3
-import subprocess
 
 import pytest
 
@@ -23,15 +22,8 @@ TMPFS_MB = 48
 
 
 @pytest.fixture
-def archive_disk(tmp_path):
-    path = str(tmp_path / "archive-disk")
-    os.mkdir(path, 0o700)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dm,mode=0700" % TMPFS_MB,
-                        "evalroom-test", path], capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (needs root): " + r.stderr.strip())
-    yield path
-    subprocess.run(["umount", "-l", path], check=False)
+def archive_disk(tmpfs):
+    return tmpfs("archive-disk", "%dm" % TMPFS_MB)
 
 
 @pytest.fixture
@@ -87,7 +79,9 @@ def archived(adir):
             out += [s for (s,) in db.execute("SELECT seq FROM segments WHERE stream = ?",
                                               (STREAM,))]
         except sqlite3.OperationalError as e:
-            if "no such table" not in str(e) and "locked" not in str(e):
+            # a commit in progress; never a file without its tables (the controller
+            # creates an archive under a hidden name and renames it into place)
+            if "locked" not in str(e):
                 raise
         finally:
             db.close()

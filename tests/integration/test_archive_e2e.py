@@ -126,7 +126,8 @@ def test_real_agent_recording_survives_restarts_and_seals(site, tmp_path, bin_di
     tool = os.path.join(bin_dir, "evalroom-archive")
     for t, out in results.items():
         p = path(t)
-        assert out["path"] == p and os.stat(p).st_mode & 0o777 == 0o444
+        # sealed read-only, readable by the controller's user only (docs/archives.md)
+        assert out["path"] == p and os.stat(p).st_mode & 0o777 == 0o400
         for stream in (s for s, ts in archives_of.items() if t in ts):
             segs = rows(p, "SELECT seq, start_us, end_us FROM segments WHERE stream = ? "
                         "ORDER BY seq", stream)

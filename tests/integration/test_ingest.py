@@ -406,7 +406,8 @@ def test_tender_close_seals_and_refuses_later_writes(day):
     root = re.search(r"root\s+([0-9a-f]{64})", out).group(1)
     assert "room %s" % day["room"] in out and "flushed" in out
     path = archive_path(day, "TB")
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o444
+    # sealed read-only, readable by the controller's user only (docs/archives.md, "Custody")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o400
     assert late.seq in stored(day, "TB", seat_cam)
     ck = rows(day, "TB", "SELECT tree_size, lower(hex(root)) FROM checkpoints ORDER BY id DESC "
               "LIMIT 1")[0]
