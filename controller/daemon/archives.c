@@ -8,11 +8,11 @@
 #include <sys/stat.h>
 
 #include "agents.h"
-#include "leaf.h"
 #include "archive_disk.h"
 #include "clock.h"
 #include "hex.h"
 #include "ingest.h"
+#include "leaf.h"
 #include "log.h"
 #include "msg.h"
 #include "request_reply.h"
@@ -30,11 +30,11 @@
 struct archives {
 	struct archive_signer *signer;
 	struct rootlog *roots; /* the site's root log (state_dir/roots.log) */
-	GHashTable *open;   /* name -> struct archive * */
-	GHashTable *sealed; /* tender -> int64_t * sealed_us (as far as known) */
-	GHashTable *counts; /* tender -> guint64 * segments stored since start */
-	GHashTable *held;   /* name -> GQueue of struct held_event: waiting for a reader */
-	bool closing;       /* archives_free has begun: roots go to the log only */
+	GHashTable *open;      /* name -> struct archive * */
+	GHashTable *sealed;    /* tender -> int64_t * sealed_us (as far as known) */
+	GHashTable *counts;    /* tender -> guint64 * segments stored since start */
+	GHashTable *held;      /* name -> GQueue of struct held_event: waiting for a reader */
+	bool closing;          /* archives_free has begun: roots go to the log only */
 	guint timer, held_timer;
 	int64_t held_warned_us;
 };
@@ -119,7 +119,8 @@ int archives_init(struct controller *c, GError **err)
 	as->sealed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	as->counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	as->held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, held_queue_free);
-	as->timer = g_timeout_add_seconds((guint)c->cfg.checkpoint_interval_s, on_checkpoint_timer, c);
+	as->timer =
+	    g_timeout_add_seconds((guint)c->cfg.checkpoint_interval_s, on_checkpoint_timer, c);
 	c->archives = as;
 	retention_start(c);
 	return 0;
@@ -207,7 +208,8 @@ static void publish_root(void *user, const char *name, uint64_t size, const uint
 	struct rootlog_entry e;
 	GError *err = NULL;
 	if (rootlog_append(c->archives->roots, name, size, root, time_us, &e, &err) != 0) {
-		log_warnx("%s (the checkpoint of %s at size %" G_GUINT64_FORMAT " is not published)",
+		log_warnx("%s (the checkpoint of %s at size %" G_GUINT64_FORMAT
+		          " is not published)",
 		          err->message, name, size);
 		archive_write_failed(c, name, "its checkpoint's root in the site's root log",
 		                     err->message);
@@ -274,8 +276,11 @@ int archives_get(struct controller *c, const char *tender, struct archive **out,
 	int rc = state_tender_get(c->state, tender, &t, err);
 	if (rc != 0)
 		return rc;
-	struct archive_tender meta = {
-	    .tender = t.id, .name = t.name, .session = t.session, .created_us = clock_now_us()};
+	struct archive_tender meta = {.tender = t.id,
+	                              .name = t.name,
+	                              .session = t.session,
+	                              .created_us = clock_now_us(),
+	                              .site = c->cfg.site};
 	return archives_obtain(c, tender, &meta, out, err);
 }
 
@@ -511,9 +516,10 @@ static void publish_commitment(struct controller *c, const char *session, const 
                                const char *state)
 {
 	json_t *m = node_msg_new(c->node, "draw.commitment");
-	static const char *const keep[] = {"session",      "algorithm", "commitment", "input_hash",
-	                                   "committed_by", "committed_at", "witness", "run_at",
-	                                   "reason",       "ended_at",     NULL};
+	static const char *const keep[] = {
+	    "session",      "algorithm",    "commitment", "input_hash",
+	    "committed_by", "committed_at", "witness",    "run_at",
+	    "reason",       "ended_at",     NULL};
 	for (const char *const *k = keep; *k; k++)
 		if (json_object_get(body, *k))
 			json_object_set(m, *k, json_object_get(body, *k));
@@ -534,12 +540,12 @@ static void after_draw_request(struct controller *c, const struct request *req,
 		const json_t *ended = json_object_get(result, "abandoned");
 		if (ended)
 			archive_draw_step(c, s, "draw.commitment_ended", "controller", ended, now);
-		json_t *body = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O}", "session", s, "algorithm",
-		                         json_object_get(result, "algorithm"), "commitment",
-		                         json_object_get(result, "commitment"), "input_hash",
-		                         json_object_get(result, "input_hash"), "committed_by",
-		                         json_object_get(result, "committed_by"), "committed_at",
-		                         json_object_get(result, "committed_at"));
+		json_t *body = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O}", "session", s,
+		                         "algorithm", json_object_get(result, "algorithm"),
+		                         "commitment", json_object_get(result, "commitment"),
+		                         "input_hash", json_object_get(result, "input_hash"),
+		                         "committed_by", json_object_get(result, "committed_by"),
+		                         "committed_at", json_object_get(result, "committed_at"));
 		if (body) {
 			archive_draw_step(c, s, "draw.commit", req->requester, body, now);
 			publish_commitment(c, s, body, "committed");
@@ -561,8 +567,7 @@ static void after_draw_request(struct controller *c, const struct request *req,
 /* The seat map's seal (docs/draw.md section 8): once everyone SESSION's draw seated has
  * checked in, or no tender of it is open any more, its tender archives get the full
  * record. */
-static int release_if_due(struct controller *c, const char *session, int64_t now,
-                          bool replacement)
+static int release_if_due(struct controller *c, const char *session, int64_t now, bool replacement)
 {
 	struct state_draw d;
 	GError *err = NULL;
@@ -635,12 +640,13 @@ void archives_after_request(struct controller *c, const struct request *req, con
 		}
 	}
 	/* The record waits for the seal to open: a check-in or a replacement may open it. */
-	if (!err &&
-	    (strcmp(req->command, "desk.checkin") == 0 || strcmp(req->command, "draw.replace") == 0)) {
+	if (!err && (strcmp(req->command, "desk.checkin") == 0 ||
+	             strcmp(req->command, "draw.replace") == 0)) {
 		struct state_tender t;
 		GError *e = NULL;
 		if (request_tender(c, req, t.id) && state_tender_get(c->state, t.id, &t, &e) == 0)
-			release_if_due(c, t.session, now, strcmp(req->command, "draw.replace") == 0);
+			release_if_due(c, t.session, now,
+			               strcmp(req->command, "draw.replace") == 0);
 		g_clear_error(&e);
 	}
 	if (!req->audited || strcmp(req->command, "tender.close") == 0)

@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "archive.h"
 #include "config.h"
+#include "leaf.h"
 #include "log.h"
 
 /* [console]: the web console, on when the group is there (docs/console.md). port is
@@ -83,6 +85,16 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 		goto out;
 	k->signing_key = config_resolve(cf, sk);
 	g_free(sk);
+	k->site = config_string(cf, "controller", "site", ARCHIVE_DEFAULT_SITE, err);
+	if (!k->site)
+		goto out;
+	if (!leaf_tender_id_valid(k->site)) {
+		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+		            "[controller] site %s: must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63} (it "
+		            "names the site in every archive checkpoint's origin)",
+		            k->site);
+		goto out;
+	}
 	char *ck = config_string(cf, "controller", "credential_key", "site-credential.key", err);
 	if (!ck)
 		goto out;
@@ -109,10 +121,12 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 	    config_int(cf, "requests", "burst", true, 50, 1, 100000, &k->request_burst, err) != 0 ||
 	    config_int(cf, "requests", "refill_per_s", true, 20, 0, 100000,
 	               &k->request_refill_per_s, err) != 0 ||
-	    config_int(cf, "archive_disk", "check_s", true, 10, 1, 3600, &k->disk_check_s, err) != 0 ||
+	    config_int(cf, "archive_disk", "check_s", true, 10, 1, 3600, &k->disk_check_s, err) !=
+	        0 ||
 	    config_int(cf, "archive_disk", "low_free_percent", true, 10, 0, 99,
 	               &k->disk_low_free_percent, err) != 0 ||
-	    config_int(cf, "archive_disk", "low_days", true, 7, 0, 3650, &k->disk_low_days, err) != 0 ||
+	    config_int(cf, "archive_disk", "low_days", true, 7, 0, 3650, &k->disk_low_days, err) !=
+	        0 ||
 	    config_int(cf, "archive_disk", "full_free_mb", true, 256, 0, 1024 * 1024,
 	               &k->disk_full_free_mb, err) != 0 ||
 	    config_bool(cf, "log", "debug", false, &k->log_debug, err) != 0)
@@ -143,8 +157,7 @@ static const struct {
     {"[controller] login_code_valid_s", offsetof(struct controller_config, login_code_valid_s)},
     {"[requests] burst", offsetof(struct controller_config, request_burst)},
     {"[requests] refill_per_s", offsetof(struct controller_config, request_refill_per_s)},
-    {"[archive_disk] low_free_percent",
-     offsetof(struct controller_config, disk_low_free_percent)},
+    {"[archive_disk] low_free_percent", offsetof(struct controller_config, disk_low_free_percent)},
     {"[archive_disk] low_days", offsetof(struct controller_config, disk_low_days)},
     {"[archive_disk] full_free_mb", offsetof(struct controller_config, disk_full_free_mb)},
 };
@@ -169,9 +182,10 @@ int controller_config_reload(struct controller_config *k, const char *path, GErr
 	GPtrArray *changed = config_changes(k->file, fresh.file);
 	for (guint i = 0; i < changed->len; i++)
 		if (!is_reloadable(changed->pdata[i]))
-			log_warnx("reload: %s changed in %s: it takes effect only after a restart "
-			          "(systemctl restart evalroom-controller); the running value stays",
-			          (const char *)changed->pdata[i], path);
+			log_warnx(
+			    "reload: %s changed in %s: it takes effect only after a restart "
+			    "(systemctl restart evalroom-controller); the running value stays",
+			    (const char *)changed->pdata[i], path);
 	g_ptr_array_unref(changed);
 	for (size_t i = 0; i < G_N_ELEMENTS(reloadable); i++) {
 		int64_t *now = (int64_t *)((char *)k + reloadable[i].offset);
@@ -208,6 +222,7 @@ void controller_config_free(struct controller_config *k)
 	g_free(k->state_dir);
 	g_free(k->archive_dir);
 	g_free(k->signing_key);
+	g_free(k->site);
 	g_free(k->credential_key);
 	g_free(k->id_number_key);
 	g_free(k->console_bind);

@@ -8,6 +8,8 @@
 #include "archive.h"
 #include "clock.h"
 #include "leaf.h"
+#include "note.h"
+#include "signing.h"
 #include "text_safe.h"
 #include "tool.h"
 
@@ -169,12 +171,16 @@ int cmd_checkpoint(int argc, char **argv)
 	GOptionEntry opts[] = {
 	    {"export", 'e', 0, G_OPTION_ARG_FILENAME, &dir,
 	     "write checkpoint.txt (the signed body), checkpoint.sig (raw Ed25519 signature) "
-	     "and embedded-signing.pub (the key recorded in the file) into DIR",
+	     "and embedded-signing.pub (the key recorded in the file) into DIR; format version "
+	     "2 adds checkpoint.note (the C2SP signed note) and embedded-signing.vkey",
 	     "DIR"},
 	    {"row", 0, 0, G_OPTION_ARG_INT64, &row, "checkpoint row id (default: the last)", "ID"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	struct archive_reader *r;
+	struct archive_pubkey *recorded = NULL;
 	sqlite3_stmt *st;
+	uint8_t pub[32];
+	char *note = NULL, *vkey = NULL;
 	int rc = EXIT_FAILED;
 
 	if (!tool_parse(
@@ -202,7 +208,16 @@ int cmd_checkpoint(int argc, char **argv)
 		goto out_stmt;
 	}
 	printf("checkpoints row %lld:\n", sqlite3_column_int64(st, 0));
-	print_lines(raw(st, 1));
+	/* Format version 2: the checkpoint as a C2SP signed note, with the recorded key's vkey. */
+	if (archive_reader_version(r) >= 2 &&
+	    sqlite3_column_bytes(st, 2) == ARCHIVE_SIGNATURE_LEN &&
+	    archive_pubkey_from_pem(raw(st, 3), &recorded) == 0 &&
+	    archive_pubkey_raw(recorded, pub) == 0) {
+		note = note_checkpoint(raw(st, 1), pub, sqlite3_column_blob(st, 2),
+		                       ARCHIVE_SIGNATURE_LEN);
+		vkey = note_checkpoint_vkey(raw(st, 1), pub);
+	}
+	print_lines(note ? note : raw(st, 1));
 	if (dir) {
 		g_mkdir_with_parents(dir, 0755);
 		if (write_file(dir, "checkpoint.txt", raw(st, 1), strlen(raw(st, 1))) ||
@@ -210,6 +225,15 @@ int cmd_checkpoint(int argc, char **argv)
 		               (size_t)sqlite3_column_bytes(st, 2)) ||
 		    write_file(dir, "embedded-signing.pub", raw(st, 3), strlen(raw(st, 3))))
 			goto out_stmt;
+		if (note && vkey) {
+			char *v = g_strconcat(vkey, "\n", NULL);
+			int bad = write_file(dir, "checkpoint.note", note, strlen(note)) ||
+			          write_file(dir, "embedded-signing.vkey", v, strlen(v));
+
+			g_free(v);
+			if (bad)
+				goto out_stmt;
+		}
 		printf("written to %s; check with:\n  openssl pkeyutl -verify -pubin -inkey "
 		       "controller-signing.pub -rawin -in %s/checkpoint.txt -sigfile "
 		       "%s/checkpoint.sig\n",
@@ -219,6 +243,9 @@ int cmd_checkpoint(int argc, char **argv)
 out_stmt:
 	sqlite3_finalize(st);
 out:
+	archive_pubkey_free(recorded);
+	g_free(note);
+	g_free(vkey);
 	archive_reader_free(r);
 	g_free(dir);
 	return rc;

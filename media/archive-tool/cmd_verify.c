@@ -29,7 +29,8 @@ static void check_root(const struct rootlog_entry *e, void *user)
 	if (e->size > have) {
 		k->problem = g_strdup_printf(
 		    "behind what was published: root log line %" G_GUINT64_FORMAT " published a "
-		    "checkpoint of size %" G_GUINT64_FORMAT " but the file has only %" G_GUINT64_FORMAT
+		    "checkpoint of size %" G_GUINT64_FORMAT
+		    " but the file has only %" G_GUINT64_FORMAT
 		    " records (truncated, or its newest records removed with their checkpoints)",
 		    e->index, e->size, have);
 		return;
@@ -95,7 +96,10 @@ int cmd_verify(int argc, char **argv)
 	        &argc, &argv, "FILE",
 	        N_("Recomputes every record's leaf hash and every segment's SHA-256 from its "
 	           "chunks, checks the leaves are complete and in order, recomputes the Merkle "
-	           "root of every checkpoint and checks its Ed25519 signature. Names the first "
+	           "root of every checkpoint and checks its Ed25519 signature; in format version 2 "
+	           "also that "
+	           "the checkpoints chain and sign the recorded key and the seal time. Names the "
+	           "first "
 	           "missing, altered, reordered or unsigned record (table, row, what is wrong)."),
 	        opts, 1))
 		return EXIT_USAGE;
@@ -117,6 +121,11 @@ int cmd_verify(int argc, char **argv)
 		       " gaps), %" G_GUINT64_FORMAT " checkpoints, all records signed; %s\n",
 		       argv[1], rep.leaves, rep.events, rep.segments, rep.gaps, rep.checkpoints,
 		       rep.sealed ? "sealed" : "NOT sealed (tender still open)");
+		if (rep.unsigned_by_design)
+			printf(
+			    _("note: format version %d: not covered by any signature, by design of "
+			      "that version: %s\n"),
+			    rep.version, rep.unsigned_by_design);
 		if (rep.key_embedded)
 			printf(
 			    _("note: signatures checked against the key recorded in the file; pass "

@@ -21,8 +21,11 @@
 
 /* PRAGMA application_id of every .evarc file ("EVAR"). */
 #define ARCHIVE_APPLICATION_ID 0x45564152
-/* PRAGMA user_version: the format version this code writes and reads. */
-#define ARCHIVE_FORMAT_VERSION 1
+/* PRAGMA user_version: the format version this code writes; it reads (and keeps appending to)
+ * every version from ARCHIVE_FORMAT_VERSION_MIN on. 2: C2SP checkpoints that chain and sign
+ * the recorded key and the seal time (docs/archive-format.md, "Format versions"). */
+#define ARCHIVE_FORMAT_VERSION     2
+#define ARCHIVE_FORMAT_VERSION_MIN 1
 /* Media is stored in BLOB chunks of this size (the last one of a segment may be shorter). */
 #define ARCHIVE_CHUNK_SIZE (1024 * 1024)
 /* segment_chunks.id = segment id * ARCHIVE_CHUNKS_PER_SEGMENT + chunk index. */
@@ -36,7 +39,11 @@ struct archive_tender {
 	const char *name;    /* free text, no NUL; may be empty */
 	const char *session; /* identifier, same pattern as tender */
 	int64_t created_us;  /* UTC microseconds */
+	const char *site;    /* the site's identifier (same pattern as tender), named in every
+	                      * checkpoint's origin; NULL: ARCHIVE_DEFAULT_SITE */
 };
+
+#define ARCHIVE_DEFAULT_SITE "evalroom"
 
 struct archive_event {
 	int64_t time_us;    /* UTC microseconds, >= 0 */

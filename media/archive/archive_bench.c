@@ -35,7 +35,7 @@ static double cpu_s(void)
 
 static struct archive *open_one(const char *dir, const char *name, struct archive_signer *s)
 {
-	struct archive_tender t = {name, "bench", "bench", 0};
+	struct archive_tender t = {name, "bench", "bench", 0, NULL};
 	char *path = g_strdup_printf("%s/%s.evarc", dir, name);
 	struct archive *a = NULL;
 	int rc = archive_create(path, &t, s, &a);

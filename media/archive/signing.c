@@ -112,7 +112,7 @@ int archive_signer_sign(const struct archive_signer *s, const void *msg, size_t 
 	return rc;
 }
 
-char *archive_signer_public_pem(const struct archive_signer *s)
+static char *public_pem(EVP_PKEY *key)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 	char *data, *pem = NULL;
@@ -120,13 +120,23 @@ char *archive_signer_public_pem(const struct archive_signer *s)
 
 	if (!b)
 		return NULL;
-	if (PEM_write_bio_PUBKEY(b, s->key)) {
+	if (PEM_write_bio_PUBKEY(b, key)) {
 		n = BIO_get_mem_data(b, &data);
 		if (n > 0)
 			pem = g_strndup(data, (gsize)n);
 	}
 	BIO_free(b);
 	return pem;
+}
+
+char *archive_signer_public_pem(const struct archive_signer *s)
+{
+	return public_pem(s->key);
+}
+
+char *archive_pubkey_pem(const struct archive_pubkey *k)
+{
+	return public_pem(k->key);
 }
 
 static int pubkey_wrap(EVP_PKEY *key, struct archive_pubkey **out)
@@ -193,4 +203,23 @@ int archive_pubkey_verify(const struct archive_pubkey *k, const void *msg, size_
 int archive_pubkey_equal(const struct archive_pubkey *a, const struct archive_pubkey *b)
 {
 	return EVP_PKEY_eq(a->key, b->key) == 1;
+}
+
+static int raw_public(EVP_PKEY *key, uint8_t out[32])
+{
+	size_t len = 32;
+
+	if (EVP_PKEY_get_raw_public_key(key, out, &len) != 1 || len != 32)
+		return -EINVAL;
+	return 0;
+}
+
+int archive_signer_raw_public(const struct archive_signer *s, uint8_t out[32])
+{
+	return raw_public(s->key, out);
+}
+
+int archive_pubkey_raw(const struct archive_pubkey *k, uint8_t out[32])
+{
+	return raw_public(k->key, out);
 }

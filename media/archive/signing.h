@@ -27,6 +27,10 @@ int archive_signer_sign(const struct archive_signer *s, const void *msg, size_t 
 /* The public key as PEM text; caller frees with g_free. NULL on failure. */
 char *archive_signer_public_pem(const struct archive_signer *s);
 
+/* The public key as PEM text, exactly as archive_signer_public_pem writes it (the form the
+ * archive records); caller frees with g_free. NULL on failure. */
+char *archive_pubkey_pem(const struct archive_pubkey *k);
+
 /* Loads a public key from a PEM file or from PEM text. Returns 0, -ENOENT, -EINVAL. */
 int archive_pubkey_load(const char *pub_path, struct archive_pubkey **out);
 int archive_pubkey_from_pem(const char *pem, struct archive_pubkey **out);
@@ -35,6 +39,11 @@ void archive_pubkey_free(struct archive_pubkey *k);
 /* 0 when sig is a valid signature of msg, else -EBADMSG. */
 int archive_pubkey_verify(const struct archive_pubkey *k, const void *msg, size_t len,
                           const uint8_t *sig, size_t sig_len);
+
+/* The raw 32-byte Ed25519 public key (RFC 8032 encoding), as signed notes and the checkpoints'
+ * key line use it. Returns 0 or -EINVAL. */
+int archive_signer_raw_public(const struct archive_signer *s, uint8_t out[32]);
+int archive_pubkey_raw(const struct archive_pubkey *k, uint8_t out[32]);
 
 /* 1 when both keys are the same public key, else 0. */
 int archive_pubkey_equal(const struct archive_pubkey *a, const struct archive_pubkey *b);

@@ -28,6 +28,11 @@ struct ctx {
 	uint64_t problem_key;
 	char *tender;
 	int64_t sealed_event_leaf; /* leaf of the archive.sealed event, or -1 */
+	int version;               /* the file's format version */
+	char *site;                /* version 2: meta.site */
+	int64_t sealed_us;         /* meta.sealed_us, or -1 */
+	int meta_key_ok;           /* meta.signing_pubkey is an Ed25519 key */
+	uint8_t meta_key_hash[32]; /* SHA-256 of its raw public key */
 };
 
 static void problem(struct ctx *c, uint64_t key, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
@@ -313,11 +318,15 @@ static uint64_t check_leaf_order(struct ctx *c)
 static int check_meta(struct ctx *c, const struct archive_pubkey **key,
                       struct archive_pubkey **owned)
 {
+	struct archive_pubkey *recorded = NULL;
 	sqlite3_stmt *st;
+	uint8_t raw[32];
 	int rc = -EIO, step = 0;
 
-	if (sqlite3_prepare_v2(c->db, "SELECT signing_pubkey, sealed_us FROM meta", -1, &st,
-	                       NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(c->db,
+	                       c->version >= 2 ? "SELECT signing_pubkey, sealed_us, site FROM meta"
+	                                       : "SELECT signing_pubkey, sealed_us, NULL FROM meta",
+	                       -1, &st, NULL) != SQLITE_OK ||
 	    (step = sqlite3_step(st)) != SQLITE_ROW) {
 		problem(c, 0, "meta: missing row: %s", sqlite3_errmsg(c->db));
 		/* A readable table without its row was tampered with, not unreadable. */
@@ -326,20 +335,92 @@ static int check_meta(struct ctx *c, const struct archive_pubkey **key,
 		goto out;
 	}
 	c->rep->sealed = sqlite3_column_type(st, 1) != SQLITE_NULL;
-	if (!*key) {
-		if (sqlite3_column_type(st, 0) != SQLITE_TEXT ||
-		    archive_pubkey_from_pem((const char *)sqlite3_column_text(st, 0), owned)) {
-			problem(c, 0, "meta row 1: signing_pubkey is not an Ed25519 public key");
+	c->sealed_us = sqlite3_column_type(st, 1) == SQLITE_INTEGER ? sqlite3_column_int64(st, 1)
+	               : c->rep->sealed                             ? -2
+	                                                            : -1;
+	if (c->version >= 2) {
+		const char *site = (const char *)sqlite3_column_text(st, 2);
+
+		if (sqlite3_column_type(st, 2) != SQLITE_TEXT || !leaf_tender_id_valid(site))
+			problem(c, 0, "meta row 1: site is missing or malformed (altered)");
+		c->site = g_strdup(site ? site : "");
+	}
+	/* The exact text the writer records: PEM readers skip text around the key, and no byte
+	 * of the column may change unnoticed. */
+	if (sqlite3_column_type(st, 0) == SQLITE_TEXT &&
+	    archive_pubkey_from_pem((const char *)sqlite3_column_text(st, 0), &recorded) == 0 &&
+	    archive_pubkey_raw(recorded, raw) == 0) {
+		char *canonical = archive_pubkey_pem(recorded);
+
+		c->meta_key_ok =
+		    g_strcmp0(canonical, (const char *)sqlite3_column_text(st, 0)) == 0;
+		g_free(canonical);
+		checkpoint_sha256(raw, sizeof(raw), c->meta_key_hash);
+	}
+	if (!c->meta_key_ok) {
+		problem(c, 0,
+		        "meta row 1: signing_pubkey is not an Ed25519 public key in the form "
+		        "the writer records it (altered)");
+		if (!*key) {
 			rc = -EBADMSG;
 			goto out;
 		}
+	} else if (*key) {
+		c->rep->key_differs = !archive_pubkey_equal(*key, recorded);
+	}
+	if (!*key) {
+		*owned = recorded;
+		recorded = NULL;
 		*key = *owned;
 		c->rep->key_embedded = 1;
 	}
 	rc = 0;
 out:
+	archive_pubkey_free(recorded);
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* Line N (0-based) of TEXT, or "" (a new string, g_free). */
+static char *line_of(const char *text, int n)
+{
+	char **lines = g_strsplit(text, "\n", -1);
+	char *out = g_strdup(g_strv_length(lines) > (guint)n ? lines[n] : "");
+
+	g_strfreev(lines);
+	return out;
+}
+
+/* Why a version 2 body differs from the one its columns and its predecessor make: names the
+ * extension line that differs (chain, key, seal), else the columns. A new string. */
+static char *body_mismatch(const char *body, const char *expect, int64_t id)
+{
+	static const struct {
+		int line;
+		const char *why;
+	} lines[] = {
+	    {4, "chain broken: it does not name the checkpoint before it as its predecessor "
+	        "(a checkpoint was removed, inserted or reordered)"},
+	    {5, "it names another signing key than meta.signing_pubkey records (the recorded "
+	        "key was altered)"},
+	    {6, "meta.sealed_us is not the seal it signs (the seal time was altered, the seal "
+	        "cleared, or records added after it)"},
+	};
+	char *why = NULL;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(lines) && !why; i++) {
+		char *a = line_of(body, lines[i].line), *b = line_of(expect, lines[i].line);
+
+		if (strcmp(a, b) != 0)
+			why = g_strdup_printf("checkpoints row %" G_GINT64_FORMAT ": %s", id,
+			                      lines[i].why);
+		g_free(a);
+		g_free(b);
+	}
+	return why ? why
+	           : g_strdup_printf("checkpoints row %" G_GINT64_FORMAT
+	                             ": signed body does not match its columns",
+	                             id);
 }
 
 static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, uint64_t n)
@@ -347,9 +428,18 @@ static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, u
 	struct merkle_builder tree;
 	sqlite3_stmt *st;
 	uint64_t prev = 0;
+	uint8_t prev_hash[32] = {0};
+	int64_t expect_id = 1, last_id = 0;
+	char *origin =
+	    c->version >= 2 ? checkpoint_origin(c->site, c->tender ? c->tender : "") : NULL;
 	int rc;
 
 	merkle_builder_init(&tree);
+	if (sqlite3_prepare_v2(c->db, "SELECT coalesce(max(id), 0) FROM checkpoints", -1, &st,
+	                       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		last_id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
 	if (sqlite3_prepare_v2(
 	        c->db,
 	        "SELECT id, tree_size, root, time_us, body, signature FROM checkpoints "
@@ -357,6 +447,7 @@ static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, u
 	        -1, &st, NULL) != SQLITE_OK) {
 		problem(c, KEY_CHECKPOINT, "checkpoints: unreadable: sqlite: %s",
 		        sqlite3_errmsg(c->db));
+		g_free(origin);
 		return;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -373,6 +464,12 @@ static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, u
 		char *expect;
 
 		c->rep->checkpoints++;
+		if (id != expect_id)
+			problem(c, KEY_CHECKPOINT + (uint64_t)expect_id,
+			        "checkpoints row %" G_GINT64_FORMAT
+			        " missing (deleted; next present row is %" G_GINT64_FORMAT ")",
+			        expect_id, id);
+		expect_id = id + 1;
 		if (!ok || size < 0) {
 			problem(c, k, "checkpoints row %" G_GINT64_FORMAT ": malformed columns",
 			        id);
@@ -384,6 +481,7 @@ static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, u
 			        " leaves but only %" G_GUINT64_FORMAT
 			        " are present: leaf %" G_GUINT64_FORMAT " onwards deleted",
 			        id, size, n, n);
+			checkpoint_sha256(body, strlen(body), prev_hash);
 			continue;
 		}
 		if ((uint64_t)size < prev)
@@ -401,31 +499,57 @@ static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, u
 		} else {
 			merkle_root(c->rep->leaf_hashes->data, (uint64_t)size, computed);
 		}
-		expect = checkpoint_body(c->tender ? c->tender : "", (uint64_t)size, root, t);
+		if (c->version >= 2) {
+			struct checkpoint_fields f = {origin,
+			                              (uint64_t)size,
+			                              root,
+			                              t,
+			                              prev_hash,
+			                              c->meta_key_hash,
+			                              id == last_id && c->rep->sealed ? c->sealed_us
+			                                                              : -1};
+
+			expect = checkpoint_body_v2(&f);
+		} else {
+			expect =
+			    checkpoint_body(c->tender ? c->tender : "", (uint64_t)size, root, t);
+		}
 		if (memcmp(computed, root, 32) != 0)
 			problem(c, k,
 			        "checkpoints row %" G_GINT64_FORMAT
 			        ": root does not match the first %" G_GINT64_FORMAT
 			        " records (a signed record was altered)",
 			        id, size);
-		else if (strcmp(expect, body) != 0)
-			problem(c, k,
-			        "checkpoints row %" G_GINT64_FORMAT
-			        ": signed body does not match its columns",
-			        id);
-		else if (!sig ||
-		         archive_pubkey_verify(key, body, strlen(body), sig, (size_t)sig_len) != 0)
+		else if (strcmp(expect, body) != 0) {
+			char *why =
+			    c->version >= 2
+			        ? body_mismatch(body, expect, id)
+			        : g_strdup_printf("checkpoints row %" G_GINT64_FORMAT
+			                          ": signed body does not match its columns",
+			                          id);
+
+			problem(c, k, "%s", why);
+			g_free(why);
+		} else if (!sig || archive_pubkey_verify(key, body, strlen(body), sig,
+		                                         (size_t)sig_len) != 0)
 			problem(c, k, "checkpoints row %" G_GINT64_FORMAT ": signature invalid%s",
-			        id, c->rep->key_embedded ? "" : " for the given public key");
+			        id,
+			        c->rep->key_embedded ? ""
+			        : c->rep->key_differs
+			            ? " for the given public key (the file records another signing "
+			              "key than --pubkey)"
+			            : " for the given public key");
 		else if ((uint64_t)size > c->rep->signed_leaves)
 			c->rep->signed_leaves = (uint64_t)size;
 		g_free(expect);
+		checkpoint_sha256(body, strlen(body), prev_hash);
 		prev = MAX(prev, (uint64_t)size);
 	}
 	if (rc != SQLITE_DONE)
 		problem(c, KEY_CHECKPOINT, "checkpoints: unreadable: sqlite: %s",
 		        sqlite3_errmsg(c->db));
 	sqlite3_finalize(st);
+	g_free(origin);
 }
 
 static void check_orphans(struct ctx *c)
@@ -462,6 +586,8 @@ int archive_verify(struct archive_reader *r, const struct archive_pubkey *key,
 	c.rep = rep;
 	c.entries = g_array_new(FALSE, FALSE, sizeof(struct entry));
 	c.sealed_event_leaf = -1;
+	c.version = archive_reader_version(r);
+	rep->version = c.version;
 
 	/* Structure first: a damaged b-tree makes every later answer meaningless. */
 	if (sqlite3_prepare_v2(c.db, "PRAGMA quick_check", -1, &st, NULL) == SQLITE_OK) {
@@ -526,10 +652,20 @@ int archive_verify(struct archive_reader *r, const struct archive_pubkey *key,
 		problem(&c, KEY_UNSIGNED + n,
 		        "meta row 1: sealed_us was cleared although the archive.sealed event is "
 		        "present");
+	if (rep->key_differs)
+		problem(&c, KEY_UNSIGNED + n + 1,
+		        "meta row 1: signing_pubkey records another key than the one given with "
+		        "--pubkey, although the checkpoints verify with --pubkey (the recorded key "
+		        "was altered)");
+	if (c.version < 2)
+		rep->unsigned_by_design =
+		    "meta.signing_pubkey, meta.sealed_us, the order of the checkpoints (format "
+		    "version 1 signs neither; version 2 does)";
 	rc = rep->problem ? -EBADMSG : 0;
 out:
 	archive_pubkey_free(owned);
 	g_array_unref(c.entries);
+	g_free(c.site);
 	rep->tender = c.tender; /* taken */
 	return rc;
 }

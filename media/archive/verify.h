@@ -15,8 +15,13 @@ struct archive_verify_report {
 	uint64_t events, segments, gaps, checkpoints;
 	int sealed;
 	int key_embedded; /* 1 when checked against the key recorded in the file itself */
-	char *problem;    /* NULL when intact, else the first problem found (in leaf order) */
-	char *tender;     /* the tender the file names (NULL when its meta is unreadable) */
+	int key_differs;  /* 1 when the key given differs from the one recorded in meta */
+	int version;      /* the file's format version */
+	/* What the file's format version leaves outside every signature, by design (a static
+	 * sentence naming the columns), or NULL when every column is covered (version 2). */
+	const char *unsigned_by_design;
+	char *problem; /* NULL when intact, else the first problem found (in leaf order) */
+	char *tender;  /* the tender the file names (NULL when its meta is unreadable) */
 	GByteArray *leaf_hashes; /* recomputed leaf hashes in tree order (32 bytes each) */
 };
 
