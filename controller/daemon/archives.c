@@ -858,6 +858,7 @@ static void closing_finish(struct closing *cl)
 	log_info("tender %s sealed: %s, %" G_GUINT64_FORMAT " leaves, root %s, %" G_GUINT64_FORMAT
 	         " segments while waiting, %zu rooms not confirmed",
 	         cl->tender, path, size, hex, received, json_array_size(unconfirmed));
+	archives_timestamp_sealed(c, cl->tender, path);
 	g_free(path);
 out:
 	request_finish(c, cl->req, result, err);

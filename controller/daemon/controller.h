@@ -18,10 +18,12 @@ struct controller_config {
 	char *state_dir;
 	char *archive_dir;
 	char *signing_key;
-	char *site;           /* [controller] site: named in every archive checkpoint's origin */
-	char *credential_key; /* [controller] credential_key: the site credential key file */
-	char *id_number_key;  /* [controller] id_number_key: default state_dir/id-number.key */
-	int retention_days;   /* site retention archives older than this are deleted; 0 keeps */
+	char *site;             /* [controller] site: named in every archive checkpoint's origin */
+	char *tsa_url;          /* [controller] tsa_url: RFC 3161 TSA for sealed tenders, or NULL */
+	int64_t tsa_timeout_ms; /* [controller] tsa_timeout_ms, default 10000 */
+	char *credential_key;   /* [controller] credential_key: the site credential key file */
+	char *id_number_key;    /* [controller] id_number_key: default state_dir/id-number.key */
+	int retention_days;     /* site retention archives older than this are deleted; 0 keeps */
 	int64_t checkpoint_interval_s; /* [controller] checkpoint_interval_s, default 60 */
 	int64_t clock_skew_limit_ms;   /* [alerts] clock_skew_limit_ms, default 2000 */
 	int64_t offline_grace_ms;      /* [alerts] offline_grace_ms, default 2000 */

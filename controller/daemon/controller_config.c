@@ -95,6 +95,24 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 		            k->site);
 		goto out;
 	}
+	char *tsa = config_string(cf, "controller", "tsa_url", "", err);
+	if (!tsa && err && *err)
+		goto out;
+	if (tsa && *tsa && !g_str_has_prefix(tsa, "http://")) {
+		g_set_error(
+		    err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+		    "[controller] tsa_url %s: must be http://HOST[:PORT]/PATH (RFC 3161 over "
+		    "HTTP; the replies are signed)",
+		    tsa);
+		g_free(tsa);
+		goto out;
+	}
+	k->tsa_url = tsa && *tsa ? tsa : NULL;
+	if (!k->tsa_url)
+		g_free(tsa);
+	if (config_int(cf, "controller", "tsa_timeout_ms", true, 10000, 100, 120000,
+	               &k->tsa_timeout_ms, err) != 0)
+		goto out;
 	char *ck = config_string(cf, "controller", "credential_key", "site-credential.key", err);
 	if (!ck)
 		goto out;
@@ -223,6 +241,7 @@ void controller_config_free(struct controller_config *k)
 	g_free(k->archive_dir);
 	g_free(k->signing_key);
 	g_free(k->site);
+	g_free(k->tsa_url);
 	g_free(k->credential_key);
 	g_free(k->id_number_key);
 	g_free(k->console_bind);

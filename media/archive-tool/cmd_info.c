@@ -164,6 +164,30 @@ static int write_file(const char *dir, const char *name, const void *data, size_
 	return ok ? 0 : -EIO;
 }
 
+/* DIR/checkpoint.tsr: the last RFC 3161 timestamp reply stored for checkpoint ID, if any. */
+static int save_timestamp(struct archive_reader *r, sqlite3_int64 id, const char *dir)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	if (query(archive_reader_db(r),
+	          "SELECT reply FROM timestamps WHERE checkpoint = ? ORDER BY id DESC LIMIT 1",
+	          &st))
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_BLOB) {
+		rc = write_file(dir, "checkpoint.tsr", sqlite3_column_blob(st, 0),
+		                (size_t)sqlite3_column_bytes(st, 0));
+		if (rc == 0)
+			printf("RFC 3161 timestamp: %s/checkpoint.tsr; check with:\n  openssl ts "
+			       "-verify "
+			       "-data %s/checkpoint.txt -in %s/checkpoint.tsr -CAfile tsa-ca.pem\n",
+			       dir, dir, dir);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int cmd_checkpoint(int argc, char **argv)
 {
 	char *dir = NULL;
@@ -172,7 +196,8 @@ int cmd_checkpoint(int argc, char **argv)
 	    {"export", 'e', 0, G_OPTION_ARG_FILENAME, &dir,
 	     "write checkpoint.txt (the signed body), checkpoint.sig (raw Ed25519 signature) "
 	     "and embedded-signing.pub (the key recorded in the file) into DIR; format version "
-	     "2 adds checkpoint.note (the C2SP signed note) and embedded-signing.vkey",
+	     "2 adds checkpoint.note (the C2SP signed note), embedded-signing.vkey and, when the "
+	     "checkpoint was timestamped, checkpoint.tsr (its RFC 3161 reply)",
 	     "DIR"},
 	    {"row", 0, 0, G_OPTION_ARG_INT64, &row, "checkpoint row id (default: the last)", "ID"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
@@ -224,6 +249,9 @@ int cmd_checkpoint(int argc, char **argv)
 		    write_file(dir, "checkpoint.sig", sqlite3_column_blob(st, 2),
 		               (size_t)sqlite3_column_bytes(st, 2)) ||
 		    write_file(dir, "embedded-signing.pub", raw(st, 3), strlen(raw(st, 3))))
+			goto out_stmt;
+		if (archive_reader_version(r) >= 2 &&
+		    save_timestamp(r, sqlite3_column_int64(st, 0), dir) != 0)
 			goto out_stmt;
 		if (note && vkey) {
 			char *v = g_strconcat(vkey, "\n", NULL);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "merkle.h"
 #include "rootlog.h"
 #include "tool.h"
@@ -74,10 +75,36 @@ static int check_roots(const char *log, const struct archive_pubkey *key,
 	return 0;
 }
 
+/* What the RFC 3161 timestamps say, or that the final checkpoint has none. */
+static void print_timestamp(const struct archive_verify_report *rep, const char *file)
+{
+	char when[64];
+
+	if (rep->final_tsa) {
+		clock_format_us(rep->final_time_us, when, sizeof(when));
+		printf(_("timestamp: the last checkpoint existed at %s (RFC 3161, TSA %s; %s)\n"),
+		       when, rep->final_tsa,
+		       rep->final_chain ? _("its certificate checked up to --tsa-ca")
+		                        : _("checked against the certificate in the reply only: "
+		                            "pass --tsa-ca to prove which TSA"));
+	} else if (rep->version >= 2 && rep->sealed) {
+		printf(
+		    _("note: the final checkpoint has no RFC 3161 timestamp (no TSA configured, or "
+		      "it was not reachable at sealing); add one with: evalroom-archive timestamp "
+		      "%s --tsa URL\n"),
+		    file);
+	}
+}
+
 int cmd_verify(int argc, char **argv)
 {
-	char *pub = NULL, *roots = NULL;
+	char *pub = NULL, *roots = NULL, *tsa_ca = NULL;
 	GOptionEntry opts[] = {
+	    {"tsa-ca", 0, 0, G_OPTION_ARG_FILENAME, &tsa_ca,
+	     "the timestamp authority's CA certificate(s) (PEM): check the RFC 3161 timestamps' "
+	     "certificate chain up to it; without it a timestamp is checked against the "
+	     "certificate it carries only",
+	     "CA.pem"},
 	    {"roots", 'r', 0, G_OPTION_ARG_FILENAME, &roots,
 	     "the site's root log (roots.log, or a recorded copy): also check that this file is "
 	     "not behind, or forked from, any checkpoint published for its tender",
@@ -115,6 +142,8 @@ int cmd_verify(int argc, char **argv)
 		return EXIT_BAD_FILE;
 	}
 	rc = archive_verify(r, key, &rep);
+	if (rc == 0)
+		rc = archive_verify_timestamps(r, tsa_ca, &rep);
 	if (rc == 0) {
 		printf("OK %s: %" G_GUINT64_FORMAT " records (%" G_GUINT64_FORMAT
 		       " events, %" G_GUINT64_FORMAT " segments, %" G_GUINT64_FORMAT
@@ -126,6 +155,7 @@ int cmd_verify(int argc, char **argv)
 			    _("note: format version %d: not covered by any signature, by design of "
 			      "that version: %s\n"),
 			    rep.version, rep.unsigned_by_design);
+		print_timestamp(&rep, argv[1]);
 		if (rep.key_embedded)
 			printf(
 			    _("note: signatures checked against the key recorded in the file; pass "
@@ -140,5 +170,6 @@ int cmd_verify(int argc, char **argv)
 	archive_pubkey_free(key);
 	g_free(pub);
 	g_free(roots);
+	g_free(tsa_ca);
 	return rc == 0 ? EXIT_INTACT : rc == -EBADMSG ? EXIT_TAMPERED : EXIT_BAD_FILE;
 }

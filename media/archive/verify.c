@@ -8,6 +8,7 @@
 #include "archive.h"
 #include "leaf.h"
 #include "merkle.h"
+#include "timestamp.h"
 
 /* Problem ordering: record problems by leaf index, then checkpoint problems, then unsigned
  * records, so the report names the earliest damage. */
@@ -670,9 +671,81 @@ out:
 	return rc;
 }
 
+int archive_verify_timestamps(struct archive_reader *r, const char *ca_file,
+                              struct archive_verify_report *rep)
+{
+	sqlite3 *db = archive_reader_db(r);
+	sqlite3_stmt *st;
+	int64_t expect = 1, last = 0;
+	int rc = 0, step;
+
+	if (archive_reader_version(r) < 2)
+		return 0;
+	if (sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM checkpoints", -1, &st, NULL) ==
+	        SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		last = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT t.id, t.checkpoint, t.reply, c.body FROM timestamps t "
+	                       "LEFT JOIN checkpoints c ON c.id = t.checkpoint ORDER BY t.id",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		rep->problem =
+		    g_strdup_printf("timestamps: unreadable: sqlite: %s", sqlite3_errmsg(db));
+		return -EBADMSG;
+	}
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0), cp = sqlite3_column_int64(st, 1);
+		struct timestamp_info info;
+		char *why = NULL;
+
+		if (id != expect) {
+			rep->problem = g_strdup_printf("timestamps row %" G_GINT64_FORMAT
+			                               " missing (deleted; next present row is "
+			                               "%" G_GINT64_FORMAT ")",
+			                               expect, id);
+			rc = -EBADMSG;
+			break;
+		}
+		expect++;
+		if (sqlite3_column_type(st, 1) != SQLITE_INTEGER ||
+		    sqlite3_column_type(st, 2) != SQLITE_BLOB ||
+		    sqlite3_column_type(st, 3) != SQLITE_TEXT) {
+			rep->problem = g_strdup_printf(
+			    "timestamps row %" G_GINT64_FORMAT
+			    ": malformed, or it names no checkpoint of this file (altered)",
+			    id);
+			rc = -EBADMSG;
+			break;
+		}
+		if (timestamp_check(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+		                    sqlite3_column_text(st, 3), (size_t)sqlite3_column_bytes(st, 3),
+		                    ca_file, &info, &why) != 0) {
+			rep->problem =
+			    g_strdup_printf("timestamps row %" G_GINT64_FORMAT
+			                    " (of checkpoints row %" G_GINT64_FORMAT "): %s",
+			                    id, cp, why);
+			g_free(why);
+			rc = -EBADMSG;
+			break;
+		}
+		rep->timestamps++;
+		if (cp == last) {
+			g_free(rep->final_tsa);
+			rep->final_tsa = g_strdup(info.tsa);
+			rep->final_time_us = info.time_us;
+			rep->final_chain = info.chain;
+		}
+		timestamp_info_clear(&info);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 void archive_verify_report_clear(struct archive_verify_report *rep)
 {
 	g_free(rep->problem);
+	g_free(rep->final_tsa);
 	g_free(rep->tender);
 	if (rep->leaf_hashes)
 		g_byte_array_unref(rep->leaf_hashes);

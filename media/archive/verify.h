@@ -23,6 +23,11 @@ struct archive_verify_report {
 	char *problem; /* NULL when intact, else the first problem found (in leaf order) */
 	char *tender;  /* the tender the file names (NULL when its meta is unreadable) */
 	GByteArray *leaf_hashes; /* recomputed leaf hashes in tree order (32 bytes each) */
+	/* archive_verify_timestamps: */
+	uint64_t timestamps; /* valid timestamp replies */
+	char *final_tsa;     /* the TSA of a valid timestamp of the last checkpoint, or NULL */
+	int64_t final_time_us;
+	int final_chain; /* 1: that TSA's certificate was checked up to the given CA */
 };
 
 /* Verifies the archive behind `r`. `key` is the controller's public key; NULL means the key
@@ -32,5 +37,13 @@ struct archive_verify_report {
 int archive_verify(struct archive_reader *r, const struct archive_pubkey *key,
                    struct archive_verify_report *rep);
 void archive_verify_report_clear(struct archive_verify_report *rep);
+
+/* Checks every RFC 3161 timestamp reply stored in the archive (format version 2; none in
+ * version 1) against the body of the checkpoint it names: granted, imprint = SHA-256 of that
+ * body, signature valid (up to the TSA CA certificates in CA_FILE, PEM, when given; else
+ * against the certificate the reply carries). Run after archive_verify returned 0 on REP.
+ * Fills rep->timestamps and rep->final_*. 0, or -EBADMSG with rep->problem naming the row. */
+int archive_verify_timestamps(struct archive_reader *r, const char *ca_file,
+                              struct archive_verify_report *rep);
 
 #endif

@@ -78,3 +78,12 @@ CREATE TABLE checkpoints (
 	body      TEXT    NOT NULL, -- exactly the signed bytes (version 2: a C2SP checkpoint)
 	signature BLOB    NOT NULL  -- raw 64-byte Ed25519 signature of body
 );
+
+-- RFC 3161 timestamp replies of checkpoint bodies from the site's TSA (version 2). A reply
+-- proves itself (the TSA's signature over the SHA-256 of the body), so one may be added
+-- after sealing.
+CREATE TABLE timestamps (
+	id         INTEGER PRIMARY KEY,
+	checkpoint INTEGER NOT NULL, -- checkpoints.id of the body it timestamps
+	reply      BLOB    NOT NULL  -- DER TimeStampResp, exactly as the TSA sent it
+);

@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 
 import pytest
+import tsa as local_tsa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -43,6 +44,10 @@ def material(tmp_path_factory, bin_dir):
     arc = d / f"{TENDER}.evarc"
     r = run([f"{bin_dir}/evalroom-archive-fixture", "build", arc, key, "--seal", "--site", SITE,
              "--tender", TENDER, "--checkpoint-every", "1"] + segs)
+    assert r.returncode == 0, r.stderr
+    tsa = local_tsa.TSA(str(d / "tsa"))
+    r = run([f"{bin_dir}/evalroom-archive", "timestamp", arc, "--tsa", tsa.url])
+    tsa.close()
     assert r.returncode == 0, r.stderr
     v1 = d / "v1.evarc"
     db = sqlite3.connect(v1)
@@ -110,7 +115,8 @@ def alteration(path, table, column, which):
     elif kind == "text":
         new = value + "x"
     elif kind == "blob":
-        new = bytes([value[0] ^ 1]) + value[1:]
+        m = len(value) // 2
+        new = value[:m] + bytes([value[m] ^ 1]) + value[m + 1:]
     else:
         new = 1
     return f"UPDATE {table} SET {column}=? WHERE rowid={rowid}", new
@@ -124,7 +130,7 @@ def test_every_column_of_every_table_is_signed_or_named(material, tool, tmp_path
                 else (material["v1"], material["v1pub"]))
     cols, rows = table_columns(src)
     assert set(cols) >= {"meta", "draw", "events", "segments", "segment_chunks", "gaps",
-                         "checkpoints"}
+                         "checkpoints"} | ({"timestamps"} if version == 2 else set())
     assert all(n > 0 for n in rows.values()), rows  # every table has a row to alter
     r = tool("verify", src, "--pubkey", pub)
     assert r.returncode == 0, r.stdout
