@@ -29,12 +29,13 @@
 
 struct archives {
 	struct archive_signer *signer;
-	struct rootlog *roots; /* the site's root log (state_dir/roots.log) */
-	GHashTable *open;      /* name -> struct archive * */
-	GHashTable *sealed;    /* tender -> int64_t * sealed_us (as far as known) */
-	GHashTable *counts;    /* tender -> guint64 * segments stored since start */
-	GHashTable *held;      /* name -> GQueue of struct held_event: waiting for a reader */
-	bool closing;          /* archives_free has begun: roots go to the log only */
+	struct archive_signer *signer2; /* [controller] second_signing_key (SM2), or NULL */
+	struct rootlog *roots;          /* the site's root log (state_dir/roots.log) */
+	GHashTable *open;               /* name -> struct archive * */
+	GHashTable *sealed;             /* tender -> int64_t * sealed_us (as far as known) */
+	GHashTable *counts;             /* tender -> guint64 * segments stored since start */
+	GHashTable *held; /* name -> GQueue of struct held_event: waiting for a reader */
+	bool closing;     /* archives_free has begun: roots go to the log only */
 	guint timer, held_timer;
 	int64_t held_warned_us;
 };
@@ -104,6 +105,14 @@ int archives_init(struct controller *c, GError **err)
 		            rc == -ENOENT ? "no such file" : "not an Ed25519 private key (PEM)");
 		goto err_signer;
 	}
+	if (c->cfg.second_signing_key &&
+	    (rc = archive_signer_load_any(c->cfg.second_signing_key, &as->signer2)) != 0) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+		            "[controller] second_signing_key %s: %s", c->cfg.second_signing_key,
+		            rc == -ENOENT ? "no such file"
+		                          : "not an SM2 or Ed25519 private key (PEM)");
+		goto err_dir;
+	}
 	if (g_mkdir_with_parents(c->cfg.archive_dir, 0700) != 0) {
 		rc = -errno;
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "archive_dir %s: %s",
@@ -125,6 +134,7 @@ int archives_init(struct controller *c, GError **err)
 	retention_start(c);
 	return 0;
 err_dir:
+	archive_signer_free(as->signer2);
 	archive_signer_free(as->signer);
 err_signer:
 	g_free(as);
@@ -165,6 +175,7 @@ void archives_free(struct controller *c)
 	g_hash_table_destroy(as->held);
 	rootlog_free(as->roots);
 	archive_signer_free(as->signer);
+	archive_signer_free(as->signer2);
 	g_free(as);
 	c->archives = NULL;
 }
@@ -244,8 +255,9 @@ int archives_obtain(struct controller *c, const char *name, const struct archive
 	if (g_hash_table_contains(as->sealed, name))
 		return archive_refuse_sealed(name, err);
 	char *path = archives_path(c, name);
-	int rc = g_file_test(path, G_FILE_TEST_EXISTS) ? archive_open(path, as->signer, &a)
-	                                               : archive_create(path, meta, as->signer, &a);
+	int rc = g_file_test(path, G_FILE_TEST_EXISTS)
+	             ? archive_open_signed(path, as->signer, as->signer2, &a)
+	             : archive_create_signed(path, meta, as->signer, as->signer2, &a);
 	if (rc == -EROFS) {
 		mark_sealed(c, name, sealed_time_of(path));
 		rc = archive_refuse_sealed(name, err);

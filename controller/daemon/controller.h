@@ -18,7 +18,8 @@ struct controller_config {
 	char *state_dir;
 	char *archive_dir;
 	char *signing_key;
-	char *site;             /* [controller] site: named in every archive checkpoint's origin */
+	char *site; /* [controller] site: named in every archive checkpoint's origin */
+	char *second_signing_key; /* [controller] second_signing_key: SM2 (or Ed25519), or NULL */
 	char *tsa_url;          /* [controller] tsa_url: RFC 3161 TSA for sealed tenders, or NULL */
 	int64_t tsa_timeout_ms; /* [controller] tsa_timeout_ms, default 10000 */
 	char *credential_key;   /* [controller] credential_key: the site credential key file */

@@ -95,6 +95,11 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 		            k->site);
 		goto out;
 	}
+	char *sk2 = config_string(cf, "controller", "second_signing_key", "", err);
+	if (!sk2 && err && *err)
+		goto out;
+	k->second_signing_key = sk2 && *sk2 ? config_resolve(cf, sk2) : NULL;
+	g_free(sk2);
 	char *tsa = config_string(cf, "controller", "tsa_url", "", err);
 	if (!tsa && err && *err)
 		goto out;
@@ -242,6 +247,7 @@ void controller_config_free(struct controller_config *k)
 	g_free(k->signing_key);
 	g_free(k->site);
 	g_free(k->tsa_url);
+	g_free(k->second_signing_key);
 	g_free(k->credential_key);
 	g_free(k->id_number_key);
 	g_free(k->console_bind);

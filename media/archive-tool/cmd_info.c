@@ -164,6 +164,39 @@ static int write_file(const char *dir, const char *name, const void *data, size_
 	return ok ? 0 : -EIO;
 }
 
+/* DIR/checkpoint.sig2 and DIR/embedded-signing2.pub: the second key's signature of
+ * checkpoint ID and that key, when the archive has a second key. */
+static int save_second(struct archive_reader *r, sqlite3_int64 id, const char *dir)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	if (query(
+	        archive_reader_db(r),
+	        "SELECT c.signature2, m.signing_pubkey2 FROM checkpoints c, meta m WHERE c.id = ? "
+	        "AND c.signature2 IS NOT NULL AND m.signing_pubkey2 IS NOT NULL",
+	        &st))
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_BLOB) {
+		rc = write_file(dir, "checkpoint.sig2", sqlite3_column_blob(st, 0),
+		                (size_t)sqlite3_column_bytes(st, 0));
+		if (rc == 0)
+			rc = write_file(dir, "embedded-signing2.pub", raw(st, 1),
+			                strlen(raw(st, 1)));
+		if (rc == 0)
+			printf(
+			    "second signature: %s/checkpoint.sig2 (key %s/embedded-signing2.pub); "
+			    "an "
+			    "SM2 one checks with:\n  openssl pkeyutl -verify -pubin -inkey "
+			    "sm2-signing.pub -rawin -digest sm3 -pkeyopt distid:1234567812345678 "
+			    "-in %s/checkpoint.txt -sigfile %s/checkpoint.sig2\n",
+			    dir, dir, dir, dir);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* DIR/checkpoint.tsr: the last RFC 3161 timestamp reply stored for checkpoint ID, if any. */
 static int save_timestamp(struct archive_reader *r, sqlite3_int64 id, const char *dir)
 {
@@ -251,7 +284,8 @@ int cmd_checkpoint(int argc, char **argv)
 		    write_file(dir, "embedded-signing.pub", raw(st, 3), strlen(raw(st, 3))))
 			goto out_stmt;
 		if (archive_reader_version(r) >= 2 &&
-		    save_timestamp(r, sqlite3_column_int64(st, 0), dir) != 0)
+		    (save_second(r, sqlite3_column_int64(st, 0), dir) != 0 ||
+		     save_timestamp(r, sqlite3_column_int64(st, 0), dir) != 0))
 			goto out_stmt;
 		if (note && vkey) {
 			char *v = g_strconcat(vkey, "\n", NULL);

@@ -98,8 +98,12 @@ static void print_timestamp(const struct archive_verify_report *rep, const char 
 
 int cmd_verify(int argc, char **argv)
 {
-	char *pub = NULL, *roots = NULL, *tsa_ca = NULL;
+	char *pub = NULL, *roots = NULL, *tsa_ca = NULL, *pub2 = NULL;
 	GOptionEntry opts[] = {
+	    {"pubkey2", 0, 0, G_OPTION_ARG_FILENAME, &pub2,
+	     "the site's second public key (SM2 or Ed25519 PEM), when its checkpoints are signed "
+	     "by a second key too; without it the recorded one is used",
+	     "sm2-signing.pub"},
 	    {"tsa-ca", 0, 0, G_OPTION_ARG_FILENAME, &tsa_ca,
 	     "the timestamp authority's CA certificate(s) (PEM): check the RFC 3161 timestamps' "
 	     "certificate chain up to it; without it a timestamp is checked against the "
@@ -115,7 +119,7 @@ int cmd_verify(int argc, char **argv)
 	     "controller-signing.pub"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	struct archive_verify_report rep;
-	struct archive_pubkey *key = NULL;
+	struct archive_pubkey *key = NULL, *key2 = NULL;
 	struct archive_reader *r;
 	int rc;
 
@@ -135,13 +139,21 @@ int cmd_verify(int argc, char **argv)
 		g_free(pub);
 		return EXIT_USAGE;
 	}
+	if (pub2 && archive_pubkey_load_any(pub2, &key2) != 0) {
+		tool_err(_("%s: not a readable SM2 or Ed25519 public key (PEM)"), pub2);
+		archive_pubkey_free(key);
+		g_free(pub);
+		g_free(pub2);
+		return EXIT_USAGE;
+	}
 	r = tool_open(argv[1]);
 	if (!r) {
+		archive_pubkey_free(key2);
 		archive_pubkey_free(key);
 		g_free(pub);
 		return EXIT_BAD_FILE;
 	}
-	rc = archive_verify(r, key, &rep);
+	rc = archive_verify_keys(r, key, key2, &rep);
 	if (rc == 0)
 		rc = archive_verify_timestamps(r, tsa_ca, &rep);
 	if (rc == 0) {
@@ -155,6 +167,11 @@ int cmd_verify(int argc, char **argv)
 			    _("note: format version %d: not covered by any signature, by design of "
 			      "that version: %s\n"),
 			    rep.version, rep.unsigned_by_design);
+		if (rep.second_key)
+			printf(_("second signatures: every checkpoint is also signed by the %s key "
+			         "recorded in the file%s\n"),
+			       strcmp(rep.second_key, "sm2-sm3") == 0 ? "SM2 (SM3)" : "Ed25519",
+			       key2 ? _(", the one given with --pubkey2") : "");
 		print_timestamp(&rep, argv[1]);
 		if (rep.key_embedded)
 			printf(
@@ -168,7 +185,9 @@ int cmd_verify(int argc, char **argv)
 	archive_verify_report_clear(&rep);
 	archive_reader_free(r);
 	archive_pubkey_free(key);
+	archive_pubkey_free(key2);
 	g_free(pub);
+	g_free(pub2);
 	g_free(roots);
 	g_free(tsa_ca);
 	return rc == 0 ? EXIT_INTACT : rc == -EBADMSG ? EXIT_TAMPERED : EXIT_BAD_FILE;

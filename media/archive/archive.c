@@ -44,6 +44,8 @@ struct archive {
 	char *origin;         /* version 2: the checkpoints' origin, SITE/evalroom/TENDER */
 	uint8_t prev[32];     /* version 2: SHA-256 of the last checkpoint's body, or zeros */
 	uint8_t key_hash[32]; /* version 2: SHA-256 of the signer's raw public key */
+	struct archive_signer *signer2; /* version 2: a second key signing beside it, or NULL */
+	uint8_t key2_hash[32];          /* SHA-256 of its DER SPKI */
 	struct archive_signer *signer;
 	struct merkle_builder tree; /* O(log n) roots at every checkpoint */
 	uint64_t checkpointed;
@@ -265,6 +267,10 @@ static int key_hash_of(struct archive *a)
 		return -EINVAL;
 	}
 	checkpoint_sha256(raw, sizeof(raw), a->key_hash);
+	if (a->signer2 && archive_signer_spki_sha256(a->signer2, a->key2_hash) != 0) {
+		set_err(a, "archive %s: the second signing key is unusable", a->path);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -281,9 +287,16 @@ static int open_db(struct archive *a, int flags)
 int archive_create(const char *path, const struct archive_tender *tender,
                    struct archive_signer *signer, struct archive **out)
 {
+	return archive_create_signed(path, tender, signer, NULL, out);
+}
+
+int archive_create_signed(const char *path, const struct archive_tender *tender,
+                          struct archive_signer *signer, struct archive_signer *signer2,
+                          struct archive **out)
+{
 	static const char *const meta_sql =
 	    "INSERT INTO meta (id, leaf, leaf_hash, tender, name, session, created_us, "
-	    "signing_pubkey, site) VALUES (1, 0, ?, ?, ?, ?, ?, ?, ?)";
+	    "signing_pubkey, site, signing_pubkey2) VALUES (1, 0, ?, ?, ?, ?, ?, ?, ?, ?)";
 	const char *bad = leaf_check_tender(tender);
 	struct archive *a;
 	sqlite3_stmt *st = NULL;
@@ -303,6 +316,7 @@ int archive_create(const char *path, const struct archive_tender *tender,
 	a->version = ARCHIVE_FORMAT_VERSION;
 	a->origin =
 	    checkpoint_origin(tender->site ? tender->site : ARCHIVE_DEFAULT_SITE, tender->tender);
+	a->signer2 = signer2;
 	rc = key_hash_of(a);
 	if (rc)
 		goto err_free;
@@ -343,6 +357,10 @@ int archive_create(const char *path, const struct archive_tender *tender,
 	sqlite3_bind_text(st, 6, pem, -1, g_free);
 	sqlite3_bind_text(st, 7, tender->site ? tender->site : ARCHIVE_DEFAULT_SITE, -1,
 	                  SQLITE_STATIC);
+	if (signer2)
+		sqlite3_bind_text(st, 8, archive_signer_public_pem(signer2), -1, g_free);
+	else
+		sqlite3_bind_null(st, 8);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		rc = sql_fail(a, "meta");
 		goto err_stmt;
@@ -402,6 +420,12 @@ static int load_leaves(struct archive *a)
 
 int archive_open(const char *path, struct archive_signer *signer, struct archive **out)
 {
+	return archive_open_signed(path, signer, NULL, out);
+}
+
+int archive_open_signed(const char *path, struct archive_signer *signer,
+                        struct archive_signer *signer2, struct archive **out)
+{
 	struct archive *a;
 	sqlite3_stmt *st = NULL;
 	char *pem;
@@ -437,9 +461,11 @@ int archive_open(const char *path, struct archive_signer *signer, struct archive
 	        a->version >= 2
 	            ? "SELECT tender, sealed_us, signing_pubkey, "
 	              "(SELECT coalesce(max(tree_size), 0) FROM checkpoints), site, "
-	              "(SELECT body FROM checkpoints ORDER BY id DESC LIMIT 1) FROM meta"
+	              "(SELECT body FROM checkpoints ORDER BY id DESC LIMIT 1), signing_pubkey2 "
+	              "FROM meta"
 	            : "SELECT tender, sealed_us, signing_pubkey, "
-	              "(SELECT coalesce(max(tree_size), 0) FROM checkpoints), NULL, NULL FROM meta",
+	              "(SELECT coalesce(max(tree_size), 0) FROM checkpoints), NULL, NULL, NULL "
+	              "FROM meta",
 	        -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {
 		set_err(a, "archive %s: not an evalroom archive (%s)", path, sqlite3_errmsg(a->db));
@@ -477,6 +503,22 @@ int archive_open(const char *path, struct archive_signer *signer, struct archive
 		if (sqlite3_column_type(st, 5) == SQLITE_TEXT)
 			checkpoint_sha256(sqlite3_column_text(st, 5),
 			                  (size_t)sqlite3_column_bytes(st, 5), a->prev);
+		if (sqlite3_column_type(st, 6) == SQLITE_TEXT) {
+			char *pem2 = signer2 ? archive_signer_public_pem(signer2) : NULL;
+			int same = g_strcmp0(pem2, (const char *)sqlite3_column_text(st, 6)) == 0;
+
+			g_free(pem2);
+			if (!same) {
+				set_err(
+				    a,
+				    "archive %s: it is signed by a second key too, and that key "
+				    "was not given or differs",
+				    path);
+				rc = -EINVAL;
+				goto err_stmt;
+			}
+			a->signer2 = signer2;
+		}
 		rc = key_hash_of(a);
 		if (rc)
 			goto err_stmt;
@@ -957,8 +999,14 @@ static void announce_checkpoint(struct archive *a)
  * seal time when this is the sealing checkpoint, else -1 (version 2 signs it). */
 static char *body_now(struct archive *a, int64_t time_us, int64_t sealed_us, uint8_t root[32])
 {
-	struct checkpoint_fields f = {a->origin, archive_tree_size(a), root,     time_us,
-	                              a->prev,   a->key_hash,          sealed_us};
+	struct checkpoint_fields f = {a->origin,
+	                              archive_tree_size(a),
+	                              root,
+	                              time_us,
+	                              a->prev,
+	                              a->key_hash,
+	                              a->signer2 ? a->key2_hash : NULL,
+	                              sealed_us};
 
 	merkle_builder_root(&a->tree, root);
 	if (a->version < 2)
@@ -970,6 +1018,7 @@ static int checkpoint_write(struct archive *a, int64_t time_us, int64_t sealed_u
 {
 	uint8_t root[32], sig[ARCHIVE_SIGNATURE_LEN];
 	uint64_t n = archive_tree_size(a);
+	GByteArray *sig2 = NULL;
 	sqlite3_stmt *st;
 	char *body;
 	int rc;
@@ -983,14 +1032,24 @@ static int checkpoint_write(struct archive *a, int64_t time_us, int64_t sealed_u
 		set_err(a, "archive %s: signing the checkpoint failed", a->path);
 		goto err_body;
 	}
-	if (sqlite3_prepare_v2(
-	        a->db,
-	        "INSERT INTO checkpoints (tree_size, root, time_us, body, signature) "
-	        "VALUES (?, ?, ?, ?, ?)",
-	        -1, &st, NULL) != SQLITE_OK) {
+	if (a->signer2 && archive_signer_sign_alloc(a->signer2, body, strlen(body), &sig2) != 0) {
+		rc = -EIO;
+		set_err(a, "archive %s: signing the checkpoint with the second key failed",
+		        a->path);
+		goto err_body;
+	}
+	if (sqlite3_prepare_v2(a->db,
+	                       a->version >= 2
+	                           ? "INSERT INTO checkpoints (tree_size, root, time_us, body, "
+	                             "signature, signature2) VALUES (?, ?, ?, ?, ?, ?)"
+	                           : "INSERT INTO checkpoints (tree_size, root, time_us, body, "
+	                             "signature) VALUES (?, ?, ?, ?, ?)",
+	                       -1, &st, NULL) != SQLITE_OK) {
 		rc = sql_fail(a, "checkpoint");
 		goto err_body;
 	}
+	if (sig2)
+		sqlite3_bind_blob(st, 6, sig2->data, (int)sig2->len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 1, (int64_t)n);
 	sqlite3_bind_blob(st, 2, root, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, time_us);
@@ -1009,6 +1068,8 @@ static int checkpoint_write(struct archive *a, int64_t time_us, int64_t sealed_u
 			announce_checkpoint(a);
 	}
 err_body:
+	if (sig2)
+		g_byte_array_unref(sig2);
 	g_free(body);
 	return rc;
 }

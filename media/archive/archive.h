@@ -75,6 +75,18 @@ struct archive_gap {
 int archive_create(const char *path, const struct archive_tender *tender,
                    struct archive_signer *signer, struct archive **out);
 
+/* archive_create_signed / archive_open_signed: the same with a second signer beside the
+ * Ed25519 one (SIGNER2 borrowed, NULL for none; loaded with archive_signer_load_any, e.g. an
+ * SM2 key): its public key is recorded in meta.signing_pubkey2, named by every checkpoint
+ * (its key2 line) and every checkpoint carries its signature too (checkpoints.signature2).
+ * Reopening an archive created with a second key needs that same key (-EINVAL otherwise);
+ * one created without keeps going without. */
+int archive_create_signed(const char *path, const struct archive_tender *tender,
+                          struct archive_signer *signer, struct archive_signer *signer2,
+                          struct archive **out);
+int archive_open_signed(const char *path, struct archive_signer *signer,
+                        struct archive_signer *signer2, struct archive **out);
+
 /* Reopens an existing, unsealed archive for appending (e.g. after a controller restart),
  * reloading its tree. Returns 0, -ENOENT, -EROFS (sealed), -EBADMSG (not an archive or
  * its leaves are inconsistent), -EIO. */

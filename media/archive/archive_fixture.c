@@ -18,7 +18,7 @@ static int usage(void)
 	    "usage: evalroom-archive-fixture keygen PRIVATE.key PUBLIC.pub\n"
 	    "       evalroom-archive-fixture build OUT.evarc PRIVATE.key [options] SEGMENT.ts...\n"
 	    "       evalroom-archive-fixture reopen-seal FILE.evarc PRIVATE.key\n"
-	    "options: --tender T --site S --stream S --start ISO|US --segment-ms MS "
+	    "options: --tender T --site S --key2 KEY --stream S --start ISO|US --segment-ms MS "
 	    "--checkpoint-every K\n"
 	    "         --seal --draw FILE\n"
 	    "Appends a draw record, per segment one event (and a gap after the middle one),\n"
@@ -39,10 +39,14 @@ static int fail(const char *what, struct archive *a, int rc)
 static int build(int argc, char **argv)
 {
 	char *tender = NULL, *stream = NULL, *start = NULL, *draw_path = NULL, *site = NULL;
+	char *key2_path = NULL;
+	struct archive_signer *signer2 = NULL;
 	int seg_ms = 2000, every = 2, seal = 0, i, rc;
 	GOptionEntry opts[] = {
 	    {"tender", 0, 0, G_OPTION_ARG_STRING, &tender, "tender id", "T"},
 	    {"site", 0, 0, G_OPTION_ARG_STRING, &site, "site id (the checkpoints' origin)", "S"},
+	    {"key2", 0, 0, G_OPTION_ARG_FILENAME, &key2_path,
+	     "a second signing key (SM2 or Ed25519 PEM) beside the first", "KEY"},
 	    {"stream", 0, 0, G_OPTION_ARG_STRING, &stream, "stream id", "S"},
 	    {"start", 0, 0, G_OPTION_ARG_STRING, &start, "time of the first segment", "T"},
 	    {"segment-ms", 0, 0, G_OPTION_ARG_INT, &seg_ms, "segment duration", "MS"},
@@ -74,7 +78,9 @@ static int build(int argc, char **argv)
 		return fail("load key", NULL, rc);
 	struct archive_tender t = {tender ? tender : "T-2026-001", "Fixture tender", "S-2026-11-25",
 	                           t0 - 3600000000, site};
-	rc = archive_create(argv[1], &t, signer, &a);
+	if (key2_path && (rc = archive_signer_load_any(key2_path, &signer2)) != 0)
+		return fail("load --key2", NULL, rc);
+	rc = archive_create_signed(argv[1], &t, signer, signer2, &a);
 	if (rc)
 		return fail("create", a, rc);
 	if (draw_path && !g_file_get_contents(draw_path, &draw, NULL, NULL))
@@ -132,6 +138,8 @@ static int build(int argc, char **argv)
 		return fail("seal/checkpoint", a, rc);
 	archive_free(a);
 	archive_signer_free(signer);
+	archive_signer_free(signer2);
+	g_free(key2_path);
 	g_free(draw);
 	g_free(tender);
 	g_free(site);

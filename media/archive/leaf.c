@@ -250,11 +250,17 @@ char *checkpoint_origin(const char *site, const char *tender)
 
 char *checkpoint_body_v2(const struct checkpoint_fields *f)
 {
-	char prev[65], key[65], when[64], sealed[80] = "";
+	char prev[65], key[65], when[64], sealed[80] = "", key2[80] = "";
 	char *root = g_base64_encode(f->root, 32), *body;
 
 	hex_encode(f->prev, 32, prev);
 	hex_encode(f->key_hash, 32, key);
+	if (f->key2_hash) {
+		char h[65];
+
+		hex_encode(f->key2_hash, 32, h);
+		snprintf(key2, sizeof(key2), "key2 %s\n", h);
+	}
 	clock_format_us(f->time_us, when, sizeof(when));
 	if (f->sealed_us >= 0) {
 		char at[64];
@@ -262,8 +268,8 @@ char *checkpoint_body_v2(const struct checkpoint_fields *f)
 		clock_format_us(f->sealed_us, at, sizeof(at));
 		snprintf(sealed, sizeof(sealed), "sealed %s\n", at);
 	}
-	body = g_strdup_printf("%s\n%" G_GUINT64_FORMAT "\n%s\ntime %s\nprev %s\nkey %s\n%s",
-	                       f->origin, f->size, root, when, prev, key, sealed);
+	body = g_strdup_printf("%s\n%" G_GUINT64_FORMAT "\n%s\ntime %s\nprev %s\nkey %s\n%s%s",
+	                       f->origin, f->size, root, when, prev, key, key2, sealed);
 	g_free(root);
 	return body;
 }

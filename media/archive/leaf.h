@@ -40,7 +40,8 @@ struct checkpoint_fields {
 	int64_t time_us;         /* when it was made */
 	const uint8_t *prev;     /* 32 bytes: SHA-256 of the previous checkpoint's body, or zeros */
 	const uint8_t *key_hash; /* 32 bytes: SHA-256 of the raw Ed25519 key that signs it */
-	int64_t sealed_us;       /* the seal time on the sealing checkpoint, else -1 */
+	const uint8_t *key2_hash; /* 32 bytes: SHA-256 of the second key's DER SPKI, or NULL */
+	int64_t sealed_us;        /* the seal time on the sealing checkpoint, else -1 */
 };
 
 /* checkpoint_sha256: SHA-256 of LEN bytes at DATA into OUT (a checkpoint body for the next
@@ -48,7 +49,8 @@ struct checkpoint_fields {
 void checkpoint_sha256(const void *data, size_t len, uint8_t out[32]);
 
 /* checkpoint_body_v2: the C2SP checkpoint note text of F (origin, size, base64 root, then the
- * extension lines time, prev, key and, when sealing, sealed); a new string (g_free). */
+ * extension lines time, prev, key, key2 when there is a second key and, when sealing,
+ * sealed); a new string (g_free). */
 char *checkpoint_body_v2(const struct checkpoint_fields *f);
 
 /* Parses "YYYY-MM-DDTHH:MM:SS[.frac][Z|+hh:mm]" or a plain integer of microseconds.

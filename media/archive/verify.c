@@ -28,12 +28,16 @@ struct ctx {
 	GArray *entries;
 	uint64_t problem_key;
 	char *tender;
-	int64_t sealed_event_leaf; /* leaf of the archive.sealed event, or -1 */
-	int version;               /* the file's format version */
-	char *site;                /* version 2: meta.site */
-	int64_t sealed_us;         /* meta.sealed_us, or -1 */
-	int meta_key_ok;           /* meta.signing_pubkey is an Ed25519 key */
-	uint8_t meta_key_hash[32]; /* SHA-256 of its raw public key */
+	int64_t sealed_event_leaf;               /* leaf of the archive.sealed event, or -1 */
+	int version;                             /* the file's format version */
+	char *site;                              /* version 2: meta.site */
+	int64_t sealed_us;                       /* meta.sealed_us, or -1 */
+	int meta_key_ok;                         /* meta.signing_pubkey is an Ed25519 key */
+	uint8_t meta_key_hash[32];               /* SHA-256 of its raw public key */
+	struct archive_pubkey *key2;             /* meta.signing_pubkey2, or NULL */
+	const struct archive_pubkey *key2_check; /* what the second signatures are checked with */
+	uint8_t key2_hash[32];                   /* SHA-256 of its DER SPKI */
+	int key2_sm2;
 };
 
 static void problem(struct ctx *c, uint64_t key, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
@@ -324,10 +328,12 @@ static int check_meta(struct ctx *c, const struct archive_pubkey **key,
 	uint8_t raw[32];
 	int rc = -EIO, step = 0;
 
-	if (sqlite3_prepare_v2(c->db,
-	                       c->version >= 2 ? "SELECT signing_pubkey, sealed_us, site FROM meta"
-	                                       : "SELECT signing_pubkey, sealed_us, NULL FROM meta",
-	                       -1, &st, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(
+	        c->db,
+	        c->version >= 2
+	            ? "SELECT signing_pubkey, sealed_us, site, signing_pubkey2 FROM meta"
+	            : "SELECT signing_pubkey, sealed_us, NULL, NULL FROM meta",
+	        -1, &st, NULL) != SQLITE_OK ||
 	    (step = sqlite3_step(st)) != SQLITE_ROW) {
 		problem(c, 0, "meta: missing row: %s", sqlite3_errmsg(c->db));
 		/* A readable table without its row was tampered with, not unreadable. */
@@ -345,6 +351,23 @@ static int check_meta(struct ctx *c, const struct archive_pubkey **key,
 		if (sqlite3_column_type(st, 2) != SQLITE_TEXT || !leaf_tender_id_valid(site))
 			problem(c, 0, "meta row 1: site is missing or malformed (altered)");
 		c->site = g_strdup(site ? site : "");
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+			const char *pem2 = (const char *)sqlite3_column_text(st, 3);
+			char *canonical = NULL;
+
+			if (sqlite3_column_type(st, 3) == SQLITE_TEXT &&
+			    archive_pubkey_from_pem_any(pem2, &c->key2) == 0)
+				canonical = archive_pubkey_pem(c->key2);
+			if (!canonical || strcmp(canonical, pem2) != 0 ||
+			    archive_pubkey_spki_sha256(c->key2, c->key2_hash) != 0) {
+				problem(c, 0,
+				        "meta row 1: signing_pubkey2 is not an SM2 or Ed25519 "
+				        "public key in the form the writer records it (altered)");
+				archive_pubkey_free(c->key2);
+				c->key2 = NULL;
+			}
+			g_free(canonical);
+		}
 	}
 	/* The exact text the writer records: PEM readers skip text around the key, and no byte
 	 * of the column may change unnoticed. */
@@ -382,35 +405,40 @@ out:
 	return rc;
 }
 
-/* Line N (0-based) of TEXT, or "" (a new string, g_free). */
-static char *line_of(const char *text, int n)
+/* The line of TEXT starting with PREFIX, or "" (a new string, g_free). */
+static char *line_of(const char *text, const char *prefix)
 {
 	char **lines = g_strsplit(text, "\n", -1);
-	char *out = g_strdup(g_strv_length(lines) > (guint)n ? lines[n] : "");
+	char *out = NULL;
 
+	for (guint i = 0; lines[i] && !out; i++)
+		if (g_str_has_prefix(lines[i], prefix))
+			out = g_strdup(lines[i]);
 	g_strfreev(lines);
-	return out;
+	return out ? out : g_strdup("");
 }
 
 /* Why a version 2 body differs from the one its columns and its predecessor make: names the
- * extension line that differs (chain, key, seal), else the columns. A new string. */
+ * extension line that differs (chain, keys, seal), else the columns. A new string. */
 static char *body_mismatch(const char *body, const char *expect, int64_t id)
 {
 	static const struct {
-		int line;
+		const char *prefix;
 		const char *why;
 	} lines[] = {
-	    {4, "chain broken: it does not name the checkpoint before it as its predecessor "
-	        "(a checkpoint was removed, inserted or reordered)"},
-	    {5, "it names another signing key than meta.signing_pubkey records (the recorded "
-	        "key was altered)"},
-	    {6, "meta.sealed_us is not the seal it signs (the seal time was altered, the seal "
-	        "cleared, or records added after it)"},
+	    {"prev ", "chain broken: it does not name the checkpoint before it as its predecessor "
+	              "(a checkpoint was removed, inserted or reordered)"},
+	    {"key ", "it names another signing key than meta.signing_pubkey records (the recorded "
+	             "key was altered)"},
+	    {"key2 ", "it names another second key than meta.signing_pubkey2 records (the "
+	              "recorded second key was altered, added or removed)"},
+	    {"sealed ", "meta.sealed_us is not the seal it signs (the seal time was altered, the "
+	                "seal cleared, or records added after it)"},
 	};
 	char *why = NULL;
 
 	for (size_t i = 0; i < G_N_ELEMENTS(lines) && !why; i++) {
-		char *a = line_of(body, lines[i].line), *b = line_of(expect, lines[i].line);
+		char *a = line_of(body, lines[i].prefix), *b = line_of(expect, lines[i].prefix);
 
 		if (strcmp(a, b) != 0)
 			why = g_strdup_printf("checkpoints row %" G_GINT64_FORMAT ": %s", id,
@@ -441,11 +469,13 @@ static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, u
 	    sqlite3_step(st) == SQLITE_ROW)
 		last_id = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(
-	        c->db,
-	        "SELECT id, tree_size, root, time_us, body, signature FROM checkpoints "
-	        "ORDER BY id",
-	        -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(c->db,
+	                       c->version >= 2
+	                           ? "SELECT id, tree_size, root, time_us, body, signature, "
+	                             "signature2 FROM checkpoints ORDER BY id"
+	                           : "SELECT id, tree_size, root, time_us, body, signature, NULL "
+	                             "FROM checkpoints ORDER BY id",
+	                       -1, &st, NULL) != SQLITE_OK) {
 		problem(c, KEY_CHECKPOINT, "checkpoints: unreadable: sqlite: %s",
 		        sqlite3_errmsg(c->db));
 		g_free(origin);
@@ -507,6 +537,7 @@ static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, u
 			                              t,
 			                              prev_hash,
 			                              c->meta_key_hash,
+			                              c->key2 ? c->key2_hash : NULL,
 			                              id == last_id && c->rep->sealed ? c->sealed_us
 			                                                              : -1};
 
@@ -540,6 +571,21 @@ static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, u
 			            ? " for the given public key (the file records another signing "
 			              "key than --pubkey)"
 			            : " for the given public key");
+		else if (!c->key2 && sqlite3_column_type(st, 6) != SQLITE_NULL)
+			problem(c, k,
+			        "checkpoints row %" G_GINT64_FORMAT ": signature2 is set but "
+			        "meta.signing_pubkey2 records no second key (altered)",
+			        id);
+		else if (c->key2 &&
+		         (sqlite3_column_type(st, 6) != SQLITE_BLOB ||
+		          archive_pubkey_verify(c->key2_check, body, strlen(body),
+		                                sqlite3_column_blob(st, 6),
+		                                (size_t)sqlite3_column_bytes(st, 6)) != 0))
+			problem(c, k,
+			        "checkpoints row %" G_GINT64_FORMAT
+			        ": second signature (%s) invalid%s",
+			        id, c->key2_sm2 ? "SM2" : "Ed25519",
+			        c->key2_check != c->key2 ? " for the given --pubkey2" : "");
 		else if ((uint64_t)size > c->rep->signed_leaves)
 			c->rep->signed_leaves = (uint64_t)size;
 		g_free(expect);
@@ -575,6 +621,12 @@ static void check_orphans(struct ctx *c)
 int archive_verify(struct archive_reader *r, const struct archive_pubkey *key,
                    struct archive_verify_report *rep)
 {
+	return archive_verify_keys(r, key, NULL, rep);
+}
+
+int archive_verify_keys(struct archive_reader *r, const struct archive_pubkey *key,
+                        const struct archive_pubkey *key2, struct archive_verify_report *rep)
+{
 	struct archive_pubkey *owned = NULL;
 	struct ctx c = {0};
 	sqlite3_stmt *st;
@@ -606,6 +658,21 @@ int archive_verify(struct archive_reader *r, const struct archive_pubkey *key,
 	rc = check_meta(&c, &key, &owned);
 	if (rc)
 		goto out;
+	if (c.key2) {
+		c.key2_sm2 = strcmp(archive_pubkey_algorithm(c.key2), "sm2-sm3") == 0;
+		c.key2_check = key2 ? key2 : c.key2;
+		rep->second_key = archive_pubkey_algorithm(c.key2);
+		if (key2 && !archive_pubkey_equal(key2, c.key2))
+			problem(
+			    &c, KEY_CHECKPOINT,
+			    "meta row 1: signing_pubkey2 records another second key than the one "
+			    "given with --pubkey2");
+	} else if (key2) {
+		problem(
+		    &c, KEY_CHECKPOINT,
+		    "meta row 1: no second signing key is recorded, but --pubkey2 was given (the "
+		    "archive has only the Ed25519 signatures, or its second key was removed)");
+	}
 	rc = scan_table(&c, "meta",
 	                "SELECT id, leaf, leaf_hash, tender, session, created_us, name FROM meta "
 	                "ORDER BY id",
@@ -667,6 +734,7 @@ out:
 	archive_pubkey_free(owned);
 	g_array_unref(c.entries);
 	g_free(c.site);
+	archive_pubkey_free(c.key2);
 	rep->tender = c.tender; /* taken */
 	return rc;
 }

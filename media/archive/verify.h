@@ -20,8 +20,9 @@ struct archive_verify_report {
 	/* What the file's format version leaves outside every signature, by design (a static
 	 * sentence naming the columns), or NULL when every column is covered (version 2). */
 	const char *unsigned_by_design;
-	char *problem; /* NULL when intact, else the first problem found (in leaf order) */
-	char *tender;  /* the tender the file names (NULL when its meta is unreadable) */
+	const char *second_key; /* "sm2-sm3" or "ed25519" when a second key signs too, else NULL */
+	char *problem;          /* NULL when intact, else the first problem found (in leaf order) */
+	char *tender;           /* the tender the file names (NULL when its meta is unreadable) */
 	GByteArray *leaf_hashes; /* recomputed leaf hashes in tree order (32 bytes each) */
 	/* archive_verify_timestamps: */
 	uint64_t timestamps; /* valid timestamp replies */
@@ -37,6 +38,13 @@ struct archive_verify_report {
 int archive_verify(struct archive_reader *r, const struct archive_pubkey *key,
                    struct archive_verify_report *rep);
 void archive_verify_report_clear(struct archive_verify_report *rep);
+
+/* archive_verify_keys: archive_verify, with KEY2 the second key (SM2 or Ed25519) the
+ * checkpoints must also be signed by (NULL: the one recorded in meta.signing_pubkey2, if
+ * any). A KEY2 other than the recorded one, or given for an archive without a second key, is
+ * named. */
+int archive_verify_keys(struct archive_reader *r, const struct archive_pubkey *key,
+                        const struct archive_pubkey *key2, struct archive_verify_report *rep);
 
 /* Checks every RFC 3161 timestamp reply stored in the archive (format version 2; none in
  * version 1) against the body of the checkpoint it names: granted, imprint = SHA-256 of that

@@ -16,7 +16,8 @@ CREATE TABLE meta (
 	created_us     INTEGER NOT NULL,
 	signing_pubkey TEXT    NOT NULL, -- PEM of the key that signs the checkpoints
 	sealed_us      INTEGER,          -- NULL while the tender is open
-	site           TEXT    NOT NULL  -- the site named in the checkpoints' origin (version 2)
+	site           TEXT    NOT NULL, -- the site named in the checkpoints' origin (version 2)
+	signing_pubkey2 TEXT             -- PEM of a second key (SM2 or Ed25519) signing beside it
 );
 
 CREATE TABLE draw (
@@ -76,7 +77,8 @@ CREATE TABLE checkpoints (
 	root      BLOB    NOT NULL,
 	time_us   INTEGER NOT NULL,
 	body      TEXT    NOT NULL, -- exactly the signed bytes (version 2: a C2SP checkpoint)
-	signature BLOB    NOT NULL  -- raw 64-byte Ed25519 signature of body
+	signature BLOB    NOT NULL, -- raw 64-byte Ed25519 signature of body
+	signature2 BLOB             -- the second key's signature of body (version 2), or NULL
 );
 
 -- RFC 3161 timestamp replies of checkpoint bodies from the site's TSA (version 2). A reply

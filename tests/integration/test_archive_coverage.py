@@ -41,9 +41,12 @@ def material(tmp_path_factory, bin_dir):
         segs.append(str(p))
     key, pub = d / "controller-signing.key", d / "controller-signing.pub"
     assert run([f"{bin_dir}/evalroom-archive-fixture", "keygen", key, pub]).returncode == 0
+    # A second key (SM2) beside the Ed25519 one, so its columns hold values to alter too.
+    key2 = d / "sm2-signing.key"
+    assert run(["openssl", "genpkey", "-algorithm", "SM2", "-out", key2]).returncode == 0
     arc = d / f"{TENDER}.evarc"
     r = run([f"{bin_dir}/evalroom-archive-fixture", "build", arc, key, "--seal", "--site", SITE,
-             "--tender", TENDER, "--checkpoint-every", "1"] + segs)
+             "--tender", TENDER, "--checkpoint-every", "1", "--key2", key2] + segs)
     assert r.returncode == 0, r.stderr
     tsa = local_tsa.TSA(str(d / "tsa"))
     r = run([f"{bin_dir}/evalroom-archive", "timestamp", arc, "--tsa", tsa.url])
@@ -306,7 +309,7 @@ def test_checkpoints_read_by_an_independent_c2sp_parser(material, tool, tmp_path
         "FROM segments UNION ALL SELECT leaf, leaf_hash FROM gaps) ORDER BY leaf")]
     assert size == len(leaves) and root == rfc6962_root(leaves)
     keys = dict(e.split(" ", 1) for e in ext)
-    assert set(keys) == {"time", "prev", "key", "sealed"}
+    assert set(keys) == {"time", "prev", "key", "key2", "sealed"}
     assert keys["key"] == hashlib.sha256(raw_pub).hexdigest()
     # Every checkpoint: a signed note under the same vkey, chained to the one before.
     prev = "0" * 64
