@@ -197,24 +197,25 @@ static int save_second(struct archive_reader *r, sqlite3_int64 id, const char *d
 	return rc;
 }
 
-/* DIR/checkpoint.tsr: the last RFC 3161 timestamp reply stored for checkpoint ID, if any. */
+/* DIR/checkpoint.tst: the last RFC 3161 timestamp token stored for checkpoint ID, if any. */
 static int save_timestamp(struct archive_reader *r, sqlite3_int64 id, const char *dir)
 {
 	sqlite3_stmt *st;
 	int rc = 0;
 
 	if (query(archive_reader_db(r),
-	          "SELECT reply FROM timestamps WHERE checkpoint = ? ORDER BY id DESC LIMIT 1",
+	          "SELECT token FROM timestamps WHERE checkpoint = ? ORDER BY id DESC LIMIT 1",
 	          &st))
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_BLOB) {
-		rc = write_file(dir, "checkpoint.tsr", sqlite3_column_blob(st, 0),
+		rc = write_file(dir, "checkpoint.tst", sqlite3_column_blob(st, 0),
 		                (size_t)sqlite3_column_bytes(st, 0));
 		if (rc == 0)
-			printf("RFC 3161 timestamp: %s/checkpoint.tsr; check with:\n  openssl ts "
+			printf("RFC 3161 timestamp: %s/checkpoint.tst; check with:\n  openssl ts "
 			       "-verify "
-			       "-data %s/checkpoint.txt -in %s/checkpoint.tsr -CAfile tsa-ca.pem\n",
+			       "-data %s/checkpoint.txt -in %s/checkpoint.tst -token_in -CAfile "
+			       "tsa-ca.pem\n",
 			       dir, dir, dir);
 	}
 	sqlite3_finalize(st);
@@ -230,7 +231,7 @@ int cmd_checkpoint(int argc, char **argv)
 	     "write checkpoint.txt (the signed body), checkpoint.sig (raw Ed25519 signature) "
 	     "and embedded-signing.pub (the key recorded in the file) into DIR; format version "
 	     "2 adds checkpoint.note (the C2SP signed note), embedded-signing.vkey and, when the "
-	     "checkpoint was timestamped, checkpoint.tsr (its RFC 3161 reply)",
+	     "checkpoint was timestamped, checkpoint.tst (its RFC 3161 token)",
 	     "DIR"},
 	    {"row", 0, 0, G_OPTION_ARG_INT64, &row, "checkpoint row id (default: the last)", "ID"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};

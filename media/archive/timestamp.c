@@ -250,49 +250,105 @@ err:
 	return NULL;
 }
 
-int timestamp_check(const void *reply, size_t reply_len, const void *data, size_t len,
-                    const char *ca_file, struct timestamp_info *info, char **why)
+int timestamp_token_from_reply(const void *reply, size_t len, GByteArray **token, char **why)
 {
 	const unsigned char *p = reply;
-	TS_RESP *resp = d2i_TS_RESP(NULL, &p, (long)reply_len);
-	TS_VERIFY_CTX *ctx = NULL;
-	X509_STORE *store = NULL;
-	STACK_OF(X509) *signers = NULL;
-	uint8_t digest[32];
-	unsigned char *imprint;
-	struct tm tm;
+	TS_RESP *resp = d2i_TS_RESP(NULL, &p, (long)len);
+	STACK_OF(X509) *signers = NULL, *certs;
+	PKCS7 *tok;
+	unsigned char *der = NULL;
 	long status;
-	int rc = -EBADMSG;
+	int n, rc = -EBADMSG;
 
-	memset(info, 0, sizeof(*info));
 	*why = NULL;
-	if (!resp || p != (const unsigned char *)reply + reply_len) {
+	if (!resp || p != (const unsigned char *)reply + len) {
 		*why = g_strdup("not a DER RFC 3161 TimeStampResp");
 		goto out;
 	}
 	status = ASN1_INTEGER_get(TS_STATUS_INFO_get0_status(TS_RESP_get_status_info(resp)));
-	if (status != 0 && status != 1) {
+	tok = TS_RESP_get_token(resp);
+	if ((status != 0 && status != 1) || !tok || !PKCS7_type_is_signed(tok)) {
 		*why = g_strdup_printf("the TSA did not grant it (PKIStatus %ld)", status);
 		goto out;
 	}
+	/* Keep the signer's certificate only: the others are outside the signature. */
+	signers = PKCS7_get0_signers(tok, NULL, 0);
+	certs = tok->d.sign->cert;
+	if (!signers || sk_X509_num(signers) != 1 || !certs) {
+		*why =
+		    g_strdup("the reply does not carry its signer's certificate (ask with -cert)");
+		goto out;
+	}
+	for (int i = sk_X509_num(certs) - 1; i >= 0; i--)
+		if (X509_cmp(sk_X509_value(certs, i), sk_X509_value(signers, 0)) != 0)
+			X509_free(sk_X509_delete(certs, i));
+	n = i2d_PKCS7(tok, &der);
+	if (n <= 0) {
+		*why = g_strdup("its token cannot be encoded");
+		goto out;
+	}
+	*token = g_byte_array_new();
+	g_byte_array_append(*token, der, (guint)n);
+	OPENSSL_free(der);
+	rc = 0;
+out:
+	sk_X509_free(signers);
+	TS_RESP_free(resp);
+	return rc;
+}
+
+int timestamp_check(const void *token, size_t token_len, const void *data, size_t len,
+                    const char *ca_file, struct timestamp_info *info, char **why)
+{
+	const unsigned char *p = token;
+	PKCS7 *tok = d2i_PKCS7(NULL, &p, (long)token_len);
+	TS_TST_INFO *tst = NULL;
+	TS_VERIFY_CTX *ctx = NULL;
+	X509_STORE *store = NULL;
+	STACK_OF(X509) *signers = NULL;
+	STACK_OF(PKCS7_SIGNER_INFO) * sis;
+	unsigned char *der = NULL, *imprint;
+	uint8_t digest[32];
+	struct tm tm;
+	int n, rc = -EBADMSG;
+
+	memset(info, 0, sizeof(*info));
+	*why = NULL;
+	/* Every byte must count: DER exactly as re-encoded, one certificate (the signer's, bound
+	 * by the signed ESS attribute), no CRLs, no unsigned attributes. */
+	n = tok && p == (const unsigned char *)token + token_len ? i2d_PKCS7(tok, &der) : -1;
+	if (n != (int)token_len || memcmp(der, token, token_len) != 0 ||
+	    !PKCS7_type_is_signed(tok)) {
+		*why = g_strdup("not a DER RFC 3161 TimeStampToken");
+		goto out;
+	}
+	sis = PKCS7_get_signer_info(tok);
+	if (!tok->d.sign->cert || sk_X509_num(tok->d.sign->cert) != 1 || tok->d.sign->crl || !sis ||
+	    sk_PKCS7_SIGNER_INFO_num(sis) != 1 ||
+	    sk_X509_ATTRIBUTE_num(sk_PKCS7_SIGNER_INFO_value(sis, 0)->unauth_attr) > 0) {
+		*why = g_strdup("it carries more than its signer's certificate and signed content");
+		goto out;
+	}
 	EVP_Digest(data, len, digest, NULL, EVP_sha256(), NULL);
-	store = TS_RESP_get_token(resp) ? store_for(TS_RESP_get_token(resp), ca_file) : NULL;
+	store = store_for(tok, ca_file);
 	imprint = OPENSSL_memdup(digest, 32);
 	ctx = TS_VERIFY_CTX_new();
 	if (!store || !imprint || !ctx) {
 		OPENSSL_free(imprint);
-		*why = g_strdup(ca_file ? "the CA file is unreadable, or the reply carries no "
-		                          "signing certificate"
-		                        : "the reply carries no single signing certificate");
+		*why = g_strdup(ca_file ? "the CA file is unreadable" : "no signing certificate");
 		goto out;
 	}
 	TS_VERIFY_CTX_set_flags(ctx, TS_VFY_VERSION | TS_VFY_SIGNATURE | TS_VFY_IMPRINT);
 	TS_VERIFY_CTX_set_imprint(ctx, imprint, 32);
 	TS_VERIFY_CTX_set_store(ctx, store);
 	store = NULL; /* the context frees it */
-	if (TS_RESP_verify_response(ctx, resp) != 1) {
-		TS_MSG_IMPRINT *mi = TS_TST_INFO_get_msg_imprint(TS_RESP_get_tst_info(resp));
-		ASN1_OCTET_STRING *m = mi ? TS_MSG_IMPRINT_get_msg(mi) : NULL;
+	tst = PKCS7_to_TS_TST_INFO(tok);
+	if (!tst) {
+		*why = g_strdup("its signed content is not a TSTInfo");
+		goto out;
+	}
+	if (TS_RESP_verify_token(ctx, tok) != 1) {
+		ASN1_OCTET_STRING *m = TS_MSG_IMPRINT_get_msg(TS_TST_INFO_get_msg_imprint(tst));
 
 		if (m &&
 		    (ASN1_STRING_length(m) != 32 || memcmp(ASN1_STRING_get0_data(m), digest, 32)))
@@ -304,7 +360,7 @@ int timestamp_check(const void *reply, size_t reply_len, const void *data, size_
 			                        : "its signature does not verify");
 		goto out;
 	}
-	signers = PKCS7_get0_signers(TS_RESP_get_token(resp), NULL, 0);
+	signers = PKCS7_get0_signers(tok, NULL, 0);
 	if (signers && sk_X509_num(signers) == 1) {
 		char *name =
 		    X509_NAME_oneline(X509_get_subject_name(sk_X509_value(signers, 0)), NULL, 0);
@@ -314,15 +370,17 @@ int timestamp_check(const void *reply, size_t reply_len, const void *data, size_
 	} else {
 		info->tsa = g_strdup("?");
 	}
-	if (ASN1_TIME_to_tm(TS_TST_INFO_get_time(TS_RESP_get_tst_info(resp)), &tm) == 1)
+	if (ASN1_TIME_to_tm(TS_TST_INFO_get_time(tst), &tm) == 1)
 		info->time_us = (int64_t)timegm(&tm) * 1000000;
 	info->chain = ca_file != NULL;
 	rc = 0;
 out:
+	OPENSSL_free(der);
 	sk_X509_free(signers);
 	X509_STORE_free(store);
 	TS_VERIFY_CTX_free(ctx);
-	TS_RESP_free(resp);
+	TS_TST_INFO_free(tst);
+	PKCS7_free(tok);
 	return rc;
 }
 
@@ -355,6 +413,7 @@ int archive_timestamp_add(const char *path, int64_t checkpoint, const void *repl
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	char *body = NULL, *why = NULL;
+	GByteArray *token = NULL;
 	int64_t id = 0;
 	int rc, made_writable = 0;
 
@@ -385,7 +444,10 @@ int archive_timestamp_add(const char *path, int64_t checkpoint, const void *repl
 		    g_strdup_printf("%s: no checkpoints row %" G_GINT64_FORMAT, path, checkpoint);
 		goto out;
 	}
-	rc = timestamp_check(reply, len, body, strlen(body), NULL, &info, &why);
+	rc = timestamp_token_from_reply(reply, len, &token, &why);
+	if (rc == 0)
+		rc =
+		    timestamp_check(token->data, token->len, body, strlen(body), NULL, &info, &why);
 	if (rc) {
 		*err = g_strdup_printf("%s: the timestamp reply is not valid for checkpoints row "
 		                       "%" G_GINT64_FORMAT ": %s",
@@ -394,7 +456,7 @@ int archive_timestamp_add(const char *path, int64_t checkpoint, const void *repl
 	}
 	timestamp_info_clear(&info);
 	if (sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "INSERT INTO timestamps (checkpoint, reply) VALUES (?, ?)", -1,
+	    sqlite3_prepare_v2(db, "INSERT INTO timestamps (checkpoint, token) VALUES (?, ?)", -1,
 	                       &st, NULL) != SQLITE_OK) {
 		*err = g_strdup_printf("%s: sqlite: %s (a format version 1 file has no timestamps)",
 		                       path, sqlite3_errmsg(db));
@@ -402,7 +464,7 @@ int archive_timestamp_add(const char *path, int64_t checkpoint, const void *repl
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_blob(st, 2, reply, (int)len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, token->data, (int)token->len, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		*err = g_strdup_printf("%s: sqlite: %s", path, sqlite3_errmsg(db));
 		rc = -EIO;
@@ -415,6 +477,8 @@ out:
 		*err = g_strdup_printf("%s: cannot make it read-only again: %s", path,
 		                       g_strerror(errno));
 	}
+	if (token)
+		g_byte_array_unref(token);
 	g_free(body);
 	g_free(why);
 	return rc;

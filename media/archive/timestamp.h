@@ -28,20 +28,26 @@ struct timestamp_info {
 	                  * certificate the reply carries (integrity, not who) */
 };
 
-/* timestamp_check: REPLY (DER TimeStampResp) is a granted reply whose token imprints the
- * SHA-256 of DATA[0..LEN) and whose signature is valid: with CA_FILE (PEM) through the TSA's
- * certificate chain to that CA (a certificate for time stamping), else against the
- * certificate in the reply. 0 and *info (timestamp_info_clear), or -EBADMSG with *why
- * (g_free). */
-int timestamp_check(const void *reply, size_t reply_len, const void *data, size_t len,
+/* timestamp_token_from_reply: the TimeStampToken of REPLY (a DER TimeStampResp), granted,
+ * keeping of its certificates only the signer's (the others are outside the signature), DER
+ * in *token (g_byte_array_unref). 0, or -EBADMSG with *why (g_free). */
+int timestamp_token_from_reply(const void *reply, size_t len, GByteArray **token, char **why);
+
+/* timestamp_check: TOKEN (a DER TimeStampToken as timestamp_token_from_reply makes it: exact
+ * DER, only the signer's certificate, no CRLs, no unsigned attributes, so every byte is
+ * covered) imprints the SHA-256 of DATA[0..LEN) and its signature is valid: with CA_FILE
+ * (PEM) through the TSA's certificate chain to that CA (a certificate for time stamping),
+ * else against the certificate it carries. 0 and *info (timestamp_info_clear), or -EBADMSG
+ * with *why (g_free). */
+int timestamp_check(const void *token, size_t token_len, const void *data, size_t len,
                     const char *ca_file, struct timestamp_info *info, char **why);
 void timestamp_info_clear(struct timestamp_info *info);
 
-/* archive_timestamp_add: stores REPLY as the timestamp of checkpoints row CHECKPOINT of the
- * archive at PATH, sealed or not: a reply proves itself, so adding one later changes nothing
- * that is signed (a sealed file is made writable for the insert, then read-only again).
- * Checks the reply against that checkpoint's body first. 0, -EBADMSG (not a valid reply for
- * it), -ENOENT (no such file or checkpoint), -EIO; *err (g_free) says why. */
+/* archive_timestamp_add: stores the token of REPLY (a TimeStampResp) as the timestamp of
+ * checkpoints row CHECKPOINT of the archive at PATH, sealed or not: a reply proves itself, so
+ * adding one later changes nothing that is signed (a sealed file is made writable for the insert,
+ * then read-only again). Checks the reply against that checkpoint's body first. 0, -EBADMSG (not a
+ * valid reply for it), -ENOENT (no such file or checkpoint), -EIO; *err (g_free) says why. */
 int archive_timestamp_add(const char *path, int64_t checkpoint, const void *reply, size_t len,
                           char **err);
 

@@ -755,7 +755,7 @@ int archive_verify_timestamps(struct archive_reader *r, const char *ca_file,
 		last = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	if (sqlite3_prepare_v2(db,
-	                       "SELECT t.id, t.checkpoint, t.reply, c.body FROM timestamps t "
+	                       "SELECT t.id, t.checkpoint, t.token, c.body FROM timestamps t "
 	                       "LEFT JOIN checkpoints c ON c.id = t.checkpoint ORDER BY t.id",
 	                       -1, &st, NULL) != SQLITE_OK) {
 		rep->problem =

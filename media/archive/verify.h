@@ -46,10 +46,10 @@ void archive_verify_report_clear(struct archive_verify_report *rep);
 int archive_verify_keys(struct archive_reader *r, const struct archive_pubkey *key,
                         const struct archive_pubkey *key2, struct archive_verify_report *rep);
 
-/* Checks every RFC 3161 timestamp reply stored in the archive (format version 2; none in
+/* Checks every RFC 3161 timestamp token stored in the archive (format version 2; none in
  * version 1) against the body of the checkpoint it names: granted, imprint = SHA-256 of that
  * body, signature valid (up to the TSA CA certificates in CA_FILE, PEM, when given; else
- * against the certificate the reply carries). Run after archive_verify returned 0 on REP.
+ * against the certificate the token carries). Run after archive_verify returned 0 on REP.
  * Fills rep->timestamps and rep->final_*. 0, or -EBADMSG with rep->problem naming the row. */
 int archive_verify_timestamps(struct archive_reader *r, const char *ca_file,
                               struct archive_verify_report *rep);

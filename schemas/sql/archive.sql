@@ -81,11 +81,11 @@ CREATE TABLE checkpoints (
 	signature2 BLOB             -- the second key's signature of body (version 2), or NULL
 );
 
--- RFC 3161 timestamp replies of checkpoint bodies from the site's TSA (version 2). A reply
--- proves itself (the TSA's signature over the SHA-256 of the body), so one may be added
--- after sealing.
+-- RFC 3161 timestamps of checkpoint bodies from the site's TSA (version 2). A token proves
+-- itself (the TSA's signature over the SHA-256 of the body), so one may be added after
+-- sealing.
 CREATE TABLE timestamps (
 	id         INTEGER PRIMARY KEY,
 	checkpoint INTEGER NOT NULL, -- checkpoints.id of the body it timestamps
-	reply      BLOB    NOT NULL  -- DER TimeStampResp, exactly as the TSA sent it
+	token      BLOB    NOT NULL  -- DER TimeStampToken, with only its signer's certificate
 );

@@ -63,9 +63,9 @@ def test_timestamp_added_checked_by_verify_and_by_openssl(sealed, tsa, tool, tmp
     # The docs' line, on the exported checkpoint.
     out = tmp_path / "cp"
     r = tool("checkpoint", arc, "--export", out)
-    assert r.returncode == 0 and (out / "checkpoint.tsr").exists(), r.stdout + r.stderr
+    assert r.returncode == 0 and (out / "checkpoint.tst").exists(), r.stdout + r.stderr
     r = run(["openssl", "ts", "-verify", "-data", out / "checkpoint.txt", "-in",
-             out / "checkpoint.tsr", "-CAfile", tsa.ca])
+             out / "checkpoint.tst", "-token_in", "-CAfile", tsa.ca])
     assert r.returncode == 0 and "Verification: OK" in r.stdout, r.stdout + r.stderr
     # Against another CA the chain does not verify.
     other = local_tsa.make_tsa_pki(str(tmp_path / "other"))
@@ -83,12 +83,14 @@ def test_token_for_the_wrong_hash(sealed, tsa, tool, tmp_path):
     assert r.returncode == 1 and "for another hash" in r.stderr, r.stdout + r.stderr
     assert sqlite3.connect(arc).execute("SELECT count(*) FROM timestamps").fetchone()[0] == 0
     # Forged into the file directly, verify names it.
-    wrong = local_tsa.reply_for(tsa.dir, local_tsa.sh(
-        "openssl", "ts", "-query", "-digest", "11" * 32, "-sha256", "-cert"))
+    wrong = tmp_path / "wrong.tsr"
+    wrong.write_bytes(local_tsa.reply_for(tsa.dir, local_tsa.sh(
+        "openssl", "ts", "-query", "-digest", "11" * 32, "-sha256", "-cert"), "tsa_signer_only"))
+    token = local_tsa.sh("openssl", "ts", "-reply", "-in", wrong, "-token_out")
     os.chmod(arc, 0o644)
     db = sqlite3.connect(arc)
-    db.execute("INSERT INTO timestamps (checkpoint, reply) VALUES "
-               "((SELECT max(id) FROM checkpoints), ?)", (wrong,))
+    db.execute("INSERT INTO timestamps (checkpoint, token) VALUES "
+               "((SELECT max(id) FROM checkpoints), ?)", (token,))
     db.commit()
     db.close()
     r = tool("verify", arc, "--pubkey", sealed["pub"], "--tsa-ca", tsa.ca)

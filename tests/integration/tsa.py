@@ -26,6 +26,20 @@ ordering = yes
 tsa_name = yes
 ess_cert_id_chain = no
 ess_cert_id_alg = sha256
+[ tsa_signer_only ]
+dir = {d}
+serial = {d}/serial
+crypto_device = builtin
+signer_cert = {d}/tsa.pem
+signer_key = {d}/tsa.key
+signer_digest = sha256
+default_policy = 1.2.3.4.1
+digests = sha256
+accuracy = secs:1
+ordering = yes
+tsa_name = yes
+ess_cert_id_chain = no
+ess_cert_id_alg = sha256
 """
 
 
@@ -57,12 +71,14 @@ def make_tsa_pki(d):
     return d
 
 
-def reply_for(d, query):
-    """openssl ts -reply for the DER TimeStampReq QUERY: the DER TimeStampResp."""
+def reply_for(d, query, section="tsa1"):
+    """openssl ts -reply for the DER TimeStampReq QUERY: the DER TimeStampResp (tsa1 carries
+    the CA certificate beside the signer's, as many TSAs do; tsa_signer_only does not)."""
     with tempfile.NamedTemporaryFile(dir=d, suffix=".tsq", delete=False) as q:
         q.write(query)
     try:
-        return sh("openssl", "ts", "-reply", "-config", f"{d}/tsa.cnf", "-queryfile", q.name)
+        return sh("openssl", "ts", "-reply", "-config", f"{d}/tsa.cnf", "-section", section,
+                  "-queryfile", q.name)
     finally:
         os.unlink(q.name)
 
