@@ -2,12 +2,16 @@
 # Archive ingest vs raw disk, side by side on the same disk, alternating (the disk's raw speed
 # swings widely from minute to minute), medians of three; then the library's CPU cost while
 # 50 real-time 2 Mbit/s streams are archived (2 s segments, one archive per stream).
-# Env: BUILD (build dir), ROOT. Optional: ARCHIVE_BENCH_MIB (default 256), STREAMS_SECONDS (20).
+# Then evalroom-archive verify of a big sealed archive (Ed25519 and SM2 signatures on every
+# checkpoint) against sha256sum of the same file, alternating, medians of three.
+# Env: BUILD (build dir), ROOT. Optional: ARCHIVE_BENCH_MIB (default 256), STREAMS_SECONDS (20),
+# VERIFY_MIB (default 2048).
 set -euo pipefail
 BUILD=${BUILD:-build}
 BIN=$BUILD/bin/evalroom-archive-bench
 MIB=${ARCHIVE_BENCH_MIB:-256}
 SECS=${STREAMS_SECONDS:-20}
+VMIB=${VERIFY_MIB:-2048}
 DIR=$BUILD/bench-archive
 [ -x "$BIN" ] || { echo "bench archive: $BIN missing (build first)" >&2; exit 2; }
 rm -rf "$DIR"
@@ -37,6 +41,34 @@ echo "dd conv=fsync, same ${MIB} MiB, same disk:                             med
 awk -v a="$mi" -v r="$mr" 'BEGIN { printf "ratio archive/dd: %.2f (target >= 0.70)\n", a / r }'
 
 rm -f "$DIR"/ingest.evarc*
+# verify vs sha256sum: both read every byte of the file once and hash it with SHA-256; verify
+# also rebuilds every leaf, the tree, and checks every checkpoint's two signatures.
+openssl genpkey -algorithm SM2 -out "$DIR/sm2.key" 2>/dev/null
+"$BIN" sealed "$DIR" "$VMIB" 1 "$DIR/sm2.key"
+VFILE="$DIR/sealed.evarc"
+cat "$VFILE" >/dev/null # both runs start from the page cache alike
+vrate=()
+srate=()
+bytes=$(stat -c %s "$VFILE")
+for round in 1 2 3; do
+	start=$(date +%s.%N)
+	"$BUILD/bin/evalroom-archive" verify "$VFILE" --pubkey "$DIR/bench.pub" >"$DIR/verify.out" ||
+		{ cat "$DIR/verify.out" >&2; exit 1; }
+	end=$(date +%s.%N)
+	vrate+=("$(awk -v s="$start" -v e="$end" -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 / (e - s) }')")
+	start=$(date +%s.%N)
+	sha256sum "$VFILE" >/dev/null
+	end=$(date +%s.%N)
+	srate+=("$(awk -v s="$start" -v e="$end" -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 / (e - s) }')")
+	echo "round $round: evalroom-archive verify ${vrate[-1]} MB/s, sha256sum ${srate[-1]} MB/s"
+done
+mv=$(printf '%s\n' "${vrate[@]}" | median)
+ms=$(printf '%s\n' "${srate[@]}" | median)
+echo "verify of a sealed $VMIB MiB archive ($(grep -o '[0-9]* checkpoints' "$DIR/verify.out"), Ed25519 + SM2 each): median $mv MB/s"
+echo "sha256sum of the same file:                                   median $ms MB/s"
+awk -v a="$mv" -v r="$ms" 'BEGIN { printf "ratio verify/sha256sum: %.2f (target >= 0.80)\n", a / r }'
+rm -f "$VFILE"
+
 echo "50 streams x 2 Mbit/s for ${SECS}s through the library:"
 echo "  $("$BIN" streams "$DIR" 50 2 "$SECS" 2)"
 

@@ -11,11 +11,11 @@
 #include <unistd.h>
 
 #include "agents.h"
-#include "leaf.h"
 #include "archive_disk.h"
 #include "clock.h"
 #include "hex.h"
 #include "ingest.h"
+#include "leaf.h"
 #include "log.h"
 #include "msg.h"
 #include "request_reply.h"
@@ -32,12 +32,13 @@
 
 struct archives {
 	struct archive_signer *signer;
-	struct rootlog *roots; /* the site's root log (state_dir/roots.log) */
-	GHashTable *open;   /* name -> struct archive * */
-	GHashTable *sealed; /* tender -> int64_t * sealed_us (as far as known) */
-	GHashTable *counts; /* tender -> guint64 * segments stored since start */
-	GHashTable *held;   /* name -> GQueue of struct held_event: waiting for a reader */
-	bool closing;       /* archives_free has begun: roots go to the log only */
+	struct archive_signer *signer2; /* [controller] second_signing_key (SM2), or NULL */
+	struct rootlog *roots;          /* the site's root log (state_dir/roots.log) */
+	GHashTable *open;               /* name -> struct archive * */
+	GHashTable *sealed;             /* tender -> int64_t * sealed_us (as far as known) */
+	GHashTable *counts;             /* tender -> guint64 * segments stored since start */
+	GHashTable *held; /* name -> GQueue of struct held_event: waiting for a reader */
+	bool closing;     /* archives_free has begun: roots go to the log only */
 	guint timer, held_timer;
 	int64_t held_warned_us;
 };
@@ -112,6 +113,14 @@ int archives_init(struct controller *c, GError **err)
 		            rc == -ENOENT ? "no such file" : "not an Ed25519 private key (PEM)");
 		goto err_signer;
 	}
+	if (c->cfg.second_signing_key &&
+	    (rc = archive_signer_load_any(c->cfg.second_signing_key, &as->signer2)) != 0) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+		            "[controller] second_signing_key %s: %s", c->cfg.second_signing_key,
+		            rc == -ENOENT ? "no such file"
+		                          : "not an SM2 or Ed25519 private key (PEM)");
+		goto err_dir;
+	}
 	if (g_mkdir_with_parents(c->cfg.archive_dir, 0700) != 0) {
 		rc = -errno;
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "archive_dir %s: %s",
@@ -127,11 +136,13 @@ int archives_init(struct controller *c, GError **err)
 	as->sealed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	as->counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	as->held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, held_queue_free);
-	as->timer = g_timeout_add_seconds((guint)c->cfg.checkpoint_interval_s, on_checkpoint_timer, c);
+	as->timer =
+	    g_timeout_add_seconds((guint)c->cfg.checkpoint_interval_s, on_checkpoint_timer, c);
 	c->archives = as;
 	retention_start(c);
 	return 0;
 err_dir:
+	archive_signer_free(as->signer2);
 	archive_signer_free(as->signer);
 err_signer:
 	g_free(as);
@@ -172,6 +183,7 @@ void archives_free(struct controller *c)
 	g_hash_table_destroy(as->held);
 	rootlog_free(as->roots);
 	archive_signer_free(as->signer);
+	archive_signer_free(as->signer2);
 	g_free(as);
 	c->archives = NULL;
 }
@@ -214,7 +226,8 @@ static void publish_root(void *user, const char *name, uint64_t size, const uint
 	struct rootlog_entry e;
 	GError *err = NULL;
 	if (rootlog_append(c->archives->roots, name, size, root, time_us, &e, &err) != 0) {
-		log_warnx("%s (the checkpoint of %s at size %" G_GUINT64_FORMAT " is not published)",
+		log_warnx("%s (the checkpoint of %s at size %" G_GUINT64_FORMAT
+		          " is not published)",
 		          err->message, name, size);
 		archive_write_failed(c, name, "its checkpoint's root in the site's root log",
 		                     err->message);
@@ -242,7 +255,8 @@ static void publish_root(void *user, const char *name, uint64_t size, const uint
  * replacing anything: a reader never sees a file at PATH without its tables. A leftover of
  * a crash while creating is never published, so it is simply made again. */
 static int create_in_place(const char *path, const struct archive_tender *meta,
-                           struct archive_signer *signer, struct archive **out)
+                           struct archive_signer *signer, struct archive_signer *signer2,
+                           struct archive **out)
 {
 	char *dir = g_path_get_dirname(path), *base = g_path_get_basename(path);
 	char *hidden = g_strdup_printf(".%s.creating", base);
@@ -251,7 +265,7 @@ static int create_in_place(const char *path, const struct archive_tender *meta,
 	struct archive *a = NULL;
 	unlink(tmp);
 	unlink(tmp_journal);
-	int rc = archive_create(tmp, meta, signer, &a);
+	int rc = archive_create_signed(tmp, meta, signer, signer2, &a);
 	archive_free(a); /* committed: its persisted journal is not hot and can go */
 	*out = NULL;
 	if (rc != 0)
@@ -269,7 +283,7 @@ static int create_in_place(const char *path, const struct archive_tender *meta,
 	if (fd >= 0)
 		close(fd);
 	if (rc == 0)
-		rc = archive_open(path, signer, out);
+		rc = archive_open_signed(path, signer, signer2, out);
 out:
 	g_free(tmp_journal);
 	g_free(tmp);
@@ -291,8 +305,9 @@ int archives_obtain(struct controller *c, const char *name, const struct archive
 	if (g_hash_table_contains(as->sealed, name))
 		return archive_refuse_sealed(name, err);
 	char *path = archives_path(c, name);
-	int rc = g_file_test(path, G_FILE_TEST_EXISTS) ? archive_open(path, as->signer, &a)
-	                                               : create_in_place(path, meta, as->signer, &a);
+	int rc = g_file_test(path, G_FILE_TEST_EXISTS)
+	             ? archive_open_signed(path, as->signer, as->signer2, &a)
+	             : create_in_place(path, meta, as->signer, as->signer2, &a);
 	if (rc == -EROFS) {
 		mark_sealed(c, name, archives_file_sealed_us(path));
 		rc = archive_refuse_sealed(name, err);
@@ -333,7 +348,8 @@ int archives_get(struct controller *c, const char *tender, struct archive **out,
 		return archive_refuse_sealed(tender, err);
 	}
 	struct archive_tender meta = {
-	    .tender = t.id, .name = t.name, .session = t.session, .created_us = clock_now_us()};
+	    .tender = t.id, .name = t.name, .session = t.session, .created_us = clock_now_us(),
+	    .site = c->cfg.site};
 	return archives_obtain(c, tender, &meta, out, err);
 }
 
@@ -569,9 +585,10 @@ static void publish_commitment(struct controller *c, const char *session, const 
                                const char *state)
 {
 	json_t *m = node_msg_new(c->node, "draw.commitment");
-	static const char *const keep[] = {"session",      "algorithm", "commitment", "input_hash",
-	                                   "committed_by", "committed_at", "witness", "run_at",
-	                                   "reason",       "ended_at",     NULL};
+	static const char *const keep[] = {
+	    "session",      "algorithm",    "commitment", "input_hash",
+	    "committed_by", "committed_at", "witness",    "run_at",
+	    "reason",       "ended_at",     NULL};
 	for (const char *const *k = keep; *k; k++)
 		if (json_object_get(body, *k))
 			json_object_set(m, *k, json_object_get(body, *k));
@@ -592,12 +609,12 @@ static void after_draw_request(struct controller *c, const struct request *req,
 		const json_t *ended = json_object_get(result, "abandoned");
 		if (ended)
 			archive_draw_step(c, s, "draw.commitment_ended", "controller", ended, now);
-		json_t *body = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O}", "session", s, "algorithm",
-		                         json_object_get(result, "algorithm"), "commitment",
-		                         json_object_get(result, "commitment"), "input_hash",
-		                         json_object_get(result, "input_hash"), "committed_by",
-		                         json_object_get(result, "committed_by"), "committed_at",
-		                         json_object_get(result, "committed_at"));
+		json_t *body = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O}", "session", s,
+		                         "algorithm", json_object_get(result, "algorithm"),
+		                         "commitment", json_object_get(result, "commitment"),
+		                         "input_hash", json_object_get(result, "input_hash"),
+		                         "committed_by", json_object_get(result, "committed_by"),
+		                         "committed_at", json_object_get(result, "committed_at"));
 		if (body) {
 			archive_draw_step(c, s, "draw.commit", req->requester, body, now);
 			publish_commitment(c, s, body, "committed");
@@ -619,8 +636,7 @@ static void after_draw_request(struct controller *c, const struct request *req,
 /* The seat map's seal (docs/draw.md section 8): once everyone SESSION's draw seated has
  * checked in, or no tender of it is open any more, its tender archives get the full
  * record. */
-static int release_if_due(struct controller *c, const char *session, int64_t now,
-                          bool replacement)
+static int release_if_due(struct controller *c, const char *session, int64_t now, bool replacement)
 {
 	struct state_draw d;
 	GError *err = NULL;
@@ -757,12 +773,13 @@ void archives_after_request(struct controller *c, const struct request *req, con
 		}
 	}
 	/* The record waits for the seal to open: a check-in or a replacement may open it. */
-	if (!err &&
-	    (strcmp(req->command, "desk.checkin") == 0 || strcmp(req->command, "draw.replace") == 0)) {
+	if (!err && (strcmp(req->command, "desk.checkin") == 0 ||
+	             strcmp(req->command, "draw.replace") == 0)) {
 		struct state_tender t;
 		GError *e = NULL;
 		if (request_tender(c, req, t.id) && state_tender_get(c->state, t.id, &t, &e) == 0)
-			release_if_due(c, t.session, now, strcmp(req->command, "draw.replace") == 0);
+			release_if_due(c, t.session, now,
+			               strcmp(req->command, "draw.replace") == 0);
 		g_clear_error(&e);
 	}
 	if (!req->audited || strcmp(req->command, "tender.close") == 0)
@@ -979,6 +996,7 @@ static void closing_finish(struct closing *cl)
 	log_info("tender %s sealed: %s, %" G_GUINT64_FORMAT " leaves, root %s, %" G_GUINT64_FORMAT
 	         " segments while waiting, %zu rooms not confirmed",
 	         cl->tender, path, size, hex, received, json_array_size(unconfirmed));
+	archives_timestamp_sealed(c, cl->tender, path);
 	g_free(path);
 out:
 	request_finish(c, cl->req, result, err);

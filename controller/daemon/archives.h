@@ -34,6 +34,12 @@ int archives_obtain(struct controller *c, const char *name, const struct archive
                     struct archive **out, GError **err);
 void archives_close(struct controller *c, const char *name);
 
+/* archive_timestamp.c. archives_timestamp_sealed: with [controller] tsa_url set, asks that
+ * TSA for an RFC 3161 timestamp of sealed TENDER's final checkpoint (its file PATH) on a
+ * worker thread and stores it there; logs the outcome, and raises archive_write_failed
+ * when it could not be had (the tender stays sealed; the token can be added later). */
+void archives_timestamp_sealed(struct controller *c, const char *tender, const char *path);
+
 /* retention.c. archives_retention: the site's retention archive for the UTC day of AT_US
  * (borrowed), created on first use; its name ("site-YYYY-MM-DD") into NAME. */
 int archives_retention(struct controller *c, int64_t at_us, struct archive **out, char name[32],

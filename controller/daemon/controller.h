@@ -18,15 +18,19 @@ struct controller_config {
 	char *state_dir;
 	char *archive_dir;
 	char *signing_key;
-	char *credential_key; /* [controller] credential_key: the site credential key file */
-	char *id_number_key;  /* [controller] id_number_key: default state_dir/id-number.key */
-	int retention_days; /* site retention archives older than this are deleted; 0 keeps */
+	char *site; /* [controller] site: named in every archive checkpoint's origin */
+	char *second_signing_key; /* [controller] second_signing_key: SM2 (or Ed25519), or NULL */
+	char *tsa_url;          /* [controller] tsa_url: RFC 3161 TSA for sealed tenders, or NULL */
+	int64_t tsa_timeout_ms; /* [controller] tsa_timeout_ms, default 10000 */
+	char *credential_key;   /* [controller] credential_key: the site credential key file */
+	char *id_number_key;    /* [controller] id_number_key: default state_dir/id-number.key */
+	int retention_days;     /* site retention archives older than this are deleted; 0 keeps */
 	int64_t checkpoint_interval_s; /* [controller] checkpoint_interval_s, default 60 */
-	int64_t clock_skew_limit_ms; /* [alerts] clock_skew_limit_ms, default 2000 */
-	int64_t offline_grace_ms;    /* [alerts] offline_grace_ms, default 2000 */
-	int64_t admission_window_s;  /* [controller] admission_window_s, default 300 */
-	int64_t login_code_valid_s;  /* [controller] login_code_valid_s, default 43200 */
-	int64_t never_connected_ms;  /* [alerts] never_connected_ms, default 15000 */
+	int64_t clock_skew_limit_ms;   /* [alerts] clock_skew_limit_ms, default 2000 */
+	int64_t offline_grace_ms;      /* [alerts] offline_grace_ms, default 2000 */
+	int64_t admission_window_s;    /* [controller] admission_window_s, default 300 */
+	int64_t login_code_valid_s;    /* [controller] login_code_valid_s, default 43200 */
+	int64_t never_connected_ms;    /* [alerts] never_connected_ms, default 15000 */
 	/* [archive_disk]: when the archive disk's alerts are raised (archive_disk.c) */
 	int64_t disk_check_s;          /* check_s, default 10 */
 	int64_t disk_low_free_percent; /* low_free_percent, default 10 */
@@ -74,15 +78,15 @@ struct controller {
 	struct node *node; /* publish, error replies, status, replay cache, topic routes */
 	bool connected;
 	int64_t started_us;
-	GHashTable *rooms;         /* room id -> struct room_presence */
-	struct state *state;       /* state.db */
-	struct agents *agents;     /* commands to agents (agents.c) */
-	struct doors *doors;       /* door requests (doors.c) */
-	struct archives *archives; /* tender and retention archives (archives.c) */
-	struct ingest *ingest;     /* media ingest (ingest.c) */
-	struct alerts *alerts;     /* alerts.c */
-	struct view *view;         /* view.c */
-	struct checkin *checkin;   /* checkin.c */
+	GHashTable *rooms;                 /* room id -> struct room_presence */
+	struct state *state;               /* state.db */
+	struct agents *agents;             /* commands to agents (agents.c) */
+	struct doors *doors;               /* door requests (doors.c) */
+	struct archives *archives;         /* tender and retention archives (archives.c) */
+	struct ingest *ingest;             /* media ingest (ingest.c) */
+	struct alerts *alerts;             /* alerts.c */
+	struct view *view;                 /* view.c */
+	struct checkin *checkin;           /* checkin.c */
 	struct archive_disk *archive_disk; /* archive_disk.c */
 	struct console *console;           /* the web console (console_link.c); NULL: off */
 	struct custody *custody;           /* custody.c: the custody log, holds, retention */

@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "archive.h"
 #include "config.h"
+#include "leaf.h"
 #include "log.h"
 
 /* [console]: the web console, on when the group is there (docs/console.md). port is
@@ -83,6 +85,39 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 		goto out;
 	k->signing_key = config_resolve(cf, sk);
 	g_free(sk);
+	k->site = config_string(cf, "controller", "site", ARCHIVE_DEFAULT_SITE, err);
+	if (!k->site)
+		goto out;
+	if (!leaf_tender_id_valid(k->site)) {
+		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+		            "[controller] site %s: must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63} (it "
+		            "names the site in every archive checkpoint's origin)",
+		            k->site);
+		goto out;
+	}
+	char *sk2 = config_string(cf, "controller", "second_signing_key", "", err);
+	if (!sk2 && err && *err)
+		goto out;
+	k->second_signing_key = sk2 && *sk2 ? config_resolve(cf, sk2) : NULL;
+	g_free(sk2);
+	char *tsa = config_string(cf, "controller", "tsa_url", "", err);
+	if (!tsa && err && *err)
+		goto out;
+	if (tsa && *tsa && !g_str_has_prefix(tsa, "http://")) {
+		g_set_error(
+		    err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+		    "[controller] tsa_url %s: must be http://HOST[:PORT]/PATH (RFC 3161 over "
+		    "HTTP; the replies are signed)",
+		    tsa);
+		g_free(tsa);
+		goto out;
+	}
+	k->tsa_url = tsa && *tsa ? tsa : NULL;
+	if (!k->tsa_url)
+		g_free(tsa);
+	if (config_int(cf, "controller", "tsa_timeout_ms", true, 10000, 100, 120000,
+	               &k->tsa_timeout_ms, err) != 0)
+		goto out;
 	char *ck = config_string(cf, "controller", "credential_key", "site-credential.key", err);
 	if (!ck)
 		goto out;
@@ -112,10 +147,12 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 	    config_int(cf, "requests", "burst", true, 50, 1, 100000, &k->request_burst, err) != 0 ||
 	    config_int(cf, "requests", "refill_per_s", true, 20, 0, 100000,
 	               &k->request_refill_per_s, err) != 0 ||
-	    config_int(cf, "archive_disk", "check_s", true, 10, 1, 3600, &k->disk_check_s, err) != 0 ||
+	    config_int(cf, "archive_disk", "check_s", true, 10, 1, 3600, &k->disk_check_s, err) !=
+	        0 ||
 	    config_int(cf, "archive_disk", "low_free_percent", true, 10, 0, 99,
 	               &k->disk_low_free_percent, err) != 0 ||
-	    config_int(cf, "archive_disk", "low_days", true, 7, 0, 3650, &k->disk_low_days, err) != 0 ||
+	    config_int(cf, "archive_disk", "low_days", true, 7, 0, 3650, &k->disk_low_days, err) !=
+	        0 ||
 	    config_int(cf, "archive_disk", "full_free_mb", true, 256, 0, 1024 * 1024,
 	               &k->disk_full_free_mb, err) != 0 ||
 	    config_int(cf, "custody", "retention_days", true, 5479, 0, 36525,
@@ -154,8 +191,7 @@ static const struct {
     {"[controller] login_code_valid_s", offsetof(struct controller_config, login_code_valid_s)},
     {"[requests] burst", offsetof(struct controller_config, request_burst)},
     {"[requests] refill_per_s", offsetof(struct controller_config, request_refill_per_s)},
-    {"[archive_disk] low_free_percent",
-     offsetof(struct controller_config, disk_low_free_percent)},
+    {"[archive_disk] low_free_percent", offsetof(struct controller_config, disk_low_free_percent)},
     {"[archive_disk] low_days", offsetof(struct controller_config, disk_low_days)},
     {"[archive_disk] full_free_mb", offsetof(struct controller_config, disk_full_free_mb)},
 };
@@ -180,9 +216,10 @@ int controller_config_reload(struct controller_config *k, const char *path, GErr
 	GPtrArray *changed = config_changes(k->file, fresh.file);
 	for (guint i = 0; i < changed->len; i++)
 		if (!is_reloadable(changed->pdata[i]))
-			log_warnx("reload: %s changed in %s: it takes effect only after a restart "
-			          "(systemctl restart evalroom-controller); the running value stays",
-			          (const char *)changed->pdata[i], path);
+			log_warnx(
+			    "reload: %s changed in %s: it takes effect only after a restart "
+			    "(systemctl restart evalroom-controller); the running value stays",
+			    (const char *)changed->pdata[i], path);
 	g_ptr_array_unref(changed);
 	for (size_t i = 0; i < G_N_ELEMENTS(reloadable); i++) {
 		int64_t *now = (int64_t *)((char *)k + reloadable[i].offset);
@@ -219,6 +256,9 @@ void controller_config_free(struct controller_config *k)
 	g_free(k->state_dir);
 	g_free(k->archive_dir);
 	g_free(k->signing_key);
+	g_free(k->site);
+	g_free(k->tsa_url);
+	g_free(k->second_signing_key);
 	g_free(k->credential_key);
 	g_free(k->copy_stores);
 	g_free(k->id_number_key);

@@ -25,8 +25,11 @@ int archives_retention(struct controller *c, int64_t at_us, struct archive **out
 	snprintf(name, 32, "site-%s", day);
 	char *title =
 	    g_strdup_printf("site retention %s: recordings that belong to no tender", day);
-	struct archive_tender meta = {
-	    .tender = name, .name = title, .session = name, .created_us = clock_now_us()};
+	struct archive_tender meta = {.tender = name,
+	                              .name = title,
+	                              .session = name,
+	                              .created_us = clock_now_us(),
+	                              .site = c->cfg.site};
 	int rc = archives_obtain(c, name, &meta, out, err);
 	g_free(title);
 	g_free(day);

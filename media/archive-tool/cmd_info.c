@@ -8,6 +8,8 @@
 #include "archive.h"
 #include "clock.h"
 #include "leaf.h"
+#include "note.h"
+#include "signing.h"
 #include "text_safe.h"
 #include "text_width.h"
 #include "tool.h"
@@ -183,6 +185,64 @@ static int write_file(const char *dir, const char *name, const void *data, size_
 	return ok ? 0 : -EIO;
 }
 
+/* DIR/checkpoint.sig2 and DIR/embedded-signing2.pub: the second key's signature of
+ * checkpoint ID and that key, when the archive has a second key. */
+static int save_second(struct archive_reader *r, sqlite3_int64 id, const char *dir)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	if (query(
+	        archive_reader_db(r),
+	        "SELECT c.signature2, m.signing_pubkey2 FROM checkpoints c, meta m WHERE c.id = ? "
+	        "AND c.signature2 IS NOT NULL AND m.signing_pubkey2 IS NOT NULL",
+	        &st))
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_BLOB) {
+		rc = write_file(dir, "checkpoint.sig2", sqlite3_column_blob(st, 0),
+		                (size_t)sqlite3_column_bytes(st, 0));
+		if (rc == 0)
+			rc = write_file(dir, "embedded-signing2.pub", raw(st, 1),
+			                strlen(raw(st, 1)));
+		if (rc == 0)
+			printf(
+			    "second signature: %s/checkpoint.sig2 (key %s/embedded-signing2.pub); "
+			    "an "
+			    "SM2 one checks with:\n  openssl pkeyutl -verify -pubin -inkey "
+			    "sm2-signing.pub -rawin -digest sm3 -pkeyopt distid:1234567812345678 "
+			    "-in %s/checkpoint.txt -sigfile %s/checkpoint.sig2\n",
+			    dir, dir, dir, dir);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* DIR/checkpoint.tst: the last RFC 3161 timestamp token stored for checkpoint ID, if any. */
+static int save_timestamp(struct archive_reader *r, sqlite3_int64 id, const char *dir)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	if (query(archive_reader_db(r),
+	          "SELECT token FROM timestamps WHERE checkpoint = ? ORDER BY id DESC LIMIT 1",
+	          &st))
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_BLOB) {
+		rc = write_file(dir, "checkpoint.tst", sqlite3_column_blob(st, 0),
+		                (size_t)sqlite3_column_bytes(st, 0));
+		if (rc == 0)
+			printf("RFC 3161 timestamp: %s/checkpoint.tst; check with:\n  openssl ts "
+			       "-verify "
+			       "-data %s/checkpoint.txt -in %s/checkpoint.tst -token_in -CAfile "
+			       "tsa-ca.pem\n",
+			       dir, dir, dir);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int cmd_checkpoint(int argc, char **argv)
 {
 	char *dir = NULL;
@@ -190,13 +250,18 @@ int cmd_checkpoint(int argc, char **argv)
 	GOptionEntry opts[] = {
 	    {"export", 'e', 0, G_OPTION_ARG_FILENAME, &dir,
 	     N_("write checkpoint.txt (the signed body), checkpoint.sig (raw Ed25519 signature) "
-	        "and embedded-signing.pub (the key recorded in the file) into DIR"),
+	        "and embedded-signing.pub (the key recorded in the file) into DIR; format version "
+	        "2 adds checkpoint.note (the C2SP signed note), embedded-signing.vkey and, when the "
+	        "checkpoint was timestamped, checkpoint.tst (its RFC 3161 token)"),
 	     "DIR"},
 	    {"row", 0, 0, G_OPTION_ARG_INT64, &row, N_("checkpoint row id (default: the last)"),
 	     "ID"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	struct archive_reader *r;
+	struct archive_pubkey *recorded = NULL;
 	sqlite3_stmt *st;
+	uint8_t pub[32];
+	char *note = NULL, *vkey = NULL;
 	int rc = EXIT_FAILED;
 
 	if (!tool_parse(
@@ -228,7 +293,16 @@ int cmd_checkpoint(int argc, char **argv)
 	}
 	char n1[24];
 	printf(_("checkpoints row %s:\n"), tool_num(n1, sizeof(n1), sqlite3_column_int64(st, 0)));
-	print_lines(raw(st, 1));
+	/* Format version 2: the checkpoint as a C2SP signed note, with the recorded key's vkey. */
+	if (archive_reader_version(r) >= 2 &&
+	    sqlite3_column_bytes(st, 2) == ARCHIVE_SIGNATURE_LEN &&
+	    archive_pubkey_from_pem(raw(st, 3), &recorded) == 0 &&
+	    archive_pubkey_raw(recorded, pub) == 0) {
+		note = note_checkpoint(raw(st, 1), pub, sqlite3_column_blob(st, 2),
+		                       ARCHIVE_SIGNATURE_LEN);
+		vkey = note_checkpoint_vkey(raw(st, 1), pub);
+	}
+	print_lines(note ? note : raw(st, 1));
 	if (dir) {
 		g_mkdir_with_parents(dir, 0755);
 		if (write_file(dir, "checkpoint.txt", raw(st, 1), strlen(raw(st, 1))) ||
@@ -236,15 +310,31 @@ int cmd_checkpoint(int argc, char **argv)
 		               (size_t)sqlite3_column_bytes(st, 2)) ||
 		    write_file(dir, "embedded-signing.pub", raw(st, 3), strlen(raw(st, 3))))
 			goto out_stmt;
+		if (archive_reader_version(r) >= 2 &&
+		    (save_second(r, sqlite3_column_int64(st, 0), dir) != 0 ||
+		     save_timestamp(r, sqlite3_column_int64(st, 0), dir) != 0))
+			goto out_stmt;
+		if (note && vkey) {
+			char *v = g_strconcat(vkey, "\n", NULL);
+			int bad = write_file(dir, "checkpoint.note", note, strlen(note)) ||
+			          write_file(dir, "embedded-signing.vkey", v, strlen(v));
+
+			g_free(v);
+			if (bad)
+				goto out_stmt;
+		}
 		printf(_("written to %s; check with:\n  openssl pkeyutl -verify -pubin -inkey "
-		         "controller-signing.pub -rawin -in %s/checkpoint.txt -sigfile "
-		         "%s/checkpoint.sig\n"),
+		       "controller-signing.pub -rawin -in %s/checkpoint.txt -sigfile "
+		       "%s/checkpoint.sig\n"),
 		       dir, dir, dir);
 	}
 	rc = EXIT_INTACT;
 out_stmt:
 	sqlite3_finalize(st);
 out:
+	archive_pubkey_free(recorded);
+	g_free(note);
+	g_free(vkey);
 	archive_reader_free(r);
 	g_free(dir);
 	return rc;

@@ -266,11 +266,24 @@ static const char *check_proof(json_t *p, const struct archive_pubkey *key, cons
 	body = jstr(p, "checkpoint_body");
 	if (!body)
 		return "checkpoint_body missing";
-	/* The signed body must name this tender, this tree size and this root. */
-	expect_line =
-	    g_strdup_printf("evalroom-archive checkpoint v1\ntender %s\nsize %lld\nroot %s\n",
-	                    tender, (long long)size, jstr(p, "root"));
-	found = g_str_has_prefix(body, expect_line);
+	/* The signed body must name this tender, this tree size and this root: format version
+	 * 1's own body, or version 2's C2SP checkpoint (origin SITE/evalroom/TENDER). */
+	if (g_str_has_prefix(body, "evalroom-archive checkpoint v1\n")) {
+		expect_line = g_strdup_printf(
+		    "evalroom-archive checkpoint v1\ntender %s\nsize %lld\nroot %s\n", tender,
+		    (long long)size, jstr(p, "root"));
+		found = g_str_has_prefix(body, expect_line);
+	} else {
+		char *b64 = g_base64_encode(root, 32);
+		const char *nl = strchr(body, '\n');
+
+		expect_line =
+		    g_strdup_printf("/evalroom/%s\n%lld\n%s\n", tender, (long long)size, b64);
+		g_free(b64);
+		found = nl && (size_t)(nl - body) > strlen(tender) + 10 &&
+		        g_str_has_prefix(nl - strlen(tender) - 10, expect_line) &&
+		        !memchr(body, ' ', (size_t)(nl - body));
+	}
 	g_free(expect_line);
 	if (!found)
 		return "checkpoint_body does not name this tender, tree size and root";

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "roots_check.h"
 #include "tool.h"
 #include "verify.h"
@@ -43,10 +44,40 @@ static int check_roots(const char *log, const struct archive_pubkey *key,
 	return 0;
 }
 
+/* What the RFC 3161 timestamps say, or that the final checkpoint has none. */
+static void print_timestamp(const struct archive_verify_report *rep, const char *file)
+{
+	char when[64];
+
+	if (rep->final_tsa) {
+		clock_format_us(rep->final_time_us, when, sizeof(when));
+		printf(_("timestamp: the last checkpoint existed at %s (RFC 3161, TSA %s; %s)\n"),
+		       when, rep->final_tsa,
+		       rep->final_chain ? _("its certificate checked up to --tsa-ca")
+		                        : _("checked against the certificate in the reply only: "
+		                            "pass --tsa-ca to prove which TSA"));
+	} else if (rep->version >= 2 && rep->sealed) {
+		printf(
+		    _("note: the final checkpoint has no RFC 3161 timestamp (no TSA configured, or "
+		      "it was not reachable at sealing); add one with: evalroom-archive timestamp "
+		      "%s --tsa URL\n"),
+		    file);
+	}
+}
+
 int cmd_verify(int argc, char **argv)
 {
-	char *pub = NULL, *roots = NULL;
+	char *pub = NULL, *roots = NULL, *tsa_ca = NULL, *pub2 = NULL;
 	GOptionEntry opts[] = {
+	    {"pubkey2", 0, 0, G_OPTION_ARG_FILENAME, &pub2,
+	     N_("the site's second public key (SM2 or Ed25519 PEM), when its checkpoints are "
+	        "signed by a second key too; without it the recorded one is used"),
+	     "sm2-signing.pub"},
+	    {"tsa-ca", 0, 0, G_OPTION_ARG_FILENAME, &tsa_ca,
+	     N_("the timestamp authority's CA certificate(s) (PEM): check the RFC 3161 "
+	        "timestamps' certificate chain up to it; without it a timestamp is checked "
+	        "against the certificate it carries only"),
+	     "CA.pem"},
 	    {"roots", 'r', 0, G_OPTION_ARG_FILENAME, &roots,
 	     N_("the site's root log (roots.log, or a recorded copy): also check that this file is "
 	        "not behind, or forked from, any checkpoint published for its tender"),
@@ -57,7 +88,7 @@ int cmd_verify(int argc, char **argv)
 	     "controller-signing.pub"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	struct archive_verify_report rep;
-	struct archive_pubkey *key = NULL;
+	struct archive_pubkey *key = NULL, *key2 = NULL;
 	struct archive_reader *r;
 	int rc;
 
@@ -65,7 +96,10 @@ int cmd_verify(int argc, char **argv)
 	        &argc, &argv, "FILE",
 	        N_("Recomputes every record's leaf hash and every segment's SHA-256 from its "
 	           "chunks, checks the leaves are complete and in order, recomputes the Merkle "
-	           "root of every checkpoint and checks its Ed25519 signature. Names the first "
+	           "root of every checkpoint and checks its Ed25519 signature; in format version 2 "
+	           "also that "
+	           "the checkpoints chain and sign the recorded key and the seal time. Names the "
+	           "first "
 	           "missing, altered, reordered or unsigned record (table, row, what is wrong)."),
 	        opts, 1))
 		return EXIT_USAGE;
@@ -74,13 +108,23 @@ int cmd_verify(int argc, char **argv)
 		g_free(pub);
 		return EXIT_USAGE;
 	}
+	if (pub2 && archive_pubkey_load_any(pub2, &key2) != 0) {
+		tool_err(_("%s: not a readable SM2 or Ed25519 public key (PEM)"), pub2);
+		archive_pubkey_free(key);
+		g_free(pub);
+		g_free(pub2);
+		return EXIT_USAGE;
+	}
 	r = tool_open(argv[1]);
 	if (!r) {
+		archive_pubkey_free(key2);
 		archive_pubkey_free(key);
 		g_free(pub);
 		return EXIT_BAD_FILE;
 	}
-	rc = archive_verify(r, key, &rep);
+	rc = archive_verify_keys(r, key, key2, &rep);
+	if (rc == 0)
+		rc = archive_verify_timestamps(r, tsa_ca, &rep);
 	if (rc == 0) {
 		char n[5][24];
 		const uint64_t v[5] = {rep.leaves, rep.events, rep.segments, rep.gaps,
@@ -94,6 +138,17 @@ int cmd_verify(int argc, char **argv)
 		      "signed; %s\n"),
 		    n[0], n[1], n[2], n[3], n[4],
 		    rep.sealed ? _("sealed") : _("NOT sealed (tender still open)"));
+		if (rep.unsigned_by_design)
+			printf(
+			    _("note: format version %d: not covered by any signature, by design of "
+			      "that version: %s\n"),
+			    rep.version, rep.unsigned_by_design);
+		if (rep.second_key)
+			printf(_("second signatures: every checkpoint is also signed by the %s key "
+			         "recorded in the file%s\n"),
+			       strcmp(rep.second_key, "sm2-sm3") == 0 ? "SM2 (SM3)" : "Ed25519",
+			       key2 ? _(", the one given with --pubkey2") : "");
+		print_timestamp(&rep, argv[1]);
 		if (rep.key_embedded)
 			printf(
 			    _("note: signatures checked against the key recorded in the file; pass "
@@ -106,7 +161,10 @@ int cmd_verify(int argc, char **argv)
 	archive_verify_report_clear(&rep);
 	archive_reader_free(r);
 	archive_pubkey_free(key);
+	archive_pubkey_free(key2);
 	g_free(pub);
+	g_free(pub2);
 	g_free(roots);
+	g_free(tsa_ca);
 	return rc == 0 ? EXIT_INTACT : rc == -EBADMSG ? EXIT_TAMPERED : EXIT_BAD_FILE;
 }

@@ -22,6 +22,7 @@ static const char usage_text[] =
        "                                  check such a proof with the public key alone\n"
        "  checkpoint FILE --export DIR    write a checkpoint's body and signature for openssl\n"
        "  verify-draw FILE                re-run the seat draw (archive or draw.json)\n"
+       "  timestamp FILE --tsa URL        store an RFC 3161 timestamp of the last checkpoint\n"
        "\n"
        "Times (T) are ISO 8601 (2026-11-25T09:00:00Z) or UTC microseconds.\n"
        "Exit codes: 0 success/intact, 1 verification failed (the first problem is named),\n"
@@ -111,6 +112,7 @@ int main(int argc, char **argv)
 	    {"verify-proof", cmd_verify_proof},
 	    {"checkpoint", cmd_checkpoint},
 	    {"verify-draw", cmd_verify_draw},
+	    {"timestamp", cmd_timestamp},
 	};
 	size_t i;
 

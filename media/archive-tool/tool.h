@@ -25,6 +25,7 @@ int cmd_export(int argc, char **argv);
 int cmd_proof(int argc, char **argv);
 int cmd_verify_proof(int argc, char **argv);
 int cmd_verify_draw(int argc, char **argv);
+int cmd_timestamp(int argc, char **argv);
 
 /* Parses options for a subcommand; prints the error and returns 0 on failure. `nargs` is the
  * number of positional arguments required after the subcommand name. */

@@ -40,6 +40,12 @@ struct archive {
 	sqlite3_stmt *stmt[ST_COUNT];
 	char *path;
 	char *tender;
+	int version;          /* the file's format version: checkpoints are written in its form */
+	char *origin;         /* version 2: the checkpoints' origin, SITE/evalroom/TENDER */
+	uint8_t prev[32];     /* version 2: SHA-256 of the last checkpoint's body, or zeros */
+	uint8_t key_hash[32]; /* version 2: SHA-256 of the signer's raw public key */
+	struct archive_signer *signer2; /* version 2: a second key signing beside it, or NULL */
+	uint8_t key2_hash[32];          /* SHA-256 of its DER SPKI */
 	struct archive_signer *signer;
 	struct merkle_builder tree; /* O(log n) roots at every checkpoint */
 	uint64_t checkpointed;
@@ -246,8 +252,26 @@ void archive_free(struct archive *a)
 		sqlite3_finalize(a->stmt[i]);
 	close_db(a);
 	g_free(a->tender);
+	g_free(a->origin);
 	g_free(a->path);
 	g_free(a);
+}
+
+/* Version 2 checkpoints name the key that signs them: SHA-256 of its raw public key. */
+static int key_hash_of(struct archive *a)
+{
+	uint8_t raw[32];
+
+	if (archive_signer_raw_public(a->signer, raw) != 0) {
+		set_err(a, "archive %s: the signing key is not an Ed25519 key", a->path);
+		return -EINVAL;
+	}
+	checkpoint_sha256(raw, sizeof(raw), a->key_hash);
+	if (a->signer2 && archive_signer_spki_sha256(a->signer2, a->key2_hash) != 0) {
+		set_err(a, "archive %s: the second signing key is unusable", a->path);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int open_db(struct archive *a, int flags)
@@ -263,9 +287,16 @@ static int open_db(struct archive *a, int flags)
 int archive_create(const char *path, const struct archive_tender *tender,
                    struct archive_signer *signer, struct archive **out)
 {
+	return archive_create_signed(path, tender, signer, NULL, out);
+}
+
+int archive_create_signed(const char *path, const struct archive_tender *tender,
+                          struct archive_signer *signer, struct archive_signer *signer2,
+                          struct archive **out)
+{
 	static const char *const meta_sql =
 	    "INSERT INTO meta (id, leaf, leaf_hash, tender, name, session, created_us, "
-	    "signing_pubkey) VALUES (1, 0, ?, ?, ?, ?, ?, ?)";
+	    "signing_pubkey, site, signing_pubkey2) VALUES (1, 0, ?, ?, ?, ?, ?, ?, ?, ?)";
 	const char *bad = leaf_check_tender(tender);
 	struct archive *a;
 	sqlite3_stmt *st = NULL;
@@ -282,6 +313,13 @@ int archive_create(const char *path, const struct archive_tender *tender,
 	close(fd);
 	a = archive_alloc(path, signer);
 	a->tender = g_strdup(tender->tender);
+	a->version = ARCHIVE_FORMAT_VERSION;
+	a->origin =
+	    checkpoint_origin(tender->site ? tender->site : ARCHIVE_DEFAULT_SITE, tender->tender);
+	a->signer2 = signer2;
+	rc = key_hash_of(a);
+	if (rc)
+		goto err_free;
 	rc = open_db(a, SQLITE_OPEN_READWRITE);
 	if (rc)
 		goto err_free;
@@ -317,6 +355,12 @@ int archive_create(const char *path, const struct archive_tender *tender,
 	sqlite3_bind_text(st, 4, tender->session, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, tender->created_us);
 	sqlite3_bind_text(st, 6, pem, -1, g_free);
+	sqlite3_bind_text(st, 7, tender->site ? tender->site : ARCHIVE_DEFAULT_SITE, -1,
+	                  SQLITE_STATIC);
+	if (signer2)
+		sqlite3_bind_text(st, 8, archive_signer_public_pem(signer2), -1, g_free);
+	else
+		sqlite3_bind_null(st, 8);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		rc = sql_fail(a, "meta");
 		goto err_stmt;
@@ -376,6 +420,12 @@ static int load_leaves(struct archive *a)
 
 int archive_open(const char *path, struct archive_signer *signer, struct archive **out)
 {
+	return archive_open_signed(path, signer, NULL, out);
+}
+
+int archive_open_signed(const char *path, struct archive_signer *signer,
+                        struct archive_signer *signer2, struct archive **out)
+{
 	struct archive *a;
 	sqlite3_stmt *st = NULL;
 	char *pem;
@@ -391,25 +441,38 @@ int archive_open(const char *path, struct archive_signer *signer, struct archive
 	             "PRAGMA synchronous=FULL");
 	if (rc)
 		goto err_free;
+	if (sqlite3_prepare_v2(a->db,
+	                       "SELECT (SELECT application_id FROM pragma_application_id), "
+	                       "(SELECT user_version FROM pragma_user_version)",
+	                       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) != ARCHIVE_APPLICATION_ID ||
+	    sqlite3_column_int(st, 1) < ARCHIVE_FORMAT_VERSION_MIN ||
+	    sqlite3_column_int(st, 1) > ARCHIVE_FORMAT_VERSION) {
+		set_err(a, "archive %s: wrong application id or format version", path);
+		rc = -EBADMSG;
+		goto err_stmt;
+	}
+	/* An open file keeps the format it was created in: a version 1 tender begun before an
+	 * upgrade is finished in version 1 (its checkpoints in that form). */
+	a->version = sqlite3_column_int(st, 1);
+	sqlite3_finalize(st);
 	if (sqlite3_prepare_v2(
 	        a->db,
-	        "SELECT (SELECT application_id FROM pragma_application_id), "
-	        "(SELECT user_version FROM pragma_user_version), tender, sealed_us, "
-	        "signing_pubkey, (SELECT coalesce(max(tree_size), 0) FROM checkpoints) "
-	        "FROM meta",
+	        a->version >= 2
+	            ? "SELECT tender, sealed_us, signing_pubkey, "
+	              "(SELECT coalesce(max(tree_size), 0) FROM checkpoints), site, "
+	              "(SELECT body FROM checkpoints ORDER BY id DESC LIMIT 1), signing_pubkey2 "
+	              "FROM meta"
+	            : "SELECT tender, sealed_us, signing_pubkey, "
+	              "(SELECT coalesce(max(tree_size), 0) FROM checkpoints), NULL, NULL, NULL "
+	              "FROM meta",
 	        -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {
 		set_err(a, "archive %s: not an evalroom archive (%s)", path, sqlite3_errmsg(a->db));
 		rc = -EBADMSG;
 		goto err_stmt;
 	}
-	if (sqlite3_column_int(st, 0) != ARCHIVE_APPLICATION_ID ||
-	    sqlite3_column_int(st, 1) != ARCHIVE_FORMAT_VERSION) {
-		set_err(a, "archive %s: wrong application id or format version", path);
-		rc = -EBADMSG;
-		goto err_stmt;
-	}
-	if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+	if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
 		/* A crash between the sealing commit and the chmod: finish it, then refuse. */
 		sqlite3_finalize(st);
 		st = NULL;
@@ -419,15 +482,47 @@ int archive_open(const char *path, struct archive_signer *signer, struct archive
 		goto err_stmt;
 	}
 	pem = archive_signer_public_pem(signer);
-	if (!pem || g_strcmp0(pem, (const char *)sqlite3_column_text(st, 4)) != 0) {
+	if (!pem || g_strcmp0(pem, (const char *)sqlite3_column_text(st, 2)) != 0) {
 		g_free(pem);
 		set_err(a, "archive %s: signing key differs from the one recorded in meta", path);
 		rc = -EINVAL;
 		goto err_stmt;
 	}
 	g_free(pem);
-	a->tender = g_strdup((const char *)sqlite3_column_text(st, 2));
-	a->checkpointed = (uint64_t)sqlite3_column_int64(st, 5);
+	a->tender = g_strdup((const char *)sqlite3_column_text(st, 0));
+	a->checkpointed = (uint64_t)sqlite3_column_int64(st, 3);
+	if (a->version >= 2) {
+		const char *site = (const char *)sqlite3_column_text(st, 4);
+
+		if (!site || !leaf_tender_id_valid(site)) {
+			set_err(a, "archive %s: meta.site is missing or malformed", path);
+			rc = -EBADMSG;
+			goto err_stmt;
+		}
+		a->origin = checkpoint_origin(site, a->tender);
+		if (sqlite3_column_type(st, 5) == SQLITE_TEXT)
+			checkpoint_sha256(sqlite3_column_text(st, 5),
+			                  (size_t)sqlite3_column_bytes(st, 5), a->prev);
+		if (sqlite3_column_type(st, 6) == SQLITE_TEXT) {
+			char *pem2 = signer2 ? archive_signer_public_pem(signer2) : NULL;
+			int same = g_strcmp0(pem2, (const char *)sqlite3_column_text(st, 6)) == 0;
+
+			g_free(pem2);
+			if (!same) {
+				set_err(
+				    a,
+				    "archive %s: it is signed by a second key too, and that key "
+				    "was not given or differs",
+				    path);
+				rc = -EINVAL;
+				goto err_stmt;
+			}
+			a->signer2 = signer2;
+		}
+		rc = key_hash_of(a);
+		if (rc)
+			goto err_stmt;
+	}
 	sqlite3_finalize(st);
 	rc = load_leaves(a);
 	if (rc)
@@ -895,15 +990,35 @@ void archive_on_checkpoint(struct archive *a, archive_checkpoint_fn fn, void *us
 static void announce_checkpoint(struct archive *a)
 {
 	if (a->announce.pending && a->on_checkpoint)
-		a->on_checkpoint(a->on_checkpoint_user, a->tender, a->announce.size, a->announce.root,
-		                 a->announce.time_us);
+		a->on_checkpoint(a->on_checkpoint_user, a->tender, a->announce.size,
+		                 a->announce.root, a->announce.time_us);
 	a->announce.pending = 0;
 }
 
-int archive_checkpoint(struct archive *a, int64_t time_us)
+/* The checkpoint body of the tree as it is now, in the file's format version; SEALED_US is the
+ * seal time when this is the sealing checkpoint, else -1 (version 2 signs it). */
+static char *body_now(struct archive *a, int64_t time_us, int64_t sealed_us, uint8_t root[32])
+{
+	struct checkpoint_fields f = {a->origin,
+	                              archive_tree_size(a),
+	                              root,
+	                              time_us,
+	                              a->prev,
+	                              a->key_hash,
+	                              a->signer2 ? a->key2_hash : NULL,
+	                              sealed_us};
+
+	merkle_builder_root(&a->tree, root);
+	if (a->version < 2)
+		return checkpoint_body(a->tender, f.size, root, time_us);
+	return checkpoint_body_v2(&f);
+}
+
+static int checkpoint_write(struct archive *a, int64_t time_us, int64_t sealed_us)
 {
 	uint8_t root[32], sig[ARCHIVE_SIGNATURE_LEN];
 	uint64_t n = archive_tree_size(a);
+	GByteArray *sig2 = NULL;
 	sqlite3_stmt *st;
 	char *body;
 	int rc;
@@ -911,21 +1026,30 @@ int archive_checkpoint(struct archive *a, int64_t time_us)
 	rc = ready_alone(a);
 	if (rc)
 		return rc;
-	merkle_builder_root(&a->tree, root);
-	body = checkpoint_body(a->tender, n, root, time_us);
+	body = body_now(a, time_us, sealed_us, root);
 	rc = archive_signer_sign(a->signer, body, strlen(body), sig);
 	if (rc) {
 		set_err(a, "archive %s: signing the checkpoint failed", a->path);
 		goto err_body;
 	}
-	if (sqlite3_prepare_v2(
-	        a->db,
-	        "INSERT INTO checkpoints (tree_size, root, time_us, body, signature) "
-	        "VALUES (?, ?, ?, ?, ?)",
-	        -1, &st, NULL) != SQLITE_OK) {
+	if (a->signer2 && archive_signer_sign_alloc(a->signer2, body, strlen(body), &sig2) != 0) {
+		rc = -EIO;
+		set_err(a, "archive %s: signing the checkpoint with the second key failed",
+		        a->path);
+		goto err_body;
+	}
+	if (sqlite3_prepare_v2(a->db,
+	                       a->version >= 2
+	                           ? "INSERT INTO checkpoints (tree_size, root, time_us, body, "
+	                             "signature, signature2) VALUES (?, ?, ?, ?, ?, ?)"
+	                           : "INSERT INTO checkpoints (tree_size, root, time_us, body, "
+	                             "signature) VALUES (?, ?, ?, ?, ?)",
+	                       -1, &st, NULL) != SQLITE_OK) {
 		rc = sql_fail(a, "checkpoint");
 		goto err_body;
 	}
+	if (sig2)
+		sqlite3_bind_blob(st, 6, sig2->data, (int)sig2->len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 1, (int64_t)n);
 	sqlite3_bind_blob(st, 2, root, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, time_us);
@@ -935,6 +1059,7 @@ int archive_checkpoint(struct archive *a, int64_t time_us)
 	sqlite3_finalize(st);
 	if (rc == 0) {
 		a->checkpointed = n;
+		checkpoint_sha256(body, strlen(body), a->prev);
 		a->announce.pending = 1;
 		a->announce.size = n;
 		memcpy(a->announce.root, root, 32);
@@ -943,8 +1068,15 @@ int archive_checkpoint(struct archive *a, int64_t time_us)
 			announce_checkpoint(a);
 	}
 err_body:
+	if (sig2)
+		g_byte_array_unref(sig2);
 	g_free(body);
 	return rc;
+}
+
+int archive_checkpoint(struct archive *a, int64_t time_us)
+{
+	return checkpoint_write(a, time_us, -1);
 }
 
 int archive_checkpoint_if_changed(struct archive *a, int64_t time_us)
@@ -988,6 +1120,7 @@ int archive_seal(struct archive *a, int64_t time_us)
 {
 	struct archive_event ev = {time_us, "archive.sealed", "archive", NULL};
 	struct merkle_builder before;
+	uint8_t prev_before[32];
 	char *sql;
 	int rc;
 
@@ -995,6 +1128,7 @@ int archive_seal(struct archive *a, int64_t time_us)
 	if (rc)
 		return rc;
 	before = a->tree;
+	memcpy(prev_before, a->prev, sizeof(prev_before));
 	/* Seal event, final checkpoint and sealed_us land together or not at all. */
 	rc = exec(a, "BEGIN IMMEDIATE");
 	if (rc)
@@ -1004,7 +1138,7 @@ int archive_seal(struct archive *a, int64_t time_us)
 	rc = archive_append_event(a, &ev);
 	g_free(sql);
 	if (rc == 0)
-		rc = archive_checkpoint(a, time_us);
+		rc = checkpoint_write(a, time_us, time_us);
 	if (rc == 0) {
 		sql = g_strdup_printf("UPDATE meta SET sealed_us = %" G_GINT64_FORMAT, time_us);
 		rc = exec(a, sql);
@@ -1015,6 +1149,7 @@ int archive_seal(struct archive *a, int64_t time_us)
 	if (rc) {
 		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
 		a->tree = before;
+		memcpy(a->prev, prev_before, sizeof(prev_before));
 		a->announce.pending = 0;
 		return rc;
 	}

@@ -21,8 +21,11 @@
 
 /* PRAGMA application_id of every .evarc file ("EVAR"). */
 #define ARCHIVE_APPLICATION_ID 0x45564152
-/* PRAGMA user_version: the format version this code writes and reads. */
-#define ARCHIVE_FORMAT_VERSION 1
+/* PRAGMA user_version: the format version this code writes; it reads (and keeps appending to)
+ * every version from ARCHIVE_FORMAT_VERSION_MIN on. 2: C2SP checkpoints that chain and sign
+ * the recorded key and the seal time (docs/archive-format.md, "Format versions"). */
+#define ARCHIVE_FORMAT_VERSION     2
+#define ARCHIVE_FORMAT_VERSION_MIN 1
 /* Media is stored in BLOB chunks of this size (the last one of a segment may be shorter). */
 #define ARCHIVE_CHUNK_SIZE (1024 * 1024)
 /* segment_chunks.id = segment id * ARCHIVE_CHUNKS_PER_SEGMENT + chunk index. */
@@ -36,7 +39,11 @@ struct archive_tender {
 	const char *name;    /* free text, no NUL; may be empty */
 	const char *session; /* identifier, same pattern as tender */
 	int64_t created_us;  /* UTC microseconds */
+	const char *site;    /* the site's identifier (same pattern as tender), named in every
+	                      * checkpoint's origin; NULL: ARCHIVE_DEFAULT_SITE */
 };
+
+#define ARCHIVE_DEFAULT_SITE "evalroom"
 
 struct archive_event {
 	int64_t time_us;    /* UTC microseconds, >= 0 */
@@ -67,6 +74,18 @@ struct archive_gap {
  * (bad metadata), -EIO (SQLite). */
 int archive_create(const char *path, const struct archive_tender *tender,
                    struct archive_signer *signer, struct archive **out);
+
+/* archive_create_signed / archive_open_signed: the same with a second signer beside the
+ * Ed25519 one (SIGNER2 borrowed, NULL for none; loaded with archive_signer_load_any, e.g. an
+ * SM2 key): its public key is recorded in meta.signing_pubkey2, named by every checkpoint
+ * (its key2 line) and every checkpoint carries its signature too (checkpoints.signature2).
+ * Reopening an archive created with a second key needs that same key (-EINVAL otherwise);
+ * one created without keeps going without. */
+int archive_create_signed(const char *path, const struct archive_tender *tender,
+                          struct archive_signer *signer, struct archive_signer *signer2,
+                          struct archive **out);
+int archive_open_signed(const char *path, struct archive_signer *signer,
+                        struct archive_signer *signer2, struct archive **out);
 
 /* Reopens an existing, unsealed archive for appending (e.g. after a controller restart),
  * reloading its tree. Returns 0, -ENOENT, -EROFS (sealed), -EBADMSG (not an archive or

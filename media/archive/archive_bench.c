@@ -2,6 +2,8 @@
  *   ingest DIR MIB SEGMENT_MIB  -> durable segment ingest into one archive (group commit);
  *                                  prints MB/s, ack latency p50 and max (ms), commits
  *   streams DIR N MBIT SECONDS SEGMENT_S -> N real-time streams into N archives; prints CPU %
+ *   sealed DIR MIB SEGMENT_MIB [KEY2] -> a sealed archive DIR/sealed.evarc of MIB MiB, a
+ *                                  checkpoint every 30 segments, signed by KEY2 (SM2) too
  */
 #include <errno.h>
 #include <glib.h>
@@ -35,7 +37,7 @@ static double cpu_s(void)
 
 static struct archive *open_one(const char *dir, const char *name, struct archive_signer *s)
 {
-	struct archive_tender t = {name, "bench", "bench", 0};
+	struct archive_tender t = {name, "bench", "bench", 0, NULL};
 	char *path = g_strdup_printf("%s/%s.evarc", dir, name);
 	struct archive *a = NULL;
 	int rc = archive_create(path, &t, s, &a);
@@ -118,6 +120,49 @@ static int ingest(const char *dir, long mib, long seg_mib, struct archive_signer
 	return 0;
 }
 
+/* A sealed archive for the verify benchmark: as a tender's, a checkpoint every 30 segments
+ * (one a minute at 2 s segments), each also signed by the second key when given. */
+static int sealed(const char *dir, long mib, long seg_mib, struct archive_signer *s,
+                  const char *key2)
+{
+	size_t len = (size_t)seg_mib << 20;
+	uint8_t *data = g_malloc(len), sha[32];
+	struct archive_signer *s2 = NULL;
+	struct archive *a;
+	struct archive_tender t = {"sealed", "bench", "bench", 0, NULL};
+	char *path = g_strdup_printf("%s/sealed.evarc", dir);
+	long i, n = mib / seg_mib;
+	int rc = 1;
+
+	if (key2 && archive_signer_load_any(key2, &s2)) {
+		fprintf(stderr, "bench: %s: not an SM2 or Ed25519 key\n", key2);
+		goto out;
+	}
+	if (archive_create_signed(path, &t, s, s2, &a)) {
+		fprintf(stderr, "bench: cannot create %s\n", path);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		data[0] = (uint8_t)i; /* every segment different */
+		RAND_bytes(data + 1, 63);
+		SHA256(data, len, sha);
+		if (archive_batch_begin(a) || put_segment(a, "bench.cam", i, data, len, sha) ||
+		    archive_batch_commit(a) ||
+		    ((i + 1) % 30 == 0 && archive_checkpoint(a, (int64_t)i * 2000000))) {
+			fprintf(stderr, "bench: %s\n", archive_errmsg(a));
+			archive_free(a);
+			goto out;
+		}
+	}
+	rc = archive_seal(a, n * 2000000) ? 1 : 0;
+	archive_free(a);
+out:
+	archive_signer_free(s2);
+	g_free(path);
+	g_free(data);
+	return rc;
+}
+
 static int streams(const char *dir, int n, double mbit, double seconds, double seg_s,
                    struct archive_signer *s)
 {
@@ -170,7 +215,8 @@ int main(int argc, char **argv)
 	if (argc < 3) {
 		fprintf(stderr,
 		        "usage: evalroom-archive-bench ingest DIR MIB SEGMENT_MIB\n"
-		        "       evalroom-archive-bench streams DIR N MBIT SECONDS SEGMENT_S\n");
+		        "       evalroom-archive-bench streams DIR N MBIT SECONDS SEGMENT_S\n"
+		        "       evalroom-archive-bench sealed DIR MIB SEGMENT_MIB [KEY2]\n");
 		return 2;
 	}
 	key = g_strdup_printf("%s/bench.key", argv[2]);
@@ -182,6 +228,8 @@ int main(int argc, char **argv)
 	}
 	if (g_str_equal(argv[1], "ingest") && argc == 5)
 		rc = ingest(argv[2], atol(argv[3]), atol(argv[4]), s);
+	else if (g_str_equal(argv[1], "sealed") && (argc == 5 || argc == 6))
+		rc = sealed(argv[2], atol(argv[3]), atol(argv[4]), s, argc == 6 ? argv[5] : NULL);
 	else if (g_str_equal(argv[1], "streams") && argc == 7)
 		rc =
 		    streams(argv[2], atoi(argv[3]), atof(argv[4]), atof(argv[5]), atof(argv[6]), s);

@@ -17,10 +17,15 @@ static int usage(void)
 	    stderr,
 	    "usage: evalroom-archive-fixture keygen PRIVATE.key PUBLIC.pub\n"
 	    "       evalroom-archive-fixture build OUT.evarc PRIVATE.key [options] SEGMENT.ts...\n"
-	    "options: --tender T --stream S --start ISO|US --segment-ms MS --checkpoint-every K\n"
+	    "       evalroom-archive-fixture reopen-seal FILE.evarc PRIVATE.key\n"
+	    "options: --tender T --site S --key2 KEY --stream S --start ISO|US --segment-ms MS "
+	    "--checkpoint-every K\n"
 	    "         --seal --draw FILE\n"
 	    "Appends a draw record, per segment one event (and a gap after the middle one),\n"
-	    "checkpoints every K segments, and seals if asked.\n");
+	    "checkpoints every K segments, and seals if asked. reopen-seal reopens an open "
+	    "archive\n"
+	    "as the controller does after a restart (in the file's format version), appends one\n"
+	    "event, a checkpoint, and seals it.\n");
 	return 2;
 }
 
@@ -33,10 +38,15 @@ static int fail(const char *what, struct archive *a, int rc)
 
 static int build(int argc, char **argv)
 {
-	char *tender = NULL, *stream = NULL, *start = NULL, *draw_path = NULL;
+	char *tender = NULL, *stream = NULL, *start = NULL, *draw_path = NULL, *site = NULL;
+	char *key2_path = NULL;
+	struct archive_signer *signer2 = NULL;
 	int seg_ms = 2000, every = 2, seal = 0, i, rc;
 	GOptionEntry opts[] = {
 	    {"tender", 0, 0, G_OPTION_ARG_STRING, &tender, "tender id", "T"},
+	    {"site", 0, 0, G_OPTION_ARG_STRING, &site, "site id (the checkpoints' origin)", "S"},
+	    {"key2", 0, 0, G_OPTION_ARG_FILENAME, &key2_path,
+	     "a second signing key (SM2 or Ed25519 PEM) beside the first", "KEY"},
 	    {"stream", 0, 0, G_OPTION_ARG_STRING, &stream, "stream id", "S"},
 	    {"start", 0, 0, G_OPTION_ARG_STRING, &start, "time of the first segment", "T"},
 	    {"segment-ms", 0, 0, G_OPTION_ARG_INT, &seg_ms, "segment duration", "MS"},
@@ -67,8 +77,10 @@ static int build(int argc, char **argv)
 	if (rc)
 		return fail("load key", NULL, rc);
 	struct archive_tender t = {tender ? tender : "T-2026-001", "Fixture tender", "S-2026-11-25",
-	                           t0 - 3600000000};
-	rc = archive_create(argv[1], &t, signer, &a);
+	                           t0 - 3600000000, site};
+	if (key2_path && (rc = archive_signer_load_any(key2_path, &signer2)) != 0)
+		return fail("load --key2", NULL, rc);
+	rc = archive_create_signed(argv[1], &t, signer, signer2, &a);
 	if (rc)
 		return fail("create", a, rc);
 	if (draw_path && !g_file_get_contents(draw_path, &draw, NULL, NULL))
@@ -126,11 +138,38 @@ static int build(int argc, char **argv)
 		return fail("seal/checkpoint", a, rc);
 	archive_free(a);
 	archive_signer_free(signer);
+	archive_signer_free(signer2);
+	g_free(key2_path);
 	g_free(draw);
 	g_free(tender);
+	g_free(site);
 	g_free(stream);
 	g_free(start);
 	g_free(draw_path);
+	return 0;
+}
+
+static int reopen_seal(const char *path, const char *key_path)
+{
+	struct archive_signer *signer = NULL;
+	struct archive *a = NULL;
+	struct archive_event ev = {1795597300000000, "door.event", "agent-R101", "{\"n\":1}"};
+	int rc = archive_signer_load(key_path, &signer);
+
+	if (rc)
+		return fail("load key", NULL, rc);
+	rc = archive_open(path, signer, &a);
+	if (rc)
+		return fail("open", a, rc);
+	rc = archive_append_event(a, &ev);
+	if (rc == 0)
+		rc = archive_checkpoint(a, ev.time_us + 1);
+	if (rc == 0)
+		rc = archive_seal(a, ev.time_us + 2);
+	if (rc)
+		return fail("append, checkpoint and seal", a, rc);
+	archive_free(a);
+	archive_signer_free(signer);
 	return 0;
 }
 
@@ -144,6 +183,8 @@ int main(int argc, char **argv)
 			return fail("keygen", NULL, rc);
 		return 0;
 	}
+	if (argc == 4 && strcmp(argv[1], "reopen-seal") == 0)
+		return reopen_seal(argv[2], argv[3]);
 	if (argc >= 2 && strcmp(argv[1], "build") == 0)
 		return build(argc - 1, argv + 1);
 	return usage();

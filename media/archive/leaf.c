@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -151,6 +152,8 @@ const char *leaf_check_tender(const struct archive_tender *t)
 		return "name: missing or not UTF-8";
 	if (t->created_us < 0)
 		return "created: negative time";
+	if (t->site && !is_ident(t->site, "_.-", 64))
+		return "site: must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}";
 	return NULL;
 }
 
@@ -238,4 +241,40 @@ char *checkpoint_body(const char *tender, uint64_t size, const uint8_t root[32],
 	return g_strdup_printf("evalroom-archive checkpoint v1\ntender %s\nsize %" G_GUINT64_FORMAT
 	                       "\nroot %s\ntime %s\n",
 	                       tender, size, hex, when);
+}
+
+char *checkpoint_origin(const char *site, const char *tender)
+{
+	return g_strdup_printf("%s/evalroom/%s", site, tender);
+}
+
+char *checkpoint_body_v2(const struct checkpoint_fields *f)
+{
+	char prev[65], key[65], when[64], sealed[80] = "", key2[80] = "";
+	char *root = g_base64_encode(f->root, 32), *body;
+
+	hex_encode(f->prev, 32, prev);
+	hex_encode(f->key_hash, 32, key);
+	if (f->key2_hash) {
+		char h[65];
+
+		hex_encode(f->key2_hash, 32, h);
+		snprintf(key2, sizeof(key2), "key2 %s\n", h);
+	}
+	clock_format_us(f->time_us, when, sizeof(when));
+	if (f->sealed_us >= 0) {
+		char at[64];
+
+		clock_format_us(f->sealed_us, at, sizeof(at));
+		snprintf(sealed, sizeof(sealed), "sealed %s\n", at);
+	}
+	body = g_strdup_printf("%s\n%" G_GUINT64_FORMAT "\n%s\ntime %s\nprev %s\nkey %s\n%s%s",
+	                       f->origin, f->size, root, when, prev, key, key2, sealed);
+	g_free(root);
+	return body;
+}
+
+void checkpoint_sha256(const void *data, size_t len, uint8_t out[32])
+{
+	EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL);
 }

@@ -28,6 +28,31 @@ const char *leaf_check_gap(const struct archive_gap *g);
  * "evalroom-archive checkpoint v1\ntender T\nsize N\nroot HEX\ntime ISO8601Z\n". */
 char *checkpoint_body(const char *tender, uint64_t size, const uint8_t root[32], int64_t time_us);
 
+/* checkpoint_origin: the C2SP origin line (and note key name) of a tender's checkpoints,
+ * "SITE/evalroom/TENDER" (format version 2); a new string (g_free). */
+char *checkpoint_origin(const char *site, const char *tender);
+
+/* What a format version 2 checkpoint states (docs/archive-format.md, "Checkpoints"). */
+struct checkpoint_fields {
+	const char *origin;      /* checkpoint_origin() */
+	uint64_t size;           /* tree size */
+	const uint8_t *root;     /* 32 bytes: the root of the first `size` leaves */
+	int64_t time_us;         /* when it was made */
+	const uint8_t *prev;     /* 32 bytes: SHA-256 of the previous checkpoint's body, or zeros */
+	const uint8_t *key_hash; /* 32 bytes: SHA-256 of the raw Ed25519 key that signs it */
+	const uint8_t *key2_hash; /* 32 bytes: SHA-256 of the second key's DER SPKI, or NULL */
+	int64_t sealed_us;        /* the seal time on the sealing checkpoint, else -1 */
+};
+
+/* checkpoint_sha256: SHA-256 of LEN bytes at DATA into OUT (a checkpoint body for the next
+ * one's prev line; a raw public key for the key line). */
+void checkpoint_sha256(const void *data, size_t len, uint8_t out[32]);
+
+/* checkpoint_body_v2: the C2SP checkpoint note text of F (origin, size, base64 root, then the
+ * extension lines time, prev, key, key2 when there is a second key and, when sealing,
+ * sealed); a new string (g_free). */
+char *checkpoint_body_v2(const struct checkpoint_fields *f);
+
 /* Parses "YYYY-MM-DDTHH:MM:SS[.frac][Z|+hh:mm]" or a plain integer of microseconds.
  * Returns 0 or -EINVAL. */
 int leaf_parse_time(const char *text, int64_t *out_us);

@@ -15,11 +15,13 @@ struct archive_reader {
 	sqlite3 *db;
 	char *path;
 	uint64_t budget; /* SQLite progress calls left before a query is stopped */
+	int version;     /* PRAGMA user_version, the file's format version */
 };
 
 /* The tables of the archive format (schemas/sql/archive.sql, every version). */
-static const char *const known_tables[] = {"meta",           "draw", "events",      "segments",
-                                           "segment_chunks", "gaps", "checkpoints", NULL};
+static const char *const known_tables[] = {"meta",        "draw",           "events",
+                                           "segments",    "segment_chunks", "gaps",
+                                           "checkpoints", "timestamps",     NULL};
 
 /* SQLite calls this every PROGRESS_OPS virtual-machine steps; a query is stopped when the
  * reader's budget is spent. The budget grows with the file (every legitimate query is
@@ -102,7 +104,7 @@ static uint32_t be32(const uint8_t *p)
 
 /* The 100-byte SQLite header tells us page size, page count, application id and
  * user_version without trusting SQLite to cope with a foreign or cut file. */
-static int check_header(const char *path, char **err)
+static int check_header(const char *path, int *out_version, char **err)
 {
 	uint8_t h[100];
 	struct stat st;
@@ -147,7 +149,7 @@ static int check_header(const char *path, char **err)
 		                       path, version, ARCHIVE_FORMAT_VERSION);
 		return -ENOTSUP;
 	}
-	if (version < 1) {
+	if (version < ARCHIVE_FORMAT_VERSION_MIN) {
 		*err = g_strdup_printf("%s: archive format version %u is invalid", path, version);
 		return -EBADMSG;
 	}
@@ -155,6 +157,7 @@ static int check_header(const char *path, char **err)
 		*err = g_strdup_printf("%s: corrupt SQLite header (page size %u)", path, page_size);
 		return -EBADMSG;
 	}
+	*out_version = (int)version;
 	pages = be32(h + 28);
 	/* The in-header page count is valid only when its change counter matches (offset 92). */
 	if (be32(h + 92) == be32(h + 24) &&
@@ -172,13 +175,14 @@ static int check_header(const char *path, char **err)
 int archive_reader_open(const char *path, struct archive_reader **out, char **err)
 {
 	struct archive_reader *r;
-	int rc;
+	int rc, version = 0;
 
 	*err = NULL;
-	rc = check_header(path, err);
+	rc = check_header(path, &version, err);
 	if (rc)
 		return rc;
 	r = g_new0(struct archive_reader, 1);
+	r->version = version;
 	r->path = g_strdup(path);
 	/* Read-only: the auditor's tool must never change the evidence. */
 	rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL);
@@ -232,4 +236,9 @@ sqlite3 *archive_reader_db(const struct archive_reader *r)
 const char *archive_reader_path(const struct archive_reader *r)
 {
 	return r->path;
+}
+
+int archive_reader_version(const struct archive_reader *r)
+{
+	return r->version;
 }

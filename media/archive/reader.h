@@ -16,5 +16,7 @@ void archive_reader_free(struct archive_reader *r);
 /* The read-only connection (owned by the reader). */
 sqlite3 *archive_reader_db(const struct archive_reader *r);
 const char *archive_reader_path(const struct archive_reader *r);
+/* The file's format version (PRAGMA user_version, as its header says). */
+int archive_reader_version(const struct archive_reader *r);
 
 #endif

@@ -8,6 +8,7 @@
 #include "archive.h"
 #include "leaf.h"
 #include "merkle.h"
+#include "timestamp.h"
 
 /* Problem ordering: record problems by leaf index, then checkpoint problems, then unsigned
  * records, so the report names the earliest damage. */
@@ -27,7 +28,16 @@ struct ctx {
 	GArray *entries;
 	uint64_t problem_key;
 	char *tender;
-	int64_t sealed_event_leaf; /* leaf of the archive.sealed event, or -1 */
+	int64_t sealed_event_leaf;               /* leaf of the archive.sealed event, or -1 */
+	int version;                             /* the file's format version */
+	char *site;                              /* version 2: meta.site */
+	int64_t sealed_us;                       /* meta.sealed_us, or -1 */
+	int meta_key_ok;                         /* meta.signing_pubkey is an Ed25519 key */
+	uint8_t meta_key_hash[32];               /* SHA-256 of its raw public key */
+	struct archive_pubkey *key2;             /* meta.signing_pubkey2, or NULL */
+	const struct archive_pubkey *key2_check; /* what the second signatures are checked with */
+	uint8_t key2_hash[32];                   /* SHA-256 of its DER SPKI */
+	int key2_sm2;
 };
 
 static void problem(struct ctx *c, uint64_t key, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
@@ -313,11 +323,17 @@ static uint64_t check_leaf_order(struct ctx *c)
 static int check_meta(struct ctx *c, const struct archive_pubkey **key,
                       struct archive_pubkey **owned)
 {
+	struct archive_pubkey *recorded = NULL;
 	sqlite3_stmt *st;
+	uint8_t raw[32];
 	int rc = -EIO, step = 0;
 
-	if (sqlite3_prepare_v2(c->db, "SELECT signing_pubkey, sealed_us FROM meta", -1, &st,
-	                       NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(
+	        c->db,
+	        c->version >= 2
+	            ? "SELECT signing_pubkey, sealed_us, site, signing_pubkey2 FROM meta"
+	            : "SELECT signing_pubkey, sealed_us, NULL, NULL FROM meta",
+	        -1, &st, NULL) != SQLITE_OK ||
 	    (step = sqlite3_step(st)) != SQLITE_ROW) {
 		problem(c, 0, "meta: missing row: %s", sqlite3_errmsg(c->db));
 		/* A readable table without its row was tampered with, not unreadable. */
@@ -326,20 +342,114 @@ static int check_meta(struct ctx *c, const struct archive_pubkey **key,
 		goto out;
 	}
 	c->rep->sealed = sqlite3_column_type(st, 1) != SQLITE_NULL;
-	if (!*key) {
-		if (sqlite3_column_type(st, 0) != SQLITE_TEXT ||
-		    archive_pubkey_from_pem((const char *)sqlite3_column_text(st, 0), owned)) {
-			problem(c, 0, "meta row 1: signing_pubkey is not an Ed25519 public key");
+	c->sealed_us = sqlite3_column_type(st, 1) == SQLITE_INTEGER ? sqlite3_column_int64(st, 1)
+	               : c->rep->sealed                             ? -2
+	                                                            : -1;
+	if (c->version >= 2) {
+		const char *site = (const char *)sqlite3_column_text(st, 2);
+
+		if (sqlite3_column_type(st, 2) != SQLITE_TEXT || !leaf_tender_id_valid(site))
+			problem(c, 0, "meta row 1: site is missing or malformed (altered)");
+		c->site = g_strdup(site ? site : "");
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+			const char *pem2 = (const char *)sqlite3_column_text(st, 3);
+			char *canonical = NULL;
+
+			if (sqlite3_column_type(st, 3) == SQLITE_TEXT &&
+			    archive_pubkey_from_pem_any(pem2, &c->key2) == 0)
+				canonical = archive_pubkey_pem(c->key2);
+			if (!canonical || strcmp(canonical, pem2) != 0 ||
+			    archive_pubkey_spki_sha256(c->key2, c->key2_hash) != 0) {
+				problem(c, 0,
+				        "meta row 1: signing_pubkey2 is not an SM2 or Ed25519 "
+				        "public key in the form the writer records it (altered)");
+				archive_pubkey_free(c->key2);
+				c->key2 = NULL;
+			}
+			g_free(canonical);
+		}
+	}
+	/* The exact text the writer records: PEM readers skip text around the key, and no byte
+	 * of the column may change unnoticed. */
+	if (sqlite3_column_type(st, 0) == SQLITE_TEXT &&
+	    archive_pubkey_from_pem((const char *)sqlite3_column_text(st, 0), &recorded) == 0 &&
+	    archive_pubkey_raw(recorded, raw) == 0) {
+		char *canonical = archive_pubkey_pem(recorded);
+
+		c->meta_key_ok =
+		    g_strcmp0(canonical, (const char *)sqlite3_column_text(st, 0)) == 0;
+		g_free(canonical);
+		checkpoint_sha256(raw, sizeof(raw), c->meta_key_hash);
+	}
+	if (!c->meta_key_ok) {
+		problem(c, 0,
+		        "meta row 1: signing_pubkey is not an Ed25519 public key in the form "
+		        "the writer records it (altered)");
+		if (!*key) {
 			rc = -EBADMSG;
 			goto out;
 		}
+	} else if (*key) {
+		c->rep->key_differs = !archive_pubkey_equal(*key, recorded);
+	}
+	if (!*key) {
+		*owned = recorded;
+		recorded = NULL;
 		*key = *owned;
 		c->rep->key_embedded = 1;
 	}
 	rc = 0;
 out:
+	archive_pubkey_free(recorded);
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* The line of TEXT starting with PREFIX, or "" (a new string, g_free). */
+static char *line_of(const char *text, const char *prefix)
+{
+	char **lines = g_strsplit(text, "\n", -1);
+	char *out = NULL;
+
+	for (guint i = 0; lines[i] && !out; i++)
+		if (g_str_has_prefix(lines[i], prefix))
+			out = g_strdup(lines[i]);
+	g_strfreev(lines);
+	return out ? out : g_strdup("");
+}
+
+/* Why a version 2 body differs from the one its columns and its predecessor make: names the
+ * extension line that differs (chain, keys, seal), else the columns. A new string. */
+static char *body_mismatch(const char *body, const char *expect, int64_t id)
+{
+	static const struct {
+		const char *prefix;
+		const char *why;
+	} lines[] = {
+	    {"prev ", "chain broken: it does not name the checkpoint before it as its predecessor "
+	              "(a checkpoint was removed, inserted or reordered)"},
+	    {"key ", "it names another signing key than meta.signing_pubkey records (the recorded "
+	             "key was altered)"},
+	    {"key2 ", "it names another second key than meta.signing_pubkey2 records (the "
+	              "recorded second key was altered, added or removed)"},
+	    {"sealed ", "meta.sealed_us is not the seal it signs (the seal time was altered, the "
+	                "seal cleared, or records added after it)"},
+	};
+	char *why = NULL;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(lines) && !why; i++) {
+		char *a = line_of(body, lines[i].prefix), *b = line_of(expect, lines[i].prefix);
+
+		if (strcmp(a, b) != 0)
+			why = g_strdup_printf("checkpoints row %" G_GINT64_FORMAT ": %s", id,
+			                      lines[i].why);
+		g_free(a);
+		g_free(b);
+	}
+	return why ? why
+	           : g_strdup_printf("checkpoints row %" G_GINT64_FORMAT
+	                             ": signed body does not match its columns",
+	                             id);
 }
 
 static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, uint64_t n)
@@ -347,16 +457,28 @@ static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, u
 	struct merkle_builder tree;
 	sqlite3_stmt *st;
 	uint64_t prev = 0;
+	uint8_t prev_hash[32] = {0};
+	int64_t expect_id = 1, last_id = 0;
+	char *origin =
+	    c->version >= 2 ? checkpoint_origin(c->site, c->tender ? c->tender : "") : NULL;
 	int rc;
 
 	merkle_builder_init(&tree);
-	if (sqlite3_prepare_v2(
-	        c->db,
-	        "SELECT id, tree_size, root, time_us, body, signature FROM checkpoints "
-	        "ORDER BY id",
-	        -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(c->db, "SELECT coalesce(max(id), 0) FROM checkpoints", -1, &st,
+	                       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		last_id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(c->db,
+	                       c->version >= 2
+	                           ? "SELECT id, tree_size, root, time_us, body, signature, "
+	                             "signature2 FROM checkpoints ORDER BY id"
+	                           : "SELECT id, tree_size, root, time_us, body, signature, NULL "
+	                             "FROM checkpoints ORDER BY id",
+	                       -1, &st, NULL) != SQLITE_OK) {
 		problem(c, KEY_CHECKPOINT, "checkpoints: unreadable: sqlite: %s",
 		        sqlite3_errmsg(c->db));
+		g_free(origin);
 		return;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -373,6 +495,12 @@ static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, u
 		char *expect;
 
 		c->rep->checkpoints++;
+		if (id != expect_id)
+			problem(c, KEY_CHECKPOINT + (uint64_t)expect_id,
+			        "checkpoints row %" G_GINT64_FORMAT
+			        " missing (deleted; next present row is %" G_GINT64_FORMAT ")",
+			        expect_id, id);
+		expect_id = id + 1;
 		if (!ok || size < 0) {
 			problem(c, k, "checkpoints row %" G_GINT64_FORMAT ": malformed columns",
 			        id);
@@ -384,6 +512,7 @@ static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, u
 			        " leaves but only %" G_GUINT64_FORMAT
 			        " are present: leaf %" G_GUINT64_FORMAT " onwards deleted",
 			        id, size, n, n);
+			checkpoint_sha256(body, strlen(body), prev_hash);
 			continue;
 		}
 		if ((uint64_t)size < prev)
@@ -401,31 +530,73 @@ static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, u
 		} else {
 			merkle_root(c->rep->leaf_hashes->data, (uint64_t)size, computed);
 		}
-		expect = checkpoint_body(c->tender ? c->tender : "", (uint64_t)size, root, t);
+		if (c->version >= 2) {
+			struct checkpoint_fields f = {origin,
+			                              (uint64_t)size,
+			                              root,
+			                              t,
+			                              prev_hash,
+			                              c->meta_key_hash,
+			                              c->key2 ? c->key2_hash : NULL,
+			                              id == last_id && c->rep->sealed ? c->sealed_us
+			                                                              : -1};
+
+			expect = checkpoint_body_v2(&f);
+		} else {
+			expect =
+			    checkpoint_body(c->tender ? c->tender : "", (uint64_t)size, root, t);
+		}
 		if (memcmp(computed, root, 32) != 0)
 			problem(c, k,
 			        "checkpoints row %" G_GINT64_FORMAT
 			        ": root does not match the first %" G_GINT64_FORMAT
 			        " records (a signed record was altered)",
 			        id, size);
-		else if (strcmp(expect, body) != 0)
+		else if (strcmp(expect, body) != 0) {
+			char *why =
+			    c->version >= 2
+			        ? body_mismatch(body, expect, id)
+			        : g_strdup_printf("checkpoints row %" G_GINT64_FORMAT
+			                          ": signed body does not match its columns",
+			                          id);
+
+			problem(c, k, "%s", why);
+			g_free(why);
+		} else if (!sig || archive_pubkey_verify(key, body, strlen(body), sig,
+		                                         (size_t)sig_len) != 0)
+			problem(c, k, "checkpoints row %" G_GINT64_FORMAT ": signature invalid%s",
+			        id,
+			        c->rep->key_embedded ? ""
+			        : c->rep->key_differs
+			            ? " for the given public key (the file records another signing "
+			              "key than --pubkey)"
+			            : " for the given public key");
+		else if (!c->key2 && sqlite3_column_type(st, 6) != SQLITE_NULL)
+			problem(c, k,
+			        "checkpoints row %" G_GINT64_FORMAT ": signature2 is set but "
+			        "meta.signing_pubkey2 records no second key (altered)",
+			        id);
+		else if (c->key2 &&
+		         (sqlite3_column_type(st, 6) != SQLITE_BLOB ||
+		          archive_pubkey_verify(c->key2_check, body, strlen(body),
+		                                sqlite3_column_blob(st, 6),
+		                                (size_t)sqlite3_column_bytes(st, 6)) != 0))
 			problem(c, k,
 			        "checkpoints row %" G_GINT64_FORMAT
-			        ": signed body does not match its columns",
-			        id);
-		else if (!sig ||
-		         archive_pubkey_verify(key, body, strlen(body), sig, (size_t)sig_len) != 0)
-			problem(c, k, "checkpoints row %" G_GINT64_FORMAT ": signature invalid%s",
-			        id, c->rep->key_embedded ? "" : " for the given public key");
+			        ": second signature (%s) invalid%s",
+			        id, c->key2_sm2 ? "SM2" : "Ed25519",
+			        c->key2_check != c->key2 ? " for the given --pubkey2" : "");
 		else if ((uint64_t)size > c->rep->signed_leaves)
 			c->rep->signed_leaves = (uint64_t)size;
 		g_free(expect);
+		checkpoint_sha256(body, strlen(body), prev_hash);
 		prev = MAX(prev, (uint64_t)size);
 	}
 	if (rc != SQLITE_DONE)
 		problem(c, KEY_CHECKPOINT, "checkpoints: unreadable: sqlite: %s",
 		        sqlite3_errmsg(c->db));
 	sqlite3_finalize(st);
+	g_free(origin);
 }
 
 static void check_orphans(struct ctx *c)
@@ -450,6 +621,12 @@ static void check_orphans(struct ctx *c)
 int archive_verify(struct archive_reader *r, const struct archive_pubkey *key,
                    struct archive_verify_report *rep)
 {
+	return archive_verify_keys(r, key, NULL, rep);
+}
+
+int archive_verify_keys(struct archive_reader *r, const struct archive_pubkey *key,
+                        const struct archive_pubkey *key2, struct archive_verify_report *rep)
+{
 	struct archive_pubkey *owned = NULL;
 	struct ctx c = {0};
 	sqlite3_stmt *st;
@@ -462,6 +639,8 @@ int archive_verify(struct archive_reader *r, const struct archive_pubkey *key,
 	c.rep = rep;
 	c.entries = g_array_new(FALSE, FALSE, sizeof(struct entry));
 	c.sealed_event_leaf = -1;
+	c.version = archive_reader_version(r);
+	rep->version = c.version;
 
 	/* Structure first: a damaged b-tree makes every later answer meaningless. */
 	if (sqlite3_prepare_v2(c.db, "PRAGMA quick_check", -1, &st, NULL) == SQLITE_OK) {
@@ -479,6 +658,21 @@ int archive_verify(struct archive_reader *r, const struct archive_pubkey *key,
 	rc = check_meta(&c, &key, &owned);
 	if (rc)
 		goto out;
+	if (c.key2) {
+		c.key2_sm2 = strcmp(archive_pubkey_algorithm(c.key2), "sm2-sm3") == 0;
+		c.key2_check = key2 ? key2 : c.key2;
+		rep->second_key = archive_pubkey_algorithm(c.key2);
+		if (key2 && !archive_pubkey_equal(key2, c.key2))
+			problem(
+			    &c, KEY_CHECKPOINT,
+			    "meta row 1: signing_pubkey2 records another second key than the one "
+			    "given with --pubkey2");
+	} else if (key2) {
+		problem(
+		    &c, KEY_CHECKPOINT,
+		    "meta row 1: no second signing key is recorded, but --pubkey2 was given (the "
+		    "archive has only the Ed25519 signatures, or its second key was removed)");
+	}
 	rc = scan_table(&c, "meta",
 	                "SELECT id, leaf, leaf_hash, tender, session, created_us, name FROM meta "
 	                "ORDER BY id",
@@ -526,17 +720,100 @@ int archive_verify(struct archive_reader *r, const struct archive_pubkey *key,
 		problem(&c, KEY_UNSIGNED + n,
 		        "meta row 1: sealed_us was cleared although the archive.sealed event is "
 		        "present");
+	if (rep->key_differs)
+		problem(&c, KEY_UNSIGNED + n + 1,
+		        "meta row 1: signing_pubkey records another key than the one given with "
+		        "--pubkey, although the checkpoints verify with --pubkey (the recorded key "
+		        "was altered)");
+	if (c.version < 2)
+		rep->unsigned_by_design =
+		    "meta.signing_pubkey, meta.sealed_us, the order of the checkpoints (format "
+		    "version 1 signs neither; version 2 does)";
 	rc = rep->problem ? -EBADMSG : 0;
 out:
 	archive_pubkey_free(owned);
 	g_array_unref(c.entries);
+	g_free(c.site);
+	archive_pubkey_free(c.key2);
 	rep->tender = c.tender; /* taken */
+	return rc;
+}
+
+int archive_verify_timestamps(struct archive_reader *r, const char *ca_file,
+                              struct archive_verify_report *rep)
+{
+	sqlite3 *db = archive_reader_db(r);
+	sqlite3_stmt *st;
+	int64_t expect = 1, last = 0;
+	int rc = 0, step;
+
+	if (archive_reader_version(r) < 2)
+		return 0;
+	if (sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM checkpoints", -1, &st, NULL) ==
+	        SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		last = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT t.id, t.checkpoint, t.token, c.body FROM timestamps t "
+	                       "LEFT JOIN checkpoints c ON c.id = t.checkpoint ORDER BY t.id",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		rep->problem =
+		    g_strdup_printf("timestamps: unreadable: sqlite: %s", sqlite3_errmsg(db));
+		return -EBADMSG;
+	}
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0), cp = sqlite3_column_int64(st, 1);
+		struct timestamp_info info;
+		char *why = NULL;
+
+		if (id != expect) {
+			rep->problem = g_strdup_printf("timestamps row %" G_GINT64_FORMAT
+			                               " missing (deleted; next present row is "
+			                               "%" G_GINT64_FORMAT ")",
+			                               expect, id);
+			rc = -EBADMSG;
+			break;
+		}
+		expect++;
+		if (sqlite3_column_type(st, 1) != SQLITE_INTEGER ||
+		    sqlite3_column_type(st, 2) != SQLITE_BLOB ||
+		    sqlite3_column_type(st, 3) != SQLITE_TEXT) {
+			rep->problem = g_strdup_printf(
+			    "timestamps row %" G_GINT64_FORMAT
+			    ": malformed, or it names no checkpoint of this file (altered)",
+			    id);
+			rc = -EBADMSG;
+			break;
+		}
+		if (timestamp_check(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+		                    sqlite3_column_text(st, 3), (size_t)sqlite3_column_bytes(st, 3),
+		                    ca_file, &info, &why) != 0) {
+			rep->problem =
+			    g_strdup_printf("timestamps row %" G_GINT64_FORMAT
+			                    " (of checkpoints row %" G_GINT64_FORMAT "): %s",
+			                    id, cp, why);
+			g_free(why);
+			rc = -EBADMSG;
+			break;
+		}
+		rep->timestamps++;
+		if (cp == last) {
+			g_free(rep->final_tsa);
+			rep->final_tsa = g_strdup(info.tsa);
+			rep->final_time_us = info.time_us;
+			rep->final_chain = info.chain;
+		}
+		timestamp_info_clear(&info);
+	}
+	sqlite3_finalize(st);
 	return rc;
 }
 
 void archive_verify_report_clear(struct archive_verify_report *rep)
 {
 	g_free(rep->problem);
+	g_free(rep->final_tsa);
 	g_free(rep->tender);
 	if (rep->leaf_hashes)
 		g_byte_array_unref(rep->leaf_hashes);

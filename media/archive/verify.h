@@ -15,9 +15,20 @@ struct archive_verify_report {
 	uint64_t events, segments, gaps, checkpoints;
 	int sealed;
 	int key_embedded; /* 1 when checked against the key recorded in the file itself */
-	char *problem;    /* NULL when intact, else the first problem found (in leaf order) */
-	char *tender;     /* the tender the file names (NULL when its meta is unreadable) */
+	int key_differs;  /* 1 when the key given differs from the one recorded in meta */
+	int version;      /* the file's format version */
+	/* What the file's format version leaves outside every signature, by design (a static
+	 * sentence naming the columns), or NULL when every column is covered (version 2). */
+	const char *unsigned_by_design;
+	const char *second_key; /* "sm2-sm3" or "ed25519" when a second key signs too, else NULL */
+	char *problem;          /* NULL when intact, else the first problem found (in leaf order) */
+	char *tender;           /* the tender the file names (NULL when its meta is unreadable) */
 	GByteArray *leaf_hashes; /* recomputed leaf hashes in tree order (32 bytes each) */
+	/* archive_verify_timestamps: */
+	uint64_t timestamps; /* valid timestamp replies */
+	char *final_tsa;     /* the TSA of a valid timestamp of the last checkpoint, or NULL */
+	int64_t final_time_us;
+	int final_chain; /* 1: that TSA's certificate was checked up to the given CA */
 };
 
 /* Verifies the archive behind `r`. `key` is the controller's public key; NULL means the key
@@ -27,5 +38,20 @@ struct archive_verify_report {
 int archive_verify(struct archive_reader *r, const struct archive_pubkey *key,
                    struct archive_verify_report *rep);
 void archive_verify_report_clear(struct archive_verify_report *rep);
+
+/* archive_verify_keys: archive_verify, with KEY2 the second key (SM2 or Ed25519) the
+ * checkpoints must also be signed by (NULL: the one recorded in meta.signing_pubkey2, if
+ * any). A KEY2 other than the recorded one, or given for an archive without a second key, is
+ * named. */
+int archive_verify_keys(struct archive_reader *r, const struct archive_pubkey *key,
+                        const struct archive_pubkey *key2, struct archive_verify_report *rep);
+
+/* Checks every RFC 3161 timestamp token stored in the archive (format version 2; none in
+ * version 1) against the body of the checkpoint it names: granted, imprint = SHA-256 of that
+ * body, signature valid (up to the TSA CA certificates in CA_FILE, PEM, when given; else
+ * against the certificate the token carries). Run after archive_verify returned 0 on REP.
+ * Fills rep->timestamps and rep->final_*. 0, or -EBADMSG with rep->problem naming the row. */
+int archive_verify_timestamps(struct archive_reader *r, const char *ca_file,
+                              struct archive_verify_report *rep);
 
 #endif

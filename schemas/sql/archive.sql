@@ -1,4 +1,4 @@
--- evalroom tender archive (.evarc), format version 1. See docs/archive-format.md.
+-- evalroom tender archive (.evarc), format version 2 (version 1 lacks meta.site). See docs/archive-format.md.
 -- Before this runs the writer sets: page_size=65536, application_id, user_version,
 -- journal_mode=PERSIST, journal_size_limit, synchronous=FULL (page size must precede the
 -- tables). Every record that is a Merkle leaf carries its leaf index (`leaf`, 0-based, global
@@ -15,7 +15,9 @@ CREATE TABLE meta (
 	session        TEXT    NOT NULL,
 	created_us     INTEGER NOT NULL,
 	signing_pubkey TEXT    NOT NULL, -- PEM of the key that signs the checkpoints
-	sealed_us      INTEGER           -- NULL while the tender is open
+	sealed_us      INTEGER,          -- NULL while the tender is open
+	site           TEXT    NOT NULL, -- the site named in the checkpoints' origin (version 2)
+	signing_pubkey2 TEXT             -- PEM of a second key (SM2 or Ed25519) signing beside it
 );
 
 CREATE TABLE draw (
@@ -74,6 +76,16 @@ CREATE TABLE checkpoints (
 	tree_size INTEGER NOT NULL,
 	root      BLOB    NOT NULL,
 	time_us   INTEGER NOT NULL,
-	body      TEXT    NOT NULL, -- exactly the signed bytes
-	signature BLOB    NOT NULL  -- raw 64-byte Ed25519 signature of body
+	body      TEXT    NOT NULL, -- exactly the signed bytes (version 2: a C2SP checkpoint)
+	signature BLOB    NOT NULL, -- raw 64-byte Ed25519 signature of body
+	signature2 BLOB             -- the second key's signature of body (version 2), or NULL
+);
+
+-- RFC 3161 timestamps of checkpoint bodies from the site's TSA (version 2). A token proves
+-- itself (the TSA's signature over the SHA-256 of the body), so one may be added after
+-- sealing.
+CREATE TABLE timestamps (
+	id         INTEGER PRIMARY KEY,
+	checkpoint INTEGER NOT NULL, -- checkpoints.id of the body it timestamps
+	token      BLOB    NOT NULL  -- DER TimeStampToken, with only its signer's certificate
 );

@@ -1,6 +1,7 @@
 """evalroom-archive on a real archive built from real MPEG-TS segments (H.264 + Opus):
 tamper tests (each must be caught and named), bad files, export, proofs, openssl checks,
 and an independent re-implementation of the documented leaf and checkpoint format."""
+import base64
 import hashlib
 import json
 import os
@@ -124,7 +125,7 @@ def test_last_checkpoint_verifies_with_openssl_alone(material, tool, tmp_path):
     total = sqlite3.connect(material["arc"]).execute(
         "SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM segments) + "
         "(SELECT count(*) FROM gaps) + (SELECT count(*) FROM draw) + 1").fetchone()[0]
-    assert f"size {total}\n" in body
+    assert body.split("\n")[1] == str(total)
 
 
 def leaf_bytes(kind, fields):
@@ -182,7 +183,10 @@ def test_independent_reimplementation_matches_the_signed_root(material, tmp_path
     ).fetchone()
     assert size == len(hashes)
     assert rfc6962_root(hashes) == root
-    assert f"root {root.hex()}\n" in body and body.startswith("evalroom-archive checkpoint v1\n")
+    # Format version 2: a C2SP checkpoint (origin, size, base64 root, extension lines).
+    origin, size_line, root_line = body.split("\n")[:3]
+    assert origin == "evalroom/evalroom/T-2026-001" and size_line == str(size)
+    assert base64.b64decode(root_line) == root
     (tmp_path / "b").write_text(body)
     (tmp_path / "s").write_bytes(sig)
     r = run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", material["pub"], "-rawin",
@@ -320,9 +324,9 @@ def test_bad_files_give_clear_errors(tool, tmp_path):
 
 
 def test_future_format_version(copy, tool):
-    sql(copy, "PRAGMA user_version=2")
+    sql(copy, "PRAGMA user_version=3")
     r = tool("verify", copy)
-    assert r.returncode == 3 and "format version 2 is newer" in r.stderr, r.stderr
+    assert r.returncode == 3 and "format version 3 is newer" in r.stderr, r.stderr
 
 
 def test_random_garbage_in_the_middle_never_crashes(copy, tool):

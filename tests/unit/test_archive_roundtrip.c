@@ -68,7 +68,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static const struct archive_tender tender = {"T1", "Road works lot 3", "S1", 1000000};
+static const struct archive_tender tender = {"T1", "Road works lot 3", "S1", 1000000, NULL};
 
 static void make_segment(struct archive_segment_info *s, uint8_t *data, size_t len, int64_t seq)
 {
