@@ -49,6 +49,13 @@ static const char *const kind_names[ALERT_KIND_COUNT] = {
     [ALERT_ID_GUESSING] = "id_guessing",
     [ALERT_AGENT_FLAPPING] = "agent_flapping",
     [ALERT_CONTROLLER_FLAPPING] = "controller_flapping",
+    [ALERT_WARN_BREAKS] = "warn_breaks",
+    [ALERT_WARN_LONG_BREAK] = "warn_long_break",
+    [ALERT_WARN_SYNC] = "warn_synchronised",
+    [ALERT_WARN_VACANT_SEAT] = "warn_vacant_seat",
+    [ALERT_WARN_INSIDE_EXIT] = "warn_inside_exit",
+    [ALERT_WARN_OFF_HOURS] = "warn_off_hours",
+    [ALERT_WARN_ENTRY_LATE] = "warn_entry_late",
 };
 
 struct alert_hook {

@@ -35,6 +35,14 @@ enum alert_kind {
 	ALERT_ID_GUESSING,          /* a desk gave too many wrong identity numbers */
 	ALERT_AGENT_FLAPPING,       /* a room agent's broker session lost again and again */
 	ALERT_CONTROLLER_FLAPPING,  /* the controller's own broker session lost again and again */
+	/* Behaviour warnings (warnings.c, docs/warnings.md), in the order of enum warn_rule */
+	ALERT_WARN_BREAKS,      /* more breaks than allowed within a window */
+	ALERT_WARN_LONG_BREAK,  /* a break longer than allowed */
+	ALERT_WARN_SYNC,        /* experts of a tender acting together more often than chance */
+	ALERT_WARN_VACANT_SEAT, /* activity at a seat nobody is logged in to */
+	ALERT_WARN_INSIDE_EXIT, /* door opened from inside while everybody is seated */
+	ALERT_WARN_OFF_HOURS,   /* admitted, entering or logging in outside the day's hours */
+	ALERT_WARN_ENTRY_LATE,  /* check-in and first door entry far apart */
 	ALERT_KIND_COUNT,
 };
 

@@ -37,6 +37,13 @@ struct controller_config {
 	int64_t request_burst;        /* burst, default 50 */
 	int64_t request_refill_per_s; /* refill_per_s (requests a second), default 20 */
 
+	/* [warnings]: the behaviour warning rules' thresholds (warnings.c, docs/warnings.md) */
+	int64_t warn_breaks_max, warn_breaks_window_s, warn_break_max_s;
+	int64_t warn_sync_window_s, warn_sync_min, warn_sync_p_ppm;
+	int64_t warn_vacant_grace_s, warn_entry_max_s;
+	int64_t warn_hours_from_min, warn_hours_to_min; /* hours = HH:MM-HH:MM, local */
+	char *warn_time_zone; /* [warnings] time_zone: the zone of the hours (local_time.h) */
+
 	bool log_debug;     /* [log] debug: debug messages (as -v), default false */
 	struct config *file; /* the file as loaded at start: what a reload compares with */
 };
@@ -71,6 +78,7 @@ struct controller {
 	struct view *view;         /* view.c */
 	struct checkin *checkin;   /* checkin.c */
 	struct archive_disk *archive_disk; /* archive_disk.c */
+	struct warnings *warnings;         /* warnings.c */
 	/* After every answered operator request, at once or deferred (requests.c,
 	 * request_reply.c): main sets it to archives_after_request; NULL: nothing. */
 	void (*after_request)(struct controller *c, const struct request *req,

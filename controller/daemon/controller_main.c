@@ -23,6 +23,7 @@
 #include "requests.h"
 #include "state.h"
 #include "view.h"
+#include "warnings.h"
 
 #define CONTROLLER_VERSION "0.1"
 
@@ -117,6 +118,7 @@ static void on_reload(void *user)
 		return;
 	}
 	log_set_verbose(opt_verbose || c->cfg.log_debug);
+	warnings_reload(c);
 	log_info("reload: %d setting(s) applied", n);
 }
 
@@ -192,6 +194,8 @@ int main(int argc, char **argv)
 		goto err_archives;
 	}
 	alerts_set_hook(&c, archives_on_alert, NULL);
+	if (warnings_init(&c, archives_event) != 0)
+		goto err_archives;
 	archive_disk_init(&c);
 	c.after_request = archives_after_request;
 
@@ -228,6 +232,7 @@ int main(int argc, char **argv)
 	mqtt_session_free(c.mqtt);
 err_mqtt:
 err_archives:
+	warnings_free(&c);
 	archive_disk_free(&c);
 	ingest_free(&c);
 	archives_free(&c);
