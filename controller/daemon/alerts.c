@@ -56,6 +56,7 @@ static const char *const kind_names[ALERT_KIND_COUNT] = {
     [ALERT_WARN_INSIDE_EXIT] = "warn_inside_exit",
     [ALERT_WARN_OFF_HOURS] = "warn_off_hours",
     [ALERT_WARN_ENTRY_LATE] = "warn_entry_late",
+    [ALERT_WARN_AFFINITY] = "warn_affinity",
 };
 
 struct alert_hook {

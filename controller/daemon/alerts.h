@@ -43,6 +43,8 @@ enum alert_kind {
 	ALERT_WARN_INSIDE_EXIT, /* door opened from inside while everybody is seated */
 	ALERT_WARN_OFF_HOURS,   /* admitted, entering or logging in outside the day's hours */
 	ALERT_WARN_ENTRY_LATE,  /* check-in and first door entry far apart */
+	ALERT_WARN_AFFINITY,    /* an expert on one tenderer's or agency's committees more
+	                         * often than chance across sessions */
 	ALERT_KIND_COUNT,
 };
 

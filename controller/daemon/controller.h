@@ -41,6 +41,7 @@ struct controller_config {
 	int64_t warn_breaks_max, warn_breaks_window_s, warn_break_max_s;
 	int64_t warn_sync_window_s, warn_sync_min, warn_sync_p_ppm;
 	int64_t warn_vacant_grace_s, warn_entry_max_s;
+	int64_t warn_affinity_min, warn_affinity_p_ppm;
 	int64_t warn_hours_from_min, warn_hours_to_min; /* hours = HH:MM-HH:MM, local */
 	char *warn_time_zone; /* [warnings] time_zone: the zone of the hours (local_time.h) */
 

@@ -37,7 +37,11 @@ static int warnings_load(struct controller_config *k, struct config *cf, GError 
 	    config_int(cf, "warnings", "vacant_grace_s", true, 120, 1, 24 * 3600,
 	               &k->warn_vacant_grace_s, err) ||
 	    config_int(cf, "warnings", "entry_max_s", true, 180, 1, 24 * 3600, &k->warn_entry_max_s,
-	               err))
+	               err) ||
+	    config_int(cf, "warnings", "affinity_min", true, 3, 2, 1000, &k->warn_affinity_min,
+	               err) ||
+	    config_int(cf, "warnings", "affinity_p_ppm", true, 1000, 1, 1000000,
+	               &k->warn_affinity_p_ppm, err))
 		return -EINVAL;
 	char *hours = config_string(cf, "warnings", "hours", "00:00-24:00", err);
 	if (!hours)
@@ -168,6 +172,8 @@ static const struct {
     {"[warnings] sync_p_ppm", offsetof(struct controller_config, warn_sync_p_ppm)},
     {"[warnings] vacant_grace_s", offsetof(struct controller_config, warn_vacant_grace_s)},
     {"[warnings] entry_max_s", offsetof(struct controller_config, warn_entry_max_s)},
+    {"[warnings] affinity_min", offsetof(struct controller_config, warn_affinity_min)},
+    {"[warnings] affinity_p_ppm", offsetof(struct controller_config, warn_affinity_p_ppm)},
     {"[warnings] hours", offsetof(struct controller_config, warn_hours_from_min)},
     {"[warnings] hours", offsetof(struct controller_config, warn_hours_to_min)},
 };

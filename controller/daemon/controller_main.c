@@ -103,6 +103,14 @@ static void on_message(const char *topic, const void *payload, size_t len, void 
 	node_dispatch(c->node, topic, payload, len);
 }
 
+/* After every answered request: the archives, then the history warnings. */
+static void after_request(struct controller *c, const struct request *req, const json_t *result,
+                          const GError *err)
+{
+	archives_after_request(c, req, result, err);
+	warnings_after_request(c, req, result, err);
+}
+
 /* SIGHUP (systemctl reload): re-read the file; what may change is applied, the rest is
  * named in a warning and waits for a restart. A file that does not load changes nothing. */
 static void on_reload(void *user)
@@ -197,7 +205,7 @@ int main(int argc, char **argv)
 	if (warnings_init(&c, archives_event) != 0)
 		goto err_archives;
 	archive_disk_init(&c);
-	c.after_request = archives_after_request;
+	c.after_request = after_request;
 
 	char *offline = node_status_text(c.node, "offline");
 	struct mqtt_session_config mc = {

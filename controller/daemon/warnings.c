@@ -212,6 +212,88 @@ void warnings_door_event(struct controller *c, const char *room, const char *eve
 		feed(c, WIN_REX, at, room, NULL, NULL, NULL);
 }
 
+/* One expert against one party of the tender (FIELD "tenderer" or "agency"). */
+static void affinity_check(struct controller *c, const char *person, const char *tender,
+                           const struct state_tender_parties *tp, const char *field,
+                           const char *value)
+{
+	GError *err = NULL;
+	struct state_affinity a = {.tenders = g_ptr_array_new_with_free_func(g_free)};
+	if (state_history_affinity(c->state, person, tp->session, field, value, &a, &err) != 0) {
+		log_warnx("draw affinity of %s: %s", person, err ? err->message : field);
+		g_clear_error(&err);
+		goto out;
+	}
+	int64_t k = (int64_t)a.tenders->len;
+	if (k < c->cfg.warn_affinity_min || a.all_tenders <= 0)
+		goto out;
+	double mean = (double)a.person_tenders * (double)a.value_tenders / (double)a.all_tenders;
+	double chance = warn_poisson_tail(k, mean);
+	if (chance * 1e6 >= (double)c->cfg.warn_affinity_p_ppm)
+		goto out;
+	char *detail = g_strdup_printf(
+	    "%s sits on a committee of %s %s again: %" G_GINT64_FORMAT " earlier tenders of "
+	    "theirs out of %" G_GINT64_FORMAT " (expected by chance %.2f, probability %.2g)",
+	    person, field, value, k, a.person_tenders, mean, chance);
+	json_t *earlier = json_array();
+	for (guint i = 0; i < a.tenders->len; i++)
+		json_array_append_new(earlier, json_string(a.tenders->pdata[i]));
+	json_t *extra = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:{s:I, s:I, s:[]}}", "party",
+	                          field, "value", value, "earlier_tenders", earlier,
+	                          "person_tenders", (json_int_t)a.person_tenders, "value_tenders",
+	                          (json_int_t)a.value_tenders, "all_tenders",
+	                          (json_int_t)a.all_tenders, "evidence", "from_us",
+	                          (json_int_t)a.first_at, "to_us",
+	                          (json_int_t)clock_source_now_us(c->clock), "streams");
+	int64_t id = alert_raise(c, ALERT_WARN_AFFINITY,
+	                         &(struct alert_subject){.person = person, .tender = tender},
+	                         detail, json_incref(extra));
+	if (id > 0 && c->warnings && c->warnings->archive) {
+		json_t *body = json_pack("{s:I, s:s, s:s, s:O}", "alert", (json_int_t)id, "kind",
+		                         "warn_affinity", "detail", detail, "evidence",
+		                         json_object_get(extra, "evidence"));
+		json_object_set(body, "earlier_tenders", earlier);
+		c->warnings->archive(c, tender, clock_source_now_us(c->clock), "warning.evidence",
+		                     "controller", body);
+	}
+	json_decref(extra);
+	g_free(detail);
+out:
+	g_ptr_array_unref(a.tenders);
+}
+
+void warnings_after_request(struct controller *c, const struct request *req, const json_t *result,
+                            const GError *err)
+{
+	(void)result;
+	if (err || strcmp(req->command, "committee.import") != 0)
+		return;
+	const char *tender = json_string_value(json_object_get(req->args, "tender"));
+	struct state_tender_parties tp;
+	json_t *members = NULL;
+	GError *e = NULL;
+	if (!tender || state_tender_parties(c->state, tender, &tp, &e) != 0 ||
+	    (!*tp.tenderer && !*tp.agency) ||
+	    state_committee_list(c->state, tp.session, tender, &members, &e) != 0) {
+		g_clear_error(&e);
+		return;
+	}
+	size_t i;
+	json_t *m;
+	json_array_foreach(members, i, m)
+	{
+		const char *person = json_string_value(json_object_get(m, "person"));
+		if (!person ||
+		    g_strcmp0(json_string_value(json_object_get(m, "role")), "expert") != 0)
+			continue;
+		if (*tp.tenderer)
+			affinity_check(c, person, tender, &tp, "tenderer", tp.tenderer);
+		if (*tp.agency)
+			affinity_check(c, person, tender, &tp, "agency", tp.agency);
+	}
+	json_decref(members);
+}
+
 void warnings_checkin(struct controller *c, const char *person, const char *tender,
                       const char *room, const char *seat, int64_t at)
 {

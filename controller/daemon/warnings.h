@@ -30,6 +30,14 @@ void warnings_seat_event(struct controller *c, const char *room, const char *sea
 /* warnings_door_event: ROOM's agent reported door.event EVENT ("granted", "rex", ...). */
 void warnings_door_event(struct controller *c, const char *room, const char *event,
                          const char *person, int64_t at);
+/* warnings_after_request: an answered request (ERR NULL: done); after a committee.import,
+ * each expert of that tender is checked against the history of the other sessions:
+ * sitting on committees of the tender's tenderer or agency at least [warnings]
+ * affinity_min times, with a chance under the expert's own rate and the party's share of
+ * all tenders below affinity_p_ppm millionths, raises warn_affinity (person, tender;
+ * extra: the party, the earlier tenders, the figures). */
+void warnings_after_request(struct controller *c, const struct request *req, const json_t *result,
+                            const GError *err);
 /* warnings_checkin: the desk admitted PERSON of TENDER to ROOM/SEAT at AT. */
 void warnings_checkin(struct controller *c, const char *person, const char *tender,
                       const char *room, const char *seat, int64_t at);

@@ -230,3 +230,62 @@ def test_bad_warning_limits_refused(site, tmp_path):
     with pytest.raises(RuntimeError):
         site.start_controller("[warnings]\nhours=18:00-08:00\n")
     assert "[warnings] hours" in site.daemons["controller"].log()
+
+
+def resident_id(n):
+    """A valid 18-digit resident identity number (GB 11643 check digit), distinct per N."""
+    body = "11010519700101%03d" % n
+    w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return body + "10X98765432"[sum(int(d) * k for d, k in zip(body, w)) % 11]
+
+
+def test_affinity_across_sessions(site, tmp_path):
+    """The same expert on committees of one tenderer in three earlier sessions out of
+    eighteen tenders: warned when the fourth arrives; the other expert stays quiet."""
+    site.start_controller("[warnings]\naffinity_min=3\naffinity_p_ppm=20000\n")
+    ok(site, "site", "import", harness.EXAMPLE_SITE)
+    ids = {"xp-a": IDS["xp-a"], "xp-b": IDS["xp-b"]}
+    n = 0
+
+    def committee(tender, people):
+        csv = tmp_path / ("%s.csv" % tender)
+        csv.write_text("person_id,name,id_number,role\n" + "".join(
+            "%s,Expert %s,%s,expert\n" % (p, p, ids[p]) for p in people))
+        ok(site, "committee", "import", "--tender", tender, str(csv))
+
+    for s in range(1, 4):
+        sid = "H%d" % s
+        ok(site, "session", "create", "--date", "2026-01-0%d" % s, "--id", sid)
+        ok(site, "tender", "add", "--session", sid, "--id", sid + "-ACME", "--name", "Works",
+           "--tenderer", "ACME Roads", "--agency", "Agency %d" % s)
+        committee(sid + "-ACME", ["xp-a"])
+        for m in range(1, 6):
+            n += 1
+            pid = "bg-%d" % n
+            ids[pid] = resident_id(n)
+            people = [pid] + (["xp-b"] if (s, m) == (1, 1) else [])
+            tid = "%s-O%d" % (sid, m)
+            ok(site, "tender", "add", "--session", sid, "--id", tid, "--name", "Other",
+               "--tenderer", "Other %d" % m, "--agency", "Agency %d" % m)
+            committee(tid, people)
+    assert not [a for a in warnings(site) if a["kind"] == "warn_affinity"]
+    ok(site, "session", "create", "--date", TODAY)
+    out = ok(site, "tender", "add", "--session", TODAY, "--id", "T-NOW", "--name", "Bridge",
+             "--tenderer", "ACME Roads")
+    assert out["tenderer"] == "ACME Roads"
+    committee("T-NOW", ["xp-a", "xp-b"])
+    w = arrives(site, "warn_affinity", person="xp-a", tender="T-NOW")
+    assert w["extra"]["earlier_tenders"] == ["H1-ACME", "H2-ACME", "H3-ACME"], w
+    assert w["extra"]["party"] == "tenderer" and w["extra"]["value"] == "ACME Roads"
+    assert "ACME Roads" in w["detail"]
+    time.sleep(1)
+    assert [a["person"] for a in warnings(site) if a["kind"] == "warn_affinity"] == ["xp-a"]
+    recorded = archive_events(site, "T-NOW", "warning.evidence")
+    assert [e["earlier_tenders"] for e in recorded if e["alert"] == w["id"]] == [
+        ["H1-ACME", "H2-ACME", "H3-ACME"]]
+    # a bad party name is refused and changes nothing
+    rc, _, err = site.ctl("tender", "add", "--session", TODAY, "--id", "T-BAD", "--name", "x",
+                          "--tenderer", "ACME\nRoads")
+    assert rc != 0 and "tenderer" in err
+    rc, _, _ = site.ctl("tender", "add", "--session", TODAY, "--id", "T-BAD", "--name", "x")
+    assert rc == 0
