@@ -439,7 +439,7 @@ int main(int argc, char **argv)
 	double room_hours = (double)days * ROOMS * 11.0;
 	printf("seed %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT " clean days and %" G_GINT64_FORMAT
 	       " days with one case of each rule; %d rooms, %d experts in %d tenders a day; "
-	       "default limits\n\n",
+	       "the engine's default limits (hours 07:30-18:30 +08:00)\n\n",
 	       seed, days, days, ROOMS, PEOPLE, TENDERS);
 	printf("| rule | cases | found | warnings | true | precision | recall | false warnings per "
 	       "room-hour, clean days |\n|---|---|---|---|---|---|---|---|\n");
