@@ -212,7 +212,7 @@ static void fmt_local(const struct warn_rules *w, int64_t at, char *buf, size_t 
 {
 	GDateTime *d = g_date_time_new_from_unix_utc(at / US);
 	GDateTime *l = d && w->l.tz ? g_date_time_to_timezone(d, w->l.tz) : NULL;
-	char *s = g_date_time_format(l ? l : d, "%H:%M:%S");
+	char *s = g_date_time_format(l ? l : d, "%H:%M:%S %:z");
 	g_strlcpy(buf, s ? s : "?", len);
 	g_free(s);
 	if (l)
@@ -268,7 +268,7 @@ static void long_break(struct warn_rules *w, struct person *p, int64_t now)
 	                    .at = now,
 	                    .from_us = p->break_at,
 	                    .to_us = now};
-	char since[16];
+	char since[32];
 	fmt_local(w, p->break_at, since, sizeof(since));
 	snprintf(x.detail, sizeof(x.detail),
 	         "%s has been on a break from seat %s of room %s since %s, longer than %" G_GINT64_FORMAT
@@ -423,7 +423,7 @@ static void rex(struct warn_rules *w, const struct warn_event *ev)
 	                    .at = ev->at,
 	                    .from_us = ev->at - 60 * US,
 	                    .to_us = ev->at + 60 * US};
-	char when[16];
+	char when[32];
 	fmt_local(w, ev->at, when, sizeof(when));
 	snprintf(x.detail, sizeof(x.detail),
 	         "the door of room %s was opened from inside at %s while all %d people inside "
@@ -442,7 +442,7 @@ static void hours(struct warn_rules *w, struct person *p, const struct warn_even
 		return;
 	GDateTime *l = w->l.tz ? g_date_time_to_timezone(d, w->l.tz) : g_date_time_ref(d);
 	int64_t min = g_date_time_get_hour(l) * 60 + g_date_time_get_minute(l);
-	char *when = g_date_time_format(l, "%H:%M");
+	char *when = g_date_time_format(l, "%H:%M %:z");
 	g_date_time_unref(l);
 	g_date_time_unref(d);
 	if (min < w->l.hours_from_min || min >= w->l.hours_to_min) {

@@ -264,8 +264,8 @@ class Day:
         ev = a["extra"]["evidence"]
         say(_("WARNING %s: %s") % (a["kind"], a["detail"]))
         say(_("Evidence span: %s to %s, recordings %s, kept in the archives of %s")
-            % (time.strftime("%H:%M:%S", time.localtime(ev["from_us"] / 1e6)),
-               time.strftime("%H:%M:%S", time.localtime(ev["to_us"] / 1e6)),
+            % (time.strftime("%H:%M:%S UTC", time.gmtime(ev["from_us"] / 1e6)),
+               time.strftime("%H:%M:%S UTC", time.gmtime(ev["to_us"] / 1e6)),
                ", ".join(s["stream"] for s in ev["streams"]),
                ", ".join(sorted({p["tender"] for p in self.people if p["room"] == room}))))
         self.ack(a, _("reviewing the room camera"))
