@@ -108,6 +108,21 @@ static void print_alert_line(const struct ctl *ctl, const json_t *a)
 	       ctl_time(ctl, member_int(a, "last_at"), when, sizeof(when)),
 	       (long long)member_int(a, "count"), detail);
 	g_free(detail);
+	const json_t *ev = json_object_get(json_object_get(a, "extra"), "evidence");
+	if (json_is_object(ev)) {
+		char to[40];
+		GString *streams = g_string_new(NULL);
+		size_t i;
+		json_t *s;
+		json_array_foreach(json_object_get(ev, "streams"), i, s)
+			g_string_append_printf(streams, "%s%s", i ? ", " : "", member_str(s, "stream"));
+		/* TRANSLATORS: a behaviour warning's evidence span: from, to, the recordings */
+		printf(_("        evidence: %s to %s, streams %s\n"),
+		       ctl_time(ctl, member_int(ev, "from_us"), when, sizeof(when)),
+		       ctl_time(ctl, member_int(ev, "to_us"), to, sizeof(to)),
+		       streams->len ? streams->str : "-");
+		g_string_free(streams, TRUE);
+	}
 	if (json_object_get(a, "acked_by"))
 		printf(_("        acknowledged by %s at %s: %s\n"), member_str(a, "acked_by"),
 		       ctl_time(ctl, member_int(a, "acked_at"), when, sizeof(when)),
@@ -287,7 +302,9 @@ const struct ctl_command alert_ctl_commands[] = {
      N_("List alerts, newest first: kind, subject (room, seat, person, tender, stream), when\n"
         "last seen and how often, and who acknowledged or resolved them. --open shows the\n"
         "unresolved ones only. TIME is an ISO 8601 time or a date, read in the site's time\n"
-        "zone unless it names its own (Z, +08:00). See docs/console.md."),
+        "zone unless it names its own (Z, +08:00). A behaviour warning (warn_*) also shows\n"
+        "its evidence span: the time range and the recordings to review (docs/warnings.md).\n"
+        "See docs/console.md."),
      cmd_alerts, false},
     {"alert ack", "alert ack ID --note TEXT",
      N_("Acknowledge alert ID: you have seen it and say what you are doing about it. Your\n"

@@ -120,12 +120,16 @@ static void print_tender(const json_t *res)
 
 int ctl_cmd_tender_add(struct ctl *ctl, int argc, char **argv)
 {
-	char *session = NULL, *id = NULL, *name = NULL;
+	char *session = NULL, *id = NULL, *name = NULL, *tenderer = NULL, *agency = NULL;
 	const GOptionEntry entries[] = {
 	    {"session", 0, 0, G_OPTION_ARG_STRING, &session, "session id", "SESSION"},
 	    {"id", 0, 0, G_OPTION_ARG_STRING, &id, "tender id", "TENDER"},
 	    {"name", 0, 0, G_OPTION_ARG_STRING, &name, "tender name", "NAME"},
+	    {"tenderer", 0, 0, G_OPTION_ARG_STRING, &tenderer, "the tenderer", "NAME"},
+	    {"agency", 0, 0, G_OPTION_ARG_STRING, &agency, "the procuring agency",
+	     "NAME"},
 	    G_OPTION_ENTRY_NULL};
+	json_t *args;
 	const char *what = "tender add";
 	json_t *res;
 	int rc;
@@ -133,15 +137,21 @@ int ctl_cmd_tender_add(struct ctl *ctl, int argc, char **argv)
 	rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 0);
 	if (!rc && (!session || !id || !name))
 		rc = ctl_ops_local_fail(ctl, what, _("--session, --id and --name are required"));
-	if (!rc)
-		rc = ctl_ops_call(
-		    ctl, what, "tender.add",
-		    json_pack("{s:s, s:s, s:s}", "session", session, "id", id, "name", name), &res);
+	if (!rc) {
+		args = json_pack("{s:s, s:s, s:s}", "session", session, "id", id, "name", name);
+		if (tenderer)
+			json_object_set_new(args, "tenderer", json_string(tenderer));
+		if (agency)
+			json_object_set_new(args, "agency", json_string(agency));
+		rc = ctl_ops_call(ctl, what, "tender.add", args, &res);
+	}
 	if (!rc)
 		rc = finish(ctl, res, print_tender);
 	g_free(session);
 	g_free(id);
 	g_free(name);
+	g_free(tenderer);
+	g_free(agency);
 	return rc;
 }
 

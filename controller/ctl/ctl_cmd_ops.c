@@ -16,9 +16,12 @@ const struct ctl_command ops_ctl_commands[] = {
      N_("Create the evaluation session of a day. Its id is the date unless --id names\n"
         "another (for a second session on the same day)."),
      ctl_cmd_session_create, false},
-    {"tender add", "tender add --session SESSION --id TENDER --name NAME",
+    {"tender add",
+     "tender add --session SESSION --id TENDER --name NAME [--tenderer NAME] [--agency NAME]",
      N_("Register a tender in a session. TENDER is an identifier (letters, digits, - and _)\n"
-        "that also names the tender's archive file."),
+        "that also names the tender's archive file. --tenderer and --agency name the\n"
+        "tenderer and the procuring agency: the controller then warns when an expert sits on\n"
+        "their committees more often than chance across sessions (docs/warnings.md)."),
      ctl_cmd_tender_add, false},
     {"committee import", "committee import --tender TENDER FILE.csv",
      N_("Import a tender's committee from CSV: a header line with the columns\n"

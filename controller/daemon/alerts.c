@@ -53,6 +53,14 @@ static const char *const kind_names[ALERT_KIND_COUNT] = {
     [ALERT_ARCHIVE_COPY_FAILED] = "archive_copy_failed",
     [ALERT_ARCHIVE_COPIES_MISSING] = "archive_copies_missing",
     [ALERT_ARCHIVE_COPY_BAD] = "archive_copy_bad",
+    [ALERT_WARN_BREAKS] = "warn_breaks",
+    [ALERT_WARN_LONG_BREAK] = "warn_long_break",
+    [ALERT_WARN_SYNC] = "warn_synchronised",
+    [ALERT_WARN_VACANT_SEAT] = "warn_vacant_seat",
+    [ALERT_WARN_INSIDE_EXIT] = "warn_inside_exit",
+    [ALERT_WARN_OFF_HOURS] = "warn_off_hours",
+    [ALERT_WARN_ENTRY_LATE] = "warn_entry_late",
+    [ALERT_WARN_AFFINITY] = "warn_affinity",
 };
 
 struct alert_hook {

@@ -38,6 +38,16 @@ enum alert_kind {
 	ALERT_ARCHIVE_COPY_FAILED,    /* a sealed archive's copy to a backup store failed */
 	ALERT_ARCHIVE_COPIES_MISSING, /* fewer verified copies than stores after [copies] due_s */
 	ALERT_ARCHIVE_COPY_BAD,       /* a copy no longer reads back intact (re-verification) */
+	/* Behaviour warnings (warnings.c, docs/warnings.md), in the order of enum warn_rule */
+	ALERT_WARN_BREAKS,      /* more breaks than allowed within a window */
+	ALERT_WARN_LONG_BREAK,  /* a break longer than allowed */
+	ALERT_WARN_SYNC,        /* experts of a tender acting together more often than chance */
+	ALERT_WARN_VACANT_SEAT, /* activity at a seat nobody is logged in to */
+	ALERT_WARN_INSIDE_EXIT, /* door opened from inside while everybody is seated */
+	ALERT_WARN_OFF_HOURS,   /* admitted, entering or logging in outside the day's hours */
+	ALERT_WARN_ENTRY_LATE,  /* check-in and first door entry far apart */
+	ALERT_WARN_AFFINITY,    /* an expert on one tenderer's or agency's committees more
+	                         * often than chance across sessions */
 	ALERT_KIND_COUNT,
 };
 

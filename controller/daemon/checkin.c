@@ -13,6 +13,7 @@
 #include "msg.h"
 #include "state.h"
 #include "view.h"
+#include "warnings.h"
 
 #define CHECKIN_CMD_TIMEOUT_MS 10000
 #define CHECKIN_TICK_S         1
@@ -429,6 +430,7 @@ static int admission_issue(struct controller *c, const struct request *req,
 	log_info("desk %s: %s %s, admitted to room %s until %" G_GINT64_FORMAT, req->requester,
 	         reason ? "readmitted" : "checked in", a.person, a.room, a.valid_until);
 	checkin_push_admissions(c);
+	warnings_checkin(c, a.person, a.tender, a.room, a.seat, now);
 	push_seat_assign(c, &a, p->name, t.name);
 	view_set_seat(c, a.room, a.seat, "expected");
 	*result = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}",

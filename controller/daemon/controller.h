@@ -53,6 +53,13 @@ struct controller_config {
 	bool console_on;
 	unsigned console_port;
 	char *console_bind, *console_cert, *console_key, *console_ca;
+	/* [warnings]: the behaviour warning rules' thresholds (warnings.c, docs/warnings.md) */
+	int64_t warn_breaks_max, warn_breaks_window_s, warn_break_max_s;
+	int64_t warn_sync_window_s, warn_sync_min, warn_sync_p_ppm;
+	int64_t warn_vacant_grace_s, warn_entry_max_s;
+	int64_t warn_affinity_min, warn_affinity_p_ppm;
+	int64_t warn_hours_from_min, warn_hours_to_min; /* hours = HH:MM-HH:MM, local */
+	char *warn_time_zone; /* [warnings] time_zone: the zone of the hours (local_time.h) */
 
 	bool log_debug;     /* [log] debug: debug messages (as -v), default false */
 	struct config *file; /* the file as loaded at start: what a reload compares with */
@@ -92,6 +99,7 @@ struct controller {
 	struct custody *custody;           /* custody.c: the custody log, holds, retention */
 	struct fetches *fetches;           /* archive_fetch.c: retrievals under way */
 	struct copies *copies;             /* copies.c: verified copies in the backup stores */
+	struct warnings *warnings;         /* warnings.c */
 	/* After every answered operator request, at once or deferred (requests.c,
 	 * request_reply.c): main sets it to archives_after_request; NULL: nothing. */
 	void (*after_request)(struct controller *c, const struct request *req,

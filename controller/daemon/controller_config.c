@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "archive.h"
@@ -45,6 +46,60 @@ static int console_config_load(struct controller_config *k, struct config *cf, G
 	k->console_ca = config_resolve(cf, v);
 	g_free(v);
 	k->console_on = true;
+	return 0;
+}
+
+/* "HH:MM" into minutes after midnight; -1 when it is not one. */
+static int64_t hhmm(const char *s)
+{
+	unsigned h, m;
+	char end;
+	if (!s || sscanf(s, "%2u:%2u%c", &h, &m, &end) != 2 || h > 24 || m > 59 ||
+	    (h == 24 && m != 0))
+		return -1;
+	return h * 60 + m;
+}
+
+/* [warnings] (docs/warnings.md). */
+static int warnings_load(struct controller_config *k, struct config *cf, GError **err)
+{
+	if (config_int(cf, "warnings", "breaks_max", true, 3, 1, 1000, &k->warn_breaks_max, err) ||
+	    config_int(cf, "warnings", "breaks_window_s", true, 3600, 60, 24 * 3600,
+	               &k->warn_breaks_window_s, err) ||
+	    config_int(cf, "warnings", "break_max_s", true, 1200, 1, 24 * 3600, &k->warn_break_max_s,
+	               err) ||
+	    config_int(cf, "warnings", "sync_window_s", true, 5, 1, 600, &k->warn_sync_window_s,
+	               err) ||
+	    config_int(cf, "warnings", "sync_min", true, 3, 2, 1000, &k->warn_sync_min, err) ||
+	    config_int(cf, "warnings", "sync_p_ppm", true, 1000, 1, 1000000, &k->warn_sync_p_ppm,
+	               err) ||
+	    config_int(cf, "warnings", "vacant_grace_s", true, 120, 1, 24 * 3600,
+	               &k->warn_vacant_grace_s, err) ||
+	    config_int(cf, "warnings", "entry_max_s", true, 180, 1, 24 * 3600, &k->warn_entry_max_s,
+	               err) ||
+	    config_int(cf, "warnings", "affinity_min", true, 3, 2, 1000, &k->warn_affinity_min,
+	               err) ||
+	    config_int(cf, "warnings", "affinity_p_ppm", true, 1000, 1, 1000000,
+	               &k->warn_affinity_p_ppm, err))
+		return -EINVAL;
+	char *hours = config_string(cf, "warnings", "hours", "00:00-24:00", err);
+	if (!hours)
+		return -EINVAL;
+	char *dash = strchr(hours, '-');
+	if (dash)
+		*dash++ = '\0';
+	k->warn_hours_from_min = hhmm(hours);
+	k->warn_hours_to_min = dash ? hhmm(dash) : -1;
+	g_free(hours);
+	if (k->warn_hours_from_min < 0 || k->warn_hours_to_min <= k->warn_hours_from_min) {
+		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+		            "%s: [warnings] hours: expected HH:MM-HH:MM, the first before the second",
+		            config_path(cf));
+		return -EINVAL;
+	}
+	if (!(k->warn_time_zone = config_string(cf, "warnings", "time_zone", "", err)) && err &&
+	    *err)
+		return -EINVAL;
 	return 0;
 }
 
@@ -163,7 +218,8 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 	               err) != 0 ||
 	    config_int(cf, "copies", "verify_mb_per_s", true, 64, 0, 100000,
 	               &k->copies_verify_mb_per_s, err) != 0 ||
-	    config_bool(cf, "log", "debug", false, &k->log_debug, err) != 0)
+	    config_bool(cf, "log", "debug", false, &k->log_debug, err) != 0 ||
+	    warnings_load(k, cf, err) != 0)
 		goto out;
 	if (console_config_load(k, cf, err) != 0)
 		goto out;
@@ -194,6 +250,18 @@ static const struct {
     {"[archive_disk] low_free_percent", offsetof(struct controller_config, disk_low_free_percent)},
     {"[archive_disk] low_days", offsetof(struct controller_config, disk_low_days)},
     {"[archive_disk] full_free_mb", offsetof(struct controller_config, disk_full_free_mb)},
+    {"[warnings] breaks_max", offsetof(struct controller_config, warn_breaks_max)},
+    {"[warnings] breaks_window_s", offsetof(struct controller_config, warn_breaks_window_s)},
+    {"[warnings] break_max_s", offsetof(struct controller_config, warn_break_max_s)},
+    {"[warnings] sync_window_s", offsetof(struct controller_config, warn_sync_window_s)},
+    {"[warnings] sync_min", offsetof(struct controller_config, warn_sync_min)},
+    {"[warnings] sync_p_ppm", offsetof(struct controller_config, warn_sync_p_ppm)},
+    {"[warnings] vacant_grace_s", offsetof(struct controller_config, warn_vacant_grace_s)},
+    {"[warnings] entry_max_s", offsetof(struct controller_config, warn_entry_max_s)},
+    {"[warnings] affinity_min", offsetof(struct controller_config, warn_affinity_min)},
+    {"[warnings] affinity_p_ppm", offsetof(struct controller_config, warn_affinity_p_ppm)},
+    {"[warnings] hours", offsetof(struct controller_config, warn_hours_from_min)},
+    {"[warnings] hours", offsetof(struct controller_config, warn_hours_to_min)},
 };
 
 static bool is_reloadable(const char *name)
@@ -266,5 +334,6 @@ void controller_config_free(struct controller_config *k)
 	g_free(k->console_cert);
 	g_free(k->console_key);
 	g_free(k->console_ca);
+	g_free(k->warn_time_zone);
 	config_free(k->file);
 }

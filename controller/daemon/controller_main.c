@@ -31,6 +31,7 @@
 #include "requests.h"
 #include "state.h"
 #include "view.h"
+#include "warnings.h"
 
 #define CONTROLLER_VERSION "0.1"
 
@@ -123,6 +124,14 @@ static void on_message(const char *topic, const void *payload, size_t len, void 
 	node_dispatch(c->node, topic, payload, len);
 }
 
+/* After every answered request: the archives, then the history warnings. */
+static void after_request(struct controller *c, const struct request *req, const json_t *result,
+                          const GError *err)
+{
+	archives_after_request(c, req, result, err);
+	warnings_after_request(c, req, result, err);
+}
+
 /* SIGHUP (systemctl reload): re-read the file; what may change is applied, the rest is
  * named in a warning and waits for a restart. A file that does not load changes nothing. */
 static void on_reload(void *user)
@@ -138,6 +147,7 @@ static void on_reload(void *user)
 		return;
 	}
 	log_set_verbose(opt_verbose || c->cfg.log_debug);
+	warnings_reload(c);
 	log_info("reload: %d setting(s) applied", n);
 }
 
@@ -222,8 +232,10 @@ int main(int argc, char **argv)
 		goto err_archives;
 	}
 	alerts_set_hook(&c, archives_on_alert, NULL);
+	if (warnings_init(&c, archives_event) != 0)
+		goto err_archives;
 	archive_disk_init(&c);
-	c.after_request = archives_after_request;
+	c.after_request = after_request;
 	c.archive_sealed = on_archive_sealed;
 	c.archive_describe = describe_archive;
 	c.archive_deleted = copies_on_deleted;
@@ -276,6 +288,7 @@ err_mqtt:
 err_console:
 	console_link_stop(&c);
 err_archives:
+	warnings_free(&c);
 	archive_disk_free(&c);
 	fetches_free(&c);
 	copies_free(&c);

@@ -10,6 +10,7 @@
 #include "msg.h"
 #include "request_reply.h"
 #include "state.h"
+#include "warnings.h"
 
 #define DOOR_CMD_TIMEOUT_MS 5000
 
@@ -47,6 +48,7 @@ static int event_door(struct controller *c, const char *room, const struct msg_e
 	         person ? person : "");
 	alerts_door_event(c, room, door_events[ev], door_states[state], reason, digest, detail);
 	checkin_door_event(c, room, door_events[ev], reason, person, at);
+	warnings_door_event(c, room, door_events[ev], person, at);
 	return 0;
 }
 

@@ -2,6 +2,7 @@
  * archive per UTC day (archive_dir/site-YYYY-MM-DD.evarc, the tender archive format),
  * kept for [controller] retention_days (0: until an operator removes them). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,7 +56,13 @@ static gboolean sweep(gpointer user)
 		    !g_str_has_suffix(f, ".evarc"))
 			continue;
 		char *name = g_strndup(f, 15);
-		if (strcmp(name, oldest) < 0) {
+		/* a behaviour warning's evidence span holds the day (warnings.c) */
+		char *hold = g_strdup_printf("%s/%s.hold", c->cfg.archive_dir, name);
+		bool held = g_file_test(hold, G_FILE_TEST_EXISTS);
+		if (held && strcmp(name, oldest) < 0)
+			log_info("retention: %s kept: it holds warning evidence (%s)", f, hold);
+		g_free(hold);
+		if (!held && strcmp(name, oldest) < 0) {
 			archives_close(c, name);
 			char *path = archives_path(c, name);
 			if (unlink(path) == 0)

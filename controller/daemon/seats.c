@@ -11,6 +11,7 @@
 #include "request_reply.h"
 #include "state.h"
 #include "view.h"
+#include "warnings.h"
 
 #define SEAT_CMD_TIMEOUT_MS 5000
 
@@ -151,6 +152,7 @@ static int event_seat(struct controller *c, const char *room, const struct msg_e
 	case SEAT_BREAK_END:
 		break; /* recorded (agent_event) and logged */
 	}
+	warnings_seat_event(c, room, seat, seat_events[ev], person, tender, at);
 	return 0;
 }
 

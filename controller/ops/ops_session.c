@@ -56,16 +56,23 @@ int ops_tender_add(struct state *st, const struct request *req, json_t **result,
 {
 	struct msg_reader r;
 	struct state_session session;
-	const char *sid, *id, *name;
+	const char *sid, *id, *name, *tenderer, *agency;
 	int rc;
 
 	msg_reader_init(&r, req->args, "args");
 	sid = msg_read_id(&r, "session", true);
 	id = msg_read_id(&r, "id", true);
 	name = msg_read_string(&r, "name", true, STATE_NAME_SIZE - 1);
+	tenderer = msg_read_string(&r, "tenderer", false, STATE_NAME_SIZE - 1);
+	agency = msg_read_string(&r, "agency", false, STATE_NAME_SIZE - 1);
 	rc = msg_reader_finish(&r, err);
 	if (rc)
 		return rc;
+	if ((tenderer && (!*tenderer || !text_clean(tenderer))) ||
+	    (agency && (!*agency || !text_clean(agency))))
+		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		                "args.tenderer, args.agency: a name without control characters, "
+		                "newlines or bidirectional overrides, not empty");
 	if (!*name)
 		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL, "args.name: must not be empty");
 	if (!text_clean(name))
@@ -81,9 +88,16 @@ int ops_tender_add(struct state *st, const struct request *req, json_t **result,
 		              session.state);
 	if (!rc)
 		rc = state_tender_add(st, id, sid, name, g_get_real_time(), err);
+	if (!rc && (tenderer || agency))
+		rc = state_tender_set_parties(st, id, tenderer, agency, err);
 	rc = ops_end(st, rc, err);
-	if (!rc)
+	if (!rc) {
 		*result = json_pack("{s:s, s:s, s:s, s:s}", "tender", id, "session", sid, "name",
 		                    name, "state", "open");
+		if (tenderer)
+			json_object_set_new(*result, "tenderer", json_string(tenderer));
+		if (agency)
+			json_object_set_new(*result, "agency", json_string(agency));
+	}
 	return rc;
 }

@@ -37,6 +37,11 @@ int route_seat_tenders(struct state *st, const char *room, const char *seat, int
                        GPtrArray *tenders, GError **err);
 /* route_tender_rooms: every room where someone of TENDER is seated (g_strdup'd ids). */
 int route_tender_rooms(struct state *st, const char *tender, GPtrArray *rooms, GError **err);
+/* route_place_streams: the recording devices of a place (g_strdup'd ids into STREAMS,
+ * each once): the seat's camera and microphone when SEAT is set, and ROOM's own cameras
+ * and microphones. */
+int route_place_streams(struct state *st, const char *room, const char *seat, GPtrArray *streams,
+                        GError **err);
 /* route_person_tender: the tender of PERSON in any open session ("" -> -ENOENT). */
 int route_person_tender(struct state *st, const char *person, char tender[STATE_ID_SIZE],
                         GError **err);

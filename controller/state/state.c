@@ -29,6 +29,9 @@ static const char *const state_migrations[] = {
     "  PRIMARY KEY (requester, id)"
     ") STRICT;"
     "CREATE INDEX answered_request_expires ON answered_request(expires);",
+    /* 2 -> 3: a tender's tenderer and procuring agency (the draw-affinity warning) */
+    "ALTER TABLE tender ADD COLUMN tenderer TEXT;"
+    "ALTER TABLE tender ADD COLUMN agency TEXT;",
 };
 
 static int state_get_version(struct state *st, int *version, GError **err)

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STATE_SCHEMA_VERSION 2
+#define STATE_SCHEMA_VERSION 3
 #define STATE_ID_SIZE        33
 #define STATE_NAME_SIZE      129
 
@@ -79,6 +79,33 @@ struct state_tender {
 int state_tender_add(struct state *st, const char *id, const char *session, const char *name,
                      int64_t now, GError **err);
 int state_tender_get(struct state *st, const char *id, struct state_tender *out, GError **err);
+
+/* state_history.c: a tender's parties, and the history across sessions. */
+struct state_tender_parties {
+	char tenderer[STATE_NAME_SIZE], agency[STATE_NAME_SIZE]; /* "" when not given */
+	char session[STATE_ID_SIZE];
+};
+/* state_tender_set_parties: TENDER's tenderer and procuring agency (NULL or "": none). */
+int state_tender_set_parties(struct state *st, const char *tender, const char *tenderer,
+                             const char *agency, GError **err);
+/* state_tender_parties: TENDER's parties and session into *OUT; -ENOENT no such tender. */
+int state_tender_parties(struct state *st, const char *tender, struct state_tender_parties *out,
+                         GError **err);
+/* What the history says of one expert and one party value, leaving one session out. */
+struct state_affinity {
+	int64_t person_tenders; /* tenders whose committee the person sat on as an expert,
+	                         * among those with the party recorded */
+	GPtrArray *tenders;     /* the caller's array: the ids of those with the value */
+	int64_t first_at;       /* the earliest of them (created_at), 0 none */
+	int64_t value_tenders;  /* all tenders with the value */
+	int64_t all_tenders;    /* all tenders with the party recorded */
+};
+/* state_history_affinity: the history of PERSON for FIELD ("tenderer" or "agency") =
+ * VALUE in every session but SESSION into *OUT (out->tenders set by the caller, the
+ * tender ids appended). 0, -EINVAL (FIELD), or -EIO with *ERR. */
+int state_history_affinity(struct state *st, const char *person, const char *session,
+                           const char *field, const char *value, struct state_affinity *out,
+                           GError **err);
 /* state_tender_list: a new array of the ids of SESSION's tenders, in id order. */
 int state_tender_list(struct state *st, const char *session, json_t **out, GError **err);
 

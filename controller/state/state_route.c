@@ -105,6 +105,24 @@ int route_tender_rooms(struct state *st, const char *tender, GPtrArray *rooms, G
 	                  STATE_ARGS(STATE_TEXT(tender)), add_distinct, rooms, "tender rooms", err);
 }
 
+int route_place_streams(struct state *st, const char *room, const char *seat, GPtrArray *streams,
+                        GError **err)
+{
+	int rc = 0;
+	if (seat && *seat)
+		rc = state_each(st,
+		                "SELECT camera FROM seat WHERE room = ?1 AND id = ?2 AND camera IS NOT NULL "
+		                "UNION ALL SELECT microphone FROM seat WHERE room = ?1 AND id = ?2 "
+		                "AND microphone IS NOT NULL",
+		                STATE_ARGS(STATE_TEXT(room), STATE_TEXT(seat)), add_distinct, streams,
+		                "seat streams", err);
+	if (rc == 0)
+		rc = state_each(st, "SELECT id FROM room_device WHERE room = ? ORDER BY kind, id",
+		                STATE_ARGS(STATE_TEXT(room)), add_distinct, streams, "room streams",
+		                err);
+	return rc;
+}
+
 int route_person_tender(struct state *st, const char *person, char tender[STATE_ID_SIZE],
                         GError **err)
 {

@@ -253,6 +253,24 @@ class Day:
         self.wait_event("E2", "door.event", event="closed")
         say(_("Door E2 closed and relocked"))
 
+    def warning(self):
+        """A behaviour warning: the door of a room opened from inside while everybody in
+        it sits logged in (docs/warnings.md), with its evidence span."""
+        room = self.people[0]["room"]
+        door = self.site.door(room)
+        door.set("DOOR_REX", 1)
+        time.sleep(0.2)
+        door.set("DOOR_REX", 0)
+        a = self.wait_alert("warn_inside_exit", room=room)
+        ev = a["extra"]["evidence"]
+        say(_("WARNING %s: %s") % (a["kind"], a["detail"]))
+        say(_("Evidence span: %s to %s, recordings %s, kept in the archives of %s")
+            % (time.strftime("%H:%M:%S UTC", time.gmtime(ev["from_us"] / 1e6)),
+               time.strftime("%H:%M:%S UTC", time.gmtime(ev["to_us"] / 1e6)),
+               ", ".join(s["stream"] for s in ev["streams"]),
+               ", ".join(sorted({p["tender"] for p in self.people if p["room"] == room}))))
+        self.ack(a, _("reviewing the room camera"))
+
     def lockdown_drill(self):
         out = self.ctl("lockdown", "--all")
         say(_("Operator locked down all %d rooms (a drill)") % out["done"])
@@ -490,6 +508,7 @@ def main():
         day.wrong_room()
         day.enter_and_log_in()
         day.held_open()
+        day.warning()
         day.record(args.record_seconds)
         day.lost_camera(cam)
         day.log_out()
