@@ -25,7 +25,8 @@ static json_int_t member_int(const json_t *o, const char *key)
 
 char *ctl_alert_subject(const json_t *alert, char *buf, size_t size)
 {
-	static const char *const keys[] = {"room", "seat", "person", "tender", "stream", NULL};
+	static const char *const keys[] = {"room",   "seat",  "person", "tender",
+	                                   "stream", "venue", NULL};
 	size_t used = 0;
 
 	buf[0] = '\0';
@@ -37,6 +38,29 @@ char *ctl_alert_subject(const json_t *alert, char *buf, size_t size)
 	}
 	if (!buf[0])
 		g_strlcpy(buf, "-", size);
+	return buf;
+}
+
+char *ctl_venue_line(struct ctl *ctl, const json_t *venue, char *buf, size_t size)
+{
+	const json_t *b = json_object_get(venue, "backlog");
+	char since[64];
+	ctl_time(ctl, member_int(venue, "since"), since, sizeof(since));
+	bool down = strcmp(member_str(venue, "link"), "down") == 0;
+	long long down_s = (long long)member_int(venue, "down_for_s");
+	if (down)
+		snprintf(
+		    buf, size,
+		    _("venue %s: link DOWN for %lld min %02lld s (since %s); %lld rooms working "
+		      "locally"),
+		    member_str(venue, "venue"), down_s / 60, down_s % 60, since,
+		    (long long)member_int(venue, "rooms"));
+	else
+		snprintf(
+		    buf, size,
+		    _("venue %s: link up since %s; backlog %lld events, %lld segments, %.1f MB"),
+		    member_str(venue, "venue"), since, (long long)member_int(b, "events"),
+		    (long long)member_int(b, "segments"), (double)member_int(b, "bytes") / 1e6);
 	return buf;
 }
 
@@ -238,6 +262,11 @@ static int cmd_rooms(struct ctl *ctl, int argc, char **argv)
 	}
 	ctl_table_print(tab, stdout);
 	ctl_table_free(tab);
+	json_array_foreach(json_object_get(res, "venues"), i, r)
+	{
+		char line[256];
+		printf("%s\n", ctl_venue_line(ctl, r, line, sizeof(line)));
+	}
 	json_decref(res);
 	return 0;
 }

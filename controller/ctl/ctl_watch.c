@@ -139,6 +139,19 @@ static void draw_rooms(struct watch *w, int *y)
 		if (bad)
 			attroff(A_BOLD);
 	}
+	json_array_foreach(json_object_get(w->rooms, "venues"), i, r)
+	{
+		char text[256];
+		bool down = strcmp(member_str(r, "link"), "up") != 0;
+		if (*y >= LINES - 6)
+			break;
+		if (down)
+			attron(A_BOLD | A_REVERSE);
+		ctl_venue_line(w->ctl, r, text, sizeof(text));
+		mvaddnstr((*y)++, 0, text, (int)text_fit(text, COLS));
+		if (down)
+			attroff(A_BOLD | A_REVERSE);
+	}
 	(void)width;
 }
 

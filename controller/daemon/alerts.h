@@ -35,6 +35,8 @@ enum alert_kind {
 	ALERT_ID_GUESSING,          /* a desk gave too many wrong identity numbers */
 	ALERT_AGENT_FLAPPING,       /* a room agent's broker session lost again and again */
 	ALERT_CONTROLLER_FLAPPING,  /* the controller's own broker session lost again and again */
+	ALERT_VENUE_LINK_LOST,      /* a secondary venue's bridge to the main venue is down */
+	ALERT_VENUE_FAULT_NEAR, /* ... and has been for venue_fault_warn_s: the 4-hour rule nears */
 	ALERT_KIND_COUNT,
 };
 
@@ -45,6 +47,7 @@ struct alert_subject {
 	const char *person;
 	const char *tender;
 	const char *stream;
+	const char *venue;
 };
 
 /* alert_raise: raise KIND for SUBJECT with DETAIL (a short sentence for the operator;

@@ -29,6 +29,11 @@ static const char *const state_migrations[] = {
     "  PRIMARY KEY (requester, id)"
     ") STRICT;"
     "CREATE INDEX answered_request_expires ON answered_request(expires);",
+    /* 2 -> 3: an alert may concern a venue (the link of a secondary venue) */
+    "ALTER TABLE alert ADD COLUMN venue TEXT NOT NULL DEFAULT '';"
+    "DROP INDEX alert_unresolved;"
+    "CREATE UNIQUE INDEX alert_unresolved ON alert (kind, room, seat, person, tender, stream, "
+    "venue) WHERE state != 'resolved';",
 };
 
 static int state_get_version(struct state *st, int *version, GError **err)
