@@ -262,11 +262,43 @@ static int cmd_rooms(struct ctl *ctl, int argc, char **argv)
 	}
 	ctl_table_print(tab, stdout);
 	ctl_table_free(tab);
-	json_array_foreach(json_object_get(res, "venues"), i, r)
+	json_decref(res);
+	/* the secondary venues' links (none without secondary venues) */
+	res = NULL;
+	if (ctl_ops_call(ctl, what, "venues", NULL, &res) == 0) {
+		json_array_foreach(json_object_get(res, "venues"), i, r)
+		{
+			char line[256];
+			printf("%s\n", ctl_venue_line(ctl, r, line, sizeof(line)));
+		}
+	}
+	json_decref(res);
+	return 0;
+}
+
+static int cmd_venues(struct ctl *ctl, int argc, char **argv)
+{
+	const GOptionEntry entries[] = {G_OPTION_ENTRY_NULL};
+	const char *what = "venues";
+	json_t *res = NULL, *v;
+	size_t i;
+	int rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 0);
+	if (!rc)
+		rc = ctl_ops_call(ctl, what, "venues", NULL, &res);
+	if (rc)
+		return rc;
+	if (ctl_want_json(ctl)) {
+		ctl_print_json(res);
+		json_decref(res);
+		return 0;
+	}
+	json_array_foreach(json_object_get(res, "venues"), i, v)
 	{
 		char line[256];
-		printf("%s\n", ctl_venue_line(ctl, r, line, sizeof(line)));
+		printf("%s\n", ctl_venue_line(ctl, v, line, sizeof(line)));
 	}
+	if (!json_array_size(json_object_get(res, "venues")))
+		printf("%s\n", _("no secondary venue has been heard of"));
 	json_decref(res);
 	return 0;
 }
@@ -289,8 +321,15 @@ const struct ctl_command alert_ctl_commands[] = {
     {"rooms", "rooms",
      N_("The live view of every room: agent online, door state and lockdown, streams\n"
         "recording or lost, seats (logged in, expected, free, offline), how many tenders have\n"
-        "someone present (never who sits where) and open alerts."),
+        "someone present (never who sits where) and open alerts; then each secondary\n"
+        "venue's link to the main venue (down: for how long) and the backlog its rooms hold\n"
+        "(docs/venues.md)."),
      cmd_rooms, false},
+    {"venues", "venues",
+     N_("Each secondary venue whose bridge the main venue has heard of: its link (up, or\n"
+        "down and for how long), its rooms and the backlog they hold (events, segments,\n"
+        "bytes) as their agents last reported it. See docs/venues.md."),
+     cmd_venues, false},
     {"watch", "watch",
      N_("Full-screen live view (refreshes every 0.5 s): rooms, then open alerts newest first.\n"
         "Keys: up/down select an alert, a acknowledge it (type a note), l lock down its room\n"

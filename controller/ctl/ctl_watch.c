@@ -25,6 +25,7 @@ struct watch {
 	struct ctl *ctl;
 	json_t *rooms;  /* last `rooms` result, or NULL */
 	json_t *alerts; /* last open alerts (array), or NULL */
+	json_t *venues; /* last secondary venues (array), or NULL */
 	json_t *counts;
 	bool reachable;
 	int64_t unreachable_since; /* UTC us, 0 while reachable */
@@ -84,6 +85,14 @@ static void watch_refresh(struct watch *w)
 	w->alerts = json_incref(json_object_get(alerts, "alerts"));
 	w->counts = json_incref(json_object_get(alerts, "counts"));
 	json_decref(alerts);
+	json_t *venues = NULL;
+	GError *verr = NULL;
+	if (ctl_request(w->ctl, "venues", NULL, &venues, &verr) == 0) {
+		json_decref(w->venues);
+		w->venues = json_incref(json_object_get(venues, "venues"));
+	}
+	g_clear_error(&verr);
+	json_decref(venues);
 
 	/* Keep the selection on the same alert while the list moves. */
 	size_t i, n = json_array_size(w->alerts);
@@ -139,7 +148,7 @@ static void draw_rooms(struct watch *w, int *y)
 		if (bad)
 			attroff(A_BOLD);
 	}
-	json_array_foreach(json_object_get(w->rooms, "venues"), i, r)
+	json_array_foreach(w->venues, i, r)
 	{
 		char text[256];
 		bool down = strcmp(member_str(r, "link"), "up") != 0;
@@ -406,6 +415,7 @@ int ctl_cmd_watch(struct ctl *ctl, int argc, char **argv)
 	endwin();
 	json_decref(w.rooms);
 	json_decref(w.alerts);
+	json_decref(w.venues);
 	json_decref(w.counts);
 	return 0;
 }

@@ -15,9 +15,9 @@ struct archive_disk {
 	bool have;           /* a reading exists */
 	uint64_t free_bytes; /* for an unprivileged writer (f_bavail) */
 	uint64_t total_bytes;
-	int64_t at_us;       /* time of the last reading (monotonic) */
-	int64_t first_us;    /* time of the first reading */
-	double rate_bps;     /* bytes a second being used, smoothed; 0 while nothing is written */
+	int64_t at_us;    /* time of the last reading (monotonic) */
+	int64_t first_us; /* time of the first reading */
+	double rate_bps; /* bytes a second being used, smoothed; 0 while nothing is written */
 	GHashTable *failing; /* archive names with an open archive_write_failed */
 };
 
@@ -36,8 +36,8 @@ static void subject_for(const char *name, struct alert_subject *s)
 		s->tender = name;
 }
 
-static void raise_or_clear(struct controller *c, enum alert_kind kind, bool on, const char *detail,
-                           json_t *extra, const char *why_clear)
+static void raise_or_clear(struct controller *c, enum alert_kind kind, bool on,
+                           const char *detail, json_t *extra, const char *why_clear)
 {
 	struct alert_subject s = {"", "", "", "", "", ""};
 	if (on)
@@ -63,8 +63,7 @@ void archive_disk_check(struct controller *c)
 	int64_t now = clock_mono_us();
 	if (d->have && now > d->at_us) {
 		double dt = (double)(now - d->at_us) / 1e6;
-		double used =
-		    (double)d->free_bytes - (double)free_b; /* negative when space freed */
+		double used = (double)d->free_bytes - (double)free_b; /* negative when space freed */
 		double inst = used > 0 ? used / dt : 0;
 		double a = dt >= RATE_WINDOW_S ? 1.0 : dt / RATE_WINDOW_S;
 		d->rate_bps = d->rate_bps * (1 - a) + inst * a;
@@ -84,9 +83,9 @@ void archive_disk_check(struct controller *c)
 	bool low = full || free_pct < (double)k->disk_low_free_percent ||
 	           (armed && days_left >= 0 && days_left < (double)k->disk_low_days);
 	char detail[256];
-	g_snprintf(detail, sizeof detail, "archive disk %s: %.0f MiB free of %.0f MiB (%.1f %%)%s",
-	           k->archive_dir, (double)free_b / 1048576.0, (double)total_b / 1048576.0,
-	           free_pct,
+	g_snprintf(detail, sizeof detail,
+	           "archive disk %s: %.0f MiB free of %.0f MiB (%.1f %%)%s", k->archive_dir,
+	           (double)free_b / 1048576.0, (double)total_b / 1048576.0, free_pct,
 	           full ? ": archive writes will fail; free space or add a disk now" : "");
 	if (days_left >= 0 && !full) {
 		size_t n = strlen(detail);
@@ -136,13 +135,13 @@ json_t *archive_disk_json(struct controller *c)
 	                      (json_int_t)d->free_bytes, "total_bytes", (json_int_t)d->total_bytes,
 	                      "write_bytes_per_s", (json_int_t)d->rate_bps);
 	json_object_set_new(o, "days_left",
-	                    d->rate_bps > 1
-	                        ? json_real((double)d->free_bytes / d->rate_bps / 86400.0)
-	                        : json_null());
+	                    d->rate_bps > 1 ? json_real((double)d->free_bytes / d->rate_bps / 86400.0)
+	                                    : json_null());
 	return o;
 }
 
-void archive_write_failed(struct controller *c, const char *name, const char *what, const char *why)
+void archive_write_failed(struct controller *c, const char *name, const char *what,
+                          const char *why)
 {
 	struct archive_disk *d = c->archive_disk;
 	/* Once per failing archive: the alert itself is copied into the tender's archive,
@@ -152,9 +151,10 @@ void archive_write_failed(struct controller *c, const char *name, const char *wh
 	g_hash_table_add(d->failing, g_strdup(name));
 	struct alert_subject s;
 	subject_for(name, &s);
-	char *detail = g_strdup_printf("archive %s: %s not stored: %s", name,
-	                               what ? what : "a write", why ? why : "unknown error");
-	alert_raise(c, ALERT_ARCHIVE_WRITE_FAILED, &s, detail, json_pack("{s:s}", "archive", name));
+	char *detail = g_strdup_printf("archive %s: %s not stored: %s", name, what ? what : "a write",
+	                               why ? why : "unknown error");
+	alert_raise(c, ALERT_ARCHIVE_WRITE_FAILED, &s, detail,
+	            json_pack("{s:s}", "archive", name));
 	g_free(detail);
 	archive_disk_check(c);
 }

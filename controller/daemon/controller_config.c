@@ -113,12 +113,10 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 	    config_int(cf, "requests", "burst", true, 50, 1, 100000, &k->request_burst, err) != 0 ||
 	    config_int(cf, "requests", "refill_per_s", true, 20, 0, 100000,
 	               &k->request_refill_per_s, err) != 0 ||
-	    config_int(cf, "archive_disk", "check_s", true, 10, 1, 3600, &k->disk_check_s, err) !=
-	        0 ||
+	    config_int(cf, "archive_disk", "check_s", true, 10, 1, 3600, &k->disk_check_s, err) != 0 ||
 	    config_int(cf, "archive_disk", "low_free_percent", true, 10, 0, 99,
 	               &k->disk_low_free_percent, err) != 0 ||
-	    config_int(cf, "archive_disk", "low_days", true, 7, 0, 3650, &k->disk_low_days, err) !=
-	        0 ||
+	    config_int(cf, "archive_disk", "low_days", true, 7, 0, 3650, &k->disk_low_days, err) != 0 ||
 	    config_int(cf, "archive_disk", "full_free_mb", true, 256, 0, 1024 * 1024,
 	               &k->disk_full_free_mb, err) != 0 ||
 	    config_bool(cf, "log", "debug", false, &k->log_debug, err) != 0)
@@ -149,7 +147,8 @@ static const struct {
     {"[controller] login_code_valid_s", offsetof(struct controller_config, login_code_valid_s)},
     {"[requests] burst", offsetof(struct controller_config, request_burst)},
     {"[requests] refill_per_s", offsetof(struct controller_config, request_refill_per_s)},
-    {"[archive_disk] low_free_percent", offsetof(struct controller_config, disk_low_free_percent)},
+    {"[archive_disk] low_free_percent",
+     offsetof(struct controller_config, disk_low_free_percent)},
     {"[archive_disk] low_days", offsetof(struct controller_config, disk_low_days)},
     {"[archive_disk] full_free_mb", offsetof(struct controller_config, disk_full_free_mb)},
 };
@@ -174,10 +173,9 @@ int controller_config_reload(struct controller_config *k, const char *path, GErr
 	GPtrArray *changed = config_changes(k->file, fresh.file);
 	for (guint i = 0; i < changed->len; i++)
 		if (!is_reloadable(changed->pdata[i]))
-			log_warnx(
-			    "reload: %s changed in %s: it takes effect only after a restart "
-			    "(systemctl restart evalroom-controller); the running value stays",
-			    (const char *)changed->pdata[i], path);
+			log_warnx("reload: %s changed in %s: it takes effect only after a restart "
+			          "(systemctl restart evalroom-controller); the running value stays",
+			          (const char *)changed->pdata[i], path);
 	g_ptr_array_unref(changed);
 	for (size_t i = 0; i < G_N_ELEMENTS(reloadable); i++) {
 		int64_t *now = (int64_t *)((char *)k + reloadable[i].offset);

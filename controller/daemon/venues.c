@@ -172,3 +172,55 @@ json_t *venues_json(struct controller *c)
 	g_list_free(ids);
 	return out;
 }
+
+bool venues_room_cut_off(struct controller *c, const char *room, char *venue, int64_t *segments,
+                         int64_t *down_s)
+{
+	if (!c->venues)
+		return false;
+	GHashTableIter it;
+	gpointer key, value;
+	g_hash_table_iter_init(&it, c->venues->links);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		const struct venue_link *l = value;
+		json_t *rooms = NULL;
+		GError *err = NULL;
+		if (l->up || state_venue_rooms(c->state, l->venue, &rooms, &err) != 0) {
+			g_clear_error(&err);
+			continue;
+		}
+		size_t i;
+		json_t *v;
+		bool found = false;
+		json_array_foreach(rooms, i, v)
+		{
+			found = found || strcmp(json_string_value(v), room) == 0;
+		}
+		json_decref(rooms);
+		if (!found)
+			continue;
+		const struct room_presence *p =
+		    c->rooms ? g_hash_table_lookup(c->rooms, room) : NULL;
+		g_strlcpy(venue, l->venue, STATE_ID_SIZE);
+		*segments = p ? p->backlog.segments : 0;
+		*down_s = (clock_now_us() - l->since_us) / S_US;
+		return true;
+	}
+	return false;
+}
+
+static int handle_venues(struct controller *c, const struct request *req, json_t **result,
+                         GError **err)
+{
+	struct msg_reader r;
+	msg_reader_init(&r, req->args, "args");
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	*result = json_pack("{s:o}", "venues", venues_json(c));
+	return 0;
+}
+
+const struct request_handler venue_request_handlers[] = {
+    {"venues", ROLE_OPERATOR | ROLE_DESK | ROLE_AUDITOR, handle_venues, false},
+    {NULL, 0, NULL, false},
+};

@@ -8,7 +8,11 @@
  * the `rooms` view. */
 #pragma once
 #include <jansson.h>
+
+#include "request_handler.h"
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct controller;
 
@@ -20,6 +24,15 @@ void venues_free(struct controller *c);
 /* venues_handle_link: PAYLOAD (LEN bytes) on venue/<VENUE>/link: "1" or "0" (anything
  * else is refused through the node and changes nothing). */
 void venues_handle_link(struct controller *c, const char *venue, const void *payload, size_t len);
+
+/* venues_room_cut_off: whether ROOM is at a venue whose link is down; then VENUE
+ * (STATE_ID_SIZE bytes) gets its id, *SEGMENTS the spooled segments its agent last reported
+ * and *DOWN_S how long the link has been down. */
+bool venues_room_cut_off(struct controller *c, const char *room, char *venue, int64_t *segments,
+                         int64_t *down_s);
+
+/* The `venues` request (request.h): {"venues": venues_json()}. */
+extern const struct request_handler venue_request_handlers[];
 
 /* venues_json: a new array, one object per venue whose link was heard of, by id:
  * {"venue","link":"up|down","since","down_for_s"?,"rooms","backlog":{"events","segments",

@@ -1,7 +1,6 @@
 /* The live room view: what the modules report per room, merged with the site's rooms,
  * the agents' presence and the open alerts. */
 #include "view.h"
-#include "venues.h"
 
 #include <errno.h>
 #include <string.h>
@@ -314,7 +313,6 @@ static int handle_rooms(struct controller *c, const struct request *req, json_t 
 	counts = alerts_counts_json(c);
 	*result = json_pack("{s:o, s:o, s:b}", "rooms", view_rooms_json(c), "alerts",
 	                    counts ? counts : json_object(), "connected", c->connected);
-	json_object_set_new(*result, "venues", venues_json(c));
 	return 0;
 }
 

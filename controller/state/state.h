@@ -137,8 +137,8 @@ void state_draw_clear(struct state_draw *d);
  * session's draw seated (not withdrawn) have not checked in (no admission issued), and
  * how many of its tenders are still open. The full record may be read once either is
  * 0 (see state_draw_released). */
-int state_draw_seal(struct state *st, const char *session, int *not_checked_in, int *open_tenders,
-                    GError **err);
+int state_draw_seal(struct state *st, const char *session, int *not_checked_in,
+                    int *open_tenders, GError **err);
 /* state_draw_delete_committed: forget SESSION's commitment that has not run (it was
  * abandoned; the tender archives keep it); -EALREADY (CONFLICT) when there is none. */
 int state_draw_delete_committed(struct state *st, const char *session, GError **err);
@@ -202,14 +202,14 @@ int state_audit_list(struct state *st, int64_t since, unsigned limit, json_t **o
 
 /* state_agent_event_seen: *SEEN = the event (ROOM, SEQ) is already recorded. */
 int state_agent_event_seen(struct state *st, const char *room, int64_t seq, bool *seen,
-                           GError **err);
+			   GError **err);
 /* state_agent_event_add: record an agent event once (a repeat is ignored). BODY is the
  * message's JSON text. */
 int state_agent_event_add(struct state *st, const char *room, int64_t seq, const char *kind,
-                          int64_t at, int64_t received, const char *body, GError **err);
+			  int64_t at, int64_t received, const char *body, GError **err);
 /* state_agent_event_count: events of ROOM (of KIND, or all when NULL). */
 int state_agent_event_count(struct state *st, const char *room, const char *kind, int64_t *n,
-                            GError **err);
+			    GError **err);
 /* --- alerts (issue 8; never deleted) --- */
 
 /* The subject of an alert: room, seat, person, tender, stream; "" (or NULL) when not
@@ -223,16 +223,16 @@ struct state_alert_subject {
  * the latest). EXTRA is JSON text or NULL. *ID gets the alert's id, *IS_NEW whether
  * it was opened now. */
 int state_alert_raise(struct state *st, const char *kind, const struct state_alert_subject *subject,
-                      const char *detail, const char *extra, int64_t now, int64_t *id, bool *is_new,
-                      GError **err);
+                      const char *detail, const char *extra, int64_t now, int64_t *id,
+                      bool *is_new, GError **err);
 /* state_alert_ack: BY acknowledges open alert ID with NOTE. -ENOENT (NOT_FOUND) for an
  * unknown id; -EALREADY (CONFLICT) when it is already acknowledged or resolved. */
 int state_alert_ack(struct state *st, int64_t id, const char *by, const char *note, int64_t now,
                     GError **err);
 /* state_alert_resolve: BY resolves alert ID (open or acknowledged) with NOTE (NULL
  * allowed). -ENOENT for an unknown id; -EALREADY when it is resolved already. */
-int state_alert_resolve(struct state *st, int64_t id, const char *by, const char *note, int64_t now,
-                        GError **err);
+int state_alert_resolve(struct state *st, int64_t id, const char *by, const char *note,
+                        int64_t now, GError **err);
 /* state_alert_find_open: the id of the unresolved alert of KIND for SUBJECT into *ID,
  * or 0 when there is none. */
 int state_alert_find_open(struct state *st, const char *kind,
@@ -256,17 +256,17 @@ int state_alert_counts(struct state *st, int64_t *open, int64_t *acked, GError *
 /* state_seating_find: PERSON's seat in SESSION (or, when SESSION is NULL or "", in the
  * open session dated DATE) into *OUT. -ENOENT (NOT_FOUND) with a reason naming what is
  * missing: not in that session's committees, or not seated (the draw has not run). */
-int state_seating_find(struct state *st, const char *session, const char *date, const char *person,
-                       struct state_assignment *out, GError **err);
+int state_seating_find(struct state *st, const char *session, const char *date,
+                       const char *person, struct state_assignment *out, GError **err);
 /* state_checkin_add: record an identity check and screening ("passed"|"failed"). */
 int state_checkin_add(struct state *st, const char *session, const char *person, int64_t at,
                       const char *desk, const char *screening, const char *note, GError **err);
 /* state_presence_get: PERSON's presence in SESSION into STATE ("expected" without a
  * row: "expected", "admitted", "inside", "out") and *SINCE (0 without a row). */
-int state_presence_get(struct state *st, const char *session, const char *person, char state[16],
-                       int64_t *since, GError **err);
-int state_presence_set(struct state *st, const char *session, const char *person, const char *state,
-                       int64_t now, GError **err);
+int state_presence_get(struct state *st, const char *session, const char *person,
+                       char state[16], int64_t *since, GError **err);
+int state_presence_set(struct state *st, const char *session, const char *person,
+                       const char *state, int64_t now, GError **err);
 
 struct state_admission {
 	int64_t id;
@@ -284,7 +284,8 @@ int state_admission_add(struct state *st, const struct state_admission *a, const
                         const char *reason, int64_t *id, GError **err);
 /* state_admission_end: admission ID is no longer active: STATE "used", "expired" or
  * "replaced"; its credential is wiped. -ENOENT when it is not active. */
-int state_admission_end(struct state *st, int64_t id, const char *state, int64_t now, GError **err);
+int state_admission_end(struct state *st, int64_t id, const char *state, int64_t now,
+                        GError **err);
 /* state_admission_latest: the latest admission of PERSON in SESSION (any state);
  * -ENOENT when none. */
 int state_admission_latest(struct state *st, const char *session, const char *person,
@@ -322,7 +323,8 @@ int state_admission_seats(struct state *st, const char *room, int64_t now, json_
 /* state_session_open_on: the open session dated DATE (YYYY-MM-DD) into ID; -ENOENT
  * (NOT_FOUND) when there is none, -EEXIST (CONFLICT) when there are several (then the
  * session must be named). */
-int state_session_open_on(struct state *st, const char *date, char id[STATE_ID_SIZE], GError **err);
+int state_session_open_on(struct state *st, const char *date, char id[STATE_ID_SIZE],
+                          GError **err);
 /* state_checkin_list: a new array of SESSION's seated persons in person order:
  * {"person","name","tender","state","since","room"?,"seat"?,"credential"?,
  *  "valid_until"?}; room, seat and the admission's state ("credential": active, used,
