@@ -540,7 +540,7 @@ static int options_check(const struct provision_options *opt, GError **err)
 		}
 	}
 	for (const char *const *h = opt->console_hosts; h && *h; h++) {
-		if (!broker_host_valid(*h)) {
+		if (!site_host_valid(*h)) {
 			g_set_error(
 			    err, PROVISION_ERROR, EINVAL,
 			    "--console-host: \"%s\" is neither an IP address nor a DNS name", *h);
