@@ -145,21 +145,38 @@ uint64_t node_refused(const struct node *n)
 	return n->refused;
 }
 
-char *node_status_text(struct node *n, const char *state)
+static char *status_text(struct node *n, const char *state, const struct node_backlog *backlog)
 {
 	json_t *m = node_msg_new(n, "status");
 	json_object_set_new(m, "state", json_string(state));
 	json_object_set_new(m, "identity", json_string(n->identity));
 	json_object_set_new(m, "version", json_string(n->version));
 	json_object_set_new(m, "started", json_integer(n->started_us));
+	if (backlog)
+		json_object_set_new(m, "detail",
+		                    json_pack("{s:{s:I, s:I, s:I}}", "backlog", "events",
+		                              (json_int_t)backlog->events, "segments",
+		                              (json_int_t)backlog->segments, "bytes",
+		                              (json_int_t)backlog->bytes));
 	char *text = msg_dump(m, NULL);
 	json_decref(m);
 	return text;
 }
 
+char *node_status_text(struct node *n, const char *state)
+{
+	return status_text(n, state, NULL);
+}
+
 int node_publish_status(struct node *n, const char *state)
 {
-	char *text = node_status_text(n, state);
+	return node_publish_status_backlog(n, state, NULL);
+}
+
+int node_publish_status_backlog(struct node *n, const char *state,
+                                const struct node_backlog *backlog)
+{
+	char *text = status_text(n, state, backlog);
 	int rc = node_publish_raw(n, n->status_topic, text, strlen(text), 1, true);
 	g_free(text);
 	return rc;
@@ -185,7 +202,29 @@ int node_status_read(const void *payload, size_t len, struct node_status *st, GE
 	const char *identity = msg_read_string(&r, "identity", true, sizeof(st->identity) - 1);
 	const char *version = msg_read_string(&r, "version", false, sizeof(st->version) - 1);
 	st->started = msg_read_int(&r, "started", false, 0, INT64_MAX, 0);
-	msg_read_object(&r, "detail", false);
+	json_t *detail = msg_read_object(&r, "detail", false);
+	st->has_backlog = false;
+	if (detail) {
+		struct msg_reader d;
+		msg_reader_init(&d, detail, "detail");
+		json_t *backlog = msg_read_object(&d, "backlog", false);
+		if (backlog) {
+			struct msg_reader b;
+			msg_reader_init(&b, backlog, "detail.backlog");
+			st->backlog.events = msg_read_int(&b, "events", true, 0, INT64_MAX, 0);
+			st->backlog.segments = msg_read_int(&b, "segments", true, 0, INT64_MAX, 0);
+			st->backlog.bytes = msg_read_int(&b, "bytes", true, 0, INT64_MAX, 0);
+			st->has_backlog = true;
+			if (msg_reader_finish(&b, err) != 0) {
+				json_decref(body);
+				return -EINVAL;
+			}
+		}
+		if (msg_reader_finish(&d, err) != 0) {
+			json_decref(body);
+			return -EINVAL;
+		}
+	}
 	rc = msg_reader_finish(&r, err);
 	if (rc == 0) {
 		st->state = (enum node_state)state;

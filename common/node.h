@@ -77,6 +77,22 @@ char *node_status_text(struct node *n, const char *state);
 /* node_publish_status: publish node_status_text(STATE), retained, on the status topic. */
 int node_publish_status(struct node *n, const char *state);
 
+/* What a room agent holds for the controller and has not had acknowledged: events in
+ * its outbox, segments (and their bytes) in its spool. Carried in the status's
+ * detail.backlog so the main venue sees a secondary venue's backlog drain. */
+struct node_backlog {
+	int64_t events;
+	int64_t segments;
+	int64_t bytes;
+};
+/* node_publish_status_backlog: as node_publish_status, with BACKLOG (NULL: none). */
+int node_publish_status_backlog(struct node *n, const char *state,
+                                const struct node_backlog *backlog);
+
+/* The controller republishes its retained status this often (seconds): a heartbeat that
+ * agents beyond a bridge watch (room-agent/agent_main.c, [agent] link_timeout_s). */
+#define NODE_CONTROLLER_HEARTBEAT_S 5
+
 /* A `status` message, validated (schemas/json/status.json). */
 enum node_state { NODE_ONLINE, NODE_OFFLINE, NODE_STOPPED };
 struct node_status {
@@ -85,6 +101,8 @@ struct node_status {
 	char identity[65];
 	char version[33]; /* empty when absent */
 	int64_t started;  /* 0 when absent */
+	bool has_backlog; /* detail.backlog was present */
+	struct node_backlog backlog;
 };
 /* node_status_read: PAYLOAD (LEN bytes) must be one complete `status` message; fills *ST
  * and returns 0, or -EINVAL/-EMSGSIZE/-EPROTO with *ERR naming the fault. Every daemon

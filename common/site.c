@@ -224,7 +224,7 @@ out:
 static int parse_venue(struct parse *p, const json_t *v, const char *path, GHashTable *seen,
                        struct site_venue *venue)
 {
-	static const char *const members[] = {"id", "name", NULL};
+	static const char *const members[] = {"id", "name", "main", "host", "port", NULL};
 	int rc = want_object(p, v, path);
 	if (rc == 0)
 		rc = check_members(p, v, path, members);
@@ -237,7 +237,66 @@ static int parse_venue(struct parse *p, const json_t *v, const char *path, GHash
 		rc = claim(p, seen, "venue id", venue->id, c);
 		g_free(c);
 	}
+	const json_t *main_flag = json_object_get(v, "main");
+	if (rc == 0 && main_flag) {
+		char *c = child(path, "main");
+		if (!json_is_boolean(main_flag))
+			rc = fail(p, c, "expected a boolean, got %s", json_kind(main_flag));
+		venue->main = json_is_true(main_flag);
+		g_free(c);
+	}
+	const json_t *host = json_object_get(v, "host");
+	if (rc == 0 && host) {
+		char *c = child(path, "host");
+		if (!json_is_string(host))
+			rc = fail(p, c, "expected a string, got %s", json_kind(host));
+		else if (!site_host_valid(json_string_value(host)))
+			rc = fail(p, c, "\"%s\" is neither an IP address nor a DNS name",
+			          json_string_value(host));
+		else
+			venue->host = g_strdup(json_string_value(host));
+		g_free(c);
+	}
+	const json_t *port = json_object_get(v, "port");
+	venue->port = SITE_VENUE_DEFAULT_PORT;
+	if (rc == 0 && port) {
+		char *c = child(path, "port");
+		if (!json_is_integer(port) || json_integer_value(port) < 1 ||
+		    json_integer_value(port) > 65535)
+			rc = fail(p, c, "expected a TCP port (1 to 65535)");
+		else
+			venue->port = (unsigned)json_integer_value(port);
+		g_free(c);
+	}
+	if (rc == 0)
+		rc = claim_identity(p, site_bridge_identity(venue), path);
 	return rc;
+}
+
+/* Several venues: one main venue (where the controller runs and the bridges end), its
+ * broker's host named, because every secondary venue's bridge connects to it. */
+static int check_venues(struct parse *p, struct site *site)
+{
+	if (site->n_venues < 2)
+		return 0;
+	size_t n_main = 0;
+	for (size_t i = 0; i < site->n_venues; i++)
+		n_main += site->venues[i].main ? 1 : 0;
+	if (n_main != 1)
+		return fail(p, "venues",
+		            "with several venues exactly one must be the main venue "
+		            "(\"main\": true); %zu are",
+		            n_main);
+	const struct site_venue *m = site_main_venue(site);
+	if (!m->host) {
+		char *e = g_strdup_printf("venues[%zu].host", (size_t)(m - site->venues));
+		int rc = fail(p, e,
+		              "the main venue needs the host its broker is reached at (the "
+		              "secondary venues' bridges connect to it)");
+		g_free(e);
+		return rc;
+	}
+	return 0;
 }
 
 static int parse_seat(struct parse *p, const json_t *v, const char *path, GHashTable *seen,
@@ -382,8 +441,8 @@ static int parse_people(struct parse *p, const json_t *root, const char *key, co
 
 static int parse_site(struct parse *p, const json_t *root, struct site *site)
 {
-	static const char *const members[] = {"id",    "name",     "venues",    "rooms", "operators",
-	                                      "desks", "auditors", "witnesses", NULL};
+	static const char *const members[] = {
+	    "id", "name", "venues", "rooms", "operators", "desks", "auditors", "witnesses", NULL};
 	int rc = want_object(p, root, "");
 	if (rc == 0)
 		rc = check_members(p, root, "", members);
@@ -408,6 +467,8 @@ static int parse_site(struct parse *p, const json_t *root, struct site *site)
 			g_free(e);
 		}
 		g_hash_table_unref(seen);
+		if (rc == 0)
+			rc = check_venues(p, site);
 		if (rc != 0)
 			return rc;
 	}
@@ -514,6 +575,7 @@ void site_free(struct site *site)
 	for (size_t i = 0; i < site->n_venues; i++) {
 		g_free(site->venues[i].id);
 		g_free(site->venues[i].name);
+		g_free(site->venues[i].host);
 	}
 	g_free(site->venues);
 	for (size_t i = 0; i < site->n_rooms; i++) {
@@ -549,6 +611,40 @@ char *site_agent_identity(const struct site_room *room)
 char *site_terminal_identity(const struct site_room *room, const struct site_seat *seat)
 {
 	return g_strdup_printf("terminal-%s-%s", room->id, seat->id);
+}
+
+gboolean site_host_valid(const char *h)
+{
+	if (g_hostname_is_ip_address(h))
+		return TRUE;
+	size_t n = strlen(h);
+	if (n == 0 || n > 253 || h[0] == '.' || h[0] == '-')
+		return FALSE;
+	for (const char *c = h; *c; c++)
+		if (!g_ascii_isalnum(*c) && *c != '-' && *c != '.')
+			return FALSE;
+	return TRUE;
+}
+
+char *site_bridge_identity(const struct site_venue *venue)
+{
+	return g_strdup_printf("bridge-%s", venue->id);
+}
+
+const struct site_venue *site_main_venue(const struct site *site)
+{
+	for (size_t i = 0; i < site->n_venues; i++)
+		if (site->venues[i].main)
+			return &site->venues[i];
+	return site->n_venues ? &site->venues[0] : NULL;
+}
+
+bool site_room_in_venue(const struct site *site, const struct site_room *room,
+                        const struct site_venue *venue)
+{
+	if (room->venue)
+		return strcmp(room->venue, venue->id) == 0;
+	return venue == site_main_venue(site); /* a room without a venue is at the main one */
 }
 
 char *site_person_identity(const char *role, const char *name)

@@ -9,6 +9,7 @@
 #define EVALROOM_SITE_H
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define SITE_ID_MAX   32
@@ -28,9 +29,17 @@ enum site_room_kind {
 	SITE_ROOM_TENDERER,
 };
 
+#define SITE_VENUE_DEFAULT_PORT 8883
+
+/* A venue (场地): the main venue (主场) runs the controller; a secondary venue (副场) has
+ * its own broker bridged to the main venue's (docs/venues.md). */
 struct site_venue {
 	char *id;
-	char *name; /* never NULL; defaults to the id */
+	char *name;    /* never NULL; defaults to the id */
+	bool main;     /* "main": true; with several venues exactly one is */
+	char *host;    /* the venue broker's host (IP or DNS name) or NULL; required of the
+	                * main venue when there are several (the bridges' address) */
+	unsigned port; /* the venue broker's TLS port; SITE_VENUE_DEFAULT_PORT when absent */
 };
 
 struct site_seat {
@@ -88,6 +97,9 @@ int site_load_data(const char *data, size_t len, struct site **out, GError **err
 /* Frees a site and everything it holds; NULL is allowed. */
 void site_free(struct site *site);
 
+/* True when H is an IP address or a DNS name (letters, digits, '-', '.'; at most 253). */
+gboolean site_host_valid(const char *h);
+
 /* True when s is a valid evalroom identifier. */
 gboolean site_id_valid(const char *s);
 
@@ -96,5 +108,15 @@ gboolean site_id_valid(const char *s);
 char *site_agent_identity(const struct site_room *room);
 char *site_terminal_identity(const struct site_room *room, const struct site_seat *seat);
 char *site_person_identity(const char *role, const char *name);
+/* The identity of VENUE's bridge to the main venue's broker: bridge-<venue>. */
+char *site_bridge_identity(const struct site_venue *venue);
+
+/* site_main_venue: the venue marked main, else the first venue (a single venue is the
+ * main one); NULL when the site declares no venue. Borrowed from SITE. */
+const struct site_venue *site_main_venue(const struct site *site);
+/* site_room_in_venue: whether ROOM is at VENUE (a room without a venue is at the main
+ * venue). */
+bool site_room_in_venue(const struct site *site, const struct site_room *room,
+                        const struct site_venue *venue);
 
 #endif

@@ -24,7 +24,17 @@ struct agent {
 	struct mqtt_session *mqtt;
 	struct node *node; /* publish, error events, status, replay cache, topic routes */
 	bool connected;
-	bool controller_online;
+	bool controller_online;      /* reachable: what the door was last told */
+	bool controller_said_online; /* the controller's last status said online */
+	/* At a secondary venue ([agent] venue): the bridge's word on the link to the main
+	 * venue (venue/<venue>/link). While it is down nothing is published towards the
+	 * controller: events stay in the outbox, segments in the spool, and both are sent
+	 * again in order when it returns. Always true without a venue. */
+	char *venue;
+	bool link_up;
+	int64_t controller_heard_us; /* monotonic time of the controller's last status */
+	int64_t link_timeout_s;      /* [agent] link_timeout_s, default 20 */
+	char topic_link[128];
 	bool log_debug;            /* [log] debug, the one setting a reload (SIGHUP) changes */
 	struct outbox *outbox;     /* every event goes through it */
 	struct agent_door *door;   /* NULL: the room has no controlled door */

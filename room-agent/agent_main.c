@@ -33,6 +33,26 @@ static const GOptionEntry options[] = {
     {NULL},
 };
 
+/* The controller is reachable when the broker session is up, the venue's link (at a
+ * secondary venue) is up and the controller's status says online; the door hears of each
+ * change (its on-controller-lost policy). */
+static void agent_reachability(struct agent *a)
+{
+	bool reachable = a->connected && a->link_up && a->controller_said_online;
+	if (reachable == a->controller_online)
+		return;
+	a->controller_online = reachable;
+	log_info("controller %s", reachable ? "online" : "unreachable");
+	agent_door_controller_lost(a->door, !reachable);
+	/* Chunks sent while the controller was away (or before it subscribed again after a
+	 * broker restart) reached no one: send the unacknowledged ones again. */
+	if (reachable)
+		agent_media_connected(a->media, true);
+}
+
+static void agent_set_link(struct agent *a, bool up, const char *why);
+static void agent_publish_status(struct agent *a);
+
 /* The controller's retained status: while it is offline the door decides alone (and
  * applies its configured on-controller-lost policy). */
 static void on_controller_status(void *user, const char *topic, const char *const *wild,
@@ -43,16 +63,89 @@ static void on_controller_status(void *user, const char *topic, const char *cons
 	/* A cleared or unreadable status tells nothing: the controller's state stays. */
 	if (len == 0 || node_status_read(payload, len, &st, NULL) != 0)
 		return;
-	bool online = st.state == NODE_ONLINE;
-	if (online != a->controller_online) {
-		a->controller_online = online;
-		log_info("controller %s", online ? "online" : "unreachable");
-		agent_door_controller_lost(a->door, !online);
-		/* Chunks sent while the controller was away (or before it subscribed again after
-		 * a broker restart) reached no one: send the unacknowledged ones again. */
-		if (online)
-			agent_media_connected(a->media, true);
+	a->controller_said_online = st.state == NODE_ONLINE;
+	a->controller_heard_us = g_get_monotonic_time();
+	if (a->venue && !a->link_up)
+		agent_set_link(a, true, "the controller is heard again");
+	agent_reachability(a);
+}
+
+/* The path to the controller is open: connected to the broker and, at a secondary
+ * venue, the bridge to the main venue up. */
+static bool agent_path_open(const struct agent *a)
+{
+	return a->connected && a->link_up;
+}
+
+static void agent_publish_status(struct agent *a)
+{
+	struct node_backlog b = {.events = outbox_pending(a->outbox)};
+	agent_media_backlog(a->media, &b.segments, &b.bytes);
+	node_publish_status_backlog(a->node, "online", &b);
+}
+
+/* The link to the main venue went UP or down (WHY for the log): down, the outbox and the
+ * shipper stop publishing; up, the status with the backlog goes out, the outbox is
+ * replayed in order and every unacknowledged segment is sent again. */
+static void agent_set_link(struct agent *a, bool up, const char *why)
+{
+	if (up == a->link_up)
+		return;
+	a->link_up = up;
+	if (!up) {
+		log_warnx("venue %s: the link to the main venue is down (%s); deciding, recording "
+		          "and keeping events here",
+		          a->venue, why);
+		outbox_set_connected(a->outbox, false);
+		agent_media_connected(a->media, false);
+		agent_reachability(a);
+		daemon_status("room %s: venue link down, working locally", a->room);
+		return;
 	}
+	log_info("venue %s: the link to the main venue is up (%s); sending what was kept", a->venue,
+	         why);
+	if (a->connected) {
+		agent_publish_status(a);
+		outbox_set_connected(a->outbox, true); /* replays the outbox in order */
+		agent_media_connected(a->media, true);
+	}
+	agent_reachability(a);
+}
+
+/* venue/<venue>/link, published by the venue broker's own bridge: "1" when it connects.
+ * ("0" comes from mosquitto 2.0 at its start and stop only, not when a running bridge
+ * loses the link: the controller's heartbeat going silent says that, link_watch.) */
+static void on_venue_link(void *user, const char *topic, const char *const *wild, unsigned nwild,
+                          const void *payload, size_t len)
+{
+	struct agent *a = user;
+	if (len != 1 || (((const char *)payload)[0] != '0' && ((const char *)payload)[0] != '1')) {
+		GError *err = g_error_new(MSG_ERROR, MSG_ERROR_INVALID,
+		                          "a link state is \"0\" or \"1\" (%zu bytes given)", len);
+		node_report_error(a->node, topic, "bridge", err);
+		g_error_free(err);
+		return;
+	}
+	bool up = ((const char *)payload)[0] == '1';
+	if (up)
+		a->controller_heard_us = g_get_monotonic_time();
+	agent_set_link(a, up, up ? "the bridge connected" : "the bridge says so");
+}
+
+/* At a secondary venue: the controller republishes its status every few seconds
+ * (NODE_CONTROLLER_HEARTBEAT_S); none for [agent] link_timeout_s means the way to it, the
+ * bridge, is cut, even while this agent's own broker is fine. */
+static gboolean link_watch(gpointer user)
+{
+	struct agent *a = user;
+	if (a->link_up && a->connected &&
+	    g_get_monotonic_time() - a->controller_heard_us > a->link_timeout_s * G_USEC_PER_SEC) {
+		char why[96];
+		snprintf(why, sizeof(why), "nothing from the controller for %" G_GINT64_FORMAT " s",
+		         a->link_timeout_s);
+		agent_set_link(a, false, why);
+	}
+	return G_SOURCE_CONTINUE;
 }
 
 static void on_command(void *user, const char *topic, const char *const *wild, unsigned nwild,
@@ -73,17 +166,16 @@ static void on_connection(bool connected, const char *why, void *user)
 	a->connected = connected;
 	if (connected) {
 		log_info("connected to the broker (%s)", why);
-		node_publish_status(a->node, "online");
-		outbox_set_connected(a->outbox, true);
-		agent_media_connected(a->media, true);
+		agent_publish_status(a);
+		outbox_set_connected(a->outbox, agent_path_open(a));
+		agent_media_connected(a->media, agent_path_open(a));
 		daemon_ready("room %s: serving; connected to %s", a->room, a->mqtt_uri);
 	} else {
 		outbox_set_connected(a->outbox, false);
 		agent_media_connected(a->media, false);
-		if (a->controller_online) {
-			a->controller_online = false;
-			agent_door_controller_lost(a->door, true);
-		}
+		/* the controller's retained status comes again with the next session */
+		a->controller_said_online = false;
+		agent_reachability(a);
 		log_warnx("broker: %s", why);
 		daemon_status("room %s: broker unreachable, working locally", a->room);
 	}
@@ -94,8 +186,9 @@ static void on_connection(bool connected, const char *why, void *user)
 static gboolean status_heartbeat(gpointer user)
 {
 	struct agent *a = user;
-	if (a->connected)
-		node_publish_status(a->node, "online");
+	/* While the venue's link is down a heartbeat would only queue up in the bridge. */
+	if (agent_path_open(a))
+		agent_publish_status(a);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -154,6 +247,21 @@ static int agent_config_load(struct agent *a, const char *path, GError **err)
 	          config_string(a->config, "agent", "spool_dir", "/var/lib/evalroom-agent", err)) ||
 	    config_bool(a->config, "log", "debug", false, &a->log_debug, err) != 0)
 		goto out;
+	a->venue = config_string(a->config, "agent", "venue", "", err);
+	if (a->venue && !a->venue[0])
+		g_clear_pointer(&a->venue, g_free);
+	if (a->venue && !id_valid(a->venue)) {
+		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+		            "%s: [agent] venue: \"%s\" is not an identifier", path, a->venue);
+		goto out;
+	}
+	a->link_up = true;
+	if (config_int(a->config, "agent", "link_timeout_s", true, 20, 3, 3600, &a->link_timeout_s,
+	               err) != 0)
+		goto out;
+	if (a->venue)
+		snprintf(a->topic_link, sizeof(a->topic_link), TOPIC_PREFIX "venue/%s/link",
+		         a->venue);
 	if (!id_valid(a->room)) {
 		g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
 		            "%s: [agent] room: \"%s\" is not an identifier", path, a->room);
@@ -182,6 +290,7 @@ static void agent_free(struct agent *a)
 {
 	config_free(a->config);
 	g_free(a->room);
+	g_free(a->venue);
 	g_free(a->identity);
 	g_free(a->mqtt_uri);
 	g_free(a->ca);
@@ -292,6 +401,11 @@ int main(int argc, char **argv)
 	}
 	node_route(a.node, a.topic_cmd, true, on_command, &a);
 	node_route(a.node, TOPIC_PREFIX "controller/status", true, on_controller_status, &a);
+	if (a.venue) {
+		node_route(a.node, a.topic_link, true, on_venue_link, &a);
+		a.controller_heard_us = g_get_monotonic_time();
+		g_timeout_add_seconds(1, link_watch, &a);
+	}
 	a.seats = agent_seats_new(&a, &err);
 	agent_seats_subscribe(a.seats);
 	daemon_signals_watch(a.loop, on_reload, &a);

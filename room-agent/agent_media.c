@@ -253,3 +253,11 @@ int agent_media_command(struct agent_media *m, const char *command, json_t *args
 	                    (json_int_t)count, "spooled_bytes", (json_int_t)bytes);
 	return 0;
 }
+
+void agent_media_backlog(struct agent_media *m, int64_t *segments, int64_t *bytes)
+{
+	*segments = 0;
+	*bytes = 0;
+	if (m)
+		spool_segment_totals(m->spool, bytes, segments);
+}

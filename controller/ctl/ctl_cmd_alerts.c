@@ -50,7 +50,8 @@ char *ctl_alert_detail(const json_t *alert)
 
 char *ctl_alert_subject(const json_t *alert, char *buf, size_t size)
 {
-	static const char *const keys[] = {"room", "seat", "person", "tender", "stream", NULL};
+	static const char *const keys[] = {"room",   "seat",  "person", "tender",
+	                                   "stream", "venue", NULL};
 	size_t used = 0;
 
 	buf[0] = '\0';
@@ -62,6 +63,29 @@ char *ctl_alert_subject(const json_t *alert, char *buf, size_t size)
 	}
 	if (!buf[0])
 		g_strlcpy(buf, "-", size);
+	return buf;
+}
+
+char *ctl_venue_line(struct ctl *ctl, const json_t *venue, char *buf, size_t size)
+{
+	const json_t *b = json_object_get(venue, "backlog");
+	char since[64];
+	ctl_time(ctl, member_int(venue, "since"), since, sizeof(since));
+	bool down = strcmp(member_str(venue, "link"), "down") == 0;
+	long long down_s = (long long)member_int(venue, "down_for_s");
+	if (down)
+		snprintf(
+		    buf, size,
+		    _("venue %s: link DOWN for %lld min %02lld s (since %s); %lld rooms working "
+		      "locally"),
+		    member_str(venue, "venue"), down_s / 60, down_s % 60, since,
+		    (long long)member_int(venue, "rooms"));
+	else
+		snprintf(
+		    buf, size,
+		    _("venue %s: link up since %s; backlog %lld events, %lld segments, %.1f MB"),
+		    member_str(venue, "venue"), since, (long long)member_int(b, "events"),
+		    (long long)member_int(b, "segments"), (double)member_int(b, "bytes") / 1e6);
 	return buf;
 }
 
@@ -294,6 +318,43 @@ static int cmd_rooms(struct ctl *ctl, int argc, char **argv)
 	ctl_table_print(tab, stdout);
 	ctl_table_free(tab);
 	json_decref(res);
+	/* the secondary venues' links (none without secondary venues) */
+	res = NULL;
+	if (ctl_ops_call(ctl, what, "venues", NULL, &res) == 0) {
+		json_array_foreach(json_object_get(res, "venues"), i, r)
+		{
+			char line[256];
+			printf("%s\n", ctl_venue_line(ctl, r, line, sizeof(line)));
+		}
+	}
+	json_decref(res);
+	return 0;
+}
+
+static int cmd_venues(struct ctl *ctl, int argc, char **argv)
+{
+	const GOptionEntry entries[] = {G_OPTION_ENTRY_NULL};
+	const char *what = "venues";
+	json_t *res = NULL, *v;
+	size_t i;
+	int rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 0);
+	if (!rc)
+		rc = ctl_ops_call(ctl, what, "venues", NULL, &res);
+	if (rc)
+		return rc;
+	if (ctl_want_json(ctl)) {
+		ctl_print_json(res);
+		json_decref(res);
+		return 0;
+	}
+	json_array_foreach(json_object_get(res, "venues"), i, v)
+	{
+		char line[256];
+		printf("%s\n", ctl_venue_line(ctl, v, line, sizeof(line)));
+	}
+	if (!json_array_size(json_object_get(res, "venues")))
+		printf("%s\n", _("no secondary venue has been heard of"));
+	json_decref(res);
 	return 0;
 }
 
@@ -318,8 +379,15 @@ const struct ctl_command alert_ctl_commands[] = {
     {"rooms", "rooms",
      N_("The live view of every room: agent online, door state and lockdown, streams\n"
         "recording or lost, seats (logged in, expected, free, offline), how many tenders have\n"
-        "someone present (never who sits where) and open alerts."),
+        "someone present (never who sits where) and open alerts; then each secondary\n"
+        "venue's link to the main venue (down: for how long) and the backlog its rooms hold\n"
+        "(docs/venues.md)."),
      cmd_rooms, false},
+    {"venues", "venues",
+     N_("Each secondary venue whose bridge the main venue has heard of: its link (up, or\n"
+        "down and for how long), its rooms and the backlog they hold (events, segments,\n"
+        "bytes) as their agents last reported it. See docs/venues.md."),
+     cmd_venues, false},
     {"watch", "watch",
      N_("Full-screen live view (refreshes every 0.5 s): rooms, then open alerts newest first.\n"
         "Keys: up/down select an alert, a acknowledge it (type a note), l lock down its room\n"

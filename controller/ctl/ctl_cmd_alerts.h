@@ -14,6 +14,9 @@ int ctl_cmd_watch(struct ctl *ctl, int argc, char **argv);
 /* ctl_alert_subject: "room R seat S tender T ..." of ALERT into BUF (members present
  * only); "-" when it has none. Returns BUF. */
 char *ctl_alert_subject(const json_t *alert, char *buf, size_t size);
+/* ctl_venue_line: one line on a secondary venue of the `rooms` result (its link, since
+ * when, and the backlog its rooms hold) into BUF. Returns BUF. */
+char *ctl_venue_line(struct ctl *ctl, const json_t *venue, char *buf, size_t size);
 /* ctl_seat_summary: "<logged in>/<expected> in, <free> free, <offline> off" of a room of
  * the `rooms` result into BUF. Returns BUF. */
 char *ctl_seat_summary(const json_t *room, char *buf, size_t size);

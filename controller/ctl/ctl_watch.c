@@ -25,6 +25,7 @@ struct watch {
 	struct ctl *ctl;
 	json_t *rooms;  /* last `rooms` result, or NULL */
 	json_t *alerts; /* last open alerts (array), or NULL */
+	json_t *venues; /* last secondary venues (array), or NULL */
 	json_t *counts;
 	bool reachable;
 	int64_t unreachable_since; /* UTC us, 0 while reachable */
@@ -84,6 +85,14 @@ static void watch_refresh(struct watch *w)
 	w->alerts = json_incref(json_object_get(alerts, "alerts"));
 	w->counts = json_incref(json_object_get(alerts, "counts"));
 	json_decref(alerts);
+	json_t *venues = NULL;
+	GError *verr = NULL;
+	if (ctl_request(w->ctl, "venues", NULL, &venues, &verr) == 0) {
+		json_decref(w->venues);
+		w->venues = json_incref(json_object_get(venues, "venues"));
+	}
+	g_clear_error(&verr);
+	json_decref(venues);
 
 	/* Keep the selection on the same alert while the list moves. */
 	size_t i, n = json_array_size(w->alerts);
@@ -138,6 +147,19 @@ static void draw_rooms(struct watch *w, int *y)
 		    (long long)member_int(r, "open_alerts"));
 		if (bad)
 			attroff(A_BOLD);
+	}
+	json_array_foreach(w->venues, i, r)
+	{
+		char text[256];
+		bool down = strcmp(member_str(r, "link"), "up") != 0;
+		if (*y >= LINES - 6)
+			break;
+		if (down)
+			attron(A_BOLD | A_REVERSE);
+		ctl_venue_line(w->ctl, r, text, sizeof(text));
+		mvaddnstr((*y)++, 0, text, (int)text_fit(text, COLS));
+		if (down)
+			attroff(A_BOLD | A_REVERSE);
 	}
 	(void)width;
 }
@@ -395,6 +417,7 @@ int ctl_cmd_watch(struct ctl *ctl, int argc, char **argv)
 	endwin();
 	json_decref(w.rooms);
 	json_decref(w.alerts);
+	json_decref(w.venues);
 	json_decref(w.counts);
 	return 0;
 }

@@ -61,6 +61,8 @@ static const char *const kind_names[ALERT_KIND_COUNT] = {
     [ALERT_WARN_OFF_HOURS] = "warn_off_hours",
     [ALERT_WARN_ENTRY_LATE] = "warn_entry_late",
     [ALERT_WARN_AFFINITY] = "warn_affinity",
+    [ALERT_VENUE_LINK_LOST] = "venue_link_lost",
+    [ALERT_VENUE_FAULT_NEAR] = "venue_fault_near",
 };
 
 struct alert_hook {
@@ -102,8 +104,8 @@ struct alerts {
 	GHashTable *clock_off;   /* room -> int64_t: skew of its last status, if beyond the limit */
 	struct clock_timer *never_timer; /* the check for rooms whose agent never connected */
 	int64_t connected_at;            /* monotonic us when the check first saw the broker */
-	GHashTable *flaps;       /* room -> struct flaps of its agent's session */
-	struct flaps *own;       /* the controller's own session */
+	GHashTable *flaps;               /* room -> struct flaps of its agent's session */
+	struct flaps *own;               /* the controller's own session */
 };
 
 const char *alert_kind_name(enum alert_kind kind)
@@ -196,13 +198,13 @@ static void alerts_notify(struct controller *c, const char *change, int64_t id)
 /* The subject checked: each member empty/NULL or an identifier. */
 static bool subject_valid(const struct alert_subject *s, struct state_alert_subject *out)
 {
-	const char *v[5] = {s ? s->room : NULL, s ? s->seat : NULL, s ? s->person : NULL,
-	                    s ? s->tender : NULL, s ? s->stream : NULL};
+	const char *v[6] = {s ? s->room : NULL,   s ? s->seat : NULL,   s ? s->person : NULL,
+	                    s ? s->tender : NULL, s ? s->stream : NULL, s ? s->venue : NULL};
 
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		if (v[i] && *v[i] && !id_valid(v[i]))
 			return false;
-	*out = (struct state_alert_subject){v[0], v[1], v[2], v[3], v[4]};
+	*out = (struct state_alert_subject){v[0], v[1], v[2], v[3], v[4], v[5]};
 	return true;
 }
 

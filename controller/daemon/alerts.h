@@ -48,6 +48,8 @@ enum alert_kind {
 	ALERT_WARN_ENTRY_LATE,  /* check-in and first door entry far apart */
 	ALERT_WARN_AFFINITY,    /* an expert on one tenderer's or agency's committees more
 	                         * often than chance across sessions */
+	ALERT_VENUE_LINK_LOST,      /* a secondary venue's bridge to the main venue is down */
+	ALERT_VENUE_FAULT_NEAR, /* ... and has been for venue_fault_warn_s: the 4-hour rule nears */
 	ALERT_KIND_COUNT,
 };
 
@@ -58,6 +60,7 @@ struct alert_subject {
 	const char *person;
 	const char *tender;
 	const char *stream;
+	const char *venue;
 };
 
 /* alert_raise: raise KIND for SUBJECT with DETAIL (a short sentence for the operator;

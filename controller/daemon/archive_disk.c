@@ -31,7 +31,7 @@ static void subject_for(const char *name, struct alert_subject *s)
 {
 	/* A tender's archive is that tender's; the site's day archives name no tender, and
 	 * the detail names the file. */
-	*s = (struct alert_subject){"", "", "", "", ""};
+	*s = (struct alert_subject){"", "", "", "", "", ""};
 	if (!g_str_has_prefix(name, "site-"))
 		s->tender = name;
 }
@@ -39,7 +39,7 @@ static void subject_for(const char *name, struct alert_subject *s)
 static void raise_or_clear(struct controller *c, enum alert_kind kind, bool on, const char *text_id,
                            const char *const *args, json_t *extra, const char *why_clear)
 {
-	struct alert_subject s = {"", "", "", "", ""};
+	struct alert_subject s = {"", "", "", "", "", ""};
 	if (on)
 		alert_raise_text(c, kind, &s, text_id, args, extra);
 	else {

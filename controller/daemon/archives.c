@@ -1,6 +1,7 @@
 /* Tender archives on the controller: open per tender, the draw record, events that
  * concern a tender, periodic checkpoints, tender.close (flush, wait, seal). */
 #include "archives.h"
+#include "venues.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -904,9 +905,24 @@ static json_t *rooms_json(const struct closing *cl, bool confirmed)
 		const struct room_flush *rf = cl->rooms->pdata[i];
 		if (rf->confirmed && confirmed)
 			json_array_append_new(a, json_string(rf->room));
-		else if (!rf->confirmed && !confirmed)
-			json_array_append_new(
-			    a, json_pack("{s:s, s:s}", "room", rf->room, "why", rf->why));
+		else if (!rf->confirmed && !confirmed) {
+			/* A room of a venue cut off: what it holds waits there; say so. */
+			char venue[STATE_ID_SIZE];
+			int64_t segments = 0, down_s = 0;
+			if (venues_room_cut_off(cl->c, rf->room, venue, &segments, &down_s)) {
+				char *why = g_strdup_printf(
+				    "the link to venue %s is down (for %" G_GINT64_FORMAT
+				    " s): its segments wait in the room's spool (%" G_GINT64_FORMAT
+				    " when last heard of) and arrive when the link returns; %s",
+				    venue, down_s, segments, rf->why);
+				json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "room", rf->room,
+				                                   "why", why, "venue", venue));
+				g_free(why);
+			} else {
+				json_array_append_new(
+				    a, json_pack("{s:s, s:s}", "room", rf->room, "why", rf->why));
+			}
+		}
 	}
 	return a;
 }

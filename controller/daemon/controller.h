@@ -31,6 +31,10 @@ struct controller_config {
 	int64_t admission_window_s;    /* [controller] admission_window_s, default 300 */
 	int64_t login_code_valid_s;    /* [controller] login_code_valid_s, default 43200 */
 	int64_t never_connected_ms;    /* [alerts] never_connected_ms, default 15000 */
+	/* [alerts] venue_fault_warn_s (default 10800) and venue_fault_limit_s (default 14400):
+	 * a venue link down this long raises venue_fault_near; the rule's limit it names */
+	int64_t venue_fault_warn_s;
+	int64_t venue_fault_limit_s;
 	/* [archive_disk]: when the archive disk's alerts are raised (archive_disk.c) */
 	int64_t disk_check_s;          /* check_s, default 10 */
 	int64_t disk_low_free_percent; /* low_free_percent, default 10 */
@@ -73,6 +77,8 @@ struct room_presence {
 	int64_t agent_ts; /* the agent's own timestamp of its last status */
 	uint64_t seq;     /* the sequence number of its last status */
 	char state[16];   /* online | offline | stopped */
+	/* the backlog its last status reported (zero when it said none) */
+	struct node_backlog backlog;
 };
 
 struct controller {
@@ -94,6 +100,7 @@ struct controller {
 	struct alerts *alerts;             /* alerts.c */
 	struct view *view;                 /* view.c */
 	struct checkin *checkin;           /* checkin.c */
+	struct venues *venues;             /* venues.c */
 	struct archive_disk *archive_disk; /* archive_disk.c */
 	struct console *console;           /* the web console (console_link.c); NULL: off */
 	struct custody *custody;           /* custody.c: the custody log, holds, retention */

@@ -193,6 +193,10 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 	               &k->offline_grace_ms, err) != 0 ||
 	    config_int(cf, "alerts", "never_connected_ms", true, 15000, 1, 3600 * 1000,
 	               &k->never_connected_ms, err) != 0 ||
+	    config_int(cf, "alerts", "venue_fault_warn_s", true, 3 * 3600, 1, 24 * 3600,
+	               &k->venue_fault_warn_s, err) != 0 ||
+	    config_int(cf, "alerts", "venue_fault_limit_s", true, 4 * 3600, 1, 24 * 3600,
+	               &k->venue_fault_limit_s, err) != 0 ||
 	    config_int(cf, "controller", "checkpoint_interval_s", true, 60, 1, 3600,
 	               &k->checkpoint_interval_s, err) != 0 ||
 	    config_int(cf, "controller", "admission_window_s", true, 300, 10, 24 * 3600,

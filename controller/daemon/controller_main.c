@@ -30,6 +30,7 @@
 #include "presence.h"
 #include "requests.h"
 #include "state.h"
+#include "venues.h"
 #include "view.h"
 #include "warnings.h"
 
@@ -76,6 +77,12 @@ static void on_ctl_request(void *user, const char *topic, const char *const *wil
 	requests_handle(user, wild[0], payload, len);
 }
 
+static void on_venue_link(void *user, const char *topic, const char *const *wild, unsigned nwild,
+                          const void *payload, size_t len)
+{
+	venues_handle_link(user, wild[0], payload, len);
+}
+
 /* Other room topics: validated here until their modules take them. */
 static void on_room_other(void *user, const char *topic, const char *const *wild, unsigned nwild,
                           const void *payload, size_t len)
@@ -116,6 +123,7 @@ static void controller_routes(struct controller *c)
 	node_route(c->node, TOPIC_PREFIX "room/+/media", true, on_room_media, c);
 	node_route(c->node, TOPIC_PREFIX "ctl/+/req", true, on_ctl_request, c);
 	node_route(c->node, TOPIC_PREFIX "room/+/+", false, on_room_other, c);
+	node_route(c->node, TOPIC_PREFIX "venue/+/link", true, on_venue_link, c);
 }
 
 static void on_message(const char *topic, const void *payload, size_t len, void *user)
@@ -149,6 +157,16 @@ static void on_reload(void *user)
 	log_set_verbose(opt_verbose || c->cfg.log_debug);
 	warnings_reload(c);
 	log_info("reload: %d setting(s) applied", n);
+}
+
+/* The retained status is republished as a heartbeat: an agent at a secondary venue takes
+ * its silence for a cut link to the main venue (docs/venues.md). */
+static gboolean status_heartbeat(gpointer user)
+{
+	struct controller *c = user;
+	if (c->connected)
+		node_publish_status(c->node, "online");
+	return G_SOURCE_CONTINUE;
 }
 
 static void on_connection(bool connected, const char *why, void *user)
@@ -225,6 +243,7 @@ int main(int argc, char **argv)
 	}
 	alerts_init(&c);
 	view_init(&c);
+	venues_init(&c);
 	if (checkin_init(&c, &err) != 0 || archives_init(&c, &err) != 0 ||
 	    custody_init(&c, &err) != 0 || copies_init(&c, &err) != 0 ||
 	    ingest_init(&c, &err) != 0) {
@@ -274,6 +293,7 @@ int main(int argc, char **argv)
 	node_set_transport(c.node, &mqtt_session_ops, c.mqtt);
 	controller_routes(&c);
 	daemon_signals_watch(c.loop, on_reload, &c);
+	g_timeout_add_seconds(NODE_CONTROLLER_HEARTBEAT_S, status_heartbeat, &c);
 	mqtt_session_start(c.mqtt);
 	log_info("started; broker %s", c.cfg.mqtt_uri);
 
@@ -296,6 +316,7 @@ err_archives:
 	custody_free(&c);
 	archives_free(&c);
 	checkin_free(&c);
+	venues_free(&c);
 	view_free(&c);
 	alerts_free(&c);
 	state_close(c.state);

@@ -180,7 +180,7 @@ static unsigned verified(const struct copies *cs, const struct archive_copies *a
 
 static void subject_of(const char *tender, struct alert_subject *s)
 {
-	*s = (struct alert_subject){"", "", "", tender, ""};
+	*s = (struct alert_subject){"", "", "", tender, "", ""};
 }
 
 static void enqueue(struct controller *c, enum job_kind kind, const char *tender, unsigned store)

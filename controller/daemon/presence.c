@@ -64,6 +64,10 @@ void presence_handle_status(struct controller *c, const char *room, const void *
 		log_info("room %s: agent %s", room, state_name);
 	}
 	p->online = online;
+	if (st.has_backlog)
+		p->backlog = st.backlog;
+	else if (online)
+		p->backlog = (struct node_backlog){0};
 	p->agent_ts = env.ts;
 	p->seq = MAX(p->seq, env.seq);
 	g_strlcpy(p->state, state_name, sizeof(p->state));

@@ -23,6 +23,7 @@
 #include "requests.h"
 #include "seats.h"
 #include "state.h"
+#include "venues.h"
 #include "view.h"
 
 #define REQUEST_MAX_LIFETIME_US (10 * 60 * G_USEC_PER_SEC)
@@ -64,7 +65,7 @@ static const struct request_handler core_handlers[] = {
 
 static const struct request_handler *const handler_tables[] = {
     core_handlers,          door_request_handlers, archives_request_handlers,
-    alert_request_handlers, view_request_handlers, checkin_request_handlers,
+    alert_request_handlers, view_request_handlers, venue_request_handlers, checkin_request_handlers,
     seat_request_handlers,  custody_request_handlers, fetch_request_handlers,
 };
 

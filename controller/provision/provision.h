@@ -8,6 +8,9 @@
  *   console/console.crt console.key    the web console's HTTPS server certificate
  *   clients/<cn>.crt clients/<cn>.key  one client certificate per identity (CN = identity)
  *   controller-signing.key/.pub        Ed25519 archive-signing key pair (PKCS#8 / SPKI)
+ *   venues/<v>/broker/...              per secondary venue: its broker's certificate,
+ *                                      configuration (with the bridge) and ACL; the
+ *                                      bridge's certificate is clients/bridge-<v>.*
  * Private keys are written with mode 0600, every file atomically (write + rename).
  */
 #ifndef EVALROOM_PROVISION_H
@@ -23,6 +26,10 @@
 #define PROVISION_CERT_DAYS    825
 /* The mosquitto plugin that binds client ids to certificate identities (broker/). */
 #define PROVISION_BROKER_PLUGIN "mosquitto-evalroom-auth.so"
+/* A secondary venue's bridge: its keepalive (a cut link is seen within 1.5 times this at
+ * both ends) and the longest wait between reconnection attempts. */
+#define PROVISION_BRIDGE_KEEPALIVE_S 10u
+#define PROVISION_BRIDGE_RETRY_MAX_S 10u
 
 struct provision_options {
 	const char *out_dir;             /* required */

@@ -32,6 +32,11 @@ static const char *const state_migrations[] = {
     /* 2 -> 3: a tender's tenderer and procuring agency (the draw-affinity warning) */
     "ALTER TABLE tender ADD COLUMN tenderer TEXT;"
     "ALTER TABLE tender ADD COLUMN agency TEXT;",
+    /* 3 -> 4: an alert may concern a venue (the link of a secondary venue) */
+    "ALTER TABLE alert ADD COLUMN venue TEXT NOT NULL DEFAULT '';"
+    "DROP INDEX alert_unresolved;"
+    "CREATE UNIQUE INDEX alert_unresolved ON alert (kind, room, seat, person, tender, stream, "
+    "venue) WHERE state != 'resolved';",
 };
 
 static int state_get_version(struct state *st, int *version, GError **err)

@@ -55,6 +55,9 @@ int state_site_summary(struct state *st, json_t **out, GError **err);
 /* state_site_rooms: a new array of rooms in site order, each
  * {"id","kind","seats":[seat ids in site order]}; empty without a site. */
 int state_site_rooms(struct state *st, json_t **out, GError **err);
+/* state_venue_rooms: a new array of the ids of VENUE's rooms in site order (empty when
+ * the venue has none or is unknown). */
+int state_venue_rooms(struct state *st, const char *venue, json_t **out, GError **err);
 
 /* --- sessions and tenders --- */
 
@@ -240,6 +243,7 @@ int state_agent_event_count(struct state *st, const char *room, const char *kind
  * applicable. Strings are borrowed. */
 struct state_alert_subject {
 	const char *room, *seat, *person, *tender, *stream;
+	const char *venue; /* a secondary venue (venue_link_lost, venue_fault_near) */
 };
 /* state_alert_raise: open an alert of KIND for SUBJECT, or, while one of the same kind
  * and subject is unresolved, count it again (count + 1, last_at = NOW; its detail is
@@ -265,7 +269,7 @@ int state_alert_find_open(struct state *st, const char *kind,
 int state_alert_get(struct state *st, int64_t id, json_t **out, GError **err);
 /* state_alert_list: a new array of alerts, newest first (by last_at, then id), at most
  * LIMIT; only unresolved ones when OPEN_ONLY; only those with last_at >= SINCE. Each:
- * {"id","kind","state","room"?,"seat"?,"person"?,"tender"?,"stream"?,"detail",
+ * {"id","kind","state","room"?,"seat"?,"person"?,"tender"?,"stream"?,"venue"?,"detail",
  *  "extra"?,"raised_at","last_at","count","acked_at"?,"acked_by"?,"ack_note"?,
  *  "resolved_at"?,"resolved_by"?,"resolve_note"?} (absent members: not applicable). */
 int state_alert_list(struct state *st, bool open_only, int64_t since, unsigned limit, json_t **out,

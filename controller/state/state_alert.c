@@ -9,7 +9,8 @@
 
 #define ALERT_COLUMNS                                                                              \
 	"id, kind, state, room, seat, person, tender, stream, detail, extra, raised_at, "          \
-	"last_at, count, acked_at, acked_by, ack_note, resolved_at, resolved_by, resolve_note"
+	"last_at, count, acked_at, acked_by, ack_note, resolved_at, resolved_by, resolve_note, "   \
+	"venue"
 
 static const char *subject_or_empty(const char *s)
 {
@@ -20,7 +21,7 @@ static const char *subject_or_empty(const char *s)
 #define SUBJECT_ARGS(s)                                                                            \
 	STATE_TEXT(subject_or_empty((s)->room)), STATE_TEXT(subject_or_empty((s)->seat)),          \
 	    STATE_TEXT(subject_or_empty((s)->person)), STATE_TEXT(subject_or_empty((s)->tender)),  \
-	    STATE_TEXT(subject_or_empty((s)->stream))
+	    STATE_TEXT(subject_or_empty((s)->stream)), STATE_TEXT(subject_or_empty((s)->venue))
 
 int state_alert_find_open(struct state *st, const char *kind,
                           const struct state_alert_subject *subject, int64_t *id, GError **err)
@@ -30,7 +31,8 @@ int state_alert_find_open(struct state *st, const char *kind,
 	*id = 0;
 	rc = state_get_row(st,
 	                   "SELECT id FROM alert WHERE kind = ?1 AND room = ?2 AND seat = ?3 AND "
-	                   "person = ?4 AND tender = ?5 AND stream = ?6 AND state != 'resolved'",
+	                   "person = ?4 AND tender = ?5 AND stream = ?6 AND venue = ?7 AND "
+	                   "state != 'resolved'",
 	                   STATE_ARGS(STATE_TEXT(kind), SUBJECT_ARGS(subject)), state_read_int64,
 	                   id, "find open alert", err);
 	return rc == -ENOENT ? 0 : rc;
@@ -56,8 +58,9 @@ int state_alert_raise(struct state *st, const char *kind, const struct state_ale
 	}
 	rc =
 	    state_run(st,
-	              "INSERT INTO alert (kind, room, seat, person, tender, stream, detail, extra, "
-	              "raised_at, last_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+	              "INSERT INTO alert (kind, room, seat, person, tender, stream, venue, detail, "
+	              "extra, raised_at, last_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+	              "?10)",
 	              STATE_ARGS(STATE_TEXT(kind), SUBJECT_ARGS(subject), STATE_TEXT(detail),
 	                         STATE_TEXT(extra), STATE_INT(now)),
 	              "raise alert", err);
@@ -194,6 +197,7 @@ static json_t *alert_row_json(sqlite3_stmt *stmt)
 	set_int(o, "resolved_at", stmt, 16);
 	set_text(o, "resolved_by", stmt, 17, false);
 	set_text(o, "resolve_note", stmt, 18, false);
+	set_text(o, "venue", stmt, 19, true);
 	return o;
 }
 

@@ -157,3 +157,22 @@ int state_site_rooms(struct state *st, json_t **out, GError **err)
 	*out = f.rooms;
 	return 0;
 }
+
+static void venue_room_row(sqlite3_stmt *stmt, void *user)
+{
+	json_array_append_new(user, json_string(state_column_text(stmt, 0)));
+}
+
+int state_venue_rooms(struct state *st, const char *venue, json_t **out, GError **err)
+{
+	json_t *rooms = json_array();
+	int rc = state_each(st, "SELECT id FROM room WHERE venue = ?1 ORDER BY ord",
+	                    STATE_ARGS(STATE_TEXT(venue)), venue_room_row, rooms,
+	                    "list a venue's rooms", err);
+	if (rc) {
+		json_decref(rooms);
+		return rc;
+	}
+	*out = rooms;
+	return 0;
+}

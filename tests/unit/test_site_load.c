@@ -216,6 +216,52 @@ static void test_identity_collision_and_length(void **state)
 	    "than 64 characters");
 }
 
+#define VENUES(v) "{'id':'s','venues':[" v "],'rooms':[{'id':'r','kind':'expert','door':'d'}]}"
+
+static void test_venues(void **state)
+{
+	struct site *site = NULL;
+	GError *err = NULL;
+	const char *text = "{'id':'s','venues':[{'id':'hq','main':true,'host':'10.0.0.1'},"
+	                   "{'id':'north','host':'north.example','port':9883}],"
+	                   "'rooms':[{'id':'a','kind':'expert','door':'d1'},"
+	                   "{'id':'b','kind':'expert','door':'d2','venue':'north'},"
+	                   "{'id':'c','kind':'expert','door':'d3','venue':'hq'}]}";
+	assert_int_equal(load(text, &site, &err), 0);
+	assert_int_equal(site->n_venues, 2);
+	const struct site_venue *m = site_main_venue(site);
+	assert_string_equal(m->id, "hq");
+	assert_string_equal(m->host, "10.0.0.1");
+	assert_int_equal(m->port, SITE_VENUE_DEFAULT_PORT);
+	assert_int_equal(site->venues[1].port, 9883);
+	assert_false(site->venues[1].main);
+	/* a room without a venue is at the main venue */
+	assert_true(site_room_in_venue(site, &site->rooms[0], m));
+	assert_false(site_room_in_venue(site, &site->rooms[1], m));
+	assert_true(site_room_in_venue(site, &site->rooms[1], &site->venues[1]));
+	assert_true(site_room_in_venue(site, &site->rooms[2], m));
+	char *bridge = site_bridge_identity(&site->venues[1]);
+	assert_string_equal(bridge, "bridge-north");
+	g_free(bridge);
+	site_free(site);
+
+	expect_error(VENUES("{'id':'a','host':'h'},{'id':'b'}"),
+	             "venues: with several venues exactly one must be the main venue "
+	             "(\"main\": true); 0 are");
+	expect_error(VENUES("{'id':'a','main':true,'host':'h'},{'id':'b','main':true}"),
+	             "venues: with several venues exactly one must be the main venue "
+	             "(\"main\": true); 2 are");
+	expect_error(VENUES("{'id':'a','main':true},{'id':'b'}"),
+	             "venues[0].host: the main venue needs the host its broker is reached at "
+	             "(the secondary venues' bridges connect to it)");
+	expect_error(VENUES("{'id':'a','main':'yes'}"), "venues[0].main: expected a boolean, "
+	                                                "got a string");
+	expect_error(VENUES("{'id':'a','host':'bad host'}"),
+	             "venues[0].host: \"bad host\" is neither an IP address nor a DNS name");
+	expect_error(VENUES("{'id':'a','port':0}"),
+	             "venues[0].port: expected a TCP port (1 to 65535)");
+}
+
 static void test_missing_file(void **state)
 {
 	struct site *site = NULL;
@@ -253,6 +299,7 @@ int main(void)
 	    cmocka_unit_test(test_value_errors),
 	    cmocka_unit_test(test_duplicates),
 	    cmocka_unit_test(test_identity_collision_and_length),
+	    cmocka_unit_test(test_venues),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_id_valid),
 	};
