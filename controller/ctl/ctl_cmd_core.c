@@ -72,11 +72,6 @@ const struct ctl_command core_ctl_commands[] = {
 };
 
 const struct ctl_command *const ctl_command_tables[] = {
-	core_ctl_commands,
-	ops_ctl_commands,
-	tender_ctl_commands,
-	door_ctl_commands,
-	alert_ctl_commands,
-	desk_ctl_commands,
-	NULL,
+    core_ctl_commands,  ops_ctl_commands,  tender_ctl_commands,  door_ctl_commands,
+    alert_ctl_commands, desk_ctl_commands, witness_ctl_commands, NULL,
 };

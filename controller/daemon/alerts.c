@@ -49,6 +49,7 @@ static const char *const kind_names[ALERT_KIND_COUNT] = {
     [ALERT_ID_GUESSING] = "id_guessing",
     [ALERT_AGENT_FLAPPING] = "agent_flapping",
     [ALERT_CONTROLLER_FLAPPING] = "controller_flapping",
+    [ALERT_WITNESS_BREACH] = "witness_breach",
 };
 
 struct alert_hook {

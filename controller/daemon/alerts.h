@@ -35,6 +35,7 @@ enum alert_kind {
 	ALERT_ID_GUESSING,          /* a desk gave too many wrong identity numbers */
 	ALERT_AGENT_FLAPPING,       /* a room agent's broker session lost again and again */
 	ALERT_CONTROLLER_FLAPPING,  /* the controller's own broker session lost again and again */
+	ALERT_WITNESS_BREACH,       /* a witness recorded a breach or an incident (witness.md) */
 	ALERT_KIND_COUNT,
 };
 

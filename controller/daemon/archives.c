@@ -645,6 +645,9 @@ void archives_after_request(struct controller *c, const struct request *req, con
 	}
 	if (!req->audited || strcmp(req->command, "tender.close") == 0)
 		return;
+	/* a witness's note that was taken is its own witness.note event (watch.c) */
+	if (!err && strcmp(req->command, "witness.note") == 0)
+		return;
 	/* Operator actions that concern the tender, refused ones too (the audit log's view).
 	 * A committee CSV holds identity numbers: only its size goes in. */
 	json_t *tenders = request_tenders(c, req);

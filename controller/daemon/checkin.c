@@ -11,6 +11,7 @@
 #include "credential.h"
 #include "log.h"
 #include "msg.h"
+#include "site.h"
 #include "state.h"
 #include "view.h"
 
@@ -210,6 +211,18 @@ static gboolean checkin_tick(gpointer user)
 			continue;
 		const char *person = json_string_value(json_object_get(a, "person"));
 		const char *room = json_string_value(json_object_get(a, "room"));
+		int64_t id = json_integer_value(json_object_get(a, "id"));
+		if (json_is_true(json_object_get(a, "staff"))) {
+			/* a watcher who did not come through their own door: nothing to alert */
+			if (state_staff_admission_end(c->state, -id, "expired", now, &err) != 0) {
+				log_warnx("staff admission of %s: %s", person, err->message);
+				g_clear_error(&err);
+				continue;
+			}
+			changed = true;
+			log_info("staff admission of %s to room %s expired", person, room);
+			continue;
+		}
 		if (state_admission_end(c->state, json_integer_value(json_object_get(a, "id")),
 		                        "expired", now, &err) != 0) {
 			log_warnx("admission of %s: %s", person, err->message);
@@ -258,6 +271,20 @@ void checkin_free(struct controller *c)
 
 /* ---- door events and presence ---- */
 
+/* A watcher came through their own room's door: their credential is used. */
+static void staff_entered(struct controller *c, const char *room, const char *identity, int64_t at)
+{
+	int64_t id;
+	GError *err = NULL;
+	if (state_staff_admission_active_of(c->state, identity, room, &id, &err) != 0 ||
+	    state_staff_admission_end(c->state, id, "used", at, &err) != 0) {
+		g_clear_error(&err);
+		return;
+	}
+	log_info("room %s: %s entered; staff credential used", room, identity);
+	checkin_push_admissions(c);
+}
+
 void checkin_door_event(struct controller *c, const char *room, const char *event,
                         const char *reason, const char *person, int64_t at)
 {
@@ -269,7 +296,8 @@ void checkin_door_event(struct controller *c, const char *room, const char *even
 		struct state_admission a;
 		if (state_admission_active_of(c->state, person, room, &a, &err) != 0) {
 			g_clear_error(&err);
-			return; /* an operator's own entry, or already used */
+			staff_entered(c, room, person, at);
+			return; /* a watcher's own room, an operator's own entry, or already used */
 		}
 		int rc = state_begin(c->state, &err);
 		if (rc == 0)
@@ -639,7 +667,102 @@ static int handle_list(struct controller *c, const struct request *req, json_t *
 	return 0;
 }
 
+/* True when NAME is one of the site's people of ROLE (a staff role). */
+static bool site_has_person(const struct site *site, const char *role, const char *name)
+{
+	char **names = strcmp(role, "witness") == 0      ? site->witnesses
+	               : strcmp(role, "supervisor") == 0 ? site->supervisors
+	                                                 : site->representatives;
+	size_t n = strcmp(role, "witness") == 0      ? site->n_witnesses
+	           : strcmp(role, "supervisor") == 0 ? site->n_supervisors
+	                                             : site->n_representatives;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* staff.admit {identity, room, card?}: a one-time door credential for a watcher (witness,
+ * supervisor, tenderer's representative) to a room of their own kind (docs/witness.md). */
+static int handle_staff_admit(struct controller *c, const struct request *req, json_t **result,
+                              GError **err)
+{
+	struct msg_reader r;
+	msg_reader_init(&r, req->args, "args");
+	const char *identity = msg_read_string(&r, "identity", true, 64);
+	const char *room = msg_read_id(&r, "room", true);
+	const char *card = msg_read_string(&r, "card", false, 16);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	enum role role = request_role_of(identity);
+	const char *role_name = role == ROLE_WITNESS      ? "witness"
+	                        : role == ROLE_SUPERVISOR ? "supervisor"
+	                        : role == ROLE_REP        ? "rep"
+	                                                  : NULL;
+	if (!role_name)
+		return fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		            "args.identity: \"%s\" is no watcher's identity (witness-, supervisor- "
+		            "or rep-<name>)",
+		            identity);
+	char *source = NULL;
+	struct site *site = NULL;
+	GError *site_err = NULL;
+	int rc = state_site_source(c->state, &source, err);
+	if (rc != 0)
+		return rc;
+	rc = site_load_data(source, strlen(source), &site, &site_err);
+	g_free(source);
+	if (rc != 0) {
+		rc = fail(err, REQUEST_ERROR_INTERNAL, EIO, "the stored site: %s",
+		          site_err->message);
+		g_error_free(site_err);
+		return rc;
+	}
+	const char *name = identity + strlen(role_name) + 1;
+	const struct site_room *target = NULL;
+	for (size_t i = 0; i < site->n_rooms; i++)
+		if (strcmp(site->rooms[i].id, room) == 0)
+			target = &site->rooms[i];
+	enum site_room_kind own = (enum site_room_kind)site_staff_room_kind(role_name);
+	if (!site_has_person(site, role_name, name))
+		rc = fail(err, REQUEST_ERROR_NOT_FOUND, ENOENT,
+		          "%s is not one of the site's people", identity);
+	else if (!target)
+		rc = fail(err, REQUEST_ERROR_NOT_FOUND, ENOENT, "no room \"%s\"", room);
+	else if (target->kind != own)
+		rc = fail(
+		    err, REQUEST_ERROR_DENIED, EACCES,
+		    "%s may enter %s rooms only: room %s is a%s %s room (an entry there needs "
+		    "a supervisor's approval and an escort, docs/witness.md)",
+		    identity, site_room_kind_name(own), room,
+		    target->kind == SITE_ROOM_EXPERT ? "n" : "", site_room_kind_name(target->kind));
+	site_free(site);
+	if (rc != 0)
+		return rc;
+
+	char credential[48];
+	char mac[CREDENTIAL_MAC_HEX];
+	int64_t now = clock_now_us(), id = 0;
+	int64_t until = checkin_window_end(now, c->cfg.admission_window_s);
+	if ((rc = credential_pick(c, card, credential, sizeof(credential), mac, err)) != 0)
+		return rc;
+	rc = state_staff_admission_add(c->state, identity, room, mac, now, until, req->requester,
+	                               &id, err);
+	if (rc == 0) {
+		log_info("desk %s: %s admitted to room %s until %" G_GINT64_FORMAT, req->requester,
+		         identity, room, until);
+		checkin_push_admissions(c);
+		*result =
+		    json_pack("{s:s, s:s, s:s, s:I, s:I}", "identity", identity, "room", room,
+		              "credential", credential, "admission_deadline", (json_int_t)until,
+		              "admission_window_s", (json_int_t)c->cfg.admission_window_s);
+	}
+	OPENSSL_cleanse(credential, sizeof(credential));
+	return rc;
+}
+
 const struct request_handler checkin_request_handlers[] = {
+    {"staff.admit", ROLE_DESK | ROLE_OPERATOR, handle_staff_admit, true},
     {"desk.checkin", ROLE_DESK | ROLE_OPERATOR, handle_checkin, true},
     {"desk.readmit", ROLE_DESK | ROLE_OPERATOR, handle_readmit, true},
     {"desk.list", ROLE_DESK | ROLE_OPERATOR, handle_list, false},

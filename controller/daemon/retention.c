@@ -9,6 +9,7 @@
 #include "archives.h"
 #include "clock.h"
 #include "log.h"
+#include "state.h"
 
 #define SWEEP_INTERVAL_S 3600
 
@@ -33,7 +34,31 @@ int archives_retention(struct controller *c, int64_t at_us, struct archive **out
 	return rc;
 }
 
-/* Delete the retention archives of days before today - retention_days. */
+/* True when a witness note's evidence span (docs/witness.md) overlaps the UTC day of the
+ * retention archive NAME ("site-YYYY-MM-DD"), or when that cannot be known. */
+static bool evidence_held(struct controller *c, const char *name)
+{
+	int y, m, d;
+	bool held = true;
+	GError *err = NULL;
+	if (sscanf(name, "site-%4d-%2d-%2d", &y, &m, &d) != 3)
+		return true;
+	GDateTime *day = g_date_time_new_utc(y, m, d, 0, 0, 0);
+	if (!day)
+		return true;
+	int64_t from = g_date_time_to_unix(day) * G_USEC_PER_SEC;
+	g_date_time_unref(day);
+	if (state_evidence_held(c->state, from, from + (int64_t)24 * 3600 * G_USEC_PER_SEC, &held,
+	                        &err) != 0) {
+		log_warnx("retention: %s kept: evidence holds unreadable: %s", name, err->message);
+		g_error_free(err);
+		return true;
+	}
+	return held;
+}
+
+/* Delete the retention archives of days before today - retention_days, except those
+ * holding a witness note's evidence. */
 static gboolean sweep(gpointer user)
 {
 	struct controller *c = user;
@@ -52,7 +77,10 @@ static gboolean sweep(gpointer user)
 		    !g_str_has_suffix(f, ".evarc"))
 			continue;
 		char *name = g_strndup(f, 15);
-		if (strcmp(name, oldest) < 0) {
+		if (strcmp(name, oldest) < 0 && evidence_held(c, name)) {
+			log_info("retention: %s kept: a witness note holds evidence from that day",
+			         name);
+		} else if (strcmp(name, oldest) < 0) {
 			archives_close(c, name);
 			char *path = archives_path(c, name);
 			if (unlink(path) == 0)

@@ -279,6 +279,10 @@ static void acl_person(GString *acl, const char *role, const char *name)
 	 * before entering entropy, and what operators and auditors may see; never a seat */
 	if (strcmp(role, "desk") != 0)
 		acl_line(acl, "read", "draw/+/commitment");
+	/* breach and incident notices of the witnesses reach the regulator's representatives
+	 * at once (docs/witness.md) */
+	if (strcmp(role, "supervisor") == 0)
+		acl_line(acl, "read", "supervision/notice");
 	g_free(cn);
 }
 
@@ -305,6 +309,7 @@ static char *acl_render(const struct site *site)
 	acl_line(acl, "read", "ctl/+/req");
 	acl_line(acl, "write", "ctl/+/resp");
 	acl_line(acl, "write", "draw/+/commitment");
+	acl_line(acl, "write", "supervision/notice");
 
 	for (size_t i = 0; i < site->n_rooms; i++) {
 		const struct site_room *r = &site->rooms[i];
@@ -339,6 +344,10 @@ static char *acl_render(const struct site *site)
 		acl_person(acl, "auditor", site->auditors[i]);
 	for (size_t i = 0; i < site->n_witnesses; i++)
 		acl_person(acl, "witness", site->witnesses[i]);
+	for (size_t i = 0; i < site->n_supervisors; i++)
+		acl_person(acl, "supervisor", site->supervisors[i]);
+	for (size_t i = 0; i < site->n_representatives; i++)
+		acl_person(acl, "rep", site->representatives[i]);
 	return g_string_free(acl, FALSE);
 }
 
@@ -497,6 +506,8 @@ static int issue_clients(const struct site *site, const char *org, X509 *ca, EVP
 	    {"desk", site->desks, site->n_desks},
 	    {"auditor", site->auditors, site->n_auditors},
 	    {"witness", site->witnesses, site->n_witnesses},
+	    {"supervisor", site->supervisors, site->n_supervisors},
+	    {"rep", site->representatives, site->n_representatives},
 	};
 	for (size_t k = 0; k < G_N_ELEMENTS(people) && rc == 0; k++) {
 		for (size_t i = 0; i < people[k].n && rc == 0; i++) {
@@ -662,7 +673,7 @@ err_names:
 static size_t site_identity_count(const struct site *site)
 {
 	size_t n = 1 + site->n_rooms + site->n_operators + site->n_desks + site->n_auditors +
-	           site->n_witnesses;
+	           site->n_witnesses + site->n_supervisors + site->n_representatives;
 	for (size_t i = 0; i < site->n_rooms; i++)
 		n += site->rooms[i].n_seats;
 	return n;

@@ -1,0 +1,186 @@
+/* evalroomctl desk staff-admit (the watchers' own room doors) and witness note (the
+ * witness's record), docs/witness.md. */
+#include <glib/gi18n.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "ctl_cmd_ops.h"
+#include "ctl_commands.h"
+
+static const char *str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+static int cmd_staff_admit(struct ctl *ctl, int argc, char **argv)
+{
+	char *identity = NULL, *room = NULL, *card = NULL;
+	const GOptionEntry entries[] = {
+	    {"identity", 0, 0, G_OPTION_ARG_STRING, &identity, NULL, NULL},
+	    {"room", 0, 0, G_OPTION_ARG_STRING, &room, NULL, NULL},
+	    {"card", 0, 0, G_OPTION_ARG_STRING, &card, NULL, NULL},
+	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
+	int rc = ctl_ops_parse(ctl, "desk staff-admit", entries, &argc, &argv, 0);
+	json_t *res = NULL;
+	if (rc)
+		goto out;
+	if (!identity || !room) {
+		rc = ctl_ops_local_fail(ctl, "desk staff-admit",
+		                        _("--identity and --room are required"));
+		goto out;
+	}
+	json_t *args = json_pack("{s:s, s:s}", "identity", identity, "room", room);
+	if (card)
+		json_object_set_new(args, "card", json_string(card));
+	rc = ctl_ops_call(ctl, "desk staff-admit", "staff.admit", args, &res);
+	if (rc)
+		goto out;
+	if (ctl_want_json(ctl)) {
+		ctl_print_json(res);
+	} else {
+		char until[40];
+		const char *cred = str(res, "credential");
+		ctl_time_of_day(ctl, json_integer_value(json_object_get(res, "admission_deadline")),
+		                until, sizeof(until));
+		printf(_("Admitted %s to room %s\n"), str(res, "identity"), str(res, "room"));
+		if (strncmp(cred, "pin:", 4) == 0)
+			printf(_("  door PIN:    %s (one use)\n"), cred + 4);
+		else
+			printf(_("  door card:   %s (one use)\n"), cred);
+		printf(_("  enter room %s before %s (%lld min)\n"), str(res, "room"), until,
+		       (long long)json_integer_value(json_object_get(res, "admission_window_s")) /
+		           60);
+	}
+	json_decref(res);
+out:
+	g_free(identity);
+	g_free(room);
+	g_free(card);
+	return rc;
+}
+
+/* A time given on the command line: ISO 8601 with a zone ("2026-12-07T10:15:00+08:00"),
+ * or UTC microseconds since the epoch. -1 when it is neither. */
+static int64_t parse_time(const char *text)
+{
+	char *end = NULL;
+	gint64 us = g_ascii_strtoll(text, &end, 10);
+	if (end && end != text && *end == '\0' && us >= 0)
+		return us;
+	GDateTime *t = g_date_time_new_from_iso8601(text, NULL);
+	if (!t)
+		return -1;
+	int64_t v = g_date_time_to_unix(t) * G_USEC_PER_SEC + g_date_time_get_microsecond(t);
+	g_date_time_unref(t);
+	return v;
+}
+
+static int cmd_note(struct ctl *ctl, int argc, char **argv)
+{
+	char *tender = NULL, *category = NULL, *text = NULL, *room = NULL, *seat = NULL,
+	     *stream = NULL, *at = NULL, *span_stream = NULL, *span_from = NULL, *span_to = NULL;
+	const GOptionEntry entries[] = {
+	    {"tender", 0, 0, G_OPTION_ARG_STRING, &tender, NULL, NULL},
+	    {"category", 0, 0, G_OPTION_ARG_STRING, &category, NULL, NULL},
+	    {"text", 0, 0, G_OPTION_ARG_STRING, &text, NULL, NULL},
+	    {"room", 0, 0, G_OPTION_ARG_STRING, &room, NULL, NULL},
+	    {"seat", 0, 0, G_OPTION_ARG_STRING, &seat, NULL, NULL},
+	    {"stream", 0, 0, G_OPTION_ARG_STRING, &stream, NULL, NULL},
+	    {"at", 0, 0, G_OPTION_ARG_STRING, &at, NULL, NULL},
+	    {"evidence-stream", 0, 0, G_OPTION_ARG_STRING, &span_stream, NULL, NULL},
+	    {"evidence-from", 0, 0, G_OPTION_ARG_STRING, &span_from, NULL, NULL},
+	    {"evidence-to", 0, 0, G_OPTION_ARG_STRING, &span_to, NULL, NULL},
+	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
+	int rc = ctl_ops_parse(ctl, "witness note", entries, &argc, &argv, 0);
+	json_t *res = NULL;
+	if (rc)
+		goto out;
+	if (!tender || !category || !text) {
+		rc = ctl_ops_local_fail(ctl, "witness note",
+		                        _("--tender, --category and --text are required"));
+		goto out;
+	}
+	json_t *args =
+	    json_pack("{s:s, s:s, s:s}", "tender", tender, "category", category, "text", text);
+	const struct {
+		const char *key, *value;
+	} opt[] = {
+	    {"room", room}, {"seat", seat}, {"stream", stream}, {"span_stream", span_stream}};
+	for (size_t i = 0; i < G_N_ELEMENTS(opt); i++)
+		if (opt[i].value)
+			json_object_set_new(args, opt[i].key, json_string(opt[i].value));
+	const struct {
+		const char *key, *option, *value;
+	} times[] = {{"at", "--at", at},
+	             {"span_from", "--evidence-from", span_from},
+	             {"span_to", "--evidence-to", span_to}};
+	for (size_t i = 0; i < G_N_ELEMENTS(times); i++) {
+		if (!times[i].value)
+			continue;
+		int64_t t = parse_time(times[i].value);
+		if (t < 0) {
+			json_decref(args);
+			rc = ctl_ops_local_fail(ctl, "witness note",
+			                        _("%s: \"%s\" is not a time (ISO 8601 with a zone, "
+			                          "e.g. 2026-12-07T10:15:00+08:00)"),
+			                        times[i].option, times[i].value);
+			goto out;
+		}
+		json_object_set_new(args, times[i].key, json_integer(t));
+	}
+	rc = ctl_ops_call(ctl, "witness note", "witness.note", args, &res);
+	if (rc)
+		goto out;
+	if (ctl_want_json(ctl)) {
+		ctl_print_json(res);
+	} else {
+		printf(_("Noted %s (%s) for tender %s\n"), str(res, "note"), str(res, "category"),
+		       str(res, "tender"));
+		json_t *ev = json_object_get(res, "evidence");
+		if (ev)
+			printf(_("  evidence kept: stream %s, %lld s\n"), str(ev, "stream"),
+			       (long long)(json_integer_value(json_object_get(ev, "to")) -
+			                   json_integer_value(json_object_get(ev, "from"))) /
+			           G_USEC_PER_SEC);
+		if (json_object_get(res, "alert"))
+			printf(_("  supervisors notified: alert %lld\n"),
+			       (long long)json_integer_value(json_object_get(res, "alert")));
+	}
+	json_decref(res);
+out:
+	g_free(tender);
+	g_free(category);
+	g_free(text);
+	g_free(room);
+	g_free(seat);
+	g_free(stream);
+	g_free(at);
+	g_free(span_stream);
+	g_free(span_from);
+	g_free(span_to);
+	return rc;
+}
+
+const struct ctl_command witness_ctl_commands[] = {
+    {"desk staff-admit", "desk staff-admit --identity ID --room R [--card FAC:NUM]",
+     N_("Give a witness (witness-<name>), a supervisor (supervisor-<name>) or a tenderer's\n"
+        "representative (rep-<name>) a one-time door credential for their own room: a\n"
+        "witness room, a supervision room or a draw room. Any other room is refused (an\n"
+        "entry into an expert or tenderer room needs a supervisor's approval and an\n"
+        "escort, docs/witness.md). Desk and operators."),
+     cmd_staff_admit, false},
+    {"witness note",
+     "witness note --tender T --category observation|reminder|breach|incident --text TEXT\n"
+     "      [--room R [--seat S]] [--stream X] [--at TIME]\n"
+     "      [--evidence-stream X --evidence-from TIME --evidence-to TIME]",
+     N_("Record what the witness saw into the tender's archive (and the audit log). The\n"
+        "evidence span's recordings are kept from retention deletion. A breach or an\n"
+        "incident raises a witness_breach alert and notifies the supervisors at once.\n"
+        "TIME is ISO 8601 with a zone (2026-12-07T10:15:00+08:00) or UTC microseconds;\n"
+        "--at defaults to now. Witnesses only."),
+     cmd_note, false},
+    {NULL, NULL, NULL, NULL, false},
+};

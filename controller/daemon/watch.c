@@ -1,0 +1,164 @@
+#include "watch.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "alerts.h"
+#include "archives.h"
+#include "clock.h"
+#include "log.h"
+#include "msg.h"
+#include "node.h"
+#include "ops.h"
+#include "state.h"
+
+static const char *const categories[] = {"observation", "reminder", "breach", "incident", NULL};
+
+/* The longest evidence span one note may hold from retention deletion. */
+#define EVIDENCE_SPAN_MAX_US ((int64_t)24 * 3600 * G_USEC_PER_SEC)
+
+/* 0 when ROOM is a room of the site and SEAT (NULL: none) one of its seats. */
+static int room_check(struct controller *c, const char *room, const char *seat, GError **err)
+{
+	json_t *rooms = NULL, *r, *found = NULL;
+	size_t i;
+	int rc = state_site_rooms(c->state, &rooms, err);
+	if (rc != 0)
+		return rc;
+	json_array_foreach(rooms, i, r)
+	{
+		if (strcmp(json_string_value(json_object_get(r, "id")), room) == 0)
+			found = r;
+	}
+	if (!found) {
+		rc = ops_fail(err, REQUEST_ERROR_NOT_FOUND, ENOENT, "no room \"%s\"", room);
+	} else if (seat) {
+		bool has = false;
+		json_t *s;
+		json_array_foreach(json_object_get(found, "seats"), i, s)
+		{
+			has = has || strcmp(json_string_value(s), seat) == 0;
+		}
+		if (!has)
+			rc = ops_fail(err, REQUEST_ERROR_NOT_FOUND, ENOENT,
+			              "room %s has no seat \"%s\"", room, seat);
+	}
+	json_decref(rooms);
+	return rc;
+}
+
+/* witness.note {tender, category, text, at?, room?, seat?, stream?, span_stream?,
+ * span_from?, span_to?} */
+static int handle_note(struct controller *c, const struct request *req, json_t **result,
+                       GError **err)
+{
+	struct msg_reader r;
+	int64_t now = clock_now_us();
+	msg_reader_init(&r, req->args, "args");
+	const char *tender = msg_read_id(&r, "tender", true);
+	int category = msg_read_enum(&r, "category", true, categories);
+	const char *text = msg_read_string(&r, "text", true, 2000);
+	int64_t at = msg_read_int(&r, "at", false, 0, INT64_MAX, now);
+	const char *room = msg_read_id(&r, "room", false);
+	const char *seat = msg_read_id(&r, "seat", false);
+	const char *stream = msg_read_id(&r, "stream", false);
+	const char *span_stream = msg_read_id(&r, "span_stream", false);
+	int64_t span_from = msg_read_int(&r, "span_from", false, 0, INT64_MAX, -1);
+	int64_t span_to = msg_read_int(&r, "span_to", false, 0, INT64_MAX, -1);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	if (!*text)
+		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL, "args.text: empty");
+	if (at > now + 60 * G_USEC_PER_SEC)
+		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL, "args.at: in the future");
+	if (seat && !room)
+		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL, "args.seat: needs args.room");
+	bool span = span_stream || span_from >= 0 || span_to >= 0;
+	if (span && (!span_stream || span_from < 0 || span_to < 0))
+		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		                "an evidence span needs span_stream, span_from and span_to");
+	if (span && span_to <= span_from)
+		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		                "the evidence span ends before it starts");
+	if (span && span_to - span_from > EVIDENCE_SPAN_MAX_US)
+		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		                "the evidence span is longer than 24 hours");
+	struct state_tender t;
+	int rc = state_tender_get(c->state, tender, &t, err);
+	if (rc != 0)
+		return rc;
+	if (strcmp(t.state, "open") != 0)
+		return ops_fail(err, REQUEST_ERROR_CONFLICT, EBUSY,
+		                "tender %s is %s: its archive takes no more notes", tender,
+		                t.state);
+	if (room && (rc = room_check(c, room, seat, err)) != 0)
+		return rc;
+
+	int64_t hold = 0;
+	if (span && (rc = state_evidence_hold_add(c->state, tender, span_stream, span_from, span_to,
+	                                          req->requester, now, &hold, err)) != 0)
+		return rc;
+	/* the note's own id: its time and author make it unique in practice; the hold's id
+	 * (or 0) ties it to what retention keeps */
+	char *note_id = g_strdup_printf("N%" G_GINT64_FORMAT, now);
+	json_t *body =
+	    json_pack("{s:s, s:s, s:I, s:s, s:s}", "note", note_id, "author", req->requester, "at",
+	              (json_int_t)at, "category", categories[category], "text", text);
+	if (room)
+		json_object_set_new(body, "room", json_string(room));
+	if (seat)
+		json_object_set_new(body, "seat", json_string(seat));
+	if (stream)
+		json_object_set_new(body, "stream", json_string(stream));
+	if (span)
+		json_object_set_new(body, "evidence",
+		                    json_pack("{s:s, s:I, s:I, s:I}", "stream", span_stream, "from",
+		                              (json_int_t)span_from, "to", (json_int_t)span_to,
+		                              "hold", (json_int_t)hold));
+	rc = archives_event(c, tender, now, "witness.note", req->requester, json_incref(body));
+	if (rc != 0) {
+		json_decref(body);
+		g_free(note_id);
+		return ops_fail(err, REQUEST_ERROR_UNAVAILABLE, -rc,
+		                "the note could not be written into the archive of %s", tender);
+	}
+	int64_t alert = 0;
+	if (category >= 2) { /* breach, incident: the regulator is told at once */
+		char *detail = g_strdup_printf("%s recorded a%s %s%s%s%s%s: %s", req->requester,
+		                               category == 3 ? "n" : "", categories[category],
+		                               room ? " in room " : "", room ? room : "",
+		                               seat ? " seat " : "", seat ? seat : "", text);
+		alert = alert_raise(
+		    c, ALERT_WITNESS_BREACH,
+		    &(struct alert_subject){.room = room ? room : "",
+		                            .seat = seat ? seat : "",
+		                            .tender = tender,
+		                            .person = req->requester},
+		    detail,
+		    json_pack("{s:s, s:s}", "note", note_id, "category", categories[category]));
+		g_free(detail);
+		json_t *m = node_msg_new(c->node, "supervision.notice");
+		json_object_update(m, body);
+		json_object_set_new(m, "tender", json_string(tender));
+		if (alert > 0)
+			json_object_set_new(m, "alert", json_integer(alert));
+		if (node_publish(c->node, TOPIC_PREFIX "supervision/notice", m, false) != 0)
+			log_warnx(
+			    "%s: supervisors not notified (broker unreachable); the alert stands",
+			    note_id);
+		json_decref(m);
+	}
+	log_info("%s: %s note by %s for tender %s", note_id, categories[category], req->requester,
+	         tender);
+	json_object_set_new(body, "tender", json_string(tender));
+	if (alert > 0)
+		json_object_set_new(body, "alert", json_integer(alert));
+	*result = body;
+	g_free(note_id);
+	return 0;
+}
+
+const struct request_handler watch_request_handlers[] = {
+    {"witness.note", ROLE_WITNESS, handle_note, true},
+    {NULL, 0, NULL, false},
+};
