@@ -8,6 +8,10 @@
 #include "ctl.h"
 #include "ctl_cmd_ops.h"
 #include "ctl_commands.h"
+#include "witness_log.h"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 static const char *str(const json_t *o, const char *key)
 {
@@ -164,7 +168,148 @@ out:
 	return rc;
 }
 
+static int cmd_log(struct ctl *ctl, int argc, char **argv)
+{
+	char *tender = NULL, *out_path = NULL;
+	const GOptionEntry entries[] = {{"tender", 0, 0, G_OPTION_ARG_STRING, &tender, NULL, NULL},
+	                                {"out", 0, 0, G_OPTION_ARG_FILENAME, &out_path, NULL, NULL},
+	                                {NULL, 0, 0, 0, NULL, NULL, NULL}};
+	int rc = ctl_ops_parse(ctl, "witness log", entries, &argc, &argv, 0);
+	json_t *res = NULL;
+	GError *err = NULL;
+	if (rc)
+		goto out;
+	if (!tender) {
+		rc = ctl_ops_local_fail(ctl, "witness log", _("--tender is required"));
+		goto out;
+	}
+	rc = ctl_ops_call(ctl, "witness log", "witness.log", json_pack("{s:s}", "tender", tender),
+	                  &res);
+	if (rc)
+		goto out;
+	if (out_path && !g_file_set_contents(out_path, str(res, "markdown"), -1, &err)) {
+		rc = ctl_ops_local_fail(ctl, "witness log", "%s", err->message);
+		g_error_free(err);
+		goto out;
+	}
+	if (ctl_want_json(ctl))
+		ctl_print_json(res);
+	else if (out_path)
+		printf(_("Witness log of %s written to %s\n  SHA-256 %s\n  %s\n"), tender, out_path,
+		       str(res, "sha256"), str(res, "report"));
+	else
+		fputs(str(res, "markdown"), stdout);
+out:
+	json_decref(res);
+	g_free(tender);
+	g_free(out_path);
+	return rc;
+}
+
+/* The signature of MSG with the Ed25519 private key in PATH, as base64 (new), or NULL
+ * with *why (new). */
+static char *sign_with(const char *path, const char *msg, char **why)
+{
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char sig[64];
+	size_t len = sizeof(sig);
+	char *b64 = NULL;
+	if (f)
+		fclose(f);
+	if (!key)
+		*why = g_strdup_printf(_("%s: cannot read the private key"), path);
+	else if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519)
+		*why = g_strdup_printf(_("%s: not an Ed25519 key (re-provision: the watchers' "
+		                         "certificates carry Ed25519 keys)"),
+		                       path);
+	else if (!md || EVP_DigestSignInit(md, NULL, NULL, NULL, key) != 1 ||
+	         EVP_DigestSign(md, sig, &len, (const unsigned char *)msg, strlen(msg)) != 1)
+		*why = g_strdup_printf(_("%s: signing failed"), path);
+	else
+		b64 = g_base64_encode(sig, len);
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(key);
+	return b64;
+}
+
+static int cmd_sign(struct ctl *ctl, int argc, char **argv)
+{
+	char *tender = NULL, *sha = NULL, *cert = NULL, *why = NULL, *sig = NULL, *msg = NULL;
+	const GOptionEntry entries[] = {{"tender", 0, 0, G_OPTION_ARG_STRING, &tender, NULL, NULL},
+	                                {"sha256", 0, 0, G_OPTION_ARG_STRING, &sha, NULL, NULL},
+	                                {NULL, 0, 0, 0, NULL, NULL, NULL}};
+	int rc = ctl_ops_parse(ctl, "witness sign", entries, &argc, &argv, 0);
+	json_t *res = NULL;
+	if (rc)
+		goto out;
+	if (!tender) {
+		rc = ctl_ops_local_fail(ctl, "witness sign", _("--tender is required"));
+		goto out;
+	}
+	if (!sha) {
+		/* the log as the controller holds it; its hash computed here, not taken on trust */
+		rc = ctl_ops_call(ctl, "witness sign", "witness.log",
+		                  json_pack("{s:s}", "tender", tender), &res);
+		if (rc)
+			goto out;
+		sha = g_compute_checksum_for_string(G_CHECKSUM_SHA256, str(res, "markdown"), -1);
+		if (strcmp(sha, str(res, "sha256")) != 0) {
+			rc = ctl_ops_local_fail(ctl, "witness sign",
+			                        _("the log received does not match its SHA-256: "
+			                          "not signed"));
+			goto out;
+		}
+		json_decref(res);
+		res = NULL;
+	}
+	if (!g_file_get_contents(ctl_cert_path(ctl), &cert, NULL, NULL)) {
+		rc = ctl_ops_local_fail(ctl, "witness sign", _("%s: cannot read the certificate"),
+		                        ctl_cert_path(ctl));
+		goto out;
+	}
+	msg = witness_log_message(tender, sha);
+	sig = sign_with(ctl_key_path(ctl), msg, &why);
+	if (!sig) {
+		rc = ctl_ops_local_fail(ctl, "witness sign", "%s", why);
+		goto out;
+	}
+	rc = ctl_ops_call(ctl, "witness sign", "witness.sign",
+	                  json_pack("{s:s, s:s, s:s, s:s}", "tender", tender, "sha256", sha,
+	                            "signature", sig, "certificate", cert),
+	                  &res);
+	if (rc)
+		goto out;
+	if (ctl_want_json(ctl))
+		ctl_print_json(res);
+	else
+		printf(_("Signed the witness log of %s (SHA-256 %s) as %s\n  %s\n"), tender, sha,
+		       str(res, "identity"), str(res, "report"));
+out:
+	json_decref(res);
+	g_free(tender);
+	g_free(sha);
+	g_free(cert);
+	g_free(why);
+	g_free(sig);
+	g_free(msg);
+	return rc;
+}
+
 const struct ctl_command witness_ctl_commands[] = {
+    {"witness log", "witness log --tender T [--out FILE]",
+     N_("The tender's witness log, rendered from its archive when the tender was closed\n"
+        "(Markdown, Chinese and English labels), with its SHA-256 and who has signed it.\n"
+        "Prints the log, or writes it to FILE. Operators, auditors and the three parties."),
+     cmd_log, false},
+    {"witness sign", "witness sign --tender T [--sha256 HASH]",
+     N_("Sign the tender's witness log with this identity's own Ed25519 key (the key of its\n"
+        "site certificate): the log is fetched, its SHA-256 computed here and signed; the\n"
+        "controller checks the signature and appends it to the archive, sealed or not.\n"
+        "--sha256 signs that hash instead (refused unless it is the log's). The witness,\n"
+        "the supervisor and the tenderer's representative only."),
+     cmd_sign, false},
     {"desk staff-admit", "desk staff-admit --identity ID --room R [--card FAC:NUM]",
      N_("Give a witness (witness-<name>), a supervisor (supervisor-<name>) or a tenderer's\n"
         "representative (rep-<name>) a one-time door credential for their own room: a\n"

@@ -12,6 +12,8 @@
 #include "archive_disk.h"
 #include "clock.h"
 #include "hex.h"
+#include "reader.h"
+#include "witness_log.h"
 #include "ingest.h"
 #include "log.h"
 #include "msg.h"
@@ -645,8 +647,10 @@ void archives_after_request(struct controller *c, const struct request *req, con
 	}
 	if (!req->audited || strcmp(req->command, "tender.close") == 0)
 		return;
-	/* a witness's note that was taken is its own witness.note event (watch.c) */
-	if (!err && strcmp(req->command, "witness.note") == 0)
+	/* a witness's note that was taken is its own witness.note event (watch.c); a
+	 * signature of the witness log goes to the archive's signed appendix */
+	if ((!err && strcmp(req->command, "witness.note") == 0) ||
+	    strcmp(req->command, "witness.sign") == 0)
 		return;
 	/* Operator actions that concern the tender, refused ones too (the audit log's view).
 	 * A committee CSV holds identity numbers: only its size goes in. */
@@ -756,6 +760,7 @@ struct closing {
 	GPtrArray *rooms;   /* struct room_flush */
 	bool asking;        /* in the first round of questions: not finished before its end */
 	bool closed_logged; /* the tender.closed event is appended (or waits for a reader) */
+	bool log_rendered;  /* the witness log is rendered into the archive */
 };
 
 static json_t *rooms_json(const struct closing *cl, bool confirmed)
@@ -795,6 +800,33 @@ static bool closing_held(struct closing *cl)
 	return true;
 }
 
+/* The three-party witness log (witness_log.h, docs/witness.md): rendered from TENDER's
+ * archive as it stands and appended to it as the "witness.log" event, before the seal.
+ * 0, or -errno (logged: the tender is sealed without it). */
+static int witness_log_store(struct controller *c, const char *tender, int64_t now)
+{
+	char *path = archives_path(c, tender), *why = NULL, *md = NULL;
+	struct archive_reader *r = NULL;
+	int rc = archive_reader_open(path, &r, &why);
+	if (rc == 0)
+		rc = witness_log_render(archive_reader_db(r), now, &md);
+	archive_reader_free(r);
+	if (rc == 0) {
+		char *sha = g_compute_checksum_for_string(G_CHECKSUM_SHA256, md, -1);
+		rc = archives_event(c, tender, now, "witness.log", "controller",
+		                    json_pack("{s:s, s:s}", "sha256", sha, "markdown", md));
+		if (rc == 0)
+			log_info("tender %s: witness log rendered, SHA-256 %s", tender, sha);
+		g_free(sha);
+	} else {
+		log_warnx("tender %s: witness log not rendered: %s", tender, why ? why : "sqlite");
+	}
+	g_free(md);
+	g_free(why);
+	g_free(path);
+	return rc;
+}
+
 static void closing_finish(struct closing *cl)
 {
 	if (closing_held(cl))
@@ -817,6 +849,8 @@ static void closing_finish(struct closing *cl)
 		                         (json_int_t)received));
 	cl->closed_logged = true;
 	held_drain(c, cl->tender);
+	if (!cl->log_rendered && !g_hash_table_contains(c->archives->held, cl->tender))
+		cl->log_rendered = witness_log_store(c, cl->tender, now) == 0;
 	int rc =
 	    g_hash_table_contains(c->archives->held, cl->tender) ? -EAGAIN : archive_seal(a, now);
 	if (rc == -EAGAIN && clock_now_us() <= cl->deadline_us + HELD_GRACE_US) {

@@ -10,7 +10,12 @@
 #include "msg.h"
 #include "node.h"
 #include "ops.h"
+#include "reader.h"
 #include "state.h"
+#include "witness_log.h"
+
+#include <openssl/pem.h>
+#include <stdio.h>
 
 static const char *const categories[] = {"observation", "reminder", "breach", "incident", NULL};
 
@@ -158,7 +163,139 @@ static int handle_note(struct controller *c, const struct request *req, json_t *
 	return 0;
 }
 
+/* The witness log of TENDER from its archive file: Markdown (*md, may be NULL) and hash;
+ * the signature report (*report, may be NULL) and number of parties signed (*n). */
+static int log_of(struct controller *c, const char *tender, char **md, char sha[65], char **report,
+                  int *n, GError **err)
+{
+	struct state_tender t;
+	int rc = state_tender_get(c->state, tender, &t, err);
+	if (rc != 0)
+		return rc;
+	char *path = archives_path(c, tender), *why = NULL;
+	struct archive_reader *r = NULL;
+	rc = archive_reader_open(path, &r, &why);
+	if (rc == 0)
+		rc = witness_log_read(archive_reader_db(r), md, sha);
+	if (rc == 0 && report) {
+		X509 *ca = NULL;
+		FILE *f = fopen(c->cfg.ca, "r");
+		if (f) {
+			ca = PEM_read_X509(f, NULL, NULL, NULL);
+			fclose(f);
+		}
+		*n = witness_log_verify(archive_reader_db(r), ca, NULL, NULL, report);
+		X509_free(ca);
+	}
+	archive_reader_free(r);
+	if (rc == -ENOENT && !why)
+		rc = ops_fail(err, REQUEST_ERROR_NOT_FOUND, ENOENT,
+		              "tender %s has no witness log yet: it is rendered when the tender is "
+		              "closed (tender close)",
+		              tender);
+	else if (rc != 0)
+		rc = ops_fail(err, REQUEST_ERROR_UNAVAILABLE, EIO, "the archive of %s: %s", tender,
+		              why ? why : "unreadable");
+	g_free(why);
+	g_free(path);
+	return rc;
+}
+
+/* witness.log {tender}: the rendered log, its SHA-256 and who signed it. */
+static int handle_log(struct controller *c, const struct request *req, json_t **result,
+                      GError **err)
+{
+	struct msg_reader r;
+	msg_reader_init(&r, req->args, "args");
+	const char *tender = msg_read_id(&r, "tender", true);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	char sha[65], *md = NULL, *report = NULL;
+	int n = 0;
+	int rc = log_of(c, tender, &md, sha, &report, &n, err);
+	if (rc != 0)
+		return rc;
+	*result =
+	    json_pack("{s:s, s:s, s:s, s:i, s:i, s:s}", "tender", tender, "sha256", sha, "markdown",
+	              md, "signed", n, "parties", WITNESS_LOG_PARTIES, "report", report);
+	g_free(md);
+	g_free(report);
+	return 0;
+}
+
+/* witness.sign {tender, sha256, signature (base64), certificate (PEM)}: the requester's
+ * signature of the tender's witness log, appended to the archive (docs/witness.md). */
+static int handle_sign(struct controller *c, const struct request *req, json_t **result,
+                       GError **err)
+{
+	struct msg_reader r;
+	msg_reader_init(&r, req->args, "args");
+	const char *tender = msg_read_id(&r, "tender", true);
+	const char *sha256 = msg_read_string(&r, "sha256", true, 64);
+	const char *sig_b64 = msg_read_string(&r, "signature", true, 200);
+	const char *cert = msg_read_string(&r, "certificate", true, 8192);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	char sha[65], *report = NULL, *why = NULL, identity[65] = "";
+	int n = 0;
+	int rc = log_of(c, tender, NULL, sha, &report, &n, err);
+	g_free(report);
+	if (rc != 0)
+		return rc;
+	if (strcmp(sha, sha256) != 0)
+		return ops_fail(
+		    err, REQUEST_ERROR_CONFLICT, EINVAL,
+		    "the signature is for a witness log with SHA-256 %s, but the log of "
+		    "tender %s has SHA-256 %s: nothing stored",
+		    sha256, tender, sha);
+	gsize len = 0;
+	guchar *sig = g_base64_decode(sig_b64, &len);
+	X509 *ca = NULL;
+	FILE *f = fopen(c->cfg.ca, "r");
+	if (f) {
+		ca = PEM_read_X509(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	if (!ca)
+		rc = ops_fail(err, REQUEST_ERROR_INTERNAL, EIO, "the site CA %s is unreadable",
+		              c->cfg.ca);
+	else if (witness_sig_check(cert, sig, len, tender, sha, ca, identity, &why) != 0)
+		rc = ops_fail(err, REQUEST_ERROR_DENIED, EACCES, "%s: nothing stored", why);
+	else if (strcmp(identity, req->requester) != 0)
+		rc = ops_fail(err, REQUEST_ERROR_DENIED, EACCES,
+		              "the certificate is %s's, not the requester's (%s): nothing stored",
+		              identity, req->requester);
+	X509_free(ca);
+	g_free(sig);
+	g_free(why);
+	why = NULL;
+	if (rc != 0)
+		return rc;
+	char *path = archives_path(c, tender);
+	rc = witness_sig_append(path, identity, witness_party_of(identity), sha, cert, sig_b64,
+	                        clock_now_us(), &why);
+	g_free(path);
+	if (rc != 0) {
+		rc = ops_fail(err, REQUEST_ERROR_UNAVAILABLE, -rc, "%s", why);
+		g_free(why);
+		return rc;
+	}
+	rc = log_of(c, tender, NULL, sha, &report, &n, err);
+	if (rc != 0)
+		return rc;
+	log_info("tender %s: witness log signed by %s (%d of %d)", tender, identity, n,
+	         WITNESS_LOG_PARTIES);
+	*result = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s}", "tender", tender, "identity",
+	                    identity, "party", witness_party_of(identity), "sha256", sha, "signed",
+	                    n, "parties", WITNESS_LOG_PARTIES, "report", report);
+	g_free(report);
+	return 0;
+}
+
 const struct request_handler watch_request_handlers[] = {
     {"witness.note", ROLE_WITNESS, handle_note, true},
+    {"witness.log", ROLE_OPERATOR | ROLE_AUDITOR | ROLE_WITNESS | ROLE_SUPERVISOR | ROLE_REP,
+     handle_log, false},
+    {"witness.sign", ROLE_WITNESS | ROLE_SUPERVISOR | ROLE_REP, handle_sign, true},
     {NULL, 0, NULL, false},
 };

@@ -140,6 +140,7 @@ struct cert_spec {
 	gboolean ca;
 	const char *eku; /* extendedKeyUsage value, NULL for the CA */
 	const char *san; /* subjectAltName value or NULL */
+	gboolean ed25519; /* an Ed25519 key (the watchers sign the witness log with it) */
 };
 
 /* Issues a certificate for key per spec, signed by issuer/issuer_key (both NULL for the
@@ -190,12 +191,14 @@ err_ssl:
 	return NULL;
 }
 
-/* Generates a P-256 key, issues a certificate for it and writes both. */
+/* Generates a P-256 key (Ed25519 when the spec asks), issues a certificate for it and
+ * writes both. */
 static int issue_and_write(const struct cert_spec *spec, const char *org, X509 *ca,
                            EVP_PKEY *ca_key, const char *crt_path, const char *key_path,
                            GError **err)
 {
-	EVP_PKEY *key = EVP_EC_gen("P-256");
+	EVP_PKEY *key =
+	    spec->ed25519 ? EVP_PKEY_Q_keygen(NULL, NULL, "ED25519") : EVP_EC_gen("P-256");
 	if (!key)
 		return ssl_fail(err, spec->cn);
 	int rc = 0;
@@ -216,8 +219,15 @@ err_key:
 static int issue_client(const char *cn, const char *org, X509 *ca, EVP_PKEY *ca_key,
                         const char *dir, GError **err)
 {
-	struct cert_spec spec = {
-	    .cn = cn, .days = PROVISION_CERT_DAYS, .eku = "clientAuth", .san = NULL};
+	/* the witness, the supervisor and the tenderer's representative sign the witness log
+	 * with their certificate's key: Ed25519 (docs/witness.md) */
+	gboolean signer = g_str_has_prefix(cn, "witness-") || g_str_has_prefix(cn, "supervisor-") ||
+	                  g_str_has_prefix(cn, "rep-");
+	struct cert_spec spec = {.cn = cn,
+	                         .days = PROVISION_CERT_DAYS,
+	                         .eku = "clientAuth",
+	                         .san = NULL,
+	                         .ed25519 = signer};
 	char *crt = g_strdup_printf("%s/clients/%s.crt", dir, cn);
 	char *key = g_strdup_printf("%s/clients/%s.key", dir, cn);
 	int rc = issue_and_write(&spec, org, ca, ca_key, crt, key, err);
