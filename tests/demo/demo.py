@@ -338,6 +338,36 @@ class Day:
             t.wait(_("You have been logged out. Thank you."), timeout=20)
         say(_("All %d people logged out") % len(self.people))
 
+    def witness_note(self):
+        """The witness records a breach at one expert's seat with the last seconds of its
+        camera as evidence (docs/witness.md); the supervisor is notified at once."""
+        p = next(p for p in self.people if p["role"] == "expert")
+        stream = "cam-%s-%s" % (p["room"], p["seat"])
+        now = int(time.time() * 1e6)
+        out = self.ctl("witness", "note", "--tender", p["tender"], "--category", "breach",
+                       "--room", p["room"], "--seat", p["seat"], "--stream", stream,
+                       "--text", _("%s looked at a phone-sized object under the desk; "
+                                   "reminded of the rules") % p["name"],
+                       "--evidence-stream", stream, "--evidence-from", str(now - 5000000),
+                       "--evidence-to", str(now), identity=self.site.witness)
+        say(_("Witness %s noted a breach at %s seat %s (note %s), evidence: %s, the last 5 s, "
+              "kept from retention; supervisors notified (alert %d)")
+            % (self.site.witness, p["room"], p["seat"], out["note"], stream, out["alert"]))
+        a = self.wait_alert("witness_breach")
+        self.ack(a, _("supervisor informed; expert reminded"))
+
+    def sign_witness_logs(self):
+        """The three parties sign each sealed tender's witness log with their own keys."""
+        site = self.site.prov.site
+        parties = [self.site.witness, "supervisor-" + site["supervisors"][0],
+                   "rep-" + site["representatives"][0]]
+        for tid in self.archives:
+            for who in parties:
+                out = self.ctl("witness", "sign", "--tender", tid, identity=who)
+            say(_("Witness log of %s (SHA-256 %s…) signed by %s after the seal: %d of %d")
+                % (tid, out["sha256"][:16], ", ".join(parties), out["signed"],
+                   out["parties"]))
+
     def close_and_seal(self):
         self.archives = {}
         for tid, _name, _csv, _enc in TENDERS:
@@ -352,8 +382,8 @@ class Day:
         pub = self.site.prov.signing_pub
         self.verdicts = {}
         for tid, path in self.archives.items():
-            v = subprocess.run([tool, "verify", path, "--pubkey", pub], capture_output=True,
-                               text=True)
+            v = subprocess.run([tool, "verify", path, "--pubkey", pub, "--ca",
+                                self.site.prov.ca], capture_output=True, text=True)
             d = subprocess.run([tool, "verify-draw", path], capture_output=True, text=True)
             self.verdicts[tid] = (v.returncode, d.returncode)
             say(_("Auditor: %s verify -> %s; verify-draw -> %s") % (
@@ -362,6 +392,11 @@ class Day:
                 _("the draw re-runs to the same seats") if d.returncode == 0 else _("FAILED")))
             if v.returncode != 0 or d.returncode != 0:
                 raise DemoError("archive %s does not verify:\n%s%s" % (path, v.stdout, d.stdout))
+            signed = _("witness log signed by %d of %d\n") % (3, 3)
+            if signed not in v.stdout:
+                raise DemoError("archive %s: the witness log is not signed by all three:\n%s"
+                                % (path, v.stdout))
+            say(_("Auditor: %s: %s") % (os.path.basename(path), signed.strip()))
         # a clip of one expert's seat camera, remuxed (never re-encoded)
         p = next(p for p in self.people if p["role"] == "expert")
         stream = "cam-%s-%s" % (p["room"], p["seat"])
@@ -472,8 +507,10 @@ def main():
         day.held_open()
         day.record(args.record_seconds)
         day.lost_camera(cam)
+        day.witness_note()
         day.log_out()
         day.close_and_seal()
+        day.sign_witness_logs()
         day.audit(bin_dir)
         day.summary()
         day.commitment_precedes_entropy()
