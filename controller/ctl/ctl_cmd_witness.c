@@ -54,6 +54,14 @@ static int cmd_staff_admit(struct ctl *ctl, int argc, char **argv)
 			printf(_("  door PIN:    %s (one use)\n"), cred + 4);
 		else
 			printf(_("  door card:   %s (one use)\n"), cred);
+		json_t *esc = json_object_get(res, "escorted");
+		if (esc)
+			printf(_("  escorted entry (approval %lld), as the %s: the door opens only "
+			         "when "
+			         "both credentials come within %lld s\n"),
+			       (long long)json_integer_value(json_object_get(esc, "approval")),
+			       str(esc, "as"),
+			       (long long)json_integer_value(json_object_get(esc, "window_s")));
 		printf(_("  enter room %s before %s (%lld min)\n"), str(res, "room"), until,
 		       (long long)json_integer_value(json_object_get(res, "admission_window_s")) /
 		           60);
@@ -297,7 +305,65 @@ out:
 	return rc;
 }
 
+static int cmd_approve(struct ctl *ctl, int argc, char **argv)
+{
+	char *identity = NULL, *escort = NULL, *room = NULL, *reason = NULL, *basis = NULL;
+	const GOptionEntry entries[] = {
+	    {"identity", 0, 0, G_OPTION_ARG_STRING, &identity, NULL, NULL},
+	    {"escort", 0, 0, G_OPTION_ARG_STRING, &escort, NULL, NULL},
+	    {"room", 0, 0, G_OPTION_ARG_STRING, &room, NULL, NULL},
+	    {"reason", 0, 0, G_OPTION_ARG_STRING, &reason, NULL, NULL},
+	    {"basis", 0, 0, G_OPTION_ARG_STRING, &basis, NULL, NULL},
+	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
+	int rc = ctl_ops_parse(ctl, "escort approve", entries, &argc, &argv, 0);
+	json_t *res = NULL;
+	if (rc)
+		goto out;
+	if (!identity || !escort || !room || !reason || !basis) {
+		rc = ctl_ops_local_fail(ctl, "escort approve",
+		                        _("--identity, --escort, --room, --reason and --basis are "
+		                          "required"));
+		goto out;
+	}
+	rc = ctl_ops_call(ctl, "escort approve", "escort.approve",
+	                  json_pack("{s:s, s:s, s:s, s:s, s:s}", "identity", identity, "escort",
+	                            escort, "room", room, "reason", reason, "basis", basis),
+	                  &res);
+	if (rc)
+		goto out;
+	if (ctl_want_json(ctl)) {
+		ctl_print_json(res);
+	} else {
+		char until[40];
+		ctl_time_of_day(ctl, json_integer_value(json_object_get(res, "valid_until")), until,
+		                sizeof(until));
+		printf(_("Approval %lld: %s may enter room %s escorted by %s (until %s)\n"),
+		       (long long)json_integer_value(json_object_get(res, "approval")),
+		       str(res, "identity"), str(res, "room"), str(res, "escort"), until);
+		printf(_("  the desk issues both credentials (desk staff-admit); the door opens "
+		         "only when both come within %lld s\n"),
+		       (long long)json_integer_value(json_object_get(res, "window_s")));
+	}
+	json_decref(res);
+out:
+	g_free(identity);
+	g_free(escort);
+	g_free(room);
+	g_free(reason);
+	g_free(basis);
+	return rc;
+}
+
 const struct ctl_command witness_ctl_commands[] = {
+    {"escort approve",
+     "escort approve --identity ID --escort SUPERVISOR --room R --reason TEXT --basis TEXT",
+     N_("Approve that a witness or supervisor (ID) enters an expert or tenderer room,\n"
+        "escorted by another supervisor, for REASON, resting on BASIS (the recorded call\n"
+        "of the witness room's phone, or a note). The desk then issues both credentials\n"
+        "with desk staff-admit; the door opens only when both are presented within the\n"
+        "escort window ([controller] escort_window_s), else nothing opens and an\n"
+        "escort_missing alert is raised. Supervisors only."),
+     cmd_approve, false},
     {"witness log", "witness log --tender T [--out FILE]",
      N_("The tender's witness log, rendered from its archive when the tender was closed\n"
         "(Markdown, Chinese and English labels), with its SHA-256 and who has signed it.\n"

@@ -50,6 +50,7 @@ static const char *const kind_names[ALERT_KIND_COUNT] = {
     [ALERT_AGENT_FLAPPING] = "agent_flapping",
     [ALERT_CONTROLLER_FLAPPING] = "controller_flapping",
     [ALERT_WITNESS_BREACH] = "witness_breach",
+    [ALERT_ESCORT_MISSING] = "escort_missing",
 };
 
 struct alert_hook {

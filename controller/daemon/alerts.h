@@ -36,6 +36,7 @@ enum alert_kind {
 	ALERT_AGENT_FLAPPING,       /* a room agent's broker session lost again and again */
 	ALERT_CONTROLLER_FLAPPING,  /* the controller's own broker session lost again and again */
 	ALERT_WITNESS_BREACH,       /* a witness recorded a breach or an incident (witness.md) */
+	ALERT_ESCORT_MISSING,       /* an escorted entry's second credential did not come in time */
 	ALERT_KIND_COUNT,
 };
 

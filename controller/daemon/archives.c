@@ -619,6 +619,27 @@ static json_t *request_tenders(struct controller *c, const struct request *req)
 	return list;
 }
 
+/* escort.approve or an escorted staff.admit (RESULT) as an "escort.approved" or
+ * "escort.admitted" event in the archive of every tender with someone in the room. */
+static void escort_step(struct controller *c, const struct request *req, const json_t *result,
+                        int64_t now)
+{
+	const char *room = json_string_value(json_object_get(result, "room"));
+	GPtrArray *tenders = g_ptr_array_new_with_free_func(g_free);
+	GError *err = NULL;
+	if (room && route_room_tenders(c->state, room, now, tenders, &err) != 0)
+		g_clear_error(&err);
+	json_t *body = json_deep_copy(result);
+	json_object_del(body, "credential"); /* never a credential in an archive */
+	json_object_set_new(body, "by", json_string(req->requester));
+	const char *kind =
+	    strcmp(req->command, "escort.approve") == 0 ? "escort.approved" : "escort.admitted";
+	for (guint i = 0; i < tenders->len; i++)
+		archives_event(c, tenders->pdata[i], now, kind, req->requester, json_incref(body));
+	json_decref(body);
+	g_ptr_array_free(tenders, TRUE);
+}
+
 void archives_after_request(struct controller *c, const struct request *req, const json_t *result,
                             const GError *err)
 {
@@ -647,6 +668,13 @@ void archives_after_request(struct controller *c, const struct request *req, con
 	}
 	if (!req->audited || strcmp(req->command, "tender.close") == 0)
 		return;
+	/* an escorted entry's steps concern the tenders with someone in that room */
+	if (!err && result &&
+	    (strcmp(req->command, "escort.approve") == 0 ||
+	     (strcmp(req->command, "staff.admit") == 0 && json_object_get(result, "escorted")))) {
+		escort_step(c, req, result, now);
+		return;
+	}
 	/* a witness's note that was taken is its own witness.note event (watch.c); a
 	 * signature of the witness log goes to the archive's signed appendix */
 	if ((!err && strcmp(req->command, "witness.note") == 0) ||
@@ -708,6 +736,19 @@ void archives_on_agent_event(struct controller *c, const char *room, const char 
 	snprintf(source, sizeof(source), "agent-%s", room);
 	for (guint i = 0; i < tenders->len; i++)
 		archives_event(c, tenders->pdata[i], ts, kind, source, json_incref(body));
+	/* a witness or supervisor at an expert or tenderer door: an escorted entry's step */
+	const char *person = json_string_value(json_object_get(body, "person"));
+	const char *reason = json_string_value(json_object_get(body, "reason"));
+	if (strcmp(kind, "door.event") == 0 && person &&
+	    (g_str_has_prefix(person, "witness-") || g_str_has_prefix(person, "supervisor-"))) {
+		const char *step = g_strcmp0(reason, "granted") == 0           ? "escort.entered"
+		                   : g_strcmp0(reason, "awaiting_escort") == 0 ? "escort.waiting"
+		                                                               : NULL;
+		for (guint i = 0; step && i < tenders->len; i++)
+			archives_event(c, tenders->pdata[i], ts, step, source,
+			               json_pack("{s:s, s:s, s:s}", "room", room, "person", person,
+			                         "reason", reason));
+	}
 	g_ptr_array_free(tenders, TRUE);
 }
 

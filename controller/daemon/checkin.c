@@ -61,7 +61,7 @@ static void push_reply(struct controller *c, const char *room, json_t *result, c
  * so an agent (the least protected part of the system) never holds the day's seat map.
  * The door still says not_this_room; the controller names the person in the wrong_room
  * alert from the credential digest of the door's event (alerts.c). */
-static json_t *room_entries(const json_t *active, const char *room)
+static json_t *room_entries(const json_t *active, const char *room, int64_t c_escort_window_ms)
 {
 	json_t *entries = json_array();
 	size_t i;
@@ -72,9 +72,19 @@ static json_t *room_entries(const json_t *active, const char *room)
 		json_t *e = json_pack("{s:O, s:O, s:O}", "digest", json_object_get(a, "credential"),
 		                      "valid_from", json_object_get(a, "issued_at"), "valid_until",
 		                      json_object_get(a, "valid_until"));
-		if (strcmp(to, room) == 0)
+		if (strcmp(to, room) == 0) {
 			json_object_set(e, "person", json_object_get(a, "person"));
-		else
+			if (json_object_get(a, "approval")) {
+				/* an escorted entry: the two-person rule at the door */
+				json_object_set_new(e, "escort_pair",
+				                    json_sprintf("A%" JSON_INTEGER_FORMAT,
+				                                 json_integer_value(json_object_get(
+				                                     a, "approval"))));
+				json_object_set(e, "escort", json_object_get(a, "escort"));
+				json_object_set_new(e, "pair_window_ms",
+				                    json_integer(c_escort_window_ms));
+			}
+		} else
 			json_object_set_new(e, "elsewhere", json_true());
 		json_array_append_new(entries, e);
 	}
@@ -138,7 +148,7 @@ static void push_rooms(struct controller *c, const char *only)
 		const struct room_presence *p = g_hash_table_lookup(c->rooms, room);
 		if (!only && (!p || !p->online))
 			continue;
-		push_room_pages(c, room, room_entries(active, room));
+		push_room_pages(c, room, room_entries(active, room, c->cfg.escort_window_s * 1000));
 	}
 out:
 	json_decref(active);
@@ -271,27 +281,116 @@ void checkin_free(struct controller *c)
 
 /* ---- door events and presence ---- */
 
-/* A watcher came through their own room's door: their credential is used. */
+/* The active staff admission of IDENTITY to ROOM as state_staff_admission_active()
+ * shows it (new), or NULL. */
+static json_t *staff_active_of(struct controller *c, const char *identity, const char *room)
+{
+	json_t *all = NULL, *a, *found = NULL;
+	GError *err = NULL;
+	size_t i;
+	if (state_staff_admission_active(c->state, &all, &err) != 0) {
+		g_clear_error(&err);
+		return NULL;
+	}
+	json_array_foreach(all, i, a)
+	{
+		if (strcmp(json_string_value(json_object_get(a, "person")), identity) == 0 &&
+		    strcmp(json_string_value(json_object_get(a, "room")), room) == 0)
+			found = json_incref(a);
+	}
+	json_decref(all);
+	return found;
+}
+
+/* A watcher came through a door: their credential is used; an escorted pair's approval
+ * and both its credentials are used up together. */
 static void staff_entered(struct controller *c, const char *room, const char *identity, int64_t at)
 {
-	int64_t id;
+	json_t *a = staff_active_of(c, identity, room);
 	GError *err = NULL;
-	if (state_staff_admission_active_of(c->state, identity, room, &id, &err) != 0 ||
-	    state_staff_admission_end(c->state, id, "used", at, &err) != 0) {
+	int rc;
+	if (!a)
+		return;
+	int64_t id = -json_integer_value(json_object_get(a, "id"));
+	int64_t approval = json_integer_value(json_object_get(a, "approval"));
+	rc = approval ? state_escort_approval_end(c->state, approval, "used", at, &err)
+	              : state_staff_admission_end(c->state, id, "used", at, &err);
+	json_decref(a);
+	if (rc != 0) {
+		log_warnx("room %s: entry of %s not recorded: %s", room, identity, err->message);
 		g_clear_error(&err);
 		return;
 	}
-	log_info("room %s: %s entered; staff credential used", room, identity);
+	if (approval)
+		log_info("room %s: %s entered escorted (approval %" G_GINT64_FORMAT ")", room,
+		         identity, approval);
+	else
+		log_info("room %s: %s entered; staff credential used", room, identity);
 	checkin_push_admissions(c);
+}
+
+struct escort_wait {
+	struct controller *c;
+	char room[STATE_ID_SIZE];
+	char identity[65];
+	int64_t approval;
+};
+
+/* The escort window after a first credential has passed: if the approval is still
+ * unused, nothing opened, and the operators are told (an alert of its own kind). */
+static gboolean escort_timeout(gpointer user)
+{
+	struct escort_wait *w = user;
+	int64_t id = 0;
+	bool escort = false;
+	GError *err = NULL;
+	if (state_escort_approval_find(w->c->state, w->identity, w->room, clock_now_us(), &id,
+	                               &escort, &err) == 0 &&
+	    id == w->approval) {
+		char *detail = g_strdup_printf(
+		    "%s presented a credential at the door of room %s but the %s's did not follow "
+		    "within %" G_GINT64_FORMAT " s: the door stayed locked (escorted entry, "
+		    "approval %" G_GINT64_FORMAT ")",
+		    w->identity, w->room, escort ? "escorted person" : "escort",
+		    w->c->cfg.escort_window_s, w->approval);
+		alert_raise(w->c, ALERT_ESCORT_MISSING,
+		            &(struct alert_subject){.room = w->room, .person = w->identity}, detail,
+		            json_pack("{s:I}", "approval", (json_int_t)w->approval));
+		g_free(detail);
+	}
+	g_clear_error(&err);
+	g_free(w);
+	return G_SOURCE_REMOVE;
+}
+
+/* One credential of an escorted pair at ROOM's door: the other must follow in time. */
+static void escort_awaited(struct controller *c, const char *room, const char *identity)
+{
+	json_t *a = staff_active_of(c, identity, room);
+	int64_t approval = a ? json_integer_value(json_object_get(a, "approval")) : 0;
+	json_decref(a);
+	if (!approval)
+		return;
+	struct escort_wait *w = g_new0(struct escort_wait, 1);
+	w->c = c;
+	g_strlcpy(w->room, room, sizeof(w->room));
+	g_strlcpy(w->identity, identity, sizeof(w->identity));
+	w->approval = approval;
+	log_info("room %s: %s awaits the other credential of approval %" G_GINT64_FORMAT, room,
+	         identity, approval);
+	g_timeout_add(c->cfg.escort_window_s * 1000 + 500, escort_timeout, w);
 }
 
 void checkin_door_event(struct controller *c, const char *room, const char *event,
                         const char *reason, const char *person, int64_t at)
 {
-	(void)reason;
 	GError *err = NULL;
 	if (!person || !*person)
 		return;
+	if (strcmp(event, "denied") == 0 && g_strcmp0(reason, "awaiting_escort") == 0) {
+		escort_awaited(c, room, person);
+		return;
+	}
 	if (strcmp(event, "granted") == 0) {
 		struct state_admission a;
 		if (state_admission_active_of(c->state, person, room, &a, &err) != 0) {
@@ -724,12 +823,22 @@ static int handle_staff_admit(struct controller *c, const struct request *req, j
 		if (strcmp(site->rooms[i].id, room) == 0)
 			target = &site->rooms[i];
 	enum site_room_kind own = (enum site_room_kind)site_staff_room_kind(role_name);
+	int64_t now = clock_now_us(), id = 0, approval = 0;
+	bool escort = false;
+	GError *find_err = NULL;
+	/* an expert or tenderer room: only on a supervisor's approval (escort.approve) */
+	if (target && target->kind != own &&
+	    (target->kind == SITE_ROOM_EXPERT || target->kind == SITE_ROOM_TENDERER) &&
+	    state_escort_approval_find(c->state, identity, room, now, &approval, &escort,
+	                               &find_err) != 0)
+		approval = 0;
+	g_clear_error(&find_err);
 	if (!site_has_person(site, role_name, name))
 		rc = fail(err, REQUEST_ERROR_NOT_FOUND, ENOENT,
 		          "%s is not one of the site's people", identity);
 	else if (!target)
 		rc = fail(err, REQUEST_ERROR_NOT_FOUND, ENOENT, "no room \"%s\"", room);
-	else if (target->kind != own)
+	else if (target->kind != own && !approval)
 		rc = fail(
 		    err, REQUEST_ERROR_DENIED, EACCES,
 		    "%s may enter %s rooms only: room %s is a%s %s room (an entry there needs "
@@ -742,12 +851,11 @@ static int handle_staff_admit(struct controller *c, const struct request *req, j
 
 	char credential[48];
 	char mac[CREDENTIAL_MAC_HEX];
-	int64_t now = clock_now_us(), id = 0;
 	int64_t until = checkin_window_end(now, c->cfg.admission_window_s);
 	if ((rc = credential_pick(c, card, credential, sizeof(credential), mac, err)) != 0)
 		return rc;
 	rc = state_staff_admission_add(c->state, identity, room, mac, now, until, req->requester,
-	                               &id, err);
+	                               approval, escort, &id, err);
 	if (rc == 0) {
 		log_info("desk %s: %s admitted to room %s until %" G_GINT64_FORMAT, req->requester,
 		         identity, room, until);
@@ -756,6 +864,12 @@ static int handle_staff_admit(struct controller *c, const struct request *req, j
 		    json_pack("{s:s, s:s, s:s, s:I, s:I}", "identity", identity, "room", room,
 		              "credential", credential, "admission_deadline", (json_int_t)until,
 		              "admission_window_s", (json_int_t)c->cfg.admission_window_s);
+		if (approval)
+			json_object_set_new(*result, "escorted",
+			                    json_pack("{s:I, s:s, s:I}", "approval",
+			                              (json_int_t)approval, "as",
+			                              escort ? "escort" : "escorted", "window_s",
+			                              (json_int_t)c->cfg.escort_window_s));
 	}
 	OPENSSL_cleanse(credential, sizeof(credential));
 	return rc;

@@ -25,6 +25,7 @@ struct controller_config {
 	int64_t clock_skew_limit_ms; /* [alerts] clock_skew_limit_ms, default 2000 */
 	int64_t offline_grace_ms;    /* [alerts] offline_grace_ms, default 2000 */
 	int64_t admission_window_s;  /* [controller] admission_window_s, default 300 */
+	int64_t escort_window_s;     /* [controller] escort_window_s: two-person rule, 30 */
 	int64_t login_code_valid_s;  /* [controller] login_code_valid_s, default 43200 */
 	int64_t never_connected_ms;  /* [alerts] never_connected_ms, default 15000 */
 	/* [archive_disk]: when the archive disk's alerts are raised (archive_disk.c) */

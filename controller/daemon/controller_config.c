@@ -67,15 +67,19 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 	               &k->checkpoint_interval_s, err) != 0 ||
 	    config_int(cf, "controller", "admission_window_s", true, 300, 10, 24 * 3600,
 	               &k->admission_window_s, err) != 0 ||
+	    config_int(cf, "controller", "escort_window_s", true, 30, 1, 600, &k->escort_window_s,
+	               err) != 0 ||
 	    config_int(cf, "controller", "login_code_valid_s", true, 12 * 3600, 60, 7 * 24 * 3600,
 	               &k->login_code_valid_s, err) != 0 ||
 	    config_int(cf, "requests", "burst", true, 50, 1, 100000, &k->request_burst, err) != 0 ||
 	    config_int(cf, "requests", "refill_per_s", true, 20, 0, 100000,
 	               &k->request_refill_per_s, err) != 0 ||
-	    config_int(cf, "archive_disk", "check_s", true, 10, 1, 3600, &k->disk_check_s, err) != 0 ||
+	    config_int(cf, "archive_disk", "check_s", true, 10, 1, 3600, &k->disk_check_s, err) !=
+	        0 ||
 	    config_int(cf, "archive_disk", "low_free_percent", true, 10, 0, 99,
 	               &k->disk_low_free_percent, err) != 0 ||
-	    config_int(cf, "archive_disk", "low_days", true, 7, 0, 3650, &k->disk_low_days, err) != 0 ||
+	    config_int(cf, "archive_disk", "low_days", true, 7, 0, 3650, &k->disk_low_days, err) !=
+	        0 ||
 	    config_int(cf, "archive_disk", "full_free_mb", true, 256, 0, 1024 * 1024,
 	               &k->disk_full_free_mb, err) != 0 ||
 	    config_bool(cf, "log", "debug", false, &k->log_debug, err) != 0)
@@ -101,11 +105,11 @@ static const struct {
     {"[alerts] offline_grace_ms", offsetof(struct controller_config, offline_grace_ms)},
     {"[alerts] never_connected_ms", offsetof(struct controller_config, never_connected_ms)},
     {"[controller] admission_window_s", offsetof(struct controller_config, admission_window_s)},
+    {"[controller] escort_window_s", offsetof(struct controller_config, escort_window_s)},
     {"[controller] login_code_valid_s", offsetof(struct controller_config, login_code_valid_s)},
     {"[requests] burst", offsetof(struct controller_config, request_burst)},
     {"[requests] refill_per_s", offsetof(struct controller_config, request_refill_per_s)},
-    {"[archive_disk] low_free_percent",
-     offsetof(struct controller_config, disk_low_free_percent)},
+    {"[archive_disk] low_free_percent", offsetof(struct controller_config, disk_low_free_percent)},
     {"[archive_disk] low_days", offsetof(struct controller_config, disk_low_days)},
     {"[archive_disk] full_free_mb", offsetof(struct controller_config, disk_full_free_mb)},
 };

@@ -11,6 +11,7 @@
 #include "node.h"
 #include "ops.h"
 #include "reader.h"
+#include "site.h"
 #include "state.h"
 #include "witness_log.h"
 
@@ -292,7 +293,100 @@ static int handle_sign(struct controller *c, const struct request *req, json_t *
 	return 0;
 }
 
+/* The longest an escort approval waits for its entry. */
+#define ESCORT_APPROVAL_VALID_US ((int64_t)3600 * G_USEC_PER_SEC)
+
+/* True when IDENTITY is a witness or supervisor the site names. */
+static bool site_names(const struct site *site, const char *identity)
+{
+	const char *role = g_str_has_prefix(identity, "witness-")      ? "witness"
+	                   : g_str_has_prefix(identity, "supervisor-") ? "supervisor"
+	                                                               : NULL;
+	char **names = role && role[0] == 'w' ? site->witnesses : site->supervisors;
+	size_t n = role && role[0] == 'w' ? site->n_witnesses : site->n_supervisors;
+	for (size_t i = 0; role && i < n; i++)
+		if (strcmp(identity + strlen(role) + 1, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* escort.approve {identity, escort, room, reason, basis}: a supervisor approves that a
+ * witness or supervisor enters an expert or tenderer room escorted by another supervisor
+ * (docs/witness.md). */
+static int handle_approve(struct controller *c, const struct request *req, json_t **result,
+                          GError **err)
+{
+	struct msg_reader r;
+	msg_reader_init(&r, req->args, "args");
+	const char *identity = msg_read_string(&r, "identity", true, 64);
+	const char *escort = msg_read_string(&r, "escort", true, 64);
+	const char *room = msg_read_id(&r, "room", true);
+	const char *reason = msg_read_string(&r, "reason", true, 500);
+	const char *basis = msg_read_string(&r, "basis", true, 200);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	if (!*reason || !*basis)
+		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		                "an approval names its reason and the recorded call or note it "
+		                "rests on (args.reason, args.basis)");
+	char *source = NULL;
+	struct site *site = NULL;
+	GError *site_err = NULL;
+	int rc = state_site_source(c->state, &source, err);
+	if (rc != 0)
+		return rc;
+	rc = site_load_data(source, strlen(source), &site, &site_err);
+	g_free(source);
+	if (rc != 0) {
+		rc = ops_fail(err, REQUEST_ERROR_INTERNAL, EIO, "the stored site: %s",
+		              site_err->message);
+		g_error_free(site_err);
+		return rc;
+	}
+	const struct site_room *target = NULL;
+	for (size_t i = 0; i < site->n_rooms; i++)
+		if (strcmp(site->rooms[i].id, room) == 0)
+			target = &site->rooms[i];
+	if (!site_names(site, identity))
+		rc =
+		    ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		             "args.identity: %s is no witness or supervisor of the site", identity);
+	else if (!g_str_has_prefix(escort, "supervisor-") || !site_names(site, escort))
+		rc = ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		              "args.escort: %s is no supervisor of the site (the escort is a "
+		              "supervisor)",
+		              escort);
+	else if (strcmp(escort, identity) == 0)
+		rc = ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		              "args.escort: the escort must be another person than %s", identity);
+	else if (!target)
+		rc = ops_fail(err, REQUEST_ERROR_NOT_FOUND, ENOENT, "no room \"%s\"", room);
+	else if (target->kind != SITE_ROOM_EXPERT && target->kind != SITE_ROOM_TENDERER)
+		rc = ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		              "room %s is a %s room: escorted entries are for expert and tenderer "
+		              "rooms",
+		              room, site_room_kind_name(target->kind));
+	site_free(site);
+	if (rc != 0)
+		return rc;
+	int64_t now = clock_now_us(), id = 0;
+	rc = state_escort_approval_add(c->state, identity, escort, room, reason, basis,
+	                               req->requester, now, now + ESCORT_APPROVAL_VALID_US, &id,
+	                               err);
+	if (rc != 0)
+		return rc;
+	log_info("escort approval %" G_GINT64_FORMAT ": %s into room %s escorted by %s, by %s", id,
+	         identity, room, escort, req->requester);
+	*result = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "approval",
+	                    (json_int_t)id, "identity", identity, "escort", escort, "room", room,
+	                    "reason", reason, "basis", basis, "supervisor", req->requester,
+	                    "valid_until", (json_int_t)(now + ESCORT_APPROVAL_VALID_US), "window_s",
+	                    (json_int_t)c->cfg.escort_window_s);
+	return 0;
+}
+
 const struct request_handler watch_request_handlers[] = {
+    {"escort.approve", ROLE_SUPERVISOR, handle_approve, true},
     {"witness.note", ROLE_WITNESS, handle_note, true},
     {"witness.log", ROLE_OPERATOR | ROLE_AUDITOR | ROLE_WITNESS | ROLE_SUPERVISOR | ROLE_REP,
      handle_log, false},

@@ -44,6 +44,20 @@ static const char *const state_migrations[] = {
     "INSERT INTO room_v3 SELECT id, name, kind, venue, door, ord FROM room;"
     "DROP TABLE room;"
     "ALTER TABLE room_v3 RENAME TO room;"
+    /* a supervisor's approval of an escorted entry into an expert or tenderer room */
+    "CREATE TABLE escort_approval ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  identity TEXT NOT NULL,"
+    "  escort TEXT NOT NULL,"
+    "  room TEXT NOT NULL REFERENCES room (id),"
+    "  reason TEXT NOT NULL,"
+    "  basis TEXT NOT NULL,"
+    "  supervisor TEXT NOT NULL,"
+    "  approved_at INTEGER NOT NULL,"
+    "  valid_until INTEGER NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('active', 'used', 'expired')),"
+    "  ended_at INTEGER"
+    ") STRICT;"
     /* door credentials of the watchers' staff for their own rooms (docs/witness.md);
      * kept only while active, like admission's */
     "CREATE TABLE staff_admission ("
@@ -55,7 +69,9 @@ static const char *const state_migrations[] = {
     "  valid_until INTEGER NOT NULL,"
     "  desk TEXT NOT NULL,"
     "  state TEXT NOT NULL CHECK (state IN ('active', 'used', 'expired', 'replaced')),"
-    "  ended_at INTEGER"
+    "  ended_at INTEGER,"
+    "  approval INTEGER REFERENCES escort_approval (id),"
+    "  escort INTEGER NOT NULL DEFAULT 0"
     ") STRICT;"
     "CREATE INDEX staff_admission_active ON staff_admission (state, room);"
     /* recordings a witness's note keeps from retention deletion (docs/witness.md) */

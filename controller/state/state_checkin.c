@@ -231,20 +231,11 @@ int state_admission_active(struct state *st, json_t **out, GError **err)
 	                    NULL, active_admission_json, out, "list active admissions", err);
 	json_t *staff = NULL;
 	if (rc == 0)
-		rc =
-		    state_list(st,
-		               "SELECT -id, '', identity, '', room, '', credential, '', issued_at, "
-		               "valid_until, 0, state FROM staff_admission WHERE state = 'active' "
-		               "ORDER BY id",
-		               NULL, active_admission_json, &staff, "list staff admissions", err);
+		rc = state_staff_admission_active(st, &staff, err);
 	if (rc == 0) {
 		size_t i;
 		json_t *a;
-		json_array_foreach(staff, i, a)
-		{
-			json_object_set_new(a, "staff", json_true());
-			json_array_append(*out, a);
-		}
+		json_array_foreach(staff, i, a) json_array_append(*out, a);
 		json_decref(staff);
 	} else if (*out) {
 		json_decref(*out);
