@@ -356,6 +356,30 @@ class Day:
         a = self.wait_alert("witness_breach")
         self.ack(a, _("supervisor informed; expert reminded"))
 
+    def escorted_entry(self):
+        """A witness enters an expert room on a supervisor's approval, escorted by another
+        supervisor: the door opens only to both credentials together (docs/witness.md)."""
+        sups = ["supervisor-" + n for n in self.site.prov.site["supervisors"]]
+        wit = self.site.witness
+        room = next(p for p in self.people if p["role"] == "expert")["room"]
+        a = self.ctl("escort", "approve", "--identity", wit, "--escort", sups[0], "--room",
+                     room, "--reason", _("expert reports a broken terminal seal"), "--basis",
+                     _("recorded call from the witness room's phone"), identity=sups[1])
+        pins = [self.ctl("desk", "staff-admit", "--identity", who, "--room", room,
+                         identity="desk-entrance")["credential"].split(":", 1)[1]
+                for who in (wit, sups[0])]
+        time.sleep(0.5)  # the room's list holds both
+        door = self.site.door(room)
+        since = int(time.time() * 1e6)
+        door.pin(pins[0])
+        self.wait_event(room, "door.event", since=since, event="denied",
+                        reason="awaiting_escort")
+        door.pin(pins[1])
+        self.wait_event(room, "door.event", since=since, event="granted", person=wit)
+        say(_("Supervisor %s approved (approval %d) that witness %s enters room %s escorted "
+              "by %s; the door stayed locked at the first PIN and opened at the escort's")
+            % (sups[1], a["approval"], wit, room, sups[0]))
+
     def sign_witness_logs(self):
         """The three parties sign each sealed tender's witness log with their own keys."""
         site = self.site.prov.site
@@ -508,6 +532,7 @@ def main():
         day.record(args.record_seconds)
         day.lost_camera(cam)
         day.witness_note()
+        day.escorted_entry()
         day.log_out()
         day.close_and_seal()
         day.sign_witness_logs()
