@@ -79,7 +79,12 @@ def test_escorted_entry_two_person_rule(site, tmp_path):
     ok(site, "committee", "import", "--tender", "TA", str(csv))
     c = ok(site, "draw", "commit", "--session", TODAY)["commitment"]
     assert site.witness_run(TODAY, "grey crane 4410", c)[0] == 0
-    assert "TA" in {a["room"]: "TA" for a in site.seat_map(TODAY)}.get("E1", "")
+    # the tender's expert seated in E1 checks in: from then on the room's events concern TA
+    ids = {"xp-wang": "11010519491231002X", "xp-zhou": "110105194912310038"}
+    in_e1 = [a["person"] for a in site.seat_map(TODAY) if a["room"] == "E1"]
+    assert len(in_e1) == 1
+    ok(site, "desk", "checkin", "--person", in_e1[0], "--id-number", ids[in_e1[0]],
+       "--screening", "passed", identity=DESK)
 
     # without an approval the desk cannot let a witness into an expert room
     err = refused(site, "desk", "staff-admit", "--identity", watchers.WITNESS, "--room", "E1")
