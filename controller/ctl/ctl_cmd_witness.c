@@ -8,7 +8,6 @@
 #include "ctl.h"
 #include "ctl_cmd_ops.h"
 #include "ctl_commands.h"
-#include "witness_log.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -277,7 +276,9 @@ static int cmd_sign(struct ctl *ctl, int argc, char **argv)
 		                        ctl_cert_path(ctl));
 		goto out;
 	}
-	msg = witness_log_message(tender, sha);
+	/* the signed bytes, as docs/archive-format.md defines them (witness_log_message() of
+	 * the archive library, which the controller checks against) */
+	msg = g_strdup_printf("evalroom witness log v1\n%s\n%s\n", tender, sha);
 	sig = sign_with(ctl_key_path(ctl), msg, &why);
 	if (!sig) {
 		rc = ctl_ops_local_fail(ctl, "witness sign", "%s", why);

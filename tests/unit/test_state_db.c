@@ -80,11 +80,12 @@ static void test_schema_created_in_wal(void **ctx)
 
 	assert_int_equal(state_schema_version(f->st), STATE_SCHEMA_VERSION);
 	assert_string_equal(mode, "wal");
-	assert_string_equal(tables,
-	                    "admission,agent_event,alert,answered_request,assignment,audit,"
-	                    "checkin,committee,draw,evidence_hold,meta,person,presence,room,"
-	                    "room_device,seat,seat_binding,session,site,staff_admission,"
-	                    "tender,venue");
+	assert_string_equal(
+	    tables,
+	    "admission,agent_event,alert,answered_request,assignment,audit,"
+	    "checkin,committee,draw,escort_approval,evidence_hold,meta,person,presence,room,"
+	    "room_device,seat,seat_binding,session,site,staff_admission,"
+	    "tender,venue");
 	g_free(mode);
 	g_free(tables);
 }
@@ -140,6 +141,7 @@ static void test_migration_from_version_2(void **ctx)
 	    sqlite3_exec(db,
 	                 "PRAGMA foreign_keys = OFF; BEGIN;"
 	                 "DROP TABLE staff_admission; DROP TABLE evidence_hold;"
+	                 "DROP TABLE escort_approval;"
 	                 "CREATE TABLE room_v2 (id TEXT PRIMARY KEY, name TEXT NOT NULL,"
 	                 "  kind TEXT NOT NULL CHECK (kind IN ('expert', 'tenderer')),"
 	                 "  venue TEXT REFERENCES venue (id), door TEXT NOT NULL UNIQUE,"
