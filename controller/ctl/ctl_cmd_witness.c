@@ -385,9 +385,8 @@ const struct ctl_command witness_ctl_commands[] = {
         "escort, docs/witness.md). Desk and operators."),
      cmd_staff_admit, false},
     {"witness note",
-     "witness note --tender T --category observation|reminder|breach|incident --text TEXT\n"
-     "      [--room R [--seat S]] [--stream X] [--at TIME]\n"
-     "      [--evidence-stream X --evidence-from TIME --evidence-to TIME]",
+     "witness note --tender T --category C --text TEXT [--room R [--seat S]] [--stream X] "
+     "[--at TIME] [--evidence-stream X --evidence-from TIME --evidence-to TIME]",
      N_("Record what the witness saw into the tender's archive (and the audit log). The\n"
         "evidence span's recordings are kept from retention deletion. A breach or an\n"
         "incident raises a witness_breach alert and notifies the supervisors at once.\n"
