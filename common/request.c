@@ -29,5 +29,9 @@ enum role request_role_of(const char *cn)
 		return ROLE_AUDITOR;
 	if (g_str_has_prefix(cn, "witness-"))
 		return ROLE_WITNESS;
+	if (g_str_has_prefix(cn, "supervisor-"))
+		return ROLE_SUPERVISOR;
+	if (g_str_has_prefix(cn, "rep-"))
+		return ROLE_REP;
 	return ROLE_NONE;
 }

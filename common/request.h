@@ -20,7 +20,9 @@ enum role {
 	ROLE_OPERATOR = 1 << 0,
 	ROLE_DESK = 1 << 1,
 	ROLE_AUDITOR = 1 << 2,
-	ROLE_WITNESS = 1 << 3, /* enters the draw's entropy (docs/draw.md) */
+	ROLE_WITNESS = 1 << 3,    /* enters the draw's entropy (docs/draw.md), notes (witness.md) */
+	ROLE_SUPERVISOR = 1 << 4, /* the regulator's representative (docs/witness.md) */
+	ROLE_REP = 1 << 5,        /* the tenderer's representative (docs/witness.md) */
 };
 
 struct request {

@@ -341,12 +341,10 @@ static int parse_kind(struct parse *p, const json_t *obj, const char *path,
 		rc = fail(p, c, "missing required member");
 	else if (!json_is_string(v))
 		rc = fail(p, c, "expected a string, got %s", json_kind(v));
-	else if (strcmp(json_string_value(v), "expert") == 0)
-		*kind = SITE_ROOM_EXPERT;
-	else if (strcmp(json_string_value(v), "tenderer") == 0)
-		*kind = SITE_ROOM_TENDERER;
-	else
-		rc = fail(p, c, "\"%s\" is not a room kind (expert or tenderer)",
+	else if (site_room_kind_parse(json_string_value(v), kind) != 0)
+		rc = fail(p, c,
+		          "\"%s\" is not a room kind (expert, tenderer, witness, supervision or "
+		          "draw)",
 		          json_string_value(v));
 	g_free(c);
 	return rc;
@@ -442,7 +440,8 @@ static int parse_people(struct parse *p, const json_t *root, const char *key, co
 static int parse_site(struct parse *p, const json_t *root, struct site *site)
 {
 	static const char *const members[] = {
-	    "id", "name", "venues", "rooms", "operators", "desks", "auditors", "witnesses", NULL};
+	    "id",       "name",      "venues",      "rooms",           "operators", "desks",
+	    "auditors", "witnesses", "supervisors", "representatives", NULL};
 	int rc = want_object(p, root, "");
 	if (rc == 0)
 		rc = check_members(p, root, "", members);
@@ -501,6 +500,12 @@ static int parse_site(struct parse *p, const json_t *root, struct site *site)
 	if (rc == 0 && json_object_get(root, "witnesses"))
 		rc = parse_people(p, root, "witnesses", "witness", &site->witnesses,
 		                  &site->n_witnesses);
+	if (rc == 0 && json_object_get(root, "supervisors"))
+		rc = parse_people(p, root, "supervisors", "supervisor", &site->supervisors,
+		                  &site->n_supervisors);
+	if (rc == 0 && json_object_get(root, "representatives"))
+		rc = parse_people(p, root, "representatives", "rep", &site->representatives,
+		                  &site->n_representatives);
 	return rc;
 }
 
@@ -598,6 +603,8 @@ void site_free(struct site *site)
 	free_ids(site->desks, site->n_desks);
 	free_ids(site->auditors, site->n_auditors);
 	free_ids(site->witnesses, site->n_witnesses);
+	free_ids(site->supervisors, site->n_supervisors);
+	free_ids(site->representatives, site->n_representatives);
 	g_free(site->id);
 	g_free(site->name);
 	g_free(site);
@@ -650,4 +657,37 @@ bool site_room_in_venue(const struct site *site, const struct site_room *room,
 char *site_person_identity(const char *role, const char *name)
 {
 	return g_strdup_printf("%s-%s", role, name);
+}
+
+static const char *const room_kind_names[] = {
+    [SITE_ROOM_EXPERT] = "expert",   [SITE_ROOM_TENDERER] = "tenderer",
+    [SITE_ROOM_WITNESS] = "witness", [SITE_ROOM_SUPERVISION] = "supervision",
+    [SITE_ROOM_DRAW] = "draw",
+};
+
+const char *site_room_kind_name(enum site_room_kind kind)
+{
+	return (size_t)kind < G_N_ELEMENTS(room_kind_names) ? room_kind_names[kind] : "?";
+}
+
+int site_room_kind_parse(const char *name, enum site_room_kind *kind)
+{
+	for (size_t i = 0; name && i < G_N_ELEMENTS(room_kind_names); i++) {
+		if (strcmp(name, room_kind_names[i]) == 0) {
+			*kind = (enum site_room_kind)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int site_staff_room_kind(const char *role)
+{
+	if (g_strcmp0(role, "witness") == 0)
+		return SITE_ROOM_WITNESS;
+	if (g_strcmp0(role, "supervisor") == 0)
+		return SITE_ROOM_SUPERVISION;
+	if (g_strcmp0(role, "rep") == 0)
+		return SITE_ROOM_DRAW;
+	return -1;
 }

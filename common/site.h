@@ -27,6 +27,9 @@ enum site_error {
 enum site_room_kind {
 	SITE_ROOM_EXPERT,
 	SITE_ROOM_TENDERER,
+	SITE_ROOM_WITNESS,     /* the digital witness room (数字见证室) */
+	SITE_ROOM_SUPERVISION, /* the supervision room (监督管理室) */
+	SITE_ROOM_DRAW,        /* the isolated draw room of the tenderer's representative */
 };
 
 #define SITE_VENUE_DEFAULT_PORT 8883
@@ -77,6 +80,10 @@ struct site {
 	size_t n_auditors;
 	char **witnesses; /* identity witness-<name>: enters the draw's entropy; optional */
 	size_t n_witnesses;
+	char **supervisors; /* identity supervisor-<name>: the regulator's representative */
+	size_t n_supervisors;
+	char **representatives; /* identity rep-<name>: the tenderer's representative */
+	size_t n_representatives;
 };
 
 GQuark site_error_quark(void);
@@ -99,6 +106,18 @@ void site_free(struct site *site);
 
 /* True when H is an IP address or a DNS name (letters, digits, '-', '.'; at most 253). */
 gboolean site_host_valid(const char *h);
+
+/* The site file's name of a room kind ("expert", "tenderer", "witness", "supervision",
+ * "draw"); a static string. */
+const char *site_room_kind_name(enum site_room_kind kind);
+
+/* Parses a room kind's name; 0 and *kind set, or -EINVAL. */
+int site_room_kind_parse(const char *name, enum site_room_kind *kind);
+
+/* The room kind the staff of ROLE ("witness", "supervisor", "rep") may enter on their own,
+ * or -1 when ROLE is no staff role: a witness the witness room, a supervisor the
+ * supervision room, a tenderer's representative the draw room. */
+int site_staff_room_kind(const char *role);
 
 /* True when s is a valid evalroom identifier. */
 gboolean site_id_valid(const char *s);

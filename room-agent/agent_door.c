@@ -144,6 +144,10 @@ static int admission_install(struct agent_door *d, json_t *args, bool allow_clea
 		v[i].person = msg_read_id(&er, "person", !v[i].elsewhere);
 		v[i].valid_from_us = msg_read_int(&er, "valid_from", true, 0, INT64_MAX, 0);
 		v[i].valid_until_us = msg_read_int(&er, "valid_until", true, 0, INT64_MAX, 0);
+		v[i].pair = msg_read_id(&er, "escort_pair", false);
+		v[i].pair_escort = msg_read_bool(&er, "escort", false, false);
+		v[i].pair_window_us =
+		    msg_read_int(&er, "pair_window_ms", v[i].pair != NULL, 1, 3600000, 0) * 1000;
 		rc = msg_reader_finish(&er, err);
 	}
 	if (rc == 0)

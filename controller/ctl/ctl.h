@@ -27,6 +27,10 @@ void ctl_set_timeout(struct ctl *ctl, int timeout_s);
 void ctl_poll(struct ctl *ctl);
 /* ctl_want_json: the user asked for --json output. */
 bool ctl_want_json(const struct ctl *ctl);
+/* ctl_cert_path, ctl_key_path: this identity's certificate and private key files (the
+ * configuration's [mqtt] cert and key). */
+const char *ctl_cert_path(const struct ctl *ctl);
+const char *ctl_key_path(const struct ctl *ctl);
 /* ctl_time: UTC_US (microseconds) as people read it, in the zone of the client
  * configuration's [display] time_zone ($EVALROOM_TIME_ZONE, default Asia/Shanghai) with
  * the zone shown: "2026-12-07 19:20:05 +08:00" into BUF (at least 40 bytes). --json

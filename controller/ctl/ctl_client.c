@@ -188,6 +188,16 @@ bool ctl_want_json(const struct ctl *ctl)
 	return ctl->opt.json;
 }
 
+const char *ctl_cert_path(const struct ctl *ctl)
+{
+	return ctl->cert;
+}
+
+const char *ctl_key_path(const struct ctl *ctl)
+{
+	return ctl->key;
+}
+
 static void on_message(const char *topic, const void *payload, size_t len, void *user)
 {
 	struct ctl *ctl = user;

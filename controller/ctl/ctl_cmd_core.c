@@ -79,5 +79,6 @@ const struct ctl_command *const ctl_command_tables[] = {
 	door_ctl_commands,
 	alert_ctl_commands,
 	desk_ctl_commands,
+	witness_ctl_commands,
 	NULL,
 };

@@ -15,6 +15,8 @@
 #include "archive_disk.h"
 #include "clock.h"
 #include "hex.h"
+#include "reader.h"
+#include "witness_log.h"
 #include "ingest.h"
 #include "leaf.h"
 #include "log.h"
@@ -756,6 +758,27 @@ static json_t *request_tenders(struct controller *c, const struct request *req)
 	return list;
 }
 
+/* escort.approve or an escorted staff.admit (RESULT) as an "escort.approved" or
+ * "escort.admitted" event in the archive of every tender with someone in the room. */
+static void escort_step(struct controller *c, const struct request *req, const json_t *result,
+                        int64_t now)
+{
+	const char *room = json_string_value(json_object_get(result, "room"));
+	GPtrArray *tenders = g_ptr_array_new_with_free_func(g_free);
+	GError *err = NULL;
+	if (room && route_room_tenders(c->state, room, now, tenders, &err) != 0)
+		g_clear_error(&err);
+	json_t *body = json_deep_copy(result);
+	json_object_del(body, "credential"); /* never a credential in an archive */
+	json_object_set_new(body, "by", json_string(req->requester));
+	const char *kind =
+	    strcmp(req->command, "escort.approve") == 0 ? "escort.approved" : "escort.admitted";
+	for (guint i = 0; i < tenders->len; i++)
+		archives_event(c, tenders->pdata[i], now, kind, req->requester, json_incref(body));
+	json_decref(body);
+	g_ptr_array_free(tenders, TRUE);
+}
+
 void archives_after_request(struct controller *c, const struct request *req, const json_t *result,
                             const GError *err)
 {
@@ -784,6 +807,18 @@ void archives_after_request(struct controller *c, const struct request *req, con
 		g_clear_error(&e);
 	}
 	if (!req->audited || strcmp(req->command, "tender.close") == 0)
+		return;
+	/* an escorted entry's steps concern the tenders with someone in that room */
+	if (!err && result &&
+	    (strcmp(req->command, "escort.approve") == 0 ||
+	     (strcmp(req->command, "staff.admit") == 0 && json_object_get(result, "escorted")))) {
+		escort_step(c, req, result, now);
+		return;
+	}
+	/* a witness's note that was taken is its own witness.note event (watch.c); a
+	 * signature of the witness log goes to the archive's signed appendix */
+	if ((!err && strcmp(req->command, "witness.note") == 0) ||
+	    strcmp(req->command, "witness.sign") == 0)
 		return;
 	/* Operator actions that concern the tender, refused ones too (the audit log's view).
 	 * A committee CSV holds identity numbers: only its size goes in. */
@@ -844,6 +879,19 @@ void archives_on_agent_event(struct controller *c, const char *room, const char 
 	snprintf(source, sizeof(source), "agent-%s", room);
 	for (guint i = 0; i < tenders->len; i++)
 		archives_event(c, tenders->pdata[i], ts, kind, source, json_incref(body));
+	/* a witness or supervisor at an expert or tenderer door: an escorted entry's step */
+	const char *person = json_string_value(json_object_get(body, "person"));
+	const char *reason = json_string_value(json_object_get(body, "reason"));
+	if (strcmp(kind, "door.event") == 0 && person &&
+	    (g_str_has_prefix(person, "witness-") || g_str_has_prefix(person, "supervisor-"))) {
+		const char *step = g_strcmp0(reason, "granted") == 0           ? "escort.entered"
+		                   : g_strcmp0(reason, "awaiting_escort") == 0 ? "escort.waiting"
+		                                                               : NULL;
+		for (guint i = 0; step && i < tenders->len; i++)
+			archives_event(c, tenders->pdata[i], ts, step, source,
+			               json_pack("{s:s, s:s, s:s}", "room", room, "person", person,
+			                         "reason", reason));
+	}
 	g_ptr_array_free(tenders, TRUE);
 }
 
@@ -896,6 +944,7 @@ struct closing {
 	GPtrArray *rooms;   /* struct room_flush */
 	bool asking;        /* in the first round of questions: not finished before its end */
 	bool closed_logged; /* the tender.closed event is appended (or waits for a reader) */
+	bool log_rendered;  /* the witness log is rendered into the archive */
 };
 
 static json_t *rooms_json(const struct closing *cl, bool confirmed)
@@ -950,6 +999,33 @@ static bool closing_held(struct closing *cl)
 	return true;
 }
 
+/* The three-party witness log (witness_log.h, docs/witness.md): rendered from TENDER's
+ * archive as it stands and appended to it as the "witness.log" event, before the seal.
+ * 0, or -errno (logged: the tender is sealed without it). */
+static int witness_log_store(struct controller *c, const char *tender, int64_t now)
+{
+	char *path = archives_path(c, tender), *why = NULL, *md = NULL;
+	struct archive_reader *r = NULL;
+	int rc = archive_reader_open(path, &r, &why);
+	if (rc == 0)
+		rc = witness_log_render(archive_reader_db(r), now, &md);
+	archive_reader_free(r);
+	if (rc == 0) {
+		char *sha = g_compute_checksum_for_string(G_CHECKSUM_SHA256, md, -1);
+		rc = archives_event(c, tender, now, "witness.log", "controller",
+		                    json_pack("{s:s, s:s}", "sha256", sha, "markdown", md));
+		if (rc == 0)
+			log_info("tender %s: witness log rendered, SHA-256 %s", tender, sha);
+		g_free(sha);
+	} else {
+		log_warnx("tender %s: witness log not rendered: %s", tender, why ? why : "sqlite");
+	}
+	g_free(md);
+	g_free(why);
+	g_free(path);
+	return rc;
+}
+
 static void closing_finish(struct closing *cl)
 {
 	if (closing_held(cl))
@@ -972,6 +1048,8 @@ static void closing_finish(struct closing *cl)
 		                         (json_int_t)received));
 	cl->closed_logged = true;
 	held_drain(c, cl->tender);
+	if (!cl->log_rendered && !g_hash_table_contains(c->archives->held, cl->tender))
+		cl->log_rendered = witness_log_store(c, cl->tender, now) == 0;
 	int rc =
 	    g_hash_table_contains(c->archives->held, cl->tender) ? -EAGAIN : archive_seal(a, now);
 	if (rc == -EAGAIN && clock_now_us() <= cl->deadline_us + HELD_GRACE_US) {

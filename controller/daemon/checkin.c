@@ -11,6 +11,7 @@
 #include "credential.h"
 #include "log.h"
 #include "msg.h"
+#include "site.h"
 #include "state.h"
 #include "view.h"
 #include "warnings.h"
@@ -61,7 +62,7 @@ static void push_reply(struct controller *c, const char *room, json_t *result, c
  * so an agent (the least protected part of the system) never holds the day's seat map.
  * The door still says not_this_room; the controller names the person in the wrong_room
  * alert from the credential digest of the door's event (alerts.c). */
-static json_t *room_entries(const json_t *active, const char *room)
+static json_t *room_entries(const json_t *active, const char *room, int64_t c_escort_window_ms)
 {
 	json_t *entries = json_array();
 	size_t i;
@@ -72,9 +73,19 @@ static json_t *room_entries(const json_t *active, const char *room)
 		json_t *e = json_pack("{s:O, s:O, s:O}", "digest", json_object_get(a, "credential"),
 		                      "valid_from", json_object_get(a, "issued_at"), "valid_until",
 		                      json_object_get(a, "valid_until"));
-		if (strcmp(to, room) == 0)
+		if (strcmp(to, room) == 0) {
 			json_object_set(e, "person", json_object_get(a, "person"));
-		else
+			if (json_object_get(a, "approval")) {
+				/* an escorted entry: the two-person rule at the door */
+				json_object_set_new(e, "escort_pair",
+				                    json_sprintf("A%" JSON_INTEGER_FORMAT,
+				                                 json_integer_value(json_object_get(
+				                                     a, "approval"))));
+				json_object_set(e, "escort", json_object_get(a, "escort"));
+				json_object_set_new(e, "pair_window_ms",
+				                    json_integer(c_escort_window_ms));
+			}
+		} else
 			json_object_set_new(e, "elsewhere", json_true());
 		json_array_append_new(entries, e);
 	}
@@ -138,7 +149,7 @@ static void push_rooms(struct controller *c, const char *only)
 		const struct room_presence *p = g_hash_table_lookup(c->rooms, room);
 		if (!only && (!p || !p->online))
 			continue;
-		push_room_pages(c, room, room_entries(active, room));
+		push_room_pages(c, room, room_entries(active, room, c->cfg.escort_window_s * 1000));
 	}
 out:
 	json_decref(active);
@@ -211,6 +222,18 @@ static gboolean checkin_tick(gpointer user)
 			continue;
 		const char *person = json_string_value(json_object_get(a, "person"));
 		const char *room = json_string_value(json_object_get(a, "room"));
+		int64_t id = json_integer_value(json_object_get(a, "id"));
+		if (json_is_true(json_object_get(a, "staff"))) {
+			/* a watcher who did not come through their own door: nothing to alert */
+			if (state_staff_admission_end(c->state, -id, "expired", now, &err) != 0) {
+				log_warnx("staff admission of %s: %s", person, err->message);
+				g_clear_error(&err);
+				continue;
+			}
+			changed = true;
+			log_info("staff admission of %s to room %s expired", person, room);
+			continue;
+		}
 		if (state_admission_end(c->state, json_integer_value(json_object_get(a, "id")),
 		                        "expired", now, &err) != 0) {
 			log_warnx("admission of %s: %s", person, err->message);
@@ -257,18 +280,122 @@ void checkin_free(struct controller *c)
 
 /* ---- door events and presence ---- */
 
+/* The active staff admission of IDENTITY to ROOM as state_staff_admission_active()
+ * shows it (new), or NULL. */
+static json_t *staff_active_of(struct controller *c, const char *identity, const char *room)
+{
+	json_t *all = NULL, *a, *found = NULL;
+	GError *err = NULL;
+	size_t i;
+	if (state_staff_admission_active(c->state, &all, &err) != 0) {
+		g_clear_error(&err);
+		return NULL;
+	}
+	json_array_foreach(all, i, a)
+	{
+		if (strcmp(json_string_value(json_object_get(a, "person")), identity) == 0 &&
+		    strcmp(json_string_value(json_object_get(a, "room")), room) == 0)
+			found = json_incref(a);
+	}
+	json_decref(all);
+	return found;
+}
+
+/* A watcher came through a door: their credential is used; an escorted pair's approval
+ * and both its credentials are used up together. */
+static void staff_entered(struct controller *c, const char *room, const char *identity, int64_t at)
+{
+	json_t *a = staff_active_of(c, identity, room);
+	GError *err = NULL;
+	int rc;
+	if (!a)
+		return;
+	int64_t id = -json_integer_value(json_object_get(a, "id"));
+	int64_t approval = json_integer_value(json_object_get(a, "approval"));
+	rc = approval ? state_escort_approval_end(c->state, approval, "used", at, &err)
+	              : state_staff_admission_end(c->state, id, "used", at, &err);
+	json_decref(a);
+	if (rc != 0) {
+		log_warnx("room %s: entry of %s not recorded: %s", room, identity, err->message);
+		g_clear_error(&err);
+		return;
+	}
+	if (approval)
+		log_info("room %s: %s entered escorted (approval %" G_GINT64_FORMAT ")", room,
+		         identity, approval);
+	else
+		log_info("room %s: %s entered; staff credential used", room, identity);
+	checkin_push_admissions(c);
+}
+
+struct escort_wait {
+	struct controller *c;
+	char room[STATE_ID_SIZE];
+	char identity[65];
+	int64_t approval;
+};
+
+/* The escort window after a first credential has passed: if the approval is still
+ * unused, nothing opened, and the operators are told (an alert of its own kind). */
+static gboolean escort_timeout(gpointer user)
+{
+	struct escort_wait *w = user;
+	int64_t id = 0;
+	bool escort = false;
+	GError *err = NULL;
+	if (state_escort_approval_find(w->c->state, w->identity, w->room, clock_now_us(), &id,
+	                               &escort, &err) == 0 &&
+	    id == w->approval) {
+		char *detail = g_strdup_printf(
+		    "%s presented a credential at the door of room %s but the %s's did not follow "
+		    "within %" G_GINT64_FORMAT " s: the door stayed locked (escorted entry, "
+		    "approval %" G_GINT64_FORMAT ")",
+		    w->identity, w->room, escort ? "escorted person" : "escort",
+		    w->c->cfg.escort_window_s, w->approval);
+		alert_raise(w->c, ALERT_ESCORT_MISSING,
+		            &(struct alert_subject){.room = w->room, .person = w->identity}, detail,
+		            json_pack("{s:I}", "approval", (json_int_t)w->approval));
+		g_free(detail);
+	}
+	g_clear_error(&err);
+	g_free(w);
+	return G_SOURCE_REMOVE;
+}
+
+/* One credential of an escorted pair at ROOM's door: the other must follow in time. */
+static void escort_awaited(struct controller *c, const char *room, const char *identity)
+{
+	json_t *a = staff_active_of(c, identity, room);
+	int64_t approval = a ? json_integer_value(json_object_get(a, "approval")) : 0;
+	json_decref(a);
+	if (!approval)
+		return;
+	struct escort_wait *w = g_new0(struct escort_wait, 1);
+	w->c = c;
+	g_strlcpy(w->room, room, sizeof(w->room));
+	g_strlcpy(w->identity, identity, sizeof(w->identity));
+	w->approval = approval;
+	log_info("room %s: %s awaits the other credential of approval %" G_GINT64_FORMAT, room,
+	         identity, approval);
+	g_timeout_add(c->cfg.escort_window_s * 1000 + 500, escort_timeout, w);
+}
+
 void checkin_door_event(struct controller *c, const char *room, const char *event,
                         const char *reason, const char *person, int64_t at)
 {
-	(void)reason;
 	GError *err = NULL;
 	if (!person || !*person)
 		return;
+	if (strcmp(event, "denied") == 0 && g_strcmp0(reason, "awaiting_escort") == 0) {
+		escort_awaited(c, room, person);
+		return;
+	}
 	if (strcmp(event, "granted") == 0) {
 		struct state_admission a;
 		if (state_admission_active_of(c->state, person, room, &a, &err) != 0) {
 			g_clear_error(&err);
-			return; /* an operator's own entry, or already used */
+			staff_entered(c, room, person, at);
+			return; /* a watcher's own room, an operator's own entry, or already used */
 		}
 		int rc = state_begin(c->state, &err);
 		if (rc == 0)
@@ -637,7 +764,117 @@ static int handle_list(struct controller *c, const struct request *req, json_t *
 	return 0;
 }
 
+/* True when NAME is one of the site's people of ROLE (a staff role). */
+static bool site_has_person(const struct site *site, const char *role, const char *name)
+{
+	char **names = strcmp(role, "witness") == 0      ? site->witnesses
+	               : strcmp(role, "supervisor") == 0 ? site->supervisors
+	                                                 : site->representatives;
+	size_t n = strcmp(role, "witness") == 0      ? site->n_witnesses
+	           : strcmp(role, "supervisor") == 0 ? site->n_supervisors
+	                                             : site->n_representatives;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* staff.admit {identity, room, card?}: a one-time door credential for a watcher (witness,
+ * supervisor, tenderer's representative) to a room of their own kind (docs/witness.md). */
+static int handle_staff_admit(struct controller *c, const struct request *req, json_t **result,
+                              GError **err)
+{
+	struct msg_reader r;
+	msg_reader_init(&r, req->args, "args");
+	const char *identity = msg_read_string(&r, "identity", true, 64);
+	const char *room = msg_read_id(&r, "room", true);
+	const char *card = msg_read_string(&r, "card", false, 16);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	enum role role = request_role_of(identity);
+	const char *role_name = role == ROLE_WITNESS      ? "witness"
+	                        : role == ROLE_SUPERVISOR ? "supervisor"
+	                        : role == ROLE_REP        ? "rep"
+	                                                  : NULL;
+	if (!role_name)
+		return fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		            "args.identity: \"%s\" is no watcher's identity (witness-, supervisor- "
+		            "or rep-<name>)",
+		            identity);
+	char *source = NULL;
+	struct site *site = NULL;
+	GError *site_err = NULL;
+	int rc = state_site_source(c->state, &source, err);
+	if (rc != 0)
+		return rc;
+	rc = site_load_data(source, strlen(source), &site, &site_err);
+	g_free(source);
+	if (rc != 0) {
+		rc = fail(err, REQUEST_ERROR_INTERNAL, EIO, "the stored site: %s",
+		          site_err->message);
+		g_error_free(site_err);
+		return rc;
+	}
+	const char *name = identity + strlen(role_name) + 1;
+	const struct site_room *target = NULL;
+	for (size_t i = 0; i < site->n_rooms; i++)
+		if (strcmp(site->rooms[i].id, room) == 0)
+			target = &site->rooms[i];
+	enum site_room_kind own = (enum site_room_kind)site_staff_room_kind(role_name);
+	int64_t now = clock_now_us(), id = 0, approval = 0;
+	bool escort = false;
+	GError *find_err = NULL;
+	/* an expert or tenderer room: only on a supervisor's approval (escort.approve) */
+	if (target && target->kind != own &&
+	    (target->kind == SITE_ROOM_EXPERT || target->kind == SITE_ROOM_TENDERER) &&
+	    state_escort_approval_find(c->state, identity, room, now, &approval, &escort,
+	                               &find_err) != 0)
+		approval = 0;
+	g_clear_error(&find_err);
+	if (!site_has_person(site, role_name, name))
+		rc = fail(err, REQUEST_ERROR_NOT_FOUND, ENOENT,
+		          "%s is not one of the site's people", identity);
+	else if (!target)
+		rc = fail(err, REQUEST_ERROR_NOT_FOUND, ENOENT, "no room \"%s\"", room);
+	else if (target->kind != own && !approval)
+		rc = fail(
+		    err, REQUEST_ERROR_DENIED, EACCES,
+		    "%s may enter %s rooms only: room %s is a%s %s room (an entry there needs "
+		    "a supervisor's approval and an escort, docs/witness.md)",
+		    identity, site_room_kind_name(own), room,
+		    target->kind == SITE_ROOM_EXPERT ? "n" : "", site_room_kind_name(target->kind));
+	site_free(site);
+	if (rc != 0)
+		return rc;
+
+	char credential[48];
+	char mac[CREDENTIAL_MAC_HEX];
+	int64_t until = checkin_window_end(now, c->cfg.admission_window_s);
+	if ((rc = credential_pick(c, card, credential, sizeof(credential), mac, err)) != 0)
+		return rc;
+	rc = state_staff_admission_add(c->state, identity, room, mac, now, until, req->requester,
+	                               approval, escort, &id, err);
+	if (rc == 0) {
+		log_info("desk %s: %s admitted to room %s until %" G_GINT64_FORMAT, req->requester,
+		         identity, room, until);
+		checkin_push_admissions(c);
+		*result =
+		    json_pack("{s:s, s:s, s:s, s:I, s:I}", "identity", identity, "room", room,
+		              "credential", credential, "admission_deadline", (json_int_t)until,
+		              "admission_window_s", (json_int_t)c->cfg.admission_window_s);
+		if (approval)
+			json_object_set_new(*result, "escorted",
+			                    json_pack("{s:I, s:s, s:I}", "approval",
+			                              (json_int_t)approval, "as",
+			                              escort ? "escort" : "escorted", "window_s",
+			                              (json_int_t)c->cfg.escort_window_s));
+	}
+	OPENSSL_cleanse(credential, sizeof(credential));
+	return rc;
+}
+
 const struct request_handler checkin_request_handlers[] = {
+    {"staff.admit", ROLE_DESK | ROLE_OPERATOR, handle_staff_admit, true},
     {"desk.checkin", ROLE_DESK | ROLE_OPERATOR, handle_checkin, true},
     {"desk.readmit", ROLE_DESK | ROLE_OPERATOR, handle_readmit, true},
     {"desk.list", ROLE_DESK | ROLE_OPERATOR, handle_list, false},

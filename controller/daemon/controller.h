@@ -35,6 +35,7 @@ struct controller_config {
 	 * a venue link down this long raises venue_fault_near; the rule's limit it names */
 	int64_t venue_fault_warn_s;
 	int64_t venue_fault_limit_s;
+	int64_t escort_window_s;       /* [controller] escort_window_s: two-person rule, 30 */
 	/* [archive_disk]: when the archive disk's alerts are raised (archive_disk.c) */
 	int64_t disk_check_s;          /* check_s, default 10 */
 	int64_t disk_low_free_percent; /* low_free_percent, default 10 */

@@ -201,6 +201,8 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 	               &k->checkpoint_interval_s, err) != 0 ||
 	    config_int(cf, "controller", "admission_window_s", true, 300, 10, 24 * 3600,
 	               &k->admission_window_s, err) != 0 ||
+	    config_int(cf, "controller", "escort_window_s", true, 30, 1, 600, &k->escort_window_s,
+	               err) != 0 ||
 	    config_int(cf, "controller", "login_code_valid_s", true, 12 * 3600, 60, 7 * 24 * 3600,
 	               &k->login_code_valid_s, err) != 0 ||
 	    config_int(cf, "requests", "burst", true, 50, 1, 100000, &k->request_burst, err) != 0 ||
@@ -248,6 +250,7 @@ static const struct {
     {"[alerts] offline_grace_ms", offsetof(struct controller_config, offline_grace_ms)},
     {"[alerts] never_connected_ms", offsetof(struct controller_config, never_connected_ms)},
     {"[controller] admission_window_s", offsetof(struct controller_config, admission_window_s)},
+    {"[controller] escort_window_s", offsetof(struct controller_config, escort_window_s)},
     {"[controller] login_code_valid_s", offsetof(struct controller_config, login_code_valid_s)},
     {"[requests] burst", offsetof(struct controller_config, request_burst)},
     {"[requests] refill_per_s", offsetof(struct controller_config, request_refill_per_s)},

@@ -25,6 +25,7 @@
 #include "state.h"
 #include "venues.h"
 #include "view.h"
+#include "watch.h"
 
 #define REQUEST_MAX_LIFETIME_US (10 * 60 * G_USEC_PER_SEC)
 #define RATE_WARN_INTERVAL_US   (10 * G_USEC_PER_SEC)
@@ -66,7 +67,7 @@ static const struct request_handler core_handlers[] = {
 static const struct request_handler *const handler_tables[] = {
     core_handlers,          door_request_handlers, archives_request_handlers,
     alert_request_handlers, view_request_handlers, venue_request_handlers, checkin_request_handlers,
-    seat_request_handlers,  custody_request_handlers, fetch_request_handlers,
+    seat_request_handlers,  custody_request_handlers, fetch_request_handlers, watch_request_handlers,
 };
 
 static const struct request_handler *handler_find(const char *command)

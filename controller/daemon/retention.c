@@ -10,6 +10,7 @@
 #include "archives.h"
 #include "clock.h"
 #include "log.h"
+#include "state.h"
 
 #define SWEEP_INTERVAL_S 3600
 
@@ -37,7 +38,31 @@ int archives_retention(struct controller *c, int64_t at_us, struct archive **out
 	return rc;
 }
 
-/* Delete the retention archives of days before today - retention_days. */
+/* True when a witness note's evidence span (docs/witness.md) overlaps the UTC day of the
+ * retention archive NAME ("site-YYYY-MM-DD"), or when that cannot be known. */
+static bool evidence_held(struct controller *c, const char *name)
+{
+	int y, m, d;
+	bool held = true;
+	GError *err = NULL;
+	if (sscanf(name, "site-%4d-%2d-%2d", &y, &m, &d) != 3)
+		return true;
+	GDateTime *day = g_date_time_new_utc(y, m, d, 0, 0, 0);
+	if (!day)
+		return true;
+	int64_t from = g_date_time_to_unix(day) * G_USEC_PER_SEC;
+	g_date_time_unref(day);
+	if (state_evidence_held(c->state, from, from + (int64_t)24 * 3600 * G_USEC_PER_SEC, &held,
+	                        &err) != 0) {
+		log_warnx("retention: %s kept: evidence holds unreadable: %s", name, err->message);
+		g_error_free(err);
+		return true;
+	}
+	return held;
+}
+
+/* Delete the retention archives of days before today - retention_days, except those
+ * holding a witness note's evidence. */
 static gboolean sweep(gpointer user)
 {
 	struct controller *c = user;
@@ -59,10 +84,14 @@ static gboolean sweep(gpointer user)
 		/* a behaviour warning's evidence span holds the day (warnings.c) */
 		char *hold = g_strdup_printf("%s/%s.hold", c->cfg.archive_dir, name);
 		bool held = g_file_test(hold, G_FILE_TEST_EXISTS);
+		bool noted = strcmp(name, oldest) < 0 && evidence_held(c, name);
 		if (held && strcmp(name, oldest) < 0)
 			log_info("retention: %s kept: it holds warning evidence (%s)", f, hold);
 		g_free(hold);
-		if (!held && strcmp(name, oldest) < 0) {
+		if (noted)
+			log_info("retention: %s kept: a witness note holds evidence from that day",
+			         name);
+		if (!held && !noted && strcmp(name, oldest) < 0) {
 			archives_close(c, name);
 			char *path = archives_path(c, name);
 			if (unlink(path) == 0)

@@ -75,3 +75,7 @@ const struct ops_entry *ops_find(const char *command);
  * -errno if the log cannot be written. */
 int ops_audit_record(struct state *st, const struct request *req, int64_t now,
                      const GError *outcome);
+
+/* ops_fail: set *err (REQUEST_ERROR, CODE) with the message FMT and return -ERRNUM (for
+ * the controller's request handlers too). */
+int ops_fail(GError **err, int code, int errnum, const char *fmt, ...) G_GNUC_PRINTF(4, 5);

@@ -59,7 +59,11 @@ static int ops_draw_inputs(struct state *st, const char *session, struct draw_in
 	               "tenders", "persons");
 	json_array_foreach(rooms, i, v)
 	{
-		if (json_array_size(json_object_get(v, "seats")))
+		/* only expert and tenderer rooms are seated by the draw; the watchers' rooms
+		 * (witness, supervision, draw) are entered by their own staff */
+		const char *kind = json_string_value(json_object_get(v, "kind"));
+		bool drawn = g_strcmp0(kind, "expert") == 0 || g_strcmp0(kind, "tenderer") == 0;
+		if (drawn && json_array_size(json_object_get(v, "seats")))
 			json_array_append(json_object_get(in, "rooms"), v);
 	}
 	json_array_foreach(tenders, i, v)
@@ -109,8 +113,8 @@ static json_t *ops_draw_ended(const struct state_draw *sd, const char *by, const
 	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:s, s:s, s:I}", "session", sd->session,
 	                 "algorithm", sd->algorithm, "commitment", sd->commitment, "input_hash",
 	                 sd->input_hash, "committed_by", sd->committed_by, "committed_at",
-	                 (json_int_t)sd->committed_at, "ended_by", by, "reason", reason,
-	                 "ended_at", (json_int_t)now);
+	                 (json_int_t)sd->committed_at, "ended_by", by, "reason", reason, "ended_at",
+	                 (json_int_t)now);
 }
 
 /* ops_draw_abandon_lost: drop SD, a commitment whose secret this controller no longer
@@ -121,10 +125,11 @@ static int ops_draw_abandon_lost(struct state *st, const struct state_draw *sd, 
 	int rc = state_draw_delete_committed(st, sd->session, err);
 
 	if (!rc)
-		*ended = ops_draw_ended(sd, "controller",
-		                        "the controller restarted after this commitment; its secret "
-		                        "was held only in memory and is gone, so it can never run",
-		                        g_get_real_time());
+		*ended =
+		    ops_draw_ended(sd, "controller",
+		                   "the controller restarted after this commitment; its secret "
+		                   "was held only in memory and is gone, so it can never run",
+		                   g_get_real_time());
 	return rc;
 }
 
@@ -336,8 +341,8 @@ int ops_draw_run(struct state *st, const struct request *req, json_t **result, G
 		              "args.entropy: must be non-empty UTF-8 text");
 		goto out;
 	}
-	if (strlen(confirm) < DRAW_CONFIRM_MIN || strspn(confirm, "0123456789abcdef") !=
-	                                              strlen(confirm)) {
+	if (strlen(confirm) < DRAW_CONFIRM_MIN ||
+	    strspn(confirm, "0123456789abcdef") != strlen(confirm)) {
 		rc = ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
 		              "args.confirm: the commitment as published, at least its first %d "
 		              "lower-case hex digits",
@@ -397,15 +402,13 @@ int ops_draw_run(struct state *st, const struct request *req, json_t **result, G
 		SHA256((const unsigned char *)entropy, strlen(entropy), eh);
 		hex_encode(eh, DRAW_HASH_LEN, eh_hex);
 		ops_draw_vault_forget(sd.commitment); /* revealed in the record from now on */
-		*result = json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:o}",
-		                    "session", sid, "algorithm", sd.algorithm, "commitment",
-		                    sd.commitment, "input_hash", sd.input_hash, "committed_by",
-		                    sd.committed_by, "committed_at", (json_int_t)sd.committed_at,
-		                    "witness",
-		                    req->requester, "confirmed", confirm, "entropy", entropy,
-		                    "entropy_hash", eh_hex, "run_at", (json_int_t)now, "seated",
-		                    (json_int_t)draw_get_inputs(d)->n_persons, "rooms",
-		                    ops_draw_room_counts(d));
+		*result = json_pack(
+		    "{s:s, s:i, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:o}", "session",
+		    sid, "algorithm", sd.algorithm, "commitment", sd.commitment, "input_hash",
+		    sd.input_hash, "committed_by", sd.committed_by, "committed_at",
+		    (json_int_t)sd.committed_at, "witness", req->requester, "confirmed", confirm,
+		    "entropy", entropy, "entropy_hash", eh_hex, "run_at", (json_int_t)now, "seated",
+		    (json_int_t)draw_get_inputs(d)->n_persons, "rooms", ops_draw_room_counts(d));
 	}
 out:
 	free(record);
@@ -598,9 +601,9 @@ int ops_draw_show(struct state *st, const struct request *req, json_t **result, 
 	rc = ops_draw_current(st, sid, &sd, err);
 	if (rc)
 		return rc;
-	*result = json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:s, s:b}", "session", sid,
-	                    "algorithm", sd.algorithm, "commitment", sd.commitment, "input_hash",
-	                    sd.input_hash, "committed_by", sd.committed_by, "committed_at",
+	*result = json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:s, s:b}", "session", sid, "algorithm",
+	                    sd.algorithm, "commitment", sd.commitment, "input_hash", sd.input_hash,
+	                    "committed_by", sd.committed_by, "committed_at",
 	                    (json_int_t)sd.committed_at, "state", sd.run ? "run" : "committed",
 	                    "runnable", !sd.run && ops_draw_secret_known(&sd));
 	if (sd.run) {

@@ -4,8 +4,6 @@
 
 /* ops_end: commit when RC is 0, else roll back; returns RC or the commit's failure. */
 int ops_end(struct state *st, int rc, GError **err);
-/* ops_fail: set *err (REQUEST_ERROR, CODE) and return -ERRNUM. */
-int ops_fail(GError **err, int code, int errnum, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 
 /* The draw secrets between commit and run, in memory only (ops_draw_vault.c),
  * by commitment hex. */

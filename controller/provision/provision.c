@@ -142,6 +142,7 @@ struct cert_spec {
 	gboolean ca;
 	const char *eku; /* extendedKeyUsage value, NULL for the CA */
 	const char *san; /* subjectAltName value or NULL */
+	gboolean ed25519; /* an Ed25519 key (the watchers sign the witness log with it) */
 };
 
 /* Issues a certificate for key per spec, signed by issuer/issuer_key (both NULL for the
@@ -192,12 +193,14 @@ err_ssl:
 	return NULL;
 }
 
-/* Generates a P-256 key, issues a certificate for it and writes both. */
+/* Generates a P-256 key (Ed25519 when the spec asks), issues a certificate for it and
+ * writes both. */
 static int issue_and_write(const struct cert_spec *spec, const char *org, X509 *ca,
                            EVP_PKEY *ca_key, const char *crt_path, const char *key_path,
                            GError **err)
 {
-	EVP_PKEY *key = EVP_EC_gen("P-256");
+	EVP_PKEY *key =
+	    spec->ed25519 ? EVP_PKEY_Q_keygen(NULL, NULL, "ED25519") : EVP_EC_gen("P-256");
 	if (!key)
 		return ssl_fail(err, spec->cn);
 	int rc = 0;
@@ -218,8 +221,15 @@ err_key:
 static int issue_client(const char *cn, const char *org, X509 *ca, EVP_PKEY *ca_key,
                         const char *dir, GError **err)
 {
-	struct cert_spec spec = {
-	    .cn = cn, .days = PROVISION_CERT_DAYS, .eku = "clientAuth", .san = NULL};
+	/* the witness, the supervisor and the tenderer's representative sign the witness log
+	 * with their certificate's key: Ed25519 (docs/witness.md) */
+	gboolean signer = g_str_has_prefix(cn, "witness-") || g_str_has_prefix(cn, "supervisor-") ||
+	                  g_str_has_prefix(cn, "rep-");
+	struct cert_spec spec = {.cn = cn,
+	                         .days = PROVISION_CERT_DAYS,
+	                         .eku = "clientAuth",
+	                         .san = NULL,
+	                         .ed25519 = signer};
 	char *crt = g_strdup_printf("%s/clients/%s.crt", dir, cn);
 	char *key = g_strdup_printf("%s/clients/%s.key", dir, cn);
 	int rc = issue_and_write(&spec, org, ca, ca_key, crt, key, err);
@@ -285,6 +295,10 @@ static void acl_person(GString *acl, const char *role, const char *name)
 	 * before entering entropy, and what operators and auditors may see; never a seat */
 	if (strcmp(role, "desk") != 0)
 		acl_line(acl, "read", "draw/+/commitment");
+	/* breach and incident notices of the witnesses reach the regulator's representatives
+	 * at once (docs/witness.md) */
+	if (strcmp(role, "supervisor") == 0)
+		acl_line(acl, "read", "supervision/notice");
 	g_free(cn);
 }
 
@@ -381,6 +395,7 @@ static char *acl_render(const struct site *site, const struct site_venue *venue)
 	acl_line(acl, "write", "draw/+/commitment");
 	if (site_bridged(site))
 		acl_line(acl, "read", "venue/+/link");
+	acl_line(acl, "write", "supervision/notice");
 
 	for (size_t i = 0; i < site->n_rooms; i++) {
 		const struct site_room *r = &site->rooms[i];
@@ -398,6 +413,10 @@ static char *acl_render(const struct site *site, const struct site_venue *venue)
 		acl_person(acl, "auditor", site->auditors[i]);
 	for (size_t i = 0; i < site->n_witnesses; i++)
 		acl_person(acl, "witness", site->witnesses[i]);
+	for (size_t i = 0; i < site->n_supervisors; i++)
+		acl_person(acl, "supervisor", site->supervisors[i]);
+	for (size_t i = 0; i < site->n_representatives; i++)
+		acl_person(acl, "rep", site->representatives[i]);
 	return g_string_free(acl, FALSE);
 }
 
@@ -622,6 +641,8 @@ static int issue_clients(const struct site *site, const char *org, X509 *ca, EVP
 	    {"desk", site->desks, site->n_desks},
 	    {"auditor", site->auditors, site->n_auditors},
 	    {"witness", site->witnesses, site->n_witnesses},
+	    {"supervisor", site->supervisors, site->n_supervisors},
+	    {"rep", site->representatives, site->n_representatives},
 	};
 	for (size_t k = 0; k < G_N_ELEMENTS(people) && rc == 0; k++) {
 		for (size_t i = 0; i < people[k].n && rc == 0; i++) {
@@ -853,7 +874,7 @@ err_names:
 static size_t site_identity_count(const struct site *site)
 {
 	size_t n = 1 + site->n_rooms + site->n_operators + site->n_desks + site->n_auditors +
-	           site->n_witnesses;
+	           site->n_witnesses + site->n_supervisors + site->n_representatives;
 	for (size_t i = 0; i < site->n_rooms; i++)
 		n += site->rooms[i].n_seats;
 	if (site_bridged(site))

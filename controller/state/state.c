@@ -37,6 +37,61 @@ static const char *const state_migrations[] = {
     "DROP INDEX alert_unresolved;"
     "CREATE UNIQUE INDEX alert_unresolved ON alert (kind, room, seat, person, tender, stream, "
     "venue) WHERE state != 'resolved';",
+    /* 4 -> 5: the watchers' room kinds (docs/witness.md). SQLite cannot change a CHECK,
+     * so the room table is rebuilt (SQLite's "ALTER TABLE" procedure: state_migrate runs
+     * migrations with foreign keys off and checks them all before the commit). */
+    "CREATE TABLE room_v5 ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('expert', 'tenderer', 'witness', 'supervision',"
+    "    'draw')),"
+    "  venue TEXT REFERENCES venue (id),"
+    "  door TEXT NOT NULL UNIQUE,"
+    "  ord INTEGER NOT NULL"
+    ") STRICT;"
+    "INSERT INTO room_v5 SELECT id, name, kind, venue, door, ord FROM room;"
+    "DROP TABLE room;"
+    "ALTER TABLE room_v5 RENAME TO room;"
+    /* a supervisor's approval of an escorted entry into an expert or tenderer room */
+    "CREATE TABLE escort_approval ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  identity TEXT NOT NULL,"
+    "  escort TEXT NOT NULL,"
+    "  room TEXT NOT NULL REFERENCES room (id),"
+    "  reason TEXT NOT NULL,"
+    "  basis TEXT NOT NULL,"
+    "  supervisor TEXT NOT NULL,"
+    "  approved_at INTEGER NOT NULL,"
+    "  valid_until INTEGER NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('active', 'used', 'expired')),"
+    "  ended_at INTEGER"
+    ") STRICT;"
+    /* door credentials of the watchers' staff for their own rooms (docs/witness.md);
+     * kept only while active, like admission's */
+    "CREATE TABLE staff_admission ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  identity TEXT NOT NULL,"
+    "  room TEXT NOT NULL REFERENCES room (id),"
+    "  credential TEXT NOT NULL,"
+    "  issued_at INTEGER NOT NULL,"
+    "  valid_until INTEGER NOT NULL,"
+    "  desk TEXT NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('active', 'used', 'expired', 'replaced')),"
+    "  ended_at INTEGER,"
+    "  approval INTEGER REFERENCES escort_approval (id),"
+    "  escort INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+    "CREATE INDEX staff_admission_active ON staff_admission (state, room);"
+    /* recordings a witness's note keeps from retention deletion (docs/witness.md) */
+    "CREATE TABLE evidence_hold ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tender TEXT NOT NULL,"
+    "  stream TEXT NOT NULL,"
+    "  from_us INTEGER NOT NULL,"
+    "  to_us INTEGER NOT NULL CHECK (to_us > from_us),"
+    "  author TEXT NOT NULL,"
+    "  made_at INTEGER NOT NULL"
+    ") STRICT;",
 };
 
 static int state_get_version(struct state *st, int *version, GError **err)
@@ -70,6 +125,28 @@ static int state_load_key(struct state *st, GError **err)
 	return 0;
 }
 
+static void fk_violation_read(sqlite3_stmt *stmt, void *data)
+{
+	g_strlcpy(data, state_column_text(stmt, 0), 64);
+}
+
+/* 0 when no row of the database breaks a foreign key, else -EPROTO naming the table. */
+static int state_foreign_keys_check(struct state *st, GError **err)
+{
+	char table[64] = "";
+	int rc = state_get_row(st, "PRAGMA foreign_key_check", NULL, fk_violation_read, table,
+	                       "check foreign keys", err);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc == 0) {
+		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_INTERNAL,
+		            "state database %s: schema migration left a broken reference in %s",
+		            st->path, table);
+		rc = -EPROTO;
+	}
+	return rc;
+}
+
 static int state_migrate(struct state *st, GError **err)
 {
 	int version, rc;
@@ -87,9 +164,14 @@ static int state_migrate(struct state *st, GError **err)
 	if (version == STATE_SCHEMA_VERSION)
 		return 0;
 
-	rc = state_begin(st, err);
+	/* A migration may rebuild a table others refer to: foreign keys are off meanwhile
+	 * (a no-op inside a transaction) and every reference is checked before the commit. */
+	rc = state_exec(st, "PRAGMA foreign_keys = OFF", "schema migration", err);
 	if (rc)
 		return rc;
+	rc = state_begin(st, err);
+	if (rc)
+		goto err_fk;
 	for (; version < STATE_SCHEMA_VERSION; version++) {
 		const char *sql = version == 0 ? state_schema_sql : state_migrations[version];
 
@@ -97,6 +179,9 @@ static int state_migrate(struct state *st, GError **err)
 		if (rc)
 			goto err_rollback;
 	}
+	rc = state_foreign_keys_check(st, err);
+	if (rc)
+		goto err_rollback;
 	g_snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", STATE_SCHEMA_VERSION);
 	rc = state_exec(st, pragma, "set schema version", err);
 	if (rc)
@@ -104,10 +189,12 @@ static int state_migrate(struct state *st, GError **err)
 	rc = state_commit(st, err);
 	if (rc)
 		goto err_rollback;
-	return 0;
+	return state_exec(st, "PRAGMA foreign_keys = ON", "enable foreign keys", err);
 
 err_rollback:
 	state_rollback(st);
+err_fk:
+	state_exec(st, "PRAGMA foreign_keys = ON", "enable foreign keys", NULL);
 	return rc;
 }
 

@@ -326,6 +326,50 @@ int state_admission_active(struct state *st, json_t **out, GError **err);
 int state_admission_active_of(struct state *st, const char *person, const char *room,
                               struct state_admission *out, GError **err);
 
+/* The watchers' side (docs/witness.md). state_staff_admission_add: a door credential
+ * (its admission digest CREDENTIAL) for staff IDENTITY to ROOM, issued by DESK, active
+ * until VALID_UNTIL; an earlier active one of IDENTITY is "replaced". *ID the new id.
+ * Active staff admissions are part of state_admission_active() with negative ids
+ * (-id) and "staff": true. */
+int state_staff_admission_add(struct state *st, const char *identity, const char *room,
+                              const char *credential, int64_t issued_at, int64_t valid_until,
+                              const char *desk, int64_t approval, bool escort, int64_t *id,
+                              GError **err);
+/* state_staff_admission_active: a new array of the active staff admissions, shaped like
+ * state_admission_active()'s (id negative, "staff": true), with "approval" and "escort"
+ * for an escorted entry's (APPROVAL 0 above: none). */
+int state_staff_admission_active(struct state *st, json_t **out, GError **err);
+/* Escorted entries (docs/witness.md). state_escort_approval_add: SUPERVISOR approved
+ * IDENTITY's entry into ROOM escorted by ESCORT, for REASON resting on BASIS, valid until
+ * VALID_UNTIL; *ID its id. state_escort_approval_find: the active approval at NOW of ROOM
+ * naming IDENTITY as the escorted person (*ESCORT false) or the escort (true); -ENOENT
+ * without one (no error set). state_escort_approval_end: approval ID "used" or "expired",
+ * and the staff admissions issued on it with it. */
+int state_escort_approval_add(struct state *st, const char *identity, const char *escort,
+                              const char *room, const char *reason, const char *basis,
+                              const char *supervisor, int64_t now, int64_t valid_until, int64_t *id,
+                              GError **err);
+int state_escort_approval_find(struct state *st, const char *identity, const char *room,
+                               int64_t now, int64_t *id, bool *escort, GError **err);
+int state_escort_approval_end(struct state *st, int64_t id, const char *state, int64_t now,
+                              GError **err);
+/* state_staff_admission_end: like state_admission_end for staff admission ID. */
+int state_staff_admission_end(struct state *st, int64_t id, const char *state, int64_t now,
+                              GError **err);
+/* state_staff_admission_active_of: the active staff admission of IDENTITY to ROOM into
+ * *ID; -ENOENT when none. */
+int state_staff_admission_active_of(struct state *st, const char *identity, const char *room,
+                                    int64_t *id, GError **err);
+/* state_evidence_hold_add: STREAM's recordings FROM_US..TO_US (a witness note's evidence
+ * span, for TENDER, by AUTHOR) are kept from retention deletion. */
+int state_evidence_hold_add(struct state *st, const char *tender, const char *stream,
+                            int64_t from_us, int64_t to_us, const char *author, int64_t now,
+                            int64_t *id, GError **err);
+/* state_site_source: the imported site file's text (new, g_free it); -ENOENT when none. */
+int state_site_source(struct state *st, char **out, GError **err);
+/* state_evidence_held: *HELD when an evidence hold overlaps FROM_US..TO_US. */
+int state_evidence_held(struct state *st, int64_t from_us, int64_t to_us, bool *held, GError **err);
+
 /* state_binding_open: SEAT of ROOM now records for PERSON's TENDER from FROM_US (a
  * binding still open there is closed at FROM_US first). */
 int state_binding_open(struct state *st, const char *room, const char *seat, const char *person,

@@ -224,11 +224,24 @@ static json_t *active_admission_json(sqlite3_stmt *stmt)
 
 int state_admission_active(struct state *st, json_t **out, GError **err)
 {
-	return state_list(st,
-	                  "SELECT " ADMISSION_COLUMNS " FROM admission WHERE state = 'active' "
-	                  "AND session IN (SELECT id FROM session WHERE state = 'open') "
-	                  "ORDER BY id",
-	                  NULL, active_admission_json, out, "list active admissions", err);
+	int rc = state_list(st,
+	                    "SELECT " ADMISSION_COLUMNS " FROM admission WHERE state = 'active' "
+	                    "AND session IN (SELECT id FROM session WHERE state = 'open') "
+	                    "ORDER BY id",
+	                    NULL, active_admission_json, out, "list active admissions", err);
+	json_t *staff = NULL;
+	if (rc == 0)
+		rc = state_staff_admission_active(st, &staff, err);
+	if (rc == 0) {
+		size_t i;
+		json_t *a;
+		json_array_foreach(staff, i, a) json_array_append(*out, a);
+		json_decref(staff);
+	} else if (*out) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 int state_binding_close(struct state *st, const char *room, const char *seat, int64_t to_us,

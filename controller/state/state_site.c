@@ -33,7 +33,7 @@ static int state_site_in_use(struct state *st, GError **err)
 
 static int state_room_insert(struct state *st, const struct site_room *r, size_t ord, GError **err)
 {
-	const char *kind = r->kind == SITE_ROOM_EXPERT ? "expert" : "tenderer";
+	const char *kind = site_room_kind_name(r->kind);
 	int rc;
 
 	rc = state_run(

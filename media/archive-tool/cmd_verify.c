@@ -8,6 +8,9 @@
 #include "roots_check.h"
 #include "tool.h"
 #include "verify.h"
+#include "witness_log.h"
+
+#include <openssl/pem.h>
 
 /* verify --roots: 0 consistent, -EBADMSG with the problem printed, -EIO log unreadable. */
 static int check_roots(const char *log, const struct archive_pubkey *key,
@@ -65,9 +68,47 @@ static void print_timestamp(const struct archive_verify_report *rep, const char 
 	}
 }
 
+/* The three-party witness log's signatures (the archive's signed appendix, witness_log.h):
+ * "witness log signed by N of 3", each missing party and each invalid signature named.
+ * Nothing is printed for an archive without a witness log (closed before this existed). */
+static void check_witness_log(struct archive_reader *r, const char *ca_path)
+{
+	X509 *ca = NULL;
+	if (ca_path) {
+		FILE *f = fopen(ca_path, "r");
+		ca = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+		if (f)
+			fclose(f);
+		if (!ca)
+			tool_err(_("%s: not a readable PEM certificate; signers' certificates not "
+			           "checked against a site CA"),
+			         ca_path);
+	}
+	int signed_by[WITNESS_LOG_PARTIES];
+	char *invalid = NULL;
+	int n = witness_log_verify(archive_reader_db(r), ca, signed_by, &invalid, NULL);
+	X509_free(ca);
+	if (n < 0)
+		return;
+	printf(_("witness log signed by %d of %d\n"), n, WITNESS_LOG_PARTIES);
+	for (size_t i = 0; i < WITNESS_LOG_PARTIES; i++)
+		if (!signed_by[i])
+			printf(_("  missing: %s (%s-*)\n"), witness_party_label(i),
+			       witness_party_name(i));
+	char **lines = g_strsplit(invalid ? invalid : "", "\n", -1);
+	for (char **l = lines; *l; l++)
+		if (**l)
+			printf(_("  INVALID: %s\n"), *l);
+	g_strfreev(lines);
+	g_free(invalid);
+	if (!ca)
+		printf(_("  note: signers' certificates not checked against the site CA; pass --ca "
+		         "ca.crt\n"));
+}
+
 int cmd_verify(int argc, char **argv)
 {
-	char *pub = NULL, *roots = NULL, *tsa_ca = NULL, *pub2 = NULL;
+	char *pub = NULL, *roots = NULL, *tsa_ca = NULL, *pub2 = NULL, *ca = NULL;
 	GOptionEntry opts[] = {
 	    {"pubkey2", 0, 0, G_OPTION_ARG_FILENAME, &pub2,
 	     N_("the site's second public key (SM2 or Ed25519 PEM), when its checkpoints are "
@@ -86,6 +127,10 @@ int cmd_verify(int argc, char **argv)
 	     N_("controller's public key (PEM); without it the key recorded in the file is "
 	        "used, which proves integrity but not origin"),
 	     "controller-signing.pub"},
+	    {"ca", 0, 0, G_OPTION_ARG_FILENAME, &ca,
+	     N_("the site CA certificate (ca.crt): the witness log's signers' certificates must "
+	        "be its"),
+	     "ca.crt"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	struct archive_verify_report rep;
 	struct archive_pubkey *key = NULL, *key2 = NULL;
@@ -153,6 +198,7 @@ int cmd_verify(int argc, char **argv)
 			printf(
 			    _("note: signatures checked against the key recorded in the file; pass "
 			      "--pubkey controller-signing.pub to prove who signed\n"));
+		check_witness_log(r, ca);
 		if (roots)
 			rc = check_roots(roots, key, &rep, argv[1]);
 	} else {
@@ -166,5 +212,6 @@ int cmd_verify(int argc, char **argv)
 	g_free(pub2);
 	g_free(roots);
 	g_free(tsa_ca);
+	g_free(ca);
 	return rc == 0 ? EXIT_INTACT : rc == -EBADMSG ? EXIT_TAMPERED : EXIT_BAD_FILE;
 }

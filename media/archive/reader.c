@@ -21,7 +21,9 @@ struct archive_reader {
 /* The tables of the archive format (schemas/sql/archive.sql, every version). */
 static const char *const known_tables[] = {"meta",        "draw",           "events",
                                            "segments",    "segment_chunks", "gaps",
-                                           "checkpoints", "timestamps",     NULL};
+                                           "checkpoints", "timestamps",
+                                           /* the signed appendix (witness_log.h) */
+                                           "witness_signatures", NULL};
 
 /* SQLite calls this every PROGRESS_OPS virtual-machine steps; a query is stopped when the
  * reader's budget is spent. The budget grows with the file (every legitimate query is

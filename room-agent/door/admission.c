@@ -17,6 +17,17 @@ struct grant {
 	int elsewhere; /* admitted to another room (which one and who is not known here) */
 	int64_t from_us, until_us;
 	char person[ADMISSION_PERSON_MAX]; /* of this room's entry */
+	char pair[ADMISSION_PAIR_MAX];     /* an escorted pair's id, "" for none */
+	bool pair_escort;
+	int64_t pair_window_us;
+};
+
+/* The first credential of an escorted pair, waiting for the other one. */
+struct pair_wait {
+	char pair[ADMISSION_PAIR_MAX];
+	bool escort;
+	int64_t at_us;
+	char person[ADMISSION_PERSON_MAX];
 };
 
 /* A used admission: digest and window start (a readmission has a new window). */
@@ -27,6 +38,7 @@ struct used {
 };
 
 struct admission {
+	struct pair_wait wait;
 	char *room;
 	struct credential_key key;
 	GHashTable *table; /* key digest -> struct grant (key points into the grant) */
@@ -156,6 +168,15 @@ int admission_replace(struct admission *a, const struct admission_entry *entries
 			            i);
 			goto err_table;
 		}
+		if (e->pair &&
+		    (!here || !text_valid(e->pair, ADMISSION_PAIR_MAX) || e->pair_window_us <= 0)) {
+			g_set_error(
+			    err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			    "admission entry %zu: escort_pair: only on this room's entries, "
+			    "1..%d characters, with a window",
+			    i, ADMISSION_PAIR_MAX - 1);
+			goto err_table;
+		}
 		if (e->valid_until_us <= e->valid_from_us) {
 			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
 			            "admission entry %zu: valid_until must be after valid_from", i);
@@ -182,6 +203,11 @@ int admission_replace(struct admission *a, const struct admission_entry *entries
 			g->from_us = e->valid_from_us;
 			g->until_us = e->valid_until_us;
 			g_strlcpy(g->person, e->person, sizeof(g->person));
+			if (e->pair) {
+				g_strlcpy(g->pair, e->pair, sizeof(g->pair));
+				g->pair_escort = e->pair_escort;
+				g->pair_window_us = e->pair_window_us;
+			}
 		} else {
 			g->elsewhere = 1;
 		}
@@ -195,8 +221,8 @@ err_table:
 	return -EINVAL;
 }
 
-enum admission_reason admission_decide(const struct admission *a, const char *credential,
-                                       int64_t now_us, char *person)
+enum admission_reason admission_decide(struct admission *a, const char *credential, int64_t now_us,
+                                       char *person)
 {
 	uint8_t key[DIGEST_LEN];
 	const struct grant *g;
@@ -221,7 +247,22 @@ enum admission_reason admission_decide(const struct admission *a, const char *cr
 	memcpy(probe.key, key, DIGEST_LEN);
 	if (g_hash_table_contains(a->used, &probe))
 		return ADMISSION_USED;
-	return ADMISSION_GRANTED;
+	if (!g->pair[0])
+		return ADMISSION_GRANTED;
+	/* the two-person rule: the other one of the pair within the window */
+	struct pair_wait *w = &a->wait;
+	if (w->pair[0] && strcmp(w->pair, g->pair) == 0 && w->escort != g->pair_escort &&
+	    now_us >= w->at_us && now_us - w->at_us <= g->pair_window_us) {
+		if (person && g->pair_escort)
+			g_strlcpy(person, w->person, ADMISSION_PERSON_MAX);
+		memset(w, 0, sizeof(*w));
+		return ADMISSION_GRANTED;
+	}
+	g_strlcpy(w->pair, g->pair, sizeof(w->pair));
+	w->escort = g->pair_escort;
+	w->at_us = now_us;
+	g_strlcpy(w->person, g->person, sizeof(w->person));
+	return ADMISSION_AWAITING_ESCORT;
 }
 
 int admission_use_of(const struct admission *a, const char *credential, struct admission_use *use)
@@ -287,6 +328,8 @@ const char *admission_reason_name(enum admission_reason r)
 		return "lockdown";
 	case ADMISSION_USED:
 		return "used";
+	case ADMISSION_AWAITING_ESCORT:
+		return "awaiting_escort";
 	}
 	return "unknown";
 }

@@ -19,7 +19,10 @@ enum admission_reason {
 	ADMISSION_NOT_THIS_ROOM,
 	ADMISSION_LOCKDOWN,
 	ADMISSION_USED, /* this admission already let its person in once (single use) */
+	ADMISSION_AWAITING_ESCORT, /* one of an escorted pair's two credentials: nothing opens */
 };
+
+#define ADMISSION_PAIR_MAX 32
 
 /* One entry as the controller sends it (the agent's message decoder fills these). Times
  * are UTC microseconds; the window is [valid_from, valid_until). An entry of another room
@@ -36,6 +39,12 @@ struct admission_entry {
 	int64_t valid_until_us;
 	const char *digest; /* the admission digest (credential.h, 64 hex digits) the
 	                     * controller sends; exactly one of CREDENTIAL and DIGEST */
+	/* An escorted entry (docs/witness.md): two entries of this room share PAIR (NULL:
+	 * none), one of them the escort's (PAIR_ESCORT). The door opens only when the
+	 * other's credential follows within PAIR_WINDOW_US (> 0). */
+	const char *pair;
+	bool pair_escort;
+	int64_t pair_window_us;
 };
 
 struct admission;
@@ -65,9 +74,13 @@ int admission_replace(struct admission *a, const struct admission_entry *entries
 
 /* Decide for CREDENTIAL (in clear, as presented; its keyed digest is looked up) at NOW_US. PERSON
  * (if not NULL, ADMISSION_PERSON_MAX bytes) gets the person of the matching entry of this room, or
- * "" when none matched (an elsewhere entry has none: not_this_room comes with ""). Never fails. */
-enum admission_reason admission_decide(const struct admission *a, const char *credential,
-                                       int64_t now_us, char *person);
+ * "" when none matched (an elsewhere entry has none: not_this_room comes with ""). Never fails.
+ * An entry of an escorted pair is never granted alone: the first of the two credentials
+ * gives AWAITING_ESCORT (remembered), the other one within the pair's window GRANTED with
+ * PERSON the escorted person (not the escort); a second credential after the window, or
+ * the same one again, starts the wait anew (AWAITING_ESCORT). */
+enum admission_reason admission_decide(struct admission *a, const char *credential, int64_t now_us,
+                                       char *person);
 
 /* admission_use_of: for CREDENTIAL (in clear) whose decision was ADMISSION_GRANTED, fill USE
  * with the admission it matched. 0, or -ENOENT when this room lists no such credential. */
@@ -82,7 +95,8 @@ int admission_mark_used(struct admission *a, const struct admission_use *use, in
 /* Number of entries, this room's and elsewhere ones. */
 size_t admission_count(const struct admission *a);
 
-/* "granted", "unknown", "expired", "not_yet_valid", "not_this_room", "lockdown", "used". */
+/* "granted", "unknown", "expired", "not_yet_valid", "not_this_room", "lockdown", "used",
+ * "awaiting_escort". */
 const char *admission_reason_name(enum admission_reason r);
 
 #endif

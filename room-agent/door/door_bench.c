@@ -94,8 +94,9 @@ int main(int argc, char **argv)
 	door_set_controller_lost(door, false);
 	for (i = 0; i < list; i++) {
 		creds[i] = g_strdup_printf("w26:%zu:%zu", (i / 65536) % 256, i % 65536);
-		e[i] = (struct admission_entry){creds[i],           "person",           NULL,
-		                                now - 3600000000ll, now + 3600000000ll, NULL};
+		e[i] = (struct admission_entry){
+		    creds[i], "person", NULL, now - 3600000000ll, now + 3600000000ll, NULL,
+		    NULL,     false,    0};
 	}
 	if (admission_replace(door_admission(door), e, list, &err)) {
 		fprintf(stderr, "admission: %s\n", err->message);

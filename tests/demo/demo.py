@@ -357,6 +357,60 @@ class Day:
             t.wait(_("You have been logged out. Thank you."), timeout=20)
         say(_("All %d people logged out") % len(self.people))
 
+    def witness_note(self):
+        """The witness records a breach at one expert's seat with the last seconds of its
+        camera as evidence (docs/witness.md); the supervisor is notified at once."""
+        p = next(p for p in self.people if p["role"] == "expert")
+        stream = "cam-%s-%s" % (p["room"], p["seat"])
+        now = int(time.time() * 1e6)
+        out = self.ctl("witness", "note", "--tender", p["tender"], "--category", "breach",
+                       "--room", p["room"], "--seat", p["seat"], "--stream", stream,
+                       "--text", _("%s looked at a phone-sized object under the desk; "
+                                   "reminded of the rules") % p["name"],
+                       "--evidence-stream", stream, "--evidence-from", str(now - 5000000),
+                       "--evidence-to", str(now), identity=self.site.witness)
+        say(_("Witness %s noted a breach at %s seat %s (note %s), evidence: %s, the last 5 s, "
+              "kept from retention; supervisors notified (alert %d)")
+            % (self.site.witness, p["room"], p["seat"], out["note"], stream, out["alert"]))
+        a = self.wait_alert("witness_breach")
+        self.ack(a, _("supervisor informed; expert reminded"))
+
+    def escorted_entry(self):
+        """A witness enters an expert room on a supervisor's approval, escorted by another
+        supervisor: the door opens only to both credentials together (docs/witness.md)."""
+        sups = ["supervisor-" + n for n in self.site.prov.site["supervisors"]]
+        wit = self.site.witness
+        room = next(p for p in self.people if p["role"] == "expert")["room"]
+        a = self.ctl("escort", "approve", "--identity", wit, "--escort", sups[0], "--room",
+                     room, "--reason", _("expert reports a broken terminal seal"), "--basis",
+                     _("recorded call from the witness room's phone"), identity=sups[1])
+        pins = [self.ctl("desk", "staff-admit", "--identity", who, "--room", room,
+                         identity="desk-entrance")["credential"].split(":", 1)[1]
+                for who in (wit, sups[0])]
+        time.sleep(0.5)  # the room's list holds both
+        door = self.site.door(room)
+        since = int(time.time() * 1e6)
+        door.pin(pins[0])
+        self.wait_event(room, "door.event", since=since, event="denied",
+                        reason="awaiting_escort")
+        door.pin(pins[1])
+        self.wait_event(room, "door.event", since=since, event="granted", person=wit)
+        say(_("Supervisor %s approved (approval %d) that witness %s enters room %s escorted "
+              "by %s; the door stayed locked at the first PIN and opened at the escort's")
+            % (sups[1], a["approval"], wit, room, sups[0]))
+
+    def sign_witness_logs(self):
+        """The three parties sign each sealed tender's witness log with their own keys."""
+        site = self.site.prov.site
+        parties = [self.site.witness, "supervisor-" + site["supervisors"][0],
+                   "rep-" + site["representatives"][0]]
+        for tid in self.archives:
+            for who in parties:
+                out = self.ctl("witness", "sign", "--tender", tid, identity=who)
+            say(_("Witness log of %s (SHA-256 %s…) signed by %s after the seal: %d of %d")
+                % (tid, out["sha256"][:16], ", ".join(parties), out["signed"],
+                   out["parties"]))
+
     def close_and_seal(self):
         self.archives = {}
         for tid, _name, _csv, _enc in TENDERS:
@@ -371,8 +425,8 @@ class Day:
         pub = self.site.prov.signing_pub
         self.verdicts = {}
         for tid, path in self.archives.items():
-            v = subprocess.run([tool, "verify", path, "--pubkey", pub], capture_output=True,
-                               text=True)
+            v = subprocess.run([tool, "verify", path, "--pubkey", pub, "--ca",
+                                self.site.prov.ca], capture_output=True, text=True)
             d = subprocess.run([tool, "verify-draw", path], capture_output=True, text=True)
             self.verdicts[tid] = (v.returncode, d.returncode)
             say(_("Auditor: %s verify -> %s; verify-draw -> %s") % (
@@ -381,6 +435,11 @@ class Day:
                 _("the draw re-runs to the same seats") if d.returncode == 0 else _("FAILED")))
             if v.returncode != 0 or d.returncode != 0:
                 raise DemoError("archive %s does not verify:\n%s%s" % (path, v.stdout, d.stdout))
+            signed = _("witness log signed by %d of %d\n") % (3, 3)
+            if signed not in v.stdout:
+                raise DemoError("archive %s: the witness log is not signed by all three:\n%s"
+                                % (path, v.stdout))
+            say(_("Auditor: %s: %s") % (os.path.basename(path), signed.strip()))
         # a clip of one expert's seat camera, remuxed (never re-encoded)
         p = next(p for p in self.people if p["role"] == "expert")
         stream = "cam-%s-%s" % (p["room"], p["seat"])
@@ -511,8 +570,11 @@ def main():
         day.warning()
         day.record(args.record_seconds)
         day.lost_camera(cam)
+        day.witness_note()
+        day.escorted_entry()
         day.log_out()
         day.close_and_seal()
+        day.sign_witness_logs()
         day.audit(bin_dir)
         day.summary()
         day.commitment_precedes_entropy()

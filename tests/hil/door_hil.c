@@ -229,7 +229,8 @@ int main(void)
 	GThread *t;
 	int64_t now = g_get_real_time();
 	const struct admission_entry e[] = {
-	    {"w26:1:1", "expert-hil", NULL, now - 3600000000ll, now + 3600000000ll, NULL},
+	    {"w26:1:1", "expert-hil", NULL, now - 3600000000ll, now + 3600000000ll, NULL, NULL,
+	     false, 0},
 	};
 
 	sysfs = getenv("GPIOSIM_SYSFS");

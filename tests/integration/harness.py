@@ -82,7 +82,8 @@ class Provisioned:
             ids.append("agent-" + r["id"])
             ids += ["terminal-%s-%s" % (r["id"], seat["id"]) for seat in r.get("seats", [])]
         for role, key in (("operator", "operators"), ("desk", "desks"), ("auditor", "auditors"),
-                          ("witness", "witnesses")):
+                          ("witness", "witnesses"), ("supervisor", "supervisors"),
+                          ("rep", "representatives")):
             ids += ["%s-%s" % (role, n) for n in s.get(key, [])]
         return ids
 

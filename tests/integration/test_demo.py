@@ -19,6 +19,8 @@ def test_demo_day_runs(build_dir, tmp_path):
                  "All 7 people logged out", "sealed read-only", "verify -> intact",
                  "the draw re-runs to the same seats", "Auditor exported seat camera",
                  "intact, draw ok", "the commitment precedes the entropy",
+                 "noted a breach at", "kept from retention; supervisors notified",
+                 "witness log signed by 3 of 3", "opened at the escort's",
                  "0 outside their schema",
                  "Stopped the agents, the controller and the broker"):
         assert line in out, "missing from the demo's narration: %r\n%s" % (line, out)

@@ -1,8 +1,10 @@
 """Hostile clients with valid certificates (issue 11 item 2, docs/reliability.md).
 
 - The whole ACL matrix of schemas/topics.md, for one identity of each role (agent,
-  terminal, operator, desk, auditor): every publish and every read of the 32 topics of two
-  rooms, two seats each and four command-line identities. mosquitto acknowledges denied
+  terminal, operator, desk, auditor, witness, supervisor, tenderer's representative): every
+  publish and every read of the 41 topics of two rooms, two seats each, seven command-line
+  identities, a draw commitment and the supervisors' notices, on the site with the
+  watchers' rooms (docs/witness.md). mosquitto acknowledges denied
   publishes and grants denied subscriptions, so only delivery proves anything: each
   topic's legitimate reader records what arrives, and a control message from each topic's
   legitimate writer shows that the allowed path delivers.
@@ -20,16 +22,19 @@ import time
 import pytest
 
 import harness
+import watchers
 from daemons import Site, wait_for
 
 ROOMS = {"E1": ["S1", "S2"], "E2": ["S1", "S2"]}
-CLI = ["operator-alice", "operator-bob", "desk-entrance", "auditor-audit1"]
+CLI = ["operator-alice", "operator-bob", "desk-entrance", "auditor-audit1",
+       watchers.WITNESS, watchers.SUPERVISOR, watchers.REP]
 ATTACKERS = ["agent-E1", "terminal-E1-S1", "operator-alice", "desk-entrance",
-             "auditor-audit1"]
+             "auditor-audit1", watchers.WITNESS, watchers.SUPERVISOR, watchers.REP]
 
 
 def topics():
-    out = ["controller/status", "controller/error", "controller/roots"]
+    out = ["controller/status", "controller/error", "controller/roots",
+           "draw/S-1/commitment", "supervision/notice"]
     for r, seats in ROOMS.items():
         out += ["room/%s/%s" % (r, k) for k in ("status", "event", "reply", "media", "cmd")]
         for s in seats:
@@ -42,7 +47,9 @@ def topics():
 def may_write(cn, t):
     p = t.split("/")
     if cn == "controller":
-        return (t in ("controller/status", "controller/error", "controller/roots")
+        return (t in ("controller/status", "controller/error", "controller/roots",
+                      "supervision/notice")
+                or p[0] == "draw"
                 or (p[0] == "room" and p[2] == "cmd") or (p[0] == "ctl" and p[2] == "resp"))
     if cn.startswith("agent-"):
         room = cn[len("agent-"):]
@@ -67,13 +74,17 @@ def may_read(cn, t):
         return t == "seat/%s/%s/down" % (room, seat)
     return (t == "controller/status" or t == "ctl/%s/resp" % cn
             or (cn.startswith("operator-") and t == "controller/error")
-            or (cn.startswith(("operator-", "auditor-")) and t == "controller/roots"))
+            or (cn.startswith(("operator-", "auditor-")) and t == "controller/roots")
+            or (not cn.startswith("desk-") and p[0] == "draw")
+            or (cn.startswith("supervisor-") and t == "supervision/notice"))
 
 
 def reader_of(t):
     p = t.split("/")
-    if p[0] == "controller":
+    if p[0] in ("controller", "draw"):
         return "operator-alice"
+    if p[0] == "supervision":
+        return watchers.SUPERVISOR
     if p[0] == "room":
         return "agent-" + p[1] if p[2] == "cmd" else "controller"
     if p[0] == "seat":
@@ -83,7 +94,7 @@ def reader_of(t):
 
 def writer_of(t):
     p = t.split("/")
-    if p[0] == "controller" or (p[0] == "room" and p[2] == "cmd"):
+    if p[0] in ("controller", "draw", "supervision") or (p[0] == "room" and p[2] == "cmd"):
         return "controller"
     if p[0] == "room":
         return "agent-" + p[1]
@@ -94,7 +105,7 @@ def writer_of(t):
 
 @pytest.fixture
 def bare(bin_dir, tmp_path):
-    s = Site(bin_dir, tmp_path, observe=False)
+    s = Site(bin_dir, tmp_path, site=watchers.site_dict(), observe=False)
     yield s
     s.close()
 

@@ -16,10 +16,10 @@
 #define HOUR 3600000000ll
 
 static const struct admission_entry entries[] = {
-    {"w26:1:100", "expert-a", false, NOW - HOUR, NOW + HOUR, NULL},
-    {"w26:1:101", "expert-b", false, NOW - 2 * HOUR, NOW - HOUR, NULL},
-    {"pin:4711", "expert-c", false, NOW + HOUR, NOW + 2 * HOUR, NULL},
-    {"w26:1:102", NULL, true, NOW - HOUR, NOW + HOUR, NULL},
+    {"w26:1:100", "expert-a", false, NOW - HOUR, NOW + HOUR, NULL, NULL, false, 0},
+    {"w26:1:101", "expert-b", false, NOW - 2 * HOUR, NOW - HOUR, NULL, NULL, false, 0},
+    {"pin:4711", "expert-c", false, NOW + HOUR, NOW + 2 * HOUR, NULL, NULL, false, 0},
+    {"w26:1:102", NULL, true, NOW - HOUR, NOW + HOUR, NULL, NULL, false, 0},
 };
 
 static void test_reasons(void **state)
@@ -91,8 +91,8 @@ static void test_elsewhere_entries(void **state)
 {
 	struct admission *a = admission_new("R1");
 	struct admission_entry e[2] = {
-	    {"pin:2222", NULL, true, NOW - HOUR, NOW + HOUR, NULL},
-	    {"w26:1:7", NULL, true, NOW + HOUR, NOW + 2 * HOUR, NULL},
+	    {"pin:2222", NULL, true, NOW - HOUR, NOW + HOUR, NULL, NULL, false, 0},
+	    {"w26:1:7", NULL, true, NOW + HOUR, NOW + 2 * HOUR, NULL, NULL, false, 0},
 	};
 	char person[ADMISSION_PERSON_MAX] = "x";
 	GError *err = NULL;
@@ -118,11 +118,54 @@ static void test_elsewhere_entries(void **state)
 	assert_int_equal(admission_decide(a, "w26:1:7", NOW, NULL), ADMISSION_NOT_THIS_ROOM);
 
 	/* Here and elsewhere at once (a stale list during a move): this room decides. */
-	e[1] =
-	    (struct admission_entry){"pin:2222", "expert-y", false, NOW - HOUR, NOW + HOUR, NULL};
+	e[1] = (struct admission_entry){"pin:2222", "expert-y", false, NOW - HOUR, NOW + HOUR,
+	                                NULL,       NULL,       false, 0};
 	assert_int_equal(admission_replace(a, e, 2, NULL), 0);
 	assert_int_equal(admission_decide(a, "pin:2222", NOW, person), ADMISSION_GRANTED);
 	assert_string_equal(person, "expert-y");
+	admission_free(a);
+}
+
+/* The two-person rule of an escorted entry (docs/witness.md): neither credential opens
+ * alone; the other one within the window opens (naming the escorted person); too late,
+ * the wait starts anew; the same credential twice does not pair with itself. */
+static void test_escorted_pair(void **state)
+{
+	(void)state;
+	struct admission *a = admission_new("E1");
+	const int64_t W = 2000000; /* 2 s */
+	struct admission_entry e[3] = {
+	    {"pin:1111", "witness-w", false, NOW - HOUR, NOW + HOUR, NULL, "A7", false, W},
+	    {"pin:2222", "supervisor-s", false, NOW - HOUR, NOW + HOUR, NULL, "A7", true, W},
+	    {"pin:3333", "expert-x", false, NOW - HOUR, NOW + HOUR, NULL, NULL, false, 0},
+	};
+	char person[ADMISSION_PERSON_MAX];
+	assert_int_equal(admission_replace(a, e, 3, NULL), 0);
+	/* alone: nothing opens, again and again */
+	assert_int_equal(admission_decide(a, "pin:1111", NOW, person), ADMISSION_AWAITING_ESCORT);
+	assert_string_equal(person, "witness-w");
+	assert_int_equal(admission_decide(a, "pin:1111", NOW + 1000, person),
+	                 ADMISSION_AWAITING_ESCORT);
+	/* the escort too late: a new wait, nothing opens */
+	assert_int_equal(admission_decide(a, "pin:2222", NOW + 1000 + W + 1, person),
+	                 ADMISSION_AWAITING_ESCORT);
+	/* the escorted person within the window of that: granted, naming them */
+	assert_int_equal(admission_decide(a, "pin:1111", NOW + 1000 + W + 500000, person),
+	                 ADMISSION_GRANTED);
+	assert_string_equal(person, "witness-w");
+	/* the pair is spent: the next one waits again */
+	assert_int_equal(admission_decide(a, "pin:2222", NOW + 2 * W + 10, person),
+	                 ADMISSION_AWAITING_ESCORT);
+	/* an ordinary entry is unaffected */
+	assert_int_equal(admission_decide(a, "pin:3333", NOW, person), ADMISSION_GRANTED);
+	assert_string_equal(admission_reason_name(ADMISSION_AWAITING_ESCORT), "awaiting_escort");
+	/* a pair on an elsewhere entry, or without a window, is refused */
+	struct admission_entry bad = {"pin:4444", NULL, true,  NOW - HOUR, NOW + HOUR,
+	                              NULL,       "A8", false, W};
+	assert_int_equal(admission_replace(a, &bad, 1, NULL), -EINVAL);
+	bad = (struct admission_entry){"pin:4444", "p",  false, NOW - HOUR, NOW + HOUR,
+	                               NULL,       "A8", false, 0};
+	assert_int_equal(admission_replace(a, &bad, 1, NULL), -EINVAL);
 	admission_free(a);
 }
 
@@ -136,8 +179,11 @@ static void test_many_entries(void **state)
 
 	for (i = 0; i < N; i++) {
 		creds[i] = g_strdup_printf("w34:%zu:%zu", i / 100, i);
-		e[i] = (struct admission_entry){creds[i],   i % 2 ? NULL : "p", i % 2 == 1,
-		                                NOW - HOUR, NOW + HOUR,         NULL};
+		e[i] = (struct admission_entry){creds[i],   i % 2 ? NULL : "p",
+		                                i % 2 == 1, NOW - HOUR,
+		                                NOW + HOUR, NULL,
+		                                NULL,       false,
+		                                0};
 	}
 	assert_int_equal(admission_replace(a, e, N, NULL), 0);
 	for (i = 0; i < N; i++)
@@ -189,6 +235,7 @@ int main(void)
 	    cmocka_unit_test(test_reasons),           cmocka_unit_test(test_invalid_list_keeps_old),
 	    cmocka_unit_test(test_elsewhere_entries), cmocka_unit_test(test_many_entries),
 	    cmocka_unit_test(test_single_use),
+	    cmocka_unit_test(test_escorted_pair),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

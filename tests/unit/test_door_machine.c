@@ -147,11 +147,11 @@ static void admit(struct fx *f)
 {
 	int64_t now = g_get_real_time();
 	const struct admission_entry e[] = {
-	    {"w26:1:100", "expert-a", NULL, now - HOUR, now + HOUR, NULL},
-	    {"w26:1:101", "expert-b", NULL, now - 2 * HOUR, now - HOUR, NULL},
-	    {"pin:4711", "expert-c", NULL, now - HOUR, now + HOUR, NULL},
-	    {"pin:1234", "expert-e", NULL, now + HOUR, now + 2 * HOUR, NULL},
-	    {"w26:1:102", NULL, true, now - HOUR, now + HOUR, NULL},
+	    {"w26:1:100", "expert-a", NULL, now - HOUR, now + HOUR, NULL, NULL, false, 0},
+	    {"w26:1:101", "expert-b", NULL, now - 2 * HOUR, now - HOUR, NULL, NULL, false, 0},
+	    {"pin:4711", "expert-c", NULL, now - HOUR, now + HOUR, NULL, NULL, false, 0},
+	    {"pin:1234", "expert-e", NULL, now + HOUR, now + 2 * HOUR, NULL, NULL, false, 0},
+	    {"w26:1:102", NULL, true, now - HOUR, now + HOUR, NULL, NULL, false, 0},
 	};
 
 	assert_int_equal(admission_replace(door_admission(f->door), e, G_N_ELEMENTS(e), NULL), 0);
@@ -481,8 +481,8 @@ static void test_wiegand_on_gpio(void **state)
 	uint64_t ts = (uint64_t)g_get_monotonic_time() * 1000u;
 	int64_t now = g_get_real_time();
 	const struct admission_entry e[] = {
-	    {"w26:1:1", "expert-w", NULL, now - HOUR, now + HOUR, NULL},
-	    {"pin:4711", "expert-p", NULL, now - HOUR, now + HOUR, NULL},
+	    {"w26:1:1", "expert-w", NULL, now - HOUR, now + HOUR, NULL, NULL, false, 0},
+	    {"pin:4711", "expert-p", NULL, now - HOUR, now + HOUR, NULL, NULL, false, 0},
 	};
 	const char *typed = "4711";
 	int i;

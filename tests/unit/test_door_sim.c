@@ -198,8 +198,8 @@ static void test_socket_drives_door(void **state)
 	struct gpio_sim *sim = gpio_sim_new();
 	char *path = g_strdup_printf("%s/door-sim-d%d.sock", g_get_tmp_dir(), (int)getpid());
 	int64_t now = g_get_real_time();
-	const struct admission_entry e = {"w26:1:1",      "p", NULL, now - 1000000,
-	                                  now + 60000000, NULL};
+	const struct admission_entry e = {
+	    "w26:1:1", "p", NULL, now - 1000000, now + 60000000, NULL, NULL, false, 0};
 	struct door_config cfg;
 	struct door *door;
 	int granted = 0, i, fd;

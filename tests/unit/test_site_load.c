@@ -110,6 +110,34 @@ static void test_same_seat_id_in_two_rooms(void **state)
 	site_free(site);
 }
 
+/* The watchers' rooms and people (docs/witness.md). */
+static void test_watchers_rooms_and_people(void **state)
+{
+	struct site *site = NULL;
+	GError *err = NULL;
+	assert_int_equal(load("{'id':'s','rooms':[{'id':'w','kind':'witness','door':'d1'},"
+	                      "{'id':'v','kind':'supervision','door':'d2'},"
+	                      "{'id':'x','kind':'draw','door':'d3'}],"
+	                      "'witnesses':['a'],'supervisors':['b','c'],'representatives':['d']}",
+	                      &site, &err),
+	                 0);
+	assert_int_equal(site->rooms[0].kind, SITE_ROOM_WITNESS);
+	assert_int_equal(site->rooms[1].kind, SITE_ROOM_SUPERVISION);
+	assert_int_equal(site->rooms[2].kind, SITE_ROOM_DRAW);
+	assert_string_equal(site_room_kind_name(site->rooms[1].kind), "supervision");
+	assert_int_equal(site->n_supervisors, 2);
+	assert_string_equal(site->supervisors[1], "c");
+	assert_int_equal(site->n_representatives, 1);
+	assert_int_equal(site_staff_room_kind("witness"), SITE_ROOM_WITNESS);
+	assert_int_equal(site_staff_room_kind("supervisor"), SITE_ROOM_SUPERVISION);
+	assert_int_equal(site_staff_room_kind("rep"), SITE_ROOM_DRAW);
+	assert_int_equal(site_staff_room_kind("desk"), -1);
+	site_free(site);
+	expect_error("{'id':'s','rooms':[{'id':'r','kind':'expert','door':'d'}],"
+	             "'supervisors':['a','a']}",
+	             "supervisors[1]: duplicate supervisor name \"a\" (first at supervisors[0])");
+}
+
 static void test_syntax_errors(void **state)
 {
 	struct site *site = NULL;
@@ -163,7 +191,8 @@ static void test_value_errors(void **state)
 	             "id: \"abcdefghijabcdefghijabcdefghijabc\" is not a valid identifier (1-32 of "
 	             "A-Z a-z 0-9 _ -, starting with a letter or digit)");
 	expect_error("{'id':'s','rooms':[{'id':'r','kind':'lounge','door':'d'}]}",
-	             "rooms[0].kind: \"lounge\" is not a room kind (expert or tenderer)");
+	             "rooms[0].kind: \"lounge\" is not a room kind (expert, tenderer, witness, "
+	             "supervision or draw)");
 	expect_error("{'id':'s','name':'','rooms':[]}", "name: must be 1 to 128 bytes long");
 	expect_error("{'id':'s','name':'a\\nb','rooms':[]}",
 	             "name: must not contain control characters, newlines or bidirectional "
@@ -294,6 +323,7 @@ int main(void)
 	    cmocka_unit_test(test_example_site),
 	    cmocka_unit_test(test_minimal_site_defaults),
 	    cmocka_unit_test(test_same_seat_id_in_two_rooms),
+	    cmocka_unit_test(test_watchers_rooms_and_people),
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_structure_errors),
 	    cmocka_unit_test(test_value_errors),

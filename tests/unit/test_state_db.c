@@ -80,9 +80,12 @@ static void test_schema_created_in_wal(void **ctx)
 
 	assert_int_equal(state_schema_version(f->st), STATE_SCHEMA_VERSION);
 	assert_string_equal(mode, "wal");
-	assert_string_equal(tables, "admission,agent_event,alert,answered_request,assignment,audit,"
-	                            "checkin,committee,draw,meta,person,presence,room,room_device,"
-	                            "seat,seat_binding,session,site,tender,venue");
+	assert_string_equal(
+	    tables,
+	    "admission,agent_event,alert,answered_request,assignment,audit,"
+	    "checkin,committee,draw,escort_approval,evidence_hold,meta,person,presence,room,"
+	    "room_device,seat,seat_binding,session,site,staff_admission,"
+	    "tender,venue");
 	g_free(mode);
 	g_free(tables);
 }
@@ -120,6 +123,60 @@ static void test_newer_schema_refused(void **ctx)
 	assert_non_null(err);
 	assert_non_null(strstr(err->message, "schema version 99"));
 	g_error_free(err);
+}
+
+/* A version 2 database (rooms expert or tenderer only, no staff tables) is brought
+ * forward: its rooms and seats are kept, the seats still refer to their room, and the
+ * watchers' room kinds are accepted afterwards. */
+static void test_migration_from_version_2(void **ctx)
+{
+	struct fixture *f = *ctx;
+	sqlite3 *db;
+	GError *err = NULL;
+
+	state_close(f->st);
+	f->st = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db,
+	                 "PRAGMA foreign_keys = OFF; BEGIN;"
+	                 "DROP TABLE staff_admission; DROP TABLE evidence_hold;"
+	                 "DROP TABLE escort_approval;"
+	                 "CREATE TABLE room_v2 (id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+	                 "  kind TEXT NOT NULL CHECK (kind IN ('expert', 'tenderer')),"
+	                 "  venue TEXT REFERENCES venue (id), door TEXT NOT NULL UNIQUE,"
+	                 "  ord INTEGER NOT NULL) STRICT;"
+	                 "DROP TABLE room; ALTER TABLE room_v2 RENAME TO room;"
+	                 "INSERT INTO room VALUES ('E1', 'E1', 'expert', NULL, 'D1', 0);"
+	                 "INSERT INTO seat VALUES ('E1', 'S1', NULL, NULL, 0);"
+	                 "PRAGMA user_version = 2; COMMIT;",
+	                 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	f->st = state_open(f->path, &err);
+	assert_non_null(f->st);
+	assert_int_equal(state_schema_version(f->st), STATE_SCHEMA_VERSION);
+	char *rows = query_text(f->path, "SELECT group_concat(room || '/' || id) FROM seat");
+	assert_string_equal(rows, "E1/S1");
+	g_free(rows);
+	state_close(f->st);
+	f->st = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db,
+	                 "PRAGMA foreign_keys = ON;"
+	                 "INSERT INTO room VALUES ('W1', 'W1', 'witness', NULL, 'D2', 1);",
+	                 NULL, NULL, NULL),
+	    SQLITE_OK);
+	/* the seat's reference to its room still holds */
+	assert_int_not_equal(sqlite3_exec(db,
+	                                  "PRAGMA foreign_keys = ON;"
+	                                  "INSERT INTO seat VALUES ('NOPE', 'S1', NULL, NULL, 0);",
+	                                  NULL, NULL, NULL),
+	                     SQLITE_OK);
+	sqlite3_close(db);
+	f->st = state_open(f->path, &err);
+	assert_non_null(f->st);
 }
 
 static void test_foreign_keys_enforced(void **ctx)
@@ -198,6 +255,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reopen_keeps_data_and_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_foreign_keys_enforced, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migration_from_version_2, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_id_number_normalised, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_log, setup, teardown),
