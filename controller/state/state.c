@@ -94,6 +94,9 @@ static const char *const state_migrations[] = {
     ") STRICT;",
 };
 
+_Static_assert(G_N_ELEMENTS(state_migrations) == STATE_SCHEMA_VERSION,
+               "one migration per schema version: STATE_SCHEMA_VERSION names the last");
+
 static int state_get_version(struct state *st, int *version, GError **err)
 {
 	int rc = state_get_row(st, "PRAGMA user_version", NULL, state_read_int, version,

@@ -1,7 +1,7 @@
 """Issue 26 through the real agent and controller: RTSP cameras that misbehave (a
 refused password, a wrong path, a silent camera, a reboot) raise stream_lost with their
 reason and resolve when they record again; meanwhile the agent's door keeps deciding
-(every card presented while the cameras fail is granted); every gap lands in the
+(every admitted card presented while the cameras fail is granted); every gap lands in the
 controller's archive with its reason; an H.265 camera's recording exports as a clip
 that plays."""
 import json
@@ -87,9 +87,10 @@ def test_failing_cameras_alert_archive_and_the_door_keeps_deciding(site, bin_dir
         site.start_controller()
         site.start_agent(ROOM, door=True, extra=streams)
         now = int(time.time() * 1e6)
-        push_admission(site, ROOM, [{"credential": "w26:1:42", "person": "EXP-009",
+        # Six people's cards: a door uses an admission up on its first entry.
+        push_admission(site, ROOM, [{"credential": f"w26:1:{42 + i}", "person": f"EXP-{9 + i:03d}",
                                      "valid_from": now - 10**6,
-                                     "valid_until": now + 600 * 10**6}])
+                                     "valid_until": now + 600 * 10**6} for i in range(6)])
         for stream in ("cam-E1-pw", "cam-E1-path", "cam-E1-silent"):
             a = wait_for(lambda: alerts_of(site, stream), 20, 0.2)
             assert a, f"no stream_lost for {stream}"
@@ -104,7 +105,7 @@ def test_failing_cameras_alert_archive_and_the_door_keeps_deciding(site, bin_dir
         door = site.door(ROOM)
         for i in range(6):  # a card every 0.7 s while the cameras fail and come back
             before = len(granted(site))
-            door.card(1, 42)
+            door.card(1, 42 + i)
             assert wait_for(lambda: len(granted(site)) > before, 3), f"card {i} undecided"
             if i == 3:
                 cams["main"].start()
