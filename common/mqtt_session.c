@@ -282,18 +282,21 @@ static int on_message_arrived(void *context, char *topic, int topic_len, MQTTAsy
 	struct mqtt_session *s = context;
 	size_t tlen = topic_len > 0 ? (size_t)topic_len : strlen(topic);
 	size_t limit = topic_limit(s, topic, tlen);
-	if (m->payloadlen > 0 && (size_t)m->payloadlen > limit) {
-		log_warnx("mqtt %s: dropped a message of %d bytes on %.*s (limit %zu)",
-		          s->client_id, m->payloadlen, (int)tlen, topic, limit);
-		MQTTAsync_freeMessage(&m);
-		MQTTAsync_free(topic);
-		return 1;
+	size_t len = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
+	/* A message over the topic's limit is never copied whole: its first LIMIT + 1 bytes
+	 * go on, so the receiver refuses it as too large with its own error (naming topic and
+	 * sender) and nothing of it is acted on. */
+	if (len > limit) {
+		log_warnx("mqtt %s: a message of %zu bytes on %.*s is over the limit of %zu: "
+		          "passed on cut to %zu bytes, to be refused",
+		          s->client_id, len, (int)tlen, topic, limit, limit + 1);
+		len = limit + 1;
 	}
 	struct queued *q = g_new0(struct queued, 1);
 	q->is_message = true;
 	q->received_us = clock_now_us();
 	q->topic = topic_len > 0 ? g_strndup(topic, (gsize)topic_len) : g_strdup(topic);
-	q->len = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
+	q->len = len;
 	q->payload = g_malloc(q->len + 1);
 	memcpy(q->payload, m->payload, q->len);
 	((char *)q->payload)[q->len] = '\0';

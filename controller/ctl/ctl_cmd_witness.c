@@ -241,9 +241,32 @@ static char *sign_with(const char *path, const char *msg, char **why)
 	return b64;
 }
 
+/* The witness-log signing certificate and key of this identity: NAME.signing.crt and
+ * NAME.signing.key beside its TLS files when they exist, else the TLS files themselves. */
+static void signing_paths(const struct ctl *ctl, char **cert_path, char **key_path)
+{
+	const char *crt = ctl_cert_path(ctl), *key = ctl_key_path(ctl);
+	char *c = g_str_has_suffix(crt, ".crt")
+	              ? g_strdup_printf("%.*s.signing.crt", (int)strlen(crt) - 4, crt)
+	              : NULL;
+	char *k = g_str_has_suffix(key, ".key")
+	              ? g_strdup_printf("%.*s.signing.key", (int)strlen(key) - 4, key)
+	              : NULL;
+	if (c && k && g_file_test(c, G_FILE_TEST_EXISTS) && g_file_test(k, G_FILE_TEST_EXISTS)) {
+		*cert_path = c;
+		*key_path = k;
+		return;
+	}
+	g_free(c);
+	g_free(k);
+	*cert_path = g_strdup(crt);
+	*key_path = g_strdup(key);
+}
+
 static int cmd_sign(struct ctl *ctl, int argc, char **argv)
 {
 	char *tender = NULL, *sha = NULL, *cert = NULL, *why = NULL, *sig = NULL, *msg = NULL;
+	char *cert_path = NULL, *key_path = NULL;
 	const GOptionEntry entries[] = {{"tender", 0, 0, G_OPTION_ARG_STRING, &tender, NULL, NULL},
 	                                {"sha256", 0, 0, G_OPTION_ARG_STRING, &sha, NULL, NULL},
 	                                {NULL, 0, 0, 0, NULL, NULL, NULL}};
@@ -271,15 +294,18 @@ static int cmd_sign(struct ctl *ctl, int argc, char **argv)
 		json_decref(res);
 		res = NULL;
 	}
-	if (!g_file_get_contents(ctl_cert_path(ctl), &cert, NULL, NULL)) {
+	/* The signing certificate beside the TLS one (NAME.signing.crt and .key, provisioned
+	 * for the watchers), or the TLS one itself where it is Ed25519. */
+	signing_paths(ctl, &cert_path, &key_path);
+	if (!g_file_get_contents(cert_path, &cert, NULL, NULL)) {
 		rc = ctl_ops_local_fail(ctl, "witness sign", _("%s: cannot read the certificate"),
-		                        ctl_cert_path(ctl));
+		                        cert_path);
 		goto out;
 	}
 	/* the signed bytes, as docs/archive-format.md defines them (witness_log_message() of
 	 * the archive library, which the controller checks against) */
 	msg = g_strdup_printf("evalroom witness log v1\n%s\n%s\n", tender, sha);
-	sig = sign_with(ctl_key_path(ctl), msg, &why);
+	sig = sign_with(key_path, msg, &why);
 	if (!sig) {
 		rc = ctl_ops_local_fail(ctl, "witness sign", "%s", why);
 		goto out;
@@ -300,6 +326,8 @@ out:
 	g_free(tender);
 	g_free(sha);
 	g_free(cert);
+	g_free(cert_path);
+	g_free(key_path);
 	g_free(why);
 	g_free(sig);
 	g_free(msg);

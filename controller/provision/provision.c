@@ -221,20 +221,25 @@ err_key:
 static int issue_client(const char *cn, const char *org, X509 *ca, EVP_PKEY *ca_key,
                         const char *dir, GError **err)
 {
-	/* the witness, the supervisor and the tenderer's representative sign the witness log
-	 * with their certificate's key: Ed25519 (docs/witness.md) */
-	gboolean signer = g_str_has_prefix(cn, "witness-") || g_str_has_prefix(cn, "supervisor-") ||
-	                  g_str_has_prefix(cn, "rep-");
-	struct cert_spec spec = {.cn = cn,
-	                         .days = PROVISION_CERT_DAYS,
-	                         .eku = "clientAuth",
-	                         .san = NULL,
-	                         .ed25519 = signer};
+	struct cert_spec spec = {
+	    .cn = cn, .days = PROVISION_CERT_DAYS, .eku = "clientAuth", .san = NULL};
 	char *crt = g_strdup_printf("%s/clients/%s.crt", dir, cn);
 	char *key = g_strdup_printf("%s/clients/%s.key", dir, cn);
 	int rc = issue_and_write(&spec, org, ca, ca_key, crt, key, err);
 	g_free(key);
 	g_free(crt);
+	/* The witness, the supervisor and the tenderer's representative sign the witness log
+	 * with a second certificate of their own, Ed25519 (docs/witness.md): the TLS one stays
+	 * P-256, which browsers take for the web console (none imports an Ed25519 key). */
+	if (rc == 0 && (g_str_has_prefix(cn, "witness-") || g_str_has_prefix(cn, "supervisor-") ||
+	                g_str_has_prefix(cn, "rep-"))) {
+		spec.ed25519 = TRUE;
+		crt = g_strdup_printf("%s/clients/%s.signing.crt", dir, cn);
+		key = g_strdup_printf("%s/clients/%s.signing.key", dir, cn);
+		rc = issue_and_write(&spec, org, ca, ca_key, crt, key, err);
+		g_free(key);
+		g_free(crt);
+	}
 	return rc;
 }
 

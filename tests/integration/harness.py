@@ -74,6 +74,11 @@ class Provisioned:
         return (os.path.join(self.dir, "clients", cn + ".crt"),
                 os.path.join(self.dir, "clients", cn + ".key"))
 
+    def signing(self, cn):
+        """(certificate, key) paths of a watcher's witness-log signing identity (Ed25519)."""
+        return (os.path.join(self.dir, "clients", cn + ".signing.crt"),
+                os.path.join(self.dir, "clients", cn + ".signing.key"))
+
     def identities(self):
         """Every certificate identity the site should have, per schemas/topics.md."""
         s = self.site

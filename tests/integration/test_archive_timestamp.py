@@ -159,7 +159,7 @@ def test_controller_timestamps_each_sealed_tender(bin_dir, tmp_path, tsa, tool):
         assert wait_for(lambda: timestamps(tt1) == 1, 20), controller.log()
         r = tool("verify", tt1, "--pubkey", pub, "--tsa-ca", tsa.ca)
         assert r.returncode == 0 and "timestamp: the last checkpoint existed" in r.stdout, r.stdout
-        assert os.stat(tt1).st_mode & 0o777 == 0o444
+        assert os.stat(tt1).st_mode & 0o777 == 0o400  # sealed, readable by the controller only
         r = tool("checkpoint", tt1)
         assert "zj-ggzy.example/evalroom/TT1" in r.stdout, r.stdout
 

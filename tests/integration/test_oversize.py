@@ -108,7 +108,7 @@ def test_largest_legitimate_request_still_passes(bin_dir, tmp_path):
 def test_agent_drops_a_message_above_its_own_limit(bin_dir, tmp_path):
     """Under the broker's 4 MiB, the agent's own limit (64 KiB, its largest message) is
     checked in Paho's callback before the message is copied: a 1 MiB message from a kiosk
-    on its seat topic is dropped and logged, and the agent goes on serving the seat."""
+    on its seat topic is cut, logged and refused, and the agent goes on serving the seat."""
     s = Site(bin_dir, tmp_path)
     try:
         s.start_controller()
@@ -116,7 +116,7 @@ def test_agent_drops_a_message_above_its_own_limit(bin_dir, tmp_path):
         kiosk = s.client("terminal-%s-S1" % ROOM, client_id="test-big-seat")
         kiosk.publish(harness.topic("seat", ROOM, "S1", "up"), b"y" * (1024 * 1024),
                       timeout=30)
-        assert agent.wait_log("dropped a message of 1048576 bytes on evalroom/v1/seat/%s/S1/up"
+        assert agent.wait_log("a message of 1048576 bytes on evalroom/v1/seat/%s/S1/up is over"
                               % ROOM, 15), agent.log(this_run=True)[-2000:]
         kiosk.close()
         assert agent.alive()
@@ -130,21 +130,21 @@ def test_per_topic_limits_before_copy(bin_dir, tmp_path):
     """Limits per topic, not per connection (issue 15, finding 4): the controller takes
     4 MiB on request topics (test above) but only 64 KiB on an agent's event topic, and
     the agent only 8 KiB on a seat's topics (a terminal sends a few hundred bytes). Each
-    is dropped in Paho's callback, before it is copied, and logged with its limit; both
-    daemons go on serving."""
+    is cut to its limit + 1 in Paho's callback (never copied whole), logged with its
+    limit and refused by the receiver; both daemons go on serving."""
     s = Site(bin_dir, tmp_path)
     try:
         ctl = s.start_controller()
         agent = s.start_agent(ROOM, door=True)
         as_agent = s.client("agent-" + ROOM, client_id="test-big-event")
         as_agent.publish(harness.topic("room", ROOM, "event"), b"e" * (128 * 1024), timeout=30)
-        assert ctl.wait_log("dropped a message of 131072 bytes on evalroom/v1/room/%s/event "
-                            "(limit 65536)" % ROOM, 15), ctl.log(this_run=True)[-2000:]
+        assert ctl.wait_log("a message of 131072 bytes on evalroom/v1/room/%s/event is over "
+                            "the limit of 65536: passed on cut to 65537 bytes" % ROOM, 15), ctl.log(this_run=True)[-2000:]
         as_agent.close()
         kiosk = s.client("terminal-%s-S1" % ROOM, client_id="test-big-up")
         kiosk.publish(harness.topic("seat", ROOM, "S1", "up"), b"u" * (16 * 1024), timeout=30)
-        assert agent.wait_log("dropped a message of 16384 bytes on evalroom/v1/seat/%s/S1/up "
-                              "(limit 8192)" % ROOM, 15), agent.log(this_run=True)[-2000:]
+        assert agent.wait_log("a message of 16384 bytes on evalroom/v1/seat/%s/S1/up is over "
+                              "the limit of 8192" % ROOM, 15), agent.log(this_run=True)[-2000:]
         kiosk.close()
         assert ctl.alive() and agent.alive()
         rc, out, err = s.ctl("status")

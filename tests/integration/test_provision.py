@@ -38,10 +38,20 @@ def openssl(*args, data=None):
 def test_layout_modes_and_certificates(prov):
     ids = prov.identities()
     assert len(ids) == 14
+    # the watchers (witness, supervisor, tenderer's representative) also hold an Ed25519
+    # certificate for signing the witness log, beside their P-256 TLS one
+    signers = [i for i in ids if i.split("-")[0] in ("witness", "supervisor", "rep")]
+    assert signers
     assert sorted(os.listdir(os.path.join(prov.dir, "clients"))) == sorted(
-        [i + ".crt" for i in ids] + [i + ".key" for i in ids])
+        [i + ".crt" for i in ids] + [i + ".key" for i in ids] +
+        [i + ".signing.crt" for i in signers] + [i + ".signing.key" for i in signers])
     keys = [prov.ca_key, prov.signing_key, os.path.join(prov.dir, "broker", "broker.key")]
-    keys += [prov.cert(i)[1] for i in ids]
+    keys += [prov.cert(i)[1] for i in ids] + [prov.signing(i)[1] for i in signers]
+    for cn in signers:
+        text = openssl("pkey", "-in", prov.signing(cn)[1], "-noout", "-text").stdout
+        assert "ED25519" in text, text
+        r = openssl("verify", "-CAfile", prov.ca, prov.signing(cn)[0])
+        assert r.returncode == 0, r.stderr
     for k in keys:
         assert stat.S_IMODE(os.stat(k).st_mode) == 0o600, k
     for cn in ids:

@@ -72,7 +72,7 @@ def sign_with(site, key_of, tender, sha, tmp_path):
     msg = tmp_path / "msg"
     msg.write_bytes(("evalroom witness log v1\n%s\n%s\n" % (tender, sha)).encode())
     sig = tmp_path / "sig"
-    p = openssl("pkeyutl", "-sign", "-inkey", site.prov.cert(key_of)[1], "-rawin",
+    p = openssl("pkeyutl", "-sign", "-inkey", site.prov.signing(key_of)[1], "-rawin",
                 "-in", str(msg), "-out", str(sig))
     assert p.returncode == 0, p.stderr
     return base64.b64encode(sig.read_bytes()).decode()
@@ -107,7 +107,7 @@ def test_witness_log_three_signatures(site, tmp_path):
     rc, out, err = site.ctl("tender", "close", TENDER, "--wait", "1", timeout=90)
     assert rc == 0, (out, err)
     archive = out["path"]
-    assert stat.S_IMODE(os.stat(archive).st_mode) == 0o444
+    assert stat.S_IMODE(os.stat(archive).st_mode) == 0o400  # sealed: the controller's user only (docs/archives.md)
 
     md_path = tmp_path / "witness-log.md"
     log = ok(site, "witness", "log", "--tender", TENDER, "--out", str(md_path),
@@ -127,7 +127,7 @@ def test_witness_log_three_signatures(site, tmp_path):
     rc, _, err = site.ctl("witness", "sign", "--tender", TENDER, "--sha256", other,
                           identity=watchers.WITNESS, json_out=False)
     assert rc == 1 and "the signature is for a witness log with SHA-256 " + other in err, err
-    cert = open(site.prov.cert(watchers.WITNESS)[0]).read()
+    cert = open(site.prov.signing(watchers.WITNESS)[0]).read()
     good = sign_with(site, watchers.WITNESS, TENDER, sha, tmp_path)
     desk = raw_call(site, "desk-entrance", "witness.sign",
                     {"tender": TENDER, "sha256": sha, "signature": good,
@@ -147,7 +147,7 @@ def test_witness_log_three_signatures(site, tmp_path):
     theirs = raw_call(site, watchers.WITNESS, "witness.sign",
                       {"tender": TENDER, "sha256": sha,
                        "signature": sign_with(site, watchers.SUPERVISOR, TENDER, sha, tmp_path),
-                       "certificate": open(site.prov.cert(watchers.SUPERVISOR)[0]).read()},
+                       "certificate": open(site.prov.signing(watchers.SUPERVISOR)[0]).read()},
                       "their-cert")
     assert not theirs["ok"] and "not the requester's" in theirs["error"]["message"], theirs
     rc, text = verify(site, archive)
@@ -166,7 +166,7 @@ def test_witness_log_three_signatures(site, tmp_path):
     rc, text = verify(site, archive)
     assert rc == 0 and "witness log signed by 3 of 3" in text, text
     assert "missing" not in text and "INVALID" not in text
-    assert stat.S_IMODE(os.stat(archive).st_mode) == 0o444
+    assert stat.S_IMODE(os.stat(archive).st_mode) == 0o400
 
     # each signature checks with the openssl CLI alone (docs/archive-format.md)
     db = sqlite3.connect("file:%s?mode=ro" % archive, uri=True)

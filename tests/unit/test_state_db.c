@@ -125,10 +125,10 @@ static void test_newer_schema_refused(void **ctx)
 	g_error_free(err);
 }
 
-/* A version 2 database (rooms expert or tenderer only, no staff tables) is brought
+/* A version 4 database (rooms expert or tenderer only, no staff tables) is brought
  * forward: its rooms and seats are kept, the seats still refer to their room, and the
  * watchers' room kinds are accepted afterwards. */
-static void test_migration_from_version_2(void **ctx)
+static void test_migration_from_version_4(void **ctx)
 {
 	struct fixture *f = *ctx;
 	sqlite3 *db;
@@ -149,7 +149,7 @@ static void test_migration_from_version_2(void **ctx)
 	                 "DROP TABLE room; ALTER TABLE room_v2 RENAME TO room;"
 	                 "INSERT INTO room VALUES ('E1', 'E1', 'expert', NULL, 'D1', 0);"
 	                 "INSERT INTO seat VALUES ('E1', 'S1', NULL, NULL, 0);"
-	                 "PRAGMA user_version = 2; COMMIT;",
+	                 "PRAGMA user_version = 4; COMMIT;",
 	                 NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
@@ -255,7 +255,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reopen_keeps_data_and_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_foreign_keys_enforced, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_migration_from_version_2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migration_from_version_4, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_id_number_normalised, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_log, setup, teardown),
