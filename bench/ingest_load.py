@@ -71,8 +71,13 @@ def setup_day(site, work):
         with open(p, "w") as f:
             f.write(text)
         ok("committee", "import", "--tender", t, p)
-    ok("draw", "commit", "--session", "2026-11-26")
-    ok("draw", "run", "--session", "2026-11-26", "--witness-entropy", "bench")
+    rc, commit, err = site.ctl("draw", "commit", "--session", "2026-11-26")
+    if rc != 0:
+        raise RuntimeError("draw commit: %s %s" % (commit, err))
+    # the witness runs the draw, confirming the published commitment (docs/draw.md)
+    rc, out, err = site.witness_run("2026-11-26", "bench", commit["commitment"])
+    if rc != 0:
+        raise RuntimeError("draw run: %s %s" % (out, err))
 
 
 def run(site, n, mbit, secs, seg_s, work):
