@@ -801,20 +801,10 @@ static int handle_staff_admit(struct controller *c, const struct request *req, j
 		            "args.identity: \"%s\" is no watcher's identity (witness-, supervisor- "
 		            "or rep-<name>)",
 		            identity);
-	char *source = NULL;
 	struct site *site = NULL;
-	GError *site_err = NULL;
-	int rc = state_site_source(c->state, &source, err);
+	int rc = state_site_load(c->state, &site, err);
 	if (rc != 0)
 		return rc;
-	rc = site_load_data(source, strlen(source), &site, &site_err);
-	g_free(source);
-	if (rc != 0) {
-		rc = fail(err, REQUEST_ERROR_INTERNAL, EIO, "the stored site: %s",
-		          site_err->message);
-		g_error_free(site_err);
-		return rc;
-	}
 	const char *name = identity + strlen(role_name) + 1;
 	const struct site_room *target = NULL;
 	for (size_t i = 0; i < site->n_rooms; i++)

@@ -329,20 +329,10 @@ static int handle_approve(struct controller *c, const struct request *req, json_
 		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
 		                "an approval names its reason and the recorded call or note it "
 		                "rests on (args.reason, args.basis)");
-	char *source = NULL;
 	struct site *site = NULL;
-	GError *site_err = NULL;
-	int rc = state_site_source(c->state, &source, err);
+	int rc = state_site_load(c->state, &site, err);
 	if (rc != 0)
 		return rc;
-	rc = site_load_data(source, strlen(source), &site, &site_err);
-	g_free(source);
-	if (rc != 0) {
-		rc = ops_fail(err, REQUEST_ERROR_INTERNAL, EIO, "the stored site: %s",
-		              site_err->message);
-		g_error_free(site_err);
-		return rc;
-	}
 	const struct site_room *target = NULL;
 	for (size_t i = 0; i < site->n_rooms; i++)
 		if (strcmp(site->rooms[i].id, room) == 0)

@@ -365,8 +365,9 @@ int state_staff_admission_active_of(struct state *st, const char *identity, cons
 int state_evidence_hold_add(struct state *st, const char *tender, const char *stream,
                             int64_t from_us, int64_t to_us, const char *author, int64_t now,
                             int64_t *id, GError **err);
-/* state_site_source: the imported site file's text (new, g_free it); -ENOENT when none. */
-int state_site_source(struct state *st, char **out, GError **err);
+/* state_site_load: the imported site file, parsed (new, site_free it); -ENOENT when none,
+ * -EIO when the stored text no longer parses. */
+int state_site_load(struct state *st, struct site **out, GError **err);
 /* state_evidence_held: *HELD when an evidence hold overlaps FROM_US..TO_US. */
 int state_evidence_held(struct state *st, int64_t from_us, int64_t to_us, bool *held, GError **err);
 

@@ -1,5 +1,7 @@
 /* state.db: the watchers' side (docs/witness.md): staff door credentials for their own
  * rooms and the evidence holds of witness notes. */
+#include "request.h"
+#include "site.h"
 #include "state.h"
 #include "state_db.h"
 
@@ -92,13 +94,25 @@ static void text_dup_read(sqlite3_stmt *stmt, void *text)
 	*(char **)text = g_strdup(state_column_text(stmt, 0));
 }
 
-int state_site_source(struct state *st, char **out, GError **err)
+int state_site_load(struct state *st, struct site **out, GError **err)
 {
-	int rc = state_get_row(st, "SELECT source FROM site", NULL, text_dup_read, out, "read site",
-	                       err);
+	char *source = NULL;
+	GError *site_err = NULL;
+	int rc = state_get_row(st, "SELECT source FROM site", NULL, text_dup_read, &source,
+	                       "read site", err);
 	if (rc == -ENOENT)
-		rc = state_not_found(err, "no site imported yet (evalroomctl site import FILE)");
-	return rc;
+		return state_not_found(err, "no site imported yet (evalroomctl site import FILE)");
+	if (rc != 0)
+		return rc;
+	rc = site_load_data(source, strlen(source), out, &site_err);
+	g_free(source);
+	if (rc != 0) {
+		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_INTERNAL, "the stored site: %s",
+		            site_err->message);
+		g_error_free(site_err);
+		return -EIO;
+	}
+	return 0;
 }
 
 static json_t *staff_active_json(sqlite3_stmt *stmt)
