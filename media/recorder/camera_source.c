@@ -15,6 +15,13 @@ struct camera_link {
 	GMutex lock;
 	gboolean all_pads;
 	GPtrArray *held; /* struct held_pad */
+	/* The muxer's video pad, requested before any audio pad: mpegtsmux numbers its
+	 * streams in the order their pads were requested and writes its program table
+	 * before a packet of the first one. rtspsrc adds its pads in the order the first
+	 * RTP packets arrive; when audio came first, every segment after the first began
+	 * with the video key frame ahead of the table, and a player dropped that frame
+	 * and its whole group of pictures. */
+	GstPad *video_mpad;
 };
 
 struct held_pad {
@@ -36,7 +43,12 @@ static void release_held(struct camera_link *l)
 		gst_pad_remove_probe(h->pad, h->probe);
 	}
 	g_ptr_array_set_size(l->held, 0);
+	GstPad *unused = l->have_video ? NULL : g_steal_pointer(&l->video_mpad);
 	g_mutex_unlock(&l->lock);
+	if (unused) { /* a camera without video: the muxer must not wait for it */
+		gst_element_release_request_pad(l->mux, unused);
+		gst_object_unref(unused);
+	}
 }
 
 static void on_no_more_pads(GstElement *src, gpointer data)
@@ -62,6 +74,7 @@ static void camera_link_free(gpointer data, GClosure *closure)
 {
 	struct camera_link *l = data;
 	g_ptr_array_free(l->held, TRUE);
+	g_clear_object(&l->video_mpad);
 	g_mutex_clear(&l->lock);
 	g_free(l);
 }
@@ -72,8 +85,8 @@ static const struct {
 	const char *encoding;
 	const char *chain;
 } chains[] = {
-    {"video", "H264", "rtph264depay ! h264parse config-interval=-1"},
-    {"video", "H265", "rtph265depay ! h265parse config-interval=-1"},
+    {"video", "H264", "rtph264depay ! h264parse config-interval=-1 ! capsfilter caps=video/x-h264,stream-format=byte-stream,alignment=au"},
+    {"video", "H265", "rtph265depay ! h265parse config-interval=-1 ! capsfilter caps=video/x-h265,stream-format=byte-stream,alignment=au"},
     {"audio", "MPEG4-GENERIC", "rtpmp4gdepay ! aacparse"},
     {"audio", "MP4A-LATM", "rtpmp4adepay ! aacparse"},
     /* G.711 has no MPEG-TS mapping: the one conversion, 8 kHz speech to AAC. */
@@ -132,6 +145,8 @@ static void on_pad_added(GstElement *src, GstPad *pad, gpointer data)
 		                             NULL);
 		g_ptr_array_add(l->held, h);
 	}
+	if (video)
+		l->have_video = TRUE; /* claimed now: no-more-pads keeps the muxer's video pad */
 	g_mutex_unlock(&l->lock);
 	GError *why = NULL;
 	GstElement *bin = recorder_fragment_parse(chain, &why);
@@ -149,7 +164,8 @@ static void on_pad_added(GstElement *src, GstPad *pad, gpointer data)
 	gst_bin_add_many(GST_BIN(l->pipeline), bin, q, NULL);
 	GstPad *bsink = gst_element_get_static_pad(bin, "sink");
 	GstPad *qsrc = gst_element_get_static_pad(q, "src");
-	GstPad *mpad = gst_element_request_pad_simple(l->mux, video ? "video" : "audio_%u");
+	GstPad *mpad = video ? (l->video_mpad ? gst_object_ref(l->video_mpad) : NULL)
+	                     : gst_element_request_pad_simple(l->mux, "audio_%u");
 	gboolean ok = gst_element_link(bin, q) && mpad &&
 	              gst_pad_link(qsrc, mpad) == GST_PAD_LINK_OK &&
 	              gst_pad_link(pad, bsink) == GST_PAD_LINK_OK;
@@ -169,9 +185,7 @@ static void on_pad_added(GstElement *src, GstPad *pad, gpointer data)
 		                  (NULL));
 		return;
 	}
-	if (video)
-		l->have_video = TRUE;
-	else
+	if (!video)
 		l->have_audio = TRUE;
 }
 
@@ -199,6 +213,7 @@ GstElement *camera_source_add(GstElement *pipeline, GstElement *mux,
 	l->ctx = ctx;
 	g_mutex_init(&l->lock);
 	l->held = g_ptr_array_new_with_free_func(held_pad_free);
+	l->video_mpad = gst_element_request_pad_simple(mux, "video");
 	g_object_set_data(G_OBJECT(src), "evalroom-camera-link", l);
 	g_signal_connect(src, "no-more-pads", G_CALLBACK(on_no_more_pads), l);
 	g_signal_connect_data(src, "pad-added", G_CALLBACK(on_pad_added), l, camera_link_free, 0);

@@ -41,7 +41,28 @@ def media_info(path):
     audio = re.findall(r"audio #\d+: ([^\n]+)", out)
     size = re.search(r"Width: (\d+)\s+Height: (\d+)", out)
     return {"video": video, "audio": [a.strip() for a in audio],
-            "size": (int(size.group(1)), int(size.group(2))) if size else None}
+            "size": (int(size.group(1)), int(size.group(2))) if size else None,
+            "discoverer": out[-400:]}
+
+
+def starts_with_program_table(path):
+    """The segment opens with the PAT (PID 0) and then the PMT it names, so a player
+    that starts at this file knows every stream before the first media packet."""
+    with open(path, "rb") as f:
+        head = f.read(2 * 188)
+    if len(head) < 2 * 188 or head[0] != 0x47 or head[188] != 0x47:
+        return False
+    pid = lambda p: ((p[1] & 0x1F) << 8) | p[2]
+    pat, pmt = head[:188], head[188:]
+    if pid(pat) != 0:
+        return False
+    # Past the adaptation field (mpegtsmux pads the tables with one) and the pointer
+    # field: the PAT section, whose first program's PMT PID follows 8 bytes of header
+    # and the program number.
+    off = 4 + (1 + pat[4] if pat[3] & 0x20 else 0)
+    sec = off + 1 + pat[off]
+    pmt_pid = ((pat[sec + 10] & 0x1F) << 8) | pat[sec + 11]
+    return pid(pmt) == pmt_pid
 
 
 def delta_frame_sizes(path, demux, codec):
@@ -93,9 +114,11 @@ def test_h264_h265_with_audio_recorded_as_sent(bin_dir, clips, tmp_path):
     assert not drv.of("gap")
     room = check_contiguous(drv, "room-cam")
     seat = check_contiguous(drv, "seat-cam")
+    for s in room + seat:
+        assert starts_with_program_table(s["path"]), (s["stream"], s["seq"])
     for s in room:
         info = media_info(s["path"])
-        assert info["video"] == ["H.265"] and info["size"] == (320, 240), info
+        assert info["video"] == ["H.265"] and info["size"] == (320, 240), (s["seq"], info)
         assert len(info["audio"]) == 1 and "AAC" in info["audio"][0], info
     for s in seat:
         info = media_info(s["path"])
