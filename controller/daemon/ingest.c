@@ -235,9 +235,11 @@ static void targets_clear(struct targets *t)
 	g_free(t->stream);
 }
 
-/* The archives a recording of ROOM/STREAM over [FROM, TO] goes to: its tenders', and the
- * site's retention archive when no tender takes it (none, or a sealed one: refused and
- * logged, so nothing recorded is lost). 0 or -errno with *err (nothing stored, no ack). */
+/* The archives a recording of ROOM/STREAM over [FROM, TO] goes to: its tenders' (those with
+ * someone at that seat or in that room checked in by TO: route.h), and the site's
+ * retention archive when no tender takes it (none, e.g. a seat before its person's
+ * check-in while the seat map is sealed, or a sealed one: refused and logged, so nothing
+ * recorded is lost). 0 or -errno with *err (nothing stored, no ack). */
 static int route(struct controller *c, const char *room, const char *stream, int64_t from_us,
                  int64_t to_us, const char *what, struct targets *t, GError **err)
 {

@@ -26,9 +26,9 @@ static void add_distinct(sqlite3_stmt *stmt, void *out)
 	"AND EXISTS (SELECT 1 FROM checkin k WHERE k.session = a.session AND "                     \
 	"k.person = a.person AND k.screening = 'passed' AND k.at <= ?2) "
 
-/* Before a person's check-in nothing that happens in their room goes to their tender's
- * archive: it would tell an archive's reader where the draw put them while the seat map
- * is sealed (docs/draw.md). */
+/* Before a person's check-in nothing that happens or is recorded in their room or at
+ * their seat goes to their tender's archive: it would tell an archive's reader where the
+ * draw put them while the seat map is sealed (docs/draw.md, "The seal"). */
 int route_room_tenders(struct state *st, const char *room, int64_t at_us, GPtrArray *tenders,
                        GError **err)
 {
@@ -46,15 +46,6 @@ int route_seat_tenders(struct state *st, const char *room, const char *seat, int
 	                  "AND a.seat = ?3 ORDER BY a.tender",
 	                  STATE_ARGS(STATE_TEXT(room), STATE_INT(at_us), STATE_TEXT(seat)),
 	                  add_distinct, tenders, "seat tenders", err);
-}
-
-static int room_reserved_tenders(struct state *st, const char *room, int64_t at_us,
-                                 GPtrArray *tenders, GError **err)
-{
-	return state_each(st,
-	                  "SELECT DISTINCT a.tender " SEATED_IN_OPEN_SESSION "ORDER BY a.tender",
-	                  STATE_ARGS(STATE_TEXT(room), STATE_INT(at_us)), add_distinct, tenders,
-	                  "room tenders", err);
 }
 
 /* Where a stream is: at a seat (SEAT its id) or not, when the site knows it at all. */
@@ -88,13 +79,36 @@ int route_segment_tenders(struct state *st, const char *room, const char *stream
 		return rc;
 	*known = rc == 0;
 	*seat_stream = place.seat_stream;
+	/* Both by the segment's end: the segment during which a person checked in is theirs. */
 	if (!*seat_stream)
-		return room_reserved_tenders(st, room, to_us, tenders, err);
-	return state_each(st,
-	                  "SELECT DISTINCT a.tender " SEATED_IN_OPEN_SESSION
-	                  "AND a.seat = ?3 ORDER BY a.tender",
-	                  STATE_ARGS(STATE_TEXT(room), STATE_INT(to_us), STATE_TEXT(place.seat)),
-	                  add_distinct, tenders, "seat tender", err);
+		return route_room_tenders(st, room, to_us, tenders, err);
+	return route_seat_tenders(st, room, place.seat, to_us, tenders, err);
+}
+
+static void read_span(sqlite3_stmt *stmt, void *data)
+{
+	int64_t *span = data;
+	span[0] = sqlite3_column_int64(stmt, 0);
+	span[1] = sqlite3_column_int64(stmt, 1);
+}
+
+int route_checkin_span(struct state *st, const char *session, const char *person,
+                       int64_t *seated_us, int64_t *checked_in_us, GError **err)
+{
+	int64_t span[2] = {0, 0};
+	int rc = state_get_row(st,
+	                       "SELECT a.assigned_at, k.at FROM assignment a JOIN checkin k ON "
+	                       "k.session = a.session AND k.person = a.person AND "
+	                       "k.screening = 'passed' WHERE a.session = ? AND a.person = ? AND "
+	                       "a.withdrawn = 0 ORDER BY k.at LIMIT 1",
+	                       STATE_ARGS(STATE_TEXT(session), STATE_TEXT(person)), read_span, span,
+	                       "check-in span", err);
+	if (rc == -ENOENT)
+		return state_not_found(err, "%s is not seated and checked in in session %s", person,
+		                       session);
+	*seated_us = span[0];
+	*checked_in_us = span[1];
+	return rc;
 }
 
 int route_tender_rooms(struct state *st, const char *tender, GPtrArray *rooms, GError **err)

@@ -18,7 +18,7 @@ import pytest
 import harness
 from daemons import Site, streams_config, wait_for
 
-DAY = "2026-11-26"
+DAY = time.strftime("%Y-%m-%d")  # check-in is for the session of the day
 ROOM = "E1"
 COMMITTEE_TA = ("person_id,name,id_number,role\n"
                 "xp-wang,Wang Li,11010519491231002X,expert\n"
@@ -76,6 +76,15 @@ def test_real_agent_recording_survives_restarts_and_seals(site, tmp_path, bin_di
     assert sorted(seat_tender.values()) == ["TA", "TB"]
     archives_of = {"cam-E1": ["TA", "TB"], "cam-E1-S1": [seat_tender["S1"]],
                    "cam-E1-S2": [seat_tender["S2"]]}
+    # A seat's and a room's recording reaches a tender's archive only from its person's
+    # check-in on (the seat map is sealed until check-in): E1's two experts check in
+    # before the agent records; E2's do not, so the seal stays shut until the last close.
+    ids = {line.split(",")[0]: line.split(",")[2] for text in (COMMITTEE_TA, COMMITTEE_TB)
+           for line in text.splitlines()[1:]}
+    for a in site.seat_map(DAY):
+        if a["room"] == ROOM:
+            ok(site, "desk", "checkin", "--person", a["person"], "--id-number",
+               ids[a["person"]], "--screening", "passed")
     adir = os.path.join(site.tmp, "controller-state", "archive")
 
     def path(t):
@@ -165,8 +174,9 @@ def test_real_agent_recording_survives_restarts_and_seals(site, tmp_path, bin_di
         # A C2SP checkpoint (docs/archive-format.md): origin, size, base64 root.
         assert body.split("\n")[1] == str(out["tree_size"])
         assert base64.b64decode(body.split("\n")[2]).hex() == out["root"]
-        # Nobody checked in: the seat map stayed sealed until the session's last tender
-        # closed; the tenders closed before it say so, the last one holds the record.
+        # E2's experts never checked in: the seat map stayed sealed until the session's
+        # last tender closed; the tenders closed before it say so, the last one holds the
+        # record.
         kinds = [k for (k,) in rows(p, "SELECT kind FROM events")]
         if t == "TB":  # closed last
             assert "draw.released" in kinds

@@ -1,6 +1,7 @@
 /* Routing queries of the ingest (controller/state/route.h) over a real state.db with the
  * example site (E1, E2: two seats each with cameras cam-<room>-<seat>; T1: one seat)
- * and a run draw: which tenders a segment of a stream belongs to, and when. */
+ * and a run draw: which tenders a segment of a stream belongs to, and when (from the
+ * check-in of the person drawn to the seat or room on: the seat map is sealed until it). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -70,6 +71,8 @@ static void test_nobody_seated_before_the_draw(void **ctx)
 	expect(f->st, "E1", "cam-E1-S1", INT64_MAX, "", true, true);
 }
 
+#define CHECKIN_US 2000000000000000LL /* a check-in time after the draw's */
+
 static void test_seat_and_room_streams_after_the_draw(void **ctx)
 {
 	struct ops_fixture *f = *ctx;
@@ -77,9 +80,45 @@ static void test_seat_and_room_streams_after_the_draw(void **ctx)
 	json_t *list;
 	assert_int_equal(state_assignment_list(f->st, SESSION, &list, NULL), 0);
 	assert_int_equal(json_array_size(list), 4);
-	GHashTable *room_tenders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	size_t i;
 	json_t *a;
+	/* Drawn but nobody checked in: no stream of any seat or room is anyone's (it would
+	 * tell a tender archive's reader where the draw put that tender's people). */
+	json_array_foreach(list, i, a)
+	{
+		const char *room = json_string_value(json_object_get(a, "room"));
+		char *cam = g_strdup_printf("cam-%s-%s", room,
+		                            json_string_value(json_object_get(a, "seat")));
+		if (strcmp(room, "T1") != 0)
+			expect(f->st, room, cam, INT64_MAX, "", true, true);
+		expect(f->st, room, "cam-E1", INT64_MAX, "", false, strcmp(room, "E1") == 0);
+		g_free(cam);
+	}
+	/* A failed screening is no check-in. */
+	json_array_foreach(list, i, a)
+	assert_int_equal(state_checkin_add(f->st, SESSION,
+	                                   json_string_value(json_object_get(a, "person")),
+	                                   CHECKIN_US - 10, "desk-entrance", "failed", NULL, NULL),
+	                 0);
+	expect(f->st, "E1", "cam-E1", INT64_MAX, "", false, true);
+	json_array_foreach(list, i, a)
+	{
+		const char *person = json_string_value(json_object_get(a, "person"));
+		int64_t seated, checked;
+		GError *err = NULL;
+		assert_int_equal(route_checkin_span(f->st, SESSION, person, &seated, &checked, &err),
+		                 -ENOENT);
+		assert_non_null(strstr(err->message, person));
+		g_clear_error(&err);
+		assert_int_equal(state_checkin_add(f->st, SESSION, person, CHECKIN_US,
+		                                   "desk-entrance", "passed", NULL, NULL),
+		                 0);
+		assert_int_equal(route_checkin_span(f->st, SESSION, person, &seated, &checked, NULL),
+		                 0);
+		assert_true(seated > 0 && seated < CHECKIN_US);
+		assert_true(checked == CHECKIN_US);
+	}
+	GHashTable *room_tenders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	json_array_foreach(list, i, a)
 	{
 		const char *room = json_string_value(json_object_get(a, "room"));
@@ -112,6 +151,12 @@ static void test_seat_and_room_streams_after_the_draw(void **ctx)
 	/* Before anyone was seated (the draw's time): nobody's. */
 	expect(f->st, "E1", "cam-E1", 1, "", false, true);
 	expect(f->st, "E1", "cam-E1-S1", 1, "", true, true);
+	/* Seated but ending before the check-in: nobody's; the segment during which the
+	 * person checked in (ending at or after it) is theirs. */
+	expect(f->st, "E1", "cam-E1", CHECKIN_US - 1, "", false, true);
+	expect(f->st, "E1", "cam-E1-S1", CHECKIN_US - 1, "", true, true);
+	expect(f->st, "E1", "cam-E1", CHECKIN_US, g_hash_table_lookup(room_tenders, "E1"), false,
+	       true);
 	g_hash_table_destroy(room_tenders);
 
 	GPtrArray *rooms = g_ptr_array_new_with_free_func(g_free);
