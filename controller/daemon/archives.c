@@ -805,6 +805,8 @@ void archives_after_request(struct controller *c, const struct request *req, con
 			release_if_due(c, t.session, now,
 			               strcmp(req->command, "draw.replace") == 0);
 		g_clear_error(&e);
+		if (result && strcmp(req->command, "desk.checkin") == 0)
+			archives_on_checkin(c, result);
 	}
 	if (!req->audited || strcmp(req->command, "tender.close") == 0)
 		return;

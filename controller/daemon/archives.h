@@ -66,6 +66,13 @@ void archives_after_request(struct controller *c, const struct request *req, con
 void archives_on_agent_event(struct controller *c, const char *room, const char *kind, int64_t ts,
                              json_t *body);
 
+/* archives_on_checkin: a done desk.checkin (RESULT: person, session, tender, room, seat)
+ * becomes a "recording.checkin" event in the tender's archive: the seat's and the room's
+ * streams, which reach that archive from the check-in on, and the site's retention
+ * archives that hold what they recorded since the draw seated the person (the seat map
+ * is sealed until check-in); those days get a retention hold (retention_hold.h). */
+void archives_on_checkin(struct controller *c, const json_t *result);
+
 /* archives_on_alert: an alert_hook_fn (alerts.h on h/alerts; register it with
  * alerts_set_hook(c, archives_on_alert, NULL)): every change of an alert ("raised",
  * "repeated", "acknowledged", "resolved") becomes an "alert.<change>" event in the

@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "local_time.h"
 #include "log.h"
+#include "retention_hold.h"
 #include "route.h"
 #include "state.h"
 #include "warn_rules.h"
@@ -71,26 +72,13 @@ static json_t *evidence_streams(struct controller *c, const struct warning *w)
 	return out;
 }
 
-/* Keep the site's retention archives of the UTC days FROM..TO: the sweep skips a day with
- * a .hold file (retention.c); one line per evidence span says why. */
+/* Keep the site's retention archives of the warning's UTC days (retention_hold.h). */
 static void hold_days(struct controller *c, int64_t alert_id, const struct warning *w)
 {
-	for (int64_t day = w->from_us / (86400 * (int64_t)G_USEC_PER_SEC);
-	     day <= w->to_us / (86400 * (int64_t)G_USEC_PER_SEC); day++) {
-		GDateTime *d = g_date_time_new_from_unix_utc(day * 86400);
-		char *name = g_date_time_format(d, "site-%Y-%m-%d.hold");
-		g_date_time_unref(d);
-		char *path = g_build_filename(c->cfg.archive_dir, name, NULL);
-		FILE *f = fopen(path, "a");
-		if (!f || fprintf(f, "alert %" G_GINT64_FORMAT " %s %" G_GINT64_FORMAT
-		                     " %" G_GINT64_FORMAT "\n",
-		                  alert_id, warn_rule_name(w->rule), w->from_us, w->to_us) < 0)
-			log_warn("warning evidence: hold %s", path);
-		if (f && fclose(f) != 0)
-			log_warn("warning evidence: hold %s", path);
-		g_free(path);
-		g_free(name);
-	}
+	char *why = g_strdup_printf("alert %" G_GINT64_FORMAT " %s", alert_id,
+	                            warn_rule_name(w->rule));
+	retention_hold_days(c->cfg.archive_dir, w->from_us, w->to_us, why);
+	g_free(why);
 }
 
 static void on_warning(const struct warning *w, void *user)
