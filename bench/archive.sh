@@ -75,7 +75,7 @@ echo "  $("$BIN" streams "$DIR" 50 2 "$SECS" 2)"
 # The same load through the real controller: 50 streams published as media chunks (raw
 # bytes, metadata in MQTT 5 user properties) by the agents' identities through the real
 # broker; the controller validates, reassembles, hashes, routes (copies room streams into
-# each seated tender's archive), commits and acknowledges. Its figures are printed one per
+# each checked-in tender's archive), commits and acknowledges. Its figures are printed one per
 # line: "controller cpu: N % of one core", the acknowledgement delay, "wire bytes per media
 # byte: X.XX".
 rm -rf "$DIR"/load

@@ -2,7 +2,8 @@
 as media chunks (chunk version 2: the media bytes as payload, the metadata in MQTT 5 user
 properties, schemas/topics.md) by the room agents' identities (E1, E2, T1 of the example
 site) through the real broker into the real controller, which routes them (the example
-day's two tenders are seated, so room streams are copied into both tender archives),
+day's two tenders are seated and checked in, so room streams are copied into both tender
+archives),
 stores them durably and acknowledges them. Prints, each on a line of its own:
 
   controller cpu: N % of one core          (utime + stime from /proc/PID/stat, wall time)
@@ -55,29 +56,40 @@ def main():
         site.close()
 
 
+# The bench's experts, with valid identity numbers (the desk checks them at check-in).
+PEOPLE = {"TA": (("xp-a", "11010519491231002X"), ("xp-b", "110105194912310038")),
+          "TB": (("xp-c", "310101198001010018"), ("xp-d", "310101198001010026"))}
+
+
 def setup_day(site, work):
     def ok(*args):
         rc, out, err = site.ctl(*args)
         if rc != 0:
             raise RuntimeError("%s: %s %s" % (args, out, err))
+    day = time.strftime("%Y-%m-%d")  # check-in is for the session of the day
     ok("site", "import", harness.EXAMPLE_SITE)
-    ok("session", "create", "--date", "2026-11-26")
+    ok("session", "create", "--date", day)
     for t in ("TA", "TB"):
-        ok("tender", "add", "--session", "2026-11-26", "--id", t, "--name", t)
-    csv = {"TA": "person_id,name,id_number,role\nxp-a,A,10000001,expert\nxp-b,B,10000002,expert\n",
-           "TB": "person_id,name,id_number,role\nxp-c,C,10000003,expert\nxp-d,D,10000004,expert\n"}
-    for t, text in csv.items():
+        ok("tender", "add", "--session", day, "--id", t, "--name", t)
+    for t, people in PEOPLE.items():
         p = os.path.join(work, t + ".csv")
         with open(p, "w") as f:
-            f.write(text)
+            f.write("person_id,name,id_number,role\n" +
+                    "".join("%s,%s,%s,expert\n" % (x, x, n) for x, n in people))
         ok("committee", "import", "--tender", t, p)
-    rc, commit, err = site.ctl("draw", "commit", "--session", "2026-11-26")
+    rc, commit, err = site.ctl("draw", "commit", "--session", day)
     if rc != 0:
         raise RuntimeError("draw commit: %s %s" % (commit, err))
     # the witness runs the draw, confirming the published commitment (docs/draw.md)
-    rc, out, err = site.witness_run("2026-11-26", "bench", commit["commitment"])
+    rc, out, err = site.witness_run(day, "bench", commit["commitment"])
     if rc != 0:
         raise RuntimeError("draw run: %s %s" % (out, err))
+    # a room's recording reaches a tender's archive only from its people's check-in on
+    # (the seat map is sealed until then): everyone checks in, so each expert room's
+    # streams go to both tenders' archives as before
+    for people in PEOPLE.values():
+        for x, n in people:
+            ok("desk", "checkin", "--person", x, "--id-number", n, "--screening", "passed")
 
 
 def run(site, n, mbit, secs, seg_s, work):
