@@ -474,6 +474,37 @@ class Day:
                   "precedes the entropy") % (tid, rec["commitment"][:16], lc, cp[0],
                                              (tr - cp[1]) / 1e6, lr))
 
+    def seat_recordings_from_check_in(self):
+        """The seat map stays sealed until check-in also for the recordings (docs/draw.md
+        7.1): each sealed archive holds a seat's recording only from its person's
+        check-in on; what the seat recorded before is in the site's retention archive."""
+        for tid, path in self.archives.items():
+            db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+            checkins = [json.loads(b) for (b,) in db.execute(
+                "SELECT body FROM events WHERE kind = 'recording.checkin'")]
+            early = sum(db.execute("SELECT count(*) FROM segments WHERE stream = ? AND "
+                                   "end_us < ?", (s, c["checked_in_at"])).fetchone()[0]
+                        for c in checkins for s in c["seat_streams"])
+            db.close()
+            if early or not checkins:
+                raise DemoError(_("archive %s: a seat recorded before its person's check-in")
+                                % path)
+            earlier, days = 0, sorted({d for c in checkins for d in c["before_checkin"]})
+            for day in days:
+                rpath = os.path.join(os.path.dirname(path), day + ".evarc")
+                if not os.path.exists(rpath):
+                    continue
+                db = sqlite3.connect("file:%s?mode=ro" % rpath, uri=True)
+                earlier += sum(db.execute(
+                    "SELECT count(*) FROM segments WHERE stream = ? AND end_us >= ? AND "
+                    "end_us < ?", (s, c["seated_at"], c["checked_in_at"])).fetchone()[0]
+                    for c in checkins for s in c["seat_streams"])
+                db.close()
+            say(_("Archive %s: the seats of its %d people are recorded from each check-in "
+                  "on; their %d segments from the draw to then are in %s, in no tender's "
+                  "archive (the seat map was sealed)") % (tid, len(checkins), earlier,
+                                                          ", ".join(days)))
+
     def summary(self):
         print()
         print(_("Summary"))
@@ -578,6 +609,7 @@ def main():
         day.audit(bin_dir)
         day.summary()
         day.commitment_precedes_entropy()
+        day.seat_recordings_from_check_in()
         problems = site.schema_problems()
         say(_("%d protocol messages observed, %d outside their schema")
             % (len(site.observed()) + len(site.observed_chunks()), len(problems)))
