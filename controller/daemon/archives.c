@@ -22,6 +22,7 @@
 #include "log.h"
 #include "msg.h"
 #include "request_reply.h"
+#include "retention_hold.h"
 #include "rootlog.h"
 #include "route.h"
 #include "state.h"
@@ -542,6 +543,12 @@ static void store_draw_records(struct controller *c, const char *session, int64_
 			                         (json_int_t)d.committed_at, "run_at",
 			                         (json_int_t)d.run_at, "record",
 			                         json_loads(d.record, 0, NULL)));
+			/* what the seats recorded from the run until their people checked in
+			 * (also the seats of people who never did) is in the retention archives
+			 * of those days: kept for this tender's auditor */
+			char *why = g_strdup_printf("release %s %s", session, t);
+			retention_hold_days(c->cfg.archive_dir, d.run_at, now, why);
+			g_free(why);
 		}
 	}
 	json_decref(tenders);

@@ -7,7 +7,8 @@ a room's) recording goes to no tender's archive, so no archive file, its `info` 
 the site's retention archive of its day. From the check-in on the seat's and the room's
 segments go to the person's tender's archive, which also gets a `recording.checkin` event
 saying where the seat's earlier recording is (and that day is held against the retention
-sweep). A segment recorded before the check-in that arrives later still goes by its time."""
+sweep, as it is again for each tender at the seal's release). A segment recorded before
+the check-in that arrives later still goes by its time."""
 import json
 import os
 import sqlite3
@@ -225,6 +226,20 @@ def test_seat_media_sealed_until_check_in(site, bin_dir, tmp_path, segs):
             "cam-E1-S2", "cam-E1"}
         assert [n for (n,) in rows(site, mine, "SELECT seq FROM segments WHERE stream = "
                                                "'cam-E1' ORDER BY seq")] == [3, 4, 5]
+
+        # Everyone checked in (E2's people too): the seal opens, and each archive that
+        # receives the record holds the retention days from the run to the release (the
+        # seats of anyone who had not checked in were recorded there).
+        for p in (x for x in ID if x not in (first, second)):
+            ok(site, "desk", "checkin", "--person", p, "--id-number", ID[p],
+               "--screening", "passed", identity=DESK)
+        for t in ("TA", "TB"):
+            assert wait_for(lambda: rows(site, t, "SELECT count(*) FROM draw") == [(1,)])
+        with open(hold) as f:
+            lines = f.read().splitlines()
+        for t in ("TA", "TB"):
+            assert len([x for x in lines if x.startswith("release %s %s " % (TODAY, t))]) \
+                == 1, lines
     finally:
         agent.close()
     assert site.schema_problems() == []
