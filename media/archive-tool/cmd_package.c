@@ -564,8 +564,9 @@ int cmd_package(int argc, char **argv)
 		char **parts = g_strsplit(*w, ",", -1);
 
 		for (char **s = parts; *s; s++)
-			if (**s)
-				g_ptr_array_add(streams, g_strdup(g_strstrip(*s)));
+			if (*g_strstrip(*s) && !g_ptr_array_find_with_equal_func(streams, *s,
+			                                                         g_str_equal, NULL))
+				g_ptr_array_add(streams, g_strdup(*s));
 		g_strfreev(parts);
 	}
 	if (pub && archive_pubkey_load(pub, &key)) {
