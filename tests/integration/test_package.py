@@ -357,3 +357,38 @@ def test_package_refuses_bad_input_and_writes_nothing(recorded, bin_dir, tmp_pat
     assert r.returncode == 2 and "needs --pubkey" in r.stderr
     r = tool_run(bin_dir, "package", "--help")
     assert r.returncode == 0 and "index.html" in r.stdout and "manifest.sha256" in r.stdout
+
+
+def test_h265_stream_is_packaged_as_recorded_and_the_page_says_browsers_do_not_play_it(
+        bin_dir, tmp_path):
+    """The usual 4 MP camera main stream is H.265: its clip is remuxed (not transcoded), the
+    package says a browser will not play it, and the original segments are beside it."""
+    if run(["gst-inspect-1.0", "x265enc"]).returncode != 0:
+        pytest.skip("x265enc (gstreamer1.0-plugins-bad) missing")
+    pipeline = (
+        "splitmuxsink name=s muxer=mpegtsmux max-size-time=2000000000 "
+        "location=%s/hevc%%03d.ts videotestsrc is-live=true num-buffers=40 pattern=ball ! "
+        "video/x-raw,format=I420,width=320,height=240,framerate=10/1 ! x265enc "
+        "speed-preset=ultrafast key-int-max=10 ! h265parse ! s. audiotestsrc is-live=true "
+        "num-buffers=188 ! audio/x-raw,rate=48000,channels=1 ! opusenc ! s.audio_0" % tmp_path)
+    assert run(["gst-launch-1.0", "-q"] + pipeline.split()).returncode == 0
+    segs = sorted(str(p) for p in tmp_path.glob("hevc*.ts"))
+    key, pub, arc = tmp_path / "k.key", tmp_path / "k.pub", tmp_path / "h.evarc"
+    fixture = os.path.join(bin_dir, "evalroom-archive-fixture")
+    assert run([fixture, "keygen", key, pub]).returncode == 0
+    r = run([fixture, "build", arc, key, "--seal", "--stream", "cam-4mp", "--start",
+             "2026-11-25T09:00:00Z", "--segment-ms", "2000"] + segs)
+    assert r.returncode == 0, r.stderr
+    r = tool_run(bin_dir, "package", arc, "--from", "2026-11-25T09:00:00Z", "--to",
+                 "2026-11-25T09:01:00Z", "-o", tmp_path / "pkg")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "cam-4mp is H.265: browsers such as Chromium do not play it" in r.stdout
+    pkg = json.loads((tmp_path / "pkg" / "package.json").read_text())
+    (s,) = pkg["streams"]
+    assert s["codec"] == "video/x-h265" and s["browser_plays"] is False
+    d_out = run(["gst-discoverer-1.0", tmp_path / "pkg" / s["clip"]]).stdout
+    assert "H.265" in d_out and "Opus" in d_out, d_out
+    assert len(list((tmp_path / "pkg" / "segments" / "cam-4mp").glob("*.ts"))) == len(segs)
+    assert "Chromium does not decode it" in (tmp_path / "pkg" / "index.html").read_text()
+    r = tool_run(bin_dir, "verify-package", tmp_path / "pkg", "--pubkey", pub)
+    assert r.returncode == 0, r.stdout + r.stderr
