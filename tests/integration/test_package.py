@@ -18,7 +18,7 @@ import pytest
 import browser
 import harness
 import tsa as local_tsa
-from daemons import TEST_AUDIO, Site, wait_for
+from daemons import TEST_AUDIO, TEST_VIDEO, Site, wait_for
 from test_archive_e2e import rows
 
 DAY = "2026-11-27"
@@ -30,10 +30,6 @@ COMMITTEE = ("person_id,name,id_number,role\n"
              "xp-sun,Sun Yu,310101198001010018,expert\n"
              "xp-lin,Lin Hao,310101198001010026,expert\n")
 STREAMS = ["cam-E1", "cam-E1-S1", "cam-E1-S2"]
-# 4:2:0 constrained baseline, as cameras send and browsers play (docs: DESIGN, "Test video").
-VIDEO = ("videotestsrc is-live=true pattern=ball ! video/x-raw,format=I420,width=320,"
-         "height=240,framerate=10/1 ! x264enc tune=zerolatency speed-preset=ultrafast "
-         "key-int-max=10 bitrate=200 ! video/x-h264,profile=constrained-baseline ! h264parse")
 SPAN_US = 60_000_000
 
 
@@ -46,7 +42,7 @@ def agent_streams():
     out = ["[recorder]", "quota_bytes=0", "state_interval_ms=2000", ""]
     for name in STREAMS:
         seat = name.split("-")[2] if name.count("-") == 2 else None
-        out += ["[stream %s]" % name, "source=" + VIDEO, "audio=" + TEST_AUDIO,
+        out += ["[stream %s]" % name, "source=" + TEST_VIDEO, "audio=" + TEST_AUDIO,
                 "place=" + ("seat" if seat else "room"), "segment_seconds=2",
                 "lost_timeout_ms=3000"]
         if seat:
