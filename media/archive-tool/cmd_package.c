@@ -23,8 +23,8 @@ struct pkg {
 	const char *dir;
 	const struct archive_verify_report *rep;
 	int64_t from, to;
-	int64_t first_cp; /* the earliest checkpoint row a proof uses */
-	json_t *streams;  /* package.json "streams" */
+	int64_t first_cp;  /* the earliest checkpoint row a proof uses */
+	json_t *streams;   /* package.json "streams" */
 	GHashTable *names; /* file names taken by streams */
 };
 
@@ -96,7 +96,7 @@ static char *path_text(json_t *proof, const char *cp_name)
 	                       json_integer_value(json_object_get(proof, "leaf_index")),
 	                       json_integer_value(json_object_get(proof, "tree_size")), cp_name);
 	json_array_foreach(json_object_get(proof, "path"), i, v)
-		g_string_append_printf(s, "%s\n", json_string_value(v));
+	    g_string_append_printf(s, "%s\n", json_string_value(v));
 	return g_string_free(s, FALSE);
 }
 
@@ -174,13 +174,13 @@ static int package_segments(struct pkg *p, const char *stream, const char *name,
 		if (rc == 0)
 			rc = save_text(p->dir, path_file, path);
 		json_array_append_new(
-		    segs, json_pack("{s:I, s:I, s:I, s:I, s:O, s:s, s:s, s:I}", "row", (json_int_t)id,
-		                    "seq", (json_int_t)seq, "start_us",
-		                    (json_int_t)sqlite3_column_int64(st, 4), "end_us",
-		                    (json_int_t)sqlite3_column_int64(st, 5), "sha256",
-		                    json_object_get(json_object_get(proof, "segment"), "sha256"),
-		                    "file", seg_file, "proof", proof_file, "checkpoint_row",
-		                    (json_int_t)row));
+		    segs,
+		    json_pack("{s:I, s:I, s:I, s:I, s:O, s:s, s:s, s:I}", "row", (json_int_t)id,
+		              "seq", (json_int_t)seq, "start_us",
+		              (json_int_t)sqlite3_column_int64(st, 4), "end_us",
+		              (json_int_t)sqlite3_column_int64(st, 5), "sha256",
+		              json_object_get(json_object_get(proof, "segment"), "sha256"), "file",
+		              seg_file, "proof", proof_file, "checkpoint_row", (json_int_t)row));
 	next:
 		if (bytes)
 			g_byte_array_unref(bytes);
@@ -219,21 +219,22 @@ static int package_stream(struct pkg *p, const char *stream)
 	if (rc == 0) {
 		int h265 = g_strcmp0(res.codec, "video/x-h265") == 0;
 
-		json_array_append_new(
-		    p->streams,
-		    json_pack("{s:s, s:s, s:s, s:s?, s:b, s:I, s:I, s:o}", "stream", stream, "name",
-		              name, "clip", clip, "codec", res.codec, "browser_plays", !h265,
-		              "first_us", (json_int_t)res.first_us, "last_us",
-		              (json_int_t)res.last_us, "segments", segs));
+		json_array_append_new(p->streams,
+		                      json_pack("{s:s, s:s, s:s, s:s?, s:b, s:I, s:I, s:o}",
+		                                "stream", stream, "name", name, "clip", clip,
+		                                "codec", res.codec, "browser_plays", !h265,
+		                                "first_us", (json_int_t)res.first_us, "last_us",
+		                                (json_int_t)res.last_us, "segments", segs));
 		segs = NULL;
 		clock_format_us(res.first_us, a, sizeof(a));
 		clock_format_us(res.last_us, b, sizeof(b));
-		printf(_("  %s: %lld segments, %s .. %s -> %s\n"), stream, (long long)res.segments, a,
-		       b, clip);
+		printf(_("  %s: %lld segments, %s .. %s -> %s\n"), stream, (long long)res.segments,
+		       a, b, clip);
 		if (h265)
-			printf(_("  %s is H.265: browsers such as Chromium do not play it; the page "
-			         "says so, open the clip in a player that does (VLC, mpv)\n"),
-			       stream);
+			printf(
+			    _("  %s is H.265: browsers such as Chromium do not play it; the page "
+			      "says so, open the clip in a player that does (VLC, mpv)\n"),
+			    stream);
 	} else if (rc == -ENOENT) {
 		tool_err(_("stream %s has no segments in that range"), stream);
 	}
@@ -273,7 +274,8 @@ static int package_checkpoints(struct pkg *p, json_t **out)
 		int64_t id = sqlite3_column_int64(st, 0);
 		const char *body = (const char *)sqlite3_column_text(st, 2);
 		char *base = g_strdup_printf("checkpoints/%06lld", (long long)id);
-		char *f_txt = g_strconcat(base, ".txt", NULL), *f_sig = g_strconcat(base, ".sig", NULL);
+		char *f_txt = g_strconcat(base, ".txt", NULL),
+		     *f_sig = g_strconcat(base, ".sig", NULL);
 		char *f_sig2 = NULL, *f_note = NULL, *f_tst = NULL;
 
 		if (!recorded) {
@@ -306,7 +308,8 @@ static int package_checkpoints(struct pkg *p, json_t **out)
 			rc = save(p->dir, f_sig2, sqlite3_column_blob(st, 4),
 			          (size_t)sqlite3_column_bytes(st, 4));
 		}
-		if (rc == 0 && recorded && !g_str_has_prefix(body, "evalroom-archive checkpoint v1") &&
+		if (rc == 0 && recorded &&
+		    !g_str_has_prefix(body, "evalroom-archive checkpoint v1") &&
 		    sqlite3_column_bytes(st, 3) == ARCHIVE_SIGNATURE_LEN) {
 			char *note = note_checkpoint(body, pub, sqlite3_column_blob(st, 3),
 			                             ARCHIVE_SIGNATURE_LEN);
@@ -471,9 +474,9 @@ static int package_write(struct pkg *p, GPtrArray *streams, const char *file)
 	clock_format_us(p->to, b, sizeof(b));
 	base = g_path_get_basename(file);
 	pkg = json_pack("{s:s, s:s?, s:s, s:I, s:I, s:s, s:s, s:s, s:O, s:O}", "format",
-	                PACKAGE_FORMAT, "tender", p->rep->tender, "archive", base, "from_us", (json_int_t)p->from, "to_us",
-	                (json_int_t)p->to, "from", a, "to", b, "timeline", "timeline.json",
-	                "streams", p->streams, "checkpoints", cps);
+	                PACKAGE_FORMAT, "tender", p->rep->tender, "archive", base, "from_us",
+	                (json_int_t)p->from, "to_us", (json_int_t)p->to, "from", a, "to", b,
+	                "timeline", "timeline.json", "streams", p->streams, "checkpoints", cps);
 	s = json_dumps(pkg, JSON_INDENT(1));
 	rc = save_text(p->dir, "package.json", s);
 	free(s);
@@ -564,8 +567,8 @@ int cmd_package(int argc, char **argv)
 		char **parts = g_strsplit(*w, ",", -1);
 
 		for (char **s = parts; *s; s++)
-			if (*g_strstrip(*s) && !g_ptr_array_find_with_equal_func(streams, *s,
-			                                                         g_str_equal, NULL))
+			if (*g_strstrip(*s) &&
+			    !g_ptr_array_find_with_equal_func(streams, *s, g_str_equal, NULL))
 				g_ptr_array_add(streams, g_strdup(*s));
 		g_strfreev(parts);
 	}

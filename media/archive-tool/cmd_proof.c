@@ -161,8 +161,7 @@ static int write_proof(struct archive_reader *r, const struct archive_verify_rep
 	bytes = proof_segment_bytes(db, id);
 	if (save(dir, "proof.json", text, strlen(text)) ||
 	    save(dir, "segment.ts", bytes->data, bytes->len) ||
-	    save(dir, "checkpoint.txt", body, strlen(body)) ||
-	    save(dir, "checkpoint.sig", sig, 64))
+	    save(dir, "checkpoint.txt", body, strlen(body)) || save(dir, "checkpoint.sig", sig, 64))
 		goto out;
 	printf(_("proof for segments row %lld (leaf %lld of %lld) written to "
 	         "%s/{proof.json,segment.ts,checkpoint.txt,checkpoint.sig}\ncheck with: "

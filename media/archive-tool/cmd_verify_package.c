@@ -72,8 +72,9 @@ static void check_manifest(struct check *c, guint *files)
 			continue;
 		if (strlen(*l) < 67 || (*l)[64] != ' ' || (*l)[65] != ' ' ||
 		    strspn(*l, "0123456789abcdef") != 64 || !safe_rel(rel)) {
-			fail(c, PACKAGE_MANIFEST, _("a line is not \"SHA-256  PATH\" of a file inside "
-			                            "the package"));
+			fail(c, PACKAGE_MANIFEST,
+			     _("a line is not \"SHA-256  PATH\" of a file inside "
+			       "the package"));
 			continue;
 		}
 		if (g_hash_table_contains(listed, rel)) {
@@ -84,13 +85,15 @@ static void check_manifest(struct check *c, guint *files)
 		if (package_file_sha256(c->dir, rel, hex) != 0)
 			fail(c, rel, _("listed in the manifest but missing"));
 		else if (strncmp(hex, *l, 64) != 0)
-			fail(c, rel, _("its SHA-256 differs from the manifest (the file or the "
-			               "manifest was altered)"));
+			fail(c, rel,
+			     _("its SHA-256 differs from the manifest (the file or the "
+			       "manifest was altered)"));
 	}
 	g_strfreev(lines);
 	for (i = 0; i < present->len; i++)
 		if (!g_hash_table_contains(listed, present->pdata[i]))
-			fail(c, present->pdata[i], _("not in the manifest (added after packaging)"));
+			fail(c, present->pdata[i],
+			     _("not in the manifest (added after packaging)"));
 	*files = g_hash_table_size(listed);
 out:
 	g_free(text);
@@ -127,7 +130,8 @@ static void check_checkpoints(struct check *c, json_t *cps, const struct archive
 	json_t *cp;
 	size_t i;
 
-	json_array_foreach(cps, i, cp) {
+	json_array_foreach(cps, i, cp)
+	{
 		const char *f_txt = jstr(cp, "body"), *f_sig = jstr(cp, "signature");
 		const char *f_sig2 = jstr(cp, "signature2"), *f_tst = jstr(cp, "timestamp");
 		char *body = NULL, *sig = NULL, *line = NULL;
@@ -140,7 +144,8 @@ static void check_checkpoints(struct check *c, json_t *cps, const struct archive
 			fail(c, "package.json", _("a checkpoint entry is malformed"));
 			continue;
 		}
-		if (read_file(c->dir, f_txt, &body, &blen) || read_file(c->dir, f_sig, &sig, &slen)) {
+		if (read_file(c->dir, f_txt, &body, &blen) ||
+		    read_file(c->dir, f_sig, &sig, &slen)) {
 			fail(c, f_txt, _("the checkpoint or its signature is missing"));
 			g_free(body);
 			continue;
@@ -150,13 +155,16 @@ static void check_checkpoints(struct check *c, json_t *cps, const struct archive
 		g_free(sig);
 		if (f_sig2) {
 			if (!key2)
-				fail(c, f_sig2, _("a second signature, but no second key (--pubkey2, or "
-				                  "keys/signing2.pub)"));
+				fail(c, f_sig2,
+				     _("a second signature, but no second key (--pubkey2, or "
+				       "keys/signing2.pub)"));
 			else if (read_file(c->dir, f_sig2, &sig, &slen))
 				fail(c, f_sig2, _("missing"));
-			else if (archive_pubkey_verify(key2, body, blen, (const uint8_t *)sig, slen))
-				fail(c, f_sig2, _("second signature (SM2 or Ed25519) invalid for the "
-				                  "second key"));
+			else if (archive_pubkey_verify(key2, body, blen, (const uint8_t *)sig,
+			                               slen))
+				fail(c, f_sig2,
+				     _("second signature (SM2 or Ed25519) invalid for the "
+				       "second key"));
 			g_free(sig);
 			sig = NULL;
 		}
@@ -166,9 +174,10 @@ static void check_checkpoints(struct check *c, json_t *cps, const struct archive
 			checkpoint_sha256(prev, strlen(prev), d);
 			hex_encode(d, 32, hex);
 			if (strcmp(hex, line) != 0) {
-				char *why = g_strdup_printf(_("its prev line is not the SHA-256 of %s: "
-				                              "the chain is broken"),
-				                            prev_name);
+				char *why =
+				    g_strdup_printf(_("its prev line is not the SHA-256 of %s: "
+				                      "the chain is broken"),
+				                    prev_name);
 				fail(c, f_txt, why);
 				g_free(why);
 			}
@@ -208,8 +217,10 @@ static void check_proofs(struct check *c, json_t *streams, const struct archive_
 	json_t *s, *seg;
 	size_t i, j;
 
-	json_array_foreach(streams, i, s) {
-		json_array_foreach(json_object_get(s, "segments"), j, seg) {
+	json_array_foreach(streams, i, s)
+	{
+		json_array_foreach(json_object_get(s, "segments"), j, seg)
+		{
 			const char *f_seg = jstr(seg, "file"), *f_proof = jstr(seg, "proof");
 			char *proof_path, *seg_path, *row;
 			const char *why, *body;
@@ -232,8 +243,9 @@ static void check_proofs(struct check *c, json_t *streams, const struct archive_
 				    json_integer_value(json_object_get(p, "checkpoint_row")));
 				body = g_hash_table_lookup(bodies, row);
 				if (!body || strcmp(body, jstr(p, "checkpoint_body")) != 0)
-					fail(c, f_proof, _("its checkpoint is not one of the package's "
-					                   "checkpoints"));
+					fail(c, f_proof,
+					     _("its checkpoint is not one of the package's "
+					       "checkpoints"));
 				else
 					(*proven)++;
 				g_free(row);
@@ -315,8 +327,7 @@ int cmd_verify_package(int argc, char **argv)
 	g_snprintf(n[0], sizeof(n[0]), "%u", files);
 	g_snprintf(n[1], sizeof(n[1]), "%d", proven);
 	g_snprintf(n[2], sizeof(n[2]), "%zu", json_array_size(json_object_get(pkg, "streams")));
-	g_snprintf(n[3], sizeof(n[3]), "%zu",
-	           json_array_size(json_object_get(pkg, "checkpoints")));
+	g_snprintf(n[3], sizeof(n[3]), "%zu", json_array_size(json_object_get(pkg, "checkpoints")));
 	/* The verdict keyword stays OK in every language; the sentence is translated. */
 	printf("OK %s: ", c.dir);
 	printf(_("%s files match the manifest; %s segments of %s streams proven in the signed "

@@ -6,7 +6,7 @@
 #include <glib.h>
 #include <jansson.h>
 
-#define PACKAGE_FORMAT "evalroom evidence package v1"
+#define PACKAGE_FORMAT   "evalroom evidence package v1"
 #define PACKAGE_MANIFEST "manifest.sha256"
 
 /* index.html: plays the package's clips side by side in sync with its timeline, from

@@ -48,7 +48,8 @@ static const char readme_head[] =
     "\n"
     "Checking it without evalroom-archive (bash, sha256sum, openssl)\n"
     "-------------------------------------------------------------------\n"
-    "Run the lines indented by four spaces below in a bash shell in this folder. Get the controller's public\n"
+    "Run the lines indented by four spaces below in a bash shell in this folder. Get the "
+    "controller's public\n"
     "key from the site (not from this package) and say where it is:\n"
     "\n"
     "    PUB=../controller-signing.pub\n"
@@ -59,7 +60,9 @@ static const char readme_head[] =
     "\n"
     "2. Every checkpoint is signed by the controller's Ed25519 key:\n"
     "\n"
-    "    for c in checkpoints/*.txt; do openssl pkeyutl -verify -pubin -inkey \"$PUB\" -rawin -in \"$c\" -sigfile \"${c%.txt}.sig\" >/dev/null && echo \"OK $c: Ed25519 signature\" || echo \"FAILED $c: Ed25519 signature\"; done\n"
+    "    for c in checkpoints/*.txt; do openssl pkeyutl -verify -pubin -inkey \"$PUB\" -rawin -in "
+    "\"$c\" -sigfile \"${c%.txt}.sig\" >/dev/null && echo \"OK $c: Ed25519 signature\" || echo "
+    "\"FAILED $c: Ed25519 signature\"; done\n"
     "\n";
 
 static const char readme_sm2[] =
@@ -67,14 +70,18 @@ static const char readme_sm2[] =
     "   key, or keys/signing2.pub, the one the archive records):\n"
     "\n"
     "    PUB2=keys/signing2.pub\n"
-    "    for c in checkpoints/*.sig2; do openssl pkeyutl -verify -pubin -inkey \"$PUB2\" -rawin -digest sm3 -pkeyopt distid:1234567812345678 -in \"${c%.sig2}.txt\" -sigfile \"$c\" >/dev/null && echo \"OK $c: SM2 signature\" || echo \"FAILED $c: SM2 signature\"; done\n"
+    "    for c in checkpoints/*.sig2; do openssl pkeyutl -verify -pubin -inkey \"$PUB2\" -rawin "
+    "-digest sm3 -pkeyopt distid:1234567812345678 -in \"${c%.sig2}.txt\" -sigfile \"$c\" "
+    ">/dev/null && echo \"OK $c: SM2 signature\" || echo \"FAILED $c: SM2 signature\"; done\n"
     "\n";
 
 static const char readme_chain[] =
     "3. The checkpoints form one chain: each one's prev line is the SHA-256 of the one before,\n"
     "   so the earliest (which the proofs use) and the last (sealed, timestamped) are one record:\n"
     "\n"
-    "    prev=; for c in checkpoints/*.txt; do [ -n \"$prev\" ] && { [ \"$(grep '^prev ' \"$c\" | cut -d' ' -f2)\" = \"$(sha256sum < \"$prev\" | cut -c1-64)\" ] && echo \"OK $c follows $prev\" || echo \"FAILED $c: prev is not the SHA-256 of $prev\"; }; prev=$c; done\n"
+    "    prev=; for c in checkpoints/*.txt; do [ -n \"$prev\" ] && { [ \"$(grep '^prev ' \"$c\" | "
+    "cut -d' ' -f2)\" = \"$(sha256sum < \"$prev\" | cut -c1-64)\" ] && echo \"OK $c follows "
+    "$prev\" || echo \"FAILED $c: prev is not the SHA-256 of $prev\"; }; prev=$c; done\n"
     "\n";
 
 static const char readme_tsa[] =
@@ -82,8 +89,11 @@ static const char readme_tsa[] =
     "   clock); TSA_CA is the timestamp authority's CA certificate:\n"
     "\n"
     "    TSA_CA=../tsa-ca.pem\n"
-    "    for t in checkpoints/*.tst; do openssl ts -verify -data \"${t%.tst}.txt\" -in \"$t\" -token_in -CAfile \"$TSA_CA\" >/dev/null && echo \"OK $t: RFC 3161 timestamp\" || echo \"FAILED $t: RFC 3161 timestamp\"; done\n"
-    "    for t in checkpoints/*.tst; do openssl ts -reply -in \"$t\" -token_in -text | grep -E '^(Time stamp|TSA):'; done\n"
+    "    for t in checkpoints/*.tst; do openssl ts -verify -data \"${t%.tst}.txt\" -in \"$t\" "
+    "-token_in -CAfile \"$TSA_CA\" >/dev/null && echo \"OK $t: RFC 3161 timestamp\" || echo "
+    "\"FAILED $t: RFC 3161 timestamp\"; done\n"
+    "    for t in checkpoints/*.tst; do openssl ts -reply -in \"$t\" -token_in -text | grep -E "
+    "'^(Time stamp|TSA):'; done\n"
     "\n";
 
 static const char readme_no_tsa[] =
@@ -96,8 +106,10 @@ static const char readme_tail[] =
     "   and its leaf is in the tree whose root a checkpoint signs (RFC 6962 / RFC 9162 2.1.3.2:\n"
     "   leaf hash = SHA-256(0x00 || leaf), node = SHA-256(0x01 || left || right)):\n"
     "\n"
-    "    h() { local x=$1 o=; while [ -n \"$x\" ]; do o+=\"\\\\x${x:0:2}\"; x=${x:2}; done; printf \"$o\"; }\n"
-    "    node() { local d; d=$({ printf '\\x01'; h \"$1\"; h \"$2\"; } | openssl dgst -sha256 -r); echo \"${d:0:64}\"; }\n"
+    "    h() { local x=$1 o=; while [ -n \"$x\" ]; do o+=\"\\\\x${x:0:2}\"; x=${x:2}; done; printf "
+    "\"$o\"; }\n"
+    "    node() { local d; d=$({ printf '\\x01'; h \"$1\"; h \"$2\"; } | openssl dgst -sha256 -r); "
+    "echo \"${d:0:64}\"; }\n"
     "    check() {\n"
     "      read -r fn size cp < \"$1.path\"; sn=$((size - 1))\n"
     "      r=$({ printf '\\x00'; cat \"$1.leaf\"; } | openssl dgst -sha256 -r | cut -c1-64)\n"
@@ -105,16 +117,20 @@ static const char readme_tail[] =
     "        if [ \"$sn\" -eq 0 ]; then r=; break; fi\n"
     "        if [ $((fn & 1)) -eq 1 ] || [ \"$fn\" -eq \"$sn\" ]; then\n"
     "          r=$(node \"$p\" \"$r\")\n"
-    "          while [ $((fn & 1)) -eq 0 ] && [ \"$fn\" -ne 0 ]; do fn=$((fn >> 1)); sn=$((sn >> 1)); done\n"
+    "          while [ $((fn & 1)) -eq 0 ] && [ \"$fn\" -ne 0 ]; do fn=$((fn >> 1)); sn=$((sn >> "
+    "1)); done\n"
     "        else\n"
     "          r=$(node \"$r\" \"$p\")\n"
     "        fi\n"
     "        fn=$((fn >> 1)); sn=$((sn >> 1))\n"
     "      done\n"
-    "      root=$(sed -n 3p \"checkpoints/$cp.txt\" | openssl base64 -d | od -An -tx1 | tr -d ' \\n')\n"
+    "      root=$(sed -n 3p \"checkpoints/$cp.txt\" | openssl base64 -d | od -An -tx1 | tr -d ' "
+    "\\n')\n"
     "      seg=$(sha256sum < \"segments/${1#proofs/}.ts\" | cut -c1-64)\n"
-    "      if [ \"$sn\" -eq 0 ] && [ \"$r\" = \"$root\" ] && grep -qx \"sha256 $seg\" \"$1.leaf\"; then\n"
-    "        echo \"OK $1: the segment is leaf $(head -n 1 \"$1.path\" | cut -d' ' -f1) of checkpoints/$cp.txt\"\n"
+    "      if [ \"$sn\" -eq 0 ] && [ \"$r\" = \"$root\" ] && grep -qx \"sha256 $seg\" \"$1.leaf\"; "
+    "then\n"
+    "        echo \"OK $1: the segment is leaf $(head -n 1 \"$1.path\" | cut -d' ' -f1) of "
+    "checkpoints/$cp.txt\"\n"
     "      else\n"
     "        echo \"FAILED $1: the segment or its proof does not lead to the signed root\"\n"
     "      fi\n"
@@ -159,14 +175,15 @@ char *package_readme(json_t *pkg)
 	char *head;
 
 	json_array_foreach(json_object_get(pkg, "streams"), i, v)
-		g_string_append_printf(streams, "%s%s", i ? ", " : "", str(v, "stream"));
-	json_array_foreach(json_object_get(pkg, "checkpoints"), i, v) {
+	    g_string_append_printf(streams, "%s%s", i ? ", " : "", str(v, "stream"));
+	json_array_foreach(json_object_get(pkg, "checkpoints"), i, v)
+	{
 		sm2 |= json_is_string(json_object_get(v, "signature2"));
 		tsa |= json_is_string(json_object_get(v, "timestamp"));
 	}
-	const char *const keys[] = {"@TENDER@", str(pkg, "tender"), "@FROM@", str(pkg, "from"),
-	                            "@TO@",     str(pkg, "to"),     "@ARCHIVE@", str(pkg, "archive"),
-	                            "@STREAMS@", streams->str,      NULL};
+	const char *const keys[] = {
+	    "@TENDER@",  str(pkg, "tender"),  "@FROM@",    str(pkg, "from"), "@TO@", str(pkg, "to"),
+	    "@ARCHIVE@", str(pkg, "archive"), "@STREAMS@", streams->str,     NULL};
 	head = fill(readme_head, keys);
 	g_string_append(s, head);
 	g_free(head);
