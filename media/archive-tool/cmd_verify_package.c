@@ -333,11 +333,11 @@ int cmd_verify_package(int argc, char **argv)
 	printf(_("%s files match the manifest; %s segments of %s streams proven in the signed "
 	         "checkpoints; %s checkpoints signed and chained\n"),
 	       n[0], n[1], n[2], n[3]);
-	if (key2)
-		printf(_("second signatures checked with %s\n"),
-		       key2_recorded ? _("the key the package records (keys/signing2.pub): pass "
-		                         "--pubkey2 to prove whose")
-		                     : pub2);
+	if (key2 && key2_recorded)
+		printf(_("second signatures checked with the key the package records "
+		         "(keys/signing2.pub): pass --pubkey2 to prove whose\n"));
+	else if (key2)
+		printf(_("second signatures checked with %s\n"), pub2);
 	if (timestamps)
 		printf(_("%d RFC 3161 timestamps valid%s\n"), timestamps,
 		       tsa_ca ? _(", checked up to --tsa-ca")
