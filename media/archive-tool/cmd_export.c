@@ -15,7 +15,7 @@
 /* Writes the stream's segments overlapping [from, to) to `ts`, checking each one's SHA-256
  * against its record so a clip is never cut from altered media. Returns segments written. */
 static int64_t write_segments(sqlite3 *db, const char *stream, int64_t from, int64_t to, FILE *ts,
-                              int64_t *first_us, int64_t *last_us)
+                              int64_t *first_us, int64_t *last_us, int list)
 {
 	sqlite3_stmt *seg, *chunk;
 	int64_t n = 0;
@@ -68,8 +68,9 @@ static int64_t write_segments(sqlite3 *db, const char *stream, int64_t from, int
 		if (n == 0)
 			*first_us = sqlite3_column_int64(seg, 2);
 		*last_us = sqlite3_column_int64(seg, 3);
-		printf(_("  segments row %lld  seq %lld\n"), sqlite3_column_int64(seg, 0),
-		       sqlite3_column_int64(seg, 1));
+		if (list)
+			printf(_("  segments row %lld  seq %lld\n"), sqlite3_column_int64(seg, 0),
+			       sqlite3_column_int64(seg, 1));
 		n++;
 	}
 	sqlite3_finalize(chunk);
@@ -107,6 +108,8 @@ static void on_pad(GstElement *demux, GstPad *pad, gpointer data)
 	GstElement *queue, *parse;
 	GstPad *sink;
 
+	if (g_str_has_prefix(name, "video/"))
+		g_object_set_data_full(G_OBJECT(pipe), "video-codec", g_strdup(name), g_free);
 	if (!strcmp(name, "video/x-h264")) {
 		parser = "h264parse";
 		tmpl = "video_%u";
@@ -146,7 +149,7 @@ static void on_pad(GstElement *demux, GstPad *pad, gpointer data)
 	gst_object_unref(mux);
 }
 
-static int remux(const char *ts_path, const char *out_path)
+static int remux(const char *ts_path, const char *out_path, char **codec)
 {
 	GstElement *pipe, *src, *demux, *mux, *sink;
 	GstMessage *msg;
@@ -185,13 +188,47 @@ static int remux(const char *ts_path, const char *out_path)
 		gst_message_unref(msg);
 	gst_object_unref(bus);
 	gst_element_set_state(pipe, GST_STATE_NULL);
+	if (codec)
+		*codec = g_strdup(g_object_get_data(G_OBJECT(pipe), "video-codec"));
 	gst_object_unref(pipe);
+	return rc;
+}
+
+int export_clip(sqlite3 *db, const char *stream, int64_t from, int64_t to, const char *mp4,
+                int list, struct export_result *res)
+{
+	char *ts_path = g_strdup_printf("%s.XXXXXX.ts", mp4);
+	int fd = g_mkstemp(ts_path), rc;
+	FILE *ts = fd >= 0 ? fdopen(fd, "w") : NULL;
+	int64_t n;
+
+	memset(res, 0, sizeof(*res));
+	if (!ts) {
+		tool_err("%s: %s", ts_path, g_strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		g_free(ts_path);
+		return -EIO;
+	}
+	n = write_segments(db, stream, from, to, ts, &res->first_us, &res->last_us, list);
+	if (fclose(ts) != 0 && n >= 0)
+		n = -EIO;
+	if (n <= 0) {
+		rc = n == 0 ? -ENOENT : (int)n;
+		goto out;
+	}
+	res->segments = n;
+	gst_init(NULL, NULL);
+	rc = remux(ts_path, mp4, &res->codec);
+out:
+	unlink(ts_path);
+	g_free(ts_path);
 	return rc;
 }
 
 int cmd_export(int argc, char **argv)
 {
-	char *stream = NULL, *from_s = NULL, *to_s = NULL, *out = NULL, *ts_path = NULL;
+	char *stream = NULL, *from_s = NULL, *to_s = NULL, *out = NULL;
 	GOptionEntry opts[] = {
 	    {"stream", 's', 0, G_OPTION_ARG_STRING, &stream, N_("stream id (see info)"), "S"},
 	    {"from", 'f', 0, G_OPTION_ARG_STRING, &from_s, N_("start (default: the beginning)"),
@@ -199,11 +236,11 @@ int cmd_export(int argc, char **argv)
 	    {"to", 't', 0, G_OPTION_ARG_STRING, &to_s, N_("end (default: the end)"), "T"},
 	    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("the MP4 to write"), "CLIP.mp4"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
-	int64_t from = 0, to = INT64_MAX, first = 0, last = 0, n;
+	int64_t from = 0, to = INT64_MAX;
 	struct archive_reader *r = NULL;
+	struct export_result res;
 	char a[64], b[64];
-	FILE *ts = NULL;
-	int fd, mux_rc, rc = EXIT_USAGE;
+	int mux_rc, rc = EXIT_USAGE;
 
 	if (!tool_parse(
 	        &argc, &argv, "FILE",
@@ -226,41 +263,25 @@ int cmd_export(int argc, char **argv)
 	r = tool_open(argv[1]);
 	if (!r)
 		goto out;
-	rc = EXIT_FAILED;
-	ts_path = g_strdup_printf("%s.XXXXXX.ts", out);
-	fd = g_mkstemp(ts_path);
-	if (fd < 0 || !(ts = fdopen(fd, "w"))) {
-		tool_err("%s: %s", ts_path, g_strerror(errno));
-		goto out;
-	}
 	printf(_("export %s stream %s:\n"), argv[1], stream);
-	n = write_segments(archive_reader_db(r), stream, from, to, ts, &first, &last);
-	if (fclose(ts) != 0 && n >= 0)
-		n = -EIO;
-	if (n == 0) {
-		tool_err(_("stream %s has no segments in that range"), stream);
-		rc = EXIT_FAILED;
-		goto out_tmp;
-	}
-	if (n < 0) {
-		rc = n == -EBADMSG ? EXIT_TAMPERED : EXIT_FAILED;
-		goto out_tmp;
-	}
-	gst_init(NULL, NULL);
-	mux_rc = remux(ts_path, out);
+	mux_rc = export_clip(archive_reader_db(r), stream, from, to, out, 1, &res);
 	/* Releases GStreamer's registry and thread pools so leak checkers see only our memory. */
-	gst_deinit();
+	if (res.segments)
+		gst_deinit();
+	if (mux_rc == -ENOENT)
+		tool_err(_("stream %s has no segments in that range"), stream);
 	if (mux_rc == 0) {
-		clock_format_us(first, a, sizeof(a));
-		clock_format_us(last, b, sizeof(b));
-		printf(_("wrote %s: %lld segments, %s .. %s\n"), out, (long long)n, a, b);
+		clock_format_us(res.first_us, a, sizeof(a));
+		clock_format_us(res.last_us, b, sizeof(b));
+		printf(_("wrote %s: %lld segments, %s .. %s\n"), out, (long long)res.segments, a,
+		       b);
 		rc = EXIT_INTACT;
+	} else {
+		rc = mux_rc == -EBADMSG ? EXIT_TAMPERED : EXIT_FAILED;
 	}
-out_tmp:
-	unlink(ts_path);
+	g_free(res.codec);
 out:
 	archive_reader_free(r);
-	g_free(ts_path);
 	g_free(stream);
 	g_free(from_s);
 	g_free(to_s);

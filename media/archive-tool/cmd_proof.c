@@ -45,8 +45,7 @@ static int save(const char *dir, const char *name, const void *data, size_t len)
 	return ok ? 0 : -EIO;
 }
 
-/* The segment's bytes, reassembled from its chunks. */
-static GByteArray *segment_bytes(sqlite3 *db, int64_t id)
+GByteArray *proof_segment_bytes(sqlite3 *db, int64_t id)
 {
 	GByteArray *b = g_byte_array_new();
 	sqlite3_stmt *st;
@@ -65,18 +64,13 @@ static GByteArray *segment_bytes(sqlite3 *db, int64_t id)
 	return b;
 }
 
-static int write_proof(struct archive_reader *r, const struct archive_verify_report *rep, gint64 id,
-                       const char *dir)
+json_t *proof_build(sqlite3 *db, const GByteArray *leaf_hashes, int64_t id, int64_t cp_row)
 {
-	sqlite3 *db = archive_reader_db(r);
 	sqlite3_stmt *seg = NULL, *cp = NULL;
 	uint8_t path[MERKLE_MAX_PATH][32], root[32];
 	json_t *proof = NULL, *jpath;
-	GByteArray *bytes = NULL;
 	int64_t leaf, size;
 	size_t len, i;
-	char *text = NULL;
-	int rc = EXIT_FAILED;
 
 	if (sqlite3_prepare_v2(
 	        db,
@@ -85,23 +79,20 @@ static int write_proof(struct archive_reader *r, const struct archive_verify_rep
 	        -1, &seg, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
 	                       "SELECT id, tree_size, body, signature FROM checkpoints "
-	                       "ORDER BY tree_size DESC, id DESC LIMIT 1",
+	                       "WHERE id = ?1 OR (?1 <= 0 AND id = (SELECT max(id) FROM "
+	                       "checkpoints))",
 	                       -1, &cp, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int64(seg, 1, id);
-	if (sqlite3_step(seg) != SQLITE_ROW) {
-		tool_err(_("no segments row %lld"), (long long)id);
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	if (sqlite3_step(cp) != SQLITE_ROW)
+	sqlite3_bind_int64(cp, 1, cp_row);
+	if (sqlite3_step(seg) != SQLITE_ROW || sqlite3_step(cp) != SQLITE_ROW)
 		goto out;
 	leaf = sqlite3_column_int64(seg, 0);
 	size = sqlite3_column_int64(cp, 1);
-	if (merkle_inclusion_path(rep->leaf_hashes->data, (uint64_t)size, (uint64_t)leaf, path,
-	                          &len))
+	if (leaf < 0 || size < 0 || (uint64_t)size * 32 > leaf_hashes->len ||
+	    merkle_inclusion_path(leaf_hashes->data, (uint64_t)size, (uint64_t)leaf, path, &len))
 		goto out;
-	merkle_root(rep->leaf_hashes->data, (uint64_t)size, root);
+	merkle_root(leaf_hashes->data, (uint64_t)size, root);
 	jpath = json_array();
 	for (i = 0; i < len; i++)
 		json_array_append_new(jpath, hex_json(path[i], 32));
@@ -116,24 +107,61 @@ static int write_proof(struct archive_reader *r, const struct archive_verify_rep
 	    (json_int_t)sqlite3_column_int64(seg, 5), "sha256",
 	    hex_json(sqlite3_column_blob(seg, 6), 32), "container",
 	    (const char *)sqlite3_column_text(seg, 7), "leaf_index", (json_int_t)leaf, "leaf_hash",
-	    hex_json(rep->leaf_hashes->data + leaf * 32, 32), "tree_size", (json_int_t)size, "path",
+	    hex_json(leaf_hashes->data + leaf * 32, 32), "tree_size", (json_int_t)size, "path",
 	    jpath, "root", hex_json(root, 32), "checkpoint_row",
 	    (json_int_t)sqlite3_column_int64(cp, 0), "checkpoint_body",
 	    (const char *)sqlite3_column_text(cp, 2), "signature",
 	    hex_json(sqlite3_column_blob(cp, 3), (size_t)sqlite3_column_bytes(cp, 3)));
+out:
+	sqlite3_finalize(seg);
+	sqlite3_finalize(cp);
+	return proof;
+}
+
+static int segment_exists(sqlite3 *db, int64_t id)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM segments WHERE id = ?", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, id);
+		found = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+	}
+	return found;
+}
+
+static int write_proof(struct archive_reader *r, const struct archive_verify_report *rep, gint64 id,
+                       const char *dir)
+{
+	sqlite3 *db = archive_reader_db(r);
+	json_t *proof = NULL;
+	GByteArray *bytes = NULL;
+	char *text = NULL, *body;
+	int rc = EXIT_FAILED;
+	json_int_t leaf, size;
+	uint8_t sig[64];
+
+	if (!segment_exists(db, id)) {
+		tool_err(_("no segments row %lld"), (long long)id);
+		return EXIT_USAGE;
+	}
+	proof = proof_build(db, rep->leaf_hashes, id, 0);
 	if (!proof) {
 		tool_err(_("segments row %lld: malformed record"), (long long)id);
 		goto out;
 	}
+	leaf = json_integer_value(json_object_get(proof, "leaf_index"));
+	size = json_integer_value(json_object_get(proof, "tree_size"));
+	body = (char *)json_string_value(json_object_get(proof, "checkpoint_body"));
+	hex_decode(json_string_value(json_object_get(proof, "signature")), sig, 64);
 	g_mkdir_with_parents(dir, 0755);
 	text = json_dumps(proof, JSON_INDENT(1));
-	bytes = segment_bytes(db, id);
+	bytes = proof_segment_bytes(db, id);
 	if (save(dir, "proof.json", text, strlen(text)) ||
 	    save(dir, "segment.ts", bytes->data, bytes->len) ||
-	    save(dir, "checkpoint.txt", sqlite3_column_text(cp, 2),
-	         (size_t)sqlite3_column_bytes(cp, 2)) ||
-	    save(dir, "checkpoint.sig", sqlite3_column_blob(cp, 3),
-	         (size_t)sqlite3_column_bytes(cp, 3)))
+	    save(dir, "checkpoint.txt", body, strlen(body)) || save(dir, "checkpoint.sig", sig, 64))
 		goto out;
 	printf(_("proof for segments row %lld (leaf %lld of %lld) written to "
 	         "%s/{proof.json,segment.ts,checkpoint.txt,checkpoint.sig}\ncheck with: "
@@ -145,8 +173,6 @@ out:
 		g_byte_array_unref(bytes);
 	free(text);
 	json_decref(proof);
-	sqlite3_finalize(seg);
-	sqlite3_finalize(cp);
 	return rc;
 }
 
@@ -220,8 +246,7 @@ static int jint(json_t *o, const char *k, int64_t *out)
 	return 0;
 }
 
-/* Checks everything in the proof; returns NULL when it holds, else what failed. */
-static const char *check_proof(json_t *p, const struct archive_pubkey *key, const char *seg_path)
+const char *proof_check(json_t *p, const struct archive_pubkey *key, const char *seg_path)
 {
 	static char why[256];
 	struct archive_segment_info s = {0};
@@ -349,7 +374,7 @@ int cmd_verify_proof(int argc, char **argv)
 		if (!g_file_test(seg, G_FILE_TEST_EXISTS))
 			g_clear_pointer(&seg, g_free);
 	}
-	why = check_proof(p, key, seg);
+	why = proof_check(p, key, seg);
 	if (why) {
 		printf(_("FAILED %s: %s\n"), argv[1], why);
 		rc = EXIT_TAMPERED;

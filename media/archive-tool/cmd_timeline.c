@@ -182,6 +182,39 @@ static int load_rows(sqlite3 *db, GArray *items)
 	return 0;
 }
 
+int timeline_collect(sqlite3 *db, int64_t from, int64_t to, json_t **json, GString *text)
+{
+	GArray *items = g_array_new(FALSE, FALSE, sizeof(struct item));
+	int rc = load_rows(db, items);
+	guint i;
+
+	if (rc == 0)
+		rc = load_spans(db, items);
+	if (rc == 0) {
+		g_array_sort(items, item_cmp);
+		*json = json_array();
+		for (i = 0; i < items->len; i++) {
+			struct item *it = &g_array_index(items, struct item, i);
+			char *safe;
+
+			/* In the span: a point inside it, or a span or gap that overlaps it. */
+			if (it->from_us >= to || (it->to_us < from) ||
+			    (it->to_us == it->from_us && it->from_us < from))
+				continue;
+			json_array_append(*json, it->json);
+			safe = text_display(it->line);
+			g_string_append_printf(text, "%s\n", safe);
+			g_free(safe);
+		}
+	}
+	for (i = 0; i < items->len; i++) {
+		json_decref(g_array_index(items, struct item, i).json);
+		g_free(g_array_index(items, struct item, i).line);
+	}
+	g_array_unref(items);
+	return rc;
+}
+
 int cmd_timeline(int argc, char **argv)
 {
 	gboolean as_json = FALSE;

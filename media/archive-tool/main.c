@@ -23,6 +23,10 @@ static const char usage_text[] =
        "  checkpoint FILE --export DIR    write a checkpoint's body and signature for openssl\n"
        "  verify-draw FILE                re-run the seat draw (archive or draw.json)\n"
        "  timestamp FILE --tsa URL        store an RFC 3161 timestamp of the last checkpoint\n"
+       "  package FILE --from T --to T [--streams S,...] -o DIR\n"
+       "                                  evidence package of a span: clips, segments and\n"
+       "                                  their proofs, checkpoints, timeline, offline player\n"
+       "  verify-package DIR --pubkey PUB check such a package without the archive\n"
        "\n"
        "Times (T) are ISO 8601 (2026-11-25T09:00:00Z) or UTC microseconds.\n"
        "Exit codes: 0 success/intact, 1 verification failed (the first problem is named),\n"
@@ -113,6 +117,8 @@ int main(int argc, char **argv)
 	    {"checkpoint", cmd_checkpoint},
 	    {"verify-draw", cmd_verify_draw},
 	    {"timestamp", cmd_timestamp},
+	    {"package", cmd_package},
+	    {"verify-package", cmd_verify_package},
 	};
 	size_t i;
 

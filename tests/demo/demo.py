@@ -198,6 +198,7 @@ class Day:
 
     def record(self, seconds):
         say(_("Recording every room and seat for %d s") % seconds)
+        self.recorded = (int(time.time() * 1e6), int((time.time() + seconds) * 1e6))
         end = time.monotonic() + seconds
         tty = sys.stdout.isatty()
         last = 0
@@ -451,6 +452,36 @@ class Day:
         say(_("Auditor exported seat camera %s of tender %s as %s (%.1f MB)") % (
             stream, p["tender"], self.clip, os.path.getsize(self.clip) / 1e6))
 
+    def evidence_package(self, bin_dir):
+        """The auditor's evidence package of the recorded minute of room E1 with its seats
+        (docs/archives.md, "Evidence package"), then checked without the archive."""
+        tool = os.path.join(bin_dir, "evalroom-archive")
+        # the tender with the most seats in room E1: its archive holds the room's camera
+        # and those seats' cameras (each seat's stream belongs to its own tender)
+        in_e1 = [p["tender"] for p in self.people if p["room"] == "E1"]
+        tender = max(sorted(set(in_e1)), key=in_e1.count)
+        path = self.archives[tender]
+        db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+        streams = [s for (s,) in db.execute(
+            "SELECT DISTINCT stream FROM segments WHERE stream LIKE 'cam-E1%' AND end_us > ? "
+            "AND start_us < ? ORDER BY stream", self.recorded)]
+        db.close()
+        self.package = os.path.join(self.site.tmp, "evidence-%s-E1" % tender)
+        e = subprocess.run([tool, "package", path, "--from", str(self.recorded[0]), "--to",
+                            str(self.recorded[1]), "--streams", ",".join(streams), "--pubkey",
+                            self.site.prov.signing_pub, "-o", self.package],
+                           capture_output=True, text=True)
+        if e.returncode != 0:
+            raise DemoError("package failed: %s%s" % (e.stdout, e.stderr))
+        v = subprocess.run([tool, "verify-package", self.package, "--pubkey",
+                            self.site.prov.signing_pub], capture_output=True, text=True)
+        if v.returncode != 0:
+            raise DemoError("verify-package failed: %s%s" % (v.stdout, v.stderr))
+        say(_("Auditor packaged %d s of room E1 with its seats (%s) from tender %s: clips, "
+              "segments with their proofs, signed checkpoints, timeline, offline player; "
+              "verify-package -> intact") % ((self.recorded[1] - self.recorded[0]) // 1000000,
+                                             ", ".join(streams), tender))
+
     def commitment_precedes_entropy(self):
         """The auditor's check of docs/draw.md section 1 on each sealed archive."""
         for tid, path in self.archives.items():
@@ -527,6 +558,7 @@ class Day:
         for tid, path in self.archives.items():
             print("  " + pad(_("archive %s") % tid, 17) + path)
         print("  " + pad(_("clip"), 17) + self.clip)
+        print("  " + pad(_("evidence package"), 17) + os.path.join(self.package, "index.html"))
         print("  " + pad(_("signing key"), 17) + self.site.prov.signing_pub)
         print("  " + _("try: %s/evalroom-archive timeline %s | head") % (
             os.path.dirname(self.site.bin + "/"), list(self.archives.values())[0]))
@@ -607,6 +639,7 @@ def main():
         day.close_and_seal()
         day.sign_witness_logs()
         day.audit(bin_dir)
+        day.evidence_package(bin_dir)
         day.summary()
         day.commitment_precedes_entropy()
         day.seat_recordings_from_check_in()

@@ -353,9 +353,12 @@ class DoorSim:
             time.sleep(0.06)  # longer than the frame gap, so each key is its own burst
 
 
-TEST_VIDEO = ("videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,"
-              "framerate=10/1 ! x264enc tune=zerolatency speed-preset=ultrafast "
-              "key-int-max=10 bitrate=200 ! h264parse")
+# 4:2:0 constrained baseline, as cameras send and browsers play (fed anything else x264enc
+# picks High 4:4:4, which Chromium does not decode: the evidence package's page plays these).
+TEST_VIDEO = ("videotestsrc is-live=true pattern=ball ! video/x-raw,format=I420,width=320,"
+              "height=240,framerate=10/1 ! x264enc tune=zerolatency speed-preset=ultrafast "
+              "key-int-max=10 bitrate=200 ! video/x-h264,profile=constrained-baseline ! "
+              "h264parse")
 TEST_AUDIO = "audiotestsrc is-live=true wave=sine ! audio/x-raw,rate=48000,channels=1 ! opusenc"
 
 

@@ -22,6 +22,7 @@ def test_demo_day_runs(build_dir, tmp_path):
                  "are recorded from each check-in on",
                  "noted a breach at", "kept from retention; supervisors notified",
                  "witness log signed by 3 of 3", "opened at the escort's",
+                 "of room E1 with its seats", "verify-package -> intact",
                  "0 outside their schema",
                  "Stopped the agents, the controller and the broker"):
         assert line in out, "missing from the demo's narration: %r\n%s" % (line, out)
@@ -41,6 +42,7 @@ def test_demo_day_in_chinese(build_dir, tmp_path):
     for line in ("控制器已使用自己的证书连接", "标段 T-ROAD（环城路改造工程三标段）已登记",
                  "见证人已输入随机数", "安检台为 欧阳明月（T-SCHOOL）签到", "王丽 在座位",
                  "告警 wrong_room", "全部 7 人已退出登录", "验证 -> 完好",
-                 "重新抽签得到相同座位", "完好，抽签无误", "均自各自签到起计入", "已停止房间代理、控制器和消息代理"):
+                 "重新抽签得到相同座位", "完好，抽签无误", "均自各自签到起计入",
+                 "verify-package -> 完好", "已停止房间代理、控制器和消息代理"):
         assert line in out, "missing from the Chinese narration: %r\n%s" % (line, out)
     assert "Operator" not in out and "Desk checked in" not in out
