@@ -31,6 +31,8 @@ bool ctl_want_json(const struct ctl *ctl);
  * configuration's [mqtt] cert and key). */
 const char *ctl_cert_path(const struct ctl *ctl);
 const char *ctl_key_path(const struct ctl *ctl);
+/* ctl_ca_path: the site CA certificate file (the configuration's [mqtt] ca). */
+const char *ctl_ca_path(const struct ctl *ctl);
 /* ctl_time: UTC_US (microseconds) as people read it, in the zone of the client
  * configuration's [display] time_zone ($EVALROOM_TIME_ZONE, default Asia/Shanghai) with
  * the zone shown: "2026-12-07 19:20:05 +08:00" into BUF (at least 40 bytes). --json

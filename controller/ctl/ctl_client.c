@@ -198,6 +198,11 @@ const char *ctl_key_path(const struct ctl *ctl)
 	return ctl->key;
 }
 
+const char *ctl_ca_path(const struct ctl *ctl)
+{
+	return ctl->ca;
+}
+
 static void on_message(const char *topic, const void *payload, size_t len, void *user)
 {
 	struct ctl *ctl = user;

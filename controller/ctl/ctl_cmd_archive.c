@@ -111,34 +111,15 @@ static void print_fetched(const json_t *res, const char *out, gint64 resumed)
 	               "fetch is recorded in the custody log and the audit.\n"));
 }
 
-static int cmd_archive_fetch(struct ctl *ctl, int argc, char **argv)
+int ctl_archive_fetch(struct ctl *ctl, const char *what, const char *tender, const char *reason,
+                      const char *out, int chunk, json_t **result, gint64 *resumed)
 {
-	char *reason = NULL, *out = NULL;
-	int chunk = CHUNK_DEFAULT;
-	const GOptionEntry entries[] = {
-	    {"reason", 0, 0, G_OPTION_ARG_STRING, &reason, "why the archive is taken (required)",
-	     "TEXT"},
-	    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "where to write it (required)", "FILE"},
-	    {"chunk-size", 0, 0, G_OPTION_ARG_INT, &chunk,
-	     "bytes per request (4096..1048576, default 1048576)", "BYTES"},
-	    G_OPTION_ENTRY_NULL};
-	const char *what = "archive fetch";
 	json_t *res = NULL;
 	char *part = NULL, *meta = NULL;
 	int fd = -1;
-	gint64 offset = 0, resumed = 0;
-	int rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 1);
-	if (rc)
-		goto out;
-	if (!reason || !*reason || !out || !*out) {
-		rc =
-		    ctl_ops_local_fail(ctl, what, _("--reason TEXT and -o FILE are both required"));
-		goto out;
-	}
-	if (chunk < CHUNK_MIN || chunk > CHUNK_DEFAULT) {
-		rc = ctl_ops_local_fail(ctl, what, _("--chunk-size must be 4096..1048576"));
-		goto out;
-	}
+	gint64 offset = 0;
+	int rc = 0;
+	*resumed = 0;
 	if (g_file_test(out, G_FILE_TEST_EXISTS)) {
 		rc = ctl_ops_local_fail(
 		    ctl, what, _("%s exists: nothing is overwritten; name another file"), out);
@@ -147,14 +128,14 @@ static int cmd_archive_fetch(struct ctl *ctl, int argc, char **argv)
 	/* The controller verifies the whole file before it answers. */
 	ctl_timeout_at_least(ctl, 300);
 	rc = ctl_ops_call(ctl, what, "archive.fetch",
-	                  json_pack("{s:s, s:s}", "tender", argv[1], "reason", reason), &res);
+	                  json_pack("{s:s, s:s}", "tender", tender, "reason", reason), &res);
 	if (rc)
 		goto out;
 	part = g_strconcat(out, ".part", NULL);
 	meta = g_strconcat(out, ".part.json", NULL);
 	struct stat sb;
 	if (part_matches(meta, res) && stat(part, &sb) == 0)
-		resumed = offset = MIN((gint64)sb.st_size, (gint64)num(res, "bytes"));
+		*resumed = offset = MIN((gint64)sb.st_size, (gint64)num(res, "bytes"));
 	json_t *m = json_pack("{s:s, s:s, s:I}", "tender", str(res, "tender"), "sha256",
 	                      str(res, "sha256"), "bytes", (json_int_t)num(res, "bytes"));
 	int dumped = json_dump_file(m, meta, JSON_SORT_KEYS);
@@ -164,7 +145,7 @@ static int cmd_archive_fetch(struct ctl *ctl, int argc, char **argv)
 		rc = ctl_ops_local_fail(ctl, what, _("%s: %s"), part, g_strerror(errno));
 		goto out;
 	}
-	if (resumed && !ctl_want_json(ctl))
+	if (*resumed && !ctl_want_json(ctl))
 		fprintf(stderr, _("resuming %s at byte %lld of %lld\n"), part, (long long)offset,
 		        num(res, "bytes"));
 	while (offset < num(res, "bytes")) {
@@ -203,16 +184,52 @@ static int cmd_archive_fetch(struct ctl *ctl, int argc, char **argv)
 	}
 	unlink(part);
 	unlink(meta);
-	if (ctl_want_json(ctl))
-		ctl_print_json(res);
-	else
-		print_fetched(res, out, resumed);
+	*result = res;
+	res = NULL;
 out:
 	if (fd >= 0)
 		close(fd);
 	json_decref(res);
 	g_free(part);
 	g_free(meta);
+	return rc;
+}
+
+static int cmd_archive_fetch(struct ctl *ctl, int argc, char **argv)
+{
+	char *reason = NULL, *out = NULL;
+	int chunk = CHUNK_DEFAULT;
+	const GOptionEntry entries[] = {
+	    {"reason", 0, 0, G_OPTION_ARG_STRING, &reason, "why the archive is taken (required)",
+	     "TEXT"},
+	    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "where to write it (required)", "FILE"},
+	    {"chunk-size", 0, 0, G_OPTION_ARG_INT, &chunk,
+	     "bytes per request (4096..1048576, default 1048576)", "BYTES"},
+	    G_OPTION_ENTRY_NULL};
+	const char *what = "archive fetch";
+	json_t *res = NULL;
+	gint64 resumed = 0;
+	int rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 1);
+	if (rc)
+		goto out;
+	if (!reason || !*reason || !out || !*out) {
+		rc =
+		    ctl_ops_local_fail(ctl, what, _("--reason TEXT and -o FILE are both required"));
+		goto out;
+	}
+	if (chunk < CHUNK_MIN || chunk > CHUNK_DEFAULT) {
+		rc = ctl_ops_local_fail(ctl, what, _("--chunk-size must be 4096..1048576"));
+		goto out;
+	}
+	rc = ctl_archive_fetch(ctl, what, argv[1], reason, out, chunk, &res, &resumed);
+	if (rc)
+		goto out;
+	if (ctl_want_json(ctl))
+		ctl_print_json(res);
+	else
+		print_fetched(res, out, resumed);
+out:
+	json_decref(res);
 	g_free(reason);
 	g_free(out);
 	return rc;

@@ -15,6 +15,15 @@ extern const struct ctl_command archive_ctl_commands[];
 
 /* Helpers shared by the ctl_cmd_*.c files. */
 
+/* ctl_archive_fetch: retrieves the sealed archive of TENDER for REASON into the new file
+ * OUT in CHUNK-byte requests, resuming OUT.part when it holds the same archive (*resumed:
+ * the bytes it held), and keeps it only once its SHA-256 is the one the controller
+ * verified. 0 with *result (the archive.fetch answer: tender, file, bytes, sha256,
+ * tree_size, root, root_log_line, fetch; caller decref's), or the exit code after printing
+ * the fault. */
+int ctl_archive_fetch(struct ctl *ctl, const char *what, const char *tender, const char *reason,
+                      const char *out, int chunk, json_t **result, gint64 *resumed);
+
 /* ctl_ops_parse: parse the subcommand's options ENTRIES out of ARGC and ARGV (argv[0] is
  * the subcommand name); then exactly NPOS positional arguments must remain. Returns 0,
  * or the exit code after printing the usage fault. */

@@ -8,9 +8,8 @@
 #include "ctl.h"
 #include "ctl_cmd_ops.h"
 #include "ctl_commands.h"
+#include "ctl_sign.h"
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 static const char *str(const json_t *o, const char *key)
 {
@@ -213,56 +212,6 @@ out:
 	return rc;
 }
 
-/* The signature of MSG with the Ed25519 private key in PATH, as base64 (new), or NULL
- * with *why (new). */
-static char *sign_with(const char *path, const char *msg, char **why)
-{
-	FILE *f = fopen(path, "r");
-	EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned char sig[64];
-	size_t len = sizeof(sig);
-	char *b64 = NULL;
-	if (f)
-		fclose(f);
-	if (!key)
-		*why = g_strdup_printf(_("%s: cannot read the private key"), path);
-	else if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519)
-		*why = g_strdup_printf(_("%s: not an Ed25519 key (re-provision: the watchers' "
-		                         "certificates carry Ed25519 keys)"),
-		                       path);
-	else if (!md || EVP_DigestSignInit(md, NULL, NULL, NULL, key) != 1 ||
-	         EVP_DigestSign(md, sig, &len, (const unsigned char *)msg, strlen(msg)) != 1)
-		*why = g_strdup_printf(_("%s: signing failed"), path);
-	else
-		b64 = g_base64_encode(sig, len);
-	EVP_MD_CTX_free(md);
-	EVP_PKEY_free(key);
-	return b64;
-}
-
-/* The witness-log signing certificate and key of this identity: NAME.signing.crt and
- * NAME.signing.key beside its TLS files when they exist, else the TLS files themselves. */
-static void signing_paths(const struct ctl *ctl, char **cert_path, char **key_path)
-{
-	const char *crt = ctl_cert_path(ctl), *key = ctl_key_path(ctl);
-	char *c = g_str_has_suffix(crt, ".crt")
-	              ? g_strdup_printf("%.*s.signing.crt", (int)strlen(crt) - 4, crt)
-	              : NULL;
-	char *k = g_str_has_suffix(key, ".key")
-	              ? g_strdup_printf("%.*s.signing.key", (int)strlen(key) - 4, key)
-	              : NULL;
-	if (c && k && g_file_test(c, G_FILE_TEST_EXISTS) && g_file_test(k, G_FILE_TEST_EXISTS)) {
-		*cert_path = c;
-		*key_path = k;
-		return;
-	}
-	g_free(c);
-	g_free(k);
-	*cert_path = g_strdup(crt);
-	*key_path = g_strdup(key);
-}
-
 static int cmd_sign(struct ctl *ctl, int argc, char **argv)
 {
 	char *tender = NULL, *sha = NULL, *cert = NULL, *why = NULL, *sig = NULL, *msg = NULL;
@@ -296,7 +245,7 @@ static int cmd_sign(struct ctl *ctl, int argc, char **argv)
 	}
 	/* The signing certificate beside the TLS one (NAME.signing.crt and .key, provisioned
 	 * for the watchers), or the TLS one itself where it is Ed25519. */
-	signing_paths(ctl, &cert_path, &key_path);
+	ctl_signing_paths(ctl, &cert_path, &key_path);
 	if (!g_file_get_contents(cert_path, &cert, NULL, NULL)) {
 		rc = ctl_ops_local_fail(ctl, "witness sign", _("%s: cannot read the certificate"),
 		                        cert_path);
@@ -305,7 +254,7 @@ static int cmd_sign(struct ctl *ctl, int argc, char **argv)
 	/* the signed bytes, as docs/archive-format.md defines them (witness_log_message() of
 	 * the archive library, which the controller checks against) */
 	msg = g_strdup_printf("evalroom witness log v1\n%s\n%s\n", tender, sha);
-	sig = sign_with(key_path, msg, &why);
+	sig = ctl_sign_with(key_path, msg, strlen(msg), &why);
 	if (!sig) {
 		rc = ctl_ops_local_fail(ctl, "witness sign", "%s", why);
 		goto out;

@@ -6,6 +6,7 @@
 
 #include "archive_disk.h"
 #include "archives.h"
+#include "copies.h"
 #include "log.h"
 #include "timestamp.h"
 
@@ -35,6 +36,7 @@ static gboolean ts_done(gpointer data)
 	if (j->rc == 0) {
 		log_info("tender %s: final checkpoint (row %" G_GINT64_FORMAT ") timestamped by %s",
 		         j->tender, j->checkpoint, j->url);
+		copies_on_appendix(j->c, j->tender); /* the copies made at the seal lack it */
 	} else {
 		log_warnx("tender %s: sealed without an RFC 3161 timestamp: %s; add one later with "
 		          "evalroom-archive timestamp %s --tsa URL",

@@ -23,6 +23,7 @@ struct archive_copies {
 	char sha256[65]; /* of the sealed file, as the last verified copy read back */
 	enum copy_state state[MAX_STORES];
 	bool queued[MAX_STORES];
+	bool again[MAX_STORES]; /* the file changed while a job on it was queued: copy again */
 	char why[MAX_STORES][200]; /* the last failure */
 };
 
@@ -257,6 +258,13 @@ static gboolean job_done(gpointer data)
 	}
 	struct archive_copies *a = copies_of(cs, j->tender);
 	a->queued[j->store] = false;
+	if (a->again[j->store]) { /* what this job copied or read is no longer the file */
+		a->again[j->store] = false;
+		a->state[j->store] = COPY_NONE;
+		enqueue(c, JOB_COPY, j->tender, j->store);
+		job_free(j);
+		return G_SOURCE_REMOVE;
+	}
 	if (j->rc == 0) {
 		if (j->kind == JOB_COPY) {
 			a->state[j->store] = COPY_VERIFIED;
@@ -482,6 +490,28 @@ void copies_on_sealed(struct controller *c, const char *tender, int64_t sealed_u
 	copies_of(cs, tender)->sealed_us = sealed_us;
 	for (unsigned i = 0; i < cs->n; i++)
 		enqueue(c, JOB_COPY, tender, i);
+}
+
+void copies_on_appendix(struct controller *c, const char *tender)
+{
+	struct copies *cs = c->copies;
+	if (!cs || cs->n == 0 || custody_deleted_at(c, tender) >= 0)
+		return;
+	struct archive_copies *a = copies_of(cs, tender);
+	if (!a->sealed_us)
+		a->sealed_us = archives_sealed_at(c, tender);
+	if (!a->sealed_us)
+		return;
+	log_info("archive %s gained an appendix after its seal: copied again to every store",
+	         tender);
+	for (unsigned i = 0; i < cs->n; i++) {
+		if (a->queued[i]) {
+			a->again[i] = true;
+			continue;
+		}
+		a->state[i] = COPY_NONE;
+		enqueue(c, JOB_COPY, tender, i);
+	}
 }
 
 void copies_on_deleted(struct controller *c, const char *tender)

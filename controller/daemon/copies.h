@@ -22,6 +22,12 @@ void copies_free(struct controller *c);
 /* copies_on_sealed: TENDER's archive was sealed at SEALED_US: copy it now. */
 void copies_on_sealed(struct controller *c, const char *tender, int64_t sealed_us);
 
+/* copies_on_appendix: TENDER's sealed archive gained bytes after its seal (an RFC 3161
+ * token, a witness log signature: appendices outside the Merkle tree): every store's copy is
+ * made again from the file as it is now, read back and recorded (a new `copy` line with the
+ * new SHA-256); until then the archive counts no verified copy in that store. */
+void copies_on_appendix(struct controller *c, const char *tender);
+
 /* copies_on_deleted: TENDER's archive was deleted (custody.c, after its retention): its
  * copy is removed from every store, each removal a `copy_removed` custody line (a failure
  * raises archive_copy_failed). */

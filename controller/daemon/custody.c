@@ -473,9 +473,10 @@ out:
 static int handle_custody_log(struct controller *c, const struct request *req, json_t **result,
                               GError **err)
 {
-	static const char *const kinds[] = {"fetch",    "retention",    "hold",
-	                                    "release",  "deletion",     "copy",
-	                                    "copy_bad", "copy_removed", NULL};
+	static const char *const kinds[] = {"fetch",    "retention",         "hold",
+	                                    "release",  "deletion",          "copy",
+	                                    "copy_bad", "copy_removed",      "transfer",
+	                                    "transfer_received", "transfer_refused", NULL};
 	struct msg_reader r;
 	msg_reader_init(&r, req->args, "args");
 	const char *tender = msg_read_id(&r, "tender", false);

@@ -12,9 +12,9 @@
 #include "controller.h"
 #include "request_handler.h"
 
-/* Who may place and release an evidence hold: a list of roles, the supervisor's to join
- * it when that role exists. */
-#define CUSTODY_HOLD_ROLES (ROLE_AUDITOR)
+/* Who may place and release an evidence hold: the auditors (the custodians) and the
+ * supervisors (the regulator's representatives), as issue 20 asks. */
+#define CUSTODY_HOLD_ROLES (ROLE_AUDITOR | ROLE_SUPERVISOR)
 /* Who may fetch and delete a sealed archive: the archive custodian (an auditor identity). */
 #define CUSTODY_CUSTODIAN_ROLES (ROLE_AUDITOR)
 

@@ -13,6 +13,7 @@
 #include "controller.h"
 #include "custody.h"
 #include "archive_fetch.h"
+#include "archive_transfer.h"
 #include "doors.h"
 #include "log.h"
 #include "msg.h"
@@ -68,6 +69,7 @@ static const struct request_handler *const handler_tables[] = {
     core_handlers,          door_request_handlers, archives_request_handlers,
     alert_request_handlers, view_request_handlers, venue_request_handlers, checkin_request_handlers,
     seat_request_handlers,  custody_request_handlers, fetch_request_handlers, watch_request_handlers,
+    transfer_request_handlers,
 };
 
 static const struct request_handler *handler_find(const char *command)

@@ -6,6 +6,7 @@
 #include "alerts.h"
 #include "archives.h"
 #include "clock.h"
+#include "copies.h"
 #include "log.h"
 #include "msg.h"
 #include "node.h"
@@ -281,6 +282,7 @@ static int handle_sign(struct controller *c, const struct request *req, json_t *
 		g_free(why);
 		return rc;
 	}
+	copies_on_appendix(c, tender); /* a sealed archive's copies get the signature too */
 	rc = log_of(c, tender, NULL, sha, &report, &n, err);
 	if (rc != 0)
 		return rc;

@@ -228,11 +228,13 @@ static int issue_client(const char *cn, const char *org, X509 *ca, EVP_PKEY *ca_
 	int rc = issue_and_write(&spec, org, ca, ca_key, crt, key, err);
 	g_free(key);
 	g_free(crt);
-	/* The witness, the supervisor and the tenderer's representative sign the witness log
-	 * with a second certificate of their own, Ed25519 (docs/witness.md): the TLS one stays
-	 * P-256, which browsers take for the web console (none imports an Ed25519 key). */
+	/* The witness, the supervisor and the tenderer's representative sign the witness log,
+	 * and the archive custodians (auditors) a transfer's manifest and receipt, with a second
+	 * certificate of their own, Ed25519 (docs/witness.md, docs/archives.md "Transfer"): the
+	 * TLS one stays P-256, which browsers take for the web console (none imports an Ed25519
+	 * key). */
 	if (rc == 0 && (g_str_has_prefix(cn, "witness-") || g_str_has_prefix(cn, "supervisor-") ||
-	                g_str_has_prefix(cn, "rep-"))) {
+	                g_str_has_prefix(cn, "rep-") || g_str_has_prefix(cn, "auditor-"))) {
 		spec.ed25519 = TRUE;
 		crt = g_strdup_printf("%s/clients/%s.signing.crt", dir, cn);
 		key = g_strdup_printf("%s/clients/%s.signing.key", dir, cn);

@@ -12,11 +12,10 @@ struct roots_walk {
 	struct roots_check *out;
 };
 
-static void check_root(const struct rootlog_entry *e, void *user)
+void roots_check_entry(const struct rootlog_entry *e, const char *tender,
+                       const GByteArray *leaf_hashes, struct roots_check *k)
 {
-	struct roots_walk *w = user;
-	struct roots_check *k = w->out;
-	if (strcmp(e->tender, w->tender) != 0 || k->problem)
+	if (strcmp(e->tender, tender) != 0 || k->problem)
 		return;
 	k->published++;
 	if (e->size >= k->latest_size) {
@@ -24,7 +23,7 @@ static void check_root(const struct rootlog_entry *e, void *user)
 		k->latest_index = e->index;
 		memcpy(k->latest_root, e->root, 32);
 	}
-	uint64_t have = w->leaf_hashes->len / MERKLE_HASH_LEN;
+	uint64_t have = leaf_hashes->len / MERKLE_HASH_LEN;
 	if (e->size > have) {
 		k->problem = g_strdup_printf(
 		    "behind what was published: root log line %" G_GUINT64_FORMAT " published a "
@@ -35,13 +34,19 @@ static void check_root(const struct rootlog_entry *e, void *user)
 		return;
 	}
 	uint8_t root[MERKLE_HASH_LEN];
-	if (merkle_root(w->leaf_hashes->data, e->size, root) != 0 ||
+	if (merkle_root(leaf_hashes->data, e->size, root) != 0 ||
 	    memcmp(root, e->root, sizeof root) != 0)
 		k->problem = g_strdup_printf(
 		    "forked from what was published: root log line %" G_GUINT64_FORMAT " published "
 		    "another root for the first %" G_GUINT64_FORMAT " records than this file has "
 		    "(records altered, inserted or removed, then re-signed)",
 		    e->index, e->size);
+}
+
+static void check_root(const struct rootlog_entry *e, void *user)
+{
+	struct roots_walk *w = user;
+	roots_check_entry(e, w->tender, w->leaf_hashes, w->out);
 }
 
 int roots_check_archive(const char *log, const struct archive_pubkey *key, const char *tender,

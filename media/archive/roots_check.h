@@ -7,6 +7,7 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include "rootlog.h"
 #include "signing.h"
 
 struct roots_check {
@@ -24,5 +25,12 @@ struct roots_check {
  * when the log itself is unreadable or broken, with *err. */
 int roots_check_archive(const char *log, const struct archive_pubkey *key, const char *tender,
                         const GByteArray *leaf_hashes, struct roots_check *out, GError **err);
+
+/* roots_check_entry: one published checkpoint E (from the log, or as the controller
+ * reported it: docs/archives.md, "Transfer") compared with the archive of TENDER whose leaf
+ * hashes are LEAF_HASHES; an entry of another tender is skipped. Accumulates into *out
+ * (zeroed before the first entry); out->problem is set by the first inconsistency. */
+void roots_check_entry(const struct rootlog_entry *e, const char *tender,
+                       const GByteArray *leaf_hashes, struct roots_check *out);
 
 #endif

@@ -1,5 +1,7 @@
 #include "witness_log.h"
 
+#include "cert_sig.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -284,66 +286,14 @@ int witness_log_read(sqlite3 *db, char **markdown, char sha256[65])
 	return rc;
 }
 
-static char *cert_cn(X509 *x)
-{
-	char cn[65] = "";
-	X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));
-	return g_strdup(cn);
-}
-
 int witness_sig_check(const char *cert_pem, const uint8_t *sig, size_t sig_len, const char *tender,
                       const char *sha256, X509 *ca, char identity[65], char **why)
 {
-	BIO *bio = BIO_new_mem_buf(cert_pem, -1);
-	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-	BIO_free(bio);
-	EVP_PKEY *key = NULL;
-	EVP_MD_CTX *md = NULL;
-	char *msg = NULL, *cn = NULL;
-	int rc = -EBADMSG;
-	if (!x) {
-		*why = g_strdup("the certificate is not a PEM X.509 certificate");
-		goto out;
-	}
-	cn = cert_cn(x);
-	g_strlcpy(identity, cn, 65);
-	key = X509_get_pubkey(x);
-	if (!key || EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) {
-		*why = g_strdup_printf("the certificate of %s holds no Ed25519 key", cn);
-		goto out;
-	}
-	if (ca) {
-		X509_STORE *store = X509_STORE_new();
-		X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-		int ok = store && ctx && X509_STORE_add_cert(store, ca) == 1 &&
-		         X509_STORE_CTX_init(ctx, store, x, NULL) == 1 &&
-		         X509_verify_cert(ctx) == 1;
-		int err = ctx ? X509_STORE_CTX_get_error(ctx) : 0;
-		X509_STORE_CTX_free(ctx);
-		X509_STORE_free(store);
-		if (!ok) {
-			*why =
-			    g_strdup_printf("the certificate of %s is not one of the site CA's: %s",
-			                    cn, X509_verify_cert_error_string(err));
-			goto out;
-		}
-	}
-	msg = witness_log_message(tender, sha256);
-	md = EVP_MD_CTX_new();
-	if (sig_len != 64 || !md || EVP_DigestVerifyInit(md, NULL, NULL, NULL, key) != 1 ||
-	    EVP_DigestVerify(md, sig, sig_len, (const unsigned char *)msg, strlen(msg)) != 1) {
-		*why = g_strdup_printf("the signature of %s does not match the witness log's "
-		                       "SHA-256 %s and that certificate's key",
-		                       cn, sha256);
-		goto out;
-	}
-	rc = 0;
-out:
-	EVP_MD_CTX_free(md);
-	EVP_PKEY_free(key);
-	X509_free(x);
+	char *msg = witness_log_message(tender, sha256);
+	char *what = g_strdup_printf("the witness log's SHA-256 %s", sha256);
+	int rc = cert_sig_check(cert_pem, sig, sig_len, msg, strlen(msg), what, ca, identity, why);
+	g_free(what);
 	g_free(msg);
-	g_free(cn);
 	return rc;
 }
 

@@ -1,10 +1,12 @@
 """RFC 3161 timestamps of the final checkpoint (docs/archive-format.md, "Timestamps"): the
 real controller with [controller] tsa_url timestamps each tender it seals; a
 local TSA made of `openssl ts -reply` and its own CA (tests/integration/tsa.py) timestamps a
-sealed archive; `verify` checks the token (with and without the TSA's CA) and so does
+sealed archive (and the controller's copy in its backup store is made again to hold the
+token); `verify` checks the token (with and without the TSA's CA) and so does
 `openssl ts -verify` as the docs show it; a token for the wrong hash is refused when added
 and named when forged into the file; a TSA that is down leaves the archive sealed and
 verifying, the missing token reported, and the token can be added later."""
+import hashlib
 import json
 import os
 import shutil
@@ -143,8 +145,11 @@ def timestamps(path):
 def test_controller_timestamps_each_sealed_tender(bin_dir, tmp_path, tsa, tool):
     site = Site(bin_dir, tmp_path)
     try:
-        controller = site.start_controller(extra="site=zj-ggzy.example\ntsa_url=%s\ntsa_timeout_ms=3000\n"
-                              % tsa.url)
+        store = tmp_path / "store"
+        store.mkdir()
+        controller = site.start_controller(
+            extra="site=zj-ggzy.example\ntsa_url=%s\ntsa_timeout_ms=3000\n\n[copies]\n"
+                  "stores=%s\ncheck_s=1\n" % (tsa.url, store))
         adir = os.path.join(site.tmp, "controller-state", "archive")
         pub = site.prov.signing_key.replace(".key", ".pub")
         for cmd in (("site", "import", harness.EXAMPLE_SITE),
@@ -160,6 +165,18 @@ def test_controller_timestamps_each_sealed_tender(bin_dir, tmp_path, tsa, tool):
         r = tool("verify", tt1, "--pubkey", pub, "--tsa-ca", tsa.ca)
         assert r.returncode == 0 and "timestamp: the last checkpoint existed" in r.stdout, r.stdout
         assert os.stat(tt1).st_mode & 0o777 == 0o400  # sealed, readable by the controller only
+        # The token came after the seal: the backup store's copy is made again and holds it.
+        copy = store / "TT1.evarc"
+        assert wait_for(lambda: copy.exists() and copy.read_bytes() == open(tt1, "rb").read(),
+                        20), controller.log()
+        assert timestamps(str(copy)) == 1
+        assert controller.wait_log("TT1 gained an appendix after its seal", 5)
+        custody = [json.loads(l) for l in open(os.path.join(site.tmp, "controller-state",
+                                                             "custody.log"))]
+        copies = [l for l in custody if l["kind"] == "copy" and l["tender"] == "TT1"]
+        assert copies and copies[-1]["sha256"] == hashlib.sha256(copy.read_bytes()).hexdigest()
+        rc, out, err = site.ctl("archives")
+        assert {a["name"]: a for a in out["archives"]}["TT1"]["copies"] == 1, out
         r = tool("checkpoint", tt1)
         assert "zj-ggzy.example/evalroom/TT1" in r.stdout, r.stdout
 

@@ -38,9 +38,10 @@ def openssl(*args, data=None):
 def test_layout_modes_and_certificates(prov):
     ids = prov.identities()
     assert len(ids) == 14
-    # the watchers (witness, supervisor, tenderer's representative) also hold an Ed25519
-    # certificate for signing the witness log, beside their P-256 TLS one
-    signers = [i for i in ids if i.split("-")[0] in ("witness", "supervisor", "rep")]
+    # the watchers (witness, supervisor, tenderer's representative) and the archive
+    # custodians (auditors) also hold an Ed25519 certificate for signing the witness log or
+    # a transfer of archives, beside their P-256 TLS one
+    signers = [i for i in ids if i.split("-")[0] in ("witness", "supervisor", "rep", "auditor")]
     assert signers
     assert sorted(os.listdir(os.path.join(prov.dir, "clients"))) == sorted(
         [i + ".crt" for i in ids] + [i + ".key" for i in ids] +

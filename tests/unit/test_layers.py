@@ -10,7 +10,8 @@ compiler would (the file's own folder, then its -I paths) and checks who may use
     room-agent/       uses common/ and media/ (never controller/)
     controller/       uses common/, media/ and, inside it, only the folders below it:
                       provision < state < ops < daemon, and ctl (evalroomctl) uses
-                      provision and its own folder only; console (the web console's
+                      provision, the archive library (media/archive: archive transfer
+                      receive verifies what it takes over) and its own folder only; console (the web console's
                       HTTPS server) uses common/ only and is used by daemon
     tests/, bench/    may use anything (not checked)
 
@@ -48,7 +49,7 @@ ALLOWED = {
     "controller/console/": ["common/", "controller/console/"],
     "controller/daemon/": ["common/", "media/archive/", "controller/state/",
                            "controller/ops/", "controller/console/", "controller/daemon/"],
-    "controller/ctl/": ["common/", "controller/provision/", "controller/ctl/"],
+    "controller/ctl/": ["common/", "media/archive/", "controller/provision/", "controller/ctl/"],
 }
 # Targets (object directories) that must never compile anything under these folders.
 TARGET_FORBIDS = {

@@ -1,0 +1,21 @@
+/* A person's Ed25519 signature checked against their site-CA certificate: the witness log's
+ * three parties (witness_log.h) and the custodians of an archive transfer (docs/archives.md,
+ * "Transfer") sign with the key of a certificate provisioning issued them
+ * (clients/NAME.signing.crt). */
+#ifndef EVALROOM_ARCHIVE_CERT_SIG_H
+#define EVALROOM_ARCHIVE_CERT_SIG_H
+
+#include <openssl/x509.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* cert_sig_check: CERT_PEM is the signer's certificate (an Ed25519 key), SIG its raw 64
+ * bytes (SIG_LEN) over the MSG_LEN bytes of MSG. CA, when not NULL, must have issued the
+ * certificate (and the certificate be valid now). On success 0 and the certificate's CN in
+ * identity[65]; else -EBADMSG with *why (new text) naming the fault: not a certificate, no
+ * Ed25519 key, not the site CA's, or "the signature of CN does not match WHAT and that
+ * certificate's key" (WHAT names what was signed, e.g. "the transfer manifest"). */
+int cert_sig_check(const char *cert_pem, const uint8_t *sig, size_t sig_len, const void *msg,
+                   size_t msg_len, const char *what, X509 *ca, char identity[65], char **why);
+
+#endif
