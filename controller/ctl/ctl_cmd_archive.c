@@ -410,15 +410,17 @@ const struct ctl_command archive_ctl_commands[] = {
      cmd_archive_access_log, false},
     {"archive custody-log", "archive custody-log [--tender TENDER]",
      N_("Print the custody log: fetches, retention, evidence holds and their release,\n"
-        "deletions; each line signed and chained (docs/archives.md). Operators and auditors."),
+        "deletions, copies, transfers; each line signed and chained (docs/archives.md).\n"
+        "Operators and auditors."),
      cmd_archive_custody_log, false},
     {"archive hold", "archive hold TENDER --reason TEXT",
-     N_("Place an evidence hold on a tender's archive (auditors): it cannot be deleted, even\n"
-        "after its retention, until the hold is released. Recorded in the custody log."),
+     N_("Place an evidence hold on a tender's archive (auditors, supervisors): it cannot be\n"
+        "deleted, even after its retention, until the hold is released. Recorded in the\n"
+        "custody log."),
      cmd_archive_hold, false},
     {"archive release", "archive release TENDER [--hold N] --reason TEXT",
-     N_("Release an evidence hold (auditors); --hold names it when there are several.\n"
-        "Recorded in the custody log with who placed it and who released it."),
+     N_("Release an evidence hold (auditors, supervisors); --hold names it when there are\n"
+        "several. Recorded in the custody log with who placed it and who released it."),
      cmd_archive_release, false},
     {"archive delete", "archive delete TENDER --reason TEXT",
      N_("Delete a sealed tender archive once its retention has passed ([custody]\n"

@@ -6,7 +6,6 @@
 
 #include "archive_disk.h"
 #include "archives.h"
-#include "copies.h"
 #include "log.h"
 #include "timestamp.h"
 
@@ -36,7 +35,8 @@ static gboolean ts_done(gpointer data)
 	if (j->rc == 0) {
 		log_info("tender %s: final checkpoint (row %" G_GINT64_FORMAT ") timestamped by %s",
 		         j->tender, j->checkpoint, j->url);
-		copies_on_appendix(j->c, j->tender); /* the copies made at the seal lack it */
+		if (j->c->archive_appendix) /* the copies made at the seal lack it */
+			j->c->archive_appendix(j->c, j->tender);
 	} else {
 		log_warnx("tender %s: sealed without an RFC 3161 timestamp: %s; add one later with "
 		          "evalroom-archive timestamp %s --tsa URL",

@@ -121,4 +121,7 @@ struct controller {
 	/* TENDER's archive was deleted after its retention (custody.c): main sets it to
 	 * copies_on_deleted; NULL: nothing. */
 	void (*archive_deleted)(struct controller *c, const char *tender);
+	/* TENDER's sealed archive gained an appendix after its seal (an RFC 3161 token, a
+	 * witness log signature): main sets it to copies_on_appendix; NULL: nothing. */
+	void (*archive_appendix)(struct controller *c, const char *tender);
 };

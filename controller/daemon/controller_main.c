@@ -258,6 +258,7 @@ int main(int argc, char **argv)
 	c.archive_sealed = on_archive_sealed;
 	c.archive_describe = describe_archive;
 	c.archive_deleted = copies_on_deleted;
+	c.archive_appendix = copies_on_appendix;
 	if (console_link_start(&c, &err) != 0) {
 		log_errx("%s", err->message);
 		goto err_console;

@@ -6,7 +6,6 @@
 #include "alerts.h"
 #include "archives.h"
 #include "clock.h"
-#include "copies.h"
 #include "log.h"
 #include "msg.h"
 #include "node.h"
@@ -282,7 +281,8 @@ static int handle_sign(struct controller *c, const struct request *req, json_t *
 		g_free(why);
 		return rc;
 	}
-	copies_on_appendix(c, tender); /* a sealed archive's copies get the signature too */
+	if (c->archive_appendix) /* a sealed archive's copies get the signature too */
+		c->archive_appendix(c, tender);
 	rc = log_of(c, tender, NULL, sha, &report, &n, err);
 	if (rc != 0)
 		return rc;
