@@ -482,6 +482,24 @@ class Day:
               "verify-package -> intact") % ((self.recorded[1] - self.recorded[0]) // 1000000,
                                              ", ".join(streams), tender))
 
+    def transfer(self):
+        """The custodian hands the sealed archives over (移交) to the records office's
+        custodian: a manifest signed by one, verified and countersigned by the other."""
+        auditors = ["auditor-" + a for a in self.site.prov.site["auditors"]]
+        out_dir = os.path.join(self.site.tmp, "handover")
+        args = ["archive", "transfer", "prepare"]
+        for tid in self.archives:
+            args += ["--tender", tid]
+        out = self.ctl(*args, "--to", auditors[1], "--reason", "handover to the records office",
+                       "-o", out_dir, identity=auditors[0])
+        say(_("Custodian %s prepared the transfer of %d archives to %s in %s: manifest "
+              "SHA-256 %s…, signed") % (auditors[0], out["files"], auditors[1], out_dir,
+                                        out["manifest_sha256"][:16]))
+        out = self.ctl("archive", "transfer", "receive", out_dir, identity=auditors[1])
+        say(_("Custodian %s verified every file against the manifest and the published roots "
+              "and countersigned the receipt (SHA-256 %s…); both are in the custody log")
+            % (auditors[1], out["receipt_sha256"][:16]))
+
     def commitment_precedes_entropy(self):
         """The auditor's check of docs/draw.md section 1 on each sealed archive."""
         for tid, path in self.archives.items():
@@ -640,6 +658,7 @@ def main():
         day.sign_witness_logs()
         day.audit(bin_dir)
         day.evidence_package(bin_dir)
+        day.transfer()
         day.summary()
         day.commitment_precedes_entropy()
         day.seat_recordings_from_check_in()
