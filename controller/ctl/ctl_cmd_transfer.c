@@ -1,4 +1,4 @@
-/* evalroomctl archive transfer prepare|receive: the transfer (移交) of sealed archives from
+/* evalroomctl archive transfer|receive: the transfer (移交) of sealed archives from
  * one custodian to another, signed by both (docs/archives.md, "Transfer"). */
 #include <errno.h>
 #include <glib/gi18n.h>
@@ -117,7 +117,7 @@ static int cmd_prepare(struct ctl *ctl, int argc, char **argv)
 	    {"reason", 0, 0, G_OPTION_ARG_STRING, &reason, "why (required)", "TEXT"},
 	    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &dir, "a new directory", "DIR"},
 	    G_OPTION_ENTRY_NULL};
-	const char *what = "archive transfer prepare";
+	const char *what = "archive transfer";
 	char *cert_pem = NULL, *sig = NULL, *text = NULL;
 	char me[65] = "";
 	json_t *files = json_array(), *res = NULL;
@@ -128,6 +128,10 @@ static int cmd_prepare(struct ctl *ctl, int argc, char **argv)
 		rc = ctl_ops_local_fail(ctl, what,
 		                        _("--tender T (one or more), --to ID, --reason TEXT and -o "
 		                          "DIR are required"));
+		goto out;
+	}
+	if (!g_str_has_prefix(to, "auditor-") || strchr(to, '/') || strlen(to) > 64) {
+		rc = ctl_ops_local_fail(ctl, what, _("--to: %s is not a custodian (auditor-NAME)"), to);
 		goto out;
 	}
 	if (g_mkdir(dir, 0700) != 0) {
@@ -194,7 +198,7 @@ static int cmd_prepare(struct ctl *ctl, int argc, char **argv)
 		printf(_("manifest   %s (SHA-256 %s), signed by %s: %s.sig, %s.signing.crt\n"), MANIFEST,
 		       str(res, "manifest_sha256"), me, MANIFEST, me);
 		printf(_("Hand the directory to %s, who checks it and countersigns with\n"
-		         "  evalroomctl archive transfer receive %s\n"),
+		         "  evalroomctl archive receive %s\n"),
 		       to, dir);
 	}
 out:
@@ -349,6 +353,11 @@ static int read_manifest(struct ctl *ctl, const char *what, const char *dir, cha
 		rc = ctl_ops_local_fail(ctl, what, _("%s: not a transfer manifest"), path);
 		goto out;
 	}
+	const char *from = str(*manifest, "from");
+	if (!g_str_has_prefix(from, "auditor-") || strchr(from, '/')) {
+		rc = ctl_ops_local_fail(ctl, what, _("%s: not a transfer manifest"), path);
+		goto out;
+	}
 	sig_path = g_strconcat(path, ".sig", NULL);
 	crt_path = g_strdup_printf("%s/%s.signing.crt", dir, str(*manifest, "from"));
 	if (!g_file_get_contents(sig_path, &sig, &sig_len, NULL) ||
@@ -381,7 +390,7 @@ out:
 static int cmd_receive(struct ctl *ctl, int argc, char **argv)
 {
 	const GOptionEntry entries[] = {G_OPTION_ENTRY_NULL};
-	const char *what = "archive transfer receive";
+	const char *what = "archive receive";
 	char *text = NULL, *cert_pem = NULL, *sig = NULL, *receipt_text = NULL, *msha = NULL;
 	char me[65] = "";
 	json_t *manifest = NULL, *res = NULL, *checked = json_array();
@@ -489,8 +498,8 @@ out:
 }
 
 const struct ctl_command transfer_ctl_commands[] = {
-    {"archive transfer prepare",
-     "archive transfer prepare --tender T [--tender T2 ...] --to auditor-NAME --reason TEXT -o DIR",
+    {"archive transfer",
+     "archive transfer --tender T [--tender T2 ...] --to auditor-NAME --reason TEXT -o DIR",
      N_("Hand sealed archives over (移交) to another custodian: each archive is fetched into\n"
         "the new directory DIR (verified by the controller and recorded like any fetch), and\n"
         "a manifest DIR/transfer.json (files, sizes, SHA-256, tree sizes, roots, who hands\n"
@@ -498,7 +507,7 @@ const struct ctl_command transfer_ctl_commands[] = {
         "(transfer.json.sig, and the certificate beside it). The controller checks the\n"
         "signature and records the transfer in the custody log. Auditors only."),
      cmd_prepare, false},
-    {"archive transfer receive", "archive transfer receive DIR",
+    {"archive receive", "archive receive DIR",
      N_("Take over the archives of a prepared transfer, as the custodian it names: every\n"
         "file in DIR is checked against the manifest (size, SHA-256), verified in full with\n"
         "the controller's key, and against every root the site published for its tender.\n"

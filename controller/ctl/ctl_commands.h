@@ -7,7 +7,7 @@ extern const struct ctl_command door_ctl_commands[];
 extern const struct ctl_command desk_ctl_commands[];
 /* desk staff-admit, witness note (ctl_cmd_witness.c). */
 extern const struct ctl_command witness_ctl_commands[];
-/* archive transfer prepare|receive (ctl_cmd_transfer.c). */
+/* archive transfer|receive (ctl_cmd_transfer.c). */
 extern const struct ctl_command transfer_ctl_commands[];
 /* NULL-terminated list of the tables above and those of other modules. */
 extern const struct ctl_command *const ctl_command_tables[];

@@ -487,7 +487,7 @@ class Day:
         custodian: a manifest signed by one, verified and countersigned by the other."""
         auditors = ["auditor-" + a for a in self.site.prov.site["auditors"]]
         out_dir = os.path.join(self.site.tmp, "handover")
-        args = ["archive", "transfer", "prepare"]
+        args = ["archive", "transfer"]
         for tid in self.archives:
             args += ["--tender", tid]
         out = self.ctl(*args, "--to", auditors[1], "--reason", "handover to the records office",
@@ -495,7 +495,7 @@ class Day:
         say(_("Custodian %s prepared the transfer of %d archives to %s in %s: manifest "
               "SHA-256 %s…, signed") % (auditors[0], out["files"], auditors[1], out_dir,
                                         out["manifest_sha256"][:16]))
-        out = self.ctl("archive", "transfer", "receive", out_dir, identity=auditors[1])
+        out = self.ctl("archive", "receive", out_dir, identity=auditors[1])
         say(_("Custodian %s verified every file against the manifest and the published roots "
               "and countersigned the receipt (SHA-256 %s…); both are in the custody log")
             % (auditors[1], out["receipt_sha256"][:16]))

@@ -1,9 +1,9 @@
 """Transfer (移交) of sealed archives between custodians and evidence holds by a supervisor
 (issue 20, items 6 and 7), with the real broker and controller and evalroomctl as each
 identity would run it:
-- `archive transfer prepare` by the custodian handing over fetches the sealed archives into a
+- `archive transfer` by the custodian handing over fetches the sealed archives into a
   new directory and signs a manifest (files, sizes, SHA-256, tree sizes, roots, from, to,
-  why) with their own signing certificate; `archive transfer receive` by the custodian
+  why) with their own signing certificate; `archive receive` by the custodian
   named checks every file against the manifest and the roots the site published, verifies it
   in full, and countersigns a receipt. Both signatures check with openssl alone, and each
   step is a line in the custody log;
@@ -77,15 +77,19 @@ def test_transfer_and_supervisor_hold(site, tmp_path):
 
     # Prepare: a desk may not; the custodian fetches both archives and signs the manifest.
     out_dir = tmp_path / "handover"
-    rc, out, _ = site.ctl("archive", "transfer", "prepare", "--tender", "TA", "--to", b,
+    rc, out, _ = site.ctl("archive", "transfer", "--tender", "TA", "--to", b,
                           "--reason", "x", "-o", str(tmp_path / "desk"),
                           identity="desk-" + site.prov.site["desks"][0])
     assert rc != 0, out
-    rc, text, err = site.ctl("archive", "transfer", "prepare", "--tender", "TA", "--tender",
+    rc, _, err = site.ctl("archive", "transfer", "--tender", "TA", "--to",
+                          "operator-olivia", "--reason", "x", "-o", str(tmp_path / "op"),
+                          identity=a)
+    assert rc == 2 and "not a custodian" in err and not (tmp_path / "op").exists(), err
+    rc, text, err = site.ctl("archive", "transfer", "--tender", "TA", "--tender",
                              "TB", "--to", b, "--reason", "custodian leaves office 2030-06",
                              "-o", str(out_dir), identity=a, json_out=False)
     assert rc == 0, (text, err)
-    assert "Transfer of 2 archives" in text and "transfer receive" in text, text
+    assert "Transfer of 2 archives" in text and "archive receive " in text, text
     manifest = json.loads((out_dir / "transfer.json").read_text())
     assert manifest["from"] == a and manifest["to"] == b
     assert manifest["reason"] == "custodian leaves office 2030-06"
@@ -100,26 +104,26 @@ def test_transfer_and_supervisor_hold(site, tmp_path):
                           out_dir / (a + ".signing.crt"), tmp_path)
 
     # Another custodian than the one named cannot take it over.
-    rc, _, err = site.ctl("archive", "transfer", "receive", str(out_dir), identity=c)
+    rc, _, err = site.ctl("archive", "receive", str(out_dir), identity=c)
     assert rc != 0 and "not to " + c in err, err
 
     # A second handover whose file is altered after prepare: named, nothing signed.
     bad_dir = tmp_path / "handover-bad"
-    ok(site, "archive", "transfer", "prepare", "--tender", "TB", "--to", b, "--reason",
+    ok(site, "archive", "transfer", "--tender", "TB", "--to", b, "--reason",
        "second copy", "-o", str(bad_dir), identity=a)
     tb = bad_dir / "TB.evarc"
     os.chmod(tb, 0o600)
     data = bytearray(tb.read_bytes())
     data[len(data) // 2] ^= 0x01
     tb.write_bytes(bytes(data))
-    rc, _, err = site.ctl("archive", "transfer", "receive", str(bad_dir), identity=b,
+    rc, _, err = site.ctl("archive", "receive", str(bad_dir), identity=b,
                           json_out=False)
     assert rc == 1, err
     assert "not signed" in err and "TB.evarc: altered after it was prepared" in err, err
     assert not (bad_dir / "receipt.json").exists()
 
     # Receive: every file verified against the manifest and the published roots.
-    rc, text, err = site.ctl("archive", "transfer", "receive", str(out_dir), identity=b,
+    rc, text, err = site.ctl("archive", "receive", str(out_dir), identity=b,
                              json_out=False)
     assert rc == 0, (text, err)
     assert "Received 2 archives from " + a in text, text
@@ -132,7 +136,7 @@ def test_transfer_and_supervisor_hold(site, tmp_path):
     assert openssl_verify(out_dir / "receipt.json", out_dir / "receipt.json.sig",
                           out_dir / (b + ".signing.crt"), tmp_path)
     # Received once only.
-    rc, _, err = site.ctl("archive", "transfer", "receive", str(out_dir), identity=b)
+    rc, _, err = site.ctl("archive", "receive", str(out_dir), identity=b)
     assert rc != 0 and "already received" in err + json.dumps(_), err
 
     # The custody log: transfer, refusal and receipt, by whom.
