@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
-#include <openssl/pem.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,10 +39,7 @@ static long long num(const json_t *o, const char *key)
 /* The CN of the certificate in PATH into cn[65]; 0 or -EINVAL. */
 static int cert_cn(const char *path, char cn[65])
 {
-	FILE *f = fopen(path, "r");
-	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-	if (f)
-		fclose(f);
+	X509 *x = cert_read_file(path);
 	cn[0] = '\0';
 	if (x)
 		X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, 65);
@@ -328,15 +324,6 @@ out:
 	return why;
 }
 
-static X509 *read_ca(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	X509 *ca = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-	if (f)
-		fclose(f);
-	return ca;
-}
-
 /* The manifest in DIR: its text (*text), parsed (*manifest), checked as signed by the
  * custodian it names as handing over, with a certificate of the site CA. 0, or the exit code. */
 static int read_manifest(struct ctl *ctl, const char *what, const char *dir, char **text,
@@ -366,7 +353,7 @@ static int read_manifest(struct ctl *ctl, const char *what, const char *dir, cha
 		                        sig_path, crt_path);
 		goto out;
 	}
-	if (!(ca = read_ca(ctl_ca_path(ctl)))) {
+	if (!(ca = cert_read_file(ctl_ca_path(ctl)))) {
 		rc = ctl_ops_local_fail(ctl, what, _("%s: cannot read the site CA"), ctl_ca_path(ctl));
 		goto out;
 	}

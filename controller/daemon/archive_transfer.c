@@ -2,7 +2,6 @@
 #include "archive_transfer.h"
 
 #include <errno.h>
-#include <openssl/pem.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,12 +50,7 @@ static int signed_by_requester(struct controller *c, const struct request *req, 
                                const char *sig_b64, const char *cert, const char *what,
                                GError **err)
 {
-	X509 *ca = NULL;
-	FILE *f = fopen(c->cfg.ca, "r");
-	if (f) {
-		ca = PEM_read_X509(f, NULL, NULL, NULL);
-		fclose(f);
-	}
+	X509 *ca = cert_read_file(c->cfg.ca);
 	if (!ca)
 		return ops_fail(err, REQUEST_ERROR_INTERNAL, EIO, "the site CA %s is unreadable",
 		                c->cfg.ca);

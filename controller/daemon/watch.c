@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alerts.h"
+#include "cert_sig.h"
 #include "archives.h"
 #include "clock.h"
 #include "log.h"
@@ -15,7 +16,6 @@
 #include "state.h"
 #include "witness_log.h"
 
-#include <openssl/pem.h>
 #include <stdio.h>
 
 static const char *const categories[] = {"observation", "reminder", "breach", "incident", NULL};
@@ -179,12 +179,7 @@ static int log_of(struct controller *c, const char *tender, char **md, char sha[
 	if (rc == 0)
 		rc = witness_log_read(archive_reader_db(r), md, sha);
 	if (rc == 0 && report) {
-		X509 *ca = NULL;
-		FILE *f = fopen(c->cfg.ca, "r");
-		if (f) {
-			ca = PEM_read_X509(f, NULL, NULL, NULL);
-			fclose(f);
-		}
+		X509 *ca = cert_read_file(c->cfg.ca);
 		*n = witness_log_verify(archive_reader_db(r), ca, NULL, NULL, report);
 		X509_free(ca);
 	}
@@ -251,12 +246,7 @@ static int handle_sign(struct controller *c, const struct request *req, json_t *
 		    sha256, tender, sha);
 	gsize len = 0;
 	guchar *sig = g_base64_decode(sig_b64, &len);
-	X509 *ca = NULL;
-	FILE *f = fopen(c->cfg.ca, "r");
-	if (f) {
-		ca = PEM_read_X509(f, NULL, NULL, NULL);
-		fclose(f);
-	}
+	X509 *ca = cert_read_file(c->cfg.ca);
 	if (!ca)
 		rc = ops_fail(err, REQUEST_ERROR_INTERNAL, EIO, "the site CA %s is unreadable",
 		              c->cfg.ca);

@@ -5,12 +5,22 @@
 #include <glib.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <stdio.h>
 
 static char *cert_cn(X509 *x)
 {
 	char cn[65] = "";
 	X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));
 	return g_strdup(cn);
+}
+
+X509 *cert_read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	if (f)
+		fclose(f);
+	return x;
 }
 
 int cert_sig_check(const char *cert_pem, const uint8_t *sig, size_t sig_len, const void *msg,

@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* cert_read_file: the PEM X.509 certificate in PATH (a site CA, a signer's certificate):
+ * new (X509_free), or NULL when it cannot be read. */
+X509 *cert_read_file(const char *path);
+
 /* cert_sig_check: CERT_PEM is the signer's certificate (an Ed25519 key), SIG its raw 64
  * bytes (SIG_LEN) over the MSG_LEN bytes of MSG. CA, when not NULL, must have issued the
  * certificate (and the certificate be valid now). On success 0 and the certificate's CN in
