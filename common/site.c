@@ -514,8 +514,12 @@ int site_load_data(const char *data, size_t len, struct site **out, GError **err
 	json_error_t jerr;
 	json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
+		/* jansson quotes the bytes near the fault: they may be invalid UTF-8 or
+		 * control characters, and the message reaches a JSON reply and a screen. */
+		char *text = text_display(jerr.text);
 		g_set_error(err, SITE_ERROR, SITE_ERROR_SYNTAX, "line %d column %d: %s", jerr.line,
-		            jerr.column, jerr.text);
+		            jerr.column, text);
+		g_free(text);
 		return -EINVAL;
 	}
 	struct parse p = {

@@ -1,5 +1,6 @@
 /* The auditor command verify-draw (wired into evalroom-archive by the lead). */
 #include "draw.h"
+#include "text_safe.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,11 +19,13 @@ int draw_cli_verify_draw(int argc, char **argv)
 	/* duplicate keys could show one value to us and another to a different parser */
 	record = json_load_file(argv[1], JSON_REJECT_DUPLICATES, &jerr);
 	if (!record) {
+		char *text = text_display(jerr.text); /* the file's own bytes, quoted */
 		if (jerr.line > 0)
 			fprintf(stderr, "verify-draw %s: UNREADABLE: %s (line %d, column %d)\n",
-			        argv[1], jerr.text, jerr.line, jerr.column);
+			        argv[1], text, jerr.line, jerr.column);
 		else
-			fprintf(stderr, "verify-draw %s: UNREADABLE: %s\n", argv[1], jerr.text);
+			fprintf(stderr, "verify-draw %s: UNREADABLE: %s\n", argv[1], text);
+		g_free(text);
 		return 2;
 	}
 	report = g_string_new(NULL);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hex.h"
+#include "text_safe.h"
 
 static int usage(void)
 {
@@ -26,7 +27,9 @@ static int load_inputs(const char *path, struct draw_inputs **in)
 
 	j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!j) {
-		fprintf(stderr, "%s: %s (line %d)\n", path, jerr.text, jerr.line);
+		char *text = text_display(jerr.text); /* the file's own bytes, quoted */
+		fprintf(stderr, "%s: %s (line %d)\n", path, text, jerr.line);
+		g_free(text);
 		g_string_free(err, TRUE);
 		return 2;
 	}

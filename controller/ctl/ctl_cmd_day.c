@@ -7,6 +7,7 @@
 #include "ctl_cmd_ops.h"
 #include "ctl_table.h"
 #include "text_encoding.h"
+#include "text_safe.h"
 
 #define CSV_FILE_MAX (3 * 1024 * 1024)
 
@@ -71,9 +72,12 @@ int ctl_cmd_site_import(struct ctl *ctl, int argc, char **argv)
 	}
 	site = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
 	g_free(text);
-	if (!site)
-		return ctl_ops_local_fail(ctl, what, _("%s: line %d: %s"), argv[1], jerr.line,
-		                          jerr.text);
+	if (!site) {
+		char *quoted = text_display(jerr.text); /* the file's own bytes */
+		rc = ctl_ops_local_fail(ctl, what, _("%s: line %d: %s"), argv[1], jerr.line, quoted);
+		g_free(quoted);
+		return rc;
+	}
 	rc = ctl_ops_call(ctl, what, "site.import", json_pack("{s:o}", "site", site), &res);
 	return rc ? rc : finish(ctl, res, print_site);
 }

@@ -14,6 +14,7 @@
 #include "merkle.h"
 #include "tool.h"
 #include "verify.h"
+#include "text_safe.h"
 
 #define PROOF_FORMAT "evalroom-archive proof v1"
 
@@ -363,7 +364,9 @@ int cmd_verify_proof(int argc, char **argv)
 	}
 	p = json_load_file(argv[1], JSON_REJECT_DUPLICATES, &jerr);
 	if (!p || !json_is_object(p)) {
-		tool_err(_("%s: not a proof: %s"), argv[1], p ? "not a JSON object" : jerr.text);
+		char *why_text = text_display(p ? "not a JSON object" : jerr.text); /* quotes the file */
+		tool_err(_("%s: not a proof: %s"), argv[1], why_text);
+		g_free(why_text);
 		rc = EXIT_BAD_FILE;
 		goto out;
 	}

@@ -8,6 +8,7 @@
 
 #include "draw.h"
 #include "tool.h"
+#include "text_safe.h"
 
 /* 1 when PATH starts like an SQLite database (an .evarc), 0 otherwise. */
 static int looks_like_sqlite(const char *path)
@@ -28,7 +29,9 @@ static int verify_text(const char *where, const char *text)
 	/* duplicate keys could show one value to us and another to a different parser */
 	json_t *rec = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
 	if (!rec) {
-		printf(_("verify-draw %s: MALFORMED: %s\n"), where, jerr.text);
+		char *why = text_display(jerr.text); /* quotes the record's own bytes */
+		printf(_("verify-draw %s: MALFORMED: %s\n"), where, why);
+		g_free(why);
 		return 1;
 	}
 	GString *report = g_string_new(NULL);
