@@ -80,5 +80,6 @@ const struct ctl_command *const ctl_command_tables[] = {
 	alert_ctl_commands,
 	desk_ctl_commands,
 	witness_ctl_commands,
+	staff_ctl_commands,
 	NULL,
 };

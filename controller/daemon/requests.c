@@ -22,6 +22,7 @@
 #include "request_reply.h"
 #include "requests.h"
 #include "seats.h"
+#include "staff.h"
 #include "state.h"
 #include "venues.h"
 #include "view.h"
@@ -68,6 +69,7 @@ static const struct request_handler *const handler_tables[] = {
     core_handlers,          door_request_handlers, archives_request_handlers,
     alert_request_handlers, view_request_handlers, venue_request_handlers, checkin_request_handlers,
     seat_request_handlers,  custody_request_handlers, fetch_request_handlers, watch_request_handlers,
+    staff_request_handlers,
 };
 
 static const struct request_handler *handler_find(const char *command)
