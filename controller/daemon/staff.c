@@ -107,26 +107,30 @@ static void slot_rules(const struct controller_config *cfg, const struct site *s
 		streaks_of(history, s->identity, post, agency, &k);
 		const char *since = sp->since[0] ? sp->since : k.post_since;
 		int64_t days = since ? days_between(since, date) : 0;
-		char *why = NULL;
+		/* every rule that excludes them, so the refusal says all that must change */
+		GString *why = g_string_new(NULL);
 		if (k.post >= cfg->staff_max_in_row)
-			why = g_strdup_printf("held post %s in the last %" G_GINT64_FORMAT
-			                      " sessions in a row (limit %" G_GINT64_FORMAT ")",
-			                      post, k.post, cfg->staff_max_in_row);
-		else if (k.agency >= cfg->staff_max_in_row)
-			why = g_strdup_printf("served tenders of agency %s in the last %" G_GINT64_FORMAT
-			                      " sessions in a row (limit %" G_GINT64_FORMAT ")",
-			                      agency, k.agency, cfg->staff_max_in_row);
-		else if (days > cfg->staff_tenure_limit_days)
-			why = g_strdup_printf("has held post %s since %s, %" G_GINT64_FORMAT
-			                      " days (limit %" G_GINT64_FORMAT "): must rotate",
-			                      post, since, days, cfg->staff_tenure_limit_days);
-		if (why) {
+			g_string_append_printf(why, "held post %s in the last %" G_GINT64_FORMAT
+			                            " sessions in a row (limit %" G_GINT64_FORMAT ")",
+			                       post, k.post, cfg->staff_max_in_row);
+		if (k.agency >= cfg->staff_max_in_row)
+			g_string_append_printf(why, "%sserved tenders of agency %s in the last %" G_GINT64_FORMAT
+			                            " sessions in a row (limit %" G_GINT64_FORMAT ")",
+			                       why->len ? "; " : "", agency, k.agency,
+			                       cfg->staff_max_in_row);
+		if (days > cfg->staff_tenure_limit_days)
+			g_string_append_printf(why, "%shas held post %s since %s, %" G_GINT64_FORMAT
+			                            " days (limit %" G_GINT64_FORMAT "): must rotate",
+			                       why->len ? "; " : "", post, since, days,
+			                       cfg->staff_tenure_limit_days);
+		if (why->len) {
 			json_array_append_new(excluded,
 			                      json_pack("{s:s, s:s, s:s, s:s}", "tender", tender, "post",
-			                                post, "person", s->identity, "reason", why));
-			g_free(why);
+			                                post, "person", s->identity, "reason", why->str));
+			g_string_free(why, TRUE);
 			continue;
 		}
+		g_string_free(why, TRUE);
 		json_array_append_new(eligible, json_string(s->identity));
 		if (days > cfg->staff_tenure_warn_days)
 			json_array_append_new(flagged,

@@ -127,6 +127,8 @@ static const char *const state_migrations[] = {
     "  to_signed_at INTEGER,"
     "  state TEXT NOT NULL CHECK (state IN ('pending', 'done'))"
     ") STRICT;"
+    /* a draw room's door: a tenderer's representative and a witness together */
+    "ALTER TABLE staff_admission ADD COLUMN pair TEXT;"
     "CREATE TABLE draw_room_review ("
     "  tender TEXT PRIMARY KEY REFERENCES tender (id),"
     "  closed_at INTEGER NOT NULL,"

@@ -337,7 +337,8 @@ int state_staff_admission_add(struct state *st, const char *identity, const char
                               GError **err);
 /* state_staff_admission_active: a new array of the active staff admissions, shaped like
  * state_admission_active()'s (id negative, "staff": true), with "approval" and "escort"
- * for an escorted entry's (APPROVAL 0 above: none). */
+ * for an escorted entry's (APPROVAL 0 above: none), "pair" and "escort" for a draw room's
+ * (a representative and a witness together). */
 int state_staff_admission_active(struct state *st, json_t **out, GError **err);
 /* Escorted entries (docs/witness.md). state_escort_approval_add: SUPERVISOR approved
  * IDENTITY's entry into ROOM escorted by ESCORT, for REASON resting on BASIS, valid until
@@ -356,6 +357,14 @@ int state_escort_approval_end(struct state *st, int64_t id, const char *state, i
 /* state_staff_admission_end: like state_admission_end for staff admission ID. */
 int state_staff_admission_end(struct state *st, int64_t id, const char *state, int64_t now,
                               GError **err);
+/* state_staff_admission_set_pair: staff admission ID is one side of a draw room's pair
+ * PAIR: the witness's (ESCORT) or the representative's. */
+int state_staff_admission_set_pair(struct state *st, int64_t id, const char *pair, bool escort,
+                                   GError **err);
+/* state_staff_admission_end_pair_escorts: the pair PAIR opened its door: its active
+ * witness credentials are used too. */
+int state_staff_admission_end_pair_escorts(struct state *st, const char *pair, int64_t now,
+                                           GError **err);
 /* state_staff_admission_active_of: the active staff admission of IDENTITY to ROOM into
  * *ID; -ENOENT when none. */
 int state_staff_admission_active_of(struct state *st, const char *identity, const char *room,
