@@ -22,6 +22,7 @@ import time
 import pytest
 
 import harness
+import staff_reference
 import watchers
 from daemons import Site, wait_for
 
@@ -131,6 +132,8 @@ def test_staff_draw_rotation_and_refusal(site, tmp_path, bin_dir):
     p = subprocess.run([os.path.join(bin_dir, "evalroom-archive"), "verify-draw",
                         archive_path(site, "TA")], capture_output=True, text=True)
     assert p.returncode == 0 and "VERIFIED" in p.stdout and "staff draw" in p.stdout, p.stdout
+    # and so does an independent re-implementation of docs/staff.md
+    assert staff_reference.differences(run["record"]) == []
     # a forged record (another person on a post) does not verify
     rec = dict(run["record"])
     rec["assignment"] = [dict(x) for x in rec["assignment"]]
