@@ -310,9 +310,20 @@ static int handle_commit(struct controller *c, const struct request *req, json_t
 	if (rc == 0) {
 		if (!vault)
 			vault = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, secret_free);
-		if (prior)
-			g_hash_table_remove(vault,
-			                    json_string_value(json_object_get(prior, "commitment")));
+		if (prior) {
+			/* the replaced commitment ends in the archives, so each lists every one */
+			const char *old = json_string_value(json_object_get(prior, "commitment"));
+			json_t *ended = json_pack("{s:s, s:s, s:O, s:O, s:s, s:s, s:I}", "session",
+			                          session, "commitment", old, "committed_by",
+			                          json_object_get(prior, "committed_by"), "committed_at",
+			                          json_object_get(prior, "committed_at"), "ended_by",
+			                          req->requester, "reason",
+			                          "replaced by a new commitment before it ran",
+			                          "ended_at", (json_int_t)now);
+			archive_each(c, tenders, "staff.commitment_ended", req->requester, ended, now);
+			json_decref(ended);
+			g_hash_table_remove(vault, old);
+		}
 		g_hash_table_insert(vault, g_strdup(com_hex), g_memdup2(secret, sizeof(secret)));
 		json_t *body = json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:O}", "session", session,
 		                         "algorithm", STAFF_DRAW_ALGORITHM, "commitment", com_hex,

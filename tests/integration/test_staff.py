@@ -173,6 +173,11 @@ def test_staff_draw_rotation_and_refusal(site, tmp_path, bin_dir):
     # only a witness runs it, only an operator commits
     session(site, D3, "TC", "Water board")
     c3 = ok(site, "staff", "commit", "--session", D3)
+    # a commitment not run yet may be made again: the first one ends in the archive
+    c3b = ok(site, "staff", "commit", "--session", D3)
+    (_, ended), = archive_events(site, "TC", "staff.commitment_ended")
+    assert ended["commitment"] == c3["commitment"] and ended["ended_by"] == site.operator
+    c3 = c3b
     err = refused(site, "staff", "run", "--session", D3, "--witness-entropy", "x",
                   "--confirm-commitment", c3["commitment"][:16])
     assert 'may not run "staff.run"' in err
@@ -194,6 +199,7 @@ def test_staff_draw_rotation_and_refusal(site, tmp_path, bin_dir):
         % days_before(D3, 800) in err
     # the earlier commitment stays as it was
     assert ok(site, "staff", "show", "--session", D3)["commitment"] == c3["commitment"]
+    assert len(archive_events(site, "TC", "staff.commitment_ended")) == 1
     assert audit(site, "staff.commit")[-1]["outcome"] != "ok"
 
 
