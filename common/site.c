@@ -505,8 +505,8 @@ static int parse_staff_post(struct parse *p, const struct site *site, const json
 
 /* A staff member: {identity, posts: [...]}; the identity must be a person of the site in
  * a role that holds posts (operator, desk, witness, supervisor). */
-static int parse_staff(struct parse *p, const struct site *site, const json_t *v,
-                       const char *path, GHashTable *seen, struct site_staff *st)
+static int parse_staff(struct parse *p, const struct site *site, const json_t *v, const char *path,
+                       GHashTable *seen, struct site_staff *st)
 {
 	static const char *const members[] = {"identity", "posts", NULL};
 	static const char *const roles[] = {"operator-", "desk-", "witness-", "supervisor-", NULL};
@@ -515,7 +515,8 @@ static int parse_staff(struct parse *p, const struct site *site, const json_t *v
 		rc = check_members(p, v, path, members);
 	json_t *id = json_object_get(v, "identity");
 	char *c = child(path, "identity");
-	if (rc == 0 && (!json_is_string(id) || strlen(json_string_value(id)) != json_string_length(id)))
+	if (rc == 0 &&
+	    (!json_is_string(id) || strlen(json_string_value(id)) != json_string_length(id)))
 		rc = fail(p, c, id ? "expected a string" : "missing required member");
 	if (rc == 0) {
 		const char *s = json_string_value(id);
@@ -604,8 +605,9 @@ const struct site_staff *site_staff_find(const struct site *site, const char *id
 static int parse_site(struct parse *p, const json_t *root, struct site *site)
 {
 	static const char *const members[] = {
-	    "id",          "name",           "venues", "rooms", "operators", "desks", "auditors",
-	    "witnesses",   "supervisors",    "representatives", "posts", "staff", NULL};
+	    "id",    "name",     "venues",    "rooms",       "operators",
+	    "desks", "auditors", "witnesses", "supervisors", "representatives",
+	    "posts", "staff",    NULL};
 	int rc = want_object(p, root, "");
 	if (rc == 0)
 		rc = check_members(p, root, "", members);

@@ -75,9 +75,9 @@ struct site_post {
 
 /* One post a staff member may hold, and since when they have held it. */
 struct site_staff_post {
-	char *post;        /* the id of one of site.posts */
-	char since[11];    /* "YYYY-MM-DD" the person has held it since, or "" (unknown: the
-	                    * controller's history of staff draws counts instead) */
+	char *post;     /* the id of one of site.posts */
+	char since[11]; /* "YYYY-MM-DD" the person has held it since, or "" (unknown: the
+	                 * controller's history of staff draws counts instead) */
 };
 
 /* A staff member: a person the site names in a role (their certificate identity), with

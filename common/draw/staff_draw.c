@@ -106,8 +106,9 @@ static int parse_slot(const json_t *v, size_t i, struct staff_slot *s, GString *
 	if (!json_is_array(el))
 		return fail(err, "slots[%zu].eligible: must be an array", i);
 	if (json_array_size(el) == 0)
-		return fail(err, "slots[%zu].eligible: empty: nobody may hold post %s for tender %s",
-		            i, post, tender);
+		return fail(err,
+		            "slots[%zu].eligible: empty: nobody may hold post %s for tender %s", i,
+		            post, tender);
 	if (json_array_size(el) > STAFF_DRAW_MAX_ELIGIBLE)
 		return fail(err, "slots[%zu].eligible: more than %d entries", i,
 		            STAFF_DRAW_MAX_ELIGIBLE);
@@ -117,21 +118,23 @@ static int parse_slot(const json_t *v, size_t i, struct staff_slot *s, GString *
 	for (size_t j = 0; j < json_array_size(el); j++) {
 		const char *p = json_string_value(json_array_get(el, j));
 		if (!identity_valid(p))
-			return fail(err, "slots[%zu].eligible[%zu]: must be a certificate identity", i,
-			            j);
+			return fail(err, "slots[%zu].eligible[%zu]: must be a certificate identity",
+			            i, j);
 		s->eligible[j] = g_strdup(p);
 		s->n_eligible = j + 1;
 	}
 	qsort(s->eligible, s->n_eligible, sizeof(char *), cmp_str);
 	for (size_t j = 1; j < s->n_eligible; j++)
 		if (strcmp(s->eligible[j - 1], s->eligible[j]) == 0)
-			return fail(err, "slots[%zu].eligible: \"%s\" named twice", i, s->eligible[j]);
+			return fail(err, "slots[%zu].eligible: \"%s\" named twice", i,
+			            s->eligible[j]);
 	return 0;
 }
 
 int staff_inputs_parse(const json_t *json, struct staff_inputs **out, GString *err)
 {
-	static const char *const members[] = {"algorithm", "draw", "session", "date", "slots", NULL};
+	static const char *const members[] = {"algorithm", "draw",  "session",
+	                                      "date",      "slots", NULL};
 	const char *bad;
 	int rc = 0;
 
@@ -183,8 +186,9 @@ char *staff_inputs_canonical(const struct staff_inputs *in)
 {
 	/* every string is an identifier or a date: nothing needs escaping */
 	GString *s = g_string_new(NULL);
-	g_string_append_printf(s, "{\"algorithm\":%d,\"date\":\"%s\",\"draw\":\"staff\","
-	                          "\"session\":\"%s\",\"slots\":[",
+	g_string_append_printf(s,
+	                       "{\"algorithm\":%d,\"date\":\"%s\",\"draw\":\"staff\","
+	                       "\"session\":\"%s\",\"slots\":[",
 	                       STAFF_DRAW_ALGORITHM, in->date, in->session);
 	for (size_t i = 0; i < in->n_slots; i++) {
 		const struct staff_slot *sl = &in->slots[i];
@@ -299,9 +303,11 @@ int staff_record_verify(const json_t *record, GString *report)
 {
 	/* what the controller adds for readers (who, when, why excluded) is not re-run */
 	static const char *const members[] = {
-	    "draw",      "algorithm", "inputs",       "input_hash", "commitment",  "secret",
-	    "entropy",   "entropy_hash", "seed",      "assignment", "committed_by", "committed_at",
-	    "witness",   "run_at",    "excluded",     "flagged",    NULL};
+	    "draw",       "algorithm",  "inputs",       "input_hash",
+	    "commitment", "secret",     "entropy",      "entropy_hash",
+	    "seed",       "assignment", "committed_by", "committed_at",
+	    "witness",    "run_at",     "excluded",     "flagged",
+	    NULL};
 	uint8_t ih[DRAW_HASH_LEN], com[DRAW_HASH_LEN], secret[DRAW_SECRET_LEN], eh[DRAW_HASH_LEN],
 	    seed[DRAW_HASH_LEN], want[DRAW_HASH_LEN];
 	struct staff_inputs *in = NULL;
@@ -366,12 +372,14 @@ int staff_record_verify(const json_t *record, GString *report)
 			json_t *b = json_array_get(assignment, i);
 			if (!json_equal(a, b)) {
 				g_string_append_printf(
-				    report, "assignment[%zu]: the draw gives %s to post %s of tender %s, "
-				            "the record says %s",
+				    report,
+				    "assignment[%zu]: the draw gives %s to post %s of tender %s, "
+				    "the record says %s",
 				    i, json_string_value(json_object_get(a, "person")),
 				    json_string_value(json_object_get(a, "post")),
 				    json_string_value(json_object_get(a, "tender")),
-				    b ? json_string_value(json_object_get(b, "person")) : "nothing");
+				    b ? json_string_value(json_object_get(b, "person"))
+				      : "nothing");
 				break;
 			}
 		}

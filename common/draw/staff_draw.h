@@ -27,7 +27,7 @@ struct staff_slot {
 
 struct staff_inputs {
 	char *session;
-	char *date; /* YYYY-MM-DD */
+	char *date;               /* YYYY-MM-DD */
 	struct staff_slot *slots; /* sorted by (tender, post) in byte order */
 	size_t n_slots;
 };

@@ -20,13 +20,13 @@ static void print_excluded(const json_t *res)
 	json_t *e;
 	json_array_foreach(json_object_get(res, "excluded"), i, e)
 	{
-		printf(_("  not drawable for post %s of %s: %s: %s\n"), str(e, "post"), str(e, "tender"),
-		       str(e, "person"), str(e, "reason"));
+		printf(_("  not drawable for post %s of %s: %s: %s\n"), str(e, "post"),
+		       str(e, "tender"), str(e, "person"), str(e, "reason"));
 	}
 	json_array_foreach(json_object_get(res, "flagged"), i, e)
 	{
-		printf(_("  held over a year: %s on post %s since %s (%lld days)\n"), str(e, "person"),
-		       str(e, "post"), str(e, "since"),
+		printf(_("  held over a year: %s on post %s since %s (%lld days)\n"),
+		       str(e, "person"), str(e, "post"), str(e, "since"),
 		       (long long)json_integer_value(json_object_get(e, "days")));
 	}
 }
@@ -65,7 +65,8 @@ static json_t *session_args(char **v, char **pos)
 static void print_commit(const json_t *res)
 {
 	printf(_("Staff draw of session %s committed by %s: %lld posts\n"), str(res, "session"),
-	       str(res, "committed_by"), (long long)json_integer_value(json_object_get(res, "posts")));
+	       str(res, "committed_by"),
+	       (long long)json_integer_value(json_object_get(res, "posts")));
 	printf(_("  commitment: %s\n"), str(res, "commitment"));
 	print_excluded(res);
 	printf(_("  a witness now runs it: evalroomctl staff run --session %s --witness-entropy "
@@ -128,9 +129,9 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 static json_t *run_args(char **v, char **pos)
 {
 	(void)pos;
-	return v[0] && v[1] && v[2] ? json_pack("{s:s, s:s, s:s}", "session", v[0], "entropy", v[1],
-	                                        "confirm", v[2])
-	                            : NULL;
+	return v[0] && v[1] && v[2]
+	           ? json_pack("{s:s, s:s, s:s}", "session", v[0], "entropy", v[1], "confirm", v[2])
+	           : NULL;
 }
 
 static int cmd_run(struct ctl *ctl, int argc, char **argv)
@@ -152,8 +153,8 @@ static int cmd_run(struct ctl *ctl, int argc, char **argv)
 static json_t *rotate_args(char **v, char **pos)
 {
 	(void)pos;
-	return v[0] && v[1] && v[2] && v[3] ? json_pack("{s:s, s:s, s:s, s:s}", "tender", v[0], "post",
-	                                                v[1], "to", v[2], "reason", v[3])
+	return v[0] && v[1] && v[2] && v[3] ? json_pack("{s:s, s:s, s:s, s:s}", "tender", v[0],
+	                                                "post", v[1], "to", v[2], "reason", v[3])
 	                                    : NULL;
 }
 
@@ -176,8 +177,8 @@ static int cmd_rotate(struct ctl *ctl, int argc, char **argv)
 	    {"to", 0, 0, G_OPTION_ARG_STRING, &v[2], "the incoming staff member's identity", "ID"},
 	    {"reason", 0, 0, G_OPTION_ARG_STRING, &v[3], "why", "TEXT"},
 	    G_OPTION_ENTRY_NULL};
-	int rc = run_simple(ctl, "staff rotate", "staff.rotate", entries, argc, argv, 0, rotate_args,
-	                    v, print_rotate);
+	int rc = run_simple(ctl, "staff rotate", "staff.rotate", entries, argc, argv, 0,
+	                    rotate_args, v, print_rotate);
 	for (size_t i = 0; i < G_N_ELEMENTS(v); i++)
 		g_free(v[i]);
 	return rc;
@@ -195,10 +196,11 @@ static json_t *sign_args(char **v, char **pos)
 static void print_sign(const json_t *res)
 {
 	if (strcmp(str(res, "state"), "done") == 0)
-		printf(_("Handover %lld signed by %s: done, %s now holds the post (signed by %s and "
-		         "%s)\n"),
-		       (long long)json_integer_value(json_object_get(res, "handover")),
-		       str(res, "signed_by"), str(res, "to"), str(res, "from"), str(res, "to"));
+		printf(
+		    _("Handover %lld signed by %s: done, %s now holds the post (signed by %s and "
+		      "%s)\n"),
+		    (long long)json_integer_value(json_object_get(res, "handover")),
+		    str(res, "signed_by"), str(res, "to"), str(res, "from"), str(res, "to"));
 	else
 		printf(_("Handover %lld signed by %s: waiting for %s\n"),
 		       (long long)json_integer_value(json_object_get(res, "handover")),

@@ -63,9 +63,10 @@ static int cmd_staff_admit(struct ctl *ctl, int argc, char **argv)
 			       (long long)json_integer_value(json_object_get(esc, "window_s")));
 		json_t *dr = json_object_get(res, "draw_room");
 		if (dr)
-			printf(_("  draw room: the door opens only when a tenderer's representative "
-			         "and a witness both badge in within %lld s\n"),
-			       (long long)json_integer_value(json_object_get(dr, "window_s")));
+			printf(
+			    _("  draw room: the door opens only when a tenderer's representative "
+			      "and a witness both badge in within %lld s\n"),
+			    (long long)json_integer_value(json_object_get(dr, "window_s")));
 		printf(_("  enter room %s before %s (%lld min)\n"), str(res, "room"), until,
 		       (long long)json_integer_value(json_object_get(res, "admission_window_s")) /
 		           60);

@@ -871,10 +871,11 @@ static int handle_staff_admit(struct controller *c, const struct request *req, j
 		              "credential", credential, "admission_deadline", (json_int_t)until,
 		              "admission_window_s", (json_int_t)c->cfg.admission_window_s);
 		if (draw_room)
-			json_object_set_new(*result, "draw_room",
-			                    json_pack("{s:s, s:I}", "as",
-			                              role == ROLE_WITNESS ? "witness" : "representative",
-			                              "window_s", (json_int_t)c->cfg.escort_window_s));
+			json_object_set_new(
+			    *result, "draw_room",
+			    json_pack("{s:s, s:I}", "as",
+			              role == ROLE_WITNESS ? "witness" : "representative",
+			              "window_s", (json_int_t)c->cfg.escort_window_s));
 		if (approval)
 			json_object_set_new(*result, "escorted",
 			                    json_pack("{s:I, s:s, s:I}", "approval",

@@ -211,8 +211,8 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 	               &k->staff_tenure_limit_days, err) != 0 ||
 	    config_int(cf, "draw_room", "review_due_s", true, 7 * 24 * 3600, 1, 365 * 24 * 3600,
 	               &k->draw_room_review_due_s, err) != 0 ||
-	    config_int(cf, "draw_room", "check_s", true, 60, 1, 3600, &k->draw_room_check_s,
-	               err) != 0 ||
+	    config_int(cf, "draw_room", "check_s", true, 60, 1, 3600, &k->draw_room_check_s, err) !=
+	        0 ||
 	    config_int(cf, "controller", "login_code_valid_s", true, 12 * 3600, 60, 7 * 24 * 3600,
 	               &k->login_code_valid_s, err) != 0 ||
 	    config_int(cf, "requests", "burst", true, 50, 1, 100000, &k->request_burst, err) != 0 ||
@@ -228,10 +228,12 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 	               &k->disk_full_free_mb, err) != 0 ||
 	    config_int(cf, "custody", "retention_days", true, 5479, 0, 36525,
 	               &k->custody_retention_days, err) != 0 ||
-	    config_int(cf, "copies", "due_s", true, 3600, 1, 30 * 86400, &k->copies_due_s, err) != 0 ||
-	    config_int(cf, "copies", "check_s", true, 300, 1, 86400, &k->copies_check_s, err) != 0 ||
-	    config_int(cf, "copies", "reverify_s", true, 86400, 1, 30 * 86400, &k->copies_reverify_s,
-	               err) != 0 ||
+	    config_int(cf, "copies", "due_s", true, 3600, 1, 30 * 86400, &k->copies_due_s, err) !=
+	        0 ||
+	    config_int(cf, "copies", "check_s", true, 300, 1, 86400, &k->copies_check_s, err) !=
+	        0 ||
+	    config_int(cf, "copies", "reverify_s", true, 86400, 1, 30 * 86400,
+	               &k->copies_reverify_s, err) != 0 ||
 	    config_int(cf, "copies", "verify_mb_per_s", true, 64, 0, 100000,
 	               &k->copies_verify_mb_per_s, err) != 0 ||
 	    config_bool(cf, "log", "debug", false, &k->log_debug, err) != 0 ||

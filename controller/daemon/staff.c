@@ -62,19 +62,24 @@ static void streaks_of(const json_t *history, const char *person, const char *po
 	memset(out, 0, sizeof(*out));
 	/* the rows come newest session first; take them one session at a time */
 	while (i < json_array_size(history) && (post_on || agency_on)) {
-		const char *session = json_string_value(json_object_get(json_array_get(history, i), "session"));
-		const char *date = json_string_value(json_object_get(json_array_get(history, i), "date"));
+		const char *session =
+		    json_string_value(json_object_get(json_array_get(history, i), "session"));
+		const char *date =
+		    json_string_value(json_object_get(json_array_get(history, i), "date"));
 		bool held = false, served = false;
 		for (; i < json_array_size(history); i++) {
 			const json_t *row = json_array_get(history, i);
-			if (strcmp(json_string_value(json_object_get(row, "session")), session) != 0)
+			if (strcmp(json_string_value(json_object_get(row, "session")), session) !=
+			    0)
 				break;
 			if (strcmp(json_string_value(json_object_get(row, "person")), person) != 0)
 				continue;
-			held = held || strcmp(json_string_value(json_object_get(row, "post")), post) == 0;
-			served = served ||
-			         (*agency &&
-			          strcmp(json_string_value(json_object_get(row, "agency")), agency) == 0);
+			held = held ||
+			       strcmp(json_string_value(json_object_get(row, "post")), post) == 0;
+			served =
+			    served ||
+			    (*agency && strcmp(json_string_value(json_object_get(row, "agency")),
+			                       agency) == 0);
 		}
 		post_on = post_on && held;
 		agency_on = agency_on && served;
@@ -92,8 +97,8 @@ static void streaks_of(const json_t *history, const char *person, const char *po
  * one on the post for longer than tenure_warn_days also to FLAGGED. */
 static void slot_rules(const struct controller_config *cfg, const struct site *site,
                        const json_t *history, const char *date, const char *tender,
-                       const char *agency, const char *post, json_t *eligible,
-                       json_t *excluded, json_t *flagged)
+                       const char *agency, const char *post, json_t *eligible, json_t *excluded,
+                       json_t *flagged)
 {
 	for (size_t i = 0; i < site->n_staff; i++) {
 		const struct site_staff *s = &site->staff[i];
@@ -110,23 +115,26 @@ static void slot_rules(const struct controller_config *cfg, const struct site *s
 		/* every rule that excludes them, so the refusal says all that must change */
 		GString *why = g_string_new(NULL);
 		if (k.post >= cfg->staff_max_in_row)
-			g_string_append_printf(why, "held post %s in the last %" G_GINT64_FORMAT
-			                            " sessions in a row (limit %" G_GINT64_FORMAT ")",
+			g_string_append_printf(why,
+			                       "held post %s in the last %" G_GINT64_FORMAT
+			                       " sessions in a row (limit %" G_GINT64_FORMAT ")",
 			                       post, k.post, cfg->staff_max_in_row);
 		if (k.agency >= cfg->staff_max_in_row)
-			g_string_append_printf(why, "%sserved tenders of agency %s in the last %" G_GINT64_FORMAT
-			                            " sessions in a row (limit %" G_GINT64_FORMAT ")",
-			                       why->len ? "; " : "", agency, k.agency,
-			                       cfg->staff_max_in_row);
+			g_string_append_printf(
+			    why,
+			    "%sserved tenders of agency %s in the last %" G_GINT64_FORMAT
+			    " sessions in a row (limit %" G_GINT64_FORMAT ")",
+			    why->len ? "; " : "", agency, k.agency, cfg->staff_max_in_row);
 		if (days > cfg->staff_tenure_limit_days)
-			g_string_append_printf(why, "%shas held post %s since %s, %" G_GINT64_FORMAT
-			                            " days (limit %" G_GINT64_FORMAT "): must rotate",
+			g_string_append_printf(why,
+			                       "%shas held post %s since %s, %" G_GINT64_FORMAT
+			                       " days (limit %" G_GINT64_FORMAT "): must rotate",
 			                       why->len ? "; " : "", post, since, days,
 			                       cfg->staff_tenure_limit_days);
 		if (why->len) {
-			json_array_append_new(excluded,
-			                      json_pack("{s:s, s:s, s:s, s:s}", "tender", tender, "post",
-			                                post, "person", s->identity, "reason", why->str));
+			json_array_append_new(excluded, json_pack("{s:s, s:s, s:s, s:s}", "tender",
+			                                          tender, "post", post, "person",
+			                                          s->identity, "reason", why->str));
 			g_string_free(why, TRUE);
 			continue;
 		}
@@ -134,9 +142,9 @@ static void slot_rules(const struct controller_config *cfg, const struct site *s
 		json_array_append_new(eligible, json_string(s->identity));
 		if (days > cfg->staff_tenure_warn_days)
 			json_array_append_new(flagged,
-			                      json_pack("{s:s, s:s, s:s, s:s, s:I}", "tender", tender,
-			                                "post", post, "person", s->identity, "since",
-			                                since, "days", (json_int_t)days));
+			                      json_pack("{s:s, s:s, s:s, s:s, s:I}", "tender",
+			                                tender, "post", post, "person", s->identity,
+			                                "since", since, "days", (json_int_t)days));
 	}
 }
 
@@ -177,7 +185,8 @@ static int open_tenders(struct controller *c, const char *session, json_t **out,
 		    (rc = state_tender_parties(c->state, t.id, &p, err)) != 0)
 			break;
 		if (strcmp(t.state, "open") == 0)
-			json_array_append_new(*out, json_pack("{s:s, s:s}", "id", t.id, "agency", p.agency));
+			json_array_append_new(
+			    *out, json_pack("{s:s, s:s}", "id", t.id, "agency", p.agency));
 	}
 	json_decref(ids);
 	if (rc != 0) {
@@ -257,26 +266,29 @@ static int handle_commit(struct controller *c, const struct request *req, json_t
 			           eligible, excluded, flagged);
 			if (json_array_size(eligible) == 0 && rc == 0) {
 				char *why = exclusions_text(excluded, tid, site->posts[p].id);
-				rc = ops_fail(err, REQUEST_ERROR_CONFLICT, ENOSPC,
-				              "post %s of tender %s: nobody may hold it under the rotation "
-				              "rules: %s",
-				              site->posts[p].id, tid, why);
+				rc = ops_fail(
+				    err, REQUEST_ERROR_CONFLICT, ENOSPC,
+				    "post %s of tender %s: nobody may hold it under the rotation "
+				    "rules: %s",
+				    site->posts[p].id, tid, why);
 				g_free(why);
 			}
-			json_array_append_new(slots, json_pack("{s:s, s:s, s:o}", "tender", tid, "post",
-			                                       site->posts[p].id, "eligible", eligible));
+			json_array_append_new(slots,
+			                      json_pack("{s:s, s:s, s:o}", "tender", tid, "post",
+			                                site->posts[p].id, "eligible", eligible));
 		}
 	}
 	if (rc != 0)
 		goto out;
-	json_t *inputs = json_pack("{s:i, s:s, s:s, s:s, s:O}", "algorithm", STAFF_DRAW_ALGORITHM,
-	                           "draw", "staff", "session", session, "date", s.date, "slots",
-	                           slots);
+	json_t *inputs =
+	    json_pack("{s:i, s:s, s:s, s:s, s:O}", "algorithm", STAFF_DRAW_ALGORITHM, "draw",
+	              "staff", "session", session, "date", s.date, "slots", slots);
 	GString *why = g_string_new(NULL);
 	rc = staff_inputs_parse(inputs, &in, why);
 	json_decref(inputs);
 	if (rc != 0) {
-		rc = ops_fail(err, REQUEST_ERROR_INTERNAL, EINVAL, "staff draw inputs: %s", why->str);
+		rc = ops_fail(err, REQUEST_ERROR_INTERNAL, EINVAL, "staff draw inputs: %s",
+		              why->str);
 		g_string_free(why, TRUE);
 		goto out;
 	}
@@ -313,14 +325,14 @@ static int handle_commit(struct controller *c, const struct request *req, json_t
 		if (prior) {
 			/* the replaced commitment ends in the archives, so each lists every one */
 			const char *old = json_string_value(json_object_get(prior, "commitment"));
-			json_t *ended = json_pack("{s:s, s:s, s:O, s:O, s:s, s:s, s:I}", "session",
-			                          session, "commitment", old, "committed_by",
-			                          json_object_get(prior, "committed_by"), "committed_at",
-			                          json_object_get(prior, "committed_at"), "ended_by",
-			                          req->requester, "reason",
-			                          "replaced by a new commitment before it ran",
-			                          "ended_at", (json_int_t)now);
-			archive_each(c, tenders, "staff.commitment_ended", req->requester, ended, now);
+			json_t *ended = json_pack(
+			    "{s:s, s:s, s:O, s:O, s:s, s:s, s:I}", "session", session, "commitment",
+			    old, "committed_by", json_object_get(prior, "committed_by"),
+			    "committed_at", json_object_get(prior, "committed_at"), "ended_by",
+			    req->requester, "reason", "replaced by a new commitment before it ran",
+			    "ended_at", (json_int_t)now);
+			archive_each(c, tenders, "staff.commitment_ended", req->requester, ended,
+			             now);
 			json_decref(ended);
 			g_hash_table_remove(vault, old);
 		}
@@ -360,7 +372,8 @@ static int handle_run(struct controller *c, const struct request *req, json_t **
 	const char *confirm = msg_read_string(&r, "confirm", true, 2 * DRAW_HASH_LEN);
 	if (msg_reader_finish(&r, err) != 0)
 		return -EINVAL;
-	if (!*entropy || strlen(entropy) != json_string_length(json_object_get(req->args, "entropy")))
+	if (!*entropy ||
+	    strlen(entropy) != json_string_length(json_object_get(req->args, "entropy")))
 		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
 		                "args.entropy: 1 to %d bytes of text without NUL", ENTROPY_MAX);
 	if (strlen(confirm) < CONFIRM_MIN || strspn(confirm, "0123456789abcdef") != strlen(confirm))
@@ -401,7 +414,8 @@ static int handle_run(struct controller *c, const struct request *req, json_t **
 	rc = staff_inputs_parse(inputs, &in, why);
 	json_decref(inputs);
 	if (rc != 0) {
-		rc = ops_fail(err, REQUEST_ERROR_INTERNAL, EINVAL, "stored staff draw: %s", why->str);
+		rc = ops_fail(err, REQUEST_ERROR_INTERNAL, EINVAL, "stored staff draw: %s",
+		              why->str);
 		g_string_free(why, TRUE);
 		goto out;
 	}
@@ -425,7 +439,8 @@ static int handle_run(struct controller *c, const struct request *req, json_t **
 		{
 			if (rc == 0)
 				rc = state_staff_post_set(
-				    c->state, session, json_string_value(json_object_get(a, "tender")),
+				    c->state, session,
+				    json_string_value(json_object_get(a, "tender")),
 				    json_string_value(json_object_get(a, "post")),
 				    json_string_value(json_object_get(a, "person")), now, err);
 		}
@@ -443,49 +458,49 @@ static int handle_run(struct controller *c, const struct request *req, json_t **
 	for (size_t i = 0; i < in->n_slots; i++)
 		if (i == 0 || strcmp(in->slots[i].tender, in->slots[i - 1].tender) != 0)
 			json_array_append_new(tenders, json_string(in->slots[i].tender));
-	json_t *body = json_pack("{s:s, s:s, s:s, s:I, s:O}", "session", session, "commitment", com,
-	                         "witness", req->requester, "run_at", (json_int_t)now, "record", rec);
+	json_t *body =
+	    json_pack("{s:s, s:s, s:s, s:I, s:O}", "session", session, "commitment", com, "witness",
+	              req->requester, "run_at", (json_int_t)now, "record", rec);
 	archive_each(c, tenders, "staff.run", req->requester, body, now);
 	json_decref(body);
 	json_decref(tenders);
 	/* a person drawn to a post they have held for more than a year: flagged */
 	size_t i, j;
 	json_t *f, *a;
-	json_array_foreach(json_object_get(notes, "flagged"), i, f)
-	{
-		json_array_foreach(assignment, j, a)
-		{
-			if (!json_equal(json_object_get(a, "tender"), json_object_get(f, "tender")) ||
-			    !json_equal(json_object_get(a, "post"), json_object_get(f, "post")) ||
-			    !json_equal(json_object_get(a, "person"), json_object_get(f, "person")))
-				continue;
-			char days[24];
-			g_snprintf(days, sizeof(days), "%" JSON_INTEGER_FORMAT,
-			           json_integer_value(json_object_get(f, "days")));
-			const char *args[] = {json_string_value(json_object_get(f, "person")),
-			                      json_string_value(json_object_get(f, "post")),
-			                      json_string_value(json_object_get(f, "tender")),
-			                      json_string_value(json_object_get(f, "since")), days, NULL};
-			alert_raise_text(c, ALERT_STAFF_TENURE,
-			                 &(struct alert_subject){.room = "", .seat = "",
-			                                         .person = args[0], .tender = args[2],
-			                                         .stream = "", .venue = ""},
-			                 "staff_post_tenure", args,
-			                 json_pack("{s:s, s:s, s:I}", "post", args[1], "since", args[3],
-			                           "days", json_integer_value(json_object_get(f, "days"))));
-		}
-	}
-	*result = json_pack("{s:s, s:s, s:s, s:I, s:O}", "session", session, "commitment", com,
-	                    "witness", req->requester, "run_at", (json_int_t)now, "assignment",
-	                    assignment);
-	log_info("staff draw of session %s run by %s: %zu posts", session, req->requester,
-	         in->n_slots);
-out:
-	json_decref(rec);
-	json_decref(notes);
-	json_decref(d);
-	staff_inputs_free(in);
-	return rc;
+	json_array_foreach(json_object_get(notes, "flagged"), i,
+	                   f){json_array_foreach(assignment, j, a){
+	    if (!json_equal(json_object_get(a, "tender"), json_object_get(f, "tender")) ||
+	        !json_equal(json_object_get(a, "post"), json_object_get(f, "post")) ||
+	        !json_equal(json_object_get(a, "person"), json_object_get(f, "person"))) continue;
+	char days[24];
+	g_snprintf(days, sizeof(days), "%" JSON_INTEGER_FORMAT,
+	           json_integer_value(json_object_get(f, "days")));
+	const char *args[] = {json_string_value(json_object_get(f, "person")),
+	                      json_string_value(json_object_get(f, "post")),
+	                      json_string_value(json_object_get(f, "tender")),
+	                      json_string_value(json_object_get(f, "since")),
+	                      days,
+	                      NULL};
+	alert_raise_text(c, ALERT_STAFF_TENURE,
+	                 &(struct alert_subject){.room = "",
+	                                         .seat = "",
+	                                         .person = args[0],
+	                                         .tender = args[2],
+	                                         .stream = "",
+	                                         .venue = ""},
+	                 "staff_post_tenure", args,
+	                 json_pack("{s:s, s:s, s:I}", "post", args[1], "since", args[3], "days",
+	                           json_integer_value(json_object_get(f, "days"))));
+}
+}
+*result = json_pack("{s:s, s:s, s:s, s:I, s:O}", "session", session, "commitment", com, "witness",
+                    req->requester, "run_at", (json_int_t)now, "assignment", assignment);
+log_info("staff draw of session %s run by %s: %zu posts", session, req->requester, in->n_slots);
+out : json_decref(rec);
+json_decref(notes);
+json_decref(d);
+staff_inputs_free(in);
+return rc;
 }
 
 /* staff.show {session}: the draw (without its secret), the posts and open handovers. */
@@ -503,19 +518,18 @@ static int handle_show(struct controller *c, const struct request *req, json_t *
 		rc = state_staff_posts(c->state, session, &posts, err);
 	if (rc == 0) {
 		json_t *notes = json_object_get(d, "excluded");
-		*result = json_pack("{s:s, s:s, s:s, s:s, s:O, s:s, s:O, s:O, s:O, s:O, s:b}", "session",
-		                    session, "commitment",
-		                    json_string_value(json_object_get(d, "commitment")), "input_hash",
-		                    json_string_value(json_object_get(d, "input_hash")),
-		                    "committed_by",
-		                    json_string_value(json_object_get(d, "committed_by")),
-		                    "committed_at", json_object_get(d, "committed_at"), "state",
-		                    json_is_null(json_object_get(d, "run_at")) ? "committed" : "run",
-		                    "excluded", json_object_get(notes, "excluded"), "flagged",
-		                    json_object_get(notes, "flagged"), "posts", posts, "witness",
-		                    json_object_get(d, "witness"), "can_run",
-		                    vault && g_hash_table_contains(
-		                                 vault, json_string_value(json_object_get(d, "commitment"))));
+		*result = json_pack(
+		    "{s:s, s:s, s:s, s:s, s:O, s:s, s:O, s:O, s:O, s:O, s:b}", "session", session,
+		    "commitment", json_string_value(json_object_get(d, "commitment")), "input_hash",
+		    json_string_value(json_object_get(d, "input_hash")), "committed_by",
+		    json_string_value(json_object_get(d, "committed_by")), "committed_at",
+		    json_object_get(d, "committed_at"), "state",
+		    json_is_null(json_object_get(d, "run_at")) ? "committed" : "run", "excluded",
+		    json_object_get(notes, "excluded"), "flagged",
+		    json_object_get(notes, "flagged"), "posts", posts, "witness",
+		    json_object_get(d, "witness"), "can_run",
+		    vault && g_hash_table_contains(
+		                 vault, json_string_value(json_object_get(d, "commitment"))));
 	}
 	json_decref(posts);
 	json_decref(d);
@@ -575,8 +589,8 @@ static int handle_rotate(struct controller *c, const struct request *req, json_t
 		goto out;
 	const struct site_post *sp = site_post_find(site, post);
 	if (!sp) {
-		rc = ops_fail(err, REQUEST_ERROR_NOT_FOUND, ENOENT, "no post \"%s\" in the site file",
-		              post);
+		rc = ops_fail(err, REQUEST_ERROR_NOT_FOUND, ENOENT,
+		              "no post \"%s\" in the site file", post);
 		goto out;
 	}
 	if (!sp->sensitive) {
@@ -587,7 +601,8 @@ static int handle_rotate(struct controller *c, const struct request *req, json_t
 		goto out;
 	}
 	if (strcmp(t.state, "open") != 0) {
-		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EBUSY, "tender %s is %s", tender, t.state);
+		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EBUSY, "tender %s is %s", tender,
+		              t.state);
 		goto out;
 	}
 	from = holder_of(c, t.session, tender, post, err);
@@ -624,24 +639,24 @@ static int handle_rotate(struct controller *c, const struct request *req, json_t
 			if (strcmp(json_string_value(json_object_get(v, "person")), to) == 0)
 				why = json_string_value(json_object_get(v, "reason"));
 		}
-		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EPERM, "%s may not take post %s of %s: %s",
-		              to, post, tender,
+		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EPERM,
+		              "%s may not take post %s of %s: %s", to, post, tender,
 		              why ? why : "not a staff member of the site file for this post");
 		goto out;
 	}
 	int64_t now = clock_now_us();
 	if ((rc = state_begin(c->state, err)) == 0) {
-		rc = state_staff_handover_add(c->state, tender, post, from, to, reason, req->requester,
-		                              now, &id, err);
+		rc = state_staff_handover_add(c->state, tender, post, from, to, reason,
+		                              req->requester, now, &id, err);
 		if (rc == 0)
 			rc = state_commit(c->state, err);
 		if (rc != 0)
 			state_rollback(c->state);
 	}
 	if (rc == 0)
-		*result = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "handover", (json_int_t)id,
-		                    "tender", tender, "post", post, "from", from, "to", to, "reason",
-		                    reason, "state", "pending");
+		*result = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "handover",
+		                    (json_int_t)id, "tender", tender, "post", post, "from", from,
+		                    "to", to, "reason", reason, "state", "pending");
 out:
 	g_free(from);
 	site_free(site);
@@ -673,7 +688,8 @@ static int handle_sign(struct controller *c, const struct request *req, json_t *
 	int64_t now = clock_now_us();
 	if (!outgoing && strcmp(req->requester, to) != 0) {
 		rc = ops_fail(err, REQUEST_ERROR_DENIED, EACCES,
-		              "handover %" G_GINT64_FORMAT " is signed by %s and %s only", id, from, to);
+		              "handover %" G_GINT64_FORMAT " is signed by %s and %s only", id, from,
+		              to);
 		goto out;
 	}
 	if (strcmp(json_string_value(json_object_get(h, "state")), "pending") != 0) {
@@ -682,8 +698,9 @@ static int handle_sign(struct controller *c, const struct request *req, json_t *
 		goto out;
 	}
 	if (!json_is_null(json_object_get(h, outgoing ? "from_signed_at" : "to_signed_at"))) {
-		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EEXIST,
-		              "%s signed handover %" G_GINT64_FORMAT " already", req->requester, id);
+		rc =
+		    ops_fail(err, REQUEST_ERROR_CONFLICT, EEXIST,
+		             "%s signed handover %" G_GINT64_FORMAT " already", req->requester, id);
 		goto out;
 	}
 	bool both = !json_is_null(json_object_get(h, outgoing ? "to_signed_at" : "from_signed_at"));
@@ -692,11 +709,10 @@ static int handle_sign(struct controller *c, const struct request *req, json_t *
 		if (rc == 0 && both)
 			rc = state_staff_handover_done(c->state, id, err);
 		if (rc == 0 && both)
-			rc = state_staff_post_set(c->state,
-			                          json_string_value(json_object_get(h, "session")),
-			                          json_string_value(json_object_get(h, "tender")),
-			                          json_string_value(json_object_get(h, "post")), to, now,
-			                          err);
+			rc = state_staff_post_set(
+			    c->state, json_string_value(json_object_get(h, "session")),
+			    json_string_value(json_object_get(h, "tender")),
+			    json_string_value(json_object_get(h, "post")), to, now, err);
 		if (rc == 0)
 			rc = state_commit(c->state, err);
 		if (rc != 0)
@@ -710,23 +726,24 @@ static int handle_sign(struct controller *c, const struct request *req, json_t *
 		goto out;
 	if (both) {
 		/* the handover record (交接): both people, who ordered it, why, when each signed */
-		json_t *body = json_pack("{s:I, s:O, s:O, s:s, s:s, s:O, s:O, s:O, s:O, s:O}",
-		                         "handover", (json_int_t)id, "tender", json_object_get(h, "tender"),
-		                         "post", json_object_get(h, "post"), "from", from, "to", to,
-		                         "reason", json_object_get(h, "reason"), "ordered_by",
-		                         json_object_get(h, "ordered_by"), "ordered_at",
-		                         json_object_get(h, "ordered_at"), "from_signed_at",
-		                         json_object_get(h, "from_signed_at"), "to_signed_at",
-		                         json_object_get(h, "to_signed_at"));
+		json_t *body = json_pack(
+		    "{s:I, s:O, s:O, s:s, s:s, s:O, s:O, s:O, s:O, s:O}", "handover",
+		    (json_int_t)id, "tender", json_object_get(h, "tender"), "post",
+		    json_object_get(h, "post"), "from", from, "to", to, "reason",
+		    json_object_get(h, "reason"), "ordered_by", json_object_get(h, "ordered_by"),
+		    "ordered_at", json_object_get(h, "ordered_at"), "from_signed_at",
+		    json_object_get(h, "from_signed_at"), "to_signed_at",
+		    json_object_get(h, "to_signed_at"));
 		archives_event(c, json_string_value(json_object_get(h, "tender")), now,
 		               "staff.handover", req->requester, body);
-		log_info("handover %" G_GINT64_FORMAT ": post %s of %s from %s to %s, signed by both",
+		log_info("handover %" G_GINT64_FORMAT
+		         ": post %s of %s from %s to %s, signed by both",
 		         id, json_string_value(json_object_get(h, "post")),
 		         json_string_value(json_object_get(h, "tender")), from, to);
 	}
-	*result = json_pack("{s:I, s:s, s:s, s:s, s:s}", "handover", (json_int_t)id, "signed_by",
-	                    req->requester, "state", both ? "done" : "pending", "from", from, "to",
-	                    to);
+	*result =
+	    json_pack("{s:I, s:s, s:s, s:s, s:s}", "handover", (json_int_t)id, "signed_by",
+	              req->requester, "state", both ? "done" : "pending", "from", from, "to", to);
 	if (!both)
 		json_object_set_new(*result, "waiting_for", json_string(outgoing ? to : from));
 out:
@@ -760,10 +777,11 @@ static int handle_review(struct controller *c, const struct request *req, json_t
 	rc = state_draw_room_review(c->state, tender, req->requester, now, note, err);
 	if (rc != 0)
 		return rc;
-	alert_clear(c, ALERT_DRAW_ROOM_UNREVIEWED,
-	            &(struct alert_subject){.room = "", .seat = "", .person = "", .tender = tender,
-	                                    .stream = "", .venue = ""},
-	            "auto: the draw-room footage was reviewed");
+	alert_clear(
+	    c, ALERT_DRAW_ROOM_UNREVIEWED,
+	    &(struct alert_subject){
+	        .room = "", .seat = "", .person = "", .tender = tender, .stream = "", .venue = ""},
+	    "auto: the draw-room footage was reviewed");
 	log_info("draw-room footage of %s reviewed by %s", tender, req->requester);
 	*result = json_pack("{s:s, s:s, s:I, s:s}", "tender", tender, "reviewed_by", req->requester,
 	                    "reviewed_at", (json_int_t)now, "note", note);
@@ -808,8 +826,12 @@ static gboolean review_check(gpointer user)
 		               (3600.0 * G_USEC_PER_SEC));
 		const char *args[] = {tender, hours, NULL};
 		alert_raise_text(c, ALERT_DRAW_ROOM_UNREVIEWED,
-		                 &(struct alert_subject){.room = "", .seat = "", .person = "",
-		                                         .tender = tender, .stream = "", .venue = ""},
+		                 &(struct alert_subject){.room = "",
+		                                         .seat = "",
+		                                         .person = "",
+		                                         .tender = tender,
+		                                         .stream = "",
+		                                         .venue = ""},
 		                 "draw_room_unreviewed", args,
 		                 json_pack("{s:I}", "closed_at",
 		                           json_integer_value(json_object_get(v, "closed_at"))));

@@ -422,8 +422,8 @@ int state_staff_draw_get(struct state *st, const char *session, json_t **out, GE
 /* state_staff_draw_put: SESSION's committed staff draw (replacing one not yet run);
  * CONFLICT when it ran already. EXCLUDED is a JSON array's text. */
 int state_staff_draw_put(struct state *st, const char *session, const char *inputs,
-                         const char *input_hash, const char *commitment, const char *by,
-                         int64_t at, const char *excluded, GError **err);
+                         const char *input_hash, const char *commitment, const char *by, int64_t at,
+                         const char *excluded, GError **err);
 /* state_staff_draw_set_run: the run's RECORD (JSON text), WITNESS and time; CONFLICT when
  * the draw is not waiting for its run. */
 int state_staff_draw_set_run(struct state *st, const char *session, const char *record,
@@ -441,8 +441,8 @@ int state_staff_history(struct state *st, const char *session, const char *date,
 /* Handovers of a post (交接): ordered, then signed by the outgoing and the incoming
  * person, then done. */
 int state_staff_handover_add(struct state *st, const char *tender, const char *post,
-                             const char *from, const char *to, const char *reason,
-                             const char *by, int64_t at, int64_t *id, GError **err);
+                             const char *from, const char *to, const char *reason, const char *by,
+                             int64_t at, int64_t *id, GError **err);
 /* state_staff_handover_get: {id, tender, session, post, from_person, to_person, reason,
  * ordered_by, ordered_at, from_signed_at, to_signed_at, state}; NOT_FOUND. */
 int state_staff_handover_get(struct state *st, int64_t id, json_t **out, GError **err);
@@ -461,5 +461,4 @@ int state_draw_room_review(struct state *st, const char *tender, const char *by,
                            const char *note, GError **err);
 /* state_draw_room_unreviewed: [{tender, closed_at}] closed at or before CLOSED_BEFORE and
  * not reviewed. */
-int state_draw_room_unreviewed(struct state *st, int64_t closed_before, json_t **out,
-                               GError **err);
+int state_draw_room_unreviewed(struct state *st, int64_t closed_before, json_t **out, GError **err);

@@ -36,8 +36,8 @@ static json_t *row_object(sqlite3_stmt *stmt)
 }
 
 /* The first row of a query as an object into *OUT; -ENOENT without a row. */
-static int one_object(struct state *st, const char *sql, const struct state_arg *args,
-                      json_t **out, const char *what, GError **err)
+static int one_object(struct state *st, const char *sql, const struct state_arg *args, json_t **out,
+                      const char *what, GError **err)
 {
 	json_t *list = NULL;
 	int rc = state_list(st, sql, args, row_object, &list, what, err);
@@ -66,8 +66,8 @@ int state_staff_draw_get(struct state *st, const char *session, json_t **out, GE
 }
 
 int state_staff_draw_put(struct state *st, const char *session, const char *inputs,
-                         const char *input_hash, const char *commitment, const char *by,
-                         int64_t at, const char *excluded, GError **err)
+                         const char *input_hash, const char *commitment, const char *by, int64_t at,
+                         const char *excluded, GError **err)
 {
 	int rc = state_run(st, "DELETE FROM staff_draw WHERE session = ? AND run_at IS NULL",
 	                   STATE_ARGS(STATE_TEXT(session)), "replace staff draw", err);
@@ -87,12 +87,12 @@ int state_staff_draw_put(struct state *st, const char *session, const char *inpu
 int state_staff_draw_set_run(struct state *st, const char *session, const char *record,
                              const char *witness, int64_t at, GError **err)
 {
-	int rc = state_run(st,
-	                   "UPDATE staff_draw SET record = ?, witness = ?, run_at = ? "
-	                   "WHERE session = ? AND run_at IS NULL",
-	                   STATE_ARGS(STATE_TEXT(record), STATE_TEXT(witness), STATE_INT(at),
-	                              STATE_TEXT(session)),
-	                   "store staff draw run", err);
+	int rc = state_run(
+	    st,
+	    "UPDATE staff_draw SET record = ?, witness = ?, run_at = ? "
+	    "WHERE session = ? AND run_at IS NULL",
+	    STATE_ARGS(STATE_TEXT(record), STATE_TEXT(witness), STATE_INT(at), STATE_TEXT(session)),
+	    "store staff draw run", err);
 	if (rc == 0 && sqlite3_changes(st->db) == 0)
 		rc = state_conflict(err, "the staff draw of session %s is not waiting for a run",
 		                    session);
@@ -117,7 +117,8 @@ int state_staff_posts(struct state *st, const char *session, json_t **out, GErro
 	                  "SELECT p.tender, p.post, p.person, p.since, t.agency FROM staff_post p "
 	                  "JOIN tender t ON t.id = p.tender WHERE p.session = ? "
 	                  "ORDER BY p.tender, p.post",
-	                  STATE_ARGS(STATE_TEXT(session)), row_object, out, "read staff posts", err);
+	                  STATE_ARGS(STATE_TEXT(session)), row_object, out, "read staff posts",
+	                  err);
 }
 
 int state_staff_history(struct state *st, const char *session, const char *date, json_t **out,
@@ -137,16 +138,16 @@ int state_staff_history(struct state *st, const char *session, const char *date,
 }
 
 int state_staff_handover_add(struct state *st, const char *tender, const char *post,
-                             const char *from, const char *to, const char *reason,
-                             const char *by, int64_t at, int64_t *id, GError **err)
+                             const char *from, const char *to, const char *reason, const char *by,
+                             int64_t at, int64_t *id, GError **err)
 {
-	int rc = state_run(st,
-	                   "INSERT INTO staff_handover(tender, post, from_person, to_person, reason, "
-	                   "ordered_by, ordered_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
-	                   STATE_ARGS(STATE_TEXT(tender), STATE_TEXT(post), STATE_TEXT(from),
-	                              STATE_TEXT(to), STATE_TEXT(reason), STATE_TEXT(by),
-	                              STATE_INT(at)),
-	                   "store staff handover", err);
+	int rc =
+	    state_run(st,
+	              "INSERT INTO staff_handover(tender, post, from_person, to_person, reason, "
+	              "ordered_by, ordered_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
+	              STATE_ARGS(STATE_TEXT(tender), STATE_TEXT(post), STATE_TEXT(from),
+	                         STATE_TEXT(to), STATE_TEXT(reason), STATE_TEXT(by), STATE_INT(at)),
+	              "store staff handover", err);
 	if (rc == 0)
 		*id = sqlite3_last_insert_rowid(st->db);
 	return rc;
@@ -175,8 +176,7 @@ int state_staff_handover_pending(struct state *st, const char *tender, const cha
 	                     "read staff handover", err);
 }
 
-int state_staff_handover_sign(struct state *st, int64_t id, bool outgoing, int64_t at,
-                              GError **err)
+int state_staff_handover_sign(struct state *st, int64_t id, bool outgoing, int64_t at, GError **err)
 {
 	return state_run(st,
 	                 outgoing ? "UPDATE staff_handover SET from_signed_at = ? WHERE id = ?"
@@ -192,25 +192,27 @@ int state_staff_handover_done(struct state *st, int64_t id, GError **err)
 
 int state_draw_room_note_closed(struct state *st, int64_t at, GError **err)
 {
-	return state_run(st,
-	                 "INSERT INTO draw_room_review(tender, closed_at) SELECT id, ? FROM tender "
-	                 "WHERE state <> 'open' AND id NOT IN (SELECT tender FROM draw_room_review)",
-	                 STATE_ARGS(STATE_INT(at)), "store draw room review", err);
+	return state_run(
+	    st,
+	    "INSERT INTO draw_room_review(tender, closed_at) SELECT id, ? FROM tender "
+	    "WHERE state <> 'open' AND id NOT IN (SELECT tender FROM draw_room_review)",
+	    STATE_ARGS(STATE_INT(at)), "store draw room review", err);
 }
 
 int state_draw_room_review(struct state *st, const char *tender, const char *by, int64_t at,
                            const char *note, GError **err)
 {
-	int rc = state_run(st,
-	                   "UPDATE draw_room_review SET reviewed_by = ?, reviewed_at = ?, note = ? "
-	                   "WHERE tender = ? AND reviewed_at IS NULL",
-	                   STATE_ARGS(STATE_TEXT(by), STATE_INT(at), STATE_TEXT(note),
-	                              STATE_TEXT(tender)),
-	                   "store draw room review", err);
+	int rc = state_run(
+	    st,
+	    "UPDATE draw_room_review SET reviewed_by = ?, reviewed_at = ?, note = ? "
+	    "WHERE tender = ? AND reviewed_at IS NULL",
+	    STATE_ARGS(STATE_TEXT(by), STATE_INT(at), STATE_TEXT(note), STATE_TEXT(tender)),
+	    "store draw room review", err);
 	if (rc == 0 && sqlite3_changes(st->db) == 0) {
 		json_t *row = NULL;
-		rc = one_object(st, "SELECT reviewed_by, reviewed_at FROM draw_room_review "
-		                    "WHERE tender = ?",
+		rc = one_object(st,
+		                "SELECT reviewed_by, reviewed_at FROM draw_room_review "
+		                "WHERE tender = ?",
 		                STATE_ARGS(STATE_TEXT(tender)), &row, "read draw room review", err);
 		if (rc == -ENOENT)
 			rc = state_not_found(err,
@@ -218,20 +220,19 @@ int state_draw_room_review(struct state *st, const char *tender, const char *by,
 			                     "reviewed after the close",
 			                     tender);
 		else if (rc == 0)
-			rc = state_conflict(err, "the draw-room footage of %s was reviewed by %s already",
-			                    tender,
-			                    json_string_value(json_object_get(row, "reviewed_by")));
+			rc = state_conflict(
+			    err, "the draw-room footage of %s was reviewed by %s already", tender,
+			    json_string_value(json_object_get(row, "reviewed_by")));
 		json_decref(row);
 	}
 	return rc;
 }
 
-int state_draw_room_unreviewed(struct state *st, int64_t closed_before, json_t **out,
-                               GError **err)
+int state_draw_room_unreviewed(struct state *st, int64_t closed_before, json_t **out, GError **err)
 {
-	return state_list(st,
-	                  "SELECT tender, closed_at FROM draw_room_review WHERE reviewed_at IS NULL "
-	                  "AND closed_at <= ? ORDER BY tender",
-	                  STATE_ARGS(STATE_INT(closed_before)), row_object, out,
-	                  "read draw room reviews", err);
+	return state_list(
+	    st,
+	    "SELECT tender, closed_at FROM draw_room_review WHERE reviewed_at IS NULL "
+	    "AND closed_at <= ? ORDER BY tender",
+	    STATE_ARGS(STATE_INT(closed_before)), row_object, out, "read draw room reviews", err);
 }

@@ -200,8 +200,8 @@ static int setup_draw_room(void **ctx)
 	json_t *site = json_load_file(EXAMPLE_SITE, 0, NULL);
 	assert_non_null(site);
 	json_array_append_new(json_object_get(site, "rooms"),
-	                      json_pack("{s:s, s:s, s:s, s:[s]}", "id", "DR1", "kind", "draw", "door",
-	                                "D-DR1", "cameras", "cam-DR1"));
+	                      json_pack("{s:s, s:s, s:s, s:[s]}", "id", "DR1", "kind", "draw",
+	                                "door", "D-DR1", "cameras", "cam-DR1"));
 	char *dir = g_dir_make_tmp("route-draw-XXXXXX", NULL);
 	char *path = g_build_filename(dir, "site.json", NULL);
 	assert_int_equal(json_dump_file(site, path, 0), 0);

@@ -119,12 +119,11 @@ static void test_tampered_records(void **ctx)
 	/* a person struck from a slot's list after the commitment */
 	g_string_truncate(report, 0);
 	rec = example_record();
-	json_array_remove(json_object_get(json_array_get(json_object_get(json_object_get(rec,
-	                                                                                 "inputs"),
-	                                                                 "slots"),
-	                                                 1),
-	                                  "eligible"),
-	                  2);
+	json_array_remove(
+	    json_object_get(
+	        json_array_get(json_object_get(json_object_get(rec, "inputs"), "slots"), 1),
+	        "eligible"),
+	    2);
 	assert_int_equal(staff_record_verify(rec, report), -EINVAL);
 	assert_non_null(strstr(report->str, "input_hash does not match"));
 	json_decref(rec);
