@@ -73,6 +73,13 @@ static const struct {
     {"terminal_offline", N_("the terminal of seat %s of room %s is silent")},
     /* TRANSLATORS: seat, room, the reason (English). */
     {"terminal_offline_reason", N_("the terminal of seat %s of room %s is silent: %s")},
+    /* TRANSLATORS: staff member's identity, post, tender, the date since which they hold
+     * the post, days. */
+    {"staff_post_tenure", N_("%s was drawn to post %s of tender %s, held since %s (%s days): "
+                             "more than a year on one post; rotate them soon")},
+    /* TRANSLATORS: tender, hours since its close. */
+    {"draw_room_unreviewed", N_("the draw-room footage of tender %s is not reviewed %s h after "
+                                "its close: the operations office must review it")},
 };
 
 const char *alert_text_template(const char *id)

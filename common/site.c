@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "text_safe.h"
@@ -437,11 +438,176 @@ static int parse_people(struct parse *p, const json_t *root, const char *key, co
 	return rc;
 }
 
+/* A post: {id, name?, sensitive?}. */
+static int parse_post(struct parse *p, const json_t *v, const char *path, GHashTable *seen,
+                      struct site_post *post)
+{
+	static const char *const members[] = {"id", "name", "sensitive", NULL};
+	int rc = want_object(p, v, path);
+	if (rc == 0)
+		rc = check_members(p, v, path, members);
+	if (rc == 0)
+		rc = parse_id(p, v, path, "id", TRUE, &post->id);
+	if (rc == 0)
+		rc = parse_name(p, v, path, post->id, &post->name);
+	if (rc == 0)
+		rc = claim(p, seen, "post", post->id, path);
+	json_t *sens = json_object_get(v, "sensitive");
+	if (rc == 0 && sens) {
+		if (!json_is_boolean(sens)) {
+			char *c = child(path, "sensitive");
+			rc = fail(p, c, "expected a boolean, got %s", json_kind(sens));
+			g_free(c);
+		} else {
+			post->sensitive = json_is_true(sens);
+		}
+	}
+	return rc;
+}
+
+/* A YYYY-MM-DD date that exists in the calendar. */
+static bool date_valid(const char *s)
+{
+	int y, m, d;
+	char tail;
+	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || s[4] != '-' ||
+	    s[7] != '-')
+		return false;
+	return g_date_valid_dmy((GDateDay)d, (GDateMonth)m, (GDateYear)y);
+}
+
+/* One of a staff member's posts: {post, since?}. */
+static int parse_staff_post(struct parse *p, const struct site *site, const json_t *v,
+                            const char *path, struct site_staff_post *sp)
+{
+	static const char *const members[] = {"post", "since", NULL};
+	int rc = want_object(p, v, path);
+	if (rc == 0)
+		rc = check_members(p, v, path, members);
+	if (rc == 0)
+		rc = parse_id(p, v, path, "post", TRUE, &sp->post);
+	if (rc == 0 && !site_post_find(site, sp->post)) {
+		char *c = child(path, "post");
+		rc = fail(p, c, "\"%s\" is not one of the site's posts", sp->post);
+		g_free(c);
+	}
+	json_t *since = json_object_get(v, "since");
+	if (rc == 0 && since) {
+		char *c = child(path, "since");
+		if (!json_is_string(since) || !date_valid(json_string_value(since)))
+			rc = fail(p, c, "expected a date YYYY-MM-DD");
+		else
+			g_strlcpy(sp->since, json_string_value(since), sizeof(sp->since));
+		g_free(c);
+	}
+	return rc;
+}
+
+/* A staff member: {identity, posts: [...]}; the identity must be a person of the site in
+ * a role that holds posts (operator, desk, witness, supervisor). */
+static int parse_staff(struct parse *p, const struct site *site, const json_t *v, const char *path,
+                       GHashTable *seen, struct site_staff *st)
+{
+	static const char *const members[] = {"identity", "posts", NULL};
+	static const char *const roles[] = {"operator-", "desk-", "witness-", "supervisor-", NULL};
+	int rc = want_object(p, v, path);
+	if (rc == 0)
+		rc = check_members(p, v, path, members);
+	json_t *id = json_object_get(v, "identity");
+	char *c = child(path, "identity");
+	if (rc == 0 &&
+	    (!json_is_string(id) || strlen(json_string_value(id)) != json_string_length(id)))
+		rc = fail(p, c, id ? "expected a string" : "missing required member");
+	if (rc == 0) {
+		const char *s = json_string_value(id);
+		bool role_ok = false;
+		for (const char *const *r = roles; *r; r++)
+			role_ok = role_ok || g_str_has_prefix(s, *r);
+		if (!role_ok || !g_hash_table_contains(p->identities, s))
+			rc = fail(p, c,
+			          "\"%s\" is none of the site's operators, desks, witnesses or "
+			          "supervisors",
+			          s);
+		else
+			st->identity = g_strdup(s);
+	}
+	if (rc == 0)
+		rc = claim(p, seen, "staff member", st->identity, c);
+	g_free(c);
+	if (rc != 0)
+		return rc;
+	json_t *posts = json_object_get(v, "posts");
+	c = child(path, "posts");
+	if (!json_is_array(posts) || json_array_size(posts) == 0) {
+		rc = fail(p, c, posts ? "expected a non-empty array" : "missing required member");
+		g_free(c);
+		return rc;
+	}
+	st->posts = g_new0(struct site_staff_post, json_array_size(posts));
+	for (size_t i = 0; i < json_array_size(posts) && rc == 0; i++) {
+		char *e = element(c, i);
+		st->n_posts = i + 1;
+		rc = parse_staff_post(p, site, json_array_get(posts, i), e, &st->posts[i]);
+		for (size_t j = 0; j < i && rc == 0; j++)
+			if (strcmp(st->posts[j].post, st->posts[i].post) == 0)
+				rc = fail(p, e, "post \"%s\" named twice", st->posts[i].post);
+		g_free(e);
+	}
+	g_free(c);
+	return rc;
+}
+
+/* The optional "posts" and "staff" members (after the people: staff refer to them). */
+static int parse_posts_staff(struct parse *p, const json_t *root, struct site *site)
+{
+	json_t *posts = json_object_get(root, "posts"), *staff = json_object_get(root, "staff");
+	int rc = 0;
+	if (posts && !json_is_array(posts))
+		return fail(p, "posts", "expected an array, got %s", json_kind(posts));
+	if (staff && !json_is_array(staff))
+		return fail(p, "staff", "expected an array, got %s", json_kind(staff));
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	site->posts = g_new0(struct site_post, posts ? json_array_size(posts) : 0);
+	for (size_t i = 0; posts && i < json_array_size(posts) && rc == 0; i++) {
+		char *e = element("posts", i);
+		site->n_posts = i + 1;
+		rc = parse_post(p, json_array_get(posts, i), e, seen, &site->posts[i]);
+		g_free(e);
+	}
+	g_hash_table_remove_all(seen);
+	site->staff = g_new0(struct site_staff, staff ? json_array_size(staff) : 0);
+	for (size_t i = 0; staff && i < json_array_size(staff) && rc == 0; i++) {
+		char *e = element("staff", i);
+		site->n_staff = i + 1;
+		rc = parse_staff(p, site, json_array_get(staff, i), e, seen, &site->staff[i]);
+		g_free(e);
+	}
+	g_hash_table_unref(seen);
+	return rc;
+}
+
+const struct site_post *site_post_find(const struct site *site, const char *id)
+{
+	for (size_t i = 0; i < site->n_posts; i++)
+		if (site->posts[i].id && strcmp(site->posts[i].id, id) == 0)
+			return &site->posts[i];
+	return NULL;
+}
+
+const struct site_staff *site_staff_find(const struct site *site, const char *identity)
+{
+	for (size_t i = 0; i < site->n_staff; i++)
+		if (site->staff[i].identity && strcmp(site->staff[i].identity, identity) == 0)
+			return &site->staff[i];
+	return NULL;
+}
+
 static int parse_site(struct parse *p, const json_t *root, struct site *site)
 {
 	static const char *const members[] = {
-	    "id",       "name",      "venues",      "rooms",           "operators", "desks",
-	    "auditors", "witnesses", "supervisors", "representatives", NULL};
+	    "id",    "name",     "venues",    "rooms",       "operators",
+	    "desks", "auditors", "witnesses", "supervisors", "representatives",
+	    "posts", "staff",    NULL};
 	int rc = want_object(p, root, "");
 	if (rc == 0)
 		rc = check_members(p, root, "", members);
@@ -506,6 +672,8 @@ static int parse_site(struct parse *p, const json_t *root, struct site *site)
 	if (rc == 0 && json_object_get(root, "representatives"))
 		rc = parse_people(p, root, "representatives", "rep", &site->representatives,
 		                  &site->n_representatives);
+	if (rc == 0)
+		rc = parse_posts_staff(p, root, site);
 	return rc;
 }
 
@@ -609,6 +777,18 @@ void site_free(struct site *site)
 	free_ids(site->witnesses, site->n_witnesses);
 	free_ids(site->supervisors, site->n_supervisors);
 	free_ids(site->representatives, site->n_representatives);
+	for (size_t i = 0; i < site->n_posts; i++) {
+		g_free(site->posts[i].id);
+		g_free(site->posts[i].name);
+	}
+	g_free(site->posts);
+	for (size_t i = 0; i < site->n_staff; i++) {
+		for (size_t j = 0; j < site->staff[i].n_posts; j++)
+			g_free(site->staff[i].posts[j].post);
+		g_free(site->staff[i].posts);
+		g_free(site->staff[i].identity);
+	}
+	g_free(site->staff);
 	g_free(site->id);
 	g_free(site->name);
 	g_free(site);

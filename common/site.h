@@ -65,6 +65,29 @@ struct site_room {
 	size_t n_seats;
 };
 
+/* A staff post (岗位) the staff draw fills per tender (docs/staff.md): the witness of a
+ * tender, its desk officer, its draw-room attendant, ... */
+struct site_post {
+	char *id;
+	char *name;     /* never NULL; defaults to the id */
+	bool sensitive; /* a sensitive post (敏感岗位) may change hands at any time */
+};
+
+/* One post a staff member may hold, and since when they have held it. */
+struct site_staff_post {
+	char *post;     /* the id of one of site.posts */
+	char since[11]; /* "YYYY-MM-DD" the person has held it since, or "" (unknown: the
+	                 * controller's history of staff draws counts instead) */
+};
+
+/* A staff member: a person the site names in a role (their certificate identity), with
+ * the posts they may be drawn for. */
+struct site_staff {
+	char *identity; /* operator-/desk-/witness-/supervisor-<name>, one of the site's */
+	struct site_staff_post *posts; /* at least one */
+	size_t n_posts;
+};
+
 struct site {
 	char *id;
 	char *name; /* never NULL; defaults to the id */
@@ -84,6 +107,10 @@ struct site {
 	size_t n_supervisors;
 	char **representatives; /* identity rep-<name>: the tenderer's representative */
 	size_t n_representatives;
+	struct site_post *posts; /* the staff posts; optional */
+	size_t n_posts;
+	struct site_staff *staff; /* who may hold them; optional */
+	size_t n_staff;
 };
 
 GQuark site_error_quark(void);
@@ -118,6 +145,11 @@ int site_room_kind_parse(const char *name, enum site_room_kind *kind);
  * or -1 when ROLE is no staff role: a witness the witness room, a supervisor the
  * supervision room, a tenderer's representative the draw room. */
 int site_staff_room_kind(const char *role);
+
+/* site_post_find / site_staff_find: the post with id ID, the staff member with IDENTITY,
+ * or NULL (borrowed from SITE). */
+const struct site_post *site_post_find(const struct site *site, const char *id);
+const struct site_staff *site_staff_find(const struct site *site, const char *identity);
 
 /* True when s is a valid evalroom identifier. */
 gboolean site_id_valid(const char *s);

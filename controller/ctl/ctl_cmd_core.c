@@ -81,5 +81,6 @@ const struct ctl_command *const ctl_command_tables[] = {
 	desk_ctl_commands,
 	witness_ctl_commands,
 	transfer_ctl_commands,
+	staff_ctl_commands,
 	NULL,
 };

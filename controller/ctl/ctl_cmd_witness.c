@@ -60,6 +60,12 @@ static int cmd_staff_admit(struct ctl *ctl, int argc, char **argv)
 			       (long long)json_integer_value(json_object_get(esc, "approval")),
 			       str(esc, "as"),
 			       (long long)json_integer_value(json_object_get(esc, "window_s")));
+		json_t *dr = json_object_get(res, "draw_room");
+		if (dr)
+			printf(
+			    _("  draw room: the door opens only when a tenderer's representative "
+			      "and a witness both badge in within %lld s\n"),
+			    (long long)json_integer_value(json_object_get(dr, "window_s")));
 		printf(_("  enter room %s before %s (%lld min)\n"), str(res, "room"), until,
 		       (long long)json_integer_value(json_object_get(res, "admission_window_s")) /
 		           60);
@@ -359,7 +365,8 @@ const struct ctl_command witness_ctl_commands[] = {
         "representative (rep-<name>) a one-time door credential for their own room: a\n"
         "witness room, a supervision room or a draw room. Any other room is refused (an\n"
         "entry into an expert or tenderer room needs a supervisor's approval and an\n"
-        "escort, docs/witness.md). Desk and operators."),
+        "escort, docs/witness.md). A draw room's door opens only to a representative and\n"
+        "a witness together (a witness may be admitted to it). Desk and operators."),
      cmd_staff_admit, false},
     {"witness note",
      "witness note --tender T --category C --text TEXT [--room R [--seat S]] [--stream X] "

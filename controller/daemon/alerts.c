@@ -65,6 +65,8 @@ static const char *const kind_names[ALERT_KIND_COUNT] = {
     [ALERT_VENUE_FAULT_NEAR] = "venue_fault_near",
     [ALERT_WITNESS_BREACH] = "witness_breach",
     [ALERT_ESCORT_MISSING] = "escort_missing",
+    [ALERT_STAFF_TENURE] = "staff_post_tenure",
+    [ALERT_DRAW_ROOM_UNREVIEWED] = "draw_room_unreviewed",
 };
 
 struct alert_hook {

@@ -52,6 +52,8 @@ enum alert_kind {
 	ALERT_VENUE_FAULT_NEAR, /* ... and has been for venue_fault_warn_s: the 4-hour rule nears */
 	ALERT_WITNESS_BREACH,       /* a witness recorded a breach or an incident (witness.md) */
 	ALERT_ESCORT_MISSING,       /* an escorted entry's second credential did not come in time */
+	ALERT_STAFF_TENURE,         /* a staff member drawn to a post held longer than a year */
+	ALERT_DRAW_ROOM_UNREVIEWED, /* a closed tender's draw-room footage not reviewed in time */
 	ALERT_KIND_COUNT,
 };
 

@@ -75,7 +75,13 @@ static json_t *room_entries(const json_t *active, const char *room, int64_t c_es
 		                      json_object_get(a, "valid_until"));
 		if (strcmp(to, room) == 0) {
 			json_object_set(e, "person", json_object_get(a, "person"));
-			if (json_object_get(a, "approval")) {
+			if (json_object_get(a, "pair")) {
+				/* a draw room: a representative and a witness together */
+				json_object_set(e, "escort_pair", json_object_get(a, "pair"));
+				json_object_set(e, "escort", json_object_get(a, "escort"));
+				json_object_set_new(e, "pair_window_ms",
+				                    json_integer(c_escort_window_ms));
+			} else if (json_object_get(a, "approval")) {
 				/* an escorted entry: the two-person rule at the door */
 				json_object_set_new(e, "escort_pair",
 				                    json_sprintf("A%" JSON_INTEGER_FORMAT,
@@ -314,6 +320,10 @@ static void staff_entered(struct controller *c, const char *room, const char *id
 	int64_t approval = json_integer_value(json_object_get(a, "approval"));
 	rc = approval ? state_escort_approval_end(c->state, approval, "used", at, &err)
 	              : state_staff_admission_end(c->state, id, "used", at, &err);
+	/* a draw room's pair: the witness who came with the representative is in too */
+	if (rc == 0 && json_object_get(a, "pair"))
+		rc = state_staff_admission_end_pair_escorts(
+		    c->state, json_string_value(json_object_get(a, "pair")), at, &err);
 	json_decref(a);
 	if (rc != 0) {
 		log_warnx("room %s: entry of %s not recorded: %s", room, identity, err->message);
@@ -826,13 +836,15 @@ static int handle_staff_admit(struct controller *c, const struct request *req, j
 		          "%s is not one of the site's people", identity);
 	else if (!target)
 		rc = fail(err, REQUEST_ERROR_NOT_FOUND, ENOENT, "no room \"%s\"", room);
-	else if (target->kind != own && !approval)
+	else if (target->kind != own && !approval &&
+	         !(role == ROLE_WITNESS && target->kind == SITE_ROOM_DRAW))
 		rc = fail(
 		    err, REQUEST_ERROR_DENIED, EACCES,
 		    "%s may enter %s rooms only: room %s is a%s %s room (an entry there needs "
 		    "a supervisor's approval and an escort, docs/witness.md)",
 		    identity, site_room_kind_name(own), room,
 		    target->kind == SITE_ROOM_EXPERT ? "n" : "", site_room_kind_name(target->kind));
+	bool draw_room = rc == 0 && target->kind == SITE_ROOM_DRAW;
 	site_free(site);
 	if (rc != 0)
 		return rc;
@@ -844,6 +856,12 @@ static int handle_staff_admit(struct controller *c, const struct request *req, j
 		return rc;
 	rc = state_staff_admission_add(c->state, identity, room, mac, now, until, req->requester,
 	                               approval, escort, &id, err);
+	/* a draw room's door opens to a representative and a witness together only: the
+	 * two-person rule of an escorted entry, the witness as the escort */
+	char *pair = draw_room ? g_strdup_printf("draw-%s", room) : NULL;
+	if (rc == 0 && pair)
+		rc = state_staff_admission_set_pair(c->state, id, pair, role == ROLE_WITNESS, err);
+	g_free(pair);
 	if (rc == 0) {
 		log_info("desk %s: %s admitted to room %s until %" G_GINT64_FORMAT, req->requester,
 		         identity, room, until);
@@ -852,6 +870,12 @@ static int handle_staff_admit(struct controller *c, const struct request *req, j
 		    json_pack("{s:s, s:s, s:s, s:I, s:I}", "identity", identity, "room", room,
 		              "credential", credential, "admission_deadline", (json_int_t)until,
 		              "admission_window_s", (json_int_t)c->cfg.admission_window_s);
+		if (draw_room)
+			json_object_set_new(
+			    *result, "draw_room",
+			    json_pack("{s:s, s:I}", "as",
+			              role == ROLE_WITNESS ? "witness" : "representative",
+			              "window_s", (json_int_t)c->cfg.escort_window_s));
 		if (approval)
 			json_object_set_new(*result, "escorted",
 			                    json_pack("{s:I, s:s, s:I}", "approval",

@@ -36,6 +36,15 @@ struct controller_config {
 	int64_t venue_fault_warn_s;
 	int64_t venue_fault_limit_s;
 	int64_t escort_window_s;       /* [controller] escort_window_s: two-person rule, 30 */
+	/* [staff]: the staff draw's rotation rules (docs/staff.md) */
+	int64_t staff_max_in_row;      /* max_in_row: same post / same agency in a row, 3 */
+	int64_t staff_tenure_warn_days;  /* tenure_warn_days: alert beyond, 365 */
+	int64_t staff_tenure_limit_days; /* tenure_limit_days: refused beyond, 730 */
+	/* [draw_room] review_due_s: a closed tender's draw-room footage must be reviewed
+	 * within this, else draw_room_unreviewed (default 604800, 7 days); check_s how often
+	 * that is looked at (default 60) */
+	int64_t draw_room_review_due_s;
+	int64_t draw_room_check_s;
 	/* [archive_disk]: when the archive disk's alerts are raised (archive_disk.c) */
 	int64_t disk_check_s;          /* check_s, default 10 */
 	int64_t disk_low_free_percent; /* low_free_percent, default 10 */

@@ -203,6 +203,16 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 	               &k->admission_window_s, err) != 0 ||
 	    config_int(cf, "controller", "escort_window_s", true, 30, 1, 600, &k->escort_window_s,
 	               err) != 0 ||
+	    config_int(cf, "staff", "max_in_row", true, 3, 1, 1000, &k->staff_max_in_row, err) !=
+	        0 ||
+	    config_int(cf, "staff", "tenure_warn_days", true, 365, 1, 36500,
+	               &k->staff_tenure_warn_days, err) != 0 ||
+	    config_int(cf, "staff", "tenure_limit_days", true, 730, 1, 36500,
+	               &k->staff_tenure_limit_days, err) != 0 ||
+	    config_int(cf, "draw_room", "review_due_s", true, 7 * 24 * 3600, 1, 365 * 24 * 3600,
+	               &k->draw_room_review_due_s, err) != 0 ||
+	    config_int(cf, "draw_room", "check_s", true, 60, 1, 3600, &k->draw_room_check_s, err) !=
+	        0 ||
 	    config_int(cf, "controller", "login_code_valid_s", true, 12 * 3600, 60, 7 * 24 * 3600,
 	               &k->login_code_valid_s, err) != 0 ||
 	    config_int(cf, "requests", "burst", true, 50, 1, 100000, &k->request_burst, err) != 0 ||
@@ -218,10 +228,12 @@ int controller_config_load(struct controller_config *k, const char *path, GError
 	               &k->disk_full_free_mb, err) != 0 ||
 	    config_int(cf, "custody", "retention_days", true, 5479, 0, 36525,
 	               &k->custody_retention_days, err) != 0 ||
-	    config_int(cf, "copies", "due_s", true, 3600, 1, 30 * 86400, &k->copies_due_s, err) != 0 ||
-	    config_int(cf, "copies", "check_s", true, 300, 1, 86400, &k->copies_check_s, err) != 0 ||
-	    config_int(cf, "copies", "reverify_s", true, 86400, 1, 30 * 86400, &k->copies_reverify_s,
-	               err) != 0 ||
+	    config_int(cf, "copies", "due_s", true, 3600, 1, 30 * 86400, &k->copies_due_s, err) !=
+	        0 ||
+	    config_int(cf, "copies", "check_s", true, 300, 1, 86400, &k->copies_check_s, err) !=
+	        0 ||
+	    config_int(cf, "copies", "reverify_s", true, 86400, 1, 30 * 86400,
+	               &k->copies_reverify_s, err) != 0 ||
 	    config_int(cf, "copies", "verify_mb_per_s", true, 64, 0, 100000,
 	               &k->copies_verify_mb_per_s, err) != 0 ||
 	    config_bool(cf, "log", "debug", false, &k->log_debug, err) != 0 ||
@@ -251,6 +263,10 @@ static const struct {
     {"[alerts] never_connected_ms", offsetof(struct controller_config, never_connected_ms)},
     {"[controller] admission_window_s", offsetof(struct controller_config, admission_window_s)},
     {"[controller] escort_window_s", offsetof(struct controller_config, escort_window_s)},
+    {"[staff] max_in_row", offsetof(struct controller_config, staff_max_in_row)},
+    {"[staff] tenure_warn_days", offsetof(struct controller_config, staff_tenure_warn_days)},
+    {"[staff] tenure_limit_days", offsetof(struct controller_config, staff_tenure_limit_days)},
+    {"[draw_room] review_due_s", offsetof(struct controller_config, draw_room_review_due_s)},
     {"[controller] login_code_valid_s", offsetof(struct controller_config, login_code_valid_s)},
     {"[requests] burst", offsetof(struct controller_config, request_burst)},
     {"[requests] refill_per_s", offsetof(struct controller_config, request_refill_per_s)},

@@ -33,6 +33,7 @@
 #include "venues.h"
 #include "view.h"
 #include "warnings.h"
+#include "staff.h"
 
 #define CONTROLLER_VERSION "0.1"
 
@@ -254,6 +255,7 @@ int main(int argc, char **argv)
 	if (warnings_init(&c, archives_event) != 0)
 		goto err_archives;
 	archive_disk_init(&c);
+	staff_init(&c);
 	c.after_request = after_request;
 	c.archive_sealed = on_archive_sealed;
 	c.archive_describe = describe_archive;

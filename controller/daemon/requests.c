@@ -23,6 +23,7 @@
 #include "request_reply.h"
 #include "requests.h"
 #include "seats.h"
+#include "staff.h"
 #include "state.h"
 #include "venues.h"
 #include "view.h"
@@ -70,6 +71,7 @@ static const struct request_handler *const handler_tables[] = {
     alert_request_handlers, view_request_handlers, venue_request_handlers, checkin_request_handlers,
     seat_request_handlers,  custody_request_handlers, fetch_request_handlers, watch_request_handlers,
     transfer_request_handlers,
+    staff_request_handlers,
 };
 
 static const struct request_handler *handler_find(const char *command)

@@ -23,7 +23,8 @@
  * A seat device (seat.camera / seat.microphone of a seat of ROOM) belongs to the tender
  * of the person seated there and checked in by TO_US; any other stream of the room (a
  * room device, or a name the site does not know) to every tender with someone seated in
- * the room and checked in by TO_US. *SEAT_STREAM tells which rule applied; *KNOWN whether
+ * the room and checked in by TO_US; a stream of a draw room (which seats nobody) to every
+ * open tender of an open session. *SEAT_STREAM tells which rule applied; *KNOWN whether
  * the site lists the device for ROOM. */
 int route_segment_tenders(struct state *st, const char *room, const char *stream, int64_t from_us,
                           int64_t to_us, GPtrArray *tenders, bool *seat_stream, bool *known,

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STATE_SCHEMA_VERSION 5
+#define STATE_SCHEMA_VERSION 6
 #define STATE_ID_SIZE        33
 #define STATE_NAME_SIZE      129
 
@@ -337,7 +337,8 @@ int state_staff_admission_add(struct state *st, const char *identity, const char
                               GError **err);
 /* state_staff_admission_active: a new array of the active staff admissions, shaped like
  * state_admission_active()'s (id negative, "staff": true), with "approval" and "escort"
- * for an escorted entry's (APPROVAL 0 above: none). */
+ * for an escorted entry's (APPROVAL 0 above: none), "pair" and "escort" for a draw room's
+ * (a representative and a witness together). */
 int state_staff_admission_active(struct state *st, json_t **out, GError **err);
 /* Escorted entries (docs/witness.md). state_escort_approval_add: SUPERVISOR approved
  * IDENTITY's entry into ROOM escorted by ESCORT, for REASON resting on BASIS, valid until
@@ -356,6 +357,14 @@ int state_escort_approval_end(struct state *st, int64_t id, const char *state, i
 /* state_staff_admission_end: like state_admission_end for staff admission ID. */
 int state_staff_admission_end(struct state *st, int64_t id, const char *state, int64_t now,
                               GError **err);
+/* state_staff_admission_set_pair: staff admission ID is one side of a draw room's pair
+ * PAIR: the witness's (ESCORT) or the representative's. */
+int state_staff_admission_set_pair(struct state *st, int64_t id, const char *pair, bool escort,
+                                   GError **err);
+/* state_staff_admission_end_pair_escorts: the pair PAIR opened its door: its active
+ * witness credentials are used too. */
+int state_staff_admission_end_pair_escorts(struct state *st, const char *pair, int64_t now,
+                                           GError **err);
 /* state_staff_admission_active_of: the active staff admission of IDENTITY to ROOM into
  * *ID; -ENOENT when none. */
 int state_staff_admission_active_of(struct state *st, const char *identity, const char *room,
@@ -402,3 +411,54 @@ int state_session_open_on(struct state *st, const char *date, char id[STATE_ID_S
  *  "valid_until"?}; room, seat and the admission's state ("credential": active, used,
  * expired, replaced) only once the person has checked in. */
 int state_checkin_list(struct state *st, const char *session, json_t **out, GError **err);
+
+/* --- state_staff.c: the staff draw, posts, handovers, draw-room review (docs/staff.md) ---
+ * JSON results are new objects / arrays of objects keyed by column name. */
+
+/* state_staff_draw_get: SESSION's staff draw {session, inputs, input_hash, commitment,
+ * committed_by, committed_at, excluded (array), record (object or null), witness, run_at};
+ * NOT_FOUND when none. */
+int state_staff_draw_get(struct state *st, const char *session, json_t **out, GError **err);
+/* state_staff_draw_put: SESSION's committed staff draw (replacing one not yet run);
+ * CONFLICT when it ran already. EXCLUDED is a JSON array's text. */
+int state_staff_draw_put(struct state *st, const char *session, const char *inputs,
+                         const char *input_hash, const char *commitment, const char *by, int64_t at,
+                         const char *excluded, GError **err);
+/* state_staff_draw_set_run: the run's RECORD (JSON text), WITNESS and time; CONFLICT when
+ * the draw is not waiting for its run. */
+int state_staff_draw_set_run(struct state *st, const char *session, const char *record,
+                             const char *witness, int64_t at, GError **err);
+/* state_staff_post_set: PERSON holds POST for TENDER (of SESSION) since SINCE (UTC us). */
+int state_staff_post_set(struct state *st, const char *session, const char *tender,
+                         const char *post, const char *person, int64_t since, GError **err);
+/* state_staff_posts: SESSION's posts [{tender, post, person, since, agency}]. */
+int state_staff_posts(struct state *st, const char *session, json_t **out, GError **err);
+/* state_staff_history: the posts of the run staff draws of the sessions before SESSION
+ * (dated DATE; earlier date, or same date and smaller id), newest session first:
+ * [{session, date, tender, post, person, agency ("" when none)}]. */
+int state_staff_history(struct state *st, const char *session, const char *date, json_t **out,
+                        GError **err);
+/* Handovers of a post (交接): ordered, then signed by the outgoing and the incoming
+ * person, then done. */
+int state_staff_handover_add(struct state *st, const char *tender, const char *post,
+                             const char *from, const char *to, const char *reason, const char *by,
+                             int64_t at, int64_t *id, GError **err);
+/* state_staff_handover_get: {id, tender, session, post, from_person, to_person, reason,
+ * ordered_by, ordered_at, from_signed_at, to_signed_at, state}; NOT_FOUND. */
+int state_staff_handover_get(struct state *st, int64_t id, json_t **out, GError **err);
+/* state_staff_handover_pending: the id of TENDER's pending handover of POST; -ENOENT. */
+int state_staff_handover_pending(struct state *st, const char *tender, const char *post,
+                                 int64_t *id, GError **err);
+int state_staff_handover_sign(struct state *st, int64_t id, bool outgoing, int64_t at,
+                              GError **err);
+int state_staff_handover_done(struct state *st, int64_t id, GError **err);
+/* state_draw_room_note_closed: every tender no longer open and not yet noted is noted as
+ * closed at AT: its draw-room footage awaits review from then on. */
+int state_draw_room_note_closed(struct state *st, int64_t at, GError **err);
+/* state_draw_room_review: BY reviewed TENDER's draw-room footage at AT with NOTE;
+ * NOT_FOUND before the close, CONFLICT when reviewed already. */
+int state_draw_room_review(struct state *st, const char *tender, const char *by, int64_t at,
+                           const char *note, GError **err);
+/* state_draw_room_unreviewed: [{tender, closed_at}] closed at or before CLOSED_BEFORE and
+ * not reviewed. */
+int state_draw_room_unreviewed(struct state *st, int64_t closed_before, json_t **out, GError **err);

@@ -79,6 +79,17 @@ int route_segment_tenders(struct state *st, const char *room, const char *stream
 		return rc;
 	*known = rc == 0;
 	*seat_stream = place.seat_stream;
+	/* the draw room seats nobody: where the representatives draw the experts of the
+	 * session's tenders, its recordings belong to every tender open then (docs/staff.md) */
+	if (!*seat_stream &&
+	    state_get_row(st, "SELECT 1 FROM room WHERE id = ? AND kind = 'draw'",
+	                  STATE_ARGS(STATE_TEXT(room)), NULL, NULL, "room kind", NULL) == 0)
+		return state_each(
+		    st,
+		    "SELECT t.id FROM tender t JOIN session s ON s.id = t.session "
+		    "WHERE s.state = 'open' AND t.state = 'open' AND t.created_at <= ? "
+		    "ORDER BY t.id",
+		    STATE_ARGS(STATE_INT(to_us)), add_distinct, tenders, "draw room tenders", err);
 	/* Both by the segment's end: the segment during which a person checked in is theirs. */
 	if (!*seat_stream)
 		return route_room_tenders(st, room, to_us, tenders, err);

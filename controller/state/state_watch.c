@@ -47,6 +47,23 @@ int state_staff_admission_end(struct state *st, int64_t id, const char *state, i
 	return rc;
 }
 
+int state_staff_admission_set_pair(struct state *st, int64_t id, const char *pair, bool escort,
+                                   GError **err)
+{
+	return state_run(st, "UPDATE staff_admission SET pair = ?, escort = ? WHERE id = ?",
+	                 STATE_ARGS(STATE_TEXT(pair), STATE_INT(escort ? 1 : 0), STATE_INT(id)),
+	                 "store staff admission pair", err);
+}
+
+int state_staff_admission_end_pair_escorts(struct state *st, const char *pair, int64_t now,
+                                           GError **err)
+{
+	return state_run(st,
+	                 "UPDATE staff_admission SET state = 'used', credential = '', ended_at = ? "
+	                 "WHERE state = 'active' AND pair = ? AND escort = 1",
+	                 STATE_ARGS(STATE_INT(now), STATE_TEXT(pair)), "end staff admission", err);
+}
+
 int state_staff_admission_active_of(struct state *st, const char *identity, const char *room,
                                     int64_t *id, GError **err)
 {
@@ -128,6 +145,10 @@ static json_t *staff_active_json(sqlite3_stmt *stmt)
 		json_object_set_new(o, "approval", json_integer(sqlite3_column_int64(stmt, 6)));
 		json_object_set_new(o, "escort", json_boolean(sqlite3_column_int(stmt, 7)));
 	}
+	if (sqlite3_column_type(stmt, 8) != SQLITE_NULL) {
+		json_object_set_new(o, "pair", json_string(state_column_text(stmt, 8)));
+		json_object_set_new(o, "escort", json_boolean(sqlite3_column_int(stmt, 7)));
+	}
 	return o;
 }
 
@@ -136,7 +157,7 @@ int state_staff_admission_active(struct state *st, json_t **out, GError **err)
 	return state_list(
 	    st,
 	    "SELECT id, identity, room, credential, issued_at, valid_until, approval, "
-	    "escort FROM staff_admission WHERE state = 'active' ORDER BY id",
+	    "escort, pair FROM staff_admission WHERE state = 'active' ORDER BY id",
 	    NULL, staff_active_json, out, "list staff admissions", err);
 }
 

@@ -196,6 +196,18 @@ class Day:
               "(occupied/seats per room: %s). Who sits where stays sealed in the controller "
               "until check-in.") % (out["witness"], out["confirmed"], out["seated"], counts))
 
+    def staff_draw(self):
+        """The staff draw (docs/staff.md): who is each tender's witness and desk officer,
+        committed by the operator, run by the witness, the record in every archive."""
+        out = self.ctl("staff", "commit", "--session", self.session)
+        run = self.ctl("staff", "run", "--session", self.session, "--witness-entropy",
+                       _("staff draw, %s: 5 12 9") % self.session, "--confirm-commitment",
+                       out["commitment"][:16], identity=self.site.witness)
+        posts = ", ".join("%s %s: %s" % (a["tender"], a["post"], a["person"])
+                          for a in run["assignment"])
+        say(_("Staff draw: operator committed %s…, witness %s ran it; %s (rotation rules: "
+              "docs/staff.md)") % (out["commitment"][:16], run["witness"], posts))
+
     def record(self, seconds):
         say(_("Recording every room and seat for %d s") % seconds)
         self.recorded = (int(time.time() * 1e6), int((time.time() + seconds) * 1e6))
@@ -643,6 +655,7 @@ def main():
         day = Day(site, args)
         day.prepare()
         day.draw()
+        day.staff_draw()
         day.start_terminals()
         day.check_in()
         day.wrong_room()

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <glib/gstdio.h>
+#include <jansson.h>
 
 #include "route.h"
 #include "test_ops_helpers.h"
@@ -190,6 +192,42 @@ static void test_tender_state(void **ctx)
 	g_clear_error(&err);
 }
 
+/* A site with a draw room (the example site and DR1, camera cam-DR1), in a temporary
+ * file: its camera belongs to every open tender, seated or not. */
+static int setup_draw_room(void **ctx)
+{
+	struct ops_fixture *f = ops_fixture_new();
+	json_t *site = json_load_file(EXAMPLE_SITE, 0, NULL);
+	assert_non_null(site);
+	json_array_append_new(json_object_get(site, "rooms"),
+	                      json_pack("{s:s, s:s, s:s, s:[s]}", "id", "DR1", "kind", "draw",
+	                                "door", "D-DR1", "cameras", "cam-DR1"));
+	char *dir = g_dir_make_tmp("route-draw-XXXXXX", NULL);
+	char *path = g_build_filename(dir, "site.json", NULL);
+	assert_int_equal(json_dump_file(site, path, 0), 0);
+	json_decref(site);
+	ops_two_tenders(f->st, path, SESSION);
+	g_unlink(path);
+	g_rmdir(dir);
+	g_free(path);
+	g_free(dir);
+	*ctx = f;
+	return 0;
+}
+
+static void test_draw_room_stream(void **ctx)
+{
+	struct ops_fixture *f = *ctx;
+	/* nobody is seated in a draw room, before the draw or after it */
+	expect(f->st, "DR1", "cam-DR1", INT64_MAX, "TA,TB", false, true);
+	run_draw(f->st);
+	expect(f->st, "DR1", "cam-DR1", INT64_MAX, "TA,TB", false, true);
+	/* a tender no longer open gets no more of it; a time before the tenders, none */
+	assert_int_equal(state_tender_set_state(f->st, "TA", "closing", NULL), 0);
+	expect(f->st, "DR1", "cam-DR1", INT64_MAX, "TB", false, true);
+	expect(f->st, "DR1", "cam-DR1", 1, "", false, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +235,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_seat_and_room_streams_after_the_draw, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_tender_state, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_draw_room_stream, setup_draw_room, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

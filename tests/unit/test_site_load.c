@@ -138,6 +138,66 @@ static void test_watchers_rooms_and_people(void **state)
 	             "supervisors[1]: duplicate supervisor name \"a\" (first at supervisors[0])");
 }
 
+/* Posts and staff (docs/staff.md). */
+#define STAFF_SITE(posts, staff)                                                                   \
+	"{'id':'s','rooms':[{'id':'r','kind':'expert','door':'d'}],'witnesses':['a','b'],"         \
+	"'auditors':['c'],'posts':" posts ",'staff':" staff "}"
+
+static void test_posts_and_staff(void **state)
+{
+	struct site *site = NULL;
+	GError *err = NULL;
+	(void)state;
+	assert_int_equal(load(STAFF_SITE("[{'id':'witness','sensitive':true},{'id':'desk'}]",
+	                                 "[{'identity':'witness-a','posts':[{'post':'witness',"
+	                                 "'since':'2025-02-28'},{'post':'desk'}]}]"),
+	                      &site, &err),
+	                 0);
+	assert_int_equal(site->n_posts, 2);
+	assert_true(site->posts[0].sensitive);
+	assert_false(site->posts[1].sensitive);
+	assert_string_equal(site->posts[1].name, "desk");
+	assert_int_equal(site->n_staff, 1);
+	const struct site_staff *st = site_staff_find(site, "witness-a");
+	assert_non_null(st);
+	assert_int_equal(st->n_posts, 2);
+	assert_string_equal(st->posts[0].since, "2025-02-28");
+	assert_string_equal(st->posts[1].since, "");
+	assert_non_null(site_post_find(site, "desk"));
+	assert_null(site_post_find(site, "nope"));
+	assert_null(site_staff_find(site, "witness-b"));
+	site_free(site);
+
+	expect_error(
+	    STAFF_SITE("[{'id':'w'}]", "[{'identity':'witness-z','posts':[{'post':'w'}]}]"),
+	    "staff[0].identity: \"witness-z\" is none of the site's operators, desks, "
+	    "witnesses or supervisors");
+	expect_error(
+	    STAFF_SITE("[{'id':'w'}]", "[{'identity':'auditor-c','posts':[{'post':'w'}]}]"),
+	    "staff[0].identity: \"auditor-c\" is none of the site's operators, desks, "
+	    "witnesses or supervisors");
+	expect_error(
+	    STAFF_SITE("[{'id':'w'}]", "[{'identity':'witness-a','posts':[{'post':'x'}]}]"),
+	    "staff[0].posts[0].post: \"x\" is not one of the site's posts");
+	expect_error(STAFF_SITE("[{'id':'w'}]",
+	                        "[{'identity':'witness-a','posts':[{'post':'w'},{'post':'w'}]}]"),
+	             "staff[0].posts[1]: post \"w\" named twice");
+	expect_error(
+	    STAFF_SITE("[{'id':'w'}]",
+	               "[{'identity':'witness-a','posts':[{'post':'w','since':'2025-02-30'}]}]"),
+	    "staff[0].posts[0].since: expected a date YYYY-MM-DD");
+	expect_error(STAFF_SITE("[{'id':'w'}]", "[{'identity':'witness-a','posts':[]}]"),
+	             "staff[0].posts: expected a non-empty array");
+	expect_error(STAFF_SITE("[{'id':'w'}]", "[{'identity':'witness-a','posts':[{'post':'w'}]},"
+	                                        "{'identity':'witness-a','posts':[{'post':'w'}]}]"),
+	             "staff[1].identity: duplicate staff member \"witness-a\" (first at "
+	             "staff[0].identity)");
+	expect_error(STAFF_SITE("[{'id':'w'},{'id':'w'}]", "[]"),
+	             "posts[1]: duplicate post \"w\" (first at posts[0])");
+	expect_error(STAFF_SITE("[{'id':'w','sensitive':1}]", "[]"),
+	             "posts[0].sensitive: expected a boolean, got a number");
+}
+
 static void test_syntax_errors(void **state)
 {
 	struct site *site = NULL;
@@ -324,6 +384,7 @@ int main(void)
 	    cmocka_unit_test(test_minimal_site_defaults),
 	    cmocka_unit_test(test_same_seat_id_in_two_rooms),
 	    cmocka_unit_test(test_watchers_rooms_and_people),
+	    cmocka_unit_test(test_posts_and_staff),
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_structure_errors),
 	    cmocka_unit_test(test_value_errors),

@@ -83,9 +83,9 @@ static void test_schema_created_in_wal(void **ctx)
 	assert_string_equal(
 	    tables,
 	    "admission,agent_event,alert,answered_request,assignment,audit,"
-	    "checkin,committee,draw,escort_approval,evidence_hold,meta,person,presence,room,"
-	    "room_device,seat,seat_binding,session,site,staff_admission,"
-	    "tender,venue");
+	    "checkin,committee,draw,draw_room_review,escort_approval,evidence_hold,meta,person,"
+	    "presence,room,room_device,seat,seat_binding,session,site,staff_admission,"
+	    "staff_draw,staff_handover,staff_post,tender,venue");
 	g_free(mode);
 	g_free(tables);
 }
@@ -142,6 +142,8 @@ static void test_migration_from_version_4(void **ctx)
 	                 "PRAGMA foreign_keys = OFF; BEGIN;"
 	                 "DROP TABLE staff_admission; DROP TABLE evidence_hold;"
 	                 "DROP TABLE escort_approval;"
+	                 "DROP TABLE staff_draw; DROP TABLE staff_post; DROP TABLE staff_handover;"
+	                 "DROP TABLE draw_room_review;"
 	                 "CREATE TABLE room_v2 (id TEXT PRIMARY KEY, name TEXT NOT NULL,"
 	                 "  kind TEXT NOT NULL CHECK (kind IN ('expert', 'tenderer')),"
 	                 "  venue TEXT REFERENCES venue (id), door TEXT NOT NULL UNIQUE,"
