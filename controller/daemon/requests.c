@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "controller.h"
 #include "custody.h"
+#include "live_view.h"
 #include "archive_fetch.h"
 #include "doors.h"
 #include "log.h"
@@ -68,6 +69,7 @@ static const struct request_handler *const handler_tables[] = {
     core_handlers,          door_request_handlers, archives_request_handlers,
     alert_request_handlers, view_request_handlers, venue_request_handlers, checkin_request_handlers,
     seat_request_handlers,  custody_request_handlers, fetch_request_handlers, watch_request_handlers,
+    live_request_handlers,
 };
 
 static const struct request_handler *handler_find(const char *command)
@@ -306,8 +308,9 @@ refuse:
 
 /* The commands whose handlers never defer their answer (REQUEST_PENDING): the only ones a
  * local front door may run, as it has no response topic for a later answer. */
-static const char *const local_commands[] = {"rooms", "alerts.list", "alert.ack", "alert.resolve",
-                                             NULL};
+static const char *const local_commands[] = {"rooms",        "alerts.list", "alert.ack",
+                                             "alert.resolve", "live.streams", "live.open",
+                                             "live.close",   NULL};
 
 int requests_run_local(struct controller *c, const char *requester, const char *command,
                        json_t *args, json_t **result, GError **err)
