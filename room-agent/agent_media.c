@@ -92,9 +92,18 @@ static void on_space(void *ctx, const struct space_report *r)
 	json_decref(msg);
 }
 
+/* A viewer whose browser went away: the controller records the view as closed. */
 static void on_live_ended(void *ctx, const char *stream, const char *viewer, const char *reason)
 {
+	struct agent_media *m = ctx;
+	struct agent *a = m->agent;
 	log_info("live: viewer %s of %s ended: %s", viewer, stream, reason);
+	json_t *msg = node_msg_new(a->node, "live.ended");
+	json_object_set_new(msg, "stream", json_string(stream));
+	json_object_set_new(msg, "viewer", json_string(viewer));
+	json_object_set_new(msg, "reason", json_string(reason));
+	outbox_push(a->outbox, a->topic_event, msg);
+	json_decref(msg);
 }
 
 static const struct recorder_events rec_events = {on_segment, on_state, on_gap, on_space,

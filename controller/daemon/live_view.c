@@ -12,7 +12,7 @@
 #include "requests.h"
 #include "route.h"
 
-#define OFFER_TIMEOUT_MS 8000 /* the agent answers within about a second */
+#define OFFER_TIMEOUT_MS 20000 /* the agent answers within about a second; 20 s when loaded */
 
 struct live_stream {
 	char *seat;        /* NULL: a room stream */
@@ -49,6 +49,9 @@ void live_view_note_stream(struct controller *c, const char *room, const char *s
 
 void live_view_free(struct controller *c)
 {
+	if (c->live_open)
+		g_hash_table_destroy(c->live_open);
+	c->live_open = NULL;
 	if (c->live_streams)
 		g_hash_table_destroy(c->live_streams);
 	c->live_streams = NULL;
@@ -167,6 +170,20 @@ const struct request_handler live_request_handlers[] = {
 
 /* ---- the relay ---- */
 
+/* The views open now: viewer id -> struct open_view (whose, of what), so that a view
+ * whose browser vanished is recorded as closed by its viewer when the agent says so. */
+struct open_view {
+	char identity[64];
+	char room[40], stream[40];
+};
+
+static GHashTable *open_views(struct controller *c)
+{
+	if (!c->live_open)
+		c->live_open = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	return c->live_open;
+}
+
 struct pending {
 	char identity[64];
 	char room[40], stream[40], viewer[64];
@@ -208,6 +225,11 @@ static void on_agent_answer(struct controller *c, const char *room, json_t *resu
 	} else {
 		log_info("live view %s of %s/%s opened by %s", p->viewer, room, p->stream,
 		         p->identity);
+		struct open_view *o = g_new0(struct open_view, 1);
+		g_strlcpy(o->identity, p->identity, sizeof(o->identity));
+		g_strlcpy(o->room, room, sizeof(o->room));
+		g_strlcpy(o->stream, p->stream, sizeof(o->stream));
+		g_hash_table_replace(open_views(c), g_strdup(p->viewer), o);
 		p->done(p->user, p->viewer, answer, NULL);
 	}
 	g_free(p);
@@ -246,6 +268,15 @@ int live_view_offer(struct controller *c, const char *identity, const char *room
 int live_view_close(struct controller *c, const char *identity, const char *room,
                     const char *stream, const char *viewer, GError **err)
 {
+	struct open_view *o = g_hash_table_lookup(open_views(c), viewer);
+	if (o && (strcmp(o->identity, identity) != 0 || strcmp(o->room, room) != 0 ||
+	          strcmp(o->stream, stream) != 0)) {
+		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_DENIED,
+		            "live view %s is not %s's view of %s/%s", viewer, identity, room, stream);
+		return -EACCES;
+	}
+	if (!o) /* closed already (its browser went away first): nothing to record */
+		return 0;
 	json_t *args = json_pack("{s:s, s:s, s:s}", "room", room, "stream", stream, "viewer", viewer);
 	json_t *res = NULL;
 	int rc = requests_run_local(c, identity, "live.close", args, &res, err);
@@ -253,8 +284,37 @@ int live_view_close(struct controller *c, const char *identity, const char *room
 	json_decref(res);
 	if (rc)
 		return rc;
+	g_hash_table_remove(c->live_open, viewer);
 	agents_command(c, room, "live.close", json_pack("{s:s}", "viewer", viewer),
 	               OFFER_TIMEOUT_MS, NULL, NULL);
 	log_info("live view %s of %s/%s closed by %s", viewer, room, stream, identity);
 	return 0;
 }
+
+/* live.ended {stream, viewer, reason} from ROOM's agent: the view is recorded as closed,
+ * as its viewer's, with the reason. */
+static int event_live_ended(struct controller *c, const char *room, const struct msg_envelope *env,
+                            json_t *body, GError **err)
+{
+	struct msg_reader r;
+	msg_reader_init(&r, body, NULL);
+	const char *stream = msg_read_id(&r, "stream", true);
+	const char *viewer = msg_read_string(&r, "viewer", true, 63);
+	const char *reason = msg_read_string(&r, "reason", true, 64);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	struct open_view *o = g_hash_table_lookup(open_views(c), viewer);
+	if (!o || strcmp(o->room, room) != 0 || strcmp(o->stream, stream) != 0)
+		return 0; /* closed already, or before a restart of the controller */
+	char *why = g_strdup_printf("the agent ended it: %s", reason);
+	log_info("live view %s of %s/%s (%s) ended: %s", viewer, room, stream, o->identity, reason);
+	record_close(c, o->identity, room, stream, viewer, why);
+	g_free(why);
+	g_hash_table_remove(c->live_open, viewer);
+	return 0;
+}
+
+const struct event_handler live_event_handlers[] = {
+    {"live.ended", event_live_ended},
+    {NULL, NULL},
+};

@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <jansson.h>
 
+#include "event_handler.h"
 #include "request_handler.h"
 
 struct controller;
@@ -14,6 +15,8 @@ struct controller;
 #define LIVE_ROLES (ROLE_OPERATOR | ROLE_WITNESS | ROLE_SUPERVISOR)
 
 extern const struct request_handler live_request_handlers[];
+/* live.ended from an agent: a view whose browser went away, recorded as closed. */
+extern const struct event_handler live_event_handlers[];
 
 /* live_view_note_stream: ROOM's agent reported STREAM (at SEAT, NULL for a room
  * stream) in STATE ("recording", "lost", ...). */

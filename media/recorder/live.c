@@ -14,7 +14,7 @@
 #include <gst/webrtc/webrtc.h>
 
 #define VIEWER_ID_MAX     63
-#define STEP_TIMEOUT_MS   3000 /* each webrtcbin step of a negotiation */
+#define STEP_TIMEOUT_MS   5000 /* each webrtcbin step of a negotiation (a loaded board) */
 #define GATHER_TIMEOUT_MS 3000 /* host candidates: quick; the answer goes with what is there */
 #define VIEWER_QUEUE_BUFS 30   /* a stalled viewer keeps at most this many frames */
 
@@ -55,6 +55,8 @@ struct live_viewer {
 	_Atomic int closed; /* set on the main loop; read by the threads to give up early */
 	_Atomic int ending; /* an end was reported already */
 };
+
+static void watch_rtcp(struct live_viewer *v);
 
 static struct live_viewer *viewer_ref(struct live_viewer *v)
 {
@@ -265,6 +267,7 @@ static gpointer negotiate(gpointer data)
 	gst_webrtc_session_description_free(answer);
 	if (!ok)
 		goto out;
+	watch_rtcp(v);
 	/* The answer carries the agent's candidates: wait for them (no trickle). */
 	gint64 end = g_get_monotonic_time() + GATHER_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
 	g_mutex_lock(&v->lock);
@@ -312,6 +315,101 @@ static gboolean report_ended(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* viewer_gone: report V ended with REASON on the main loop (once). */
+static void viewer_gone(struct live_viewer *v, const char *reason)
+{
+	if (atomic_exchange(&v->ending, 1))
+		return;
+	struct ended_call *e = g_new0(struct ended_call, 1);
+	e->v = viewer_ref(v);
+	e->reason = reason;
+	g_main_context_invoke(v->ctx, report_ended, e);
+}
+
+/* The browser's RTCP: a BYE (its connection closed) or nothing for several RTCP
+ * intervals (the browser crashed or its network went) ends the view. libnice keeps no
+ * consent freshness, so ICE alone would not notice. */
+static void on_rtcp_bye(GstElement *rtpbin, guint session, guint ssrc, gpointer data)
+{
+	viewer_gone(data, "the viewer closed (RTCP BYE)");
+}
+
+static void on_rtcp_timeout(GstElement *rtpbin, guint session, guint ssrc, gpointer data)
+{
+	viewer_gone(data, "the viewer went silent (no RTCP)");
+}
+
+/* watch_rtcp: V's webrtcbin's rtpbin tells of the browser's BYE and silence; its
+ * session sends and expects RTCP every RTCP_INTERVAL_NS at least. */
+#define RTCP_INTERVAL_NS (1 * GST_SECOND)
+static void on_dtls_state(GObject *transport, GParamSpec *ps, gpointer data)
+{
+	GstWebRTCDTLSTransportState st;
+
+	g_object_get(transport, "state", &st, NULL);
+	if (st == GST_WEBRTC_DTLS_TRANSPORT_STATE_CLOSED)
+		viewer_gone(data, "the viewer closed its connection (DTLS)");
+	else if (st == GST_WEBRTC_DTLS_TRANSPORT_STATE_FAILED)
+		viewer_gone(data, "the viewer's connection failed (DTLS)");
+}
+
+static void watch_rtcp(struct live_viewer *v)
+{
+	GstWebRTCRTPTransceiver *tr = NULL;
+	g_signal_emit_by_name(v->webrtc, "get-transceiver", 0, &tr);
+	if (tr) {
+		GstWebRTCRTPSender *sender = NULL;
+		g_object_get(tr, "sender", &sender, NULL);
+		if (sender) {
+			GstWebRTCDTLSTransport *dtls = NULL;
+			g_object_get(sender, "transport", &dtls, NULL);
+			if (dtls) {
+				g_signal_connect(dtls, "notify::state", G_CALLBACK(on_dtls_state), v);
+				gst_object_unref(dtls);
+			}
+			gst_object_unref(sender);
+		}
+		gst_object_unref(tr);
+	}
+	GstIterator *it = gst_bin_iterate_recurse(GST_BIN(v->webrtc));
+	GValue item = G_VALUE_INIT;
+	while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+		GstElement *e = g_value_get_object(&item);
+		GstElementFactory *f = gst_element_get_factory(e);
+		if (f && strcmp(GST_OBJECT_NAME(f), "rtpbin") == 0) {
+			g_signal_connect(e, "on-bye-ssrc", G_CALLBACK(on_rtcp_bye), v);
+			g_signal_connect(e, "on-timeout", G_CALLBACK(on_rtcp_timeout), v);
+			GObject *session = NULL;
+			g_signal_emit_by_name(e, "get-internal-session", 0u, &session);
+			if (session) {
+				g_object_set(session, "rtcp-min-interval", (guint64)RTCP_INTERVAL_NS,
+				             NULL);
+				g_object_unref(session);
+			}
+		}
+		g_value_reset(&item);
+	}
+	g_value_unset(&item);
+	gst_iterator_free(it);
+}
+
+/* The viewer's pipeline ended by itself: an error of its own (the DTLS connection
+ * closed by the browser, a socket error) or the end of its stream. */
+static GstBusSyncReply on_viewer_bus(GstBus *bus, GstMessage *m, gpointer data)
+{
+	if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
+		GError *why = NULL;
+		gst_message_parse_error(m, &why, NULL);
+		g_message("live viewer %s: %s", ((struct live_viewer *)data)->id,
+		          why ? why->message : "error");
+		g_clear_error(&why);
+		viewer_gone(data, "the viewer's connection failed");
+	} else if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS) {
+		viewer_gone(data, "the viewer's connection closed");
+	}
+	return GST_BUS_DROP;
+}
+
 static void on_ice_state(GObject *webrtc, GParamSpec *ps, gpointer data)
 {
 	struct live_viewer *v = data;
@@ -322,14 +420,9 @@ static void on_ice_state(GObject *webrtc, GParamSpec *ps, gpointer data)
 	    st != GST_WEBRTC_ICE_CONNECTION_STATE_CLOSED &&
 	    st != GST_WEBRTC_ICE_CONNECTION_STATE_DISCONNECTED)
 		return;
-	if (atomic_exchange(&v->ending, 1))
-		return;
-	struct ended_call *e = g_new0(struct ended_call, 1);
-	e->v = viewer_ref(v);
-	e->reason = st == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED ? "connection failed"
-	            : st == GST_WEBRTC_ICE_CONNECTION_STATE_CLOSED ? "connection closed"
-	                                                          : "viewer gone";
-	g_main_context_invoke(v->ctx, report_ended, e);
+	viewer_gone(v, st == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED   ? "ICE failed"
+	               : st == GST_WEBRTC_ICE_CONNECTION_STATE_CLOSED ? "ICE closed"
+	                                                              : "ICE disconnected");
 }
 
 static void on_gathering(GObject *webrtc, GParamSpec *ps, gpointer data)
@@ -476,6 +569,9 @@ static int viewer_build(struct live_viewer *v, GError **err)
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot link webrtcbin");
 		return rc;
 	}
+	GstBus *bus = gst_element_get_bus(v->pipeline);
+	gst_bus_set_sync_handler(bus, on_viewer_bus, v, NULL);
+	gst_object_unref(bus);
 	g_signal_connect(v->webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering), v);
 	g_signal_connect(v->webrtc, "notify::ice-connection-state", G_CALLBACK(on_ice_state), v);
 	if (gst_element_set_state(v->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
