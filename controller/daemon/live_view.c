@@ -12,7 +12,7 @@
 #include "requests.h"
 #include "route.h"
 
-#define OFFER_TIMEOUT_MS 20000 /* the agent answers within about a second; 20 s when loaded */
+#define OFFER_TIMEOUT_MS 30000 /* about a second; the first viewer of an agent makes its DTLS key */
 
 struct live_stream {
 	char *seat;        /* NULL: a room stream */

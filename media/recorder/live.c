@@ -14,7 +14,7 @@
 #include <gst/webrtc/webrtc.h>
 
 #define VIEWER_ID_MAX     63
-#define STEP_TIMEOUT_MS   5000 /* each webrtcbin step of a negotiation (a loaded board) */
+#define STEP_TIMEOUT_MS   10000 /* each webrtcbin step; the first viewer of the process waits for its DTLS key */
 #define GATHER_TIMEOUT_MS 3000 /* host candidates: quick; the answer goes with what is there */
 #define VIEWER_QUEUE_BUFS 30   /* a stalled viewer keeps at most this many frames */
 

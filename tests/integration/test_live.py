@@ -77,7 +77,7 @@ def test_live_tile_decodes_frames(site, build_dir):
         tile = '[data-room="%s"][data-stream="%s"]' % (ROOM, ROOM_CAM)
         assert wait_for(lambda: b.js("const t = document.querySelector('%s');"
                                      "return t ? t.dataset.state : null;" % tile) == "live",
-                        20), (b.text(), b.driver.get_log("browser"))
+                        45), (b.text(), b.driver.get_log("browser"))
         assert wait_for(lambda: frames(b) > 0, 15), frames(b)
         first = frames(b)
         time.sleep(2)
@@ -125,7 +125,7 @@ def live_browser(site, identity):
     b.get(url(site))
     tile = '[data-room="%s"][data-stream="%s"]' % (ROOM, ROOM_CAM)
     assert wait_for(lambda: b.js("const t = document.querySelector('%s');"
-                                 "return t ? t.dataset.state : null;" % tile) == "live", 20), \
+                                 "return t ? t.dataset.state : null;" % tile) == "live", 45), \
         b.text()
     return b
 
@@ -228,9 +228,14 @@ def test_who_may_watch_what(site, tmp_path):
         return [(k, json.loads(body)) for k, body in rows(
             site, tender, "SELECT kind, body FROM events WHERE kind LIKE 'operator.live.%' "
             "ORDER BY leaf")]
-    assert wait_for(lambda: len(archived()) >= 4, 10), archived()
-    kinds = [k for k, _ in archived()]
-    assert kinds.count("operator.live.open") == 2 and kinds.count("operator.live.close") == 2
+    # Both views of this page (room and seat camera), opened and closed, are in the
+    # archive with the viewer's id; a view of before the check-in that ended after it is
+    # there too (its close only).
+    def views(kind, where):
+        return {b[where]["viewer"] for k, b in archived() if k == kind}
+    assert wait_for(lambda: len(views("operator.live.open", "result")) == 2 and
+                    views("operator.live.open", "result") <=
+                    views("operator.live.close", "args"), 30), archived()
     for k, body in archived():
         assert body["identity"] == site.operator and body["outcome"] == "ok"
         assert body["args"]["room"] == ROOM
