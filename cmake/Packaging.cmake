@@ -46,7 +46,7 @@ endif()
 set(CPACK_DEBIAN_COMMON_PACKAGE_DEPENDS "systemd")
 set(CPACK_DEBIAN_CONTROLLER_PACKAGE_DEPENDS "glib-networking")
 set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS
-    "gstreamer1.0-plugins-base, gstreamer1.0-plugins-good, gstreamer1.0-plugins-bad")
+    "gstreamer1.0-plugins-base, gstreamer1.0-plugins-good, gstreamer1.0-plugins-bad, gstreamer1.0-nice")
 set(CPACK_DEBIAN_AGENT_PACKAGE_RECOMMENDS "gstreamer1.0-plugins-ugly, udev")
 set(CPACK_DEBIAN_TOOLS_PACKAGE_DEPENDS
     "gstreamer1.0-plugins-base, gstreamer1.0-plugins-good, gstreamer1.0-plugins-bad")

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent_door.h"
+#include "agent_live.h"
 #include "agent_media.h"
 #include "agent_seats.h"
 #include "clock.h"
@@ -60,6 +61,11 @@ static void reply(struct agent *a, const char *id, int64_t remember_until, json_
 		g_free(text);
 	}
 	json_decref(m);
+}
+
+void agent_cmd_reply(struct agent *a, const char *id, json_t *result, const GError *err)
+{
+	reply(a, id, 0, result, err);
 }
 
 void agent_cmd_handle(struct agent *a, const void *payload, size_t len)
@@ -141,6 +147,10 @@ void agent_cmd_handle(struct agent *a, const void *payload, size_t len)
 		/* a seat command, answered below */
 	} else if ((rc = agent_media_command(a->media, command, args, &res, &err)) != -ENOENT) {
 		/* handled */
+	} else if ((rc = agent_live_command(a, agent_media_recorder(a->media), command, id, args,
+	                                    &res, &err)) != -ENOENT) {
+		if (rc == -EINPROGRESS)
+			goto out; /* answered when the viewer's answer is ready */
 	} else if ((rc = agent_door_command(a->door, command, id, args, &res, &err)) == -ENOENT) {
 		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID, "unknown command \"%s\"", command);
 	}

@@ -1,6 +1,7 @@
 /* The agent's command topic (room/<id>/cmd). */
 #pragma once
 #include <glib.h>
+#include <jansson.h>
 #include <stddef.h>
 
 #include "agent.h"
@@ -13,3 +14,8 @@
  * command id already executed and not yet expired gets its first reply again and does
  * not run twice (the node's replay cache). */
 void agent_cmd_handle(struct agent *a, const void *payload, size_t len);
+
+/* agent_cmd_reply: the reply to command ID answered later (a command that returned
+ * -EINPROGRESS): RESULT (borrowed; NULL = {}) or ERR. Not kept for replays: a second
+ * delivery of such a command is run again (live.offer refuses a viewer id in use). */
+void agent_cmd_reply(struct agent *a, const char *id, json_t *result, const GError *err);

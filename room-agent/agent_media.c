@@ -51,6 +51,17 @@ static void on_state(void *ctx, const struct stream_status *st)
 	json_object_set_new(msg, "bitrate_bps", json_integer(st->bitrate_bps));
 	if (st->reason)
 		json_object_set_new(msg, "reason", json_string(st->reason));
+	/* Where the camera looks: the controller offers a seat's camera live only once
+	 * someone is checked in at that seat (docs/live.md). */
+	for (size_t i = 0; i < m->cfg->n_streams; i++) {
+		const struct stream_config *sc = &m->cfg->streams[i];
+		if (strcmp(sc->name, st->stream) != 0)
+			continue;
+		json_object_set_new(msg, "place", json_string(sc->place == STREAM_PLACE_SEAT ? "seat"
+		                                                                             : "room"));
+		if (sc->place == STREAM_PLACE_SEAT && sc->seat)
+			json_object_set_new(msg, "seat", json_string(sc->seat));
+	}
 	if (st->state != STREAM_RECORDING)
 		log_info("media: stream %s %s%s%s", st->stream, stream_state_name(st->state),
 		         st->reason ? ": " : "", st->reason ? st->reason : "");
@@ -81,7 +92,22 @@ static void on_space(void *ctx, const struct space_report *r)
 	json_decref(msg);
 }
 
-static const struct recorder_events rec_events = {on_segment, on_state, on_gap, on_space};
+/* A viewer whose browser went away: the controller records the view as closed. */
+static void on_live_ended(void *ctx, const char *stream, const char *viewer, const char *reason)
+{
+	struct agent_media *m = ctx;
+	struct agent *a = m->agent;
+	log_info("live: viewer %s of %s ended: %s", viewer, stream, reason);
+	json_t *msg = node_msg_new(a->node, "live.ended");
+	json_object_set_new(msg, "stream", json_string(stream));
+	json_object_set_new(msg, "viewer", json_string(viewer));
+	json_object_set_new(msg, "reason", json_string(reason));
+	outbox_push(a->outbox, a->topic_event, msg);
+	json_decref(msg);
+}
+
+static const struct recorder_events rec_events = {on_segment, on_state, on_gap, on_space,
+                                                  on_live_ended};
 
 static bool has_streams(GKeyFile *kf)
 {
@@ -260,4 +286,9 @@ void agent_media_backlog(struct agent_media *m, int64_t *segments, int64_t *byte
 	*bytes = 0;
 	if (m)
 		spool_segment_totals(m->spool, bytes, segments);
+}
+
+struct recorder *agent_media_recorder(struct agent_media *m)
+{
+	return m ? m->rec : NULL;
 }

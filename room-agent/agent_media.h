@@ -28,6 +28,9 @@ int agent_media_handle_ack(struct agent_media *m, json_t *body, GError **err);
 int agent_media_command(struct agent_media *m, const char *command, json_t *args, json_t **result,
                         GError **err);
 
+/* agent_media_recorder: the recorder (its live viewers, live.h); NULL without media. */
+struct recorder *agent_media_recorder(struct agent_media *m);
+
 /* agent_media_backlog: segments and their bytes in the spool, not yet acknowledged
  * (0 and 0 without media). */
 void agent_media_backlog(struct agent_media *m, int64_t *segments, int64_t *bytes);

@@ -9,12 +9,15 @@
 #include "console_identity.h"
 #include "console_resources.h"
 #include "log.h"
+#include "msg.h"
 
 #define RESOURCE_ROOT   "/org/evalroom/console/"
 #define ACK_BODY_MAX    4096
 #define WALL_ROLES      (ROLE_OPERATOR | ROLE_DESK | ROLE_AUDITOR | ROLE_WITNESS)
 #define WS_CLOSE_POLICY 1008 /* RFC 6455: policy violation */
 #define WS_KEEPALIVE_S  30
+#define LIVE_ROLES      (ROLE_OPERATOR | ROLE_WITNESS | ROLE_SUPERVISOR)
+#define SDP_BODY_MAX    32768
 
 struct console {
 	struct console_config cfg; /* strings owned */
@@ -23,6 +26,7 @@ struct console {
 	SoupServer *server;
 	unsigned port;
 	GPtrArray *walls; /* struct wall_client *, the open WebSockets */
+	GPtrArray *offers; /* struct live_pending *, offers waiting for the agent's answer */
 	guint push_source;
 };
 
@@ -46,6 +50,9 @@ static const struct page pages[] = {
     {"/witness", "witness.html", "text/html; charset=utf-8", ROLE_WITNESS},
     {"/console.css", "console.css", "text/css; charset=utf-8", WALL_ROLES},
     {"/wall.js", "wall.js", "text/javascript; charset=utf-8", WALL_ROLES},
+    {"/live", "live.html", "text/html; charset=utf-8", LIVE_ROLES},
+    {"/live.js", "live.js", "text/javascript; charset=utf-8", LIVE_ROLES},
+    {"/live.css", "live.css", "text/css; charset=utf-8", LIVE_ROLES},
 };
 
 /* ---- answers ---- */
@@ -354,6 +361,180 @@ fail:
 	g_clear_error(&err);
 }
 
+/* ---- live views: WHEP-style signalling (docs/live.md) ---- */
+
+struct live_pending {
+	struct console *con; /* NULL once the console is gone */
+	SoupServerMessage *msg; /* a reference */
+	char identity[CONSOLE_IDENTITY_MAX];
+	char room[40], stream[40];
+	gboolean gone; /* the browser left before the answer */
+	gulong gone_handler;
+};
+
+static void on_offer_gone(SoupServerMessage *msg, gpointer data)
+{
+	struct live_pending *p = data;
+
+	p->gone = TRUE;
+}
+
+static void on_live_answer(void *data, const char *viewer, const char *answer, const GError *err)
+{
+	struct live_pending *p = data;
+	struct console *con = p->con;
+
+	g_signal_handler_disconnect(p->msg, p->gone_handler);
+	if (con)
+		g_ptr_array_remove_fast(con->offers, p);
+	if (con && p->gone && answer) {
+		/* Nobody waits for this view: close it at once (recorded as closed). */
+		con->ops->live_close(con->user, p->identity, p->room, p->stream, viewer, NULL);
+	} else if (con && !p->gone) {
+		if (answer) {
+			char *loc = g_strdup_printf("/live/%s/%s/whep/%s", p->room, p->stream, viewer);
+			security_headers(p->msg);
+			soup_message_headers_replace(soup_server_message_get_response_headers(p->msg),
+			                             "Location", loc);
+			soup_server_message_set_status(p->msg, SOUP_STATUS_CREATED, NULL);
+			soup_server_message_set_response(p->msg, "application/sdp", SOUP_MEMORY_COPY,
+			                                 answer, strlen(answer));
+			g_free(loc);
+		} else {
+			answer_error(p->msg, err);
+		}
+		soup_server_message_unpause(p->msg);
+	}
+	g_object_unref(p->msg);
+	g_free(p);
+}
+
+/* live_path: split "/live/ROOM/STREAM/whep[/VIEWER]" into its parts (each an id of the
+ * protocol); false for any other path. */
+static bool live_path(const char *path, char *room, char *stream, char *viewer)
+{
+	char **parts = g_strsplit(path, "/", 0);
+	guint n = g_strv_length(parts);
+	bool ok = (n == 5 || n == 6) && parts[0][0] == '\0' && strcmp(parts[1], "live") == 0 &&
+	          id_valid(parts[2]) && id_valid(parts[3]) && strcmp(parts[4], "whep") == 0 &&
+	          (n == 5 || (parts[5][0] && strlen(parts[5]) < 64 &&
+	                      strspn(parts[5], "abcdefghijklmnopqrstuvwxyz0123456789-") ==
+	                          strlen(parts[5])));
+	if (ok) {
+		g_strlcpy(room, parts[2], 40);
+		g_strlcpy(stream, parts[3], 40);
+		g_strlcpy(viewer, n == 6 ? parts[5] : "", 64);
+	}
+	g_strfreev(parts);
+	return ok;
+}
+
+/* POST /live/ROOM/STREAM/whep with an SDP offer: 201 with the answer and the view's
+ * Location; DELETE on that Location ends the view. GET /live is the page. */
+static void on_live(SoupServer *server, SoupServerMessage *msg, const char *path,
+                    GHashTable *query, gpointer data)
+{
+	struct console *con = data;
+	char id[CONSOLE_IDENTITY_MAX], room[40], stream[40], viewer[64];
+	enum role role;
+	GError *err = NULL;
+	const char *method = soup_server_message_get_method(msg);
+
+	if (!g_str_has_prefix(path, "/live/")) { /* the page, its script and style */
+		on_page(server, msg, path, query, data);
+		return;
+	}
+	if (!request_identity(msg, id, &role))
+		return;
+	if (!live_path(path, room, stream, viewer)) {
+		answer_text(msg, SOUP_STATUS_NOT_FOUND, "No such live view.\n");
+		return;
+	}
+	bool post = strcmp(method, "POST") == 0 && !*viewer;
+	bool del = strcmp(method, "DELETE") == 0 && *viewer;
+	if (!post && !del) {
+		answer_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED,
+		            "POST an SDP offer to /live/ROOM/STREAM/whep; DELETE the view's "
+		            "Location to end it.\n");
+		return;
+	}
+	if (!same_origin(msg)) {
+		log_warnx("console: %s live view refused: not sent from a console page", id);
+		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_DENIED,
+		            "not sent from a page of this console");
+		goto fail;
+	}
+	if (!con->ops->live_offer) {
+		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_UNAVAILABLE, "no live view here");
+		goto fail;
+	}
+	if (del) {
+		if (con->ops->live_close(con->user, id, room, stream, viewer, &err) != 0)
+			goto fail;
+		answer_text(msg, SOUP_STATUS_OK, "closed\n");
+		return;
+	}
+	SoupMessageBody *body = soup_server_message_get_request_body(msg);
+	const char *ctype = soup_message_headers_get_content_type(
+	    soup_server_message_get_request_headers(msg), NULL);
+	if (!body || body->length == 0 || body->length > SDP_BODY_MAX ||
+	    g_strcmp0(ctype, "application/sdp") != 0 ||
+	    memchr(body->data, '\0', (size_t)body->length)) {
+		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_INVALID,
+		            "the body must be an SDP offer (Content-Type: application/sdp) of at "
+		            "most %d bytes",
+		            SDP_BODY_MAX);
+		goto fail;
+	}
+	char *offer = g_strndup(body->data, (gsize)body->length);
+	struct live_pending *p = g_new0(struct live_pending, 1);
+	p->con = con;
+	p->msg = g_object_ref(msg);
+	g_strlcpy(p->identity, id, sizeof(p->identity));
+	g_strlcpy(p->room, room, sizeof(p->room));
+	g_strlcpy(p->stream, stream, sizeof(p->stream));
+	int rc = con->ops->live_offer(con->user, id, room, stream, offer, on_live_answer, p, &err);
+	g_free(offer);
+	if (rc) {
+		g_object_unref(p->msg);
+		g_free(p);
+		goto fail;
+	}
+	p->gone_handler = g_signal_connect(msg, "disconnected", G_CALLBACK(on_offer_gone), p);
+	g_ptr_array_add(con->offers, p);
+	soup_server_message_pause(msg);
+	return;
+fail:
+	answer_error(msg, err);
+	g_clear_error(&err);
+}
+
+/* GET /api/live: the streams this identity may watch ({"streams": [...]}). */
+static void on_api_live(SoupServer *server, SoupServerMessage *msg, const char *path,
+                        GHashTable *query, gpointer data)
+{
+	struct console *con = data;
+	char id[CONSOLE_IDENTITY_MAX];
+	enum role role;
+	GError *err = NULL;
+	json_t *args = json_object(), *result = NULL;
+
+	if (!request_identity(msg, id, &role)) {
+		json_decref(args);
+		return;
+	}
+	int rc = con->ops->request(con->user, id, "live.streams", args, &result, &err);
+	json_decref(args);
+	if (rc) {
+		answer_error(msg, err);
+		g_error_free(err);
+		return;
+	}
+	json_object_set_new(result, "identity", json_string(id));
+	json_object_set_new(result, "role", json_string(console_role_name(role)));
+	answer_json(msg, SOUP_STATUS_OK, result);
+}
+
 /* ---- the wall's WebSocket: the new state whenever it changes ---- */
 
 static void wall_send(struct wall_client *w, json_t *wall)
@@ -491,6 +672,7 @@ struct console *console_new(const struct console_config *cfg, const struct conso
 	con->ops = ops;
 	con->user = user;
 	con->walls = g_ptr_array_new_with_free_func(wall_client_free);
+	con->offers = g_ptr_array_new();
 
 	cert = g_tls_certificate_new_from_files(cfg->cert, cfg->key, err);
 	if (!cert) {
@@ -515,6 +697,8 @@ struct console *console_new(const struct console_config *cfg, const struct conso
 	soup_server_add_websocket_handler(con->server, "/api/ws", NULL, NULL, on_ws, con, NULL);
 	soup_server_add_handler(con->server, "/api/wall", on_api_wall, con, NULL);
 	soup_server_add_handler(con->server, "/api/alert", on_api_alert, con, NULL);
+	soup_server_add_handler(con->server, "/api/live", on_api_live, con, NULL);
+	soup_server_add_handler(con->server, "/live", on_live, con, NULL);
 	soup_server_add_handler(con->server, "/", on_page, con, NULL);
 
 	sa = g_inet_socket_address_new(ia, (guint16)cfg->port);
@@ -553,6 +737,9 @@ void console_free(struct console *con)
 	if (con->push_source)
 		g_source_remove(con->push_source);
 	g_ptr_array_free(con->walls, TRUE);
+	for (guint i = 0; i < con->offers->len; i++) /* answered later to nobody */
+		((struct live_pending *)con->offers->pdata[i])->con = NULL;
+	g_ptr_array_free(con->offers, TRUE);
 	if (con->server) {
 		soup_server_disconnect(con->server);
 		g_object_unref(con->server);

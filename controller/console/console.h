@@ -24,6 +24,18 @@ struct console_ops {
 	 * domain (DENIED when the identity's role may not run it). */
 	int (*request)(void *user, const char *identity, const char *command, json_t *args,
 	               json_t **result, GError **err);
+	/* live_offer: IDENTITY opens a live view of STREAM in ROOM with the browser's SDP
+	 * OFFER (docs/live.md). Returns 0 and calls DONE once later on the same thread with
+	 * the viewer's id and the SDP answer, or with an error (REQUEST_ERROR domain); or
+	 * returns -errno with *err and does not call DONE. NULL: no live view. */
+	int (*live_offer)(void *user, const char *identity, const char *room, const char *stream,
+	                  const char *offer,
+	                  void (*done)(void *done_user, const char *viewer, const char *answer,
+	                               const GError *err),
+	                  void *done_user, GError **err);
+	/* live_close: IDENTITY closes its live view VIEWER of ROOM/STREAM. */
+	int (*live_close)(void *user, const char *identity, const char *room, const char *stream,
+	                  const char *viewer, GError **err);
 };
 
 struct console_config {

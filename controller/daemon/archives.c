@@ -688,7 +688,8 @@ static bool request_tender(struct controller *c, const struct request *req,
 static bool room_command(const struct request *req)
 {
 	return strcmp(req->command, "door") == 0 || strcmp(req->command, "lockdown") == 0 ||
-	       strcmp(req->command, "seat.lock") == 0 || strcmp(req->command, "seat.unlock") == 0;
+	       strcmp(req->command, "seat.lock") == 0 || strcmp(req->command, "seat.unlock") == 0 ||
+	       strcmp(req->command, "live.open") == 0 || strcmp(req->command, "live.close") == 0;
 }
 
 /* The tenders with someone checked in at NOW in the room(s) or at the seat a door or

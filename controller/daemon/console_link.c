@@ -6,6 +6,7 @@
 #include "alerts.h"
 #include "console.h"
 #include "controller.h"
+#include "live_view.h"
 #include "requests.h"
 #include "view.h"
 
@@ -15,7 +16,23 @@ static int console_request(void *user, const char *identity, const char *command
 	return requests_run_local(user, identity, command, args, result, err);
 }
 
-static const struct console_ops link_ops = {.request = console_request};
+static int console_live_offer(void *user, const char *identity, const char *room,
+                              const char *stream, const char *offer,
+                              void (*done)(void *, const char *, const char *, const GError *),
+                              void *done_user, GError **err)
+{
+	return live_view_offer(user, identity, room, stream, offer, done, done_user, err);
+}
+
+static int console_live_close(void *user, const char *identity, const char *room,
+                              const char *stream, const char *viewer, GError **err)
+{
+	return live_view_close(user, identity, room, stream, viewer, err);
+}
+
+static const struct console_ops link_ops = {.request = console_request,
+                                            .live_offer = console_live_offer,
+                                            .live_close = console_live_close};
 
 static void on_view_changed(void *user)
 {

@@ -24,6 +24,7 @@
 #include "events.h"
 #include "i18n.h"
 #include "ingest.h"
+#include "live_view.h"
 #include "log.h"
 #include "msg.h"
 #include "node.h"
@@ -312,6 +313,7 @@ err_console:
 	console_link_stop(&c);
 err_archives:
 	warnings_free(&c);
+	live_view_free(&c);
 	archive_disk_free(&c);
 	fetches_free(&c);
 	copies_free(&c);

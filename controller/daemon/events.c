@@ -14,6 +14,7 @@
 #include "seats.h"
 #include "state.h"
 #include "streams.h"
+#include "live_view.h"
 #include "log.h"
 #include "msg.h"
 
@@ -42,6 +43,7 @@ static const struct event_handler *const event_tables[] = {
 	door_event_handlers,
 	seat_event_handlers,
 	stream_event_handlers,
+	live_event_handlers,
 };
 
 void events_handle(struct controller *c, const char *room, const void *payload, size_t len)

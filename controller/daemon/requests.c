@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "controller.h"
 #include "custody.h"
+#include "live_view.h"
 #include "archive_fetch.h"
 #include "archive_transfer.h"
 #include "doors.h"
@@ -72,6 +73,7 @@ static const struct request_handler *const handler_tables[] = {
     seat_request_handlers,  custody_request_handlers, fetch_request_handlers, watch_request_handlers,
     transfer_request_handlers,
     staff_request_handlers,
+    live_request_handlers,
 };
 
 static const struct request_handler *handler_find(const char *command)
@@ -310,8 +312,9 @@ refuse:
 
 /* The commands whose handlers never defer their answer (REQUEST_PENDING): the only ones a
  * local front door may run, as it has no response topic for a later answer. */
-static const char *const local_commands[] = {"rooms", "alerts.list", "alert.ack", "alert.resolve",
-                                             NULL};
+static const char *const local_commands[] = {"rooms",        "alerts.list", "alert.ack",
+                                             "alert.resolve", "live.streams", "live.open",
+                                             "live.close",   NULL};
 
 int requests_run_local(struct controller *c, const char *requester, const char *command,
                        json_t *args, json_t **result, GError **err)

@@ -4,6 +4,7 @@
 
 #include "alerts.h"
 #include "controller.h"
+#include "live_view.h"
 #include "log.h"
 #include "msg.h"
 #include "streams.h"
@@ -35,6 +36,7 @@ static int event_stream_state(struct controller *c, const char *room,
 		log_info("room %s: stream %s %s%s%s", room, stream, stream_states[state],
 		         reason ? ": " : "", reason ? reason : "");
 	alerts_stream_state(c, room, stream, seat, stream_states[state], reason);
+	live_view_note_stream(c, room, stream, seat, stream_states[state]);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "recorder.h"
 
 #include "camera_source.h"
+#include "live.h"
 #include "segment_file.h"
 
 #include <dirent.h>
@@ -26,6 +27,7 @@
 
 struct rec_stream {
 	struct recorder *rec;
+	struct live_tap *tap; /* live viewers of the video (live.h) */
 	const struct stream_config *cfg;
 	char *dir;
 	GstElement *pipeline;
@@ -675,9 +677,12 @@ static GstPadProbeReturn on_caps(GstPad *pad, GstPadProbeInfo *info, gpointer da
 	return ret;
 }
 
-/* Adds the buffer and caps probes to the video queue's sink pad. */
+/* Adds the buffer and caps probes, and the live viewers' tap, to the video queue's sink
+ * pad. */
 static void watch_video(GstPad *qsink, void *data)
 {
+	struct rec_stream *s = data;
+	live_tap_watch(s->tap, qsink);
 	gst_pad_add_probe(qsink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
 	                  on_buffer, data, NULL);
 	gst_pad_add_probe(qsink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_caps, data, NULL);
@@ -934,6 +939,7 @@ int recorder_new(const struct recorder_config *cfg, struct spool *sp,
 		s->backoff_ms = BACKOFF_FIRST_MS;
 		g_mutex_init(&s->format_lock);
 		s->dir = g_build_filename(cfg->spool_dir, s->cfg->name, NULL);
+		s->tap = live_tap_new(s->cfg->name, rec->ev.live_ended, ctx);
 	}
 	for (size_t i = 0; i < rec->n; i++) {
 		if (g_mkdir_with_parents(rec->streams[i].dir, 0750)) {
@@ -1053,10 +1059,46 @@ void recorder_free(struct recorder *rec)
 	}
 	spool_free(rec->sp_worker);
 	for (size_t i = 0; i < rec->n; i++) {
+		live_tap_free(rec->streams[i].tap);
 		g_free(rec->streams[i].dir);
 		g_free(rec->streams[i].run_format);
 		g_mutex_clear(&rec->streams[i].format_lock);
 	}
 	g_free(rec->streams);
 	g_free(rec);
+}
+
+static struct rec_stream *stream_named(struct recorder *rec, const char *name)
+{
+	for (size_t i = 0; i < rec->n; i++)
+		if (strcmp(rec->streams[i].cfg->name, name) == 0)
+			return &rec->streams[i];
+	return NULL;
+}
+
+int recorder_live_offer(struct recorder *rec, const char *stream, const char *viewer,
+                        const char *offer, live_answer_fn cb, void *user, GError **err)
+{
+	struct rec_stream *s = stream_named(rec, stream);
+	if (!s) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no stream %s here", stream);
+		return -ENOENT;
+	}
+	return live_tap_offer(s->tap, viewer, offer, cb, user, err);
+}
+
+int recorder_live_close(struct recorder *rec, const char *viewer)
+{
+	for (size_t i = 0; i < rec->n; i++)
+		if (live_tap_close(rec->streams[i].tap, viewer) == 0)
+			return 0;
+	return -ENOENT;
+}
+
+unsigned recorder_live_viewers(struct recorder *rec)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < rec->n; i++)
+		n += live_tap_viewers(rec->streams[i].tap);
+	return n;
 }

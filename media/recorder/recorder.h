@@ -5,6 +5,7 @@
 #define EVALROOM_RECORDER_H
 
 #include "clock.h"
+#include "live.h"
 #include "recorder_config.h"
 #include "spool.h"
 
@@ -40,6 +41,8 @@ struct recorder_events {
 	void (*gap)(void *ctx, const struct spool_gap *gap);
 	/* The space level changed. */
 	void (*space)(void *ctx, const struct space_report *rep);
+	/* A live viewer ended by itself (its browser went away; live.h). */
+	live_ended_fn live_ended;
 };
 
 /* Creates a recorder for cfg (borrowed: must outlive it) spooling into sp (borrowed).
@@ -65,6 +68,16 @@ void recorder_stop(struct recorder *rec);
 void recorder_check_space(struct recorder *rec);
 
 void recorder_free(struct recorder *rec);
+
+/* recorder_live_offer: a live viewer VIEWER of STREAM's video with the browser's SDP
+ * OFFER; the answer comes to CB on the main loop (live_tap_offer, live.h). -ENOENT with
+ * *err for a stream not configured here. The recording is not touched by viewers. */
+int recorder_live_offer(struct recorder *rec, const char *stream, const char *viewer,
+                        const char *offer, live_answer_fn cb, void *user, GError **err);
+/* recorder_live_close: end VIEWER, whichever stream it watches; -ENOENT if none. */
+int recorder_live_close(struct recorder *rec, const char *viewer);
+/* recorder_live_viewers: live viewers of all streams. */
+unsigned recorder_live_viewers(struct recorder *rec);
 
 const char *stream_state_name(enum stream_state s);
 const char *space_level_name(enum space_level l);

@@ -216,7 +216,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "evalroom-recorder-test: bad --room or --chunk\n");
 		goto out_spool;
 	}
-	struct recorder_events ev = {on_segment, on_state, on_gap, on_space};
+	struct recorder_events ev = {on_segment, on_state, on_gap, on_space, NULL};
 	if (recorder_new(d.cfg, d.sp, &ev, &d, &d.rec))
 		goto out_shipper;
 	d.loop = g_main_loop_new(NULL, FALSE);

@@ -10,6 +10,7 @@ set -euo pipefail
 PKGS="libc6-dev libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
  libgpiod-dev libpaho-mqtt-dev libsqlite3-dev libssl-dev libjansson-dev libsystemd-dev
  libncurses-dev libcmocka-dev libsoup-3.0-dev libsysprof-4-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+ libgstreamer-plugins-bad1.0-dev gstreamer1.0-nice
  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly"
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/evalroom
 root=$cache/sysroot-bookworm-arm64
