@@ -11,7 +11,7 @@ BUILD=${EVALROOM_FUZZ_BUILD:-$ROOT/build-fuzz}
 SECONDS_EACH=${1:-60}
 shift || true
 HARNESSES=("$@")
-[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(fuzz_archive fuzz_agent_cmd fuzz_msg fuzz_chunk fuzz_request fuzz_status fuzz_event fuzz_config fuzz_site fuzz_committee fuzz_wiegand)
+[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(fuzz_archive fuzz_agent_cmd fuzz_msg fuzz_chunk fuzz_request fuzz_status fuzz_event fuzz_config fuzz_site fuzz_committee fuzz_wiegand fuzz_console)
 MAX_FILES=200
 MAX_KB=1024
 
@@ -21,7 +21,12 @@ cmake -S "$ROOT" -B "$BUILD" -DCMAKE_C_COMPILER=clang -DEVALROOM_FUZZ=ON \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link $SAN" \
 	-DCMAKE_EXE_LINKER_FLAGS="$SAN" >/dev/null
-cmake --build "$BUILD" --target fuzz -j2 -- --no-print-directory -s
+# Only the harnesses asked for (all of them is the `fuzz` target).
+if [ $# -gt 0 ]; then
+	cmake --build "$BUILD" --target "${HARNESSES[@]}" -j2 -- --no-print-directory -s
+else
+	cmake --build "$BUILD" --target fuzz -j2 -- --no-print-directory -s
+fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
