@@ -63,6 +63,9 @@ static void security_headers(SoupServerMessage *msg)
 	soup_message_headers_replace(h, "Referrer-Policy", "no-referrer");
 	soup_message_headers_replace(h, "Cache-Control", "no-store");
 	soup_message_headers_replace(h, "Strict-Transport-Security", "max-age=31536000");
+	/* One request per connection: libsoup 3.2 never closes a kept-alive connection that
+	 * the client closes while idle (fixed in 3.3.0), so each would keep a socket open. */
+	soup_message_headers_replace(h, "Connection", "close");
 }
 
 /* answer_json: JSON (reference stolen) with STATUS. */
