@@ -31,7 +31,9 @@
  *   Origin equal to https://<the one Host> and a body of 1 to 4096 bytes that is one JSON
  *   object equal to the args); the fake, like the daemon's dispatcher, refuses a role
  *   that may not run it (DENIED), and the console must then answer 403 "denied";
- * - pages are served (200) only to their roles; a device's certificate gets only 403s.
+ * - pages are served (200) only to their roles; a device's certificate gets only 403s;
+ * - once the client has closed, the server has closed its side: the process has no
+ *   more files open than before the input.
  *
  * Not checked (libsoup's own answers, made before any console handler runs: a request
  * line or header it cannot parse, an unknown Transfer-Encoding, a body cut short, a
@@ -97,6 +99,7 @@ static struct {
 	/* the fixed model: alert 1 open, alert 2 acknowledged */
 	int alert_state[3]; /* 0 open, 1 acknowledged, 2 resolved */
 	char *tmp;          /* the certificates, removed at exit */
+	bool warm;          /* the first connection was made: count files open */
 } F;
 
 static void srv_msg_free(gpointer p)
@@ -697,6 +700,18 @@ static void check_call(const struct call *c, int choice)
 	json_decref(j);
 }
 
+/* How many file descriptors the process has open. */
+static unsigned files_open(void)
+{
+	GDir *d = g_dir_open("/proc/self/fd", 0, NULL);
+	unsigned n = 0;
+	while (d && g_dir_read_name(d))
+		n++;
+	if (d)
+		g_dir_close(d);
+	return n;
+}
+
 static GBytes *expand(const uint8_t *data, size_t size)
 {
 	char host[32];
@@ -714,15 +729,28 @@ static GBytes *expand(const uint8_t *data, size_t size)
 	return g_string_free_to_bytes(s);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static GBytes *witness_page;
+
+/* libFuzzer calls it once before the first input, so the set-up's memory is not taken
+ * for a leak of that input; the replay build has no such call (see below). */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static bool ready;
-	static GBytes *witness_page;
-	if (!ready) {
+	static const char warm_up[] = "\0GET / HTTP/1.1\r\nHost: @HOST\r\nConnection: close\r\n\r\n";
+	if (!witness_page) {
 		setup();
 		witness_page = resource("witness.html");
-		ready = true;
+		/* GIO and GnuTLS open what they keep (random device, worker thread's wakeup)
+		 * on the first connection: one before the inputs, so they are counted after. */
+		LLVMFuzzerTestOneInput((const uint8_t *)warm_up, sizeof(warm_up) - 1);
+		F.warm = true;
 	}
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	LLVMFuzzerInitialize(NULL, NULL);
 	if (size < 1)
 		return 0;
 	int choice = data[0] % C_N;
@@ -733,6 +761,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	F.alert_state[1] = 0;
 	F.alert_state[2] = 1;
 
+	unsigned files_before = files_open();
 	struct client cl = {.cert = F.certs[choice],
 	                    .request = expand(data + 1, size - 1),
 	                    .answer = g_byte_array_new(),
@@ -760,7 +789,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	g_thread_join(t);
-	/* What the server still has to do about the closed connection. */
+	/* What the server still has to do about the closed connection: it must close its
+	 * side too (libsoup 3.2 kept a socket per idle kept-alive connection otherwise). */
+	gint64 settle = g_get_monotonic_time() + CLIENT_WAIT_US;
+	while (F.warm && files_open() > files_before) {
+		FUZZ_CHECK(g_get_monotonic_time() < settle,
+		           "%u files open after the client closed, %u before", files_open(),
+		           files_before);
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(200);
+	}
 	for (int i = 0; i < 1000 && g_main_context_iteration(NULL, FALSE); i++)
 		;
 
@@ -778,7 +816,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fprintf(stderr, "call in request %u: %s %s rc %d\n", c->msg_index, c->identity,
 			        c->command, c->rc);
 		}
-		fprintf(stderr, "answer: %zu bytes\n", alen);
+		fprintf(stderr, "answer: %zu bytes; %u files open\n", alen, files_open());
 	}
 	if (choice == C_NONE || choice == C_FOREIGN) {
 		/* libsoup starts a connection's first message before the handshake: it must
