@@ -68,10 +68,11 @@ for h in "${HARNESSES[@]}"; do
 	# ctest in full); -timeout and -rss_limit_mb turn hangs and blow-ups into findings.
 	# fuzz_console runs GIO's TLS and a client thread: their threads allocate during any
 	# input, and LeakSanitizer's stop-the-world tracer dies (signal 11) on this process.
+	# TMPDIR: its certificates' temp dir goes with $TMP (libFuzzer may _Exit past atexit).
 	asan=$ASAN_OPTIONS
 	[ "$h" = fuzz_console ] && asan=detect_leaks=0:abort_on_error=1
 	set +e
-	ASAN_OPTIONS=$asan "$bin" -max_total_time="$SECONDS_EACH" -max_len=$maxlen -timeout=10 -rss_limit_mb=2048 \
+	TMPDIR=$TMP/$h ASAN_OPTIONS=$asan "$bin" -max_total_time="$SECONDS_EACH" -max_len=$maxlen -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$TMP/$h/artifacts/" "${dirs[@]}" >"$log" 2>&1
 	rc=$?
 	set -e
@@ -85,7 +86,8 @@ for h in "${HARNESSES[@]}"; do
 	if [ $rc -ne 0 ] && [ $crashes -eq 0 ]; then
 		crashes="rc=$rc"
 	fi
-	ASAN_OPTIONS=$asan "$bin" -merge=1 -max_len=$maxlen "$corpus" "$TMP/$h/new" >>"$log" 2>&1 || true
+	TMPDIR=$TMP/$h ASAN_OPTIONS=$asan "$bin" -merge=1 -max_len=$maxlen "$corpus" "$TMP/$h/new" \
+		>>"$log" 2>&1 || true
 	corpus_trim "$corpus" "$bin" "$maxlen"
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	last=$(grep -E '^#[0-9]+' "$log" | grep -v -- '-merge' | tail -1 || true)
