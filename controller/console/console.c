@@ -70,14 +70,9 @@ static void security_headers(SoupServerMessage *msg)
 	soup_message_headers_replace(h, "Referrer-Policy", "no-referrer");
 	soup_message_headers_replace(h, "Cache-Control", "no-store");
 	soup_message_headers_replace(h, "Strict-Transport-Security", "max-age=31536000");
-}
-
-static void answer_text(SoupServerMessage *msg, unsigned status, const char *text)
-{
-	security_headers(msg);
-	soup_server_message_set_status(msg, status, NULL);
-	soup_server_message_set_response(msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, text,
-	                                 strlen(text));
+	/* One request per connection: libsoup 3.2 never closes a kept-alive connection that
+	 * the client closes while idle (fixed in 3.3.0), so each would keep a socket open. */
+	soup_message_headers_replace(h, "Connection", "close");
 }
 
 /* answer_json: JSON (reference stolen) with STATUS. */
@@ -90,6 +85,26 @@ static void answer_json(SoupServerMessage *msg, unsigned status, json_t *body)
 	soup_server_message_set_status(msg, status, NULL);
 	soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_TAKE, text,
 	                                 text ? strlen(text) : 0);
+}
+
+/* answer_text: TEXT with STATUS (403, 404 or 405); under /api/ as the JSON error every
+ * API answer has, {"error":{"code","message"}}. */
+static void answer_text(SoupServerMessage *msg, unsigned status, const char *text)
+{
+	if (g_str_has_prefix(g_uri_get_path(soup_server_message_get_uri(msg)), "/api/")) {
+		char *message = g_strchomp(g_strdup(text));
+		const char *code = status == SOUP_STATUS_FORBIDDEN   ? "denied"
+		                   : status == SOUP_STATUS_NOT_FOUND ? "not_found"
+		                                                     : "invalid";
+		answer_json(msg, status,
+		            json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message));
+		g_free(message);
+		return;
+	}
+	security_headers(msg);
+	soup_server_message_set_status(msg, status, NULL);
+	soup_server_message_set_response(msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, text,
+	                                 strlen(text));
 }
 
 static unsigned http_status_of(const GError *err)
@@ -182,10 +197,11 @@ static bool request_identity(SoupServerMessage *msg, char *id, enum role *role)
 static bool same_origin(SoupServerMessage *msg)
 {
 	SoupMessageHeaders *h = soup_server_message_get_request_headers(msg);
-	const char *origin = soup_message_headers_get_one(h, "Origin");
-	const char *host = soup_message_headers_get_one(h, "Host");
+	/* A repeated header is joined with ", ": two Origins never match one host. */
+	const char *origin = soup_message_headers_get_list(h, "Origin");
+	const char *host = soup_message_headers_get_list(h, "Host");
 
-	if (!origin || !host)
+	if (!origin || !host || strchr(host, ','))
 		return false;
 	char *want = g_strconcat("https://", host, NULL);
 	bool same = g_ascii_strcasecmp(origin, want) == 0;
@@ -205,6 +221,7 @@ static void on_page(SoupServer *server, SoupServerMessage *msg, const char *path
 	if (!request_identity(msg, id, &role))
 		return;
 	if (strcmp(path, "/favicon.ico") == 0) { /* browsers ask; there is none */
+		security_headers(msg);
 		soup_server_message_set_status(msg, SOUP_STATUS_NO_CONTENT, NULL);
 		return;
 	}

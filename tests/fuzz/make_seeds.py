@@ -442,7 +442,100 @@ def chunk_seeds():
     put("fuzz_chunk", "empty", b"")
 
 
+def console_seeds():
+    # Byte 0: 0 operator, 1 desk, 2 auditor, 3 witness, 4 a room agent, 5 no certificate,
+    # 6 the foreign site's operator; "@HOST" becomes the console's host:port.
+    def req(method, path, headers=(), body=b"", version="HTTP/1.1"):
+        head = "%s %s %s\r\nHost: @HOST\r\n" % (method, path, version)
+        for h in headers:
+            head += h + "\r\n"
+        if body and not any(h.lower().startswith(("content-length", "transfer-encoding"))
+                            for h in headers):
+            head += "Content-Length: %d\r\n" % len(body)
+        return head.encode() + b"\r\n" + body
+
+    origin = "Origin: https://@HOST"
+    json_type = "Content-Type: application/json"
+    ack = b'{"id": 1, "note": "guard sent"}'
+    for who, b in (("operator", 0), ("desk", 1), ("auditor", 2), ("witness", 3),
+                   ("device", 4), ("none", 5), ("foreign", 6)):
+        for name, path in (("wall", "/"), ("witness", "/witness"), ("css", "/console.css"),
+                           ("js", "/wall.js"), ("api-wall", "/api/wall")):
+            put("fuzz_console", "get-%s-%s" % (name, who), bytes([b]) + req("GET", path))
+    put("fuzz_console", "head-wall", b"\0" + req("HEAD", "/"))
+    put("fuzz_console", "favicon", b"\0" + req("GET", "/favicon.ico"))
+    put("fuzz_console", "no-such-page", b"\0" + req("GET", "/nothing"))
+    put("fuzz_console", "api-no-such-call", b"\0" + req("GET", "/api/nothing"))
+    put("fuzz_console", "post-page", b"\0" + req("POST", "/", body=b"x"))
+    for who, b in (("operator", 0), ("desk", 1), ("witness", 3), ("device", 4)):
+        put("fuzz_console", "ack-%s" % who,
+            bytes([b]) + req("POST", "/api/alert/ack", [origin, json_type], ack))
+    put("fuzz_console", "resolve", b"\0" + req("POST", "/api/alert/resolve", [origin], ack))
+    put("fuzz_console", "ack-no-origin", b"\0" + req("POST", "/api/alert/ack", [], ack))
+    put("fuzz_console", "ack-foreign-origin",
+        b"\0" + req("POST", "/api/alert/ack", ["Origin: https://evil.example"], ack))
+    put("fuzz_console", "ack-two-origins",
+        b"\0" + req("POST", "/api/alert/ack", ["Origin: https://evil.example", origin], ack))
+    put("fuzz_console", "ack-get", b"\0" + req("GET", "/api/alert/ack", [origin]))
+    put("fuzz_console", "ack-unknown-call", b"\0" + req("POST", "/api/alert/x", [origin], ack))
+    put("fuzz_console", "ack-empty-body", b"\0" + req("POST", "/api/alert/ack", [origin]))
+    put("fuzz_console", "ack-not-object",
+        b"\0" + req("POST", "/api/alert/ack", [origin], b"[1,2]"))
+    put("fuzz_console", "ack-bad-json",
+        b"\0" + req("POST", "/api/alert/ack", [origin], b'{"id": 1,'))
+    put("fuzz_console", "ack-duplicate-key",
+        b"\0" + req("POST", "/api/alert/ack", [origin], b'{"id": 1, "id": 2}'))
+    put("fuzz_console", "ack-unknown-alert",
+        b"\0" + req("POST", "/api/alert/ack", [origin], b'{"id": 99}'))
+    put("fuzz_console", "ack-twice",
+        b"\0" + req("POST", "/api/alert/ack", [origin], ack) * 2)
+    put("fuzz_console", "ack-invalid-utf8",
+        b"\0" + req("POST", "/api/alert/ack", [origin], b'{"id": 1, "note": "\xff\xfe"}'))
+    put("fuzz_console", "ack-oversized",
+        b"\0" + req("POST", "/api/alert/ack", [origin],
+                     b'{"id": 1, "note": "' + b"x" * 4100 + b'"}'))
+    put("fuzz_console", "ack-chunked",
+        b"\0" + req("POST", "/api/alert/ack", [origin, "Transfer-Encoding: chunked"],
+                     b"%x\r\n%s\r\n0\r\n\r\n" % (len(ack), ack)))
+    put("fuzz_console", "ack-chunked-bad",
+        b"\0" + req("POST", "/api/alert/ack", [origin, "Transfer-Encoding: chunked"],
+                     b"zz\r\n" + ack))
+    put("fuzz_console", "ack-short-body",
+        b"\0" + req("POST", "/api/alert/ack", [origin, "Content-Length: 100"], ack))
+    put("fuzz_console", "ack-http10",
+        b"\0" + req("POST", "/api/alert/ack", [origin], ack, "HTTP/1.0"))
+    put("fuzz_console", "get-http10", b"\0" + b"GET / HTTP/1.0\r\n\r\n")
+    put("fuzz_console", "get-http09", b"\0" + b"GET /\r\n\r\n")
+    put("fuzz_console", "expect-continue",
+        b"\0" + req("POST", "/api/alert/ack", [origin, "Expect: 100-continue"], ack))
+    put("fuzz_console", "pipelined",
+        b"\3" + req("GET", "/witness") + req("HEAD", "/api/wall") + req("GET", "/api/wall"))
+    put("fuzz_console", "header-injection-crlf",
+        b"\0" + req("GET", "/?x=%0d%0aSet-Cookie:%20a=b", ["X-A: b\rSet-Cookie: c=d"]))
+    put("fuzz_console", "header-injection-host",
+        b"\0" + b"GET / HTTP/1.1\r\nHost: @HOST\r\nHost: evil.example\r\n\r\n")
+    put("fuzz_console", "header-injection-origin-host",
+        b"\0" + b"POST /api/alert/ack HTTP/1.1\r\nHost: evil.example\r\n"
+        b"Origin: https://evil.example\r\nContent-Length: %d\r\n\r\n%s" % (len(ack), ack))
+    put("fuzz_console", "header-obs-fold",
+        b"\0" + b"GET / HTTP/1.1\r\nHost: @HOST\r\nX-A: a\r\n b\r\n\r\n")
+    put("fuzz_console", "path-traversal", b"\0" + req("GET", "/%2e%2e/%2e%2e/etc/passwd"))
+    put("fuzz_console", "absolute-uri", b"\0" + b"GET https://@HOST/witness HTTP/1.1\r\n\r\n")
+    put("fuzz_console", "nul-in-path", b"\0" + req("GET", "/wit\0ness"))
+    put("fuzz_console", "long-header", b"\0" + req("GET", "/", ["X-Long: " + "a" * 6000]))
+    ws = ["Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="]
+    put("fuzz_console", "ws-operator", b"\0" + req("GET", "/api/ws", ws + [origin]))
+    put("fuzz_console", "ws-witness", b"\3" + req("GET", "/api/ws", ws + [origin]))
+    put("fuzz_console", "ws-no-origin", b"\0" + req("GET", "/api/ws", ws))
+    put("fuzz_console", "ws-device", b"\4" + req("GET", "/api/ws", ws + [origin]))
+    put("fuzz_console", "ws-not-upgrade", b"\0" + req("GET", "/api/ws", [origin]))
+    put("fuzz_console", "not-http", b"\0" + b"\x16\x03\x01 hello \xff\xfe")
+    put("fuzz_console", "empty", b"\0")
+
+
 if __name__ == "__main__":
+    console_seeds()
     chunk_seeds()
     agent_cmd_seeds()
     site_seeds()
