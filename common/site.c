@@ -437,11 +437,27 @@ static int parse_people(struct parse *p, const json_t *root, const char *key, co
 	return rc;
 }
 
+/* "witness_signing": "ed25519" (also when absent), "sm2" or "both". */
+static int parse_witness_signing(struct parse *p, const json_t *root, unsigned *out)
+{
+	json_t *v = json_object_get(root, "witness_signing");
+	const char *s = v ? json_string_value(v) : "ed25519";
+	if (g_strcmp0(s, "ed25519") == 0)
+		*out = SITE_SIGNING_ED25519;
+	else if (g_strcmp0(s, "sm2") == 0)
+		*out = SITE_SIGNING_SM2;
+	else if (g_strcmp0(s, "both") == 0)
+		*out = SITE_SIGNING_ED25519 | SITE_SIGNING_SM2;
+	else
+		return fail(p, "witness_signing", "expected \"ed25519\", \"sm2\" or \"both\"");
+	return 0;
+}
+
 static int parse_site(struct parse *p, const json_t *root, struct site *site)
 {
 	static const char *const members[] = {
-	    "id",       "name",      "venues",      "rooms",           "operators", "desks",
-	    "auditors", "witnesses", "supervisors", "representatives", NULL};
+	    "id",       "name",      "venues",      "rooms",           "operators",       "desks",
+	    "auditors", "witnesses", "supervisors", "representatives", "witness_signing", NULL};
 	int rc = want_object(p, root, "");
 	if (rc == 0)
 		rc = check_members(p, root, "", members);
@@ -506,6 +522,8 @@ static int parse_site(struct parse *p, const json_t *root, struct site *site)
 	if (rc == 0 && json_object_get(root, "representatives"))
 		rc = parse_people(p, root, "representatives", "rep", &site->representatives,
 		                  &site->n_representatives);
+	if (rc == 0)
+		rc = parse_witness_signing(p, root, &site->witness_signing);
 	return rc;
 }
 

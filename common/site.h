@@ -65,6 +65,12 @@ struct site_room {
 	size_t n_seats;
 };
 
+/* The keys the watchers sign the witness log with (site member "witness_signing":
+ * "ed25519", the default, "sm2" or "both"): provisioning issues a signing certificate of
+ * each algorithm set (docs/witness.md). */
+#define SITE_SIGNING_ED25519 1u
+#define SITE_SIGNING_SM2     2u
+
 struct site {
 	char *id;
 	char *name; /* never NULL; defaults to the id */
@@ -84,6 +90,7 @@ struct site {
 	size_t n_supervisors;
 	char **representatives; /* identity rep-<name>: the tenderer's representative */
 	size_t n_representatives;
+	unsigned witness_signing; /* SITE_SIGNING_* bits, never 0 ("witness_signing") */
 };
 
 GQuark site_error_quark(void);

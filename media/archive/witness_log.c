@@ -1,5 +1,7 @@
 #include "witness_log.h"
 
+#include "signing.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -291,14 +293,34 @@ static char *cert_cn(X509 *x)
 	return g_strdup(cn);
 }
 
+/* The certificate's public key as the archive's signing code takes it (Ed25519 or SM2, the
+ * one verifier of both for checkpoints and witness logs), or NULL for any other key. */
+static struct archive_pubkey *cert_signing_key(X509 *x)
+{
+	EVP_PKEY *key = X509_get_pubkey(x);
+	BIO *bio = key ? BIO_new(BIO_s_mem()) : NULL;
+	struct archive_pubkey *out = NULL;
+	char *pem = NULL;
+	if (bio && PEM_write_bio_PUBKEY(bio, key) == 1) {
+		char *data = NULL;
+		long n = BIO_get_mem_data(bio, &data);
+		pem = g_strndup(data, (gsize)n);
+	}
+	if (!pem || archive_pubkey_from_pem_any(pem, &out) != 0)
+		out = NULL;
+	g_free(pem);
+	BIO_free(bio);
+	EVP_PKEY_free(key);
+	return out;
+}
+
 int witness_sig_check(const char *cert_pem, const uint8_t *sig, size_t sig_len, const char *tender,
                       const char *sha256, X509 *ca, char identity[65], char **why)
 {
 	BIO *bio = BIO_new_mem_buf(cert_pem, -1);
 	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
 	BIO_free(bio);
-	EVP_PKEY *key = NULL;
-	EVP_MD_CTX *md = NULL;
+	struct archive_pubkey *key = NULL;
 	char *msg = NULL, *cn = NULL;
 	int rc = -EBADMSG;
 	if (!x) {
@@ -307,9 +329,9 @@ int witness_sig_check(const char *cert_pem, const uint8_t *sig, size_t sig_len, 
 	}
 	cn = cert_cn(x);
 	g_strlcpy(identity, cn, 65);
-	key = X509_get_pubkey(x);
-	if (!key || EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) {
-		*why = g_strdup_printf("the certificate of %s holds no Ed25519 key", cn);
+	key = cert_signing_key(x);
+	if (!key) {
+		*why = g_strdup_printf("the certificate of %s holds no Ed25519 or SM2 key", cn);
 		goto out;
 	}
 	if (ca) {
@@ -329,9 +351,7 @@ int witness_sig_check(const char *cert_pem, const uint8_t *sig, size_t sig_len, 
 		}
 	}
 	msg = witness_log_message(tender, sha256);
-	md = EVP_MD_CTX_new();
-	if (sig_len != 64 || !md || EVP_DigestVerifyInit(md, NULL, NULL, NULL, key) != 1 ||
-	    EVP_DigestVerify(md, sig, sig_len, (const unsigned char *)msg, strlen(msg)) != 1) {
+	if (archive_pubkey_verify(key, msg, strlen(msg), sig, sig_len) != 0) {
 		*why = g_strdup_printf("the signature of %s does not match the witness log's "
 		                       "SHA-256 %s and that certificate's key",
 		                       cn, sha256);
@@ -339,8 +359,7 @@ int witness_sig_check(const char *cert_pem, const uint8_t *sig, size_t sig_len, 
 	}
 	rc = 0;
 out:
-	EVP_MD_CTX_free(md);
-	EVP_PKEY_free(key);
+	archive_pubkey_free(key);
 	X509_free(x);
 	g_free(msg);
 	g_free(cn);
