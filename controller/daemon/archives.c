@@ -893,9 +893,14 @@ void archives_on_agent_event(struct controller *c, const char *room, const char 
 	const char *reason = json_string_value(json_object_get(body, "reason"));
 	if (strcmp(kind, "door.event") == 0 && person &&
 	    (g_str_has_prefix(person, "witness-") || g_str_has_prefix(person, "supervisor-"))) {
+		const char *event = json_string_value(json_object_get(body, "event"));
 		const char *step = g_strcmp0(reason, "granted") == 0           ? "escort.entered"
 		                   : g_strcmp0(reason, "awaiting_escort") == 0 ? "escort.waiting"
-		                                                               : NULL;
+		                   : g_strcmp0(event, "escort_wait_ended") == 0
+		                       ? "escort.wait_ended"
+		                       : NULL;
+		if (!reason)
+			reason = "agent_restart"; /* escort_wait_ended: the only step without one */
 		for (guint i = 0; step && i < tenders->len; i++)
 			archives_event(c, tenders->pdata[i], ts, step, source,
 			               json_pack("{s:s, s:s, s:s}", "room", room, "person", person,

@@ -380,6 +380,28 @@ static void escort_awaited(struct controller *c, const char *room, const char *i
 	g_timeout_add(c->cfg.escort_window_s * 1000 + 500, escort_timeout, w);
 }
 
+/* The room agent restarted while PERSON's credential waited for the other one of an
+ * escorted pair: the restart ended the wait (nothing of it survives, docs/door.md), which
+ * the operators are told at once rather than when the window would have passed. */
+static void escort_wait_restarted(struct controller *c, const char *room, const char *identity)
+{
+	json_t *a = staff_active_of(c, identity, room);
+	int64_t approval = a ? json_integer_value(json_object_get(a, "approval")) : 0;
+	json_decref(a);
+	if (!approval)
+		return;
+	char *detail = g_strdup_printf(
+	    "the agent of room %s restarted while %s waited at its door for the other credential: "
+	    "the wait ended, the door stayed locked, both must present their credentials again "
+	    "(escorted entry, approval %" G_GINT64_FORMAT ")",
+	    room, identity, approval);
+	alert_raise(
+	    c, ALERT_ESCORT_MISSING, &(struct alert_subject){.room = room, .person = identity},
+	    detail,
+	    json_pack("{s:I, s:s}", "approval", (json_int_t)approval, "cause", "agent_restart"));
+	g_free(detail);
+}
+
 void checkin_door_event(struct controller *c, const char *room, const char *event,
                         const char *reason, const char *person, int64_t at)
 {
@@ -388,6 +410,10 @@ void checkin_door_event(struct controller *c, const char *room, const char *even
 		return;
 	if (strcmp(event, "denied") == 0 && g_strcmp0(reason, "awaiting_escort") == 0) {
 		escort_awaited(c, room, person);
+		return;
+	}
+	if (strcmp(event, "escort_wait_ended") == 0) {
+		escort_wait_restarted(c, room, person);
 		return;
 	}
 	if (strcmp(event, "granted") == 0) {
