@@ -824,9 +824,11 @@ void archives_after_request(struct controller *c, const struct request *req, con
 		escort_step(c, req, result, now);
 		return;
 	}
-	/* a witness's note that was taken is its own witness.note event (watch.c); a
-	 * signature of the witness log goes to the archive's signed appendix */
+	/* a witness's note that was taken is its own witness.note event (watch.c), and so is
+	 * a watcher's console page open (console.viewed); a signature of the witness log goes
+	 * to the archive's signed appendix */
 	if ((!err && strcmp(req->command, "witness.note") == 0) ||
+	    (!err && strcmp(req->command, "console.opened") == 0) ||
 	    strcmp(req->command, "witness.sign") == 0)
 		return;
 	/* Operator actions that concern the tender, refused ones too (the audit log's view).
