@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agents.h"
@@ -325,6 +326,21 @@ static void staff_entered(struct controller *c, const char *room, const char *id
 		         identity, approval);
 	else
 		log_info("room %s: %s entered; staff credential used", room, identity);
+	/* the watchers' entries are theirs to answer for (docs/witness.md "Who watched
+	 * what"): in the audit as the person's own (the archives have the door event,
+	 * archives_on_agent_event) */
+	json_t *args = approval
+	                   ? json_pack("{s:s, s:I}", "room", room, "approval", (json_int_t)approval)
+	                   : json_pack("{s:s}", "room", room);
+	char *text = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
+	if (state_audit_append(c->state, at, identity, "door.entry", text ? text : "{}", "ok", NULL,
+	                       &err) != 0) {
+		log_warnx("room %s: entry of %s not in the audit: %s", room, identity,
+		          err->message);
+		g_clear_error(&err);
+	}
+	free(text);
+	json_decref(args);
 	checkin_push_admissions(c);
 }
 

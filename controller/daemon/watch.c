@@ -393,35 +393,11 @@ static int handle_console_opened(struct controller *c, const struct request *req
 	if (page[0] != '/')
 		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
 		                "args.page: \"%s\" is no path of the console", page);
-	GDateTime *now_dt = g_date_time_new_now_local();
-	char *date = g_date_time_format(now_dt, "%Y-%m-%d");
-	g_date_time_unref(now_dt);
-	char session[STATE_ID_SIZE] = "";
-	json_t *tenders = NULL, *archived = json_array();
-	GError *e = NULL;
-	if (state_session_open_on(c->state, date, session, &e) != 0 ||
-	    state_tender_list(c->state, session, &tenders, &e) != 0)
-		g_clear_error(&e); /* no session open today: the audit record alone */
-	g_free(date);
-	int64_t now = clock_now_us();
-	size_t i;
-	json_t *t;
-	json_array_foreach(tenders, i, t)
-	{
-		struct state_tender st;
-		const char *id = json_string_value(t);
-		if (!id || state_tender_get(c->state, id, &st, &e) != 0) {
-			g_clear_error(&e);
-			continue;
-		}
-		if (strcmp(st.state, "open") != 0)
-			continue;
-		if (archives_event(c, id, now, "console.viewed", req->requester,
-		                   json_pack("{s:s, s:s, s:b}", "identity", req->requester, "page",
-		                             page, "allowed", allowed)) == 0)
-			json_array_append_new(archived, json_string(id));
-	}
-	json_decref(tenders);
+	json_t *archived = json_array();
+	archives_day_event(c, clock_now_us(), "console.viewed", req->requester,
+	                   json_pack("{s:s, s:s, s:b}", "identity", req->requester, "page", page,
+	                             "allowed", allowed),
+	                   archived);
 	*result = json_pack("{s:s, s:s, s:b, s:o}", "identity", req->requester, "page", page,
 	                    "allowed", allowed, "tenders", archived);
 	return 0;
