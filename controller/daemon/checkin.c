@@ -378,12 +378,19 @@ static gboolean escort_timeout(gpointer user)
 	return G_SOURCE_REMOVE;
 }
 
-/* One credential of an escorted pair at ROOM's door: the other must follow in time. */
-static void escort_awaited(struct controller *c, const char *room, const char *identity)
+/* The approval of IDENTITY's active escorted admission to ROOM, or 0 when none. */
+static int64_t escort_approval_of(struct controller *c, const char *identity, const char *room)
 {
 	json_t *a = staff_active_of(c, identity, room);
 	int64_t approval = a ? json_integer_value(json_object_get(a, "approval")) : 0;
 	json_decref(a);
+	return approval;
+}
+
+/* One credential of an escorted pair at ROOM's door: the other must follow in time. */
+static void escort_awaited(struct controller *c, const char *room, const char *identity)
+{
+	int64_t approval = escort_approval_of(c, identity, room);
 	if (!approval)
 		return;
 	struct escort_wait *w = g_new0(struct escort_wait, 1);
@@ -401,9 +408,7 @@ static void escort_awaited(struct controller *c, const char *room, const char *i
  * the operators are told at once rather than when the window would have passed. */
 static void escort_wait_restarted(struct controller *c, const char *room, const char *identity)
 {
-	json_t *a = staff_active_of(c, identity, room);
-	int64_t approval = a ? json_integer_value(json_object_get(a, "approval")) : 0;
-	json_decref(a);
+	int64_t approval = escort_approval_of(c, identity, room);
 	if (!approval)
 		return;
 	char *detail = g_strdup_printf(

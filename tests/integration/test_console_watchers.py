@@ -18,6 +18,7 @@ import pytest
 import harness
 import watchers
 from daemons import Site, wait_for
+from test_witness_log import ok
 
 TODAY = time.strftime("%Y-%m-%d")
 TENDER = "TC"
@@ -30,12 +31,6 @@ def site(bin_dir, tmp_path):
     s.start_controller(s.console_section(s.console_port))
     yield s
     s.close()
-
-
-def ok(site, *args, identity=None):
-    rc, out, err = site.ctl(*args, identity=identity)
-    assert rc == 0, (args, out, err)
-    return out
 
 
 def get(site, path, identity):

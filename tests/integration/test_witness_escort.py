@@ -220,7 +220,8 @@ def test_agent_restart_between_the_two_credentials(bin_dir, tmp_path):
         # both again: the door opens once
         site.door("E1").pin(wpin)
         assert wait_for(lambda: lock_rises(site) == 1, 5)
-        assert door_events(site, "granted")[0]["person"] == watchers.WITNESS
+        granted = wait_for(lambda: door_events(site, "granted"), 5)
+        assert granted and granted[0]["person"] == watchers.WITNESS, granted
         assert not os.path.exists(os.path.join(site.tmp, "spool-E1", "escort-wait.json"))
 
         p = os.path.join(site.tmp, "controller-state", "archive", "TA.evarc")
