@@ -600,6 +600,20 @@ const struct site_staff *site_staff_find(const struct site *site, const char *id
 		if (site->staff[i].identity && strcmp(site->staff[i].identity, identity) == 0)
 			return &site->staff[i];
 	return NULL;
+/* "witness_signing": "ed25519" (also when absent), "sm2" or "both". */
+static int parse_witness_signing(struct parse *p, const json_t *root, unsigned *out)
+{
+	json_t *v = json_object_get(root, "witness_signing");
+	const char *s = v ? json_string_value(v) : "ed25519";
+	if (g_strcmp0(s, "ed25519") == 0)
+		*out = SITE_SIGNING_ED25519;
+	else if (g_strcmp0(s, "sm2") == 0)
+		*out = SITE_SIGNING_SM2;
+	else if (g_strcmp0(s, "both") == 0)
+		*out = SITE_SIGNING_ED25519 | SITE_SIGNING_SM2;
+	else
+		return fail(p, "witness_signing", "expected \"ed25519\", \"sm2\" or \"both\"");
+	return 0;
 }
 
 static int parse_site(struct parse *p, const json_t *root, struct site *site)
@@ -607,7 +621,7 @@ static int parse_site(struct parse *p, const json_t *root, struct site *site)
 	static const char *const members[] = {
 	    "id",    "name",     "venues",    "rooms",       "operators",
 	    "desks", "auditors", "witnesses", "supervisors", "representatives",
-	    "posts", "staff",    NULL};
+	    "posts", "staff",    "witness_signing", NULL};
 	int rc = want_object(p, root, "");
 	if (rc == 0)
 		rc = check_members(p, root, "", members);
@@ -674,6 +688,8 @@ static int parse_site(struct parse *p, const json_t *root, struct site *site)
 		                  &site->n_representatives);
 	if (rc == 0)
 		rc = parse_posts_staff(p, root, site);
+	if (rc == 0)
+		rc = parse_witness_signing(p, root, &site->witness_signing);
 	return rc;
 }
 

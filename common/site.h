@@ -87,6 +87,11 @@ struct site_staff {
 	struct site_staff_post *posts; /* at least one */
 	size_t n_posts;
 };
+/* The keys the watchers sign the witness log with (site member "witness_signing":
+ * "ed25519", the default, "sm2" or "both"): provisioning issues a signing certificate of
+ * each algorithm set (docs/witness.md). */
+#define SITE_SIGNING_ED25519 1u
+#define SITE_SIGNING_SM2     2u
 
 struct site {
 	char *id;
@@ -111,6 +116,7 @@ struct site {
 	size_t n_posts;
 	struct site_staff *staff; /* who may hold them; optional */
 	size_t n_staff;
+	unsigned witness_signing; /* SITE_SIGNING_* bits, never 0 ("witness_signing") */
 };
 
 GQuark site_error_quark(void);

@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "admission_used.h"
@@ -16,6 +17,7 @@
 #include "log.h"
 #include "msg.h"
 #include "outbox.h"
+#include "site.h"
 
 /* One admission.set message carries at most this many entries (a page: about 150 bytes
  * an entry keeps it far under the 64 KiB message limit); a list is at most
@@ -30,8 +32,10 @@ struct agent_door {
 	struct gpio_sim *sim; /* sim backend */
 	struct gpio *gpiod;   /* gpiod backend */
 	struct door *door;
-	char *lockdown_path;         /* exists while a lockdown is in force */
-	char *admission_path;        /* the last admission list, for decisions after a restart */
+	char *lockdown_path;    /* exists while a lockdown is in force */
+	char *admission_path;   /* the last admission list, for decisions after a restart */
+	char *escort_wait_path; /* exists while an escorted pair's first credential waits */
+	bool escort_wait_written;
 	struct credential_key key;   /* the site credential key (credential.h) */
 	struct admission_used *used; /* admissions used up, durable (admission_used.h) */
 	/* A paged list being received: its id, page count and the pages so far. */
@@ -68,6 +72,75 @@ static void persist_lockdown(struct agent_door *d, bool on)
 	}
 }
 
+/* The two-person rule's wait (the first credential of an escorted pair) lives in the
+ * door's memory only, so a restart ends it: the other credential alone then starts a new
+ * wait and opens nothing. The wait is written down while it lasts so that the agent,
+ * started again, can say that the restart ended it (escort_wait_ended below). Called
+ * after every credential decision. */
+static void persist_escort_wait(struct agent_door *d)
+{
+	struct admission_wait w;
+	if (admission_wait_of(door_admission(d->door), clock_source_now_us(d->agent->clock), &w) !=
+	    0) {
+		if (d->escort_wait_written && g_unlink(d->escort_wait_path) != 0 && errno != ENOENT)
+			log_warn("door: cannot clear %s", d->escort_wait_path);
+		d->escort_wait_written = false;
+		return;
+	}
+	json_t *j =
+	    json_pack("{s:s, s:s, s:b, s:I, s:I}", "pair", w.pair, "person", w.person, "escort",
+	              w.escort, "at", (json_int_t)w.at_us, "window", (json_int_t)w.window_us);
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	GError *err = NULL;
+	if (!text || !g_file_set_contents(d->escort_wait_path, text, -1, &err)) {
+		log_warnx("door: cannot write the escort wait down: %s",
+		          err ? err->message : "out of memory");
+		g_clear_error(&err);
+	} else {
+		d->escort_wait_written = true;
+	}
+	free(text);
+	json_decref(j);
+}
+
+/* At start: a wait written down before the restart whose window had not passed is over
+ * (nothing of it is restored: both credentials must be presented again). The event
+ * door.event "escort_wait_ended" tells the controller, which raises escort_missing. */
+static void escort_wait_ended(struct agent_door *d)
+{
+	char *text = NULL;
+	if (!g_file_get_contents(d->escort_wait_path, &text, NULL, NULL))
+		return;
+	if (g_unlink(d->escort_wait_path) != 0)
+		log_warn("door: cannot clear %s", d->escort_wait_path);
+	json_t *j = json_loads(text, 0, NULL);
+	g_free(text);
+	const char *person = json_string_value(json_object_get(j, "person"));
+	int64_t at = json_integer_value(json_object_get(j, "at"));
+	int64_t window = json_integer_value(json_object_get(j, "window"));
+	int64_t now = clock_source_now_us(d->agent->clock);
+	if (!person || !site_id_valid(person) || now < at || now - at > window) {
+		json_decref(j);
+		return; /* unreadable, or its window passed anyway (escort_missing as usual) */
+	}
+	struct agent *a = d->agent;
+	json_t *m = node_msg_new(a->node, "door.event");
+	char *detail = g_strdup_printf(
+	    "the room agent restarted while %s waited for the other credential of an escorted "
+	    "entry: the wait is over and both credentials must be presented again",
+	    person);
+	json_object_set_new(m, "event", json_string("escort_wait_ended"));
+	json_object_set_new(m, "state", json_string(door_state_name(DOOR_STATE_LOCKED)));
+	json_object_set_new(m, "at", json_integer(now));
+	json_object_set_new(m, "person", json_string(person));
+	json_object_set_new(m, "detail", json_string(detail));
+	log_warnx("door %s: %s", a->room, detail);
+	outbox_push(a->outbox, a->topic_event, m);
+	json_decref(m);
+	g_free(detail);
+	json_decref(j);
+}
+
 static void on_door_event(const struct door_event *ev, void *user)
 {
 	struct agent_door *d = user;
@@ -88,6 +161,7 @@ static void on_door_event(const struct door_event *ev, void *user)
 		break;
 	case DOOR_EV_GRANTED:
 	case DOOR_EV_DENIED: {
+		persist_escort_wait(d);
 		char dig[CREDENTIAL_DIGEST_HEX];
 		credential_digest(&d->key, ev->credential, dig);
 		json_object_set_new(m, "reason", json_string(admission_reason_name(ev->reason)));
@@ -448,6 +522,7 @@ struct agent_door *agent_door_new(struct agent *a, GError **err)
 		goto err_free;
 	d->lockdown_path = g_build_filename(a->spool_dir, "door-lockdown", NULL);
 	d->admission_path = g_build_filename(a->spool_dir, "admission.json", NULL);
+	d->escort_wait_path = g_build_filename(a->spool_dir, "escort-wait.json", NULL);
 	/* A lockdown ordered before a restart or a network loss stays in force. */
 	unsigned flags =
 	    g_file_test(d->lockdown_path, G_FILE_TEST_EXISTS) ? DOOR_START_LOCKDOWN : 0;
@@ -466,6 +541,7 @@ struct agent_door *agent_door_new(struct agent *a, GError **err)
 		goto err_free;
 	}
 	door_set_use_store(d->door, use_store, d);
+	escort_wait_ended(d);
 	log_info("door %s: ready (%s)%s", a->room, door_state_name(DOOR_STATE_LOCKED),
 	         flags ? ", lockdown restored" : "");
 	return d;
@@ -490,5 +566,6 @@ void agent_door_free(struct agent_door *d)
 	OPENSSL_cleanse(&d->key, sizeof(d->key));
 	g_free(d->lockdown_path);
 	g_free(d->admission_path);
+	g_free(d->escort_wait_path);
 	g_free(d);
 }

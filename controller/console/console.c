@@ -11,9 +11,11 @@
 #include "log.h"
 #include "msg.h"
 
-#define RESOURCE_ROOT   "/org/evalroom/console/"
-#define ACK_BODY_MAX    4096
-#define WALL_ROLES      (ROLE_OPERATOR | ROLE_DESK | ROLE_AUDITOR | ROLE_WITNESS)
+#define RESOURCE_ROOT "/org/evalroom/console/"
+#define ACK_BODY_MAX  4096
+#define WALL_ROLES    (ROLE_OPERATOR | ROLE_DESK | ROLE_AUDITOR | ROLE_WITNESS)
+/* The people whose page opens are recorded (docs/witness.md "Who watched what"). */
+#define WATCHER_ROLES   (ROLE_WITNESS | ROLE_SUPERVISOR | ROLE_REP)
 #define WS_CLOSE_POLICY 1008 /* RFC 6455: policy violation */
 #define WS_KEEPALIVE_S  30
 #define LIVE_ROLES      (ROLE_OPERATOR | ROLE_WITNESS | ROLE_SUPERVISOR)
@@ -43,16 +45,17 @@ struct page {
 	const char *resource;
 	const char *content_type;
 	unsigned roles;
+	bool html; /* a page a person opens (recorded for watchers), not a script or style */
 };
 
 static const struct page pages[] = {
-    {"/", "wall.html", "text/html; charset=utf-8", WALL_ROLES},
-    {"/witness", "witness.html", "text/html; charset=utf-8", ROLE_WITNESS},
-    {"/console.css", "console.css", "text/css; charset=utf-8", WALL_ROLES},
-    {"/wall.js", "wall.js", "text/javascript; charset=utf-8", WALL_ROLES},
-    {"/live", "live.html", "text/html; charset=utf-8", LIVE_ROLES},
-    {"/live.js", "live.js", "text/javascript; charset=utf-8", LIVE_ROLES},
-    {"/live.css", "live.css", "text/css; charset=utf-8", LIVE_ROLES},
+    {"/", "wall.html", "text/html; charset=utf-8", WALL_ROLES, true},
+    {"/witness", "witness.html", "text/html; charset=utf-8", ROLE_WITNESS, true},
+    {"/console.css", "console.css", "text/css; charset=utf-8", WALL_ROLES, false},
+    {"/wall.js", "wall.js", "text/javascript; charset=utf-8", WALL_ROLES, false},
+    {"/live", "live.html", "text/html; charset=utf-8", LIVE_ROLES, true},
+    {"/live.js", "live.js", "text/javascript; charset=utf-8", LIVE_ROLES, false},
+    {"/live.css", "live.css", "text/css; charset=utf-8", LIVE_ROLES, false},
 };
 
 /* ---- answers ---- */
@@ -211,6 +214,27 @@ static bool same_origin(SoupServerMessage *msg)
 
 /* ---- pages ---- */
 
+/* record_open: the page open of a watcher (ALLOWED: it is served) through the ops'
+ * console.opened request; false (answered 503, nothing served) when it is not recorded. */
+static bool record_open(struct console *con, SoupServerMessage *msg, const char *id,
+                        const char *path, bool allowed)
+{
+	GError *err = NULL;
+	json_t *result = NULL;
+	json_t *args = json_pack("{s:s, s:b}", "page", path, "allowed", allowed);
+	int rc = con->ops->request(con->user, id, "console.opened", args, &result, &err);
+	json_decref(args);
+	json_decref(result);
+	if (rc == 0)
+		return true;
+	log_warnx("console: %s opening %s not recorded, not served: %s", id, path,
+	          err ? err->message : "?");
+	answer_text(msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
+	            "This page cannot be shown now: opening it could not be recorded.\n");
+	g_clear_error(&err);
+	return false;
+}
+
 static void on_page(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
                     gpointer data)
 {
@@ -237,6 +261,11 @@ static void on_page(SoupServer *server, SoupServerMessage *msg, const char *path
 		answer_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Pages are read with GET.\n");
 		return;
 	}
+	/* who watched what is itself recorded: a watcher's page open, refused or not, is in
+	 * the audit and in the archives of the day's tenders before anything is served */
+	if ((role & WATCHER_ROLES) && page->html &&
+	    !record_open(data, msg, id, path, (page->roles & role) != 0))
+		return;
 	if (!(page->roles & role)) {
 		log_info("console: %s refused page %s (role %s)", id, path,
 		         console_role_name(role));

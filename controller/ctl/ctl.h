@@ -16,6 +16,12 @@ struct ctl;
  * message (domain REQUEST_ERROR, code = its error code) or the transport fault
  * ("controller unreachable: ..."). */
 int ctl_request(struct ctl *ctl, const char *command, json_t *args, json_t **result, GError **err);
+/* ctl_set_exact: with EXACT, results come back exactly as sent also without --json (the
+ * witness log's bytes are hashed and signed); the caller then makes what it shows safe
+ * for the terminal itself (text_safe.h); error messages are made safe as ever. Without
+ * (the default), every string of an answer is already in its text_display form unless
+ * --json. */
+void ctl_set_exact(struct ctl *ctl, bool exact);
 /* ctl_timeout_at_least: wait at least S seconds for answers (a command that makes the
  * controller wait, e.g. tender close --wait). */
 void ctl_timeout_at_least(struct ctl *ctl, int s);

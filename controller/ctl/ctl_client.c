@@ -32,6 +32,7 @@ struct ctl {
 	json_t *answer;
 	char *conn_error;
 	GTimeZone *tz; /* the zone people read times in */
+	bool exact;    /* answers as sent, also without --json (ctl_set_exact) */
 };
 
 static char *cert_common_name(const char *path, GError **err)
@@ -181,6 +182,11 @@ void ctl_poll(struct ctl *ctl)
 	if (ctl->loop)
 		while (g_main_context_iteration(g_main_loop_get_context(ctl->loop), FALSE))
 			;
+}
+
+void ctl_set_exact(struct ctl *ctl, bool exact)
+{
+	ctl->exact = exact;
 }
 
 bool ctl_want_json(const struct ctl *ctl)
@@ -355,7 +361,7 @@ int ctl_request(struct ctl *ctl, const char *command, json_t *args, json_t **res
 	/* Shown to a person: names, notes and messages made safe for the terminal
 	 * (text_safe.h); --json gives them exactly as sent, JSON-escaped. */
 	if (!ctl_want_json(ctl))
-		text_display_json(ctl->answer);
+		text_display_json(ctl->exact ? json_object_get(ctl->answer, "error") : ctl->answer);
 	if (json_is_true(json_object_get(ctl->answer, "ok"))) {
 		json_t *r = json_object_get(ctl->answer, "result");
 		*result = r ? json_incref(r) : json_object();

@@ -1,5 +1,6 @@
 /* evalroomctl desk staff-admit (the watchers' own room doors) and witness note (the
  * witness's record), docs/witness.md. */
+#include <errno.h>
 #include <glib/gi18n.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,13 +9,21 @@
 #include "ctl.h"
 #include "ctl_cmd_ops.h"
 #include "ctl_commands.h"
-#include "ctl_sign.h"
-
+#include "signing.h"
+#include "text_safe.h"
 
 static const char *str(const json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 	return s ? s : "";
+}
+
+/* A copy of the exact answer RES made safe to show on a terminal (text_safe.h): new. */
+static json_t *displayed(const json_t *res)
+{
+	json_t *shown = json_deep_copy(res);
+	text_display_json(shown);
+	return shown;
 }
 
 static int cmd_staff_admit(struct ctl *ctl, int argc, char **argv)
@@ -187,7 +196,7 @@ static int cmd_log(struct ctl *ctl, int argc, char **argv)
 	                                {"out", 0, 0, G_OPTION_ARG_FILENAME, &out_path, NULL, NULL},
 	                                {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	int rc = ctl_ops_parse(ctl, "witness log", entries, &argc, &argv, 0);
-	json_t *res = NULL;
+	json_t *res = NULL, *shown = NULL;
 	GError *err = NULL;
 	if (rc)
 		goto out;
@@ -195,6 +204,8 @@ static int cmd_log(struct ctl *ctl, int argc, char **argv)
 		rc = ctl_ops_local_fail(ctl, "witness log", _("--tender is required"));
 		goto out;
 	}
+	/* the log's exact bytes: what is written out is what the parties hash and sign */
+	ctl_set_exact(ctl, true);
 	rc = ctl_ops_call(ctl, "witness log", "witness.log", json_pack("{s:s}", "tender", tender),
 	                  &res);
 	if (rc)
@@ -204,35 +215,130 @@ static int cmd_log(struct ctl *ctl, int argc, char **argv)
 		g_error_free(err);
 		goto out;
 	}
-	if (ctl_want_json(ctl))
+	if (ctl_want_json(ctl)) {
 		ctl_print_json(res);
-	else if (out_path)
+	} else if (out_path) {
+		shown = displayed(res);
 		printf(_("Witness log of %s written to %s\n  SHA-256 %s\n  %s\n"), tender, out_path,
-		       str(res, "sha256"), str(res, "report"));
-	else
-		fputs(str(res, "markdown"), stdout);
+		       str(shown, "sha256"), str(shown, "report"));
+	} else {
+		/* line by line, each made safe for the terminal */
+		char **lines = g_strsplit(str(res, "markdown"), "\n", -1);
+		for (char **l = lines; *l; l++) {
+			char *safe = text_display(*l);
+			printf(l[1] ? "%s\n" : "%s", safe);
+			g_free(safe);
+		}
+		g_strfreev(lines);
+	}
 out:
+	json_decref(shown);
 	json_decref(res);
 	g_free(tender);
 	g_free(out_path);
 	return rc;
 }
 
+/* The signature of MSG with the Ed25519 or SM2 private key in PATH (the archive's own
+ * signing code, signing.h), as base64 (new), its algorithm's name in *alg; or NULL with
+ * *why (new). */
+static char *sign_with(const char *path, const char *msg, const char **alg, char **why)
+{
+	struct archive_signer *s = NULL;
+	GByteArray *sig = NULL;
+	char *b64 = NULL;
+	int rc = archive_signer_load_any(path, &s);
+	if (rc == -EINVAL)
+		*why = g_strdup_printf(_("%s: not an Ed25519 or SM2 private key (the watchers' "
+		                         "signing certificates come from evalroomctl provision)"),
+		                       path);
+	else if (rc != 0)
+		*why = g_strdup_printf(_("%s: cannot read the private key: %s"), path,
+		                       g_strerror(-rc));
+	else if (archive_signer_sign_alloc(s, msg, strlen(msg), &sig) != 0)
+		*why = g_strdup_printf(_("%s: signing failed"), path);
+	else {
+		b64 = g_base64_encode(sig->data, sig->len);
+		*alg = archive_signer_algorithm(s);
+	}
+	if (sig)
+		g_byte_array_unref(sig);
+	archive_signer_free(s);
+	return b64;
+}
+
+/* The witness-log signing certificates and keys of this identity, beside its TLS files:
+ * NAME.signing.{crt,key} (Ed25519) and NAME.sm2-signing.{crt,key} (SM2), those that exist
+ * (docs/witness.md); when neither does, the TLS pair itself. Fills paths[0..n) of
+ * {certificate, key} (g_free each) and returns n (1 or 2). */
+static size_t signing_paths(const struct ctl *ctl, char *paths[2][2])
+{
+	static const char *const kinds[] = {"signing", "sm2-signing"};
+	const char *crt = ctl_cert_path(ctl), *key = ctl_key_path(ctl);
+	size_t n = 0;
+	for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
+		if (!g_str_has_suffix(crt, ".crt") || !g_str_has_suffix(key, ".key"))
+			break;
+		char *c = g_strdup_printf("%.*s.%s.crt", (int)strlen(crt) - 4, crt, kinds[i]);
+		char *k = g_strdup_printf("%.*s.%s.key", (int)strlen(key) - 4, key, kinds[i]);
+		if (g_file_test(c, G_FILE_TEST_EXISTS) && g_file_test(k, G_FILE_TEST_EXISTS)) {
+			paths[n][0] = c;
+			paths[n][1] = k;
+			n++;
+		} else {
+			g_free(c);
+			g_free(k);
+		}
+	}
+	if (n == 0) {
+		paths[0][0] = g_strdup(crt);
+		paths[0][1] = g_strdup(key);
+		n = 1;
+	}
+	return n;
+}
+
+/* Signs MSG (the log of TENDER with hash SHA) with the certificate and key at PATHS and
+ * hands the signature to the controller; its answer in *res. 0 or the exit status. */
+static int sign_one(struct ctl *ctl, const char *tender, const char *sha, const char *msg,
+                    char *const paths[2], const char **alg, json_t **res)
+{
+	char *cert = NULL, *why = NULL, *sig = NULL;
+	int rc;
+	if (!g_file_get_contents(paths[0], &cert, NULL, NULL))
+		return ctl_ops_local_fail(ctl, "witness sign", _("%s: cannot read the certificate"),
+		                          paths[0]);
+	sig = sign_with(paths[1], msg, alg, &why);
+	if (!sig)
+		rc = ctl_ops_local_fail(ctl, "witness sign", "%s", why);
+	else
+		rc = ctl_ops_call(ctl, "witness sign", "witness.sign",
+		                  json_pack("{s:s, s:s, s:s, s:s}", "tender", tender, "sha256", sha,
+		                            "signature", sig, "certificate", cert),
+		                  res);
+	g_free(cert);
+	g_free(why);
+	g_free(sig);
+	return rc;
+}
+
 static int cmd_sign(struct ctl *ctl, int argc, char **argv)
 {
-	char *tender = NULL, *sha = NULL, *cert = NULL, *why = NULL, *sig = NULL, *msg = NULL;
-	char *cert_path = NULL, *key_path = NULL;
+	char *tender = NULL, *sha = NULL, *msg = NULL;
+	char *paths[2][2] = {{NULL, NULL}, {NULL, NULL}};
 	const GOptionEntry entries[] = {{"tender", 0, 0, G_OPTION_ARG_STRING, &tender, NULL, NULL},
 	                                {"sha256", 0, 0, G_OPTION_ARG_STRING, &sha, NULL, NULL},
 	                                {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	int rc = ctl_ops_parse(ctl, "witness sign", entries, &argc, &argv, 0);
-	json_t *res = NULL;
+	json_t *res = NULL, *algs = json_array();
 	if (rc)
 		goto out;
 	if (!tender) {
 		rc = ctl_ops_local_fail(ctl, "witness sign", _("--tender is required"));
 		goto out;
 	}
+	/* the log's exact bytes, hashed here (answers shown are made safe below) */
+	ctl_set_exact(ctl, true);
 	if (!sha) {
 		/* the log as the controller holds it; its hash computed here, not taken on trust */
 		rc = ctl_ops_call(ctl, "witness sign", "witness.log",
@@ -249,42 +355,43 @@ static int cmd_sign(struct ctl *ctl, int argc, char **argv)
 		json_decref(res);
 		res = NULL;
 	}
-	/* The signing certificate beside the TLS one (NAME.signing.crt and .key, provisioned
-	 * for the watchers), or the TLS one itself where it is Ed25519. */
-	ctl_signing_paths(ctl, &cert_path, &key_path);
-	if (!g_file_get_contents(cert_path, &cert, NULL, NULL)) {
-		rc = ctl_ops_local_fail(ctl, "witness sign", _("%s: cannot read the certificate"),
-		                        cert_path);
-		goto out;
-	}
 	/* the signed bytes, as docs/archive-format.md defines them (witness_log_message() of
 	 * the archive library, which the controller checks against) */
 	msg = g_strdup_printf("evalroom witness log v1\n%s\n%s\n", tender, sha);
-	sig = ctl_sign_with(key_path, msg, strlen(msg), &why);
-	if (!sig) {
-		rc = ctl_ops_local_fail(ctl, "witness sign", "%s", why);
-		goto out;
+	/* with every signing key this identity holds: Ed25519, SM2, or both (the site's
+	 * witness_signing, docs/witness.md) */
+	size_t n = signing_paths(ctl, paths);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const char *alg = NULL;
+		json_decref(res);
+		res = NULL;
+		rc = sign_one(ctl, tender, sha, msg, paths[i], &alg, &res);
+		if (rc)
+			break;
+		json_array_append_new(algs, json_string(alg));
+		if (!ctl_want_json(ctl)) {
+			json_t *shown = displayed(res);
+			printf(_("Signed the witness log of %s (SHA-256 %s) as %s with its %s key\n"
+			         "  %s\n"),
+			       tender, sha, str(shown, "identity"),
+			       strcmp(alg, "sm2-sm3") == 0 ? "SM2 (SM3)" : "Ed25519",
+			       str(shown, "report"));
+			json_decref(shown);
+		}
 	}
-	rc = ctl_ops_call(ctl, "witness sign", "witness.sign",
-	                  json_pack("{s:s, s:s, s:s, s:s}", "tender", tender, "sha256", sha,
-	                            "signature", sig, "certificate", cert),
-	                  &res);
-	if (rc)
-		goto out;
-	if (ctl_want_json(ctl))
+	if (rc == 0 && ctl_want_json(ctl)) {
+		json_object_set(res, "algorithms", algs);
 		ctl_print_json(res);
-	else
-		printf(_("Signed the witness log of %s (SHA-256 %s) as %s\n  %s\n"), tender, sha,
-		       str(res, "identity"), str(res, "report"));
+	}
 out:
 	json_decref(res);
+	json_decref(algs);
 	g_free(tender);
 	g_free(sha);
-	g_free(cert);
-	g_free(cert_path);
-	g_free(key_path);
-	g_free(why);
-	g_free(sig);
+	for (size_t i = 0; i < 2; i++) {
+		g_free(paths[i][0]);
+		g_free(paths[i][1]);
+	}
 	g_free(msg);
 	return rc;
 }
@@ -354,9 +461,11 @@ const struct ctl_command witness_ctl_commands[] = {
         "Prints the log, or writes it to FILE. Operators, auditors and the three parties."),
      cmd_log, false},
     {"witness sign", "witness sign --tender T [--sha256 HASH]",
-     N_("Sign the tender's witness log with this identity's own Ed25519 key (the key of its\n"
-        "site certificate): the log is fetched, its SHA-256 computed here and signed; the\n"
-        "controller checks the signature and appends it to the archive, sealed or not.\n"
+     N_("Sign the tender's witness log with this identity's own signing keys, those that\n"
+        "lie beside its TLS files: NAME.signing.key (Ed25519) and NAME.sm2-signing.key\n"
+        "(SM2 with SM3), as provisioning issued them for the site's witness_signing. The\n"
+        "log is fetched, its SHA-256 computed here and signed with each key; the\n"
+        "controller checks each signature and appends it to the archive, sealed or not.\n"
         "--sha256 signs that hash instead (refused unless it is the log's). The witness,\n"
         "the supervisor and the tenderer's representative only."),
      cmd_sign, false},
@@ -365,8 +474,7 @@ const struct ctl_command witness_ctl_commands[] = {
         "representative (rep-<name>) a one-time door credential for their own room: a\n"
         "witness room, a supervision room or a draw room. Any other room is refused (an\n"
         "entry into an expert or tenderer room needs a supervisor's approval and an\n"
-        "escort, docs/witness.md). A draw room's door opens only to a representative and\n"
-        "a witness together (a witness may be admitted to it). Desk and operators."),
+        "escort, docs/witness.md). Desk and operators."),
      cmd_staff_admit, false},
     {"witness note",
      "witness note --tender T --category C --text TEXT [--room R [--seat S]] [--stream X] "

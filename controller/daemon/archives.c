@@ -468,6 +468,43 @@ int archives_event(struct controller *c, const char *tender, int64_t at_us, cons
 	return rc;
 }
 
+int archives_day_event(struct controller *c, int64_t at_us, const char *kind, const char *source,
+                       json_t *body, json_t *written)
+{
+	GDateTime *now = g_date_time_new_now_local();
+	char *date = g_date_time_format(now, "%Y-%m-%d");
+	g_date_time_unref(now);
+	char session[STATE_ID_SIZE] = "";
+	json_t *tenders = NULL;
+	GError *err = NULL;
+	if (state_session_open_on(c->state, date, session, &err) != 0 ||
+	    state_tender_list(c->state, session, &tenders, &err) != 0)
+		g_clear_error(&err); /* no session open today: no tender concerned */
+	g_free(date);
+	int n = 0;
+	size_t i;
+	json_t *t;
+	json_array_foreach(tenders, i, t)
+	{
+		struct state_tender st;
+		const char *id = json_string_value(t);
+		if (!id || state_tender_get(c->state, id, &st, &err) != 0) {
+			g_clear_error(&err);
+			continue;
+		}
+		if (strcmp(st.state, "open") != 0)
+			continue;
+		if (archives_event(c, id, at_us, kind, source, json_deep_copy(body)) == 0) {
+			n++;
+			if (written)
+				json_array_append_new(written, json_string(id));
+		}
+	}
+	json_decref(tenders);
+	json_decref(body);
+	return n;
+}
+
 int64_t archives_sealed_at(struct controller *c, const char *tender)
 {
 	int64_t *t = g_hash_table_lookup(c->archives->sealed, tender);
@@ -825,9 +862,11 @@ void archives_after_request(struct controller *c, const struct request *req, con
 		escort_step(c, req, result, now);
 		return;
 	}
-	/* a witness's note that was taken is its own witness.note event (watch.c); a
-	 * signature of the witness log goes to the archive's signed appendix */
+	/* a witness's note that was taken is its own witness.note event (watch.c), and so is
+	 * a watcher's console page open (console.viewed); a signature of the witness log goes
+	 * to the archive's signed appendix */
 	if ((!err && strcmp(req->command, "witness.note") == 0) ||
+	    (!err && strcmp(req->command, "console.opened") == 0) ||
 	    strcmp(req->command, "witness.sign") == 0)
 		return;
 	/* Operator actions that concern the tender, refused ones too (the audit log's view).
@@ -894,14 +933,28 @@ void archives_on_agent_event(struct controller *c, const char *room, const char 
 	const char *reason = json_string_value(json_object_get(body, "reason"));
 	if (strcmp(kind, "door.event") == 0 && person &&
 	    (g_str_has_prefix(person, "witness-") || g_str_has_prefix(person, "supervisor-"))) {
+		const char *event = json_string_value(json_object_get(body, "event"));
 		const char *step = g_strcmp0(reason, "granted") == 0           ? "escort.entered"
 		                   : g_strcmp0(reason, "awaiting_escort") == 0 ? "escort.waiting"
-		                                                               : NULL;
+		                   : g_strcmp0(event, "escort_wait_ended") == 0
+		                       ? "escort.wait_ended"
+		                       : NULL;
+		if (!reason)
+			reason = "agent_restart"; /* escort_wait_ended: the only step without one */
 		for (guint i = 0; step && i < tenders->len; i++)
 			archives_event(c, tenders->pdata[i], ts, step, source,
 			               json_pack("{s:s, s:s, s:s}", "room", room, "person", person,
 			                         "reason", reason));
 	}
+	/* a watcher coming into a room where no tender is seated (their own room: witness,
+	 * supervision, draw): the entry concerns the day's tenders (docs/witness.md "Who
+	 * watched what") */
+	if (strcmp(kind, "door.event") == 0 && person && tenders->len == 0 &&
+	    g_strcmp0(reason, "granted") == 0 &&
+	    (g_str_has_prefix(person, "witness-") || g_str_has_prefix(person, "supervisor-") ||
+	     g_str_has_prefix(person, "rep-")))
+		archives_day_event(c, ts, "staff.entered", source,
+		                   json_pack("{s:s, s:s}", "room", room, "person", person), NULL);
 	g_ptr_array_free(tenders, TRUE);
 }
 

@@ -49,6 +49,13 @@ int archives_retention(struct controller *c, int64_t at_us, struct archive **out
 void retention_start(struct controller *c);
 void retention_stop(struct controller *c);
 
+/* archives_day_event: append an event (BODY stolen) to the archive of every open tender
+ * of today's open session (local date): what concerns the day as a whole, such as a
+ * watcher's console page open or entry into their own room. The ids written are
+ * appended to WRITTEN (may be NULL). Returns how many archives took it. */
+int archives_day_event(struct controller *c, int64_t at_us, const char *kind, const char *source,
+                       json_t *body, json_t *written);
+
 /* archives_event: append an event (BODY stolen, a JSON object) to TENDER's archive.
  * A sealed archive refuses it: logged. Returns 0 or -errno (logged). */
 int archives_event(struct controller *c, const char *tender, int64_t at_us, const char *kind,

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agents.h"
@@ -335,6 +336,21 @@ static void staff_entered(struct controller *c, const char *room, const char *id
 		         identity, approval);
 	else
 		log_info("room %s: %s entered; staff credential used", room, identity);
+	/* the watchers' entries are theirs to answer for (docs/witness.md "Who watched
+	 * what"): in the audit as the person's own (the archives have the door event,
+	 * archives_on_agent_event) */
+	json_t *args = approval
+	                   ? json_pack("{s:s, s:I}", "room", room, "approval", (json_int_t)approval)
+	                   : json_pack("{s:s}", "room", room);
+	char *text = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
+	if (state_audit_append(c->state, at, identity, "door.entry", text ? text : "{}", "ok", NULL,
+	                       &err) != 0) {
+		log_warnx("room %s: entry of %s not in the audit: %s", room, identity,
+		          err->message);
+		g_clear_error(&err);
+	}
+	free(text);
+	json_decref(args);
 	checkin_push_admissions(c);
 }
 
@@ -372,12 +388,19 @@ static gboolean escort_timeout(gpointer user)
 	return G_SOURCE_REMOVE;
 }
 
-/* One credential of an escorted pair at ROOM's door: the other must follow in time. */
-static void escort_awaited(struct controller *c, const char *room, const char *identity)
+/* The approval of IDENTITY's active escorted admission to ROOM, or 0 when none. */
+static int64_t escort_approval_of(struct controller *c, const char *identity, const char *room)
 {
 	json_t *a = staff_active_of(c, identity, room);
 	int64_t approval = a ? json_integer_value(json_object_get(a, "approval")) : 0;
 	json_decref(a);
+	return approval;
+}
+
+/* One credential of an escorted pair at ROOM's door: the other must follow in time. */
+static void escort_awaited(struct controller *c, const char *room, const char *identity)
+{
+	int64_t approval = escort_approval_of(c, identity, room);
 	if (!approval)
 		return;
 	struct escort_wait *w = g_new0(struct escort_wait, 1);
@@ -390,6 +413,26 @@ static void escort_awaited(struct controller *c, const char *room, const char *i
 	g_timeout_add(c->cfg.escort_window_s * 1000 + 500, escort_timeout, w);
 }
 
+/* The room agent restarted while PERSON's credential waited for the other one of an
+ * escorted pair: the restart ended the wait (nothing of it survives, docs/door.md), which
+ * the operators are told at once rather than when the window would have passed. */
+static void escort_wait_restarted(struct controller *c, const char *room, const char *identity)
+{
+	int64_t approval = escort_approval_of(c, identity, room);
+	if (!approval)
+		return;
+	char *detail = g_strdup_printf(
+	    "the agent of room %s restarted while %s waited at its door for the other credential: "
+	    "the wait ended, the door stayed locked, both must present their credentials again "
+	    "(escorted entry, approval %" G_GINT64_FORMAT ")",
+	    room, identity, approval);
+	alert_raise(
+	    c, ALERT_ESCORT_MISSING, &(struct alert_subject){.room = room, .person = identity},
+	    detail,
+	    json_pack("{s:I, s:s}", "approval", (json_int_t)approval, "cause", "agent_restart"));
+	g_free(detail);
+}
+
 void checkin_door_event(struct controller *c, const char *room, const char *event,
                         const char *reason, const char *person, int64_t at)
 {
@@ -398,6 +441,10 @@ void checkin_door_event(struct controller *c, const char *room, const char *even
 		return;
 	if (strcmp(event, "denied") == 0 && g_strcmp0(reason, "awaiting_escort") == 0) {
 		escort_awaited(c, room, person);
+		return;
+	}
+	if (strcmp(event, "escort_wait_ended") == 0) {
+		escort_wait_restarted(c, room, person);
 		return;
 	}
 	if (strcmp(event, "granted") == 0) {

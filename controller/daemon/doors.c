@@ -15,9 +15,10 @@
 #define DOOR_CMD_TIMEOUT_MS 5000
 
 static const char *const door_events[] = {
-    "granted",       "denied",     "bad_read",    "opened", "closed",         "rex",
-    "held_open_prealarm", "held_open_alarm", "forced_open", "tamper", "tamper_cleared", "fault",
-    "state",         "command",    NULL};
+    "granted",     "denied",  "bad_read",           "opened",
+    "closed",      "rex",     "held_open_prealarm", "held_open_alarm",
+    "forced_open", "tamper",  "tamper_cleared",     "fault",
+    "state",       "command", "escort_wait_ended",  NULL};
 static const char *const door_states[] = {
     "locked",      "unlocked", "open",   "held_open", "held_open_alarm", "forced_open", "lockdown",
     "free_access", "fault",    "tamper", NULL};

@@ -27,3 +27,6 @@ struct request_handler {
  * large and harmless to compute again (an archive's bytes), so they are not kept in the
  * replay cache and a long retrieval does not hold its chunks in memory. */
 #define REQUEST_BULK (1u << 31)
+/* A flag beside the roles: only a front door inside the controller (the web console,
+ * requests_run_local) runs this command; from the broker it is an unknown command. */
+#define REQUEST_LOCAL (1u << 30)

@@ -262,6 +262,8 @@ void requests_handle(struct controller *c, const char *requester, const void *pa
 		goto answer;
 	}
 	const struct request_handler *h = handler_find(req.command);
+	if (h && (h->roles & REQUEST_LOCAL))
+		h = NULL; /* the console's own, never from the broker */
 	const struct ops_entry *op = h ? NULL : ops_find(req.command);
 	if (!h && !op) {
 		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_INVALID, "unknown command \"%s\"",
@@ -312,9 +314,9 @@ refuse:
 
 /* The commands whose handlers never defer their answer (REQUEST_PENDING): the only ones a
  * local front door may run, as it has no response topic for a later answer. */
-static const char *const local_commands[] = {"rooms",        "alerts.list", "alert.ack",
-                                             "alert.resolve", "live.streams", "live.open",
-                                             "live.close",   NULL};
+static const char *const local_commands[] = {"rooms", "alerts.list", "alert.ack", "alert.resolve",
+                                             "live.streams", "live.open", "live.close",
+                                             "console.opened", NULL};
 
 int requests_run_local(struct controller *c, const char *requester, const char *command,
                        json_t *args, json_t **result, GError **err)

@@ -367,7 +367,37 @@ static int handle_approve(struct controller *c, const struct request *req, json_
 	return 0;
 }
 
+/* console.opened {page, allowed}: a witness, supervisor or tenderer's representative opened
+ * (or was refused) a page of the web console (docs/witness.md "Who watched what"). The
+ * dispatcher writes the audit record (the handler is audited); this appends a
+ * console.viewed event to the archive of every open tender of today's session, the one
+ * the console shows. Only the console's own front door runs it (REQUEST_LOCAL): a client
+ * of the broker cannot make up page opens. */
+static int handle_console_opened(struct controller *c, const struct request *req, json_t **result,
+                                 GError **err)
+{
+	struct msg_reader r;
+	msg_reader_init(&r, req->args, "args");
+	const char *page = msg_read_string(&r, "page", true, 64);
+	bool allowed = msg_read_bool(&r, "allowed", true, false);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	if (page[0] != '/')
+		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		                "args.page: \"%s\" is no path of the console", page);
+	json_t *archived = json_array();
+	archives_day_event(c, clock_now_us(), "console.viewed", req->requester,
+	                   json_pack("{s:s, s:s, s:b}", "identity", req->requester, "page", page,
+	                             "allowed", allowed),
+	                   archived);
+	*result = json_pack("{s:s, s:s, s:b, s:o}", "identity", req->requester, "page", page,
+	                    "allowed", allowed, "tenders", archived);
+	return 0;
+}
+
 const struct request_handler watch_request_handlers[] = {
+    {"console.opened", ROLE_WITNESS | ROLE_SUPERVISOR | ROLE_REP | REQUEST_LOCAL,
+     handle_console_opened, true},
     {"escort.approve", ROLE_SUPERVISOR, handle_approve, true},
     {"witness.note", ROLE_WITNESS, handle_note, true},
     {"witness.log", ROLE_OPERATOR | ROLE_AUDITOR | ROLE_WITNESS | ROLE_SUPERVISOR | ROLE_REP,

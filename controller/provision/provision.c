@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -13,6 +14,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -140,9 +142,10 @@ struct cert_spec {
 	const char *cn;
 	int days;
 	gboolean ca;
-	const char *eku; /* extendedKeyUsage value, NULL for the CA */
-	const char *san; /* subjectAltName value or NULL */
-	gboolean ed25519; /* an Ed25519 key (the watchers sign the witness log with it) */
+	const char *eku;      /* extendedKeyUsage value, NULL for the CA */
+	const char *san;      /* subjectAltName value or NULL */
+	const char *key_type; /* "ED25519" or "SM2" (the watchers' witness-log signing
+	                       * certificates); NULL for P-256 */
 };
 
 /* Issues a certificate for key per spec, signed by issuer/issuer_key (both NULL for the
@@ -193,14 +196,14 @@ err_ssl:
 	return NULL;
 }
 
-/* Generates a P-256 key (Ed25519 when the spec asks), issues a certificate for it and
- * writes both. */
+/* Generates a P-256 key (Ed25519 or SM2 when the spec asks), issues a certificate for it
+ * and writes both. */
 static int issue_and_write(const struct cert_spec *spec, const char *org, X509 *ca,
                            EVP_PKEY *ca_key, const char *crt_path, const char *key_path,
                            GError **err)
 {
 	EVP_PKEY *key =
-	    spec->ed25519 ? EVP_PKEY_Q_keygen(NULL, NULL, "ED25519") : EVP_EC_gen("P-256");
+	    spec->key_type ? EVP_PKEY_Q_keygen(NULL, NULL, spec->key_type) : EVP_EC_gen("P-256");
 	if (!key)
 		return ssl_fail(err, spec->cn);
 	int rc = 0;
@@ -228,17 +231,37 @@ static int issue_client(const char *cn, const char *org, X509 *ca, EVP_PKEY *ca_
 	int rc = issue_and_write(&spec, org, ca, ca_key, crt, key, err);
 	g_free(key);
 	g_free(crt);
-	/* The witness, the supervisor and the tenderer's representative sign the witness log,
-	 * and the archive custodians (auditors) a transfer's manifest and receipt, with a second
-	 * certificate of their own, Ed25519 (docs/witness.md, docs/archives.md "Transfer"): the
-	 * TLS one stays P-256, which browsers take for the web console (none imports an Ed25519
-	 * key). */
-	if (rc == 0 && (g_str_has_prefix(cn, "witness-") || g_str_has_prefix(cn, "supervisor-") ||
-	                g_str_has_prefix(cn, "rep-") || g_str_has_prefix(cn, "auditor-"))) {
-		spec.ed25519 = TRUE;
-		crt = g_strdup_printf("%s/clients/%s.signing.crt", dir, cn);
-		key = g_strdup_printf("%s/clients/%s.signing.key", dir, cn);
-		rc = issue_and_write(&spec, org, ca, ca_key, crt, key, err);
+	return rc;
+}
+
+/* The witness, the supervisor and the tenderer's representative sign the witness log with
+ * certificates of their own, apart from the TLS one, which stays P-256 because browsers
+ * take it for the web console and none imports an Ed25519 or SM2 key (docs/witness.md):
+ * clients/CN.signing.{crt,key} (Ed25519) and clients/CN.sm2-signing.{crt,key} (SM2), as
+ * the site's witness_signing asks; a pair it does not ask for is removed, so a
+ * re-provisioned site holds exactly the configured keys. */
+static int issue_signing(const char *cn, unsigned algorithms, const char *org, X509 *ca,
+                         EVP_PKEY *ca_key, const char *dir, GError **err)
+{
+	static const struct {
+		unsigned bit;
+		const char *key_type, *suffix;
+	} kinds[] = {{SITE_SIGNING_ED25519, "ED25519", "signing"},
+	             {SITE_SIGNING_SM2, "SM2", "sm2-signing"}};
+	int rc = 0;
+	for (size_t i = 0; i < G_N_ELEMENTS(kinds) && rc == 0; i++) {
+		struct cert_spec spec = {.cn = cn,
+		                         .days = PROVISION_CERT_DAYS,
+		                         .eku = "clientAuth",
+		                         .key_type = kinds[i].key_type};
+		char *crt = g_strdup_printf("%s/clients/%s.%s.crt", dir, cn, kinds[i].suffix);
+		char *key = g_strdup_printf("%s/clients/%s.%s.key", dir, cn, kinds[i].suffix);
+		if (algorithms & kinds[i].bit) {
+			rc = issue_and_write(&spec, org, ca, ca_key, crt, key, err);
+		} else {
+			g_unlink(crt);
+			g_unlink(key);
+		}
 		g_free(key);
 		g_free(crt);
 	}
@@ -643,18 +666,26 @@ static int issue_clients(const struct site *site, const char *org, X509 *ca, EVP
 		const char *role;
 		char **names;
 		size_t n;
+		bool signs; /* signs the witness log */
 	} people[] = {
-	    {"operator", site->operators, site->n_operators},
-	    {"desk", site->desks, site->n_desks},
-	    {"auditor", site->auditors, site->n_auditors},
-	    {"witness", site->witnesses, site->n_witnesses},
-	    {"supervisor", site->supervisors, site->n_supervisors},
-	    {"rep", site->representatives, site->n_representatives},
+	    {"operator", site->operators, site->n_operators, false},
+	    {"desk", site->desks, site->n_desks, false},
+	    {"auditor", site->auditors, site->n_auditors, true},
+	    {"witness", site->witnesses, site->n_witnesses, true},
+	    {"supervisor", site->supervisors, site->n_supervisors, true},
+	    {"rep", site->representatives, site->n_representatives, true},
 	};
 	for (size_t k = 0; k < G_N_ELEMENTS(people) && rc == 0; k++) {
 		for (size_t i = 0; i < people[k].n && rc == 0; i++) {
 			char *cn = site_person_identity(people[k].role, people[k].names[i]);
 			rc = issue_client(cn, org, ca, ca_key, dir, err);
+			/* Archive custodians (auditors) sign a transfer's manifest and receipt
+			 * with Ed25519 (docs/archives.md "Transfer"); the watchers the witness log
+			 * with what the site's witness_signing asks. */
+			unsigned algs = strcmp(people[k].role, "auditor") == 0 ? SITE_SIGNING_ED25519
+			                                                        : site->witness_signing;
+			if (rc == 0 && people[k].signs)
+				rc = issue_signing(cn, algs, org, ca, ca_key, dir, err);
 			g_free(cn);
 		}
 	}

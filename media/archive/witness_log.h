@@ -8,7 +8,8 @@
  *
  *     "evalroom witness log v1\n" <tender> "\n" <sha256 hex> "\n"
  *
- * with the Ed25519 key of their site-CA certificate. Signatures live in the archive's
+ * with the key of their site-CA signing certificate: Ed25519, or SM2 with SM3 where the site
+ * asks for it (signing.h, the same verifier as the checkpoints'). Signatures live in the archive's
  * appendix table witness_signatures, which is not part of the Merkle tree: a signature
  * added after the seal leaves every leaf, checkpoint and the seal's proof as they were;
  * each row proves itself (the signer's certificate and signature over the sealed log's
@@ -40,8 +41,9 @@ char *witness_log_message(const char *tender, const char *sha256);
 /* The party a certificate identity signs as: "witness", "supervisor", "rep", or NULL. */
 const char *witness_party_of(const char *identity);
 
-/* Checks one signature: CERT_PEM is the signer's certificate (Ed25519 key), SIG its raw
- * 64 bytes (SIG_LEN), over witness_log_message(TENDER, SHA256). CA, when not NULL, must
+/* Checks one signature: CERT_PEM is the signer's certificate (an Ed25519 or SM2 key), SIG
+ * its SIG_LEN bytes (Ed25519: the raw 64; SM2: DER, SM3 with the GB/T 35276 identifier),
+ * over witness_log_message(TENDER, SHA256). CA, when not NULL, must
  * have issued the certificate (and the certificate be valid now). On success 0 and the
  * certificate's CN in identity[65]; else -EBADMSG with *why (new text) naming the fault. */
 int witness_sig_check(const char *cert_pem, const uint8_t *sig, size_t sig_len, const char *tender,

@@ -27,6 +27,7 @@ struct pair_wait {
 	char pair[ADMISSION_PAIR_MAX];
 	bool escort;
 	int64_t at_us;
+	int64_t window_us;
 	char person[ADMISSION_PERSON_MAX];
 };
 
@@ -261,8 +262,22 @@ enum admission_reason admission_decide(struct admission *a, const char *credenti
 	g_strlcpy(w->pair, g->pair, sizeof(w->pair));
 	w->escort = g->pair_escort;
 	w->at_us = now_us;
+	w->window_us = g->pair_window_us;
 	g_strlcpy(w->person, g->person, sizeof(w->person));
 	return ADMISSION_AWAITING_ESCORT;
+}
+
+int admission_wait_of(const struct admission *a, int64_t now_us, struct admission_wait *out)
+{
+	const struct pair_wait *w = &a->wait;
+	if (!w->pair[0] || now_us < w->at_us || now_us - w->at_us > w->window_us)
+		return -ENOENT;
+	g_strlcpy(out->pair, w->pair, sizeof(out->pair));
+	g_strlcpy(out->person, w->person, sizeof(out->person));
+	out->escort = w->escort;
+	out->at_us = w->at_us;
+	out->window_us = w->window_us;
+	return 0;
 }
 
 int admission_use_of(const struct admission *a, const char *credential, struct admission_use *use)

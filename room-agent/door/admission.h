@@ -82,6 +82,19 @@ int admission_replace(struct admission *a, const struct admission_entry *entries
 enum admission_reason admission_decide(struct admission *a, const char *credential, int64_t now_us,
                                        char *person);
 
+/* The first credential of an escorted pair that waits for the other one. */
+struct admission_wait {
+	char pair[ADMISSION_PAIR_MAX];
+	char person[ADMISSION_PERSON_MAX]; /* whose credential it was */
+	bool escort;                       /* it was the escort's */
+	int64_t at_us, window_us;          /* presented at; the pair's window */
+};
+
+/* admission_wait_of: the wait admission_decide remembers, if its window is still open at
+ * NOW_US, into *OUT. 0, or -ENOENT when nobody waits. The wait lives in memory only: the
+ * agent writes it down to tell, after a restart, that the restart ended it (docs/door.md). */
+int admission_wait_of(const struct admission *a, int64_t now_us, struct admission_wait *out);
+
 /* admission_use_of: for CREDENTIAL (in clear) whose decision was ADMISSION_GRANTED, fill USE
  * with the admission it matched. 0, or -ENOENT when this room lists no such credential. */
 int admission_use_of(const struct admission *a, const char *credential, struct admission_use *use);

@@ -423,6 +423,9 @@ class Day:
             say(_("Witness log of %s (SHA-256 %s…) signed by %s after the seal: %d of %d")
                 % (tid, out["sha256"][:16], ", ".join(parties), out["signed"],
                    out["parties"]))
+            # the demo site asks for both algorithms (docs/witness.md "SM2 signing keys")
+            say(_("  each signed with both keys of theirs: %s") % ", ".join(
+                "SM2 (SM3)" if a == "sm2-sm3" else "Ed25519" for a in out["algorithms"]))
 
     def close_and_seal(self):
         self.archives = {}

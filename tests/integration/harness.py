@@ -79,6 +79,12 @@ class Provisioned:
         return (os.path.join(self.dir, "clients", cn + ".signing.crt"),
                 os.path.join(self.dir, "clients", cn + ".signing.key"))
 
+    def sm2_signing(self, cn):
+        """(certificate, key) paths of a watcher's SM2 witness-log signing identity (a site
+        with "witness_signing": "sm2" or "both")."""
+        return (os.path.join(self.dir, "clients", cn + ".sm2-signing.crt"),
+                os.path.join(self.dir, "clients", cn + ".sm2-signing.key"))
+
     def identities(self):
         """Every certificate identity the site should have, per schemas/topics.md."""
         s = self.site

@@ -67,7 +67,9 @@ def escort_alerts(site):
     return [a for a in ok(site, "alerts")["alerts"] if a["kind"] == "escort_missing"]
 
 
-def test_escorted_entry_two_person_rule(site, tmp_path):
+def seat_expert_in_e1(site, tmp_path):
+    """Tender TA drawn, and its expert seated in E1 checked in: from then on the room's
+    events concern TA."""
     path = tmp_path / "site.json"
     path.write_text(json.dumps(site_dict()))
     ok(site, "site", "import", str(path))
@@ -79,12 +81,15 @@ def test_escorted_entry_two_person_rule(site, tmp_path):
     ok(site, "committee", "import", "--tender", "TA", str(csv))
     c = ok(site, "draw", "commit", "--session", TODAY)["commitment"]
     assert site.witness_run(TODAY, "grey crane 4410", c)[0] == 0
-    # the tender's expert seated in E1 checks in: from then on the room's events concern TA
     ids = {"xp-wang": "11010519491231002X", "xp-zhou": "110105194912310038"}
     in_e1 = [a["person"] for a in site.seat_map(TODAY) if a["room"] == "E1"]
     assert len(in_e1) == 1
     ok(site, "desk", "checkin", "--person", in_e1[0], "--id-number", ids[in_e1[0]],
        "--screening", "passed", identity=DESK)
+
+
+def test_escorted_entry_two_person_rule(site, tmp_path):
+    seat_expert_in_e1(site, tmp_path)
 
     # without an approval the desk cannot let a witness into an expert room
     err = refused(site, "desk", "staff-admit", "--identity", watchers.WITNESS, "--room", "E1")
@@ -168,3 +173,70 @@ def test_escorted_entry_two_person_rule(site, tmp_path):
     records = audit["records"] if isinstance(audit, dict) else audit
     assert sum(1 for r in records if r["command"] == "escort.approve") >= 6
     assert site.schema_problems() == []
+
+
+RESTART_WINDOW = 30
+
+
+def test_agent_restart_between_the_two_credentials(bin_dir, tmp_path):
+    """The two-person rule's wait does not survive the agent: killed and started again
+    between the witness's credential and the escort's, the door opens to neither alone,
+    the controller raises escort_missing at once for the restart, and both again open it."""
+    site = Site(bin_dir, tmp_path, site=site_dict())
+    try:
+        site.start_controller("escort_window_s=%d\n" % RESTART_WINDOW)
+        agent = site.start_agent("E1", door=True)
+        seat_expert_in_e1(site, tmp_path)
+        ok(site, "escort", "approve", "--identity", watchers.WITNESS, "--escort",
+           watchers.SUPERVISOR, "--room", "E1", "--reason", "seal check", "--basis",
+           "recorded call 10:02", identity=SUP2)
+        wpin = ok(site, "desk", "staff-admit", "--identity", watchers.WITNESS, "--room", "E1",
+                  identity=DESK)["credential"][4:]
+        spin = ok(site, "desk", "staff-admit", "--identity", watchers.SUPERVISOR, "--room",
+                  "E1", identity=DESK)["credential"][4:]
+        time.sleep(0.5)  # the lists reach the agent
+
+        site.door("E1").pin(wpin)
+        assert wait_for(lambda: len(door_events(site, "awaiting_escort")) == 1, 5)
+        assert os.path.exists(os.path.join(site.tmp, "spool-E1", "escort-wait.json"))
+        time.sleep(0.3)
+        assert lock_rises(site) == 0
+        agent.kill()  # SIGKILL: nothing is written on the way out
+        t0 = time.monotonic()
+        agent = site.start_agent("E1", door=True)
+        ended = wait_for(lambda: [json.loads(p) for p in site.observers[0].messages_on(
+            harness.topic("room", "E1", "event"))
+            if json.loads(p).get("event") == "escort_wait_ended"], 10)
+        assert ended and ended[0]["person"] == watchers.WITNESS, ended
+        alert = wait_for(lambda: escort_alerts(site), 5)
+        assert alert and alert[0]["extra"]["cause"] == "agent_restart", alert
+        assert "restarted" in alert[0]["detail"]
+        # the escort's credential, well within the window of the witness's: nothing opens
+        site.door("E1").pin(spin)
+        assert wait_for(lambda: len(door_events(site, "awaiting_escort")) == 2, 5)
+        time.sleep(0.5)
+        assert lock_rises(site) == 0 and not door_events(site, "granted")
+        assert time.monotonic() - t0 < RESTART_WINDOW  # still inside the first window
+        # both again: the door opens once
+        site.door("E1").pin(wpin)
+        assert wait_for(lambda: lock_rises(site) == 1, 5)
+        granted = wait_for(lambda: door_events(site, "granted"), 5)
+        assert granted and granted[0]["person"] == watchers.WITNESS, granted
+        assert not os.path.exists(os.path.join(site.tmp, "spool-E1", "escort-wait.json"))
+
+        p = os.path.join(site.tmp, "controller-state", "archive", "TA.evarc")
+
+        def escort_kinds():
+            db = sqlite3.connect("file:%s?mode=ro" % p, uri=True)
+            try:
+                return [k for (k,) in db.execute("SELECT kind FROM events WHERE kind LIKE "
+                                                 "'escort.%' ORDER BY leaf")]
+            finally:
+                db.close()
+        assert wait_for(lambda: "escort.entered" in escort_kinds(), 5), escort_kinds()
+        kinds = escort_kinds()
+        assert kinds.count("escort.wait_ended") == 1, kinds
+        assert kinds[-1] == "escort.entered", kinds
+        assert site.schema_problems() == []
+    finally:
+        site.close()

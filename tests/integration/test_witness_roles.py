@@ -140,6 +140,14 @@ def test_watchers_rooms_and_own_doors(site, tmp_path):
     records = audit["records"] if isinstance(audit, dict) else audit
     admits = [r for r in records if r["command"] == "staff.admit"]
     assert len(admits) >= 9 and pin not in json.dumps(records)
+    # the witness's own entry: in the audit as theirs, and in the day's open tender's
+    # archive although nobody of it is seated in W1 (docs/witness.md "Who watched what")
+    entries = [r for r in records if r["command"] == "door.entry"]
+    assert [(r["identity"], json.loads(r["args"])["room"], r["outcome"]) for r in entries] \
+        == [(watchers.WITNESS, "W1", "ok")], entries
+    got = wait_for(lambda: archive_events(site, "TA", "staff.entered"), 5)
+    assert [(s, b["person"], b["room"]) for s, b in got] == [("agent-W1", watchers.WITNESS,
+                                                              "W1")], got
     assert site.schema_problems() == []
 
 

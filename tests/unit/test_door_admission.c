@@ -149,10 +149,20 @@ static void test_escorted_pair(void **state)
 	/* the escort too late: a new wait, nothing opens */
 	assert_int_equal(admission_decide(a, "pin:2222", NOW + 1000 + W + 1, person),
 	                 ADMISSION_AWAITING_ESCORT);
+	/* the wait, as the agent writes it down (a restart ends it: docs/door.md) */
+	struct admission_wait w;
+	assert_int_equal(admission_wait_of(a, NOW + 1000 + W + 2, &w), 0);
+	assert_string_equal(w.pair, "A7");
+	assert_string_equal(w.person, "supervisor-s");
+	assert_true(w.escort);
+	assert_int_equal(w.at_us, NOW + 1000 + W + 1);
+	assert_int_equal(w.window_us, W);
+	assert_int_equal(admission_wait_of(a, NOW + 1000 + 2 * W + 2, &w), -ENOENT); /* passed */
 	/* the escorted person within the window of that: granted, naming them */
 	assert_int_equal(admission_decide(a, "pin:1111", NOW + 1000 + W + 500000, person),
 	                 ADMISSION_GRANTED);
 	assert_string_equal(person, "witness-w");
+	assert_int_equal(admission_wait_of(a, NOW + 1000 + W + 500001, &w), -ENOENT);
 	/* the pair is spent: the next one waits again */
 	assert_int_equal(admission_decide(a, "pin:2222", NOW + 2 * W + 10, person),
 	                 ADMISSION_AWAITING_ESCORT);

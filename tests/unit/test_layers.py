@@ -148,7 +148,10 @@ def check(build, src):
             dr = rel(d)
             if dr.startswith("..") or dr.startswith("build"):
                 continue
-            if not any(dr.startswith(a.rstrip("/")) for a in ALLOWED[layer]) and \
+            # a single allowed header (no trailing /) brings its folder's -I; the
+            # #include check above keeps the file to that one header
+            if not any(dr.startswith(a.rstrip("/")) if a.endswith("/")
+                       else dr == os.path.dirname(a) for a in ALLOWED[layer]) and \
                     not dr.startswith("tests"):
                 problems.append(f"{r}: compiled with -I {dr}, but {layer} may use only "
                                 f"{', '.join(ALLOWED[layer])}")

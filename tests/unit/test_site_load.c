@@ -196,6 +196,35 @@ static void test_posts_and_staff(void **state)
 	             "posts[1]: duplicate post \"w\" (first at posts[0])");
 	expect_error(STAFF_SITE("[{'id':'w','sensitive':1}]", "[]"),
 	             "posts[0].sensitive: expected a boolean, got a number");
+/* The watchers' signing algorithms (docs/witness.md "SM2 signing keys"). */
+static void test_witness_signing(void **state)
+{
+	static const struct {
+		const char *json;
+		unsigned want;
+	} cases[] = {
+	    {"{'id':'s','rooms':[{'id':'r','kind':'expert','door':'d'}]}", SITE_SIGNING_ED25519},
+	    {"{'id':'s','rooms':[{'id':'r','kind':'expert','door':'d'}],"
+	     "'witness_signing':'ed25519'}",
+	     SITE_SIGNING_ED25519},
+	    {"{'id':'s','rooms':[{'id':'r','kind':'expert','door':'d'}],'witness_signing':'sm2'}",
+	     SITE_SIGNING_SM2},
+	    {"{'id':'s','rooms':[{'id':'r','kind':'expert','door':'d'}],'witness_signing':'both'}",
+	     SITE_SIGNING_ED25519 | SITE_SIGNING_SM2},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct site *site = NULL;
+		GError *err = NULL;
+		assert_int_equal(load(cases[i].json, &site, &err), 0);
+		assert_int_equal(site->witness_signing, cases[i].want);
+		site_free(site);
+	}
+	expect_error("{'id':'s','rooms':[{'id':'r','kind':'expert','door':'d'}],"
+	             "'witness_signing':'rsa'}",
+	             "witness_signing: expected \"ed25519\", \"sm2\" or \"both\"");
+	expect_error("{'id':'s','rooms':[{'id':'r','kind':'expert','door':'d'}],"
+	             "'witness_signing':2}",
+	             "witness_signing: expected \"ed25519\", \"sm2\" or \"both\"");
 }
 
 static void test_syntax_errors(void **state)
@@ -385,6 +414,7 @@ int main(void)
 	    cmocka_unit_test(test_same_seat_id_in_two_rooms),
 	    cmocka_unit_test(test_watchers_rooms_and_people),
 	    cmocka_unit_test(test_posts_and_staff),
+	    cmocka_unit_test(test_witness_signing),
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_structure_errors),
 	    cmocka_unit_test(test_value_errors),
