@@ -600,6 +600,8 @@ const struct site_staff *site_staff_find(const struct site *site, const char *id
 		if (site->staff[i].identity && strcmp(site->staff[i].identity, identity) == 0)
 			return &site->staff[i];
 	return NULL;
+}
+
 /* "witness_signing": "ed25519" (also when absent), "sm2" or "both". */
 static int parse_witness_signing(struct parse *p, const json_t *root, unsigned *out)
 {

@@ -196,6 +196,8 @@ static void test_posts_and_staff(void **state)
 	             "posts[1]: duplicate post \"w\" (first at posts[0])");
 	expect_error(STAFF_SITE("[{'id':'w','sensitive':1}]", "[]"),
 	             "posts[0].sensitive: expected a boolean, got a number");
+}
+
 /* The watchers' signing algorithms (docs/witness.md "SM2 signing keys"). */
 static void test_witness_signing(void **state)
 {
