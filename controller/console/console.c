@@ -6,8 +6,11 @@
 #include <libsoup/soup.h>
 #include <string.h>
 
+#include "alert_text.h"
 #include "console_identity.h"
+#include "console_lang.h"
 #include "console_resources.h"
+#include "local_time.h"
 #include "log.h"
 
 #define RESOURCE_ROOT   "/org/evalroom/console/"
@@ -24,6 +27,8 @@ struct console {
 	unsigned port;
 	GPtrArray *walls; /* struct wall_client *, the open WebSockets */
 	guint push_source;
+	GTimeZone *tz;     /* the site's, for the times people read */
+	char **languages;  /* the compiled-in catalogues ("zh_CN", ...), NULL-terminated */
 };
 
 struct wall_client {
@@ -241,6 +246,29 @@ static void on_page(SoupServer *server, SoupServerMessage *msg, const char *path
 
 /* ---- the API ---- */
 
+/* wall_alert_texts: to alert A (as alerts.list gives it), "kind_text" (the kind's
+ * English name), "text" {"template", "args"} when its detail is an alert text (the same
+ * words as its detail) and "last_local" (its last time in the site's zone). */
+static void wall_alert_texts(struct console *con, json_t *a)
+{
+	const char *kind_text = alert_kind_text(json_string_value(json_object_get(a, "kind")));
+	if (kind_text)
+		json_object_set_new(a, "kind_text", json_string(kind_text));
+	json_t *text = json_object_get(json_object_get(a, "extra"), "text");
+	const char *tmpl = alert_text_template(json_string_value(json_object_get(text, "id")));
+	json_t *args = json_object_get(text, "args");
+	if (tmpl && json_is_array(args))
+		json_object_set_new(a, "text",
+		                    json_pack("{s:s, s:O}", "template", tmpl, "args", args));
+	json_t *last = json_object_get(a, "last_at");
+	if (json_is_integer(last)) {
+		char buf[64];
+		json_object_set_new(a, "last_local",
+		                    json_string(local_time_format(con->tz, json_integer_value(last),
+		                                                  0, buf, sizeof buf)));
+	}
+}
+
 /* The wall as IDENTITY may see it: {"identity","role","may_ack","rooms","alerts",
  * "counts","connected"}; NULL with *err when the identity may not see it. */
 static json_t *wall_json(struct console *con, const char *identity, GError **err)
@@ -261,11 +289,14 @@ static json_t *wall_json(struct console *con, const char *identity, GError **err
 		return NULL;
 	}
 	/* The wall says where, not who (as the room view): no person, nor the details that
-	 * may name one's room. */
+	 * may name one's room. What a person reads is added: the kind's name and the
+	 * detail's text (its English template and arguments, which the page translates),
+	 * and the last time in the site's zone. */
 	size_t i;
 	json_t *a;
 	json_array_foreach(json_object_get(alerts, "alerts"), i, a)
 	{
+		wall_alert_texts(con, a);
 		json_object_del(a, "person");
 		json_object_del(a, "extra");
 	}
@@ -298,6 +329,57 @@ static void on_api_wall(SoupServer *server, SoupServerMessage *msg, const char *
 		return;
 	}
 	answer_json(msg, SOUP_STATUS_OK, wall);
+}
+
+/* GET /i18n.json[?lang=CODE]: the page's catalogue, {"language", "languages",
+ * "messages"}: in the language CODE when it is one of the console's, else the one the
+ * browser's Accept-Language ranks highest (console_lang.h); English has no messages. */
+static void on_i18n(SoupServer *server, SoupServerMessage *msg, const char *path,
+                    GHashTable *query, gpointer data)
+{
+	struct console *con = data;
+	char id[CONSOLE_IDENTITY_MAX];
+	enum role role;
+	char lang[CONSOLE_LANG_MAX];
+	size_t n = g_strv_length(con->languages);
+
+	if (!request_identity(msg, id, &role))
+		return;
+	const char *asked = query ? g_hash_table_lookup(query, "lang") : NULL;
+	if (console_lang_valid(asked, (const char *const *)con->languages, n))
+		g_strlcpy(lang, asked, sizeof lang);
+	else
+		console_lang_pick(
+		    soup_message_headers_get_one(soup_server_message_get_request_headers(msg),
+		                                 "Accept-Language"),
+		    (const char *const *)con->languages, n, lang);
+	json_t *messages = NULL;
+	if (strcmp(lang, "en") != 0) {
+		char *res = g_strdup_printf(RESOURCE_ROOT "i18n/%s.json", lang);
+		GBytes *bytes = g_resource_lookup_data(console_get_resource(), res,
+		                                       G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+		g_free(res);
+		gsize len = 0;
+		const char *text = bytes ? g_bytes_get_data(bytes, &len) : NULL;
+		if (text)
+			messages = json_loadb(text, len, 0, NULL);
+		if (bytes)
+			g_bytes_unref(bytes);
+		if (!json_is_object(messages)) {
+			log_warnx("console: catalogue %s missing or broken in the build", lang);
+			json_decref(messages);
+			messages = NULL;
+			g_strlcpy(lang, "en", sizeof lang);
+		}
+	}
+	json_t *langs = json_pack("[s]", "en");
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(langs, json_string(con->languages[i]));
+	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Vary",
+	                             "Accept-Language");
+	answer_json(msg, SOUP_STATUS_OK,
+	            json_pack("{s:s, s:o, s:o}", "language", lang, "languages", langs, "messages",
+	                      messages ? messages : json_object()));
 }
 
 /* POST /api/alert/ack and /api/alert/resolve with {"id": n, "note": "..."}: the request
@@ -474,6 +556,27 @@ static void on_request_started(SoupServer *server, SoupServerMessage *msg, gpoin
 	g_signal_connect(msg, "accept-certificate", G_CALLBACK(on_accept_certificate), data);
 }
 
+static gint compare_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The languages of the catalogues compiled in (po/www_catalogue.py), sorted. */
+static char **console_languages(void)
+{
+	char **names = g_resource_enumerate_children(console_get_resource(), RESOURCE_ROOT "i18n/",
+	                                             G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+	GPtrArray *out = g_ptr_array_new();
+
+	for (int i = 0; names && names[i]; i++)
+		if (g_str_has_suffix(names[i], ".json") && strlen(names[i]) - 5 < CONSOLE_LANG_MAX)
+			g_ptr_array_add(out, g_strndup(names[i], strlen(names[i]) - 5));
+	g_strfreev(names);
+	g_ptr_array_sort(out, compare_names);
+	g_ptr_array_add(out, NULL);
+	return (char **)g_ptr_array_free(out, FALSE);
+}
+
 struct console *console_new(const struct console_config *cfg, const struct console_ops *ops,
                             void *user, GError **err)
 {
@@ -491,7 +594,12 @@ struct console *console_new(const struct console_config *cfg, const struct conso
 	con->ops = ops;
 	con->user = user;
 	con->walls = g_ptr_array_new_with_free_func(wall_client_free);
+	con->languages = console_languages();
 
+	if (!(con->tz = local_time_zone_new(cfg->time_zone, err))) {
+		g_prefix_error(err, "console time zone: ");
+		goto err_free;
+	}
 	cert = g_tls_certificate_new_from_files(cfg->cert, cfg->key, err);
 	if (!cert) {
 		g_prefix_error(err, "console certificate %s / key %s: ", cfg->cert, cfg->key);
@@ -515,6 +623,7 @@ struct console *console_new(const struct console_config *cfg, const struct conso
 	soup_server_add_websocket_handler(con->server, "/api/ws", NULL, NULL, on_ws, con, NULL);
 	soup_server_add_handler(con->server, "/api/wall", on_api_wall, con, NULL);
 	soup_server_add_handler(con->server, "/api/alert", on_api_alert, con, NULL);
+	soup_server_add_handler(con->server, "/i18n.json", on_i18n, con, NULL);
 	soup_server_add_handler(con->server, "/", on_page, con, NULL);
 
 	sa = g_inet_socket_address_new(ia, (guint16)cfg->port);
@@ -561,5 +670,8 @@ void console_free(struct console *con)
 	g_free((char *)con->cfg.ca);
 	g_free((char *)con->cfg.cert);
 	g_free((char *)con->cfg.key);
+	if (con->tz)
+		g_time_zone_unref(con->tz);
+	g_strfreev(con->languages);
 	g_free(con);
 }
