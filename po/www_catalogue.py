@@ -6,8 +6,8 @@ usage: www_catalogue.py SOURCE_DIR OUT_DIR
 For each language of po/LINGUAS, writes OUT_DIR/i18n/<language>.json: a JSON object from
 each message the console's pages use to its translation in po/<language>.po (a message
 with a context is keyed "context\\u0004message", as gettext does). The messages are those
-of controller/console/www (the scripts' _()/C_()/NC_(), the pages' data-i18n texts) and
-the alert texts of common/alert_text.c, extracted the same way the catalogue test
+of controller/console/www (the scripts' _()/C_()/NC_(), the pages' data-i18n texts),
+the alert texts of common/alert_text.c and what console.c answers in plain text, extracted the same way the catalogue test
 extracts them (po/pofile.py). Untranslated and fuzzy messages are left out (the page
 shows the English; the catalogue test fails on them anyway). Then writes
 OUT_DIR/console.gresource.xml: controller/console/www/console.gresource.xml with the
@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pofile  # noqa: E402
 
 WWW = "controller/console/www"
-ALSO = ["common/alert_text.c"]
+ALSO = ["common/alert_text.c", "controller/console/console.c"]
 
 
 def wanted(src):

@@ -3,6 +3,7 @@
 #include "console.h"
 
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <libsoup/soup.h>
 #include <string.h>
 
@@ -29,6 +30,7 @@ struct console {
 	guint push_source;
 	GTimeZone *tz;     /* the site's, for the times people read */
 	char **languages;  /* the compiled-in catalogues ("zh_CN", ...), NULL-terminated */
+	GHashTable *catalogues; /* language -> its messages (json_t *), loaded when first used */
 };
 
 struct wall_client {
@@ -52,6 +54,57 @@ static const struct page pages[] = {
     {"/console.css", "console.css", "text/css; charset=utf-8", WALL_ROLES},
     {"/wall.js", "wall.js", "text/javascript; charset=utf-8", WALL_ROLES},
 };
+
+/* ---- language ---- */
+
+/* catalogue: the messages of LANG (one of con->languages), a borrowed JSON object, or
+ * NULL for English or a catalogue missing from the build. */
+static json_t *catalogue(struct console *con, const char *lang)
+{
+	if (strcmp(lang, "en") == 0)
+		return NULL;
+	json_t *messages = g_hash_table_lookup(con->catalogues, lang);
+	if (messages)
+		return messages;
+	char *res = g_strdup_printf(RESOURCE_ROOT "i18n/%s.json", lang);
+	GBytes *bytes =
+	    g_resource_lookup_data(console_get_resource(), res, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+	g_free(res);
+	gsize len = 0;
+	const char *text = bytes ? g_bytes_get_data(bytes, &len) : NULL;
+	if (text)
+		messages = json_loadb(text, len, 0, NULL);
+	if (bytes)
+		g_bytes_unref(bytes);
+	if (!json_is_object(messages)) {
+		log_warnx("console: catalogue %s missing or broken in the build", lang);
+		json_decref(messages);
+		return NULL;
+	}
+	g_hash_table_insert(con->catalogues, g_strdup(lang), messages);
+	return messages;
+}
+
+/* message_lang: the language of MSG's browser (its Accept-Language) into LANG. */
+static void message_lang(struct console *con, SoupServerMessage *msg, char *lang)
+{
+	console_lang_pick(soup_message_headers_get_one(soup_server_message_get_request_headers(msg),
+	                                               "Accept-Language"),
+	                  (const char *const *)con->languages, g_strv_length(con->languages), lang);
+}
+
+/* tr: TEXT (English, marked N_ so the catalogues hold it) in the language of MSG's
+ * browser: what the console says in plain text (a refusal, a page not found). */
+static const char *tr(struct console *con, SoupServerMessage *msg, const char *text)
+    G_GNUC_FORMAT(3);
+static const char *tr(struct console *con, SoupServerMessage *msg, const char *text)
+{
+	char lang[CONSOLE_LANG_MAX];
+
+	message_lang(con, msg, lang);
+	const char *t = json_string_value(json_object_get(catalogue(con, lang), text));
+	return t && *t ? t : text;
+}
 
 /* ---- answers ---- */
 
@@ -154,22 +207,25 @@ static GTlsCertificate *message_peer(SoupServerMessage *msg, GTlsCertificateFlag
  * when its certificate gives no role. The handshake already refused certificates that
  * do not chain to the site CA; this looks again, so that nothing is served on a
  * connection whose verification failed for any reason. */
-static bool request_identity(SoupServerMessage *msg, char *id, enum role *role)
+static bool request_identity(struct console *con, SoupServerMessage *msg, char *id,
+                             enum role *role)
 {
 	GTlsCertificateFlags errors;
 	GTlsCertificate *peer = message_peer(msg, &errors);
 
 	if (console_identity_of(peer, errors, id, role) != 0) {
 		answer_text(msg, SOUP_STATUS_FORBIDDEN,
-		            "No valid client certificate of this site: the console needs your "
-		            "personal certificate.\n");
+		            tr(con, msg,
+		               N_("No valid client certificate of this site: the console needs your "
+		                  "personal certificate.\n")));
 		return false;
 	}
 	if (*role == ROLE_NONE) {
 		log_info("console: %s refused: a device certificate, not a person's", id);
 		answer_text(msg, SOUP_STATUS_FORBIDDEN,
-		            "This certificate belongs to a device, not to a person: the console "
-		            "is for operators, desks, auditors and witnesses.\n");
+		            tr(con, msg,
+		               N_("This certificate belongs to a device, not to a person: the console "
+		                  "is for operators, desks, auditors and witnesses.\n")));
 		return false;
 	}
 	return true;
@@ -196,11 +252,12 @@ static bool same_origin(SoupServerMessage *msg)
 static void on_page(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
                     gpointer data)
 {
+	struct console *con = data;
 	char id[CONSOLE_IDENTITY_MAX];
 	enum role role;
 	const struct page *page = NULL;
 
-	if (!request_identity(msg, id, &role))
+	if (!request_identity(con, msg, id, &role))
 		return;
 	if (strcmp(path, "/favicon.ico") == 0) { /* browsers ask; there is none */
 		soup_server_message_set_status(msg, SOUP_STATUS_NO_CONTENT, NULL);
@@ -210,19 +267,22 @@ static void on_page(SoupServer *server, SoupServerMessage *msg, const char *path
 		if (strcmp(pages[i].path, path) == 0)
 			page = &pages[i];
 	if (!page) {
-		answer_text(msg, SOUP_STATUS_NOT_FOUND, "No such page.\n");
+		answer_text(msg, SOUP_STATUS_NOT_FOUND, tr(con, msg, N_("No such page.\n")));
 		return;
 	}
 	if (strcmp(soup_server_message_get_method(msg), "GET") != 0 &&
 	    strcmp(soup_server_message_get_method(msg), "HEAD") != 0) {
-		answer_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Pages are read with GET.\n");
+		answer_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED,
+		            tr(con, msg, N_("Pages are read with GET.\n")));
 		return;
 	}
 	if (!(page->roles & role)) {
 		log_info("console: %s refused page %s (role %s)", id, path,
 		         console_role_name(role));
-		char *text = g_strdup_printf("%s may not open %s: this page is for other roles.\n",
-		                             id, path);
+		/* TRANSLATORS: the person's identity, the page's path. */
+		char *text = g_strdup_printf(
+		    tr(con, msg, N_("%s may not open %s: this page is for other roles.\n")), id,
+		    path);
 		answer_text(msg, SOUP_STATUS_FORBIDDEN, text);
 		g_free(text);
 		return;
@@ -233,7 +293,7 @@ static void on_page(SoupServer *server, SoupServerMessage *msg, const char *path
 	g_free(res);
 	if (!bytes) {
 		answer_text(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR,
-		            "Page missing from the build.\n");
+		            tr(con, msg, N_("Page missing from the build.\n")));
 		return;
 	}
 	gsize len;
@@ -320,7 +380,7 @@ static void on_api_wall(SoupServer *server, SoupServerMessage *msg, const char *
 	enum role role;
 	GError *err = NULL;
 
-	if (!request_identity(msg, id, &role))
+	if (!request_identity(con, msg, id, &role))
 		return;
 	json_t *wall = wall_json(con, id, &err);
 	if (!wall) {
@@ -343,35 +403,16 @@ static void on_i18n(SoupServer *server, SoupServerMessage *msg, const char *path
 	char lang[CONSOLE_LANG_MAX];
 	size_t n = g_strv_length(con->languages);
 
-	if (!request_identity(msg, id, &role))
+	if (!request_identity(con, msg, id, &role))
 		return;
 	const char *asked = query ? g_hash_table_lookup(query, "lang") : NULL;
 	if (console_lang_valid(asked, (const char *const *)con->languages, n))
 		g_strlcpy(lang, asked, sizeof lang);
 	else
-		console_lang_pick(
-		    soup_message_headers_get_one(soup_server_message_get_request_headers(msg),
-		                                 "Accept-Language"),
-		    (const char *const *)con->languages, n, lang);
-	json_t *messages = NULL;
-	if (strcmp(lang, "en") != 0) {
-		char *res = g_strdup_printf(RESOURCE_ROOT "i18n/%s.json", lang);
-		GBytes *bytes = g_resource_lookup_data(console_get_resource(), res,
-		                                       G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
-		g_free(res);
-		gsize len = 0;
-		const char *text = bytes ? g_bytes_get_data(bytes, &len) : NULL;
-		if (text)
-			messages = json_loadb(text, len, 0, NULL);
-		if (bytes)
-			g_bytes_unref(bytes);
-		if (!json_is_object(messages)) {
-			log_warnx("console: catalogue %s missing or broken in the build", lang);
-			json_decref(messages);
-			messages = NULL;
-			g_strlcpy(lang, "en", sizeof lang);
-		}
-	}
+		message_lang(con, msg, lang);
+	json_t *messages = catalogue(con, lang);
+	if (!messages)
+		g_strlcpy(lang, "en", sizeof lang);
 	json_t *langs = json_pack("[s]", "en");
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(langs, json_string(con->languages[i]));
@@ -379,7 +420,7 @@ static void on_i18n(SoupServer *server, SoupServerMessage *msg, const char *path
 	                             "Accept-Language");
 	answer_json(msg, SOUP_STATUS_OK,
 	            json_pack("{s:s, s:o, s:o}", "language", lang, "languages", langs, "messages",
-	                      messages ? messages : json_object()));
+	                      messages ? json_incref(messages) : json_object()));
 }
 
 /* POST /api/alert/ack and /api/alert/resolve with {"id": n, "note": "..."}: the request
@@ -394,18 +435,18 @@ static void on_api_alert(SoupServer *server, SoupServerMessage *msg, const char 
 	json_t *args = NULL, *result = NULL;
 	const char *command;
 
-	if (!request_identity(msg, id, &role))
+	if (!request_identity(con, msg, id, &role))
 		return;
 	if (strcmp(path, "/api/alert/ack") == 0)
 		command = "alert.ack";
 	else if (strcmp(path, "/api/alert/resolve") == 0)
 		command = "alert.resolve";
 	else {
-		answer_text(msg, SOUP_STATUS_NOT_FOUND, "No such call.\n");
+		answer_text(msg, SOUP_STATUS_NOT_FOUND, tr(con, msg, N_("No such call.\n")));
 		return;
 	}
 	if (strcmp(soup_server_message_get_method(msg), "POST") != 0) {
-		answer_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Use POST.\n");
+		answer_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, tr(con, msg, N_("Use POST.\n")));
 		return;
 	}
 	if (!same_origin(msg)) {
@@ -595,6 +636,8 @@ struct console *console_new(const struct console_config *cfg, const struct conso
 	con->user = user;
 	con->walls = g_ptr_array_new_with_free_func(wall_client_free);
 	con->languages = console_languages();
+	con->catalogues =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)json_decref);
 
 	if (!(con->tz = local_time_zone_new(cfg->time_zone, err))) {
 		g_prefix_error(err, "console time zone: ");
@@ -673,5 +716,7 @@ void console_free(struct console *con)
 	if (con->tz)
 		g_time_zone_unref(con->tz);
 	g_strfreev(con->languages);
+	if (con->catalogues)
+		g_hash_table_destroy(con->catalogues);
 	g_free(con);
 }

@@ -302,6 +302,17 @@ def test_catalogue_follows_accept_language(site):
     # like every page, only for a person's certificate
     status, text = https(site, "/i18n.json", "agent-" + ROOM)
     assert status == 403
+    # and the console's own refusals speak the browser's language too
+    zh = {"Accept-Language": "zh-CN"}
+    status, text = https(site, "/", "agent-" + ROOM, headers=zh)
+    assert status == 403 and text == ("此证书属于设备而不是人员：控制台供操作员、安检台、审计"
+                                      "人员和见证人使用。\n"), text
+    status, text = https(site, "/witness", "desk-entrance", headers=zh)
+    assert status == 403 and text == "desk-entrance 不能打开 /witness：此页面供其他角色使用。\n"
+    status, text = https(site, "/nothing", site.operator, headers=zh)
+    assert status == 404 and text == "没有这个页面。\n"
+    status, text = https(site, "/nothing", site.operator)
+    assert status == 404 and text == "No such page.\n"
 
 
 def test_wall_in_chinese(site, build_dir):
