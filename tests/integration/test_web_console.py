@@ -363,6 +363,12 @@ def test_wall_in_chinese(site, build_dir):
             "return document.querySelector('tr[data-alert=\"%s\"] input').placeholder"
             % row) == "备注：做了什么或看到了什么"
         assert re.search(r"（\d+ 条待处理，\d+ 条已确认）", b.text()), b.text()
+        # evalroomctl says the same in Chinese: the kind's name, then the sentence.
+        zh_env = dict(os.environ, LC_ALL="zh_CN.UTF-8", LANG="zh_CN.UTF-8")
+        zh_env.pop("LANGUAGE", None)
+        rc, out, err = site.ctl("alerts", "--open", json_out=False, env=zh_env)
+        assert rc == 0, err
+        assert "        门被强行打开：评标室 E1 的门被强行打开（锁定状态下被打开）\n" in out, out
         artefacts = os.path.join(build_dir, "test-artifacts")
         os.makedirs(artefacts, exist_ok=True)
         b.driver.save_screenshot(os.path.join(artefacts, "console-wall-zh.png"))
