@@ -5,8 +5,8 @@
 // Language (docs/i18n.md, "The web console"): the page asks /i18n.json for its catalogue:
 // the console picks the language from the browser's Accept-Language, or the one chosen in
 // the page's language menu (kept in this browser). The catalogue is po/<language>.po's
-// translations of this script's _()/C_() strings, the pages' data-i18n texts and the
-// alert texts, compiled into the controller at build time. Times come from the console
+// translations of this script's _()/C_()/NC_() strings, the pages' data-i18n texts and
+// the alert texts, compiled into the controller at build time. Times come from the console
 // already in the site's time zone, with the zone written out.
 "use strict";
 
@@ -119,7 +119,6 @@ function el(tag, cls, text) {
   if (text !== undefined) e.textContent = text;
   return e;
 }
-
 
 function setLink(up, text) {
   const link = document.getElementById("link");
