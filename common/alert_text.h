@@ -8,11 +8,23 @@
 #include <stddef.h>
 
 /* At most this many arguments per text. */
-#define ALERT_TEXT_ARGS_MAX 6
+#define ALERT_TEXT_ARGS_MAX 9
 
 /* alert_text_template: the English template of text ID (static storage; its %s are the
  * arguments in order), or NULL when ID is no alert text. */
 const char *alert_text_template(const char *id);
+
+/* alert_text_kind: the alert kind (its name, e.g. "door_forced") text ID is a detail
+ * of, or NULL when ID is no alert text. */
+const char *alert_text_kind(const char *id);
+
+/* alert_kind_has_text: whether some alert text is a detail of alert kind KIND (a name). */
+bool alert_kind_has_text(const char *kind);
+
+/* alert_kind_text: the English name a person reads for alert kind KIND ("door_forced":
+ * "door forced open"; translate it with gettext where shown), or NULL when KIND is
+ * none. */
+const char *alert_kind_text(const char *kind);
 
 /* alert_text_render: text ID with ARGS (N strings) in English (TRANSLATE false) or in the
  * locale's language (TRANSLATE true, through gettext). A new string (g_free), or NULL when

@@ -3,11 +3,15 @@
 #include "console.h"
 
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <libsoup/soup.h>
 #include <string.h>
 
+#include "alert_text.h"
 #include "console_identity.h"
+#include "console_lang.h"
 #include "console_resources.h"
+#include "local_time.h"
 #include "log.h"
 #include "msg.h"
 
@@ -30,6 +34,9 @@ struct console {
 	GPtrArray *walls; /* struct wall_client *, the open WebSockets */
 	GPtrArray *offers; /* struct live_pending *, offers waiting for the agent's answer */
 	guint push_source;
+	GTimeZone *tz;     /* the site's, for the times people read */
+	char **languages;  /* the compiled-in catalogues ("zh_CN", ...), NULL-terminated */
+	GHashTable *catalogues; /* language -> its messages (json_t *), loaded when first used */
 };
 
 struct wall_client {
@@ -57,6 +64,57 @@ static const struct page pages[] = {
     {"/live.js", "live.js", "text/javascript; charset=utf-8", LIVE_ROLES, false},
     {"/live.css", "live.css", "text/css; charset=utf-8", LIVE_ROLES, false},
 };
+
+/* ---- language ---- */
+
+/* catalogue: the messages of LANG (one of con->languages), a borrowed JSON object, or
+ * NULL for English or a catalogue missing from the build. */
+static json_t *catalogue(struct console *con, const char *lang)
+{
+	if (strcmp(lang, "en") == 0)
+		return NULL;
+	json_t *messages = g_hash_table_lookup(con->catalogues, lang);
+	if (messages)
+		return messages;
+	char *res = g_strdup_printf(RESOURCE_ROOT "i18n/%s.json", lang);
+	GBytes *bytes =
+	    g_resource_lookup_data(console_get_resource(), res, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+	g_free(res);
+	gsize len = 0;
+	const char *text = bytes ? g_bytes_get_data(bytes, &len) : NULL;
+	if (text)
+		messages = json_loadb(text, len, 0, NULL);
+	if (bytes)
+		g_bytes_unref(bytes);
+	if (!json_is_object(messages)) {
+		log_warnx("console: catalogue %s missing or broken in the build", lang);
+		json_decref(messages);
+		return NULL;
+	}
+	g_hash_table_insert(con->catalogues, g_strdup(lang), messages);
+	return messages;
+}
+
+/* message_lang: the language of MSG's browser (its Accept-Language) into LANG. */
+static void message_lang(struct console *con, SoupServerMessage *msg, char *lang)
+{
+	console_lang_pick(soup_message_headers_get_one(soup_server_message_get_request_headers(msg),
+	                                               "Accept-Language"),
+	                  (const char *const *)con->languages, g_strv_length(con->languages), lang);
+}
+
+/* tr: TEXT (English, marked N_ so the catalogues hold it) in the language of MSG's
+ * browser: what the console says in plain text (a refusal, a page not found). */
+static const char *tr(struct console *con, SoupServerMessage *msg, const char *text)
+    G_GNUC_FORMAT(3);
+static const char *tr(struct console *con, SoupServerMessage *msg, const char *text)
+{
+	char lang[CONSOLE_LANG_MAX];
+
+	message_lang(con, msg, lang);
+	const char *t = json_string_value(json_object_get(catalogue(con, lang), text));
+	return t && *t ? t : text;
+}
 
 /* ---- answers ---- */
 
@@ -174,22 +232,25 @@ static GTlsCertificate *message_peer(SoupServerMessage *msg, GTlsCertificateFlag
  * when its certificate gives no role. The handshake already refused certificates that
  * do not chain to the site CA; this looks again, so that nothing is served on a
  * connection whose verification failed for any reason. */
-static bool request_identity(SoupServerMessage *msg, char *id, enum role *role)
+static bool request_identity(struct console *con, SoupServerMessage *msg, char *id,
+                             enum role *role)
 {
 	GTlsCertificateFlags errors;
 	GTlsCertificate *peer = message_peer(msg, &errors);
 
 	if (console_identity_of(peer, errors, id, role) != 0) {
 		answer_text(msg, SOUP_STATUS_FORBIDDEN,
-		            "No valid client certificate of this site: the console needs your "
-		            "personal certificate.\n");
+		            tr(con, msg,
+		               N_("No valid client certificate of this site: the console needs your "
+		                  "personal certificate.\n")));
 		return false;
 	}
 	if (*role == ROLE_NONE) {
 		log_info("console: %s refused: a device certificate, not a person's", id);
 		answer_text(msg, SOUP_STATUS_FORBIDDEN,
-		            "This certificate belongs to a device, not to a person: the console "
-		            "is for operators, desks, auditors and witnesses.\n");
+		            tr(con, msg,
+		               N_("This certificate belongs to a device, not to a person: the console "
+		                  "is for operators, desks, auditors and witnesses.\n")));
 		return false;
 	}
 	return true;
@@ -238,11 +299,12 @@ static bool record_open(struct console *con, SoupServerMessage *msg, const char 
 static void on_page(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
                     gpointer data)
 {
+	struct console *con = data;
 	char id[CONSOLE_IDENTITY_MAX];
 	enum role role;
 	const struct page *page = NULL;
 
-	if (!request_identity(msg, id, &role))
+	if (!request_identity(con, msg, id, &role))
 		return;
 	if (strcmp(path, "/favicon.ico") == 0) { /* browsers ask; there is none */
 		security_headers(msg);
@@ -253,12 +315,13 @@ static void on_page(SoupServer *server, SoupServerMessage *msg, const char *path
 		if (strcmp(pages[i].path, path) == 0)
 			page = &pages[i];
 	if (!page) {
-		answer_text(msg, SOUP_STATUS_NOT_FOUND, "No such page.\n");
+		answer_text(msg, SOUP_STATUS_NOT_FOUND, tr(con, msg, N_("No such page.\n")));
 		return;
 	}
 	if (strcmp(soup_server_message_get_method(msg), "GET") != 0 &&
 	    strcmp(soup_server_message_get_method(msg), "HEAD") != 0) {
-		answer_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Pages are read with GET.\n");
+		answer_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED,
+		            tr(con, msg, N_("Pages are read with GET.\n")));
 		return;
 	}
 	/* who watched what is itself recorded: a watcher's page open, refused or not, is in
@@ -269,8 +332,10 @@ static void on_page(SoupServer *server, SoupServerMessage *msg, const char *path
 	if (!(page->roles & role)) {
 		log_info("console: %s refused page %s (role %s)", id, path,
 		         console_role_name(role));
-		char *text = g_strdup_printf("%s may not open %s: this page is for other roles.\n",
-		                             id, path);
+		/* TRANSLATORS: the person's identity, the page's path. */
+		char *text = g_strdup_printf(
+		    tr(con, msg, N_("%s may not open %s: this page is for other roles.\n")), id,
+		    path);
 		answer_text(msg, SOUP_STATUS_FORBIDDEN, text);
 		g_free(text);
 		return;
@@ -281,7 +346,7 @@ static void on_page(SoupServer *server, SoupServerMessage *msg, const char *path
 	g_free(res);
 	if (!bytes) {
 		answer_text(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR,
-		            "Page missing from the build.\n");
+		            tr(con, msg, N_("Page missing from the build.\n")));
 		return;
 	}
 	gsize len;
@@ -293,6 +358,29 @@ static void on_page(SoupServer *server, SoupServerMessage *msg, const char *path
 }
 
 /* ---- the API ---- */
+
+/* wall_alert_texts: to alert A (as alerts.list gives it), "kind_text" (the kind's
+ * English name), "text" {"template", "args"} when its detail is an alert text (the same
+ * words as its detail) and "last_local" (its last time in the site's zone). */
+static void wall_alert_texts(struct console *con, json_t *a)
+{
+	const char *kind_text = alert_kind_text(json_string_value(json_object_get(a, "kind")));
+	if (kind_text)
+		json_object_set_new(a, "kind_text", json_string(kind_text));
+	json_t *text = json_object_get(json_object_get(a, "extra"), "text");
+	const char *tmpl = alert_text_template(json_string_value(json_object_get(text, "id")));
+	json_t *args = json_object_get(text, "args");
+	if (tmpl && json_is_array(args))
+		json_object_set_new(a, "text",
+		                    json_pack("{s:s, s:O}", "template", tmpl, "args", args));
+	json_t *last = json_object_get(a, "last_at");
+	if (json_is_integer(last)) {
+		char buf[64];
+		json_object_set_new(a, "last_local",
+		                    json_string(local_time_format(con->tz, json_integer_value(last),
+		                                                  0, buf, sizeof buf)));
+	}
+}
 
 /* The wall as IDENTITY may see it: {"identity","role","may_ack","rooms","alerts",
  * "counts","connected"}; NULL with *err when the identity may not see it. */
@@ -314,11 +402,14 @@ static json_t *wall_json(struct console *con, const char *identity, GError **err
 		return NULL;
 	}
 	/* The wall says where, not who (as the room view): no person, nor the details that
-	 * may name one's room. */
+	 * may name one's room. What a person reads is added: the kind's name and the
+	 * detail's text (its English template and arguments, which the page translates),
+	 * and the last time in the site's zone. */
 	size_t i;
 	json_t *a;
 	json_array_foreach(json_object_get(alerts, "alerts"), i, a)
 	{
+		wall_alert_texts(con, a);
 		json_object_del(a, "person");
 		json_object_del(a, "extra");
 	}
@@ -342,7 +433,7 @@ static void on_api_wall(SoupServer *server, SoupServerMessage *msg, const char *
 	enum role role;
 	GError *err = NULL;
 
-	if (!request_identity(msg, id, &role))
+	if (!request_identity(con, msg, id, &role))
 		return;
 	json_t *wall = wall_json(con, id, &err);
 	if (!wall) {
@@ -351,6 +442,38 @@ static void on_api_wall(SoupServer *server, SoupServerMessage *msg, const char *
 		return;
 	}
 	answer_json(msg, SOUP_STATUS_OK, wall);
+}
+
+/* GET /i18n.json[?lang=CODE]: the page's catalogue, {"language", "languages",
+ * "messages"}: in the language CODE when it is one of the console's, else the one the
+ * browser's Accept-Language ranks highest (console_lang.h); English has no messages. */
+static void on_i18n(SoupServer *server, SoupServerMessage *msg, const char *path,
+                    GHashTable *query, gpointer data)
+{
+	struct console *con = data;
+	char id[CONSOLE_IDENTITY_MAX];
+	enum role role;
+	char lang[CONSOLE_LANG_MAX];
+	size_t n = g_strv_length(con->languages);
+
+	if (!request_identity(con, msg, id, &role))
+		return;
+	const char *asked = query ? g_hash_table_lookup(query, "lang") : NULL;
+	if (console_lang_valid(asked, (const char *const *)con->languages, n))
+		g_strlcpy(lang, asked, sizeof lang);
+	else
+		message_lang(con, msg, lang);
+	json_t *messages = catalogue(con, lang);
+	if (!messages)
+		g_strlcpy(lang, "en", sizeof lang);
+	json_t *langs = json_pack("[s]", "en");
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(langs, json_string(con->languages[i]));
+	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Vary",
+	                             "Accept-Language");
+	answer_json(msg, SOUP_STATUS_OK,
+	            json_pack("{s:s, s:o, s:o}", "language", lang, "languages", langs, "messages",
+	                      messages ? json_incref(messages) : json_object()));
 }
 
 /* POST /api/alert/ack and /api/alert/resolve with {"id": n, "note": "..."}: the request
@@ -365,18 +488,18 @@ static void on_api_alert(SoupServer *server, SoupServerMessage *msg, const char 
 	json_t *args = NULL, *result = NULL;
 	const char *command;
 
-	if (!request_identity(msg, id, &role))
+	if (!request_identity(con, msg, id, &role))
 		return;
 	if (strcmp(path, "/api/alert/ack") == 0)
 		command = "alert.ack";
 	else if (strcmp(path, "/api/alert/resolve") == 0)
 		command = "alert.resolve";
 	else {
-		answer_text(msg, SOUP_STATUS_NOT_FOUND, "No such call.\n");
+		answer_text(msg, SOUP_STATUS_NOT_FOUND, tr(con, msg, N_("No such call.\n")));
 		return;
 	}
 	if (strcmp(soup_server_message_get_method(msg), "POST") != 0) {
-		answer_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Use POST.\n");
+		answer_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, tr(con, msg, N_("Use POST.\n")));
 		return;
 	}
 	if (!same_origin(msg)) {
@@ -701,6 +824,27 @@ static void on_request_started(SoupServer *server, SoupServerMessage *msg, gpoin
 	g_signal_connect(msg, "accept-certificate", G_CALLBACK(on_accept_certificate), data);
 }
 
+static gint compare_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The languages of the catalogues compiled in (po/www_catalogue.py), sorted. */
+static char **console_languages(void)
+{
+	char **names = g_resource_enumerate_children(console_get_resource(), RESOURCE_ROOT "i18n/",
+	                                             G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+	GPtrArray *out = g_ptr_array_new();
+
+	for (int i = 0; names && names[i]; i++)
+		if (g_str_has_suffix(names[i], ".json") && strlen(names[i]) - 5 < CONSOLE_LANG_MAX)
+			g_ptr_array_add(out, g_strndup(names[i], strlen(names[i]) - 5));
+	g_strfreev(names);
+	g_ptr_array_sort(out, compare_names);
+	g_ptr_array_add(out, NULL);
+	return (char **)g_ptr_array_free(out, FALSE);
+}
+
 struct console *console_new(const struct console_config *cfg, const struct console_ops *ops,
                             void *user, GError **err)
 {
@@ -719,7 +863,14 @@ struct console *console_new(const struct console_config *cfg, const struct conso
 	con->user = user;
 	con->walls = g_ptr_array_new_with_free_func(wall_client_free);
 	con->offers = g_ptr_array_new();
+	con->languages = console_languages();
+	con->catalogues =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)json_decref);
 
+	if (!(con->tz = local_time_zone_new(cfg->time_zone, err))) {
+		g_prefix_error(err, "console time zone: ");
+		goto err_free;
+	}
 	cert = g_tls_certificate_new_from_files(cfg->cert, cfg->key, err);
 	if (!cert) {
 		g_prefix_error(err, "console certificate %s / key %s: ", cfg->cert, cfg->key);
@@ -745,6 +896,7 @@ struct console *console_new(const struct console_config *cfg, const struct conso
 	soup_server_add_handler(con->server, "/api/alert", on_api_alert, con, NULL);
 	soup_server_add_handler(con->server, "/api/live", on_api_live, con, NULL);
 	soup_server_add_handler(con->server, "/live", on_live, con, NULL);
+	soup_server_add_handler(con->server, "/i18n.json", on_i18n, con, NULL);
 	soup_server_add_handler(con->server, "/", on_page, con, NULL);
 
 	sa = g_inet_socket_address_new(ia, (guint16)cfg->port);
@@ -794,5 +946,10 @@ void console_free(struct console *con)
 	g_free((char *)con->cfg.ca);
 	g_free((char *)con->cfg.cert);
 	g_free((char *)con->cfg.key);
+	if (con->tz)
+		g_time_zone_unref(con->tz);
+	g_strfreev(con->languages);
+	if (con->catalogues)
+		g_hash_table_destroy(con->catalogues);
 	g_free(con);
 }

@@ -4,7 +4,8 @@
  * The TLS handshake refuses any browser without a certificate of the site CA; a request
  * then runs as the identity in the certificate's CN, with the role its prefix gives
  * (common/request.h request_role_of). Pages, scripts and styles are compiled into the
- * program (GResource), nothing is fetched at run time.
+ * program (GResource), nothing is fetched at run time; so are the pages' translation
+ * catalogues (GET /i18n.json, docs/i18n.md "The web console").
  *
  * The console knows nothing of the controller: what it shows and what it may change
  * come through struct console_ops, which the daemon implements with its request
@@ -44,6 +45,9 @@ struct console_config {
 	const char *ca;   /* the site CA (PEM): client certificates must chain to it */
 	const char *cert; /* the console's server certificate (PEM) */
 	const char *key;  /* its private key (PEM) */
+	/* the site's time zone for the times people read (local_time.h; NULL or "": its
+	 * default) */
+	const char *time_zone;
 };
 
 /* console_new: listen on CFG (copied) and serve. OPS and USER must outlive the console.

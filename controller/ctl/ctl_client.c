@@ -1,6 +1,7 @@
 #include "ctl_client.h"
 
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -46,7 +47,7 @@ static char *cert_common_name(const char *path, GError **err)
 	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!x) {
-		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a PEM certificate",
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, _("%s: not a PEM certificate"),
 		            path);
 		return NULL;
 	}
@@ -54,7 +55,7 @@ static char *cert_common_name(const char *path, GError **err)
 	X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, buf, sizeof(buf));
 	X509_free(x);
 	if (!*buf) {
-		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: certificate has no CN",
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, _("%s: certificate has no CN"),
 		            path);
 		return NULL;
 	}
@@ -290,7 +291,8 @@ static int ctl_connect(struct ctl *ctl, int64_t deadline, GError **err)
 		;
 	if (!ctl->connected) {
 		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_UNAVAILABLE,
-		            "controller unreachable: cannot connect to the broker at %s%s%s",
+		            /* TRANSLATORS: the broker's address, then ": " and why, or two empty strings. */
+		            _("controller unreachable: cannot connect to the broker at %s%s%s"),
 		            ctl->uri, ctl->conn_error ? ": " : "",
 		            ctl->conn_error ? ctl->conn_error : "");
 		return -ECONNREFUSED;
@@ -301,7 +303,7 @@ static int ctl_connect(struct ctl *ctl, int64_t deadline, GError **err)
 		;
 	if (ctl->controller_state == 0) {
 		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_UNAVAILABLE,
-		            "controller unreachable: the controller is offline");
+		            _("controller unreachable: the controller is offline"));
 		return -EHOSTDOWN;
 	}
 	return 0;
@@ -321,7 +323,7 @@ int ctl_request(struct ctl *ctl, const char *command, json_t *args, json_t **res
 	if (ctl->controller_state == 0) {
 		json_decref(args);
 		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_UNAVAILABLE,
-		            "controller unreachable: the controller is offline");
+		            _("controller unreachable: the controller is offline"));
 		return -EHOSTDOWN;
 	}
 	snprintf(ctl->want_id, sizeof(ctl->want_id), "%08x%08x", g_random_int(), g_random_int());
@@ -343,19 +345,19 @@ int ctl_request(struct ctl *ctl, const char *command, json_t *args, json_t **res
 	g_free(text);
 	if (rc != 0) {
 		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_UNAVAILABLE,
-		            "controller unreachable: publish failed: %s", g_strerror(-rc));
+		            _("controller unreachable: publish failed: %s"), g_strerror(-rc));
 		return rc;
 	}
 	while (!ctl->answer && ctl->controller_state != 0 && ctl_wait(ctl, deadline))
 		;
 	if (!ctl->answer && ctl->controller_state == 0) {
 		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_UNAVAILABLE,
-		            "controller unreachable: the controller went offline");
+		            _("controller unreachable: the controller went offline"));
 		return -EHOSTDOWN;
 	}
 	if (!ctl->answer) {
 		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_UNAVAILABLE,
-		            "controller unreachable: no answer within %d s", ctl->opt.timeout_s);
+		            _("controller unreachable: no answer within %d s"), ctl->opt.timeout_s);
 		return -ETIMEDOUT;
 	}
 	/* Shown to a person: names, notes and messages made safe for the terminal

@@ -126,11 +126,19 @@ static void print_alert_line(const struct ctl *ctl, const json_t *a)
 	char when[40], subject[160];
 	char *detail = ctl_alert_detail(a);
 
-	printf("%6lld  %-12s  %-16s  %-20s  %s  x%lld\n        %s\n",
-	       (long long)member_int(a, "id"), member_str(a, "state"), member_str(a, "kind"),
+	printf("%6lld  %-12s  %-16s  %-20s  %s  x%lld\n", (long long)member_int(a, "id"),
+	       member_str(a, "state"), member_str(a, "kind"),
 	       ctl_alert_subject(a, subject, sizeof(subject)),
 	       ctl_time(ctl, member_int(a, "last_at"), when, sizeof(when)),
-	       (long long)member_int(a, "count"), detail);
+	       (long long)member_int(a, "count"));
+	/* The kind's name in the reader's language before the sentence (a kind a newer
+	 * controller raises and this client does not know: the sentence alone). */
+	const char *kind_text = alert_kind_text(member_str(a, "kind"));
+	if (kind_text)
+		/* TRANSLATORS: an alert kind's name ("door forced open"), its sentence. */
+		printf(_("        %s: %s\n"), _(kind_text), detail);
+	else
+		printf("        %s\n", detail);
 	g_free(detail);
 	const json_t *ev = json_object_get(json_object_get(a, "extra"), "evidence");
 	if (json_is_object(ev)) {

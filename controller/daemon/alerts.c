@@ -212,8 +212,13 @@ static bool subject_valid(const struct alert_subject *s, struct state_alert_subj
 	return true;
 }
 
-int64_t alert_raise(struct controller *c, enum alert_kind kind, const struct alert_subject *subject,
-                    const char *detail, json_t *extra)
+/* alert_raise: raise KIND for SUBJECT with DETAIL (a short sentence for the operator;
+ * EXTRA an optional JSON object, reference stolen). While an alert of the same kind and
+ * subject is open it is not raised twice (its count and last time are updated).
+ * Returns the alert id (> 0) or -errno (logged). Only through alert_raise_text, so that
+ * every alert has a text a person reads in their language. */
+static int64_t alert_raise(struct controller *c, enum alert_kind kind,
+                           const struct alert_subject *subject, const char *detail, json_t *extra)
 {
 	struct state_alert_subject s;
 	GError *err = NULL;
@@ -255,6 +260,13 @@ int64_t alert_raise_text(struct controller *c, enum alert_kind kind,
 
 	while (args && args[n] && n <= ALERT_TEXT_ARGS_MAX)
 		n++;
+	const char *text_kind = alert_text_kind(text_id);
+	if (!text_kind || strcmp(text_kind, alert_kind_name(kind)) != 0) {
+		log_warnx("alert %s: refused to raise: text %s is not one of its texts",
+		          alert_kind_name(kind), text_id ? text_id : "(none)");
+		json_decref(extra);
+		return -EINVAL;
+	}
 	char *detail = alert_text_render(text_id, args, n, false);
 	if (!detail) {
 		log_warnx("alert %s: refused to raise: text %s does not take %zu arguments",

@@ -67,17 +67,14 @@ struct alert_subject {
 	const char *venue;
 };
 
-/* alert_raise: raise KIND for SUBJECT with DETAIL (a short sentence for the operator;
- * EXTRA an optional JSON object, reference stolen). While an alert of the same kind and
- * subject is open it is not raised twice (its count and last time are updated).
- * Returns the alert id (> 0) or -errno (logged). */
-int64_t alert_raise(struct controller *c, enum alert_kind kind, const struct alert_subject *subject,
-                    const char *detail, json_t *extra);
-/* alert_raise_text: alert_raise with the detail given as alert text TEXT_ID (alert_text.h)
- * and ARGS (NULL-terminated strings, numbers printed in the C locale): the record keeps
- * the English rendering as its detail and {"id", "args"} as EXTRA's member "text", so each
- * reader sees the sentence in their own language. EXTRA as for alert_raise (may be NULL).
- * Returns the alert id (> 0) or -errno (logged). */
+/* alert_raise_text: raise KIND for SUBJECT with its detail given as alert text TEXT_ID
+ * (alert_text.h; one of KIND's texts) and ARGS (NULL-terminated strings, numbers
+ * printed in the C locale), EXTRA an optional JSON object (reference stolen). The record
+ * keeps the English rendering as its detail and {"id", "args"} as EXTRA's member "text",
+ * so each reader sees the sentence in their own language. While an alert of the same
+ * kind and subject is open it is not raised twice (its count and last time are updated).
+ * Returns the alert id (> 0) or -errno (logged): -EINVAL when TEXT_ID is no text of
+ * KIND or does not take ARGS. Every kind has its texts (test_alert_kind_texts). */
 int64_t alert_raise_text(struct controller *c, enum alert_kind kind,
                          const struct alert_subject *subject, const char *text_id,
                          const char *const *args, json_t *extra);

@@ -372,16 +372,15 @@ static gboolean escort_timeout(gpointer user)
 	if (state_escort_approval_find(w->c->state, w->identity, w->room, clock_now_us(), &id,
 	                               &escort, &err) == 0 &&
 	    id == w->approval) {
-		char *detail = g_strdup_printf(
-		    "%s presented a credential at the door of room %s but the %s's did not follow "
-		    "within %" G_GINT64_FORMAT " s: the door stayed locked (escorted entry, "
-		    "approval %" G_GINT64_FORMAT ")",
-		    w->identity, w->room, escort ? "escorted person" : "escort",
-		    w->c->cfg.escort_window_s, w->approval);
-		alert_raise(w->c, ALERT_ESCORT_MISSING,
-		            &(struct alert_subject){.room = w->room, .person = w->identity}, detail,
-		            json_pack("{s:I}", "approval", (json_int_t)w->approval));
-		g_free(detail);
+		char window[24], approval[24];
+		snprintf(window, sizeof window, "%" G_GINT64_FORMAT,
+		         (int64_t)w->c->cfg.escort_window_s);
+		snprintf(approval, sizeof approval, "%" G_GINT64_FORMAT, w->approval);
+		alert_raise_text(w->c, ALERT_ESCORT_MISSING,
+		                 &(struct alert_subject){.room = w->room, .person = w->identity},
+		                 escort ? "escort_missing_escorted" : "escort_missing_escort",
+		                 (const char *[]){w->identity, w->room, window, approval, NULL},
+		                 json_pack("{s:I}", "approval", (json_int_t)w->approval));
 	}
 	g_clear_error(&err);
 	g_free(w);
@@ -421,16 +420,12 @@ static void escort_wait_restarted(struct controller *c, const char *room, const 
 	int64_t approval = escort_approval_of(c, identity, room);
 	if (!approval)
 		return;
-	char *detail = g_strdup_printf(
-	    "the agent of room %s restarted while %s waited at its door for the other credential: "
-	    "the wait ended, the door stayed locked, both must present their credentials again "
-	    "(escorted entry, approval %" G_GINT64_FORMAT ")",
-	    room, identity, approval);
-	alert_raise(
+	char *num = g_strdup_printf("%" G_GINT64_FORMAT, approval);
+	alert_raise_text(
 	    c, ALERT_ESCORT_MISSING, &(struct alert_subject){.room = room, .person = identity},
-	    detail,
+	    "escort_wait_restarted", (const char *const[]){room, identity, num, NULL},
 	    json_pack("{s:I, s:s}", "approval", (json_int_t)approval, "cause", "agent_restart"));
-	g_free(detail);
+	g_free(num);
 }
 
 void checkin_door_event(struct controller *c, const char *room, const char *event,

@@ -56,6 +56,7 @@ int console_link_start(struct controller *c, GError **err)
 	    .ca = c->cfg.console_ca,
 	    .cert = c->cfg.console_cert,
 	    .key = c->cfg.console_key,
+	    .time_zone = c->cfg.console_time_zone,
 	};
 	c->console = console_new(&cc, &link_ops, c, err);
 	if (!c->console)

@@ -67,6 +67,7 @@ struct controller_config {
 	bool console_on;
 	unsigned console_port;
 	char *console_bind, *console_cert, *console_key, *console_ca;
+	char *console_time_zone; /* [console] time_zone ("" for local_time.h's default) */
 	/* [warnings]: the behaviour warning rules' thresholds (warnings.c, docs/warnings.md) */
 	int64_t warn_breaks_max, warn_breaks_window_s, warn_break_max_s;
 	int64_t warn_sync_window_s, warn_sync_min, warn_sync_p_ppm;

@@ -10,11 +10,14 @@
 #include "archive.h"
 #include "config.h"
 #include "leaf.h"
+#include "local_time.h"
 #include "log.h"
 
 /* [console]: the web console, on when the group is there (docs/console.md). port is
  * required then; bind defaults to 127.0.0.1, ca to [mqtt] ca; cert and key are the
- * console's server certificate (provisioning writes console/console.{crt,key}). */
+ * console's server certificate (provisioning writes console/console.{crt,key});
+ * time_zone, the zone of the times its pages show, to [warnings] time_zone (both empty:
+ * local_time.h's default). Read after [warnings]. */
 static int console_config_load(struct controller_config *k, struct config *cf, GError **err)
 {
 	int64_t port = 0;
@@ -45,6 +48,16 @@ static int console_config_load(struct controller_config *k, struct config *cf, G
 		return -EINVAL;
 	k->console_ca = config_resolve(cf, v);
 	g_free(v);
+	if (!(k->console_time_zone = config_string(cf, "console", "time_zone",
+	                                           k->warn_time_zone ? k->warn_time_zone : "",
+	                                           err)))
+		return -EINVAL;
+	GTimeZone *tz = local_time_zone_new(k->console_time_zone, err);
+	if (!tz) {
+		g_prefix_error(err, "%s: [console] time_zone: ", config_path(cf));
+		return -EINVAL;
+	}
+	g_time_zone_unref(tz);
 	k->console_on = true;
 	return 0;
 }
@@ -357,6 +370,7 @@ void controller_config_free(struct controller_config *k)
 	g_free(k->console_cert);
 	g_free(k->console_key);
 	g_free(k->console_ca);
+	g_free(k->console_time_zone);
 	g_free(k->warn_time_zone);
 	config_free(k->file);
 }

@@ -230,13 +230,12 @@ static void removed(struct controller *c, const struct job *j, const char *label
 		         j->tender, label);
 		return;
 	}
-	char *detail = g_strdup_printf("archive %s was deleted, but its copy in backup store %s "
-	                               "could not be removed: %s",
-	                               j->tender, label, j->why);
-	log_warnx("%s", detail);
-	alert_raise(c, ALERT_ARCHIVE_COPY_FAILED, s, detail,
-	            json_pack("{s:s, s:s}", "archive", j->tender, "store", label));
-	g_free(detail);
+	log_warnx("archive %s was deleted, but its copy in backup store %s could not be removed: "
+	          "%s",
+	          j->tender, label, j->why);
+	alert_raise_text(c, ALERT_ARCHIVE_COPY_FAILED, s, "archive_copy_remove_failed",
+	                 (const char *[]){j->tender, label, j->why, NULL},
+	                 json_pack("{s:s, s:s}", "archive", j->tender, "store", label));
 }
 
 static gboolean job_done(gpointer data)
@@ -278,24 +277,20 @@ static gboolean job_done(gpointer data)
 	} else if (j->kind == JOB_COPY) {
 		a->state[j->store] = COPY_FAILED;
 		g_strlcpy(a->why[j->store], j->why, sizeof a->why[j->store]);
-		char *detail = g_strdup_printf("archive %s: the copy to backup store %s failed: %s",
-		                               j->tender, label, j->why);
-		log_warnx("%s", detail);
-		alert_raise(c, ALERT_ARCHIVE_COPY_FAILED, &s, detail,
-		            json_pack("{s:s, s:s}", "archive", j->tender, "store", label));
-		g_free(detail);
+		log_warnx("archive %s: the copy to backup store %s failed: %s", j->tender, label,
+		          j->why);
+		alert_raise_text(c, ALERT_ARCHIVE_COPY_FAILED, &s, "archive_copy_failed",
+		                 (const char *[]){j->tender, label, j->why, NULL},
+		                 json_pack("{s:s, s:s}", "archive", j->tender, "store", label));
 	} else {
 		a->state[j->store] = COPY_BAD;
 		record(c, json_pack("{s:s, s:s, s:s, s:s}", "kind", "copy_bad", "tender", j->tender,
 		                    "store", label, "why", j->why));
-		char *detail =
-		    g_strdup_printf("archive %s: its copy in backup store %s is bad: %s; "
-		                    "it is copied again",
-		                    j->tender, label, j->why);
-		log_warnx("%s", detail);
-		alert_raise(c, ALERT_ARCHIVE_COPY_BAD, &s, detail,
-		            json_pack("{s:s, s:s}", "archive", j->tender, "store", label));
-		g_free(detail);
+		log_warnx("archive %s: its copy in backup store %s is bad: %s; it is copied again",
+		          j->tender, label, j->why);
+		alert_raise_text(c, ALERT_ARCHIVE_COPY_BAD, &s, "archive_copy_bad",
+		                 (const char *[]){j->tender, label, j->why, NULL},
+		                 json_pack("{s:s, s:s}", "archive", j->tender, "store", label));
 	}
 	if (!any_state(cs, a, COPY_FAILED))
 		alert_clear(c, ALERT_ARCHIVE_COPY_FAILED, &s,
@@ -333,14 +328,15 @@ static void copies_check(struct controller *c)
 			alert_clear(c, ALERT_ARCHIVE_COPIES_MISSING, &s,
 			            "auto: every backup store holds a verified copy");
 		} else if (now >= a->sealed_us + c->cfg.copies_due_s * G_USEC_PER_SEC) {
-			char *detail = g_strdup_printf(
-			    "archive %s: %u of %u verified copies %" G_GINT64_FORMAT
-			    " s after its seal",
-			    (const char *)k, have, cs->n, (now - a->sealed_us) / G_USEC_PER_SEC);
-			alert_raise(c, ALERT_ARCHIVE_COPIES_MISSING, &s, detail,
-			            json_pack("{s:s, s:i, s:i}", "archive", (const char *)k,
-			                      "copies", (int)have, "wanted", (int)cs->n));
-			g_free(detail);
+			char n_have[16], n_want[16], after[24];
+			snprintf(n_have, sizeof n_have, "%u", have);
+			snprintf(n_want, sizeof n_want, "%u", cs->n);
+			snprintf(after, sizeof after, "%" G_GINT64_FORMAT,
+			         (now - a->sealed_us) / G_USEC_PER_SEC);
+			alert_raise_text(c, ALERT_ARCHIVE_COPIES_MISSING, &s, "archive_copies_missing",
+			                 (const char *[]){k, n_have, n_want, after, NULL},
+			                 json_pack("{s:s, s:i, s:i}", "archive", (const char *)k,
+			                           "copies", (int)have, "wanted", (int)cs->n));
 		}
 	}
 }

@@ -53,16 +53,16 @@ static gboolean on_fault_near(gpointer user)
 	struct venue_link *l = user;
 	l->near_timer = 0;
 	int64_t down_s = (clock_now_us() - l->since_us) / S_US;
-	char *detail = g_strdup_printf(
-	    "the link to venue %s has been down for %" G_GINT64_FORMAT " min; a fault not mended "
-	    "within %" G_GINT64_FORMAT " min during an evaluation calls for a new committee",
-	    l->venue, down_s / 60, l->c->cfg.venue_fault_limit_s / 60);
+	char down_min[24], limit_min[24];
+	snprintf(down_min, sizeof down_min, "%" G_GINT64_FORMAT, down_s / 60);
+	snprintf(limit_min, sizeof limit_min, "%" G_GINT64_FORMAT,
+	         (int64_t)(l->c->cfg.venue_fault_limit_s / 60));
 	struct alert_subject s = {.venue = l->venue};
-	alert_raise(l->c, ALERT_VENUE_FAULT_NEAR, &s, detail,
-	            json_pack("{s:I, s:I, s:I}", "down_since", (json_int_t)l->since_us,
-	                      "down_for_s", (json_int_t)down_s, "limit_s",
-	                      (json_int_t)l->c->cfg.venue_fault_limit_s));
-	g_free(detail);
+	alert_raise_text(l->c, ALERT_VENUE_FAULT_NEAR, &s, "venue_fault_near",
+	                 (const char *[]){l->venue, down_min, limit_min, NULL},
+	                 json_pack("{s:I, s:I, s:I}", "down_since", (json_int_t)l->since_us,
+	                           "down_for_s", (json_int_t)down_s, "limit_s",
+	                           (json_int_t)l->c->cfg.venue_fault_limit_s));
 	return G_SOURCE_REMOVE;
 }
 
@@ -108,13 +108,9 @@ void venues_handle_link(struct controller *c, const char *venue, const void *pay
 		return;
 	}
 	log_warnx("venue %s: link to the main venue down", venue);
-	char *detail = g_strdup_printf(
-	    "the link to venue %s is down: its doors decide from their lists, its recordings and "
-	    "events wait there; the fault clock runs",
-	    venue);
-	alert_raise(c, ALERT_VENUE_LINK_LOST, &s, detail,
-	            json_pack("{s:I}", "down_since", (json_int_t)l->since_us));
-	g_free(detail);
+	alert_raise_text(c, ALERT_VENUE_LINK_LOST, &s, "venue_link_lost",
+	                 (const char *[]){venue, NULL},
+	                 json_pack("{s:I}", "down_since", (json_int_t)l->since_us));
 	l->near_timer = g_timeout_add_seconds((guint)c->cfg.venue_fault_warn_s, on_fault_near, l);
 }
 

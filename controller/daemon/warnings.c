@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alert_text.h"
 #include "alerts.h"
 #include "clock.h"
 #include "local_time.h"
@@ -93,7 +94,11 @@ static void on_warning(const struct warning *w, void *user)
 	struct alert_subject s = {
 	    .room = w->room, .seat = w->seat, .person = w->person, .tender = w->tender, .stream = ""};
 	enum alert_kind kind = (enum alert_kind)(ALERT_WARN_BREAKS + w->rule);
-	int64_t id = alert_raise(c, kind, &s, w->detail, extra);
+	const char *args[WARN_TEXT_ARGS + 1];
+	for (int i = 0; i < w->n_args; i++)
+		args[i] = w->args[i];
+	args[w->n_args] = NULL;
+	int64_t id = alert_raise_text(c, kind, &s, w->text_id, args, extra);
 	if (id > 0) {
 		GPtrArray *tenders = g_ptr_array_new_with_free_func(g_free);
 		GError *err = NULL;
@@ -219,10 +224,15 @@ static void affinity_check(struct controller *c, const char *person, const char 
 	double chance = warn_poisson_tail(k, mean);
 	if (chance * 1e6 >= (double)c->cfg.warn_affinity_p_ppm)
 		goto out;
-	char *detail = g_strdup_printf(
-	    "%s sits on a committee of %s %s again: %" G_GINT64_FORMAT " earlier tenders of "
-	    "theirs out of %" G_GINT64_FORMAT " (expected by chance %.2f, probability %.2g)",
-	    person, field, value, k, a.person_tenders, mean, chance);
+	char n_k[24], n_all[24], n_mean[24], n_p[24];
+	snprintf(n_k, sizeof n_k, "%" G_GINT64_FORMAT, k);
+	snprintf(n_all, sizeof n_all, "%" G_GINT64_FORMAT, a.person_tenders);
+	g_ascii_formatd(n_mean, sizeof n_mean, "%.2f", mean);
+	g_ascii_formatd(n_p, sizeof n_p, "%.2g", chance);
+	const char *text_id =
+	    strcmp(field, "agency") == 0 ? "warn_affinity_agency" : "warn_affinity_tenderer";
+	const char *args[] = {person, value, n_k, n_all, n_mean, n_p, NULL};
+	char *detail = alert_text_render(text_id, args, 6, false);
 	json_t *earlier = json_array();
 	for (guint i = 0; i < a.tenders->len; i++)
 		json_array_append_new(earlier, json_string(a.tenders->pdata[i]));
@@ -233,11 +243,11 @@ static void affinity_check(struct controller *c, const char *person, const char 
 	                          (json_int_t)a.all_tenders, "evidence", "from_us",
 	                          (json_int_t)a.first_at, "to_us",
 	                          (json_int_t)clock_source_now_us(c->clock), "streams");
-	int64_t id = alert_raise(c, ALERT_WARN_AFFINITY,
-	                         &(struct alert_subject){.person = person, .tender = tender},
-	                         detail, json_incref(extra));
+	int64_t id = alert_raise_text(c, ALERT_WARN_AFFINITY,
+	                              &(struct alert_subject){.person = person, .tender = tender},
+	                              text_id, args, json_incref(extra));
 	if (id > 0 && c->warnings && c->warnings->archive) {
-		json_t *body = json_pack("{s:I, s:s, s:s, s:O}", "alert", (json_int_t)id, "kind",
+		json_t *body = json_pack("{s:I, s:s, s:s?, s:O}", "alert", (json_int_t)id, "kind",
 		                         "warn_affinity", "detail", detail, "evidence",
 		                         json_object_get(extra, "evidence"));
 		json_object_set(body, "earlier_tenders", earlier);

@@ -130,19 +130,28 @@ static int handle_note(struct controller *c, const struct request *req, json_t *
 	}
 	int64_t alert = 0;
 	if (category >= 2) { /* breach, incident: the regulator is told at once */
-		char *detail = g_strdup_printf("%s recorded a%s %s%s%s%s%s: %s", req->requester,
-		                               category == 3 ? "n" : "", categories[category],
-		                               room ? " in room " : "", room ? room : "",
-		                               seat ? " seat " : "", seat ? seat : "", text);
-		alert = alert_raise(
+		/* The text by category and by where: a breach or an incident, in a room, at
+		 * a seat of it, or neither (a seat is always given with its room). */
+		static const char *const text_ids[2][3] = {
+		    {"witness_breach", "witness_breach_room", "witness_breach_seat"},
+		    {"witness_incident", "witness_incident_room", "witness_incident_seat"}};
+		int where = room ? (seat ? 2 : 1) : 0;
+		const char *args[5] = {req->requester};
+		int n = 1;
+		if (where >= 1)
+			args[n++] = room;
+		if (where == 2)
+			args[n++] = seat;
+		args[n++] = text;
+		args[n] = NULL;
+		alert = alert_raise_text(
 		    c, ALERT_WITNESS_BREACH,
 		    &(struct alert_subject){.room = room ? room : "",
 		                            .seat = seat ? seat : "",
 		                            .tender = tender,
 		                            .person = req->requester},
-		    detail,
+		    text_ids[category == 3][where], args,
 		    json_pack("{s:s, s:s}", "note", note_id, "category", categories[category]));
-		g_free(detail);
 		json_t *m = node_msg_new(c->node, "supervision.notice");
 		json_object_update(m, body);
 		json_object_set_new(m, "tender", json_string(tender));

@@ -3,8 +3,11 @@
 #include "warn_rules.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "alert_text.h"
 
 #define US ((int64_t)G_USEC_PER_SEC)
 #define ID_SIZE 64
@@ -208,6 +211,44 @@ static void emit(struct warn_rules *w, struct warning *x)
 		w->emit(x, w->user);
 }
 
+/* warn_text: X's detail as alert text ID (common/alert_text.h; a text of the rule's
+ * alert kind) with the N arguments that follow (strings; numbers printed in the C
+ * locale), each kept in X (cut to WARN_TEXT_ARG_MAX - 1 bytes), and its English
+ * rendering in X's detail. */
+static void warn_text(struct warning *x, const char *id, int n, ...)
+{
+	const char *args[WARN_TEXT_ARGS];
+	va_list ap;
+
+	x->text_id = id;
+	x->n_args = 0;
+	va_start(ap, n);
+	for (int i = 0; i < n; i++) {
+		const char *a = va_arg(ap, const char *);
+		if (i >= WARN_TEXT_ARGS)
+			continue;
+		g_strlcpy(x->args[i], a ? a : "", sizeof x->args[i]);
+		args[x->n_args++] = x->args[i];
+	}
+	va_end(ap);
+	char *s = alert_text_render(id, args, (size_t)x->n_args, false);
+	g_strlcpy(x->detail, s ? s : id, sizeof x->detail);
+	g_free(s);
+}
+
+/* num: V printed into BUF (24 bytes). */
+static const char *num(char *buf, int64_t v)
+{
+	snprintf(buf, 24, "%" G_GINT64_FORMAT, v);
+	return buf;
+}
+
+/* real: V printed with FORMAT ("%.3f", "%.2g") in the C locale into BUF (24 bytes). */
+static const char *real(char *buf, const char *format, double v)
+{
+	return g_ascii_formatd(buf, 24, format, v);
+}
+
 static void fmt_local(const struct warn_rules *w, int64_t at, char *buf, size_t len)
 {
 	GDateTime *d = g_date_time_new_from_unix_utc(at / US);
@@ -245,11 +286,9 @@ static void break_started(struct warn_rules *w, struct person *p, const struct w
 	                    .at = ev->at,
 	                    .from_us = g_array_index(p->breaks, int64_t, 0),
 	                    .to_us = ev->at};
-	snprintf(x.detail, sizeof(x.detail),
-	         "%s left seat %s of room %s %u times within %" G_GINT64_FORMAT
-	         " minutes (allowed: %" G_GINT64_FORMAT ")",
-	         p->id, p->seat, p->room, p->breaks->len, w->l.breaks_window_s / 60,
-	         w->l.breaks_max);
+	char n1[24], n2[24], n3[24];
+	warn_text(&x, "warn_breaks", 6, p->id, p->seat, p->room, num(n1, p->breaks->len),
+	          num(n2, w->l.breaks_window_s / 60), num(n3, w->l.breaks_max));
 	emit(w, &x);
 }
 
@@ -270,10 +309,9 @@ static void long_break(struct warn_rules *w, struct person *p, int64_t now)
 	                    .to_us = now};
 	char since[32];
 	fmt_local(w, p->break_at, since, sizeof(since));
-	snprintf(x.detail, sizeof(x.detail),
-	         "%s has been on a break from seat %s of room %s since %s, longer than %" G_GINT64_FORMAT
-	         " minutes",
-	         p->id, p->seat, p->room, since, w->l.break_max_s / 60);
+	char n1[24];
+	warn_text(&x, "warn_long_break", 5, p->id, p->seat, p->room, since,
+	          num(n1, w->l.break_max_s / 60));
 	emit(w, &x);
 }
 
@@ -328,12 +366,10 @@ static void sync_action(struct warn_rules *w, struct person *p, const struct war
 		                    .at = ev->at,
 		                    .from_us = pr->first - win,
 		                    .to_us = ev->at + win};
-		snprintf(x.detail, sizeof(x.detail),
-		         "%s (room %s) and %s (room %s) of tender %s acted within %" G_GINT64_FORMAT
-		         " s of each other %" G_GINT64_FORMAT " times (expected by chance %.3f, "
-		         "probability %.2g)",
-		         p->id, ev->room, q->id, a->room, p->tender, w->l.sync_window_s, pr->k, mean,
-		         chance);
+		char n1[24], n2[24], n3[24], n4[24];
+		warn_text(&x, "warn_synchronised", 9, p->id, ev->room, q->id, a->room, p->tender,
+		          num(n1, w->l.sync_window_s), num(n2, pr->k), real(n3, "%.3f", mean),
+		          real(n4, "%.2g", chance));
 		emit(w, &x);
 	}
 	g_hash_table_destroy(counted);
@@ -345,6 +381,7 @@ static void sync_action(struct warn_rules *w, struct person *p, const struct war
 
 /* ---- vacant seat, door opened from inside ---- */
 
+/* WHAT: the alert text of what happened at the vacant seat ("warn_vacant_break", ...). */
 static void vacant_now(struct warn_rules *w, const struct warn_event *ev, const char *what)
 {
 	struct warning x = {.rule = WARN_VACANT_SEAT,
@@ -357,8 +394,7 @@ static void vacant_now(struct warn_rules *w, const struct warn_event *ev, const 
 	                    .at = ev->at,
 	                    .from_us = ev->at - 60 * US,
 	                    .to_us = ev->at + 60 * US};
-	snprintf(x.detail, sizeof(x.detail), "%s at seat %s of room %s while nobody is logged in there",
-	         what, ev->seat, ev->room);
+	warn_text(&x, what, 2, ev->seat, ev->room);
 	emit(w, &x);
 }
 
@@ -381,10 +417,9 @@ static void vacant_tick(struct warn_rules *w, int64_t now)
 		                    .at = now,
 		                    .from_us = s->try_at - 60 * US,
 		                    .to_us = now};
-		snprintf(x.detail, sizeof(x.detail),
-		         "%" G_GINT64_FORMAT " login attempt(s) at seat %s of room %s and nobody "
-		         "logged in there within %" G_GINT64_FORMAT " s",
-		         s->tries, seat, room, w->l.vacant_grace_s);
+		char n1[24], n2[24];
+		warn_text(&x, "warn_vacant_tries", 4, num(n1, s->tries), seat, room,
+		          num(n2, w->l.vacant_grace_s));
 		s->try_at = 0;
 		s->tries = 0;
 		emit(w, &x);
@@ -425,15 +460,14 @@ static void rex(struct warn_rules *w, const struct warn_event *ev)
 	                    .to_us = ev->at + 60 * US};
 	char when[32];
 	fmt_local(w, ev->at, when, sizeof(when));
-	snprintf(x.detail, sizeof(x.detail),
-	         "the door of room %s was opened from inside at %s while all %d people inside "
-	         "were logged in at their seats",
-	         ev->room, when, inside);
+	char n1[24];
+	warn_text(&x, "warn_inside_exit", 3, ev->room, when, num(n1, inside));
 	emit(w, &x);
 }
 
 /* ---- hours, check-in to entry ---- */
 
+/* WHAT: the alert text of what happened outside the hours ("warn_off_hours_entered"). */
 static void hours(struct warn_rules *w, struct person *p, const struct warn_event *ev,
                   const char *what)
 {
@@ -457,10 +491,11 @@ static void hours(struct warn_rules *w, struct person *p, const struct warn_even
 		                    .at = ev->at,
 		                    .from_us = ev->at - 60 * US,
 		                    .to_us = ev->at + 300 * US};
-		snprintf(x.detail, sizeof(x.detail),
-		         "%s %s at %s, outside the day's hours %02d:%02d-%02d:%02d", p->id, what,
-		         when, (int)(w->l.hours_from_min / 60), (int)(w->l.hours_from_min % 60),
-		         (int)(w->l.hours_to_min / 60), (int)(w->l.hours_to_min % 60));
+		char day[24];
+		snprintf(day, sizeof day, "%02d:%02d-%02d:%02d", (int)(w->l.hours_from_min / 60),
+		         (int)(w->l.hours_from_min % 60), (int)(w->l.hours_to_min / 60),
+		         (int)(w->l.hours_to_min % 60));
+		warn_text(&x, what, 3, p->id, when, day);
 		emit(w, &x);
 	}
 	g_free(when);
@@ -486,10 +521,9 @@ static void entry(struct warn_rules *w, struct person *p, const struct warn_even
 	                    .at = ev->at,
 	                    .from_us = p->checkin_at,
 	                    .to_us = ev->at};
-	snprintf(x.detail, sizeof(x.detail),
-	         "%s entered room %s %" G_GINT64_FORMAT " s after check-in (allowed: %" G_GINT64_FORMAT
-	         " s)",
-	         p->id, ev->room, (ev->at - p->checkin_at) / US, w->l.entry_max_s);
+	char n1[24], n2[24];
+	warn_text(&x, "warn_entry_late", 4, p->id, ev->room, num(n1, (ev->at - p->checkin_at) / US),
+	          num(n2, w->l.entry_max_s));
 	emit(w, &x);
 }
 
@@ -512,13 +546,13 @@ void warn_rules_feed(struct warn_rules *w, const struct warn_event *ev)
 		if (set(ev->seat))
 			g_strlcpy(p->seat, ev->seat, sizeof(p->seat));
 		tender_get(w, p->tender, ev->at);
-		hours(w, p, ev, "was admitted");
+		hours(w, p, ev, "warn_off_hours_admitted");
 		return;
 	case WIN_ENTRY:
 		if (!(p = person_get(w, ev->person)) || !set(ev->room))
 			return;
 		entry(w, p, ev);
-		hours(w, p, ev, "entered");
+		hours(w, p, ev, "warn_off_hours_entered");
 		return;
 	case WIN_REX:
 		if (set(ev->room))
@@ -537,7 +571,7 @@ void warn_rules_feed(struct warn_rules *w, const struct warn_event *ev)
 			g_strlcpy(p->tender, ev->tender, sizeof(p->tender));
 		g_strlcpy(p->room, ev->room, sizeof(p->room));
 		g_strlcpy(p->seat, ev->seat, sizeof(p->seat));
-		hours(w, p, ev, "logged in");
+		hours(w, p, ev, "warn_off_hours_login");
 		return;
 	case WIN_SEAT_TRY:
 		if (!s || *s->person)
@@ -568,10 +602,10 @@ void warn_rules_feed(struct warn_rules *w, const struct warn_event *ev)
 	if (!p) {
 		if (ev->kind == WIN_LOGOUT)
 			return;
-		static const char *const what[] = {[WIN_LOGOUT] = "a logout",
-		                                   [WIN_BREAK_START] = "a break",
-		                                   [WIN_BREAK_END] = "a return from break",
-		                                   [WIN_HELP] = "a help call"};
+		static const char *const what[] = {[WIN_LOGOUT] = "warn_vacant_logout",
+		                                   [WIN_BREAK_START] = "warn_vacant_break",
+		                                   [WIN_BREAK_END] = "warn_vacant_return",
+		                                   [WIN_HELP] = "warn_vacant_help"};
 		vacant_now(w, ev, what[ev->kind]);
 		return;
 	}

@@ -60,6 +60,10 @@ struct warn_limits {
 /* warn_limits_default: the defaults above into *L (tz NULL). */
 void warn_limits_default(struct warn_limits *l);
 
+/* At most this many arguments of a warning's text, each at most this long with its NUL. */
+#define WARN_TEXT_ARGS    9
+#define WARN_TEXT_ARG_MAX 96
+
 /* A place whose recordings are evidence (SEAT NULL: the room's own devices). */
 struct warn_place {
 	const char *room, *seat;
@@ -75,6 +79,11 @@ struct warning {
 	int n_places;
 	int64_t at;               /* when the rule decided (event time or tick time) */
 	int64_t from_us, to_us;
+	/* What a person reads: alert text TEXT_ID (common/alert_text.h) with its N_ARGS
+	 * arguments, and its English rendering (DETAIL). */
+	const char *text_id;
+	char args[WARN_TEXT_ARGS][WARN_TEXT_ARG_MAX];
+	int n_args;
 	char detail[400];
 };
 

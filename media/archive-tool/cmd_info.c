@@ -206,13 +206,12 @@ static int save_second(struct archive_reader *r, sqlite3_int64 id, const char *d
 			rc = write_file(dir, "embedded-signing2.pub", raw(st, 1),
 			                strlen(raw(st, 1)));
 		if (rc == 0)
-			printf(
-			    "second signature: %s/checkpoint.sig2 (key %s/embedded-signing2.pub); "
-			    "an "
-			    "SM2 one checks with:\n  openssl pkeyutl -verify -pubin -inkey "
-			    "sm2-signing.pub -rawin -digest sm3 -pkeyopt distid:1234567812345678 "
-			    "-in %s/checkpoint.txt -sigfile %s/checkpoint.sig2\n",
-			    dir, dir, dir, dir);
+			/* TRANSLATORS: the directory, four times; the command line stays as it is. */
+			printf(_("second signature: %s/checkpoint.sig2 (key %s/embedded-signing2.pub); "
+			         "an SM2 one checks with:\n  openssl pkeyutl -verify -pubin -inkey "
+			         "sm2-signing.pub -rawin -digest sm3 -pkeyopt distid:1234567812345678 "
+			         "-in %s/checkpoint.txt -sigfile %s/checkpoint.sig2\n"),
+			       dir, dir, dir, dir);
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -233,10 +232,10 @@ static int save_timestamp(struct archive_reader *r, sqlite3_int64 id, const char
 		rc = write_file(dir, "checkpoint.tst", sqlite3_column_blob(st, 0),
 		                (size_t)sqlite3_column_bytes(st, 0));
 		if (rc == 0)
-			printf("RFC 3161 timestamp: %s/checkpoint.tst; check with:\n  openssl ts "
-			       "-verify "
-			       "-data %s/checkpoint.txt -in %s/checkpoint.tst -token_in -CAfile "
-			       "tsa-ca.pem\n",
+			/* TRANSLATORS: the directory, three times; the command line stays as it is. */
+			printf(_("RFC 3161 timestamp: %s/checkpoint.tst; check with:\n  openssl ts "
+			         "-verify -data %s/checkpoint.txt -in %s/checkpoint.tst -token_in -CAfile "
+			         "tsa-ca.pem\n"),
 			       dir, dir, dir);
 	}
 	sqlite3_finalize(st);

@@ -79,9 +79,10 @@ def nss_home(prov, identity=None):
 
 
 class Browser:
-    """Headless Chromium with IDENTITY's certificate (or none). close() ends it."""
+    """Headless Chromium with IDENTITY's certificate (or none). close() ends it.
+    LANGUAGE (e.g. "zh-CN"): the browser's language, sent as Accept-Language."""
 
-    def __init__(self, prov, identity=None):
+    def __init__(self, prov, identity=None, language=None):
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
         ensure_policy()
@@ -91,6 +92,9 @@ class Browser:
         for flag in FLAGS:
             opts.add_argument(flag)
         opts.add_argument("--user-data-dir=" + os.path.join(self.home, "profile"))
+        if language:
+            opts.add_argument("--lang=" + language)
+            opts.add_experimental_option("prefs", {"intl.accept_languages": language})
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         service = Service(shutil.which("chromedriver"),
                           env={**os.environ, "HOME": self.home})

@@ -8,6 +8,7 @@ kept in BUILD/test-artifacts/console-wall.png."""
 import http.client
 import json
 import os
+import re
 import ssl
 import subprocess
 import time
@@ -245,3 +246,157 @@ def test_odd_certificates_refused(site, tmp_path):
     status, text = https(site, "/api/wall",
                          cert=make_cert(str(tmp_path), "/O=x/CN=auditor-audit1", ca))
     assert status == 200 and json.loads(text)["identity"] == "auditor-audit1"
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+# Every text node of the page outside the language menu and the note fields, for the
+# "no untranslated English" check.
+TEXTS_JS = """
+const out = [];
+const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+  if (n.parentElement.closest('select, input, script, style')) continue;
+  const t = n.textContent.trim();
+  if (t) out.push(t);
+}
+return out;
+"""
+
+
+def english_left(texts, identifiers):
+    """The Latin words of TEXTS that are neither IDENTIFIERS nor the product's name."""
+    left = []
+    for t in texts:
+        for w in re.findall(r"[A-Za-z][A-Za-z0-9_-]*", t):
+            if w not in identifiers and w != "evalroom":
+                left.append((w, t))
+    return left
+
+
+def test_catalogue_follows_accept_language(site):
+    """GET /i18n.json: the language the browser asks for (Accept-Language), or the one
+    chosen in the page (?lang=); English, the source language, has no messages."""
+    status, text = https(site, "/i18n.json", site.operator,
+                         headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
+    assert status == 200
+    cat = json.loads(text)
+    assert cat["language"] == "zh_CN" and cat["languages"] == ["en", "zh_CN"]
+    assert cat["messages"]["Open alerts"] == "未解决的告警"
+    assert cat["messages"]["door state\u0004forced_open"] == "被强行打开"
+    # the alert texts are in it too, for the alerts' details
+    assert cat["messages"]["door forced open"] == "门被强行打开"
+    status, text = https(site, "/i18n.json", site.operator, headers={"Accept-Language": "zh"})
+    assert json.loads(text)["language"] == "zh_CN"
+    for accept in ("en-US,en;q=0.9", "fr-FR", ""):
+        status, text = https(site, "/i18n.json", site.operator,
+                             headers={"Accept-Language": accept})
+        assert status == 200 and json.loads(text)["language"] == "en", accept
+        assert json.loads(text)["messages"] == {}
+    status, text = https(site, "/i18n.json?lang=en", site.operator,
+                         headers={"Accept-Language": "zh-CN"})
+    assert json.loads(text)["language"] == "en"
+    # a language the console does not have is not taken from the query
+    status, text = https(site, "/i18n.json?lang=../../etc/passwd", site.operator,
+                         headers={"Accept-Language": "zh-CN"})
+    assert json.loads(text)["language"] == "zh_CN"
+    # like every page, only for a person's certificate
+    status, text = https(site, "/i18n.json", "agent-" + ROOM)
+    assert status == 403
+    # and the console's own refusals speak the browser's language too
+    zh = {"Accept-Language": "zh-CN"}
+    status, text = https(site, "/", "agent-" + ROOM, headers=zh)
+    assert status == 403 and text == ("此证书属于设备而不是人员：控制台供操作员、安检台、审计"
+                                      "人员和见证人使用。\n"), text
+    status, text = https(site, "/witness", "desk-entrance", headers=zh)
+    assert status == 403 and text == "desk-entrance 不能打开 /witness：此页面供其他角色使用。\n"
+    status, text = https(site, "/nothing", site.operator, headers=zh)
+    assert status == 404 and text == "没有这个页面。\n"
+    status, text = https(site, "/nothing", site.operator)
+    assert status == 404 and text == "No such page.\n"
+
+
+def test_wall_in_chinese(site, build_dir):
+    """A browser whose language is Chinese gets the wall in Chinese: headings, columns,
+    door, agent and seat states, the alert's kind, state, place and sentence, and times
+    in the site's zone (Asia/Shanghai, written out); no English word is left on the page
+    but identifiers (rooms, seats, streams, the person's identity). The language menu
+    switches back to English."""
+    b = browser.Browser(site.prov, site.operator, language="zh-CN")
+    door = site.door(ROOM)
+    try:
+        b.get(url(site))
+        assert wait_for(lambda: door_shown(b) is not None, 15), b.text()
+        assert wait_for(lambda: b.js("return document.getElementById('link').textContent")
+                        == "实时", 10), b.text()
+        assert b.js("return document.documentElement.lang") == "zh-CN"
+        assert b.js("return document.title") == "evalroom：状态墙"
+        assert wait_for(lambda: b.js("return document.querySelector("
+                                     "'[data-room=\"E1\"] .agent').textContent") == "在线", 10)
+        text = b.text()
+        for words in ("evalroom 状态墙", "未解决的告警", "门禁", "房间代理", "座位", "在场标段",
+                      "编号", "状态", "类型", "位置", "最近一次", "详情",
+                      "%s（操作员）" % site.operator, "实时：控制器在每次变化发生时即推送"):
+            assert words in text, "%r not on the page:\n%s" % (words, text)
+        assert b.js("return document.querySelector('[data-room=\"E1\"] .door')"
+                    ".textContent") == "已锁"
+        seats = b.js("return [...document.querySelectorAll('[data-room=\"E1\"] [data-seat]')]"
+                     ".map(e => e.textContent)")
+        assert seats == ["S1 空闲", "S2 空闲"], seats
+
+        # An alert, shown in Chinese with the site's time.
+        door.set("DOOR_SENSOR", 1)
+        row = wait_for(lambda: b.js("const r = document.querySelector("
+                                    "'tr[data-kind=\"door_forced\"]');"
+                                    "return r ? r.dataset.alert : null;"), 5, 0.05)
+        assert row, b.text()
+        assert wait_for(lambda: door_shown(b) == "forced_open", 3)
+        assert b.js("return document.querySelector('[data-room=\"E1\"] .door')"
+                    ".textContent") == "被强行打开"
+        cells = b.js("return [...document.querySelectorAll('tr[data-alert=\"%s\"] td')]"
+                     ".map(e => e.textContent)" % row)
+        assert cells[1] == "待处理" and cells[2] == "门被强行打开", cells
+        assert cells[3] == "评标室 E1", cells
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+08:00( （\d+ 次）)?",
+                            cells[4]), cells
+        assert cells[5] == "评标室 E1 的门被强行打开（锁定状态下被打开）", cells
+        assert "确认" in cells[6] and b.js(
+            "return document.querySelector('tr[data-alert=\"%s\"] input').placeholder"
+            % row) == "备注：做了什么或看到了什么"
+        assert re.search(r"（\d+ 条待处理，\d+ 条已确认）", b.text()), b.text()
+        # evalroomctl says the same in Chinese: the kind's name, then the sentence.
+        zh_env = dict(os.environ, LC_ALL="zh_CN.UTF-8", LANG="zh_CN.UTF-8")
+        zh_env.pop("LANGUAGE", None)
+        rc, out, err = site.ctl("alerts", "--open", json_out=False, env=zh_env)
+        assert rc == 0, err
+        assert "        门被强行打开：评标室 E1 的门被强行打开（锁定状态下被打开）\n" in out, out
+        artefacts = os.path.join(build_dir, "test-artifacts")
+        os.makedirs(artefacts, exist_ok=True)
+        b.driver.save_screenshot(os.path.join(artefacts, "console-wall-zh.png"))
+
+        # No untranslated English: what is left is identifiers only.
+        status, wall_text = https(site, "/api/wall", site.operator)
+        wall = json.loads(wall_text)
+        ids = {site.operator}
+        for r in wall["rooms"]:
+            ids.add(r["room"])
+            ids.update(s["seat"] for s in r.get("seats", []))
+            ids.update(s["stream"] for s in r.get("streams", []))
+        ids.add("HTTP")
+        left = english_left(b.js(TEXTS_JS), ids)
+        assert left == [], "untranslated English on the Chinese wall: %s" % left
+        assert b.console_errors() == []
+
+        door.set("DOOR_SENSOR", 0)
+        assert wait_for(lambda: door_shown(b) == "locked", 5)
+
+        # The language menu: English chosen, the page reloads in English, and stays so.
+        b.js("const m = document.getElementById('lang'); m.value = 'en';"
+             "m.dispatchEvent(new Event('change'));")
+        assert wait_for(lambda: "evalroom status wall" in b.text(), 10), b.text()
+        assert wait_for(lambda: b.js("return document.getElementById('link').textContent")
+                        == "live", 10)
+        assert not CJK.search(b.js("return document.querySelector('h1').textContent"))
+        b.get(url(site))
+        assert wait_for(lambda: "Open alerts" in b.text(), 10), b.text()
+    finally:
+        b.close()

@@ -24,6 +24,10 @@ struct fixture {
 	GString *changes;         /* "raised:1 repeated:1 ..." as the hook saw them */
 };
 
+/* Alert text arguments, NULL-terminated. */
+#define ARGS(...)       ((const char *[]){__VA_ARGS__, NULL})
+#define WRONG_SEAT_ARGS ARGS("expert-1", "S1", "S2", "E1")
+
 static void record_change(struct controller *c, const char *change, const json_t *alert, void *user)
 {
 	struct fixture *f = user;
@@ -102,15 +106,17 @@ static void test_raise_and_dedupe(void **ctx)
 	int64_t a, b, c;
 	json_t *o;
 
-	a = alert_raise(&f->c, ALERT_DOOR_FORCED, &door, "door of E1 forced open",
-	                json_pack("{s:s}", "state", "forced_open"));
+	a = alert_raise_text(&f->c, ALERT_DOOR_FORCED, &door, "door_forced", ARGS("E1"),
+	                     json_pack("{s:s}", "state", "forced_open"));
 	assert_true(a > 0);
-	b = alert_raise(&f->c, ALERT_DOOR_FORCED, &door, "door of E1 forced open again", NULL);
+	b = alert_raise_text(&f->c, ALERT_DOOR_FORCED, &door, "door_forced", ARGS("E1"),
+	                     json_pack("{s:s}", "state", "forced_open"));
 	assert_int_equal(b, a);
-	c = alert_raise(&f->c, ALERT_DOOR_FORCED, &other, "door of E2 forced open", NULL);
+	c = alert_raise_text(&f->c, ALERT_DOOR_FORCED, &other, "door_forced", ARGS("E2"), NULL);
 	assert_true(c > 0 && c != a);
 	/* Same room, another kind: another alert. */
-	assert_true(alert_raise(&f->c, ALERT_DOOR_HELD, &door, "held open", NULL) > c);
+	assert_true(alert_raise_text(&f->c, ALERT_DOOR_HELD, &door, "door_held", ARGS("E1"), NULL) >
+	            c);
 
 	o = alert_get(f, a);
 	assert_string_equal(str(o, "kind"), "door_forced");
@@ -118,8 +124,10 @@ static void test_raise_and_dedupe(void **ctx)
 	assert_string_equal(str(o, "room"), "E1");
 	assert_null(json_object_get(o, "seat")); /* not applicable: absent */
 	assert_int_equal(num(o, "count"), 2);
-	assert_string_equal(str(o, "detail"), "door of E1 forced open again");
+	assert_string_equal(str(o, "detail"), "door of room E1 forced open (opened while locked)");
 	assert_string_equal(str(json_object_get(o, "extra"), "state"), "forced_open");
+	assert_string_equal(str(json_object_get(json_object_get(o, "extra"), "text"), "id"),
+	                    "door_forced");
 	assert_true(num(o, "last_at") >= num(o, "raised_at"));
 	json_decref(o);
 	assert_int_equal(list_size(f, true), 3);
@@ -137,7 +145,7 @@ static void test_ack_then_resolve(void **ctx)
 	int64_t id, again;
 	json_t *o;
 
-	id = alert_raise(&f->c, ALERT_WRONG_SEAT, &seat, "login at the wrong seat", NULL);
+	id = alert_raise_text(&f->c, ALERT_WRONG_SEAT, &seat, "wrong_seat", WRONG_SEAT_ARGS, NULL);
 	assert_true(id > 0);
 	assert_int_equal(alert_ack(&f->c, id, "operator-alice", "calling the room", &err), 0);
 	o = alert_get(f, id);
@@ -157,7 +165,7 @@ static void test_ack_then_resolve(void **ctx)
 	json_decref(o);
 
 	/* While acknowledged it is still open: the same cause counts on it. */
-	again = alert_raise(&f->c, ALERT_WRONG_SEAT, &seat, "login at the wrong seat", NULL);
+	again = alert_raise_text(&f->c, ALERT_WRONG_SEAT, &seat, "wrong_seat", WRONG_SEAT_ARGS, NULL);
 	assert_int_equal(again, id);
 	assert_int_equal(list_size(f, true), 1);
 
@@ -176,7 +184,7 @@ static void test_ack_then_resolve(void **ctx)
 	assert_int_equal(list_size(f, false), 1);
 
 	/* The cause again after resolution: a new alert. */
-	again = alert_raise(&f->c, ALERT_WRONG_SEAT, &seat, "login at the wrong seat", NULL);
+	again = alert_raise_text(&f->c, ALERT_WRONG_SEAT, &seat, "wrong_seat", WRONG_SEAT_ARGS, NULL);
 	assert_true(again > id);
 }
 
@@ -203,8 +211,9 @@ static void test_auto_clear(void **ctx)
 	int64_t id, id2;
 	json_t *o;
 
-	id = alert_raise(&f->c, ALERT_STREAM_LOST, &s, "camera cam1 lost", NULL);
-	id2 = alert_raise(&f->c, ALERT_STREAM_LOST, &other, "camera cam2 lost", NULL);
+	id = alert_raise_text(&f->c, ALERT_STREAM_LOST, &s, "stream_lost", ARGS("cam1", "E2"), NULL);
+	id2 = alert_raise_text(&f->c, ALERT_STREAM_LOST, &other, "stream_lost", ARGS("cam2", "E2"),
+	                       NULL);
 	alert_clear(&f->c, ALERT_STREAM_LOST, &s, "camera recording again");
 	o = alert_get(f, id);
 	assert_string_equal(str(o, "state"), "resolved");
@@ -226,7 +235,7 @@ static void test_never_deleted(void **ctx)
 {
 	struct fixture *f = *ctx;
 	struct alert_subject s = {.room = "E1"};
-	int64_t id = alert_raise(&f->c, ALERT_TAMPER, &s, "reader cover opened", NULL);
+	int64_t id = alert_raise_text(&f->c, ALERT_TAMPER, &s, "tamper", ARGS("E1"), NULL);
 	char *msg = NULL;
 
 	assert_true(id > 0);
@@ -243,10 +252,22 @@ static void test_bad_input_refused(void **ctx)
 	struct alert_subject bad = {.room = "E1/../x"};
 	struct alert_subject good = {.room = "E1"};
 
-	assert_int_equal(alert_raise(&f->c, ALERT_TAMPER, &bad, "x", NULL), -EINVAL);
-	assert_int_equal(alert_raise(&f->c, ALERT_KIND_COUNT, &good, "x", NULL), -EINVAL);
-	assert_int_equal(alert_raise(&f->c, ALERT_TAMPER, &good, "", NULL), -EINVAL);
-	assert_int_equal(alert_raise(&f->c, ALERT_TAMPER, &good, "x", json_string("not an object")),
+	assert_int_equal(alert_raise_text(&f->c, ALERT_TAMPER, &bad, "tamper", ARGS("E1"), NULL),
+	                 -EINVAL);
+	assert_int_equal(
+	    alert_raise_text(&f->c, ALERT_KIND_COUNT, &good, "tamper", ARGS("E1"), NULL), -EINVAL);
+	/* a text of another kind, no text, an unknown text, the wrong number of arguments */
+	assert_int_equal(
+	    alert_raise_text(&f->c, ALERT_TAMPER, &good, "door_forced", ARGS("E1"), NULL), -EINVAL);
+	assert_int_equal(alert_raise_text(&f->c, ALERT_TAMPER, &good, NULL, ARGS("E1"), NULL),
+	                 -EINVAL);
+	assert_int_equal(alert_raise_text(&f->c, ALERT_TAMPER, &good, "nope", ARGS("E1"), NULL),
+	                 -EINVAL);
+	assert_int_equal(alert_raise_text(&f->c, ALERT_TAMPER, &good, "tamper", ARGS("E1", "E2"),
+	                                  NULL),
+	                 -EINVAL);
+	assert_int_equal(alert_raise_text(&f->c, ALERT_TAMPER, &good, "tamper", ARGS("E1"),
+	                                  json_string("not an object")),
 	                 -EINVAL);
 	assert_int_equal(list_size(f, false), 0);
 }
@@ -421,10 +442,10 @@ static void test_counts(void **ctx)
 {
 	struct fixture *f = *ctx;
 	struct alert_subject s = {.room = "E1"};
-	int64_t a = alert_raise(&f->c, ALERT_DOOR_FORCED, &s, "forced", NULL);
+	int64_t a = alert_raise_text(&f->c, ALERT_DOOR_FORCED, &s, "door_forced", ARGS("E1"), NULL);
 	json_t *counts;
 
-	alert_raise(&f->c, ALERT_DOOR_HELD, &s, "held", NULL);
+	alert_raise_text(&f->c, ALERT_DOOR_HELD, &s, "door_held", ARGS("E1"), NULL);
 	assert_int_equal(alert_ack(&f->c, a, "operator-alice", "on my way", NULL), 0);
 	counts = alerts_counts_json(&f->c);
 	assert_int_equal(num(counts, "open"), 1);

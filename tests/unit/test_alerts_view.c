@@ -108,8 +108,8 @@ static void test_reports_merged(void **ctx)
 	view_set_seat(&f->c, "E1", "S2", "expected");
 	view_set_tenders_present(&f->c, "E1", 1);
 	view_set_seat(&f->c, "X7", "S9", "offline"); /* a room the site does not know */
-	alert_raise(&f->c, ALERT_DOOR_FORCED, &(struct alert_subject){.room = "E1"}, "forced",
-	            NULL);
+	alert_raise_text(&f->c, ALERT_DOOR_FORCED, &(struct alert_subject){.room = "E1"},
+	                 "door_forced", (const char *[]){"E1", NULL}, NULL);
 	/* Bad reports are ignored. */
 	view_set_seat(&f->c, "E1", "S1", "asleep");
 	view_set_stream(&f->c, "E1", "cam/1", "recording");

@@ -18,74 +18,17 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "po"))
+import pofile  # noqa: E402  (po/pofile.py)
+parse_po = pofile.parse_po
+
 SOURCE_DIRS = ("common", "controller", "room-agent", "media", "tests/demo")
 MARKERS = {".c": re.compile(r"#include <glib/gi18n(-lib)?\.h>"),
-           ".py": re.compile(r"^\s*(import gettext|from gettext import)", re.M)}
-XGETTEXT = ["xgettext", "--from-code=UTF-8", "--keyword=_", "--keyword=N_",
-            "--keyword=ngettext:1,2", "--add-comments=TRANSLATORS:", "--sort-by-file",
-            "--add-location=file",
-            "--package-name=evalroom", "--msgid-bugs-address=-"]
-
-
-def unquote(text):
-    """A .po string's value: the concatenation of its "..." pieces, escapes resolved."""
-    out = []
-    for piece in re.findall(r'"((?:[^"\\]|\\.)*)"', text):
-        out.append(re.sub(r'\\(.)', lambda m: {"n": "\n", "t": "\t", '"': '"',
-                                                "\\": "\\"}.get(m.group(1), m.group(0)),
-                          piece))
-    return "".join(out)
-
-
-def parse_po(path):
-    """Entries of a .po/.pot file: dicts with ctxt, id, plural, strs (list), flags, refs."""
-    entries, cur, field = [], None, None
-
-    def finish():
-        if cur is not None and (cur["id"] or cur["strs"]):
-            entries.append(cur)
-
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if line.startswith("#~"):
-                continue  # obsolete: no longer in the sources, ignored by msgfmt
-            if not line.strip():
-                finish()
-                cur, field = None, None
-                continue
-            if cur is None:
-                cur = {"ctxt": None, "id": "", "plural": None, "strs": [], "flags": set(),
-                       "refs": [], "raw": []}
-            cur["raw"].append(line)
-            if line.startswith("#,"):
-                cur["flags"].update(x.strip() for x in line[2:].split(","))
-            elif line.startswith("#:"):
-                cur["refs"].extend(line[2:].split())
-            elif line.startswith("#"):
-                pass
-            else:
-                m = re.match(r'(msgctxt|msgid_plural|msgid|msgstr(\[\d+\])?)\s+(".*")$', line)
-                if m:
-                    field = m.group(1)
-                    value = unquote(m.group(3))
-                elif line.startswith('"') and field:
-                    value = unquote(line)
-                else:
-                    raise SystemExit("%s: cannot read line: %s" % (path, line))
-                if field == "msgctxt":
-                    cur["ctxt"] = (cur["ctxt"] or "") + value
-                elif field == "msgid":
-                    cur["id"] += value
-                elif field == "msgid_plural":
-                    cur["plural"] = (cur["plural"] or "") + value
-                else:
-                    n = int(field[7:-1]) if field != "msgstr" else 0
-                    while len(cur["strs"]) <= n:
-                        cur["strs"].append("")
-                    cur["strs"][n] += value
-    finish()
-    return entries
+           ".py": re.compile(r"^\s*(import gettext|from gettext import)", re.M),
+           # the web console's pages (po/pofile.py) and scripts
+           ".html": re.compile(r"\sdata-i18n[\s=>]"),
+           ".js": re.compile(r"\b(N_|NC_|C_|_)\(\s*\"")}
+XGETTEXT = pofile.XGETTEXT
 
 
 def marked_files(src):
@@ -114,11 +57,36 @@ def languages(src):
 
 
 def extract(src, files, pot):
-    if not files:
-        with open(pot, "w", encoding="utf-8") as f:
-            f.write('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n')
-        return
-    subprocess.run(XGETTEXT + ["--directory=" + src, "-o", pot] + files, check=True)
+    code = [f for f in files if not f.endswith(".html")]
+    pages = [f for f in files if f.endswith(".html")]
+    parts = []
+    if code:
+        subprocess.run(XGETTEXT + ["--directory=" + src, "-o", pot + ".code"] + code,
+                       check=True)
+        parts.append(pot + ".code")
+    with open(pot + ".pages", "w", encoding="utf-8") as f:
+        f.write(pofile.html_pot(pages, src))
+    parts.append(pot + ".pages")
+    subprocess.run(["msgcat", "--use-first", "--sort-by-file", "--add-location=file", "-o",
+                    pot] + parts, check=True)
+
+
+PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+
+
+def placeholder_problems(lang, entries):
+    """The web console's strings name their variable parts {like_this}: a translation
+    must keep every one of them (msgfmt --check does not know this format)."""
+    out = []
+    for e in entries:
+        if not any(r.startswith("controller/console/www/") for r in e["refs"]):
+            continue
+        want = sorted(PLACEHOLDER.findall(e["id"]))
+        for s in e["strs"]:
+            if s and sorted(PLACEHOLDER.findall(s)) != want:
+                out.append("po/%s.po: the translation must keep the placeholders %s:\n%s"
+                           % (lang, " ".join(want) or "(none)", "\n".join(e["raw"])))
+    return out
 
 
 def quote(text):
@@ -193,6 +161,7 @@ def main():
                 elif not e["strs"] or any(not s for s in e["strs"]):
                     problems.append("po/%s.po: untranslated%s:\n%s"
                                     % (lang, where, "\n".join(e["raw"])))
+            problems += placeholder_problems(lang, have.values())
             check = subprocess.run(["msgfmt", "--check", "--statistics", "-o", os.devnull, po],
                                    capture_output=True, text=True)
             if check.returncode != 0:
