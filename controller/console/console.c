@@ -613,7 +613,7 @@ static void on_live(SoupServer *server, SoupServerMessage *msg, const char *path
 		on_page(server, msg, path, query, data);
 		return;
 	}
-	if (!request_identity(msg, id, &role))
+	if (!request_identity(con, msg, id, &role))
 		return;
 	if (!live_path(path, room, stream, viewer)) {
 		answer_text(msg, SOUP_STATUS_NOT_FOUND, "No such live view.\n");
@@ -688,7 +688,7 @@ static void on_api_live(SoupServer *server, SoupServerMessage *msg, const char *
 	GError *err = NULL;
 	json_t *args = json_object(), *result = NULL;
 
-	if (!request_identity(msg, id, &role)) {
+	if (!request_identity(con, msg, id, &role)) {
 		json_decref(args);
 		return;
 	}
