@@ -5,20 +5,41 @@
 // through textContent, never as HTML.
 "use strict";
 
-// Every text a person reads on this page, in one place (for translation).
-const TEXT = {
-  title: "evalroom live",
-  wall: "status wall",
-  note: "Click a tile for full screen. Opening and closing a view is recorded with your name.",
-  footer: "Seat cameras are shown only once someone is checked in at that seat.",
-  none: "No stream you may watch is being recorded now.",
-  connecting: "connecting",
-  live: "live",
-  failed: "failed",
-  closed: "closed",
-  seat: "seat",
-  room: "room",
-};
+// Language (docs/i18n.md, "The web console"): the page's texts come from /i18n.json,
+// the catalogue of the person's language built from po/ (as the wall's).
+const i18n = { messages: {} };
+const LANG_KEY = "evalroom.console.language";
+function _(s) { return i18n.messages[s] || s; }
+function C_(ctx, s) { return i18n.messages[ctx + "\u0004" + s] || s; }
+
+async function loadCatalogue() {
+  let chosen = null;
+  try { chosen = localStorage.getItem(LANG_KEY); } catch (e) { /* private mode */ }
+  try {
+    const r = await fetch("/i18n.json" + (chosen ? "?lang=" + encodeURIComponent(chosen) : ""));
+    if (r.ok) Object.assign(i18n, await r.json());
+  } catch (e) {
+    // No catalogue: the page stays in English.
+  }
+}
+
+// Every text a person reads on this page, in one place, in the reader's language.
+let TEXT = {};
+function texts() {
+  return {
+    title: _("evalroom live"),
+    wall: _("status wall"),
+    note: _("Click a tile for full screen. Opening and closing a view is recorded with your name."),
+    footer: _("Seat cameras are shown only once someone is checked in at that seat."),
+    none: _("No stream you may watch is being recorded now."),
+    connecting: C_("live view", "connecting"),
+    live: C_("live view", "live"),
+    failed: C_("live view", "failed"),
+    closed: C_("live view", "closed"),
+    seat: C_("live tile", "seat"),
+    room: C_("live tile", "room"),
+  };
+}
 
 const live = { tiles: new Map() }; // "room/stream" -> {pc, video, location, status}
 window.evalroomLive = live;
@@ -115,6 +136,9 @@ live.framesDecoded = async (key) => {
 live.closeAll = () => { for (const t of live.tiles.values()) close(t); };
 
 async function start() {
+  await loadCatalogue();
+  TEXT = texts();
+  if (i18n.language) document.documentElement.lang = i18n.language.replace("_", "-");
   document.title = TEXT.title;
   document.getElementById("title").textContent = TEXT.title;
   document.getElementById("to-wall").textContent = TEXT.wall;
