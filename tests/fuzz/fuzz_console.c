@@ -244,6 +244,15 @@ static int fake_request(void *user, const char *identity, const char *command, j
 		                    (int)json_array_size(list));
 		return 0;
 	}
+	if (strcmp(command, "console.opened") == 0) { /* a watcher's page open, recorded */
+		*result = json_object();
+		return 0;
+	}
+	if (strcmp(command, "live.streams") == 0) {
+		*result = json_pack("{s:s, s:s, s:[]}", "identity", identity, "role", "operator",
+		                    "streams");
+		return 0;
+	}
 	if (!change) {
 		c->code = REQUEST_ERROR_INVALID;
 		return c->rc = fake_fail(err, c->code, "unknown command", command);
@@ -679,6 +688,19 @@ static void check_call(const struct call *c, int choice)
 		               (strcmp(m->path, "/api/ws") == 0 && same_origin),
 		           "%s from %s %s (origin %s)", c->command, m->method, m->path,
 		           m->origin ? m->origin : "none");
+		return;
+	}
+	if (strcmp(c->command, "console.opened") == 0) {
+		/* only a watcher's opens are recorded, and for the page the request named */
+		const char *page = json_string_value(json_object_get(c->args, "page"));
+		FUZZ_CHECK(request_role_of(c->identity) == ROLE_WITNESS,
+		           "console.opened recorded for %s", c->identity);
+		FUZZ_CHECK(page && strcmp(page, m->path) == 0, "console.opened for %s on %s",
+		           page ? page : "(none)", m->path);
+		return;
+	}
+	if (strcmp(c->command, "live.streams") == 0) {
+		FUZZ_CHECK(strcmp(m->path, "/api/live") == 0, "live.streams from %s", m->path);
 		return;
 	}
 	bool ack = strcmp(c->command, "alert.ack") == 0;

@@ -21,7 +21,7 @@ import tsa as local_tsa
 from daemons import TEST_AUDIO, TEST_VIDEO, Site, wait_for
 from test_archive_e2e import rows
 
-DAY = "2026-11-27"
+DAY = time.strftime("%Y-%m-%d")  # check-in is for the session of the day
 ROOM = "E1"
 TENDER = "TP"
 COMMITTEE = ("person_id,name,id_number,role\n"
@@ -77,6 +77,15 @@ def recorded(bin_dir, tmp_path_factory):
         # Four experts in two rooms of two seats: room E1 and both its seats are the tender's.
         assert sorted(a["seat"] for a in site.seat_map(DAY) if a["room"] == ROOM) == \
             ["S1", "S2"]
+        # Recordings reach the tender's archive from its people's check-in on (the seat map
+        # is sealed until then): E1's experts check in before the agent records.
+        ids = {line.split(",")[0]: line.split(",")[2] for line in COMMITTEE.splitlines()[1:]}
+        for a in site.seat_map(DAY):
+            if a["room"] == ROOM:
+                rc, out, err = site.ctl("desk", "checkin", "--person", a["person"],
+                                        "--id-number", ids[a["person"]], "--screening",
+                                        "passed")
+                assert rc == 0, (out, err)
         arc = os.path.join(site.tmp, "controller-state", "archive", TENDER + ".evarc")
         site.start_agent(ROOM, extra=agent_streams())
 

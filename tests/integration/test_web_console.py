@@ -400,3 +400,22 @@ def test_wall_in_chinese(site, build_dir):
         assert wait_for(lambda: "Open alerts" in b.text(), 10), b.text()
     finally:
         b.close()
+
+
+def test_live_page_in_chinese(site):
+    """The live page takes its texts from the same catalogue as the wall: a browser whose
+    language is Chinese reads its title, note and footer in Chinese."""
+    b = browser.Browser(site.prov, site.operator, language="zh-CN")
+    try:
+        b.get(url(site, "/live"))
+        assert wait_for(lambda: b.js("return document.title") == "evalroom 实时画面", 15), \
+            b.text()
+        assert b.js("return document.documentElement.lang") == "zh-CN"
+        text = b.text()
+        for words in ("状态墙", "点击画面可全屏。打开和关闭画面均以您的姓名记录在案。",
+                      "座位摄像头仅在有人于该座位签到后才显示。"):
+            assert words in text, "%r not on the page:\n%s" % (words, text)
+        for english in ("Click a tile", "Seat cameras", "status wall"):
+            assert english not in text, "%r left in English:\n%s" % (english, text)
+    finally:
+        b.close()
