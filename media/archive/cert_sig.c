@@ -7,11 +7,33 @@
 #include <openssl/pem.h>
 #include <stdio.h>
 
-static char *cert_cn(X509 *x)
+X509 *cert_parse(const char *cert_pem, char identity[65], char **why)
 {
-	char cn[65] = "";
-	X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));
-	return g_strdup(cn);
+	BIO *bio = BIO_new_mem_buf(cert_pem, -1);
+	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	identity[0] = '\0';
+	if (!x) {
+		*why = g_strdup("the certificate is not a PEM X.509 certificate");
+		return NULL;
+	}
+	X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, identity, 65);
+	return x;
+}
+
+bool cert_issued_by(X509 *x, X509 *ca, const char *cn, char **why)
+{
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	bool ok = store && ctx && X509_STORE_add_cert(store, ca) == 1 &&
+	          X509_STORE_CTX_init(ctx, store, x, NULL) == 1 && X509_verify_cert(ctx) == 1;
+	int err = ctx ? X509_STORE_CTX_get_error(ctx) : 0;
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	if (!ok)
+		*why = g_strdup_printf("the certificate of %s is not one of the site CA's: %s", cn,
+		                       X509_verify_cert_error_string(err));
+	return ok;
 }
 
 X509 *cert_read_file(const char *path)
@@ -26,40 +48,20 @@ X509 *cert_read_file(const char *path)
 int cert_sig_check(const char *cert_pem, const uint8_t *sig, size_t sig_len, const void *msg,
                    size_t msg_len, const char *what, X509 *ca, char identity[65], char **why)
 {
-	BIO *bio = BIO_new_mem_buf(cert_pem, -1);
-	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-	BIO_free(bio);
+	X509 *x = cert_parse(cert_pem, identity, why);
 	EVP_PKEY *key = NULL;
 	EVP_MD_CTX *md = NULL;
-	char *cn = NULL;
+	const char *cn = identity;
 	int rc = -EBADMSG;
-	if (!x) {
-		*why = g_strdup("the certificate is not a PEM X.509 certificate");
+	if (!x)
 		goto out;
-	}
-	cn = cert_cn(x);
-	g_strlcpy(identity, cn, 65);
 	key = X509_get_pubkey(x);
 	if (!key || EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) {
 		*why = g_strdup_printf("the certificate of %s holds no Ed25519 key", cn);
 		goto out;
 	}
-	if (ca) {
-		X509_STORE *store = X509_STORE_new();
-		X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-		int ok = store && ctx && X509_STORE_add_cert(store, ca) == 1 &&
-		         X509_STORE_CTX_init(ctx, store, x, NULL) == 1 &&
-		         X509_verify_cert(ctx) == 1;
-		int err = ctx ? X509_STORE_CTX_get_error(ctx) : 0;
-		X509_STORE_CTX_free(ctx);
-		X509_STORE_free(store);
-		if (!ok) {
-			*why =
-			    g_strdup_printf("the certificate of %s is not one of the site CA's: %s",
-			                    cn, X509_verify_cert_error_string(err));
-			goto out;
-		}
-	}
+	if (ca && !cert_issued_by(x, ca, cn, why))
+		goto out;
 	md = EVP_MD_CTX_new();
 	if (sig_len != 64 || !md || EVP_DigestVerifyInit(md, NULL, NULL, NULL, key) != 1 ||
 	    EVP_DigestVerify(md, sig, sig_len, msg, msg_len) != 1) {
@@ -73,6 +75,5 @@ out:
 	EVP_MD_CTX_free(md);
 	EVP_PKEY_free(key);
 	X509_free(x);
-	g_free(cn);
 	return rc;
 }

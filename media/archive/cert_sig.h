@@ -6,6 +6,7 @@
 #define EVALROOM_ARCHIVE_CERT_SIG_H
 
 #include <openssl/x509.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,12 @@
  * new (X509_free), or NULL when it cannot be read. */
 X509 *cert_read_file(const char *path);
 
+/* cert_parse: the PEM certificate CERT_PEM (new, X509_free) with its CN in identity[65];
+ * NULL with *why (new) when it is not a PEM X.509 certificate. */
+X509 *cert_parse(const char *cert_pem, char identity[65], char **why);
+/* cert_issued_by: whether CA issued X (and X is valid now); false with *why (new) naming
+ * the certificate by its CN and the verification's fault. */
+bool cert_issued_by(X509 *x, X509 *ca, const char *cn, char **why);
 /* cert_sig_check: CERT_PEM is the signer's certificate (an Ed25519 key), SIG its raw 64
  * bytes (SIG_LEN) over the MSG_LEN bytes of MSG. CA, when not NULL, must have issued the
  * certificate (and the certificate be valid now). On success 0 and the certificate's CN in

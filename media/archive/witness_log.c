@@ -1,5 +1,6 @@
 #include "witness_log.h"
 
+#include "cert_sig.h"
 #include "signing.h"
 
 #include <errno.h>
@@ -286,13 +287,6 @@ int witness_log_read(sqlite3 *db, char **markdown, char sha256[65])
 	return rc;
 }
 
-static char *cert_cn(X509 *x)
-{
-	char cn[65] = "";
-	X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));
-	return g_strdup(cn);
-}
-
 /* The certificate's public key as the archive's signing code takes it (Ed25519 or SM2, the
  * one verifier of both for checkpoints and witness logs), or NULL for any other key. */
 static struct archive_pubkey *cert_signing_key(X509 *x)
@@ -317,39 +311,20 @@ static struct archive_pubkey *cert_signing_key(X509 *x)
 int witness_sig_check(const char *cert_pem, const uint8_t *sig, size_t sig_len, const char *tender,
                       const char *sha256, X509 *ca, char identity[65], char **why)
 {
-	BIO *bio = BIO_new_mem_buf(cert_pem, -1);
-	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-	BIO_free(bio);
+	X509 *x = cert_parse(cert_pem, identity, why);
 	struct archive_pubkey *key = NULL;
-	char *msg = NULL, *cn = NULL;
+	char *msg = NULL;
+	const char *cn = identity;
 	int rc = -EBADMSG;
-	if (!x) {
-		*why = g_strdup("the certificate is not a PEM X.509 certificate");
+	if (!x)
 		goto out;
-	}
-	cn = cert_cn(x);
-	g_strlcpy(identity, cn, 65);
 	key = cert_signing_key(x);
 	if (!key) {
 		*why = g_strdup_printf("the certificate of %s holds no Ed25519 or SM2 key", cn);
 		goto out;
 	}
-	if (ca) {
-		X509_STORE *store = X509_STORE_new();
-		X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-		int ok = store && ctx && X509_STORE_add_cert(store, ca) == 1 &&
-		         X509_STORE_CTX_init(ctx, store, x, NULL) == 1 &&
-		         X509_verify_cert(ctx) == 1;
-		int err = ctx ? X509_STORE_CTX_get_error(ctx) : 0;
-		X509_STORE_CTX_free(ctx);
-		X509_STORE_free(store);
-		if (!ok) {
-			*why =
-			    g_strdup_printf("the certificate of %s is not one of the site CA's: %s",
-			                    cn, X509_verify_cert_error_string(err));
-			goto out;
-		}
-	}
+	if (ca && !cert_issued_by(x, ca, cn, why))
+		goto out;
 	msg = witness_log_message(tender, sha256);
 	if (archive_pubkey_verify(key, msg, strlen(msg), sig, sig_len) != 0) {
 		*why = g_strdup_printf("the signature of %s does not match the witness log's "
@@ -362,7 +337,6 @@ out:
 	archive_pubkey_free(key);
 	X509_free(x);
 	g_free(msg);
-	g_free(cn);
 	return rc;
 }
 
