@@ -275,6 +275,17 @@ static int handle_fetch(struct controller *c, const struct request *req, json_t 
 		rc = custody_archive_present(c, tender, err);
 	if (rc != 0)
 		return rc;
+	/* An open tender's archive is refused before it is read: before its first checkpoint
+	 * it would not verify, and "does not verify" would be the wrong reason. */
+	struct state_tender t;
+	if (state_tender_get(c->state, tender, &t, NULL) == 0 && strcmp(t.state, "sealed") != 0) {
+		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_CONFLICT,
+		            "the archive of %s is not handed out: it is not sealed: close the "
+		            "tender first", tender);
+		log_warnx("archive %s: fetch by %s refused: not sealed (%s)", tender,
+		          req->requester, t.state);
+		return -EBUSY;
+	}
 	char *path = archives_path(c, tender);
 	fetches_expire(c);
 	struct check *k = g_new0(struct check, 1);
