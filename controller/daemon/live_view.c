@@ -215,8 +215,11 @@ static void on_agent_answer(struct controller *c, const char *room, json_t *resu
 	const char *answer = err ? NULL : json_string_value(json_object_get(result, "answer"));
 	if (!answer) {
 		GError *e = NULL;
-		g_set_error(&e, REQUEST_ERROR, REQUEST_ERROR_UNAVAILABLE, "room %s: %s", room,
-		            err ? err->message : "the agent sent no answer");
+		if (err) /* the agents' refusal or timeout already names the room */
+			g_set_error_literal(&e, REQUEST_ERROR, REQUEST_ERROR_UNAVAILABLE, err->message);
+		else
+			g_set_error(&e, REQUEST_ERROR, REQUEST_ERROR_UNAVAILABLE,
+			            "room %s: the agent sent no answer", room);
 		log_info("live view %s of %s/%s by %s failed: %s", p->viewer, room, p->stream,
 		         p->identity, e->message);
 		record_close(c, p->identity, room, p->stream, p->viewer, e->message);

@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <gio/gio.h>
 #include <gst/app/gstappsrc.h>
+#include <gst/pbutils/codec-utils.h>
 #include <gst/sdp/sdp.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,8 @@ struct live_tap {
 	GPtrArray *viewers;  /* struct live_viewer * (a reference each) */
 	GstCaps *caps;       /* the video's current caps, NULL before the first */
 	_Atomic unsigned n;  /* viewers.len, read without the lock by the probe */
+	_Atomic bool skipped; /* the probe let a buffer pass with no viewer */
+	GstBuffer *held;     /* a key frame waiting for its other slices (tap_frame) */
 	GstClock *clock;     /* the system clock: the viewers' pipelines run on it */
 };
 
@@ -111,6 +115,84 @@ static void viewer_push(struct live_tap *t, struct live_viewer *v, GstBuffer *bu
 	gst_app_src_push_buffer(GST_APP_SRC(v->src), c); /* never blocks: leaky, bounded */
 }
 
+static void fan_out(struct live_tap *t, GstBuffer *buf)
+{
+	for (guint i = 0; i < t->viewers->len; i++)
+		viewer_push(t, t->viewers->pdata[i], buf);
+}
+
+/* slices_only: the NAL units of PART (an Annex B byte stream, borrowed) other than
+ * SPS (7), PPS (8) and access unit delimiters (9), with their start codes, as a new
+ * buffer; NULL when nothing is left. A later part of a picture that repeats them would
+ * look to a browser's depacketizer like the start of a new picture. */
+static GstBuffer *slices_only(GstBuffer *part)
+{
+	GstMapInfo map;
+	if (!gst_buffer_map(part, &map, GST_MAP_READ))
+		return NULL;
+	const guint8 *d = map.data;
+	gsize n = map.size, i = 0, start = G_MAXSIZE;
+	GByteArray *out = g_byte_array_sized_new((guint)n);
+	for (;;) {
+		/* the next start code (00 00 01) at or after i, or n */
+		gsize sc = i;
+		while (sc + 3 <= n && !(d[sc] == 0 && d[sc + 1] == 0 && d[sc + 2] == 1))
+			sc++;
+		if (sc + 3 > n)
+			sc = n;
+		if (start != G_MAXSIZE) { /* the NAL unit from start to sc */
+			gsize end = sc;
+			while (end > start && sc < n && d[end - 1] == 0) /* a 4-byte start code's 00 */
+				end--;
+			guint type = start < end ? d[start] & 0x1f : 0;
+			if (start < end && type != 7 && type != 8 && type != 9) {
+				static const guint8 code[4] = {0, 0, 0, 1};
+				g_byte_array_append(out, code, 4);
+				g_byte_array_append(out, d + start, (guint)(end - start));
+			}
+		}
+		if (sc >= n)
+			break;
+		start = sc + 3;
+		i = start;
+	}
+	gst_buffer_unmap(part, &map);
+	if (out->len == 0) {
+		g_byte_array_unref(out);
+		return NULL;
+	}
+	return gst_buffer_new_wrapped_bytes(g_byte_array_free_to_bytes(out));
+}
+
+/* tap_frame: BUF (borrowed), a buffer of the recorded video, to every viewer (under
+ * t->lock). A key frame may come as several buffers: an RTSP camera that repeats SPS and
+ * PPS before each slice of an IDR picture makes the parser start a new access unit at
+ * each slice, and the later parts carry no PTS (docs/recording.md). Sent as they are,
+ * each part would get its own RTP timestamp and marker, and a browser would decode two
+ * half pictures, every later frame predicted from the broken one. So a key frame waits
+ * for the next buffer, the slices of parts without a PTS are joined to it (their SPS,
+ * PPS and delimiters left out), and the whole picture goes out as one. Only key frames
+ * wait (one frame's time, once a GOP). */
+static void tap_frame(struct live_tap *t, GstBuffer *buf)
+{
+	gboolean part = !GST_BUFFER_PTS_IS_VALID(buf);
+	if (part) {
+		GstBuffer *slices = t->held ? slices_only(buf) : NULL;
+		if (slices) /* a part of a picture whose start was not seen is useless */
+			t->held = gst_buffer_append(t->held, slices);
+		return;
+	}
+	if (t->held) {
+		fan_out(t, t->held);
+		gst_buffer_unref(t->held);
+		t->held = NULL;
+	}
+	if (!GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT))
+		t->held = gst_buffer_ref(buf);
+	else
+		fan_out(t, buf);
+}
+
 static GstPadProbeReturn tap_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
 	struct live_tap *t = data;
@@ -126,18 +208,19 @@ static GstPadProbeReturn tap_probe(GstPad *pad, GstPadProbeInfo *info, gpointer 
 		}
 		return GST_PAD_PROBE_OK;
 	}
-	if (atomic_load(&t->n) == 0)
+	if (atomic_load(&t->n) == 0) {
+		atomic_store(&t->skipped, true);
 		return GST_PAD_PROBE_OK;
+	}
 	g_mutex_lock(&t->lock);
-	for (guint i = 0; i < t->viewers->len; i++) {
-		struct live_viewer *v = t->viewers->pdata[i];
-		if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-			viewer_push(t, v, GST_PAD_PROBE_INFO_BUFFER(info));
-		} else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
-			GstBufferList *l = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
-			for (guint k = 0; k < gst_buffer_list_length(l); k++)
-				viewer_push(t, v, gst_buffer_list_get(l, k));
-		}
+	if (atomic_exchange(&t->skipped, false) && t->held) /* frames went by unseen */
+		gst_clear_buffer(&t->held);
+	if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+		tap_frame(t, GST_PAD_PROBE_INFO_BUFFER(info));
+	} else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+		GstBufferList *l = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+		for (guint k = 0; k < gst_buffer_list_length(l); k++)
+			tap_frame(t, gst_buffer_list_get(l, k));
 	}
 	g_mutex_unlock(&t->lock);
 	return GST_PAD_PROBE_OK;
@@ -161,6 +244,7 @@ void live_tap_watch(struct live_tap *t, GstPad *pad)
 {
 	g_mutex_lock(&t->lock);
 	gst_caps_replace(&t->caps, NULL); /* a new run: its own caps */
+	gst_clear_buffer(&t->held);
 	g_mutex_unlock(&t->lock);
 	gst_pad_add_probe(pad,
 	                  GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
@@ -459,6 +543,22 @@ static char *fmtp_profile(const GstSDPMedia *m, gint pt)
 	}
 }
 
+/* plid_profile: the profile a profile-level-id (6 hex digits: profile_idc,
+ * constraint flags, level_idc) names, as GStreamer's caps name it; NULL if none. */
+static const char *plid_profile(const char *plid)
+{
+	guint8 b[3];
+	if (strlen(plid) != 6)
+		return NULL;
+	for (int i = 0; i < 3; i++) {
+		int hi = g_ascii_xdigit_value(plid[2 * i]), lo = g_ascii_xdigit_value(plid[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return NULL;
+		b[i] = (guint8)(hi << 4 | lo);
+	}
+	return gst_codec_utils_h264_get_profile(b, sizeof b);
+}
+
 /* offer_codec: the H.264 payload (packetization-mode 1) of the offer's first video
  * section, constrained baseline preferred (every browser decodes it); NULL if none. The
  * caps are as GStreamer reads the offer (profile, not profile-level-id), plus the
@@ -481,6 +581,8 @@ static GstCaps *offer_codec(const GstSDPMessage *sdp)
 			const char *pm = gst_structure_get_string(s, "packetization-mode");
 			const char *profile = gst_structure_get_string(s, "profile");
 			char *plid = fmtp_profile(m, pt);
+			if (!profile && plid) /* GStreamer names it only with level-asymmetry-allowed=1 */
+				profile = plid_profile(plid);
 			if (g_strcmp0(enc, "H264") == 0 && g_strcmp0(pm, "1") == 0 && profile && plid) {
 				gboolean cb = strcmp(profile, "constrained-baseline") == 0;
 				if (!best || cb) {
@@ -735,6 +837,7 @@ void live_tap_free(struct live_tap *t)
 	g_ptr_array_free(t->viewers, TRUE);
 	if (t->caps)
 		gst_caps_unref(t->caps);
+	gst_clear_buffer(&t->held);
 	gst_object_unref(t->clock);
 	g_mutex_clear(&t->lock);
 	g_main_context_unref(t->ctx);

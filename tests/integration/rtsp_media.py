@@ -18,17 +18,19 @@ PAYLOADERS = {"h264": "rtph264pay", "h265": "rtph265pay"}
 PARSERS = {"h264": "h264parse", "h265": "h265parse"}
 
 
-def clip(cache_dir, codec, width, height, fps, seconds, kbps=300, audio=True):
+def clip(cache_dir, codec, width, height, fps, seconds, kbps=300, audio=True, pattern="ball"):
     """A Matroska clip (video in codec, 4:2:0, one key frame a second; AAC audio when
-    asked), encoded once and kept in cache_dir. Returns its path."""
+    asked) of videotestsrc's PATTERN ("snow" fills any bitrate), encoded once and kept in
+    cache_dir. Returns its path."""
     os.makedirs(cache_dir, exist_ok=True)
-    name = f"{codec}-{width}x{height}-{fps}-{seconds}s-{kbps}k{'-aac' if audio else ''}.mkv"
+    name = (f"{codec}-{width}x{height}-{fps}-{seconds}s-{kbps}k{'-aac' if audio else ''}"
+            f"{'' if pattern == 'ball' else '-' + pattern}.mkv")
     path = os.path.join(cache_dir, name)
     if os.path.exists(path):
         return path
     frames = fps * seconds
     enc = ENCODERS[codec].format(kbps=kbps, gop=fps)
-    pipe = (f"videotestsrc num-buffers={frames} pattern=ball ! "
+    pipe = (f"videotestsrc num-buffers={frames} pattern={pattern} ! "
             f"video/x-raw,format=I420,width={width},height={height},framerate={fps}/1 ! "
             f"{enc} ! queue ! matroskamux name=m ! filesink location={path}.part")
     if audio:

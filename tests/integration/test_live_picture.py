@@ -1,0 +1,76 @@
+"""Issue 19: a live viewer sees the camera's whole picture, not only that a video plays.
+
+An RTSP camera that films a clock (clock_camera.py: x264 cuts each picture into slices,
+and the RTSP path repeats SPS and PPS before each slice of a key frame, so the agent's
+parser hands a key frame over in parts) is recorded by the real agent and watched in
+headless Chromium through the web console. For every frame the tile presents, the page
+reads the clock's block code back from the picture: it reads only when the top-left of
+the picture is decoded right. Before the live tap joined a key frame's parts, each part
+went out as a picture of its own and the browser decoded none of the top: 0 frames read.
+"""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+import browser
+import harness
+from clock_camera import READBACK_JS
+from daemons import Site, wait_for
+from test_web_console import https
+
+ROOM, STREAM = "E1", "cam-E1"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+why = browser.available()
+pytestmark = pytest.mark.skipif(why is not None, reason=why or "")
+
+
+@pytest.fixture
+def camera(tmp_path):
+    port = harness.free_port()
+    p = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "clock_camera.py"),
+                          "--port", str(port)], stdout=subprocess.PIPE, text=True,
+                         stderr=open(tmp_path / "camera.log", "w"))
+    assert p.stdout.readline().strip() == "ready"
+    yield "rtsp://127.0.0.1:%d/clock" % port
+    p.terminate()
+    p.wait(10)
+
+
+def test_live_tile_shows_the_whole_picture(bin_dir, tmp_path, camera):
+    s = Site(bin_dir, tmp_path)
+    try:
+        s.console_port = harness.free_port()
+        s.start_controller(s.console_section(s.console_port))
+        rc, _, err = s.ctl("site", "import", harness.EXAMPLE_SITE)
+        assert rc == 0, err
+        s.start_agent(ROOM, "[recorder]\nstate_interval_ms=1000\n[stream %s]\nurl=%s\n"
+                            "place=room\nsegment_seconds=2\n" % (STREAM, camera))
+
+        def recording():
+            status, text = https(s, "/api/live", s.operator)
+            return status == 200 and any(x["stream"] == STREAM and x["state"] == "recording"
+                                         for x in json.loads(text)["streams"])
+        assert wait_for(recording, 30)
+        b = browser.Browser(s.prov, s.operator)
+        try:
+            b.get("https://127.0.0.1:%d/live" % s.console_port)
+            sel = '[data-room="%s"][data-stream="%s"]' % (ROOM, STREAM)
+            assert wait_for(lambda: b.js("const t = document.querySelector('%s');"
+                                         "return t ? t.dataset.state : null;" % sel) == "live",
+                            45), b.text()
+            key = "%s/%s" % (ROOM, STREAM)
+            b.js(READBACK_JS, key)
+            time.sleep(6)  # more than one key frame (one a second)
+            read = b.js("return window.benchLatency.length")
+            unreadable = b.js("return window.benchUnreadable")
+            print("frames read back %d, unreadable %d" % (read, unreadable))
+            assert read >= 25, (read, unreadable)
+            assert unreadable <= read // 10, (read, unreadable)
+        finally:
+            b.close()
+    finally:
+        s.close()
