@@ -874,9 +874,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bool head = m->method && strcmp(m->method, "HEAD") == 0;
 		bool more = parse_response(a, alen, &at, head, &r);
 		if (r.status >= 100 && r.status < 200 && r.status != 101) {
-			/* An interim answer (100 Continue): the final one follows. */
-			FUZZ_CHECK(at < alen, "an interim %u and nothing after it", r.status);
+			/* An interim answer (100 Continue): the final one follows, unless the
+			 * request was never read whole (the client closed inside the body it
+			 * announced): libsoup then finishes it with its own I/O error and the
+			 * connection is gone before that can be written. */
+			FUZZ_CHECK(at < alen || !m->read, "an interim %u and nothing after it",
+			           r.status);
 			resp_clear(&r);
+			if (at >= alen)
+				break;
 			continue;
 		}
 		FUZZ_CHECK(!m->finished || m->status == r.status || r.status == 101,
