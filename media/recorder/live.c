@@ -28,6 +28,7 @@ struct live_tap {
 	GMutex lock;         /* viewers, caps and each viewer's push state */
 	GPtrArray *viewers;  /* struct live_viewer * (a reference each) */
 	GstCaps *caps;       /* the video's current caps, NULL before the first */
+	GstCaps *audio_caps; /* the audio's (Opus is passed through), NULL without audio */
 	_Atomic unsigned n;  /* viewers.len, read without the lock by the probe */
 	_Atomic bool skipped; /* the probe let a buffer pass with no viewer */
 	GstBuffer *held;     /* a key frame waiting for its other slices (tap_frame) */
@@ -40,13 +41,16 @@ struct live_viewer {
 	GMainContext *ctx;    /* the tap's (a reference) */
 	char id[VIEWER_ID_MAX + 1];
 	GstElement *pipeline, *src, *webrtc;
+	GstElement *asrc;     /* the audio's appsrc, NULL when the view has no audio */
 	/* push state, under tap->lock */
 	GstCaps *src_caps;
+	GstCaps *asrc_caps;
 	gboolean keyframe_seen;
 	gboolean feeding;
 	/* negotiation */
 	GstSDPMessage *offer; /* owned until handed to webrtcbin */
 	GstCaps *codec;       /* the offer's H.264 payload we answer with */
+	GstCaps *acodec;      /* the offer's Opus payload, NULL for no audio */
 	live_answer_fn cb;
 	void *cb_user;
 	GThread *negotiator;
@@ -80,6 +84,10 @@ static void viewer_unref(struct live_viewer *v)
 		gst_caps_unref(v->codec);
 	if (v->src_caps)
 		gst_caps_unref(v->src_caps);
+	if (v->acodec)
+		gst_caps_unref(v->acodec);
+	if (v->asrc_caps)
+		gst_caps_unref(v->asrc_caps);
 	if (v->ctx)
 		g_main_context_unref(v->ctx);
 	g_mutex_clear(&v->lock);
@@ -224,6 +232,68 @@ static GstPadProbeReturn tap_probe(GstPad *pad, GstPadProbeInfo *info, gpointer 
 	}
 	g_mutex_unlock(&t->lock);
 	return GST_PAD_PROBE_OK;
+}
+
+/* audio_push: one Opus packet to V's audio appsrc (under tap->lock), stamped like the
+ * video with the viewer pipeline's running time now; nothing before the first picture. */
+static void audio_push(struct live_tap *t, struct live_viewer *v, GstBuffer *buf)
+{
+	if (!v->feeding || !v->asrc || !v->keyframe_seen || !t->audio_caps)
+		return;
+	if (v->asrc_caps != t->audio_caps) {
+		gst_app_src_set_caps(GST_APP_SRC(v->asrc), t->audio_caps);
+		gst_caps_replace(&v->asrc_caps, t->audio_caps);
+	}
+	GstBuffer *c = gst_buffer_copy(buf);
+	GstClockTime now = gst_clock_get_time(t->clock);
+	GstClockTime base = gst_element_get_base_time(v->pipeline);
+	GST_BUFFER_PTS(c) = GST_BUFFER_DTS(c) = now > base ? now - base : 0;
+	gst_app_src_push_buffer(GST_APP_SRC(v->asrc), c); /* never blocks: leaky, bounded */
+}
+
+static GstPadProbeReturn tap_audio_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	struct live_tap *t = data;
+
+	if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+		GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+		if (GST_EVENT_TYPE(ev) == GST_EVENT_CAPS) {
+			GstCaps *caps;
+			gst_event_parse_caps(ev, &caps);
+			gboolean opus =
+			    gst_structure_has_name(gst_caps_get_structure(caps, 0), "audio/x-opus");
+			g_mutex_lock(&t->lock);
+			gst_caps_replace(&t->audio_caps, opus ? caps : NULL);
+			g_mutex_unlock(&t->lock);
+		}
+		return GST_PAD_PROBE_OK;
+	}
+	if (atomic_load(&t->n) == 0)
+		return GST_PAD_PROBE_OK;
+	g_mutex_lock(&t->lock);
+	for (guint i = 0; i < t->viewers->len; i++) {
+		struct live_viewer *v = t->viewers->pdata[i];
+		if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+			audio_push(t, v, GST_PAD_PROBE_INFO_BUFFER(info));
+		} else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+			GstBufferList *l = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+			for (guint k = 0; k < gst_buffer_list_length(l); k++)
+				audio_push(t, v, gst_buffer_list_get(l, k));
+		}
+	}
+	g_mutex_unlock(&t->lock);
+	return GST_PAD_PROBE_OK;
+}
+
+void live_tap_watch_audio(struct live_tap *t, GstPad *pad)
+{
+	g_mutex_lock(&t->lock);
+	gst_caps_replace(&t->audio_caps, NULL); /* a new run: its own caps */
+	g_mutex_unlock(&t->lock);
+	gst_pad_add_probe(pad,
+	                  GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
+	                      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+	                  tap_audio_probe, t, NULL);
 }
 
 struct live_tap *live_tap_new(const char *stream, live_ended_fn ended, void *user)
@@ -610,6 +680,80 @@ static GstCaps *offer_codec(const GstSDPMessage *sdp)
 	return best;
 }
 
+/* offer_audio: the Opus payload of the offer's first audio section, as webrtcbin's
+ * codec preference; NULL if it has none (the view is then video only). */
+static GstCaps *offer_audio(const GstSDPMessage *sdp)
+{
+	for (guint i = 0; i < gst_sdp_message_medias_len(sdp); i++) {
+		const GstSDPMedia *m = gst_sdp_message_get_media(sdp, i);
+		if (g_strcmp0(gst_sdp_media_get_media(m), "audio") != 0)
+			continue;
+		for (guint f = 0; f < gst_sdp_media_formats_len(m); f++) {
+			gint pt = atoi(gst_sdp_media_get_format(m, f));
+			GstCaps *c = gst_sdp_media_get_caps_from_media(m, pt);
+			const char *enc =
+			    c ? gst_structure_get_string(gst_caps_get_structure(c, 0), "encoding-name")
+			      : NULL;
+			gboolean opus = enc && g_ascii_strcasecmp(enc, "OPUS") == 0;
+			if (c)
+				gst_caps_unref(c);
+			if (opus)
+				return gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING,
+				                           "audio", "encoding-name", G_TYPE_STRING, "OPUS",
+				                           "clock-rate", G_TYPE_INT, 48000, "payload",
+				                           G_TYPE_INT, pt, "encoding-params", G_TYPE_STRING,
+				                           "2", NULL);
+		}
+		break; /* the first audio section only */
+	}
+	return NULL;
+}
+
+/* add_audio: V's audio branch, appsrc ! rtpopuspay ! capssetter ! webrtcbin, sending
+ * the stream's Opus as it is. */
+static int add_audio(struct live_viewer *v)
+{
+	gint pt = 111;
+	gst_structure_get_int(gst_caps_get_structure(v->acodec, 0), "payload", &pt);
+	v->asrc = gst_element_factory_make("appsrc", NULL);
+	GstElement *pay = gst_element_factory_make("rtpopuspay", NULL);
+	GstElement *set = gst_element_factory_make("capssetter", NULL);
+	if (!v->asrc || !pay || !set) {
+		if (v->asrc)
+			gst_object_unref(gst_object_ref_sink(v->asrc));
+		if (pay)
+			gst_object_unref(gst_object_ref_sink(pay));
+		if (set)
+			gst_object_unref(gst_object_ref_sink(set));
+		v->asrc = NULL;
+		return -ENOTSUP;
+	}
+	g_object_set(v->asrc, "is-live", TRUE, "format", GST_FORMAT_TIME, "block", FALSE,
+	             "max-buffers", (guint64)(VIEWER_QUEUE_BUFS * 2), "max-bytes", (guint64)0,
+	             "leaky-type", 2 /* drop the oldest */, NULL);
+	g_object_set(pay, "pt", (guint)pt, NULL);
+	g_object_set(set, "caps", v->acodec, "join", TRUE, "replace", FALSE, NULL);
+	gst_bin_add_many(GST_BIN(v->pipeline), v->asrc, pay, set, NULL);
+	if (!gst_element_link_many(v->asrc, pay, set, NULL))
+		return -EIO;
+	GstPad *sink = gst_element_request_pad_simple(v->webrtc, "sink_%u");
+	GstPad *src = gst_element_get_static_pad(set, "src");
+	int rc = sink && gst_pad_link(src, sink) == GST_PAD_LINK_OK ? 0 : -EIO;
+	if (!rc) {
+		GstWebRTCRTPTransceiver *tr = NULL;
+		g_object_get(sink, "transceiver", &tr, NULL);
+		if (tr) {
+			g_object_set(tr, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
+			             "codec-preferences", v->acodec, NULL);
+			gst_object_unref(tr);
+		}
+	}
+	gst_object_unref(src);
+	if (sink)
+		gst_object_unref(sink);
+	return rc;
+}
+
 /* viewer_build: V's pipeline, appsrc ! rtph264pay ! capssetter ! webrtcbin. The
  * capssetter states the offer's profile-level-id on the payloaded stream: browsers
  * offer baseline to high-4:4:4 but not high, and decode any of them. */
@@ -667,6 +811,8 @@ static int viewer_build(struct live_viewer *v, GError **err)
 	gst_object_unref(src);
 	if (sink)
 		gst_object_unref(sink);
+	if (!rc && v->acodec)
+		rc = add_audio(v);
 	if (rc) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot link webrtcbin");
 		return rc;
@@ -738,6 +884,7 @@ int live_tap_offer(struct live_tap *t, const char *viewer, const char *offer, li
 	gboolean h264 = t->caps && gst_structure_has_name(gst_caps_get_structure(t->caps, 0),
 	                                                  "video/x-h264");
 	gboolean have = t->caps != NULL;
+	gboolean audio = t->audio_caps != NULL;
 	gboolean dup = FALSE;
 	for (guint i = 0; i < t->viewers->len; i++)
 		dup |= strcmp(((struct live_viewer *)t->viewers->pdata[i])->id, viewer) == 0;
@@ -777,6 +924,7 @@ int live_tap_offer(struct live_tap *t, const char *viewer, const char *offer, li
 	g_mutex_init(&v->lock);
 	g_cond_init(&v->cond);
 	v->codec = codec;
+	v->acodec = audio ? offer_audio(sdp) : NULL;
 	v->offer = sdp;
 	v->cb = cb;
 	v->cb_user = user;
@@ -837,6 +985,8 @@ void live_tap_free(struct live_tap *t)
 	g_ptr_array_free(t->viewers, TRUE);
 	if (t->caps)
 		gst_caps_unref(t->caps);
+	if (t->audio_caps)
+		gst_caps_unref(t->audio_caps);
 	gst_clear_buffer(&t->held);
 	gst_object_unref(t->clock);
 	g_mutex_clear(&t->lock);

@@ -33,6 +33,10 @@ struct live_tap *live_tap_new(const char *stream, live_ended_fn ended, void *use
 /* live_tap_watch: feed the tap from PAD, the encoded video's pad of a run of the
  * recording pipeline (a probe; removed with the pad). */
 void live_tap_watch(struct live_tap *t, GstPad *pad);
+/* live_tap_watch_audio: feed the tap's viewers the stream's audio from PAD, the encoded
+ * audio's pad of a run of the recording pipeline (a probe, as for the video). Opus is
+ * passed through to viewers whose offer takes Opus; other codecs are not sent live. */
+void live_tap_watch_audio(struct live_tap *t, GstPad *pad);
 /* live_tap_offer: start viewer VIEWER (an id of at most 63 characters, unique in the
  * tap) with the browser's SDP OFFER. Returns 0 and later calls CB once on the main
  * loop, or -errno with *err and no call: -EINVAL an offer without H.264 video

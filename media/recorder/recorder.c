@@ -711,9 +711,12 @@ static int add_branch(struct rec_stream *s, GstElement *mux, const char *frag, c
 	if (mpad)
 		gst_object_unref(mpad);
 	gst_object_unref(qsrc);
-	if (!rc && probe) {
+	if (!rc) {
 		GstPad *qsink = gst_element_get_static_pad(q, "sink");
-		watch_video(qsink, s);
+		if (probe)
+			watch_video(qsink, s);
+		else
+			live_tap_watch_audio(s->tap, qsink);
 		gst_object_unref(qsink);
 	}
 	return rc;

@@ -70,7 +70,12 @@ async function open(t, s) {
   const pc = new RTCPeerConnection({ iceServers: [] });
   t.pc = pc;
   pc.addTransceiver("video", { direction: "recvonly" });
-  pc.ontrack = (e) => { t.video.srcObject = new MediaStream([e.track]); };
+  pc.addTransceiver("audio", { direction: "recvonly" }); // Opus, when the room records sound
+  const media = new MediaStream();
+  pc.ontrack = (e) => {
+    media.addTrack(e.track);
+    t.video.srcObject = media;
+  };
   pc.onconnectionstatechange = () => {
     if (pc.connectionState === "connected") setStatus(t, "live", TEXT.live);
     else if (pc.connectionState === "failed") setStatus(t, "failed", TEXT.failed);
@@ -113,9 +118,13 @@ function tile(s) {
   cap.appendChild(el("span", "name", where + ": " + s.stream));
   cap.appendChild(t.status);
   t.tile.appendChild(cap);
+  // A tile is silent; its full-screen view plays the room's sound.
   t.tile.addEventListener("click", () => {
     if (document.fullscreenElement) document.exitFullscreen();
     else t.tile.requestFullscreen().catch(() => {});
+  });
+  t.tile.addEventListener("fullscreenchange", () => {
+    t.video.muted = document.fullscreenElement !== t.tile;
   });
   live.tiles.set(key, t);
   setStatus(t, "connecting", TEXT.connecting);
@@ -132,6 +141,21 @@ live.framesDecoded = async (key) => {
     if (r.type === "inbound-rtp" && r.kind === "video") n = r.framesDecoded || 0;
   });
   return n;
+};
+// The audio a tile receives: packets and decoded samples (for the tests).
+live.audio = async (key) => {
+  const t = live.tiles.get(key);
+  if (!t || !t.pc) return null;
+  const stats = await t.pc.getStats();
+  let a = null;
+  stats.forEach((r) => {
+    if (r.type === "inbound-rtp" && r.kind === "audio") {
+      const codec = r.codecId && stats.get(r.codecId);
+      a = { packets: r.packetsReceived || 0, samples: r.totalSamplesReceived || 0,
+            codec: codec ? codec.mimeType : "" };
+    }
+  });
+  return a;
 };
 live.closeAll = () => { for (const t of live.tiles.values()) close(t); };
 
