@@ -48,21 +48,45 @@ char *ctl_alert_detail(const json_t *alert)
 	return s ? s : g_strdup(member_str(alert, "detail"));
 }
 
+const char *ctl_state_word(const char *context, const char *value)
+{
+	if (!value || !*value)
+		return "-";
+	return g_dpgettext2(NULL, context, value);
+}
+
+const char *ctl_alert_kind_name(const char *kind)
+{
+	const char *name = alert_kind_text(kind);
+
+	return name ? _(name) : kind;
+}
+
 char *ctl_alert_subject(const json_t *alert, char *buf, size_t size)
 {
-	static const char *const keys[] = {"room",   "seat",  "person", "tender",
-	                                   "stream", "venue", NULL};
-	size_t used = 0;
+	/* Each member with its name, in the order a person places an alert. */
+	static const struct {
+		const char *key;
+		const char *label;
+	} parts[] = {
+	    {"room", N_("room %s")},     {"seat", N_("seat %s")},     {"person", N_("person %s")},
+	    {"tender", N_("tender %s")}, {"stream", N_("stream %s")}, {"venue", N_("venue %s")},
+	};
+	GString *out = g_string_new(NULL);
 
-	buf[0] = '\0';
-	for (int i = 0; keys[i]; i++) {
-		const char *v = json_string_value(json_object_get(alert, keys[i]));
-		if (v && used < size)
-			used += (size_t)snprintf(buf + used, size - used, "%s%s %s",
-			                         used ? " " : "", keys[i], v);
+	for (size_t i = 0; i < G_N_ELEMENTS(parts); i++) {
+		const char *v = json_string_value(json_object_get(alert, parts[i].key));
+		if (!v)
+			continue;
+		if (out->len)
+			g_string_append_c(out, ' ');
+		/* the translated label through the renderer that takes only %s */
+		char *part = alert_text_format(_(parts[i].label), &v, 1);
+		g_string_append(out, part ? part : v);
+		g_free(part);
 	}
-	if (!buf[0])
-		g_strlcpy(buf, "-", size);
+	g_strlcpy(buf, out->len ? out->str : "-", size);
+	g_string_free(out, TRUE);
 	return buf;
 }
 
@@ -93,7 +117,8 @@ char *ctl_seat_summary(const json_t *room, char *buf, size_t size)
 {
 	const json_t *n = json_object_get(room, "seat_counts");
 
-	snprintf(buf, size, "%lld in/%lld exp, %lld free, %lld off",
+	/* TRANSLATORS: a room's seats: logged in, expected, free, offline (short: a column) */
+	snprintf(buf, size, _("%lld in/%lld exp, %lld free, %lld off"),
 	         (long long)member_int(n, "logged_in"), (long long)member_int(n, "expected"),
 	         (long long)member_int(n, "free"), (long long)member_int(n, "offline"));
 	return buf;
@@ -115,10 +140,39 @@ char *ctl_streams_summary(const json_t *room, char *buf, size_t size)
 	if (rec + lost + stopped == 0)
 		g_strlcpy(buf, "-", size);
 	else if (lost)
-		snprintf(buf, size, "%lld rec, %lld LOST", rec, lost);
+		/* TRANSLATORS: a room's streams: how many record, how many are lost */
+		snprintf(buf, size, _("%lld rec, %lld LOST"), rec, lost);
+	else if (stopped)
+		snprintf(buf, size, _("%lld rec, some stopped"), rec);
 	else
-		snprintf(buf, size, "%lld rec%s", rec, stopped ? ", some stopped" : "");
+		snprintf(buf, size, _("%lld rec"), rec);
 	return buf;
+}
+
+void ctl_room_headers(const char *head[CTL_ROOM_COLS])
+{
+	const char *h[CTL_ROOM_COLS] = {_("ROOM"),  _("KIND"),     _("AGENT"),
+	                                _("DOOR"),  _("LOCKDOWN"), _("STREAMS"),
+	                                _("SEATS"), _("TENDERS"),  _("ALERTS")};
+
+	memcpy(head, h, sizeof(h));
+}
+
+void ctl_room_cells(const json_t *r, struct ctl_room_buf *buf, const char *cells[CTL_ROOM_COLS])
+{
+	g_snprintf(buf->tenders, sizeof(buf->tenders), "%lld",
+	           (long long)member_int(r, "tenders_present"));
+	g_snprintf(buf->open, sizeof(buf->open), "%lld", (long long)member_int(r, "open_alerts"));
+	cells[0] = member_str(r, "room");
+	cells[1] = ctl_state_word("room kind", member_str(r, "kind"));
+	cells[2] = ctl_state_word("agent state", member_str(r, "agent"));
+	cells[3] = ctl_state_word("door state", member_str(r, "door"));
+	cells[4] =
+	    json_is_true(json_object_get(r, "lockdown")) ? C_("lockdown column", "LOCKDOWN") : "-";
+	cells[5] = ctl_streams_summary(r, buf->streams, sizeof(buf->streams));
+	cells[6] = ctl_seat_summary(r, buf->seats, sizeof(buf->seats));
+	cells[7] = buf->tenders;
+	cells[8] = buf->open;
 }
 
 static void print_alert_line(const struct ctl *ctl, const json_t *a)
@@ -126,11 +180,19 @@ static void print_alert_line(const struct ctl *ctl, const json_t *a)
 	char when[40], subject[160];
 	char *detail = ctl_alert_detail(a);
 
-	printf("%6lld  %-12s  %-16s  %-20s  %s  x%lld\n", (long long)member_int(a, "id"),
-	       member_str(a, "state"), member_str(a, "kind"),
-	       ctl_alert_subject(a, subject, sizeof(subject)),
+	/* Padded by display width, under the headers of cmd_alerts. The kind stays its
+	 * identifier here (the name follows on the next line). */
+	GString *line = g_string_new(NULL);
+	g_string_append_printf(line, "%6lld  ", (long long)member_int(a, "id"));
+	text_pad(line, ctl_state_word("alert state", member_str(a, "state")), 12);
+	g_string_append(line, "  ");
+	text_pad(line, member_str(a, "kind"), 16);
+	g_string_append(line, "  ");
+	text_pad(line, ctl_alert_subject(a, subject, sizeof(subject)), 20);
+	printf("%s  %s  x%lld\n", line->str,
 	       ctl_time(ctl, member_int(a, "last_at"), when, sizeof(when)),
 	       (long long)member_int(a, "count"));
+	g_string_free(line, TRUE);
 	/* The kind's name in the reader's language before the sentence (a kind a newer
 	 * controller raises and this client does not know: the sentence alone). */
 	const char *kind_text = alert_kind_text(member_str(a, "kind"));
@@ -147,7 +209,7 @@ static void print_alert_line(const struct ctl *ctl, const json_t *a)
 		size_t i;
 		json_t *s;
 		json_array_foreach(json_object_get(ev, "streams"), i, s)
-			g_string_append_printf(streams, "%s%s", i ? ", " : "", member_str(s, "stream"));
+		    g_string_append_printf(streams, "%s%s", i ? ", " : "", member_str(s, "stream"));
 		/* TRANSLATORS: a behaviour warning's evidence span: from, to, the recordings */
 		printf(_("        evidence: %s to %s, streams %s\n"),
 		       ctl_time(ctl, member_int(ev, "from_us"), when, sizeof(when)),
@@ -300,27 +362,16 @@ static int cmd_rooms(struct ctl *ctl, int argc, char **argv)
 		json_decref(res);
 		return 0;
 	}
-	const char *head[] = {_("ROOM"),    _("KIND"),  _("AGENT"),   _("DOOR"),  _("LOCKDOWN"),
-	                      _("STREAMS"), _("SEATS"), _("TENDERS"), _("ALERTS")};
-	struct ctl_table *tab = ctl_table_new(G_N_ELEMENTS(head), head);
+	const char *head[CTL_ROOM_COLS];
+	ctl_room_headers(head);
+	struct ctl_table *tab = ctl_table_new(CTL_ROOM_COLS, head);
 	ctl_table_align_right(tab, 7);
 	ctl_table_align_right(tab, 8);
 	json_array_foreach(json_object_get(res, "rooms"), i, r)
 	{
-		char seats[64], streams[40], tenders[24], open[24];
-		g_snprintf(tenders, sizeof(tenders), "%lld",
-		           (long long)member_int(r, "tenders_present"));
-		g_snprintf(open, sizeof(open), "%lld", (long long)member_int(r, "open_alerts"));
-		const char *row[] = {member_str(r, "room"),
-		                     *member_str(r, "kind") ? member_str(r, "kind") : "-",
-		                     member_str(r, "agent"),
-		                     member_str(r, "door"),
-		                     json_is_true(json_object_get(r, "lockdown")) ? "LOCKDOWN"
-		                                                                  : "-",
-		                     ctl_streams_summary(r, streams, sizeof(streams)),
-		                     ctl_seat_summary(r, seats, sizeof(seats)),
-		                     tenders,
-		                     open};
+		struct ctl_room_buf buf;
+		const char *row[CTL_ROOM_COLS];
+		ctl_room_cells(r, &buf, row);
 		ctl_table_add(tab, row);
 	}
 	ctl_table_print(tab, stdout);

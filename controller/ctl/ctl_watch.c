@@ -106,48 +106,57 @@ static void watch_refresh(struct watch *w)
 	w->selected_id = n ? member_int(json_array_get(w->alerts, (size_t)w->selected), "id") : 0;
 }
 
+/* Append CELL to LINE cut and padded to WIDTH display columns, then a space; the last
+ * column (WIDTH 0) as it is. */
+static void watch_cell(GString *line, const char *cell, int width)
+{
+	if (!width) {
+		g_string_append(line, cell);
+		return;
+	}
+	char *cut = g_strndup(cell, text_fit(cell, width));
+	text_pad(line, cut, width);
+	g_string_append_c(line, ' ');
+	g_free(cut);
+}
+
+/* The rooms table's columns in display columns (a CJK character takes two): ROOM KIND
+ * AGENT DOOR LOCKDOWN STREAMS SEATS TENDERS ALERTS. */
+static const int room_cols[CTL_ROOM_COLS] = {10, 8, 8, 12, 8, 16, 34, 7, 0};
+
 static void draw_rooms(struct watch *w, int *y)
 {
-	int width = COLS;
 	json_t *r;
 	size_t i;
 
-	/* The headers padded by display width to the columns of the rows below. */
-	const char *head[] = {_("ROOM"),    _("KIND"),  _("AGENT"),   _("DOOR"),  _("LOCKDOWN"),
-	                      _("STREAMS"), _("SEATS"), _("TENDERS"), _("ALERTS")};
-	static const int cols[] = {10, 8, 8, 12, 8, 16, 34, 7, 0};
+	const char *head[CTL_ROOM_COLS];
+	ctl_room_headers(head);
 	GString *line = g_string_new(NULL);
-	for (size_t k = 0; k < G_N_ELEMENTS(head); k++) {
-		text_pad(line, head[k], cols[k]);
-		if (cols[k])
-			g_string_append_c(line, ' ');
-	}
+	for (size_t k = 0; k < CTL_ROOM_COLS; k++)
+		watch_cell(line, head[k], room_cols[k]);
 	attron(A_BOLD);
 	mvaddnstr((*y)++, 0, line->str, (int)text_fit(line->str, COLS));
 	attroff(A_BOLD);
-	g_string_free(line, TRUE);
 	json_array_foreach(json_object_get(w->rooms, "rooms"), i, r)
 	{
-		char seats[64], streams[40];
 		bool bad = strcmp(member_str(r, "agent"), "online") != 0 ||
 		           json_is_true(json_object_get(r, "lockdown")) ||
 		           member_int(r, "open_alerts") > 0;
 		if (*y >= LINES - 6)
 			break;
+		struct ctl_room_buf buf;
+		const char *cells[CTL_ROOM_COLS];
+		ctl_room_cells(r, &buf, cells);
+		g_string_truncate(line, 0);
+		for (size_t k = 0; k < CTL_ROOM_COLS; k++)
+			watch_cell(line, cells[k], room_cols[k]);
 		if (bad)
 			attron(A_BOLD);
-		mvprintw(
-		    (*y)++, 0, "%-10.10s %-8.8s %-8.8s %-12.12s %-8s %-16.16s %-34.34s %-7lld %lld",
-		    member_str(r, "room"), *member_str(r, "kind") ? member_str(r, "kind") : "-",
-		    member_str(r, "agent"), member_str(r, "door"),
-		    json_is_true(json_object_get(r, "lockdown")) ? "LOCKDOWN" : "-",
-		    ctl_streams_summary(r, streams, sizeof(streams)),
-		    ctl_seat_summary(r, seats, sizeof(seats)),
-		    (long long)member_int(r, "tenders_present"),
-		    (long long)member_int(r, "open_alerts"));
+		mvaddnstr((*y)++, 0, line->str, (int)text_fit(line->str, COLS));
 		if (bad)
 			attroff(A_BOLD);
 	}
+	g_string_free(line, TRUE);
 	json_array_foreach(w->venues, i, r)
 	{
 		char text[256];
@@ -161,7 +170,6 @@ static void draw_rooms(struct watch *w, int *y)
 		if (down)
 			attroff(A_BOLD | A_REVERSE);
 	}
-	(void)width;
 }
 
 static void draw_alerts(struct watch *w, int *y)
@@ -170,36 +178,47 @@ static void draw_alerts(struct watch *w, int *y)
 	size_t i;
 
 	(*y)++;
+	char *title = g_strdup_printf(_("OPEN ALERTS (newest first): %lld open, %lld acknowledged"),
+	                              (long long)member_int(w->counts, "open"),
+	                              (long long)member_int(w->counts, "acknowledged"));
 	attron(A_BOLD);
-	mvprintw((*y)++, 0, _("OPEN ALERTS (newest first): %lld open, %lld acknowledged"),
-	         (long long)member_int(w->counts, "open"),
-	         (long long)member_int(w->counts, "acknowledged"));
+	mvaddnstr((*y)++, 0, title, (int)text_fit(title, COLS));
 	attroff(A_BOLD);
+	g_free(title);
 	if (!json_array_size(w->alerts))
-		mvprintw((*y)++, 2, _("none"));
+		mvaddstr((*y)++, 2, _("none"));
 	json_array_foreach(w->alerts, i, a)
 	{
-		char t[40], subject[120], line[512];
+		char t[40], subject[160];
 		bool acked = strcmp(member_str(a, "state"), "acknowledged") == 0;
 		if (*y >= LINES - 3)
 			break;
-		char *detail = ctl_alert_detail(a);
-		snprintf(line, sizeof(line), "%c %5lld %-12s %-16s %-22s %s x%lld  %s%s%s",
-		         (int)i == w->selected ? '>' : ' ', (long long)member_int(a, "id"),
-		         acked ? "ACKED" : "OPEN", member_str(a, "kind"),
-		         ctl_alert_subject(a, subject, sizeof(subject)),
-		         ctl_time_of_day(w->ctl, member_int(a, "last_at"), t, sizeof(t)),
-		         (long long)member_int(a, "count"), detail, acked ? "  [ack " : "",
-		         acked ? member_str(a, "acked_by") : "");
-		g_free(detail);
+		/* Selection mark, id, state, the kind's name, where, when, how often, the
+		 * sentence; padded by display width, cut to the screen. */
+		GString *line = g_string_new(NULL);
+		g_string_append_printf(line, "%c %5lld ", (int)i == w->selected ? '>' : ' ',
+		                       (long long)member_int(a, "id"));
+		watch_cell(line, ctl_state_word("alert state", member_str(a, "state")), 12);
+		watch_cell(line, ctl_alert_kind_name(member_str(a, "kind")), 20);
+		watch_cell(line, ctl_alert_subject(a, subject, sizeof(subject)), 22);
+		g_string_append_printf(
+		    line, "%s x%lld",
+		    ctl_time_of_day(w->ctl, member_int(a, "last_at"), t, sizeof(t)),
+		    (long long)member_int(a, "count"));
 		if (acked)
-			g_strlcat(line, "]", sizeof(line));
+			/* TRANSLATORS: in watch, who acknowledged the alert (before its sentence,
+			 * which the screen's edge may cut) */
+			g_string_append_printf(line, _("  [ack %s]"), member_str(a, "acked_by"));
+		char *detail = ctl_alert_detail(a);
+		g_string_append_printf(line, "  %s", detail);
+		g_free(detail);
 		if ((int)i == w->selected)
 			attron(A_REVERSE);
 		else if (!acked)
 			attron(A_BOLD);
-		mvaddnstr((*y)++, 0, line, (int)text_fit(line, COLS));
+		mvaddnstr((*y)++, 0, line->str, (int)text_fit(line->str, COLS));
 		attroff(A_REVERSE | A_BOLD);
+		g_string_free(line, TRUE);
 	}
 }
 
@@ -270,7 +289,7 @@ static void watch_ack(struct watch *w)
 	json_int_t id;
 
 	if (!a) {
-		g_strlcpy(w->message, "no alert selected", sizeof(w->message));
+		g_strlcpy(w->message, _("no alert selected"), sizeof(w->message));
 		return;
 	}
 	id = member_int(a, "id");
@@ -278,7 +297,7 @@ static void watch_ack(struct watch *w)
 	         (long long)id);
 	watch_prompt(question, note, sizeof(note));
 	if (!*note) {
-		g_strlcpy(w->message, "acknowledgement cancelled", sizeof(w->message));
+		g_strlcpy(w->message, _("acknowledgement cancelled"), sizeof(w->message));
 		return;
 	}
 	if (ctl_request(w->ctl, "alert.ack", json_pack("{s:I, s:s}", "id", id, "note", note), &res,
