@@ -48,13 +48,6 @@ char *ctl_alert_detail(const json_t *alert)
 	return s ? s : g_strdup(member_str(alert, "detail"));
 }
 
-const char *ctl_state_word(const char *context, const char *value)
-{
-	if (!value || !*value)
-		return "-";
-	return g_dpgettext2(NULL, context, value);
-}
-
 const char *ctl_alert_kind_name(const char *kind)
 {
 	const char *name = alert_kind_text(kind);

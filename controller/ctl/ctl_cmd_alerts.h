@@ -4,6 +4,7 @@
 #include <jansson.h>
 
 #include "ctl.h"
+#include "ctl_words.h"
 
 /* The subcommands, terminated by a zeroed entry (for ctl_command_tables). */
 extern const struct ctl_command alert_ctl_commands[];
@@ -14,14 +15,6 @@ int ctl_cmd_watch(struct ctl *ctl, int argc, char **argv);
 /* ctl_alert_subject: "room R seat S tender T ..." of ALERT into BUF (members present
  * only) in the reader's language; "-" when it has none. Returns BUF. */
 char *ctl_alert_subject(const json_t *alert, char *buf, size_t size);
-/* ctl_state_word: VALUE, a word the controller sends for a state (a door's "forced_open",
- * an agent's "online", an alert's "acknowledged", a room's kind "expert"), in the
- * reader's language: the catalogue's entry with the message context CONTEXT ("door
- * state", "agent state", "seat state", "stream state", "alert state", "room kind"). These
- * are the entries the web console shows, marked once in controller/console/www/wall.js
- * (STATE_WORDS); a word the catalogue lacks (a newer controller's) is shown as sent, an
- * empty one as "-". Static storage. */
-const char *ctl_state_word(const char *context, const char *value);
 /* ctl_alert_kind_name: the name a person reads for alert kind KIND in the reader's
  * language (alert_kind_text, the table the web console and `alerts` use), or KIND itself
  * for a kind this client does not know. */

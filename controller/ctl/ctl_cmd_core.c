@@ -8,6 +8,7 @@
 #include "ctl_cmd_ops.h"
 #include "ctl_commands.h"
 #include "provision.h"
+#include "text_width.h"
 
 static int cmd_status(struct ctl *ctl, int argc, char **argv)
 {
@@ -42,11 +43,19 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
 		json_t *r;
 		json_array_foreach(rooms, i, r)
 		{
-			printf(_("  %-12s %-8s since %s\n"),
-			       json_string_value(json_object_get(r, "room")),
-			       json_string_value(json_object_get(r, "state")),
+			/* room and state padded by display width, then since when */
+			const char *room = json_string_value(json_object_get(r, "room"));
+			GString *line = g_string_new("  ");
+			text_pad(line, room ? room : "-", 12);
+			g_string_append_c(line, ' ');
+			text_pad(line,
+			         ctl_state_word("agent state",
+			                        json_string_value(json_object_get(r, "state"))),
+			         8);
+			printf(_("%s since %s\n"), line->str,
 			       ctl_time(ctl, json_integer_value(json_object_get(r, "since")), t,
-			                       sizeof(t)));
+			                sizeof(t)));
+			g_string_free(line, TRUE);
 		}
 	}
 	json_decref(res);

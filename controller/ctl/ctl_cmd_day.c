@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "ctl_cmd_ops.h"
 #include "ctl_table.h"
+#include "ctl_words.h"
 #include "text_encoding.h"
 #include "text_safe.h"
 
@@ -242,7 +243,8 @@ static void print_audit(const struct ctl *ctl, const json_t *res)
 	{
 		const char *row[] = {ctl_time(ctl, member_int(r, "at"), t, sizeof(t)),
 		                     member_str(r, "identity"), member_str(r, "command"),
-		                     member_str(r, "outcome"), member_str(r, "args")};
+		                     ctl_state_word("audit outcome", member_str(r, "outcome")),
+		                     member_str(r, "args")};
 		ctl_table_add(tab, row);
 		if (json_object_get(r, "message")) {
 			const char *why[] = {"", "", "", "", member_str(r, "message")};

@@ -8,6 +8,7 @@
 #include "ctl_cmd_ops.h"
 #include "ctl_commands.h"
 #include "ctl_table.h"
+#include "ctl_words.h"
 #include "resident_id.h"
 
 static const char *str(const json_t *o, const char *key)
@@ -188,7 +189,7 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 			const char *row[] = {str(p, "person"),
 			                     str(p, "name"),
 			                     str(p, "tender"),
-			                     str(p, "state"),
+			                     ctl_state_word("person state", str(p, "state")),
 			                     str(p, "room"),
 			                     str(p, "seat"),
 			                     t};
@@ -223,7 +224,8 @@ static int cmd_seat(struct ctl *ctl, int argc, char **argv, bool lock)
 	if (ctl_want_json(ctl))
 		ctl_print_json(res);
 	else
-		printf(_("room %s seat %s: %s\n"), argv[1], str(res, "seat"), str(res, "state"));
+		printf(_("room %s seat %s: %s\n"), argv[1], str(res, "seat"),
+		       ctl_state_word("seat state", str(res, "state")));
 	json_decref(res);
 out:
 	g_free(reason);

@@ -6,6 +6,7 @@
 
 #include "ctl.h"
 #include "ctl_commands.h"
+#include "ctl_words.h"
 
 static void print_rooms(const json_t *res)
 {
@@ -16,7 +17,8 @@ static void print_rooms(const json_t *res)
 		if (json_is_true(json_object_get(v, "ok"))) {
 			json_t *st = json_object_get(v, "status");
 			printf(_("%-10s door %s%s%s\n"), room,
-			       json_string_value(json_object_get(st, "state")),
+			       ctl_state_word("door state",
+			                      json_string_value(json_object_get(st, "state"))),
 			       json_is_true(json_object_get(st, "door_open")) ? _(", open") : "",
 			       json_is_true(json_object_get(st, "controller_lost"))
 			           ? _(", deciding locally")

@@ -7,6 +7,7 @@
 #include "ctl.h"
 #include "ctl_cmd_ops.h"
 #include "ctl_commands.h"
+#include "ctl_words.h"
 
 static const char *str(const json_t *o, const char *key)
 {
@@ -94,7 +95,7 @@ static void print_run(const json_t *res)
 static void print_show(const json_t *res)
 {
 	printf(_("Staff draw of session %s: %s, committed by %s\n"), str(res, "session"),
-	       str(res, "state"), str(res, "committed_by"));
+	       ctl_state_word("draw state", str(res, "state")), str(res, "committed_by"));
 	printf(_("  commitment: %s\n"), str(res, "commitment"));
 	if (*str(res, "witness"))
 		printf(_("  run by: %s\n"), str(res, "witness"));

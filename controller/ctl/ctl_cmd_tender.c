@@ -7,6 +7,7 @@
 #include "ctl.h"
 #include "ctl_cmd_ops.h"
 #include "ctl_table.h"
+#include "ctl_words.h"
 
 static const char *str(const json_t *o, const char *key)
 {
@@ -90,8 +91,12 @@ static int cmd_archives(struct ctl *ctl, int argc, char **argv)
 				g_snprintf(copies, sizeof(copies), "%lld/%lld", num(v, "copies"),
 				           num(v, "copies_wanted"));
 			g_snprintf(holds, sizeof(holds), "%lld", num(v, "holds"));
-			const char *row[] = {str(v, "name"), str(v, "state"), bytes,
-			                     copies,         holds,           str(v, "path")};
+			const char *row[] = {str(v, "name"),
+			                     ctl_state_word("archive state", str(v, "state")),
+			                     bytes,
+			                     copies,
+			                     holds,
+			                     str(v, "path")};
 			ctl_table_add(tab, row);
 		}
 		ctl_table_print(tab, stdout);

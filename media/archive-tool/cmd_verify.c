@@ -71,6 +71,13 @@ static void print_timestamp(const struct archive_verify_report *rep, const char 
 /* The three-party witness log's signatures (the archive's signed appendix, witness_log.h):
  * "witness log signed by N of 3", each missing party and each invalid signature named.
  * Nothing is printed for an archive without a witness log (closed before this existed). */
+/* The witness log's parties as a person reads them, in the order of witness_party_name
+ * (witness, supervisor, rep). The log itself carries its own bilingual labels
+ * (witness_party_label); this is the reader's language. */
+static const char *const party_names[WITNESS_LOG_PARTIES] = {
+    N_("witness"), N_("supervisor (the regulator's representative)"),
+    N_("tenderer's representative")};
+
 static void check_witness_log(struct archive_reader *r, const char *ca_path)
 {
 	X509 *ca = NULL;
@@ -93,7 +100,7 @@ static void check_witness_log(struct archive_reader *r, const char *ca_path)
 	printf(_("witness log signed by %d of %d\n"), n, WITNESS_LOG_PARTIES);
 	for (size_t i = 0; i < WITNESS_LOG_PARTIES; i++)
 		if (!signed_by[i])
-			printf(_("  missing: %s (%s-*)\n"), witness_party_label(i),
+			printf(_("  missing: %s (%s-*)\n"), _(party_names[i]),
 			       witness_party_name(i));
 	char **lines = g_strsplit(invalid ? invalid : "", "\n", -1);
 	for (char **l = lines; *l; l++)
