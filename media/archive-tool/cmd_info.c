@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "archive.h"
-#include "clock.h"
 #include "leaf.h"
 #include "note.h"
 #include "signing.h"
@@ -32,8 +31,7 @@ static void print_time(const char *label, sqlite3_stmt *st, int col)
 		print_field(label, "-");
 		return;
 	}
-	clock_format_us(sqlite3_column_int64(st, col), when, sizeof(when));
-	print_field(label, when);
+	print_field(label, tool_time(when, sizeof(when), sqlite3_column_int64(st, col)));
 }
 
 static int query(sqlite3 *db, const char *sql, sqlite3_stmt **st)
@@ -140,8 +138,8 @@ int cmd_info(int argc, char **argv)
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char a[64], b[64];
 
-		clock_format_us(sqlite3_column_int64(st, 4), a, sizeof(a));
-		clock_format_us(sqlite3_column_int64(st, 5), b, sizeof(b));
+		tool_time(a, sizeof(a), sqlite3_column_int64(st, 4));
+		tool_time(b, sizeof(b), sqlite3_column_int64(st, 5));
 		printf("  %-24s ", text(st, 0));
 		/* TRANSLATORS: segments, first and last sequence number, from, to, bytes. */
 		printf(_("%s segments (seq %s..%s) %s .. %s, %s bytes\n"),
@@ -160,7 +158,7 @@ int cmd_info(int argc, char **argv)
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		char when[64];
 
-		clock_format_us(sqlite3_column_int64(st, 3), when, sizeof(when));
+		tool_time(when, sizeof(when), sqlite3_column_int64(st, 3));
 		printf(_("last checkpoint: row %s, tree size %s, root %s, %s\n"),
 		       tool_num(n1, sizeof(n1), sqlite3_column_int64(st, 0)),
 		       tool_num(n2, sizeof(n2), sqlite3_column_int64(st, 1)), text(st, 2), when);

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "clock.h"
 #include "roots_check.h"
 #include "tool.h"
 #include "verify.h"
@@ -53,7 +52,7 @@ static void print_timestamp(const struct archive_verify_report *rep, const char 
 	char when[64];
 
 	if (rep->final_tsa) {
-		clock_format_us(rep->final_time_us, when, sizeof(when));
+		tool_time(when, sizeof(when), rep->final_time_us);
 		printf(_("timestamp: the last checkpoint existed at %s (RFC 3161, TSA %s; %s)\n"),
 		       when, rep->final_tsa,
 		       rep->final_chain ? _("its certificate checked up to --tsa-ca")

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "i18n.h"
+#include "local_time.h"
 #include "tool.h"
 
 static const char usage_text[] =
@@ -58,6 +59,19 @@ const char *tool_num(char *buf, size_t len, int64_t v)
 {
 	g_snprintf(buf, len, "%" G_GINT64_FORMAT, v);
 	return buf;
+}
+
+const char *tool_time(char *buf, size_t len, int64_t utc_us)
+{
+	/* $EVALROOM_TIME_ZONE, else the default; an unknown name there falls back to UTC
+	 * (the offset printed says which). */
+	static GTimeZone *tz;
+	if (!tz) {
+		tz = local_time_zone_new(NULL, NULL);
+		if (!tz)
+			tz = g_time_zone_new_utc();
+	}
+	return local_time_format(tz, utc_us, 0, buf, len);
 }
 
 int tool_parse(int *argc, char ***argv, const char *params, const char *summary,

@@ -79,4 +79,11 @@ void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * (xgettext cannot read a G_GINT64_FORMAT inside a message). Returns BUF. */
 const char *tool_num(char *buf, size_t len, int64_t v);
 
+/* tool_time: UTC_US as a person reads it, in the zone of $EVALROOM_TIME_ZONE (default
+ * Asia/Shanghai) with the offset written out ("2026-12-07 19:20:05 +08:00"), into BUF
+ * (LEN bytes, at least 40), as evalroomctl shows times (local_time.h). For the summaries
+ * people read (info, verify); the timeline lists the records with their UTC times as
+ * stored. Returns BUF. */
+const char *tool_time(char *buf, size_t len, int64_t utc_us);
+
 #endif

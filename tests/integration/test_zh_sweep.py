@@ -211,6 +211,9 @@ def test_no_english_left_in_chinese_output(site, tmp_path, bin_dir, build_dir):
         p = subprocess.run([tool] + args, capture_output=True, text=True, timeout=60, env=env)
         assert p.returncode == 0, (args, p.stdout, p.stderr)
         outputs["evalroom-archive " + args[0]] = p.stdout
+    # The summary people read gives times in the site's zone, the zone written out.
+    assert re.search(r"\d\d:\d\d:\d\d \+08:00", outputs["evalroom-archive info"]), \
+        outputs["evalroom-archive info"]
 
     # Identifiers of this site and day: its people, tender, rooms, the staff posts'
     # ids (the site file's "witness" and "desk"), the draws' entropy as typed.
