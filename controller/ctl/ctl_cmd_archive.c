@@ -12,6 +12,7 @@
 #include "ctl.h"
 #include "ctl_cmd_ops.h"
 #include "ctl_table.h"
+#include "ctl_words.h"
 #include "request.h"
 
 #define CHUNK_DEFAULT (1024 * 1024)
@@ -277,7 +278,7 @@ static void print_records(struct ctl *ctl, const json_t *res, bool fetches_only)
 		g_snprintf(line, sizeof line, "%lld", num(r, "index"));
 		const char *row[] = {line,
 		                     ctl_time(ctl, num(r, "time_us"), t, sizeof t),
-		                     str(r, "kind"),
+		                     ctl_state_word("custody record", str(r, "kind")),
 		                     str(r, "tender"),
 		                     str(r, "identity"),
 		                     str(r, "reason")};

@@ -34,7 +34,8 @@ static void print_close(const json_t *res)
 	json_array_foreach(json_object_get(res, "rooms_confirmed"), i, v)
 	    printf(_("room %-8s flushed\n"), json_string_value(v));
 	json_array_foreach(unconf, i, v)
-	    printf(_("room %-8s DID NOT CONFIRM: %s\n"), str(v, "room"), str(v, "why"));
+	    printf(_("room %-8s DID NOT CONFIRM: %s\n"), str(v, "room"),
+	           ctl_state_word("unconfirmed room", str(v, "why")));
 }
 
 static int cmd_tender_close(struct ctl *ctl, int argc, char **argv)

@@ -32,6 +32,23 @@ static const char *const state_words[] G_GNUC_UNUSED = {
     NC_("audit outcome", "unavailable"),
     NC_("audit outcome", "rate_limited"),
     NC_("audit outcome", "internal"),
+    /* a custody log record's kind (archive custody-log) */
+    NC_("custody record", "fetch"),
+    NC_("custody record", "retention"),
+    NC_("custody record", "hold"),
+    NC_("custody record", "release"),
+    NC_("custody record", "deletion"),
+    NC_("custody record", "copy"),
+    NC_("custody record", "copy_bad"),
+    NC_("custody record", "copy_removed"),
+    NC_("custody record", "transfer"),
+    NC_("custody record", "transfer_received"),
+    NC_("custody record", "transfer_refused"),
+    /* why a room did not confirm its recordings at a tender's close (tender close): the
+     * controller's fixed reasons (controller/daemon/archives.c); any other reason, an
+     * agent's own, is shown as it came */
+    NC_("unconfirmed room", "no answer"),
+    NC_("unconfirmed room", "not asked (wait_s = 0)"),
 };
 
 const char *ctl_state_word(const char *context, const char *value)

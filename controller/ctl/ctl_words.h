@@ -6,7 +6,8 @@
  * the catalogue's entry with the message context CONTEXT. The contexts the web console
  * also shows ("door state", "agent state", "seat state", "stream state", "alert state",
  * "room kind") are marked once, in controller/console/www/wall.js (STATE_WORDS); those
- * only evalroomctl shows ("person state", "draw state", "archive state", "audit outcome") in ctl_words.c.
- * A word the catalogue lacks (a newer controller's) is shown as sent, an empty or missing
- * one as "-". Static storage. */
+ * only evalroomctl shows ("person state", "draw state", "archive state", "audit
+ * outcome", "custody record", "unconfirmed room") in ctl_words.c. A word the catalogue
+ * lacks (a newer controller's) is shown as sent, an empty or missing one as "-". Static
+ * storage. */
 const char *ctl_state_word(const char *context, const char *value);

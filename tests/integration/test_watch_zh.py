@@ -3,7 +3,8 @@ a person reads is Chinese (the rooms' kinds, agent and door states, the lockdown
 streams and seats, the alert's state, kind, place and sentence), the screen capture's rooms
 table and alert line are compared with the expected layout (columns measured in display
 width, two columns a Chinese character), no line is wider than the pane, no English word
-is left on it, and the lockdown keys work with their Chinese prompts."""
+is left on it (also under the banner when the controller goes), and the keys work with
+their Chinese prompts."""
 import os
 import re
 import unicodedata
@@ -123,6 +124,12 @@ def test_watch_in_chinese(site, tmp_path):  # noqa: F811
             tmux.keys(ROOM)  # no alert selected any more: type the room
         tmux.keys("Enter")
         assert tmux.wait_screen("评标室 E1：已请求解除封闭", 5), tmux.screen()
+
+        # The controller goes away: the banner and the last view, in Chinese too.
+        site.daemons["controller"].stop()
+        assert tmux.wait_screen("起无法连接控制器", 5), tmux.screen()
+        assert "（显示的是 " in tmux.screen(), tmux.screen()
+        assert english_words(tmux.screen(), known) == [], tmux.screen()
         tmux.keys("q")
     finally:
         tmux.close()
