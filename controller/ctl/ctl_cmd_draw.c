@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "ctl_cmd_ops.h"
+#include "ctl_words.h"
 #include "text_width.h"
 
 static const char *member_str(const json_t *o, const char *key)
@@ -164,7 +165,7 @@ static void print_run(const json_t *res)
 		g_string_assign(line, "  ");
 		text_pad(line, member_str(r, "room"), 12);
 		g_string_append_c(line, ' ');
-		text_pad(line, member_str(r, "kind"), 9);
+		text_pad(line, ctl_state_word("room kind", member_str(r, "kind")), 9);
 		printf("%s ", line->str);
 		/* TRANSLATORS: seats occupied of the room's seats. */
 		printf(_("%lld of %lld\n"), member_int(r, "occupied"), member_int(r, "seats"));
