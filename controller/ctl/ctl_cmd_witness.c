@@ -9,7 +9,7 @@
 #include "ctl.h"
 #include "ctl_cmd_ops.h"
 #include "ctl_commands.h"
-#include "signing.h"
+#include "ctl_sign.h"
 #include "text_safe.h"
 
 static const char *str(const json_t *o, const char *key)
@@ -239,65 +239,6 @@ out:
 	return rc;
 }
 
-/* The signature of MSG with the Ed25519 or SM2 private key in PATH (the archive's own
- * signing code, signing.h), as base64 (new), its algorithm's name in *alg; or NULL with
- * *why (new). */
-static char *sign_with(const char *path, const char *msg, const char **alg, char **why)
-{
-	struct archive_signer *s = NULL;
-	GByteArray *sig = NULL;
-	char *b64 = NULL;
-	int rc = archive_signer_load_any(path, &s);
-	if (rc == -EINVAL)
-		*why = g_strdup_printf(_("%s: not an Ed25519 or SM2 private key (the watchers' "
-		                         "signing certificates come from evalroomctl provision)"),
-		                       path);
-	else if (rc != 0)
-		*why = g_strdup_printf(_("%s: cannot read the private key: %s"), path,
-		                       g_strerror(-rc));
-	else if (archive_signer_sign_alloc(s, msg, strlen(msg), &sig) != 0)
-		*why = g_strdup_printf(_("%s: signing failed"), path);
-	else {
-		b64 = g_base64_encode(sig->data, sig->len);
-		*alg = archive_signer_algorithm(s);
-	}
-	if (sig)
-		g_byte_array_unref(sig);
-	archive_signer_free(s);
-	return b64;
-}
-
-/* The witness-log signing certificates and keys of this identity, beside its TLS files:
- * NAME.signing.{crt,key} (Ed25519) and NAME.sm2-signing.{crt,key} (SM2), those that exist
- * (docs/witness.md); when neither does, the TLS pair itself. Fills paths[0..n) of
- * {certificate, key} (g_free each) and returns n (1 or 2). */
-static size_t signing_paths(const struct ctl *ctl, char *paths[2][2])
-{
-	static const char *const kinds[] = {"signing", "sm2-signing"};
-	const char *crt = ctl_cert_path(ctl), *key = ctl_key_path(ctl);
-	size_t n = 0;
-	for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
-		if (!g_str_has_suffix(crt, ".crt") || !g_str_has_suffix(key, ".key"))
-			break;
-		char *c = g_strdup_printf("%.*s.%s.crt", (int)strlen(crt) - 4, crt, kinds[i]);
-		char *k = g_strdup_printf("%.*s.%s.key", (int)strlen(key) - 4, key, kinds[i]);
-		if (g_file_test(c, G_FILE_TEST_EXISTS) && g_file_test(k, G_FILE_TEST_EXISTS)) {
-			paths[n][0] = c;
-			paths[n][1] = k;
-			n++;
-		} else {
-			g_free(c);
-			g_free(k);
-		}
-	}
-	if (n == 0) {
-		paths[0][0] = g_strdup(crt);
-		paths[0][1] = g_strdup(key);
-		n = 1;
-	}
-	return n;
-}
-
 /* Signs MSG (the log of TENDER with hash SHA) with the certificate and key at PATHS and
  * hands the signature to the controller; its answer in *res. 0 or the exit status. */
 static int sign_one(struct ctl *ctl, const char *tender, const char *sha, const char *msg,
@@ -308,7 +249,7 @@ static int sign_one(struct ctl *ctl, const char *tender, const char *sha, const 
 	if (!g_file_get_contents(paths[0], &cert, NULL, NULL))
 		return ctl_ops_local_fail(ctl, "witness sign", _("%s: cannot read the certificate"),
 		                          paths[0]);
-	sig = sign_with(paths[1], msg, alg, &why);
+	sig = ctl_sign_any(paths[1], msg, strlen(msg), alg, &why);
 	if (!sig)
 		rc = ctl_ops_local_fail(ctl, "witness sign", "%s", why);
 	else
@@ -360,7 +301,7 @@ static int cmd_sign(struct ctl *ctl, int argc, char **argv)
 	msg = g_strdup_printf("evalroom witness log v1\n%s\n%s\n", tender, sha);
 	/* with every signing key this identity holds: Ed25519, SM2, or both (the site's
 	 * witness_signing, docs/witness.md) */
-	size_t n = signing_paths(ctl, paths);
+	size_t n = ctl_signing_keys(ctl, paths);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const char *alg = NULL;
 		json_decref(res);

@@ -7,6 +7,8 @@
 #include <openssl/pem.h>
 #include <stdio.h>
 
+#include "signing.h"
+
 X509 *cert_parse(const char *cert_pem, char identity[65], char **why)
 {
 	BIO *bio = BIO_new_mem_buf(cert_pem, -1);
@@ -74,6 +76,59 @@ int cert_sig_check(const char *cert_pem, const uint8_t *sig, size_t sig_len, con
 out:
 	EVP_MD_CTX_free(md);
 	EVP_PKEY_free(key);
+	X509_free(x);
+	return rc;
+}
+
+/* The certificate's public key as the archive's signing code takes it (Ed25519 or SM2, the
+ * one verifier of both for checkpoints and people's signatures), or NULL for any other key. */
+static struct archive_pubkey *cert_signing_key(X509 *x)
+{
+	EVP_PKEY *key = X509_get_pubkey(x);
+	BIO *bio = key ? BIO_new(BIO_s_mem()) : NULL;
+	struct archive_pubkey *out = NULL;
+	char *pem = NULL;
+	if (bio && PEM_write_bio_PUBKEY(bio, key) == 1) {
+		char *data = NULL;
+		long n = BIO_get_mem_data(bio, &data);
+		pem = g_strndup(data, (gsize)n);
+	}
+	if (!pem || archive_pubkey_from_pem_any(pem, &out) != 0)
+		out = NULL;
+	g_free(pem);
+	BIO_free(bio);
+	EVP_PKEY_free(key);
+	return out;
+}
+
+int cert_sig_check_any(const char *cert_pem, const uint8_t *sig, size_t sig_len, const void *msg,
+                       size_t msg_len, const char *what, X509 *ca, char identity[65],
+                       const char **algorithm, char **why)
+{
+	X509 *x = cert_parse(cert_pem, identity, why);
+	struct archive_pubkey *key = NULL;
+	const char *cn = identity;
+	int rc = -EBADMSG;
+	if (!x)
+		goto out;
+	key = cert_signing_key(x);
+	if (!key) {
+		*why = g_strdup_printf("the certificate of %s holds no Ed25519 or SM2 key", cn);
+		goto out;
+	}
+	if (ca && !cert_issued_by(x, ca, cn, why))
+		goto out;
+	if (archive_pubkey_verify(key, msg, msg_len, sig, sig_len) != 0) {
+		*why = g_strdup_printf("the signature of %s does not match %s and that "
+		                       "certificate's key",
+		                       cn, what);
+		goto out;
+	}
+	if (algorithm)
+		*algorithm = archive_pubkey_algorithm(key);
+	rc = 0;
+out:
+	archive_pubkey_free(key);
 	X509_free(x);
 	return rc;
 }

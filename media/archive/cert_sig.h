@@ -28,5 +28,12 @@ bool cert_issued_by(X509 *x, X509 *ca, const char *cn, char **why);
  * certificate's key" (WHAT names what was signed, e.g. "the transfer manifest"). */
 int cert_sig_check(const char *cert_pem, const uint8_t *sig, size_t sig_len, const void *msg,
                    size_t msg_len, const char *what, X509 *ca, char identity[65], char **why);
+/* cert_sig_check_any: as cert_sig_check, for a key that is Ed25519 (SIG the raw 64 bytes) or
+ * SM2 (SIG DER, over SM3 with the GB/T 35276 identifier: signing.h, the checkpoints' own
+ * verifier); "holds no Ed25519 or SM2 key" for any other. On success *ALGORITHM (may be
+ * NULL) is "ed25519" or "sm2-sm3" (static). The witness log's and a handover's signatures. */
+int cert_sig_check_any(const char *cert_pem, const uint8_t *sig, size_t sig_len, const void *msg,
+                       size_t msg_len, const char *what, X509 *ca, char identity[65],
+                       const char **algorithm, char **why);
 
 #endif

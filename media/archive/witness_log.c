@@ -1,5 +1,6 @@
 #include "witness_log.h"
 
+#include "appendix.h"
 #include "cert_sig.h"
 #include "signing.h"
 
@@ -287,55 +288,14 @@ int witness_log_read(sqlite3 *db, char **markdown, char sha256[65])
 	return rc;
 }
 
-/* The certificate's public key as the archive's signing code takes it (Ed25519 or SM2, the
- * one verifier of both for checkpoints and witness logs), or NULL for any other key. */
-static struct archive_pubkey *cert_signing_key(X509 *x)
-{
-	EVP_PKEY *key = X509_get_pubkey(x);
-	BIO *bio = key ? BIO_new(BIO_s_mem()) : NULL;
-	struct archive_pubkey *out = NULL;
-	char *pem = NULL;
-	if (bio && PEM_write_bio_PUBKEY(bio, key) == 1) {
-		char *data = NULL;
-		long n = BIO_get_mem_data(bio, &data);
-		pem = g_strndup(data, (gsize)n);
-	}
-	if (!pem || archive_pubkey_from_pem_any(pem, &out) != 0)
-		out = NULL;
-	g_free(pem);
-	BIO_free(bio);
-	EVP_PKEY_free(key);
-	return out;
-}
-
 int witness_sig_check(const char *cert_pem, const uint8_t *sig, size_t sig_len, const char *tender,
                       const char *sha256, X509 *ca, char identity[65], char **why)
 {
-	X509 *x = cert_parse(cert_pem, identity, why);
-	struct archive_pubkey *key = NULL;
-	char *msg = NULL;
-	const char *cn = identity;
-	int rc = -EBADMSG;
-	if (!x)
-		goto out;
-	key = cert_signing_key(x);
-	if (!key) {
-		*why = g_strdup_printf("the certificate of %s holds no Ed25519 or SM2 key", cn);
-		goto out;
-	}
-	if (ca && !cert_issued_by(x, ca, cn, why))
-		goto out;
-	msg = witness_log_message(tender, sha256);
-	if (archive_pubkey_verify(key, msg, strlen(msg), sig, sig_len) != 0) {
-		*why = g_strdup_printf("the signature of %s does not match the witness log's "
-		                       "SHA-256 %s and that certificate's key",
-		                       cn, sha256);
-		goto out;
-	}
-	rc = 0;
-out:
-	archive_pubkey_free(key);
-	X509_free(x);
+	char *msg = witness_log_message(tender, sha256);
+	char *what = g_strdup_printf("the witness log's SHA-256 %s", sha256);
+	int rc = cert_sig_check_any(cert_pem, sig, sig_len, msg, strlen(msg), what, ca, identity,
+	                            NULL, why);
+	g_free(what);
 	g_free(msg);
 	return rc;
 }
@@ -344,58 +304,39 @@ int witness_sig_append(const char *path, const char *identity, const char *party
                        const char *sha256, const char *cert_pem, const char *sig_b64,
                        int64_t time_us, char **why)
 {
-	struct stat sb;
-	sqlite3 *db = NULL;
-	int rc = 0;
-	if (stat(path, &sb) != 0) {
-		*why = g_strdup_printf("%s: %s", path, g_strerror(errno));
-		return -errno;
-	}
-	bool sealed = (sb.st_mode & 0222) == 0;
-	if (sealed && chmod(path, sb.st_mode | S_IWUSR) != 0) {
-		rc = -errno;
-		*why = g_strdup_printf("%s: %s", path, g_strerror(errno));
-		return rc;
-	}
+	struct appendix_tx tx;
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-	    sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||
-	    sqlite3_exec(db,
-	                 "PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL; BEGIN IMMEDIATE;"
-	                 "CREATE TABLE IF NOT EXISTS " WITNESS_SIG_TABLE " ("
-	                 "  id INTEGER PRIMARY KEY,"
-	                 "  time_us INTEGER NOT NULL,"
-	                 "  identity TEXT NOT NULL,"
-	                 "  party TEXT NOT NULL,"
-	                 "  log_sha256 TEXT NOT NULL,"
-	                 "  certificate TEXT NOT NULL,"
-	                 "  signature TEXT NOT NULL)",
-	                 NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db,
+	int rc = appendix_begin(path,
+	                        "CREATE TABLE IF NOT EXISTS " WITNESS_SIG_TABLE " ("
+	                        "  id INTEGER PRIMARY KEY,"
+	                        "  time_us INTEGER NOT NULL,"
+	                        "  identity TEXT NOT NULL,"
+	                        "  party TEXT NOT NULL,"
+	                        "  log_sha256 TEXT NOT NULL,"
+	                        "  certificate TEXT NOT NULL,"
+	                        "  signature TEXT NOT NULL)",
+	                        &tx, why);
+	if (rc != 0)
+		return rc;
+	if (sqlite3_prepare_v2(tx.db,
 	                       "INSERT INTO " WITNESS_SIG_TABLE "(time_us, identity, party, "
 	                       "log_sha256, certificate, signature) VALUES (?, ?, ?, ?, ?, ?)",
 	                       -1, &st, NULL) != SQLITE_OK) {
 		rc = -EIO;
-		goto err;
+	} else {
+		sqlite3_bind_int64(st, 1, time_us);
+		sqlite3_bind_text(st, 2, identity, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, party, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, sha256, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, cert_pem, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, sig_b64, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = -EIO;
 	}
-	sqlite3_bind_int64(st, 1, time_us);
-	sqlite3_bind_text(st, 2, identity, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, party, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, cert_pem, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, sig_b64, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE ||
-	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		rc = -EIO;
-err:
 	if (rc != 0)
-		*why = g_strdup_printf("%s: signature not stored: %s", path,
-		                       db ? sqlite3_errmsg(db) : "cannot open");
+		*why = g_strdup_printf("%s: signature not stored: %s", path, sqlite3_errmsg(tx.db));
 	sqlite3_finalize(st);
-	sqlite3_close(db);
-	if (sealed)
-		chmod(path, sb.st_mode);
-	return rc;
+	return appendix_end(&tx, rc, why);
 }
 
 const char *witness_party_name(size_t i)
