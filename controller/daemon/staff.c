@@ -8,8 +8,10 @@
 
 #include "alerts.h"
 #include "archives.h"
+#include "cert_sig.h"
 #include "clock.h"
 #include "controller.h"
+#include "handover_sig.h"
 #include "hex.h"
 #include "log.h"
 #include "msg.h"
@@ -667,10 +669,24 @@ out:
 	return rc;
 }
 
-/* staff.sign {handover}: the outgoing or the incoming person signs the handover under
- * their own certificate; with both signatures the post changes hands. */
-static int handle_sign(struct controller *c, const struct request *req, json_t **result,
-                       GError **err)
+/* The handover H (state_staff_handover_get) as the archive and evalroomctl show it (new). */
+static json_t *handover_json(const json_t *h)
+{
+	return json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "handover",
+	                 json_object_get(h, "id"), "tender", json_object_get(h, "tender"), "post",
+	                 json_object_get(h, "post"), "from", json_object_get(h, "from_person"), "to",
+	                 json_object_get(h, "to_person"), "reason", json_object_get(h, "reason"),
+	                 "ordered_by", json_object_get(h, "ordered_by"), "ordered_at",
+	                 json_object_get(h, "ordered_at"), "state", json_object_get(h, "state"),
+	                 "session", json_object_get(h, "session"), "from_signed_at",
+	                 json_object_get(h, "from_signed_at"), "to_signed_at",
+	                 json_object_get(h, "to_signed_at"));
+}
+
+/* staff.handover {handover}: the record both people sign (evalroomctl staff sign builds the
+ * signed text from it, handover_sig.h). */
+static int handle_handover(struct controller *c, const struct request *req, json_t **result,
+                           GError **err)
 {
 	struct msg_reader r;
 	msg_reader_init(&r, req->args, "args");
@@ -678,6 +694,116 @@ static int handle_sign(struct controller *c, const struct request *req, json_t *
 	if (msg_reader_finish(&r, err) != 0)
 		return -EINVAL;
 	json_t *h = NULL;
+	int rc = state_staff_handover_get(c->state, id, &h, err);
+	if (rc != 0)
+		return rc;
+	*result = handover_json(h);
+	json_decref(h);
+	return 0;
+}
+
+/* How far a signature's own time may lie from the controller's clock. */
+#define HANDOVER_SIGN_SKEW_US ((int64_t)300 * G_USEC_PER_SEC)
+
+/* The signatures SIGS ([{certificate, signature}], from the request) of the handover
+ * FIELDS by REQUESTER as ROLE at SIGNED_AT: each checked against the site CA and the
+ * requester, the site's witness_signing algorithms all present. The archive's entries
+ * (handover_sig.h) into *OUT (new), or -errno with *err (nothing stored). */
+static int handover_signatures(struct controller *c, const struct handover_fields *f,
+                               const char *requester, const char *role, int64_t signed_at,
+                               const json_t *sigs, json_t **out, GError **err)
+{
+	char *msg = handover_message(f, role, signed_at);
+	X509 *ca = cert_read_file(c->cfg.ca);
+	struct site *site = NULL;
+	unsigned algs = 0;
+	int rc = 0;
+	size_t i;
+	const json_t *s;
+	*out = json_array();
+	if (!ca) {
+		rc = ops_fail(err, REQUEST_ERROR_INTERNAL, EIO, "the site CA %s is unreadable",
+		              c->cfg.ca);
+		goto out;
+	}
+	json_array_foreach(sigs, i, s)
+	{
+		const char *cert = json_string_value(json_object_get(s, "certificate"));
+		const char *b64 = json_string_value(json_object_get(s, "signature"));
+		char identity[65] = "", *why = NULL, *what = NULL;
+		const char *alg = NULL;
+		if (!json_is_object(s) || json_object_size(s) != 2 || !cert || !b64 ||
+		    strlen(cert) > 8192 || strlen(b64) > 200) {
+			rc = ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
+			              "args.signatures[%zu]: {certificate (PEM), signature (base64)}",
+			              i);
+			goto out;
+		}
+		gsize len = 0;
+		guchar *sig = g_base64_decode(b64, &len);
+		what = g_strdup_printf("handover %" G_GINT64_FORMAT " as the %s person signs it",
+		                       f->id, role);
+		if (cert_sig_check_any(cert, sig, len, msg, strlen(msg), what, ca, identity, &alg,
+		                       &why) != 0)
+			rc = ops_fail(err, REQUEST_ERROR_DENIED, EACCES, "%s: nothing stored", why);
+		else if (strcmp(identity, requester) != 0)
+			rc = ops_fail(err, REQUEST_ERROR_DENIED, EACCES,
+			              "the signing certificate is %s's, not the requester's (%s): "
+			              "nothing stored",
+			              identity, requester);
+		g_free(why);
+		g_free(what);
+		g_free(sig);
+		if (rc != 0)
+			goto out;
+		algs |= strcmp(alg, "sm2-sm3") == 0 ? SITE_SIGNING_SM2 : SITE_SIGNING_ED25519;
+		json_array_append_new(*out,
+		                      json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "identity",
+		                                requester, "role", role, "signed_at",
+		                                (json_int_t)signed_at, "algorithm", alg, "certificate",
+		                                cert, "signature", b64, "message", msg));
+	}
+	if ((rc = state_site_load(c->state, &site, err)) != 0)
+		goto out;
+	if ((site->witness_signing & ~algs) != 0)
+		rc = ops_fail(err, REQUEST_ERROR_DENIED, EACCES,
+		              "the site signs with %s: a signature of handover %" G_GINT64_FORMAT
+		              " by each of %s is needed (evalroomctl staff sign signs with every "
+		              "signing key beside the identity's certificate): nothing stored",
+		              site->witness_signing == SITE_SIGNING_SM2       ? "SM2"
+		              : site->witness_signing == SITE_SIGNING_ED25519 ? "Ed25519"
+		                                                              : "Ed25519 and SM2",
+		              f->id,
+		              site->witness_signing == SITE_SIGNING_ED25519 ? "that key" : "those keys");
+out:
+	if (rc != 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	site_free(site);
+	X509_free(ca);
+	g_free(msg);
+	return rc;
+}
+
+/* staff.sign {handover, signed_at, signatures: [{certificate, signature}]}: the outgoing or
+ * the incoming person signs the handover record (handover_sig.h) with the key of each of
+ * their site-CA signing certificates; with both people's signatures the post changes
+ * hands and the record, signatures and certificates go into the tender's archive. */
+static int handle_sign(struct controller *c, const struct request *req, json_t **result,
+                       GError **err)
+{
+	struct msg_reader r;
+	msg_reader_init(&r, req->args, "args");
+	int64_t id = msg_read_int(&r, "handover", true, 1, INT64_MAX, 0);
+	int64_t signed_at = msg_read_int(&r, "signed_at", true, 0, INT64_MAX, 0);
+	json_t *sigs = msg_read_array(&r, "signatures", true, 2);
+	if (msg_reader_finish(&r, err) != 0)
+		return -EINVAL;
+	if (json_array_size(sigs) == 0)
+		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		                "args.signatures: at least one signature");
+	json_t *h = NULL, *entries = NULL;
 	int rc = state_staff_handover_get(c->state, id, &h, err);
 	if (rc != 0)
 		return rc;
@@ -703,9 +829,30 @@ static int handle_sign(struct controller *c, const struct request *req, json_t *
 		             "%s signed handover %" G_GINT64_FORMAT " already", req->requester, id);
 		goto out;
 	}
+	if (signed_at < now - HANDOVER_SIGN_SKEW_US || signed_at > now + HANDOVER_SIGN_SKEW_US) {
+		rc = ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		              "args.signed_at: the signature's time is more than %d s from the "
+		              "controller's clock: check this machine's clock and sign again",
+		              (int)(HANDOVER_SIGN_SKEW_US / G_USEC_PER_SEC));
+		goto out;
+	}
+	json_t *view = handover_json(h);
+	struct handover_fields f;
+	rc = handover_fields_of(view, &f);
+	if (rc == 0)
+		rc = handover_signatures(c, &f, req->requester,
+		                         outgoing ? HANDOVER_OUTGOING : HANDOVER_INCOMING, signed_at,
+		                         sigs, &entries, err);
+	else
+		rc = ops_fail(err, REQUEST_ERROR_INTERNAL, EINVAL, "handover %" G_GINT64_FORMAT
+		              ": unreadable record", id);
+	json_decref(view);
+	if (rc != 0)
+		goto out;
+	char *entries_text = json_dumps(entries, JSON_COMPACT);
 	bool both = !json_is_null(json_object_get(h, outgoing ? "to_signed_at" : "from_signed_at"));
 	if ((rc = state_begin(c->state, err)) == 0) {
-		rc = state_staff_handover_sign(c->state, id, outgoing, now, err);
+		rc = state_staff_handover_sign(c->state, id, outgoing, signed_at, entries_text, err);
 		if (rc == 0 && both)
 			rc = state_staff_handover_done(c->state, id, err);
 		if (rc == 0 && both)
@@ -718,6 +865,7 @@ static int handle_sign(struct controller *c, const struct request *req, json_t *
 		if (rc != 0)
 			state_rollback(c->state);
 	}
+	free(entries_text);
 	if (rc != 0)
 		goto out;
 	json_decref(h);
@@ -725,15 +873,19 @@ static int handle_sign(struct controller *c, const struct request *req, json_t *
 	if ((rc = state_staff_handover_get(c->state, id, &h, err)) != 0)
 		goto out;
 	if (both) {
-		/* the handover record (交接): both people, who ordered it, why, when each signed */
-		json_t *body = json_pack(
-		    "{s:I, s:O, s:O, s:s, s:s, s:O, s:O, s:O, s:O, s:O}", "handover",
-		    (json_int_t)id, "tender", json_object_get(h, "tender"), "post",
-		    json_object_get(h, "post"), "from", from, "to", to, "reason",
-		    json_object_get(h, "reason"), "ordered_by", json_object_get(h, "ordered_by"),
-		    "ordered_at", json_object_get(h, "ordered_at"), "from_signed_at",
-		    json_object_get(h, "from_signed_at"), "to_signed_at",
-		    json_object_get(h, "to_signed_at"));
+		/* the handover record (交接): both people, who ordered it, why, and each person's
+		 * signatures with their certificates, which a court checks years later */
+		json_t *body = handover_json(h), *all = json_array();
+		json_object_del(body, "state");
+		json_object_del(body, "session");
+		const char *cols[] = {"from_signatures", "to_signatures"};
+		for (size_t k = 0; k < G_N_ELEMENTS(cols); k++) {
+			const char *text = json_string_value(json_object_get(h, cols[k]));
+			json_t *part = json_loads(text ? text : "[]", 0, NULL);
+			json_array_extend(all, part);
+			json_decref(part);
+		}
+		json_object_set_new(body, "signatures", all);
 		archives_event(c, json_string_value(json_object_get(h, "tender")), now,
 		               "staff.handover", req->requester, body);
 		log_info("handover %" G_GINT64_FORMAT
@@ -741,15 +893,22 @@ static int handle_sign(struct controller *c, const struct request *req, json_t *
 		         id, json_string_value(json_object_get(h, "post")),
 		         json_string_value(json_object_get(h, "tender")), from, to);
 	}
-	*result =
-	    json_pack("{s:I, s:s, s:s, s:s, s:s}", "handover", (json_int_t)id, "signed_by",
-	              req->requester, "state", both ? "done" : "pending", "from", from, "to", to);
+	*result = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:O}", "handover", (json_int_t)id,
+	                    "signed_by", req->requester, "role",
+	                    outgoing ? HANDOVER_OUTGOING : HANDOVER_INCOMING, "state",
+	                    both ? "done" : "pending", "from", from, "to", to, "algorithms",
+	                    json_array());
+	json_t *algs = json_object_get(*result, "algorithms");
+	size_t i;
+	json_t *e;
+	json_array_foreach(entries, i, e) json_array_append(algs, json_object_get(e, "algorithm"));
 	if (!both)
 		json_object_set_new(*result, "waiting_for", json_string(outgoing ? to : from));
 out:
 	g_free(from);
 	g_free(to);
 	json_decref(h);
+	json_decref(entries);
 	return rc;
 }
 
@@ -852,6 +1011,9 @@ const struct request_handler staff_request_handlers[] = {
      handle_show, false},
     {"staff.rotate", ROLE_OPERATOR, handle_rotate, true},
     {"staff.sign", ROLE_OPERATOR | ROLE_DESK | ROLE_WITNESS | ROLE_SUPERVISOR, handle_sign, true},
+    {"staff.handover",
+     ROLE_OPERATOR | ROLE_DESK | ROLE_WITNESS | ROLE_SUPERVISOR | ROLE_AUDITOR, handle_handover,
+     false},
     {"draw_room.review", ROLE_OPERATOR, handle_review, true},
     {NULL, 0, NULL, false},
 };

@@ -680,12 +680,16 @@ static int issue_clients(const struct site *site, const char *org, X509 *ca, EVP
 			char *cn = site_person_identity(people[k].role, people[k].names[i]);
 			rc = issue_client(cn, org, ca, ca_key, dir, err);
 			/* Archive custodians (auditors) sign a transfer's manifest and receipt
-			 * with Ed25519 (docs/archives.md "Transfer"); the watchers the witness log
-			 * with what the site's witness_signing asks. */
+			 * with Ed25519 (docs/archives.md "Transfer"); the watchers the witness log,
+			 * and the staff of staff[] (operators and desks too) the handovers of
+			 * their posts (docs/staff.md), with what the site's witness_signing asks. */
 			unsigned algs = strcmp(people[k].role, "auditor") == 0 ? SITE_SIGNING_ED25519
 			                                                        : site->witness_signing;
-			if (rc == 0 && people[k].signs)
-				rc = issue_signing(cn, algs, org, ca, ca_key, dir, err);
+			/* (none for the others: a pair left from an earlier site file goes) */
+			if (rc == 0)
+				rc = issue_signing(cn,
+				                   people[k].signs || site_staff_find(site, cn) ? algs : 0,
+				                   org, ca, ca_key, dir, err);
 			g_free(cn);
 		}
 	}

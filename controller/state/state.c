@@ -136,6 +136,10 @@ static const char *const state_migrations[] = {
     "  reviewed_at INTEGER,"
     "  note TEXT"
     ") STRICT;",
+    /* 6 -> 7: each person's signatures of a handover, as the archive keeps them
+     * (docs/staff.md section 8) */
+    "ALTER TABLE staff_handover ADD COLUMN from_signatures TEXT;"
+    "ALTER TABLE staff_handover ADD COLUMN to_signatures TEXT;",
 };
 
 _Static_assert(G_N_ELEMENTS(state_migrations) == STATE_SCHEMA_VERSION,

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STATE_SCHEMA_VERSION 6
+#define STATE_SCHEMA_VERSION 7
 #define STATE_ID_SIZE        33
 #define STATE_NAME_SIZE      129
 
@@ -444,13 +444,16 @@ int state_staff_handover_add(struct state *st, const char *tender, const char *p
                              const char *from, const char *to, const char *reason, const char *by,
                              int64_t at, int64_t *id, GError **err);
 /* state_staff_handover_get: {id, tender, session, post, from_person, to_person, reason,
- * ordered_by, ordered_at, from_signed_at, to_signed_at, state}; NOT_FOUND. */
+ * ordered_by, ordered_at, from_signed_at, to_signed_at, from_signatures, to_signatures
+ * (JSON text or null), state}; NOT_FOUND. */
 int state_staff_handover_get(struct state *st, int64_t id, json_t **out, GError **err);
 /* state_staff_handover_pending: the id of TENDER's pending handover of POST; -ENOENT. */
 int state_staff_handover_pending(struct state *st, const char *tender, const char *post,
                                  int64_t *id, GError **err);
+/* state_staff_handover_sign: the outgoing (or incoming) person signed handover ID at AT
+ * with SIGNATURES (JSON text of the archive's signature entries, handover_sig.h). */
 int state_staff_handover_sign(struct state *st, int64_t id, bool outgoing, int64_t at,
-                              GError **err);
+                              const char *signatures, GError **err);
 int state_staff_handover_done(struct state *st, int64_t id, GError **err);
 /* state_draw_room_note_closed: every tender no longer open and not yet noted is noted as
  * closed at AT: its draw-room footage awaits review from then on. */

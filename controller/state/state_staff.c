@@ -158,7 +158,8 @@ int state_staff_handover_get(struct state *st, int64_t id, json_t **out, GError 
 	int rc = one_object(st,
 	                    "SELECT h.id, h.tender, t.session, h.post, h.from_person, h.to_person, "
 	                    "h.reason, h.ordered_by, h.ordered_at, h.from_signed_at, "
-	                    "h.to_signed_at, h.state FROM staff_handover h "
+	                    "h.to_signed_at, h.from_signatures, h.to_signatures, h.state "
+	                    "FROM staff_handover h "
 	                    "JOIN tender t ON t.id = h.tender WHERE h.id = ?",
 	                    STATE_ARGS(STATE_INT(id)), out, "read staff handover", err);
 	if (rc == -ENOENT)
@@ -176,12 +177,16 @@ int state_staff_handover_pending(struct state *st, const char *tender, const cha
 	                     "read staff handover", err);
 }
 
-int state_staff_handover_sign(struct state *st, int64_t id, bool outgoing, int64_t at, GError **err)
+int state_staff_handover_sign(struct state *st, int64_t id, bool outgoing, int64_t at,
+                              const char *signatures, GError **err)
 {
 	return state_run(st,
-	                 outgoing ? "UPDATE staff_handover SET from_signed_at = ? WHERE id = ?"
-	                          : "UPDATE staff_handover SET to_signed_at = ? WHERE id = ?",
-	                 STATE_ARGS(STATE_INT(at), STATE_INT(id)), "sign staff handover", err);
+	                 outgoing ? "UPDATE staff_handover SET from_signed_at = ?, "
+	                            "from_signatures = ? WHERE id = ?"
+	                          : "UPDATE staff_handover SET to_signed_at = ?, to_signatures = ? "
+	                            "WHERE id = ?",
+	                 STATE_ARGS(STATE_INT(at), STATE_TEXT(signatures), STATE_INT(id)),
+	                 "sign staff handover", err);
 }
 
 int state_staff_handover_done(struct state *st, int64_t id, GError **err)

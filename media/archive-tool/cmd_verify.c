@@ -7,6 +7,9 @@
 #include "roots_check.h"
 #include "tool.h"
 #include "verify.h"
+#include "cert_sig.h"
+#include "handover_sig.h"
+#include "text_safe.h"
 #include "witness_log.h"
 
 #include <openssl/pem.h>
@@ -77,23 +80,11 @@ static const char *const party_names[WITNESS_LOG_PARTIES] = {
     N_("witness"), N_("supervisor (the regulator's representative)"),
     N_("tenderer's representative")};
 
-static void check_witness_log(struct archive_reader *r, const char *ca_path)
+static void check_witness_log(struct archive_reader *r, X509 *ca)
 {
-	X509 *ca = NULL;
-	if (ca_path) {
-		FILE *f = fopen(ca_path, "r");
-		ca = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-		if (f)
-			fclose(f);
-		if (!ca)
-			tool_err(_("%s: not a readable PEM certificate; signers' certificates not "
-			           "checked against a site CA"),
-			         ca_path);
-	}
 	int signed_by[WITNESS_LOG_PARTIES];
 	char *invalid = NULL;
 	int n = witness_log_verify(archive_reader_db(r), ca, signed_by, &invalid, NULL);
-	X509_free(ca);
 	if (n < 0)
 		return;
 	printf(_("witness log signed by %d of %d\n"), n, WITNESS_LOG_PARTIES);
@@ -110,6 +101,36 @@ static void check_witness_log(struct archive_reader *r, const char *ca_path)
 	if (!ca)
 		printf(_("  note: signers' certificates not checked against the site CA; pass --ca "
 		         "ca.crt\n"));
+}
+
+/* The handovers of a post (staff.handover events, handover_sig.h): one line each naming
+ * both people's signatures, or what is missing or invalid. Nothing for an archive without
+ * a signed handover. */
+static void check_handovers(struct archive_reader *r, X509 *ca)
+{
+	sqlite3_stmt *st = NULL;
+	int shown = 0;
+	if (sqlite3_prepare_v2(archive_reader_db(r),
+	                       "SELECT body FROM events WHERE kind = 'staff.handover' ORDER BY id",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *body = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+		char *report = NULL;
+		int rc = body ? handover_event_verify(body, ca, &report) : -ENOENT;
+		json_decref(body);
+		if (rc == -ENOENT)
+			continue;
+		char *safe = text_display(report);
+		printf("%s\n", safe);
+		g_free(safe);
+		g_free(report);
+		shown++;
+	}
+	sqlite3_finalize(st);
+	if (shown && !ca)
+		printf(_("  note: the handover signers' certificates not checked against the site "
+		         "CA; pass --ca ca.crt\n"));
 }
 
 int cmd_verify(int argc, char **argv)
@@ -134,8 +155,8 @@ int cmd_verify(int argc, char **argv)
 	        "used, which proves integrity but not origin"),
 	     "controller-signing.pub"},
 	    {"ca", 0, 0, G_OPTION_ARG_FILENAME, &ca,
-	     N_("the site CA certificate (ca.crt): the witness log's signers' certificates must "
-	        "be its"),
+	     N_("the site CA certificate (ca.crt): the certificates of the witness log's and the "
+	        "handovers' signers must be its"),
 	     "ca.crt"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	struct archive_verify_report rep;
@@ -204,7 +225,17 @@ int cmd_verify(int argc, char **argv)
 			printf(
 			    _("note: signatures checked against the key recorded in the file; pass "
 			      "--pubkey controller-signing.pub to prove who signed\n"));
-		check_witness_log(r, ca);
+		X509 *site_ca = NULL;
+		if (ca) {
+			site_ca = cert_read_file(ca);
+			if (!site_ca)
+				tool_err(_("%s: not a readable PEM certificate; signers' certificates not "
+				           "checked against a site CA"),
+				         ca);
+		}
+		check_witness_log(r, site_ca);
+		check_handovers(r, site_ca);
+		X509_free(site_ca);
 		if (roots)
 			rc = check_roots(roots, key, &rep, argv[1]);
 	} else {

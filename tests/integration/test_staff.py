@@ -7,15 +7,20 @@
   post nobody may hold is refused with the reasons and stores nothing;
 - a sensitive post handed over during a session: ordered by an operator, refused for a
   post that is not sensitive and for an incoming person the rules exclude, done only when
-  both people have signed under their own certificates; the handover record in the
-  tender's archive and both signatures in the audit log;
+  both people have signed it with the keys of their own signing certificates; the record
+  with both signatures and certificates in the tender's archive, checked after the seal
+  by `evalroom-archive verify --ca` and by the openssl lines of docs/staff.md; a signature
+  made with another person's key refused, nothing changed;
 - the draw room's footage: a closed tender not reviewed in time raises
   draw_room_unreviewed; the operations office's review (who, when, note) resolves it.
 """
 import datetime
 import json
 import os
+import re
+import shutil
 import sqlite3
+import stat
 import subprocess
 import time
 
@@ -203,7 +208,7 @@ def test_staff_draw_rotation_and_refusal(site, tmp_path, bin_dir):
     assert audit(site, "staff.commit")[-1]["outcome"] != "ok"
 
 
-def test_handover_of_a_sensitive_post(site, tmp_path):
+def test_handover_of_a_sensitive_post(site, tmp_path, bin_dir):
     import_site(site, tmp_path, staff_site())
     session(site, D1, "TA", "City roads office")
     _, a1 = staff_draw(site, D1, "first day")
@@ -248,8 +253,106 @@ def test_handover_of_a_sensitive_post(site, tmp_path):
     assert src == free and body["from"] == holder and body["to"] == free
     assert body["from_signed_at"] and body["to_signed_at"]
     assert body["reason"] == "the holder is related to a tenderer"
+    assert [(e["identity"], e["role"], e["algorithm"]) for e in body["signatures"]] == \
+        [(holder, "outgoing", "ed25519"), (free, "incoming", "ed25519")]
+    assert [e["signed_at"] for e in body["signatures"]] == \
+        [body["from_signed_at"], body["to_signed_at"]]
     signers = [(r["identity"], r["outcome"]) for r in audit(site, "staff.sign")]
     assert (holder, "ok") in signers and (free, "ok") in signers
+
+    # years later, from the sealed archive alone: the tool checks both signatures
+    rc, out, err = site.ctl("tender", "close", "TB", "--wait", "1", timeout=90)
+    assert rc == 0, (out, err)
+    archive = out["path"]
+    assert stat.S_IMODE(os.stat(archive).st_mode) == 0o400
+    text = verify(bin_dir, archive, "--ca", site.prov.ca)
+    assert "handover %s, post witness of TB from %s to %s: signed by %s (outgoing, ed25519) " \
+        "and %s (incoming, ed25519)" % (n, holder, free, holder, free) in text, text
+    # and so do the openssl lines of docs/staff.md, run as written
+    for entry in (0, 1):
+        d = tmp_path / ("openssl-%d" % entry)
+        d.mkdir()
+        shutil.copy(archive, d / "T.evarc")
+        shutil.copy(site.prov.ca, d / "ca.crt")
+        script = doc_block("Checking a handover's signatures with openssl").replace(
+            "H=1 I=0", "H=%s I=%d" % (n, entry))
+        p = subprocess.run(["bash", "-e", "-c", script], cwd=d, capture_output=True, text=True)
+        assert p.returncode == 0 and "Signature Verified Successfully" in p.stdout, p
+        assert "role %s\n" % ("outgoing", "incoming")[entry] in p.stdout
+        assert "reason 35\nthe holder is related to a tenderer\n" in p.stdout
+        # a changed text (another time) fails the same check
+        msg = (d / "msg").read_text()
+        (d / "msg").write_text(re.sub(r"signed_at (\d+)",
+                                      lambda m: "signed_at %d" % (int(m.group(1)) + 1), msg))
+        p = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "signer.pub",
+                            "-rawin", "-in", "msg", "-sigfile", "sig.bin"], cwd=d,
+                           capture_output=True, text=True)
+        assert p.returncode != 0
+
+
+def verify(bin_dir, archive, *args):
+    p = subprocess.run([os.path.join(bin_dir, "evalroom-archive"), "verify"] + list(args) +
+                       [archive], capture_output=True, text=True)
+    assert p.returncode == 0 and p.stdout.startswith("OK "), (p.stdout, p.stderr)
+    return p.stdout
+
+
+def doc_block(heading):
+    """The first ```sh block after HEADING in docs/staff.md, as written there."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "..", "docs", "staff.md"), encoding="utf-8") as f:
+        doc = f.read()
+    rest = doc[doc.index(heading):]
+    return rest[rest.index("```sh\n") + 6:rest.index("\n```", rest.index("```sh\n"))]
+
+
+def test_handover_signed_with_another_persons_key_is_refused(site, tmp_path):
+    import_site(site, tmp_path, staff_site())
+    session(site, D1, "TA", "City roads office")
+    _, a1 = staff_draw(site, D1, "first day")
+    holder = a1[("TA", "witness")]
+    free = next(w for w in (W1, W2, W3) if w != holder)
+    n = str(ok(site, "staff", "rotate", "--tender", "TA", "--post", "witness", "--to", free,
+               "--reason", "rotation")["handover"])
+
+    def as_holder_with(name, signing_cert, signing_key):
+        """evalroomctl as HOLDER (its own TLS identity) whose signing files beside it are
+        SIGNING_CERT and SIGNING_KEY."""
+        d = tmp_path / name
+        d.mkdir()
+        cert, key = site.prov.cert(holder)
+        shutil.copy(cert, d / (holder + ".crt"))
+        shutil.copy(key, d / (holder + ".key"))
+        shutil.copy(signing_cert, d / (holder + ".signing.crt"))
+        shutil.copy(signing_key, d / (holder + ".signing.key"))
+        conf = d / "ctl.conf"
+        conf.write_text("[mqtt]\nuri=ssl://127.0.0.1:%d\nca=%s\ncert=%s\nkey=%s\n"
+                        % (site.prov.port, site.prov.ca, d / (holder + ".crt"),
+                           d / (holder + ".key")))
+        return subprocess.run([os.path.join(site.bin, "evalroomctl"), "--config", str(conf),
+                               "staff", "sign", "--handover", n],
+                              capture_output=True, text=True, timeout=30)
+
+    # the other person's signing certificate and key: not the requester's
+    p = as_holder_with("theirs", *site.prov.signing(free))
+    assert p.returncode == 1, p
+    assert "the signing certificate is %s's, not the requester's (%s): nothing stored" \
+        % (free, holder) in p.stderr, p.stderr
+    # the holder's certificate with the other person's key: the signature does not match
+    p = as_holder_with("mixed", site.prov.signing(holder)[0], site.prov.signing(free)[1])
+    assert p.returncode == 1, p
+    assert "the signature of %s does not match handover %s as the outgoing person signs it " \
+        "and that certificate's key: nothing stored" % (holder, n) in p.stderr, p.stderr
+    # nothing changed: still unsigned, the post still the holder's, nothing archived
+    posts = {(x["tender"], x["post"]): x["person"]
+             for x in ok(site, "staff", "show", "--session", D1)["posts"]}
+    assert posts[("TA", "witness")] == holder
+    assert archive_events(site, "TA", "staff.handover") == []
+    refusals = [r for r in audit(site, "staff.sign") if r["identity"] == holder]
+    assert len(refusals) == 2 and all(r["outcome"] != "ok" for r in refusals)
+    # the holder's own keys sign it; then the incoming person's
+    assert ok(site, "staff", "sign", "--handover", n, identity=holder)["state"] == "pending"
+    assert ok(site, "staff", "sign", "--handover", n, identity=free)["state"] == "done"
 
 
 def test_draw_room_review(site, tmp_path):
