@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "hex.h"
 #include "reader.h"
+#include "review.h"
 #include "witness_log.h"
 #include "ingest.h"
 #include "leaf.h"
@@ -74,6 +75,17 @@ static void archive_close(gpointer p)
 char *archives_public_pem(struct controller *c)
 {
 	return archive_signer_public_pem(c->archives->signer);
+}
+
+int archives_review(struct controller *c, const char *tender, const char *subject,
+                    const char *by, int64_t at_us, const char *note, char **why)
+{
+	char *path = archives_path(c, tender);
+	int rc = review_append(path, c->archives->signer, tender, subject, by, at_us, note, why);
+	g_free(path);
+	if (rc == 0 && c->archive_appendix) /* a sealed archive's copies get it too */
+		c->archive_appendix(c, tender);
+	return rc;
 }
 
 char *archives_path(struct controller *c, const char *name)

@@ -15,6 +15,7 @@
 #include "hex.h"
 #include "log.h"
 #include "msg.h"
+#include "review.h"
 #include "ops.h"
 #include "site.h"
 #include "staff_draw.h"
@@ -933,9 +934,25 @@ static int handle_review(struct controller *c, const struct request *req, json_t
 	/* a tender closed since the last check is noted now, so it can be reviewed at once */
 	if (strcmp(t.state, "open") != 0)
 		state_draw_room_note_closed(c->state, now, NULL);
-	rc = state_draw_room_review(c->state, tender, req->requester, now, note, err);
-	if (rc != 0)
+	/* the review is evidence: into the tender's archive (its appendix, sealed or not),
+	 * in the same step as the state, or neither */
+	if ((rc = state_begin(c->state, err)) != 0)
 		return rc;
+	rc = state_draw_room_review(c->state, tender, req->requester, now, note, err);
+	if (rc == 0) {
+		char *why = NULL;
+		rc = archives_review(c, tender, REVIEW_DRAW_ROOM, req->requester, now, note, &why);
+		if (rc != 0)
+			rc = ops_fail(err, REQUEST_ERROR_UNAVAILABLE, -rc,
+			              "the archive of %s: %s: nothing stored", tender, why);
+		g_free(why);
+	}
+	if (rc == 0)
+		rc = state_commit(c->state, err);
+	if (rc != 0) {
+		state_rollback(c->state);
+		return rc;
+	}
 	alert_clear(
 	    c, ALERT_DRAW_ROOM_UNREVIEWED,
 	    &(struct alert_subject){

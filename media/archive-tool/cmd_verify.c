@@ -9,6 +9,7 @@
 #include "verify.h"
 #include "cert_sig.h"
 #include "handover_sig.h"
+#include "review.h"
 #include "text_safe.h"
 #include "witness_log.h"
 
@@ -133,6 +134,26 @@ static void check_handovers(struct archive_reader *r, X509 *ca)
 		         "CA; pass --ca ca.crt\n"));
 }
 
+/* The reviews of the tender's recordings (the appendix table reviews, review.h): one line
+ * each, signed by the archive key or INVALID. */
+static void check_reviews(struct archive_reader *r, const struct archive_pubkey *key)
+{
+	char *report = NULL;
+	int bad = 0;
+	if (review_verify(archive_reader_db(r), key, &report, &bad) > 0) {
+		char **lines = g_strsplit(report, "\n", -1);
+		for (char **l = lines; *l; l++) {
+			if (!**l)
+				continue;
+			char *safe = text_display(*l);
+			printf("%s\n", safe);
+			g_free(safe);
+		}
+		g_strfreev(lines);
+	}
+	g_free(report);
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	char *pub = NULL, *roots = NULL, *tsa_ca = NULL, *pub2 = NULL, *ca = NULL;
@@ -236,6 +257,7 @@ int cmd_verify(int argc, char **argv)
 		check_witness_log(r, site_ca);
 		check_handovers(r, site_ca);
 		X509_free(site_ca);
+		check_reviews(r, key);
 		if (roots)
 			rc = check_roots(roots, key, &rep, argv[1]);
 	} else {

@@ -22,8 +22,8 @@ struct archive_reader {
 static const char *const known_tables[] = {"meta",        "draw",           "events",
                                            "segments",    "segment_chunks", "gaps",
                                            "checkpoints", "timestamps",
-                                           /* the signed appendix (witness_log.h) */
-                                           "witness_signatures", NULL};
+                                           /* the signed appendix (appendix.h) */
+                                           "witness_signatures", "reviews", NULL};
 
 /* SQLite calls this every PROGRESS_OPS virtual-machine steps; a query is stopped when the
  * reader's budget is spent. The budget grows with the file (every legitimate query is

@@ -12,7 +12,9 @@
   by `evalroom-archive verify --ca` and by the openssl lines of docs/staff.md; a signature
   made with another person's key refused, nothing changed;
 - the draw room's footage: a closed tender not reviewed in time raises
-  draw_room_unreviewed; the operations office's review (who, when, note) resolves it.
+  draw_room_unreviewed; the operations office's review (who, when, note) resolves it and
+  goes into the sealed archive's appendix: `evalroom-archive timeline` shows it, `verify`
+  passes and checks its signature.
 """
 import datetime
 import json
@@ -297,10 +299,10 @@ def verify(bin_dir, archive, *args):
     return p.stdout
 
 
-def doc_block(heading):
-    """The first ```sh block after HEADING in docs/staff.md, as written there."""
+def doc_block(heading, doc="staff.md"):
+    """The first ```sh block after HEADING in docs/DOC, as written there."""
     here = os.path.dirname(os.path.abspath(__file__))
-    with open(os.path.join(here, "..", "..", "docs", "staff.md"), encoding="utf-8") as f:
+    with open(os.path.join(here, "..", "..", "docs", doc), encoding="utf-8") as f:
         doc = f.read()
     rest = doc[doc.index(heading):]
     return rest[rest.index("```sh\n") + 6:rest.index("\n```", rest.index("```sh\n"))]
@@ -355,13 +357,16 @@ def test_handover_signed_with_another_persons_key_is_refused(site, tmp_path):
     assert ok(site, "staff", "sign", "--handover", n, identity=free)["state"] == "done"
 
 
-def test_draw_room_review(site, tmp_path):
+def test_draw_room_review(site, tmp_path, bin_dir):
     import_site(site, tmp_path, staff_site())
     session(site, D1, "TA", "City roads office")
     session(site, D2, "TB", "Water board")
     err = refused(site, "draw-room", "review", "TB", "--note", "looked")
     assert "tender TB is not closed" in err
-    ok(site, "tender", "close", "TA", "--wait", "0")
+    rc, out, err = site.ctl("tender", "close", "TA", "--wait", "1", timeout=90)
+    assert rc == 0, (out, err)
+    archive = out["path"]
+    assert stat.S_IMODE(os.stat(archive).st_mode) == 0o400  # sealed
     assert wait_for(lambda: alerts(site, "draw_room_unreviewed"), 15), "no alert"
     a, = alerts(site, "draw_room_unreviewed")
     assert a["tender"] == "TA" and a["state"] == "open"
@@ -371,6 +376,42 @@ def test_draw_room_review(site, tmp_path):
     assert r["reviewed_by"] == site.operator and r["note"].startswith("draw at 09:12")
     a, = alerts(site, "draw_room_unreviewed")
     assert a["state"] == "resolved"
+    # the review is in the sealed archive: the timeline shows it, verify passes and checks
+    # its signature by the archive key; the file is sealed (read-only) as before
+    assert stat.S_IMODE(os.stat(archive).st_mode) == 0o400
+    p = subprocess.run([os.path.join(bin_dir, "evalroom-archive"), "timeline", "--json",
+                        archive], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    rev, = [x for x in json.loads(p.stdout) if x["type"] == "review"]
+    assert rev["subject"] == "draw_room" and rev["reviewed_by"] == site.operator
+    assert rev["note"] == "draw at 09:12, both present, sealed"
+    assert rev["time_us"] == r["reviewed_at"]
+    p = subprocess.run([os.path.join(bin_dir, "evalroom-archive"), "timeline", archive],
+                       capture_output=True, text=True)
+    assert re.search(r"review +draw_room +%s +draw at 09:12" % site.operator, p.stdout), \
+        p.stdout
+    text = verify(bin_dir, archive, "--pubkey", site.prov.signing_pub)
+    assert "sealed" in text
+    assert "review of the draw_room footage by %s at %d: signed by the archive key" \
+        % (site.operator, r["reviewed_at"]) in text, text
+    # the openssl lines of docs/archive-format.md check it too, as written
+    d = tmp_path / "openssl-review"
+    d.mkdir()
+    shutil.copy(archive, d / "T.evarc")
+    p = subprocess.run(["bash", "-e", "-c", doc_block("## Reviews", "archive-format.md")],
+                       cwd=d, capture_output=True, text=True)
+    assert p.returncode == 0 and "Signature Verified Successfully" in p.stdout, p
+    assert (d / "msg").read_text().endswith("note 35\ndraw at 09:12, both present, sealed\n")
+    # a note changed in a copy is named by verify
+    copy = str(tmp_path / "copy.evarc")
+    shutil.copy(archive, copy)
+    os.chmod(copy, 0o600)
+    db = sqlite3.connect(copy)
+    db.execute("UPDATE reviews SET note = 'nothing seen'")
+    db.commit()
+    db.close()
+    text = verify(bin_dir, copy)
+    assert "INVALID: review of the draw_room footage by %s" % site.operator in text, text
     err = refused(site, "draw-room", "review", "TA", "--note", "again")
     assert "was reviewed by %s already" % site.operator in err
     time.sleep(2.5)  # the check runs every second: the reviewed tender is not raised again
