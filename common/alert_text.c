@@ -168,6 +168,18 @@ static const struct {
     {"draw_room_unreviewed", "draw_room_unreviewed",
      N_("the draw-room footage of tender %s is not reviewed %s h after its close: the "
         "operations office must review it")},
+    /* TRANSLATORS: the representative's identity, the draw room, the time they presented
+     * their credential, seconds. */
+    {"escort_missing_draw_room_rep", "escort_missing",
+     N_("%s, the tenderer's representative, presented a credential at the door of draw room "
+        "%s at %s but no witness followed within %s s: the door stayed locked (the "
+        "representative and a witness enter together)")},
+    /* TRANSLATORS: the witness's identity, the draw room, the time they presented their
+     * credential, seconds. */
+    {"escort_missing_draw_room_witness", "escort_missing",
+     N_("%s, the witness, presented a credential at the door of draw room %s at %s but no "
+        "tenderer's representative followed within %s s: the door stayed locked (the "
+        "representative and a witness enter together)")},
     /* TRANSLATORS: room, person, the approval's number. */
     {"escort_wait_restarted", "escort_missing",
      N_("the agent of room %s restarted while %s waited at its door for the other credential: "

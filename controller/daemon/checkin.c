@@ -308,6 +308,27 @@ static json_t *staff_active_of(struct controller *c, const char *identity, const
 	return found;
 }
 
+/* The people holding an active credential of the draw-room pair of admission A (as
+ * staff_active_of gives it) at its room: [identity, ...] (new; empty for no pair). */
+static json_t *draw_room_pair_of(struct controller *c, const json_t *a)
+{
+	json_t *all = NULL, *out = json_array(), *x;
+	const char *pair = json_string_value(json_object_get(a, "pair"));
+	GError *err = NULL;
+	size_t i;
+	if (!pair || state_staff_admission_active(c->state, &all, &err) != 0) {
+		g_clear_error(&err);
+		return out;
+	}
+	json_array_foreach(all, i, x)
+	{
+		if (g_strcmp0(json_string_value(json_object_get(x, "pair")), pair) == 0)
+			json_array_append(out, json_object_get(x, "person"));
+	}
+	json_decref(all);
+	return out;
+}
+
 /* A watcher came through a door: their credential is used; an escorted pair's approval
  * and both its credentials are used up together. */
 static void staff_entered(struct controller *c, const char *room, const char *identity, int64_t at)
@@ -319,6 +340,7 @@ static void staff_entered(struct controller *c, const char *room, const char *id
 		return;
 	int64_t id = -json_integer_value(json_object_get(a, "id"));
 	int64_t approval = json_integer_value(json_object_get(a, "approval"));
+	json_t *together = draw_room_pair_of(c, a);
 	rc = approval ? state_escort_approval_end(c->state, approval, "used", at, &err)
 	              : state_staff_admission_end(c->state, id, "used", at, &err);
 	/* a draw room's pair: the witness who came with the representative is in too */
@@ -329,8 +351,20 @@ static void staff_entered(struct controller *c, const char *room, const char *id
 	if (rc != 0) {
 		log_warnx("room %s: entry of %s not recorded: %s", room, identity, err->message);
 		g_clear_error(&err);
+		json_decref(together);
 		return;
 	}
+	/* a draw room's pair came in together: whoever of them waited alone before is no
+	 * longer alone at the door */
+	size_t i;
+	json_t *p;
+	json_array_foreach(together, i, p)
+	{
+		alert_clear(c, ALERT_ESCORT_MISSING,
+		            &(struct alert_subject){.room = room, .person = json_string_value(p)},
+		            "auto: the representative and the witness entered the draw room together");
+	}
+	json_decref(together);
 	if (approval)
 		log_info("room %s: %s entered escorted (approval %" G_GINT64_FORMAT ")", room,
 		         identity, approval);
@@ -412,6 +446,62 @@ static void escort_awaited(struct controller *c, const char *room, const char *i
 	g_timeout_add(c->cfg.escort_window_s * 1000 + 500, escort_timeout, w);
 }
 
+struct draw_room_wait {
+	struct controller *c;
+	char room[STATE_ID_SIZE];
+	char identity[65];
+	int64_t admission; /* the credential's admission, as staff_active_of numbers it */
+	bool witness;      /* the witness waited (else the tenderer's representative) */
+	int64_t at;        /* when they presented it */
+};
+
+/* The escort window after one credential of a draw room's pair: when that credential is
+ * still unused, the door did not open (the other person never came), and the operators
+ * are told that one person stood alone at the draw room's door. */
+static gboolean draw_room_timeout(gpointer user)
+{
+	struct draw_room_wait *w = user;
+	json_t *a = staff_active_of(w->c, w->identity, w->room);
+	if (a && json_integer_value(json_object_get(a, "id")) == w->admission) {
+		char when[40], window[24];
+		clock_format_us(w->at, when, sizeof when);
+		snprintf(window, sizeof window, "%" G_GINT64_FORMAT,
+		         (int64_t)w->c->cfg.escort_window_s);
+		alert_raise_text(w->c, ALERT_ESCORT_MISSING,
+		                 &(struct alert_subject){.room = w->room, .person = w->identity},
+		                 w->witness ? "escort_missing_draw_room_witness"
+		                            : "escort_missing_draw_room_rep",
+		                 (const char *[]){w->identity, w->room, when, window, NULL},
+		                 json_pack("{s:b, s:I}", "draw_room", 1, "at", (json_int_t)w->at));
+	}
+	json_decref(a);
+	g_free(w);
+	return G_SOURCE_REMOVE;
+}
+
+/* One credential of a draw room's pair at ROOM's door at AT: the other must follow within
+ * the escort window (docs/staff.md section 9). False when it is not one. */
+static bool draw_room_awaited(struct controller *c, const char *room, const char *identity,
+                              int64_t at)
+{
+	json_t *a = staff_active_of(c, identity, room);
+	if (!a || !json_object_get(a, "pair")) {
+		json_decref(a);
+		return false;
+	}
+	struct draw_room_wait *w = g_new0(struct draw_room_wait, 1);
+	w->c = c;
+	g_strlcpy(w->room, room, sizeof(w->room));
+	g_strlcpy(w->identity, identity, sizeof(w->identity));
+	w->admission = json_integer_value(json_object_get(a, "id"));
+	w->witness = json_is_true(json_object_get(a, "escort"));
+	w->at = at;
+	json_decref(a);
+	log_info("room %s: %s awaits the other person of the draw room's pair", room, identity);
+	g_timeout_add(c->cfg.escort_window_s * 1000 + 500, draw_room_timeout, w);
+	return true;
+}
+
 /* The room agent restarted while PERSON's credential waited for the other one of an
  * escorted pair: the restart ended the wait (nothing of it survives, docs/door.md), which
  * the operators are told at once rather than when the window would have passed. */
@@ -435,7 +525,8 @@ void checkin_door_event(struct controller *c, const char *room, const char *even
 	if (!person || !*person)
 		return;
 	if (strcmp(event, "denied") == 0 && g_strcmp0(reason, "awaiting_escort") == 0) {
-		escort_awaited(c, room, person);
+		if (!draw_room_awaited(c, room, person, at))
+			escort_awaited(c, room, person);
 		return;
 	}
 	if (strcmp(event, "escort_wait_ended") == 0) {

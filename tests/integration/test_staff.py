@@ -14,7 +14,9 @@
 - the draw room's footage: a closed tender not reviewed in time raises
   draw_room_unreviewed; the operations office's review (who, when, note) resolves it and
   goes into the sealed archive's appendix: `evalroom-archive timeline` shows it, `verify`
-  passes and checks its signature.
+  passes and checks its signature;
+- the draw room's door: the representative alone raises escort_missing naming the room,
+  the person and the time, resolved when the two enter together.
 """
 import datetime
 import json
@@ -443,11 +445,19 @@ def test_draw_room_door_needs_representative_and_witness(site, tmp_path):
     rpin, wpin = rep["credential"][4:], w["credential"][4:]
     time.sleep(0.5)  # the lists reach the agent
 
-    # the representative alone: nothing opens
+    # the representative alone: nothing opens, and the operators are told
+    before = time.time()
     site.door("DR1").pin(rpin)
     assert wait_for(lambda: len(door_events(site, "DR1", "awaiting_escort")) == 1, 5)
-    time.sleep(WINDOW + 0.5)
+    lone = wait_for(lambda: alerts(site, "escort_missing"), WINDOW + 5)
     assert lock_rises(site, "DR1") == 0
+    a, = lone
+    assert a["room"] == "DR1" and a["person"] == watchers.REP and a["state"] == "open"
+    assert "%s, the tenderer's representative, presented a credential at the door of draw " \
+        "room DR1 at " % watchers.REP in a["detail"]
+    assert "but no witness followed within %d s" % WINDOW in a["detail"]
+    assert a["extra"]["draw_room"] is True
+    assert before - 1 <= a["extra"]["at"] / 1e6 <= time.time()
     # both within the window: the door opens once, naming the representative
     site.door("DR1").pin(rpin)
     assert wait_for(lambda: len(door_events(site, "DR1", "awaiting_escort")) == 2, 5)
@@ -455,6 +465,9 @@ def test_draw_room_door_needs_representative_and_witness(site, tmp_path):
     assert wait_for(lambda: lock_rises(site, "DR1") == 1, 5)
     granted = wait_for(lambda: door_events(site, "DR1", "granted"), 5)
     assert granted[0]["person"] == watchers.REP
+    # together now: the representative is no longer alone at the door
+    assert wait_for(lambda: alerts(site, "escort_missing")[0]["state"] == "resolved", 5)
+    assert len(alerts(site, "escort_missing")) == 1
     # both credentials are used up
     time.sleep(0.5)
     site.door("DR1").pin(rpin)
