@@ -10,7 +10,8 @@
   both people have signed it with the keys of their own signing certificates; the record
   with both signatures and certificates in the tender's archive, checked after the seal
   by `evalroom-archive verify --ca` and by the openssl lines of docs/staff.md; a signature
-  made with another person's key refused, nothing changed;
+  made with another person's key refused, nothing changed; on a site signing with both
+  Ed25519 and SM2, both keys of each person required and checked;
 - the draw room's footage: a closed tender not reviewed in time raises
   draw_room_unreviewed; the operations office's review (who, when, note) resolves it and
   goes into the sealed archive's appendix: `evalroom-archive timeline` shows it, `verify`
@@ -354,9 +355,78 @@ def test_handover_signed_with_another_persons_key_is_refused(site, tmp_path):
     assert archive_events(site, "TA", "staff.handover") == []
     refusals = [r for r in audit(site, "staff.sign") if r["identity"] == holder]
     assert len(refusals) == 2 and all(r["outcome"] != "ok" for r in refusals)
-    # the holder's own keys sign it; then the incoming person's
-    assert ok(site, "staff", "sign", "--handover", n, identity=holder)["state"] == "pending"
+    # the holder's own keys sign it (as a person reads it); then the incoming person's
+    rc, out, err = site.ctl("staff", "sign", "--handover", n, identity=holder, json_out=False)
+    assert rc == 0, err
+    assert "Signing handover %s as the outgoing person: post witness of TA from %s to %s, " \
+        "reason: rotation" % (n, holder, free) in out, out
+    assert "Handover %s signed by %s (outgoing, Ed25519): waiting for %s" % (n, holder, free) \
+        in out, out
     assert ok(site, "staff", "sign", "--handover", n, identity=free)["state"] == "done"
+
+
+def test_handover_on_a_site_signing_with_ed25519_and_sm2(bin_dir, tmp_path):
+    s = staff_site()
+    s["witness_signing"] = "both"
+    site = Site(bin_dir, tmp_path, site=s)
+    try:
+        site.start_controller("[staff]\nmax_in_row=1\n")
+        # provisioning gave the staff of staff[] both signing keys, desks too; an operator
+        # who is not in staff[] has none
+        for cn in (W1, W2, W3) + DESKS:
+            assert os.path.exists(site.prov.signing(cn)[1]), cn
+            assert os.path.exists(site.prov.sm2_signing(cn)[1]), cn
+        assert not os.path.exists(site.prov.signing(site.operator)[0])
+        assert not os.path.exists(site.prov.sm2_signing(site.operator)[0])
+        import_site(site, tmp_path, s)
+        session(site, D1, "TA", "City roads office")
+        _, a1 = staff_draw(site, D1, "both keys")
+        holder = a1[("TA", "witness")]
+        free = next(w for w in (W1, W2, W3) if w != holder)
+        n = str(ok(site, "staff", "rotate", "--tender", "TA", "--post", "witness", "--to",
+                   free, "--reason", "rotation")["handover"])
+
+        # the Ed25519 key alone is not enough on this site: refused, nothing stored
+        d = tmp_path / "ed25519-only"
+        d.mkdir()
+        cert, key = site.prov.cert(holder)
+        for src, name in ((cert, ".crt"), (key, ".key"), (site.prov.signing(holder)[0],
+                          ".signing.crt"), (site.prov.signing(holder)[1], ".signing.key")):
+            shutil.copy(src, d / (holder + name))
+        conf = d / "ctl.conf"
+        conf.write_text("[mqtt]\nuri=ssl://127.0.0.1:%d\nca=%s\ncert=%s\nkey=%s\n"
+                        % (site.prov.port, site.prov.ca, d / (holder + ".crt"),
+                           d / (holder + ".key")))
+        p = subprocess.run([os.path.join(bin_dir, "evalroomctl"), "--config", str(conf),
+                            "staff", "sign", "--handover", n], capture_output=True, text=True,
+                           timeout=30)
+        assert p.returncode == 1 and "the site signs with Ed25519 and SM2: a signature of " \
+            "handover %s by each of those keys is needed" % n in p.stderr, p.stderr
+
+        # each signs with both keys
+        for who, role in ((holder, "outgoing"), (free, "incoming")):
+            r = ok(site, "staff", "sign", "--handover", n, identity=who)
+            assert r["role"] == role and r["algorithms"] == ["ed25519", "sm2-sm3"]
+        (_, body), = archive_events(site, "TA", "staff.handover")
+        assert [(e["identity"], e["algorithm"]) for e in body["signatures"]] == [
+            (holder, "ed25519"), (holder, "sm2-sm3"), (free, "ed25519"), (free, "sm2-sm3")]
+        rc, out, err = site.ctl("tender", "close", "TA", "--wait", "1", timeout=90)
+        assert rc == 0, (out, err)
+        text = verify(bin_dir, out["path"], "--ca", site.prov.ca)
+        assert "signed by %s (outgoing, ed25519, sm2-sm3) and %s (incoming, ed25519, " \
+            "sm2-sm3)" % (holder, free) in text, text
+        # an SM2 entry checks with the openssl block of docs/staff.md and SM3's options
+        d = tmp_path / "openssl-sm2"
+        d.mkdir()
+        shutil.copy(out["path"], d / "T.evarc")
+        shutil.copy(site.prov.ca, d / "ca.crt")
+        script = doc_block("Checking a handover's signatures with openssl").replace(
+            "H=1 I=0", "H=%s I=1" % n).replace(
+            "-rawin -in msg", "-rawin -digest sm3 -pkeyopt distid:1234567812345678 -in msg")
+        p = subprocess.run(["bash", "-e", "-c", script], cwd=d, capture_output=True, text=True)
+        assert p.returncode == 0 and "Signature Verified Successfully" in p.stdout, p
+    finally:
+        site.close()
 
 
 def test_draw_room_review(site, tmp_path, bin_dir):
