@@ -1,5 +1,6 @@
 /* evalroomctl staff commit|run|show|rotate|sign and draw-room review (docs/staff.md). */
 #include <glib/gi18n.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,7 +168,7 @@ static void print_rotate(const json_t *res)
 	printf(_("Handover %lld ordered: post %s of %s from %s to %s\n"),
 	       (long long)json_integer_value(json_object_get(res, "handover")), str(res, "post"),
 	       str(res, "tender"), str(res, "from"), str(res, "to"));
-	printf(_("  both sign it with their own certificate: evalroomctl staff sign --handover "
+	printf(_("  both sign it with their own signing keys: evalroomctl staff sign --handover "
 	         "%lld\n"),
 	       (long long)json_integer_value(json_object_get(res, "handover")));
 }
@@ -220,10 +221,11 @@ static char *own_identity(const struct ctl *ctl)
 	if (!g_file_get_contents(ctl_cert_path(ctl), &pem, NULL, NULL))
 		return NULL;
 	X509 *x = cert_parse(pem, cn, &why);
+	bool named = x && *cn;
 	g_free(pem);
 	g_free(why);
 	X509_free(x);
-	return x && *cn ? g_strdup(cn) : NULL;
+	return named ? g_strdup(cn) : NULL;
 }
 
 /* The handover REC (staff.handover) signed with every signing key of this identity as
