@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cert_sig.h"
 #include "ctl.h"
 #include "ctl_cmd_ops.h"
 #include "ctl_commands.h"
 #include "ctl_sign.h"
 #include "ctl_words.h"
-#include "cert_sig.h"
 #include "handover_sig.h"
 
 static const char *str(const json_t *o, const char *key)
@@ -201,12 +201,11 @@ static void print_sign(const json_t *res)
 		                                                                    : "Ed25519");
 	}
 	if (strcmp(str(res, "state"), "done") == 0)
-		printf(
-		    _("Handover %lld signed by %s (%s, %s): done, %s now holds the post (signed by %s "
-		      "and %s)\n"),
-		    (long long)json_integer_value(json_object_get(res, "handover")),
-		    str(res, "signed_by"), str(res, "role"), algs->str, str(res, "to"),
-		    str(res, "from"), str(res, "to"));
+		printf(_("Handover %lld signed by %s (%s, %s): done, %s now holds the post (signed "
+		         "by %s and %s)\n"),
+		       (long long)json_integer_value(json_object_get(res, "handover")),
+		       str(res, "signed_by"), str(res, "role"), algs->str, str(res, "to"),
+		       str(res, "from"), str(res, "to"));
 	else
 		printf(_("Handover %lld signed by %s (%s, %s): waiting for %s\n"),
 		       (long long)json_integer_value(json_object_get(res, "handover")),
@@ -237,8 +236,9 @@ static json_t *sign_handover(struct ctl *ctl, const json_t *rec, const char *rol
 	char *paths[2][2] = {{NULL, NULL}, {NULL, NULL}};
 	json_t *sigs = json_array();
 	if (handover_fields_of(rec, &f) != 0) {
-		*rc = ctl_ops_local_fail(ctl, "staff sign", _("the controller's handover record is "
-		                                              "incomplete: not signed"));
+		*rc = ctl_ops_local_fail(ctl, "staff sign",
+		                         _("the controller's handover record is "
+		                           "incomplete: not signed"));
 		json_decref(sigs);
 		return NULL;
 	}
@@ -249,13 +249,13 @@ static json_t *sign_handover(struct ctl *ctl, const json_t *rec, const char *rol
 		char *cert = NULL, *why = NULL, *sig = NULL;
 		const char *alg = NULL;
 		if (!g_file_get_contents(paths[i][0], &cert, NULL, NULL))
-			*rc = ctl_ops_local_fail(ctl, "staff sign", _("%s: cannot read the certificate"),
-			                         paths[i][0]);
+			*rc = ctl_ops_local_fail(ctl, "staff sign",
+			                         _("%s: cannot read the certificate"), paths[i][0]);
 		else if (!(sig = ctl_sign_any(paths[i][1], msg, strlen(msg), &alg, &why)))
 			*rc = ctl_ops_local_fail(ctl, "staff sign", "%s", why);
 		else
-			json_array_append_new(sigs, json_pack("{s:s, s:s}", "certificate", cert,
-			                                      "signature", sig));
+			json_array_append_new(
+			    sigs, json_pack("{s:s, s:s}", "certificate", cert, "signature", sig));
 		g_free(cert);
 		g_free(why);
 		g_free(sig);
@@ -284,7 +284,8 @@ static int cmd_sign(struct ctl *ctl, int argc, char **argv)
 		goto out;
 	long long id = number ? strtoll(number, &end, 10) : 0;
 	if (!number || !end || *end || id <= 0) {
-		rc = ctl_ops_local_fail(ctl, "staff sign", _("--handover N is required (try --help)"));
+		rc = ctl_ops_local_fail(ctl, "staff sign",
+		                        _("--handover N is required (try --help)"));
 		goto out;
 	}
 	/* the record as the controller holds it; the signed text is built here from its
@@ -296,8 +297,8 @@ static int cmd_sign(struct ctl *ctl, int argc, char **argv)
 	me = own_identity(ctl);
 	const char *role =
 	    g_strcmp0(me, str(rec, "to")) == 0 ? HANDOVER_INCOMING : HANDOVER_OUTGOING;
-	if (!ctl_want_json(ctl) && (g_strcmp0(me, str(rec, "to")) == 0 ||
-	                            g_strcmp0(me, str(rec, "from")) == 0))
+	if (!ctl_want_json(ctl) &&
+	    (g_strcmp0(me, str(rec, "to")) == 0 || g_strcmp0(me, str(rec, "from")) == 0))
 		printf(_("Signing handover %lld as the %s person: post %s of %s from %s to %s, "
 		         "reason: %s\n"),
 		       id, role, str(rec, "post"), str(rec, "tender"), str(rec, "from"),

@@ -15,18 +15,18 @@
 #include "archive_disk.h"
 #include "clock.h"
 #include "hex.h"
-#include "reader.h"
-#include "review.h"
-#include "witness_log.h"
 #include "ingest.h"
 #include "leaf.h"
 #include "log.h"
 #include "msg.h"
+#include "reader.h"
 #include "request_reply.h"
 #include "retention_hold.h"
+#include "review.h"
 #include "rootlog.h"
 #include "route.h"
 #include "state.h"
+#include "witness_log.h"
 
 /* Events an archive could not take because a reader holds it wait in memory, in order, and
  * are tried again this often; a tender close waits this long past its flush wait for them. */
@@ -77,8 +77,8 @@ char *archives_public_pem(struct controller *c)
 	return archive_signer_public_pem(c->archives->signer);
 }
 
-int archives_review(struct controller *c, const char *tender, const char *subject,
-                    const char *by, int64_t at_us, const char *note, char **why)
+int archives_review(struct controller *c, const char *tender, const char *subject, const char *by,
+                    int64_t at_us, const char *note, char **why)
 {
 	char *path = archives_path(c, tender);
 	int rc = review_append(path, c->archives->signer, tender, subject, by, at_us, note, why);

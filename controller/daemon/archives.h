@@ -59,8 +59,8 @@ int archives_day_event(struct controller *c, int64_t at_us, const char *kind, co
 /* archives_review: the review of TENDER's SUBJECT (review.h) by BY at AT_US with NOTE,
  * signed with the archive key, appended to the archive's appendix (sealed or not; its
  * copies are made again after a seal). 0 or -errno with *why (new). */
-int archives_review(struct controller *c, const char *tender, const char *subject,
-                    const char *by, int64_t at_us, const char *note, char **why);
+int archives_review(struct controller *c, const char *tender, const char *subject, const char *by,
+                    int64_t at_us, const char *note, char **why);
 
 /* archives_event: append an event (BODY stolen, a JSON object) to TENDER's archive.
  * A sealed archive refuses it: logged. Returns 0 or -errno (logged). */

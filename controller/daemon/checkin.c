@@ -360,9 +360,10 @@ static void staff_entered(struct controller *c, const char *room, const char *id
 	json_t *p;
 	json_array_foreach(together, i, p)
 	{
-		alert_clear(c, ALERT_ESCORT_MISSING,
-		            &(struct alert_subject){.room = room, .person = json_string_value(p)},
-		            "auto: the representative and the witness entered the draw room together");
+		alert_clear(
+		    c, ALERT_ESCORT_MISSING,
+		    &(struct alert_subject){.room = room, .person = json_string_value(p)},
+		    "auto: the representative and the witness entered the draw room together");
 	}
 	json_decref(together);
 	if (approval)

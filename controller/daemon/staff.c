@@ -15,8 +15,8 @@
 #include "hex.h"
 #include "log.h"
 #include "msg.h"
-#include "review.h"
 #include "ops.h"
+#include "review.h"
 #include "site.h"
 #include "staff_draw.h"
 #include "state.h"
@@ -673,15 +673,15 @@ out:
 /* The handover H (state_staff_handover_get) as the archive and evalroomctl show it (new). */
 static json_t *handover_json(const json_t *h)
 {
-	return json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "handover",
-	                 json_object_get(h, "id"), "tender", json_object_get(h, "tender"), "post",
-	                 json_object_get(h, "post"), "from", json_object_get(h, "from_person"), "to",
-	                 json_object_get(h, "to_person"), "reason", json_object_get(h, "reason"),
-	                 "ordered_by", json_object_get(h, "ordered_by"), "ordered_at",
-	                 json_object_get(h, "ordered_at"), "state", json_object_get(h, "state"),
-	                 "session", json_object_get(h, "session"), "from_signed_at",
-	                 json_object_get(h, "from_signed_at"), "to_signed_at",
-	                 json_object_get(h, "to_signed_at"));
+	return json_pack(
+	    "{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "handover",
+	    json_object_get(h, "id"), "tender", json_object_get(h, "tender"), "post",
+	    json_object_get(h, "post"), "from", json_object_get(h, "from_person"), "to",
+	    json_object_get(h, "to_person"), "reason", json_object_get(h, "reason"), "ordered_by",
+	    json_object_get(h, "ordered_by"), "ordered_at", json_object_get(h, "ordered_at"),
+	    "state", json_object_get(h, "state"), "session", json_object_get(h, "session"),
+	    "from_signed_at", json_object_get(h, "from_signed_at"), "to_signed_at",
+	    json_object_get(h, "to_signed_at"));
 }
 
 /* staff.handover {handover}: the record both people sign (evalroomctl staff sign builds the
@@ -735,9 +735,9 @@ static int handover_signatures(struct controller *c, const struct handover_field
 		const char *alg = NULL;
 		if (!json_is_object(s) || json_object_size(s) != 2 || !cert || !b64 ||
 		    strlen(cert) > 8192 || strlen(b64) > 200) {
-			rc = ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
-			              "args.signatures[%zu]: {certificate (PEM), signature (base64)}",
-			              i);
+			rc = ops_fail(
+			    err, REQUEST_ERROR_INVALID, EINVAL,
+			    "args.signatures[%zu]: {certificate (PEM), signature (base64)}", i);
 			goto out;
 		}
 		gsize len = 0;
@@ -758,11 +758,10 @@ static int handover_signatures(struct controller *c, const struct handover_field
 		if (rc != 0)
 			goto out;
 		algs |= strcmp(alg, "sm2-sm3") == 0 ? SITE_SIGNING_SM2 : SITE_SIGNING_ED25519;
-		json_array_append_new(*out,
-		                      json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "identity",
-		                                requester, "role", role, "signed_at",
-		                                (json_int_t)signed_at, "algorithm", alg, "certificate",
-		                                cert, "signature", b64, "message", msg));
+		json_array_append_new(
+		    *out, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "identity", requester,
+		                    "role", role, "signed_at", (json_int_t)signed_at, "algorithm",
+		                    alg, "certificate", cert, "signature", b64, "message", msg));
 	}
 	if ((rc = state_site_load(c->state, &site, err)) != 0)
 		goto out;
@@ -775,7 +774,8 @@ static int handover_signatures(struct controller *c, const struct handover_field
 		              : site->witness_signing == SITE_SIGNING_ED25519 ? "Ed25519"
 		                                                              : "Ed25519 and SM2",
 		              f->id,
-		              site->witness_signing == SITE_SIGNING_ED25519 ? "that key" : "those keys");
+		              site->witness_signing == SITE_SIGNING_ED25519 ? "that key"
+		                                                            : "those keys");
 out:
 	if (rc != 0) {
 		json_decref(*out);
@@ -842,18 +842,19 @@ static int handle_sign(struct controller *c, const struct request *req, json_t *
 	rc = handover_fields_of(view, &f);
 	if (rc == 0)
 		rc = handover_signatures(c, &f, req->requester,
-		                         outgoing ? HANDOVER_OUTGOING : HANDOVER_INCOMING, signed_at,
-		                         sigs, &entries, err);
+		                         outgoing ? HANDOVER_OUTGOING : HANDOVER_INCOMING,
+		                         signed_at, sigs, &entries, err);
 	else
-		rc = ops_fail(err, REQUEST_ERROR_INTERNAL, EINVAL, "handover %" G_GINT64_FORMAT
-		              ": unreadable record", id);
+		rc = ops_fail(err, REQUEST_ERROR_INTERNAL, EINVAL,
+		              "handover %" G_GINT64_FORMAT ": unreadable record", id);
 	json_decref(view);
 	if (rc != 0)
 		goto out;
 	char *entries_text = json_dumps(entries, JSON_COMPACT);
 	bool both = !json_is_null(json_object_get(h, outgoing ? "to_signed_at" : "from_signed_at"));
 	if ((rc = state_begin(c->state, err)) == 0) {
-		rc = state_staff_handover_sign(c->state, id, outgoing, signed_at, entries_text, err);
+		rc =
+		    state_staff_handover_sign(c->state, id, outgoing, signed_at, entries_text, err);
 		if (rc == 0 && both)
 			rc = state_staff_handover_done(c->state, id, err);
 		if (rc == 0 && both)
@@ -894,11 +895,10 @@ static int handle_sign(struct controller *c, const struct request *req, json_t *
 		         id, json_string_value(json_object_get(h, "post")),
 		         json_string_value(json_object_get(h, "tender")), from, to);
 	}
-	*result = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:O}", "handover", (json_int_t)id,
-	                    "signed_by", req->requester, "role",
-	                    outgoing ? HANDOVER_OUTGOING : HANDOVER_INCOMING, "state",
-	                    both ? "done" : "pending", "from", from, "to", to, "algorithms",
-	                    json_array());
+	*result = json_pack(
+	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:O}", "handover", (json_int_t)id, "signed_by",
+	    req->requester, "role", outgoing ? HANDOVER_OUTGOING : HANDOVER_INCOMING, "state",
+	    both ? "done" : "pending", "from", from, "to", to, "algorithms", json_array());
 	json_t *algs = json_object_get(*result, "algorithms");
 	size_t i;
 	json_t *e;
@@ -1028,9 +1028,8 @@ const struct request_handler staff_request_handlers[] = {
      handle_show, false},
     {"staff.rotate", ROLE_OPERATOR, handle_rotate, true},
     {"staff.sign", ROLE_OPERATOR | ROLE_DESK | ROLE_WITNESS | ROLE_SUPERVISOR, handle_sign, true},
-    {"staff.handover",
-     ROLE_OPERATOR | ROLE_DESK | ROLE_WITNESS | ROLE_SUPERVISOR | ROLE_AUDITOR, handle_handover,
-     false},
+    {"staff.handover", ROLE_OPERATOR | ROLE_DESK | ROLE_WITNESS | ROLE_SUPERVISOR | ROLE_AUDITOR,
+     handle_handover, false},
     {"draw_room.review", ROLE_OPERATOR, handle_review, true},
     {NULL, 0, NULL, false},
 };

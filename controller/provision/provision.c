@@ -682,14 +682,15 @@ static int issue_clients(const struct site *site, const char *org, X509 *ca, EVP
 			/* Archive custodians (auditors) sign a transfer's manifest and receipt
 			 * with Ed25519 (docs/archives.md "Transfer"); the watchers the witness log,
 			 * and the staff of staff[] (operators and desks too) the handovers of
-			 * their posts (docs/staff.md), with what the site's witness_signing asks. */
+			 * their posts (docs/staff.md), with what the site's witness_signing asks.
+			 */
 			unsigned algs = strcmp(people[k].role, "auditor") == 0 ? SITE_SIGNING_ED25519
 			                                                        : site->witness_signing;
 			/* (none for the others: a pair left from an earlier site file goes) */
 			if (rc == 0)
-				rc = issue_signing(cn,
-				                   people[k].signs || site_staff_find(site, cn) ? algs : 0,
-				                   org, ca, ca_key, dir, err);
+				rc = issue_signing(
+				    cn, people[k].signs || site_staff_find(site, cn) ? algs : 0,
+				    org, ca, ca_key, dir, err);
 			g_free(cn);
 		}
 	}

@@ -166,19 +166,19 @@ static int load_rows(sqlite3 *db, GArray *items)
 	}
 	sqlite3_finalize(st);
 	/* the appendix's reviews (review.h), when there are any: checked by verify */
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT id, time_us, subject, reviewed_by, note FROM reviews",
+	if (sqlite3_prepare_v2(db, "SELECT id, time_us, subject, reviewed_by, note FROM reviews",
 	                       -1, &st, NULL) == SQLITE_OK) {
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			int64_t t = sqlite3_column_int64(st, 1);
 			clock_format_us(t, when, sizeof(when));
 			add(items, t, t, 1,
 			    json_pack("{s:s, s:I, s:I, s:s, s:s, s:s}", "type", "review", "row",
-			              (json_int_t)sqlite3_column_int64(st, 0), "time_us", (json_int_t)t,
-			              "subject", col(st, 2), "reviewed_by", col(st, 3), "note",
-			              col(st, 4)),
-			    /* TRANSLATORS: "review" is the line's type keyword, kept in English like
-			       event and GAP; then the subject (draw_room), who, and their note. */
+			              (json_int_t)sqlite3_column_int64(st, 0), "time_us",
+			              (json_int_t)t, "subject", col(st, 2), "reviewed_by",
+			              col(st, 3), "note", col(st, 4)),
+			    /* TRANSLATORS: "review" is the line's type keyword, kept in English
+			       like event and GAP; then the subject (draw_room), who, and their
+			       note. */
 			    g_strdup_printf(_("%s  review   %-20s %-16s %s"), when, col(st, 2),
 			                    col(st, 3), col(st, 4)));
 		}
@@ -238,7 +238,8 @@ int cmd_timeline(int argc, char **argv)
 {
 	gboolean as_json = FALSE;
 	GOptionEntry opts[] = {{"json", 'j', 0, G_OPTION_ARG_NONE, &as_json,
-	                        N_("one JSON array of {type: draw|event|span|gap|review, ...}"), NULL},
+	                        N_("one JSON array of {type: draw|event|span|gap|review, ...}"),
+	                        NULL},
 	                       {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	struct archive_reader *r;
 	GArray *items;

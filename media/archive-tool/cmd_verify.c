@@ -4,13 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "roots_check.h"
-#include "tool.h"
-#include "verify.h"
 #include "cert_sig.h"
 #include "handover_sig.h"
 #include "review.h"
+#include "roots_check.h"
 #include "text_safe.h"
+#include "tool.h"
+#include "verify.h"
 #include "witness_log.h"
 
 #include <openssl/pem.h>
@@ -250,7 +250,8 @@ int cmd_verify(int argc, char **argv)
 		if (ca) {
 			site_ca = cert_read_file(ca);
 			if (!site_ca)
-				tool_err(_("%s: not a readable PEM certificate; signers' certificates not "
+				tool_err(_("%s: not a readable PEM certificate; signers' "
+				           "certificates not "
 				           "checked against a site CA"),
 				         ca);
 		}

@@ -24,9 +24,9 @@ int appendix_begin(const char *path, const char *create_sql, struct appendix_tx 
 	}
 	if (sqlite3_open_v2(path, &tx->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(tx->db, 5000) != SQLITE_OK ||
-	    sqlite3_exec(tx->db,
-	                 "PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL; BEGIN IMMEDIATE;",
-	                 NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(
+	        tx->db, "PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL; BEGIN IMMEDIATE;",
+	        NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(tx->db, create_sql, NULL, NULL, NULL) != SQLITE_OK) {
 		*why = g_strdup_printf("%s: not stored: %s", path,
 		                       tx->db ? sqlite3_errmsg(tx->db) : "cannot open");

@@ -12,8 +12,8 @@
 struct appendix_tx {
 	sqlite3 *db;
 	const char *path;
-	mode_t mode;  /* the file's mode before the append */
-	int sealed;   /* it was read-only: made so again at the end */
+	mode_t mode; /* the file's mode before the append */
+	int sealed;  /* it was read-only: made so again at the end */
 };
 
 /* appendix_begin: opens the archive at PATH for an append (made writable when sealed), in a

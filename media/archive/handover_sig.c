@@ -21,7 +21,8 @@ char *handover_message(const struct handover_fields *h, const char *role, int64_
 
 int handover_fields_of(const json_t *obj, struct handover_fields *out)
 {
-	const json_t *id = json_object_get(obj, "handover"), *at = json_object_get(obj, "ordered_at");
+	const json_t *id = json_object_get(obj, "handover"),
+	             *at = json_object_get(obj, "ordered_at");
 	const char **text[] = {&out->tender, &out->post,   &out->from,
 	                       &out->to,     &out->reason, &out->ordered_by};
 	static const char *const keys[] = {"tender", "post", "from", "to", "reason", "ordered_by"};
@@ -38,8 +39,8 @@ int handover_fields_of(const json_t *obj, struct handover_fields *out)
 }
 
 /* One signature entry S of the handover H: 0 and its algorithm, or -EBADMSG with *why. */
-static int entry_check(const struct handover_fields *h, const json_t *s, X509 *ca,
-                       const char **alg, char **why)
+static int entry_check(const struct handover_fields *h, const json_t *s, X509 *ca, const char **alg,
+                       char **why)
 {
 	const char *role = json_string_value(json_object_get(s, "role"));
 	const char *who = json_string_value(json_object_get(s, "identity"));
@@ -72,8 +73,8 @@ static int entry_check(const struct handover_fields *h, const json_t *s, X509 *c
 		rc = -EBADMSG;
 	}
 	if (rc == 0 && strcmp(identity, who) != 0) {
-		*why = g_strdup_printf("the signature entry of %s carries the certificate of %s", who,
-		                       identity);
+		*why = g_strdup_printf("the signature entry of %s carries the certificate of %s",
+		                       who, identity);
 		rc = -EBADMSG;
 	}
 	g_free(what);
@@ -115,16 +116,18 @@ int handover_event_verify(const json_t *body, X509 *ca, char **report)
 	for (int k = 0; k < 2; k++)
 		if (!algs[k]->len)
 			g_string_append_printf(bad, "\n  missing: no valid signature of %s (%s)",
-			                       k ? h.to : h.from, k ? HANDOVER_INCOMING : HANDOVER_OUTGOING);
+			                       k ? h.to : h.from,
+			                       k ? HANDOVER_INCOMING : HANDOVER_OUTGOING);
 	if (bad->len)
-		*report = g_strdup_printf("handover %" G_GINT64_FORMAT ", post %s of %s from %s to %s: "
-		                          "NOT signed by both%s",
-		                          h.id, h.post, h.tender, h.from, h.to, bad->str);
+		*report =
+		    g_strdup_printf("handover %" G_GINT64_FORMAT ", post %s of %s from %s to %s: "
+		                    "NOT signed by both%s",
+		                    h.id, h.post, h.tender, h.from, h.to, bad->str);
 	else
-		*report = g_strdup_printf("handover %" G_GINT64_FORMAT ", post %s of %s from %s to %s: "
-		                          "signed by %s (outgoing, %s) and %s (incoming, %s)",
-		                          h.id, h.post, h.tender, h.from, h.to, h.from, algs[0]->str,
-		                          h.to, algs[1]->str);
+		*report = g_strdup_printf(
+		    "handover %" G_GINT64_FORMAT ", post %s of %s from %s to %s: "
+		    "signed by %s (outgoing, %s) and %s (incoming, %s)",
+		    h.id, h.post, h.tender, h.from, h.to, h.from, algs[0]->str, h.to, algs[1]->str);
 	int rc = bad->len ? -EBADMSG : 0;
 	g_string_free(bad, TRUE);
 	g_string_free(algs[0], TRUE);

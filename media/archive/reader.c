@@ -19,9 +19,8 @@ struct archive_reader {
 };
 
 /* The tables of the archive format (schemas/sql/archive.sql, every version). */
-static const char *const known_tables[] = {"meta",        "draw",           "events",
-                                           "segments",    "segment_chunks", "gaps",
-                                           "checkpoints", "timestamps",
+static const char *const known_tables[] = {"meta", "draw", "events", "segments", "segment_chunks",
+                                           "gaps", "checkpoints", "timestamps",
                                            /* the signed appendix (appendix.h) */
                                            "witness_signatures", "reviews", NULL};
 

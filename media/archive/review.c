@@ -2,8 +2,8 @@
 #include "review.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <glib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "appendix.h"
@@ -17,8 +17,7 @@ char *review_message(const char *tender, const char *subject, const char *by, in
 }
 
 int review_append(const char *path, const struct archive_signer *signer, const char *tender,
-                  const char *subject, const char *by, int64_t at_us, const char *note,
-                  char **why)
+                  const char *subject, const char *by, int64_t at_us, const char *note, char **why)
 {
 	uint8_t sig[ARCHIVE_SIGNATURE_LEN];
 	char *msg = review_message(tender, subject, by, at_us, note);
@@ -44,7 +43,8 @@ int review_append(const char *path, const struct archive_signer *signer, const c
 		return rc;
 	char *b64 = g_base64_encode(sig, sizeof(sig));
 	if (sqlite3_prepare_v2(tx.db,
-	                       "INSERT INTO " REVIEW_TABLE "(time_us, tender, subject, reviewed_by, "
+	                       "INSERT INTO " REVIEW_TABLE
+	                       "(time_us, tender, subject, reviewed_by, "
 	                       "note, signature) VALUES (?, ?, ?, ?, ?, ?)",
 	                       -1, &st, NULL) != SQLITE_OK) {
 		rc = -EIO;
@@ -76,8 +76,8 @@ static struct archive_pubkey *recorded_key(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
 	struct archive_pubkey *k = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT signing_pubkey FROM meta WHERE id = 1", -1, &st,
-	                       NULL) == SQLITE_OK &&
+	if (sqlite3_prepare_v2(db, "SELECT signing_pubkey FROM meta WHERE id = 1", -1, &st, NULL) ==
+	        SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW && archive_pubkey_from_pem(col(st, 0), &k) != 0)
 		k = NULL;
 	sqlite3_finalize(st);
@@ -91,10 +91,10 @@ int review_verify(sqlite3 *db, const struct archive_pubkey *key, char **report, 
 	struct archive_pubkey *own = NULL;
 	int n = 0;
 	*bad = 0;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '" REVIEW_TABLE
-	                       "'",
-	                       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+	        db,
+	        "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '" REVIEW_TABLE "'",
+	        -1, &st, NULL) != SQLITE_OK) {
 		g_string_free(out, TRUE);
 		return -EIO;
 	}
@@ -107,10 +107,11 @@ int review_verify(sqlite3 *db, const struct archive_pubkey *key, char **report, 
 	}
 	if (!key)
 		key = own = recorded_key(db);
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT time_us, tender, subject, reviewed_by, note, signature FROM "
-	                       REVIEW_TABLE " ORDER BY id",
-	                       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+	        db,
+	        "SELECT time_us, tender, subject, reviewed_by, note, signature FROM " REVIEW_TABLE
+	        " ORDER BY id",
+	        -1, &st, NULL) != SQLITE_OK) {
 		archive_pubkey_free(own);
 		g_string_free(out, TRUE);
 		return -EIO;
@@ -127,10 +128,11 @@ int review_verify(sqlite3 *db, const struct archive_pubkey *key, char **report, 
 			                       ": signed by the archive key\n",
 			                       col(st, 2), col(st, 3), at);
 		else
-			g_string_append_printf(out,
-			                       "INVALID: review of the %s footage by %s at %" G_GINT64_FORMAT
-			                       ": its signature does not match the archive key\n",
-			                       col(st, 2), col(st, 3), at);
+			g_string_append_printf(
+			    out,
+			    "INVALID: review of the %s footage by %s at %" G_GINT64_FORMAT
+			    ": its signature does not match the archive key\n",
+			    col(st, 2), col(st, 3), at);
 		*bad += !ok;
 		n++;
 		g_free(sig);

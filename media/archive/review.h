@@ -27,8 +27,7 @@ char *review_message(const char *tender, const char *subject, const char *by, in
 /* review_append: SIGNER signs the review of TENDER's SUBJECT by BY at AT_US with NOTE and
  * appends it to the archive at PATH (sealed or not). 0 or -errno with *why (new). */
 int review_append(const char *path, const struct archive_signer *signer, const char *tender,
-                  const char *subject, const char *by, int64_t at_us, const char *note,
-                  char **why);
+                  const char *subject, const char *by, int64_t at_us, const char *note, char **why);
 
 /* review_verify: checks every review row of the archive on DB against KEY (the archive's
  * checkpoint key; NULL: the key recorded in meta.signing_pubkey). Returns the number of
