@@ -544,3 +544,15 @@ def test_draw_room_door_needs_representative_and_witness(site, tmp_path):
     site.door("DR1").pin(wpin)
     assert wait_for(lambda: len(door_events(site, "DR1", "unknown")) == 2, 5)
     assert lock_rises(site, "DR1") == 1
+
+    # a witness alone at the door later: nothing opens, the alert says who waited for whom
+    w = ok(site, "desk", "staff-admit", "--identity", W3, "--room", "DR1", identity=DESKS[0])
+    time.sleep(0.5)  # the lists reach the agent
+    site.door("DR1").pin(w["credential"][4:])
+    lone = wait_for(lambda: [a for a in alerts(site, "escort_missing") if a["person"] == W3],
+                    WINDOW + 5)
+    a, = lone
+    assert a["room"] == "DR1" and a["state"] == "open"
+    assert "%s, the witness, presented a credential at the door of draw room DR1 at " % W3 \
+        in a["detail"] and "but no tenderer's representative followed" in a["detail"]
+    assert lock_rises(site, "DR1") == 1
