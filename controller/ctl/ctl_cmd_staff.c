@@ -204,12 +204,13 @@ static void print_sign(const json_t *res)
 		printf(_("Handover %lld signed by %s (%s, %s): done, %s now holds the post (signed "
 		         "by %s and %s)\n"),
 		       (long long)json_integer_value(json_object_get(res, "handover")),
-		       str(res, "signed_by"), str(res, "role"), algs->str, str(res, "to"),
-		       str(res, "from"), str(res, "to"));
+		       str(res, "signed_by"), ctl_state_word("handover role", str(res, "role")),
+		       algs->str, str(res, "to"), str(res, "from"), str(res, "to"));
 	else
 		printf(_("Handover %lld signed by %s (%s, %s): waiting for %s\n"),
 		       (long long)json_integer_value(json_object_get(res, "handover")),
-		       str(res, "signed_by"), str(res, "role"), algs->str, str(res, "waiting_for"));
+		       str(res, "signed_by"), ctl_state_word("handover role", str(res, "role")),
+		       algs->str, str(res, "waiting_for"));
 	g_string_free(algs, TRUE);
 }
 
@@ -301,8 +302,8 @@ static int cmd_sign(struct ctl *ctl, int argc, char **argv)
 	    (g_strcmp0(me, str(rec, "to")) == 0 || g_strcmp0(me, str(rec, "from")) == 0))
 		printf(_("Signing handover %lld as the %s person: post %s of %s from %s to %s, "
 		         "reason: %s\n"),
-		       id, role, str(rec, "post"), str(rec, "tender"), str(rec, "from"),
-		       str(rec, "to"), str(rec, "reason"));
+		       id, ctl_state_word("handover role", role), str(rec, "post"),
+		       str(rec, "tender"), str(rec, "from"), str(rec, "to"), str(rec, "reason"));
 	int64_t signed_at = g_get_real_time();
 	sigs = sign_handover(ctl, rec, role, signed_at, &rc);
 	if (!sigs)

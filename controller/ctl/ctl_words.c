@@ -16,6 +16,9 @@ static const char *const state_words[] G_GNUC_UNUSED = {
     /* a draw (staff show): committed and waiting for the witness, or run */
     NC_("draw state", "committed"),
     NC_("draw state", "run"),
+    /* who signs a handover of a post (staff sign): the person leaving it, the one taking it */
+    NC_("handover role", "outgoing"),
+    NC_("handover role", "incoming"),
     /* a tender's archive (archives) */
     NC_("archive state", "open"),
     NC_("archive state", "closed"),
