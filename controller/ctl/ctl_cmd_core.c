@@ -91,5 +91,6 @@ const struct ctl_command *const ctl_command_tables[] = {
 	witness_ctl_commands,
 	transfer_ctl_commands,
 	staff_ctl_commands,
+	evidence_ctl_commands,
 	NULL,
 };

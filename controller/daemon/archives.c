@@ -596,7 +596,7 @@ static void store_draw_records(struct controller *c, const char *session, int64_
 			 * (also the seats of people who never did) is in the retention archives
 			 * of those days: kept for this tender's auditor */
 			char *why = g_strdup_printf("release %s %s", session, t);
-			retention_hold_days(c->cfg.archive_dir, d.run_at, now, why);
+			retention_hold(c, "draw", t, 0, why, d.run_at, now);
 			g_free(why);
 		}
 	}

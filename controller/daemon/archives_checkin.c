@@ -70,7 +70,7 @@ void archives_on_checkin(struct controller *c, const json_t *result)
 	/* what the seat recorded before the check-in stays in the retention archives of those
 	 * days: they are kept past [controller] retention_days for this tender */
 	char *why = g_strdup_printf("checkin %s %s", tender, person);
-	retention_hold_days(c->cfg.archive_dir, seated_us, checked_in_us, why);
+	retention_hold(c, "checkin", tender, 0, why, seated_us, checked_in_us);
 	g_free(why);
 out:
 	g_clear_error(&err);

@@ -16,6 +16,7 @@
 #include "archive_fetch.h"
 #include "archive_transfer.h"
 #include "doors.h"
+#include "evidence_holds.h"
 #include "log.h"
 #include "msg.h"
 #include "ops.h"
@@ -74,6 +75,7 @@ static const struct request_handler *const handler_tables[] = {
     transfer_request_handlers,
     staff_request_handlers,
     live_request_handlers,
+    evidence_request_handlers,
 };
 
 static const struct request_handler *handler_find(const char *command)

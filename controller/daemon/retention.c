@@ -10,6 +10,7 @@
 #include "archives.h"
 #include "clock.h"
 #include "log.h"
+#include "retention_hold.h"
 #include "state.h"
 
 #define SWEEP_INTERVAL_S 3600
@@ -38,8 +39,9 @@ int archives_retention(struct controller *c, int64_t at_us, struct archive **out
 	return rc;
 }
 
-/* True when a witness note's evidence span (docs/witness.md) overlaps the UTC day of the
- * retention archive NAME ("site-YYYY-MM-DD"), or when that cannot be known. */
+/* True when an active evidence hold (retention_hold.h: a witness note's span, a behaviour
+ * warning's, a seat's recording before check-in) overlaps the UTC day of the retention
+ * archive NAME ("site-YYYY-MM-DD"), or when that cannot be known. */
 static bool evidence_held(struct controller *c, const char *name)
 {
 	int y, m, d;
@@ -61,8 +63,9 @@ static bool evidence_held(struct controller *c, const char *name)
 	return held;
 }
 
-/* Delete the retention archives of days before today - retention_days, except those
- * holding a witness note's evidence. */
+/* Delete the retention archives of days before today - retention_days, except those an
+ * active evidence hold covers (state.db alone decides: hold files of earlier versions were
+ * imported at start). */
 static gboolean sweep(gpointer user)
 {
 	struct controller *c = user;
@@ -81,33 +84,32 @@ static gboolean sweep(gpointer user)
 		    !g_str_has_suffix(f, ".evarc"))
 			continue;
 		char *name = g_strndup(f, 15);
-		/* a behaviour warning's evidence span holds the day (warnings.c) */
-		char *hold = g_strdup_printf("%s/%s.hold", c->cfg.archive_dir, name);
-		bool held = g_file_test(hold, G_FILE_TEST_EXISTS);
-		bool noted = strcmp(name, oldest) < 0 && evidence_held(c, name);
-		if (held && strcmp(name, oldest) < 0)
-			log_info("retention: %s kept: it holds warning evidence (%s)", f, hold);
-		g_free(hold);
-		if (noted)
-			log_info("retention: %s kept: a witness note holds evidence from that day",
-			         name);
-		if (!held && !noted && strcmp(name, oldest) < 0) {
-			archives_close(c, name);
-			char *path = archives_path(c, name);
-			if (unlink(path) == 0)
-				log_info("retention: %s deleted (older than %d days)", path,
-				         c->cfg.retention_days);
-			else
-				log_warn("retention: %s", path);
-			/* its rollback journal, and the WAL files of archives of older versions */
-			static const char *const companions[] = {"-journal", "-wal", "-shm"};
-			for (size_t i = 0; i < G_N_ELEMENTS(companions); i++) {
-				char *side = g_strconcat(path, companions[i], NULL);
-				unlink(side);
-				g_free(side);
-			}
-			g_free(path);
+		if (strcmp(name, oldest) >= 0) {
+			g_free(name);
+			continue;
 		}
+		if (evidence_held(c, name)) {
+			log_info("retention: %s kept: an evidence hold covers that day (evalroomctl "
+			         "evidence holds)",
+			         name);
+			g_free(name);
+			continue;
+		}
+		archives_close(c, name);
+		char *path = archives_path(c, name);
+		if (unlink(path) == 0)
+			log_info("retention: %s deleted (older than %d days)", path,
+			         c->cfg.retention_days);
+		else
+			log_warn("retention: %s", path);
+		/* its rollback journal, and the WAL files of archives of older versions */
+		static const char *const companions[] = {"-journal", "-wal", "-shm"};
+		for (size_t i = 0; i < G_N_ELEMENTS(companions); i++) {
+			char *side = g_strconcat(path, companions[i], NULL);
+			unlink(side);
+			g_free(side);
+		}
+		g_free(path);
 		g_free(name);
 	}
 	if (dir)
@@ -118,6 +120,7 @@ static gboolean sweep(gpointer user)
 
 void retention_start(struct controller *c)
 {
+	retention_hold_import(c);
 	sweep(c);
 	sweep_timer = g_timeout_add_seconds(SWEEP_INTERVAL_S, sweep, c);
 }

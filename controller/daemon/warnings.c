@@ -73,12 +73,13 @@ static json_t *evidence_streams(struct controller *c, const struct warning *w)
 	return out;
 }
 
-/* Keep the site's retention archives of the warning's UTC days (retention_hold.h). */
-static void hold_days(struct controller *c, int64_t alert_id, const struct warning *w)
+/* Keep the site's recordings of the warning's span from retention deletion: an evidence
+ * hold until a person releases it (retention_hold.h). */
+static void hold_span(struct controller *c, int64_t alert_id, const struct warning *w)
 {
 	char *why = g_strdup_printf("alert %" G_GINT64_FORMAT " %s", alert_id,
 	                            warn_rule_name(w->rule));
-	retention_hold_days(c->cfg.archive_dir, w->from_us, w->to_us, why);
+	retention_hold(c, "warning", w->tender, alert_id, why, w->from_us, w->to_us);
 	g_free(why);
 }
 
@@ -114,7 +115,7 @@ static void on_warning(const struct warning *w, void *user)
 			               "warning.evidence", "controller", body);
 		}
 		g_ptr_array_unref(tenders);
-		hold_days(c, id, w);
+		hold_span(c, id, w);
 	}
 	json_decref(evidence);
 	json_decref(streams);

@@ -2,8 +2,9 @@
  * desk's check-ins are handed to the rules engine (controller/ops/warn_rules.h); each
  * warning becomes an alert of its own kind (warn_*) with its evidence span (streams and
  * time range) in the alert's extra, a "warning.evidence" event in the archive of every
- * tender concerned, and a hold on the site's retention archives of those days (the file
- * site-YYYY-MM-DD.hold beside them, which the retention sweep respects). docs/warnings.md. */
+ * tender concerned, and an evidence hold on the site's recordings of that span (state.db,
+ * retention_hold.h), which the retention sweep respects until a person releases it.
+ * docs/warnings.md. */
 #pragma once
 #include <jansson.h>
 #include <stdint.h>

@@ -140,6 +140,18 @@ static const char *const state_migrations[] = {
      * (docs/staff.md section 8) */
     "ALTER TABLE staff_handover ADD COLUMN from_signatures TEXT;"
     "ALTER TABLE staff_handover ADD COLUMN to_signatures TEXT;",
+    /* 7 -> 8: one evidence-hold mechanism (docs/archives.md, "Evidence holds"): the
+     * retention archives' holds of behaviour warnings and of the seats' recording before
+     * check-in, once site-YYYY-MM-DD.hold files, are rows here like a witness note's (which
+     * SOURCE names, with WHY in words and the warning's ALERT), and a person releases a
+     * hold (who, when, why kept) instead of removing a file */
+    "ALTER TABLE evidence_hold ADD COLUMN source TEXT NOT NULL DEFAULT 'note';"
+    "ALTER TABLE evidence_hold ADD COLUMN why TEXT NOT NULL DEFAULT 'witness note';"
+    "ALTER TABLE evidence_hold ADD COLUMN alert INTEGER;"
+    "ALTER TABLE evidence_hold ADD COLUMN released_at INTEGER;"
+    "ALTER TABLE evidence_hold ADD COLUMN released_by TEXT;"
+    "ALTER TABLE evidence_hold ADD COLUMN release_reason TEXT;"
+    "CREATE INDEX evidence_hold_active ON evidence_hold (from_us) WHERE released_at IS NULL;",
 };
 
 _Static_assert(G_N_ELEMENTS(state_migrations) == STATE_SCHEMA_VERSION,

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STATE_SCHEMA_VERSION 7
+#define STATE_SCHEMA_VERSION 8
 #define STATE_ID_SIZE        33
 #define STATE_NAME_SIZE      129
 
@@ -374,10 +374,33 @@ int state_staff_admission_active_of(struct state *st, const char *identity, cons
 int state_evidence_hold_add(struct state *st, const char *tender, const char *stream,
                             int64_t from_us, int64_t to_us, const char *author, int64_t now,
                             int64_t *id, GError **err);
+/* An evidence hold the controller places itself on the site's retention archives. */
+struct state_evidence_hold {
+	const char *source; /* "warning", "checkin", "draw" (a seal's release), "file" */
+	const char *tender; /* "" when it concerns no one tender */
+	int64_t alert;      /* the behaviour warning's alert id, or 0 */
+	const char *why;    /* one line of words */
+	int64_t from_us, to_us; /* every stream's recordings of this span are kept */
+};
+/* state_evidence_hold_put: store hold H (author "controller", made at NOW; a span of no
+ * length is kept as one microsecond). With ONCE, nothing is stored when an active hold of
+ * the same source, why and span is there already (a file imported again after a crash);
+ * *ID (may be NULL) the new or existing hold. */
+int state_evidence_hold_put(struct state *st, const struct state_evidence_hold *h, int64_t now,
+                            bool once, int64_t *id, GError **err);
+/* state_evidence_hold_release: hold ID released by IDENTITY for REASON at NOW; NOT_FOUND
+ * (-ENOENT) when there is no such hold, CONFLICT (-EALREADY) when it was released before. */
+int state_evidence_hold_release(struct state *st, int64_t id, const char *identity,
+                                const char *reason, int64_t now, GError **err);
+/* state_evidence_holds: the holds, oldest first (only the active ones when ACTIVE), each
+ * {id, source, tender, stream, from_us, to_us, author, made_at, why, alert?, released_at?,
+ * released_by?, release_reason?}, into *OUT (a new array, the caller's). */
+int state_evidence_holds(struct state *st, bool active, json_t **out, GError **err);
 /* state_site_load: the imported site file, parsed (new, site_free it); -ENOENT when none,
  * -EIO when the stored text no longer parses. */
 int state_site_load(struct state *st, struct site **out, GError **err);
-/* state_evidence_held: *HELD when an evidence hold overlaps FROM_US..TO_US. */
+/* state_evidence_held: *HELD when an active (not released) evidence hold overlaps
+ * FROM_US..TO_US. */
 int state_evidence_held(struct state *st, int64_t from_us, int64_t to_us, bool *held, GError **err);
 
 /* state_binding_open: SEAT of ROOM now records for PERSON's TENDER from FROM_US (a

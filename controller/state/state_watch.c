@@ -1,5 +1,6 @@
 /* state.db: the watchers' side (docs/witness.md): staff door credentials for their own
- * rooms and the evidence holds of witness notes. */
+ * rooms; the evidence holds on the site's recordings (witness notes, behaviour warnings,
+ * the seats' recording before check-in). */
 #include "request.h"
 #include "site.h"
 #include "state.h"
@@ -92,11 +93,99 @@ int state_evidence_hold_add(struct state *st, const char *tender, const char *st
 	return rc;
 }
 
+int state_evidence_hold_put(struct state *st, const struct state_evidence_hold *h, int64_t now,
+                            bool once, int64_t *id, GError **err)
+{
+	int64_t to = MAX(h->to_us, h->from_us + 1), found = 0;
+	int rc;
+	if (once) {
+		rc = state_get_row(st,
+		                   "SELECT id FROM evidence_hold WHERE source = ? AND why = ? AND "
+		                   "from_us = ? AND to_us = ? AND released_at IS NULL LIMIT 1",
+		                   STATE_ARGS(STATE_TEXT(h->source), STATE_TEXT(h->why),
+		                              STATE_INT(h->from_us), STATE_INT(to)),
+		                   state_read_int64, &found, "read evidence holds", err);
+		if (rc == 0) {
+			if (id)
+				*id = found;
+			return 0;
+		}
+		if (rc != -ENOENT)
+			return rc;
+	}
+	rc = state_run(st,
+	               "INSERT INTO evidence_hold(tender, stream, from_us, to_us, author, made_at, "
+	               "source, why, alert) VALUES (?, '', ?, ?, 'controller', ?, ?, ?, ?)",
+	               STATE_ARGS(STATE_TEXT(h->tender ? h->tender : ""), STATE_INT(h->from_us),
+	                          STATE_INT(to), STATE_INT(now), STATE_TEXT(h->source),
+	                          STATE_TEXT(h->why), h->alert ? STATE_INT(h->alert) : STATE_TEXT(NULL)),
+	               "store evidence hold", err);
+	if (rc == 0 && id)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int state_evidence_hold_release(struct state *st, int64_t id, const char *identity,
+                                const char *reason, int64_t now, GError **err)
+{
+	int64_t released = 0;
+	int rc = state_get_row(st, "SELECT coalesce(released_at, 0) FROM evidence_hold WHERE id = ?",
+	                       STATE_ARGS(STATE_INT(id)), state_read_int64, &released,
+	                       "read evidence hold", err);
+	if (rc == -ENOENT)
+		return state_not_found(err, "no evidence hold %" G_GINT64_FORMAT
+		                            " (evalroomctl evidence holds lists them)",
+		                       id);
+	if (rc != 0)
+		return rc;
+	if (released) {
+		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_CONFLICT,
+		            "evidence hold %" G_GINT64_FORMAT " was released already", id);
+		return -EALREADY;
+	}
+	return state_run(st,
+	                 "UPDATE evidence_hold SET released_at = ?, released_by = ?, "
+	                 "release_reason = ? WHERE id = ? AND released_at IS NULL",
+	                 STATE_ARGS(STATE_INT(now), STATE_TEXT(identity), STATE_TEXT(reason),
+	                            STATE_INT(id)),
+	                 "release evidence hold", err);
+}
+
+static json_t *hold_json(sqlite3_stmt *s)
+{
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:s}", "id",
+	                      (json_int_t)sqlite3_column_int64(s, 0), "source",
+	                      state_column_text(s, 1), "tender", state_column_text(s, 2), "stream",
+	                      state_column_text(s, 3), "from_us",
+	                      (json_int_t)sqlite3_column_int64(s, 4), "to_us",
+	                      (json_int_t)sqlite3_column_int64(s, 5), "author",
+	                      state_column_text(s, 6), "made_at",
+	                      (json_int_t)sqlite3_column_int64(s, 7), "why", state_column_text(s, 8));
+	if (sqlite3_column_type(s, 9) != SQLITE_NULL)
+		json_object_set_new(o, "alert", json_integer(sqlite3_column_int64(s, 9)));
+	if (sqlite3_column_type(s, 10) != SQLITE_NULL) {
+		json_object_set_new(o, "released_at", json_integer(sqlite3_column_int64(s, 10)));
+		json_object_set_new(o, "released_by", json_string(state_column_text(s, 11)));
+		json_object_set_new(o, "release_reason", json_string(state_column_text(s, 12)));
+	}
+	return o;
+}
+
+int state_evidence_holds(struct state *st, bool active, json_t **out, GError **err)
+{
+	return state_list(st,
+	                  "SELECT id, source, tender, stream, from_us, to_us, author, made_at, why, "
+	                  "alert, released_at, released_by, release_reason FROM evidence_hold "
+	                  "WHERE ? = 0 OR released_at IS NULL ORDER BY id",
+	                  STATE_ARGS(STATE_INT(active ? 1 : 0)), hold_json, out,
+	                  "read evidence holds", err);
+}
+
 int state_evidence_held(struct state *st, int64_t from_us, int64_t to_us, bool *held, GError **err)
 {
 	int rc = state_get_row(st,
 	                       "SELECT 1 FROM evidence_hold WHERE from_us < ? AND to_us > ? "
-	                       "LIMIT 1",
+	                       "AND released_at IS NULL LIMIT 1",
 	                       STATE_ARGS(STATE_INT(to_us), STATE_INT(from_us)), NULL, NULL,
 	                       "read evidence holds", err);
 	if (rc == 0 || rc == -ENOENT) {

@@ -145,8 +145,12 @@ void archive_batch_abort(struct archive *a);
 int archive_batch_open(const struct archive *a);
 
 /* The controller commits a batch when its loop has nothing else to do, when the batch holds
- * this many bytes, or ARCHIVE_BATCH_MAX_MS after its first segment, whichever comes first. */
-#define ARCHIVE_BATCH_MAX_BYTES (32 * 1024 * 1024)
+ * this many bytes, or ARCHIVE_BATCH_MAX_MS after its first segment, whichever comes first.
+ * The byte bound matters only for a backlog (segments arriving faster than the disk takes
+ * them): a commit costs 7 fsyncs of the journal, the directory and the file whatever its
+ * size, so a backlog goes in large commits; the time bound still caps an acknowledgement's
+ * wait. */
+#define ARCHIVE_BATCH_MAX_BYTES (64 * 1024 * 1024)
 #define ARCHIVE_BATCH_MAX_MS    250
 
 /* Signs and stores a checkpoint over the whole tree as of now (time_us). */

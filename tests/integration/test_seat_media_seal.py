@@ -180,11 +180,12 @@ def test_seat_media_sealed_until_check_in(site, bin_dir, tmp_path, segs):
         assert ev["before_checkin"] == [retention], ev
         assert ev["seated_at"] < ev["checked_in_at"] <= int(time.time() * 1e6)
         assert ev["checked_in_at"] > t0 + 2 * SEG_US
-        # that day is held against the retention sweep for this tender
-        hold = os.path.join(site.tmp, "controller-state", "archive", retention + ".hold")
-        with open(hold) as f:
-            assert "checkin %s %s %d %d\n" % (mine, first, ev["seated_at"],
-                                              ev["checked_in_at"]) in f.read()
+        # that span is held against the retention sweep for this tender: an evidence hold
+        # (docs/archives.md, "Evidence holds"), listed for people
+        held = [(h["source"], h["tender"], h["why"], h["from_us"], h["to_us"])
+                for h in ok(site, "evidence", "holds")["holds"]]
+        assert ("checkin", mine, "checkin %s %s" % (mine, first), ev["seated_at"],
+                ev["checked_in_at"]) in held, held
 
         t1 = ev["checked_in_at"] + 100_000
         sent = [send(s, t1 + i * SEG_US, i) for i in range(2)
@@ -235,11 +236,12 @@ def test_seat_media_sealed_until_check_in(site, bin_dir, tmp_path, segs):
                "--screening", "passed", identity=DESK)
         for t in ("TA", "TB"):
             assert wait_for(lambda: rows(site, t, "SELECT count(*) FROM draw") == [(1,)])
-        with open(hold) as f:
-            lines = f.read().splitlines()
+        held = ok(site, "evidence", "holds")["holds"]
         for t in ("TA", "TB"):
-            assert len([x for x in lines if x.startswith("release %s %s " % (TODAY, t))]) \
-                == 1, lines
+            assert len([h for h in held if h["source"] == "draw" and h["tender"] == t and
+                        h["why"] == "release %s %s" % (TODAY, t)]) == 1, held
+        assert not [f for f in os.listdir(os.path.join(site.tmp, "controller-state",
+                                                       "archive")) if f.endswith(".hold")]
     finally:
         agent.close()
     assert site.schema_problems() == []

@@ -241,6 +241,21 @@ def test_witness_note_breach_and_evidence(site, tmp_path):
     assert ctl.wait_log("connected to the broker")
     assert wait_for(lambda: not os.path.exists(gone), 10), ctl.log()
     assert os.path.exists(held)
-    assert "kept: a witness note holds evidence" in ctl.log(this_run=True)
+    assert "kept: an evidence hold covers that day" in ctl.log(this_run=True)
+
+    # the note's hold is listed with the others (docs/archives.md, "Evidence holds"); a
+    # witness may read the list but not release it; a supervisor releases it with a reason,
+    # and the day goes at the next sweep
+    notes = [h for h in ok(site, "evidence", "holds", identity=watchers.WITNESS)["holds"]
+             if h["source"] == "note"]
+    assert [(h["id"], h["tender"], h["stream"], h["author"], h["why"]) for h in notes] == [
+        (breach["evidence"]["hold"], "TA", "cam-E1-S1", watchers.WITNESS, "witness note")]
+    refused(site, "evidence", "release", "--hold", str(notes[0]["id"]), "--reason", "done",
+            identity=watchers.WITNESS)
+    ok(site, "evidence", "release", "--hold", str(notes[0]["id"]), "--reason",
+       "breach reviewed, no further action", identity=watchers.SUPERVISOR)
+    ctl.restart()
+    assert ctl.wait_log("connected to the broker")
+    assert wait_for(lambda: not os.path.exists(held), 10), ctl.log()
     sup.close()
     assert site.schema_problems() == []

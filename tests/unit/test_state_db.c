@@ -181,6 +181,53 @@ static void test_migration_from_version_4(void **ctx)
 	assert_non_null(f->st);
 }
 
+/* A version 7 database (a witness note's hold, no sources, nothing released) is brought
+ * forward: the hold is a note's, active, and still keeps its span; a release is kept. */
+static void test_migration_of_evidence_holds_from_version_7(void **ctx)
+{
+	struct fixture *f = *ctx;
+	sqlite3 *db;
+	GError *err = NULL;
+	bool held = false;
+
+	state_close(f->st);
+	f->st = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db,
+	                 "BEGIN; DROP INDEX evidence_hold_active;"
+	                 "ALTER TABLE evidence_hold DROP COLUMN source;"
+	                 "ALTER TABLE evidence_hold DROP COLUMN why;"
+	                 "ALTER TABLE evidence_hold DROP COLUMN alert;"
+	                 "ALTER TABLE evidence_hold DROP COLUMN released_at;"
+	                 "ALTER TABLE evidence_hold DROP COLUMN released_by;"
+	                 "ALTER TABLE evidence_hold DROP COLUMN release_reason;"
+	                 "INSERT INTO evidence_hold (tender, stream, from_us, to_us, author, made_at)"
+	                 "  VALUES ('T1', 'cam-E1', 1000, 2000, 'witness-a', 5);"
+	                 "PRAGMA user_version = 7; COMMIT;",
+	                 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	f->st = state_open(f->path, &err);
+	assert_non_null(f->st);
+	assert_int_equal(state_schema_version(f->st), STATE_SCHEMA_VERSION);
+	char *row = query_text(f->path, "SELECT source || '/' || why || '/' || "
+	                                 "coalesce(released_at, 'active') FROM evidence_hold");
+	assert_string_equal(row, "note/witness note/active");
+	g_free(row);
+	assert_int_equal(state_evidence_held(f->st, 1500, 1600, &held, &err), 0);
+	assert_true(held);
+	assert_int_equal(state_evidence_hold_release(f->st, 1, "auditor-a", "closed", 9, &err), 0);
+	assert_int_equal(state_evidence_held(f->st, 1500, 1600, &held, &err), 0);
+	assert_false(held);
+	assert_int_equal(state_evidence_hold_release(f->st, 1, "auditor-a", "again", 10, &err),
+	                 -EALREADY);
+	g_clear_error(&err);
+	assert_int_equal(state_evidence_hold_release(f->st, 2, "auditor-a", "none", 10, &err),
+	                 -ENOENT);
+	g_clear_error(&err);
+}
+
 static void test_foreign_keys_enforced(void **ctx)
 {
 	struct fixture *f = *ctx;
@@ -258,6 +305,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_foreign_keys_enforced, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_from_version_4, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migration_of_evidence_holds_from_version_7, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_id_number_normalised, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_log, setup, teardown),
