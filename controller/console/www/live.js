@@ -73,7 +73,12 @@ async function open(t, s) {
   pc.addTransceiver("audio", { direction: "recvonly" }); // Opus, when the room records sound
   const media = new MediaStream();
   pc.ontrack = (e) => {
-    media.addTrack(e.track);
+    // A room without sound answers the audio section but never sends: a silent audio
+    // track in the element would hold the picture back, so sound joins once it flows.
+    if (e.track.kind === "audio" && e.track.muted)
+      e.track.addEventListener("unmute", () => media.addTrack(e.track), { once: true });
+    else
+      media.addTrack(e.track);
     t.video.srcObject = media;
   };
   pc.onconnectionstatechange = () => {
