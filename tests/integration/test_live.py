@@ -84,21 +84,6 @@ def test_live_tile_decodes_frames(site, build_dir):
         later = frames(b)
         print("framesDecoded %d -> %d in 2 s" % (first, later))
         assert later > first + 5
-        # The room's sound (Opus, passed through) arrives and is decoded.
-        key = "%s/%s" % (ROOM, ROOM_CAM)
-
-        def audio():
-            return b.driver.execute_async_script(
-                "const done = arguments[arguments.length - 1];"
-                "window.evalroomLive.audio(arguments[0]).then(done, () => done(null));", key)
-        assert wait_for(lambda: (audio() or {}).get("packets", 0) > 0, 15), audio()
-        a1 = audio()
-        time.sleep(2)
-        a2 = audio()
-        print("audio %s -> %s in 2 s" % (a1, a2))
-        assert a2["codec"] == "audio/opus", a2
-        assert a2["packets"] > a1["packets"] + 50  # 20 ms packets: 100 in 2 s
-        assert a2["samples"] > a1["samples"]
         artefacts = os.path.join(build_dir, "test-artifacts")
         os.makedirs(artefacts, exist_ok=True)
         shot = os.path.join(artefacts, "console-live.png")

@@ -70,7 +70,9 @@ async function open(t, s) {
   const pc = new RTCPeerConnection({ iceServers: [] });
   t.pc = pc;
   pc.addTransceiver("video", { direction: "recvonly" });
-  pc.addTransceiver("audio", { direction: "recvonly" }); // Opus, when the room records sound
+  // No audio section yet: answered for a stream without sound, it kept some views' video
+  // from ever being sent (webrtcbin 1.22); the page will ask for sound once the stream
+  // list says which streams have it (docs/live.md, "Audio").
   const media = new MediaStream();
   pc.ontrack = (e) => {
     // A room without sound answers the audio section but never sends: a silent audio
