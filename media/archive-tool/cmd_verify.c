@@ -303,8 +303,8 @@ int cmd_verify(int argc, char **argv)
 		rc = check_cosignatures(r, policy, min_cosigners, &cosig_lines, &cosig_problem);
 		if (rc != 0) {
 			g_free(rep.problem);
-			rep.problem = g_strdup_printf(_("cosignatures: %s"),
-			                              cosig_problem ? cosig_problem : "unreadable");
+			rep.problem =
+			    g_strdup(cosig_problem ? cosig_problem : "cosignatures unreadable");
 		}
 	}
 	if (rc == 0) {

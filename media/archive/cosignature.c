@@ -63,6 +63,39 @@ char *cosig_note_line(const struct cosignature *cs)
 	return note_signature_line(cs->name, cs->key_id, ts, sizeof(ts));
 }
 
+char *cosig_note_lines(sqlite3 *db, int64_t checkpoint)
+{
+	GString *out = g_string_new(NULL);
+	sqlite3_stmt *st = NULL;
+
+	/* the appendix is absent until the first cosignature */
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT name, key_id, time, signature FROM " COSIG_TABLE
+	                       " WHERE checkpoint = ? ORDER BY id",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, checkpoint);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			struct cosignature cs = {0};
+			const char *name = (const char *)sqlite3_column_text(st, 0);
+			const char *kid = (const char *)sqlite3_column_text(st, 1);
+			uint8_t kb[4];
+			if (!name || strlen(name) > COSIG_NAME_MAX || !kid || strlen(kid) != 8 ||
+			    hex_decode_lower(kid, kb, 4) != 0 || sqlite3_column_bytes(st, 3) != 64)
+				continue;
+			g_strlcpy(cs.name, name, sizeof(cs.name));
+			cs.key_id = (uint32_t)kb[0] << 24 | (uint32_t)kb[1] << 16 |
+			            (uint32_t)kb[2] << 8 | kb[3];
+			cs.time = (uint64_t)sqlite3_column_int64(st, 2);
+			memcpy(cs.signature, sqlite3_column_blob(st, 3), 64);
+			char *line = cosig_note_line(&cs);
+			g_string_append(out, line);
+			g_free(line);
+		}
+	}
+	sqlite3_finalize(st);
+	return g_string_free(out, FALSE);
+}
+
 static int store_fail(sqlite3 *db, const char *what, char **why)
 {
 	int code = db ? sqlite3_errcode(db) : SQLITE_CANTOPEN;
@@ -457,17 +490,17 @@ int cosig_verify(sqlite3 *db, const struct cosig_policy *policy, unsigned min,
 		g_string_free(missing, TRUE);
 		if (rep->final_valid < min)
 			rep->problem = g_strdup_printf(
-			    "the final checkpoint (size %" G_GUINT64_FORMAT
-			    ") is cosigned by %u of the "
-			    "%u cosigners required (--min-cosigners); missing: %s",
+			    "cosignatures: the final checkpoint (size %" G_GUINT64_FORMAT
+			    ") is cosigned by %u of the %u cosigners required (--min-cosigners); "
+			    "missing: %s",
 			    rep->final_size, rep->final_valid, min,
-			    rep->missing ? rep->missing : "none of the policy's cosigners is left");
+			    rep->missing ? rep->missing : "-");
 	}
 	if (rep->problem)
 		rc = -EBADMSG;
 out:
 	if (rc == -EIO)
-		rep->problem = g_strdup_printf("cosignatures: sqlite: %s", sqlite3_errmsg(db));
+		rep->problem = g_strdup_printf(COSIG_TABLE ": sqlite: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	rep->lines = g_string_free(lines, FALSE);
 	g_free(valid_final);

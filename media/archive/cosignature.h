@@ -41,6 +41,10 @@ int cosig_check(const uint8_t pub[32], const char *body, uint64_t time, const ui
  * timestamp (8 bytes, big-endian) || signature)\n"), new text. */
 char *cosig_note_line(const struct cosignature *cs);
 
+/* cosig_note_lines: the signed-note lines of every cosignature the archive on DB stores for
+ * checkpoint row CHECKPOINT (as stored, not checked), concatenated; new text, "" when none. */
+char *cosig_note_lines(sqlite3 *db, int64_t checkpoint);
+
 /* cosig_store: appends CS to the appendix table on DB (a read-write connection with no open
  * transaction), creating the table when needed, in a transaction of its own. A second
  * cosignature by the same key of the same checkpoint is not stored again (0). 0, or -EAGAIN
