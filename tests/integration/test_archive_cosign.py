@@ -10,7 +10,7 @@ cosignature to the controller, which stores it in the tender's archive, open or 
   fails naming the missing cosigner with a policy of 2 (one key that never cosigned), names
   a tampered cosignature, lists a key outside the policy as unknown;
 - an independent check of a stored cosignature with Python's cryptography, from the C2SP
-  text alone."""
+  text alone, and with the openssl lines of docs/archive-format.md."""
 import base64
 import hashlib
 import json
@@ -260,6 +260,24 @@ def test_cosigners_refuse_forks_and_verify_checks_the_policy(site, bin_dir, tmp_
     raw = base64.b64decode(vkey_a.split("+")[2])
     assert raw[0] == 0x04
     assert hashlib.sha256(NAME_A.encode() + b"\n\x04" + raw[1:]).hexdigest()[:8] == kid
+    # ... and with the openssl lines of docs/archive-format.md, run by bash as written.
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs",
+                            "archive-format.md")).read()
+    start = doc.index("F=T-2026-001.evarc; ROW=3; VKEY=")
+    lines = doc[start:doc.index("```", start)].split("\n")
+    lines[0] = "F=%s; ROW=3; VKEY='%s'" % (sarc, vkey_a)
+    work = tmp_path / "by-hand"
+    work.mkdir()
+    r = subprocess.run(["bash", "-euc", "\n".join(lines)], cwd=work, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and "Signature Verified Successfully" in r.stdout, \
+        (r.stdout, r.stderr)
+    with open(work / "msg", "ab") as f:
+        f.write(b"x")
+    r = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey",
+                        "cosigner.pub", "-rawin", "-in", "msg", "-sigfile", "sig.bin"],
+                       cwd=work, capture_output=True, text=True)
+    assert r.returncode != 0
     key = serialization.load_pem_private_key(open(a.key, "rb").read(), None)
     key.public_key().verify(sig, b"cosignature/v1\ntime %d\n" % t + body.encode())
     assert raw[1:] == key.public_key().public_bytes(serialization.Encoding.Raw,
