@@ -126,7 +126,7 @@ static void cosign_tender(struct run *r, const char *tender)
 		if (!ctl_want_json(r->ctl))
 			fprintf(none ? stdout : stderr, "%s%s: %s\n",
 			        none ? "" : "evalroomctl: ", tender, err->message);
-		report(r, tender, none ? "no checkpoint" : "failed", 0, err->message);
+		report(r, tender, none ? "skipped" : "failed", 0, err->message);
 		goto out;
 	}
 	json_t *path = json_object_get(res, "proof");

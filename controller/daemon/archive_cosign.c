@@ -91,6 +91,13 @@ static int handle_checkpoint(struct controller *c, const struct request *req, js
 		              "the archive of tender %s: its checkpoints are unreadable", tender);
 		goto out;
 	}
+	if (g_str_has_prefix(body, "evalroom-archive checkpoint v1")) {
+		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, ENOTSUP,
+		              "the archive of tender %s is of format version 1: its checkpoints are "
+		              "no C2SP checkpoints and are not cosigned",
+		              tender);
+		goto out;
+	}
 	json_t *path = json_array();
 	/* a FROM beyond the newest size gets no proof: the cosigner sees the rollback itself */
 	if ((uint64_t)from <= size) {
