@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -63,6 +64,17 @@ char *cosig_note_line(const struct cosignature *cs)
 	return note_signature_line(cs->name, cs->key_id, ts, sizeof(ts));
 }
 
+/* A stored key id (8 lower-case hex digits) as a number: true when HEX is one. */
+static bool key_id_of(const char *hex, uint32_t *out)
+{
+	uint8_t b[4];
+
+	if (!hex || strlen(hex) != 8 || hex_decode_lower(hex, b, 4) != 0)
+		return false;
+	*out = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+	return true;
+}
+
 char *cosig_note_lines(sqlite3 *db, int64_t checkpoint)
 {
 	GString *out = g_string_new(NULL);
@@ -78,13 +90,10 @@ char *cosig_note_lines(sqlite3 *db, int64_t checkpoint)
 			struct cosignature cs = {0};
 			const char *name = (const char *)sqlite3_column_text(st, 0);
 			const char *kid = (const char *)sqlite3_column_text(st, 1);
-			uint8_t kb[4];
-			if (!name || strlen(name) > COSIG_NAME_MAX || !kid || strlen(kid) != 8 ||
-			    hex_decode_lower(kid, kb, 4) != 0 || sqlite3_column_bytes(st, 3) != 64)
+			if (!name || strlen(name) > COSIG_NAME_MAX || !key_id_of(kid, &cs.key_id) ||
+			    sqlite3_column_bytes(st, 3) != 64)
 				continue;
 			g_strlcpy(cs.name, name, sizeof(cs.name));
-			cs.key_id = (uint32_t)kb[0] << 24 | (uint32_t)kb[1] << 16 |
-			            (uint32_t)kb[2] << 8 | kb[3];
 			cs.time = (uint64_t)sqlite3_column_int64(st, 2);
 			memcpy(cs.signature, sqlite3_column_blob(st, 3), 64);
 			char *line = cosig_note_line(&cs);
@@ -416,7 +425,7 @@ int cosig_verify(sqlite3 *db, const struct cosig_policy *policy, unsigned min,
 			int64_t time = sqlite3_column_int64(st, 5);
 			const uint8_t *sig = sqlite3_column_blob(st, 6);
 			struct checkpoint_row *row = g_hash_table_lookup(cps, &cp);
-			uint8_t kb[4];
+			uint32_t key_id = 0;
 			guint idx = 0;
 			rep->rows++;
 			if ((uint64_t)id != rep->rows) {
@@ -425,8 +434,7 @@ int cosig_verify(sqlite3 *db, const struct cosig_policy *policy, unsigned min,
 				                               rep->rows);
 				break;
 			}
-			if (!name || !kid || strlen(kid) != 8 ||
-			    hex_decode_lower(kid, kb, 4) != 0 ||
+			if (!name || !key_id_of(kid, &key_id) ||
 			    sqlite3_column_bytes(st, 6) != 64 || time < 0) {
 				rep->problem = g_strdup_printf(
 				    COSIG_TABLE " row %" G_GINT64_FORMAT ": malformed", id);
@@ -449,8 +457,6 @@ int cosig_verify(sqlite3 *db, const struct cosig_policy *policy, unsigned min,
 				    id, size, cp, row->size);
 				break;
 			}
-			uint32_t key_id = (uint32_t)kb[0] << 24 | (uint32_t)kb[1] << 16 |
-			                  (uint32_t)kb[2] << 8 | kb[3];
 			const struct cosig_policy_key *k = policy_find(policy, name, key_id, &idx);
 			const char *what;
 			if (!policy)
