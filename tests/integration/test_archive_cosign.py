@@ -4,8 +4,9 @@ the supervision room's machine (supervisor-reg1) and a regulator (auditor-audit1
 proof from the one it cosigned last, checks both, cosigns (C2SP cosignature/v1) and hands the
 cosignature to the controller, which stores it in the tender's archive, open or sealed.
 - successive checkpoints are cosigned; nothing new is "already cosigned";
-- a controller that rolls the tender back (a smaller size) or forks it (another tree at or
-  past the size cosigned) is refused by the cosigner, which names it and exits 1;
+- a controller that rolls the tender back (a smaller size) or forks it (another root at the
+  size cosigned, another tree past it) is refused by the cosigner, which names it and exits
+  1;
 - `evalroom-archive verify --cosigners FILE --min-cosigners N` passes with a policy of 1,
   fails naming the missing cosigner with a policy of 2 (one key that never cosigned), names
   a tampered cosignature, lists a key outside the policy as unknown;
@@ -161,7 +162,7 @@ def test_cosigners_refuse_forks_and_verify_checks_the_policy(site, bin_dir, tmp_
     # away with their checkpoints, by whoever holds the controller's files): refused.
     shutil.copyfile(a.state, tmp_path / "a.state.keep")
     site.daemons["controller"].stop()
-    cut = first + 1
+    cut = first  # back to the first checkpoint cosigned
     db = sqlite3.connect(arc)
     with db:
         db.execute("DELETE FROM cosignatures")
@@ -177,8 +178,15 @@ def test_cosigners_refuse_forks_and_verify_checks_the_policy(site, bin_dir, tmp_
     # Its record is unchanged by the refusal.
     assert open(a.state).read() == open(tmp_path / "a.state.keep").read()
 
-    # The same archive grown again past the size cosigned, with other records: a fork.
-    record(site, TENDER, cosigned - newest_size(arc) + 1)
+    # The same archive grown again to the size cosigned, with other records: another root
+    # at that size, a fork.
+    record(site, TENDER, cosigned - leaves(arc))
+    assert wait_for(lambda: checkpointed(arc) and newest_size(arc) == cosigned, 20)
+    rc, out, err = a.run(TENDER)
+    assert rc == 1 and outcome(out, TENDER) == ["refused"], (json.dumps(out), err)
+    assert "FORK" in err and "was cosigned at that size" in err, err
+    # ... and past it: the consistency proof from the tree cosigned does not hold.
+    record(site, TENDER, 2)
     assert wait_for(lambda: checkpointed(arc) and newest_size(arc) > cosigned, 20)
     rc, out, err = a.run(TENDER)
     assert rc == 1 and outcome(out, TENDER) == ["refused"], (json.dumps(out), err)
@@ -257,7 +265,7 @@ def test_cosigners_refuse_forks_and_verify_checks_the_policy(site, bin_dir, tmp_
         "SELECT c.body, s.time, s.signature, s.key_id FROM cosignatures s "
         "JOIN checkpoints c ON c.id = s.checkpoint WHERE s.id = 3").fetchone()
     db.close()
-    raw = base64.b64decode(vkey_a.split("+")[2])
+    raw = base64.b64decode(vkey_a.split("+", 2)[2])  # the base64 may hold '+' too
     assert raw[0] == 0x04
     assert hashlib.sha256(NAME_A.encode() + b"\n\x04" + raw[1:]).hexdigest()[:8] == kid
     # ... and with the openssl lines of docs/archive-format.md, run by bash as written.
