@@ -109,7 +109,7 @@ static void cosign_tender(struct run *r, const char *tender)
 	char *why = NULL, *sig_b64 = NULL;
 	gsize sig_len = 0;
 	guchar *csig = NULL;
-	struct cosigner_checkpoint cp;
+	struct cosigner_checkpoint cp = {0};
 	size_t len = 0;
 
 	if (cosigner_state_get(r->state, tender, &had, had_root, &sealed) && sealed) {
