@@ -5,8 +5,8 @@
 #include <openssl/sha.h>
 #include <stdbool.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "appendix.h"
 #include "hex.h"
 #include "note.h"
 
@@ -113,34 +113,31 @@ static int store_fail(sqlite3 *db, const char *what, char **why)
 	return code == SQLITE_BUSY || code == SQLITE_LOCKED ? -EAGAIN : -EIO;
 }
 
-int cosig_store(sqlite3 *db, const struct cosignature *cs, char **why)
+static const char create_sql[] = "CREATE TABLE IF NOT EXISTS " COSIG_TABLE " ("
+                                 "  id INTEGER PRIMARY KEY,"
+                                 "  checkpoint INTEGER NOT NULL,"
+                                 "  tree_size INTEGER NOT NULL,"
+                                 "  name TEXT NOT NULL,"
+                                 "  key_id TEXT NOT NULL,"
+                                 "  time INTEGER NOT NULL,"
+                                 "  signature BLOB NOT NULL,"
+                                 "  UNIQUE (checkpoint, name, key_id))";
+
+/* Inserts CS on DB (inside the caller's transaction, the table there). 0 or -errno, *why. */
+static int insert_row(sqlite3 *db, const struct cosignature *cs, char **why)
 {
 	sqlite3_stmt *st = NULL;
 	char key_id[9];
-	int rc;
+	int rc = 0;
 
-	if (sqlite3_exec(db,
-	                 "BEGIN IMMEDIATE;"
-	                 "CREATE TABLE IF NOT EXISTS " COSIG_TABLE " ("
-	                 "  id INTEGER PRIMARY KEY,"
-	                 "  checkpoint INTEGER NOT NULL,"
-	                 "  tree_size INTEGER NOT NULL,"
-	                 "  name TEXT NOT NULL,"
-	                 "  key_id TEXT NOT NULL,"
-	                 "  time INTEGER NOT NULL,"
-	                 "  signature BLOB NOT NULL,"
-	                 "  UNIQUE (checkpoint, name, key_id))",
-	                 NULL, NULL, NULL) != SQLITE_OK) {
-		rc = store_fail(db, "begin", why);
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		return rc;
-	}
 	g_snprintf(key_id, sizeof(key_id), "%08x", cs->key_id);
 	if (sqlite3_prepare_v2(db,
 	                       "INSERT OR IGNORE INTO " COSIG_TABLE " (checkpoint, tree_size, "
 	                       "name, key_id, time, signature) VALUES (?, ?, ?, ?, ?, ?)",
-	                       -1, &st, NULL) != SQLITE_OK)
-		goto err;
+	                       -1, &st, NULL) != SQLITE_OK) {
+		rc = store_fail(db, "insert", why);
+		goto out;
+	}
 	sqlite3_bind_int64(st, 1, cs->checkpoint);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)cs->tree_size);
 	sqlite3_bind_text(st, 3, cs->name, -1, SQLITE_STATIC);
@@ -148,49 +145,35 @@ int cosig_store(sqlite3 *db, const struct cosignature *cs, char **why)
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)cs->time);
 	sqlite3_bind_blob(st, 6, cs->signature, 64, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		goto err;
+		rc = store_fail(db, "insert", why);
+out:
 	sqlite3_finalize(st);
-	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	return rc;
+}
+
+int cosig_store(sqlite3 *db, const struct cosignature *cs, char **why)
+{
+	int rc;
+
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, create_sql, NULL, NULL, NULL) != SQLITE_OK)
+		rc = store_fail(db, "begin", why);
+	else if ((rc = insert_row(db, cs, why)) == 0 &&
+	         sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		rc = store_fail(db, "commit", why);
+	if (rc != 0)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		return rc;
-	}
-	return 0;
-err:
-	rc = store_fail(db, "insert", why);
-	sqlite3_finalize(st);
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
 }
 
 int cosig_store_file(const char *path, const struct cosignature *cs, char **why)
 {
-	struct stat sb;
-	sqlite3 *db = NULL;
-	int rc;
+	struct appendix_tx tx;
+	int rc = appendix_begin(path, create_sql, &tx, why);
 
-	if (stat(path, &sb) != 0) {
-		rc = -errno;
-		*why = g_strdup_printf("%s: %s", path, g_strerror(errno));
+	if (rc != 0)
 		return rc;
-	}
-	gboolean sealed = (sb.st_mode & 0222) == 0;
-	if (sealed && chmod(path, sb.st_mode | S_IWUSR) != 0) {
-		rc = -errno;
-		*why = g_strdup_printf("%s: %s", path, g_strerror(errno));
-		return rc;
-	}
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-	    sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||
-	    sqlite3_exec(db, "PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL", NULL, NULL,
-	                 NULL) != SQLITE_OK)
-		rc = store_fail(db, path, why);
-	else
-		rc = cosig_store(db, cs, why);
-	sqlite3_close(db);
-	if (sealed)
-		chmod(path, sb.st_mode);
-	return rc;
+	return appendix_end(&tx, insert_row(tx.db, cs, why), why);
 }
 
 int cosig_last_checkpoint(sqlite3 *db, int64_t *id, uint64_t *size, uint8_t root[32], char **body,

@@ -51,8 +51,8 @@ char *cosig_note_lines(sqlite3 *db, int64_t checkpoint);
  * (another connection holds the file), -EIO, with *why. */
 int cosig_store(sqlite3 *db, const struct cosignature *cs, char **why);
 
-/* cosig_store_file: cosig_store on the archive file at PATH (a sealed file, 0444, is made
- * writable for the append and read-only again; its journal is removed). 0 or -errno, *why. */
+/* cosig_store_file: the same on the archive file at PATH, through the appendix (appendix.h: a
+ * sealed file is made writable for the append and read-only again). 0 or -errno, *why. */
 int cosig_store_file(const char *path, const struct cosignature *cs, char **why);
 
 /* The last checkpoint of the archive on DB: its row id, tree size, root, body (new) and
