@@ -92,5 +92,6 @@ const struct ctl_command *const ctl_command_tables[] = {
 	transfer_ctl_commands,
 	staff_ctl_commands,
 	evidence_ctl_commands,
+	cosign_ctl_commands,
 	NULL,
 };

@@ -13,5 +13,7 @@ extern const struct ctl_command transfer_ctl_commands[];
 extern const struct ctl_command staff_ctl_commands[];
 /* evidence holds|release (ctl_cmd_evidence.c). */
 extern const struct ctl_command evidence_ctl_commands[];
+/* archive cosign|cosigner-vkey (ctl_cmd_cosign.c). */
+extern const struct ctl_command cosign_ctl_commands[];
 /* NULL-terminated list of the tables above and those of other modules. */
 extern const struct ctl_command *const ctl_command_tables[];

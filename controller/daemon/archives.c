@@ -881,6 +881,10 @@ void archives_after_request(struct controller *c, const struct request *req, con
 	    (!err && strcmp(req->command, "console.opened") == 0) ||
 	    strcmp(req->command, "witness.sign") == 0)
 		return;
+	/* a cosignature goes to the archive's appendix (archive_cosign.c); as a record it would
+	 * grow the very tree it cosigns */
+	if (strcmp(req->command, "archive.cosign") == 0)
+		return;
 	/* Operator actions that concern the tender, refused ones too (the audit log's view).
 	 * A committee CSV holds identity numbers: only its size goes in. */
 	json_t *tenders = request_tenders(c, req);

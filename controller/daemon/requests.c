@@ -13,6 +13,7 @@
 #include "controller.h"
 #include "custody.h"
 #include "live_view.h"
+#include "archive_cosign.h"
 #include "archive_fetch.h"
 #include "archive_transfer.h"
 #include "doors.h"
@@ -76,6 +77,7 @@ static const struct request_handler *const handler_tables[] = {
     staff_request_handlers,
     live_request_handlers,
     evidence_request_handlers,
+    cosign_request_handlers,
 };
 
 static const struct request_handler *handler_find(const char *command)

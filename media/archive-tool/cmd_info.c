@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "archive.h"
+#include "cosignature.h"
 #include "leaf.h"
 #include "note.h"
 #include "signing.h"
@@ -298,6 +299,15 @@ int cmd_checkpoint(int argc, char **argv)
 		note = note_checkpoint(raw(st, 1), pub, sqlite3_column_blob(st, 2),
 		                       ARCHIVE_SIGNATURE_LEN);
 		vkey = note_checkpoint_vkey(raw(st, 1), pub);
+		/* and the cosigners' signature lines (c2sp.org/tlog-cosignature) after its own */
+		if (note) {
+			char *cosigs =
+			    cosig_note_lines(archive_reader_db(r), sqlite3_column_int64(st, 0));
+			char *with = g_strconcat(note, cosigs, NULL);
+			g_free(cosigs);
+			g_free(note);
+			note = with;
+		}
 	}
 	print_lines(note ? note : raw(st, 1));
 	if (dir) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "cosignature.h"
 #include "hex.h"
 #include "leaf.h"
 #include "note.h"
@@ -315,6 +316,13 @@ static int package_checkpoints(struct pkg *p, json_t **out)
 			                             ARCHIVE_SIGNATURE_LEN);
 
 			if (note) {
+				/* with the cosigners' lines (c2sp.org/tlog-cosignature) */
+				char *cosigs = cosig_note_lines(p->db, id);
+				char *with = g_strconcat(note, cosigs, NULL);
+
+				g_free(cosigs);
+				g_free(note);
+				note = with;
 				f_note = g_strconcat(base, ".note", NULL);
 				rc = save_text(p->dir, f_note, note);
 				g_free(note);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cert_sig.h"
+#include "cosignature.h"
 #include "handover_sig.h"
 #include "review.h"
 #include "roots_check.h"
@@ -154,10 +155,63 @@ static void check_reviews(struct archive_reader *r, const struct archive_pubkey 
 	g_free(report);
 }
 
+/* The cosignatures (cosignature.h) against the trust policy in POLICY_PATH (NULL: listed,
+ * not checked), MIN of its cosigners required on the final checkpoint: 0, -EBADMSG with
+ * *problem (new), -EIO. Prints nothing; *lines (new) is what to show after the OK line. */
+static int check_cosignatures(struct archive_reader *r, const struct cosig_policy *policy, int min,
+                              char **lines, char **problem)
+{
+	struct cosig_report rep;
+	int rc = cosig_verify(archive_reader_db(r), policy, (unsigned)min, &rep);
+	GString *out = g_string_new(NULL);
+	if (rep.rows || policy) {
+		char n[24], size[24];
+		g_snprintf(n, sizeof(n), "%" G_GUINT64_FORMAT, rep.rows);
+		g_snprintf(size, sizeof(size), "%" G_GUINT64_FORMAT, rep.final_size);
+		if (policy)
+			g_string_append_printf(
+			    out,
+			    _("cosignatures: %s stored; the final checkpoint (size "
+			      "%s) is cosigned by %u of the policy's %zu cosigners "
+			      "(%d required)\n"),
+			    n, size, rep.final_valid, cosig_policy_size(policy), min);
+		else
+			g_string_append_printf(
+			    out,
+			    _("cosignatures: %s stored, not checked: pass --cosigners "
+			      "FILE (their verifier keys) to check them\n"),
+			    n);
+		char **l = g_strsplit(rep.lines ? rep.lines : "", "\n", -1);
+		for (char **x = l; *x; x++)
+			if (**x)
+				g_string_append_printf(out, "  %s\n", *x);
+		g_strfreev(l);
+		if (policy && rep.missing)
+			g_string_append_printf(out, _("  missing on the final checkpoint: %s\n"),
+			                       rep.missing);
+	}
+	*lines = g_string_free(out, FALSE);
+	*problem = rep.problem ? g_strdup(rep.problem) : NULL;
+	cosig_report_clear(&rep);
+	return rc;
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	char *pub = NULL, *roots = NULL, *tsa_ca = NULL, *pub2 = NULL, *ca = NULL;
+	char *cosigners = NULL, *cosig_lines = NULL, *cosig_problem = NULL;
+	int min_cosigners = -1;
+	struct cosig_policy *policy = NULL;
 	GOptionEntry opts[] = {
+	    {"cosigners", 0, 0, G_OPTION_ARG_FILENAME, &cosigners,
+	     N_("the trust policy: the cosigners' verifier keys (C2SP vkeys, one per line, as "
+	        "evalroomctl archive cosigner-vkey prints them); each cosignature is reported as "
+	        "valid, unknown key or BAD SIGNATURE"),
+	     "FILE"},
+	    {"min-cosigners", 0, 0, G_OPTION_ARG_INT, &min_cosigners,
+	     N_("how many of the policy's cosigners must have cosigned the final checkpoint "
+	        "(default: all of them)"),
+	     "N"},
 	    {"pubkey2", 0, 0, G_OPTION_ARG_FILENAME, &pub2,
 	     N_("the site's second public key (SM2 or Ed25519 PEM), when its checkpoints are "
 	        "signed by a second key too; without it the recorded one is used"),
@@ -208,8 +262,35 @@ int cmd_verify(int argc, char **argv)
 		g_free(pub2);
 		return EXIT_USAGE;
 	}
+	if (min_cosigners >= 0 && !cosigners) {
+		tool_err(_("--min-cosigners needs --cosigners FILE"));
+		archive_pubkey_free(key2);
+		archive_pubkey_free(key);
+		return EXIT_USAGE;
+	}
+	if (cosigners) {
+		char *why = NULL;
+		if (cosig_policy_load(cosigners, &policy, &why) != 0) {
+			tool_err("%s", why);
+			g_free(why);
+			archive_pubkey_free(key2);
+			archive_pubkey_free(key);
+			return EXIT_USAGE;
+		}
+		if (min_cosigners < 0)
+			min_cosigners = (int)cosig_policy_size(policy);
+		if ((size_t)min_cosigners > cosig_policy_size(policy)) {
+			tool_err(_("--min-cosigners %d: the policy names only %zu cosigners"),
+			         min_cosigners, cosig_policy_size(policy));
+			cosig_policy_free(policy);
+			archive_pubkey_free(key2);
+			archive_pubkey_free(key);
+			return EXIT_USAGE;
+		}
+	}
 	r = tool_open(argv[1]);
 	if (!r) {
+		cosig_policy_free(policy);
 		archive_pubkey_free(key2);
 		archive_pubkey_free(key);
 		g_free(pub);
@@ -218,6 +299,14 @@ int cmd_verify(int argc, char **argv)
 	rc = archive_verify_keys(r, key, key2, &rep);
 	if (rc == 0)
 		rc = archive_verify_timestamps(r, tsa_ca, &rep);
+	if (rc == 0) {
+		rc = check_cosignatures(r, policy, min_cosigners, &cosig_lines, &cosig_problem);
+		if (rc != 0) {
+			g_free(rep.problem);
+			rep.problem =
+			    g_strdup(cosig_problem ? cosig_problem : "cosignatures unreadable");
+		}
+	}
 	if (rc == 0) {
 		char n[5][24];
 		const uint64_t v[5] = {rep.leaves, rep.events, rep.segments, rep.gaps,
@@ -246,6 +335,7 @@ int cmd_verify(int argc, char **argv)
 			printf(
 			    _("note: signatures checked against the key recorded in the file; pass "
 			      "--pubkey controller-signing.pub to prove who signed\n"));
+		fputs(cosig_lines, stdout);
 		X509 *site_ca = NULL;
 		if (ca) {
 			site_ca = cert_read_file(ca);
@@ -263,7 +353,13 @@ int cmd_verify(int argc, char **argv)
 			rc = check_roots(roots, key, &rep, argv[1]);
 	} else {
 		printf(_("FAILED %s: %s\n"), argv[1], rep.problem ? rep.problem : "unreadable");
+		if (cosig_lines)
+			fputs(cosig_lines, stdout);
 	}
+	cosig_policy_free(policy);
+	g_free(cosigners);
+	g_free(cosig_lines);
+	g_free(cosig_problem);
 	archive_verify_report_clear(&rep);
 	archive_reader_free(r);
 	archive_pubkey_free(key);

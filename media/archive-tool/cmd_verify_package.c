@@ -345,6 +345,10 @@ int cmd_verify_package(int argc, char **argv)
 		                  "which TSA"));
 	else
 		printf(_("note: no RFC 3161 timestamp in the package\n"));
+	printf(_("note: not covered by any signature, only by the manifest (compare its SHA-256 "
+	         "with the transmittal record): the clips (viewing copies of the proven "
+	         "segments), timeline.txt, timeline.json, package.json, package.js, index.html "
+	         "and README.txt\n"));
 	rc = EXIT_INTACT;
 out:
 	json_decref(pkg);

@@ -142,7 +142,25 @@ static const char readme_tail[] =
     "archive's last checkpoint was changed. The clips are remuxed from those segments (the\n"
     "same video and audio, another container), so their bytes differ from the segments; the\n"
     "manifest ties them to this package. A clip in H.265 does not play in Chromium-based\n"
-    "browsers: open it, or the segments, in VLC or mpv.\n";
+    "browsers: open it, or the segments, in VLC or mpv.\n"
+    "\n"
+    "What each file is covered by\n"
+    "----------------------------\n"
+    "- segments/: by the SHA-256 in each segment's leaf, which its proof leads to a signed\n"
+    "  checkpoint (5.); proofs/ prove themselves (a changed proof leads nowhere).\n"
+    "- checkpoints/: by the controller's signatures (2.), the prev chain (3.) and the\n"
+    "  timestamps (4.); ROW.note holds the same body and signature, and the signature lines\n"
+    "  of any cosigners (c2sp.org/tlog-cosignature), checked with their keys, not here.\n"
+    "- keys/: by the key line of every checkpoint (the SHA-256 of the raw Ed25519 key; key2\n"
+    "  the second key's); trust comes from the keys you got from the site.\n"
+    "- Covered by NO signature, only by manifest.sha256: the clips (viewing copies; the\n"
+    "  evidence is the segments they list in package.json), timeline.txt and timeline.json\n"
+    "  (a listing of the archive's events in the span: check them against the archive with\n"
+    "  `evalroom-archive timeline`), package.json, package.js, index.html and this README.\n"
+    "  The manifest itself is signed by nobody: `evalroom-archive package` prints its SHA-256\n"
+    "  for the transmittal record, and whoever hands the package over may sign it with their\n"
+    "  own key, e.g.\n"
+    "  openssl pkeyutl -sign -inkey MY-signing.key -rawin -in manifest.sha256 -out manifest.sig\n";
 
 /* TEXT with each @KEY@ of KEYS (NULL-terminated pairs) replaced; g_free. */
 static char *fill(const char *text, const char *const *keys)

@@ -1,6 +1,6 @@
 /* The appendix of a tender archive: tables outside the Merkle tree whose rows each prove
  * themselves with a signature (the witness log's signatures, witness_log.h; the reviews of
- * its recordings, review.h). They are added after the seal too: a sealed (read-only, 0444)
+ * its recordings, review.h; the cosignatures of its checkpoints, cosignature.h). They are added after the seal too: a sealed (read-only, 0444)
  * file is made writable for the append and read-only again at once, so every leaf, every
  * checkpoint and the seal stay exactly as they were (docs/archive-format.md). */
 #ifndef EVALROOM_ARCHIVE_APPENDIX_H

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cosignature.h"
 #include "leaf.h"
 #include "merkle.h"
 
@@ -1163,4 +1164,18 @@ int archive_seal(struct archive *a, int64_t time_us)
 	}
 	announce_checkpoint(a);
 	return seal_finish(a);
+}
+
+int archive_append_cosignature(struct archive *a, const struct cosignature *cs)
+{
+	char *why = NULL;
+	int rc = ready_alone(a);
+
+	if (rc)
+		return rc;
+	rc = cosig_store(a->db, cs, &why);
+	if (rc)
+		set_err(a, "archive %s: %s", a->path, why);
+	g_free(why);
+	return rc;
 }

@@ -176,4 +176,11 @@ int archive_seal(struct archive *a, int64_t time_us);
 uint64_t archive_tree_size(const struct archive *a);
 void archive_tree_root(const struct archive *a, uint8_t root[32]);
 
+/* archive_append_cosignature: stores a cosignature (cosignature.h; checked by the caller) in
+ * the appendix table of the open archive A, on its own connection, after committing an open
+ * batch. Not a leaf: the tree and its checkpoints stay as they are. -EROFS when sealed (use
+ * cosig_store_file), -EAGAIN when a reader holds the file, -EIO; archive_errmsg says why. */
+struct cosignature;
+int archive_append_cosignature(struct archive *a, const struct cosignature *cs);
+
 #endif

@@ -171,3 +171,88 @@ void merkle_builder_root(const struct merkle_builder *b, uint8_t out[MERKLE_HASH
 	}
 	memcpy(out, acc, MERKLE_HASH_LEN);
 }
+
+/* SUBPROOF(m, D[n], b) of RFC 9162 2.1.4.1; recursion depth log2(n). */
+static void subproof(const uint8_t *leaves, uint64_t n, uint64_t m, int complete,
+                     uint8_t proof[][MERKLE_HASH_LEN], size_t *len)
+{
+	uint64_t k;
+
+	if (m == n) {
+		if (!complete)
+			subtree_root(leaves, n, proof[(*len)++]);
+		return;
+	}
+	k = split_point(n);
+	if (m <= k) {
+		subproof(leaves, k, m, complete, proof, len);
+		subtree_root(leaves + k * MERKLE_HASH_LEN, n - k, proof[(*len)++]);
+	} else {
+		subproof(leaves + k * MERKLE_HASH_LEN, n - k, m - k, 0, proof, len);
+		subtree_root(leaves, k, proof[(*len)++]);
+	}
+}
+
+int merkle_consistency_proof(const uint8_t *leaves, uint64_t n, uint64_t m,
+                             uint8_t proof[][MERKLE_HASH_LEN], size_t *len)
+{
+	if (m > n)
+		return -EINVAL;
+	*len = 0;
+	if (m > 0 && m < n)
+		subproof(leaves, n, m, 1, proof, len);
+	return 0;
+}
+
+int merkle_consistency_verify(uint64_t old_size, uint64_t new_size,
+                              const uint8_t old_root[MERKLE_HASH_LEN],
+                              const uint8_t new_root[MERKLE_HASH_LEN],
+                              const uint8_t proof[][MERKLE_HASH_LEN], size_t len)
+{
+	uint8_t fr[MERKLE_HASH_LEN], sr[MERKLE_HASH_LEN];
+	uint64_t fn, sn;
+	size_t i = 0;
+
+	if (old_size > new_size || len > MERKLE_MAX_CONSISTENCY)
+		return -EBADMSG;
+	if (old_size == new_size)
+		return len == 0 && memcmp(old_root, new_root, MERKLE_HASH_LEN) == 0 ? 0 : -EBADMSG;
+	if (old_size == 0)
+		return len == 0 ? 0 : -EBADMSG;
+	if (len == 0)
+		return -EBADMSG;
+	/* A power-of-two old tree is itself a node of the new one: the proof omits it. */
+	if ((old_size & (old_size - 1)) == 0) {
+		memcpy(fr, old_root, MERKLE_HASH_LEN);
+	} else {
+		memcpy(fr, proof[0], MERKLE_HASH_LEN);
+		i = 1;
+	}
+	memcpy(sr, fr, MERKLE_HASH_LEN);
+	fn = old_size - 1;
+	sn = new_size - 1;
+	while (fn & 1) {
+		fn >>= 1;
+		sn >>= 1;
+	}
+	for (; i < len; i++) {
+		if (sn == 0)
+			return -EBADMSG;
+		if ((fn & 1) || fn == sn) {
+			merkle_node_hash(proof[i], fr, fr);
+			merkle_node_hash(proof[i], sr, sr);
+			while (!(fn & 1) && fn != 0) {
+				fn >>= 1;
+				sn >>= 1;
+			}
+		} else {
+			merkle_node_hash(sr, proof[i], sr);
+		}
+		fn >>= 1;
+		sn >>= 1;
+	}
+	if (sn != 0 || memcmp(fr, old_root, MERKLE_HASH_LEN) != 0 ||
+	    memcmp(sr, new_root, MERKLE_HASH_LEN) != 0)
+		return -EBADMSG;
+	return 0;
+}

@@ -32,6 +32,25 @@ int merkle_inclusion_verify(const uint8_t leaf_hash[MERKLE_HASH_LEN], uint64_t i
                             const uint8_t path[][MERKLE_HASH_LEN], size_t len,
                             const uint8_t root[MERKLE_HASH_LEN]);
 
+/* Longest consistency proof for any pair of tree sizes up to 2^63 leaves. */
+#define MERKLE_MAX_CONSISTENCY (MERKLE_MAX_PATH + 1)
+
+/* Consistency proof (RFC 9162 2.1.4.1, PROOF(m, D[n])) between the tree of the first m leaves
+ * and that of the first n of `leaves` (n * 32 bytes). Writes up to MERKLE_MAX_CONSISTENCY
+ * hashes to `proof` and their count to *len: none when m == 0 or m == n. Returns 0, or
+ * -EINVAL when m > n. */
+int merkle_consistency_proof(const uint8_t *leaves, uint64_t n, uint64_t m,
+                             uint8_t proof[][MERKLE_HASH_LEN], size_t *len);
+
+/* Checks a consistency proof (RFC 9162 2.1.4.2): 0 when the tree of `old_size` leaves with
+ * root `old_root` is a prefix of the tree of `new_size` leaves with root `new_root`, else
+ * -EBADMSG. old_size == new_size needs an empty proof and equal roots; old_size == 0 an empty
+ * proof (every tree extends the empty one); old_size > new_size never holds. */
+int merkle_consistency_verify(uint64_t old_size, uint64_t new_size,
+                              const uint8_t old_root[MERKLE_HASH_LEN],
+                              const uint8_t new_root[MERKLE_HASH_LEN],
+                              const uint8_t proof[][MERKLE_HASH_LEN], size_t len);
+
 /* Incremental tree (a "compact range"): the roots of the perfect subtrees covering the leaves
  * added so far, so the root of the first n leaves costs O(log n) instead of O(n). A plain value:
  * no allocation, copy freely. peaks[i] is meaningful when bit i of size is set. */

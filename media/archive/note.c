@@ -1,5 +1,6 @@
 #include "note.h"
 
+#include <errno.h>
 #include <glib.h>
 #include <string.h>
 
@@ -80,4 +81,54 @@ char *note_checkpoint_vkey(const char *body, const uint8_t pub[32])
 	vkey = note_vkey(name, NOTE_TYPE_ED25519, pub, 32);
 	g_free(name);
 	return vkey;
+}
+
+char *note_origin(const char *body)
+{
+	const char *nl = strchr(body, '\n');
+
+	if (!nl || nl == body)
+		return NULL;
+	return g_strndup(body, (gsize)(nl - body));
+}
+
+int note_vkey_parse(const char *vkey, char **name, uint8_t *type, uint8_t pub[32], uint32_t *key_id,
+                    char **why)
+{
+	char **f = g_strsplit(vkey, "+", 3); /* base64 may hold "+" too */
+	guchar *raw = NULL;
+	gsize len = 0;
+	char *end = NULL;
+	uint64_t id;
+	int rc = -EINVAL;
+
+	if (g_strv_length(f) != 3 || !f[0][0] || strlen(f[1]) != 8 || strpbrk(f[0], " \t\n")) {
+		*why = g_strdup_printf("\"%s\" is not a verifier key (NAME+KEYID+BASE64)", vkey);
+		goto out;
+	}
+	id = g_ascii_strtoull(f[1], &end, 16);
+	raw = g_base64_decode(f[2], &len);
+	if (!end || *end || len != 33 ||
+	    (raw[0] != NOTE_TYPE_ED25519 && raw[0] != NOTE_TYPE_COSIGNATURE_V1)) {
+		*why = g_strdup_printf("verifier key of %s: not an Ed25519 key (type 0x01 or 0x04, "
+		                       "32 bytes)",
+		                       f[0]);
+		goto out;
+	}
+	if (note_key_id(f[0], raw[0], raw + 1, 32) != (uint32_t)id) {
+		*why =
+		    g_strdup_printf("verifier key of %s: its key id %s is not the one of its name "
+		                    "and key",
+		                    f[0], f[1]);
+		goto out;
+	}
+	*name = g_strdup(f[0]);
+	*type = raw[0];
+	memcpy(pub, raw + 1, 32);
+	*key_id = (uint32_t)id;
+	rc = 0;
+out:
+	g_free(raw);
+	g_strfreev(f);
+	return rc;
 }

@@ -8,6 +8,8 @@
 
 /* Signature type bytes of the signed-note specification. */
 #define NOTE_TYPE_ED25519 0x01
+/* c2sp.org/tlog-cosignature: an Ed25519 cosignature/v1 (timestamped). */
+#define NOTE_TYPE_COSIGNATURE_V1 0x04
 
 /* note_key_id: the recommended key id, the first four bytes (big-endian) of
  * SHA-256(NAME || 0x0A || TYPE || PUB[0..LEN)). */
@@ -31,5 +33,15 @@ char *note_checkpoint(const char *body, const uint8_t pub[32], const uint8_t *si
 
 /* note_checkpoint_vkey: the verifier key of that signer (key name = BODY's origin); g_free. */
 char *note_checkpoint_vkey(const char *body, const uint8_t pub[32]);
+
+/* note_vkey_parse: a verifier key "NAME+hex(KEY_ID)+base64(TYPE || PUB)" whose key material is
+ * a 32-byte Ed25519 key and whose key id is the one note_key_id gives for them. On success 0,
+ * *name (new, g_free), *type, pub and *key_id; else -EINVAL with *why (new text). */
+int note_vkey_parse(const char *vkey, char **name, uint8_t *type, uint8_t pub[32], uint32_t *key_id,
+                    char **why);
+
+/* note_origin: the first line of a note's BODY (its origin or key name); new text, NULL when
+ * BODY has no non-empty first line. */
+char *note_origin(const char *body);
 
 #endif

@@ -22,7 +22,9 @@ struct archive_reader {
 static const char *const known_tables[] = {"meta", "draw", "events", "segments", "segment_chunks",
                                            "gaps", "checkpoints", "timestamps",
                                            /* the signed appendix (appendix.h) */
-                                           "witness_signatures", "reviews", NULL};
+                                           "witness_signatures", "reviews",
+                                           /* cosignatures (cosignature.h) */
+                                           "cosignatures", NULL};
 
 /* SQLite calls this every PROGRESS_OPS virtual-machine steps; a query is stopped when the
  * reader's budget is spent. The budget grows with the file (every legitimate query is

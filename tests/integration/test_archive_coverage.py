@@ -4,7 +4,9 @@ design (only format version 1 has such columns); checkpoints chain, the seal tim
 recorded key are signed; a --pubkey other than the recorded key is named. A version 1 archive
 written by the earlier writer (tests/integration/data/archive-v1.sql, its SQL dump) still
 verifies. The checkpoints are also read by an independent C2SP signed-note/checkpoint parser
-written from c2sp.org/signed-note and c2sp.org/tlog-checkpoint."""
+written from c2sp.org/signed-note and c2sp.org/tlog-checkpoint. The version 2 archive also
+holds two cosignatures of its final checkpoint, written here from c2sp.org/tlog-cosignature
+and docs/archive-format.md alone; `verify` runs with both cosigners as its trust policy."""
 import base64
 import hashlib
 import os
@@ -16,7 +18,8 @@ import subprocess
 import pytest
 import tsa as local_tsa
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (Ed25519PrivateKey,
+                                                               Ed25519PublicKey)
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 SITE = "zj-ggzy.example"
@@ -52,6 +55,7 @@ def material(tmp_path_factory, bin_dir):
     r = run([f"{bin_dir}/evalroom-archive", "timestamp", arc, "--tsa", tsa.url])
     tsa.close()
     assert r.returncode == 0, r.stderr
+    policy = cosign(arc, d / "cosigners")
     v1 = d / "v1.evarc"
     db = sqlite3.connect(v1)
     db.executescript("PRAGMA page_size=65536; PRAGMA application_id=1163280722; "
@@ -60,7 +64,34 @@ def material(tmp_path_factory, bin_dir):
         db.executescript(f.read())
     db.close()
     return {"dir": d, "arc": arc, "pub": pub, "key": key, "v1": v1,
-            "v1pub": os.path.join(DATA, "archive-v1.pub")}
+            "v1pub": os.path.join(DATA, "archive-v1.pub"), "policy": policy}
+
+
+def cosign(arc, policy):
+    """Two cosignatures (Ed25519 cosignature/v1) of the final checkpoint of the sealed
+    archive ARC in its appendix table; their vkeys written to POLICY (returned)."""
+    db = sqlite3.connect(arc)
+    cp, size, body = db.execute("SELECT id, tree_size, body FROM checkpoints "
+                                "ORDER BY id DESC LIMIT 1").fetchone()
+    db.execute("CREATE TABLE cosignatures (id INTEGER PRIMARY KEY, checkpoint INTEGER NOT "
+               "NULL, tree_size INTEGER NOT NULL, name TEXT NOT NULL, key_id TEXT NOT NULL, "
+               "time INTEGER NOT NULL, signature BLOB NOT NULL, "
+               "UNIQUE (checkpoint, name, key_id))")
+    vkeys = []
+    for i, name in enumerate(("supervision.example/w1", "regulator.example/w2")):
+        key = Ed25519PrivateKey.generate()
+        raw = key.public_key().public_bytes(serialization.Encoding.Raw,
+                                            serialization.PublicFormat.Raw)
+        key_id = hashlib.sha256(name.encode() + b"\n\x04" + raw).digest()[:4].hex()
+        vkeys.append("%s+%s+%s" % (name, key_id, base64.b64encode(b"\x04" + raw).decode()))
+        t = 1795600000 + i
+        sig = key.sign(b"cosignature/v1\ntime %d\n" % t + body.encode())
+        db.execute("INSERT INTO cosignatures (checkpoint, tree_size, name, key_id, time, "
+                   "signature) VALUES (?, ?, ?, ?, ?, ?)", (cp, size, name, key_id, t, sig))
+    db.commit()
+    db.close()
+    policy.write_text("\n".join(vkeys) + "\n")
+    return policy
 
 
 @pytest.fixture
@@ -133,10 +164,15 @@ def test_every_column_of_every_table_is_signed_or_named(material, tool, tmp_path
                 else (material["v1"], material["v1pub"]))
     cols, rows = table_columns(src)
     assert set(cols) >= {"meta", "draw", "events", "segments", "segment_chunks", "gaps",
-                         "checkpoints"} | ({"timestamps"} if version == 2 else set())
+                         "checkpoints"} | ({"timestamps", "cosignatures"} if version == 2
+                                           else set())
     assert all(n > 0 for n in rows.values()), rows  # every table has a row to alter
-    r = tool("verify", src, "--pubkey", pub)
+    # version 2: both cosigners required on the final checkpoint (--min-cosigners defaults
+    # to all of the policy's)
+    policy = ["--cosigners", material["policy"]] if version == 2 else []
+    r = tool("verify", src, "--pubkey", pub, *policy)
     assert r.returncode == 0, r.stdout
+    assert version == 1 or "is cosigned by 2 of the policy's 2 cosigners" in r.stdout
     assert ("not covered by any signature" in r.stdout) == (version == 1), r.stdout
     tried = 0
     for table, columns in cols.items():
@@ -144,7 +180,7 @@ def test_every_column_of_every_table_is_signed_or_named(material, tool, tmp_path
             path = copy_of(src, tmp_path)
             stmt, new = alteration(path, table, column, which)
             sql(path, stmt, params=(new,))
-            r = tool("verify", path, "--pubkey", pub)
+            r = tool("verify", path, "--pubkey", pub, *policy)
             out = r.stdout + r.stderr
             named = r.returncode == 0 and f"{table}.{column}" in out and \
                 "not covered by any signature" in out
@@ -302,6 +338,22 @@ def test_checkpoints_read_by_an_independent_c2sp_parser(material, tool, tmp_path
     origin, size, root, ext = parse_checkpoint(body)
     assert origin == f"{SITE}/evalroom/{TENDER}"
     assert note.split("\n\n")[-1].startswith(f"\u2014 {origin} ")  # key name = origin
+    # The cosigners' lines follow the controller's (c2sp.org/tlog-cosignature): key ids of
+    # type 0x04, each signature a timestamped_signature (8-byte big-endian time, Ed25519)
+    # over "cosignature/v1\ntime T\n" and the body.
+    sigs = parse_signed_note(note)[1]
+    cosigs = {n: (i, s) for n, i, s in sigs[1:]}
+    assert len(cosigs) == 2, note
+    for vk in material["policy"].read_text().split():
+        name, key_id, b64 = vk.split("+", 2)
+        raw = base64.b64decode(b64)
+        assert raw[0] == 0x04 and hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4] \
+            == bytes.fromhex(key_id)
+        i, sig = cosigs[name]
+        assert i == int(key_id, 16) and len(sig) == 72
+        Ed25519PublicKey.from_public_bytes(raw[1:]).verify(
+            sig[8:], b"cosignature/v1\ntime %d\n" % int.from_bytes(sig[:8], "big") +
+            body.encode())
     db = sqlite3.connect(material["arc"])
     leaves = [h for (h,) in db.execute(
         "SELECT leaf_hash FROM (SELECT leaf, leaf_hash FROM meta UNION ALL SELECT leaf, leaf_hash "

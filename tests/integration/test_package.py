@@ -165,6 +165,10 @@ def test_package_holds_a_minute_of_the_room_and_verifies(package, bin_dir):
     assert re.search(r"OK .*: \d+ files match the manifest; \d+ segments of 3 streams proven",
                      r.stdout), r.stdout
     assert "RFC 3161 timestamps valid, checked up to --tsa-ca" in r.stdout, r.stdout
+    # what no signature covers is named, here and in the README
+    assert "not covered by any signature, only by the manifest" in r.stdout, r.stdout
+    readme = (d / "README.txt").read_text()
+    assert "Covered by NO signature, only by manifest.sha256: the clips" in readme
     # every proof is also one the existing verify-proof accepts
     seg = pkg["streams"][1]["segments"][3]
     r = tool_run(bin_dir, "verify-proof", d / seg["proof"], "--pubkey", package["pub"],

@@ -1,6 +1,8 @@
 /* Merkle tree: RFC 6962 test vectors (the certificate-transparency reference inputs, cross-
  * checked with an independent Python implementation) and inclusion proofs for every leaf of
- * every tree size 1..64. */
+ * every tree size 1..64; consistency proofs against the same reference vectors (RFC 6962's
+ * reference implementation, as the transparency-log libraries test them) and for every pair of
+ * sizes up to 40, where a fork or a flipped bit must fail. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -160,12 +162,113 @@ static void test_builder_matches_root(void **state)
 	assert_int_equal(b.size, N);
 }
 
+static void hexes(const char *const *hex, size_t n, uint8_t out[][32])
+{
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(hex_decode(hex[i], out[i], 32), 0);
+}
+
+/* The reference consistency proofs of the eight RFC 6962 inputs. */
+static void test_rfc6962_consistency(void **state)
+{
+	static const struct {
+		uint64_t m, n;
+		size_t len;
+		const char *proof[3];
+	} v[] = {
+	    {1, 1, 0, {NULL}},
+	    {1,
+	     8,
+	     3,
+	     {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+	      "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+	      "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
+	    {6,
+	     8,
+	     3,
+	     {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+	      "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+	      "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
+	    {2,
+	     5,
+	     2,
+	     {"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+	      "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
+	};
+	uint8_t leaves[8][32], proof[MERKLE_MAX_CONSISTENCY][32], want[3][32], r1[32], r2[32];
+	size_t len;
+
+	hash_inputs(leaves);
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		assert_int_equal(
+		    merkle_consistency_proof(&leaves[0][0], v[i].n, v[i].m, proof, &len), 0);
+		assert_int_equal(len, v[i].len);
+		hexes(v[i].proof, v[i].len, want);
+		assert_memory_equal(proof, want, len * 32);
+		assert_int_equal(hex_decode(roots[v[i].m - 1], r1, 32), 0);
+		assert_int_equal(hex_decode(roots[v[i].n - 1], r2, 32), 0);
+		assert_int_equal(merkle_consistency_verify(v[i].m, v[i].n, r1, r2, want, len), 0);
+	}
+	assert_int_equal(merkle_consistency_proof(&leaves[0][0], 4, 5, proof, &len), -EINVAL);
+}
+
+/* Every pair of sizes 0 <= m <= n <= 40: the proof verifies; a flipped bit anywhere in it, an
+ * old tree with one other leaf (a fork), swapped roots or a shortened proof fail. (As with
+ * inclusion, the sizes are bound by the signed checkpoints, not by the proof.) */
+static void test_consistency_all_sizes(void **state)
+{
+	enum { N = 40 };
+	uint8_t leaves[N][32], forked[N][32], proof[MERKLE_MAX_CONSISTENCY][32];
+	uint8_t r1[32], r2[32], rf[32];
+	size_t len;
+
+	for (int i = 0; i < N; i++) {
+		uint8_t b[2] = {(uint8_t)i, 7};
+
+		merkle_leaf_hash(b, 2, leaves[i]);
+	}
+	for (uint64_t n = 0; n <= N; n++) {
+		merkle_root(&leaves[0][0], n, r2);
+		for (uint64_t m = 0; m <= n; m++) {
+			merkle_root(&leaves[0][0], m, r1);
+			assert_int_equal(merkle_consistency_proof(&leaves[0][0], n, m, proof, &len),
+			                 0);
+			assert_true(len <= MERKLE_MAX_CONSISTENCY);
+			assert_int_equal(merkle_consistency_verify(m, n, r1, r2, proof, len), 0);
+			if (m == 0)
+				continue;
+			/* the old tree with its last leaf replaced: a fork at size m */
+			memcpy(forked, leaves, sizeof(leaves));
+			forked[m - 1][0] ^= 1;
+			merkle_root(&forked[0][0], m, rf);
+			assert_int_not_equal(merkle_consistency_verify(m, n, rf, r2, proof, len),
+			                     0);
+			if (m == n)
+				continue;
+			assert_int_not_equal(merkle_consistency_verify(m, n, r2, r1, proof, len),
+			                     0);
+			for (size_t i = 0; i < len; i++) {
+				proof[i][i % 32] ^= 0x40;
+				assert_int_not_equal(
+				    merkle_consistency_verify(m, n, r1, r2, proof, len), 0);
+				proof[i][i % 32] ^= 0x40;
+			}
+			assert_int_not_equal(
+			    merkle_consistency_verify(m, n, r1, r2, proof, len - 1), 0);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_empty_tree),           cmocka_unit_test(test_rfc6962_roots),
-	    cmocka_unit_test(test_rfc6962_paths),        cmocka_unit_test(test_inclusion_all_sizes),
+	    cmocka_unit_test(test_empty_tree),
+	    cmocka_unit_test(test_rfc6962_roots),
+	    cmocka_unit_test(test_rfc6962_paths),
+	    cmocka_unit_test(test_inclusion_all_sizes),
 	    cmocka_unit_test(test_builder_matches_root),
+	    cmocka_unit_test(test_rfc6962_consistency),
+	    cmocka_unit_test(test_consistency_all_sizes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
