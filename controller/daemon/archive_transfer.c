@@ -439,7 +439,7 @@ static int handle_roots(struct controller *c, const struct request *req, json_t 
 	GError *lerr = NULL;
 	int rc = pem ? archive_pubkey_from_pem(pem, &key) : -EINVAL;
 	if (rc == 0)
-		rc = rootlog_read(path, key, add_published, &p, &lerr);
+		rc = rootlog_read_history(path, key, c->key_history, add_published, &p, &lerr);
 	if (rc != 0) {
 		rc = ops_fail(err, REQUEST_ERROR_INTERNAL, EIO, "the site's root log: %s",
 		              lerr ? lerr->message : "the controller's public key is unreadable");
