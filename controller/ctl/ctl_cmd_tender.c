@@ -178,7 +178,7 @@ const struct ctl_command tender_ctl_commands[] = {
         "and whether it is current, retired or revoked (from when). Keys are rotated and\n"
         "revoked on the controller's host with the controller stopped:\n"
         "evalroom-controller --rotate-key --reason TEXT, or --revoke-key KEY-ID --from TIME\n"
-        "--reason TEXT (docs/operator.md)."),
+        "--reason TEXT (docs/archives.md)."),
      cmd_keys_list, false},
     {NULL, NULL, NULL, NULL, false},
 };

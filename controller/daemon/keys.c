@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "archives.h"
 #include "log.h"
 #include "signing.h"
 
@@ -70,6 +69,7 @@ int keys_init(struct controller *c, const uint8_t public_raw[32], GError **err)
 		goto err_history;
 	}
 	c->key_lock_fd = fd;
+	memcpy(c->key_current, public_raw, 32);
 	if (cur)
 		log_info("signing key %s (key history: %u entries)", cur->id,
 		         key_history_length(c->key_history));
@@ -376,20 +376,11 @@ static int handle_keys_list(struct controller *c, const struct request *req, jso
 	}
 	if (!h || key_history_keys(h) == 0) {
 		/* No rotation yet: the one key, in use since the site was provisioned. */
-		char *pem = archives_public_pem(c);
-		struct archive_pubkey *pub = NULL;
-		uint8_t raw[32];
 		char id[KEY_ID_HEX];
 
-		if (pem && archive_pubkey_from_pem(pem, &pub) == 0 &&
-		    archive_pubkey_raw(pub, raw) == 0) {
-			key_id_hex(raw, id);
-			json_array_append_new(keys,
-			                      json_pack("{s:s, s:s, s:s}", "id", id, "algorithm",
-			                                "ed25519", "state", "current"));
-		}
-		archive_pubkey_free(pub);
-		g_free(pem);
+		key_id_hex(c->key_current, id);
+		json_array_append_new(keys, json_pack("{s:s, s:s, s:s}", "id", id, "algorithm",
+		                                      "ed25519", "state", "current"));
 	}
 	*result = json_pack("{s:o, s:i, s:I}", "keys", keys, "entries",
 	                    h ? (int)key_history_length(h) : 0, "now_us", (json_int_t)now);
