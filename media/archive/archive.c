@@ -517,34 +517,18 @@ int archive_open_signed(const char *path, struct archive_signer *signer,
  * version. */
 static int key_rows_load(struct archive *a, struct key_history **out)
 {
-	sqlite3_stmt *st;
+	char *why = NULL;
 	int rc;
 
 	*out = NULL;
 	if (a->version < 3)
 		return 0;
-	if (sqlite3_prepare_v2(a->db,
-	                       "SELECT entry, signature, signature2 FROM key_history ORDER BY id",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return sql_fail(a, "key history");
-	*out = key_history_new();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char *why = NULL;
-
-		if (sqlite3_column_type(st, 0) != SQLITE_TEXT ||
-		    key_history_add(*out, (const char *)sqlite3_column_text(st, 0),
-		                    sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
-		                    sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
-		                    &why) != 0) {
-			set_err(a, "archive %s: key history row %u: %s", a->path,
-			        key_history_length(*out) + 1, why ? why : "malformed");
-			g_free(why);
-			sqlite3_finalize(st);
-			return -EBADMSG;
-		}
+	rc = key_history_read_db(a->db, out, &why);
+	if (rc) {
+		set_err(a, "archive %s: %s", a->path, why);
+		g_free(why);
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sql_fail(a, "key history");
+	return rc;
 }
 
 /* Decides whether SIGNER may go on writing A, whose meta records META_PEM: it must be the key

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -583,4 +584,38 @@ GByteArray *key_history_leaf_data(const char *entry, const uint8_t *sig, size_t 
 	g_free(h1);
 	g_free(h2);
 	return g_bytes_unref_to_array(g_string_free_to_bytes(s));
+}
+
+int key_history_read_db(sqlite3 *db, struct key_history **out, char **why)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = key_history_new();
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT entry, signature, signature2 FROM key_history ORDER BY id",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		*why = g_strdup_printf("key_history: sqlite: %s", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char *bad = NULL;
+
+		if (sqlite3_column_type(st, 0) != SQLITE_TEXT ||
+		    key_history_add(*out, (const char *)sqlite3_column_text(st, 0),
+		                    sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+		                    sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+		                    &bad) != 0) {
+			*why =
+			    g_strdup_printf("key_history row %u: %s", key_history_length(*out) + 1,
+			                    bad ? bad : "malformed");
+			g_free(bad);
+			sqlite3_finalize(st);
+			return -EBADMSG;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		*why = g_strdup_printf("key_history: sqlite: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
 }

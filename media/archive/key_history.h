@@ -109,6 +109,12 @@ const struct key_window *key_history_at(const struct key_history *h, int64_t tim
  * and a newline); a new string. */
 char *key_history_line(const struct key_entry *e);
 
+/* key_history_read_db: the key_history rows of an archive (format version 3) DB, in row order,
+ * checked as key_history_add does, into a new *OUT (always set: key_history_free). 0, or
+ * -EBADMSG / -EIO with *WHY (g_free) naming the row or SQLite's reason. */
+typedef struct sqlite3 sqlite3;
+int key_history_read_db(sqlite3 *db, struct key_history **out, char **why);
+
 /* key_history_leaf_data: the Merkle leaf data of an archive's key_history row (ENTRY, SIG,
  * SIG2 or NULL): "evalroom-leaf v1 key\nentry N\n<entry>\nsignature HEX\nsignature2 HEX|-\n".
  * A new array (g_byte_array_unref). */

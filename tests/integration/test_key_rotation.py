@@ -161,6 +161,15 @@ def test_rotate_and_revoke_with_the_real_controller(site, tmp_path, bin_dir):
         assert re.search(r"keys: 1 rotation\(s\), 0 revocation\(s\) in the key history; "
                          r"signed by key %s \(checkpoints 1-\d+\), key %s \(checkpoints "
                          r"\d+-\d+\)" % (k0, k1), r.stdout), r.stdout
+    # The last checkpoint, exported for openssl: its note and key are the new key's.
+    ck = tmp_path / "ck"
+    assert run([tool, "checkpoint", path("TA"), "--export", ck]).returncode == 0
+    assert key_id(str(ck / "embedded-signing.pub")) == k1
+    r = run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", old_pub, "-rawin", "-in",
+             ck / "checkpoint.txt", "-sigfile", ck / "checkpoint.sig"])
+    assert "Signature Verified Successfully" in r.stdout, r.stdout + r.stderr
+    vkey = (ck / "embedded-signing.vkey").read_text().strip()
+    assert hashlib.sha256(base64.b64decode(vkey.split("+", 2)[2])[1:]).hexdigest() == k1
     # The custodian's fetch checks the file and the root log across the rotation.
     fetched = tmp_path / "TA.evarc"
     res = ok(site, "archive", "fetch", "TA", "--reason", "audit after rotation", "-o",
