@@ -1176,10 +1176,15 @@ void archive_batch_abort(struct archive *a)
 		batch_rollback(a);
 }
 
+static void announce_checkpoint(struct archive *a);
+
 void archive_on_checkpoint(struct archive *a, archive_checkpoint_fn fn, void *user)
 {
 	a->on_checkpoint = fn;
 	a->on_checkpoint_user = user;
+	/* The checkpoint archive_open_keyed made with the new key entries is announced now. */
+	if (a->announce.pending && sqlite3_get_autocommit(a->db))
+		announce_checkpoint(a);
 }
 
 static void announce_checkpoint(struct archive *a)

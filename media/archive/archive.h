@@ -181,7 +181,8 @@ int archive_checkpoint_if_changed(struct archive *a, int64_t time_us);
 
 /* archive_on_checkpoint: FN(USER, tender, size, root, time_us) is called after each
  * checkpoint of A is durable (the final one of archive_seal too, after its commit), so the
- * caller can publish the root outside the file (the site's root log, rootlog.h). */
+ * caller can publish the root outside the file (the site's root log, rootlog.h). The
+ * checkpoint archive_open_keyed signed with a new key is announced when FN is set. */
 typedef void (*archive_checkpoint_fn)(void *user, const char *tender, uint64_t size,
                                       const uint8_t root[32], int64_t time_us);
 void archive_on_checkpoint(struct archive *a, archive_checkpoint_fn fn, void *user);

@@ -151,6 +151,11 @@ def test_rotate_and_revoke_with_the_real_controller(site, tmp_path, bin_dir):
     rc, text, err = site.ctl("keys", "list", json_out=False)
     assert rc == 0 and re.search(r"KEY ID\s+ALGORITHM\s+FROM\s+TO\s+STATE", text), text
     assert k0 in text and "retired" in text and "current" in text, text
+    env = dict(os.environ, LC_ALL="zh_CN.UTF-8", LANG="zh_CN.UTF-8")
+    env.pop("LANGUAGE", None)
+    rc, text, err = site.ctl("keys", "list", json_out=False, env=env)
+    assert rc == 0 and re.search(r"密钥标识\s+算法\s+启用\s+停用\s+状态", text), text
+    assert "已轮换" in text and "当前" in text, text
 
     out = ok(site, "tender", "close", "TA", "--wait", "10", timeout=60)
     for pub in (kept_pub, old_pub):
@@ -161,6 +166,11 @@ def test_rotate_and_revoke_with_the_real_controller(site, tmp_path, bin_dir):
         assert re.search(r"keys: 1 rotation\(s\), 0 revocation\(s\) in the key history; "
                          r"signed by key %s \(checkpoints 1-\d+\), key %s \(checkpoints "
                          r"\d+-\d+\)" % (k0, k1), r.stdout), r.stdout
+    # The checkpoint the reopened archive made with the new key is in the root log too.
+    first_k1 = next(c for c in rows(path("TA"), "SELECT id, tree_size, body FROM checkpoints "
+                                     "ORDER BY id") if "\nkey %s\n" % k1 in c[2])
+    published = [line.split() for line in open(os.path.join(state, "roots.log"))]
+    assert any(p[2] == "TA" and int(p[3]) == first_k1[1] for p in published), first_k1
     # The last checkpoint, exported for openssl: its note and key are the new key's.
     ck = tmp_path / "ck"
     assert run([tool, "checkpoint", path("TA"), "--export", ck]).returncode == 0
