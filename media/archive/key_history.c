@@ -411,22 +411,31 @@ char *key_history_line(const struct key_entry *e)
 
 int key_history_load(const char *path, struct key_history **out, GError **err)
 {
-	struct key_history *h = key_history_new();
-	char *data = NULL, **lines;
+	char *data = NULL;
 	GError *e = NULL;
-	int rc = 0;
+	int rc;
 
 	if (!g_file_get_contents(path, &data, NULL, &e)) {
 		if (g_error_matches(e, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
 			g_error_free(e);
-			*out = h;
+			*out = key_history_new();
 			return 0;
 		}
 		g_set_error(err, key_history_quark(), EIO, "key history %s: %s", path, e->message);
 		g_error_free(e);
-		key_history_free(h);
 		return -EIO;
 	}
+	rc = key_history_parse(data, path, out, err);
+	g_free(data);
+	return rc;
+}
+
+int key_history_parse(const char *data, const char *path, struct key_history **out, GError **err)
+{
+	struct key_history *h = key_history_new();
+	char **lines;
+	int rc = 0;
+
 	lines = g_strsplit(data, "\n", -1);
 	for (guint i = 0; rc == 0 && lines[i]; i++) {
 		char **f;
@@ -469,7 +478,6 @@ int key_history_load(const char *path, struct key_history **out, GError **err)
 		g_strfreev(f);
 	}
 	g_strfreev(lines);
-	g_free(data);
 	if (rc) {
 		key_history_free(h);
 		return rc;

@@ -76,6 +76,9 @@ int key_history_add(struct key_history *h, const char *text, const uint8_t *sig,
 /* key_history_load: reads the history file PATH (a missing file is an empty history) and
  * checks every entry as key_history_add does. 0, -EBADMSG (*err names the line), -EIO. */
 int key_history_load(const char *path, struct key_history **out, GError **err);
+/* key_history_parse: the same on the file's text DATA (NAME for the messages), e.g. the lines
+ * a controller answers archives.roots with. */
+int key_history_parse(const char *data, const char *name, struct key_history **out, GError **err);
 
 /* key_history_rotate: a rotation from OLD (the current key, or any key when H is empty) to
  * NEW at TIME_US, signed by both, appended to the file PATH (fsync'd) and to H.
