@@ -17,7 +17,8 @@
 static int lock_history(const char *state_dir, int *fd_out, GError **err)
 {
 	char *path = g_build_filename(state_dir, KEY_LOCK_FILE, NULL);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* Readable by all: created by the custodian as root, the daemon's user still locks it. */
+	int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
 	int rc = 0;
 
 	if (fd < 0) {
