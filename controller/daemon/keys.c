@@ -44,15 +44,23 @@ static char *history_path(const char *state_dir)
 	return g_build_filename(state_dir, KEY_HISTORY_FILE, NULL);
 }
 
+/* Takes the history lock (*FD) and loads the history of STATE_DIR (*H). */
+static int lock_and_load(const char *state_dir, int *fd, struct key_history **h, GError **err)
+{
+	char *path = history_path(state_dir);
+	int rc = lock_history(state_dir, fd, err);
+
+	if (rc == 0)
+		rc = key_history_load(path, h, err);
+	g_free(path);
+	return rc;
+}
+
 int keys_init(struct controller *c, const uint8_t public_raw[32], GError **err)
 {
 	const struct key_window *cur;
-	char *path = history_path(c->cfg.state_dir);
-	int fd = -1, rc = lock_history(c->cfg.state_dir, &fd, err);
+	int fd = -1, rc = lock_and_load(c->cfg.state_dir, &fd, &c->key_history, err);
 
-	if (rc == 0)
-		rc = key_history_load(path, &c->key_history, err);
-	g_free(path);
 	if (rc)
 		goto err_lock;
 	cur = key_history_current(c->key_history);
@@ -189,9 +197,7 @@ int keys_rotate_offline(const struct controller_config *cfg, const char *reason,
 	uint8_t raw[32];
 	int fd = -1, rc;
 
-	rc = lock_history(cfg->state_dir, &fd, err);
-	if (rc == 0)
-		rc = key_history_load(path, &h, err);
+	rc = lock_and_load(cfg->state_dir, &fd, &h, err);
 	if (rc)
 		goto out;
 	rc = archive_signer_load(cfg->signing_key, &old);
@@ -301,9 +307,7 @@ int keys_revoke_offline(const struct controller_config *cfg, const char *id, int
 	uint8_t raw[32];
 	int fd = -1, rc;
 
-	rc = lock_history(cfg->state_dir, &fd, err);
-	if (rc == 0)
-		rc = key_history_load(path, &h, err);
+	rc = lock_and_load(cfg->state_dir, &fd, &h, err);
 	if (rc)
 		goto out;
 	w = key_by_id(h, id, err);
