@@ -154,7 +154,7 @@ def test_rotate_and_revoke_with_the_real_controller(site, tmp_path, bin_dir):
     env = dict(os.environ, LC_ALL="zh_CN.UTF-8", LANG="zh_CN.UTF-8")
     env.pop("LANGUAGE", None)
     rc, text, err = site.ctl("keys", "list", json_out=False, env=env)
-    assert rc == 0 and re.search(r"密钥标识\s+算法\s+启用\s+停用\s+状态", text), text
+    assert rc == 0 and re.search(r"密钥标识\s+算法\s+起\s+止\s+状态", text), text
     assert "已轮换" in text and "当前" in text, text
 
     out = ok(site, "tender", "close", "TA", "--wait", "10", timeout=60)
