@@ -1,4 +1,4 @@
-/* evalroomctl tender close TENDER [--wait S], and archives. */
+/* evalroomctl tender close TENDER [--wait S], archives, and keys list. */
 #include <glib/gi18n.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +107,57 @@ static int cmd_archives(struct ctl *ctl, int argc, char **argv)
 	return 0;
 }
 
+/* A time of the key history, or "-" (the first key has no start, the current no end). */
+static const char *key_time(struct ctl *ctl, const json_t *k, const char *field, char *buf,
+                            size_t len)
+{
+	json_t *v = json_object_get(k, field);
+	if (!json_is_integer(v))
+		return "-";
+	return ctl_time(ctl, (int64_t)json_integer_value(v), buf, len);
+}
+
+static int cmd_keys_list(struct ctl *ctl, int argc, char **argv)
+{
+	const GOptionEntry entries[] = {G_OPTION_ENTRY_NULL};
+	json_t *res;
+	int rc = ctl_ops_parse(ctl, "keys list", entries, &argc, &argv, 0);
+	if (!rc)
+		rc = ctl_ops_call(ctl, "keys list", "keys.list", json_object(), &res);
+	if (rc)
+		return rc;
+	if (ctl_want_json(ctl)) {
+		ctl_print_json(res);
+		json_decref(res);
+		return 0;
+	}
+	const char *head[] = {_("KEY ID"), _("ALGORITHM"), _("FROM"), _("TO"), _("STATE")};
+	struct ctl_table *tab = ctl_table_new(G_N_ELEMENTS(head), head);
+	size_t i;
+	json_t *k;
+	json_array_foreach(json_object_get(res, "keys"), i, k)
+	{
+		char from[48], to[48], state[160];
+		const char *st = str(k, "state");
+		if (strcmp(st, "revoked") == 0) {
+			char when[48];
+			g_snprintf(state, sizeof(state), _("revoked from %s"),
+			           key_time(ctl, k, "revoked_from_us", when, sizeof(when)));
+		} else {
+			g_strlcpy(state, strcmp(st, "current") == 0 ? _("current") : _("retired"),
+			          sizeof(state));
+		}
+		const char *row[] = {str(k, "id"), str(k, "algorithm"),
+		                     key_time(ctl, k, "from_us", from, sizeof(from)),
+		                     key_time(ctl, k, "to_us", to, sizeof(to)), state};
+		ctl_table_add(tab, row);
+	}
+	ctl_table_print(tab, stdout);
+	ctl_table_free(tab);
+	json_decref(res);
+	return 0;
+}
+
 const struct ctl_command tender_ctl_commands[] = {
     {"tender close", "tender close TENDER [--wait S]",
      N_("Close a tender: ask the agents of its rooms to flush what they recorded before now,\n"
@@ -121,5 +172,13 @@ const struct ctl_command tender_ctl_commands[] = {
         "each sealed archive's verified copies in the backup stores (COPIES, verified of\n"
         "wanted) and its active evidence holds."),
      cmd_archives, false},
+    {"keys list", "keys list",
+     N_("List the controller's archive signing keys, from its key history: each key's id (the\n"
+        "checkpoints' key line), algorithm, when it was introduced (FROM) and replaced (TO),\n"
+        "and whether it is current, retired or revoked (from when). Keys are rotated and\n"
+        "revoked on the controller's host with the controller stopped:\n"
+        "evalroom-controller --rotate-key --reason TEXT, or --revoke-key KEY-ID --from TIME\n"
+        "--reason TEXT (docs/archives.md)."),
+     cmd_keys_list, false},
     {NULL, NULL, NULL, NULL, false},
 };

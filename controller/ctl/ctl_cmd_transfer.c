@@ -15,6 +15,7 @@
 #include "merkle.h"
 #include "reader.h"
 #include "request.h"
+#include "key_history.h"
 #include "roots_check.h"
 #include "verify.h"
 
@@ -277,7 +278,31 @@ static char *check_file(const char *dir, const json_t *f, const json_t *roots)
 		g_free(rerr);
 		goto out;
 	}
-	if (archive_verify(r, key, &rep) != 0) {
+	/* After a key rotation: checked against the controller's key history, so an archive
+	 * sealed under an earlier key verifies with the current one. */
+	struct key_history *hist = NULL;
+	json_t *hl = json_object_get(roots, "key_history");
+	if (json_is_array(hl) && json_array_size(hl) > 0) {
+		GString *text = g_string_new(NULL);
+		size_t j;
+		json_t *l;
+		json_array_foreach(hl, j, l)
+		{
+			const char *line = json_string_value(l);
+			g_string_append_printf(text, "%s\n", line ? line : "");
+		}
+		GError *herr = NULL;
+		int hrc = key_history_parse(text->str, "archives.roots", &hist, &herr);
+		g_string_free(text, TRUE);
+		if (hrc != 0) {
+			why = g_strdup_printf("%s: %s", file, herr->message);
+			g_error_free(herr);
+			goto out;
+		}
+	}
+	int vrc = archive_verify_history(r, key, NULL, hist, &rep);
+	key_history_free(hist);
+	if (vrc != 0) {
 		why = g_strdup_printf(_("%s: does not verify: %s"), file, rep.problem ? rep.problem : "?");
 		goto out;
 	}

@@ -146,7 +146,8 @@ static gpointer check_in_thread(gpointer data)
 		why = NULL;
 		goto out;
 	}
-	k->rc = archive_verify(r, key, &k->rep);
+	/* Archives sealed before a key rotation are checked against the key history. */
+	k->rc = archive_verify_history(r, key, NULL, k->c->key_history, &k->rep);
 	if (k->rc == 0)
 		k->rc = file_sha256(k->path, k->sha256, &k->bytes);
 out:
@@ -173,7 +174,8 @@ static char *refusal(struct check *k, const char *roots, struct roots_check *rc_
 	GError *err = NULL;
 	struct archive_pubkey *key = NULL;
 	archive_pubkey_from_pem(k->pubkey_pem, &key);
-	int rc = roots_check_archive(roots, key, k->tender, k->rep.leaf_hashes, rc_out, &err);
+	int rc = roots_check_archive_history(roots, key, k->c->key_history, k->tender,
+	                                     k->rep.leaf_hashes, rc_out, &err);
 	archive_pubkey_free(key);
 	if (rc != 0) {
 		char *m = g_strdup_printf("the site's root log cannot be read: %s", err->message);

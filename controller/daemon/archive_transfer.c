@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "archives.h"
+#include "key_history.h"
 #include "cert_sig.h"
 #include "custody.h"
 #include "hex.h"
@@ -439,7 +440,7 @@ static int handle_roots(struct controller *c, const struct request *req, json_t 
 	GError *lerr = NULL;
 	int rc = pem ? archive_pubkey_from_pem(pem, &key) : -EINVAL;
 	if (rc == 0)
-		rc = rootlog_read(path, key, add_published, &p, &lerr);
+		rc = rootlog_read_history(path, key, c->key_history, add_published, &p, &lerr);
 	if (rc != 0) {
 		rc = ops_fail(err, REQUEST_ERROR_INTERNAL, EIO, "the site's root log: %s",
 		              lerr ? lerr->message : "the controller's public key is unreadable");
@@ -456,6 +457,17 @@ static int handle_roots(struct controller *c, const struct request *req, json_t 
 		*result = json_pack("{s:s, s:s, s:o}", "tender", tender, "pubkey_spki", spki->str,
 		                    "published", p.list);
 		g_string_free(spki, TRUE);
+		/* After a key rotation the receiver checks the files against the key history. */
+		if (c->key_history && key_history_length(c->key_history) > 0) {
+			json_t *hist = json_array();
+			for (guint i = 0; i < key_history_length(c->key_history); i++) {
+				char *line = key_history_line(key_history_entry(c->key_history, i));
+				line[strcspn(line, "\n")] = '\0';
+				json_array_append_new(hist, json_string(line));
+				g_free(line);
+			}
+			json_object_set_new(*result, "key_history", hist);
+		}
 	}
 	g_clear_error(&lerr);
 	archive_pubkey_free(key);

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "hex.h"
 #include "ingest.h"
+#include "keys.h"
 #include "leaf.h"
 #include "log.h"
 #include "msg.h"
@@ -129,6 +130,11 @@ int archives_init(struct controller *c, GError **err)
 		            rc == -ENOENT ? "no such file" : "not an Ed25519 private key (PEM)");
 		goto err_signer;
 	}
+	uint8_t raw[32];
+	if (archive_signer_raw_public(as->signer, raw) != 0 || (rc = keys_init(c, raw, err)) != 0) {
+		rc = rc ? rc : -EINVAL;
+		goto err_keys;
+	}
 	if (c->cfg.second_signing_key &&
 	    (rc = archive_signer_load_any(c->cfg.second_signing_key, &as->signer2)) != 0) {
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
@@ -158,6 +164,8 @@ int archives_init(struct controller *c, GError **err)
 	retention_start(c);
 	return 0;
 err_dir:
+	keys_free(c);
+err_keys:
 	archive_signer_free(as->signer2);
 	archive_signer_free(as->signer);
 err_signer:
@@ -202,6 +210,7 @@ void archives_free(struct controller *c)
 	archive_signer_free(as->signer2);
 	g_free(as);
 	c->archives = NULL;
+	keys_free(c);
 }
 
 int64_t archives_file_sealed_us(const char *path)
@@ -272,7 +281,7 @@ static void publish_root(void *user, const char *name, uint64_t size, const uint
  * a crash while creating is never published, so it is simply made again. */
 static int create_in_place(const char *path, const struct archive_tender *meta,
                            struct archive_signer *signer, struct archive_signer *signer2,
-                           struct archive **out)
+                           const struct key_history *history, struct archive **out)
 {
 	char *dir = g_path_get_dirname(path), *base = g_path_get_basename(path);
 	char *hidden = g_strdup_printf(".%s.creating", base);
@@ -281,7 +290,7 @@ static int create_in_place(const char *path, const struct archive_tender *meta,
 	struct archive *a = NULL;
 	unlink(tmp);
 	unlink(tmp_journal);
-	int rc = archive_create_signed(tmp, meta, signer, signer2, &a);
+	int rc = archive_create_keyed(tmp, meta, signer, signer2, history, &a);
 	archive_free(a); /* committed: its persisted journal is not hot and can go */
 	*out = NULL;
 	if (rc != 0)
@@ -299,7 +308,7 @@ static int create_in_place(const char *path, const struct archive_tender *meta,
 	if (fd >= 0)
 		close(fd);
 	if (rc == 0)
-		rc = archive_open_signed(path, signer, signer2, out);
+		rc = archive_open_keyed(path, signer, signer2, history, clock_now_us(), out);
 out:
 	g_free(tmp_journal);
 	g_free(tmp);
@@ -322,8 +331,9 @@ int archives_obtain(struct controller *c, const char *name, const struct archive
 		return archive_refuse_sealed(name, err);
 	char *path = archives_path(c, name);
 	int rc = g_file_test(path, G_FILE_TEST_EXISTS)
-	             ? archive_open_signed(path, as->signer, as->signer2, &a)
-	             : create_in_place(path, meta, as->signer, as->signer2, &a);
+	             ? archive_open_keyed(path, as->signer, as->signer2, c->key_history,
+	                                  clock_now_us(), &a)
+	             : create_in_place(path, meta, as->signer, as->signer2, c->key_history, &a);
 	if (rc == -EROFS) {
 		mark_sealed(c, name, archives_file_sealed_us(path));
 		rc = archive_refuse_sealed(name, err);

@@ -115,6 +115,9 @@ struct controller {
 	struct archive_disk *archive_disk; /* archive_disk.c */
 	struct console *console;           /* the web console (console_link.c); NULL: off */
 	struct custody *custody;           /* custody.c: the custody log, holds, retention */
+	struct key_history *key_history;   /* keys.c: the signing keys over time */
+	int key_lock_fd;                   /* keys.c: holds state_dir/key-history.lock, or -1 */
+	uint8_t key_current[32];           /* keys.c: the signing key's raw public key */
 	struct fetches *fetches;           /* archive_fetch.c: retrievals under way */
 	struct copies *copies;             /* copies.c: verified copies in the backup stores */
 	struct warnings *warnings;         /* warnings.c */

@@ -23,6 +23,7 @@
 #include "daemon.h"
 #include "events.h"
 #include "i18n.h"
+#include "keys.h"
 #include "ingest.h"
 #include "live_view.h"
 #include "log.h"
@@ -40,11 +41,29 @@
 
 static char *opt_config = "/etc/evalroom/controller.conf";
 static gboolean opt_verbose;
+static gboolean opt_rotate_key;
+static char *opt_revoke_key, *opt_revoke_from, *opt_reason;
 
 static const GOptionEntry options[] = {
     {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
      N_("Configuration file (default /etc/evalroom/controller.conf)"), "FILE"},
     {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, N_("Log debug messages"), NULL},
+    {"rotate-key", 0, 0, G_OPTION_ARG_NONE, &opt_rotate_key,
+     N_("With the controller stopped: replace the archive signing key by a new one, record the "
+        "rotation (signed by both keys) in the key history, and exit; every archive reopened "
+        "afterwards records it and is signed by the new key (needs --reason)"),
+     NULL},
+    {"revoke-key", 0, 0, G_OPTION_ARG_STRING, &opt_revoke_key,
+     N_("With the controller stopped: record that an earlier signing key (its id, or the first "
+        "8 or more hex digits of it, from evalroomctl keys list) is not to be trusted from "
+        "--from on, and exit (needs --from and --reason)"),
+     N_("KEY-ID")},
+    {"from", 0, 0, G_OPTION_ARG_STRING, &opt_revoke_from,
+     N_("--revoke-key: the time from which the key is not trusted (ISO 8601, e.g. "
+        "2026-12-01T08:00:00Z)"),
+     N_("TIME")},
+    {"reason", 0, 0, G_OPTION_ARG_STRING, &opt_reason,
+     N_("--rotate-key, --revoke-key: why, recorded in the signed entry"), N_("TEXT")},
     {NULL},
 };
 
@@ -187,6 +206,38 @@ static void on_connection(bool connected, const char *why, void *user)
 	}
 }
 
+/* --rotate-key / --revoke-key: the custodian's offline key commands (keys.h). */
+static int key_command(void)
+{
+	struct controller_config cfg = {0};
+	GError *err = NULL;
+	int64_t from = 0;
+	int rc;
+
+	if (!opt_reason || !*opt_reason || (opt_rotate_key && opt_revoke_key) ||
+	    (opt_revoke_key && (!opt_revoke_from || clock_parse(opt_revoke_from, &from) != 0))) {
+		fprintf(stderr, "%s", _("evalroom-controller: --rotate-key needs --reason TEXT; "
+		                        "--revoke-key KEY-ID needs --from TIME (ISO 8601) and "
+		                        "--reason TEXT (try --help)\n"));
+		return 2;
+	}
+	log_init("evalroom-controller", opt_verbose);
+	if (controller_config_load(&cfg, opt_config, &err) != 0) {
+		fprintf(stderr, "evalroom-controller: %s\n", err->message);
+		g_error_free(err);
+		return 2;
+	}
+	rc = opt_rotate_key
+	         ? keys_rotate_offline(&cfg, opt_reason, stdout, &err)
+	         : keys_revoke_offline(&cfg, opt_revoke_key, from, opt_reason, stdout, &err);
+	if (rc) {
+		fprintf(stderr, _("evalroom-controller: %s\n"), err ? err->message : g_strerror(-rc));
+		g_clear_error(&err);
+	}
+	controller_config_free(&cfg);
+	return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct controller c = {0};
@@ -211,6 +262,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	g_option_context_free(oc);
+	if (opt_rotate_key || opt_revoke_key)
+		return key_command();
 	setlocale(LC_ALL, "C");
 	log_init("evalroom-controller", opt_verbose);
 

@@ -121,7 +121,7 @@ int custody_init(struct controller *c, GError **err)
 		goto err_signer;
 	}
 	char *path = g_build_filename(c->cfg.state_dir, "custody.log", NULL);
-	rc = custody_log_open(path, cu->signer, key, &cu->log, err);
+	rc = custody_log_open(path, cu->signer, key, c->key_history, &cu->log, err);
 	g_free(path);
 	if (rc != 0)
 		goto err_signer;

@@ -1,5 +1,6 @@
 /* The site's custody log (custody_log.h). */
 #include "custody_log.h"
+#include "key_history.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +15,9 @@
 struct custody_log {
 	int fd;
 	struct archive_signer *signer;
-	json_t *records;  /* the lines as written */
-	uint8_t prev[32]; /* hash of the last line's signed message */
+	const struct key_history *history; /* earlier keys whose lines stay valid, or NULL */
+	json_t *records;                   /* the lines as written */
+	uint8_t prev[32];                  /* hash of the last line's signed message */
 };
 
 /* The signed message of LINE (its "sig" left out); g_free. */
@@ -70,6 +72,10 @@ static int check_line(struct custody_log *l, const char *text, uint64_t index,
 		gsize sig_len = 0;
 		guchar *sig = g_base64_decode(sig_b64, &sig_len);
 		int bad = archive_pubkey_verify(key, msg, strlen(msg), sig, sig_len);
+		/* Lines written before a key rotation are signed by the key of their time. */
+		for (guint k = 0; bad && l->history && k < key_history_keys(l->history); k++)
+			bad = archive_pubkey_verify(key_history_key(l->history, k)->pub, msg,
+			                            strlen(msg), sig, sig_len);
 		g_free(sig);
 		if (bad) {
 			g_free(msg);
@@ -126,10 +132,12 @@ static int read_through(struct custody_log *l, const char *path, const struct ar
 }
 
 int custody_log_open(const char *path, struct archive_signer *signer,
-                     const struct archive_pubkey *key, struct custody_log **out, GError **err)
+                     const struct archive_pubkey *key, const struct key_history *history,
+                     struct custody_log **out, GError **err)
 {
 	struct custody_log *l = g_new0(struct custody_log, 1);
 	l->signer = signer;
+	l->history = history;
 	l->records = json_array();
 	l->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (l->fd < 0) {

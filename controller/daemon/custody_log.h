@@ -20,9 +20,12 @@ struct custody_log;
 /* custody_log_open: opens the log at PATH (created mode 0600 when missing) for appending,
  * signing with SIGNER (borrowed). An existing log is read through and its chain checked (a
  * broken chain or a half-written last line is refused, nothing appended). With KEY, every
- * line's signature is checked too. 0, -EBADMSG, -EIO with *err. */
+ * line's signature is checked too: by KEY, or by any key of HISTORY (the key history, borrowed,
+ * may be NULL) for lines written before a rotation. 0, -EBADMSG, -EIO with *err. */
+struct key_history;
 int custody_log_open(const char *path, struct archive_signer *signer,
-                     const struct archive_pubkey *key, struct custody_log **out, GError **err);
+                     const struct archive_pubkey *key, const struct key_history *history,
+                     struct custody_log **out, GError **err);
 void custody_log_free(struct custody_log *l);
 
 /* custody_log_append: appends RECORD (borrowed; a JSON object with at least "kind" and

@@ -8,6 +8,7 @@
 #include "alerts.h"
 #include "archive_disk.h"
 #include "archives.h"
+#include "keys.h"
 #include "checkin.h"
 #include "clock.h"
 #include "controller.h"
@@ -78,6 +79,7 @@ static const struct request_handler *const handler_tables[] = {
     live_request_handlers,
     evidence_request_handlers,
     cosign_request_handlers,
+    keys_request_handlers,
 };
 
 static const struct request_handler *handler_find(const char *command)

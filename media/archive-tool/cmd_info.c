@@ -7,6 +7,8 @@
 
 #include "archive.h"
 #include "cosignature.h"
+#include "hex.h"
+#include "key_history.h"
 #include "leaf.h"
 #include "note.h"
 #include "signing.h"
@@ -241,6 +243,32 @@ static int save_timestamp(struct archive_reader *r, sqlite3_int64 id, const char
 	return rc;
 }
 
+/* Format version 3: the PEM of the key that BODY's key line names when the key history holds
+ * it (after a rotation: not the one meta records), its raw key into PUB; NULL otherwise. */
+static char *history_signer(struct archive_reader *r, const char *body, uint8_t pub[32])
+{
+	struct key_history *h = NULL;
+	const char *line = strstr(body, "\nkey ");
+	char hex[65], *why = NULL, *pem = NULL;
+	uint8_t id[32];
+
+	if (archive_reader_version(r) < 3 || !line || strlen(line) < 70)
+		return NULL;
+	g_strlcpy(hex, line + 5, sizeof(hex));
+	if (hex_decode_lower(hex, id, 32) == 0 &&
+	    key_history_read_db(archive_reader_db(r), &h, &why) == 0) {
+		const struct key_window *w = key_history_find(h, id);
+
+		if (w) {
+			memcpy(pub, w->raw, 32);
+			pem = archive_pubkey_pem(w->pub);
+		}
+	}
+	key_history_free(h);
+	g_free(why);
+	return pem;
+}
+
 int cmd_checkpoint(int argc, char **argv)
 {
 	char *dir = NULL;
@@ -259,7 +287,7 @@ int cmd_checkpoint(int argc, char **argv)
 	struct archive_pubkey *recorded = NULL;
 	sqlite3_stmt *st;
 	uint8_t pub[32];
-	char *note = NULL, *vkey = NULL;
+	char *note = NULL, *vkey = NULL, *signer_pem = NULL;
 	int rc = EXIT_FAILED;
 
 	if (!tool_parse(
@@ -296,6 +324,7 @@ int cmd_checkpoint(int argc, char **argv)
 	    sqlite3_column_bytes(st, 2) == ARCHIVE_SIGNATURE_LEN &&
 	    archive_pubkey_from_pem(raw(st, 3), &recorded) == 0 &&
 	    archive_pubkey_raw(recorded, pub) == 0) {
+		signer_pem = history_signer(r, raw(st, 1), pub);
 		note = note_checkpoint(raw(st, 1), pub, sqlite3_column_blob(st, 2),
 		                       ARCHIVE_SIGNATURE_LEN);
 		vkey = note_checkpoint_vkey(raw(st, 1), pub);
@@ -315,7 +344,8 @@ int cmd_checkpoint(int argc, char **argv)
 		if (write_file(dir, "checkpoint.txt", raw(st, 1), strlen(raw(st, 1))) ||
 		    write_file(dir, "checkpoint.sig", sqlite3_column_blob(st, 2),
 		               (size_t)sqlite3_column_bytes(st, 2)) ||
-		    write_file(dir, "embedded-signing.pub", raw(st, 3), strlen(raw(st, 3))))
+		    write_file(dir, "embedded-signing.pub", signer_pem ? signer_pem : raw(st, 3),
+		               strlen(signer_pem ? signer_pem : raw(st, 3))))
 			goto out_stmt;
 		if (archive_reader_version(r) >= 2 &&
 		    (save_second(r, sqlite3_column_int64(st, 0), dir) != 0 ||
@@ -340,6 +370,7 @@ out_stmt:
 	sqlite3_finalize(st);
 out:
 	archive_pubkey_free(recorded);
+	g_free(signer_pem);
 	g_free(note);
 	g_free(vkey);
 	archive_reader_free(r);

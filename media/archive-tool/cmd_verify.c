@@ -6,7 +6,9 @@
 
 #include "cert_sig.h"
 #include "cosignature.h"
+#include "clock.h"
 #include "handover_sig.h"
+#include "key_history.h"
 #include "review.h"
 #include "roots_check.h"
 #include "text_safe.h"
@@ -18,12 +20,13 @@
 
 /* verify --roots: 0 consistent, -EBADMSG with the problem printed, -EIO log unreadable. */
 static int check_roots(const char *log, const struct archive_pubkey *key,
-                       const struct archive_verify_report *rep, const char *file)
+                       const struct key_history *history, const struct archive_verify_report *rep,
+                       const char *file)
 {
 	struct roots_check k;
 	const char *tender = rep->tender ? rep->tender : "";
 	GError *err = NULL;
-	int rc = roots_check_archive(log, key, tender, rep->leaf_hashes, &k, &err);
+	int rc = roots_check_archive_history(log, key, history, tender, rep->leaf_hashes, &k, &err);
 	if (rc != 0) {
 		printf("FAILED %s: %s\n", file, err->message);
 		g_error_free(err);
@@ -198,11 +201,17 @@ static int check_cosignatures(struct archive_reader *r, const struct cosig_polic
 
 int cmd_verify(int argc, char **argv)
 {
-	char *pub = NULL, *roots = NULL, *tsa_ca = NULL, *pub2 = NULL, *ca = NULL;
+	char *pub = NULL, *roots = NULL, *tsa_ca = NULL, *pub2 = NULL, *ca = NULL, *hist = NULL;
 	char *cosigners = NULL, *cosig_lines = NULL, *cosig_problem = NULL;
 	int min_cosigners = -1;
 	struct cosig_policy *policy = NULL;
+	struct key_history *history = NULL;
 	GOptionEntry opts[] = {
+	    {"key-history", 0, 0, G_OPTION_ARG_FILENAME, &hist,
+	     N_("the controller's key history (key-history.log, or a copy): check every "
+	        "checkpoint against it, rotations and revocations made after the archive was "
+	        "sealed included; without it the history the archive holds is used"),
+	     "key-history.log"},
 	    {"cosigners", 0, 0, G_OPTION_ARG_FILENAME, &cosigners,
 	     N_("the trust policy: the cosigners' verifier keys (C2SP vkeys, one per line, as "
 	        "evalroomctl archive cosigner-vkey prints them); each cosignature is reported as "
@@ -288,15 +297,29 @@ int cmd_verify(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (hist) {
+		GError *herr = NULL;
+
+		if (key_history_load(hist, &history, &herr) != 0) {
+			printf(_("FAILED %s: %s\n"), argv[1], herr->message);
+			g_error_free(herr);
+			cosig_policy_free(policy);
+			archive_pubkey_free(key);
+			archive_pubkey_free(key2);
+			g_free(hist);
+			return EXIT_TAMPERED;
+		}
+	}
 	r = tool_open(argv[1]);
 	if (!r) {
 		cosig_policy_free(policy);
+		key_history_free(history);
 		archive_pubkey_free(key2);
 		archive_pubkey_free(key);
 		g_free(pub);
 		return EXIT_BAD_FILE;
 	}
-	rc = archive_verify_keys(r, key, key2, &rep);
+	rc = archive_verify_history(r, key, key2, history, &rep);
 	if (rc == 0)
 		rc = archive_verify_timestamps(r, tsa_ca, &rep);
 	if (rc == 0) {
@@ -330,6 +353,11 @@ int cmd_verify(int argc, char **argv)
 			         "recorded in the file%s\n"),
 			       strcmp(rep.second_key, "sm2-sm3") == 0 ? "SM2 (SM3)" : "Ed25519",
 			       key2 ? _(", the one given with --pubkey2") : "");
+		if (rep.key_signers)
+			printf(_("keys: %u rotation(s), %u revocation(s) in the key history; "
+			         "signed by "
+			         "%s\n"),
+			       rep.key_rotations, rep.key_revocations, rep.key_signers);
 		print_timestamp(&rep, argv[1]);
 		if (rep.key_embedded)
 			printf(
@@ -350,7 +378,7 @@ int cmd_verify(int argc, char **argv)
 		X509_free(site_ca);
 		check_reviews(r, key);
 		if (roots)
-			rc = check_roots(roots, key, &rep, argv[1]);
+			rc = check_roots(roots, key, history, &rep, argv[1]);
 	} else {
 		printf(_("FAILED %s: %s\n"), argv[1], rep.problem ? rep.problem : "unreadable");
 		if (cosig_lines)
@@ -364,6 +392,8 @@ int cmd_verify(int argc, char **argv)
 	archive_reader_free(r);
 	archive_pubkey_free(key);
 	archive_pubkey_free(key2);
+	key_history_free(history);
+	g_free(hist);
 	g_free(pub);
 	g_free(pub2);
 	g_free(roots);

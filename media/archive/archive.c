@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #include "cosignature.h"
+#include "key_history.h"
 #include "leaf.h"
 #include "merkle.h"
 
 extern const char archive_schema_sql[];
+extern const char archive_key_history_sql[];
 
 /* How long a write waits for a reader (the auditor tool) to let go of the file before it
  * returns -EAGAIN: short, since the writer is the controller's main loop. */
@@ -306,6 +308,66 @@ int archive_create_signed(const char *path, const struct archive_tender *tender,
                           struct archive_signer *signer, struct archive_signer *signer2,
                           struct archive **out)
 {
+	return archive_create_keyed(path, tender, signer, signer2, NULL, out);
+}
+
+static void bind_leaf(struct archive *a, sqlite3_stmt *st, GByteArray *data, uint8_t hash[32]);
+static int insert_leaf_row(struct archive *a, sqlite3_stmt *st, const uint8_t hash[32],
+                           const char *what);
+
+/* Inserts entries FROM.. of H as key_history rows, each a leaf (inside the caller's
+ * transaction). */
+static int key_rows_insert(struct archive *a, const struct key_history *h, guint from)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(a->db,
+	                       "INSERT INTO key_history (leaf, leaf_hash, entry, signature, "
+	                       "signature2) VALUES (?, ?, ?, ?, ?)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(a, "key history");
+	for (guint i = from; rc == 0 && i < key_history_length(h); i++) {
+		const struct key_entry *e = key_history_entry(h, i);
+		uint8_t hash[32];
+
+		bind_leaf(a, st,
+		          key_history_leaf_data(e->text, e->sig->data, e->sig->len,
+		                                e->sig2 ? e->sig2->data : NULL,
+		                                e->sig2 ? e->sig2->len : 0),
+		          hash);
+		sqlite3_bind_text(st, 3, e->text, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 4, e->sig->data, (int)e->sig->len, SQLITE_STATIC);
+		if (e->sig2)
+			sqlite3_bind_blob(st, 5, e->sig2->data, (int)e->sig2->len, SQLITE_STATIC);
+		rc = insert_leaf_row(a, st, hash, "key history");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* 0 when SIGNER is the current key of H (or H holds no key), else -EINVAL with the error set. */
+static int signer_is_current(struct archive *a, struct archive_signer *signer,
+                             const struct key_history *h)
+{
+	const struct key_window *cur = h ? key_history_current(h) : NULL;
+	uint8_t raw[32];
+	char id[KEY_ID_HEX];
+
+	if (!cur)
+		return 0;
+	if (archive_signer_raw_public(signer, raw) == 0 && memcmp(raw, cur->raw, 32) == 0)
+		return 0;
+	key_id_hex(raw, id);
+	set_err(a, "archive %s: the signing key %s is not the current key of the key history (%s)",
+	        a->path, id, cur->id);
+	return -EINVAL;
+}
+
+int archive_create_keyed(const char *path, const struct archive_tender *tender,
+                         struct archive_signer *signer, struct archive_signer *signer2,
+                         const struct key_history *history, struct archive **out)
+{
 	static const char *const meta_sql =
 	    "INSERT INTO meta (id, leaf, leaf_hash, tender, name, session, created_us, "
 	    "signing_pubkey, site, signing_pubkey2) VALUES (1, 0, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -330,6 +392,8 @@ int archive_create_signed(const char *path, const struct archive_tender *tender,
 	    checkpoint_origin(tender->site ? tender->site : ARCHIVE_DEFAULT_SITE, tender->tender);
 	a->signer2 = signer2;
 	rc = key_hash_of(a);
+	if (rc == 0)
+		rc = signer_is_current(a, signer, history);
 	if (rc)
 		goto err_free;
 	rc = open_db(a, SQLITE_OPEN_READWRITE);
@@ -348,6 +412,8 @@ int archive_create_signed(const char *path, const struct archive_tender *tender,
 	if (rc)
 		goto err_free;
 	rc = exec(a, archive_schema_sql);
+	if (rc == 0)
+		rc = exec(a, archive_key_history_sql);
 	if (rc)
 		goto err_rollback;
 	data = leaf_tender_data(tender);
@@ -376,10 +442,12 @@ int archive_create_signed(const char *path, const struct archive_tender *tender,
 		goto err_stmt;
 	}
 	sqlite3_finalize(st);
-	rc = exec(a, "COMMIT");
+	merkle_builder_add(&a->tree, hash);
+	rc = history ? key_rows_insert(a, history, 0) : 0;
+	if (rc == 0)
+		rc = exec(a, "COMMIT");
 	if (rc)
 		goto err_rollback;
-	merkle_builder_add(&a->tree, hash);
 	rc = fsync_dir(a);
 	if (rc)
 		goto err_free;
@@ -400,6 +468,7 @@ err_free:
 }
 
 static int seal_finish(struct archive *a);
+static int checkpoint_write(struct archive *a, int64_t time_us, int64_t sealed_us);
 
 static int load_leaves(struct archive *a)
 {
@@ -408,11 +477,17 @@ static int load_leaves(struct archive *a)
 	    "UNION ALL SELECT leaf, leaf_hash FROM events UNION ALL "
 	    "SELECT leaf, leaf_hash FROM segments UNION ALL SELECT leaf, leaf_hash FROM gaps "
 	    "ORDER BY 1";
+	/* Version 3: the key history's rows are leaves too. */
+	static const char *const sql3 =
+	    "SELECT leaf, leaf_hash FROM meta UNION ALL SELECT leaf, leaf_hash FROM draw "
+	    "UNION ALL SELECT leaf, leaf_hash FROM events UNION ALL "
+	    "SELECT leaf, leaf_hash FROM segments UNION ALL SELECT leaf, leaf_hash FROM gaps "
+	    "UNION ALL SELECT leaf, leaf_hash FROM key_history ORDER BY 1";
 	sqlite3_stmt *st;
 	int64_t expect = 0;
 	int rc = 0;
 
-	if (sqlite3_prepare_v2(a->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(a->db, a->version >= 3 ? sql3 : sql, -1, &st, NULL) != SQLITE_OK)
 		return sql_fail(a, "load leaves");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (sqlite3_column_int64(st, 0) != expect || sqlite3_column_bytes(st, 1) != 32) {
@@ -436,9 +511,115 @@ int archive_open(const char *path, struct archive_signer *signer, struct archive
 int archive_open_signed(const char *path, struct archive_signer *signer,
                         struct archive_signer *signer2, struct archive **out)
 {
+	return archive_open_keyed(path, signer, signer2, NULL, 0, out);
+}
+
+/* The key history rows of A (version 3), checked as a history; *OUT NULL for an earlier
+ * version. */
+static int key_rows_load(struct archive *a, struct key_history **out)
+{
+	char *why = NULL;
+	int rc;
+
+	*out = NULL;
+	if (a->version < 3)
+		return 0;
+	rc = key_history_read_db(a->db, out, &why);
+	if (rc) {
+		set_err(a, "archive %s: %s", a->path, why);
+		g_free(why);
+	}
+	return rc;
+}
+
+/* Decides whether SIGNER may go on writing A, whose meta records META_PEM: it must be the key
+ * the archive's own history (ROWS) ends with, or the meta key without one; or, with the
+ * controller's history H holding ROWS as its beginning, H's current key (the entries after
+ * ROWS are then appended: *APPEND = their first index). */
+static int key_continue(struct archive *a, struct archive_signer *signer, const char *meta_pem,
+                        const struct key_history *rows, const struct key_history *h, guint *append)
+{
+	guint n = rows ? key_history_length(rows) : 0;
+	const struct key_window *cur = rows ? key_history_current(rows) : NULL;
+	uint8_t raw[32];
+	char *pem;
+	int same;
+
+	*append = G_MAXUINT;
+	if (h && key_history_length(h) > n && a->version >= 2) {
+		for (guint i = 0; i < n; i++)
+			if (strcmp(key_history_entry(h, i)->text,
+			           key_history_entry(rows, i)->text)) {
+				set_err(
+				    a,
+				    "archive %s: its key history differs from the controller's at "
+				    "entry %u",
+				    a->path, i);
+				return -EINVAL;
+			}
+		*append = n;
+		return signer_is_current(a, signer, h);
+	}
+	if (cur)
+		same = archive_signer_raw_public(signer, raw) == 0 && !memcmp(raw, cur->raw, 32);
+	else {
+		pem = archive_signer_public_pem(signer);
+		same = pem && g_strcmp0(pem, meta_pem) == 0;
+		g_free(pem);
+	}
+	if (!same) {
+		set_err(a, "archive %s: signing key differs from the one recorded in %s", a->path,
+		        cur ? "its key history" : "meta");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Appends entries FROM.. of H to A as key_history rows (a version 2 file becomes version 3
+ * first: the table is added) and signs a checkpoint with the current key, in one transaction:
+ * the rotation and what the new key signs land together. */
+static int key_rows_append(struct archive *a, const struct key_history *h, guint from,
+                           int64_t now_us)
+{
+	struct merkle_builder before = a->tree;
+	uint8_t prev_before[32];
+	int rc;
+
+	memcpy(prev_before, a->prev, 32);
+	rc = exec(a, "BEGIN IMMEDIATE");
+	if (rc)
+		return rc;
+	if (a->version < 3) {
+		rc = exec(a, archive_key_history_sql);
+		if (rc == 0)
+			rc = exec(a, "PRAGMA user_version=3");
+	}
+	if (rc == 0)
+		rc = key_rows_insert(a, h, from);
+	if (rc == 0)
+		rc = checkpoint_write(a, now_us, -1);
+	if (rc == 0)
+		rc = exec(a, "COMMIT");
+	if (rc) {
+		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+		a->tree = before;
+		memcpy(a->prev, prev_before, 32);
+		a->announce.pending = 0;
+		return rc;
+	}
+	a->version = 3;
+	return 0;
+}
+
+int archive_open_keyed(const char *path, struct archive_signer *signer,
+                       struct archive_signer *signer2, const struct key_history *history,
+                       int64_t now_us, struct archive **out)
+{
+	struct key_history *rows = NULL;
+	guint append = G_MAXUINT;
+	char *meta_pem = NULL;
 	struct archive *a;
 	sqlite3_stmt *st = NULL;
-	char *pem;
 	int rc;
 
 	if (access(path, F_OK) != 0)
@@ -490,14 +671,12 @@ int archive_open_signed(const char *path, struct archive_signer *signer,
 		rc = rc ? rc : -EROFS;
 		goto err_stmt;
 	}
-	pem = archive_signer_public_pem(signer);
-	if (!pem || g_strcmp0(pem, (const char *)sqlite3_column_text(st, 2)) != 0) {
-		g_free(pem);
-		set_err(a, "archive %s: signing key differs from the one recorded in meta", path);
-		rc = -EINVAL;
+	meta_pem = g_strdup((const char *)sqlite3_column_text(st, 2));
+	rc = key_rows_load(a, &rows);
+	if (rc == 0)
+		rc = key_continue(a, signer, meta_pem, rows, history, &append);
+	if (rc)
 		goto err_stmt;
-	}
-	g_free(pem);
 	a->tender = g_strdup((const char *)sqlite3_column_text(st, 0));
 	a->checkpointed = (uint64_t)sqlite3_column_int64(st, 3);
 	if (a->version >= 2) {
@@ -539,12 +718,20 @@ int archive_open_signed(const char *path, struct archive_signer *signer,
 	rc = prepare_all(a);
 	if (rc)
 		goto err_free;
+	if (append != G_MAXUINT)
+		rc = key_rows_append(a, history, append, now_us);
+	if (rc)
+		goto err_free;
+	key_history_free(rows);
+	g_free(meta_pem);
 	*out = a;
 	return 0;
 
 err_stmt:
 	sqlite3_finalize(st);
 err_free:
+	key_history_free(rows);
+	g_free(meta_pem);
 	archive_free(a);
 	return rc;
 }
@@ -990,10 +1177,15 @@ void archive_batch_abort(struct archive *a)
 		batch_rollback(a);
 }
 
+static void announce_checkpoint(struct archive *a);
+
 void archive_on_checkpoint(struct archive *a, archive_checkpoint_fn fn, void *user)
 {
 	a->on_checkpoint = fn;
 	a->on_checkpoint_user = user;
+	/* The checkpoint archive_open_keyed made with the new key entries is announced now. */
+	if (a->announce.pending && sqlite3_get_autocommit(a->db))
+		announce_checkpoint(a);
 }
 
 static void announce_checkpoint(struct archive *a)

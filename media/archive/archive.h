@@ -23,8 +23,9 @@
 #define ARCHIVE_APPLICATION_ID 0x45564152
 /* PRAGMA user_version: the format version this code writes; it reads (and keeps appending to)
  * every version from ARCHIVE_FORMAT_VERSION_MIN on. 2: C2SP checkpoints that chain and sign
- * the recorded key and the seal time (docs/archive-format.md, "Format versions"). */
-#define ARCHIVE_FORMAT_VERSION     2
+ * the recorded key and the seal time; 3: the key history (table key_history), checkpoints
+ * signed by the key current at their time (docs/archive-format.md, "Format versions"). */
+#define ARCHIVE_FORMAT_VERSION     3
 #define ARCHIVE_FORMAT_VERSION_MIN 1
 /* Media is stored in BLOB chunks of this size (the last one of a segment may be shorter). */
 #define ARCHIVE_CHUNK_SIZE (1024 * 1024)
@@ -86,6 +87,23 @@ int archive_create_signed(const char *path, const struct archive_tender *tender,
                           struct archive **out);
 int archive_open_signed(const char *path, struct archive_signer *signer,
                         struct archive_signer *signer2, struct archive **out);
+
+struct key_history;
+
+/* archive_create_keyed / archive_open_keyed: the same with the controller's key history H
+ * (key_history.h; NULL or empty: none). SIGNER must be H's current key. Creating copies
+ * every entry of H into the archive (table key_history, leaves after leaf 0). Opening an
+ * archive whose history is the beginning of H (a rotation or revocation happened since it
+ * was last open) appends the entries it lacks and, in the same transaction, a checkpoint at
+ * NOW_US signed by SIGNER (a version 2 file gets the table and becomes version 3); an archive
+ * whose history is not the beginning of H, or whose last key is not SIGNER when H adds
+ * nothing, is refused (-EINVAL, archive_errmsg says which). The history is borrowed. */
+int archive_create_keyed(const char *path, const struct archive_tender *tender,
+                         struct archive_signer *signer, struct archive_signer *signer2,
+                         const struct key_history *h, struct archive **out);
+int archive_open_keyed(const char *path, struct archive_signer *signer,
+                       struct archive_signer *signer2, const struct key_history *h, int64_t now_us,
+                       struct archive **out);
 
 /* Reopens an existing, unsealed archive for appending (e.g. after a controller restart),
  * reloading its tree. Returns 0, -ENOENT, -EROFS (sealed), -EBADMSG (not an archive or
@@ -163,7 +181,8 @@ int archive_checkpoint_if_changed(struct archive *a, int64_t time_us);
 
 /* archive_on_checkpoint: FN(USER, tender, size, root, time_us) is called after each
  * checkpoint of A is durable (the final one of archive_seal too, after its commit), so the
- * caller can publish the root outside the file (the site's root log, rootlog.h). */
+ * caller can publish the root outside the file (the site's root log, rootlog.h). The
+ * checkpoint archive_open_keyed signed with a new key is announced when FN is set. */
 typedef void (*archive_checkpoint_fn)(void *user, const char *tender, uint64_t size,
                                       const uint8_t root[32], int64_t time_us);
 void archive_on_checkpoint(struct archive *a, archive_checkpoint_fn fn, void *user);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "archive.h"
+#include "key_history.h"
 #include "leaf.h"
 
 static int usage(void)
@@ -18,8 +19,11 @@ static int usage(void)
 	    "usage: evalroom-archive-fixture keygen PRIVATE.key PUBLIC.pub\n"
 	    "       evalroom-archive-fixture build OUT.evarc PRIVATE.key [options] SEGMENT.ts...\n"
 	    "       evalroom-archive-fixture reopen-seal FILE.evarc PRIVATE.key\n"
+	    "       evalroom-archive-fixture key-rotate HISTORY OLD.key NEW.key TIME_US REASON\n"
+	    "       evalroom-archive-fixture key-revoke HISTORY CURRENT.key REVOKED.key|- KEY-ID "
+	    "FROM_US TIME_US REASON\n"
 	    "options: --tender T --site S --key2 KEY --stream S --start ISO|US --segment-ms MS "
-	    "--checkpoint-every K\n"
+	    "--checkpoint-every K --key-history FILE\n"
 	    "         --seal --draw FILE\n"
 	    "Appends a draw record, per segment one event (and a gap after the middle one),\n"
 	    "checkpoints every K segments, and seals if asked. reopen-seal reopens an open "
@@ -39,8 +43,9 @@ static int fail(const char *what, struct archive *a, int rc)
 static int build(int argc, char **argv)
 {
 	char *tender = NULL, *stream = NULL, *start = NULL, *draw_path = NULL, *site = NULL;
-	char *key2_path = NULL;
+	char *key2_path = NULL, *hist_path = NULL;
 	struct archive_signer *signer2 = NULL;
+	struct key_history *hist = NULL;
 	int seg_ms = 2000, every = 2, seal = 0, i, rc;
 	GOptionEntry opts[] = {
 	    {"tender", 0, 0, G_OPTION_ARG_STRING, &tender, "tender id", "T"},
@@ -53,6 +58,8 @@ static int build(int argc, char **argv)
 	    {"checkpoint-every", 0, 0, G_OPTION_ARG_INT, &every, "segments per checkpoint", "K"},
 	    {"seal", 0, 0, G_OPTION_ARG_NONE, &seal, "seal at the end", NULL},
 	    {"draw", 0, 0, G_OPTION_ARG_FILENAME, &draw_path, "draw record JSON file", "FILE"},
+	    {"key-history", 0, 0, G_OPTION_ARG_FILENAME, &hist_path,
+	     "the key history to copy into the archive (key-history.log)", "FILE"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	GOptionContext *octx = g_option_context_new("OUT KEY SEGMENT...");
 	struct archive_signer *signer = NULL;
@@ -80,7 +87,11 @@ static int build(int argc, char **argv)
 	                           t0 - 3600000000, site};
 	if (key2_path && (rc = archive_signer_load_any(key2_path, &signer2)) != 0)
 		return fail("load --key2", NULL, rc);
-	rc = archive_create_signed(argv[1], &t, signer, signer2, &a);
+	if (hist_path && key_history_load(hist_path, &hist, &err) != 0) {
+		fprintf(stderr, "evalroom-archive-fixture: %s\n", err->message);
+		return 1;
+	}
+	rc = archive_create_keyed(argv[1], &t, signer, signer2, hist, &a);
 	if (rc)
 		return fail("create", a, rc);
 	if (draw_path && !g_file_get_contents(draw_path, &draw, NULL, NULL))
@@ -139,6 +150,8 @@ static int build(int argc, char **argv)
 	archive_free(a);
 	archive_signer_free(signer);
 	archive_signer_free(signer2);
+	key_history_free(hist);
+	g_free(hist_path);
 	g_free(key2_path);
 	g_free(draw);
 	g_free(tender);
@@ -173,6 +186,36 @@ static int reopen_seal(const char *path, const char *key_path)
 	return 0;
 }
 
+/* key-rotate HISTORY OLD.key NEW.key TIME_US REASON, key-revoke HISTORY CURRENT.key
+ * REVOKED.key|- ID FROM_US TIME_US REASON: key history entries at chosen times. */
+static int key_event(int argc, char **argv)
+{
+	int rotate = strcmp(argv[1], "key-rotate") == 0;
+	struct archive_signer *s1 = NULL, *s2 = NULL;
+	struct key_history *h = NULL;
+	GError *err = NULL;
+	int rc;
+
+	if ((rotate && argc != 7) || (!rotate && argc != 9))
+		return usage();
+	if (key_history_load(argv[2], &h, &err) != 0 || archive_signer_load(argv[3], &s1) != 0 ||
+	    (strcmp(argv[4], "-") != 0 && archive_signer_load(argv[4], &s2) != 0)) {
+		fprintf(stderr, "evalroom-archive-fixture: %s\n", err ? err->message : "bad key");
+		return 1;
+	}
+	rc = rotate ? key_history_rotate(h, argv[2], s1, s2, g_ascii_strtoll(argv[5], NULL, 10),
+	                                 argv[6], &err)
+	            : key_history_revoke(h, argv[2], s1, s2, argv[5],
+	                                 g_ascii_strtoll(argv[6], NULL, 10),
+	                                 g_ascii_strtoll(argv[7], NULL, 10), argv[8], &err);
+	if (rc)
+		fprintf(stderr, "evalroom-archive-fixture: %s\n", err->message);
+	key_history_free(h);
+	archive_signer_free(s1);
+	archive_signer_free(s2);
+	return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -185,6 +228,8 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && strcmp(argv[1], "reopen-seal") == 0)
 		return reopen_seal(argv[2], argv[3]);
+	if (argc >= 2 && (!strcmp(argv[1], "key-rotate") || !strcmp(argv[1], "key-revoke")))
+		return key_event(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "build") == 0)
 		return build(argc - 1, argv + 1);
 	return usage();

@@ -20,7 +20,7 @@ struct archive_reader {
 
 /* The tables of the archive format (schemas/sql/archive.sql, every version). */
 static const char *const known_tables[] = {"meta", "draw", "events", "segments", "segment_chunks",
-                                           "gaps", "checkpoints", "timestamps",
+                                           "gaps", "checkpoints", "timestamps", "key_history",
                                            /* the signed appendix (appendix.h) */
                                            "witness_signatures", "reviews",
                                            /* cosignatures (cosignature.h) */

@@ -1,5 +1,6 @@
 /* The site's root log (rootlog.h). */
 #include "rootlog.h"
+#include "key_history.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -111,6 +112,41 @@ char *rootlog_line(const struct rootlog_entry *e)
 int rootlog_read(const char *path, const struct archive_pubkey *key, rootlog_fn fn, void *user,
                  GError **err)
 {
+	return rootlog_read_history(path, key, NULL, fn, user, err);
+}
+
+static void sha256_raw(const uint8_t raw[32], uint8_t out[32])
+{
+	GChecksum *cs = g_checksum_new(G_CHECKSUM_SHA256);
+	gsize len = 32;
+	g_checksum_update(cs, raw, 32);
+	g_checksum_get_digest(cs, out, &len);
+	g_checksum_free(cs);
+}
+
+/* The key a line made at TIME_US must be signed by: the one HISTORY has in use then, else
+ * KEY. */
+static const struct archive_pubkey *line_key(const struct archive_pubkey *key,
+                                             const struct key_history *history, int64_t time_us)
+{
+	const struct key_window *w = history ? key_history_at(history, time_us) : NULL;
+
+	return w ? w->pub : key;
+}
+
+int rootlog_read_history(const char *path, const struct archive_pubkey *key,
+                         const struct key_history *history, rootlog_fn fn, void *user,
+                         GError **err)
+{
+	if (key && history && key_history_keys(history) > 0) {
+		uint8_t raw[32], id[32];
+		if (archive_pubkey_raw(key, raw) != 0 ||
+		    (sha256_raw(raw, id), !key_history_find(history, id))) {
+			g_set_error(err, rootlog_error_quark(), EBADMSG,
+			            "root log %s: the given key is none of the key history's keys", path);
+			return -EBADMSG;
+		}
+	}
 	FILE *f = fopen(path, "re");
 	if (!f) {
 		int e = errno;
@@ -132,7 +168,8 @@ int rootlog_read(const char *path, const struct archive_pubkey *key, rootlog_fn 
 		line[len - 1] = '\0';
 		struct rootlog_entry e;
 		char *why = NULL;
-		if (parse_line(line, n, prev, key, &e, &why) != 0) {
+		int64_t t = g_ascii_strtoll(strchr(line, ' ') ? strchr(line, ' ') + 1 : "", NULL, 10);
+		if (parse_line(line, n, prev, key ? line_key(key, history, t) : NULL, &e, &why) != 0) {
 			g_set_error(err, rootlog_error_quark(), EBADMSG, "root log %s: line %" PRIu64 ": %s",
 			            path, n, why);
 			g_free(why);

@@ -52,6 +52,14 @@ int rootlog_append(struct rootlog *l, const char *tender, uint64_t size, const u
  * when KEY is given, every line's signature. Calls FN for each entry in order (FN may be
  * NULL). 0, or -EBADMSG naming the first bad line, -ENOENT, -EIO, with *err set. */
 typedef void (*rootlog_fn)(const struct rootlog_entry *e, void *user);
+/* rootlog_read_history: the same, each line's signature (when KEY is given) checked by the
+ * key HISTORY (key_history.h; NULL: none) has in use at the line's time, so a log that spans
+ * a key rotation reads whole; KEY only vouches for lines of a time the history does not
+ * cover (none, once it holds a rotation). */
+struct key_history;
+int rootlog_read_history(const char *path, const struct archive_pubkey *key,
+                         const struct key_history *history, rootlog_fn fn, void *user,
+                         GError **err);
 int rootlog_read(const char *path, const struct archive_pubkey *key, rootlog_fn fn, void *user,
                  GError **err);
 

@@ -52,9 +52,17 @@ static void check_root(const struct rootlog_entry *e, void *user)
 int roots_check_archive(const char *log, const struct archive_pubkey *key, const char *tender,
                         const GByteArray *leaf_hashes, struct roots_check *out, GError **err)
 {
+	return roots_check_archive_history(log, key, NULL, tender, leaf_hashes, out, err);
+}
+
+int roots_check_archive_history(const char *log, const struct archive_pubkey *key,
+                                const struct key_history *history, const char *tender,
+                                const GByteArray *leaf_hashes, struct roots_check *out,
+                                GError **err)
+{
 	struct roots_walk w = {tender, leaf_hashes, out};
 	memset(out, 0, sizeof *out);
-	int rc = rootlog_read(log, key, check_root, &w, err);
+	int rc = rootlog_read_history(log, key, history, check_root, &w, err);
 	if (rc != 0) {
 		g_free(out->problem);
 		out->problem = NULL;

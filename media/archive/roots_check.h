@@ -26,6 +26,14 @@ struct roots_check {
 int roots_check_archive(const char *log, const struct archive_pubkey *key, const char *tender,
                         const GByteArray *leaf_hashes, struct roots_check *out, GError **err);
 
+/* roots_check_archive_history: the same, the log's lines checked against the key HISTORY has
+ * in use at each line's time (rootlog_read_history; NULL: KEY alone). */
+struct key_history;
+int roots_check_archive_history(const char *log, const struct archive_pubkey *key,
+                                const struct key_history *history, const char *tender,
+                                const GByteArray *leaf_hashes, struct roots_check *out,
+                                GError **err);
+
 /* roots_check_entry: one published checkpoint E (from the log, or as the controller
  * reported it: docs/archives.md, "Transfer") compared with the archive of TENDER whose leaf
  * hashes are LEAF_HASHES; an entry of another tender is skipped. Accumulates into *out

@@ -361,3 +361,50 @@ const char *archive_pubkey_algorithm(const struct archive_pubkey *k)
 {
 	return k->sm2 ? "sm2-sm3" : "ed25519";
 }
+
+int archive_pubkey_from_raw(const uint8_t raw[32], struct archive_pubkey **out)
+{
+	return pubkey_wrap(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, 32), out, 0);
+}
+
+int archive_signer_generate(struct archive_signer **out)
+{
+	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+
+	if (!key)
+		return -EIO;
+	*out = g_new0(struct archive_signer, 1);
+	(*out)->key = key;
+	return 0;
+}
+
+int archive_signer_save(const struct archive_signer *s, const char *priv_path, const char *pub_path)
+{
+	FILE *fpriv, *fpub = NULL;
+	int rc = -EIO;
+
+	fpriv = open_new(priv_path, 0600);
+	if (!fpriv)
+		return -errno;
+	if (pub_path) {
+		fpub = open_new(pub_path, 0644);
+		if (!fpub) {
+			rc = -errno;
+			goto err_priv;
+		}
+	}
+	if (!PEM_write_PrivateKey(fpriv, s->key, NULL, NULL, 0, NULL, NULL) ||
+	    (fpub && !PEM_write_PUBKEY(fpub, s->key)))
+		goto err_pub;
+	if (fflush(fpriv) || fsync(fileno(fpriv)) ||
+	    (fpub && (fflush(fpub) || fsync(fileno(fpub)))))
+		goto err_pub;
+	rc = 0;
+err_pub:
+	if (fpub && fclose(fpub) && rc == 0)
+		rc = -EIO;
+err_priv:
+	if (fclose(fpriv) && rc == 0)
+		rc = -EIO;
+	return rc;
+}

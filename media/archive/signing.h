@@ -73,6 +73,18 @@ const char *archive_pubkey_algorithm(const struct archive_pubkey *k); /* as the 
 int archive_pubkey_spki_sha256(const struct archive_pubkey *k, uint8_t out[32]);
 int archive_signer_spki_sha256(const struct archive_signer *s, uint8_t out[32]);
 
+/* archive_pubkey_from_raw: the Ed25519 public key of 32 raw bytes (RFC 8032), as the key
+ * history records it (key_history.h). 0 or -EINVAL. */
+int archive_pubkey_from_raw(const uint8_t raw[32], struct archive_pubkey **out);
+
+/* archive_signer_generate: a fresh Ed25519 key in memory (a key rotation's new key).
+ * archive_signer_save: writes it as PKCS#8 PEM to PRIV_PATH (created, mode 0600, must not
+ * exist) and, when PUB_PATH is not NULL, its public half (0644), both fsync'd.
+ * 0, -EEXIST, -EIO. */
+int archive_signer_generate(struct archive_signer **out);
+int archive_signer_save(const struct archive_signer *s, const char *priv_path,
+                        const char *pub_path);
+
 /* 1 when both keys are the same public key, else 0. */
 int archive_pubkey_equal(const struct archive_pubkey *a, const struct archive_pubkey *b);
 

@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "archive.h"
+#include "clock.h"
+#include "hex.h"
+#include "key_history.h"
 #include "leaf.h"
 #include "merkle.h"
 #include "timestamp.h"
@@ -28,16 +31,32 @@ struct ctx {
 	GArray *entries;
 	uint64_t problem_key;
 	char *tender;
-	int64_t sealed_event_leaf;               /* leaf of the archive.sealed event, or -1 */
-	int version;                             /* the file's format version */
-	char *site;                              /* version 2: meta.site */
-	int64_t sealed_us;                       /* meta.sealed_us, or -1 */
-	int meta_key_ok;                         /* meta.signing_pubkey is an Ed25519 key */
-	uint8_t meta_key_hash[32];               /* SHA-256 of its raw public key */
+	int64_t sealed_event_leaf; /* leaf of the archive.sealed event, or -1 */
+	int version;               /* the file's format version */
+	char *site;                /* version 2: meta.site */
+	int64_t sealed_us;         /* meta.sealed_us, or -1 */
+	int meta_key_ok;           /* meta.signing_pubkey is an Ed25519 key */
+	uint8_t meta_key_hash[32]; /* SHA-256 of its raw public key */
+	uint8_t meta_key_raw[32];
 	struct archive_pubkey *key2;             /* meta.signing_pubkey2, or NULL */
 	const struct archive_pubkey *key2_check; /* what the second signatures are checked with */
 	uint8_t key2_hash[32];                   /* SHA-256 of its DER SPKI */
 	int key2_sm2;
+	/* Key history (version 3, or given with --key-history): */
+	int64_t created_us;                /* meta.created_us */
+	GPtrArray *key_rows;               /* key_history rows: struct key_row * */
+	struct key_history *rows_history;  /* those rows as a history (owned) */
+	const struct key_history *history; /* the history checkpoints are checked against */
+	GString *signers;                  /* which key signed which checkpoints */
+	const struct key_window *last_signer;
+	int64_t signer_first, signer_last;
+};
+
+struct key_row {
+	int64_t rowid;
+	uint64_t leaf;
+	char *entry;
+	GByteArray *sig, *sig2;
 };
 
 static void problem(struct ctx *c, uint64_t key, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
@@ -94,6 +113,7 @@ static GByteArray *build_meta(struct ctx *c, sqlite3_stmt *st, int64_t rowid, ui
 	t.session = col_text(st, 4, ok);
 	t.created_us = col_int(st, 5, ok);
 	t.name = col_text(st, 6, ok);
+	c->created_us = t.created_us;
 	g_free(c->tender);
 	c->tender = g_strdup(t.tender);
 	return leaf_tender_data(&t);
@@ -210,6 +230,42 @@ static GByteArray *build_gap(struct ctx *c, sqlite3_stmt *st, int64_t rowid, uin
 	g.reason = col_text(st, 6, ok);
 	c->rep->gaps++;
 	return leaf_gap_data(&g);
+}
+
+static void key_row_free(gpointer p)
+{
+	struct key_row *k = p;
+
+	g_free(k->entry);
+	g_byte_array_unref(k->sig);
+	if (k->sig2)
+		g_byte_array_unref(k->sig2);
+	g_free(k);
+}
+
+/* A key_history row (version 3): its leaf covers every column; the entries are checked as a
+ * history afterwards (check_key_history). */
+static GByteArray *build_key_row(struct ctx *c, sqlite3_stmt *st, int64_t rowid, uint64_t leaf,
+                                 int *ok)
+{
+	struct key_row *k = g_new0(struct key_row, 1);
+	int t2 = sqlite3_column_type(st, 5);
+
+	k->rowid = rowid;
+	k->leaf = leaf;
+	k->entry = g_strdup(col_text(st, 3, ok));
+	if (sqlite3_column_type(st, 4) != SQLITE_BLOB || (t2 != SQLITE_BLOB && t2 != SQLITE_NULL))
+		*ok = 0;
+	k->sig = g_byte_array_new();
+	g_byte_array_append(k->sig, sqlite3_column_blob(st, 4), (guint)sqlite3_column_bytes(st, 4));
+	if (t2 == SQLITE_BLOB) {
+		k->sig2 = g_byte_array_new();
+		g_byte_array_append(k->sig2, sqlite3_column_blob(st, 5),
+		                    (guint)sqlite3_column_bytes(st, 5));
+	}
+	g_ptr_array_add(c->key_rows, k);
+	return key_history_leaf_data(k->entry, k->sig->data, k->sig->len,
+	                             k->sig2 ? k->sig2->data : NULL, k->sig2 ? k->sig2->len : 0);
 }
 
 static int scan_table(struct ctx *c, const char *table, const char *sql, leaf_builder build)
@@ -380,6 +436,7 @@ static int check_meta(struct ctx *c, const struct archive_pubkey **key,
 		    g_strcmp0(canonical, (const char *)sqlite3_column_text(st, 0)) == 0;
 		g_free(canonical);
 		checkpoint_sha256(raw, sizeof(raw), c->meta_key_hash);
+		memcpy(c->meta_key_raw, raw, 32);
 	}
 	if (!c->meta_key_ok) {
 		problem(c, 0,
@@ -450,6 +507,138 @@ static char *body_mismatch(const char *body, const char *expect, int64_t id)
 	           : g_strdup_printf("checkpoints row %" G_GINT64_FORMAT
 	                             ": signed body does not match its columns",
 	                             id);
+}
+
+/* The archive's key history rows checked as a history (entries in order, chained, each signed
+ * by the keys it concerns); with EXT (--key-history) given, the rows must be its beginning and
+ * EXT is what the checkpoints are checked against. Then the meta key must be the key in use at
+ * the archive's creation, and a KEY given with --pubkey one of the history's keys. */
+static void check_key_history(struct ctx *c, const struct key_history *ext,
+                              const struct archive_pubkey *key)
+{
+	uint8_t raw[32];
+
+	c->rows_history = key_history_new();
+	for (guint i = 0; i < c->key_rows->len; i++) {
+		struct key_row *k = g_ptr_array_index(c->key_rows, i);
+		char *why = NULL;
+
+		if (key_history_add(c->rows_history, k->entry, k->sig->data, k->sig->len,
+		                    k->sig2 ? k->sig2->data : NULL, k->sig2 ? k->sig2->len : 0,
+		                    &why) != 0) {
+			problem(c, k->leaf,
+			        "key_history row %" G_GINT64_FORMAT " (leaf %" G_GUINT64_FORMAT
+			        ", entry %u): %s",
+			        k->rowid, k->leaf, i, why);
+			g_free(why);
+			return;
+		}
+		if (ext && (i >= key_history_length(ext) ||
+		            strcmp(key_history_entry(ext, i)->text, k->entry) != 0)) {
+			problem(
+			    c, k->leaf,
+			    "key_history row %" G_GINT64_FORMAT
+			    " (entry %u): differs from the key history given with --key-history",
+			    k->rowid, i);
+			return;
+		}
+	}
+	c->history = ext ? ext : c->rows_history;
+	if (key_history_length(c->history) == 0) {
+		c->history = NULL;
+		return;
+	}
+	c->rep->key_rotations = 0;
+	for (guint i = 0; i < key_history_length(c->history); i++)
+		if (key_history_entry(c->history, i)->ev.kind == KEY_EVENT_ROTATE)
+			c->rep->key_rotations++;
+		else
+			c->rep->key_revocations++;
+	if (c->meta_key_ok) {
+		const struct key_window *w = key_history_at(c->history, c->created_us);
+
+		if (!w || memcmp(w->raw, c->meta_key_raw, 32) != 0)
+			problem(
+			    c, 0,
+			    "meta row 1: signing_pubkey is not the key the key history has in use "
+			    "at the archive's creation (altered)");
+	}
+	if (key && !c->rep->key_embedded) {
+		uint8_t id[32];
+
+		if (archive_pubkey_raw(key, raw) == 0) {
+			checkpoint_sha256(raw, 32, id);
+			if (key_history_find(c->history, id)) {
+				c->rep->key_differs = 0;
+				return;
+			}
+		}
+		problem(c, KEY_CHECKPOINT,
+		        "the key given with --pubkey is none of the keys of the key history");
+	}
+}
+
+/* With a key history: the key a checkpoint's key line names (BODY), which must be valid at
+ * its time T. *W gets it (NULL when the history holds no such key); returns NULL when it may
+ * sign then, else why not (a new string). */
+static char *checkpoint_key(struct ctx *c, int64_t id, const char *body, int64_t t,
+                            const struct key_window **w)
+{
+	const char *p = strstr(body, "\nkey ");
+	uint8_t hash[32];
+	char when[40], at[40];
+
+	char hex[65];
+
+	*w = NULL;
+	if (!p || strlen(p + 5) < 65 || p[69] != '\n')
+		return NULL;
+	memcpy(hex, p + 5, 64);
+	hex[64] = '\0';
+	if (hex_decode_lower(hex, hash, 32) != 0)
+		return NULL;
+	*w = key_history_find(c->history, hash);
+	if (!*w)
+		return g_strdup_printf("checkpoints row %" G_GINT64_FORMAT
+		                       ": signed by a key the key history does not hold",
+		                       id);
+	clock_format_us(t, at, sizeof(at));
+	if (t < (*w)->from_us) {
+		clock_format_us((*w)->from_us, when, sizeof(when));
+		return g_strdup_printf("checkpoints row %" G_GINT64_FORMAT
+		                       ": signed at %s by key %s before it was introduced (at %s)",
+		                       id, at, (*w)->id, when);
+	}
+	if (t >= (*w)->revoked_us) {
+		clock_format_us((*w)->revoked_us, when, sizeof(when));
+		return g_strdup_printf("checkpoints row %" G_GINT64_FORMAT
+		                       ": signed at %s by key %s, which is revoked from %s (%s)",
+		                       id, at, (*w)->id, when,
+		                       (*w)->revoke_reason ? (*w)->revoke_reason : "");
+	}
+	if (t >= (*w)->to_us) {
+		clock_format_us((*w)->to_us, when, sizeof(when));
+		return g_strdup_printf("checkpoints row %" G_GINT64_FORMAT
+		                       ": signed at %s by key %s after it was replaced (at %s)",
+		                       id, at, (*w)->id, when);
+	}
+	return NULL;
+}
+
+/* Notes which key signed checkpoint ID (for the report: "key X: checkpoints 1-4"). */
+static void note_signer(struct ctx *c, const struct key_window *w, int64_t id)
+{
+	if (w == c->last_signer) {
+		c->signer_last = id;
+		return;
+	}
+	if (c->last_signer)
+		g_string_append_printf(
+		    c->signers, "%skey %s (checkpoints %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT ")",
+		    c->signers->len ? ", " : "", c->last_signer->id, c->signer_first,
+		    c->signer_last);
+	c->last_signer = w;
+	c->signer_first = c->signer_last = id;
 }
 
 static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, uint64_t n)
@@ -530,13 +719,20 @@ static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, u
 		} else {
 			merkle_root(c->rep->leaf_hashes->data, (uint64_t)size, computed);
 		}
+		const struct key_window *kw = NULL;
+		uint8_t kw_hash[32];
+		char *kwhy =
+		    c->history && c->version >= 2 ? checkpoint_key(c, id, body, t, &kw) : NULL;
+
+		if (kw)
+			checkpoint_sha256(kw->raw, 32, kw_hash);
 		if (c->version >= 2) {
 			struct checkpoint_fields f = {origin,
 			                              (uint64_t)size,
 			                              root,
 			                              t,
 			                              prev_hash,
-			                              c->meta_key_hash,
+			                              kw ? kw_hash : c->meta_key_hash,
 			                              c->key2 ? c->key2_hash : NULL,
 			                              id == last_id && c->rep->sealed ? c->sealed_us
 			                                                              : -1};
@@ -562,8 +758,10 @@ static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, u
 
 			problem(c, k, "%s", why);
 			g_free(why);
-		} else if (!sig || archive_pubkey_verify(key, body, strlen(body), sig,
-		                                         (size_t)sig_len) != 0)
+		} else if (kwhy) {
+			problem(c, k, "%s", kwhy);
+		} else if (!sig || archive_pubkey_verify(kw ? kw->pub : key, body, strlen(body),
+		                                         sig, (size_t)sig_len) != 0)
 			problem(c, k, "checkpoints row %" G_GINT64_FORMAT ": signature invalid%s",
 			        id,
 			        c->rep->key_embedded ? ""
@@ -588,6 +786,9 @@ static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, u
 			        c->key2_check != c->key2 ? " for the given --pubkey2" : "");
 		else if ((uint64_t)size > c->rep->signed_leaves)
 			c->rep->signed_leaves = (uint64_t)size;
+		if (kw && !kwhy)
+			note_signer(c, kw, id);
+		g_free(kwhy);
 		g_free(expect);
 		checkpoint_sha256(body, strlen(body), prev_hash);
 		prev = MAX(prev, (uint64_t)size);
@@ -627,6 +828,13 @@ int archive_verify(struct archive_reader *r, const struct archive_pubkey *key,
 int archive_verify_keys(struct archive_reader *r, const struct archive_pubkey *key,
                         const struct archive_pubkey *key2, struct archive_verify_report *rep)
 {
+	return archive_verify_history(r, key, key2, NULL, rep);
+}
+
+int archive_verify_history(struct archive_reader *r, const struct archive_pubkey *key,
+                           const struct archive_pubkey *key2, const struct key_history *history,
+                           struct archive_verify_report *rep)
+{
 	struct archive_pubkey *owned = NULL;
 	struct ctx c = {0};
 	sqlite3_stmt *st;
@@ -641,6 +849,8 @@ int archive_verify_keys(struct archive_reader *r, const struct archive_pubkey *k
 	c.sealed_event_leaf = -1;
 	c.version = archive_reader_version(r);
 	rep->version = c.version;
+	c.key_rows = g_ptr_array_new_with_free_func(key_row_free);
+	c.signers = g_string_new(NULL);
 
 	/* Structure first: a damaged b-tree makes every later answer meaningless. */
 	if (sqlite3_prepare_v2(c.db, "PRAGMA quick_check", -1, &st, NULL) == SQLITE_OK) {
@@ -696,12 +906,21 @@ int archive_verify_keys(struct archive_reader *r, const struct archive_pubkey *k
 	                     "SELECT id, leaf, leaf_hash, stream, from_us, to_us, reason FROM gaps "
 	                     "ORDER BY id",
 	                     build_gap);
+	if (rc == 0 && c.version >= 3)
+		rc = scan_table(&c, "key_history",
+		                "SELECT id, leaf, leaf_hash, entry, signature, signature2 FROM "
+		                "key_history ORDER BY id",
+		                build_key_row);
 	if (rc)
 		goto out;
 	rep->leaves = c.entries->len;
 	n = check_leaf_order(&c);
 	check_orphans(&c);
+	check_key_history(&c, history, key);
 	check_checkpoints(&c, key, n);
+	note_signer(&c, NULL, 0);
+	if (c.signers->len)
+		rep->key_signers = g_strdup(c.signers->str);
 	if (rep->signed_leaves < n) {
 		struct entry *e = &g_array_index(c.entries, struct entry, rep->signed_leaves);
 
@@ -735,6 +954,9 @@ out:
 	g_array_unref(c.entries);
 	g_free(c.site);
 	archive_pubkey_free(c.key2);
+	g_ptr_array_unref(c.key_rows);
+	key_history_free(c.rows_history);
+	g_string_free(c.signers, TRUE);
 	rep->tender = c.tender; /* taken */
 	return rc;
 }
@@ -815,6 +1037,7 @@ void archive_verify_report_clear(struct archive_verify_report *rep)
 	g_free(rep->problem);
 	g_free(rep->final_tsa);
 	g_free(rep->tender);
+	g_free(rep->key_signers);
 	if (rep->leaf_hashes)
 		g_byte_array_unref(rep->leaf_hashes);
 	memset(rep, 0, sizeof(*rep));

@@ -29,6 +29,9 @@ struct archive_verify_report {
 	char *final_tsa;     /* the TSA of a valid timestamp of the last checkpoint, or NULL */
 	int64_t final_time_us;
 	int final_chain; /* 1: that TSA's certificate was checked up to the given CA */
+	/* The key history (format version 3, or given): */
+	unsigned key_rotations, key_revocations;
+	char *key_signers; /* "key ID (checkpoints 1-4), key ID (checkpoints 5-9)", or NULL */
 };
 
 /* Verifies the archive behind `r`. `key` is the controller's public key; NULL means the key
@@ -45,6 +48,18 @@ void archive_verify_report_clear(struct archive_verify_report *rep);
  * named. */
 int archive_verify_keys(struct archive_reader *r, const struct archive_pubkey *key,
                         const struct archive_pubkey *key2, struct archive_verify_report *rep);
+
+struct key_history;
+
+/* archive_verify_history: archive_verify_keys, checking every checkpoint's signature against
+ * the key the key history has in use at the checkpoint's time: the archive's own key_history
+ * rows (version 3), or HISTORY (a copy of the controller's key-history.log, key_history_load)
+ * when given, of which the rows must be the beginning. A checkpoint signed by a key before it
+ * was introduced, after it was replaced, or from its revocation on, is named with the key's id
+ * and the time. KEY (--pubkey) may then be any key of the history. */
+int archive_verify_history(struct archive_reader *r, const struct archive_pubkey *key,
+                           const struct archive_pubkey *key2, const struct key_history *history,
+                           struct archive_verify_report *rep);
 
 /* Checks every RFC 3161 timestamp token stored in the archive (format version 2; none in
  * version 1) against the body of the checkpoint it names: granted, imprint = SHA-256 of that

@@ -1,4 +1,4 @@
-"""No unsigned byte (format version 2): every column of every table of a sealed archive is
+"""No unsigned byte (format version 3): every column of every table of a sealed archive is
 altered in turn and `evalroom-archive verify` must fail naming it, or name it as unsigned by
 design (only format version 1 has such columns); checkpoints chain, the seal time and the
 recorded key are signed; a --pubkey other than the recorded key is named. A version 1 archive
@@ -33,9 +33,11 @@ def run(cmd, **kw):
 
 @pytest.fixture(scope="module")
 def material(tmp_path_factory, bin_dir):
-    """A sealed version 2 archive of three small segments (the verifier checks bytes and
-    hashes, not the container), a checkpoint per segment, a gap and a draw record; and the
-    version 1 archive restored from its dump."""
+    """A sealed version 3 archive of three small segments (the verifier checks bytes and
+    hashes, not the container), a checkpoint per segment, a gap and a draw record, and a key
+    history of a rotation (from an earlier key to the signing key) and the earlier key's
+    revocation, so the key_history table has rows to alter; and the version 1 archive
+    restored from its dump."""
     d = tmp_path_factory.mktemp("coverage")
     segs = []
     for i in range(3):
@@ -47,9 +49,21 @@ def material(tmp_path_factory, bin_dir):
     # A second key (SM2) beside the Ed25519 one, so its columns hold values to alter too.
     key2 = d / "sm2-signing.key"
     assert run(["openssl", "genpkey", "-algorithm", "SM2", "-out", key2]).returncode == 0
+    old_key, old_pub = d / "old-signing.key", d / "old-signing.pub"
+    assert run([f"{bin_dir}/evalroom-archive-fixture", "keygen", old_key, old_pub]
+               ).returncode == 0
+    history = d / "key-history.log"
+    t0 = 1795597200000000  # the fixture's first segment; the archive is made an hour before
+    assert run([f"{bin_dir}/evalroom-archive-fixture", "key-rotate", history, old_key, key,
+                t0 - 7200_000_000, "yearly rotation"]).returncode == 0
+    old_id = hashlib.sha256(pubkey_raw(old_pub)).hexdigest()  # the key's id
+    assert run([f"{bin_dir}/evalroom-archive-fixture", "key-revoke", history, key, old_key,
+                old_id, t0 - 7000_000_000, t0 - 6900_000_000, "retired key destroyed"]
+               ).returncode == 0
     arc = d / f"{TENDER}.evarc"
     r = run([f"{bin_dir}/evalroom-archive-fixture", "build", arc, key, "--seal", "--site", SITE,
-             "--tender", TENDER, "--checkpoint-every", "1", "--key2", key2] + segs)
+             "--tender", TENDER, "--checkpoint-every", "1", "--key2", key2, "--key-history",
+             history] + segs)
     assert r.returncode == 0, r.stderr
     tsa = local_tsa.TSA(str(d / "tsa"))
     r = run([f"{bin_dir}/evalroom-archive", "timestamp", arc, "--tsa", tsa.url])
@@ -92,6 +106,13 @@ def cosign(arc, policy):
     db.close()
     policy.write_text("\n".join(vkeys) + "\n")
     return policy
+
+
+def pubkey_raw(pub_path):
+    """The 32 raw bytes of an Ed25519 public key PEM (the last 32 of its DER)."""
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-in", str(pub_path), "-outform", "DER"],
+                         capture_output=True, check=True).stdout
+    return der[-32:]
 
 
 @pytest.fixture
@@ -157,19 +178,19 @@ def alteration(path, table, column, which):
 
 
 @pytest.mark.parametrize("which", ["first", "last"])
-@pytest.mark.parametrize("version", [2, 1])
+@pytest.mark.parametrize("version", [3, 1])
 def test_every_column_of_every_table_is_signed_or_named(material, tool, tmp_path, version,
                                                         which):
-    src, pub = ((material["arc"], material["pub"]) if version == 2
+    src, pub = ((material["arc"], material["pub"]) if version == 3
                 else (material["v1"], material["v1pub"]))
     cols, rows = table_columns(src)
     assert set(cols) >= {"meta", "draw", "events", "segments", "segment_chunks", "gaps",
-                         "checkpoints"} | ({"timestamps", "cosignatures"} if version == 2
-                                           else set())
+                         "checkpoints"} | ({"timestamps", "cosignatures", "key_history"}
+                                           if version == 3 else set())
     assert all(n > 0 for n in rows.values()), rows  # every table has a row to alter
-    # version 2: both cosigners required on the final checkpoint (--min-cosigners defaults
+    # version 3: both cosigners required on the final checkpoint (--min-cosigners defaults
     # to all of the policy's)
-    policy = ["--cosigners", material["policy"]] if version == 2 else []
+    policy = ["--cosigners", material["policy"]] if version == 3 else []
     r = tool("verify", src, "--pubkey", pub, *policy)
     assert r.returncode == 0, r.stdout
     assert version == 1 or "is cosigned by 2 of the policy's 2 cosigners" in r.stdout
@@ -185,7 +206,7 @@ def test_every_column_of_every_table_is_signed_or_named(material, tool, tmp_path
             named = r.returncode == 0 and f"{table}.{column}" in out and \
                 "not covered by any signature" in out
             assert r.returncode == 1 or named, (version, table, column, which, out)
-            if version == 2:
+            if version == 3:
                 assert r.returncode == 1, (table, column, which, out)
             tried += 1
     assert tried >= 40
@@ -211,8 +232,10 @@ def test_recorded_key_is_signed(material, tool, tmp_path, bin_dir):
                 other_pub]).returncode == 0
     path = copy_of(material["arc"], tmp_path, "swapped.evarc")
     sql(path, "UPDATE meta SET signing_pubkey = ?", params=(other_pub.read_text(),))
+    # With a key history the recorded key must be the one in use when the file was made.
     caught(tool("verify", path, "--pubkey", material["pub"]),
-           "checkpoints row 1: it names another signing key than meta.signing_pubkey")
+           "meta row 1: signing_pubkey is not the key the key history has in use at the "
+           "archive's creation")
 
 
 def test_pubkey_other_than_the_recorded_one_is_named(material, tool, tmp_path, bin_dir):
@@ -220,7 +243,7 @@ def test_pubkey_other_than_the_recorded_one_is_named(material, tool, tmp_path, b
     assert run([f"{bin_dir}/evalroom-archive-fixture", "keygen", other_key,
                 other_pub]).returncode == 0
     caught(tool("verify", material["arc"], "--pubkey", other_pub),
-           "the file records another signing key than --pubkey")
+           "the key given with --pubkey is none of the keys of the key history")
     # Version 1 does not sign the recorded key: a file naming another key than the one its
     # checkpoints verify with is named too.
     path = copy_of(material["v1"], tmp_path)
@@ -358,7 +381,8 @@ def test_checkpoints_read_by_an_independent_c2sp_parser(material, tool, tmp_path
     leaves = [h for (h,) in db.execute(
         "SELECT leaf_hash FROM (SELECT leaf, leaf_hash FROM meta UNION ALL SELECT leaf, leaf_hash "
         "FROM draw UNION ALL SELECT leaf, leaf_hash FROM events UNION ALL SELECT leaf, leaf_hash "
-        "FROM segments UNION ALL SELECT leaf, leaf_hash FROM gaps) ORDER BY leaf")]
+        "FROM segments UNION ALL SELECT leaf, leaf_hash FROM gaps UNION ALL SELECT leaf, "
+        "leaf_hash FROM key_history) ORDER BY leaf")]
     assert size == len(leaves) and root == rfc6962_root(leaves)
     keys = dict(e.split(" ", 1) for e in ext)
     assert set(keys) == {"time", "prev", "key", "key2", "sealed"}

@@ -152,3 +152,31 @@ def test_transfer_and_supervisor_hold(site, tmp_path):
     fetches = ok(site, "archive", "access-log")["records"]
     assert sum(1 for f in fetches if f["identity"] == a) == 3, fetches
     assert site.schema_problems() == []
+
+
+def test_transfer_after_a_key_rotation(site, tmp_path, bin_dir):
+    """An archive sealed under the previous signing key is handed over after a rotation: the
+    transfer's fetch and the receiver's checks verify it against the key history the
+    controller publishes with its roots (docs/archives.md, "Rotating and revoking")."""
+    a, b = "auditor-audit1", "auditor-audit2"
+    ctl = site.start_controller(extra="checkpoint_interval_s=1\n")
+    ok(site, "site", "import", site.site_file)
+    ok(site, "session", "create", "--date", DAY)
+    ok(site, "tender", "add", "--session", DAY, "--id", "TA", "--name", "Before the rotation")
+    ok(site, "tender", "close", "TA", "--wait", "0", timeout=90)
+    ctl.stop()
+    r = subprocess.run([os.path.join(bin_dir, "evalroom-controller"), "--config",
+                        os.path.join(site.tmp, "controller.conf"), "--rotate-key", "--reason",
+                        "yearly rotation"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    ctl.start()
+    assert ctl.wait_log("connected to the broker"), ctl.log()
+    out_dir = tmp_path / "handover"
+    rc, text, err = site.ctl("archive", "transfer", "--tender", "TA", "--to", b, "--reason",
+                             "custodian leaves office", "-o", str(out_dir), identity=a,
+                             json_out=False)
+    assert rc == 0, (text, err)
+    rc, text, err = site.ctl("archive", "receive", str(out_dir), identity=b, json_out=False)
+    assert rc == 0, (text, err)
+    assert "Received 1 archives from " + a in text, text
+    assert site.schema_problems() == []

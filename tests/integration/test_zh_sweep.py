@@ -32,12 +32,13 @@ COMMITTEE = ("person_id,name,id_number,role\n"
 # "-", ".", "/", "@" or ":" inside it, or an option "--x") or is an error.
 ALLOWED = {
     # programs and commands a person types
-    "evalroomctl", "evalroom", "openssl", "mosquitto", "sqlite3", "systemctl",
+    "evalroomctl", "evalroom", "openssl", "genpkey", "mosquitto", "sqlite3", "systemctl",
     # standards, formats and algorithms, written so in Chinese too
     "JSON", "CSV", "UTF", "GB18030", "SQLite", "ISO", "MQTT", "TLS", "HTTPS", "HTTP",
     "Ed25519", "SM2", "SM3", "SHA", "RFC", "UTC", "PEM", "DER", "TSA", "CMS", "MOD",
     "Merkle", "GPIO", "OSDP", "Wiegand", "WebRTC", "RTSP", "MPEG", "H.264", "Opus", "PIN",
     "CA", "CN", "BOM", "Excel", "WPS", "LibreOffice", "WHEP", "ACL", "URL", "Markdown",
+    "C2SP", "vkey",
     # units
     "min", "KiB", "MiB", "GiB", "MB", "GB", "KB", "kbit", "Mbit",
     # the verdict and timeline keywords kept on purpose so they can be searched for in

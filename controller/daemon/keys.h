@@ -1,0 +1,37 @@
+/* The controller's checkpoint signing keys over time (docs/archive-format.md, "Key history";
+ * docs/operator.md, "Rotating and revoking the signing key"): the key history kept in
+ * state_dir/key-history.log, and the custodian's offline commands that rotate and revoke.
+ *
+ * Rotation and revocation run with the daemon stopped (evalroom-controller --rotate-key,
+ * --revoke-key): the daemon holds state_dir/key-history.lock for its whole life, so they
+ * refuse while it runs. At its next start every archive it reopens gets the new entries and a
+ * checkpoint signed by the new key. */
+#pragma once
+#include <glib.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "controller.h"
+#include "key_history.h"
+#include "request_handler.h"
+
+/* keys_init: takes the history lock (-EBUSY: another controller, or a rotation, holds it) and
+ * loads the history into c->key_history; PUBLIC_RAW (the loaded signing key) must be its
+ * current key. 0 or -errno with *err. keys_free: releases both. */
+int keys_init(struct controller *c, const uint8_t public_raw[32], GError **err);
+void keys_free(struct controller *c);
+
+/* keys_rotate_offline: with the daemon stopped, makes a new Ed25519 key, records the rotation
+ * from the configured signing_key to it (signed by both) in the history, keeps the old key as
+ * SIGNING_KEY's name with "-<first 16 hex of its id>" before ".key" (and its .pub likewise),
+ * and puts the new key in SIGNING_KEY (0600, owned like the old one) and its .pub.
+ * keys_revoke_offline: records that key ID (64 hex digits, or a unique prefix of at least 8)
+ * is not to be trusted from FROM_US, signed by the current key and, if its kept file is
+ * there, by the revoked key. Both print what they did to OUT. 0, or -errno with *err. */
+int keys_rotate_offline(const struct controller_config *cfg, const char *reason, FILE *out,
+                        GError **err);
+int keys_revoke_offline(const struct controller_config *cfg, const char *id, int64_t from_us,
+                        const char *reason, FILE *out, GError **err);
+
+/* keys.list {}: the history's keys (docs/operator.md). */
+extern const struct request_handler keys_request_handlers[];
