@@ -28,6 +28,11 @@ gi.require_version("GstWebRTC", "1.0")
 gi.require_version("GstSdp", "1.0")
 from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: E402
 
+# webrtcbin calls back on its own threads, several viewers at once; PyGObject's wrapping
+# of their structures is not safe against that ("Expected Gst.Structure, but got
+# gi.repository.Gst.Structure" once in ten runs), so the callbacks take turns.
+PYGI = threading.RLock()
+
 H264 = ("application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,"
         "packetization-mode=(string)1,profile-level-id=(string)42e01f")
 
@@ -51,14 +56,19 @@ class Viewer:
         self.wb.emit("create-offer", None, Gst.Promise.new_with_change_func(self.on_offer))
 
     def on_offer(self, promise):
-        reply = promise.get_reply()  # kept while the offer is used: the offer is its own
-        offer = reply.get_value("offer")
-        self.wb.emit("set-local-description", offer, None)
+        with PYGI:
+            reply = promise.get_reply()  # kept while the offer is used: the offer is its own
+            offer = reply.get_value("offer")
+            self.wb.emit("set-local-description", offer, None)
 
     def on_gathering(self, wb, _pspec):
-        if wb.get_property("ice-gathering-state") == GstWebRTC.WebRTCICEGatheringState.COMPLETE:
+        with PYGI:
+            if wb.get_property("ice-gathering-state") != \
+                    GstWebRTC.WebRTCICEGatheringState.COMPLETE:
+                return
             desc = wb.get_property("local-description")  # kept: .sdp is its own
             sdp = desc.sdp.as_text()
+        if sdp:
             threading.Thread(target=self.post, args=(sdp,), daemon=True).start()
 
     def request(self, method, path, body=None, headers=None):
@@ -106,6 +116,10 @@ class Viewer:
         pad.add_probe(Gst.PadProbeType.BUFFER | Gst.PadProbeType.BUFFER_LIST, self.count)
 
     def count(self, _pad, info):
+        with PYGI:
+            return self._count(info)
+
+    def _count(self, info):
         if info.type & Gst.PadProbeType.BUFFER_LIST:
             lst = info.get_buffer_list()
             for k in range(lst.length()):
