@@ -99,28 +99,37 @@ static void viewer_unref(struct live_viewer *v)
 
 /* ---- the tap: buffers of the recording pipeline to every viewer ---- */
 
-/* viewer_push: one encoded frame to V's appsrc (under tap->lock). The media is shared,
- * not copied; the timestamps are the viewer pipeline's running time now (the frame is
- * live). Frames before the first key frame are useless to a decoder and skipped. */
-static void viewer_push(struct live_tap *t, struct live_viewer *v, GstBuffer *buf)
+/* src_push: BUF (borrowed) to the appsrc SRC of V's pipeline (under tap->lock), its caps
+ * first set to CAPS when they changed (HAVE: the caps SRC has). The media is shared, not
+ * copied; the timestamps are the viewer pipeline's running time now (the buffer is
+ * live). Never blocks: the appsrc is leaky and bounded. */
+static void src_push(struct live_tap *t, struct live_viewer *v, GstElement *src,
+                     GstCaps **have, GstCaps *caps, GstBuffer *buf)
 {
-	if (!v->feeding || !t->caps)
-		return;
-	if (v->src_caps != t->caps) {
-		gst_app_src_set_caps(GST_APP_SRC(v->src), t->caps);
-		gst_caps_replace(&v->src_caps, t->caps);
-	}
-	if (!v->keyframe_seen) {
-		if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT))
-			return;
-		v->keyframe_seen = TRUE;
+	if (*have != caps) {
+		gst_app_src_set_caps(GST_APP_SRC(src), caps);
+		gst_caps_replace(have, caps);
 	}
 	GstBuffer *c = gst_buffer_copy(buf);
 	GstClockTime now = gst_clock_get_time(t->clock);
 	GstClockTime base = gst_element_get_base_time(v->pipeline);
 	GST_BUFFER_PTS(c) = GST_BUFFER_DTS(c) = now > base ? now - base : 0;
 	GST_BUFFER_DURATION(c) = GST_CLOCK_TIME_NONE;
-	gst_app_src_push_buffer(GST_APP_SRC(v->src), c); /* never blocks: leaky, bounded */
+	gst_app_src_push_buffer(GST_APP_SRC(src), c);
+}
+
+/* viewer_push: one encoded frame to V's video appsrc (under tap->lock). Frames before
+ * the first key frame are useless to a decoder and skipped. */
+static void viewer_push(struct live_tap *t, struct live_viewer *v, GstBuffer *buf)
+{
+	if (!v->feeding || !t->caps)
+		return;
+	if (!v->keyframe_seen) {
+		if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT))
+			return;
+		v->keyframe_seen = TRUE;
+	}
+	src_push(t, v, v->src, &v->src_caps, t->caps, buf);
 }
 
 static void fan_out(struct live_tap *t, GstBuffer *buf)
@@ -201,15 +210,36 @@ static void tap_frame(struct live_tap *t, GstBuffer *buf)
 		fan_out(t, buf);
 }
 
+/* probe_caps: the caps of INFO's event when it is a caps event (borrowed), else NULL. */
+static GstCaps *probe_caps(GstPadProbeInfo *info)
+{
+	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+	GstCaps *caps = NULL;
+	if (GST_EVENT_TYPE(ev) == GST_EVENT_CAPS)
+		gst_event_parse_caps(ev, &caps);
+	return caps;
+}
+
+/* probe_each: FN(T, buffer) for the buffer, or each buffer of the list, INFO carries. */
+static void probe_each(struct live_tap *t, GstPadProbeInfo *info,
+                       void (*fn)(struct live_tap *, GstBuffer *))
+{
+	if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+		fn(t, GST_PAD_PROBE_INFO_BUFFER(info));
+	} else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+		GstBufferList *l = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+		for (guint k = 0; k < gst_buffer_list_length(l); k++)
+			fn(t, gst_buffer_list_get(l, k));
+	}
+}
+
 static GstPadProbeReturn tap_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
 	struct live_tap *t = data;
 
 	if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
-		GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
-		if (GST_EVENT_TYPE(ev) == GST_EVENT_CAPS) {
-			GstCaps *caps;
-			gst_event_parse_caps(ev, &caps);
+		GstCaps *caps = probe_caps(info);
+		if (caps) {
 			g_mutex_lock(&t->lock);
 			gst_caps_replace(&t->caps, caps);
 			g_mutex_unlock(&t->lock);
@@ -223,32 +253,20 @@ static GstPadProbeReturn tap_probe(GstPad *pad, GstPadProbeInfo *info, gpointer 
 	g_mutex_lock(&t->lock);
 	if (atomic_exchange(&t->skipped, false) && t->held) /* frames went by unseen */
 		gst_clear_buffer(&t->held);
-	if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-		tap_frame(t, GST_PAD_PROBE_INFO_BUFFER(info));
-	} else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
-		GstBufferList *l = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
-		for (guint k = 0; k < gst_buffer_list_length(l); k++)
-			tap_frame(t, gst_buffer_list_get(l, k));
-	}
+	probe_each(t, info, tap_frame);
 	g_mutex_unlock(&t->lock);
 	return GST_PAD_PROBE_OK;
 }
 
-/* audio_push: one Opus packet to V's audio appsrc (under tap->lock), stamped like the
- * video with the viewer pipeline's running time now; nothing before the first picture. */
-static void audio_push(struct live_tap *t, struct live_viewer *v, GstBuffer *buf)
+/* audio_frame: one Opus packet (borrowed) to every viewer's audio appsrc (under
+ * t->lock), stamped like the video; nothing before a viewer's first picture. */
+static void audio_frame(struct live_tap *t, GstBuffer *buf)
 {
-	if (!v->feeding || !v->asrc || !v->keyframe_seen || !t->audio_caps)
-		return;
-	if (v->asrc_caps != t->audio_caps) {
-		gst_app_src_set_caps(GST_APP_SRC(v->asrc), t->audio_caps);
-		gst_caps_replace(&v->asrc_caps, t->audio_caps);
+	for (guint i = 0; i < t->viewers->len; i++) {
+		struct live_viewer *v = t->viewers->pdata[i];
+		if (v->feeding && v->asrc && v->keyframe_seen && t->audio_caps)
+			src_push(t, v, v->asrc, &v->asrc_caps, t->audio_caps, buf);
 	}
-	GstBuffer *c = gst_buffer_copy(buf);
-	GstClockTime now = gst_clock_get_time(t->clock);
-	GstClockTime base = gst_element_get_base_time(v->pipeline);
-	GST_BUFFER_PTS(c) = GST_BUFFER_DTS(c) = now > base ? now - base : 0;
-	gst_app_src_push_buffer(GST_APP_SRC(v->asrc), c); /* never blocks: leaky, bounded */
 }
 
 static GstPadProbeReturn tap_audio_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
@@ -256,10 +274,8 @@ static GstPadProbeReturn tap_audio_probe(GstPad *pad, GstPadProbeInfo *info, gpo
 	struct live_tap *t = data;
 
 	if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
-		GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
-		if (GST_EVENT_TYPE(ev) == GST_EVENT_CAPS) {
-			GstCaps *caps;
-			gst_event_parse_caps(ev, &caps);
+		GstCaps *caps = probe_caps(info);
+		if (caps) {
 			gboolean opus =
 			    gst_structure_has_name(gst_caps_get_structure(caps, 0), "audio/x-opus");
 			g_mutex_lock(&t->lock);
@@ -271,16 +287,7 @@ static GstPadProbeReturn tap_audio_probe(GstPad *pad, GstPadProbeInfo *info, gpo
 	if (atomic_load(&t->n) == 0)
 		return GST_PAD_PROBE_OK;
 	g_mutex_lock(&t->lock);
-	for (guint i = 0; i < t->viewers->len; i++) {
-		struct live_viewer *v = t->viewers->pdata[i];
-		if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-			audio_push(t, v, GST_PAD_PROBE_INFO_BUFFER(info));
-		} else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
-			GstBufferList *l = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
-			for (guint k = 0; k < gst_buffer_list_length(l); k++)
-				audio_push(t, v, gst_buffer_list_get(l, k));
-		}
-	}
+	probe_each(t, info, audio_frame);
 	g_mutex_unlock(&t->lock);
 	return GST_PAD_PROBE_OK;
 }
@@ -709,110 +716,82 @@ static GstCaps *offer_audio(const GstSDPMessage *sdp)
 	return NULL;
 }
 
-/* add_audio: V's audio branch, appsrc ! rtpopuspay ! capssetter ! webrtcbin, sending
- * the stream's Opus as it is. */
-static int add_audio(struct live_viewer *v)
+/* sender_add: a branch of V's pipeline, appsrc ! PAYLOADER ! capssetter ! webrtcbin,
+ * sending what the appsrc gets as it is, on a send-only transceiver preferring CODEC (the
+ * offer's caps; its "payload" is the payload type, DEFAULT_PT without one). The
+ * capssetter states the offer's parameters (e.g. H.264's profile-level-id: browsers
+ * offer baseline to high-4:4:4 but not high, and decode any of them) on the payloaded
+ * stream. *SRC is the new appsrc (leaky, bounded by QUEUE buffers) and *PAY the
+ * payloader; 0, -ENOTSUP (an element missing) or -EIO. */
+static int sender_add(struct live_viewer *v, const char *payloader, GstCaps *codec,
+                      gint default_pt, guint64 queue, GstElement **src, GstElement **pay)
 {
-	gint pt = 111;
-	gst_structure_get_int(gst_caps_get_structure(v->acodec, 0), "payload", &pt);
-	v->asrc = gst_element_factory_make("appsrc", NULL);
-	GstElement *pay = gst_element_factory_make("rtpopuspay", NULL);
+	gint pt = default_pt;
+	gst_structure_get_int(gst_caps_get_structure(codec, 0), "payload", &pt);
+	*src = gst_element_factory_make("appsrc", NULL);
+	*pay = gst_element_factory_make(payloader, NULL);
 	GstElement *set = gst_element_factory_make("capssetter", NULL);
-	if (!v->asrc || !pay || !set) {
-		if (v->asrc)
-			gst_object_unref(gst_object_ref_sink(v->asrc));
-		if (pay)
-			gst_object_unref(gst_object_ref_sink(pay));
-		if (set)
-			gst_object_unref(gst_object_ref_sink(set));
-		v->asrc = NULL;
+	if (!*src || !*pay || !set) {
+		GstElement *made[] = {*src, *pay, set};
+		for (size_t i = 0; i < G_N_ELEMENTS(made); i++)
+			if (made[i])
+				gst_object_unref(gst_object_ref_sink(made[i]));
+		*src = *pay = NULL;
 		return -ENOTSUP;
 	}
-	g_object_set(v->asrc, "is-live", TRUE, "format", GST_FORMAT_TIME, "block", FALSE,
-	             "max-buffers", (guint64)(VIEWER_QUEUE_BUFS * 2), "max-bytes", (guint64)0,
-	             "leaky-type", 2 /* drop the oldest */, NULL);
-	g_object_set(pay, "pt", (guint)pt, NULL);
-	g_object_set(set, "caps", v->acodec, "join", TRUE, "replace", FALSE, NULL);
-	gst_bin_add_many(GST_BIN(v->pipeline), v->asrc, pay, set, NULL);
-	if (!gst_element_link_many(v->asrc, pay, set, NULL))
+	g_object_set(*src, "is-live", TRUE, "format", GST_FORMAT_TIME, "block", FALSE,
+	             "max-buffers", queue, "max-bytes", (guint64)0,
+	             "leaky-type", 2 /* GST_APP_LEAKY_TYPE_DOWNSTREAM: drop the oldest */, NULL);
+	g_object_set(*pay, "pt", (guint)pt, NULL);
+	g_object_set(set, "caps", codec, "join", TRUE, "replace", FALSE, NULL);
+	gst_bin_add_many(GST_BIN(v->pipeline), *src, *pay, set, NULL);
+	if (!gst_element_link_many(*src, *pay, set, NULL))
 		return -EIO;
 	GstPad *sink = gst_element_request_pad_simple(v->webrtc, "sink_%u");
-	GstPad *src = gst_element_get_static_pad(set, "src");
-	int rc = sink && gst_pad_link(src, sink) == GST_PAD_LINK_OK ? 0 : -EIO;
+	GstPad *out = gst_element_get_static_pad(set, "src");
+	int rc = sink && gst_pad_link(out, sink) == GST_PAD_LINK_OK ? 0 : -EIO;
 	if (!rc) {
 		GstWebRTCRTPTransceiver *tr = NULL;
 		g_object_get(sink, "transceiver", &tr, NULL);
 		if (tr) {
 			g_object_set(tr, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
-			             "codec-preferences", v->acodec, NULL);
+			             "codec-preferences", codec, NULL);
 			gst_object_unref(tr);
 		}
 	}
-	gst_object_unref(src);
+	gst_object_unref(out);
 	if (sink)
 		gst_object_unref(sink);
 	return rc;
 }
 
-/* viewer_build: V's pipeline, appsrc ! rtph264pay ! capssetter ! webrtcbin. The
- * capssetter states the offer's profile-level-id on the payloaded stream: browsers
- * offer baseline to high-4:4:4 but not high, and decode any of them. */
+/* viewer_build: V's pipeline: webrtcbin fed by the video sender (appsrc ! rtph264pay !
+ * capssetter) and, when the viewer asked for sound, the audio sender (appsrc !
+ * rtpopuspay ! capssetter, the stream's Opus as it is). */
 static int viewer_build(struct live_viewer *v, GError **err)
 {
-	const GstStructure *cs = gst_caps_get_structure(v->codec, 0);
-	gint pt = 96;
-	gst_structure_get_int(cs, "payload", &pt);
-
 	v->pipeline = gst_pipeline_new(NULL);
 	gst_object_ref_sink(v->pipeline);
-	v->src = gst_element_factory_make("appsrc", NULL);
-	GstElement *pay = gst_element_factory_make("rtph264pay", NULL);
-	GstElement *set = gst_element_factory_make("capssetter", NULL);
 	v->webrtc = gst_element_factory_make("webrtcbin", NULL);
-	if (!v->src || !pay || !set || !v->webrtc) {
+	GstElement *pay = NULL, *apay = NULL;
+	int rc = v->webrtc ? 0 : -ENOTSUP;
+	if (!rc) {
+		g_object_set(v->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
+		gst_bin_add(GST_BIN(v->pipeline), v->webrtc);
+		rc = sender_add(v, "rtph264pay", v->codec, 96, VIEWER_QUEUE_BUFS, &v->src, &pay);
+	}
+	if (rc == -ENOTSUP) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
 		            "live view needs appsrc, rtph264pay, capssetter and webrtcbin "
 		            "(gstreamer1.0-plugins-base, -good, -bad, gstreamer1.0-nice)");
-		if (v->src)
-			gst_object_unref(gst_object_ref_sink(v->src));
-		if (pay)
-			gst_object_unref(gst_object_ref_sink(pay));
-		if (set)
-			gst_object_unref(gst_object_ref_sink(set));
-		if (v->webrtc)
-			gst_object_unref(gst_object_ref_sink(v->webrtc));
-		v->src = v->webrtc = NULL;
-		return -ENOTSUP;
+		return rc;
 	}
-	g_object_set(v->src, "is-live", TRUE, "format", GST_FORMAT_TIME, "block", FALSE,
-	             "max-buffers", (guint64)VIEWER_QUEUE_BUFS, "max-bytes", (guint64)0,
-	             "leaky-type", 2 /* GST_APP_LEAKY_TYPE_DOWNSTREAM: drop the oldest */, NULL);
-	g_object_set(pay, "config-interval", -1, "pt", (guint)pt, "aggregate-mode",
-	             1 /* zero-latency */, NULL);
-	g_object_set(set, "caps", v->codec, "join", TRUE, "replace", FALSE, NULL);
-	g_object_set(v->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
-	gst_bin_add_many(GST_BIN(v->pipeline), v->src, pay, set, v->webrtc, NULL);
-	if (!gst_element_link_many(v->src, pay, set, NULL)) {
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot link the live pipeline");
-		return -EIO;
-	}
-	GstPad *sink = gst_element_request_pad_simple(v->webrtc, "sink_%u");
-	GstPad *src = gst_element_get_static_pad(set, "src");
-	int rc = sink && gst_pad_link(src, sink) == GST_PAD_LINK_OK ? 0 : -EIO;
-	if (!rc) {
-		GstWebRTCRTPTransceiver *tr = NULL;
-		g_object_get(sink, "transceiver", &tr, NULL);
-		if (tr) {
-			g_object_set(tr, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
-			             "codec-preferences", v->codec, NULL);
-			gst_object_unref(tr);
-		}
-	}
-	gst_object_unref(src);
-	if (sink)
-		gst_object_unref(sink);
+	if (!rc)
+		g_object_set(pay, "config-interval", -1, "aggregate-mode", 1 /* zero-latency */,
+		             NULL);
 	if (!rc && v->acodec)
-		rc = add_audio(v);
+		rc = sender_add(v, "rtpopuspay", v->acodec, 111, VIEWER_QUEUE_BUFS * 2, &v->asrc,
+		                &apay);
 	if (rc) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot link webrtcbin");
 		return rc;
