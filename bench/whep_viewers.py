@@ -7,11 +7,11 @@ view's Location at the end). What arrives is counted and dropped, never decoded,
 agent's cost per viewer is measured, not the viewers'.
 
     whep_viewers.py --url https://127.0.0.1:PORT --room E1 --stream cam-E1 --count N
-                    --ca CA --cert CERT --key KEY
+                    --ca CA --cert CERT --key KEY [--audio]
 
 Prints "open I" when viewer I's connection is up, then "packets I N BYTES" (RTP packets
-and their bytes so far) every second, and
-"closed" after SIGTERM once every view is deleted.
+of video and their bytes so far) every second, with --audio (the offer also asks for
+Opus sound) "audio I N BYTES" too, and "closed" after SIGTERM once every view is deleted.
 """
 import argparse
 import http.client
@@ -35,13 +35,15 @@ PYGI = threading.RLock()
 
 H264 = ("application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,"
         "packetization-mode=(string)1,profile-level-id=(string)42e01f")
+OPUS = ("application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,"
+        "encoding-params=(string)2")
 
 
 class Viewer:
     def __init__(self, i, a, ctx):
         self.i, self.a, self.ctx = i, a, ctx
-        self.packets = 0
-        self.bytes = 0
+        self.packets = self.bytes = 0
+        self.audio_packets = self.audio_bytes = 0
         self.location = None
         self.pipe = Gst.Pipeline.new(f"viewer{i}")
         self.wb = Gst.ElementFactory.make("webrtcbin")
@@ -49,6 +51,9 @@ class Viewer:
         self.pipe.add(self.wb)
         self.wb.emit("add-transceiver", GstWebRTC.WebRTCRTPTransceiverDirection.RECVONLY,
                      Gst.Caps.from_string(H264))
+        if a.audio:
+            self.wb.emit("add-transceiver", GstWebRTC.WebRTCRTPTransceiverDirection.RECVONLY,
+                         Gst.Caps.from_string(OPUS))
         self.wb.connect("pad-added", self.on_pad)
         self.wb.connect("notify::ice-gathering-state", self.on_gathering)
         self.wb.connect("notify::ice-connection-state", self.on_ice)
@@ -113,21 +118,28 @@ class Viewer:
         self.pipe.add(sink)
         sink.sync_state_with_parent()
         pad.link(sink.get_static_pad("sink"))
-        pad.add_probe(Gst.PadProbeType.BUFFER | Gst.PadProbeType.BUFFER_LIST, self.count)
-
-    def count(self, _pad, info):
         with PYGI:
-            return self._count(info)
+            caps = pad.get_current_caps() or pad.query_caps(None)
+            audio = caps.get_structure(0).get_string("media") == "audio"
+        pad.add_probe(Gst.PadProbeType.BUFFER | Gst.PadProbeType.BUFFER_LIST,
+                      self.count, audio)
 
-    def _count(self, info):
+    def count(self, _pad, info, audio):
+        with PYGI:
+            return self._count(info, audio)
+
+    def _count(self, info, audio):
         if info.type & Gst.PadProbeType.BUFFER_LIST:
             lst = info.get_buffer_list()
-            for k in range(lst.length()):
-                self.packets += 1
-                self.bytes += lst.get(k).get_size()
+            sizes = [lst.get(k).get_size() for k in range(lst.length())]
         else:
-            self.packets += 1
-            self.bytes += info.get_buffer().get_size()
+            sizes = [info.get_buffer().get_size()]
+        if audio:
+            self.audio_packets += len(sizes)
+            self.audio_bytes += sum(sizes)
+        else:
+            self.packets += len(sizes)
+            self.bytes += sum(sizes)
         return Gst.PadProbeReturn.OK
 
     def close(self):
@@ -144,6 +156,7 @@ def main():
     for k in ("url", "room", "stream", "ca", "cert", "key"):
         ap.add_argument("--" + k, required=True)
     ap.add_argument("--count", type=int, default=1)
+    ap.add_argument("--audio", action="store_true", help="also ask for the stream's sound")
     a = ap.parse_args()
     Gst.init(None)
     ctx = ssl.create_default_context(cafile=a.ca)
@@ -155,6 +168,8 @@ def main():
     def report():
         for v in viewers:
             print(f"packets {v.i} {v.packets} {v.bytes}", flush=True)
+            if a.audio:
+                print(f"audio {v.i} {v.audio_packets} {v.audio_bytes}", flush=True)
         return True
     GLib.timeout_add_seconds(1, report)
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, loop.quit)

@@ -239,3 +239,31 @@ def test_who_may_watch_what(site, tmp_path):
     for k, body in archived():
         assert body["identity"] == site.operator and body["outcome"] == "ok"
         assert body["args"]["room"] == ROOM
+
+
+def test_a_viewer_asking_for_sound_gets_the_streams_opus(site):
+    """A client that offers an audio section (the console's page asks for video only) gets
+    the stream's Opus passed through beside the H.264: RTP packets of both arrive."""
+    assert wait_for(lambda: recording(site), 20)
+    cert, key = site.prov.cert(site.operator)
+    here = os.path.dirname(os.path.abspath(__file__))
+    viewer = subprocess.Popen(
+        ["/usr/bin/python3", os.path.join(here, "..", "..", "bench", "whep_viewers.py"),
+         "--url", url(site, ""), "--room", ROOM, "--stream", ROOM_CAM, "--count", "1",
+         "--ca", site.prov.ca, "--cert", cert, "--key", key, "--audio"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = {}
+    try:
+        deadline = time.monotonic() + 60
+        for line in viewer.stdout:
+            w = line.split()
+            if w[0] in ("packets", "audio"):
+                seen[w[0]] = int(w[2])
+            assert w[0] != "refused", line
+            if (seen.get("packets", 0) > 30 and seen.get("audio", 0) > 30) or \
+                    time.monotonic() > deadline:
+                break
+    finally:
+        viewer.terminate()
+        out, err = viewer.communicate(timeout=30)
+    assert seen.get("packets", 0) > 30 and seen.get("audio", 0) > 30, (seen, err[-2000:])
