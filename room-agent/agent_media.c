@@ -51,6 +51,8 @@ static void on_state(void *ctx, const struct stream_status *st)
 	json_object_set_new(msg, "bitrate_bps", json_integer(st->bitrate_bps));
 	if (st->reason)
 		json_object_set_new(msg, "reason", json_string(st->reason));
+	if (st->live_audio) /* the console's page asks for sound only then (docs/live.md) */
+		json_object_set_new(msg, "live_audio", json_true());
 	/* Where the camera looks: the controller offers a seat's camera live only once
 	 * someone is checked in at that seat (docs/live.md). */
 	for (size_t i = 0; i < m->cfg->n_streams; i++) {

@@ -17,6 +17,7 @@
 struct live_stream {
 	char *seat;        /* NULL: a room stream */
 	const char *state; /* static */
+	bool audio;        /* Opus a viewer can hear */
 };
 
 /* "room/stream" -> struct live_stream, kept in c->live_streams. */
@@ -28,7 +29,7 @@ static GHashTable *streams_of(struct controller *c)
 }
 
 void live_view_note_stream(struct controller *c, const char *room, const char *stream,
-                           const char *seat, const char *state)
+                           const char *seat, const char *state, bool audio)
 {
 	static const char *const states[] = {"starting", "recording", "lost", "stopped"};
 	char *key = g_strdup_printf("%s/%s", room, stream);
@@ -42,6 +43,7 @@ void live_view_note_stream(struct controller *c, const char *room, const char *s
 		g_free(key);
 	}
 	s->state = "unknown";
+	s->audio = audio;
 	for (size_t i = 0; i < G_N_ELEMENTS(states); i++)
 		if (strcmp(states[i], state) == 0)
 			s->state = states[i];
@@ -72,7 +74,7 @@ static bool seat_taken(struct controller *c, const char *room, const char *seat)
 	return taken;
 }
 
-/* live.streams {} -> {"streams": [{"room","stream","state"[,"seat"]}]}: what the
+/* live.streams {} -> {"streams": [{"room","stream","state"[,"seat"][,"audio"]}]}: what the
  * requester may watch, by room then stream. A seat's camera is listed only while
  * someone is checked in at that seat. */
 static int handle_streams(struct controller *c, const struct request *req, json_t **result,
@@ -92,6 +94,8 @@ static int handle_streams(struct controller *c, const struct request *req, json_
 			                      "state", s->state);
 			if (s->seat)
 				json_object_set_new(o, "seat", json_string(s->seat));
+			if (s->audio)
+				json_object_set_new(o, "audio", json_true());
 			json_array_append_new(out, o);
 		}
 		g_strfreev(parts);

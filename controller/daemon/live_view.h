@@ -19,9 +19,9 @@ extern const struct request_handler live_request_handlers[];
 extern const struct event_handler live_event_handlers[];
 
 /* live_view_note_stream: ROOM's agent reported STREAM (at SEAT, NULL for a room
- * stream) in STATE ("recording", "lost", ...). */
+ * stream) in STATE ("recording", "lost", ...), with sound a viewer can hear (AUDIO). */
 void live_view_note_stream(struct controller *c, const char *room, const char *stream,
-                           const char *seat, const char *state);
+                           const char *seat, const char *state, bool audio);
 
 /* live_answer_fn: VIEWER's SDP ANSWER from the agent, or ERR (REQUEST_ERROR domain). */
 typedef void (*live_view_answer_fn)(void *user, const char *viewer, const char *answer,

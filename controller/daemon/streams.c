@@ -25,6 +25,7 @@ static int event_stream_state(struct controller *c, const char *room,
 	msg_read_int(&r, "last_buffer_us", true, -1, INT64_MAX, 0);
 	msg_read_int(&r, "bitrate_bps", true, 0, INT64_MAX, 0);
 	const char *reason = msg_read_string(&r, "reason", false, 64);
+	bool live_audio = msg_read_bool(&r, "live_audio", false, false);
 	if (msg_reader_finish(&r, err) != 0)
 		return -EINVAL;
 	if (strcmp(from, room) != 0) {
@@ -36,7 +37,7 @@ static int event_stream_state(struct controller *c, const char *room,
 		log_info("room %s: stream %s %s%s%s", room, stream, stream_states[state],
 		         reason ? ": " : "", reason ? reason : "");
 	alerts_stream_state(c, room, stream, seat, stream_states[state], reason);
-	live_view_note_stream(c, room, stream, seat, stream_states[state]);
+	live_view_note_stream(c, room, stream, seat, stream_states[state], live_audio);
 	return 0;
 }
 

@@ -329,6 +329,14 @@ void live_tap_watch(struct live_tap *t, GstPad *pad)
 	                  tap_probe, t, NULL);
 }
 
+bool live_tap_has_audio(struct live_tap *t)
+{
+	g_mutex_lock(&t->lock);
+	bool opus = t->audio_caps != NULL;
+	g_mutex_unlock(&t->lock);
+	return opus;
+}
+
 unsigned live_tap_viewers(struct live_tap *t)
 {
 	return atomic_load(&t->n);

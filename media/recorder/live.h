@@ -13,6 +13,8 @@
  * gathered. All calls on the main loop (the thread-default context of the caller of
  * live_tap_new); callbacks are called there too. */
 #pragma once
+
+#include <stdbool.h>
 #include <gst/gst.h>
 
 struct live_tap;
@@ -46,6 +48,9 @@ int live_tap_offer(struct live_tap *t, const char *viewer, const char *offer, li
                    void *user, GError **err);
 /* live_tap_close: end VIEWER (its pipeline stopped). -ENOENT when it is not here. */
 int live_tap_close(struct live_tap *t, const char *viewer);
+/* live_tap_has_audio: the recorded audio the tap sees is Opus, so a viewer that asks
+ * for sound gets it (false before its caps are known, and for AAC or G.711). */
+bool live_tap_has_audio(struct live_tap *t);
 /* live_tap_viewers: how many viewers the tap feeds. */
 unsigned live_tap_viewers(struct live_tap *t);
 /* live_tap_free: end every viewer and free (NULL-safe). The recording pipeline's probe

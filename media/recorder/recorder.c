@@ -117,6 +117,7 @@ static void emit_state(struct rec_stream *s)
 	    .last_buffer_us = wall > 0 ? wall : -1,
 	    .bitrate_bps = s->state == STREAM_RECORDING ? s->bitrate : 0,
 	    .reason = s->reason,
+	    .live_audio = s->tap && live_tap_has_audio(s->tap),
 	};
 	s->rec->ev.state(s->rec->ctx, &st);
 }

@@ -19,6 +19,7 @@ struct stream_status {
 	int64_t last_buffer_us; /* UTC µs of the newest buffer, -1 if none yet */
 	int64_t bitrate_bps;    /* over the last report interval */
 	const char *reason;     /* why lost/stopped ("camera_lost", "disk_full", ...), or NULL */
+	bool live_audio;        /* a live viewer can hear it (Opus; live.h) */
 };
 
 enum space_level { SPACE_OK, SPACE_LOW, SPACE_FULL };

@@ -71,6 +71,9 @@ def test_live_tile_decodes_frames(site, build_dir):
     assert wait_for(lambda: recording(site), 20)
     # The seat cameras of seats nobody is checked in at are not offered.
     assert [s["stream"] for s in streams(site, site.operator)] == [ROOM_CAM]
+    # The room camera records Opus sound: the list says so, and the page asks for it.
+    assert wait_for(lambda: streams(site, site.operator)[0].get("audio") is True, 30), \
+        streams(site, site.operator)
     b = browser.Browser(site.prov, site.operator)
     try:
         b.get(url(site))
@@ -84,6 +87,16 @@ def test_live_tile_decodes_frames(site, build_dir):
         later = frames(b)
         print("framesDecoded %d -> %d in 2 s" % (first, later))
         assert later > first + 5
+        # ... and plays its sound: Opus packets received and samples decoded, rising.
+        key = "%s/%s" % (ROOM, ROOM_CAM)
+        script = ("const done = arguments[arguments.length - 1];"
+                  "window.evalroomLive.audio(arguments[0]).then(done, () => done(null));")
+        a1 = b.driver.execute_async_script(script, key)
+        time.sleep(2)
+        a2 = b.driver.execute_async_script(script, key)
+        print("audio", a1, "->", a2)
+        assert a1 and a2 and a2["codec"] == "audio/opus", (a1, a2)
+        assert a2["packets"] > a1["packets"] and a2["samples"] > a1["samples"], (a1, a2)
         artefacts = os.path.join(build_dir, "test-artifacts")
         os.makedirs(artefacts, exist_ok=True)
         shot = os.path.join(artefacts, "console-live.png")

@@ -70,13 +70,14 @@ async function open(t, s) {
   const pc = new RTCPeerConnection({ iceServers: [] });
   t.pc = pc;
   pc.addTransceiver("video", { direction: "recvonly" });
-  // No audio section yet: answered for a stream without sound, it kept some views' video
-  // from ever being sent (webrtcbin 1.22); the page will ask for sound once the stream
-  // list says which streams have it (docs/live.md, "Audio").
+  // Sound only where the stream list says the stream has it: an audio section answered
+  // for a stream without sound kept some views' video from ever being sent (webrtcbin
+  // 1.22; docs/live.md, "Audio").
+  if (s.audio) pc.addTransceiver("audio", { direction: "recvonly" });
   const media = new MediaStream();
   pc.ontrack = (e) => {
-    // A room without sound answers the audio section but never sends: a silent audio
-    // track in the element would hold the picture back, so sound joins once it flows.
+    // Until the first packets, an audio track is muted: in the element it would hold
+    // the picture back, so sound joins once it flows.
     if (e.track.kind === "audio" && e.track.muted)
       e.track.addEventListener("unmute", () => media.addTrack(e.track), { once: true });
     else
