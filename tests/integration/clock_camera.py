@@ -13,7 +13,6 @@ bytes and 0xA5, so a picture caught between two frames (or damaged by the encode
 never misread. Prints "ready" once it listens; runs until killed.
 """
 import argparse
-import signal
 import sys
 import time
 
@@ -23,6 +22,8 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstApp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+from rtsp_camera import serve  # noqa: E402
 
 BLOCK = 32
 BLOCKS_X = 8
@@ -139,18 +140,7 @@ def main():
     ap.add_argument("--kbps", type=int, default=800)
     a = ap.parse_args()
     Gst.init(None)
-    server = GstRtspServer.RTSPServer()
-    server.set_address("127.0.0.1")
-    server.set_service(str(a.port))
-    server.get_mount_points().add_factory("/clock", Factory(a))
-    if server.attach(None) == 0:
-        print(f"cannot listen on 127.0.0.1:{a.port}", file=sys.stderr)
-        return 1
-    loop = GLib.MainLoop()
-    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, loop.quit)
-    print("ready", flush=True)
-    loop.run()
-    return 0
+    return serve("127.0.0.1", a.port, {"/clock": Factory(a)})
 
 
 if __name__ == "__main__":

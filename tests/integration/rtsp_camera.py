@@ -22,6 +22,28 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 
+def serve(address, port, factories, auth=None):
+    """Serves FACTORIES ({path: RTSPMediaFactory}) on ADDRESS:PORT (with AUTH, an
+    RTSPAuth, if given); prints "ready" once it listens and runs until SIGTERM. Returns
+    the exit status."""
+    server = GstRtspServer.RTSPServer()
+    server.set_address(address)
+    server.set_service(str(port))
+    if auth:
+        server.set_auth(auth)
+    mounts = server.get_mount_points()
+    for path, f in factories.items():
+        mounts.add_factory(path, f)
+    if server.attach(None) == 0:
+        print(f"cannot listen on {address}:{port}", file=sys.stderr)
+        return 1
+    loop = GLib.MainLoop()
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, loop.quit)
+    print("ready", flush=True)
+    loop.run()
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
@@ -32,17 +54,14 @@ def main():
                     required=True)
     a = ap.parse_args()
     Gst.init(None)
-    server = GstRtspServer.RTSPServer()
-    server.set_address(a.address)
-    server.set_service(str(a.port))
+    auth = None
     if a.user:
         auth = GstRtspServer.RTSPAuth()
         auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
         token = GstRtspServer.RTSPToken()
         token.set_string("media.factory.role", "camera-user")
         auth.add_digest(a.user, a.password, token)
-        server.set_auth(auth)
-    mounts = server.get_mount_points()
+    factories = {}
     for path, launch in a.mount:
         f = GstRtspServer.RTSPMediaFactory()
         f.set_launch(launch)
@@ -52,15 +71,8 @@ def main():
             perm.add_permission_for_role("camera-user", "media.factory.access", True)
             perm.add_permission_for_role("camera-user", "media.factory.construct", True)
             f.set_permissions(perm)
-        mounts.add_factory(path, f)
-    if server.attach(None) == 0:
-        print(f"cannot listen on {a.address}:{a.port}", file=sys.stderr)
-        return 1
-    loop = GLib.MainLoop()
-    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, loop.quit)
-    print("ready", flush=True)
-    loop.run()
-    return 0
+        factories[path] = f
+    return serve(a.address, a.port, factories, auth)
 
 
 if __name__ == "__main__":
