@@ -35,7 +35,7 @@ import harness  # noqa: E402
 from daemons import Site, wait_for  # noqa: E402
 from rtsp_media import Camera, clip, launch, looped_clip  # noqa: E402
 from clock_camera import READBACK_JS  # noqa: E402
-from test_web_console import https  # noqa: E402
+from test_web_console import live_recording  # noqa: E402
 
 PY = "/usr/bin/python3"
 ROOM, STREAM = "E1", "cam-E1"
@@ -114,9 +114,7 @@ def stream_config(url):
 
 
 def recording(site):
-    status, text = https(site, "/api/live", site.operator)
-    return status == 200 and any(s["stream"] == STREAM and s["state"] == "recording"
-                                 for s in json.loads(text)["streams"])
+    return live_recording(site, STREAM)
 
 
 def latency(site, run_s, work):

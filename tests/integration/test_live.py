@@ -22,7 +22,7 @@ from daemons import Site, streams_config, wait_for
 from test_alerts import audit_rows
 from test_draw_secrecy import DESK, ID, TODAY, prepare, rows
 from test_media_agent import chunks
-from test_web_console import https
+from test_web_console import https, live_recording
 
 ROOM = "E1"
 ROOM_CAM = "cam-E1"
@@ -57,8 +57,7 @@ def streams(site, identity):
 
 
 def recording(site):
-    return any(s["stream"] == ROOM_CAM and s["state"] == "recording"
-               for s in streams(site, site.operator))
+    return live_recording(site, ROOM_CAM)
 
 
 def frames(b, key="%s/%s" % (ROOM, ROOM_CAM)):

@@ -9,7 +9,6 @@ the picture is decoded right; nine in ten must. Before the live tap joined a key
 parts, each part went out as a picture of its own and the browser decoded none of the
 top: 2 of 138 frames read.
 """
-import json
 import os
 import subprocess
 
@@ -19,7 +18,7 @@ import browser
 import harness
 from clock_camera import READBACK_JS
 from daemons import Site, wait_for
-from test_web_console import https
+from test_web_console import live_recording
 
 ROOM, STREAM = "E1", "cam-E1"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -50,11 +49,7 @@ def test_live_tile_shows_the_whole_picture(bin_dir, tmp_path, camera):
         s.start_agent(ROOM, "[recorder]\nstate_interval_ms=1000\n[stream %s]\nurl=%s\n"
                             "place=room\nsegment_seconds=2\n" % (STREAM, camera))
 
-        def recording():
-            status, text = https(s, "/api/live", s.operator)
-            return status == 200 and any(x["stream"] == STREAM and x["state"] == "recording"
-                                         for x in json.loads(text)["streams"])
-        assert wait_for(recording, 30)
+        assert wait_for(lambda: live_recording(s, STREAM), 30)
         b = browser.Browser(s.prov, s.operator)
         try:
             b.get("https://127.0.0.1:%d/live" % s.console_port)

@@ -58,6 +58,13 @@ def https(site, path, identity=None, method="GET", body=None, headers=None, cert
         conn.close()
 
 
+def live_recording(site, stream, identity=None):
+    """/api/live lists STREAM as recording (to IDENTITY, the site's operator if None)."""
+    status, text = https(site, "/api/live", identity or site.operator)
+    return status == 200 and any(s["stream"] == stream and s["state"] == "recording"
+                                 for s in json.loads(text)["streams"])
+
+
 @pytest.fixture
 def operator_browser(site):
     b = browser.Browser(site.prov, site.operator)
