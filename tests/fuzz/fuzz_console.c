@@ -57,6 +57,7 @@ GResource *console_get_resource(void); /* console_resources.c, generated */
 #define HOST_TOKEN     "@HOST"
 #define BODY_MAX       4096 /* the console's ACK_BODY_MAX */
 #define CLIENT_WAIT_US (8 * G_USEC_PER_SEC)
+#define QUIET_US       (20 * 1000) /* no byte for this long after the server went idle: the end */
 #define READ_MAX       (1u << 20)
 
 enum cert_choice { C_OPERATOR, C_DESK, C_AUDITOR, C_WITNESS, C_DEVICE, C_NONE, C_FOREIGN, C_N };
@@ -428,8 +429,16 @@ static void client_read(struct client *cl, GIOStream *tls, GSocket *sock)
 		}
 		bool again = n < 0 && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
 		g_clear_error(&err);
-		if (!again || g_atomic_int_get(&cl->stop) || g_get_monotonic_time() > deadline)
+		if (!again || g_get_monotonic_time() > deadline)
 			return;
+		/* Once the server is idle, what it finished writing may still be on its way
+		 * (seen on a loaded machine: the headers of a 400 read, its body not yet): end
+		 * only after a quiet spell. */
+		if (g_atomic_int_get(&cl->stop)) {
+			if (!g_socket_condition_timed_wait(sock, G_IO_IN, QUIET_US, NULL, NULL))
+				return;
+			continue;
+		}
 		g_socket_condition_timed_wait(sock, G_IO_IN, 2000, NULL, NULL);
 	}
 }
