@@ -12,13 +12,14 @@ import json
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
 import watchers
 from daemons import Site, wait_for
 
-DAY = "2026-12-07"
+DAY = time.strftime("%Y-%m-%d")  # check-in is for the session of the day
 TENDER = "T-ROAD"
 ROOM = "E1"
 DESK = "desk-entrance"
