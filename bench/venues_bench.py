@@ -16,6 +16,8 @@ Prints, each run on lines of its own:
   controller's `received` in state.db: both clocks are this machine's), p50 and p99
   the command path back: events.ack at the agent after its event was sent, p50 and p99
   media recorded (Mbit/s into the controller's ledger) and the segment acknowledgements
+  after the steady run, commands: an operator's `door ROOM status` to every room at once,
+  through the controller and each room's bridge to its agent and back
 then the outage of one venue: the cut noticed by its agents and by the controller, a
 backlog of OUTAGE_S seconds' worth of its events and segments (generated at the cut,
 faster than real time), the link restored, and the time until the controller has recorded
@@ -32,6 +34,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import select
 import signal
 import sqlite3
@@ -72,6 +75,7 @@ class SimRoom:
         self.spool = collections.OrderedDict()   # segment_seq -> segment dict
         self.inflight = {}                        # segment_seq -> sent monotonic or None
         self.events_made = 0
+        self.made = []  # every event's seq
         self.next_event = None
         self.next_segment = None
         self.segment_seq = 0
@@ -125,6 +129,7 @@ class SimRoom:
         m["at"] = m["ts"]
         text = json.dumps(m)
         self.events_made += 1
+        self.made.append(m["seq"])
         if self.sim.link_up:
             self.publish(T + "/room/%s/event" % self.room, text)
             self.outbox[m["seq"]] = [text, time.monotonic()]
@@ -293,6 +298,9 @@ class Sim:
                 "made_events": sum(r.events_made for r in self.rooms),
                 "made_segments": sum(r.segment_seq for r in self.rooms)}
             self.watch_events_done = None
+        if m.get("made"):
+            self.say(made={r.room: {"seqs": r.made, "outbox": list(r.outbox)}
+                           for r in self.rooms})
         if m.get("report"):
             self.say(report={"ev_ack": self.ev_ack, "seg_ack": self.seg_ack,
                              "outbox": sum(len(r.outbox) for r in self.rooms),
@@ -489,7 +497,10 @@ class Bench:
         self.ingest_db = os.path.join(state, "ingest.db")
         conf = self.config("controller", "controller",
                            "[controller]\nstate_dir=%s\nsigning_key=%s\ncredential_key=%s\n"
-                           % (state, self.prov.signing_key, self.prov.credential_key))
+                           # one operator asks all 200 rooms at once (default burst 50)
+                           "[requests]\nburst=%d\n"
+                           % (state, self.prov.signing_key, self.prov.credential_key,
+                              max(50, self.nv * self.nr + 10)))
         self.ctl_proc = self.start("controller", [os.path.join(self.bin, "evalroom-controller"),
                                                   "--config", conf])
         self.wait_log("controller", "connected to the broker")
@@ -606,11 +617,65 @@ class Bench:
         print("  events recorded: %.1f/s; delivery (agent -> two brokers and the bridge -> "
               "recorded at the main venue): p50 %.0f ms, p99 %.0f ms"
               % (len(lat) / (t1 - t0), pct(lat, 0.5), pct(lat, 0.99)))
-        print("  commands back (events.ack at the agent after its event): p50 %.0f ms, "
+        print("  acknowledgements back (events.ack at the agent after its event): p50 %.0f ms, "
               "p99 %.0f ms (%d)" % (pct(ev_ack, 0.5), pct(ev_ack, 0.99), len(ev_ack)))
         print("  media recorded: %.1f Mbit/s (%d segments); segment ack after the last chunk: "
               "p50 %.0f ms, p99 %.0f ms" % (media[1] * 8 / 1e6 / (t1 - t0), media[0],
                                             pct(seg_ack, 0.5), pct(seg_ack, 0.99)))
+        sys.stdout.flush()
+
+    def commands(self):
+        """An operator's `door ROOM status` to every room at once (one request each, on one
+        connection to the main broker): each goes to the controller, through the room's
+        bridge to its agent and back. Runs while the steady traffic and media go on."""
+        c = harness.Client(self.prov, "operator-bench", client_id="bench-commands")
+        if not c.connect():
+            raise RuntimeError("the operator could not connect")
+        resp = T + "/ctl/operator-bench/resp"
+        c.subscribe(resp)
+        back, lock = {}, threading.Lock()
+
+        def on_msg(client, userdata, msg):
+            if msg.topic != resp:
+                return
+            m = json.loads(msg.payload)
+            with lock:
+                back[m.get("id")] = (time.monotonic(), m.get("ok"),
+                                     (m.get("error") or {}).get("message", ""))
+        c.client.on_message = on_msg
+        rooms = [r for v in self.venues for r in self.rooms[v]]
+        sent, seq = {}, 0
+        t0 = time.monotonic()
+        for i, room in enumerate(rooms):
+            now = int(time.time() * 1e6)
+            seq = max(seq + 1, now)
+            rid = "bench-door-%d" % i
+            m = {"v": 1, "kind": "request", "seq": seq, "ts": now, "id": rid,
+                 "expires": now + 60 * 1000000, "command": "door",
+                 "args": {"room": room, "action": "status"}}
+            sent[rid] = time.monotonic()
+            with c._io:  # the harness's network loop shares the TLS socket
+                c.client.publish(T + "/ctl/operator-bench/req", json.dumps(m), qos=1)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with lock:
+                if len(back) >= len(sent):
+                    break
+            time.sleep(0.01)
+        c.close()
+        with lock:
+            rtt = [(back[k][0] - t) * 1e3 for k, t in sent.items() if k in back]
+            ok = sum(1 for k in sent if k in back and back[k][1])
+            last = max((back[k][0] for k in sent if k in back), default=t0) - t0
+            errors = collections.Counter(re.sub(r"[A-Z0-9]{2,}R[0-9]{2}", "ROOM", back[k][2])
+                                         for k in sent if k in back and not back[k][1])
+        print("  commands: `door ROOM status` to all %d rooms at once (operator -> controller "
+              "-> bridge -> agent and back): %d answered (%d ok) within %.1f s, %.0f/s; "
+              "round trip p50 %.0f ms, p99 %.0f ms"
+              % (len(rooms), len(rtt), ok, last, len(rtt) / last if last else 0,
+                 pct(rtt, 0.5), pct(rtt, 0.99)))
+        for text, n in errors.most_common(3):
+            print("    refused %d times: %s" % (n, text))
         sys.stdout.flush()
 
     def outage(self):
@@ -636,7 +701,7 @@ class Bench:
         self.tell({"backlog_s": self.outage_s, "backlog_rate": self.rate, "media": False},
                   [v])
         made = self.expect(v, "backlog", 120)["backlog"]
-        print("  backlog of %.0f min, generated at the cut in %.1f s (faster than real time): "
+        print("  backlog of %g min, generated at the cut in %.1f s (faster than real time): "
               "%d events, %d segments (%.0f MB) on top of what the cut held back"
               % (self.outage_s / 60, time.monotonic() - t0, made["events"], made["segments"],
                  made["bytes"] / 1e6))
@@ -663,6 +728,27 @@ class Bench:
               "state.db, %d of the %d segments in the ledger (each once: (room, seq) and "
               "(stream, number) are keys)" % (v, ev_rec, held["made_events"], seg_rec,
                                                held["made_segments"]))
+        sys.stdout.flush()
+
+    def integrity(self):
+        """Every event the simulated agents made, against the controller's records: an
+        event missing there that its agent no longer holds is lost."""
+        time.sleep(3)
+        self.tell({"made": True})
+        made = held = lost = recorded = 0
+        for v in self.venues:
+            for room, m in self.expect(v, "made", 60)["made"].items():
+                have = {s for s, in rows(self.state_db, "SELECT seq FROM agent_event WHERE "
+                                         "room = ?", room)}
+                out = set(m["outbox"])
+                made += len(m["seqs"])
+                recorded += sum(1 for s in m["seqs"] if s in have)
+                held += sum(1 for s in m["seqs"] if s not in have and s in out)
+                lost += sum(1 for s in m["seqs"] if s not in have and s not in out)
+        drops = self.log("broker-main").count("Outgoing messages are being dropped")
+        print("every event the agents made: %d, recorded by the controller %d, still held by "
+              "the agents %d, lost %d; the main broker logged 'Outgoing messages are being "
+              "dropped' %d times" % (made, recorded, held, lost, drops))
         sys.stdout.flush()
 
     def close(self):
@@ -695,9 +781,11 @@ def main():
         sys.stdout.flush()
         b.run("steady: %g door events per room per minute, statuses every %d s, media %.0f "
               "Mbit/s" % (b.rate, STATUS_S, b.nv * b.nm * b.mbit), b.rate)
+        b.commands()
         b.run("burst: 60 door events per room per minute (%d/s), media on" % (b.nv * b.nr), 60)
         b.settle()
         b.outage()
+        b.integrity()
     finally:
         b.close()
     return 0
