@@ -301,7 +301,7 @@ class VenuesDay:
 def _fmt_time(us):
     if not us:
         return "?"
-    return time.strftime("%H:%M:%S", time.localtime(us / 1e6))
+    return time.strftime("%H:%M:%S UTC", time.gmtime(us / 1e6))
 
 
 def run(args, bin_dir, work):
