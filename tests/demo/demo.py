@@ -620,11 +620,18 @@ def main():
     ap.add_argument("--dir", help="work directory (default: a new temporary directory)")
     ap.add_argument("--record-seconds", type=int, default=60,
                     help="length of the recording minute (the test shortens it)")
+    ap.add_argument("--venues", action="store_true",
+                    help="instead of the day: a main venue and a secondary venue whose link "
+                    "is cut mid-recording and restored (docs/venues.md)")
+    ap.add_argument("--cut-seconds", type=int, default=30,
+                    help="with --venues: how long the link stays cut")
     args = ap.parse_args()
     speak_the_language(os.path.abspath(args.build))
     bin_dir = os.path.join(os.path.abspath(args.build), "bin")
     work = args.dir or tempfile.mkdtemp(prefix="evalroom-demo-")
     os.makedirs(work, exist_ok=True)
+    if args.venues:
+        return venues(args, bin_dir, work)
 
     def interrupted(signum, frame):
         raise KeyboardInterrupt
@@ -706,6 +713,19 @@ def main():
             say(_("Stopped the agents, the controller and the broker"))
         if rc != 0 and not args.dir:
             say(_("Everything it wrote is kept for inspection in %s") % work)
+    return rc
+
+
+def venues(args, bin_dir, work):
+    """./dev demo --venues (tests/demo/venues_demo.py), told in the same language."""
+    import venues_demo
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, interrupted)
+    rc = venues_demo.run(args, bin_dir, work)
+    if rc != 0 and not args.dir:
+        say(_("Everything it wrote is kept for inspection in %s") % work)
     return rc
 
 

@@ -16,6 +16,7 @@ recorded gap), every door event of the north room is in the controller's records
 once and in order, and the sealed archive verifies.
 
 Skipped, saying why, where network namespaces are unavailable (not root, no ip/nft)."""
+import datetime
 import getpass
 import json
 import os
@@ -29,7 +30,7 @@ import harness
 import venues_net
 from daemons import DoorSim, door_config, streams_config, wait_for
 
-DAY = "2026-12-07"
+DAY = datetime.date.today().isoformat()  # check-in is for the session of the day
 CUT_S = float(os.environ.get("EVALROOM_VENUE_CUT_S", "60"))
 WARN_S = 20
 IDS = {"xp-a": "11010519491231002X", "xp-b": "110105194912310038",
