@@ -29,6 +29,7 @@
 #include "agent_seats.h"
 #include "clock.h"
 #include "credential.h"
+#include "cmd_done.h"
 #include "fuzz.h"
 #include "gpio_sim.h"
 #include "msg.h"
@@ -363,6 +364,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	agent_media_free(a.media);
 	agent_door_free(a.door);
 	outbox_close(a.outbox);
+	cmd_done_close(a.cmd_done); /* opened by the first command that is remembered */
 	for (int i = 0; i < 64 && g_main_context_iteration(NULL, FALSE); i++)
 		;
 	node_free(a.node);
