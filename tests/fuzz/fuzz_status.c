@@ -1,7 +1,10 @@
 /* fuzz_status: room agents' retained status messages through presence_handle_status.
  *
  * Input: byte 0 picks the room of the topic (room/<room>/status), the rest is the
- * payload. The controller already knows R101 as online.
+ * payload. The controller already knows R101 as online. It has a state.db (empty, as a
+ * controller before its site is imported): an agent that comes online with a fresh
+ * status is sent its room's admission list and seat assignments from it, which for
+ * these rooms is nothing.
  *
  * Invariants: a refused status publishes exactly one valid `error` naming the topic and
  * the agent, counts once in messages_refused and leaves every room as it was; an
@@ -14,6 +17,7 @@
 #include "clock.h"
 #include "controller.h"
 #include "fuzz.h"
+#include "fuzz_state.h"
 #include "msg.h"
 #include "presence.h"
 
@@ -63,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_capture cap;
 	fuzz_capture_init(&cap);
 	struct controller c = {0};
+	c.state = fuzz_state_get(1000);
 	c.node = node_new(&(struct node_config){.identity = "controller",
 	                                        .version = "fuzz",
 	                                        .status_topic = TOPIC_PREFIX "controller/status",
