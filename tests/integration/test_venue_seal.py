@@ -26,7 +26,7 @@ import harness
 from daemons import door_config, streams_config, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DAY = "2026-12-08"
+DAY = time.strftime("%Y-%m-%d")  # check-in is for the session of the day
 IDS = {"xp-a": "11010519491231002X", "xp-b": "110105194912310038"}
 STREAM = "cam-EN-S1"
 
