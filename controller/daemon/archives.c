@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agents.h"
+#include "alerts.h"
 #include "archive_disk.h"
 #include "clock.h"
 #include "hex.h"
@@ -1063,6 +1064,7 @@ struct closing {
 	char anyway_by[64];
 	char *reason;
 	guint poll_timer; /* while waiting: the next round of questions */
+	GPtrArray *alerted; /* venue ids with a tender_seal_waiting alert raised */
 };
 
 /* The rooms of secondary venues that hold the seal (not confirmed), by venue:
@@ -1266,6 +1268,16 @@ static void closing_finish(struct closing *cl)
 		                         "rooms_unconfirmed", unconfirmed, "segments_received",
 		                         (json_int_t)received));
 	cl->closed_logged = true;
+	/* resolved before the seal, so that the archive records it */
+	for (guint i = 0; i < cl->alerted->len; i++) {
+		struct alert_subject subj = {.tender = cl->tender, .venue = cl->alerted->pdata[i]};
+		char *why = anyway ? g_strdup_printf("sealed anyway by %s: %s", cl->anyway_by,
+		                                     cl->reason)
+		                   : g_strdup("the venue's rooms have flushed: sealed");
+		alert_clear(c, ALERT_TENDER_SEAL_WAITING, &subj, why);
+		g_free(why);
+	}
+	g_ptr_array_set_size(cl->alerted, 0);
 	held_drain(c, cl->tender);
 	if (!cl->log_rendered && !g_hash_table_contains(c->archives->held, cl->tender))
 		cl->log_rendered = witness_log_store(c, cl->tender, now) == 0;
@@ -1346,6 +1358,7 @@ static void closing_abandon(gpointer p)
 		                         .code = REQUEST_ERROR_UNAVAILABLE,
 		                         .message = (char *)"the controller is stopping"});
 	g_ptr_array_free(cl->rooms, TRUE);
+	g_ptr_array_free(cl->alerted, TRUE);
 	g_free(cl->reason);
 	g_free(cl);
 }
@@ -1410,11 +1423,30 @@ static void closing_wait(struct closing *cl, json_t *waiting)
 		json_t *v;
 		json_array_foreach(waiting, i, v)
 		{
+			const char *venue = json_string_value(json_object_get(v, "venue"));
 			log_warnx("tender %s: the seal waits for venue %s (link %s, %zu rooms not "
 			          "confirmed): it seals by itself once they have flushed",
-			          cl->tender, json_string_value(json_object_get(v, "venue")),
-			          json_string_value(json_object_get(v, "link")),
+			          cl->tender, venue, json_string_value(json_object_get(v, "link")),
 			          json_array_size(json_object_get(v, "rooms")));
+			GString *rooms = g_string_new(NULL);
+			json_int_t segments = 0;
+			size_t j;
+			json_t *r;
+			json_array_foreach(json_object_get(v, "rooms"), j, r)
+			{
+				g_string_append_printf(rooms, "%s%s", j ? ", " : "",
+				                       json_string_value(json_object_get(r, "room")));
+				segments += json_integer_value(json_object_get(r, "segments"));
+			}
+			char nseg[24];
+			snprintf(nseg, sizeof(nseg), "%" JSON_INTEGER_FORMAT, segments);
+			struct alert_subject subj = {.tender = cl->tender, .venue = venue};
+			alert_raise_text(c, ALERT_TENDER_SEAL_WAITING, &subj, "tender_seal_waiting",
+			                 (const char *[]){cl->tender, venue, rooms->str, nseg, NULL},
+			                 json_pack("{s:I, s:O}", "close_us", (json_int_t)cl->close_us,
+			                           "rooms", json_object_get(v, "rooms")));
+			g_ptr_array_add(cl->alerted, g_strdup(venue));
+			g_string_free(rooms, TRUE);
 		}
 		if (cl->req) {
 			request_finish(c, cl->req, waiting_result(cl), NULL);
@@ -1559,6 +1591,7 @@ static int handle_tender_close(struct controller *c, const struct request *req, 
 	cl->c = c;
 	g_strlcpy(cl->tender, tender, sizeof(cl->tender));
 	g_strlcpy(cl->requester, req->requester, sizeof(cl->requester));
+	cl->alerted = g_ptr_array_new_with_free_func(g_free);
 	if (anyway) {
 		cl->seal_anyway = true;
 		cl->reason = g_strdup(reason);

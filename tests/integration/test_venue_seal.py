@@ -228,6 +228,11 @@ def cut(loop):
     assert wait_for(lambda: "link to the main venue is down" in loop.log("agent-EN"), 40)
 
 
+def seal_alerts(loop):
+    return [a for a in loop.ok("alerts", "--limit", "100")["alerts"]
+            if a["kind"] == "tender_seal_waiting" and a.get("tender") == "TA"]
+
+
 def spooled(loop):
     return rows(os.path.join(loop.tmp, "spool-EN", "media", "spool.db"),
                 "SELECT count(*) FROM segment")[0][0]
@@ -283,6 +288,9 @@ def test_close_waits_for_a_cut_off_venue_then_seals_by_itself(loop, tmp_path):
     assert "--seal-anyway --reason" in text, text
     rc, text, err = loop.ctl("rooms", json_out=False)
     assert "tender TA waits for it to seal" in text, text
+    (alert,) = seal_alerts(loop)
+    assert alert["state"] == "open" and alert["venue"] == "north", alert
+    assert "waits for venue north (rooms EN" in alert["detail"], alert
 
     close_us = json.loads(rows(loop.archive("TA"), "SELECT body FROM events WHERE kind = "
                                "'tender.seal_waiting'")[0][0])["close_us"]
@@ -302,6 +310,9 @@ def test_close_waits_for_a_cut_off_venue_then_seals_by_itself(loop, tmp_path):
                              "'tender.closed'")[0][0])
     assert "EN" in closed["rooms_confirmed"], closed
     assert "tender.sealed_anyway" not in kinds
+    assert "alert.raised" in kinds and "alert.resolved" in kinds  # the alert, in the archive
+    (alert,) = seal_alerts(loop)
+    assert alert["state"] == "resolved", alert
     verify = subprocess.run([os.path.join(loop.bin, "evalroom-archive"), "verify",
                              loop.archive("TA"), "--pubkey", loop.prov.signing_pub],
                             capture_output=True, text=True, timeout=120)
@@ -332,6 +343,9 @@ def test_seal_anyway_records_the_reason_and_what_is_missing(loop, tmp_path):
     (st,) = room["streams"]
     last = max(s[0] for s in loop.segments("TA"))
     assert st == {"stream": STREAM, "last_seq": last}, (st, last)
+    (alert,) = seal_alerts(loop)
+    assert alert["state"] == "resolved" and reason in alert.get("resolved_by", "") + \
+        json.dumps(alert), alert
     body = json.loads(rows(loop.archive("TA"), "SELECT body FROM events WHERE kind = "
                            "'tender.sealed_anyway'")[0][0])
     assert body["reason"] == reason and body["missing"] == anyway["missing"], body
