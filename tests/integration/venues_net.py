@@ -7,7 +7,7 @@ in its own namespace, joined by veth links with WAN-like faults (docs/venues.md)
 - secondary venue i is joined by veth 10.200.i.1 (main side) <-> 10.200.i.2 (venue side);
   nftables there drops 1 % of the packets each way (`numgen random`);
 - rate_kbit (optional) gives each venue's link that bandwidth each way (tbf: a bottleneck
-  with a bounded queue, as a WAN access link has);
+  with a queue of at most queue_ms, as a WAN access link has);
 - cut(i) drops everything on venue i's link (a black hole, as a failed WAN looks: no
   reset, the bridges' keepalives find it), restore(i) lifts it.
 
@@ -49,9 +49,10 @@ def unavailable():
 
 
 class Wan:
-    def __init__(self, venues, loss_percent=1, delay_ms=50, rate_kbit=0):
+    def __init__(self, venues, loss_percent=1, delay_ms=50, rate_kbit=0, queue_ms=200):
         """VENUES: the secondary venues' ids, numbered 1, 2, ... in that order; RATE_KBIT:
-        each link's bandwidth each way (0: the veth's own)."""
+        each link's bandwidth each way (0: the veth's own), its queue holding at most
+        QUEUE_MS of traffic."""
         tag = "%d" % (os.getpid() % 100000)
         self.main = "erm" + tag
         self.ns = {v: "er%d_%s" % (i + 1, tag) for i, v in enumerate(venues)}
@@ -59,6 +60,7 @@ class Wan:
         self.delay_ms = delay_ms
         self.loss = loss_percent
         self.rate_kbit = rate_kbit
+        self.queue_ms = queue_ms
         self.procs = []
         self.made = []
         try:
@@ -87,11 +89,11 @@ class Wan:
             run("ip", "-n", ns, "link", "set", v_if, "up")
             run("ip", "-n", ns, "route", "add", MAIN_HOST + "/32", "via", "10.200.%d.1" % i)
             if self.rate_kbit:
-                # a bottleneck each way whose queue holds at most 200 ms of traffic
+                # a bottleneck each way whose queue holds at most queue_ms of traffic
                 for n, dev in ((self.main, m_if), (ns, v_if)):
                     run("ip", "netns", "exec", n, "tc", "qdisc", "add", "dev", dev, "root",
                         "tbf", "rate", "%dkbit" % self.rate_kbit, "burst", "16kb", "latency",
-                        "200ms")
+                        "%dms" % self.queue_ms)
             if self.loss:
                 self.nft(ns, "add table inet wan")
                 for chain, hook, match in (("o", "output", "oifname"),
