@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 
+import jsonschema
 import pytest
 
 import harness
@@ -29,6 +30,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DAY = time.strftime("%Y-%m-%d")  # check-in is for the session of the day
 IDS = {"xp-a": "11010519491231002X", "xp-b": "110105194912310038"}
 STREAM = "cam-EN-S1"
+
+
+with open(os.path.join(harness.ROOT, "schemas", "json", "response.json")) as f:
+    RESULTS = json.load(f)["$defs"]["results"]["properties"]
+with open(os.path.join(harness.ROOT, "schemas", "json", "request.json")) as f:
+    REQUEST = json.load(f)
+
+
+def check_result(command, result):
+    """RESULT validates against the schema of COMMAND's result (response.json)."""
+    jsonschema.Draft202012Validator(RESULTS[command]).validate(result)
+    return result
 
 
 def site(relay_port, north_port):
@@ -275,6 +288,7 @@ def test_close_waits_for_a_cut_off_venue_then_seals_by_itself(loop, tmp_path):
     rc, out, err = loop.ctl("tender", "close", "TA", "--wait", "3", timeout=90)
     assert rc == 0, (out, err)
     assert out["state"] == "waiting", out
+    check_result("tender.close", out)
     (w,) = out["waiting_for"]
     assert w["venue"] == "north" and w["link"] == "down", w
     assert [r["room"] for r in w["rooms"]] == ["EN"], w
@@ -288,6 +302,7 @@ def test_close_waits_for_a_cut_off_venue_then_seals_by_itself(loop, tmp_path):
     assert "--seal-anyway --reason" in text, text
     rc, text, err = loop.ctl("rooms", json_out=False)
     assert "tender TA waits for it to seal" in text, text
+    assert check_result("venues", loop.ok("venues"))["venues"][0]["tenders_waiting"] == ["TA"]
     (alert,) = seal_alerts(loop)
     assert alert["state"] == "open" and alert["venue"] == "north", alert
     assert "waits for venue north (rooms EN" in alert["detail"], alert
@@ -330,10 +345,16 @@ def test_seal_anyway_records_the_reason_and_what_is_missing(loop, tmp_path):
     rc, out, err = loop.ctl("tender", "close", "TA", "--seal-anyway", "--reason", "a\tb")
     assert rc != 0 and "one line of plain text" in (err + str(out)), (out, err)
     assert loop.tender_state("TA") == "closing"
+    # the request as sent validates against its schema
+    jsonschema.Draft202012Validator(REQUEST).validate(
+        {"v": 1, "kind": "request", "seq": 1, "ts": 1, "id": "x", "expires": 2,
+         "command": "tender.close", "args": {"tender": "TA", "wait_s": 30,
+                                            "seal_anyway": True, "reason": "why"}})
 
     reason = "north venue down past the 4-hour rule: new committee formed"
     out = loop.ok("tender", "close", "TA", "--seal-anyway", "--reason", reason, timeout=90)
     assert loop.tender_state("TA") == "sealed"
+    check_result("tender.close", out)
     anyway = out["sealed_anyway"]
     assert anyway["reason"] == reason and anyway["by"] == "operator-alice", anyway
     (m,) = anyway["missing"]
