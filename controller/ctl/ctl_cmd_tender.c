@@ -32,6 +32,10 @@ static void print_waiting(const json_t *res)
 		if (strcmp(str(v, "link"), "down") == 0)
 			printf(_("venue %s: link DOWN for %lld s\n"), str(v, "venue"),
 			       num(v, "down_for_s"));
+		else if (strcmp(str(v, "link"), "unknown") == 0)
+			printf(_("venue %s: its link state has not been heard of since the controller "
+			         "started\n"),
+			       str(v, "venue"));
 		else
 			printf(_("venue %s: link up, its rooms have not flushed yet\n"),
 			       str(v, "venue"));

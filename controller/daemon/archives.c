@@ -37,6 +37,9 @@
 #define HELD_GRACE_US        (10 * G_USEC_PER_SEC)
 #define CLOSE_WAIT_DEFAULT_S 30
 #define CLOSE_WAIT_MAX_S     600
+/* After a start, closes that waited for a venue wait again this much later (the venues'
+ * retained link states come first). */
+#define SEAL_RESUME_S 5
 
 struct archives {
 	struct archive_signer *signer;
@@ -49,10 +52,12 @@ struct archives {
 	GHashTable *waiting; /* tender -> struct closing: its seal waits for a venue */
 	bool closing;     /* archives_free has begun: roots go to the log only */
 	guint timer, held_timer;
+	guint resume_timer; /* at start: closes that waited for a venue wait again */
 	int64_t held_warned_us;
 };
 
 static void closing_abandon(gpointer p);
+static gboolean on_seal_resume(gpointer user);
 
 struct held_event {
 	int64_t at_us;
@@ -165,6 +170,7 @@ int archives_init(struct controller *c, GError **err)
 	as->held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, held_queue_free);
 	as->waiting = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, closing_abandon);
 	c->seal_waiting = archives_seal_waiting;
+	as->resume_timer = g_timeout_add_seconds(SEAL_RESUME_S, on_seal_resume, c);
 	as->timer =
 	    g_timeout_add_seconds((guint)c->cfg.checkpoint_interval_s, on_checkpoint_timer, c);
 	c->archives = as;
@@ -216,6 +222,8 @@ void archives_free(struct controller *c)
 		log_warnx("%u tenders still wait for a venue to seal: they stay closing; close "
 		          "them again after the restart",
 		          g_hash_table_size(as->waiting));
+	if (as->resume_timer)
+		g_source_remove(as->resume_timer);
 	g_hash_table_destroy(as->waiting);
 	c->seal_waiting = NULL;
 	rootlog_free(as->roots);
@@ -1043,6 +1051,7 @@ struct closing;
 struct room_flush {
 	struct closing *cl;
 	char room[STATE_ID_SIZE];
+	char venue[STATE_ID_SIZE]; /* once it held the seal: its secondary venue */
 	bool done, confirmed;
 	char why[256];
 };
@@ -1061,6 +1070,7 @@ struct closing {
 	bool waiting;       /* in archives->waiting: the seal waits for a venue */
 	bool seal_anyway;   /* seal without what the venue's rooms hold, saying so */
 	bool finishing;     /* closing_finish has begun (it may retry for a reader) */
+	bool resumed;       /* a wait taken up again after a controller restart */
 	char anyway_by[64];
 	char *reason;
 	guint poll_timer; /* while waiting: the next round of questions */
@@ -1068,17 +1078,25 @@ struct closing {
 };
 
 /* The rooms of secondary venues that hold the seal (not confirmed), by venue:
- * [{venue, link, down_for_s?, rooms: [{room, segments, why}]}]; empty when none. */
+ * [{venue, link, down_for_s?, rooms: [{room, segments, why}]}]; empty when none. A room
+ * that held it once keeps holding it while its venue's link is not heard of (link
+ * "unknown": after a restart, before the venue's retained link state has come). */
 static json_t *waiting_json(struct closing *cl)
 {
 	json_t *out = json_array();
 	for (guint i = 0; i < cl->rooms->len; i++) {
-		const struct room_flush *rf = cl->rooms->pdata[i];
+		struct room_flush *rf = cl->rooms->pdata[i];
 		char venue[STATE_ID_SIZE];
-		bool up = true;
+		bool up = true, known;
 		int64_t segments = 0, down_s = 0;
-		if (rf->confirmed ||
-		    !venues_room_at(cl->c, rf->room, venue, &up, &segments, &down_s))
+		if (rf->confirmed)
+			continue;
+		known = venues_room_at(cl->c, rf->room, venue, &up, &segments, &down_s);
+		if (known)
+			g_strlcpy(rf->venue, venue, sizeof(rf->venue));
+		else if (rf->venue[0])
+			g_strlcpy(venue, rf->venue, sizeof(venue));
+		else
 			continue;
 		json_t *v = NULL, *e;
 		size_t j;
@@ -1088,9 +1106,9 @@ static json_t *waiting_json(struct closing *cl)
 				v = e;
 		}
 		if (!v) {
-			v = json_pack("{s:s, s:s, s:[]}", "venue", venue, "link", up ? "up" : "down",
-			              "rooms");
-			if (!up)
+			v = json_pack("{s:s, s:s, s:[]}", "venue", venue, "link",
+			              !known ? "unknown" : up ? "up" : "down", "rooms");
+			if (known && !up)
 				json_object_set_new(v, "down_for_s", json_integer(down_s));
 			json_array_append_new(out, v);
 		}
@@ -1263,10 +1281,11 @@ static void closing_finish(struct closing *cl)
 	json_decref(waiting);
 	if (!cl->closed_logged)
 		archives_event(c, cl->tender, now, "tender.closed", cl->requester,
-		               json_pack("{s:I, s:O, s:O, s:I}", "close_us",
+		               json_pack("{s:I, s:O, s:O, s:I, s:b}", "close_us",
 		                         (json_int_t)cl->close_us, "rooms_confirmed", confirmed,
 		                         "rooms_unconfirmed", unconfirmed, "segments_received",
-		                         (json_int_t)received));
+		                         (json_int_t)received, "resumed_after_restart",
+		                         cl->resumed));
 	cl->closed_logged = true;
 	/* resolved before the seal, so that the archive records it */
 	for (guint i = 0; i < cl->alerted->len; i++) {
@@ -1678,6 +1697,103 @@ const struct request_handler archives_request_handlers[] = {
     {"archives.list", ROLE_OPERATOR | ROLE_AUDITOR, handle_archives_list, false},
     {NULL, 0, NULL, false},
 };
+
+/* After a restart: TENDER (closing) waits again as its archive's last tender.seal_waiting
+ * event BODY (by SOURCE) says: the same close time, the rooms it waited for. */
+static void closing_resume(struct controller *c, const char *tender, const char *source,
+                           json_t *body)
+{
+	struct closing *cl = g_new0(struct closing, 1);
+	cl->c = c;
+	g_strlcpy(cl->tender, tender, sizeof(cl->tender));
+	g_strlcpy(cl->requester, source, sizeof(cl->requester));
+	cl->close_us = json_integer_value(json_object_get(body, "close_us"));
+	cl->started_us = cl->deadline_us = clock_now_us();
+	cl->segments_before = segment_count(c, tender);
+	cl->rooms = g_ptr_array_new_with_free_func(g_free);
+	cl->alerted = g_ptr_array_new_with_free_func(g_free);
+	cl->resumed = cl->waiting = true;
+	size_t i, j;
+	json_t *v, *r;
+	json_array_foreach(json_object_get(body, "waiting_for"), i, v)
+	{
+		const char *venue = json_string_value(json_object_get(v, "venue"));
+		if (!venue || !id_valid(venue))
+			continue;
+		g_ptr_array_add(cl->alerted, g_strdup(venue));
+		json_array_foreach(json_object_get(v, "rooms"), j, r)
+		{
+			const char *room = json_string_value(json_object_get(r, "room"));
+			if (!room || !id_valid(room))
+				continue;
+			struct room_flush *rf = g_new0(struct room_flush, 1);
+			rf->cl = cl;
+			rf->done = true;
+			g_strlcpy(rf->room, room, sizeof(rf->room));
+			g_strlcpy(rf->venue, venue, sizeof(rf->venue));
+			g_strlcpy(rf->why, "not asked again yet since the controller restarted",
+			          sizeof(rf->why));
+			g_ptr_array_add(cl->rooms, rf);
+		}
+	}
+	if (cl->rooms->len == 0) {
+		closing_abandon(cl);
+		return;
+	}
+	log_warnx("tender %s: still closing after a restart: its seal waits again for %u "
+	          "room(s) of secondary venues (close time as before)",
+	          tender, cl->rooms->len);
+	g_hash_table_insert(c->archives->waiting, cl->tender, cl);
+	cl->poll_timer = g_timeout_add(SEAL_WAIT_POLL_MS, on_seal_wait_poll, cl);
+}
+
+static gboolean on_seal_resume(gpointer user)
+{
+	struct controller *c = user;
+	c->archives->resume_timer = 0;
+	GDir *dir = g_dir_open(c->cfg.archive_dir, 0, NULL);
+	const char *name;
+	while (dir && (name = g_dir_read_name(dir))) {
+		if (!g_str_has_suffix(name, ".evarc") || g_str_has_prefix(name, "site-"))
+			continue;
+		char *tender = g_strndup(name, strlen(name) - 6);
+		struct state_tender t;
+		GError *err = NULL;
+		if (!id_valid(tender) || g_hash_table_contains(c->archives->waiting, tender) ||
+		    state_tender_get(c->state, tender, &t, &err) != 0 ||
+		    strcmp(t.state, "closing") != 0) {
+			g_clear_error(&err);
+			g_free(tender);
+			continue;
+		}
+		char *path = archives_path(c, tender), *why = NULL;
+		struct archive_reader *rd = NULL;
+		sqlite3_stmt *st = NULL;
+		json_t *body = NULL;
+		char source[64] = "";
+		if (archive_reader_open(path, &rd, &why) == 0 &&
+		    sqlite3_prepare_v2(archive_reader_db(rd),
+		                       "SELECT source, body, (SELECT count(*) FROM events WHERE kind = "
+		                       "'tender.closed') FROM events WHERE kind = "
+		                       "'tender.seal_waiting' ORDER BY id DESC LIMIT 1",
+		                       -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 2) == 0) {
+			g_strlcpy(source, (const char *)sqlite3_column_text(st, 0), sizeof(source));
+			body = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+		}
+		sqlite3_finalize(st);
+		archive_reader_free(rd);
+		if (json_is_object(body))
+			closing_resume(c, tender, source, body);
+		json_decref(body);
+		g_free(why);
+		g_free(path);
+		g_free(tender);
+	}
+	if (dir)
+		g_dir_close(dir);
+	return G_SOURCE_REMOVE;
+}
 
 json_t *archives_seal_waiting(struct controller *c, const char *venue)
 {

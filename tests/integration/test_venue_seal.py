@@ -377,3 +377,35 @@ def test_seal_anyway_records_the_reason_and_what_is_missing(loop, tmp_path):
     loop.relay()
     assert wait_for(lambda: spooled(loop) <= 4, 90), loop.log("agent-EN")[-3000:]
     assert max(s[0] for s in loop.segments("TA")) == last
+
+
+def test_a_restarted_controller_waits_again(loop, tmp_path):
+    """The wait survives a controller restart: after it, the tender still waits for the
+    north venue (the same close time), and seals by itself once the link is back."""
+    evaluation_day(loop, tmp_path)
+    cut(loop)
+    out = loop.ok("tender", "close", "TA", "--wait", "2", timeout=90)
+    assert out["state"] == "waiting", out
+    close_us = out["close_us"]
+    loop.stop("controller")
+    loop.controller()
+    assert wait_for(lambda: "still closing after a restart" in loop.log("controller"), 30), \
+        loop.log("controller")[-3000:]
+    out = check_result("tender.close", loop.ok("tender", "close", "TA", timeout=90))
+    assert out["state"] == "waiting" and out["close_us"] == close_us, out
+    assert [w["venue"] for w in out["waiting_for"]] == ["north"], out
+    assert loop.tender_state("TA") == "closing"
+    (alert,) = seal_alerts(loop)
+    assert alert["state"] == "open", alert
+    loop.relay()
+    assert wait_for(lambda: loop.tender_state("TA") == "sealed", 120), \
+        (loop.log("controller")[-4000:], loop.log("agent-EN")[-3000:])
+    segs = loop.segments("TA")
+    seqs = [s[0] for s in segs]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs
+    assert segs[-1][2] >= close_us - 1_500_000, (segs[-1], close_us)
+    closed = json.loads(rows(loop.archive("TA"), "SELECT body FROM events WHERE kind = "
+                             "'tender.closed'")[0][0])
+    assert closed["rooms_confirmed"] == ["EN"] and closed["resumed_after_restart"], closed
+    (alert,) = seal_alerts(loop)
+    assert alert["state"] == "resolved", alert
