@@ -219,8 +219,8 @@ void archives_free(struct controller *c)
 		          g_hash_table_size(as->held));
 	g_hash_table_destroy(as->held);
 	if (g_hash_table_size(as->waiting) > 0)
-		log_warnx("%u tenders still wait for a venue to seal: they stay closing; close "
-		          "them again after the restart",
+		log_warnx("%u tenders still wait for a venue to seal: they stay closing and wait "
+		          "again after the next start",
 		          g_hash_table_size(as->waiting));
 	if (as->resume_timer)
 		g_source_remove(as->resume_timer);
