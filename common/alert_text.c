@@ -141,6 +141,11 @@ static const struct {
     {"venue_fault_near", "venue_fault_near",
      N_("the link to venue %s has been down for %s min; a fault not mended within %s min "
         "during an evaluation calls for a new committee")},
+    /* TRANSLATORS: tender, venue, its rooms (a list), segments they held when last heard of. */
+    {"tender_seal_waiting", "tender_seal_waiting",
+     N_("tender %s is not sealed: its seal waits for venue %s (rooms %s, %s segments there "
+        "when last heard of); it seals by itself once they have flushed, or seal it anyway "
+        "with a reason")},
     /* TRANSLATORS: witness, the witness's note (as written). */
     {"witness_breach", "witness_breach", N_("%s recorded a breach: %s")},
     /* TRANSLATORS: witness, room, the witness's note (as written). */
@@ -227,6 +232,7 @@ static const struct {
     {"warn_affinity", N_("warning: committee affinity")},
     {"venue_link_lost", N_("venue link lost")},
     {"venue_fault_near", N_("venue fault limit near")},
+    {"tender_seal_waiting", N_("tender seal waits for a venue")},
     {"witness_breach", N_("breach recorded by a witness")},
     {"escort_missing", N_("escort missing")},
     {"staff_post_tenure", N_("staff post held too long")},

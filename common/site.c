@@ -225,7 +225,8 @@ out:
 static int parse_venue(struct parse *p, const json_t *v, const char *path, GHashTable *seen,
                        struct site_venue *venue)
 {
-	static const char *const members[] = {"id", "name", "main", "host", "port", NULL};
+	static const char *const members[] = {"id",   "name",       "main",
+	                                      "host", "port",       "media_kbit", NULL};
 	int rc = want_object(p, v, path);
 	if (rc == 0)
 		rc = check_members(p, v, path, members);
@@ -269,6 +270,19 @@ static int parse_venue(struct parse *p, const json_t *v, const char *path, GHash
 			venue->port = (unsigned)json_integer_value(port);
 		g_free(c);
 	}
+	const json_t *kbit = json_object_get(v, "media_kbit");
+	if (rc == 0 && kbit) {
+		char *c = child(path, "media_kbit");
+		if (!json_is_integer(kbit) || json_integer_value(kbit) < SITE_MEDIA_KBIT_ROOM_MIN ||
+		    json_integer_value(kbit) > SITE_MEDIA_KBIT_MAX)
+			rc = fail(p, c,
+			          "expected the venue's media rate to the main venue in kbit/s, a whole "
+			          "number from %u to %u",
+			          SITE_MEDIA_KBIT_ROOM_MIN, SITE_MEDIA_KBIT_MAX);
+		else
+			venue->media_kbit = (unsigned)json_integer_value(kbit);
+		g_free(c);
+	}
 	if (rc == 0)
 		rc = claim_identity(p, site_bridge_identity(venue), path);
 	return rc;
@@ -289,6 +303,14 @@ static int check_venues(struct parse *p, struct site *site)
 		            "(\"main\": true); %zu are",
 		            n_main);
 	const struct site_venue *m = site_main_venue(site);
+	if (m->media_kbit) {
+		char *e = g_strdup_printf("venues[%zu].media_kbit", (size_t)(m - site->venues));
+		int rc = fail(p, e,
+		              "the main venue's media crosses no WAN link: media_kbit belongs to "
+		              "a secondary venue");
+		g_free(e);
+		return rc;
+	}
 	if (!m->host) {
 		char *e = g_strdup_printf("venues[%zu].host", (size_t)(m - site->venues));
 		int rc = fail(p, e,
@@ -618,6 +640,26 @@ static int parse_witness_signing(struct parse *p, const json_t *root, unsigned *
 	return 0;
 }
 
+/* A venue's media_kbit shared by its rooms leaves each at least SITE_MEDIA_KBIT_ROOM_MIN. */
+static int check_media_shares(struct parse *p, const struct site *site)
+{
+	for (size_t i = 0; i < site->n_venues; i++) {
+		const struct site_venue *v = &site->venues[i];
+		size_t n = site_venue_rooms(site, v);
+		if (!v->media_kbit || !n || v->media_kbit / n >= SITE_MEDIA_KBIT_ROOM_MIN)
+			continue;
+		char *e = g_strdup_printf("venues[%zu].media_kbit", i);
+		int rc = fail(p, e,
+		              "%u kbit/s shared by the venue's %zu rooms leaves %u kbit/s a room; "
+		              "each room needs at least %u",
+		              v->media_kbit, n, (unsigned)(v->media_kbit / n),
+		              SITE_MEDIA_KBIT_ROOM_MIN);
+		g_free(e);
+		return rc;
+	}
+	return 0;
+}
+
 static int parse_site(struct parse *p, const json_t *root, struct site *site)
 {
 	static const char *const members[] = {
@@ -670,6 +712,8 @@ static int parse_site(struct parse *p, const json_t *root, struct site *site)
 		g_free(e);
 	}
 	g_hash_table_unref(seen);
+	if (rc == 0)
+		rc = check_media_shares(p, site);
 
 	if (rc == 0)
 		rc = parse_people(p, root, "operators", "operator", &site->operators,
@@ -892,4 +936,18 @@ int site_staff_room_kind(const char *role)
 	if (g_strcmp0(role, "rep") == 0)
 		return SITE_ROOM_DRAW;
 	return -1;
+}
+
+size_t site_venue_rooms(const struct site *site, const struct site_venue *venue)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < site->n_rooms; i++)
+		n += site_room_in_venue(site, &site->rooms[i], venue) ? 1 : 0;
+	return n;
+}
+
+unsigned site_venue_room_media_kbit(const struct site *site, const struct site_venue *venue)
+{
+	size_t n = site_venue_rooms(site, venue);
+	return n ? (unsigned)(venue->media_kbit / n) : 0;
 }

@@ -33,6 +33,9 @@ enum site_room_kind {
 };
 
 #define SITE_VENUE_DEFAULT_PORT 8883
+/* venues[].media_kbit: at least this per room of the venue, at most SITE_MEDIA_KBIT_MAX. */
+#define SITE_MEDIA_KBIT_ROOM_MIN 64u
+#define SITE_MEDIA_KBIT_MAX      10000000u
 
 /* A venue (场地): the main venue (主场) runs the controller; a secondary venue (副场) has
  * its own broker bridged to the main venue's (docs/venues.md). */
@@ -43,6 +46,10 @@ struct site_venue {
 	char *host;    /* the venue broker's host (IP or DNS name) or NULL; required of the
 	                * main venue when there are several (the bridges' address) */
 	unsigned port; /* the venue broker's TLS port; SITE_VENUE_DEFAULT_PORT when absent */
+	/* "media_kbit": the media rate the venue's rooms may send to the main venue together,
+	 * in kbit/s (shared evenly: site_venue_room_media_kbit); 0 when absent (no limit). Only
+	 * a secondary venue has one. */
+	unsigned media_kbit;
 };
 
 struct site_seat {
@@ -175,5 +182,12 @@ const struct site_venue *site_main_venue(const struct site *site);
  * venue). */
 bool site_room_in_venue(const struct site *site, const struct site_room *room,
                         const struct site_venue *venue);
+
+/* site_venue_rooms: how many of SITE's rooms are at VENUE. */
+size_t site_venue_rooms(const struct site *site, const struct site_venue *venue);
+
+/* site_venue_room_media_kbit: each room's even share of VENUE's media_kbit (0: no limit,
+ * also when the venue has no room). */
+unsigned site_venue_room_media_kbit(const struct site *site, const struct site_venue *venue);
 
 #endif

@@ -157,7 +157,8 @@ struct agent_media *agent_media_new(struct agent *a, GError **err)
 	struct shipper_options so = {.room = a->room,
 	                             .seq = node_seq(a->node),
 	                             .ack_timeout_ms = m->cfg->ack_timeout_ms,
-	                             .clock = a->clock};
+	                             .clock = a->clock,
+	                             .media_kbit = m->cfg->media_kbit};
 	if ((rc = shipper_new(m->spool, &ship_ops, m, &so, &m->ship)) != 0 ||
 	    (rc = recorder_new(m->cfg, m->spool, &rec_events, m, &m->rec)) != 0)
 		goto err_recording;
@@ -165,6 +166,9 @@ struct agent_media *agent_media_new(struct agent *a, GError **err)
 	if ((rc = recorder_start(m->rec)) != 0)
 		goto err_recording;
 	log_info("media: recording %zu stream(s) into %s", m->cfg->n_streams, m->cfg->spool_dir);
+	if (m->cfg->media_kbit)
+		log_info("media: shipping at most %u kbit/s ([recorder] media_kbit)",
+		         m->cfg->media_kbit);
 	g_free(media_dir);
 	return m;
 err_recording:
@@ -275,10 +279,13 @@ int agent_media_command(struct agent_media *m, const char *command, json_t *args
 	}
 	int64_t bytes = 0, count = 0;
 	spool_segment_totals(m->spool, &bytes, &count);
-	*result = json_pack("{s:I, s:I, s:I, s:I, s:I}", "streams", (json_int_t)m->cfg->n_streams,
-	                    "inflight", (json_int_t)shipper_inflight(m->ship), "resends",
+	*result = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "streams",
+	                    (json_int_t)m->cfg->n_streams, "inflight",
+	                    (json_int_t)shipper_inflight(m->ship), "resends",
 	                    (json_int_t)shipper_resends(m->ship), "spooled_segments",
-	                    (json_int_t)count, "spooled_bytes", (json_int_t)bytes);
+	                    (json_int_t)count, "spooled_bytes", (json_int_t)bytes, "media_kbit",
+	                    (json_int_t)m->cfg->media_kbit, "bytes_sent",
+	                    (json_int_t)shipper_bytes_sent(m->ship));
 	return 0;
 }
 

@@ -103,6 +103,18 @@ char *ctl_venue_line(struct ctl *ctl, const json_t *venue, char *buf, size_t siz
 		    _("venue %s: link up since %s; backlog %lld events, %lld segments, %.1f MB"),
 		    member_str(venue, "venue"), since, (long long)member_int(b, "events"),
 		    (long long)member_int(b, "segments"), (double)member_int(b, "bytes") / 1e6);
+	/* the tenders whose seal waits for this venue */
+	const json_t *waiting = json_object_get(venue, "tenders_waiting");
+	size_t i, len = strlen(buf);
+	const json_t *t;
+	json_array_foreach(waiting, i, t)
+	{
+		if (len + 1 >= size)
+			break;
+		snprintf(buf + len, size - len, _("; tender %s waits for it to seal"),
+		         json_string_value(t));
+		len = strlen(buf);
+	}
 	return buf;
 }
 

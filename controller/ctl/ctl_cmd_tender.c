@@ -20,8 +20,41 @@ static long long num(const json_t *o, const char *key)
 	return (long long)json_integer_value(json_object_get(o, key));
 }
 
+/* The answer of a close whose seal waits for a secondary venue's rooms. */
+static void print_waiting(const json_t *res)
+{
+	const char *tender = str(res, "tender");
+	printf(_("Tender %s is NOT sealed yet: its seal waits for a secondary venue.\n"), tender);
+	size_t i, j;
+	json_t *v, *r;
+	json_array_foreach(json_object_get(res, "waiting_for"), i, v)
+	{
+		if (strcmp(str(v, "link"), "down") == 0)
+			printf(_("venue %s: link DOWN for %lld s\n"), str(v, "venue"),
+			       num(v, "down_for_s"));
+		else if (strcmp(str(v, "link"), "unknown") == 0)
+			printf(_("venue %s: its link state has not been heard of since the controller "
+			         "started\n"),
+			       str(v, "venue"));
+		else
+			printf(_("venue %s: link up, its rooms have not flushed yet\n"),
+			       str(v, "venue"));
+		json_array_foreach(json_object_get(v, "rooms"), j, r)
+		    printf(_("  room %-8s %lld segments in its spool when last heard of: %s\n"),
+		           str(r, "room"), num(r, "segments"), str(r, "why"));
+	}
+	printf(_("It seals by itself once these rooms have confirmed their flush (evalroomctl\n"
+	         "rooms shows the venue's link and backlog). To seal without them (the 4-hour\n"
+	         "fault rule): evalroomctl tender close %s --seal-anyway --reason TEXT\n"),
+	       tender);
+}
+
 static void print_close(const json_t *res)
 {
+	if (strcmp(str(res, "state"), "waiting") == 0) {
+		print_waiting(res);
+		return;
+	}
 	const json_t *unconf = json_object_get(res, "rooms_unconfirmed");
 	printf(_("Tender %s sealed.\n"), str(res, "tender"));
 	printf(_("archive    %s\n"), str(res, "path"));
@@ -36,26 +69,63 @@ static void print_close(const json_t *res)
 	json_array_foreach(unconf, i, v)
 	    printf(_("room %-8s DID NOT CONFIRM: %s\n"), str(v, "room"),
 	           ctl_state_word("unconfirmed room", str(v, "why")));
+	const json_t *anyway = json_object_get(res, "sealed_anyway");
+	if (!anyway)
+		return;
+	printf(_("SEALED ANYWAY by %s: %s\n"), str(anyway, "by"), str(anyway, "reason"));
+	json_array_foreach(json_object_get(anyway, "missing"), i, v)
+	{
+		size_t j, k;
+		json_t *r, *st;
+		json_array_foreach(json_object_get(v, "rooms"), j, r)
+		{
+			printf(_("missing: venue %s room %s (%lld segments in its spool when last "
+			         "heard of)\n"),
+			       str(v, "venue"), str(r, "room"), num(r, "segments"));
+			json_array_foreach(json_object_get(r, "streams"), k, st)
+			    printf(_("  stream %s: what follows segment %lld up to the close\n"),
+			           str(st, "stream"), num(st, "last_seq"));
+		}
+	}
 }
 
 static int cmd_tender_close(struct ctl *ctl, int argc, char **argv)
 {
 	int wait_s = 30;
+	gboolean anyway = FALSE;
+	char *reason = NULL;
 	const GOptionEntry entries[] = {
 	    {"wait", 0, 0, G_OPTION_ARG_INT, &wait_s,
 	     "seconds to wait for the agents to flush (0..600, default 30)", "S"},
+	    {"seal-anyway", 0, 0, G_OPTION_ARG_NONE, &anyway,
+	     "seal without what a cut-off venue's rooms still hold (needs --reason)", NULL},
+	    {"reason", 0, 0, G_OPTION_ARG_STRING, &reason,
+	     "why the tender is sealed anyway (one line, recorded in the archive)", "TEXT"},
 	    G_OPTION_ENTRY_NULL};
 	const char *what = "tender close";
 	json_t *res;
 	int rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, 1);
 	if (rc)
 		return rc;
-	if (wait_s < 0 || wait_s > 600)
+	if (wait_s < 0 || wait_s > 600) {
+		g_free(reason);
 		return ctl_ops_local_fail(ctl, what, _("--wait must be 0..600 seconds"));
+	}
+	if (anyway != (reason != NULL)) {
+		g_free(reason);
+		return ctl_ops_local_fail(ctl, what,
+		                          _("--seal-anyway and --reason go together: say why the "
+		                            "tender is sealed without what a venue still holds"));
+	}
 	/* the flush wait, up to 10 s more for a reader of the open archive, and a margin */
 	ctl_timeout_at_least(ctl, wait_s + 30);
-	rc = ctl_ops_call(ctl, what, "tender.close",
-	                  json_pack("{s:s, s:i}", "tender", argv[1], "wait_s", wait_s), &res);
+	json_t *args = json_pack("{s:s, s:i}", "tender", argv[1], "wait_s", wait_s);
+	if (anyway) {
+		json_object_set_new(args, "seal_anyway", json_true());
+		json_object_set_new(args, "reason", json_string(reason));
+	}
+	g_free(reason);
+	rc = ctl_ops_call(ctl, what, "tender.close", args, &res);
 	if (rc)
 		return rc;
 	if (ctl_want_json(ctl))
@@ -159,12 +229,17 @@ static int cmd_keys_list(struct ctl *ctl, int argc, char **argv)
 }
 
 const struct ctl_command tender_ctl_commands[] = {
-    {"tender close", "tender close TENDER [--wait S]",
+    {"tender close", "tender close TENDER [--wait S] [--seal-anyway --reason TEXT]",
      N_("Close a tender: ask the agents of its rooms to flush what they recorded before now,\n"
         "wait for them (at most S seconds, default 30), then write the final signed\n"
         "checkpoint and seal the archive read-only (waiting up to 10 s more if someone is\n"
         "reading the open archive file). Prints the archive's path, its final tree\n"
-        "size and root, how many segments arrived and which rooms did not confirm."),
+        "size and root, how many segments arrived and which rooms did not confirm.\n"
+        "If rooms of a secondary venue have not confirmed (its link is down, or what they\n"
+        "hold has not drained), the tender is not sealed: it waits, the command says for\n"
+        "which venue, rooms and segments, and it seals by itself once they have flushed\n"
+        "(`evalroomctl rooms` shows it). --seal-anyway --reason TEXT seals it at once\n"
+        "without them; the archive records the reason, who and what is missing."),
      cmd_tender_close, false},
     {"archives", "archives",
      N_("List the archive files on the controller: tenders' (open, sealed) and the site's\n"

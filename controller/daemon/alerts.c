@@ -63,6 +63,7 @@ static const char *const kind_names[ALERT_KIND_COUNT] = {
     [ALERT_WARN_AFFINITY] = "warn_affinity",
     [ALERT_VENUE_LINK_LOST] = "venue_link_lost",
     [ALERT_VENUE_FAULT_NEAR] = "venue_fault_near",
+    [ALERT_TENDER_SEAL_WAITING] = "tender_seal_waiting",
     [ALERT_WITNESS_BREACH] = "witness_breach",
     [ALERT_ESCORT_MISSING] = "escort_missing",
     [ALERT_STAFF_TENURE] = "staff_post_tenure",

@@ -50,6 +50,7 @@ enum alert_kind {
 	                         * often than chance across sessions */
 	ALERT_VENUE_LINK_LOST,      /* a secondary venue's bridge to the main venue is down */
 	ALERT_VENUE_FAULT_NEAR, /* ... and has been for venue_fault_warn_s: the 4-hour rule nears */
+	ALERT_TENDER_SEAL_WAITING, /* a tender's seal waits for a secondary venue's rooms */
 	ALERT_WITNESS_BREACH,       /* a witness recorded a breach or an incident (witness.md) */
 	ALERT_ESCORT_MISSING,       /* an escorted entry's second credential did not come in time */
 	ALERT_STAFF_TENURE,         /* a staff member drawn to a post held longer than a year */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agents.h"
+#include "alerts.h"
 #include "archive_disk.h"
 #include "clock.h"
 #include "hex.h"
@@ -27,6 +28,7 @@
 #include "rootlog.h"
 #include "route.h"
 #include "state.h"
+#include "text_safe.h"
 #include "witness_log.h"
 
 /* Events an archive could not take because a reader holds it wait in memory, in order, and
@@ -35,6 +37,9 @@
 #define HELD_GRACE_US        (10 * G_USEC_PER_SEC)
 #define CLOSE_WAIT_DEFAULT_S 30
 #define CLOSE_WAIT_MAX_S     600
+/* After a start, closes that waited for a venue wait again this much later (the venues'
+ * retained link states come first). */
+#define SEAL_RESUME_S 5
 
 struct archives {
 	struct archive_signer *signer;
@@ -44,10 +49,15 @@ struct archives {
 	GHashTable *sealed;             /* tender -> int64_t * sealed_us (as far as known) */
 	GHashTable *counts;             /* tender -> guint64 * segments stored since start */
 	GHashTable *held; /* name -> GQueue of struct held_event: waiting for a reader */
+	GHashTable *waiting; /* tender -> struct closing: its seal waits for a venue */
 	bool closing;     /* archives_free has begun: roots go to the log only */
 	guint timer, held_timer;
+	guint resume_timer; /* at start: closes that waited for a venue wait again */
 	int64_t held_warned_us;
 };
+
+static void closing_abandon(gpointer p);
+static gboolean on_seal_resume(gpointer user);
 
 struct held_event {
 	int64_t at_us;
@@ -158,6 +168,9 @@ int archives_init(struct controller *c, GError **err)
 	as->sealed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	as->counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	as->held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, held_queue_free);
+	as->waiting = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, closing_abandon);
+	c->seal_waiting = archives_seal_waiting;
+	as->resume_timer = g_timeout_add_seconds(SEAL_RESUME_S, on_seal_resume, c);
 	as->timer =
 	    g_timeout_add_seconds((guint)c->cfg.checkpoint_interval_s, on_checkpoint_timer, c);
 	c->archives = as;
@@ -205,6 +218,14 @@ void archives_free(struct controller *c)
 		          "not recorded",
 		          g_hash_table_size(as->held));
 	g_hash_table_destroy(as->held);
+	if (g_hash_table_size(as->waiting) > 0)
+		log_warnx("%u tenders still wait for a venue to seal: they stay closing and wait "
+		          "again after the next start",
+		          g_hash_table_size(as->waiting));
+	if (as->resume_timer)
+		g_source_remove(as->resume_timer);
+	g_hash_table_destroy(as->waiting);
+	c->seal_waiting = NULL;
 	rootlog_free(as->roots);
 	archive_signer_free(as->signer);
 	archive_signer_free(as->signer2);
@@ -1010,31 +1031,147 @@ void archives_on_alert(struct controller *c, const char *change, const json_t *a
  * Each room agent of the tender is asked media.flush {before_us: close time}; it answers
  * with how much of what it recorded before then is still unacknowledged, and keeps
  * shipping. The controller asks again until that is 0 (the room confirms) or the wait
- * is over (the room is reported as not confirmed), then seals. */
+ * is over (the room is reported as not confirmed), then seals.
+ *
+ * A room of a secondary venue that has not confirmed (its link is down, or what it
+ * holds has not drained yet) holds the seal: the request is answered "waiting", naming
+ * the venue, its rooms and the segments they held when last heard of; the tender stays
+ * closing, its rooms are asked again every SEAL_WAIT_POLL_MS while their venue's link is
+ * up, and it seals by itself once they have confirmed. An operator may seal it anyway
+ * (seal_anyway with a reason): the archive then records what is missing. */
 
-#define FLUSH_POLL_MS    300
-#define FLUSH_ASK_MAX_MS 5000
+#define FLUSH_POLL_MS     300
+#define FLUSH_ASK_MAX_MS  5000
+#define SEAL_WAIT_POLL_MS 2000
+#define SEAL_WAIT_ASK_S   10 /* each round of questions while the seal waits */
+#define SEAL_REASON_MAX   500
 
 struct closing;
 
 struct room_flush {
 	struct closing *cl;
 	char room[STATE_ID_SIZE];
+	char venue[STATE_ID_SIZE]; /* once it held the seal: its secondary venue */
 	bool done, confirmed;
 	char why[256];
 };
 
 struct closing {
 	struct controller *c;
-	struct request *req;
+	struct request *req; /* NULL once answered "waiting" (until a seal_anyway) */
 	char tender[STATE_ID_SIZE];
+	char requester[64]; /* who closed it: the tender.closed event's source */
 	int64_t close_us, started_us, deadline_us;
 	guint64 segments_before;
 	GPtrArray *rooms;   /* struct room_flush */
-	bool asking;        /* in the first round of questions: not finished before its end */
+	bool asking;        /* in a round of questions: not finished before its end */
 	bool closed_logged; /* the tender.closed event is appended (or waits for a reader) */
 	bool log_rendered;  /* the witness log is rendered into the archive */
+	bool waiting;       /* in archives->waiting: the seal waits for a venue */
+	bool seal_anyway;   /* seal without what the venue's rooms hold, saying so */
+	bool finishing;     /* closing_finish has begun (it may retry for a reader) */
+	bool resumed;       /* a wait taken up again after a controller restart */
+	char anyway_by[64];
+	char *reason;
+	guint poll_timer; /* while waiting: the next round of questions */
+	GPtrArray *alerted; /* venue ids with a tender_seal_waiting alert raised */
 };
+
+/* The rooms of secondary venues that hold the seal (not confirmed), by venue:
+ * [{venue, link, down_for_s?, rooms: [{room, segments, why}]}]; empty when none. A room
+ * that held it once keeps holding it while its venue's link is not heard of (link
+ * "unknown": after a restart, before the venue's retained link state has come). */
+static json_t *waiting_json(struct closing *cl)
+{
+	json_t *out = json_array();
+	for (guint i = 0; i < cl->rooms->len; i++) {
+		struct room_flush *rf = cl->rooms->pdata[i];
+		char venue[STATE_ID_SIZE];
+		bool up = true, known;
+		int64_t segments = 0, down_s = 0;
+		if (rf->confirmed)
+			continue;
+		known = venues_room_at(cl->c, rf->room, venue, &up, &segments, &down_s);
+		if (known)
+			g_strlcpy(rf->venue, venue, sizeof(rf->venue));
+		else if (rf->venue[0])
+			g_strlcpy(venue, rf->venue, sizeof(venue));
+		else
+			continue;
+		json_t *v = NULL, *e;
+		size_t j;
+		json_array_foreach(out, j, e)
+		{
+			if (strcmp(json_string_value(json_object_get(e, "venue")), venue) == 0)
+				v = e;
+		}
+		if (!v) {
+			v = json_pack("{s:s, s:s, s:[]}", "venue", venue, "link",
+			              !known ? "unknown" : up ? "up" : "down", "rooms");
+			if (known && !up)
+				json_object_set_new(v, "down_for_s", json_integer(down_s));
+			json_array_append_new(out, v);
+		}
+		json_array_append_new(json_object_get(v, "rooms"),
+		                      json_pack("{s:s, s:I, s:s}", "room", rf->room, "segments",
+		                                (json_int_t)segments, "why", rf->why));
+	}
+	return out;
+}
+
+/* The answer while the seal waits: {tender, state: "waiting", close_us, waiting_for}. */
+static json_t *waiting_result(struct closing *cl)
+{
+	return json_pack("{s:s, s:s, s:I, s:o}", "tender", cl->tender, "state", "waiting",
+	                 "close_us", (json_int_t)cl->close_us, "waiting_for", waiting_json(cl));
+}
+
+/* What a seal anyway leaves out, from WAITING (waiting_json): each room's entry gains
+ * its streams with the last segment the archive holds of each ("last_seq": 0 for none):
+ * what follows that number up to the close is missing. */
+static json_t *missing_json(struct closing *cl, json_t *waiting)
+{
+	char *path = archives_path(cl->c, cl->tender), *why = NULL;
+	struct archive_reader *r = NULL;
+	sqlite3_stmt *st = NULL;
+	if (archive_reader_open(path, &r, &why) == 0)
+		sqlite3_prepare_v2(archive_reader_db(r),
+		                   "SELECT coalesce(max(seq), 0) FROM segments WHERE stream = ?", -1,
+		                   &st, NULL);
+	json_t *out = json_deep_copy(waiting);
+	size_t i, j, k;
+	json_t *v, *room, *cam;
+	json_array_foreach(out, i, v)
+	{
+		json_array_foreach(json_object_get(v, "rooms"), j, room)
+		{
+			json_t *cams = NULL, *streams = json_array();
+			GError *err = NULL;
+			const char *id = json_string_value(json_object_get(room, "room"));
+			if (state_room_cameras(cl->c->state, id, &cams, &err) != 0)
+				g_clear_error(&err);
+			json_array_foreach(cams, k, cam)
+			{
+				json_int_t last = 0;
+				if (st) {
+					sqlite3_reset(st);
+					sqlite3_bind_text(st, 1, json_string_value(cam), -1, SQLITE_STATIC);
+					if (sqlite3_step(st) == SQLITE_ROW)
+						last = sqlite3_column_int64(st, 0);
+				}
+				json_array_append_new(streams, json_pack("{s:O, s:I}", "stream", cam,
+				                                         "last_seq", last));
+			}
+			json_decref(cams);
+			json_object_set_new(room, "streams", streams);
+		}
+	}
+	sqlite3_finalize(st);
+	archive_reader_free(r);
+	g_free(why);
+	g_free(path);
+	return out;
+}
 
 static json_t *rooms_json(const struct closing *cl, bool confirmed)
 {
@@ -1117,11 +1254,12 @@ static int witness_log_store(struct controller *c, const char *tender, int64_t n
 
 static void closing_finish(struct closing *cl)
 {
+	cl->finishing = true;
 	if (closing_held(cl))
 		return;
 	struct controller *c = cl->c;
 	GError *err = NULL;
-	json_t *result = NULL;
+	json_t *result = NULL, *anyway = NULL;
 	struct archive *a;
 	int64_t now = clock_now_us();
 	json_t *confirmed = rooms_json(cl, true), *unconfirmed = rooms_json(cl, false);
@@ -1129,13 +1267,36 @@ static void closing_finish(struct closing *cl)
 	if (archives_get(c, cl->tender, &a, &err) != 0)
 		goto out;
 	ingest_archive_closing(c, cl->tender); /* its last segments acknowledged before the seal */
+	json_t *waiting = waiting_json(cl);
+	if (cl->seal_anyway && json_array_size(waiting)) {
+		anyway = json_pack("{s:s, s:s, s:o}", "reason", cl->reason ? cl->reason : "", "by",
+		                   cl->anyway_by, "missing", missing_json(cl, waiting));
+		if (!cl->closed_logged) {
+			archives_event(c, cl->tender, now, "tender.sealed_anyway", cl->anyway_by,
+			               json_deep_copy(anyway));
+			log_warnx("tender %s: sealed anyway by %s without what %zu venue(s) hold: %s",
+			          cl->tender, cl->anyway_by, json_array_size(waiting), cl->reason);
+		}
+	}
+	json_decref(waiting);
 	if (!cl->closed_logged)
-		archives_event(c, cl->tender, now, "tender.closed", cl->req->requester,
-		               json_pack("{s:I, s:O, s:O, s:I}", "close_us",
+		archives_event(c, cl->tender, now, "tender.closed", cl->requester,
+		               json_pack("{s:I, s:O, s:O, s:I, s:b}", "close_us",
 		                         (json_int_t)cl->close_us, "rooms_confirmed", confirmed,
 		                         "rooms_unconfirmed", unconfirmed, "segments_received",
-		                         (json_int_t)received));
+		                         (json_int_t)received, "resumed_after_restart",
+		                         cl->resumed));
 	cl->closed_logged = true;
+	/* resolved before the seal, so that the archive records it */
+	for (guint i = 0; i < cl->alerted->len; i++) {
+		struct alert_subject subj = {.tender = cl->tender, .venue = cl->alerted->pdata[i]};
+		char *why = anyway ? g_strdup_printf("sealed anyway by %s: %s", cl->anyway_by,
+		                                     cl->reason)
+		                   : g_strdup("the venue's rooms have flushed: sealed");
+		alert_clear(c, ALERT_TENDER_SEAL_WAITING, &subj, why);
+		g_free(why);
+	}
+	g_ptr_array_set_size(cl->alerted, 0);
 	held_drain(c, cl->tender);
 	if (!cl->log_rendered && !g_hash_table_contains(c->archives->held, cl->tender))
 		cl->log_rendered = witness_log_store(c, cl->tender, now) == 0;
@@ -1144,6 +1305,7 @@ static void closing_finish(struct closing *cl)
 	if (rc == -EAGAIN && clock_now_us() <= cl->deadline_us + HELD_GRACE_US) {
 		json_decref(confirmed);
 		json_decref(unconfirmed);
+		json_decref(anyway);
 		g_timeout_add(HELD_RETRY_MS, on_closing_retry, cl);
 		return;
 	}
@@ -1176,19 +1338,51 @@ static void closing_finish(struct closing *cl)
 	                   (json_int_t)now, "segments_received", (json_int_t)received,
 	                   "rooms_confirmed", confirmed, "rooms_unconfirmed", unconfirmed,
 	                   "waited_ms", (json_int_t)((now - cl->started_us) / 1000));
+	if (anyway)
+		json_object_set(result, "sealed_anyway", anyway);
 	log_info("tender %s sealed: %s, %" G_GUINT64_FORMAT " leaves, root %s, %" G_GUINT64_FORMAT
 	         " segments while waiting, %zu rooms not confirmed",
 	         cl->tender, path, size, hex, received, json_array_size(unconfirmed));
 	archives_timestamp_sealed(c, cl->tender, path);
 	g_free(path);
 out:
-	request_finish(c, cl->req, result, err);
+	if (cl->req) {
+		request_finish(c, cl->req, result, err);
+		cl->req = NULL;
+	} else {
+		/* sealed by itself after waiting for a venue: nobody waits for the answer */
+		if (err)
+			log_warnx("tender %s: %s", cl->tender, err->message);
+		json_decref(result);
+	}
 	g_clear_error(&err);
 	json_decref(confirmed);
 	json_decref(unconfirmed);
+	json_decref(anyway);
+	if (cl->waiting)
+		g_hash_table_steal(c->archives->waiting, cl->tender);
+	cl->waiting = false;
+	closing_abandon(cl);
+}
+
+/* Frees CL (a closing no longer in archives->waiting, or being dropped with it at exit). */
+static void closing_abandon(gpointer p)
+{
+	struct closing *cl = p;
+	if (cl->poll_timer)
+		g_source_remove(cl->poll_timer);
+	if (cl->req)
+		request_finish(cl->c, cl->req, NULL,
+		               &(GError){.domain = REQUEST_ERROR,
+		                         .code = REQUEST_ERROR_UNAVAILABLE,
+		                         .message = (char *)"the controller is stopping"});
 	g_ptr_array_free(cl->rooms, TRUE);
+	g_ptr_array_free(cl->alerted, TRUE);
+	g_free(cl->reason);
 	g_free(cl);
 }
+
+static void closing_wait(struct closing *cl, json_t *waiting);
 
 static void closing_check(struct closing *cl)
 {
@@ -1197,10 +1391,90 @@ static void closing_check(struct closing *cl)
 	for (guint i = 0; i < cl->rooms->len; i++)
 		if (!((struct room_flush *)cl->rooms->pdata[i])->done)
 			return;
+	json_t *waiting = cl->seal_anyway ? NULL : waiting_json(cl);
+	if (json_array_size(waiting)) {
+		closing_wait(cl, waiting);
+		return;
+	}
+	json_decref(waiting);
 	closing_finish(cl);
 }
 
 static void flush_ask(struct room_flush *rf);
+
+/* While the seal waits: the venue rooms not confirmed are asked again, those of a venue
+ * whose link is up; closing_check then seals or waits another round. */
+static gboolean on_seal_wait_poll(gpointer user)
+{
+	struct closing *cl = user;
+	cl->poll_timer = 0;
+	cl->deadline_us = clock_now_us() + SEAL_WAIT_ASK_S * G_USEC_PER_SEC;
+	cl->asking = true;
+	for (guint i = 0; i < cl->rooms->len; i++) {
+		struct room_flush *rf = cl->rooms->pdata[i];
+		char venue[STATE_ID_SIZE];
+		bool up = false;
+		int64_t segments, down_s;
+		if (rf->confirmed ||
+		    !venues_room_at(cl->c, rf->room, venue, &up, &segments, &down_s) || !up)
+			continue;
+		rf->done = false;
+		flush_ask(rf);
+	}
+	cl->asking = false;
+	closing_check(cl);
+	return G_SOURCE_REMOVE;
+}
+
+/* The seal waits for WAITING (waiting_json; stolen): the first time, the request is
+ * answered with it and the archive records it (tender.seal_waiting); then the next round
+ * of questions is set. */
+static void closing_wait(struct closing *cl, json_t *waiting)
+{
+	struct controller *c = cl->c;
+	if (!cl->waiting) {
+		cl->waiting = true;
+		g_hash_table_insert(c->archives->waiting, cl->tender, cl);
+		archives_event(c, cl->tender, clock_now_us(), "tender.seal_waiting", cl->requester,
+		               json_pack("{s:I, s:O}", "close_us", (json_int_t)cl->close_us,
+		                         "waiting_for", waiting));
+		size_t i;
+		json_t *v;
+		json_array_foreach(waiting, i, v)
+		{
+			const char *venue = json_string_value(json_object_get(v, "venue"));
+			log_warnx("tender %s: the seal waits for venue %s (link %s, %zu rooms not "
+			          "confirmed): it seals by itself once they have flushed",
+			          cl->tender, venue, json_string_value(json_object_get(v, "link")),
+			          json_array_size(json_object_get(v, "rooms")));
+			GString *rooms = g_string_new(NULL);
+			json_int_t segments = 0;
+			size_t j;
+			json_t *r;
+			json_array_foreach(json_object_get(v, "rooms"), j, r)
+			{
+				g_string_append_printf(rooms, "%s%s", j ? ", " : "",
+				                       json_string_value(json_object_get(r, "room")));
+				segments += json_integer_value(json_object_get(r, "segments"));
+			}
+			char nseg[24];
+			snprintf(nseg, sizeof(nseg), "%" JSON_INTEGER_FORMAT, segments);
+			struct alert_subject subj = {.tender = cl->tender, .venue = venue};
+			alert_raise_text(c, ALERT_TENDER_SEAL_WAITING, &subj, "tender_seal_waiting",
+			                 (const char *[]){cl->tender, venue, rooms->str, nseg, NULL},
+			                 json_pack("{s:I, s:O}", "close_us", (json_int_t)cl->close_us,
+			                           "rooms", json_object_get(v, "rooms")));
+			g_ptr_array_add(cl->alerted, g_strdup(venue));
+			g_string_free(rooms, TRUE);
+		}
+		if (cl->req) {
+			request_finish(c, cl->req, waiting_result(cl), NULL);
+			cl->req = NULL;
+		}
+	}
+	json_decref(waiting);
+	cl->poll_timer = g_timeout_add(SEAL_WAIT_POLL_MS, on_seal_wait_poll, cl);
+}
 
 static gboolean on_flush_retry(gpointer user)
 {
@@ -1270,8 +1544,44 @@ static int handle_tender_close(struct controller *c, const struct request *req, 
 	const char *tender = msg_read_id(&r, "tender", true);
 	int64_t wait_s =
 	    msg_read_int(&r, "wait_s", false, 0, CLOSE_WAIT_MAX_S, CLOSE_WAIT_DEFAULT_S);
+	bool anyway = msg_read_bool(&r, "seal_anyway", false, false);
+	const char *reason = msg_read_string(&r, "reason", false, SEAL_REASON_MAX);
 	if (msg_reader_finish(&r, err) != 0)
 		return -EINVAL;
+	if (anyway && (!reason || !*reason || !text_clean(reason))) {
+		g_set_error_literal(err, REQUEST_ERROR, REQUEST_ERROR_INVALID,
+		                    "member 'args.reason': sealing anyway needs a reason: say why "
+		                    "in one line of plain text");
+		return -EINVAL;
+	}
+	if (!anyway && reason) {
+		g_set_error_literal(err, REQUEST_ERROR, REQUEST_ERROR_INVALID,
+		                    "member 'args.reason': a reason goes with seal_anyway only");
+		return -EINVAL;
+	}
+	struct closing *w = g_hash_table_lookup(c->archives->waiting, tender);
+	if (w && !anyway) {
+		*result = waiting_result(w); /* still waiting: say so again */
+		return 0;
+	}
+	if (w) {
+		if (w->seal_anyway || w->req || w->finishing) {
+			g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_CONFLICT,
+			            "tender %s is being sealed already", tender);
+			return -EBUSY;
+		}
+		w->seal_anyway = true;
+		w->reason = g_strdup(reason);
+		g_strlcpy(w->anyway_by, req->requester, sizeof(w->anyway_by));
+		w->req = request_defer(req);
+		if (w->poll_timer) {
+			g_source_remove(w->poll_timer);
+			w->poll_timer = 0;
+		}
+		w->deadline_us = clock_now_us(); /* questions in flight end at their answer */
+		closing_check(w);
+		return REQUEST_PENDING;
+	}
 	struct state_tender t;
 	int rc = state_tender_get(c->state, tender, &t, err);
 	if (rc != 0)
@@ -1299,6 +1609,13 @@ static int handle_tender_close(struct controller *c, const struct request *req, 
 	struct closing *cl = g_new0(struct closing, 1);
 	cl->c = c;
 	g_strlcpy(cl->tender, tender, sizeof(cl->tender));
+	g_strlcpy(cl->requester, req->requester, sizeof(cl->requester));
+	cl->alerted = g_ptr_array_new_with_free_func(g_free);
+	if (anyway) {
+		cl->seal_anyway = true;
+		cl->reason = g_strdup(reason);
+		g_strlcpy(cl->anyway_by, req->requester, sizeof(cl->anyway_by));
+	}
 	cl->started_us = cl->close_us = clock_now_us();
 	cl->deadline_us = cl->started_us + wait_s * G_USEC_PER_SEC;
 	cl->segments_before = segment_count(c, tender);
@@ -1380,3 +1697,123 @@ const struct request_handler archives_request_handlers[] = {
     {"archives.list", ROLE_OPERATOR | ROLE_AUDITOR, handle_archives_list, false},
     {NULL, 0, NULL, false},
 };
+
+/* After a restart: TENDER (closing) waits again as its archive's last tender.seal_waiting
+ * event BODY (by SOURCE) says: the same close time, the rooms it waited for. */
+static void closing_resume(struct controller *c, const char *tender, const char *source,
+                           json_t *body)
+{
+	struct closing *cl = g_new0(struct closing, 1);
+	cl->c = c;
+	g_strlcpy(cl->tender, tender, sizeof(cl->tender));
+	g_strlcpy(cl->requester, source, sizeof(cl->requester));
+	cl->close_us = json_integer_value(json_object_get(body, "close_us"));
+	cl->started_us = cl->deadline_us = clock_now_us();
+	cl->segments_before = segment_count(c, tender);
+	cl->rooms = g_ptr_array_new_with_free_func(g_free);
+	cl->alerted = g_ptr_array_new_with_free_func(g_free);
+	cl->resumed = cl->waiting = true;
+	size_t i, j;
+	json_t *v, *r;
+	json_array_foreach(json_object_get(body, "waiting_for"), i, v)
+	{
+		const char *venue = json_string_value(json_object_get(v, "venue"));
+		if (!venue || !id_valid(venue))
+			continue;
+		g_ptr_array_add(cl->alerted, g_strdup(venue));
+		json_array_foreach(json_object_get(v, "rooms"), j, r)
+		{
+			const char *room = json_string_value(json_object_get(r, "room"));
+			if (!room || !id_valid(room))
+				continue;
+			struct room_flush *rf = g_new0(struct room_flush, 1);
+			rf->cl = cl;
+			rf->done = true;
+			g_strlcpy(rf->room, room, sizeof(rf->room));
+			g_strlcpy(rf->venue, venue, sizeof(rf->venue));
+			g_strlcpy(rf->why, "not asked again yet since the controller restarted",
+			          sizeof(rf->why));
+			g_ptr_array_add(cl->rooms, rf);
+		}
+	}
+	if (cl->rooms->len == 0) {
+		closing_abandon(cl);
+		return;
+	}
+	log_warnx("tender %s: still closing after a restart: its seal waits again for %u "
+	          "room(s) of secondary venues (close time as before)",
+	          tender, cl->rooms->len);
+	g_hash_table_insert(c->archives->waiting, cl->tender, cl);
+	cl->poll_timer = g_timeout_add(SEAL_WAIT_POLL_MS, on_seal_wait_poll, cl);
+}
+
+static gboolean on_seal_resume(gpointer user)
+{
+	struct controller *c = user;
+	c->archives->resume_timer = 0;
+	GDir *dir = g_dir_open(c->cfg.archive_dir, 0, NULL);
+	const char *name;
+	while (dir && (name = g_dir_read_name(dir))) {
+		if (!g_str_has_suffix(name, ".evarc") || g_str_has_prefix(name, "site-"))
+			continue;
+		char *tender = g_strndup(name, strlen(name) - 6);
+		struct state_tender t;
+		GError *err = NULL;
+		if (!id_valid(tender) || g_hash_table_contains(c->archives->waiting, tender) ||
+		    state_tender_get(c->state, tender, &t, &err) != 0 ||
+		    strcmp(t.state, "closing") != 0) {
+			g_clear_error(&err);
+			g_free(tender);
+			continue;
+		}
+		char *path = archives_path(c, tender), *why = NULL;
+		struct archive_reader *rd = NULL;
+		sqlite3_stmt *st = NULL;
+		json_t *body = NULL;
+		char source[64] = "";
+		if (archive_reader_open(path, &rd, &why) == 0 &&
+		    sqlite3_prepare_v2(archive_reader_db(rd),
+		                       "SELECT source, body, (SELECT count(*) FROM events WHERE kind = "
+		                       "'tender.closed') FROM events WHERE kind = "
+		                       "'tender.seal_waiting' ORDER BY id DESC LIMIT 1",
+		                       -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 2) == 0) {
+			g_strlcpy(source, (const char *)sqlite3_column_text(st, 0), sizeof(source));
+			body = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+		}
+		sqlite3_finalize(st);
+		archive_reader_free(rd);
+		if (json_is_object(body))
+			closing_resume(c, tender, source, body);
+		json_decref(body);
+		g_free(why);
+		g_free(path);
+		g_free(tender);
+	}
+	if (dir)
+		g_dir_close(dir);
+	return G_SOURCE_REMOVE;
+}
+
+json_t *archives_seal_waiting(struct controller *c, const char *venue)
+{
+	json_t *out = json_array();
+	if (!c->archives)
+		return out;
+	GList *ids = g_list_sort(g_hash_table_get_keys(c->archives->waiting), (GCompareFunc)strcmp);
+	for (GList *k = ids; k; k = k->next) {
+		json_t *w = waiting_json(g_hash_table_lookup(c->archives->waiting, k->data));
+		size_t i;
+		json_t *v;
+		json_array_foreach(w, i, v)
+		{
+			if (strcmp(json_string_value(json_object_get(v, "venue")), venue) == 0) {
+				json_array_append_new(out, json_string(k->data));
+				break;
+			}
+		}
+		json_decref(w);
+	}
+	g_list_free(ids);
+	return out;
+}

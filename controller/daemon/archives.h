@@ -106,3 +106,7 @@ int64_t archives_file_sealed_us(const char *path);
 /* archives_count_segment: one segment was stored in TENDER's archive (tender.close
  * reports how many arrived while it waited for the agents). */
 void archives_count_segment(struct controller *c, const char *tender);
+
+/* archives_seal_waiting: a new array of the tenders (by id) whose seal waits for rooms of
+ * VENUE (tender.close: a secondary venue's rooms that have not confirmed their flush). */
+json_t *archives_seal_waiting(struct controller *c, const char *venue);

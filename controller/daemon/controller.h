@@ -132,6 +132,9 @@ struct controller {
 	 * SEALED_US) and custody_archive_json (what archives.list shows of NAME's custody,
 	 * added to ENTRY); NULL: nothing. */
 	void (*archive_sealed)(struct controller *c, const char *tender, int64_t sealed_us);
+	/* The tenders whose seal waits for rooms of VENUE: a new array of ids (archives.c sets
+	 * it to archives_seal_waiting; NULL in tests without archives). */
+	json_t *(*seal_waiting)(struct controller *c, const char *venue);
 	void (*archive_describe)(struct controller *c, const char *name, json_t *entry);
 	/* TENDER's archive was deleted after its retention (custody.c): main sets it to
 	 * copies_on_deleted; NULL: nothing. */

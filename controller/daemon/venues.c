@@ -163,14 +163,19 @@ json_t *venues_json(struct controller *c)
 		if (!l->up)
 			json_object_set_new(o, "down_for_s",
 			                    json_integer((now - l->since_us) / S_US));
+		json_t *waiting = c->seal_waiting ? c->seal_waiting(c, l->venue) : NULL;
+		if (json_array_size(waiting))
+			json_object_set_new(o, "tenders_waiting", waiting);
+		else
+			json_decref(waiting);
 		json_array_append_new(out, o);
 	}
 	g_list_free(ids);
 	return out;
 }
 
-bool venues_room_cut_off(struct controller *c, const char *room, char *venue, int64_t *segments,
-                         int64_t *down_s)
+bool venues_room_at(struct controller *c, const char *room, char *venue, bool *up,
+                    int64_t *segments, int64_t *down_s)
 {
 	if (!c->venues)
 		return false;
@@ -181,7 +186,7 @@ bool venues_room_cut_off(struct controller *c, const char *room, char *venue, in
 		const struct venue_link *l = value;
 		json_t *rooms = NULL;
 		GError *err = NULL;
-		if (l->up || state_venue_rooms(c->state, l->venue, &rooms, &err) != 0) {
+		if (state_venue_rooms(c->state, l->venue, &rooms, &err) != 0) {
 			g_clear_error(&err);
 			continue;
 		}
@@ -198,11 +203,19 @@ bool venues_room_cut_off(struct controller *c, const char *room, char *venue, in
 		const struct room_presence *p =
 		    c->rooms ? g_hash_table_lookup(c->rooms, room) : NULL;
 		g_strlcpy(venue, l->venue, STATE_ID_SIZE);
+		*up = l->up;
 		*segments = p ? p->backlog.segments : 0;
-		*down_s = (clock_now_us() - l->since_us) / S_US;
+		*down_s = l->up ? 0 : (clock_now_us() - l->since_us) / S_US;
 		return true;
 	}
 	return false;
+}
+
+bool venues_room_cut_off(struct controller *c, const char *room, char *venue, int64_t *segments,
+                         int64_t *down_s)
+{
+	bool up = true;
+	return venues_room_at(c, room, venue, &up, segments, down_s) && !up;
 }
 
 static int handle_venues(struct controller *c, const struct request *req, json_t **result,

@@ -25,6 +25,12 @@ void venues_free(struct controller *c);
  * else is refused through the node and changes nothing). */
 void venues_handle_link(struct controller *c, const char *venue, const void *payload, size_t len);
 
+/* venues_room_at: whether ROOM is at a secondary venue whose link has been heard of; then
+ * VENUE (STATE_ID_SIZE bytes) gets its id, *UP the link's state, *SEGMENTS the spooled
+ * segments its agent last reported and *DOWN_S how long the link has been down (0: up). */
+bool venues_room_at(struct controller *c, const char *room, char *venue, bool *up,
+                    int64_t *segments, int64_t *down_s);
+
 /* venues_room_cut_off: whether ROOM is at a venue whose link is down; then VENUE
  * (STATE_ID_SIZE bytes) gets its id, *SEGMENTS the spooled segments its agent last reported
  * and *DOWN_S how long the link has been down. */
@@ -36,5 +42,7 @@ extern const struct request_handler venue_request_handlers[];
 
 /* venues_json: a new array, one object per venue whose link was heard of, by id:
  * {"venue","link":"up|down","since","down_for_s"?,"rooms","backlog":{"events","segments",
- *  "bytes"}} where the backlog sums the last statuses of the venue's room agents. */
+ *  "bytes"},"tenders_waiting"?:[tender...]} where the backlog sums the last statuses of
+ * the venue's room agents and tenders_waiting names the tenders whose seal waits for the
+ * venue (archives_seal_waiting). */
 json_t *venues_json(struct controller *c);

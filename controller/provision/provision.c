@@ -501,22 +501,26 @@ static void bridge_topic(GString *c, const char *dir, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The bridge section of secondary venue V's broker: mosquitto's own bridge, TLS with the
+/* The bridges of secondary venue V's broker: mosquitto's own bridge, TLS with the
  * bridge-<V> certificate to the main venue's broker, MQTT 5 (media chunks carry their
- * metadata in user properties), a persistent session, and its state published on
- * venue/<V>/link at both ends ("1" up, "0" down: the remote "0" is the last will). No
- * topic is remapped: room ids are unique in the site, and the main broker's ACL lets the
- * bridge speak only for V's rooms. */
-static void conf_bridge(GString *c, const struct site *site, const struct site_venue *v,
-                        const char *dir)
+ * metadata in user properties). Two connections, so that media never delays a command or
+ * an event on the WAN (each has its own TCP connection, its own queues at both brokers):
+ *   - bridge-V (client id bridge-V): statuses, events, replies and commands, with a
+ *     persistent session; its state is published on venue/<V>/link at both ends ("1" up,
+ *     "0" down: the remote "0" is the last will);
+ *   - bridge-V-media (client id bridge-V:media, accepted by the client-id plugin as the
+ *     same identity): the rooms' media chunks only, no notifications (the link state is
+ *     the first bridge's word).
+ * No topic is remapped: room ids are unique in the site, and the main broker's ACL lets
+ * the bridge identity speak only for V's rooms. */
+static void conf_bridge_head(GString *c, const struct site_venue *m, const struct site_venue *v,
+                             const char *dir, const char *name, const char *remote_id)
 {
-	const struct site_venue *m = site_main_venue(site);
 	g_string_append_printf(c,
-	                       "\n# The bridge to the main venue %s (docs/venues.md).\n"
-	                       "connection bridge-%s\n"
+	                       "connection %s\n"
 	                       "address %s:%u\n"
-	                       "remote_clientid bridge-%s\n"
-	                       "local_clientid bridge-%s-local\n"
+	                       "remote_clientid %s\n"
+	                       "local_clientid %s-local\n"
 	                       "bridge_protocol_version mqttv50\n"
 	                       "try_private false\n"
 	                       "bridge_cafile %s/ca.crt\n"
@@ -524,11 +528,24 @@ static void conf_bridge(GString *c, const struct site *site, const struct site_v
 	                       "bridge_keyfile %s/clients/bridge-%s.key\n"
 	                       "cleansession false\n"
 	                       "keepalive_interval %u\n"
-	                       "restart_timeout 1 %u\n"
+	                       "restart_timeout 1 %u\n",
+	                       name, m->host, m->port, remote_id, name, dir, dir, v->id, dir,
+	                       v->id, PROVISION_BRIDGE_KEEPALIVE_S, PROVISION_BRIDGE_RETRY_MAX_S);
+}
+
+static void conf_bridge(GString *c, const struct site *site, const struct site_venue *v,
+                        const char *dir)
+{
+	const struct site_venue *m = site_main_venue(site);
+	char *name = g_strdup_printf("bridge-%s", v->id);
+	g_string_append_printf(c,
+	                       "\n# The bridge to the main venue %s: commands, events, statuses\n"
+	                       "# (docs/venues.md).\n",
+	                       m->id);
+	conf_bridge_head(c, m, v, dir, name, name);
+	g_string_append_printf(c,
 	                       "notifications true\n"
 	                       "notification_topic " TOPIC_ROOT "/venue/%s/link\n",
-	                       m->id, v->id, m->host, m->port, v->id, v->id, dir, dir, v->id, dir,
-	                       v->id, PROVISION_BRIDGE_KEEPALIVE_S, PROVISION_BRIDGE_RETRY_MAX_S,
 	                       v->id);
 	bridge_topic(c, "in", "controller/status");
 	for (size_t i = 0; i < site->n_rooms; i++) {
@@ -538,9 +555,58 @@ static void conf_bridge(GString *c, const struct site *site, const struct site_v
 		bridge_topic(c, "out", "room/%s/status", r->id);
 		bridge_topic(c, "out", "room/%s/event", r->id);
 		bridge_topic(c, "out", "room/%s/reply", r->id);
-		bridge_topic(c, "out", "room/%s/media", r->id);
 		bridge_topic(c, "in", "room/%s/cmd", r->id);
 	}
+	g_free(name);
+
+	name = g_strdup_printf("bridge-%s-media", v->id);
+	char *remote = g_strdup_printf("bridge-%s:media", v->id);
+	g_string_append_printf(c,
+	                       "\n# The media bridge to the main venue %s: the rooms' recordings\n"
+	                       "# on a connection of their own, so they never delay an event.\n",
+	                       m->id);
+	if (v->media_kbit)
+		g_string_append_printf(c,
+		                       "# The rooms send at most %u kbit/s together (site file:\n"
+		                       "# media_kbit; each room's agent: [recorder] media_kbit=%u).\n",
+		                       v->media_kbit, site_venue_room_media_kbit(site, v));
+	conf_bridge_head(c, m, v, dir, name, remote);
+	g_string_append(c, "notifications false\n");
+	for (size_t i = 0; i < site->n_rooms; i++) {
+		const struct site_room *r = &site->rooms[i];
+		if (site_room_in_venue(site, r, v))
+			bridge_topic(c, "out", "room/%s/media", r->id);
+	}
+	g_free(remote);
+	g_free(name);
+}
+
+/* The [recorder] lines for the agents of secondary venue V: each room's share of the
+ * venue's media rate. NULL when the venue has none. */
+static char *agent_recorder_render(const struct site *site, const struct site_venue *v)
+{
+	unsigned share = site_venue_room_media_kbit(site, v);
+	if (!v->media_kbit || !share)
+		return NULL;
+	GString *t = g_string_new(NULL);
+	g_string_append_printf(t,
+	                       "# [recorder] lines for the room agents of venue %s, generated by\n"
+	                       "# `evalroomctl provision`: the venue's media_kbit %u kbit/s shared by\n"
+	                       "# its %zu rooms (",
+	                       v->id, v->media_kbit, site_venue_rooms(site, v));
+	const char *sep = "";
+	for (size_t i = 0; i < site->n_rooms; i++)
+		if (site_room_in_venue(site, &site->rooms[i], v)) {
+			g_string_append_printf(t, "%s%s", sep, site->rooms[i].id);
+			sep = ", ";
+		}
+	g_string_append_printf(t,
+	                       "). Put media_kbit into the [recorder] group of\n"
+	                       "# each of their agent configurations (docs/venues.md).\n"
+	                       "[recorder]\n"
+	                       "media_kbit=%u\n",
+	                       share);
+	return g_string_free(t, FALSE);
 }
 
 static int options_check(const struct provision_options *opt, GError **err)
@@ -823,6 +889,12 @@ static int provision_venue(const struct site *site, const struct site_venue *v,
 		conf_bridge(c, site, v, dir);
 		name = g_strdup_printf("%s/mosquitto.conf", bdir);
 		rc = write_text(dir, name, g_string_free(c, FALSE), err);
+		g_free(name);
+	}
+	char *rec = rc == 0 ? agent_recorder_render(site, v) : NULL;
+	if (rec) {
+		name = g_strdup_printf("venues/%s/agent-recorder.conf", v->id);
+		rc = write_text(dir, name, rec, err);
 		g_free(name);
 	}
 	g_free(san);

@@ -58,6 +58,9 @@ int state_site_rooms(struct state *st, json_t **out, GError **err);
 /* state_venue_rooms: a new array of the ids of VENUE's rooms in site order (empty when
  * the venue has none or is unknown). */
 int state_venue_rooms(struct state *st, const char *venue, json_t **out, GError **err);
+/* state_room_cameras: a new array of the recorded streams (seat and room cameras) of ROOM
+ * in the imported site, by name (empty when none or unknown). */
+int state_room_cameras(struct state *st, const char *room, json_t **out, GError **err);
 
 /* --- sessions and tenders --- */
 

@@ -176,3 +176,20 @@ int state_venue_rooms(struct state *st, const char *venue, json_t **out, GError 
 	*out = rooms;
 	return 0;
 }
+
+int state_room_cameras(struct state *st, const char *room, json_t **out, GError **err)
+{
+	json_t *cams = json_array();
+	int rc = state_each(st,
+	                    "SELECT camera FROM seat WHERE room = ?1 AND camera IS NOT NULL "
+	                    "UNION SELECT id FROM room_device WHERE room = ?1 AND kind = 'camera' "
+	                    "ORDER BY 1",
+	                    STATE_ARGS(STATE_TEXT(room)), venue_room_row, cams,
+	                    "list a room's cameras", err);
+	if (rc) {
+		json_decref(cams);
+		return rc;
+	}
+	*out = cams;
+	return 0;
+}

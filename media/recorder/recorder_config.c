@@ -360,14 +360,25 @@ int recorder_config_from_keyfile(GKeyFile *kf, struct recorder_config **out, GEr
 		goto err_cfg;
 	}
 	int64_t quota = 0, low = 80, min_free = 64 << 20, interval = 5000;
-	int64_t ack_timeout = SHIPPER_ACK_TIMEOUT_DEFAULT_MS;
+	int64_t ack_timeout = SHIPPER_ACK_TIMEOUT_DEFAULT_MS, kbit = 0;
 	if ((rc = read_uint(kf, g, "quota_bytes", 0, INT64_MAX, &quota, err)) ||
 	    (rc = read_uint(kf, g, "low_space_percent", 1, 99, &low, err)) ||
 	    (rc = read_uint(kf, g, "min_free_bytes", 0, INT64_MAX, &min_free, err)) ||
 	    (rc = read_uint(kf, g, "state_interval_ms", 100, 3600000, &interval, err)) ||
 	    (rc = read_uint(kf, g, "ack_timeout_ms", 1000, SHIPPER_ACK_TIMEOUT_CAP_MS, &ack_timeout,
-	                    err)))
+	                    err)) ||
+	    (rc = read_uint(kf, g, "media_kbit", 0, RECORDER_MEDIA_KBIT_MAX, &kbit, err)))
 		goto err_cfg;
+	if (kbit > 0 && kbit < RECORDER_MEDIA_KBIT_MIN) {
+		g_set_error(err, RECORDER_CONFIG_ERROR, EINVAL,
+		            "[recorder] media_kbit: %" G_GINT64_FORMAT
+		            " kbit/s is too little to ship a camera's recording; 0 (no limit) or at "
+		            "least %d",
+		            kbit, RECORDER_MEDIA_KBIT_MIN);
+		rc = -EINVAL;
+		goto err_cfg;
+	}
+	cfg->media_kbit = (unsigned)kbit;
 	cfg->quota_bytes = quota;
 	cfg->low_space_percent = (unsigned)low;
 	cfg->min_free_bytes = min_free;

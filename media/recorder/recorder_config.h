@@ -38,6 +38,10 @@ struct stream_config {
 	unsigned lost_ms;    /* no buffer for this long => lost */
 };
 
+/* [recorder] media_kbit: 0 (no limit) or RECORDER_MEDIA_KBIT_MIN..RECORDER_MEDIA_KBIT_MAX. */
+#define RECORDER_MEDIA_KBIT_MIN 64
+#define RECORDER_MEDIA_KBIT_MAX 10000000
+
 struct recorder_config {
 	char *spool_dir;
 	int64_t quota_bytes;        /* bytes of spooled media allowed; 0 = only the fs limit */
@@ -45,6 +49,9 @@ struct recorder_config {
 	int64_t min_free_bytes;     /* filesystem free space kept in reserve */
 	unsigned state_interval_ms; /* periodic state reports */
 	unsigned ack_timeout_ms;    /* shipper: resend what is unacknowledged this long */
+	/* shipper: the room's media rate towards the controller in kbit/s (a secondary
+	 * venue's share of its WAN link, docs/venues.md); 0 = no limit */
+	unsigned media_kbit;
 	struct stream_config *streams;
 	size_t n_streams;
 };

@@ -44,6 +44,12 @@ struct shipper {
 	struct seq_counter *seq;
 	char *media_topic;
 	char *event_topic;
+	/* the media rate's token bucket (rate_Bps 0: no limit) */
+	int64_t rate_Bps;               /* bytes per second */
+	int64_t tokens;                 /* bytes that may go now, at most sh->chunk */
+	int64_t tokens_at_us;           /* monotonic time of the last refill */
+	struct clock_timer *rate_timer; /* kicks once the bucket holds the next chunk */
+	uint64_t bytes_sent;
 };
 
 int shipper_new(struct spool *sp, const struct shipper_ops *ops, void *ctx,
@@ -64,6 +70,9 @@ int shipper_new(struct spool *sp, const struct shipper_ops *ops, void *ctx,
 	sh->ack_timeout_us =
 	    (opt->ack_timeout_ms ? opt->ack_timeout_ms : SHIPPER_ACK_TIMEOUT_DEFAULT_MS) * MS_US;
 	sh->inflight = g_array_new(FALSE, TRUE, sizeof(struct inflight));
+	sh->rate_Bps = (int64_t)opt->media_kbit * 1000 / 8;
+	sh->tokens = (int64_t)sh->chunk;
+	sh->tokens_at_us = clock_source_mono_us(sh->clock);
 	sh->media_topic = g_strdup_printf("evalroom/v1/room/%s/media", sh->room);
 	sh->event_topic = g_strdup_printf("evalroom/v1/room/%s/event", sh->room);
 	*out = sh;
@@ -75,6 +84,7 @@ void shipper_free(struct shipper *sh)
 	if (!sh)
 		return;
 	clock_timer_stop(sh->clock, sh->timer);
+	clock_timer_stop(sh->clock, sh->rate_timer);
 	g_array_free(sh->inflight, TRUE);
 	g_free(sh->room);
 	g_free(sh->media_topic);
@@ -178,6 +188,38 @@ static int ship_gap(struct shipper *sh, const struct spool_gap *g)
 	return publish_json(sh, sh->event_topic, m);
 }
 
+#define RATE_WAIT (-EAGAIN) /* internal: the bucket has too little; a timer kicks later */
+
+static void on_rate_timer(void *user)
+{
+	struct shipper *sh = user;
+	sh->rate_timer = NULL; /* fired */
+	shipper_kick(sh);      /* a publish error is retried by the next kick */
+}
+
+/* Whether a chunk of N bytes may go now (refilling the bucket first); if not, a timer
+ * kicks the shipper once it may. */
+static gboolean rate_allows(struct shipper *sh, size_t n)
+{
+	if (!sh->rate_Bps)
+		return TRUE;
+	int64_t now = now_us(sh);
+	int64_t add = (now - sh->tokens_at_us) * sh->rate_Bps / G_USEC_PER_SEC;
+	if (add > 0) {
+		sh->tokens = MIN(sh->tokens + add, (int64_t)sh->chunk);
+		sh->tokens_at_us = now;
+	}
+	if (sh->tokens >= (int64_t)n)
+		return TRUE;
+	if (!sh->rate_timer) {
+		int64_t wait_us = ((int64_t)n - sh->tokens) * G_USEC_PER_SEC / sh->rate_Bps + 1;
+		sh->rate_timer = clock_timer_start(sh->clock, NULL,
+		                                   (unsigned)((wait_us + MS_US - 1) / MS_US),
+		                                   on_rate_timer, sh);
+	}
+	return FALSE;
+}
+
 /* Publishes the remaining chunks of f's segment. */
 static int ship_segment(struct shipper *sh, struct inflight *f)
 {
@@ -205,6 +247,10 @@ static int ship_segment(struct shipper *sh, struct inflight *f)
 	struct chunk_props props;
 	while (f->offset < seg.size) {
 		size_t want = (size_t)MIN((int64_t)sh->chunk, seg.size - f->offset);
+		if (!rate_allows(sh, want)) {
+			rc = RATE_WAIT;
+			break;
+		}
 		ssize_t n = pread(fd, buf, want, f->offset);
 		if (n <= 0) {
 			g_warning("shipper: segment %s/%" G_GINT64_FORMAT
@@ -221,6 +267,9 @@ static int ship_segment(struct shipper *sh, struct inflight *f)
 		rc = sh->ops.publish(sh->ctx, sh->media_topic, buf, (size_t)n, props.p, CHUNK_PROPS);
 		if (rc)
 			break;
+		if (sh->rate_Bps)
+			sh->tokens -= n;
+		sh->bytes_sent += (uint64_t)n;
 		f->offset += n;
 	}
 	if (!rc && !f->done && f->offset >= seg.size)
@@ -287,7 +336,7 @@ int shipper_kick(struct shipper *sh)
 	if (!rc)
 		rc = kick_segments(sh);
 	timer_arm(sh);
-	return rc;
+	return rc == RATE_WAIT ? 0 : rc;
 }
 
 /* Back to unsent: the next kick publishes f again from its start. */
@@ -379,4 +428,9 @@ int shipper_ack_gap(struct shipper *sh, const char *stream, int64_t gap_id)
 		timer_arm(sh);
 	}
 	return rc ? rc : spool_gap_delete(sh->sp, gap_id);
+}
+
+uint64_t shipper_bytes_sent(const struct shipper *sh)
+{
+	return sh->bytes_sent;
 }

@@ -39,6 +39,10 @@ struct shipper_options {
 	/* The clock of the ack timeouts (borrowed, must outlive the shipper); NULL: the
 	 * system's. A test hands it clock_fake and moves time without sleeping. */
 	const struct clock_source *clock;
+	/* The media rate in kbit/s (chunk payloads; gaps are not counted): a token bucket
+	 * of one chunk's bytes, refilled at this rate on CLOCK; a chunk waits (a timer on
+	 * CLOCK kicks again) until the bucket holds it. 0 = no limit. */
+	unsigned media_kbit;
 };
 
 #define SHIPPER_ACK_TIMEOUT_DEFAULT_MS 30000u
@@ -74,6 +78,9 @@ int shipper_ack_segment(struct shipper *sh, const char *stream, int64_t seq);
 /* An acknowledged gap of STREAM: deletes it; -ENOENT when no longer spooled, -EINVAL
  * (nothing changes) when the gap belongs to another stream. */
 int shipper_ack_gap(struct shipper *sh, const char *stream, int64_t gap_id);
+
+/* Chunk payload bytes published since shipper_new() (resends included). */
+uint64_t shipper_bytes_sent(const struct shipper *sh);
 
 /* Segments currently published but unacknowledged. */
 unsigned shipper_inflight(const struct shipper *sh);

@@ -128,6 +128,80 @@ def test_bad_site_is_rejected_and_nothing_written(bin_dir, tmp_path):
     assert not out.exists()
 
 
+VENUE_SITE = {
+    "id": "wan", "name": "Two venues",
+    "venues": [{"id": "main", "main": True, "host": "10.20.0.5"},
+               {"id": "north", "host": "10.31.4.2", "port": 9883, "media_kbit": 9000}],
+    "rooms": [{"id": "EM", "kind": "expert", "door": "D-EM"},
+              {"id": "EN", "kind": "expert", "venue": "north", "door": "D-EN"},
+              {"id": "EO", "kind": "expert", "venue": "north", "door": "D-EO"}],
+    "operators": ["alice"]}
+
+
+def bridge_sections(conf):
+    """{connection name: [its lines]} of a mosquitto.conf."""
+    out, name = {}, None
+    for line in conf.splitlines():
+        if line.startswith("connection "):
+            name = line.split()[1]
+            out[name] = []
+        elif name and line and not line.startswith("#"):
+            out[name].append(line)
+    return out
+
+
+def test_venue_broker_has_a_media_bridge_and_the_rate(bin_dir, tmp_path):
+    prov = harness.provision(bin_dir, str(tmp_path / "site"), site=VENUE_SITE)
+    vdir = os.path.join(prov.dir, "venues", "north")
+    bridges = bridge_sections(open(os.path.join(vdir, "broker", "mosquitto.conf")).read())
+    assert sorted(bridges) == ["bridge-north", "bridge-north-media"]
+    main, media = bridges["bridge-north"], bridges["bridge-north-media"]
+    for lines, cid in ((main, "bridge-north"), (media, "bridge-north:media")):
+        assert "address 10.20.0.5:8883" in lines
+        assert "remote_clientid " + cid in lines
+        assert "bridge_certfile %s/clients/bridge-north.crt" % prov.dir in lines
+        assert "bridge_protocol_version mqttv50" in lines and "cleansession false" in lines
+    assert "notifications true" in main and "notifications false" in media
+    assert [l for l in main if l.startswith("topic ")] == [
+        "topic evalroom/v1/controller/status in 1"] + [
+        "topic evalroom/v1/room/%s/%s %s 1" % (r, t, d) for r in ("EN", "EO")
+        for t, d in (("status", "out"), ("event", "out"), ("reply", "out"), ("cmd", "in"))]
+    assert [l for l in media if l.startswith("topic ")] == [
+        "topic evalroom/v1/room/EN/media out 1", "topic evalroom/v1/room/EO/media out 1"]
+    # the agents' share of the venue's rate: 9000 kbit/s for two rooms
+    rec = open(os.path.join(vdir, "agent-recorder.conf")).read()
+    assert rec.endswith("[recorder]\nmedia_kbit=4500\n"), rec
+    assert "EN, EO" in rec
+    # the main broker's ACL: the bridge identity may write the rooms' media (both
+    # connections are bridge-north: the client-id plugin accepts bridge-north:media)
+    acl = open(prov.acl).read()
+    block = acl.split("\nuser bridge-north\n")[1].split("\nuser ")[0]
+    assert "topic write evalroom/v1/room/EN/media" in block
+
+
+def test_venue_without_a_rate_has_no_share_file(bin_dir, tmp_path):
+    site = json.loads(json.dumps(VENUE_SITE))
+    del site["venues"][1]["media_kbit"]
+    prov = harness.provision(bin_dir, str(tmp_path / "site"), site=site)
+    assert not os.path.exists(os.path.join(prov.dir, "venues", "north",
+                                           "agent-recorder.conf"))
+
+
+@pytest.mark.parametrize("kbit, message", [
+    ("fast", "venues[1].media_kbit: expected the venue's media rate to the main venue in "
+             "kbit/s, a whole number from 64 to 10000000"),
+    (100, "venues[1].media_kbit: 100 kbit/s shared by the venue's 2 rooms leaves 50 kbit/s "
+          "a room; each room needs at least 64"),
+])
+def test_broken_media_rate_is_refused_and_nothing_written(bin_dir, tmp_path, kbit, message):
+    site = json.loads(json.dumps(VENUE_SITE))
+    site["venues"][1]["media_kbit"] = kbit
+    out = tmp_path / "out"
+    r = harness.provision(bin_dir, str(out), site=site, check=False)
+    assert r.returncode == 1 and message in r.stderr, r.stderr
+    assert not out.exists()
+
+
 def test_refuses_non_empty_dir_unless_forced(bin_dir, tmp_path):
     out = tmp_path / "out"
     out.mkdir()

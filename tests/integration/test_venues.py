@@ -10,10 +10,12 @@ the recording for EVALROOM_VENUE_CUT_S seconds (default 60) and restored. Assert
 main venue raises venue_link_lost and venue_fault_near (its threshold lowered to 20 s) and
 resolves both when the link returns; the north door kept deciding from its list during the
 cut (the admitted person's PIN opened it, another room's PIN was refused); the venue's
-link and backlog are shown by `evalroomctl rooms`; after the tender closes, every
-segment of every seat stream is in the archive exactly once (contiguous or covered by a
-recorded gap), every door event of the north room is in the controller's records exactly
-once and in order, and the sealed archive verifies.
+link and backlog are shown by `evalroomctl rooms`; the tender is closed during the cut:
+its seal waits for the north venue (`tender close` says so, naming the venue and its room),
+and once the link is back the tender seals by itself; every segment of every seat stream
+is then in the archive exactly once (contiguous or covered by a recorded gap), every door
+event of the north room is in the controller's records exactly once and in order, and the
+sealed archive verifies.
 
 Skipped, saying why, where network namespaces are unavailable (not root, no ip/nft)."""
 import datetime
@@ -269,6 +271,16 @@ def test_venue_link_cut_mid_recording(day, tmp_path, bin_dir):
                         "SELECT count(*) FROM segment")[0][0]
     assert spooled_late > spooled, (spooled, spooled_late)
 
+    # The tender closes during the cut: its seal waits for the north venue.
+    rc, out, err = day.ctl("tender", "close", "TA", "--wait", "5", timeout=90)
+    assert rc == 0, (out, err)
+    assert out["state"] == "waiting", out
+    assert [(w["venue"], w["link"], [r["room"] for r in w["rooms"]])
+            for w in out["waiting_for"]] == [("north", "down", ["EN"])], out
+    assert rows(os.path.join(day.tmp, "controller-state", "state.db"),
+                "SELECT state FROM tender WHERE id = 'TA'")[0][0] == "closing"
+    assert venues(day)["north"].get("tenders_waiting") == ["TA"]
+
     # --- the link returns ---
     figures["cut_s"] = time.monotonic() - cut_at
     figures["held_events"] = rows(outbox, "SELECT count(*) FROM outbox")[0][0]
@@ -297,8 +309,13 @@ def test_venue_link_cut_mid_recording(day, tmp_path, bin_dir):
         capture_output=True, text=True, timeout=30).stdout
     assert "venue north: link up since" in text, text
 
-    rc, out, err = day.ctl("tender", "close", "TA", "--wait", "30", timeout=90)
-    assert rc == 0, (out, err)
+    # The tender sealed by itself once the north room confirmed its flush.
+    state_db = os.path.join(day.tmp, "controller-state", "state.db")
+    assert wait_for(lambda: rows(state_db, "SELECT state FROM tender WHERE id = 'TA'")[0][0]
+                    == "sealed", timeout=60), day.log("controller")[-4000:]
+    closed = json.loads(rows(archive, "SELECT body FROM events WHERE kind = "
+                             "'tender.closed'")[0][0])
+    assert "EN" in closed["rooms_confirmed"] and "ES" in closed["rooms_confirmed"], closed
     for room, stream in STREAM_OF.items():
         segs = rows(archive, "SELECT seq, start_us, end_us FROM segments WHERE stream = ? "
                     "ORDER BY seq", stream)
@@ -310,7 +327,6 @@ def test_venue_link_cut_mid_recording(day, tmp_path, bin_dir):
                 continue
             assert any(g[0] <= a[2] and g[1] >= b[1] for g in gaps), (stream, a, b, gaps)
     # Every event of the north room recorded once, in order, the cut's among them.
-    state_db = os.path.join(day.tmp, "controller-state", "state.db")
     recorded = rows(state_db, "SELECT seq, kind FROM agent_event WHERE room = 'EN' "
                     "ORDER BY received, seq")
     seqs = [r[0] for r in recorded]

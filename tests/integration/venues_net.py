@@ -6,6 +6,8 @@ in its own namespace, joined by veth links with WAN-like faults (docs/venues.md)
   50 ms each way and hands it to the main broker on 127.0.0.1;
 - secondary venue i is joined by veth 10.200.i.1 (main side) <-> 10.200.i.2 (venue side);
   nftables there drops 1 % of the packets each way (`numgen random`);
+- rate_kbit (optional) gives each venue's link that bandwidth each way (tbf: a bottleneck
+  with a queue of at most queue_ms, as a WAN access link has);
 - cut(i) drops everything on venue i's link (a black hole, as a failed WAN looks: no
   reset, the bridges' keepalives find it), restore(i) lifts it.
 
@@ -47,14 +49,18 @@ def unavailable():
 
 
 class Wan:
-    def __init__(self, venues, loss_percent=1, delay_ms=50):
-        """VENUES: the secondary venues' ids, numbered 1, 2, ... in that order."""
+    def __init__(self, venues, loss_percent=1, delay_ms=50, rate_kbit=0, queue_ms=200):
+        """VENUES: the secondary venues' ids, numbered 1, 2, ... in that order; RATE_KBIT:
+        each link's bandwidth each way (0: the veth's own), its queue holding at most
+        QUEUE_MS of traffic."""
         tag = "%d" % (os.getpid() % 100000)
         self.main = "erm" + tag
         self.ns = {v: "er%d_%s" % (i + 1, tag) for i, v in enumerate(venues)}
         self.index = {v: i + 1 for i, v in enumerate(venues)}
         self.delay_ms = delay_ms
         self.loss = loss_percent
+        self.rate_kbit = rate_kbit
+        self.queue_ms = queue_ms
         self.procs = []
         self.made = []
         try:
@@ -82,6 +88,12 @@ class Wan:
             run("ip", "-n", self.main, "link", "set", m_if, "up")
             run("ip", "-n", ns, "link", "set", v_if, "up")
             run("ip", "-n", ns, "route", "add", MAIN_HOST + "/32", "via", "10.200.%d.1" % i)
+            if self.rate_kbit:
+                # a bottleneck each way whose queue holds at most queue_ms of traffic
+                for n, dev in ((self.main, m_if), (ns, v_if)):
+                    run("ip", "netns", "exec", n, "tc", "qdisc", "add", "dev", dev, "root",
+                        "tbf", "rate", "%dkbit" % self.rate_kbit, "burst", "16kb", "latency",
+                        "%dms" % self.queue_ms)
             if self.loss:
                 self.nft(ns, "add table inet wan")
                 for chain, hook, match in (("o", "output", "oifname"),

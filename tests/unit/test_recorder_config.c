@@ -42,6 +42,7 @@ static void test_valid(void **state)
 	struct recorder_config *cfg;
 	GError *err = NULL;
 	const char *text = "[recorder]\nspool_dir=/var/spool/x\nquota_bytes=1000000\n"
+	                   "media_kbit=6000\n"
 	                   "[stream room]\nsource=" GOOD_SRC "\naudio=audiotestsrc ! opusenc\n"
 	                   "[stream seat-1]\nsource=" GOOD_SRC "\nplace=seat\nseat=s1\n"
 	                   "segment_seconds=2\nlost_timeout_ms=1500\n";
@@ -49,6 +50,7 @@ static void test_valid(void **state)
 	assert_string_equal(cfg->spool_dir, "/var/spool/x");
 	assert_int_equal(cfg->quota_bytes, 1000000);
 	assert_int_equal(cfg->low_space_percent, 80);
+	assert_int_equal(cfg->media_kbit, 6000);
 	assert_int_equal(cfg->n_streams, 2);
 	assert_string_equal(cfg->streams[0].name, "room");
 	assert_int_equal(cfg->streams[0].place, STREAM_PLACE_ROOM);
@@ -71,6 +73,11 @@ static void test_errors(void **state)
 	expect_error("[recorder]\nspool_dir=/s\nquota_bytes=lots\n[stream a]\nsource=" GOOD_SRC,
 	             "[recorder] quota_bytes: 'lots'");
 	expect_error("[recorder]\nspool_dir=/s\n", "no [stream NAME] group");
+	expect_error("[recorder]\nspool_dir=/s\nmedia_kbit=63\n[stream a]\nsource=" GOOD_SRC,
+	             "[recorder] media_kbit: 63 kbit/s is too little to ship a camera's "
+	             "recording; 0 (no limit) or at least 64");
+	expect_error("[recorder]\nspool_dir=/s\nmedia_kbit=fast\n[stream a]\nsource=" GOOD_SRC,
+	             "[recorder] media_kbit: 'fast' is not an integer in 0..10000000");
 	expect_error("[recorder]\nspool_dir=/s\n[stream a]\nplace=room\n",
 	             "[stream a] source: missing");
 	expect_error("[recorder]\nspool_dir=/s\n[stream a]\nurl=rtsp://u:pw@10.0.0.21/1\n",

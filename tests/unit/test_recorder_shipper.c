@@ -505,6 +505,54 @@ static void test_timer_resends_on_clock(void **state)
 	shipper_done(sh, &s);
 }
 
+/* The media rate: a bucket of one chunk refilled at media_kbit on the shipper's clock; a
+ * chunk that does not fit waits for the timer, which kicks; the bytes over a span never
+ * exceed the rate (plus the one chunk of burst); gaps are not held back. */
+static void test_rate_limit_token_bucket(void **state)
+{
+	(void)state;
+	struct sent s = {.msgs = g_ptr_array_new_with_free_func((GDestroyNotify)json_decref),
+	                 .fail_after = -1};
+	struct shipper_ops ops = {.publish = fake_publish};
+	/* CHUNK bytes a chunk; 8 * CHUNK bits a second: one chunk a second */
+	unsigned kbit = (unsigned)(CHUNK * 8 / 1000);
+	struct shipper_options o = {.room = "r1",
+	                            .chunk_bytes = CHUNK,
+	                            .max_inflight = 4,
+	                            .clock = clock_fake_source(fake),
+	                            .media_kbit = kbit};
+	struct shipper *sh = NULL;
+	assert_int_equal(shipper_new(sp, &ops, &s, &o, &sh), 0);
+	int64_t rate_Bps = (int64_t)kbit * 1000 / 8;
+	add_segment("cam", 1, 2000000, 4 * CHUNK); /* four chunks */
+	add_segment("cam", 2, 3000000, 4 * CHUNK);
+	assert_int_equal(shipper_kick(sh), 0);
+	assert_int_equal(s.msgs->len, 1); /* the bucket starts full: one chunk */
+	assert_int_equal(clock_fake_pending(fake), 1);
+	shipper_kick(sh); /* a kick meanwhile sends nothing more, sets no second timer */
+	assert_int_equal(s.msgs->len, 1);
+	assert_int_equal(clock_fake_pending(fake), 1);
+	int64_t t0 = clock_source_mono_us(clock_fake_source(fake));
+	for (int i = 0; i < 100 && s.msgs->len < 8; i++)
+		clock_pass(100000);
+	assert_int_equal(s.msgs->len, 8); /* every chunk of both segments, in order */
+	int64_t spent = clock_source_mono_us(clock_fake_source(fake)) - t0;
+	/* 7 chunks after the first took 7 chunks' time at the rate, not less */
+	assert_true(spent >= 7 * (int64_t)CHUNK * G_USEC_PER_SEC / rate_Bps - 100000);
+	assert_true(spent <= 7 * (int64_t)CHUNK * G_USEC_PER_SEC / rate_Bps + 200000);
+	for (guint i = 0; i < 8; i++)
+		assert_int_equal(ival(msg(&s, i), "segment_seq"), i < 4 ? 1 : 2);
+	assert_int_equal(shipper_bytes_sent(sh), 8 * CHUNK);
+	/* a gap goes at once although the bucket is empty */
+	sent_clear(&s);
+	add_closed_gap("cam");
+	assert_int_equal(shipper_kick(sh), 0);
+	assert_int_equal(s.msgs->len, 1);
+	assert_string_equal(json_string_value(json_object_get(msg(&s, 0), "kind")), "stream.gap");
+	shipper_done(sh, &s);
+	assert_int_equal(clock_fake_pending(fake), 0);
+}
+
 static int setup(void **state)
 {
 	fake = clock_fake_new(clock_now_us());
@@ -538,6 +586,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reconnect_resends_at_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resend_while_offline_and_deleted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_timer_resends_on_clock, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rate_limit_token_bucket, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -382,6 +382,48 @@ static void test_venues(void **state)
 	             "venues[0].port: expected a TCP port (1 to 65535)");
 }
 
+/* venues[].media_kbit: a secondary venue's media rate, shared evenly by its rooms. */
+static void test_venue_media_kbit(void **state)
+{
+	struct site *site = NULL;
+	GError *err = NULL;
+	const char *text = "{'id':'s','venues':[{'id':'hq','main':true,'host':'10.0.0.1'},"
+	                   "{'id':'north','host':'10.0.1.1','media_kbit':10000},"
+	                   "{'id':'south','host':'10.0.2.1'}],"
+	                   "'rooms':[{'id':'a','kind':'expert','door':'d1','venue':'north'},"
+	                   "{'id':'b','kind':'expert','door':'d2','venue':'north'},"
+	                   "{'id':'c','kind':'expert','door':'d3','venue':'north'},"
+	                   "{'id':'d','kind':'expert','door':'d4','venue':'south'}]}";
+	assert_int_equal(load(text, &site, &err), 0);
+	assert_int_equal(site->venues[1].media_kbit, 10000);
+	assert_int_equal(site_venue_rooms(site, &site->venues[1]), 3);
+	assert_int_equal(site_venue_room_media_kbit(site, &site->venues[1]), 3333);
+	assert_int_equal(site->venues[2].media_kbit, 0); /* absent: no limit */
+	assert_int_equal(site_venue_room_media_kbit(site, &site->venues[2]), 0);
+	site_free(site);
+
+#define TWO(v) "{'id':'s','venues':[{'id':'hq','main':true,'host':'h'}," v "],"             \
+	       "'rooms':[{'id':'r','kind':'expert','door':'d','venue':'n'},"                   \
+	       "{'id':'q','kind':'expert','door':'e','venue':'n'}]}"
+	expect_error(TWO("{'id':'n','media_kbit':'fast'}"),
+	             "venues[1].media_kbit: expected the venue's media rate to the main venue in "
+	             "kbit/s, a whole number from 64 to 10000000");
+	expect_error(TWO("{'id':'n','media_kbit':0}"),
+	             "venues[1].media_kbit: expected the venue's media rate to the main venue in "
+	             "kbit/s, a whole number from 64 to 10000000");
+	expect_error(TWO("{'id':'n','media_kbit':20000000}"),
+	             "venues[1].media_kbit: expected the venue's media rate to the main venue in "
+	             "kbit/s, a whole number from 64 to 10000000");
+	expect_error(TWO("{'id':'n','media_kbit':100}"),
+	             "venues[1].media_kbit: 100 kbit/s shared by the venue's 2 rooms leaves 50 "
+	             "kbit/s a room; each room needs at least 64");
+	expect_error("{'id':'s','venues':[{'id':'hq','main':true,'host':'h','media_kbit':5000},"
+	             "{'id':'n'}],'rooms':[{'id':'r','kind':'expert','door':'d'}]}",
+	             "venues[0].media_kbit: the main venue's media crosses no WAN link: "
+	             "media_kbit belongs to a secondary venue");
+#undef TWO
+}
+
 static void test_missing_file(void **state)
 {
 	struct site *site = NULL;
@@ -423,6 +465,7 @@ int main(void)
 	    cmocka_unit_test(test_duplicates),
 	    cmocka_unit_test(test_identity_collision_and_length),
 	    cmocka_unit_test(test_venues),
+	    cmocka_unit_test(test_venue_media_kbit),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_id_valid),
 	};
