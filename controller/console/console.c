@@ -435,6 +435,10 @@ static void on_api_wall(SoupServer *server, SoupServerMessage *msg, const char *
 
 	if (!request_identity(con, msg, id, &role))
 		return;
+	if (strcmp(path, "/api/wall") != 0) { /* libsoup hands this handler "/api/wall:" too */
+		answer_text(msg, SOUP_STATUS_NOT_FOUND, tr(con, msg, N_("No such call.\n")));
+		return;
+	}
 	json_t *wall = wall_json(con, id, &err);
 	if (!wall) {
 		answer_error(msg, err);
@@ -458,6 +462,10 @@ static void on_i18n(SoupServer *server, SoupServerMessage *msg, const char *path
 
 	if (!request_identity(con, msg, id, &role))
 		return;
+	if (strcmp(path, "/i18n.json") != 0) {
+		answer_text(msg, SOUP_STATUS_NOT_FOUND, tr(con, msg, N_("No such page.\n")));
+		return;
+	}
 	const char *asked = query ? g_hash_table_lookup(query, "lang") : NULL;
 	if (console_lang_valid(asked, (const char *const *)con->languages, n))
 		g_strlcpy(lang, asked, sizeof lang);
@@ -690,6 +698,11 @@ static void on_api_live(SoupServer *server, SoupServerMessage *msg, const char *
 
 	if (!request_identity(con, msg, id, &role)) {
 		json_decref(args);
+		return;
+	}
+	if (strcmp(path, "/api/live") != 0) {
+		json_decref(args);
+		answer_text(msg, SOUP_STATUS_NOT_FOUND, tr(con, msg, N_("No such call.\n")));
 		return;
 	}
 	int rc = con->ops->request(con->user, id, "live.streams", args, &result, &err);
