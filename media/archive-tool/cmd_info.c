@@ -186,10 +186,38 @@ static int write_file(const char *dir, const char *name, const void *data, size_
 	return ok ? 0 : -EIO;
 }
 
-/* DIR/checkpoint.sig2 and DIR/embedded-signing2.pub: the second key's signature of
- * checkpoint ID and that key, when the archive has a second key. */
-static int save_second(struct archive_reader *r, sqlite3_int64 id, const char *dir)
+/* Format version 3: the PEM of the second key that BODY's key2 line names when the key
+ * history holds it (after a rotation of the second key: not the one meta records), or NULL. */
+static char *history_second(struct archive_reader *r, const char *body)
 {
+	struct key_history *h = NULL;
+	const char *line = strstr(body, "\nkey2 ");
+	char hex[65], *why = NULL, *pem = NULL;
+	uint8_t id[32];
+
+	if (archive_reader_version(r) < 3 || !line || strlen(line) < 71)
+		return NULL;
+	g_strlcpy(hex, line + 6, sizeof(hex));
+	if (hex_decode_lower(hex, id, 32) == 0 &&
+	    key_history_read_db(archive_reader_db(r), &h, &why) == 0) {
+		const struct key_window *w = key_history_slot_find(h, KEY_SLOT_SECOND, id);
+
+		if (w)
+			pem = archive_pubkey_pem(w->pub);
+	}
+	key_history_free(h);
+	g_free(why);
+	return pem;
+}
+
+/* DIR/checkpoint.sig2 and DIR/embedded-signing2.pub: the second key's signature of
+ * checkpoint ID (body BODY) and that key (the one its key2 line names), when the archive has a
+ * second key. */
+static int save_second(struct archive_reader *r, sqlite3_int64 id, const char *body,
+                       const char *dir)
+{
+	char *pem2 = history_second(r, body);
+
 	sqlite3_stmt *st;
 	int rc = 0;
 
@@ -204,8 +232,8 @@ static int save_second(struct archive_reader *r, sqlite3_int64 id, const char *d
 		rc = write_file(dir, "checkpoint.sig2", sqlite3_column_blob(st, 0),
 		                (size_t)sqlite3_column_bytes(st, 0));
 		if (rc == 0)
-			rc = write_file(dir, "embedded-signing2.pub", raw(st, 1),
-			                strlen(raw(st, 1)));
+			rc = write_file(dir, "embedded-signing2.pub", pem2 ? pem2 : raw(st, 1),
+			                strlen(pem2 ? pem2 : raw(st, 1)));
 		if (rc == 0)
 			/* TRANSLATORS: the directory, four times; the command line stays as it is. */
 			printf(_("second signature: %s/checkpoint.sig2 (key %s/embedded-signing2.pub); "
@@ -215,6 +243,7 @@ static int save_second(struct archive_reader *r, sqlite3_int64 id, const char *d
 			       dir, dir, dir, dir);
 	}
 	sqlite3_finalize(st);
+	g_free(pem2);
 	return rc;
 }
 
@@ -348,7 +377,7 @@ int cmd_checkpoint(int argc, char **argv)
 		               strlen(signer_pem ? signer_pem : raw(st, 3))))
 			goto out_stmt;
 		if (archive_reader_version(r) >= 2 &&
-		    (save_second(r, sqlite3_column_int64(st, 0), dir) != 0 ||
+		    (save_second(r, sqlite3_column_int64(st, 0), raw(st, 1), dir) != 0 ||
 		     save_timestamp(r, sqlite3_column_int64(st, 0), dir) != 0))
 			goto out_stmt;
 		if (note && vkey) {

@@ -348,16 +348,24 @@ int cmd_verify(int argc, char **argv)
 			    _("note: format version %d: not covered by any signature, by design of "
 			      "that version: %s\n"),
 			    rep.version, rep.unsigned_by_design);
-		if (rep.second_key)
+		if (rep.second_key && rep.key2_signers)
+			printf(_("second signatures: every checkpoint is also signed by the %s key "
+			         "the key history has in use at its time%s\n"),
+			       strcmp(rep.second_key, "sm2-sm3") == 0 ? "SM2 (SM3)" : "Ed25519",
+			       key2 ? _(", --pubkey2 one of them") : "");
+		else if (rep.second_key)
 			printf(_("second signatures: every checkpoint is also signed by the %s key "
 			         "recorded in the file%s\n"),
 			       strcmp(rep.second_key, "sm2-sm3") == 0 ? "SM2 (SM3)" : "Ed25519",
 			       key2 ? _(", the one given with --pubkey2") : "");
-		if (rep.key_signers)
+		if (rep.key_signers || rep.key2_signers)
 			printf(_("keys: %u rotation(s), %u revocation(s) in the key history; "
 			         "signed by "
 			         "%s\n"),
-			       rep.key_rotations, rep.key_revocations, rep.key_signers);
+			       rep.key_rotations, rep.key_revocations,
+			       rep.key_signers ? rep.key_signers : _("the key recorded in the file"));
+		if (rep.key2_signers)
+			printf(_("second keys: signed by %s\n"), rep.key2_signers);
 		print_timestamp(&rep, argv[1]);
 		if (rep.key_embedded)
 			printf(

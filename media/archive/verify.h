@@ -32,6 +32,7 @@ struct archive_verify_report {
 	/* The key history (format version 3, or given): */
 	unsigned key_rotations, key_revocations;
 	char *key_signers; /* "key ID (checkpoints 1-4), key ID (checkpoints 5-9)", or NULL */
+	char *key2_signers; /* the same for the second key, when the history rotated it */
 };
 
 /* Verifies the archive behind `r`. `key` is the controller's public key; NULL means the key
