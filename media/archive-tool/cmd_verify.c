@@ -140,11 +140,12 @@ static void check_handovers(struct archive_reader *r, X509 *ca)
 
 /* The reviews of the tender's recordings (the appendix table reviews, review.h): one line
  * each, signed by the archive key or INVALID. */
-static void check_reviews(struct archive_reader *r, const struct archive_pubkey *key)
+static void check_reviews(struct archive_reader *r, const struct archive_pubkey *key,
+                          const struct key_history *history)
 {
 	char *report = NULL;
 	int bad = 0;
-	if (review_verify(archive_reader_db(r), key, &report, &bad) > 0) {
+	if (review_verify(archive_reader_db(r), key, history, &report, &bad) > 0) {
 		char **lines = g_strsplit(report, "\n", -1);
 		for (char **l = lines; *l; l++) {
 			if (!**l)
@@ -384,7 +385,7 @@ int cmd_verify(int argc, char **argv)
 		check_witness_log(r, site_ca);
 		check_handovers(r, site_ca);
 		X509_free(site_ca);
-		check_reviews(r, key);
+		check_reviews(r, key, history);
 		if (roots)
 			rc = check_roots(roots, key, history, &rep, argv[1]);
 	} else {

@@ -11,6 +11,7 @@
 #include "archive.h"
 #include "key_history.h"
 #include "leaf.h"
+#include "review.h"
 
 static int usage(void)
 {
@@ -22,6 +23,7 @@ static int usage(void)
 	    "[--key-history FILE --at US] [SEGMENT.ts...]\n"
 	    "       evalroom-archive-fixture key-rotate HISTORY OLD.key NEW.key TIME_US REASON\n"
 	    "       evalroom-archive-fixture key-rotate2 HISTORY OLD2.key NEW2.key TIME_US REASON\n"
+	    "       evalroom-archive-fixture review FILE.evarc KEY TENDER TIME_US NOTE\n"
 	    "       evalroom-archive-fixture key-revoke HISTORY CURRENT.key REVOKED.key|- KEY-ID "
 	    "FROM_US TIME_US REASON\n"
 	    "options: --tender T --site S --key2 KEY --stream S --start ISO|US --segment-ms MS "
@@ -278,9 +280,31 @@ static int key_event(int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
+/* review FILE KEY TENDER TIME_US NOTE: a review of the draw room's footage signed by KEY, in
+ * the appendix (as the controller's evalroomctl draw-room review stores it). */
+static int review(char **argv)
+{
+	struct archive_signer *s = NULL;
+	char *why = NULL;
+	int rc = archive_signer_load(argv[3], &s);
+
+	if (rc)
+		return fail("load key", NULL, rc);
+	rc = review_append(argv[2], s, argv[4], REVIEW_DRAW_ROOM, "operator-fixture",
+	                   g_ascii_strtoll(argv[5], NULL, 10), argv[6], &why);
+	if (rc)
+		fprintf(stderr, "evalroom-archive-fixture: %s\n", why);
+	g_free(why);
+	archive_signer_free(s);
+	return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
+
+	if (argc == 7 && strcmp(argv[1], "review") == 0)
+		return review(argv);
 
 	if (argc >= 2 && strcmp(argv[1], "keygen") == 0 && argc == 4) {
 		rc = archive_keygen(argv[2], argv[3]);
