@@ -103,18 +103,6 @@ static void report(struct run *r, const char *tender, const char *outcome, uint6
 		                                detail ? detail : ""));
 }
 
-/* The value of line "KEY VALUE" of BODY, or NULL (g_free). */
-static char *body_value(const char *body, const char *key)
-{
-	char **lines = g_strsplit(body, "\n", -1), *v = NULL;
-	size_t n = strlen(key);
-	for (char **l = lines; *l && !v; l++)
-		if (!strncmp(*l, key, n) && (*l)[n] == ' ')
-			v = g_strdup(*l + n + 1);
-	g_strfreev(lines);
-	return v;
-}
-
 /* The controller's key that signed BODY. With the controller's key history (RES's
  * "key_history", else the one learnt before): the key its key line names, valid at its time
  * line, where the history holds the key this cosigner was given (--pubkey) and begins with
@@ -177,8 +165,8 @@ static const struct archive_pubkey *controller_key_of(struct run *r, json_t *res
 		key_history_free(got);
 		return NULL;
 	}
-	kl = body_value(body, "key");
-	tl = body_value(body, "time");
+	kl = checkpoint_line_value(body, "key");
+	tl = checkpoint_line_value(body, "time");
 	w = kl && tl && hex_decode_lower(kl, idh, 32) == 0 && leaf_parse_time(tl, &at) == 0
 	        ? key_history_find(h, idh)
 	        : NULL;

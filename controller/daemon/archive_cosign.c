@@ -8,7 +8,7 @@
 #include "clock.h"
 #include "cosignature.h"
 #include "hex.h"
-#include "key_history.h"
+#include "keys.h"
 #include "log.h"
 #include "msg.h"
 #include "note.h"
@@ -128,16 +128,9 @@ static int handle_checkpoint(struct controller *c, const struct request *req, js
 	g_free(sig_b64);
 	/* The key history, so a cosigner that knows an earlier key learns the one that signs
 	 * now from the rotations, each signed by the old and the new key (docs/archives.md). */
-	if (c->key_history && key_history_length(c->key_history) > 0) {
-		json_t *hist = json_array();
-		for (guint i = 0; i < key_history_length(c->key_history); i++) {
-			char *line = key_history_line(key_history_entry(c->key_history, i));
-			line[strcspn(line, "\n")] = '\0';
-			json_array_append_new(hist, json_string(line));
-			g_free(line);
-		}
+	json_t *hist = keys_history_json(c);
+	if (hist)
 		json_object_set_new(*result, "key_history", hist);
-	}
 out:
 	g_free(body);
 	archive_reader_free(r);

@@ -419,6 +419,23 @@ out:
 	return rc;
 }
 
+json_t *keys_history_json(const struct controller *c)
+{
+	json_t *hist;
+
+	if (!c->key_history || key_history_length(c->key_history) == 0)
+		return NULL;
+	hist = json_array();
+	for (guint i = 0; i < key_history_length(c->key_history); i++) {
+		char *line = key_history_line(key_history_entry(c->key_history, i));
+
+		line[strcspn(line, "\n")] = '\0';
+		json_array_append_new(hist, json_string(line));
+		g_free(line);
+	}
+	return hist;
+}
+
 /* keys.list: every key with its window and state; the entries' count. */
 static int handle_keys_list(struct controller *c, const struct request *req, json_t **result,
                             GError **err)

@@ -42,5 +42,10 @@ int keys_rotate_second_offline(const struct controller_config *cfg, const char *
 int keys_revoke_offline(const struct controller_config *cfg, const char *id, int64_t from_us,
                         const char *reason, FILE *out, GError **err);
 
+/* keys_history_json: the lines of the controller's key history (key-history.log, without
+ * their newlines) as a new JSON array, or NULL when it has no entry: the `key_history` of the
+ * replies that let another party follow a rotation (archives.roots, archive.checkpoint). */
+json_t *keys_history_json(const struct controller *c);
+
 /* keys.list {}: the history's keys (docs/operator.md). */
 extern const struct request_handler keys_request_handlers[];

@@ -186,27 +186,30 @@ static int write_file(const char *dir, const char *name, const void *data, size_
 	return ok ? 0 : -EIO;
 }
 
-/* Format version 3: the PEM of the second key that BODY's key2 line names when the key
- * history holds it (after a rotation of the second key: not the one meta records), or NULL. */
-static char *history_second(struct archive_reader *r, const char *body)
+/* Format version 3: the PEM of the key of SLOT that BODY's key (key2) line names when the
+ * key history holds it (after a rotation: not the one meta records), the raw key of a main
+ * key into RAW (when not NULL); NULL otherwise. */
+static char *history_key(struct archive_reader *r, const char *body, enum key_slot slot,
+                         uint8_t raw[32])
 {
 	struct key_history *h = NULL;
-	const char *line = strstr(body, "\nkey2 ");
-	char hex[65], *why = NULL, *pem = NULL;
+	char *hex = checkpoint_line_value(body, slot == KEY_SLOT_SECOND ? "key2" : "key");
+	char *why = NULL, *pem = NULL;
 	uint8_t id[32];
 
-	if (archive_reader_version(r) < 3 || !line || strlen(line) < 71)
-		return NULL;
-	g_strlcpy(hex, line + 6, sizeof(hex));
-	if (hex_decode_lower(hex, id, 32) == 0 &&
+	if (archive_reader_version(r) >= 3 && hex && hex_decode_lower(hex, id, 32) == 0 &&
 	    key_history_read_db(archive_reader_db(r), &h, &why) == 0) {
-		const struct key_window *w = key_history_slot_find(h, KEY_SLOT_SECOND, id);
+		const struct key_window *w = key_history_slot_find(h, slot, id);
 
-		if (w)
+		if (w) {
+			if (raw)
+				memcpy(raw, w->raw, 32);
 			pem = archive_pubkey_pem(w->pub);
+		}
 	}
 	key_history_free(h);
 	g_free(why);
+	g_free(hex);
 	return pem;
 }
 
@@ -216,7 +219,7 @@ static char *history_second(struct archive_reader *r, const char *body)
 static int save_second(struct archive_reader *r, sqlite3_int64 id, const char *body,
                        const char *dir)
 {
-	char *pem2 = history_second(r, body);
+	char *pem2 = history_key(r, body, KEY_SLOT_SECOND, NULL);
 
 	sqlite3_stmt *st;
 	int rc = 0;
@@ -270,32 +273,6 @@ static int save_timestamp(struct archive_reader *r, sqlite3_int64 id, const char
 	}
 	sqlite3_finalize(st);
 	return rc;
-}
-
-/* Format version 3: the PEM of the key that BODY's key line names when the key history holds
- * it (after a rotation: not the one meta records), its raw key into PUB; NULL otherwise. */
-static char *history_signer(struct archive_reader *r, const char *body, uint8_t pub[32])
-{
-	struct key_history *h = NULL;
-	const char *line = strstr(body, "\nkey ");
-	char hex[65], *why = NULL, *pem = NULL;
-	uint8_t id[32];
-
-	if (archive_reader_version(r) < 3 || !line || strlen(line) < 70)
-		return NULL;
-	g_strlcpy(hex, line + 5, sizeof(hex));
-	if (hex_decode_lower(hex, id, 32) == 0 &&
-	    key_history_read_db(archive_reader_db(r), &h, &why) == 0) {
-		const struct key_window *w = key_history_find(h, id);
-
-		if (w) {
-			memcpy(pub, w->raw, 32);
-			pem = archive_pubkey_pem(w->pub);
-		}
-	}
-	key_history_free(h);
-	g_free(why);
-	return pem;
 }
 
 int cmd_checkpoint(int argc, char **argv)
@@ -353,7 +330,7 @@ int cmd_checkpoint(int argc, char **argv)
 	    sqlite3_column_bytes(st, 2) == ARCHIVE_SIGNATURE_LEN &&
 	    archive_pubkey_from_pem(raw(st, 3), &recorded) == 0 &&
 	    archive_pubkey_raw(recorded, pub) == 0) {
-		signer_pem = history_signer(r, raw(st, 1), pub);
+		signer_pem = history_key(r, raw(st, 1), KEY_SLOT_MAIN, pub);
 		note = note_checkpoint(raw(st, 1), pub, sqlite3_column_blob(st, 2),
 		                       ARCHIVE_SIGNATURE_LEN);
 		vkey = note_checkpoint_vkey(raw(st, 1), pub);

@@ -109,19 +109,6 @@ static const char *jstr(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-/* The value of line "KEY VALUE" in BODY, or NULL (g_free). */
-static char *body_line(const char *body, const char *key)
-{
-	char **lines = g_strsplit(body, "\n", -1), *v = NULL;
-	size_t n = strlen(key);
-
-	for (char **l = lines; *l && !v; l++)
-		if (!strncmp(*l, key, n) && (*l)[n] == ' ')
-			v = g_strdup(*l + n + 1);
-	g_strfreev(lines);
-	return v;
-}
-
 /* The key that signed BODY in SLOT: with a key history, the one its key (key2) line names,
  * which must be valid at its time line; else FALLBACK. NULL with *why (new) when the history
  * holds no such key or the key may not sign at that time. */
@@ -137,8 +124,8 @@ static const struct archive_pubkey *signer_of(struct check *c, const char *body,
 	*why = NULL;
 	if (!c->hist || key_history_slot_keys(c->hist, slot) == 0)
 		return fallback;
-	line = body_line(body, slot == KEY_SLOT_SECOND ? "key2" : "key");
-	t = body_line(body, "time");
+	line = checkpoint_line_value(body, slot == KEY_SLOT_SECOND ? "key2" : "key");
+	t = checkpoint_line_value(body, "time");
 	if (!line || !t)
 		w = NULL; /* a version 1 body: no key line, checked with FALLBACK */
 	else if (hex_decode_lower(line, idh, 32) != 0 || leaf_parse_time(t, &at) != 0 ||
@@ -218,7 +205,7 @@ static void check_checkpoints(struct check *c, json_t *cps, const struct archive
 			sig = NULL;
 		}
 		/* The chain: a version 2 checkpoint names the SHA-256 of the body before it. */
-		line = body_line(body, "prev");
+		line = checkpoint_line_value(body, "prev");
 		if (prev && line) {
 			checkpoint_sha256(prev, strlen(prev), d);
 			hex_encode(d, 32, hex);
