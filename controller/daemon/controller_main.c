@@ -68,7 +68,8 @@ static const GOptionEntry options[] = {
         "2026-12-01T08:00:00Z)"),
      N_("TIME")},
     {"reason", 0, 0, G_OPTION_ARG_STRING, &opt_reason,
-     N_("--rotate-key, --revoke-key: why, recorded in the signed entry"), N_("TEXT")},
+     N_("--rotate-key, --rotate-key2, --revoke-key: why, recorded in the signed entry"),
+     N_("TEXT")},
     {NULL},
 };
 
