@@ -20,6 +20,7 @@
 #include "note.h"
 #include "request.h"
 #include "signing.h"
+#include "verify.h"
 
 static const char *str(const json_t *o, const char *key)
 {
@@ -117,10 +118,7 @@ static const struct archive_pubkey *controller_key_of(struct run *r, json_t *res
 	json_t *lines = json_object_get(res, "key_history"), *l;
 	const struct key_history *h = r->known;
 	struct key_history *got = NULL;
-	const struct key_window *w;
 	uint8_t raw[32], idh[32];
-	char *kl, *tl;
-	int64_t at = 0;
 	size_t i;
 
 	*learnt = NULL;
@@ -165,26 +163,15 @@ static const struct archive_pubkey *controller_key_of(struct run *r, json_t *res
 		key_history_free(got);
 		return NULL;
 	}
-	kl = checkpoint_line_value(body, "key");
-	tl = checkpoint_line_value(body, "time");
-	w = kl && tl && hex_decode_lower(kl, idh, 32) == 0 && leaf_parse_time(tl, &at) == 0
-	        ? key_history_find(h, idh)
-	        : NULL;
-	g_free(kl);
-	g_free(tl);
-	if (!w) {
-		*why = g_strdup(_("the checkpoint is signed by a key the controller's key history "
-		                  "does not hold"));
-		key_history_free(got);
-		return NULL;
-	}
-	*why = key_window_check_use(w, at);
-	if (*why) {
+	const struct archive_pubkey *k = archive_checkpoint_signer(h, body, KEY_SLOT_MAIN, NULL, why);
+	if (!k) {
+		if (!*why)
+			*why = g_strdup(_("the checkpoint names no signing key"));
 		key_history_free(got);
 		return NULL;
 	}
 	*learnt = got;
-	return w->pub; /* owned by *learnt or r->known: the caller keeps them until judged */
+	return k; /* owned by *learnt or r->known: the caller keeps them until judged */
 }
 
 /* Keeps H as the key history learnt (STATE.key-history, written whole). 0 or -EIO. */

@@ -14,6 +14,7 @@
 #include "package.h"
 #include "timestamp.h"
 #include "tool.h"
+#include "verify.h"
 
 struct check {
 	const char *dir;
@@ -110,36 +111,12 @@ static const char *jstr(json_t *o, const char *k)
 }
 
 /* The key that signed BODY in SLOT: with a key history, the one its key (key2) line names,
- * which must be valid at its time line; else FALLBACK. NULL with *why (new) when the history
- * holds no such key or the key may not sign at that time. */
+ * valid at its time line; else FALLBACK. NULL with *why (new). */
 static const struct archive_pubkey *signer_of(struct check *c, const char *body,
                                               enum key_slot slot,
                                               const struct archive_pubkey *fallback, char **why)
 {
-	char *line, *t;
-	const struct key_window *w = NULL;
-	uint8_t idh[32];
-	int64_t at = 0;
-
-	*why = NULL;
-	if (!c->hist || key_history_slot_keys(c->hist, slot) == 0)
-		return fallback;
-	line = checkpoint_line_value(body, slot == KEY_SLOT_SECOND ? "key2" : "key");
-	t = checkpoint_line_value(body, "time");
-	if (!line || !t)
-		w = NULL; /* a version 1 body: no key line, checked with FALLBACK */
-	else if (hex_decode_lower(line, idh, 32) != 0 || leaf_parse_time(t, &at) != 0 ||
-	         !(w = key_history_slot_find(c->hist, slot, idh)))
-		*why = g_strdup(slot == KEY_SLOT_SECOND
-		                    ? _("signed by a second key the key history does not hold")
-		                    : _("signed by a key the key history does not hold"));
-	else
-		*why = key_window_check_use(w, at);
-	g_free(line);
-	g_free(t);
-	if (*why)
-		return NULL;
-	return w ? w->pub : fallback;
+	return archive_checkpoint_signer(c->hist, body, slot, fallback, why);
 }
 
 /* Each checkpoint's body, Ed25519 signature, second signature, chain and timestamp. Fills

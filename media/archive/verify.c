@@ -836,6 +836,36 @@ static void check_orphans(struct ctx *c)
 	sqlite3_finalize(st);
 }
 
+const struct archive_pubkey *archive_checkpoint_signer(const struct key_history *h,
+                                                       const char *body, enum key_slot slot,
+                                                       const struct archive_pubkey *fallback,
+                                                       char **why)
+{
+	const struct key_window *w = NULL;
+	char *line, *t;
+	uint8_t idh[32];
+	int64_t at = 0;
+
+	*why = NULL;
+	if (!h || key_history_slot_keys(h, slot) == 0)
+		return fallback;
+	line = checkpoint_line_value(body, slot == KEY_SLOT_SECOND ? "key2" : "key");
+	t = checkpoint_line_value(body, "time");
+	if (line && t) {
+		if (hex_decode_lower(line, idh, 32) != 0 || leaf_parse_time(t, &at) != 0 ||
+		    !(w = key_history_slot_find(h, slot, idh)))
+			*why = g_strdup_printf("signed by a %s the key history does not hold",
+			                       slot == KEY_SLOT_SECOND ? "second key" : "key");
+		else
+			*why = key_window_check_use(w, at);
+	}
+	g_free(line);
+	g_free(t);
+	if (*why)
+		return NULL;
+	return w ? w->pub : fallback;
+}
+
 int archive_verify(struct archive_reader *r, const struct archive_pubkey *key,
                    struct archive_verify_report *rep)
 {

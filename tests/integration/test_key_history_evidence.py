@@ -151,6 +151,32 @@ def test_package_whose_clips_are_signed_by_a_revoked_key_is_refused(m, tool, tmp
     assert not (tmp_path / "pkg2").exists()
 
 
+def test_verify_proof_follows_the_key_history(m, tool, tmp_path):
+    # A clip's proof to the newest checkpoint (signed by K1), checked by an auditor who holds
+    # K0: with the controller's key history it verifies; with a history that revokes the key
+    # of its checkpoint it is refused.
+    r = tool("proof", m["span"], "--segment", "5", "-o", tmp_path / "pr")
+    assert r.returncode == 0, r.stdout + r.stderr
+    proof = tmp_path / "pr" / "proof.json"
+    r = tool("verify-proof", proof, "--pubkey", m["k0"])
+    assert r.returncode == 1 and "signature invalid" in r.stdout, r.stdout
+    r = tool("verify-proof", proof, "--pubkey", m["k0"], "--key-history", m["hist"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = tool("verify-proof", proof, "--pubkey", m["other"], "--key-history", m["hist"])
+    assert r.returncode == 1 and "none of the keys of the key history" in r.stdout, r.stdout
+    h = tmp_path / "k1-revoked.log"
+    shutil.copyfile(m["hist"], h)
+    k1 = key_id(m["k1"])
+    assert run([m["fx"], "keygen", tmp_path / "k2.key", tmp_path / "k2.pub"]).returncode == 0
+    assert run([m["fx"], "key-rotate", h, m["dir"] / "k1.key", tmp_path / "k2.key",
+                T0 + 3600_000_000, "r2"]).returncode == 0
+    assert run([m["fx"], "key-revoke", h, tmp_path / "k2.key", "-", k1, T0, T0 + 3600_000_001,
+                "k1 leaked"]).returncode == 0
+    r = tool("verify-proof", proof, "--pubkey", m["k0"], "--key-history", h)
+    assert r.returncode == 1 and "by key %s, which is revoked from %s (k1 leaked)" % (
+        k1, iso(T0)) in r.stdout, r.stdout
+
+
 def test_package_without_a_rotation_is_checked_as_before(m, tool, tmp_path):
     arc = tmp_path / "plain.evarc"
     r = run([m["fx"], "build", arc, m["dir"] / "k0.key", "--seal"] + m["segs"])
