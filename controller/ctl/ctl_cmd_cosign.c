@@ -5,6 +5,7 @@
  * (cosigner.h) and only then cosigns and hands the cosignature to the controller. */
 #include <errno.h>
 #include <glib/gi18n.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,9 +15,12 @@
 #include "ctl_cmd_ops.h"
 #include "ctl_commands.h"
 #include "hex.h"
+#include "key_history.h"
+#include "leaf.h"
 #include "note.h"
 #include "request.h"
 #include "signing.h"
+#include "verify.h"
 
 static const char *str(const json_t *o, const char *key)
 {
@@ -83,6 +87,8 @@ struct run {
 	struct archive_signer *signer;
 	struct archive_pubkey *controller_key;
 	struct cosigner_state *state;
+	struct key_history *known; /* the controller's key history as learnt before */
+	char *known_path;          /* where it is kept: STATE.key-history */
 	const char *vkey;
 	unsigned cosigned, already, refused, failed;
 	json_t *report; /* --json: one object per tender */
@@ -96,6 +102,99 @@ static void report(struct run *r, const char *tender, const char *outcome, uint6
 		                      json_pack("{s:s, s:s, s:I, s:s}", "tender", tender, "outcome",
 		                                outcome, "tree_size", (json_int_t)size, "detail",
 		                                detail ? detail : ""));
+}
+
+/* The controller's key that signed BODY. With the controller's key history (RES's
+ * "key_history", else the one learnt before): the key its key line names, valid at its time
+ * line, where the history holds the key this cosigner was given (--pubkey) and begins with
+ * what it learnt before: every rotation is signed by the old and the new key, so the new key
+ * is learnt from the old one without provisioning it by hand. Without any history: --pubkey.
+ * NULL with *why (new) to refuse; *learnt the controller's history when it is longer than the
+ * one learnt before (to keep, once the checkpoint is judged). */
+static const struct archive_pubkey *controller_key_of(struct run *r, json_t *res,
+                                                      const char *body,
+                                                      struct key_history **learnt, char **why)
+{
+	json_t *lines = json_object_get(res, "key_history"), *l;
+	const struct key_history *h = r->known;
+	struct key_history *got = NULL;
+	uint8_t raw[32], idh[32];
+	size_t i;
+
+	*learnt = NULL;
+	if (json_array_size(lines) > 0) {
+		GString *text = g_string_new(NULL);
+		GError *err = NULL;
+		json_array_foreach(lines, i, l)
+		    g_string_append_printf(text, "%s\n", json_string_value(l) ? json_string_value(l) : "");
+		int rc = key_history_parse(text->str, "the controller's key history", &got, &err);
+		g_string_free(text, TRUE);
+		if (rc != 0) {
+			*why = g_strdup(err->message);
+			g_error_free(err);
+			return NULL;
+		}
+		for (guint k = 0; k < key_history_length(r->known); k++)
+			if (k >= key_history_length(got) ||
+			    strcmp(key_history_entry(got, k)->text, key_history_entry(r->known, k)->text)) {
+				*why = g_strdup_printf(
+				    _("the controller's key history does not begin with the %u entries this "
+				      "cosigner learnt before (%s): an entry was removed or changed"),
+				    key_history_length(r->known), r->known_path);
+				key_history_free(got);
+				return NULL;
+			}
+		if (key_history_length(got) > key_history_length(r->known)) {
+			h = got;
+		} else {
+			key_history_free(got);
+			got = NULL;
+		}
+	}
+	if (key_history_keys(h) == 0) {
+		key_history_free(got);
+		return r->controller_key;
+	}
+	archive_pubkey_raw(r->controller_key, raw);
+	EVP_Digest(raw, 32, idh, NULL, EVP_sha256(), NULL);
+	if (!key_history_find(h, idh)) {
+		*why = g_strdup(_("the controller's key history does not hold the key given with "
+		                  "--pubkey: its keys cannot be learnt from it"));
+		key_history_free(got);
+		return NULL;
+	}
+	const struct archive_pubkey *k = archive_checkpoint_signer(h, body, KEY_SLOT_MAIN, NULL, why);
+	if (!k) {
+		if (!*why)
+			*why = g_strdup(_("the checkpoint names no signing key"));
+		key_history_free(got);
+		return NULL;
+	}
+	*learnt = got;
+	return k; /* owned by *learnt or r->known: the caller keeps them until judged */
+}
+
+/* Keeps H as the key history learnt (STATE.key-history, written whole). 0 or -EIO. */
+static int keep_learnt(struct run *r, struct key_history *h, char **why)
+{
+	GString *text = g_string_new(NULL);
+	GError *err = NULL;
+	for (guint i = 0; i < key_history_length(h); i++) {
+		char *line = key_history_line(key_history_entry(h, i));
+		g_string_append(text, line);
+		g_free(line);
+	}
+	int ok = g_file_set_contents(r->known_path, text->str, (gssize)text->len, &err);
+	g_string_free(text, TRUE);
+	if (!ok) {
+		*why = g_strdup(err->message);
+		g_error_free(err);
+		key_history_free(h);
+		return -EIO;
+	}
+	key_history_free(r->known);
+	r->known = h;
+	return 0;
 }
 
 /* One tender: fetch, judge, cosign, hand back, record. */
@@ -141,9 +240,24 @@ static void cosign_tender(struct run *r, const char *tender)
 	}
 	len = proof_ok ? json_array_size(path) : 0;
 	csig = g_base64_decode(str(res, "signature"), &sig_len);
-	int verdict =
-	    cosigner_judge(r->state, tender, str(res, "body"), csig, sig_len, r->controller_key,
-	                   (const uint8_t(*)[32])proof, len, &cp, &why);
+	struct key_history *learnt = NULL;
+	const struct archive_pubkey *ckey = controller_key_of(r, res, str(res, "body"), &learnt, &why);
+	int verdict = ckey ? cosigner_judge(r->state, tender, str(res, "body"), csig, sig_len, ckey,
+	                                    (const uint8_t(*)[32])proof, len, &cp, &why)
+	                   : -EBADMSG;
+	if (learnt && verdict >= 0) {
+		if (keep_learnt(r, learnt, &why) != 0) {
+			r->failed++;
+			fprintf(stderr, "evalroomctl: %s: %s\n", r->known_path, why);
+			goto out;
+		}
+		if (!ctl_want_json(r->ctl))
+			printf(_("learnt the controller's key history (%u entries; signing key %s) "
+			         "from the rotations signed by the keys before\n"),
+			       key_history_length(r->known), key_history_current(r->known)->id);
+	} else {
+		key_history_free(learnt);
+	}
 	if (verdict < 0) {
 		r->refused++;
 		/* the verdict keyword stays REFUSED in every language (scripts look for it) */
@@ -234,6 +348,13 @@ static int cmd_cosign(struct ctl *ctl, int argc, char **argv)
 		rc = ctl_ops_local_fail(ctl, "archive cosign", "%s", why);
 		goto out;
 	}
+	r.known_path = g_strconcat(state, ".key-history", NULL);
+	GError *herr = NULL;
+	if (key_history_load(r.known_path, &r.known, &herr) != 0) {
+		rc = ctl_ops_local_fail(ctl, "archive cosign", "%s", herr->message);
+		g_error_free(herr);
+		goto out;
+	}
 	/* the bodies are signed: they must arrive exactly as the controller holds them */
 	ctl_set_exact(ctl, true);
 	if (!tenders) {
@@ -265,6 +386,8 @@ out:
 	json_decref(list);
 	json_decref(r.report);
 	cosigner_state_free(r.state);
+	key_history_free(r.known);
+	g_free(r.known_path);
 	archive_pubkey_free(r.controller_key);
 	archive_signer_free(r.signer);
 	g_free(vkey);
@@ -285,7 +408,9 @@ const struct ctl_command cosign_ctl_commands[] = {
         "second site, the regulator; run it from a timer). For each tender (every tender\n"
         "archive, or those given with --tender) it fetches the newest checkpoint and a\n"
         "consistency proof from the checkpoint it cosigned last, checks the controller's\n"
-        "signature (--pubkey) and the proof (RFC 9162), and only then cosigns it with KEY\n"
+        "signature (--pubkey, or the key that replaced it: the controller's key history,\n"
+        "whose rotations are signed by the old and the new key, is learnt and kept in\n"
+        "FILE.key-history) and the proof (RFC 9162), and only then cosigns it with KEY\n"
         "(an Ed25519 key: openssl genpkey -algorithm ed25519) under NAME; the controller\n"
         "stores the cosignature in the tender's archive. FILE is this cosigner's own record\n"
         "of what it cosigned: a checkpoint at a smaller size (rollback) or with another\n"

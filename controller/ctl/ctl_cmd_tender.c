@@ -250,10 +250,11 @@ const struct ctl_command tender_ctl_commands[] = {
     {"keys list", "keys list",
      N_("List the controller's archive signing keys, from its key history: each key's id (the\n"
         "checkpoints' key line), algorithm, when it was introduced (FROM) and replaced (TO),\n"
-        "and whether it is current, retired or revoked (from when). Keys are rotated and\n"
-        "revoked on the controller's host with the controller stopped:\n"
-        "evalroom-controller --rotate-key --reason TEXT, or --revoke-key KEY-ID --from TIME\n"
-        "--reason TEXT (docs/archives.md)."),
+        "and whether it is current, retired or revoked (from when); the second keys (SM2)\n"
+        "after the checkpoint key. Keys are rotated and revoked on the controller's host\n"
+        "with the controller stopped: evalroom-controller --rotate-key (--rotate-key2 for\n"
+        "the second key) --reason TEXT, or --revoke-key KEY-ID --from TIME --reason TEXT\n"
+        "(docs/archives.md)."),
      cmd_keys_list, false},
     {NULL, NULL, NULL, NULL, false},
 };

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "cosignature.h"
 #include "hex.h"
+#include "keys.h"
 #include "log.h"
 #include "msg.h"
 #include "note.h"
@@ -125,6 +126,11 @@ static int handle_checkpoint(struct controller *c, const struct request *req, js
 	                    (json_int_t)id, "tree_size", (json_int_t)size, "body", body,
 	                    "signature", sig_b64, "from", (json_int_t)from, "proof", path);
 	g_free(sig_b64);
+	/* The key history, so a cosigner that knows an earlier key learns the one that signs
+	 * now from the rotations, each signed by the old and the new key (docs/archives.md). */
+	json_t *hist = keys_history_json(c);
+	if (hist)
+		json_object_set_new(*result, "key_history", hist);
 out:
 	g_free(body);
 	archive_reader_free(r);

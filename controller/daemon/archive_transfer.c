@@ -7,6 +7,7 @@
 
 #include "archives.h"
 #include "key_history.h"
+#include "keys.h"
 #include "cert_sig.h"
 #include "custody.h"
 #include "hex.h"
@@ -458,16 +459,9 @@ static int handle_roots(struct controller *c, const struct request *req, json_t 
 		                    "published", p.list);
 		g_string_free(spki, TRUE);
 		/* After a key rotation the receiver checks the files against the key history. */
-		if (c->key_history && key_history_length(c->key_history) > 0) {
-			json_t *hist = json_array();
-			for (guint i = 0; i < key_history_length(c->key_history); i++) {
-				char *line = key_history_line(key_history_entry(c->key_history, i));
-				line[strcspn(line, "\n")] = '\0';
-				json_array_append_new(hist, json_string(line));
-				g_free(line);
-			}
+		json_t *hist = keys_history_json(c);
+		if (hist)
 			json_object_set_new(*result, "key_history", hist);
-		}
 	}
 	g_clear_error(&lerr);
 	archive_pubkey_free(key);

@@ -140,18 +140,19 @@ int archives_init(struct controller *c, GError **err)
 		            rc == -ENOENT ? "no such file" : "not an Ed25519 private key (PEM)");
 		goto err_signer;
 	}
-	uint8_t raw[32];
-	if (archive_signer_raw_public(as->signer, raw) != 0 || (rc = keys_init(c, raw, err)) != 0) {
-		rc = rc ? rc : -EINVAL;
-		goto err_keys;
-	}
 	if (c->cfg.second_signing_key &&
 	    (rc = archive_signer_load_any(c->cfg.second_signing_key, &as->signer2)) != 0) {
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
 		            "[controller] second_signing_key %s: %s", c->cfg.second_signing_key,
 		            rc == -ENOENT ? "no such file"
 		                          : "not an SM2 or Ed25519 private key (PEM)");
-		goto err_dir;
+		goto err_keys;
+	}
+	uint8_t raw[32];
+	if (archive_signer_raw_public(as->signer, raw) != 0 ||
+	    (rc = keys_init(c, raw, as->signer2, err)) != 0) {
+		rc = rc ? rc : -EINVAL;
+		goto err_keys;
 	}
 	if (g_mkdir_with_parents(c->cfg.archive_dir, 0700) != 0) {
 		rc = -errno;

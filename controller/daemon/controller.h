@@ -118,6 +118,8 @@ struct controller {
 	struct key_history *key_history;   /* keys.c: the signing keys over time */
 	int key_lock_fd;                   /* keys.c: holds state_dir/key-history.lock, or -1 */
 	uint8_t key_current[32];           /* keys.c: the signing key's raw public key */
+	char key2_current[65];             /* keys.c: the second key's id, or "" */
+	const char *key2_algorithm;        /* keys.c: "sm2-sm3" or "ed25519" (a static string) */
 	struct fetches *fetches;           /* archive_fetch.c: retrievals under way */
 	struct copies *copies;             /* copies.c: verified copies in the backup stores */
 	struct warnings *warnings;         /* warnings.c */

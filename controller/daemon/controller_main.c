@@ -41,7 +41,7 @@
 
 static char *opt_config = "/etc/evalroom/controller.conf";
 static gboolean opt_verbose;
-static gboolean opt_rotate_key;
+static gboolean opt_rotate_key, opt_rotate_key2;
 static char *opt_revoke_key, *opt_revoke_from, *opt_reason;
 
 static const GOptionEntry options[] = {
@@ -53,17 +53,23 @@ static const GOptionEntry options[] = {
         "rotation (signed by both keys) in the key history, and exit; every archive reopened "
         "afterwards records it and is signed by the new key (needs --reason)"),
      NULL},
+    {"rotate-key2", 0, 0, G_OPTION_ARG_NONE, &opt_rotate_key2,
+     N_("With the controller stopped: the same for the second signing key "
+        "(second_signing_key, SM2 or Ed25519): a new key of the same algorithm, the rotation "
+        "signed by the old and the new second key (needs --reason)"),
+     NULL},
     {"revoke-key", 0, 0, G_OPTION_ARG_STRING, &opt_revoke_key,
-     N_("With the controller stopped: record that an earlier signing key (its id, or the first "
-        "8 or more hex digits of it, from evalroomctl keys list) is not to be trusted from "
-        "--from on, and exit (needs --from and --reason)"),
+     N_("With the controller stopped: record that an earlier signing key or second key (its "
+        "id, or the first 8 or more hex digits of it, from evalroomctl keys list) is not to be "
+        "trusted from --from on, and exit (needs --from and --reason)"),
      N_("KEY-ID")},
     {"from", 0, 0, G_OPTION_ARG_STRING, &opt_revoke_from,
      N_("--revoke-key: the time from which the key is not trusted (ISO 8601, e.g. "
         "2026-12-01T08:00:00Z)"),
      N_("TIME")},
     {"reason", 0, 0, G_OPTION_ARG_STRING, &opt_reason,
-     N_("--rotate-key, --revoke-key: why, recorded in the signed entry"), N_("TEXT")},
+     N_("--rotate-key, --rotate-key2, --revoke-key: why, recorded in the signed entry"),
+     N_("TEXT")},
     {NULL},
 };
 
@@ -214,7 +220,7 @@ static int key_command(void)
 	int64_t from = 0;
 	int rc;
 
-	if (!opt_reason || !*opt_reason || (opt_rotate_key && opt_revoke_key) ||
+	if (!opt_reason || !*opt_reason || opt_rotate_key + opt_rotate_key2 + !!opt_revoke_key > 1 ||
 	    (opt_revoke_key && (!opt_revoke_from || clock_parse(opt_revoke_from, &from) != 0))) {
 		fprintf(stderr, "%s", _("evalroom-controller: --rotate-key needs --reason TEXT; "
 		                        "--revoke-key KEY-ID needs --from TIME (ISO 8601) and "
@@ -227,9 +233,10 @@ static int key_command(void)
 		g_error_free(err);
 		return 2;
 	}
-	rc = opt_rotate_key
-	         ? keys_rotate_offline(&cfg, opt_reason, stdout, &err)
-	         : keys_revoke_offline(&cfg, opt_revoke_key, from, opt_reason, stdout, &err);
+	rc = opt_rotate_key    ? keys_rotate_offline(&cfg, opt_reason, stdout, &err)
+	     : opt_rotate_key2 ? keys_rotate_second_offline(&cfg, opt_reason, stdout, &err)
+	                       : keys_revoke_offline(&cfg, opt_revoke_key, from, opt_reason, stdout,
+	                                             &err);
 	if (rc) {
 		fprintf(stderr, _("evalroom-controller: %s\n"), err ? err->message : g_strerror(-rc));
 		g_clear_error(&err);
@@ -262,7 +269,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	g_option_context_free(oc);
-	if (opt_rotate_key || opt_revoke_key)
+	if (opt_rotate_key || opt_rotate_key2 || opt_revoke_key)
 		return key_command();
 	setlocale(LC_ALL, "C");
 	log_init("evalroom-controller", opt_verbose);

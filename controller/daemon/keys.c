@@ -4,11 +4,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "log.h"
 #include "signing.h"
 
@@ -56,9 +58,11 @@ static int lock_and_load(const char *state_dir, int *fd, struct key_history **h,
 	return rc;
 }
 
-int keys_init(struct controller *c, const uint8_t public_raw[32], GError **err)
+int keys_init(struct controller *c, const uint8_t public_raw[32],
+              const struct archive_signer *second, GError **err)
 {
-	const struct key_window *cur;
+	const struct key_window *cur, *cur2;
+	uint8_t id2[32];
 	int fd = -1, rc = lock_and_load(c->cfg.state_dir, &fd, &c->key_history, err);
 
 	if (rc)
@@ -74,6 +78,22 @@ int keys_init(struct controller *c, const uint8_t public_raw[32], GError **err)
 		    "is %s (a rotation was not finished: run evalroom-controller --rotate-key "
 		    "again to complete it)",
 		    c->cfg.signing_key, id, cur->id);
+		rc = -EINVAL;
+		goto err_history;
+	}
+	cur2 = key_history_slot_current(c->key_history, KEY_SLOT_SECOND);
+	c->key2_current[0] = '\0';
+	if (second && archive_signer_spki_sha256(second, id2) == 0) {
+		hex_encode(id2, 32, c->key2_current);
+		c->key2_algorithm = archive_signer_algorithm(second);
+	}
+	if (cur2 && (!second || memcmp(cur2->idh, id2, 32) != 0)) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+		            "[controller] second_signing_key %s is not the key history's current "
+		            "second key %s (a rotation was not finished: run evalroom-controller "
+		            "--rotate-key2 again to complete it)",
+		            c->cfg.second_signing_key ? c->cfg.second_signing_key : "(none)",
+		            cur2->id);
 		rc = -EINVAL;
 		goto err_history;
 	}
@@ -164,7 +184,7 @@ static int finish_rotation(const char *key_path, const char *new_path,
 	if (rc == 0 && pub) {
 		char *pem;
 
-		rc = archive_signer_load(key_path, &s);
+		rc = archive_signer_load_any(key_path, &s);
 		pem = rc == 0 ? archive_signer_public_pem(s) : NULL;
 		if (!pem || !g_file_set_contents(pub, pem, -1, NULL) || chmod(pub, 0644) != 0)
 			rc = rc ? rc : -EIO;
@@ -186,53 +206,72 @@ static int finish_rotation(const char *key_path, const char *new_path,
 	return rc;
 }
 
-int keys_rotate_offline(const struct controller_config *cfg, const char *reason, FILE *out,
-                        GError **err)
+/* The raw id (32 bytes) of signer S in SLOT: SHA-256 of its raw key (main) or DER SPKI. */
+static int signer_idh(const struct archive_signer *s, enum key_slot slot, uint8_t out[32])
 {
+	uint8_t raw[32];
+
+	if (slot == KEY_SLOT_SECOND)
+		return archive_signer_spki_sha256(s, out);
+	if (archive_signer_raw_public(s, raw) != 0)
+		return -EINVAL;
+	EVP_Digest(raw, 32, out, NULL, EVP_sha256(), NULL);
+	return 0;
+}
+
+static int load_slot(const char *path, enum key_slot slot, struct archive_signer **out)
+{
+	return slot == KEY_SLOT_SECOND ? archive_signer_load_any(path, out)
+	                               : archive_signer_load(path, out);
+}
+
+static int rotate_offline(const struct controller_config *cfg, enum key_slot slot,
+                          const char *reason, FILE *out, GError **err)
+{
+	const char *key_path = slot == KEY_SLOT_SECOND ? cfg->second_signing_key : cfg->signing_key;
+	const char *what = slot == KEY_SLOT_SECOND ? "second_signing_key" : "signing_key";
 	struct key_history *h = NULL;
 	struct archive_signer *old = NULL, *fresh = NULL;
 	char *path = history_path(cfg->state_dir);
-	char *new_path = g_strconcat(cfg->signing_key, ".new", NULL);
+	char *new_path = g_strconcat(key_path, ".new", NULL);
 	const struct key_window *cur, *prev;
-	uint8_t raw[32];
+	uint8_t idh[32];
 	int fd = -1, rc;
 
 	rc = lock_and_load(cfg->state_dir, &fd, &h, err);
 	if (rc)
 		goto out;
-	rc = archive_signer_load(cfg->signing_key, &old);
-	if (rc) {
+	rc = load_slot(key_path, slot, &old);
+	if (rc || signer_idh(old, slot, idh) != 0) {
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-		            "[controller] signing_key %s: not a readable Ed25519 private key (PEM)",
-		            cfg->signing_key);
+		            "[controller] %s %s: not a readable %s private key (PEM)", what,
+		            key_path, slot == KEY_SLOT_SECOND ? "SM2 or Ed25519" : "Ed25519");
+		rc = rc ? rc : -EINVAL;
 		goto out;
 	}
-	archive_signer_raw_public(old, raw);
-	cur = key_history_current(h);
-	if (cur && memcmp(cur->raw, raw, 32) != 0) {
+	cur = key_history_slot_current(h, slot);
+	if (cur && memcmp(cur->idh, idh, 32) != 0) {
 		/* An interrupted rotation: recorded, its new key still in KEY.new. */
-		uint8_t nraw[32];
+		uint8_t nidh[32];
 
-		if (archive_signer_load(new_path, &fresh) != 0 ||
-		    archive_signer_raw_public(fresh, nraw) != 0 ||
-		    memcmp(nraw, cur->raw, 32) != 0) {
-			g_set_error(
-			    err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-			    "[controller] signing_key %s is not the key history's current key "
-			    "%s, and %s does not hold it either",
-			    cfg->signing_key, cur->id, new_path);
+		if (load_slot(new_path, slot, &fresh) != 0 || signer_idh(fresh, slot, nidh) != 0 ||
+		    memcmp(nidh, cur->idh, 32) != 0) {
+			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+			            "[controller] %s %s is not the key history's current key %s, "
+			            "and %s does not hold it either",
+			            what, key_path, cur->id, new_path);
 			rc = -EINVAL;
 			goto out;
 		}
-		prev = key_history_key(h, key_history_keys(h) - 2);
-		rc = finish_rotation(cfg->signing_key, new_path, prev, err);
+		prev = key_history_slot_key(h, slot, key_history_slot_keys(h, slot) - 2);
+		rc = finish_rotation(key_path, new_path, prev, err);
 		if (rc == 0)
 			fprintf(out, "completed the rotation to key %s recorded earlier\n",
 			        cur->id);
 		goto out;
 	}
 	unlink(new_path); /* a rotation that never got recorded */
-	rc = archive_signer_generate(&fresh);
+	rc = archive_signer_generate_like(old, &fresh);
 	if (rc == 0)
 		rc = archive_signer_save(fresh, new_path, NULL);
 	if (rc) {
@@ -240,24 +279,27 @@ int keys_rotate_offline(const struct controller_config *cfg, const char *reason,
 		            new_path, g_strerror(-rc));
 		goto out;
 	}
-	own_like(new_path, cfg->signing_key);
-	rc = key_history_rotate(h, path, old, fresh, clock_now_us(), reason, err);
+	own_like(new_path, key_path);
+	rc = slot == KEY_SLOT_SECOND
+	         ? key_history_rotate_second(h, path, old, fresh, clock_now_us(), reason, err)
+	         : key_history_rotate(h, path, old, fresh, clock_now_us(), reason, err);
 	if (rc) {
 		unlink(new_path);
 		goto out;
 	}
 	own_like(path, cfg->state_dir);
-	prev = key_history_key(h, key_history_keys(h) - 2);
-	rc = finish_rotation(cfg->signing_key, new_path, prev, err);
+	prev = key_history_slot_key(h, slot, key_history_slot_keys(h, slot) - 2);
+	rc = finish_rotation(key_path, new_path, prev, err);
 	if (rc == 0) {
 		char tag[17], *kept;
 
 		g_strlcpy(tag, prev->id, sizeof(tag));
-		kept = kept_name(cfg->signing_key, ".key", tag);
+		kept = kept_name(key_path, ".key", tag);
 		fprintf(out,
-		        "rotated: key %s replaced by key %s; the old key is kept as %s; start the "
+		        "rotated: %skey %s replaced by key %s; the old key is kept as %s; start the "
 		        "controller to sign with the new key\n",
-		        prev->id, key_history_current(h)->id, kept);
+		        slot == KEY_SLOT_SECOND ? "second " : "", prev->id,
+		        key_history_slot_current(h, slot)->id, kept);
 		g_free(kept);
 	}
 out:
@@ -271,14 +313,35 @@ out:
 	return rc;
 }
 
-/* The key of H whose id is ID or starts with it (at least 8 hex digits), or NULL (*err). */
+int keys_rotate_offline(const struct controller_config *cfg, const char *reason, FILE *out,
+                        GError **err)
+{
+	return rotate_offline(cfg, KEY_SLOT_MAIN, reason, out, err);
+}
+
+int keys_rotate_second_offline(const struct controller_config *cfg, const char *reason, FILE *out,
+                               GError **err)
+{
+	if (!cfg->second_signing_key) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+		            "--rotate-key2: no second key is configured ([controller] "
+		            "second_signing_key)");
+		return -EINVAL;
+	}
+	return rotate_offline(cfg, KEY_SLOT_SECOND, reason, out, err);
+}
+
+/* The key of H (either slot) whose id is ID or starts with it (at least 8 hex digits), or
+ * NULL (*err). */
 static const struct key_window *key_by_id(const struct key_history *h, const char *id, GError **err)
 {
 	const struct key_window *found = NULL;
+	guint n1 = key_history_keys(h), n2 = key_history_slot_keys(h, KEY_SLOT_SECOND);
 	size_t n = strlen(id);
 
-	for (guint i = 0; n >= 8 && i < key_history_keys(h); i++) {
-		const struct key_window *w = key_history_key(h, i);
+	for (guint i = 0; n >= 8 && i < n1 + n2; i++) {
+		const struct key_window *w =
+		    i < n1 ? key_history_key(h, i) : key_history_slot_key(h, KEY_SLOT_SECOND, i - n1);
 
 		if (strncmp(w->id, id, n) != 0)
 			continue;
@@ -304,7 +367,8 @@ int keys_revoke_offline(const struct controller_config *cfg, const char *id, int
 	struct archive_signer *cur_s = NULL, *revoked_s = NULL;
 	const struct key_window *w;
 	char *path = history_path(cfg->state_dir), *kept = NULL, tag[17];
-	uint8_t raw[32];
+	const char *key_path;
+	uint8_t idh[32];
 	int fd = -1, rc;
 
 	rc = lock_and_load(cfg->state_dir, &fd, &h, err);
@@ -315,18 +379,21 @@ int keys_revoke_offline(const struct controller_config *cfg, const char *id, int
 		rc = -ENOENT;
 		goto out;
 	}
-	if (archive_signer_load(cfg->signing_key, &cur_s) != 0 ||
-	    archive_signer_raw_public(cur_s, raw) != 0 ||
-	    memcmp(raw, key_history_current(h)->raw, 32) != 0) {
+	key_path = w->slot == KEY_SLOT_SECOND ? cfg->second_signing_key : cfg->signing_key;
+	if (!key_path || load_slot(key_path, w->slot, &cur_s) != 0 ||
+	    signer_idh(cur_s, w->slot, idh) != 0 ||
+	    memcmp(idh, key_history_slot_current(h, w->slot)->idh, 32) != 0) {
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-		            "[controller] signing_key %s is not the key history's current key",
-		            cfg->signing_key);
+		            "[controller] %s %s is not the key history's current %s",
+		            w->slot == KEY_SLOT_SECOND ? "second_signing_key" : "signing_key",
+		            key_path ? key_path : "(none)",
+		            w->slot == KEY_SLOT_SECOND ? "second key" : "key");
 		rc = -EINVAL;
 		goto out;
 	}
 	g_strlcpy(tag, w->id, sizeof(tag));
-	kept = kept_name(cfg->signing_key, ".key", tag);
-	if (archive_signer_load(kept, &revoked_s) != 0)
+	kept = kept_name(key_path, ".key", tag);
+	if (load_slot(kept, w->slot, &revoked_s) != 0)
 		revoked_s = NULL; /* gone (or the reason it is revoked): the current key alone */
 	rc = key_history_revoke(h, path, cur_s, revoked_s, w->id, from_us, clock_now_us(), reason,
 	                        err);
@@ -337,8 +404,9 @@ int keys_revoke_offline(const struct controller_config *cfg, const char *id, int
 		clock_format_us(from_us, when, sizeof(when));
 		fprintf(
 		    out,
-		    "revoked: key %s is not to be trusted from %s (signed by the current key%s)\n",
-		    w->id, when, revoked_s ? " and the revoked key" : "");
+		    "revoked: %skey %s is not to be trusted from %s (signed by the current key%s)\n",
+		    w->slot == KEY_SLOT_SECOND ? "second " : "", w->id, when,
+		    revoked_s ? " and the revoked key" : "");
 	}
 out:
 	archive_signer_free(revoked_s);
@@ -351,6 +419,23 @@ out:
 	return rc;
 }
 
+json_t *keys_history_json(const struct controller *c)
+{
+	json_t *hist;
+
+	if (!c->key_history || key_history_length(c->key_history) == 0)
+		return NULL;
+	hist = json_array();
+	for (guint i = 0; i < key_history_length(c->key_history); i++) {
+		char *line = key_history_line(key_history_entry(c->key_history, i));
+
+		line[strcspn(line, "\n")] = '\0';
+		json_array_append_new(hist, json_string(line));
+		g_free(line);
+	}
+	return hist;
+}
+
 /* keys.list: every key with its window and state; the entries' count. */
 static int handle_keys_list(struct controller *c, const struct request *req, json_t **result,
                             GError **err)
@@ -361,9 +446,15 @@ static int handle_keys_list(struct controller *c, const struct request *req, jso
 
 	(void)req;
 	(void)err;
-	for (guint i = 0; h && i < key_history_keys(h); i++) {
-		const struct key_window *w = key_history_key(h, i);
-		json_t *k = json_pack("{s:s, s:s}", "id", w->id, "algorithm", "ed25519");
+	guint n1 = h ? key_history_keys(h) : 0;
+	guint n2 = h ? key_history_slot_keys(h, KEY_SLOT_SECOND) : 0;
+
+	for (guint i = 0; i < n1 + n2; i++) {
+		const struct key_window *w =
+		    i < n1 ? key_history_key(h, i) : key_history_slot_key(h, KEY_SLOT_SECOND, i - n1);
+		json_t *k = json_pack("{s:s, s:s, s:s}", "id", w->id, "algorithm",
+		                      archive_pubkey_algorithm(w->pub), "use",
+		                      w->slot == KEY_SLOT_SECOND ? "second" : "checkpoints");
 		const char *state = w->revoked_us != INT64_MAX ? "revoked"
 		                    : w->to_us != INT64_MAX    ? "retired"
 		                                               : "current";
@@ -379,14 +470,19 @@ static int handle_keys_list(struct controller *c, const struct request *req, jso
 		json_object_set_new(k, "state", json_string(state));
 		json_array_append_new(keys, k);
 	}
-	if (!h || key_history_keys(h) == 0) {
+	if (n1 == 0) {
 		/* No rotation yet: the one key, in use since the site was provisioned. */
 		char id[KEY_ID_HEX];
 
 		key_id_hex(c->key_current, id);
-		json_array_append_new(keys, json_pack("{s:s, s:s, s:s}", "id", id, "algorithm",
-		                                      "ed25519", "state", "current"));
+		json_array_insert_new(keys, 0,
+		                      json_pack("{s:s, s:s, s:s, s:s}", "id", id, "algorithm",
+		                                "ed25519", "use", "checkpoints", "state", "current"));
 	}
+	if (n2 == 0 && c->key2_current[0])
+		json_array_append_new(keys, json_pack("{s:s, s:s, s:s, s:s}", "id", c->key2_current,
+		                                      "algorithm", c->key2_algorithm, "use",
+		                                      "second", "state", "current"));
 	*result = json_pack("{s:o, s:i, s:I}", "keys", keys, "entries",
 	                    h ? (int)key_history_length(h) : 0, "now_us", (json_int_t)now);
 	return 0;

@@ -186,10 +186,41 @@ static int write_file(const char *dir, const char *name, const void *data, size_
 	return ok ? 0 : -EIO;
 }
 
-/* DIR/checkpoint.sig2 and DIR/embedded-signing2.pub: the second key's signature of
- * checkpoint ID and that key, when the archive has a second key. */
-static int save_second(struct archive_reader *r, sqlite3_int64 id, const char *dir)
+/* Format version 3: the PEM of the key of SLOT that BODY's key (key2) line names when the
+ * key history holds it (after a rotation: not the one meta records), the raw key of a main
+ * key into RAW (when not NULL); NULL otherwise. */
+static char *history_key(struct archive_reader *r, const char *body, enum key_slot slot,
+                         uint8_t raw[32])
 {
+	struct key_history *h = NULL;
+	char *hex = checkpoint_line_value(body, slot == KEY_SLOT_SECOND ? "key2" : "key");
+	char *why = NULL, *pem = NULL;
+	uint8_t id[32];
+
+	if (archive_reader_version(r) >= 3 && hex && hex_decode_lower(hex, id, 32) == 0 &&
+	    key_history_read_db(archive_reader_db(r), &h, &why) == 0) {
+		const struct key_window *w = key_history_slot_find(h, slot, id);
+
+		if (w) {
+			if (raw)
+				memcpy(raw, w->raw, 32);
+			pem = archive_pubkey_pem(w->pub);
+		}
+	}
+	key_history_free(h);
+	g_free(why);
+	g_free(hex);
+	return pem;
+}
+
+/* DIR/checkpoint.sig2 and DIR/embedded-signing2.pub: the second key's signature of
+ * checkpoint ID (body BODY) and that key (the one its key2 line names), when the archive has a
+ * second key. */
+static int save_second(struct archive_reader *r, sqlite3_int64 id, const char *body,
+                       const char *dir)
+{
+	char *pem2 = history_key(r, body, KEY_SLOT_SECOND, NULL);
+
 	sqlite3_stmt *st;
 	int rc = 0;
 
@@ -204,8 +235,8 @@ static int save_second(struct archive_reader *r, sqlite3_int64 id, const char *d
 		rc = write_file(dir, "checkpoint.sig2", sqlite3_column_blob(st, 0),
 		                (size_t)sqlite3_column_bytes(st, 0));
 		if (rc == 0)
-			rc = write_file(dir, "embedded-signing2.pub", raw(st, 1),
-			                strlen(raw(st, 1)));
+			rc = write_file(dir, "embedded-signing2.pub", pem2 ? pem2 : raw(st, 1),
+			                strlen(pem2 ? pem2 : raw(st, 1)));
 		if (rc == 0)
 			/* TRANSLATORS: the directory, four times; the command line stays as it is. */
 			printf(_("second signature: %s/checkpoint.sig2 (key %s/embedded-signing2.pub); "
@@ -215,6 +246,7 @@ static int save_second(struct archive_reader *r, sqlite3_int64 id, const char *d
 			       dir, dir, dir, dir);
 	}
 	sqlite3_finalize(st);
+	g_free(pem2);
 	return rc;
 }
 
@@ -241,32 +273,6 @@ static int save_timestamp(struct archive_reader *r, sqlite3_int64 id, const char
 	}
 	sqlite3_finalize(st);
 	return rc;
-}
-
-/* Format version 3: the PEM of the key that BODY's key line names when the key history holds
- * it (after a rotation: not the one meta records), its raw key into PUB; NULL otherwise. */
-static char *history_signer(struct archive_reader *r, const char *body, uint8_t pub[32])
-{
-	struct key_history *h = NULL;
-	const char *line = strstr(body, "\nkey ");
-	char hex[65], *why = NULL, *pem = NULL;
-	uint8_t id[32];
-
-	if (archive_reader_version(r) < 3 || !line || strlen(line) < 70)
-		return NULL;
-	g_strlcpy(hex, line + 5, sizeof(hex));
-	if (hex_decode_lower(hex, id, 32) == 0 &&
-	    key_history_read_db(archive_reader_db(r), &h, &why) == 0) {
-		const struct key_window *w = key_history_find(h, id);
-
-		if (w) {
-			memcpy(pub, w->raw, 32);
-			pem = archive_pubkey_pem(w->pub);
-		}
-	}
-	key_history_free(h);
-	g_free(why);
-	return pem;
 }
 
 int cmd_checkpoint(int argc, char **argv)
@@ -324,7 +330,7 @@ int cmd_checkpoint(int argc, char **argv)
 	    sqlite3_column_bytes(st, 2) == ARCHIVE_SIGNATURE_LEN &&
 	    archive_pubkey_from_pem(raw(st, 3), &recorded) == 0 &&
 	    archive_pubkey_raw(recorded, pub) == 0) {
-		signer_pem = history_signer(r, raw(st, 1), pub);
+		signer_pem = history_key(r, raw(st, 1), KEY_SLOT_MAIN, pub);
 		note = note_checkpoint(raw(st, 1), pub, sqlite3_column_blob(st, 2),
 		                       ARCHIVE_SIGNATURE_LEN);
 		vkey = note_checkpoint_vkey(raw(st, 1), pub);
@@ -348,7 +354,7 @@ int cmd_checkpoint(int argc, char **argv)
 		               strlen(signer_pem ? signer_pem : raw(st, 3))))
 			goto out_stmt;
 		if (archive_reader_version(r) >= 2 &&
-		    (save_second(r, sqlite3_column_int64(st, 0), dir) != 0 ||
+		    (save_second(r, sqlite3_column_int64(st, 0), raw(st, 1), dir) != 0 ||
 		     save_timestamp(r, sqlite3_column_int64(st, 0), dir) != 0))
 			goto out_stmt;
 		if (note && vkey) {

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "cosignature.h"
 #include "hex.h"
+#include "key_history.h"
 #include "leaf.h"
 #include "note.h"
 #include "package.h"
@@ -248,14 +249,53 @@ static int package_stream(struct pkg *p, const char *stream)
 	return rc;
 }
 
+/* keys/key-history.log: the archive's key history (format version 3), in the controller's
+ * file format, when it has entries; *OUT the history (NULL without one). */
+static int package_key_history(struct pkg *p, struct key_history **out)
+{
+	sqlite3_stmt *st;
+	GString *lines;
+	char *why = NULL;
+	int present = 0, rc = 0;
+
+	*out = NULL;
+	if (sqlite3_prepare_v2(p->db,
+	                       "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = "
+	                       "'key_history'",
+	                       -1, &st, NULL) == SQLITE_OK)
+		present = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (!present)
+		return 0;
+	if (key_history_read_db(p->db, out, &why) != 0) {
+		tool_err("%s", why);
+		g_free(why);
+		return -EIO;
+	}
+	if (key_history_length(*out) == 0)
+		return 0;
+	lines = g_string_new(NULL);
+	for (guint i = 0; i < key_history_length(*out); i++) {
+		char *l = key_history_line(key_history_entry(*out, i));
+
+		g_string_append(lines, l);
+		g_free(l);
+	}
+	rc = save_text(p->dir, PACKAGE_KEY_HISTORY, lines->str);
+	g_string_free(lines, TRUE);
+	return rc;
+}
+
 /* checkpoints/ROW.{txt,sig,sig2,note,tst} for every checkpoint from the earliest a proof
- * uses to the last (the chain of prev lines joins them), and keys/ the recorded keys. */
+ * uses to the last (the chain of prev lines joins them), and keys/ the recorded keys and the
+ * key history. */
 static int package_checkpoints(struct pkg *p, json_t **out)
 {
 	sqlite3_stmt *st, *ts;
 	struct archive_pubkey *recorded = NULL;
+	struct key_history *hist = NULL;
 	uint8_t pub[32];
-	int have_raw, rc = 0;
+	int have_raw, rc;
 	json_t *arr = json_array();
 
 	if (sqlite3_prepare_v2(p->db,
@@ -270,6 +310,7 @@ static int package_checkpoints(struct pkg *p, json_t **out)
 		/* a format version 1 file has no timestamps */
 		ts = NULL;
 	}
+	rc = package_key_history(p, &hist);
 	sqlite3_bind_int64(st, 1, p->first_cp);
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
@@ -312,7 +353,19 @@ static int package_checkpoints(struct pkg *p, json_t **out)
 		if (rc == 0 && recorded &&
 		    !g_str_has_prefix(body, "evalroom-archive checkpoint v1") &&
 		    sqlite3_column_bytes(st, 3) == ARCHIVE_SIGNATURE_LEN) {
-			char *note = note_checkpoint(body, pub, sqlite3_column_blob(st, 3),
+			/* after a rotation the note names the key that signed it, not meta's */
+			const char *kl = hist ? strstr(body, "\nkey ") : NULL;
+			const struct key_window *w = NULL;
+			uint8_t idh[32];
+			char hex[65];
+
+			if (kl && strlen(kl) >= 70) {
+				g_strlcpy(hex, kl + 5, sizeof(hex));
+				if (hex_decode_lower(hex, idh, 32) == 0)
+					w = key_history_find(hist, idh);
+			}
+			char *note = note_checkpoint(body, w ? w->raw : pub,
+			                             sqlite3_column_blob(st, 3),
 			                             ARCHIVE_SIGNATURE_LEN);
 
 			if (note) {
@@ -351,6 +404,7 @@ static int package_checkpoints(struct pkg *p, json_t **out)
 		g_free(base);
 	}
 	archive_pubkey_free(recorded);
+	key_history_free(hist);
 	sqlite3_finalize(ts);
 	sqlite3_finalize(st);
 	*out = arr;

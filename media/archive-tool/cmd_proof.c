@@ -10,6 +10,7 @@
 
 #include "archive.h"
 #include "hex.h"
+#include "key_history.h"
 #include "leaf.h"
 #include "merkle.h"
 #include "tool.h"
@@ -337,10 +338,17 @@ const char *proof_check(json_t *p, const struct archive_pubkey *key, const char 
 
 int cmd_verify_proof(int argc, char **argv)
 {
-	char *pub = NULL, *seg = NULL, *dir;
+	char *pub = NULL, *seg = NULL, *dir, *hist_path = NULL, *kwhy = NULL;
+	struct key_history *hist = NULL;
+	const struct archive_pubkey *signer;
 	GOptionEntry opts[] = {
 	    {"pubkey", 'k', 0, G_OPTION_ARG_FILENAME, &pub,
 	     N_("controller's public key (required)"), "controller-signing.pub"},
+	    {"key-history", 0, 0, G_OPTION_ARG_FILENAME, &hist_path,
+	     N_("the controller's key history (key-history.log): after a key rotation, check the "
+	        "signature with the key the checkpoint's key line names, in use and not revoked at "
+	        "its time; --pubkey must be one of its keys"),
+	     "key-history.log"},
 	    {"segment-file", 0, 0, G_OPTION_ARG_FILENAME, &seg,
 	     N_("the segment bytes to check (default: segment.ts next to the proof)"), "FILE"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
@@ -377,7 +385,29 @@ int cmd_verify_proof(int argc, char **argv)
 		if (!g_file_test(seg, G_FILE_TEST_EXISTS))
 			g_clear_pointer(&seg, g_free);
 	}
-	why = proof_check(p, key, seg);
+	if (hist_path) {
+		GError *herr = NULL;
+		uint8_t raw[32], idh[32];
+
+		if (key_history_load(hist_path, &hist, &herr) != 0) {
+			printf(_("FAILED %s: %s\n"), hist_path, herr->message);
+			g_error_free(herr);
+			rc = EXIT_TAMPERED;
+			goto out;
+		}
+		archive_pubkey_raw(key, raw);
+		checkpoint_sha256(raw, 32, idh);
+		if (key_history_keys(hist) > 0 && !key_history_find(hist, idh)) {
+			printf(_("FAILED %s: the key given with --pubkey is none of the keys of the key "
+			         "history\n"),
+			       argv[1]);
+			rc = EXIT_TAMPERED;
+			goto out;
+		}
+	}
+	const char *body = json_string_value(json_object_get(p, "checkpoint_body"));
+	signer = archive_checkpoint_signer(hist, body ? body : "", KEY_SLOT_MAIN, key, &kwhy);
+	why = signer ? proof_check(p, signer, seg) : kwhy;
 	if (why) {
 		printf(_("FAILED %s: %s\n"), argv[1], why);
 		rc = EXIT_TAMPERED;
@@ -392,6 +422,9 @@ int cmd_verify_proof(int argc, char **argv)
 out:
 	json_decref(p);
 	archive_pubkey_free(key);
+	key_history_free(hist);
+	g_free(hist_path);
+	g_free(kwhy);
 	g_free(pub);
 	g_free(seg);
 	return rc;

@@ -140,11 +140,12 @@ static void check_handovers(struct archive_reader *r, X509 *ca)
 
 /* The reviews of the tender's recordings (the appendix table reviews, review.h): one line
  * each, signed by the archive key or INVALID. */
-static void check_reviews(struct archive_reader *r, const struct archive_pubkey *key)
+static void check_reviews(struct archive_reader *r, const struct archive_pubkey *key,
+                          const struct key_history *history)
 {
 	char *report = NULL;
 	int bad = 0;
-	if (review_verify(archive_reader_db(r), key, &report, &bad) > 0) {
+	if (review_verify(archive_reader_db(r), key, history, &report, &bad) > 0) {
 		char **lines = g_strsplit(report, "\n", -1);
 		for (char **l = lines; *l; l++) {
 			if (!**l)
@@ -348,16 +349,24 @@ int cmd_verify(int argc, char **argv)
 			    _("note: format version %d: not covered by any signature, by design of "
 			      "that version: %s\n"),
 			    rep.version, rep.unsigned_by_design);
-		if (rep.second_key)
+		if (rep.second_key && rep.key2_signers)
+			printf(_("second signatures: every checkpoint is also signed by the %s key "
+			         "the key history has in use at its time%s\n"),
+			       strcmp(rep.second_key, "sm2-sm3") == 0 ? "SM2 (SM3)" : "Ed25519",
+			       key2 ? _(", --pubkey2 one of them") : "");
+		else if (rep.second_key)
 			printf(_("second signatures: every checkpoint is also signed by the %s key "
 			         "recorded in the file%s\n"),
 			       strcmp(rep.second_key, "sm2-sm3") == 0 ? "SM2 (SM3)" : "Ed25519",
 			       key2 ? _(", the one given with --pubkey2") : "");
-		if (rep.key_signers)
+		if (rep.key_signers || rep.key2_signers)
 			printf(_("keys: %u rotation(s), %u revocation(s) in the key history; "
 			         "signed by "
 			         "%s\n"),
-			       rep.key_rotations, rep.key_revocations, rep.key_signers);
+			       rep.key_rotations, rep.key_revocations,
+			       rep.key_signers ? rep.key_signers : _("the key recorded in the file"));
+		if (rep.key2_signers)
+			printf(_("second keys: signed by %s\n"), rep.key2_signers);
 		print_timestamp(&rep, argv[1]);
 		if (rep.key_embedded)
 			printf(
@@ -376,7 +385,7 @@ int cmd_verify(int argc, char **argv)
 		check_witness_log(r, site_ca);
 		check_handovers(r, site_ca);
 		X509_free(site_ca);
-		check_reviews(r, key);
+		check_reviews(r, key, history);
 		if (roots)
 			rc = check_roots(roots, key, history, &rep, argv[1]);
 	} else {

@@ -4,18 +4,22 @@
 #include <errno.h>
 #include <glib/gi18n.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "hex.h"
+#include "key_history.h"
 #include "leaf.h"
 #include "package.h"
 #include "timestamp.h"
 #include "tool.h"
+#include "verify.h"
 
 struct check {
 	const char *dir;
 	int failures;
+	const struct key_history *hist; /* the package's key history (or --key-history), or NULL */
 };
 
 /* One named failure: "FAILED WHAT: WHY" on stdout. */
@@ -106,17 +110,13 @@ static const char *jstr(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-/* The value of line "KEY VALUE" in BODY, or NULL (g_free). */
-static char *body_line(const char *body, const char *key)
+/* The key that signed BODY in SLOT: with a key history, the one its key (key2) line names,
+ * valid at its time line; else FALLBACK. NULL with *why (new). */
+static const struct archive_pubkey *signer_of(struct check *c, const char *body,
+                                              enum key_slot slot,
+                                              const struct archive_pubkey *fallback, char **why)
 {
-	char **lines = g_strsplit(body, "\n", -1), *v = NULL;
-	size_t n = strlen(key);
-
-	for (char **l = lines; *l && !v; l++)
-		if (!strncmp(*l, key, n) && (*l)[n] == ' ')
-			v = g_strdup(*l + n + 1);
-	g_strfreev(lines);
-	return v;
+	return archive_checkpoint_signer(c->hist, body, slot, fallback, why);
 }
 
 /* Each checkpoint's body, Ed25519 signature, second signature, chain and timestamp. Fills
@@ -150,26 +150,39 @@ static void check_checkpoints(struct check *c, json_t *cps, const struct archive
 			g_free(body);
 			continue;
 		}
-		if (archive_pubkey_verify(key, body, blen, (const uint8_t *)sig, slen) != 0)
-			fail(c, f_sig, _("Ed25519 signature invalid for the given public key"));
+		char *kwhy = NULL;
+		const struct archive_pubkey *k = signer_of(c, body, KEY_SLOT_MAIN, key, &kwhy);
+
+		if (!k)
+			fail(c, f_sig, kwhy);
+		else if (archive_pubkey_verify(k, body, blen, (const uint8_t *)sig, slen) != 0)
+			fail(c, f_sig,
+			     k == key ? _("Ed25519 signature invalid for the given public key")
+			              : _("Ed25519 signature invalid for the key its key line names"));
+		g_free(kwhy);
 		g_free(sig);
 		if (f_sig2) {
-			if (!key2)
+			const struct archive_pubkey *k2 =
+			    signer_of(c, body, KEY_SLOT_SECOND, key2, &kwhy);
+
+			if (!k2 && kwhy)
+				fail(c, f_sig2, kwhy);
+			else if (!k2)
 				fail(c, f_sig2,
 				     _("a second signature, but no second key (--pubkey2, or "
 				       "keys/signing2.pub)"));
 			else if (read_file(c->dir, f_sig2, &sig, &slen))
 				fail(c, f_sig2, _("missing"));
-			else if (archive_pubkey_verify(key2, body, blen, (const uint8_t *)sig,
-			                               slen))
+			else if (archive_pubkey_verify(k2, body, blen, (const uint8_t *)sig, slen))
 				fail(c, f_sig2,
 				     _("second signature (SM2 or Ed25519) invalid for the "
 				       "second key"));
+			g_free(kwhy);
 			g_free(sig);
 			sig = NULL;
 		}
 		/* The chain: a version 2 checkpoint names the SHA-256 of the body before it. */
-		line = body_line(body, "prev");
+		line = checkpoint_line_value(body, "prev");
 		if (prev && line) {
 			checkpoint_sha256(prev, strlen(prev), d);
 			hex_encode(d, 32, hex);
@@ -232,10 +245,18 @@ static void check_proofs(struct check *c, json_t *streams, const struct archive_
 			}
 			proof_path = g_build_filename(c->dir, f_proof, NULL);
 			seg_path = g_build_filename(c->dir, f_seg, NULL);
+			char *kwhy = NULL;
+			const struct archive_pubkey *k = NULL;
+
 			p = json_load_file(proof_path, JSON_REJECT_DUPLICATES, NULL);
+			if (json_is_object(p) && jstr(p, "checkpoint_body"))
+				k = signer_of(c, jstr(p, "checkpoint_body"), KEY_SLOT_MAIN, key, &kwhy);
 			if (!json_is_object(p)) {
 				fail(c, f_proof, _("missing or not a proof"));
-			} else if ((why = proof_check(p, key, seg_path))) {
+			} else if (kwhy) {
+				/* a clip proven only by a checkpoint of a revoked (or unknown) key */
+				fail(c, f_proof, kwhy);
+			} else if ((why = proof_check(p, k ? k : key, seg_path))) {
 				fail(c, f_proof, why);
 			} else {
 				row = g_strdup_printf(
@@ -250,6 +271,7 @@ static void check_proofs(struct check *c, json_t *streams, const struct archive_
 					(*proven)++;
 				g_free(row);
 			}
+			g_free(kwhy);
 			json_decref(p);
 			g_free(seg_path);
 			g_free(proof_path);
@@ -257,10 +279,64 @@ static void check_proofs(struct check *c, json_t *streams, const struct archive_
 	}
 }
 
+/* The package's key history (keys/key-history.log), checked entry by entry; with EXT
+ * (--key-history) its entries must be EXT's beginning and EXT is used. KEY (--pubkey) must then
+ * be one of the history's keys, KEY2 (--pubkey2) one of its second keys once it has any: every
+ * rotation is signed by both keys, so any of them anchors the others. Sets c->hist. */
+static void check_key_history(struct check *c, const struct key_history *ext,
+                              const struct archive_pubkey *key, const struct archive_pubkey *key2,
+                              struct key_history **own)
+{
+	char *text = NULL;
+	GError *err = NULL;
+	uint8_t raw[32], idh[32];
+	gsize len;
+
+	if (read_file(c->dir, PACKAGE_KEY_HISTORY, &text, &len) == 0) {
+		if (key_history_parse(text, PACKAGE_KEY_HISTORY, own, &err) != 0) {
+			fail(c, PACKAGE_KEY_HISTORY, err->message);
+			g_error_free(err);
+			g_free(text);
+			return;
+		}
+		g_free(text);
+	}
+	if (ext && *own) {
+		for (guint i = 0; i < key_history_length(*own); i++)
+			if (i >= key_history_length(ext) ||
+			    strcmp(key_history_entry(ext, i)->text, key_history_entry(*own, i)->text)) {
+				char *why = g_strdup_printf(_("entry %u differs from the key history "
+				                              "given with --key-history"),
+				                            i);
+
+				fail(c, PACKAGE_KEY_HISTORY, why);
+				g_free(why);
+				return;
+			}
+	}
+	c->hist = ext ? ext : *own;
+	if (!c->hist)
+		return;
+	if (key_history_keys(c->hist) > 0 &&
+	    (archive_pubkey_raw(key, raw) != 0 ||
+	     (EVP_Digest(raw, 32, idh, NULL, EVP_sha256(), NULL), !key_history_find(c->hist, idh))))
+		fail(c, "--pubkey", _("the key given is none of the keys of the key history"));
+	if (key2 && key_history_slot_keys(c->hist, KEY_SLOT_SECOND) > 0 &&
+	    (archive_pubkey_spki_sha256(key2, idh) != 0 ||
+	     !key_history_slot_find(c->hist, KEY_SLOT_SECOND, idh)))
+		fail(c, "--pubkey2", _("the key given is none of the second keys of the key history"));
+}
+
 int cmd_verify_package(int argc, char **argv)
 {
-	char *pub = NULL, *pub2 = NULL, *tsa_ca = NULL, *path;
+	char *pub = NULL, *pub2 = NULL, *tsa_ca = NULL, *path, *hist_path = NULL;
+	struct key_history *hist = NULL, *ext = NULL;
 	GOptionEntry opts[] = {
+	    {"key-history", 0, 0, G_OPTION_ARG_FILENAME, &hist_path,
+	     N_("the controller's key history (key-history.log, or a copy): check every "
+	        "checkpoint against it, revocations made after the package was cut included; "
+	        "without it the history the package carries (keys/key-history.log) is used"),
+	     "key-history.log"},
 	    {"pubkey", 'k', 0, G_OPTION_ARG_FILENAME, &pub,
 	     N_("the controller's public key (PEM, required)"), "controller-signing.pub"},
 	    {"pubkey2", 0, 0, G_OPTION_ARG_FILENAME, &pub2,
@@ -297,6 +373,16 @@ int cmd_verify_package(int argc, char **argv)
 		tool_err(_("%s: not a readable SM2 or Ed25519 public key (PEM)"), pub2);
 		goto out;
 	}
+	if (hist_path) {
+		GError *herr = NULL;
+
+		if (key_history_load(hist_path, &ext, &herr) != 0) {
+			printf(_("FAILED %s: %s\n"), hist_path, herr->message);
+			g_error_free(herr);
+			rc = EXIT_TAMPERED;
+			goto out;
+		}
+	}
 	c.dir = argv[1];
 	path = g_build_filename(c.dir, "package.json", NULL);
 	pkg = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
@@ -316,6 +402,7 @@ int cmd_verify_package(int argc, char **argv)
 		g_free(path);
 	}
 	check_manifest(&c, &files);
+	check_key_history(&c, ext, key, key2, &hist);
 	check_checkpoints(&c, json_object_get(pkg, "checkpoints"), key, key2, tsa_ca, bodies,
 	                  &timestamps);
 	check_proofs(&c, json_object_get(pkg, "streams"), key, bodies, &proven);
@@ -352,6 +439,9 @@ int cmd_verify_package(int argc, char **argv)
 	rc = EXIT_INTACT;
 out:
 	json_decref(pkg);
+	key_history_free(hist);
+	key_history_free(ext);
+	g_free(hist_path);
 	g_hash_table_unref(bodies);
 	archive_pubkey_free(key);
 	archive_pubkey_free(key2);

@@ -8,6 +8,8 @@
 
 #define PACKAGE_FORMAT   "evalroom evidence package v1"
 #define PACKAGE_MANIFEST "manifest.sha256"
+/* The archive's key history, when it has one (key_history.h's file format). */
+#define PACKAGE_KEY_HISTORY "keys/key-history.log"
 
 /* index.html: plays the package's clips side by side in sync with its timeline, from
  * package.js beside it (package_page.c). */

@@ -31,7 +31,12 @@ static const char readme_head[] =
     "  signature, ROW.sig2 its SM2 (SM3) signature when the site signs with a second key,\n"
     "  ROW.note the C2SP signed note, ROW.tst an RFC 3161 timestamp token when one was taken.\n"
     "- keys/: the public keys the archive records (signing.pub, signing2.pub, signing.vkey);\n"
-    "  compare them with the keys you got from the site.\n"
+    "  compare them with the keys you got from the site. key-history.log, when the site's\n"
+    "  keys were rotated or revoked: the archive's key history (one entry a line: the entry,\n"
+    "  its signature and its second signature, each base64), each entry signed by the keys it\n"
+    "  concerns; every checkpoint is then signed by the key its key line names, which must be\n"
+    "  in use and not revoked at its time line (verify-package checks this; pass the site's\n"
+    "  current key-history.log with --key-history to see revocations made later).\n"
     "- timeline.txt, timeline.json: events (door, seats, alerts, witness notes, ...),\n"
     "  recorded spans and gaps in the span.\n"
     "- package.json, package.js: what the package holds (package.js: the same, for\n"
@@ -63,6 +68,11 @@ static const char readme_head[] =
     "    for c in checkpoints/*.txt; do openssl pkeyutl -verify -pubin -inkey \"$PUB\" -rawin -in "
     "\"$c\" -sigfile \"${c%.txt}.sig\" >/dev/null && echo \"OK $c: Ed25519 signature\" || echo "
     "\"FAILED $c: Ed25519 signature\"; done\n"
+    "\n"
+    "   (After a key rotation, keys/key-history.log: the checkpoints before the rotation\n"
+    "   verify with the old key, those after it with the new one; the key line of each names\n"
+    "   its key: the SHA-256 of the last 32 bytes of `openssl pkey -pubin -in KEY.pub\n"
+    "   -outform DER`.)\n"
     "\n";
 
 static const char readme_sm2[] =

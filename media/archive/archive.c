@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cosignature.h"
+#include "hex.h"
 #include "key_history.h"
 #include "leaf.h"
 #include "merkle.h"
@@ -364,6 +365,27 @@ static int signer_is_current(struct archive *a, struct archive_signer *signer,
 	return -EINVAL;
 }
 
+/* 0 when SIGNER2 is the current second key of H, or H has no entry about the second key, or
+ * there is no second key; else -EINVAL with the error set. */
+static int second_is_current(struct archive *a, struct archive_signer *signer2,
+                             const struct key_history *h)
+{
+	const struct key_window *cur = h ? key_history_slot_current(h, KEY_SLOT_SECOND) : NULL;
+	uint8_t id[32];
+	char hex[KEY_ID_HEX];
+
+	if (!cur || !signer2)
+		return 0;
+	if (archive_signer_spki_sha256(signer2, id) == 0 && memcmp(id, cur->idh, 32) == 0)
+		return 0;
+	hex_encode(id, 32, hex);
+	set_err(a,
+	        "archive %s: the second signing key %s is not the current second key of the key "
+	        "history (%s)",
+	        a->path, hex, cur->id);
+	return -EINVAL;
+}
+
 int archive_create_keyed(const char *path, const struct archive_tender *tender,
                          struct archive_signer *signer, struct archive_signer *signer2,
                          const struct key_history *history, struct archive **out)
@@ -394,6 +416,8 @@ int archive_create_keyed(const char *path, const struct archive_tender *tender,
 	rc = key_hash_of(a);
 	if (rc == 0)
 		rc = signer_is_current(a, signer, history);
+	if (rc == 0)
+		rc = second_is_current(a, signer2, history);
 	if (rc)
 		goto err_free;
 	rc = open_db(a, SQLITE_OPEN_READWRITE);
@@ -692,8 +716,17 @@ int archive_open_keyed(const char *path, struct archive_signer *signer,
 			checkpoint_sha256(sqlite3_column_text(st, 5),
 			                  (size_t)sqlite3_column_bytes(st, 5), a->prev);
 		if (sqlite3_column_type(st, 6) == SQLITE_TEXT) {
+			/* The second key in use: the current one of the history the file goes on
+			 * with (the controller's when its entries are appended now), once an entry
+			 * concerns it; else the one meta records. */
+			const struct key_history *eff = append != G_MAXUINT ? history : rows;
+			const struct key_window *w2 =
+			    eff ? key_history_slot_current(eff, KEY_SLOT_SECOND) : NULL;
 			char *pem2 = signer2 ? archive_signer_public_pem(signer2) : NULL;
-			int same = g_strcmp0(pem2, (const char *)sqlite3_column_text(st, 6)) == 0;
+			uint8_t id2[32];
+			int same = w2 ? signer2 && archive_signer_spki_sha256(signer2, id2) == 0 &&
+			                    memcmp(id2, w2->idh, 32) == 0
+			              : g_strcmp0(pem2, (const char *)sqlite3_column_text(st, 6)) == 0;
 
 			g_free(pem2);
 			if (!same) {

@@ -235,12 +235,15 @@ int cosig_find_checkpoint(sqlite3 *db, const uint8_t body_sha[32], int64_t *id, 
 int cosig_consistency_proof(sqlite3 *db, uint64_t from, uint64_t to,
                             uint8_t proof[][MERKLE_HASH_LEN], size_t *len)
 {
-	static const char *const sql =
+	/* Format version 3: the key history's rows are leaves too. */
+	static const char *const sql_v3 =
 	    "SELECT leaf, leaf_hash FROM ("
 	    " SELECT leaf, leaf_hash FROM meta UNION ALL SELECT leaf, leaf_hash FROM draw"
 	    " UNION ALL SELECT leaf, leaf_hash FROM events"
 	    " UNION ALL SELECT leaf, leaf_hash FROM segments"
-	    " UNION ALL SELECT leaf, leaf_hash FROM gaps) WHERE leaf < ? ORDER BY leaf";
+	    " UNION ALL SELECT leaf, leaf_hash FROM gaps"
+	    " UNION ALL SELECT leaf, leaf_hash FROM key_history) WHERE leaf < ? ORDER BY leaf";
+	const char *sql = sql_v3;
 	sqlite3_stmt *st = NULL;
 	GByteArray *leaves = g_byte_array_new();
 	uint64_t n = 0;
@@ -248,6 +251,19 @@ int cosig_consistency_proof(sqlite3 *db, uint64_t from, uint64_t to,
 
 	if (from > to)
 		goto out;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND "
+	                       "name = 'key_history'",
+	                       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		sql = "SELECT leaf, leaf_hash FROM ("
+		      " SELECT leaf, leaf_hash FROM meta UNION ALL SELECT leaf, leaf_hash FROM draw"
+		      " UNION ALL SELECT leaf, leaf_hash FROM events"
+		      " UNION ALL SELECT leaf, leaf_hash FROM segments"
+		      " UNION ALL SELECT leaf, leaf_hash FROM gaps) WHERE leaf < ? ORDER BY leaf";
+	sqlite3_finalize(st);
+	st = NULL;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)to);

@@ -8,13 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "hex.h"
 
 #define MAGIC "evalroom-key-history v1\n"
 
 struct key_history {
 	GPtrArray *entries; /* struct key_entry * */
-	GPtrArray *keys;    /* struct key_window * */
+	GPtrArray *keys;    /* struct key_window * of the main slot */
+	GPtrArray *keys2;   /* struct key_window * of the second key's slot */
 	uint8_t last[32];   /* SHA-256 of the last entry's text */
 };
 
@@ -44,9 +46,22 @@ char *key_event_text(const struct key_event *ev)
 
 	hex_encode(ev->prev, 32, prev);
 	g_string_append_printf(
-	    s, "%s\nindex %" G_GUINT64_FORMAT "\nprev %s\ntime %" G_GINT64_FORMAT "\n",
-	    ev->kind == KEY_EVENT_ROTATE ? "rotate" : "revoke", ev->index, prev, ev->time_us);
-	if (ev->kind == KEY_EVENT_ROTATE) {
+	    s, "%s%s\nindex %" G_GUINT64_FORMAT "\nprev %s\ntime %" G_GINT64_FORMAT "\n",
+	    ev->kind == KEY_EVENT_ROTATE ? "rotate" : "revoke",
+	    ev->slot == KEY_SLOT_SECOND ? "2" : "", ev->index, prev, ev->time_us);
+	if (ev->kind == KEY_EVENT_ROTATE && ev->slot == KEY_SLOT_SECOND) {
+		char *o = g_base64_encode(ev->old_der->data, ev->old_der->len);
+		char *n = g_base64_encode(ev->new_der->data, ev->new_der->len);
+		uint8_t h[32];
+
+		sha256(ev->old_der->data, ev->old_der->len, h);
+		hex_encode(h, 32, a);
+		sha256(ev->new_der->data, ev->new_der->len, h);
+		hex_encode(h, 32, b);
+		g_string_append_printf(s, "old %s\nold-key %s\nnew %s\nnew-key %s\n", a, o, b, n);
+		g_free(o);
+		g_free(n);
+	} else if (ev->kind == KEY_EVENT_ROTATE) {
 		char *o = g_base64_encode(ev->old_key, 32), *n = g_base64_encode(ev->new_key, 32);
 
 		key_id_hex(ev->old_key, a);
@@ -105,6 +120,34 @@ static int take_raw(const char **p, const char *key, uint8_t out[32])
 	return rc;
 }
 
+/* A second key's DER SubjectPublicKeyInfo, standard base64 (at most 1 KiB). */
+static GByteArray *take_der(const char **p, const char *key)
+{
+	char *v = take_line(p, key);
+	gsize len = 0;
+	guchar *raw = v ? g_base64_decode(v, &len) : NULL;
+	GByteArray *out = NULL;
+
+	if (raw && len > 0 && len <= 1024) {
+		out = g_byte_array_sized_new((guint)len);
+		g_byte_array_append(out, raw, (guint)len);
+	}
+	g_free(raw);
+	g_free(v);
+	return out;
+}
+
+static void key_event_clear(struct key_event *ev)
+{
+	g_free(ev->reason);
+	ev->reason = NULL;
+	if (ev->old_der)
+		g_byte_array_unref(ev->old_der);
+	if (ev->new_der)
+		g_byte_array_unref(ev->new_der);
+	ev->old_der = ev->new_der = NULL;
+}
+
 static int take_hex(const char **p, const char *key, uint8_t out[32])
 {
 	char *v = take_line(p, key);
@@ -128,34 +171,41 @@ static int key_event_parse(const char *text, struct key_event *ev)
 	if (!g_str_has_prefix(p, MAGIC))
 		return -EINVAL;
 	p += strlen(MAGIC);
-	if (g_str_has_prefix(p, "rotate\n"))
+	if (g_str_has_prefix(p, "rotate\n") || g_str_has_prefix(p, "rotate2\n"))
 		ev->kind = KEY_EVENT_ROTATE;
-	else if (g_str_has_prefix(p, "revoke\n"))
+	else if (g_str_has_prefix(p, "revoke\n") || g_str_has_prefix(p, "revoke2\n"))
 		ev->kind = KEY_EVENT_REVOKE;
 	else
 		return -EINVAL;
-	p += 7;
+	ev->slot = p[6] == '2' ? KEY_SLOT_SECOND : KEY_SLOT_MAIN;
+	p += ev->slot == KEY_SLOT_SECOND ? 8 : 7;
 	if (take_int(&p, "index", &v) || v < 0 || take_hex(&p, "prev", ev->prev) ||
 	    take_int(&p, "time", &ev->time_us))
 		return -EINVAL;
 	ev->index = (uint64_t)v;
-	if (ev->kind == KEY_EVENT_ROTATE) {
+	if (ev->kind == KEY_EVENT_ROTATE && ev->slot == KEY_SLOT_SECOND) {
+		if (take_hex(&p, "old", skip) || !(ev->old_der = take_der(&p, "old-key")) ||
+		    take_hex(&p, "new", skip) || !(ev->new_der = take_der(&p, "new-key"))) {
+			key_event_clear(ev);
+			return -EINVAL;
+		}
+	} else if (ev->kind == KEY_EVENT_ROTATE) {
 		if (take_hex(&p, "old", skip) || take_raw(&p, "old-key", ev->old_key) ||
 		    take_hex(&p, "new", skip) || take_raw(&p, "new-key", ev->new_key))
 			return -EINVAL;
 	} else if (take_hex(&p, "key", ev->key_id) || take_int(&p, "from", &ev->from_us)) {
 		return -EINVAL;
 	}
-	if (take_int(&p, "reason", &n) || n < 0 || strlen(p) != (size_t)n + 1 || p[n] != '\n')
+	if (take_int(&p, "reason", &n) || n < 0 || strlen(p) != (size_t)n + 1 || p[n] != '\n') {
+		key_event_clear(ev);
 		return -EINVAL;
+	}
 	ev->reason = g_strndup(p, (size_t)n);
 	again = key_event_text(ev);
 	rc = strcmp(again, text) == 0 ? 0 : -EINVAL;
 	g_free(again);
-	if (rc) {
-		g_free(ev->reason);
-		ev->reason = NULL;
-	}
+	if (rc)
+		key_event_clear(ev);
 	return rc;
 }
 
@@ -167,7 +217,7 @@ static void entry_free(gpointer p)
 	g_byte_array_unref(e->sig);
 	if (e->sig2)
 		g_byte_array_unref(e->sig2);
-	g_free(e->ev.reason);
+	key_event_clear(&e->ev);
 	g_free(e);
 }
 
@@ -176,6 +226,8 @@ static void window_free(gpointer p)
 	struct key_window *w = p;
 
 	archive_pubkey_free(w->pub);
+	if (w->der)
+		g_byte_array_unref(w->der);
 	g_free(w->revoke_reason);
 	g_free(w);
 }
@@ -186,6 +238,7 @@ struct key_history *key_history_new(void)
 
 	h->entries = g_ptr_array_new_with_free_func(entry_free);
 	h->keys = g_ptr_array_new_with_free_func(window_free);
+	h->keys2 = g_ptr_array_new_with_free_func(window_free);
 	return h;
 }
 
@@ -195,6 +248,7 @@ void key_history_free(struct key_history *h)
 		return;
 	g_ptr_array_unref(h->entries);
 	g_ptr_array_unref(h->keys);
+	g_ptr_array_unref(h->keys2);
 	g_free(h);
 }
 
@@ -208,41 +262,102 @@ const struct key_entry *key_history_entry(const struct key_history *h, guint i)
 	return g_ptr_array_index(h->entries, i);
 }
 
-guint key_history_keys(const struct key_history *h)
+static GPtrArray *slot_keys(const struct key_history *h, enum key_slot slot)
 {
-	return h->keys->len;
+	return slot == KEY_SLOT_SECOND ? h->keys2 : h->keys;
 }
 
-const struct key_window *key_history_key(const struct key_history *h, guint i)
+guint key_history_slot_keys(const struct key_history *h, enum key_slot slot)
 {
-	return g_ptr_array_index(h->keys, i);
+	return slot_keys(h, slot)->len;
 }
 
-const struct key_window *key_history_current(const struct key_history *h)
+const struct key_window *key_history_slot_key(const struct key_history *h, enum key_slot slot,
+                                              guint i)
 {
-	return h->keys->len ? g_ptr_array_index(h->keys, h->keys->len - 1) : NULL;
+	return g_ptr_array_index(slot_keys(h, slot), i);
 }
 
-const struct key_window *key_history_find(const struct key_history *h, const uint8_t id_hash[32])
+const struct key_window *key_history_slot_current(const struct key_history *h,
+                                                  enum key_slot slot)
 {
-	for (guint i = 0; i < h->keys->len; i++) {
-		struct key_window *w = g_ptr_array_index(h->keys, i);
-		uint8_t id[32];
+	GPtrArray *k = slot_keys(h, slot);
 
-		sha256(w->raw, 32, id);
-		if (memcmp(id, id_hash, 32) == 0)
+	return k->len ? g_ptr_array_index(k, k->len - 1) : NULL;
+}
+
+const struct key_window *key_history_slot_find(const struct key_history *h, enum key_slot slot,
+                                               const uint8_t id_hash[32])
+{
+	GPtrArray *k = slot_keys(h, slot);
+
+	for (guint i = 0; i < k->len; i++) {
+		struct key_window *w = g_ptr_array_index(k, i);
+
+		if (memcmp(w->idh, id_hash, 32) == 0)
 			return w;
 	}
 	return NULL;
 }
 
-const struct key_window *key_history_at(const struct key_history *h, int64_t time_us)
+const struct key_window *key_history_slot_at(const struct key_history *h, enum key_slot slot,
+                                             int64_t time_us)
 {
-	for (guint i = 0; i < h->keys->len; i++) {
-		struct key_window *w = g_ptr_array_index(h->keys, i);
+	GPtrArray *k = slot_keys(h, slot);
+
+	for (guint i = 0; i < k->len; i++) {
+		struct key_window *w = g_ptr_array_index(k, i);
 
 		if (time_us >= w->from_us && time_us < w->to_us)
 			return w;
+	}
+	return NULL;
+}
+
+guint key_history_keys(const struct key_history *h)
+{
+	return key_history_slot_keys(h, KEY_SLOT_MAIN);
+}
+
+const struct key_window *key_history_key(const struct key_history *h, guint i)
+{
+	return key_history_slot_key(h, KEY_SLOT_MAIN, i);
+}
+
+const struct key_window *key_history_current(const struct key_history *h)
+{
+	return key_history_slot_current(h, KEY_SLOT_MAIN);
+}
+
+const struct key_window *key_history_find(const struct key_history *h, const uint8_t id_hash[32])
+{
+	return key_history_slot_find(h, KEY_SLOT_MAIN, id_hash);
+}
+
+const struct key_window *key_history_at(const struct key_history *h, int64_t time_us)
+{
+	return key_history_slot_at(h, KEY_SLOT_MAIN, time_us);
+}
+
+char *key_window_check_use(const struct key_window *w, int64_t time_us)
+{
+	char when[40], at[40];
+
+	clock_format_us(time_us, at, sizeof(at));
+	if (time_us < w->from_us) {
+		clock_format_us(w->from_us, when, sizeof(when));
+		return g_strdup_printf("signed at %s by key %s before it was introduced (at %s)",
+		                       at, w->id, when);
+	}
+	if (time_us >= w->revoked_us) {
+		clock_format_us(w->revoked_us, when, sizeof(when));
+		return g_strdup_printf("signed at %s by key %s, which is revoked from %s (%s)", at,
+		                       w->id, when, w->revoke_reason ? w->revoke_reason : "");
+	}
+	if (time_us >= w->to_us) {
+		clock_format_us(w->to_us, when, sizeof(when));
+		return g_strdup_printf("signed at %s by key %s after it was replaced (at %s)", at,
+		                       w->id, when);
 	}
 	return NULL;
 }
@@ -251,8 +366,10 @@ static struct key_window *window_new(const uint8_t raw[32], int64_t from_us)
 {
 	struct key_window *w = g_new0(struct key_window, 1);
 
+	w->slot = KEY_SLOT_MAIN;
 	memcpy(w->raw, raw, 32);
-	key_id_hex(raw, w->id);
+	sha256(raw, 32, w->idh);
+	hex_encode(w->idh, 32, w->id);
 	w->from_us = from_us;
 	w->to_us = INT64_MAX;
 	w->revoked_us = INT64_MAX;
@@ -260,6 +377,26 @@ static struct key_window *window_new(const uint8_t raw[32], int64_t from_us)
 		g_free(w);
 		return NULL;
 	}
+	return w;
+}
+
+/* A second key's window from its DER SubjectPublicKeyInfo (SM2 or Ed25519), or NULL. */
+static struct key_window *window_new_der(const GByteArray *der, int64_t from_us)
+{
+	struct key_window *w = g_new0(struct key_window, 1);
+
+	w->slot = KEY_SLOT_SECOND;
+	sha256(der->data, der->len, w->idh);
+	hex_encode(w->idh, 32, w->id);
+	w->from_us = from_us;
+	w->to_us = INT64_MAX;
+	w->revoked_us = INT64_MAX;
+	if (archive_pubkey_from_der_any(der->data, der->len, &w->pub) != 0) {
+		g_free(w);
+		return NULL;
+	}
+	w->der = g_byte_array_sized_new(der->len);
+	g_byte_array_append(w->der, der->data, der->len);
 	return w;
 }
 
@@ -272,15 +409,20 @@ int key_history_add(struct key_history *h, const char *text, const uint8_t *sig,
                     const uint8_t *sig2, size_t sig2_len, char **why)
 {
 	struct key_entry *e = g_new0(struct key_entry, 1);
-	const struct key_window *cur = key_history_current(h);
+	const struct key_window *cur;
 	struct key_window *w, *first = NULL, *next = NULL;
 	uint8_t zero[32] = {0};
 	guint n = h->entries->len;
+	enum key_slot slot;
+	const char *what;
 
 	if (key_event_parse(text, &e->ev) != 0) {
 		*why = g_strdup("not a key history entry in the exact form the format defines");
 		goto err;
 	}
+	slot = e->ev.slot;
+	what = slot == KEY_SLOT_SECOND ? "second key" : "key";
+	cur = key_history_slot_current(h, slot);
 	if (e->ev.index != n) {
 		*why = g_strdup_printf("index %" G_GUINT64_FORMAT " where %u was due (an entry "
 		                       "removed or reordered)",
@@ -297,67 +439,86 @@ int key_history_add(struct key_history *h, const char *text, const uint8_t *sig,
 		goto err;
 	}
 	if (e->ev.kind == KEY_EVENT_ROTATE) {
-		if (cur && memcmp(cur->raw, e->ev.old_key, 32) != 0) {
-			*why = g_strdup_printf(
-			    "a rotation from a key that is not the current one (%s)", cur->id);
-			goto err;
-		}
-		if (!cur) {
-			first = window_new(e->ev.old_key, INT64_MIN);
-			if (!first) {
+		if (slot == KEY_SLOT_SECOND) {
+			uint8_t oh[32];
+
+			sha256(e->ev.old_der->data, e->ev.old_der->len, oh);
+			if (cur && memcmp(cur->idh, oh, 32) != 0) {
+				*why = g_strdup_printf("a rotation from a second key that is not the "
+				                       "current one (%s)",
+				                       cur->id);
+				goto err;
+			}
+			if (!cur && !(first = window_new_der(e->ev.old_der, INT64_MIN))) {
+				*why = g_strdup("its old key is not an SM2 or Ed25519 public key");
+				goto err;
+			}
+			next = window_new_der(e->ev.new_der, e->ev.time_us);
+			if (!next) {
+				*why = g_strdup("its new key is not an SM2 or Ed25519 public key");
+				goto err;
+			}
+			if (strcmp(archive_pubkey_algorithm(next->pub),
+			           archive_pubkey_algorithm(cur ? cur->pub : first->pub)) != 0) {
+				*why = g_strdup_printf("its new key %s is of another algorithm than "
+				                       "the key it replaces",
+				                       next->id);
+				goto err;
+			}
+		} else {
+			if (cur && memcmp(cur->raw, e->ev.old_key, 32) != 0) {
+				*why = g_strdup_printf(
+				    "a rotation from a key that is not the current one (%s)", cur->id);
+				goto err;
+			}
+			if (!cur && !(first = window_new(e->ev.old_key, INT64_MIN))) {
 				*why = g_strdup("its old key is not an Ed25519 public key");
 				goto err;
 			}
-		}
-		next = window_new(e->ev.new_key, e->ev.time_us);
-		if (!next) {
-			*why = g_strdup("its new key is not an Ed25519 public key");
-			goto err;
-		}
-		{
-			char id[KEY_ID_HEX];
-			uint8_t idh[32];
-
-			sha256(e->ev.new_key, 32, idh);
-			key_id_hex(e->ev.new_key, id);
-			if (key_history_find(h, idh) ||
-			    memcmp(e->ev.new_key, e->ev.old_key, 32) == 0) {
-				*why = g_strdup_printf("its new key %s was used before", id);
+			next = window_new(e->ev.new_key, e->ev.time_us);
+			if (!next) {
+				*why = g_strdup("its new key is not an Ed25519 public key");
 				goto err;
 			}
 		}
+		if (key_history_slot_find(h, slot, next->idh) ||
+		    memcmp(next->idh, cur ? cur->idh : first->idh, 32) == 0) {
+			*why = g_strdup_printf("its new %s %s was used before", what, next->id);
+			goto err;
+		}
 		if (!sig_ok(cur ? cur->pub : first->pub, text, sig, sig_len)) {
-			*why = g_strdup_printf("its signature by the old key %s does not verify",
+			*why = g_strdup_printf("its signature by the old %s %s does not verify", what,
 			                       cur ? cur->id : first->id);
 			goto err;
 		}
 		if (!sig_ok(next->pub, text, sig2, sig2_len)) {
-			*why = g_strdup_printf("its signature by the new key %s does not verify",
+			*why = g_strdup_printf("its signature by the new %s %s does not verify", what,
 			                       next->id);
 			goto err;
 		}
 	} else {
-		const struct key_window *k = key_history_find(h, e->ev.key_id);
+		const struct key_window *k = key_history_slot_find(h, slot, e->ev.key_id);
 		char id[65];
 
 		hex_encode(e->ev.key_id, 32, id);
 		if (!cur || !k) {
-			*why = g_strdup_printf("it revokes key %s, which the history does not hold",
-			                       id);
+			*why = g_strdup_printf("it revokes %s %s, which the history does not hold",
+			                       what, id);
 			goto err;
 		}
 		if (k == cur) {
-			*why = g_strdup_printf("it revokes the current key %s (rotate first)", id);
+			*why = g_strdup_printf("it revokes the current %s %s (rotate first)", what,
+			                       id);
 			goto err;
 		}
 		if (!sig_ok(cur->pub, text, sig, sig_len)) {
-			*why = g_strdup_printf(
-			    "its signature by the current key %s does not verify", cur->id);
+			*why = g_strdup_printf("its signature by the current %s %s does not verify",
+			                       what, cur->id);
 			goto err;
 		}
 		if (sig2 && !sig_ok(k->pub, text, sig2, sig2_len)) {
-			*why = g_strdup_printf(
-			    "its signature by the revoked key %s does not verify", id);
+			*why = g_strdup_printf("its signature by the revoked %s %s does not verify",
+			                       what, id);
 			goto err;
 		}
 	}
@@ -371,11 +532,11 @@ int key_history_add(struct key_history *h, const char *text, const uint8_t *sig,
 	}
 	if (e->ev.kind == KEY_EVENT_ROTATE) {
 		if (first)
-			g_ptr_array_add(h->keys, first);
-		((struct key_window *)key_history_current(h))->to_us = e->ev.time_us;
-		g_ptr_array_add(h->keys, next);
+			g_ptr_array_add(slot_keys(h, slot), first);
+		((struct key_window *)key_history_slot_current(h, slot))->to_us = e->ev.time_us;
+		g_ptr_array_add(slot_keys(h, slot), next);
 	} else {
-		w = (struct key_window *)key_history_find(h, e->ev.key_id);
+		w = (struct key_window *)key_history_slot_find(h, slot, e->ev.key_id);
 		if (e->ev.from_us < w->revoked_us) {
 			w->revoked_us = e->ev.from_us;
 			g_free(w->revoke_reason);
@@ -518,22 +679,27 @@ static int sign_and_append(struct key_history *h, const char *path, struct key_e
                            const struct archive_signer *s1, const struct archive_signer *s2,
                            GError **err)
 {
-	uint8_t sig[ARCHIVE_SIGNATURE_LEN], sig2[ARCHIVE_SIGNATURE_LEN];
+	GByteArray *sig = NULL, *sig2 = NULL;
 	char *text, *why = NULL, *line;
 	int rc;
 
 	ev->index = h->entries->len;
 	memcpy(ev->prev, h->last, 32);
 	text = key_event_text(ev);
-	if (archive_signer_sign(s1, text, strlen(text), sig) != 0 ||
-	    (s2 && archive_signer_sign(s2, text, strlen(text), sig2) != 0)) {
+	if (archive_signer_sign_alloc(s1, text, strlen(text), &sig) != 0 ||
+	    (s2 && archive_signer_sign_alloc(s2, text, strlen(text), &sig2) != 0)) {
 		g_set_error(err, key_history_quark(), EIO, "signing the key history entry failed");
 		g_free(text);
+		if (sig)
+			g_byte_array_unref(sig);
 		return -EIO;
 	}
-	rc = key_history_add(h, text, sig, sizeof(sig), s2 ? sig2 : NULL, s2 ? sizeof(sig2) : 0,
-	                     &why);
+	rc = key_history_add(h, text, sig->data, sig->len, sig2 ? sig2->data : NULL,
+	                     sig2 ? sig2->len : 0, &why);
 	g_free(text);
+	g_byte_array_unref(sig);
+	if (sig2)
+		g_byte_array_unref(sig2);
 	if (rc) {
 		g_set_error(err, key_history_quark(), EINVAL, "%s", why);
 		g_free(why);
@@ -564,6 +730,28 @@ int key_history_rotate(struct key_history *h, const char *path,
 	return sign_and_append(h, path, &ev, old_key, new_key, err);
 }
 
+int key_history_rotate_second(struct key_history *h, const char *path,
+                              const struct archive_signer *old_key,
+                              const struct archive_signer *new_key, int64_t time_us,
+                              const char *reason, GError **err)
+{
+	struct key_event ev = {.kind = KEY_EVENT_ROTATE, .slot = KEY_SLOT_SECOND, .time_us = time_us};
+	int rc;
+
+	ev.old_der = archive_signer_spki_der(old_key);
+	ev.new_der = archive_signer_spki_der(new_key);
+	if (!ev.old_der || !ev.new_der) {
+		g_set_error(err, key_history_quark(), EINVAL, "a second key without a public key");
+		rc = -EINVAL;
+	} else {
+		ev.reason = (char *)reason;
+		rc = sign_and_append(h, path, &ev, old_key, new_key, err);
+		ev.reason = NULL;
+	}
+	key_event_clear(&ev);
+	return rc;
+}
+
 int key_history_revoke(struct key_history *h, const char *path,
                        const struct archive_signer *current, const struct archive_signer *revoked,
                        const char *id, int64_t from_us, int64_t time_us, const char *reason,
@@ -576,6 +764,8 @@ int key_history_revoke(struct key_history *h, const char *path,
 		            "a key id is 64 lower-case hex digits (evalroomctl keys list)");
 		return -EINVAL;
 	}
+	if (key_history_slot_find(h, KEY_SLOT_SECOND, ev.key_id))
+		ev.slot = KEY_SLOT_SECOND;
 	ev.reason = (char *)reason;
 	return sign_and_append(h, path, &ev, current, revoked, err);
 }

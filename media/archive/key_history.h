@@ -21,21 +21,31 @@
 
 enum key_event_kind { KEY_EVENT_ROTATE, KEY_EVENT_REVOKE };
 
+/* Which key an entry concerns: the checkpoint key (Ed25519, the `key` line; entries "rotate",
+ * "revoke") or the second key beside it (SM2 or Ed25519, the `key2` line; entries "rotate2",
+ * "revoke2"). A second key's id is the hex SHA-256 of its DER SubjectPublicKeyInfo, the value
+ * of the key2 line. */
+enum key_slot { KEY_SLOT_MAIN = 0, KEY_SLOT_SECOND = 1 };
+
 /* What an entry states; its signed text is key_event_text(). */
 struct key_event {
 	enum key_event_kind kind;
+	enum key_slot slot;
 	uint64_t index;      /* 0, 1, ... in the history */
 	uint8_t prev[32];    /* SHA-256 of the previous entry's text, zeros for entry 0 */
 	int64_t time_us;     /* when it was made (UTC us) */
-	uint8_t old_key[32]; /* rotate: the raw public key replaced */
-	uint8_t new_key[32]; /* rotate: the raw public key that signs from time_us on */
-	uint8_t key_id[32];  /* revoke: the id of the key revoked */
+	uint8_t old_key[32]; /* rotate (main): the raw public key replaced */
+	uint8_t new_key[32]; /* rotate (main): the raw public key that signs from time_us on */
+	GByteArray *old_der; /* rotate2: the DER SPKI of the second key replaced; owned */
+	GByteArray *new_der; /* rotate2: the DER SPKI of the second key from time_us on; owned */
+	uint8_t key_id[32];  /* revoke, revoke2: the id of the key revoked */
 	int64_t from_us;     /* revoke: not to be trusted from this time on */
 	char *reason;        /* free text, no NUL; owned */
 };
 
 /* One signed entry: TEXT (the exact signed bytes), SIG by the old key (rotate) or the current
- * key (revoke), SIG2 by the new key (rotate) or the revoked key (revoke; may be NULL). */
+ * key (revoke), SIG2 by the new key (rotate) or the revoked key (revoke; may be NULL); for
+ * rotate2 and revoke2 the same by the second keys (SM2: DER signatures). */
 struct key_entry {
 	char *text;
 	GByteArray *sig, *sig2;
@@ -44,7 +54,10 @@ struct key_entry {
 
 /* A key's place in the history. */
 struct key_window {
-	uint8_t raw[32];
+	enum key_slot slot;
+	uint8_t raw[32];  /* main: the raw Ed25519 public key */
+	GByteArray *der;  /* second: the DER SubjectPublicKeyInfo */
+	uint8_t idh[32];  /* the id as bytes: SHA-256 of raw (main) or of der (second) */
 	char id[KEY_ID_HEX];
 	struct archive_pubkey *pub;
 	int64_t from_us;    /* introduced (INT64_MIN: the first key) */
@@ -88,6 +101,8 @@ int key_history_parse(const char *data, const char *name, struct key_history **o
 int key_history_rotate(struct key_history *h, const char *path,
                        const struct archive_signer *old_key, const struct archive_signer *new_key,
                        int64_t time_us, const char *reason, GError **err);
+/* key_history_revoke revokes a second key (an entry revoke2) when ID names one; CURRENT and
+ * REVOKED are then second keys. */
 int key_history_revoke(struct key_history *h, const char *path,
                        const struct archive_signer *current, const struct archive_signer *revoked,
                        const char *id, int64_t from_us, int64_t time_us, const char *reason,
@@ -107,6 +122,33 @@ const struct key_window *key_history_find(const struct key_history *h, const uin
 /* key_history_at: the key in use at TIME_US (the one whose [from, to) holds it), or NULL for an
  * empty history. */
 const struct key_window *key_history_at(const struct key_history *h, int64_t time_us);
+
+/* The same per slot: the keys of SLOT in the order introduced (the first one, then each
+ * rotation's new key), its current key (NULL: no entry concerns that slot), the key of SLOT
+ * whose id is ID_HASH, the one in use at TIME_US. */
+guint key_history_slot_keys(const struct key_history *h, enum key_slot slot);
+const struct key_window *key_history_slot_key(const struct key_history *h, enum key_slot slot,
+                                              guint i);
+const struct key_window *key_history_slot_current(const struct key_history *h,
+                                                  enum key_slot slot);
+const struct key_window *key_history_slot_find(const struct key_history *h, enum key_slot slot,
+                                               const uint8_t id_hash[32]);
+const struct key_window *key_history_slot_at(const struct key_history *h, enum key_slot slot,
+                                             int64_t time_us);
+
+/* key_window_check_use: NULL when W may sign at TIME_US (introduced, not replaced, not
+ * revoked then), else why not, naming the time, the key and the window: "signed at T by key
+ * ID, which is revoked from T (REASON)", "... after it was replaced (at T)", "... before it was
+ * introduced (at T)" (a new string). */
+char *key_window_check_use(const struct key_window *w, int64_t time_us);
+
+/* key_history_rotate_second: as key_history_rotate, for the second key (OLD the current
+ * second key, or any key of an algorithm the format takes when no entry concerns it yet; NEW
+ * of the same algorithm): an entry rotate2, signed by both second keys. */
+int key_history_rotate_second(struct key_history *h, const char *path,
+                              const struct archive_signer *old_key,
+                              const struct archive_signer *new_key, int64_t time_us,
+                              const char *reason, GError **err);
 
 /* key_history_line: the file line of entry E ("TEXT SIG SIG2", each base64, "-" for no SIG2,
  * and a newline); a new string. */

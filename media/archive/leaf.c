@@ -278,3 +278,15 @@ void checkpoint_sha256(const void *data, size_t len, uint8_t out[32])
 {
 	EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL);
 }
+
+char *checkpoint_line_value(const char *body, const char *key)
+{
+	char **lines = g_strsplit(body, "\n", -1), *v = NULL;
+	size_t n = strlen(key);
+
+	for (char **l = lines; *l && !v; l++)
+		if (!strncmp(*l, key, n) && (*l)[n] == ' ')
+			v = g_strdup(*l + n + 1);
+	g_strfreev(lines);
+	return v;
+}

@@ -48,6 +48,10 @@ struct checkpoint_fields {
  * one's prev line; a raw public key for the key line). */
 void checkpoint_sha256(const void *data, size_t len, uint8_t out[32]);
 
+/* checkpoint_line_value: the value of the line "KEY VALUE" of checkpoint BODY (e.g. "key",
+ * "key2", "time", "prev"), a new string (g_free), or NULL when it has none. */
+char *checkpoint_line_value(const char *body, const char *key);
+
 /* checkpoint_body_v2: the C2SP checkpoint note text of F (origin, size, base64 root, then the
  * extension lines time, prev, key, key2 when there is a second key and, when sealing,
  * sealed); a new string (g_free). */

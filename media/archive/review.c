@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "appendix.h"
+#include "key_history.h"
 
 char *review_message(const char *tender, const char *subject, const char *by, int64_t at_us,
                      const char *note)
@@ -84,11 +85,34 @@ static struct archive_pubkey *recorded_key(sqlite3 *db)
 	return k;
 }
 
-int review_verify(sqlite3 *db, const struct archive_pubkey *key, char **report, int *bad)
+/* The archive's own key history (format version 3), or NULL when it has none. */
+static struct key_history *own_history(sqlite3 *db)
+{
+	struct key_history *h = NULL;
+	sqlite3_stmt *st = NULL;
+	char *why = NULL;
+	bool present = sqlite3_prepare_v2(db,
+	                                  "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND "
+	                                  "name = 'key_history'",
+	                                  -1, &st, NULL) == SQLITE_OK &&
+	               sqlite3_step(st) == SQLITE_ROW;
+
+	sqlite3_finalize(st);
+	if (present && key_history_read_db(db, &h, &why) != 0) {
+		key_history_free(h);
+		h = NULL;
+	}
+	g_free(why);
+	return h;
+}
+
+int review_verify(sqlite3 *db, const struct archive_pubkey *key, const struct key_history *history,
+                  char **report, int *bad)
 {
 	sqlite3_stmt *st = NULL;
 	GString *out = g_string_new(NULL);
 	struct archive_pubkey *own = NULL;
+	struct key_history *own_hist = NULL;
 	int n = 0;
 	*bad = 0;
 	if (sqlite3_prepare_v2(
@@ -105,6 +129,10 @@ int review_verify(sqlite3 *db, const struct archive_pubkey *key, char **report, 
 		*report = g_string_free(out, FALSE);
 		return 0;
 	}
+	if (!history)
+		history = own_hist = own_history(db);
+	if (history && key_history_keys(history) == 0)
+		history = NULL;
 	if (!key)
 		key = own = recorded_key(db);
 	if (sqlite3_prepare_v2(
@@ -121,18 +149,50 @@ int review_verify(sqlite3 *db, const struct archive_pubkey *key, char **report, 
 		char *msg = review_message(col(st, 1), col(st, 2), col(st, 3), at, col(st, 4));
 		gsize len = 0;
 		guchar *sig = g_base64_decode(col(st, 5), &len);
-		bool ok = key && archive_pubkey_verify(key, msg, strlen(msg), sig, len) == 0;
-		if (ok)
+		/* With a key history: the archive key in use at the review's time, not revoked
+		 * then (a review made after a rotation is signed by the new key). */
+		const struct key_window *w = history ? key_history_at(history, at) : NULL;
+		char *unusable = w ? key_window_check_use(w, at) : NULL;
+		bool ok = !unusable && (w ? w->pub : key) &&
+		          archive_pubkey_verify(w ? w->pub : key, msg, strlen(msg), sig, len) == 0;
+		/* Signed by another key of the history: name it and why it may not sign then. */
+		for (guint k = 0; !ok && !unusable && w && k < key_history_keys(history); k++) {
+			const struct key_window *o = key_history_key(history, k);
+
+			if (o != w && archive_pubkey_verify(o->pub, msg, strlen(msg), sig, len) == 0)
+				unusable = key_window_check_use(o, at);
+		}
+		if (ok && w)
+			g_string_append_printf(out,
+			                       "review of the %s footage by %s at %" G_GINT64_FORMAT
+			                       ": signed by the archive key %s, in use then\n",
+			                       col(st, 2), col(st, 3), at, w->id);
+		else if (ok)
 			g_string_append_printf(out,
 			                       "review of the %s footage by %s at %" G_GINT64_FORMAT
 			                       ": signed by the archive key\n",
 			                       col(st, 2), col(st, 3), at);
+		else if (unusable)
+			g_string_append_printf(out,
+			                       "INVALID: review of the %s footage by %s at %" G_GINT64_FORMAT
+			                       ": %s\n",
+			                       col(st, 2), col(st, 3), at, unusable);
+		else if (w)
+			g_string_append_printf(
+			    out,
+			    "INVALID: review of the %s footage by %s at %" G_GINT64_FORMAT
+			    ": its signature does not match the archive key in use then (key %s)\n",
+			    col(st, 2), col(st, 3), at, w->id);
 		else
 			g_string_append_printf(
 			    out,
 			    "INVALID: review of the %s footage by %s at %" G_GINT64_FORMAT
-			    ": its signature does not match the archive key\n",
-			    col(st, 2), col(st, 3), at);
+			    ": its signature does not match the archive key%s\n",
+			    col(st, 2), col(st, 3), at,
+			    history ? ""
+			            : " (made after a key rotation this file does not record? pass "
+			              "--key-history key-history.log)");
+		g_free(unusable);
 		*bad += !ok;
 		n++;
 		g_free(sig);
@@ -140,6 +200,7 @@ int review_verify(sqlite3 *db, const struct archive_pubkey *key, char **report, 
 	}
 	sqlite3_finalize(st);
 	archive_pubkey_free(own);
+	key_history_free(own_hist);
 	*report = g_string_free(out, FALSE);
 	return n;
 }

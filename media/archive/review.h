@@ -29,11 +29,17 @@ char *review_message(const char *tender, const char *subject, const char *by, in
 int review_append(const char *path, const struct archive_signer *signer, const char *tender,
                   const char *subject, const char *by, int64_t at_us, const char *note, char **why);
 
-/* review_verify: checks every review row of the archive on DB against KEY (the archive's
- * checkpoint key; NULL: the key recorded in meta.signing_pubkey). Returns the number of
- * rows (0 when there is no appendix table), or -EIO; *REPORT (new, "" when no rows) one
- * line per row: "review of S by ID at US: signed by the archive key" or "INVALID: ..."
- * naming the fault; *BAD the number of invalid rows. */
-int review_verify(sqlite3 *db, const struct archive_pubkey *key, char **report, int *bad);
+struct key_history;
+
+/* review_verify: checks every review row of the archive on DB against the archive key in use
+ * at the review's time per HISTORY (the controller's key history, --key-history; NULL: the
+ * archive's own key_history rows) and not revoked then; without a key history against KEY (the
+ * archive's checkpoint key; NULL: the key recorded in meta.signing_pubkey). Returns the number
+ * of rows (0 when there is no appendix table), or -EIO; *REPORT (new, "" when no rows) one
+ * line per row: "review of S by ID at US: signed by the archive key[ ID, in use then]" or
+ * "INVALID: ..." naming the fault (a revoked or replaced key with its time); *BAD the number
+ * of invalid rows. */
+int review_verify(sqlite3 *db, const struct archive_pubkey *key, const struct key_history *history,
+                  char **report, int *bad);
 
 #endif

@@ -408,3 +408,41 @@ err_priv:
 		rc = -EIO;
 	return rc;
 }
+
+int archive_signer_generate_like(const struct archive_signer *model, struct archive_signer **out)
+{
+	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, model->sm2 ? "SM2" : "ED25519");
+
+	if (!key)
+		return -EIO;
+	*out = g_new0(struct archive_signer, 1);
+	(*out)->key = key;
+	(*out)->sm2 = model->sm2;
+	return 0;
+}
+
+GByteArray *archive_signer_spki_der(const struct archive_signer *s)
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(s->key, &der);
+	GByteArray *out;
+
+	if (n <= 0)
+		return NULL;
+	out = g_byte_array_sized_new((guint)n);
+	g_byte_array_append(out, der, (guint)n);
+	OPENSSL_free(der);
+	return out;
+}
+
+int archive_pubkey_from_der_any(const uint8_t *der, size_t len, struct archive_pubkey **out)
+{
+	const unsigned char *p = der;
+	EVP_PKEY *key = d2i_PUBKEY(NULL, &p, (long)len);
+
+	if (key && p != der + len) {
+		EVP_PKEY_free(key);
+		return -EINVAL;
+	}
+	return pubkey_wrap(key, out, 1);
+}

@@ -85,6 +85,16 @@ int archive_signer_generate(struct archive_signer **out);
 int archive_signer_save(const struct archive_signer *s, const char *priv_path,
                         const char *pub_path);
 
+/* archive_signer_generate_like: a fresh key of MODEL's algorithm (Ed25519 or SM2), in memory:
+ * the new key of a rotation of the second key. 0 or -EIO. */
+int archive_signer_generate_like(const struct archive_signer *model, struct archive_signer **out);
+
+/* archive_signer_spki_der: the public key's DER SubjectPublicKeyInfo (new array,
+ * g_byte_array_unref), or NULL. archive_pubkey_from_der_any: an Ed25519 or SM2 public key from
+ * exactly that DER (as the key history records a second key). 0 or -EINVAL. */
+GByteArray *archive_signer_spki_der(const struct archive_signer *s);
+int archive_pubkey_from_der_any(const uint8_t *der, size_t len, struct archive_pubkey **out);
+
 /* 1 when both keys are the same public key, else 0. */
 int archive_pubkey_equal(const struct archive_pubkey *a, const struct archive_pubkey *b);
 

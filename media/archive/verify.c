@@ -47,9 +47,11 @@ struct ctx {
 	GPtrArray *key_rows;               /* key_history rows: struct key_row * */
 	struct key_history *rows_history;  /* those rows as a history (owned) */
 	const struct key_history *history; /* the history checkpoints are checked against */
-	GString *signers;                  /* which key signed which checkpoints */
-	const struct key_window *last_signer;
-	int64_t signer_first, signer_last;
+	struct signers {
+		GString *text; /* which key signed which checkpoints */
+		const struct key_window *last;
+		int64_t first_id, last_id;
+	} signers, signers2; /* the checkpoint key's, the second key's */
 };
 
 struct key_row {
@@ -554,7 +556,7 @@ static void check_key_history(struct ctx *c, const struct key_history *ext,
 			c->rep->key_rotations++;
 		else
 			c->rep->key_revocations++;
-	if (c->meta_key_ok) {
+	if (c->meta_key_ok && key_history_keys(c->history) > 0) {
 		const struct key_window *w = key_history_at(c->history, c->created_us);
 
 		if (!w || memcmp(w->raw, c->meta_key_raw, 32) != 0)
@@ -563,7 +565,16 @@ static void check_key_history(struct ctx *c, const struct key_history *ext,
 			    "meta row 1: signing_pubkey is not the key the key history has in use "
 			    "at the archive's creation (altered)");
 	}
-	if (key && !c->rep->key_embedded) {
+	if (c->key2 && key_history_slot_keys(c->history, KEY_SLOT_SECOND) > 0) {
+		const struct key_window *w2 =
+		    key_history_slot_at(c->history, KEY_SLOT_SECOND, c->created_us);
+
+		if (!w2 || memcmp(w2->idh, c->key2_hash, 32) != 0)
+			problem(c, 0,
+			        "meta row 1: signing_pubkey2 is not the second key the key history has "
+			        "in use at the archive's creation (altered)");
+	}
+	if (key && !c->rep->key_embedded && key_history_keys(c->history) > 0) {
 		uint8_t id[32];
 
 		if (archive_pubkey_raw(key, raw) == 0) {
@@ -578,67 +589,65 @@ static void check_key_history(struct ctx *c, const struct key_history *ext,
 	}
 }
 
-/* With a key history: the key a checkpoint's key line names (BODY), which must be valid at
- * its time T. *W gets it (NULL when the history holds no such key); returns NULL when it may
- * sign then, else why not (a new string). */
+/* With a key history: the key of SLOT a checkpoint's key (or key2) line names (BODY), which
+ * must be valid at its time T. *W gets it (NULL when the body names none or the history holds
+ * no such key); returns NULL when it may sign then, else why not (a new string). */
 static char *checkpoint_key(struct ctx *c, int64_t id, const char *body, int64_t t,
-                            const struct key_window **w)
+                            enum key_slot slot, const struct key_window **w)
 {
-	const char *p = strstr(body, "\nkey ");
+	const char *tag = slot == KEY_SLOT_SECOND ? "\nkey2 " : "\nkey ";
+	const char *p = strstr(body, tag);
+	size_t n = strlen(tag);
 	uint8_t hash[32];
-	char when[40], at[40];
-
-	char hex[65];
+	char hex[65], *why;
 
 	*w = NULL;
-	if (!p || strlen(p + 5) < 65 || p[69] != '\n')
+	if (!p || strlen(p + n) < 65 || p[n + 64] != '\n' ||
+	    key_history_slot_keys(c->history, slot) == 0)
 		return NULL;
-	memcpy(hex, p + 5, 64);
+	memcpy(hex, p + n, 64);
 	hex[64] = '\0';
 	if (hex_decode_lower(hex, hash, 32) != 0)
 		return NULL;
-	*w = key_history_find(c->history, hash);
+	*w = key_history_slot_find(c->history, slot, hash);
 	if (!*w)
 		return g_strdup_printf("checkpoints row %" G_GINT64_FORMAT
-		                       ": signed by a key the key history does not hold",
-		                       id);
-	clock_format_us(t, at, sizeof(at));
-	if (t < (*w)->from_us) {
-		clock_format_us((*w)->from_us, when, sizeof(when));
-		return g_strdup_printf("checkpoints row %" G_GINT64_FORMAT
-		                       ": signed at %s by key %s before it was introduced (at %s)",
-		                       id, at, (*w)->id, when);
-	}
-	if (t >= (*w)->revoked_us) {
-		clock_format_us((*w)->revoked_us, when, sizeof(when));
-		return g_strdup_printf("checkpoints row %" G_GINT64_FORMAT
-		                       ": signed at %s by key %s, which is revoked from %s (%s)",
-		                       id, at, (*w)->id, when,
-		                       (*w)->revoke_reason ? (*w)->revoke_reason : "");
-	}
-	if (t >= (*w)->to_us) {
-		clock_format_us((*w)->to_us, when, sizeof(when));
-		return g_strdup_printf("checkpoints row %" G_GINT64_FORMAT
-		                       ": signed at %s by key %s after it was replaced (at %s)",
-		                       id, at, (*w)->id, when);
+		                       ": signed by a %s the key history does not hold",
+		                       id, slot == KEY_SLOT_SECOND ? "second key" : "key");
+	why = key_window_check_use(*w, t);
+	if (why) {
+		char *out = g_strdup_printf("checkpoints row %" G_GINT64_FORMAT ": %s%s", id,
+		                            slot == KEY_SLOT_SECOND ? "second signature " : "", why);
+
+		g_free(why);
+		return out;
 	}
 	return NULL;
 }
 
 /* Notes which key signed checkpoint ID (for the report: "key X: checkpoints 1-4"). */
-static void note_signer(struct ctx *c, const struct key_window *w, int64_t id)
+static void note_signer(struct signers *sg, const struct key_window *w, int64_t id)
 {
-	if (w == c->last_signer) {
-		c->signer_last = id;
+	if (w == sg->last) {
+		sg->last_id = id;
 		return;
 	}
-	if (c->last_signer)
+	if (sg->last)
 		g_string_append_printf(
-		    c->signers, "%skey %s (checkpoints %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT ")",
-		    c->signers->len ? ", " : "", c->last_signer->id, c->signer_first,
-		    c->signer_last);
-	c->last_signer = w;
-	c->signer_first = c->signer_last = id;
+		    sg->text, "%skey %s (checkpoints %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT ")",
+		    sg->text->len ? ", " : "", sg->last->id, sg->first_id, sg->last_id);
+	sg->last = w;
+	sg->first_id = sg->last_id = id;
+}
+
+/* 1 when KEY2 (--pubkey2) is a second key of the key history: any of them anchors it (every
+ * rotation of the second key is signed by both). */
+static int second_in_history(struct ctx *c, const struct archive_pubkey *key2)
+{
+	uint8_t id[32];
+
+	return c->history && archive_pubkey_spki_sha256(key2, id) == 0 &&
+	       key_history_slot_find(c->history, KEY_SLOT_SECOND, id) != NULL;
 }
 
 static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, uint64_t n)
@@ -719,21 +728,25 @@ static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, u
 		} else {
 			merkle_root(c->rep->leaf_hashes->data, (uint64_t)size, computed);
 		}
-		const struct key_window *kw = NULL;
-		uint8_t kw_hash[32];
-		char *kwhy =
-		    c->history && c->version >= 2 ? checkpoint_key(c, id, body, t, &kw) : NULL;
+		const struct key_window *kw = NULL, *kw2 = NULL;
+		char *kwhy = c->history && c->version >= 2
+		                 ? checkpoint_key(c, id, body, t, KEY_SLOT_MAIN, &kw)
+		                 : NULL;
 
-		if (kw)
-			checkpoint_sha256(kw->raw, 32, kw_hash);
+		/* A second key that rotated: each checkpoint's key2 line names the one in use. */
+		if (!kwhy && c->history && c->key2 && c->version >= 2 &&
+		    key_history_slot_keys(c->history, KEY_SLOT_SECOND) > 0)
+			kwhy = checkpoint_key(c, id, body, t, KEY_SLOT_SECOND, &kw2);
 		if (c->version >= 2) {
 			struct checkpoint_fields f = {origin,
 			                              (uint64_t)size,
 			                              root,
 			                              t,
 			                              prev_hash,
-			                              kw ? kw_hash : c->meta_key_hash,
-			                              c->key2 ? c->key2_hash : NULL,
+			                              kw ? kw->idh : c->meta_key_hash,
+			                              !c->key2 ? NULL
+			                              : kw2    ? kw2->idh
+			                                       : c->key2_hash,
 			                              id == last_id && c->rep->sealed ? c->sealed_us
 			                                                              : -1};
 
@@ -776,18 +789,22 @@ static void check_checkpoints(struct ctx *c, const struct archive_pubkey *key, u
 			        id);
 		else if (c->key2 &&
 		         (sqlite3_column_type(st, 6) != SQLITE_BLOB ||
-		          archive_pubkey_verify(c->key2_check, body, strlen(body),
+		          archive_pubkey_verify(kw2 ? kw2->pub : c->key2_check, body, strlen(body),
 		                                sqlite3_column_blob(st, 6),
 		                                (size_t)sqlite3_column_bytes(st, 6)) != 0))
 			problem(c, k,
 			        "checkpoints row %" G_GINT64_FORMAT
 			        ": second signature (%s) invalid%s",
 			        id, c->key2_sm2 ? "SM2" : "Ed25519",
-			        c->key2_check != c->key2 ? " for the given --pubkey2" : "");
+			        kw2 ? " for the second key its key2 line names"
+			        : c->key2_check != c->key2 ? " for the given --pubkey2"
+			                                   : "");
 		else if ((uint64_t)size > c->rep->signed_leaves)
 			c->rep->signed_leaves = (uint64_t)size;
 		if (kw && !kwhy)
-			note_signer(c, kw, id);
+			note_signer(&c->signers, kw, id);
+		if (kw2 && !kwhy)
+			note_signer(&c->signers2, kw2, id);
 		g_free(kwhy);
 		g_free(expect);
 		checkpoint_sha256(body, strlen(body), prev_hash);
@@ -817,6 +834,36 @@ static void check_orphans(struct ctx *c)
 		        " is missing or the chunk id does not match segment and idx)",
 		        (gint64)sqlite3_column_int64(st, 0), (gint64)sqlite3_column_int64(st, 1));
 	sqlite3_finalize(st);
+}
+
+const struct archive_pubkey *archive_checkpoint_signer(const struct key_history *h,
+                                                       const char *body, enum key_slot slot,
+                                                       const struct archive_pubkey *fallback,
+                                                       char **why)
+{
+	const struct key_window *w = NULL;
+	char *line, *t;
+	uint8_t idh[32];
+	int64_t at = 0;
+
+	*why = NULL;
+	if (!h || key_history_slot_keys(h, slot) == 0)
+		return fallback;
+	line = checkpoint_line_value(body, slot == KEY_SLOT_SECOND ? "key2" : "key");
+	t = checkpoint_line_value(body, "time");
+	if (line && t) {
+		if (hex_decode_lower(line, idh, 32) != 0 || leaf_parse_time(t, &at) != 0 ||
+		    !(w = key_history_slot_find(h, slot, idh)))
+			*why = g_strdup_printf("signed by a %s the key history does not hold",
+			                       slot == KEY_SLOT_SECOND ? "second key" : "key");
+		else
+			*why = key_window_check_use(w, at);
+	}
+	g_free(line);
+	g_free(t);
+	if (*why)
+		return NULL;
+	return w ? w->pub : fallback;
 }
 
 int archive_verify(struct archive_reader *r, const struct archive_pubkey *key,
@@ -850,7 +897,8 @@ int archive_verify_history(struct archive_reader *r, const struct archive_pubkey
 	c.version = archive_reader_version(r);
 	rep->version = c.version;
 	c.key_rows = g_ptr_array_new_with_free_func(key_row_free);
-	c.signers = g_string_new(NULL);
+	c.signers.text = g_string_new(NULL);
+	c.signers2.text = g_string_new(NULL);
 
 	/* Structure first: a damaged b-tree makes every later answer meaningless. */
 	if (sqlite3_prepare_v2(c.db, "PRAGMA quick_check", -1, &st, NULL) == SQLITE_OK) {
@@ -872,11 +920,6 @@ int archive_verify_history(struct archive_reader *r, const struct archive_pubkey
 		c.key2_sm2 = strcmp(archive_pubkey_algorithm(c.key2), "sm2-sm3") == 0;
 		c.key2_check = key2 ? key2 : c.key2;
 		rep->second_key = archive_pubkey_algorithm(c.key2);
-		if (key2 && !archive_pubkey_equal(key2, c.key2))
-			problem(
-			    &c, KEY_CHECKPOINT,
-			    "meta row 1: signing_pubkey2 records another second key than the one "
-			    "given with --pubkey2");
 	} else if (key2) {
 		problem(
 		    &c, KEY_CHECKPOINT,
@@ -917,10 +960,18 @@ int archive_verify_history(struct archive_reader *r, const struct archive_pubkey
 	n = check_leaf_order(&c);
 	check_orphans(&c);
 	check_key_history(&c, history, key);
+	if (c.key2 && key2 && !archive_pubkey_equal(key2, c.key2) && !second_in_history(&c, key2))
+		problem(&c, KEY_CHECKPOINT,
+		        "meta row 1: signing_pubkey2 records another second key than the one "
+		        "given with --pubkey2%s",
+		        c.history ? ", and the key history holds no such second key" : "");
 	check_checkpoints(&c, key, n);
-	note_signer(&c, NULL, 0);
-	if (c.signers->len)
-		rep->key_signers = g_strdup(c.signers->str);
+	note_signer(&c.signers, NULL, 0);
+	note_signer(&c.signers2, NULL, 0);
+	if (c.signers.text->len)
+		rep->key_signers = g_strdup(c.signers.text->str);
+	if (c.signers2.text->len)
+		rep->key2_signers = g_strdup(c.signers2.text->str);
 	if (rep->signed_leaves < n) {
 		struct entry *e = &g_array_index(c.entries, struct entry, rep->signed_leaves);
 
@@ -956,7 +1007,8 @@ out:
 	archive_pubkey_free(c.key2);
 	g_ptr_array_unref(c.key_rows);
 	key_history_free(c.rows_history);
-	g_string_free(c.signers, TRUE);
+	g_string_free(c.signers.text, TRUE);
+	g_string_free(c.signers2.text, TRUE);
 	rep->tender = c.tender; /* taken */
 	return rc;
 }
@@ -1038,6 +1090,7 @@ void archive_verify_report_clear(struct archive_verify_report *rep)
 	g_free(rep->final_tsa);
 	g_free(rep->tender);
 	g_free(rep->key_signers);
+	g_free(rep->key2_signers);
 	if (rep->leaf_hashes)
 		g_byte_array_unref(rep->leaf_hashes);
 	memset(rep, 0, sizeof(*rep));

@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include "key_history.h"
 #include "reader.h"
 #include "signing.h"
 
@@ -32,6 +33,7 @@ struct archive_verify_report {
 	/* The key history (format version 3, or given): */
 	unsigned key_rotations, key_revocations;
 	char *key_signers; /* "key ID (checkpoints 1-4), key ID (checkpoints 5-9)", or NULL */
+	char *key2_signers; /* the same for the second key, when the history rotated it */
 };
 
 /* Verifies the archive behind `r`. `key` is the controller's public key; NULL means the key
@@ -60,6 +62,15 @@ struct key_history;
 int archive_verify_history(struct archive_reader *r, const struct archive_pubkey *key,
                            const struct archive_pubkey *key2, const struct key_history *history,
                            struct archive_verify_report *rep);
+
+/* archive_checkpoint_signer: the public key of SLOT that checkpoint BODY's key (key2) line names
+ * in H, which must be in use and not revoked at BODY's time line; FALLBACK when H holds no
+ * key of SLOT or BODY has no such line (format version 1). NULL with *why (new) naming the
+ * fault ("signed by a key the key history does not hold", key_window_check_use's). */
+const struct archive_pubkey *archive_checkpoint_signer(const struct key_history *h,
+                                                       const char *body, enum key_slot slot,
+                                                       const struct archive_pubkey *fallback,
+                                                       char **why);
 
 /* Checks every RFC 3161 timestamp token stored in the archive (format version 2; none in
  * version 1) against the body of the checkpoint it names: granted, imprint = SHA-256 of that

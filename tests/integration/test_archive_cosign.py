@@ -290,3 +290,89 @@ def test_cosigners_refuse_forks_and_verify_checks_the_policy(site, bin_dir, tmp_
     key.public_key().verify(sig, b"cosignature/v1\ntime %d\n" % t + body.encode())
     assert raw[1:] == key.public_key().public_bytes(serialization.Encoding.Raw,
                                                    serialization.PublicFormat.Raw)
+
+
+def test_cosigner_learns_the_new_key_from_the_signed_rotation(site, bin_dir, tmp_path):
+    """After the controller's key rotation (docs/archives.md, "Rotating and revoking the
+    signing key") a cosigner provisioned with the old key goes on cosigning: it learns the new
+    key from the controller's key history (each rotation signed by the old and the new key),
+    keeps what it learnt (STATE.key-history) and refuses a history without its key or one that
+    drops an entry it learnt."""
+    ctl = site.start_controller(extra="checkpoint_interval_s=1\n")
+    conf = os.path.join(site.tmp, "controller.conf")
+    adir = os.path.join(site.tmp, "controller-state", "archive")
+    arc = os.path.join(adir, TENDER + ".evarc")
+    old_pub = str(tmp_path / "controller-old.pub")
+    shutil.copyfile(site.prov.signing_key.replace(".key", ".pub"), old_pub)
+    path = tmp_path / "site.json"
+    path.write_text(json.dumps(watchers.site_dict()))
+    ok(site, "site", "import", str(path))
+    ok(site, "session", "create", "--date", DAY)
+    ok(site, "tender", "add", "--session", DAY, "--id", TENDER, "--name", "Cosigned")
+    assert wait_for(lambda: checkpointed(arc), 15)
+    a = Cosigner(site, SUPERVISOR, NAME_A, keygen(tmp_path / "a.key"), tmp_path / "a.state",
+                 old_pub)
+    rc, out, err = a.run(TENDER)
+    assert rc == 0 and outcome(out, TENDER) == ["cosigned"], (json.dumps(out), err)
+
+    ctl.stop()
+    r = subprocess.run([os.path.join(bin_dir, "evalroom-controller"), "--config", conf,
+                        "--rotate-key", "--reason", "yearly rotation"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    ctl.start()
+    assert ctl.wait_log("connected to the broker"), ctl.log()
+    record(site, TENDER, 3)
+
+    def signed_with_history():
+        db = sqlite3.connect("file:%s?mode=ro" % arc, uri=True)
+        try:
+            n = db.execute("SELECT count(*) FROM key_history").fetchone()[0]
+        finally:
+            db.close()
+        return n == 1 and newest_size(arc) == leaves(arc) + n
+
+    assert wait_for(signed_with_history, 15)
+    db = sqlite3.connect("file:%s?mode=ro" % arc, uri=True)
+    body = db.execute("SELECT body FROM checkpoints ORDER BY id DESC LIMIT 1").fetchone()[0]
+    db.close()
+    new_id = hashlib.sha256(subprocess.run(
+        ["openssl", "pkey", "-pubin", "-in", site.prov.signing_key.replace(".key", ".pub"),
+         "-outform", "DER"], capture_output=True, check=True).stdout[-32:]).hexdigest()
+    assert "\nkey %s\n" % new_id in body, body
+
+    # Still given the old key only: the new one is learnt from the signed rotation.
+    rc, out, err = a.run(TENDER)
+    assert rc == 0 and outcome(out, TENDER) == ["cosigned"], (json.dumps(out), err)
+    learnt = open(str(a.state) + ".key-history").read()
+    assert learnt == open(os.path.join(site.tmp, "controller-state", "key-history.log")).read()
+    rc, text, err = site.ctl("archive", "cosign", "--key", a.key, "--name", NAME_A, "--pubkey",
+                             old_pub, "--state", str(tmp_path / "fresh.state"), "--tender",
+                             TENDER, identity=SUPERVISOR, json_out=False, timeout=60)
+    assert rc == 0 and "learnt the controller's key history (1 entries; signing key %s)" % \
+        new_id in text, (text, err)
+    (tmp_path / "policy").write_text(a.vkey() + "\n")
+    rc, text = verify(bin_dir, arc, "--pubkey", old_pub, "--cosigners", str(tmp_path / "policy"),
+                      "--min-cosigners", "1")
+    assert rc == 0 and "valid: %s" % NAME_A in text, text
+
+    # A cosigner given a key that is not in the controller's history learns nothing.
+    other = tmp_path / "other.pub"
+    subprocess.run(["openssl", "pkey", "-in", keygen(tmp_path / "other.key"), "-pubout", "-out",
+                    str(other)], check=True)
+    rc, out, err = site.ctl("archive", "cosign", "--key", a.key, "--name", NAME_A, "--pubkey",
+                            str(other), "--state", str(tmp_path / "o.state"), "--tender", TENDER,
+                            identity=SUPERVISOR, timeout=60)
+    assert rc == 1 and outcome(out, TENDER) == ["refused"], (json.dumps(out), err)
+    assert "does not hold the key given with --pubkey" in err, err
+    # What it learnt must stay the beginning of the controller's history: a learnt entry the
+    # controller no longer shows (here: one more in the cosigner's copy) is refused.
+    subprocess.run([os.path.join(bin_dir, "evalroom-archive-fixture"), "key-rotate",
+                    str(a.state) + ".key-history", site.prov.signing_key,
+                    keygen(tmp_path / "next.key"), "9999999999999999", "not the controller's"],
+                   check=True, capture_output=True)
+    record(site, TENDER, 1)
+    assert wait_for(signed_with_history, 15)
+    rc, out, err = a.run(TENDER)
+    assert rc == 1 and outcome(out, TENDER) == ["refused"], (json.dumps(out), err)
+    assert "does not begin with the 2 entries this cosigner learnt before" in err, err

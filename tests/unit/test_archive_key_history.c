@@ -233,6 +233,62 @@ static void a_damaged_file_names_its_line(void **state)
 	g_free(text);
 }
 
+/* The second key's slot (docs/archive-format.md, "The second key in the key history"): a
+ * rotate2 signed by the old and the new second key, its windows apart from the checkpoint
+ * key's, read back from the file; a revoke2 must be signed by the current second key. */
+static void second_key_rotates_apart(void **state)
+{
+	struct fixture *f = *state;
+	struct key_history *h = key_history_new(), *back = NULL;
+	struct archive_signer *s0 = NULL, *s1 = NULL, *s2 = NULL;
+	const struct key_window *w;
+	GError *err = NULL;
+	uint8_t idh[32];
+	char id0[KEY_ID_HEX];
+
+	assert_int_equal(archive_signer_generate_like(f->k[0], &s0), 0);
+	assert_int_equal(archive_signer_generate_like(f->k[0], &s1), 0);
+	assert_int_equal(archive_signer_generate_like(f->k[0], &s2), 0);
+	assert_int_equal(key_history_rotate(h, f->log, f->k[0], f->k[1], 1000, "main", &err), 0);
+	assert_int_equal(key_history_rotate_second(h, f->log, s0, s1, 1500, "second", &err), 0);
+	assert_non_null(strstr(key_history_entry(h, 1)->text, "\nrotate2\nindex 1\n"));
+	assert_int_equal(key_history_keys(h), 2);
+	assert_int_equal(key_history_slot_keys(h, KEY_SLOT_SECOND), 2);
+	assert_int_equal(archive_signer_spki_sha256(s0, idh), 0);
+	w = key_history_slot_at(h, KEY_SLOT_SECOND, 1200);
+	assert_non_null(w);
+	assert_memory_equal(w->idh, idh, 32);
+	assert_int_equal(w->to_us, 1500);
+	memcpy(id0, w->id, KEY_ID_HEX);
+	assert_ptr_equal(key_history_slot_find(h, KEY_SLOT_MAIN, idh), NULL);
+	/* the checkpoint key's windows are untouched by it */
+	assert_int_equal(key_history_at(h, 1200)->to_us, INT64_MAX);
+	/* a rotate2 from a second key that is not the current one */
+	assert_int_equal(key_history_rotate_second(h, f->log, s0, s2, 1600, "x", &err), -EINVAL);
+	assert_non_null(strstr(err->message, "not the current one"));
+	g_clear_error(&err);
+	/* a revoke2 signed by the checkpoint key instead of the current second key */
+	assert_int_equal(
+	    key_history_revoke(h, f->log, f->k[1], NULL, id0, 1200, 1700, "leak", &err), -EINVAL);
+	assert_non_null(strstr(err->message, "its signature by the current second key"));
+	g_clear_error(&err);
+	assert_int_equal(key_history_revoke(h, f->log, s1, s0, id0, 1200, 1700, "leak", &err), 0);
+	assert_int_equal(key_history_load(f->log, &back, &err), 0);
+	assert_int_equal(key_history_length(back), 3);
+	w = key_history_slot_find(back, KEY_SLOT_SECOND, idh);
+	assert_non_null(w);
+	assert_int_equal(w->revoked_us, 1200);
+	char *why = key_window_check_use(w, 1300);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "which is revoked from"));
+	g_free(why);
+	key_history_free(back);
+	key_history_free(h);
+	archive_signer_free(s0);
+	archive_signer_free(s1);
+	archive_signer_free(s2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +296,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(every_rule_is_kept, setup, teardown),
 	    cmocka_unit_test_setup_teardown(what_may_not_be_recorded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_damaged_file_names_its_line, setup, teardown),
+	    cmocka_unit_test_setup_teardown(second_key_rotates_apart, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
