@@ -928,18 +928,32 @@ err_free:
 	return rc;
 }
 
+/* A chunk's row is inserted holding LEN zero bytes, then its bytes are written into that row's
+ * pages in place (incremental blob I/O): bound as a parameter, the 1 MiB would first be copied
+ * into a record buffer SQLite allocates and frees for every row, then into the pages. The
+ * stored row is the same BLOB either way (the file format does not change), written through
+ * the same pager, journal and transaction. The blob handle is closed before returning: an
+ * open one would keep the savepoint and the batch from being released or committed. */
 static int insert_chunk(struct archive_segment_writer *w, const void *data, size_t len)
 {
 	sqlite3_stmt *st = w->a->stmt[ST_CHUNK];
+	int64_t id = w->segment_id * ARCHIVE_CHUNKS_PER_SEGMENT + w->next_idx;
+	sqlite3_blob *blob;
 	int rc;
 
 	sqlite3_bind_int64(st, 1, w->segment_id);
 	sqlite3_bind_int64(st, 2, w->next_idx);
-	sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC);
+	sqlite3_bind_zeroblob(st, 3, (int)len);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE)
+		return sql_fail(w->a, "segment chunk");
+	if (sqlite3_blob_open(w->a->db, "main", "segment_chunks", "data", id, 1, &blob) !=
+	    SQLITE_OK)
+		return sql_fail(w->a, "segment chunk");
+	rc = sqlite3_blob_write(blob, data, (int)len, 0);
+	if (sqlite3_blob_close(blob) != SQLITE_OK || rc != SQLITE_OK)
 		return sql_fail(w->a, "segment chunk");
 	w->next_idx++;
 	return 0;
