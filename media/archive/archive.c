@@ -242,18 +242,24 @@ static void early_flush_run(gpointer data, gpointer user)
 	g_mutex_unlock(&a->flush_lock);
 }
 
-/* One flushing thread for the process (every archive's early flushes take turns), made on
- * first use; NULL if it cannot be had. */
+/* *POOL, a pool of one thread running FN, made on first use (ONCE guards it); NULL if it cannot
+ * be had. */
+static GThreadPool *one_thread_pool(GThreadPool **pool, gsize *once, GFunc fn)
+{
+	if (g_once_init_enter(once)) {
+		*pool = g_thread_pool_new(fn, NULL, 1, FALSE, NULL);
+		g_once_init_leave(once, 1);
+	}
+	return *pool;
+}
+
+/* One flushing thread for the process (every archive's early flushes take turns). */
 static GThreadPool *flush_pool(void)
 {
 	static GThreadPool *pool;
 	static gsize once;
 
-	if (g_once_init_enter(&once)) {
-		pool = g_thread_pool_new(early_flush_run, NULL, 1, FALSE, NULL);
-		g_once_init_leave(&once, 1);
-	}
-	return pool;
+	return one_thread_pool(&pool, &once, early_flush_run);
 }
 
 /* Starts an early flush of A unless one is under way; true when one was started. */
@@ -1070,17 +1076,13 @@ static void hash_run(gpointer data, gpointer user)
 	g_mutex_unlock(&j->lock);
 }
 
-/* One helper thread for the process, made on first use; NULL if it cannot be had. */
+/* One hashing thread for the process. */
 static GThreadPool *hash_pool(void)
 {
 	static GThreadPool *pool;
 	static gsize once;
 
-	if (g_once_init_enter(&once)) {
-		pool = g_thread_pool_new(hash_run, NULL, 1, FALSE, NULL);
-		g_once_init_leave(&once, 1);
-	}
-	return pool;
+	return one_thread_pool(&pool, &once, hash_run);
 }
 
 static int store_bytes(struct archive_segment_writer *w, const uint8_t *p, size_t len)
