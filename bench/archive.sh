@@ -46,7 +46,7 @@ ingest=()
 raw=()
 for round in 1 2 3; do
 	rm -f "$DIR"/ingest.evarc*
-	read -r rate ack50 ackmax commits < <("$BIN" ingest "$DIR" "$MIB" 1)
+	read -r rate ack50 ackmax commits commit_ms run_ms < <("$BIN" ingest "$DIR" "$MIB" 1)
 	ingest+=("$rate")
 	rm -f "$DIR"/ingest.evarc*
 	start=$(date +%s.%N)
@@ -54,7 +54,7 @@ for round in 1 2 3; do
 	end=$(date +%s.%N)
 	raw+=("$(awk -v s="$start" -v e="$end" -v m="$MIB" 'BEGIN { printf "%.1f", m * 1048576 / 1e6 / (e - s) }')")
 	rm -f "$DIR/raw.bin"
-	echo "round $round: archive ingest ${ingest[-1]} MB/s ($commits group commits, ack ${ack50} ms median, ${ackmax} ms max after arrival), dd conv=fsync ${raw[-1]} MB/s"
+	echo "round $round: archive ingest ${ingest[-1]} MB/s ($commits group commits taking $commit_ms of its $run_ms ms, ack ${ack50} ms median, ${ackmax} ms max after arrival), dd conv=fsync ${raw[-1]} MB/s"
 done
 stop_backups
 rm -rf "$DIR/backup-src" "$DIR/backup-store"

@@ -59,6 +59,10 @@ struct archive {
 	struct merkle_builder pre_batch; /* the tree as it was when the batch began */
 	int batch_lost;                  /* a batch rolled back by an implicit commit, or 0 */
 	int wb_fd; /* the file, for writeback hints only; closed after the database (see below) */
+	int64_t unflushed; /* segment bytes put in the open batch since its last early flush */
+	GMutex flush_lock;
+	GCond flush_cond;
+	bool flushing; /* an early flush of wb_fd is under way on the helper thread */
 	archive_checkpoint_fn on_checkpoint;
 	void *on_checkpoint_user;
 	struct { /* a checkpoint made inside a transaction, announced after its commit */
@@ -213,23 +217,105 @@ static int ready_alone(struct archive *a)
 	return rc;
 }
 
+/* Early flush of a large batch. A batch's commit waits for the disk to make everything
+ * written since the last commit durable; for a backlog's batch of tens of MiB that wait
+ * (the first of the commit's fsyncs, which flushes the disk's cache) was the largest part of
+ * the commit, with nothing else happening meanwhile. So once a batch has put this many bytes
+ * into the file since its last early flush, a helper thread fdatasyncs the file on the hint
+ * descriptor while the caller goes on with the next segments, and the commit finds little
+ * left to flush. Small batches (the usual live load) never reach it.
+ * This never weakens anything: pages SQLite has written may reach the disk at any moment
+ * anyway, and the commit's own fsyncs, in SQLite's order, are unchanged, so a crash leaves what
+ * it would have left. A write error the early flush meets is still reported to SQLite's own
+ * descriptor at the commit's fsync (Linux reports a writeback error once to each open file
+ * description of the file). The descriptor is closed only once the flush has returned. */
+#define EARLY_FLUSH_BYTES (8 * 1024 * 1024)
+
+static void early_flush_run(gpointer data, gpointer user)
+{
+	struct archive *a = data;
+
+	(void)user;
+	fdatasync(a->wb_fd); /* a hint: its result is the commit's to report */
+	g_mutex_lock(&a->flush_lock);
+	a->flushing = false;
+	g_cond_signal(&a->flush_cond);
+	g_mutex_unlock(&a->flush_lock);
+}
+
+/* *POOL, a pool of one thread running FN, made on first use (ONCE guards it); NULL if it cannot
+ * be had. */
+static GThreadPool *one_thread_pool(GThreadPool **pool, gsize *once, GFunc fn)
+{
+	if (g_once_init_enter(once)) {
+		*pool = g_thread_pool_new(fn, NULL, 1, FALSE, NULL);
+		g_once_init_leave(once, 1);
+	}
+	return *pool;
+}
+
+/* One flushing thread for the process (every archive's early flushes take turns). */
+static GThreadPool *flush_pool(void)
+{
+	static GThreadPool *pool;
+	static gsize once;
+
+	return one_thread_pool(&pool, &once, early_flush_run);
+}
+
+/* Starts an early flush of A unless one is under way; true when one was started. */
+static bool early_flush_start(struct archive *a)
+{
+	GThreadPool *pool = flush_pool();
+	bool start;
+
+	if (!pool)
+		return false;
+	g_mutex_lock(&a->flush_lock);
+	start = !a->flushing;
+	a->flushing = true;
+	g_mutex_unlock(&a->flush_lock);
+	if (start && !g_thread_pool_push(pool, a, NULL)) {
+		g_mutex_lock(&a->flush_lock);
+		a->flushing = false;
+		g_mutex_unlock(&a->flush_lock);
+		return false;
+	}
+	return start;
+}
+
+static void early_flush_wait(struct archive *a)
+{
+	g_mutex_lock(&a->flush_lock);
+	while (a->flushing)
+		g_cond_wait(&a->flush_cond, &a->flush_lock);
+	g_mutex_unlock(&a->flush_lock);
+}
+
 /* Inside a batch SQLite's page cache spills the segment into the file as it goes; asking the
  * kernel to start writing those pages now lets the disk work while the next segment is hashed,
- * so the batch's fsync finds little left to do. A hint only: durability is still the commit's. */
-static void start_writeback(struct archive *a)
+ * so the batch's fsync finds little left to do; past EARLY_FLUSH_BYTES (BYTES more were just
+ * put in the batch) the flush is started too. Hints only: durability is still the commit's. */
+static void start_writeback(struct archive *a, int64_t bytes)
 {
 	if (a->wb_fd < 0)
 		a->wb_fd = open(a->path, O_RDONLY | O_CLOEXEC);
-	if (a->wb_fd >= 0)
-		sync_file_range(a->wb_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	if (a->wb_fd < 0)
+		return;
+	sync_file_range(a->wb_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	a->unflushed += bytes;
+	if (a->unflushed >= EARLY_FLUSH_BYTES && early_flush_start(a))
+		a->unflushed = 0;
 }
 
 /* Closing any descriptor of a file drops every POSIX lock this process holds on it, SQLite's
- * included, so the hint descriptor is closed only once the database is. */
+ * included, so the hint descriptor is closed only once the database is, and once no early
+ * flush uses it. */
 static void close_db(struct archive *a)
 {
 	sqlite3_close(a->db);
 	a->db = NULL;
+	early_flush_wait(a);
 	if (a->wb_fd >= 0)
 		close(a->wb_fd);
 	a->wb_fd = -1;
@@ -253,6 +339,8 @@ static struct archive *archive_alloc(const char *path, struct archive_signer *si
 	a->path = g_strdup(path);
 	a->signer = signer;
 	a->wb_fd = -1;
+	g_mutex_init(&a->flush_lock);
+	g_cond_init(&a->flush_cond);
 	merkle_builder_init(&a->tree);
 	return a;
 }
@@ -266,6 +354,8 @@ void archive_free(struct archive *a)
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(a->stmt[i]);
 	close_db(a);
+	g_mutex_clear(&a->flush_lock);
+	g_cond_clear(&a->flush_cond);
 	g_free(a->tender);
 	g_free(a->origin);
 	g_free(a->path);
@@ -961,18 +1051,32 @@ err_free:
 	return rc;
 }
 
+/* A chunk's row is inserted holding LEN zero bytes, then its bytes are written into that row's
+ * pages in place (incremental blob I/O): bound as a parameter, the 1 MiB would first be copied
+ * into a record buffer SQLite allocates and frees for every row, then into the pages. The
+ * stored row is the same BLOB either way (the file format does not change), written through
+ * the same pager, journal and transaction. The blob handle is closed before returning: an
+ * open one would keep the savepoint and the batch from being released or committed. */
 static int insert_chunk(struct archive_segment_writer *w, const void *data, size_t len)
 {
 	sqlite3_stmt *st = w->a->stmt[ST_CHUNK];
+	int64_t id = w->segment_id * ARCHIVE_CHUNKS_PER_SEGMENT + w->next_idx;
+	sqlite3_blob *blob;
 	int rc;
 
 	sqlite3_bind_int64(st, 1, w->segment_id);
 	sqlite3_bind_int64(st, 2, w->next_idx);
-	sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC);
+	sqlite3_bind_zeroblob(st, 3, (int)len);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE)
+		return sql_fail(w->a, "segment chunk");
+	if (sqlite3_blob_open(w->a->db, "main", "segment_chunks", "data", id, 1, &blob) !=
+	    SQLITE_OK)
+		return sql_fail(w->a, "segment chunk");
+	rc = sqlite3_blob_write(blob, data, (int)len, 0);
+	if (sqlite3_blob_close(blob) != SQLITE_OK || rc != SQLITE_OK)
 		return sql_fail(w->a, "segment chunk");
 	w->next_idx++;
 	return 0;
@@ -1005,17 +1109,13 @@ static void hash_run(gpointer data, gpointer user)
 	g_mutex_unlock(&j->lock);
 }
 
-/* One helper thread for the process, made on first use; NULL if it cannot be had. */
+/* One hashing thread for the process. */
 static GThreadPool *hash_pool(void)
 {
 	static GThreadPool *pool;
 	static gsize once;
 
-	if (g_once_init_enter(&once)) {
-		pool = g_thread_pool_new(hash_run, NULL, 1, FALSE, NULL);
-		g_once_init_leave(&once, 1);
-	}
-	return pool;
+	return one_thread_pool(&pool, &once, hash_run);
 }
 
 static int store_bytes(struct archive_segment_writer *w, const uint8_t *p, size_t len)
@@ -1125,7 +1225,7 @@ int archive_segment_commit(struct archive_segment_writer *w)
 	if (rc)
 		goto err_abort;
 	if (a->batch)
-		start_writeback(a);
+		start_writeback(a, w->written);
 	merkle_builder_add(&a->tree, w->leaf_hash);
 	writer_free(w);
 	return 0;
@@ -1163,6 +1263,7 @@ int archive_batch_begin(struct archive *a)
 		return rc;
 	a->pre_batch = a->tree;
 	a->batch = 1;
+	a->unflushed = 0;
 	return 0;
 }
 

@@ -9,8 +9,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -351,6 +355,162 @@ static void test_batch_settle_and_reader(void **state)
 	g_free(data);
 }
 
+/* The bytes of segment SEQ as stored (its chunks in order), or NULL; *LEN their length. */
+static uint8_t *stored_segment(const char *path, int64_t seq, size_t *len)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	GByteArray *b = g_byte_array_new();
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT c.data FROM segment_chunks c JOIN segments s "
+	                                    "ON c.segment = s.id WHERE s.seq = ? ORDER BY c.id",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	sqlite3_bind_int64(st, 1, seq);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		g_byte_array_append(b, sqlite3_column_blob(st, 0),
+		                    (guint)sqlite3_column_bytes(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	*len = b->len;
+	return g_byte_array_free(b, FALSE);
+}
+
+/* A backlog's batch: more than the early flush's threshold (the file is fdatasynced on the
+ * helper thread while the batch goes on), whole and partial chunks written in place by blob
+ * I/O from pieces of every size. What commits reads back byte for byte; an aborted batch of
+ * the same size leaves nothing behind, and the file verifies. */
+static void test_large_batch_bytes(void **state)
+{
+	struct fx *f = *state;
+	size_t len = 3 * ARCHIVE_CHUNK_SIZE + 4321, got_len, pieces[] = {1, 70000,
+	                                                               ARCHIVE_CHUNK_SIZE,
+	                                                               ARCHIVE_CHUNK_SIZE + 3};
+	uint8_t *data = g_malloc(len), *got;
+	struct archive_segment_writer *w;
+	struct archive_segment_info s;
+	struct archive *a;
+	char *problem = NULL;
+
+	assert_int_equal(archive_create(f->path, &tender, f->signer, &a), 0);
+	for (int64_t seq = 0; seq < 4; seq++) { /* 12.7 MiB in one batch */
+		size_t off = 0, i = 0;
+
+		make_segment(&s, data, len, seq);
+		assert_int_equal(archive_batch_begin(a), 0);
+		assert_int_equal(archive_segment_begin(a, &s, &w), 0);
+		while (off < len) {
+			size_t n = MIN(pieces[i++ % G_N_ELEMENTS(pieces)], len - off);
+
+			assert_int_equal(archive_segment_write(w, data + off, n), 0);
+			off += n;
+		}
+		assert_int_equal(archive_segment_commit(w), 0);
+	}
+	assert_int_equal(archive_batch_commit(a), 0);
+	for (int64_t seq = 0; seq < 4; seq++) {
+		make_segment(&s, data, len, seq);
+		got = stored_segment(f->path, seq, &got_len);
+		assert_int_equal(got_len, len);
+		assert_memory_equal(got, data, len);
+		g_free(got);
+	}
+	for (int64_t seq = 4; seq < 8; seq++)
+		stage(a, data, len, seq);
+	archive_batch_abort(a);
+	assert_int_equal(archive_tree_size(a), 5);
+	assert_int_equal(count_segments(f->path), 4);
+	assert_int_equal(archive_seal(a, 20000000), 0);
+	archive_free(a);
+	assert_int_equal(verify_file(f->path, f->pub, &problem), 0);
+	assert_null(problem);
+	g_free(data);
+}
+
+/* The writer test_killed_mid_batch kills (this program run as "--batch-writer PATH KEY FD"):
+ * a backlog into PATH in batches of 4 segments (12 MiB), the last acknowledged seq written to
+ * FD after each commit. Never returns but by being killed or failing. */
+static int batch_writer(const char *path, const char *key, int fd)
+{
+	size_t len = 3 * ARCHIVE_CHUNK_SIZE + 999;
+	uint8_t *data = g_malloc(len);
+	struct archive_signer *signer;
+	struct archive_segment_info s;
+	struct archive *a;
+	int64_t seq = 0;
+
+	if (archive_signer_load(key, &signer) || archive_open(path, signer, &a))
+		return 2;
+	for (;;) {
+		for (int i = 0; i < 4; i++, seq++) {
+			make_segment(&s, data, len, seq);
+			if (archive_batch_begin(a) || archive_append_segment(a, &s, data))
+				return 3;
+		}
+		if (archive_batch_commit(a) != 0 || write(fd, &seq, sizeof(seq)) != sizeof(seq))
+			return 4;
+	}
+}
+
+/* A writer killed (SIGKILL) while it ingests a backlog in large batches, wherever it is (inside
+ * a batch that has spilled into the file and been flushed early, or in a commit): every batch
+ * whose commit had returned (acknowledged) is in the file, the interrupted one is not (the
+ * rollback journal undoes it at the next open), and the archive takes more and verifies. */
+static void test_killed_mid_batch(void **state)
+{
+	struct fx *f = *state;
+	size_t len = 3 * ARCHIVE_CHUNK_SIZE + 999;
+	uint8_t *data = g_malloc(len);
+	int64_t acked = 0, n;
+	struct archive *a;
+	char *problem = NULL;
+	int fds[2], status;
+	pid_t pid;
+
+	assert_int_equal(archive_create(f->path, &tender, f->signer, &a), 0);
+	archive_free(a);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) { /* a fresh process: a forked one would lack the writer's helper threads */
+		char fd[16];
+
+		close(fds[0]);
+		snprintf(fd, sizeof(fd), "%d", fds[1]);
+		execl("/proc/self/exe", "test_archive_roundtrip", "--batch-writer", f->path, f->key,
+		      fd, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	/* Two batches acknowledged, then the kill lands a little later, somewhere in the third
+	 * or fourth. */
+	while (acked < 8 && read(fds[0], &n, sizeof(n)) == sizeof(n))
+		acked = n;
+	assert_int_equal(acked, 8);
+	g_usleep(30000);
+	kill(pid, SIGKILL);
+	while (read(fds[0], &n, sizeof(n)) == sizeof(n))
+		acked = n;
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+
+	assert_int_equal(archive_open(f->path, f->signer, &a), 0);
+	n = count_segments(f->path);
+	assert_true(n >= acked);
+	assert_int_equal(n % 4, 0); /* whole batches only */
+	assert_int_equal(archive_tree_size(a), (uint64_t)n + 1);
+	stage(a, data, len, n);
+	assert_int_equal(archive_batch_commit(a), 0);
+	assert_int_equal(archive_seal(a, 90000000), 0);
+	archive_free(a);
+	assert_int_equal(verify_file(f->path, f->pub, &problem), 0);
+	assert_null(problem);
+	g_free(data);
+}
+
 /* A file an earlier build left in WAL mode reopens, takes appends and seals into one file. */
 static void test_reopen_wal_file(void **state)
 {
@@ -430,7 +590,7 @@ static void test_bad_files(void **state)
 	g_free(contents);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_write_seal_verify, setup, teardown),
@@ -439,7 +599,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_batch_commit_abort, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_settle_and_reader, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reopen_wal_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_large_batch_bytes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_killed_mid_batch, setup, teardown),
 	};
 
+	if (argc == 5 && strcmp(argv[1], "--batch-writer") == 0)
+		return batch_writer(argv[2], argv[3], atoi(argv[4]));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
