@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent_door.h"
+#include "agent_call.h"
 #include "agent_live.h"
 #include "agent_media.h"
 #include "agent_seats.h"
@@ -151,6 +152,9 @@ void agent_cmd_handle(struct agent *a, const void *payload, size_t len)
 	                                    &res, &err)) != -ENOENT) {
 		if (rc == -EINPROGRESS)
 			goto out; /* answered when the viewer's answer is ready */
+	} else if ((rc = agent_call_command(a->call, command, id, args, &res, &err)) != -ENOENT) {
+		if (rc == -EINPROGRESS)
+			goto out; /* answered when the call's answer is ready */
 	} else if ((rc = agent_door_command(a->door, command, id, args, &res, &err)) == -ENOENT) {
 		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID, "unknown command \"%s\"", command);
 	}

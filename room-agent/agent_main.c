@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "agent_call.h"
 #include "agent_cmd.h"
 #include "agent_door.h"
 #include "agent_media.h"
@@ -399,6 +400,13 @@ int main(int argc, char **argv)
 		rc = 2;
 		goto err_door;
 	}
+	a.call = agent_call_new(&a, &err);
+	if (!a.call) {
+		log_errx("%s", err->message);
+		fprintf(stderr, "evalroom-agent: %s\n", err->message);
+		rc = 2;
+		goto err_door;
+	}
 	node_route(a.node, a.topic_cmd, true, on_command, &a);
 	node_route(a.node, TOPIC_PREFIX "controller/status", true, on_controller_status, &a);
 	if (a.venue) {
@@ -416,11 +424,14 @@ int main(int argc, char **argv)
 	g_main_loop_run(a.loop);
 
 	daemon_stopping();
+	agent_call_free(a.call); /* hung up: the calls' last segments go to the spool */
+	a.call = NULL;
 	agent_media_stop(a.media); /* the current segments are finished and spooled */
 	node_publish_status(a.node, "stopped");
 	mqtt_session_stop(a.mqtt, 2000);
 	rc = 0;
 err_door:
+	agent_call_free(a.call);
 	agent_seats_free(a.seats);
 	agent_media_free(a.media);
 	agent_door_free(a.door);

@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
+#include "agent_call.h"
 #include "checkin_codes.h"
 #include "clock.h"
 #include "log.h"
@@ -376,6 +377,9 @@ static void handle_up(struct agent_seats *s, struct seat *st, const char *topic,
 			                     st->s_tender));
 			log_info("seat %s: %s logged out", st->id, st->s_person);
 			seats_save(s);
+		} else if (fresh && u.kind == TERMINAL_UP_HELP &&
+		           agent_call_seat_hangup(s->a->call, st->id)) {
+			/* the help key during a call hangs it up (docs/call.md) */
 		} else if (fresh && u.kind == TERMINAL_UP_HELP) {
 			seat_event(s, st, "help",
 			           st->in_session ? json_pack("{s:s, s:s}", "person", st->s_person,
