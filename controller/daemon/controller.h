@@ -122,6 +122,7 @@ struct controller {
 	struct copies *copies;             /* copies.c: verified copies in the backup stores */
 	struct warnings *warnings;         /* warnings.c */
 	GHashTable *live_streams;          /* live_view.c: "room/stream" -> its seat, state */
+	GHashTable *calls;                 /* calls.c: the calls that ring or are up, by room/seat */
 	GHashTable *live_open;             /* live_view.c: the live views open, by viewer id */
 	/* After every answered operator request, at once or deferred (requests.c,
 	 * request_reply.c): main sets it to archives_after_request; NULL: nothing. */

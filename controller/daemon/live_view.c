@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agents.h"
+#include "calls.h"
 #include "clock.h"
 #include "controller.h"
 #include "log.h"
@@ -246,6 +247,9 @@ int live_view_offer(struct controller *c, const char *identity, const char *room
                     const char *stream, const char *offer, live_view_answer_fn done, void *user,
                     GError **err)
 {
+	if (g_str_has_prefix(stream, CALL_STREAM_PREFIX)) /* a call, addressed as a stream */
+		return calls_offer(c, identity, room, stream + strlen(CALL_STREAM_PREFIX), offer,
+		                   done, user, err);
 	json_t *args = json_pack("{s:s, s:s}", "room", room, "stream", stream);
 	json_t *res = NULL;
 	int rc = requests_run_local(c, identity, "live.open", args, &res, err);
@@ -275,6 +279,9 @@ int live_view_offer(struct controller *c, const char *identity, const char *room
 int live_view_close(struct controller *c, const char *identity, const char *room,
                     const char *stream, const char *viewer, GError **err)
 {
+	if (g_str_has_prefix(stream, CALL_STREAM_PREFIX))
+		return calls_close(c, identity, room, stream + strlen(CALL_STREAM_PREFIX), viewer,
+		                   err);
 	struct open_view *o = g_hash_table_lookup(open_views(c), viewer);
 	if (o && (strcmp(o->identity, identity) != 0 || strcmp(o->room, room) != 0 ||
 	          strcmp(o->stream, stream) != 0)) {
