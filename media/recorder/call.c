@@ -19,7 +19,6 @@
 #define STEP_TIMEOUT_MS   10000
 #define GATHER_TIMEOUT_MS 3000
 #define FINISH_TIMEOUT_MS 3000 /* the recordings' last segments after a hang-up */
-#define SEGMENT_LOCATION  "%08d.ts"
 #define OPUS_BITRATE      32000
 
 /* One direction's recording: queue ! splitmuxsink (mpegtsmux) into the spool. */
@@ -123,7 +122,7 @@ static gboolean branch_build(struct call *c, struct rec_branch *b, GstPad *src)
 			gst_object_unref(gst_object_ref_sink(ts));
 		return FALSE;
 	}
-	char *loc = g_build_filename(b->dir, SEGMENT_LOCATION, NULL);
+	char *loc = g_build_filename(b->dir, SEGMENT_FILE_PATTERN, NULL);
 	g_object_set(mux, "location", loc, "max-size-time", (guint64)c->segment_ms * 1000000,
 	             "start-index", (gint)b->next_seq, "muxer", ts, NULL);
 	g_free(loc);
@@ -162,15 +161,6 @@ static int64_t fragment_time_us(struct call *c, const GstStructure *st)
 	return c->epoch_offset_us + (int64_t)(rt / 1000);
 }
 
-static int64_t seq_from_location(const char *loc)
-{
-	const char *base = strrchr(loc, '/');
-	base = base ? base + 1 : loc;
-	char *end = NULL;
-	long long v = strtoll(base, &end, 10);
-	return (end && strcmp(end, ".ts") == 0 && v > 0) ? v : 0;
-}
-
 /* branch_spool: the closed segment of B (cur_*) ending at END_US into the spool,
  * reported to the owner; an empty file is forgotten. */
 static void branch_spool(struct call *c, struct rec_branch *b, int64_t end_us)
@@ -203,7 +193,7 @@ static void on_fragment(struct call *c, struct rec_branch *b, const GstStructure
                         gboolean opened)
 {
 	const char *loc = gst_structure_get_string(st, "location");
-	int64_t seq = loc ? seq_from_location(loc) : 0;
+	int64_t seq = loc ? segment_file_seq(loc) : 0;
 	if (!seq)
 		return;
 	int64_t t = fragment_time_us(c, st);
@@ -372,27 +362,6 @@ static void on_dtls_state(GObject *transport, GParamSpec *ps, gpointer data)
 		call_gone(data, "the witness's connection failed (DTLS)");
 }
 
-/* watch_dtls: the browser closing its connection ends the call (its DTLS close). */
-static void watch_dtls(struct call *c)
-{
-	GstWebRTCRTPTransceiver *tr = NULL;
-	g_signal_emit_by_name(c->webrtc, "get-transceiver", 0, &tr);
-	if (!tr)
-		return;
-	GstWebRTCRTPSender *sender = NULL;
-	g_object_get(tr, "sender", &sender, NULL);
-	if (sender) {
-		GstWebRTCDTLSTransport *dtls = NULL;
-		g_object_get(sender, "transport", &dtls, NULL);
-		if (dtls) {
-			g_signal_connect(dtls, "notify::state", G_CALLBACK(on_dtls_state), c);
-			gst_object_unref(dtls);
-		}
-		gst_object_unref(sender);
-	}
-	gst_object_unref(tr);
-}
-
 /* ---- negotiation (on a thread of its own) ---- */
 
 static gboolean deliver(gpointer data)
@@ -414,7 +383,7 @@ static gpointer negotiate(gpointer data)
 	char *answer =
 	    webrtc_answer(c->webrtc, offer, STEP_TIMEOUT_MS, GATHER_TIMEOUT_MS, &c->closed, &err);
 	if (answer)
-		watch_dtls(c);
+		webrtc_watch_dtls(c->webrtc, G_CALLBACK(on_dtls_state), c);
 	g_mutex_lock(&c->lock);
 	c->answer = answer;
 	if (err && !c->err)
@@ -427,35 +396,6 @@ static gpointer negotiate(gpointer data)
 }
 
 /* ---- the pipeline ---- */
-
-/* offer_opus: the Opus payload of OFFER's first audio section as webrtcbin's codec
- * preference, or NULL. */
-static GstCaps *offer_opus(const GstSDPMessage *sdp)
-{
-	for (guint i = 0; i < gst_sdp_message_medias_len(sdp); i++) {
-		const GstSDPMedia *m = gst_sdp_message_get_media(sdp, i);
-		if (g_strcmp0(gst_sdp_media_get_media(m), "audio") != 0)
-			continue;
-		for (guint f = 0; f < gst_sdp_media_formats_len(m); f++) {
-			gint pt = atoi(gst_sdp_media_get_format(m, f));
-			GstCaps *caps = gst_sdp_media_get_caps_from_media(m, pt);
-			const char *enc = caps ? gst_structure_get_string(
-			                             gst_caps_get_structure(caps, 0), "encoding-name")
-			                       : NULL;
-			gboolean opus = enc && g_ascii_strcasecmp(enc, "OPUS") == 0;
-			if (caps)
-				gst_caps_unref(caps);
-			if (opus)
-				return gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING,
-				                           "audio", "encoding-name", G_TYPE_STRING, "OPUS",
-				                           "clock-rate", G_TYPE_INT, 48000, "payload",
-				                           G_TYPE_INT, pt, "encoding-params", G_TYPE_STRING,
-				                           "2", NULL);
-		}
-		break;
-	}
-	return NULL;
-}
 
 /* parse_bin: a launch fragment as a bin with its unlinked pads ghosted; NULL with *err. */
 static GstElement *parse_bin(const char *what, const char *frag, GError **err)
@@ -661,7 +601,7 @@ int call_start(const struct call_params *p, const char *offer, const struct call
 	c->ctx = g_main_context_ref_thread_default();
 	g_mutex_init(&c->lock);
 	c->offer = sdp;
-	c->acodec = offer_opus(sdp);
+	c->acodec = webrtc_offer_opus(sdp);
 	if (!c->acodec) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 		            "the offer has no Opus audio: a call is Opus both ways");

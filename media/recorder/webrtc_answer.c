@@ -2,6 +2,7 @@
 #include "webrtc_answer.h"
 
 #include <gio/gio.h>
+#include <stdlib.h>
 
 #define GST_USE_UNSTABLE_API
 #include <gst/webrtc/webrtc.h>
@@ -134,4 +135,51 @@ out:
 	g_mutex_clear(&w.lock);
 	g_cond_clear(&w.cond);
 	return text;
+}
+
+GstCaps *webrtc_offer_opus(const GstSDPMessage *offer)
+{
+	for (guint i = 0; i < gst_sdp_message_medias_len(offer); i++) {
+		const GstSDPMedia *m = gst_sdp_message_get_media(offer, i);
+		if (g_strcmp0(gst_sdp_media_get_media(m), "audio") != 0)
+			continue;
+		for (guint f = 0; f < gst_sdp_media_formats_len(m); f++) {
+			gint pt = atoi(gst_sdp_media_get_format(m, f));
+			GstCaps *c = gst_sdp_media_get_caps_from_media(m, pt);
+			const char *enc =
+			    c ? gst_structure_get_string(gst_caps_get_structure(c, 0), "encoding-name")
+			      : NULL;
+			gboolean opus = enc && g_ascii_strcasecmp(enc, "OPUS") == 0;
+			if (c)
+				gst_caps_unref(c);
+			if (opus) /* Opus in SDP is always opus/48000/2 (RFC 7587) */
+				return gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING,
+				                           "audio", "encoding-name", G_TYPE_STRING, "OPUS",
+				                           "clock-rate", G_TYPE_INT, 48000, "payload",
+				                           G_TYPE_INT, pt, "encoding-params", G_TYPE_STRING,
+				                           "2", NULL);
+		}
+		break; /* the first audio section only */
+	}
+	return NULL;
+}
+
+void webrtc_watch_dtls(GstElement *webrtc, GCallback notify_state, gpointer data)
+{
+	GstWebRTCRTPTransceiver *tr = NULL;
+	g_signal_emit_by_name(webrtc, "get-transceiver", 0, &tr);
+	if (!tr)
+		return;
+	GstWebRTCRTPSender *sender = NULL;
+	g_object_get(tr, "sender", &sender, NULL);
+	if (sender) {
+		GstWebRTCDTLSTransport *dtls = NULL;
+		g_object_get(sender, "transport", &dtls, NULL);
+		if (dtls) {
+			g_signal_connect(dtls, "notify::state", notify_state, data);
+			gst_object_unref(dtls);
+		}
+		gst_object_unref(sender);
+	}
+	gst_object_unref(tr);
 }
