@@ -6,10 +6,9 @@
 #include <string.h>
 
 #include "agent.h"
-#include "agent_cmd.h"
-#include "agent_live.h"
 #include "agent_media.h"
 #include "call.h"
+#include "cmd_reply.h"
 #include "log.h"
 #include "msg.h"
 #include "outbox.h"
@@ -274,7 +273,7 @@ int agent_call_command(struct agent_call *ac, const char *command, const char *i
 	struct msg_reader r;
 	msg_reader_init(&r, args, "args");
 	const char *seat = msg_read_id(&r, "seat", true);
-	const char *sdp = is_offer ? msg_read_string(&r, "sdp", true, AGENT_LIVE_SDP_MAX) : NULL;
+	const char *sdp = is_offer ? msg_read_string(&r, "sdp", true, AGENT_CALL_SDP_MAX) : NULL;
 	const char *reason = is_offer ? NULL : msg_read_string(&r, "reason", false, 200);
 	if (msg_reader_finish(&r, err) != 0)
 		return -EINVAL;

@@ -11,6 +11,9 @@
 struct agent;
 struct agent_call;
 
+/* The most a witness browser's SDP offer may weigh (as a live viewer's, agent_live.h). */
+#define AGENT_CALL_SDP_MAX 32768
+
 /* agent_call_new: the [call] settings of the agent's configuration ([call SEAT] groups
  * override [call] for a seat): microphone= (launch fragment ending in raw audio),
  * speaker= (taking raw audio), segment_seconds= (1..600, default 4). NULL with *err

@@ -304,6 +304,12 @@ static void agent_free(struct agent *a)
 	node_free(a->node);
 }
 
+/* The help key during a call hangs it up (docs/call.md). */
+static bool seat_help_key(void *call, const char *seat)
+{
+	return agent_call_seat_hangup(call, seat);
+}
+
 int main(int argc, char **argv)
 {
 	struct agent a = {0};
@@ -415,6 +421,7 @@ int main(int argc, char **argv)
 		g_timeout_add_seconds(1, link_watch, &a);
 	}
 	a.seats = agent_seats_new(&a, &err);
+	agent_seats_help_hook(a.seats, seat_help_key, a.call);
 	agent_seats_subscribe(a.seats);
 	daemon_signals_watch(a.loop, on_reload, &a);
 	g_timeout_add_seconds(10, status_heartbeat, &a);
