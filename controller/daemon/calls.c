@@ -10,7 +10,6 @@
 #include "controller.h"
 #include "log.h"
 #include "msg.h"
-#include "requests.h"
 #include "route.h"
 
 #define OFFER_TIMEOUT_MS 30000
@@ -232,7 +231,7 @@ const struct request_handler call_request_handlers[] = {
 
 struct pending {
 	char call[32], room[STATE_ID_SIZE], seat[STATE_ID_SIZE];
-	live_view_answer_fn done;
+	call_answer_fn done;
 	void *user;
 };
 
@@ -273,29 +272,22 @@ static void on_agent_answer(struct controller *c, const char *room, json_t *resu
 	g_free(p);
 }
 
-int calls_offer(struct controller *c, const char *identity, const char *room, const char *seat,
-                const char *offer, live_view_answer_fn done, void *user, GError **err)
+int calls_relay_offer(struct controller *c, const char *room, const char *seat, const char *call,
+                      const char *offer, call_answer_fn done, void *user, GError **err)
 {
-	json_t *args = json_pack("{s:s, s:s}", "room", room, "seat", seat);
-	json_t *res = NULL;
-	int rc = requests_run_local(c, identity, "call.answer", args, &res, err);
-	json_decref(args);
-	if (rc)
-		return rc;
 	struct pending *p = g_new0(struct pending, 1);
-	g_strlcpy(p->call, json_string_value(json_object_get(res, "call")), sizeof(p->call));
+	g_strlcpy(p->call, call, sizeof(p->call));
 	g_strlcpy(p->room, room, sizeof(p->room));
 	g_strlcpy(p->seat, seat, sizeof(p->seat));
 	p->done = done;
 	p->user = user;
-	json_decref(res);
 	json_t *cmd = json_pack("{s:s, s:s}", "seat", seat, "sdp", offer);
-	rc = agents_command(c, room, "call.offer", cmd, OFFER_TIMEOUT_MS, on_agent_answer, p);
+	int rc = agents_command(c, room, "call.offer", cmd, OFFER_TIMEOUT_MS, on_agent_answer, p);
 	if (rc) {
 		g_set_error(err, REQUEST_ERROR, REQUEST_ERROR_UNAVAILABLE,
 		            "room %s: the offer was not sent (%s)", room, g_strerror(-rc));
 		struct call *k = call_find(c, room, seat);
-		if (k) {
+		if (k && strcmp(k->id, call) == 0) {
 			call_event(c, k, "call.hangup", "controller", (*err)->message, clock_now_us());
 			call_remove(c, k);
 		}
@@ -304,19 +296,10 @@ int calls_offer(struct controller *c, const char *identity, const char *room, co
 	return rc;
 }
 
-int calls_close(struct controller *c, const char *identity, const char *room, const char *seat,
-                const char *call, GError **err)
+bool calls_current(struct controller *c, const char *room, const char *seat, const char *call)
 {
-	struct call *k = call_find(c, room, seat);
-	if (!k || strcmp(k->id, call) != 0)
-		return 0; /* ended already (the seat hung up first) */
-	json_t *args = json_pack("{s:s, s:s, s:s}", "room", room, "seat", seat, "reason",
-	                         "the witness hung up");
-	json_t *res = NULL;
-	int rc = requests_run_local(c, identity, "call.hangup", args, &res, err);
-	json_decref(args);
-	json_decref(res);
-	return rc;
+	const struct call *k = call_find(c, room, seat);
+	return k && strcmp(k->id, call) == 0;
 }
 
 /* call.ended {seat, reason} from ROOM's agent: the seat hung up, or the witness's

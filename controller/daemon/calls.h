@@ -10,8 +10,9 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include <stdbool.h>
+
 #include "event_handler.h"
-#include "live_view.h"
 #include "request_handler.h"
 
 struct controller;
@@ -30,13 +31,15 @@ extern const struct event_handler call_event_handlers[];
  * nobody is checked in there (then only the help alert is raised, as before). */
 void calls_ring_help(struct controller *c, const char *room, const char *seat, const char *person,
                      const char *tender, int64_t at_us);
-/* calls_offer: IDENTITY answers (or places) the call of SEAT in ROOM with the browser's
- * SDP OFFER: the request call.answer, then the offer to the agent. DONE is called once
- * later with the call's id and the agent's answer, or an error; or -errno with *err
+/* call_answer_fn: the agent's SDP ANSWER to the offer of CALL, or ERR (REQUEST_ERROR). */
+typedef void (*call_answer_fn)(void *user, const char *call, const char *answer,
+                               const GError *err);
+/* calls_relay_offer: the browser's SDP OFFER for CALL of SEAT in ROOM (the id the request
+ * call.answer gave) to the room's agent (command call.offer). DONE is called once later
+ * with the agent's answer or an error (the call then ends, recorded); or -errno with *err
  * (REQUEST_ERROR) and no call. */
-int calls_offer(struct controller *c, const char *identity, const char *room, const char *seat,
-                const char *offer, live_view_answer_fn done, void *user, GError **err);
-/* calls_close: IDENTITY hangs up CALL (an id calls_offer gave) of SEAT in ROOM. */
-int calls_close(struct controller *c, const char *identity, const char *room, const char *seat,
-                const char *call, GError **err);
+int calls_relay_offer(struct controller *c, const char *room, const char *seat, const char *call,
+                      const char *offer, call_answer_fn done, void *user, GError **err);
+/* calls_current: CALL is the call of SEAT in ROOM that rings or is up now. */
+bool calls_current(struct controller *c, const char *room, const char *seat, const char *call);
 void calls_free(struct controller *c);

@@ -99,10 +99,18 @@ async function open(t, s) {
     if (pc.connectionState === "connected") setStatus(t, "live", TEXT.live);
     else if (pc.connectionState === "failed") setStatus(t, "failed", TEXT.failed);
   };
+  const w = await whep(pc, s.room, s.stream);
+  t.location = w.location;
+  await pc.setRemoteDescription({ type: "answer", sdp: w.answer });
+}
+
+// whep: PC's offer (with its candidates) POSTed for STREAM of ROOM; the view's Location
+// (DELETE it to end) and the SDP answer, or an Error with the server's reason.
+async function whep(pc, room, stream) {
   await pc.setLocalDescription(await pc.createOffer());
   await gathered(pc);
-  const r = await fetch("/live/" + encodeURIComponent(s.room) + "/" +
-                        encodeURIComponent(s.stream) + "/whep", {
+  const r = await fetch("/live/" + encodeURIComponent(room) + "/" +
+                        encodeURIComponent(stream) + "/whep", {
     method: "POST", headers: { "Content-Type": "application/sdp" },
     body: pc.localDescription.sdp,
   });
@@ -111,8 +119,7 @@ async function open(t, s) {
     try { why = (await r.json()).error.message; } catch (e) { /* not JSON */ }
     throw new Error(why);
   }
-  t.location = r.headers.get("Location");
-  await pc.setRemoteDescription({ type: "answer", sdp: await r.text() });
+  return { location: r.headers.get("Location"), answer: await r.text() };
 }
 
 function close(t) {
@@ -204,20 +211,9 @@ async function startCall(room, seat) {
       const audio = document.getElementById("call-audio");
       audio.srcObject = e.streams[0] || new MediaStream([e.track]);
     };
-    await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc);
-    const r = await fetch("/live/" + encodeURIComponent(room) + "/call-" +
-                          encodeURIComponent(seat) + "/whep", {
-      method: "POST", headers: { "Content-Type": "application/sdp" },
-      body: pc.localDescription.sdp,
-    });
-    if (r.status !== 201) {
-      let why = String(r.status);
-      try { why = (await r.json()).error.message; } catch (e) { /* not JSON */ }
-      throw new Error(why);
-    }
-    call.location = r.headers.get("Location");
-    await pc.setRemoteDescription({ type: "answer", sdp: await r.text() });
+    const w = await whep(pc, room, "call-" + seat);
+    call.location = w.location;
+    await pc.setRemoteDescription({ type: "answer", sdp: w.answer });
   } catch (e) {
     call.error = e.message;
     endCall(false);
