@@ -140,10 +140,11 @@ def ring_and_answer(site, a, t, b):
     size = os.path.getsize(spk)
     time.sleep(1)
     assert os.path.getsize(spk) > size + 20000
+    # Chromium's fake microphone beeps once a second: the last 2 s hold a beep
     with open(spk, "rb") as f:
-        f.seek(-19200, os.SEEK_END)
+        f.seek(-min(os.path.getsize(spk), 48000 * 2 * 2 * 2), os.SEEK_END)
         tail = f.read()
-    assert len(set(tail)) > 16, "the seat's speaker receives silence"
+    assert len(set(tail)) > 64, "the seat's speaker receives silence"
     return up["call"]
 
 
