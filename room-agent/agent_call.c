@@ -21,8 +21,11 @@ struct seat_call {
 	struct call *call;
 };
 
+#define FINISH_WAIT_US (4 * G_USEC_PER_SEC) /* the calls' last segments at a stop */
+
 struct agent_call {
 	struct agent *a;
+	unsigned finishing; /* calls hung up whose recordings are not finished yet */
 	GKeyFile *kf;      /* the agent's configuration (borrowed) */
 	bool configured;   /* a [call] group */
 	GHashTable *calls; /* seat -> struct seat_call */
@@ -35,7 +38,8 @@ static const struct call_events late_events;
 static void seat_call_free(gpointer p)
 {
 	struct seat_call *sc = p;
-	call_rebind(sc->call, &late_events, sc->ac->a->media);
+	call_rebind(sc->call, &late_events, sc->ac);
+	sc->ac->finishing++;
 	call_hangup(sc->call);
 	g_free(sc);
 }
@@ -67,6 +71,12 @@ static int check_fragment(GKeyFile *kf, const char *group, const char *key, GErr
 	}
 	gst_object_unref(gst_object_ref_sink(bin));
 	return 0;
+}
+
+/* recovered: a call's segment left open by a crash is spooled now: ship it. */
+static void recovered(void *user, const struct spool_segment *seg)
+{
+	agent_media_segment_spooled(user);
 }
 
 struct agent_call *agent_call_new(struct agent *a, GError **err)
@@ -115,6 +125,9 @@ struct agent_call *agent_call_new(struct agent *a, GError **err)
 	ac->kf = kf;
 	ac->configured = configured;
 	ac->calls = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, seat_call_free);
+	struct spool *sp = agent_media_spool(a->media);
+	if (sp)
+		call_recover(sp, recovered, a->media);
 	return ac;
 }
 
@@ -122,7 +135,17 @@ void agent_call_free(struct agent_call *ac)
 {
 	if (!ac)
 		return;
-	g_hash_table_destroy(ac->calls);
+	g_hash_table_destroy(ac->calls); /* hangs up every call */
+	/* their last segments are closed and spooled on the main loop: run it meanwhile */
+	gint64 end = g_get_monotonic_time() + FINISH_WAIT_US;
+	while (ac->finishing && g_get_monotonic_time() < end)
+		g_main_context_iteration(NULL, TRUE);
+	if (ac->finishing) {
+		log_warnx("call: %u call(s) not finished at the stop: their last segments are "
+		          "recovered at the next start",
+		          ac->finishing);
+		return; /* their callbacks may still come: ac stays */
+	}
 	g_free(ac);
 }
 
@@ -176,11 +199,19 @@ static void on_ended(void *user, const char *reason)
 /* Segments of a call that is hung up keep coming (its last ones): they need no seat. */
 static void on_late_segment(void *user, const struct spool_segment *seg)
 {
-	agent_media_segment_spooled(user);
+	struct agent_call *ac = user;
+	agent_media_segment_spooled(ac->a->media);
 }
 
-static const struct call_events events = {on_answered, on_segment, on_ended};
-static const struct call_events late_events = {NULL, on_late_segment, NULL};
+static void on_finished(void *user)
+{
+	struct agent_call *ac = user;
+	ac->finishing--;
+}
+
+static const struct call_events events = {on_answered, on_segment, on_ended, NULL};
+static const struct call_events late_events = {NULL, on_late_segment, NULL, on_finished};
+
 
 static int offer(struct agent_call *ac, const char *id, const char *seat, const char *sdp,
                  GError **err)

@@ -302,6 +302,21 @@ bool calls_current(struct controller *c, const char *room, const char *seat, con
 	return k && strcmp(k->id, call) == 0;
 }
 
+void calls_room_agent_gone(struct controller *c, const char *room, const char *reason)
+{
+	GHashTableIter it;
+	gpointer key, value;
+	int64_t now = clock_now_us();
+	g_hash_table_iter_init(&it, calls_of(c));
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		struct call *k = value;
+		if (strcmp(k->room, room) != 0 || k->state == CALL_RINGING)
+			continue;
+		call_event(c, k, "call.hangup", "agent", reason, now);
+		g_hash_table_iter_remove(&it);
+	}
+}
+
 /* call.ended {seat, reason} from ROOM's agent: the seat hung up, or the witness's
  * browser went away; recorded as the call's hang-up. */
 static int event_call_ended(struct controller *c, const char *room, const struct msg_envelope *env,

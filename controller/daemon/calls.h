@@ -42,4 +42,7 @@ int calls_relay_offer(struct controller *c, const char *room, const char *seat, 
                       const char *offer, call_answer_fn done, void *user, GError **err);
 /* calls_current: CALL is the call of SEAT in ROOM that rings or is up now. */
 bool calls_current(struct controller *c, const char *room, const char *seat, const char *call);
+/* calls_room_agent_gone: ROOM's agent stopped or restarted (REASON): its calls that were
+ * answered are over (call.hangup by "agent"); the ringing ones still ring. */
+void calls_room_agent_gone(struct controller *c, const char *room, const char *reason);
 void calls_free(struct controller *c);

@@ -88,6 +88,7 @@ struct room_presence {
 	int64_t agent_ts; /* the agent's own timestamp of its last status */
 	uint64_t seq;     /* the sequence number of its last status */
 	char state[16];   /* online | offline | stopped */
+	int64_t started;  /* when the agent last started, as its status says (0: not said) */
 	/* the backlog its last status reported (zero when it said none) */
 	struct node_backlog backlog;
 };

@@ -161,8 +161,26 @@ static int64_t fragment_time_us(struct call *c, const GstStructure *st)
 	return c->epoch_offset_us + (int64_t)(rt / 1000);
 }
 
+/* spool_closed: SEG (its stream, seq, start, end and path set) sealed and added to SP;
+ * an empty or unreadable file is forgotten. 0, or -errno (logged). */
+static int spool_closed(struct spool *sp, struct spool_segment *seg)
+{
+	int rc = segment_file_seal(seg->path, seg->sha256, &seg->size);
+	if (rc || seg->size == 0) {
+		if (rc)
+			g_warning("call segment %s: %s", seg->path, g_strerror(-rc));
+		spool_segment_abandon(sp, seg->stream, seg->seq);
+		segment_file_remove(seg->path);
+		return rc ? rc : -ENODATA;
+	}
+	rc = spool_segment_add(sp, seg);
+	if (rc)
+		g_warning("call segment %s not spooled: %s", seg->path, g_strerror(-rc));
+	return rc;
+}
+
 /* branch_spool: the closed segment of B (cur_*) ending at END_US into the spool,
- * reported to the owner; an empty file is forgotten. */
+ * reported to the owner. */
 static void branch_spool(struct call *c, struct rec_branch *b, int64_t end_us)
 {
 	struct spool_segment seg = {0};
@@ -172,21 +190,40 @@ static void branch_spool(struct call *c, struct rec_branch *b, int64_t end_us)
 	seg.start_us = b->cur_start_us;
 	seg.end_us = MAX(end_us, b->cur_start_us);
 	b->cur_seq = 0;
-	int rc = segment_file_seal(seg.path, seg.sha256, &seg.size);
-	if (rc || seg.size == 0) {
-		if (rc)
-			g_warning("call %s: segment %s: %s", c->name, seg.path, g_strerror(-rc));
-		spool_segment_abandon(c->spool, seg.stream, seg.seq);
-		segment_file_remove(seg.path);
-		return;
-	}
-	rc = spool_segment_add(c->spool, &seg);
-	if (rc) {
-		g_warning("call %s: segment %s not spooled: %s", c->name, seg.path, g_strerror(-rc));
-		return;
-	}
-	if (c->ev->segment)
+	if (spool_closed(c->spool, &seg) == 0 && c->ev->segment)
 		c->ev->segment(c->user, &seg);
+}
+
+int call_recover(struct spool *sp, void (*segment)(void *user, const struct spool_segment *seg),
+                 void *user)
+{
+	struct spool_open_segment *open = NULL;
+	size_t n = 0;
+	int found = 0;
+	if (spool_open_segments(sp, NULL, &open, &n) != 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!g_str_has_prefix(open[i].stream, "call-"))
+			continue; /* the recorder's own */
+		struct spool_segment seg = {0};
+		g_strlcpy(seg.stream, open[i].stream, sizeof(seg.stream));
+		g_strlcpy(seg.path, open[i].path, sizeof(seg.path));
+		seg.seq = open[i].seq;
+		seg.start_us = open[i].start_us;
+		seg.recovered = 1;
+		if (segment_file_mtime_us(seg.path, &seg.end_us) != 0)
+			seg.end_us = seg.start_us;
+		seg.end_us = MAX(seg.end_us, seg.start_us);
+		g_message("call: recovering partial segment %" G_GINT64_FORMAT " of %s", seg.seq,
+		          seg.stream);
+		if (spool_closed(sp, &seg) == 0) {
+			found++;
+			if (segment)
+				segment(user, &seg);
+		}
+	}
+	g_free(open);
+	return found;
 }
 
 static void on_fragment(struct call *c, struct rec_branch *b, const GstStructure *st,
@@ -235,6 +272,8 @@ static void finish(struct call *c)
 		g_source_remove(c->bus_watch);
 		c->bus_watch = 0;
 	}
+	if (c->ev->finished)
+		c->ev->finished(c->user);
 	g_thread_unref(g_thread_new("call-stop", stop_thread, c)); /* the caller's reference */
 }
 

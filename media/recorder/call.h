@@ -32,6 +32,9 @@ struct call_events {
 	/* the browser went away or the call failed by itself (REASON, short English); not
 	 * called after call_hangup */
 	void (*ended)(void *user, const char *reason);
+	/* after call_hangup: both recordings are finished and spooled (the pipeline stops on
+	 * a thread of its own; nothing is called after this) */
+	void (*finished)(void *user);
 };
 
 /* call_stream_max: the longest call name (a stream name is at most 32 characters and
@@ -44,6 +47,12 @@ struct call_events {
  * GStreamer elements, -EIO the pipeline did not start. EV and USER must outlive it. */
 int call_start(const struct call_params *p, const char *offer, const struct call_events *ev,
                void *user, struct call **out, GError **err);
+/* call_recover: the segments of calls (streams "call-*") that a crash or a stop left
+ * open in SP, sealed with their file's modification time as their end, spooled (flagged
+ * recovered) and reported to SEGMENT with USER, as the recorder does for its own streams.
+ * Returns how many were spooled. */
+int call_recover(struct spool *sp, void (*segment)(void *user, const struct spool_segment *seg),
+                 void *user);
 /* call_rebind: the callbacks of C become EV with USER from now on (e.g. before the owner
  * of the old USER goes while the last segments are still to come). */
 void call_rebind(struct call *c, const struct call_events *ev, void *user);

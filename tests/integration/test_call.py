@@ -8,6 +8,7 @@ either side hangs up; the sealed archive verifies. A desk may not answer."""
 import array
 import json
 import os
+import signal
 import subprocess
 import time
 
@@ -164,16 +165,38 @@ def test_help_key_rings_witness_answers_audio_both_ways_recorded(day, bin_dir, t
         t.keys("h")
         assert wait_for(lambda: calls(site, site.witness) == [], 10), calls(site, site.witness)
         assert wait_for(lambda: b.js("return window.evalroomLive.call.pc === null"), 5)
+        # 3 and 4: the agent stops (SIGTERM) and crashes (SIGKILL) during a call: the call
+        # is over, and what it recorded reaches the archive once the agent is back (the
+        # crash's open segments recovered at its start)
+        agent = site.daemons["agent-" + room]
+        ends = []
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            ends.append(ring_and_answer(site, a, t, b))
+            time.sleep(2)
+            agent.kill(sig)
+            agent.start()
+            assert agent.wait_log("connected to the broker", 20), agent.log()
+            assert wait_for(lambda: calls(site, site.witness) == [], 15), \
+                calls(site, site.witness)
+        assert "call: recovering partial segment" in agent.log(this_run=True), agent.log()
     finally:
         b.close()
-    assert first != second
-    # The events of both calls are in the archive of the expert's tender, in order.
-    assert wait_for(lambda: len(call_events(site)) >= 6, 10), call_events(site)
+    assert len({first, second, *ends}) == 4
+    # The events of the calls are in the archive of the expert's tender, in order.
+    assert wait_for(lambda: len(call_events(site)) >= 12, 10), call_events(site)
     got = [(k, e["call"], e["by"]) for k, e in call_events(site)]
     assert got == [("call.ring", first, "seat"), ("call.answer", first, site.witness),
                    ("call.hangup", first, site.witness),
                    ("call.ring", second, "seat"), ("call.answer", second, site.witness),
-                   ("call.hangup", second, "seat")], got
+                   ("call.hangup", second, "seat"),
+                   ("call.ring", ends[0], "seat"), ("call.answer", ends[0], site.witness),
+                   ("call.hangup", ends[0], "agent"),
+                   ("call.ring", ends[1], "seat"), ("call.answer", ends[1], site.witness),
+                   ("call.hangup", ends[1], "agent")], got
+    reasons = [e["reason"] for k, e in call_events(site) if k == "call.hangup"]
+    assert reasons[2] == "the room's agent stopped", reasons
+    # the crash: its last will (offline) or its new start, whichever the controller saw first
+    assert reasons[3] in ("the room's agent stopped", "the room's agent restarted"), reasons
     for k, e in call_events(site):
         assert (e["room"], e["seat"], e["tender"]) == (room, seat, "TC"), e
     # Answering and hanging up are in the operator audit under the witness's name.
@@ -185,7 +208,7 @@ def test_help_key_rings_witness_answers_audio_both_ways_recorded(day, bin_dir, t
     def recorded():
         return dict(archived(site, "SELECT stream, count(*) FROM segments WHERE stream IN "
                              "(?, ?) GROUP BY stream", *streams))
-    assert wait_for(lambda: all(recorded().get(s, 0) >= 4 for s in streams), 20), recorded()
+    assert wait_for(lambda: all(recorded().get(s, 0) >= 8 for s in streams), 30), recorded()
     print("call segments in the archive: %s" % recorded())
     # The tender closes with the calls' recordings in; the sealed archive verifies.
     rc, out, err = site.ctl("tender", "close", "TC", "--wait", "20", timeout=60)

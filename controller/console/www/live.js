@@ -222,13 +222,20 @@ async function startCall(room, seat) {
   refreshCalls();
 }
 
-// endCall: this side ends the call (SAY: tell the server; not when it ended there).
+// endCall: this side ends the call (SAY: tell the server; not when it ended there). The
+// connection is closed once the server has the hang-up, so that the agent does not see
+// the browser go first (it would record the end as the connection's, not the witness's).
 function endCall(say) {
+  const pc = call.pc, mic = call.mic;
+  const bye = () => {
+    if (pc) pc.close();
+    if (mic) for (const t of mic.getTracks()) t.stop();
+  };
   if (say && call.location)
-    fetch(call.location, { method: "DELETE", keepalive: true }).catch(() => {});
+    fetch(call.location, { method: "DELETE", keepalive: true }).catch(() => {}).finally(bye);
+  else
+    bye();
   call.location = null;
-  if (call.pc) call.pc.close();
-  if (call.mic) for (const t of call.mic.getTracks()) t.stop();
   call.pc = null;
   call.mic = null;
   call.key = null;
