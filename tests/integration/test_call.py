@@ -1,6 +1,6 @@
 """Issue 19 item 5: the recorded call (docs/call.md). An expert's help key rings the
 witness room; a witness answers from the web console's live page (real headless Chromium
-with a fake microphone); the seat's microphone (audiotestsrc on the agent) reaches the
+with a fake microphone), or calls the seat from its tile; the seat's microphone (audiotestsrc on the agent) reaches the
 browser and the witness's voice reaches the seat's speaker (a file here), both directions
 recorded by the agent as streams call-SEAT-seat and call-SEAT-witness and shipped into the
 archive of the expert's tender with the events call.ring, call.answer and call.hangup;
@@ -38,15 +38,17 @@ def speaker(site, room):
 
 @pytest.fixture(scope="module")
 def day(bin_dir, tmp_path_factory):
-    """Rooms E1 and E2 (doors, a room camera each, call audio), one tender of one expert,
-    checked in, through the door and logged in at the drawn seat."""
+    """Rooms E1 and E2 (doors, a room and two seat cameras each, call audio), one tender of
+    one expert, checked in, through the door and logged in at the drawn seat."""
     tmp = tmp_path_factory.mktemp("call")
     s = Site(bin_dir, tmp)
     s.console_port = harness.free_port()
     s.start_controller("admission_window_s=60\n" + s.console_section(s.console_port))
     for room in ROOMS:
-        s.start_agent(room, extra=streams_config(["cam-" + room], segment_s=1, audio=False) +
-                      call_config(s, room), door=True)
+        seats = [("cam-%s-%s" % (room, seat), seat) for seat in ("S1", "S2")]
+        s.start_agent(room, extra=streams_config(["cam-" + room], seats, segment_s=1,
+                                                 audio=False) + call_config(s, room),
+                      door=True)
     terms = {}
     for room in ROOMS:
         for seat in ("S1", "S2"):
@@ -149,7 +151,7 @@ def ring_and_answer(site, a, t, b):
     return up["call"]
 
 
-def test_help_key_rings_witness_answers_audio_both_ways_recorded(day, bin_dir, tmp_path):
+def test_help_key_rings_witness_answers_audio_both_ways_recorded(day):
     site, a, t = day
     room, seat = a["room"], a["seat"]
     b = witness_page(site)
@@ -210,9 +212,70 @@ def test_help_key_rings_witness_answers_audio_both_ways_recorded(day, bin_dir, t
                              "(?, ?) GROUP BY stream", *streams))
     assert wait_for(lambda: all(recorded().get(s, 0) >= 8 for s in streams), 30), recorded()
     print("call segments in the archive: %s" % recorded())
+
+
+def test_desk_may_not_answer(day):
+    site, a, t = day
+    room, seat = a["room"], a["seat"]
+    status, text = https(site, "/api/calls", DESK)
+    assert status == 403 and "may not run" in text, text
+    origin = {"Origin": "https://127.0.0.1:%d" % site.console_port,
+              "Content-Type": "application/sdp"}
+    status, text = https(site, "/live/%s/call-%s/whep" % (room, seat), DESK, method="POST",
+                         body="v=0\r\n", headers=origin)
+    assert status == 403, text
+    assert json.loads(text)["error"]["message"] == 'desk-entrance may not run "call.answer"'
+
+    assert (DESK, "call.answer", "denied") in audit_rows(site, "call.answer")
+    # A seat nobody is checked in at cannot be called (and the answer says nothing more).
+    other = "S2" if seat == "S1" else "S1"
+    status, text = https(site, "/live/%s/call-%s/whep" % (room, other), site.witness,
+                         method="POST", body="v=0\r\n", headers=origin)
+    assert status == 404, text
+
+
+def test_witness_calls_a_seat_from_its_tile(day):
+    site, a, t = day
+    room, seat = a["room"], a["seat"]
+    before = len(call_events(site))
+    b = witness_page(site)
+    try:
+        button = "button.call[data-seat='%s']" % seat
+        assert wait_for(lambda: b.js("return !!document.querySelector(\"%s\")" % button), 20), \
+            b.text()
+        b.js("document.querySelector(\"%s\").click()" % button)
+        assert wait_for(lambda: [k for k in calls(site, site.witness)
+                                 if (k["seat"], k["state"]) == (seat, "up")], 30), \
+            calls(site, site.witness)
+        up = calls(site, site.witness)[0]
+        assert up["rang_by"] == site.witness and up["answered_by"] == site.witness
+        assert wait_for(lambda: (call_audio(b) or {}).get("packetsIn", 0) > 50, 20)
+        item = "#call-list li[data-seat='%s'] button.hangup" % seat
+        assert wait_for(lambda: b.js("return !!document.querySelector(\"%s\")" % item), 5)
+        b.js("document.querySelector(\"%s\").click()" % item)
+        assert wait_for(lambda: calls(site, site.witness) == [], 10)
+    finally:
+        b.close()
+    assert wait_for(lambda: len(call_events(site)) >= before + 3, 10)
+    got = [(k, e["call"], e["by"]) for k, e in call_events(site)][before:]
+    assert got == [("call.ring", up["call"], site.witness),
+                   ("call.answer", up["call"], site.witness),
+                   ("call.hangup", up["call"], site.witness)], got
+
+
+def test_the_sealed_archive_holds_the_calls(day, bin_dir, tmp_path):
+    site, a, t = day
+    seat = a["seat"]
+    streams = ("call-%s-seat" % seat, "call-%s-witness" % seat)
+
+    def recorded():
+        return dict(archived(site, "SELECT stream, count(*) FROM segments WHERE stream IN "
+                             "(?, ?) GROUP BY stream", *streams))
     # The tender closes with the calls' recordings in; the sealed archive verifies.
+    before = recorded()
     rc, out, err = site.ctl("tender", "close", "TC", "--wait", "20", timeout=60)
     assert rc == 0, (out, err)
+    assert recorded() == before, (before, recorded())  # everything was in already
     tool = os.path.join(bin_dir, "evalroom-archive")
     r = subprocess.run([tool, "verify", archive_path(site), "--pubkey", site.prov.signing_pub],
                        capture_output=True, text=True, timeout=120)
@@ -237,23 +300,3 @@ def test_help_key_rings_witness_answers_audio_both_ways_recorded(day, bin_dir, t
     print("witness direction exported: %.1f s of audio, %d samples above 1000" %
           (len(pcm) / 48000, loud))
     assert len(pcm) > 48000 * 4 and loud > 4800
-
-
-def test_desk_may_not_answer(day):
-    site, a, t = day
-    room, seat = a["room"], a["seat"]
-    status, text = https(site, "/api/calls", DESK)
-    assert status == 403 and "may not run" in text, text
-    origin = {"Origin": "https://127.0.0.1:%d" % site.console_port,
-              "Content-Type": "application/sdp"}
-    status, text = https(site, "/live/%s/call-%s/whep" % (room, seat), DESK, method="POST",
-                         body="v=0\r\n", headers=origin)
-    assert status == 403, text
-    assert json.loads(text)["error"]["message"] == 'desk-entrance may not run "call.answer"'
-
-    assert (DESK, "call.answer", "denied") in audit_rows(site, "call.answer")
-    # A seat nobody is checked in at cannot be called (and the answer says nothing more).
-    other = "S2" if seat == "S1" else "S1"
-    status, text = https(site, "/live/%s/call-%s/whep" % (room, other), site.witness,
-                         method="POST", body="v=0\r\n", headers=origin)
-    assert status == 404, text
