@@ -1,10 +1,12 @@
 """Issue 19 item 5: the recorded call (docs/call.md). An expert's help key rings the
 witness room; a witness answers from the web console's live page (real headless Chromium
-with a fake microphone), or calls the seat from its tile; the seat's microphone (audiotestsrc on the agent) reaches the
-browser and the witness's voice reaches the seat's speaker (a file here), both directions
-recorded by the agent as streams call-SEAT-seat and call-SEAT-witness and shipped into the
-archive of the expert's tender with the events call.ring, call.answer and call.hangup;
-either side hangs up; the sealed archive verifies. A desk may not answer."""
+with a fake microphone), or calls the seat from its tile; the seat's microphone
+(audiotestsrc on the agent) reaches the browser and the witness's voice reaches the seat's
+speaker (a file here), both directions recorded by the agent as streams call-SEAT-seat and
+call-SEAT-witness and shipped into the archive of the expert's tender with the events
+call.ring, call.answer and call.hangup; either side hangs up; the agent stopping or
+crashing during a call loses nothing it recorded; the sealed archive verifies. A desk may
+not answer."""
 import array
 import json
 import os
