@@ -89,6 +89,12 @@ struct agent_call *agent_call_new(struct agent *a, GError **err)
 		if (strcmp(*g, "call") != 0 && !g_str_has_prefix(*g, "call "))
 			continue;
 		configured = true;
+		if (g_str_has_prefix(*g, "call ") && !id_valid(*g + strlen("call "))) {
+			g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND,
+			            "[%s]: a seat id must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", *g);
+			rc = -EINVAL;
+			break;
+		}
 		gst_init(NULL, NULL);
 		gchar **keys = g_key_file_get_keys(kf, *g, NULL, NULL);
 		for (gchar **k = keys; keys && *k && !rc; k++)

@@ -302,3 +302,24 @@ def test_the_sealed_archive_holds_the_calls(day, bin_dir, tmp_path):
     print("witness direction exported: %.1f s of audio, %d samples above 1000" %
           (len(pcm) / 48000, loud))
     assert len(pcm) > 48000 * 4 and loud > 4800
+
+
+@pytest.mark.parametrize("settings, message", [
+    ("[call]\nmicrophone=audiotestsr is-live=true\nspeaker=fakesink\n",
+     '[call] microphone: GStreamer cannot parse it: no element "audiotestsr"'),
+    ("[call]\nmicrophone=audiotestsrc\nspeaker=fakesink\nvolume=3\n",
+     "[call] volume: unknown key (microphone, speaker, segment_seconds)"),
+    ("[call]\nmicrophone=audiotestsrc\nspeaker=fakesink\nsegment_seconds=0\n",
+     "[call] segment_seconds: a whole number of seconds, 1..600"),
+    ("[call bad seat]\nspeaker=fakesink\n",
+     "[call bad seat]: a seat id must match"),
+])
+def test_bad_call_settings_are_refused_at_start(bin_dir, tmp_path, settings, message):
+    s = Site(bin_dir, tmp_path)
+    try:
+        conf = s.agent_config("E1", streams_config(["cam-E1"], audio=False) + settings)
+        r = subprocess.run([os.path.join(bin_dir, "evalroom-agent"), "--config", conf],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 2 and message in r.stderr, (r.returncode, r.stderr)
+    finally:
+        s.close()
