@@ -229,6 +229,17 @@ def test_desk_may_not_answer(day):
     assert json.loads(text)["error"]["message"] == 'desk-entrance may not run "call.answer"'
 
     assert (DESK, "call.answer", "denied") in audit_rows(site, "call.answer")
+    hangup = {"Origin": "https://127.0.0.1:%d" % site.console_port,
+              "Content-Type": "application/json"}
+    body = json.dumps({"room": room, "seat": seat})
+    status, text = https(site, "/api/call/hangup", DESK, method="POST", body=body,
+                         headers=hangup)
+    assert status == 403, text
+    # A witness hanging up a call that is not there is told so.
+    status, text = https(site, "/api/call/hangup", site.witness, method="POST", body=body,
+                         headers=hangup)
+    assert status == 404 and json.loads(text)["error"]["message"] == \
+        "no call of seat %s in room %s" % (seat, room), text
     # A seat nobody is checked in at cannot be called (and the answer says nothing more).
     other = "S2" if seat == "S1" else "S1"
     status, text = https(site, "/live/%s/call-%s/whep" % (room, other), site.witness,
