@@ -194,12 +194,11 @@ live.closeAll = () => { for (const t of live.tiles.values()) close(t); };
 // ---- the recorded call (docs/call.md) ----
 // A call is signalled as a live view of the stream "call-SEAT": this browser's
 // microphone goes out, the seat's comes back, the agent records both ways.
-const call = { pc: null, location: null, key: null, allowed: false };
+const call = { pc: null, location: null, id: null, allowed: false };
 live.call = call;
 
 async function startCall(room, seat) {
   if (call.pc) return;
-  call.key = room + "/" + seat;
   const pc = new RTCPeerConnection({ iceServers: [] });
   call.pc = pc;
   try {
@@ -213,6 +212,7 @@ async function startCall(room, seat) {
     };
     const w = await whep(pc, room, "call-" + seat);
     call.location = w.location;
+    call.id = w.location.split("/").pop(); // the call's id, as /api/calls lists it
     await pc.setRemoteDescription({ type: "answer", sdp: w.answer });
   } catch (e) {
     call.error = e.message;
@@ -238,7 +238,7 @@ function endCall(say) {
   call.location = null;
   call.pc = null;
   call.mic = null;
-  call.key = null;
+  call.id = null;
 }
 
 function showCallError(message) {
@@ -274,7 +274,7 @@ function callItem(k) {
   const by = k.rang_by === "seat" ? TEXT.byHelp : k.rang_by;
   li.appendChild(el("span", "where", k.room + " " + TEXT.seat + " " + k.seat + ": " + state +
                     " (" + by + (k.answered_by ? ", " + k.answered_by : "") + ")"));
-  const mine = call.key === k.room + "/" + k.seat;
+  const mine = call.id === k.call;
   if (k.state === "ringing" && !call.pc) {
     const b = el("button", "answer", TEXT.answer);
     b.addEventListener("click", () => startCall(k.room, k.seat));
@@ -308,8 +308,7 @@ async function refreshCalls() {
   }
   const list = document.getElementById("call-list");
   list.replaceChildren();
-  if (call.pc && call.location &&
-      !body.calls.some((k) => call.key === k.room + "/" + k.seat))
+  if (call.pc && call.id && !body.calls.some((k) => k.call === call.id))
     endCall(false);
   for (const k of body.calls) list.appendChild(callItem(k));
   if (body.calls.length === 0) list.appendChild(el("li", "none", TEXT.noCall));
