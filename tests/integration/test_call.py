@@ -276,6 +276,29 @@ def test_witness_calls_a_seat_from_its_tile(day):
                    ("call.hangup", up["call"], site.witness)], got
 
 
+def test_witness_declines_a_ringing_call(day):
+    site, a, t = day
+    room, seat = a["room"], a["seat"]
+    before = len(call_events(site))
+    agent = site.daemons["agent-" + room]
+    answered = agent.log().count("answering the witness")
+    b = witness_page(site)
+    try:
+        t.keys("h")
+        item = "#call-list li[data-room='%s'][data-seat='%s'][data-state='ringing']" % (room, seat)
+        assert wait_for(lambda: b.js("return !!document.querySelector(\"%s button.hangup\")"
+                                     % item), 10), b.text()
+        b.js("document.querySelector(\"%s button.hangup\").click()" % item)
+        assert wait_for(lambda: calls(site, site.witness) == [], 10)
+    finally:
+        b.close()
+    assert wait_for(lambda: len(call_events(site)) >= before + 2, 10)
+    got = [(k, e["by"]) for k, e in call_events(site)][before:]
+    assert got == [("call.ring", "seat"), ("call.hangup", site.witness)], got
+    # nothing was connected: the agent was never asked
+    assert agent.log().count("answering the witness") == answered
+
+
 def test_the_sealed_archive_holds_the_calls(day, bin_dir, tmp_path):
     site, a, t = day
     seat = a["seat"]

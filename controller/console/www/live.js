@@ -280,7 +280,7 @@ function callItem(k) {
     b.addEventListener("click", () => startCall(k.room, k.seat));
     li.appendChild(b);
   }
-  if (mine || k.state !== "ringing") {
+  { // a ringing call too: the witness room declines it (recorded as its hang-up)
     const b = el("button", "hangup", TEXT.hangUp);
     b.addEventListener("click", () => {
       if (mine) endCall(true);
