@@ -40,6 +40,7 @@ struct agent {
 	struct agent_door *door;   /* NULL: the room has no controlled door */
 	struct agent_media *media; /* NULL: the room records nothing */
 	struct agent_seats *seats; /* the login terminals (agent_seats.c) */
+	struct agent_call *call;   /* the recorded calls (agent_call.c) */
 	int64_t started_us;
 	/* Answered command ids, durable in the spool (cmd_done.c), opened lazily; the node's
 	 * replay cache is the fast path. */

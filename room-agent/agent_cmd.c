@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent_door.h"
+#include "agent_call.h"
 #include "agent_live.h"
 #include "agent_media.h"
 #include "agent_seats.h"
@@ -45,13 +46,7 @@ static struct cmd_done *store(struct agent *a)
 static void reply(struct agent *a, const char *id, int64_t remember_until, json_t *result,
                   const GError *err)
 {
-	json_t *m = node_msg_new(a->node, "reply");
-	json_object_set_new(m, "id", json_string(id));
-	json_object_set_new(m, "ok", json_boolean(err == NULL));
-	if (err)
-		json_object_set_new(m, "error", json_string(err->message));
-	else
-		json_object_set_new(m, "result", result ? json_incref(result) : json_object());
+	json_t *m = cmd_reply_msg(a, id, result, err);
 	char *text = remember_until > 0 ? msg_dump(m, NULL) : NULL;
 	if (text && store(a))
 		cmd_done_put(a->cmd_done, id, remember_until, text, clock_source_now_us(a->clock));
@@ -61,11 +56,6 @@ static void reply(struct agent *a, const char *id, int64_t remember_until, json_
 		g_free(text);
 	}
 	json_decref(m);
-}
-
-void agent_cmd_reply(struct agent *a, const char *id, json_t *result, const GError *err)
-{
-	reply(a, id, 0, result, err);
 }
 
 void agent_cmd_handle(struct agent *a, const void *payload, size_t len)
@@ -151,6 +141,9 @@ void agent_cmd_handle(struct agent *a, const void *payload, size_t len)
 	                                    &res, &err)) != -ENOENT) {
 		if (rc == -EINPROGRESS)
 			goto out; /* answered when the viewer's answer is ready */
+	} else if ((rc = agent_call_command(a->call, command, id, args, &res, &err)) != -ENOENT) {
+		if (rc == -EINPROGRESS)
+			goto out; /* answered when the call's answer is ready */
 	} else if ((rc = agent_door_command(a->door, command, id, args, &res, &err)) == -ENOENT) {
 		g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID, "unknown command \"%s\"", command);
 	}

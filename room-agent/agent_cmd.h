@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "agent.h"
+#include "cmd_reply.h"
 
 /* agent_cmd_handle: one message from the command topic: a `cmd` {"id", "expires",
  * "command", "args"} is answered by one `reply` on room/<id>/reply (ok:false with the
@@ -15,7 +16,3 @@
  * not run twice (the node's replay cache). */
 void agent_cmd_handle(struct agent *a, const void *payload, size_t len);
 
-/* agent_cmd_reply: the reply to command ID answered later (a command that returned
- * -EINPROGRESS): RESULT (borrowed; NULL = {}) or ERR. Not kept for replays: a second
- * delivery of such a command is run again (live.offer refuses a viewer id in use). */
-void agent_cmd_reply(struct agent *a, const char *id, json_t *result, const GError *err);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "agent_call.h"
 #include "agent_cmd.h"
 #include "agent_door.h"
 #include "agent_media.h"
@@ -303,6 +304,12 @@ static void agent_free(struct agent *a)
 	node_free(a->node);
 }
 
+/* The help key during a call hangs it up (docs/call.md). */
+static bool seat_help_key(void *call, const char *seat)
+{
+	return agent_call_seat_hangup(call, seat);
+}
+
 int main(int argc, char **argv)
 {
 	struct agent a = {0};
@@ -399,6 +406,13 @@ int main(int argc, char **argv)
 		rc = 2;
 		goto err_door;
 	}
+	a.call = agent_call_new(&a, &err);
+	if (!a.call) {
+		log_errx("%s", err->message);
+		fprintf(stderr, "evalroom-agent: %s\n", err->message);
+		rc = 2;
+		goto err_door;
+	}
 	node_route(a.node, a.topic_cmd, true, on_command, &a);
 	node_route(a.node, TOPIC_PREFIX "controller/status", true, on_controller_status, &a);
 	if (a.venue) {
@@ -407,6 +421,7 @@ int main(int argc, char **argv)
 		g_timeout_add_seconds(1, link_watch, &a);
 	}
 	a.seats = agent_seats_new(&a, &err);
+	agent_seats_help_hook(a.seats, seat_help_key, a.call);
 	agent_seats_subscribe(a.seats);
 	daemon_signals_watch(a.loop, on_reload, &a);
 	g_timeout_add_seconds(10, status_heartbeat, &a);
@@ -416,11 +431,14 @@ int main(int argc, char **argv)
 	g_main_loop_run(a.loop);
 
 	daemon_stopping();
+	agent_call_free(a.call); /* hung up: the calls' last segments go to the spool */
+	a.call = NULL;
 	agent_media_stop(a.media); /* the current segments are finished and spooled */
 	node_publish_status(a.node, "stopped");
 	mqtt_session_stop(a.mqtt, 2000);
 	rc = 0;
 err_door:
+	agent_call_free(a.call);
 	agent_seats_free(a.seats);
 	agent_media_free(a.media);
 	agent_door_free(a.door);

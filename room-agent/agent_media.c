@@ -179,6 +179,22 @@ err_free:
 	return NULL;
 }
 
+struct spool *agent_media_spool(struct agent_media *m)
+{
+	return m ? m->spool : NULL;
+}
+
+const char *agent_media_dir(struct agent_media *m)
+{
+	return m ? m->cfg->spool_dir : NULL;
+}
+
+void agent_media_segment_spooled(struct agent_media *m)
+{
+	if (m)
+		shipper_kick(m->ship);
+}
+
 void agent_media_stop(struct agent_media *m)
 {
 	if (m && m->rec)

@@ -31,6 +31,14 @@ int agent_media_command(struct agent_media *m, const char *command, json_t *args
 /* agent_media_recorder: the recorder (its live viewers, live.h); NULL without media. */
 struct recorder *agent_media_recorder(struct agent_media *m);
 
+/* agent_media_spool: the media spool (segments of the recorded calls go there too,
+ * agent_call.h), NULL without media; agent_media_dir its directory. */
+struct spool *agent_media_spool(struct agent_media *m);
+const char *agent_media_dir(struct agent_media *m);
+/* agent_media_segment_spooled: a segment was added to the spool from outside the
+ * recorder (a call's): ship it. NULL-safe. */
+void agent_media_segment_spooled(struct agent_media *m);
+
 /* agent_media_backlog: segments and their bytes in the spool, not yet acknowledged
  * (0 and 0 without media). */
 void agent_media_backlog(struct agent_media *m, int64_t *segments, int64_t *bytes);

@@ -45,6 +45,8 @@ struct agent_seats {
 	GHashTable *seats; /* id -> struct seat */
 	char *path;
 	guint tick;
+	agent_seats_help_fn help_hook; /* the call's, NULL-safe */
+	void *help_user;
 };
 
 static void seat_free(gpointer p)
@@ -376,6 +378,9 @@ static void handle_up(struct agent_seats *s, struct seat *st, const char *topic,
 			                     st->s_tender));
 			log_info("seat %s: %s logged out", st->id, st->s_person);
 			seats_save(s);
+		} else if (fresh && u.kind == TERMINAL_UP_HELP &&
+		           s->help_hook && s->help_hook(s->help_user, st->id)) {
+			/* the help key during a call hangs it up (docs/call.md) */
 		} else if (fresh && u.kind == TERMINAL_UP_HELP) {
 			seat_event(s, st, "help",
 			           st->in_session ? json_pack("{s:s, s:s}", "person", st->s_person,
@@ -561,6 +566,12 @@ struct agent_seats *agent_seats_new(struct agent *a, GError **err)
 	seats_restore(s);
 	s->tick = g_timeout_add_seconds(1, seats_tick, s);
 	return s;
+}
+
+void agent_seats_help_hook(struct agent_seats *s, agent_seats_help_fn fn, void *user)
+{
+	s->help_hook = fn;
+	s->help_user = user;
 }
 
 void agent_seats_free(struct agent_seats *s)

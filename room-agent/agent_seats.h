@@ -10,6 +10,7 @@
 #pragma once
 #include <glib.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "agent.h"
@@ -23,6 +24,12 @@ struct agent_seats;
  * the saved state is unreadable (a missing file is a fresh start). */
 struct agent_seats *agent_seats_new(struct agent *a, GError **err);
 void agent_seats_free(struct agent_seats *s);
+/* agent_seats_help_hook: FN(USER, SEAT) is asked first when the help key of SEAT is
+ * pressed during a session; when it returns true it took the key (it hung up the seat's
+ * call, docs/call.md) and no help event is sent. */
+typedef bool (*agent_seats_help_fn)(void *user, const char *seat);
+void agent_seats_help_hook(struct agent_seats *s, agent_seats_help_fn fn, void *user);
+
 /* agent_seats_subscribe: route (and subscribe) the seats' up and status topics to
  * agent_seats_message through the agent's node. */
 void agent_seats_subscribe(struct agent_seats *s);

@@ -502,6 +502,8 @@ static void on_api_alert(SoupServer *server, SoupServerMessage *msg, const char 
 		command = "alert.ack";
 	else if (strcmp(path, "/api/alert/resolve") == 0)
 		command = "alert.resolve";
+	else if (strcmp(path, "/api/call/hangup") == 0) /* docs/call.md */
+		command = "call.hangup";
 	else {
 		answer_text(msg, SOUP_STATUS_NOT_FOUND, tr(con, msg, N_("No such call.\n")));
 		return;
@@ -522,8 +524,9 @@ static void on_api_alert(SoupServer *server, SoupServerMessage *msg, const char 
 	    !(args = json_loadb(body->data, (size_t)body->length, JSON_REJECT_DUPLICATES, &jerr)) ||
 	    !json_is_object(args)) {
 		g_set_error(&err, REQUEST_ERROR, REQUEST_ERROR_INVALID,
-		            "the body must be one JSON object {\"id\": n, \"note\": \"...\"} of "
-		            "at most %d bytes",
+		            "the body must be one JSON object (for an alert {\"id\": n, \"note\": "
+		            "\"...\"}, for a call {\"room\": \"...\", \"seat\": \"...\"}) of at "
+		            "most %d bytes",
 		            ACK_BODY_MAX);
 		goto fail;
 	}
@@ -686,7 +689,8 @@ fail:
 	g_clear_error(&err);
 }
 
-/* GET /api/live: the streams this identity may watch ({"streams": [...]}). */
+/* GET /api/live: the streams this identity may watch ({"streams": [...]}); GET
+ * /api/calls: the calls that ring or are up ({"calls": [...]}, docs/call.md). */
 static void on_api_live(SoupServer *server, SoupServerMessage *msg, const char *path,
                         GHashTable *query, gpointer data)
 {
@@ -700,12 +704,14 @@ static void on_api_live(SoupServer *server, SoupServerMessage *msg, const char *
 		json_decref(args);
 		return;
 	}
-	if (strcmp(path, "/api/live") != 0) {
+	bool calls = strcmp(path, "/api/calls") == 0;
+	if (!calls && strcmp(path, "/api/live") != 0) { /* exact paths only */
 		json_decref(args);
 		answer_text(msg, SOUP_STATUS_NOT_FOUND, tr(con, msg, N_("No such call.\n")));
 		return;
 	}
-	int rc = con->ops->request(con->user, id, "live.streams", args, &result, &err);
+	int rc = con->ops->request(con->user, id, calls ? "call.list" : "live.streams", args,
+	                           &result, &err);
 	json_decref(args);
 	if (rc) {
 		answer_error(msg, err);
@@ -908,6 +914,8 @@ struct console *console_new(const struct console_config *cfg, const struct conso
 	soup_server_add_handler(con->server, "/api/wall", on_api_wall, con, NULL);
 	soup_server_add_handler(con->server, "/api/alert", on_api_alert, con, NULL);
 	soup_server_add_handler(con->server, "/api/live", on_api_live, con, NULL);
+	soup_server_add_handler(con->server, "/api/calls", on_api_live, con, NULL);
+	soup_server_add_handler(con->server, "/api/call", on_api_alert, con, NULL);
 	soup_server_add_handler(con->server, "/live", on_live, con, NULL);
 	soup_server_add_handler(con->server, "/i18n.json", on_i18n, con, NULL);
 	soup_server_add_handler(con->server, "/", on_page, con, NULL);

@@ -88,6 +88,7 @@ struct room_presence {
 	int64_t agent_ts; /* the agent's own timestamp of its last status */
 	uint64_t seq;     /* the sequence number of its last status */
 	char state[16];   /* online | offline | stopped */
+	int64_t started;  /* when the agent last started, as its status says (0: not said) */
 	/* the backlog its last status reported (zero when it said none) */
 	struct node_backlog backlog;
 };
@@ -124,6 +125,7 @@ struct controller {
 	struct copies *copies;             /* copies.c: verified copies in the backup stores */
 	struct warnings *warnings;         /* warnings.c */
 	GHashTable *live_streams;          /* live_view.c: "room/stream" -> its seat, state */
+	GHashTable *calls;                 /* calls.c: the calls that ring or are up, by room/seat */
 	GHashTable *live_open;             /* live_view.c: the live views open, by viewer id */
 	/* After every answered operator request, at once or deferred (requests.c,
 	 * request_reply.c): main sets it to archives_after_request; NULL: nothing. */

@@ -25,6 +25,7 @@
 #include "i18n.h"
 #include "keys.h"
 #include "ingest.h"
+#include "calls.h"
 #include "live_view.h"
 #include "log.h"
 #include "msg.h"
@@ -374,6 +375,7 @@ err_console:
 err_archives:
 	warnings_free(&c);
 	live_view_free(&c);
+	calls_free(&c);
 	archive_disk_free(&c);
 	fetches_free(&c);
 	copies_free(&c);

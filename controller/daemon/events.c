@@ -6,6 +6,7 @@
 
 #include "agents.h"
 #include "archives.h"
+#include "calls.h"
 #include "ingest.h"
 #include "clock.h"
 #include "controller.h"
@@ -44,6 +45,7 @@ static const struct event_handler *const event_tables[] = {
 	seat_event_handlers,
 	stream_event_handlers,
 	live_event_handlers,
+	call_event_handlers,
 };
 
 void events_handle(struct controller *c, const char *room, const void *payload, size_t len)

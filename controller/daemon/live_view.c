@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agents.h"
+#include "calls.h"
 #include "clock.h"
 #include "controller.h"
 #include "log.h"
@@ -242,10 +243,48 @@ static void on_agent_answer(struct controller *c, const char *room, json_t *resu
 	g_free(p);
 }
 
+/* ---- the recorded call on the same path (docs/call.md): /live/ROOM/call-SEAT/whep ---- */
+
+/* call_offer: IDENTITY answers (or places) the call of SEAT in ROOM: the request
+ * call.answer (role, seat, audit), then the browser's OFFER to the agent. */
+static int call_offer(struct controller *c, const char *identity, const char *room,
+                      const char *seat, const char *offer, live_view_answer_fn done,
+                      void *user, GError **err)
+{
+	json_t *args = json_pack("{s:s, s:s}", "room", room, "seat", seat);
+	json_t *res = NULL;
+	int rc = requests_run_local(c, identity, "call.answer", args, &res, err);
+	json_decref(args);
+	if (rc == 0)
+		rc = calls_relay_offer(c, room, seat, json_string_value(json_object_get(res, "call")),
+		                       offer, done, user, err);
+	json_decref(res);
+	return rc;
+}
+
+/* call_close: IDENTITY hangs up CALL of SEAT in ROOM (the request call.hangup, audited);
+ * a call that ended already (the seat hung up first) is done. */
+static int call_close(struct controller *c, const char *identity, const char *room,
+                      const char *seat, const char *call, GError **err)
+{
+	if (!calls_current(c, room, seat, call))
+		return 0;
+	json_t *args = json_pack("{s:s, s:s, s:s}", "room", room, "seat", seat, "reason",
+	                         "the witness hung up");
+	json_t *res = NULL;
+	int rc = requests_run_local(c, identity, "call.hangup", args, &res, err);
+	json_decref(args);
+	json_decref(res);
+	return rc;
+}
+
 int live_view_offer(struct controller *c, const char *identity, const char *room,
                     const char *stream, const char *offer, live_view_answer_fn done, void *user,
                     GError **err)
 {
+	if (g_str_has_prefix(stream, CALL_STREAM_PREFIX)) /* a call, addressed as a stream */
+		return call_offer(c, identity, room, stream + strlen(CALL_STREAM_PREFIX), offer,
+		                  done, user, err);
 	json_t *args = json_pack("{s:s, s:s}", "room", room, "stream", stream);
 	json_t *res = NULL;
 	int rc = requests_run_local(c, identity, "live.open", args, &res, err);
@@ -275,6 +314,9 @@ int live_view_offer(struct controller *c, const char *identity, const char *room
 int live_view_close(struct controller *c, const char *identity, const char *room,
                     const char *stream, const char *viewer, GError **err)
 {
+	if (g_str_has_prefix(stream, CALL_STREAM_PREFIX))
+		return call_close(c, identity, room, stream + strlen(CALL_STREAM_PREFIX), viewer,
+		                  err);
 	struct open_view *o = g_hash_table_lookup(open_views(c), viewer);
 	if (o && (strcmp(o->identity, identity) != 0 || strcmp(o->room, room) != 0 ||
 	          strcmp(o->stream, stream) != 0)) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alerts.h"
+#include "calls.h"
 #include "checkin.h"
 #include "clock.h"
 #include "controller.h"
@@ -63,6 +64,13 @@ void presence_handle_status(struct controller *c, const char *room, const void *
 		p->since_us = clock_now_us();
 		log_info("room %s: agent %s", room, state_name);
 	}
+	/* an agent that stopped or restarted has hung up its calls (docs/call.md) */
+	bool restarted = online && fresh && st.started && p->started && st.started != p->started;
+	if ((!online && fresh) || restarted)
+		calls_room_agent_gone(c, room,
+		                      restarted ? "the room's agent restarted" : "the room's agent stopped");
+	if (st.started && fresh)
+		p->started = st.started;
 	p->online = online;
 	if (st.has_backlog)
 		p->backlog = st.backlog;

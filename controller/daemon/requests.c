@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "controller.h"
 #include "custody.h"
+#include "calls.h"
 #include "live_view.h"
 #include "archive_cosign.h"
 #include "archive_fetch.h"
@@ -77,6 +78,7 @@ static const struct request_handler *const handler_tables[] = {
     transfer_request_handlers,
     staff_request_handlers,
     live_request_handlers,
+    call_request_handlers,
     evidence_request_handlers,
     cosign_request_handlers,
     keys_request_handlers,
@@ -322,7 +324,8 @@ refuse:
  * local front door may run, as it has no response topic for a later answer. */
 static const char *const local_commands[] = {"rooms", "alerts.list", "alert.ack", "alert.resolve",
                                              "live.streams", "live.open", "live.close",
-                                             "console.opened", NULL};
+                                             "console.opened", "call.list", "call.answer",
+                                             "call.hangup", NULL};
 
 int requests_run_local(struct controller *c, const char *requester, const char *command,
                        json_t *args, json_t **result, GError **err)

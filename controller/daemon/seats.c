@@ -5,6 +5,7 @@
 
 #include "agents.h"
 #include "alerts.h"
+#include "calls.h"
 #include "checkin.h"
 #include "log.h"
 #include "msg.h"
@@ -133,6 +134,7 @@ static int event_seat(struct controller *c, const char *room, const struct msg_e
 		                                         .person = person ? person : "",
 		                                         .tender = tender ? tender : ""},
 		                 "help_requested", (const char *[]){seat, room, NULL}, NULL);
+		calls_ring_help(c, room, seat, person, tender, at);
 		break;
 	case SEAT_TERMINAL_OFFLINE:
 		alert_raise_text(c, ALERT_TERMINAL_OFFLINE, &here,

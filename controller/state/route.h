@@ -20,8 +20,9 @@
 
 /* route_segment_tenders: append (g_strdup'd ids) to TENDERS every tender that a
  * recording of STREAM published by ROOM's agent over [FROM_US, TO_US] belongs to.
- * A seat device (seat.camera / seat.microphone of a seat of ROOM) belongs to the tender
- * of the person seated there and checked in by TO_US; any other stream of the room (a
+ * A seat device (seat.camera / seat.microphone of a seat of ROOM), and a recorded call
+ * of a seat (streams call-SEAT-seat and call-SEAT-witness), belongs to the tender of the
+ * person seated there and checked in by TO_US; any other stream of the room (a
  * room device, or a name the site does not know) to every tender with someone seated in
  * the room and checked in by TO_US; a stream of a draw room (which seats nobody) to every
  * open tender of an open session. *SEAT_STREAM tells which rule applied; *KNOWN whether

@@ -62,6 +62,25 @@ static void stream_place_read(sqlite3_stmt *stmt, void *data)
 	state_copy_column(stmt, 0, p->seat, sizeof(p->seat));
 }
 
+/* call_seat: the seat of a recorded call's stream, "call-SEAT-seat" or
+ * "call-SEAT-witness" (docs/call.md), into SEAT; false for any other name. */
+static bool call_seat(const char *stream, char seat[STATE_ID_SIZE])
+{
+	static const char *const suffixes[] = {"-seat", "-witness"};
+	if (!g_str_has_prefix(stream, "call-"))
+		return false;
+	const char *s = stream + strlen("call-");
+	for (size_t i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+		size_t n = strlen(s), k = strlen(suffixes[i]);
+		if (n > k && n - k < STATE_ID_SIZE && strcmp(s + n - k, suffixes[i]) == 0) {
+			memcpy(seat, s, n - k);
+			seat[n - k] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
 int route_segment_tenders(struct state *st, const char *room, const char *stream, int64_t from_us,
                           int64_t to_us, GPtrArray *tenders, bool *seat_stream, bool *known,
                           GError **err)
@@ -69,6 +88,15 @@ int route_segment_tenders(struct state *st, const char *room, const char *stream
 	(void)from_us;
 	*seat_stream = *known = false;
 	struct stream_place place = {false, ""};
+	/* a recorded call belongs to the tender of the person at its seat, as the seat's
+	 * camera does (the seat, when the site knows it) */
+	if (call_seat(stream, place.seat) &&
+	    state_get_row(st, "SELECT 1 FROM seat WHERE room = ? AND id = ?",
+	                  STATE_ARGS(STATE_TEXT(room), STATE_TEXT(place.seat)), NULL, NULL,
+	                  "call seat", NULL) == 0) {
+		*seat_stream = *known = true;
+		return route_seat_tenders(st, room, place.seat, to_us, tenders, err);
+	}
 	int rc = state_get_row(
 	    st,
 	    "SELECT id, 1 FROM seat WHERE room = ?1 AND (camera = ?2 OR microphone = ?2) "

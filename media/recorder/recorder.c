@@ -23,7 +23,6 @@
  * after a few failures in a row. */
 #define BACKOFF_AUTH_MAX_MS 60000
 #define SEGMENT_NAME_FMT "%08" G_GINT64_FORMAT ".ts"
-#define SEGMENT_LOCATION "%08d.ts"
 
 struct rec_stream {
 	struct recorder *rec;
@@ -278,15 +277,6 @@ static void spool_file(struct rec_stream *s, int64_t seq, int64_t start_us, int6
 	seal_next(s->rec);
 }
 
-static int64_t seq_from_location(const char *loc)
-{
-	const char *base = strrchr(loc, '/');
-	base = base ? base + 1 : loc;
-	char *end = NULL;
-	long long v = strtoll(base, &end, 10);
-	return (end && strcmp(end, ".ts") == 0 && v > 0) ? v : 0;
-}
-
 static int64_t fragment_time_us(struct rec_stream *s, const GstStructure *st)
 {
 	guint64 rt = 0;
@@ -318,7 +308,7 @@ static int64_t fragment_time_us(struct rec_stream *s, const GstStructure *st)
 static void on_fragment(struct rec_stream *s, const GstStructure *st, gboolean opened)
 {
 	const char *loc = gst_structure_get_string(st, "location");
-	int64_t seq = loc ? seq_from_location(loc) : 0;
+	int64_t seq = loc ? segment_file_seq(loc) : 0;
 	if (!seq) {
 		g_warning("recorder %s: fragment with unexpected location %s", s->cfg->name,
 		          loc ? loc : "(none)");
@@ -742,7 +732,7 @@ static void stream_start(struct rec_stream *s)
 	s->pipeline = gst_pipeline_new(s->cfg->name);
 	GstElement *mux = gst_element_factory_make("splitmuxsink", NULL);
 	GstElement *ts = gst_element_factory_make("mpegtsmux", NULL);
-	char *loc = g_build_filename(s->dir, SEGMENT_LOCATION, NULL);
+	char *loc = g_build_filename(s->dir, SEGMENT_FILE_PATTERN, NULL);
 	g_object_set(mux, "location", loc, "max-size-time", (guint64)s->cfg->segment_ms * 1000000,
 	             "start-index", (gint)s->next_seq, "muxer", ts, "send-keyframe-requests", TRUE,
 	             NULL);
@@ -896,7 +886,7 @@ static void recover_stream(struct rec_stream *s)
 		return;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		int64_t seq = seq_from_location(e->d_name);
+		int64_t seq = segment_file_seq(e->d_name);
 		struct spool_segment seg;
 		if (!seq || spool_segment_get(s->rec->sp, s->cfg->name, seq, &seg) != -ENOENT)
 			continue;

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
+#include <stdlib.h>
+#include <string.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -79,4 +81,13 @@ int segment_file_remove(const char *path)
 	if (unlink(path) && errno != ENOENT)
 		return -errno;
 	return fsync_parent_dir(path);
+}
+
+int64_t segment_file_seq(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	char *end = NULL;
+	long long v = strtoll(base, &end, 10);
+	return (end && strcmp(end, ".ts") == 0 && v > 0) ? v : 0;
 }

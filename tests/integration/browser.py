@@ -30,6 +30,11 @@ FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "-
          "--window-size=1400,900"]
 
 
+# A browser with a microphone: Chromium's fake device (a beep) without asking.
+MICROPHONE = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+              "--autoplay-policy=no-user-gesture-required")
+
+
 def available():
     """Why the browser tests cannot run here, or None."""
     for tool in ("chromium", "chromedriver", "certutil", "pk12util"):
@@ -80,16 +85,17 @@ def nss_home(prov, identity=None):
 
 class Browser:
     """Headless Chromium with IDENTITY's certificate (or none). close() ends it.
-    LANGUAGE (e.g. "zh-CN"): the browser's language, sent as Accept-Language."""
+    LANGUAGE (e.g. "zh-CN"): the browser's language, sent as Accept-Language. FLAGS:
+    more Chromium switches (e.g. MICROPHONE)."""
 
-    def __init__(self, prov, identity=None, language=None):
+    def __init__(self, prov, identity=None, language=None, flags=()):
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
         ensure_policy()
         self.home = nss_home(prov, identity)
         opts = webdriver.ChromeOptions()
         opts.binary_location = shutil.which("chromium")
-        for flag in FLAGS:
+        for flag in FLAGS + list(flags):
             opts.add_argument(flag)
         opts.add_argument("--user-data-dir=" + os.path.join(self.home, "profile"))
         if language:

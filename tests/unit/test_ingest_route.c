@@ -130,6 +130,15 @@ static void test_seat_and_room_streams_after_the_draw(void **ctx)
 		if (strcmp(room, "T1") != 0) /* T1's seat has a camera named otherwise */
 			expect(f->st, room, cam, INT64_MAX, tender, true, true);
 		g_free(cam);
+		/* A recorded call of the seat (docs/call.md), both directions: the seat's tender,
+		 * from the check-in on, as its camera. */
+		char *call_seat = g_strdup_printf("call-%s-seat", seat);
+		char *call_witness = g_strdup_printf("call-%s-witness", seat);
+		expect(f->st, room, call_seat, INT64_MAX, tender, true, true);
+		expect(f->st, room, call_witness, INT64_MAX, tender, true, true);
+		expect(f->st, room, call_seat, CHECKIN_US - 1, "", true, true);
+		g_free(call_seat);
+		g_free(call_witness);
 		char *prev = g_hash_table_lookup(room_tenders, room);
 		char *joined = !prev                      ? g_strdup(tender)
 		               : strstr(prev, tender)     ? g_strdup(prev)
@@ -147,6 +156,12 @@ static void test_seat_and_room_streams_after_the_draw(void **ctx)
 	/* A name the site does not list for the room counts as a room stream, unknown. */
 	expect(f->st, "E1", "usb-cam", INT64_MAX, g_hash_table_lookup(room_tenders, "E1"), false,
 	       false);
+	/* A call of a seat the room does not have, or a name only like a call's, is a room
+	 * stream the site does not know. */
+	expect(f->st, "E1", "call-S9-seat", INT64_MAX, g_hash_table_lookup(room_tenders, "E1"),
+	       false, false);
+	expect(f->st, "E1", "call-S1-other", INT64_MAX, g_hash_table_lookup(room_tenders, "E1"),
+	       false, false);
 	/* Another room's seat camera published by E1 is not a seat of E1. */
 	expect(f->st, "E1", "cam-E2-S1", INT64_MAX, g_hash_table_lookup(room_tenders, "E1"), false,
 	       false);
