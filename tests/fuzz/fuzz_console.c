@@ -27,10 +27,12 @@
  *   2xx, JSON {"error":{"code","message"}} (json_loadb checks the UTF-8);
  * - ops->request is called only as the identity of a person's certificate of the site,
  *   for a command the console has (rooms, alerts.list from /api/wall or the same-origin
- *   /api/ws; alert.ack, alert.resolve from POST /api/alert/ack|resolve with exactly one
- *   Origin equal to https://<the one Host> and a body of 1 to 4096 bytes that is one JSON
- *   object equal to the args); the fake, like the daemon's dispatcher, refuses a role
- *   that may not run it (DENIED), and the console must then answer 403 "denied";
+ *   /api/ws; live.streams from /api/live, call.list from /api/calls (witnesses);
+ *   alert.ack, alert.resolve, call.hangup from POST /api/alert/ack|resolve and
+ *   /api/call/hangup with exactly one Origin equal to https://<the one Host> and a body
+ *   of 1 to 4096 bytes that is one JSON object equal to the args); the fake, like the
+ *   daemon's dispatcher, refuses a role that may not run it (DENIED), and the console
+ *   must then answer 403 "denied";
  * - pages are served (200) only to their roles; a device's certificate gets only 403s;
  * - once the client has closed, the server has closed its side: the process has no
  *   more files open than before the input.
@@ -224,8 +226,11 @@ static int fake_request(void *user, const char *identity, const char *command, j
 	enum role role = request_role_of(identity);
 	unsigned may = ROLE_OPERATOR | ROLE_DESK | ROLE_AUDITOR | ROLE_WITNESS;
 	bool change = strcmp(command, "alert.ack") == 0 || strcmp(command, "alert.resolve") == 0;
+	bool call = g_str_has_prefix(command, "call.");
 	if (change)
 		may = ROLE_OPERATOR;
+	else if (call)
+		may = ROLE_WITNESS;
 	*result = NULL;
 	if (!(role & may)) {
 		c->code = REQUEST_ERROR_DENIED;
@@ -253,6 +258,14 @@ static int fake_request(void *user, const char *identity, const char *command, j
 		*result = json_pack("{s:s, s:s, s:[]}", "identity", identity, "role", "operator",
 		                    "streams");
 		return 0;
+	}
+	if (strcmp(command, "call.list") == 0) {
+		*result = json_pack("{s:[]}", "calls");
+		return 0;
+	}
+	if (strcmp(command, "call.hangup") == 0) { /* no call is up in this model */
+		c->code = REQUEST_ERROR_NOT_FOUND;
+		return c->rc = fake_fail(err, c->code, "no call", "");
 	}
 	if (!change) {
 		c->code = REQUEST_ERROR_INVALID;
@@ -712,12 +725,20 @@ static void check_call(const struct call *c, int choice)
 		FUZZ_CHECK(strcmp(m->path, "/api/live") == 0, "live.streams from %s", m->path);
 		return;
 	}
-	bool ack = strcmp(c->command, "alert.ack") == 0;
-	FUZZ_CHECK(ack || strcmp(c->command, "alert.resolve") == 0, "unknown command %s",
-	           c->command);
+	if (strcmp(c->command, "call.list") == 0) {
+		FUZZ_CHECK(strcmp(m->path, "/api/calls") == 0, "call.list from %s", m->path);
+		return;
+	}
+	static const char *const posts[][2] = {{"alert.ack", "/api/alert/ack"},
+	                                       {"alert.resolve", "/api/alert/resolve"},
+	                                       {"call.hangup", "/api/call/hangup"}};
+	const char *want = NULL;
+	for (size_t k = 0; k < G_N_ELEMENTS(posts); k++)
+		if (strcmp(c->command, posts[k][0]) == 0)
+			want = posts[k][1];
+	FUZZ_CHECK(want, "unknown command %s", c->command);
 	FUZZ_CHECK(strcmp(m->method, "POST") == 0, "%s with %s", c->command, m->method);
-	FUZZ_CHECK(strcmp(m->path, ack ? "/api/alert/ack" : "/api/alert/resolve") == 0,
-	           "%s from %s", c->command, m->path);
+	FUZZ_CHECK(strcmp(m->path, want) == 0, "%s from %s", c->command, m->path);
 	FUZZ_CHECK(same_origin, "%s with Origin %s (%u) and Host %s (%u)", c->command,
 	           m->origin ? m->origin : "none", m->n_origin, m->host ? m->host : "none",
 	           m->n_host);
