@@ -27,8 +27,8 @@ struct outbox {
 	const struct mqtt_ops *ops;
 	void *ctx;
 	bool connected;
-	GQueue queue;   /* pushed, not yet durable */
-	guint flush_id; /* idle source writing the queue */
+	GQueue queue;          /* pushed, not yet durable */
+	guint flush_id;        /* idle source writing the queue */
 	GHashTable *published; /* &seq -> struct published, events sent and not acknowledged */
 	int64_t acked_max;     /* highest seq acknowledged exactly (events.ack {seqs}) */
 	guint resend_id;       /* 1 s timer while connected */
@@ -260,9 +260,8 @@ unsigned outbox_resend_due(struct outbox *o, int64_t now_us)
 	g_array_sort(due, cmp_int64);
 	unsigned sent = 0, gone = 0;
 	sqlite3_stmt *st = NULL;
-	if (due->len &&
-	    sqlite3_prepare_v2(o->db, "SELECT topic, payload FROM outbox WHERE seq = ?", -1, &st,
-	                       NULL) != SQLITE_OK) {
+	if (due->len && sqlite3_prepare_v2(o->db, "SELECT topic, payload FROM outbox WHERE seq = ?",
+	                                   -1, &st, NULL) != SQLITE_OK) {
 		log_warnx("outbox %s: sqlite: %s", o->path, sqlite3_errmsg(o->db));
 		due->len = 0;
 	}

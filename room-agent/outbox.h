@@ -34,8 +34,8 @@ void outbox_ack_seqs(struct outbox *o, const uint64_t *seqs, size_t n);
  * published more than OUTBOX_RESEND_BACKSTOP_US ago; at most OUTBOX_RESEND_MAX per call,
  * oldest first. Runs every second from the outbox's own timer. Returns the number sent. */
 #define OUTBOX_RESEND_AFTER_ACK_US (2 * G_USEC_PER_SEC)
-#define OUTBOX_RESEND_BACKSTOP_US (30 * G_USEC_PER_SEC)
-#define OUTBOX_RESEND_MAX 512
+#define OUTBOX_RESEND_BACKSTOP_US  (30 * G_USEC_PER_SEC)
+#define OUTBOX_RESEND_MAX          512
 unsigned outbox_resend_due(struct outbox *o, int64_t now_us);
 /* outbox_resent: events published again by outbox_resend_due since the outbox opened. */
 uint64_t outbox_resent(struct outbox *o);

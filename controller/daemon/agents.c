@@ -173,8 +173,8 @@ static gboolean on_ack_timer(gpointer data)
 		for (guint i = 0; i < seqs->len; i += EVENTS_ACK_MAX_SEQS) {
 			json_t *list = json_array();
 			for (guint j = i; j < seqs->len && j < i + EVENTS_ACK_MAX_SEQS; j++)
-				json_array_append_new(
-				    list, json_integer((json_int_t)g_array_index(seqs, uint64_t, j)));
+				json_array_append_new(list, json_integer((json_int_t)g_array_index(
+				                                seqs, uint64_t, j)));
 			char id[48];
 			snprintf(id, sizeof(id), "ack-%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT,
 			         g_array_index(seqs, uint64_t, i), ++g->next_id);

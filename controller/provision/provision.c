@@ -35,7 +35,7 @@ G_DEFINE_QUARK(evalroom_provision_error, provision_error)
  * 1000 messages, which a burst of door events from a venue exceeds. The bytes bound the
  * memory one stalled client can hold (mosquitto.service has no MemoryMax). */
 #define BROKER_MAX_QUEUED_MESSAGES 100000
-#define BROKER_MAX_QUEUED_BYTES (128 * 1024 * 1024)
+#define BROKER_MAX_QUEUED_BYTES    (128 * 1024 * 1024)
 
 /* Sets *err from OpenSSL's error queue (emptying it); returns -EIO. */
 static int ssl_fail(GError **err, const char *what)

@@ -133,14 +133,12 @@ static void test_straggler_resent_after_delay(void **state)
 	g_array_set_size(sent, 0);
 	assert_int_equal(outbox_resend_due(o, t0), 0);
 	assert_int_equal(outbox_resend_due(o, t0 + OUTBOX_RESEND_AFTER_ACK_US / 2), 0);
-	assert_int_equal(outbox_resend_due(o, t0 + OUTBOX_RESEND_AFTER_ACK_US + G_USEC_PER_SEC),
-	                 1);
+	assert_int_equal(outbox_resend_due(o, t0 + OUTBOX_RESEND_AFTER_ACK_US + G_USEC_PER_SEC), 1);
 	assert_int_equal(sent->len, 1);
 	assert_int_equal(g_array_index(sent, int64_t, 0), 20);
 	assert_int_equal(outbox_resent(o), 1);
 	/* Just sent: not again at once. */
-	assert_int_equal(outbox_resend_due(o, t0 + OUTBOX_RESEND_AFTER_ACK_US + G_USEC_PER_SEC),
-	                 0);
+	assert_int_equal(outbox_resend_due(o, t0 + OUTBOX_RESEND_AFTER_ACK_US + G_USEC_PER_SEC), 0);
 	/* The backstop sends the last of the burst (40: nothing later was acknowledged), and
 	 * 20 again. */
 	g_array_set_size(sent, 0);
