@@ -55,6 +55,9 @@ MAX_INFLIGHT = 4      # segments of a room in flight, as the agent's shipper (do
 STATUS_S = 10         # the agent's status heartbeat
 LINK_TIMEOUT_S = 20   # [agent] link_timeout_s's default
 ACK_TIMEOUT_S = 30    # a segment unacknowledged this long is sent again
+RESEND_AFTER_ACK_S = 2  # an event older than an acknowledged one goes again (outbox.h)
+RESEND_BACKSTOP_S = 30  # every unacknowledged event goes again after this long
+RESEND_MAX = 512        # events sent again per room per second at most
 
 
 def env(name, default, kind=int):
@@ -71,7 +74,10 @@ class SimRoom:
         self.sim, self.room, self.media = sim, room, media
         self.last_seq = 0
         self.started = int(time.time() * 1e6)
-        self.outbox = collections.OrderedDict()  # seq -> [payload, sent monotonic or None]
+        # seq -> [payload, sent monotonic or None (latency), last published monotonic or None]
+        self.outbox = collections.OrderedDict()
+        self.acked_max = 0  # the highest seq acknowledged exactly (events.ack {seqs})
+        self.resent = 0
         self.spool = collections.OrderedDict()   # segment_seq -> segment dict
         self.inflight = {}                        # segment_seq -> sent monotonic or None
         self.events_made = 0
@@ -132,9 +138,29 @@ class SimRoom:
         self.made.append(m["seq"])
         if self.sim.link_up:
             self.publish(T + "/room/%s/event" % self.room, text)
-            self.outbox[m["seq"]] = [text, time.monotonic()]
+            now = time.monotonic()
+            self.outbox[m["seq"]] = [text, now, now]
         else:
-            self.outbox[m["seq"]] = [text, None]
+            self.outbox[m["seq"]] = [text, None, None]
+
+    def resend(self, now):
+        """As the agent's outbox_resend_due: an event still unacknowledged when a later one
+        was acknowledged goes again 2 s after it was last sent; every event after 30 s."""
+        if not self.sim.link_up:
+            return
+        n = 0
+        for seq, item in self.outbox.items():
+            if n >= RESEND_MAX:
+                break
+            if item[2] is None:
+                continue
+            age = now - item[2]
+            if (seq < self.acked_max and age > RESEND_AFTER_ACK_S) or age > RESEND_BACKSTOP_S:
+                self.publish(T + "/room/%s/event" % self.room, item[0])
+                item[1] = None  # sent again: not a latency sample
+                item[2] = now
+                n += 1
+        self.resent += n
 
     def segment(self, backlog=False):
         seg_s = self.sim.cfg["seg_s"]
@@ -178,9 +204,11 @@ class SimRoom:
         """The link returned: the status with the backlog, the outbox in order, every
         unacknowledged segment again (as the agent does)."""
         self.status()
+        now = time.monotonic()
         for seq, item in self.outbox.items():
             self.publish(T + "/room/%s/event" % self.room, item[0])
             item[1] = None  # a replay: not a latency sample
+            item[2] = now
         self.inflight.clear()
 
     def on_message(self, client, userdata, msg):
@@ -204,7 +232,13 @@ class SimRoom:
         if m.get("kind") != "cmd":
             return
         if m.get("command") == "events.ack":
-            upto = (m.get("args") or {}).get("upto", 0)
+            args = m.get("args") or {}
+            for seq in args.get("seqs") or []:
+                item = self.outbox.pop(seq, None)
+                if item is not None and item[1] is not None:
+                    self.sim.ev_ack.append((now - item[1]) * 1e3)
+                self.acked_max = max(self.acked_max, seq)
+            upto = args.get("upto", 0)
             while self.outbox:
                 seq, item = next(iter(self.outbox.items()))
                 if seq > upto:
@@ -299,7 +333,8 @@ class Sim:
                 "made_segments": sum(r.segment_seq for r in self.rooms)}
             self.watch_events_done = None
         if m.get("made"):
-            self.say(made={r.room: {"seqs": r.made, "outbox": list(r.outbox)}
+            self.say(made={r.room: {"seqs": r.made, "outbox": list(r.outbox),
+                                    "resent": r.resent}
                            for r in self.rooms})
         if m.get("report"):
             self.say(report={"ev_ack": self.ev_ack, "seg_ack": self.seg_ack,
@@ -332,6 +367,7 @@ class Sim:
         self.say(ready=True)
         inbuf = b""
         next_status = time.monotonic() + STATUS_S
+        next_resend = time.monotonic() + 1
         while True:
             ready = self.pump(0.02, stdin=True)
             if 0 in ready:
@@ -359,6 +395,10 @@ class Sim:
                     r.segment()
                     r.next_segment += self.cfg["seg_s"]
                 r.ship(now)
+            if now >= next_resend:
+                next_resend = now + 1
+                for r in self.rooms:
+                    r.resend(now)
             self.check_watch(now)
 
     def pump(self, timeout, stdin=False):
@@ -735,20 +775,22 @@ class Bench:
         event missing there that its agent no longer holds is lost."""
         time.sleep(3)
         self.tell({"made": True})
-        made = held = lost = recorded = 0
+        made = held = lost = recorded = resent = 0
         for v in self.venues:
             for room, m in self.expect(v, "made", 60)["made"].items():
                 have = {s for s, in rows(self.state_db, "SELECT seq FROM agent_event WHERE "
                                          "room = ?", room)}
                 out = set(m["outbox"])
                 made += len(m["seqs"])
+                resent += m.get("resent", 0)
                 recorded += sum(1 for s in m["seqs"] if s in have)
                 held += sum(1 for s in m["seqs"] if s not in have and s in out)
                 lost += sum(1 for s in m["seqs"] if s not in have and s not in out)
         drops = self.log("broker-main").count("Outgoing messages are being dropped")
         print("every event the agents made: %d, recorded by the controller %d, still held by "
               "the agents %d, lost %d; the main broker logged 'Outgoing messages are being "
-              "dropped' %d times" % (made, recorded, held, lost, drops))
+              "dropped' %d times; the agents sent %d unacknowledged events again"
+              % (made, recorded, held, lost, drops, resent))
         sys.stdout.flush()
 
     def close(self):

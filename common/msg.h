@@ -12,6 +12,9 @@
 
 #define MSG_VERSION        1
 #define MSG_MAX_SIZE       (64 * 1024)
+/* events.ack {seqs}: at most this many sequence numbers per message (20 bytes each at
+ * most: 10 KiB, well inside MSG_MAX_SIZE). */
+#define EVENTS_ACK_MAX_SEQS 512
 /* Requests and responses may carry a whole site or a draw record (about 80 bytes a
  * person): large enough for thousands of seats, bounded all the same. */
 #define MSG_MAX_REQUEST_SIZE (4 * 1024 * 1024)

@@ -120,18 +120,43 @@ void agent_cmd_handle(struct agent *a, const void *payload, size_t len)
 	json_t *res = NULL;
 	int rc;
 	if (strcmp(command, "events.ack") == 0) {
-		/* The controller holds our events up to `upto`: no reply, it would only echo. */
+		/* The controller holds exactly our events `seqs`, or (an older controller)
+		 * every event up to `upto`: no reply, it would only echo. */
 		struct msg_reader ar;
 		msg_reader_init(&ar, args, "args");
-		int64_t upto = msg_read_int(&ar, "upto", true, 1, INT64_MAX, 0);
+		int64_t upto = msg_read_int(&ar, "upto", false, 1, INT64_MAX, 0);
+		json_t *seqs = msg_read_array(&ar, "seqs", false, EVENTS_ACK_MAX_SEQS);
 		if (msg_reader_finish(&ar, &err) != 0)
 			goto refuse;
-		outbox_ack(a->outbox, (uint64_t)upto);
+		if ((!seqs && !upto) || (seqs && json_array_size(seqs) == 0)) {
+			g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
+			            "args: \"seqs\" (not empty) or \"upto\" is required");
+			goto refuse;
+		}
+		if (seqs) {
+			size_t n = json_array_size(seqs);
+			uint64_t *v = g_new(uint64_t, n ? n : 1);
+			for (size_t i = 0; i < n; i++) {
+				json_t *e = json_array_get(seqs, i);
+				if (!json_is_integer(e) || json_integer_value(e) < 1) {
+					g_set_error(&err, MSG_ERROR, MSG_ERROR_INVALID,
+					            "args.seqs[%zu]: expected an integer >= 1", i);
+					g_free(v);
+					goto refuse;
+				}
+				v[i] = (uint64_t)json_integer_value(e);
+			}
+			outbox_ack_seqs(a->outbox, v, n);
+			g_free(v);
+		}
+		if (upto)
+			outbox_ack(a->outbox, (uint64_t)upto);
 		goto out;
 	} else if (strcmp(command, "status") == 0) {
-		res = json_pack("{s:s, s:I, s:b, s:I}", "room", a->room, "started",
+		res = json_pack("{s:s, s:I, s:b, s:I, s:I}", "room", a->room, "started",
 		                (json_int_t)a->started_us, "connected", a->connected,
-		                "events_pending", (json_int_t)outbox_pending(a->outbox));
+		                "events_pending", (json_int_t)outbox_pending(a->outbox),
+		                "events_resent", (json_int_t)outbox_resent(a->outbox));
 		rc = 0;
 	} else if ((rc = agent_seats_command(a->seats, command, args, &res, &err)) != -ENOENT) {
 		/* a seat command, answered below */

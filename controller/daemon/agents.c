@@ -22,10 +22,15 @@ struct pending_cmd {
 
 struct agents {
 	GHashTable *pending; /* id -> struct pending_cmd */
-	GHashTable *acks;    /* room -> uint64 seq to acknowledge */
+	GHashTable *acks;    /* room -> GArray of uint64 seqs recorded, to acknowledge */
 	guint ack_timer;
 	uint64_t next_id;
 };
+
+static void free_seqs(gpointer a)
+{
+	g_array_free(a, TRUE);
+}
 
 static struct agents *agents_of(struct controller *c)
 {
@@ -36,7 +41,7 @@ void agents_init(struct controller *c)
 {
 	struct agents *g = g_new0(struct agents, 1);
 	g->pending = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
-	g->acks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g->acks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_seqs);
 	c->agents = g;
 }
 
@@ -164,10 +169,17 @@ static gboolean on_ack_timer(gpointer data)
 	gpointer k, v;
 	g_hash_table_iter_init(&it, g->acks);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
-		char id[48];
-		snprintf(id, sizeof(id), "ack-%" G_GUINT64_FORMAT, *(uint64_t *)v);
-		send_cmd(c, k, id, "events.ack",
-		         json_pack("{s:I}", "upto", (json_int_t) * (uint64_t *)v), 60000);
+		GArray *seqs = v;
+		for (guint i = 0; i < seqs->len; i += EVENTS_ACK_MAX_SEQS) {
+			json_t *list = json_array();
+			for (guint j = i; j < seqs->len && j < i + EVENTS_ACK_MAX_SEQS; j++)
+				json_array_append_new(list, json_integer((json_int_t)g_array_index(
+				                                seqs, uint64_t, j)));
+			char id[48];
+			snprintf(id, sizeof(id), "ack-%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT,
+			         g_array_index(seqs, uint64_t, i), ++g->next_id);
+			send_cmd(c, k, id, "events.ack", json_pack("{s:o}", "seqs", list), 60000);
+		}
 		g_hash_table_iter_remove(&it);
 	}
 	return G_SOURCE_REMOVE;
@@ -176,13 +188,12 @@ static gboolean on_ack_timer(gpointer data)
 void agents_ack_event(struct controller *c, const char *room, uint64_t seq)
 {
 	struct agents *g = agents_of(c);
-	uint64_t *cur = g_hash_table_lookup(g->acks, room);
-	if (!cur) {
-		cur = g_new0(uint64_t, 1);
-		g_hash_table_insert(g->acks, g_strdup(room), cur);
+	GArray *seqs = g_hash_table_lookup(g->acks, room);
+	if (!seqs) {
+		seqs = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+		g_hash_table_insert(g->acks, g_strdup(room), seqs);
 	}
-	if (seq > *cur)
-		*cur = seq;
+	g_array_append_val(seqs, seq);
 	if (!g->ack_timer)
 		g->ack_timer = g_timeout_add(ACK_DELAY_MS, on_ack_timer, c);
 }

@@ -20,6 +20,8 @@ int agents_command(struct controller *c, const char *room, const char *command, 
                    unsigned timeout_ms, agent_reply_fn on_reply, void *user);
 /* agents_handle_reply: a message on room/<room>/reply. */
 void agents_handle_reply(struct controller *c, const char *room, const void *payload, size_t len);
-/* agents_ack_event: remember that ROOM's events up to SEQ are recorded; acknowledged to
- * the agent shortly after (one cumulative acknowledgement per burst). */
+/* agents_ack_event: remember that ROOM's event SEQ is recorded (or refused for good);
+ * acknowledged to the agent shortly after, exactly: `events.ack {seqs}`, one message per
+ * burst of up to EVENTS_ACK_MAX_SEQS. Never a bound: a broker that dropped an older event
+ * on its way here must not have it deleted from the agent's outbox. */
 void agents_ack_event(struct controller *c, const char *room, uint64_t seq);

@@ -60,7 +60,7 @@ void events_handle(struct controller *c, const char *room, const void *payload, 
 		goto refuse;
 	if (strcmp(env.kind, "stream.gap") == 0) {
 		/* Not an outbox event: the shipper's gaps are acknowledged by segment.ack
-		 * {gap_id} once archived (ingest.c), never by the outbox's cumulative ack. */
+		 * {gap_id} once archived (ingest.c), never by the outbox's events.ack. */
 		ingest_handle_gap(c, room, &env, body);
 		json_decref(body);
 		return;

@@ -30,6 +30,12 @@ G_DEFINE_QUARK(evalroom_provision_error, provision_error)
 #define PROVISION_ERROR (provision_error_quark())
 /* A request or response at its limit, plus the MQTT header, topic and properties. */
 #define BROKER_MAX_PACKET_SIZE (MSG_MAX_REQUEST_SIZE + 64 * 1024)
+/* What a broker queues for one client that falls behind (the controller in a burst, a
+ * bridge during a link outage) before it drops QoS 1 messages: mosquitto's default is
+ * 1000 messages, which a burst of door events from a venue exceeds. The bytes bound the
+ * memory one stalled client can hold (mosquitto.service has no MemoryMax). */
+#define BROKER_MAX_QUEUED_MESSAGES 100000
+#define BROKER_MAX_QUEUED_BYTES    (128 * 1024 * 1024)
 
 /* Sets *err from OpenSSL's error queue (emptying it); returns -EIO. */
 static int ssl_fail(GError **err, const char *what)
@@ -470,11 +476,18 @@ static char *conf_render(const struct site *site, const struct provision_options
 	    "# a larger packet is refused from its header, before the broker allocates it.\n"
 	    "message_size_limit %d\n"
 	    "max_packet_size %d\n"
+	    "# A client that falls behind (the controller in a burst of events, a bridge\n"
+	    "# during an outage) gets up to %d messages or %d bytes queued before\n"
+	    "# the broker drops QoS 1 messages for it (the default is 1000 messages).\n"
+	    "max_queued_messages %d\n"
+	    "max_queued_bytes %d\n"
 	    "persistence true\n"
 	    "persistence_location %s/%s/data/\n"
 	    "log_dest stderr\n",
 	    site->id, dir, bdir, dir, bdir, opt->broker_plugin, MSG_MAX_REQUEST_SIZE,
-	    MSG_MAX_REQUEST_SIZE, BROKER_MAX_PACKET_SIZE, dir, bdir);
+	    MSG_MAX_REQUEST_SIZE, BROKER_MAX_PACKET_SIZE, BROKER_MAX_QUEUED_MESSAGES,
+	    BROKER_MAX_QUEUED_BYTES, BROKER_MAX_QUEUED_MESSAGES, BROKER_MAX_QUEUED_BYTES, dir,
+	    bdir);
 	if (opt->broker_user)
 		g_string_append_printf(c, "user %s\n", opt->broker_user);
 	g_string_append_printf(

@@ -99,7 +99,8 @@ def test_broker_config_and_acl_shape(prov):
     conf = open(prov.conf).read().splitlines()
     for line in ("per_listener_settings false", "allow_anonymous false",
                  "require_certificate true", "set_tcp_nodelay true",
-                 "max_packet_size 4259840", "message_size_limit 4194304", "listener %d 127.0.0.1" % prov.port,
+                 "max_packet_size 4259840", "message_size_limit 4194304",
+                 "max_queued_messages 100000", "max_queued_bytes 134217728", "listener %d 127.0.0.1" % prov.port,
                  "cafile " + prov.ca, "acl_file " + prov.acl, "persistence true"):
         assert line in conf
     # mosquitto 2.0 never calls a plugin under use_identity_as_username: the client id

@@ -259,6 +259,9 @@ static void test_broker_hosts_in_san_and_conf_options(void **state)
 	assert_non_null(strstr(conf, "\nplugin " PLUGIN "\n"));
 	assert_non_null(strstr(conf, "\nmax_packet_size 4259840\n"));
 	assert_non_null(strstr(conf, "\nmessage_size_limit 4194304\n"));
+	/* A burst queues for a slow controller instead of being dropped (default 1000). */
+	assert_non_null(strstr(conf, "\nmax_queued_messages 100000\n"));
+	assert_non_null(strstr(conf, "\nmax_queued_bytes 134217728\n"));
 	g_free(conf);
 }
 
