@@ -1,4 +1,5 @@
 /* The auditor command verify-draw (wired into evalroom-archive by the lead). */
+#include "draw_cli.h"
 #include "draw.h"
 #include "text_safe.h"
 #include "staff_draw.h"

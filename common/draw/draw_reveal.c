@@ -98,3 +98,20 @@ gboolean draw_json_only_members(const json_t *obj, const char *const *allowed, c
 	}
 	return TRUE;
 }
+
+int draw_reveal_open(const json_t *rec, const char *draw, const char *const *members,
+                     struct draw_reveal *r, GString *report)
+{
+	const char *key;
+	if (!json_is_object(rec) ||
+	    g_strcmp0(json_string_value(json_object_get(rec, "draw")), draw) != 0) {
+		g_string_append_printf(report, "not a %s draw record (no \"draw\": \"%s\")", draw,
+		                       draw);
+		return -EBADMSG;
+	}
+	if (!draw_json_only_members(rec, members, &key)) {
+		g_string_append_printf(report, "%s: unknown member", key);
+		return -EBADMSG;
+	}
+	return draw_reveal_read(rec, r, report);
+}

@@ -28,6 +28,12 @@ void draw_reveal_put(json_t *rec, const uint8_t input_hash[DRAW_HASH_LEN],
  * 1 to 4096 bytes of UTF-8 without NUL); -EBADMSG naming what is wrong in REPORT. */
 int draw_reveal_read(const json_t *rec, struct draw_reveal *r, GString *report);
 
+/* draw_reveal_open: REC must be a record of the draw DRAW ("draw": "staff", "venue") with no
+ * member outside MEMBERS (NULL-terminated); its commit-reveal members into *R as
+ * draw_reveal_read; -EBADMSG naming what is wrong in REPORT. */
+int draw_reveal_open(const json_t *rec, const char *draw, const char *const *members,
+                     struct draw_reveal *r, GString *report);
+
 /* draw_reveal_check: whether R holds together with the hash of the re-parsed inputs
  * INPUT_HASH: input hash, commitment, entropy hash and seed, in that order; -EINVAL
  * naming the first that does not in REPORT. */

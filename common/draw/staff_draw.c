@@ -266,16 +266,9 @@ int staff_record_verify(const json_t *record, GString *report)
 	uint8_t want[DRAW_HASH_LEN];
 	struct draw_reveal rv;
 	struct staff_inputs *in = NULL;
-	const char *key;
 	int rc;
 
-	if (!json_is_object(record) || !staff_record_is(record))
-		return bad(report, "not a staff draw record (no \"draw\": \"staff\")");
-	if (!draw_json_only_members(record, members, &key)) {
-		g_string_append_printf(report, "%s: unknown member", key);
-		return -EBADMSG;
-	}
-	if ((rc = draw_reveal_read(record, &rv, report)) != 0)
+	if ((rc = draw_reveal_open(record, "staff", members, &rv, report)) != 0)
 		return rc;
 	json_t *assignment = json_object_get(record, "assignment");
 	if (!json_is_array(assignment))

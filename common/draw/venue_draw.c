@@ -229,16 +229,9 @@ int venue_record_verify(const json_t *record, GString *report)
 	uint8_t want[DRAW_HASH_LEN];
 	struct draw_reveal rv;
 	struct venue_inputs *in = NULL;
-	const char *key;
 	int rc;
 
-	if (!json_is_object(record) || !venue_record_is(record))
-		return bad(report, "not a venue draw record (no \"draw\": \"venue\")");
-	if (!draw_json_only_members(record, members, &key)) {
-		g_string_append_printf(report, "%s: unknown member", key);
-		return -EBADMSG;
-	}
-	if ((rc = draw_reveal_read(record, &rv, report)) != 0)
+	if ((rc = draw_reveal_open(record, "venue", members, &rv, report)) != 0)
 		return rc;
 	json_t *chosen = json_object_get(record, "chosen");
 	if (!json_is_array(chosen))

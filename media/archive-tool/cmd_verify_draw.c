@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "draw.h"
+#include "draw_cli.h"
 #include "staff_draw.h"
 #include "venue_draw.h"
 #include "tool.h"
