@@ -21,8 +21,6 @@
 #include "staff_draw.h"
 #include "state.h"
 
-/* staff.run's confirmation: at least this many leading hex digits of the commitment. */
-#define CONFIRM_MIN 16
 #define ENTROPY_MAX 4096
 #define TEXT_MAX    2000
 
@@ -375,15 +373,8 @@ static int handle_run(struct controller *c, const struct request *req, json_t **
 	const char *confirm = msg_read_string(&r, "confirm", true, 2 * DRAW_HASH_LEN);
 	if (msg_reader_finish(&r, err) != 0)
 		return -EINVAL;
-	if (!*entropy ||
-	    strlen(entropy) != json_string_length(json_object_get(req->args, "entropy")))
-		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
-		                "args.entropy: 1 to %d bytes of text without NUL", ENTROPY_MAX);
-	if (strlen(confirm) < CONFIRM_MIN || strspn(confirm, "0123456789abcdef") != strlen(confirm))
-		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
-		                "args.confirm: the commitment as published, at least its first %d "
-		                "lower-case hex digits",
-		                CONFIRM_MIN);
+	if (ops_draw_run_args(req->args, entropy, confirm, err) != 0)
+		return -EINVAL;
 	json_t *d = NULL, *notes = NULL, *rec = NULL;
 	struct staff_inputs *in = NULL;
 	int rc = state_staff_draw_get(c->state, session, &d, err);

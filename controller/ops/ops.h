@@ -11,6 +11,7 @@
 #include <glib.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "request.h"
 #include "state.h"
@@ -75,6 +76,19 @@ const struct ops_entry *ops_find(const char *command);
  * -errno if the log cannot be written. */
 int ops_audit_record(struct state *st, const struct request *req, int64_t now,
                      const GError *outcome);
+
+/* ops_draw_run_args: the witness's part of a run request of any draw (seat, staff, venue)
+ * checked: ENTROPY (args.entropy of ARGS, as read) 1 to 4096 bytes of text without NUL,
+ * CONFIRM at least the first 16 lower-case hex digits of the commitment. 0, or INVALID. */
+int ops_draw_run_args(const json_t *args, const char *entropy, const char *confirm,
+                      GError **err);
+
+/* The draw secrets between commit and run, in this process's memory only (ops_draw_vault.c),
+ * for every draw of the controller, keyed by the commitment's hex (unique: it hashes the
+ * inputs). A restart loses them. */
+void ops_draw_vault_put(const char *commitment, const uint8_t secret[32]);
+bool ops_draw_vault_get(const char *commitment, uint8_t secret[32]);
+void ops_draw_vault_forget(const char *commitment);
 
 /* ops_fail: set *err (REQUEST_ERROR, CODE) with the message FMT and return -ERRNUM (for
  * the controller's request handlers too). */
