@@ -14,8 +14,12 @@
   (nothing recorded, no room revealed), the desk of south checks them in; north's desk
   list never shows a room of another venue.
 
-The venues' brokers and bridges are not needed here (test_venues.py runs them in network
-namespaces): every client speaks to the main broker."""
+- provisioning: a venue's desk has its block in that venue's ACL, and exactly its request
+  and answer topics cross that venue's bridge; with north's real broker and bridge running
+  (no network namespace: test_venues.py has those), the desk of north connected there
+  checks in an expert seated at north, and the desk of south gets nothing through it.
+
+Otherwise every client speaks to the main broker."""
 import datetime
 import json
 import os
@@ -25,7 +29,8 @@ import subprocess
 
 import pytest
 
-from daemons import Site
+import harness
+from daemons import Site, wait_for
 
 TODAY = datetime.date.today().isoformat()
 SITE = {
@@ -282,3 +287,64 @@ def test_venue_desk_provisioned_through_its_bridge(site):
     assert "topic write evalroom/v1/ctl/desk-north/req" in bridge
     assert "topic read evalroom/v1/ctl/desk-north/resp" in bridge
     assert "desk-south" not in bridge
+
+
+def test_venue_desk_checks_in_through_its_bridge(bin_dir, tmp_path):
+    """The desk of venue north, connected to north's own broker, checks in an expert seated
+    at north: its request and the answer cross north's bridge to the main broker."""
+    main_port, north_port = harness.free_port(), harness.free_port()
+    s = json.loads(json.dumps(SITE))
+    s["venues"][0]["port"] = main_port
+    s["venues"][1].update(host="127.0.0.1", port=north_port)
+    site = Site(bin_dir, tmp_path, site=s, port=main_port)
+    north = None
+    try:
+        site.start_controller()
+        conf = os.path.join(site.prov.dir, "venues", "north", "broker", "mosquitto.conf")
+        with open(os.path.join(site.tmp, "broker-north.log"), "wb") as log:
+            north = subprocess.Popen([harness.MOSQUITTO, "-c", conf], stdout=log,
+                                     stderr=subprocess.STDOUT)
+        link = harness.topic("venue", "north", "link")
+        assert wait_for(lambda: any(p == b"1" for o in site.observers
+                                    for p in o.messages_on(link)), timeout=30)
+        path = tmp_path / "site.json"
+        path.write_text(json.dumps(s))
+        ok(site, "site", "import", str(path))
+        ok(site, "session", "create", "--date", TODAY)
+        ok(site, "tender", "add", "--session", TODAY, "--id", "TN", "--name", "Pier")
+        csv = tmp_path / "tn.csv"
+        csv.write_text("person_id,name,id_number,role\nxp-a,Expert A,%s,expert\n"
+                       "xp-b,Expert B,%s,expert\n" % (IDS["xp-a"], IDS["xp-b"]))
+        ok(site, "committee", "import", "--tender", "TN", str(csv))
+        ok(site, "venue", "book", "TN", "--venues", "north")
+        c = ok(site, "draw", "commit", "--session", TODAY)["commitment"]
+        assert site.witness_run(TODAY, "grey crane 4410", c)[0] == 0
+        assert {x["room"] for x in site.seat_map(TODAY)} == {"EN"}
+
+        cert, key = site.prov.cert("desk-north")
+        desk_conf = tmp_path / "desk-north-local.conf"
+        desk_conf.write_text("[mqtt]\nuri=ssl://127.0.0.1:%d\nca=%s\ncert=%s\nkey=%s\n"
+                             % (north_port, site.prov.ca, cert, key))
+        p = subprocess.run([os.path.join(bin_dir, "evalroomctl"), "--config", str(desk_conf),
+                            "--json", "desk", "checkin", "--person", "xp-a", "--id-number",
+                            IDS["xp-a"], "--screening", "passed"],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, (p.stdout, p.stderr)
+        assert json.loads(p.stdout)["room"] == "EN"
+        rows = {r["person"]: r for r in ok(site, "desk", "list")["persons"]}
+        assert rows["xp-a"]["state"] == "admitted"
+        # another venue's desk has no place on north's broker: its request never arrives
+        cert, key = site.prov.cert("desk-south")
+        desk_conf.write_text("[mqtt]\nuri=ssl://127.0.0.1:%d\nca=%s\ncert=%s\nkey=%s\n"
+                             % (north_port, site.prov.ca, cert, key))
+        p = subprocess.run([os.path.join(bin_dir, "evalroomctl"), "--config", str(desk_conf),
+                            "--json", "--timeout", "3", "desk", "checkin", "--person", "xp-b",
+                            "--id-number", IDS["xp-b"], "--screening", "passed"],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode != 0, (p.stdout, p.stderr)
+        assert not [r for r in ok(site, "audit")["records"] if r["identity"] == "desk-south"]
+    finally:
+        if north:
+            north.terminate()
+            north.wait(10)
+        site.close()
