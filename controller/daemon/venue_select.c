@@ -350,7 +350,8 @@ static int handle_draw(struct controller *c, const struct request *req, json_t *
 }
 
 /* venue.redraw {tender, failed, reason}: the second draw (二次抽取) after the venues FAILED
- * of the last draw could not be used: the same count from its candidates without them. */
+ * of the last draw could not be used: the same count from its candidates without them (and
+ * without venues booked since). */
 static int handle_redraw(struct controller *c, const struct request *req, json_t **result,
                          GError **err)
 {
@@ -413,6 +414,19 @@ static int handle_redraw(struct controller *c, const struct request *req, json_t
 		json_array_append(excluded, v);
 	}
 	sort_strings(excluded);
+	/* a venue booked since the last draw is chosen already: not drawn again */
+	json_t *booked = NULL;
+	if ((rc = state_tender_venues(c->state, tender, &booked, err)) != 0)
+		goto out;
+	json_array_foreach(booked, i, v)
+	{
+		for (size_t j = json_array_size(candidates); j-- > 0;)
+			if (strcmp(json_string_value(json_array_get(candidates, j)),
+			           json_string_value(json_object_get(v, "venue"))) == 0 &&
+			    strcmp(json_string_value(json_object_get(v, "way")), "booked") == 0)
+				json_array_remove(candidates, j);
+	}
+	json_decref(booked);
 	int64_t count = json_integer_value(json_object_get(inputs, "count"));
 	if ((size_t)count > json_array_size(candidates)) {
 		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, ENOSPC,

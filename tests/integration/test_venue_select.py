@@ -181,25 +181,28 @@ def test_venue_selection_and_cross_venue_checkin(site, tmp_path, bin_dir):
     err = refused(site, "venue", "draw", "TV", "--from", "north,south", "--count", "1")
     assert "were drawn already" in err and "venue redraw" in err
 
-    # --- the second draw: the first drawn venue failed ---
+    # --- the second draw: the first drawn venue failed; the one not drawn is booked ---
     failed = r1["drawn"][0]
     err = refused(site, "venue", "redraw", "TV", "--failed", "main", "--reason", "no power")
     assert "only a drawn venue can fail" in err
+    ok(site, "venue", "book", "TV", "--venues", other)
     c2 = ok(site, "venue", "redraw", "TV", "--failed", failed, "--reason",
             "the link of venue %s is down" % failed)
-    assert c2["round"] == 2 and c2["excluded"] == [failed] and failed not in c2["candidates"]
-    assert ok(site, "venue", "show", "TV")["chosen"] == [{"venue": "main", "way": "booked",
-                                                        "selection": 1}]
+    assert c2["round"] == 2 and c2["excluded"] == [failed]
+    assert failed not in c2["candidates"] and other not in c2["candidates"]
+    assert ok(site, "venue", "show", "TV")["chosen"] == [
+        {"venue": "main", "way": "booked", "selection": 1},
+        {"venue": other, "way": "booked", "selection": 3}]
     r2 = run_draw(site, "TV", c2["commitment"], "supervisor reg1: 3 5 8 9 7")
-    assert failed not in r2["drawn"] and len(r2["drawn"]) == 2
-    chosen = sorted(["main"] + r2["drawn"])
+    assert failed not in r2["drawn"] and other not in r2["drawn"] and len(r2["drawn"]) == 2
+    chosen = sorted(["main", other] + r2["drawn"])
     assert sorted(r2["chosen"]) == chosen
     rc, out = verify_draw(bin_dir, archive(site, "TV"))
     assert rc == 0 and "(round 2)" in out and out.count("VERIFIED") == 2, out
     (_, run2) = events(site, "TV", "venue.run")[1]
     assert run2["record"]["inputs"]["excluded"] == [failed]
     show = ok(site, "venue", "show", "TV", identity="auditor-audrey")
-    assert [s["way"] for s in show["selections"]] == ["booking", "draw", "redraw"]
+    assert [s["way"] for s in show["selections"]] == ["booking", "draw", "booking", "redraw"]
     assert "secret" not in json.dumps(show)
 
     # --- the seat draw covers only the chosen venues' expert rooms ---
