@@ -113,7 +113,7 @@ struct site {
 	size_t n_desks;
 	char **desk_venues; /* per desk: the venue whose people it checks in, or NULL (any);
 	                     * n_desks entries (NULL when the site names no desks) */
-	char **auditors; /* identity auditor-<name> */
+	char **auditors;    /* identity auditor-<name> */
 	size_t n_auditors;
 	char **witnesses; /* identity witness-<name>: enters the draw's entropy; optional */
 	size_t n_witnesses;

@@ -189,5 +189,4 @@ int draw_record_load(const json_t *record, struct draw **out, GString *err);
  * with the first mismatch named; -EBADMSG when the record is malformed. */
 int draw_record_verify(const json_t *record, GString *report);
 
-
 #endif

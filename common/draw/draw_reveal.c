@@ -41,10 +41,13 @@ static gboolean hex_member(const json_t *rec, const char *key, uint8_t out[DRAW_
 int draw_reveal_read(const json_t *rec, struct draw_reveal *r, GString *report)
 {
 	if (!hex_member(rec, "input_hash", r->input_hash) ||
-	    !hex_member(rec, "commitment", r->commitment) || !hex_member(rec, "secret", r->secret) ||
-	    !hex_member(rec, "entropy_hash", r->entropy_hash) || !hex_member(rec, "seed", r->seed)) {
-		g_string_append(report, "input_hash, commitment, secret, entropy_hash and seed must "
-		                        "be 64 lower-case hex digits each");
+	    !hex_member(rec, "commitment", r->commitment) ||
+	    !hex_member(rec, "secret", r->secret) ||
+	    !hex_member(rec, "entropy_hash", r->entropy_hash) ||
+	    !hex_member(rec, "seed", r->seed)) {
+		g_string_append(report,
+		                "input_hash, commitment, secret, entropy_hash and seed must "
+		                "be 64 lower-case hex digits each");
 		return -EBADMSG;
 	}
 	r->entropy = json_string_value(json_object_get(rec, "entropy"));
@@ -52,7 +55,8 @@ int draw_reveal_read(const json_t *rec, struct draw_reveal *r, GString *report)
 	if (!r->entropy || r->entropy_len == 0 || r->entropy_len > ENTROPY_MAX ||
 	    r->entropy_len != json_string_length(json_object_get(rec, "entropy")) ||
 	    !g_utf8_validate(r->entropy, (gssize)r->entropy_len, NULL)) {
-		g_string_append(report, "entropy: must be 1 to 4096 bytes of UTF-8 text without NUL");
+		g_string_append(report,
+		                "entropy: must be 1 to 4096 bytes of UTF-8 text without NUL");
 		return -EBADMSG;
 	}
 	return 0;

@@ -71,7 +71,7 @@ static int parse_venues(const json_t *json, const char *key, gboolean need_one, 
 
 int venue_inputs_parse(const json_t *json, struct venue_inputs **out, GString *err)
 {
-	static const char *const members[] = {"algorithm", "draw",  "tender",   "round",
+	static const char *const members[] = {"algorithm",  "draw",  "tender",   "round",
 	                                      "candidates", "count", "excluded", NULL};
 	const char *bad;
 	int rc;
@@ -104,8 +104,7 @@ int venue_inputs_parse(const json_t *json, struct venue_inputs **out, GString *e
 	if (rc == 0)
 		rc = parse_venues(json, "excluded", FALSE, &in->excluded, &in->n_excluded, err);
 	if (rc == 0 && (size_t)in->count > in->n_candidates)
-		rc = fail(err,
-		          "count: %" G_GINT64_FORMAT " venues wanted but only %zu candidates",
+		rc = fail(err, "count: %" G_GINT64_FORMAT " venues wanted but only %zu candidates",
 		          in->count, in->n_candidates);
 	for (size_t i = 0; rc == 0 && i < in->n_excluded; i++)
 		if (bsearch(&in->excluded[i], in->candidates, in->n_candidates, sizeof(char *),
@@ -133,8 +132,8 @@ char *venue_inputs_canonical(const struct venue_inputs *in)
 	GString *s = g_string_new(NULL);
 	g_string_append_printf(s, "{\"algorithm\":%d,\"candidates\":", VENUE_DRAW_ALGORITHM);
 	append_ids(s, in->candidates, in->n_candidates);
-	g_string_append_printf(s, ",\"count\":%" G_GINT64_FORMAT ",\"draw\":\"venue\",\"excluded\":",
-	                       in->count);
+	g_string_append_printf(
+	    s, ",\"count\":%" G_GINT64_FORMAT ",\"draw\":\"venue\",\"excluded\":", in->count);
 	append_ids(s, in->excluded, in->n_excluded);
 	g_string_append_printf(s, ",\"round\":%" G_GINT64_FORMAT ",\"tender\":\"%s\"}", in->round,
 	                       in->tender);
@@ -222,10 +221,9 @@ int venue_record_verify(const json_t *record, GString *report)
 {
 	/* what the controller adds for readers (who, when, why) is not re-run */
 	static const char *const members[] = {
-	    "draw",    "algorithm",    "inputs",       "input_hash",   "commitment",
-	    "secret",  "entropy",      "entropy_hash", "seed",         "chosen",
-	    "witness", "committed_by", "committed_at", "run_at",       "reason",
-	    NULL};
+	    "draw",         "algorithm",    "inputs", "input_hash", "commitment", "secret",
+	    "entropy",      "entropy_hash", "seed",   "chosen",     "witness",    "committed_by",
+	    "committed_at", "run_at",       "reason", NULL};
 	uint8_t want[DRAW_HASH_LEN];
 	struct draw_reveal rv;
 	struct venue_inputs *in = NULL;
@@ -257,8 +255,9 @@ int venue_record_verify(const json_t *record, GString *report)
 			json_t *b = json_array_get(chosen, i);
 			if (!json_equal(a, b)) {
 				g_string_append_printf(
-				    report, "chosen[%zu]: the draw gives venue %s, the record says %s",
-				    i, json_string_value(json_object_get(a, "venue")),
+				    report,
+				    "chosen[%zu]: the draw gives venue %s, the record says %s", i,
+				    json_string_value(json_object_get(a, "venue")),
 				    b && json_string_value(json_object_get(b, "venue"))
 				        ? json_string_value(json_object_get(b, "venue"))
 				        : "nothing");

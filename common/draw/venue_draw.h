@@ -24,8 +24,8 @@ struct venue_inputs {
 	int64_t round;     /* 1: the on-site draw; 2, 3, ...: each later draw after a failure */
 	char **candidates; /* venue ids, sorted in byte order, unique, at least one */
 	size_t n_candidates;
-	int64_t count;    /* how many to choose: 1 .. n_candidates */
-	char **excluded;  /* venue ids excluded as failed, sorted, unique, none a candidate */
+	int64_t count;   /* how many to choose: 1 .. n_candidates */
+	char **excluded; /* venue ids excluded as failed, sorted, unique, none a candidate */
 	size_t n_excluded;
 };
 

@@ -120,9 +120,9 @@ int ctl_ops_call(struct ctl *ctl, const char *what, const char *command, json_t 
 /* One request with the options ENTRIES; REQUIRED the options that must be given. Prints
  * the result as JSON or through PRINT. */
 int ctl_ops_run_simple(struct ctl *ctl, const char *what, const char *command,
-                      const GOptionEntry *entries, int argc, char **argv, int npos,
-                      json_t *(*args_of)(char **values, char **pos), char **values,
-                      void (*print)(const json_t *res))
+                       const GOptionEntry *entries, int argc, char **argv, int npos,
+                       json_t *(*args_of)(char **values, char **pos), char **values,
+                       void (*print)(const json_t *res))
 {
 	json_t *res = NULL;
 	int rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, npos);

@@ -89,7 +89,7 @@ static int cmd_commit(struct ctl *ctl, int argc, char **argv)
 	    {"session", 0, 0, G_OPTION_ARG_STRING, &v[0], "session id", "SESSION"},
 	    G_OPTION_ENTRY_NULL};
 	int rc = ctl_ops_run_simple(ctl, "staff commit", "staff.commit", entries, argc, argv, 0,
-	                    session_args, v, print_commit);
+	                            session_args, v, print_commit);
 	g_free(v[0]);
 	return rc;
 }
@@ -100,8 +100,8 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 	const GOptionEntry entries[] = {
 	    {"session", 0, 0, G_OPTION_ARG_STRING, &v[0], "session id", "SESSION"},
 	    G_OPTION_ENTRY_NULL};
-	int rc = ctl_ops_run_simple(ctl, "staff show", "staff.show", entries, argc, argv, 0, session_args,
-	                    v, print_show);
+	int rc = ctl_ops_run_simple(ctl, "staff show", "staff.show", entries, argc, argv, 0,
+	                            session_args, v, print_show);
 	g_free(v[0]);
 	return rc;
 }
@@ -123,8 +123,8 @@ static int cmd_run(struct ctl *ctl, int argc, char **argv)
 	    {"confirm-commitment", 0, 0, G_OPTION_ARG_STRING, &v[2],
 	     "the commitment as published (at least its first 16 hex digits)", "HEX"},
 	    G_OPTION_ENTRY_NULL};
-	int rc = ctl_ops_run_simple(ctl, "staff run", "staff.run", entries, argc, argv, 0, run_args, v,
-	                    print_run);
+	int rc = ctl_ops_run_simple(ctl, "staff run", "staff.run", entries, argc, argv, 0, run_args,
+	                            v, print_run);
 	for (size_t i = 0; i < G_N_ELEMENTS(v); i++)
 		g_free(v[i]);
 	return rc;
@@ -158,7 +158,7 @@ static int cmd_rotate(struct ctl *ctl, int argc, char **argv)
 	    {"reason", 0, 0, G_OPTION_ARG_STRING, &v[3], "why", "TEXT"},
 	    G_OPTION_ENTRY_NULL};
 	int rc = ctl_ops_run_simple(ctl, "staff rotate", "staff.rotate", entries, argc, argv, 0,
-	                    rotate_args, v, print_rotate);
+	                            rotate_args, v, print_rotate);
 	for (size_t i = 0; i < G_N_ELEMENTS(v); i++)
 		g_free(v[i]);
 	return rc;
@@ -319,8 +319,8 @@ static int cmd_review(struct ctl *ctl, int argc, char **argv)
 	const GOptionEntry entries[] = {
 	    {"note", 0, 0, G_OPTION_ARG_STRING, &v[0], "what the review found", "TEXT"},
 	    G_OPTION_ENTRY_NULL};
-	int rc = ctl_ops_run_simple(ctl, "draw-room review", "draw_room.review", entries, argc, argv, 1,
-	                    review_args, v, print_review);
+	int rc = ctl_ops_run_simple(ctl, "draw-room review", "draw_room.review", entries, argc,
+	                            argv, 1, review_args, v, print_review);
 	g_free(v[0]);
 	return rc;
 }

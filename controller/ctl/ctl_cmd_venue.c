@@ -86,8 +86,8 @@ static void print_commit(const json_t *res)
 	char *from = joined(json_object_get(res, "candidates"), NULL);
 	printf(_("Venue draw of tender %s (round %lld) committed by %s: %lld of %s\n"),
 	       str(res, "tender"), (long long)json_integer_value(json_object_get(res, "round")),
-	       str(res, "committed_by"), (long long)json_integer_value(json_object_get(res, "count")),
-	       from);
+	       str(res, "committed_by"),
+	       (long long)json_integer_value(json_object_get(res, "count")), from);
 	g_free(from);
 	if (json_array_size(json_object_get(res, "excluded"))) {
 		char *ex = joined(json_object_get(res, "excluded"), NULL);
@@ -178,8 +178,8 @@ static int cmd_run(struct ctl *ctl, int argc, char **argv)
 	    {"confirm-commitment", 0, 0, G_OPTION_ARG_STRING, &v[1],
 	     "the commitment as published (at least its first 16 hex digits)", "HEX"},
 	    G_OPTION_ENTRY_NULL};
-	int rc = ctl_ops_run_simple(ctl, "venue run", "venue.run", entries, argc, argv, 1,
-	                            run_args, v, print_run);
+	int rc = ctl_ops_run_simple(ctl, "venue run", "venue.run", entries, argc, argv, 1, run_args,
+	                            v, print_run);
 	for (size_t i = 0; i < G_N_ELEMENTS(v); i++)
 		g_free(v[i]);
 	return rc;
@@ -206,11 +206,13 @@ static void print_show(const json_t *res)
 			printf(_("  booked by %s: %s\n"), str(s, "made_by"), venues);
 		} else {
 			char *drawn = joined(json_object_get(s, "drawn"), NULL);
-			printf(_("  %s round %lld by %s from %s: %s, commitment %.16s..., witness %s, "
-			         "drawn %s\n"),
-			       str(s, "way"), (long long)json_integer_value(json_object_get(s, "round")),
-			       str(s, "made_by"), venues, str(s, "state"), str(s, "commitment"),
-			       *str(s, "witness") ? str(s, "witness") : "-", drawn);
+			printf(
+			    _("  %s round %lld by %s from %s: %s, commitment %.16s..., witness %s, "
+			      "drawn %s\n"),
+			    str(s, "way"),
+			    (long long)json_integer_value(json_object_get(s, "round")),
+			    str(s, "made_by"), venues, str(s, "state"), str(s, "commitment"),
+			    *str(s, "witness") ? str(s, "witness") : "-", drawn);
 			g_free(drawn);
 		}
 		g_free(venues);

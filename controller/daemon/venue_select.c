@@ -2,9 +2,9 @@
 #include "venue_select.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "archives.h"
@@ -18,11 +18,12 @@
 #include "state.h"
 #include "venue_draw.h"
 
-#define TEXT_MAX    2000
+#define TEXT_MAX 2000
 
 static int cmp_json_string(const void *a, const void *b)
 {
-	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+	return strcmp(json_string_value(*(json_t *const *)a),
+	              json_string_value(*(json_t *const *)b));
 }
 
 /* Sorts ARR, an array of strings, in byte order. */
@@ -80,13 +81,15 @@ static json_t *venue_list(const json_t *arr, const char *key, const struct site 
 	json_t *out = json_array(), *v, *w;
 	size_t i, j;
 	if (json_array_size(arr) == 0) {
-		ops_fail(err, REQUEST_ERROR_INVALID, EINVAL, "args.%s: name at least one venue", key);
+		ops_fail(err, REQUEST_ERROR_INVALID, EINVAL, "args.%s: name at least one venue",
+		         key);
 		goto err_out;
 	}
 	json_array_foreach(arr, i, v)
 	{
 		const char *id = json_string_value(v);
-		const struct site_venue *venue = id && id_valid(id) ? site_venue_find(site, id) : NULL;
+		const struct site_venue *venue =
+		    id && id_valid(id) ? site_venue_find(site, id) : NULL;
 		if (!venue) {
 			ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
 			         "args.%s[%zu]: %s is not a venue of the site", key, i,
@@ -94,15 +97,16 @@ static json_t *venue_list(const json_t *arr, const char *key, const struct site 
 			goto err_out;
 		}
 		if (!venue_has_expert_room(site, venue)) {
-			ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
-			         "args.%s[%zu]: venue %s has no expert room: no expert could sit there",
-			         key, i, id);
+			ops_fail(
+			    err, REQUEST_ERROR_INVALID, EINVAL,
+			    "args.%s[%zu]: venue %s has no expert room: no expert could sit there",
+			    key, i, id);
 			goto err_out;
 		}
 		json_array_foreach(out, j, w) if (strcmp(json_string_value(w), id) == 0)
 		{
-			ops_fail(err, REQUEST_ERROR_INVALID, EINVAL, "args.%s: venue %s named twice",
-			         key, id);
+			ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
+			         "args.%s: venue %s named twice", key, id);
 			goto err_out;
 		}
 		json_array_foreach(chosen, j, w)
@@ -160,10 +164,11 @@ static int handle_book(struct controller *c, const struct request *req, json_t *
 	int64_t id = 0, now = clock_now_us();
 	int rc = selection_open(c, tender, &t, &site, err);
 	if (rc == 0 && (pending = pending_draw(c, tender)) != NULL)
-		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EBUSY,
-		              "a venue draw of tender %s is waiting for its run (commitment %.16s): "
-		              "book after it has run",
-		              tender, json_string_value(json_object_get(pending, "commitment")));
+		rc =
+		    ops_fail(err, REQUEST_ERROR_CONFLICT, EBUSY,
+		             "a venue draw of tender %s is waiting for its run (commitment %.16s): "
+		             "book after it has run",
+		             tender, json_string_value(json_object_get(pending, "commitment")));
 	if (rc == 0)
 		rc = state_tender_venues(c->state, tender, &chosen, err);
 	if (rc == 0 && !(venues = venue_list(arg, "venues", site, chosen, err)))
@@ -185,8 +190,8 @@ static int handle_book(struct controller *c, const struct request *req, json_t *
 		json_array_foreach(venues, i, v)
 		{
 			if (rc == 0)
-				rc = state_tender_venue_add(c->state, tender, json_string_value(v), id,
-				                            "booked", err);
+				rc = state_tender_venue_add(c->state, tender, json_string_value(v),
+				                            id, "booked", err);
 		}
 		if (rc == 0)
 			rc = state_commit(c->state, err);
@@ -271,14 +276,13 @@ static int commit_draw(struct controller *c, const struct request *req, const ch
 	if (pending) {
 		/* the replaced commitment ends in the archive, so it lists every one */
 		const char *old = json_string_value(json_object_get(pending, "commitment"));
-		archives_event(c, tender, now, "venue.commitment_ended", req->requester,
-		               json_pack("{s:s, s:s, s:O, s:O, s:s, s:s, s:I}", "tender", tender,
-		                         "commitment", old, "committed_by",
-		                         json_object_get(pending, "made_by"), "committed_at",
-		                         json_object_get(pending, "made_at"), "ended_by",
-		                         req->requester, "reason",
-		                         "replaced by a new commitment before it ran", "ended_at",
-		                         (json_int_t)now));
+		archives_event(
+		    c, tender, now, "venue.commitment_ended", req->requester,
+		    json_pack(
+		        "{s:s, s:s, s:O, s:O, s:s, s:s, s:I}", "tender", tender, "commitment", old,
+		        "committed_by", json_object_get(pending, "made_by"), "committed_at",
+		        json_object_get(pending, "made_at"), "ended_by", req->requester, "reason",
+		        "replaced by a new commitment before it ran", "ended_at", (json_int_t)now));
 		ops_draw_vault_forget(old);
 	}
 	ops_draw_vault_put(com_hex, secret);
@@ -319,25 +323,27 @@ static int handle_draw(struct controller *c, const struct request *req, json_t *
 	json_t *chosen = NULL, *candidates = NULL, *ran = NULL, *pending = NULL;
 	int rc = selection_open(c, tender, &t, &site, err);
 	if (rc == 0 && state_venue_selection_latest(c->state, tender, "run", &ran, NULL) == 0)
-		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EEXIST,
-		              "the venues of tender %s were drawn already (round %" JSON_INTEGER_FORMAT
-		              ", witness %s): if that draw failed, draw again with venue redraw",
-		              tender, json_integer_value(json_object_get(ran, "round")),
-		              json_string_value(json_object_get(ran, "witness")));
+		rc = ops_fail(
+		    err, REQUEST_ERROR_CONFLICT, EEXIST,
+		    "the venues of tender %s were drawn already (round %" JSON_INTEGER_FORMAT
+		    ", witness %s): if that draw failed, draw again with venue redraw",
+		    tender, json_integer_value(json_object_get(ran, "round")),
+		    json_string_value(json_object_get(ran, "witness")));
 	if (rc == 0)
 		rc = state_tender_venues(c->state, tender, &chosen, err);
 	if (rc == 0 && !(candidates = venue_list(from, "from", site, chosen, err)))
 		rc = -EINVAL;
 	if (rc == 0 && (size_t)count > json_array_size(candidates))
 		rc = ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
-		              "args.count: %" G_GINT64_FORMAT " venues wanted but only %zu to draw from",
+		              "args.count: %" G_GINT64_FORMAT
+		              " venues wanted but only %zu to draw from",
 		              count, json_array_size(candidates));
 	if (rc == 0) {
 		pending = pending_draw(c, tender);
-		json_t *inputs = json_pack("{s:i, s:s, s:s, s:i, s:O, s:I, s:[]}", "algorithm",
-		                           VENUE_DRAW_ALGORITHM, "draw", "venue", "tender", tender,
-		                           "round", 1, "candidates", candidates, "count",
-		                           (json_int_t)count, "excluded");
+		json_t *inputs =
+		    json_pack("{s:i, s:s, s:s, s:i, s:O, s:I, s:[]}", "algorithm",
+		              VENUE_DRAW_ALGORITHM, "draw", "venue", "tender", tender, "round", 1,
+		              "candidates", candidates, "count", (json_int_t)count, "excluded");
 		rc = commit_draw(c, req, tender, "draw", inputs, pending, NULL, NULL, result, err);
 		json_decref(inputs);
 	}
@@ -387,8 +393,9 @@ static int handle_redraw(struct controller *c, const struct request *req, json_t
 	json_t *candidates = json_object_get(inputs, "candidates");
 	json_t *excluded = json_object_get(inputs, "excluded");
 	if (!json_is_array(candidates) || !json_is_array(excluded)) {
-		rc = ops_fail(err, REQUEST_ERROR_INTERNAL, EBADMSG,
-		              "state database: the last venue draw of tender %s is damaged", tender);
+		rc =
+		    ops_fail(err, REQUEST_ERROR_INTERNAL, EBADMSG,
+		             "state database: the last venue draw of tender %s is damaged", tender);
 		goto out;
 	}
 	json_array_foreach(failed, i, v)
@@ -401,10 +408,11 @@ static int handle_redraw(struct controller *c, const struct request *req, json_t
 		    was_drawn || (id && strcmp(json_string_value(w), id) == 0);
 		if (!was_drawn) {
 			char *list = json_dumps(drawn, JSON_COMPACT);
-			rc = ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
-			              "args.failed[%zu]: %s was not drawn by the last draw of tender "
-			              "%s (it drew %s): only a drawn venue can fail",
-			              i, id ? id : "(not a string)", tender, list);
+			rc = ops_fail(
+			    err, REQUEST_ERROR_INVALID, EINVAL,
+			    "args.failed[%zu]: %s was not drawn by the last draw of tender "
+			    "%s (it drew %s): only a drawn venue can fail",
+			    i, id ? id : "(not a string)", tender, list);
 			free(list);
 			goto out;
 		}
@@ -479,10 +487,11 @@ static int handle_run(struct controller *c, const struct request *req, json_t **
 		return rc;
 	d = pending_draw(c, tender);
 	if (!d) {
-		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, ENOENT,
-		              "tender %s has no venue draw waiting for its run (an operator commits "
-		              "one: venue draw or venue redraw)",
-		              tender);
+		rc =
+		    ops_fail(err, REQUEST_ERROR_CONFLICT, ENOENT,
+		             "tender %s has no venue draw waiting for its run (an operator commits "
+		             "one: venue draw or venue redraw)",
+		             tender);
 		goto out;
 	}
 	const char *com = json_string_value(json_object_get(d, "commitment"));
@@ -531,8 +540,9 @@ static int handle_run(struct controller *c, const struct request *req, json_t **
 		{
 			if (rc == 0)
 				rc = state_tender_venue_add(
-				    c->state, tender, json_string_value(json_object_get(a, "venue")), id,
-				    "drawn", err);
+				    c->state, tender,
+				    json_string_value(json_object_get(a, "venue")), id, "drawn",
+				    err);
 		}
 		if (rc == 0)
 			rc = state_commit(c->state, err);
@@ -552,10 +562,10 @@ static int handle_run(struct controller *c, const struct request *req, json_t **
 	                         (json_int_t)in->round, "commitment", com, "witness",
 	                         req->requester, "run_at", (json_int_t)now, "drawn", drawn,
 	                         "record", rec));
-	*result = json_pack("{s:s, s:I, s:s, s:s, s:I, s:o, s:o}", "tender", tender, "round",
-	                    (json_int_t)in->round, "commitment", com, "witness", req->requester,
-	                    "run_at", (json_int_t)now, "drawn", drawn, "chosen",
-	                    chosen_ids(c, tender));
+	*result =
+	    json_pack("{s:s, s:I, s:s, s:s, s:I, s:o, s:o}", "tender", tender, "round",
+	              (json_int_t)in->round, "commitment", com, "witness", req->requester, "run_at",
+	              (json_int_t)now, "drawn", drawn, "chosen", chosen_ids(c, tender));
 	log_info("tender %s: venue draw (round %" G_GINT64_FORMAT ") run by %s", tender, in->round,
 	         req->requester);
 out:
@@ -610,12 +620,12 @@ static int handle_show(struct controller *c, const struct request *req, json_t *
 			json_object_set_new(
 			    v, "can_run",
 			    json_boolean(
-			        strcmp(json_string_value(json_object_get(v, "state")), "committed") ==
-			            0 &&
+			        strcmp(json_string_value(json_object_get(v, "state")),
+			               "committed") == 0 &&
 			        secret_known(json_string_value(json_object_get(v, "commitment")))));
 	}
-	*result = json_pack("{s:s, s:s, s:O, s:O}", "tender", tender, "session", t.session, "chosen",
-	                    chosen, "selections", all);
+	*result = json_pack("{s:s, s:s, s:O, s:O}", "tender", tender, "session", t.session,
+	                    "chosen", chosen, "selections", all);
 out:
 	json_decref(chosen);
 	json_decref(all);

@@ -80,8 +80,7 @@ int ops_audit_record(struct state *st, const struct request *req, int64_t now,
 /* ops_draw_run_args: the witness's part of a run request of any draw (seat, staff, venue)
  * checked: ENTROPY (args.entropy of ARGS, as read) 1 to 4096 bytes of text without NUL,
  * CONFIRM at least the first 16 lower-case hex digits of the commitment. 0, or INVALID. */
-int ops_draw_run_args(const json_t *args, const char *entropy, const char *confirm,
-                      GError **err);
+int ops_draw_run_args(const json_t *args, const char *entropy, const char *confirm, GError **err);
 
 /* The draw secrets between commit and run, in this process's memory only (ops_draw_vault.c),
  * for every draw of the controller, keyed by the commitment's hex (unique: it hashes the

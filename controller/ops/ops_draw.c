@@ -18,12 +18,12 @@
 /* draw.run's confirmation: at least this many leading hex digits of the commitment. */
 #define DRAW_CONFIRM_MIN 16
 
-int ops_draw_run_args(const json_t *args, const char *entropy, const char *confirm,
-                      GError **err)
+int ops_draw_run_args(const json_t *args, const char *entropy, const char *confirm, GError **err)
 {
 	if (!*entropy || strlen(entropy) != json_string_length(json_object_get(args, "entropy")))
 		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
-		                "args.entropy: 1 to %d bytes of text without NUL", DRAW_MAX_ENTROPY);
+		                "args.entropy: 1 to %d bytes of text without NUL",
+		                DRAW_MAX_ENTROPY);
 	if (strlen(confirm) < DRAW_CONFIRM_MIN ||
 	    strspn(confirm, "0123456789abcdef") != strlen(confirm))
 		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
@@ -70,11 +70,12 @@ static int ops_draw_venues(struct state *st, const char *session, const json_t *
 		json_t *pending = NULL;
 		if (state_venue_selection_latest(st, json_string_value(v), "committed", &pending,
 		                                 NULL) == 0) {
-			rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EBUSY,
-			              "a venue draw of tender %s is waiting for its run (commitment "
-			              "%.16s): a supervisor runs it (venue run) before the seat draw",
-			              json_string_value(v),
-			              json_string_value(json_object_get(pending, "commitment")));
+			rc = ops_fail(
+			    err, REQUEST_ERROR_CONFLICT, EBUSY,
+			    "a venue draw of tender %s is waiting for its run (commitment "
+			    "%.16s): a supervisor runs it (venue run) before the seat draw",
+			    json_string_value(v),
+			    json_string_value(json_object_get(pending, "commitment")));
 			json_decref(pending);
 			json_decref(ids);
 			break;
@@ -163,8 +164,8 @@ static int ops_draw_inputs(struct state *st, const char *session, struct draw_in
 		bool drawn = g_strcmp0(kind, "expert") == 0 || g_strcmp0(kind, "tenderer") == 0;
 		/* chosen venues: their expert rooms only (representatives sit where they did) */
 		if (drawn && venues && g_strcmp0(kind, "expert") == 0)
-			drawn = ops_draw_room_at(
-			    site, json_string_value(json_object_get(v, "id")), venues);
+			drawn = ops_draw_room_at(site, json_string_value(json_object_get(v, "id")),
+			                         venues);
 		if (drawn && json_array_size(json_object_get(v, "seats")))
 			json_array_append(json_object_get(in, "rooms"), v);
 	}

@@ -73,8 +73,8 @@ int state_list(struct state *st, const char *sql, const struct state_arg *args,
 json_t *state_row_object(sqlite3_stmt *stmt);
 /* state_one_object: the first row of the query SQL (with ARGS) as state_row_object's
  * object into *OUT; -ENOENT without a row (no error set), -EIO. */
-int state_one_object(struct state *st, const char *sql, const struct state_arg *args,
-                     json_t **out, const char *what, GError **err);
+int state_one_object(struct state *st, const char *sql, const struct state_arg *args, json_t **out,
+                     const char *what, GError **err);
 
 /* Readers of column 0 for state_get_row: into a char[STATE_ID_SIZE] ("" for NULL), an
  * int64_t, an int. */

@@ -12,8 +12,9 @@
 
 int state_staff_draw_get(struct state *st, const char *session, json_t **out, GError **err)
 {
-	int rc = state_one_object(st, "SELECT " STAFF_DRAW_COLUMNS " FROM staff_draw WHERE session = ?",
-	                    STATE_ARGS(STATE_TEXT(session)), out, "read staff draw", err);
+	int rc =
+	    state_one_object(st, "SELECT " STAFF_DRAW_COLUMNS " FROM staff_draw WHERE session = ?",
+	                     STATE_ARGS(STATE_TEXT(session)), out, "read staff draw", err);
 	if (rc == -ENOENT)
 		rc = state_not_found(err, "session %s has no staff draw", session);
 	return rc;
@@ -71,8 +72,8 @@ int state_staff_posts(struct state *st, const char *session, json_t **out, GErro
 	                  "SELECT p.tender, p.post, p.person, p.since, t.agency FROM staff_post p "
 	                  "JOIN tender t ON t.id = p.tender WHERE p.session = ? "
 	                  "ORDER BY p.tender, p.post",
-	                  STATE_ARGS(STATE_TEXT(session)), state_row_object, out, "read staff posts",
-	                  err);
+	                  STATE_ARGS(STATE_TEXT(session)), state_row_object, out,
+	                  "read staff posts", err);
 }
 
 int state_staff_history(struct state *st, const char *session, const char *date, json_t **out,
@@ -109,13 +110,14 @@ int state_staff_handover_add(struct state *st, const char *tender, const char *p
 
 int state_staff_handover_get(struct state *st, int64_t id, json_t **out, GError **err)
 {
-	int rc = state_one_object(st,
-	                    "SELECT h.id, h.tender, t.session, h.post, h.from_person, h.to_person, "
-	                    "h.reason, h.ordered_by, h.ordered_at, h.from_signed_at, "
-	                    "h.to_signed_at, h.from_signatures, h.to_signatures, h.state "
-	                    "FROM staff_handover h "
-	                    "JOIN tender t ON t.id = h.tender WHERE h.id = ?",
-	                    STATE_ARGS(STATE_INT(id)), out, "read staff handover", err);
+	int rc = state_one_object(
+	    st,
+	    "SELECT h.id, h.tender, t.session, h.post, h.from_person, h.to_person, "
+	    "h.reason, h.ordered_by, h.ordered_at, h.from_signed_at, "
+	    "h.to_signed_at, h.from_signatures, h.to_signatures, h.state "
+	    "FROM staff_handover h "
+	    "JOIN tender t ON t.id = h.tender WHERE h.id = ?",
+	    STATE_ARGS(STATE_INT(id)), out, "read staff handover", err);
 	if (rc == -ENOENT)
 		rc = state_not_found(err, "no handover %" G_GINT64_FORMAT, id);
 	return rc;
@@ -170,9 +172,10 @@ int state_draw_room_review(struct state *st, const char *tender, const char *by,
 	if (rc == 0 && sqlite3_changes(st->db) == 0) {
 		json_t *row = NULL;
 		rc = state_one_object(st,
-		                "SELECT reviewed_by, reviewed_at FROM draw_room_review "
-		                "WHERE tender = ?",
-		                STATE_ARGS(STATE_TEXT(tender)), &row, "read draw room review", err);
+		                      "SELECT reviewed_by, reviewed_at FROM draw_room_review "
+		                      "WHERE tender = ?",
+		                      STATE_ARGS(STATE_TEXT(tender)), &row, "read draw room review",
+		                      err);
 		if (rc == -ENOENT)
 			rc = state_not_found(err,
 			                     "tender %s is not closed: its draw-room footage is "
@@ -193,5 +196,6 @@ int state_draw_room_unreviewed(struct state *st, int64_t closed_before, json_t *
 	    st,
 	    "SELECT tender, closed_at FROM draw_room_review WHERE reviewed_at IS NULL "
 	    "AND closed_at <= ? ORDER BY tender",
-	    STATE_ARGS(STATE_INT(closed_before)), state_row_object, out, "read draw room reviews", err);
+	    STATE_ARGS(STATE_INT(closed_before)), state_row_object, out, "read draw room reviews",
+	    err);
 }

@@ -222,8 +222,8 @@ json_t *state_row_object(sqlite3_stmt *stmt)
 	return o;
 }
 
-int state_one_object(struct state *st, const char *sql, const struct state_arg *args,
-                     json_t **out, const char *what, GError **err)
+int state_one_object(struct state *st, const char *sql, const struct state_arg *args, json_t **out,
+                     const char *what, GError **err)
 {
 	json_t *list = NULL;
 	int rc = state_list(st, sql, args, state_row_object, &list, what, err);

@@ -9,20 +9,19 @@
 	"id, tender, way, round, venues, inputs, input_hash, commitment, made_by, made_at, "       \
 	"reason, record, witness, run_at, state"
 
-int state_venue_selection_add(struct state *st, const struct state_venue_selection *s,
-                              int64_t *id, GError **err)
+int state_venue_selection_add(struct state *st, const struct state_venue_selection *s, int64_t *id,
+                              GError **err)
 {
-	int rc = state_run(st,
-	                   "INSERT INTO venue_selection(tender, way, round, venues, inputs, "
-	                   "input_hash, commitment, made_by, made_at, reason, state) VALUES (?, ?, "
-	                   "?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	                   STATE_ARGS(STATE_TEXT(s->tender), STATE_TEXT(s->way),
-	                              STATE_INT(s->round), STATE_TEXT(s->venues),
-	                              STATE_TEXT(s->inputs), STATE_TEXT(s->input_hash),
-	                              STATE_TEXT(s->commitment), STATE_TEXT(s->made_by),
-	                              STATE_INT(s->made_at), STATE_TEXT(s->reason),
-	                              STATE_TEXT(s->state)),
-	                   "store venue selection", err);
+	int rc = state_run(
+	    st,
+	    "INSERT INTO venue_selection(tender, way, round, venues, inputs, "
+	    "input_hash, commitment, made_by, made_at, reason, state) VALUES (?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    STATE_ARGS(STATE_TEXT(s->tender), STATE_TEXT(s->way), STATE_INT(s->round),
+	               STATE_TEXT(s->venues), STATE_TEXT(s->inputs), STATE_TEXT(s->input_hash),
+	               STATE_TEXT(s->commitment), STATE_TEXT(s->made_by), STATE_INT(s->made_at),
+	               STATE_TEXT(s->reason), STATE_TEXT(s->state)),
+	    "store venue selection", err);
 	if (rc == 0)
 		*id = sqlite3_last_insert_rowid(st->db);
 	return rc;
@@ -42,12 +41,12 @@ int state_venue_selection_latest(struct state *st, const char *tender, const cha
 int state_venue_selection_set_run(struct state *st, int64_t id, const char *record,
                                   const char *witness, int64_t at, GError **err)
 {
-	return state_run(st,
-	                 "UPDATE venue_selection SET record = ?, witness = ?, run_at = ?, state = "
-	                 "'run' WHERE id = ? AND state = 'committed'",
-	                 STATE_ARGS(STATE_TEXT(record), STATE_TEXT(witness), STATE_INT(at),
-	                            STATE_INT(id)),
-	                 "store venue draw run", err);
+	return state_run(
+	    st,
+	    "UPDATE venue_selection SET record = ?, witness = ?, run_at = ?, state = "
+	    "'run' WHERE id = ? AND state = 'committed'",
+	    STATE_ARGS(STATE_TEXT(record), STATE_TEXT(witness), STATE_INT(at), STATE_INT(id)),
+	    "store venue draw run", err);
 }
 
 int state_venue_selection_end(struct state *st, int64_t id, GError **err)

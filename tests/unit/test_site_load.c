@@ -424,8 +424,8 @@ static void test_venue_media_kbit(void **state)
 #undef TWO
 }
 
-#define DESKS(d)                                                                           \
-	"{'id':'s','venues':[{'id':'hq','main':true,'host':'h'},{'id':'north'}],"                 \
+#define DESKS(d)                                                                                   \
+	"{'id':'s','venues':[{'id':'hq','main':true,'host':'h'},{'id':'north'}],"                  \
 	"'rooms':[{'id':'r','kind':'expert','door':'d'}],'desks':[" d "]}"
 
 /* A desk of a venue ({name, venue}) beside plain desks (docs/venues.md). */
