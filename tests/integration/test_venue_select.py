@@ -351,3 +351,33 @@ def test_venue_desk_checks_in_through_its_bridge(bin_dir, tmp_path):
             north.terminate()
             north.wait(10)
         site.close()
+
+
+def test_venue_commitment_replaced_and_lost_to_a_restart(site, tmp_path, bin_dir):
+    """A venue draw committed again before its run ends the first commitment in the archive;
+    after a controller restart the secret is gone: the run is refused, a new commitment
+    ends the old one, and that one runs."""
+    prepare(site, tmp_path)
+    c1 = ok(site, "venue", "draw", "TV", "--from", "north,south,east", "--count", "2")
+    c2 = ok(site, "venue", "draw", "TV", "--from", "north,south,east,west", "--count", "2")
+    (_, ended), = events(site, "TV", "venue.commitment_ended")
+    assert ended["commitment"] == c1["commitment"] and ended["ended_by"] == site.operator
+    err = refused(site, "venue", "run", "TV", "--witness-entropy", "x",
+                  "--confirm-commitment", c1["commitment"][:16], identity=SUPERVISOR)
+    assert "is not the commitment of tender TV's venue draw" in err
+
+    site.daemons["controller"].stop()
+    site.start_controller()
+    assert [s["can_run"] for s in ok(site, "venue", "show", "TV")["selections"]] == [False,
+                                                                                   False]
+    err = refused(site, "venue", "run", "TV", "--witness-entropy", "x",
+                  "--confirm-commitment", c2["commitment"][:16], identity=SUPERVISOR)
+    assert "can no longer run" in err
+    assert not ok(site, "venue", "show", "TV")["chosen"]
+    c3 = ok(site, "venue", "draw", "TV", "--from", "north,south", "--count", "1")
+    assert [e["commitment"] for _, e in events(site, "TV", "venue.commitment_ended")] == [
+        c1["commitment"], c2["commitment"]]
+    r = run_draw(site, "TV", c3["commitment"], "supervisor reg1: 1 1 2 3")
+    assert r["drawn"][0] in ("north", "south")
+    rc, out = verify_draw(bin_dir, archive(site, "TV"))
+    assert rc == 0 and out.count("VERIFIED") == 1, out
