@@ -495,22 +495,12 @@ static int handle_run(struct controller *c, const struct request *req, json_t **
 		goto out;
 	}
 	const char *com = json_string_value(json_object_get(d, "commitment"));
-	bool known = ops_draw_vault_get(com, secret);
-	if (!g_str_has_prefix(com, confirm)) {
-		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EINVAL,
-		              "the commitment you confirmed (%s) is not the commitment of tender "
-		              "%s's venue draw (%s)",
-		              confirm, tender, com);
+	char *what = g_strdup_printf("the venue draw of tender %s", tender);
+	rc = ops_draw_secret_for_run(com, confirm, what, "an operator commits it again", secret,
+	                             err);
+	g_free(what);
+	if (rc != 0)
 		goto out;
-	}
-	if (!known) {
-		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, ESTALE,
-		              "the venue draw of tender %s can no longer run: the controller "
-		              "restarted after its commitment and the secret is gone; an operator "
-		              "commits it again",
-		              tender);
-		goto out;
-	}
 	json_t *inputs = json_loads(json_string_value(json_object_get(d, "inputs")), 0, NULL);
 	GString *why = g_string_new(NULL);
 	rc = venue_inputs_parse(inputs, &in, why);
@@ -576,15 +566,6 @@ out:
 	return rc;
 }
 
-/* Whether this controller still holds the secret of COMMITMENT (no restart since). */
-static bool secret_known(const char *commitment)
-{
-	uint8_t secret[DRAW_SECRET_LEN];
-	bool known = ops_draw_vault_get(commitment, secret);
-	OPENSSL_cleanse(secret, sizeof(secret));
-	return known;
-}
-
 /* venue.show {tender}: the chosen venues and every booking and draw (never a secret). */
 static int handle_show(struct controller *c, const struct request *req, json_t **result,
                        GError **err)
@@ -619,10 +600,10 @@ static int handle_show(struct controller *c, const struct request *req, json_t *
 		if (json_is_string(json_object_get(v, "commitment")))
 			json_object_set_new(
 			    v, "can_run",
-			    json_boolean(
-			        strcmp(json_string_value(json_object_get(v, "state")),
-			               "committed") == 0 &&
-			        secret_known(json_string_value(json_object_get(v, "commitment")))));
+			    json_boolean(strcmp(json_string_value(json_object_get(v, "state")),
+			                        "committed") == 0 &&
+			                 ops_draw_vault_holds(
+			                     json_string_value(json_object_get(v, "commitment")))));
 	}
 	*result = json_pack("{s:s, s:s, s:O, s:O}", "tender", tender, "session", t.session,
 	                    "chosen", chosen, "selections", all);

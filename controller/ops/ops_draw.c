@@ -33,6 +33,23 @@ int ops_draw_run_args(const json_t *args, const char *entropy, const char *confi
 	return 0;
 }
 
+int ops_draw_secret_for_run(const char *commitment, const char *confirm, const char *draw,
+                            const char *again, uint8_t secret[32], GError **err)
+{
+	if (!g_str_has_prefix(commitment, confirm))
+		return ops_fail(
+		    err, REQUEST_ERROR_CONFLICT, EINVAL,
+		    "the commitment you confirmed (%s) is not the commitment of %s (%s)", confirm,
+		    draw, commitment);
+	if (!ops_draw_vault_get(commitment, secret))
+		return ops_fail(
+		    err, REQUEST_ERROR_CONFLICT, ESTALE,
+		    "%s can no longer run: the controller restarted after its commitment "
+		    "and the secret is gone; %s",
+		    draw, again);
+	return 0;
+}
+
 /* ops_draw_error: a draw library failure RC (reason in WHY) as a request error. */
 static int ops_draw_error(GError **err, int rc, const char *what, const GString *why)
 {

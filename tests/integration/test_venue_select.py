@@ -153,7 +153,7 @@ def test_venue_selection_and_cross_venue_checkin(site, tmp_path, bin_dir):
     assert 'may not run "venue.run"' in err
     err = refused(site, "venue", "run", "TV", "--witness-entropy", "x",
                   "--confirm-commitment", "0" * 16, identity=SUPERVISOR)
-    assert "is not the commitment of tender TV's venue draw" in err
+    assert "is not the commitment of the venue draw of tender TV" in err
     r1 = run_draw(site, "TV", c1["commitment"], "supervisor reg1: 9 2 6 5")
     assert r1["witness"] == SUPERVISOR and len(r1["drawn"]) == 2
     assert set(r1["drawn"]) <= {"north", "south", "east", "west"}
@@ -364,7 +364,7 @@ def test_venue_commitment_replaced_and_lost_to_a_restart(site, tmp_path, bin_dir
     assert ended["commitment"] == c1["commitment"] and ended["ended_by"] == site.operator
     err = refused(site, "venue", "run", "TV", "--witness-entropy", "x",
                   "--confirm-commitment", c1["commitment"][:16], identity=SUPERVISOR)
-    assert "is not the commitment of tender TV's venue draw" in err
+    assert "is not the commitment of the venue draw of tender TV" in err
 
     site.daemons["controller"].stop()
     site.start_controller()
