@@ -460,6 +460,58 @@ static int parse_people(struct parse *p, const json_t *root, const char *key, co
 	return rc;
 }
 
+/* "desks": each a name, or {name, venue} for the desk of a venue, which checks in only
+ * the people seated at that venue (docs/venues.md). The names go through parse_people;
+ * the venues into site->desk_venues. */
+static int parse_desks(struct parse *p, const json_t *root, struct site *site)
+{
+	static const char *const members[] = {"name", "venue", NULL};
+	json_t *arr = json_object_get(root, "desks");
+	if (!json_is_array(arr))
+		return parse_people(p, root, "desks", "desk", &site->desks, &site->n_desks);
+	json_t *names = json_array(), *flat = json_pack("{s:O}", "desks", names);
+	char **venues = g_new0(char *, json_array_size(arr) + 1);
+	int rc = 0;
+	for (size_t i = 0; i < json_array_size(arr) && rc == 0; i++) {
+		json_t *v = json_array_get(arr, i);
+		char *e = element("desks", i);
+		if (json_is_object(v)) {
+			rc = check_members(p, v, e, members);
+			if (rc == 0 && !json_object_get(v, "name")) {
+				char *c = child(e, "name");
+				rc = fail(p, c, "missing required member");
+				g_free(c);
+			}
+			if (rc == 0)
+				rc = parse_id(p, v, e, "venue", TRUE, &venues[i]);
+			bool found = false;
+			for (size_t j = 0; rc == 0 && j < site->n_venues; j++)
+				found = found || strcmp(site->venues[j].id, venues[i]) == 0;
+			if (rc == 0 && !found) {
+				char *c = child(e, "venue");
+				rc = fail(p, c, "\"%s\" is not one of the site's venues", venues[i]);
+				g_free(c);
+			}
+			json_array_append(names, json_object_get(v, "name"));
+		} else {
+			json_array_append(names, v);
+		}
+		g_free(e);
+	}
+	if (rc == 0)
+		rc = parse_people(p, flat, "desks", "desk", &site->desks, &site->n_desks);
+	json_decref(names);
+	json_decref(flat);
+	if (rc == 0) {
+		site->desk_venues = venues;
+		return 0;
+	}
+	for (size_t i = 0; i < json_array_size(arr); i++)
+		g_free(venues[i]);
+	g_free(venues);
+	return rc;
+}
+
 /* A post: {id, name?, sensitive?}. */
 static int parse_post(struct parse *p, const json_t *v, const char *path, GHashTable *seen,
                       struct site_post *post)
@@ -719,7 +771,7 @@ static int parse_site(struct parse *p, const json_t *root, struct site *site)
 		rc = parse_people(p, root, "operators", "operator", &site->operators,
 		                  &site->n_operators);
 	if (rc == 0)
-		rc = parse_people(p, root, "desks", "desk", &site->desks, &site->n_desks);
+		rc = parse_desks(p, root, site);
 	if (rc == 0)
 		rc = parse_people(p, root, "auditors", "auditor", &site->auditors,
 		                  &site->n_auditors);
@@ -834,6 +886,9 @@ void site_free(struct site *site)
 	}
 	g_free(site->rooms);
 	free_ids(site->operators, site->n_operators);
+	for (size_t i = 0; site->desk_venues && i < site->n_desks; i++)
+		g_free(site->desk_venues[i]);
+	g_free(site->desk_venues);
 	free_ids(site->desks, site->n_desks);
 	free_ids(site->auditors, site->n_auditors);
 	free_ids(site->witnesses, site->n_witnesses);
@@ -890,6 +945,32 @@ const struct site_venue *site_main_venue(const struct site *site)
 		if (site->venues[i].main)
 			return &site->venues[i];
 	return site->n_venues ? &site->venues[0] : NULL;
+}
+
+const char *site_desk_venue(const struct site *site, const char *identity)
+{
+	if (!identity || !g_str_has_prefix(identity, "desk-") || !site->desk_venues)
+		return NULL;
+	for (size_t i = 0; i < site->n_desks; i++)
+		if (strcmp(site->desks[i], identity + strlen("desk-")) == 0)
+			return site->desk_venues[i];
+	return NULL;
+}
+
+const struct site_room *site_room_find(const struct site *site, const char *id)
+{
+	for (size_t i = 0; id && i < site->n_rooms; i++)
+		if (strcmp(site->rooms[i].id, id) == 0)
+			return &site->rooms[i];
+	return NULL;
+}
+
+const struct site_venue *site_venue_find(const struct site *site, const char *id)
+{
+	for (size_t i = 0; id && i < site->n_venues; i++)
+		if (strcmp(site->venues[i].id, id) == 0)
+			return &site->venues[i];
+	return NULL;
 }
 
 bool site_room_in_venue(const struct site *site, const struct site_room *room,

@@ -111,7 +111,9 @@ struct site {
 	size_t n_operators;
 	char **desks; /* security desks; identity desk-<name> */
 	size_t n_desks;
-	char **auditors; /* identity auditor-<name> */
+	char **desk_venues; /* per desk: the venue whose people it checks in, or NULL (any);
+	                     * n_desks entries (NULL when the site names no desks) */
+	char **auditors;    /* identity auditor-<name> */
 	size_t n_auditors;
 	char **witnesses; /* identity witness-<name>: enters the draw's entropy; optional */
 	size_t n_witnesses;
@@ -178,6 +180,12 @@ char *site_bridge_identity(const struct site_venue *venue);
 /* site_main_venue: the venue marked main, else the first venue (a single venue is the
  * main one); NULL when the site declares no venue. Borrowed from SITE. */
 const struct site_venue *site_main_venue(const struct site *site);
+/* site_desk_venue: the venue of the desk with certificate IDENTITY (desk-<name>), or NULL
+ * when it is no desk or names no venue (it checks in anyone). Borrowed from SITE. */
+const char *site_desk_venue(const struct site *site, const char *identity);
+/* site_room_find / site_venue_find: the room, the venue with id ID, or NULL (borrowed). */
+const struct site_room *site_room_find(const struct site *site, const char *id);
+const struct site_venue *site_venue_find(const struct site *site, const char *id);
 /* site_room_in_venue: whether ROOM is at VENUE (a room without a venue is at the main
  * venue). */
 bool site_room_in_venue(const struct site *site, const struct site_room *room,

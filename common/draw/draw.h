@@ -189,9 +189,4 @@ int draw_record_load(const json_t *record, struct draw **out, GString *err);
  * with the first mismatch named; -EBADMSG when the record is malformed. */
 int draw_record_verify(const json_t *record, GString *report);
 
-/* The auditor command `verify-draw FILE.json` (argv[0] is the command name).
- * Prints the verdict; returns the exit code: 0 verified, 1 mismatch, 2 unreadable
- * or malformed input or bad usage. */
-int draw_cli_verify_draw(int argc, char **argv);
-
 #endif

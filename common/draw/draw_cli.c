@@ -1,7 +1,9 @@
 /* The auditor command verify-draw (wired into evalroom-archive by the lead). */
+#include "draw_cli.h"
 #include "draw.h"
 #include "text_safe.h"
 #include "staff_draw.h"
+#include "venue_draw.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,9 +32,11 @@ int draw_cli_verify_draw(int argc, char **argv)
 		return 2;
 	}
 	report = g_string_new(NULL);
-	/* a staff draw record (docs/staff.md) re-runs by its own rules */
-	rc = staff_record_is(record) ? staff_record_verify(record, report)
-	                             : draw_record_verify(record, report);
+	/* a staff draw record (docs/staff.md) and a venue draw record (docs/draw.md section
+	 * 12) re-run by their own rules */
+	rc = staff_record_is(record)   ? staff_record_verify(record, report)
+	     : venue_record_is(record) ? venue_record_verify(record, report)
+	                               : draw_record_verify(record, report);
 	if (rc == 0) {
 		printf("verify-draw %s: VERIFIED: %s\n", argv[1], report->str);
 		code = 0;

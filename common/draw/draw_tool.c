@@ -1,5 +1,6 @@
 /* evalroom-draw-tool: runs and verifies seat draws from the command line, as
  * an auditor or a test would, without the controller. */
+#include "draw_cli.h"
 #include "draw_internal.h"
 
 #include <stdio.h>

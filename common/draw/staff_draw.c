@@ -7,9 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "draw_reveal.h"
 #include "hex.h"
-
-#define ENTROPY_MAX 4096
 
 /* A certificate identity: an evalroom id after a role prefix, at most 64 characters. */
 static gboolean identity_valid(const char *s)
@@ -42,23 +41,6 @@ static int fail(GString *err, const char *fmt, ...)
 		g_string_append_vprintf(err, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
-}
-
-static gboolean only_members(const json_t *obj, const char *const *allowed, const char **bad)
-{
-	const char *key;
-	json_t *v;
-	json_object_foreach((json_t *)obj, key, v)
-	{
-		gboolean ok = FALSE;
-		for (const char *const *a = allowed; *a; a++)
-			ok = ok || strcmp(*a, key) == 0;
-		if (!ok) {
-			*bad = key;
-			return FALSE;
-		}
-	}
-	return TRUE;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -94,7 +76,7 @@ static int parse_slot(const json_t *v, size_t i, struct staff_slot *s, GString *
 	const char *bad;
 	if (!json_is_object(v))
 		return fail(err, "slots[%zu]: must be an object", i);
-	if (!only_members(v, members, &bad))
+	if (!draw_json_only_members(v, members, &bad))
 		return fail(err, "slots[%zu].%s: unknown member", i, bad);
 	const char *tender = json_string_value(json_object_get(v, "tender"));
 	const char *post = json_string_value(json_object_get(v, "post"));
@@ -140,7 +122,7 @@ int staff_inputs_parse(const json_t *json, struct staff_inputs **out, GString *e
 
 	if (!json_is_object(json))
 		return fail(err, "inputs: must be an object");
-	if (!only_members(json, members, &bad))
+	if (!draw_json_only_members(json, members, &bad))
 		return fail(err, "%s: unknown member", bad);
 	json_t *alg = json_object_get(json, "algorithm");
 	if (!json_is_integer(alg) || json_integer_value(alg) != STAFF_DRAW_ALGORITHM)
@@ -229,12 +211,6 @@ void staff_assign(const struct staff_inputs *in, const uint8_t seed[DRAW_HASH_LE
 	}
 }
 
-static json_t *hex_json(const uint8_t *b, size_t n)
-{
-	char hex[2 * DRAW_HASH_LEN + 1];
-	return json_string(hex_encode(b, n, hex));
-}
-
 /* The assignment of IN under SEED as the record's array. */
 static json_t *assignment_json(const struct staff_inputs *in, const uint8_t seed[DRAW_HASH_LEN])
 {
@@ -256,21 +232,13 @@ static json_t *assignment_json(const struct staff_inputs *in, const uint8_t seed
 json_t *staff_record_make(const struct staff_inputs *in, const uint8_t secret[DRAW_SECRET_LEN],
                           const char *entropy)
 {
-	uint8_t ih[DRAW_HASH_LEN], com[DRAW_HASH_LEN], eh[DRAW_HASH_LEN], seed[DRAW_HASH_LEN];
+	uint8_t ih[DRAW_HASH_LEN], seed[DRAW_HASH_LEN];
 	staff_inputs_hash(in, ih);
-	draw_commitment_compute(secret, ih, com);
-	SHA256((const unsigned char *)entropy, strlen(entropy), eh);
-	draw_seed_derive(secret, entropy, ih, seed);
 	json_t *rec = json_object();
 	json_object_set_new(rec, "draw", json_string("staff"));
 	json_object_set_new(rec, "algorithm", json_integer(STAFF_DRAW_ALGORITHM));
 	json_object_set_new(rec, "inputs", staff_inputs_to_json(in));
-	json_object_set_new(rec, "input_hash", hex_json(ih, sizeof(ih)));
-	json_object_set_new(rec, "commitment", hex_json(com, sizeof(com)));
-	json_object_set_new(rec, "secret", hex_json(secret, DRAW_SECRET_LEN));
-	json_object_set_new(rec, "entropy", json_string(entropy));
-	json_object_set_new(rec, "entropy_hash", hex_json(eh, sizeof(eh)));
-	json_object_set_new(rec, "seed", hex_json(seed, sizeof(seed)));
+	draw_reveal_put(rec, ih, secret, entropy, seed);
 	json_object_set_new(rec, "assignment", assignment_json(in, seed));
 	return rec;
 }
@@ -286,19 +254,6 @@ static int bad(GString *report, const char *what)
 	return -EBADMSG;
 }
 
-static int mismatch(GString *report, const char *what)
-{
-	g_string_append(report, what);
-	return -EINVAL;
-}
-
-/* A member that must be 64 lower-case hex digits, decoded into OUT. */
-static gboolean hex_member(const json_t *rec, const char *key, uint8_t out[DRAW_HASH_LEN])
-{
-	const char *s = json_string_value(json_object_get(rec, key));
-	return s && strlen(s) == 2 * DRAW_HASH_LEN && hex_decode_lower(s, out, DRAW_HASH_LEN) == 0;
-}
-
 int staff_record_verify(const json_t *record, GString *report)
 {
 	/* what the controller adds for readers (who, when, why excluded) is not re-run */
@@ -308,29 +263,13 @@ int staff_record_verify(const json_t *record, GString *report)
 	    "seed",       "assignment", "committed_by", "committed_at",
 	    "witness",    "run_at",     "excluded",     "flagged",
 	    NULL};
-	uint8_t ih[DRAW_HASH_LEN], com[DRAW_HASH_LEN], secret[DRAW_SECRET_LEN], eh[DRAW_HASH_LEN],
-	    seed[DRAW_HASH_LEN], want[DRAW_HASH_LEN];
+	uint8_t want[DRAW_HASH_LEN];
+	struct draw_reveal rv;
 	struct staff_inputs *in = NULL;
-	const char *key;
 	int rc;
 
-	if (!json_is_object(record) || !staff_record_is(record))
-		return bad(report, "not a staff draw record (no \"draw\": \"staff\")");
-	if (!only_members(record, members, &key)) {
-		g_string_append_printf(report, "%s: unknown member", key);
-		return -EBADMSG;
-	}
-	if (!hex_member(record, "input_hash", ih) || !hex_member(record, "commitment", com) ||
-	    !hex_member(record, "secret", secret) || !hex_member(record, "entropy_hash", eh) ||
-	    !hex_member(record, "seed", seed))
-		return bad(report, "input_hash, commitment, secret, entropy_hash and seed must be "
-		                   "64 lower-case hex digits each");
-	const char *entropy = json_string_value(json_object_get(record, "entropy"));
-	size_t elen = entropy ? strlen(entropy) : 0;
-	if (!entropy || elen == 0 || elen > ENTROPY_MAX ||
-	    elen != json_string_length(json_object_get(record, "entropy")) ||
-	    !g_utf8_validate(entropy, (gssize)elen, NULL))
-		return bad(report, "entropy: must be 1 to 4096 bytes of UTF-8 text without NUL");
+	if ((rc = draw_reveal_open(record, "staff", members, &rv, report)) != 0)
+		return rc;
 	json_t *assignment = json_object_get(record, "assignment");
 	if (!json_is_array(assignment))
 		return bad(report, "assignment: must be an array");
@@ -344,26 +283,9 @@ int staff_record_verify(const json_t *record, GString *report)
 	g_string_free(why, TRUE);
 
 	staff_inputs_hash(in, want);
-	if (memcmp(want, ih, sizeof(want)) != 0) {
-		rc = mismatch(report, "input_hash does not match the inputs");
+	if ((rc = draw_reveal_check(&rv, want, report)) != 0)
 		goto out;
-	}
-	draw_commitment_compute(secret, ih, want);
-	if (memcmp(want, com, sizeof(want)) != 0) {
-		rc = mismatch(report, "commitment does not match secret and inputs");
-		goto out;
-	}
-	SHA256((const unsigned char *)entropy, elen, want);
-	if (memcmp(want, eh, sizeof(want)) != 0) {
-		rc = mismatch(report, "entropy_hash does not match the entropy");
-		goto out;
-	}
-	draw_seed_derive(secret, entropy, ih, want);
-	if (memcmp(want, seed, sizeof(want)) != 0) {
-		rc = mismatch(report, "seed does not match secret, entropy and inputs");
-		goto out;
-	}
-	json_t *again = assignment_json(in, seed);
+	json_t *again = assignment_json(in, rv.seed);
 	if (!json_equal(again, assignment)) {
 		size_t i;
 		json_t *a;
@@ -388,7 +310,7 @@ int staff_record_verify(const json_t *record, GString *report)
 		rc = -EINVAL;
 	} else {
 		char c16[17];
-		hex_encode(com, 8, c16);
+		hex_encode(rv.commitment, 8, c16);
 		g_string_append_printf(report,
 		                       "staff draw of session %s (%s): commitment %s, %zu posts "
 		                       "re-drawn and identical",

@@ -91,6 +91,7 @@ const struct ctl_command *const ctl_command_tables[] = {
 	witness_ctl_commands,
 	transfer_ctl_commands,
 	staff_ctl_commands,
+	venue_ctl_commands,
 	evidence_ctl_commands,
 	cosign_ctl_commands,
 	NULL,

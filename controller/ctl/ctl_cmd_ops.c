@@ -116,3 +116,28 @@ int ctl_ops_call(struct ctl *ctl, const char *what, const char *command, json_t 
 	g_error_free(err);
 	return rc;
 }
+
+/* One request with the options ENTRIES; REQUIRED the options that must be given. Prints
+ * the result as JSON or through PRINT. */
+int ctl_ops_run_simple(struct ctl *ctl, const char *what, const char *command,
+                       const GOptionEntry *entries, int argc, char **argv, int npos,
+                       json_t *(*args_of)(char **values, char **pos), char **values,
+                       void (*print)(const json_t *res))
+{
+	json_t *res = NULL;
+	int rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, npos);
+	if (rc)
+		return rc;
+	json_t *args = args_of(values, argv + 1);
+	if (!args)
+		return ctl_ops_local_fail(ctl, what, _("missing option (try --help)"));
+	rc = ctl_ops_call(ctl, what, command, args, &res);
+	if (rc)
+		return rc;
+	if (ctl_want_json(ctl))
+		ctl_print_json(res);
+	else
+		print(res);
+	json_decref(res);
+	return 0;
+}

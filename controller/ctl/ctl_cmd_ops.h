@@ -48,3 +48,12 @@ int ctl_cmd_draw_show(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_draw_abandon(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_draw_replace(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_draw_export(struct ctl *ctl, int argc, char **argv);
+
+/* ctl_ops_run_simple: one request COMMAND (WHAT in messages) with the options ENTRIES and
+ * NPOS positional arguments; ARGS_OF builds its arguments from VALUES (the options' values)
+ * and POS (the positional ones), NULL when one that must be given is missing. Prints the
+ * result as JSON or through PRINT. 0 or the exit code. */
+int ctl_ops_run_simple(struct ctl *ctl, const char *what, const char *command,
+                       const GOptionEntry *entries, int argc, char **argv, int npos,
+                       json_t *(*args_of)(char **values, char **pos), char **values,
+                       void (*print)(const json_t *res));

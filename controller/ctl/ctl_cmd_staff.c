@@ -36,31 +36,6 @@ static void print_excluded(const json_t *res)
 	}
 }
 
-/* One request with the options ENTRIES; REQUIRED the options that must be given. Prints
- * the result as JSON or through PRINT. */
-static int run_simple(struct ctl *ctl, const char *what, const char *command,
-                      const GOptionEntry *entries, int argc, char **argv, int npos,
-                      json_t *(*args_of)(char **values, char **pos), char **values,
-                      void (*print)(const json_t *res))
-{
-	json_t *res = NULL;
-	int rc = ctl_ops_parse(ctl, what, entries, &argc, &argv, npos);
-	if (rc)
-		return rc;
-	json_t *args = args_of(values, argv + 1);
-	if (!args)
-		return ctl_ops_local_fail(ctl, what, _("missing option (try --help)"));
-	rc = ctl_ops_call(ctl, what, command, args, &res);
-	if (rc)
-		return rc;
-	if (ctl_want_json(ctl))
-		ctl_print_json(res);
-	else
-		print(res);
-	json_decref(res);
-	return 0;
-}
-
 static json_t *session_args(char **v, char **pos)
 {
 	(void)pos;
@@ -113,8 +88,8 @@ static int cmd_commit(struct ctl *ctl, int argc, char **argv)
 	const GOptionEntry entries[] = {
 	    {"session", 0, 0, G_OPTION_ARG_STRING, &v[0], "session id", "SESSION"},
 	    G_OPTION_ENTRY_NULL};
-	int rc = run_simple(ctl, "staff commit", "staff.commit", entries, argc, argv, 0,
-	                    session_args, v, print_commit);
+	int rc = ctl_ops_run_simple(ctl, "staff commit", "staff.commit", entries, argc, argv, 0,
+	                            session_args, v, print_commit);
 	g_free(v[0]);
 	return rc;
 }
@@ -125,8 +100,8 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 	const GOptionEntry entries[] = {
 	    {"session", 0, 0, G_OPTION_ARG_STRING, &v[0], "session id", "SESSION"},
 	    G_OPTION_ENTRY_NULL};
-	int rc = run_simple(ctl, "staff show", "staff.show", entries, argc, argv, 0, session_args,
-	                    v, print_show);
+	int rc = ctl_ops_run_simple(ctl, "staff show", "staff.show", entries, argc, argv, 0,
+	                            session_args, v, print_show);
 	g_free(v[0]);
 	return rc;
 }
@@ -148,8 +123,8 @@ static int cmd_run(struct ctl *ctl, int argc, char **argv)
 	    {"confirm-commitment", 0, 0, G_OPTION_ARG_STRING, &v[2],
 	     "the commitment as published (at least its first 16 hex digits)", "HEX"},
 	    G_OPTION_ENTRY_NULL};
-	int rc = run_simple(ctl, "staff run", "staff.run", entries, argc, argv, 0, run_args, v,
-	                    print_run);
+	int rc = ctl_ops_run_simple(ctl, "staff run", "staff.run", entries, argc, argv, 0, run_args,
+	                            v, print_run);
 	for (size_t i = 0; i < G_N_ELEMENTS(v); i++)
 		g_free(v[i]);
 	return rc;
@@ -182,8 +157,8 @@ static int cmd_rotate(struct ctl *ctl, int argc, char **argv)
 	    {"to", 0, 0, G_OPTION_ARG_STRING, &v[2], "the incoming staff member's identity", "ID"},
 	    {"reason", 0, 0, G_OPTION_ARG_STRING, &v[3], "why", "TEXT"},
 	    G_OPTION_ENTRY_NULL};
-	int rc = run_simple(ctl, "staff rotate", "staff.rotate", entries, argc, argv, 0,
-	                    rotate_args, v, print_rotate);
+	int rc = ctl_ops_run_simple(ctl, "staff rotate", "staff.rotate", entries, argc, argv, 0,
+	                            rotate_args, v, print_rotate);
 	for (size_t i = 0; i < G_N_ELEMENTS(v); i++)
 		g_free(v[i]);
 	return rc;
@@ -344,8 +319,8 @@ static int cmd_review(struct ctl *ctl, int argc, char **argv)
 	const GOptionEntry entries[] = {
 	    {"note", 0, 0, G_OPTION_ARG_STRING, &v[0], "what the review found", "TEXT"},
 	    G_OPTION_ENTRY_NULL};
-	int rc = run_simple(ctl, "draw-room review", "draw_room.review", entries, argc, argv, 1,
-	                    review_args, v, print_review);
+	int rc = ctl_ops_run_simple(ctl, "draw-room review", "draw_room.review", entries, argc,
+	                            argv, 1, review_args, v, print_review);
 	g_free(v[0]);
 	return rc;
 }

@@ -11,6 +11,8 @@ extern const struct ctl_command witness_ctl_commands[];
 extern const struct ctl_command transfer_ctl_commands[];
 /* staff commit|run|show|rotate|sign, draw-room review (ctl_cmd_staff.c). */
 extern const struct ctl_command staff_ctl_commands[];
+/* venue book|draw|redraw|run|show (ctl_cmd_venue.c). */
+extern const struct ctl_command venue_ctl_commands[];
 /* evidence holds|release (ctl_cmd_evidence.c). */
 extern const struct ctl_command evidence_ctl_commands[];
 /* archive cosign|cosigner-vkey (ctl_cmd_cosign.c). */

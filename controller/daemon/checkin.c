@@ -764,6 +764,29 @@ static int desk_identify(struct controller *c, const char *person, const char *s
 	return state_seating_find(c->state, session, date, person, s, err);
 }
 
+/* The refusal when the requester is the desk of a venue (site file: desks[].venue) and S,
+ * the person's seat, is not at that venue: such a desk checks in only its own venue's
+ * people and never learns a room of another venue (docs/venues.md). 0 when allowed. */
+static int desk_venue_check(struct controller *c, const struct request *req,
+                            const struct state_assignment *s, GError **err)
+{
+	struct site *site = NULL;
+	int rc = state_site_load(c->state, &site, err);
+	if (rc != 0)
+		return rc;
+	const char *venue = site_desk_venue(site, req->requester);
+	const struct site_room *room = site_room_find(site, s->room);
+	const struct site_venue *v = site_venue_find(site, venue);
+	if (venue && !(room && v && site_room_in_venue(site, room, v)))
+		rc = fail(err, REQUEST_ERROR_DENIED, EACCES,
+		          "%s is not seated at venue %s: %s checks in only the people seated at "
+		          "venue %s; %s checks in at the desk of the venue they were drawn to "
+		          "(nothing recorded)",
+		          s->person, venue, req->requester, venue, s->person);
+	site_free(site);
+	return rc;
+}
+
 /* desk.checkin {person, id_number, screening, note?, card?, session?} */
 static int handle_checkin(struct controller *c, const struct request *req, json_t **result,
                           GError **err)
@@ -806,6 +829,8 @@ static int handle_checkin(struct controller *c, const struct request *req, json_
 		return fail(err, REQUEST_ERROR_DENIED, EACCES,
 		            "identity number does not match the record of %s: not checked in",
 		            person);
+	if ((rc = desk_venue_check(c, req, &s, err)) != 0)
+		return rc;
 	char presence[16];
 	int64_t since;
 	if ((rc = state_presence_get(c->state, s.session, person, presence, &since, err)) != 0)
@@ -857,6 +882,8 @@ static int handle_readmit(struct controller *c, const struct request *req, json_
 	int64_t since;
 	if ((rc = state_presence_get(c->state, s.session, person, presence, &since, err)) != 0)
 		return rc;
+	if ((rc = desk_venue_check(c, req, &s, err)) != 0)
+		return rc;
 	if (strcmp(presence, "expected") == 0)
 		return fail(err, REQUEST_ERROR_CONFLICT, EALREADY,
 		            "%s has not checked in yet: use desk checkin", person);
@@ -891,13 +918,34 @@ static int handle_list(struct controller *c, const struct request *req, json_t *
 			return -ENOENT;
 	}
 	json_t *list;
+	struct site *site = NULL;
 	int rc = state_checkin_list(c->state, id, &list, err);
-	if (rc != 0)
+	if (rc == 0)
+		rc = state_site_load(c->state, &site, err);
+	if (rc != 0) {
+		json_decref(list);
 		return rc;
+	}
+	/* the desk of a venue sees the room and seat of its own venue's people only */
+	const char *venue = site_desk_venue(site, req->requester);
+	const struct site_venue *v = site_venue_find(site, venue);
+	json_t *row;
+	size_t i;
+	json_array_foreach(list, i, row)
+	{
+		const struct site_room *room =
+		    site_room_find(site, json_string_value(json_object_get(row, "room")));
+		if (venue && json_object_get(row, "room") &&
+		    !(room && v && site_room_in_venue(site, room, v))) {
+			json_object_del(row, "room");
+			json_object_del(row, "seat");
+			json_object_del(row, "credential");
+			json_object_set_new(row, "other_venue", json_true());
+		}
+	}
+	site_free(site);
 	json_t *counts =
 	    json_pack("{s:i, s:i, s:i, s:i}", "expected", 0, "admitted", 0, "inside", 0, "out", 0);
-	size_t i;
-	json_t *row;
 	json_array_foreach(list, i, row)
 	{
 		const char *st = json_string_value(json_object_get(row, "state"));

@@ -29,6 +29,7 @@
 #include "requests.h"
 #include "seats.h"
 #include "staff.h"
+#include "venue_select.h"
 #include "state.h"
 #include "venues.h"
 #include "view.h"
@@ -77,6 +78,7 @@ static const struct request_handler *const handler_tables[] = {
     seat_request_handlers,  custody_request_handlers, fetch_request_handlers, watch_request_handlers,
     transfer_request_handlers,
     staff_request_handlers,
+    venue_select_request_handlers,
     live_request_handlers,
     call_request_handlers,
     evidence_request_handlers,

@@ -21,20 +21,8 @@
 #include "staff_draw.h"
 #include "state.h"
 
-/* staff.run's confirmation: at least this many leading hex digits of the commitment. */
-#define CONFIRM_MIN 16
 #define ENTROPY_MAX 4096
 #define TEXT_MAX    2000
-
-/* The secrets between commit and run, in memory only (as the seat draw's): commitment
- * hex -> 32 bytes. A restart loses them; the commitment must then be made again. */
-static GHashTable *vault;
-
-static void secret_free(gpointer p)
-{
-	OPENSSL_cleanse(p, DRAW_SECRET_LEN);
-	g_free(p);
-}
 
 /* Days from the date SINCE to the date DATE (both YYYY-MM-DD, valid). */
 static int64_t days_between(const char *since, const char *date)
@@ -323,8 +311,6 @@ static int handle_commit(struct controller *c, const struct request *req, json_t
 	free(notes_text);
 	json_decref(notes);
 	if (rc == 0) {
-		if (!vault)
-			vault = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, secret_free);
 		if (prior) {
 			/* the replaced commitment ends in the archives, so each lists every one */
 			const char *old = json_string_value(json_object_get(prior, "commitment"));
@@ -337,9 +323,9 @@ static int handle_commit(struct controller *c, const struct request *req, json_t
 			archive_each(c, tenders, "staff.commitment_ended", req->requester, ended,
 			             now);
 			json_decref(ended);
-			g_hash_table_remove(vault, old);
+			ops_draw_vault_forget(old);
 		}
-		g_hash_table_insert(vault, g_strdup(com_hex), g_memdup2(secret, sizeof(secret)));
+		ops_draw_vault_put(com_hex, secret);
 		json_t *body = json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:O}", "session", session,
 		                         "algorithm", STAFF_DRAW_ALGORITHM, "commitment", com_hex,
 		                         "input_hash", ih_hex, "committed_by", req->requester,
@@ -375,43 +361,27 @@ static int handle_run(struct controller *c, const struct request *req, json_t **
 	const char *confirm = msg_read_string(&r, "confirm", true, 2 * DRAW_HASH_LEN);
 	if (msg_reader_finish(&r, err) != 0)
 		return -EINVAL;
-	if (!*entropy ||
-	    strlen(entropy) != json_string_length(json_object_get(req->args, "entropy")))
-		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
-		                "args.entropy: 1 to %d bytes of text without NUL", ENTROPY_MAX);
-	if (strlen(confirm) < CONFIRM_MIN || strspn(confirm, "0123456789abcdef") != strlen(confirm))
-		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
-		                "args.confirm: the commitment as published, at least its first %d "
-		                "lower-case hex digits",
-		                CONFIRM_MIN);
+	if (ops_draw_run_args(req->args, entropy, confirm, err) != 0)
+		return -EINVAL;
 	json_t *d = NULL, *notes = NULL, *rec = NULL;
 	struct staff_inputs *in = NULL;
+	uint8_t secret[DRAW_SECRET_LEN] = {0};
 	int rc = state_staff_draw_get(c->state, session, &d, err);
 	if (rc != 0)
 		return rc;
 	const char *com = json_string_value(json_object_get(d, "commitment"));
-	uint8_t *secret = vault ? g_hash_table_lookup(vault, com) : NULL;
 	if (!json_is_null(json_object_get(d, "run_at"))) {
 		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EEXIST,
 		              "the staff draw of session %s has run already (witness %s)", session,
 		              json_string_value(json_object_get(d, "witness")));
 		goto out;
 	}
-	if (!g_str_has_prefix(com, confirm)) {
-		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EINVAL,
-		              "the commitment you confirmed (%s) is not the commitment of session "
-		              "%s's staff draw (%s)",
-		              confirm, session, com);
+	char *what = g_strdup_printf("the staff draw of session %s", session);
+	rc = ops_draw_secret_for_run(com, confirm, what, "an operator commits again (staff commit)",
+	                             secret, err);
+	g_free(what);
+	if (rc != 0)
 		goto out;
-	}
-	if (!secret) {
-		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, ESTALE,
-		              "the staff draw of session %s can no longer run: the controller "
-		              "restarted after its commitment and the secret is gone; an operator "
-		              "commits again (staff commit)",
-		              session);
-		goto out;
-	}
 	json_t *inputs = json_loads(json_string_value(json_object_get(d, "inputs")), 0, NULL);
 	GString *why = g_string_new(NULL);
 	rc = staff_inputs_parse(inputs, &in, why);
@@ -455,7 +425,7 @@ static int handle_run(struct controller *c, const struct request *req, json_t **
 	free(text);
 	if (rc != 0)
 		goto out;
-	g_hash_table_remove(vault, com);
+	ops_draw_vault_forget(com);
 	/* the record (secret included: the draw is over) in every tender's archive */
 	json_t *tenders = json_array();
 	for (size_t i = 0; i < in->n_slots; i++)
@@ -499,7 +469,9 @@ static int handle_run(struct controller *c, const struct request *req, json_t **
 *result = json_pack("{s:s, s:s, s:s, s:I, s:O}", "session", session, "commitment", com, "witness",
                     req->requester, "run_at", (json_int_t)now, "assignment", assignment);
 log_info("staff draw of session %s run by %s: %zu posts", session, req->requester, in->n_slots);
-out : json_decref(rec);
+out:
+	OPENSSL_cleanse(secret, sizeof(secret));
+	json_decref(rec);
 json_decref(notes);
 json_decref(d);
 staff_inputs_free(in);
@@ -531,8 +503,7 @@ static int handle_show(struct controller *c, const struct request *req, json_t *
 		    json_object_get(notes, "excluded"), "flagged",
 		    json_object_get(notes, "flagged"), "posts", posts, "witness",
 		    json_object_get(d, "witness"), "can_run",
-		    vault && g_hash_table_contains(
-		                 vault, json_string_value(json_object_get(d, "commitment"))));
+		    ops_draw_vault_holds(json_string_value(json_object_get(d, "commitment"))));
 	}
 	json_decref(posts);
 	json_decref(d);

@@ -11,6 +11,7 @@
 #include <glib.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "request.h"
 #include "state.h"
@@ -75,6 +76,27 @@ const struct ops_entry *ops_find(const char *command);
  * -errno if the log cannot be written. */
 int ops_audit_record(struct state *st, const struct request *req, int64_t now,
                      const GError *outcome);
+
+/* ops_draw_run_args: the witness's part of a run request of any draw (seat, staff, venue)
+ * checked: ENTROPY (args.entropy of ARGS, as read) 1 to 4096 bytes of text without NUL,
+ * CONFIRM at least the first 16 lower-case hex digits of the commitment. 0, or INVALID. */
+int ops_draw_run_args(const json_t *args, const char *entropy, const char *confirm, GError **err);
+
+/* ops_draw_secret_for_run: the secret of COMMITMENT into SECRET for the run of DRAW ("the
+ * staff draw of session S"), whose witness confirmed CONFIRM (ops_draw_run_args): CONFLICT
+ * when CONFIRM is not the commitment's beginning, or when the secret was lost to a restart
+ * (the message ends with AGAIN, what to do: "an operator commits again (staff commit)"). */
+int ops_draw_secret_for_run(const char *commitment, const char *confirm, const char *draw,
+                            const char *again, uint8_t secret[32], GError **err);
+
+/* The draw secrets between commit and run, in this process's memory only (ops_draw_vault.c),
+ * for every draw of the controller, keyed by the commitment's hex (unique: it hashes the
+ * inputs). A restart loses them. */
+void ops_draw_vault_put(const char *commitment, const uint8_t secret[32]);
+bool ops_draw_vault_get(const char *commitment, uint8_t secret[32]);
+void ops_draw_vault_forget(const char *commitment);
+/* ops_draw_vault_holds: whether the secret of COMMITMENT is still held (it can run). */
+bool ops_draw_vault_holds(const char *commitment);
 
 /* ops_fail: set *err (REQUEST_ERROR, CODE) with the message FMT and return -ERRNUM (for
  * the controller's request handlers too). */

@@ -13,9 +13,42 @@
 #include "draw.h"
 #include "hex.h"
 #include "msg.h"
+#include "site.h"
 
 /* draw.run's confirmation: at least this many leading hex digits of the commitment. */
 #define DRAW_CONFIRM_MIN 16
+
+int ops_draw_run_args(const json_t *args, const char *entropy, const char *confirm, GError **err)
+{
+	if (!*entropy || strlen(entropy) != json_string_length(json_object_get(args, "entropy")))
+		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		                "args.entropy: 1 to %d bytes of text without NUL",
+		                DRAW_MAX_ENTROPY);
+	if (strlen(confirm) < DRAW_CONFIRM_MIN ||
+	    strspn(confirm, "0123456789abcdef") != strlen(confirm))
+		return ops_fail(err, REQUEST_ERROR_INVALID, EINVAL,
+		                "args.confirm: the commitment as published, at least its first %d "
+		                "lower-case hex digits",
+		                DRAW_CONFIRM_MIN);
+	return 0;
+}
+
+int ops_draw_secret_for_run(const char *commitment, const char *confirm, const char *draw,
+                            const char *again, uint8_t secret[32], GError **err)
+{
+	if (!g_str_has_prefix(commitment, confirm))
+		return ops_fail(
+		    err, REQUEST_ERROR_CONFLICT, EINVAL,
+		    "the commitment you confirmed (%s) is not the commitment of %s (%s)", confirm,
+		    draw, commitment);
+	if (!ops_draw_vault_get(commitment, secret))
+		return ops_fail(
+		    err, REQUEST_ERROR_CONFLICT, ESTALE,
+		    "%s can no longer run: the controller restarted after its commitment "
+		    "and the secret is gone; %s",
+		    draw, again);
+	return 0;
+}
 
 /* ops_draw_error: a draw library failure RC (reason in WHY) as a request error. */
 static int ops_draw_error(GError **err, int rc, const char *what, const GString *why)
@@ -33,12 +66,91 @@ static int ops_draw_error(GError **err, int rc, const char *what, const GString 
 	}
 }
 
+/* ops_draw_venues: the venues chosen for the tenders of SESSION (TENDERS, ids) into *OUT
+ * (a new array of venue ids, sorted), or NULL when no tender has chosen venues (the draw
+ * covers every room). The seat draw seats a session over one set of rooms, so tenders
+ * that chose different venues (or some none) are refused (docs/venues.md). */
+static int ops_draw_venues(struct state *st, const char *session, const json_t *tenders,
+                           json_t **out, GError **err)
+{
+	GString *each = g_string_new(NULL);
+	json_t *first = NULL, *v;
+	bool differ = false;
+	size_t i;
+	int rc = 0;
+
+	*out = NULL;
+	json_array_foreach(tenders, i, v)
+	{
+		json_t *rows = NULL, *ids = json_array(), *w;
+		size_t j;
+		json_t *pending = NULL;
+		if (state_venue_selection_latest(st, json_string_value(v), "committed", &pending,
+		                                 NULL) == 0) {
+			rc = ops_fail(
+			    err, REQUEST_ERROR_CONFLICT, EBUSY,
+			    "a venue draw of tender %s is waiting for its run (commitment "
+			    "%.16s): a supervisor runs it (venue run) before the seat draw",
+			    json_string_value(v),
+			    json_string_value(json_object_get(pending, "commitment")));
+			json_decref(pending);
+			json_decref(ids);
+			break;
+		}
+		rc = state_tender_venues(st, json_string_value(v), &rows, err);
+		if (rc) {
+			json_decref(ids);
+			break;
+		}
+		json_array_foreach(rows, j, w) json_array_append(ids, json_object_get(w, "venue"));
+		char *text = json_dumps(ids, JSON_COMPACT);
+		g_string_append_printf(each, "%s%s: %s", i ? "; " : "", json_string_value(v),
+		                       json_array_size(ids) ? text : "none");
+		free(text);
+		if (!first)
+			first = json_incref(ids);
+		else if (!json_equal(first, ids))
+			differ = true;
+		json_decref(ids);
+		json_decref(rows);
+	}
+	if (!rc && differ)
+		rc = ops_fail(err, REQUEST_ERROR_CONFLICT, EINVAL,
+		              "the tenders of session \"%s\" chose different venues (%s): one "
+		              "seat draw seats a session over one set of rooms; choose the same "
+		              "venues for each tender of the session, or hold them in separate "
+		              "sessions",
+		              session, each->str);
+	if (!rc && first && json_array_size(first))
+		*out = json_incref(first);
+	json_decref(first);
+	g_string_free(each, TRUE);
+	return rc;
+}
+
+/* ops_draw_room_at: whether ROOM (id) of SITE is at one of VENUES (ids). */
+static bool ops_draw_room_at(const struct site *site, const char *room, const json_t *venues)
+{
+	const struct site_room *r = site_room_find(site, room);
+	json_t *v;
+	size_t i;
+	json_array_foreach(venues, i, v)
+	{
+		const struct site_venue *venue = site_venue_find(site, json_string_value(v));
+		if (r && venue && site_room_in_venue(site, r, venue))
+			return true;
+	}
+	return false;
+}
+
 /* ops_draw_inputs: the draw inputs of SESSION from state: its site rooms that have
- * seats, its tenders and their committee members. */
+ * seats (the expert rooms only of the venues its tenders chose, when they chose some),
+ * its tenders and their committee members. */
 static int ops_draw_inputs(struct state *st, const char *session, struct draw_inputs **out,
                            GError **err)
 {
-	json_t *rooms = NULL, *tenders = NULL, *members = NULL, *in, *v;
+	json_t *rooms = NULL, *tenders = NULL, *members = NULL, *venues = NULL, *in, *v;
+	struct site *site = NULL;
 	GString *why = g_string_new(NULL);
 	size_t i;
 	int rc;
@@ -48,6 +160,10 @@ static int ops_draw_inputs(struct state *st, const char *session, struct draw_in
 		rc = state_tender_list(st, session, &tenders, err);
 	if (!rc)
 		rc = state_committee_list(st, session, NULL, &members, err);
+	if (!rc)
+		rc = ops_draw_venues(st, session, tenders, &venues, err);
+	if (!rc && venues)
+		rc = state_site_load(st, &site, err);
 	if (rc)
 		goto out;
 	if (json_array_size(members) == 0) {
@@ -63,6 +179,10 @@ static int ops_draw_inputs(struct state *st, const char *session, struct draw_in
 		 * (witness, supervision, draw) are entered by their own staff */
 		const char *kind = json_string_value(json_object_get(v, "kind"));
 		bool drawn = g_strcmp0(kind, "expert") == 0 || g_strcmp0(kind, "tenderer") == 0;
+		/* chosen venues: their expert rooms only (representatives sit where they did) */
+		if (drawn && venues && g_strcmp0(kind, "expert") == 0)
+			drawn = ops_draw_room_at(site, json_string_value(json_object_get(v, "id")),
+			                         venues);
 		if (drawn && json_array_size(json_object_get(v, "seats")))
 			json_array_append(json_object_get(in, "rooms"), v);
 	}
@@ -80,6 +200,8 @@ out:
 	json_decref(rooms);
 	json_decref(tenders);
 	json_decref(members);
+	json_decref(venues);
+	site_free(site);
 	g_string_free(why, TRUE);
 	return rc;
 }

@@ -38,3 +38,8 @@ void ops_draw_vault_forget(const char *commitment)
 	if (vault)
 		g_hash_table_remove(vault, commitment);
 }
+
+bool ops_draw_vault_holds(const char *commitment)
+{
+	return commitment && vault && g_hash_table_contains(vault, commitment);
+}

@@ -393,6 +393,15 @@ static void acl_bridge(GString *acl, const struct site *site, const struct site_
 		acl_line(acl, "write", "room/%s/media", r->id);
 		acl_line(acl, "read", "room/%s/cmd", r->id);
 	}
+	/* and for V's desks: their requests and the answers (docs/venues.md) */
+	for (size_t i = 0; i < site->n_desks; i++) {
+		if (!site->desk_venues || g_strcmp0(site->desk_venues[i], v->id) != 0)
+			continue;
+		cn = site_person_identity("desk", site->desks[i]);
+		acl_line(acl, "write", "ctl/%s/req", cn);
+		acl_line(acl, "read", "ctl/%s/resp", cn);
+		g_free(cn);
+	}
 }
 
 /* The ACL of schemas/topics.md: one user block per identity and no line before the first
@@ -413,6 +422,10 @@ static char *acl_render(const struct site *site, const struct site_venue *venue)
 		for (size_t i = 0; i < site->n_rooms; i++)
 			if (site_room_in_venue(site, &site->rooms[i], venue))
 				acl_room(acl, &site->rooms[i], venue->id);
+		/* the venue's own desks send their requests through its bridge */
+		for (size_t i = 0; i < site->n_desks; i++)
+			if (site->desk_venues && g_strcmp0(site->desk_venues[i], venue->id) == 0)
+				acl_person(acl, "desk", site->desks[i]);
 		return g_string_free(acl, FALSE);
 	}
 	const struct site_venue *main_venue = site_main_venue(site);
@@ -569,6 +582,14 @@ static void conf_bridge(GString *c, const struct site *site, const struct site_v
 		bridge_topic(c, "out", "room/%s/event", r->id);
 		bridge_topic(c, "out", "room/%s/reply", r->id);
 		bridge_topic(c, "in", "room/%s/cmd", r->id);
+	}
+	for (size_t i = 0; i < site->n_desks; i++) {
+		if (!site->desk_venues || g_strcmp0(site->desk_venues[i], v->id) != 0)
+			continue;
+		char *cn = site_person_identity("desk", site->desks[i]);
+		bridge_topic(c, "out", "ctl/%s/req", cn);
+		bridge_topic(c, "in", "ctl/%s/resp", cn);
+		g_free(cn);
 	}
 	g_free(name);
 

@@ -152,6 +152,33 @@ static const char *const state_migrations[] = {
     "ALTER TABLE evidence_hold ADD COLUMN released_by TEXT;"
     "ALTER TABLE evidence_hold ADD COLUMN release_reason TEXT;"
     "CREATE INDEX evidence_hold_active ON evidence_hold (from_us) WHERE released_at IS NULL;",
+    /* 8 -> 9: the venues of a tender, booked or drawn (docs/venues.md, docs/draw.md
+     * section 12): every booking and draw with its commitment and record, and the venues
+     * chosen now */
+    "CREATE TABLE venue_selection ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tender TEXT NOT NULL REFERENCES tender (id),"
+    "  way TEXT NOT NULL CHECK (way IN ('booking', 'draw', 'redraw')),"
+    "  round INTEGER NOT NULL,"
+    "  venues TEXT NOT NULL,"
+    "  inputs TEXT,"
+    "  input_hash TEXT,"
+    "  commitment TEXT,"
+    "  made_by TEXT NOT NULL,"
+    "  made_at INTEGER NOT NULL,"
+    "  reason TEXT,"
+    "  record TEXT,"
+    "  witness TEXT,"
+    "  run_at INTEGER,"
+    "  state TEXT NOT NULL CHECK (state IN ('booked', 'committed', 'run', 'ended'))"
+    ") STRICT;"
+    "CREATE TABLE tender_venue ("
+    "  tender TEXT NOT NULL REFERENCES tender (id),"
+    "  venue TEXT NOT NULL,"
+    "  selection INTEGER NOT NULL REFERENCES venue_selection (id),"
+    "  way TEXT NOT NULL CHECK (way IN ('booked', 'drawn')),"
+    "  PRIMARY KEY (tender, venue)"
+    ") STRICT;",
 };
 
 _Static_assert(G_N_ELEMENTS(state_migrations) == STATE_SCHEMA_VERSION,

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STATE_SCHEMA_VERSION 8
+#define STATE_SCHEMA_VERSION 9
 #define STATE_ID_SIZE        33
 #define STATE_NAME_SIZE      129
 
@@ -491,3 +491,37 @@ int state_draw_room_review(struct state *st, const char *tender, const char *by,
 /* state_draw_room_unreviewed: [{tender, closed_at}] closed at or before CLOSED_BEFORE and
  * not reviewed. */
 int state_draw_room_unreviewed(struct state *st, int64_t closed_before, json_t **out, GError **err);
+
+/* --- state_venue.c: the venues of a tender, booked or drawn (docs/venues.md) --- */
+/* A booking or venue draw of a tender, as a row object {id, tender, way, round, venues,
+ * inputs, input_hash, commitment, made_by, made_at, reason, record, witness, run_at,
+ * state}: WAY "booking", "draw" or "redraw"; VENUES (JSON) the booked venues or the
+ * candidates of a draw; STATE "booked", "committed", "run" or "ended". */
+struct state_venue_selection {
+	const char *tender, *way, *venues, *inputs, *input_hash, *commitment, *made_by, *reason;
+	int64_t round, made_at;
+	const char *state;
+};
+/* state_venue_selection_add: a new selection row; its id into *ID. */
+int state_venue_selection_add(struct state *st, const struct state_venue_selection *s,
+                              int64_t *id, GError **err);
+/* state_venue_selection_latest: TENDER's latest draw (way draw or redraw) in STATE
+ * ("committed", "run"; NULL for any) into *OUT; -ENOENT with no error set. */
+int state_venue_selection_latest(struct state *st, const char *tender, const char *state,
+                                 json_t **out, GError **err);
+/* state_venue_selection_set_run: draw ID ran: its RECORD (JSON text), WITNESS and time. */
+int state_venue_selection_set_run(struct state *st, int64_t id, const char *record,
+                                  const char *witness, int64_t at, GError **err);
+/* state_venue_selection_end: draw ID (committed) ends without a run. */
+int state_venue_selection_end(struct state *st, int64_t id, GError **err);
+/* state_venue_selections: TENDER's bookings and draws, oldest first, into *OUT. */
+int state_venue_selections(struct state *st, const char *tender, json_t **out, GError **err);
+/* state_tender_venues: TENDER's chosen venues [{venue, way, selection}] by venue id. */
+int state_tender_venues(struct state *st, const char *tender, json_t **out, GError **err);
+/* state_tender_venue_add: VENUE is chosen for TENDER by selection SELECTION as WAY
+ * ("booked", "drawn"); CONFLICT when it is chosen already. */
+int state_tender_venue_add(struct state *st, const char *tender, const char *venue,
+                           int64_t selection, const char *way, GError **err);
+/* state_tender_venue_drop_drawn: TENDER's drawn venues are chosen no longer (a second
+ * draw replaces them). */
+int state_tender_venue_drop_drawn(struct state *st, const char *tender, GError **err);

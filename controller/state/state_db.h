@@ -68,6 +68,14 @@ int state_list(struct state *st, const char *sql, const struct state_arg *args,
                json_t *(*row_json)(sqlite3_stmt *stmt), json_t **out, const char *what,
                GError **err);
 
+/* state_row_object: a row as an object of its columns by name: text (parsed JSON for the
+ * columns named "excluded", "record" and "venues"), integers, null (a row_json). */
+json_t *state_row_object(sqlite3_stmt *stmt);
+/* state_one_object: the first row of the query SQL (with ARGS) as state_row_object's
+ * object into *OUT; -ENOENT without a row (no error set), -EIO. */
+int state_one_object(struct state *st, const char *sql, const struct state_arg *args, json_t **out,
+                     const char *what, GError **err);
+
 /* Readers of column 0 for state_get_row: into a char[STATE_ID_SIZE] ("" for NULL), an
  * int64_t, an int. */
 void state_read_id(sqlite3_stmt *stmt, void *id);

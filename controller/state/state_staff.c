@@ -6,60 +6,15 @@
 #include <errno.h>
 #include <string.h>
 
-/* A row as an object of its columns by name: text (JSON text for the columns named
- * "excluded" and "record"), integers, null. */
-static json_t *row_object(sqlite3_stmt *stmt)
-{
-	json_t *o = json_object();
-	for (int i = 0; i < sqlite3_column_count(stmt); i++) {
-		const char *name = sqlite3_column_name(stmt, i);
-		json_t *v;
-		switch (sqlite3_column_type(stmt, i)) {
-		case SQLITE_INTEGER:
-			v = json_integer(sqlite3_column_int64(stmt, i));
-			break;
-		case SQLITE_NULL:
-			v = json_null();
-			break;
-		default:
-			if (strcmp(name, "excluded") == 0 || strcmp(name, "record") == 0) {
-				v = json_loads(state_column_text(stmt, i), 0, NULL);
-				if (!v)
-					v = json_null();
-			} else {
-				v = json_string(state_column_text(stmt, i));
-			}
-		}
-		json_object_set_new(o, name, v);
-	}
-	return o;
-}
-
-/* The first row of a query as an object into *OUT; -ENOENT without a row. */
-static int one_object(struct state *st, const char *sql, const struct state_arg *args, json_t **out,
-                      const char *what, GError **err)
-{
-	json_t *list = NULL;
-	int rc = state_list(st, sql, args, row_object, &list, what, err);
-	if (rc != 0)
-		return rc;
-	if (json_array_size(list) == 0) {
-		json_decref(list);
-		return -ENOENT;
-	}
-	*out = json_incref(json_array_get(list, 0));
-	json_decref(list);
-	return 0;
-}
-
 #define STAFF_DRAW_COLUMNS                                                                         \
 	"session, inputs, input_hash, commitment, committed_by, committed_at, excluded, "          \
 	"record, witness, run_at"
 
 int state_staff_draw_get(struct state *st, const char *session, json_t **out, GError **err)
 {
-	int rc = one_object(st, "SELECT " STAFF_DRAW_COLUMNS " FROM staff_draw WHERE session = ?",
-	                    STATE_ARGS(STATE_TEXT(session)), out, "read staff draw", err);
+	int rc =
+	    state_one_object(st, "SELECT " STAFF_DRAW_COLUMNS " FROM staff_draw WHERE session = ?",
+	                     STATE_ARGS(STATE_TEXT(session)), out, "read staff draw", err);
 	if (rc == -ENOENT)
 		rc = state_not_found(err, "session %s has no staff draw", session);
 	return rc;
@@ -117,8 +72,8 @@ int state_staff_posts(struct state *st, const char *session, json_t **out, GErro
 	                  "SELECT p.tender, p.post, p.person, p.since, t.agency FROM staff_post p "
 	                  "JOIN tender t ON t.id = p.tender WHERE p.session = ? "
 	                  "ORDER BY p.tender, p.post",
-	                  STATE_ARGS(STATE_TEXT(session)), row_object, out, "read staff posts",
-	                  err);
+	                  STATE_ARGS(STATE_TEXT(session)), state_row_object, out,
+	                  "read staff posts", err);
 }
 
 int state_staff_history(struct state *st, const char *session, const char *date, json_t **out,
@@ -133,7 +88,7 @@ int state_staff_history(struct state *st, const char *session, const char *date,
 	                  "WHERE d.run_at IS NOT NULL AND s.id <> ?1 AND "
 	                  "(s.date < ?2 OR (s.date = ?2 AND s.id < ?1)) "
 	                  "ORDER BY s.date DESC, s.id DESC, p.tender, p.post",
-	                  STATE_ARGS(STATE_TEXT(session), STATE_TEXT(date)), row_object, out,
+	                  STATE_ARGS(STATE_TEXT(session), STATE_TEXT(date)), state_row_object, out,
 	                  "read staff history", err);
 }
 
@@ -155,13 +110,14 @@ int state_staff_handover_add(struct state *st, const char *tender, const char *p
 
 int state_staff_handover_get(struct state *st, int64_t id, json_t **out, GError **err)
 {
-	int rc = one_object(st,
-	                    "SELECT h.id, h.tender, t.session, h.post, h.from_person, h.to_person, "
-	                    "h.reason, h.ordered_by, h.ordered_at, h.from_signed_at, "
-	                    "h.to_signed_at, h.from_signatures, h.to_signatures, h.state "
-	                    "FROM staff_handover h "
-	                    "JOIN tender t ON t.id = h.tender WHERE h.id = ?",
-	                    STATE_ARGS(STATE_INT(id)), out, "read staff handover", err);
+	int rc = state_one_object(
+	    st,
+	    "SELECT h.id, h.tender, t.session, h.post, h.from_person, h.to_person, "
+	    "h.reason, h.ordered_by, h.ordered_at, h.from_signed_at, "
+	    "h.to_signed_at, h.from_signatures, h.to_signatures, h.state "
+	    "FROM staff_handover h "
+	    "JOIN tender t ON t.id = h.tender WHERE h.id = ?",
+	    STATE_ARGS(STATE_INT(id)), out, "read staff handover", err);
 	if (rc == -ENOENT)
 		rc = state_not_found(err, "no handover %" G_GINT64_FORMAT, id);
 	return rc;
@@ -215,10 +171,11 @@ int state_draw_room_review(struct state *st, const char *tender, const char *by,
 	    "store draw room review", err);
 	if (rc == 0 && sqlite3_changes(st->db) == 0) {
 		json_t *row = NULL;
-		rc = one_object(st,
-		                "SELECT reviewed_by, reviewed_at FROM draw_room_review "
-		                "WHERE tender = ?",
-		                STATE_ARGS(STATE_TEXT(tender)), &row, "read draw room review", err);
+		rc = state_one_object(st,
+		                      "SELECT reviewed_by, reviewed_at FROM draw_room_review "
+		                      "WHERE tender = ?",
+		                      STATE_ARGS(STATE_TEXT(tender)), &row, "read draw room review",
+		                      err);
 		if (rc == -ENOENT)
 			rc = state_not_found(err,
 			                     "tender %s is not closed: its draw-room footage is "
@@ -239,5 +196,6 @@ int state_draw_room_unreviewed(struct state *st, int64_t closed_before, json_t *
 	    st,
 	    "SELECT tender, closed_at FROM draw_room_review WHERE reviewed_at IS NULL "
 	    "AND closed_at <= ? ORDER BY tender",
-	    STATE_ARGS(STATE_INT(closed_before)), row_object, out, "read draw room reviews", err);
+	    STATE_ARGS(STATE_INT(closed_before)), state_row_object, out, "read draw room reviews",
+	    err);
 }

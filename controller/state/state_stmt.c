@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <string.h>
 
 #include "request.h"
 
@@ -186,4 +188,52 @@ void state_copy_column(sqlite3_stmt *stmt, int col, char *dst, size_t size)
 const char *state_column_text(sqlite3_stmt *stmt, int col)
 {
 	return (const char *)sqlite3_column_text(stmt, col);
+}
+
+json_t *state_row_object(sqlite3_stmt *stmt)
+{
+	/* the columns that hold JSON text */
+	static const char *const json_columns[] = {"excluded", "record", "venues", NULL};
+	json_t *o = json_object();
+	for (int i = 0; i < sqlite3_column_count(stmt); i++) {
+		const char *name = sqlite3_column_name(stmt, i);
+		bool is_json = false;
+		json_t *v;
+		for (const char *const *j = json_columns; *j; j++)
+			is_json = is_json || strcmp(name, *j) == 0;
+		switch (sqlite3_column_type(stmt, i)) {
+		case SQLITE_INTEGER:
+			v = json_integer(sqlite3_column_int64(stmt, i));
+			break;
+		case SQLITE_NULL:
+			v = json_null();
+			break;
+		default:
+			if (is_json) {
+				v = json_loads(state_column_text(stmt, i), 0, NULL);
+				if (!v)
+					v = json_null();
+			} else {
+				v = json_string(state_column_text(stmt, i));
+			}
+		}
+		json_object_set_new(o, name, v);
+	}
+	return o;
+}
+
+int state_one_object(struct state *st, const char *sql, const struct state_arg *args, json_t **out,
+                     const char *what, GError **err)
+{
+	json_t *list = NULL;
+	int rc = state_list(st, sql, args, state_row_object, &list, what, err);
+	if (rc != 0)
+		return rc;
+	if (json_array_size(list) == 0) {
+		json_decref(list);
+		return -ENOENT;
+	}
+	*out = json_incref(json_array_get(list, 0));
+	json_decref(list);
+	return 0;
 }

@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "draw.h"
+#include "draw_cli.h"
 #include "staff_draw.h"
+#include "venue_draw.h"
 #include "tool.h"
 #include "text_safe.h"
 
@@ -36,8 +38,9 @@ static int verify_text(const char *where, const char *text)
 		return 1;
 	}
 	GString *report = g_string_new(NULL);
-	int rc = staff_record_is(rec) ? staff_record_verify(rec, report)
-	                              : draw_record_verify(rec, report);
+	int rc = staff_record_is(rec)   ? staff_record_verify(rec, report)
+	         : venue_record_is(rec) ? venue_record_verify(rec, report)
+	                                : draw_record_verify(rec, report);
 	printf(_("verify-draw %s: %s: %s\n"), where,
 	       rc == 0         ? "VERIFIED"
 	       : rc == -EINVAL ? "MISMATCH"
@@ -68,10 +71,11 @@ static int verify_archive(const char *path)
 	/* A replacement after the run is archived as a draw.replaced event holding the whole
 	 * new record, and the release of the sealed seat map as a draw.released event holding
 	 * it (docs/draw.md 7.1): each must re-run to the same seats too. The staff draw's
-	 * record is in its staff.run event (docs/staff.md). */
+	 * record is in its staff.run event (docs/staff.md), a venue draw's in its venue.run
+	 * event (docs/draw.md section 12). */
 	if (sqlite3_prepare_v2(db,
 	                       "SELECT id, body, kind FROM events WHERE kind IN ('draw.replaced', "
-	                       "'draw.released', 'staff.run') ORDER BY leaf",
+	                       "'draw.released', 'staff.run', 'venue.run') ORDER BY leaf",
 	                       -1, &st, NULL) == SQLITE_OK) {
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			char *where = g_strdup_printf("%s (events row %lld, %s)", path,
@@ -110,9 +114,9 @@ int cmd_verify_draw(int argc, char **argv)
 {
 	if (!tool_parse(&argc, &argv, "FILE",
 	                N_("Re-runs the seat draw from the draw record of FILE (an .evarc archive, "
-	                   "including every later replacement and the staff draw, or an exported "
-	                   "draw.json or staff draw record) and compares commitment, seed and "
-	                   "every seat or post."),
+	                   "including every later replacement, the staff draw and the venue draws, or "
+	                   "an exported draw.json, staff or venue draw record) and compares "
+	                   "commitment, seed and every seat, post or venue."),
 	                NULL, 1))
 		return EXIT_USAGE;
 	if (looks_like_sqlite(argv[1]))

@@ -3,7 +3,8 @@
 A main venue (its broker, the controller, room EM) and a secondary venue "north" (its own
 broker, bridged by mosquitto's own TLS bridge to the main broker as `evalroomctl provision`
 wrote it, through a relay standing for the WAN; room EN with its door and a seat camera).
-A short evaluation: tender, committee, draw, check-in, recording; then north's link is cut
+A short evaluation: tender, committee, the tender's venues (main booked, north drawn on site
+with the supervisor as witness), the seat draw, check-in, recording; then north's link is cut
 mid-recording (the relay becomes a black hole), the main venue raises venue_link_lost and
 `evalroomctl venues` shows the link down while the room works locally; the door at north
 still decides from its list; the link returns, the backlog drains, the tender closes and
@@ -46,6 +47,7 @@ SITE = {
          "seats": [{"id": "S1", "camera": "cam-EN-S1"}]},
     ],
     "operators": ["alice"], "desks": ["gate"], "auditors": ["audrey"], "witnesses": ["gao"],
+    "supervisors": ["reg1"],
 }
 STREAM = "cam-EN-S1"
 
@@ -153,6 +155,14 @@ class VenuesDay:
                 "%s,%s,%s,expert\n" % (p, PEOPLE_ZH[p] if zh else "Expert " + p[-1].upper(), n)
                 for p, n in PEOPLE))
         self.ctl("committee", "import", "--tender", "T-NORTH", csv)
+        # the tender's venues (docs/venues.md): the main venue booked, a secondary venue
+        # drawn on site, the regulator's representative witnessing the draw
+        self.ctl("venue", "book", "T-NORTH", "--venues", "main")
+        c = self.ctl("venue", "draw", "T-NORTH", "--from", "north", "--count", "1")
+        r = self.ctl("venue", "run", "T-NORTH", "--witness-entropy", "venues demo 4 7",
+                     "--confirm-commitment", c["commitment"][:16], identity="supervisor-reg1")
+        say(_("Venues of T-NORTH: main booked, %s drawn on site (commitment %s..., witnessed "
+              "by %s)") % (", ".join(r["drawn"]), c["commitment"][:16], r["witness"]))
         commitment = self.ctl("draw", "commit", "--session", self.session)["commitment"]
         rc, out, err = self.site.witness_run(self.session, "venues demo", commitment)
         if rc != 0:
@@ -285,6 +295,12 @@ class VenuesDay:
         if p.returncode != 0:
             raise DemoError("archive verify: %s%s" % (p.stdout, p.stderr))
         say(_("evalroom-archive verify T-NORTH.evarc -> intact"))
+        p = subprocess.run([os.path.join(self.bin, "evalroom-archive"), "verify-draw",
+                            self.archive], capture_output=True, text=True, timeout=120)
+        if p.returncode != 0 or "venue draw of tender T-NORTH" not in p.stdout:
+            raise DemoError("archive verify-draw: %s%s" % (p.stdout, p.stderr))
+        say(_("evalroom-archive verify-draw T-NORTH.evarc -> the seat draw and the venue draw "
+              "re-run and identical"))
         state = os.path.join(self.work, "controller-state", "state.db")
         decisions = [json.loads(b).get("reason") for b, in rows(
             state, "SELECT body FROM agent_event WHERE room = 'EN' AND kind = 'door.event' "

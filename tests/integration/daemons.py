@@ -92,10 +92,11 @@ class Site:
     """A provisioned site with its broker running. Start daemons with start_controller()
     and start_agent(room); run evalroomctl with ctl(). close() stops everything."""
 
-    def __init__(self, bin_dir, tmp_dir, site=harness.EXAMPLE_SITE, observe=True):
+    def __init__(self, bin_dir, tmp_dir, site=harness.EXAMPLE_SITE, observe=True, port=None):
         self.bin = bin_dir
         self.tmp = str(tmp_dir)
-        self.prov = harness.provision(bin_dir, os.path.join(self.tmp, "site"), site=site)
+        self.prov = harness.provision(bin_dir, os.path.join(self.tmp, "site"), site=site,
+                                      port=port)
         self.broker = harness.Broker(self.prov).start()
         self.daemons = {}
         self.observers = []

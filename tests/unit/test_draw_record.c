@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "draw.h"
+#include "draw_cli.h"
 
 static const char site_json[] =
     "{\"algorithm\":1,"

@@ -424,6 +424,38 @@ static void test_venue_media_kbit(void **state)
 #undef TWO
 }
 
+#define DESKS(d)                                                                                   \
+	"{'id':'s','venues':[{'id':'hq','main':true,'host':'h'},{'id':'north'}],"                  \
+	"'rooms':[{'id':'r','kind':'expert','door':'d'}],'desks':[" d "]}"
+
+/* A desk of a venue ({name, venue}) beside plain desks (docs/venues.md). */
+static void test_desk_venues(void **state)
+{
+	struct site *site = NULL;
+	GError *err = NULL;
+	(void)state;
+	assert_int_equal(load(DESKS("'gate',{'name':'north','venue':'north'}"), &site, &err), 0);
+	assert_int_equal(site->n_desks, 2);
+	assert_string_equal(site->desks[1], "north");
+	assert_null(site_desk_venue(site, "desk-gate"));
+	assert_string_equal(site_desk_venue(site, "desk-north"), "north");
+	assert_null(site_desk_venue(site, "operator-north"));
+	assert_null(site_desk_venue(site, "desk-nobody"));
+	assert_string_equal(site_room_find(site, "r")->id, "r");
+	assert_null(site_room_find(site, "x"));
+	assert_string_equal(site_venue_find(site, "north")->id, "north");
+	assert_null(site_venue_find(site, NULL));
+	site_free(site);
+
+	expect_error(DESKS("{'name':'n','venue':'south'}"),
+	             "desks[0].venue: \"south\" is not one of the site's venues");
+	expect_error(DESKS("'gate',{'venue':'north'}"), "desks[1].name: missing required member");
+	expect_error(DESKS("{'name':'n','venue':'north','floor':3}"),
+	             "desks[0].floor: unknown member");
+	expect_error(DESKS("'gate',{'name':'gate','venue':'north'}"),
+	             "desks[1]: duplicate desk name \"gate\" (first at desks[0])");
+}
+
 static void test_missing_file(void **state)
 {
 	struct site *site = NULL;
@@ -466,6 +498,7 @@ int main(void)
 	    cmocka_unit_test(test_identity_collision_and_length),
 	    cmocka_unit_test(test_venues),
 	    cmocka_unit_test(test_venue_media_kbit),
+	    cmocka_unit_test(test_desk_venues),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_id_valid),
 	};

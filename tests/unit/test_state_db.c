@@ -85,7 +85,7 @@ static void test_schema_created_in_wal(void **ctx)
 	    "admission,agent_event,alert,answered_request,assignment,audit,"
 	    "checkin,committee,draw,draw_room_review,escort_approval,evidence_hold,meta,person,"
 	    "presence,room,room_device,seat,seat_binding,session,site,staff_admission,"
-	    "staff_draw,staff_handover,staff_post,tender,venue");
+	    "staff_draw,staff_handover,staff_post,tender,tender_venue,venue,venue_selection");
 	g_free(mode);
 	g_free(tables);
 }
@@ -144,6 +144,7 @@ static void test_migration_from_version_4(void **ctx)
 	                 "DROP TABLE escort_approval;"
 	                 "DROP TABLE staff_draw; DROP TABLE staff_post; DROP TABLE staff_handover;"
 	                 "DROP TABLE draw_room_review;"
+	                 "DROP TABLE tender_venue; DROP TABLE venue_selection;"
 	                 "CREATE TABLE room_v2 (id TEXT PRIMARY KEY, name TEXT NOT NULL,"
 	                 "  kind TEXT NOT NULL CHECK (kind IN ('expert', 'tenderer')),"
 	                 "  venue TEXT REFERENCES venue (id), door TEXT NOT NULL UNIQUE,"
@@ -195,7 +196,8 @@ static void test_migration_of_evidence_holds_from_version_7(void **ctx)
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(
 	    sqlite3_exec(db,
-	                 "BEGIN; DROP INDEX evidence_hold_active;"
+	                 "BEGIN; DROP TABLE tender_venue; DROP TABLE venue_selection;"
+	                 "DROP INDEX evidence_hold_active;"
 	                 "ALTER TABLE evidence_hold DROP COLUMN source;"
 	                 "ALTER TABLE evidence_hold DROP COLUMN why;"
 	                 "ALTER TABLE evidence_hold DROP COLUMN alert;"
