@@ -98,7 +98,8 @@ class VenuesDay:
                 print("          | " + line, flush=True)
 
     def venue(self):
-        return {v["venue"]: v for v in self.ctl("venues")["venues"]}["north"]
+        # {} until the controller has heard of the venue's link (just after it starts)
+        return {v["venue"]: v for v in self.ctl("venues")["venues"]}.get("north", {})
 
     def alerts(self, kind):
         return [a for a in self.ctl("alerts", "--limit", "100")["alerts"]
@@ -137,7 +138,7 @@ class VenuesDay:
     def start(self):
         self.site.start_controller()
         say(_("Controller connected at the main venue"))
-        if not wait_for(lambda: self.venue()["link"] == "up", timeout=40):
+        if not wait_for(lambda: self.venue().get("link") == "up", timeout=40):
             raise DemoError("north's bridge did not come up:\n"
                             + self.site.daemons["broker-north"].log())
         say(_("The bridge of venue north is up: the main venue sees its link"))
@@ -256,7 +257,7 @@ class VenuesDay:
         t0 = time.monotonic()
         self.relay.send_signal(signal.SIGUSR2)
         say(_("The WAN link of venue north is back"))
-        if not wait_for(lambda: self.venue()["link"] == "up", timeout=60):
+        if not wait_for(lambda: self.venue().get("link") == "up", timeout=60):
             raise DemoError("north's link did not come back:\n"
                             + self.site.daemons["broker-north"].log())
         say(_("The bridge reconnected after %.0f s; evalroomctl venues:")
