@@ -458,6 +458,10 @@ static int batch_writer(const char *path, const char *key, int fd)
  * a batch that has spilled into the file and been flushed early, or in a commit): every batch
  * whose commit had returned (acknowledged) is in the file, the interrupted one is not (the
  * rollback journal undoes it at the next open), and the archive takes more and verifies. */
+/* This program's path, to run it again as the writer: argv[0] (under qemu-user,
+ * /proc/self/exe is the emulator). */
+static const char *self_path = "/proc/self/exe";
+
 static void test_killed_mid_batch(void **state)
 {
 	struct fx *f = *state;
@@ -479,8 +483,8 @@ static void test_killed_mid_batch(void **state)
 
 		close(fds[0]);
 		snprintf(fd, sizeof(fd), "%d", fds[1]);
-		execl("/proc/self/exe", "test_archive_roundtrip", "--batch-writer", f->path, f->key,
-		      fd, (char *)NULL);
+		execl(self_path, "test_archive_roundtrip", "--batch-writer", f->path, f->key, fd,
+		      (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -488,6 +492,13 @@ static void test_killed_mid_batch(void **state)
 	 * or fourth. */
 	while (acked < 8 && read(fds[0], &n, sizeof(n)) == sizeof(n))
 		acked = n;
+	if (acked == 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 127) { /* e.g. arm64 under qemu-user without binfmt_misc */
+		close(fds[0]);
+		g_free(data);
+		print_message("cannot run %s again here (exec failed): not tested\n", self_path);
+		skip();
+	}
 	assert_int_equal(acked, 8);
 	g_usleep(30000);
 	kill(pid, SIGKILL);
@@ -603,6 +614,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_killed_mid_batch, setup, teardown),
 	};
 
+	if (argv[0] && strchr(argv[0], '/'))
+		self_path = argv[0];
 	if (argc == 5 && strcmp(argv[1], "--batch-writer") == 0)
 		return batch_writer(argv[2], argv[3], atoi(argv[4]));
 	return cmocka_run_group_tests(tests, NULL, NULL);
